@@ -1,0 +1,188 @@
+//! Drives the pipeline for one capture: capture -> packet -> flow ->
+//! proto -> timeline -> diagnose. Finished connections are decoded and
+//! diagnosed in batches on the rayon pool; results are ordered by stream
+//! number, so output does not depend on the number of threads.
+
+use crate::capture::{self, OpenError, ReadSummary};
+use crate::common::Timestamp;
+use crate::diagnose::{self, Diagnosis};
+use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable};
+use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
+use crate::proto::{self, StreamInput};
+use crate::timeline::Timeline;
+use rayon::prelude::*;
+use std::io::Read;
+
+/// What to analyse and how deep.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// TCP ports whose connections are analysed (either side).
+    pub ports: Vec<u16>,
+    /// Also analyse connections on any port whose client starts with an
+    /// X.224 Connection Request.
+    pub any_port: bool,
+    /// Bytes reassembled per direction.
+    pub depth_cap: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ports: vec![3389],
+            any_port: true,
+            depth_cap: 1 << 20,
+        }
+    }
+}
+
+/// One analysed connection.
+#[derive(Clone, Debug)]
+pub struct ConnectionResult {
+    pub timeline: Timeline,
+    pub diagnosis: Diagnosis,
+}
+
+/// Frames that produced no packet, by reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SkipCounts {
+    pub not_ip: u64,
+    pub unsupported_link: u64,
+    pub fragments_held: u64,
+    pub fragments_dropped: u64,
+    pub malformed: u64,
+}
+
+impl SkipCounts {
+    fn count(&mut self, s: Skip) {
+        match s {
+            Skip::NotIp => self.not_ip += 1,
+            Skip::UnsupportedLink => self.unsupported_link += 1,
+            Skip::FragmentHeld => self.fragments_held += 1,
+            Skip::FragmentDropped => self.fragments_dropped += 1,
+            Skip::Malformed => self.malformed += 1,
+        }
+    }
+}
+
+/// The result of analysing one capture.
+#[derive(Debug)]
+pub struct FileResult {
+    /// The path as given (`-` for standard input).
+    pub path: String,
+    /// What reading the capture gave (None if it could not be opened).
+    pub read: Result<ReadSummary, OpenError>,
+    pub skipped: SkipCounts,
+    pub flow: FlowStats,
+    pub connections: Vec<ConnectionResult>,
+}
+
+impl FileResult {
+    /// Whether the file was read completely.
+    pub fn complete(&self) -> bool {
+        matches!(&self.read, Ok(s) if s.incomplete.is_none())
+    }
+}
+
+/// Finished connections are decoded in batches of this many.
+const BATCH: usize = 64;
+
+/// Analyse one capture from a reader.
+pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult {
+    let mut slicer = Slicer::new(SlicerConfig::default());
+    let mut flows = FlowTable::new(FlowConfig {
+        ports: opts.ports.clone(),
+        first_payload: if opts.any_port {
+            Some(proto::session::looks_like_rdp_request)
+        } else {
+            None
+        },
+        depth_cap: opts.depth_cap,
+        ..FlowConfig::default()
+    });
+    let mut skipped = SkipCounts::default();
+    let mut pending: Vec<Connection> = Vec::new();
+    let mut results: Vec<ConnectionResult> = Vec::new();
+    let mut last_ts = Timestamp::default();
+
+    let read = capture::read_capture(src, |frame| {
+        last_ts = last_ts.max(frame.ts);
+        match slicer.slice(frame) {
+            Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
+            Sliced::Skip(s) => skipped.count(s),
+        }
+        flows.drain_finished(&mut pending);
+        if pending.len() >= BATCH {
+            results.extend(process_batch(std::mem::take(&mut pending), None));
+        }
+    });
+    let (rest, flow) = flows.finish();
+    pending.extend(rest);
+    let end = match &read {
+        Ok(s) => s.last_ts.unwrap_or(last_ts),
+        Err(_) => last_ts,
+    };
+    // Connections finished before the end were diagnosed with their own
+    // last time as the capture end; only the rest get the real end.
+    results.extend(process_batch(pending, Some(end)));
+    results.sort_by_key(|r| r.timeline.stream);
+    FileResult {
+        path: path.to_string(),
+        read,
+        skipped,
+        flow,
+        connections: results,
+    }
+}
+
+/// Decode, build the timeline and diagnose each connection, in parallel.
+fn process_batch(conns: Vec<Connection>, capture_end: Option<Timestamp>) -> Vec<ConnectionResult> {
+    conns
+        .into_par_iter()
+        .map(|c| {
+            let end = capture_end.unwrap_or(c.last_ts);
+            analyze_connection(&c, end)
+        })
+        .collect()
+}
+
+/// Decode one connection and diagnose it.
+pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionResult {
+    let holes: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
+        c.half[i]
+            .gaps
+            .iter()
+            .filter(|g| g.offset < c.half[i].data.len() as u64)
+            .map(|g| (g.offset, g.len))
+            .collect()
+    });
+    let input = |i: usize| StreamInput {
+        data: &c.half[i].data,
+        holes: &holes[i],
+        capped: c.half[i].capped,
+        from_start: c.half[i].from_start,
+    };
+    let decoded = proto::decode_connection(input(0), input(1));
+    let timeline = Timeline::build(c, decoded, capture_end);
+    let diagnosis = diagnose::diagnose(&timeline);
+    ConnectionResult {
+        timeline,
+        diagnosis,
+    }
+}
+
+/// Analyse one capture file (`-` for standard input).
+pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
+    if path == "-" {
+        return analyze_reader(path, std::io::stdin().lock(), opts);
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => analyze_reader(path, f, opts),
+        Err(e) => FileResult {
+            path: path.to_string(),
+            read: Err(OpenError::Io(e)),
+            skipped: SkipCounts::default(),
+            flow: FlowStats::default(),
+            connections: Vec::new(),
+        },
+    }
+}

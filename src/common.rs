@@ -1,0 +1,163 @@
+//! Small value types shared by every stage: time, direction, endpoints.
+//!
+//! Nothing here knows about any stage; every stage may use it.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A capture timestamp: nanoseconds since the Unix epoch (may be negative
+/// for captures that claim dates before 1970).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_nanos(n: i64) -> Self {
+        Timestamp(n)
+    }
+    pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
+    }
+    pub const fn nanos(self) -> i64 {
+        self.0
+    }
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+    pub fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(1_000_000_000) as u32
+    }
+    /// Signed duration `self - earlier` in nanoseconds.
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration(self.0.saturating_sub(earlier.0))
+    }
+    /// RFC 3339 in UTC with microseconds, e.g. `2014-05-08T15:47:34.123456Z`.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.secs();
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            y,
+            m,
+            d,
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60,
+            self.subsec_nanos() / 1000
+        )
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A signed span of time in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(pub i64);
+
+impl Duration {
+    pub const fn from_millis(ms: i64) -> Self {
+        Duration(ms * 1_000_000)
+    }
+    pub const fn from_secs(s: i64) -> Self {
+        Duration(s * 1_000_000_000)
+    }
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+}
+
+impl fmt::Display for Duration {
+    /// Human form: `0.4 ms`, `12.3 ms`, `1.52 s`, `21 s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.as_millis_f64();
+        if ms.abs() < 1.0 {
+            write!(f, "{:.2} ms", ms)
+        } else if ms.abs() < 100.0 {
+            write!(f, "{:.1} ms", ms)
+        } else if ms.abs() < 1000.0 {
+            write!(f, "{:.0} ms", ms)
+        } else if ms.abs() < 10_000.0 {
+            write!(f, "{:.2} s", ms / 1000.0)
+        } else {
+            write!(f, "{:.0} s", ms / 1000.0)
+        }
+    }
+}
+
+/// Direction of a packet or event within one TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dir {
+    /// From the client (the side that sent the SYN) to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        match self {
+            Dir::ToServer => 0,
+            Dir::ToClient => 1,
+        }
+    }
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
+    /// Who sent a packet travelling in this direction.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Dir::ToServer => "client",
+            Dir::ToClient => "server",
+        }
+    }
+}
+
+/// Both endpoints of a TCP connection, client first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Endpoints {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
+        // 2014-05-08T15:47:34.5Z
+        let t = Timestamp::from_secs_nanos(1_399_564_054, 500_000_000);
+        assert_eq!(t.to_rfc3339(), "2014-05-08T15:47:34.500000Z");
+        // before the epoch
+        let t = Timestamp::from_secs_nanos(-1, 0);
+        assert_eq!(t.to_rfc3339(), "1969-12-31T23:59:59.000000Z");
+    }
+
+    #[test]
+    fn duration_display() {
+        assert_eq!(Duration(400_000).to_string(), "0.40 ms");
+        assert_eq!(Duration::from_millis(1520).to_string(), "1.52 s");
+        assert_eq!(Duration::from_secs(21).to_string(), "21 s");
+    }
+}

@@ -1,0 +1,339 @@
+//! Stage 5: one ordered list of events per connection.
+//!
+//! Merges the flow stage's TCP events with the decoders' protocol events,
+//! placing each protocol event at the frame that carried its last byte (as
+//! Wireshark shows a reassembled PDU), and keeps the per-direction counters
+//! diagnosis needs. A [`Timeline`] can also be built by hand, which is how
+//! every diagnosis rule is unit-tested.
+
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+use crate::proto::mcs::{ClientGcc, McsEvent, ServerGcc};
+use crate::proto::tls::{ClientHello, ServerHello, TlsEvent};
+use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, X224Event};
+use crate::proto::{Decoded, ProtoEvent};
+
+/// What an event is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    Tcp(TcpEventKind),
+    Proto(ProtoEvent),
+}
+
+/// One event: every event carries its frame (1-based), time and direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: Dir,
+    pub kind: EventKind,
+}
+
+/// Counters and IP facts of one direction (no payload).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DirSummary {
+    pub packets: u64,
+    pub frame_bytes: u64,
+    pub payload_bytes: u64,
+    pub from_start: bool,
+    pub capped: bool,
+    pub stream_len: u64,
+    pub last_payload: Option<(u64, Timestamp)>,
+    pub ttls: Vec<(u8, u64)>,
+    pub last_ip_id: Option<u16>,
+    pub mss: Option<u16>,
+    pub max_segment: u32,
+}
+
+impl DirSummary {
+    pub fn from_half(h: &HalfStream) -> Self {
+        DirSummary {
+            packets: h.packets,
+            frame_bytes: h.frame_bytes,
+            payload_bytes: h.payload_bytes,
+            from_start: h.from_start,
+            capped: h.capped,
+            stream_len: h.stream_len,
+            last_payload: h.last_payload,
+            ttls: h.ttls.clone(),
+            last_ip_id: h.last_ip_id,
+            mss: h.mss,
+            max_segment: h.max_segment,
+        }
+    }
+
+    /// The most frequent TTL in this direction.
+    pub fn usual_ttl(&self) -> Option<u8> {
+        self.ttls.iter().max_by_key(|(_, n)| *n).map(|(t, _)| *t)
+    }
+}
+
+/// Everything known about one connection, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    pub endpoints: Endpoints,
+    pub roles: RoleSource,
+    pub first_frame: u64,
+    pub first_ts: Timestamp,
+    pub last_frame: u64,
+    pub last_ts: Timestamp,
+    /// The capture's own last timestamp (to tell "capture ended" from
+    /// "connection went quiet").
+    pub capture_end: Timestamp,
+    /// [to server, to client], by [`Dir::index`].
+    pub dirs: [DirSummary; 2],
+    pub max_idle: Option<(Duration, u64)>,
+    pub events: Vec<Event>,
+    /// TCP events not kept (bounded per connection).
+    pub events_dropped: u64,
+}
+
+impl Timeline {
+    /// An empty timeline, for building by hand in tests.
+    pub fn new(stream: u64, endpoints: Endpoints, first_ts: Timestamp) -> Self {
+        Timeline {
+            stream,
+            endpoints,
+            roles: RoleSource::Syn,
+            first_frame: 1,
+            first_ts,
+            last_frame: 1,
+            last_ts: first_ts,
+            capture_end: first_ts,
+            dirs: [DirSummary::default(), DirSummary::default()],
+            max_idle: None,
+            events: Vec::new(),
+            events_dropped: 0,
+        }
+    }
+
+    /// Append an event (tests and builders); keeps `last_*` and
+    /// `capture_end` up to date.
+    pub fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: EventKind) -> &mut Self {
+        if self.events.is_empty() {
+            self.first_frame = frame;
+            self.first_ts = ts;
+        }
+        self.last_frame = self.last_frame.max(frame);
+        self.last_ts = self.last_ts.max(ts);
+        self.capture_end = self.capture_end.max(ts);
+        self.events.push(Event {
+            frame,
+            ts,
+            dir,
+            kind,
+        });
+        self
+    }
+
+    pub fn dir(&self, d: Dir) -> &DirSummary {
+        &self.dirs[d.index()]
+    }
+
+    /// Build from a finished connection and its decoded events.
+    pub fn build(conn: &Connection, decoded: Vec<Decoded>, capture_end: Timestamp) -> Timeline {
+        // Place protocol events at the frame carrying their last byte.
+        let mut proto: Vec<Event> = decoded
+            .into_iter()
+            .map(|d| {
+                let half = conn.half(d.dir);
+                let (frame, ts) = frame_of_offset(half, d.end.saturating_sub(1).max(d.start))
+                    .unwrap_or((conn.last_frame, conn.last_ts));
+                Event {
+                    frame,
+                    ts,
+                    dir: d.dir,
+                    kind: EventKind::Proto(d.event),
+                }
+            })
+            .collect();
+        // Stable sort: within a direction decoders emit in stream order.
+        proto.sort_by_key(|e| e.frame);
+
+        let mut events = Vec::with_capacity(conn.events.len() + proto.len());
+        let mut tcp = conn.events.iter().peekable();
+        let mut pro = proto.into_iter().peekable();
+        // Merge by frame. Within one frame: handshake/loss events first,
+        // then protocol events, then FIN/RST (they end what the frame carried).
+        loop {
+            let take_tcp = match (tcp.peek(), pro.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(t), Some(p)) => {
+                    if t.frame != p.frame {
+                        t.frame < p.frame
+                    } else {
+                        !matches!(t.kind, TcpEventKind::Fin | TcpEventKind::Rst { .. })
+                    }
+                }
+            };
+            if take_tcp {
+                let t = tcp.next().expect("peeked");
+                events.push(Event {
+                    frame: t.frame,
+                    ts: t.ts,
+                    dir: t.dir,
+                    kind: EventKind::Tcp(t.kind.clone()),
+                });
+            } else {
+                events.push(pro.next().expect("peeked"));
+            }
+        }
+
+        Timeline {
+            stream: conn.stream,
+            endpoints: conn.endpoints,
+            roles: conn.roles,
+            first_frame: conn.first_frame,
+            first_ts: conn.first_ts,
+            last_frame: conn.last_frame,
+            last_ts: conn.last_ts,
+            capture_end: capture_end.max(conn.last_ts),
+            dirs: [
+                DirSummary::from_half(&conn.half[0]),
+                DirSummary::from_half(&conn.half[1]),
+            ],
+            max_idle: conn.max_idle,
+            events,
+            events_dropped: conn.events_dropped,
+        }
+    }
+
+    // ---- derived views (no state of their own) ----
+
+    /// Protocol events with their place.
+    pub fn proto_events(&self) -> impl Iterator<Item = (&Event, &ProtoEvent)> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Proto(p) => Some((e, p)),
+            _ => None,
+        })
+    }
+
+    /// TCP events with their place.
+    pub fn tcp_events(&self) -> impl Iterator<Item = (&Event, &TcpEventKind)> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Tcp(t) => Some((e, t)),
+            _ => None,
+        })
+    }
+
+    pub fn connection_request(&self) -> Option<(&Event, &ConnectionRequest)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::X224(X224Event::ConnectionRequest(r)) => Some((e, r)),
+            _ => None,
+        })
+    }
+
+    pub fn connection_confirm(&self) -> Option<(&Event, &ConnectionConfirm)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::X224(X224Event::ConnectionConfirm(c)) => Some((e, c)),
+            _ => None,
+        })
+    }
+
+    pub fn client_hello(&self) -> Option<(&Event, &ClientHello)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::ClientHello(h)) => Some((e, h)),
+            _ => None,
+        })
+    }
+
+    pub fn server_hello(&self) -> Option<(&Event, &ServerHello)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::ServerHello(h)) => Some((e, h)),
+            _ => None,
+        })
+    }
+
+    /// The server's certificate chain: from the TLS Certificate message or,
+    /// under Standard RDP Security, from the GCC server security data.
+    pub fn certificates(&self) -> Option<(&Event, &[CertInfo])> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Certificate(c)) => Some((e, c.as_slice())),
+            ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => match &g.security {
+                Some(crate::proto::mcs::ServerSecurity {
+                    certificate: Some(crate::proto::mcs::ServerCertificate::X509(c)),
+                    ..
+                }) => Some((e, c.as_slice())),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    pub fn client_gcc(&self) -> Option<(&Event, &ClientGcc)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some((e, g.as_ref())),
+            _ => None,
+        })
+    }
+
+    pub fn server_gcc(&self) -> Option<(&Event, &ServerGcc)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => Some((e, g.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// CredSSP legs in order.
+    pub fn credssp_legs(&self) -> impl Iterator<Item = (&Event, CredsspLeg)> {
+        self.proto_events().filter_map(|(e, p)| match p {
+            ProtoEvent::Credssp(CredsspEvent::Leg { leg, .. }) => Some((e, *leg)),
+            _ => None,
+        })
+    }
+
+    /// The first event of this kind from this direction.
+    pub fn first_tcp(&self, pred: impl Fn(&TcpEventKind) -> bool) -> Option<&Event> {
+        self.tcp_events().find(|(_, k)| pred(k)).map(|(e, _)| e)
+    }
+}
+
+/// The frame (and its time) that carried stream byte `offset` of `half`.
+pub fn frame_of_offset(half: &HalfStream, offset: u64) -> Option<(u64, Timestamp)> {
+    let segs = &half.segments;
+    let i = segs.partition_point(|s| s.offset + s.len as u64 <= offset);
+    segs.get(i)
+        .filter(|s| s.offset <= offset)
+        .or_else(|| segs.get(i.saturating_sub(1)).filter(|_| i > 0 && i == segs.len()))
+        .map(|s| (s.frame, s.ts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Segment;
+
+    fn half(segs: &[(u64, u32, u64)]) -> HalfStream {
+        HalfStream {
+            segments: segs
+                .iter()
+                .map(|&(offset, len, frame)| Segment {
+                    offset,
+                    len,
+                    frame,
+                    ts: Timestamp(frame as i64),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn offsets_map_to_the_frame_that_carried_them() {
+        let h = half(&[(0, 10, 4), (10, 5, 6), (20, 5, 9)]);
+        assert_eq!(frame_of_offset(&h, 0).unwrap().0, 4);
+        assert_eq!(frame_of_offset(&h, 9).unwrap().0, 4);
+        assert_eq!(frame_of_offset(&h, 10).unwrap().0, 6);
+        assert_eq!(frame_of_offset(&h, 24).unwrap().0, 9);
+        // inside the hole 15..20: no frame carried it
+        assert_eq!(frame_of_offset(&h, 16), None);
+        // past the end: the last segment
+        assert_eq!(frame_of_offset(&h, 99).unwrap().0, 9);
+    }
+}
