@@ -15,7 +15,10 @@ impl Timestamp {
         Timestamp(n)
     }
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(nanos as i64),
+        )
     }
     pub const fn nanos(self) -> i64 {
         self.0

@@ -188,5 +188,7 @@ pub fn read_capture<R: Read>(
     mut on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, OpenError> {
     let _ = (&src, &mut on_frame);
-    Err(OpenError::Other("capture reader not implemented yet".into()))
+    Err(OpenError::Other(
+        "capture reader not implemented yet".into(),
+    ))
 }

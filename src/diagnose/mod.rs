@@ -75,10 +75,12 @@ impl Step {
             ConnectionRequest | ConnectionConfirm => Phase::X224,
             ClientHello | ServerHello | ServerCertificate | ServerHelloDone | ClientKeyExchange
             | ClientFinished | ServerFinished => Phase::Tls,
-            CredsspNegotiate | CredsspChallenge | CredsspAuthenticate
-            | CredsspServerPubKeyAuth | CredsspCredentials | EarlyUserAuthResult => {
-                Phase::Credssp
-            }
+            CredsspNegotiate
+            | CredsspChallenge
+            | CredsspAuthenticate
+            | CredsspServerPubKeyAuth
+            | CredsspCredentials
+            | EarlyUserAuthResult => Phase::Credssp,
             McsConnectInitial | McsConnectResponse | ErectDomain | AttachUser | ChannelJoin
             | SecurityExchange | ClientInfo | Licensing | Capabilities => Phase::Rdp,
             SessionData => Phase::Session,
@@ -234,15 +236,26 @@ pub enum Ending {
     /// RST answered the SYN.
     Refused,
     /// No answer: how long the client waited and how many retransmissions.
-    Timeout { waited: Duration, retransmissions: u32 },
+    Timeout {
+        waited: Duration,
+        retransmissions: u32,
+    },
     ResetBy(Party),
     ClosedBy(Party),
     /// RDP_NEG_FAILURE with its code.
-    NegotiationFailure { code: u32 },
+    NegotiationFailure {
+        code: u32,
+    },
     /// A TLS alert (clear-text description, or None if encrypted).
-    TlsAlert { from: Party, description: Option<u8> },
+    TlsAlert {
+        from: Party,
+        description: Option<u8>,
+    },
     /// An ICMP error quoting the connection.
-    IcmpError { icmp_type: u8, code: u8 },
+    IcmpError {
+        icmp_type: u8,
+        code: u8,
+    },
     /// The capture ended with the connection still open.
     CaptureEnded,
 }

@@ -144,8 +144,12 @@ pub struct HalfStream {
 /// What happened on the wire, at TCP level.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TcpEventKind {
-    Syn { retransmission: bool },
-    SynAck { retransmission: bool },
+    Syn {
+        retransmission: bool,
+    },
+    SynAck {
+        retransmission: bool,
+    },
     /// The ACK completing the three-way handshake.
     HandshakeAck,
     Rst {
@@ -158,16 +162,26 @@ pub enum TcpEventKind {
     },
     Fin,
     /// A segment whose payload starts below the highest byte already seen.
-    Retransmission { offset: u64, len: u32 },
+    Retransmission {
+        offset: u64,
+        len: u32,
+    },
     /// Payload that arrived out of order (above a hole).
-    OutOfOrder { offset: u64, len: u32 },
+    OutOfOrder {
+        offset: u64,
+        len: u32,
+    },
     /// Third and later duplicate ACK.
-    DupAck { count: u32 },
+    DupAck {
+        count: u32,
+    },
     KeepAlive,
     ZeroWindow,
     ZeroWindowProbe,
     /// Window opened again after a zero window.
-    WindowUpdate { window: u32 },
+    WindowUpdate {
+        window: u32,
+    },
     /// An ICMP/ICMPv6 error quoting this connection.
     Icmp(IcmpError),
     /// A hole in this direction's stream.

@@ -141,7 +141,9 @@ pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     IcmpError(IcmpError),
     /// UDP, ICMP echo, anything else: only counted.
-    Other { protocol: u8 },
+    Other {
+        protocol: u8,
+    },
 }
 
 /// A sliced IP packet.

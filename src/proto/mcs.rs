@@ -116,23 +116,41 @@ pub enum McsEvent {
     ConnectResponse(Box<ServerGcc>),
     ErectDomainRequest,
     AttachUserRequest,
-    AttachUserConfirm { result: u8, user_id: Option<u16> },
-    ChannelJoinRequest { channel: u16 },
-    ChannelJoinConfirm { result: u8, channel: u16 },
+    AttachUserConfirm {
+        result: u8,
+        user_id: Option<u16>,
+    },
+    ChannelJoinRequest {
+        channel: u16,
+    },
+    ChannelJoinConfirm {
+        result: u8,
+        channel: u16,
+    },
     /// Security Exchange PDU (encrypted client random), Standard Security.
-    SecurityExchange { len: u32 },
+    SecurityExchange {
+        len: u32,
+    },
     ClientInfo(ClientInfo),
     Licensing(Licensing),
     /// Set Error Info PDU with its errorInfo code.
-    SetErrorInfo { code: u32 },
+    SetErrorInfo {
+        code: u32,
+    },
     DemandActive,
     ConfirmActive,
     /// A slow-path PDU whose body is encrypted (SEC_ENCRYPT).
-    EncryptedPdu { len: u32 },
+    EncryptedPdu {
+        len: u32,
+    },
     /// Disconnect Provider Ultimatum with its reason.
-    DisconnectProviderUltimatum { reason: u8 },
+    DisconnectProviderUltimatum {
+        reason: u8,
+    },
     /// Another MCS domain PDU (type number per T.125).
-    OtherDomainPdu { pdu_type: u8 },
+    OtherDomainPdu {
+        pdu_type: u8,
+    },
 }
 
 /// Name of an MS-RDPBCGR 2.2.5.1.1 errorInfo code, or `unknown (0x..)`.

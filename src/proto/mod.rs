@@ -76,19 +76,30 @@ pub enum ProtoEvent {
     Tls(TlsEvent),
     Credssp(CredsspEvent),
     /// The first fast-path PDU of a direction (session traffic has begun).
-    FastPath { len: u32, encrypted: bool },
+    FastPath {
+        len: u32,
+        encrypted: bool,
+    },
     /// Something that exists but cannot be seen without keys (TLS 1.3
     /// handshake after the ServerHello, records after ChangeCipherSpec,
     /// Standard RDP Security encrypted PDUs). Never "missing".
-    NotObservable { what: String },
+    NotObservable {
+        what: String,
+    },
     /// The bytes do not look like RDP at all (a false positive on the port).
-    NotRdp { why: String },
+    NotRdp {
+        why: String,
+    },
     /// Odd data: a field out of range, a length that does not fit, bytes
     /// after a PDU. Decoding went on where it could.
-    Anomaly { what: String },
+    Anomaly {
+        what: String,
+    },
     /// Decoding of this direction stopped here (a hole, the depth cap, an
     /// undecodable PDU); what follows is not decoded.
-    Stopped { why: String },
+    Stopped {
+        why: String,
+    },
 }
 
 /// An open enum value printed as its name or `unknown (0x..)`.

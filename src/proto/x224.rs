@@ -131,7 +131,11 @@ pub enum X224Event {
     ConnectionRequest(ConnectionRequest),
     ConnectionConfirm(ConnectionConfirm),
     /// Disconnect Request TPDU (0x80) with its reason code.
-    DisconnectRequest { reason: u8 },
+    DisconnectRequest {
+        reason: u8,
+    },
     /// Error TPDU (0x70) with its reject cause.
-    Error { cause: u8 },
+    Error {
+        cause: u8,
+    },
 }

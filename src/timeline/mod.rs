@@ -300,7 +300,10 @@ pub fn frame_of_offset(half: &HalfStream, offset: u64) -> Option<(u64, Timestamp
     let i = segs.partition_point(|s| s.offset + s.len as u64 <= offset);
     segs.get(i)
         .filter(|s| s.offset <= offset)
-        .or_else(|| segs.get(i.saturating_sub(1)).filter(|_| i > 0 && i == segs.len()))
+        .or_else(|| {
+            segs.get(i.saturating_sub(1))
+                .filter(|_| i > 0 && i == segs.len())
+        })
         .map(|s| (s.frame, s.ts))
 }
 
