@@ -29,7 +29,9 @@ struct Label {
 fn labels() -> Vec<Label> {
     let text = std::fs::read_to_string(Path::new(DIR).join("labels.tsv"))
         .expect("testdata/captures/labels.tsv is part of the repo");
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |name: &str| {
         header
@@ -100,14 +102,29 @@ fn analyse_all(opts: &Options) -> BTreeMap<String, FileResult> {
 fn every_lab_capture_gets_its_labelled_verdict() {
     let labels = labels();
     let made: Vec<&Label> = labels.iter().filter(|l| l.outcome != "not_made").collect();
-    assert!(made.len() >= 20, "the lab should hold at least 20 real scenarios");
+    assert!(
+        made.len() >= 20,
+        "the lab should hold at least 20 real scenarios"
+    );
     let results = analyse_all(&Options::default());
     let mut failures = Vec::new();
     for l in made {
         let fr = &results[&l.file];
-        assert!(fr.read.is_ok(), "{}: could not be read: {:?}", l.file, fr.read.as_ref().err());
-        let Some(c) = fr.connections.iter().find(|c| c.timeline.stream == l.stream) else {
-            failures.push(format!("{} stream {}: connection not found", l.file, l.stream));
+        assert!(
+            fr.read.is_ok(),
+            "{}: could not be read: {:?}",
+            l.file,
+            fr.read.as_ref().err()
+        );
+        let Some(c) = fr
+            .connections
+            .iter()
+            .find(|c| c.timeline.stream == l.stream)
+        else {
+            failures.push(format!(
+                "{} stream {}: connection not found",
+                l.file, l.stream
+            ));
             continue;
         };
         let got = verdict(&c.diagnosis);
@@ -150,7 +167,12 @@ fn every_lab_capture_gets_its_labelled_verdict() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
