@@ -1663,3 +1663,395 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_ip_checksum(ip: &[u8]) -> bool {
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        fold(sum_words(0, &ip[..ihl])) == 0xffff
+    }
+
+    /// Sum over the IPv4 pseudo header and the TCP/UDP/ICMP segment.
+    fn l4_sum(ip: &[u8]) -> u16 {
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let total = usize::from(be16(ip, 2).unwrap());
+        let l4 = &ip[ihl..total];
+        if ip[9] == 1 {
+            return fold(sum_words(0, l4));
+        }
+        let mut ph = [0u8; 12];
+        ph[..8].copy_from_slice(&ip[12..20]);
+        ph[9] = ip[9];
+        ph[10..].copy_from_slice(&(l4.len() as u16).to_be_bytes());
+        fold(sum_words(sum_words(0, &ph), l4))
+    }
+
+    fn host(ip: [u8; 4]) -> Host {
+        Host {
+            mac: [2, 0, ip[0], ip[1], ip[2], ip[3]],
+            ip,
+            ttl: 64,
+            id: 7,
+        }
+    }
+
+    fn tcp_frame(
+        from: [u8; 4],
+        to: [u8; 4],
+        sport: u16,
+        dport: u16,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (a, b) = (host(from), host(to));
+        let mut out = Vec::new();
+        build_tcp(
+            &Seg {
+                from: &a,
+                to: &b,
+                src_mac: a.mac,
+                dst_mac: b.mac,
+                sport,
+                dport,
+                seq: 1000,
+                ack: 2000,
+                flags,
+                window: 100,
+                options: &[],
+                payload,
+            },
+            &mut out,
+        );
+        out
+    }
+
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("mbc-test-{}-{name}", std::process::id()))
+    }
+
+    fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            w.packet(EPOCH_NS + i as i64 * 1_000_000, f.len() as u32, f)
+                .unwrap();
+        }
+        fs::write(path, w.finish().unwrap()).unwrap();
+    }
+
+    /// A small RDP-like source: client 192.0.2.1:50000 -> server
+    /// 192.0.2.2:3389, handshake, a TPKT, and an ICMP error quoting it.
+    fn sample_frames() -> Vec<Vec<u8>> {
+        let (c, s) = ([192, 0, 2, 1], [192, 0, 2, 2]);
+        let tpkt = [3, 0, 0, 11, 6, 0xe0, 0, 0, 0, 0, 0];
+        let syn = tcp_frame(c, s, 50000, 3389, SYN, &[]);
+        let synack = tcp_frame(s, c, 3389, 50000, SYN | ACK, &[]);
+        let data = tcp_frame(c, s, 50000, 3389, PSH | ACK, &tpkt);
+        // ICMP port unreachable from a router 192.0.2.254, quoting `data`.
+        let quoted = &data[14..14 + 28];
+        let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(quoted);
+        let c = checksum(&icmp);
+        put16(&mut icmp, 2, c);
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 1, 0, 0, 64, 1, 0, 0, 192, 0, 2, 254, 192, 0, 2, 1,
+        ];
+        let total = (20 + icmp.len()) as u16;
+        put16(&mut ip, 2, total);
+        let c = checksum(&ip);
+        put16(&mut ip, 10, c);
+        let mut f = data[..14].to_vec();
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&icmp);
+        vec![syn, synack, data, f]
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("20M"), Ok(20 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5Q").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn built_segments_have_valid_checksums() {
+        let f = tcp_frame(
+            [10, 1, 2, 3],
+            [10, 3, 2, 1],
+            1234,
+            80,
+            PSH | ACK,
+            b"hello, odd",
+        );
+        assert!(valid_ip_checksum(&f[14..]));
+        assert_eq!(l4_sum(&f[14..]), 0xffff);
+    }
+
+    #[test]
+    fn copies_rewrite_consistently_and_keep_checksums_valid() {
+        let path = temp_path("src.pcap");
+        write_pcap(&path, &sample_frames());
+        let src = load_source(&path).unwrap();
+        fs::remove_file(&path).ok();
+        assert_eq!(src.packets.len(), 4);
+        assert_eq!(src.v4.len(), 3);
+        assert_eq!(src.conversations_3389, 1);
+        assert!(src.server_ports.contains(&3389));
+        let mut alloc = Allocator::default();
+        let _first = alloc.copy(&src);
+        let mut map = alloc.copy(&src);
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for p in &src.packets {
+            let mut f = p.frame.clone();
+            rewrite_ip(&mut f[p.l3.unwrap()..], &mut map, false);
+            out.push(f);
+        }
+        let (syn, synack, data, icmp) =
+            (&out[0][14..], &out[1][14..], &out[2][14..], &out[3][14..]);
+        for ip in [syn, synack, data, icmp] {
+            assert!(valid_ip_checksum(ip));
+            assert_eq!(l4_sum(ip), 0xffff);
+        }
+        // Fresh addresses, the second copy's block.
+        assert_eq!(&syn[12..16], &fresh_v4(3));
+        assert_eq!(&syn[16..20], &fresh_v4(4));
+        assert_eq!(
+            (&synack[12..16], &synack[16..20]),
+            (&syn[16..20], &syn[12..16])
+        );
+        // Client port rewritten the same way everywhere, server port kept.
+        let cport = be16(syn, 20).unwrap();
+        assert_ne!(cport, 50000);
+        assert_eq!(be16(syn, 22), Some(3389));
+        assert_eq!(be16(synack, 22), Some(cport));
+        assert_eq!(be16(data, 20), Some(cport));
+        // The quoted header inside the ICMP error follows the same mapping.
+        let inner = &icmp[28..];
+        assert_eq!(&inner[12..20], &data[12..20]);
+        assert_eq!(be16(inner, 20), Some(cport));
+        assert!(valid_ip_checksum(inner));
+        // The router's address is fresh too, and differs from the others.
+        assert_eq!(&icmp[12..16], &fresh_v4(5));
+    }
+
+    #[test]
+    fn a_wrong_checksum_stays_wrong_by_the_same_amount() {
+        let mut f = tcp_frame([10, 0, 0, 1], [10, 0, 0, 2], 40000, 3389, ACK, b"abc");
+        let c = be16(&f, 14 + 20 + 16).unwrap();
+        put16(&mut f, 14 + 20 + 16, c.wrapping_add(5));
+        let before = l4_sum(&f[14..]);
+        assert_ne!(before, 0xffff);
+        struct Shift;
+        impl Mapper for Shift {
+            fn v4(&mut self, a: [u8; 4]) -> [u8; 4] {
+                [a[0], a[1], a[2].wrapping_add(9), a[3]]
+            }
+            fn v6(&mut self, a: [u8; 16]) -> [u8; 16] {
+                a
+            }
+            fn port(&mut self, p: u16) -> u16 {
+                p ^ 0x0101
+            }
+        }
+        rewrite_ip(&mut f[14..], &mut Shift, false);
+        assert_eq!(l4_sum(&f[14..]), before);
+        assert!(valid_ip_checksum(&f[14..]));
+    }
+
+    #[test]
+    fn pcap_round_trip_and_every_truncation() {
+        let frames = sample_frames();
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            w.packet(EPOCH_NS + i as i64 * 1_500, f.len() as u32 + 4, f)
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let back = parse_pcap(&bytes).unwrap();
+        assert_eq!(back.len(), frames.len());
+        assert_eq!(back[1].ts_ns, EPOCH_NS + 1_000); // microsecond file
+        assert_eq!(back[2].data, frames[2]);
+        assert_eq!(back[2].orig_len, frames[2].len() as u32 + 4);
+        for n in 0..bytes.len() {
+            if let Ok(p) = parse_pcap(&bytes[..n]) {
+                assert!(p.len() <= frames.len());
+            }
+        }
+    }
+
+    #[test]
+    fn pcapng_reading_and_every_truncation() {
+        let frame = &sample_frames()[2];
+        let mut b = Vec::new();
+        let block = |b: &mut Vec<u8>, ty: u32, body: &[u8]| {
+            let len = (12 + body.len().div_ceil(4) * 4) as u32;
+            b.extend_from_slice(&ty.to_le_bytes());
+            b.extend_from_slice(&len.to_le_bytes());
+            b.extend_from_slice(body);
+            b.resize(b.len() + (4 - body.len() % 4) % 4, 0);
+            b.extend_from_slice(&len.to_le_bytes());
+        };
+        block(
+            &mut b,
+            0x0A0D_0D0A,
+            &[
+                0x4D, 0x3C, 0x2B, 0x1A, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ],
+        );
+        // Ethernet, nanosecond resolution (if_tsresol = 9).
+        block(
+            &mut b,
+            1,
+            &[1, 0, 0, 0, 0, 0, 4, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0],
+        );
+        let ts: u64 = 1_700_000_000_123_456_789;
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&0u32.to_le_bytes());
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        epb.extend_from_slice(frame);
+        block(&mut b, 6, &epb);
+        let p = parse_pcapng(&b).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].ts_ns, ts as i64);
+        assert_eq!(&p[0].data, frame);
+        for n in 0..b.len() {
+            if let Ok(p) = parse_pcapng(&b[..n]) {
+                assert!(p.len() <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn link_layers_become_ethernet_and_truncations_do_not_panic() {
+        let eth = &sample_frames()[0];
+        let ip = &eth[14..];
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(ip);
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(ip);
+        for (link, data) in [(1, eth.clone()), (113, sll), (0, null), (101, ip.to_vec())] {
+            let (f, l3) = to_ethernet(link, &data).unwrap();
+            assert_eq!(&f[l3.unwrap()..], ip, "link {link}");
+            for n in 0..data.len() {
+                let _ = to_ethernet(link, &data[..n]);
+            }
+        }
+        // Every truncation of a packet goes through the rewriter unharmed.
+        let frames = sample_frames();
+        let mut m = Collector::default();
+        for f in &frames {
+            for n in 0..f.len() {
+                let mut cut = f[14..n.max(14)].to_vec();
+                rewrite_ip(&mut cut, &mut m, false);
+            }
+        }
+    }
+
+    /// Runs one bulk connection to its end and checks the TCP stream.
+    #[test]
+    fn bulk_connections_are_consistent_tcp() {
+        let mut factory = BulkFactory::new(42, 20 << 20, 8);
+        let block: Vec<u8> = (0..(1 << 20) + 2 * MSS)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for _ in 0..40 {
+            let mut b = factory.make();
+            let total = b.total;
+            let (cport, sport, upload) = (b.cport, b.sport, b.upload);
+            let (mut frame, mut payload) = (Vec::new(), Vec::new());
+            let mut next_seq: HashMap<u16, u32> = HashMap::new();
+            let (mut bulk, mut packets, mut fins) = (0u64, 0, 0);
+            let mut stream = Vec::new();
+            loop {
+                let d = b.step(&mut frame, &mut payload, &block);
+                packets += 1;
+                let ip = &frame[14..];
+                assert!(valid_ip_checksum(ip));
+                assert_eq!(l4_sum(ip), 0xffff);
+                let from = be16(ip, 20).unwrap();
+                let seq = u32::from_be_bytes(ip[24..28].try_into().unwrap());
+                let flags = ip[33];
+                let len = ip.len() - 20 - usize::from(ip[32] >> 4) * 4;
+                if flags & SYN == 0 {
+                    assert_eq!(next_seq.get(&from), Some(&seq), "seq of {from}");
+                }
+                let consumed = len as u32 + u32::from(flags & (SYN | FIN) != 0);
+                next_seq.insert(from, seq.wrapping_add(consumed));
+                assert!(len <= MSS);
+                let sender = if upload { cport } else { sport };
+                if from == sender && flags & (SYN | FIN | RST) == 0 {
+                    bulk += len as u64;
+                    stream.extend_from_slice(&ip[ip.len() - len..]);
+                }
+                fins += u32::from(flags & FIN != 0);
+                if d.is_none() {
+                    break;
+                }
+                assert!(packets < 1_000_000);
+            }
+            assert!(fins == 2 || b.rst);
+            // The request and the bulk stream (plus the request itself for
+            // an upload, which the client sends first).
+            let expected = if upload {
+                total + b.request.len() as u64
+            } else {
+                total
+            };
+            assert_eq!(bulk, expected);
+            if sport == 443 {
+                // Server hello and CCS, then 16401-byte records back to back.
+                let rest = &stream[b.header.len()..];
+                for rec in rest.chunks(5 + 0x4011) {
+                    assert_eq!(&rec[..5], &[0x17, 0x03, 0x03, 0x40, 0x11]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mixed_output_is_deterministic_ordered_and_shared() {
+        let src_path = temp_path("mix-src.pcap");
+        write_pcap(&src_path, &sample_frames());
+        let sources = load_sources(std::slice::from_ref(&src_path)).unwrap();
+        fs::remove_file(&src_path).ok();
+        let args = Args::parse_from([
+            "x",
+            "--size",
+            "2M",
+            "--rdp-from",
+            "unused",
+            "--rdp-share",
+            "5",
+        ]);
+        let mut outs = Vec::new();
+        for i in 0..2 {
+            let out = temp_path(&format!("mix-{i}.pcap"));
+            write_mixed(&args, &out, &sources).unwrap();
+            outs.push(fs::read(&out).unwrap());
+            let meta = fs::read_to_string(format!("{}.meta", out.display())).unwrap();
+            assert!(meta.contains("rdp_copies="));
+            fs::remove_file(&out).ok();
+            fs::remove_file(format!("{}.meta", out.display())).ok();
+        }
+        assert_eq!(outs[0], outs[1]);
+        assert!(outs[0].len() as u64 >= 2 << 20);
+        let packets = parse_pcap(&outs[0]).unwrap();
+        assert!(packets.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns));
+        let rdp: u64 = packets
+            .iter()
+            .filter(|p| tcp_3389_pair(&p.data, 14).is_some() || p.data.get(14 + 9) == Some(&1))
+            .map(|p| 16 + p.data.len() as u64)
+            .sum();
+        let share = rdp as f64 / outs[0].len() as f64;
+        assert!((0.03..0.08).contains(&share), "share {share}");
+    }
+}
