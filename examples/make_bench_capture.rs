@@ -53,7 +53,7 @@ struct Args {
     #[arg(long, default_value = "1G", value_parser = parse_size)]
     size: u64,
     /// RDP captures to copy: files (pcap/pcapng, optionally gzip) or
-    /// directories (their capture files, sorted by name).
+    /// directories (the capture files under them, sorted by path).
     #[arg(long = "rdp-from", required = true, num_args = 1..)]
     rdp_from: Vec<PathBuf>,
     /// Percent of the mixed capture's bytes made of RDP copies.
@@ -789,17 +789,28 @@ fn is_capture_name(p: &Path) -> bool {
     .any(|e| n.ends_with(e))
 }
 
+/// Capture files under `dir`, recursively, sorted by path.
+fn capture_files(dir: &Path, out: &mut Vec<PathBuf>, depth: u32) -> Result<(), String> {
+    let mut list: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    list.sort();
+    for p in list {
+        if p.is_dir() && depth < 8 {
+            capture_files(&p, out, depth + 1)?;
+        } else if p.is_file() && is_capture_name(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
 fn load_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
     let mut files = Vec::new();
     for p in inputs {
         if p.is_dir() {
-            let mut list: Vec<PathBuf> = fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && is_capture_name(p))
-                .collect();
-            list.sort();
-            files.extend(list);
+            capture_files(p, &mut files, 0)?;
         } else {
             files.push(p.clone());
         }
