@@ -77,6 +77,10 @@ struct Args {
     /// Every N-th archive file is gzip-compressed (0: none).
     #[arg(long, default_value_t = 4)]
     gzip_every: usize,
+    /// Archive files are made from the input captures of at most this size
+    /// (the smallest input is used if none is that small).
+    #[arg(long, default_value = "2M", value_parser = parse_size)]
+    archive_max_source: u64,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -1575,9 +1579,16 @@ fn write_archive(args: &Args, dir: &Path, sources: &[Source]) -> Result<(), Stri
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut alloc = Allocator::default();
     let mut scratch = Vec::with_capacity(2048);
+    let mut small: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.file_bytes <= args.archive_max_source)
+        .collect();
+    if small.is_empty() {
+        small.extend(sources.iter().min_by_key(|s| s.file_bytes));
+    }
     let (mut bytes, mut packets, mut gz, mut convs) = (0u64, 0u64, 0usize, 0u64);
     for i in 0..args.count {
-        let src = &sources[i % sources.len()];
+        let src = small[i % small.len()];
         let stem = Path::new(&src.name)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -1588,7 +1599,10 @@ fn write_archive(args: &Args, dir: &Path, sources: &[Source]) -> Result<(), Stri
             .trim_end_matches(".pcap")
             .trim_end_matches(".cap")
             .to_string();
-        let compress = args.gzip_every > 0 && i % args.gzip_every == args.gzip_every - 1;
+        // One file in `gzip_every`, shifted each round so that every source
+        // has compressed and plain copies.
+        let compress =
+            args.gzip_every > 0 && (i + i / small.len()) % args.gzip_every == args.gzip_every - 1;
         let name = format!("{i:04}-{stem}.pcap{}", if compress { ".gz" } else { "" });
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -1630,7 +1644,7 @@ fn write_archive(args: &Args, dir: &Path, sources: &[Source]) -> Result<(), Stri
         "archive={}\nfiles={}\ngzip_files={gz}\npackets={packets}\nrdp_tcp_3389_conversations={convs}\nbytes_on_disk={bytes}\nsources={}\n",
         dir.display(),
         args.count,
-        sources.len()
+        small.len()
     );
     print!("{meta}");
     fs::write(dir.join("ARCHIVE.meta"), meta).map_err(|e| e.to_string())?;
