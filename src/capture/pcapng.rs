@@ -685,4 +685,26 @@ pub(crate) mod tests {
         ng.out[12] = 1; // major 256
         assert!(matches!(read_all(&ng.out).0, Err(OpenError::Other(_))));
     }
+
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let mut ng = Ng::new(false);
+        ng.shb()
+            .idb(1, 0, Some(9), Some(-5))
+            .epb(0, 1, b"abcdefgh", 8)
+            .spb(b"xyz", 3)
+            .opb(0, 2, b"ij", 2)
+            .dsb(b"k");
+        let good = ng.out;
+        for pos in 0..good.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut f = good.clone();
+                f[pos] = v;
+                let (r, seen) = read_all(&f);
+                if let Ok(s) = r {
+                    assert!(seen.len() as u64 <= s.packets);
+                }
+            }
+        }
+    }
 }
