@@ -110,8 +110,11 @@ pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<(u8, &[u8], usiz
             51 => (*rest.get(1).ok_or(Skip::Malformed)? as usize + 2) * 4,
             // Fragment header: fixed 8 bytes.
             44 => {
-                let f = rest.get(2..4).ok_or(Skip::Malformed)?;
-                let off_m = u16::from_be_bytes([f[0], f[1]]);
+                let f: [u8; 2] = rest
+                    .get(2..4)
+                    .and_then(|f| f.try_into().ok())
+                    .ok_or(Skip::Malformed)?;
+                let off_m = u16::from_be_bytes(f);
                 if off_m & 0xfff9 != 0 {
                     fragment = true;
                 }
@@ -131,7 +134,10 @@ pub(crate) fn v6(b: &[u8]) -> Result<V6<'_>, Skip> {
     if h.first().map(|v| v >> 4) != Some(6) {
         return Err(Skip::Malformed);
     }
-    let mut plen = h.get(4..6).map_or(0, |x| u16::from_be_bytes([x[0], x[1]])) as usize;
+    let mut plen = h
+        .get(4..6)
+        .and_then(|x| <[u8; 2]>::try_from(x).ok())
+        .map_or(0, u16::from_be_bytes) as usize;
     if plen == 0 {
         // Jumbogram or offload: take what was captured.
         plen = b.len() - 40;

@@ -502,3 +502,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::capture::{Frame, LinkType};
+    use crate::common::Timestamp;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_frames_never_panic(
+            link in proptest::sample::select(vec![0u32, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]),
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut s = Slicer::default();
+            let f = Frame { number: 1, ts: Timestamp(0), link: LinkType(link), interface: 0, orig_len: data.len() as u32, data: &data };
+            if let Sliced::Packet(Packet { transport: Transport::Tcp(t), .. }) = s.slice(&f) {
+                prop_assert!(t.payload.len() as u64 <= t.payload_len as u64);
+            }
+        }
+    }
+}
