@@ -350,6 +350,29 @@ fn corpus_link_types_and_slicing_details() {
         (w.kind, w.frame, c.frames),
         (WarningKind::Truncated, Some(15), 14)
     );
+    // Timestamps as tshark's frame.time_epoch (first and latest), for
+    // nanosecond pcap, nanosecond if_tsresol and default microseconds.
+    for (file, first, last) in [
+        (
+            "tcpdump/tcp-handshake-nano.pcap",
+            1_418_145_369_924_505_488,
+            1_418_145_370_052_115_157,
+        ),
+        (
+            "wireshark-wiki/pcapng-example.pcapng",
+            1_619_344_659_946_616_567,
+            1_619_344_682_473_774_107,
+        ),
+        (
+            "wireshark-wiki/many_interfaces.pcapng",
+            1_439_753_725_701_607_000,
+            1_439_753_728_292_345_000,
+        ),
+    ] {
+        let s = read(&dir.join(file)).0.expect(file);
+        assert_eq!(s.first_ts.map(|t| t.nanos()), Some(first), "{file}");
+        assert_eq!(s.last_ts.map(|t| t.nanos()), Some(last), "{file}");
+    }
     // Not readable at all: an unknown pcapng version.
     assert!(matches!(
         read(&dir.join("wireshark-wiki/http.bigendian.ntar")).0,
