@@ -56,7 +56,7 @@ pub struct IpInfo {
     pub dont_fragment: bool,
     /// Total length of the IP datagram per its header.
     pub total_len: u32,
-    /// True if this packet was rebuilt from IPv4 fragments.
+    /// True if this packet was rebuilt from fragments (IPv4 or IPv6).
     pub reassembled: bool,
 }
 
@@ -166,7 +166,7 @@ pub enum Skip {
     NotIp,
     /// A link type we do not slice.
     UnsupportedLink,
-    /// An IPv4 fragment held for reassembly (the datagram comes later).
+    /// An IP fragment held for reassembly (the datagram comes later).
     FragmentHeld,
     /// Fragments dropped because a reassembly bound was reached.
     FragmentDropped,
@@ -229,8 +229,8 @@ impl Slicer {
     ///
     /// Only TCP and ICMP/ICMPv6 are sliced further; any other protocol is
     /// reported as [`Transport::Other`] right after the IP header (and its
-    /// fragments are not reassembled). IPv6 fragments of TCP are not
-    /// reassembled: they count as [`Skip::FragmentDropped`].
+    /// fragments are not reassembled). IPv4 and IPv6 fragments of TCP and
+    /// ICMP share one bounded reassembly pool ([`SlicerConfig`]).
     pub fn slice<'a>(&'a mut self, frame: &crate::capture::Frame<'a>) -> Sliced<'a> {
         let l3 = match link::network(frame.link, frame.data) {
             Ok(l3) => l3,
@@ -248,7 +248,8 @@ impl Slicer {
                 if !h.is_fragment() {
                     return transport(h.info, h.protocol, false, h.payload, h.payload_len);
                 }
-                match self.defrag.insert(&self.config, frame.number, &h) {
+                let frag = defrag::Fragment::v4(&h);
+                match self.defrag.insert(&self.config, frame.number, &frag) {
                     defrag::Outcome::Held => Sliced::Skip(Skip::FragmentHeld),
                     defrag::Outcome::Dropped => Sliced::Skip(Skip::FragmentDropped),
                     defrag::Outcome::Complete { info, protocol } => {
@@ -262,13 +263,34 @@ impl Slicer {
                     Ok(h) => h,
                     Err(s) => return Sliced::Skip(s),
                 };
-                if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMPV6) {
+                let Some(f6) = h.fragment else {
+                    if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMPV6) {
+                        return other(h.info, h.protocol);
+                    }
+                    return transport(h.info, h.protocol, true, h.payload, h.payload_len);
+                };
+                if !ip::v6_fragment_wanted(h.protocol) {
                     return other(h.info, h.protocol);
                 }
-                if h.fragment {
-                    return Sliced::Skip(Skip::FragmentDropped);
+                let frag = defrag::Fragment::v6(&h, f6);
+                match self.defrag.insert(&self.config, frame.number, &frag) {
+                    defrag::Outcome::Held => Sliced::Skip(Skip::FragmentHeld),
+                    defrag::Outcome::Dropped => Sliced::Skip(Skip::FragmentDropped),
+                    defrag::Outcome::Complete { info, protocol } => {
+                        let data: &'a [u8] = &self.defrag.done;
+                        // The fragmentable part may start with extension
+                        // headers (destination options, ...).
+                        match ip::walk_ext(protocol, data) {
+                            Ok((p, rest, _, None))
+                                if matches!(p, ip::PROTO_TCP | ip::PROTO_ICMPV6) =>
+                            {
+                                transport(info, p, true, rest, rest.len() as u32)
+                            }
+                            Ok((p, _, _, None)) => other(info, p),
+                            _ => Sliced::Skip(Skip::Malformed),
+                        }
+                    }
                 }
-                transport(h.info, h.protocol, true, h.payload, h.payload_len)
             }
         }
     }
@@ -408,12 +430,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // IPv6 fragments of TCP are not reassembled.
-        let mut frag = vec![6, 0, 0, 1, 0, 0, 0, 7];
-        frag.extend_from_slice(&tcp);
+        // IPv6 fragments of TCP, behind a destination-options header in
+        // the fragmentable part, are reassembled.
+        let payload: Vec<u8> = (0..40u8).collect();
+        let tcp = header(1, 3389, 5, TcpFlags::ACK, &[], &payload);
+        let mut part = vec![6, 0, 1, 4, 0, 0, 0, 0];
+        part.extend_from_slice(&tcp); // 8 + 60 bytes: fragments of 32 and 36
+        let mut f1 = vec![60, 0, 0, 1, 0, 0, 0, 7];
+        f1.extend_from_slice(&part[..32]);
+        let mut f2 = vec![60, 0, 0, 32, 0, 0, 0, 7];
+        f2.extend_from_slice(&part[32..]);
         assert!(matches!(
-            s.slice(&frame(7, LinkType::IPV6, &v6_packet(44, &frag))),
-            Sliced::Skip(Skip::FragmentDropped)
+            s.slice(&frame(
+                7,
+                LinkType::IPV6,
+                &v6_packet(0, &{
+                    let mut hbh = vec![44, 0, 1, 4, 0, 0, 0, 0];
+                    hbh.extend_from_slice(&f2);
+                    hbh
+                })
+            )),
+            Sliced::Skip(Skip::FragmentHeld)
+        ));
+        let first = v6_packet(44, &f1);
+        let (ip, t) = tcp_of(s.slice(&frame(8, LinkType::IPV6, &first)));
+        assert!(ip.reassembled);
+        assert_eq!((t.payload, t.payload_len), (&payload[..], 40));
+        // Fragments of UDP are not reassembled.
+        let mut udp = vec![17, 0, 0, 1, 0, 0, 0, 8];
+        udp.extend_from_slice(&[0; 16]);
+        assert!(matches!(
+            s.slice(&frame(9, LinkType::IPV6, &v6_packet(44, &udp))),
+            Sliced::Packet(Packet {
+                transport: Transport::Other { protocol: 17 },
+                ..
+            })
         ));
     }
 
