@@ -105,14 +105,22 @@ fn addr6(b: &[u8]) -> Option<Ipv6Addr> {
 /// Extension headers walked before giving up.
 const MAX_EXT: usize = 16;
 
+/// Where an IPv6 extension-header walk ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Upper<'a> {
+    /// The upper-layer protocol (or a fragment's Next Header).
+    pub(crate) protocol: u8,
+    pub(crate) payload: &'a [u8],
+    /// Extension-header bytes skipped.
+    pub(crate) skipped: usize,
+    pub(crate) fragment: Option<Frag6>,
+}
+
 /// Walk IPv6 extension headers from `next` over `rest`; returns the
 /// upper-layer protocol, its bytes, the bytes skipped, and the Fragment
 /// header of a real fragment, where the walk stops (the rest is fragment
 /// data; the protocol returned is the Fragment header's Next Header).
-pub(crate) fn walk_ext(
-    mut next: u8,
-    mut rest: &[u8],
-) -> Result<(u8, &[u8], usize, Option<Frag6>), Skip> {
+pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<Upper<'_>, Skip> {
     let mut skipped = 0usize;
     for _ in 0..MAX_EXT {
         let len = match next {
@@ -138,12 +146,24 @@ pub(crate) fn walk_ext(
                 };
                 if frag.offset != 0 || frag.more {
                     let data = rest.get(8..).unwrap_or(&[]);
-                    return Ok((f[0], data, skipped + 8, Some(frag)));
+                    return Ok(Upper {
+                        protocol: f[0],
+                        payload: data,
+                        skipped: skipped + 8,
+                        fragment: Some(frag),
+                    });
                 }
                 // An atomic fragment (RFC 6946): read on.
                 8
             }
-            _ => return Ok((next, rest, skipped, None)),
+            _ => {
+                return Ok(Upper {
+                    protocol: next,
+                    payload: rest,
+                    skipped,
+                    fragment: None,
+                })
+            }
         };
         next = *rest.first().ok_or(Skip::Malformed)?;
         rest = rest.get(len..).ok_or(Skip::Malformed)?;
@@ -179,7 +199,12 @@ pub(crate) fn v6(b: &[u8]) -> Result<V6<'_>, Skip> {
     let src = addr6(h.get(8..).unwrap_or(&[])).ok_or(Skip::Malformed)?;
     let dst = addr6(h.get(24..).unwrap_or(&[])).ok_or(Skip::Malformed)?;
     let body = b.get(40..(40 + plen).min(b.len())).unwrap_or(&[]);
-    let (protocol, payload, skipped, fragment) = walk_ext(next, body)?;
+    let Upper {
+        protocol,
+        payload,
+        skipped,
+        fragment,
+    } = walk_ext(next, body)?;
     if skipped > plen {
         return Err(Skip::Malformed);
     }

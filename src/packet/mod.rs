@@ -281,13 +281,13 @@ impl Slicer {
                         // The fragmentable part may start with extension
                         // headers (destination options, ...).
                         match ip::walk_ext(protocol, data) {
-                            Ok((p, rest, _, None))
-                                if matches!(p, ip::PROTO_TCP | ip::PROTO_ICMPV6) =>
-                            {
-                                transport(info, p, true, rest, rest.len() as u32)
+                            Ok(up) if up.fragment.is_some() => Sliced::Skip(Skip::Malformed),
+                            Ok(up) if matches!(up.protocol, ip::PROTO_TCP | ip::PROTO_ICMPV6) => {
+                                let len = up.payload.len() as u32;
+                                transport(info, up.protocol, true, up.payload, len)
                             }
-                            Ok((p, _, _, None)) => other(info, p),
-                            _ => Sliced::Skip(Skip::Malformed),
+                            Ok(up) => other(info, up.protocol),
+                            Err(s) => Sliced::Skip(s),
                         }
                     }
                 }
