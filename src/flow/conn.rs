@@ -149,7 +149,7 @@ impl ConnState {
     fn touch(&mut self, frame: u64, ts: Timestamp) {
         if self.packets > 0 || !self.events.is_empty() {
             let idle = ts.since(self.last_ts);
-            if idle.0 > 0 && self.max_idle.is_none_or(|(d, _)| idle > d) {
+            if idle.0 > 0 && self.max_idle.map_or(true, |(d, _)| idle > d) {
                 self.max_idle = Some((idle, frame));
             }
         }

@@ -376,7 +376,7 @@ impl Reassembler {
         // byte more without a FIN seen is most likely the FIN itself.
         if let Some((a, frame, ts)) = self.max_ack {
             let expected = self.high + u64::from(fin);
-            if a > expected && !(a == self.high + 1 && !fin) {
+            if a > expected && (fin || a != self.high + 1) {
                 gaps.push(Gap {
                     offset: self.high,
                     len: a - expected,
