@@ -11,6 +11,12 @@
 use crate::common::Timestamp;
 use std::io::Read;
 
+mod collect;
+mod decompress;
+mod pcap;
+mod pcapng;
+mod stream;
+
 /// A link-layer type as stored in the capture (pcap LINKTYPE_* value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkType(pub u32);
@@ -40,6 +46,12 @@ impl LinkType {
             276 => "LINUX_SLL2".into(),
             n => format!("unknown ({n})"),
         }
+    }
+
+    /// Whether the packet stage slices this link type. Packets of any
+    /// other link type are still delivered as frames, but warned about once.
+    pub fn is_sliced(self) -> bool {
+        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
     }
 }
 
@@ -183,12 +195,14 @@ pub enum OpenError {
 /// returns `Err` only when nothing could be read (not a capture, empty,
 /// unreadable); a capture cut or corrupt part-way returns `Ok` with
 /// `incomplete` set.
+///
+/// Frames are numbered like Wireshark's `frame.number`: every packet record
+/// counts, also one naming an unknown pcapng interface (which is counted and
+/// warned about but not handed to `on_frame`). `ReadSummary::packets` is the
+/// last frame number; `last_ts` is the latest timestamp seen.
 pub fn read_capture<R: Read>(
     src: R,
-    mut on_frame: impl FnMut(&Frame<'_>),
+    on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, OpenError> {
-    let _ = (&src, &mut on_frame);
-    Err(OpenError::Other(
-        "capture reader not implemented yet".into(),
-    ))
+    decompress::open(src, on_frame)
 }

@@ -6,6 +6,12 @@
 
 use std::net::IpAddr;
 
+mod defrag;
+mod icmp;
+mod ip;
+mod link;
+mod tcp;
+
 /// TCP header flags (the low 9 bits of the flags field).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TcpFlags(pub u16);
@@ -197,16 +203,100 @@ impl Default for SlicerConfig {
 #[derive(Debug, Default)]
 pub struct Slicer {
     pub config: SlicerConfig,
+    defrag: defrag::Defrag,
 }
 
 impl Slicer {
     pub fn new(config: SlicerConfig) -> Self {
-        Slicer { config }
+        Slicer {
+            config,
+            defrag: defrag::Defrag::default(),
+        }
+    }
+
+    /// Partial datagrams discarded (too old, or overlapping fragments that
+    /// disagree) after their fragments were counted as held.
+    pub fn fragments_discarded(&self) -> u64 {
+        self.defrag.discarded
+    }
+
+    /// Partial datagrams currently held for reassembly.
+    pub fn fragments_pending(&self) -> usize {
+        self.defrag.held()
     }
 
     /// Slice one frame. A reassembled datagram borrows from `self`.
+    ///
+    /// Only TCP and ICMP/ICMPv6 are sliced further; any other protocol is
+    /// reported as [`Transport::Other`] right after the IP header (and its
+    /// fragments are not reassembled). IPv6 fragments of TCP are not
+    /// reassembled: they count as [`Skip::FragmentDropped`].
     pub fn slice<'a>(&'a mut self, frame: &crate::capture::Frame<'a>) -> Sliced<'a> {
-        let _ = frame;
-        Sliced::Skip(Skip::Malformed)
+        let l3 = match link::network(frame.link, frame.data) {
+            Ok(l3) => l3,
+            Err(s) => return Sliced::Skip(s),
+        };
+        match l3 {
+            link::L3::V4(b) => {
+                let h = match ip::v4(b) {
+                    Ok(h) => h,
+                    Err(s) => return Sliced::Skip(s),
+                };
+                if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMP) {
+                    return other(h.info, h.protocol);
+                }
+                if !h.is_fragment() {
+                    return transport(h.info, h.protocol, false, h.payload, h.payload_len);
+                }
+                match self.defrag.insert(&self.config, frame.number, &h) {
+                    defrag::Outcome::Held => Sliced::Skip(Skip::FragmentHeld),
+                    defrag::Outcome::Dropped => Sliced::Skip(Skip::FragmentDropped),
+                    defrag::Outcome::Complete { info, protocol } => {
+                        let data: &'a [u8] = &self.defrag.done;
+                        transport(info, protocol, false, data, data.len() as u32)
+                    }
+                }
+            }
+            link::L3::V6(b) => {
+                let h = match ip::v6(b) {
+                    Ok(h) => h,
+                    Err(s) => return Sliced::Skip(s),
+                };
+                if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMPV6) {
+                    return other(h.info, h.protocol);
+                }
+                if h.fragment {
+                    return Sliced::Skip(Skip::FragmentDropped);
+                }
+                transport(h.info, h.protocol, true, h.payload, h.payload_len)
+            }
+        }
     }
+}
+
+fn other(ip: IpInfo, protocol: u8) -> Sliced<'static> {
+    Sliced::Packet(Packet {
+        ip,
+        transport: Transport::Other { protocol },
+    })
+}
+
+/// Slice the transport header of an unfragmented (or reassembled) packet.
+fn transport(ip: IpInfo, protocol: u8, v6: bool, payload: &[u8], payload_len: u32) -> Sliced<'_> {
+    let transport = match protocol {
+        ip::PROTO_TCP => match tcp::slice(payload, payload_len) {
+            Ok(seg) => Transport::Tcp(seg),
+            Err(s) => return Sliced::Skip(s),
+        },
+        ip::PROTO_ICMP if !v6 => match icmp::v4(payload) {
+            Some(e) => Transport::IcmpError(e),
+            None => Transport::Other { protocol },
+        },
+        ip::PROTO_ICMPV6 if v6 => match icmp::v6(payload) {
+            Some(e) => Transport::IcmpError(e),
+            None => Transport::Other { protocol },
+        },
+        _ => Transport::Other { protocol },
+    };
+    Sliced::Packet(Packet { ip, transport })
 }
