@@ -407,3 +407,344 @@ struct Fill {
     /// Every hole filled was filled quickly (reordering).
     all_fast: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ISN: u32 = 1000;
+
+    fn r(cap: usize) -> Reassembler {
+        let mut r = Reassembler::new(cap);
+        r.anchor_at(ISN + 1);
+        r
+    }
+
+    fn ms(n: i64) -> Timestamp {
+        Timestamp(n * 1_000_000)
+    }
+
+    fn ins(r: &mut Reassembler, off: u32, bytes: &[u8], frame: u64, t: i64) -> Inserted {
+        r.insert(ISN + 1 + off, bytes, bytes.len() as u32, frame, ms(t))
+    }
+
+    #[test]
+    fn in_order_segments_concatenate() {
+        let mut r = r(100);
+        let a = ins(&mut r, 0, b"hello ", 1, 0);
+        let b = ins(&mut r, 6, b"world", 2, 1);
+        assert_eq!(a, Inserted::default());
+        assert_eq!(b, Inserted::default());
+        let (data, segs, gaps) = r.finish(false);
+        assert_eq!(data, b"hello world");
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.offset, s.len, s.frame))
+                .collect::<Vec<_>>(),
+            vec![(0, 6, 1), (6, 5, 2)]
+        );
+        assert!(gaps.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_fast_fill_is_reordering() {
+        let mut r = r(100);
+        ins(&mut r, 0, b"aa", 1, 0);
+        let above = ins(&mut r, 4, b"cc", 2, 0);
+        assert!(above.above_hole && !above.below_front);
+        let fill = ins(&mut r, 2, b"bb", 3, 1);
+        assert!(fill.below_front && fill.fast_fill);
+        let (data, segs, gaps) = r.finish(false);
+        assert_eq!(data, b"aabbcc");
+        assert_eq!(
+            segs.iter().map(|s| (s.offset, s.frame)).collect::<Vec<_>>(),
+            vec![(0, 1), (2, 3), (4, 2)]
+        );
+        assert!(gaps.is_empty());
+    }
+
+    #[test]
+    fn slow_fill_is_network_loss() {
+        let mut r = r(100);
+        ins(&mut r, 0, b"aa", 1, 0);
+        ins(&mut r, 4, b"cc", 2, 1);
+        let fill = ins(&mut r, 2, b"bb", 3, 300);
+        assert!(fill.below_front && !fill.fast_fill);
+        let (data, _, gaps) = r.finish(false);
+        assert_eq!(data, b"aabbcc");
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                offset: 2,
+                len: 2,
+                kind: GapKind::NetworkLoss,
+                frame: 2,
+                ts: ms(1)
+            }]
+        );
+    }
+
+    #[test]
+    fn overlap_first_copy_wins() {
+        let mut r = r(100);
+        ins(&mut r, 0, b"abcd", 1, 0);
+        ins(&mut r, 6, b"gh", 2, 0);
+        // Overlaps "cd", fills the hole "ef", overlaps "g".
+        let x = ins(&mut r, 2, b"XXefX", 3, 100);
+        assert!(x.below_front && !x.fast_fill);
+        let (data, segs, gaps) = r.finish(false);
+        assert_eq!(data, b"abcdefgh");
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.offset, s.len, s.frame))
+                .collect::<Vec<_>>(),
+            vec![(0, 4, 1), (4, 2, 3), (6, 2, 2)]
+        );
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].kind, GapKind::NetworkLoss);
+        // A whole duplicate changes nothing.
+        let mut r2 = Reassembler::new(100);
+        r2.anchor_at(5);
+        r2.insert(5, b"abc", 3, 1, ms(0));
+        let d = r2.insert(5, b"XYZ", 3, 2, ms(1));
+        assert!(d.below_front && !d.fast_fill);
+        assert_eq!(r2.finish(false).0, b"abc");
+    }
+
+    #[test]
+    fn unfilled_hole_is_unknown_or_capture_loss() {
+        let mut r1 = r(100);
+        ins(&mut r1, 0, b"aa", 1, 0);
+        ins(&mut r1, 5, b"ff", 2, 0);
+        let (data, _, gaps) = r1.finish(false);
+        assert_eq!(data, b"aa\0\0\0ff");
+        assert_eq!(
+            (gaps[0].offset, gaps[0].len, gaps[0].kind, gaps[0].frame),
+            (0 + 2, 3, GapKind::Unknown, 2)
+        );
+
+        let mut r2 = r(100);
+        ins(&mut r2, 0, b"aa", 1, 0);
+        ins(&mut r2, 5, b"ff", 2, 0);
+        r2.on_ack(ISN + 1 + 7, 3, ms(5));
+        let (_, _, gaps) = r2.finish(false);
+        assert_eq!(
+            (gaps[0].offset, gaps[0].len, gaps[0].kind, gaps[0].frame),
+            (2, 3, GapKind::CaptureLoss, 3)
+        );
+    }
+
+    #[test]
+    fn ack_past_the_end_is_capture_loss() {
+        let mut r1 = r(100);
+        ins(&mut r1, 0, b"abcd", 1, 0);
+        r1.on_ack(ISN + 1 + 10, 2, ms(1));
+        let (_, _, gaps) = r1.finish(false);
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                offset: 4,
+                len: 6,
+                kind: GapKind::CaptureLoss,
+                frame: 2,
+                ts: ms(1)
+            }]
+        );
+        // One byte past the end without a FIN seen: the missed FIN.
+        let mut r2 = r(100);
+        ins(&mut r2, 0, b"abcd", 1, 0);
+        r2.on_ack(ISN + 1 + 5, 2, ms(1));
+        assert!(r2.finish(false).2.is_empty());
+        // With the FIN seen, its acknowledgement is no loss either.
+        let mut r3 = r(100);
+        ins(&mut r3, 0, b"abcd", 1, 0);
+        r3.on_ack(ISN + 1 + 5, 2, ms(1));
+        assert!(r3.finish(true).2.is_empty());
+    }
+
+    #[test]
+    fn snaplen_cut_is_a_gap_and_a_retransmission_fills_it() {
+        let mut r1 = r(100);
+        r1.insert(ISN + 1, b"abc", 8, 1, ms(0));
+        ins(&mut r1, 8, b"ij", 2, 0);
+        assert_eq!(r1.high, 10);
+        let (data, _, gaps) = r1.finish(false);
+        assert_eq!(data, b"abc\0\0\0\0\0ij");
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                offset: 3,
+                len: 5,
+                kind: GapKind::Snaplen,
+                frame: 1,
+                ts: ms(0)
+            }]
+        );
+        let mut r2 = r(100);
+        r2.insert(ISN + 1, b"abc", 8, 1, ms(0));
+        ins(&mut r2, 0, b"abcdefgh", 2, 500);
+        let (data, _, gaps) = r2.finish(false);
+        assert_eq!(data, b"abcdefgh");
+        assert!(gaps.is_empty());
+    }
+
+    #[test]
+    fn sequence_wraps_around() {
+        let mut r = Reassembler::new(100);
+        let isn = u32::MAX - 3;
+        r.anchor_at(isn.wrapping_add(1));
+        r.insert(isn.wrapping_add(1), b"abcd", 4, 1, ms(0));
+        r.insert(isn.wrapping_add(5), b"efgh", 4, 2, ms(0));
+        r.insert(isn.wrapping_add(9), b"ij", 2, 3, ms(0));
+        assert_eq!(r.offset_of(2), Some(5));
+        let (data, segs, gaps) = r.finish(false);
+        assert_eq!(data, b"abcdefghij");
+        assert_eq!(segs.len(), 3);
+        assert!(gaps.is_empty());
+    }
+
+    #[test]
+    fn offsets_go_past_4_gib() {
+        let mut r = Reassembler::new(4);
+        r.anchor_at(0);
+        let chunk = vec![7u8; 60_000];
+        let mut seq = 0u32;
+        for i in 0..80_000u64 {
+            r.insert(seq, &chunk, 60_000, i, ms(0));
+            seq = seq.wrapping_add(60_000);
+        }
+        assert_eq!(r.high, 80_000 * 60_000);
+        assert!(r.high > u64::from(u32::MAX));
+        assert!(r.capped);
+        assert_eq!(r.data.len(), 4);
+    }
+
+    #[test]
+    fn depth_cap_keeps_the_first_bytes_only() {
+        let mut r = r(5);
+        ins(&mut r, 0, b"abc", 1, 0);
+        assert!(!r.capped);
+        ins(&mut r, 3, b"defg", 2, 0);
+        assert!(r.capped);
+        ins(&mut r, 7, b"hi", 3, 0);
+        assert_eq!(r.high, 9);
+        let (data, segs, _) = r.finish(false);
+        assert_eq!(data, b"abcde");
+        assert_eq!(segs.last().map(|s| (s.offset, s.len)), Some((3, 2)));
+    }
+
+    #[test]
+    fn bytes_before_offset_zero_are_dropped() {
+        let mut r = Reassembler::new(100);
+        r.anchor_at(500);
+        let old = r.insert(490, b"0123456789", 10, 1, ms(0));
+        assert!(old.below_front);
+        let part = r.insert(495, b"56789abc", 8, 2, ms(0));
+        assert!(part.below_front);
+        let (data, _, _) = r.finish(false);
+        assert_eq!(data, b"abc");
+    }
+
+    #[test]
+    fn holes_are_bounded() {
+        let mut r = r(1 << 20);
+        for i in 0..(MAX_HOLES as u32 + 10) {
+            ins(&mut r, i * 2, b"x", u64::from(i), 0);
+        }
+        assert!(r.capped);
+        assert!(r.holes.len() <= MAX_HOLES);
+        assert!(r.data.len() <= 2 * MAX_HOLES + 1);
+    }
+
+    #[test]
+    fn unanchored_direction_ignores_everything() {
+        let mut r = Reassembler::new(10);
+        assert_eq!(r.insert(1, b"abc", 3, 1, ms(0)), Inserted::default());
+        r.on_ack(5, 1, ms(0));
+        let (data, segs, gaps) = r.finish(false);
+        assert!(data.is_empty() && segs.is_empty() && gaps.is_empty());
+    }
+
+    /// A stream of `len` bytes with `holes` never sent, cut into segments
+    /// at `cuts`, delivered in a shuffled order with duplicates.
+    fn scenario() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize)>, Vec<(usize, usize)>, u32)>
+    {
+        (1usize..400, any::<u32>()).prop_flat_map(|(len, isn)| {
+            (
+                proptest::collection::vec(any::<u8>(), len),
+                proptest::collection::vec((0..len, 1usize..40), 0..4),
+                proptest::collection::vec((0..len, 1usize..120), 1..60),
+                Just(isn),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_segmentation_order_and_duplication_gives_the_same_stream(
+            (bytes, holes, segs, isn) in scenario(),
+            seed in any::<u64>(),
+        ) {
+            let len = bytes.len();
+            let mut missing = vec![false; len];
+            for (s, l) in &holes {
+                for m in missing.iter_mut().skip(*s).take(*l) {
+                    *m = true;
+                }
+            }
+            // Segments: a clean cover of the present bytes plus random
+            // (possibly overlapping) copies clipped to present runs.
+            let mut pieces: Vec<(usize, usize)> = Vec::new();
+            let mut i = 0;
+            while i < len {
+                if missing[i] { i += 1; continue; }
+                let mut j = i;
+                while j < len && !missing[j] && j - i < 37 { j += 1; }
+                pieces.push((i, j));
+                i = j;
+            }
+            for (s, l) in &segs {
+                let mut e = *s;
+                while e < len && e < s + l && !missing[e] { e += 1; }
+                if e > *s { pieces.push((*s, e)); }
+            }
+            // Deterministic shuffle from the seed.
+            let mut st = seed | 1;
+            for k in (1..pieces.len()).rev() {
+                st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+                pieces.swap(k, (st % (k as u64 + 1)) as usize);
+            }
+            let mut r = Reassembler::new(1 << 16);
+            r.anchor_at(isn);
+            for (n, (a, b)) in pieces.iter().enumerate() {
+                let seq = isn.wrapping_add(*a as u32);
+                r.insert(seq, &bytes[*a..*b], (*b - *a) as u32, n as u64 + 1, Timestamp(0));
+            }
+            let end = (0..len).rev().find(|&k| !missing[k]).map_or(0, |k| k + 1);
+            let mut expect = bytes[..end].to_vec();
+            let mut expect_gaps = Vec::new();
+            let mut k = 0;
+            while k < end {
+                if missing[k] {
+                    let s = k;
+                    while k < end && missing[k] { expect[k] = 0; k += 1; }
+                    expect_gaps.push((s as u64, (k - s) as u64, GapKind::Unknown));
+                } else {
+                    k += 1;
+                }
+            }
+            let (data, segments, gaps) = r.finish(false);
+            prop_assert_eq!(&data, &expect);
+            let got: Vec<_> = gaps.iter().map(|g| (g.offset, g.len, g.kind)).collect();
+            prop_assert_eq!(got, expect_gaps);
+            // Segments are in stream order, disjoint, and inside the data.
+            let mut at = 0u64;
+            for s in &segments {
+                prop_assert!(s.offset >= at);
+                at = s.offset + u64::from(s.len);
+            }
+            prop_assert!(at <= data.len() as u64);
+        }
+    }
+}
