@@ -521,7 +521,7 @@ mod tests {
         assert_eq!(data, b"aa\0\0\0ff");
         assert_eq!(
             (gaps[0].offset, gaps[0].len, gaps[0].kind, gaps[0].frame),
-            (0 + 2, 3, GapKind::Unknown, 2)
+            (2, 3, GapKind::Unknown, 2)
         );
 
         let mut r2 = r(100);
@@ -668,8 +668,10 @@ mod tests {
 
     /// A stream of `len` bytes with `holes` never sent, cut into segments
     /// at `cuts`, delivered in a shuffled order with duplicates.
-    fn scenario() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize)>, Vec<(usize, usize)>, u32)>
-    {
+    /// (stream bytes, holes as (start, len), extra copies, ISN).
+    type Scenario = (Vec<u8>, Vec<(usize, usize)>, Vec<(usize, usize)>, u32);
+
+    fn scenario() -> impl Strategy<Value = Scenario> {
         (1usize..400, any::<u32>()).prop_flat_map(|(len, isn)| {
             (
                 proptest::collection::vec(any::<u8>(), len),
