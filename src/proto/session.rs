@@ -2,21 +2,691 @@
 //! follows the X.224 negotiation to the selected security protocol, then
 //! hands each direction to TLS (and CredSSP shape) or to MCS/GCC.
 
-use super::{Decoded, StreamInput};
+use super::mcs::{McsEvent, SlowPathContext};
+use super::tls::{self, TlsEvent};
+use super::tpkt::{self, Frame, PduError};
+use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
+use super::{credssp, Decoded, ProtoEvent, StreamInput};
+use crate::common::Dir;
+
+/// Encrypted slow-path PDUs reported per direction; later ones are only
+/// framed (the session may hold thousands).
+const MAX_ENCRYPTED_EVENTS: usize = 8;
+/// How far into a stream that did not start at the SYN we look for framing.
+const RESYNC_WINDOW: usize = 64 * 1024;
+
+/// One direction being decoded.
+struct Side<'a> {
+    dir: Dir,
+    input: StreamInput<'a>,
+    /// The contiguous bytes (before the first hole).
+    data: &'a [u8],
+}
+
+impl<'a> Side<'a> {
+    fn new(dir: Dir, input: StreamInput<'a>) -> Self {
+        Side {
+            dir,
+            input,
+            data: input.contiguous(),
+        }
+    }
+
+    fn at(&self, start: usize, end: usize, event: ProtoEvent) -> Decoded {
+        Decoded {
+            dir: self.dir,
+            start: start as u64,
+            end: end as u64,
+            event,
+        }
+    }
+
+    /// Why decoding of a PDU starting at `at` cannot go on: the bytes end
+    /// before it does (a hole, the depth cap, or the end of the capture).
+    fn cut(&self, at: usize) -> Decoded {
+        let end = self.data.len();
+        let why = if let Some(&(hole, _)) = self.input.holes.first() {
+            format!("bytes missing at offset {hole}")
+        } else if self.input.capped {
+            format!("depth cap reached inside the PDU at offset {at}")
+        } else {
+            format!("stream ends inside the PDU at offset {at}")
+        };
+        self.at(at, end, ProtoEvent::Stopped { why })
+    }
+
+    /// The end of the decodable bytes was reached between PDUs: a hole
+    /// there still stops decoding.
+    fn end_of_data(&self, out: &mut Vec<Decoded>) {
+        if let Some(&(hole, _)) = self.input.holes.first() {
+            let end = self.data.len();
+            out.push(self.at(
+                end,
+                end,
+                ProtoEvent::Stopped {
+                    why: format!("bytes missing at offset {hole}"),
+                },
+            ));
+        }
+    }
+}
+
+/// What the start of a direction looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    Tpkt,
+    Tls,
+}
+
+/// A plausible TPKT header carrying an X.224 TPDU RDP uses.
+fn plausible_tpkt(b: &[u8]) -> bool {
+    let (Some(&v), Some(&r), Some(&l0), Some(&l1), Some(&li), Some(&code)) =
+        (b.first(), b.get(1), b.get(2), b.get(3), b.get(4), b.get(5))
+    else {
+        return false;
+    };
+    let len = u16::from_be_bytes([l0, l1]) as usize;
+    if v != 3 || r != 0 || len < 7 || (li as usize) + 5 > len {
+        return false;
+    }
+    match code & 0xf0 {
+        x224::TPDU_DATA => li == 2 && b.get(6).map_or(true, |&e| e == 0x80),
+        x224::TPDU_CONNECTION_REQUEST | x224::TPDU_CONNECTION_CONFIRM => li >= 6,
+        x224::TPDU_DISCONNECT_REQUEST => li >= 6,
+        _ => false,
+    }
+}
+
+/// A plausible TLS record header (RFC 5246 6.2.1): content type 20-23,
+/// major version 3, a length within the protocol's limit.
+fn plausible_tls(b: &[u8]) -> bool {
+    let (Some(&ct), Some(&maj), Some(&min), Some(&l0), Some(&l1)) =
+        (b.first(), b.get(1), b.get(2), b.get(3), b.get(4))
+    else {
+        return false;
+    };
+    let len = u16::from_be_bytes([l0, l1]) as usize;
+    (20..=23).contains(&ct) && maj == 3 && min <= 4 && len > 0 && len <= 16384 + 2048
+}
+
+/// Find the first offset within the resync window where a TPKT or TLS
+/// header starts and, when the following header is present too, is
+/// followed by another plausible header (two in a row make chance
+/// matches unlikely).
+fn resync(data: &[u8]) -> Option<(usize, Start)> {
+    let limit = data.len().min(RESYNC_WINDOW);
+    (0..limit).find_map(|off| {
+        let b = data.get(off..)?;
+        let (kind, len) = if plausible_tpkt(b) {
+            (Start::Tpkt, u16::from_be_bytes([b[2], b[3]]) as usize)
+        } else if plausible_tls(b) {
+            (Start::Tls, u16::from_be_bytes([b[3], b[4]]) as usize + 5)
+        } else {
+            return None;
+        };
+        match b.get(len..) {
+            None | Some([]) => Some((off, kind)),
+            Some(next) => {
+                let ok = plausible_tpkt(next)
+                    || plausible_tls(next)
+                    || matches!(tpkt::find_size(next), Ok(Frame::FastPath { .. }));
+                ok.then_some((off, kind))
+            }
+        }
+    })
+}
 
 /// Decode both directions of one connection. Events come back sorted by
 /// (direction-independent) stream position within each direction; the
 /// caller merges directions by frame.
 pub fn decode_connection(to_server: StreamInput<'_>, to_client: StreamInput<'_>) -> Vec<Decoded> {
-    let _ = (to_server, to_client);
-    Vec::new()
+    let client = Side::new(Dir::ToServer, to_server);
+    let server = Side::new(Dir::ToClient, to_client);
+    let mut out = Vec::new();
+    decode_sides(&client, &server, &mut out);
+    out.sort_by_key(|d| (d.dir.index(), d.start));
+    out
+}
+
+fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
+    if client.data.is_empty() {
+        client.end_of_data(out);
+        return;
+    }
+    // The client's first PDU.
+    let client_start = if client.input.from_start {
+        if x224::looks_like_connection_request(client.data) {
+            0
+        } else if plausible_tls(client.data) {
+            out.push(
+                client.at(
+                    0,
+                    0,
+                    ProtoEvent::NotRdp {
+                        why: "the client began with a TLS record, not an X.224 Connection Request"
+                            .into(),
+                    },
+                ),
+            );
+            out.push(client.at(
+                0,
+                0,
+                ProtoEvent::Anomaly {
+                    what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
+                },
+            ));
+            decode_tls(client, 0, server, 0, None, out);
+            return;
+        } else {
+            out.push(client.at(
+                0,
+                client.data.len().min(16),
+                ProtoEvent::NotRdp {
+                    why: format!(
+                        "the client's first bytes are not a TPKT-framed X.224 Connection Request: {}",
+                        describe_bytes(client.data)
+                    ),
+                },
+            ));
+            return;
+        }
+    } else {
+        match resync(client.data) {
+            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => off,
+            Some((off, kind)) => {
+                // The negotiation was not captured: decode each direction
+                // from its first plausible header.
+                decode_mid_stream(client, off, kind, server, out);
+                return;
+            }
+            None => {
+                out.push(
+                    client.at(
+                        0,
+                        0,
+                        ProtoEvent::Stopped {
+                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
+                                .into(),
+                        },
+                    ),
+                );
+                if let Some((off, kind)) = resync(server.data) {
+                    decode_mid_stream_side(server, off, kind, out);
+                }
+                return;
+            }
+        }
+    };
+    // Connection Request.
+    let Some(cr_end) = decode_x224_start(client, client_start, out) else {
+        return;
+    };
+    // Connection Confirm.
+    if server.data.is_empty() {
+        server.end_of_data(out);
+        return;
+    }
+    let server_start = if server.input.from_start {
+        0
+    } else {
+        match resync(server.data) {
+            Some((off, Start::Tpkt)) => off,
+            _ => {
+                out.push(server.at(
+                    0,
+                    0,
+                    ProtoEvent::Stopped {
+                        why: "no X.224 Connection Confirm found in a stream captured mid-connection"
+                            .into(),
+                    },
+                ));
+                return;
+            }
+        }
+    };
+    let server_bytes = server.data.get(server_start..).unwrap_or(&[]);
+    if !plausible_tpkt(server_bytes) {
+        out.push(server.at(
+            server_start,
+            server.data.len().min(server_start + 16),
+            ProtoEvent::NotRdp {
+                why: format!(
+                    "the server answered with bytes that are not an X.224 Connection Confirm: {}",
+                    describe_bytes(server_bytes)
+                ),
+            },
+        ));
+        return;
+    }
+    let Some(cc_end) = decode_x224_start(server, server_start, out) else {
+        return;
+    };
+    let confirm = out.iter().rev().find_map(|d| match &d.event {
+        ProtoEvent::X224(X224Event::ConnectionConfirm(cc)) if d.dir == Dir::ToClient => {
+            Some(cc.clone())
+        }
+        _ => None,
+    });
+    let Some(confirm) = confirm else {
+        // The server's first TPDU was not a Connection Confirm (already
+        // reported as an anomaly or a disconnect).
+        return;
+    };
+    match confirm {
+        ConnectionConfirm::Failure { .. } => {}
+        ConnectionConfirm::NoNegotiation => {
+            decode_slow_path_both(client, cr_end, server, cc_end, out);
+        }
+        ConnectionConfirm::Selected { selected, .. } => match selected.0 {
+            Protocols::RDP => decode_slow_path_both(client, cr_end, server, cc_end, out),
+            Protocols::SSL
+            | Protocols::HYBRID
+            | Protocols::HYBRID_EX
+            | Protocols::RDSTLS
+            | Protocols::RDSAAD => decode_tls(client, cr_end, server, cc_end, Some(selected), out),
+            other => {
+                out.push(server.at(
+                    server_start,
+                    cc_end,
+                    ProtoEvent::Anomaly {
+                        what: format!(
+                            "selected protocol {}: guessing the security layer from the bytes",
+                            super::unknown_hex(other as u64)
+                        ),
+                    },
+                ));
+                if server.data.get(cc_end..).is_some_and(plausible_tls) {
+                    decode_tls(client, cr_end, server, cc_end, None, out);
+                } else {
+                    decode_slow_path_both(client, cr_end, server, cc_end, out);
+                }
+            }
+        },
+    }
+}
+
+fn is_cr(b: &[u8]) -> bool {
+    x224::looks_like_connection_request(b)
+}
+
+/// A short, printable description of a stream's first bytes.
+fn describe_bytes(b: &[u8]) -> String {
+    let head = b.get(..b.len().min(8)).unwrap_or(b);
+    let hex: Vec<String> = head.iter().map(|x| format!("{x:02x}")).collect();
+    let text: String = head
+        .iter()
+        .map(|&c| {
+            if (0x20..0x7f).contains(&c) {
+                c as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{} ({text:?})", hex.join(" "))
+}
+
+/// Decode the TPKT at `start` (a CR on the client side, a CC on the
+/// server side). Returns the offset after it, or None when decoding of
+/// this connection cannot go on.
+fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+    let bytes = side.data.get(start..).unwrap_or(&[]);
+    let len = match tpkt::find_size(bytes) {
+        Ok(f) => f.len(),
+        Err(PduError::Incomplete) => {
+            out.push(side.cut(start));
+            return None;
+        }
+        Err(PduError::Invalid(w)) => {
+            out.push(side.at(start, start, ProtoEvent::NotRdp { why: w }));
+            return None;
+        }
+    };
+    let end = start + len;
+    let Some(pkt) = side.data.get(start..end) else {
+        out.push(side.cut(start));
+        return None;
+    };
+    let decoded = match x224::decode_tpkt(pkt) {
+        Ok(d) => d,
+        Err(PduError::Incomplete) => {
+            out.push(side.cut(start));
+            return None;
+        }
+        Err(PduError::Invalid(w)) => {
+            out.push(side.at(start, end, ProtoEvent::NotRdp { why: w }));
+            return None;
+        }
+    };
+    let expected = if side.dir == Dir::ToServer {
+        "Connection Request"
+    } else {
+        "Connection Confirm"
+    };
+    let ev = match decoded.tpdu {
+        Tpdu::ConnectionRequest(cr) if side.dir == Dir::ToServer => {
+            Some(X224Event::ConnectionRequest(cr))
+        }
+        Tpdu::ConnectionConfirm(cc) if side.dir == Dir::ToClient => {
+            Some(X224Event::ConnectionConfirm(cc))
+        }
+        Tpdu::DisconnectRequest { reason } => Some(X224Event::DisconnectRequest { reason }),
+        Tpdu::Error { cause } => Some(X224Event::Error { cause }),
+        _ => None,
+    };
+    let is_expected = matches!(
+        ev,
+        Some(X224Event::ConnectionRequest(_)) | Some(X224Event::ConnectionConfirm(_))
+    );
+    match ev {
+        Some(ev) => out.push(side.at(start, end, ProtoEvent::X224(ev))),
+        None => out.push(side.at(
+            start,
+            end,
+            ProtoEvent::Anomaly {
+                what: format!("the first TPDU is not an X.224 {expected}"),
+            },
+        )),
+    }
+    for what in decoded.anomalies {
+        out.push(side.at(start, end, ProtoEvent::Anomaly { what }));
+    }
+    is_expected.then_some(end)
+}
+
+/// TLS in both directions from the given offsets: the server first, to
+/// learn from its ServerHello whether TLS 1.3 was selected.
+fn decode_tls(
+    client: &Side<'_>,
+    client_start: usize,
+    server: &Side<'_>,
+    server_start: usize,
+    selected: Option<Protocols>,
+    out: &mut Vec<Decoded>,
+) {
+    let sbytes = server.data.get(server_start..).unwrap_or(&[]);
+    let cbytes = client.data.get(client_start..).unwrap_or(&[]);
+    let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
+    let tls13 = s.events.iter().any(
+        |d| matches!(&d.event, ProtoEvent::Tls(TlsEvent::ServerHello(h)) if h.version.0 == 0x0304),
+    );
+    if tls13 {
+        s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
+    }
+    let c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
+    for (side, res) in [(server, &s), (client, &c)] {
+        for d in &res.events {
+            let mut d = d.clone();
+            d.dir = side.dir;
+            out.push(d);
+        }
+        tls_stop(side, res, out);
+    }
+    match selected {
+        Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
+            out.extend(credssp::map_legs(
+                p,
+                &c.encrypted_records,
+                &s.encrypted_records,
+            ));
+        }
+        _ => {
+            // TLS without NLA: the RDP connection sequence and the session
+            // run inside TLS. Say so once, at the first application data.
+            let first = [(client, &c), (server, &s)]
+                .into_iter()
+                .find_map(|(side, res)| {
+                    res.encrypted_records
+                        .iter()
+                        .find(|r| r.content_type == 23)
+                        .map(|r| (side, *r))
+                });
+            if let Some((side, rec)) = first {
+                out.push(Decoded {
+                    dir: side.dir,
+                    start: rec.start,
+                    end: rec.end,
+                    event: ProtoEvent::NotObservable {
+                        what: "the RDP connection sequence and session inside TLS".into(),
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// A Stopped event for a TLS direction that did not reach the end of its
+/// bytes (unless the TLS decoder said so itself), or hit a hole.
+fn tls_stop(side: &Side<'_>, res: &tls::TlsDirection, out: &mut Vec<Decoded>) {
+    if res
+        .events
+        .iter()
+        .any(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
+    {
+        return;
+    }
+    let end = side.data.len() as u64;
+    if res.stopped_at < end {
+        let at = res.stopped_at as usize;
+        let rest = side.data.get(at..).unwrap_or(&[]);
+        if plausible_tls(rest) {
+            out.push(side.cut(at));
+        } else {
+            out.push(side.at(
+                at,
+                at,
+                ProtoEvent::Stopped {
+                    why: format!("bytes that are not TLS at offset {at}"),
+                },
+            ));
+        }
+    } else {
+        side.end_of_data(out);
+    }
+}
+
+/// Standard RDP Security: MCS/GCC and the slow-path PDUs in the clear.
+/// The server first, whose Connect Response says the encryption level both
+/// directions need.
+fn decode_slow_path_both(
+    client: &Side<'_>,
+    client_start: usize,
+    server: &Side<'_>,
+    server_start: usize,
+    out: &mut Vec<Decoded>,
+) {
+    let mut ctx = SlowPathContext::default();
+    decode_slow_path(server, server_start, &mut ctx, out);
+    decode_slow_path(client, client_start, &mut ctx, out);
+}
+
+/// The PDUs of one direction from `start`: TPKT (X.224 and MCS) and
+/// fast-path, framed first, then decoded.
+fn decode_slow_path(
+    side: &Side<'_>,
+    start: usize,
+    ctx: &mut SlowPathContext,
+    out: &mut Vec<Decoded>,
+) {
+    let mut off = start;
+    let mut fast_path_seen = false;
+    let mut encrypted_seen = 0usize;
+    let mut tmp = Vec::new();
+    loop {
+        let Some(rest) = side.data.get(off..).filter(|r| !r.is_empty()) else {
+            side.end_of_data(out);
+            return;
+        };
+        let frame = match tpkt::find_size(rest) {
+            Ok(f) => f,
+            Err(PduError::Incomplete) => {
+                out.push(side.cut(off));
+                return;
+            }
+            Err(PduError::Invalid(w)) => {
+                out.push(side.at(
+                    off,
+                    off,
+                    ProtoEvent::Stopped {
+                        why: format!("undecodable bytes at offset {off}: {w}"),
+                    },
+                ));
+                return;
+            }
+        };
+        let end = off + frame.len();
+        let Some(pdu) = side.data.get(off..end) else {
+            out.push(side.cut(off));
+            return;
+        };
+        match frame {
+            Frame::FastPath { len, encrypted } => {
+                if !fast_path_seen {
+                    fast_path_seen = true;
+                    out.push(side.at(
+                        off,
+                        end,
+                        ProtoEvent::FastPath {
+                            len: len as u32,
+                            encrypted,
+                        },
+                    ));
+                }
+            }
+            Frame::Tpkt { .. } => {
+                tmp.clear();
+                decode_tpkt_pdu(pdu, ctx, &mut tmp);
+                for ev in tmp.drain(..) {
+                    if matches!(ev, ProtoEvent::Mcs(McsEvent::EncryptedPdu { .. })) {
+                        encrypted_seen += 1;
+                        if encrypted_seen > MAX_ENCRYPTED_EVENTS {
+                            continue;
+                        }
+                    }
+                    out.push(side.at(off, end, ev));
+                }
+            }
+        }
+        off = end;
+    }
+}
+
+/// One whole TPKT packet after the negotiation.
+fn decode_tpkt_pdu(pkt: &[u8], ctx: &mut SlowPathContext, out: &mut Vec<ProtoEvent>) {
+    let decoded = match x224::decode_tpkt(pkt) {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(ProtoEvent::Anomaly {
+                what: match e {
+                    PduError::Incomplete => "X.224 TPDU cut short".into(),
+                    PduError::Invalid(w) => w,
+                },
+            });
+            return;
+        }
+    };
+    for what in decoded.anomalies {
+        out.push(ProtoEvent::Anomaly { what });
+    }
+    match decoded.tpdu {
+        Tpdu::Data { eot, user_data } => {
+            if !eot {
+                out.push(ProtoEvent::Anomaly {
+                    what: "X.224 Data TPDU without end-of-TSDU".into(),
+                });
+            }
+            if let Err(e) = super::mcs::decode_mcs(user_data, ctx, out) {
+                out.push(ProtoEvent::Anomaly {
+                    what: match e {
+                        PduError::Incomplete => "MCS PDU cut short".into(),
+                        PduError::Invalid(w) => format!("MCS PDU not understood: {w}"),
+                    },
+                });
+            }
+        }
+        Tpdu::DisconnectRequest { reason } => {
+            out.push(ProtoEvent::X224(X224Event::DisconnectRequest { reason }))
+        }
+        Tpdu::Error { cause } => out.push(ProtoEvent::X224(X224Event::Error { cause })),
+        Tpdu::ConnectionRequest(_) | Tpdu::ConnectionConfirm(_) => out.push(ProtoEvent::Anomaly {
+            what: "a second X.224 connection TPDU".into(),
+        }),
+        Tpdu::Other { code } => out.push(ProtoEvent::Anomaly {
+            what: format!("X.224 TPDU code 0x{code:02x}"),
+        }),
+    }
+}
+
+/// A capture that started mid-connection: each direction from its first
+/// plausible header, in the security layer that header implies.
+fn decode_mid_stream(
+    client: &Side<'_>,
+    client_off: usize,
+    client_kind: Start,
+    server: &Side<'_>,
+    out: &mut Vec<Decoded>,
+) {
+    match (client_kind, resync(server.data)) {
+        (Start::Tls, Some((soff, Start::Tls))) => {
+            skipped(client, client_off, out);
+            skipped(server, soff, out);
+            decode_tls(client, client_off, server, soff, None, out);
+        }
+        (_, s) => {
+            decode_mid_stream_side(client, client_off, client_kind, out);
+            match s {
+                Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
+                None if !server.data.is_empty() => out.push(
+                    server.at(
+                        0,
+                        0,
+                        ProtoEvent::Stopped {
+                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
+                                .into(),
+                        },
+                    ),
+                ),
+                None => {}
+            }
+        }
+    }
+}
+
+fn skipped(side: &Side<'_>, off: usize, out: &mut Vec<Decoded>) {
+    if off > 0 {
+        out.push(side.at(
+            0,
+            off,
+            ProtoEvent::Anomaly {
+                what: format!("{off} bytes before the first recognisable header were skipped"),
+            },
+        ));
+    }
+}
+
+fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Vec<Decoded>) {
+    skipped(side, off, out);
+    match kind {
+        Start::Tpkt => {
+            let mut ctx = SlowPathContext::default();
+            decode_slow_path(side, off, &mut ctx, out);
+        }
+        Start::Tls => {
+            let bytes = side.data.get(off..).unwrap_or(&[]);
+            let res = tls::decode_direction(side.dir, bytes, off as u64, false);
+            for d in &res.events {
+                let mut d = d.clone();
+                d.dir = side.dir;
+                out.push(d);
+            }
+            tls_stop(side, &res, out);
+        }
+    }
 }
 
 /// Whether a client's first payload is a TPKT-framed X.224 Connection
-/// Request (RDP on any port).
+/// Request (RDP on any port). A request cut by the snap length still
+/// counts if what is there fits.
 pub fn looks_like_rdp_request(first_payload: &[u8]) -> bool {
-    first_payload.len() >= 7
-        && first_payload[0] == 3
-        && first_payload[1] == 0
-        && (first_payload[5] & 0xf0) == 0xe0
+    x224::looks_like_connection_request(first_payload)
 }

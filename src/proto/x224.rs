@@ -139,3 +139,333 @@ pub enum X224Event {
         cause: u8,
     },
 }
+
+use super::tpkt::{invalid, PduError, PduResult, Reader, TPKT_HEADER_LEN};
+
+/// X.224 TPDU codes (ITU-T X.224 section 13, high nibble of the code byte).
+pub const TPDU_CONNECTION_REQUEST: u8 = 0xe0;
+pub const TPDU_CONNECTION_CONFIRM: u8 = 0xd0;
+pub const TPDU_DISCONNECT_REQUEST: u8 = 0x80;
+pub const TPDU_DATA: u8 = 0xf0;
+pub const TPDU_ERROR: u8 = 0x70;
+
+/// RDP_NEG_* structure types ([MS-RDPBCGR] 2.2.1.1.1, 2.2.1.1.2,
+/// 2.2.1.2.1, 2.2.1.2.2).
+const TYPE_RDP_NEG_REQ: u8 = 0x01;
+const TYPE_RDP_NEG_RSP: u8 = 0x02;
+const TYPE_RDP_NEG_FAILURE: u8 = 0x03;
+const TYPE_RDP_CORRELATION_INFO: u8 = 0x06;
+/// RDP_NEG_REQ flag: an RDP_NEG_CORRELATION_INFO follows.
+pub const CORRELATION_INFO_PRESENT: u8 = 0x08;
+
+/// One X.224 TPDU carried in a TPKT packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tpdu<'a> {
+    ConnectionRequest(ConnectionRequest),
+    ConnectionConfirm(ConnectionConfirm),
+    /// Data TPDU (class 0): the user data and the end-of-TSDU mark.
+    Data {
+        eot: bool,
+        user_data: &'a [u8],
+    },
+    DisconnectRequest {
+        reason: u8,
+    },
+    Error {
+        cause: u8,
+    },
+    /// A TPDU code RDP does not use.
+    Other {
+        code: u8,
+    },
+}
+
+/// A decoded TPDU and the oddities met on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TpduDecoded<'a> {
+    pub tpdu: Tpdu<'a>,
+    /// Offset of `Data::user_data` within the TPKT packet.
+    pub user_data_offset: usize,
+    pub anomalies: Vec<String>,
+}
+
+/// Decode one TPKT packet (header included; `pkt` is exactly the packet,
+/// as long as its TPKT length says) and the X.224 TPDU inside it.
+pub fn decode_tpkt(pkt: &[u8]) -> PduResult<TpduDecoded<'_>> {
+    let mut r = Reader::new(pkt);
+    let hdr = r.take(TPKT_HEADER_LEN)?;
+    if hdr[0] != 3 {
+        return invalid(format!("TPKT version {}, expected 3", hdr[0]));
+    }
+    let tpkt_len = u16::from_be_bytes([hdr[2], hdr[3]]) as usize;
+    let mut anomalies = Vec::new();
+    if tpkt_len > pkt.len() {
+        return Err(PduError::Incomplete);
+    }
+    let body = pkt
+        .get(TPKT_HEADER_LEN..tpkt_len)
+        .ok_or(PduError::Incomplete)?;
+    let mut r = Reader::new(body);
+    // X.224: length indicator (header length without itself), TPDU code.
+    let li = r.u8()? as usize;
+    let code_byte = r.u8()?;
+    if li + 1 > body.len() {
+        return invalid(format!(
+            "X.224 length indicator {li} exceeds the TPKT payload of {} bytes",
+            body.len()
+        ));
+    }
+    if li == 0 {
+        return invalid("X.224 length indicator 0");
+    }
+    // The TPDU as the length indicator delimits it (code byte included).
+    let hdr_rest = body.get(2..li + 1).ok_or(PduError::Incomplete)?;
+    let trailing = body.get(li + 1..).unwrap_or(&[]);
+    let code = code_byte & 0xf0;
+    let tpdu = match code {
+        TPDU_CONNECTION_REQUEST => {
+            let cr = decode_connection_request(hdr_rest, &mut anomalies)?;
+            if !trailing.is_empty() {
+                anomalies.push(format!(
+                    "{} bytes after the X.224 Connection Request",
+                    trailing.len()
+                ));
+            }
+            Tpdu::ConnectionRequest(cr)
+        }
+        TPDU_CONNECTION_CONFIRM => {
+            let cc = decode_connection_confirm(hdr_rest, &mut anomalies)?;
+            if !trailing.is_empty() {
+                anomalies.push(format!(
+                    "{} bytes after the X.224 Connection Confirm",
+                    trailing.len()
+                ));
+            }
+            Tpdu::ConnectionConfirm(cc)
+        }
+        TPDU_DATA => {
+            // Class 0 Data: LI = 2, code, EOT/NR byte.
+            let eot_byte = *hdr_rest.first().ok_or(PduError::Incomplete)?;
+            if li != 2 {
+                anomalies.push(format!("X.224 Data length indicator {li}, expected 2"));
+            }
+            return Ok(TpduDecoded {
+                tpdu: Tpdu::Data {
+                    eot: eot_byte & 0x80 != 0,
+                    user_data: trailing,
+                },
+                user_data_offset: TPKT_HEADER_LEN + li + 1,
+                anomalies,
+            });
+        }
+        TPDU_DISCONNECT_REQUEST => {
+            // DST-REF (2), SRC-REF (2), reason (1) (X.224 13.5).
+            let mut h = Reader::new(hdr_rest);
+            h.skip(4)?;
+            let reason = h.u8()?;
+            Tpdu::DisconnectRequest { reason }
+        }
+        TPDU_ERROR => {
+            // DST-REF (2), reject cause (1) (X.224 13.12).
+            let mut h = Reader::new(hdr_rest);
+            h.skip(2)?;
+            let cause = h.u8()?;
+            Tpdu::Error { cause }
+        }
+        c => Tpdu::Other { code: c },
+    };
+    Ok(TpduDecoded {
+        tpdu,
+        user_data_offset: TPKT_HEADER_LEN + li + 1,
+        anomalies,
+    })
+}
+
+/// The X.224 fixed part of a CR/CC after the code byte: DST-REF (2),
+/// SRC-REF (2), class and options (1).
+fn skip_cr_cc_fixed(r: &mut Reader<'_>, anomalies: &mut Vec<String>) -> PduResult<()> {
+    r.skip(4)?;
+    let class = r.u8()?;
+    if class >> 4 != 0 {
+        anomalies.push(format!("X.224 class {} (RDP uses class 0)", class >> 4));
+    }
+    Ok(())
+}
+
+/// [MS-RDPBCGR] 2.2.1.1 Client X.224 Connection Request PDU: the fixed
+/// part, then an optional `Cookie:` line (routingToken or cookie), an
+/// optional RDP_NEG_REQ and an optional RDP_NEG_CORRELATION_INFO.
+/// `tpdu` starts after the code byte and ends where the length indicator
+/// says.
+pub fn decode_connection_request(
+    tpdu: &[u8],
+    anomalies: &mut Vec<String>,
+) -> PduResult<ConnectionRequest> {
+    let mut r = Reader::new(tpdu);
+    skip_cr_cc_fixed(&mut r, anomalies)?;
+    let mut cr = ConnectionRequest {
+        cookie: None,
+        routing_token: None,
+        neg_req: None,
+        correlation_id: None,
+    };
+    // A text line ends with CR LF; it never starts with an RDP_NEG type.
+    let rest = r.rest();
+    if rest.first().is_some_and(|&b| b != TYPE_RDP_NEG_REQ) {
+        match rest.windows(2).position(|w| w == b"\r\n") {
+            Some(eol) => {
+                let line = rest.get(..eol).unwrap_or(&[]);
+                let text = String::from_utf8_lossy(line);
+                if let Some(user) = text.strip_prefix("Cookie: mstshash=") {
+                    cr.cookie = Some(user.to_string());
+                } else if text.starts_with("Cookie: ") {
+                    cr.routing_token = Some(text.into_owned());
+                } else {
+                    anomalies.push(format!(
+                        "unknown text line in the Connection Request: {:?}",
+                        truncate(&text, 64)
+                    ));
+                }
+                r.skip(eol + 2)?;
+            }
+            None => {
+                anomalies.push(format!(
+                    "{} bytes in the Connection Request are neither a cookie line nor RDP_NEG_REQ",
+                    rest.len()
+                ));
+                return Ok(cr);
+            }
+        }
+    }
+    if r.remaining() == 0 {
+        return Ok(cr);
+    }
+    // RDP_NEG_REQ (2.2.1.1.1): type, flags, length (8), requestedProtocols.
+    let ty = r.u8()?;
+    if ty != TYPE_RDP_NEG_REQ {
+        anomalies.push(format!(
+            "RDP_NEG type 0x{ty:02x} in the Connection Request, expected RDP_NEG_REQ"
+        ));
+        return Ok(cr);
+    }
+    let flags = r.u8()?;
+    let len = r.u16_le()?;
+    if len != 8 {
+        anomalies.push(format!("RDP_NEG_REQ length {len}, expected 8"));
+    }
+    let requested = Protocols(r.u32_le()?);
+    cr.neg_req = Some(NegReq { flags, requested });
+    if r.remaining() == 0 {
+        if flags & CORRELATION_INFO_PRESENT != 0 {
+            anomalies.push("CORRELATION_INFO_PRESENT set but no RDP_NEG_CORRELATION_INFO".into());
+        }
+        return Ok(cr);
+    }
+    // RDP_NEG_CORRELATION_INFO (2.2.1.1.2): type 6, flags, length 36,
+    // correlationId (16), reserved (16).
+    let ty = r.u8()?;
+    if ty != TYPE_RDP_CORRELATION_INFO {
+        anomalies.push(format!(
+            "{} bytes after RDP_NEG_REQ (type 0x{ty:02x})",
+            r.remaining() + 1
+        ));
+        return Ok(cr);
+    }
+    let _flags = r.u8()?;
+    let len = r.u16_le()?;
+    if len != 36 {
+        anomalies.push(format!(
+            "RDP_NEG_CORRELATION_INFO length {len}, expected 36"
+        ));
+    }
+    let id = r.take(16)?;
+    cr.correlation_id = Some(id.iter().map(|b| format!("{b:02x}")).collect());
+    if flags & CORRELATION_INFO_PRESENT == 0 {
+        anomalies.push("RDP_NEG_CORRELATION_INFO without CORRELATION_INFO_PRESENT".into());
+    }
+    let _reserved = r.take(16)?;
+    if r.remaining() != 0 {
+        anomalies.push(format!(
+            "{} bytes after RDP_NEG_CORRELATION_INFO",
+            r.remaining()
+        ));
+    }
+    Ok(cr)
+}
+
+/// [MS-RDPBCGR] 2.2.1.2 Server X.224 Connection Confirm PDU: the fixed
+/// part and an optional RDP_NEG_RSP (2.2.1.2.1) or RDP_NEG_FAILURE
+/// (2.2.1.2.2).
+pub fn decode_connection_confirm(
+    tpdu: &[u8],
+    anomalies: &mut Vec<String>,
+) -> PduResult<ConnectionConfirm> {
+    let mut r = Reader::new(tpdu);
+    skip_cr_cc_fixed(&mut r, anomalies)?;
+    if r.remaining() == 0 {
+        return Ok(ConnectionConfirm::NoNegotiation);
+    }
+    let ty = r.u8()?;
+    let flags = r.u8()?;
+    let len = r.u16_le()?;
+    let value = r.u32_le()?;
+    if len != 8 {
+        anomalies.push(format!("RDP_NEG length {len}, expected 8"));
+    }
+    if r.remaining() != 0 {
+        anomalies.push(format!(
+            "{} bytes after the RDP_NEG structure of the Connection Confirm",
+            r.remaining()
+        ));
+    }
+    Ok(match ty {
+        TYPE_RDP_NEG_RSP => ConnectionConfirm::Selected {
+            flags,
+            selected: Protocols(value),
+        },
+        TYPE_RDP_NEG_FAILURE => ConnectionConfirm::Failure {
+            code: NegFailureCode(value),
+        },
+        t => {
+            anomalies.push(format!(
+                "RDP_NEG type 0x{t:02x} in the Connection Confirm (expected RSP or FAILURE)"
+            ));
+            ConnectionConfirm::NoNegotiation
+        }
+    })
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Whether `buf` starts like a TPKT-framed X.224 Connection Request, even
+/// when cut short (by the snap length): TPKT version 3, reserved 0, a
+/// length that can hold a CR, a length indicator that fits in it, the CR
+/// code, and (when present) zero DST-REF and a class-0 option byte.
+pub fn looks_like_connection_request(buf: &[u8]) -> bool {
+    let (Some(&v), Some(&res), Some(&l0), Some(&l1), Some(&li), Some(&code)) = (
+        buf.first(),
+        buf.get(1),
+        buf.get(2),
+        buf.get(3),
+        buf.get(4),
+        buf.get(5),
+    ) else {
+        return false;
+    };
+    let tpkt_len = u16::from_be_bytes([l0, l1]) as usize;
+    if v != 3 || res != 0 || tpkt_len < 11 || li < 6 || li as usize + 5 != tpkt_len {
+        return false;
+    }
+    if code & 0xf0 != TPDU_CONNECTION_REQUEST {
+        return false;
+    }
+    // DST-REF is 0 in a CR (X.224 13.3.3); class 0 in the option byte.
+    let dst_ok = buf.get(6..8).map_or(true, |d| d == [0, 0]);
+    let class_ok = buf.get(10).map_or(true, |c| c >> 4 == 0);
+    dst_ok && class_ok
+}
