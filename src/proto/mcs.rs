@@ -345,8 +345,11 @@ fn gcc_user_data<'a>(
             "GCC ConnectData key is not the T.124 object identifier".into(),
         );
     }
+    // connectPDU length: Windows servers write 0x2a whatever the real
+    // length, so only a length beyond the bytes present is worth a note;
+    // the PDU runs to the end of the user data either way.
     let pdu_len = per::read_length(&mut r)?;
-    let pdu = if pdu_len > r.remaining() {
+    if pdu_len > r.remaining() {
         push_anomaly(
             out,
             format!(
@@ -354,10 +357,8 @@ fn gcc_user_data<'a>(
                 r.remaining()
             ),
         );
-        r.rest()
-    } else {
-        r.take(pdu_len)?
-    };
+    }
+    let pdu = r.rest();
     // The key sits at a fixed place in practice (offset 9 or 10); look
     // within the first bytes only, preceded by its length octet (4 - 4 = 0).
     let window = pdu.get(..pdu.len().min(32)).unwrap_or(pdu);

@@ -690,3 +690,226 @@ fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Ve
 pub fn looks_like_rdp_request(first_payload: &[u8]) -> bool {
     x224::looks_like_connection_request(first_payload)
 }
+
+#[cfg(test)]
+pub(crate) mod testpcap {
+    //! A tiny reader of the corpus captures for tests only: legacy pcap
+    //! (optionally gzip), Ethernet, IPv4/IPv6, TCP; each connection's two
+    //! directions placed by sequence number (duplicates overwrite).
+    use std::io::Read;
+
+    pub const CORPUS: &str = "/work/shared/corpus";
+
+    #[derive(Default, Debug)]
+    pub struct Dirn {
+        pub data: Vec<u8>,
+        pub holes: Vec<(u64, u64)>,
+        pub from_start: bool,
+        base: Option<u32>,
+        covered: Vec<(u64, u64)>,
+    }
+
+    #[derive(Debug)]
+    pub struct Conn {
+        pub client_port: u16,
+        pub server_port: u16,
+        pub to_server: Dirn,
+        pub to_client: Dirn,
+    }
+
+    fn be16(b: &[u8], o: usize) -> Option<u16> {
+        Some(u16::from_be_bytes([*b.get(o)?, *b.get(o + 1)?]))
+    }
+    fn be32(b: &[u8], o: usize) -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
+    }
+
+    /// Connections of a capture (path relative to the corpus) whose server
+    /// port is `port`, in order of first appearance. None if the corpus is
+    /// absent.
+    pub fn connections(rel: &str, port: u16) -> Option<Vec<Conn>> {
+        let path = format!("{CORPUS}/{rel}");
+        let raw = std::fs::read(&path).ok()?;
+        let bytes = if rel.ends_with(".gz") {
+            let mut v = Vec::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut v)
+                .ok()?;
+            v
+        } else {
+            raw
+        };
+        let le = match bytes.get(..4)? {
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+            _ => return None,
+        };
+        let rd32 = |o: usize| -> Option<u32> {
+            let b: [u8; 4] = bytes.get(o..o + 4)?.try_into().ok()?;
+            Some(if le {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let mut conns: Vec<Conn> = Vec::new();
+        let mut keys: Vec<(Vec<u8>, u16, Vec<u8>, u16)> = Vec::new();
+        let mut off = 24;
+        while let Some(incl) = rd32(off + 8) {
+            let pkt = bytes.get(off + 16..off + 16 + incl as usize)?;
+            off += 16 + incl as usize;
+            let mut et = be16(pkt, 12)?;
+            let mut l3 = 14;
+            if et == 0x8100 {
+                et = be16(pkt, 16)?;
+                l3 = 18;
+            }
+            let (src, dst, l4, end) = match et {
+                0x0800 => {
+                    let ihl = ((*pkt.get(l3)? & 0x0f) as usize) * 4;
+                    if *pkt.get(l3 + 9)? != 6 {
+                        continue;
+                    }
+                    let tot = be16(pkt, l3 + 2)? as usize;
+                    (
+                        pkt.get(l3 + 12..l3 + 16)?.to_vec(),
+                        pkt.get(l3 + 16..l3 + 20)?.to_vec(),
+                        l3 + ihl,
+                        (l3 + tot).min(pkt.len()),
+                    )
+                }
+                0x86dd => {
+                    if *pkt.get(l3 + 6)? != 6 {
+                        continue;
+                    }
+                    let pl = be16(pkt, l3 + 4)? as usize;
+                    (
+                        pkt.get(l3 + 8..l3 + 24)?.to_vec(),
+                        pkt.get(l3 + 24..l3 + 40)?.to_vec(),
+                        l3 + 40,
+                        (l3 + 40 + pl).min(pkt.len()),
+                    )
+                }
+                _ => continue,
+            };
+            let sp = be16(pkt, l4)?;
+            let dp = be16(pkt, l4 + 2)?;
+            let seq = be32(pkt, l4 + 4)?;
+            let doff = ((*pkt.get(l4 + 12)? >> 4) as usize) * 4;
+            let flags = *pkt.get(l4 + 13)?;
+            let payload = pkt.get(l4 + doff..end).unwrap_or(&[]);
+            let (to_server, key) = if dp == port {
+                (true, (src, sp, dst, dp))
+            } else if sp == port {
+                (false, (dst, dp, src, sp))
+            } else {
+                continue;
+            };
+            let syn = flags & 0x02 != 0;
+            let idx = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    if to_server && syn && flags & 0x10 == 0 {
+                        // new connection
+                    } else if keys.iter().any(|k| k.1 == key.1 && k.3 == key.3) {
+                        continue;
+                    }
+                    keys.push(key.clone());
+                    conns.push(Conn {
+                        client_port: key.1,
+                        server_port: key.3,
+                        to_server: Dirn::default(),
+                        to_client: Dirn::default(),
+                    });
+                    keys.len() - 1
+                }
+            };
+            let c = &mut conns[idx];
+            let d = if to_server {
+                &mut c.to_server
+            } else {
+                &mut c.to_client
+            };
+            if syn {
+                d.base = Some(seq.wrapping_add(1));
+                d.from_start = true;
+                continue;
+            }
+            if payload.is_empty() {
+                continue;
+            }
+            let base = *d.base.get_or_insert(seq);
+            let rel = seq.wrapping_sub(base) as u64;
+            if rel > (1 << 20) {
+                continue;
+            }
+            let e = rel as usize + payload.len();
+            if d.data.len() < e {
+                d.data.resize(e, 0);
+            }
+            d.data[rel as usize..e].copy_from_slice(payload);
+            d.covered.push((rel, e as u64));
+        }
+        for c in &mut conns {
+            for d in [&mut c.to_server, &mut c.to_client] {
+                d.covered.sort();
+                let mut at = 0u64;
+                for &(s, e) in &d.covered {
+                    if s > at {
+                        d.holes.push((at, s - at));
+                    }
+                    at = at.max(e);
+                }
+            }
+        }
+        Some(conns)
+    }
+
+    impl Dirn {
+        pub fn input(&self) -> super::super::StreamInput<'_> {
+            super::super::StreamInput {
+                data: &self.data,
+                holes: &self.holes,
+                capped: false,
+                from_start: self.from_start,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testpcap::connections;
+    use super::*;
+
+    #[test]
+    fn dump_corpus() {
+        for (f, port) in [
+            ("zeek/rdp-x509.pcap", 3389),
+            ("zeek/rdp-proprietary-encryption.pcap", 3389),
+            ("suricata-verify/RDP-003.pcap", 3389),
+            ("zeek/rdp-to-ssl.pcap", 3389),
+            ("zeek/modbus-and-non-modbus-p502.pcap", 502),
+            ("zeek/rdp-invalid-length.pcap", 3389),
+            ("wireshark-wiki/rdp-ssl.pcap.gz", 3389),
+        ] {
+            let Some(conns) = connections(f, port) else {
+                continue;
+            };
+            for c in conns {
+                eprintln!(
+                    "== {f} {} -> {} ({} / {} bytes, holes {:?} {:?})",
+                    c.client_port,
+                    c.server_port,
+                    c.to_server.data.len(),
+                    c.to_client.data.len(),
+                    c.to_server.holes,
+                    c.to_client.holes
+                );
+                for d in decode_connection(c.to_server.input(), c.to_client.input()) {
+                    eprintln!("  {:?} {}..{} {:?}", d.dir, d.start, d.end, d.event);
+                }
+            }
+        }
+    }
+}
