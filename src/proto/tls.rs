@@ -1034,3 +1034,65 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
     d.out.stopped_at = end_of_decoded;
     d.out
 }
+
+/// Plaintext bytes a protected record of `record_len` ciphertext bytes
+/// carries, as an inclusive (min, max), for the negotiated version and
+/// cipher suite. `None` when the suite is unknown or the length cannot be
+/// a record of that suite.
+///
+/// - AEAD, TLS 1.2 (RFC 5288 3, RFC 6655): 8-byte explicit nonce + 16-byte
+///   tag (8 for `_CCM_8`); ChaCha20-Poly1305 (RFC 7905): 16-byte tag.
+/// - TLS 1.3 (RFC 8446 5.2): 16-byte tag (8 for CCM_8) + 1 inner content
+///   type; record padding is assumed absent (Windows and OpenSSL do not pad).
+/// - CBC (RFC 5246 6.2.3.2): explicit IV of one block from TLS 1.1 on, MAC,
+///   then padding of 1..=block bytes (minimal padding assumed; the spec
+///   allows up to 255).
+/// - Stream ciphers (RC4) and NULL: MAC only.
+pub fn plaintext_range(version: TlsVersion, suite: u16, record_len: u32) -> Option<(u32, u32)> {
+    use tls_parser::{TlsCipherEnc, TlsCipherEncMode, TlsCipherMac, TlsCipherSuite};
+    let exact = |overhead: u32| record_len.checked_sub(overhead).map(|p| (p, p));
+    if version.0 == 0x0304 || (0x1301..=0x1305).contains(&suite) {
+        let tag = if suite == 0x1305 { 8 } else { 16 };
+        return match suite {
+            0x1301..=0x1305 => exact(tag + 1),
+            _ => None,
+        };
+    }
+    let cs = TlsCipherSuite::from_id(suite)?;
+    let ccm8 = cs.name.ends_with("_CCM_8");
+    match (cs.enc, cs.enc_mode) {
+        (TlsCipherEnc::Chacha20_Poly1305, _) => exact(16),
+        (_, TlsCipherEncMode::Gcm | TlsCipherEncMode::Ccm) => exact(8 + if ccm8 { 8 } else { 16 }),
+        (enc, TlsCipherEncMode::Cbc) => {
+            let block: u32 = match enc {
+                TlsCipherEnc::Des
+                | TlsCipherEnc::TripleDes
+                | TlsCipherEnc::Idea
+                | TlsCipherEnc::Rc2 => 8,
+                _ => 16,
+            };
+            let iv = if version.0 >= 0x0302 { block } else { 0 };
+            let mac = match cs.mac {
+                TlsCipherMac::HmacMd5 => 16,
+                TlsCipherMac::HmacSha1 => 20,
+                TlsCipherMac::HmacSha256 => 32,
+                TlsCipherMac::HmacSha384 => 48,
+                TlsCipherMac::HmacSha512 => 64,
+                _ => return None,
+            };
+            let body = record_len.checked_sub(iv)?;
+            if body == 0 || body % block != 0 {
+                return None;
+            }
+            let max = body.checked_sub(mac + 1)?;
+            Some((body.saturating_sub(mac + block), max))
+        }
+        _ => {
+            let mac = u32::from(cs.mac_size / 8);
+            exact(match cs.mac {
+                TlsCipherMac::Null | TlsCipherMac::Aead => 0,
+                _ => mac,
+            })
+        }
+    }
+}
