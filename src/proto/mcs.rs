@@ -393,7 +393,7 @@ fn gcc_user_data<'a>(
 fn for_each_block<'a>(
     mut data: &'a [u8],
     out: &mut Vec<ProtoEvent>,
-    mut f: impl FnMut(u16, &'a [u8], &mut Vec<ProtoEvent>),
+    mut f: impl FnMut(u16, &'a [u8], &mut Vec<ProtoEvent>) -> PduResult<()>,
 ) {
     while !data.is_empty() {
         let mut r = Reader::new(data);
@@ -421,7 +421,13 @@ fn for_each_block<'a>(
         } else {
             data.get(4..len).unwrap_or(&[])
         };
-        f(ty, body, out);
+        let cut = len > data.len();
+        match f(ty, body, out) {
+            // A cut block was reported above.
+            Err(PduError::Incomplete) if cut => {}
+            Err(e) => push_anomaly(out, block_error(ty, e)),
+            Ok(()) => {}
+        }
         data = data.get(len..).unwrap_or(&[]);
     }
 }
@@ -439,7 +445,7 @@ const SC_NET: u16 = 0x0c03;
 
 fn decode_client_blocks(blocks: &[u8], out: &mut Vec<ProtoEvent>) -> ClientGcc {
     let mut gcc = ClientGcc::default();
-    for_each_block(blocks, out, |ty, body, out| {
+    for_each_block(blocks, out, |ty, body, _out| {
         let mut r = Reader::new(body);
         let res: PduResult<()> = match ty {
             CS_CORE => {
@@ -496,9 +502,7 @@ fn decode_client_blocks(blocks: &[u8], out: &mut Vec<ProtoEvent>) -> ClientGcc {
                 Ok(())
             }
         };
-        if let Err(e) = res {
-            push_anomaly(out, block_error(ty, e));
-        }
+        res
     });
     gcc
 }
@@ -638,9 +642,7 @@ fn decode_server_blocks(blocks: &[u8], gcc: &mut ServerGcc, out: &mut Vec<ProtoE
                 Ok(())
             }
         };
-        if let Err(e) = res {
-            push_anomaly(out, block_error(ty, e));
-        }
+        res
     });
 }
 
@@ -1015,4 +1017,310 @@ pub fn decode_licensing(d: &[u8]) -> PduResult<Licensing> {
         l.state_transition = Some(r.u32_le()?);
     }
     Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::tpkt::hex;
+    use crate::proto::x224::{decode_tpkt, Tpdu};
+
+    /// suricata-verify/RDP-003.pcap (Windows XP client, Standard RDP
+    /// Security), frames 7 to 26.
+    const CI: &str = "0300019c02f0807f658201900401010401010101ff30190201220201020201000201010201000201010202ffff020102301902010102010102010102010102010002010102020420020102301c0202ffff0202fc170202ffff0201010201000201010202ffff0201020482012f000500147c00018126000800100001c00044756361811801c0d400040008008004600301ca03aa09040000280a000049005300440032002d004b004d0038003400310037003800000000000000000004000000000000000c0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001ca0100000000000f0007000100350035003200370034002d004f0045004d002d0030003000310031003900300033002d0030003000310030003700000000000000000000000000000000000000000004c00c00090000000000000002c00c000b0000000000000003c02c0003000000726470647200000000008080636c6970726472000000a0c0726470736e640000000000c0";
+    const CR: &str = "0300014d02f0807f668201410a0100020100301a020122020103020100020101020100020101020300fff80201020482011b000500147c00012a14760a01010001c0004d63446e8104010c080004000800030c1000eb030300ec03ed03ee030000020cec00080000000200000020000000b8000000778e84ed14edf1083d361284c28dcd52da72301be1dc7fdf62accd22660b337201000000010000000100000006005c005253413148000000000200003f0000000100010083f6d4ca7c05975a72cb0b5ca0ece59d468470e83ac0589091a00c9119bcab88efc96b261a6290e8a9385b5aa4198f5f29caa6c62c91439003bda0a2e9b8a6c90000000000000000080048001b0c7249c4782f8c7d4c9fc6182f3164c66099979fa4f292683db067cfc711a7237512767a01199ca613beaf0647dd0120a94e54066f6a61018e57e725ee0f3f0000000000000000";
+    const ERECT: &str = "0300000c02f0800401000100";
+    const ATTACH_REQ: &str = "0300000802f08028";
+    const ATTACH_CONFIRM: &str = "0300000b02f0802e000006";
+    const JOIN_REQ: &str = "0300000c02f08038000603ef";
+    const JOIN_CONFIRM: &str = "0300000f02f0803e00000603ef03ef";
+    const SEC_EXCHANGE: &str = "0300005e02f08064000603eb705001020000480000004cecf8647da611d0ccca1f363c8b56ca7448fc6c23a0a57e3a24f2b6cecc9f90f5c915eedc55b1b8f4c02fe8fc3e5df98cd70e21d7421c1a1a9c7207921ec22b0000000000000000";
+    /// A licensing ERROR_ALERT, STATUS_VALID_CLIENT, ST_NO_TRANSITION
+    /// (Wireshark 4.0 misreads it as a Platform Challenge: it skips a
+    /// signature that is not there).
+    const LICENSE_VALID_CLIENT: &str =
+        "0300002202f08068000103eb701480021000ff021000070000000200000038e20000";
+    /// zeek/rdp-proprietary-encryption.pcap, last frame: Disconnect
+    /// Provider Ultimatum, rn-user-requested.
+    const DPUM: &str = "0300000902f0802180";
+    /// Built: an encrypted slow-path PDU (SEC_ENCRYPT, 8-byte signature).
+    const ENCRYPTED: &str = "0300001e02f08064000603eb7010 08000000 0102030405060708 aabbccdd";
+    /// Built: Set Error Info (ERRINFO_LICENSE_NO_LICENSE) at encryption
+    /// level none: a share control header straight after MCS.
+    const SET_ERROR_INFO: &str =
+        "0300002402f08068000103eb7016 1600 1700 ea03 ea030100 00 01 0800 2f 00 0000 02010000";
+    /// Built: a Client Info PDU in the clear (SEC_INFO_PKT), Unicode,
+    /// domain "DOM", user "user".
+    const CLIENT_INFO: &str = "0300003c02f08064000603eb702e 40000000
+        00000000 13000000 0600 0800 0000 0000 0000
+        44004f004d000000 7500730065007200 0000 0000 0000 0000";
+
+    fn user_data(h: &str) -> Vec<u8> {
+        let v = hex(h);
+        let d = decode_tpkt(&v).unwrap();
+        match d.tpdu {
+            Tpdu::Data { user_data, .. } => user_data.to_vec(),
+            other => panic!("not data: {other:?}"),
+        }
+    }
+
+    fn run(h: &str, ctx: &mut SlowPathContext) -> Vec<ProtoEvent> {
+        let mut out = Vec::new();
+        decode_mcs(&user_data(h), ctx, &mut out).unwrap();
+        out
+    }
+
+    fn only_mcs(out: &[ProtoEvent]) -> Vec<&McsEvent> {
+        out.iter()
+            .filter_map(|e| match e {
+                ProtoEvent::Mcs(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn connect_initial_from_capture() {
+        let out = run(CI, &mut SlowPathContext::default());
+        assert!(
+            out.iter().all(|e| !matches!(e, ProtoEvent::Anomaly { .. })),
+            "{out:?}"
+        );
+        let [McsEvent::ConnectInitial(gcc)] = only_mcs(&out)[..] else {
+            panic!("{out:?}");
+        };
+        let core = gcc.core.as_ref().unwrap();
+        // Values as tshark shows them for frame 7.
+        assert_eq!(core.version, 0x0008_0004);
+        assert_eq!((core.desktop_width, core.desktop_height), (1152, 864));
+        assert_eq!(core.keyboard_layout, 1033);
+        assert_eq!(core.client_build, 2600);
+        assert_eq!(core.client_name, "ISD2-KM84178");
+        assert_eq!(core.color_depth, Some(15));
+        assert_eq!(
+            core.client_dig_product_id.as_deref(),
+            Some("55274-OEM-0011903-00107")
+        );
+        assert_eq!(core.server_selected_protocol, None);
+        assert_eq!(gcc.security.as_ref().unwrap().encryption_methods, 0x0b);
+        assert_eq!(gcc.channels, ["rdpdr", "cliprdr", "rdpsnd"]);
+        assert!(gcc.unknown_blocks.is_empty());
+    }
+
+    #[test]
+    fn connect_response_from_capture() {
+        let mut ctx = SlowPathContext::default();
+        let out = run(CR, &mut ctx);
+        assert!(
+            out.iter().all(|e| !matches!(e, ProtoEvent::Anomaly { .. })),
+            "{out:?}"
+        );
+        let [McsEvent::ConnectResponse(gcc)] = only_mcs(&out)[..] else {
+            panic!("{out:?}");
+        };
+        assert_eq!(gcc.result, 0);
+        assert_eq!(gcc.version, Some(0x0008_0004));
+        let sec = gcc.security.as_ref().unwrap();
+        // 56-bit RC4, Client Compatible, proprietary 512-bit key.
+        assert_eq!((sec.encryption_method, sec.encryption_level), (8, 2));
+        assert_eq!(
+            sec.certificate,
+            Some(ServerCertificate::Proprietary { key_bits: 512 })
+        );
+        assert_eq!(gcc.io_channel, Some(1003));
+        assert_eq!(gcc.channel_ids, [1004, 1005, 1006]);
+        assert_eq!(
+            ctx,
+            SlowPathContext {
+                encryption_level: Some(2),
+                io_channel: Some(1003)
+            }
+        );
+    }
+
+    #[test]
+    fn domain_pdus() {
+        let mut ctx = SlowPathContext::default();
+        let cases: [(&str, McsEvent); 6] = [
+            (ERECT, McsEvent::ErectDomainRequest),
+            (ATTACH_REQ, McsEvent::AttachUserRequest),
+            (
+                ATTACH_CONFIRM,
+                McsEvent::AttachUserConfirm {
+                    result: 0,
+                    user_id: Some(1007),
+                },
+            ),
+            (JOIN_REQ, McsEvent::ChannelJoinRequest { channel: 1007 }),
+            (
+                JOIN_CONFIRM,
+                McsEvent::ChannelJoinConfirm {
+                    result: 0,
+                    channel: 1007,
+                },
+            ),
+            (DPUM, McsEvent::DisconnectProviderUltimatum { reason: 3 }),
+        ];
+        for (h, want) in cases {
+            assert_eq!(run(h, &mut ctx), [ProtoEvent::Mcs(want)], "{h}");
+        }
+        // A failed attach (rt-unspecified-failure, 14): the result spans
+        // two octets.
+        let mut out = Vec::new();
+        decode_mcs(&hex("2fc00006"), &mut ctx, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [ProtoEvent::Mcs(McsEvent::AttachUserConfirm {
+                result: 14,
+                user_id: Some(1007)
+            })]
+        );
+        // An MCS PDU RDP does not use keeps its number.
+        out.clear();
+        decode_mcs(&[0x48, 0x00], &mut ctx, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [ProtoEvent::Mcs(McsEvent::OtherDomainPdu { pdu_type: 18 })]
+        );
+    }
+
+    #[test]
+    fn security_layer_pdus() {
+        let mut ctx = SlowPathContext {
+            encryption_level: Some(2),
+            io_channel: Some(1003),
+        };
+        assert_eq!(
+            run(SEC_EXCHANGE, &mut ctx),
+            [ProtoEvent::Mcs(McsEvent::SecurityExchange { len: 72 })]
+        );
+        assert_eq!(
+            run(LICENSE_VALID_CLIENT, &mut ctx),
+            [ProtoEvent::Mcs(McsEvent::Licensing(Licensing {
+                msg_type: 0xff,
+                error_code: Some(7),
+                state_transition: Some(2),
+            }))]
+        );
+        assert_eq!(
+            run(ENCRYPTED, &mut ctx),
+            [ProtoEvent::Mcs(McsEvent::EncryptedPdu { len: 16 })]
+        );
+        assert_eq!(
+            run(CLIENT_INFO, &mut ctx),
+            [ProtoEvent::Mcs(McsEvent::ClientInfo(ClientInfo {
+                domain: "DOM".into(),
+                user: "user".into(),
+                flags: 0x13,
+            }))]
+        );
+        // Virtual channel data is not decoded.
+        let vc = "0300001e02f08064000603ec7010 08000000 0102030405060708 aabbccdd";
+        assert_eq!(run(vc, &mut ctx), []);
+    }
+
+    #[test]
+    fn set_error_info_in_the_clear() {
+        let mut ctx = SlowPathContext {
+            encryption_level: Some(0),
+            io_channel: Some(1003),
+        };
+        let out = run(SET_ERROR_INFO, &mut ctx);
+        assert_eq!(
+            out,
+            [ProtoEvent::Mcs(McsEvent::SetErrorInfo { code: 0x102 })]
+        );
+        assert_eq!(error_info_name(0x102), "ERRINFO_LICENSE_NO_LICENSE");
+        assert_eq!(error_info_name(0x9999), "unknown (0x9999)");
+    }
+
+    #[test]
+    fn unknown_and_odd_blocks() {
+        // An unknown block (0xc0ff) is skipped by its length; a cluster
+        // block after it is still read; then a block of length 2 ends the
+        // walk with an anomaly.
+        let blocks = hex("ffc00800 01020304  04c00c00 0d000000 07000000  06c00200");
+        let mut out = Vec::new();
+        let gcc = decode_client_blocks(&blocks, &mut out);
+        assert_eq!(gcc.unknown_blocks, [0xc0ff]);
+        assert_eq!(
+            gcc.cluster,
+            Some(ClientCluster {
+                flags: 0x0d,
+                redirected_session_id: 7
+            })
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        // A core block cut inside clientName keeps what came before.
+        for len in ["1a", "1c"] {
+            let core = hex(&format!(
+                "01c0{len}00 04000800 0004 0003 01ca 03aa 09040000 280a0000 4900"
+            ));
+            out.clear();
+            let gcc = decode_client_blocks(&core, &mut out);
+            let c = gcc.core.unwrap();
+            assert_eq!((c.desktop_width, c.client_build), (1024, 2600));
+            assert_eq!(out.len(), 1, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn every_truncation() {
+        for h in [
+            CI,
+            CR,
+            ERECT,
+            ATTACH_REQ,
+            ATTACH_CONFIRM,
+            JOIN_REQ,
+            JOIN_CONFIRM,
+            SEC_EXCHANGE,
+            LICENSE_VALID_CLIENT,
+            DPUM,
+            ENCRYPTED,
+            SET_ERROR_INFO,
+            CLIENT_INFO,
+        ] {
+            let ud = user_data(h);
+            let ctx0 = SlowPathContext {
+                encryption_level: if h == SET_ERROR_INFO {
+                    Some(0)
+                } else {
+                    Some(2)
+                },
+                io_channel: Some(1003),
+            };
+            let mut full = Vec::new();
+            decode_mcs(&ud, &mut ctx0.clone(), &mut full).unwrap();
+            for n in 0..ud.len() {
+                let mut out = Vec::new();
+                let res = decode_mcs(&ud[..n], &mut ctx0.clone(), &mut out);
+                assert!(
+                    res.is_err() || out != full,
+                    "{h} cut at {n} gave the full answer"
+                );
+                if h == CI || h == CR {
+                    // The outer BER length says more is needed.
+                    assert_eq!(res, Err(PduError::Incomplete), "{h} cut at {n}");
+                }
+            }
+        }
+        // The GCC user-data blocks of the capture, cut anywhere.
+        let ud = user_data(CI);
+        let mut r = Reader::new(&ud);
+        let tlv = ber::read_tlv(&mut r).unwrap();
+        let mut sink = Vec::new();
+        let mut v = Reader::new(tlv.value);
+        for _ in 0..6 {
+            ber::read_tlv(&mut v).unwrap();
+        }
+        let user = ber::read_tlv(&mut v).unwrap();
+        let blocks = gcc_user_data(user.value, b"Duca", &mut sink).unwrap();
+        let full = decode_client_blocks(blocks, &mut sink);
+        for n in 0..blocks.len() {
+            let mut out = Vec::new();
+            let g = decode_client_blocks(&blocks[..n], &mut out);
+            assert!(g != full || !out.is_empty(), "blocks cut at {n}");
+        }
+    }
 }

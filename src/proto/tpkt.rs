@@ -146,6 +146,27 @@ pub fn find_size(buf: &[u8]) -> PduResult<Frame> {
     }
 }
 
+/// Test vectors are written as hex strings (whitespace ignored).
+#[cfg(test)]
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}
+
+/// A TPKT packet's bytes cut to `n` with its length field rewritten to
+/// match, so that the layer inside sees a consistent but short PDU.
+#[cfg(test)]
+pub(crate) fn relength(pkt: &[u8], n: usize) -> Vec<u8> {
+    let mut v = pkt[..n].to_vec();
+    if v.len() >= 4 {
+        v[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -469,3 +469,267 @@ pub fn looks_like_connection_request(buf: &[u8]) -> bool {
     let class_ok = buf.get(10).map_or(true, |c| c >> 4 == 0);
     dst_ok && class_ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::tpkt::{hex, relength};
+
+    /// [MS-RDPBCGR] 4.1.1: cookie "eltons", RDP_NEG_REQ requesting
+    /// PROTOCOL_RDP.
+    const SPEC_CR: &str =
+        "0300002c27e00000000000436f6f6b69653a206d737473686173683d656c746f6e730d0a0100080000000000";
+    /// [MS-RDPBCGR] 4.1.2: RDP_NEG_RSP selecting PROTOCOL_RDP.
+    const SPEC_CC: &str = "030000130ed000001234000200080000000000";
+    /// zeek/rdp-x509.pcap frame 6: the cookie keeps its trailing blanks.
+    const X509_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d4a4f484e2d504320200d0a0100080000000000";
+    /// suricata-verify/RDP-003.pcap frames 4 and 6: no RDP_NEG data.
+    const LEGACY_CR: &str =
+        "030000241fe00000000000436f6f6b69653a206d737473686173683d4137303036370d0a";
+    const LEGACY_CC: &str = "0300000b06d00000123400";
+    /// zeek/rdp-proprietary-encryption.pcap frames 4 and 5: SSL requested,
+    /// RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER.
+    const FAIL_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d465442434f5c4137300d0a0100080001000000";
+    const FAIL_CC: &str = "030000130ed000001234000300080002000000";
+    /// zeek/rdp-to-ssl.pcap frame 6: flags EXTENDED_CLIENT_DATA_SUPPORTED,
+    /// HYBRID selected.
+    const NLA_CC: &str = "030000130ed000001234000201080002000000";
+    /// Built from the 2.2.1.1 layout: a routing token, RDP_NEG_REQ with
+    /// CORRELATION_INFO_PRESENT and an unknown bit (0x80) requesting
+    /// SSL|HYBRID|HYBRID_EX plus an unknown bit 0x40, then
+    /// RDP_NEG_CORRELATION_INFO.
+    const TOKEN_CORR_CR: &str = "0300005b 56 e0 0000 0000 00
+        436f6f6b69653a206d7374733d333634303230353232382e31353632392e303030300d0a
+        01 88 0800 4b000000
+        06 00 2400 00112233445566778899aabbccddeeff 00000000000000000000000000000000";
+
+    fn cr(h: &str) -> (ConnectionRequest, Vec<String>) {
+        let v = hex(h);
+        let d = decode_tpkt(&v).unwrap();
+        match d.tpdu {
+            Tpdu::ConnectionRequest(cr) => (cr, d.anomalies),
+            other => panic!("not a CR: {other:?}"),
+        }
+    }
+
+    fn cc(h: &str) -> (ConnectionConfirm, Vec<String>) {
+        let v = hex(h);
+        let d = decode_tpkt(&v).unwrap();
+        match d.tpdu {
+            Tpdu::ConnectionConfirm(cc) => (cc, d.anomalies),
+            other => panic!("not a CC: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spec_connection_request() {
+        let (c, a) = cr(SPEC_CR);
+        assert_eq!(c.cookie.as_deref(), Some("eltons"));
+        assert_eq!(c.routing_token, None);
+        assert_eq!(
+            c.neg_req,
+            Some(NegReq {
+                flags: 0,
+                requested: Protocols(0)
+            })
+        );
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn capture_connection_requests() {
+        let (c, a) = cr(X509_CR);
+        assert_eq!(c.cookie.as_deref(), Some("JOHN-PC  "));
+        assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(0)));
+        assert!(a.is_empty());
+        let (c, a) = cr(LEGACY_CR);
+        assert_eq!(c.cookie.as_deref(), Some("A70067"));
+        assert_eq!(c.neg_req, None);
+        assert!(a.is_empty());
+        let (c, _) = cr(FAIL_CR);
+        assert_eq!(c.cookie.as_deref(), Some("FTBCO\\A70"));
+        assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(1)));
+    }
+
+    #[test]
+    fn routing_token_correlation_and_unknown_bits() {
+        let (c, a) = cr(TOKEN_CORR_CR);
+        assert_eq!(c.cookie, None);
+        assert_eq!(
+            c.routing_token.as_deref(),
+            Some("Cookie: msts=3640205228.15629.0000")
+        );
+        let n = c.neg_req.unwrap();
+        assert_eq!(n.flags, 0x88);
+        assert_eq!(n.requested, Protocols(0x4b));
+        assert_eq!(
+            n.requested.requested_names(),
+            ["SSL", "HYBRID", "HYBRID_EX", "unknown (0x40)"]
+        );
+        assert_eq!(
+            c.correlation_id.as_deref(),
+            Some("00112233445566778899aabbccddeeff")
+        );
+        assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn connection_confirms() {
+        assert_eq!(
+            cc(SPEC_CC).0,
+            ConnectionConfirm::Selected {
+                flags: 0,
+                selected: Protocols(0)
+            }
+        );
+        assert_eq!(
+            cc(NLA_CC).0,
+            ConnectionConfirm::Selected {
+                flags: 1,
+                selected: Protocols(2)
+            }
+        );
+        assert_eq!(
+            cc(FAIL_CC).0,
+            ConnectionConfirm::Failure {
+                code: NegFailureCode(2)
+            }
+        );
+        assert_eq!(cc(LEGACY_CC).0, ConnectionConfirm::NoNegotiation);
+    }
+
+    #[test]
+    fn unknown_values_survive() {
+        // Selected protocol 0x20 and failure code 9: kept as numbers.
+        let (c, a) = cc("030000130ed000001234000200080020000000");
+        assert_eq!(
+            c,
+            ConnectionConfirm::Selected {
+                flags: 0,
+                selected: Protocols(0x20)
+            }
+        );
+        assert_eq!(Protocols(0x20).selected_name(), "unknown (0x20)");
+        assert!(a.is_empty());
+        let (c, _) = cc("030000130ed000001234000300080009000000");
+        assert_eq!(
+            c,
+            ConnectionConfirm::Failure {
+                code: NegFailureCode(9)
+            }
+        );
+        // An RDP_NEG length of 0 is odd but the value is still read.
+        let (c, a) = cc("030000130ed000001234000203000001000000");
+        assert_eq!(
+            c,
+            ConnectionConfirm::Selected {
+                flags: 3,
+                selected: Protocols(1)
+            }
+        );
+        assert_eq!(a.len(), 1, "{a:?}");
+        // An unknown RDP_NEG type: an anomaly, no negotiation data.
+        let (c, a) = cc("030000130ed000001234000700080001000000");
+        assert_eq!(c, ConnectionConfirm::NoNegotiation);
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn disconnect_error_and_data() {
+        let v = hex("0300000b06800000123401");
+        assert_eq!(
+            decode_tpkt(&v).unwrap().tpdu,
+            Tpdu::DisconnectRequest { reason: 1 }
+        );
+        let v = hex("0300000a05700000 02 00");
+        assert_eq!(decode_tpkt(&v).unwrap().tpdu, Tpdu::Error { cause: 2 });
+        let v = hex("0300000802f08028");
+        let d = decode_tpkt(&v).unwrap();
+        assert_eq!(
+            d.tpdu,
+            Tpdu::Data {
+                eot: true,
+                user_data: &[0x28]
+            }
+        );
+        assert_eq!(d.user_data_offset, 7);
+        let v = hex("0300000802108028");
+        assert_eq!(decode_tpkt(&v).unwrap().tpdu, Tpdu::Other { code: 0x10 });
+    }
+
+    #[test]
+    fn bad_lengths_are_errors_not_panics() {
+        // LI beyond the TPKT payload.
+        let v = hex("030000130fd000001234000200080000000000");
+        assert!(matches!(decode_tpkt(&v), Err(PduError::Invalid(_))));
+        // LI 0.
+        let v = hex("0300000800f08028");
+        assert!(matches!(decode_tpkt(&v), Err(PduError::Invalid(_))));
+        // TPKT version 2.
+        let v = hex("0200000802f08028");
+        assert!(matches!(decode_tpkt(&v), Err(PduError::Invalid(_))));
+    }
+
+    #[test]
+    fn every_truncation() {
+        for h in [
+            SPEC_CR,
+            SPEC_CC,
+            X509_CR,
+            LEGACY_CR,
+            LEGACY_CC,
+            FAIL_CR,
+            FAIL_CC,
+            NLA_CC,
+            TOKEN_CORR_CR,
+        ] {
+            let v = hex(h);
+            assert!(decode_tpkt(&v).is_ok());
+            for n in 0..v.len() {
+                // Cut bytes: the TPKT length says more is needed.
+                assert_eq!(
+                    decode_tpkt(&v[..n]),
+                    Err(PduError::Incomplete),
+                    "{h} cut at {n}"
+                );
+                // Cut and re-lengthed: any answer but a panic, and a
+                // cut fixed part is Incomplete or Invalid.
+                let r = relength(&v, n);
+                let res = decode_tpkt(&r);
+                if n < 11 {
+                    assert!(res.is_err(), "{h} relength {n}: {res:?}");
+                }
+                // Cut inside the TPDU with the length indicator matching:
+                // never the full answer, never a panic.
+                if n >= 6 {
+                    let mut r = relength(&v, n);
+                    r[4] = (n - 5) as u8;
+                    let full = decode_tpkt(&v).unwrap();
+                    assert_ne!(decode_tpkt(&r).as_ref(), Ok(&full), "{h} LI cut at {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn request_sniffing() {
+        for h in [SPEC_CR, X509_CR, LEGACY_CR, FAIL_CR, TOKEN_CORR_CR] {
+            let v = hex(h);
+            assert!(looks_like_connection_request(&v));
+            // Cut by a snap length: still a CR as far as it goes.
+            assert!(looks_like_connection_request(&v[..6]));
+            assert!(looks_like_connection_request(&v[..12]));
+            assert!(!looks_like_connection_request(&v[..5]));
+        }
+        assert!(!looks_like_connection_request(&hex(SPEC_CC)));
+        assert!(!looks_like_connection_request(b"GET / HTTP/1.1\r\n"));
+        assert!(!looks_like_connection_request(&hex(
+            "160301007a010000760301"
+        )));
+        assert!(!looks_like_connection_request(b"SSH-2.0-OpenSSH_9.6\r\n"));
+        // TPKT version 5 (zeek/rdp-invalid-length.pcap style junk).
+        assert!(!looks_like_connection_request(&hex("0500002f2ae000000000")));
+        // LI that does not match the TPKT length.
+        assert!(!looks_like_connection_request(&hex("0300002f20e000000000")));
+    }
+}
