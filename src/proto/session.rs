@@ -157,6 +157,10 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     let client_start = if client.input.from_start {
         if x224::looks_like_connection_request(client.data) {
             0
+        } else if client.data.len() < 6 && client.data.first() == Some(&3) {
+            // Too short to tell: a TPKT header cut by the end of the bytes.
+            out.push(client.cut(0));
+            return;
         } else if plausible_tls(client.data) {
             out.push(
                 client.at(
@@ -711,8 +715,6 @@ pub(crate) mod testpcap {
 
     #[derive(Debug)]
     pub struct Conn {
-        pub client_port: u16,
-        pub server_port: u16,
         pub to_server: Dirn,
         pub to_client: Dirn,
     }
@@ -816,8 +818,6 @@ pub(crate) mod testpcap {
                     }
                     keys.push(key.clone());
                     conns.push(Conn {
-                        client_port: key.1,
-                        server_port: key.3,
                         to_server: Dirn::default(),
                         to_client: Dirn::default(),
                     });
@@ -881,35 +881,600 @@ pub(crate) mod testpcap {
 mod tests {
     use super::testpcap::connections;
     use super::*;
+    use crate::proto::mcs::tests as m;
+    use crate::proto::tpkt::hex;
+    use crate::proto::x224::tests as x;
+    use crate::proto::x224::{ConnectionRequest, NegFailureCode};
+
+    fn input<'a>(data: &'a [u8], holes: &'a [(u64, u64)], capped: bool) -> StreamInput<'a> {
+        StreamInput {
+            data,
+            holes,
+            capped,
+            from_start: true,
+        }
+    }
+
+    fn cat(parts: &[&str]) -> Vec<u8> {
+        parts.iter().flat_map(|h| hex(h)).collect()
+    }
+
+    /// A Standard RDP Security connection from RDP-003's PDUs.
+    fn legacy_streams() -> (Vec<u8>, Vec<u8>) {
+        let client = cat(&[
+            x::LEGACY_CR,
+            m::CI,
+            m::ERECT,
+            m::ATTACH_REQ,
+            m::JOIN_REQ,
+            m::SEC_EXCHANGE,
+        ]);
+        let server = cat(&[
+            x::LEGACY_CC,
+            m::CR,
+            m::ATTACH_CONFIRM,
+            m::JOIN_CONFIRM,
+            m::LICENSE_VALID_CLIENT,
+            "8005 010203", // a fast-path update, encrypted
+            m::DPUM,
+        ]);
+        (client, server)
+    }
+
+    fn kinds(ev: &[Decoded], dir: Dir) -> Vec<String> {
+        ev.iter()
+            .filter(|d| d.dir == dir)
+            .map(|d| {
+                let s = format!("{:?}", d.event);
+                let w: Vec<&str> = s
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                match w[..] {
+                    [l @ ("X224" | "Mcs" | "Tls" | "Credssp"), n, ..] => format!("{l} {n}"),
+                    _ => w[0].to_string(),
+                }
+            })
+            .collect()
+    }
 
     #[test]
-    fn dump_corpus() {
-        for (f, port) in [
-            ("zeek/rdp-x509.pcap", 3389),
-            ("zeek/rdp-proprietary-encryption.pcap", 3389),
-            ("suricata-verify/RDP-003.pcap", 3389),
-            ("zeek/rdp-to-ssl.pcap", 3389),
-            ("zeek/modbus-and-non-modbus-p502.pcap", 502),
-            ("zeek/rdp-invalid-length.pcap", 3389),
-            ("wireshark-wiki/rdp-ssl.pcap.gz", 3389),
-        ] {
-            let Some(conns) = connections(f, port) else {
-                continue;
-            };
-            for c in conns {
-                eprintln!(
-                    "== {f} {} -> {} ({} / {} bytes, holes {:?} {:?})",
-                    c.client_port,
-                    c.server_port,
-                    c.to_server.data.len(),
-                    c.to_client.data.len(),
-                    c.to_server.holes,
-                    c.to_client.holes
+    fn standard_security_sequence() {
+        let (c, s) = legacy_streams();
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            [
+                "X224 ConnectionRequest",
+                "Mcs ConnectInitial",
+                "Mcs ErectDomainRequest",
+                "Mcs AttachUserRequest",
+                "Mcs ChannelJoinRequest",
+                "Mcs SecurityExchange"
+            ]
+        );
+        assert_eq!(
+            kinds(&ev, Dir::ToClient),
+            [
+                "X224 ConnectionConfirm",
+                "Mcs ConnectResponse",
+                "Mcs AttachUserConfirm",
+                "Mcs ChannelJoinConfirm",
+                "Mcs Licensing",
+                "FastPath",
+                "Mcs DisconnectProviderUltimatum"
+            ]
+        );
+        // Offsets: each event spans its PDU; the last ends at the end.
+        let first = &ev[0];
+        assert_eq!((first.start, first.end), (0, 36));
+        let last_c = ev.iter().rfind(|d| d.dir == Dir::ToServer).unwrap();
+        assert_eq!(last_c.end, c.len() as u64);
+        let last_s = ev.iter().rfind(|d| d.dir == Dir::ToClient).unwrap();
+        assert_eq!(
+            (last_s.start, last_s.end),
+            (s.len() as u64 - 9, s.len() as u64)
+        );
+        let fp = ev
+            .iter()
+            .find(|d| matches!(d.event, ProtoEvent::FastPath { .. }))
+            .unwrap();
+        assert_eq!(
+            fp.event,
+            ProtoEvent::FastPath {
+                len: 5,
+                encrypted: true
+            }
+        );
+        assert_eq!(fp.end - fp.start, 5);
+    }
+
+    fn stopped(ev: &[Decoded], dir: Dir) -> Vec<String> {
+        ev.iter()
+            .filter(|d| d.dir == dir)
+            .filter_map(|d| match &d.event {
+                ProtoEvent::Stopped { why } => Some(why.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn holes_stop_decoding() {
+        let (c, s) = legacy_streams();
+        // A hole inside the Connect Initial.
+        let holes = [(100u64, 20u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Stopped"]
+        );
+        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 100"]);
+        // A hole right after the Connection Request: nothing is cut, but
+        // decoding stops there all the same.
+        let holes = [(36u64, 20u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 36"]);
+        let st = ev
+            .iter()
+            .find(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
+            .unwrap();
+        assert_eq!(st.start, 36);
+    }
+
+    #[test]
+    fn cap_stops_only_when_a_pdu_is_cut() {
+        let (c, s) = legacy_streams();
+        // Capped at a PDU boundary (after the Erect Domain Request).
+        let at = 36 + 412 + 12;
+        let ev = decode_connection(input(&c[..at], &[], true), input(&s, &[], false));
+        assert!(stopped(&ev, Dir::ToServer).is_empty(), "{ev:?}");
+        assert_eq!(kinds(&ev, Dir::ToServer).len(), 3);
+        // Capped inside the Attach User Request.
+        let ev = decode_connection(input(&c[..at + 3], &[], true), input(&s, &[], false));
+        assert_eq!(
+            stopped(&ev, Dir::ToServer),
+            [format!("depth cap reached inside the PDU at offset {at}")]
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_both_streams() {
+        let (c, s) = legacy_streams();
+        let full = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        for n in 0..c.len() {
+            let ev = decode_connection(input(&c[..n], &[], false), input(&s, &[], false));
+            let cut: Vec<_> = ev.iter().filter(|d| d.dir == Dir::ToServer).collect();
+            let full_c: Vec<_> = full.iter().filter(|d| d.dir == Dir::ToServer).collect();
+            // Either the cut fell between PDUs (a prefix of the full
+            // answer) or the last event says where decoding stopped.
+            let boundary = full_c.iter().any(|d| d.end == n as u64) || n == 0;
+            if boundary {
+                assert!(cut.iter().all(|d| full_c.contains(d)), "client cut at {n}");
+            } else {
+                assert!(
+                    matches!(
+                        cut.last().map(|d| &d.event),
+                        Some(ProtoEvent::Stopped { .. })
+                    ),
+                    "client cut at {n}: {cut:?}"
                 );
-                for d in decode_connection(c.to_server.input(), c.to_client.input()) {
-                    eprintln!("  {:?} {}..{} {:?}", d.dir, d.start, d.end, d.event);
-                }
             }
         }
+        for n in 0..s.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&s[..n], &[], false));
+            assert!(ev.iter().all(|d| d.end <= c.len().max(n) as u64));
+        }
+    }
+
+    #[test]
+    fn negotiation_failure_ends_decoding() {
+        let c = cat(&[x::FAIL_CR, m::CI]);
+        let s = cat(&[x::FAIL_CC, m::CR]);
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        assert_eq!(kinds(&ev, Dir::ToServer), ["X224 ConnectionRequest"]);
+        assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
+        assert_eq!(
+            ev[1].event,
+            ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
+                code: NegFailureCode(2)
+            }))
+        );
+    }
+
+    #[test]
+    fn not_rdp() {
+        let http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let ev = decode_connection(input(http, &[], false), input(&[], &[], false));
+        assert_eq!(ev.len(), 1);
+        let ProtoEvent::NotRdp { why } = &ev[0].event else {
+            panic!("{ev:?}");
+        };
+        assert!(why.contains("GET / HT"), "{why}");
+        // A valid request answered by something else.
+        let c = hex(x::SPEC_CR);
+        let ev = decode_connection(input(&c, &[], false), input(b"SSH-2.0-x\r\n", &[], false));
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1].dir, Dir::ToClient);
+        assert!(matches!(ev[1].event, ProtoEvent::NotRdp { .. }));
+    }
+
+    #[test]
+    fn mid_stream_resync() {
+        let (c, s) = legacy_streams();
+        // Start inside the Connect Initial: the first plausible header is
+        // the Erect Domain Request.
+        let from = 36 + 200;
+        let mut ci = input(&c[from..], &[], false);
+        ci.from_start = false;
+        let mut si = input(&s[11 + 333..], &[], false);
+        si.from_start = false;
+        let ev = decode_connection(ci, si);
+        let k = kinds(&ev, Dir::ToServer);
+        assert_eq!(k[0], "Anomaly");
+        assert_eq!(k[1], "Mcs ErectDomainRequest");
+        assert_eq!(ev[1].start, 212);
+        assert_eq!(kinds(&ev, Dir::ToClient)[0], "Mcs AttachUserConfirm");
+        // Nothing recognisable at all.
+        let junk = [0x55u8; 300];
+        let mut ji = input(&junk, &[], false);
+        ji.from_start = false;
+        let ev = decode_connection(ji, ji);
+        assert!(ev
+            .iter()
+            .all(|d| matches!(d.event, ProtoEvent::Stopped { .. })));
+    }
+
+    #[test]
+    fn rdp_request_sniffing() {
+        assert!(looks_like_rdp_request(&hex(x::X509_CR)));
+        assert!(looks_like_rdp_request(&hex(x::X509_CR)[..20]));
+        assert!(!looks_like_rdp_request(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(!looks_like_rdp_request(&hex("16030100a5010000a10303")));
+        assert!(!looks_like_rdp_request(&hex(x::SPEC_CC)));
+        assert!(!looks_like_rdp_request(&[]));
+    }
+
+    /// Expected values read with tshark 4.0 (`-T fields -e rdp.rt_cookie
+    /// -e rdp.negReq.requestedProtocols -e rdp.negReq.selectedProtocol -e
+    /// rdp.negFailure.failureCode -e rdp.client.name -e rdp.client.build
+    /// -e rdp.keyboardLayout -e rdp.desktop.width -e rdp.desktop.height -e
+    /// rdp.encryptionMethod -e rdp.encryptionLevel`).
+    struct Expect {
+        file: &'static str,
+        port: u16,
+        conn: usize,
+        cookie: Option<&'static str>,
+        requested: Option<u32>,
+        confirm: ConnectionConfirm,
+        /// client name, build, keyboard layout, width, height
+        core: Option<(&'static str, u32, u32, u16, u16)>,
+        /// encryption method, level
+        sec: Option<(u32, u32)>,
+    }
+
+    fn sel(p: u32) -> ConnectionConfirm {
+        ConnectionConfirm::Selected {
+            flags: 0,
+            selected: Protocols(p),
+        }
+    }
+
+    fn table() -> Vec<Expect> {
+        let e = |file, port, conn, cookie, requested, confirm, core, sec| Expect {
+            file,
+            port,
+            conn,
+            cookie,
+            requested,
+            confirm,
+            core,
+            sec,
+        };
+        vec![
+            e(
+                "zeek/rdp-x509.pcap",
+                3389,
+                0,
+                Some("JOHN-PC  "),
+                Some(0),
+                sel(0),
+                Some(("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080)),
+                Some((2, 2)),
+            ),
+            e(
+                "zeek/rdp-unknown-keyboard.pcap",
+                3389,
+                0,
+                Some("JOHN-PC  "),
+                Some(0),
+                sel(0),
+                Some(("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080)),
+                None,
+            ),
+            e(
+                "zeek/rdp-proprietary-encryption.pcap",
+                3389,
+                0,
+                Some("FTBCO\\A70"),
+                Some(1),
+                ConnectionConfirm::Failure {
+                    code: NegFailureCode(2),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/rdp-proprietary-encryption.pcap",
+                3389,
+                1,
+                Some("FTBCO\\A70"),
+                Some(0),
+                sel(0),
+                Some(("FROG-POND", 6000, 1033, 1152, 864)),
+                Some((2, 3)),
+            ),
+            e(
+                "wireshark-wiki/RDP-004.pcap.gz",
+                3389,
+                1,
+                Some("FTBCO\\A70"),
+                Some(0),
+                sel(0),
+                Some(("FROG-POND", 6000, 1033, 1152, 864)),
+                Some((2, 3)),
+            ),
+            e(
+                "suricata-verify/RDP-003.pcap",
+                3389,
+                0,
+                Some("A70067"),
+                None,
+                ConnectionConfirm::NoNegotiation,
+                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
+                Some((8, 2)),
+            ),
+            e(
+                "wireshark-wiki/RDP-002.pcap.gz",
+                3389,
+                0,
+                Some("A70067"),
+                None,
+                ConnectionConfirm::NoNegotiation,
+                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
+                Some((2, 3)),
+            ),
+            e(
+                "zeek/rdp-to-ssl.pcap",
+                3389,
+                0,
+                Some("AWAKECODI"),
+                Some(3),
+                ConnectionConfirm::Selected {
+                    flags: 1,
+                    selected: Protocols(2),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/rdp-to-ssl.pcap",
+                3389,
+                1,
+                Some("AWAKECODI"),
+                Some(3),
+                ConnectionConfirm::Selected {
+                    flags: 1,
+                    selected: Protocols(2),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/nla_win7_win2k8r2.pcap",
+                3389,
+                1,
+                Some("AWAKECODI"),
+                Some(3),
+                ConnectionConfirm::Selected {
+                    flags: 1,
+                    selected: Protocols(2),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/rdp-no-cookie-mstshash.pcap",
+                3389,
+                0,
+                None,
+                Some(0xb),
+                ConnectionConfirm::Selected {
+                    flags: 0x1f,
+                    selected: Protocols(8),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/rdp-rdpeudp-handshake-fail.pcap",
+                3389,
+                0,
+                Some("vagrant"),
+                Some(0xb),
+                ConnectionConfirm::Selected {
+                    flags: 0x1f,
+                    selected: Protocols(8),
+                },
+                None,
+                None,
+            ),
+            e(
+                "zeek/rdp-rdpeudp-handshake-success.pcap",
+                3389,
+                0,
+                Some("Administr"),
+                Some(0xb),
+                ConnectionConfirm::Selected {
+                    flags: 0x1f,
+                    selected: Protocols(8),
+                },
+                None,
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn agrees_with_tshark_on_the_corpus() {
+        if !std::path::Path::new(testpcap::CORPUS).exists() {
+            eprintln!("corpus not present; skipped");
+            return;
+        }
+        for t in table() {
+            let conns = connections(t.file, t.port).expect(t.file);
+            let c = &conns[t.conn];
+            let ev = decode_connection(c.to_server.input(), c.to_client.input());
+            let what = format!("{} #{}", t.file, t.conn);
+            let cr: &ConnectionRequest = ev
+                .iter()
+                .find_map(|d| match &d.event {
+                    ProtoEvent::X224(X224Event::ConnectionRequest(cr)) => Some(cr),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{what}: no CR in {ev:?}"));
+            assert_eq!(cr.cookie.as_deref(), t.cookie, "{what}");
+            assert_eq!(
+                cr.neg_req.as_ref().map(|n| n.requested.0),
+                t.requested,
+                "{what}"
+            );
+            let cc = ev
+                .iter()
+                .find_map(|d| match &d.event {
+                    ProtoEvent::X224(X224Event::ConnectionConfirm(cc)) => Some(cc),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{what}: no CC"));
+            assert_eq!(cc, &t.confirm, "{what}");
+            let gcc = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g),
+                _ => None,
+            });
+            match t.core {
+                Some((name, build, kb, w, h)) => {
+                    let core = gcc.and_then(|g| g.core.as_ref()).expect(&what);
+                    assert_eq!(core.client_name, name, "{what}");
+                    assert_eq!(core.client_build, build, "{what}");
+                    assert_eq!(core.keyboard_layout, kb, "{what}");
+                    assert_eq!((core.desktop_width, core.desktop_height), (w, h), "{what}");
+                }
+                None => assert!(gcc.is_none(), "{what}"),
+            }
+            let sec = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.as_ref(),
+                _ => None,
+            });
+            assert_eq!(
+                sec.map(|s| (s.encryption_method, s.encryption_level)),
+                t.sec,
+                "{what}"
+            );
+            // TLS was followed where it was selected.
+            let tls_selected =
+                matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
+            let has_server_hello = ev
+                .iter()
+                .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_))));
+            assert_eq!(tls_selected, has_server_hello, "{what}");
+            // Nothing in these captures is undecodable.
+            assert!(
+                !ev.iter()
+                    .any(|d| matches!(d.event, ProtoEvent::NotRdp { .. })),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn corpus_details() {
+        if !std::path::Path::new(testpcap::CORPUS).exists() {
+            return;
+        }
+        // X.509 chain in TS_UD_SC_SEC1, leaf first after reordering.
+        let conns = connections("zeek/rdp-x509.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        let chain = ev
+            .iter()
+            .find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.clone(),
+                _ => None,
+            })
+            .and_then(|s| s.certificate);
+        let Some(crate::proto::mcs::ServerCertificate::X509(chain)) = chain else {
+            panic!("{chain:?}");
+        };
+        assert_eq!(chain.len(), 2);
+        // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
+        // Disconnect Provider Ultimatum in RDP-003.
+        let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(ev.iter().any(|d| matches!(&d.event,
+            ProtoEvent::Mcs(McsEvent::Licensing(l)) if l.error_code == Some(7))));
+        assert!(ev.iter().any(|d| matches!(
+            d.event,
+            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
+        )));
+        // The RDP probe on port 502 meets a non-RDP server.
+        let conns = connections("zeek/modbus-and-non-modbus-p502.pcap", 502).unwrap();
+        let probe = conns
+            .iter()
+            .find(|c| looks_like_rdp_request(&c.to_server.data))
+            .unwrap();
+        let ev = decode_connection(probe.to_server.input(), probe.to_client.input());
+        assert!(matches!(&ev[0].event,
+            ProtoEvent::X224(X224Event::ConnectionRequest(cr)) if cr.cookie.as_deref() == Some("admin")));
+        assert!(ev
+            .iter()
+            .any(|d| d.dir == Dir::ToClient && matches!(d.event, ProtoEvent::NotRdp { .. })));
+        // Only that one connection on port 502 looks like RDP.
+        assert_eq!(
+            conns
+                .iter()
+                .filter(|c| looks_like_rdp_request(&c.to_server.data))
+                .count(),
+            1
+        );
+        // A TLS ClientHello straight away: not RDP, still decoded as TLS.
+        let direct = conns
+            .iter()
+            .find(|c| c.to_server.data.first() == Some(&0x16))
+            .unwrap();
+        let ev = decode_connection(direct.to_server.input(), direct.to_client.input());
+        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
+        assert!(ev
+            .iter()
+            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ClientHello(_)))));
+        // zeek/rdp-invalid-length.pcap: fuzzed junk is not RDP.
+        let conns = connections("zeek/rdp-invalid-length.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
+        // rdp-ssl.pcap.gz starts at the ClientHello (mid-connection): TLS
+        // found by resync, RDP inside TLS without NLA not observable.
+        let conns = connections("wireshark-wiki/rdp-ssl.pcap.gz", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(ev
+            .iter()
+            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_)))));
+        assert_eq!(
+            ev.iter()
+                .filter(|d| matches!(d.event, ProtoEvent::NotObservable { .. }))
+                .count(),
+            1
+        );
+        // NLA: CredSSP legs mapped in rdp-to-ssl.pcap.
+        let conns = connections("zeek/rdp-to-ssl.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[1].to_server.input(), conns[1].to_client.input());
+        assert!(ev.iter().any(|d| matches!(d.event, ProtoEvent::Credssp(_))));
     }
 }

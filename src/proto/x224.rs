@@ -471,34 +471,34 @@ pub fn looks_like_connection_request(buf: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::proto::tpkt::{hex, relength};
 
     /// [MS-RDPBCGR] 4.1.1: cookie "eltons", RDP_NEG_REQ requesting
     /// PROTOCOL_RDP.
-    const SPEC_CR: &str =
+    pub(crate) const SPEC_CR: &str =
         "0300002c27e00000000000436f6f6b69653a206d737473686173683d656c746f6e730d0a0100080000000000";
     /// [MS-RDPBCGR] 4.1.2: RDP_NEG_RSP selecting PROTOCOL_RDP.
-    const SPEC_CC: &str = "030000130ed000001234000200080000000000";
+    pub(crate) const SPEC_CC: &str = "030000130ed000001234000200080000000000";
     /// zeek/rdp-x509.pcap frame 6: the cookie keeps its trailing blanks.
-    const X509_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d4a4f484e2d504320200d0a0100080000000000";
+    pub(crate) const X509_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d4a4f484e2d504320200d0a0100080000000000";
     /// suricata-verify/RDP-003.pcap frames 4 and 6: no RDP_NEG data.
-    const LEGACY_CR: &str =
+    pub(crate) const LEGACY_CR: &str =
         "030000241fe00000000000436f6f6b69653a206d737473686173683d4137303036370d0a";
-    const LEGACY_CC: &str = "0300000b06d00000123400";
+    pub(crate) const LEGACY_CC: &str = "0300000b06d00000123400";
     /// zeek/rdp-proprietary-encryption.pcap frames 4 and 5: SSL requested,
     /// RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER.
-    const FAIL_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d465442434f5c4137300d0a0100080001000000";
-    const FAIL_CC: &str = "030000130ed000001234000300080002000000";
+    pub(crate) const FAIL_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d465442434f5c4137300d0a0100080001000000";
+    pub(crate) const FAIL_CC: &str = "030000130ed000001234000300080002000000";
     /// zeek/rdp-to-ssl.pcap frame 6: flags EXTENDED_CLIENT_DATA_SUPPORTED,
     /// HYBRID selected.
-    const NLA_CC: &str = "030000130ed000001234000201080002000000";
+    pub(crate) const NLA_CC: &str = "030000130ed000001234000201080002000000";
     /// Built from the 2.2.1.1 layout: a routing token, RDP_NEG_REQ with
     /// CORRELATION_INFO_PRESENT and an unknown bit (0x80) requesting
     /// SSL|HYBRID|HYBRID_EX plus an unknown bit 0x40, then
     /// RDP_NEG_CORRELATION_INFO.
-    const TOKEN_CORR_CR: &str = "0300005b 56 e0 0000 0000 00
+    pub(crate) const TOKEN_CORR_CR: &str = "0300005b 56 e0 0000 0000 00
         436f6f6b69653a206d7374733d333634303230353232382e31353632392e303030300d0a
         01 88 0800 4b000000
         06 00 2400 00112233445566778899aabbccddeeff 00000000000000000000000000000000";
