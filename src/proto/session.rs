@@ -44,30 +44,67 @@ impl<'a> Side<'a> {
     /// Why decoding of a PDU starting at `at` cannot go on: the bytes end
     /// before it does (a hole, the depth cap, or the end of the capture).
     fn cut(&self, at: usize) -> Decoded {
-        let end = self.data.len();
-        let why = if let Some(&(hole, _)) = self.input.holes.first() {
+        self.cut_in(at, self.data.len())
+    }
+
+    /// The hole that starts where a region of real bytes ends.
+    fn hole_at(&self, region_end: usize) -> Option<(u64, u64)> {
+        self.input
+            .holes
+            .iter()
+            .copied()
+            .find(|&(off, _)| off == region_end as u64)
+    }
+
+    /// As `cut`, for a PDU in the region of real bytes ending at
+    /// `region_end`.
+    fn cut_in(&self, at: usize, region_end: usize) -> Decoded {
+        let why = if let Some((hole, _)) = self.hole_at(region_end) {
             format!("bytes missing at offset {hole}")
-        } else if self.input.capped {
+        } else if self.input.capped && region_end >= self.input.data.len() {
             format!("depth cap reached inside the PDU at offset {at}")
         } else {
             format!("stream ends inside the PDU at offset {at}")
         };
-        self.at(at, end, ProtoEvent::Stopped { why })
+        self.at(at, region_end, ProtoEvent::Stopped { why })
     }
 
     /// The end of the decodable bytes was reached between PDUs: a hole
     /// there still stops decoding.
     fn end_of_data(&self, out: &mut Vec<Decoded>) {
-        if let Some(&(hole, _)) = self.input.holes.first() {
-            let end = self.data.len();
+        self.end_in(self.data.len(), out);
+    }
+
+    fn end_in(&self, region_end: usize, out: &mut Vec<Decoded>) {
+        if let Some((hole, _)) = self.hole_at(region_end) {
             out.push(self.at(
-                end,
-                end,
+                region_end,
+                region_end,
                 ProtoEvent::Stopped {
                     why: format!("bytes missing at offset {hole}"),
                 },
             ));
         }
+    }
+
+    /// The region of real bytes after the hole at `region_end`: its start
+    /// and end (the next hole or the end of the data).
+    fn region_after(&self, region_end: usize) -> Option<(usize, usize)> {
+        let (off, len) = self.hole_at(region_end)?;
+        let next = usize::try_from(off.checked_add(len)?).ok()?;
+        let total = self.input.data.len();
+        if next >= total {
+            return None;
+        }
+        let end = self
+            .input
+            .holes
+            .iter()
+            .map(|&(o, _)| o as usize)
+            .find(|&o| o > next)
+            .unwrap_or(total)
+            .min(total);
+        Some((next, end))
     }
 }
 
@@ -419,12 +456,7 @@ fn decode_tls(
     }
     let c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
     for (side, res) in [(server, &s), (client, &c)] {
-        for d in &res.events {
-            let mut d = d.clone();
-            d.dir = side.dir;
-            out.push(d);
-        }
-        tls_stop(side, res, out);
+        tls_events(side, res, out);
     }
     match selected {
         Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
@@ -459,14 +491,35 @@ fn decode_tls(
     }
 }
 
-/// A Stopped event for a TLS direction that did not reach the end of its
-/// bytes (unless the TLS decoder said so itself), or hit a hole.
-fn tls_stop(side: &Side<'_>, res: &tls::TlsDirection, out: &mut Vec<Decoded>) {
-    if res
-        .events
-        .iter()
-        .any(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
-    {
+/// The TLS decoder's events for one direction, with the direction set.
+/// Its Stopped events do not know why the bytes ended: a hole or the depth
+/// cap is named here. A direction that stopped short without saying so, or
+/// ran into a hole between records, gets a Stopped event of its own.
+fn tls_events(side: &Side<'_>, res: &tls::TlsDirection, out: &mut Vec<Decoded>) {
+    let reason = if let Some(&(hole, _)) = side.input.holes.first() {
+        Some(format!("bytes missing at offset {hole}"))
+    } else if side.input.capped {
+        Some("depth cap reached".to_string())
+    } else {
+        None
+    };
+    let mut said_stop = false;
+    for d in &res.events {
+        let mut d = d.clone();
+        d.dir = side.dir;
+        if let ProtoEvent::Stopped { why } = &mut d.event {
+            said_stop = true;
+            let rest = side.data.get(d.start as usize..).unwrap_or(&[]);
+            // A record cut by the end of the bytes (not garbage).
+            if let Some(r) = &reason {
+                if rest.len() < 5 || plausible_tls(rest) {
+                    *why = format!("{r}: {why}");
+                }
+            }
+        }
+        out.push(d);
+    }
+    if said_stop {
         return;
     }
     let end = side.data.len() as u64;
@@ -505,27 +558,75 @@ fn decode_slow_path_both(
 }
 
 /// The PDUs of one direction from `start`: TPKT (X.224 and MCS) and
-/// fast-path, framed first, then decoded.
+/// fast-path, framed first, then decoded. At a hole decoding stops; if the
+/// bytes after the hole hold a TPKT header (two in a row), it resumes there
+/// (snap-length-cut captures leave a hole in every large packet).
 fn decode_slow_path(
     side: &Side<'_>,
     start: usize,
     ctx: &mut SlowPathContext,
     out: &mut Vec<Decoded>,
 ) {
+    let mut st = SlowPathState::default();
     let mut off = start;
-    let mut fast_path_seen = false;
-    let mut encrypted_seen = 0usize;
-    let mut tmp = Vec::new();
+    let mut region_end = side.data.len();
     loop {
-        let Some(rest) = side.data.get(off..).filter(|r| !r.is_empty()) else {
-            side.end_of_data(out);
+        let region = side.input.data.get(..region_end).unwrap_or(&[]);
+        if !decode_region(side, region, off, ctx, &mut st, out) {
             return;
+        }
+        // Stopped at the hole ending this region: look past it.
+        let Some((next, next_end)) = side.region_after(region_end) else {
+            return;
+        };
+        let bytes = side.input.data.get(next..next_end).unwrap_or(&[]);
+        match resync(bytes) {
+            Some((o, Start::Tpkt)) => {
+                off = next + o;
+                region_end = next_end;
+                out.push(side.at(
+                    off,
+                    off,
+                    ProtoEvent::Anomaly {
+                        what: format!("decoding resumed at offset {off} after missing bytes"),
+                    },
+                ));
+            }
+            _ => return,
+        }
+    }
+}
+
+#[derive(Default)]
+struct SlowPathState {
+    fast_path_seen: bool,
+    encrypted_seen: usize,
+    tmp: Vec<ProtoEvent>,
+}
+
+/// Decode the PDUs of `region` (the stream's bytes up to a hole or the
+/// end) from `off`. Returns true when it stopped at the region's end
+/// because of a hole there (the caller may resync after it).
+fn decode_region(
+    side: &Side<'_>,
+    region: &[u8],
+    mut off: usize,
+    ctx: &mut SlowPathContext,
+    st: &mut SlowPathState,
+    out: &mut Vec<Decoded>,
+) -> bool {
+    let region_end = region.len();
+    let at_hole = side.hole_at(region_end).is_some();
+    loop {
+        let Some(rest) = region.get(off..).filter(|r| !r.is_empty()) else {
+            side.end_in(region_end, out);
+            return at_hole;
         };
         let frame = match tpkt::find_size(rest) {
             Ok(f) => f,
             Err(PduError::Incomplete) => {
-                out.push(side.cut(off));
-                return;
+                out.push(side.cut_in(off, region_end));
+                return at_hole;
             }
             Err(PduError::Invalid(w)) => {
                 out.push(side.at(
@@ -535,18 +636,18 @@ fn decode_slow_path(
                         why: format!("undecodable bytes at offset {off}: {w}"),
                     },
                 ));
-                return;
+                return false;
             }
         };
         let end = off + frame.len();
-        let Some(pdu) = side.data.get(off..end) else {
-            out.push(side.cut(off));
-            return;
+        let Some(pdu) = region.get(off..end) else {
+            out.push(side.cut_in(off, region_end));
+            return at_hole;
         };
         match frame {
             Frame::FastPath { len, encrypted } => {
-                if !fast_path_seen {
-                    fast_path_seen = true;
+                if !st.fast_path_seen {
+                    st.fast_path_seen = true;
                     out.push(side.at(
                         off,
                         end,
@@ -558,12 +659,12 @@ fn decode_slow_path(
                 }
             }
             Frame::Tpkt { .. } => {
-                tmp.clear();
-                decode_tpkt_pdu(pdu, ctx, &mut tmp);
-                for ev in tmp.drain(..) {
+                st.tmp.clear();
+                decode_tpkt_pdu(pdu, ctx, &mut st.tmp);
+                for ev in st.tmp.drain(..) {
                     if matches!(ev, ProtoEvent::Mcs(McsEvent::EncryptedPdu { .. })) {
-                        encrypted_seen += 1;
-                        if encrypted_seen > MAX_ENCRYPTED_EVENTS {
+                        st.encrypted_seen += 1;
+                        if st.encrypted_seen > MAX_ENCRYPTED_EVENTS {
                             continue;
                         }
                     }
@@ -678,12 +779,7 @@ fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Ve
         Start::Tls => {
             let bytes = side.data.get(off..).unwrap_or(&[]);
             let res = tls::decode_direction(side.dir, bytes, off as u64, false);
-            for d in &res.events {
-                let mut d = d.clone();
-                d.dir = side.dir;
-                out.push(d);
-            }
-            tls_stop(side, &res, out);
+            tls_events(side, &res, out);
         }
     }
 }
@@ -1002,14 +1098,24 @@ mod tests {
     #[test]
     fn holes_stop_decoding() {
         let (c, s) = legacy_streams();
-        // A hole inside the Connect Initial.
+        // A hole inside the Connect Initial: decoding stops there, and
+        // resumes at the first pair of TPKT headers after it.
         let holes = [(100u64, 20u64)];
         let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
         assert_eq!(
-            kinds(&ev, Dir::ToServer),
-            ["X224 ConnectionRequest", "Stopped"]
+            kinds(&ev, Dir::ToServer)[..4],
+            [
+                "X224 ConnectionRequest",
+                "Stopped",
+                "Anomaly",
+                "Mcs ErectDomainRequest"
+            ]
         );
         assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 100"]);
+        let resumed = ev
+            .iter()
+            .find(|d| d.event == ProtoEvent::Mcs(McsEvent::ErectDomainRequest));
+        assert_eq!(resumed.map(|d| d.start), Some(448));
         // A hole right after the Connection Request: nothing is cut, but
         // decoding stops there all the same.
         let holes = [(36u64, 20u64)];
@@ -1020,6 +1126,30 @@ mod tests {
             .find(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
             .unwrap();
         assert_eq!(st.start, 36);
+        // A snap-length-style hole inside the Connect Initial, then the
+        // later PDUs: decoding resumes at the Erect Domain Request.
+        let holes = [(100u64, 348u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            [
+                "X224 ConnectionRequest",
+                "Stopped",
+                "Anomaly",
+                "Mcs ErectDomainRequest",
+                "Mcs AttachUserRequest",
+                "Mcs ChannelJoinRequest",
+                "Mcs SecurityExchange"
+            ]
+        );
+        // Junk after the hole: no resync.
+        let mut junk = c.clone();
+        junk[448..].fill(0x55);
+        let ev = decode_connection(input(&junk, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Stopped"]
+        );
     }
 
     #[test]
@@ -1476,5 +1606,33 @@ mod tests {
         let conns = connections("zeek/rdp-to-ssl.pcap", 3389).unwrap();
         let ev = decode_connection(conns[1].to_server.input(), conns[1].to_client.input());
         assert!(ev.iter().any(|d| matches!(d.event, ProtoEvent::Credssp(_))));
+        // A hole inside a TLS record, and a depth cap inside one: the
+        // Stopped event names the cause.
+        let c = &conns[1];
+        let holes = [(1000u64, 100u64)];
+        let mut ci = c.to_server.input();
+        ci.holes = &holes;
+        let ev = decode_connection(ci, c.to_client.input());
+        let why = stopped(&ev, Dir::ToServer);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(
+            why[0].starts_with("bytes missing at offset 1000"),
+            "{why:?}"
+        );
+        let mut ci = c.to_server.input();
+        ci.data = &ci.data[..1000];
+        ci.capped = true;
+        let ev = decode_connection(ci, c.to_client.input());
+        let why = stopped(&ev, Dir::ToServer);
+        assert!(
+            why.len() == 1 && why[0].starts_with("depth cap reached"),
+            "{why:?}"
+        );
+        // Cut at a record boundary with the cap: nothing is cut, no Stopped.
+        let mut ci = c.to_server.input();
+        ci.data = &ci.data[..1512];
+        ci.capped = true;
+        let ev = decode_connection(ci, c.to_client.input());
+        assert!(stopped(&ev, Dir::ToServer).is_empty());
     }
 }
