@@ -113,6 +113,8 @@ impl<'a> Side<'a> {
 enum Start {
     Tpkt,
     Tls,
+    /// Fast-path PDUs (session traffic under Standard RDP Security).
+    FastPath,
 }
 
 /// A plausible TPKT header carrying an X.224 TPDU RDP uses.
@@ -146,13 +148,38 @@ fn plausible_tls(b: &[u8]) -> bool {
     (20..=23).contains(&ct) && maj == 3 && min <= 4 && len > 0 && len <= 16384 + 2048
 }
 
+/// Whether `b` starts with encrypted fast-path PDUs chained back to back:
+/// three of them, or at least two that end exactly where the bytes end. A
+/// fast-path header is too short to trust alone; only encrypted ones are
+/// looked for (clear fast-path outside TLS needs encryption level none).
+fn plausible_fast_path_chain(b: &[u8]) -> bool {
+    let mut at = 0usize;
+    for n in 0..3 {
+        let Some(rest) = b.get(at..) else {
+            return false;
+        };
+        if rest.is_empty() {
+            return n >= 2;
+        }
+        match tpkt::find_size(rest) {
+            // An encrypted PDU carries at least its 8-byte signature.
+            Ok(Frame::FastPath {
+                len,
+                encrypted: true,
+            }) if len > 2 + 8 => at += len,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Find the first offset within the resync window where a TPKT or TLS
 /// header starts and, when the following header is present too, is
 /// followed by another plausible header (two in a row make chance
-/// matches unlikely).
+/// matches unlikely); failing that, a chain of fast-path PDUs.
 fn resync(data: &[u8]) -> Option<(usize, Start)> {
-    let limit = data.len().min(RESYNC_WINDOW);
-    (0..limit).find_map(|off| {
+    let window = data.get(..data.len().min(RESYNC_WINDOW)).unwrap_or(data);
+    let framed = (0..window.len()).find_map(|off| {
         let b = data.get(off..)?;
         let (kind, len) = if plausible_tpkt(b) {
             (Start::Tpkt, u16::from_be_bytes([b[2], b[3]]) as usize)
@@ -170,6 +197,11 @@ fn resync(data: &[u8]) -> Option<(usize, Start)> {
                 ok.then_some((off, kind))
             }
         }
+    });
+    framed.or_else(|| {
+        (0..window.len())
+            .find(|&off| data.get(off..).is_some_and(plausible_fast_path_chain))
+            .map(|off| (off, Start::FastPath))
     })
 }
 
@@ -188,6 +220,13 @@ pub fn decode_connection(to_server: StreamInput<'_>, to_client: StreamInput<'_>)
 fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     if client.data.is_empty() {
         client.end_of_data(out);
+        // A capture that started mid-connection may hold only the
+        // server's side.
+        if !server.input.from_start {
+            if let Some((off, kind)) = resync(server.data) {
+                decode_mid_stream_side(server, off, kind, out);
+            }
+        }
         return;
     }
     // The client's first PDU.
@@ -581,7 +620,7 @@ fn decode_slow_path(
         };
         let bytes = side.input.data.get(next..next_end).unwrap_or(&[]);
         match resync(bytes) {
-            Some((o, Start::Tpkt)) => {
+            Some((o, Start::Tpkt | Start::FastPath)) => {
                 off = next + o;
                 region_end = next_end;
                 out.push(side.at(
@@ -772,7 +811,7 @@ fn skipped(side: &Side<'_>, off: usize, out: &mut Vec<Decoded>) {
 fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Vec<Decoded>) {
     skipped(side, off, out);
     match kind {
-        Start::Tpkt => {
+        Start::Tpkt | Start::FastPath => {
             let mut ctx = SlowPathContext::default();
             decode_slow_path(side, off, &mut ctx, out);
         }
@@ -1628,11 +1667,110 @@ mod tests {
             why.len() == 1 && why[0].starts_with("depth cap reached"),
             "{why:?}"
         );
+        // Captures that start mid-session under Standard RDP Security:
+        // fast-path traffic found by resync.
+        for (f, want) in [
+            ("wireshark-wiki/MINET-SAC-Traces.pcap", 1),
+            ("wireshark-wiki/SASP.pcap", 4),
+        ] {
+            let conns = connections(f, 3389).unwrap();
+            let mut fast = 0;
+            for c in &conns {
+                let ev = decode_connection(c.to_server.input(), c.to_client.input());
+                for d in &ev {
+                    assert!(!matches!(d.event, ProtoEvent::NotRdp { .. }), "{f}: {d:?}");
+                }
+                fast += ev
+                    .iter()
+                    .filter(|d| {
+                        matches!(
+                            d.event,
+                            ProtoEvent::FastPath {
+                                encrypted: true,
+                                ..
+                            }
+                        )
+                    })
+                    .count();
+            }
+            assert_eq!(fast, want, "{f}");
+        }
         // Cut at a record boundary with the cap: nothing is cut, no Stopped.
         let mut ci = c.to_server.input();
         ci.data = &ci.data[..1512];
         ci.capped = true;
         let ev = decode_connection(ci, c.to_client.input());
         assert!(stopped(&ev, Dir::ToServer).is_empty());
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn check(c: StreamInput<'_>, s: StreamInput<'_>) {
+            for d in decode_connection(c, s) {
+                let len = match d.dir {
+                    Dir::ToServer => c.data.len(),
+                    Dir::ToClient => s.data.len(),
+                };
+                assert!(d.start <= d.end && d.end <= len as u64, "{d:?}");
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn mutated_connection(
+                flips in vec((0usize..1200, any::<u8>()), 0..6),
+                cut_c in 0usize..1200,
+                cut_s in 0usize..1200,
+                from_start in any::<bool>(),
+                hole in proptest::option::of((0u64..1200, 1u64..300)),
+            ) {
+                let (mut c, mut s) = legacy_streams();
+                for (i, (at, b)) in flips.iter().enumerate() {
+                    let v = if i % 2 == 0 { &mut c } else { &mut s };
+                    let n = v.len();
+                    v[at % n] = *b;
+                }
+                c.truncate(cut_c.max(1));
+                s.truncate(cut_s.max(1));
+                let holes: Vec<(u64, u64)> = hole.into_iter().collect();
+                let mut ci = input(&c, &holes, false);
+                ci.from_start = from_start;
+                let mut si = input(&s, &[], true);
+                si.from_start = from_start;
+                check(ci, si);
+            }
+
+            #[test]
+            fn random_after_negotiation(
+                c in vec(any::<u8>(), 0..600),
+                s in vec(any::<u8>(), 0..600),
+                tls in any::<bool>(),
+            ) {
+                let cr = if tls { x::FAIL_CR.replace("0100080001", "0100080003") } else { x::LEGACY_CR.to_string() };
+                let cc = if tls { x::NLA_CC } else { x::LEGACY_CC };
+                let mut cv = hex(&cr);
+                cv.extend_from_slice(&c);
+                let mut sv = hex(cc);
+                sv.extend_from_slice(&s);
+                check(input(&cv, &[], false), input(&sv, &[], false));
+            }
+
+            #[test]
+            fn random_pdus(b in vec(any::<u8>(), 0..300)) {
+                let _ = tpkt::find_size(&b);
+                let _ = x224::decode_tpkt(&b);
+                let mut ctx = SlowPathContext::default();
+                let mut out = Vec::new();
+                let _ = crate::proto::mcs::decode_mcs(&b, &mut ctx, &mut out);
+                let mut with_header = vec![0x03, 0x00, 0x00, 0x00, 0x02, 0xf0, 0x80];
+                with_header.extend_from_slice(&b);
+                let n = with_header.len().min(0xffff) as u16;
+                with_header[2..4].copy_from_slice(&n.to_be_bytes());
+                check(input(&hex(x::LEGACY_CR), &[], false), input(&[hex(x::LEGACY_CC), with_header].concat(), &[], false));
+            }
+        }
     }
 }
