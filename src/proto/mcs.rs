@@ -1236,6 +1236,51 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn demand_and_confirm_active_in_the_clear() {
+        let mut ctx = SlowPathContext {
+            encryption_level: Some(0),
+            io_channel: Some(1003),
+        };
+        // Share control headers only (type 1 and 3 with version bits 0x10),
+        // the capability sets cut off: the PDU type is what matters.
+        let mut out = Vec::new();
+        decode_mcs(
+            &hex("680001 03eb 70 0a 0a00 1100 ea03 00000000"),
+            &mut ctx,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [ProtoEvent::Mcs(McsEvent::DemandActive)]);
+        out.clear();
+        decode_mcs(
+            &hex("640006 03eb 70 0a 0a00 1300 ef03 00000000"),
+            &mut ctx,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [ProtoEvent::Mcs(McsEvent::ConfirmActive)]);
+    }
+
+    #[test]
+    fn failed_connect_response() {
+        // result rt-unspecified-failure (14), no user data.
+        let mut out = Vec::new();
+        let mut ctx = SlowPathContext::default();
+        decode_mcs(&hex("7f6608 0a010e 020100 3000"), &mut ctx, &mut out).unwrap();
+        let [ProtoEvent::Mcs(McsEvent::ConnectResponse(g))] = &out[..] else {
+            panic!("{out:?}");
+        };
+        assert_eq!(g.result, 14);
+        assert_eq!(g.security, None);
+        assert_eq!(ctx, SlowPathContext::default());
+        // Not a connect PDU at all.
+        assert!(matches!(
+            decode_mcs(&hex("7f670100"), &mut ctx, &mut out),
+            Err(PduError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn unknown_and_odd_blocks() {
         // An unknown block (0xc0ff) is skipped by its length; a cluster
         // block after it is still read; then a block of length 2 ends the

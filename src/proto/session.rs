@@ -237,7 +237,8 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             // Too short to tell: a TPKT header cut by the end of the bytes.
             out.push(client.cut(0));
             return;
-        } else if plausible_tls(client.data) {
+        } else if client.data.first() == Some(&22) && plausible_tls(client.data) {
+            // A TLS handshake record straight away: direct TLS.
             out.push(
                 client.at(
                     0,
@@ -493,10 +494,9 @@ fn decode_tls(
     if tls13 {
         s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
     }
-    let c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
-    for (side, res) in [(server, &s), (client, &c)] {
-        tls_events(side, res, out);
-    }
+    let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
+    tls_events(server, &mut s, out);
+    tls_events(client, &mut c, out);
     match selected {
         Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
             out.extend(credssp::map_legs(
@@ -534,7 +534,7 @@ fn decode_tls(
 /// Its Stopped events do not know why the bytes ended: a hole or the depth
 /// cap is named here. A direction that stopped short without saying so, or
 /// ran into a hole between records, gets a Stopped event of its own.
-fn tls_events(side: &Side<'_>, res: &tls::TlsDirection, out: &mut Vec<Decoded>) {
+fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decoded>) {
     let reason = if let Some(&(hole, _)) = side.input.holes.first() {
         Some(format!("bytes missing at offset {hole}"))
     } else if side.input.capped {
@@ -543,8 +543,7 @@ fn tls_events(side: &Side<'_>, res: &tls::TlsDirection, out: &mut Vec<Decoded>) 
         None
     };
     let mut said_stop = false;
-    for d in &res.events {
-        let mut d = d.clone();
+    for mut d in std::mem::take(&mut res.events) {
         d.dir = side.dir;
         if let ProtoEvent::Stopped { why } = &mut d.event {
             said_stop = true;
@@ -817,8 +816,8 @@ fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Ve
         }
         Start::Tls => {
             let bytes = side.data.get(off..).unwrap_or(&[]);
-            let res = tls::decode_direction(side.dir, bytes, off as u64, false);
-            tls_events(side, &res, out);
+            let mut res = tls::decode_direction(side.dir, bytes, off as u64, false);
+            tls_events(side, &mut res, out);
         }
     }
 }
