@@ -52,12 +52,306 @@ pub enum CredsspEvent {
 
 /// Map the encrypted records after the TLS handshake to CredSSP legs, given
 /// the selected protocol (HYBRID or HYBRID_EX). Returns events placed at
-/// the records (direction filled in).
+/// the records (direction filled in). Without the negotiated cipher the
+/// TLS overhead is unknown: see [`map_legs_with`].
 pub fn map_legs(
     selected: super::x224::Protocols,
     to_server: &[super::tls::RecordRef],
     to_client: &[super::tls::RecordRef],
 ) -> Vec<super::Decoded> {
-    let _ = (selected, to_server, to_client);
-    Vec::new()
+    map_legs_with(selected, None, to_server, to_client)
+}
+
+// Sizes of the TSRequests ([MS-CSSP] 2.2.1) as plaintext, i.e. the TLS
+// record length minus the cipher's overhead ([`super::tls::plaintext_range`]).
+// Observed in the corpus (record length -> plaintext):
+//
+// | capture                          | cipher           | neg | chal | auth | srv pubKeyAuth | creds | early |
+// |----------------------------------|------------------|-----|------|------|----------------|-------|-------|
+// | zeek/rdp-to-ssl.pcap (Win7->2k8R2)| TLS1.0 AES128-SHA| 80  | 336  | 928  | 336            | 160   | -     |
+// | zeek/rdp-rdpeudp-handshake-fail   | TLS1.2 0xc030 GCM| 81  | 275  | 885  | 327            | 104   | 28    |
+// | zeek/rdp-rdpeudp-handshake-success| TLS1.2 0xc030 GCM| 81  | 275  | 847  | 327            | 134   | 28    |
+//
+// GCM plaintext = record - 24: negotiate 57, challenge 251, authenticate
+// 823..861, pubKeyAuth 303 (CredSSP v2-4: the server's RSA-2048
+// SubjectPublicKey, 270 bytes, +1 and sealed), credentials 80..110, Early
+// User Authorization Result 4. The ranges below are those sizes with wide
+// margins for other builds, user names, domains and keys.
+
+/// NTLM NEGOTIATE (32-40 bytes) in SPNEGO NegTokenInit in a TSRequest.
+const NEGOTIATE_PT: (u32, u32) = (30, 250);
+/// NTLM CHALLENGE with target info (NetBIOS/DNS names, timestamp).
+const CHALLENGE_PT: (u32, u32) = (100, 1200);
+/// NTLM AUTHENTICATE (NTLMv2 response, MIC) plus pubKeyAuth.
+const AUTHENTICATE_PT: (u32, u32) = (250, 6000);
+/// Server pubKeyAuth: v2-4 the sealed SubjectPublicKey (~290 bytes for
+/// RSA-2048, ~550 for RSA-4096); v5+ a sealed SHA-256 hash (16 + 32 bytes,
+/// ~60 with the TSRequest around it).
+const PUBKEYAUTH_PT: (u32, u32) = (56, 800);
+/// TSCredentials (password or smart-card credentials), sealed.
+const CREDENTIALS_PT: (u32, u32) = (40, 4000);
+/// Early User Authorization Result ([MS-RDPBCGR] 2.2.10.2): a 4-byte
+/// little-endian code, not a TSRequest.
+const EARLY_RESULT_PT: u32 = 4;
+/// The largest plaintext that cannot be a pubKeyAuth: an error TSRequest
+/// (version + errorCode, [MS-CSSP] 2.2.1, v3+) is about 15 bytes.
+const ERROR_MAX_PT: u32 = 55;
+/// Overhead assumed when the cipher is unknown: 0 (NULL) up to 80 bytes
+/// (TLS 1.1+ CBC with HMAC-SHA384: 16 IV + 48 MAC + up to 16 padding).
+const MAX_UNKNOWN_OVERHEAD: u32 = 80;
+
+/// Plaintext range of one record.
+#[derive(Clone, Copy, Debug)]
+struct Sized {
+    rec: super::tls::RecordRef,
+    pt: (u32, u32),
+    /// The range comes from the known cipher (not from a guess).
+    exact_cipher: bool,
+}
+
+impl Sized {
+    fn fits(&self, r: (u32, u32)) -> bool {
+        self.pt.0 <= r.1 && self.pt.1 >= r.0
+    }
+}
+
+/// Like [`map_legs`], with the ServerHello that fixed version and cipher
+/// suite, so that record sizes become plaintext sizes.
+///
+/// Heuristics (per direction, by order, since record offsets of the two
+/// directions cannot be compared):
+/// - client application-data records: 1st = Negotiate, 2nd =
+///   Authenticate, 3rd = Credentials (only after a server pubKeyAuth);
+///   later ones are RDP, not CredSSP;
+/// - server records: 1st = Challenge, 2nd = ServerPubKeyAuth when it can
+///   hold one, else ServerError (too small: an error TSRequest, e.g. a
+///   wrong password), 3rd (HYBRID_EX, after Credentials) = Early User
+///   Authorization Result when its plaintext can be 4 bytes;
+/// - certainty High when every size fits the textbook exchange and the
+///   order relations hold (challenge > negotiate, authenticate is the
+///   largest client leg), Medium when one check fails or the cipher is
+///   unknown for a size-only decision, Low when several fail or the first
+///   client message is too large for NTLM (Kerberos: positions kept).
+///
+/// Alerts and encrypted handshake records (Finished) are not legs. With
+/// TLS 1.3 the client's first protected record is its Finished and is
+/// skipped; the server's encrypted flight cannot be told apart from the
+/// CredSSP replies by position, so server legs are Low.
+pub fn map_legs_with(
+    selected: super::x224::Protocols,
+    server_hello: Option<&super::tls::ServerHello>,
+    to_server: &[super::tls::RecordRef],
+    to_client: &[super::tls::RecordRef],
+) -> Vec<super::Decoded> {
+    use super::x224::Protocols;
+    use super::{Certainty, Decoded, ProtoEvent};
+    use crate::common::Dir;
+
+    let hybrid_ex = selected.0 & Protocols::HYBRID_EX != 0;
+    if selected.0 & (Protocols::HYBRID | Protocols::HYBRID_EX) == 0 {
+        return Vec::new();
+    }
+    let tls13 = server_hello.is_some_and(|sh| sh.version.0 == 0x0304);
+    let sizer = |r: &super::tls::RecordRef| -> Sized {
+        let known = server_hello
+            .and_then(|sh| super::tls::plaintext_range(sh.version, sh.cipher_suite, r.len));
+        match known {
+            Some(pt) => Sized {
+                rec: *r,
+                pt,
+                exact_cipher: true,
+            },
+            None => Sized {
+                rec: *r,
+                pt: (r.len.saturating_sub(MAX_UNKNOWN_OVERHEAD), r.len),
+                exact_cipher: false,
+            },
+        }
+    };
+    // Application data only: content type 23.
+    let mut c: Vec<Sized> = to_server
+        .iter()
+        .filter(|r| r.content_type == 23)
+        .map(sizer)
+        .collect();
+    let s: Vec<Sized> = to_client
+        .iter()
+        .filter(|r| r.content_type == 23)
+        .map(sizer)
+        .collect();
+    if tls13 && !c.is_empty() {
+        c.remove(0); // the client's Finished (RFC 8446 4.4.4)
+    }
+
+    let mut out = Vec::new();
+    let leg = |out: &mut Vec<Decoded>, dir: Dir, r: &Sized, leg: CredsspLeg, certainty| {
+        out.push(Decoded {
+            dir,
+            start: r.rec.start,
+            end: r.rec.end,
+            event: ProtoEvent::Credssp(CredsspEvent::Leg {
+                leg,
+                record_len: r.rec.len,
+                certainty,
+            }),
+        });
+    };
+    let grade = |misses: usize| match misses {
+        0 => Certainty::High,
+        1 => Certainty::Medium,
+        _ => Certainty::Low,
+    };
+    let server_cap = if tls13 {
+        Certainty::Low
+    } else {
+        Certainty::High
+    };
+
+    // Client negotiate.
+    let Some(neg) = c.first() else {
+        return out;
+    };
+    let kerberos = neg.pt.0 > NEGOTIATE_PT.1;
+    let neg_misses = usize::from(!neg.fits(NEGOTIATE_PT)) + usize::from(kerberos);
+    leg(
+        &mut out,
+        Dir::ToServer,
+        neg,
+        CredsspLeg::Negotiate,
+        grade(neg_misses),
+    );
+    if kerberos {
+        out.push(Decoded {
+            dir: Dir::ToServer,
+            start: neg.rec.start,
+            end: neg.rec.end,
+            event: ProtoEvent::Anomaly {
+                what: format!(
+                    "first CredSSP record of {} bytes is too large for NTLM NEGOTIATE (Kerberos?): legs mapped by position only",
+                    neg.rec.len
+                ),
+            },
+        });
+    }
+
+    // Server challenge, or an error right away.
+    let Some(chal) = s.first() else {
+        return out;
+    };
+    if chal.pt.1 <= ERROR_MAX_PT && !kerberos {
+        let cert = if chal.exact_cipher {
+            Certainty::High
+        } else {
+            Certainty::Medium
+        };
+        leg(
+            &mut out,
+            Dir::ToClient,
+            chal,
+            CredsspLeg::ServerError,
+            cert.min(server_cap),
+        );
+        return out;
+    }
+    let chal_misses = usize::from(!chal.fits(CHALLENGE_PT) && !kerberos)
+        + usize::from(chal.rec.len <= neg.rec.len && !kerberos);
+    leg(
+        &mut out,
+        Dir::ToClient,
+        chal,
+        CredsspLeg::Challenge,
+        grade(chal_misses + usize::from(kerberos)).min(server_cap),
+    );
+
+    // Client authenticate (+ pubKeyAuth): the largest client leg.
+    let Some(auth) = c.get(1) else {
+        return out;
+    };
+    let auth_misses = usize::from(!auth.fits(AUTHENTICATE_PT) && !kerberos)
+        + usize::from(auth.rec.len <= chal.rec.len && !kerberos)
+        + usize::from(kerberos);
+    leg(
+        &mut out,
+        Dir::ToServer,
+        auth,
+        CredsspLeg::Authenticate,
+        grade(auth_misses),
+    );
+
+    // Server pubKeyAuth, or an error TSRequest (wrong password, ...).
+    let Some(spk) = s.get(1) else {
+        return out;
+    };
+    if spk.pt.1 <= ERROR_MAX_PT {
+        let cert = if spk.exact_cipher {
+            Certainty::High
+        } else {
+            Certainty::Medium
+        };
+        leg(
+            &mut out,
+            Dir::ToClient,
+            spk,
+            CredsspLeg::ServerError,
+            cert.min(server_cap),
+        );
+        return out;
+    }
+    let spk_misses = usize::from(!spk.fits(PUBKEYAUTH_PT))
+        + usize::from(!spk.exact_cipher && spk.pt.0 <= ERROR_MAX_PT);
+    leg(
+        &mut out,
+        Dir::ToClient,
+        spk,
+        CredsspLeg::ServerPubKeyAuth,
+        grade(spk_misses).min(server_cap),
+    );
+
+    // Client credentials (absent: the client stopped after checking the
+    // server's pubKeyAuth, e.g. a credential prompt or a pre-check).
+    let Some(creds) = c.get(2) else {
+        return out;
+    };
+    let creds_misses = usize::from(!creds.fits(CREDENTIALS_PT))
+        + usize::from(creds.rec.len > auth.rec.len && !kerberos);
+    leg(
+        &mut out,
+        Dir::ToServer,
+        creds,
+        CredsspLeg::Credentials,
+        grade(creds_misses),
+    );
+
+    // HYBRID_EX: the 4-byte Early User Authorization Result. HYBRID: the
+    // next server record is already RDP (MCS Connect Response).
+    if !hybrid_ex {
+        return out;
+    }
+    let Some(early) = s.get(2) else {
+        return out;
+    };
+    let can_be_4 = early.pt.0 <= EARLY_RESULT_PT && early.pt.1 >= EARLY_RESULT_PT;
+    if can_be_4 {
+        let cert = if early.exact_cipher {
+            Certainty::High
+        } else {
+            Certainty::Medium
+        };
+        leg(
+            &mut out,
+            Dir::ToClient,
+            early,
+            CredsspLeg::EarlyUserAuthResult,
+            cert.min(server_cap),
+        );
+    } else if early.pt.1 <= ERROR_MAX_PT {
+        leg(
+            &mut out,
+            Dir::ToClient,
+            early,
+            CredsspLeg::ServerError,
+            Certainty::Low,
+        );
+    }
+    out
 }
