@@ -104,12 +104,12 @@ pub fn summarize(der: &[u8]) -> Result<CertInfo, String> {
     }
 
     let (key_algorithm, key_bits) = key_summary(cert.public_key(), &mut anomalies);
-    let signature_algorithm = oid_name(&cert.signature_algorithm.algorithm);
+    let signature_algorithm = signature_name(&cert.signature_algorithm.algorithm);
     if cert.signature_algorithm.algorithm != cert.tbs_certificate.signature.algorithm {
         anomalies.push(format!(
             "signature algorithm {} differs from the one in the signed part ({})",
             signature_algorithm,
-            oid_name(&cert.tbs_certificate.signature.algorithm)
+            signature_name(&cert.tbs_certificate.signature.algorithm)
         ));
     }
 
@@ -254,12 +254,45 @@ fn key_summary(
         Ok(_) => match alg.as_str() {
             "1.3.101.112" => ("Ed25519".into(), Some(256)),
             "1.3.101.113" => ("Ed448".into(), Some(456)),
-            _ => (oid_name(&spki.algorithm.algorithm), None),
+            _ => misfiled_rsa(spki, anomalies)
+                .unwrap_or_else(|| (oid_name(&spki.algorithm.algorithm), None)),
         },
         Err(e) => {
             anomalies.push(format!("public key: {e}"));
             (oid_name(&spki.algorithm.algorithm), None)
         }
+    }
+}
+
+/// An RSA key filed under a PKCS #1 signature OID instead of
+/// rsaEncryption: Windows' Terminal Server licensing certificates (the
+/// X.509 chain of Standard RDP Security) use md5WithRSAEncryption there.
+fn misfiled_rsa(
+    spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+    anomalies: &mut Vec<String>,
+) -> Option<(String, Option<u32>)> {
+    use x509_parser::prelude::FromDer;
+    use x509_parser::public_key::RSAPublicKey;
+    let alg = spki.algorithm.algorithm.to_id_string();
+    if !alg.starts_with("1.2.840.113549.1.1.") {
+        return None;
+    }
+    let (_, rsa) = RSAPublicKey::from_der(&spki.subject_public_key.data).ok()?;
+    anomalies.push(format!(
+        "RSA public key labelled {} instead of rsaEncryption",
+        oid_name(&spki.algorithm.algorithm)
+    ));
+    Some(("RSA".into(), Some(unsigned_bits(rsa.modulus))))
+}
+
+/// Signature algorithm names as openssl prints them where the registry
+/// differs (the OIW OID 1.3.14.3.2.29 is not PKCS #1's
+/// sha1WithRSAEncryption, though the algorithm is the same).
+fn signature_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    match oid.to_id_string().as_str() {
+        "1.3.14.3.2.29" => "sha1WithRSA".into(),
+        "1.3.14.3.2.3" => "md5WithRSA".into(),
+        _ => oid_name(oid),
     }
 }
 
@@ -536,6 +569,82 @@ mod tests {
         assert_eq!(unsigned_bits(&[0, 0]), 0);
         assert_eq!(serial_hex(&[0x00, 0x85, 0x6a]), "856a");
         assert_eq!(serial_hex(&[0x00]), "00");
+    }
+
+    /// zeek/rdp-x509.pcap, server stream offset 184: first certificate of
+    /// the X.509 chain in the GCC server security data (Standard RDP
+    /// Security, dwVersion 0x80000002).
+    const GCC_ROOT_CERT: &str = concat!(
+        "3082015b30820109a003020102020859eb28cb02b1a0d4300906052b0e03021d0500302c312a301106035504031e0a00",
+        "530045005200560052301506035504071e0e005400550052004e0042004b004c301e170d313530323131313431353036",
+        "5a170d3135303531323030303030305a302c312a301106035504031e0a00530045005200560052301506035504071e0e",
+        "005400550052004e0042004b004c305c300d06092a864886f70d0101010500034b003048024100d31474f69f983d5577",
+        "57f6680d765c1965f19f8b7d31a605a2aa3b47e14ba9d01a3fce1780402e77838f7bb5e47be12c18eefcc3e277ffd9d6",
+        "936ad6ce9809fd0203010001a3133011300f0603551d13040830060101ff020100300906052b0e03021d05000341008a",
+        "9264745d17d5003e74c9039a10e0c1f3ae56d8ef0f5523cda88209f56bdad26a18caa9b2a1d12a7aee6b57858a3a07aa",
+        "fb116c5fb9feff7592abaa02feac9c",
+    );
+    /// zeek/rdp-x509.pcap, server stream offset 539: the Terminal Server
+    /// licensing leaf, its RSA key filed under md5WithRSAEncryption.
+    const GCC_LEAF_CERT: &str = concat!(
+        "308203613082030fa00302010202050100000001300906052b0e03021d0500302c312a301106035504031e0a00530045",
+        "005200560052301506035504071e0e005400550052004e0042004b004c301e170d3133303430353135313535355a170d",
+        "3136313233313233353935395a30818e31818b302106035504031e1a006e00630061006c007200700063003a00530045",
+        "005200560052302106035504071e1a006e00630061006c007200700063003a0053004500520056005230430603550405",
+        "1e3c003100420063004b006500660059005300460039003700450076006b006100690043007100610068005000590038",
+        "0075005000640030003d000d000a305c300d06092a864886f70d0101040500034b003048024100f22d4e9a36ed8f6844",
+        "49ede380f86db3fc0360ad644dc4e3a5d200e9247b92efa8657610e7fbe2256f46837c33d8620ccbb366963b13c6772b",
+        "60428cb221acc70203010001a38201b7308201b3301406092b06010401823712040101ff040401000500303c06092b06",
+        "010401823712020101ff042c4d006900630072006f0073006f0066007400200043006f00720070006f00720061007400",
+        "69006f006e0000003081cd06092b06010401823712050101ff0481bc003000000100000002000000090400001c004a00",
+        "66004a00b0000100330064003200360037003900350034002d0065006500630037002d0031003100640031002d006200",
+        "3900340065002d0030003000640030003400660061003300300038003000640000003300640032003600370039003500",
+        "34002d0064006500610037002d0031003200640031002d0062003900340065002d003000300063003000340066006100",
+        "330030003800300064000000000000100080d40000000000306806092b06010401823712060101ff0458003000000000",
+        "0c003c00530045005200560052000000360039003700310033002d003000310032002d00340037003000310037003600",
+        "33002d003400340037003500310000005400550052004e0042004b004c000000000030230603551d230101ff04193017",
+        "a10ea40c53004500520056005200000082050100000001300906052b0e03021d0500034100aad15319b38adaf8857735",
+        "cc8a23af10d4c0c2407ca60092163e4e65e38331c22395ecbe98581f61d9924279fa483f72aa4064c01d34016491ee23",
+        "7ce26bcce3",
+    );
+
+    #[test]
+    fn terminal_server_chain_from_gcc() {
+        // openssl: serial 0x59eb28cb02b1a0d4, Feb 11 14:15:06 2015 GMT ..
+        // May 12 00:00:00 2015 GMT, sha1WithRSA (OIW), 512-bit RSA.
+        let root = summarize(&hex(GCC_ROOT_CERT)).unwrap();
+        assert_eq!(root.subject, "CN=SERVR + L=TURNBKL");
+        assert!(root.self_signed);
+        assert_eq!(root.serial, "59eb28cb02b1a0d4");
+        assert_eq!(
+            (root.not_before, root.not_after),
+            (1_423_664_106, 1_431_388_800)
+        );
+        assert_eq!(root.signature_algorithm, "sha1WithRSA");
+        assert_eq!(
+            (root.key_algorithm.as_str(), root.key_bits),
+            ("RSA", Some(512))
+        );
+        assert_eq!(root.sha1, "D54B6E4AAED2CF8235F3BA671EE77D31B2929014");
+        // openssl cannot read this key ("md5WithRSAEncryption"); it is RSA.
+        let leaf = summarize(&hex(GCC_LEAF_CERT)).unwrap();
+        assert_eq!(leaf.issuer, root.subject);
+        assert!(!leaf.self_signed);
+        assert_eq!(leaf.serial, "0100000001");
+        // Apr  5 15:15:55 2013 GMT .. Dec 31 23:59:59 2016 GMT
+        assert_eq!(
+            (leaf.not_before, leaf.not_after),
+            (1_365_174_955, 1_483_228_799)
+        );
+        assert_eq!(
+            (leaf.key_algorithm.as_str(), leaf.key_bits),
+            ("RSA", Some(512))
+        );
+        assert_eq!(leaf.sha1, "6CA27390D0C4050C09710B37CD8080D6071FBB1A");
+        assert_eq!(
+            leaf.anomalies,
+            ["RSA public key labelled md5WithRSAEncryption instead of rsaEncryption"]
+        );
     }
 
     proptest::proptest! {
