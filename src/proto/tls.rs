@@ -434,7 +434,19 @@ impl DirDecoder {
                 }
             }
             ALERT => {
-                if self.encrypted || body.len() % 2 != 0 || body.is_empty() {
+                // RFC 5246 7.2: level(1) description(1). A protected alert
+                // carries a MAC or tag and is never 2 bytes; in TLS 1.3 a
+                // protected alert is content type 23, so a type-21 record
+                // is always in the clear.
+                let clear = body.len() == 2
+                    || ((!self.encrypted || self.tls13) && !body.is_empty() && body.len() % 2 == 0);
+                if clear {
+                    for pair in body.chunks_exact(2) {
+                        if let [level, description] = *pair {
+                            self.tls(start, end, TlsEvent::Alert { level, description });
+                        }
+                    }
+                } else {
                     if !self.encrypted {
                         self.anomaly(
                             start,
@@ -453,14 +465,6 @@ impl DirDecoder {
                             len: hdr.len as u32,
                         },
                     );
-                } else {
-                    // RFC 5246 7.2: level(1) description(1), possibly
-                    // several in one record.
-                    for pair in body.chunks_exact(2) {
-                        if let [level, description] = *pair {
-                            self.tls(start, end, TlsEvent::Alert { level, description });
-                        }
-                    }
                 }
             }
             HANDSHAKE => {
@@ -672,6 +676,22 @@ impl DirDecoder {
             }
             16 => self.tls(start, end, TlsEvent::ClientKeyExchange),
             t => self.tls(start, end, TlsEvent::OtherHandshake { msg_type: t }),
+        }
+        // RFC 5246 7.3 / RFC 8446 4: who sends what.
+        let sender_ok = match msg_type {
+            1 | 16 => self.dir == Dir::ToServer,
+            2 | 12 | 13 | 14 => self.dir == Dir::ToClient,
+            _ => true,
+        };
+        if !sender_ok {
+            self.anomaly(
+                start,
+                end,
+                format!(
+                    "handshake message type {msg_type} sent by the {}",
+                    self.dir.sender()
+                ),
+            );
         }
     }
 
@@ -918,6 +938,41 @@ fn nom_why<E: std::fmt::Debug>(e: &tls_parser::nom::Err<E>) -> String {
         tls_parser::nom::Err::Error(e) | tls_parser::nom::Err::Failure(e) => format!("{e:?}"),
     }
 }
+
+/// For a stream whose start was not captured: the first offset in `data`
+/// where TLS records frame cleanly: [`RESYNC_RECORDS`] in a row, or records
+/// reaching exactly the end of `data`, or two followed by a cut record.
+/// Searches the first `max_scan` bytes only.
+pub fn find_record_boundary(data: &[u8], max_scan: usize) -> Option<usize> {
+    (0..data.len().min(max_scan)).find(|&start| {
+        let mut p = start;
+        let mut n = 0usize;
+        loop {
+            let rest = data.get(p..).unwrap_or(&[]);
+            if rest.is_empty() {
+                return n > 0;
+            }
+            match frame_record(rest) {
+                Framing::Record(h) => {
+                    // A plausible record: no empty handshake/alert/CCS.
+                    if h.len == 0 && h.content_type != content_type::APPLICATION_DATA {
+                        return false;
+                    }
+                    n += 1;
+                    if n >= RESYNC_RECORDS {
+                        return true;
+                    }
+                    p += RECORD_HEADER_LEN + h.len;
+                }
+                Framing::NeedMore { .. } => return n >= 2,
+                Framing::Garbage(_) => return false,
+            }
+        }
+    })
+}
+
+/// Consecutive well-framed records [`find_record_boundary`] asks for.
+pub const RESYNC_RECORDS: usize = 3;
 
 /// Decode the TLS records of one direction, starting at stream offset
 /// `base` (where `data[0]` sits). `tls13` says the ServerHello selected TLS
@@ -1649,6 +1704,51 @@ mod tests {
         );
         assert_eq!(plaintext_range(v12, 0xabcd, 100), None);
         assert_eq!(plaintext_range(v12, 0xc030, 10), None);
+    }
+
+    #[test]
+    fn record_boundary_found_in_a_stream_captured_mid_way() {
+        let v = hex(RDP_TO_SSL_CLIENT);
+        // The ClientKeyExchange record starts at 121; cut in the middle of
+        // the ClientHello.
+        let mid = &v[40..];
+        assert_eq!(find_record_boundary(mid, 4096), Some(121 - 40));
+        assert_eq!(find_record_boundary(&v, 4096), Some(0));
+        assert_eq!(find_record_boundary(mid, 10), None);
+        assert_eq!(find_record_boundary(b"plain text, no TLS here", 100), None);
+        assert_eq!(find_record_boundary(&[], 100), None);
+        let d = decode_direction(Dir::ToServer, &mid[81..], 121, false);
+        assert_eq!(
+            kinds(&d),
+            [
+                "ClientKeyExchange",
+                "ChangeCipherSpec",
+                "EncryptedHandshake"
+            ]
+        );
+    }
+
+    #[test]
+    fn alerts_after_a_tls13_server_hello_are_clear() {
+        let mut v = hex(JDK_TLS13_SH);
+        v.extend(record(21, 0x0303, &[2, 70]));
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert!(tls_events(&d).iter().any(|e| e.2
+            == TlsEvent::Alert {
+                level: 2,
+                description: 70
+            }));
+    }
+
+    #[test]
+    fn hello_from_the_wrong_side_is_an_anomaly() {
+        let v = hex(RDP_TO_SSL_CLIENT);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert!(matches!(
+            &d.events[1].event,
+            ProtoEvent::Anomaly { what } if what.contains("type 1 sent by the server")
+        ));
+        assert_eq!(kinds(&d)[0], "ClientHello");
     }
 
     proptest::proptest! {
