@@ -695,12 +695,15 @@ impl DirDecoder {
         }
     }
 
+    /// Certificate (RFC 5246 7.4.2): certificate_list<0..2^24-1> of
+    /// ASN.1Cert<1..2^24-1>, parsed by tls-parser; each DER summarised.
     fn on_certificate(&mut self, msg: &[u8], start: u64, end: u64) {
-        use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
-        // `msg` is exactly one complete message: any parse error (even
+        use tls_parser::{parse_tls_handshake_msg_certificate, TlsMessageHandshake};
+        let body = msg.get(4..).unwrap_or(&[]);
+        // `body` is exactly one complete message: any parse error (even
         // "incomplete") means the message itself is malformed.
-        match parse_tls_message_handshake(msg) {
-            Ok((rest, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c)))) => {
+        match parse_tls_handshake_msg_certificate(body) {
+            Ok((rest, TlsMessageHandshake::Certificate(c))) => {
                 let mut infos = Vec::with_capacity(c.cert_chain.len());
                 let mut notes = Vec::new();
                 for (i, raw) in c.cert_chain.iter().enumerate() {
@@ -714,6 +717,9 @@ impl DirDecoder {
                         "{} bytes after the Certificate message's chain",
                         rest.len()
                     ));
+                }
+                if c.cert_chain.is_empty() && self.dir == Dir::ToClient {
+                    notes.push("the server's Certificate message is empty".into());
                 }
                 self.tls(start, end, TlsEvent::Certificate(infos));
                 for n in notes {
@@ -1749,6 +1755,34 @@ mod tests {
             ProtoEvent::Anomaly { what } if what.contains("type 1 sent by the server")
         ));
         assert_eq!(kinds(&d)[0], "ClientHello");
+    }
+
+    #[test]
+    fn certificate_message_oddities() {
+        // An empty chain from the server, then a chain with one entry that
+        // is not a certificate, then trailing bytes after the list.
+        let v = record(22, 0x0303, &[11, 0, 0, 3, 0, 0, 0]);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(tls_events(&d)[0].2, TlsEvent::Certificate(vec![]));
+        assert!(
+            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("empty"))
+        );
+        let v = record(22, 0x0303, &[11, 0, 0, 9, 0, 0, 6, 0, 0, 3, 1, 2, 3]);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(tls_events(&d)[0].2, TlsEvent::Certificate(vec![]));
+        assert!(
+            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("certificate #0"))
+        );
+        let v = record(22, 0x0303, &[11, 0, 0, 5, 0, 0, 0, 0xee, 0xee]);
+        let d = decode_direction(Dir::ToServer, &v, 0, false);
+        assert_eq!(kinds(&d), ["Certificate", "Anomaly"]);
+        assert!(
+            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("2 bytes after"))
+        );
+        // A list length larger than the message: malformed, not a panic.
+        let v = record(22, 0x0303, &[11, 0, 0, 3, 0, 0, 9]);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["Anomaly"]);
     }
 
     proptest::proptest! {
