@@ -887,14 +887,22 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<String>), S
     let mut version = TlsVersion(legacy);
     let ext_at = p + 3;
     if body.len() > ext_at {
-        let (Some(&e0), Some(&e1)) = (body.get(ext_at), body.get(ext_at + 1)) else {
-            return Err("ServerHello extensions length cut".into());
+        // Extension problems are notes: the hello itself stands.
+        let elen = match (body.get(ext_at), body.get(ext_at + 1)) {
+            (Some(&e0), Some(&e1)) => usize::from(u16::from_be_bytes([e0, e1])),
+            _ => 0,
         };
-        let elen = usize::from(u16::from_be_bytes([e0, e1]));
-        let exts = body
-            .get(ext_at + 2..ext_at + 2 + elen)
-            .ok_or_else(|| format!("ServerHello extensions claim {elen} bytes"))?;
-        if body.len() > ext_at + 2 + elen {
+        let exts = match body.get(ext_at + 2..ext_at + 2 + elen) {
+            Some(e) if body.len() >= ext_at + 2 => e,
+            _ => {
+                notes.push(format!(
+                    "ServerHello extensions cut ({} bytes after the fixed fields)",
+                    body.len() - ext_at
+                ));
+                &[]
+            }
+        };
+        if !exts.is_empty() && body.len() > ext_at + 2 + elen {
             notes.push(format!(
                 "{} bytes after the ServerHello extensions",
                 body.len() - ext_at - 2 - elen
@@ -1227,6 +1235,38 @@ mod tests {
         "030103020203020102020033006b0069001d0020270663b763d4bc48328b250b6adc6903e1f50b5c38a1b8f777311243",
         "9287101800170041043b4fdbdeddcbc7f434455e6f5d3e5ab2c917a7852fb4f652554df46d17f1160e9b0af7153269f7",
         "4fa7588e876d923edac3fee9b8db107fcb6d4d8fa29dfafd58",
+    );
+
+    /// zeek/rdp-rdpeudp-handshake-fail.pcap, server bytes 19..1222 (HYBRID_EX,
+    /// TLS 1.2): ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
+    /// in one 1147-byte record, then ChangeCipherSpec and Finished (40).
+    const EUDP_SERVER: &str = concat!(
+        "160303047b0200005103035e334bbcac80736c87c60116aa400296caa7d745ac6e03c11251ea0f95edc5e52040100000",
+        "478a8f34a0c06d400e9e9fb40f9762cfef8986708348485e70f2803dc03000000900170000ff010001000b0002f20002",
+        "ef0002ec308202e8308201d0a00302010202103e9748c0ef910f814a2e5862e8ce1d71300d06092a864886f70d01010b",
+        "0500301d311b30190603550403131264632e77696e646f6d61696e2e6c6f63616c301e170d3139313132323136313130",
+        "335a170d3230303532333136313130335a301d311b30190603550403131264632e77696e646f6d61696e2e6c6f63616c",
+        "30820122300d06092a864886f70d01010105000382010f003082010a0282010100d95a6cf771aa3310d3d9bd0c673d58",
+        "773be0fb03d6e80f7a46e3693cc929921f358b32b90002291f1f0f2981fe96a248b78bd7a263aaeb9faaf7c53bd6e299",
+        "fe40da420e3afcb0a8904b34fed7be845cd3574104e91ffff2fc22fa2b5c05c9f6f9a5e2cb90b6c3cbc8df5c0ae02867",
+        "7bb275c011ff89fb5844c3219ca459c08573bd6b0d62bbd8c2205cad89bdc09c83c9eb1a736bfa90e1eb6647ac294113",
+        "b4f0ba6bf315f0fc1ef748f62cacda953b6e1827cbec4273d942dec02ef7efafef51f51049123cdeef27d727efe705eb",
+        "5dfb07e440c193e95d36c8d72175936fb6d6e37f1a938fb1657290801398d2b7bd1303cf5a2bf545650f87fc5810c3a0",
+        "350203010001a324302230130603551d25040c300a06082b06010505070301300b0603551d0f040403020430300d0609",
+        "2a864886f70d01010b05000382010100832f55094ea6b41a487ebeadcd839463a32b535faf61b3d2ad3b794481c3edf2",
+        "1c624ee22ed96de2e06496db69617060aaabb89aa35d919d1c3823f555eb6ef568c1b7e06ee02c553ed3381746e52ded",
+        "9af5d44e3dd9d9c9b98a997ad5fade49011ac6c639f5f1378ba5a813cf0ef914a3883bc6cf5021777a62e986e145e3c8",
+        "44422fb48c347df99fef34307ff09c9339787b507413c88a6087b169a50f0f0f392cad37a0c2493534ca72b1a1afa491",
+        "634bcf419a94eaa34090aed34fded3a38c7db3beb291075be6a0fb7d0c976252f58de2668e80e4f8bbd2b5e3a3b25519",
+        "be161fa5f800efff8d74a1c4e8b9fdacd1bde0d1a09afd95866a84285e144e6d0c00012803001d204a1b2d8aa2243b00",
+        "34d61b2860a97c9aca0b066af3664928db4d39d9cbf2e343020101002bea311d0776df707b1b685577bab77b13d76817",
+        "4ed744fb87f2b2c260220d7e8edd09d30214b618700cf904257e5101e42afbdafc51ffece2f98f787ecf26f4d960234f",
+        "ea8d5d82600a9072227c2b420df37930d6e43c705fba8809d4162ddcfa8da9b6d85a68079e403e0ea54d8601715aac58",
+        "78c73e4e813f84b2e554717ac945cff1075f9f841146eb3a619932745d790c1a539d030d89153ef1140e409de5c82a13",
+        "786420e455c69e0121601f46f7b90e7b88da2305441f8833ada7152de36309a104a566179a2d9a1051c1586ee24d45c2",
+        "32ca9c4b0ebf1c9a3f5ef31e13b36811f82a31b85b51eadf7a829359524fa1c509533eded4eb9e4d5b4172ec0e000000",
+        "140303000101160303002800000000000000008f95b66092540bfec491ad63a81a6dea6d4e34cf7f68b22e129d0f6266",
+        "abe0bc",
     );
 
     fn hex(s: &str) -> Vec<u8> {
@@ -1783,6 +1823,85 @@ mod tests {
         let v = record(22, 0x0303, &[11, 0, 0, 3, 0, 0, 9]);
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert_eq!(kinds(&d), ["Anomaly"]);
+    }
+
+    #[test]
+    fn ecdhe_server_flight_with_server_key_exchange() {
+        let v = hex(EUDP_SERVER);
+        let d = decode_direction(Dir::ToClient, &v, 19, false);
+        assert_eq!(
+            kinds(&d),
+            [
+                "ServerHello",
+                "Certificate",
+                "ServerKeyExchange",
+                "ServerHelloDone",
+                "ChangeCipherSpec",
+                "EncryptedHandshake"
+            ]
+        );
+        // tshark: version 0x0303, cipher 0xc030, extensions 23 and 65281.
+        let sh = d.server_hello().unwrap();
+        assert_eq!((sh.version, sh.cipher_suite), (TlsVersion(0x0303), 0xc030));
+        assert_eq!(
+            cipher_suite_name(0xc030),
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+        );
+        let ev = tls_events(&d);
+        let TlsEvent::Certificate(chain) = &ev[1].2 else {
+            panic!()
+        };
+        assert_eq!(chain[0].sha1, "0DCD3E9ED54CDD400E26F2F51A49000A09A343EB");
+        assert_eq!((ev[5].0, ev[5].1), (19 + 1152 + 6, 19 + 1203));
+    }
+
+    #[test]
+    fn certificate_request_and_unknown_record_version_minor() {
+        // CertificateRequest (RFC 5246 7.4.4): types [rsa_sign],
+        // sig algs [0x0401], no CAs.
+        let cr = [13, 0, 0, 8, 1, 1, 0, 2, 4, 1, 0, 0];
+        let v = record(22, 0x03ff, &cr);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["CertificateRequest"]);
+    }
+
+    /// Every truncation of a ServerHello body inside a complete record:
+    /// the fixed fields missing give an anomaly, the extensions cut give
+    /// an anomaly too; never a panic.
+    #[test]
+    fn every_truncation_of_hello_bodies() {
+        let v = hex(EUDP_SERVER);
+        let sh_len = u32::from_be_bytes([0, v[6], v[7], v[8]]) as usize;
+        let body = &v[9..9 + sh_len];
+        for cut in 0..=body.len() {
+            let mut msg = vec![2, 0, (cut >> 8) as u8, cut as u8];
+            msg.extend_from_slice(&body[..cut]);
+            let d = decode_direction(Dir::ToClient, &record(22, 0x0303, &msg), 0, false);
+            let ok = kinds(&d).first().map(String::as_str) == Some("ServerHello");
+            // Whole extensions only: no note. A cut inside them: a note.
+            let exts_whole = cut == 70 || cut == body.len();
+            assert_eq!(
+                kinds(&d).len(),
+                if cut < 70 || exts_whole { 1 } else { 2 },
+                "cut {cut}"
+            );
+            // 2 + 32 + 1 + 32 (session id) + 2 + 1 = 70 bytes of fixed fields.
+            if cut < 70 {
+                assert_eq!(kinds(&d), ["Anomaly"], "cut {cut}");
+            } else {
+                assert!(ok, "cut {cut}");
+            }
+        }
+        let v = hex(JDK_TLS13_CH);
+        let ch_len = u32::from_be_bytes([0, v[6], v[7], v[8]]) as usize;
+        let body = &v[9..9 + ch_len];
+        for cut in 0..body.len() {
+            let mut msg = vec![1, 0, (cut >> 8) as u8, cut as u8];
+            msg.extend_from_slice(&body[..cut]);
+            let d = decode_direction(Dir::ToServer, &record(22, 0x0303, &msg), 0, false);
+            assert!(!d.events.is_empty(), "cut {cut}");
+            assert_eq!(d.stopped_at, 5 + 4 + cut as u64);
+        }
     }
 
     proptest::proptest! {
