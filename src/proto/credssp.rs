@@ -135,8 +135,9 @@ impl Sized {
 ///
 /// Alerts and encrypted handshake records (Finished) are not legs. With
 /// TLS 1.3 the client's first protected record is its Finished and is
-/// skipped; the server's encrypted flight cannot be told apart from the
-/// CredSSP replies by position, so server legs are Low.
+/// skipped; the server's encrypted flight is skipped through the record
+/// whose size is exactly a Finished (else its first record only), a guess:
+/// server legs are Low.
 pub fn map_legs_with(
     selected: super::x224::Protocols,
     server_hello: Option<&super::tls::ServerHello>,
@@ -174,13 +175,26 @@ pub fn map_legs_with(
         .filter(|r| r.content_type == 23)
         .map(sizer)
         .collect();
-    let s: Vec<Sized> = to_client
+    let mut s: Vec<Sized> = to_client
         .iter()
         .filter(|r| r.content_type == 23)
         .map(sizer)
         .collect();
     if tls13 && !c.is_empty() {
         c.remove(0); // the client's Finished (RFC 8446 4.4.4)
+    }
+    if tls13 && !s.is_empty() {
+        // The server's encrypted flight (EncryptedExtensions, Certificate,
+        // CertificateVerify, Finished) comes first: skip through the record
+        // that can be exactly its Finished (4 + hash length), else assume
+        // the flight was sent as one record.
+        let fin_pt = server_hello.map_or(36, |sh| if sh.cipher_suite == 0x1302 { 52 } else { 36 });
+        let skip = s
+            .iter()
+            .take(6)
+            .position(|r| r.exact_cipher && r.pt == (fin_pt, fin_pt))
+            .map_or(1, |i| i + 1);
+        s.drain(..skip.min(s.len()));
     }
 
     let mut out = Vec::new();
@@ -597,16 +611,19 @@ mod tests {
         let hello = sh(0x0304, 0x1302);
         // Client: Finished (53 + 17 overhead = 70), then the legs.
         let c = refs(0, &app(&[70, 74, 840, 97]));
-        let s = refs(0, &app(&[268, 320]));
-        let got = legs(&map_legs_with(
-            Protocols(Protocols::HYBRID),
-            Some(&hello),
-            &c,
-            &s,
-        ));
+        // Server: EncryptedExtensions 23, Certificate 790, CertificateVerify
+        // 281, Finished 69 (52 + 17), then the CredSSP replies.
+        let s = refs(0, &app(&[23, 790, 281, 69, 268, 320]));
+        let sel = Protocols(Protocols::HYBRID);
+        let got = legs(&map_legs_with(sel, Some(&hello), &c, &s));
         assert_eq!(got[0], (C, Negotiate, 74, HIGH));
         assert_eq!(got[1], (S, Challenge, 268, Certainty::Low));
         assert_eq!(got[2], (C, Authenticate, 840, HIGH));
+        assert_eq!(got[3], (S, ServerPubKeyAuth, 320, Certainty::Low));
         assert_eq!(got[4], (C, Credentials, 97, HIGH));
+        // The flight in a single record.
+        let s = refs(0, &app(&[1180, 268, 320]));
+        let got = legs(&map_legs_with(sel, Some(&hello), &c, &s));
+        assert_eq!(got[1], (S, Challenge, 268, Certainty::Low));
     }
 }
