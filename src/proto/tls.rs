@@ -1,6 +1,16 @@
 //! TLS record layer and handshake (RFC 5246, RFC 8446) as seen without
 //! keys, on top of tls-parser. Records are framed across segment
 //! boundaries and handshake messages defragmented across records.
+//!
+//! One pass per direction over its contiguous bytes: each record is framed
+//! by its header; clear handshake record bodies go to a bounded buffer from
+//! which complete messages are taken (a Certificate split over several
+//! records is the common case), each placed from the record that began it
+//! to the record that completed it. After ChangeCipherSpec (or a TLS 1.3
+//! ServerHello) only record headers are read; the protected records are
+//! kept as [`RecordRef`]s for the CredSSP shape. Hello bodies, extensions
+//! and the Certificate list are parsed by tls-parser except the
+//! ServerHello, parsed by hand so that unknown versions survive.
 
 use super::cert::CertInfo;
 use super::Decoded;
@@ -244,8 +254,7 @@ fn is_tls13(v: TlsVersion) -> bool {
     v.0 == 0x0304 || (v.0 & 0xff00) == 0x7f00
 }
 
-/// A view of one TLS record header (RFC 5246 6.2.1). `parse` checks the
-/// length before any access.
+/// One TLS record header (RFC 5246 6.2.1), as [`frame_record`] read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct RecordHeader {
     content_type: u8,
@@ -264,6 +273,10 @@ enum Framing {
     Garbage(String),
 }
 
+/// Frame the record at the front of `buf`: header checks (content type
+/// 20..=24, major version 3, length bound), then the whole record present.
+/// Done by hand rather than with tls-parser's `parse_tls_raw_record`, which
+/// rejects TLS 1.2 ciphertext records above 2^14 + 256 bytes.
 fn frame_record(buf: &[u8]) -> Framing {
     let (Some(&ct), Some(&vmaj), Some(&vmin)) = (buf.first(), buf.get(1), buf.get(2)) else {
         return Framing::NeedMore {
@@ -1047,6 +1060,7 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
                 pos += RECORD_HEADER_LEN + hdr.len;
             }
             Framing::NeedMore { have, need } => {
+                d.flush_tls13_marker(start, start);
                 let why = format!("data ends inside a TLS record ({have} of {need} bytes)");
                 d.push(
                     start,
@@ -1056,6 +1070,7 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
                 stopped = true;
             }
             Framing::Garbage(why) => {
+                d.flush_tls13_marker(start, start);
                 d.push(
                     start,
                     base + data.len() as u64,
