@@ -115,6 +115,39 @@ impl Sized {
     }
 }
 
+/// TLS 1.0 and SSL 3.0 CBC stacks may split each write into a record with
+/// one byte of plaintext and one with the rest (the "1/n-1" split against
+/// BEAST, e.g. SChannel after MS12-006). No TSRequest is that small, so a
+/// record that holds at most 11 bytes of plaintext (16-byte blocks, SHA-1
+/// MAC) is joined to the next one, for the first `legs` legs only (the
+/// server's 4-byte Early User Authorization Result is a small record too).
+fn join_split_records(v: Vec<Sized>, legs: usize) -> Vec<Sized> {
+    let mut out: Vec<Sized> = Vec::with_capacity(v.len());
+    let mut pending: Option<Sized> = None;
+    for r in v {
+        if let Some(p) = pending.take() {
+            out.push(Sized {
+                rec: super::tls::RecordRef {
+                    start: p.rec.start,
+                    end: r.rec.end,
+                    content_type: r.rec.content_type,
+                    len: p.rec.len.saturating_add(r.rec.len),
+                },
+                pt: (p.pt.0 + r.pt.0, p.pt.1.saturating_add(r.pt.1)),
+                exact_cipher: r.exact_cipher,
+            });
+            continue;
+        }
+        if out.len() < legs && r.exact_cipher && r.pt.0 <= 1 && r.pt.1 <= 11 {
+            pending = Some(r);
+        } else {
+            out.push(r);
+        }
+    }
+    out.extend(pending);
+    out
+}
+
 /// Like [`map_legs`], with the ServerHello that fixed version and cipher
 /// suite, so that record sizes become plaintext sizes.
 ///
@@ -133,6 +166,7 @@ impl Sized {
 ///   unknown for a size-only decision, Low when several fail or the first
 ///   client message is too large for NTLM (Kerberos: positions kept).
 ///
+/// TLS 1.0 CBC "1/n-1" split writes are joined first ([`join_split_records`]).
 /// Alerts and encrypted handshake records (Finished) are not legs. With
 /// TLS 1.3 the client's first protected record is its Finished and is
 /// skipped; the server's encrypted flight is skipped through the record
@@ -182,6 +216,15 @@ pub fn map_legs_with(
         .collect();
     if tls13 && !c.is_empty() {
         c.remove(0); // the client's Finished (RFC 8446 4.4.4)
+    }
+    let split_cbc = server_hello.is_some_and(|sh| {
+        sh.version.0 <= 0x0301
+            && tls_parser::TlsCipherSuite::from_id(sh.cipher_suite)
+                .is_some_and(|cs| cs.enc_mode == tls_parser::TlsCipherEncMode::Cbc)
+    });
+    if split_cbc {
+        c = join_split_records(c, 3);
+        s = join_split_records(s, 2);
     }
     if tls13 && !s.is_empty() {
         // The server's encrypted flight (EncryptedExtensions, Certificate,
@@ -604,6 +647,42 @@ mod tests {
         // Finished and alerts are not legs.
         let c = refs(0, &[(22, 48), (21, 32)]);
         assert!(map_legs(Protocols(Protocols::HYBRID), &c, &s).is_empty());
+    }
+
+    /// A TLS 1.0 CBC client that splits every write 1/n-1 (hand-built
+    /// from the rdp-to-ssl sizes: 32 = one byte of plaintext + MAC + pad).
+    #[test]
+    fn one_byte_split_records_are_joined() {
+        let hello = sh(0x0301, 0x002f);
+        let c = refs(0, &app(&[32, 80, 32, 928, 32, 160, 464]));
+        let s = refs(0, &app(&[32, 336, 32, 336, 144]));
+        let got = legs(&map_legs_with(
+            Protocols(Protocols::HYBRID),
+            Some(&hello),
+            &c,
+            &s,
+        ));
+        assert_eq!(
+            got,
+            [
+                (C, Negotiate, 112, HIGH),
+                (S, Challenge, 368, HIGH),
+                (C, Authenticate, 960, HIGH),
+                (S, ServerPubKeyAuth, 368, HIGH),
+                (C, Credentials, 192, HIGH),
+            ]
+        );
+        let out = map_legs_with(Protocols(Protocols::HYBRID), Some(&hello), &c, &s);
+        assert_eq!((out[0].start, out[0].end), (c[0].start, c[1].end));
+        // Not with TLS 1.2, where the explicit IV makes the split useless.
+        let hello12 = sh(0x0303, 0x002f);
+        let got = legs(&map_legs_with(
+            Protocols(Protocols::HYBRID),
+            Some(&hello12),
+            &c,
+            &s,
+        ));
+        assert_eq!(got[0].2, 32);
     }
 
     #[test]
