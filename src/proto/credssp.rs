@@ -166,7 +166,8 @@ fn join_split_records(v: Vec<Sized>, legs: usize) -> Vec<Sized> {
 ///   unknown for a size-only decision, Low when several fail or the first
 ///   client message is too large for NTLM (Kerberos: positions kept).
 ///
-/// TLS 1.0 CBC "1/n-1" split writes are joined first ([`join_split_records`]).
+/// TLS 1.0 CBC "1/n-1" split writes (a 1-byte record, then the rest) are
+/// joined first.
 /// Alerts and encrypted handshake records (Finished) are not legs. With
 /// TLS 1.3 the client's first protected record is its Finished and is
 /// skipped; the server's encrypted flight is skipped through the record
