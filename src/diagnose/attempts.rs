@@ -100,6 +100,10 @@ pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
     groups.iter().map(|g| attempt(items, g)).collect()
 }
 
+/// A member's verdict after corrections: outcome, benign kind, cause,
+/// failed step.
+type Effective = (Outcome, Option<Benign>, Option<CauseId>, Option<Step>);
+
 fn reached_credentials(d: &Diagnosis) -> bool {
     d.outcome == Outcome::Established
         || d.benign == Some(Benign::SessionEnd)
@@ -153,23 +157,25 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
             _ => {}
         }
     }
-    let eff: Vec<(Outcome, Option<Benign>, Option<CauseId>, Option<Step>)> = tls
+    let eff: Vec<Effective> = tls
         .iter()
         .zip(&ds)
-        .map(|(tl, d)| match relabels.iter().find(|r| r.stream == tl.stream) {
-            Some(r) => (
-                r.outcome,
-                r.benign,
-                r.cause.as_ref().map(|c| c.id),
-                d.failed_step,
-            ),
-            None => (
-                d.outcome,
-                d.benign,
-                d.cause.as_ref().map(|c| c.id),
-                d.failed_step,
-            ),
-        })
+        .map(
+            |(tl, d)| match relabels.iter().find(|r| r.stream == tl.stream) {
+                Some(r) => (
+                    r.outcome,
+                    r.benign,
+                    r.cause.as_ref().map(|c| c.id),
+                    d.failed_step,
+                ),
+                None => (
+                    d.outcome,
+                    d.benign,
+                    d.cause.as_ref().map(|c| c.id),
+                    d.failed_step,
+                ),
+            },
+        )
         .collect();
     let failed = eff.iter().filter(|e| e.0 == Outcome::Failed).count();
     let benign = eff.iter().filter(|e| e.0 == Outcome::Benign).count();
@@ -192,7 +198,11 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
     } else {
         format!(
             "{n} {} from {client} to {server} within {}",
-            if failed == n { "attempts" } else { "connections" },
+            if failed == n {
+                "attempts"
+            } else {
+                "connections"
+            },
             last.since(first)
         )
     };

@@ -19,15 +19,6 @@ pub fn party(dir: Dir) -> Party {
     }
 }
 
-/// The direction a party sends in.
-pub fn dir_of(p: Party) -> Option<Dir> {
-    match p {
-        Party::Client => Some(Dir::ToServer),
-        Party::Server => Some(Dir::ToClient),
-        Party::Middlebox => None,
-    }
-}
-
 /// A packet that ends (or announces the end of) a connection.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TermKind {
@@ -178,17 +169,15 @@ impl Facts {
                     _ => {}
                 },
                 EventKind::Proto(p) => match p {
-                    ProtoEvent::Tls(TlsEvent::Alert { level, description }) => {
-                        f.terms.push(Term {
-                            frame: e.frame,
-                            ts: e.ts,
-                            dir: e.dir,
-                            kind: TermKind::Alert {
-                                level: *level,
-                                description: *description,
-                            },
-                        })
-                    }
+                    ProtoEvent::Tls(TlsEvent::Alert { level, description }) => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::Alert {
+                            level: *level,
+                            description: *description,
+                        },
+                    }),
                     ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => f.terms.push(Term {
                         frame: e.frame,
                         ts: e.ts,

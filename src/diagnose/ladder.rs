@@ -24,9 +24,20 @@ impl Step {
             Syn | HandshakeAck | ConnectionRequest | ClientHello | ClientKeyExchange
             | ClientFinished | CredsspNegotiate | CredsspAuthenticate | CredsspCredentials
             | McsConnectInitial | ErectDomain | SecurityExchange | ClientInfo => Party::Client,
-            SynAck | ConnectionConfirm | ServerHello | ServerCertificate | ServerHelloDone
-            | ServerFinished | CredsspChallenge | CredsspServerPubKeyAuth | EarlyUserAuthResult
-            | McsConnectResponse | AttachUser | ChannelJoin | Licensing | Capabilities
+            SynAck
+            | ConnectionConfirm
+            | ServerHello
+            | ServerCertificate
+            | ServerHelloDone
+            | ServerFinished
+            | CredsspChallenge
+            | CredsspServerPubKeyAuth
+            | EarlyUserAuthResult
+            | McsConnectResponse
+            | AttachUser
+            | ChannelJoin
+            | Licensing
+            | Capabilities
             | SessionData => Party::Server,
         }
     }
@@ -63,8 +74,6 @@ pub const SESSION_BYTES: u64 = 30_000;
 pub struct Ladder {
     pub security: Security,
     pub tls13: bool,
-    /// The steps this connection must climb, in order.
-    pub path: Vec<Step>,
     /// Steps the capture shows (first occurrence), in path order.
     pub seen: Vec<Mark>,
     /// The furthest step completed (shown or implied), with the place of
@@ -274,7 +283,6 @@ impl Ladder {
         Ladder {
             security,
             tls13,
-            path,
             seen,
             last,
             next,
@@ -284,15 +292,6 @@ impl Ladder {
     /// Where a step was seen, if it was.
     pub fn mark(&self, step: Step) -> Option<Mark> {
         self.seen.iter().find(|m| m.step == step).copied()
-    }
-
-    /// Whether a step is completed (seen, or implied by a later one).
-    pub fn reached(&self, step: Step) -> bool {
-        let pos = |s: Step| self.path.iter().position(|p| *p == s);
-        match (self.last, pos(step)) {
-            (Some(l), Some(p)) => pos(l.step).is_some_and(|lp| lp >= p),
-            _ => false,
-        }
     }
 
     pub fn established(&self) -> bool {

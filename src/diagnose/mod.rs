@@ -511,7 +511,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         negotiation: negotiation(tl),
     };
     caveats::apply(tl, &lad, &f, &mut d);
-    d.evidence.sort_by(|a, b| a.frame.cmp(&b.frame));
+    d.evidence.sort_by_key(|e| e.frame);
     d.evidence.dedup();
     d
 }

@@ -139,7 +139,9 @@ pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
 
 fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
     match since {
-        Some(m) if m.frame <= t.frame => ev(t.frame, format!("{} {}", t.describe(), after(t.ts, m))),
+        Some(m) if m.frame <= t.frame => {
+            ev(t.frame, format!("{} {}", t.describe(), after(t.ts, m)))
+        }
         _ => ev(t.frame, t.describe()),
     }
 }
@@ -292,7 +294,10 @@ fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
                 ),
             ),
         };
-        v.evidence.push(ev(m.frame, format!("SYN from client to {}", tl.endpoints.server)));
+        v.evidence.push(ev(
+            m.frame,
+            format!("SYN from client to {}", tl.endpoints.server),
+        ));
         v.evidence.push(term_ev(t, Some(&m)));
         if n > 1 {
             v.evidence.push(ev(
@@ -346,7 +351,10 @@ fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
             waited
         ),
     )
-    .with(ev(first_frame, format!("SYN from client to {}", tl.endpoints.server)));
+    .with(ev(
+        first_frame,
+        format!("SYN from client to {}", tl.endpoints.server),
+    ));
     if n > 1 {
         v.evidence.push(ev(
             last_frame,
@@ -374,7 +382,11 @@ fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
     let from = synack.map(|m| m.frame).unwrap_or(0);
     if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
         if t.dir == Dir::ToServer && t.is_rst() {
-            let mut v = Verdict::benign(Benign::Scanner, Ending::ResetBy(Party::Client), Some(t.frame));
+            let mut v = Verdict::benign(
+                Benign::Scanner,
+                Ending::ResetBy(Party::Client),
+                Some(t.frame),
+            );
             if let Some(m) = synack {
                 v.evidence.push(mark_ev(&m, ""));
             }
@@ -529,7 +541,10 @@ fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         ),
     ));
     if let Some(t) = f.terms.iter().find(|t| t.frame >= e.frame && t.is_close()) {
-        v.evidence.push(ev(t.frame, format!("{}: the connection ends", t.describe())));
+        v.evidence.push(ev(
+            t.frame,
+            format!("{}: the connection ends", t.describe()),
+        ));
     }
     Some(v)
 }
@@ -561,7 +576,10 @@ fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
     let ending = ending_of(tl, t);
     let mut evidence = vec![term_ev(t, stop.as_ref())];
     if let Some((e, ch)) = tl.client_hello() {
-        evidence.push(ev(e.frame, format!("ClientHello from client: {}", hello_text(ch))));
+        evidence.push(ev(
+            e.frame,
+            format!("ClientHello from client: {}", hello_text(ch)),
+        ));
     }
     let (id, conf, summary) = if t.dir == Dir::ToClient {
         let old_only = tl.client_hello().is_some_and(|(_, h)| offers_only_old(h));
@@ -606,7 +624,10 @@ fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
             ),
         }
     } else {
-        let certs = tl.certificates().map(|(_, c)| c.to_vec()).unwrap_or_default();
+        let certs = tl
+            .certificates()
+            .map(|(_, c)| c.to_vec())
+            .unwrap_or_default();
         let judged = judge_cert(tl, &certs, t.ts);
         match desc {
             45 => (
@@ -691,7 +712,10 @@ pub fn offers_only_weak_ciphers(h: &ClientHello) -> bool {
     !h.cipher_suites.is_empty()
         && !h.cipher_suites.iter().any(|&id| {
             let n = crate::proto::tls::cipher_suite_name(id);
-            n.contains("GCM") || n.contains("CHACHA20") || n.contains("CCM") || (0x1301..=0x1305).contains(&id)
+            n.contains("GCM")
+                || n.contains("CHACHA20")
+                || n.contains("CCM")
+                || (0x1301..=0x1305).contains(&id)
         })
 }
 
@@ -759,7 +783,10 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<(
     if leaf.self_signed && certs.len() == 1 {
         return Some((
             CauseId::CertRejectedSelfSigned,
-            format!("it is self-signed ({}), so the client cannot trust it", leaf.subject),
+            format!(
+                "it is self-signed ({}), so the client cannot trust it",
+                leaf.subject
+            ),
         ));
     }
     if leaf.key_algorithm.starts_with("RSA") && leaf.key_bits.is_some_and(|b| b < 2048) {
@@ -768,8 +795,14 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<(
             format!("its RSA key has only {} bits", leaf.key_bits.unwrap_or(0)),
         ));
     }
-    if leaf.signature_algorithm.to_ascii_lowercase().contains("sha1")
-        || leaf.signature_algorithm.to_ascii_lowercase().contains("md5")
+    if leaf
+        .signature_algorithm
+        .to_ascii_lowercase()
+        .contains("sha1")
+        || leaf
+            .signature_algorithm
+            .to_ascii_lowercase()
+            .contains("md5")
     {
         return Some((
             CauseId::CertRejected,
@@ -860,7 +893,10 @@ fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) -> Verdict {
         stop.frame,
         format!(
             "ClientHello from client{}",
-            hello.as_ref().map(|h| format!(": {}", hello_text(h))).unwrap_or_default()
+            hello
+                .as_ref()
+                .map(|h| format!(": {}", hello_text(h)))
+                .unwrap_or_default()
         ),
     ));
     v.evidence.push(ev(
@@ -873,7 +909,10 @@ fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) -> Verdict {
 /// The client ended the connection after seeing the server's certificate
 /// (FIN or RST, no alert).
 fn client_left_after_cert(tl: &Timeline, stop: &Mark, t: &Term, in_credssp: bool) -> Verdict {
-    let certs = tl.certificates().map(|(_, c)| c.to_vec()).unwrap_or_default();
+    let certs = tl
+        .certificates()
+        .map(|(_, c)| c.to_vec())
+        .unwrap_or_default();
     let judged = judge_cert(tl, &certs, t.ts);
     let (id, conf, summary) = match judged {
         Some((id, why)) => {
@@ -945,24 +984,25 @@ fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Ver
             {
                 let code = l.error_code.unwrap_or(0);
                 let (ending, ef, t) = end(e.frame);
-                let mut v = Verdict::failed(
-                    ending,
-                    ef,
-                    CauseId::LicensingError,
-                    Confidence::High,
-                    format!(
-                        "The server's licensing failed with {} (0x{code:02x}).",
-                        license_error_name(code)
-                    ),
-                )
-                .with(ev(
-                    e.frame,
-                    format!(
+                let mut v =
+                    Verdict::failed(
+                        ending,
+                        ef,
+                        CauseId::LicensingError,
+                        Confidence::High,
+                        format!(
+                            "The server's licensing failed with {} (0x{code:02x}).",
+                            license_error_name(code)
+                        ),
+                    )
+                    .with(ev(
+                        e.frame,
+                        format!(
                         "Licensing ERROR_ALERT from server: {} (0x{code:02x}), state transition {}",
                         license_error_name(code),
                         l.state_transition.map(|s| s.to_string()).unwrap_or("-".into())
                     ),
-                ));
+                    ));
                 if let Some(t) = t {
                     v.evidence.push(term_ev(&t, None));
                 }
@@ -1076,7 +1116,10 @@ fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> V
         let mut v = if t.dir == Dir::ToServer {
             Verdict::benign(Benign::SessionEnd, ending, Some(t.frame)).with(ev(
                 t.frame,
-                format!("{} after the session ran: the client ended the session", t.describe()),
+                format!(
+                    "{} after the session ran: the client ended the session",
+                    t.describe()
+                ),
             ))
         } else if t.is_rst() {
             Verdict::failed(
@@ -1099,7 +1142,8 @@ fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> V
         };
         if let Some(s) = f.soft_alert_from(sess.map(|m| m.frame).unwrap_or(0)) {
             if s.frame <= t.frame {
-                v.evidence.push(ev(s.frame, format!("{} (TLS close)", s.describe())));
+                v.evidence
+                    .push(ev(s.frame, format!("{} (TLS close)", s.describe())));
             }
         }
         return v.with_all(sess_ev);
@@ -1119,7 +1163,11 @@ fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> V
 fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Option<Verdict> {
     let from = since.map(|m| m.frame).unwrap_or(0);
     for dir in [Dir::ToServer, Dir::ToClient] {
-        let r: Vec<&Rtx> = f.rtx.iter().filter(|r| r.dir == dir && r.frame >= from).collect();
+        let r: Vec<&Rtx> = f
+            .rtx
+            .iter()
+            .filter(|r| r.dir == dir && r.frame >= from)
+            .collect();
         if r.len() < 2 {
             continue;
         }
@@ -1185,8 +1233,12 @@ fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, n: u64) -> 
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let at = match lad.next {
-        Some(s) if s.phase() == super::Phase::Tls => "during the TLS handshake: an IPS or TLS-inspecting firewall",
-        Some(Step::ConnectionConfirm) => "right after the RDP request: a firewall or IPS inspecting RDP",
+        Some(s) if s.phase() == super::Phase::Tls => {
+            "during the TLS handshake: an IPS or TLS-inspecting firewall"
+        }
+        Some(Step::ConnectionConfirm) => {
+            "right after the RDP request: a firewall or IPS inspecting RDP"
+        }
         None => "during the session: a firewall, IPS or load balancer",
         _ => "a firewall, IPS or load balancer",
     };
@@ -1214,7 +1266,9 @@ fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, n: u64) -> 
         format!(
             "RST as if from {sender} with TTL {ttl}, while the {sender}'s other {n} packets have \
              TTL {usual}{ipid}{}",
-            lad.last.map(|m| format!("; {}", after(t.ts, &m))).unwrap_or_default()
+            lad.last
+                .map(|m| format!("; {}", after(t.ts, &m)))
+                .unwrap_or_default()
         ),
     ));
     if let Some(m) = lad.last {
@@ -1238,9 +1292,8 @@ fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Option<Verdict
     let rtx_after: Vec<&Rtx> = f.rtx.iter().filter(|r| r.frame >= idle_frame).collect();
     // What ended the silence: a reset (within a few seconds), or
     // retransmissions nobody answered.
-    let rst = term.filter(|t| {
-        t.is_rst() && t.frame >= idle_frame && t.ts.since(resumed.ts) <= STALL
-    });
+    let rst =
+        term.filter(|t| t.is_rst() && t.frame >= idle_frame && t.ts.since(resumed.ts) <= STALL);
     let mut v = if let Some(t) = rst {
         let forged_by = forged(tl, t);
         let (conf, who) = match forged_by {
@@ -1356,11 +1409,7 @@ fn zero_window(
         *frame,
         format!(
             "zero window from {who}, held for {held}{}",
-            if end.is_none() {
-                " until the end"
-            } else {
-                ""
-            }
+            if end.is_none() { " until the end" } else { "" }
         ),
     ));
     let probes = tl
@@ -1374,7 +1423,10 @@ fn zero_window(
     if probes > 0 {
         v.evidence.push(ev(
             *frame,
-            format!("{probes} zero-window probe(s) from the {}", dir.reverse().sender()),
+            format!(
+                "{probes} zero-window probe(s) from the {}",
+                dir.reverse().sender()
+            ),
         ));
     }
     if let Some(t) = term {
@@ -1473,7 +1525,11 @@ fn mtu_black_hole(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -
             ));
         }
         if ooo > 0 {
-            if let Some((fr, _, _, len)) = f.out_of_order.iter().find(|(fr, _, d, _)| *d == dir && *fr >= from) {
+            if let Some((fr, _, _, len)) = f
+                .out_of_order
+                .iter()
+                .find(|(fr, _, d, _)| *d == dir && *fr >= from)
+            {
                 v.evidence.push(ev(
                     *fr,
                     format!("small segment ({len} bytes) from {who} arrived past the hole"),
@@ -1486,7 +1542,9 @@ fn mtu_black_hole(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -
                 format!(
                     "ICMP {}{}",
                     i.describe(),
-                    i.mtu.map(|m| format!(", next-hop MTU {m}")).unwrap_or_default()
+                    i.mtu
+                        .map(|m| format!(", next-hop MTU {m}"))
+                        .unwrap_or_default()
                 ),
             ));
         }
@@ -1571,44 +1629,46 @@ fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Ve
                 .with(tev);
             }
         }
-        ConnectionConfirm => {
-            if by_server {
-                let cr = tl.connection_request().map(|(_, r)| r.clone());
-                let mut v = Verdict::failed(
-                    end,
-                    Some(t.frame),
-                    CauseId::ListenerRefused,
-                    if waited <= PROMPT {
-                        Confidence::High
-                    } else {
-                        Confidence::Medium
-                    },
-                    "The listener refused the connection right after the Connection Request: \
+        ConnectionConfirm if by_server => {
+            let cr = tl.connection_request().map(|(_, r)| r.clone());
+            let mut v = Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::ListenerRefused,
+                if waited <= PROMPT {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                "The listener refused the connection right after the Connection Request: \
                      something other than RDP listens on the port, a connection limit, or a load \
                      balancer / Connection Broker that cannot route the cookie."
-                        .into(),
-                );
-                v.evidence.push(ev(
-                    stop.frame,
-                    format!(
-                        "X.224 Connection Request from client offering {}{}",
-                        offered_text(tl),
-                        cr.as_ref()
-                            .and_then(|r| r.cookie.as_ref())
-                            .map(|c| format!(", mstshash={c}"))
-                            .or_else(|| cr
-                                .as_ref()
-                                .and_then(|r| r.routing_token.as_ref())
-                                .map(|c| format!(", routing token {c}")))
-                            .unwrap_or_default()
-                    ),
-                ));
-                v.evidence.push(ev(
-                    t.frame,
-                    format!("{} {}, no Connection Confirm", t.describe(), after(t.ts, &stop)),
-                ));
-                return v;
-            }
+                    .into(),
+            );
+            v.evidence.push(ev(
+                stop.frame,
+                format!(
+                    "X.224 Connection Request from client offering {}{}",
+                    offered_text(tl),
+                    cr.as_ref()
+                        .and_then(|r| r.cookie.as_ref())
+                        .map(|c| format!(", mstshash={c}"))
+                        .or_else(|| cr
+                            .as_ref()
+                            .and_then(|r| r.routing_token.as_ref())
+                            .map(|c| format!(", routing token {c}")))
+                        .unwrap_or_default()
+                ),
+            ));
+            v.evidence.push(ev(
+                t.frame,
+                format!(
+                    "{} {}, no Connection Confirm",
+                    t.describe(),
+                    after(t.ts, &stop)
+                ),
+            ));
+            return v;
         }
         ServerHello if by_server => return server_closed_after_hello(tl, &stop, t),
         ClientKeyExchange if !by_server => return client_left_after_cert(tl, &stop, t, false),
@@ -1632,7 +1692,10 @@ fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Ve
         }
         CredsspNegotiate if !by_server => {
             let mut v = client_left_after_cert(tl, &stop, t, true);
-            if v.cause.as_ref().is_some_and(|c| c.id == CauseId::ClientAborted) {
+            if v.cause
+                .as_ref()
+                .is_some_and(|c| c.id == CauseId::ClientAborted)
+            {
                 v.cause = Some(cause(
                     CauseId::ClientAborted,
                     Confidence::Medium,
@@ -1898,7 +1961,10 @@ fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidence> {
                 "{} TCP keep-alive(s) while waiting (frames {}); the server's TCP stack sent {} \
                  packets in all",
                 ka.len(),
-                ka.iter().map(|k| k.0.to_string()).collect::<Vec<_>>().join(", "),
+                ka.iter()
+                    .map(|k| k.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 tl.dir(Dir::ToClient).packets
             ),
         ));
@@ -1980,7 +2046,11 @@ fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> V
         .with_all(keepalive_ev(tl, f, stop))
         .with(ev(
             stop.frame,
-            format!("nothing from the {} in the {} that followed", next.sender().name(), waited),
+            format!(
+                "nothing from the {} in the {} that followed",
+                next.sender().name(),
+                waited
+            ),
         ))
 }
 
