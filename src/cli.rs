@@ -421,6 +421,39 @@ mod tests {
     }
 
     #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        let missing = std::env::temp_dir().join("rdptriage-cli-unit-colour.pcap");
+        let _ = std::fs::remove_file(&missing);
+        let path = missing.to_str().unwrap();
+        let coloured = |extra: &[&str], term: Terminal| {
+            let mut argv = vec!["rdptriage"];
+            argv.extend(extra);
+            argv.push(path);
+            let args = Args::try_parse_from(argv).unwrap();
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            execute(&args, term, &mut out, &mut err);
+            out.contains(&0x1b)
+        };
+        let tty = Terminal {
+            stdout_is_terminal: true,
+            ..Terminal::default()
+        };
+        assert!(coloured(&[], tty));
+        assert!(!coloured(&["--no-color"], tty));
+        assert!(!coloured(
+            &[],
+            Terminal {
+                no_color_env: true,
+                ..tty
+            }
+        ));
+        assert!(!coloured(&[], Terminal::default()));
+        // Never in JSON or Markdown.
+        assert!(!coloured(&["--format", "json"], tty));
+        assert!(!coloured(&["--format", "markdown"], tty));
+    }
+
+    #[test]
     fn missing_file_is_reported_and_others_go_on() {
         let dir = std::env::temp_dir();
         let missing = dir.join("rdptriage-cli-unit-missing.pcap");
