@@ -53,9 +53,16 @@ pub fn render(inputs: &[Input<'_>], opts: &ReportOptions) -> String {
 /// Render a document in the chosen format.
 pub fn render_document(doc: &Document, opts: &ReportOptions) -> String {
     match opts.format {
-        Format::Table => terminal::render(doc, opts.style),
         Format::Json => to_json(doc),
-        Format::Markdown => markdown::render(doc),
+        Format::Table | Format::Markdown => {
+            let mut doc = doc.clone();
+            text::clean_for_display(&mut doc);
+            if opts.format == Format::Table {
+                terminal::render(&doc, opts.style)
+            } else {
+                markdown::render(&doc)
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 
 /// What a string field holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     /// `ip:port` or `[v6]:port`.
     Endpoint,
     User,
@@ -32,6 +32,9 @@ enum Field {
     San,
     /// Free text that may quote any of the above.
     Text,
+    /// Anything else that came from the capture or the command line
+    /// (not redacted; visited so display cleaning covers it).
+    Plain,
 }
 
 #[derive(Default)]
@@ -96,14 +99,25 @@ impl Pseudonyms {
                 }
                 Err(_) => self.scan_ips(s),
             },
-            Field::User => self.name(s, "user"),
+            Field::User => {
+                self.name(s, "user");
+                // `DOMAIN\user` and `user@domain`: each part on its own too.
+                if let Some((d, u)) = s.split_once('\\') {
+                    self.name(d, "domain");
+                    self.name(u, "user");
+                } else if let Some((u, d)) = s.split_once('@') {
+                    self.name(u, "user");
+                    self.name(d, "domain");
+                }
+            }
             Field::Domain => self.name(s, "domain"),
             Field::Host => self.name(s, "host"),
             Field::RoutingToken => self.name(s, "token"),
             Field::Dn => {
-                for (attr, value) in dn_parts(s) {
-                    match dn_prefix(attr) {
-                        Some(p) => self.name(value, p),
+                for p in dn_parts(s) {
+                    let value = &s[p.value.clone()];
+                    match dn_prefix(p.attr) {
+                        Some(prefix) => self.name(value, prefix),
                         None => self.scan_ips(value),
                     }
                 }
@@ -113,6 +127,7 @@ impl Pseudonyms {
                 self.name(value, "host");
             }
             Field::Text => self.scan_ips(s),
+            Field::Plain => {}
         }
     }
 
@@ -145,29 +160,26 @@ impl Pseudonyms {
                 }
             }
             Field::Dn => {
-                let parts = dn_parts(s);
-                if parts.is_empty() {
-                    return self.text(s);
-                }
-                let rebuilt: Vec<String> = parts
-                    .iter()
-                    .map(|(attr, value)| {
-                        let v = if dn_prefix(attr).is_some() {
-                            match self.lookup_name(value) {
-                                Some(p) => p.clone(),
-                                None => self.text(value),
-                            }
-                        } else {
-                            self.text(value)
-                        };
-                        if attr.is_empty() {
-                            v
-                        } else {
-                            format!("{attr}={v}")
+                // Replace each value in place: separators (`, `, ` + `)
+                // and attribute names stay as they were.
+                let mut out = String::with_capacity(s.len());
+                let mut copied = 0;
+                for p in dn_parts(s) {
+                    let value = &s[p.value.clone()];
+                    let v = if dn_prefix(p.attr).is_some() {
+                        match self.lookup_name(value) {
+                            Some(ps) => ps.clone(),
+                            None => self.text(value),
                         }
-                    })
-                    .collect();
-                rebuilt.join(", ")
+                    } else {
+                        self.text(value)
+                    };
+                    out.push_str(&s[copied..p.value.start]);
+                    out.push_str(&v);
+                    copied = p.value.end;
+                }
+                out.push_str(&s[copied..]);
+                out
             }
             Field::San => {
                 let (prefix, value) = san_parts(s);
@@ -175,6 +187,7 @@ impl Pseudonyms {
                 format!("{prefix}{v}")
             }
             Field::Text => self.text(s),
+            Field::Plain => s.to_string(),
         }
     }
 
@@ -288,28 +301,44 @@ fn find_ips(s: &str) -> Vec<(usize, usize, IpAddr)> {
     out
 }
 
-/// Split a distinguished name `CN=a, O=b c` into (attribute, value) pairs.
-/// Escaped commas (`\,`) stay inside their value.
-fn dn_parts(s: &str) -> Vec<(&str, &str)> {
+/// One `attr=value` piece of a distinguished name; `value` is the byte
+/// range of the value (trimmed) in the original string.
+struct DnPart<'a> {
+    attr: &'a str,
+    value: std::ops::Range<usize>,
+}
+
+/// Split a distinguished name (`CN=a, O=b c`, multi-valued `CN=a + L=b`)
+/// into its pieces. Escaped separators (`\,`) stay inside their value.
+fn dn_parts(s: &str) -> Vec<DnPart<'_>> {
     let mut parts = Vec::new();
     let bytes = s.as_bytes();
     let mut start = 0;
-    let mut i = 0;
-    while i <= bytes.len() {
-        let at_sep = i == bytes.len()
-            || ((bytes[i] == b',' || bytes[i] == b';' || bytes[i] == b'+')
-                && (i == 0 || bytes[i - 1] != b'\\'));
-        if at_sep {
-            let piece = s[start..i].trim();
-            if !piece.is_empty() {
-                match piece.split_once('=') {
-                    Some((a, v)) => parts.push((a.trim(), v.trim())),
-                    None => parts.push(("", piece)),
-                }
-            }
-            start = i + 1;
+    for i in 0..=bytes.len() {
+        let at_sep = match bytes.get(i) {
+            None => true,
+            Some(b',' | b';' | b'+') => i == 0 || bytes.get(i - 1) != Some(&b'\\'),
+            Some(_) => false,
+        };
+        if !at_sep {
+            continue;
         }
-        i += 1;
+        let piece = &s[start..i];
+        let (attr, vstart) = match piece.find('=') {
+            Some(eq) => (piece[..eq].trim(), start + eq + 1),
+            None => ("", start),
+        };
+        let raw = &s[vstart..i];
+        let lead = raw.len() - raw.trim_start().len();
+        let trimmed = raw.trim();
+        if !trimmed.is_empty() {
+            let a = vstart + lead;
+            parts.push(DnPart {
+                attr,
+                value: a..a + trimmed.len(),
+            });
+        }
+        start = i + 1;
     }
     parts
 }
@@ -334,14 +363,16 @@ fn san_parts(s: &str) -> (&str, &str) {
     ("", s)
 }
 
-/// Visit every string of the document in output order.
-fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
+/// Visit every string of the document that holds data from the capture
+/// or the command line, in output order.
+pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
         }
     };
     for file in &mut doc.files {
+        f(Field::Plain, &mut file.path);
         if let Some(e) = &mut file.error {
             f(Field::Text, &mut e.message);
         }
@@ -377,6 +408,12 @@ fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
                 for s in &mut cert.sans {
                     f(Field::San, s);
                 }
+                f(Field::Plain, &mut cert.serial);
+                f(Field::Plain, &mut cert.key);
+                f(Field::Plain, &mut cert.signature_algorithm);
+                for e in &mut cert.extended_key_usage {
+                    f(Field::Plain, e);
+                }
                 for a in &mut cert.anomalies {
                     f(Field::Text, a);
                 }
@@ -385,6 +422,9 @@ fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
                 opt(f, Field::Host, &mut d.client_name);
                 opt(f, Field::User, &mut d.user);
                 opt(f, Field::Domain, &mut d.domain);
+                for ch in &mut d.channels {
+                    f(Field::Plain, ch);
+                }
             }
         }
         if let Some(attempts) = &mut file.attempts {
@@ -396,6 +436,7 @@ fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
         }
     }
     for p in &mut doc.totals.problems {
+        f(Field::Plain, &mut p.path);
         f(Field::Text, &mut p.message);
     }
 }
@@ -473,6 +514,32 @@ mod tests {
             p.rewrite(Field::San, "DNS:srv01.corp.example"),
             "DNS:host-1"
         );
+    }
+
+    #[test]
+    fn multi_valued_names_keep_their_separators() {
+        let dn = "CN=ncalrpc:SERVR + L=ncalrpc:SERVR + serialNumber=1BcK=\r\n";
+        let p = ps(&[(Field::Dn, dn), (Field::Dn, "CN=SERVR + L=TURNBKL")]);
+        assert_eq!(
+            p.rewrite(Field::Dn, dn),
+            "CN=host-1 + L=host-1 + serialNumber=org-1\r\n",
+            "the same value gets the same pseudonym"
+        );
+        assert_eq!(
+            p.rewrite(Field::Dn, "CN=SERVR + L=TURNBKL"),
+            "CN=host-2 + L=org-2"
+        );
+    }
+
+    #[test]
+    fn domain_and_user_of_a_cookie_are_redacted_apart() {
+        let p = ps(&[
+            (Field::User, "FTBCO\\A70"),
+            (Field::User, "bob@corp.example"),
+        ]);
+        assert_eq!(p.rewrite(Field::User, "FTBCO\\A70"), "user-1");
+        assert_eq!(p.text("user A70 of ftbco"), "user user-2 of domain-1");
+        assert_eq!(p.text("bob, corp.example"), "user-4, domain-2");
     }
 
     #[test]

@@ -904,3 +904,49 @@ fn frames_filter_sorts_and_dedups() {
     );
     assert_eq!(frames_filter([]), None);
 }
+
+#[test]
+fn capture_data_cannot_drive_the_terminal() {
+    let mut f = main_file();
+    let tl = &mut f.connections[1].timeline;
+    let cookie = "bob\x1b[2J\r\nforged line\u{202e}";
+    for e in &mut tl.events {
+        if let EventKind::Proto(ProtoEvent::X224(X224Event::ConnectionRequest(r))) = &mut e.kind {
+            r.cookie = Some(cookie.to_string());
+        }
+    }
+    let files = [f];
+    for format in [Format::Table, Format::Markdown] {
+        let out = run(&files, format, false);
+        assert!(!out.contains('\x1b') && !out.contains('\r') && !out.contains('\u{202e}'));
+        // Markdown escapes the backslashes once more (it renders the same).
+        let want = match format {
+            Format::Markdown => "bob\\\\u{1b}\\[2J\\\\r\\\\nforged line\\\\u{202e}",
+            _ => "bob\\u{1b}[2J\\r\\nforged line\\u{202e}",
+        };
+        assert!(out.contains(want), "{format:?}: {out}");
+        assert!(!out.lines().any(|l| l.starts_with("forged line")));
+    }
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    assert_eq!(
+        v["files"][0]["connections"][1]["negotiation"]["cookie"],
+        cookie
+    );
+}
+
+#[test]
+fn finished_sessions_get_no_paragraph() {
+    let mut c = established();
+    c.diagnosis.outcome = Outcome::Benign;
+    c.diagnosis.benign = Some(Benign::SessionEnd);
+    c.diagnosis.ending = Ending::ClosedBy(Party::Client);
+    let mut f = main_file();
+    f.connections = vec![c, precheck()];
+    let files = [f];
+    for format in [Format::Table, Format::Markdown] {
+        let out = run(&files, format, false).to_lowercase();
+        assert!(out.contains("benign: session_end"), "listed in the table");
+        assert!(!out.contains("stream 0:"), "{format:?}: {out}");
+        assert!(out.contains("stream 4:"), "{format:?}: {out}");
+    }
+}

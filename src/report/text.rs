@@ -334,9 +334,11 @@ fn client_fact(d: &ClientData) -> String {
 
 /// Whether a connection gets a paragraph, and whether a brief one.
 pub fn paragraph_kind(c: &ConnectionReport) -> Option<bool> {
-    match c.outcome.as_str() {
-        "failed" => Some(false),
-        "benign" | "incomplete" => Some(true),
+    match (c.outcome.as_str(), c.benign.as_deref()) {
+        ("failed", _) => Some(false),
+        // A session that ran and ended normally needs no words.
+        ("benign", Some("session_end")) => None,
+        ("benign" | "incomplete", _) => Some(true),
         _ => None,
     }
 }
@@ -404,4 +406,42 @@ pub fn listed_warnings(f: &FileReport) -> impl Iterator<Item = &Warning> {
             e.offset == Some(w.offset) && e.frame == w.frame && e.message == w.message
         })
     })
+}
+
+/// Whether a character must not reach a terminal or a Markdown page as
+/// is: control characters (line breaks, escape sequences) and the Unicode
+/// marks that reorder text (bidirectional overrides).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with unsafe characters written as escapes (`\r`, `\n`, `\t`,
+/// `\u{1b}`), so data from a capture can neither break the layout nor
+/// drive the terminal.
+pub fn escape_unsafe(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape unsafe characters in every data string of the document (for
+/// the human formats; JSON escapes them itself).
+pub fn clean_for_display(doc: &mut Document) {
+    super::redact::walk(doc, &mut |_, s| {
+        if s.chars().any(is_unsafe) {
+            *s = escape_unsafe(s);
+        }
+    });
 }
