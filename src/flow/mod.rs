@@ -17,6 +17,8 @@ use crate::packet::{IcmpError, Transport};
 mod conn;
 mod reassembly;
 mod table;
+#[cfg(test)]
+mod tests;
 
 /// A predicate over the first payload bytes the client sends; `true` keeps
 /// the connection for in-depth analysis whatever its ports.

@@ -447,6 +447,10 @@ impl Table {
                 self.finished.push(c.into_connection());
             }
         }
+        // Give back the memory of a past burst of conversations.
+        if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
+            self.map.shrink_to(self.map.len() * 2);
+        }
     }
 
     pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
