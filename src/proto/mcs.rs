@@ -281,21 +281,61 @@ fn push_anomaly(out: &mut Vec<ProtoEvent>, what: String) {
     out.push(ProtoEvent::Anomaly { what });
 }
 
+/// Up to this many BER fields are read from a connect PDU.
+const MAX_CONNECT_FIELDS: usize = 12;
+
+/// The fields of a T.125 connect PDU, compared with the order T.125
+/// gives; a different order is an anomaly, not a failure. The user data
+/// is the last OCTET STRING.
+fn connect_fields<'a>(
+    value: &'a [u8],
+    pdu: &str,
+    expected: &[u32],
+    out: &mut Vec<ProtoEvent>,
+) -> PduResult<[Option<ber::Tlv<'a>>; MAX_CONNECT_FIELDS]> {
+    let mut fields = [None; MAX_CONNECT_FIELDS];
+    let mut n = 0;
+    let mut r = Reader::new(value);
+    while r.remaining() > 0 {
+        let t = ber::read_tlv(&mut r)?;
+        let Some(slot) = fields.get_mut(n) else {
+            push_anomaly(
+                out,
+                format!("more than {MAX_CONNECT_FIELDS} fields in {pdu}"),
+            );
+            break;
+        };
+        *slot = Some(t);
+        n += 1;
+    }
+    let tags = fields.iter().flatten().map(|t| (t.class, t.tag));
+    if !tags.eq(expected.iter().map(|&t| (0, t))) {
+        push_anomaly(out, format!("{pdu} fields are not in T.125 order"));
+    }
+    Ok(fields)
+}
+
+fn last_octet_string<'a>(fields: &[Option<ber::Tlv<'a>>]) -> Option<&'a [u8]> {
+    fields
+        .iter()
+        .flatten()
+        .rev()
+        .find(|t| t.class == 0 && t.tag == ber::TAG_OCTET_STRING)
+        .map(|t| t.value)
+}
+
 /// T.125 7 Connect-Initial (the value inside [APPLICATION 101]):
 /// callingDomainSelector, calledDomainSelector, upwardFlag,
 /// targetParameters, minimumParameters, maximumParameters, userData
 /// ([MS-RDPBCGR] 2.2.1.3). The user data is a GCC Conference Create
 /// Request.
 pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ClientGcc> {
-    let mut r = Reader::new(value);
-    ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "callingDomainSelector")?;
-    ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "calledDomainSelector")?;
-    ber::expect(&mut r, 0, ber::TAG_BOOLEAN, "upwardFlag")?;
-    for what in ["targetParameters", "minimumParameters", "maximumParameters"] {
-        ber::expect(&mut r, 0, ber::TAG_SEQUENCE, what)?;
-    }
-    let user = ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "userData")?;
-    let blocks = gcc_user_data(user.value, b"Duca", out)?;
+    use ber::{TAG_BOOLEAN as B, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
+    let fields = connect_fields(value, "Connect-Initial", &[O, O, B, S, S, S, O], out)?;
+    let Some(user) = last_octet_string(&fields) else {
+        return invalid("Connect-Initial without user data");
+    };
+    let blocks = gcc_user_data(user, b"Duca", out)?;
     Ok(decode_client_blocks(blocks, out))
 }
 
@@ -303,24 +343,30 @@ pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRes
 /// calledConnectId, domainParameters, userData ([MS-RDPBCGR] 2.2.1.4).
 /// The user data is a GCC Conference Create Response.
 pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ServerGcc> {
-    let mut r = Reader::new(value);
-    let result = ber::expect(&mut r, 0, ber::TAG_ENUMERATED, "result")?;
-    let result = ber::uint(result.value)?;
-    ber::expect(&mut r, 0, ber::TAG_INTEGER, "calledConnectId")?;
-    ber::expect(&mut r, 0, ber::TAG_SEQUENCE, "domainParameters")?;
+    use ber::{TAG_ENUMERATED as E, TAG_INTEGER as I, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
+    let fields = connect_fields(value, "Connect-Response", &[E, I, S, O], out)?;
+    let result = fields
+        .iter()
+        .flatten()
+        .find(|t| t.class == 0 && t.tag == E)
+        .map(|t| ber::uint(t.value))
+        .transpose()?;
+    let Some(result) = result else {
+        return invalid("Connect-Response without a result");
+    };
     let mut gcc = ServerGcc {
         result: u8::try_from(result).unwrap_or(u8::MAX),
         ..Default::default()
     };
-    if result != 0 {
-        // A failed Connect-Response may carry no usable user data.
-        if r.remaining() == 0 {
-            return Ok(gcc);
+    match last_octet_string(&fields) {
+        Some(user) => {
+            let blocks = gcc_user_data(user, b"McDn", out)?;
+            decode_server_blocks(blocks, &mut gcc, out);
         }
+        // A failed Connect-Response may carry no user data.
+        None if result != 0 => {}
+        None => push_anomaly(out, "Connect-Response without user data".into()),
     }
-    let user = ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "userData")?;
-    let blocks = gcc_user_data(user.value, b"McDn", out)?;
-    decode_server_blocks(blocks, &mut gcc, out);
     Ok(gcc)
 }
 
@@ -1267,7 +1313,8 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         let mut ctx = SlowPathContext::default();
         decode_mcs(&hex("7f6608 0a010e 020100 3000"), &mut ctx, &mut out).unwrap();
-        let [ProtoEvent::Mcs(McsEvent::ConnectResponse(g))] = &out[..] else {
+        let [ProtoEvent::Anomaly { .. }, ProtoEvent::Mcs(McsEvent::ConnectResponse(g))] = &out[..]
+        else {
             panic!("{out:?}");
         };
         assert_eq!(g.result, 14);
@@ -1278,6 +1325,22 @@ pub(crate) mod tests {
             decode_mcs(&hex("7f670100"), &mut ctx, &mut out),
             Err(PduError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn connect_initial_fields_out_of_order() {
+        // The capture's Connect-Initial without its upwardFlag: noted,
+        // and the client data is still read.
+        let ud = user_data(CI);
+        let mut r = Reader::new(&ud);
+        let tlv = ber::read_tlv(&mut r).unwrap();
+        let mut v = tlv.value.to_vec();
+        let pos = v.windows(3).position(|w| w == [0x01, 0x01, 0xff]).unwrap();
+        v.drain(pos..pos + 3);
+        let mut out = Vec::new();
+        let gcc = decode_connect_initial(&v, &mut out).unwrap();
+        assert_eq!(gcc.core.unwrap().client_name, "ISD2-KM84178");
+        assert_eq!(out.len(), 1, "{out:?}");
     }
 
     #[test]
