@@ -273,7 +273,10 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     } else {
         match resync(client.data) {
-            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => off,
+            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => {
+                skipped(client, off, out);
+                off
+            }
             Some((off, kind)) => {
                 // The negotiation was not captured: decode each direction
                 // from its first plausible header.
@@ -311,7 +314,10 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         0
     } else {
         match resync(server.data) {
-            Some((off, Start::Tpkt)) => off,
+            Some((off, Start::Tpkt)) => {
+                skipped(server, off, out);
+                off
+            }
             _ => {
                 out.push(server.at(
                     0,
@@ -326,6 +332,11 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     };
     let server_bytes = server.data.get(server_start..).unwrap_or(&[]);
+    if server_bytes.len() < 6 && server_bytes.first() == Some(&3) {
+        // Too short to tell: a TPKT header cut by the end of the bytes.
+        out.push(server.cut(server_start));
+        return;
+    }
     if !plausible_tpkt(server_bytes) {
         out.push(server.at(
             server_start,
@@ -1232,6 +1243,16 @@ mod tests {
         for n in 0..s.len() {
             let ev = decode_connection(input(&c, &[], false), input(&s[..n], &[], false));
             assert!(ev.iter().all(|d| d.end <= c.len().max(n) as u64));
+        }
+    }
+
+    #[test]
+    fn short_confirm_is_cut_not_foreign() {
+        let c = hex(x::SPEC_CR);
+        let cc = hex(x::SPEC_CC);
+        for n in 1..cc.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&cc[..n], &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["Stopped"], "cut at {n}");
         }
     }
 
