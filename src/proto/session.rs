@@ -1,6 +1,23 @@
 //! The connection-level decoder: finds the RDP framing in both directions,
 //! follows the X.224 negotiation to the selected security protocol, then
 //! hands each direction to TLS (and CredSSP shape) or to MCS/GCC.
+//!
+//! - From the SYN, the client's stream must open with a TPKT-framed X.224
+//!   Connection Request and the server's with the Connection Confirm;
+//!   anything else is `NotRdp` (a TLS ClientHello straight away is still
+//!   decoded as TLS). A capture that started mid-connection is searched
+//!   for framing: two TPKT or TLS headers in a row, else a chain of
+//!   encrypted fast-path PDUs.
+//! - The selected protocol decides what follows: TLS (server first, to
+//!   learn whether TLS 1.3 was chosen), CredSSP legs for HYBRID and
+//!   HYBRID_EX, one `NotObservable` for RDP inside TLS without NLA; MCS/GCC
+//!   and the slow-path PDUs for Standard RDP Security; nothing after an
+//!   RDP_NEG_FAILURE.
+//! - Only real bytes are decoded. At a hole decoding stops with `Stopped`
+//!   ("bytes missing at offset N"); the slow path resumes after it at the
+//!   next pair of TPKT headers. The depth cap stops decoding only when it
+//!   cuts a PDU.
+//! - Events about a position rather than a PDU span the one byte there.
 
 use super::mcs::{McsEvent, SlowPathContext};
 use super::tls::{self, TlsEvent};
@@ -30,6 +47,17 @@ impl<'a> Side<'a> {
             input,
             data: input.contiguous(),
         }
+    }
+
+    /// An event about a position rather than a PDU: it spans the byte at
+    /// `at` (when there is one), so that it falls in the frame carrying it.
+    fn marker(&self, at: usize, event: ProtoEvent) -> Decoded {
+        let end = if at < self.input.data.len() {
+            at + 1
+        } else {
+            at
+        };
+        self.at(at, end, event)
     }
 
     fn at(&self, start: usize, end: usize, event: ProtoEvent) -> Decoded {
@@ -240,8 +268,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         } else if client.data.first() == Some(&22) && plausible_tls(client.data) {
             // A TLS handshake record straight away: direct TLS.
             out.push(
-                client.at(
-                    0,
+                client.marker(
                     0,
                     ProtoEvent::NotRdp {
                         why: "the client began with a TLS record, not an X.224 Connection Request"
@@ -249,8 +276,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                     },
                 ),
             );
-            out.push(client.at(
-                0,
+            out.push(client.marker(
                 0,
                 ProtoEvent::Anomaly {
                     what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
@@ -285,8 +311,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
             None => {
                 out.push(
-                    client.at(
-                        0,
+                    client.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
@@ -319,10 +344,8 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                 off
             }
             _ => {
-                out.push(server.at(
-                    0,
-                    0,
-                    ProtoEvent::Stopped {
+                out.push(server.marker(
+0, ProtoEvent::Stopped {
                         why: "no X.224 Connection Confirm found in a stream captured mid-connection"
                             .into(),
                     },
@@ -430,7 +453,7 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
             return None;
         }
         Err(PduError::Invalid(w)) => {
-            out.push(side.at(start, start, ProtoEvent::NotRdp { why: w }));
+            out.push(side.marker(start, ProtoEvent::NotRdp { why: w }));
             return None;
         }
     };
@@ -578,8 +601,7 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if plausible_tls(rest) {
             out.push(side.cut(at));
         } else {
-            out.push(side.at(
-                at,
+            out.push(side.marker(
                 at,
                 ProtoEvent::Stopped {
                     why: format!("bytes that are not TLS at offset {at}"),
@@ -633,8 +655,7 @@ fn decode_slow_path(
             Some((o, Start::Tpkt | Start::FastPath)) => {
                 off = next + o;
                 region_end = next_end;
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Anomaly {
                         what: format!("decoding resumed at offset {off} after missing bytes"),
@@ -678,8 +699,7 @@ fn decode_region(
                 return at_hole;
             }
             Err(PduError::Invalid(w)) => {
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Stopped {
                         why: format!("undecodable bytes at offset {off}: {w}"),
@@ -791,8 +811,7 @@ fn decode_mid_stream(
             match s {
                 Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
                 None if !server.data.is_empty() => out.push(
-                    server.at(
-                        0,
+                    server.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
