@@ -1359,6 +1359,9 @@ mod tests {
         core: Option<(&'static str, u32, u32, u16, u16)>,
         /// encryption method, level
         sec: Option<(u32, u32)>,
+        /// static channel names; I/O channel then channel ids
+        channels: &'static [&'static str],
+        server_channels: &'static [u16],
     }
 
     fn sel(p: u32) -> ConnectionConfirm {
@@ -1368,168 +1371,44 @@ mod tests {
         }
     }
 
+    #[rustfmt::skip]
     fn table() -> Vec<Expect> {
-        let e = |file, port, conn, cookie, requested, confirm, core, sec| Expect {
-            file,
-            port,
-            conn,
-            cookie,
-            requested,
-            confirm,
-            core,
-            sec,
+        use ConnectionConfirm::{Failure, NoNegotiation};
+        let e = |file, port, conn, cookie, requested, confirm| Expect {
+            file, port, conn, cookie, requested, confirm,
+            core: None, sec: None, channels: &[], server_channels: &[],
         };
+        let std = |x: Expect, core, sec, channels, server_channels| Expect {
+            core: Some(core), sec, channels, server_channels, ..x
+        };
+        let hyb = ConnectionConfirm::Selected { flags: 1, selected: Protocols(2) };
+        let hyb_ex = ConnectionConfirm::Selected { flags: 0x1f, selected: Protocols(8) };
+        const IDS5: &[u16] = &[1003, 1004, 1005, 1006, 1007];
+        const IDS4: &[u16] = &[1003, 1004, 1005, 1006];
+        const CH_X509: &[&str] = &["rdpdr", "rdpsnd", "cliprdr", "drdynvc"];
+        const CH_FROG: &[&str] = &["rdpdr", "rdpsnd", "drdynvc", "cliprdr"];
+        const CH_XP: &[&str] = &["rdpdr", "cliprdr", "rdpsnd"];
         vec![
-            e(
-                "zeek/rdp-x509.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080)),
-                Some((2, 2)),
-            ),
-            e(
-                "zeek/rdp-unknown-keyboard.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080)),
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                0,
-                Some("FTBCO\\A70"),
-                Some(1),
-                ConnectionConfirm::Failure {
-                    code: NegFailureCode(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "wireshark-wiki/RDP-004.pcap.gz",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "suricata-verify/RDP-003.pcap",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((8, 2)),
-            ),
-            e(
-                "wireshark-wiki/RDP-002.pcap.gz",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                0,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/nla_win7_win2k8r2.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-no-cookie-mstshash.pcap",
-                3389,
-                0,
-                None,
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-fail.pcap",
-                3389,
-                0,
-                Some("vagrant"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-success.pcap",
-                3389,
-                0,
-                Some("Administr"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
+            std(e("zeek/rdp-x509.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080), Some((2, 2)), CH_X509, IDS5),
+            std(e("zeek/rdp-unknown-keyboard.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080), None, CH_X509, &[]),
+            e("zeek/rdp-proprietary-encryption.pcap", 3389, 0, Some("FTBCO\\A70"), Some(1),
+                Failure { code: NegFailureCode(2) }),
+            std(e("zeek/rdp-proprietary-encryption.pcap", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("wireshark-wiki/RDP-004.pcap.gz", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("suricata-verify/RDP-003.pcap", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((8, 2)), CH_XP, IDS4),
+            std(e("wireshark-wiki/RDP-002.pcap.gz", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((2, 3)), CH_XP, IDS4),
+            e("zeek/rdp-to-ssl.pcap", 3389, 0, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/rdp-to-ssl.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/nla_win7_win2k8r2.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb),
+            e("zeek/rdp-no-cookie-mstshash.pcap", 3389, 0, None, Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-fail.pcap", 3389, 0, Some("vagrant"), Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-success.pcap", 3389, 0, Some("Administr"), Some(0xb), hyb_ex),
         ]
     }
 
@@ -1588,6 +1467,18 @@ mod tests {
                 t.sec,
                 "{what}"
             );
+            let ci = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g.channels.clone()),
+                _ => None,
+            });
+            assert_eq!(ci.unwrap_or_default(), t.channels, "{what}");
+            let ids = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
+                    Some([g.io_channel.into_iter().collect(), g.channel_ids.clone()].concat())
+                }
+                _ => None,
+            });
+            assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
             // TLS was followed where it was selected.
             let tls_selected =
                 matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
