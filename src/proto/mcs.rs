@@ -1261,6 +1261,15 @@ pub(crate) mod tests {
                 flags: 0x13,
             }))]
         );
+        // Other licensing messages keep their type, known or not.
+        for ty in ["01", "7e"] {
+            let h = format!("0300001a02f08068000103eb700c 80000000 {ty}030800 00000000");
+            let [ProtoEvent::Mcs(McsEvent::Licensing(l))] = &run(&h, &mut ctx)[..] else {
+                panic!("{ty}");
+            };
+            assert_eq!(l.msg_type, u8::from_str_radix(ty, 16).unwrap());
+            assert_eq!(l.error_code, None);
+        }
         // Virtual channel data is not decoded.
         let vc = "0300001e02f08064000603ec7010 08000000 0102030405060708 aabbccdd";
         assert_eq!(run(vc, &mut ctx), []);
@@ -1360,6 +1369,14 @@ pub(crate) mod tests {
             })
         );
         assert_eq!(out.len(), 1, "{out:?}");
+        // Monitors (2.2.1.3.6): flags, monitorCount, then the definitions.
+        let mon = hex("05c03400 00000000 02000000
+            00000000 00000000 7f070000 37040000 01000000
+            80070000 00000000 ff0e0000 37040000 00000000");
+        out.clear();
+        let gcc = decode_client_blocks(&mon, &mut out);
+        assert_eq!(gcc.monitors, Some(2));
+        assert!(out.is_empty(), "{out:?}");
         // A core block cut inside clientName keeps what came before.
         for len in ["1a", "1c"] {
             let core = hex(&format!(
