@@ -335,7 +335,7 @@ pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRes
     let Some(user) = last_octet_string(&fields) else {
         return invalid("Connect-Initial without user data");
     };
-    let blocks = gcc_user_data(user, b"Duca", out)?;
+    let blocks = gcc_user_data(user, GccPdu::CreateRequest, out)?;
     Ok(decode_client_blocks(blocks, out))
 }
 
@@ -360,7 +360,7 @@ pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRe
     };
     match last_octet_string(&fields) {
         Some(user) => {
-            let blocks = gcc_user_data(user, b"McDn", out)?;
+            let blocks = gcc_user_data(user, GccPdu::CreateResponse, out)?;
             decode_server_blocks(blocks, &mut gcc, out);
         }
         // A failed Connect-Response may carry no user data.
@@ -370,15 +370,31 @@ pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRe
     Ok(gcc)
 }
 
+/// Which GCC PDU a ConnectData carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GccPdu {
+    /// Conference Create Request, user data keyed "Duca".
+    CreateRequest,
+    /// Conference Create Response, user data keyed "McDn".
+    CreateResponse,
+}
+
+impl GccPdu {
+    fn h221_key(self) -> &'static [u8; 4] {
+        match self {
+            GccPdu::CreateRequest => b"Duca",
+            GccPdu::CreateResponse => b"McDn",
+        }
+    }
+}
+
 /// T.124 ConnectData ([MS-RDPBCGR] 2.2.1.3.1, 2.2.1.4.1): the T.124
-/// object key (0.0.20.124.0.1), a PER length, then the ConnectGCCPDU. RDP
-/// fixes the GCC fields before the user data; the user data is the value
-/// of the one H.221 non-standard key, "Duca" from the client and "McDn"
-/// from the server, followed by a PER length. We find the key within the
-/// short fixed part instead of re-deriving each PER bit field.
+/// object key (0.0.20.124.0.1), a PER length, then the ConnectGCCPDU whose
+/// one user-data set carries the client or server data blocks. Returns the
+/// blocks.
 fn gcc_user_data<'a>(
     data: &'a [u8],
-    h221_key: &[u8; 4],
+    pdu: GccPdu,
     out: &mut Vec<ProtoEvent>,
 ) -> PduResult<&'a [u8]> {
     let mut r = Reader::new(data);
@@ -404,21 +420,29 @@ fn gcc_user_data<'a>(
             ),
         );
     }
-    let pdu = r.rest();
-    // The key sits at a fixed place in practice (offset 9 or 10); look
-    // within the first bytes only, preceded by its length octet (4 - 4 = 0).
-    let window = pdu.get(..pdu.len().min(32)).unwrap_or(pdu);
-    let Some(pos) = window
-        .windows(5)
-        .position(|w| w[0] == 0 && &w[1..5] == h221_key)
-    else {
-        return invalid(format!(
-            "GCC H.221 key {:?} not found",
-            String::from_utf8_lossy(h221_key)
-        ));
+    let body = r.rest();
+    let mut g = Reader::new(body);
+    let parsed = match pdu {
+        GccPdu::CreateRequest => gcc_create_request_header(&mut g),
+        GccPdu::CreateResponse => gcc_create_response_header(&mut g, out),
     };
-    let mut r = Reader::new(pdu);
-    r.skip(pos + 5)?;
+    let value_at = match parsed {
+        Ok(()) => g.pos(),
+        Err(PduError::Incomplete) => return Err(PduError::Incomplete),
+        Err(PduError::Invalid(why)) => {
+            // Another encoder's layout: find the H.221 key (preceded by its
+            // length octet, 4 - 4 = 0) within the short fixed part.
+            let key = pdu.h221_key();
+            let window = body.get(..body.len().min(32)).unwrap_or(body);
+            let Some(pos) = window.windows(5).position(|w| w[0] == 0 && &w[1..5] == key) else {
+                return invalid(format!("GCC header not understood: {why}"));
+            };
+            push_anomaly(out, format!("GCC header in an unusual form ({why})"));
+            pos + 5
+        }
+    };
+    let mut r = Reader::new(body);
+    r.skip(value_at)?;
     let ud_len = per::read_length(&mut r)?;
     if ud_len != r.remaining() {
         push_anomaly(
@@ -431,6 +455,70 @@ fn gcc_user_data<'a>(
     }
     let n = ud_len.min(r.remaining());
     r.take(n)
+}
+
+/// The fixed GCC fields of a Conference Create Request as RDP encodes them
+/// (T.124 8.7 in ALIGNED PER; [MS-RDPBCGR] 2.2.1.3.1 and the annotated
+/// 4.1.3): ConnectGCCPDU choice conferenceCreateRequest (0x00), the
+/// optional-fields bitmap with only userData present (0x08), the
+/// conference name as a numeric string (length - 1, then packed digits),
+/// the booleans and termination method (one octet), one user-data set
+/// (0x01), the h221NonStandard key choice with value present (0xc0), the
+/// key (length - 4 = 0, "Duca"). Leaves `r` at the value's PER length.
+fn gcc_create_request_header(r: &mut Reader<'_>) -> PduResult<()> {
+    let choice = r.u8()?;
+    if choice != 0x00 {
+        return invalid(format!("ConnectGCCPDU choice 0x{choice:02x}"));
+    }
+    let optional = r.u8()?;
+    if optional != 0x08 {
+        return invalid(format!("optional-fields bitmap 0x{optional:02x}"));
+    }
+    let digits = r.u8()? as usize + 1;
+    r.skip(digits.div_ceil(2))?;
+    let _flags = r.u8()?;
+    gcc_user_data_set(r, b"Duca")
+}
+
+/// One UserData set holding the h221NonStandard key `key` with a value.
+fn gcc_user_data_set(r: &mut Reader<'_>, key: &[u8; 4]) -> PduResult<()> {
+    let sets = r.u8()?;
+    if sets != 1 {
+        return invalid(format!("{sets} user-data sets"));
+    }
+    let choice = r.u8()?;
+    if choice != 0xc0 {
+        return invalid(format!("user-data key choice 0x{choice:02x}"));
+    }
+    let key_len = r.u8()? as usize + 4;
+    let k = r.take(key_len)?;
+    if k != key {
+        return invalid(format!("H.221 key {:?}", String::from_utf8_lossy(k)));
+    }
+    Ok(())
+}
+
+/// The fixed GCC fields of a Conference Create Response as RDP encodes
+/// them (T.124 8.7; [MS-RDPBCGR] 2.2.1.4.1 and 4.1.4): ConnectGCCPDU choice
+/// conferenceCreateResponse with userData present (0x14), nodeID (two
+/// octets + 1001), tag (INTEGER: length, value), result (0 = success), one
+/// user-data set keyed "McDn". A failed result is an anomaly.
+fn gcc_create_response_header(r: &mut Reader<'_>, out: &mut Vec<ProtoEvent>) -> PduResult<()> {
+    let choice = r.u8()?;
+    if choice != 0x14 {
+        return invalid(format!("ConnectGCCPDU choice 0x{choice:02x}"));
+    }
+    let _node_id = per::read_u16(r, 1001)?;
+    let tag_len = r.u8()? as usize;
+    r.skip(tag_len)?;
+    let result = r.u8()?;
+    if result != 0 {
+        push_anomaly(
+            out,
+            format!("GCC Conference Create Response result {result}"),
+        );
+    }
+    gcc_user_data_set(r, b"McDn")
 }
 
 /// Iterate user-data blocks: TS_UD_HEADER type (2) and length (2, header
@@ -1353,6 +1441,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn gcc_header_in_another_form() {
+        // The capture's Connect-Initial with the GCC optional-fields bitmap
+        // changed: noted, and the key still leads to the client data.
+        let mut ud = user_data(CI);
+        let pos = ud
+            .windows(4)
+            .position(|w| w == [0x00, 0x08, 0x00, 0x10])
+            .unwrap();
+        ud[pos + 1] = 0x0c;
+        let mut out = Vec::new();
+        decode_mcs(&ud, &mut SlowPathContext::default(), &mut out).unwrap();
+        let [ProtoEvent::Anomaly { what }, ProtoEvent::Mcs(McsEvent::ConnectInitial(g))] = &out[..]
+        else {
+            panic!("{out:?}");
+        };
+        assert!(what.contains("unusual"), "{what}");
+        assert_eq!(g.core.as_ref().unwrap().client_build, 2600);
+        // Without the key the PDU is not understood.
+        let k = ud.windows(4).position(|w| w == b"Duca").unwrap();
+        ud[k] = b'X';
+        out.clear();
+        assert!(matches!(
+            decode_mcs(&ud, &mut SlowPathContext::default(), &mut out),
+            Err(PduError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn unknown_and_odd_blocks() {
         // An unknown block (0xc0ff) is skipped by its length; a cluster
         // block after it is still read; then a block of length 2 ends the
@@ -1441,7 +1557,7 @@ pub(crate) mod tests {
             ber::read_tlv(&mut v).unwrap();
         }
         let user = ber::read_tlv(&mut v).unwrap();
-        let blocks = gcc_user_data(user.value, b"Duca", &mut sink).unwrap();
+        let blocks = gcc_user_data(user.value, GccPdu::CreateRequest, &mut sink).unwrap();
         let full = decode_client_blocks(blocks, &mut sink);
         for n in 0..blocks.len() {
             let mut out = Vec::new();

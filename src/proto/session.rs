@@ -1479,6 +1479,12 @@ mod tests {
                 _ => None,
             });
             assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
+            // The GCC headers are in the usual form.
+            assert!(
+                !ev.iter().any(|d| matches!(&d.event,
+                    ProtoEvent::Anomaly { what } if what.contains("GCC"))),
+                "{what}: {ev:?}"
+            );
             // TLS was followed where it was selected.
             let tls_selected =
                 matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
