@@ -747,10 +747,14 @@ impl DirDecoder {
     /// cipher_spec_length, session_id_length, challenge_length, then the
     /// 3-byte cipher specs, session id and challenge.
     fn try_sslv2_hello(&mut self, data: &[u8], base: u64) -> Sslv2 {
+        match data.first() {
+            Some(&h0) if h0 & 0x80 != 0 => {}
+            _ => return Sslv2::No,
+        }
         let (Some(&h0), Some(&h1), Some(&mt)) = (data.first(), data.get(1), data.get(2)) else {
             return Sslv2::NeedMore;
         };
-        if h0 & 0x80 == 0 || mt != 1 {
+        if mt != 1 {
             return Sslv2::No;
         }
         let len = (usize::from(h0 & 0x7f) << 8) | usize::from(h1);
@@ -1048,7 +1052,16 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
                 );
                 stopped = true;
             }
-            Sslv2::No | Sslv2::NeedMore => {}
+            Sslv2::NeedMore => {
+                let why = "data ends inside an SSLv2-compatible ClientHello".to_string();
+                d.push(
+                    base,
+                    base + data.len() as u64,
+                    super::ProtoEvent::Stopped { why },
+                );
+                stopped = true;
+            }
+            Sslv2::No => {}
         }
     }
 
@@ -1672,9 +1685,14 @@ mod tests {
                 description: 0
             }
         );
-        for cut in 0..v.len() - 7 {
+        for cut in 1..v.len() - 7 {
             let d = decode_direction(Dir::ToServer, &v[..cut], 0, false);
             assert!(tls_events(&d).is_empty(), "cut {cut}");
+            assert!(
+                matches!(&d.events[0].event, ProtoEvent::Stopped { why } if why.contains("SSLv2")),
+                "cut {cut}"
+            );
+            assert_eq!(d.stopped_at, 0);
         }
         // Lengths that do not add up: stopped, not a panic.
         let mut bad = v[..v.len() - 7].to_vec();
