@@ -1520,6 +1520,14 @@ mod tests {
             panic!("{chain:?}");
         };
         assert_eq!(chain.len(), 2);
+        // The terminal server's certificate first, then the license
+        // server's (self-issued) that signed it.
+        assert!(
+            chain[0].subject.starts_with("CN=ncalrpc:SERVR"),
+            "{chain:?}"
+        );
+        assert_eq!(chain[0].issuer, chain[1].subject);
+        assert_eq!(chain[1].subject, chain[1].issuer);
         // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
         // Disconnect Provider Ultimatum in RDP-003.
         let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();
