@@ -259,7 +259,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
     // The client's first PDU.
     let client_start = if client.input.from_start {
-        if x224::looks_like_connection_request(client.data) {
+        if is_cr(client.data) {
             0
         } else if client.data.len() < 6 && client.data.first() == Some(&3) {
             // Too short to tell: a TPKT header cut by the end of the bytes.
@@ -420,8 +420,13 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
 }
 
+/// A Connection Request, or a TPKT with an X.224 CR code whose length
+/// indicator leaves bytes over (decoded, with the extra bytes noted).
 fn is_cr(b: &[u8]) -> bool {
     x224::looks_like_connection_request(b)
+        || (plausible_tpkt(b)
+            && b.get(5)
+                .is_some_and(|c| c & 0xf0 == x224::TPDU_CONNECTION_REQUEST))
 }
 
 /// A short, printable description of a stream's first bytes.
@@ -1273,6 +1278,20 @@ mod tests {
             let ev = decode_connection(input(&c, &[], false), input(&cc[..n], &[], false));
             assert_eq!(kinds(&ev, Dir::ToClient), ["Stopped"], "cut at {n}");
         }
+    }
+
+    #[test]
+    fn request_with_extra_bytes_is_still_rdp() {
+        // The spec CR with two bytes after what its length indicator covers.
+        let mut c = hex(x::SPEC_CR);
+        c.extend_from_slice(&[0xaa, 0xbb]);
+        c[3] += 2;
+        let ev = decode_connection(input(&c, &[], false), input(&hex(x::SPEC_CC), &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Anomaly"]
+        );
+        assert!(!looks_like_rdp_request(&c));
     }
 
     #[test]
