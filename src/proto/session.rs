@@ -1,6 +1,23 @@
 //! The connection-level decoder: finds the RDP framing in both directions,
 //! follows the X.224 negotiation to the selected security protocol, then
 //! hands each direction to TLS (and CredSSP shape) or to MCS/GCC.
+//!
+//! - From the SYN, the client's stream must open with a TPKT-framed X.224
+//!   Connection Request and the server's with the Connection Confirm;
+//!   anything else is `NotRdp` (a TLS ClientHello straight away is still
+//!   decoded as TLS). A capture that started mid-connection is searched
+//!   for framing: two TPKT or TLS headers in a row, else a chain of
+//!   encrypted fast-path PDUs.
+//! - The selected protocol decides what follows: TLS (server first, to
+//!   learn whether TLS 1.3 was chosen), CredSSP legs for HYBRID and
+//!   HYBRID_EX, one `NotObservable` for RDP inside TLS without NLA; MCS/GCC
+//!   and the slow-path PDUs for Standard RDP Security; nothing after an
+//!   RDP_NEG_FAILURE.
+//! - Only real bytes are decoded. At a hole decoding stops with `Stopped`
+//!   ("bytes missing at offset N"); the slow path resumes after it at the
+//!   next pair of TPKT headers. The depth cap stops decoding only when it
+//!   cuts a PDU.
+//! - Events about a position rather than a PDU span the one byte there.
 
 use super::mcs::{McsEvent, SlowPathContext};
 use super::tls::{self, TlsEvent};
@@ -30,6 +47,17 @@ impl<'a> Side<'a> {
             input,
             data: input.contiguous(),
         }
+    }
+
+    /// An event about a position rather than a PDU: it spans the byte at
+    /// `at` (when there is one), so that it falls in the frame carrying it.
+    fn marker(&self, at: usize, event: ProtoEvent) -> Decoded {
+        let end = if at < self.input.data.len() {
+            at + 1
+        } else {
+            at
+        };
+        self.at(at, end, event)
     }
 
     fn at(&self, start: usize, end: usize, event: ProtoEvent) -> Decoded {
@@ -231,7 +259,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
     // The client's first PDU.
     let client_start = if client.input.from_start {
-        if x224::looks_like_connection_request(client.data) {
+        if is_cr(client.data) {
             0
         } else if client.data.len() < 6 && client.data.first() == Some(&3) {
             // Too short to tell: a TPKT header cut by the end of the bytes.
@@ -240,8 +268,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         } else if client.data.first() == Some(&22) && plausible_tls(client.data) {
             // A TLS handshake record straight away: direct TLS.
             out.push(
-                client.at(
-                    0,
+                client.marker(
                     0,
                     ProtoEvent::NotRdp {
                         why: "the client began with a TLS record, not an X.224 Connection Request"
@@ -249,8 +276,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                     },
                 ),
             );
-            out.push(client.at(
-                0,
+            out.push(client.marker(
                 0,
                 ProtoEvent::Anomaly {
                     what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
@@ -273,7 +299,10 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     } else {
         match resync(client.data) {
-            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => off,
+            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => {
+                skipped(client, off, out);
+                off
+            }
             Some((off, kind)) => {
                 // The negotiation was not captured: decode each direction
                 // from its first plausible header.
@@ -282,8 +311,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
             None => {
                 out.push(
-                    client.at(
-                        0,
+                    client.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
@@ -311,12 +339,13 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         0
     } else {
         match resync(server.data) {
-            Some((off, Start::Tpkt)) => off,
+            Some((off, Start::Tpkt)) => {
+                skipped(server, off, out);
+                off
+            }
             _ => {
-                out.push(server.at(
-                    0,
-                    0,
-                    ProtoEvent::Stopped {
+                out.push(server.marker(
+0, ProtoEvent::Stopped {
                         why: "no X.224 Connection Confirm found in a stream captured mid-connection"
                             .into(),
                     },
@@ -326,6 +355,11 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     };
     let server_bytes = server.data.get(server_start..).unwrap_or(&[]);
+    if server_bytes.len() < 6 && server_bytes.first() == Some(&3) {
+        // Too short to tell: a TPKT header cut by the end of the bytes.
+        out.push(server.cut(server_start));
+        return;
+    }
     if !plausible_tpkt(server_bytes) {
         out.push(server.at(
             server_start,
@@ -386,8 +420,13 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
 }
 
+/// A Connection Request, or a TPKT with an X.224 CR code whose length
+/// indicator leaves bytes over (decoded, with the extra bytes noted).
 fn is_cr(b: &[u8]) -> bool {
     x224::looks_like_connection_request(b)
+        || (plausible_tpkt(b)
+            && b.get(5)
+                .is_some_and(|c| c & 0xf0 == x224::TPDU_CONNECTION_REQUEST))
 }
 
 /// A short, printable description of a stream's first bytes.
@@ -419,7 +458,7 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
             return None;
         }
         Err(PduError::Invalid(w)) => {
-            out.push(side.at(start, start, ProtoEvent::NotRdp { why: w }));
+            out.push(side.marker(start, ProtoEvent::NotRdp { why: w }));
             return None;
         }
     };
@@ -567,8 +606,7 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if plausible_tls(rest) {
             out.push(side.cut(at));
         } else {
-            out.push(side.at(
-                at,
+            out.push(side.marker(
                 at,
                 ProtoEvent::Stopped {
                     why: format!("bytes that are not TLS at offset {at}"),
@@ -622,8 +660,7 @@ fn decode_slow_path(
             Some((o, Start::Tpkt | Start::FastPath)) => {
                 off = next + o;
                 region_end = next_end;
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Anomaly {
                         what: format!("decoding resumed at offset {off} after missing bytes"),
@@ -667,8 +704,7 @@ fn decode_region(
                 return at_hole;
             }
             Err(PduError::Invalid(w)) => {
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Stopped {
                         why: format!("undecodable bytes at offset {off}: {w}"),
@@ -780,8 +816,7 @@ fn decode_mid_stream(
             match s {
                 Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
                 None if !server.data.is_empty() => out.push(
-                    server.at(
-                        0,
+                    server.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
@@ -1236,6 +1271,30 @@ mod tests {
     }
 
     #[test]
+    fn short_confirm_is_cut_not_foreign() {
+        let c = hex(x::SPEC_CR);
+        let cc = hex(x::SPEC_CC);
+        for n in 1..cc.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&cc[..n], &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["Stopped"], "cut at {n}");
+        }
+    }
+
+    #[test]
+    fn request_with_extra_bytes_is_still_rdp() {
+        // The spec CR with two bytes after what its length indicator covers.
+        let mut c = hex(x::SPEC_CR);
+        c.extend_from_slice(&[0xaa, 0xbb]);
+        c[3] += 2;
+        let ev = decode_connection(input(&c, &[], false), input(&hex(x::SPEC_CC), &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Anomaly"]
+        );
+        assert!(!looks_like_rdp_request(&c));
+    }
+
+    #[test]
     fn negotiation_failure_ends_decoding() {
         let c = cat(&[x::FAIL_CR, m::CI]);
         let s = cat(&[x::FAIL_CC, m::CR]);
@@ -1319,6 +1378,9 @@ mod tests {
         core: Option<(&'static str, u32, u32, u16, u16)>,
         /// encryption method, level
         sec: Option<(u32, u32)>,
+        /// static channel names; I/O channel then channel ids
+        channels: &'static [&'static str],
+        server_channels: &'static [u16],
     }
 
     fn sel(p: u32) -> ConnectionConfirm {
@@ -1328,168 +1390,44 @@ mod tests {
         }
     }
 
+    #[rustfmt::skip]
     fn table() -> Vec<Expect> {
-        let e = |file, port, conn, cookie, requested, confirm, core, sec| Expect {
-            file,
-            port,
-            conn,
-            cookie,
-            requested,
-            confirm,
-            core,
-            sec,
+        use ConnectionConfirm::{Failure, NoNegotiation};
+        let e = |file, port, conn, cookie, requested, confirm| Expect {
+            file, port, conn, cookie, requested, confirm,
+            core: None, sec: None, channels: &[], server_channels: &[],
         };
+        let std = |x: Expect, core, sec, channels, server_channels| Expect {
+            core: Some(core), sec, channels, server_channels, ..x
+        };
+        let hyb = ConnectionConfirm::Selected { flags: 1, selected: Protocols(2) };
+        let hyb_ex = ConnectionConfirm::Selected { flags: 0x1f, selected: Protocols(8) };
+        const IDS5: &[u16] = &[1003, 1004, 1005, 1006, 1007];
+        const IDS4: &[u16] = &[1003, 1004, 1005, 1006];
+        const CH_X509: &[&str] = &["rdpdr", "rdpsnd", "cliprdr", "drdynvc"];
+        const CH_FROG: &[&str] = &["rdpdr", "rdpsnd", "drdynvc", "cliprdr"];
+        const CH_XP: &[&str] = &["rdpdr", "cliprdr", "rdpsnd"];
         vec![
-            e(
-                "zeek/rdp-x509.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080)),
-                Some((2, 2)),
-            ),
-            e(
-                "zeek/rdp-unknown-keyboard.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080)),
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                0,
-                Some("FTBCO\\A70"),
-                Some(1),
-                ConnectionConfirm::Failure {
-                    code: NegFailureCode(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "wireshark-wiki/RDP-004.pcap.gz",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "suricata-verify/RDP-003.pcap",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((8, 2)),
-            ),
-            e(
-                "wireshark-wiki/RDP-002.pcap.gz",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                0,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/nla_win7_win2k8r2.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-no-cookie-mstshash.pcap",
-                3389,
-                0,
-                None,
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-fail.pcap",
-                3389,
-                0,
-                Some("vagrant"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-success.pcap",
-                3389,
-                0,
-                Some("Administr"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
+            std(e("zeek/rdp-x509.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080), Some((2, 2)), CH_X509, IDS5),
+            std(e("zeek/rdp-unknown-keyboard.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080), None, CH_X509, &[]),
+            e("zeek/rdp-proprietary-encryption.pcap", 3389, 0, Some("FTBCO\\A70"), Some(1),
+                Failure { code: NegFailureCode(2) }),
+            std(e("zeek/rdp-proprietary-encryption.pcap", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("wireshark-wiki/RDP-004.pcap.gz", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("suricata-verify/RDP-003.pcap", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((8, 2)), CH_XP, IDS4),
+            std(e("wireshark-wiki/RDP-002.pcap.gz", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((2, 3)), CH_XP, IDS4),
+            e("zeek/rdp-to-ssl.pcap", 3389, 0, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/rdp-to-ssl.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/nla_win7_win2k8r2.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb),
+            e("zeek/rdp-no-cookie-mstshash.pcap", 3389, 0, None, Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-fail.pcap", 3389, 0, Some("vagrant"), Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-success.pcap", 3389, 0, Some("Administr"), Some(0xb), hyb_ex),
         ]
     }
 
@@ -1548,6 +1486,24 @@ mod tests {
                 t.sec,
                 "{what}"
             );
+            let ci = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g.channels.clone()),
+                _ => None,
+            });
+            assert_eq!(ci.unwrap_or_default(), t.channels, "{what}");
+            let ids = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
+                    Some([g.io_channel.into_iter().collect(), g.channel_ids.clone()].concat())
+                }
+                _ => None,
+            });
+            assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
+            // The GCC headers are in the usual form.
+            assert!(
+                !ev.iter().any(|d| matches!(&d.event,
+                    ProtoEvent::Anomaly { what } if what.contains("GCC"))),
+                "{what}: {ev:?}"
+            );
             // TLS was followed where it was selected.
             let tls_selected =
                 matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
@@ -1583,6 +1539,14 @@ mod tests {
             panic!("{chain:?}");
         };
         assert_eq!(chain.len(), 2);
+        // The terminal server's certificate first, then the license
+        // server's (self-issued) that signed it.
+        assert!(
+            chain[0].subject.starts_with("CN=ncalrpc:SERVR"),
+            "{chain:?}"
+        );
+        assert_eq!(chain[0].issuer, chain[1].subject);
+        assert_eq!(chain[1].subject, chain[1].issuer);
         // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
         // Disconnect Provider Ultimatum in RDP-003.
         let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();
