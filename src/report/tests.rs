@@ -1067,3 +1067,111 @@ fn attempts_are_reported_in_every_format() {
     let json: serde_json::Value = serde_json::from_str(&plain).unwrap();
     assert!(json["files"][0].get("attempts").is_none());
 }
+
+/// docs/json-schema.md is the contract: every key the document can hold
+/// and every identifier value must be documented there.
+#[test]
+fn schema_doc_covers_every_key_and_identifier() {
+    let doc = include_str!("../../docs/json-schema.md");
+    let files = [
+        main_file(),
+        unreadable_file(),
+        truncated_file(),
+        retries_file(),
+    ];
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    out.insert(k.clone());
+                    keys(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = std::collections::BTreeSet::new();
+    keys(&v, &mut all);
+    for k in &all {
+        assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
+    }
+    for c in CauseId::ALL {
+        assert!(
+            doc.contains(&format!("`{}`", c.id())),
+            "cause {} not documented",
+            c.id()
+        );
+    }
+    let steps = [
+        Step::Syn,
+        Step::SynAck,
+        Step::HandshakeAck,
+        Step::ConnectionRequest,
+        Step::ConnectionConfirm,
+        Step::ClientHello,
+        Step::ServerHello,
+        Step::ServerCertificate,
+        Step::ServerHelloDone,
+        Step::ClientKeyExchange,
+        Step::ClientFinished,
+        Step::ServerFinished,
+        Step::CredsspNegotiate,
+        Step::CredsspChallenge,
+        Step::CredsspAuthenticate,
+        Step::CredsspServerPubKeyAuth,
+        Step::CredsspCredentials,
+        Step::EarlyUserAuthResult,
+        Step::McsConnectInitial,
+        Step::McsConnectResponse,
+        Step::ErectDomain,
+        Step::AttachUser,
+        Step::ChannelJoin,
+        Step::SecurityExchange,
+        Step::ClientInfo,
+        Step::Licensing,
+        Step::Capabilities,
+        Step::SessionData,
+    ];
+    for s in steps {
+        assert!(
+            doc.contains(&format!("`{}`", s.id())),
+            "step {} not documented",
+            s.id()
+        );
+    }
+    for b in [
+        Benign::CredentialPrecheck,
+        Benign::HealthCheck,
+        Benign::Scanner,
+        Benign::SessionEnd,
+    ] {
+        assert!(doc.contains(&format!("`{}`", b.id())));
+    }
+    for e in [
+        Ending::Refused,
+        Ending::Timeout {
+            waited: Duration(0),
+            retransmissions: 0,
+        },
+        Ending::ResetBy(Party::Middlebox),
+        Ending::ClosedBy(Party::Client),
+        Ending::NegotiationFailure { code: 1 },
+        Ending::TlsAlert {
+            from: Party::Server,
+            description: None,
+        },
+        Ending::IcmpError {
+            icmp_type: 3,
+            code: 3,
+        },
+        Ending::CaptureEnded,
+    ] {
+        assert!(
+            doc.contains(&format!("`{}`", e.id())),
+            "ending {} not documented",
+            e.id()
+        );
+    }
+}
