@@ -89,9 +89,8 @@ fn file_section(out: &mut String, f: &FileReport) {
     for w in listed_warnings(f) {
         let _ = writeln!(
             out,
-            "- Warning: {} ({})",
-            escape(&w.message),
-            place(Some(w.offset), w.frame)
+            "- Warning: {}",
+            escape(&with_place(&w.message, Some(w.offset), w.frame))
         );
     }
     let kept = f.warnings.len() as u64;

@@ -121,10 +121,9 @@ fn file_section(
         for w in listed_warnings(f) {
             let _ = writeln!(
                 out,
-                "  {}: {} ({})",
+                "  {}: {}",
                 p.warn("warning"),
-                w.message,
-                place(Some(w.offset), w.frame)
+                with_place(&w.message, Some(w.offset), w.frame)
             );
         }
         let kept = f.warnings.len() as u64;

@@ -1175,3 +1175,17 @@ fn schema_doc_covers_every_key_and_identifier() {
         );
     }
 }
+
+#[test]
+fn places_are_not_said_twice() {
+    use super::text::with_place;
+    assert_eq!(
+        with_place("cut", Some(10), Some(2)),
+        "cut (byte offset 10, frame 2)"
+    );
+    assert_eq!(
+        with_place("cut at frame 2 (byte offset 10): short", Some(10), Some(2)),
+        "cut at frame 2 (byte offset 10): short"
+    );
+    assert_eq!(with_place("gone", None, None), "gone");
+}

@@ -98,11 +98,18 @@ pub fn place(offset: Option<u64>, frame: Option<u64>) -> String {
 
 /// The error of a file as one line (without the path).
 pub fn error_line(e: &FileError) -> String {
-    let p = place(e.offset, e.frame);
-    if p.is_empty() {
-        e.message.clone()
+    with_place(&e.message, e.offset, e.frame)
+}
+
+/// `message (byte offset N, frame M)`, unless the message already says
+/// where (the capture reader's messages often do).
+pub fn with_place(message: &str, offset: Option<u64>, frame: Option<u64>) -> String {
+    let p = place(offset, frame);
+    let said = offset.is_some_and(|o| message.contains(&format!("byte offset {o}")));
+    if p.is_empty() || said {
+        message.to_string()
     } else {
-        format!("{} ({p})", e.message)
+        format!("{message} ({p})")
     }
 }
 
