@@ -4,7 +4,7 @@
 
 use super::model::*;
 use super::text::*;
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::fmt::Write;
 
 /// How the terminal report is drawn.
@@ -195,6 +195,12 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
         "ended by",
         "cause",
     ]);
+    // On a narrow terminal, wrap the texts, never the addresses.
+    for i in 0..4 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
     for c in conns {
         let mut outcome = Cell::new(&c.outcome);
         if style.color {
