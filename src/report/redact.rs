@@ -429,9 +429,13 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
         }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {
-                f(Field::Endpoint, &mut a.client);
+                // A bare address: rewritten like a host name that is one.
+                f(Field::Host, &mut a.client);
                 f(Field::Endpoint, &mut a.server);
                 f(Field::Text, &mut a.summary);
+                for r in &mut a.relabelled {
+                    f(Field::Text, &mut r.note);
+                }
             }
         }
     }
