@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod cli;
 pub mod common;
 pub mod diagnose;
 pub mod flow;

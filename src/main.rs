@@ -1,4 +1,5 @@
-//! Thin command-line front end: parse arguments, call the library, print.
+//! Thin command-line front end: parse arguments, call the library, exit
+//! with its code.
 fn main() {
-    std::process::exit(2);
+    std::process::exit(rdptriage::cli::main_from_env());
 }

@@ -9,6 +9,29 @@
 use crate::common::Duration;
 use crate::timeline::Timeline;
 
+pub mod attempts;
+mod caveats;
+mod cert;
+mod facts;
+mod ladder;
+mod negotiation;
+mod path;
+mod rdp;
+pub mod remedy;
+mod rules;
+mod steps;
+mod tcp;
+#[cfg(test)]
+pub mod testkit;
+#[cfg(test)]
+mod tests;
+mod tls;
+mod x224;
+
+pub use attempts::{group_attempts, Attempt, Relabel};
+pub use negotiation::negotiation;
+pub use remedy::remediation;
+
 /// The phases of the connection ladder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
@@ -330,6 +353,9 @@ pub enum CauseId {
     ServerClosed,
     ClientAborted,
     CaptureLossInFailingStep,
+    /// The connection was up, then one side stopped acknowledging (host
+    /// down, path broken).
+    PathLost,
     Unknown,
 }
 
@@ -369,6 +395,7 @@ impl CauseId {
         CauseId::ServerClosed,
         CauseId::ClientAborted,
         CauseId::CaptureLossInFailingStep,
+        CauseId::PathLost,
         CauseId::Unknown,
     ];
 
@@ -410,6 +437,7 @@ impl CauseId {
             ServerClosed => "server_closed",
             ClientAborted => "client_aborted",
             CaptureLossInFailingStep => "capture_loss",
+            PathLost => "path_lost",
             Unknown => "unknown",
         }
     }
@@ -461,20 +489,36 @@ pub struct Diagnosis {
     pub negotiation: Option<String>,
 }
 
-/// Decide the verdict for one connection. Pure.
+/// Decide the verdict for one connection. Pure and deterministic: the
+/// same timeline always gives the same diagnosis.
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
-    let _ = tl;
-    Diagnosis {
-        outcome: Outcome::Incomplete,
-        phase: Phase::Tcp,
-        last_step: None,
-        failed_step: None,
-        ending: Ending::CaptureEnded,
-        ending_frame: None,
-        cause: None,
-        benign: None,
-        evidence: Vec::new(),
-        caveats: Vec::new(),
-        negotiation: None,
-    }
+    let lad = ladder::Ladder::build(tl);
+    let f = facts::Facts::build(tl);
+    let v = rules::decide(tl, &lad, &f);
+    let last_step = lad.last.map(|m| m.step);
+    let failed_step = match v.outcome {
+        Outcome::Established => None,
+        _ => v.failed_step,
+    };
+    let phase = failed_step
+        .or(last_step)
+        .map(Step::phase)
+        .unwrap_or(Phase::Tcp);
+    let mut d = Diagnosis {
+        outcome: v.outcome,
+        phase,
+        last_step,
+        failed_step,
+        ending: v.ending,
+        ending_frame: v.ending_frame,
+        cause: v.cause,
+        benign: v.benign,
+        evidence: v.evidence,
+        caveats: v.caveats,
+        negotiation: negotiation(tl),
+    };
+    caveats::apply(tl, &lad, &f, &mut d);
+    d.evidence.sort_by_key(|e| e.frame);
+    d.evidence.dedup();
+    d
 }

@@ -1,0 +1,274 @@
+//! Retries grouped into attempts: a client that tries the same server
+//! several times in a row made one attempt ("4 attempts, all failed at the
+//! same step"), not several unrelated failures. Grouping also confirms or
+//! corrects what one connection alone cannot tell: a short NLA connection
+//! followed by the real one is the Windows client's credential pre-check.
+
+use super::rules::cause;
+use super::{Benign, Cause, CauseId, Confidence, Diagnosis, Outcome, Step};
+use crate::common::{Duration, Timestamp};
+use crate::timeline::Timeline;
+use std::net::{IpAddr, SocketAddr};
+
+/// A connection starting within this time of the end of the previous one
+/// (same client address, same server address and port) is a retry.
+pub const RETRY_WINDOW: Duration = Duration::from_secs(30);
+
+/// A corrected verdict for one connection of an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Relabel {
+    pub stream: u64,
+    pub outcome: Outcome,
+    pub benign: Option<Benign>,
+    pub cause: Option<Cause>,
+    /// Why, in one sentence.
+    pub note: String,
+}
+
+impl Relabel {
+    /// The diagnosis with this correction applied.
+    pub fn apply(&self, d: &Diagnosis) -> Diagnosis {
+        let mut d = d.clone();
+        d.outcome = self.outcome;
+        d.benign = self.benign;
+        d.cause = self.cause.clone();
+        d.caveats.push(self.note.clone());
+        d
+    }
+}
+
+/// Connections from one client to one server in quick succession.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    /// Stream numbers in time order.
+    pub streams: Vec<u64>,
+    pub client: IpAddr,
+    pub server: SocketAddr,
+    /// Start of the first connection and end of the last.
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Connections that failed (after corrections); benign ones are not
+    /// failures.
+    pub failed: usize,
+    pub benign: usize,
+    /// Some connection reached the session.
+    pub established: bool,
+    /// Every connection failed, and at the same step.
+    pub all_failed_same_step: bool,
+    /// That step, when they all failed at the same one.
+    pub failed_step: Option<Step>,
+    /// e.g. "4 attempts from 10.0.0.1 to 10.0.0.2:3389 within 7.0 s, all
+    /// failed at TCP SYN/ACK (port_closed)".
+    pub summary: String,
+    /// Verdicts corrected by looking at the neighbours.
+    pub relabels: Vec<Relabel>,
+}
+
+/// Group connections into attempts. Pure: the result depends only on the
+/// input (order of the input does not matter).
+pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| {
+        let tl = items[i].0;
+        (
+            tl.endpoints.client.ip(),
+            tl.endpoints.server,
+            tl.first_ts,
+            tl.stream,
+        )
+    });
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_end = Timestamp::default();
+    for i in order {
+        let tl = items[i].0;
+        let joins = groups.last().and_then(|g| g.last()).is_some_and(|&j| {
+            let prev = items[j].0;
+            prev.endpoints.client.ip() == tl.endpoints.client.ip()
+                && prev.endpoints.server == tl.endpoints.server
+                && tl.first_ts.since(group_end) <= RETRY_WINDOW
+        });
+        if joins {
+            if let Some(g) = groups.last_mut() {
+                g.push(i);
+            }
+            group_end = group_end.max(tl.last_ts);
+        } else {
+            groups.push(vec![i]);
+            group_end = tl.last_ts;
+        }
+    }
+    groups.iter().map(|g| attempt(items, g)).collect()
+}
+
+/// A member's verdict after corrections: outcome, benign kind, cause,
+/// failed step.
+type Effective = (Outcome, Option<Benign>, Option<CauseId>, Option<Step>);
+
+fn reached_credentials(d: &Diagnosis) -> bool {
+    d.outcome == Outcome::Established
+        || d.benign == Some(Benign::SessionEnd)
+        || d.last_step.is_some_and(|s| s >= Step::CredsspCredentials)
+}
+
+fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
+    let tls: Vec<&Timeline> = g.iter().map(|&i| items[i].0).collect();
+    let ds: Vec<&Diagnosis> = g.iter().map(|&i| items[i].1).collect();
+    let mut relabels = Vec::new();
+    for (k, d) in ds.iter().enumerate() {
+        let later = &ds[k + 1..];
+        let followed = !later.is_empty();
+        let tl = tls[k];
+        match (d.benign, d.cause.as_ref().map(|c| c.id)) {
+            (Some(Benign::CredentialPrecheck), _)
+                if !followed && tl.capture_end.since(tl.last_ts) >= RETRY_WINDOW =>
+            {
+                relabels.push(Relabel {
+                    stream: tl.stream,
+                    outcome: Outcome::Failed,
+                    benign: None,
+                    cause: Some(cause(
+                        CauseId::PubKeyAuthRejected,
+                        Confidence::Low,
+                        "The client closed after the server's pubKeyAuth and did not connect \
+                         again: not a credential pre-check; it could not verify the server's \
+                         public-key binding (TLS interception or a certificate swap)."
+                            .into(),
+                    )),
+                    note: format!(
+                        "no connection followed within {} although the capture went on: not a \
+                         credential pre-check",
+                        RETRY_WINDOW
+                    ),
+                });
+            }
+            (_, Some(CauseId::PubKeyAuthRejected))
+                if later.iter().any(|l| reached_credentials(l)) =>
+            {
+                relabels.push(Relabel {
+                    stream: tl.stream,
+                    outcome: Outcome::Benign,
+                    benign: Some(Benign::CredentialPrecheck),
+                    cause: None,
+                    note: "a following connection from the same client sent its credentials: \
+                           this short NLA connection was the client's credential pre-check"
+                        .into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let eff: Vec<Effective> = tls
+        .iter()
+        .zip(&ds)
+        .map(
+            |(tl, d)| match relabels.iter().find(|r| r.stream == tl.stream) {
+                Some(r) => (
+                    r.outcome,
+                    r.benign,
+                    r.cause.as_ref().map(|c| c.id),
+                    d.failed_step,
+                ),
+                None => (
+                    d.outcome,
+                    d.benign,
+                    d.cause.as_ref().map(|c| c.id),
+                    d.failed_step,
+                ),
+            },
+        )
+        .collect();
+    let failed = eff.iter().filter(|e| e.0 == Outcome::Failed).count();
+    let benign = eff.iter().filter(|e| e.0 == Outcome::Benign).count();
+    let established = eff
+        .iter()
+        .any(|e| e.0 == Outcome::Established || e.1 == Some(Benign::SessionEnd));
+    let all_failed_same_step = failed == eff.len() && eff.windows(2).all(|w| w[0].3 == w[1].3);
+    let failed_step = if all_failed_same_step {
+        eff.first().and_then(|e| e.3)
+    } else {
+        None
+    };
+    let first = tls.iter().map(|t| t.first_ts).min().unwrap_or_default();
+    let last = tls.iter().map(|t| t.last_ts).max().unwrap_or_default();
+    let client = tls[0].endpoints.client.ip();
+    let server = tls[0].endpoints.server;
+    let n = eff.len();
+    let head = if n == 1 {
+        format!("1 connection from {client} to {server}")
+    } else {
+        format!(
+            "{n} {} from {client} to {server} within {}",
+            if failed == n {
+                "attempts"
+            } else {
+                "connections"
+            },
+            last.since(first)
+        )
+    };
+    let summary = if n > 1 && all_failed_same_step {
+        let causes: Vec<&str> = {
+            let mut c: Vec<&str> = eff.iter().filter_map(|e| e.2.map(|c| c.id())).collect();
+            c.dedup();
+            c
+        };
+        format!(
+            "{head}, all failed at {}{}",
+            failed_step.map(Step::label).unwrap_or("the same step"),
+            if causes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", causes.join(", "))
+            }
+        )
+    } else {
+        // Runs of identical labels, in time order.
+        let labels: Vec<String> = eff.iter().map(|e| label(e.0, e.1, e.2, e.3)).collect();
+        let mut runs: Vec<(String, usize)> = Vec::new();
+        for l in labels {
+            match runs.last_mut() {
+                Some((p, c)) if *p == l => *c += 1,
+                _ => runs.push((l, 1)),
+            }
+        }
+        let parts: Vec<String> = runs
+            .into_iter()
+            .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
+            .collect();
+        format!("{head}: {}", parts.join(", then "))
+    };
+    Attempt {
+        streams: tls.iter().map(|t| t.stream).collect(),
+        client,
+        server,
+        first,
+        last,
+        failed,
+        benign,
+        established,
+        all_failed_same_step,
+        failed_step,
+        summary,
+        relabels,
+    }
+}
+
+fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> String {
+    match o {
+        Outcome::Failed => format!(
+            "failed at {}{}",
+            s.map(Step::label).unwrap_or("an unknown step"),
+            c.map(|c| format!(" ({})", c.id())).unwrap_or_default()
+        ),
+        Outcome::Benign => match b {
+            Some(Benign::CredentialPrecheck) => "credential pre-check".into(),
+            Some(Benign::HealthCheck) => "health check".into(),
+            Some(Benign::Scanner) => "port scan".into(),
+            Some(Benign::SessionEnd) => "session (ended normally)".into(),
+            None => "benign".into(),
+        },
+        Outcome::Established => "established".into(),
+        Outcome::Incomplete => "incomplete (capture too short)".into(),
+        Outcome::NotRdp => "not RDP".into(),
+    }
+}

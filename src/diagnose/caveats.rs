@@ -1,0 +1,164 @@
+//! Why a verdict may not be trusted: the capture started mid-connection,
+//! lost packets where the connection failed, saw one direction only, or cut
+//! payloads at the snap length. Caveats lower the confidence of the cause
+//! (or withdraw it) and say so.
+
+use super::facts::{Facts, TermKind};
+use super::ladder::Ladder;
+use super::rules::{cause, lower_confidence};
+use super::{CauseId, Confidence, Diagnosis, Outcome};
+use crate::common::Dir;
+use crate::flow::GapKind;
+use crate::proto::ProtoEvent;
+use crate::timeline::Timeline;
+
+pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
+    // Capture started mid-connection.
+    if let Some(frame) = f.mid_stream {
+        d.caveats.push(format!(
+            "the capture started mid-connection (first frame {frame}): the TCP handshake{} \
+             was not captured; only what follows is judged",
+            if lad.mark(super::Step::ConnectionRequest).is_none() {
+                " and the RDP negotiation"
+            } else {
+                ""
+            }
+        ));
+        if let Some(c) = &mut d.cause {
+            lower_confidence(c);
+        }
+    }
+
+    // Capture loss in the failing step.
+    if matches!(d.outcome, Outcome::Failed | Outcome::Incomplete) {
+        let from = lad.last.map(|m| m.frame).unwrap_or(0);
+        let loss = f.capture_loss_from(from);
+        if !loss.is_empty() {
+            let bytes: u64 = loss.iter().map(|(_, g)| g.len).sum();
+            let frames: Vec<String> = loss.iter().map(|(_, g)| g.frame.to_string()).collect();
+            let dirs: Vec<&str> = {
+                let mut v: Vec<&str> = loss.iter().map(|(d, _)| d.sender()).collect();
+                v.dedup();
+                v
+            };
+            d.caveats.push(format!(
+                "capture loss in the failing step: {bytes} bytes from the {} were acknowledged \
+                 but never captured (frames {}); the missing packets may hold the answer",
+                dirs.join(" and "),
+                frames.join(", ")
+            ));
+            for (dir, g) in &loss {
+                d.evidence.push(super::Evidence {
+                    frame: g.frame,
+                    text: format!(
+                        "capture loss: {} bytes from the {} at offset {} acknowledged but not \
+                         captured",
+                        g.len,
+                        dir.sender(),
+                        g.offset
+                    ),
+                });
+            }
+            match &mut d.cause {
+                Some(c) if c.id == CauseId::Unknown => {
+                    *c = cause(
+                        CauseId::CaptureLossInFailingStep,
+                        Confidence::Low,
+                        "The capture lost packets exactly where the connection stopped; the \
+                         cause cannot be read from what remains."
+                            .into(),
+                    )
+                }
+                Some(c) => lower_confidence(c),
+                None if d.outcome == Outcome::Failed => {
+                    d.cause = Some(cause(
+                        CauseId::CaptureLossInFailingStep,
+                        Confidence::Low,
+                        "The capture lost packets where the connection stopped.".into(),
+                    ))
+                }
+                None => {}
+            }
+        }
+    }
+
+    // Only one direction captured.
+    let cs = tl.dir(Dir::ToServer);
+    let sc = tl.dir(Dir::ToClient);
+    let client_needed_server = cs.packets >= 3
+        && (cs.payload_bytes > 0
+            || lad.mark(super::Step::HandshakeAck).is_some()
+            || tl.connection_request().is_some());
+    let server_needed_client = sc.packets >= 3
+        && (sc.payload_bytes > 0 || tl.proto_events().any(|(e, _)| e.dir == Dir::ToClient));
+    let one_way = if sc.packets == 0 && client_needed_server {
+        Some("client to server")
+    } else if cs.packets == 0 && server_needed_client {
+        Some("server to client")
+    } else {
+        None
+    };
+    if let Some(only) = one_way {
+        d.caveats.push(format!(
+            "only one direction was captured ({only}): the other side's packets must exist \
+             (the handshake went on) but are missing, so silence from it proves nothing \
+             (asymmetric routing, a one-way SPAN port or capture filter)"
+        ));
+        if d.outcome == Outcome::Failed {
+            d.outcome = Outcome::Incomplete;
+            if let Some(c) = &mut d.cause {
+                c.confidence = Confidence::Low;
+            }
+        }
+    }
+
+    // Snap length.
+    let snap: Vec<_> = f
+        .gaps
+        .iter()
+        .filter(|(_, g)| g.kind == GapKind::Snaplen)
+        .collect();
+    if let Some((dir, g)) = snap.first() {
+        let bytes: u64 = snap.iter().map(|(_, g)| g.len).sum();
+        d.caveats.push(format!(
+            "the snap length cut packet payloads (first at frame {}, from the {}; {} bytes cut \
+             in {} packet(s)): what was cut could not be decoded",
+            g.frame,
+            dir.sender(),
+            bytes,
+            snap.len()
+        ));
+    }
+
+    // Decoding stopped before the failure.
+    if d.outcome != Outcome::Established {
+        if let Some((e, why)) = tl.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Stopped { why } => Some((e, why)),
+            _ => None,
+        }) {
+            d.caveats.push(format!(
+                "decoding of the {} stream stopped at frame {}: {why}",
+                e.dir.sender(),
+                e.frame
+            ));
+        }
+    }
+
+    if tl.events_dropped > 0 {
+        d.caveats.push(format!(
+            "{} TCP events of this connection were not kept (event limit); late events may be \
+             missing",
+            tl.events_dropped
+        ));
+    }
+
+    // ICMP errors that quote the connection but did not end it.
+    if let Some(t) = f.terms.iter().find(|t| matches!(t.kind, TermKind::Icmp(_))) {
+        if d.ending_frame != Some(t.frame) && !d.evidence.iter().any(|e| e.frame == t.frame) {
+            d.evidence.push(super::Evidence {
+                frame: t.frame,
+                text: t.describe(),
+            });
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Facts read once from a timeline for the rules: the packets that can end
+//! a connection, retransmissions, windows, gaps, ICMP errors, and the
+//! helpers that word evidence ("0.4 ms after ClientHello (frame 15)").
+
+use super::ladder::Mark;
+use super::{Evidence, Party};
+use crate::common::{Dir, Duration, Timestamp};
+use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
+use crate::packet::IcmpError;
+use crate::proto::tls::{alert_name, TlsEvent};
+use crate::proto::ProtoEvent;
+use crate::timeline::{EventKind, Timeline};
+
+/// The party sending in a direction.
+pub fn party(dir: Dir) -> Party {
+    match dir {
+        Dir::ToServer => Party::Client,
+        Dir::ToClient => Party::Server,
+    }
+}
+
+/// A packet that ends (or announces the end of) a connection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TermKind {
+    Rst {
+        ttl: u8,
+        ip_id: Option<u16>,
+    },
+    Fin,
+    /// A clear-text TLS alert.
+    Alert {
+        level: u8,
+        description: u8,
+    },
+    /// An encrypted alert (after ChangeCipherSpec).
+    EncryptedAlert,
+    Icmp(IcmpError),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: Dir,
+    pub kind: TermKind,
+}
+
+impl Term {
+    pub fn is_rst(&self) -> bool {
+        matches!(self.kind, TermKind::Rst { .. })
+    }
+    pub fn is_close(&self) -> bool {
+        matches!(self.kind, TermKind::Rst { .. } | TermKind::Fin)
+    }
+    /// e.g. `RST from server (TTL 128)`, `FIN from client`,
+    /// `TLS alert handshake_failure (40) from server`.
+    pub fn describe(&self) -> String {
+        let who = self.dir.sender();
+        match &self.kind {
+            TermKind::Rst { ttl, .. } => format!("RST from {who} (TTL {ttl})"),
+            TermKind::Fin => format!("FIN from {who}"),
+            TermKind::Alert { level, description } => format!(
+                "{} TLS alert {} ({description}) from {who}",
+                if *level == 2 { "fatal" } else { "warning" },
+                alert_name(*description)
+            ),
+            TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
+            TermKind::Icmp(i) => format!(
+                "ICMP {} ({}/{}) quoting the {} packet",
+                i.describe(),
+                i.icmp_type,
+                i.code,
+                who
+            ),
+        }
+    }
+}
+
+/// A retransmitted segment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rtx {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: Dir,
+    pub offset: u64,
+    pub len: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub terms: Vec<Term>,
+    pub rtx: Vec<Rtx>,
+    /// SYN events (frame, ts, retransmission).
+    pub syns: Vec<(u64, Timestamp)>,
+    pub synacks: Vec<(u64, Timestamp)>,
+    pub gaps: Vec<(Dir, Gap)>,
+    /// Zero-window episodes: (dir, first frame, start, end or None if the
+    /// window never opened again).
+    pub zero_windows: Vec<(Dir, u64, Timestamp, Option<Timestamp>)>,
+    pub keepalives: Vec<(u64, Timestamp, Dir)>,
+    pub dupacks: Vec<(u64, Timestamp, Dir)>,
+    pub out_of_order: Vec<(u64, Timestamp, Dir, u32)>,
+    pub mid_stream: Option<u64>,
+    /// The first NotRdp event.
+    pub not_rdp: Option<(u64, String)>,
+}
+
+impl Facts {
+    pub fn build(tl: &Timeline) -> Facts {
+        let mut f = Facts::default();
+        let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
+        for e in &tl.events {
+            match &e.kind {
+                EventKind::Tcp(t) => match t {
+                    TcpEventKind::Syn { .. } if e.dir == Dir::ToServer => {
+                        f.syns.push((e.frame, e.ts))
+                    }
+                    TcpEventKind::SynAck { .. } if e.dir == Dir::ToClient => {
+                        f.synacks.push((e.frame, e.ts))
+                    }
+                    TcpEventKind::Rst { ttl, ip_id, .. } => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::Rst {
+                            ttl: *ttl,
+                            ip_id: *ip_id,
+                        },
+                    }),
+                    TcpEventKind::Fin => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::Fin,
+                    }),
+                    TcpEventKind::Icmp(i) => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::Icmp(*i),
+                    }),
+                    TcpEventKind::Retransmission { offset, len } => f.rtx.push(Rtx {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        offset: *offset,
+                        len: *len,
+                    }),
+                    TcpEventKind::OutOfOrder { len, .. } => {
+                        f.out_of_order.push((e.frame, e.ts, e.dir, *len))
+                    }
+                    TcpEventKind::DupAck { .. } => f.dupacks.push((e.frame, e.ts, e.dir)),
+                    TcpEventKind::KeepAlive => f.keepalives.push((e.frame, e.ts, e.dir)),
+                    TcpEventKind::ZeroWindow => {
+                        let slot = &mut zw_open[e.dir.index()];
+                        if slot.is_none() {
+                            *slot = Some((e.frame, e.ts));
+                        }
+                    }
+                    TcpEventKind::WindowUpdate { .. } => {
+                        if let Some((fr, ts)) = zw_open[e.dir.index()].take() {
+                            f.zero_windows.push((e.dir, fr, ts, Some(e.ts)));
+                        }
+                    }
+                    TcpEventKind::Gap(g) => f.gaps.push((e.dir, *g)),
+                    TcpEventKind::MidStream => {
+                        f.mid_stream.get_or_insert(e.frame);
+                    }
+                    _ => {}
+                },
+                EventKind::Proto(p) => match p {
+                    ProtoEvent::Tls(TlsEvent::Alert { level, description }) => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::Alert {
+                            level: *level,
+                            description: *description,
+                        },
+                    }),
+                    ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => f.terms.push(Term {
+                        frame: e.frame,
+                        ts: e.ts,
+                        dir: e.dir,
+                        kind: TermKind::EncryptedAlert,
+                    }),
+                    ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
+                        f.not_rdp = Some((e.frame, why.clone()))
+                    }
+                    _ => {}
+                },
+            }
+        }
+        for (i, open) in zw_open.iter().enumerate() {
+            if let Some((fr, ts)) = open {
+                let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+                f.zero_windows.push((dir, *fr, *ts, None));
+            }
+        }
+        if f.mid_stream.is_none()
+            && !tl.events.is_empty()
+            && (tl.roles != RoleSource::Syn || f.syns.is_empty())
+        {
+            f.mid_stream = Some(tl.first_frame);
+        }
+        f
+    }
+
+    /// The first packet at or after `frame` that ends the connection: a RST,
+    /// FIN, a clear-text alert other than close_notify, or an ICMP error.
+    /// Encrypted alerts and close_notify announce a close by the same side
+    /// and are skipped (they are shown as evidence by the caller).
+    pub fn first_term_from(&self, frame: u64) -> Option<&Term> {
+        self.terms.iter().find(|t| {
+            t.frame >= frame
+                && !matches!(
+                    t.kind,
+                    TermKind::EncryptedAlert | TermKind::Alert { description: 0, .. }
+                )
+        })
+    }
+
+    /// An encrypted alert or close_notify at or after `frame` (when no other
+    /// ending exists it is the ending).
+    pub fn soft_alert_from(&self, frame: u64) -> Option<&Term> {
+        self.terms.iter().find(|t| {
+            t.frame >= frame
+                && matches!(
+                    t.kind,
+                    TermKind::EncryptedAlert | TermKind::Alert { description: 0, .. }
+                )
+        })
+    }
+
+    /// Capture-loss gaps at or after `frame`.
+    pub fn capture_loss_from(&self, frame: u64) -> Vec<(Dir, Gap)> {
+        self.gaps
+            .iter()
+            .filter(|(_, g)| g.kind == GapKind::CaptureLoss && g.frame >= frame)
+            .copied()
+            .collect()
+    }
+}
+
+/// Human duration between two times (`0.40 ms`, `1.52 s`).
+pub fn dur(later: Timestamp, earlier: Timestamp) -> Duration {
+    later.since(earlier)
+}
+
+/// `N ms after ClientHello (frame 15)`.
+pub fn after(ts: Timestamp, m: &Mark) -> String {
+    format!(
+        "{} after {} (frame {})",
+        dur(ts, m.ts),
+        m.step.label(),
+        m.frame
+    )
+}
+
+pub fn ev(frame: u64, text: impl Into<String>) -> Evidence {
+    Evidence {
+        frame,
+        text: text.into(),
+    }
+}
+
+/// The capture's date of a timestamp, to the second (`2024-03-01 12:00:00 UTC`).
+pub fn date(ts: Timestamp) -> String {
+    let s = ts.to_rfc3339();
+    match (s.get(..10), s.get(11..19)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => s,
+    }
+}
+
+/// A date from seconds since the epoch.
+pub fn date_secs(secs: i64) -> String {
+    date(Timestamp::from_secs_nanos(secs, 0))
+}

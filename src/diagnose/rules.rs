@@ -1,0 +1,251 @@
+//! The rules: from the ladder and the facts of one connection to a verdict
+//! (outcome, ending, probable cause with evidence, benign kind).
+//!
+//! Order matters and follows the strength of the evidence: an explicit
+//! refusal (RDP_NEG_FAILURE, a clear-text TLS alert) beats an inference
+//! from packet shape; packet-level signatures that name the path (a forged
+//! RST, an idle timeout, a zero window, a path-MTU black hole, an ICMP
+//! error) beat the step-by-step reading; the step that did not complete
+//! and who ended the connection decide the rest.
+
+use super::facts::{after, ev, party, Facts, Term, TermKind};
+use super::ladder::{Ladder, Mark};
+use super::path::*;
+use super::rdp::*;
+use super::remedy::remediation;
+use super::steps::*;
+use super::tcp::*;
+use super::tls::*;
+use super::x224::*;
+use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
+use crate::common::Duration;
+use crate::timeline::Timeline;
+
+/// A client that waited at least this long for the server before closing
+/// gave up on it (rather than aborting on its own).
+pub const GAVE_UP: Duration = Duration::from_millis(1000);
+/// A step unanswered for this long before the capture ended is a timeout,
+/// not a capture that ended too early.
+pub const STALL: Duration = Duration::from_secs(5);
+/// A server that closes within this time of a request reacted to it.
+pub const PROMPT: Duration = Duration::from_millis(1000);
+/// A silence this long followed by a reset or retransmissions is an idle
+/// timeout.
+pub const IDLE: Duration = Duration::from_secs(60);
+/// A zero window held this long is a stall.
+pub const ZERO_WINDOW: Duration = Duration::from_secs(2);
+/// The capture continued this long after a lone SYN: the client gave up.
+pub const SYN_QUIET: Duration = Duration::from_secs(3);
+
+/// What the rules decide; the caller adds caveats and the negotiation.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub ending: Ending,
+    pub ending_frame: Option<u64>,
+    pub failed_step: Option<Step>,
+    pub cause: Option<Cause>,
+    pub benign: Option<Benign>,
+    pub evidence: Vec<Evidence>,
+    pub caveats: Vec<String>,
+}
+
+impl Verdict {
+    pub(super) fn new(outcome: Outcome, ending: Ending, ending_frame: Option<u64>) -> Self {
+        Verdict {
+            outcome,
+            ending,
+            ending_frame,
+            failed_step: None,
+            cause: None,
+            benign: None,
+            evidence: Vec::new(),
+            caveats: Vec::new(),
+        }
+    }
+    pub(super) fn failed(
+        ending: Ending,
+        frame: Option<u64>,
+        id: CauseId,
+        c: Confidence,
+        s: String,
+    ) -> Self {
+        let mut v = Verdict::new(Outcome::Failed, ending, frame);
+        v.cause = Some(cause(id, c, s));
+        v
+    }
+    pub(super) fn benign(kind: Benign, ending: Ending, frame: Option<u64>) -> Self {
+        let mut v = Verdict::new(Outcome::Benign, ending, frame);
+        v.benign = Some(kind);
+        v
+    }
+    pub(super) fn incomplete(ending: Ending, frame: Option<u64>) -> Self {
+        Verdict::new(Outcome::Incomplete, ending, frame)
+    }
+    pub(super) fn with(mut self, e: Evidence) -> Self {
+        self.evidence.push(e);
+        self
+    }
+    pub(super) fn with_all(mut self, es: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(es);
+        self
+    }
+}
+
+pub fn cause(id: CauseId, confidence: Confidence, summary: String) -> Cause {
+    Cause {
+        id,
+        confidence,
+        summary,
+        remediation: remediation(id).to_string(),
+    }
+}
+
+/// How a terminating packet ends the connection.
+pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
+    match &t.kind {
+        TermKind::Rst { .. } => {
+            if forged(tl, t).is_some() {
+                Ending::ResetBy(Party::Middlebox)
+            } else {
+                Ending::ResetBy(party(t.dir))
+            }
+        }
+        TermKind::Fin => Ending::ClosedBy(party(t.dir)),
+        TermKind::Alert { description, .. } => Ending::TlsAlert {
+            from: party(t.dir),
+            description: Some(*description),
+        },
+        TermKind::EncryptedAlert => Ending::TlsAlert {
+            from: party(t.dir),
+            description: None,
+        },
+        TermKind::Icmp(i) => Ending::IcmpError {
+            icmp_type: i.icmp_type,
+            code: i.code,
+        },
+    }
+}
+
+/// A RST whose TTL differs from the usual TTL of its sender's other
+/// packets (at least two of them): (usual TTL, packets with it).
+pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
+    let TermKind::Rst { ttl, .. } = t.kind else {
+        return None;
+    };
+    let d = tl.dir(t.dir);
+    let usual = d.usual_ttl()?;
+    let n = d
+        .ttls
+        .iter()
+        .find(|(v, _)| *v == usual)
+        .map(|(_, n)| *n)
+        .unwrap_or(0);
+    (usual != ttl && n >= 2).then_some((usual, n))
+}
+
+pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
+    match since {
+        Some(m) if m.frame <= t.frame => {
+            ev(t.frame, format!("{} {}", t.describe(), after(t.ts, m)))
+        }
+        _ => ev(t.frame, t.describe()),
+    }
+}
+
+pub(super) fn mark_ev(m: &Mark, text: &str) -> Evidence {
+    let who = m.step.sender().name();
+    if text.is_empty() {
+        ev(m.frame, format!("{} from {who}", m.step.label()))
+    } else {
+        ev(m.frame, format!("{} from {who}: {text}", m.step.label()))
+    }
+}
+
+pub(super) fn lower(c: Confidence) -> Confidence {
+    match c {
+        Confidence::High => Confidence::Medium,
+        _ => Confidence::Low,
+    }
+}
+
+/// Decide one connection.
+pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
+    if let Some((frame, why)) = &f.not_rdp {
+        let (ending, ef) = match f.first_term_from(0) {
+            Some(t) => (ending_of(tl, t), Some(t.frame)),
+            None => (Ending::CaptureEnded, None),
+        };
+        return Verdict::new(Outcome::NotRdp, ending, ef)
+            .with(ev(*frame, format!("data on the port is not RDP: {why}")));
+    }
+    let mut v = decide_inner(tl, lad, f);
+    if v.failed_step.is_none() && !lad.established() {
+        v.failed_step = lad.next;
+    }
+    v
+}
+
+pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
+    let stop = lad.last;
+    let from = stop.map(|m| m.frame).unwrap_or(0);
+    let term = f.first_term_from(from).cloned();
+
+    // The TCP handshake has its own signatures (a scanner's RST would look
+    // forged: raw-socket tools pick their own TTL).
+    match lad.next {
+        Some(Step::SynAck) => return syn_unanswered(tl, f, lad),
+        Some(Step::HandshakeAck) => return handshake_unfinished(tl, f, lad),
+        _ => {}
+    }
+    if let Some(v) = negotiation_failure(tl, f) {
+        return v;
+    }
+    if let Some(t) = &term {
+        if let TermKind::Alert { description, .. } = t.kind {
+            return alert_rule(tl, lad, t, description);
+        }
+    }
+    if let Some(v) = licensing_or_error_info(tl, lad, f) {
+        return v;
+    }
+    if let Some(v) = idle_timeout(tl, f, term.as_ref()) {
+        return v;
+    }
+    if let Some(t) = &term {
+        if let Some((usual, n)) = forged(tl, t) {
+            return middlebox_reset(tl, lad, t, usual, n);
+        }
+    }
+    if let Some(v) = zero_window(tl, f, stop.as_ref(), term.as_ref()) {
+        return v;
+    }
+    if !lad.established() {
+        if let Some(v) = mtu_black_hole(tl, lad, f, term.as_ref()) {
+            return v;
+        }
+    }
+    if let Some(t) = &term {
+        if let TermKind::Icmp(i) = &t.kind {
+            return Verdict::failed(
+                ending_of(tl, t),
+                Some(t.frame),
+                CauseId::IcmpUnreachable,
+                Confidence::High,
+                format!("A device on the path answered with ICMP {}.", i.describe()),
+            )
+            .with(term_ev(t, stop.as_ref()));
+        }
+    }
+    if lad.established() {
+        return session_end(tl, lad, f, term.as_ref());
+    }
+    if lad.last.is_none() {
+        return nothing_placed(tl, f, term.as_ref());
+    }
+    step_rules(tl, lad, f, term.as_ref())
+}
+
+pub fn lower_confidence(c: &mut Cause) {
+    c.confidence = lower(c.confidence);
+}

@@ -1,0 +1,1279 @@
+//! One test per rule: each cause, ending, benign kind and caveat, on a
+//! hand-built timeline shaped like real traffic.
+
+use super::testkit::*;
+use super::*;
+use crate::common::Dir::{ToClient, ToServer};
+use crate::flow::{GapKind, RoleSource, TcpEventKind};
+use crate::proto::credssp::CredsspLeg::*;
+use crate::proto::mcs::McsEvent;
+use crate::proto::tls::TlsEvent;
+use crate::proto::ProtoEvent;
+
+fn id(d: &Diagnosis) -> Option<CauseId> {
+    d.cause.as_ref().map(|c| c.id)
+}
+fn conf(d: &Diagnosis) -> Option<Confidence> {
+    d.cause.as_ref().map(|c| c.confidence)
+}
+fn has_ev(d: &Diagnosis, frame: u64, needle: &str) -> bool {
+    d.evidence
+        .iter()
+        .any(|e| e.frame == frame && e.text.contains(needle))
+}
+#[track_caller]
+fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
+    assert!(
+        has_ev(d, frame, needle),
+        "no evidence at frame {frame} containing {needle:?}: {:#?}",
+        d.evidence
+    );
+}
+#[track_caller]
+fn assert_failed(d: &Diagnosis, cause: CauseId, c: Confidence) {
+    assert_eq!(d.outcome, Outcome::Failed, "{d:#?}");
+    assert_eq!(id(d), Some(cause), "{d:#?}");
+    assert_eq!(conf(d), Some(c), "{d:#?}");
+    let r = &d.cause.as_ref().unwrap().remediation;
+    assert_eq!(r, remediation(cause));
+    assert!(d.evidence.windows(2).all(|w| w[0].frame <= w[1].frame));
+}
+
+/// TCP + X.224 up to the Connection Confirm selecting `sel`.
+fn negotiated(req: u32, sel: u32) -> TlBuilder {
+    TlBuilder::new()
+        .handshake()
+        .cr(4, 0.002, req)
+        .cc(5, 0.004, sel)
+}
+
+/// ... + TLS 1.2 with a good certificate (frames 6-9).
+fn tls_done(req: u32, sel: u32) -> TlBuilder {
+    negotiated(req, sel).tls12(6, 0.010, good_cert("rdp.corp.example"))
+}
+
+// ------------------------------------------------------------- tcp ----
+
+#[test]
+fn port_closed_rst_answers_the_syn() {
+    let d = diagnose(&TlBuilder::new().syn(1, 0.0).rst_s(2, 0.0003).build());
+    assert_failed(&d, CauseId::PortClosed, Confidence::High);
+    assert_eq!(d.ending, Ending::Refused);
+    assert_eq!(d.ending_frame, Some(2));
+    assert_eq!(d.last_step, Some(Step::Syn));
+    assert_eq!(d.failed_step, Some(Step::SynAck));
+    assert_eq!(d.phase, Phase::Tcp);
+    assert_ev(
+        &d,
+        2,
+        "RST from server (TTL 64) 0.30 ms after TCP SYN (frame 1)",
+    );
+}
+
+#[test]
+fn filtered_linux_syn_retries_are_a_timeout_with_high_confidence() {
+    // Recent Linux: retries about 1, 2, 3, 4, 5, 7, 11 s apart.
+    let times = [0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 22.0, 33.0];
+    let d = diagnose(&TlBuilder::new().syns(1, &times).end(40.0).build());
+    assert_failed(&d, CauseId::Filtered, Confidence::High);
+    match d.ending {
+        Ending::Timeout {
+            waited,
+            retransmissions,
+        } => {
+            assert_eq!(retransmissions, 7);
+            assert_eq!(waited, Duration::from_secs(33));
+        }
+        ref e => panic!("{e:?}"),
+    }
+    assert_eq!(d.ending.id(), "timeout");
+    assert_ev(&d, 8, "SYN sent 8 times");
+}
+
+#[test]
+fn filtered_confidence_drops_with_fewer_syns() {
+    let two = diagnose(&TlBuilder::new().syns(1, &[0.0, 1.0]).end(10.0).build());
+    assert_failed(&two, CauseId::Filtered, Confidence::Medium);
+    let one = diagnose(&TlBuilder::new().syn(1, 0.0).end(10.0).build());
+    assert_failed(&one, CauseId::Filtered, Confidence::Low);
+}
+
+#[test]
+fn a_lone_syn_at_the_end_of_the_capture_is_incomplete() {
+    let d = diagnose(&TlBuilder::new().syn(1, 0.0).end(0.5).build());
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert_eq!(d.ending, Ending::CaptureEnded);
+    assert!(d.cause.is_none());
+}
+
+#[test]
+fn icmp_error_quoting_the_syn_names_the_reason() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .icmp(2, 0.002, 3, 13, None)
+            .build(),
+    );
+    assert_failed(&d, CauseId::IcmpUnreachable, Confidence::High);
+    assert_eq!(
+        d.ending,
+        Ending::IcmpError {
+            icmp_type: 3,
+            code: 13
+        }
+    );
+    assert_ev(&d, 2, "administratively prohibited");
+}
+
+#[test]
+fn scanner_syn_synack_rst_from_client_is_benign() {
+    // nmap's raw SYN has its own TTL; the kernel's RST another: not a
+    // middlebox.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .syn_ack(2, 0.0004)
+            .rst(3, 0.0006, ToServer, 58)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.benign, Some(Benign::Scanner));
+    assert!(d.cause.is_none());
+    assert_eq!(d.ending, Ending::ResetBy(Party::Client));
+    assert_ev(&d, 3, "half-open");
+}
+
+#[test]
+fn synack_never_acknowledged_is_a_one_way_drop() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .syn_ack(2, 0.001)
+            .syn_ack(3, 1.001)
+            .syn_ack(4, 3.001)
+            .end(10.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::Filtered, Confidence::Medium);
+    assert!(matches!(
+        d.ending,
+        Ending::Timeout {
+            retransmissions: 2,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn health_check_connect_and_close_without_data_is_benign() {
+    let d = diagnose(&TlBuilder::new().handshake().fin_c(4, 0.002).build());
+    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.benign, Some(Benign::HealthCheck));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+}
+
+// ------------------------------------------------------------ x224 ----
+
+#[test]
+fn service_unresponsive_tcp_up_no_connection_confirm() {
+    // A hung TermService: the kernel completes the handshake and answers
+    // keep-alives; the client gives up after 20 s.
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL | HYBRID)
+            .keepalive(6, 5.0)
+            .keepalive(8, 10.0)
+            .keepalive(10, 15.0)
+            .rst_c(12, 20.0)
+            .packets(6, 5)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServiceUnresponsive, Confidence::High);
+    assert_eq!(d.ending, Ending::ResetBy(Party::Client));
+    assert_eq!(d.failed_step, Some(Step::ConnectionConfirm));
+    assert_ev(&d, 6, "3 TCP keep-alive(s)");
+    assert_ev(
+        &d,
+        12,
+        "RST from client (TTL 128) 20 s after X.224 Connection Request (frame 4)",
+    );
+    assert_eq!(
+        d.negotiation.as_deref(),
+        Some("client offered SSL|HYBRID; the server sent no Connection Confirm")
+    );
+}
+
+#[test]
+fn service_unresponsive_until_the_capture_ends_is_a_timeout() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .end(30.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Failed);
+    assert_eq!(id(&d), Some(CauseId::ServiceUnresponsive));
+    assert!(matches!(
+        d.ending,
+        Ending::Timeout {
+            retransmissions: 0,
+            ..
+        }
+    ));
+    // Without keep-alives or extra server packets the host is not proven
+    // alive: medium.
+    assert_eq!(conf(&d), Some(Confidence::Medium));
+}
+
+#[test]
+fn request_at_the_very_end_of_the_capture_is_incomplete() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .end(1.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert_eq!(d.ending, Ending::CaptureEnded);
+    assert_eq!(d.ending.id(), "capture_ended");
+}
+
+#[test]
+fn client_retransmitting_the_request_unanswered_is_path_lost() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .rtx(5, 0.3, ToServer, 0, 19)
+            .rtx(6, 0.9, ToServer, 0, 19)
+            .rtx(7, 2.1, ToServer, 0, 19)
+            .end(30.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::PathLost, Confidence::Medium);
+    assert!(matches!(
+        d.ending,
+        Ending::Timeout {
+            retransmissions: 3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn listener_refused_server_rst_right_after_the_request() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL | HYBRID)
+            .rst_s(5, 0.0024)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ListenerRefused, Confidence::High);
+    assert_eq!(d.ending, Ending::ResetBy(Party::Server));
+    assert_ev(&d, 4, "mstshash=alice");
+    assert_ev(&d, 5, "no Connection Confirm");
+}
+
+#[test]
+fn listener_closing_slowly_is_less_certain() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .fin_s(5, 3.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ListenerRefused, Confidence::Medium);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Server));
+    assert_eq!(d.ending.id(), "closed_by_server");
+}
+
+#[test]
+fn every_negotiation_failure_code_has_its_cause() {
+    let cases = [
+        (1, RDP, CauseId::SslRequiredByServer),
+        (2, SSL | HYBRID, CauseId::SslNotAllowedByServer),
+        (3, SSL, CauseId::CertNotOnServer),
+        (4, SSL | HYBRID, CauseId::InconsistentFlags),
+        (5, SSL, CauseId::NlaRequired),
+        (6, SSL, CauseId::SslWithUserAuthRequired),
+        (0x77, SSL, CauseId::NegotiationFailureOther),
+    ];
+    for (code, req, cause) in cases {
+        let d = diagnose(
+            &TlBuilder::new()
+                .handshake()
+                .cr(4, 0.002, req)
+                .neg_failure(5, 0.0031, code)
+                .fin_s(6, 0.0032)
+                .build(),
+        );
+        assert_eq!(d.outcome, Outcome::Failed);
+        assert_eq!(id(&d), Some(cause), "code {code}");
+        assert_eq!(d.ending, Ending::NegotiationFailure { code });
+        assert_eq!(d.ending_frame, Some(5));
+        assert_eq!(d.failed_step, Some(Step::ConnectionConfirm));
+        assert_eq!(d.phase, Phase::X224);
+        assert_ev(&d, 5, "RDP_NEG_FAILURE");
+        assert_ev(&d, 6, "FIN from server");
+    }
+}
+
+#[test]
+fn ssl_required_sentence_and_confidence() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, RDP)
+            .neg_failure(5, 0.0031, 1)
+            .build(),
+    );
+    assert_failed(&d, CauseId::SslRequiredByServer, Confidence::High);
+    assert_eq!(
+        d.negotiation.as_deref(),
+        Some("client offered RDP only, server requires TLS (SSL_REQUIRED_BY_SERVER)")
+    );
+    assert_ev(&d, 5, "RDP_NEG_FAILURE SSL_REQUIRED_BY_SERVER (1), 1.1 ms after X.224 Connection Request (frame 4)");
+    // A client that did offer TLS and still got code 1 is odd: less sure.
+    let odd = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .neg_failure(5, 0.0031, 1)
+            .build(),
+    );
+    assert_eq!(conf(&odd), Some(Confidence::Medium));
+}
+
+#[test]
+fn nla_required_sentence() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .neg_failure(5, 0.003, 5)
+            .build(),
+    );
+    assert_failed(&d, CauseId::NlaRequired, Confidence::High);
+    assert_eq!(
+        d.negotiation.as_deref(),
+        Some("client offered SSL, server requires NLA (CredSSP) (HYBRID_REQUIRED_BY_SERVER)")
+    );
+}
+
+#[test]
+fn negotiation_sentences_for_selected_protocols() {
+    let s = |req, sel| diagnose(&negotiated(req, sel).end(1.0).build()).negotiation;
+    assert_eq!(
+        s(SSL | HYBRID, SSL).as_deref(),
+        Some("client offered SSL|HYBRID, server chose SSL: NLA is off on the server")
+    );
+    assert!(s(SSL | HYBRID | HYBRID_EX, HYBRID_EX)
+        .unwrap()
+        .contains("server chose HYBRID_EX: Network Level Authentication"));
+    assert!(s(SSL | HYBRID, RDP)
+        .unwrap()
+        .contains("server chose RDP: the server allows only Standard RDP Security"));
+}
+
+// ------------------------------------------------------------- tls ----
+
+#[test]
+fn server_cert_unusable_rst_right_after_client_hello() {
+    let d = diagnose(
+        &negotiated(SSL | HYBRID, HYBRID)
+            .client_hello(6, 0.010)
+            .rst_s(7, 0.0104)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerCertUnusable, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::ClientHello));
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_eq!(d.phase, Phase::Tls);
+    assert_ev(
+        &d,
+        7,
+        "RST from server (TTL 64) 0.40 ms after TLS ClientHello (frame 6), no ServerHello",
+    );
+    assert!(d.cause.unwrap().remediation.contains("MachineKeys"));
+}
+
+#[test]
+fn server_closing_after_an_old_client_hello_is_a_version_mismatch() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello_with(6, 0.010, old_hello())
+            .fin_s(7, 0.0105)
+            .build(),
+    );
+    assert_failed(&d, CauseId::TlsVersionMismatch, Confidence::Medium);
+    assert_ev(&d, 6, "versions TLS 1.0 to TLS 1.0");
+}
+
+#[test]
+fn server_closing_after_weak_ciphers_is_a_cipher_mismatch() {
+    let mut h = modern_hello(None);
+    h.cipher_suites = vec![0x002f, 0x0035, 0x000a];
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello_with(6, 0.010, h)
+            .fin_s(7, 0.0105)
+            .build(),
+    );
+    assert_failed(&d, CauseId::TlsCipherMismatch, Confidence::Medium);
+}
+
+#[test]
+fn server_alerts_name_the_tls_failure() {
+    for (desc, cause) in [
+        (70, CauseId::TlsVersionMismatch),
+        (40, CauseId::TlsCipherMismatch),
+        (71, CauseId::TlsCipherMismatch),
+        (80, CauseId::TlsServerInternalError),
+    ] {
+        let d = diagnose(
+            &negotiated(SSL, SSL)
+                .client_hello(6, 0.010)
+                .alert(7, 0.011, ToClient, desc)
+                .fin_s(8, 0.0111)
+                .build(),
+        );
+        assert_failed(&d, cause, Confidence::High);
+        assert_eq!(
+            d.ending,
+            Ending::TlsAlert {
+                from: Party::Server,
+                description: Some(desc)
+            }
+        );
+        assert_eq!(d.ending_frame, Some(7));
+        assert_eq!(d.ending.id(), "tls_alert");
+    }
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .alert(7, 0.011, ToClient, 70)
+            .build(),
+    );
+    assert_ev(
+        &d,
+        7,
+        "fatal TLS alert protocol_version (70) from server 1.0 ms after TLS ClientHello (frame 6)",
+    );
+}
+
+#[test]
+fn handshake_failure_with_an_old_client_is_a_version_problem() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello_with(6, 0.010, old_hello())
+            .alert(7, 0.011, ToClient, 40)
+            .build(),
+    );
+    assert_failed(&d, CauseId::TlsVersionMismatch, Confidence::Medium);
+}
+
+/// ServerHello + Certificate + ServerHelloDone in frame 7, then the client
+/// ends it with `end`.
+fn cert_then(c: crate::proto::cert::CertInfo, sni: Option<&str>) -> TlBuilder {
+    negotiated(SSL | HYBRID, HYBRID)
+        .client_hello_with(6, 0.010, modern_hello(sni))
+        .server_hello(7, 0.011, 0x0303)
+        .certificate(7, 0.011, c)
+        .tls(7, 0.011, ToClient, TlsEvent::ServerHelloDone)
+}
+
+#[test]
+fn client_fin_after_an_expired_certificate() {
+    let d = diagnose(
+        &cert_then(cert("rdp01", -400, -10, true), None)
+            .fin_c(8, 0.0125)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedExpired, Confidence::High);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert_eq!(d.failed_step, Some(Step::ClientKeyExchange));
+    assert!(d.cause.as_ref().unwrap().summary.contains("2024-02-20"));
+    assert_ev(&d, 7, "valid 2023-01-26 12:00:00 UTC to 2024-02-20 12:00:00 UTC (capture time 2024-03-01 12:00:00 UTC)");
+}
+
+#[test]
+fn client_rst_after_a_not_yet_valid_certificate() {
+    let d = diagnose(
+        &cert_then(cert("rdp01", 5, 365, false), None)
+            .rst_c(8, 0.0125)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedNotYetValid, Confidence::High);
+    assert_eq!(d.ending, Ending::ResetBy(Party::Client));
+}
+
+#[test]
+fn client_rst_after_a_self_signed_certificate() {
+    let d = diagnose(
+        &cert_then(cert("rdp01", -30, 150, true), None)
+            .rst_c(8, 2.5)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedSelfSigned, Confidence::Medium);
+}
+
+#[test]
+fn client_fin_after_a_certificate_for_another_name() {
+    let d = diagnose(
+        &cert_then(good_cert("other.corp.example"), Some("rdp.corp.example"))
+            .fin_c(8, 0.0125)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedNameMismatch, Confidence::Medium);
+    assert!(d.cause.unwrap().summary.contains("rdp.corp.example"));
+    // A wildcard that covers the name is no mismatch.
+    let d = diagnose(
+        &cert_then(good_cert("*.corp.example"), Some("rdp.corp.example"))
+            .fin_c(8, 0.0125)
+            .build(),
+    );
+    assert_ne!(id(&d), Some(CauseId::CertRejectedNameMismatch));
+}
+
+#[test]
+fn client_alerts_name_the_certificate_problem() {
+    let d = diagnose(
+        &cert_then(good_cert("rdp01"), None)
+            .alert(8, 0.0125, ToServer, 45)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedExpired, Confidence::High);
+    assert_eq!(
+        d.ending,
+        Ending::TlsAlert {
+            from: Party::Client,
+            description: Some(45)
+        }
+    );
+    let d = diagnose(
+        &cert_then(cert("rdp01", -30, 150, true), None)
+            .alert(8, 0.0125, ToServer, 48)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedSelfSigned, Confidence::High);
+    let d = diagnose(
+        &cert_then(good_cert("rdp01"), None)
+            .alert(8, 0.0125, ToServer, 42)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejected, Confidence::Medium);
+    assert_ev(&d, 8, "bad_certificate (42) from client");
+}
+
+#[test]
+fn tls_stall_no_server_hello_while_tcp_answers() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .keepalive(8, 7.0)
+            .keepalive(10, 14.0)
+            .fin_c(12, 20.0)
+            .packets(7, 6)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServiceUnresponsive, Confidence::High);
+    assert!(d.cause.unwrap().summary.contains("no TLS ServerHello"));
+}
+
+#[test]
+fn mtu_black_hole_full_size_segments_retransmitted() {
+    // Server-side capture: the certificate flight leaves at full MSS and is
+    // retransmitted, never acknowledged; the client gives up.
+    let d = diagnose(
+        &cert_then(good_cert("rdp01"), None)
+            .mss(1460, 1460)
+            .rtx(8, 0.25, ToClient, 0, 1460)
+            .rtx(9, 0.75, ToClient, 0, 1460)
+            .rtx(10, 1.75, ToClient, 0, 1460)
+            .rst_c(11, 21.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
+    assert_ev(&d, 8, "retransmission from server of 1460 bytes");
+    // Two only: medium.
+    let d = diagnose(
+        &cert_then(good_cert("rdp01"), None)
+            .mss(1460, 1460)
+            .rtx(8, 0.25, ToClient, 0, 1460)
+            .rtx(9, 0.75, ToClient, 0, 1460)
+            .rst_c(11, 21.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
+}
+
+#[test]
+fn icmp_fragmentation_needed_confirms_the_black_hole() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .mss(1460, 1460)
+            .rtx(7, 0.25, ToClient, 0, 1460)
+            .icmp(8, 0.251, 3, 4, Some(1400))
+            .end(30.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
+    assert!(d.cause.unwrap().summary.contains("1400"));
+}
+
+#[test]
+fn a_single_tail_loss_probe_is_not_loss() {
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .mss(1460, 1460)
+            .rtx(10, 0.2, ToClient, 0, 1460)
+            .app(11, 0.3, ToServer, 400)
+            .app(12, 0.31, ToClient, 800)
+            .app_summary(40, 60.0, ToClient, 3000, 4_000_000)
+            .end(60.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert!(d.cause.is_none());
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.ending, Ending::CaptureEnded);
+}
+
+#[test]
+fn client_closing_instead_of_starting_tls() {
+    let d = diagnose(&negotiated(SSL | HYBRID, SSL).fin_c(6, 0.005).build());
+    assert_failed(&d, CauseId::ClientAborted, Confidence::Medium);
+    assert_eq!(d.failed_step, Some(Step::ClientHello));
+    assert!(d.cause.unwrap().summary.contains("NLA is off"));
+}
+
+// --------------------------------------------------------- credssp ----
+
+fn nla(ex: bool) -> TlBuilder {
+    let sel = if ex { HYBRID_EX } else { HYBRID };
+    tls_done(SSL | HYBRID | HYBRID_EX, sel)
+        .leg(10, 0.02, Negotiate)
+        .leg(11, 0.021, Challenge)
+        .leg(12, 0.03, Authenticate)
+}
+
+#[test]
+fn credentials_rejected_server_closes_after_authenticate() {
+    let d = diagnose(&nla(false).fin_s(13, 0.12).build());
+    assert_failed(&d, CauseId::CredentialsRejected, Confidence::High);
+    assert_eq!(d.failed_step, Some(Step::CredsspServerPubKeyAuth));
+    assert_eq!(d.phase, Phase::Credssp);
+    assert_ev(
+        &d,
+        13,
+        "FIN from server 90.0 ms after CredSSP authenticate (frame 12), no pubKeyAuth back",
+    );
+    assert_ev(&d, 12, "CredSSP authenticate (with pubKeyAuth) from client");
+}
+
+#[test]
+fn credential_precheck_is_benign() {
+    let d = diagnose(
+        &nla(false)
+            .leg(13, 0.1, ServerPubKeyAuth)
+            .tls(14, 0.102, ToServer, TlsEvent::EncryptedAlert { len: 26 })
+            .fin_c(14, 0.102)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Benign, "{d:#?}");
+    assert_eq!(d.benign, Some(Benign::CredentialPrecheck));
+    assert!(d.cause.is_none());
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+}
+
+#[test]
+fn pubkeyauth_rejected_client_resets_after_server_pubkeyauth() {
+    let d = diagnose(
+        &nla(false)
+            .leg(13, 0.1, ServerPubKeyAuth)
+            .rst_c(14, 0.102)
+            .build(),
+    );
+    assert_failed(&d, CauseId::PubKeyAuthRejected, Confidence::Medium);
+}
+
+#[test]
+fn access_denied_after_early_user_authorization_result() {
+    let d = diagnose(
+        &nla(true)
+            .leg(13, 0.1, ServerPubKeyAuth)
+            .leg(14, 0.11, Credentials)
+            .leg(15, 0.3, EarlyUserAuthResult)
+            .fin_s(16, 0.301)
+            .build(),
+    );
+    assert_failed(&d, CauseId::AccessDenied, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::EarlyUserAuthResult));
+    assert_ev(&d, 15, "Early User Authorization Result from server");
+}
+
+#[test]
+fn server_closing_before_the_authorization_result_is_access_denied_medium() {
+    let d = diagnose(
+        &nla(true)
+            .leg(13, 0.1, ServerPubKeyAuth)
+            .leg(14, 0.11, Credentials)
+            .fin_s(16, 0.4)
+            .build(),
+    );
+    assert_failed(&d, CauseId::AccessDenied, Confidence::Medium);
+    assert_eq!(d.failed_step, Some(Step::EarlyUserAuthResult));
+}
+
+#[test]
+fn server_closing_at_the_credssp_negotiate() {
+    let d = diagnose(
+        &tls_done(SSL | HYBRID, HYBRID)
+            .leg(10, 0.02, Negotiate)
+            .fin_s(11, 0.021)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerClosed, Confidence::Medium);
+}
+
+// ------------------------------------------------- rdp and session ----
+
+/// Standard RDP Security up to the Client Info (clear-text MCS).
+fn standard() -> TlBuilder {
+    negotiated(RDP, RDP)
+        .mcs(6, 0.01, ToServer, McsEvent::ConnectInitial(Box::default()))
+        .mcs(7, 0.02, ToClient, McsEvent::ConnectResponse(Box::default()))
+        .mcs(8, 0.03, ToServer, McsEvent::ErectDomainRequest)
+        .mcs(9, 0.03, ToServer, McsEvent::AttachUserRequest)
+        .mcs(
+            10,
+            0.04,
+            ToClient,
+            McsEvent::AttachUserConfirm {
+                result: 0,
+                user_id: Some(1007),
+            },
+        )
+        .mcs(
+            11,
+            0.05,
+            ToClient,
+            McsEvent::ChannelJoinConfirm {
+                result: 0,
+                channel: 1003,
+            },
+        )
+        .mcs(12, 0.06, ToServer, McsEvent::SecurityExchange { len: 72 })
+        .mcs(13, 0.07, ToServer, McsEvent::ClientInfo(Default::default()))
+}
+
+#[test]
+fn licensing_error_in_the_clear() {
+    let d = diagnose(
+        &standard()
+            .licensing_error(14, 0.2, 0x06)
+            .fin_s(15, 0.21)
+            .build(),
+    );
+    assert_failed(&d, CauseId::LicensingError, Confidence::High);
+    assert_eq!(d.failed_step, Some(Step::Licensing));
+    assert_eq!(d.last_step, Some(Step::ClientInfo));
+    assert_eq!(d.phase, Phase::Rdp);
+    assert_ev(&d, 14, "ERR_NO_LICENSE_SERVER (0x06)");
+    // STATUS_VALID_CLIENT is the success answer, not an error.
+    let ok = diagnose(&standard().licensing_error(14, 0.2, 0x07).end(1.0).build());
+    assert_ne!(id(&ok), Some(CauseId::LicensingError));
+    assert_eq!(ok.last_step, Some(Step::Licensing));
+}
+
+#[test]
+fn set_error_info_codes() {
+    let info = |code| {
+        diagnose(
+            &standard()
+                .mcs(14, 0.2, ToClient, McsEvent::SetErrorInfo { code })
+                .fin_s(15, 0.21)
+                .build(),
+        )
+    };
+    assert_eq!(id(&info(0x101)), Some(CauseId::LicensingError));
+    let d = info(0x7);
+    assert_failed(&d, CauseId::ServerDeniedSession, Confidence::High);
+    assert_ev(&d, 14, "ERRINFO_SERVER_DENIED_CONNECTION");
+    let d = info(0xC);
+    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+}
+
+#[test]
+fn server_closing_during_encrypted_rdp_setup() {
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .app(11, 0.03, ToClient, 300)
+            .fin_s(12, 0.05)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerDeniedSession, Confidence::Low);
+    assert_eq!(d.last_step, Some(Step::McsConnectResponse));
+}
+
+fn session() -> TlBuilder {
+    tls_done(SSL, SSL)
+        .app(10, 0.02, ToServer, 400)
+        .app(11, 0.03, ToClient, 300)
+        .app_summary(90, 120.0, ToClient, 5000, 9_000_000)
+}
+
+#[test]
+fn session_end_by_client_is_benign_and_open_session_is_established() {
+    let d = diagnose(&session().fin_c(100, 130.0).build());
+    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+    assert_eq!(d.phase, Phase::Session);
+    let d = diagnose(&session().rst_c(100, 130.0).build());
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+    let d = diagnose(&session().end(200.0).build());
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.failed_step, None);
+    assert!(d.cause.is_none());
+}
+
+#[test]
+fn server_reset_during_the_session() {
+    let d = diagnose(&session().rst_s(100, 130.0).build());
+    assert_failed(&d, CauseId::ServerReset, Confidence::Medium);
+    assert_eq!(d.ending, Ending::ResetBy(Party::Server));
+}
+
+#[test]
+fn middlebox_reset_has_the_wrong_ttl() {
+    // The server's packets arrive with TTL 64; the RST with 61 (forged by
+    // a firewall three hops nearer with initial TTL 64).
+    let d = diagnose(&session().rst(100, 130.0, ToClient, 61).build());
+    assert_eq!(id(&d), Some(CauseId::MiddleboxReset), "{d:#?}");
+    assert_eq!(d.ending, Ending::ResetBy(Party::Middlebox));
+    assert_eq!(d.ending.id(), "reset_by_middlebox");
+    assert_ev(&d, 100, "TTL 61, while the server's other");
+    assert!(d.cause.unwrap().summary.contains("not the server"));
+}
+
+#[test]
+fn middlebox_reset_after_client_hello() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.01)
+            .rst(7, 0.0102, ToClient, 250)
+            .build(),
+    );
+    assert_eq!(id(&d), Some(CauseId::MiddleboxReset));
+    assert!(d.cause.unwrap().summary.contains("TLS"));
+}
+
+#[test]
+fn idle_timeout_long_silence_then_reset() {
+    let d = diagnose(&session().max_idle(900.0, 100).rst_s(100, 1020.0).build());
+    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_ev(&d, 100, "after 900 s of silence");
+    // With a forged TTL the device is named with more confidence.
+    let d = diagnose(
+        &session()
+            .max_idle(900.0, 100)
+            .rst(100, 1020.0, ToClient, 60)
+            .build(),
+    );
+    assert_failed(&d, CauseId::IdleTimeout, Confidence::High);
+    assert_eq!(d.ending, Ending::ResetBy(Party::Middlebox));
+}
+
+#[test]
+fn idle_timeout_silence_then_unanswered_retransmissions() {
+    let d = diagnose(
+        &session()
+            .max_idle(600.0, 100)
+            .rtx(100, 720.0, ToServer, 5000, 120)
+            .rtx(101, 720.3, ToServer, 5000, 120)
+            .rtx(102, 720.9, ToServer, 5000, 120)
+            .end(760.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert!(matches!(
+        d.ending,
+        Ending::Timeout {
+            retransmissions: 3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn zero_window_stall_from_the_server() {
+    let d = diagnose(
+        &session()
+            .tcp(100, 125.0, ToClient, TcpEventKind::ZeroWindow)
+            .tcp(101, 125.5, ToServer, TcpEventKind::ZeroWindowProbe)
+            .end(140.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ZeroWindowStall, Confidence::High);
+    assert_ev(
+        &d,
+        100,
+        "zero window from server, held for 15 s until the end",
+    );
+    // A zero window that opens again within a second is flow control.
+    let d = diagnose(
+        &session()
+            .tcp(100, 125.0, ToClient, TcpEventKind::ZeroWindow)
+            .tcp(
+                101,
+                125.3,
+                ToClient,
+                TcpEventKind::WindowUpdate { window: 65535 },
+            )
+            .end(140.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established);
+}
+
+#[test]
+fn path_lost_in_session_retransmissions_never_answered() {
+    let d = diagnose(
+        &session()
+            .rtx(100, 125.0, ToServer, 9000, 200)
+            .rtx(101, 125.4, ToServer, 9000, 200)
+            .rtx(102, 126.2, ToServer, 9000, 200)
+            .end(160.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::PathLost, Confidence::Medium);
+}
+
+#[test]
+fn not_rdp_on_the_port() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .proto(
+                4,
+                0.002,
+                ToServer,
+                ProtoEvent::NotRdp {
+                    why: "HTTP request".into(),
+                },
+            )
+            .fin_s(5, 0.01)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::NotRdp);
+    assert_eq!(d.outcome.name(), "not_rdp");
+    assert_ev(&d, 4, "HTTP request");
+}
+
+// --------------------------------------------------------- caveats ----
+
+#[test]
+fn capture_loss_in_the_failing_step_lowers_confidence() {
+    let base = || negotiated(SSL | HYBRID, HYBRID).client_hello(6, 0.010);
+    let clean = diagnose(&base().rst_s(8, 0.0104).build());
+    assert_eq!(conf(&clean), Some(Confidence::High));
+    let lossy = diagnose(
+        &base()
+            .gap(7, 0.0102, ToClient, GapKind::CaptureLoss, 19, 1200)
+            .rst_s(8, 0.0104)
+            .build(),
+    );
+    assert_eq!(id(&lossy), Some(CauseId::ServerCertUnusable));
+    assert_eq!(conf(&lossy), Some(Confidence::Medium));
+    assert!(lossy
+        .caveats
+        .iter()
+        .any(|c| c.contains("capture loss in the failing step")));
+    assert_ev(&lossy, 7, "capture loss: 1200 bytes from the server");
+}
+
+#[test]
+fn capture_loss_with_no_other_explanation_is_the_cause() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .syn_ack(2, 0.001)
+            .gap(3, 0.002, ToServer, GapKind::CaptureLoss, 0, 1)
+            .fin_s(4, 0.003)
+            .build(),
+    );
+    assert_eq!(id(&d), Some(CauseId::CaptureLossInFailingStep), "{d:#?}");
+    assert_eq!(conf(&d), Some(Confidence::Low));
+}
+
+#[test]
+fn mid_stream_capture_is_said() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .roles(RoleSource::Port)
+            .tcp(1, 0.0, ToClient, TcpEventKind::MidStream)
+            .app(1, 0.0, ToClient, 1400)
+            .app(2, 0.01, ToServer, 100)
+            .fin_c(3, 5.0)
+            .build(),
+    );
+    assert!(
+        d.caveats.iter().any(|c| c.contains("mid-connection")),
+        "{d:#?}"
+    );
+    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+}
+
+#[test]
+fn mid_stream_without_signature_is_incomplete() {
+    let d = diagnose(
+        &TlBuilder::new()
+            .roles(RoleSource::Port)
+            .tcp(1, 0.0, ToClient, TcpEventKind::MidStream)
+            .rst_s(2, 0.5)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert!(d.caveats.iter().any(|c| c.contains("mid-connection")));
+}
+
+#[test]
+fn one_direction_only_is_not_a_failure() {
+    // Client packets only: the client's ACK and Connection Request prove a
+    // SYN/ACK existed.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .ack(2, 0.001)
+            .cr(3, 0.002, SSL)
+            .client_hello(5, 0.01)
+            .fin_c(6, 20.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Incomplete, "{d:#?}");
+    assert!(d.caveats.iter().any(|c| c.contains("only one direction")));
+}
+
+#[test]
+fn snap_length_is_a_caveat() {
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .gap(7, 0.011, ToClient, GapKind::Snaplen, 96, 1300)
+            .end(1.0)
+            .build(),
+    );
+    assert!(d
+        .caveats
+        .iter()
+        .any(|c| c.contains("snap length") && c.contains("frame 7")));
+}
+
+// -------------------------------------------------------- properties ----
+
+#[test]
+fn diagnosis_is_deterministic_and_evidence_sorted() {
+    let tl = nla(false).fin_s(13, 0.12).build();
+    let a = diagnose(&tl);
+    let b = diagnose(&tl);
+    assert_eq!(a, b);
+    assert!(a.evidence.windows(2).all(|w| w[0].frame <= w[1].frame));
+}
+
+#[test]
+fn empty_timeline_does_not_panic() {
+    let tl = TlBuilder::new().build();
+    let d = diagnose(&tl);
+    assert_ne!(d.outcome, Outcome::Failed);
+}
+
+// -------------------------------------------------------- attempts ----
+
+fn conn(stream: u64, port: u16, t0: f64, b: impl FnOnce(f64) -> TlBuilder) -> Timeline {
+    let _ = port;
+    b(t0).stream(stream).build()
+}
+
+#[test]
+fn retries_to_a_closed_port_are_one_attempt() {
+    // FreeRDP retries a refused connection: two SYNs from two ports.
+    let mk = |stream: u64, port: u16, t: f64| {
+        conn(stream, port, t, |t| {
+            TlBuilder::between(&format!("10.0.0.5:{port}"), "10.0.0.9:3389")
+                .syn(stream * 10 + 1, t)
+                .rst_s(stream * 10 + 2, t + 0.0003)
+        })
+    };
+    let a = mk(0, 50100, 0.0);
+    let b = mk(1, 50101, 0.5);
+    // Another server: another attempt.
+    let c = TlBuilder::between("10.0.0.5:50102", "10.0.0.10:3389")
+        .syn(31, 0.6)
+        .rst_s(32, 0.6003)
+        .stream(2)
+        .build();
+    // The same pair a minute later: a new attempt.
+    let e = mk(3, 50103, 90.0);
+    let tls = [a, b, c, e];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<(&Timeline, &Diagnosis)> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 3);
+    let first = at
+        .iter()
+        .find(|x| x.streams == vec![0, 1])
+        .expect("grouped");
+    assert!(first.all_failed_same_step);
+    assert_eq!(first.failed_step, Some(Step::SynAck));
+    assert_eq!(first.failed, 2);
+    assert_eq!(
+        first.summary,
+        "2 attempts from 10.0.0.5 to 10.0.0.9:3389 within 500 ms, all failed at TCP SYN/ACK (port_closed)"
+    );
+    assert!(at.iter().any(|x| x.streams == vec![3]));
+    assert!(at.iter().any(|x| x.streams == vec![2]));
+    // Input order does not matter.
+    let mut rev = items.clone();
+    rev.reverse();
+    assert_eq!(group_attempts(&rev), at);
+}
+
+fn precheck(stream: u64, t: f64) -> Timeline {
+    let s = |x: f64| t + x;
+    TlBuilder::between(&format!("10.0.0.5:{}", 50000 + stream), "10.0.0.9:3389")
+        .syn(1, s(0.0))
+        .syn_ack(2, s(0.0005))
+        .ack(3, s(0.001))
+        .cr(4, s(0.002), SSL | HYBRID)
+        .cc(5, s(0.004), HYBRID)
+        .tls12(6, s(0.01), good_cert("rdp01"))
+        .leg(10, s(0.02), Negotiate)
+        .leg(11, s(0.021), Challenge)
+        .leg(12, s(0.03), Authenticate)
+        .leg(13, s(0.1), ServerPubKeyAuth)
+        .fin_c(14, s(0.102))
+        .stream(stream)
+        .build()
+}
+
+fn full(stream: u64, t: f64) -> Timeline {
+    let s = |x: f64| t + x;
+    TlBuilder::between(&format!("10.0.0.5:{}", 50000 + stream), "10.0.0.9:3389")
+        .syn(1, s(0.0))
+        .syn_ack(2, s(0.0005))
+        .ack(3, s(0.001))
+        .cr(4, s(0.002), SSL | HYBRID)
+        .cc(5, s(0.004), HYBRID)
+        .tls12(6, s(0.01), good_cert("rdp01"))
+        .leg(10, s(0.02), Negotiate)
+        .leg(11, s(0.021), Challenge)
+        .leg(12, s(0.03), Authenticate)
+        .leg(13, s(0.1), ServerPubKeyAuth)
+        .leg(14, s(0.11), Credentials)
+        .app(15, s(0.2), ToServer, 400)
+        .app(16, s(0.21), ToClient, 300)
+        .app_summary(90, s(100.0), ToClient, 4000, 8_000_000)
+        .fin_c(100, s(110.0))
+        .stream(stream)
+        .build()
+}
+
+#[test]
+fn precheck_followed_by_the_real_connection() {
+    let tls = [precheck(0, 0.0), full(1, 0.4)];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    assert_eq!(ds[0].benign, Some(Benign::CredentialPrecheck));
+    assert_eq!(ds[1].benign, Some(Benign::SessionEnd), "{:#?}", ds[1]);
+    let items: Vec<_> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 1);
+    assert!(at[0].relabels.is_empty());
+    assert_eq!(at[0].failed, 0);
+    assert!(at[0].established);
+    assert!(
+        at[0]
+            .summary
+            .contains("credential pre-check, then session (ended normally)"),
+        "{}",
+        at[0].summary
+    );
+}
+
+#[test]
+fn pubkeyauth_rejection_followed_by_success_is_relabelled_precheck() {
+    let mut tls = [precheck(0, 0.0), full(1, 0.4)];
+    // The first connection ended with a RST: diagnosed as a rejection.
+    tls[0].events.pop();
+    tls[0].push(
+        14,
+        at(0.102),
+        ToServer,
+        crate::timeline::EventKind::Tcp(TcpEventKind::Rst {
+            ttl: 128,
+            ip_id: None,
+            window: 0,
+            seq_in_window: true,
+        }),
+    );
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    assert_eq!(id(&ds[0]), Some(CauseId::PubKeyAuthRejected));
+    let items: Vec<_> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at[0].relabels.len(), 1);
+    let r = &at[0].relabels[0];
+    assert_eq!(r.stream, 0);
+    assert_eq!(r.benign, Some(Benign::CredentialPrecheck));
+    let fixed = r.apply(&ds[0]);
+    assert_eq!(fixed.outcome, Outcome::Benign);
+    assert!(fixed.cause.is_none());
+    assert_eq!(at[0].failed, 0);
+}
+
+#[test]
+fn lone_precheck_with_nothing_after_is_relabelled_failure() {
+    let mut tl = precheck(0, 0.0);
+    tl.capture_end = at(120.0);
+    let d = diagnose(&tl);
+    assert_eq!(d.benign, Some(Benign::CredentialPrecheck));
+    let at_ = group_attempts(&[(&tl, &d)]);
+    assert_eq!(at_[0].relabels.len(), 1);
+    assert_eq!(at_[0].relabels[0].outcome, Outcome::Failed);
+    assert_eq!(at_[0].failed, 1);
+    // If the capture ended right after, nothing can be said: no relabel.
+    let tl2 = precheck(0, 0.0);
+    let d2 = diagnose(&tl2);
+    assert!(group_attempts(&[(&tl2, &d2)])[0].relabels.is_empty());
+}
+
+#[test]
+fn mixed_attempt_summary() {
+    let a = TlBuilder::between("10.0.0.5:50001", "10.0.0.9:3389")
+        .handshake()
+        .cr(4, 0.002, SSL)
+        .neg_failure(5, 0.003, 5)
+        .stream(0)
+        .build();
+    let b = full(1, 0.5);
+    let tls = [a, b];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<_> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 1);
+    assert!(!at[0].all_failed_same_step);
+    assert_eq!(at[0].failed, 1);
+    assert!(at[0]
+        .summary
+        .starts_with("2 connections from 10.0.0.5 to 10.0.0.9:3389 within"));
+    assert!(at[0].summary.contains(
+        "failed at X.224 Connection Confirm (nla_required), then session (ended normally)"
+    ));
+}

@@ -1,0 +1,288 @@
+//! The Markdown report, to paste into a ticket: per capture its name,
+//! SHA-256 and time range, the verdict first (one line per failed
+//! connection), then per failed connection the evidence and the facts
+//! (negotiation, TLS, certificate).
+
+use super::model::*;
+use super::text::*;
+use std::fmt::Write;
+
+/// Escape text for Markdown (GitHub flavour): characters that would start
+/// emphasis, code, links, HTML or table cells. Intraword `_` is harmless
+/// there and kept, so protocol names stay readable.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' | '`' | '*' | '|' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A code span holding `s` verbatim.
+pub fn code(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let mut ticks = 1;
+    while s.contains(&"`".repeat(ticks)) {
+        ticks += 1;
+    }
+    let fence = "`".repeat(ticks);
+    if ticks > 1 || s.starts_with('`') || s.ends_with('`') {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+/// A code span usable inside a table cell (`|` escaped).
+fn cell_code(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+pub fn render(doc: &Document) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# RDP connection report ({} {})",
+        doc.tool.name, doc.tool.version
+    );
+    for f in &doc.files {
+        out.push('\n');
+        file_section(&mut out, f);
+    }
+    if doc.files.len() > 1 {
+        let _ = writeln!(out, "\n## Totals\n");
+        for l in totals_lines(&doc.totals) {
+            let _ = writeln!(out, "- {}", escape(&l));
+        }
+    }
+    out
+}
+
+fn file_section(out: &mut String, f: &FileReport) {
+    let _ = writeln!(out, "## Capture {}\n", code(&f.path));
+    let sha = match &f.sha256 {
+        Some(h) => code(h),
+        None => "not computed".to_string(),
+    };
+    let _ = writeln!(out, "- SHA-256: {sha}");
+    if let Some(l) = file_line(f) {
+        let _ = writeln!(out, "- Format: {}", escape(&l));
+    }
+    if let Some(t) = time_range(f) {
+        let _ = writeln!(out, "- Time range: {}", escape(&t));
+    }
+    if let Some(e) = &f.error {
+        let head = if f.format.is_none() {
+            "Could not be read"
+        } else {
+            "Read incompletely"
+        };
+        let _ = writeln!(out, "- **{head}:** {}", escape(&error_line(e)));
+    }
+    for w in listed_warnings(f) {
+        let _ = writeln!(
+            out,
+            "- Warning: {}",
+            escape(&with_place(&w.message, Some(w.offset), w.frame))
+        );
+    }
+    let kept = f.warnings.len() as u64;
+    if f.warnings_total > kept {
+        let _ = writeln!(
+            out,
+            "- {} more warnings not listed",
+            f.warnings_total - kept
+        );
+    }
+    if f.format.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
+
+    let failed: Vec<&ConnectionReport> = f
+        .connections
+        .iter()
+        .filter(|c| c.outcome == "failed")
+        .collect();
+    let _ = writeln!(out, "\n### Verdict\n");
+    if failed.is_empty() {
+        let _ = writeln!(out, "No failed connection in this capture.");
+    }
+    for c in &failed {
+        let cause = match &c.cause {
+            Some(k) => format!(
+                "{} ({} confidence): {}",
+                code(&k.id),
+                k.confidence,
+                escape(&k.summary)
+            ),
+            None => "cause not determined".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "- **Stream {}** {} → {}: **failed** at {}{}, {}. {}",
+            c.stream,
+            code(&c.client),
+            code(&c.server),
+            code(&c.phase),
+            c.labels
+                .failed_step
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default(),
+            escape(&ending_short(&c.ended_by)),
+            cause
+        );
+    }
+
+    if !f.connections.is_empty() {
+        let _ = writeln!(out, "\n### Connections\n");
+        let _ = writeln!(
+            out,
+            "| stream | client | server | outcome | phase / failing step | ended by | cause |"
+        );
+        let _ = writeln!(out, "|---:|---|---|---|---|---|---|");
+        for c in &f.connections {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.stream,
+                cell_code(&c.client),
+                cell_code(&c.server),
+                escape(&c.outcome),
+                escape(&phase_cell(c)),
+                escape(&ending_short(&c.ended_by)),
+                escape(&cause_cell(c))
+            );
+        }
+    }
+
+    let mut first = true;
+    for a in notable_attempts(f) {
+        if first {
+            let _ = writeln!(out, "\n### Attempts\n");
+            first = false;
+        }
+        let _ = writeln!(out, "- {} ({})", escape(&a.summary), streams_list(a));
+    }
+
+    for c in &f.connections {
+        match paragraph_kind(c) {
+            Some(false) => match repeat_of(f, c) {
+                Some(first) => repeat_section(out, c, first),
+                None => connection_section(out, c),
+            },
+            Some(true) => brief_section(out, c),
+            None => {}
+        }
+    }
+}
+
+fn connection_section(out: &mut String, c: &ConnectionReport) {
+    let _ = writeln!(
+        out,
+        "\n### Stream {}: {} → {}, failed at {}\n",
+        c.stream,
+        code(&c.client),
+        code(&c.server),
+        code(&c.phase)
+    );
+    let _ = writeln!(out, "{}", escape(&c.what_happened));
+    if let Some(k) = &c.cause {
+        let _ = writeln!(
+            out,
+            "\n**Probable cause** ({}, {} confidence): {}",
+            code(&k.id),
+            k.confidence,
+            escape(&k.summary)
+        );
+    }
+    if !c.evidence.is_empty() {
+        let _ = writeln!(out, "\n**Evidence**\n");
+        for e in &c.evidence {
+            let _ = writeln!(out, "- frame {}: {}", e.frame, escape(&e.text));
+        }
+    }
+    if let Some(k) = &c.cause {
+        let _ = writeln!(out, "\n**What to do:** {}", escape(&k.remediation));
+    }
+    if !c.caveats.is_empty() {
+        let _ = writeln!(out, "\n**Caveats**\n");
+        for cv in &c.caveats {
+            let _ = writeln!(out, "- {}", escape(cv));
+        }
+    }
+    let facts = facts(c);
+    if !facts.is_empty() {
+        let _ = writeln!(out, "\n**Facts**\n");
+        for (k, v) in facts {
+            let _ = writeln!(out, "- {k}: {}", escape(&v));
+        }
+    }
+    let _ = write!(out, "\n**Wireshark:** {}", code(&c.display_filter));
+    if let Some(ef) = &c.evidence_filter {
+        let _ = write!(out, ", evidence frames {}", code(ef));
+    }
+    out.push('\n');
+}
+
+fn repeat_section(out: &mut String, c: &ConnectionReport, first: u64) {
+    let _ = writeln!(
+        out,
+        "\n### Stream {}: {} → {}, failed at {}\n",
+        c.stream,
+        code(&c.client),
+        code(&c.server),
+        code(&c.phase)
+    );
+    let at = c
+        .ending_frame
+        .map(|f| format!(" (frame {f})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "A retry: failed like stream {first}, {}{at}.",
+        escape(&c.ended_by.text)
+    );
+    let _ = writeln!(out, "\n**Wireshark:** {}", code(&c.display_filter));
+}
+
+fn brief_section(out: &mut String, c: &ConnectionReport) {
+    let label = match &c.benign {
+        Some(b) => format!("{} ({})", c.outcome, b),
+        None => c.outcome.clone(),
+    };
+    let _ = writeln!(
+        out,
+        "\n### Stream {}: {} → {}, {}\n",
+        c.stream,
+        code(&c.client),
+        code(&c.server),
+        escape(&label)
+    );
+    let _ = writeln!(out, "{}", escape(&c.what_happened));
+    for cv in &c.caveats {
+        let _ = writeln!(out, "\n- {}", escape(cv));
+    }
+    let _ = writeln!(out, "\n**Wireshark:** {}", code(&c.display_filter));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("a|b *c* <d> [e]"), "a\\|b \\*c\\* \\<d\\> \\[e\\]");
+        assert_eq!(escape("SSL_REQUIRED_BY_SERVER"), "SSL_REQUIRED_BY_SERVER");
+        assert_eq!(code("x"), "`x`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(cell_code("a|b"), "`a\\|b`");
+    }
+}

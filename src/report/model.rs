@@ -1,0 +1,1079 @@
+//! The report document: one value per run, built from the analysis
+//! results, redacted if asked, then rendered as a table, JSON or Markdown.
+//!
+//! These structs ARE the JSON contract (`schema_version` 1), documented
+//! field by field in docs/json-schema.md. Every output format renders from
+//! this document only, so redaction applied here covers them all. Fields
+//! marked `#[serde(skip)]` are static labels for the human formats.
+
+use crate::analyze::{ConnectionResult, FileResult};
+use crate::capture::{Compression, OpenError, ReadSummary, WarningKind};
+use crate::common::{Dir, Duration, Timestamp};
+use crate::diagnose::{Benign, Diagnosis, Ending, Outcome, Party, Phase};
+use crate::flow::RoleSource;
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+use crate::proto::mcs::McsEvent;
+use crate::proto::tls::{alert_name, cipher_suite_name, TlsEvent, TlsVersion};
+use crate::proto::x224::{ConnectionConfirm, NegFailureCode};
+use crate::proto::{Certainty, ProtoEvent};
+use crate::timeline::Timeline;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// Version of the JSON document's layout. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Document {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub files: Vec<FileReport>,
+    pub totals: Totals,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// One input file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileReport {
+    /// The path as given on the command line (`-` for standard input).
+    pub path: String,
+    /// SHA-256 of the file's bytes as stored (before decompression), when
+    /// computed (the Markdown format computes it).
+    pub sha256: Option<String>,
+    /// e.g. `pcap (LE, usec)`, `pcapng`; null if the file could not be read.
+    pub format: Option<String>,
+    /// `none`, `gzip` or `zstd`; null if the file could not be read.
+    pub compression: Option<String>,
+    pub link_types: Vec<LinkTypeCount>,
+    pub packets: Option<u64>,
+    pub bytes: Option<u64>,
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+    pub duration_s: Option<f64>,
+    /// Read to its end without error.
+    pub complete: bool,
+    /// Why the file could not be opened or read to its end.
+    pub error: Option<FileError>,
+    pub warnings: Vec<Warning>,
+    pub warnings_total: u64,
+    pub skipped: Skipped,
+    pub flow: FlowCounts,
+    pub connections: Vec<ConnectionReport>,
+    /// Connections grouped into attempts (retries); absent when the caller
+    /// did not group them (the command line always does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<Attempt>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LinkTypeCount {
+    pub linktype: u32,
+    pub name: String,
+    pub packets: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileError {
+    /// `io`, `not_a_capture`, `empty`, `other` (could not be read at all) or
+    /// a warning kind (`truncated`, `corrupt`, ...) when reading stopped early.
+    pub kind: String,
+    pub message: String,
+    pub offset: Option<u64>,
+    pub frame: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warning {
+    pub offset: u64,
+    pub frame: Option<u64>,
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Skipped {
+    pub not_ip: u64,
+    pub unsupported_link: u64,
+    pub fragments_held: u64,
+    pub fragments_dropped: u64,
+    pub malformed: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FlowCounts {
+    pub tcp_packets: u64,
+    pub tcp_streams: u64,
+    pub analysed_streams: u64,
+    pub icmp_errors: u64,
+    pub evicted: u64,
+}
+
+/// Connections from one client to one server in quick succession: one
+/// attempt to connect, retried (see `diagnose::attempts`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// The client's address (no port: each retry has its own).
+    pub client: String,
+    /// `ip:port` of the server.
+    pub server: String,
+    /// Stream numbers in time order.
+    pub streams: Vec<u64>,
+    pub first_ts: String,
+    pub last_ts: String,
+    pub failed: usize,
+    pub benign: usize,
+    /// Some connection reached the session.
+    pub established: bool,
+    /// Every connection failed, and at the same step (`failed_step`).
+    pub all_failed_same_step: bool,
+    pub failed_step: Option<String>,
+    /// e.g. "4 attempts from 10.0.0.1 to 10.0.0.2:3389 within 7.00 s, all
+    /// failed at TCP SYN/ACK (port_closed)".
+    pub summary: String,
+    /// Connections whose verdict was corrected by looking at their
+    /// neighbours (already applied to the connections).
+    pub relabelled: Vec<Relabelled>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Relabelled {
+    pub stream: u64,
+    /// The corrected outcome.
+    pub outcome: String,
+    pub note: String,
+}
+
+/// Packets and bytes of one direction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DirCounts {
+    pub packets: u64,
+    /// Frame bytes on the wire (as Wireshark's conversation table).
+    pub bytes: u64,
+    /// TCP payload bytes (including retransmissions).
+    pub payload_bytes: u64,
+}
+
+/// One analysed TCP connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConnectionReport {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u64,
+    /// `ip:port`, IPv6 as `[addr]:port`.
+    pub client: String,
+    pub server: String,
+    /// How the roles were decided: `syn`, `syn_ack` or `port`.
+    pub roles: String,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_ts: String,
+    pub last_ts: String,
+    pub duration_s: f64,
+    pub to_server: DirCounts,
+    pub to_client: DirCounts,
+    /// `established`, `failed`, `incomplete`, `benign`, `not_rdp`.
+    pub outcome: String,
+    /// `tcp`, `x224`, `tls`, `credssp`, `rdp`, `session`.
+    pub phase: String,
+    pub last_step: Option<String>,
+    pub failed_step: Option<String>,
+    /// One sentence: what happened.
+    pub what_happened: String,
+    pub ended_by: EndedBy,
+    pub ending_frame: Option<u64>,
+    pub cause: Option<CauseReport>,
+    pub benign: Option<String>,
+    pub evidence: Vec<EvidenceItem>,
+    pub caveats: Vec<String>,
+    pub negotiation: Option<Negotiation>,
+    pub tls: Option<Tls>,
+    pub certificates: Vec<Certificate>,
+    pub client_data: Option<ClientData>,
+    pub credssp: Vec<CredsspItem>,
+    /// `tcp.stream eq N`.
+    pub display_filter: String,
+    /// `frame.number in {15 17}` over the evidence frames (null without evidence).
+    pub evidence_filter: Option<String>,
+    #[serde(skip)]
+    pub labels: StepLabels,
+}
+
+/// Human labels of the steps (not serialised).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepLabels {
+    pub last_step: Option<&'static str>,
+    pub failed_step: Option<&'static str>,
+}
+
+/// How the connection ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndedBy {
+    /// `refused`, `timeout`, `reset_by_client|server|middlebox`,
+    /// `closed_by_...`, `negotiation_failure`, `tls_alert`, `icmp_error`,
+    /// `capture_ended`.
+    pub id: String,
+    /// `client`, `server` or `middlebox` when one party ended it.
+    pub party: Option<String>,
+    pub waited_s: Option<f64>,
+    pub retransmissions: Option<u32>,
+    /// RDP_NEG_FAILURE code and name.
+    pub code: Option<u32>,
+    pub code_name: Option<String>,
+    /// TLS alert description and name (null for an encrypted alert).
+    pub alert: Option<u8>,
+    pub alert_name: Option<String>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    /// One phrase, e.g. `reset by the server`.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CauseReport {
+    pub id: String,
+    /// `low`, `medium`, `high`.
+    pub confidence: String,
+    pub summary: String,
+    pub remediation: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvidenceItem {
+    pub frame: u64,
+    pub text: String,
+}
+
+/// The X.224 negotiation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Negotiation {
+    pub request_frame: Option<u64>,
+    /// The user name of `Cookie: mstshash=<user>`.
+    pub cookie: Option<String>,
+    /// A routing token (`Cookie: msts=...`), raw.
+    pub routing_token: Option<String>,
+    /// Requested protocols by name (`["SSL", "HYBRID"]`; `["RDP"]` for
+    /// Standard RDP Security only); null without RDP_NEG_REQ.
+    pub requested: Option<Vec<String>>,
+    pub confirm_frame: Option<u64>,
+    /// The protocol the server selected; `RDP` also for an old server's
+    /// Connection Confirm without negotiation data (`legacy` true).
+    pub selected: Option<String>,
+    pub legacy: bool,
+    pub failure: Option<NegFailure>,
+    /// One line from the diagnosis, e.g. "client offered SSL|HYBRID, ...".
+    pub sentence: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NegFailure {
+    pub code: u32,
+    pub name: String,
+}
+
+/// TLS handshake facts visible without keys.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tls {
+    pub client_hello_frame: Option<u64>,
+    /// Versions the client offers (supported_versions, or the legacy
+    /// version), GREASE left out.
+    pub client_versions: Vec<String>,
+    pub client_max_version: Option<String>,
+    pub client_cipher_suites: Option<usize>,
+    pub sni: Option<String>,
+    pub server_hello_frame: Option<u64>,
+    pub server_version: Option<String>,
+    pub cipher: Option<String>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    pub frame: u64,
+    /// `client` or `server`.
+    pub from: String,
+    /// Level (1 warning, 2 fatal) and description; null when encrypted.
+    pub level: Option<u8>,
+    pub description: Option<u8>,
+    pub name: Option<String>,
+    pub encrypted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Certificate {
+    pub frame: u64,
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub serial: String,
+    pub not_before: String,
+    pub not_after: String,
+    /// Judged against the time of the frame that carried the certificate.
+    pub expired_at_capture_time: bool,
+    pub not_yet_valid_at_capture_time: bool,
+    pub self_signed: bool,
+    /// e.g. `RSA 2048`.
+    pub key: String,
+    pub signature_algorithm: String,
+    pub extended_key_usage: Vec<String>,
+    pub sha1: String,
+    pub sha256: String,
+    pub anomalies: Vec<String>,
+}
+
+/// What the client says about itself (GCC client core data, Client Info).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClientData {
+    pub frame: u64,
+    pub client_name: Option<String>,
+    pub client_build: Option<u32>,
+    /// e.g. `0x00000409`.
+    pub keyboard_layout: Option<String>,
+    /// e.g. `1920x1080`.
+    pub desktop: Option<String>,
+    pub color_depth: Option<u16>,
+    pub channels: Vec<String>,
+    pub monitors: Option<u32>,
+    /// From the Client Info PDU, when it travelled in the clear.
+    pub user: Option<String>,
+    pub domain: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CredsspItem {
+    pub frame: u64,
+    /// `client` or `server`.
+    pub from: String,
+    /// `negotiate`, `challenge`, `authenticate`, `server_pubkeyauth`,
+    /// `credentials`, `early_user_auth_result`, `server_error`.
+    pub leg: String,
+    pub record_len: u32,
+    pub certainty: String,
+}
+
+/// Counts over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub files: u64,
+    pub files_unreadable: u64,
+    pub files_incomplete: u64,
+    pub connections: u64,
+    pub outcomes: OutcomeCounts,
+    /// Failed connections per phase, in ladder order (phases with none left out).
+    pub failures_by_phase: Vec<Count>,
+    /// Failed connections per cause id, most frequent first.
+    pub failures_by_cause: Vec<Count>,
+    /// Files that could not be read, or not to their end, and why.
+    pub problems: Vec<FileProblem>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OutcomeCounts {
+    pub established: u64,
+    pub failed: u64,
+    pub incomplete: u64,
+    pub benign: u64,
+    pub not_rdp: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Count {
+    pub id: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileProblem {
+    pub path: String,
+    /// `unreadable` (nothing could be read) or `incomplete` (read part-way).
+    pub kind: String,
+    pub message: String,
+}
+
+// ---------------------------------------------------------------- building
+
+/// One analysed file and what the caller computed beside it.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    pub result: &'a FileResult,
+    /// SHA-256 of the file as stored, lower-case hex.
+    pub sha256: Option<&'a str>,
+    /// The connections grouped into attempts, if grouped.
+    pub attempts: Option<&'a [crate::diagnose::Attempt]>,
+}
+
+/// Build the document for a run.
+pub fn build_document(inputs: &[Input<'_>]) -> Document {
+    let files: Vec<FileReport> = inputs.iter().map(file_report).collect();
+    let totals = totals(&files);
+    Document {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        files,
+        totals,
+    }
+}
+
+fn ts(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn compression_name(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "none",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    }
+}
+
+/// Stable identifier of a capture warning kind.
+pub fn warning_kind_id(k: &WarningKind) -> &'static str {
+    match k {
+        WarningKind::Truncated => "truncated",
+        WarningKind::Corrupt => "corrupt",
+        WarningKind::UnsupportedLinkType(_) => "unsupported_link_type",
+        WarningKind::UnknownInterface(_) => "unknown_interface",
+        WarningKind::LengthMismatch => "length_mismatch",
+        WarningKind::TimeWentBackwards => "time_went_backwards",
+        WarningKind::DecryptionSecrets => "decryption_secrets",
+        WarningKind::Other => "other",
+    }
+}
+
+fn open_error_kind(e: &OpenError) -> &'static str {
+    match e {
+        OpenError::Io(_) => "io",
+        OpenError::NotACapture(_) => "not_a_capture",
+        OpenError::Empty => "empty",
+        OpenError::Other(_) => "other",
+    }
+}
+
+/// The error of a file, if any, in the document's terms.
+pub fn file_error(read: &Result<ReadSummary, OpenError>) -> Option<FileError> {
+    match read {
+        Err(e) => Some(FileError {
+            kind: open_error_kind(e).to_string(),
+            message: e.to_string(),
+            offset: match e {
+                OpenError::NotACapture(_) | OpenError::Empty => Some(0),
+                _ => None,
+            },
+            frame: None,
+        }),
+        Ok(s) => s.incomplete.as_ref().map(|w| FileError {
+            kind: warning_kind_id(&w.kind).to_string(),
+            message: w.message.clone(),
+            offset: Some(w.offset),
+            frame: w.frame,
+        }),
+    }
+}
+
+fn file_report(input: &Input<'_>) -> FileReport {
+    let r = input.result;
+    let summary = r.read.as_ref().ok();
+    let first = summary.and_then(|s| s.first_ts);
+    let last = summary.and_then(|s| s.last_ts);
+    FileReport {
+        path: r.path.clone(),
+        sha256: input.sha256.map(str::to_string),
+        format: summary.map(|s| s.format.describe(Compression::None)),
+        compression: summary.map(|s| compression_name(s.compression).to_string()),
+        link_types: summary
+            .map(|s| {
+                s.link_types
+                    .iter()
+                    .map(|(l, n)| LinkTypeCount {
+                        linktype: l.0,
+                        name: l.name(),
+                        packets: *n,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        packets: summary.map(|s| s.packets),
+        bytes: summary.map(|s| s.bytes),
+        first_ts: first.map(ts),
+        last_ts: last.map(ts),
+        duration_s: match (first, last) {
+            (Some(a), Some(b)) => Some(secs(b.since(a))),
+            _ => None,
+        },
+        complete: r.complete(),
+        error: file_error(&r.read),
+        warnings: summary
+            .map(|s| {
+                s.warnings
+                    .iter()
+                    .map(|w| Warning {
+                        offset: w.offset,
+                        frame: w.frame,
+                        kind: warning_kind_id(&w.kind).to_string(),
+                        message: w.message.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        warnings_total: summary.map(|s| s.warnings_total).unwrap_or(0),
+        skipped: Skipped {
+            not_ip: r.skipped.not_ip,
+            unsupported_link: r.skipped.unsupported_link,
+            fragments_held: r.skipped.fragments_held,
+            fragments_dropped: r.skipped.fragments_dropped,
+            malformed: r.skipped.malformed,
+        },
+        flow: FlowCounts {
+            tcp_packets: r.flow.tcp_packets,
+            tcp_streams: r.flow.tcp_streams,
+            analysed_streams: r.flow.analysed_streams,
+            icmp_errors: r.flow.icmp_errors,
+            evicted: r.flow.evicted,
+        },
+        connections: r.connections.iter().map(connection_report).collect(),
+        attempts: input
+            .attempts
+            .map(|a| a.iter().map(attempt_report).collect()),
+    }
+}
+
+fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
+    Attempt {
+        client: a.client.to_string(),
+        server: endpoint(a.server),
+        streams: a.streams.clone(),
+        first_ts: ts(a.first),
+        last_ts: ts(a.last),
+        failed: a.failed,
+        benign: a.benign,
+        established: a.established,
+        all_failed_same_step: a.all_failed_same_step,
+        failed_step: a.failed_step.map(|s| s.id().to_string()),
+        summary: a.summary.clone(),
+        relabelled: a
+            .relabels
+            .iter()
+            .map(|r| Relabelled {
+                stream: r.stream,
+                outcome: r.outcome.name().to_string(),
+                note: r.note.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display).
+pub fn endpoint(a: SocketAddr) -> String {
+    a.to_string()
+}
+
+fn roles_id(r: RoleSource) -> &'static str {
+    match r {
+        RoleSource::Syn => "syn",
+        RoleSource::SynAck => "syn_ack",
+        RoleSource::Port => "port",
+    }
+}
+
+fn dir_counts(tl: &Timeline, d: Dir) -> DirCounts {
+    let s = tl.dir(d);
+    DirCounts {
+        packets: s.packets,
+        bytes: s.frame_bytes,
+        payload_bytes: s.payload_bytes,
+    }
+}
+
+fn party_of(dir: Dir) -> &'static str {
+    dir.sender()
+}
+
+fn certainty_name(c: Certainty) -> &'static str {
+    match c {
+        Certainty::Low => "low",
+        Certainty::Medium => "medium",
+        Certainty::High => "high",
+    }
+}
+
+fn leg_id(l: CredsspLeg) -> &'static str {
+    match l {
+        CredsspLeg::Negotiate => "negotiate",
+        CredsspLeg::Challenge => "challenge",
+        CredsspLeg::Authenticate => "authenticate",
+        CredsspLeg::ServerPubKeyAuth => "server_pubkeyauth",
+        CredsspLeg::Credentials => "credentials",
+        CredsspLeg::EarlyUserAuthResult => "early_user_auth_result",
+        CredsspLeg::ServerError => "server_error",
+    }
+}
+
+/// A phrase for a benign ending.
+pub fn benign_text(b: Benign) -> &'static str {
+    match b {
+        Benign::CredentialPrecheck => {
+            "the client's NLA credential pre-check (a short NLA connection the client closes before the real one)"
+        }
+        Benign::HealthCheck => "a health check (connect and close without data)",
+        Benign::Scanner => "a port scan (SYN, SYN/ACK, then RST from the client)",
+        Benign::SessionEnd => "the normal end of a finished session",
+    }
+}
+
+fn icmp_describe(v6: bool, icmp_type: u8, code: u8) -> String {
+    crate::packet::IcmpError {
+        v6,
+        icmp_type,
+        code,
+        mtu: None,
+        quoted: None,
+    }
+    .describe()
+}
+
+fn ended_by(e: &Ending, v6: bool) -> EndedBy {
+    let mut out = EndedBy {
+        id: e.id(),
+        party: None,
+        waited_s: None,
+        retransmissions: None,
+        code: None,
+        code_name: None,
+        alert: None,
+        alert_name: None,
+        icmp_type: None,
+        icmp_code: None,
+        text: String::new(),
+    };
+    out.text = match e {
+        Ending::Refused => "refused: a RST answered the SYN".to_string(),
+        Ending::Timeout {
+            waited,
+            retransmissions,
+        } => {
+            out.waited_s = Some(secs(*waited));
+            out.retransmissions = Some(*retransmissions);
+            format!(
+                "no answer: the client waited {waited} and retransmitted {retransmissions} time{}",
+                if *retransmissions == 1 { "" } else { "s" }
+            )
+        }
+        Ending::ResetBy(p) => {
+            out.party = Some(p.name().to_string());
+            format!("reset by the {}", p.name())
+        }
+        Ending::ClosedBy(p) => {
+            out.party = Some(p.name().to_string());
+            format!("closed (FIN) by the {}", p.name())
+        }
+        Ending::NegotiationFailure { code } => {
+            let name = NegFailureCode(*code).name();
+            out.party = Some(Party::Server.name().to_string());
+            out.code = Some(*code);
+            out.code_name = Some(name.clone());
+            format!("the server refused the negotiation: RDP_NEG_FAILURE {name} ({code})")
+        }
+        Ending::TlsAlert { from, description } => {
+            out.party = Some(from.name().to_string());
+            out.alert = *description;
+            out.alert_name = description.map(alert_name);
+            match description {
+                Some(d) => format!(
+                    "TLS alert {} ({d}) from the {}",
+                    alert_name(*d),
+                    from.name()
+                ),
+                None => format!("encrypted TLS alert from the {}", from.name()),
+            }
+        }
+        Ending::IcmpError { icmp_type, code } => {
+            out.icmp_type = Some(*icmp_type);
+            out.icmp_code = Some(*code);
+            out.party = Some(Party::Middlebox.name().to_string());
+            format!("ICMP {}", icmp_describe(v6, *icmp_type, *code))
+        }
+        Ending::CaptureEnded => "the capture ended with the connection still open".to_string(),
+    };
+    out
+}
+
+fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
+    let at_frame = match d.ending_frame {
+        Some(f) => format!(" (frame {f})"),
+        None => String::new(),
+    };
+    let last = d.last_step.map(|s| s.label());
+    match d.outcome {
+        Outcome::Established => match &d.ending {
+            Ending::CaptureEnded => format!(
+                "The connection was set up{}; the capture ended with it open.",
+                last.map(|l| format!(" (last step seen: {l})"))
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "The connection was set up{}, then {}{at_frame}.",
+                last.map(|l| format!(" (last step seen: {l})"))
+                    .unwrap_or_default(),
+                ended.text
+            ),
+        },
+        Outcome::Failed => {
+            let failed = d
+                .failed_step
+                .map(|s| format!("Failed at {}", s.label()))
+                .unwrap_or_else(|| format!("Failed in the {} phase", d.phase.name()));
+            format!(
+                "{failed} (last completed step: {}); {}{at_frame}.",
+                last.unwrap_or("none"),
+                ended.text
+            )
+        }
+        Outcome::Incomplete => format!(
+            "No verdict: {}{at_frame}; last completed step: {}.",
+            ended.text,
+            last.unwrap_or("none")
+        ),
+        Outcome::Benign => match d.benign {
+            Some(b) => format!(
+                "Normal traffic: {}; {}{at_frame}.",
+                benign_text(b),
+                ended.text
+            ),
+            None => format!("Normal traffic; {}{at_frame}.", ended.text),
+        },
+        Outcome::NotRdp => format!(
+            "Not RDP traffic on this connection; {}{at_frame}.",
+            ended.text
+        ),
+    }
+}
+
+/// `frame.number in {15 17}` over distinct frames in order, or None.
+pub fn frames_filter(frames: impl IntoIterator<Item = u64>) -> Option<String> {
+    let mut v: Vec<u64> = frames.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    if v.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = v.iter().map(u64::to_string).collect();
+    Some(format!("frame.number in {{{}}}", list.join(" ")))
+}
+
+fn negotiation(tl: &Timeline, d: &Diagnosis) -> Option<Negotiation> {
+    let req = tl.connection_request();
+    let conf = tl.connection_confirm();
+    if req.is_none() && conf.is_none() && d.negotiation.is_none() {
+        return None;
+    }
+    let mut n = Negotiation {
+        request_frame: req.map(|(e, _)| e.frame),
+        cookie: req.and_then(|(_, r)| r.cookie.clone()),
+        routing_token: req.and_then(|(_, r)| r.routing_token.clone()),
+        requested: req.and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested.requested_names())),
+        confirm_frame: conf.map(|(e, _)| e.frame),
+        selected: None,
+        legacy: false,
+        failure: None,
+        sentence: d.negotiation.clone(),
+    };
+    match conf.map(|(_, c)| c) {
+        Some(ConnectionConfirm::Selected { selected, .. }) => {
+            n.selected = Some(selected.selected_name());
+        }
+        Some(ConnectionConfirm::Failure { code }) => {
+            n.failure = Some(NegFailure {
+                code: code.0,
+                name: code.name(),
+            });
+        }
+        Some(ConnectionConfirm::NoNegotiation) => {
+            n.selected = Some("RDP".to_string());
+            n.legacy = true;
+        }
+        None => {}
+    }
+    Some(n)
+}
+
+fn is_grease(v: TlsVersion) -> bool {
+    v.0 & 0x0f0f == 0x0a0a && (v.0 >> 8) == (v.0 & 0xff)
+}
+
+fn tls(tl: &Timeline) -> Option<Tls> {
+    let ch = tl.client_hello();
+    let sh = tl.server_hello();
+    let alerts: Vec<Alert> = tl
+        .proto_events()
+        .filter_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Alert { level, description }) => Some(Alert {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                level: Some(*level),
+                description: Some(*description),
+                name: Some(alert_name(*description)),
+                encrypted: false,
+            }),
+            ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => Some(Alert {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                level: None,
+                description: None,
+                name: None,
+                encrypted: true,
+            }),
+            _ => None,
+        })
+        .collect();
+    if ch.is_none() && sh.is_none() && alerts.is_empty() {
+        return None;
+    }
+    let client_versions: Vec<String> = match ch {
+        Some((_, h)) if !h.supported_versions.is_empty() => h
+            .supported_versions
+            .iter()
+            .filter(|v| !is_grease(**v))
+            .map(|v| v.name())
+            .collect(),
+        Some((_, h)) => vec![h.legacy_version.name()],
+        None => Vec::new(),
+    };
+    Some(Tls {
+        client_hello_frame: ch.map(|(e, _)| e.frame),
+        client_versions,
+        client_max_version: ch.map(|(_, h)| h.max_version().name()),
+        client_cipher_suites: ch.map(|(_, h)| h.cipher_suites.len()),
+        sni: ch.and_then(|(_, h)| h.sni.clone()),
+        server_hello_frame: sh.map(|(e, _)| e.frame),
+        server_version: sh.map(|(_, h)| h.version.name()),
+        cipher: sh.map(|(_, h)| cipher_suite_name(h.cipher_suite)),
+        alerts,
+    })
+}
+
+fn certificate(frame: u64, at: Timestamp, c: &CertInfo) -> Certificate {
+    let now = at.secs();
+    Certificate {
+        frame,
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        sans: c.sans.clone(),
+        serial: c.serial.clone(),
+        not_before: ts(Timestamp::from_secs_nanos(c.not_before, 0)),
+        not_after: ts(Timestamp::from_secs_nanos(c.not_after, 0)),
+        expired_at_capture_time: now > c.not_after,
+        not_yet_valid_at_capture_time: now < c.not_before,
+        self_signed: c.self_signed,
+        key: match c.key_bits {
+            Some(b) => format!("{} {b}", c.key_algorithm),
+            None => c.key_algorithm.clone(),
+        },
+        signature_algorithm: c.signature_algorithm.clone(),
+        extended_key_usage: c.extended_key_usage.clone(),
+        sha1: c.sha1.clone(),
+        sha256: c.sha256.clone(),
+        anomalies: c.anomalies.clone(),
+    }
+}
+
+fn client_data(tl: &Timeline) -> Option<ClientData> {
+    let gcc = tl.client_gcc();
+    let info = tl.proto_events().find_map(|(e, p)| match p {
+        ProtoEvent::Mcs(McsEvent::ClientInfo(i)) => Some((e, i)),
+        _ => None,
+    });
+    if gcc.is_none() && info.is_none() {
+        return None;
+    }
+    let core = gcc.and_then(|(_, g)| g.core.as_ref());
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some(ClientData {
+        frame: gcc
+            .map(|(e, _)| e.frame)
+            .or(info.map(|(e, _)| e.frame))
+            .unwrap_or(0),
+        client_name: core.and_then(|c| nonempty(&c.client_name)),
+        client_build: core.map(|c| c.client_build),
+        keyboard_layout: core.map(|c| format!("0x{:08x}", c.keyboard_layout)),
+        desktop: core.map(|c| format!("{}x{}", c.desktop_width, c.desktop_height)),
+        color_depth: core.and_then(|c| c.color_depth),
+        channels: gcc.map(|(_, g)| g.channels.clone()).unwrap_or_default(),
+        monitors: gcc.and_then(|(_, g)| g.monitors),
+        user: info.and_then(|(_, i)| nonempty(&i.user)),
+        domain: info.and_then(|(_, i)| nonempty(&i.domain)),
+    })
+}
+
+fn credssp(tl: &Timeline) -> Vec<CredsspItem> {
+    tl.proto_events()
+        .filter_map(|(e, p)| match p {
+            ProtoEvent::Credssp(CredsspEvent::Leg {
+                leg,
+                record_len,
+                certainty,
+            }) => Some(CredsspItem {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                leg: leg_id(*leg).to_string(),
+                record_len: *record_len,
+                certainty: certainty_name(*certainty).to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The report of one connection.
+pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
+    let tl = &c.timeline;
+    let d = &c.diagnosis;
+    let v6 = tl.endpoints.client.is_ipv6();
+    let ended = ended_by(&d.ending, v6);
+    let certificates = tl
+        .certificates()
+        .map(|(e, chain)| {
+            chain
+                .iter()
+                .map(|ci| certificate(e.frame, e.ts, ci))
+                .collect()
+        })
+        .unwrap_or_default();
+    ConnectionReport {
+        stream: tl.stream,
+        client: endpoint(tl.endpoints.client),
+        server: endpoint(tl.endpoints.server),
+        roles: roles_id(tl.roles).to_string(),
+        first_frame: tl.first_frame,
+        last_frame: tl.last_frame,
+        first_ts: ts(tl.first_ts),
+        last_ts: ts(tl.last_ts),
+        duration_s: secs(tl.last_ts.since(tl.first_ts)),
+        to_server: dir_counts(tl, Dir::ToServer),
+        to_client: dir_counts(tl, Dir::ToClient),
+        outcome: d.outcome.name().to_string(),
+        phase: d.phase.name().to_string(),
+        last_step: d.last_step.map(|s| s.id().to_string()),
+        failed_step: d.failed_step.map(|s| s.id().to_string()),
+        what_happened: what_happened(d, &ended),
+        ended_by: ended,
+        ending_frame: d.ending_frame,
+        cause: d.cause.as_ref().map(|c| CauseReport {
+            id: c.id.id().to_string(),
+            confidence: c.confidence.name().to_string(),
+            summary: c.summary.clone(),
+            remediation: c.remediation.clone(),
+        }),
+        benign: d.benign.map(|b| b.id().to_string()),
+        evidence: d
+            .evidence
+            .iter()
+            .map(|e| EvidenceItem {
+                frame: e.frame,
+                text: e.text.clone(),
+            })
+            .collect(),
+        caveats: d.caveats.clone(),
+        negotiation: negotiation(tl, d),
+        tls: tls(tl),
+        certificates,
+        client_data: client_data(tl),
+        credssp: credssp(tl),
+        display_filter: format!("tcp.stream eq {}", tl.stream),
+        evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
+        labels: StepLabels {
+            last_step: d.last_step.map(|s| s.label()),
+            failed_step: d.failed_step.map(|s| s.label()),
+        },
+    }
+}
+
+const PHASES: [Phase; 6] = [
+    Phase::Tcp,
+    Phase::X224,
+    Phase::Tls,
+    Phase::Credssp,
+    Phase::Rdp,
+    Phase::Session,
+];
+
+/// Totals over the files of a run.
+pub fn totals(files: &[FileReport]) -> Totals {
+    let mut t = Totals {
+        files: files.len() as u64,
+        ..Totals::default()
+    };
+    let mut by_phase = [0u64; PHASES.len()];
+    let mut by_cause: Vec<Count> = Vec::new();
+    for f in files {
+        if f.format.is_none() {
+            t.files_unreadable += 1;
+        } else if !f.complete {
+            t.files_incomplete += 1;
+        }
+        if let Some(e) = &f.error {
+            t.problems.push(FileProblem {
+                path: f.path.clone(),
+                kind: if f.format.is_none() {
+                    "unreadable"
+                } else {
+                    "incomplete"
+                }
+                .to_string(),
+                message: super::text::error_line(e),
+            });
+        }
+        for c in &f.connections {
+            t.connections += 1;
+            let o = &mut t.outcomes;
+            match c.outcome.as_str() {
+                "established" => o.established += 1,
+                "failed" => o.failed += 1,
+                "incomplete" => o.incomplete += 1,
+                "benign" => o.benign += 1,
+                _ => o.not_rdp += 1,
+            }
+            if c.outcome != Outcome::Failed.name() {
+                continue;
+            }
+            if let Some(i) = PHASES.iter().position(|p| p.name() == c.phase) {
+                by_phase[i] += 1;
+            }
+            let cause = c
+                .cause
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_else(|| "none".to_string());
+            match by_cause.iter_mut().find(|x| x.id == cause) {
+                Some(x) => x.count += 1,
+                None => by_cause.push(Count {
+                    id: cause,
+                    count: 1,
+                }),
+            }
+        }
+    }
+    t.failures_by_phase = PHASES
+        .iter()
+        .zip(by_phase)
+        .filter(|(_, n)| *n > 0)
+        .map(|(p, n)| Count {
+            id: p.name().to_string(),
+            count: n,
+        })
+        .collect();
+    by_cause.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
+    t.failures_by_cause = by_cause;
+    t
+}

@@ -1,0 +1,1191 @@
+//! Snapshot and behaviour tests of the report, over results built by hand
+//! (a timeline of events and a diagnosis literal per connection).
+
+use super::model::*;
+use super::*;
+use crate::analyze::{ConnectionResult, FileResult, SkipCounts};
+use crate::capture::{
+    CaptureFormat, CaptureWarning, Compression, LinkType, OpenError, ReadSummary, WarningKind,
+};
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::diagnose::{
+    Benign, Cause, CauseId, Confidence, Diagnosis, Ending, Evidence, Outcome, Party, Phase, Step,
+};
+use crate::flow::{FlowStats, TcpEventKind};
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+use crate::proto::mcs::{ClientCore, ClientGcc, ClientInfo, McsEvent};
+use crate::proto::tls::{ClientHello, ServerHello, TlsEvent, TlsVersion};
+use crate::proto::x224::{
+    ConnectionConfirm, ConnectionRequest, NegFailureCode, NegReq, Protocols, X224Event,
+};
+use crate::proto::{Certainty, ProtoEvent};
+use crate::timeline::{EventKind, Timeline};
+
+/// 2023-11-14T22:13:20Z
+const T0: i64 = 1_700_000_000;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_nanos(T0 * 1_000_000_000 + ms * 1_000_000)
+}
+
+fn ep(client: &str, server: &str) -> Endpoints {
+    Endpoints {
+        client: client.parse().unwrap(),
+        server: server.parse().unwrap(),
+    }
+}
+
+/// A timeline builder: (frame, ms, dir, event).
+struct Tl(Timeline);
+
+impl Tl {
+    fn new(stream: u64, e: Endpoints) -> Self {
+        Tl(Timeline::new(stream, e, at(0)))
+    }
+    fn tcp(mut self, frame: u64, ms: i64, dir: Dir, k: TcpEventKind) -> Self {
+        self.0.push(frame, at(ms), dir, EventKind::Tcp(k));
+        self
+    }
+    fn ev(mut self, frame: u64, ms: i64, dir: Dir, p: ProtoEvent) -> Self {
+        self.0.push(frame, at(ms), dir, EventKind::Proto(p));
+        self
+    }
+    fn handshake(self, f: u64, ms: i64) -> Self {
+        self.tcp(
+            f,
+            ms,
+            Dir::ToServer,
+            TcpEventKind::Syn {
+                retransmission: false,
+            },
+        )
+        .tcp(
+            f + 1,
+            ms + 1,
+            Dir::ToClient,
+            TcpEventKind::SynAck {
+                retransmission: false,
+            },
+        )
+        .tcp(f + 2, ms + 2, Dir::ToServer, TcpEventKind::HandshakeAck)
+    }
+    fn counts(mut self, to_server: (u64, u64), to_client: (u64, u64)) -> Self {
+        self.0.dirs[0].packets = to_server.0;
+        self.0.dirs[0].frame_bytes = to_server.1;
+        self.0.dirs[1].packets = to_client.0;
+        self.0.dirs[1].frame_bytes = to_client.1;
+        self
+    }
+}
+
+fn rst() -> TcpEventKind {
+    TcpEventKind::Rst {
+        ttl: 128,
+        ip_id: Some(0x1234),
+        window: 0,
+        seq_in_window: true,
+    }
+}
+
+fn request(cookie: Option<&str>, requested: Option<u32>) -> ProtoEvent {
+    ProtoEvent::X224(X224Event::ConnectionRequest(ConnectionRequest {
+        cookie: cookie.map(str::to_string),
+        routing_token: None,
+        neg_req: requested.map(|r| NegReq {
+            flags: 0,
+            requested: Protocols(r),
+        }),
+        correlation_id: None,
+    }))
+}
+
+fn confirm(c: ConnectionConfirm) -> ProtoEvent {
+    ProtoEvent::X224(X224Event::ConnectionConfirm(c))
+}
+
+fn client_hello(sni: &str) -> ProtoEvent {
+    ProtoEvent::Tls(TlsEvent::ClientHello(ClientHello {
+        record_version: TlsVersion(0x0301),
+        legacy_version: TlsVersion(0x0303),
+        supported_versions: vec![TlsVersion(0x3a3a), TlsVersion(0x0304), TlsVersion(0x0303)],
+        cipher_suites: vec![0x1301, 0x1302, 0xc02f, 0xc030],
+        sni: Some(sni.to_string()),
+        signature_algorithms: vec![],
+        alpn: vec![],
+        sslv2: false,
+    }))
+}
+
+fn server_hello() -> ProtoEvent {
+    ProtoEvent::Tls(TlsEvent::ServerHello(ServerHello {
+        legacy_version: TlsVersion(0x0303),
+        version: TlsVersion(0x0303),
+        cipher_suite: 0xc030,
+    }))
+}
+
+fn cert(subject: &str, sans: &[&str], not_before: i64, not_after: i64) -> CertInfo {
+    CertInfo {
+        subject: subject.to_string(),
+        issuer: subject.to_string(),
+        sans: sans.iter().map(|s| s.to_string()).collect(),
+        serial: "1f3a5c".to_string(),
+        not_before,
+        not_after,
+        self_signed: true,
+        key_algorithm: "RSA".to_string(),
+        key_bits: Some(2048),
+        signature_algorithm: "sha256WithRSAEncryption".to_string(),
+        extended_key_usage: vec!["serverAuth".to_string()],
+        sha1: "A1B2C3D4E5F60718293A4B5C6D7E8F9011223344".to_string(),
+        sha256: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".to_string(),
+        anomalies: vec![],
+    }
+}
+
+fn leg(l: CredsspLeg, len: u32) -> ProtoEvent {
+    ProtoEvent::Credssp(CredsspEvent::Leg {
+        leg: l,
+        record_len: len,
+        certainty: Certainty::Medium,
+    })
+}
+
+fn diag(outcome: Outcome, phase: Phase, last: Option<Step>, failed: Option<Step>) -> Diagnosis {
+    Diagnosis {
+        outcome,
+        phase,
+        last_step: last,
+        failed_step: failed,
+        ending: Ending::CaptureEnded,
+        ending_frame: None,
+        cause: None,
+        benign: None,
+        evidence: Vec::new(),
+        caveats: Vec::new(),
+        negotiation: None,
+    }
+}
+
+fn cause(id: CauseId, confidence: Confidence, summary: &str, remediation: &str) -> Option<Cause> {
+    Some(Cause {
+        id,
+        confidence,
+        summary: summary.to_string(),
+        remediation: remediation.to_string(),
+    })
+}
+
+fn evidence(items: &[(u64, &str)]) -> Vec<Evidence> {
+    items
+        .iter()
+        .map(|(f, t)| Evidence {
+            frame: *f,
+            text: t.to_string(),
+        })
+        .collect()
+}
+
+/// Stream 0: NLA (HYBRID_EX) connection that reached the session.
+fn established() -> ConnectionResult {
+    let tl = Tl::new(0, ep("10.0.0.5:50123", "10.0.0.9:3389"))
+        .handshake(1, 0)
+        .ev(4, 3, Dir::ToServer, request(Some("alice"), Some(0xb)))
+        .ev(
+            5,
+            5,
+            Dir::ToClient,
+            confirm(ConnectionConfirm::Selected {
+                flags: 0x1f,
+                selected: Protocols(8),
+            }),
+        )
+        .ev(6, 6, Dir::ToServer, client_hello("srv01.corp.example"))
+        .ev(7, 8, Dir::ToClient, server_hello())
+        .ev(
+            8,
+            8,
+            Dir::ToClient,
+            ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(
+                "CN=srv01.corp.example",
+                &[],
+                T0 - 86_400,
+                T0 + 180 * 86_400,
+            )])),
+        )
+        .ev(12, 20, Dir::ToServer, leg(CredsspLeg::Negotiate, 72))
+        .ev(13, 22, Dir::ToClient, leg(CredsspLeg::Challenge, 250))
+        .ev(14, 24, Dir::ToServer, leg(CredsspLeg::Authenticate, 600))
+        .ev(
+            15,
+            26,
+            Dir::ToClient,
+            leg(CredsspLeg::ServerPubKeyAuth, 330),
+        )
+        .ev(16, 28, Dir::ToServer, leg(CredsspLeg::Credentials, 120))
+        .ev(
+            17,
+            30,
+            Dir::ToClient,
+            leg(CredsspLeg::EarlyUserAuthResult, 4),
+        )
+        .ev(
+            40,
+            900,
+            Dir::ToClient,
+            ProtoEvent::FastPath {
+                len: 1200,
+                encrypted: true,
+            },
+        )
+        .counts((120, 20_000), (200, 250_000))
+        .0;
+    let mut d = diag(
+        Outcome::Established,
+        Phase::Session,
+        Some(Step::SessionData),
+        None,
+    );
+    d.negotiation = Some("client offered SSL|HYBRID|HYBRID_EX, server chose HYBRID_EX".into());
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// Stream 1: the server requires NLA, the client offered TLS only.
+fn nla_required() -> ConnectionResult {
+    let tl = Tl::new(1, ep("10.0.0.6:50200", "10.0.0.9:3389"))
+        .handshake(50, 1000)
+        .ev(53, 1003, Dir::ToServer, request(Some("bob"), Some(0x1)))
+        .ev(
+            54,
+            1004,
+            Dir::ToClient,
+            confirm(ConnectionConfirm::Failure {
+                code: NegFailureCode(5),
+            }),
+        )
+        .tcp(55, 1005, Dir::ToClient, TcpEventKind::Fin)
+        .counts((4, 300), (4, 280))
+        .0;
+    let mut d = diag(
+        Outcome::Failed,
+        Phase::X224,
+        Some(Step::ConnectionRequest),
+        Some(Step::ConnectionConfirm),
+    );
+    d.ending = Ending::NegotiationFailure { code: 5 };
+    d.ending_frame = Some(54);
+    d.cause = cause(
+        CauseId::NlaRequired,
+        Confidence::High,
+        "The server 10.0.0.9 requires Network Level Authentication and the client did not offer CredSSP.",
+        "Enable CredSSP/NLA on the client, or (less safe) untick \"Allow connections only from computers running Remote Desktop with Network Level Authentication\" on the server.",
+    );
+    d.evidence = evidence(&[
+        (53, "Connection Request from user bob offers SSL only"),
+        (54, "RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5)"),
+    ]);
+    d.negotiation = Some("client offered SSL, server requires HYBRID".into());
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// Stream 2: the server resets right after the ClientHello.
+fn tls_reset() -> ConnectionResult {
+    let tl = Tl::new(2, ep("10.0.0.5:50124", "10.0.0.9:3389"))
+        .handshake(60, 2000)
+        .ev(63, 2003, Dir::ToServer, request(Some("alice"), Some(0x3)))
+        .ev(
+            64,
+            2004,
+            Dir::ToClient,
+            confirm(ConnectionConfirm::Selected {
+                flags: 0,
+                selected: Protocols(2),
+            }),
+        )
+        .ev(65, 2005, Dir::ToServer, client_hello("srv01.corp.example"))
+        .tcp(66, 2005, Dir::ToClient, rst())
+        .counts((5, 700), (4, 260))
+        .0;
+    let mut d = diag(
+        Outcome::Failed,
+        Phase::Tls,
+        Some(Step::ClientHello),
+        Some(Step::ServerHello),
+    );
+    d.ending = Ending::ResetBy(Party::Server);
+    d.ending_frame = Some(66);
+    d.cause = cause(
+        CauseId::ServerCertUnusable,
+        Confidence::High,
+        "The server could not build its side of TLS: its certificate's private key is most likely unusable.",
+        "From a console, rename C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys to MachineKeys_old, recreate it with Full Control for Administrators and SYSTEM, delete the Remote Desktop certificate and restart TermService.",
+    );
+    d.evidence = evidence(&[
+        (
+            65,
+            "ClientHello for srv01.corp.example offering TLS 1.3, TLS 1.2",
+        ),
+        (
+            66,
+            "RST from server 10.0.0.9 0.4 ms after the ClientHello (frame 65)",
+        ),
+    ]);
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// Stream 3 (IPv6): the client rejects an expired certificate.
+fn cert_expired() -> ConnectionResult {
+    let tl = Tl::new(3, ep("[2001:db8::5]:50300", "[2001:db8::9]:3389"))
+        .handshake(70, 3000)
+        .ev(73, 3003, Dir::ToServer, request(Some("alice"), Some(0x3)))
+        .ev(
+            74,
+            3004,
+            Dir::ToClient,
+            confirm(ConnectionConfirm::Selected {
+                flags: 0,
+                selected: Protocols(1),
+            }),
+        )
+        .ev(75, 3005, Dir::ToServer, client_hello("rdp.corp.example"))
+        .ev(76, 3007, Dir::ToClient, server_hello())
+        .ev(
+            77,
+            3007,
+            Dir::ToClient,
+            ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(
+                "CN=srv01.corp.example, O=Example Corp, C=US",
+                &["DNS:srv01.corp.example", "IP:2001:db8::9"],
+                T0 - 400 * 86_400,
+                T0 - 35 * 86_400,
+            )])),
+        )
+        .ev(
+            78,
+            3010,
+            Dir::ToServer,
+            ProtoEvent::Tls(TlsEvent::Alert {
+                level: 2,
+                description: 45,
+            }),
+        )
+        .tcp(79, 3010, Dir::ToServer, rst())
+        .counts((6, 900), (5, 2400))
+        .0;
+    let mut d = diag(
+        Outcome::Failed,
+        Phase::Tls,
+        Some(Step::ServerHelloDone),
+        Some(Step::ClientKeyExchange),
+    );
+    d.ending = Ending::TlsAlert {
+        from: Party::Client,
+        description: Some(45),
+    };
+    d.ending_frame = Some(78);
+    d.cause = cause(
+        CauseId::CertRejectedExpired,
+        Confidence::High,
+        "The client rejected the server's certificate CN=srv01.corp.example, O=Example Corp, C=US: it expired 35 days before the capture.",
+        "Renew or regenerate the Remote Desktop certificate on the server, or deploy one from a trusted CA.",
+    );
+    d.evidence = evidence(&[
+        (
+            77,
+            "Certificate for srv01.corp.example expired on 2023-10-10",
+        ),
+        (78, "client alert certificate_expired (45)"),
+    ]);
+    d.caveats = vec![
+        "The client dialled rdp.corp.example, the certificate names srv01.corp.example only."
+            .into(),
+    ];
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// Stream 4: the Windows client's credential pre-check.
+fn precheck() -> ConnectionResult {
+    let tl = Tl::new(4, ep("10.0.0.5:50125", "10.0.0.9:3389"))
+        .handshake(80, 4000)
+        .tcp(90, 4100, Dir::ToServer, TcpEventKind::Fin)
+        .counts((10, 2000), (9, 3000))
+        .0;
+    let mut d = diag(
+        Outcome::Benign,
+        Phase::Credssp,
+        Some(Step::CredsspCredentials),
+        None,
+    );
+    d.benign = Some(Benign::CredentialPrecheck);
+    d.ending = Ending::ClosedBy(Party::Client);
+    d.ending_frame = Some(90);
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// Stream 5: SYNs never answered.
+fn timeout() -> ConnectionResult {
+    let tl = Tl::new(5, ep("10.0.0.7:50500", "10.0.0.10:3389"))
+        .tcp(
+            100,
+            5000,
+            Dir::ToServer,
+            TcpEventKind::Syn {
+                retransmission: false,
+            },
+        )
+        .tcp(
+            101,
+            26000,
+            Dir::ToServer,
+            TcpEventKind::Syn {
+                retransmission: true,
+            },
+        )
+        .counts((4, 264), (0, 0))
+        .0;
+    let mut d = diag(Outcome::Failed, Phase::Tcp, None, Some(Step::SynAck));
+    d.ending = Ending::Timeout {
+        waited: Duration::from_secs(21),
+        retransmissions: 3,
+    };
+    d.ending_frame = Some(101);
+    d.cause = cause(
+        CauseId::Filtered,
+        Confidence::Medium,
+        "Nothing answered the SYNs to 10.0.0.10: a firewall or security group drops them, or the host is down.",
+        "Check firewalls and security groups on the path to port 3389, and that the host is up.",
+    );
+    d.evidence = evidence(&[
+        (100, "SYN"),
+        (101, "third retransmission of the SYN, 21 s later"),
+    ]);
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+/// A Standard RDP Security connection with clear-text client data.
+fn standard_security() -> ConnectionResult {
+    let gcc = ClientGcc {
+        core: Some(ClientCore {
+            version: 0x0008_0004,
+            desktop_width: 1920,
+            desktop_height: 1080,
+            color_depth: Some(32),
+            keyboard_layout: 0x409,
+            client_build: 2600,
+            client_name: "WS-ALICE".to_string(),
+            ..ClientCore::default()
+        }),
+        channels: vec!["rdpdr".into(), "cliprdr".into()],
+        ..ClientGcc::default()
+    };
+    let tl = Tl::new(0, ep("192.168.1.20:1042", "192.168.1.2:3389"))
+        .handshake(1, 0)
+        .ev(4, 3, Dir::ToServer, request(Some("alice"), None))
+        .ev(
+            5,
+            4,
+            Dir::ToClient,
+            confirm(ConnectionConfirm::NoNegotiation),
+        )
+        .ev(
+            6,
+            5,
+            Dir::ToServer,
+            ProtoEvent::Mcs(McsEvent::ConnectInitial(Box::new(gcc))),
+        )
+        .ev(
+            12,
+            40,
+            Dir::ToServer,
+            ProtoEvent::Mcs(McsEvent::ClientInfo(ClientInfo {
+                domain: "CORP".into(),
+                user: "alice".into(),
+                flags: 0,
+            })),
+        )
+        .counts((30, 5000), (40, 60_000))
+        .0;
+    let d = diag(
+        Outcome::Established,
+        Phase::Session,
+        Some(Step::SessionData),
+        None,
+    );
+    ConnectionResult {
+        timeline: tl,
+        diagnosis: d,
+    }
+}
+
+fn summary(format: CaptureFormat, packets: u64, first: i64, last: i64) -> ReadSummary {
+    ReadSummary {
+        format,
+        compression: Compression::None,
+        packets,
+        bytes: packets * 120 + 24,
+        first_ts: Some(at(first)),
+        last_ts: Some(at(last)),
+        warnings: Vec::new(),
+        warnings_total: 0,
+        link_types: vec![(LinkType::ETHERNET, packets)],
+        incomplete: None,
+    }
+}
+
+fn main_file() -> FileResult {
+    let mut s = summary(
+        CaptureFormat::PcapNg {
+            sections: 1,
+            interfaces: 1,
+        },
+        120,
+        0,
+        26_000,
+    );
+    s.compression = Compression::Gzip;
+    s.warnings.push(CaptureWarning {
+        offset: 4096,
+        frame: Some(33),
+        kind: WarningKind::TimeWentBackwards,
+        message: "timestamp earlier than frame 32's".into(),
+    });
+    s.warnings_total = 1;
+    FileResult {
+        path: "lab/failures.pcapng.gz".into(),
+        read: Ok(s),
+        skipped: SkipCounts {
+            not_ip: 3,
+            ..SkipCounts::default()
+        },
+        flow: FlowStats {
+            tcp_packets: 110,
+            tcp_streams: 6,
+            analysed_streams: 6,
+            icmp_errors: 0,
+            evicted: 0,
+        },
+        connections: vec![
+            established(),
+            nla_required(),
+            tls_reset(),
+            cert_expired(),
+            precheck(),
+            timeout(),
+        ],
+    }
+}
+
+fn unreadable_file() -> FileResult {
+    FileResult {
+        path: "notes.txt".into(),
+        read: Err(OpenError::NotACapture("47 45 54 20".into())),
+        skipped: SkipCounts::default(),
+        flow: FlowStats::default(),
+        connections: Vec::new(),
+    }
+}
+
+fn truncated_file() -> FileResult {
+    let mut s = summary(
+        CaptureFormat::Pcap {
+            nanosecond: false,
+            big_endian: false,
+            modified: false,
+        },
+        70,
+        0,
+        900,
+    );
+    let w = CaptureWarning {
+        offset: 8424,
+        frame: Some(71),
+        kind: WarningKind::Truncated,
+        message: "file ends inside a packet record".into(),
+    };
+    s.warnings.push(w.clone());
+    s.warnings_total = 1;
+    s.incomplete = Some(w);
+    FileResult {
+        path: "cut.pcap".into(),
+        read: Ok(s),
+        skipped: SkipCounts::default(),
+        flow: FlowStats {
+            tcp_packets: 70,
+            tcp_streams: 1,
+            analysed_streams: 1,
+            ..FlowStats::default()
+        },
+        connections: vec![standard_security()],
+    }
+}
+
+fn inputs<'a>(files: &'a [FileResult], sha: Option<&'a str>) -> Vec<Input<'a>> {
+    files
+        .iter()
+        .map(|f| Input {
+            result: f,
+            sha256: sha,
+            attempts: None,
+        })
+        .collect()
+}
+
+/// The attempts of a file, grouped by the diagnosis stage.
+fn attempts_of(f: &FileResult) -> Vec<crate::diagnose::Attempt> {
+    let items: Vec<_> = f
+        .connections
+        .iter()
+        .map(|c| (&c.timeline, &c.diagnosis))
+        .collect();
+    crate::diagnose::group_attempts(&items)
+}
+
+fn opts(format: Format, redact: bool) -> ReportOptions {
+    ReportOptions {
+        format,
+        style: TermStyle::default(),
+        redact,
+    }
+}
+
+const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// Render as the command line does: with the attempts grouped.
+fn run(files: &[FileResult], format: Format, redact: bool) -> String {
+    let attempts: Vec<_> = files.iter().map(attempts_of).collect();
+    let inputs: Vec<Input<'_>> = files
+        .iter()
+        .zip(&attempts)
+        .map(|(f, a)| Input {
+            result: f,
+            sha256: Some(SHA),
+            attempts: Some(a),
+        })
+        .collect();
+    render(&inputs, &opts(format, redact))
+}
+
+#[test]
+fn terminal_single_file() {
+    let out = run(&[main_file()], Format::Table, false);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn terminal_several_files_with_totals() {
+    let out = run(
+        &[main_file(), unreadable_file(), truncated_file()],
+        Format::Table,
+        false,
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn terminal_quiet_lists_failures_only() {
+    let files = [main_file(), truncated_file()];
+    let mut o = opts(Format::Table, false);
+    o.style.quiet = true;
+    let out = render(&inputs(&files, None), &o);
+    assert!(out.contains("stream 1:"));
+    assert!(!out.contains("established"), "{out}");
+    assert!(!out.contains("stream 4:"), "benign left out: {out}");
+    // The truncated file is reported even in quiet mode.
+    assert!(out.contains("cut.pcap"));
+    assert!(out.contains("file ends inside a packet record (byte offset 8424, frame 71)"));
+}
+
+#[test]
+fn terminal_colours_only_when_asked() {
+    let files = [main_file()];
+    let plain = run(&files, Format::Table, false);
+    assert!(!plain.contains('\x1b'));
+    let mut o = opts(Format::Table, false);
+    o.style.color = true;
+    let coloured = render(&inputs(&files, None), &o);
+    assert!(coloured.contains("\x1b["));
+}
+
+#[test]
+fn json_document() {
+    let out = run(
+        &[main_file(), unreadable_file(), truncated_file()],
+        Format::Json,
+        false,
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn markdown_report() {
+    let out = run(
+        &[main_file(), unreadable_file(), truncated_file()],
+        Format::Markdown,
+        false,
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn redacted_outputs() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    insta::assert_snapshot!("redacted_terminal", run(&files, Format::Table, true));
+    insta::assert_snapshot!("redacted_markdown", run(&files, Format::Markdown, true));
+}
+
+#[test]
+fn json_values() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["tool"]["name"], "rdptriage");
+    let f = &v["files"][0];
+    assert_eq!(f["compression"], "gzip");
+    assert_eq!(f["format"], "pcapng");
+    assert_eq!(f["first_ts"], "2023-11-14T22:13:20.000000Z");
+    let c = &f["connections"];
+    assert_eq!(c[0]["outcome"], "established");
+    assert_eq!(
+        c[0]["tls"]["client_versions"],
+        serde_json::json!(["TLS 1.3", "TLS 1.2"])
+    );
+    assert_eq!(c[0]["tls"]["client_max_version"], "TLS 1.3");
+    assert_eq!(
+        c[0]["tls"]["cipher"],
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+    );
+    assert_eq!(
+        c[0]["negotiation"]["requested"],
+        serde_json::json!(["SSL", "HYBRID", "HYBRID_EX"])
+    );
+    assert_eq!(c[0]["negotiation"]["selected"], "HYBRID_EX");
+    assert_eq!(c[0]["credssp"].as_array().unwrap().len(), 6);
+    assert_eq!(c[0]["certificates"][0]["expired_at_capture_time"], false);
+    assert_eq!(
+        c[1]["negotiation"]["failure"]["name"],
+        "HYBRID_REQUIRED_BY_SERVER"
+    );
+    assert_eq!(c[1]["ended_by"]["id"], "negotiation_failure");
+    assert_eq!(c[1]["ended_by"]["code"], 5);
+    assert_eq!(c[1]["evidence_filter"], "frame.number in {53 54}");
+    assert_eq!(c[1]["display_filter"], "tcp.stream eq 1");
+    assert_eq!(c[2]["ended_by"]["id"], "reset_by_server");
+    assert_eq!(c[3]["client"], "[2001:db8::5]:50300");
+    assert_eq!(c[3]["certificates"][0]["expired_at_capture_time"], true);
+    assert_eq!(
+        c[3]["certificates"][0]["not_yet_valid_at_capture_time"],
+        false
+    );
+    assert_eq!(c[3]["ended_by"]["alert"], 45);
+    assert_eq!(c[3]["ended_by"]["alert_name"], "certificate_expired");
+    assert_eq!(c[4]["benign"], "credential_precheck");
+    assert_eq!(c[4]["cause"], serde_json::Value::Null);
+    assert_eq!(c[5]["ended_by"]["waited_s"], 21.0);
+    assert_eq!(c[5]["ended_by"]["retransmissions"], 3);
+    assert_eq!(c[5]["last_step"], serde_json::Value::Null);
+    assert_eq!(c[5]["failed_step"], "tcp_syn_ack");
+
+    let bad = &v["files"][1];
+    assert_eq!(bad["complete"], false);
+    assert_eq!(bad["format"], serde_json::Value::Null);
+    assert_eq!(bad["error"]["kind"], "not_a_capture");
+    let cut = &v["files"][2];
+    assert_eq!(cut["error"]["kind"], "truncated");
+    assert_eq!(cut["error"]["frame"], 71);
+    let cd = &cut["connections"][0]["client_data"];
+    assert_eq!(cd["client_name"], "WS-ALICE");
+    assert_eq!(cd["keyboard_layout"], "0x00000409");
+    assert_eq!(cd["desktop"], "1920x1080");
+    assert_eq!(cd["user"], "alice");
+    assert_eq!(cut["connections"][0]["negotiation"]["legacy"], true);
+
+    let t = &v["totals"];
+    assert_eq!(t["files"], 3);
+    assert_eq!(t["files_unreadable"], 1);
+    assert_eq!(t["files_incomplete"], 1);
+    assert_eq!(t["connections"], 7);
+    assert_eq!(t["outcomes"]["failed"], 4);
+    assert_eq!(t["outcomes"]["established"], 2);
+    assert_eq!(t["outcomes"]["benign"], 1);
+    assert_eq!(
+        t["failures_by_phase"],
+        serde_json::json!([{"id": "tcp", "count": 1}, {"id": "x224", "count": 1}, {"id": "tls", "count": 2}])
+    );
+    assert_eq!(t["failures_by_cause"].as_array().unwrap().len(), 4);
+    assert_eq!(t["problems"].as_array().unwrap().len(), 2);
+}
+
+/// Every original address, user, host and certificate name of the
+/// fixtures, in the spellings they appear in.
+const SECRETS: &[&str] = &[
+    "10.0.0.5",
+    "10.0.0.6",
+    "10.0.0.7",
+    "10.0.0.9",
+    "10.0.0.10",
+    "2001:db8::5",
+    "2001:db8::9",
+    "192.168.1.20",
+    "192.168.1.2",
+    "alice",
+    "bob",
+    "corp",
+    "srv01",
+    "ws-alice",
+    "example",
+];
+
+#[test]
+fn redaction_removes_every_original_string() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    for format in [Format::Table, Format::Json, Format::Markdown] {
+        let plain = run(&files, format, false).to_lowercase();
+        let out = run(&files, format, true).to_lowercase();
+        for s in SECRETS {
+            if format == Format::Json {
+                assert!(plain.contains(s), "fixture lacks {s}");
+            }
+            assert!(
+                !out.contains(s),
+                "{format:?}: {s} survived redaction:\n{out}"
+            );
+        }
+        // Ports survive.
+        assert!(out.contains(":50123") && out.contains(":3389"));
+    }
+}
+
+#[test]
+fn redaction_is_stable_and_the_same_in_every_format() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    let json: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, true)).unwrap();
+    let c = &json["files"][0]["connections"];
+    // First appearance in output order: client of stream 0, then its server.
+    assert_eq!(c[0]["client"], "ip-1:50123");
+    assert_eq!(c[0]["server"], "ip-2:3389");
+    assert_eq!(c[1]["server"], "ip-2:3389");
+    assert_eq!(c[2]["client"], "ip-1:50124");
+    assert_eq!(c[0]["negotiation"]["cookie"], "user-1");
+    assert_eq!(c[1]["negotiation"]["cookie"], "user-2");
+    assert_eq!(c[2]["negotiation"]["cookie"], "user-1");
+    assert_eq!(c[0]["tls"]["sni"], "host-1");
+    assert_eq!(
+        c[3]["certificates"][0]["subject"],
+        "CN=host-1, O=org-1, C=US"
+    );
+    assert_eq!(
+        c[3]["certificates"][0]["sans"],
+        serde_json::json!([
+            "DNS:host-1",
+            format!(
+                "IP:{}",
+                c[3]["server"].as_str().unwrap().trim_end_matches(":3389")
+            )
+        ])
+    );
+    // The address inside a cause's summary is the server's pseudonym.
+    assert_eq!(
+        c[1]["cause"]["summary"],
+        "The server ip-2 requires Network Level Authentication and the client did not offer CredSSP."
+    );
+    // The same pseudonyms in the terminal report.
+    let table = run(&files, Format::Table, true);
+    assert!(table.contains("ip-1:50123"));
+    assert!(table.contains("cookie mstshash=user-1"));
+    // Deterministic.
+    assert_eq!(
+        run(&files, Format::Json, true),
+        run(&files, Format::Json, true)
+    );
+}
+
+#[test]
+fn frames_filter_sorts_and_dedups() {
+    assert_eq!(
+        frames_filter([17, 15, 17]).as_deref(),
+        Some("frame.number in {15 17}")
+    );
+    assert_eq!(frames_filter([]), None);
+}
+
+#[test]
+fn capture_data_cannot_drive_the_terminal() {
+    let mut f = main_file();
+    let tl = &mut f.connections[1].timeline;
+    let cookie = "bob\x1b[2J\r\nforged line\u{202e}";
+    for e in &mut tl.events {
+        if let EventKind::Proto(ProtoEvent::X224(X224Event::ConnectionRequest(r))) = &mut e.kind {
+            r.cookie = Some(cookie.to_string());
+        }
+    }
+    let files = [f];
+    for format in [Format::Table, Format::Markdown] {
+        let out = run(&files, format, false);
+        assert!(!out.contains('\x1b') && !out.contains('\r') && !out.contains('\u{202e}'));
+        // Markdown escapes the backslashes once more (it renders the same).
+        let want = match format {
+            Format::Markdown => "bob\\\\u{1b}\\[2J\\\\r\\\\nforged line\\\\u{202e}",
+            _ => "bob\\u{1b}[2J\\r\\nforged line\\u{202e}",
+        };
+        assert!(out.contains(want), "{format:?}: {out}");
+        assert!(!out.lines().any(|l| l.starts_with("forged line")));
+    }
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    assert_eq!(
+        v["files"][0]["connections"][1]["negotiation"]["cookie"],
+        cookie
+    );
+}
+
+#[test]
+fn finished_sessions_get_no_paragraph() {
+    let mut c = established();
+    c.diagnosis.outcome = Outcome::Benign;
+    c.diagnosis.benign = Some(Benign::SessionEnd);
+    c.diagnosis.ending = Ending::ClosedBy(Party::Client);
+    let mut f = main_file();
+    f.connections = vec![c, precheck()];
+    let files = [f];
+    for format in [Format::Table, Format::Markdown] {
+        let out = run(&files, format, false).to_lowercase();
+        assert!(out.contains("benign: session_end"), "listed in the table");
+        assert!(!out.contains("stream 0:"), "{format:?}: {out}");
+        assert!(out.contains("stream 4:"), "{format:?}: {out}");
+    }
+}
+
+/// Retries: three connections from one client to one server within
+/// seconds, all refused.
+fn retries_file() -> FileResult {
+    let mut conns = Vec::new();
+    for k in 0..3u64 {
+        let ms = k as i64 * 3000;
+        let tl = Tl::new(k, ep(&format!("10.1.0.5:{}", 50000 + k), "10.1.0.9:3389"))
+            .tcp(
+                10 * k + 1,
+                ms,
+                Dir::ToServer,
+                TcpEventKind::Syn {
+                    retransmission: false,
+                },
+            )
+            .tcp(10 * k + 2, ms + 1, Dir::ToClient, rst())
+            .counts((1, 66), (1, 54))
+            .0;
+        let mut d = diag(
+            Outcome::Failed,
+            Phase::Tcp,
+            Some(Step::Syn),
+            Some(Step::SynAck),
+        );
+        d.ending = Ending::Refused;
+        d.ending_frame = Some(10 * k + 2);
+        d.cause = cause(
+            CauseId::PortClosed,
+            Confidence::High,
+            "Nothing listens on 10.1.0.9:3389: a RST answered the SYN.",
+            "Enable Remote Desktop and check that TermService runs.",
+        );
+        d.evidence = evidence(&[(10 * k + 2, "RST/ACK from 10.1.0.9 answers the SYN")]);
+        conns.push(ConnectionResult {
+            timeline: tl,
+            diagnosis: d,
+        });
+    }
+    FileResult {
+        path: "retries.pcap".into(),
+        read: Ok(summary(
+            CaptureFormat::Pcap {
+                nanosecond: false,
+                big_endian: false,
+                modified: false,
+            },
+            6,
+            0,
+            6001,
+        )),
+        skipped: SkipCounts::default(),
+        flow: FlowStats::default(),
+        connections: conns,
+    }
+}
+
+#[test]
+fn attempts_are_reported_in_every_format() {
+    let f = retries_file();
+    let attempts = attempts_of(&f);
+    assert_eq!(attempts.len(), 1, "one attempt of three connections");
+    let input = [Input {
+        result: &f,
+        sha256: None,
+        attempts: Some(&attempts),
+    }];
+    let table = render(&input, &opts(Format::Table, false));
+    insta::assert_snapshot!("attempts_terminal", table);
+    let md = render(&input, &opts(Format::Markdown, false));
+    assert!(md.contains("### Attempts"), "{md}");
+    assert!(md.contains("(streams 0, 1, 2)"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&input, &opts(Format::Json, false))).unwrap();
+    let a = &json["files"][0]["attempts"][0];
+    assert_eq!(a["streams"], serde_json::json!([0, 1, 2]));
+    assert_eq!(a["client"], "10.1.0.5");
+    assert_eq!(a["server"], "10.1.0.9:3389");
+    assert_eq!(a["failed"], 3);
+    assert_eq!(a["all_failed_same_step"], true);
+    assert_eq!(a["failed_step"], "tcp_syn_ack");
+    // Redacted: the bare client address and the addresses in the summary.
+    let red = render(&input, &opts(Format::Json, true));
+    assert!(!red.contains("10.1.0."), "{red}");
+    let json: serde_json::Value = serde_json::from_str(&red).unwrap();
+    assert_eq!(json["files"][0]["attempts"][0]["client"], "ip-1");
+    assert_eq!(json["files"][0]["attempts"][0]["server"], "ip-2:3389");
+    // Without grouping, no `attempts` key at all.
+    let plain = render(
+        &inputs(std::slice::from_ref(&f), None),
+        &opts(Format::Json, false),
+    );
+    let json: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(json["files"][0].get("attempts").is_none());
+}
+
+/// docs/json-schema.md is the contract: every key the document can hold
+/// and every identifier value must be documented there.
+#[test]
+fn schema_doc_covers_every_key_and_identifier() {
+    let doc = include_str!("../../docs/json-schema.md");
+    let files = [
+        main_file(),
+        unreadable_file(),
+        truncated_file(),
+        retries_file(),
+    ];
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    out.insert(k.clone());
+                    keys(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = std::collections::BTreeSet::new();
+    keys(&v, &mut all);
+    for k in &all {
+        assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
+    }
+    for c in CauseId::ALL {
+        assert!(
+            doc.contains(&format!("`{}`", c.id())),
+            "cause {} not documented",
+            c.id()
+        );
+    }
+    let steps = [
+        Step::Syn,
+        Step::SynAck,
+        Step::HandshakeAck,
+        Step::ConnectionRequest,
+        Step::ConnectionConfirm,
+        Step::ClientHello,
+        Step::ServerHello,
+        Step::ServerCertificate,
+        Step::ServerHelloDone,
+        Step::ClientKeyExchange,
+        Step::ClientFinished,
+        Step::ServerFinished,
+        Step::CredsspNegotiate,
+        Step::CredsspChallenge,
+        Step::CredsspAuthenticate,
+        Step::CredsspServerPubKeyAuth,
+        Step::CredsspCredentials,
+        Step::EarlyUserAuthResult,
+        Step::McsConnectInitial,
+        Step::McsConnectResponse,
+        Step::ErectDomain,
+        Step::AttachUser,
+        Step::ChannelJoin,
+        Step::SecurityExchange,
+        Step::ClientInfo,
+        Step::Licensing,
+        Step::Capabilities,
+        Step::SessionData,
+    ];
+    for s in steps {
+        assert!(
+            doc.contains(&format!("`{}`", s.id())),
+            "step {} not documented",
+            s.id()
+        );
+    }
+    for b in [
+        Benign::CredentialPrecheck,
+        Benign::HealthCheck,
+        Benign::Scanner,
+        Benign::SessionEnd,
+    ] {
+        assert!(doc.contains(&format!("`{}`", b.id())));
+    }
+    for e in [
+        Ending::Refused,
+        Ending::Timeout {
+            waited: Duration(0),
+            retransmissions: 0,
+        },
+        Ending::ResetBy(Party::Middlebox),
+        Ending::ClosedBy(Party::Client),
+        Ending::NegotiationFailure { code: 1 },
+        Ending::TlsAlert {
+            from: Party::Server,
+            description: None,
+        },
+        Ending::IcmpError {
+            icmp_type: 3,
+            code: 3,
+        },
+        Ending::CaptureEnded,
+    ] {
+        assert!(
+            doc.contains(&format!("`{}`", e.id())),
+            "ending {} not documented",
+            e.id()
+        );
+    }
+}
+
+#[test]
+fn places_are_not_said_twice() {
+    use super::text::with_place;
+    assert_eq!(
+        with_place("cut", Some(10), Some(2)),
+        "cut (byte offset 10, frame 2)"
+    );
+    assert_eq!(
+        with_place("cut at frame 2 (byte offset 10): short", Some(10), Some(2)),
+        "cut at frame 2 (byte offset 10): short"
+    );
+    assert_eq!(with_place("gone", None, None), "gone");
+}

@@ -1,0 +1,499 @@
+//! Phrases shared by the human formats (terminal and Markdown), built from
+//! the document only (so redaction holds).
+
+use super::model::*;
+use crate::common::Duration;
+
+/// Short form of the ending for a table cell.
+pub fn ending_short(e: &EndedBy) -> String {
+    match e.id.as_str() {
+        "refused" => "refused (RST to SYN)".to_string(),
+        "timeout" => {
+            let waited = e
+                .waited_s
+                .map(|s| Duration((s * 1e9) as i64).to_string())
+                .unwrap_or_default();
+            match e.retransmissions {
+                Some(n) => format!("timeout ({waited}, {n} retx)"),
+                None => format!("timeout ({waited})"),
+            }
+        }
+        "negotiation_failure" => match (&e.code_name, e.code) {
+            (Some(n), _) => format!("NEG_FAILURE {n}"),
+            (None, Some(c)) => format!("NEG_FAILURE {c}"),
+            _ => "NEG_FAILURE".to_string(),
+        },
+        "tls_alert" => {
+            let from = e.party.as_deref().unwrap_or("?");
+            match &e.alert_name {
+                Some(n) => format!("alert {n} from {from}"),
+                None => format!("encrypted alert from {from}"),
+            }
+        }
+        "icmp_error" => match (e.icmp_type, e.icmp_code) {
+            (Some(t), Some(c)) => format!("ICMP {t}/{c}"),
+            _ => "ICMP".to_string(),
+        },
+        "capture_ended" => "capture ended".to_string(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// `tls / TLS ServerHello` (phase, and the step that did not complete).
+pub fn phase_cell(c: &ConnectionReport) -> String {
+    match c.labels.failed_step {
+        Some(step) => format!("{} / {step}", c.phase),
+        None => c.phase.clone(),
+    }
+}
+
+/// `server_cert_unusable (high)`, `benign: scanner` or `-`.
+pub fn cause_cell(c: &ConnectionReport) -> String {
+    if let Some(cause) = &c.cause {
+        return format!("{} ({})", cause.id, cause.confidence);
+    }
+    if let Some(b) = &c.benign {
+        return format!("benign: {b}");
+    }
+    "-".to_string()
+}
+
+/// `pcapng, 1234 packets, 56789 bytes (gzip)`.
+pub fn file_line(f: &FileReport) -> Option<String> {
+    let format = f.format.as_ref()?;
+    let mut s = format.clone();
+    if let Some(c) = &f.compression {
+        if c != "none" {
+            s.push_str(&format!(", {c}-compressed"));
+        }
+    }
+    if let Some(p) = f.packets {
+        s.push_str(&format!(", {p} packet{}", plural(p)));
+    }
+    if let Some(b) = f.bytes {
+        s.push_str(&format!(", {b} bytes"));
+    }
+    Some(s)
+}
+
+/// `2014-05-08T15:47:34.000000Z to ... (26.9 s)`.
+pub fn time_range(f: &FileReport) -> Option<String> {
+    let (a, b) = (f.first_ts.as_ref()?, f.last_ts.as_ref()?);
+    let dur = f
+        .duration_s
+        .map(|s| format!(" ({})", Duration((s * 1e9) as i64)))
+        .unwrap_or_default();
+    Some(format!("{a} to {b}{dur}"))
+}
+
+/// `byte offset N, frame M` (either part may be missing).
+pub fn place(offset: Option<u64>, frame: Option<u64>) -> String {
+    match (offset, frame) {
+        (Some(o), Some(f)) => format!("byte offset {o}, frame {f}"),
+        (Some(o), None) => format!("byte offset {o}"),
+        (None, Some(f)) => format!("frame {f}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The error of a file as one line (without the path).
+pub fn error_line(e: &FileError) -> String {
+    with_place(&e.message, e.offset, e.frame)
+}
+
+/// `message (byte offset N, frame M)`, unless the message already says
+/// where (the capture reader's messages often do).
+pub fn with_place(message: &str, offset: Option<u64>, frame: Option<u64>) -> String {
+    let p = place(offset, frame);
+    let said = offset.is_some_and(|o| message.contains(&format!("byte offset {o}")));
+    if p.is_empty() || said {
+        message.to_string()
+    } else {
+        format!("{message} ({p})")
+    }
+}
+
+/// Counts of what the flow stage skipped, as `4 not IP, 2 malformed`.
+pub fn skipped_line(s: &Skipped) -> Option<String> {
+    let parts: Vec<String> = [
+        (s.not_ip, "not IP"),
+        (s.unsupported_link, "unsupported link type"),
+        (s.fragments_held, "IP fragments held"),
+        (s.fragments_dropped, "IP fragments dropped"),
+        (s.malformed, "malformed"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Outcome counts of a file's connections, e.g. `3 connections: 1
+/// established, 2 failed`.
+pub fn outcome_counts(conns: &[ConnectionReport]) -> String {
+    let mut counts: Vec<(&str, u64)> = Vec::new();
+    for c in conns {
+        match counts.iter_mut().find(|(o, _)| *o == c.outcome) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((c.outcome.as_str(), 1)),
+        }
+    }
+    let order = ["failed", "established", "incomplete", "benign", "not_rdp"];
+    counts.sort_by_key(|(o, _)| order.iter().position(|x| x == o).unwrap_or(order.len()));
+    let n = conns.len() as u64;
+    let list: Vec<String> = counts.iter().map(|(o, k)| format!("{k} {o}")).collect();
+    if list.is_empty() {
+        "no RDP connection found".to_string()
+    } else {
+        format!("{n} connection{}: {}", plural(n), list.join(", "))
+    }
+}
+
+/// Facts of a connection, one line each, without a trailing period.
+pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(n) = &c.negotiation {
+        out.push(("Negotiation", negotiation_fact(n)));
+    }
+    if let Some(t) = &c.tls {
+        out.push(("TLS", tls_fact(t)));
+    }
+    for (i, cert) in c.certificates.iter().enumerate() {
+        let label = if i == 0 {
+            "Certificate"
+        } else {
+            "Chain certificate"
+        };
+        out.push((label, cert_fact(cert)));
+    }
+    if let Some(d) = &c.client_data {
+        out.push(("Client", client_fact(d)));
+    }
+    if !c.credssp.is_empty() {
+        let legs: Vec<String> = c
+            .credssp
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} from {} (frame {}, {} bytes, {} certainty)",
+                    l.leg, l.from, l.frame, l.record_len, l.certainty
+                )
+            })
+            .collect();
+        out.push(("CredSSP", legs.join("; ")));
+    }
+    let dirs = format!(
+        "{} packet{} / {} bytes client to server, {} packet{} / {} bytes server to client, {} s",
+        c.to_server.packets,
+        plural(c.to_server.packets),
+        c.to_server.bytes,
+        c.to_client.packets,
+        plural(c.to_client.packets),
+        c.to_client.bytes,
+        trim_float(c.duration_s)
+    );
+    out.push(("Traffic", dirs));
+    out
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+fn negotiation_fact(n: &Negotiation) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &n.cookie {
+        parts.push(format!("cookie mstshash={c}"));
+    }
+    if n.routing_token.is_some() {
+        parts.push("routing token present".to_string());
+    }
+    match (&n.requested, n.request_frame) {
+        (Some(r), Some(f)) => parts.push(format!("client requested {} (frame {f})", r.join(", "))),
+        (None, Some(f)) => parts.push(format!(
+            "client sent no RDP_NEG_REQ (Standard RDP Security only, frame {f})"
+        )),
+        _ => {}
+    }
+    let at = n
+        .confirm_frame
+        .map(|f| format!(" (frame {f})"))
+        .unwrap_or_default();
+    if let Some(fl) = &n.failure {
+        parts.push(format!(
+            "server answered RDP_NEG_FAILURE {} ({}){at}",
+            fl.name, fl.code
+        ));
+    } else if let Some(s) = &n.selected {
+        if n.legacy {
+            parts.push(format!(
+                "server confirmed without negotiation data (Standard RDP Security){at}"
+            ));
+        } else {
+            parts.push(format!("server selected {s}{at}"));
+        }
+    } else if n.request_frame.is_some() {
+        parts.push("no Connection Confirm".to_string());
+    }
+    let mut s = parts.join("; ");
+    if let Some(sentence) = &n.sentence {
+        if s.is_empty() {
+            s = sentence.clone();
+        } else {
+            s.push_str(&format!(" — {sentence}"));
+        }
+    }
+    s
+}
+
+fn tls_fact(t: &Tls) -> String {
+    let mut parts = Vec::new();
+    if t.client_hello_frame.is_some() {
+        let mut p = format!("client offers {}", t.client_versions.join(", "));
+        if let Some(n) = t.client_cipher_suites {
+            p.push_str(&format!(" with {n} cipher suite{}", plural(n as u64)));
+        }
+        if let Some(sni) = &t.sni {
+            p.push_str(&format!(", SNI {sni}"));
+        }
+        parts.push(p);
+    }
+    match (&t.server_version, &t.cipher) {
+        (Some(v), Some(c)) => parts.push(format!("server chose {v}, {c}")),
+        (Some(v), None) => parts.push(format!("server chose {v}")),
+        _ => {
+            if t.client_hello_frame.is_some() {
+                parts.push("no ServerHello".to_string());
+            }
+        }
+    }
+    for a in &t.alerts {
+        match &a.name {
+            Some(n) => parts.push(format!(
+                "alert {n} ({}) from {} (frame {})",
+                a.description.unwrap_or(0),
+                a.from,
+                a.frame
+            )),
+            None => parts.push(format!(
+                "encrypted alert from {} (frame {})",
+                a.from, a.frame
+            )),
+        }
+    }
+    parts.join("; ")
+}
+
+fn cert_fact(c: &Certificate) -> String {
+    let mut s = format!("{} (frame {})", c.subject, c.frame);
+    if c.self_signed {
+        s.push_str(", self-signed");
+    } else {
+        s.push_str(&format!(", issued by {}", c.issuer));
+    }
+    if !c.sans.is_empty() {
+        s.push_str(&format!(", SAN {}", c.sans.join(" ")));
+    }
+    s.push_str(&format!(", valid {} to {}", c.not_before, c.not_after));
+    if c.expired_at_capture_time {
+        s.push_str(" (EXPIRED at capture time)");
+    }
+    if c.not_yet_valid_at_capture_time {
+        s.push_str(" (NOT YET VALID at capture time)");
+    }
+    s.push_str(&format!(
+        ", {}, {}, SHA-1 {}",
+        c.key, c.signature_algorithm, c.sha1
+    ));
+    s
+}
+
+fn client_fact(d: &ClientData) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = &d.client_name {
+        parts.push(format!("name {n}"));
+    }
+    if let Some(b) = d.client_build {
+        parts.push(format!("build {b}"));
+    }
+    if let Some(k) = &d.keyboard_layout {
+        parts.push(format!("keyboard {k}"));
+    }
+    if let Some(dk) = &d.desktop {
+        parts.push(format!("desktop {dk}"));
+    }
+    match (&d.domain, &d.user) {
+        (Some(dom), Some(u)) => parts.push(format!("user {dom}\\{u}")),
+        (None, Some(u)) => parts.push(format!("user {u}")),
+        _ => {}
+    }
+    format!("{} (frame {})", parts.join(", "), d.frame)
+}
+
+/// Whether a connection gets a paragraph, and whether a brief one.
+pub fn paragraph_kind(c: &ConnectionReport) -> Option<bool> {
+    match (c.outcome.as_str(), c.benign.as_deref()) {
+        ("failed", _) => Some(false),
+        // A session that ran and ended normally needs no words.
+        ("benign", Some("session_end")) => None,
+        ("benign" | "incomplete", _) => Some(true),
+        _ => None,
+    }
+}
+
+/// Lines of the totals of a run.
+pub fn totals_lines(t: &Totals) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut head = format!("{} file{}", t.files, plural(t.files));
+    if t.files_unreadable > 0 {
+        head.push_str(&format!(", {} unreadable", t.files_unreadable));
+    }
+    if t.files_incomplete > 0 {
+        head.push_str(&format!(", {} read incompletely", t.files_incomplete));
+    }
+    let o = &t.outcomes;
+    let mut counts = Vec::new();
+    for (n, name) in [
+        (o.failed, "failed"),
+        (o.established, "established"),
+        (o.incomplete, "incomplete"),
+        (o.benign, "benign"),
+        (o.not_rdp, "not RDP"),
+    ] {
+        if n > 0 {
+            counts.push(format!("{n} {name}"));
+        }
+    }
+    head.push_str(&format!(
+        "; {} connection{} analysed",
+        t.connections,
+        plural(t.connections)
+    ));
+    if !counts.is_empty() {
+        head.push_str(&format!(": {}", counts.join(", ")));
+    }
+    out.push(head);
+    let list = |v: &[Count]| {
+        v.iter()
+            .map(|c| format!("{} {}", c.id, c.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !t.failures_by_phase.is_empty() {
+        out.push(format!("Failures by phase: {}", list(&t.failures_by_phase)));
+    }
+    if !t.failures_by_cause.is_empty() {
+        out.push(format!("Failures by cause: {}", list(&t.failures_by_cause)));
+    }
+    for p in &t.problems {
+        let what = if p.kind == "unreadable" {
+            "Unreadable"
+        } else {
+            "Read incompletely"
+        };
+        out.push(format!("{what}: {}: {}", p.path, p.message));
+    }
+    out
+}
+
+/// Warnings worth listing: the one that stopped reading is already told
+/// as the file's error.
+pub fn listed_warnings(f: &FileReport) -> impl Iterator<Item = &Warning> {
+    f.warnings.iter().filter(move |w| {
+        !f.error.as_ref().is_some_and(|e| {
+            e.offset == Some(w.offset) && e.frame == w.frame && e.message == w.message
+        })
+    })
+}
+
+/// Whether a character must not reach a terminal or a Markdown page as
+/// is: control characters (line breaks, escape sequences) and the Unicode
+/// marks that reorder text (bidirectional overrides).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with unsafe characters written as escapes (`\r`, `\n`, `\t`,
+/// `\u{1b}`), so data from a capture can neither break the layout nor
+/// drive the terminal.
+pub fn escape_unsafe(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape unsafe characters in every data string of the document (for
+/// the human formats; JSON escapes them itself).
+pub fn clean_for_display(doc: &mut Document) {
+    super::redact::walk(doc, &mut |_, s| {
+        if s.chars().any(is_unsafe) {
+            *s = escape_unsafe(s);
+        }
+    });
+}
+
+/// Attempts worth a line: retries (more than one connection) and
+/// corrected verdicts.
+pub fn notable_attempts(f: &FileReport) -> impl Iterator<Item = &Attempt> {
+    f.attempts
+        .iter()
+        .flatten()
+        .filter(|a| a.streams.len() > 1 || !a.relabelled.is_empty())
+}
+
+/// `streams 0, 1, 2`.
+pub fn streams_list(a: &Attempt) -> String {
+    let v: Vec<String> = a.streams.iter().map(u64::to_string).collect();
+    format!("stream{} {}", plural(v.len() as u64), v.join(", "))
+}
+
+/// For a failed connection that repeats an earlier one of the same
+/// attempt (same failed step, ending and cause), that earlier stream: its
+/// paragraph says it all, this one is told briefly.
+pub fn repeat_of(f: &FileReport, c: &ConnectionReport) -> Option<u64> {
+    if c.outcome != "failed" {
+        return None;
+    }
+    let attempt = f
+        .attempts
+        .iter()
+        .flatten()
+        .find(|a| a.streams.contains(&c.stream))?;
+    let key = |x: &ConnectionReport| {
+        (
+            x.failed_step.clone(),
+            x.ended_by.id.clone(),
+            x.cause.as_ref().map(|k| k.id.clone()),
+        )
+    };
+    attempt
+        .streams
+        .iter()
+        .take_while(|s| **s != c.stream)
+        .filter_map(|s| f.connections.iter().find(|x| x.stream == *s))
+        .find(|x| x.outcome == "failed" && key(x) == key(c))
+        .map(|x| x.stream)
+}
