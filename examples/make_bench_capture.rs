@@ -10,7 +10,9 @@
 //!   including the headers quoted inside ICMP errors; the IPv4 header checksum
 //!   is recomputed and the TCP/UDP/ICMP checksums are adjusted incrementally
 //!   (RFC 1624), so a checksum that was valid stays valid and one that was
-//!   wrong (offload) stays wrong. Timing inside a copy is preserved. The bulk
+//!   wrong (offload) stays wrong. Timing inside a copy is preserved; the file
+//!   starts at the latest start time of the sources, so copies move forward
+//!   in time by little (certificates keep their validity). The bulk
 //!   traffic is made of HTTP-, TLS-, SMB-, SSH-like and other TCP
 //!   connections with three-way handshakes, consistent sequence and
 //!   acknowledgement numbers, full-size 1460-byte segments, delayed ACKs and
@@ -18,7 +20,8 @@
 //!   The file is streamed: memory holds the input captures and the live
 //!   connections, never the output.
 //! * `--archive DIR --count N`: N small captures, each one copy (fresh
-//!   addresses and ports) of one input capture, taken in turn; every
+//!   addresses and ports, original timestamps) of one input capture of at
+//!   most `--archive-max-source` bytes, taken in turn; every
 //!   `--gzip-every`-th file is gzip-compressed (`.pcap.gz`).
 //!
 //! Deterministic: the same arguments and inputs give byte-identical files.
@@ -679,6 +682,8 @@ struct Source {
     file_bytes: u64,
     /// TCP conversations (address/port pairs) with port 3389.
     conversations_3389: u64,
+    /// Time of the first packet.
+    first_ts_ns: i64,
 }
 
 fn syn_dst_port(frame: &[u8], l3: usize) -> Option<u16> {
@@ -773,6 +778,7 @@ fn load_source(path: &Path) -> Result<Source, String> {
         server_ports,
         file_bytes,
         conversations_3389: pairs.len() as u64,
+        first_ts_ns: first_ts,
     })
 }
 
@@ -1402,8 +1408,19 @@ enum Stream<'a> {
     Rdp(RdpCopy<'a>),
 }
 
-/// 2026-01-05 09:00:00 UTC.
+/// 2026-01-05 09:00:00 UTC (used by the tests).
+#[cfg(test)]
 const EPOCH_NS: i64 = 1_767_603_600 * 1_000_000_000;
+
+/// Where the mixed capture starts: the latest start among the sources,
+/// rounded down to the second. Copies are then moved forward in time by
+/// little (the lab captures are all from about the same time), so a
+/// certificate valid when a source was captured stays valid, and none is
+/// placed before its own capture time ("not yet valid").
+fn mixed_epoch(sources: &[Source]) -> i64 {
+    let latest = sources.iter().map(|s| s.first_ts_ns).max().unwrap_or(0);
+    latest.max(0) / 1_000_000_000 * 1_000_000_000
+}
 
 /// The live streams, by the time of their next packet (ties in the order
 /// they were scheduled, so the output is deterministic).
@@ -1475,10 +1492,11 @@ fn write_mixed(args: &Args, out: &Path, sources: &[Source]) -> Result<(), String
     let mut alloc = Allocator::default();
     let share = (args.rdp_share / 100.0).clamp(0.0, 1.0);
     let mut stats = MixedStats::default();
+    let epoch = mixed_epoch(sources);
     let mut sched = Scheduler::default();
     for i in 0..args.bulk_conns.max(1) {
         let b = factory.make();
-        let start = EPOCH_NS + (factory.pace_ns * i as f64 / args.bulk_conns.max(1) as f64) as i64;
+        let start = epoch + (factory.pace_ns * i as f64 / args.bulk_conns.max(1) as f64) as i64;
         sched.add(Stream::Bulk(Box::new(b)), start);
         stats.bulk_conns += 1;
     }
@@ -1563,7 +1581,7 @@ fn write_mixed(args: &Args, out: &Path, sources: &[Source]) -> Result<(), String
         stats.bulk_conns,
         stats.bulk_packets,
         stats.bulk_bytes,
-        (stats.last_ts - EPOCH_NS) as f64 / 1e9,
+        (stats.last_ts - epoch) as f64 / 1e9,
         sources.len(),
         args.seed,
     );
@@ -1608,7 +1626,7 @@ fn write_archive(args: &Args, dir: &Path, sources: &[Source]) -> Result<(), Stri
         let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut copy = RdpCopy {
             map: alloc.copy(src),
-            start_ns: EPOCH_NS + i as i64 * 60_000_000_000,
+            start_ns: src.first_ts_ns,
             next: 0,
         };
         let write = |copy: &mut RdpCopy<'_>, w: &mut dyn Write, scratch: &mut Vec<u8>| {
