@@ -1189,3 +1189,18 @@ fn places_are_not_said_twice() {
     );
     assert_eq!(with_place("gone", None, None), "gone");
 }
+
+#[test]
+fn names_inside_paths_are_redacted() {
+    let mut f = truncated_file();
+    f.path = "captures/alice-on-192.168.1.2.pcap".into();
+    let files = [f];
+    for format in [Format::Table, Format::Json, Format::Markdown] {
+        let out = run(&files, format, true);
+        assert!(
+            out.contains("captures/user-1-on-ip-1.pcap"),
+            "{format:?}: {out}"
+        );
+        assert!(!out.contains("alice") && !out.contains("192.168"), "{out}");
+    }
+}
