@@ -561,6 +561,41 @@ mod tests {
         assert_eq!(p.rewrite(Field::Endpoint, "10.0.0.1:1"), "ip-2:1");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_strings_are_handled(
+            dn in "\\PC{0,40}",
+            user in "\\PC{0,12}",
+            text in "\\PC{0,80}",
+        ) {
+            let p = ps(&[(Field::Dn, &dn), (Field::User, &user), (Field::Text, &text)]);
+            for k in [Field::Endpoint, Field::User, Field::Host, Field::Dn, Field::San, Field::Text] {
+                let _ = p.rewrite(k, &dn);
+                let _ = p.rewrite(k, &text);
+            }
+        }
+
+        #[test]
+        fn a_registered_name_never_survives_in_text(
+            name in "[a-zA-Z][a-zA-Z0-9]{2,10}",
+            before in "[ ,;:()-]{1,3}",
+            after in "[ ,;:().-]{1,3}",
+        ) {
+            let p = ps(&[(Field::User, &name)]);
+            let text = format!("x{before}{}{after}y", name.to_uppercase());
+            proptest::prop_assert_eq!(p.text(&text), format!("x{before}user-1{after}y"));
+        }
+
+        #[test]
+        fn any_ipv4_in_text_is_replaced(a: u8, b: u8, c: u8, d: u8, port: u16) {
+            let ip = std::net::Ipv4Addr::new(a, b, c, d);
+            proptest::prop_assume!(!ip.is_unspecified());
+            let p = ps(&[(Field::Endpoint, &format!("{ip}:{port}"))]);
+            let out = p.text(&format!("from {ip}:{port}, then ({ip})."));
+            proptest::prop_assert_eq!(out, format!("from ip-1:{port}, then (ip-1)."));
+        }
+    }
+
     #[test]
     fn odd_inputs_do_not_panic() {
         let p = ps(&[(Field::Host, "é"), (Field::Dn, ",,=,\\"), (Field::User, "")]);

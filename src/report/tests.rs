@@ -1204,3 +1204,48 @@ fn names_inside_paths_are_redacted() {
         assert!(!out.contains("alice") && !out.contains("192.168"), "{out}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Whatever a capture holds, every format renders without panicking,
+    /// JSON stays valid, and the human formats carry no control character
+    /// from the data.
+    #[test]
+    fn any_capture_strings_render(
+        cookie in "\\PC{0,24}",
+        subject in "\\PC{0,40}",
+        evidence in "\\PC{0,60}",
+        redact: bool,
+    ) {
+        let mut f = main_file();
+        for c in &mut f.connections {
+            for e in &mut c.timeline.events {
+                match &mut e.kind {
+                    EventKind::Proto(ProtoEvent::X224(X224Event::ConnectionRequest(r))) => {
+                        r.cookie = Some(cookie.clone());
+                    }
+                    EventKind::Proto(ProtoEvent::Tls(TlsEvent::Certificate(chain))) => {
+                        for ci in chain {
+                            ci.subject = subject.clone();
+                            ci.sans = vec![subject.clone()];
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for ev in &mut c.diagnosis.evidence {
+                ev.text = evidence.clone();
+            }
+        }
+        let files = [f];
+        let json = run(&files, Format::Json, redact);
+        proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
+        for format in [Format::Table, Format::Markdown] {
+            let out = run(&files, format, redact);
+            proptest::prop_assert!(
+                !out.chars().any(|c| c.is_control() && c != '\n'),
+                "control character in {:?}", format
+            );
+        }
+    }
+}
