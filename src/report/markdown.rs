@@ -104,6 +104,10 @@ fn file_section(out: &mut String, f: &FileReport) {
     if f.format.is_none() {
         return;
     }
+    let _ = writeln!(out, "- {}", flow_line(&f.flow));
+    if let Some(s) = skipped_line(&f.skipped) {
+        let _ = writeln!(out, "- Frames skipped: {s}");
+    }
     let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
 
     let failed: Vec<&ConnectionReport> = f

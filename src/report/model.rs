@@ -196,6 +196,8 @@ pub struct ConnectionReport {
     pub certificates: Vec<Certificate>,
     pub client_data: Option<ClientData>,
     pub credssp: Vec<CredsspItem>,
+    /// TCP events past the per-connection bound, counted but not kept.
+    pub events_dropped: u64,
     /// `tcp.stream eq N`.
     pub display_filter: String,
     /// `frame.number in {15 17}` over the evidence frames (null without evidence).
@@ -990,6 +992,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         certificates,
         client_data: client_data(tl),
         credssp: credssp(tl),
+        events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
         labels: StepLabels {

@@ -135,6 +135,9 @@ fn file_section(
                 plural(f.warnings_total - kept)
             );
         }
+        if f.format.is_some() {
+            let _ = writeln!(out, "  {}", flow_line(&f.flow));
+        }
         if let Some(s) = skipped_line(&f.skipped) {
             let _ = writeln!(out, "  frames skipped: {s}");
         }

@@ -1249,3 +1249,25 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn bounded_and_evicted_counts_are_told() {
+    let mut f = main_file();
+    f.flow.evicted = 2;
+    f.flow.icmp_errors = 1;
+    f.connections[1].timeline.events_dropped = 7;
+    let files = [f];
+    let out = run(&files, Format::Table, false);
+    assert!(
+        out.contains("6 TCP streams, 6 analysed; 1 ICMP error; 2 connections evicted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("7 TCP events past the per-connection bound"),
+        "{out}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    assert_eq!(v["files"][0]["flow"]["evicted"], 2);
+    assert_eq!(v["files"][0]["connections"][1]["events_dropped"], 7);
+    assert_eq!(v["files"][0]["connections"][0]["events_dropped"], 0);
+}

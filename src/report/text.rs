@@ -113,6 +113,32 @@ pub fn with_place(message: &str, offset: Option<u64>, frame: Option<u64>) -> Str
     }
 }
 
+/// What the flow stage saw: `6 TCP streams, 2 analysed; 1 ICMP error;
+/// 3 connections evicted (table full)`.
+pub fn flow_line(f: &FlowCounts) -> String {
+    let mut s = format!(
+        "{} TCP stream{}, {} analysed",
+        f.tcp_streams,
+        plural(f.tcp_streams),
+        f.analysed_streams
+    );
+    if f.icmp_errors > 0 {
+        s.push_str(&format!(
+            "; {} ICMP error{}",
+            f.icmp_errors,
+            plural(f.icmp_errors)
+        ));
+    }
+    if f.evicted > 0 {
+        s.push_str(&format!(
+            "; {} connection{} evicted (connection table full)",
+            f.evicted,
+            plural(f.evicted)
+        ));
+    }
+    s
+}
+
 /// Counts of what the flow stage skipped, as `4 not IP, 2 malformed`.
 pub fn skipped_line(s: &Skipped) -> Option<String> {
     let parts: Vec<String> = [
@@ -190,6 +216,15 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
             })
             .collect();
         out.push(("CredSSP", legs.join("; ")));
+    }
+    if c.events_dropped > 0 {
+        out.push((
+            "Events",
+            format!(
+                "{} TCP events past the per-connection bound were counted, not kept",
+                c.events_dropped
+            ),
+        ));
     }
     let dirs = format!(
         "{} packet{} / {} bytes client to server, {} packet{} / {} bytes server to client, {} s",
