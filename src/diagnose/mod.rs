@@ -11,15 +11,22 @@ use crate::timeline::Timeline;
 
 pub mod attempts;
 mod caveats;
+mod cert;
 mod facts;
 mod ladder;
 mod negotiation;
+mod path;
+mod rdp;
 pub mod remedy;
 mod rules;
+mod steps;
+mod tcp;
 #[cfg(test)]
 pub mod testkit;
 #[cfg(test)]
 mod tests;
+mod tls;
+mod x224;
 
 pub use attempts::{group_attempts, Attempt, Relabel};
 pub use negotiation::negotiation;

@@ -5,7 +5,7 @@
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols};
 use crate::timeline::Timeline;
 
-use super::rules::offered_text;
+use super::x224::offered_text;
 
 /// e.g. "client offered SSL|HYBRID, server chose SSL: NLA is off on the
 /// server". None when neither a Connection Request nor a Confirm was seen.

@@ -12,7 +12,13 @@
 //! Knows nothing of RDP: the predicate is handed in by the caller.
 
 use crate::common::{Dir, Endpoints, Timestamp};
-use crate::packet::IcmpError;
+use crate::packet::{IcmpError, Transport};
+
+mod conn;
+mod reassembly;
+mod table;
+#[cfg(test)]
+mod tests;
 
 /// A predicate over the first payload bytes the client sends; `true` keeps
 /// the connection for in-depth analysis whatever its ports.
@@ -248,13 +254,16 @@ pub struct FlowStats {
 pub struct FlowTable {
     config: FlowConfig,
     stats: FlowStats,
+    table: table::Table,
 }
 
 impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
+        let table = table::Table::new(&config);
         FlowTable {
             config,
             stats: FlowStats::default(),
+            table,
         }
     }
 
@@ -266,17 +275,42 @@ impl FlowTable {
         frame_len: u32,
         pkt: &crate::packet::Packet<'_>,
     ) {
-        let _ = (frame, ts, frame_len, pkt, &self.config);
+        match &pkt.transport {
+            Transport::Tcp(seg) => self.table.on_tcp(
+                &self.config,
+                &mut self.stats,
+                frame,
+                ts,
+                frame_len,
+                &pkt.ip,
+                seg,
+            ),
+            Transport::IcmpError(err) => {
+                self.table
+                    .on_icmp(&self.config, &mut self.stats, frame, ts, err)
+            }
+            Transport::Other { .. } => {}
+        }
     }
 
     /// Move connections that are finished (closed and quiet for `linger`,
     /// or replaced by a new handshake on the same 4-tuple) into `out`.
     pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
-        let _ = out;
+        self.table.drain_finished(out);
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &FlowStats {
+        &self.stats
+    }
+
+    /// Conversations currently in the table (selected or not).
+    pub fn live(&self) -> usize {
+        self.table.live()
     }
 
     /// End of capture: every remaining selected connection, and the counters.
     pub fn finish(self) -> (Vec<Connection>, FlowStats) {
-        (Vec::new(), self.stats)
+        (self.table.finish(), self.stats)
     }
 }

@@ -8,11 +8,14 @@
 //! offset. Decoders never panic, keep unknown values, and never reject a
 //! whole PDU for one odd field.
 
+pub mod ber;
 pub mod cert;
 pub mod credssp;
 pub mod mcs;
+pub mod per;
 pub mod session;
 pub mod tls;
+pub mod tpkt;
 pub mod x224;
 
 pub use cert::CertInfo;

@@ -1,22 +1,1739 @@
 //! The connection-level decoder: finds the RDP framing in both directions,
 //! follows the X.224 negotiation to the selected security protocol, then
 //! hands each direction to TLS (and CredSSP shape) or to MCS/GCC.
+//!
+//! - From the SYN, the client's stream must open with a TPKT-framed X.224
+//!   Connection Request and the server's with the Connection Confirm;
+//!   anything else is `NotRdp` (a TLS ClientHello straight away is still
+//!   decoded as TLS). A capture that started mid-connection is searched
+//!   for framing: two TPKT or TLS headers in a row, else a chain of
+//!   encrypted fast-path PDUs.
+//! - The selected protocol decides what follows: TLS (server first, to
+//!   learn whether TLS 1.3 was chosen), CredSSP legs for HYBRID and
+//!   HYBRID_EX, one `NotObservable` for RDP inside TLS without NLA; MCS/GCC
+//!   and the slow-path PDUs for Standard RDP Security; nothing after an
+//!   RDP_NEG_FAILURE.
+//! - Only real bytes are decoded. At a hole decoding stops with `Stopped`
+//!   ("bytes missing at offset N"); the slow path resumes after it at the
+//!   next pair of TPKT headers. The depth cap stops decoding only when it
+//!   cuts a PDU.
+//! - Events about a position rather than a PDU span the one byte there.
 
-use super::{Decoded, StreamInput};
+use super::mcs::{McsEvent, SlowPathContext};
+use super::tls::{self, TlsEvent};
+use super::tpkt::{self, Frame, PduError};
+use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
+use super::{credssp, Decoded, ProtoEvent, StreamInput};
+use crate::common::Dir;
+
+/// Encrypted slow-path PDUs reported per direction; later ones are only
+/// framed (the session may hold thousands).
+const MAX_ENCRYPTED_EVENTS: usize = 8;
+/// How far into a stream that did not start at the SYN we look for framing.
+const RESYNC_WINDOW: usize = 64 * 1024;
+
+/// One direction being decoded.
+struct Side<'a> {
+    dir: Dir,
+    input: StreamInput<'a>,
+    /// The contiguous bytes (before the first hole).
+    data: &'a [u8],
+}
+
+impl<'a> Side<'a> {
+    fn new(dir: Dir, input: StreamInput<'a>) -> Self {
+        Side {
+            dir,
+            input,
+            data: input.contiguous(),
+        }
+    }
+
+    /// An event about a position rather than a PDU: it spans the byte at
+    /// `at` (when there is one), so that it falls in the frame carrying it.
+    fn marker(&self, at: usize, event: ProtoEvent) -> Decoded {
+        let end = if at < self.input.data.len() {
+            at + 1
+        } else {
+            at
+        };
+        self.at(at, end, event)
+    }
+
+    fn at(&self, start: usize, end: usize, event: ProtoEvent) -> Decoded {
+        Decoded {
+            dir: self.dir,
+            start: start as u64,
+            end: end as u64,
+            event,
+        }
+    }
+
+    /// Why decoding of a PDU starting at `at` cannot go on: the bytes end
+    /// before it does (a hole, the depth cap, or the end of the capture).
+    fn cut(&self, at: usize) -> Decoded {
+        self.cut_in(at, self.data.len())
+    }
+
+    /// The hole that starts where a region of real bytes ends.
+    fn hole_at(&self, region_end: usize) -> Option<(u64, u64)> {
+        self.input
+            .holes
+            .iter()
+            .copied()
+            .find(|&(off, _)| off == region_end as u64)
+    }
+
+    /// As `cut`, for a PDU in the region of real bytes ending at
+    /// `region_end`.
+    fn cut_in(&self, at: usize, region_end: usize) -> Decoded {
+        let why = if let Some((hole, _)) = self.hole_at(region_end) {
+            format!("bytes missing at offset {hole}")
+        } else if self.input.capped && region_end >= self.input.data.len() {
+            format!("depth cap reached inside the PDU at offset {at}")
+        } else {
+            format!("stream ends inside the PDU at offset {at}")
+        };
+        self.at(at, region_end, ProtoEvent::Stopped { why })
+    }
+
+    /// The end of the decodable bytes was reached between PDUs: a hole
+    /// there still stops decoding.
+    fn end_of_data(&self, out: &mut Vec<Decoded>) {
+        self.end_in(self.data.len(), out);
+    }
+
+    fn end_in(&self, region_end: usize, out: &mut Vec<Decoded>) {
+        if let Some((hole, _)) = self.hole_at(region_end) {
+            out.push(self.at(
+                region_end,
+                region_end,
+                ProtoEvent::Stopped {
+                    why: format!("bytes missing at offset {hole}"),
+                },
+            ));
+        }
+    }
+
+    /// The region of real bytes after the hole at `region_end`: its start
+    /// and end (the next hole or the end of the data).
+    fn region_after(&self, region_end: usize) -> Option<(usize, usize)> {
+        let (off, len) = self.hole_at(region_end)?;
+        let next = usize::try_from(off.checked_add(len)?).ok()?;
+        let total = self.input.data.len();
+        if next >= total {
+            return None;
+        }
+        let end = self
+            .input
+            .holes
+            .iter()
+            .map(|&(o, _)| o as usize)
+            .find(|&o| o > next)
+            .unwrap_or(total)
+            .min(total);
+        Some((next, end))
+    }
+}
+
+/// What the start of a direction looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    Tpkt,
+    Tls,
+    /// Fast-path PDUs (session traffic under Standard RDP Security).
+    FastPath,
+}
+
+/// A plausible TPKT header carrying an X.224 TPDU RDP uses.
+fn plausible_tpkt(b: &[u8]) -> bool {
+    let (Some(&v), Some(&r), Some(&l0), Some(&l1), Some(&li), Some(&code)) =
+        (b.first(), b.get(1), b.get(2), b.get(3), b.get(4), b.get(5))
+    else {
+        return false;
+    };
+    let len = u16::from_be_bytes([l0, l1]) as usize;
+    if v != 3 || r != 0 || len < 7 || (li as usize) + 5 > len {
+        return false;
+    }
+    match code & 0xf0 {
+        x224::TPDU_DATA => li == 2 && b.get(6).map_or(true, |&e| e == 0x80),
+        x224::TPDU_CONNECTION_REQUEST | x224::TPDU_CONNECTION_CONFIRM => li >= 6,
+        x224::TPDU_DISCONNECT_REQUEST => li >= 6,
+        _ => false,
+    }
+}
+
+/// A plausible TLS record header (RFC 5246 6.2.1): content type 20-23,
+/// major version 3, a length within the protocol's limit.
+fn plausible_tls(b: &[u8]) -> bool {
+    let (Some(&ct), Some(&maj), Some(&min), Some(&l0), Some(&l1)) =
+        (b.first(), b.get(1), b.get(2), b.get(3), b.get(4))
+    else {
+        return false;
+    };
+    let len = u16::from_be_bytes([l0, l1]) as usize;
+    (20..=23).contains(&ct) && maj == 3 && min <= 4 && len > 0 && len <= 16384 + 2048
+}
+
+/// Whether `b` starts with encrypted fast-path PDUs chained back to back:
+/// three of them, or at least two that end exactly where the bytes end. A
+/// fast-path header is too short to trust alone; only encrypted ones are
+/// looked for (clear fast-path outside TLS needs encryption level none).
+fn plausible_fast_path_chain(b: &[u8]) -> bool {
+    let mut at = 0usize;
+    for n in 0..3 {
+        let Some(rest) = b.get(at..) else {
+            return false;
+        };
+        if rest.is_empty() {
+            return n >= 2;
+        }
+        match tpkt::find_size(rest) {
+            // An encrypted PDU carries at least its 8-byte signature.
+            Ok(Frame::FastPath {
+                len,
+                encrypted: true,
+            }) if len > 2 + 8 => at += len,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Find the first offset within the resync window where a TPKT or TLS
+/// header starts and, when the following header is present too, is
+/// followed by another plausible header (two in a row make chance
+/// matches unlikely); failing that, a chain of fast-path PDUs.
+fn resync(data: &[u8]) -> Option<(usize, Start)> {
+    let window = data.get(..data.len().min(RESYNC_WINDOW)).unwrap_or(data);
+    let framed = (0..window.len()).find_map(|off| {
+        let b = data.get(off..)?;
+        let (kind, len) = if plausible_tpkt(b) {
+            (Start::Tpkt, u16::from_be_bytes([b[2], b[3]]) as usize)
+        } else if plausible_tls(b) {
+            (Start::Tls, u16::from_be_bytes([b[3], b[4]]) as usize + 5)
+        } else {
+            return None;
+        };
+        match b.get(len..) {
+            None | Some([]) => Some((off, kind)),
+            Some(next) => {
+                let ok = plausible_tpkt(next)
+                    || plausible_tls(next)
+                    || matches!(tpkt::find_size(next), Ok(Frame::FastPath { .. }));
+                ok.then_some((off, kind))
+            }
+        }
+    });
+    framed.or_else(|| {
+        (0..window.len())
+            .find(|&off| data.get(off..).is_some_and(plausible_fast_path_chain))
+            .map(|off| (off, Start::FastPath))
+    })
+}
 
 /// Decode both directions of one connection. Events come back sorted by
 /// (direction-independent) stream position within each direction; the
 /// caller merges directions by frame.
 pub fn decode_connection(to_server: StreamInput<'_>, to_client: StreamInput<'_>) -> Vec<Decoded> {
-    let _ = (to_server, to_client);
-    Vec::new()
+    let client = Side::new(Dir::ToServer, to_server);
+    let server = Side::new(Dir::ToClient, to_client);
+    let mut out = Vec::new();
+    decode_sides(&client, &server, &mut out);
+    out.sort_by_key(|d| (d.dir.index(), d.start));
+    out
+}
+
+fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
+    if client.data.is_empty() {
+        client.end_of_data(out);
+        // A capture that started mid-connection may hold only the
+        // server's side.
+        if !server.input.from_start {
+            if let Some((off, kind)) = resync(server.data) {
+                decode_mid_stream_side(server, off, kind, out);
+            }
+        }
+        return;
+    }
+    // The client's first PDU.
+    let client_start = if client.input.from_start {
+        if is_cr(client.data) {
+            0
+        } else if client.data.len() < 6 && client.data.first() == Some(&3) {
+            // Too short to tell: a TPKT header cut by the end of the bytes.
+            out.push(client.cut(0));
+            return;
+        } else if client.data.first() == Some(&22) && plausible_tls(client.data) {
+            // A TLS handshake record straight away: direct TLS.
+            out.push(
+                client.marker(
+                    0,
+                    ProtoEvent::NotRdp {
+                        why: "the client began with a TLS record, not an X.224 Connection Request"
+                            .into(),
+                    },
+                ),
+            );
+            out.push(client.marker(
+                0,
+                ProtoEvent::Anomaly {
+                    what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
+                },
+            ));
+            decode_tls(client, 0, server, 0, None, out);
+            return;
+        } else {
+            out.push(client.at(
+                0,
+                client.data.len().min(16),
+                ProtoEvent::NotRdp {
+                    why: format!(
+                        "the client's first bytes are not a TPKT-framed X.224 Connection Request: {}",
+                        describe_bytes(client.data)
+                    ),
+                },
+            ));
+            return;
+        }
+    } else {
+        match resync(client.data) {
+            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => {
+                skipped(client, off, out);
+                off
+            }
+            Some((off, kind)) => {
+                // The negotiation was not captured: decode each direction
+                // from its first plausible header.
+                decode_mid_stream(client, off, kind, server, out);
+                return;
+            }
+            None => {
+                out.push(
+                    client.marker(
+                        0,
+                        ProtoEvent::Stopped {
+                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
+                                .into(),
+                        },
+                    ),
+                );
+                if let Some((off, kind)) = resync(server.data) {
+                    decode_mid_stream_side(server, off, kind, out);
+                }
+                return;
+            }
+        }
+    };
+    // Connection Request.
+    let Some(cr_end) = decode_x224_start(client, client_start, out) else {
+        return;
+    };
+    // Connection Confirm.
+    if server.data.is_empty() {
+        server.end_of_data(out);
+        return;
+    }
+    let server_start = if server.input.from_start {
+        0
+    } else {
+        match resync(server.data) {
+            Some((off, Start::Tpkt)) => {
+                skipped(server, off, out);
+                off
+            }
+            _ => {
+                out.push(server.marker(
+0, ProtoEvent::Stopped {
+                        why: "no X.224 Connection Confirm found in a stream captured mid-connection"
+                            .into(),
+                    },
+                ));
+                return;
+            }
+        }
+    };
+    let server_bytes = server.data.get(server_start..).unwrap_or(&[]);
+    if server_bytes.len() < 6 && server_bytes.first() == Some(&3) {
+        // Too short to tell: a TPKT header cut by the end of the bytes.
+        out.push(server.cut(server_start));
+        return;
+    }
+    if !plausible_tpkt(server_bytes) {
+        out.push(server.at(
+            server_start,
+            server.data.len().min(server_start + 16),
+            ProtoEvent::NotRdp {
+                why: format!(
+                    "the server answered with bytes that are not an X.224 Connection Confirm: {}",
+                    describe_bytes(server_bytes)
+                ),
+            },
+        ));
+        return;
+    }
+    let Some(cc_end) = decode_x224_start(server, server_start, out) else {
+        return;
+    };
+    let confirm = out.iter().rev().find_map(|d| match &d.event {
+        ProtoEvent::X224(X224Event::ConnectionConfirm(cc)) if d.dir == Dir::ToClient => {
+            Some(cc.clone())
+        }
+        _ => None,
+    });
+    let Some(confirm) = confirm else {
+        // The server's first TPDU was not a Connection Confirm (already
+        // reported as an anomaly or a disconnect).
+        return;
+    };
+    match confirm {
+        ConnectionConfirm::Failure { .. } => {}
+        ConnectionConfirm::NoNegotiation => {
+            decode_slow_path_both(client, cr_end, server, cc_end, out);
+        }
+        ConnectionConfirm::Selected { selected, .. } => match selected.0 {
+            Protocols::RDP => decode_slow_path_both(client, cr_end, server, cc_end, out),
+            Protocols::SSL
+            | Protocols::HYBRID
+            | Protocols::HYBRID_EX
+            | Protocols::RDSTLS
+            | Protocols::RDSAAD => decode_tls(client, cr_end, server, cc_end, Some(selected), out),
+            other => {
+                out.push(server.at(
+                    server_start,
+                    cc_end,
+                    ProtoEvent::Anomaly {
+                        what: format!(
+                            "selected protocol {}: guessing the security layer from the bytes",
+                            super::unknown_hex(other as u64)
+                        ),
+                    },
+                ));
+                if server.data.get(cc_end..).is_some_and(plausible_tls) {
+                    decode_tls(client, cr_end, server, cc_end, None, out);
+                } else {
+                    decode_slow_path_both(client, cr_end, server, cc_end, out);
+                }
+            }
+        },
+    }
+}
+
+/// A Connection Request, or a TPKT with an X.224 CR code whose length
+/// indicator leaves bytes over (decoded, with the extra bytes noted).
+fn is_cr(b: &[u8]) -> bool {
+    x224::looks_like_connection_request(b)
+        || (plausible_tpkt(b)
+            && b.get(5)
+                .is_some_and(|c| c & 0xf0 == x224::TPDU_CONNECTION_REQUEST))
+}
+
+/// A short, printable description of a stream's first bytes.
+fn describe_bytes(b: &[u8]) -> String {
+    let head = b.get(..b.len().min(8)).unwrap_or(b);
+    let hex: Vec<String> = head.iter().map(|x| format!("{x:02x}")).collect();
+    let text: String = head
+        .iter()
+        .map(|&c| {
+            if (0x20..0x7f).contains(&c) {
+                c as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{} ({text:?})", hex.join(" "))
+}
+
+/// Decode the TPKT at `start` (a CR on the client side, a CC on the
+/// server side). Returns the offset after it, or None when decoding of
+/// this connection cannot go on.
+fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+    let bytes = side.data.get(start..).unwrap_or(&[]);
+    let len = match tpkt::find_size(bytes) {
+        Ok(f) => f.len(),
+        Err(PduError::Incomplete) => {
+            out.push(side.cut(start));
+            return None;
+        }
+        Err(PduError::Invalid(w)) => {
+            out.push(side.marker(start, ProtoEvent::NotRdp { why: w }));
+            return None;
+        }
+    };
+    let end = start + len;
+    let Some(pkt) = side.data.get(start..end) else {
+        out.push(side.cut(start));
+        return None;
+    };
+    let decoded = match x224::decode_tpkt(pkt) {
+        Ok(d) => d,
+        Err(PduError::Incomplete) => {
+            out.push(side.cut(start));
+            return None;
+        }
+        Err(PduError::Invalid(w)) => {
+            out.push(side.at(start, end, ProtoEvent::NotRdp { why: w }));
+            return None;
+        }
+    };
+    let expected = if side.dir == Dir::ToServer {
+        "Connection Request"
+    } else {
+        "Connection Confirm"
+    };
+    let ev = match decoded.tpdu {
+        Tpdu::ConnectionRequest(cr) if side.dir == Dir::ToServer => {
+            Some(X224Event::ConnectionRequest(cr))
+        }
+        Tpdu::ConnectionConfirm(cc) if side.dir == Dir::ToClient => {
+            Some(X224Event::ConnectionConfirm(cc))
+        }
+        Tpdu::DisconnectRequest { reason } => Some(X224Event::DisconnectRequest { reason }),
+        Tpdu::Error { cause } => Some(X224Event::Error { cause }),
+        _ => None,
+    };
+    let is_expected = matches!(
+        ev,
+        Some(X224Event::ConnectionRequest(_)) | Some(X224Event::ConnectionConfirm(_))
+    );
+    match ev {
+        Some(ev) => out.push(side.at(start, end, ProtoEvent::X224(ev))),
+        None => out.push(side.at(
+            start,
+            end,
+            ProtoEvent::Anomaly {
+                what: format!("the first TPDU is not an X.224 {expected}"),
+            },
+        )),
+    }
+    for what in decoded.anomalies {
+        out.push(side.at(start, end, ProtoEvent::Anomaly { what }));
+    }
+    is_expected.then_some(end)
+}
+
+/// TLS in both directions from the given offsets: the server first, to
+/// learn from its ServerHello whether TLS 1.3 was selected.
+fn decode_tls(
+    client: &Side<'_>,
+    client_start: usize,
+    server: &Side<'_>,
+    server_start: usize,
+    selected: Option<Protocols>,
+    out: &mut Vec<Decoded>,
+) {
+    let sbytes = server.data.get(server_start..).unwrap_or(&[]);
+    let cbytes = client.data.get(client_start..).unwrap_or(&[]);
+    let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
+    let tls13 = s.events.iter().any(
+        |d| matches!(&d.event, ProtoEvent::Tls(TlsEvent::ServerHello(h)) if h.version.0 == 0x0304),
+    );
+    if tls13 {
+        s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
+    }
+    let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
+    tls_events(server, &mut s, out);
+    tls_events(client, &mut c, out);
+    match selected {
+        Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
+            out.extend(credssp::map_legs(
+                p,
+                &c.encrypted_records,
+                &s.encrypted_records,
+            ));
+        }
+        _ => {
+            // TLS without NLA: the RDP connection sequence and the session
+            // run inside TLS. Say so once, at the first application data.
+            let first = [(client, &c), (server, &s)]
+                .into_iter()
+                .find_map(|(side, res)| {
+                    res.encrypted_records
+                        .iter()
+                        .find(|r| r.content_type == 23)
+                        .map(|r| (side, *r))
+                });
+            if let Some((side, rec)) = first {
+                out.push(Decoded {
+                    dir: side.dir,
+                    start: rec.start,
+                    end: rec.end,
+                    event: ProtoEvent::NotObservable {
+                        what: "the RDP connection sequence and session inside TLS".into(),
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// The TLS decoder's events for one direction, with the direction set.
+/// Its Stopped events do not know why the bytes ended: a hole or the depth
+/// cap is named here. A direction that stopped short without saying so, or
+/// ran into a hole between records, gets a Stopped event of its own.
+fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decoded>) {
+    let reason = if let Some(&(hole, _)) = side.input.holes.first() {
+        Some(format!("bytes missing at offset {hole}"))
+    } else if side.input.capped {
+        Some("depth cap reached".to_string())
+    } else {
+        None
+    };
+    let mut said_stop = false;
+    for mut d in std::mem::take(&mut res.events) {
+        d.dir = side.dir;
+        if let ProtoEvent::Stopped { why } = &mut d.event {
+            said_stop = true;
+            let rest = side.data.get(d.start as usize..).unwrap_or(&[]);
+            // A record cut by the end of the bytes (not garbage).
+            if let Some(r) = &reason {
+                if rest.len() < 5 || plausible_tls(rest) {
+                    *why = format!("{r}: {why}");
+                }
+            }
+        }
+        out.push(d);
+    }
+    if said_stop {
+        return;
+    }
+    let end = side.data.len() as u64;
+    if res.stopped_at < end {
+        let at = res.stopped_at as usize;
+        let rest = side.data.get(at..).unwrap_or(&[]);
+        if plausible_tls(rest) {
+            out.push(side.cut(at));
+        } else {
+            out.push(side.marker(
+                at,
+                ProtoEvent::Stopped {
+                    why: format!("bytes that are not TLS at offset {at}"),
+                },
+            ));
+        }
+    } else {
+        side.end_of_data(out);
+    }
+}
+
+/// Standard RDP Security: MCS/GCC and the slow-path PDUs in the clear.
+/// The server first, whose Connect Response says the encryption level both
+/// directions need.
+fn decode_slow_path_both(
+    client: &Side<'_>,
+    client_start: usize,
+    server: &Side<'_>,
+    server_start: usize,
+    out: &mut Vec<Decoded>,
+) {
+    let mut ctx = SlowPathContext::default();
+    decode_slow_path(server, server_start, &mut ctx, out);
+    decode_slow_path(client, client_start, &mut ctx, out);
+}
+
+/// The PDUs of one direction from `start`: TPKT (X.224 and MCS) and
+/// fast-path, framed first, then decoded. At a hole decoding stops; if the
+/// bytes after the hole hold a TPKT header (two in a row), it resumes there
+/// (snap-length-cut captures leave a hole in every large packet).
+fn decode_slow_path(
+    side: &Side<'_>,
+    start: usize,
+    ctx: &mut SlowPathContext,
+    out: &mut Vec<Decoded>,
+) {
+    let mut st = SlowPathState::default();
+    let mut off = start;
+    let mut region_end = side.data.len();
+    loop {
+        let region = side.input.data.get(..region_end).unwrap_or(&[]);
+        if !decode_region(side, region, off, ctx, &mut st, out) {
+            return;
+        }
+        // Stopped at the hole ending this region: look past it.
+        let Some((next, next_end)) = side.region_after(region_end) else {
+            return;
+        };
+        let bytes = side.input.data.get(next..next_end).unwrap_or(&[]);
+        match resync(bytes) {
+            Some((o, Start::Tpkt | Start::FastPath)) => {
+                off = next + o;
+                region_end = next_end;
+                out.push(side.marker(
+                    off,
+                    ProtoEvent::Anomaly {
+                        what: format!("decoding resumed at offset {off} after missing bytes"),
+                    },
+                ));
+            }
+            _ => return,
+        }
+    }
+}
+
+#[derive(Default)]
+struct SlowPathState {
+    fast_path_seen: bool,
+    encrypted_seen: usize,
+    tmp: Vec<ProtoEvent>,
+}
+
+/// Decode the PDUs of `region` (the stream's bytes up to a hole or the
+/// end) from `off`. Returns true when it stopped at the region's end
+/// because of a hole there (the caller may resync after it).
+fn decode_region(
+    side: &Side<'_>,
+    region: &[u8],
+    mut off: usize,
+    ctx: &mut SlowPathContext,
+    st: &mut SlowPathState,
+    out: &mut Vec<Decoded>,
+) -> bool {
+    let region_end = region.len();
+    let at_hole = side.hole_at(region_end).is_some();
+    loop {
+        let Some(rest) = region.get(off..).filter(|r| !r.is_empty()) else {
+            side.end_in(region_end, out);
+            return at_hole;
+        };
+        let frame = match tpkt::find_size(rest) {
+            Ok(f) => f,
+            Err(PduError::Incomplete) => {
+                out.push(side.cut_in(off, region_end));
+                return at_hole;
+            }
+            Err(PduError::Invalid(w)) => {
+                out.push(side.marker(
+                    off,
+                    ProtoEvent::Stopped {
+                        why: format!("undecodable bytes at offset {off}: {w}"),
+                    },
+                ));
+                return false;
+            }
+        };
+        let end = off + frame.len();
+        let Some(pdu) = region.get(off..end) else {
+            out.push(side.cut_in(off, region_end));
+            return at_hole;
+        };
+        match frame {
+            Frame::FastPath { len, encrypted } => {
+                if !st.fast_path_seen {
+                    st.fast_path_seen = true;
+                    out.push(side.at(
+                        off,
+                        end,
+                        ProtoEvent::FastPath {
+                            len: len as u32,
+                            encrypted,
+                        },
+                    ));
+                }
+            }
+            Frame::Tpkt { .. } => {
+                st.tmp.clear();
+                decode_tpkt_pdu(pdu, ctx, &mut st.tmp);
+                for ev in st.tmp.drain(..) {
+                    if matches!(ev, ProtoEvent::Mcs(McsEvent::EncryptedPdu { .. })) {
+                        st.encrypted_seen += 1;
+                        if st.encrypted_seen > MAX_ENCRYPTED_EVENTS {
+                            continue;
+                        }
+                    }
+                    out.push(side.at(off, end, ev));
+                }
+            }
+        }
+        off = end;
+    }
+}
+
+/// One whole TPKT packet after the negotiation.
+fn decode_tpkt_pdu(pkt: &[u8], ctx: &mut SlowPathContext, out: &mut Vec<ProtoEvent>) {
+    let decoded = match x224::decode_tpkt(pkt) {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(ProtoEvent::Anomaly {
+                what: match e {
+                    PduError::Incomplete => "X.224 TPDU cut short".into(),
+                    PduError::Invalid(w) => w,
+                },
+            });
+            return;
+        }
+    };
+    for what in decoded.anomalies {
+        out.push(ProtoEvent::Anomaly { what });
+    }
+    match decoded.tpdu {
+        Tpdu::Data { eot, user_data } => {
+            if !eot {
+                out.push(ProtoEvent::Anomaly {
+                    what: "X.224 Data TPDU without end-of-TSDU".into(),
+                });
+            }
+            if let Err(e) = super::mcs::decode_mcs(user_data, ctx, out) {
+                out.push(ProtoEvent::Anomaly {
+                    what: match e {
+                        PduError::Incomplete => "MCS PDU cut short".into(),
+                        PduError::Invalid(w) => format!("MCS PDU not understood: {w}"),
+                    },
+                });
+            }
+        }
+        Tpdu::DisconnectRequest { reason } => {
+            out.push(ProtoEvent::X224(X224Event::DisconnectRequest { reason }))
+        }
+        Tpdu::Error { cause } => out.push(ProtoEvent::X224(X224Event::Error { cause })),
+        Tpdu::ConnectionRequest(_) | Tpdu::ConnectionConfirm(_) => out.push(ProtoEvent::Anomaly {
+            what: "a second X.224 connection TPDU".into(),
+        }),
+        Tpdu::Other { code } => out.push(ProtoEvent::Anomaly {
+            what: format!("X.224 TPDU code 0x{code:02x}"),
+        }),
+    }
+}
+
+/// A capture that started mid-connection: each direction from its first
+/// plausible header, in the security layer that header implies.
+fn decode_mid_stream(
+    client: &Side<'_>,
+    client_off: usize,
+    client_kind: Start,
+    server: &Side<'_>,
+    out: &mut Vec<Decoded>,
+) {
+    match (client_kind, resync(server.data)) {
+        (Start::Tls, Some((soff, Start::Tls))) => {
+            skipped(client, client_off, out);
+            skipped(server, soff, out);
+            decode_tls(client, client_off, server, soff, None, out);
+        }
+        (_, s) => {
+            decode_mid_stream_side(client, client_off, client_kind, out);
+            match s {
+                Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
+                None if !server.data.is_empty() => out.push(
+                    server.marker(
+                        0,
+                        ProtoEvent::Stopped {
+                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
+                                .into(),
+                        },
+                    ),
+                ),
+                None => {}
+            }
+        }
+    }
+}
+
+fn skipped(side: &Side<'_>, off: usize, out: &mut Vec<Decoded>) {
+    if off > 0 {
+        out.push(side.at(
+            0,
+            off,
+            ProtoEvent::Anomaly {
+                what: format!("{off} bytes before the first recognisable header were skipped"),
+            },
+        ));
+    }
+}
+
+fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Vec<Decoded>) {
+    skipped(side, off, out);
+    match kind {
+        Start::Tpkt | Start::FastPath => {
+            let mut ctx = SlowPathContext::default();
+            decode_slow_path(side, off, &mut ctx, out);
+        }
+        Start::Tls => {
+            let bytes = side.data.get(off..).unwrap_or(&[]);
+            let mut res = tls::decode_direction(side.dir, bytes, off as u64, false);
+            tls_events(side, &mut res, out);
+        }
+    }
 }
 
 /// Whether a client's first payload is a TPKT-framed X.224 Connection
-/// Request (RDP on any port).
+/// Request (RDP on any port). A request cut by the snap length still
+/// counts if what is there fits.
 pub fn looks_like_rdp_request(first_payload: &[u8]) -> bool {
-    first_payload.len() >= 7
-        && first_payload[0] == 3
-        && first_payload[1] == 0
-        && (first_payload[5] & 0xf0) == 0xe0
+    x224::looks_like_connection_request(first_payload)
+}
+
+#[cfg(test)]
+pub(crate) mod testpcap {
+    //! A tiny reader of the corpus captures for tests only: legacy pcap
+    //! (optionally gzip), Ethernet, IPv4/IPv6, TCP; each connection's two
+    //! directions placed by sequence number (duplicates overwrite).
+    use std::io::Read;
+
+    pub const CORPUS: &str = "/work/shared/corpus";
+
+    #[derive(Default, Debug)]
+    pub struct Dirn {
+        pub data: Vec<u8>,
+        pub holes: Vec<(u64, u64)>,
+        pub from_start: bool,
+        base: Option<u32>,
+        covered: Vec<(u64, u64)>,
+    }
+
+    #[derive(Debug)]
+    pub struct Conn {
+        pub to_server: Dirn,
+        pub to_client: Dirn,
+    }
+
+    fn be16(b: &[u8], o: usize) -> Option<u16> {
+        Some(u16::from_be_bytes([*b.get(o)?, *b.get(o + 1)?]))
+    }
+    fn be32(b: &[u8], o: usize) -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
+    }
+
+    /// Connections of a capture (path relative to the corpus) whose server
+    /// port is `port`, in order of first appearance. None if the corpus is
+    /// absent.
+    pub fn connections(rel: &str, port: u16) -> Option<Vec<Conn>> {
+        let path = format!("{CORPUS}/{rel}");
+        let raw = std::fs::read(&path).ok()?;
+        let bytes = if rel.ends_with(".gz") {
+            let mut v = Vec::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut v)
+                .ok()?;
+            v
+        } else {
+            raw
+        };
+        let le = match bytes.get(..4)? {
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+            _ => return None,
+        };
+        let rd32 = |o: usize| -> Option<u32> {
+            let b: [u8; 4] = bytes.get(o..o + 4)?.try_into().ok()?;
+            Some(if le {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let mut conns: Vec<Conn> = Vec::new();
+        let mut keys: Vec<(Vec<u8>, u16, Vec<u8>, u16)> = Vec::new();
+        let mut off = 24;
+        while let Some(incl) = rd32(off + 8) {
+            let pkt = bytes.get(off + 16..off + 16 + incl as usize)?;
+            off += 16 + incl as usize;
+            let mut et = be16(pkt, 12)?;
+            let mut l3 = 14;
+            if et == 0x8100 {
+                et = be16(pkt, 16)?;
+                l3 = 18;
+            }
+            let (src, dst, l4, end) = match et {
+                0x0800 => {
+                    let ihl = ((*pkt.get(l3)? & 0x0f) as usize) * 4;
+                    if *pkt.get(l3 + 9)? != 6 {
+                        continue;
+                    }
+                    let tot = be16(pkt, l3 + 2)? as usize;
+                    (
+                        pkt.get(l3 + 12..l3 + 16)?.to_vec(),
+                        pkt.get(l3 + 16..l3 + 20)?.to_vec(),
+                        l3 + ihl,
+                        (l3 + tot).min(pkt.len()),
+                    )
+                }
+                0x86dd => {
+                    if *pkt.get(l3 + 6)? != 6 {
+                        continue;
+                    }
+                    let pl = be16(pkt, l3 + 4)? as usize;
+                    (
+                        pkt.get(l3 + 8..l3 + 24)?.to_vec(),
+                        pkt.get(l3 + 24..l3 + 40)?.to_vec(),
+                        l3 + 40,
+                        (l3 + 40 + pl).min(pkt.len()),
+                    )
+                }
+                _ => continue,
+            };
+            let sp = be16(pkt, l4)?;
+            let dp = be16(pkt, l4 + 2)?;
+            let seq = be32(pkt, l4 + 4)?;
+            let doff = ((*pkt.get(l4 + 12)? >> 4) as usize) * 4;
+            let flags = *pkt.get(l4 + 13)?;
+            let payload = pkt.get(l4 + doff..end).unwrap_or(&[]);
+            let (to_server, key) = if dp == port {
+                (true, (src, sp, dst, dp))
+            } else if sp == port {
+                (false, (dst, dp, src, sp))
+            } else {
+                continue;
+            };
+            let syn = flags & 0x02 != 0;
+            let idx = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    if to_server && syn && flags & 0x10 == 0 {
+                        // new connection
+                    } else if keys.iter().any(|k| k.1 == key.1 && k.3 == key.3) {
+                        continue;
+                    }
+                    keys.push(key.clone());
+                    conns.push(Conn {
+                        to_server: Dirn::default(),
+                        to_client: Dirn::default(),
+                    });
+                    keys.len() - 1
+                }
+            };
+            let c = &mut conns[idx];
+            let d = if to_server {
+                &mut c.to_server
+            } else {
+                &mut c.to_client
+            };
+            if syn {
+                d.base = Some(seq.wrapping_add(1));
+                d.from_start = true;
+                continue;
+            }
+            if payload.is_empty() {
+                continue;
+            }
+            let base = *d.base.get_or_insert(seq);
+            let rel = seq.wrapping_sub(base) as u64;
+            if rel > (1 << 20) {
+                continue;
+            }
+            let e = rel as usize + payload.len();
+            if d.data.len() < e {
+                d.data.resize(e, 0);
+            }
+            d.data[rel as usize..e].copy_from_slice(payload);
+            d.covered.push((rel, e as u64));
+        }
+        for c in &mut conns {
+            for d in [&mut c.to_server, &mut c.to_client] {
+                d.covered.sort();
+                let mut at = 0u64;
+                for &(s, e) in &d.covered {
+                    if s > at {
+                        d.holes.push((at, s - at));
+                    }
+                    at = at.max(e);
+                }
+            }
+        }
+        Some(conns)
+    }
+
+    impl Dirn {
+        pub fn input(&self) -> super::super::StreamInput<'_> {
+            super::super::StreamInput {
+                data: &self.data,
+                holes: &self.holes,
+                capped: false,
+                from_start: self.from_start,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testpcap::connections;
+    use super::*;
+    use crate::proto::mcs::tests as m;
+    use crate::proto::tpkt::hex;
+    use crate::proto::x224::tests as x;
+    use crate::proto::x224::{ConnectionRequest, NegFailureCode};
+
+    fn input<'a>(data: &'a [u8], holes: &'a [(u64, u64)], capped: bool) -> StreamInput<'a> {
+        StreamInput {
+            data,
+            holes,
+            capped,
+            from_start: true,
+        }
+    }
+
+    fn cat(parts: &[&str]) -> Vec<u8> {
+        parts.iter().flat_map(|h| hex(h)).collect()
+    }
+
+    /// A Standard RDP Security connection from RDP-003's PDUs.
+    fn legacy_streams() -> (Vec<u8>, Vec<u8>) {
+        let client = cat(&[
+            x::LEGACY_CR,
+            m::CI,
+            m::ERECT,
+            m::ATTACH_REQ,
+            m::JOIN_REQ,
+            m::SEC_EXCHANGE,
+        ]);
+        let server = cat(&[
+            x::LEGACY_CC,
+            m::CR,
+            m::ATTACH_CONFIRM,
+            m::JOIN_CONFIRM,
+            m::LICENSE_VALID_CLIENT,
+            "8005 010203", // a fast-path update, encrypted
+            m::DPUM,
+        ]);
+        (client, server)
+    }
+
+    fn kinds(ev: &[Decoded], dir: Dir) -> Vec<String> {
+        ev.iter()
+            .filter(|d| d.dir == dir)
+            .map(|d| {
+                let s = format!("{:?}", d.event);
+                let w: Vec<&str> = s
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                match w[..] {
+                    [l @ ("X224" | "Mcs" | "Tls" | "Credssp"), n, ..] => format!("{l} {n}"),
+                    _ => w[0].to_string(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn standard_security_sequence() {
+        let (c, s) = legacy_streams();
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            [
+                "X224 ConnectionRequest",
+                "Mcs ConnectInitial",
+                "Mcs ErectDomainRequest",
+                "Mcs AttachUserRequest",
+                "Mcs ChannelJoinRequest",
+                "Mcs SecurityExchange"
+            ]
+        );
+        assert_eq!(
+            kinds(&ev, Dir::ToClient),
+            [
+                "X224 ConnectionConfirm",
+                "Mcs ConnectResponse",
+                "Mcs AttachUserConfirm",
+                "Mcs ChannelJoinConfirm",
+                "Mcs Licensing",
+                "FastPath",
+                "Mcs DisconnectProviderUltimatum"
+            ]
+        );
+        // Offsets: each event spans its PDU; the last ends at the end.
+        let first = &ev[0];
+        assert_eq!((first.start, first.end), (0, 36));
+        let last_c = ev.iter().rfind(|d| d.dir == Dir::ToServer).unwrap();
+        assert_eq!(last_c.end, c.len() as u64);
+        let last_s = ev.iter().rfind(|d| d.dir == Dir::ToClient).unwrap();
+        assert_eq!(
+            (last_s.start, last_s.end),
+            (s.len() as u64 - 9, s.len() as u64)
+        );
+        let fp = ev
+            .iter()
+            .find(|d| matches!(d.event, ProtoEvent::FastPath { .. }))
+            .unwrap();
+        assert_eq!(
+            fp.event,
+            ProtoEvent::FastPath {
+                len: 5,
+                encrypted: true
+            }
+        );
+        assert_eq!(fp.end - fp.start, 5);
+    }
+
+    fn stopped(ev: &[Decoded], dir: Dir) -> Vec<String> {
+        ev.iter()
+            .filter(|d| d.dir == dir)
+            .filter_map(|d| match &d.event {
+                ProtoEvent::Stopped { why } => Some(why.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn holes_stop_decoding() {
+        let (c, s) = legacy_streams();
+        // A hole inside the Connect Initial: decoding stops there, and
+        // resumes at the first pair of TPKT headers after it.
+        let holes = [(100u64, 20u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer)[..4],
+            [
+                "X224 ConnectionRequest",
+                "Stopped",
+                "Anomaly",
+                "Mcs ErectDomainRequest"
+            ]
+        );
+        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 100"]);
+        let resumed = ev
+            .iter()
+            .find(|d| d.event == ProtoEvent::Mcs(McsEvent::ErectDomainRequest));
+        assert_eq!(resumed.map(|d| d.start), Some(448));
+        // A hole right after the Connection Request: nothing is cut, but
+        // decoding stops there all the same.
+        let holes = [(36u64, 20u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 36"]);
+        let st = ev
+            .iter()
+            .find(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
+            .unwrap();
+        assert_eq!(st.start, 36);
+        // A snap-length-style hole inside the Connect Initial, then the
+        // later PDUs: decoding resumes at the Erect Domain Request.
+        let holes = [(100u64, 348u64)];
+        let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            [
+                "X224 ConnectionRequest",
+                "Stopped",
+                "Anomaly",
+                "Mcs ErectDomainRequest",
+                "Mcs AttachUserRequest",
+                "Mcs ChannelJoinRequest",
+                "Mcs SecurityExchange"
+            ]
+        );
+        // Junk after the hole: no resync.
+        let mut junk = c.clone();
+        junk[448..].fill(0x55);
+        let ev = decode_connection(input(&junk, &holes, false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Stopped"]
+        );
+    }
+
+    #[test]
+    fn cap_stops_only_when_a_pdu_is_cut() {
+        let (c, s) = legacy_streams();
+        // Capped at a PDU boundary (after the Erect Domain Request).
+        let at = 36 + 412 + 12;
+        let ev = decode_connection(input(&c[..at], &[], true), input(&s, &[], false));
+        assert!(stopped(&ev, Dir::ToServer).is_empty(), "{ev:?}");
+        assert_eq!(kinds(&ev, Dir::ToServer).len(), 3);
+        // Capped inside the Attach User Request.
+        let ev = decode_connection(input(&c[..at + 3], &[], true), input(&s, &[], false));
+        assert_eq!(
+            stopped(&ev, Dir::ToServer),
+            [format!("depth cap reached inside the PDU at offset {at}")]
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_both_streams() {
+        let (c, s) = legacy_streams();
+        let full = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        for n in 0..c.len() {
+            let ev = decode_connection(input(&c[..n], &[], false), input(&s, &[], false));
+            let cut: Vec<_> = ev.iter().filter(|d| d.dir == Dir::ToServer).collect();
+            let full_c: Vec<_> = full.iter().filter(|d| d.dir == Dir::ToServer).collect();
+            // Either the cut fell between PDUs (a prefix of the full
+            // answer) or the last event says where decoding stopped.
+            let boundary = full_c.iter().any(|d| d.end == n as u64) || n == 0;
+            if boundary {
+                assert!(cut.iter().all(|d| full_c.contains(d)), "client cut at {n}");
+            } else {
+                assert!(
+                    matches!(
+                        cut.last().map(|d| &d.event),
+                        Some(ProtoEvent::Stopped { .. })
+                    ),
+                    "client cut at {n}: {cut:?}"
+                );
+            }
+        }
+        for n in 0..s.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&s[..n], &[], false));
+            assert!(ev.iter().all(|d| d.end <= c.len().max(n) as u64));
+        }
+    }
+
+    #[test]
+    fn short_confirm_is_cut_not_foreign() {
+        let c = hex(x::SPEC_CR);
+        let cc = hex(x::SPEC_CC);
+        for n in 1..cc.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&cc[..n], &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["Stopped"], "cut at {n}");
+        }
+    }
+
+    #[test]
+    fn request_with_extra_bytes_is_still_rdp() {
+        // The spec CR with two bytes after what its length indicator covers.
+        let mut c = hex(x::SPEC_CR);
+        c.extend_from_slice(&[0xaa, 0xbb]);
+        c[3] += 2;
+        let ev = decode_connection(input(&c, &[], false), input(&hex(x::SPEC_CC), &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Anomaly"]
+        );
+        assert!(!looks_like_rdp_request(&c));
+    }
+
+    #[test]
+    fn negotiation_failure_ends_decoding() {
+        let c = cat(&[x::FAIL_CR, m::CI]);
+        let s = cat(&[x::FAIL_CC, m::CR]);
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        assert_eq!(kinds(&ev, Dir::ToServer), ["X224 ConnectionRequest"]);
+        assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
+        assert_eq!(
+            ev[1].event,
+            ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
+                code: NegFailureCode(2)
+            }))
+        );
+    }
+
+    #[test]
+    fn not_rdp() {
+        let http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let ev = decode_connection(input(http, &[], false), input(&[], &[], false));
+        assert_eq!(ev.len(), 1);
+        let ProtoEvent::NotRdp { why } = &ev[0].event else {
+            panic!("{ev:?}");
+        };
+        assert!(why.contains("GET / HT"), "{why}");
+        // A valid request answered by something else.
+        let c = hex(x::SPEC_CR);
+        let ev = decode_connection(input(&c, &[], false), input(b"SSH-2.0-x\r\n", &[], false));
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1].dir, Dir::ToClient);
+        assert!(matches!(ev[1].event, ProtoEvent::NotRdp { .. }));
+    }
+
+    #[test]
+    fn mid_stream_resync() {
+        let (c, s) = legacy_streams();
+        // Start inside the Connect Initial: the first plausible header is
+        // the Erect Domain Request.
+        let from = 36 + 200;
+        let mut ci = input(&c[from..], &[], false);
+        ci.from_start = false;
+        let mut si = input(&s[11 + 333..], &[], false);
+        si.from_start = false;
+        let ev = decode_connection(ci, si);
+        let k = kinds(&ev, Dir::ToServer);
+        assert_eq!(k[0], "Anomaly");
+        assert_eq!(k[1], "Mcs ErectDomainRequest");
+        assert_eq!(ev[1].start, 212);
+        assert_eq!(kinds(&ev, Dir::ToClient)[0], "Mcs AttachUserConfirm");
+        // Nothing recognisable at all.
+        let junk = [0x55u8; 300];
+        let mut ji = input(&junk, &[], false);
+        ji.from_start = false;
+        let ev = decode_connection(ji, ji);
+        assert!(ev
+            .iter()
+            .all(|d| matches!(d.event, ProtoEvent::Stopped { .. })));
+    }
+
+    #[test]
+    fn rdp_request_sniffing() {
+        assert!(looks_like_rdp_request(&hex(x::X509_CR)));
+        assert!(looks_like_rdp_request(&hex(x::X509_CR)[..20]));
+        assert!(!looks_like_rdp_request(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(!looks_like_rdp_request(&hex("16030100a5010000a10303")));
+        assert!(!looks_like_rdp_request(&hex(x::SPEC_CC)));
+        assert!(!looks_like_rdp_request(&[]));
+    }
+
+    /// Expected values read with tshark 4.0 (`-T fields -e rdp.rt_cookie
+    /// -e rdp.negReq.requestedProtocols -e rdp.negReq.selectedProtocol -e
+    /// rdp.negFailure.failureCode -e rdp.client.name -e rdp.client.build
+    /// -e rdp.keyboardLayout -e rdp.desktop.width -e rdp.desktop.height -e
+    /// rdp.encryptionMethod -e rdp.encryptionLevel`).
+    struct Expect {
+        file: &'static str,
+        port: u16,
+        conn: usize,
+        cookie: Option<&'static str>,
+        requested: Option<u32>,
+        confirm: ConnectionConfirm,
+        /// client name, build, keyboard layout, width, height
+        core: Option<(&'static str, u32, u32, u16, u16)>,
+        /// encryption method, level
+        sec: Option<(u32, u32)>,
+        /// static channel names; I/O channel then channel ids
+        channels: &'static [&'static str],
+        server_channels: &'static [u16],
+    }
+
+    fn sel(p: u32) -> ConnectionConfirm {
+        ConnectionConfirm::Selected {
+            flags: 0,
+            selected: Protocols(p),
+        }
+    }
+
+    #[rustfmt::skip]
+    fn table() -> Vec<Expect> {
+        use ConnectionConfirm::{Failure, NoNegotiation};
+        let e = |file, port, conn, cookie, requested, confirm| Expect {
+            file, port, conn, cookie, requested, confirm,
+            core: None, sec: None, channels: &[], server_channels: &[],
+        };
+        let std = |x: Expect, core, sec, channels, server_channels| Expect {
+            core: Some(core), sec, channels, server_channels, ..x
+        };
+        let hyb = ConnectionConfirm::Selected { flags: 1, selected: Protocols(2) };
+        let hyb_ex = ConnectionConfirm::Selected { flags: 0x1f, selected: Protocols(8) };
+        const IDS5: &[u16] = &[1003, 1004, 1005, 1006, 1007];
+        const IDS4: &[u16] = &[1003, 1004, 1005, 1006];
+        const CH_X509: &[&str] = &["rdpdr", "rdpsnd", "cliprdr", "drdynvc"];
+        const CH_FROG: &[&str] = &["rdpdr", "rdpsnd", "drdynvc", "cliprdr"];
+        const CH_XP: &[&str] = &["rdpdr", "cliprdr", "rdpsnd"];
+        vec![
+            std(e("zeek/rdp-x509.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080), Some((2, 2)), CH_X509, IDS5),
+            std(e("zeek/rdp-unknown-keyboard.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080), None, CH_X509, &[]),
+            e("zeek/rdp-proprietary-encryption.pcap", 3389, 0, Some("FTBCO\\A70"), Some(1),
+                Failure { code: NegFailureCode(2) }),
+            std(e("zeek/rdp-proprietary-encryption.pcap", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("wireshark-wiki/RDP-004.pcap.gz", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("suricata-verify/RDP-003.pcap", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((8, 2)), CH_XP, IDS4),
+            std(e("wireshark-wiki/RDP-002.pcap.gz", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((2, 3)), CH_XP, IDS4),
+            e("zeek/rdp-to-ssl.pcap", 3389, 0, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/rdp-to-ssl.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/nla_win7_win2k8r2.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb),
+            e("zeek/rdp-no-cookie-mstshash.pcap", 3389, 0, None, Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-fail.pcap", 3389, 0, Some("vagrant"), Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-success.pcap", 3389, 0, Some("Administr"), Some(0xb), hyb_ex),
+        ]
+    }
+
+    #[test]
+    fn agrees_with_tshark_on_the_corpus() {
+        if !std::path::Path::new(testpcap::CORPUS).exists() {
+            eprintln!("corpus not present; skipped");
+            return;
+        }
+        for t in table() {
+            let conns = connections(t.file, t.port).expect(t.file);
+            let c = &conns[t.conn];
+            let ev = decode_connection(c.to_server.input(), c.to_client.input());
+            let what = format!("{} #{}", t.file, t.conn);
+            let cr: &ConnectionRequest = ev
+                .iter()
+                .find_map(|d| match &d.event {
+                    ProtoEvent::X224(X224Event::ConnectionRequest(cr)) => Some(cr),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{what}: no CR in {ev:?}"));
+            assert_eq!(cr.cookie.as_deref(), t.cookie, "{what}");
+            assert_eq!(
+                cr.neg_req.as_ref().map(|n| n.requested.0),
+                t.requested,
+                "{what}"
+            );
+            let cc = ev
+                .iter()
+                .find_map(|d| match &d.event {
+                    ProtoEvent::X224(X224Event::ConnectionConfirm(cc)) => Some(cc),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{what}: no CC"));
+            assert_eq!(cc, &t.confirm, "{what}");
+            let gcc = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g),
+                _ => None,
+            });
+            match t.core {
+                Some((name, build, kb, w, h)) => {
+                    let core = gcc.and_then(|g| g.core.as_ref()).expect(&what);
+                    assert_eq!(core.client_name, name, "{what}");
+                    assert_eq!(core.client_build, build, "{what}");
+                    assert_eq!(core.keyboard_layout, kb, "{what}");
+                    assert_eq!((core.desktop_width, core.desktop_height), (w, h), "{what}");
+                }
+                None => assert!(gcc.is_none(), "{what}"),
+            }
+            let sec = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.as_ref(),
+                _ => None,
+            });
+            assert_eq!(
+                sec.map(|s| (s.encryption_method, s.encryption_level)),
+                t.sec,
+                "{what}"
+            );
+            let ci = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g.channels.clone()),
+                _ => None,
+            });
+            assert_eq!(ci.unwrap_or_default(), t.channels, "{what}");
+            let ids = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
+                    Some([g.io_channel.into_iter().collect(), g.channel_ids.clone()].concat())
+                }
+                _ => None,
+            });
+            assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
+            // The GCC headers are in the usual form.
+            assert!(
+                !ev.iter().any(|d| matches!(&d.event,
+                    ProtoEvent::Anomaly { what } if what.contains("GCC"))),
+                "{what}: {ev:?}"
+            );
+            // TLS was followed where it was selected.
+            let tls_selected =
+                matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
+            let has_server_hello = ev
+                .iter()
+                .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_))));
+            assert_eq!(tls_selected, has_server_hello, "{what}");
+            // Nothing in these captures is undecodable.
+            assert!(
+                !ev.iter()
+                    .any(|d| matches!(d.event, ProtoEvent::NotRdp { .. })),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn corpus_details() {
+        if !std::path::Path::new(testpcap::CORPUS).exists() {
+            return;
+        }
+        // X.509 chain in TS_UD_SC_SEC1, leaf first after reordering.
+        let conns = connections("zeek/rdp-x509.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        let chain = ev
+            .iter()
+            .find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.clone(),
+                _ => None,
+            })
+            .and_then(|s| s.certificate);
+        let Some(crate::proto::mcs::ServerCertificate::X509(chain)) = chain else {
+            panic!("{chain:?}");
+        };
+        assert_eq!(chain.len(), 2);
+        // The terminal server's certificate first, then the license
+        // server's (self-issued) that signed it.
+        assert!(
+            chain[0].subject.starts_with("CN=ncalrpc:SERVR"),
+            "{chain:?}"
+        );
+        assert_eq!(chain[0].issuer, chain[1].subject);
+        assert_eq!(chain[1].subject, chain[1].issuer);
+        // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
+        // Disconnect Provider Ultimatum in RDP-003.
+        let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(ev.iter().any(|d| matches!(&d.event,
+            ProtoEvent::Mcs(McsEvent::Licensing(l)) if l.error_code == Some(7))));
+        assert!(ev.iter().any(|d| matches!(
+            d.event,
+            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
+        )));
+        // The RDP probe on port 502 meets a non-RDP server.
+        let conns = connections("zeek/modbus-and-non-modbus-p502.pcap", 502).unwrap();
+        let probe = conns
+            .iter()
+            .find(|c| looks_like_rdp_request(&c.to_server.data))
+            .unwrap();
+        let ev = decode_connection(probe.to_server.input(), probe.to_client.input());
+        assert!(matches!(&ev[0].event,
+            ProtoEvent::X224(X224Event::ConnectionRequest(cr)) if cr.cookie.as_deref() == Some("admin")));
+        assert!(ev
+            .iter()
+            .any(|d| d.dir == Dir::ToClient && matches!(d.event, ProtoEvent::NotRdp { .. })));
+        // Only that one connection on port 502 looks like RDP.
+        assert_eq!(
+            conns
+                .iter()
+                .filter(|c| looks_like_rdp_request(&c.to_server.data))
+                .count(),
+            1
+        );
+        // A TLS ClientHello straight away: not RDP, still decoded as TLS.
+        let direct = conns
+            .iter()
+            .find(|c| c.to_server.data.first() == Some(&0x16))
+            .unwrap();
+        let ev = decode_connection(direct.to_server.input(), direct.to_client.input());
+        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
+        assert!(ev
+            .iter()
+            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ClientHello(_)))));
+        // zeek/rdp-invalid-length.pcap: fuzzed junk is not RDP.
+        let conns = connections("zeek/rdp-invalid-length.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
+        // rdp-ssl.pcap.gz starts at the ClientHello (mid-connection): TLS
+        // found by resync, RDP inside TLS without NLA not observable.
+        let conns = connections("wireshark-wiki/rdp-ssl.pcap.gz", 3389).unwrap();
+        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
+        assert!(ev
+            .iter()
+            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_)))));
+        assert_eq!(
+            ev.iter()
+                .filter(|d| matches!(d.event, ProtoEvent::NotObservable { .. }))
+                .count(),
+            1
+        );
+        // NLA: CredSSP legs mapped in rdp-to-ssl.pcap.
+        let conns = connections("zeek/rdp-to-ssl.pcap", 3389).unwrap();
+        let ev = decode_connection(conns[1].to_server.input(), conns[1].to_client.input());
+        assert!(ev.iter().any(|d| matches!(d.event, ProtoEvent::Credssp(_))));
+        // A hole inside a TLS record, and a depth cap inside one: the
+        // Stopped event names the cause.
+        let c = &conns[1];
+        let holes = [(1000u64, 100u64)];
+        let mut ci = c.to_server.input();
+        ci.holes = &holes;
+        let ev = decode_connection(ci, c.to_client.input());
+        let why = stopped(&ev, Dir::ToServer);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(
+            why[0].starts_with("bytes missing at offset 1000"),
+            "{why:?}"
+        );
+        let mut ci = c.to_server.input();
+        ci.data = &ci.data[..1000];
+        ci.capped = true;
+        let ev = decode_connection(ci, c.to_client.input());
+        let why = stopped(&ev, Dir::ToServer);
+        assert!(
+            why.len() == 1 && why[0].starts_with("depth cap reached"),
+            "{why:?}"
+        );
+        // Captures that start mid-session under Standard RDP Security:
+        // fast-path traffic found by resync.
+        for (f, want) in [
+            ("wireshark-wiki/MINET-SAC-Traces.pcap", 1),
+            ("wireshark-wiki/SASP.pcap", 4),
+        ] {
+            let conns = connections(f, 3389).unwrap();
+            let mut fast = 0;
+            for c in &conns {
+                let ev = decode_connection(c.to_server.input(), c.to_client.input());
+                for d in &ev {
+                    assert!(!matches!(d.event, ProtoEvent::NotRdp { .. }), "{f}: {d:?}");
+                }
+                fast += ev
+                    .iter()
+                    .filter(|d| {
+                        matches!(
+                            d.event,
+                            ProtoEvent::FastPath {
+                                encrypted: true,
+                                ..
+                            }
+                        )
+                    })
+                    .count();
+            }
+            assert_eq!(fast, want, "{f}");
+        }
+        // Cut at a record boundary with the cap: nothing is cut, no Stopped.
+        let mut ci = c.to_server.input();
+        ci.data = &ci.data[..1512];
+        ci.capped = true;
+        let ev = decode_connection(ci, c.to_client.input());
+        assert!(stopped(&ev, Dir::ToServer).is_empty());
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn check(c: StreamInput<'_>, s: StreamInput<'_>) {
+            for d in decode_connection(c, s) {
+                let len = match d.dir {
+                    Dir::ToServer => c.data.len(),
+                    Dir::ToClient => s.data.len(),
+                };
+                assert!(d.start <= d.end && d.end <= len as u64, "{d:?}");
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn mutated_connection(
+                flips in vec((0usize..1200, any::<u8>()), 0..6),
+                cut_c in 0usize..1200,
+                cut_s in 0usize..1200,
+                from_start in any::<bool>(),
+                hole in proptest::option::of((0u64..1200, 1u64..300)),
+            ) {
+                let (mut c, mut s) = legacy_streams();
+                for (i, (at, b)) in flips.iter().enumerate() {
+                    let v = if i % 2 == 0 { &mut c } else { &mut s };
+                    let n = v.len();
+                    v[at % n] = *b;
+                }
+                c.truncate(cut_c.max(1));
+                s.truncate(cut_s.max(1));
+                let holes: Vec<(u64, u64)> = hole.into_iter().collect();
+                let mut ci = input(&c, &holes, false);
+                ci.from_start = from_start;
+                let mut si = input(&s, &[], true);
+                si.from_start = from_start;
+                check(ci, si);
+            }
+
+            #[test]
+            fn random_after_negotiation(
+                c in vec(any::<u8>(), 0..600),
+                s in vec(any::<u8>(), 0..600),
+                tls in any::<bool>(),
+            ) {
+                let cr = if tls { x::FAIL_CR.replace("0100080001", "0100080003") } else { x::LEGACY_CR.to_string() };
+                let cc = if tls { x::NLA_CC } else { x::LEGACY_CC };
+                let mut cv = hex(&cr);
+                cv.extend_from_slice(&c);
+                let mut sv = hex(cc);
+                sv.extend_from_slice(&s);
+                check(input(&cv, &[], false), input(&sv, &[], false));
+            }
+
+            #[test]
+            fn random_pdus(b in vec(any::<u8>(), 0..300)) {
+                let _ = tpkt::find_size(&b);
+                let _ = x224::decode_tpkt(&b);
+                let mut ctx = SlowPathContext::default();
+                let mut out = Vec::new();
+                let _ = crate::proto::mcs::decode_mcs(&b, &mut ctx, &mut out);
+                let mut with_header = vec![0x03, 0x00, 0x00, 0x00, 0x02, 0xf0, 0x80];
+                with_header.extend_from_slice(&b);
+                let n = with_header.len().min(0xffff) as u16;
+                with_header[2..4].copy_from_slice(&n.to_be_bytes());
+                check(input(&hex(x::LEGACY_CR), &[], false), input(&[hex(x::LEGACY_CC), with_header].concat(), &[], false));
+            }
+        }
+    }
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Re-check the flow stage against Wireshark, live.
+#
+# For every capture of the corpus (MANIFEST.tsv), lists the TCP
+# conversations on port 3389 as tshark numbers them (tcp.stream), with
+# packets and frame bytes each way, and compares them with what rdptriage's
+# flow stage finds (the `print_rows` test of tests/flow_corpus.rs).
+# Also checks that the per-stream totals agree with `tshark -q -z conv,tcp`
+# (frames exactly; bytes as tshark displays them).
+#
+# Usage: scripts/compare-conversations.sh [CORPUS_DIR]   (default ../shared/corpus)
+# Output: one row per connection:
+#   file stream A B packets_A->B bytes_A->B packets_B->A bytes_B->A
+# where A is the source of the conversation's first packet.
+set -eu
+cd "$(dirname "$0")/.."
+corpus=${1:-../shared/corpus}
+[ -f "$corpus/MANIFEST.tsv" ] || { echo "$corpus/MANIFEST.tsv not found" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+tshark_rows() {
+    local f=$1 rel=$2
+    tshark -r "$f" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l \
+        -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport \
+        -e ip.dst -e ipv6.dst -e tcp.dstport -e frame.len 2>/dev/null |
+    { cat; true; } |
+    awk -F'\t' -v file="$rel" '
+        function ep(a, p) { return (a ~ /:/) ? "[" a "]:" p : a ":" p }
+        {
+            s = $1; src = ep($2 != "" ? $2 : $3, $4); dst = ep($5 != "" ? $5 : $6, $7)
+            if (!(s in A)) { A[s] = src; B[s] = dst; P[s] = ($4 == 3389 || $7 == 3389); order[n++] = s }
+            if (src == A[s]) { fab[s]++; bab[s] += $8 } else { fba[s]++; bba[s] += $8 }
+        }
+        END {
+            for (i = 0; i < n; i++) { s = order[i]; if (P[s])
+                printf "%s %d %s %s %d %d %d %d\n", file, s, A[s], B[s], fab[s], bab[s], fba[s], bba[s] }
+        }' | sort -k2,2n
+}
+
+# tshark's conversation table: "A <-> B  frames(B->A) bytes  frames(A->B) bytes ..."
+conv_rows() {
+    tshark -r "$1" -q -z conv,tcp 2>/dev/null | awk '/<->/ {
+        # fields: A <-> B f1 b1 u1 f2 b2 u2 ...; bytes may be "45 kB" or "3540 bytes"
+        printf "%s %s %s %s %s %s %s %s\n", $1, $3, $4, $5 " " $6, $7, $8 " " $9, $10, $11 " " $12 }'
+}
+
+fail=0
+tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
+    tshark_rows "$corpus/$rel" "$rel"
+done > "$tmp/tshark.txt"
+
+# Cross-check the per-stream totals against -z conv,tcp (frames per direction).
+tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
+    conv_rows "$corpus/$rel" | awk -v file="$rel" '{ print file, $0 }'
+done > "$tmp/conv.txt"
+while read -r file stream a b fab bab fba bba; do
+    # conv,tcp writes IPv6 endpoints without brackets.
+    a=$(echo "$a" | tr -d '[]'); b=$(echo "$b" | tr -d '[]')
+    # conv,tcp prints "<-" (B to A) first, then "->" (A to B).
+    if ! grep -qF "$file $a $b $fba " "$tmp/conv.txt" ||
+       ! grep -F "$file $a $b $fba " "$tmp/conv.txt" | grep -q " $fab "; then
+        echo "conv,tcp disagrees with per-packet totals: $file $stream $a $b" >&2
+        fail=1
+    fi
+done < "$tmp/tshark.txt"
+
+RDPTRIAGE_CORPUS="$(cd "$corpus" && pwd)" cargo test -q --test flow_corpus print_rows -- --ignored --nocapture 2>/dev/null |
+    grep -E '^ROW ' | sed 's/^ROW //' | sort -k1,1 -k2,2n > "$tmp/ours.txt"
+sort -k1,1 -k2,2n "$tmp/tshark.txt" > "$tmp/theirs.txt"
+if diff -u "$tmp/theirs.txt" "$tmp/ours.txt"; then
+    echo "OK: $(wc -l < "$tmp/theirs.txt") port-3389 connections in $(cut -d' ' -f1 "$tmp/theirs.txt" | sort -u | wc -l) files match tshark"
+else
+    echo "MISMATCH (- tshark, + rdptriage)" >&2
+    fail=1
+fi
+exit $fail

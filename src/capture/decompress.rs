@@ -1,0 +1,298 @@
+//! Opening a capture: compression and format recognised by magic bytes.
+//!
+//! gzip (RFC 1952 magic `1f 8b`) and zstd (RFC 8878 frame magic
+//! `28 b5 2f fd`) are recognised from a prefix read here (a decompressor or
+//! a pipe may return short reads), which is then chained back in front of
+//! the rest of the stream.
+
+use super::collect::Collector;
+use super::stream::{Fill, StreamBuf};
+use super::{pcap, pcapng};
+use super::{CaptureWarning, Compression, Frame, OpenError, ReadSummary, WarningKind};
+use std::io::{self, Cursor, Read};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Read up to `buf.len()` bytes, retrying short reads; returns how many.
+fn read_prefix<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let Some(space) = buf.get_mut(n..) else { break };
+        match src.read(space) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n.min(buf.len()))
+}
+
+pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
+    mut src: R,
+    on_frame: F,
+) -> Result<ReadSummary, OpenError> {
+    let mut prefix = [0u8; 4];
+    let n = read_prefix(&mut src, &mut prefix)?;
+    let head = prefix.get(..n).unwrap_or(&[]);
+    let chained = Cursor::new(head.to_vec()).chain(src);
+    if head.starts_with(&GZIP_MAGIC) {
+        let dec = flate2::read::MultiGzDecoder::new(chained);
+        read_stream(dec, Compression::Gzip, on_frame)
+    } else if head == ZSTD_MAGIC {
+        let dec = zstd::stream::read::Decoder::new(chained)?;
+        read_stream(dec, Compression::Zstd, on_frame)
+    } else {
+        read_stream(chained, Compression::None, on_frame)
+    }
+}
+
+/// Hex of the first bytes, for "not a capture" messages.
+pub(crate) fn hex_prefix(b: &[u8]) -> String {
+    let mut s = String::new();
+    for (i, x) in b.iter().take(16).enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
+    src: R,
+    compression: Compression,
+    on_frame: F,
+) -> Result<ReadSummary, OpenError> {
+    let mut sb = StreamBuf::new(src);
+    match sb.ensure(4) {
+        Fill::Ready => {}
+        Fill::Eof => {
+            if sb.available().is_empty() {
+                return Err(OpenError::Empty);
+            }
+            return Err(OpenError::NotACapture(hex_prefix(sb.available())));
+        }
+        Fill::TooBig => return Err(OpenError::Other("read buffer too small".into())),
+        Fill::Error(e) => return Err(OpenError::Io(e)),
+    }
+    let mut coll = Collector::new(on_frame);
+    let magic: [u8; 4] = match sb.available().get(..4).map(<[u8; 4]>::try_from) {
+        Some(Ok(m)) => m,
+        _ => return Err(OpenError::Other("read buffer too small".into())),
+    };
+    let (format, incomplete) = if let Some(kind) = pcap::Magic::recognise(magic) {
+        pcap::read(&mut sb, &mut coll, kind)?
+    } else if magic == pcapng::SHB_TYPE {
+        pcapng::read(&mut sb, &mut coll)?
+    } else {
+        // Read a little more for the message.
+        let _ = sb.ensure(16);
+        return Err(OpenError::NotACapture(hex_prefix(sb.available())));
+    };
+    Ok(ReadSummary {
+        format,
+        compression,
+        packets: coll.packets,
+        bytes: sb.offset(),
+        first_ts: coll.first_ts,
+        last_ts: coll.max_ts,
+        warnings: coll.warnings,
+        warnings_total: coll.warnings_total,
+        link_types: coll.link_types,
+        incomplete,
+    })
+}
+
+/// The warning for a stream that could not be read further at `offset`,
+/// where frame `frame` (if a packet record) was expected.
+pub(crate) fn stream_stop(
+    fill: Fill,
+    offset: u64,
+    frame: Option<u64>,
+    what: &str,
+    need: usize,
+    have: usize,
+) -> CaptureWarning {
+    let at = match frame {
+        Some(n) => format!("frame {n} (byte offset {offset})"),
+        None => format!("byte offset {offset}"),
+    };
+    let (kind, message) = match fill {
+        Fill::Eof => (
+            WarningKind::Truncated,
+            format!("capture cut short at {at}: {what} needs {need} bytes, only {have} left"),
+        ),
+        Fill::TooBig => (
+            WarningKind::Corrupt,
+            format!(
+                "corrupt capture at {at}: {what} claims {need} bytes, more than any real record"
+            ),
+        ),
+        Fill::Error(e) if e.kind() == io::ErrorKind::UnexpectedEof => (
+            WarningKind::Truncated,
+            format!("capture cut short at {at}: {what}: compressed stream ends early ({e})"),
+        ),
+        Fill::Error(e) => (
+            WarningKind::Corrupt,
+            format!("cannot read on at {at}: {what}: {e}"),
+        ),
+        Fill::Ready => (WarningKind::Other, format!("stopped at {at}")),
+    };
+    CaptureWarning {
+        offset,
+        frame,
+        kind,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::pcap::tests::{file_header, read_all, record};
+    use crate::capture::CaptureFormat;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        sample_n(200)
+    }
+
+    fn sample_n(n: u32) -> Vec<u8> {
+        let mut f = file_header(0xa1b2c3d4, false, 65535, 1);
+        // Incompressible bytes (an LCG), so compressed blocks are small.
+        let mut x = 12345u32;
+        for i in 0..n {
+            let data: Vec<u8> = (0..(i % 251))
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8
+                })
+                .collect();
+            f.extend(record(false, i, 0, &data, data.len() as u32, false));
+        }
+        f
+    }
+
+    fn gzip(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A reader that returns one byte per call.
+    struct OneByte<'a>(&'a [u8]);
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((b, rest)), Some(o)) => {
+                    *o = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn gzip_and_zstd_by_magic() {
+        let plain = sample();
+        let (r, seen_plain) = read_all(&plain);
+        let p = r.unwrap();
+        for (bytes, comp) in [
+            (gzip(&plain), Compression::Gzip),
+            (zstd::encode_all(&plain[..], 3).unwrap(), Compression::Zstd),
+        ] {
+            let (r, seen) = read_all(&bytes);
+            let s = r.unwrap();
+            assert_eq!(s.compression, comp);
+            assert_eq!((s.packets, s.bytes), (p.packets, p.bytes));
+            assert_eq!(seen, seen_plain);
+            assert!(s.incomplete.is_none());
+            let name = if comp == Compression::Gzip {
+                "gzip"
+            } else {
+                "zstd"
+            };
+            assert!(s.format.describe(comp).ends_with(name));
+            // Short reads from the source (a pipe) change nothing.
+            let mut n = 0;
+            let s2 = crate::capture::read_capture(OneByte(&bytes), |_| n += 1).unwrap();
+            assert_eq!((s2.packets, n), (200, 200));
+        }
+        // Concatenated gzip members read as one stream.
+        let mut two = gzip(&plain[..1000]);
+        two.extend(gzip(&plain[1000..]));
+        let (r, seen) = read_all(&two);
+        assert_eq!(r.unwrap().packets, 200);
+        assert_eq!(seen, seen_plain);
+        assert!(matches!(
+            p.format,
+            CaptureFormat::Pcap {
+                modified: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn cut_compressed_streams_keep_what_was_read() {
+        // Large enough for several zstd blocks (128 KiB each).
+        let plain = sample_n(6000);
+        for bytes in [gzip(&plain), zstd::encode_all(&plain[..], 3).unwrap()] {
+            for cut in [bytes.len() / 3, bytes.len() / 2, bytes.len() - 5] {
+                let (r, seen) = read_all(&bytes[..cut]);
+                match r {
+                    Ok(s) => {
+                        let w = s.incomplete.expect("cut stream reported");
+                        assert_eq!(w.kind, WarningKind::Truncated, "{}", w.message);
+                        assert_eq!(seen.len() as u64, s.packets);
+                        // Cut in the trailer only: every packet is there.
+                        assert!(seen.len() < 6000 || cut == bytes.len() - 5);
+                    }
+                    Err(e) => panic!("cut {cut}: {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_not_a_capture() {
+        assert!(matches!(read_all(b"").0, Err(OpenError::Empty)));
+        assert!(matches!(read_all(&gzip(b"")).0, Err(OpenError::Empty)));
+        match read_all(&gzip(b"hello, world, not a capture")).0 {
+            Err(OpenError::NotACapture(h)) => assert!(h.starts_with("68 65 6c 6c"), "{h}"),
+            other => panic!("{other:?}"),
+        }
+        // A gzip magic followed by garbage is an error, not a panic.
+        assert!(read_all(&[0x1f, 0x8b, 0, 0, 0]).0.is_err());
+        assert!(read_all(&[0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff]).0.is_err());
+    }
+
+    #[test]
+    fn read_error_midway_is_reported() {
+        struct FailAfter(Vec<u8>, usize);
+        impl Read for FailAfter {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let k = out.len().min(self.0.len() - self.1).min(100);
+                out[..k].copy_from_slice(&self.0[self.1..self.1 + k]);
+                self.1 += k;
+                Ok(k)
+            }
+        }
+        let plain = sample();
+        let mut n = 0;
+        let s =
+            crate::capture::read_capture(FailAfter(plain[..5000].to_vec(), 0), |_| n += 1).unwrap();
+        let w = s.incomplete.unwrap();
+        assert_eq!(w.kind, WarningKind::Corrupt);
+        assert!(w.message.contains("disk on fire"));
+        assert_eq!(n, s.packets);
+        assert!(n > 0);
+    }
+}

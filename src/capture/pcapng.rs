@@ -1,0 +1,710 @@
+//! pcapng (draft-ietf-opsawg-pcapng, "PCAP Next Generation Dump File
+//! Format").
+//!
+//! Every block (section 3.1) is: type (4), total length (4), body, total
+//! length again (4), in the byte order of its section. Read here: Section
+//! Header (4.1), Interface Description (4.2; options if_tsresol 9 and
+//! if_tsoffset 14), Enhanced Packet (4.3), Simple Packet (4.4), the
+//! obsolete Packet Block (appendix A) and Decryption Secrets (4.7, noted).
+//! Every other block is skipped by its length.
+
+use super::collect::Collector;
+use super::decompress::stream_stop;
+use super::pcap::{u16_at, u32_at};
+use super::stream::{Fill, StreamBuf};
+use super::{CaptureFormat, CaptureWarning, Frame, LinkType, OpenError, WarningKind};
+use crate::common::Timestamp;
+use std::io::Read;
+
+/// The Section Header Block type, a byte palindrome.
+pub(crate) const SHB_TYPE: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const BT_IDB: u32 = 1;
+const BT_PB: u32 = 2;
+const BT_SPB: u32 = 3;
+const BT_EPB: u32 = 6;
+const BT_DSB: u32 = 0x0000_000a;
+
+const OPT_ENDOFOPT: u16 = 0;
+const OPT_IF_TSRESOL: u16 = 9;
+const OPT_IF_TSOFFSET: u16 = 14;
+
+/// Timestamp resolution of an interface (if_tsresol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TsResol {
+    /// Units of 10^-n seconds.
+    Dec(u8),
+    /// Units of 2^-n seconds.
+    Bin(u8),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link: LinkType,
+    snaplen: u32,
+    resol: TsResol,
+    /// if_tsoffset, signed seconds.
+    offset_secs: i64,
+}
+
+/// Nanoseconds since the epoch for a 64-bit timestamp in the interface's
+/// units plus its offset, saturating.
+fn timestamp(units: u64, resol: TsResol, offset_secs: i64) -> Timestamp {
+    let ns: i128 = match resol {
+        TsResol::Dec(n) if n <= 9 => units as i128 * 10i128.pow(9 - n as u32),
+        TsResol::Dec(n) => units as i128 / 10i128.pow((n as u32 - 9).min(38)),
+        TsResol::Bin(n) if n < 128 => ((units as u128 * 1_000_000_000u128) >> n) as i128,
+        TsResol::Bin(_) => 0,
+    };
+    let total = ns + offset_secs as i128 * 1_000_000_000;
+    Timestamp::from_nanos(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
+
+/// Parse the IDB options (section 4.2) for the timestamp settings.
+fn idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
+    while let (Some(code), Some(len)) = (u16_at(opts, 0, be), u16_at(opts, 2, be)) {
+        if code == OPT_ENDOFOPT {
+            break;
+        }
+        let len = len as usize;
+        let Some(value) = opts.get(4..4 + len) else {
+            break;
+        };
+        match code {
+            OPT_IF_TSRESOL => {
+                if let Some(&v) = value.first() {
+                    iface.resol = if v & 0x80 == 0 {
+                        TsResol::Dec(v)
+                    } else {
+                        TsResol::Bin(v & 0x7f)
+                    };
+                }
+            }
+            OPT_IF_TSOFFSET => {
+                if let Ok(a) = <[u8; 8]>::try_from(value) {
+                    iface.offset_secs = if be {
+                        i64::from_be_bytes(a)
+                    } else {
+                        i64::from_le_bytes(a)
+                    };
+                }
+            }
+            _ => {}
+        }
+        let padded = 4 + len.div_ceil(4) * 4;
+        opts = opts.get(padded..).unwrap_or(&[]);
+    }
+}
+
+fn corrupt(offset: u64, frame: Option<u64>, what: String) -> CaptureWarning {
+    CaptureWarning {
+        offset,
+        frame,
+        kind: WarningKind::Corrupt,
+        message: match frame {
+            Some(n) => format!("corrupt block at frame {n} (byte offset {offset}): {what}"),
+            None => format!("corrupt block at byte offset {offset}: {what}"),
+        },
+    }
+}
+
+fn is_packet_block(bt: u32) -> bool {
+    matches!(bt, BT_PB | BT_SPB | BT_EPB)
+}
+
+/// Name a Decryption Secrets type (section 4.7).
+fn secrets_name(t: u32) -> &'static str {
+    match t {
+        0x544c_534b => "TLS key log",
+        0x5747_4b4c => "WireGuard key log",
+        0x5a4e_574b => "ZigBee NWK key",
+        0x5a41_5053 => "ZigBee APS key",
+        0x6f73_6e6b => "OPC UA key log",
+        _ => "unknown secrets",
+    }
+}
+
+/// Read a pcapng stream (its first 4 bytes are the SHB type).
+pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
+    sb: &mut StreamBuf<R>,
+    coll: &mut Collector<F>,
+) -> Result<(CaptureFormat, Option<CaptureWarning>), OpenError> {
+    let mut be = false;
+    let mut ifaces: Vec<Interface> = Vec::new();
+    let mut sections = 0u32;
+    let mut interfaces = 0u32;
+    let fmt = |sections, interfaces| CaptureFormat::PcapNg {
+        sections,
+        interfaces,
+    };
+    loop {
+        let offset = sb.offset();
+        let fill = sb.ensure(12);
+        if !matches!(fill, Fill::Ready) {
+            let have = sb.available().len();
+            if have == 0 && matches!(fill, Fill::Eof) {
+                return Ok((fmt(sections, interfaces), None));
+            }
+            let w = stream_stop(fill, offset, None, "block header", 12, have);
+            return Ok((fmt(sections, interfaces), Some(w)));
+        }
+        let head = sb.available();
+        let is_shb = head.get(..4) == Some(&SHB_TYPE[..]);
+        if is_shb {
+            // The byte-order magic decides the section's byte order.
+            be = match head.get(8..12) {
+                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
+                other => {
+                    let what = format!(
+                        "section header with unknown byte-order magic {}",
+                        super::decompress::hex_prefix(other.unwrap_or(&[]))
+                    );
+                    if sections == 0 {
+                        return Err(OpenError::Other(format!("pcapng: {what}")));
+                    }
+                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
+                }
+            };
+        }
+        let btype = u32_at(head, 0, be).unwrap_or(0);
+        let blen = u32_at(head, 4, be).unwrap_or(0);
+        let frame_if_packet = is_packet_block(btype).then(|| coll.packets + 1);
+        if blen < 12 || blen % 4 != 0 {
+            let what = format!("block type {btype:#x} has invalid length {blen}");
+            if sections == 0 {
+                return Err(OpenError::Other(format!("pcapng: {what}")));
+            }
+            return Ok((
+                fmt(sections, interfaces),
+                Some(corrupt(offset, frame_if_packet, what)),
+            ));
+        }
+        let blen = blen as usize;
+        let fill = sb.ensure(blen);
+        if !matches!(fill, Fill::Ready) {
+            let have = sb.available().len();
+            let what = format!("block of type {btype:#x}");
+            let w = stream_stop(fill, offset, frame_if_packet, &what, blen, have);
+            return Ok((fmt(sections, interfaces), Some(w)));
+        }
+        let block = sb.available().get(..blen).unwrap_or(&[]);
+        let trailer = u32_at(block, blen - 4, be).unwrap_or(0);
+        if trailer as usize != blen {
+            let what =
+                format!("block type {btype:#x}: trailing length {trailer} differs from {blen}");
+            return Ok((
+                fmt(sections, interfaces),
+                Some(corrupt(offset, frame_if_packet, what)),
+            ));
+        }
+        let body = block.get(8..blen - 4).unwrap_or(&[]);
+        match btype {
+            _ if is_shb => {
+                let major = u16_at(body, 4, be).unwrap_or(0);
+                let minor = u16_at(body, 6, be).unwrap_or(0);
+                if major != 1 {
+                    let what = format!("unsupported section version {major}.{minor}");
+                    if sections == 0 {
+                        return Err(OpenError::Other(format!("pcapng: {what}")));
+                    }
+                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
+                }
+                sections += 1;
+                ifaces.clear();
+            }
+            BT_IDB => {
+                let mut iface = Interface {
+                    link: LinkType(u16_at(body, 0, be).unwrap_or(0) as u32),
+                    snaplen: u32_at(body, 4, be).unwrap_or(0),
+                    resol: TsResol::Dec(6),
+                    offset_secs: 0,
+                };
+                if body.len() < 8 {
+                    let what = "interface description shorter than 20 bytes".to_string();
+                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
+                }
+                idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
+                ifaces.push(iface);
+                interfaces += 1;
+            }
+            BT_EPB | BT_PB => {
+                // EPB: interface (4), ts high, ts low, caplen, origlen.
+                // PB:  interface (2), drops (2), ts high, ts low, caplen, origlen.
+                let fields = if btype == BT_EPB {
+                    u32_at(body, 0, be)
+                } else {
+                    u16_at(body, 0, be).map(u32::from)
+                }
+                .zip(u32_at(body, 4, be))
+                .zip(u32_at(body, 8, be))
+                .zip(u32_at(body, 12, be))
+                .zip(u32_at(body, 16, be));
+                let number = coll.next_number();
+                let Some(((((if_id, ts_hi), ts_lo), caplen), origlen)) = fields else {
+                    let what = format!("packet block body of {} bytes is too short", body.len());
+                    return Ok((
+                        fmt(sections, interfaces),
+                        Some(corrupt(offset, Some(number), what)),
+                    ));
+                };
+                let Some(data) = body.get(20..20 + caplen as usize) else {
+                    let what = format!(
+                        "captured length {caplen} exceeds the block body ({} bytes)",
+                        body.len()
+                    );
+                    return Ok((
+                        fmt(sections, interfaces),
+                        Some(corrupt(offset, Some(number), what)),
+                    ));
+                };
+                let units = ((ts_hi as u64) << 32) | ts_lo as u64;
+                deliver(
+                    coll,
+                    &ifaces,
+                    offset,
+                    number,
+                    if_id,
+                    Some(units),
+                    caplen,
+                    origlen,
+                    data,
+                );
+            }
+            BT_SPB => {
+                let number = coll.next_number();
+                let Some(origlen) = u32_at(body, 0, be) else {
+                    let what = "simple packet block without length".to_string();
+                    return Ok((
+                        fmt(sections, interfaces),
+                        Some(corrupt(offset, Some(number), what)),
+                    ));
+                };
+                // The captured length is implied: min(original length,
+                // snap length, what the block holds).
+                let room = body.len().saturating_sub(4);
+                let mut caplen = (origlen as usize).min(room);
+                if let Some(i) = ifaces.first() {
+                    if i.snaplen != 0 {
+                        caplen = caplen.min(i.snaplen as usize);
+                    }
+                }
+                let data = body.get(4..4 + caplen).unwrap_or(&[]);
+                deliver(
+                    coll,
+                    &ifaces,
+                    offset,
+                    number,
+                    0,
+                    None,
+                    caplen as u32,
+                    origlen,
+                    data,
+                );
+            }
+            BT_DSB => {
+                let stype = u32_at(body, 0, be).unwrap_or(0);
+                let slen = u32_at(body, 4, be).unwrap_or(0);
+                coll.warn(
+                    offset,
+                    None,
+                    WarningKind::DecryptionSecrets,
+                    format!(
+                        "byte offset {offset}: decryption secrets block ({}, type {stype:#010x}, \
+                         {slen} bytes) after frame {}",
+                        secrets_name(stype),
+                        coll.packets
+                    ),
+                );
+            }
+            _ => {}
+        }
+        sb.consume(blen);
+    }
+}
+
+/// Check and hand over one packet of a pcapng packet block. `units` is the
+/// raw timestamp (None for Simple Packet Blocks, which have none: they get
+/// the previous frame's time).
+#[allow(clippy::too_many_arguments)]
+fn deliver<F: FnMut(&Frame<'_>)>(
+    coll: &mut Collector<F>,
+    ifaces: &[Interface],
+    offset: u64,
+    number: u64,
+    if_id: u32,
+    units: Option<u64>,
+    caplen: u32,
+    origlen: u32,
+    data: &[u8],
+) {
+    let Some(iface) = ifaces.get(if_id as usize) else {
+        coll.warn(
+            offset,
+            Some(number),
+            WarningKind::UnknownInterface(if_id),
+            format!(
+                "frame {number} (byte offset {offset}): packet names interface {if_id}, \
+                 but the section describes {}; skipped",
+                ifaces.len()
+            ),
+        );
+        return;
+    };
+    let mut data = data;
+    if caplen > origlen {
+        coll.warn(
+            offset,
+            Some(number),
+            WarningKind::LengthMismatch,
+            format!(
+                "frame {number} (byte offset {offset}): captured length {caplen} exceeds the \
+                 original length {origlen}; using {origlen}"
+            ),
+        );
+        data = data.get(..origlen as usize).unwrap_or(data);
+    } else if iface.snaplen != 0 && caplen > iface.snaplen {
+        coll.warn(
+            offset,
+            Some(number),
+            WarningKind::LengthMismatch,
+            format!(
+                "frame {number} (byte offset {offset}): captured length {caplen} exceeds the \
+                 interface's snap length {}",
+                iface.snaplen
+            ),
+        );
+    }
+    let ts = match units {
+        Some(u) => timestamp(u, iface.resol, iface.offset_secs),
+        None => coll.max_ts.unwrap_or_default(),
+    };
+    let frame = Frame {
+        number,
+        ts,
+        link: iface.link,
+        interface: if_id,
+        orig_len: origlen,
+        data,
+    };
+    coll.deliver(offset, &frame);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::capture::pcap::tests::read_all;
+
+    /// Builds pcapng blocks in one byte order.
+    pub(crate) struct Ng {
+        pub(crate) be: bool,
+        pub(crate) out: Vec<u8>,
+    }
+
+    impl Ng {
+        pub(crate) fn new(be: bool) -> Self {
+            Ng {
+                be,
+                out: Vec::new(),
+            }
+        }
+        fn w32(&self, v: &mut Vec<u8>, x: u32) {
+            v.extend_from_slice(&if self.be {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            });
+        }
+        fn w16(&self, v: &mut Vec<u8>, x: u16) {
+            v.extend_from_slice(&if self.be {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            });
+        }
+        pub(crate) fn block(&mut self, btype: u32, body: &[u8]) -> &mut Self {
+            let mut body = body.to_vec();
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+            let len = 12 + body.len() as u32;
+            let mut v = Vec::new();
+            self.w32(&mut v, btype);
+            self.w32(&mut v, len);
+            v.extend(body);
+            self.w32(&mut v, len);
+            self.out.extend(v);
+            self
+        }
+        pub(crate) fn shb(&mut self) -> &mut Self {
+            let mut b = Vec::new();
+            self.w32(&mut b, 0x1a2b_3c4d);
+            self.w16(&mut b, 1);
+            self.w16(&mut b, 0);
+            b.extend_from_slice(&u64::MAX.to_le_bytes());
+            self.block(0x0a0d_0d0a, &b)
+        }
+        /// IDB with optional if_tsresol and if_tsoffset.
+        pub(crate) fn idb(
+            &mut self,
+            link: u16,
+            snaplen: u32,
+            tsresol: Option<u8>,
+            tsoffset: Option<i64>,
+        ) -> &mut Self {
+            let mut b = Vec::new();
+            self.w16(&mut b, link);
+            self.w16(&mut b, 0);
+            self.w32(&mut b, snaplen);
+            if let Some(r) = tsresol {
+                self.w16(&mut b, 9);
+                self.w16(&mut b, 1);
+                b.extend_from_slice(&[r, 0, 0, 0]);
+            }
+            if let Some(o) = tsoffset {
+                self.w16(&mut b, 14);
+                self.w16(&mut b, 8);
+                b.extend_from_slice(&if self.be {
+                    o.to_be_bytes()
+                } else {
+                    o.to_le_bytes()
+                });
+            }
+            if tsresol.is_some() || tsoffset.is_some() {
+                self.w32(&mut b, 0);
+            }
+            self.block(1, &b)
+        }
+        pub(crate) fn epb(&mut self, iface: u32, ts: u64, data: &[u8], origlen: u32) -> &mut Self {
+            let mut b = Vec::new();
+            self.w32(&mut b, iface);
+            self.w32(&mut b, (ts >> 32) as u32);
+            self.w32(&mut b, ts as u32);
+            self.w32(&mut b, data.len() as u32);
+            self.w32(&mut b, origlen);
+            b.extend_from_slice(data);
+            self.block(6, &b)
+        }
+        pub(crate) fn opb(&mut self, iface: u16, ts: u64, data: &[u8], origlen: u32) -> &mut Self {
+            let mut b = Vec::new();
+            self.w16(&mut b, iface);
+            self.w16(&mut b, 0);
+            self.w32(&mut b, (ts >> 32) as u32);
+            self.w32(&mut b, ts as u32);
+            self.w32(&mut b, data.len() as u32);
+            self.w32(&mut b, origlen);
+            b.extend_from_slice(data);
+            self.block(2, &b)
+        }
+        pub(crate) fn spb(&mut self, data: &[u8], origlen: u32) -> &mut Self {
+            let mut b = Vec::new();
+            self.w32(&mut b, origlen);
+            b.extend_from_slice(data);
+            self.block(3, &b)
+        }
+        pub(crate) fn dsb(&mut self, secrets: &[u8]) -> &mut Self {
+            let mut b = Vec::new();
+            self.w32(&mut b, 0x544c_534b);
+            self.w32(&mut b, secrets.len() as u32);
+            b.extend_from_slice(secrets);
+            self.block(0xa, &b)
+        }
+    }
+
+    #[test]
+    fn timestamps_honour_resolution_and_offset() {
+        assert_eq!(
+            timestamp(1_500_000, TsResol::Dec(6), 0).nanos(),
+            1_500_000_000
+        );
+        assert_eq!(timestamp(15, TsResol::Dec(1), 0).nanos(), 1_500_000_000);
+        assert_eq!(
+            timestamp(1_500_000_000_000, TsResol::Dec(12), 0).nanos(),
+            1_500_000_000
+        );
+        assert_eq!(
+            timestamp(3 << 20, TsResol::Bin(20), 0).nanos(),
+            3_000_000_000
+        );
+        assert_eq!(timestamp(1, TsResol::Bin(1), -10).nanos(), -9_500_000_000);
+        assert_eq!(
+            timestamp(u64::MAX, TsResol::Dec(0), i64::MAX).nanos(),
+            i64::MAX
+        );
+        assert_eq!(timestamp(u64::MAX, TsResol::Dec(200), 0).nanos(), 0);
+        assert_eq!(timestamp(u64::MAX, TsResol::Bin(127), 0).nanos(), 0);
+    }
+
+    #[test]
+    fn sections_interfaces_and_every_packet_block() {
+        for be in [false, true] {
+            let mut ng = Ng::new(be);
+            ng.shb()
+                .idb(1, 0, None, None)
+                .idb(113, 0, Some(9), Some(100))
+                .epb(0, 2_000_000, b"eth0", 4)
+                .epb(1, 3_000_000_000, b"sll!", 10)
+                .block(0x0bad, b"custom")
+                .block(5, &[0u8; 20])
+                .dsb(b"CLIENT_RANDOM 00 11\n")
+                .opb(0, 4_000_000, b"old", 3)
+                .spb(b"simple", 6)
+                .epb(7, 5_000_000, b"nope", 4);
+            // A second section in the other byte order resets interfaces.
+            let mut ng2 = Ng::new(!be);
+            ng2.shb()
+                .idb(101, 0, Some(0x80 | 10), None)
+                .epb(0, 3 << 10, b"\x45", 1)
+                .epb(1, 0, b"x", 1);
+            let mut f = ng.out.clone();
+            f.extend(&ng2.out);
+            let (r, seen) = read_all(&f);
+            let s = r.unwrap();
+            assert_eq!(
+                s.format,
+                CaptureFormat::PcapNg {
+                    sections: 2,
+                    interfaces: 3
+                }
+            );
+            assert!(s.incomplete.is_none(), "{:?}", s.incomplete);
+            assert_eq!(s.packets, 7);
+            let got: Vec<_> = seen
+                .iter()
+                .map(|x| (x.0, x.1, x.2, x.3, x.4.as_slice()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (1, 2_000_000_000, 1, 4, &b"eth0"[..]),
+                    (2, 103_000_000_000, 113, 10, &b"sll!"[..]),
+                    (3, 4_000_000_000, 1, 3, &b"old"[..]),
+                    (4, 103_000_000_000, 1, 6, &b"simple"[..]),
+                    (6, 3_000_000_000, 101, 1, &b"\x45"[..]),
+                ]
+            );
+            let kinds: Vec<_> = s
+                .warnings
+                .iter()
+                .map(|w| (w.kind.clone(), w.frame))
+                .collect();
+            assert!(kinds.contains(&(WarningKind::DecryptionSecrets, None)));
+            assert!(kinds.contains(&(WarningKind::UnknownInterface(7), Some(5))));
+            assert!(kinds.contains(&(WarningKind::UnknownInterface(1), Some(7))));
+            assert!(kinds.contains(&(WarningKind::TimeWentBackwards, Some(3))));
+        }
+    }
+
+    #[test]
+    fn simple_packet_cut_by_snaplen() {
+        let mut ng = Ng::new(false);
+        ng.shb().idb(1, 4, None, None).spb(b"abcd", 9);
+        let (r, seen) = read_all(&ng.out);
+        assert!(r.unwrap().incomplete.is_none());
+        assert_eq!(seen[0].3, 9);
+        assert_eq!(seen[0].4, b"abcd");
+        // Padding is not data: 3 bytes on the wire, block padded to 4.
+        let mut ng = Ng::new(false);
+        ng.shb().idb(1, 0, None, None).spb(b"abc", 3);
+        let (_, seen) = read_all(&ng.out);
+        assert_eq!(seen[0].4, b"abc");
+    }
+
+    #[test]
+    fn every_truncation_reports_truncated() {
+        let mut ng = Ng::new(false);
+        ng.shb()
+            .idb(1, 0, None, None)
+            .epb(0, 1, b"abcdefgh", 8)
+            .epb(0, 2, b"ij", 2);
+        let f = ng.out;
+        let shb_len = 28;
+        let idb_end = shb_len + 20;
+        let epb1_end = idb_end + 32 + 8;
+        for cut in 1..f.len() {
+            let (r, seen) = read_all(&f[..cut]);
+            if cut < 4 {
+                assert!(matches!(r, Err(OpenError::NotACapture(_))));
+                continue;
+            }
+            let s = r.unwrap();
+            if [shb_len, idb_end, epb1_end].contains(&cut) {
+                assert!(s.incomplete.is_none(), "cut {cut}");
+            } else {
+                let w = s.incomplete.unwrap();
+                assert_eq!(w.kind, WarningKind::Truncated, "cut {cut}");
+                if cut > epb1_end {
+                    assert_eq!(w.offset, epb1_end as u64);
+                    if cut >= epb1_end + 12 {
+                        assert_eq!(w.frame, Some(2));
+                        assert!(w.message.contains("frame 2"));
+                    }
+                } else if cut > idb_end {
+                    assert_eq!(w.offset, idb_end as u64);
+                }
+            }
+            assert_eq!(seen.len(), usize::from(cut >= epb1_end));
+        }
+    }
+
+    #[test]
+    fn corrupt_blocks_stop_reading_after_delivered_packets() {
+        let mut ng = Ng::new(false);
+        ng.shb().idb(1, 0, None, None).epb(0, 1, b"ok", 2);
+        let good = ng.out.len();
+        // Bad trailing length.
+        let mut f = ng.out.clone();
+        f.extend_from_slice(&[6, 0, 0, 0, 36, 0, 0, 0]);
+        f.extend_from_slice(&[0u8; 24]);
+        f.extend_from_slice(&[40, 0, 0, 0]);
+        let (r, seen) = read_all(&f);
+        let w = r.unwrap().incomplete.unwrap();
+        assert_eq!(
+            (w.kind, w.offset, w.frame),
+            (WarningKind::Corrupt, good as u64, Some(2))
+        );
+        assert_eq!(seen.len(), 1);
+        // Length not a multiple of 4.
+        let mut f = ng.out.clone();
+        f.extend_from_slice(&[0xbb, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let w = read_all(&f).0.unwrap().incomplete.unwrap();
+        assert_eq!((w.kind, w.offset), (WarningKind::Corrupt, good as u64));
+        // Captured length beyond the block.
+        let mut f = ng.out.clone();
+        let mut bad = Ng::new(false);
+        bad.epb(0, 1, b"abcd", 4);
+        bad.out[20] = 200;
+        f.extend(&bad.out);
+        let w = read_all(&f).0.unwrap().incomplete.unwrap();
+        assert_eq!(w.kind, WarningKind::Corrupt);
+    }
+
+    #[test]
+    fn unknown_section_version_is_rejected() {
+        let mut ng = Ng::new(true);
+        ng.shb();
+        ng.out[12] = 1; // major 256
+        assert!(matches!(read_all(&ng.out).0, Err(OpenError::Other(_))));
+    }
+
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let mut ng = Ng::new(false);
+        ng.shb()
+            .idb(1, 0, Some(9), Some(-5))
+            .epb(0, 1, b"abcdefgh", 8)
+            .spb(b"xyz", 3)
+            .opb(0, 2, b"ij", 2)
+            .dsb(b"k");
+        let good = ng.out;
+        for pos in 0..good.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut f = good.clone();
+                f[pos] = v;
+                let (r, seen) = read_all(&f);
+                if let Ok(s) = r {
+                    assert!(seen.len() as u64 <= s.packets);
+                }
+            }
+        }
+    }
+}

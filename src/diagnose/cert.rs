@@ -1,0 +1,129 @@
+//! Judging the server's certificate against the capture's own clock and
+//! the name the client dialled.
+
+use super::facts::*;
+use super::*;
+use crate::common::Timestamp;
+use crate::proto::cert::CertInfo;
+use crate::timeline::Timeline;
+
+pub(super) fn cert_text(c: &CertInfo, now: Timestamp) -> String {
+    format!(
+        "server Certificate: subject {}, issuer {}{}, valid {} to {} (capture time {})",
+        c.subject,
+        c.issuer,
+        if c.self_signed { " (self-signed)" } else { "" },
+        date_secs(c.not_before),
+        date_secs(c.not_after),
+        date(now)
+    )
+}
+
+/// Judge the leaf certificate against the capture's clock and the name the
+/// client dialled. The first defect found, by weight.
+pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<(CauseId, String)> {
+    let leaf = certs.first()?;
+    let secs = now.secs();
+    if leaf.not_after < secs {
+        return Some((
+            CauseId::CertRejectedExpired,
+            format!(
+                "it expired on {}, before the capture time {}",
+                date_secs(leaf.not_after),
+                date(now)
+            ),
+        ));
+    }
+    if leaf.not_before > secs {
+        return Some((
+            CauseId::CertRejectedNotYetValid,
+            format!(
+                "it is valid only from {}, after the capture time {}",
+                date_secs(leaf.not_before),
+                date(now)
+            ),
+        ));
+    }
+    if let Some(name) = dialled_name(tl) {
+        if !cert_names(leaf).iter().any(|n| name_matches(n, &name)) {
+            return Some((
+                CauseId::CertRejectedNameMismatch,
+                format!(
+                    "the client asked for {name} (SNI) but the certificate names {}",
+                    cert_names(leaf).join(", ")
+                ),
+            ));
+        }
+    }
+    if leaf.self_signed && certs.len() == 1 {
+        return Some((
+            CauseId::CertRejectedSelfSigned,
+            format!(
+                "it is self-signed ({}), so the client cannot trust it",
+                leaf.subject
+            ),
+        ));
+    }
+    if leaf.key_algorithm.starts_with("RSA") && leaf.key_bits.is_some_and(|b| b < 2048) {
+        return Some((
+            CauseId::CertRejected,
+            format!("its RSA key has only {} bits", leaf.key_bits.unwrap_or(0)),
+        ));
+    }
+    if leaf
+        .signature_algorithm
+        .to_ascii_lowercase()
+        .contains("sha1")
+        || leaf
+            .signature_algorithm
+            .to_ascii_lowercase()
+            .contains("md5")
+    {
+        return Some((
+            CauseId::CertRejected,
+            format!("it is signed with {}", leaf.signature_algorithm),
+        ));
+    }
+    None
+}
+
+/// The host name the client dialled, when the capture shows it (TLS SNI).
+pub(super) fn dialled_name(tl: &Timeline) -> Option<String> {
+    tl.client_hello()
+        .and_then(|(_, h)| h.sni.clone())
+        .filter(|s| !s.is_empty())
+}
+
+/// The names a certificate is valid for: SANs, else the subject CN.
+pub(super) fn cert_names(c: &CertInfo) -> Vec<String> {
+    let sans: Vec<String> = c
+        .sans
+        .iter()
+        .map(|s| {
+            s.trim_start_matches("DNS:")
+                .trim_start_matches("IP:")
+                .trim()
+                .to_string()
+        })
+        .collect();
+    if !sans.is_empty() {
+        return sans;
+    }
+    c.subject
+        .split(',')
+        .filter_map(|p| p.trim().strip_prefix("CN=").map(|s| s.trim().to_string()))
+        .collect()
+}
+
+pub(super) fn name_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let n = name.to_ascii_lowercase();
+    if p == n {
+        return true;
+    }
+    // A single left-most wildcard label (RFC 6125 6.4.3).
+    match (p.strip_prefix("*."), n.split_once('.')) {
+        (Some(rest), Some((_, nrest))) => rest == nrest,
+        _ => false,
+    }
+}

@@ -1,0 +1,519 @@
+//! The step-by-step reading: the step that did not complete, whose turn it
+//! was, and who ended the connection (or that nobody did).
+
+use super::facts::*;
+use super::ladder::*;
+use super::path::path_lost;
+use super::rules::*;
+use super::tls::{client_left_after_cert, server_closed_after_hello};
+use super::x224::offered_text;
+use super::*;
+use crate::common::{Dir, Duration, Timestamp};
+use crate::timeline::Timeline;
+
+pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
+    tl.credssp_legs()
+        .map(|(e, l)| {
+            ev(
+                e.frame,
+                format!("CredSSP {} from {} (encrypted)", l.name(), e.dir.sender()),
+            )
+        })
+        .collect()
+}
+
+/// Nothing of the ladder was seen (capture started late and nothing could
+/// be decoded): only path-level signatures could have told more.
+pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Verdict {
+    let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
+    match term.filter(|t| t.is_close()) {
+        Some(t) if both && t.dir == Dir::ToServer => {
+            Verdict::benign(Benign::SessionEnd, ending_of(tl, t), Some(t.frame)).with(ev(
+                t.frame,
+                format!("{} after data flowed both ways", t.describe()),
+            ))
+        }
+        Some(t) => Verdict::incomplete(ending_of(tl, t), Some(t.frame)).with(term_ev(t, None)),
+        None => {
+            if let Some(v) = path_lost(tl, f, None) {
+                return v;
+            }
+            let mut v = Verdict::incomplete(Ending::CaptureEnded, None);
+            if both {
+                v.outcome = Outcome::Established;
+            }
+            v
+        }
+    }
+}
+
+pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
+    let Some(stop) = lad.last else {
+        return Verdict::incomplete(Ending::CaptureEnded, None);
+    };
+    let Some(next) = lad.next else {
+        return Verdict::incomplete(Ending::CaptureEnded, None);
+    };
+    let servers_turn = next.sender() == Party::Server;
+    let Some(t) = term.filter(|t| t.is_close()) else {
+        return stalled(tl, lad, f, &stop, next);
+    };
+    let waited = t.ts.since(stop.ts);
+    let by_server = t.dir == Dir::ToClient;
+    let end = ending_of(tl, t);
+    let tev = term_ev(t, Some(&stop));
+    let stop_ev = mark_ev(&stop, "");
+
+    use Step::*;
+    match next {
+        ConnectionRequest => {
+            if !by_server && tl.dir(Dir::ToServer).payload_bytes == 0 {
+                return Verdict::benign(Benign::HealthCheck, end, Some(t.frame))
+                    .with(stop_ev)
+                    .with(ev(
+                        t.frame,
+                        format!(
+                            "{} {}; no data either way: a load-balancer health check or port probe",
+                            t.describe(),
+                            after(t.ts, &stop)
+                        ),
+                    ));
+            }
+            if by_server && waited <= Duration::from_secs(2) {
+                return Verdict::failed(
+                    end,
+                    Some(t.frame),
+                    CauseId::ListenerRefused,
+                    Confidence::Medium,
+                    "The server dropped the connection before the client sent its request: a \
+                     connection limit or an address filter on the listener."
+                        .into(),
+                )
+                .with(stop_ev)
+                .with(tev);
+            }
+        }
+        ConnectionConfirm if by_server => {
+            let cr = tl.connection_request().map(|(_, r)| r.clone());
+            let mut v = Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::ListenerRefused,
+                if waited <= PROMPT {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                "The listener refused the connection right after the Connection Request: \
+                     something other than RDP listens on the port, a connection limit, or a load \
+                     balancer / Connection Broker that cannot route the cookie."
+                    .into(),
+            );
+            v.evidence.push(ev(
+                stop.frame,
+                format!(
+                    "X.224 Connection Request from client offering {}{}",
+                    offered_text(tl),
+                    cr.as_ref()
+                        .and_then(|r| r.cookie.as_ref())
+                        .map(|c| format!(", mstshash={c}"))
+                        .or_else(|| cr
+                            .as_ref()
+                            .and_then(|r| r.routing_token.as_ref())
+                            .map(|c| format!(", routing token {c}")))
+                        .unwrap_or_default()
+                ),
+            ));
+            v.evidence.push(ev(
+                t.frame,
+                format!(
+                    "{} {}, no Connection Confirm",
+                    t.describe(),
+                    after(t.ts, &stop)
+                ),
+            ));
+            return v;
+        }
+        ServerHello if by_server => return server_closed_after_hello(tl, &stop, t),
+        ClientKeyExchange if !by_server => return client_left_after_cert(tl, &stop, t, false),
+        ClientFinished if !by_server && lad.tls13 => {
+            return client_left_after_cert(tl, &stop, t, false)
+        }
+        ClientHello if !by_server => {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::ClientAborted,
+                Confidence::Medium,
+                format!(
+                    "The client closed instead of starting TLS: it does not accept what the \
+                     server chose ({}).",
+                    super::negotiation(tl).unwrap_or_default()
+                ),
+            )
+            .with(stop_ev)
+            .with(tev);
+        }
+        CredsspNegotiate if !by_server => {
+            let mut v = client_left_after_cert(tl, &stop, t, true);
+            if v.cause
+                .as_ref()
+                .is_some_and(|c| c.id == CauseId::ClientAborted)
+            {
+                v.cause = Some(cause(
+                    CauseId::ClientAborted,
+                    Confidence::Medium,
+                    "The client closed after the TLS handshake without starting NLA: it \
+                     rejected the certificate or the user cancelled."
+                        .into(),
+                ));
+            }
+            return v;
+        }
+        CredsspChallenge if by_server => {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::ServerClosed,
+                Confidence::Medium,
+                "The server ended NLA at the client's first CredSSP message: no authentication \
+                 package in common (NTLM disabled) or a CredSSP version mismatch."
+                    .into(),
+            )
+            .with_all(leg_ev(tl))
+            .with(tev);
+        }
+        CredsspServerPubKeyAuth if by_server => {
+            let server_error = tl
+                .credssp_legs()
+                .any(|(_, l)| l == crate::proto::credssp::CredsspLeg::ServerError);
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::CredentialsRejected,
+                if server_error || waited <= STALL {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                "The server rejected the credentials during NLA: wrong password, expired or \
+                 must-change password, locked or disabled account, no right to log on remotely, \
+                 or a CredSSP version mismatch."
+                    .into(),
+            )
+            .with_all(leg_ev(tl))
+            .with(ev(
+                t.frame,
+                format!(
+                    "{} {}, no pubKeyAuth back",
+                    t.describe(),
+                    after(t.ts, &stop)
+                ),
+            ));
+        }
+        CredsspCredentials if !by_server => {
+            let soft = f.soft_alert_from(stop.frame).filter(|s| s.frame <= t.frame);
+            if !t.is_rst() && waited <= Duration::from_secs(2) {
+                let mut v = Verdict::benign(Benign::CredentialPrecheck, end, Some(t.frame))
+                    .with_all(leg_ev(tl))
+                    .with(ev(
+                        t.frame,
+                        format!(
+                            "{} {} without sending credentials: the client's NLA credential \
+                             pre-check",
+                            t.describe(),
+                            after(t.ts, &stop)
+                        ),
+                    ));
+                if let Some(s) = soft {
+                    v.evidence.push(ev(s.frame, s.describe()));
+                }
+                return v;
+            }
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::PubKeyAuthRejected,
+                Confidence::Medium,
+                "The client closed after the server's pubKeyAuth without sending credentials: \
+                 it could not verify the server's public-key binding (TLS interception or a \
+                 certificate swap)."
+                    .into(),
+            )
+            .with_all(leg_ev(tl))
+            .with(tev);
+        }
+        EarlyUserAuthResult if by_server => {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::AccessDenied,
+                Confidence::Medium,
+                "The server closed after receiving the credentials, before its authorization \
+                 result: the logon with those credentials was refused."
+                    .into(),
+            )
+            .with_all(leg_ev(tl))
+            .with(tev);
+        }
+        McsConnectInitial => {
+            if matches!(lad.security, Security::Nla { .. }) {
+                let ex = stop.step == EarlyUserAuthResult;
+                return Verdict::failed(
+                    end,
+                    Some(t.frame),
+                    CauseId::AccessDenied,
+                    if ex && waited <= STALL {
+                        Confidence::High
+                    } else {
+                        Confidence::Medium
+                    },
+                    if ex {
+                        "Authentication succeeded but the user is not authorised to log on to \
+                         this host: the Early User Authorization Result was followed by the end \
+                         of the connection (access denied)."
+                            .into()
+                    } else {
+                        "NLA completed, then the connection ended before RDP started: the user \
+                         may not log on to this host, or the server refused the session."
+                            .into()
+                    },
+                )
+                .with_all(leg_ev(tl))
+                .with(tev);
+            }
+        }
+        _ => {}
+    }
+
+    // Generic reading: whose turn it was and who ended the connection.
+    let phase_rdp = next.phase() == super::Phase::Rdp || next == SessionData;
+    let (id, conf, summary) = if by_server && servers_turn && phase_rdp {
+        (
+            CauseId::ServerDeniedSession,
+            if matches!(lad.security, Security::Standard) {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            },
+            format!(
+                "The server ended the connection during RDP set-up (before {}): licensing, a \
+                 session limit or a policy that denies the user.",
+                next.label()
+            ),
+        )
+    } else if by_server {
+        (
+            if t.is_rst() {
+                CauseId::ServerReset
+            } else {
+                CauseId::ServerClosed
+            },
+            Confidence::Medium,
+            format!(
+                "The server ended the connection {} after {}, before {}.",
+                waited,
+                stop.step.label(),
+                next.label()
+            ),
+        )
+    } else if servers_turn && waited >= GAVE_UP {
+        let rtx = f
+            .rtx
+            .iter()
+            .filter(|r| r.dir == Dir::ToServer && r.frame >= stop.frame)
+            .count();
+        if rtx >= 2 {
+            (
+                CauseId::PathLost,
+                Confidence::Medium,
+                format!(
+                    "The server stopped acknowledging after {}: the client retransmitted {rtx} \
+                     times, then gave up after {waited}.",
+                    stop.step.label()
+                ),
+            )
+        } else {
+            unresponsive(tl, f, &stop, next, waited, true)
+        }
+    } else {
+        (
+            CauseId::ClientAborted,
+            if servers_turn {
+                Confidence::Low
+            } else {
+                Confidence::Medium
+            },
+            format!(
+                "The client ended the connection {} after {}, before {}.",
+                waited,
+                stop.step.label(),
+                next.label()
+            ),
+        )
+    };
+    let mut v = Verdict::failed(end, Some(t.frame), id, conf, summary)
+        .with(stop_ev)
+        .with(tev);
+    if matches!(next.phase(), super::Phase::Credssp) {
+        v.evidence.extend(leg_ev(tl));
+    }
+    v.evidence.extend(keepalive_ev(tl, f, &stop));
+    v
+}
+
+/// The server's TCP stack is alive but its RDP service does not answer.
+pub(super) fn unresponsive(
+    tl: &Timeline,
+    f: &Facts,
+    stop: &Mark,
+    next: Step,
+    waited: Duration,
+    client_gave_up: bool,
+) -> (CauseId, Confidence, String) {
+    let alive = server_alive(tl, f, stop);
+    let what = match next {
+        Step::ConnectionConfirm => "no X.224 Connection Confirm",
+        Step::ServerHello => "no TLS ServerHello",
+        Step::CredsspChallenge | Step::CredsspServerPubKeyAuth => {
+            "no CredSSP answer (the server may be waiting for a domain controller)"
+        }
+        _ => "no answer",
+    };
+    (
+        CauseId::ServiceUnresponsive,
+        if alive {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        format!(
+            "The server's TCP stack answers but the RDP service does not: {what} {waited} after \
+             {}{}.",
+            stop.step.label(),
+            if client_gave_up {
+                ", and the client gave up"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+/// The server's host proved alive after the step: keep-alives from the
+/// client, or server packets beyond the SYN/ACK with no data.
+pub(super) fn server_alive(tl: &Timeline, f: &Facts, stop: &Mark) -> bool {
+    let ka = f
+        .keepalives
+        .iter()
+        .any(|(fr, _, d)| *d == Dir::ToServer && *fr >= stop.frame);
+    let server_packets = tl.dir(Dir::ToClient).packets;
+    ka || server_packets as usize > f.synacks.len() + 1
+}
+
+pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidence> {
+    let ka: Vec<&(u64, Timestamp, Dir)> = f
+        .keepalives
+        .iter()
+        .filter(|(fr, _, _)| *fr >= stop.frame)
+        .collect();
+    let mut out = Vec::new();
+    if let Some(first) = ka.first() {
+        out.push(ev(
+            first.0,
+            format!(
+                "{} TCP keep-alive(s) while waiting (frames {}); the server's TCP stack sent {} \
+                 packets in all",
+                ka.len(),
+                ka.iter()
+                    .map(|k| k.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tl.dir(Dir::ToClient).packets
+            ),
+        ));
+    }
+    out
+}
+
+/// No packet ended the connection after the last step.
+pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> Verdict {
+    let waited = tl.capture_end.since(stop.ts);
+    let stop_ev = mark_ev(stop, "");
+    if let Some(s) = f.soft_alert_from(stop.frame) {
+        // An encrypted alert with no FIN/RST after it.
+        return Verdict::failed(
+            ending_of(tl, s),
+            Some(s.frame),
+            if s.dir == Dir::ToClient {
+                CauseId::ServerClosed
+            } else {
+                CauseId::ClientAborted
+            },
+            Confidence::Low,
+            format!(
+                "The {} sent an encrypted TLS alert after {}; its content is not visible.",
+                s.dir.sender(),
+                stop.step.label()
+            ),
+        )
+        .with(stop_ev)
+        .with(term_ev(s, Some(stop)));
+    }
+    if waited < STALL {
+        return Verdict::incomplete(Ending::CaptureEnded, None).with(ev(
+            stop.frame,
+            format!(
+                "{} is the last step; the capture ends {} later",
+                stop.step.label(),
+                waited
+            ),
+        ));
+    }
+    if let Some(v) = path_lost(tl, f, Some(stop)) {
+        return v.with(stop_ev);
+    }
+    let rtx = f.rtx.iter().filter(|r| r.frame >= stop.frame).count() as u32;
+    let ending = Ending::Timeout {
+        waited,
+        retransmissions: rtx,
+    };
+    let (id, conf, summary) = if next.sender() == Party::Server {
+        match next.phase() {
+            super::Phase::X224 | super::Phase::Tls | super::Phase::Credssp => {
+                unresponsive(tl, f, stop, next, waited, false)
+            }
+            _ => (
+                CauseId::ServerDeniedSession,
+                Confidence::Low,
+                format!(
+                    "The server stopped answering during RDP set-up ({} after {}).",
+                    waited,
+                    stop.step.label()
+                ),
+            ),
+        }
+    } else {
+        (
+            CauseId::ClientAborted,
+            Confidence::Low,
+            format!(
+                "The client did not continue after {} ({} of silence).",
+                stop.step.label(),
+                waited
+            ),
+        )
+    };
+    let _ = lad;
+    Verdict::failed(ending, None, id, conf, summary)
+        .with(stop_ev)
+        .with_all(keepalive_ev(tl, f, stop))
+        .with(ev(
+            stop.frame,
+            format!(
+                "nothing from the {} in the {} that followed",
+                next.sender().name(),
+                waited
+            ),
+        ))
+}

@@ -1,0 +1,213 @@
+//! TCP handshake rules: a SYN refused, unanswered or answered by ICMP;
+//! a handshake left half-open (a scanner, or one direction dropped).
+
+use super::facts::*;
+use super::ladder::*;
+use super::rules::*;
+use super::*;
+use crate::common::Dir;
+use crate::timeline::Timeline;
+
+pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+    let Some(&(first_frame, first_ts)) = f.syns.first() else {
+        return Verdict::incomplete(Ending::CaptureEnded, None);
+    };
+    let answer = f
+        .terms
+        .iter()
+        .find(|t| t.dir == Dir::ToClient || matches!(t.kind, TermKind::Icmp(_)));
+    let n = f.syns.len();
+    let syn_list = f
+        .syns
+        .iter()
+        .map(|(fr, _)| fr.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(t) = answer {
+        // The SYN that the answer follows.
+        let last_syn = f
+            .syns
+            .iter()
+            .rev()
+            .find(|(fr, _)| *fr <= t.frame)
+            .copied()
+            .unwrap_or((first_frame, first_ts));
+        let m = Mark {
+            step: Step::Syn,
+            frame: last_syn.0,
+            ts: last_syn.1,
+        };
+        let mut v = match &t.kind {
+            TermKind::Icmp(i) => Verdict::failed(
+                ending_of(tl, t),
+                Some(t.frame),
+                CauseId::IcmpUnreachable,
+                Confidence::High,
+                format!(
+                    "The SYN was answered by ICMP {}: a router or firewall on the path names \
+                     the reason.",
+                    i.describe()
+                ),
+            ),
+            _ => Verdict::failed(
+                Ending::Refused,
+                Some(t.frame),
+                CauseId::PortClosed,
+                Confidence::High,
+                format!(
+                    "The server refused the connection: nothing listens on port {} or a host \
+                     firewall rejects it.",
+                    tl.endpoints.server.port()
+                ),
+            ),
+        };
+        v.evidence.push(ev(
+            m.frame,
+            format!("SYN from client to {}", tl.endpoints.server),
+        ));
+        v.evidence.push(term_ev(t, Some(&m)));
+        if n > 1 {
+            v.evidence.push(ev(
+                f.syns[n - 1].0,
+                format!("client sent the SYN {n} times (frames {syn_list})"),
+            ));
+        }
+        return v;
+    }
+    let (last_frame, last_ts) = f.syns[n - 1];
+    let quiet = tl.capture_end.since(last_ts);
+    let rtx = (n - 1) as u32;
+    if n == 1 && quiet < SYN_QUIET {
+        return Verdict::incomplete(Ending::CaptureEnded, Some(last_frame)).with(ev(
+            first_frame,
+            format!(
+                "SYN from client; the capture ends {} later with no answer",
+                dur(tl.capture_end, first_ts)
+            ),
+        ));
+    }
+    let waited = if n > 1 {
+        last_ts.since(first_ts)
+    } else {
+        tl.capture_end.since(first_ts)
+    };
+    let conf = match n {
+        1 => Confidence::Low,
+        2 => Confidence::Medium,
+        _ => Confidence::High,
+    };
+    let gaps: Vec<String> = f
+        .syns
+        .windows(2)
+        .map(|w| format!("{:.1}", w[1].1.since(w[0].1).as_secs_f64()))
+        .collect();
+    let mut v = Verdict::failed(
+        Ending::Timeout {
+            waited,
+            retransmissions: rtx,
+        },
+        Some(last_frame),
+        CauseId::Filtered,
+        conf,
+        format!(
+            "The SYN to {} was never answered ({} retransmission{} over {}): a firewall or \
+             security group drops it, the host is down, or the address or route is wrong.",
+            tl.endpoints.server,
+            rtx,
+            if rtx == 1 { "" } else { "s" },
+            waited
+        ),
+    )
+    .with(ev(
+        first_frame,
+        format!("SYN from client to {}", tl.endpoints.server),
+    ));
+    if n > 1 {
+        v.evidence.push(ev(
+            last_frame,
+            format!(
+                "SYN sent {n} times (frames {syn_list}), intervals {} s; no SYN/ACK, RST or ICMP \
+                 error",
+                gaps.join(", ")
+            ),
+        ));
+    } else {
+        v.evidence.push(ev(
+            first_frame,
+            format!(
+                "single SYN, no retransmission and no answer in the {} the capture continued",
+                quiet
+            ),
+        ));
+    }
+    let _ = lad;
+    v
+}
+
+pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+    let synack = lad.mark(Step::SynAck);
+    let from = synack.map(|m| m.frame).unwrap_or(0);
+    if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
+        if t.dir == Dir::ToServer && t.is_rst() {
+            let mut v = Verdict::benign(
+                Benign::Scanner,
+                Ending::ResetBy(Party::Client),
+                Some(t.frame),
+            );
+            if let Some(m) = synack {
+                v.evidence.push(mark_ev(&m, ""));
+            }
+            v.evidence.push(ev(
+                t.frame,
+                format!(
+                    "{} {} without completing the handshake: a half-open (SYN) port scan",
+                    t.describe(),
+                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
+                ),
+            ));
+            return v;
+        }
+        return Verdict::failed(
+            ending_of(tl, t),
+            Some(t.frame),
+            CauseId::Unknown,
+            Confidence::Low,
+            "The TCP handshake did not complete.".into(),
+        )
+        .with(term_ev(t, synack.as_ref()));
+    }
+    let retries = f.synacks.len().saturating_sub(1) + f.syns.len().saturating_sub(1);
+    let last = synack.map(|m| m.ts).unwrap_or(tl.first_ts);
+    if retries >= 2 || tl.capture_end.since(last) >= STALL {
+        let mut v = Verdict::failed(
+            Ending::Timeout {
+                waited: tl.last_ts.since(tl.first_ts),
+                retransmissions: retries as u32,
+            },
+            Some(tl.last_frame),
+            CauseId::Filtered,
+            if retries >= 2 {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            },
+            "The server answered the SYN but the handshake never completed: the SYN/ACK did \
+             not reach the client, or the client's ACK did not reach the server (a firewall \
+             dropping one direction, asymmetric routing)."
+                .into(),
+        );
+        if let Some(m) = synack {
+            v.evidence.push(mark_ev(&m, ""));
+        }
+        v.evidence.push(ev(
+            tl.last_frame,
+            format!(
+                "{} SYN and {} SYN/ACK retransmissions, no handshake ACK",
+                f.syns.len().saturating_sub(1),
+                f.synacks.len().saturating_sub(1)
+            ),
+        ));
+        return v;
+    }
+    Verdict::incomplete(Ending::CaptureEnded, None)
+}

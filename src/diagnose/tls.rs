@@ -1,0 +1,281 @@
+//! TLS handshake rules: alerts, a server that closes after the
+//! ClientHello (certificate key unusable, no version or cipher in common),
+//! a client that leaves after the server's certificate.
+
+use super::cert::{cert_text, judge_cert};
+use super::facts::*;
+use super::ladder::*;
+use super::rules::*;
+use super::*;
+use crate::common::Dir;
+use crate::proto::tls::{alert_name, ClientHello, TlsVersion};
+use crate::timeline::Timeline;
+
+/// A clear-text TLS alert ends the connection.
+pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
+    let stop = lad.last;
+    let name = alert_name(desc);
+    let ending = ending_of(tl, t);
+    let mut evidence = vec![term_ev(t, stop.as_ref())];
+    if let Some((e, ch)) = tl.client_hello() {
+        evidence.push(ev(
+            e.frame,
+            format!("ClientHello from client: {}", hello_text(ch)),
+        ));
+    }
+    let (id, conf, summary) = if t.dir == Dir::ToClient {
+        let old_only = tl.client_hello().is_some_and(|(_, h)| offers_only_old(h));
+        match desc {
+            70 => (
+                CauseId::TlsVersionMismatch,
+                Confidence::High,
+                format!(
+                    "The server refused the client's TLS versions (alert protocol_version): no \
+                     version in common{}.",
+                    version_hint(tl)
+                ),
+            ),
+            40 | 71 if old_only => (
+                CauseId::TlsVersionMismatch,
+                Confidence::Medium,
+                format!(
+                    "The server ended the TLS handshake with alert {name} and the client offers \
+                     only old TLS versions{}.",
+                    version_hint(tl)
+                ),
+            ),
+            40 | 71 => (
+                CauseId::TlsCipherMismatch,
+                Confidence::High,
+                format!(
+                    "The server ended the TLS handshake with alert {name}: no cipher suite (or \
+                     parameters) in common with the client."
+                ),
+            ),
+            80 => (
+                CauseId::TlsServerInternalError,
+                Confidence::High,
+                "The server's TLS stack failed (alert internal_error), usually because it cannot \
+                 use its certificate's private key."
+                    .into(),
+            ),
+            _ => (
+                CauseId::Unknown,
+                Confidence::Medium,
+                format!("The server ended the TLS handshake with alert {name} ({desc})."),
+            ),
+        }
+    } else {
+        let certs = tl
+            .certificates()
+            .map(|(_, c)| c.to_vec())
+            .unwrap_or_default();
+        let judged = judge_cert(tl, &certs, t.ts);
+        match desc {
+            45 => (
+                CauseId::CertRejectedExpired,
+                Confidence::High,
+                format!(
+                    "The client rejected the server's certificate as expired (alert \
+                     certificate_expired){}.",
+                    judged
+                        .as_ref()
+                        .filter(|j| j.0 == CauseId::CertRejectedExpired)
+                        .map(|j| format!(": {}", j.1))
+                        .unwrap_or_default()
+                ),
+            ),
+            44 => (
+                CauseId::CertRejected,
+                Confidence::High,
+                "The client rejected the server's certificate as revoked (alert \
+                 certificate_revoked)."
+                    .into(),
+            ),
+            42 | 43 | 46 | 48 => match judged {
+                Some((id, why)) => (
+                    id,
+                    Confidence::High,
+                    format!("The client rejected the server's certificate (alert {name}): {why}."),
+                ),
+                None => (
+                    CauseId::CertRejected,
+                    Confidence::Medium,
+                    format!("The client rejected the server's certificate (alert {name})."),
+                ),
+            },
+            70 => (
+                CauseId::TlsVersionMismatch,
+                Confidence::High,
+                "The client refused the TLS version the server chose (alert protocol_version)."
+                    .into(),
+            ),
+            40 | 71 => (
+                CauseId::TlsCipherMismatch,
+                Confidence::Medium,
+                format!("The client refused the server's TLS parameters (alert {name})."),
+            ),
+            _ => (
+                CauseId::ClientAborted,
+                Confidence::Medium,
+                format!("The client ended the TLS handshake with alert {name} ({desc})."),
+            ),
+        }
+    };
+    if t.dir == Dir::ToServer {
+        if let Some((e, c)) = tl.certificates() {
+            if let Some(leaf) = c.first() {
+                evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
+            }
+        }
+    }
+    Verdict::failed(ending, Some(t.frame), id, conf, summary).with_all(evidence)
+}
+
+pub(super) fn version_hint(tl: &Timeline) -> String {
+    match tl.client_hello() {
+        Some((_, h)) => format!(
+            " (the client offers {} to {})",
+            h.min_version().name(),
+            h.max_version().name()
+        ),
+        None => String::new(),
+    }
+}
+
+/// The ClientHello offers nothing newer than TLS 1.1.
+pub fn offers_only_old(h: &ClientHello) -> bool {
+    h.max_version() < TlsVersion(0x0303)
+}
+
+/// The ClientHello offers no AEAD (GCM, ChaCha20, CCM) or TLS 1.3 suite:
+/// only CBC, RC4, 3DES and the like, which hardened servers refuse.
+pub fn offers_only_weak_ciphers(h: &ClientHello) -> bool {
+    !h.cipher_suites.is_empty()
+        && !h.cipher_suites.iter().any(|&id| {
+            let n = crate::proto::tls::cipher_suite_name(id);
+            n.contains("GCM")
+                || n.contains("CHACHA20")
+                || n.contains("CCM")
+                || (0x1301..=0x1305).contains(&id)
+        })
+}
+
+pub(super) fn hello_text(h: &ClientHello) -> String {
+    let mut s = format!(
+        "versions {} to {}, {} cipher suites",
+        h.min_version().name(),
+        h.max_version().name(),
+        h.cipher_suites.len()
+    );
+    if let Some(sni) = &h.sni {
+        s.push_str(&format!(", SNI {sni}"));
+    }
+    s
+}
+
+/// The server closed right after the ClientHello without a ServerHello.
+pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) -> Verdict {
+    let waited = t.ts.since(stop.ts);
+    let hello = tl.client_hello().map(|(_, h)| h.clone());
+    let (id, conf, summary) = match &hello {
+        Some(h) if offers_only_old(h) => (
+            CauseId::TlsVersionMismatch,
+            Confidence::Medium,
+            format!(
+                "The server closed without a ServerHello and the client offers only {} to {}: \
+                 the server has old TLS versions disabled.",
+                h.min_version().name(),
+                h.max_version().name()
+            ),
+        ),
+        Some(h) if offers_only_weak_ciphers(h) => (
+            CauseId::TlsCipherMismatch,
+            Confidence::Medium,
+            "The server closed without a ServerHello and the client offers only old cipher \
+             suites (no AES-GCM or ChaCha20): no cipher suite in common."
+                .into(),
+        ),
+        _ => (
+            CauseId::ServerCertUnusable,
+            if waited <= PROMPT {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            "The server could not build its side of TLS: most often the Remote Desktop \
+             certificate's private key is unusable (MachineKeys folder corrupt or without \
+             permissions) or the certificate was deleted or expired and not regenerated."
+                .into(),
+        ),
+    };
+    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
+    v.evidence.push(ev(
+        stop.frame,
+        format!(
+            "ClientHello from client{}",
+            hello
+                .as_ref()
+                .map(|h| format!(": {}", hello_text(h)))
+                .unwrap_or_default()
+        ),
+    ));
+    v.evidence.push(ev(
+        t.frame,
+        format!("{} {}, no ServerHello", t.describe(), after(t.ts, stop)),
+    ));
+    v
+}
+
+/// The client ended the connection after seeing the server's certificate
+/// (FIN or RST, no alert).
+pub(super) fn client_left_after_cert(
+    tl: &Timeline,
+    stop: &Mark,
+    t: &Term,
+    in_credssp: bool,
+) -> Verdict {
+    let certs = tl
+        .certificates()
+        .map(|(_, c)| c.to_vec())
+        .unwrap_or_default();
+    let judged = judge_cert(tl, &certs, t.ts);
+    let (id, conf, summary) = match judged {
+        Some((id, why)) => {
+            let conf = match (id, in_credssp) {
+                (CauseId::CertRejectedExpired | CauseId::CertRejectedNotYetValid, false) => {
+                    Confidence::High
+                }
+                (CauseId::CertRejected, _) | (_, true) => Confidence::Low,
+                _ => Confidence::Medium,
+            };
+            (
+                id,
+                conf,
+                format!("The client rejected the server's certificate: {why}."),
+            )
+        }
+        None if certs.is_empty() => (
+            CauseId::CertRejected,
+            Confidence::Low,
+            "The client ended the connection after the server's TLS flight; the certificate is \
+             not visible (TLS 1.3 or not captured), so the reason cannot be checked."
+                .into(),
+        ),
+        None => (
+            CauseId::ClientAborted,
+            Confidence::Low,
+            "The client ended the connection after the server's certificate, which shows no \
+             defect the capture can judge (the client may not trust its issuer)."
+                .into(),
+        ),
+    };
+    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
+    if let Some((e, c)) = tl.certificates() {
+        if let Some(leaf) = c.first() {
+            v.evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
+        }
+    }
+    v.evidence.push(term_ev(t, Some(stop)));
+    v
+}

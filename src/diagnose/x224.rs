@@ -1,0 +1,129 @@
+//! X.224 negotiation failures (RDP_NEG_FAILURE), one cause per code.
+
+use super::facts::*;
+use super::ladder::*;
+use super::rules::*;
+use super::*;
+use crate::proto::x224::{ConnectionConfirm, NegFailureCode, X224Event};
+use crate::proto::ProtoEvent;
+use crate::timeline::Timeline;
+
+pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
+    let (e, code) = tl.proto_events().find_map(|(e, p)| match p {
+        ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure { code })) => {
+            Some((e, *code))
+        }
+        _ => None,
+    })?;
+    let requested = tl
+        .connection_request()
+        .and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
+    let offers_tls = requested.is_some_and(|r| r.offers_tls());
+    let offers_nla = requested.is_some_and(|r| r.offers_nla());
+    let offered = offered_text(tl);
+    use NegFailureCode as N;
+    let (id, conf, summary) = match code.0 {
+        N::SSL_REQUIRED_BY_SERVER => (
+            CauseId::SslRequiredByServer,
+            if offers_tls { Confidence::Medium } else { Confidence::High },
+            format!(
+                "The server requires TLS (SSL_REQUIRED_BY_SERVER) and the client offered {offered}."
+            ),
+        ),
+        N::SSL_NOT_ALLOWED_BY_SERVER => (
+            CauseId::SslNotAllowedByServer,
+            Confidence::High,
+            format!(
+                "The server allows Standard RDP Security only (SSL_NOT_ALLOWED_BY_SERVER) and the \
+                 client offered {offered} without accepting it."
+            ),
+        ),
+        N::SSL_CERT_NOT_ON_SERVER => (
+            CauseId::CertNotOnServer,
+            Confidence::High,
+            "The server has no usable TLS certificate (SSL_CERT_NOT_ON_SERVER): the Remote \
+             Desktop certificate is missing or its private key cannot be read."
+                .into(),
+        ),
+        N::INCONSISTENT_FLAGS => (
+            CauseId::InconsistentFlags,
+            Confidence::High,
+            format!("The client's requested protocols ({offered}) contradict each other (INCONSISTENT_FLAGS)."),
+        ),
+        N::HYBRID_REQUIRED_BY_SERVER => (
+            CauseId::NlaRequired,
+            if offers_nla { Confidence::Medium } else { Confidence::High },
+            format!(
+                "The server requires Network Level Authentication (HYBRID_REQUIRED_BY_SERVER) \
+                 and the client offered {offered}, without CredSSP."
+            ),
+        ),
+        N::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER => (
+            CauseId::SslWithUserAuthRequired,
+            Confidence::High,
+            format!(
+                "The server requires TLS with user authentication \
+                 (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER); the client offered {offered}."
+            ),
+        ),
+        _ => (
+            CauseId::NegotiationFailureOther,
+            Confidence::Medium,
+            format!("The server refused the negotiation with failure code {}.", code.name()),
+        ),
+    };
+    let mut v = Verdict::failed(
+        Ending::NegotiationFailure { code: code.0 },
+        Some(e.frame),
+        id,
+        conf,
+        summary,
+    );
+    v.failed_step = Some(Step::ConnectionConfirm);
+    let cr = tl.connection_request().map(|(ce, _)| Mark {
+        step: Step::ConnectionRequest,
+        frame: ce.frame,
+        ts: ce.ts,
+    });
+    if let Some(m) = &cr {
+        v.evidence.push(ev(
+            m.frame,
+            format!("X.224 Connection Request from client offering {offered}"),
+        ));
+    }
+    v.evidence.push(ev(
+        e.frame,
+        format!(
+            "X.224 Connection Confirm from server with RDP_NEG_FAILURE {} ({}){}",
+            code.name(),
+            code.0,
+            cr.map(|m| format!(", {}", after(e.ts, &m)))
+                .unwrap_or_default()
+        ),
+    ));
+    if let Some(t) = f.terms.iter().find(|t| t.frame >= e.frame && t.is_close()) {
+        v.evidence.push(ev(
+            t.frame,
+            format!("{}: the connection ends", t.describe()),
+        ));
+    }
+    Some(v)
+}
+
+/// `SSL|HYBRID`, or `RDP only` / `no RDP_NEG_REQ (Standard RDP Security only)`.
+pub fn offered_text(tl: &Timeline) -> String {
+    match tl.connection_request() {
+        Some((_, r)) => match &r.neg_req {
+            Some(n) => {
+                let names = n.requested.requested_names();
+                if names == ["RDP"] {
+                    "RDP only".into()
+                } else {
+                    names.join("|")
+                }
+            }
+            None => "no RDP_NEG_REQ (Standard RDP Security only)".into(),
+        },
+        None => "an unknown set of protocols (Connection Request not captured)".into(),
+    }
+}

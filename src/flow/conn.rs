@@ -1,0 +1,456 @@
+//! One selected connection tracked in depth: counters, handshake, TCP
+//! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
+//! reassembled directions.
+
+use super::reassembly::Reassembler;
+use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::packet::{IcmpError, IpInfo, TcpSegment};
+
+/// Distinct TTL values remembered per direction.
+const MAX_TTLS: usize = 8;
+
+/// Per-direction analysis state (what the sender of this direction did).
+#[derive(Debug)]
+struct DirState {
+    reasm: Reassembler,
+    /// Sequence number of this side's SYN or SYN/ACK.
+    syn_seq: Option<u32>,
+    /// Stream offset of this side's FIN.
+    fin_off: Option<u64>,
+    last_ack: Option<u32>,
+    /// Raw window of this side's last packet.
+    last_window: Option<u16>,
+    dupacks: u32,
+    zero_window: bool,
+    /// The last packet of this side was a keep-alive or probe (so the
+    /// peer's answer is not a duplicate ACK).
+    probed: bool,
+}
+
+impl DirState {
+    fn new(depth_cap: usize) -> Self {
+        DirState {
+            reasm: Reassembler::new(depth_cap),
+            syn_seq: None,
+            fin_off: None,
+            last_ack: None,
+            last_window: None,
+            dupacks: 0,
+            zero_window: false,
+            probed: false,
+        }
+    }
+
+    /// Stream offset of the next sequence number this side will send.
+    fn next_off(&self) -> u64 {
+        match self.fin_off {
+            Some(f) => self.reasm.high.max(f.saturating_add(1)),
+            None => self.reasm.high,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    pub stream: u64,
+    pub endpoints: Endpoints,
+    roles: RoleSource,
+    pub by_port: bool,
+    first_frame: u64,
+    first_ts: Timestamp,
+    last_frame: u64,
+    last_ts: Timestamp,
+    max_idle: Option<(Duration, u64)>,
+    packets: u64,
+    half: [HalfStream; 2],
+    dirs: [DirState; 2],
+    events: Vec<TcpEvent>,
+    events_dropped: u64,
+    max_events: usize,
+    handshake_acked: bool,
+}
+
+impl ConnState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        stream: u64,
+        endpoints: Endpoints,
+        roles: RoleSource,
+        by_port: bool,
+        frame: u64,
+        ts: Timestamp,
+        depth_cap: usize,
+        max_events: usize,
+    ) -> Self {
+        ConnState {
+            stream,
+            endpoints,
+            roles,
+            by_port,
+            first_frame: frame,
+            first_ts: ts,
+            last_frame: frame,
+            last_ts: ts,
+            max_idle: None,
+            packets: 0,
+            half: [HalfStream::default(), HalfStream::default()],
+            dirs: [DirState::new(depth_cap), DirState::new(depth_cap)],
+            events: Vec::new(),
+            events_dropped: 0,
+            max_events,
+            handshake_acked: false,
+        }
+    }
+
+    /// Direction of a packet from `src`.
+    pub fn dir_of(&self, src: std::net::SocketAddr) -> Dir {
+        if src == self.endpoints.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        }
+    }
+
+    fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: TcpEventKind) {
+        if self.events.len() < self.max_events {
+            self.events.push(TcpEvent {
+                frame,
+                ts,
+                dir,
+                kind,
+            });
+        } else {
+            if self.events_dropped == 0 {
+                self.events.push(TcpEvent {
+                    frame,
+                    ts,
+                    dir,
+                    kind: TcpEventKind::EventsTruncated,
+                });
+            }
+            self.events_dropped += 1;
+        }
+    }
+
+    /// Window of this direction's sender, scaled when both sides
+    /// announced window scaling (RFC 7323 section 2.2).
+    fn scaled_window(&self, dir: Dir, raw: u16) -> u32 {
+        let shift = match (
+            self.half[dir.index()].window_scale,
+            self.half[dir.reverse().index()].window_scale,
+        ) {
+            (Some(s), Some(_)) => u32::from(s.min(14)),
+            _ => 0,
+        };
+        u32::from(raw) << shift
+    }
+
+    fn touch(&mut self, frame: u64, ts: Timestamp) {
+        if self.packets > 0 || !self.events.is_empty() {
+            let idle = ts.since(self.last_ts);
+            if idle.0 > 0 && self.max_idle.map_or(true, |(d, _)| idle > d) {
+                self.max_idle = Some((idle, frame));
+            }
+        }
+        if frame >= self.last_frame {
+            self.last_frame = frame;
+        }
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
+    }
+
+    /// Feed one TCP packet of this connection.
+    pub fn on_tcp(
+        &mut self,
+        frame: u64,
+        ts: Timestamp,
+        frame_len: u32,
+        ip: &IpInfo,
+        seg: &TcpSegment<'_>,
+        dir: Dir,
+    ) {
+        let di = dir.index();
+        let pi = dir.reverse().index();
+        let fl = seg.flags;
+        let (syn, ack, fin, rst) = (fl.syn(), fl.ack(), fl.fin(), fl.rst());
+        let plen = seg.payload_len;
+
+        if self.packets == 0 && self.roles == RoleSource::Port {
+            self.push(frame, ts, dir, TcpEventKind::MidStream);
+        }
+        self.touch(frame, ts);
+        self.packets += 1;
+
+        // Counters.
+        {
+            let h = &mut self.half[di];
+            h.packets += 1;
+            h.frame_bytes += u64::from(frame_len);
+            h.payload_bytes += u64::from(plen);
+            if let Some((_, n)) = h.ttls.iter_mut().find(|(t, _)| *t == ip.ttl) {
+                *n += 1;
+            } else if h.ttls.len() < MAX_TTLS {
+                h.ttls.push((ip.ttl, 1));
+            }
+            if !rst && ip.ip_id.is_some() {
+                h.last_ip_id = ip.ip_id;
+            }
+            h.max_segment = h.max_segment.max(plen);
+            if plen > 0 {
+                h.last_payload = Some((frame, ts));
+            }
+        }
+
+        // Handshake.
+        let anchored_before = self.dirs[di].reasm.anchored();
+        if syn {
+            let retransmission = self.dirs[di].syn_seq == Some(seg.seq);
+            let kind = if ack {
+                TcpEventKind::SynAck { retransmission }
+            } else {
+                TcpEventKind::Syn { retransmission }
+            };
+            self.push(frame, ts, dir, kind);
+            if self.dirs[di].syn_seq.is_none() {
+                self.dirs[di].syn_seq = Some(seg.seq);
+            }
+            let h = &mut self.half[di];
+            if seg.mss.is_some() {
+                h.mss = seg.mss;
+            }
+            if seg.window_scale.is_some() {
+                h.window_scale = seg.window_scale;
+            }
+            if !anchored_before {
+                self.dirs[di].reasm.anchor_at(seg.seq.wrapping_add(1));
+                h.isn = Some(seg.seq);
+                h.from_start = true;
+            }
+            if ack && !self.dirs[pi].reasm.anchored() {
+                // The SYN/ACK acknowledges the client's ISN + 1.
+                self.dirs[pi].reasm.anchor_at(seg.ack);
+                self.half[pi].isn = Some(seg.ack.wrapping_sub(1));
+                self.half[pi].from_start = true;
+            }
+        } else if ack
+            && !rst
+            && dir == Dir::ToServer
+            && !self.handshake_acked
+            && self.dirs[pi]
+                .syn_seq
+                .is_some_and(|s| seg.ack == s.wrapping_add(1))
+        {
+            self.handshake_acked = true;
+            self.push(frame, ts, dir, TcpEventKind::HandshakeAck);
+        }
+        if !self.dirs[di].reasm.anchored() {
+            // Mid-stream: offset 0 is the first sequence number seen.
+            self.dirs[di].reasm.anchor_at(seg.seq);
+            self.half[di].isn = Some(seg.seq.wrapping_sub(1));
+            self.half[di].from_start = false;
+        }
+
+        if rst {
+            let seq_in_window = if anchored_before {
+                let next = self.dirs[di].next_off() as i64;
+                let win = self.dirs[pi]
+                    .last_window
+                    .map(|w| i64::from(self.scaled_window(dir.reverse(), w)))
+                    .unwrap_or(0)
+                    .max(1);
+                self.dirs[di]
+                    .reasm
+                    .offset_of(seg.seq)
+                    .is_some_and(|o| o >= next && o < next + win)
+            } else {
+                // A reset answering a SYN is valid when it acknowledges it.
+                ack && self.dirs[pi].reasm.offset_of(seg.ack)
+                    == Some(self.dirs[pi].next_off() as i64)
+            };
+            self.push(
+                frame,
+                ts,
+                dir,
+                TcpEventKind::Rst {
+                    ttl: ip.ttl,
+                    ip_id: ip.ip_id,
+                    window: seg.window,
+                    seq_in_window,
+                },
+            );
+        }
+
+        // Window.
+        if !syn && !fin && !rst {
+            if seg.window == 0 {
+                if !self.dirs[di].zero_window {
+                    self.dirs[di].zero_window = true;
+                    self.push(frame, ts, dir, TcpEventKind::ZeroWindow);
+                }
+            } else if self.dirs[di].zero_window {
+                self.dirs[di].zero_window = false;
+                let window = self.scaled_window(dir, seg.window);
+                self.push(frame, ts, dir, TcpEventKind::WindowUpdate { window });
+            }
+        }
+
+        // Sequence analysis.
+        let data_seq = if syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        let off = self.dirs[di].reasm.offset_of(data_seq).unwrap_or(0);
+        let next = self.dirs[di].next_off() as i64;
+        let peer_zero = self.dirs[pi].last_window == Some(0);
+        let plain = !syn && !fin && !rst;
+        let keepalive = plain && plen <= 1 && next > 0 && off == next - 1;
+        if keepalive {
+            let kind = if peer_zero {
+                TcpEventKind::ZeroWindowProbe
+            } else {
+                TcpEventKind::KeepAlive
+            };
+            self.push(frame, ts, dir, kind);
+            self.dirs[di].probed = true;
+        } else {
+            let zwp = plain && plen == 1 && off == next && peer_zero;
+            self.dirs[di].probed = zwp;
+            if zwp {
+                self.push(frame, ts, dir, TcpEventKind::ZeroWindowProbe);
+            }
+            if plen > 0 {
+                let r = self.dirs[di]
+                    .reasm
+                    .insert(data_seq, seg.payload, plen, frame, ts);
+                let offset = off.max(0) as u64;
+                if r.above_hole {
+                    self.push(
+                        frame,
+                        ts,
+                        dir,
+                        TcpEventKind::OutOfOrder { offset, len: plen },
+                    );
+                } else if r.below_front && !r.fast_fill && !zwp {
+                    self.push(
+                        frame,
+                        ts,
+                        dir,
+                        TcpEventKind::Retransmission { offset, len: plen },
+                    );
+                }
+            }
+        }
+        if fin && self.dirs[di].fin_off.is_none() {
+            let end = off.saturating_add(i64::from(plen)).max(0) as u64;
+            self.dirs[di].fin_off = Some(end);
+            self.push(frame, ts, dir, TcpEventKind::Fin);
+        }
+
+        // Acknowledgement.
+        if ack {
+            self.dirs[pi].reasm.on_ack(seg.ack, frame, ts);
+            let own_next = self.dirs[di].next_off() as i64;
+            let dup = plen == 0
+                && plain
+                && seg.window != 0
+                && self.dirs[di].last_window == Some(seg.window)
+                && self.dirs[di].last_ack == Some(seg.ack)
+                && off == own_next
+                && !self.dirs[pi].probed;
+            if dup {
+                self.dirs[di].dupacks += 1;
+                let count = self.dirs[di].dupacks;
+                if count >= 3 {
+                    self.push(frame, ts, dir, TcpEventKind::DupAck { count });
+                }
+            } else {
+                self.dirs[di].dupacks = 0;
+            }
+            self.dirs[pi].probed = false;
+            self.dirs[di].last_ack = Some(seg.ack);
+        }
+        self.dirs[di].last_window = Some(seg.window);
+    }
+
+    /// An ICMP error quoting this connection; `dir` is the direction of
+    /// the quoted packet.
+    pub fn on_icmp(&mut self, frame: u64, ts: Timestamp, err: &IcmpError, dir: Dir) {
+        self.touch(frame, ts);
+        self.push(frame, ts, dir, TcpEventKind::Icmp(*err));
+    }
+
+    /// Close the connection: finish both directions (classifying their
+    /// gaps) and order the events by frame.
+    pub fn into_connection(self) -> Connection {
+        let ConnState {
+            stream,
+            endpoints,
+            roles,
+            by_port,
+            first_frame,
+            first_ts,
+            last_frame,
+            last_ts,
+            max_idle,
+            mut half,
+            dirs,
+            events,
+            events_dropped,
+            max_events,
+            ..
+        } = self;
+        let mut tmp = ConnState {
+            stream,
+            endpoints,
+            roles,
+            by_port,
+            first_frame,
+            first_ts,
+            last_frame,
+            last_ts,
+            max_idle,
+            packets: 0,
+            half: [HalfStream::default(), HalfStream::default()],
+            dirs: [DirState::new(0), DirState::new(0)],
+            events,
+            events_dropped,
+            max_events,
+            handshake_acked: false,
+        };
+        for (i, d) in dirs.into_iter().enumerate() {
+            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+            let high = d.reasm.high;
+            let capped = d.reasm.capped;
+            let (data, segments, gaps) = d.reasm.finish(d.fin_off.is_some());
+            for g in &gaps {
+                tmp.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
+            }
+            if let Some(h) = half.get_mut(i) {
+                h.data = data;
+                h.segments = segments;
+                h.gaps = gaps;
+                h.stream_len = high;
+                h.capped = capped;
+            }
+        }
+        let mut events = tmp.events;
+        events.sort_by_key(|e| e.frame);
+        Connection {
+            stream,
+            endpoints,
+            roles,
+            first_frame,
+            first_ts,
+            last_frame,
+            last_ts,
+            half,
+            events,
+            events_dropped: tmp.events_dropped,
+            max_idle,
+            by_port,
+        }
+    }
+}

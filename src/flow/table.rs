@@ -1,0 +1,541 @@
+//! The conversation table: one entry per TCP conversation (all ports),
+//! numbered like Wireshark's `tcp.stream`, with in-depth state only for
+//! the selected ones.
+//!
+//! Numbering follows Wireshark's TCP dissector: a packet belongs to the
+//! latest conversation of its address/port pair (either direction); a SYN
+//! without ACK whose sequence number differs from the base sequence
+//! number of its direction starts a new conversation. The base sequence
+//! number of a direction is set by its first packet (the SYN's sequence
+//! number, or the sequence number - 1) or, before that, by the first ACK
+//! of the other direction (ack - 1).
+//!
+//! Unselected conversations cost one hash lookup per packet and a small
+//! entry. Closed and idle entries are removed on a sweep that runs when
+//! capture time advanced by a second and enough packets went by to pay
+//! for it, so the table holds only live conversations; `max_live` caps it
+//! (the least recently active entries are evicted first).
+
+use super::conn::ConnState;
+use super::{Connection, FlowConfig, FlowStats, RoleSource};
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::packet::{IcmpError, IpInfo, TcpSegment};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+
+/// FxHash-style multiply hasher with a final avalanche (the key is not
+/// attacker-chosen in a way that matters: a capture is a fixed input).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            if let Some(dst) = b.get_mut(..chunk.len()) {
+                dst.copy_from_slice(chunk);
+            }
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    fn finish(&self) -> u64 {
+        // murmur3 fmix64
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// An address as 16 bytes (IPv4 as IPv4-mapped IPv6).
+fn addr_bytes(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// A conversation's address/port pair, lower endpoint first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    a: [u8; 16],
+    b: [u8; 16],
+    pa: u16,
+    pb: u16,
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let (a0, a1) = self.a.split_at(8);
+        let (b0, b1) = self.b.split_at(8);
+        for half in [a0, a1, b0, b1] {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(half);
+            state.write_u64(u64::from_le_bytes(w));
+        }
+        state.write_u32((u32::from(self.pa) << 16) | u32::from(self.pb));
+    }
+}
+
+impl Key {
+    /// The key of a packet from `src` to `dst`, and the packet's side:
+    /// 0 when it travels from the lower endpoint to the higher one.
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
+        let s = (addr_bytes(src), sport);
+        let d = (addr_bytes(dst), dport);
+        if s <= d {
+            (
+                Key {
+                    a: s.0,
+                    b: d.0,
+                    pa: s.1,
+                    pb: d.1,
+                },
+                0,
+            )
+        } else {
+            (
+                Key {
+                    a: d.0,
+                    b: s.0,
+                    pa: d.1,
+                    pb: s.1,
+                },
+                1,
+            )
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Track {
+    /// Not selected: numbering and close detection only.
+    Light,
+    /// Waiting for the client's first payload to decide.
+    Undecided(Box<ConnState>),
+    Selected(Box<ConnState>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    stream: u64,
+    /// Wireshark's base sequence number per side (0: lower endpoint).
+    base: [Option<u32>; 2],
+    last_ts: Timestamp,
+    fin: [bool; 2],
+    rst: bool,
+    track: Track,
+}
+
+impl Entry {
+    fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
+        let quiet = now.since(self.last_ts);
+        let closed = self.rst || (self.fin[0] && self.fin[1]);
+        (closed && quiet >= cfg.linger) || quiet >= cfg.idle_finish
+    }
+}
+
+/// What the first packet of a conversation tells about roles.
+#[derive(Clone, Copy)]
+struct First {
+    src: SocketAddr,
+    dst: SocketAddr,
+    syn: bool,
+    ack: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Table {
+    map: HashMap<Key, Entry, BuildHasherDefault<FastHasher>>,
+    /// Bitset of selected ports.
+    ports: Box<[u64; 1024]>,
+    next_stream: u64,
+    now: Option<Timestamp>,
+    last_sweep: Timestamp,
+    since_sweep: u64,
+    finished: Vec<Connection>,
+}
+
+impl Table {
+    pub fn new(cfg: &FlowConfig) -> Self {
+        let mut ports = Box::new([0u64; 1024]);
+        for &p in &cfg.ports {
+            if let Some(w) = ports.get_mut(usize::from(p >> 6)) {
+                *w |= 1 << (p & 63);
+            }
+        }
+        Table {
+            map: HashMap::default(),
+            ports,
+            next_stream: 0,
+            now: None,
+            last_sweep: Timestamp(0),
+            since_sweep: 0,
+            finished: Vec::new(),
+        }
+    }
+
+    fn port_selected(&self, p: u16) -> bool {
+        self.ports
+            .get(usize::from(p >> 6))
+            .is_some_and(|w| w & (1 << (p & 63)) != 0)
+    }
+
+    fn advance(&mut self, ts: Timestamp) -> Timestamp {
+        let now = match self.now {
+            Some(n) if n >= ts => n,
+            Some(_) => ts,
+            None => {
+                self.last_sweep = ts;
+                ts
+            }
+        };
+        self.now = Some(now);
+        now
+    }
+
+    pub fn live(&self) -> usize {
+        self.map.len()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_tcp(
+        &mut self,
+        cfg: &FlowConfig,
+        stats: &mut FlowStats,
+        frame: u64,
+        ts: Timestamp,
+        frame_len: u32,
+        ip: &IpInfo,
+        seg: &TcpSegment<'_>,
+    ) {
+        stats.tcp_packets += 1;
+        self.advance(ts);
+        let (key, side) = Key::new(ip.src, seg.src_port, ip.dst, seg.dst_port);
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+        let mut replace = false;
+        if let Some(e) = self.map.get_mut(&key) {
+            if syn_only
+                && e.base
+                    .get(side)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|b| b != seg.seq)
+            {
+                replace = true;
+            } else {
+                update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+                self.maybe_sweep(cfg);
+                return;
+            }
+        }
+        if replace {
+            if let Some(old) = self.map.remove(&key) {
+                self.retire(old);
+            }
+        }
+        let first = First {
+            src: SocketAddr::new(ip.src, seg.src_port),
+            dst: SocketAddr::new(ip.dst, seg.dst_port),
+            syn: seg.flags.syn(),
+            ack: seg.flags.ack(),
+        };
+        self.create(cfg, stats, key, first, frame, ts);
+        if let Some(e) = self.map.get_mut(&key) {
+            update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+        }
+        self.maybe_sweep(cfg);
+    }
+
+    pub fn on_icmp(
+        &mut self,
+        cfg: &FlowConfig,
+        stats: &mut FlowStats,
+        frame: u64,
+        ts: Timestamp,
+        err: &IcmpError,
+    ) {
+        stats.icmp_errors += 1;
+        self.advance(ts);
+        let Some(q) = err.quoted else {
+            return;
+        };
+        let (key, _) = Key::new(q.src, q.src_port, q.dst, q.dst_port);
+        if !self.map.contains_key(&key) {
+            // Wireshark dissects the quoted TCP header and opens a
+            // conversation for it when none exists.
+            let first = First {
+                src: SocketAddr::new(q.src, q.src_port),
+                dst: SocketAddr::new(q.dst, q.dst_port),
+                syn: false,
+                ack: false,
+            };
+            self.create(cfg, stats, key, first, frame, ts);
+        }
+        if let Some(e) = self.map.get_mut(&key) {
+            if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
+                let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
+                c.on_icmp(frame, ts, err, dir);
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        cfg: &FlowConfig,
+        stats: &mut FlowStats,
+        key: Key,
+        first: First,
+        frame: u64,
+        ts: Timestamp,
+    ) {
+        self.evict(cfg, stats);
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        stats.tcp_streams += 1;
+        let by_port = self.port_selected(first.src.port()) || self.port_selected(first.dst.port());
+        let track = if by_port || cfg.first_payload.is_some() {
+            let (endpoints, roles) = if first.syn && !first.ack {
+                (
+                    Endpoints {
+                        client: first.src,
+                        server: first.dst,
+                    },
+                    RoleSource::Syn,
+                )
+            } else if first.syn {
+                (
+                    Endpoints {
+                        client: first.dst,
+                        server: first.src,
+                    },
+                    RoleSource::SynAck,
+                )
+            } else if self.port_selected(first.src.port()) && !self.port_selected(first.dst.port())
+            {
+                (
+                    Endpoints {
+                        client: first.dst,
+                        server: first.src,
+                    },
+                    RoleSource::Port,
+                )
+            } else {
+                (
+                    Endpoints {
+                        client: first.src,
+                        server: first.dst,
+                    },
+                    RoleSource::Port,
+                )
+            };
+            let c = Box::new(ConnState::new(
+                stream,
+                endpoints,
+                roles,
+                by_port,
+                frame,
+                ts,
+                cfg.depth_cap,
+                cfg.max_events,
+            ));
+            if by_port {
+                stats.analysed_streams += 1;
+                Track::Selected(c)
+            } else {
+                Track::Undecided(c)
+            }
+        } else {
+            Track::Light
+        };
+        self.map.insert(
+            key,
+            Entry {
+                stream,
+                base: [None, None],
+                last_ts: ts,
+                fin: [false, false],
+                rst: false,
+                track,
+            },
+        );
+    }
+
+    fn retire(&mut self, e: Entry) {
+        if let Track::Selected(c) = e.track {
+            self.finished.push(c.into_connection());
+        }
+    }
+
+    /// Make room for one more entry under `max_live`, evicting the least
+    /// recently active entries in a batch (amortised cost).
+    fn evict(&mut self, cfg: &FlowConfig, stats: &mut FlowStats) {
+        let max = cfg.max_live.max(1);
+        let len = self.map.len();
+        if len < max {
+            return;
+        }
+        let need = len + 1 - max;
+        let k = need.max(max / 16).max(1).min(len);
+        let mut ages: Vec<(Timestamp, u64)> =
+            self.map.values().map(|e| (e.last_ts, e.stream)).collect();
+        if k == 0 || ages.is_empty() {
+            return;
+        }
+        let (_, cutoff, _) = ages.select_nth_unstable(k - 1);
+        let cutoff = *cutoff;
+        let mut out = Vec::new();
+        self.map.retain(|_, e| {
+            if (e.last_ts, e.stream) <= cutoff {
+                out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
+                false
+            } else {
+                true
+            }
+        });
+        stats.evicted += out.len() as u64;
+        out.sort_by_key(|(s, _)| *s);
+        for (_, t) in out {
+            if let Track::Selected(c) = t {
+                self.finished.push(c.into_connection());
+            }
+        }
+    }
+
+    fn maybe_sweep(&mut self, cfg: &FlowConfig) {
+        self.since_sweep += 1;
+        let Some(now) = self.now else {
+            return;
+        };
+        if now.since(self.last_sweep) < Duration::from_secs(1)
+            || self.since_sweep < (self.map.len() as u64) / 4
+        {
+            return;
+        }
+        self.last_sweep = now;
+        self.since_sweep = 0;
+        let mut out = Vec::new();
+        self.map.retain(|_, e| {
+            if e.expired(now, cfg) {
+                out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
+                false
+            } else {
+                true
+            }
+        });
+        out.sort_by_key(|(s, _)| *s);
+        for (_, t) in out {
+            if let Track::Selected(c) = t {
+                self.finished.push(c.into_connection());
+            }
+        }
+        // Give back the memory of a past burst of conversations.
+        if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
+            self.map.shrink_to(self.map.len() * 2);
+        }
+    }
+
+    pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
+        out.append(&mut self.finished);
+    }
+
+    pub fn finish(mut self) -> Vec<Connection> {
+        let mut rest: Vec<(u64, Box<ConnState>)> = Vec::new();
+        for (_, e) in self.map.drain() {
+            if let Track::Selected(c) = e.track {
+                rest.push((e.stream, c));
+            }
+        }
+        rest.sort_by_key(|(s, _)| *s);
+        let mut out = std::mem::take(&mut self.finished);
+        out.extend(rest.into_iter().map(|(_, c)| c.into_connection()));
+        out.sort_by_key(|c| c.stream);
+        out
+    }
+}
+
+/// Apply one packet to its conversation entry.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    e: &mut Entry,
+    cfg: &FlowConfig,
+    stats: &mut FlowStats,
+    side: usize,
+    frame: u64,
+    ts: Timestamp,
+    frame_len: u32,
+    ip: &IpInfo,
+    seg: &TcpSegment<'_>,
+) {
+    let other = 1 - side.min(1);
+    if let Some(b) = e.base.get_mut(side) {
+        if b.is_none() {
+            *b = Some(if seg.flags.syn() {
+                seg.seq
+            } else {
+                seg.seq.wrapping_sub(1)
+            });
+        }
+    }
+    if seg.flags.ack() {
+        if let Some(b) = e.base.get_mut(other) {
+            if b.is_none() {
+                *b = Some(seg.ack.wrapping_sub(1));
+            }
+        }
+    }
+    if ts > e.last_ts {
+        e.last_ts = ts;
+    }
+    if seg.flags.fin() {
+        if let Some(f) = e.fin.get_mut(side) {
+            *f = true;
+        }
+    }
+    if seg.flags.rst() {
+        e.rst = true;
+    }
+    let decide = match &mut e.track {
+        Track::Light => return,
+        Track::Selected(c) => {
+            let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
+            c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+            return;
+        }
+        Track::Undecided(c) => {
+            let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
+            c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+            if seg.payload_len == 0 {
+                return;
+            }
+            // The first payload decides: the client's, through the
+            // caller's predicate; a server speaking first is not accepted.
+            dir == Dir::ToServer && cfg.first_payload.is_some_and(|f| f(seg.payload))
+        }
+    };
+    let t = std::mem::replace(&mut e.track, Track::Light);
+    if decide {
+        if let Track::Undecided(c) = t {
+            stats.analysed_streams += 1;
+            e.track = Track::Selected(c);
+        }
+    }
+}
