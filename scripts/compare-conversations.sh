@@ -65,13 +65,33 @@ while read -r file stream a b fab bab fba bba; do
     fi
 done < "$tmp/tshark.txt"
 
-RDPTRIAGE_CORPUS="$(cd "$corpus" && pwd)" cargo test -q --test flow_corpus print_rows -- --ignored --nocapture 2>/dev/null |
-    grep -E '^ROW ' | sed 's/^ROW //' | sort -k1,1 -k2,2n > "$tmp/ours.txt"
+RDPTRIAGE_CORPUS="$(cd "$corpus" && pwd)" cargo test -q --test flow_corpus print_rows -- --ignored --nocapture 2>/dev/null > "$tmp/out.txt" || true
+grep -E '^ROW ' "$tmp/out.txt" | sed 's/^ROW //' | sort -k1,1 -k2,2n > "$tmp/ours.txt"
 sort -k1,1 -k2,2n "$tmp/tshark.txt" > "$tmp/theirs.txt"
 if diff -u "$tmp/theirs.txt" "$tmp/ours.txt"; then
     echo "OK: $(wc -l < "$tmp/theirs.txt") port-3389 connections in $(cut -d' ' -f1 "$tmp/theirs.txt" | sort -u | wc -l) files match tshark"
 else
     echo "MISMATCH (- tshark, + rdptriage)" >&2
+    fail=1
+fi
+
+# tcp.stream of every TCP frame (all ports).
+tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
+    { tshark -r "$corpus/$rel" -Y 'tcp && !icmp && !icmpv6' -T fields \
+        -e frame.number -e tcp.stream 2>/dev/null || true; } |
+        awk -v file="$rel" 'NF == 2 { print file, $1, $2 }'
+done > "$tmp/streams-theirs.txt"
+# Known difference (see KNOWN_STREAM_DIFFERENCES in tests/flow_corpus.rs):
+# frame 1 of ejemplo.pcap has a TCP data offset of 0; Wireshark numbers a
+# conversation before rejecting the header, the packet stage drops it.
+grep -v '^wireshark-wiki/ejemplo.pcap 1 0$' "$tmp/streams-theirs.txt" > "$tmp/x" || true
+mv "$tmp/x" "$tmp/streams-theirs.txt"
+grep -E '^STREAM ' "$tmp/out.txt" | sed 's/^STREAM //' > "$tmp/streams-ours.txt"
+if diff "$tmp/streams-theirs.txt" "$tmp/streams-ours.txt" > "$tmp/streams.diff"; then
+    echo "OK: tcp.stream of $(wc -l < "$tmp/streams-theirs.txt") TCP frames matches tshark"
+else
+    echo "tcp.stream differs on $(grep -c '^[<>]' "$tmp/streams.diff") lines (< tshark, > rdptriage):" >&2
+    head -20 "$tmp/streams.diff" >&2
     fail=1
 fi
 exit $fail

@@ -14,7 +14,7 @@
 use rdptriage::capture;
 use rdptriage::common::Dir;
 use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable};
-use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
+use rdptriage::packet::{Sliced, Slicer, SlicerConfig, Transport};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -907,54 +907,148 @@ const EXPECTED: &[Row] = &[
     ),
 ];
 
-/// (file, distinct tcp.stream values over all ports).
-const STREAMS: &[(&str, u64)] = &[
-    ("arkime/bigendian.pcap", 0),
-    ("arkime/empty.pcap", 0),
-    ("rusticata-pcap-analyzer/frag_tcp_80_ipv4.pcap", 2),
-    ("rusticata-pcap-analyzer/nmap_tcp_22_ipv6.pcap", 5),
-    ("rusticata-pcap-parser/modified-format.pcap", 0),
-    ("suricata-verify/RDP-003.pcap", 2),
-    ("suricata-verify/tls-pre-1970-input.pcap", 1),
-    ("tcpdump/tcp-handshake-nano.pcap", 1),
-    ("wireshark-wiki/ED01Moving.pcap", 0),
-    ("wireshark-wiki/MINET-SAC-Traces.pcap", 21),
-    ("wireshark-wiki/RDP-002.pcap.gz", 1),
-    ("wireshark-wiki/RDP-003.pcap.gz", 2),
-    ("wireshark-wiki/RDP-004.pcap.gz", 2),
-    ("wireshark-wiki/SASP.pcap", 219),
-    ("wireshark-wiki/TNS_Oracle2.pcap", 1),
-    ("wireshark-wiki/c06-ldapv3-app-r1.pcap.gz", 6689),
-    ("wireshark-wiki/dhcp_big_endian.pcapng", 0),
-    ("wireshark-wiki/ejemplo.pcap", 1),
-    ("wireshark-wiki/http.bigendian.ntar", 0),
-    ("wireshark-wiki/many_interfaces.pcapng", 2),
-    ("wireshark-wiki/pcapng-example.pcapng", 2),
-    ("wireshark-wiki/rdp-ssl.pcap.gz", 1),
-    ("wireshark-wiki/ssl.dump.pcap", 1),
-    ("zeek/communityid-tcp.pcap", 1),
-    ("zeek/get-to-ssh-server.pcap", 1),
-    ("zeek/modbus-and-non-modbus-p502.pcap", 7),
-    ("zeek/nla_win7_win2k8r2.pcap", 2),
-    ("zeek/openjdk-25.0.2-zeek.org.pcap", 1),
-    ("zeek/rdp-invalid-length.pcap", 1),
-    ("zeek/rdp-no-cookie-mstshash.pcap", 1),
-    ("zeek/rdp-proprietary-encryption.pcap", 2),
-    ("zeek/rdp-rdpeudp-handshake-fail.pcap", 1),
-    ("zeek/rdp-rdpeudp-handshake-success.pcap", 1),
-    ("zeek/rdp-to-ssl.pcap", 2),
-    ("zeek/rdp-unknown-keyboard.pcap", 1),
-    ("zeek/rdp-x509.pcap", 1),
-    ("zeek/rdpeudp-handshake-fail.pcap", 0),
-    ("zeek/rdpeudp-handshake-success.pcap", 0),
-    ("zeek/rdpeudp2-handshake-success.pcap", 0),
-    ("zeek/truncated-header.pcap", 1),
+/// (file, distinct tcp.stream values over all ports, TCP frames, FNV-1a
+/// 64 digest of the lines "FRAME STREAM\n" of every TCP frame as
+/// `tshark -Y 'tcp && !icmp && !icmpv6' -T fields -e frame.number -e
+/// tcp.stream` prints them).
+const STREAMS: &[(&str, u64, u64, u64)] = &[
+    ("arkime/bigendian.pcap", 0, 0, 0xcbf29ce484222325),
+    ("arkime/empty.pcap", 0, 0, 0xcbf29ce484222325),
+    (
+        "rusticata-pcap-analyzer/frag_tcp_80_ipv4.pcap",
+        2,
+        4,
+        0x10287dedf68ea8ff,
+    ),
+    (
+        "rusticata-pcap-analyzer/nmap_tcp_22_ipv6.pcap",
+        5,
+        10,
+        0x7328fffc96b71769,
+    ),
+    (
+        "rusticata-pcap-parser/modified-format.pcap",
+        0,
+        0,
+        0xcbf29ce484222325,
+    ),
+    ("suricata-verify/RDP-003.pcap", 2, 435, 0x24cc5a83f78efe75),
+    (
+        "suricata-verify/tls-pre-1970-input.pcap",
+        1,
+        17,
+        0xea860bd3eca0b6d2,
+    ),
+    ("tcpdump/tcp-handshake-nano.pcap", 1, 3, 0x622fe8136e7a9aff),
+    ("wireshark-wiki/ED01Moving.pcap", 0, 0, 0xcbf29ce484222325),
+    (
+        "wireshark-wiki/MINET-SAC-Traces.pcap",
+        21,
+        903,
+        0x481f05a9163d8b59,
+    ),
+    ("wireshark-wiki/RDP-002.pcap.gz", 1, 448, 0xc815aa6586a6ee97),
+    ("wireshark-wiki/RDP-003.pcap.gz", 2, 435, 0x24cc5a83f78efe75),
+    ("wireshark-wiki/RDP-004.pcap.gz", 2, 542, 0x9fcce9d4e7a532c3),
+    ("wireshark-wiki/SASP.pcap", 219, 4499, 0x6f5580861bc887f8),
+    ("wireshark-wiki/TNS_Oracle2.pcap", 1, 36, 0x2ab10e4f5aca0c20),
+    (
+        "wireshark-wiki/c06-ldapv3-app-r1.pcap.gz",
+        6689,
+        77285,
+        0x47ddbd0b5ff50434,
+    ),
+    (
+        "wireshark-wiki/dhcp_big_endian.pcapng",
+        0,
+        0,
+        0xcbf29ce484222325,
+    ),
+    ("wireshark-wiki/ejemplo.pcap", 1, 1, 0x988703f1476ae152),
+    (
+        "wireshark-wiki/http.bigendian.ntar",
+        0,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/many_interfaces.pcapng",
+        2,
+        32,
+        0xc9f5c96f7839ecc8,
+    ),
+    (
+        "wireshark-wiki/pcapng-example.pcapng",
+        2,
+        453,
+        0x0aa6e424ac89916a,
+    ),
+    ("wireshark-wiki/rdp-ssl.pcap.gz", 1, 71, 0xfeef4355a7b21def),
+    ("wireshark-wiki/ssl.dump.pcap", 1, 14, 0x18dd85c33cd44cbb),
+    ("zeek/communityid-tcp.pcap", 1, 12, 0x9474717baf553de0),
+    ("zeek/get-to-ssh-server.pcap", 1, 9, 0x875f8b3457e03b4a),
+    (
+        "zeek/modbus-and-non-modbus-p502.pcap",
+        7,
+        86,
+        0xcd9414cceea17772,
+    ),
+    ("zeek/nla_win7_win2k8r2.pcap", 2, 658, 0xf603f98685a6622e),
+    (
+        "zeek/openjdk-25.0.2-zeek.org.pcap",
+        1,
+        6,
+        0x491cbb10422cd55a,
+    ),
+    ("zeek/rdp-invalid-length.pcap", 1, 7, 0xee83853098e03aef),
+    (
+        "zeek/rdp-no-cookie-mstshash.pcap",
+        1,
+        20,
+        0x3ef88e5a926e4a7f,
+    ),
+    (
+        "zeek/rdp-proprietary-encryption.pcap",
+        2,
+        542,
+        0x9fcce9d4e7a532c3,
+    ),
+    (
+        "zeek/rdp-rdpeudp-handshake-fail.pcap",
+        1,
+        3353,
+        0x97f1261671373399,
+    ),
+    (
+        "zeek/rdp-rdpeudp-handshake-success.pcap",
+        1,
+        744,
+        0x9531e605f7d48c17,
+    ),
+    ("zeek/rdp-to-ssl.pcap", 2, 658, 0xf603f98685a6622e),
+    ("zeek/rdp-unknown-keyboard.pcap", 1, 11, 0x903c20ae8a4665e5),
+    ("zeek/rdp-x509.pcap", 1, 15, 0xb729e18da47e1a59),
+    ("zeek/rdpeudp-handshake-fail.pcap", 0, 0, 0xcbf29ce484222325),
+    (
+        "zeek/rdpeudp-handshake-success.pcap",
+        0,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "zeek/rdpeudp2-handshake-success.pcap",
+        0,
+        0,
+        0xcbf29ce484222325,
+    ),
+    ("zeek/truncated-header.pcap", 1, 24, 0xe1cb407b677ff627),
 ];
 
-/// Where the count differs for a reason outside the flow stage:
-/// (file, our count, why).
-const KNOWN_STREAM_DIFFERENCES: &[(&str, u64, &str)] = &[(
+/// Where the numbering differs for a reason outside the flow stage:
+/// (file, our stream count, our TCP frames, why).
+const KNOWN_STREAM_DIFFERENCES: &[(&str, u64, u64, &str)] = &[(
     "wireshark-wiki/ejemplo.pcap",
+    0,
     0,
     "frame 1 has a TCP data offset of 0: Wireshark numbers a conversation \
      before it rejects the header; the packet stage drops it as malformed",
@@ -984,21 +1078,59 @@ fn manifest(dir: &Path) -> Vec<String> {
 }
 
 /// Run capture -> packet -> flow over one file, draining as the analyser does.
-fn run(path: &Path) -> (Vec<Connection>, FlowStats) {
+/// What one run over a capture gave.
+struct Run {
+    conns: Vec<Connection>,
+    stats: FlowStats,
+    /// TCP frames, and the digest of their "FRAME STREAM\n" lines.
+    tcp_frames: u64,
+    digest: u64,
+    /// (frame, stream) of every TCP frame, when asked for.
+    frames: Vec<(u64, u64)>,
+}
+
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Run capture -> packet -> flow over one file, draining as the analyser does.
+fn run(path: &Path, keep_frames: bool) -> Run {
     let mut slicer = Slicer::new(SlicerConfig::default());
     let mut flows = FlowTable::new(FlowConfig::default());
     let mut out = Vec::new();
+    let mut digest = 0xcbf2_9ce4_8422_2325;
+    let mut tcp_frames = 0;
+    let mut frames = Vec::new();
     let file = std::fs::File::open(path).expect("open capture");
     let _ = capture::read_capture(file, |frame| {
         if let Sliced::Packet(p) = slicer.slice(frame) {
             flows.on_packet(frame.number, frame.ts, frame.orig_len, &p);
+            if matches!(p.transport, Transport::Tcp(_)) {
+                if let Some(s) = flows.last_stream() {
+                    tcp_frames += 1;
+                    digest = fnv1a(digest, format!("{} {s}\n", frame.number).as_bytes());
+                    if keep_frames {
+                        frames.push((frame.number, s));
+                    }
+                }
+            }
         }
         flows.drain_finished(&mut out);
     });
     let (rest, stats) = flows.finish();
     out.extend(rest);
     out.sort_by_key(|c| c.stream);
-    (out, stats)
+    Run {
+        conns: out,
+        stats,
+        tcp_frames,
+        digest,
+        frames,
+    }
 }
 
 fn is_3389(c: &Connection) -> bool {
@@ -1041,10 +1173,14 @@ fn corpus_conversations_match_tshark() {
     };
     let mut files = 0;
     let mut conns_checked = 0;
+    let mut tcp_frames = 0;
     let mut failures = Vec::new();
     for file in manifest(&dir) {
-        let (conns, stats) = run(&dir.join(&file));
-        let ours: BTreeSet<_> = our_rows(&file, &conns).into_iter().map(canonical).collect();
+        let got = run(&dir.join(&file), false);
+        let ours: BTreeSet<_> = our_rows(&file, &got.conns)
+            .into_iter()
+            .map(canonical)
+            .collect();
         let theirs: BTreeSet<_> = EXPECTED
             .iter()
             .filter(|r| r.0 == file)
@@ -1068,25 +1204,46 @@ fn corpus_conversations_match_tshark() {
                 ours.difference(&theirs).collect::<Vec<_>>()
             ));
         }
-        let known = KNOWN_STREAM_DIFFERENCES.iter().find(|k| k.0 == file);
-        if let Some(n) = STREAMS.iter().find(|s| s.0 == file).map(|s| s.1) {
-            let n = known.map_or(n, |k| k.1);
-            if stats.tcp_streams != n {
-                failures.push(format!(
-                    "{file}: {} TCP conversations, tshark has {n}",
-                    stats.tcp_streams
-                ));
+        match STREAMS.iter().find(|s| s.0 == file) {
+            None => failures.push(format!("{file}: not in STREAMS")),
+            Some(&(_, streams, frames, digest)) => {
+                match KNOWN_STREAM_DIFFERENCES.iter().find(|k| k.0 == file) {
+                    Some(&(_, n, f, _)) => {
+                        if (got.stats.tcp_streams, got.tcp_frames) != (n, f) {
+                            failures.push(format!("{file}: known difference changed"));
+                        }
+                    }
+                    None => {
+                        if got.stats.tcp_streams != streams {
+                            failures.push(format!(
+                                "{file}: {} TCP conversations, tshark has {streams}",
+                                got.stats.tcp_streams
+                            ));
+                        }
+                        if (got.tcp_frames, got.digest) != (frames, digest) {
+                            failures.push(format!(
+                                "{file}: tcp.stream per frame differs ({} TCP frames, tshark {frames})",
+                                got.tcp_frames
+                            ));
+                        }
+                    }
+                }
+                tcp_frames += frames;
             }
         }
         files += 1;
         conns_checked += theirs.len();
     }
-    println!("{files} files, {conns_checked} port-3389 connections compared with tshark");
+    println!(
+        "{files} files, {conns_checked} port-3389 connections and the tcp.stream \
+         of {tcp_frames} TCP frames compared with tshark"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Rows in the format of scripts/compare-conversations.sh (run with
-/// `-- --ignored --nocapture`).
+/// `-- --ignored --nocapture`): "ROW ..." per port-3389 connection and
+/// "STREAM file frame tcp.stream" per TCP frame.
 #[test]
 #[ignore]
 fn print_rows() {
@@ -1094,8 +1251,11 @@ fn print_rows() {
         return;
     };
     for file in manifest(&dir) {
-        let (conns, _) = run(&dir.join(&file));
-        for c in conns.iter().filter(|c| is_3389(c)) {
+        let got = run(&dir.join(&file), true);
+        for (frame, stream) in &got.frames {
+            println!("STREAM {file} {frame} {stream}");
+        }
+        for c in got.conns.iter().filter(|c| is_3389(c)) {
             // A is the source of the first packet: the client unless the
             // first event of the first frame says the server sent it.
             let first_from_server = c

@@ -304,6 +304,12 @@ impl FlowTable {
         &self.stats
     }
 
+    /// Wireshark's `tcp.stream` of the last TCP packet fed (for checking
+    /// the numbering against tshark).
+    pub fn last_stream(&self) -> Option<u64> {
+        self.table.last_stream()
+    }
+
     /// Conversations currently in the table (selected or not).
     pub fn live(&self) -> usize {
         self.table.live()

@@ -172,6 +172,8 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     finished: Vec<Connection>,
+    /// Stream index of the last TCP packet.
+    last_stream: Option<u64>,
 }
 
 impl Table {
@@ -190,7 +192,12 @@ impl Table {
             last_sweep: Timestamp(0),
             since_sweep: 0,
             finished: Vec::new(),
+            last_stream: None,
         }
+    }
+
+    pub fn last_stream(&self) -> Option<u64> {
+        self.last_stream
     }
 
     fn port_selected(&self, p: u16) -> bool {
@@ -242,6 +249,7 @@ impl Table {
             {
                 replace = true;
             } else {
+                self.last_stream = Some(e.stream);
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
                 self.maybe_sweep(cfg);
                 return;
@@ -260,6 +268,7 @@ impl Table {
         };
         self.create(cfg, stats, key, first, frame, ts);
         if let Some(e) = self.map.get_mut(&key) {
+            self.last_stream = Some(e.stream);
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
         }
         self.maybe_sweep(cfg);
