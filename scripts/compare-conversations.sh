@@ -94,4 +94,18 @@ else
     head -20 "$tmp/streams.diff" >&2
     fail=1
 fi
+
+# TCP analysis flags of the port-3389 connections (see ANALYSIS in
+# tests/flow_corpus.rs): tshark's numbers, to compare with the table there.
+echo "tshark TCP analysis of port-3389 frames (file retr lost_segment dup_ack>=3 keep_alive zero_window zwp):"
+tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
+    { tshark -r "$corpus/$rel" -Y 'tcp.port==3389' -T fields \
+        -e tcp.analysis.retransmission -e tcp.analysis.spurious_retransmission \
+        -e tcp.analysis.fast_retransmission -e tcp.analysis.keep_alive \
+        -e tcp.analysis.zero_window -e tcp.analysis.duplicate_ack_num \
+        -e tcp.analysis.lost_segment -e tcp.analysis.zero_window_probe 2>/dev/null || true; } |
+    awk -F'\t' -v f="$rel" '{ if ($1 != "" || $2 != "" || $3 != "") r++; if ($4 != "") k++;
+        if ($5 != "") z++; if ($6 >= 3) d++; if ($7 != "") o++; if ($8 != "") p++ }
+        END { if (NR > 0) printf "  %s %d %d %d %d %d %d\n", f, r, o, d, k, z, p }'
+done
 exit $fail

@@ -13,7 +13,7 @@
 
 use rdptriage::capture;
 use rdptriage::common::Dir;
-use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable};
+use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable, TcpEventKind};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig, Transport};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -1044,6 +1044,56 @@ const STREAMS: &[(&str, u64, u64, u64)] = &[
     ("zeek/truncated-header.pcap", 1, 24, 0xe1cb407b677ff627),
 ];
 
+/// TCP analysis of the port-3389 connections, as tshark flags frames:
+/// (file, retransmissions (`tcp.analysis.retransmission`, fast or
+/// spurious ones included, SYN and SYN/ACK repeats included),
+/// segments above a hole (`tcp.analysis.lost_segment`: our OutOfOrder),
+/// third and later duplicate ACKs (`tcp.analysis.duplicate_ack_num >= 3`),
+/// keep-alives, zero windows, zero-window probes).
+const ANALYSIS: &[(&str, u64, u64, u64, u64, u64, u64)] = &[
+    ("suricata-verify/RDP-003.pcap", 0, 0, 0, 0, 0, 0),
+    ("wireshark-wiki/MINET-SAC-Traces.pcap", 0, 0, 0, 0, 0, 0),
+    ("wireshark-wiki/RDP-002.pcap.gz", 17, 12, 11, 0, 0, 0),
+    ("wireshark-wiki/RDP-003.pcap.gz", 0, 0, 0, 0, 0, 0),
+    ("wireshark-wiki/RDP-004.pcap.gz", 0, 9, 0, 0, 0, 0),
+    ("wireshark-wiki/SASP.pcap", 0, 0, 0, 0, 0, 0),
+    ("wireshark-wiki/c06-ldapv3-app-r1.pcap.gz", 0, 0, 0, 0, 0, 0),
+    ("wireshark-wiki/rdp-ssl.pcap.gz", 0, 0, 0, 0, 0, 0),
+    ("zeek/modbus-and-non-modbus-p502.pcap", 0, 0, 0, 0, 0, 0),
+    ("zeek/nla_win7_win2k8r2.pcap", 0, 0, 0, 0, 0, 0),
+    ("zeek/rdp-invalid-length.pcap", 0, 0, 0, 0, 0, 0),
+    ("zeek/rdp-no-cookie-mstshash.pcap", 8, 0, 0, 0, 0, 0),
+    ("zeek/rdp-proprietary-encryption.pcap", 0, 9, 0, 0, 0, 0),
+    ("zeek/rdp-rdpeudp-handshake-fail.pcap", 1, 0, 0, 0, 0, 0),
+    ("zeek/rdp-rdpeudp-handshake-success.pcap", 0, 0, 0, 0, 0, 0),
+    ("zeek/rdp-to-ssl.pcap", 0, 0, 0, 0, 0, 0),
+    ("zeek/rdp-unknown-keyboard.pcap", 4, 0, 0, 0, 0, 0),
+    ("zeek/rdp-x509.pcap", 4, 0, 0, 0, 0, 0),
+];
+
+/// The same counts from our events.
+fn analysis(conns: &[Connection]) -> (u64, u64, u64, u64, u64, u64) {
+    let mut n = (0, 0, 0, 0, 0, 0);
+    for e in conns.iter().filter(|c| is_3389(c)).flat_map(|c| &c.events) {
+        match e.kind {
+            TcpEventKind::Retransmission { .. }
+            | TcpEventKind::Syn {
+                retransmission: true,
+            }
+            | TcpEventKind::SynAck {
+                retransmission: true,
+            } => n.0 += 1,
+            TcpEventKind::OutOfOrder { .. } => n.1 += 1,
+            TcpEventKind::DupAck { .. } => n.2 += 1,
+            TcpEventKind::KeepAlive => n.3 += 1,
+            TcpEventKind::ZeroWindow => n.4 += 1,
+            TcpEventKind::ZeroWindowProbe => n.5 += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 /// Where the numbering differs for a reason outside the flow stage:
 /// (file, our stream count, our TCP frames, why).
 const KNOWN_STREAM_DIFFERENCES: &[(&str, u64, u64, &str)] = &[(
@@ -1230,6 +1280,16 @@ fn corpus_conversations_match_tshark() {
                 }
                 tcp_frames += frames;
             }
+        }
+        let a = analysis(&got.conns);
+        let want = ANALYSIS
+            .iter()
+            .find(|r| r.0 == file)
+            .map_or((0, 0, 0, 0, 0, 0), |r| (r.1, r.2, r.3, r.4, r.5, r.6));
+        if a != want {
+            failures.push(format!(
+                "{file}: TCP analysis (retr, ooo, dup3, ka, zw, zwp) {a:?}, tshark {want:?}"
+            ));
         }
         files += 1;
         conns_checked += theirs.len();

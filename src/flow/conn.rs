@@ -2,7 +2,7 @@
 //! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
 //! reassembled directions.
 
-use super::reassembly::Reassembler;
+use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{IcmpError, IpInfo, TcpSegment};
@@ -69,6 +69,10 @@ pub(crate) struct ConnState {
     events_dropped: u64,
     max_events: usize,
     handshake_acked: bool,
+    /// Time of the first SYN, and the handshake RTT (SYN to the ACK that
+    /// completes the handshake), as Wireshark measures it.
+    syn_ts: Option<Timestamp>,
+    rtt: Option<Duration>,
 }
 
 impl ConnState {
@@ -100,6 +104,8 @@ impl ConnState {
             events_dropped: 0,
             max_events,
             handshake_acked: false,
+            syn_ts: None,
+            rtt: None,
         }
     }
 
@@ -216,6 +222,9 @@ impl ConnState {
             if self.dirs[di].syn_seq.is_none() {
                 self.dirs[di].syn_seq = Some(seg.seq);
             }
+            if !ack && self.syn_ts.is_none() {
+                self.syn_ts = Some(ts);
+            }
             let h = &mut self.half[di];
             if seg.mss.is_some() {
                 h.mss = seg.mss;
@@ -243,6 +252,7 @@ impl ConnState {
                 .is_some_and(|s| seg.ack == s.wrapping_add(1))
         {
             self.handshake_acked = true;
+            self.rtt = self.syn_ts.map(|s| ts.since(s));
             self.push(frame, ts, dir, TcpEventKind::HandshakeAck);
         }
         if !self.dirs[di].reasm.anchored() {
@@ -322,9 +332,23 @@ impl ConnState {
                 self.push(frame, ts, dir, TcpEventKind::ZeroWindowProbe);
             }
             if plen > 0 {
+                // Wireshark: a segment at the peer's ACK after two or more
+                // duplicate ACKs is a fast retransmission; otherwise one
+                // filling a hole within the handshake RTT (3 ms if
+                // unknown) of the front's last advance is reordering.
+                let fast_retransmission =
+                    self.dirs[pi].dupacks >= 2 && self.dirs[pi].last_ack == Some(data_seq);
+                let reorder = if fast_retransmission {
+                    Duration(0)
+                } else {
+                    match self.rtt {
+                        Some(r) if r.0 > 0 => r,
+                        _ => REORDER_THRESHOLD,
+                    }
+                };
                 let r = self.dirs[di]
                     .reasm
-                    .insert(data_seq, seg.payload, plen, frame, ts);
+                    .insert(data_seq, seg.payload, plen, frame, ts, reorder);
                 let offset = off.max(0) as u64;
                 if r.above_hole {
                     self.push(
@@ -419,6 +443,8 @@ impl ConnState {
             events_dropped,
             max_events,
             handshake_acked: false,
+            syn_ts: None,
+            rtt: None,
         };
         for (i, d) in dirs.into_iter().enumerate() {
             let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };

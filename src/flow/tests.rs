@@ -736,3 +736,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fast_retransmission_after_dup_acks_is_loss_even_when_quick() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.at(0).send(c2s(100, 0, SYN, b""));
+    sim.at(0).send(s2c(5000, 101, SYN | ACK, b""));
+    sim.at(10).send(c2s(101, 5001, ACK, b"")); // RTT 10 ms
+    sim.at(20).send(c2s(101, 5001, ACK, b"aaaa"));
+    let hole = sim.at(20).send(c2s(109, 5001, ACK, b"cccc"));
+    for _ in 0..3 {
+        sim.at(20).send(s2c(5001, 105, ACK, b""));
+    }
+    // 1 ms later, inside the RTT, but the receiver asked for it.
+    let fr = sim.at(21).send(c2s(105, 5001, ACK, b"bbbb"));
+    let c = only(sim);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| e.frame == fr
+            && matches!(e.kind, TcpEventKind::Retransmission { offset: 4, len: 4 })));
+    assert_eq!(
+        c.half[0]
+            .gaps
+            .iter()
+            .map(|g| (g.offset, g.kind, g.frame))
+            .collect::<Vec<_>>(),
+        vec![(4, GapKind::NetworkLoss, hole)]
+    );
+}
+
+#[test]
+fn reordering_within_the_handshake_rtt_is_not_loss() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.at(0).send(c2s(100, 0, SYN, b""));
+    sim.at(0).send(s2c(5000, 101, SYN | ACK, b""));
+    sim.at(50).send(c2s(101, 5001, ACK, b"")); // RTT 50 ms
+    sim.at(60).send(c2s(101, 5001, ACK, b"aaaa"));
+    sim.at(60).send(c2s(109, 5001, ACK, b"cccc"));
+    // 20 ms later: more than Wireshark's default 3 ms, less than the RTT.
+    let late = sim.at(80).send(c2s(105, 5001, ACK, b"bbbb"));
+    let c = only(sim);
+    assert_eq!(c.half[0].data, b"aaaabbbbcccc");
+    assert!(c.half[0].gaps.is_empty());
+    assert!(!c.events.iter().any(|e| e.frame == late));
+}
