@@ -7,6 +7,10 @@ use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{IcmpError, IpInfo, TcpSegment};
 
+/// The reordering window never exceeds this (a handshake stretched by SYN
+/// retries or a stalled client is no path RTT; Linux's minimum RTO).
+const MAX_REORDER: Duration = Duration::from_millis(200);
+
 /// Distinct TTL values remembered per direction.
 const MAX_TTLS: usize = 8;
 
@@ -69,8 +73,8 @@ pub(crate) struct ConnState {
     events_dropped: u64,
     max_events: usize,
     handshake_acked: bool,
-    /// Time of the first SYN, and the handshake RTT (SYN to the ACK that
-    /// completes the handshake), as Wireshark measures it.
+    /// Time of the latest SYN, and the handshake RTT (latest SYN to the
+    /// ACK that completes the handshake), as Wireshark measures it.
     syn_ts: Option<Timestamp>,
     rtt: Option<Duration>,
 }
@@ -222,7 +226,7 @@ impl ConnState {
             if self.dirs[di].syn_seq.is_none() {
                 self.dirs[di].syn_seq = Some(seg.seq);
             }
-            if !ack && self.syn_ts.is_none() {
+            if !ack {
                 self.syn_ts = Some(ts);
             }
             let h = &mut self.half[di];
@@ -316,7 +320,7 @@ impl ConnState {
         let next = self.dirs[di].next_off() as i64;
         let peer_zero = self.dirs[pi].last_window == Some(0);
         let plain = !syn && !fin && !rst;
-        let keepalive = plain && plen <= 1 && next > 0 && off == next - 1;
+        let keepalive = plain && plen <= 1 && off == next - 1;
         if keepalive {
             let kind = if peer_zero {
                 TcpEventKind::ZeroWindowProbe
@@ -342,7 +346,7 @@ impl ConnState {
                     Duration(0)
                 } else {
                     match self.rtt {
-                        Some(r) if r.0 > 0 => r,
+                        Some(r) if r.0 > 0 => r.min(MAX_REORDER),
                         _ => REORDER_THRESHOLD,
                     }
                 };

@@ -781,3 +781,18 @@ fn reordering_within_the_handshake_rtt_is_not_loss() {
     assert!(c.half[0].gaps.is_empty());
     assert!(!c.events.iter().any(|e| e.frame == late));
 }
+
+#[test]
+fn keep_alive_before_any_data_sits_at_the_isn() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    // Linux keep-alive: seq = snd_nxt - 1 = ISN, no data sent yet.
+    let ka = sim.send(c2s(100, 5001, ACK, b""));
+    sim.send(s2c(5001, 101, ACK, b""));
+    let c = only(sim);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| e.frame == ka && e.kind == TcpEventKind::KeepAlive));
+    assert!(c.half[0].data.is_empty());
+}
