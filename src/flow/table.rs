@@ -548,3 +548,30 @@ fn update(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn similar_keys_spread_over_buckets() {
+        let b = BuildHasherDefault::<FastHasher>::default();
+        let mut low = std::collections::HashSet::new();
+        let mut top = std::collections::HashSet::new();
+        for c in 0..4096u32 {
+            let (k, _) = Key::new(
+                IpAddr::from([10, 1, (c >> 8) as u8, c as u8]),
+                40000,
+                IpAddr::from([10, 2, 0, 1]),
+                443,
+            );
+            let h = b.hash_one(k);
+            low.insert(h & 0xfff);
+            top.insert(h >> 57);
+        }
+        // 4096 keys into 4096 buckets: a good hash fills about 63%.
+        assert!(low.len() > 2400, "{} distinct buckets", low.len());
+        assert_eq!(top.len(), 128);
+    }
+}

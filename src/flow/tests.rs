@@ -796,3 +796,84 @@ fn keep_alive_before_any_data_sits_at_the_isn() {
         .any(|e| e.frame == ka && e.kind == TcpEventKind::KeepAlive));
     assert!(c.half[0].data.is_empty());
 }
+
+/// Cost per packet of the table (run with optimisations:
+/// `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo test --lib flow::tests::bench -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_packets_per_second() {
+    fn accept_none(_: &[u8]) -> bool {
+        false
+    }
+    for (label, first_payload) in [
+        ("ports only", None),
+        (
+            "with first-payload predicate",
+            Some(accept_none as FirstPayloadFilter),
+        ),
+    ] {
+        let mut t = FlowTable::new(FlowConfig {
+            first_payload,
+            ..FlowConfig::default()
+        });
+        let payload = vec![0x17u8; 1400];
+        let conns = 20_000u32;
+        let rounds = 50u32;
+        let mut frame = 0u64;
+        let mut out = Vec::new();
+        let start = std::time::Instant::now();
+        for r in 0..rounds {
+            for c in 0..conns {
+                let port = if c % 100 == 0 { 3389 } else { 443 };
+                let src = IpAddr::from([10, 1, (c >> 8) as u8, c as u8]);
+                let (flags, seq, data): (u16, u32, &[u8]) = if r == 0 {
+                    (SYN, 1000, &[])
+                } else {
+                    (ACK, 1001 + (r - 1) * 1400, &payload)
+                };
+                frame += 1;
+                let pkt = Packet {
+                    ip: IpInfo {
+                        src,
+                        dst: IpAddr::from([10, 2, 0, 1]),
+                        ttl: 64,
+                        ip_id: Some(1),
+                        dont_fragment: true,
+                        total_len: 1440,
+                        reassembled: false,
+                    },
+                    transport: Transport::Tcp(TcpSegment {
+                        src_port: 40000,
+                        dst_port: port,
+                        seq,
+                        ack: 1,
+                        flags: TcpFlags(flags),
+                        window: 1000,
+                        mss: None,
+                        window_scale: None,
+                        sack: false,
+                        payload: data,
+                        payload_len: data.len() as u32,
+                    }),
+                };
+                t.on_packet(
+                    frame,
+                    Timestamp(i64::from(r) * 10_000_000 + i64::from(c) * 100),
+                    1454,
+                    &pkt,
+                );
+                t.drain_finished(&mut out);
+            }
+        }
+        let el = start.elapsed();
+        let (conns_out, stats) = t.finish();
+        println!(
+            "{label}: {frame} packets in {:?}: {:.0} ns/packet, {:.2} GB/s of 1454-byte frames; {} analysed, {} streams",
+            el,
+            el.as_nanos() as f64 / frame as f64,
+            frame as f64 * 1454.0 / el.as_secs_f64() / 1e9,
+            conns_out.len() + out.len(),
+            stats.tcp_streams
+        );
+    }
+}
