@@ -702,8 +702,14 @@ proptest! {
             0..120,
         ),
         small_seq in any::<bool>(),
+        by_payload in any::<bool>(),
     ) {
+        fn starts_with_a(b: &[u8]) -> bool {
+            b.first() == Some(&0x41)
+        }
         let cfg = FlowConfig {
+            ports: if by_payload { vec![] } else { vec![3389] },
+            first_payload: if by_payload { Some(starts_with_a) } else { None },
             depth_cap: 64,
             max_events: 16,
             max_live: 4,
@@ -875,5 +881,75 @@ fn bench_packets_per_second() {
             conns_out.len() + out.len(),
             stats.tcp_streams
         );
+    }
+}
+
+/// A conversation selected by the first-payload predicate ends up exactly
+/// as the same conversation selected by its port: the packets before the
+/// payload are replayed, whether few (headers kept) or many (tracked in
+/// depth past the limit).
+#[test]
+fn predicate_selection_replays_what_came_before() {
+    fn any(_: &[u8]) -> bool {
+        true
+    }
+    for early_acks in [2usize, 40] {
+        let run = |cfg: FlowConfig| {
+            let mut sim = Sim::new(cfg);
+            let a = ("10.0.0.1", 40000);
+            let b = ("10.0.0.2", 8443);
+            sim.at(0).send(pk(a, b, 10, 0, SYN, b"").opts(1460, 2));
+            sim.at(1000).send(pk(a, b, 10, 0, SYN, b"").opts(1460, 2));
+            sim.at(1001)
+                .send(pk(b, a, 20, 11, SYN | ACK, b"").opts(1400, 3));
+            sim.at(1002).send(pk(a, b, 11, 21, ACK, b""));
+            sim.icmp(QuotedTcp {
+                src: ip(a.0),
+                dst: ip(b.0),
+                src_port: a.1,
+                dst_port: b.1,
+                seq: 11,
+            });
+            for i in 0..early_acks {
+                sim.at(2000 + i as i64)
+                    .send(pk(b, a, 21, 11, ACK, b"").win(0).ttl(50, i as u16));
+            }
+            sim.at(5000).send(pk(a, b, 11, 21, ACK | PSH, b"hello"));
+            sim.at(5001)
+                .send(pk(b, a, 21, 16, ACK | PSH, b"world").win(9));
+            let (mut conns, stats) = sim.finish();
+            assert_eq!(conns.len(), 1);
+            assert_eq!(stats.analysed_streams, 1);
+            conns.remove(0)
+        };
+        let by_port = run(FlowConfig {
+            ports: vec![8443],
+            ..FlowConfig::default()
+        });
+        let by_payload = run(FlowConfig {
+            ports: vec![],
+            first_payload: Some(any),
+            ..FlowConfig::default()
+        });
+        assert!(by_port.by_port && !by_payload.by_port);
+        assert_eq!(by_port.events, by_payload.events);
+        assert_eq!(by_port.roles, by_payload.roles);
+        assert_eq!(by_port.endpoints, by_payload.endpoints);
+        assert_eq!(
+            (by_port.first_frame, by_port.last_frame, by_port.max_idle),
+            (
+                by_payload.first_frame,
+                by_payload.last_frame,
+                by_payload.max_idle
+            )
+        );
+        for (x, y) in by_port.half.iter().zip(&by_payload.half) {
+            assert_eq!(format!("{x:?}"), format!("{y:?}"));
+        }
+        assert!(by_port
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, TcpEventKind::Icmp(_))));
+        assert_eq!(by_port.half[1].packets, 2 + early_acks as u64);
     }
 }
