@@ -715,7 +715,6 @@ proptest! {
             max_live: 4,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
-            ..FlowConfig::default()
         };
         let mut sim = Sim::new(cfg);
         let payload = [0x41u8; 40];
