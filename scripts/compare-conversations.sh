@@ -5,8 +5,10 @@
 # conversations on port 3389 as tshark numbers them (tcp.stream), with
 # packets and frame bytes each way, and compares them with what rdptriage's
 # flow stage finds (the `print_rows` test of tests/flow_corpus.rs).
-# Also checks that the per-stream totals agree with `tshark -q -z conv,tcp`
-# (frames exactly; bytes as tshark displays them).
+# Also checks that these per-stream totals (summed from tshark's per-frame
+# fields) are the rows of `tshark -q -z conv,tcp` (frames exactly; bytes as
+# tshark 4.0 displays them, rounded to kB), and compares the tcp.stream of
+# every TCP frame (all ports).
 #
 # Usage: scripts/compare-conversations.sh [CORPUS_DIR]   (default ../shared/corpus)
 # Output: one row per connection:
@@ -45,6 +47,13 @@ conv_rows() {
         printf "%s %s %s %s %s %s %s %s\n", $1, $3, $4, $5 " " $6, $7, $8 " " $9, $10, $11 " " $12 }'
 }
 
+# Bytes as tshark 4.0 shows them (format_size, SI units, integer division).
+size() {
+    if [ "$1" -lt 10000 ]; then echo "$1 bytes"
+    elif [ "$1" -lt 10000000 ]; then echo "$(($1 / 1000)) kB"
+    else echo "$(($1 / 1000000)) MB"; fi
+}
+
 fail=0
 tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
     tshark_rows "$corpus/$rel" "$rel"
@@ -58,8 +67,7 @@ while read -r file stream a b fab bab fba bba; do
     # conv,tcp writes IPv6 endpoints without brackets.
     a=$(echo "$a" | tr -d '[]'); b=$(echo "$b" | tr -d '[]')
     # conv,tcp prints "<-" (B to A) first, then "->" (A to B).
-    if ! grep -qF "$file $a $b $fba " "$tmp/conv.txt" ||
-       ! grep -F "$file $a $b $fba " "$tmp/conv.txt" | grep -q " $fab "; then
+    if ! grep -qF "$file $a $b $fba $(size "$bba") $fab $(size "$bab") " "$tmp/conv.txt"; then
         echo "conv,tcp disagrees with per-packet totals: $file $stream $a $b" >&2
         fail=1
     fi
