@@ -147,3 +147,152 @@ pub(crate) fn stream_stop(
         message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::pcap::tests::{file_header, read_all, record};
+    use crate::capture::CaptureFormat;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        sample_n(200)
+    }
+
+    fn sample_n(n: u32) -> Vec<u8> {
+        let mut f = file_header(0xa1b2c3d4, false, 65535, 1);
+        // Incompressible bytes (an LCG), so compressed blocks are small.
+        let mut x = 12345u32;
+        for i in 0..n {
+            let data: Vec<u8> = (0..(i % 251))
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8
+                })
+                .collect();
+            f.extend(record(false, i, 0, &data, data.len() as u32, false));
+        }
+        f
+    }
+
+    fn gzip(b: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A reader that returns one byte per call.
+    struct OneByte<'a>(&'a [u8]);
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((b, rest)), Some(o)) => {
+                    *o = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn gzip_and_zstd_by_magic() {
+        let plain = sample();
+        let (r, seen_plain) = read_all(&plain);
+        let p = r.unwrap();
+        for (bytes, comp) in [
+            (gzip(&plain), Compression::Gzip),
+            (zstd::encode_all(&plain[..], 3).unwrap(), Compression::Zstd),
+        ] {
+            let (r, seen) = read_all(&bytes);
+            let s = r.unwrap();
+            assert_eq!(s.compression, comp);
+            assert_eq!((s.packets, s.bytes), (p.packets, p.bytes));
+            assert_eq!(seen, seen_plain);
+            assert!(s.incomplete.is_none());
+            let name = if comp == Compression::Gzip {
+                "gzip"
+            } else {
+                "zstd"
+            };
+            assert!(s.format.describe(comp).ends_with(name));
+            // Short reads from the source (a pipe) change nothing.
+            let mut n = 0;
+            let s2 = crate::capture::read_capture(OneByte(&bytes), |_| n += 1).unwrap();
+            assert_eq!((s2.packets, n), (200, 200));
+        }
+        // Concatenated gzip members read as one stream.
+        let mut two = gzip(&plain[..1000]);
+        two.extend(gzip(&plain[1000..]));
+        let (r, seen) = read_all(&two);
+        assert_eq!(r.unwrap().packets, 200);
+        assert_eq!(seen, seen_plain);
+        assert!(matches!(
+            p.format,
+            CaptureFormat::Pcap {
+                modified: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn cut_compressed_streams_keep_what_was_read() {
+        // Large enough for several zstd blocks (128 KiB each).
+        let plain = sample_n(6000);
+        for bytes in [gzip(&plain), zstd::encode_all(&plain[..], 3).unwrap()] {
+            for cut in [bytes.len() / 3, bytes.len() / 2, bytes.len() - 5] {
+                let (r, seen) = read_all(&bytes[..cut]);
+                match r {
+                    Ok(s) => {
+                        let w = s.incomplete.expect("cut stream reported");
+                        assert_eq!(w.kind, WarningKind::Truncated, "{}", w.message);
+                        assert_eq!(seen.len() as u64, s.packets);
+                        // Cut in the trailer only: every packet is there.
+                        assert!(seen.len() < 6000 || cut == bytes.len() - 5);
+                    }
+                    Err(e) => panic!("cut {cut}: {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_not_a_capture() {
+        assert!(matches!(read_all(b"").0, Err(OpenError::Empty)));
+        assert!(matches!(read_all(&gzip(b"")).0, Err(OpenError::Empty)));
+        match read_all(&gzip(b"hello, world, not a capture")).0 {
+            Err(OpenError::NotACapture(h)) => assert!(h.starts_with("68 65 6c 6c"), "{h}"),
+            other => panic!("{other:?}"),
+        }
+        // A gzip magic followed by garbage is an error, not a panic.
+        assert!(read_all(&[0x1f, 0x8b, 0, 0, 0]).0.is_err());
+        assert!(read_all(&[0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff]).0.is_err());
+    }
+
+    #[test]
+    fn read_error_midway_is_reported() {
+        struct FailAfter(Vec<u8>, usize);
+        impl Read for FailAfter {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let k = out.len().min(self.0.len() - self.1).min(100);
+                out[..k].copy_from_slice(&self.0[self.1..self.1 + k]);
+                self.1 += k;
+                Ok(k)
+            }
+        }
+        let plain = sample();
+        let mut n = 0;
+        let s =
+            crate::capture::read_capture(FailAfter(plain[..5000].to_vec(), 0), |_| n += 1).unwrap();
+        let w = s.incomplete.unwrap();
+        assert_eq!(w.kind, WarningKind::Corrupt);
+        assert!(w.message.contains("disk on fire"));
+        assert_eq!(n, s.packets);
+        assert!(n > 0);
+    }
+}

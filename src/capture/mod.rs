@@ -7,6 +7,22 @@
 //!
 //! Knows nothing of IP, TCP or RDP. Frames are numbered 1-based in file
 //! order, as Wireshark numbers them.
+//!
+//! Choices where the formats leave room:
+//! - A record whose captured length exceeds its original length is cut to
+//!   the original length (LengthMismatch warning); one longer than the snap
+//!   length is delivered whole, with the same warning.
+//! - A legacy pcap record claiming more than 262144 bytes (Wireshark's
+//!   limit; larger for USB and D-Bus) or any record above 16 MiB is taken
+//!   for corruption: reading stops there, as Wireshark does.
+//! - A pcapng Simple Packet Block has no timestamp: it gets the latest
+//!   timestamp seen so far (0 if none).
+//! - A pcapng packet naming an unknown interface is numbered and warned
+//!   about, but not delivered (its link type is unknown).
+//! - A first section header of a version other than 1.x is refused
+//!   (`OpenError::Other`), like Wireshark; a later one ends reading as
+//!   corrupt.
+//! - Timestamps past the range of `Timestamp` (about year 2262) saturate.
 
 use crate::common::Timestamp;
 use std::io::Read;
@@ -205,4 +221,52 @@ pub fn read_capture<R: Read>(
     on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, OpenError> {
     decompress::open(src, on_frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MAGICS: [[u8; 4]; 7] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+        [0x34, 0xcd, 0xb2, 0xa1],
+        [0x0a, 0x0d, 0x0d, 0x0a],
+        [0x1f, 0x8b, 0x08, 0x00],
+    ];
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(m in 0usize..7, body in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut f = MAGICS[m].to_vec();
+            if m == 5 {
+                // A plausible section header start, so blocks get parsed.
+                f.extend_from_slice(&[28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0]);
+            }
+            f.extend_from_slice(&body);
+            let mut last = 0u64;
+            let mut delivered = 0u64;
+            let r = read_capture(&f[..], |fr| {
+                assert!(fr.number > last);
+                assert!(fr.data.len() as u64 <= fr.orig_len as u64);
+                last = fr.number;
+                delivered += 1;
+            });
+            if let Ok(s) = r {
+                prop_assert!(s.packets >= delivered);
+                prop_assert!(s.warnings.len() as u64 <= s.warnings_total);
+                prop_assert!(s.bytes <= f.len() as u64 || m == 6);
+            }
+        }
+    }
+
+    #[test]
+    fn link_type_names() {
+        assert_eq!(LinkType::LINUX_SLL2.name(), "LINUX_SLL2");
+        assert_eq!(LinkType(147).name(), "unknown (147)");
+        assert!(LinkType::RAW_14.is_sliced() && !LinkType(147).is_sliced());
+    }
 }

@@ -77,6 +77,18 @@ pub(crate) fn u16_at(b: &[u8], off: usize, be: bool) -> Option<u16> {
     })
 }
 
+/// The largest captured length accepted for a link type: libpcap's and
+/// Wireshark's maximum snapshot length (262144), larger for the few link
+/// types whose records may be bigger (USB, D-Bus, EBHSCR), as Wireshark
+/// does; a larger record is taken for corruption.
+fn max_caplen(link: LinkType) -> u32 {
+    match link.0 {
+        // USB Linux (189, 220), USBPcap (249), D-Bus (231), EBHSCR (279).
+        189 | 220 | 231 | 249 | 279 => super::stream::MAX_RECORD as u32 - 64,
+        _ => 262_144,
+    }
+}
+
 /// A record header, decoded.
 struct Record {
     ts_sec: u32,
@@ -137,6 +149,24 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
         let Some(rec) = record_header(sb.available(), be) else {
             return Ok((format, None));
         };
+        if rec.caplen > max_caplen(link) {
+            // A record length no capture tool writes: the file is corrupt
+            // here (and reading on would only misread the rest).
+            let number = coll.packets + 1;
+            let w = CaptureWarning {
+                offset,
+                frame: Some(number),
+                kind: WarningKind::Corrupt,
+                message: format!(
+                    "corrupt capture at frame {number} (byte offset {offset}): packet record \
+                     claims {} captured bytes, more than the {} a {} capture can hold",
+                    rec.caplen,
+                    max_caplen(link),
+                    link.name()
+                ),
+            };
+            return Ok((format, Some(w)));
+        }
         let total = rec_len.saturating_add(rec.caplen as usize);
         let fill = sb.ensure(total);
         if !matches!(fill, Fill::Ready) {
@@ -368,6 +398,27 @@ pub(crate) mod tests {
         assert_eq!(w.kind, WarningKind::Corrupt);
         assert_eq!(w.frame, Some(3));
         assert_eq!(w.offset, (24 + 22 + 19) as u64);
+    }
+
+    #[test]
+    fn record_over_the_maximum_snapshot_length_is_corrupt() {
+        let mut f = file_header(0xa1b2c3d4, false, 0, 1);
+        f.extend(record(false, 1, 0, &vec![0u8; 262_144], 262_144, false));
+        let after_first = f.len() as u64;
+        f.extend(record(false, 1, 0, &vec![0u8; 262_145], 262_145, false));
+        let (r, seen) = read_all(&f);
+        let w = r.unwrap().incomplete.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            (w.kind, w.frame, w.offset),
+            (WarningKind::Corrupt, Some(2), after_first)
+        );
+        // USB records may be larger.
+        let mut f = file_header(0xa1b2c3d4, false, 0, 220);
+        f.extend(record(false, 1, 0, &vec![0u8; 300_000], 300_000, false));
+        let (r, seen) = read_all(&f);
+        assert!(r.unwrap().incomplete.is_none());
+        assert_eq!(seen.len(), 1);
     }
 
     #[test]

@@ -144,7 +144,12 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
             if have == 0 && matches!(fill, Fill::Eof) {
                 return Ok((fmt(sections, interfaces), None));
             }
-            let w = stream_stop(fill, offset, None, "block header", 12, have);
+            // The block type, if it got that far, tells whether a frame
+            // was cut.
+            let frame = u32_at(sb.available(), 0, be)
+                .filter(|&t| is_packet_block(t))
+                .map(|_| coll.packets + 1);
+            let w = stream_stop(fill, offset, frame, "block header", 12, have);
             return Ok((fmt(sections, interfaces), Some(w)));
         }
         let head = sb.available();
@@ -634,7 +639,7 @@ pub(crate) mod tests {
                 assert_eq!(w.kind, WarningKind::Truncated, "cut {cut}");
                 if cut > epb1_end {
                     assert_eq!(w.offset, epb1_end as u64);
-                    if cut >= epb1_end + 12 {
+                    if cut >= epb1_end + 4 {
                         assert_eq!(w.frame, Some(2));
                         assert!(w.message.contains("frame 2"));
                     }
@@ -684,5 +689,27 @@ pub(crate) mod tests {
         ng.shb();
         ng.out[12] = 1; // major 256
         assert!(matches!(read_all(&ng.out).0, Err(OpenError::Other(_))));
+    }
+
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let mut ng = Ng::new(false);
+        ng.shb()
+            .idb(1, 0, Some(9), Some(-5))
+            .epb(0, 1, b"abcdefgh", 8)
+            .spb(b"xyz", 3)
+            .opb(0, 2, b"ij", 2)
+            .dsb(b"k");
+        let good = ng.out;
+        for pos in 0..good.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut f = good.clone();
+                f[pos] = v;
+                let (r, seen) = read_all(&f);
+                if let Ok(s) = r {
+                    assert!(seen.len() as u64 <= s.packets);
+                }
+            }
+        }
     }
 }

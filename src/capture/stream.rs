@@ -65,6 +65,9 @@ impl<R: Read> StreamBuf<R> {
     }
 
     /// Make at least `n` unconsumed bytes available, reading as needed.
+    ///
+    /// The window grows (doubling, up to the maximum) only while data keeps
+    /// coming, so a bogus length near the end of a stream costs nothing.
     pub(crate) fn ensure(&mut self, n: usize) -> Fill {
         if self.end - self.start >= n {
             return Fill::Ready;
@@ -72,20 +75,20 @@ impl<R: Read> StreamBuf<R> {
         if n > self.max {
             return Fill::TooBig;
         }
-        if self.start + n > self.buf.len() {
-            // Move the unconsumed tail to the front, growing if needed.
+        if self.start + n > self.buf.len() && self.start > 0 {
+            // Move the unconsumed tail to the front.
             self.buf.copy_within(self.start..self.end, 0);
             self.base += self.start as u64;
             self.end -= self.start;
             self.start = 0;
-            if n > self.buf.len() {
-                let new_len = n.next_power_of_two().min(self.max).max(n);
-                self.buf.resize(new_len, 0);
-            }
         }
         while self.end - self.start < n {
             if self.eof {
                 return Fill::Eof;
+            }
+            if self.end == self.buf.len() {
+                let new_len = (self.buf.len() * 2).min(self.max).max(self.end + 1);
+                self.buf.resize(new_len, 0);
             }
             let Some(space) = self.buf.get_mut(self.end..) else {
                 return Fill::Eof;
@@ -154,9 +157,19 @@ mod tests {
         sb.consume(40);
         assert!(matches!(sb.ensure(50), Fill::Eof));
         assert_eq!(sb.available(), &data[62..]);
+        assert!(sb.buf.len() <= 64);
         sb.consume(1000);
         assert_eq!(sb.offset(), 100);
         assert!(sb.available().is_empty());
+    }
+
+    #[test]
+    fn a_bogus_length_at_the_end_does_not_grow_the_window() {
+        let data = [7u8; 100];
+        let mut sb = StreamBuf::with_sizes(&data[..], 32, 1 << 24);
+        assert!(matches!(sb.ensure(1 << 23), Fill::Eof));
+        assert!(sb.buf.len() <= 128, "{}", sb.buf.len());
+        assert_eq!(sb.available().len(), 100);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Bounded IPv4 fragment reassembly (RFC 791 section 3.2, "Fragmentation
-//! and reassembly"; RFC 815 hole accounting done with an 8-octet block
-//! bitmap).
+//! Bounded fragment reassembly: IPv4 (RFC 791 section 3.2, "Fragmentation
+//! and reassembly") and IPv6 (RFC 8200 section 4.5), with RFC 815 hole
+//! accounting done as an 8-octet block bitmap.
 //!
 //! Bounds: at most `max_fragment_datagrams` partial datagrams and
 //! `max_fragment_bytes` buffered bytes; a partial datagram whose first
@@ -8,7 +8,7 @@
 //! Overlapping fragments that disagree about a byte discard the datagram
 //! (a classic evasion; the capture cannot tell which copy the host used).
 
-use super::ip::V4;
+use super::ip::{Frag6, V4, V6};
 use super::{IpInfo, SlicerConfig};
 use std::net::IpAddr;
 
@@ -16,7 +16,9 @@ use std::net::IpAddr;
 pub(crate) const MAX_AGE_FRAMES: u64 = 10_000;
 
 /// Largest IPv4 payload: 65535 minus the minimal header.
-const MAX_PAYLOAD: usize = 65_535 - 20;
+const MAX_PAYLOAD_V4: usize = 65_535 - 20;
+/// Largest IPv6 fragmentable part: 65535 minus the Fragment header.
+const MAX_PAYLOAD_V6: usize = 65_535 - 8;
 
 /// 8-octet blocks covering [`MAX_PAYLOAD`].
 const BLOCKS: usize = 65_536 / 8;
@@ -25,8 +27,63 @@ const BLOCKS: usize = 65_536 / 8;
 struct Key {
     src: IpAddr,
     dst: IpAddr,
-    id: u16,
+    id: u32,
     protocol: u8,
+}
+
+/// One fragment, of either IP version.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fragment<'a> {
+    key: Key,
+    /// Offset of `payload` in the datagram's payload, in bytes.
+    offset: usize,
+    more: bool,
+    /// The captured fragment data.
+    payload: &'a [u8],
+    /// Its length per the IP header.
+    payload_len: usize,
+    max_end: usize,
+    info: IpInfo,
+    /// Bytes of headers before the fragment data.
+    header_len: usize,
+}
+
+impl<'a> Fragment<'a> {
+    pub(crate) fn v4(h: &V4<'a>) -> Self {
+        Fragment {
+            key: Key {
+                src: h.info.src,
+                dst: h.info.dst,
+                id: h.info.ip_id.unwrap_or(0) as u32,
+                protocol: h.protocol,
+            },
+            offset: h.frag_offset as usize,
+            more: h.more_fragments,
+            payload: h.payload,
+            payload_len: h.payload_len as usize,
+            max_end: MAX_PAYLOAD_V4,
+            info: h.info,
+            header_len: h.header_len,
+        }
+    }
+
+    pub(crate) fn v6(h: &V6<'a>, f: Frag6) -> Self {
+        Fragment {
+            key: Key {
+                src: h.info.src,
+                dst: h.info.dst,
+                id: f.id,
+                protocol: h.protocol,
+            },
+            offset: f.offset as usize,
+            more: f.more,
+            payload: h.payload,
+            payload_len: h.payload_len as usize,
+            max_end: MAX_PAYLOAD_V6,
+            info: h.info,
+            header_len: h.header_len,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -113,25 +170,17 @@ impl Defrag {
     }
 
     /// Add one fragment seen in frame `frame`.
-    pub(crate) fn insert(&mut self, cfg: &SlicerConfig, frame: u64, f: &V4<'_>) -> Outcome {
+    pub(crate) fn insert(&mut self, cfg: &SlicerConfig, frame: u64, f: &Fragment<'_>) -> Outcome {
         self.expire(frame);
         let len = f.payload.len();
-        let off = f.frag_offset as usize;
+        let off = f.offset;
         let end = off + len;
         // A fragment cut by the snap length cannot be reassembled; a
         // non-final fragment must be a multiple of 8 octets.
-        if len < f.payload_len as usize
-            || end > MAX_PAYLOAD
-            || (f.more_fragments && (len == 0 || len % 8 != 0))
-        {
+        if len < f.payload_len || end > f.max_end || (f.more && (len == 0 || len % 8 != 0)) {
             return Outcome::Dropped;
         }
-        let key = Key {
-            src: f.info.src,
-            dst: f.info.dst,
-            id: f.info.ip_id.unwrap_or(0),
-            protocol: f.protocol,
-        };
+        let key = f.key;
         let idx = match self.parts.iter().position(|p| p.key == key) {
             Some(i) => i,
             None => {
@@ -162,7 +211,7 @@ impl Defrag {
         }
         // Conflicts: a second, different end; data past the end; bytes
         // that disagree with ones already held.
-        let conflict = if !f.more_fragments {
+        let conflict = if !f.more {
             p.total.is_some_and(|t| t != end) || p.data.len() > end
         } else {
             p.total.is_some_and(|t| end > t)
@@ -188,7 +237,7 @@ impl Defrag {
         for b in off / 8..end.div_ceil(8) {
             p.set(b);
         }
-        if !f.more_fragments {
+        if !f.more {
             p.total = Some(end);
         }
         if off == 0 {
@@ -224,7 +273,7 @@ mod tests {
     }
 
     fn feed(d: &mut Defrag, cfg: &SlicerConfig, n: u64, pkt: &[u8]) -> Outcome {
-        d.insert(cfg, n, &v4(pkt).unwrap())
+        d.insert(cfg, n, &Fragment::v4(&v4(pkt).unwrap()))
     }
 
     fn payload() -> Vec<u8> {

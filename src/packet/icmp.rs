@@ -96,14 +96,15 @@ fn quoted_v6(q: &[u8]) -> Option<QuotedTcp> {
     }
     let src: [u8; 16] = h.get(8..24)?.try_into().ok()?;
     let dst: [u8; 16] = h.get(24..40)?.try_into().ok()?;
-    let (proto, rest, _, fragment) = ip::walk_ext(*h.get(6)?, q.get(40..)?).ok()?;
-    if proto != PROTO_TCP || fragment {
+    let up = ip::walk_ext(*h.get(6)?, q.get(40..)?).ok()?;
+    // A first fragment still starts with the TCP header.
+    if up.protocol != PROTO_TCP || up.fragment.is_some_and(|f| f.offset != 0) {
         return None;
     }
     tcp_quote(
         IpAddr::V6(Ipv6Addr::from(src)),
         IpAddr::V6(Ipv6Addr::from(dst)),
-        rest,
+        up.payload,
     )
 }
 

@@ -81,8 +81,20 @@ pub(crate) struct V6<'a> {
     pub(crate) protocol: u8,
     pub(crate) payload: &'a [u8],
     pub(crate) payload_len: u32,
-    /// A Fragment header was present with a non-zero offset or M set.
-    pub(crate) fragment: bool,
+    /// A Fragment header with a non-zero offset or M set: `protocol` is
+    /// then its Next Header and `payload` the fragment's data.
+    pub(crate) fragment: Option<Frag6>,
+    /// Bytes before `payload`: fixed header and extension headers.
+    pub(crate) header_len: usize,
+}
+
+/// An IPv6 Fragment header (RFC 8200 section 4.5) of a real fragment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Frag6 {
+    /// Fragment offset in bytes.
+    pub(crate) offset: u32,
+    pub(crate) more: bool,
+    pub(crate) id: u32,
 }
 
 fn addr6(b: &[u8]) -> Option<Ipv6Addr> {
@@ -93,12 +105,23 @@ fn addr6(b: &[u8]) -> Option<Ipv6Addr> {
 /// Extension headers walked before giving up.
 const MAX_EXT: usize = 16;
 
+/// Where an IPv6 extension-header walk ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Upper<'a> {
+    /// The upper-layer protocol (or a fragment's Next Header).
+    pub(crate) protocol: u8,
+    pub(crate) payload: &'a [u8],
+    /// Extension-header bytes skipped.
+    pub(crate) skipped: usize,
+    pub(crate) fragment: Option<Frag6>,
+}
+
 /// Walk IPv6 extension headers from `next` over `rest`; returns the
-/// upper-layer protocol, its bytes, the bytes skipped, and whether a
-/// Fragment header marks a fragment.
-pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<(u8, &[u8], usize, bool), Skip> {
+/// upper-layer protocol, its bytes, the bytes skipped, and the Fragment
+/// header of a real fragment, where the walk stops (the rest is fragment
+/// data; the protocol returned is the Fragment header's Next Header).
+pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<Upper<'_>, Skip> {
     let mut skipped = 0usize;
-    let mut fragment = false;
     for _ in 0..MAX_EXT {
         let len = match next {
             // Hop-by-hop, routing, destination options, mobility, HIP, shim6:
@@ -108,16 +131,39 @@ pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<(u8, &[u8], usiz
             }
             // Authentication header: 4-octet units, minus 2.
             51 => (*rest.get(1).ok_or(Skip::Malformed)? as usize + 2) * 4,
-            // Fragment header: fixed 8 bytes.
+            // Fragment header: next header, reserved, offset and M flag,
+            // identification; 8 bytes.
             44 => {
-                let f = rest.get(2..4).ok_or(Skip::Malformed)?;
-                let off_m = u16::from_be_bytes([f[0], f[1]]);
-                if off_m & 0xfff9 != 0 {
-                    fragment = true;
+                let f: [u8; 8] = rest
+                    .get(..8)
+                    .and_then(|f| f.try_into().ok())
+                    .ok_or(Skip::Malformed)?;
+                let off_m = u16::from_be_bytes([f[2], f[3]]);
+                let frag = Frag6 {
+                    offset: ((off_m >> 3) as u32) * 8,
+                    more: off_m & 1 != 0,
+                    id: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                };
+                if frag.offset != 0 || frag.more {
+                    let data = rest.get(8..).unwrap_or(&[]);
+                    return Ok(Upper {
+                        protocol: f[0],
+                        payload: data,
+                        skipped: skipped + 8,
+                        fragment: Some(frag),
+                    });
                 }
+                // An atomic fragment (RFC 6946): read on.
                 8
             }
-            _ => return Ok((next, rest, skipped, fragment)),
+            _ => {
+                return Ok(Upper {
+                    protocol: next,
+                    payload: rest,
+                    skipped,
+                    fragment: None,
+                })
+            }
         };
         next = *rest.first().ok_or(Skip::Malformed)?;
         rest = rest.get(len..).ok_or(Skip::Malformed)?;
@@ -126,12 +172,24 @@ pub(crate) fn walk_ext(mut next: u8, mut rest: &[u8]) -> Result<(u8, &[u8], usiz
     Err(Skip::Malformed)
 }
 
+/// Whether `p` (the Next Header of an IPv6 Fragment header) may lead to TCP
+/// or ICMPv6, so that the fragments are worth reassembling.
+pub(crate) fn v6_fragment_wanted(p: u8) -> bool {
+    matches!(
+        p,
+        PROTO_TCP | PROTO_ICMPV6 | 0 | 43 | 51 | 60 | 135 | 139 | 140
+    )
+}
+
 pub(crate) fn v6(b: &[u8]) -> Result<V6<'_>, Skip> {
     let h = b.get(..40).ok_or(Skip::Malformed)?;
     if h.first().map(|v| v >> 4) != Some(6) {
         return Err(Skip::Malformed);
     }
-    let mut plen = h.get(4..6).map_or(0, |x| u16::from_be_bytes([x[0], x[1]])) as usize;
+    let mut plen = h
+        .get(4..6)
+        .and_then(|x| <[u8; 2]>::try_from(x).ok())
+        .map_or(0, u16::from_be_bytes) as usize;
     if plen == 0 {
         // Jumbogram or offload: take what was captured.
         plen = b.len() - 40;
@@ -141,7 +199,12 @@ pub(crate) fn v6(b: &[u8]) -> Result<V6<'_>, Skip> {
     let src = addr6(h.get(8..).unwrap_or(&[])).ok_or(Skip::Malformed)?;
     let dst = addr6(h.get(24..).unwrap_or(&[])).ok_or(Skip::Malformed)?;
     let body = b.get(40..(40 + plen).min(b.len())).unwrap_or(&[]);
-    let (protocol, payload, skipped, fragment) = walk_ext(next, body)?;
+    let Upper {
+        protocol,
+        payload,
+        skipped,
+        fragment,
+    } = walk_ext(next, body)?;
     if skipped > plen {
         return Err(Skip::Malformed);
     }
@@ -159,6 +222,7 @@ pub(crate) fn v6(b: &[u8]) -> Result<V6<'_>, Skip> {
         payload,
         payload_len: (plen - skipped) as u32,
         fragment,
+        header_len: 40 + skipped,
     })
 }
 
@@ -233,15 +297,28 @@ pub(crate) mod tests {
         assert_eq!(h.protocol, 6);
         assert_eq!(h.payload, b"tcp!");
         assert_eq!(h.payload_len, 4);
-        assert!(!h.fragment);
+        assert!(h.fragment.is_none());
+        assert_eq!(h.header_len, 40 + 8 + 16 + 8 + 12);
         assert_eq!(h.info.ttl, 57);
         // Fragment header: an atomic fragment is not a fragment.
         let p = v6_packet(44, &[6, 0, 0, 0, 0, 0, 0, 1, 1, 2]);
         let h = v6(&p).unwrap();
-        assert!(!h.fragment);
+        assert!(h.fragment.is_none());
         assert_eq!(h.payload, &[1, 2]);
-        let p = v6_packet(44, &[6, 0, 0, 1, 0, 0, 0, 1, 1, 2]);
-        assert!(v6(&p).unwrap().fragment);
+        let p = v6_packet(44, &[6, 0, 0x01, 0x09, 0, 0, 0, 1, 1, 2]);
+        let h = v6(&p).unwrap();
+        assert_eq!(
+            h.fragment,
+            Some(Frag6 {
+                offset: 264,
+                more: true,
+                id: 1
+            })
+        );
+        assert_eq!(
+            (h.protocol, h.payload, h.payload_len),
+            (6, &[1u8, 2][..], 2)
+        );
         // Every truncation.
         let p = v6_packet(0, &e);
         for cut in 0..p.len() {
