@@ -1276,9 +1276,9 @@ fn corpus_conversations_match_tshark() {
                                 got.tcp_frames
                             ));
                         }
+                        tcp_frames += frames;
                     }
                 }
-                tcp_frames += frames;
             }
         }
         let a = analysis(&got.conns);
