@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Re-check the flow stage against Wireshark, live.
 #
-# For every capture of the corpus (MANIFEST.tsv), lists the TCP
-# conversations on port 3389 as tshark numbers them (tcp.stream), with
-# packets and frame bytes each way, and compares them with what rdptriage's
-# flow stage finds (the `print_rows` test of tests/flow_corpus.rs).
-# Also checks that these per-stream totals (summed from tshark's per-frame
-# fields) are the rows of `tshark -q -z conv,tcp` (frames exactly; bytes as
-# tshark 4.0 displays them, rounded to kB), and compares the tcp.stream of
-# every TCP frame (all ports).
+# For every capture of the corpus (MANIFEST.tsv):
+# - the TCP conversations on port 3389 as tshark numbers them (tcp.stream),
+#   with packets and frame bytes each way, against what rdptriage's flow
+#   stage finds (the `print_rows` test of tests/flow_corpus.rs); these
+#   per-stream totals (summed from tshark's per-frame fields) are also
+#   checked to be the rows of `tshark -q -z conv,tcp` (frames exactly;
+#   bytes as tshark 4.0 displays them, in kB);
+# - the tcp.stream of every TCP frame (all ports);
+# - the reassembled bytes of each port-3389 connection against
+#   `tshark -z follow,tcp,raw` (length and SHA-256 each way);
+# - and prints tshark's TCP analysis counts (the ANALYSIS table there).
 #
 # Usage: scripts/compare-conversations.sh [CORPUS_DIR]   (default ../shared/corpus)
-# Output: one row per connection:
-#   file stream A B packets_A->B bytes_A->B packets_B->A bytes_B->A
+# Rows compared: file stream A B packets_A->B bytes_A->B packets_B->A bytes_B->A
 # where A is the source of the conversation's first packet.
 set -eu
 cd "$(dirname "$0")/.."
@@ -100,6 +102,29 @@ if diff "$tmp/streams-theirs.txt" "$tmp/streams-ours.txt" > "$tmp/streams.diff";
 else
     echo "tcp.stream differs on $(grep -c '^[<>]' "$tmp/streams.diff") lines (< tshark, > rdptriage):" >&2
     head -20 "$tmp/streams.diff" >&2
+    fail=1
+fi
+
+# Reassembled bytes of each port-3389 connection against tshark's follow.
+follow_rows() {
+    local rel=$1 stream=$2 out node0
+    out=$(tshark -r "$corpus/$rel" -q -z "follow,tcp,raw,$stream" 2>/dev/null || true)
+    node0=$(printf '%s\n' "$out" | sed -n 's/^Node 0: //p')
+    local d0 d1
+    d0=$(printf '%s\n' "$out" | grep -E '^[0-9a-f]+$' | tr -d '\n')
+    d1=$(printf '%s\n' "$out" | grep -E $'^\t[0-9a-f]+$' | tr -d '\t\n')
+    printf '%s %s %s %d %s %d %s\n' "$rel" "$stream" "$node0" \
+        $((${#d0} / 2)) "$(printf '%s' "$d0" | xxd -r -p | sha256sum | cut -d' ' -f1)" \
+        $((${#d1} / 2)) "$(printf '%s' "$d1" | xxd -r -p | sha256sum | cut -d' ' -f1)"
+}
+while read -r file stream _; do
+    follow_rows "$file" "$stream"
+done < "$tmp/theirs.txt" > "$tmp/follow-theirs.txt"
+grep -E '^FOLLOW ' "$tmp/out.txt" | sed 's/^FOLLOW //' | sort -k1,1 -k2,2n > "$tmp/follow-ours.txt"
+if diff -u "$tmp/follow-theirs.txt" "$tmp/follow-ours.txt"; then
+    echo "OK: reassembled bytes of $(wc -l < "$tmp/follow-theirs.txt") connections match tshark's follow,tcp,raw"
+else
+    echo "reassembled bytes differ (- tshark, + rdptriage)" >&2
     fail=1
 fi
 

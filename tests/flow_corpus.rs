@@ -4,8 +4,9 @@
 //! TCP connections found by `capture::read_capture` + `packet::Slicer` +
 //! `flow::FlowTable` must be the ones `tshark -q -z conv,tcp` reports:
 //! same `tcp.stream` index, endpoints, and packets and frame bytes each
-//! way. The total number of TCP conversations (all ports) must equal the
-//! number of distinct `tcp.stream` values. The expected rows were taken
+//! way; the same reassembled bytes as `tshark -z follow,tcp,raw`; the same
+//! TCP analysis counts (retransmissions, lost segments, duplicate ACKs...).
+//! Over all ports, every TCP frame must get tshark's `tcp.stream`. The expected rows were taken
 //! from tshark 4.0.17; `scripts/compare-conversations.sh` recomputes the
 //! comparison live.
 //!
@@ -1094,6 +1095,796 @@ fn analysis(conns: &[Connection]) -> (u64, u64, u64, u64, u64, u64) {
     n
 }
 
+/// Reassembled bytes of the port-3389 connections, as `tshark -q -z
+/// follow,tcp,raw,STREAM` prints them: (file, tcp.stream, node 0 (the
+/// first packet's source), bytes from node 0, their FNV-1a 64 digest,
+/// bytes from node 1, their digest).
+const FOLLOW: &[(&str, u64, &str, u64, u64, u64, u64)] = &[
+    (
+        "suricata-verify/RDP-003.pcap",
+        0,
+        "10.226.41.226:13178",
+        38038,
+        0xdf2ac49be760b544,
+        27218,
+        0x5cfc816f76149798,
+    ),
+    (
+        "wireshark-wiki/MINET-SAC-Traces.pcap",
+        0,
+        "10.112.75.222:3389",
+        5952,
+        0x385faf8837a91e97,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/RDP-002.pcap.gz",
+        0,
+        "10.226.41.226:10446",
+        7607,
+        0x4e7e8109c93b710a,
+        87653,
+        0x9e21b13dcd60091d,
+    ),
+    (
+        "wireshark-wiki/RDP-003.pcap.gz",
+        0,
+        "10.226.41.226:13178",
+        38038,
+        0xdf2ac49be760b544,
+        27218,
+        0x5cfc816f76149798,
+    ),
+    (
+        "wireshark-wiki/RDP-004.pcap.gz",
+        0,
+        "172.21.128.16:1311",
+        47,
+        0x2bf4a24f94964e82,
+        19,
+        0xa8613d1296f8d648,
+    ),
+    (
+        "wireshark-wiki/RDP-004.pcap.gz",
+        1,
+        "172.21.128.16:1312",
+        28206,
+        0xb30fbbb95a69c0e5,
+        76506,
+        0x7470275aef2515cb,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        3,
+        "10.102.81.22:15670",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        6,
+        "10.103.24.35:50185",
+        19852,
+        0x4e45cd25f03575ec,
+        18353,
+        0x87217af8ba2de3f8,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        7,
+        "10.103.24.35:7936",
+        19852,
+        0x4e45cd25f03575ec,
+        18353,
+        0x87217af8ba2de3f8,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        9,
+        "10.102.81.22:24065",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        14,
+        "10.102.81.22:3352",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        21,
+        "10.102.81.22:6714",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        25,
+        "10.102.81.22:6955",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        29,
+        "10.102.81.22:3513",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        35,
+        "10.102.81.22:13294",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        39,
+        "10.102.81.22:3955",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        46,
+        "10.102.81.22:20681",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        49,
+        "10.102.81.22:9834",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        51,
+        "10.102.81.22:12754",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        54,
+        "10.102.81.22:3164",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        57,
+        "10.102.81.22:5442",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        61,
+        "10.102.81.22:17576",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        65,
+        "10.102.81.22:1752",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        66,
+        "10.102.81.22:19204",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        70,
+        "10.102.81.22:4615",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        71,
+        "10.102.81.22:1404",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        75,
+        "10.102.81.22:28339",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        76,
+        "10.102.81.22:14485",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        80,
+        "10.102.81.22:7945",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        83,
+        "10.102.81.22:12766",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        85,
+        "10.102.81.22:12392",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        88,
+        "10.102.81.22:16296",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        91,
+        "10.102.81.22:4805",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        94,
+        "10.102.81.22:6976",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        96,
+        "10.102.81.22:4830",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        99,
+        "10.102.81.22:4039",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        101,
+        "10.102.81.22:9117",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        105,
+        "10.102.81.22:1291",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        110,
+        "10.102.81.22:5692",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        114,
+        "10.102.81.22:15722",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        118,
+        "10.102.81.22:17750",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        119,
+        "10.102.81.22:5924",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        123,
+        "10.102.81.22:10444",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        124,
+        "10.102.81.22:1479",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        129,
+        "10.102.81.22:24448",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        130,
+        "10.102.81.22:1752",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        134,
+        "10.102.81.22:3658",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        135,
+        "10.102.81.22:24006",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        139,
+        "10.102.81.22:20760",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        143,
+        "10.102.81.22:4204",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        146,
+        "10.102.81.22:14445",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        149,
+        "10.102.81.22:6015",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        153,
+        "10.102.81.22:4721",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        156,
+        "10.102.81.22:11575",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        158,
+        "10.102.81.22:11986",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        162,
+        "10.102.81.22:1930",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        165,
+        "10.102.81.22:6494",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        167,
+        "10.102.81.22:7315",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        172,
+        "10.102.81.22:5279",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        175,
+        "10.102.81.22:17447",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        178,
+        "10.102.81.22:12824",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        181,
+        "10.102.81.22:11625",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        184,
+        "10.102.81.22:10802",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        188,
+        "10.102.81.22:7936",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        193,
+        "10.102.81.22:1919",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        194,
+        "10.102.81.22:24812",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        198,
+        "10.102.81.22:2263",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        201,
+        "10.102.81.22:13031",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        203,
+        "10.102.81.22:14719",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        206,
+        "10.102.81.22:9117",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        209,
+        "10.102.81.22:14944",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        212,
+        "10.102.81.22:14485",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/SASP.pcap",
+        215,
+        "10.102.81.22:6494",
+        0,
+        0xcbf29ce484222325,
+        0,
+        0xcbf29ce484222325,
+    ),
+    (
+        "wireshark-wiki/c06-ldapv3-app-r1.pcap.gz",
+        3311,
+        "192.168.0.2:3389",
+        33042,
+        0x19a0154c6105f756,
+        14,
+        0x66ef1a4340ecebfe,
+    ),
+    (
+        "wireshark-wiki/rdp-ssl.pcap.gz",
+        0,
+        "192.168.1.109:49181",
+        4248,
+        0xed5121292eb396cb,
+        12236,
+        0xc8c2c10debdc6c36,
+    ),
+    (
+        "zeek/nla_win7_win2k8r2.pcap",
+        0,
+        "192.168.1.200:49206",
+        1512,
+        0x31672a3226b47183,
+        1619,
+        0xef0004fd59338476,
+    ),
+    (
+        "zeek/nla_win7_win2k8r2.pcap",
+        1,
+        "192.168.1.200:49207",
+        14681,
+        0xd6426ebabb23c39b,
+        70854,
+        0x8c82f09dbbbf0370,
+    ),
+    (
+        "zeek/rdp-invalid-length.pcap",
+        0,
+        "10.0.0.1:45257",
+        438,
+        0x74c0da5453988cce,
+        95,
+        0x35c164724cd95b9f,
+    ),
+    (
+        "zeek/rdp-no-cookie-mstshash.pcap",
+        0,
+        "10.128.36.245:50204",
+        484,
+        0xeaf78127100d59e2,
+        942,
+        0x3f95c3ca8f8bcb13,
+    ),
+    (
+        "zeek/rdp-proprietary-encryption.pcap",
+        0,
+        "172.21.128.16:1311",
+        47,
+        0x2bf4a24f94964e82,
+        19,
+        0xa8613d1296f8d648,
+    ),
+    (
+        "zeek/rdp-proprietary-encryption.pcap",
+        1,
+        "172.21.128.16:1312",
+        28206,
+        0xb30fbbb95a69c0e5,
+        76506,
+        0x7470275aef2515cb,
+    ),
+    (
+        "zeek/rdp-rdpeudp-handshake-fail.pcap",
+        0,
+        "192.168.38.1:49541",
+        48816,
+        0x9add916e0747e7ad,
+        997304,
+        0x3228f747d764b88b,
+    ),
+    (
+        "zeek/rdp-rdpeudp-handshake-success.pcap",
+        0,
+        "[::1]:55275",
+        15593,
+        0x88d561f6a89e3832,
+        15695,
+        0x3976719772779de8,
+    ),
+    (
+        "zeek/rdp-to-ssl.pcap",
+        0,
+        "192.168.1.200:49206",
+        1512,
+        0x31672a3226b47183,
+        1619,
+        0xef0004fd59338476,
+    ),
+    (
+        "zeek/rdp-to-ssl.pcap",
+        1,
+        "192.168.1.200:49207",
+        14681,
+        0xd6426ebabb23c39b,
+        70854,
+        0x8c82f09dbbbf0370,
+    ),
+    (
+        "zeek/rdp-unknown-keyboard.pcap",
+        0,
+        "192.168.1.1:54990",
+        493,
+        0x5bd0b7516216f763,
+        19,
+        0x3deb18fd6f3735fb,
+    ),
+    (
+        "zeek/rdp-x509.pcap",
+        0,
+        "192.168.1.1:54990",
+        493,
+        0xf7aa1392af408dc4,
+        1424,
+        0xc2cfc593cc5ae819,
+    ),
+];
+
 /// Where the numbering differs for a reason outside the flow stage:
 /// (file, our stream count, our TCP frames, why).
 const KNOWN_STREAM_DIFFERENCES: &[(&str, u64, u64, &str)] = &[(
@@ -1139,6 +1930,8 @@ struct Run {
     frames: Vec<(u64, u64)>,
 }
 
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
 fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
@@ -1152,7 +1945,7 @@ fn run(path: &Path, keep_frames: bool) -> Run {
     let mut slicer = Slicer::new(SlicerConfig::default());
     let mut flows = FlowTable::new(FlowConfig::default());
     let mut out = Vec::new();
-    let mut digest = 0xcbf2_9ce4_8422_2325;
+    let mut digest = FNV_START;
     let mut tcp_frames = 0;
     let mut frames = Vec::new();
     let file = std::fs::File::open(path).expect("open capture");
@@ -1224,6 +2017,7 @@ fn corpus_conversations_match_tshark() {
     let mut files = 0;
     let mut conns_checked = 0;
     let mut tcp_frames = 0;
+    let mut followed = 0;
     let mut failures = Vec::new();
     for file in manifest(&dir) {
         let got = run(&dir.join(&file), false);
@@ -1281,6 +2075,31 @@ fn corpus_conversations_match_tshark() {
                 }
             }
         }
+        for &(_, stream, node0, len0, fnv0, len1, fnv1) in FOLLOW.iter().filter(|r| r.0 == file) {
+            let Some(c) = got.conns.iter().find(|c| c.stream == stream) else {
+                failures.push(format!("{file}: stream {stream} missing"));
+                continue;
+            };
+            let (d0, d1) = if c.endpoints.client.to_string() == node0 {
+                (&c.half[0].data, &c.half[1].data)
+            } else {
+                (&c.half[1].data, &c.half[0].data)
+            };
+            let ours = (
+                d0.len() as u64,
+                fnv1a(FNV_START, d0),
+                d1.len() as u64,
+                fnv1a(FNV_START, d1),
+            );
+            if ours != (len0, fnv0, len1, fnv1) {
+                failures.push(format!(
+                    "{file}: stream {stream} reassembled bytes differ from tshark's follow: \
+                     ours {ours:x?}, tshark {:x?}",
+                    (len0, fnv0, len1, fnv1)
+                ));
+            }
+            followed += 1;
+        }
         let a = analysis(&got.conns);
         let want = ANALYSIS
             .iter()
@@ -1295,15 +2114,25 @@ fn corpus_conversations_match_tshark() {
         conns_checked += theirs.len();
     }
     println!(
-        "{files} files, {conns_checked} port-3389 connections and the tcp.stream \
-         of {tcp_frames} TCP frames compared with tshark"
+        "{files} files, {conns_checked} port-3389 connections ({followed} byte streams \
+         followed) and the tcp.stream of {tcp_frames} TCP frames compared with tshark"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Rows in the format of scripts/compare-conversations.sh (run with
 /// `-- --ignored --nocapture`): "ROW ..." per port-3389 connection and
-/// "STREAM file frame tcp.stream" per TCP frame.
+/// "STREAM file frame tcp.stream" per TCP frame, "FOLLOW file stream
+/// node0 len0 sha256-0 len1 sha256-1" per port-3389 connection (node 0:
+/// the first packet's source, as in tshark's follow output).
 #[test]
 #[ignore]
 fn print_rows() {
@@ -1327,6 +2156,15 @@ fn print_rows() {
             } else {
                 (c.endpoints.client, c.endpoints.server, 0, 1)
             };
+            let (n0, n1) = if first_from_server { (1, 0) } else { (0, 1) };
+            println!(
+                "FOLLOW {file} {} {a} {} {} {} {}",
+                c.stream,
+                c.half[n0].data.len(),
+                sha256_hex(&c.half[n0].data),
+                c.half[n1].data.len(),
+                sha256_hex(&c.half[n1].data)
+            );
             println!(
                 "ROW {file} {} {a} {b} {} {} {} {}",
                 c.stream,
