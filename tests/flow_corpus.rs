@@ -6,9 +6,9 @@
 //! same `tcp.stream` index, endpoints, and packets and frame bytes each
 //! way; the same reassembled bytes as `tshark -z follow,tcp,raw`; the same
 //! TCP analysis counts (retransmissions, lost segments, duplicate ACKs...).
-//! Over all ports, every TCP frame must get tshark's `tcp.stream`. The expected rows were taken
-//! from tshark 4.0.17; `scripts/compare-conversations.sh` recomputes the
-//! comparison live.
+//! Over all ports, every TCP frame must get tshark's `tcp.stream`. The
+//! expected rows were taken from tshark 4.0.17;
+//! `scripts/compare-conversations.sh` recomputes the comparison live.
 //!
 //! Set RDPTRIAGE_CORPUS to use another corpus directory.
 
