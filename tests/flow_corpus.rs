@@ -14,7 +14,7 @@
 
 use rdptriage::capture;
 use rdptriage::common::Dir;
-use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable, TcpEventKind};
+use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind, TcpEventKind};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig, Transport};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -2175,4 +2175,123 @@ fn print_rows() {
             );
         }
     }
+}
+
+/// What to do with one frame when replaying a capture.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Keep,
+    /// As if the capture had missed it.
+    Drop,
+    /// As if the snap length had cut its last N bytes.
+    CutTail(usize),
+}
+
+/// Run the flow stage over a capture, editing frames on the way.
+fn run_edited(path: &Path, edit: impl Fn(u64) -> Edit) -> Vec<Connection> {
+    let mut slicer = Slicer::new(SlicerConfig::default());
+    let mut flows = FlowTable::new(FlowConfig::default());
+    let mut out = Vec::new();
+    let file = std::fs::File::open(path).expect("open capture");
+    let _ = capture::read_capture(file, |frame| {
+        let cut;
+        let frame = match edit(frame.number) {
+            Edit::Keep => frame,
+            Edit::Drop => return,
+            Edit::CutTail(n) => {
+                let keep = frame.data.len().saturating_sub(n);
+                cut = capture::Frame {
+                    data: frame.data.get(..keep).unwrap_or(&[]),
+                    ..*frame
+                };
+                &cut
+            }
+        };
+        if let Sliced::Packet(p) = slicer.slice(frame) {
+            flows.on_packet(frame.number, frame.ts, frame.orig_len, &p);
+        }
+        flows.drain_finished(&mut out);
+    });
+    let (rest, _) = flows.finish();
+    out.extend(rest);
+    out.sort_by_key(|c| c.stream);
+    out
+}
+
+/// Missing and cut frames of a real capture give the gaps they should:
+/// a server segment the client acknowledged but the capture lost is
+/// capture loss at exactly its bytes; a segment cut by the snap length is
+/// a snaplen gap at its tail. Everything else is unchanged.
+#[test]
+fn corpus_gaps_from_edited_frames() {
+    let Some(dir) = corpus_dir() else {
+        return;
+    };
+    let path = dir.join("zeek/rdp-to-ssl.pcap");
+    let whole = run_edited(&path, |_| Edit::Keep);
+    let conn = whole.iter().find(|c| c.stream == 1).expect("stream 1");
+    let down = conn.half(Dir::ToClient);
+    assert!(down.gaps.is_empty());
+    // A full-sized server segment in the middle of the stream.
+    let seg = *down
+        .segments
+        .iter()
+        .filter(|s| s.len > 1000)
+        .nth(10)
+        .expect("a large server segment");
+
+    let dropped = run_edited(&path, |f| {
+        if f == seg.frame {
+            Edit::Drop
+        } else {
+            Edit::Keep
+        }
+    });
+    let c = dropped.iter().find(|c| c.stream == 1).expect("stream 1");
+    let d = c.half(Dir::ToClient);
+    assert_eq!(d.gaps.len(), 1, "{:?}", d.gaps);
+    let g = d.gaps[0];
+    assert_eq!(
+        (g.offset, g.len, g.kind),
+        (seg.offset, u64::from(seg.len), GapKind::CaptureLoss)
+    );
+    assert!(g.frame > seg.frame, "the proving ACK comes later");
+    let (a, b) = (seg.offset as usize, seg.offset as usize + seg.len as usize);
+    assert_eq!(d.data.len(), down.data.len());
+    assert_eq!(d.data[..a], down.data[..a]);
+    assert!(d.data[a..b].iter().all(|&x| x == 0));
+    assert_eq!(d.data[b..], down.data[b..]);
+    assert!(c.events.iter().any(|e| e.kind == TcpEventKind::Gap(g)));
+    assert!(c
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, TcpEventKind::OutOfOrder { offset, .. } if offset == seg.offset + u64::from(seg.len))));
+
+    let cut = run_edited(&path, |f| {
+        if f == seg.frame {
+            Edit::CutTail(100)
+        } else {
+            Edit::Keep
+        }
+    });
+    let c = cut.iter().find(|c| c.stream == 1).expect("stream 1");
+    let d = c.half(Dir::ToClient);
+    let tail = seg.offset + u64::from(seg.len) - 100;
+    assert_eq!(
+        d.gaps
+            .iter()
+            .map(|g| (g.offset, g.len, g.kind, g.frame))
+            .collect::<Vec<_>>(),
+        vec![(tail, 100, GapKind::Snaplen, seg.frame)]
+    );
+    // Counters come from the headers: unchanged by the cut.
+    assert_eq!(
+        (d.packets, d.frame_bytes, d.payload_bytes, d.stream_len),
+        (
+            down.packets,
+            down.frame_bytes,
+            down.payload_bytes,
+            down.stream_len
+        )
+    );
 }
