@@ -14,7 +14,14 @@
 //! entry. Closed and idle entries are removed on a sweep that runs when
 //! capture time advanced by a second and enough packets went by to pay
 //! for it, so the table holds only live conversations; `max_live` caps it
-//! (the least recently active entries are evicted first).
+//! (the least recently active entries are evicted first). The price: a
+//! stray packet arriving after its conversation was removed (closed and
+//! quiet for `linger`, idle for `idle_finish`, or evicted) opens a new
+//! conversation and number, where Wireshark would reuse the old one.
+//!
+//! ICMP errors quoting a TCP header count as Wireshark counts them: the
+//! quoted address/port pair opens a conversation when none exists (the
+//! quoted flags are not known here, so a quoted SYN never starts a new one).
 
 use super::conn::ConnState;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
