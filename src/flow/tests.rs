@@ -952,3 +952,27 @@ fn predicate_selection_replays_what_came_before() {
         assert_eq!(by_port.half[1].packets, 2 + early_acks as u64);
     }
 }
+
+#[test]
+fn icmp_quoting_an_unknown_pair_opens_a_conversation_like_wireshark() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.send(pk(("10.0.0.9", 1000), ("10.0.0.8", 80), 1, 0, SYN, b""));
+    sim.icmp(QuotedTcp {
+        src: ip(CLIENT.0),
+        dst: ip(SERVER.0),
+        src_port: CLIENT.1,
+        dst_port: SERVER.1,
+        seq: 100,
+    });
+    assert_eq!(sim.t.stats().tcp_streams, 2);
+    sim.send(c2s(101, 5001, ACK, b"late"));
+    assert_eq!(sim.t.last_stream(), Some(1));
+    let (conns, stats) = sim.finish();
+    assert_eq!(stats.tcp_streams, 2);
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].stream, 1);
+    assert_eq!(conns[0].roles, RoleSource::Port);
+    assert_eq!(conns[0].endpoints.server.port(), 3389);
+    assert!(matches!(conns[0].events[0].kind, TcpEventKind::Icmp(_)));
+    assert_eq!(conns[0].half[0].data, b"late");
+}
