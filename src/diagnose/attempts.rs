@@ -254,6 +254,9 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
 }
 
 fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> String {
+    if b == Some(Benign::SessionEnd) {
+        return "session (ended normally)".into();
+    }
     match o {
         Outcome::Failed => format!(
             "failed at {}{}",

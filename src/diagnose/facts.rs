@@ -101,8 +101,8 @@ pub struct Facts {
     pub dupacks: Vec<(u64, Timestamp, Dir)>,
     pub out_of_order: Vec<(u64, Timestamp, Dir, u32)>,
     pub mid_stream: Option<u64>,
-    /// The first NotRdp event.
-    pub not_rdp: Option<(u64, String)>,
+    /// The first NotRdp event: frame, direction, why.
+    pub not_rdp: Option<(u64, Dir, String)>,
 }
 
 impl Facts {
@@ -185,7 +185,7 @@ impl Facts {
                         kind: TermKind::EncryptedAlert,
                     }),
                     ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
-                        f.not_rdp = Some((e.frame, why.clone()))
+                        f.not_rdp = Some((e.frame, e.dir, why.clone()))
                     }
                     _ => {}
                 },

@@ -219,7 +219,9 @@ pub enum Benign {
     HealthCheck,
     /// SYN, SYN/ACK, RST from the client (a port scan).
     Scanner,
-    /// A client closing or resetting at the end of a finished session.
+    /// A client closing or resetting at the end of a finished session
+    /// (or a server logoff). Goes with [`Outcome::Established`]: the
+    /// session ran; the close is named so nobody counts it as a failure.
     SessionEnd,
 }
 
@@ -356,6 +358,9 @@ pub enum CauseId {
     /// The connection was up, then one side stopped acknowledging (host
     /// down, path broken).
     PathLost,
+    /// The client sent an RDP request and something other than RDP
+    /// answered.
+    NotRdpServer,
     Unknown,
 }
 
@@ -396,6 +401,7 @@ impl CauseId {
         CauseId::ClientAborted,
         CauseId::CaptureLossInFailingStep,
         CauseId::PathLost,
+        CauseId::NotRdpServer,
         CauseId::Unknown,
     ];
 
@@ -438,6 +444,7 @@ impl CauseId {
             ClientAborted => "client_aborted",
             CaptureLossInFailingStep => "capture_loss",
             PathLost => "path_lost",
+            NotRdpServer => "not_rdp_server",
             Unknown => "unknown",
         }
     }
@@ -496,10 +503,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let f = facts::Facts::build(tl);
     let v = rules::decide(tl, &lad, &f);
     let last_step = lad.last.map(|m| m.step);
-    let failed_step = match v.outcome {
-        Outcome::Established => None,
-        _ => v.failed_step,
-    };
+    let failed_step = v.failed_step;
     let phase = failed_step
         .or(last_step)
         .map(Step::phase)

@@ -80,9 +80,11 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                 let mut v = match *code {
                     // Logoff or disconnect asked for by a user or administrator.
                     0x1 | 0x2 | 0xB | 0xC => {
-                        let mut v = Verdict::benign(Benign::SessionEnd, ending, ef);
-                        v.failed_step = None;
-                        v
+                        if lad.established() {
+                            Verdict::session_end(ending, ef)
+                        } else {
+                            Verdict::benign(Benign::SessionEnd, ending, ef)
+                        }
                     }
                     0x3 | 0x4 => Verdict::failed(
                         ending,
@@ -156,7 +158,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     if let Some(t) = term.filter(|t| t.is_close()) {
         let ending = ending_of(tl, t);
         let mut v = if t.dir == Dir::ToServer {
-            Verdict::benign(Benign::SessionEnd, ending, Some(t.frame)).with(ev(
+            Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
                 format!(
                     "{} after the session ran: the client ended the session",
@@ -173,7 +175,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
             )
             .with(ev(t.frame, format!("{} during the session", t.describe())))
         } else {
-            Verdict::benign(Benign::SessionEnd, ending, Some(t.frame)).with(ev(
+            Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
                 format!(
                     "{} after the session ran: the server ended the session (logoff or \

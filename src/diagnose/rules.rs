@@ -8,7 +8,7 @@
 //! error) beat the step-by-step reading; the step that did not complete
 //! and who ended the connection decide the rest.
 
-use super::facts::{after, ev, party, Facts, Term, TermKind};
+use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::path::*;
 use super::rdp::*;
@@ -18,7 +18,7 @@ use super::tcp::*;
 use super::tls::*;
 use super::x224::*;
 use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
-use crate::common::Duration;
+use crate::common::{Dir, Duration};
 use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
@@ -77,6 +77,12 @@ impl Verdict {
     pub(super) fn benign(kind: Benign, ending: Ending, frame: Option<u64>) -> Self {
         let mut v = Verdict::new(Outcome::Benign, ending, frame);
         v.benign = Some(kind);
+        v
+    }
+    /// A session that ran and ended normally.
+    pub(super) fn session_end(ending: Ending, frame: Option<u64>) -> Self {
+        let mut v = Verdict::new(Outcome::Established, ending, frame);
+        v.benign = Some(Benign::SessionEnd);
         v
     }
     pub(super) fn incomplete(ending: Ending, frame: Option<u64>) -> Self {
@@ -171,17 +177,65 @@ pub(super) fn lower(c: Confidence) -> Confidence {
 
 /// Decide one connection.
 pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
-    if let Some((frame, why)) = &f.not_rdp {
-        let (ending, ef) = match f.first_term_from(0) {
-            Some(t) => (ending_of(tl, t), Some(t.frame)),
-            None => (Ending::CaptureEnded, None),
+    if let Some((frame, dir, why)) = &f.not_rdp {
+        let (ending, ef, term) = match f.first_term_from(*frame) {
+            Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+            None => (Ending::CaptureEnded, None, None),
         };
-        return Verdict::new(Outcome::NotRdp, ending, ef)
-            .with(ev(*frame, format!("data on the port is not RDP: {why}")));
+        // An RDP client answered by something else: a failure of the
+        // server side, not a false positive on the port.
+        if let (Dir::ToClient, Some((cr, _))) = (dir, tl.connection_request()) {
+            let mut v = Verdict::failed(
+                ending,
+                ef,
+                CauseId::NotRdpServer,
+                Confidence::High,
+                format!(
+                    "The client sent an RDP Connection Request and the server answered with \
+                     something that is not RDP ({why}): another service listens on port {}.",
+                    tl.endpoints.server.port()
+                ),
+            )
+            .with(ev(cr.frame, "X.224 Connection Request from client"))
+            .with(ev(
+                *frame,
+                format!(
+                    "server answers {} after the Connection Request (frame {}) with data that \
+                     is not RDP: {why}",
+                    dur(
+                        tl.events
+                            .iter()
+                            .find(|e| e.frame == *frame)
+                            .map(|e| e.ts)
+                            .unwrap_or(cr.ts),
+                        cr.ts
+                    ),
+                    cr.frame
+                ),
+            ));
+            if let Some(t) = term {
+                v.evidence.push(term_ev(&t, None));
+            }
+            v.failed_step = Some(Step::ConnectionConfirm);
+            return v;
+        }
+        return Verdict::new(Outcome::NotRdp, ending, ef).with(ev(
+            *frame,
+            format!("data from the {} is not RDP: {why}", dir.sender()),
+        ));
     }
     let mut v = decide_inner(tl, lad, f);
     if v.failed_step.is_none() && !lad.established() {
         v.failed_step = lad.next;
+    }
+    // A session whose set-up the capture did not see: no verdict on it.
+    if f.mid_stream.is_some() && v.outcome == Outcome::Established {
+        v.outcome = Outcome::Incomplete;
+        v.benign = None;
+    }
+    // Only a failure has a step that failed.
+    if v.outcome != Outcome::Failed {
+        v.failed_step = None;
     }
     v
 }

@@ -28,7 +28,7 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.is_close()) {
         Some(t) if both && t.dir == Dir::ToServer => {
-            Verdict::benign(Benign::SessionEnd, ending_of(tl, t), Some(t.frame)).with(ev(
+            Verdict::session_end(ending_of(tl, t), Some(t.frame)).with(ev(
                 t.frame,
                 format!("{} after data flowed both ways", t.describe()),
             ))

@@ -148,6 +148,23 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
     let synack = lad.mark(Step::SynAck);
     let from = synack.map(|m| m.frame).unwrap_or(0);
     if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
+        // SYN, SYN/ACK, then the client's FIN (its ACK completes the
+        // handshake): connect and close with no data.
+        if t.dir == Dir::ToServer && !t.is_rst() {
+            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(tl, t), Some(t.frame));
+            if let Some(m) = synack {
+                v.evidence.push(mark_ev(&m, ""));
+            }
+            v.evidence.push(ev(
+                t.frame,
+                format!(
+                    "{} {} with no data either way: a load-balancer health check or port probe",
+                    t.describe(),
+                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
+                ),
+            ));
+            return v;
+        }
         if t.dir == Dir::ToServer && t.is_rst() {
             let mut v = Verdict::benign(
                 Benign::Scanner,

@@ -165,6 +165,24 @@ fn synack_never_acknowledged_is_a_one_way_drop() {
 }
 
 #[test]
+fn health_check_fin_right_after_the_synack_is_benign() {
+    // A load balancer's check: SYN, SYN/ACK, FIN/ACK from the checker,
+    // RST from the server.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .syn_ack(2, 0.0003)
+            .fin_c(3, 0.0005)
+            .rst_s(4, 0.0007)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Benign, "{d:#?}");
+    assert_eq!(d.benign, Some(Benign::HealthCheck));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+}
+
+#[test]
 fn health_check_connect_and_close_without_data_is_benign() {
     let d = diagnose(&TlBuilder::new().handshake().fin_c(4, 0.002).build());
     assert_eq!(d.outcome, Outcome::Benign);
@@ -239,6 +257,8 @@ fn request_at_the_very_end_of_the_capture_is_incomplete() {
     assert_eq!(d.outcome, Outcome::Incomplete);
     assert_eq!(d.ending, Ending::CaptureEnded);
     assert_eq!(d.ending.id(), "capture_ended");
+    assert_eq!(d.last_step, Some(Step::ConnectionRequest));
+    assert_eq!(d.failed_step, None);
 }
 
 #[test]
@@ -833,12 +853,18 @@ fn session() -> TlBuilder {
 
 #[test]
 fn session_end_by_client_is_benign_and_open_session_is_established() {
+    // The session ran: established, and the client's close is named so it
+    // is not taken for a failure.
     let d = diagnose(&session().fin_c(100, 130.0).build());
-    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.benign, Some(Benign::SessionEnd));
     assert_eq!(d.phase, Phase::Session);
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
     let d = diagnose(&session().rst_c(100, 130.0).build());
+    assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.benign, Some(Benign::SessionEnd));
+    assert_eq!(d.ending.id(), "reset_by_client");
     let d = diagnose(&session().end(200.0).build());
     assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.failed_step, None);
@@ -978,6 +1004,32 @@ fn not_rdp_on_the_port() {
     assert_ev(&d, 4, "HTTP request");
 }
 
+#[test]
+fn something_else_answering_an_rdp_request() {
+    // An RDP probe to a Modbus device: 9 bytes back, the client idles 30 s
+    // and closes.
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .proto(
+                5,
+                0.004,
+                ToClient,
+                ProtoEvent::NotRdp {
+                    why: "not TPKT".into(),
+                },
+            )
+            .fin_c(6, 30.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::NotRdpServer, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::ConnectionRequest));
+    assert_eq!(d.failed_step, Some(Step::ConnectionConfirm));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert_ev(&d, 5, "not RDP");
+}
+
 // --------------------------------------------------------- caveats ----
 
 #[test]
@@ -1029,8 +1081,9 @@ fn mid_stream_capture_is_said() {
         d.caveats.iter().any(|c| c.contains("mid-connection")),
         "{d:#?}"
     );
-    assert_eq!(d.outcome, Outcome::Benign);
-    assert_eq!(d.benign, Some(Benign::SessionEnd));
+    // The set-up was not seen: no verdict on the connection.
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
 }
 
 #[test]
