@@ -844,6 +844,32 @@ fn server_closing_during_encrypted_rdp_setup() {
     assert_eq!(d.last_step, Some(Step::McsConnectResponse));
 }
 
+#[test]
+fn tls_session_volume_threshold() {
+    // A Windows 7 TLS session by its first bitmaps: 24 records, 11 kB.
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .app(11, 0.03, ToClient, 300)
+            .app_summary(68, 1.7, ToClient, 24, 11_232)
+            .end(1.8)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    // Set-up only (licensing, Demand Active), then the server closes.
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .app(11, 0.03, ToClient, 300)
+            .app_summary(30, 0.5, ToClient, 12, 3_000)
+            .fin_s(31, 0.6)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerDeniedSession, Confidence::Low);
+    assert_eq!(d.last_step, Some(Step::McsConnectResponse));
+}
+
 fn session() -> TlBuilder {
     tls_done(SSL, SSL)
         .app(10, 0.02, ToServer, 400)
