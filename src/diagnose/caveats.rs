@@ -16,12 +16,12 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // Capture started mid-connection.
     if let Some(frame) = f.mid_stream {
         d.caveats.push(format!(
-            "the capture started mid-connection (first frame {frame}): the TCP handshake{} \
-             was not captured; only what follows is judged",
+            "the capture started mid-connection (first frame {frame}): {} not captured; only \
+             what follows is judged",
             if lad.mark(super::Step::ConnectionRequest).is_none() {
-                " and the RDP negotiation"
+                "the TCP handshake and the RDP negotiation were"
             } else {
-                ""
+                "the TCP handshake was"
             }
         ));
         if let Some(c) = &mut d.cause {

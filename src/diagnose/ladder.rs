@@ -216,12 +216,11 @@ impl Ladder {
             .proto_events()
             .any(|(_, p)| matches!(p, ProtoEvent::Tls(_)));
         let has_credssp = tl.credssp_legs().next().is_some();
-        let has_mcs_clear = tl.proto_events().any(|(_, p)| {
-            matches!(
-                p,
-                ProtoEvent::Mcs(McsEvent::ConnectInitial(_) | McsEvent::ConnectResponse(_))
-            )
-        });
+        // MCS or fast-path PDUs in the clear: Standard RDP Security (also
+        // what a capture that starts mid-session shows).
+        let has_mcs_clear = tl
+            .proto_events()
+            .any(|(_, p)| matches!(p, ProtoEvent::Mcs(_) | ProtoEvent::FastPath { .. }));
         let security = match selected(tl) {
             Some(p) => match p.0 {
                 Protocols::RDP => Security::Standard,

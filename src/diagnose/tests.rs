@@ -1113,6 +1113,33 @@ fn mid_stream_capture_is_said() {
 }
 
 #[test]
+fn mid_session_fast_path_places_the_session() {
+    // A capture that starts inside a Standard Security session: the decoder
+    // finds fast-path PDUs from the server.
+    let d = diagnose(
+        &TlBuilder::new()
+            .roles(RoleSource::Port)
+            .tcp(2, 0.0, ToClient, TcpEventKind::MidStream)
+            .proto(
+                2,
+                0.0,
+                ToClient,
+                ProtoEvent::FastPath {
+                    len: 19,
+                    encrypted: true,
+                },
+            )
+            .end(60.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::CaptureEnded);
+    assert!(d.caveats[0].contains("first frame 2"));
+}
+
+#[test]
 fn mid_stream_without_signature_is_incomplete() {
     let d = diagnose(
         &TlBuilder::new()
