@@ -52,6 +52,10 @@ impl Term {
     pub fn is_close(&self) -> bool {
         matches!(self.kind, TermKind::Rst { .. } | TermKind::Fin)
     }
+    /// A close, or an encrypted alert standing for one.
+    pub fn ends(&self) -> bool {
+        self.is_close() || matches!(self.kind, TermKind::EncryptedAlert)
+    }
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
     pub fn describe(&self) -> String {

@@ -77,6 +77,8 @@ pub const SESSION_BYTES: u64 = 10_000;
 pub struct Ladder {
     pub security: Security,
     pub tls13: bool,
+    /// The steps this connection must climb, in order.
+    pub path: Vec<Step>,
     /// Steps the capture shows (first occurrence), in path order.
     pub seen: Vec<Mark>,
     /// The furthest step completed (shown or implied), with the place of
@@ -275,6 +277,17 @@ impl Ladder {
         if matches!(security, Security::Tls | Security::Nla { .. }) {
             encrypted_rdp_marks(tl, security, &seen.clone(), &mut seen);
         }
+        // Session volume places the session even when nothing of the set-up
+        // could be read (TLS without its handshake, payloads cut by the snap
+        // length).
+        if !seen.iter().any(|m| m.step == Step::SessionData) {
+            if let Some(m) = session_volume(tl) {
+                if !path.contains(&Step::SessionData) {
+                    path.push(Step::SessionData);
+                }
+                seen.push(m);
+            }
+        }
         let idx = |s: Step| path.iter().position(|p| *p == s).unwrap_or(0);
         seen.sort_by_key(|m| (idx(m.step), m.frame));
         let last = seen.last().copied();
@@ -285,6 +298,7 @@ impl Ladder {
         Ladder {
             security,
             tls13,
+            path,
             seen,
             last,
             next,
@@ -344,11 +358,6 @@ fn encrypted_rdp_marks(tl: &Timeline, security: Security, seen: &[Mark], out: &m
     }
     out.extend(initial);
     out.extend(response);
-    if let Some(m) = session_volume(tl) {
-        if !out.iter().any(|s| s.step == Step::SessionData) {
-            out.push(m);
-        }
-    }
 }
 
 /// The place where the server's application data reached session volume.

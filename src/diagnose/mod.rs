@@ -502,7 +502,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
     let f = facts::Facts::build(tl);
     let v = rules::decide(tl, &lad, &f);
-    let last_step = lad.last.map(|m| m.step);
+    let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;
     let phase = failed_step
         .or(last_step)

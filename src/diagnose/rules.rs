@@ -44,6 +44,9 @@ pub struct Verdict {
     pub ending: Ending,
     pub ending_frame: Option<u64>,
     pub failed_step: Option<Step>,
+    /// Overrides the ladder's last step (when the capture shows a step
+    /// that did not reach the other side).
+    pub last_step: Option<Option<Step>>,
     pub cause: Option<Cause>,
     pub benign: Option<Benign>,
     pub evidence: Vec<Evidence>,
@@ -57,6 +60,7 @@ impl Verdict {
             ending,
             ending_frame,
             failed_step: None,
+            last_step: None,
             cause: None,
             benign: None,
             evidence: Vec::new(),
@@ -168,6 +172,17 @@ pub(super) fn mark_ev(m: &Mark, text: &str) -> Evidence {
     }
 }
 
+/// The connection stopped in the TLS handshake or right after it, before
+/// any RDP or CredSSP data.
+pub(super) fn in_tls_handshake(lad: &Ladder) -> bool {
+    match lad.next {
+        Some(s) if s.phase() == super::Phase::Tls => true,
+        Some(Step::CredsspNegotiate) => true,
+        Some(Step::McsConnectInitial) => lad.security == super::ladder::Security::Tls,
+        _ => false,
+    }
+}
+
 pub(super) fn lower(c: Confidence) -> Confidence {
     match c {
         Confidence::High => Confidence::Medium,
@@ -228,8 +243,17 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     if v.failed_step.is_none() && !lad.established() {
         v.failed_step = lad.next;
     }
-    // A session whose set-up the capture did not see: no verdict on it.
-    if f.mid_stream.is_some() && v.outcome == Outcome::Established {
+    // A session that ran and then broke is established, with the cause of
+    // its end.
+    if lad.established() && v.outcome == Outcome::Failed {
+        v.outcome = Outcome::Established;
+    }
+    // A session whose set-up the capture did not see and whose end it did
+    // not see either: no verdict on it.
+    if f.mid_stream.is_some()
+        && v.outcome == Outcome::Established
+        && v.ending == Ending::CaptureEnded
+    {
         v.outcome = Outcome::Incomplete;
         v.benign = None;
     }
@@ -242,8 +266,32 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
 
 pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     let stop = lad.last;
-    let from = stop.map(|m| m.frame).unwrap_or(0);
-    let term = f.first_term_from(from).cloned();
+    // The packet that ended the connection comes after the last step; for
+    // a session, after the set-up (the session mark may sit on the last
+    // data frame, which a FIN can precede).
+    let from = if lad.established() {
+        lad.seen
+            .iter()
+            .rev()
+            .nth(1)
+            .or(lad.seen.last())
+            .map(|m| m.frame)
+            .unwrap_or(0)
+    } else {
+        stop.map(|m| m.frame).unwrap_or(0)
+    };
+    let mut term = f.first_term_from(from).cloned();
+    // Around the TLS handshake an encrypted alert is how a TLS stack
+    // aborts (the certificate was refused): it, not the FIN after it, ends
+    // the connection.
+    if let (Some(soft), true) = (f.soft_alert_from(from), in_tls_handshake(lad)) {
+        if term
+            .as_ref()
+            .is_none_or(|t| t.dir == soft.dir && t.frame >= soft.frame && t.is_close())
+        {
+            term = Some(soft.clone());
+        }
+    }
 
     // The TCP handshake has its own signatures (a scanner's RST would look
     // forged: raw-socket tools pick their own TTL).

@@ -55,7 +55,7 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let servers_turn = next.sender() == Party::Server;
-    let Some(t) = term.filter(|t| t.is_close()) else {
+    let Some(t) = term.filter(|t| t.ends()) else {
         return stalled(tl, lad, f, &stop, next);
     };
     let waited = t.ts.since(stop.ts);
@@ -254,6 +254,44 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                     .into(),
             )
             .with_all(leg_ev(tl))
+            .with(tev);
+        }
+        // TLS without NLA: the client checks the certificate once the
+        // handshake is done and leaves if it refuses it.
+        McsConnectInitial if !by_server && lad.security == Security::Tls => {
+            return client_left_after_cert(tl, &stop, t, false);
+        }
+        // The server chose Standard RDP Security for a client that asked
+        // for TLS: the client cannot go on.
+        McsConnectInitial
+            if !by_server
+                && lad.security == Security::Standard
+                && tl
+                    .connection_request()
+                    .and_then(|(_, r)| r.neg_req.as_ref())
+                    .is_some_and(|n| n.requested.offers_tls()) =>
+        {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::SslNotAllowedByServer,
+                Confidence::High,
+                format!(
+                    "The client asked for {} and the server chose Standard RDP Security, which \
+                     the client refuses: the server allows only Standard RDP Security \
+                     (SecurityLayer 0), or fell back to it because its TLS certificate or key is \
+                     unusable.",
+                    offered_text(tl)
+                ),
+            )
+            .with(ev(
+                stop.frame,
+                format!(
+                    "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) \
+                     for a client that offered {}",
+                    offered_text(tl)
+                ),
+            ))
             .with(tev);
         }
         McsConnectInitial => {

@@ -29,6 +29,15 @@ fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
         d.evidence
     );
 }
+/// A session that ran, then broke: established, with the cause of its end.
+#[track_caller]
+fn assert_broke(d: &Diagnosis, cause: CauseId, c: Confidence) {
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(id(d), Some(cause), "{d:#?}");
+    assert_eq!(conf(d), Some(c), "{d:#?}");
+}
 #[track_caller]
 fn assert_failed(d: &Diagnosis, cause: CauseId, c: Confidence) {
     assert_eq!(d.outcome, Outcome::Failed, "{d:#?}");
@@ -620,6 +629,10 @@ fn mtu_black_hole_full_size_segments_retransmitted() {
     );
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
     assert_ev(&d, 8, "retransmission from server of 1460 bytes");
+    // The ServerHello left the server but never reached the client.
+    assert_eq!(d.last_step, Some(Step::ClientHello));
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_eq!(d.ending, Ending::ResetBy(Party::Client));
     // Two only: medium.
     let d = diagnose(
         &cert_then(good_cert("rdp01"), None)
@@ -630,6 +643,52 @@ fn mtu_black_hole_full_size_segments_retransmitted() {
             .build(),
     );
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
+}
+
+#[test]
+fn mtu_black_hole_below_full_size_with_keepalives_passing() {
+    // Server side of a tunnel with MTU 576: the 1206-byte ServerHello
+    // flight is retransmitted 7 times; the client's keep-alives arrive.
+    let mut b = cert_then(good_cert("rdp01"), None).mss(1460, 1460);
+    for (k, t) in [0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4].iter().enumerate() {
+        b = b.rtx(8 + 2 * k as u64, *t, ToClient, 19, 1206);
+        b = b.keepalive(9 + 2 * k as u64, *t + 0.1);
+    }
+    let d = diagnose(&b.fin_c(30, 26.0).build());
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_ev(&d, 9, "small packets pass");
+    assert_ev(&d, 20, "retransmission 7 of the same segment");
+    // The same retransmissions with nothing from the client after them:
+    // not an MTU problem (the path or the client is gone).
+    let mut b = cert_then(good_cert("rdp01"), None).mss(1460, 1460);
+    for (k, t) in [0.2, 0.6, 1.4].iter().enumerate() {
+        b = b.rtx(8 + k as u64, *t, ToClient, 19, 1206);
+    }
+    let d = diagnose(&b.end(30.0).build());
+    assert_ne!(id(&d), Some(CauseId::MtuBlackHole));
+}
+
+#[test]
+fn mtu_black_hole_seen_from_the_client() {
+    // Client side: the server's large segment never arrives; its next
+    // packets are past a 1206-byte hole.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .mss(1460, 1460)
+            .gap(9, 0.3, ToClient, GapKind::Unknown, 19, 1206)
+            .keepalive(10, 7.0)
+            .fin_c(12, 25.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_ev(
+        &d,
+        9,
+        "1206 bytes from the server at offset 19 never arrived",
+    );
 }
 
 #[test]
@@ -900,7 +959,7 @@ fn session_end_by_client_is_benign_and_open_session_is_established() {
 #[test]
 fn server_reset_during_the_session() {
     let d = diagnose(&session().rst_s(100, 130.0).build());
-    assert_failed(&d, CauseId::ServerReset, Confidence::Medium);
+    assert_broke(&d, CauseId::ServerReset, Confidence::Medium);
     assert_eq!(d.ending, Ending::ResetBy(Party::Server));
 }
 
@@ -931,7 +990,7 @@ fn middlebox_reset_after_client_hello() {
 #[test]
 fn idle_timeout_long_silence_then_reset() {
     let d = diagnose(&session().max_idle(900.0, 100).rst_s(100, 1020.0).build());
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
     assert_ev(&d, 100, "after 900 s of silence");
     // With a forged TTL the device is named with more confidence.
     let d = diagnose(
@@ -940,7 +999,7 @@ fn idle_timeout_long_silence_then_reset() {
             .rst(100, 1020.0, ToClient, 60)
             .build(),
     );
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::High);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::High);
     assert_eq!(d.ending, Ending::ResetBy(Party::Middlebox));
 }
 
@@ -955,7 +1014,7 @@ fn idle_timeout_silence_then_unanswered_retransmissions() {
             .end(760.0)
             .build(),
     );
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
     assert!(matches!(
         d.ending,
         Ending::Timeout {
@@ -974,7 +1033,7 @@ fn zero_window_stall_from_the_server() {
             .end(140.0)
             .build(),
     );
-    assert_failed(&d, CauseId::ZeroWindowStall, Confidence::High);
+    assert_broke(&d, CauseId::ZeroWindowStall, Confidence::High);
     assert_ev(
         &d,
         100,
@@ -1006,7 +1065,7 @@ fn path_lost_in_session_retransmissions_never_answered() {
             .end(160.0)
             .build(),
     );
-    assert_failed(&d, CauseId::PathLost, Confidence::Medium);
+    assert_broke(&d, CauseId::PathLost, Confidence::Medium);
 }
 
 #[test]
@@ -1107,8 +1166,9 @@ fn mid_stream_capture_is_said() {
         d.caveats.iter().any(|c| c.contains("mid-connection")),
         "{d:#?}"
     );
-    // The set-up was not seen: no verdict on the connection.
-    assert_eq!(d.outcome, Outcome::Incomplete);
+    // The set-up was not seen, but the session ran and the client closed.
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
     assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
 }
 
@@ -1167,6 +1227,26 @@ fn one_direction_only_is_not_a_failure() {
     );
     assert_eq!(d.outcome, Outcome::Incomplete, "{d:#?}");
     assert!(d.caveats.iter().any(|c| c.contains("only one direction")));
+}
+
+#[test]
+fn undecodable_session_is_placed_by_volume() {
+    // Snap length 96: nothing decodes, but 60 kB flowed from the server
+    // and the client closed after 5 s.
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .gap(4, 0.002, ToServer, GapKind::Snaplen, 30, 12)
+            .gap(10, 0.02, ToClient, GapKind::Snaplen, 49, 1176)
+            .payload(9_000, 60_000)
+            .last_payload(ToClient, 170, 5.3)
+            .fin_c(172, 5.34)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert!(d.caveats.iter().any(|c| c.contains("snap length")));
 }
 
 #[test]
