@@ -285,10 +285,9 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     // aborts (the certificate was refused): it, not the FIN after it, ends
     // the connection.
     if let (Some(soft), true) = (f.soft_alert_from(from), in_tls_handshake(lad)) {
-        if term
-            .as_ref()
-            .is_none_or(|t| t.dir == soft.dir && t.frame >= soft.frame && t.is_close())
-        {
+        if term.as_ref().map_or(true, |t| {
+            t.dir == soft.dir && t.frame >= soft.frame && t.is_close()
+        }) {
             term = Some(soft.clone());
         }
     }
