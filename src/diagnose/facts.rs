@@ -69,13 +69,7 @@ impl Term {
                 alert_name(*description)
             ),
             TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
-            TermKind::Icmp(i) => format!(
-                "ICMP {} ({}/{}) quoting the {} packet",
-                i.describe(),
-                i.icmp_type,
-                i.code,
-                who
-            ),
+            TermKind::Icmp(i) => format!("ICMP {} quoting the {who}'s packet", i.describe()),
         }
     }
 }

@@ -284,6 +284,15 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                     offered_text(tl)
                 ),
             )
+            .with_all(tl.connection_request().map(|(e, _)| {
+                ev(
+                    e.frame,
+                    format!(
+                        "X.224 Connection Request from client offering {}",
+                        offered_text(tl)
+                    ),
+                )
+            }))
             .with(ev(
                 stop.frame,
                 format!(

@@ -131,7 +131,7 @@ fn icmp_error_quoting_the_syn_names_the_reason() {
             code: 13
         }
     );
-    assert_ev(&d, 2, "administratively prohibited");
+    assert_ev(&d, 2, "ICMP destination unreachable: administratively prohibited (3/13) quoting the client's packet 2.0 ms after TCP SYN (frame 1)");
 }
 
 #[test]
@@ -597,6 +597,50 @@ fn client_alerts_name_the_certificate_problem() {
     );
     assert_failed(&d, CauseId::CertRejected, Confidence::Medium);
     assert_ev(&d, 8, "bad_certificate (42) from client");
+}
+
+#[test]
+fn encrypted_alert_after_the_handshake_refuses_the_certificate() {
+    // FreeRDP /cert:deny: the TLS handshake completes, then the client
+    // sends an encrypted alert and FIN.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello_with(6, 0.010, modern_hello(Some("10.0.0.9")))
+            .server_hello(7, 0.011, 0x0303)
+            .certificate(7, 0.011, cert("10.0.0.9", -2500, -2000, false))
+            .tls(7, 0.011, ToClient, TlsEvent::ServerHelloDone)
+            .tls(8, 0.012, ToServer, TlsEvent::ChangeCipherSpec)
+            .tls(9, 0.013, ToClient, TlsEvent::ChangeCipherSpec)
+            .tls(10, 0.03, ToServer, TlsEvent::EncryptedAlert { len: 26 })
+            .fin_c(11, 0.031)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedExpired, Confidence::High);
+    assert_eq!(
+        d.ending,
+        Ending::TlsAlert {
+            from: Party::Client,
+            description: None
+        }
+    );
+    assert_eq!(d.ending_frame, Some(10));
+    assert_eq!(d.last_step, Some(Step::ServerFinished));
+    assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
+    assert_ev(&d, 10, "encrypted TLS alert from client 17.0 ms after TLS server ChangeCipherSpec/Finished (frame 9)");
+    assert_ev(&d, 11, "FIN from client after its alert");
+}
+
+#[test]
+fn standard_security_chosen_for_a_tls_only_client() {
+    // xrdp with security_layer=rdp (or a key it cannot read) selects
+    // PROTOCOL_RDP for a client that asked for SSL only; FreeRDP closes.
+    let d = diagnose(&negotiated(SSL, RDP).fin_c(6, 0.0042).build());
+    assert_failed(&d, CauseId::SslNotAllowedByServer, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::ConnectionConfirm));
+    assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert_ev(&d, 4, "offering SSL");
+    assert_ev(&d, 5, "selecting RDP");
 }
 
 #[test]
