@@ -1439,6 +1439,24 @@ fn precheck_followed_by_the_real_connection() {
 }
 
 #[test]
+fn precheck_and_the_real_connection_34_s_later_are_one_attempt() {
+    // Win7 mstsc in the corpus: the real connection comes 34 s after the
+    // pre-check (the user answered a prompt).
+    let mut late = full(1, 37.7);
+    late.capture_end = at(200.0);
+    let mut pre = precheck(0, 0.0);
+    pre.capture_end = at(200.0);
+    let tls = [pre, late];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<_> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 1, "{at:#?}");
+    assert!(at[0].relabels.is_empty());
+    assert_eq!(at[0].failed, 0);
+    assert_eq!(at[0].benign, 1);
+}
+
+#[test]
 fn pubkeyauth_rejection_followed_by_success_is_relabelled_precheck() {
     let mut tls = [precheck(0, 0.0), full(1, 0.4)];
     // The first connection ended with a RST: diagnosed as a rejection.
@@ -1471,13 +1489,19 @@ fn pubkeyauth_rejection_followed_by_success_is_relabelled_precheck() {
 #[test]
 fn lone_precheck_with_nothing_after_is_relabelled_failure() {
     let mut tl = precheck(0, 0.0);
-    tl.capture_end = at(120.0);
+    tl.capture_end = at(200.0);
     let d = diagnose(&tl);
     assert_eq!(d.benign, Some(Benign::CredentialPrecheck));
     let at_ = group_attempts(&[(&tl, &d)]);
     assert_eq!(at_[0].relabels.len(), 1);
     assert_eq!(at_[0].relabels[0].outcome, Outcome::Failed);
     assert_eq!(at_[0].failed, 1);
+    let fixed = at_[0].relabels[0].apply(&d);
+    assert_eq!(fixed.failed_step, Some(Step::CredsspCredentials));
+    assert_eq!(fixed.cause.unwrap().id, CauseId::PubKeyAuthRejected);
+    assert!(at_[0]
+        .summary
+        .contains("failed at CredSSP credentials (pubkeyauth_rejected)"));
     // If the capture ended right after, nothing can be said: no relabel.
     let tl2 = precheck(0, 0.0);
     let d2 = diagnose(&tl2);
