@@ -1,8 +1,8 @@
 //! Judging the server's certificate against the capture's own clock and
 //! the name the client dialled.
 
-use super::facts::*;
-use super::*;
+use super::facts::{date, date_secs};
+use super::{CauseId, Confidence};
 use crate::common::Timestamp;
 use crate::proto::cert::CertInfo;
 use crate::timeline::Timeline;

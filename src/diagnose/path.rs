@@ -2,10 +2,10 @@
 //! middlebox (TTL), an idle timeout, a zero-window stall, a path-MTU black
 //! hole, retransmissions nobody answers.
 
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, date, dur, ev, party, Facts, Rtx, Term, TermKind};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, forged, mark_ev, term_ev, Verdict, IDLE, STALL, ZERO_WINDOW};
+use super::{CauseId, Confidence, Ending, Party, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::GapKind;
 use crate::timeline::Timeline;

@@ -1,11 +1,11 @@
 //! RDP set-up and session rules: licensing errors, MCS refusals, Set
 //! Error Info codes, and how a running session ended.
 
-use super::facts::*;
-use super::ladder::*;
+use super::facts::{ev, Facts, Term};
+use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
-use super::rules::*;
-use super::*;
+use super::rules::{ending_of, term_ev, Verdict};
+use super::{Benign, CauseId, Confidence, Ending, Outcome, Step};
 use crate::common::Dir;
 use crate::proto::mcs::{error_info_name, McsEvent};
 use crate::proto::ProtoEvent;

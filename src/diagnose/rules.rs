@@ -10,13 +10,13 @@
 
 use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
-use super::path::*;
-use super::rdp::*;
+use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
+use super::rdp::{licensing_or_error_info, session_end};
 use super::remedy::remediation;
-use super::steps::*;
-use super::tcp::*;
-use super::tls::*;
-use super::x224::*;
+use super::steps::{nothing_placed, step_rules};
+use super::tcp::{handshake_unfinished, syn_unanswered};
+use super::tls::alert_rule;
+use super::x224::negotiation_failure;
 use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
 use crate::common::{Dir, Duration};
 use crate::timeline::Timeline;

@@ -1,13 +1,13 @@
 //! The step-by-step reading: the step that did not complete, whose turn it
 //! was, and who ended the connection (or that nobody did).
 
-use super::facts::*;
-use super::ladder::*;
+use super::facts::{after, ev, Facts, Term};
+use super::ladder::{Ladder, Mark, Security};
 use super::path::path_lost;
-use super::rules::*;
+use super::rules::{cause, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
 use super::x224::offered_text;
-use super::*;
+use super::{Benign, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::timeline::Timeline;
 
@@ -64,7 +64,7 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
     let tev = term_ev(t, Some(&stop));
     let stop_ev = mark_ev(&stop, "");
 
-    use Step::*;
+    use super::Step::*;
     match next {
         ConnectionRequest => {
             if !by_server && tl.dir(Dir::ToServer).payload_bytes == 0 {

@@ -1,10 +1,10 @@
 //! TCP handshake rules: a SYN refused, unanswered or answered by ICMP;
 //! a handshake left half-open (a scanner, or one direction dropped).
 
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, dur, ev, Facts, TermKind};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
+use super::{Benign, CauseId, Confidence, Ending, Party, Step};
 use crate::common::Dir;
 use crate::timeline::Timeline;
 

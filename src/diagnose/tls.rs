@@ -3,10 +3,10 @@
 //! a client that leaves after the server's certificate.
 
 use super::cert::{cert_text, judge_cert};
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, ev, Term};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, lower, term_ev, Verdict, PROMPT};
+use super::{CauseId, Confidence};
 use crate::common::Dir;
 use crate::flow::TcpEventKind;
 use crate::proto::tls::{alert_name, ClientHello, TlsVersion};
