@@ -210,8 +210,13 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
     };
     let first = tls.iter().map(|t| t.first_ts).min().unwrap_or_default();
     let last = tls.iter().map(|t| t.last_ts).max().unwrap_or_default();
-    let client = tls[0].endpoints.client.ip();
-    let server = tls[0].endpoints.server;
+    let (client, server) = match tls.first() {
+        Some(t) => (t.endpoints.client.ip(), t.endpoints.server),
+        None => (
+            std::net::IpAddr::from([0, 0, 0, 0]),
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+        ),
+    };
     let n = eff.len();
     let head = if n == 1 {
         format!("1 connection from {client} to {server}")

@@ -106,6 +106,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         ));
         if d.outcome == Outcome::Failed {
             d.outcome = Outcome::Incomplete;
+            d.failed_step = None;
             if let Some(c) = &mut d.cause {
                 c.confidence = Confidence::Low;
             }

@@ -20,11 +20,12 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
             .iter()
             .filter(|r| r.dir == dir && r.frame >= from)
             .collect();
+        let (Some(&first), Some(&last)) = (r.first(), r.last()) else {
+            continue;
+        };
         if r.len() < 2 {
             continue;
         }
-        let first = r[0];
-        let last = r[r.len() - 1];
         let answered = tl
             .events
             .iter()
@@ -205,9 +206,9 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             date(start)
         ),
     ));
-    if !ka.is_empty() {
+    if let Some(k) = ka.first() {
         v.evidence.push(ev(
-            ka[0].0,
+            k.0,
             format!("{} TCP keep-alive(s) after the silence", ka.len()),
         ));
     }

@@ -66,15 +66,15 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
             format!("SYN from client to {}", tl.endpoints.server),
         ));
         v.evidence.push(term_ev(t, Some(&m)));
-        if n > 1 {
+        if let (true, Some(last)) = (n > 1, f.syns.last()) {
             v.evidence.push(ev(
-                f.syns[n - 1].0,
+                last.0,
                 format!("client sent the SYN {n} times (frames {syn_list})"),
             ));
         }
         return v;
     }
-    let (last_frame, last_ts) = f.syns[n - 1];
+    let (last_frame, last_ts) = f.syns.last().copied().unwrap_or((first_frame, first_ts));
     let quiet = tl.capture_end.since(last_ts);
     let rtx = (n - 1) as u32;
     if n == 1 && quiet < SYN_QUIET {
