@@ -145,13 +145,19 @@ pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
     };
     let d = tl.dir(t.dir);
     let usual = d.usual_ttl()?;
-    let n = d
-        .ttls
-        .iter()
-        .find(|(v, _)| *v == usual)
-        .map(|(_, n)| *n)
-        .unwrap_or(0);
-    (usual != ttl && n >= 2).then_some((usual, n))
+    let count = |v: u8| {
+        d.ttls
+            .iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let n = count(usual);
+    // Two TTL populations of similar size are two paths or two capture
+    // points (every packet seen twice), not a forger.
+    let same_as_rst = count(ttl);
+    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
+    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
 }
 
 pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {

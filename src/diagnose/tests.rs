@@ -1020,6 +1020,19 @@ fn middlebox_reset_has_the_wrong_ttl() {
 }
 
 #[test]
+fn a_capture_on_two_interfaces_is_no_middlebox() {
+    // Every server packet seen twice (once per router interface), TTL 64
+    // and 63: the RST too.
+    let mut tl = session().rst(200, 130.0, ToClient, 63).build();
+    tl.dirs[1].ttls = vec![(63, 60), (64, 60)];
+    let d = diagnose(&tl);
+    assert_ne!(id(&d), Some(CauseId::MiddleboxReset), "{d:#?}");
+    // One odd TTL among many is a forger.
+    tl.dirs[1].ttls = vec![(63, 1), (64, 119)];
+    assert_eq!(id(&diagnose(&tl)), Some(CauseId::MiddleboxReset));
+}
+
+#[test]
 fn middlebox_reset_after_client_hello() {
     let d = diagnose(
         &negotiated(SSL, SSL)
