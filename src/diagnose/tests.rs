@@ -981,7 +981,7 @@ fn session() -> TlBuilder {
 }
 
 #[test]
-fn session_end_by_client_is_benign_and_open_session_is_established() {
+fn session_end_is_named_and_an_open_session_is_established() {
     // The session ran: established, and the client's close is named so it
     // is not taken for a failure.
     let d = diagnose(&session().fin_c(100, 130.0).build());
