@@ -222,11 +222,21 @@ pub(super) fn zero_window(
     term: Option<&Term>,
 ) -> Option<Verdict> {
     let from = stop.map(|m| m.frame).unwrap_or(0);
-    let (dir, frame, start, end) = f.zero_windows.iter().find(|(_, fr, s, e)| {
-        let held = e.unwrap_or(tl.capture_end).since(*s);
-        held >= ZERO_WINDOW && (e.is_none() || *fr >= from)
-    })?;
-    let held = end.unwrap_or(tl.capture_end).since(*start);
+    // How long the window stayed shut: until it opened, the connection
+    // ended, or the capture did. A window that shuts as the connection
+    // closes is no stall.
+    let until = |s: Timestamp, e: Option<Timestamp>| {
+        let mut u = e.unwrap_or(tl.capture_end);
+        if let Some(t) = term.filter(|t| t.ts >= s) {
+            u = u.min(t.ts);
+        }
+        u.since(s)
+    };
+    let (dir, frame, start, end) = f
+        .zero_windows
+        .iter()
+        .find(|(_, fr, s, e)| until(*s, *e) >= ZERO_WINDOW && (e.is_none() || *fr >= from))?;
+    let held = until(*start, *end);
     let who = dir.sender();
     let (ending, ef) = match term {
         Some(t) => (ending_of(tl, t), Some(t.frame)),

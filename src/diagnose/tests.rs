@@ -1096,6 +1096,15 @@ fn zero_window_stall_from_the_server() {
         100,
         "zero window from server, held for 15 s until the end",
     );
+    // A client that stops reading as it closes: no stall.
+    let d = diagnose(
+        &session()
+            .tcp(100, 125.0, ToServer, TcpEventKind::ZeroWindow)
+            .fin_c(101, 125.2)
+            .end(140.0)
+            .build(),
+    );
+    assert_eq!(d.benign, Some(Benign::SessionEnd), "{d:#?}");
     // A zero window that opens again within a second is flow control.
     let d = diagnose(
         &session()
