@@ -131,10 +131,11 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         ));
     }
 
-    // Decoding stopped before the failure.
+    // Decoding stopped before the failure (after it, nothing is lost).
     if d.outcome != Outcome::Established {
+        let before_end = |frame: u64| d.ending_frame.map_or(true, |end| frame < end);
         if let Some((e, why)) = tl.proto_events().find_map(|(e, p)| match p {
-            ProtoEvent::Stopped { why } => Some((e, why)),
+            ProtoEvent::Stopped { why } if before_end(e.frame) => Some((e, why)),
             _ => None,
         }) {
             d.caveats.push(format!(

@@ -1316,6 +1316,52 @@ fn undecodable_session_is_placed_by_volume() {
 }
 
 #[test]
+fn decoding_stopped_before_the_failure_is_a_caveat_after_it_is_not() {
+    let stopped = |f| ProtoEvent::Stopped {
+        why: format!("hole at frame {f}"),
+    };
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .proto(6, 0.01, ToServer, stopped(6))
+            .fin_c(8, 20.0)
+            .build(),
+    );
+    assert!(d.caveats.iter().any(|c| c.contains("stopped at frame 6")));
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .alert(7, 0.011, ToClient, 70)
+            .proto(9, 0.02, ToClient, stopped(9))
+            .build(),
+    );
+    assert!(d.caveats.is_empty(), "{:?}", d.caveats);
+}
+
+#[test]
+fn dropped_events_are_a_caveat() {
+    let mut tl = negotiated(SSL, SSL).end(1.0).build();
+    tl.events_dropped = 12;
+    let d = diagnose(&tl);
+    assert!(d.caveats.iter().any(|c| c.contains("12 TCP events")));
+}
+
+#[test]
+fn server_direction_only_is_not_a_failure() {
+    // Only the server's packets: its Connection Confirm proves a request.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn_ack(2, 0.0005)
+            .cc(5, 0.004, SSL)
+            .server_hello(7, 0.011, 0x0303)
+            .fin_s(9, 30.0)
+            .roles(RoleSource::SynAck)
+            .build(),
+    );
+    assert_ne!(d.outcome, Outcome::Failed, "{d:#?}");
+    assert!(d.caveats.iter().any(|c| c.contains("only one direction")));
+}
+
+#[test]
 fn snap_length_is_a_caveat() {
     let d = diagnose(
         &negotiated(SSL, SSL)
