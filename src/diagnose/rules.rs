@@ -19,6 +19,9 @@ use super::tls::alert_rule;
 use super::x224::negotiation_failure;
 use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
 use crate::common::{Dir, Duration};
+use crate::proto::mcs::McsEvent;
+use crate::proto::x224::X224Event;
+use crate::proto::ProtoEvent;
 use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
@@ -246,6 +249,28 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         ));
     }
     let mut v = decide_inner(tl, lad, f);
+    // A clear-text disconnect PDU just before the end says who hung up.
+    if v.outcome == Outcome::Failed {
+        let from = lad.last.map(|m| m.frame).unwrap_or(0);
+        let until = v.ending_frame.unwrap_or(u64::MAX);
+        for (e, p) in tl.proto_events() {
+            if e.frame < from || e.frame > until {
+                continue;
+            }
+            let text = match p {
+                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => format!(
+                    "MCS Disconnect Provider Ultimatum from {} (reason {reason})",
+                    e.dir.sender()
+                ),
+                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => format!(
+                    "X.224 Disconnect Request from {} (reason {reason})",
+                    e.dir.sender()
+                ),
+                _ => continue,
+            };
+            v.evidence.push(ev(e.frame, text));
+        }
+    }
     if v.failed_step.is_none() && !lad.established() {
         v.failed_step = lad.next;
     }

@@ -432,6 +432,31 @@ fn server_cert_unusable_rst_right_after_client_hello() {
 }
 
 #[test]
+fn disconnect_pdu_before_the_reset_is_shown() {
+    // xrdp with a key that does not match its certificate: after the
+    // ClientHello it sends a Disconnect Provider Ultimatum in the clear and
+    // resets.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .mcs(
+                7,
+                0.048,
+                ToClient,
+                McsEvent::DisconnectProviderUltimatum { reason: 3 },
+            )
+            .rst_s(8, 0.0488)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerCertUnusable, Confidence::High);
+    assert_ev(
+        &d,
+        7,
+        "MCS Disconnect Provider Ultimatum from server (reason 3)",
+    );
+}
+
+#[test]
 fn server_closing_after_an_old_client_hello_is_a_version_mismatch() {
     let d = diagnose(
         &negotiated(SSL, SSL)
