@@ -9,7 +9,8 @@ save_client_log() {
     local name=$1 out=$2
     mkdir -p "$OUT/client-logs"
     {
-        grep -E '\[(ERROR|WARN)\]' "$WORK/$name.client.log" | grep -v 'com.freerdp.utils' |
+        grep -E '\[(ERROR|WARN)\]|Certificate verification failure|NAME MISMATCH' "$WORK/$name.client.log" |
+            grep -v 'com.freerdp.utils' |
             sed -E 's/^\[[0-9:]+\] \[[0-9:]+\] //' | tail -n 12
         tail -n 1 "$WORK/$name.client.log"
     } >"$OUT/client-logs/$out.txt"
