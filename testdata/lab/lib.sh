@@ -35,9 +35,19 @@ in_s() { ip netns exec "$NS_S" "$@"; }
 install_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
+    # Keep the packages' services (xrdp, xrdp-sesman) from starting on the
+    # host while they are installed: the lab runs its own servers, inside its
+    # namespaces only, and leaves nothing running.
+    local policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        policy=1
+    fi
     apt-get install -y -q --no-install-recommends \
         xrdp freerdp2-x11 freerdp2-shadow-x11 xvfb xauth tcpdump tshark \
         wireshark-common iproute2 iputils-ping iptables openssl ethtool procps gzip
+    [ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
     # Debian starts the system xrdp where systemd runs; the lab uses its own
     # instances inside the server namespace only.
     if command -v systemctl >/dev/null && systemctl is-active -q xrdp 2>/dev/null; then
