@@ -98,6 +98,11 @@ r("30-key-unreadable-fallback.pcap",0,"key_unreadable_fallback","xrdp security_l
 r("31-tls-no-usable-version.pcap",0,"tls_server_internal_error","xrdp ssl_protocols=TLSv1, TLSv1.1 at OpenSSL 3's default security level (neither usable); xfreerdp /sec:tls +enforce-tlsv1_2; the server answers the ClientHello with alert internal_error (80)",
   "failed","tls_client_hello","tls_server_hello","tls_alert","tls_server_internal_error","8,10",
   "transport_connect_tls: ERRCONNECT_TLS_CONNECT_FAILED [0x00020008]; exit 143", T+HS)
+r("32-wrong-service-on-port.pcap",0,"wrong_service_on_port","Python's http.server listens on 3389; it answers the Connection Request with an HTML error page (no TPKT, no status line: the request is not HTTP/1.x); the client closes (FIN, then RST)",
+  "failed","x224_connection_request","x224_connection_confirm","closed_by_client","listener_refused","4,6,8,9",NEGERR,
+  "tshark -r {f} -Y 'frame.number==6' -x; tshark -r {f}"+FINRST)
+r("33-capture-ends-early.pcap",0,"capture_ends_early","as 01 (the connection succeeded: client stopped after 6 s) but tcpdump -c 9 stopped after the server's ACK of the ClientHello",
+  "incomplete","tls_client_hello","-","capture_ended","-","8,9",OK, "tshark -r {f}")
 hdr = "file stream scenario what_was_done outcome last_step failed_step ended_by cause evidence_frames client_error checked_with".split()
 with open(sys.argv[1],"w") as fh:
     fh.write("\t".join(hdr)+"\n")

@@ -46,7 +46,7 @@ install_packages() {
     fi
     apt-get install -y -q --no-install-recommends \
         xrdp freerdp2-x11 freerdp2-shadow-x11 xvfb xauth tcpdump tshark \
-        wireshark-common iproute2 iputils-ping iptables openssl ethtool procps gzip
+        wireshark-common iproute2 iputils-ping iptables openssl ethtool procps gzip python3
     [ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
     # Debian starts the system xrdp where systemd runs; the lab uses its own
     # instances inside the server namespace only.

@@ -308,3 +308,24 @@ sc_31_tls_no_usable_version() {
     xrdp_start "$(xrdp_conf oldtls2 security_layer=tls 'ssl_protocols=TLSv1, TLSv1.1')"
     capture_run 31-tls-no-usable-version 15 /sec:tls /cert:ignore +enforce-tlsv1_2
 }
+
+sc_32_wrong_service_on_port() {
+    # another service (Python's http.server) listens on 3389: it answers the
+    # Connection Request with an HTTP error and closes
+    ip netns exec "$NS_S" python3 -m http.server --bind "$S_IP" "$RDP_PORT" \
+        >"$WORK/http.log" 2>&1 &
+    LAB_PIDS+=("$!")
+    wait_listen || log "http.server did not listen"
+    capture_run 32-wrong-service-on-port 15 /sec:tls /cert:ignore
+}
+
+sc_33_capture_ends_early() {
+    # a successful connection, but tcpdump stops after 9 packets (-c 9), in
+    # the middle of the TLS handshake
+    xrdp_start "$(xrdp_conf early security_layer=negotiate)"
+    local out=33-capture-ends-early
+    cap_start "$OUT/$out.pcap" "$NS_C" -i c0 -c 9
+    run_client "$out" 6 /sec:tls /cert:ignore
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
