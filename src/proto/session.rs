@@ -20,7 +20,7 @@
 //! - Events about a position rather than a PDU span the one byte there.
 
 use super::mcs::{McsEvent, SlowPathContext};
-use super::tls::{self, TlsEvent};
+use super::tls;
 use super::tpkt::{self, Frame, PduError};
 use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
 use super::{credssp, Decoded, ProtoEvent, StreamInput};
@@ -526,20 +526,19 @@ fn decode_tls(
 ) {
     let sbytes = server.data.get(server_start..).unwrap_or(&[]);
     let cbytes = client.data.get(client_start..).unwrap_or(&[]);
+    // The server direction switches itself to "encrypted" at a TLS 1.3
+    // ServerHello; the client direction is told.
     let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
-    let tls13 = s.events.iter().any(
-        |d| matches!(&d.event, ProtoEvent::Tls(TlsEvent::ServerHello(h)) if h.version.0 == 0x0304),
-    );
-    if tls13 {
-        s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
-    }
+    let server_hello = s.server_hello().cloned();
+    let tls13 = s.selected_tls13();
     let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
     tls_events(server, &mut s, out);
     tls_events(client, &mut c, out);
     match selected {
         Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
-            out.extend(credssp::map_legs(
+            out.extend(credssp::map_legs_with(
                 p,
+                server_hello.as_ref(),
                 &c.encrypted_records,
                 &s.encrypted_records,
             ));
@@ -1051,6 +1050,7 @@ mod tests {
     use super::testpcap::connections;
     use super::*;
     use crate::proto::mcs::tests as m;
+    use crate::proto::tls::TlsEvent;
     use crate::proto::tpkt::hex;
     use crate::proto::x224::tests as x;
     use crate::proto::x224::{ConnectionRequest, NegFailureCode};
