@@ -384,6 +384,12 @@ impl ConnState {
                         TcpEventKind::Retransmission { offset, len: plen },
                     );
                 }
+            } else if !syn && !rst && off > next {
+                // An ACK or FIN past the highest byte seen: the sender sent
+                // bytes the capture never saw (Wireshark's "previous
+                // segment not captured"). The hole is classified at the end
+                // (capture loss if the peer acknowledged it).
+                self.dirs[di].reasm.note_sent_before(data_seq, frame, ts);
             }
         }
         if fin && self.dirs[di].fin_off.is_none() {

@@ -341,6 +341,44 @@ impl Reassembler {
         }
     }
 
+    /// A segment without payload (an ACK or a FIN) at sequence number
+    /// `seq` says its sender has sent every byte before `seq`. Bytes past
+    /// the highest one captured are missing: open a hole for them (within
+    /// the depth cap) and move the front. Returns whether it did.
+    pub fn note_sent_before(&mut self, seq: u32, frame: u64, ts: Timestamp) -> bool {
+        let Some(off) = self.offset_of(seq) else {
+            return false;
+        };
+        if off <= self.high as i64 {
+            return false;
+        }
+        let end = off as u64;
+        self.high = end;
+        self.front_ts = ts;
+        self.advance_anchor(seq, off);
+        let len = self.data.len() as u64;
+        let to = end.min(self.depth_cap as u64);
+        if !self.capped && to > len {
+            if self.holes.len() >= MAX_HOLES {
+                self.capped = true;
+            } else {
+                self.holes.push(Hole {
+                    start: len,
+                    end: to,
+                    frame,
+                    ts,
+                    snaplen: false,
+                    acked: None,
+                });
+                self.data.resize(to as usize, 0);
+            }
+        }
+        if self.high > self.depth_cap as u64 {
+            self.capped = true;
+        }
+        true
+    }
+
     /// The peer acknowledged up to sequence number `ack` (exclusive).
     pub fn on_ack(&mut self, ack: u32, frame: u64, ts: Timestamp) {
         let Some(off) = self.offset_of(ack) else {
@@ -551,6 +589,47 @@ mod tests {
         assert_eq!(
             (gaps[0].offset, gaps[0].len, gaps[0].kind, gaps[0].frame),
             (2, 3, GapKind::CaptureLoss, 3)
+        );
+    }
+
+    #[test]
+    fn a_bare_ack_past_the_front_opens_a_hole() {
+        // Lab capture 20 (MTU black hole, client side): the server's 19-byte
+        // Connection Confirm arrives, its 1206-byte flight never does, then
+        // its ACKs carry the sequence number after that flight.
+        let mut a = r(1 << 20);
+        ins(&mut a, 0, &[7u8; 19], 6, 1);
+        assert!(
+            !a.note_sent_before(ISN + 1 + 19, 9, ms(2)),
+            "at the front: nothing missing"
+        );
+        assert!(a.note_sent_before(ISN + 1 + 1225, 11, ms(3)));
+        assert_eq!(a.high, 1225);
+        let (data, _, gaps) = a.finish(false);
+        assert_eq!(data.len(), 1225);
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                offset: 19,
+                len: 1206,
+                kind: GapKind::Unknown,
+                frame: 11,
+                ts: ms(3),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_bare_ack_past_the_front_that_the_peer_acked_is_capture_loss() {
+        let mut a = r(1 << 20);
+        ins(&mut a, 0, &[7u8; 10], 2, 1);
+        a.note_sent_before(ISN + 1 + 110, 3, ms(2));
+        a.on_ack(ISN + 1 + 110, 4, ms(3));
+        let (_, _, gaps) = a.finish(false);
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(
+            (gaps[0].offset, gaps[0].len, gaps[0].kind),
+            (10, 100, GapKind::CaptureLoss)
         );
     }
 
