@@ -103,6 +103,14 @@ r("32-wrong-service-on-port.pcap",0,"wrong_service_on_port","Python's http.serve
   "tshark -r {f} -Y 'frame.number==6' -x; tshark -r {f}"+FINRST)
 r("33-capture-ends-early.pcap",0,"capture_ends_early","as 01 (the connection succeeded: client stopped after 6 s) but tcpdump -c 9 stopped after the server's ACK of the ClientHello",
   "incomplete","tls_client_hello","-","capture_ended","-","8,9",OK, "tshark -r {f}")
+r("34-path-dropped-mid-session.pcap",0,"path_dropped_mid_session","xrdp TLS session idle at the login screen; 3 s in the router drops all port-3389 traffic both ways; the client's keep-alives (6.5 s, 8.5 s) go unanswered and its kernel gives up with RST (ETIMEDOUT)",
+  "established","session_data","-","reset_by_client","idle_timeout","189,190,191,192",
+  "BIO_read: Connection timed out (110); ERRCONNECT_CONNECT_TRANSPORT_FAILED [0x0002000D]; exit 131",
+  "tshark -r {f} -Y 'frame.number>=187' -T fields -e frame.number -e frame.time_relative -e ip.src -e _ws.col.Info")
+r("35-client-zero-window.pcap",0,"client_zero_window","client namespace tcp_rmem 4096 8192 16384; xfreerdp SIGSTOPped during the connection sequence while xrdp sends the login screen; the client's window goes to 0 at 1.6 s, xrdp probes; the lab kills the client at 16 s (RST)",
+  "established","session_data","-","reset_by_client","zero_window_stall","140,146,148,151,153,157,160",
+  "none (xfreerdp stopped, then killed by the lab with SIGKILL; exit 137)",
+  "tshark -r {f} -Y 'tcp.analysis.zero_window || tcp.analysis.window_full || tcp.flags.reset==1' -T fields -e frame.number -e frame.time_relative -e ip.src -e tcp.window_size")
 hdr = "file stream scenario what_was_done outcome last_step failed_step ended_by cause evidence_frames client_error checked_with".split()
 with open(sys.argv[1],"w") as fh:
     fh.write("\t".join(hdr)+"\n")

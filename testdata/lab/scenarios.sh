@@ -329,3 +329,50 @@ sc_33_capture_ends_early() {
     cap_stop "$OUT/$out.pcap"
     save_client_log "$out" "$out"
 }
+
+sc_34_path_dropped_mid_session() {
+    # an xrdp TLS session at the login screen; 3 s in, the router starts
+    # dropping everything on port 3389 both ways (a stateful device that
+    # forgot the connection, or a broken path): the client's keep-alives go
+    # unanswered until its kernel gives up
+    xrdp_start "$(xrdp_conf dropmid security_layer=negotiate)"
+    local out=34-path-dropped-mid-session
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 60 /sec:tls /cert:ignore
+    sleep 3
+    in_r iptables -A FORWARD -p tcp --dport "$RDP_PORT" -j DROP
+    in_r iptables -A FORWARD -p tcp --sport "$RDP_PORT" -j DROP
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_35_client_zero_window() {
+    # the client stops reading (xfreerdp SIGSTOPped during the connection
+    # sequence, small receive buffer in the client namespace) while xrdp
+    # sends the login screen: the client's window goes to zero and xrdp
+    # probes it; the lab kills the client after 15 s
+    in_c sysctl -q -w net.ipv4.tcp_rmem="4096 8192 16384"
+    xrdp_start "$(xrdp_conf zwin security_layer=negotiate)"
+    local out=35-client-zero-window
+    cap_start "$OUT/$out.pcap"
+    client_display
+    run_client_bg "$out" 30 /sec:tls /cert:ignore
+    # stop xfreerdp once its log shows the MCS phase, while xrdp is still
+    # sending the login screen
+    local i p
+    for i in $(seq 200); do
+        grep -q 'rdp_client_transition_to_state CONNECTION_STATE_NEGO --> CONNECTION_STATE_MCS_CREATE_REQUEST\|CONNECTION_STATE_MCS' \
+            "$WORK/$out.client.log" 2>/dev/null && break
+        sleep 0.02
+    done
+    p=$(ip netns pids "$NS_C" | while read -r q; do
+        [ "$(cat /proc/"$q"/comm 2>/dev/null)" = xfreerdp ] && echo "$q"
+    done)
+    [ -n "$p" ] && kill -STOP $p
+    sleep 15
+    [ -n "$p" ] && kill -KILL $p
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
