@@ -8,6 +8,8 @@ use super::rules::{ending_of, forged, mark_ev, term_ev, Verdict, IDLE, STALL, ZE
 use super::{CauseId, Confidence, Ending, Party, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::GapKind;
+use crate::flow::TcpEventKind;
+use crate::timeline::EventKind;
 use crate::timeline::Timeline;
 
 /// Repeated retransmissions in one direction at the end of the capture
@@ -74,6 +76,86 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
                 other
             ),
         ));
+        return Some(v);
+    }
+    None
+}
+
+/// Keep-alives from one side that the other never answered, right before
+/// that side gave up: the peer or the path went away (a firewall dropping
+/// the flow, a link down). Two or more in a row are needed: one lost
+/// keep-alive is retried by the kernel.
+pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Option<Verdict> {
+    let until = term.map_or(u64::MAX, |t| t.frame);
+    for dir in [Dir::ToServer, Dir::ToClient] {
+        let mut run: Vec<(u64, Timestamp)> = Vec::new();
+        for e in tl.events.iter().take_while(|e| e.frame <= until) {
+            match &e.kind {
+                EventKind::Tcp(TcpEventKind::KeepAlive) if e.dir == dir => {
+                    run.push((e.frame, e.ts))
+                }
+                // Any sign of life from the peer answers them.
+                EventKind::Tcp(TcpEventKind::KeepAliveAck) | EventKind::Proto(_)
+                    if e.dir == dir.reverse() =>
+                {
+                    run.clear()
+                }
+                _ => {}
+            }
+        }
+        if run.len() < 2 {
+            continue;
+        }
+        // The side that sent them also ended the connection (or nothing did).
+        if term.is_some_and(|t| t.dir != dir) {
+            continue;
+        }
+        let (first, last) = (run[0], run[run.len() - 1]);
+        let peer = party(dir.reverse()).name();
+        let (ending, ef) = match term {
+            Some(t) => (ending_of(tl, t), Some(t.frame)),
+            None => (
+                Ending::Timeout {
+                    waited: last.1.since(first.1),
+                    retransmissions: run.len() as u32,
+                },
+                Some(last.0),
+            ),
+        };
+        let mut v = Verdict::failed(
+            ending,
+            ef,
+            CauseId::PathLost,
+            if run.len() >= 3 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            format!(
+                "The {peer} stopped answering: {} TCP keep-alives from the {} over {} got no \
+                 reply (the path broke, or a firewall or NAT on it dropped the connection's state).",
+                run.len(),
+                dir.sender(),
+                last.1.since(first.1)
+            ),
+        );
+        v.evidence.push(ev(
+            first.0,
+            format!("keep-alive from {}, never answered", dir.sender()),
+        ));
+        v.evidence.push(ev(
+            last.0,
+            format!(
+                "keep-alive {} of {} from {}, {} after the first; nothing from the {peer} since",
+                run.len(),
+                run.len(),
+                dir.sender(),
+                last.1.since(first.1)
+            ),
+        ));
+        if let Some(t) = term {
+            v.evidence.push(term_ev(t, None));
+        }
         return Some(v);
     }
     None

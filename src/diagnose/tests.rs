@@ -1160,6 +1160,46 @@ fn path_lost_in_session_retransmissions_never_answered() {
 }
 
 #[test]
+fn path_lost_in_session_keep_alives_never_answered() {
+    // Lab capture 34: the path drops mid-session; the client's keep-alives
+    // at 6.5 s and 8.5 s get nothing back and its kernel resets at 10.5 s.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(191, 128.5, ToServer, TcpEventKind::KeepAlive)
+            .rst_c(192, 130.5)
+            .build(),
+    );
+    assert_broke(&d, CauseId::PathLost, Confidence::Medium);
+    assert_eq!(d.ending.id(), "reset_by_client");
+    let frames: Vec<u64> = d.evidence.iter().map(|e| e.frame).collect();
+    assert!(frames.contains(&190) && frames.contains(&191) && frames.contains(&192));
+
+    // Answered keep-alives are a healthy idle session: the client's reset
+    // later is its own doing.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(191, 126.6, ToClient, TcpEventKind::KeepAliveAck)
+            .tcp(192, 128.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(193, 128.6, ToClient, TcpEventKind::KeepAliveAck)
+            .rst_c(194, 130.5)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+
+    // One unanswered keep-alive is not enough.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .rst_c(192, 130.5)
+            .build(),
+    );
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+}
+
+#[test]
 fn not_rdp_on_the_port() {
     let d = diagnose(
         &TlBuilder::new()

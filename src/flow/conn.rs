@@ -62,6 +62,8 @@ struct DirState {
     /// The last packet of this side was a keep-alive or probe (so the
     /// peer's answer is not a duplicate ACK).
     probed: bool,
+    /// This side sent a keep-alive the peer has not answered yet.
+    keepalive_pending: bool,
 }
 
 impl DirState {
@@ -75,6 +77,7 @@ impl DirState {
             dupacks: 0,
             zero_window: false,
             probed: false,
+            keepalive_pending: false,
         }
     }
 
@@ -207,6 +210,9 @@ impl ConnState {
         }
         self.touch(frame, ts);
         self.packets += 1;
+        if std::mem::take(&mut self.dirs[pi].keepalive_pending) {
+            self.push(frame, ts, dir, TcpEventKind::KeepAliveAck);
+        }
 
         // Counters.
         {
@@ -344,6 +350,7 @@ impl ConnState {
             };
             self.push(frame, ts, dir, kind);
             self.dirs[di].probed = true;
+            self.dirs[di].keepalive_pending = true;
         } else {
             let zwp = plain && plen == 1 && off == next && peer_zero;
             self.dirs[di].probed = zwp;

@@ -201,6 +201,9 @@ pub enum TcpEventKind {
         count: u32,
     },
     KeepAlive,
+    /// The first packet from the peer after a keep-alive: the peer (and
+    /// the path) are alive. Wireshark's "Keep-Alive ACK" when it is a bare ACK.
+    KeepAliveAck,
     ZeroWindow,
     ZeroWindowProbe,
     /// Window opened again after a zero window.

@@ -442,11 +442,37 @@ fn keep_alives_are_not_data_and_their_answers_not_dup_acks() {
         k.iter().filter(|k| **k == TcpEventKind::KeepAlive).count(),
         4
     );
+    // Each keep-alive was answered.
+    assert_eq!(
+        k.iter()
+            .filter(|k| **k == TcpEventKind::KeepAliveAck)
+            .count(),
+        4
+    );
     assert!(!k.iter().any(|k| matches!(k, TcpEventKind::DupAck { .. })));
     assert!(!k
         .iter()
         .any(|k| matches!(k, TcpEventKind::Retransmission { .. })));
     assert_eq!(c.half[0].data, b"ab");
+}
+
+#[test]
+fn unanswered_keep_alives_get_no_ack_event() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.send(c2s(101, 5001, PSH | ACK, b"ab"));
+    sim.send(s2c(5001, 103, ACK, b""));
+    // The path goes away: two keep-alives, nothing back, then a reset.
+    sim.send(c2s(102, 5001, ACK, b""));
+    sim.send(c2s(102, 5001, ACK, b""));
+    sim.send(c2s(103, 5001, RST | ACK, b""));
+    let c = only(sim);
+    let k = kinds(&c);
+    assert_eq!(
+        k.iter().filter(|k| **k == TcpEventKind::KeepAlive).count(),
+        2
+    );
+    assert!(!k.contains(&TcpEventKind::KeepAliveAck));
 }
 
 #[test]
