@@ -259,8 +259,9 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             }
             let text = match p {
                 ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => format!(
-                    "MCS Disconnect Provider Ultimatum from {} (reason {reason})",
-                    e.dir.sender()
+                    "MCS Disconnect Provider Ultimatum from {} (reason {}, {reason})",
+                    e.dir.sender(),
+                    crate::proto::mcs::disconnect_reason_name(*reason)
                 ),
                 ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => format!(
                     "X.224 Disconnect Request from {} (reason {reason})",

@@ -452,7 +452,7 @@ fn disconnect_pdu_before_the_reset_is_shown() {
     assert_ev(
         &d,
         7,
-        "MCS Disconnect Provider Ultimatum from server (reason 3)",
+        "MCS Disconnect Provider Ultimatum from server (reason rn-user-requested, 3)",
     );
 }
 

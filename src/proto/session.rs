@@ -586,6 +586,22 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if let ProtoEvent::Stopped { why } = &mut d.event {
             said_stop = true;
             let rest = side.data.get(d.start as usize..).unwrap_or(&[]);
+            // A clear-text TPKT where a TLS record was due: the peer gave
+            // up on TLS and said so in RDP (xrdp sends an MCS Disconnect
+            // Provider Ultimatum when it cannot start TLS). Decode it.
+            if plausible_tpkt(rest) {
+                let at = d.start as usize;
+                out.push(side.marker(
+                    at,
+                    ProtoEvent::Anomaly {
+                        what: format!(
+                            "clear-text X.224/MCS data at offset {at} where a TLS record was expected"
+                        ),
+                    },
+                ));
+                decode_slow_path(side, at, &mut SlowPathContext::default(), out);
+                continue;
+            }
             // A record cut by the end of the bytes (not garbage).
             if let Some(r) = &reason {
                 if rest.len() < 5 || plausible_tls(rest) {
@@ -1105,6 +1121,48 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// testdata/captures/17-key-mismatch.pcap: xrdp selects SSL, then
+    /// cannot start TLS (its key does not match its certificate) and sends
+    /// a clear-text MCS Disconnect Provider Ultimatum (frame 10) instead of
+    /// a ServerHello, then resets.
+    #[test]
+    fn clear_text_disconnect_where_a_server_hello_was_due() {
+        let c = cat(&[
+            "0300002a25e00000000000436f6f6b69653a206d737473686173683d726f6f740d0a0100080001000000",
+        ]);
+        let s = cat(&[
+            "030000130ed000001234000201080001000000",
+            "0300000902f0802180",
+        ]);
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        let server: Vec<&ProtoEvent> = ev
+            .iter()
+            .filter(|d| d.dir == Dir::ToClient)
+            .map(|d| &d.event)
+            .collect();
+        assert!(server.iter().any(|e| matches!(
+            e,
+            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
+        )));
+        assert!(server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Anomaly { what } if what.contains("where a TLS record was expected"))));
+        assert!(!server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Stopped { .. })));
+        // Placed at the TPKT: offsets 19..28 of the server's stream.
+        let dpum = ev
+            .iter()
+            .find(|d| {
+                matches!(
+                    d.event,
+                    ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
+                )
+            })
+            .unwrap();
+        assert_eq!((dpum.start, dpum.end), (19, 28));
     }
 
     #[test]
