@@ -291,7 +291,8 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
             .btype
             .filter(|&t| is_packet_block(t))
             .map(|_| coll.packets + 1);
-        let what = match p.btype {
+        // Named only when reading stops (no formatting per block).
+        let what = || match p.btype {
             Some(t) if have >= 12 => format!("block of type {t:#x}"),
             _ => "block header".to_string(),
         };
@@ -317,7 +318,7 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
                     Why::TooBig,
                     offset,
                     frame_if_packet,
-                    &what,
+                    &what(),
                     Some(blen),
                     have,
                 );
@@ -392,7 +393,7 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
                 };
                 if let Err(why) = why {
                     let need = p.blen.or(Some(12));
-                    let w = drive::stop_warning(why, offset, frame_if_packet, &what, need, have);
+                    let w = drive::stop_warning(why, offset, frame_if_packet, &what(), need, have);
                     return Ok((st.format(), Some(w), offset));
                 }
             }
