@@ -614,6 +614,27 @@ mod agreement {
     }
 
     #[test]
+    fn ip_version_must_match_the_link() {
+        // An IPv6 header behind EtherType IPv4: malformed, on both paths.
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend(super::ip::tests::v6_packet(59, &[]));
+        assert!(lax::slice(LinkType::ETHERNET, &f).is_none());
+        let fr = Frame {
+            number: 1,
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            interface: 0,
+            orig_len: f.len() as u32,
+            data: &f,
+        };
+        assert!(matches!(
+            Slicer::default().slice(&fr),
+            Sliced::Skip(Skip::Malformed)
+        ));
+    }
+
+    #[test]
     fn every_corpus_frame_sliced_alike() {
         let Some(dir) = corpus_dir() else {
             println!("corpus not found: skipped");
@@ -649,7 +670,10 @@ mod agreement {
             version in proptest::sample::select(vec![0x45u8, 0x46, 0x60, 0x4f]),
             proto in proptest::sample::select(vec![6u8, 1, 17, 58, 44, 0, 51]),
             mut data in proptest::collection::vec(any::<u8>(), 0..120),
+            mismatch in proptest::bool::weighted(0.2),
         ) {
+            // The link mostly announces the version the header has.
+            let v6 = (version == 0x60) != mismatch;
             // Steer the bytes towards plausible headers.
             let ip_at = match link { 1 => 14, 113 => 16, 276 => 20, 0 | 108 => 4, _ => 0 };
             if data.len() > ip_at + 9 {
@@ -657,10 +681,10 @@ mod agreement {
                 let p = if version == 0x60 { ip_at + 6 } else { ip_at + 9 };
                 data[p] = proto;
                 match link {
-                    1 => { data[12] = if version == 0x60 { 0x86 } else { 0x08 }; data[13] = if version == 0x60 { 0xdd } else { 0 }; }
-                    113 => { data[2] = 0; data[14] = if version == 0x60 { 0x86 } else { 0x08 }; data[15] = if version == 0x60 { 0xdd } else { 0 }; }
-                    276 => { data[0] = if version == 0x60 { 0x86 } else { 0x08 }; data[1] = if version == 0x60 { 0xdd } else { 0 }; data[8] = 0; }
-                    0 | 108 => data[..4].copy_from_slice(&(if version == 0x60 { 24u32 } else { 2 }).to_le_bytes()),
+                    1 => { data[12] = if v6 { 0x86 } else { 0x08 }; data[13] = if v6 { 0xdd } else { 0 }; }
+                    113 => { data[2] = 0; data[14] = if v6 { 0x86 } else { 0x08 }; data[15] = if v6 { 0xdd } else { 0 }; }
+                    276 => { data[0] = if v6 { 0x86 } else { 0x08 }; data[1] = if v6 { 0xdd } else { 0 }; data[8] = 0; }
+                    0 | 108 => data[..4].copy_from_slice(&(if v6 { 24u32 } else { 2 }).to_le_bytes()),
                     _ => {}
                 }
             }
