@@ -243,3 +243,77 @@ pub(crate) fn corrupt(offset: u64, frame: Option<u64>, what: String) -> CaptureW
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_parser::LegacyPcapReader;
+
+    struct Failing(io::ErrorKind);
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::new(self.0, "disk on fire"))
+        }
+    }
+
+    #[test]
+    fn source_keeps_the_error_the_crate_drops() {
+        let (mut src, slot) = Source::new(Failing(io::ErrorKind::UnexpectedEof));
+        assert!(src.read(&mut [0u8; 4]).is_err());
+        let e = slot.borrow_mut().take().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        let w = stop_warning(Why::Read(e), 24, Some(1), "packet record", None, 0);
+        assert_eq!(w.kind, WarningKind::Truncated);
+        let w = stop_warning(
+            Why::Read(io::Error::other("disk on fire")),
+            24,
+            Some(1),
+            "packet record",
+            None,
+            0,
+        );
+        assert_eq!(w.kind, WarningKind::Corrupt);
+        assert!(w.message.contains("byte offset 24") && w.message.contains("disk on fire"));
+    }
+
+    #[test]
+    fn pump_refills_grows_within_the_cap_and_reports_read_errors() {
+        let mut header = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        header.extend_from_slice(&[0u8; 8]);
+        header.extend_from_slice(&65535u32.to_le_bytes());
+        header.extend_from_slice(&1u32.to_le_bytes());
+        let (src, slot) = Source::new(io::Cursor::new(header).chain(Failing(io::ErrorKind::Other)));
+        let mut r = LegacyPcapReader::new(64, src).unwrap();
+        let mut pump = Pump::new(slot, 64);
+        assert!(r.next().is_ok());
+        r.consume(24);
+        match pump.more(&mut r, true) {
+            Err(Why::Read(e)) => assert!(e.to_string().contains("disk on fire")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(pump.capacity, 128);
+        // Growth stops at the cap.
+        let mut at_cap = Pump::new(ErrorSlot::default(), MAX_BUFFER);
+        assert!(matches!(at_cap.more(&mut r, true), Err(Why::TooBig)));
+    }
+
+    #[test]
+    fn no_progress_twice_is_a_stall() {
+        struct Empty;
+        impl Read for Empty {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Ok(0)
+            }
+        }
+        let mut header = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        header.extend_from_slice(&[0u8; 16]);
+        let (src, slot) = Source::new(io::Cursor::new(header).chain(Empty));
+        let mut r = LegacyPcapReader::new(64, src).unwrap();
+        let mut pump = Pump::new(slot, 64);
+        // Nothing consumed, nothing new: the second call stops.
+        assert!(pump.more(&mut r, false).is_ok());
+        assert!(matches!(pump.more(&mut r, false), Err(Why::Stalled)));
+        pump.progressed();
+        assert!(pump.more(&mut r, false).is_ok());
+    }
+}
