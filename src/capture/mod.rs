@@ -3,7 +3,14 @@
 //! Reads pcap (all magics, both byte orders, modified/Kuznetsov), pcapng
 //! (several sections and interfaces) and gzip/zstd-compressed copies of
 //! either, recognised by magic bytes. A capture is streamed once, front to
-//! back, through a fixed-size buffer; it is never loaded whole.
+//! back, through a bounded buffer; it is never loaded whole.
+//!
+//! Records and blocks are read by pcap-parser's streaming readers
+//! (`LegacyPcapReader`, `PcapNGReader`; see `drive.rs` for how they are
+//! driven). Kept by hand: gzip/zstd sniffing, frame numbering, warnings and
+//! byte offsets, and the few cases the crate reads wrong or not at all
+//! (big-endian modified pcap, the obsolete pcapng Packet Block, if_tsoffset
+//! in big-endian sections; see `pcap.rs` and `pcapng.rs`).
 //!
 //! Knows nothing of IP, TCP or RDP. Frames are numbered 1-based in file
 //! order, as Wireshark numbers them.
@@ -29,6 +36,7 @@ use std::io::Read;
 
 mod collect;
 mod decompress;
+mod drive;
 mod pcap;
 mod pcapng;
 mod stream;
