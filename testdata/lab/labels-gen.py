@@ -99,12 +99,12 @@ r("31-tls-no-usable-version.pcap",0,"tls_server_internal_error","xrdp ssl_protoc
   "failed","tls_client_hello","tls_server_hello","tls_alert","tls_server_internal_error","8,10",
   "transport_connect_tls: ERRCONNECT_TLS_CONNECT_FAILED [0x00020008]; exit 143", T+HS)
 r("32-wrong-service-on-port.pcap",0,"wrong_service_on_port","Python's http.server listens on 3389; it answers the Connection Request with an HTML error page (no TPKT, no status line: the request is not HTTP/1.x); the client closes (FIN, then RST)",
-  "failed","x224_connection_request","x224_connection_confirm","closed_by_client","listener_refused","4,6,8,9",NEGERR,
+  "failed","x224_connection_request","x224_connection_confirm","closed_by_client","not_rdp_server","4,6,8,9",NEGERR,
   "tshark -r {f} -Y 'frame.number==6' -x; tshark -r {f}"+FINRST)
 r("33-capture-ends-early.pcap",0,"capture_ends_early","as 01 (the connection succeeded: client stopped after 6 s) but tcpdump -c 9 stopped after the server's ACK of the ClientHello",
   "incomplete","tls_client_hello","-","capture_ended","-","8,9",OK, "tshark -r {f}")
 r("34-path-dropped-mid-session.pcap",0,"path_dropped_mid_session","xrdp TLS session idle at the login screen; 3 s in the router drops all port-3389 traffic both ways; the client's keep-alives (6.5 s, 8.5 s) go unanswered and its kernel gives up with RST (ETIMEDOUT)",
-  "established","session_data","-","reset_by_client","idle_timeout","189,190,191,192",
+  "established","session_data","-","reset_by_client","path_lost","189,190,191,192",
   "BIO_read: Connection timed out (110); ERRCONNECT_CONNECT_TRANSPORT_FAILED [0x0002000D]; exit 131",
   "tshark -r {f} -Y 'frame.number>=187' -T fields -e frame.number -e frame.time_relative -e ip.src -e _ws.col.Info")
 r("35-client-zero-window.pcap",0,"client_zero_window","client namespace tcp_rmem 4096 8192 16384; xfreerdp SIGSTOPped during the connection sequence while xrdp sends the login screen; the client's window goes to 0 at 1.6 s, xrdp probes; the lab kills the client at 16 s (RST)",
