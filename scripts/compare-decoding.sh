@@ -31,8 +31,6 @@ grep -E '^STREAM	' "$tmp/streams.txt" | cut -f2- >"$tmp/streams.tsv" || true
 
 {
     printf 'capture\tstream\tcookie\trequested\tselected\tfailure\tch_max_version\tsh_version\tsh_cipher\tcert_cn\tcert_not_before\tcert_not_after\tclient_name\tclient_build\tkeyboard_layout\tdesktop_width\tdesktop_height\n'
-    # Without the corpus, keep its rows from the committed file.
-    if [ ! -d "$corpus" ] && [ -f "$out" ]; then grep -E '^corpus/' "$out" || true; fi
     cut -f1 "$tmp/streams.tsv" | uniq | while read -r label; do
         case $label in
             corpus/*) file=$RDPTRIAGE_CORPUS/${label#corpus/} ;;
@@ -42,6 +40,8 @@ grep -E '^STREAM	' "$tmp/streams.txt" | cut -f2- >"$tmp/streams.tsv" || true
         python3 scripts/decoding-from-tshark.py "$file" "$label" \
             $(awk -F'\t' -v l="$label" '$1 == l { print $2 ":" $3 }' "$tmp/streams.tsv")
     done
+    # Without the corpus, keep its rows from the committed file.
+    if [ ! -d "$corpus" ] && [ -f "$out" ]; then grep -E '^corpus/' "$out" || true; fi
 } >"$tmp/new.tsv"
 mv "$tmp/new.tsv" "$out"
 echo "wrote $out: $(($(wc -l <"$out") - 1)) rows" >&2
