@@ -326,10 +326,16 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
         }
     };
-    // Connection Request.
-    let Some(cr_end) = decode_x224_start(client, client_start, out) else {
+    // Connection Request. One cut by missing bytes (a snap length, the end
+    // of the capture) still lets the server's Connection Confirm, when its
+    // bytes are all there, be decoded; nothing after it is.
+    let cr_end = decode_x224_start(client, client_start, out);
+    let cr_cut = cr_end.is_none()
+        && matches!(out.last(), Some(d) if d.dir == Dir::ToServer
+            && matches!(d.event, ProtoEvent::Stopped { .. }));
+    if cr_end.is_none() && !cr_cut {
         return;
-    };
+    }
     // Connection Confirm.
     if server.data.is_empty() {
         server.end_of_data(out);
@@ -374,6 +380,9 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         return;
     }
     let Some(cc_end) = decode_x224_start(server, server_start, out) else {
+        return;
+    };
+    let Some(cr_end) = cr_end else {
         return;
     };
     let confirm = out.iter().rev().find_map(|d| match &d.event {
@@ -1326,6 +1335,38 @@ mod tests {
             let ev = decode_connection(input(&c, &[], false), input(&s[..n], &[], false));
             assert!(ev.iter().all(|d| d.end <= c.len().max(n) as u64));
         }
+    }
+
+    #[test]
+    fn confirm_is_decoded_after_a_cut_request() {
+        // As in a capture with a 96-byte snap length: the Connection
+        // Request is cut inside its cookie line, the server's Connection
+        // Confirm is whole. The confirm is decoded; nothing after it is.
+        let (c, s) = legacy_streams();
+        let cr_len = hex(x::LEGACY_CR).len();
+        let cc_len = hex(x::LEGACY_CC).len();
+        // From 6 bytes (TPKT header, length indicator, CR code) on, the
+        // request is recognisable; fewer are "too short to tell".
+        for cut in 6..cr_len {
+            let holes = [(cut as u64, (c.len() - cut) as u64)];
+            let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToServer), ["Stopped"], "cut at {cut}");
+            assert_eq!(
+                kinds(&ev, Dir::ToClient),
+                ["X224 ConnectionConfirm"],
+                "cut at {cut}"
+            );
+            let cc = ev.iter().find(|d| d.dir == Dir::ToClient).unwrap();
+            assert_eq!((cc.start, cc.end), (0, cc_len as u64));
+            // The same request cut by the end of the stream.
+            let ev = decode_connection(input(&c[..cut], &[], false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
+        }
+        // A request that is not RDP at all still stops everything.
+        let mut bad = c.clone();
+        bad[5] = 0x55; // not a CR TPDU code
+        let ev = decode_connection(input(&bad, &[], false), input(&s, &[], false));
+        assert!(kinds(&ev, Dir::ToClient).is_empty(), "{ev:?}");
     }
 
     #[test]
