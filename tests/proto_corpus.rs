@@ -408,7 +408,7 @@ fn mid_session_fast_path_is_found_again() {
         let mut fast = 0;
         for t in timelines(&dir, file, &Options::default())
             .iter()
-            .filter(|t| t.endpoints.server.port() == 3389)
+            .filter(|t| t.endpoints.server.port() == 3389 || t.endpoints.client.port() == 3389)
         {
             for (e, p) in t.proto_events() {
                 assert!(
