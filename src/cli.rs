@@ -13,11 +13,13 @@
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
-//! incompletely) or bad arguments. 2 wins over 1. A file met while
-//! walking a directory that is not a capture (or empty) and is not named
-//! like one (`.pcap`, `.pcapng`, `.cap`, `.ntar`, optionally `.gz`/`.zst`)
-//! is listed as skipped and does not make the exit code 2: archives hold
-//! notes and checksums beside their captures.
+//! incompletely) or bad arguments. 2 wins over 1. A file found rather than
+//! named (met while walking a directory, or matched by a glob pattern)
+//! that is not a capture (or is empty) and is not named like one (`.pcap`,
+//! `.pcapng`, `.cap`, `.ntar`, optionally `.gz`/`.zst`) is listed as
+//! skipped and does not make the exit code 2: archives hold notes and
+//! checksums beside their captures, while a `.pcap` that is not one is
+//! damage worth an error.
 //!
 //! The Markdown report carries each file's SHA-256: the file is hashed
 //! while the analysis reads it (a hashing reader, then the rest of the file
@@ -200,8 +202,9 @@ where
 pub fn run(args: Args) -> i32 {
     let term = Terminal::detect();
     let stdout = io::stdout();
-    let stderr = io::stderr();
-    execute(&args, term, &mut stdout.lock(), &mut stderr.lock())
+    // Standard error is not locked for the run: the progress bar draws on
+    // it from the worker threads, and would wait for the lock forever.
+    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
 }
 
 /// Analyse one input, hashing it if asked. Returns the result and the
@@ -460,7 +463,7 @@ fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> 
             result: &r,
             sha256: sha.as_deref(),
             attempts: Some(&attempts),
-            found_in_directory: item.origin == Origin::Directory,
+            found: item.origin != Origin::Named,
         })
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
@@ -585,13 +588,17 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     } else if format == Format::Csv && ignored > 0 {
         // CSV has rows for connections only: say what was left out.
-        let _ = writeln!(
-            err,
-            "rdptriage: {ignored} file{} found in directories {} not captures and {} skipped",
-            if ignored == 1 { "" } else { "s" },
-            if ignored == 1 { "is" } else { "are" },
-            if ignored == 1 { "was" } else { "were" },
-        );
+        let _ = if ignored == 1 {
+            writeln!(
+                err,
+                "rdptriage: 1 file found (not named) is not a capture and was skipped"
+            )
+        } else {
+            writeln!(
+                err,
+                "rdptriage: {ignored} files found (not named) are not captures and were skipped"
+            )
+        };
     }
     exit.code()
 }

@@ -62,8 +62,9 @@ pub struct FileReport {
     /// Why the file could not be opened or read to its end.
     pub error: Option<FileError>,
     /// Why the file was skipped rather than counted as an error: it was
-    /// met while walking a directory, is not a capture (or is empty), and
-    /// its name does not say it is one. `error` is then null.
+    /// found (in a directory walked, or by a glob pattern) rather than
+    /// named, is not a capture (or is empty), and its name does not say it
+    /// is one. `error` is then null.
     pub ignored: Option<FileError>,
     pub warnings: Vec<Warning>,
     pub warnings_total: u64,
@@ -433,10 +434,11 @@ pub struct Input<'a> {
     pub sha256: Option<&'a str>,
     /// The connections grouped into attempts, if grouped.
     pub attempts: Option<&'a [crate::diagnose::Attempt]>,
-    /// The file was met while walking a directory (not named by the
-    /// user): if it is no capture and its name does not say it is one, it
-    /// is skipped (`FileReport::ignored`) rather than an error.
-    pub found_in_directory: bool,
+    /// The file was found (met while walking a directory, or matched by a
+    /// glob pattern), not named by the user: if it is no capture and its
+    /// name does not say it is one, it is skipped (`FileReport::ignored`)
+    /// rather than an error.
+    pub found: bool,
 }
 
 impl<'a> Input<'a> {
@@ -446,7 +448,7 @@ impl<'a> Input<'a> {
             result,
             sha256: None,
             attempts: None,
-            found_in_directory: false,
+            found: false,
         }
     }
 }
@@ -548,10 +550,10 @@ pub fn name_says_capture(path: &str) -> bool {
         .any(|e| base.ends_with(e) && base.len() > e.len())
 }
 
-/// Whether a file is skipped rather than an error: met in a directory,
-/// not a capture or empty, and not named like a capture.
+/// Whether a file is skipped rather than an error: found (directory walk,
+/// pattern), not a capture or empty, and not named like a capture.
 pub fn is_ignored(input: &Input<'_>) -> bool {
-    input.found_in_directory
+    input.found
         && matches!(
             input.result.read,
             Err(OpenError::NotACapture(_) | OpenError::Empty)

@@ -1282,7 +1282,7 @@ fn batch_reports(files: &[FileResult], in_directory: &[bool]) -> Vec<FileReport>
             let attempts = attempts_of(f);
             file_report(&Input {
                 attempts: Some(&attempts),
-                found_in_directory: *d,
+                found: *d,
                 ..Input::new(f)
             })
         })
@@ -1365,13 +1365,13 @@ fn files_in_directories_that_are_not_captures_are_skipped() {
     // Every human format says it, without calling it an error.
     let table = render_document(&doc, &opts(Format::Table, false));
     assert!(
-        table.contains("skipped, not an error (found in a directory): empty file"),
+        table.contains("skipped, not an error (found, not named): empty file"),
         "{table}"
     );
     assert!(
         table.contains("2 skipped (not captures)")
             && table.contains(
-                "Skipped, not captures (found in directories): archive/README.txt, archive/empty"
+                "Skipped, not captures (found, not named): archive/README.txt, archive/empty"
             ),
         "{table}"
     );

@@ -387,10 +387,10 @@ pub fn paragraph_kind(c: &ConnectionReport) -> Option<bool> {
     }
 }
 
-/// `skipped, not an error (found in a directory): empty file`.
+/// `skipped, not an error (found, not named): empty file`.
 pub fn ignored_line(i: &FileError) -> String {
     format!(
-        "skipped, not an error (found in a directory): {}",
+        "skipped, not an error (found, not named): {}",
         error_line(i)
     )
 }
@@ -485,7 +485,7 @@ pub fn totals_lines(t: &Totals) -> Vec<String> {
             names.push(&tail);
         }
         out.push(format!(
-            "Skipped, not captures (found in directories): {}",
+            "Skipped, not captures (found, not named): {}",
             names.join(", ")
         ));
     }
