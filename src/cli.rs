@@ -733,4 +733,172 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["files"][0]["error"]["kind"], "io");
     }
+
+    /// A scratch directory of `n` copies of a lab capture (one refused
+    /// connection each: port closed).
+    fn archive(name: &str, n: usize) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("rdptriage-cli-unit-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        );
+        for i in 0..n {
+            std::fs::copy(src, dir.join(format!("{i:03}.pcap"))).unwrap();
+        }
+        dir
+    }
+
+    /// A writer that accepts `room` bytes, then fails like a closed pipe.
+    struct ClosedAfter {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.written.len() + buf.len() > self.room {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_stops_a_streamed_run() {
+        let dir = archive("closed", 40);
+        let args = Args::try_parse_from([
+            "rdptriage",
+            "--threads",
+            "2",
+            "--format",
+            "jsonl",
+            dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        let mut out = ClosedAfter {
+            room: 20_000,
+            written: Vec::new(),
+        };
+        let mut err = Vec::new();
+        let code = execute(&args, Terminal::default(), &mut out, &mut err);
+        // What was written is whole records of the first files, in order.
+        let text = String::from_utf8(out.written).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(!lines.is_empty() && lines.len() < 80, "{}", lines.len());
+        assert!(lines[0].contains("000.pcap"), "{}", lines[0]);
+        assert_eq!(code, EXIT_FAILED);
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn shards_split_the_expanded_list() {
+        let dir = archive("shards", 30);
+        let d = dir.to_str().unwrap();
+        let list = |extra: &[&str]| {
+            let mut argv = vec!["rdptriage"];
+            argv.extend(extra);
+            argv.push(d);
+            let a = Args::try_parse_from(argv).unwrap();
+            input_list(&a)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.display)
+                .collect::<Vec<_>>()
+        };
+        let all = list(&[]);
+        assert_eq!(all.len(), 30);
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(all, sorted);
+        let parts: Vec<Vec<String>> = (1..=3)
+            .map(|k| list(&["--shard", &format!("{k}/3")]))
+            .collect();
+        let mut joined: Vec<String> = parts.concat();
+        joined.sort();
+        assert_eq!(joined, all, "every file in exactly one part");
+        // The hash spreads 30 files over 3 parts; none is empty.
+        assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
+        // A part is stable: the same files whatever else is in the list.
+        let fewer =
+            Args::try_parse_from(["rdptriage", "--shard", "2/3", &format!("{d}/00[0-9].pcap")])
+                .unwrap();
+        let got: Vec<String> = input_list(&fewer)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.display)
+            .collect();
+        let want: Vec<String> = parts[1]
+            .iter()
+            .filter(|p| p.contains("/00"))
+            .cloned()
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn exit_code_gathered_file_by_file() {
+        use crate::report::model::{document, FileReport};
+        let mut e = ExitCode::default();
+        assert_eq!(e.code(), EXIT_OK);
+        let dir = archive("exit", 1);
+        let (r, _) = analyze_input(
+            dir.join("000.pcap").to_str().unwrap(),
+            &options(&Args::try_parse_from(["rdptriage", "x"]).unwrap()),
+            false,
+        );
+        let f: FileReport = model::file_report(&Input::new(&r));
+        e.note(&f);
+        assert_eq!(e.code(), EXIT_FAILED);
+        let bad = unopened("gone.pcap", io::Error::from(io::ErrorKind::NotFound));
+        e.note(&model::file_report(&Input::new(&bad)));
+        assert_eq!(e.code(), EXIT_ERROR);
+        // A skipped file leaves it alone.
+        let mut e = ExitCode::default();
+        let note = FileResult {
+            read: Err(OpenError::Empty),
+            ..unopened("dir/notes", io::Error::other(""))
+        };
+        let skipped = model::file_report(&Input {
+            found: true,
+            ..Input::new(&note)
+        });
+        assert!(skipped.ignored.is_some());
+        e.note(&skipped);
+        assert_eq!(e.code(), EXIT_OK);
+        assert_eq!(document(vec![skipped]).totals.files_ignored, 1);
+    }
+
+    #[test]
+    fn new_arguments() {
+        let a = Args::try_parse_from([
+            "rdptriage",
+            "--files-from",
+            "list.txt",
+            "--shard",
+            "2/5",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        assert!(a.files.is_empty());
+        assert_eq!(a.files_from.as_deref(), Some("list.txt"));
+        assert_eq!(a.shard, Some(Shard { k: 2, n: 5 }));
+        assert_eq!(Format::from(a.format), Format::Csv);
+        let j = Args::try_parse_from(["rdptriage", "--format", "jsonl", "x"]).unwrap();
+        assert_eq!(Format::from(j.format), Format::Jsonl);
+        for bad in [
+            &["rdptriage", "--shard", "0/1", "x"][..],
+            &["rdptriage", "--shard", "2/1", "x"],
+            &["rdptriage", "--shard", "1-2", "x"],
+            &["rdptriage", "--files-from"],
+        ] {
+            assert_eq!(main_from(bad.iter().copied()), EXIT_ERROR, "{bad:?}");
+        }
+    }
 }
