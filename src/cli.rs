@@ -106,8 +106,11 @@ pub struct Args {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
+    /// Header, table and paragraphs per file, totals at the end.
     Table,
+    /// One JSON document (docs/json-schema.md).
     Json,
+    /// A report to paste into a ticket.
     Markdown,
     /// One JSON object per line (connections, unreadable files), streamed.
     Jsonl,

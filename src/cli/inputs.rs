@@ -6,7 +6,8 @@
 //! `*`, `?` or `[`, a glob pattern expanded here (`**` crosses
 //! directories; matches sorted; a matched directory is walked). Inputs
 //! come from the arguments and from `--files-from` (one per line), in that
-//! order. A file met twice is analysed once, at its first place.
+//! order. A file met twice (the same path, as written) is analysed once,
+//! at its first place.
 //!
 //! `--shard K/N` then keeps the files whose path (as printed) hashes to
 //! part K: FNV-1a (64-bit) of the path's bytes, modulo N. A stable hash of
