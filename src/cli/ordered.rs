@@ -57,6 +57,12 @@ where
             let tx = tx.clone();
             let (next, gate, work) = (&next, &gate, &work);
             s.spawn(move || loop {
+                // A panicking `work` releases the others, so the run ends
+                // (and the panic reaches the caller) instead of hanging.
+                let _release = Release {
+                    gate,
+                    only_on_panic: true,
+                };
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= n {
                     break;
@@ -79,16 +85,21 @@ where
         }
         drop(tx);
         // Receive on this thread; dropping `rx` at the end of the block
-        // tells dispatchers still sending that nobody listens.
+        // tells dispatchers still sending that nobody listens, and the
+        // guard releases those waiting at the gate, however the block ends
+        // (an `emit` that panics included).
         {
             let rx = rx;
+            let _release = Release {
+                gate: &gate,
+                only_on_panic: false,
+            };
             let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
             let mut want = 0usize;
-            let mut go = true;
             'recv: for (i, r) in rx.iter() {
                 waiting.insert(i, r);
                 while let Some(r) = waiting.remove(&want) {
-                    go = emit(want, r);
+                    let go = emit(want, r);
                     want += 1;
                     let (m, cv) = &gate;
                     let mut g = lock(m);
@@ -101,9 +112,26 @@ where
                     }
                 }
             }
-            let _ = go;
         }
     });
+}
+
+/// Stops the dispatchers when dropped (if `only_on_panic`, only when
+/// dropped by a panic).
+struct Release<'a> {
+    gate: &'a (Mutex<Gate>, Condvar),
+    only_on_panic: bool,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if self.only_on_panic && !std::thread::panicking() {
+            return;
+        }
+        let (m, cv) = self.gate;
+        lock(m).stop = true;
+        cv.notify_all();
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +236,40 @@ mod tests {
         let want: Vec<u64> = (0..8).map(|i| 499_500 * i).collect();
         assert_eq!(got, want);
         assert_eq!(run_nothing(), 0);
+    }
+
+    #[test]
+    fn a_panicking_consumer_does_not_hang_the_dispatchers() {
+        let r = std::panic::catch_unwind(|| {
+            run_ordered(
+                &pool(2),
+                100,
+                2,
+                |i| i,
+                |i, _| {
+                    assert!(i < 3, "consumer gives up");
+                    true
+                },
+            );
+        });
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn a_panicking_worker_does_not_hang_the_run() {
+        let r = std::panic::catch_unwind(|| {
+            run_ordered(
+                &pool(2),
+                100,
+                2,
+                |i| {
+                    assert!(i != 5, "work fails");
+                    i
+                },
+                |_, _| true,
+            );
+        });
+        assert!(r.is_err());
     }
 
     fn run_nothing() -> usize {
