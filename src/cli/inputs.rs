@@ -293,6 +293,47 @@ mod tests {
         assert!(read_list(&b""[..]).unwrap().is_empty());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn walks_sorted_follows_links_and_reports_loops() {
+        let root = std::env::temp_dir().join("rdptriage-inputs-walk");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        for f in ["b/z.pcap", "b/c/y.pcap", "a.pcap", "B.pcap"] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink("..", root.join("b/up")).unwrap();
+        std::os::unix::fs::symlink("z.pcap", root.join("b/link.pcap")).unwrap();
+        let items = expand(&[root.clone().into_os_string()]).unwrap();
+        let rel: Vec<(String, bool)> = items
+            .iter()
+            .map(|i| {
+                let r = i.path.strip_prefix(&root).unwrap();
+                (r.to_string_lossy().into_owned(), i.problem.is_some())
+            })
+            .collect();
+        let want = [
+            ("B.pcap", false),
+            ("a.pcap", false),
+            ("b/c/y.pcap", false),
+            ("b/link.pcap", false),
+            ("b/up", true),
+            ("b/z.pcap", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(p, e)| (p.to_string(), *e)).collect();
+        assert_eq!(rel, want);
+        assert!(items.iter().all(|i| i.origin == Origin::Directory));
+        // Given twice (and once by a pattern), each file is listed once.
+        let again = expand(&[
+            root.join("a.pcap").into_os_string(),
+            root.clone().into_os_string(),
+            format!("{}/*.pcap", root.display()).into(),
+        ])
+        .unwrap();
+        assert_eq!(again.len(), items.len());
+        assert_eq!(again[0].origin, Origin::Named);
+    }
+
     #[test]
     fn patterns() {
         assert!(is_pattern("a/**/*.pcap*"));
