@@ -1102,36 +1102,7 @@ fn schema_doc_covers_every_key_and_identifier() {
             c.id()
         );
     }
-    let steps = [
-        Step::Syn,
-        Step::SynAck,
-        Step::HandshakeAck,
-        Step::ConnectionRequest,
-        Step::ConnectionConfirm,
-        Step::ClientHello,
-        Step::ServerHello,
-        Step::ServerCertificate,
-        Step::ServerHelloDone,
-        Step::ClientKeyExchange,
-        Step::ClientFinished,
-        Step::ServerFinished,
-        Step::CredsspNegotiate,
-        Step::CredsspChallenge,
-        Step::CredsspAuthenticate,
-        Step::CredsspServerPubKeyAuth,
-        Step::CredsspCredentials,
-        Step::EarlyUserAuthResult,
-        Step::McsConnectInitial,
-        Step::McsConnectResponse,
-        Step::ErectDomain,
-        Step::AttachUser,
-        Step::ChannelJoin,
-        Step::SecurityExchange,
-        Step::ClientInfo,
-        Step::Licensing,
-        Step::Capabilities,
-        Step::SessionData,
-    ];
+    let steps = Step::ALL;
     for s in steps {
         assert!(
             doc.contains(&format!("`{}`", s.id())),
