@@ -61,6 +61,10 @@ pub(crate) struct Reassembler {
     /// Highest stream offset seen + 1.
     pub high: u64,
     pub capped: bool,
+    /// In-depth reassembly ended because [`MAX_HOLES`] was reached. (The
+    /// depth cap alone does not end it: bytes below the cap that arrive
+    /// after a segment past it are still kept.)
+    holes_full: bool,
     /// Highest offset the peer acknowledged, and the frame that did.
     max_ack: Option<(u64, u64, Timestamp)>,
 }
@@ -76,6 +80,7 @@ impl Reassembler {
             gaps: Vec::new(),
             high: 0,
             capped: false,
+            holes_full: false,
             max_ack: None,
         }
     }
@@ -145,9 +150,9 @@ impl Reassembler {
         let bytes = payload.get(skip..cap_len).unwrap_or(&[]);
         let captured_end = start + bytes.len() as u64;
         let mut fill = Fill::default();
-        if !self.capped {
+        if !self.holes_full {
             fill = self.write(start, bytes, frame, ts);
-            if captured_end < end && !self.capped {
+            if captured_end < end && !self.holes_full {
                 self.cut(captured_end, end, frame, ts);
             }
         }
@@ -188,6 +193,7 @@ impl Reassembler {
             if from > old_len {
                 if self.holes.len() >= MAX_HOLES {
                     self.capped = true;
+                    self.holes_full = true;
                     return fill;
                 }
                 self.holes.push(Hole {
@@ -300,6 +306,7 @@ impl Reassembler {
         }
         if self.holes.len() >= MAX_HOLES {
             self.capped = true;
+            self.holes_full = true;
             return;
         }
         self.holes.push(Hole {
