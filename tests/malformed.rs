@@ -810,3 +810,85 @@ fn one_packet_repeated_100000_times() {
     assert_eq!(conns.len(), 1);
     assert!(conns[0].events_dropped > 0);
 }
+
+/// `n` connections to 3389, each a handshake and two one-byte segments
+/// `gap` bytes apart: the bytes between are a hole, kept zero-filled up to
+/// the depth cap.
+fn sparse_connections(n: u16, gap: u32) -> Vec<u8> {
+    let mut v = pcap_header(65535, 1);
+    let t0 = 1_700_000_000_000_000i64;
+    for i in 0..n {
+        let port = 10_000 + i;
+        let (c, s) = (1000u32, 5000u32);
+        for (k, f) in [
+            tcp(true, port, c, 0, SYN, &[]),
+            tcp(false, port, s, c + 1, SYN_ACK, &[]),
+            tcp(true, port, c + 1, s + 1, ACK, &[]),
+            tcp(true, port, c + 1, s + 1, PSH_ACK, b"\x03"),
+            tcp(true, port, c + 1 + gap, s + 1, PSH_ACK, b"\x00"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n = f.len() as u32;
+            v.extend(pcap_record(t0 + i64::from(i) * 10 + k as i64, n, n, &f));
+        }
+    }
+    v
+}
+
+/// Reassembly memory stays under the depth cap per direction, whatever
+/// the capture claims; how much a small capture can make the flow stage
+/// hold is measured and printed.
+#[test]
+fn sparse_segments_stay_under_the_depth_cap() {
+    let bytes = sparse_connections(8, 10 << 20);
+    let conns = flow_within_caps(&bytes);
+    assert_eq!(conns.len(), 8);
+    let cap = small_caps().depth_cap;
+    for c in &conns {
+        assert_eq!(
+            c.half[0].data.len(),
+            1,
+            "a segment past the cap keeps nothing"
+        );
+        assert!(c.half[0].capped);
+    }
+    // Within the cap: the hole is held zero-filled.
+    let bytes = sparse_connections(8, cap as u32 - 2);
+    let held: usize = flow_within_caps(&bytes)
+        .iter()
+        .map(|c| c.half[0].data.len() + c.half[1].data.len())
+        .sum();
+    assert_eq!(held, 8 * (cap - 1));
+    println!(
+        "{} capture bytes hold {held} reassembly bytes ({}x)",
+        bytes.len(),
+        held / bytes.len()
+    );
+}
+
+/// Memory should be bounded in total, not only per connection: today 1,000
+/// live connections of five small packets each (a 0.4 MB capture) make
+/// the default flow stage hold 1,000 x 1 MiB of zero-filled holes. Ignored
+/// until the flow stage has a total bound (or stores holes sparsely).
+#[test]
+#[ignore = "no total bound on reassembly memory across live connections"]
+fn total_reassembly_memory_is_bounded() {
+    let bytes = sparse_connections(1000, (1 << 20) - 2);
+    let cfg = FlowConfig::default();
+    let mut slicer = Slicer::new(SlicerConfig::default());
+    let mut flows = FlowTable::new(cfg);
+    let _ = read_capture(&bytes[..], |f| {
+        if let Sliced::Packet(p) = slicer.slice(f) {
+            flows.on_packet(f.number, f.ts, f.orig_len, &p);
+        }
+    });
+    let (conns, _) = flows.finish();
+    let held: usize = conns.iter().map(|c| c.half[0].data.len()).sum();
+    assert!(
+        held <= 256 << 20,
+        "{} capture bytes made the flow stage hold {held} bytes",
+        bytes.len()
+    );
+}

@@ -179,6 +179,54 @@ impl SegSpec {
         Some((spec, rest))
     }
 
+    /// Hand this record to `table` as frame `frame` at time `ts`.
+    pub fn feed(&self, table: &mut FlowTable, frame: u64, ts: Timestamp) {
+        let (src, sp, dst, dp) = self.endpoints();
+        let payload_len = self.payload.len() as u32 + u32::from(self.cut);
+        let ip = IpInfo {
+            src,
+            dst,
+            ttl: self.ttl,
+            ip_id: if self.ipv6 { None } else { Some(frame as u16) },
+            dont_fragment: !self.ipv6,
+            total_len: 40 + payload_len,
+            reassembled: false,
+        };
+        let transport = if self.icmp {
+            // An error from a router about a packet of this direction.
+            Transport::IcmpError(IcmpError {
+                v6: self.ipv6,
+                icmp_type: self.flags & 0x0f,
+                code: self.flags >> 4,
+                mtu: (self.window != 0).then_some(u32::from(self.window)),
+                quoted: Some(QuotedTcp {
+                    src,
+                    dst,
+                    src_port: sp,
+                    dst_port: dp,
+                    seq: self.seq,
+                }),
+            })
+        } else {
+            let syn = self.flags & TcpFlags::SYN as u8 != 0;
+            Transport::Tcp(TcpSegment {
+                src_port: sp,
+                dst_port: dp,
+                seq: self.seq,
+                ack: self.ack,
+                flags: TcpFlags(u16::from(self.flags)),
+                window: self.window,
+                mss: syn.then_some(1460),
+                window_scale: syn.then_some(self.ttl & 15),
+                sack: self.sack,
+                payload: &self.payload,
+                payload_len,
+            })
+        };
+        let pkt = Packet { ip, transport };
+        table.on_packet(frame, ts, 54 + payload_len, &pkt);
+    }
+
     fn endpoints(&self) -> (IpAddr, u16, IpAddr, u16) {
         let c = self.conn & 3;
         let (client, server): (IpAddr, IpAddr) = if self.ipv6 {
@@ -242,50 +290,7 @@ pub fn flow_reassembly(data: &[u8]) {
         } else {
             Timestamp(ts.0 + i64::from(s.step) * 50_000_000)
         };
-        let (src, sp, dst, dp) = s.endpoints();
-        let payload_len = s.payload.len() as u32 + u32::from(s.cut);
-        let ip = IpInfo {
-            src,
-            dst,
-            ttl: s.ttl,
-            ip_id: if s.ipv6 { None } else { Some(frame as u16) },
-            dont_fragment: !s.ipv6,
-            total_len: 40 + payload_len,
-            reassembled: false,
-        };
-        let transport = if s.icmp {
-            // An error from a router about a packet of this direction.
-            Transport::IcmpError(IcmpError {
-                v6: s.ipv6,
-                icmp_type: s.flags & 0x0f,
-                code: s.flags >> 4,
-                mtu: (s.window != 0).then_some(u32::from(s.window)),
-                quoted: Some(QuotedTcp {
-                    src,
-                    dst,
-                    src_port: sp,
-                    dst_port: dp,
-                    seq: s.seq,
-                }),
-            })
-        } else {
-            let syn = s.flags & TcpFlags::SYN as u8 != 0;
-            Transport::Tcp(TcpSegment {
-                src_port: sp,
-                dst_port: dp,
-                seq: s.seq,
-                ack: s.ack,
-                flags: TcpFlags(u16::from(s.flags)),
-                window: s.window,
-                mss: syn.then_some(1460),
-                window_scale: syn.then_some(s.ttl & 15),
-                sack: s.sack,
-                payload: &s.payload,
-                payload_len,
-            })
-        };
-        let pkt = Packet { ip, transport };
-        table.on_packet(frame, ts, 54 + payload_len, &pkt);
+        s.feed(&mut table, frame, ts);
         assert!(
             table.live() <= cfg.max_live,
             "live connections above max_live"
