@@ -954,3 +954,153 @@ fn hundred_thousand_segments_shuffled() {
         "bytes lost without the direction being marked capped"
     );
 }
+
+/// An Ethernet / IPv4 first fragment (more fragments, offset 0) of a TCP
+/// datagram with IP identification `id`.
+fn first_fragment(id: u16) -> Vec<u8> {
+    let mut f = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x08, 0x00];
+    let payload = [0u8; 24];
+    let total = (20 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8]);
+    f.extend_from_slice(&id.to_be_bytes());
+    f.extend_from_slice(&[0x20, 0x00, 64, 6, 0, 0]);
+    f.extend_from_slice(&CLIENT);
+    f.extend_from_slice(&SERVER);
+    f.extend_from_slice(&payload);
+    f
+}
+
+/// Each bound, once reached, shows somewhere the report reads: evicted
+/// connections (FlowStats), events past the bound (events_dropped), IP
+/// fragments past the pool (SkipCounts), the depth cap (capped, and a
+/// Stopped event for the decoders).
+#[test]
+fn reached_bounds_are_counted() {
+    // max_live: 10 connections open at once in a table of 3.
+    let mut v = pcap_header(65535, 1);
+    for i in 0..10u16 {
+        let f = tcp(true, 20_000 + i, 1, 0, SYN, &[]);
+        let n = f.len() as u32;
+        v.extend(pcap_record(1_700_000_000_000_000 + i64::from(i), n, n, &f));
+    }
+    let cfg = FlowConfig {
+        max_live: 3,
+        ..FlowConfig::default()
+    };
+    let mut slicer = Slicer::new(SlicerConfig::default());
+    let mut flows = FlowTable::new(cfg);
+    let mut out = Vec::new();
+    let _ = read_capture(&v[..], |f| {
+        if let Sliced::Packet(p) = slicer.slice(f) {
+            flows.on_packet(f.number, f.ts, f.orig_len, &p);
+        }
+        assert!(flows.live() <= 3);
+        flows.drain_finished(&mut out);
+    });
+    let (rest, stats) = flows.finish();
+    out.extend(rest);
+    assert!(stats.evicted >= 7, "{stats:?}");
+    assert_eq!(out.len(), 10, "evicted connections are still analysed");
+
+    // Fragment pool: 2,000 first fragments that never complete.
+    let mut v = pcap_header(65535, 1);
+    for i in 0..2000u16 {
+        let f = first_fragment(i);
+        let n = f.len() as u32;
+        v.extend(pcap_record(1_700_000_000_000_000 + i64::from(i), n, n, &f));
+    }
+    let r = analyze("fragments.pcap", &v);
+    assert_eq!(r.skipped.fragments_held + r.skipped.fragments_dropped, 2000);
+    assert!(
+        r.skipped.fragments_dropped >= 2000 - 1024,
+        "{:?}",
+        r.skipped
+    );
+
+    // Depth cap: the server selects TLS and the client's first TLS record
+    // is bigger than the cap.
+    let recs = rdp_records();
+    let cr = connection_request();
+    let ncr = cr.len() as u32;
+    let cc_ssl = vec![
+        3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0, 1, 0, 0, 0,
+    ];
+    let mut rec = vec![0x16, 3, 1, 0x0b, 0xb3];
+    rec.extend(vec![0x01; 2995]);
+    let mut big = recs[..4].to_vec();
+    big.push(Rec {
+        data: tcp(false, 50000, 5001, 1001 + ncr, PSH_ACK, &cc_ssl),
+        ..recs[4].clone()
+    });
+    big.push(Rec {
+        data: tcp(true, 50000, 1001 + ncr, 5001 + 19, PSH_ACK, &rec),
+        ..recs[5].clone()
+    });
+    let (bytes, _) = pcap(65535, &big);
+    let opts = Options {
+        depth_cap: 1000,
+        ..Options::default()
+    };
+    let r = analyze_reader("capped.pcap", &bytes[..], &opts);
+    let tl = &r.connections[0].timeline;
+    assert!(tl.dirs[0].capped);
+    let stopped: Vec<String> = tl
+        .proto_events()
+        .filter_map(|(_, p)| match p {
+            proto::ProtoEvent::Stopped { why } => Some(why.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        stopped.iter().any(|w| w.contains("depth cap")),
+        "{stopped:?}"
+    );
+}
+
+/// The TLS decoder's bounds (handshake buffer, events per direction) are
+/// reported as anomalies when reached.
+#[test]
+fn tls_bounds_are_reported() {
+    use rdptriage::common::Dir;
+    use rdptriage::proto::{tls, ProtoEvent};
+    let anomalies = |d: &tls::TlsDirection| -> Vec<String> {
+        d.events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ProtoEvent::Anomaly { what } => Some(what.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // A Certificate message claiming 16 MiB, sent in 16 KiB records.
+    let mut v = Vec::new();
+    let mut first = vec![11, 0xff, 0xff, 0xff];
+    first.extend(vec![0u8; 16_380]);
+    for i in 0..20 {
+        let body = if i == 0 {
+            first.clone()
+        } else {
+            vec![0u8; 16_384]
+        };
+        v.extend_from_slice(&[22, 3, 3]);
+        v.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        v.extend(body);
+    }
+    let d = timed("16 MiB handshake", Duration::from_secs(5), || {
+        tls::decode_direction(Dir::ToClient, &v, 0, false)
+    });
+    let a = anomalies(&d);
+    assert!(
+        a.iter().any(|w| w.contains("handshake decoding stops")),
+        "{a:?}"
+    );
+    // 3,000 warning alerts.
+    let mut v = Vec::new();
+    for _ in 0..3000 {
+        v.extend_from_slice(&[21, 3, 3, 0, 2, 1, 0]);
+    }
+    let d = tls::decode_direction(Dir::ToServer, &v, 0, false);
+    assert!(d.events.len() <= 1025, "{} events", d.events.len());
+    let a = anomalies(&d);
+    assert!(a.iter().any(|w| w.contains("TLS events")), "{a:?}");
+}
