@@ -16,8 +16,10 @@
 
 use crate::analyze::{self, FileResult, Options};
 use crate::capture::OpenError;
+use crate::diagnose::{group_attempts, Attempt, Diagnosis};
 use crate::flow::FlowStats;
 use crate::report::{self, Format, Input, ReportOptions, TermStyle};
+use crate::timeline::Timeline;
 use clap::{Parser, ValueEnum};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -192,6 +194,33 @@ pub fn analyze_input(path: &str, opts: &Options, hash: bool) -> (FileResult, Opt
     }
 }
 
+/// Group a file's connections into attempts (retries between the same
+/// client and server) and apply the verdicts the grouping corrects (a
+/// short NLA connection followed by the real one is the client's
+/// credential pre-check, and the like). Exit codes and reports then see
+/// the corrected verdicts.
+pub fn group_and_relabel(r: &mut FileResult) -> Vec<Attempt> {
+    let items: Vec<(&Timeline, &Diagnosis)> = r
+        .connections
+        .iter()
+        .map(|c| (&c.timeline, &c.diagnosis))
+        .collect();
+    let attempts = group_attempts(&items);
+    for rl in attempts.iter().flat_map(|a| &a.relabels) {
+        if let Some(c) = r
+            .connections
+            .iter_mut()
+            .find(|c| c.timeline.stream == rl.stream)
+        {
+            // Applied once, even if the analysis already applied it.
+            if !c.diagnosis.caveats.contains(&rl.note) {
+                c.diagnosis = rl.apply(&c.diagnosis);
+            }
+        }
+    }
+    attempts
+}
+
 /// A reader that hashes what passes through it.
 struct HashingReader<R> {
     inner: R,
@@ -295,19 +324,20 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     };
 
     let progress = progress_bar(args, term);
-    let results: Vec<(FileResult, Option<String>)> = pool.install(|| {
+    let results: Vec<(FileResult, Option<String>, Vec<Attempt>)> = pool.install(|| {
         args.files
             .par_iter()
             .map(|path| {
-                let r = analyze_input(path, &opts, hash);
+                let (mut r, sha) = analyze_input(path, &opts, hash);
+                let attempts = group_and_relabel(&mut r);
                 progress.inc(1);
-                r
+                (r, sha, attempts)
             })
             .collect()
     });
     progress.finish_and_clear();
 
-    for (r, _) in &results {
+    for (r, _, _) in &results {
         if let Some(m) = error_message(r) {
             let _ = writeln!(err, "{m}");
         }
@@ -315,9 +345,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
 
     let inputs: Vec<Input<'_>> = results
         .iter()
-        .map(|(r, sha)| Input {
+        .map(|(r, sha, attempts)| Input {
             result: r,
             sha256: sha.as_deref(),
+            attempts: Some(attempts),
         })
         .collect();
     let ropts = ReportOptions {
@@ -333,7 +364,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     // A closed pipe (`| head`) is not an error of the analysis.
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 
-    let files: Vec<FileResult> = results.into_iter().map(|(r, _)| r).collect();
+    let files: Vec<FileResult> = results.into_iter().map(|(r, _, _)| r).collect();
     exit_code(&files)
 }
 

@@ -507,14 +507,17 @@ pub fn cert_summarize(data: &[u8]) {
     }
 }
 
-/// Target `analyze_file`: the whole pipeline on the bytes of a file, then
-/// the report in every format.
+/// Target `analyze_file`: the whole pipeline on the bytes of a file, the
+/// grouping into attempts, then the report in every format.
 pub fn analyze_file(data: &[u8]) {
     use rdptriage::report::{self, Format, Input, ReportOptions, TermStyle};
-    let r = analyze::analyze_reader("fuzz.pcap", data, &Options::default());
+    let mut r = analyze::analyze_reader("fuzz.pcap", data, &Options::default());
+    // Attempts are grouped and verdicts corrected as the command line does.
+    let attempts = rdptriage::cli::group_and_relabel(&mut r);
     let inputs = [Input {
         result: &r,
         sha256: None,
+        attempts: Some(&attempts),
     }];
     for (format, redact) in [
         (Format::Json, false),

@@ -10,6 +10,24 @@
 //! `depth_cap` bytes, past which only counters and timings remain.
 //!
 //! Knows nothing of RDP: the predicate is handed in by the caller.
+//!
+//! Layout: `table` (conversation table, stream numbering, selection,
+//! timers, eviction), `conn` (one selected connection: counters,
+//! handshake, TCP events), `reassembly` (one direction's byte stream,
+//! holes and gaps).
+//!
+//! TCP analysis follows Wireshark's (`tcp.analysis.*`), checked against
+//! tshark on the corpus (tests/flow_corpus.rs): `OutOfOrder` is
+//! Wireshark's "previous segment not captured" (a segment above a hole);
+//! `Retransmission` covers its retransmission, fast and spurious
+//! retransmission; a segment that fills a hole within the reordering
+//! window (the handshake RTT, 3 ms when unknown, at most 200 ms, and never
+//! after two duplicate ACKs asked for it) is reordering and raises no
+//! event. SYN and SYN/ACK repeats are `Syn`/`SynAck` with
+//! `retransmission: true`.
+//!
+//! The first-payload predicate decides at the first payload of the
+//! conversation: a server that speaks first is not accepted.
 
 use crate::common::{Dir, Endpoints, Timestamp};
 use crate::packet::{IcmpError, Transport};
@@ -17,6 +35,8 @@ use crate::packet::{IcmpError, Transport};
 mod conn;
 mod reassembly;
 mod table;
+#[cfg(test)]
+mod tests;
 
 /// A predicate over the first payload bytes the client sends; `true` keeps
 /// the connection for in-depth analysis whatever its ports.
@@ -75,7 +95,8 @@ pub enum GapKind {
     /// The receiver acknowledged bytes the capture never saw.
     CaptureLoss,
     /// The bytes were lost on the network: missing, then retransmitted
-    /// (the hole is later filled; recorded for the retransmission).
+    /// (the hole is later filled, after the reordering window or at the
+    /// request of duplicate ACKs; the bytes are in `data`).
     NetworkLoss,
     /// The snap length cut the packet's payload.
     Snaplen,
@@ -180,6 +201,9 @@ pub enum TcpEventKind {
         count: u32,
     },
     KeepAlive,
+    /// The first packet from the peer after a keep-alive: the peer (and
+    /// the path) are alive. Wireshark's "Keep-Alive ACK" when it is a bare ACK.
+    KeepAliveAck,
     ZeroWindow,
     ZeroWindowProbe,
     /// Window opened again after a zero window.
@@ -300,6 +324,12 @@ impl FlowTable {
     /// Counters so far.
     pub fn stats(&self) -> &FlowStats {
         &self.stats
+    }
+
+    /// Wireshark's `tcp.stream` of the last TCP packet fed (for checking
+    /// the numbering against tshark).
+    pub fn last_stream(&self) -> Option<u64> {
+        self.table.last_stream()
     }
 
     /// Conversations currently in the table (selected or not).

@@ -14,12 +14,19 @@
 //! entry. Closed and idle entries are removed on a sweep that runs when
 //! capture time advanced by a second and enough packets went by to pay
 //! for it, so the table holds only live conversations; `max_live` caps it
-//! (the least recently active entries are evicted first).
+//! (the least recently active entries are evicted first). The price: a
+//! stray packet arriving after its conversation was removed (closed and
+//! quiet for `linger`, idle for `idle_finish`, or evicted) opens a new
+//! conversation and number, where Wireshark would reuse the old one.
+//!
+//! ICMP errors quoting a TCP header count as Wireshark counts them: the
+//! quoted address/port pair opens a conversation when none exists (the
+//! quoted flags are not known here, so a quoted SYN never starts a new one).
 
 use super::conn::ConnState;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
-use crate::packet::{IcmpError, IpInfo, TcpSegment};
+use crate::packet::{IcmpError, IpInfo, TcpFlags, TcpSegment};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -129,9 +136,174 @@ impl Key {
 enum Track {
     /// Not selected: numbering and close detection only.
     Light,
-    /// Waiting for the client's first payload to decide.
+    /// Waiting for the first payload to decide; only headers are kept.
+    Pending(Box<Pending>),
+    /// Waiting for the first payload, past [`MAX_EARLY`] header-only
+    /// packets: tracked in depth meanwhile.
     Undecided(Box<ConnState>),
     Selected(Box<ConnState>),
+}
+
+/// Header-only packets kept for a conversation waiting for its first
+/// payload; past this, it is tracked in depth until the payload comes.
+const MAX_EARLY: usize = 16;
+
+/// A conversation waiting for its first payload (the first-payload
+/// predicate decides): what came before it, to replay into a
+/// [`ConnState`] if the predicate accepts it. Costs a few dozen bytes per
+/// packet instead of a whole connection state (scans never send payload).
+#[derive(Debug)]
+struct Pending {
+    first: First,
+    first_frame: u64,
+    first_ts: Timestamp,
+    early: Vec<Early>,
+}
+
+/// One packet before the first payload.
+#[derive(Clone, Copy, Debug)]
+enum Early {
+    Tcp {
+        frame: u64,
+        ts: Timestamp,
+        frame_len: u32,
+        /// Sent by the first packet's source.
+        from_first_src: bool,
+        ttl: u8,
+        ip_id: Option<u16>,
+        dont_fragment: bool,
+        total_len: u32,
+        reassembled: bool,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        window: u16,
+        mss: Option<u16>,
+        window_scale: Option<u8>,
+        sack: bool,
+    },
+    Icmp {
+        frame: u64,
+        ts: Timestamp,
+        err: IcmpError,
+    },
+}
+
+impl Pending {
+    /// The client, by the rules of [`roles`] with no selected port.
+    fn client(&self) -> SocketAddr {
+        roles(&self.first, false, false).0.client
+    }
+
+    /// Build the connection state and replay the early packets into it.
+    fn promote(self, cfg: &FlowConfig, stream: u64) -> Box<ConnState> {
+        let (endpoints, role) = roles(&self.first, false, false);
+        let mut c = Box::new(ConnState::new(
+            stream,
+            endpoints,
+            role,
+            false,
+            self.first_frame,
+            self.first_ts,
+            cfg.depth_cap,
+            cfg.max_events,
+        ));
+        for item in self.early {
+            match item {
+                Early::Tcp {
+                    frame,
+                    ts,
+                    frame_len,
+                    from_first_src,
+                    ttl,
+                    ip_id,
+                    dont_fragment,
+                    total_len,
+                    reassembled,
+                    seq,
+                    ack,
+                    flags,
+                    window,
+                    mss,
+                    window_scale,
+                    sack,
+                } => {
+                    let (s, d) = if from_first_src {
+                        (self.first.src, self.first.dst)
+                    } else {
+                        (self.first.dst, self.first.src)
+                    };
+                    let ip = IpInfo {
+                        src: s.ip(),
+                        dst: d.ip(),
+                        ttl,
+                        ip_id,
+                        dont_fragment,
+                        total_len,
+                        reassembled,
+                    };
+                    let seg = TcpSegment {
+                        src_port: s.port(),
+                        dst_port: d.port(),
+                        seq,
+                        ack,
+                        flags,
+                        window,
+                        mss,
+                        window_scale,
+                        sack,
+                        payload: &[],
+                        payload_len: 0,
+                    };
+                    let dir = c.dir_of(s);
+                    c.on_tcp(frame, ts, frame_len, &ip, &seg, dir);
+                }
+                Early::Icmp { frame, ts, err } => {
+                    if let Some(q) = err.quoted {
+                        let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
+                        c.on_icmp(frame, ts, &err, dir);
+                    }
+                }
+            }
+        }
+        c
+    }
+}
+
+/// Add an early packet; past [`MAX_EARLY`], switch to in-depth tracking.
+fn pend(track: &mut Track, item: Early, cfg: &FlowConfig, stream: u64) {
+    if let Track::Pending(p) = track {
+        if p.early.len() < MAX_EARLY {
+            p.early.push(item);
+            return;
+        }
+        p.early.push(item);
+    }
+    if let Track::Pending(p) = std::mem::replace(track, Track::Light) {
+        *track = Track::Undecided(p.promote(cfg, stream));
+    }
+}
+
+/// Client, server and how they were decided, from a conversation's first
+/// packet and whether its source / destination port is selected.
+fn roles(first: &First, src_selected: bool, dst_selected: bool) -> (Endpoints, RoleSource) {
+    let forward = Endpoints {
+        client: first.src,
+        server: first.dst,
+    };
+    let backward = Endpoints {
+        client: first.dst,
+        server: first.src,
+    };
+    if first.syn && !first.ack {
+        (forward, RoleSource::Syn)
+    } else if first.syn {
+        (backward, RoleSource::SynAck)
+    } else if src_selected && !dst_selected {
+        (backward, RoleSource::Port)
+    } else {
+        (forward, RoleSource::Port)
+    }
 }
 
 #[derive(Debug)]
@@ -154,7 +326,7 @@ impl Entry {
 }
 
 /// What the first packet of a conversation tells about roles.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct First {
     src: SocketAddr,
     dst: SocketAddr,
@@ -172,6 +344,8 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     finished: Vec<Connection>,
+    /// Stream index of the last TCP packet.
+    last_stream: Option<u64>,
 }
 
 impl Table {
@@ -190,7 +364,12 @@ impl Table {
             last_sweep: Timestamp(0),
             since_sweep: 0,
             finished: Vec::new(),
+            last_stream: None,
         }
+    }
+
+    pub fn last_stream(&self) -> Option<u64> {
+        self.last_stream
     }
 
     fn port_selected(&self, p: u16) -> bool {
@@ -242,6 +421,7 @@ impl Table {
             {
                 replace = true;
             } else {
+                self.last_stream = Some(e.stream);
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
                 self.maybe_sweep(cfg);
                 return;
@@ -260,6 +440,7 @@ impl Table {
         };
         self.create(cfg, stats, key, first, frame, ts);
         if let Some(e) = self.map.get_mut(&key) {
+            self.last_stream = Some(e.stream);
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
         }
         self.maybe_sweep(cfg);
@@ -291,9 +472,20 @@ impl Table {
             self.create(cfg, stats, key, first, frame, ts);
         }
         if let Some(e) = self.map.get_mut(&key) {
-            if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
-                let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
-                c.on_icmp(frame, ts, err, dir);
+            match &mut e.track {
+                Track::Selected(c) | Track::Undecided(c) => {
+                    let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
+                    c.on_icmp(frame, ts, err, dir);
+                }
+                Track::Pending(_) => {
+                    let item = Early::Icmp {
+                        frame,
+                        ts,
+                        err: *err,
+                    };
+                    pend(&mut e.track, item, cfg, e.stream);
+                }
+                Track::Light => {}
             }
         }
     }
@@ -312,57 +504,30 @@ impl Table {
         self.next_stream += 1;
         stats.tcp_streams += 1;
         let by_port = self.port_selected(first.src.port()) || self.port_selected(first.dst.port());
-        let track = if by_port || cfg.first_payload.is_some() {
-            let (endpoints, roles) = if first.syn && !first.ack {
-                (
-                    Endpoints {
-                        client: first.src,
-                        server: first.dst,
-                    },
-                    RoleSource::Syn,
-                )
-            } else if first.syn {
-                (
-                    Endpoints {
-                        client: first.dst,
-                        server: first.src,
-                    },
-                    RoleSource::SynAck,
-                )
-            } else if self.port_selected(first.src.port()) && !self.port_selected(first.dst.port())
-            {
-                (
-                    Endpoints {
-                        client: first.dst,
-                        server: first.src,
-                    },
-                    RoleSource::Port,
-                )
-            } else {
-                (
-                    Endpoints {
-                        client: first.src,
-                        server: first.dst,
-                    },
-                    RoleSource::Port,
-                )
-            };
-            let c = Box::new(ConnState::new(
+        let track = if by_port {
+            let (endpoints, role) = roles(
+                &first,
+                self.port_selected(first.src.port()),
+                self.port_selected(first.dst.port()),
+            );
+            stats.analysed_streams += 1;
+            Track::Selected(Box::new(ConnState::new(
                 stream,
                 endpoints,
-                roles,
-                by_port,
+                role,
+                true,
                 frame,
                 ts,
                 cfg.depth_cap,
                 cfg.max_events,
-            ));
-            if by_port {
-                stats.analysed_streams += 1;
-                Track::Selected(c)
-            } else {
-                Track::Undecided(c)
-            }
+            )))
+        } else if cfg.first_payload.is_some() {
+            Track::Pending(Box::new(Pending {
+                first,
+                first_frame: frame,
+                first_ts: ts,
+                early: Vec::new(),
+            }))
         } else {
             Track::Light
         };
@@ -447,6 +612,10 @@ impl Table {
                 self.finished.push(c.into_connection());
             }
         }
+        // Give back the memory of a past burst of conversations.
+        if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
+            self.map.shrink_to(self.map.len() * 2);
+        }
     }
 
     pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
@@ -509,8 +678,35 @@ fn update(
     if seg.flags.rst() {
         e.rst = true;
     }
+    let stream = e.stream;
     let decide = match &mut e.track {
         Track::Light => return,
+        Track::Pending(p) => {
+            if seg.payload_len == 0 {
+                let item = Early::Tcp {
+                    frame,
+                    ts,
+                    frame_len,
+                    from_first_src: SocketAddr::new(ip.src, seg.src_port) == p.first.src,
+                    ttl: ip.ttl,
+                    ip_id: ip.ip_id,
+                    dont_fragment: ip.dont_fragment,
+                    total_len: ip.total_len,
+                    reassembled: ip.reassembled,
+                    seq: seg.seq,
+                    ack: seg.ack,
+                    flags: seg.flags,
+                    window: seg.window,
+                    mss: seg.mss,
+                    window_scale: seg.window_scale,
+                    sack: seg.sack,
+                };
+                pend(&mut e.track, item, cfg, stream);
+                return;
+            }
+            let from_client = SocketAddr::new(ip.src, seg.src_port) == p.client();
+            from_client && cfg.first_payload.is_some_and(|f| f(seg.payload))
+        }
         Track::Selected(c) => {
             let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
             c.on_tcp(frame, ts, frame_len, ip, seg, dir);
@@ -529,9 +725,46 @@ fn update(
     };
     let t = std::mem::replace(&mut e.track, Track::Light);
     if decide {
-        if let Track::Undecided(c) = t {
+        let c = match t {
+            Track::Undecided(c) => Some(c),
+            Track::Pending(p) => {
+                let mut c = p.promote(cfg, stream);
+                let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
+                c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+                Some(c)
+            }
+            _ => None,
+        };
+        if let Some(c) = c {
             stats.analysed_streams += 1;
             e.track = Track::Selected(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn similar_keys_spread_over_buckets() {
+        let b = BuildHasherDefault::<FastHasher>::default();
+        let mut low = std::collections::HashSet::new();
+        let mut top = std::collections::HashSet::new();
+        for c in 0..4096u32 {
+            let (k, _) = Key::new(
+                IpAddr::from([10, 1, (c >> 8) as u8, c as u8]),
+                40000,
+                IpAddr::from([10, 2, 0, 1]),
+                443,
+            );
+            let h = b.hash_one(k);
+            low.insert(h & 0xfff);
+            top.insert(h >> 57);
+        }
+        // 4096 keys into 4096 buckets: a good hash fills about 63%.
+        assert!(low.len() > 2400, "{} distinct buckets", low.len());
+        assert_eq!(top.len(), 128);
     }
 }

@@ -75,18 +75,6 @@ pub fn read_length(r: &mut Reader<'_>) -> PduResult<usize> {
     Ok(len)
 }
 
-/// Read a TLV that must carry `class`/`tag`.
-pub fn expect<'a>(r: &mut Reader<'a>, class: u8, tag: u32, what: &str) -> PduResult<Tlv<'a>> {
-    let t = read_tlv(r)?;
-    if t.class != class || t.tag != tag {
-        return invalid(format!(
-            "{what}: BER tag class {} number {}, expected class {class} number {tag}",
-            t.class, t.tag
-        ));
-    }
-    Ok(t)
-}
-
 /// The value of an unsigned INTEGER or ENUMERATED of at most 4 octets.
 pub fn uint(value: &[u8]) -> PduResult<u32> {
     if value.is_empty() || value.len() > 5 {

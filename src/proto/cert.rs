@@ -170,18 +170,15 @@ fn general_name(g: &x509_parser::extensions::GeneralName<'_>) -> String {
         GeneralName::DNSName(s) => format!("DNS:{s}"),
         GeneralName::RFC822Name(s) => format!("email:{s}"),
         GeneralName::URI(s) => format!("URI:{s}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => {
-                let a: [u8; 4] = [b[0], b[1], b[2], b[3]];
+        GeneralName::IPAddress(b) => {
+            if let Ok(a) = <[u8; 4]>::try_from(*b) {
                 format!("IP:{}", std::net::Ipv4Addr::from(a))
-            }
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
+            } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
                 format!("IP:{}", std::net::Ipv6Addr::from(a))
+            } else {
+                format!("IP:{}", hex_lower(b))
             }
-            _ => format!("IP:{}", hex_lower(b)),
-        },
+        }
         GeneralName::DirectoryName(n) => format!("DirName:{n}"),
         GeneralName::OtherName(oid, _) => format!("othername:{}", oid_name(oid)),
         GeneralName::RegisteredID(oid) => format!("RID:{}", oid.to_id_string()),

@@ -153,6 +153,19 @@ pub enum McsEvent {
     },
 }
 
+/// Name of a T.125 (MCS) disconnect reason (Disconnect Provider
+/// Ultimatum, [T.125] 7, Reason), or `unknown (0x..)`.
+pub fn disconnect_reason_name(reason: u8) -> String {
+    match reason {
+        0 => "rn-domain-disconnected".into(),
+        1 => "rn-provider-initiated".into(),
+        2 => "rn-token-purged".into(),
+        3 => "rn-user-requested".into(),
+        4 => "rn-channel-purged".into(),
+        v => super::unknown_hex(v as u64),
+    }
+}
+
 /// Name of an MS-RDPBCGR 2.2.5.1.1 errorInfo code, or `unknown (0x..)`.
 pub fn error_info_name(code: u32) -> String {
     let n = match code {
@@ -281,21 +294,61 @@ fn push_anomaly(out: &mut Vec<ProtoEvent>, what: String) {
     out.push(ProtoEvent::Anomaly { what });
 }
 
+/// Up to this many BER fields are read from a connect PDU.
+const MAX_CONNECT_FIELDS: usize = 12;
+
+/// The fields of a T.125 connect PDU, compared with the order T.125
+/// gives; a different order is an anomaly, not a failure. The user data
+/// is the last OCTET STRING.
+fn connect_fields<'a>(
+    value: &'a [u8],
+    pdu: &str,
+    expected: &[u32],
+    out: &mut Vec<ProtoEvent>,
+) -> PduResult<[Option<ber::Tlv<'a>>; MAX_CONNECT_FIELDS]> {
+    let mut fields = [None; MAX_CONNECT_FIELDS];
+    let mut n = 0;
+    let mut r = Reader::new(value);
+    while r.remaining() > 0 {
+        let t = ber::read_tlv(&mut r)?;
+        let Some(slot) = fields.get_mut(n) else {
+            push_anomaly(
+                out,
+                format!("more than {MAX_CONNECT_FIELDS} fields in {pdu}"),
+            );
+            break;
+        };
+        *slot = Some(t);
+        n += 1;
+    }
+    let tags = fields.iter().flatten().map(|t| (t.class, t.tag));
+    if !tags.eq(expected.iter().map(|&t| (0, t))) {
+        push_anomaly(out, format!("{pdu} fields are not in T.125 order"));
+    }
+    Ok(fields)
+}
+
+fn last_octet_string<'a>(fields: &[Option<ber::Tlv<'a>>]) -> Option<&'a [u8]> {
+    fields
+        .iter()
+        .flatten()
+        .rev()
+        .find(|t| t.class == 0 && t.tag == ber::TAG_OCTET_STRING)
+        .map(|t| t.value)
+}
+
 /// T.125 7 Connect-Initial (the value inside [APPLICATION 101]):
 /// callingDomainSelector, calledDomainSelector, upwardFlag,
 /// targetParameters, minimumParameters, maximumParameters, userData
 /// ([MS-RDPBCGR] 2.2.1.3). The user data is a GCC Conference Create
 /// Request.
 pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ClientGcc> {
-    let mut r = Reader::new(value);
-    ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "callingDomainSelector")?;
-    ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "calledDomainSelector")?;
-    ber::expect(&mut r, 0, ber::TAG_BOOLEAN, "upwardFlag")?;
-    for what in ["targetParameters", "minimumParameters", "maximumParameters"] {
-        ber::expect(&mut r, 0, ber::TAG_SEQUENCE, what)?;
-    }
-    let user = ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "userData")?;
-    let blocks = gcc_user_data(user.value, b"Duca", out)?;
+    use ber::{TAG_BOOLEAN as B, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
+    let fields = connect_fields(value, "Connect-Initial", &[O, O, B, S, S, S, O], out)?;
+    let Some(user) = last_octet_string(&fields) else {
+        return invalid("Connect-Initial without user data");
+    };
+    let blocks = gcc_user_data(user, GccPdu::CreateRequest, out)?;
     Ok(decode_client_blocks(blocks, out))
 }
 
@@ -303,36 +356,58 @@ pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRes
 /// calledConnectId, domainParameters, userData ([MS-RDPBCGR] 2.2.1.4).
 /// The user data is a GCC Conference Create Response.
 pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ServerGcc> {
-    let mut r = Reader::new(value);
-    let result = ber::expect(&mut r, 0, ber::TAG_ENUMERATED, "result")?;
-    let result = ber::uint(result.value)?;
-    ber::expect(&mut r, 0, ber::TAG_INTEGER, "calledConnectId")?;
-    ber::expect(&mut r, 0, ber::TAG_SEQUENCE, "domainParameters")?;
+    use ber::{TAG_ENUMERATED as E, TAG_INTEGER as I, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
+    let fields = connect_fields(value, "Connect-Response", &[E, I, S, O], out)?;
+    let result = fields
+        .iter()
+        .flatten()
+        .find(|t| t.class == 0 && t.tag == E)
+        .map(|t| ber::uint(t.value))
+        .transpose()?;
+    let Some(result) = result else {
+        return invalid("Connect-Response without a result");
+    };
     let mut gcc = ServerGcc {
         result: u8::try_from(result).unwrap_or(u8::MAX),
         ..Default::default()
     };
-    if result != 0 {
-        // A failed Connect-Response may carry no usable user data.
-        if r.remaining() == 0 {
-            return Ok(gcc);
+    match last_octet_string(&fields) {
+        Some(user) => {
+            let blocks = gcc_user_data(user, GccPdu::CreateResponse, out)?;
+            decode_server_blocks(blocks, &mut gcc, out);
         }
+        // A failed Connect-Response may carry no user data.
+        None if result != 0 => {}
+        None => push_anomaly(out, "Connect-Response without user data".into()),
     }
-    let user = ber::expect(&mut r, 0, ber::TAG_OCTET_STRING, "userData")?;
-    let blocks = gcc_user_data(user.value, b"McDn", out)?;
-    decode_server_blocks(blocks, &mut gcc, out);
     Ok(gcc)
 }
 
+/// Which GCC PDU a ConnectData carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GccPdu {
+    /// Conference Create Request, user data keyed "Duca".
+    CreateRequest,
+    /// Conference Create Response, user data keyed "McDn".
+    CreateResponse,
+}
+
+impl GccPdu {
+    fn h221_key(self) -> &'static [u8; 4] {
+        match self {
+            GccPdu::CreateRequest => b"Duca",
+            GccPdu::CreateResponse => b"McDn",
+        }
+    }
+}
+
 /// T.124 ConnectData ([MS-RDPBCGR] 2.2.1.3.1, 2.2.1.4.1): the T.124
-/// object key (0.0.20.124.0.1), a PER length, then the ConnectGCCPDU. RDP
-/// fixes the GCC fields before the user data; the user data is the value
-/// of the one H.221 non-standard key, "Duca" from the client and "McDn"
-/// from the server, followed by a PER length. We find the key within the
-/// short fixed part instead of re-deriving each PER bit field.
+/// object key (0.0.20.124.0.1), a PER length, then the ConnectGCCPDU whose
+/// one user-data set carries the client or server data blocks. Returns the
+/// blocks.
 fn gcc_user_data<'a>(
     data: &'a [u8],
-    h221_key: &[u8; 4],
+    pdu: GccPdu,
     out: &mut Vec<ProtoEvent>,
 ) -> PduResult<&'a [u8]> {
     let mut r = Reader::new(data);
@@ -358,21 +433,29 @@ fn gcc_user_data<'a>(
             ),
         );
     }
-    let pdu = r.rest();
-    // The key sits at a fixed place in practice (offset 9 or 10); look
-    // within the first bytes only, preceded by its length octet (4 - 4 = 0).
-    let window = pdu.get(..pdu.len().min(32)).unwrap_or(pdu);
-    let Some(pos) = window
-        .windows(5)
-        .position(|w| w[0] == 0 && &w[1..5] == h221_key)
-    else {
-        return invalid(format!(
-            "GCC H.221 key {:?} not found",
-            String::from_utf8_lossy(h221_key)
-        ));
+    let body = r.rest();
+    let mut g = Reader::new(body);
+    let parsed = match pdu {
+        GccPdu::CreateRequest => gcc_create_request_header(&mut g),
+        GccPdu::CreateResponse => gcc_create_response_header(&mut g, out),
     };
-    let mut r = Reader::new(pdu);
-    r.skip(pos + 5)?;
+    let value_at = match parsed {
+        Ok(()) => g.pos(),
+        Err(PduError::Incomplete) => return Err(PduError::Incomplete),
+        Err(PduError::Invalid(why)) => {
+            // Another encoder's layout: find the H.221 key (preceded by its
+            // length octet, 4 - 4 = 0) within the short fixed part.
+            let key = pdu.h221_key();
+            let window = body.get(..body.len().min(32)).unwrap_or(body);
+            let Some(pos) = window.windows(5).position(|w| w[0] == 0 && &w[1..5] == key) else {
+                return invalid(format!("GCC header not understood: {why}"));
+            };
+            push_anomaly(out, format!("GCC header in an unusual form ({why})"));
+            pos + 5
+        }
+    };
+    let mut r = Reader::new(body);
+    r.skip(value_at)?;
     let ud_len = per::read_length(&mut r)?;
     if ud_len != r.remaining() {
         push_anomaly(
@@ -385,6 +468,70 @@ fn gcc_user_data<'a>(
     }
     let n = ud_len.min(r.remaining());
     r.take(n)
+}
+
+/// The fixed GCC fields of a Conference Create Request as RDP encodes them
+/// (T.124 8.7 in ALIGNED PER; [MS-RDPBCGR] 2.2.1.3.1 and the annotated
+/// 4.1.3): ConnectGCCPDU choice conferenceCreateRequest (0x00), the
+/// optional-fields bitmap with only userData present (0x08), the
+/// conference name as a numeric string (length - 1, then packed digits),
+/// the booleans and termination method (one octet), one user-data set
+/// (0x01), the h221NonStandard key choice with value present (0xc0), the
+/// key (length - 4 = 0, "Duca"). Leaves `r` at the value's PER length.
+fn gcc_create_request_header(r: &mut Reader<'_>) -> PduResult<()> {
+    let choice = r.u8()?;
+    if choice != 0x00 {
+        return invalid(format!("ConnectGCCPDU choice 0x{choice:02x}"));
+    }
+    let optional = r.u8()?;
+    if optional != 0x08 {
+        return invalid(format!("optional-fields bitmap 0x{optional:02x}"));
+    }
+    let digits = r.u8()? as usize + 1;
+    r.skip(digits.div_ceil(2))?;
+    let _flags = r.u8()?;
+    gcc_user_data_set(r, b"Duca")
+}
+
+/// One UserData set holding the h221NonStandard key `key` with a value.
+fn gcc_user_data_set(r: &mut Reader<'_>, key: &[u8; 4]) -> PduResult<()> {
+    let sets = r.u8()?;
+    if sets != 1 {
+        return invalid(format!("{sets} user-data sets"));
+    }
+    let choice = r.u8()?;
+    if choice != 0xc0 {
+        return invalid(format!("user-data key choice 0x{choice:02x}"));
+    }
+    let key_len = r.u8()? as usize + 4;
+    let k = r.take(key_len)?;
+    if k != key {
+        return invalid(format!("H.221 key {:?}", String::from_utf8_lossy(k)));
+    }
+    Ok(())
+}
+
+/// The fixed GCC fields of a Conference Create Response as RDP encodes
+/// them (T.124 8.7; [MS-RDPBCGR] 2.2.1.4.1 and 4.1.4): ConnectGCCPDU choice
+/// conferenceCreateResponse with userData present (0x14), nodeID (two
+/// octets + 1001), tag (INTEGER: length, value), result (0 = success), one
+/// user-data set keyed "McDn". A failed result is an anomaly.
+fn gcc_create_response_header(r: &mut Reader<'_>, out: &mut Vec<ProtoEvent>) -> PduResult<()> {
+    let choice = r.u8()?;
+    if choice != 0x14 {
+        return invalid(format!("ConnectGCCPDU choice 0x{choice:02x}"));
+    }
+    let _node_id = per::read_u16(r, 1001)?;
+    let tag_len = r.u8()? as usize;
+    r.skip(tag_len)?;
+    let result = r.u8()?;
+    if result != 0 {
+        push_anomaly(
+            out,
+            format!("GCC Conference Create Response result {result}"),
+        );
+    }
+    gcc_user_data_set(r, b"McDn")
 }
 
 /// Iterate user-data blocks: TS_UD_HEADER type (2) and length (2, header
@@ -1215,9 +1362,25 @@ pub(crate) mod tests {
                 flags: 0x13,
             }))]
         );
+        // Other licensing messages keep their type, known or not.
+        for ty in ["01", "7e"] {
+            let h = format!("0300001a02f08068000103eb700c 80000000 {ty}030800 00000000");
+            let [ProtoEvent::Mcs(McsEvent::Licensing(l))] = &run(&h, &mut ctx)[..] else {
+                panic!("{ty}");
+            };
+            assert_eq!(l.msg_type, u8::from_str_radix(ty, 16).unwrap());
+            assert_eq!(l.error_code, None);
+        }
         // Virtual channel data is not decoded.
         let vc = "0300001e02f08064000603ec7010 08000000 0102030405060708 aabbccdd";
         assert_eq!(run(vc, &mut ctx), []);
+    }
+
+    #[test]
+    fn disconnect_reasons_are_named_and_unknown_ones_kept() {
+        assert_eq!(disconnect_reason_name(3), "rn-user-requested");
+        assert_eq!(disconnect_reason_name(0), "rn-domain-disconnected");
+        assert_eq!(disconnect_reason_name(9), "unknown (0x09)");
     }
 
     #[test]
@@ -1267,7 +1430,8 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         let mut ctx = SlowPathContext::default();
         decode_mcs(&hex("7f6608 0a010e 020100 3000"), &mut ctx, &mut out).unwrap();
-        let [ProtoEvent::Mcs(McsEvent::ConnectResponse(g))] = &out[..] else {
+        let [ProtoEvent::Anomaly { .. }, ProtoEvent::Mcs(McsEvent::ConnectResponse(g))] = &out[..]
+        else {
             panic!("{out:?}");
         };
         assert_eq!(g.result, 14);
@@ -1276,6 +1440,50 @@ pub(crate) mod tests {
         // Not a connect PDU at all.
         assert!(matches!(
             decode_mcs(&hex("7f670100"), &mut ctx, &mut out),
+            Err(PduError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn connect_initial_fields_out_of_order() {
+        // The capture's Connect-Initial without its upwardFlag: noted,
+        // and the client data is still read.
+        let ud = user_data(CI);
+        let mut r = Reader::new(&ud);
+        let tlv = ber::read_tlv(&mut r).unwrap();
+        let mut v = tlv.value.to_vec();
+        let pos = v.windows(3).position(|w| w == [0x01, 0x01, 0xff]).unwrap();
+        v.drain(pos..pos + 3);
+        let mut out = Vec::new();
+        let gcc = decode_connect_initial(&v, &mut out).unwrap();
+        assert_eq!(gcc.core.unwrap().client_name, "ISD2-KM84178");
+        assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn gcc_header_in_another_form() {
+        // The capture's Connect-Initial with the GCC optional-fields bitmap
+        // changed: noted, and the key still leads to the client data.
+        let mut ud = user_data(CI);
+        let pos = ud
+            .windows(4)
+            .position(|w| w == [0x00, 0x08, 0x00, 0x10])
+            .unwrap();
+        ud[pos + 1] = 0x0c;
+        let mut out = Vec::new();
+        decode_mcs(&ud, &mut SlowPathContext::default(), &mut out).unwrap();
+        let [ProtoEvent::Anomaly { what }, ProtoEvent::Mcs(McsEvent::ConnectInitial(g))] = &out[..]
+        else {
+            panic!("{out:?}");
+        };
+        assert!(what.contains("unusual"), "{what}");
+        assert_eq!(g.core.as_ref().unwrap().client_build, 2600);
+        // Without the key the PDU is not understood.
+        let k = ud.windows(4).position(|w| w == b"Duca").unwrap();
+        ud[k] = b'X';
+        out.clear();
+        assert!(matches!(
+            decode_mcs(&ud, &mut SlowPathContext::default(), &mut out),
             Err(PduError::Invalid(_))
         ));
     }
@@ -1297,6 +1505,14 @@ pub(crate) mod tests {
             })
         );
         assert_eq!(out.len(), 1, "{out:?}");
+        // Monitors (2.2.1.3.6): flags, monitorCount, then the definitions.
+        let mon = hex("05c03400 00000000 02000000
+            00000000 00000000 7f070000 37040000 01000000
+            80070000 00000000 ff0e0000 37040000 00000000");
+        out.clear();
+        let gcc = decode_client_blocks(&mon, &mut out);
+        assert_eq!(gcc.monitors, Some(2));
+        assert!(out.is_empty(), "{out:?}");
         // A core block cut inside clientName keeps what came before.
         for len in ["1a", "1c"] {
             let core = hex(&format!(
@@ -1361,7 +1577,7 @@ pub(crate) mod tests {
             ber::read_tlv(&mut v).unwrap();
         }
         let user = ber::read_tlv(&mut v).unwrap();
-        let blocks = gcc_user_data(user.value, b"Duca", &mut sink).unwrap();
+        let blocks = gcc_user_data(user.value, GccPdu::CreateRequest, &mut sink).unwrap();
         let full = decode_client_blocks(blocks, &mut sink);
         for n in 0..blocks.len() {
             let mut out = Vec::new();

@@ -1,9 +1,26 @@
 //! The connection-level decoder: finds the RDP framing in both directions,
 //! follows the X.224 negotiation to the selected security protocol, then
 //! hands each direction to TLS (and CredSSP shape) or to MCS/GCC.
+//!
+//! - From the SYN, the client's stream must open with a TPKT-framed X.224
+//!   Connection Request and the server's with the Connection Confirm;
+//!   anything else is `NotRdp` (a TLS ClientHello straight away is still
+//!   decoded as TLS). A capture that started mid-connection is searched
+//!   for framing: two TPKT or TLS headers in a row, else a chain of
+//!   encrypted fast-path PDUs.
+//! - The selected protocol decides what follows: TLS (server first, to
+//!   learn whether TLS 1.3 was chosen), CredSSP legs for HYBRID and
+//!   HYBRID_EX, one `NotObservable` for RDP inside TLS without NLA; MCS/GCC
+//!   and the slow-path PDUs for Standard RDP Security; nothing after an
+//!   RDP_NEG_FAILURE.
+//! - Only real bytes are decoded. At a hole decoding stops with `Stopped`
+//!   ("bytes missing at offset N"); the slow path resumes after it at the
+//!   next pair of TPKT headers. The depth cap stops decoding only when it
+//!   cuts a PDU.
+//! - Events about a position rather than a PDU span the one byte there.
 
 use super::mcs::{McsEvent, SlowPathContext};
-use super::tls::{self, TlsEvent};
+use super::tls;
 use super::tpkt::{self, Frame, PduError};
 use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
 use super::{credssp, Decoded, ProtoEvent, StreamInput};
@@ -30,6 +47,17 @@ impl<'a> Side<'a> {
             input,
             data: input.contiguous(),
         }
+    }
+
+    /// An event about a position rather than a PDU: it spans the byte at
+    /// `at` (when there is one), so that it falls in the frame carrying it.
+    fn marker(&self, at: usize, event: ProtoEvent) -> Decoded {
+        let end = if at < self.input.data.len() {
+            at + 1
+        } else {
+            at
+        };
+        self.at(at, end, event)
     }
 
     fn at(&self, start: usize, end: usize, event: ProtoEvent) -> Decoded {
@@ -231,7 +259,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
     // The client's first PDU.
     let client_start = if client.input.from_start {
-        if x224::looks_like_connection_request(client.data) {
+        if is_cr(client.data) {
             0
         } else if client.data.len() < 6 && client.data.first() == Some(&3) {
             // Too short to tell: a TPKT header cut by the end of the bytes.
@@ -240,8 +268,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         } else if client.data.first() == Some(&22) && plausible_tls(client.data) {
             // A TLS handshake record straight away: direct TLS.
             out.push(
-                client.at(
-                    0,
+                client.marker(
                     0,
                     ProtoEvent::NotRdp {
                         why: "the client began with a TLS record, not an X.224 Connection Request"
@@ -249,8 +276,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                     },
                 ),
             );
-            out.push(client.at(
-                0,
+            out.push(client.marker(
                 0,
                 ProtoEvent::Anomaly {
                     what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
@@ -273,7 +299,10 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     } else {
         match resync(client.data) {
-            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => off,
+            Some((off, Start::Tpkt)) if is_cr(client.data.get(off..).unwrap_or(&[])) => {
+                skipped(client, off, out);
+                off
+            }
             Some((off, kind)) => {
                 // The negotiation was not captured: decode each direction
                 // from its first plausible header.
@@ -282,8 +311,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
             None => {
                 out.push(
-                    client.at(
-                        0,
+                    client.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
@@ -298,10 +326,16 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
         }
     };
-    // Connection Request.
-    let Some(cr_end) = decode_x224_start(client, client_start, out) else {
+    // Connection Request. One cut by missing bytes (a snap length, the end
+    // of the capture) still lets the server's Connection Confirm, when its
+    // bytes are all there, be decoded; nothing after it is.
+    let cr_end = decode_x224_start(client, client_start, out);
+    let cr_cut = cr_end.is_none()
+        && matches!(out.last(), Some(d) if d.dir == Dir::ToServer
+            && matches!(d.event, ProtoEvent::Stopped { .. }));
+    if cr_end.is_none() && !cr_cut {
         return;
-    };
+    }
     // Connection Confirm.
     if server.data.is_empty() {
         server.end_of_data(out);
@@ -311,12 +345,13 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         0
     } else {
         match resync(server.data) {
-            Some((off, Start::Tpkt)) => off,
+            Some((off, Start::Tpkt)) => {
+                skipped(server, off, out);
+                off
+            }
             _ => {
-                out.push(server.at(
-                    0,
-                    0,
-                    ProtoEvent::Stopped {
+                out.push(server.marker(
+0, ProtoEvent::Stopped {
                         why: "no X.224 Connection Confirm found in a stream captured mid-connection"
                             .into(),
                     },
@@ -326,6 +361,11 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         }
     };
     let server_bytes = server.data.get(server_start..).unwrap_or(&[]);
+    if server_bytes.len() < 6 && server_bytes.first() == Some(&3) {
+        // Too short to tell: a TPKT header cut by the end of the bytes.
+        out.push(server.cut(server_start));
+        return;
+    }
     if !plausible_tpkt(server_bytes) {
         out.push(server.at(
             server_start,
@@ -340,6 +380,9 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         return;
     }
     let Some(cc_end) = decode_x224_start(server, server_start, out) else {
+        return;
+    };
+    let Some(cr_end) = cr_end else {
         return;
     };
     let confirm = out.iter().rev().find_map(|d| match &d.event {
@@ -386,8 +429,13 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
     }
 }
 
+/// A Connection Request, or a TPKT with an X.224 CR code whose length
+/// indicator leaves bytes over (decoded, with the extra bytes noted).
 fn is_cr(b: &[u8]) -> bool {
     x224::looks_like_connection_request(b)
+        || (plausible_tpkt(b)
+            && b.get(5)
+                .is_some_and(|c| c & 0xf0 == x224::TPDU_CONNECTION_REQUEST))
 }
 
 /// A short, printable description of a stream's first bytes.
@@ -419,7 +467,7 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
             return None;
         }
         Err(PduError::Invalid(w)) => {
-            out.push(side.at(start, start, ProtoEvent::NotRdp { why: w }));
+            out.push(side.marker(start, ProtoEvent::NotRdp { why: w }));
             return None;
         }
     };
@@ -487,20 +535,19 @@ fn decode_tls(
 ) {
     let sbytes = server.data.get(server_start..).unwrap_or(&[]);
     let cbytes = client.data.get(client_start..).unwrap_or(&[]);
+    // The server direction switches itself to "encrypted" at a TLS 1.3
+    // ServerHello; the client direction is told.
     let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
-    let tls13 = s.events.iter().any(
-        |d| matches!(&d.event, ProtoEvent::Tls(TlsEvent::ServerHello(h)) if h.version.0 == 0x0304),
-    );
-    if tls13 {
-        s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
-    }
+    let server_hello = s.server_hello().cloned();
+    let tls13 = s.selected_tls13();
     let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
     tls_events(server, &mut s, out);
     tls_events(client, &mut c, out);
     match selected {
         Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
-            out.extend(credssp::map_legs(
+            out.extend(credssp::map_legs_with(
                 p,
+                server_hello.as_ref(),
                 &c.encrypted_records,
                 &s.encrypted_records,
             ));
@@ -548,6 +595,22 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if let ProtoEvent::Stopped { why } = &mut d.event {
             said_stop = true;
             let rest = side.data.get(d.start as usize..).unwrap_or(&[]);
+            // A clear-text TPKT where a TLS record was due: the peer gave
+            // up on TLS and said so in RDP (xrdp sends an MCS Disconnect
+            // Provider Ultimatum when it cannot start TLS). Decode it.
+            if plausible_tpkt(rest) {
+                let at = d.start as usize;
+                out.push(side.marker(
+                    at,
+                    ProtoEvent::Anomaly {
+                        what: format!(
+                            "clear-text X.224/MCS data at offset {at} where a TLS record was expected"
+                        ),
+                    },
+                ));
+                decode_slow_path(side, at, &mut SlowPathContext::default(), out);
+                continue;
+            }
             // A record cut by the end of the bytes (not garbage).
             if let Some(r) = &reason {
                 if rest.len() < 5 || plausible_tls(rest) {
@@ -567,8 +630,7 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if plausible_tls(rest) {
             out.push(side.cut(at));
         } else {
-            out.push(side.at(
-                at,
+            out.push(side.marker(
                 at,
                 ProtoEvent::Stopped {
                     why: format!("bytes that are not TLS at offset {at}"),
@@ -622,8 +684,7 @@ fn decode_slow_path(
             Some((o, Start::Tpkt | Start::FastPath)) => {
                 off = next + o;
                 region_end = next_end;
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Anomaly {
                         what: format!("decoding resumed at offset {off} after missing bytes"),
@@ -667,8 +728,7 @@ fn decode_region(
                 return at_hole;
             }
             Err(PduError::Invalid(w)) => {
-                out.push(side.at(
-                    off,
+                out.push(side.marker(
                     off,
                     ProtoEvent::Stopped {
                         why: format!("undecodable bytes at offset {off}: {w}"),
@@ -780,8 +840,7 @@ fn decode_mid_stream(
             match s {
                 Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
                 None if !server.data.is_empty() => out.push(
-                    server.at(
-                        0,
+                    server.marker(
                         0,
                         ProtoEvent::Stopped {
                             why: "no TPKT or TLS framing found in a stream captured mid-connection"
@@ -1016,6 +1075,7 @@ mod tests {
     use super::testpcap::connections;
     use super::*;
     use crate::proto::mcs::tests as m;
+    use crate::proto::tls::TlsEvent;
     use crate::proto::tpkt::hex;
     use crate::proto::x224::tests as x;
     use crate::proto::x224::{ConnectionRequest, NegFailureCode};
@@ -1070,6 +1130,48 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// testdata/captures/17-key-mismatch.pcap: xrdp selects SSL, then
+    /// cannot start TLS (its key does not match its certificate) and sends
+    /// a clear-text MCS Disconnect Provider Ultimatum (frame 10) instead of
+    /// a ServerHello, then resets.
+    #[test]
+    fn clear_text_disconnect_where_a_server_hello_was_due() {
+        let c = cat(&[
+            "0300002a25e00000000000436f6f6b69653a206d737473686173683d726f6f740d0a0100080001000000",
+        ]);
+        let s = cat(&[
+            "030000130ed000001234000201080001000000",
+            "0300000902f0802180",
+        ]);
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        let server: Vec<&ProtoEvent> = ev
+            .iter()
+            .filter(|d| d.dir == Dir::ToClient)
+            .map(|d| &d.event)
+            .collect();
+        assert!(server.iter().any(|e| matches!(
+            e,
+            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
+        )));
+        assert!(server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Anomaly { what } if what.contains("where a TLS record was expected"))));
+        assert!(!server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Stopped { .. })));
+        // Placed at the TPKT: offsets 19..28 of the server's stream.
+        let dpum = ev
+            .iter()
+            .find(|d| {
+                matches!(
+                    d.event,
+                    ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
+                )
+            })
+            .unwrap();
+        assert_eq!((dpum.start, dpum.end), (19, 28));
     }
 
     #[test]
@@ -1236,6 +1338,62 @@ mod tests {
     }
 
     #[test]
+    fn confirm_is_decoded_after_a_cut_request() {
+        // As in a capture with a 96-byte snap length: the Connection
+        // Request is cut inside its cookie line, the server's Connection
+        // Confirm is whole. The confirm is decoded; nothing after it is.
+        let (c, s) = legacy_streams();
+        let cr_len = hex(x::LEGACY_CR).len();
+        let cc_len = hex(x::LEGACY_CC).len();
+        // From 6 bytes (TPKT header, length indicator, CR code) on, the
+        // request is recognisable; fewer are "too short to tell".
+        for cut in 6..cr_len {
+            let holes = [(cut as u64, (c.len() - cut) as u64)];
+            let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToServer), ["Stopped"], "cut at {cut}");
+            assert_eq!(
+                kinds(&ev, Dir::ToClient),
+                ["X224 ConnectionConfirm"],
+                "cut at {cut}"
+            );
+            let cc = ev.iter().find(|d| d.dir == Dir::ToClient).unwrap();
+            assert_eq!((cc.start, cc.end), (0, cc_len as u64));
+            // The same request cut by the end of the stream.
+            let ev = decode_connection(input(&c[..cut], &[], false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
+        }
+        // A request that is not RDP at all still stops everything.
+        let mut bad = c.clone();
+        bad[5] = 0x55; // not a CR TPDU code
+        let ev = decode_connection(input(&bad, &[], false), input(&s, &[], false));
+        assert!(kinds(&ev, Dir::ToClient).is_empty(), "{ev:?}");
+    }
+
+    #[test]
+    fn short_confirm_is_cut_not_foreign() {
+        let c = hex(x::SPEC_CR);
+        let cc = hex(x::SPEC_CC);
+        for n in 1..cc.len() {
+            let ev = decode_connection(input(&c, &[], false), input(&cc[..n], &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["Stopped"], "cut at {n}");
+        }
+    }
+
+    #[test]
+    fn request_with_extra_bytes_is_still_rdp() {
+        // The spec CR with two bytes after what its length indicator covers.
+        let mut c = hex(x::SPEC_CR);
+        c.extend_from_slice(&[0xaa, 0xbb]);
+        c[3] += 2;
+        let ev = decode_connection(input(&c, &[], false), input(&hex(x::SPEC_CC), &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Anomaly"]
+        );
+        assert!(!looks_like_rdp_request(&c));
+    }
+
+    #[test]
     fn negotiation_failure_ends_decoding() {
         let c = cat(&[x::FAIL_CR, m::CI]);
         let s = cat(&[x::FAIL_CC, m::CR]);
@@ -1319,6 +1477,9 @@ mod tests {
         core: Option<(&'static str, u32, u32, u16, u16)>,
         /// encryption method, level
         sec: Option<(u32, u32)>,
+        /// static channel names; I/O channel then channel ids
+        channels: &'static [&'static str],
+        server_channels: &'static [u16],
     }
 
     fn sel(p: u32) -> ConnectionConfirm {
@@ -1328,168 +1489,44 @@ mod tests {
         }
     }
 
+    #[rustfmt::skip]
     fn table() -> Vec<Expect> {
-        let e = |file, port, conn, cookie, requested, confirm, core, sec| Expect {
-            file,
-            port,
-            conn,
-            cookie,
-            requested,
-            confirm,
-            core,
-            sec,
+        use ConnectionConfirm::{Failure, NoNegotiation};
+        let e = |file, port, conn, cookie, requested, confirm| Expect {
+            file, port, conn, cookie, requested, confirm,
+            core: None, sec: None, channels: &[], server_channels: &[],
         };
+        let std = |x: Expect, core, sec, channels, server_channels| Expect {
+            core: Some(core), sec, channels, server_channels, ..x
+        };
+        let hyb = ConnectionConfirm::Selected { flags: 1, selected: Protocols(2) };
+        let hyb_ex = ConnectionConfirm::Selected { flags: 0x1f, selected: Protocols(8) };
+        const IDS5: &[u16] = &[1003, 1004, 1005, 1006, 1007];
+        const IDS4: &[u16] = &[1003, 1004, 1005, 1006];
+        const CH_X509: &[&str] = &["rdpdr", "rdpsnd", "cliprdr", "drdynvc"];
+        const CH_FROG: &[&str] = &["rdpdr", "rdpsnd", "drdynvc", "cliprdr"];
+        const CH_XP: &[&str] = &["rdpdr", "cliprdr", "rdpsnd"];
         vec![
-            e(
-                "zeek/rdp-x509.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080)),
-                Some((2, 2)),
-            ),
-            e(
-                "zeek/rdp-unknown-keyboard.pcap",
-                3389,
-                0,
-                Some("JOHN-PC  "),
-                Some(0),
-                sel(0),
-                Some(("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080)),
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                0,
-                Some("FTBCO\\A70"),
-                Some(1),
-                ConnectionConfirm::Failure {
-                    code: NegFailureCode(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-proprietary-encryption.pcap",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "wireshark-wiki/RDP-004.pcap.gz",
-                3389,
-                1,
-                Some("FTBCO\\A70"),
-                Some(0),
-                sel(0),
-                Some(("FROG-POND", 6000, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "suricata-verify/RDP-003.pcap",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((8, 2)),
-            ),
-            e(
-                "wireshark-wiki/RDP-002.pcap.gz",
-                3389,
-                0,
-                Some("A70067"),
-                None,
-                ConnectionConfirm::NoNegotiation,
-                Some(("ISD2-KM84178", 2600, 1033, 1152, 864)),
-                Some((2, 3)),
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                0,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-to-ssl.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/nla_win7_win2k8r2.pcap",
-                3389,
-                1,
-                Some("AWAKECODI"),
-                Some(3),
-                ConnectionConfirm::Selected {
-                    flags: 1,
-                    selected: Protocols(2),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-no-cookie-mstshash.pcap",
-                3389,
-                0,
-                None,
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-fail.pcap",
-                3389,
-                0,
-                Some("vagrant"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
-            e(
-                "zeek/rdp-rdpeudp-handshake-success.pcap",
-                3389,
-                0,
-                Some("Administr"),
-                Some(0xb),
-                ConnectionConfirm::Selected {
-                    flags: 0x1f,
-                    selected: Protocols(8),
-                },
-                None,
-                None,
-            ),
+            std(e("zeek/rdp-x509.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080), Some((2, 2)), CH_X509, IDS5),
+            std(e("zeek/rdp-unknown-keyboard.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
+                ("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080), None, CH_X509, &[]),
+            e("zeek/rdp-proprietary-encryption.pcap", 3389, 0, Some("FTBCO\\A70"), Some(1),
+                Failure { code: NegFailureCode(2) }),
+            std(e("zeek/rdp-proprietary-encryption.pcap", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("wireshark-wiki/RDP-004.pcap.gz", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
+                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
+            std(e("suricata-verify/RDP-003.pcap", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((8, 2)), CH_XP, IDS4),
+            std(e("wireshark-wiki/RDP-002.pcap.gz", 3389, 0, Some("A70067"), None, NoNegotiation),
+                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((2, 3)), CH_XP, IDS4),
+            e("zeek/rdp-to-ssl.pcap", 3389, 0, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/rdp-to-ssl.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb.clone()),
+            e("zeek/nla_win7_win2k8r2.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb),
+            e("zeek/rdp-no-cookie-mstshash.pcap", 3389, 0, None, Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-fail.pcap", 3389, 0, Some("vagrant"), Some(0xb), hyb_ex.clone()),
+            e("zeek/rdp-rdpeudp-handshake-success.pcap", 3389, 0, Some("Administr"), Some(0xb), hyb_ex),
         ]
     }
 
@@ -1548,6 +1585,24 @@ mod tests {
                 t.sec,
                 "{what}"
             );
+            let ci = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g.channels.clone()),
+                _ => None,
+            });
+            assert_eq!(ci.unwrap_or_default(), t.channels, "{what}");
+            let ids = ev.iter().find_map(|d| match &d.event {
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
+                    Some([g.io_channel.into_iter().collect(), g.channel_ids.clone()].concat())
+                }
+                _ => None,
+            });
+            assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
+            // The GCC headers are in the usual form.
+            assert!(
+                !ev.iter().any(|d| matches!(&d.event,
+                    ProtoEvent::Anomaly { what } if what.contains("GCC"))),
+                "{what}: {ev:?}"
+            );
             // TLS was followed where it was selected.
             let tls_selected =
                 matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
@@ -1583,6 +1638,14 @@ mod tests {
             panic!("{chain:?}");
         };
         assert_eq!(chain.len(), 2);
+        // The terminal server's certificate first, then the license
+        // server's (self-issued) that signed it.
+        assert!(
+            chain[0].subject.starts_with("CN=ncalrpc:SERVR"),
+            "{chain:?}"
+        );
+        assert_eq!(chain[0].issuer, chain[1].subject);
+        assert_eq!(chain[1].subject, chain[1].issuer);
         // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
         // Disconnect Provider Ultimatum in RDP-003.
         let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();

@@ -579,10 +579,9 @@ impl DirDecoder {
         let mut consumed = 0usize;
         loop {
             let rest = self.hs_buf.get(consumed..).unwrap_or(&[]);
-            let (Some(&msg_type), Some(l)) = (rest.first(), rest.get(1..4)) else {
+            let (Some(&msg_type), Some(mlen)) = (rest.first(), be_u24(rest, 1)) else {
                 break;
             };
-            let mlen = (usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2]);
             if mlen + 4 > MAX_HANDSHAKE_BUFFER {
                 let (s, _) = self.origin(consumed);
                 self.hs_broken = true;
@@ -748,10 +747,14 @@ impl DirDecoder {
     /// cipher_spec_length, session_id_length, challenge_length, then the
     /// 3-byte cipher specs, session id and challenge.
     fn try_sslv2_hello(&mut self, data: &[u8], base: u64) -> Sslv2 {
+        match data.first() {
+            Some(&h0) if h0 & 0x80 != 0 => {}
+            _ => return Sslv2::No,
+        }
         let (Some(&h0), Some(&h1), Some(&mt)) = (data.first(), data.get(1), data.get(2)) else {
             return Sslv2::NeedMore;
         };
-        if h0 & 0x80 == 0 || mt != 1 {
+        if mt != 1 {
             return Sslv2::No;
         }
         let len = (usize::from(h0 & 0x7f) << 8) | usize::from(h1);
@@ -808,6 +811,22 @@ enum Sslv2 {
     NeedMore,
     Malformed(String),
     Done(usize),
+}
+
+/// Big-endian u16 at `at`, if the bytes are there.
+fn be_u16(b: &[u8], at: usize) -> Option<u16> {
+    match b.get(at..at.checked_add(2)?)? {
+        &[x, y] => Some(u16::from_be_bytes([x, y])),
+        _ => None,
+    }
+}
+
+/// Big-endian u24 at `at` (handshake lengths), if the bytes are there.
+fn be_u24(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at..at.checked_add(3)?)? {
+        &[x, y, z] => Some(usize::from(x) << 16 | usize::from(y) << 8 | usize::from(z)),
+        _ => None,
+    }
 }
 
 /// ClientHello body (RFC 5246 7.4.1.2, RFC 8446 4.1.2) through tls-parser;
@@ -881,20 +900,14 @@ fn parse_client_hello(
 /// Returns the hello, whether it is a HelloRetryRequest, and notes.
 fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<String>), String> {
     let short = || format!("ServerHello of {} bytes is too short", body.len());
-    let legacy = u16::from_be_bytes([
-        *body.first().ok_or_else(short)?,
-        *body.get(1).ok_or_else(short)?,
-    ]);
+    let legacy = be_u16(body, 0).ok_or_else(short)?;
     let random = body.get(2..34).ok_or_else(short)?;
     let sid_len = usize::from(*body.get(34).ok_or_else(short)?);
     if sid_len > 32 {
         return Err(format!("session id length {sid_len} > 32"));
     }
     let p = 35 + sid_len;
-    let cipher = u16::from_be_bytes([
-        *body.get(p).ok_or_else(short)?,
-        *body.get(p + 1).ok_or_else(short)?,
-    ]);
+    let cipher = be_u16(body, p).ok_or_else(short)?;
     let _compression = *body.get(p + 2).ok_or_else(short)?;
     let mut notes = Vec::new();
     let mut version = TlsVersion(legacy);
@@ -924,12 +937,11 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<String>), S
         // Walk type(2) length(2) data.
         let mut q = 0usize;
         while q < exts.len() {
-            let (Some(t), Some(l)) = (exts.get(q..q + 2), exts.get(q + 2..q + 4)) else {
+            let (Some(ty), Some(len)) = (be_u16(exts, q), be_u16(exts, q + 2)) else {
                 notes.push("ServerHello extension header cut".into());
                 break;
             };
-            let ty = u16::from_be_bytes([t[0], t[1]]);
-            let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+            let len = usize::from(len);
             let Some(data) = exts.get(q + 4..q + 4 + len) else {
                 notes.push(format!("ServerHello extension {ty} claims {len} bytes"));
                 break;
@@ -1040,7 +1052,16 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
                 );
                 stopped = true;
             }
-            Sslv2::No | Sslv2::NeedMore => {}
+            Sslv2::NeedMore => {
+                let why = "data ends inside an SSLv2-compatible ClientHello".to_string();
+                d.push(
+                    base,
+                    base + data.len() as u64,
+                    super::ProtoEvent::Stopped { why },
+                );
+                stopped = true;
+            }
+            Sslv2::No => {}
         }
     }
 
@@ -1086,14 +1107,8 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
     if !stopped && !d.hs_buf.is_empty() && !d.hs_broken {
         let (s, _) = d.origin(0);
         let have = d.hs_buf.len();
-        let (t, need) = match (d.hs_buf.first(), d.hs_buf.get(1..4)) {
-            (Some(&t), Some(l)) => (
-                t,
-                4 + ((usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2])),
-            ),
-            (Some(&t), None) => (t, 4),
-            _ => (0, 4),
-        };
+        let t = d.hs_buf.first().copied().unwrap_or(0);
+        let need = 4 + be_u24(&d.hs_buf, 1).unwrap_or(0);
         d.push(
             s,
             end_of_decoded,
@@ -1670,9 +1685,14 @@ mod tests {
                 description: 0
             }
         );
-        for cut in 0..v.len() - 7 {
+        for cut in 1..v.len() - 7 {
             let d = decode_direction(Dir::ToServer, &v[..cut], 0, false);
             assert!(tls_events(&d).is_empty(), "cut {cut}");
+            assert!(
+                matches!(&d.events[0].event, ProtoEvent::Stopped { why } if why.contains("SSLv2")),
+                "cut {cut}"
+            );
+            assert_eq!(d.stopped_at, 0);
         }
         // Lengths that do not add up: stopped, not a panic.
         let mut bad = v[..v.len() - 7].to_vec();

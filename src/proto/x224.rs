@@ -309,33 +309,44 @@ pub fn decode_connection_request(
         neg_req: None,
         correlation_id: None,
     };
-    // A text line ends with CR LF; it never starts with an RDP_NEG type.
-    let rest = r.rest();
-    if rest.first().is_some_and(|&b| b != TYPE_RDP_NEG_REQ) {
-        match rest.windows(2).position(|w| w == b"\r\n") {
-            Some(eol) => {
-                let line = rest.get(..eol).unwrap_or(&[]);
-                let text = String::from_utf8_lossy(line);
-                if let Some(user) = text.strip_prefix("Cookie: mstshash=") {
-                    cr.cookie = Some(user.to_string());
-                } else if text.starts_with("Cookie: ") {
-                    cr.routing_token = Some(text.into_owned());
-                } else {
-                    anomalies.push(format!(
-                        "unknown text line in the Connection Request: {:?}",
-                        truncate(&text, 64)
-                    ));
+    // Text lines end with CR LF and never start with an RDP_NEG type. The
+    // spec allows one (routing token or cookie); more are noted and read.
+    let mut lines = 0;
+    while r.peek_u8().is_ok_and(|b| b != TYPE_RDP_NEG_REQ) {
+        let rest = r.rest();
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            // No line end: perhaps a broken cookie line before an
+            // RDP_NEG_REQ that still closes the TPDU.
+            anomalies.push(format!(
+                "{} bytes in the Connection Request are neither a cookie line nor RDP_NEG_REQ",
+                rest.len()
+            ));
+            let tail = rest.len().checked_sub(8).and_then(|t| rest.get(t..));
+            match tail {
+                Some([TYPE_RDP_NEG_REQ, _, 8, 0, ..]) => {
+                    r.skip(rest.len() - 8)?;
+                    break;
                 }
-                r.skip(eol + 2)?;
+                _ => return Ok(cr),
             }
-            None => {
-                anomalies.push(format!(
-                    "{} bytes in the Connection Request are neither a cookie line nor RDP_NEG_REQ",
-                    rest.len()
-                ));
-                return Ok(cr);
-            }
+        };
+        let line = rest.get(..eol).unwrap_or(&[]);
+        let text = String::from_utf8_lossy(line);
+        if let Some(user) = text.strip_prefix("Cookie: mstshash=") {
+            cr.cookie = Some(user.to_string());
+        } else if text.starts_with("Cookie: ") {
+            cr.routing_token = Some(text.into_owned());
+        } else {
+            anomalies.push(format!(
+                "unknown text line in the Connection Request: {:?}",
+                truncate(&text, 64)
+            ));
         }
+        lines += 1;
+        if lines == 2 {
+            anomalies.push("more than one text line in the Connection Request".into());
+        }
+        r.skip(eol + 2)?;
     }
     if r.remaining() == 0 {
         return Ok(cr);
@@ -571,6 +582,35 @@ pub(crate) mod tests {
             Some("00112233445566778899aabbccddeeff")
         );
         assert!(a.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn odd_text_lines() {
+        // A routing token and a cookie (the spec allows only one): both
+        // read, noted, and the RDP_NEG_REQ after them still found.
+        let body = "436f6f6b69653a206d7374733d31320d0a 436f6f6b69653a206d737473686173683d610d0a 0100080003000000";
+        let n = hex(body).len() + 11;
+        let v = hex(&format!("030000{:02x}{:02x}e00000000000{body}", n, n - 5));
+        let d = decode_tpkt(&v).unwrap();
+        let Tpdu::ConnectionRequest(c) = d.tpdu else {
+            panic!()
+        };
+        assert_eq!(c.routing_token.as_deref(), Some("Cookie: msts=12"));
+        assert_eq!(c.cookie.as_deref(), Some("a"));
+        assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(3)));
+        assert_eq!(d.anomalies.len(), 1, "{:?}", d.anomalies);
+        // A cookie line without CR LF: the RDP_NEG_REQ closing the TPDU is
+        // still read.
+        let body = "436f6f6b69653a206d737473686173683d61 0100080001000000";
+        let n = hex(body).len() + 11;
+        let v = hex(&format!("030000{:02x}{:02x}e00000000000{body}", n, n - 5));
+        let d = decode_tpkt(&v).unwrap();
+        let Tpdu::ConnectionRequest(c) = d.tpdu else {
+            panic!()
+        };
+        assert_eq!(c.cookie, None);
+        assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(1)));
+        assert_eq!(d.anomalies.len(), 1);
     }
 
     #[test]

@@ -89,9 +89,8 @@ fn file_section(out: &mut String, f: &FileReport) {
     for w in listed_warnings(f) {
         let _ = writeln!(
             out,
-            "- Warning: {} ({})",
-            escape(&w.message),
-            place(Some(w.offset), w.frame)
+            "- Warning: {}",
+            escape(&with_place(&w.message, Some(w.offset), w.frame))
         );
     }
     let kept = f.warnings.len() as u64;
@@ -104,6 +103,10 @@ fn file_section(out: &mut String, f: &FileReport) {
     }
     if f.format.is_none() {
         return;
+    }
+    let _ = writeln!(out, "- {}", flow_line(&f.flow));
+    if let Some(s) = skipped_line(&f.skipped) {
+        let _ = writeln!(out, "- Frames skipped: {s}");
     }
     let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
 
@@ -164,9 +167,21 @@ fn file_section(out: &mut String, f: &FileReport) {
         }
     }
 
+    let mut first = true;
+    for a in notable_attempts(f) {
+        if first {
+            let _ = writeln!(out, "\n### Attempts\n");
+            first = false;
+        }
+        let _ = writeln!(out, "- {} ({})", escape(&a.summary), streams_list(a));
+    }
+
     for c in &f.connections {
         match paragraph_kind(c) {
-            Some(false) => connection_section(out, c),
+            Some(false) => match repeat_of(f, c) {
+                Some(first) => repeat_section(out, c, first),
+                None => connection_section(out, c),
+            },
             Some(true) => brief_section(out, c),
             None => {}
         }
@@ -219,6 +234,27 @@ fn connection_section(out: &mut String, c: &ConnectionReport) {
         let _ = write!(out, ", evidence frames {}", code(ef));
     }
     out.push('\n');
+}
+
+fn repeat_section(out: &mut String, c: &ConnectionReport, first: u64) {
+    let _ = writeln!(
+        out,
+        "\n### Stream {}: {} → {}, failed at {}\n",
+        c.stream,
+        code(&c.client),
+        code(&c.server),
+        code(&c.phase)
+    );
+    let at = c
+        .ending_frame
+        .map(|f| format!(" (frame {f})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "A retry: failed like stream {first}, {}{at}.",
+        escape(&c.ended_by.text)
+    );
+    let _ = writeln!(out, "\n**Wireshark:** {}", code(&c.display_filter));
 }
 
 fn brief_section(out: &mut String, c: &ConnectionReport) {

@@ -66,8 +66,8 @@ pub struct FileReport {
     pub skipped: Skipped,
     pub flow: FlowCounts,
     pub connections: Vec<ConnectionReport>,
-    /// Reconnection attempts grouped per client and server; absent until
-    /// attempt grouping is wired in.
+    /// Connections grouped into attempts (retries); absent when the caller
+    /// did not group them (the command line always does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<Attempt>>,
 }
@@ -115,15 +115,39 @@ pub struct FlowCounts {
     pub evicted: u64,
 }
 
-/// A group of connections from one client to one server that belong to
-/// one attempt to connect (reserved; filled when attempt grouping exists).
+/// Connections from one client to one server in quick succession: one
+/// attempt to connect, retried (see `diagnose::attempts`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attempt {
+    /// The client's address (no port: each retry has its own).
     pub client: String,
+    /// `ip:port` of the server.
     pub server: String,
+    /// Stream numbers in time order.
     pub streams: Vec<u64>,
-    pub outcome: String,
+    pub first_ts: String,
+    pub last_ts: String,
+    pub failed: usize,
+    pub benign: usize,
+    /// Some connection reached the session.
+    pub established: bool,
+    /// Every connection failed, and at the same step (`failed_step`).
+    pub all_failed_same_step: bool,
+    pub failed_step: Option<String>,
+    /// e.g. "4 attempts from 10.0.0.1 to 10.0.0.2:3389 within 7.00 s, all
+    /// failed at TCP SYN/ACK (port_closed)".
     pub summary: String,
+    /// Connections whose verdict was corrected by looking at their
+    /// neighbours (already applied to the connections).
+    pub relabelled: Vec<Relabelled>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Relabelled {
+    pub stream: u64,
+    /// The corrected outcome.
+    pub outcome: String,
+    pub note: String,
 }
 
 /// Packets and bytes of one direction.
@@ -172,6 +196,8 @@ pub struct ConnectionReport {
     pub certificates: Vec<Certificate>,
     pub client_data: Option<ClientData>,
     pub credssp: Vec<CredsspItem>,
+    /// TCP events past the per-connection bound, counted but not kept.
+    pub events_dropped: u64,
     /// `tcp.stream eq N`.
     pub display_filter: String,
     /// `frame.number in {15 17}` over the evidence frames (null without evidence).
@@ -379,6 +405,8 @@ pub struct Input<'a> {
     pub result: &'a FileResult,
     /// SHA-256 of the file as stored, lower-case hex.
     pub sha256: Option<&'a str>,
+    /// The connections grouped into attempts, if grouped.
+    pub attempts: Option<&'a [crate::diagnose::Attempt]>,
 }
 
 /// Build the document for a run.
@@ -517,7 +545,34 @@ fn file_report(input: &Input<'_>) -> FileReport {
             evicted: r.flow.evicted,
         },
         connections: r.connections.iter().map(connection_report).collect(),
-        attempts: None,
+        attempts: input
+            .attempts
+            .map(|a| a.iter().map(attempt_report).collect()),
+    }
+}
+
+fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
+    Attempt {
+        client: a.client.to_string(),
+        server: endpoint(a.server),
+        streams: a.streams.clone(),
+        first_ts: ts(a.first),
+        last_ts: ts(a.last),
+        failed: a.failed,
+        benign: a.benign,
+        established: a.established,
+        all_failed_same_step: a.all_failed_same_step,
+        failed_step: a.failed_step.map(|s| s.id().to_string()),
+        summary: a.summary.clone(),
+        relabelled: a
+            .relabels
+            .iter()
+            .map(|r| Relabelled {
+                stream: r.stream,
+                outcome: r.outcome.name().to_string(),
+                note: r.note.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -937,6 +992,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         certificates,
         client_data: client_data(tl),
         credssp: credssp(tl),
+        events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
         labels: StepLabels {

@@ -246,8 +246,11 @@ impl Pseudonyms {
     }
 }
 
+/// Letters, digits, `_` and non-ASCII bytes make words. `-` and `.` do
+/// not: a name is also replaced inside `alice-laptop` or a file name
+/// (more redaction rather than less).
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 fn at_word_start(bytes: &[u8], i: usize) -> bool {
@@ -275,11 +278,6 @@ fn find_ips(s: &str) -> Vec<(usize, usize, IpAddr)> {
         while end < bytes.len() && is_run(bytes[end]) {
             end += 1;
         }
-        // The run must end at a word boundary to be an address at all.
-        if !at_word_end(bytes, end) {
-            i = end;
-            continue;
-        }
         let mut cand = &s[i..end];
         let found = loop {
             let t = cand.trim_end_matches(['.', ':']);
@@ -293,7 +291,9 @@ fn find_ips(s: &str) -> Vec<(usize, usize, IpAddr)> {
                 _ => break None,
             }
         };
-        if let Some((len, ip)) = found {
+        // An address ends at a word boundary (`10.0.0.5.pcap` has one,
+        // `10.0.0.5x` does not).
+        if let Some((len, ip)) = found.filter(|(len, _)| at_word_end(bytes, i + len)) {
             out.push((i, i + len, ip));
         }
         i = end;
@@ -372,7 +372,8 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
         }
     };
     for file in &mut doc.files {
-        f(Field::Plain, &mut file.path);
+        // Paths are not pseudonymised, but a name or address inside one is.
+        f(Field::Text, &mut file.path);
         if let Some(e) = &mut file.error {
             f(Field::Text, &mut e.message);
         }
@@ -429,14 +430,18 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
         }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {
-                f(Field::Endpoint, &mut a.client);
+                // A bare address: rewritten like a host name that is one.
+                f(Field::Host, &mut a.client);
                 f(Field::Endpoint, &mut a.server);
                 f(Field::Text, &mut a.summary);
+                for r in &mut a.relabelled {
+                    f(Field::Text, &mut r.note);
+                }
             }
         }
     }
     for p in &mut doc.totals.problems {
-        f(Field::Plain, &mut p.path);
+        f(Field::Text, &mut p.path);
         f(Field::Text, &mut p.message);
     }
 }
@@ -470,6 +475,9 @@ mod tests {
         assert_eq!(ips, ["10.0.0.1", "fe80::1", "10.0.0.12"]);
         assert!(find_ips("deadbeef cafe 0x904 1.2.3 ::").is_empty());
         assert!(find_ips("110.0.0.1x").is_empty());
+        let s = "cap-10.0.0.5-fail.pcap";
+        let (a, b, _) = find_ips(s)[0];
+        assert_eq!(&s[a..b], "10.0.0.5");
     }
 
     #[test]
@@ -497,8 +505,8 @@ mod tests {
             (Field::Host, "srv01"),
         ]);
         assert_eq!(
-            p.text("user alice on SRV01.corp.example (srv01), not alicesmith or srv01-b"),
-            "user user-1 on host-1 (host-2), not alicesmith or srv01-b"
+            p.text("user alice on SRV01.corp.example (srv01), not alicesmith; srv01-b"),
+            "user user-1 on host-1 (host-2), not alicesmith; host-2-b"
         );
         assert_eq!(p.rewrite(Field::User, "ALICE"), "user-1");
     }
@@ -551,6 +559,41 @@ mod tests {
         ]);
         assert_eq!(p.rewrite(Field::Endpoint, "10.9.9.9:2"), "ip-1:2");
         assert_eq!(p.rewrite(Field::Endpoint, "10.0.0.1:1"), "ip-2:1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_strings_are_handled(
+            dn in "\\PC{0,40}",
+            user in "\\PC{0,12}",
+            text in "\\PC{0,80}",
+        ) {
+            let p = ps(&[(Field::Dn, &dn), (Field::User, &user), (Field::Text, &text)]);
+            for k in [Field::Endpoint, Field::User, Field::Host, Field::Dn, Field::San, Field::Text] {
+                let _ = p.rewrite(k, &dn);
+                let _ = p.rewrite(k, &text);
+            }
+        }
+
+        #[test]
+        fn a_registered_name_never_survives_in_text(
+            name in "[a-zA-Z][a-zA-Z0-9]{2,10}",
+            before in "[ ,;:()-]{1,3}",
+            after in "[ ,;:().-]{1,3}",
+        ) {
+            let p = ps(&[(Field::User, &name)]);
+            let text = format!("x{before}{}{after}y", name.to_uppercase());
+            proptest::prop_assert_eq!(p.text(&text), format!("x{before}user-1{after}y"));
+        }
+
+        #[test]
+        fn any_ipv4_in_text_is_replaced(a: u8, b: u8, c: u8, d: u8, port: u16) {
+            let ip = std::net::Ipv4Addr::new(a, b, c, d);
+            proptest::prop_assume!(!ip.is_unspecified());
+            let p = ps(&[(Field::Endpoint, &format!("{ip}:{port}"))]);
+            let out = p.text(&format!("from {ip}:{port}, then ({ip})."));
+            proptest::prop_assert_eq!(out, format!("from ip-1:{port}, then (ip-1)."));
+        }
     }
 
     #[test]

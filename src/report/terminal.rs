@@ -4,7 +4,7 @@
 
 use super::model::*;
 use super::text::*;
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::fmt::Write;
 
 /// How the terminal report is drawn.
@@ -121,10 +121,9 @@ fn file_section(
         for w in listed_warnings(f) {
             let _ = writeln!(
                 out,
-                "  {}: {} ({})",
+                "  {}: {}",
                 p.warn("warning"),
-                w.message,
-                place(Some(w.offset), w.frame)
+                with_place(&w.message, Some(w.offset), w.frame)
             );
         }
         let kept = f.warnings.len() as u64;
@@ -135,6 +134,9 @@ fn file_section(
                 f.warnings_total - kept,
                 plural(f.warnings_total - kept)
             );
+        }
+        if f.format.is_some() {
+            let _ = writeln!(out, "  {}", flow_line(&f.flow));
         }
         if let Some(s) = skipped_line(&f.skipped) {
             let _ = writeln!(out, "  frames skipped: {s}");
@@ -152,13 +154,26 @@ fn file_section(
     out.push('\n');
     out.push_str(&table(shown, style));
     out.push('\n');
+    if !style.quiet {
+        let mut first = true;
+        for a in notable_attempts(f) {
+            if first {
+                let _ = writeln!(out, "\n{}", p.bold("Attempts:"));
+                first = false;
+            }
+            let _ = writeln!(out, "  {} ({})", a.summary, streams_list(a));
+        }
+    }
     for c in shown {
         if let Some(brief) = paragraph_kind(c) {
             if style.quiet && brief {
                 continue;
             }
             out.push('\n');
-            paragraph(out, c, brief, p);
+            match repeat_of(f, c) {
+                Some(first) => repeat_paragraph(out, c, first, p),
+                None => paragraph(out, c, brief, p),
+            }
         }
     }
 }
@@ -183,6 +198,12 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
         "ended by",
         "cause",
     ]);
+    // On a narrow terminal, wrap the texts, never the addresses.
+    for i in 0..4 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
     for c in conns {
         let mut outcome = Cell::new(&c.outcome);
         if style.color {
@@ -260,4 +281,25 @@ fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
             let _ = writeln!(out, "    evidence: {ef}");
         }
     }
+}
+
+fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
+    let _ = writeln!(
+        out,
+        "{} {} -> {}  {}",
+        p.bold(&format!("stream {}:", c.stream)),
+        c.client,
+        c.server,
+        p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
+    );
+    let at = c
+        .ending_frame
+        .map(|f| format!(" (frame {f})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  A retry: failed like stream {first}, {}{at}.",
+        c.ended_by.text
+    );
+    let _ = writeln!(out, "  {} {}", p.bold("Wireshark:"), c.display_filter);
 }

@@ -644,8 +644,19 @@ fn inputs<'a>(files: &'a [FileResult], sha: Option<&'a str>) -> Vec<Input<'a>> {
         .map(|f| Input {
             result: f,
             sha256: sha,
+            attempts: None,
         })
         .collect()
+}
+
+/// The attempts of a file, grouped by the diagnosis stage.
+fn attempts_of(f: &FileResult) -> Vec<crate::diagnose::Attempt> {
+    let items: Vec<_> = f
+        .connections
+        .iter()
+        .map(|c| (&c.timeline, &c.diagnosis))
+        .collect();
+    crate::diagnose::group_attempts(&items)
 }
 
 fn opts(format: Format, redact: bool) -> ReportOptions {
@@ -658,8 +669,19 @@ fn opts(format: Format, redact: bool) -> ReportOptions {
 
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
+/// Render as the command line does: with the attempts grouped.
 fn run(files: &[FileResult], format: Format, redact: bool) -> String {
-    render(&inputs(files, Some(SHA)), &opts(format, redact))
+    let attempts: Vec<_> = files.iter().map(attempts_of).collect();
+    let inputs: Vec<Input<'_>> = files
+        .iter()
+        .zip(&attempts)
+        .map(|(f, a)| Input {
+            result: f,
+            sha256: Some(SHA),
+            attempts: Some(a),
+        })
+        .collect();
+    render(&inputs, &opts(format, redact))
 }
 
 #[test]
@@ -949,4 +971,303 @@ fn finished_sessions_get_no_paragraph() {
         assert!(!out.contains("stream 0:"), "{format:?}: {out}");
         assert!(out.contains("stream 4:"), "{format:?}: {out}");
     }
+}
+
+/// Retries: three connections from one client to one server within
+/// seconds, all refused.
+fn retries_file() -> FileResult {
+    let mut conns = Vec::new();
+    for k in 0..3u64 {
+        let ms = k as i64 * 3000;
+        let tl = Tl::new(k, ep(&format!("10.1.0.5:{}", 50000 + k), "10.1.0.9:3389"))
+            .tcp(
+                10 * k + 1,
+                ms,
+                Dir::ToServer,
+                TcpEventKind::Syn {
+                    retransmission: false,
+                },
+            )
+            .tcp(10 * k + 2, ms + 1, Dir::ToClient, rst())
+            .counts((1, 66), (1, 54))
+            .0;
+        let mut d = diag(
+            Outcome::Failed,
+            Phase::Tcp,
+            Some(Step::Syn),
+            Some(Step::SynAck),
+        );
+        d.ending = Ending::Refused;
+        d.ending_frame = Some(10 * k + 2);
+        d.cause = cause(
+            CauseId::PortClosed,
+            Confidence::High,
+            "Nothing listens on 10.1.0.9:3389: a RST answered the SYN.",
+            "Enable Remote Desktop and check that TermService runs.",
+        );
+        d.evidence = evidence(&[(10 * k + 2, "RST/ACK from 10.1.0.9 answers the SYN")]);
+        conns.push(ConnectionResult {
+            timeline: tl,
+            diagnosis: d,
+        });
+    }
+    FileResult {
+        path: "retries.pcap".into(),
+        read: Ok(summary(
+            CaptureFormat::Pcap {
+                nanosecond: false,
+                big_endian: false,
+                modified: false,
+            },
+            6,
+            0,
+            6001,
+        )),
+        skipped: SkipCounts::default(),
+        flow: FlowStats::default(),
+        connections: conns,
+    }
+}
+
+#[test]
+fn attempts_are_reported_in_every_format() {
+    let f = retries_file();
+    let attempts = attempts_of(&f);
+    assert_eq!(attempts.len(), 1, "one attempt of three connections");
+    let input = [Input {
+        result: &f,
+        sha256: None,
+        attempts: Some(&attempts),
+    }];
+    let table = render(&input, &opts(Format::Table, false));
+    insta::assert_snapshot!("attempts_terminal", table);
+    let md = render(&input, &opts(Format::Markdown, false));
+    assert!(md.contains("### Attempts"), "{md}");
+    assert!(md.contains("(streams 0, 1, 2)"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&input, &opts(Format::Json, false))).unwrap();
+    let a = &json["files"][0]["attempts"][0];
+    assert_eq!(a["streams"], serde_json::json!([0, 1, 2]));
+    assert_eq!(a["client"], "10.1.0.5");
+    assert_eq!(a["server"], "10.1.0.9:3389");
+    assert_eq!(a["failed"], 3);
+    assert_eq!(a["all_failed_same_step"], true);
+    assert_eq!(a["failed_step"], "tcp_syn_ack");
+    // Redacted: the bare client address and the addresses in the summary.
+    let red = render(&input, &opts(Format::Json, true));
+    assert!(!red.contains("10.1.0."), "{red}");
+    let json: serde_json::Value = serde_json::from_str(&red).unwrap();
+    assert_eq!(json["files"][0]["attempts"][0]["client"], "ip-1");
+    assert_eq!(json["files"][0]["attempts"][0]["server"], "ip-2:3389");
+    // Without grouping, no `attempts` key at all.
+    let plain = render(
+        &inputs(std::slice::from_ref(&f), None),
+        &opts(Format::Json, false),
+    );
+    let json: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(json["files"][0].get("attempts").is_none());
+}
+
+/// docs/json-schema.md is the contract: every key the document can hold
+/// and every identifier value must be documented there.
+#[test]
+fn schema_doc_covers_every_key_and_identifier() {
+    let doc = include_str!("../../docs/json-schema.md");
+    let files = [
+        main_file(),
+        unreadable_file(),
+        truncated_file(),
+        retries_file(),
+    ];
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    out.insert(k.clone());
+                    keys(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = std::collections::BTreeSet::new();
+    keys(&v, &mut all);
+    for k in &all {
+        assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
+    }
+    for c in CauseId::ALL {
+        assert!(
+            doc.contains(&format!("`{}`", c.id())),
+            "cause {} not documented",
+            c.id()
+        );
+    }
+    let steps = [
+        Step::Syn,
+        Step::SynAck,
+        Step::HandshakeAck,
+        Step::ConnectionRequest,
+        Step::ConnectionConfirm,
+        Step::ClientHello,
+        Step::ServerHello,
+        Step::ServerCertificate,
+        Step::ServerHelloDone,
+        Step::ClientKeyExchange,
+        Step::ClientFinished,
+        Step::ServerFinished,
+        Step::CredsspNegotiate,
+        Step::CredsspChallenge,
+        Step::CredsspAuthenticate,
+        Step::CredsspServerPubKeyAuth,
+        Step::CredsspCredentials,
+        Step::EarlyUserAuthResult,
+        Step::McsConnectInitial,
+        Step::McsConnectResponse,
+        Step::ErectDomain,
+        Step::AttachUser,
+        Step::ChannelJoin,
+        Step::SecurityExchange,
+        Step::ClientInfo,
+        Step::Licensing,
+        Step::Capabilities,
+        Step::SessionData,
+    ];
+    for s in steps {
+        assert!(
+            doc.contains(&format!("`{}`", s.id())),
+            "step {} not documented",
+            s.id()
+        );
+    }
+    for b in [
+        Benign::CredentialPrecheck,
+        Benign::HealthCheck,
+        Benign::Scanner,
+        Benign::SessionEnd,
+    ] {
+        assert!(doc.contains(&format!("`{}`", b.id())));
+    }
+    for e in [
+        Ending::Refused,
+        Ending::Timeout {
+            waited: Duration(0),
+            retransmissions: 0,
+        },
+        Ending::ResetBy(Party::Middlebox),
+        Ending::ClosedBy(Party::Client),
+        Ending::NegotiationFailure { code: 1 },
+        Ending::TlsAlert {
+            from: Party::Server,
+            description: None,
+        },
+        Ending::IcmpError {
+            icmp_type: 3,
+            code: 3,
+        },
+        Ending::CaptureEnded,
+    ] {
+        assert!(
+            doc.contains(&format!("`{}`", e.id())),
+            "ending {} not documented",
+            e.id()
+        );
+    }
+}
+
+#[test]
+fn places_are_not_said_twice() {
+    use super::text::with_place;
+    assert_eq!(
+        with_place("cut", Some(10), Some(2)),
+        "cut (byte offset 10, frame 2)"
+    );
+    assert_eq!(
+        with_place("cut at frame 2 (byte offset 10): short", Some(10), Some(2)),
+        "cut at frame 2 (byte offset 10): short"
+    );
+    assert_eq!(with_place("gone", None, None), "gone");
+}
+
+#[test]
+fn names_inside_paths_are_redacted() {
+    let mut f = truncated_file();
+    f.path = "captures/alice-on-192.168.1.2.pcap".into();
+    let files = [f];
+    for format in [Format::Table, Format::Json, Format::Markdown] {
+        let out = run(&files, format, true);
+        assert!(
+            out.contains("captures/user-1-on-ip-1.pcap"),
+            "{format:?}: {out}"
+        );
+        assert!(!out.contains("alice") && !out.contains("192.168"), "{out}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Whatever a capture holds, every format renders without panicking,
+    /// JSON stays valid, and the human formats carry no control character
+    /// from the data.
+    #[test]
+    fn any_capture_strings_render(
+        cookie in "\\PC{0,24}",
+        subject in "\\PC{0,40}",
+        evidence in "\\PC{0,60}",
+        redact: bool,
+    ) {
+        let mut f = main_file();
+        for c in &mut f.connections {
+            for e in &mut c.timeline.events {
+                match &mut e.kind {
+                    EventKind::Proto(ProtoEvent::X224(X224Event::ConnectionRequest(r))) => {
+                        r.cookie = Some(cookie.clone());
+                    }
+                    EventKind::Proto(ProtoEvent::Tls(TlsEvent::Certificate(chain))) => {
+                        for ci in chain {
+                            ci.subject = subject.clone();
+                            ci.sans = vec![subject.clone()];
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for ev in &mut c.diagnosis.evidence {
+                ev.text = evidence.clone();
+            }
+        }
+        let files = [f];
+        let json = run(&files, Format::Json, redact);
+        proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
+        for format in [Format::Table, Format::Markdown] {
+            let out = run(&files, format, redact);
+            proptest::prop_assert!(
+                !out.chars().any(|c| c.is_control() && c != '\n'),
+                "control character in {:?}", format
+            );
+        }
+    }
+}
+
+#[test]
+fn bounded_and_evicted_counts_are_told() {
+    let mut f = main_file();
+    f.flow.evicted = 2;
+    f.flow.icmp_errors = 1;
+    f.connections[1].timeline.events_dropped = 7;
+    let files = [f];
+    let out = run(&files, Format::Table, false);
+    assert!(
+        out.contains("6 TCP streams, 6 analysed; 1 ICMP error; 2 connections evicted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("7 TCP events past the per-connection bound"),
+        "{out}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&run(&files, Format::Json, false)).unwrap();
+    assert_eq!(v["files"][0]["flow"]["evicted"], 2);
+    assert_eq!(v["files"][0]["connections"][1]["events_dropped"], 7);
+    assert_eq!(v["files"][0]["connections"][0]["events_dropped"], 0);
 }

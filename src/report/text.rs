@@ -98,12 +98,45 @@ pub fn place(offset: Option<u64>, frame: Option<u64>) -> String {
 
 /// The error of a file as one line (without the path).
 pub fn error_line(e: &FileError) -> String {
-    let p = place(e.offset, e.frame);
-    if p.is_empty() {
-        e.message.clone()
+    with_place(&e.message, e.offset, e.frame)
+}
+
+/// `message (byte offset N, frame M)`, unless the message already says
+/// where (the capture reader's messages often do).
+pub fn with_place(message: &str, offset: Option<u64>, frame: Option<u64>) -> String {
+    let p = place(offset, frame);
+    let said = offset.is_some_and(|o| message.contains(&format!("byte offset {o}")));
+    if p.is_empty() || said {
+        message.to_string()
     } else {
-        format!("{} ({p})", e.message)
+        format!("{message} ({p})")
     }
+}
+
+/// What the flow stage saw: `6 TCP streams, 2 analysed; 1 ICMP error;
+/// 3 connections evicted (table full)`.
+pub fn flow_line(f: &FlowCounts) -> String {
+    let mut s = format!(
+        "{} TCP stream{}, {} analysed",
+        f.tcp_streams,
+        plural(f.tcp_streams),
+        f.analysed_streams
+    );
+    if f.icmp_errors > 0 {
+        s.push_str(&format!(
+            "; {} ICMP error{}",
+            f.icmp_errors,
+            plural(f.icmp_errors)
+        ));
+    }
+    if f.evicted > 0 {
+        s.push_str(&format!(
+            "; {} connection{} evicted (connection table full)",
+            f.evicted,
+            plural(f.evicted)
+        ));
+    }
+    s
 }
 
 /// Counts of what the flow stage skipped, as `4 not IP, 2 malformed`.
@@ -184,11 +217,22 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
             .collect();
         out.push(("CredSSP", legs.join("; ")));
     }
+    if c.events_dropped > 0 {
+        out.push((
+            "Events",
+            format!(
+                "{} TCP events past the per-connection bound were counted, not kept",
+                c.events_dropped
+            ),
+        ));
+    }
     let dirs = format!(
-        "{} packets / {} bytes client to server, {} packets / {} bytes server to client, {} s",
+        "{} packet{} / {} bytes client to server, {} packet{} / {} bytes server to client, {} s",
         c.to_server.packets,
+        plural(c.to_server.packets),
         c.to_server.bytes,
         c.to_client.packets,
+        plural(c.to_client.packets),
         c.to_client.bytes,
         trim_float(c.duration_s)
     );
@@ -444,4 +488,47 @@ pub fn clean_for_display(doc: &mut Document) {
             *s = escape_unsafe(s);
         }
     });
+}
+
+/// Attempts worth a line: retries (more than one connection) and
+/// corrected verdicts.
+pub fn notable_attempts(f: &FileReport) -> impl Iterator<Item = &Attempt> {
+    f.attempts
+        .iter()
+        .flatten()
+        .filter(|a| a.streams.len() > 1 || !a.relabelled.is_empty())
+}
+
+/// `streams 0, 1, 2`.
+pub fn streams_list(a: &Attempt) -> String {
+    let v: Vec<String> = a.streams.iter().map(u64::to_string).collect();
+    format!("stream{} {}", plural(v.len() as u64), v.join(", "))
+}
+
+/// For a failed connection that repeats an earlier one of the same
+/// attempt (same failed step, ending and cause), that earlier stream: its
+/// paragraph says it all, this one is told briefly.
+pub fn repeat_of(f: &FileReport, c: &ConnectionReport) -> Option<u64> {
+    if c.outcome != "failed" {
+        return None;
+    }
+    let attempt = f
+        .attempts
+        .iter()
+        .flatten()
+        .find(|a| a.streams.contains(&c.stream))?;
+    let key = |x: &ConnectionReport| {
+        (
+            x.failed_step.clone(),
+            x.ended_by.id.clone(),
+            x.cause.as_ref().map(|k| k.id.clone()),
+        )
+    };
+    attempt
+        .streams
+        .iter()
+        .take_while(|s| **s != c.stream)
+        .filter_map(|s| f.connections.iter().find(|x| x.stream == *s))
+        .find(|x| x.outcome == "failed" && key(x) == key(c))
+        .map(|x| x.stream)
 }
