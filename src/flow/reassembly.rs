@@ -64,6 +64,10 @@ pub(crate) struct Reassembler {
     /// When `high` last advanced.
     front_ts: Timestamp,
     pub capped: bool,
+    /// In-depth reassembly ended because [`MAX_HOLES`] was reached. (The
+    /// depth cap alone does not end it: bytes below the cap that arrive
+    /// after a segment past it are still kept.)
+    holes_full: bool,
     /// Highest offset the peer acknowledged, and the frame that did.
     max_ack: Option<(u64, u64, Timestamp)>,
 }
@@ -80,6 +84,7 @@ impl Reassembler {
             high: 0,
             front_ts: Timestamp(0),
             capped: false,
+            holes_full: false,
             max_ack: None,
         }
     }
@@ -152,10 +157,10 @@ impl Reassembler {
         let bytes = payload.get(skip..cap_len).unwrap_or(&[]);
         let captured_end = start + bytes.len() as u64;
         let mut fill = Fill::default();
-        if !self.capped {
+        if !self.holes_full {
             let fast = ts.since(self.front_ts) < reorder;
             fill = self.write(start, bytes, frame, ts, fast);
-            if captured_end < end && !self.capped {
+            if captured_end < end && !self.holes_full {
                 self.cut(captured_end, end, frame, ts);
             }
         }
@@ -197,6 +202,7 @@ impl Reassembler {
             if from > old_len {
                 if self.holes.len() >= MAX_HOLES {
                     self.capped = true;
+                    self.holes_full = true;
                     return fill;
                 }
                 self.holes.push(Hole {
@@ -312,6 +318,7 @@ impl Reassembler {
         }
         if self.holes.len() >= MAX_HOLES {
             self.capped = true;
+            self.holes_full = true;
             return;
         }
         self.holes.push(Hole {
@@ -358,9 +365,10 @@ impl Reassembler {
         self.advance_anchor(seq, off);
         let len = self.data.len() as u64;
         let to = end.min(self.depth_cap as u64);
-        if !self.capped && to > len {
+        if !self.holes_full && to > len {
             if self.holes.len() >= MAX_HOLES {
                 self.capped = true;
+                self.holes_full = true;
             } else {
                 self.holes.push(Hole {
                     start: len,
