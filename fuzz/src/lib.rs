@@ -518,6 +518,7 @@ pub fn analyze_file(data: &[u8]) {
         result: &r,
         sha256: None,
         attempts: Some(&attempts),
+        found: false,
     }];
     for (format, redact) in [
         (Format::Json, false),
