@@ -118,6 +118,7 @@ pub struct FlowCounts {
     pub analysed_streams: u64,
     pub icmp_errors: u64,
     pub evicted: u64,
+    pub over_budget: u64,
 }
 
 /// Connections from one client to one server in quick succession: one
@@ -626,6 +627,7 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             analysed_streams: r.flow.analysed_streams,
             icmp_errors: r.flow.icmp_errors,
             evicted: r.flow.evicted,
+            over_budget: r.flow.over_budget,
         },
         connections: r.connections.iter().map(connection_report).collect(),
         attempts: input

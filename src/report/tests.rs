@@ -582,6 +582,7 @@ fn main_file() -> FileResult {
             analysed_streams: 6,
             icmp_errors: 0,
             evicted: 0,
+            over_budget: 0,
         },
         connections: vec![
             established(),
@@ -1223,12 +1224,17 @@ proptest::proptest! {
 fn bounded_and_evicted_counts_are_told() {
     let mut f = main_file();
     f.flow.evicted = 2;
+    f.flow.over_budget = 1;
     f.flow.icmp_errors = 1;
     f.connections[1].timeline.events_dropped = 7;
     let files = [f];
     let out = run(&files, Format::Table, false);
     assert!(
         out.contains("6 TCP streams, 6 analysed; 1 ICMP error; 2 connections evicted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 connection not reassembled past the memory budget"),
         "{out}"
     );
     assert!(

@@ -136,6 +136,13 @@ pub fn flow_line(f: &FlowCounts) -> String {
             plural(f.evicted)
         ));
     }
+    if f.over_budget > 0 {
+        s.push_str(&format!(
+            "; {} connection{} not reassembled past the memory budget",
+            f.over_budget,
+            plural(f.over_budget)
+        ));
+    }
     s
 }
 
