@@ -398,18 +398,16 @@ impl Reassembler {
         self.advance_anchor(seq, off);
         let len = self.data.len() as u64;
         let to = end.min(self.depth_cap as u64);
-        if !self.holes_full && to > len {
-            if self.room_for_hole(to - len) {
-                self.holes.push(Hole {
-                    start: len,
-                    end: to,
-                    frame,
-                    ts,
-                    snaplen: false,
-                    acked: None,
-                });
-                self.data.resize(to as usize, 0);
-            }
+        if !self.holes_full && to > len && self.room_for_hole(to - len) {
+            self.holes.push(Hole {
+                start: len,
+                end: to,
+                frame,
+                ts,
+                snaplen: false,
+                acked: None,
+            });
+            self.data.resize(to as usize, 0);
         }
         if self.high > self.depth_cap as u64 {
             self.capped = true;
