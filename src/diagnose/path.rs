@@ -255,7 +255,7 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
         && tl
             .dir(rtx_after[0].dir.reverse())
             .last_payload
-            .is_none_or(|(_, t)| t < resumed.ts)
+            .map_or(true, |(_, t)| t < resumed.ts)
     {
         // Nothing came back with data once the silence ended: the state
         // was lost during it (a later break would follow answered traffic).
