@@ -168,6 +168,16 @@ fn help_and_version_exit_0() {
     assert!(stdout(&o).contains(env!("CARGO_PKG_VERSION")));
 }
 
+#[test]
+fn help_names_the_batch_options() {
+    let o = run(&["--help"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for opt in ["--files-from", "--shard", "jsonl", "csv", "glob patterns"] {
+        assert!(out.contains(opt), "{opt} missing from --help:\n{out}");
+    }
+}
+
 // ---------------------------------------------------------------- errors
 
 #[test]
@@ -342,4 +352,98 @@ fn truncated_capture_exits_2_with_offset() {
         "{err}"
     );
     assert!(err.contains("byte offset"), "{err}");
+}
+
+// ------------------------------------------------- the public corpus
+
+/// The public corpus, read in place (`../shared/corpus` beside the
+/// repository; `RDPTRIAGE_CORPUS` overrides). None, said plainly, when absent.
+fn corpus(file: &str) -> Option<String> {
+    let dir = std::env::var("RDPTRIAGE_CORPUS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").to_string());
+    let p = PathBuf::from(dir).join(file);
+    if p.is_file() && pipeline_ready() {
+        Some(p.to_string_lossy().into_owned())
+    } else {
+        eprintln!("skipped: corpus file {} not found", p.display());
+        None
+    }
+}
+
+/// RDP-004 (Wireshark wiki): an XP-era client offers SSL to a server set to
+/// Standard RDP Security only; tshark shows the cookie `FTBCO\A70` in
+/// frame 4 and RDP_NEG_FAILURE failureCode 2 in frame 5.
+#[test]
+fn corpus_negotiation_failure_end_to_end() {
+    let Some(p) = corpus("wireshark-wiki/RDP-004.pcap.gz") else {
+        return;
+    };
+    let o = run(&["--format", "json", &p]);
+    assert_eq!(code(&o), 1, "a failed connection: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["compression"], "gzip");
+    assert_eq!(f["complete"], true);
+    let c = &f["connections"][0];
+    assert_eq!(c["stream"], 0);
+    assert_eq!(c["client"], "172.21.128.16:1311");
+    assert_eq!(c["server"], "10.226.24.52:3389");
+    assert_eq!(c["outcome"], "failed");
+    assert_eq!(c["ended_by"]["id"], "negotiation_failure");
+    assert_eq!(c["ended_by"]["code"], 2);
+    assert_eq!(c["ending_frame"], 5);
+    assert_eq!(c["negotiation"]["cookie"], "FTBCO\\A70");
+    assert_eq!(c["negotiation"]["request_frame"], 4);
+    assert_eq!(c["negotiation"]["requested"], serde_json::json!(["SSL"]));
+    assert_eq!(
+        c["negotiation"]["failure"]["name"],
+        "SSL_NOT_ALLOWED_BY_SERVER"
+    );
+    assert_eq!(c["display_filter"], "tcp.stream eq 0");
+    let ef = c["evidence_filter"].as_str().unwrap();
+    assert!(
+        ef.starts_with("frame.number in {") && ef.contains('5'),
+        "{ef}"
+    );
+
+    // The Markdown report carries the SHA-256 of the stored (compressed) file.
+    let o = run(&["--format", "markdown", &p]);
+    let md = stdout(&o);
+    let want = sha256_hex(&std::fs::read(&p).unwrap());
+    assert!(md.contains(&format!("SHA-256: `{want}`")), "{md}");
+    assert!(md.contains("### Verdict"));
+    assert!(
+        md.contains("RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER (2)"),
+        "{md}"
+    );
+
+    // Redaction leaves no address, user or domain in any format.
+    for format in ["table", "json", "markdown"] {
+        let out = stdout(&run(&["--redact", "--format", format, &p]));
+        for secret in ["172.21.128.16", "10.226.24.52", "FTBCO", "A70"] {
+            assert!(!out.contains(secret), "{format}: {secret} in\n{out}");
+        }
+        assert!(out.contains(":1311") && out.contains(":3389"), "ports kept");
+    }
+}
+
+/// rdp-x509 (Zeek): Standard RDP Security; tshark shows clientName
+/// JOHN-PC-LAPTOP, keyboardLayout 1033, desktop 1920x1080 in the GCC
+/// client core data.
+#[test]
+fn corpus_client_data_end_to_end() {
+    let Some(p) = corpus("zeek/rdp-x509.pcap") else {
+        return;
+    };
+    let o = run(&["--format", "json", &p]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = &v["files"][0]["connections"][0];
+    let d = &c["client_data"];
+    assert_eq!(d["client_name"], "JOHN-PC-LAPTOP");
+    assert_eq!(d["keyboard_layout"], "0x00000409");
+    assert_eq!(d["desktop"], "1920x1080");
+    assert!(!c["certificates"].as_array().unwrap().is_empty());
+    let red = stdout(&run(&["--format", "json", "--redact", &p]));
+    assert!(!red.contains("JOHN-PC"), "{red}");
+    assert!(!red.contains("SERVR"), "{red}");
 }

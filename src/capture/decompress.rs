@@ -6,6 +6,7 @@
 //! the rest of the stream.
 
 use super::collect::Collector;
+use super::drive;
 use super::stream::{Fill, StreamBuf};
 use super::{pcap, pcapng};
 use super::{CaptureWarning, Compression, Frame, OpenError, ReadSummary, WarningKind};
@@ -65,37 +66,50 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
     compression: Compression,
     on_frame: F,
 ) -> Result<ReadSummary, OpenError> {
-    let mut sb = StreamBuf::new(src);
-    match sb.ensure(4) {
-        Fill::Ready => {}
-        Fill::Eof => {
-            if sb.available().is_empty() {
-                return Err(OpenError::Empty);
-            }
-            return Err(OpenError::NotACapture(hex_prefix(sb.available())));
+    let (mut src, slot) = drive::Source::new(src);
+    let mut magic = [0u8; 4];
+    let n = match drive::read_prefix(&mut src, &mut magic) {
+        Ok(n) => n,
+        Err(_) => {
+            let e = slot.borrow_mut().take();
+            return Err(OpenError::Io(
+                e.unwrap_or_else(|| io::Error::other("read failed")),
+            ));
         }
-        Fill::TooBig => return Err(OpenError::Other("read buffer too small".into())),
-        Fill::Error(e) => return Err(OpenError::Io(e)),
+    };
+    if n == 0 {
+        return Err(OpenError::Empty);
+    }
+    if n < 4 {
+        return Err(OpenError::NotACapture(hex_prefix(
+            magic.get(..n).unwrap_or(&[]),
+        )));
     }
     let mut coll = Collector::new(on_frame);
-    let magic: [u8; 4] = match sb.available().get(..4).map(<[u8; 4]>::try_from) {
-        Some(Ok(m)) => m,
-        _ => return Err(OpenError::Other("read buffer too small".into())),
-    };
-    let (format, incomplete) = if let Some(kind) = pcap::Magic::recognise(magic) {
-        pcap::read(&mut sb, &mut coll, kind)?
+    let (format, incomplete, bytes) = if let Some(kind) = pcap::Magic::recognise(magic) {
+        if kind.crate_reads() {
+            pcap::read(src, slot, &mut coll, kind, magic)?
+        } else {
+            let mut sb = StreamBuf::new(Cursor::new(magic).chain(src));
+            let (format, incomplete) = pcap::read_by_hand(&mut sb, &mut coll, kind)?;
+            (format, incomplete, sb.offset())
+        }
     } else if magic == pcapng::SHB_TYPE {
-        pcapng::read(&mut sb, &mut coll)?
+        pcapng::read(src, slot, &mut coll)?
     } else {
         // Read a little more for the message.
-        let _ = sb.ensure(16);
-        return Err(OpenError::NotACapture(hex_prefix(sb.available())));
+        let mut more = [0u8; 16];
+        more[..4].copy_from_slice(&magic);
+        let k = drive::read_prefix(&mut src, &mut more[4..]).unwrap_or(0);
+        return Err(OpenError::NotACapture(hex_prefix(
+            more.get(..4 + k).unwrap_or(&[]),
+        )));
     };
     Ok(ReadSummary {
         format,
         compression,
         packets: coll.packets,
-        bytes: sb.offset(),
+        bytes,
         first_ts: coll.first_ts,
         last_ts: coll.max_ts,
         warnings: coll.warnings,
@@ -105,7 +119,8 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
     })
 }
 
-/// The warning for a stream that could not be read further at `offset`,
+/// The warning for a stream that could not be read further (hand-written
+/// reader) at `offset`,
 /// where frame `frame` (if a packet record) was expected.
 pub(crate) fn stream_stop(
     fill: Fill,

@@ -3,16 +3,40 @@
 //! Reads pcap (all magics, both byte orders, modified/Kuznetsov), pcapng
 //! (several sections and interfaces) and gzip/zstd-compressed copies of
 //! either, recognised by magic bytes. A capture is streamed once, front to
-//! back, through a fixed-size buffer; it is never loaded whole.
+//! back, through a bounded buffer; it is never loaded whole.
+//!
+//! Records and blocks are read by pcap-parser's streaming readers
+//! (`LegacyPcapReader`, `PcapNGReader`; see `drive.rs` for how they are
+//! driven). Kept by hand: gzip/zstd sniffing, frame numbering, warnings and
+//! byte offsets, and the few cases the crate reads wrong or not at all
+//! (big-endian modified pcap, the obsolete pcapng Packet Block, if_tsoffset
+//! in big-endian sections; see `pcap.rs` and `pcapng.rs`).
 //!
 //! Knows nothing of IP, TCP or RDP. Frames are numbered 1-based in file
 //! order, as Wireshark numbers them.
+//!
+//! Choices where the formats leave room:
+//! - A record whose captured length exceeds its original length is cut to
+//!   the original length (LengthMismatch warning); one longer than the snap
+//!   length is delivered whole, with the same warning.
+//! - A legacy pcap record claiming more than 262144 bytes (Wireshark's
+//!   limit; larger for USB and D-Bus) or any record above 16 MiB is taken
+//!   for corruption: reading stops there, as Wireshark does.
+//! - A pcapng Simple Packet Block has no timestamp: it gets the latest
+//!   timestamp seen so far (0 if none).
+//! - A pcapng packet naming an unknown interface is numbered and warned
+//!   about, but not delivered (its link type is unknown).
+//! - A first section header of a version other than 1.x is refused
+//!   (`OpenError::Other`), like Wireshark; a later one ends reading as
+//!   corrupt.
+//! - Timestamps past the range of `Timestamp` (about year 2262) saturate.
 
 use crate::common::Timestamp;
 use std::io::Read;
 
 mod collect;
 mod decompress;
+mod drive;
 mod pcap;
 mod pcapng;
 mod stream;

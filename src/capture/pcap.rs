@@ -7,13 +7,24 @@
 //! and the timestamp unit. The modified (Kuznetsov, magic `a1b2cd34`)
 //! format of old Linux patches adds interface index (4), protocol (2),
 //! packet type (1) and padding (1) to each record header: 24 bytes.
+//!
+//! Records are read by pcap-parser's `LegacyPcapReader` (every magic, both
+//! byte orders, and the modified format in little-endian). pcap-parser 0.17
+//! does not read the modified format in big-endian: `parse_pcap_header`
+//! refuses its magic (`34 cd b2 a1` read as little-endian is not one it
+//! knows) and `parse_pcap_frame_modified` reads its fields little-endian
+//! only. That one format keeps the hand-written reader
+//! ([`read_by_hand`]).
 
 use super::collect::Collector;
 use super::decompress::stream_stop;
-use super::stream::{Fill, StreamBuf};
+use super::drive::{self, ErrKind, Pump, Why};
+use super::stream::{Fill, StreamBuf, INITIAL_BUFFER};
 use super::{CaptureFormat, CaptureWarning, Frame, LinkType, OpenError, WarningKind};
 use crate::common::Timestamp;
-use std::io::Read;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned};
+use std::io::{Cursor, Read};
 
 const FILE_HEADER_LEN: usize = 24;
 
@@ -46,6 +57,11 @@ impl Magic {
             big_endian: self.big_endian,
             modified: self.modified,
         }
+    }
+
+    /// Whether pcap-parser reads this format (see the module comment).
+    pub(crate) fn crate_reads(self) -> bool {
+        !(self.modified && self.big_endian)
     }
 
     fn record_header_len(self) -> usize {
@@ -106,8 +122,194 @@ fn record_header(b: &[u8], be: bool) -> Option<Record> {
     })
 }
 
-/// Read a legacy pcap stream whose first 4 bytes were recognised as `magic`.
+/// The corruption warning for a record whose captured length is more than
+/// its link type allows (checked before the reader grows its buffer).
+fn oversized(offset: u64, number: u64, caplen: u32, link: LinkType) -> CaptureWarning {
+    CaptureWarning {
+        offset,
+        frame: Some(number),
+        kind: WarningKind::Corrupt,
+        message: format!(
+            "corrupt capture at frame {number} (byte offset {offset}): packet record \
+             claims {caplen} captured bytes, more than the {} a {} capture can hold",
+            max_caplen(link),
+            link.name()
+        ),
+    }
+}
+
+/// Deliver one record (already checked against [`max_caplen`]).
+#[allow(clippy::too_many_arguments)]
+fn deliver_record<F: FnMut(&Frame<'_>)>(
+    coll: &mut Collector<F>,
+    offset: u64,
+    link: LinkType,
+    snaplen: u32,
+    nanosecond: bool,
+    rec: &Record,
+    data: &[u8],
+) {
+    let number = coll.next_number();
+    let mut caplen = rec.caplen;
+    if caplen > rec.origlen {
+        coll.warn(
+            offset,
+            Some(number),
+            WarningKind::LengthMismatch,
+            format!(
+                "frame {number} (byte offset {offset}): captured length {caplen} exceeds \
+                 the original length {}; using {}",
+                rec.origlen, rec.origlen
+            ),
+        );
+        caplen = rec.origlen;
+    } else if snaplen != 0 && caplen > snaplen {
+        coll.warn(
+            offset,
+            Some(number),
+            WarningKind::LengthMismatch,
+            format!(
+                "frame {number} (byte offset {offset}): captured length {caplen} exceeds \
+                 the file's snap length {snaplen}"
+            ),
+        );
+    }
+    let frac = if nanosecond {
+        rec.ts_frac as i64
+    } else {
+        rec.ts_frac as i64 * 1000
+    };
+    let ts = Timestamp::from_nanos((rec.ts_sec as i64) * 1_000_000_000 + frac);
+    let frame = Frame {
+        number,
+        ts,
+        link,
+        interface: 0,
+        orig_len: rec.origlen,
+        data: data.get(..caplen as usize).unwrap_or(data),
+    };
+    coll.deliver(offset, &frame);
+}
+
+/// Read a legacy pcap stream with pcap-parser. `magic` are the first 4
+/// bytes, already read from `src`; `src` is the rest of the stream.
+/// Returns the format, how reading ended and the bytes consumed.
 pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
+    mut src: drive::Source<R>,
+    slot: drive::ErrorSlot,
+    coll: &mut Collector<F>,
+    magic: Magic,
+    magic_bytes: [u8; 4],
+) -> Result<(CaptureFormat, Option<CaptureWarning>, u64), OpenError> {
+    let format = magic.format();
+    let be = magic.big_endian;
+    // The file header is read here: the crate parses it from a single
+    // read() when the reader is created, which a pipe or a decompressor
+    // may answer short.
+    let mut header = [0u8; FILE_HEADER_LEN];
+    header[..4].copy_from_slice(&magic_bytes);
+    let have = match drive::read_prefix(&mut src, &mut header[4..]) {
+        Ok(n) => 4 + n,
+        Err(_) => {
+            let e = slot
+                .borrow_mut()
+                .take()
+                .unwrap_or_else(|| std::io::Error::other("read failed"));
+            let w = drive::stop_warning(Why::Read(e), 0, None, "pcap file header", None, 4);
+            return Ok((format, Some(w), 0));
+        }
+    };
+    if have < FILE_HEADER_LEN {
+        let w = drive::stop_warning(
+            Why::Truncated,
+            0,
+            None,
+            "pcap file header",
+            Some(FILE_HEADER_LEN),
+            have,
+        );
+        return Ok((format, Some(w), 0));
+    }
+    let chained = Cursor::new(header).chain(src);
+    let mut reader = LegacyPcapReader::new(INITIAL_BUFFER, chained)
+        .map_err(|e| OpenError::Other(format!("pcap: {:?}", ErrKind::of(e))))?;
+    let snaplen = u32_at(&header, 16, be).unwrap_or(0);
+    // LinkType and additional information: the link type is the low 16
+    // bits; the FCS bits above it do not change the link type.
+    let link = LinkType(u32_at(&header, 20, be).unwrap_or(0) & 0xffff);
+    let rec_len = magic.record_header_len();
+    let mut pump = Pump::new(slot, INITIAL_BUFFER);
+    loop {
+        let offset = reader.consumed() as u64;
+        // A record length no capture tool writes is corruption: checked
+        // here, before the crate asks for a buffer that large.
+        let data = reader.data();
+        let head = if offset >= FILE_HEADER_LEN as u64 {
+            record_header(data, be)
+        } else {
+            None
+        };
+        if let Some(rec) = &head {
+            if rec.caplen > max_caplen(link) {
+                let w = oversized(offset, coll.packets + 1, rec.caplen, link);
+                return Ok((format, Some(w), offset));
+            }
+        }
+        let have = data.len();
+        match reader.next() {
+            Ok((len, PcapBlockOwned::Legacy(b))) => {
+                let rec = Record {
+                    ts_sec: b.ts_sec,
+                    ts_frac: b.ts_usec,
+                    caplen: b.caplen,
+                    origlen: b.origlen,
+                };
+                deliver_record(coll, offset, link, snaplen, magic.nanosecond, &rec, b.data);
+                reader.consume(len);
+                pump.progressed();
+            }
+            Ok((len, _)) => {
+                // The file header (first call).
+                reader.consume(len);
+            }
+            Err(e) => {
+                let why = match ErrKind::of(e) {
+                    ErrKind::Eof => return Ok((format, None, offset)),
+                    ErrKind::Incomplete => pump.more(&mut reader, false),
+                    ErrKind::BufferTooSmall => pump.more(&mut reader, true),
+                    ErrKind::UnexpectedEof => Err(Why::Truncated),
+                    ErrKind::ReadError => Err(Why::Read(
+                        pump.take_error()
+                            .unwrap_or_else(|| std::io::Error::other("read failed")),
+                    )),
+                    ErrKind::Parse(what) => {
+                        let w = drive::corrupt(offset, Some(coll.packets + 1), what);
+                        return Ok((format, Some(w), offset));
+                    }
+                };
+                if let Err(why) = why {
+                    let (what, need) = match &head {
+                        Some(r) => ("packet record", rec_len.saturating_add(r.caplen as usize)),
+                        None => ("packet record header", rec_len),
+                    };
+                    let w = drive::stop_warning(
+                        why,
+                        offset,
+                        Some(coll.packets + 1),
+                        what,
+                        Some(need),
+                        have,
+                    );
+                    return Ok((format, Some(w), offset));
+                }
+            }
+        }
+    }
+}
+
+/// Read a legacy pcap stream by hand: only for the big-endian modified
+/// format, which pcap-parser 0.17 does not read (see the module comment).
+pub(crate) fn read_by_hand<R: Read, F: FnMut(&Frame<'_>)>(
     sb: &mut StreamBuf<R>,
     coll: &mut Collector<F>,
     magic: Magic,
@@ -152,19 +354,7 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
         if rec.caplen > max_caplen(link) {
             // A record length no capture tool writes: the file is corrupt
             // here (and reading on would only misread the rest).
-            let number = coll.packets + 1;
-            let w = CaptureWarning {
-                offset,
-                frame: Some(number),
-                kind: WarningKind::Corrupt,
-                message: format!(
-                    "corrupt capture at frame {number} (byte offset {offset}): packet record \
-                     claims {} captured bytes, more than the {} a {} capture can hold",
-                    rec.caplen,
-                    max_caplen(link),
-                    link.name()
-                ),
-            };
+            let w = oversized(offset, coll.packets + 1, rec.caplen, link);
             return Ok((format, Some(w)));
         }
         let total = rec_len.saturating_add(rec.caplen as usize);
@@ -181,51 +371,8 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
             );
             return Ok((format, Some(w)));
         }
-        let number = coll.next_number();
-        let mut caplen = rec.caplen;
-        if caplen > rec.origlen {
-            coll.warn(
-                offset,
-                Some(number),
-                WarningKind::LengthMismatch,
-                format!(
-                    "frame {number} (byte offset {offset}): captured length {caplen} exceeds \
-                     the original length {}; using {}",
-                    rec.origlen, rec.origlen
-                ),
-            );
-            caplen = rec.origlen;
-        } else if snaplen != 0 && caplen > snaplen {
-            coll.warn(
-                offset,
-                Some(number),
-                WarningKind::LengthMismatch,
-                format!(
-                    "frame {number} (byte offset {offset}): captured length {caplen} exceeds \
-                     the file's snap length {snaplen}"
-                ),
-            );
-        }
-        let frac = if magic.nanosecond {
-            rec.ts_frac as i64
-        } else {
-            rec.ts_frac as i64 * 1000
-        };
-        let ts = Timestamp::from_nanos((rec.ts_sec as i64) * 1_000_000_000 + frac);
-        let start = rec_len;
-        let data = sb
-            .available()
-            .get(start..start + caplen as usize)
-            .unwrap_or(&[]);
-        let frame = Frame {
-            number,
-            ts,
-            link,
-            interface: 0,
-            orig_len: rec.origlen,
-            data,
-        };
-        coll.deliver(offset, &frame);
+        let data = sb.available().get(rec_len..total).unwrap_or(&[]);
+        deliver_record(coll, offset, link, snaplen, magic.nanosecond, &rec, data);
         sb.consume(total);
     }
 }

@@ -7,14 +7,23 @@
 //! if_tsoffset 14), Enhanced Packet (4.3), Simple Packet (4.4), the
 //! obsolete Packet Block (appendix A) and Decryption Secrets (4.7, noted).
 //! Every other block is skipped by its length.
+//!
+//! Blocks are read and parsed by pcap-parser's `PcapNGReader`. Kept by
+//! hand: the framing checks that give a corrupt block its offset and frame
+//! number, the first Section Header (read whole before the crate's reader
+//! is created), the obsolete Packet Block (no parser in the crate), and a
+//! fallback for well-framed blocks the crate rejects (see [`read`]).
 
 use super::collect::Collector;
-use super::decompress::stream_stop;
+use super::drive::{self, ErrKind, Pump, Why};
 use super::pcap::{u16_at, u32_at};
-use super::stream::{Fill, StreamBuf};
+use super::stream::{INITIAL_BUFFER, MAX_RECORD};
 use super::{CaptureFormat, CaptureWarning, Frame, LinkType, OpenError, WarningKind};
 use crate::common::Timestamp;
-use std::io::Read;
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapNGReader};
+use std::io::{Cursor, Read};
 
 /// The Section Header Block type, a byte palindrome.
 pub(crate) const SHB_TYPE: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
@@ -123,203 +132,503 @@ fn secrets_name(t: u32) -> &'static str {
     }
 }
 
-/// Read a pcapng stream (its first 4 bytes are the SHB type).
-pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
-    sb: &mut StreamBuf<R>,
-    coll: &mut Collector<F>,
-) -> Result<(CaptureFormat, Option<CaptureWarning>), OpenError> {
-    let mut be = false;
-    let mut ifaces: Vec<Interface> = Vec::new();
-    let mut sections = 0u32;
-    let mut interfaces = 0u32;
-    let fmt = |sections, interfaces| CaptureFormat::PcapNg {
-        sections,
-        interfaces,
+/// What is known of the block at the front of the buffer before parsing
+/// it: its type and total length, in its section's byte order (a Section
+/// Header states its own).
+#[derive(Clone, Copy, Debug)]
+struct Peek {
+    btype: Option<u32>,
+    is_shb: bool,
+    /// A Section Header's byte order, `None` if not readable yet or unknown.
+    shb_be: Option<bool>,
+    blen: Option<usize>,
+}
+
+fn peek(data: &[u8], be: bool) -> Peek {
+    let is_shb = data.get(..4) == Some(&SHB_TYPE[..]);
+    let shb_be = match data.get(8..12) {
+        Some([0x1a, 0x2b, 0x3c, 0x4d]) => Some(true),
+        Some([0x4d, 0x3c, 0x2b, 0x1a]) => Some(false),
+        _ => None,
     };
-    loop {
-        let offset = sb.offset();
-        let fill = sb.ensure(12);
-        if !matches!(fill, Fill::Ready) {
-            let have = sb.available().len();
-            if have == 0 && matches!(fill, Fill::Eof) {
-                return Ok((fmt(sections, interfaces), None));
-            }
-            let w = stream_stop(fill, offset, None, "block header", 12, have);
-            return Ok((fmt(sections, interfaces), Some(w)));
-        }
-        let head = sb.available();
-        let is_shb = head.get(..4) == Some(&SHB_TYPE[..]);
-        if is_shb {
-            // The byte-order magic decides the section's byte order.
-            be = match head.get(8..12) {
-                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
-                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
-                other => {
-                    let what = format!(
-                        "section header with unknown byte-order magic {}",
-                        super::decompress::hex_prefix(other.unwrap_or(&[]))
-                    );
-                    if sections == 0 {
-                        return Err(OpenError::Other(format!("pcapng: {what}")));
-                    }
-                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
-                }
-            };
-        }
-        let btype = u32_at(head, 0, be).unwrap_or(0);
-        let blen = u32_at(head, 4, be).unwrap_or(0);
-        let frame_if_packet = is_packet_block(btype).then(|| coll.packets + 1);
-        if blen < 12 || blen % 4 != 0 {
-            let what = format!("block type {btype:#x} has invalid length {blen}");
-            if sections == 0 {
-                return Err(OpenError::Other(format!("pcapng: {what}")));
-            }
-            return Ok((
-                fmt(sections, interfaces),
-                Some(corrupt(offset, frame_if_packet, what)),
-            ));
-        }
-        let blen = blen as usize;
-        let fill = sb.ensure(blen);
-        if !matches!(fill, Fill::Ready) {
-            let have = sb.available().len();
-            let what = format!("block of type {btype:#x}");
-            let w = stream_stop(fill, offset, frame_if_packet, &what, blen, have);
-            return Ok((fmt(sections, interfaces), Some(w)));
-        }
-        let block = sb.available().get(..blen).unwrap_or(&[]);
-        let trailer = u32_at(block, blen - 4, be).unwrap_or(0);
-        if trailer as usize != blen {
-            let what =
-                format!("block type {btype:#x}: trailing length {trailer} differs from {blen}");
-            return Ok((
-                fmt(sections, interfaces),
-                Some(corrupt(offset, frame_if_packet, what)),
-            ));
-        }
-        let body = block.get(8..blen - 4).unwrap_or(&[]);
-        match btype {
-            _ if is_shb => {
-                let major = u16_at(body, 4, be).unwrap_or(0);
-                let minor = u16_at(body, 6, be).unwrap_or(0);
-                if major != 1 {
-                    let what = format!("unsupported section version {major}.{minor}");
-                    if sections == 0 {
-                        return Err(OpenError::Other(format!("pcapng: {what}")));
-                    }
-                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
-                }
-                sections += 1;
-                ifaces.clear();
-            }
-            BT_IDB => {
-                let mut iface = Interface {
-                    link: LinkType(u16_at(body, 0, be).unwrap_or(0) as u32),
-                    snaplen: u32_at(body, 4, be).unwrap_or(0),
-                    resol: TsResol::Dec(6),
-                    offset_secs: 0,
-                };
-                if body.len() < 8 {
-                    let what = "interface description shorter than 20 bytes".to_string();
-                    return Ok((fmt(sections, interfaces), Some(corrupt(offset, None, what))));
-                }
-                idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
-                ifaces.push(iface);
-                interfaces += 1;
-            }
-            BT_EPB | BT_PB => {
-                // EPB: interface (4), ts high, ts low, caplen, origlen.
-                // PB:  interface (2), drops (2), ts high, ts low, caplen, origlen.
-                let fields = if btype == BT_EPB {
-                    u32_at(body, 0, be)
-                } else {
-                    u16_at(body, 0, be).map(u32::from)
-                }
-                .zip(u32_at(body, 4, be))
-                .zip(u32_at(body, 8, be))
-                .zip(u32_at(body, 12, be))
-                .zip(u32_at(body, 16, be));
-                let number = coll.next_number();
-                let Some(((((if_id, ts_hi), ts_lo), caplen), origlen)) = fields else {
-                    let what = format!("packet block body of {} bytes is too short", body.len());
-                    return Ok((
-                        fmt(sections, interfaces),
-                        Some(corrupt(offset, Some(number), what)),
-                    ));
-                };
-                let Some(data) = body.get(20..20 + caplen as usize) else {
-                    let what = format!(
-                        "captured length {caplen} exceeds the block body ({} bytes)",
-                        body.len()
-                    );
-                    return Ok((
-                        fmt(sections, interfaces),
-                        Some(corrupt(offset, Some(number), what)),
-                    ));
-                };
-                let units = ((ts_hi as u64) << 32) | ts_lo as u64;
-                deliver(
-                    coll,
-                    &ifaces,
-                    offset,
-                    number,
-                    if_id,
-                    Some(units),
-                    caplen,
-                    origlen,
-                    data,
-                );
-            }
-            BT_SPB => {
-                let number = coll.next_number();
-                let Some(origlen) = u32_at(body, 0, be) else {
-                    let what = "simple packet block without length".to_string();
-                    return Ok((
-                        fmt(sections, interfaces),
-                        Some(corrupt(offset, Some(number), what)),
-                    ));
-                };
-                // The captured length is implied: min(original length,
-                // snap length, what the block holds).
-                let room = body.len().saturating_sub(4);
-                let mut caplen = (origlen as usize).min(room);
-                if let Some(i) = ifaces.first() {
-                    if i.snaplen != 0 {
-                        caplen = caplen.min(i.snaplen as usize);
-                    }
-                }
-                let data = body.get(4..4 + caplen).unwrap_or(&[]);
-                deliver(
-                    coll,
-                    &ifaces,
-                    offset,
-                    number,
-                    0,
-                    None,
-                    caplen as u32,
-                    origlen,
-                    data,
-                );
-            }
-            BT_DSB => {
-                let stype = u32_at(body, 0, be).unwrap_or(0);
-                let slen = u32_at(body, 4, be).unwrap_or(0);
-                coll.warn(
-                    offset,
-                    None,
-                    WarningKind::DecryptionSecrets,
-                    format!(
-                        "byte offset {offset}: decryption secrets block ({}, type {stype:#010x}, \
-                         {slen} bytes) after frame {}",
-                        secrets_name(stype),
-                        coll.packets
-                    ),
-                );
-            }
-            _ => {}
-        }
-        sb.consume(blen);
+    let order = if is_shb { shb_be } else { Some(be) };
+    Peek {
+        btype: order.and_then(|o| u32_at(data, 0, o)),
+        is_shb,
+        shb_be,
+        blen: order.and_then(|o| u32_at(data, 4, o)).map(|l| l as usize),
     }
+}
+
+/// Reading state across blocks.
+struct Section {
+    be: bool,
+    ifaces: Vec<Interface>,
+    sections: u32,
+    interfaces: u32,
+}
+
+impl Section {
+    fn format(&self) -> CaptureFormat {
+        CaptureFormat::PcapNg {
+            sections: self.sections,
+            interfaces: self.interfaces,
+        }
+    }
+}
+
+fn resol_of(v: u8) -> TsResol {
+    if v & 0x80 == 0 {
+        TsResol::Dec(v)
+    } else {
+        TsResol::Bin(v & 0x7f)
+    }
+}
+
+/// Read the first Section Header Block whole (the crate parses it from a
+/// single read() when its reader is created, which a pipe or decompressor
+/// may answer short). `Err(Ok(w))`: the stream stops inside it.
+#[allow(clippy::type_complexity)]
+fn first_section<R: Read>(
+    src: &mut drive::Source<R>,
+    slot: &drive::ErrorSlot,
+) -> Result<Result<Vec<u8>, CaptureWarning>, OpenError> {
+    let read_err = |slot: &drive::ErrorSlot, have: usize| {
+        let e = slot
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| std::io::Error::other("read failed"));
+        drive::stop_warning(Why::Read(e), 0, None, "section header", None, have)
+    };
+    let mut head = SHB_TYPE.to_vec();
+    head.resize(12, 0);
+    let n = match drive::read_prefix(src, head.get_mut(4..).unwrap_or(&mut [])) {
+        Ok(n) => 4 + n,
+        Err(_) => return Ok(Err(read_err(slot, 4))),
+    };
+    if n < 12 {
+        let w = drive::stop_warning(Why::Truncated, 0, None, "block header", Some(12), n);
+        return Ok(Err(w));
+    }
+    let p = peek(&head, false);
+    let Some(be) = p.shb_be else {
+        return Err(OpenError::Other(format!(
+            "pcapng: section header with unknown byte-order magic {}",
+            super::decompress::hex_prefix(head.get(8..12).unwrap_or(&[]))
+        )));
+    };
+    let blen = u32_at(&head, 4, be).unwrap_or(0) as usize;
+    if blen < 12 || blen % 4 != 0 {
+        return Err(OpenError::Other(format!(
+            "pcapng: block type 0xa0d0d0a has invalid length {blen}"
+        )));
+    }
+    if blen > MAX_RECORD {
+        let what = "block of type 0xa0d0d0a";
+        let w = drive::stop_warning(Why::TooBig, 0, None, what, Some(blen), 12);
+        return Ok(Err(w));
+    }
+    head.resize(blen, 0);
+    let n = match drive::read_prefix(src, head.get_mut(12..).unwrap_or(&mut [])) {
+        Ok(n) => 12 + n,
+        Err(_) => return Ok(Err(read_err(slot, 12))),
+    };
+    if n < blen {
+        let what = "block of type 0xa0d0d0a";
+        let w = drive::stop_warning(Why::Truncated, 0, None, what, Some(blen), n);
+        return Ok(Err(w));
+    }
+    let trailer = u32_at(&head, blen - 4, be).unwrap_or(0) as usize;
+    if trailer != blen {
+        let what = format!("block type 0xa0d0d0a: trailing length {trailer} differs from {blen}");
+        return Ok(Err(corrupt(0, None, what)));
+    }
+    match pcap_parser::pcapng::parse_sectionheaderblock(&head) {
+        Ok((_, shb)) if shb.major_version == 1 => {}
+        Ok((_, shb)) => {
+            return Err(OpenError::Other(format!(
+                "pcapng: unsupported section version {}.{}",
+                shb.major_version, shb.minor_version
+            )))
+        }
+        Err(_) => {
+            return Err(OpenError::Other(
+                "pcapng: section header cannot be parsed".into(),
+            ))
+        }
+    }
+    Ok(Ok(head))
+}
+
+/// Read a pcapng stream with pcap-parser (its first 4 bytes, the SHB type,
+/// were already read from `src`). Returns the format, how reading ended
+/// and the bytes consumed.
+pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
+    mut src: drive::Source<R>,
+    slot: drive::ErrorSlot,
+    coll: &mut Collector<F>,
+) -> Result<(CaptureFormat, Option<CaptureWarning>, u64), OpenError> {
+    let mut st = Section {
+        be: false,
+        ifaces: Vec::new(),
+        sections: 0,
+        interfaces: 0,
+    };
+    let shb = match first_section(&mut src, &slot)? {
+        Ok(shb) => shb,
+        Err(w) => return Ok((st.format(), Some(w), 0)),
+    };
+    let capacity = INITIAL_BUFFER.max(shb.len().saturating_mul(2));
+    let mut reader = PcapNGReader::new(capacity, Cursor::new(shb).chain(src))
+        .map_err(|e| OpenError::Other(format!("pcapng: {:?}", ErrKind::of(e))))?;
+    let mut pump = Pump::new(slot, capacity);
+    loop {
+        let offset = reader.consumed() as u64;
+        let data = reader.data();
+        let have = data.len();
+        let p = peek(data, st.be);
+        let frame_if_packet = p
+            .btype
+            .filter(|&t| is_packet_block(t))
+            .map(|_| coll.packets + 1);
+        // Named only when reading stops (no formatting per block).
+        let what = || match p.btype {
+            Some(t) if have >= 12 => format!("block of type {t:#x}"),
+            _ => "block header".to_string(),
+        };
+        if p.is_shb && have >= 12 && p.shb_be.is_none() {
+            let what = format!(
+                "section header with unknown byte-order magic {}",
+                super::decompress::hex_prefix(data.get(8..12).unwrap_or(&[]))
+            );
+            return Ok((st.format(), Some(corrupt(offset, None, what)), offset));
+        }
+        // The framing is checked here, for every block: the crate's parsers
+        // do not check all of it (a length not a multiple of 4, the
+        // trailing length of most block types).
+        let mut complete = false;
+        if let (Some(btype), Some(blen)) = (p.btype, p.blen) {
+            if blen < 12 || blen % 4 != 0 {
+                let what = format!("block type {btype:#x} has invalid length {blen}");
+                let w = corrupt(offset, frame_if_packet, what);
+                return Ok((st.format(), Some(w), offset));
+            }
+            if blen > MAX_RECORD {
+                let w = drive::stop_warning(
+                    Why::TooBig,
+                    offset,
+                    frame_if_packet,
+                    &what(),
+                    Some(blen),
+                    have,
+                );
+                return Ok((st.format(), Some(w), offset));
+            }
+            if let Some(block) = data.get(..blen) {
+                complete = true;
+                let trailer = u32_at(block, blen - 4, p.shb_be.unwrap_or(st.be)).unwrap_or(0);
+                if trailer as usize != blen {
+                    let what = format!(
+                        "block type {btype:#x}: trailing length {trailer} differs from {blen}"
+                    );
+                    let w = corrupt(offset, frame_if_packet, what);
+                    return Ok((st.format(), Some(w), offset));
+                }
+                if btype == BT_PB && !p.is_shb {
+                    // pcap-parser 0.17 has no parser for the obsolete
+                    // Packet Block (it gives `Block::Unknown`).
+                    if let Some(w) = by_hand(&mut st, coll, offset, btype, p.is_shb, block) {
+                        return Ok((st.format(), Some(w), offset));
+                    }
+                    reader.consume(blen);
+                    pump.progressed();
+                    continue;
+                }
+            }
+        }
+        match reader.next() {
+            Ok((len, PcapBlockOwned::NG(block))) => {
+                if let Some(w) = handle(&mut st, coll, offset, block) {
+                    return Ok((st.format(), Some(w), offset));
+                }
+                reader.consume(len);
+                pump.progressed();
+            }
+            Ok((len, _)) => {
+                reader.consume(len);
+                pump.progressed();
+            }
+            Err(e) => {
+                let kind = ErrKind::of(e);
+                if complete && !matches!(kind, ErrKind::Eof) {
+                    // The crate rejects a block that is all there and
+                    // framed right: its streaming parsers answer
+                    // `Incomplete` for a captured length beyond the block,
+                    // and fail on option lists we used to skip. Read that
+                    // block by hand, as before.
+                    let blen = p.blen.unwrap_or(0);
+                    let block = reader.data().get(..blen).unwrap_or(&[]);
+                    if let Some(w) =
+                        by_hand(&mut st, coll, offset, p.btype.unwrap_or(0), p.is_shb, block)
+                    {
+                        return Ok((st.format(), Some(w), offset));
+                    }
+                    reader.consume(blen);
+                    pump.progressed();
+                    continue;
+                }
+                let why = match kind {
+                    ErrKind::Eof => return Ok((st.format(), None, offset)),
+                    ErrKind::Incomplete => pump.more(&mut reader, false),
+                    ErrKind::BufferTooSmall => pump.more(&mut reader, true),
+                    ErrKind::UnexpectedEof => Err(Why::Truncated),
+                    ErrKind::ReadError => Err(Why::Read(
+                        pump.take_error()
+                            .unwrap_or_else(|| std::io::Error::other("read failed")),
+                    )),
+                    ErrKind::Parse(what) => {
+                        let w = corrupt(offset, frame_if_packet, what);
+                        return Ok((st.format(), Some(w), offset));
+                    }
+                };
+                if let Err(why) = why {
+                    let need = p.blen.or(Some(12));
+                    let w = drive::stop_warning(why, offset, frame_if_packet, &what(), need, have);
+                    return Ok((st.format(), Some(w), offset));
+                }
+            }
+        }
+    }
+}
+
+/// The interface's if_tsoffset, in the section's byte order.
+/// pcap-parser 0.17 decodes it as little-endian in every section
+/// (`if_extract_tsoffset_and_tsresol`), wrong for big-endian sections.
+fn tsoffset(options: &[pcap_parser::PcapNGOption<'_>], be: bool) -> i64 {
+    // The last valid one counts, as in the hand-written option walk.
+    options
+        .iter()
+        .rev()
+        .filter(|o| o.code.0 == OPT_IF_TSOFFSET)
+        .filter_map(|o| o.as_bytes().ok())
+        .find_map(|v| <[u8; 8]>::try_from(v).ok())
+        .map_or(0, |a| {
+            if be {
+                i64::from_be_bytes(a)
+            } else {
+                i64::from_le_bytes(a)
+            }
+        })
+}
+
+/// Take in one block parsed by the crate.
+fn handle<F: FnMut(&Frame<'_>)>(
+    st: &mut Section,
+    coll: &mut Collector<F>,
+    offset: u64,
+    block: Block<'_>,
+) -> Option<CaptureWarning> {
+    match block {
+        Block::SectionHeader(shb) => {
+            if shb.major_version != 1 {
+                let what = format!(
+                    "unsupported section version {}.{}",
+                    shb.major_version, shb.minor_version
+                );
+                return Some(corrupt(offset, None, what));
+            }
+            st.be = shb.big_endian();
+            st.sections += 1;
+            st.ifaces.clear();
+        }
+        Block::InterfaceDescription(idb) => {
+            st.ifaces.push(Interface {
+                link: LinkType(idb.linktype.0 as u32 & 0xffff),
+                snaplen: idb.snaplen,
+                resol: resol_of(idb.if_tsresol),
+                offset_secs: tsoffset(&idb.options, st.be),
+            });
+            st.interfaces += 1;
+        }
+        Block::EnhancedPacket(epb) => {
+            let number = coll.next_number();
+            // The crate's `data` includes the padding.
+            let Some(data) = epb.data.get(..epb.caplen as usize) else {
+                let what = format!(
+                    "captured length {} exceeds the block body ({} bytes)",
+                    epb.caplen,
+                    epb.data.len()
+                );
+                return Some(corrupt(offset, Some(number), what));
+            };
+            let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+            deliver(
+                coll,
+                &st.ifaces,
+                offset,
+                number,
+                epb.if_id,
+                Some(units),
+                epb.caplen,
+                epb.origlen,
+                data,
+            );
+        }
+        Block::SimplePacket(spb) => {
+            let number = coll.next_number();
+            // The captured length is implied: min(original length, snap
+            // length, what the block holds). Computed here: the crate's
+            // `truncated()` is inverted in 0.17 and its data keeps the
+            // block padding.
+            let mut caplen = (spb.origlen as usize).min(spb.data.len());
+            if let Some(i) = st.ifaces.first() {
+                if i.snaplen != 0 {
+                    caplen = caplen.min(i.snaplen as usize);
+                }
+            }
+            let data = spb.data.get(..caplen).unwrap_or(&[]);
+            deliver(
+                coll,
+                &st.ifaces,
+                offset,
+                number,
+                0,
+                None,
+                caplen as u32,
+                spb.origlen,
+                data,
+            );
+        }
+        Block::DecryptionSecrets(dsb) => {
+            secrets(coll, offset, dsb.secrets_type.0, dsb.secrets_len);
+        }
+        _ => {}
+    }
+    None
+}
+
+fn secrets<F: FnMut(&Frame<'_>)>(coll: &mut Collector<F>, offset: u64, stype: u32, slen: u32) {
+    coll.warn(
+        offset,
+        None,
+        WarningKind::DecryptionSecrets,
+        format!(
+            "byte offset {offset}: decryption secrets block ({}, type {stype:#010x}, \
+             {slen} bytes) after frame {}",
+            secrets_name(stype),
+            coll.packets
+        ),
+    );
+}
+
+/// Read one whole, well-framed block by hand: the obsolete Packet Block,
+/// and any block the crate rejects (see `read`). `block` is the whole
+/// block, its trailing length checked.
+fn by_hand<F: FnMut(&Frame<'_>)>(
+    st: &mut Section,
+    coll: &mut Collector<F>,
+    offset: u64,
+    btype: u32,
+    is_shb: bool,
+    block: &[u8],
+) -> Option<CaptureWarning> {
+    let be = st.be;
+    let body = block.get(8..block.len().saturating_sub(4)).unwrap_or(&[]);
+    match btype {
+        _ if is_shb => {
+            let be = matches!(block.get(8..12), Some([0x1a, 0x2b, 0x3c, 0x4d]));
+            let major = u16_at(body, 4, be).unwrap_or(0);
+            let minor = u16_at(body, 6, be).unwrap_or(0);
+            let what = format!("section header version {major}.{minor} cannot be parsed");
+            return Some(corrupt(offset, None, what));
+        }
+        BT_IDB => {
+            if body.len() < 8 {
+                let what = "interface description shorter than 20 bytes".to_string();
+                return Some(corrupt(offset, None, what));
+            }
+            let mut iface = Interface {
+                link: LinkType(u16_at(body, 0, be).unwrap_or(0) as u32),
+                snaplen: u32_at(body, 4, be).unwrap_or(0),
+                resol: TsResol::Dec(6),
+                offset_secs: 0,
+            };
+            idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
+            st.ifaces.push(iface);
+            st.interfaces += 1;
+        }
+        BT_EPB | BT_PB => {
+            // EPB: interface (4), ts high, ts low, caplen, origlen.
+            // PB:  interface (2), drops (2), ts high, ts low, caplen, origlen.
+            let fields = if btype == BT_EPB {
+                u32_at(body, 0, be)
+            } else {
+                u16_at(body, 0, be).map(u32::from)
+            }
+            .zip(u32_at(body, 4, be))
+            .zip(u32_at(body, 8, be))
+            .zip(u32_at(body, 12, be))
+            .zip(u32_at(body, 16, be));
+            let number = coll.next_number();
+            let Some(((((if_id, ts_hi), ts_lo), caplen), origlen)) = fields else {
+                let what = format!("packet block body of {} bytes is too short", body.len());
+                return Some(corrupt(offset, Some(number), what));
+            };
+            let Some(data) = body.get(20..20 + caplen as usize) else {
+                let what = format!(
+                    "captured length {caplen} exceeds the block body ({} bytes)",
+                    body.len()
+                );
+                return Some(corrupt(offset, Some(number), what));
+            };
+            let units = ((ts_hi as u64) << 32) | ts_lo as u64;
+            deliver(
+                coll,
+                &st.ifaces,
+                offset,
+                number,
+                if_id,
+                Some(units),
+                caplen,
+                origlen,
+                data,
+            );
+        }
+        BT_SPB => {
+            let number = coll.next_number();
+            let Some(origlen) = u32_at(body, 0, be) else {
+                let what = "simple packet block without length".to_string();
+                return Some(corrupt(offset, Some(number), what));
+            };
+            let room = body.len().saturating_sub(4);
+            let mut caplen = (origlen as usize).min(room);
+            if let Some(i) = st.ifaces.first() {
+                if i.snaplen != 0 {
+                    caplen = caplen.min(i.snaplen as usize);
+                }
+            }
+            let data = body.get(4..4 + caplen).unwrap_or(&[]);
+            deliver(
+                coll,
+                &st.ifaces,
+                offset,
+                number,
+                0,
+                None,
+                caplen as u32,
+                origlen,
+                data,
+            );
+        }
+        BT_DSB => {
+            let stype = u32_at(body, 0, be).unwrap_or(0);
+            let slen = u32_at(body, 4, be).unwrap_or(0);
+            secrets(coll, offset, stype, slen);
+        }
+        // Any other block is skipped by its length.
+        _ => {}
+    }
+    None
 }
 
 /// Check and hand over one packet of a pcapng packet block. `units` is the
@@ -634,7 +943,7 @@ pub(crate) mod tests {
                 assert_eq!(w.kind, WarningKind::Truncated, "cut {cut}");
                 if cut > epb1_end {
                     assert_eq!(w.offset, epb1_end as u64);
-                    if cut >= epb1_end + 12 {
+                    if cut >= epb1_end + 4 {
                         assert_eq!(w.frame, Some(2));
                         assert!(w.message.contains("frame 2"));
                     }
@@ -676,6 +985,86 @@ pub(crate) mod tests {
         f.extend(&bad.out);
         let w = read_all(&f).0.unwrap().incomplete.unwrap();
         assert_eq!(w.kind, WarningKind::Corrupt);
+    }
+
+    /// A reader that returns one byte per call.
+    struct OneByte<'a>(&'a [u8]);
+    impl Read for OneByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((b, rest)), Some(o)) => {
+                    *o = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn short_reads_change_nothing() {
+        let mut ng = Ng::new(true);
+        ng.shb()
+            .idb(1, 0, Some(9), Some(-3))
+            .epb(0, 5_000_000_000, b"abcdefgh", 8)
+            .block(0x0bad, &[7u8; 300])
+            .spb(b"xyz", 3)
+            .opb(0, 6_000_000_000, b"old", 3);
+        let (whole, seen) = read_all(&ng.out);
+        let whole = whole.unwrap();
+        let mut dribbled = Vec::new();
+        let s = crate::capture::read_capture(OneByte(&ng.out), |f| {
+            dribbled.push((f.number, f.ts.nanos(), f.data.to_vec()))
+        })
+        .unwrap();
+        assert!(s.incomplete.is_none(), "{:?}", s.incomplete);
+        assert_eq!((s.packets, s.bytes), (whole.packets, whole.bytes));
+        assert_eq!(s.bytes, ng.out.len() as u64);
+        let expect: Vec<_> = seen.iter().map(|x| (x.0, x.1, x.4.clone())).collect();
+        assert_eq!(dribbled, expect);
+        assert_eq!(dribbled[0].1, 2_000_000_000);
+    }
+
+    #[test]
+    fn packet_with_unreadable_options_is_still_delivered() {
+        // An EPB whose option list runs past the block: the options are
+        // not needed, the packet is delivered as before.
+        let mut ng = Ng::new(false);
+        ng.shb().idb(1, 0, None, None);
+        let mut b = Vec::new();
+        for x in [0u32, 0, 1_000_000, 4, 4] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&[1, 0, 200, 0, 0, 0, 0, 0]);
+        ng.block(6, &b).epb(0, 2_000_000, b"next", 4);
+        let (r, seen) = read_all(&ng.out);
+        let s = r.unwrap();
+        assert!(s.incomplete.is_none(), "{:?}", s.incomplete);
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            (seen[0].1, seen[0].4.as_slice()),
+            (1_000_000_000, &b"data"[..])
+        );
+        assert_eq!(seen[1].4, b"next");
+    }
+
+    #[test]
+    fn oversized_block_is_corrupt_not_allocated() {
+        let mut ng = Ng::new(false);
+        ng.shb().idb(1, 0, None, None).epb(0, 1, b"ok", 2);
+        let good = ng.out.len() as u64;
+        let mut f = ng.out.clone();
+        f.extend_from_slice(&[6, 0, 0, 0, 0, 0, 0, 0x40]);
+        f.extend_from_slice(&[0u8; 64]);
+        let (r, seen) = read_all(&f);
+        let w = r.unwrap().incomplete.unwrap();
+        assert_eq!(
+            (w.kind, w.offset, w.frame),
+            (WarningKind::Corrupt, good, Some(2))
+        );
+        assert_eq!(seen.len(), 1);
     }
 
     #[test]

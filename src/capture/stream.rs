@@ -1,5 +1,9 @@
 //! A fixed-size window over a byte stream, read once front to back.
 //!
+//! Used by the hand-written reader of the one format pcap-parser does not
+//! read (big-endian modified pcap, see `pcap.rs`); the size limits serve
+//! both readers.
+//!
 //! The reader asks for "the next `n` bytes" ([`StreamBuf::ensure`]), looks
 //! at them in place and then consumes them. The window starts at
 //! [`INITIAL_BUFFER`] bytes and grows only for a record larger than it, up

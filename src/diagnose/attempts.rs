@@ -14,6 +14,12 @@ use std::net::{IpAddr, SocketAddr};
 /// (same client address, same server address and port) is a retry.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(30);
 
+/// The Windows client's credential pre-check is followed by the real
+/// connection once the user has confirmed (a certificate prompt, a
+/// credential dialog): the corpus shows 34 s between them. A connection
+/// this soon after a pre-check belongs to the same attempt.
+pub const PRECHECK_WINDOW: Duration = Duration::from_secs(120);
+
 /// A corrected verdict for one connection of an attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Relabel {
@@ -21,6 +27,7 @@ pub struct Relabel {
     pub outcome: Outcome,
     pub benign: Option<Benign>,
     pub cause: Option<Cause>,
+    pub failed_step: Option<Step>,
     /// Why, in one sentence.
     pub note: String,
 }
@@ -32,6 +39,10 @@ impl Relabel {
         d.outcome = self.outcome;
         d.benign = self.benign;
         d.cause = self.cause.clone();
+        d.failed_step = self.failed_step;
+        if let Some(s) = self.failed_step {
+            d.phase = s.phase();
+        }
         d.caveats.push(self.note.clone());
         d
     }
@@ -82,10 +93,17 @@ pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
     for i in order {
         let tl = items[i].0;
         let joins = groups.last().and_then(|g| g.last()).is_some_and(|&j| {
-            let prev = items[j].0;
+            let (prev, pd) = items[j];
+            let window = if pd.benign == Some(Benign::CredentialPrecheck)
+                || pd.cause.as_ref().map(|c| c.id) == Some(CauseId::PubKeyAuthRejected)
+            {
+                PRECHECK_WINDOW
+            } else {
+                RETRY_WINDOW
+            };
             prev.endpoints.client.ip() == tl.endpoints.client.ip()
                 && prev.endpoints.server == tl.endpoints.server
-                && tl.first_ts.since(group_end) <= RETRY_WINDOW
+                && tl.first_ts.since(group_end) <= window
         });
         if joins {
             if let Some(g) = groups.last_mut() {
@@ -120,12 +138,13 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
         let tl = tls[k];
         match (d.benign, d.cause.as_ref().map(|c| c.id)) {
             (Some(Benign::CredentialPrecheck), _)
-                if !followed && tl.capture_end.since(tl.last_ts) >= RETRY_WINDOW =>
+                if !followed && tl.capture_end.since(tl.last_ts) >= PRECHECK_WINDOW =>
             {
                 relabels.push(Relabel {
                     stream: tl.stream,
                     outcome: Outcome::Failed,
                     benign: None,
+                    failed_step: Some(Step::CredsspCredentials),
                     cause: Some(cause(
                         CauseId::PubKeyAuthRejected,
                         Confidence::Low,
@@ -137,7 +156,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
                     note: format!(
                         "no connection followed within {} although the capture went on: not a \
                          credential pre-check",
-                        RETRY_WINDOW
+                        PRECHECK_WINDOW
                     ),
                 });
             }
@@ -149,6 +168,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
                     outcome: Outcome::Benign,
                     benign: Some(Benign::CredentialPrecheck),
                     cause: None,
+                    failed_step: None,
                     note: "a following connection from the same client sent its credentials: \
                            this short NLA connection was the client's credential pre-check"
                         .into(),
@@ -166,7 +186,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
                     r.outcome,
                     r.benign,
                     r.cause.as_ref().map(|c| c.id),
-                    d.failed_step,
+                    r.failed_step,
                 ),
                 None => (
                     d.outcome,
@@ -190,8 +210,13 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
     };
     let first = tls.iter().map(|t| t.first_ts).min().unwrap_or_default();
     let last = tls.iter().map(|t| t.last_ts).max().unwrap_or_default();
-    let client = tls[0].endpoints.client.ip();
-    let server = tls[0].endpoints.server;
+    let (client, server) = match tls.first() {
+        Some(t) => (t.endpoints.client.ip(), t.endpoints.server),
+        None => (
+            std::net::IpAddr::from([0, 0, 0, 0]),
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+        ),
+    };
     let n = eff.len();
     let head = if n == 1 {
         format!("1 connection from {client} to {server}")
@@ -254,6 +279,9 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
 }
 
 fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> String {
+    if b == Some(Benign::SessionEnd) {
+        return "session (ended normally)".into();
+    }
     match o {
         Outcome::Failed => format!(
             "failed at {}{}",

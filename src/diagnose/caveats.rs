@@ -16,12 +16,12 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // Capture started mid-connection.
     if let Some(frame) = f.mid_stream {
         d.caveats.push(format!(
-            "the capture started mid-connection (first frame {frame}): the TCP handshake{} \
-             was not captured; only what follows is judged",
+            "the capture started mid-connection (first frame {frame}): {} not captured; only \
+             what follows is judged",
             if lad.mark(super::Step::ConnectionRequest).is_none() {
-                " and the RDP negotiation"
+                "the TCP handshake and the RDP negotiation were"
             } else {
-                ""
+                "the TCP handshake was"
             }
         ));
         if let Some(c) = &mut d.cause {
@@ -106,6 +106,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         ));
         if d.outcome == Outcome::Failed {
             d.outcome = Outcome::Incomplete;
+            d.failed_step = None;
             if let Some(c) = &mut d.cause {
                 c.confidence = Confidence::Low;
             }
@@ -130,10 +131,11 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         ));
     }
 
-    // Decoding stopped before the failure.
+    // Decoding stopped before the failure (after it, nothing is lost).
     if d.outcome != Outcome::Established {
+        let before_end = |frame: u64| d.ending_frame.map_or(true, |end| frame < end);
         if let Some((e, why)) = tl.proto_events().find_map(|(e, p)| match p {
-            ProtoEvent::Stopped { why } => Some((e, why)),
+            ProtoEvent::Stopped { why } if before_end(e.frame) => Some((e, why)),
             _ => None,
         }) {
             d.caveats.push(format!(

@@ -1,8 +1,8 @@
 //! Judging the server's certificate against the capture's own clock and
 //! the name the client dialled.
 
-use super::facts::*;
-use super::*;
+use super::facts::{date, date_secs};
+use super::{CauseId, Confidence};
 use crate::common::Timestamp;
 use crate::proto::cert::CertInfo;
 use crate::timeline::Timeline;
@@ -19,70 +19,103 @@ pub(super) fn cert_text(c: &CertInfo, now: Timestamp) -> String {
     )
 }
 
+/// What is wrong with a certificate, and how sure the capture makes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub id: CauseId,
+    pub why: String,
+    pub confidence: Confidence,
+}
+
+fn finding(id: CauseId, confidence: Confidence, why: String) -> Option<Finding> {
+    Some(Finding {
+        id,
+        why,
+        confidence,
+    })
+}
+
 /// Judge the leaf certificate against the capture's clock and the name the
-/// client dialled. The first defect found, by weight.
-pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<(CauseId, String)> {
+/// client dialled. The first defect found, by weight: dates (certain), the
+/// name in the SNI, self-signed, the server address when the client sent
+/// no SNI (FreeRDP sends the dialled name or address; a missing SNI
+/// suggests an address), weak key or signature.
+pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<Finding> {
     let leaf = certs.first()?;
     let secs = now.secs();
     if leaf.not_after < secs {
-        return Some((
+        return finding(
             CauseId::CertRejectedExpired,
+            Confidence::High,
             format!(
                 "it expired on {}, before the capture time {}",
                 date_secs(leaf.not_after),
                 date(now)
             ),
-        ));
+        );
     }
     if leaf.not_before > secs {
-        return Some((
+        return finding(
             CauseId::CertRejectedNotYetValid,
+            Confidence::High,
             format!(
                 "it is valid only from {}, after the capture time {}",
                 date_secs(leaf.not_before),
                 date(now)
             ),
-        ));
+        );
     }
+    let names = cert_names(leaf);
     if let Some(name) = dialled_name(tl) {
-        if !cert_names(leaf).iter().any(|n| name_matches(n, &name)) {
-            return Some((
+        if !names.iter().any(|n| name_matches(n, &name)) {
+            return finding(
                 CauseId::CertRejectedNameMismatch,
+                Confidence::Medium,
                 format!(
                     "the client asked for {name} (SNI) but the certificate names {}",
-                    cert_names(leaf).join(", ")
+                    names.join(", ")
                 ),
-            ));
+            );
         }
     }
     if leaf.self_signed && certs.len() == 1 {
-        return Some((
+        return finding(
             CauseId::CertRejectedSelfSigned,
+            Confidence::Medium,
             format!(
                 "it is self-signed ({}), so the client cannot trust it",
                 leaf.subject
             ),
-        ));
+        );
+    }
+    if dialled_name(tl).is_none() && tl.client_hello().is_some() {
+        let ip = tl.endpoints.server.ip().to_string();
+        if !names.is_empty() && !names.iter().any(|n| name_matches(n, &ip)) {
+            return finding(
+                CauseId::CertRejectedNameMismatch,
+                Confidence::Low,
+                format!(
+                    "the client sent no SNI, so it probably dialled the address {ip}, which the \
+                     certificate does not name (it names {})",
+                    names.join(", ")
+                ),
+            );
+        }
     }
     if leaf.key_algorithm.starts_with("RSA") && leaf.key_bits.is_some_and(|b| b < 2048) {
-        return Some((
+        return finding(
             CauseId::CertRejected,
+            Confidence::Low,
             format!("its RSA key has only {} bits", leaf.key_bits.unwrap_or(0)),
-        ));
+        );
     }
-    if leaf
-        .signature_algorithm
-        .to_ascii_lowercase()
-        .contains("sha1")
-        || leaf
-            .signature_algorithm
-            .to_ascii_lowercase()
-            .contains("md5")
-    {
-        return Some((
+    let sig = leaf.signature_algorithm.to_ascii_lowercase();
+    if sig.contains("sha1") || sig.contains("md5") {
+        return finding(
             CauseId::CertRejected,
+            Confidence::Low,
             format!("it is signed with {}", leaf.signature_algorithm),
-        ));
+        );
     }
     None
 }

@@ -52,6 +52,10 @@ impl Term {
     pub fn is_close(&self) -> bool {
         matches!(self.kind, TermKind::Rst { .. } | TermKind::Fin)
     }
+    /// A close, or an encrypted alert standing for one.
+    pub fn ends(&self) -> bool {
+        self.is_close() || matches!(self.kind, TermKind::EncryptedAlert)
+    }
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
     pub fn describe(&self) -> String {
@@ -65,13 +69,7 @@ impl Term {
                 alert_name(*description)
             ),
             TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
-            TermKind::Icmp(i) => format!(
-                "ICMP {} ({}/{}) quoting the {} packet",
-                i.describe(),
-                i.icmp_type,
-                i.code,
-                who
-            ),
+            TermKind::Icmp(i) => format!("ICMP {} quoting the {who}'s packet", i.describe()),
         }
     }
 }
@@ -101,8 +99,8 @@ pub struct Facts {
     pub dupacks: Vec<(u64, Timestamp, Dir)>,
     pub out_of_order: Vec<(u64, Timestamp, Dir, u32)>,
     pub mid_stream: Option<u64>,
-    /// The first NotRdp event.
-    pub not_rdp: Option<(u64, String)>,
+    /// The first NotRdp event: frame, direction, why.
+    pub not_rdp: Option<(u64, Dir, String)>,
 }
 
 impl Facts {
@@ -185,7 +183,7 @@ impl Facts {
                         kind: TermKind::EncryptedAlert,
                     }),
                     ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
-                        f.not_rdp = Some((e.frame, why.clone()))
+                        f.not_rdp = Some((e.frame, e.dir, why.clone()))
                     }
                     _ => {}
                 },

@@ -5,6 +5,29 @@
 //! state, so each rule is unit-tested with a timeline built by hand.
 //! Vocabulary and remedies follow the domain guide (phases `tcp`, `x224`,
 //! `tls`, `credssp`, `rdp`, `session`).
+//!
+//! How a verdict is reached:
+//! - `ladder`: the path the negotiation chose (Standard RDP Security, TLS,
+//!   TLS + CredSSP), the steps the capture shows (a later step implies the
+//!   earlier ones), the last completed step and the next one. Inside TLS,
+//!   RDP set-up is told from the first application records each way and the
+//!   session from the server's volume (records, bytes).
+//! - `facts`: the packets that end a connection (RST with its TTL, FIN,
+//!   alerts, ICMP errors), retransmissions, zero windows, gaps, keep-alives.
+//! - `rules` applies, strongest evidence first: the TCP handshake
+//!   (`tcp`: refused, filtered, ICMP, scanner, half-open, health check),
+//!   RDP_NEG_FAILURE codes (`x224`), clear-text TLS alerts (`tls`),
+//!   licensing / Set Error Info (`rdp`), then path signatures (`path`: idle
+//!   timeout, forged RST by TTL, zero window, MTU black hole, unanswered
+//!   retransmissions), then the step-by-step reading (`steps`): whose turn
+//!   it was and who ended the connection, with the certificate judged
+//!   against the capture's clock (`cert`).
+//! - `caveats`: mid-stream start, capture loss in the failing step, one
+//!   direction only, snap length; they lower confidence or withdraw a
+//!   verdict.
+//! - `attempts` groups retries and confirms credential pre-checks;
+//!   `remedy` holds the one remediation table; `negotiation` the sentence
+//!   on what was offered and chosen.
 
 use crate::common::Duration;
 use crate::timeline::Timeline;
@@ -91,6 +114,38 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in ladder order.
+    pub const ALL: &'static [Step] = &[
+        Step::Syn,
+        Step::SynAck,
+        Step::HandshakeAck,
+        Step::ConnectionRequest,
+        Step::ConnectionConfirm,
+        Step::ClientHello,
+        Step::ServerHello,
+        Step::ServerCertificate,
+        Step::ServerHelloDone,
+        Step::ClientKeyExchange,
+        Step::ClientFinished,
+        Step::ServerFinished,
+        Step::CredsspNegotiate,
+        Step::CredsspChallenge,
+        Step::CredsspAuthenticate,
+        Step::CredsspServerPubKeyAuth,
+        Step::CredsspCredentials,
+        Step::EarlyUserAuthResult,
+        Step::McsConnectInitial,
+        Step::McsConnectResponse,
+        Step::ErectDomain,
+        Step::AttachUser,
+        Step::ChannelJoin,
+        Step::SecurityExchange,
+        Step::ClientInfo,
+        Step::Licensing,
+        Step::Capabilities,
+        Step::SessionData,
+    ];
+
     pub fn phase(self) -> Phase {
         use Step::*;
         match self {
@@ -219,7 +274,9 @@ pub enum Benign {
     HealthCheck,
     /// SYN, SYN/ACK, RST from the client (a port scan).
     Scanner,
-    /// A client closing or resetting at the end of a finished session.
+    /// A client closing or resetting at the end of a finished session
+    /// (or a server logoff). Goes with [`Outcome::Established`]: the
+    /// session ran; the close is named so nobody counts it as a failure.
     SessionEnd,
 }
 
@@ -356,6 +413,9 @@ pub enum CauseId {
     /// The connection was up, then one side stopped acknowledging (host
     /// down, path broken).
     PathLost,
+    /// The client sent an RDP request and something other than RDP
+    /// answered.
+    NotRdpServer,
     Unknown,
 }
 
@@ -396,6 +456,7 @@ impl CauseId {
         CauseId::ClientAborted,
         CauseId::CaptureLossInFailingStep,
         CauseId::PathLost,
+        CauseId::NotRdpServer,
         CauseId::Unknown,
     ];
 
@@ -438,6 +499,7 @@ impl CauseId {
             ClientAborted => "client_aborted",
             CaptureLossInFailingStep => "capture_loss",
             PathLost => "path_lost",
+            NotRdpServer => "not_rdp_server",
             Unknown => "unknown",
         }
     }
@@ -495,11 +557,8 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
     let f = facts::Facts::build(tl);
     let v = rules::decide(tl, &lad, &f);
-    let last_step = lad.last.map(|m| m.step);
-    let failed_step = match v.outcome {
-        Outcome::Established => None,
-        _ => v.failed_step,
-    };
+    let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
+    let failed_step = v.failed_step;
     let phase = failed_step
         .or(last_step)
         .map(Step::phase)
@@ -521,4 +580,19 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
     d.evidence.sort_by_key(|e| e.frame);
     d.evidence.dedup();
     d
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::Step;
+
+    #[test]
+    fn all_steps_are_listed_once_in_ladder_order() {
+        // Ord follows the declaration, which is the ladder's order.
+        assert!(Step::ALL.windows(2).all(|w| w[0] < w[1]));
+        let ids: std::collections::BTreeSet<&str> = Step::ALL.iter().map(|s| s.id()).collect();
+        assert_eq!(ids.len(), Step::ALL.len());
+        assert_eq!(Step::ALL.first(), Some(&Step::Syn));
+        assert_eq!(Step::ALL.last(), Some(&Step::SessionData));
+    }
 }

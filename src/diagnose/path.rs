@@ -2,11 +2,14 @@
 //! middlebox (TTL), an idle timeout, a zero-window stall, a path-MTU black
 //! hole, retransmissions nobody answers.
 
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, date, dur, ev, party, Facts, Rtx, Term, TermKind};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, forged, mark_ev, term_ev, Verdict, IDLE, STALL, ZERO_WINDOW};
+use super::{CauseId, Confidence, Ending, Party, Step};
 use crate::common::{Dir, Timestamp};
+use crate::flow::GapKind;
+use crate::flow::TcpEventKind;
+use crate::timeline::EventKind;
 use crate::timeline::Timeline;
 
 /// Repeated retransmissions in one direction at the end of the capture
@@ -19,11 +22,12 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
             .iter()
             .filter(|r| r.dir == dir && r.frame >= from)
             .collect();
+        let (Some(&first), Some(&last)) = (r.first(), r.last()) else {
+            continue;
+        };
         if r.len() < 2 {
             continue;
         }
-        let first = r[0];
-        let last = r[r.len() - 1];
         let answered = tl
             .events
             .iter()
@@ -72,6 +76,86 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
                 other
             ),
         ));
+        return Some(v);
+    }
+    None
+}
+
+/// Keep-alives from one side that the other never answered, right before
+/// that side gave up: the peer or the path went away (a firewall dropping
+/// the flow, a link down). Two or more in a row are needed: one lost
+/// keep-alive is retried by the kernel.
+pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Option<Verdict> {
+    let until = term.map_or(u64::MAX, |t| t.frame);
+    for dir in [Dir::ToServer, Dir::ToClient] {
+        let mut run: Vec<(u64, Timestamp)> = Vec::new();
+        for e in tl.events.iter().take_while(|e| e.frame <= until) {
+            match &e.kind {
+                EventKind::Tcp(TcpEventKind::KeepAlive) if e.dir == dir => {
+                    run.push((e.frame, e.ts))
+                }
+                // Any sign of life from the peer answers them.
+                EventKind::Tcp(TcpEventKind::KeepAliveAck) | EventKind::Proto(_)
+                    if e.dir == dir.reverse() =>
+                {
+                    run.clear()
+                }
+                _ => {}
+            }
+        }
+        if run.len() < 2 {
+            continue;
+        }
+        // The side that sent them also ended the connection (or nothing did).
+        if term.is_some_and(|t| t.dir != dir) {
+            continue;
+        }
+        let (first, last) = (run[0], run[run.len() - 1]);
+        let peer = party(dir.reverse()).name();
+        let (ending, ef) = match term {
+            Some(t) => (ending_of(tl, t), Some(t.frame)),
+            None => (
+                Ending::Timeout {
+                    waited: last.1.since(first.1),
+                    retransmissions: run.len() as u32,
+                },
+                Some(last.0),
+            ),
+        };
+        let mut v = Verdict::failed(
+            ending,
+            ef,
+            CauseId::PathLost,
+            if run.len() >= 3 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            format!(
+                "The {peer} stopped answering: {} TCP keep-alives from the {} over {} got no \
+                 reply (the path broke, or a firewall or NAT on it dropped the connection's state).",
+                run.len(),
+                dir.sender(),
+                last.1.since(first.1)
+            ),
+        );
+        v.evidence.push(ev(
+            first.0,
+            format!("keep-alive from {}, never answered", dir.sender()),
+        ));
+        v.evidence.push(ev(
+            last.0,
+            format!(
+                "keep-alive {} of {} from {}, {} after the first; nothing from the {peer} since",
+                run.len(),
+                run.len(),
+                dir.sender(),
+                last.1.since(first.1)
+            ),
+        ));
+        if let Some(t) = term {
+            v.evidence.push(term_ev(t, None));
+        }
         return Some(v);
     }
     None
@@ -167,7 +251,14 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             format!("{}{} after {} of silence", t.describe(), extra, idle),
         ));
         v
-    } else if rtx_after.len() >= 2 {
+    } else if rtx_after.len() >= 2
+        && tl
+            .dir(rtx_after[0].dir.reverse())
+            .last_payload
+            .map_or(true, |(_, t)| t < resumed.ts)
+    {
+        // Nothing came back with data once the silence ended: the state
+        // was lost during it (a later break would follow answered traffic).
         let last = rtx_after[rtx_after.len() - 1];
         let mut v = Verdict::failed(
             Ending::Timeout {
@@ -204,9 +295,9 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             date(start)
         ),
     ));
-    if !ka.is_empty() {
+    if let Some(k) = ka.first() {
         v.evidence.push(ev(
-            ka[0].0,
+            k.0,
             format!("{} TCP keep-alive(s) after the silence", ka.len()),
         ));
     }
@@ -220,11 +311,21 @@ pub(super) fn zero_window(
     term: Option<&Term>,
 ) -> Option<Verdict> {
     let from = stop.map(|m| m.frame).unwrap_or(0);
-    let (dir, frame, start, end) = f.zero_windows.iter().find(|(_, fr, s, e)| {
-        let held = e.unwrap_or(tl.capture_end).since(*s);
-        held >= ZERO_WINDOW && (e.is_none() || *fr >= from)
-    })?;
-    let held = end.unwrap_or(tl.capture_end).since(*start);
+    // How long the window stayed shut: until it opened, the connection
+    // ended, or the capture did. A window that shuts as the connection
+    // closes is no stall.
+    let until = |s: Timestamp, e: Option<Timestamp>| {
+        let mut u = e.unwrap_or(tl.capture_end);
+        if let Some(t) = term.filter(|t| t.ts >= s) {
+            u = u.min(t.ts);
+        }
+        u.since(s)
+    };
+    let (dir, frame, start, end) = f
+        .zero_windows
+        .iter()
+        .find(|(_, fr, s, e)| until(*s, *e) >= ZERO_WINDOW && (e.is_none() || *fr >= from))?;
+    let held = until(*start, *end);
     let who = dir.sender();
     let (ending, ef) = match term {
         Some(t) => (ending_of(tl, t), Some(t.frame)),
@@ -284,15 +385,19 @@ pub(super) fn zero_window(
     Some(v)
 }
 
-/// Full-size segments retransmitted and never acknowledged while small
-/// ones pass, during the handshake: a path-MTU black hole.
+/// Large segments that never get through while small packets pass, during
+/// set-up: a path-MTU black hole. Three shapes: the sender's capture shows
+/// the same large segment retransmitted (a single tail-loss probe is not
+/// loss); the receiver's capture shows a hole the size of a large segment
+/// in the sender's stream (its later small segments, or its sequence
+/// numbers, went past bytes that never arrived); an ICMP "fragmentation
+/// needed" / "packet too big" names the MTU.
 pub(super) fn mtu_black_hole(
     tl: &Timeline,
     lad: &Ladder,
     f: &Facts,
     term: Option<&Term>,
 ) -> Option<Verdict> {
-    let from = lad.last.map(|m| m.frame).unwrap_or(0);
     let frag_needed = f.terms.iter().find_map(|t| match &t.kind {
         TermKind::Icmp(i)
             if (!i.v6 && i.icmp_type == 3 && i.code == 4) || (i.v6 && i.icmp_type == 2) =>
@@ -309,29 +414,68 @@ pub(super) fn mtu_black_hole(
             .map(u32::from)
             .filter(|m| *m > 0)
             .unwrap_or(tx.max_segment);
-        let big = if cap >= 536 { cap * 9 / 10 } else { 1200 };
+        // Larger than what every path carries (576-byte IPv4 minimum MTU)
+        // by a margin; a full-size segment always counts.
+        let big = if cap >= 536 {
+            (cap * 9 / 10).min(1000)
+        } else {
+            1000
+        };
+        // The receiver's last step before the lost data: the data sent after
+        // it never arrived.
+        let from = lad
+            .seen
+            .iter()
+            .filter(|m| m.step.sender() == party(dir.reverse()))
+            .map(|m| m.frame)
+            .max()
+            .unwrap_or(0);
         let r: Vec<&Rtx> = f
             .rtx
             .iter()
             .filter(|r| r.dir == dir && r.frame >= from && r.len >= big)
             .collect();
-        // A receiver-side capture shows the small segments after the lost
-        // big one arriving out of order, and duplicate ACKs.
-        let ooo = f
-            .out_of_order
+        let same_offset = r
             .iter()
-            .filter(|(fr, _, d, _)| *d == dir && *fr >= from)
-            .count();
-        let dup = f
-            .dupacks
+            .map(|x| r.iter().filter(|y| y.offset == x.offset).count())
+            .max()
+            .unwrap_or(0);
+        let holes: Vec<&crate::flow::Gap> = f
+            .gaps
             .iter()
-            .filter(|(fr, _, d)| *d == dir.reverse() && *fr >= from)
-            .count();
-        let shape = r.len() >= 2 || (ooo >= 1 && dup >= 2 && !r.is_empty());
-        if !shape && !(frag_needed.is_some() && (!r.is_empty() || ooo >= 1)) {
+            .filter(|(d, g)| {
+                *d == dir
+                    && g.frame >= from
+                    && g.len >= u64::from(big)
+                    && matches!(g.kind, GapKind::Unknown | GapKind::NetworkLoss)
+            })
+            .map(|(_, g)| g)
+            .collect();
+        let first_loss = r
+            .first()
+            .map(|x| x.frame)
+            .into_iter()
+            .chain(holes.first().map(|g| g.frame))
+            .min();
+        let Some(first_loss) = first_loss else {
+            continue;
+        };
+        // Small packets still pass: the other side is heard after the loss
+        // (keep-alives, ACKs carrying events), or a router says why.
+        let small_pass = tl
+            .events
+            .iter()
+            .any(|e| e.dir == dir.reverse() && e.frame > first_loss);
+        let shaped =
+            same_offset >= 2 || !holes.is_empty() || (frag_needed.is_some() && !r.is_empty());
+        if !(shaped && (small_pass || frag_needed.is_some())) {
             continue;
         }
-        let conf = if frag_needed.is_some() || r.len() >= 3 {
+        // No step completed after the loss.
+        if lad.seen.iter().any(|m| m.frame > first_loss) {
+            continue;
+        }
+        let conf = if frag_needed.is_some() || same_offset >= 3 {
             Confidence::High
         } else {
             Confidence::Medium
@@ -342,9 +486,13 @@ pub(super) fn mtu_black_hole(
                 let last = r.last().map(|x| (x.ts, x.frame));
                 (
                     Ending::Timeout {
-                        waited: last
-                            .map(|(ts, _)| ts.since(lad.last.map(|m| m.ts).unwrap_or(tl.first_ts)))
-                            .unwrap_or_default(),
+                        waited: tl.capture_end.since(
+                            lad.seen
+                                .iter()
+                                .find(|m| m.frame == from)
+                                .map(|m| m.ts)
+                                .unwrap_or(tl.first_ts),
+                        ),
                         retransmissions: r.len() as u32,
                     },
                     last.map(|(_, fr)| fr),
@@ -352,18 +500,23 @@ pub(super) fn mtu_black_hole(
             }
         };
         let who = dir.sender();
+        let lost_bytes = r
+            .first()
+            .map(|x| u64::from(x.len))
+            .or(holes.first().map(|g| g.len))
+            .unwrap_or(0);
         let mut v = Verdict::failed(
             ending,
             ef,
             CauseId::MtuBlackHole,
             conf,
             format!(
-                "Full-size segments from the {who} ({} bytes and more) were retransmitted and never \
-                 acknowledged while small packets passed: a path-MTU black hole{}.",
-                big,
+                "A {lost_bytes}-byte segment from the {who} never got through while small \
+                 packets passed: a path-MTU black hole (a link with a smaller MTU and its ICMP \
+                 \"fragmentation needed\" lost){}.",
                 frag_needed
                     .and_then(|(_, i)| i.mtu)
-                    .map(|m| format!(" (a router reports a next-hop MTU of {m})"))
+                    .map(|m| format!("; a router reports a next-hop MTU of {m}"))
                     .unwrap_or_default()
             ),
         );
@@ -371,24 +524,42 @@ pub(super) fn mtu_black_hole(
             v.evidence.push(ev(
                 x.frame,
                 format!(
-                    "retransmission from {who} of {} bytes at offset {} (MSS {})",
+                    "retransmission from {who} of {} bytes at offset {} (MSS {}), {} after the \
+                     first loss",
                     x.len,
                     x.offset,
-                    rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into())
+                    rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into()),
+                    dur(
+                        x.ts,
+                        tl.events
+                            .iter()
+                            .find(|e| e.frame == first_loss)
+                            .map(|e| e.ts)
+                            .unwrap_or(x.ts)
+                    )
                 ),
             ));
         }
-        if ooo > 0 {
-            if let Some((fr, _, _, len)) = f
-                .out_of_order
-                .iter()
-                .find(|(fr, _, d, _)| *d == dir && *fr >= from)
-            {
+        if r.len() > 4 {
+            if let Some(x) = r.last() {
                 v.evidence.push(ev(
-                    *fr,
-                    format!("small segment ({len} bytes) from {who} arrived past the hole"),
+                    x.frame,
+                    format!(
+                        "retransmission {} of the same segment, never acknowledged",
+                        r.len()
+                    ),
                 ));
             }
+        }
+        for g in holes.iter().take(2) {
+            v.evidence.push(ev(
+                g.frame,
+                format!(
+                    "{} bytes from the {who} at offset {} never arrived (the {who}'s later \
+                     packets are past them)",
+                    g.len, g.offset
+                ),
+            ));
         }
         if let Some((fr, i)) = frag_needed {
             v.evidence.push(ev(
@@ -402,8 +573,30 @@ pub(super) fn mtu_black_hole(
                 ),
             ));
         }
-        if let Some(m) = lad.last {
-            v.evidence.push(mark_ev(&m, "last step completed"));
+        if let Some(k) = f
+            .keepalives
+            .iter()
+            .find(|(fr, _, d)| *fr > first_loss && *d == dir.reverse())
+        {
+            v.evidence.push(ev(
+                k.0,
+                format!(
+                    "keep-alive from the {} gets through: small packets pass",
+                    dir.reverse().sender()
+                ),
+            ));
+        }
+        // The steps carried by the lost data did not complete.
+        let back = lad.seen.iter().find(|m| m.frame == from).copied();
+        if let Some(m) = back {
+            v.evidence.push(mark_ev(&m, "last step that got through"));
+            v.last_step = Some(Some(m.step));
+            v.failed_step = lad
+                .path
+                .iter()
+                .position(|s| *s == m.step)
+                .and_then(|i| lad.path.get(i + 1))
+                .copied();
         }
         return Some(v);
     }

@@ -1,11 +1,11 @@
 //! RDP set-up and session rules: licensing errors, MCS refusals, Set
 //! Error Info codes, and how a running session ended.
 
-use super::facts::*;
-use super::ladder::*;
+use super::facts::{ev, Facts, Term};
+use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
-use super::rules::*;
-use super::*;
+use super::rules::{ending_of, term_ev, Verdict};
+use super::{Benign, CauseId, Confidence, Ending, Outcome, Step};
 use crate::common::Dir;
 use crate::proto::mcs::{error_info_name, McsEvent};
 use crate::proto::ProtoEvent;
@@ -80,9 +80,11 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                 let mut v = match *code {
                     // Logoff or disconnect asked for by a user or administrator.
                     0x1 | 0x2 | 0xB | 0xC => {
-                        let mut v = Verdict::benign(Benign::SessionEnd, ending, ef);
-                        v.failed_step = None;
-                        v
+                        if lad.established() {
+                            Verdict::session_end(ending, ef)
+                        } else {
+                            Verdict::benign(Benign::SessionEnd, ending, ef)
+                        }
                     }
                     0x3 | 0x4 => Verdict::failed(
                         ending,
@@ -153,10 +155,13 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
             ),
         )
     });
+    if let Some(v) = super::path::unanswered_keepalives(tl, term.filter(|t| t.is_close())) {
+        return v.with_all(sess_ev);
+    }
     if let Some(t) = term.filter(|t| t.is_close()) {
         let ending = ending_of(tl, t);
         let mut v = if t.dir == Dir::ToServer {
-            Verdict::benign(Benign::SessionEnd, ending, Some(t.frame)).with(ev(
+            Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
                 format!(
                     "{} after the session ran: the client ended the session",
@@ -173,7 +178,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
             )
             .with(ev(t.frame, format!("{} during the session", t.describe())))
         } else {
-            Verdict::benign(Benign::SessionEnd, ending, Some(t.frame)).with(ev(
+            Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
                 format!(
                     "{} after the session ran: the server ended the session (logoff or \

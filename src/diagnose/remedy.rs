@@ -248,6 +248,12 @@ pub const REMEDIES: &[(CauseId, &str)] = &[
          path at that time.",
     ),
     (
+        CauseId::NotRdpServer,
+        "Something other than an RDP server answered on this port: check the port the client \
+         connects to, the port-forwarding / NAT rules in front of the server, and what listens on \
+         the server (`netstat -ano`, the RDP-Tcp PortNumber registry value).",
+    ),
+    (
         CauseId::Unknown,
         "The capture does not show enough to name a cause: capture on both ends from before the \
          connection starts, and check the server's event log at that time.",

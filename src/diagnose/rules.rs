@@ -8,17 +8,20 @@
 //! error) beat the step-by-step reading; the step that did not complete
 //! and who ended the connection decide the rest.
 
-use super::facts::{after, ev, party, Facts, Term, TermKind};
+use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
-use super::path::*;
-use super::rdp::*;
+use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
+use super::rdp::{licensing_or_error_info, session_end};
 use super::remedy::remediation;
-use super::steps::*;
-use super::tcp::*;
-use super::tls::*;
-use super::x224::*;
+use super::steps::{nothing_placed, step_rules};
+use super::tcp::{handshake_unfinished, syn_unanswered};
+use super::tls::alert_rule;
+use super::x224::negotiation_failure;
 use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
-use crate::common::Duration;
+use crate::common::{Dir, Duration};
+use crate::proto::mcs::McsEvent;
+use crate::proto::x224::X224Event;
+use crate::proto::ProtoEvent;
 use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
@@ -29,9 +32,15 @@ pub const GAVE_UP: Duration = Duration::from_millis(1000);
 pub const STALL: Duration = Duration::from_secs(5);
 /// A server that closes within this time of a request reacted to it.
 pub const PROMPT: Duration = Duration::from_millis(1000);
-/// A silence this long followed by a reset or retransmissions is an idle
-/// timeout.
-pub const IDLE: Duration = Duration::from_secs(60);
+/// A silence this long followed by a reset or unanswered retransmissions
+/// is an idle timeout. Devices time idle flows out after minutes to hours
+/// (load balancers 4 to 6 min, firewalls often 1 h), some after 20 to
+/// 30 s; a break of the path during a silence shorter than this is told
+/// apart by its keep-alives and retransmissions going unanswered without
+/// a long pause before them (see `unanswered_keepalives`, `path_lost`).
+/// Lab capture 38 (a router's conntrack entry expires after 20 s; 33 s of
+/// silence) is the real case behind the value.
+pub const IDLE: Duration = Duration::from_secs(20);
 /// A zero window held this long is a stall.
 pub const ZERO_WINDOW: Duration = Duration::from_secs(2);
 /// The capture continued this long after a lone SYN: the client gave up.
@@ -44,6 +53,9 @@ pub struct Verdict {
     pub ending: Ending,
     pub ending_frame: Option<u64>,
     pub failed_step: Option<Step>,
+    /// Overrides the ladder's last step (when the capture shows a step
+    /// that did not reach the other side).
+    pub last_step: Option<Option<Step>>,
     pub cause: Option<Cause>,
     pub benign: Option<Benign>,
     pub evidence: Vec<Evidence>,
@@ -57,6 +69,7 @@ impl Verdict {
             ending,
             ending_frame,
             failed_step: None,
+            last_step: None,
             cause: None,
             benign: None,
             evidence: Vec::new(),
@@ -77,6 +90,12 @@ impl Verdict {
     pub(super) fn benign(kind: Benign, ending: Ending, frame: Option<u64>) -> Self {
         let mut v = Verdict::new(Outcome::Benign, ending, frame);
         v.benign = Some(kind);
+        v
+    }
+    /// A session that ran and ended normally.
+    pub(super) fn session_end(ending: Ending, frame: Option<u64>) -> Self {
+        let mut v = Verdict::new(Outcome::Established, ending, frame);
+        v.benign = Some(Benign::SessionEnd);
         v
     }
     pub(super) fn incomplete(ending: Ending, frame: Option<u64>) -> Self {
@@ -135,13 +154,19 @@ pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
     };
     let d = tl.dir(t.dir);
     let usual = d.usual_ttl()?;
-    let n = d
-        .ttls
-        .iter()
-        .find(|(v, _)| *v == usual)
-        .map(|(_, n)| *n)
-        .unwrap_or(0);
-    (usual != ttl && n >= 2).then_some((usual, n))
+    let count = |v: u8| {
+        d.ttls
+            .iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let n = count(usual);
+    // Two TTL populations of similar size are two paths or two capture
+    // points (every packet seen twice), not a forger.
+    let same_as_rst = count(ttl);
+    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
+    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
 }
 
 pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
@@ -162,6 +187,17 @@ pub(super) fn mark_ev(m: &Mark, text: &str) -> Evidence {
     }
 }
 
+/// The connection stopped in the TLS handshake or right after it, before
+/// any RDP or CredSSP data.
+pub(super) fn in_tls_handshake(lad: &Ladder) -> bool {
+    match lad.next {
+        Some(s) if s.phase() == super::Phase::Tls => true,
+        Some(Step::CredsspNegotiate) => true,
+        Some(Step::McsConnectInitial) => lad.security == super::ladder::Security::Tls,
+        _ => false,
+    }
+}
+
 pub(super) fn lower(c: Confidence) -> Confidence {
     match c {
         Confidence::High => Confidence::Medium,
@@ -171,25 +207,128 @@ pub(super) fn lower(c: Confidence) -> Confidence {
 
 /// Decide one connection.
 pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
-    if let Some((frame, why)) = &f.not_rdp {
-        let (ending, ef) = match f.first_term_from(0) {
-            Some(t) => (ending_of(tl, t), Some(t.frame)),
-            None => (Ending::CaptureEnded, None),
+    if let Some((frame, dir, why)) = &f.not_rdp {
+        let (ending, ef, term) = match f.first_term_from(*frame) {
+            Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+            None => (Ending::CaptureEnded, None, None),
         };
-        return Verdict::new(Outcome::NotRdp, ending, ef)
-            .with(ev(*frame, format!("data on the port is not RDP: {why}")));
+        // An RDP client answered by something else: a failure of the
+        // server side, not a false positive on the port.
+        if let (Dir::ToClient, Some((cr, _))) = (dir, tl.connection_request()) {
+            let mut v = Verdict::failed(
+                ending,
+                ef,
+                CauseId::NotRdpServer,
+                Confidence::High,
+                format!(
+                    "The client sent an RDP Connection Request and the server answered with \
+                     something that is not RDP ({why}): another service listens on port {}.",
+                    tl.endpoints.server.port()
+                ),
+            )
+            .with(ev(cr.frame, "X.224 Connection Request from client"))
+            .with(ev(
+                *frame,
+                format!(
+                    "server answers {} after the Connection Request (frame {}) with data that \
+                     is not RDP: {why}",
+                    dur(
+                        tl.events
+                            .iter()
+                            .find(|e| e.frame == *frame)
+                            .map(|e| e.ts)
+                            .unwrap_or(cr.ts),
+                        cr.ts
+                    ),
+                    cr.frame
+                ),
+            ));
+            if let Some(t) = term {
+                v.evidence.push(term_ev(&t, None));
+            }
+            v.failed_step = Some(Step::ConnectionConfirm);
+            return v;
+        }
+        return Verdict::new(Outcome::NotRdp, ending, ef).with(ev(
+            *frame,
+            format!("data from the {} is not RDP: {why}", dir.sender()),
+        ));
     }
     let mut v = decide_inner(tl, lad, f);
+    // A clear-text disconnect PDU just before the end says who hung up.
+    if v.outcome == Outcome::Failed {
+        let from = lad.last.map(|m| m.frame).unwrap_or(0);
+        let until = v.ending_frame.unwrap_or(u64::MAX);
+        for (e, p) in tl.proto_events() {
+            if e.frame < from || e.frame > until {
+                continue;
+            }
+            let text = match p {
+                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => format!(
+                    "MCS Disconnect Provider Ultimatum from {} (reason {}, {reason})",
+                    e.dir.sender(),
+                    crate::proto::mcs::disconnect_reason_name(*reason)
+                ),
+                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => format!(
+                    "X.224 Disconnect Request from {} (reason {reason})",
+                    e.dir.sender()
+                ),
+                _ => continue,
+            };
+            v.evidence.push(ev(e.frame, text));
+        }
+    }
     if v.failed_step.is_none() && !lad.established() {
         v.failed_step = lad.next;
+    }
+    // A session that ran and then broke is established, with the cause of
+    // its end.
+    if lad.established() && v.outcome == Outcome::Failed {
+        v.outcome = Outcome::Established;
+    }
+    // A session whose set-up the capture did not see and whose end it did
+    // not see either: no verdict on it.
+    if f.mid_stream.is_some()
+        && v.outcome == Outcome::Established
+        && v.ending == Ending::CaptureEnded
+    {
+        v.outcome = Outcome::Incomplete;
+        v.benign = None;
+    }
+    // Only a failure has a step that failed.
+    if v.outcome != Outcome::Failed {
+        v.failed_step = None;
     }
     v
 }
 
 pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     let stop = lad.last;
-    let from = stop.map(|m| m.frame).unwrap_or(0);
-    let term = f.first_term_from(from).cloned();
+    // The packet that ended the connection comes after the last step; for
+    // a session, after the set-up (the session mark may sit on the last
+    // data frame, which a FIN can precede).
+    let from = if lad.established() {
+        lad.seen
+            .iter()
+            .rev()
+            .nth(1)
+            .or(lad.seen.last())
+            .map(|m| m.frame)
+            .unwrap_or(0)
+    } else {
+        stop.map(|m| m.frame).unwrap_or(0)
+    };
+    let mut term = f.first_term_from(from).cloned();
+    // Around the TLS handshake an encrypted alert is how a TLS stack
+    // aborts (the certificate was refused): it, not the FIN after it, ends
+    // the connection.
+    if let (Some(soft), true) = (f.soft_alert_from(from), in_tls_handshake(lad)) {
+        if term.as_ref().map_or(true, |t| {
+            t.dir == soft.dir && t.frame >= soft.frame && t.is_close()
+        }) {
+            term = Some(soft.clone());
+        }
+    }
 
     // The TCP handshake has its own signatures (a scanner's RST would look
     // forged: raw-socket tools pick their own TTL).

@@ -1,13 +1,13 @@
 //! The step-by-step reading: the step that did not complete, whose turn it
 //! was, and who ended the connection (or that nobody did).
 
-use super::facts::*;
-use super::ladder::*;
+use super::facts::{after, ev, Facts, Term};
+use super::ladder::{Ladder, Mark, Security};
 use super::path::path_lost;
-use super::rules::*;
+use super::rules::{cause, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
 use super::x224::offered_text;
-use super::*;
+use super::{Benign, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::timeline::Timeline;
 
@@ -28,7 +28,7 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.is_close()) {
         Some(t) if both && t.dir == Dir::ToServer => {
-            Verdict::benign(Benign::SessionEnd, ending_of(tl, t), Some(t.frame)).with(ev(
+            Verdict::session_end(ending_of(tl, t), Some(t.frame)).with(ev(
                 t.frame,
                 format!("{} after data flowed both ways", t.describe()),
             ))
@@ -55,7 +55,7 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let servers_turn = next.sender() == Party::Server;
-    let Some(t) = term.filter(|t| t.is_close()) else {
+    let Some(t) = term.filter(|t| t.ends()) else {
         return stalled(tl, lad, f, &stop, next);
     };
     let waited = t.ts.since(stop.ts);
@@ -64,7 +64,7 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
     let tev = term_ev(t, Some(&stop));
     let stop_ev = mark_ev(&stop, "");
 
-    use Step::*;
+    use super::Step::*;
     match next {
         ConnectionRequest => {
             if !by_server && tl.dir(Dir::ToServer).payload_bytes == 0 {
@@ -254,6 +254,53 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                     .into(),
             )
             .with_all(leg_ev(tl))
+            .with(tev);
+        }
+        // TLS without NLA: the client checks the certificate once the
+        // handshake is done and leaves if it refuses it.
+        McsConnectInitial if !by_server && lad.security == Security::Tls => {
+            return client_left_after_cert(tl, &stop, t, false);
+        }
+        // The server chose Standard RDP Security for a client that asked
+        // for TLS: the client cannot go on.
+        McsConnectInitial
+            if !by_server
+                && lad.security == Security::Standard
+                && tl
+                    .connection_request()
+                    .and_then(|(_, r)| r.neg_req.as_ref())
+                    .is_some_and(|n| n.requested.offers_tls()) =>
+        {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::SslNotAllowedByServer,
+                Confidence::High,
+                format!(
+                    "The client asked for {} and the server chose Standard RDP Security, which \
+                     the client refuses: the server allows only Standard RDP Security \
+                     (SecurityLayer 0), or fell back to it because its TLS certificate or key is \
+                     unusable.",
+                    offered_text(tl)
+                ),
+            )
+            .with_all(tl.connection_request().map(|(e, _)| {
+                ev(
+                    e.frame,
+                    format!(
+                        "X.224 Connection Request from client offering {}",
+                        offered_text(tl)
+                    ),
+                )
+            }))
+            .with(ev(
+                stop.frame,
+                format!(
+                    "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) \
+                     for a client that offered {}",
+                    offered_text(tl)
+                ),
+            ))
             .with(tev);
         }
         McsConnectInitial => {

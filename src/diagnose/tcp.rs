@@ -1,10 +1,10 @@
 //! TCP handshake rules: a SYN refused, unanswered or answered by ICMP;
 //! a handshake left half-open (a scanner, or one direction dropped).
 
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, dur, ev, Facts, TermKind};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
+use super::{Benign, CauseId, Confidence, Ending, Party, Step};
 use crate::common::Dir;
 use crate::timeline::Timeline;
 
@@ -66,15 +66,15 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
             format!("SYN from client to {}", tl.endpoints.server),
         ));
         v.evidence.push(term_ev(t, Some(&m)));
-        if n > 1 {
+        if let (true, Some(last)) = (n > 1, f.syns.last()) {
             v.evidence.push(ev(
-                f.syns[n - 1].0,
+                last.0,
                 format!("client sent the SYN {n} times (frames {syn_list})"),
             ));
         }
         return v;
     }
-    let (last_frame, last_ts) = f.syns[n - 1];
+    let (last_frame, last_ts) = f.syns.last().copied().unwrap_or((first_frame, first_ts));
     let quiet = tl.capture_end.since(last_ts);
     let rtx = (n - 1) as u32;
     if n == 1 && quiet < SYN_QUIET {
@@ -148,6 +148,23 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
     let synack = lad.mark(Step::SynAck);
     let from = synack.map(|m| m.frame).unwrap_or(0);
     if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
+        // SYN, SYN/ACK, then the client's FIN (its ACK completes the
+        // handshake): connect and close with no data.
+        if t.dir == Dir::ToServer && !t.is_rst() {
+            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(tl, t), Some(t.frame));
+            if let Some(m) = synack {
+                v.evidence.push(mark_ev(&m, ""));
+            }
+            v.evidence.push(ev(
+                t.frame,
+                format!(
+                    "{} {} with no data either way: a load-balancer health check or port probe",
+                    t.describe(),
+                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
+                ),
+            ));
+            return v;
+        }
         if t.dir == Dir::ToServer && t.is_rst() {
             let mut v = Verdict::benign(
                 Benign::Scanner,

@@ -107,6 +107,13 @@ impl TlBuilder {
         self
     }
 
+    /// The last frame carrying payload in a direction (for captures whose
+    /// payload could not be decoded).
+    pub fn last_payload(mut self, dir: Dir, frame: u64, t: f64) -> Self {
+        self.tl.dirs[dir.index()].last_payload = Some((frame, at(t)));
+        self
+    }
+
     pub fn max_idle(mut self, secs: f64, frame: u64) -> Self {
         self.tl.max_idle = Some((Duration((secs * 1e9) as i64), frame));
         self
@@ -443,13 +450,16 @@ impl TlBuilder {
                     .count() as u64;
                 self.tl.dirs[i].payload_bytes = proto * 200;
             }
-            self.tl.dirs[i].last_payload = self
+            if let Some(last) = self
                 .tl
                 .events
                 .iter()
                 .rev()
                 .find(|e| e.dir.index() == i && matches!(e.kind, EventKind::Proto(_)))
-                .map(|e| (e.frame, e.ts));
+                .map(|e| (e.frame, e.ts))
+            {
+                self.tl.dirs[i].last_payload = Some(last);
+            }
         }
         if let Some(t) = self.end {
             self.tl.capture_end = self.tl.capture_end.max(at(t));

@@ -29,6 +29,15 @@ fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
         d.evidence
     );
 }
+/// A session that ran, then broke: established, with the cause of its end.
+#[track_caller]
+fn assert_broke(d: &Diagnosis, cause: CauseId, c: Confidence) {
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(id(d), Some(cause), "{d:#?}");
+    assert_eq!(conf(d), Some(c), "{d:#?}");
+}
 #[track_caller]
 fn assert_failed(d: &Diagnosis, cause: CauseId, c: Confidence) {
     assert_eq!(d.outcome, Outcome::Failed, "{d:#?}");
@@ -122,7 +131,7 @@ fn icmp_error_quoting_the_syn_names_the_reason() {
             code: 13
         }
     );
-    assert_ev(&d, 2, "administratively prohibited");
+    assert_ev(&d, 2, "ICMP destination unreachable: administratively prohibited (3/13) quoting the client's packet 2.0 ms after TCP SYN (frame 1)");
 }
 
 #[test]
@@ -162,6 +171,24 @@ fn synack_never_acknowledged_is_a_one_way_drop() {
             ..
         }
     ));
+}
+
+#[test]
+fn health_check_fin_right_after_the_synack_is_benign() {
+    // A load balancer's check: SYN, SYN/ACK, FIN/ACK from the checker,
+    // RST from the server.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn(1, 0.0)
+            .syn_ack(2, 0.0003)
+            .fin_c(3, 0.0005)
+            .rst_s(4, 0.0007)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Benign, "{d:#?}");
+    assert_eq!(d.benign, Some(Benign::HealthCheck));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
 }
 
 #[test]
@@ -239,6 +266,8 @@ fn request_at_the_very_end_of_the_capture_is_incomplete() {
     assert_eq!(d.outcome, Outcome::Incomplete);
     assert_eq!(d.ending, Ending::CaptureEnded);
     assert_eq!(d.ending.id(), "capture_ended");
+    assert_eq!(d.last_step, Some(Step::ConnectionRequest));
+    assert_eq!(d.failed_step, None);
 }
 
 #[test]
@@ -400,6 +429,31 @@ fn server_cert_unusable_rst_right_after_client_hello() {
         "RST from server (TTL 64) 0.40 ms after TLS ClientHello (frame 6), no ServerHello",
     );
     assert!(d.cause.unwrap().remediation.contains("MachineKeys"));
+}
+
+#[test]
+fn disconnect_pdu_before_the_reset_is_shown() {
+    // xrdp with a key that does not match its certificate: after the
+    // ClientHello it sends a Disconnect Provider Ultimatum in the clear and
+    // resets.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .mcs(
+                7,
+                0.048,
+                ToClient,
+                McsEvent::DisconnectProviderUltimatum { reason: 3 },
+            )
+            .rst_s(8, 0.0488)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerCertUnusable, Confidence::High);
+    assert_ev(
+        &d,
+        7,
+        "MCS Disconnect Provider Ultimatum from server (reason rn-user-requested, 3)",
+    );
 }
 
 #[test]
@@ -571,6 +625,50 @@ fn client_alerts_name_the_certificate_problem() {
 }
 
 #[test]
+fn encrypted_alert_after_the_handshake_refuses_the_certificate() {
+    // FreeRDP /cert:deny: the TLS handshake completes, then the client
+    // sends an encrypted alert and FIN.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello_with(6, 0.010, modern_hello(Some("10.0.0.9")))
+            .server_hello(7, 0.011, 0x0303)
+            .certificate(7, 0.011, cert("10.0.0.9", -2500, -2000, false))
+            .tls(7, 0.011, ToClient, TlsEvent::ServerHelloDone)
+            .tls(8, 0.012, ToServer, TlsEvent::ChangeCipherSpec)
+            .tls(9, 0.013, ToClient, TlsEvent::ChangeCipherSpec)
+            .tls(10, 0.03, ToServer, TlsEvent::EncryptedAlert { len: 26 })
+            .fin_c(11, 0.031)
+            .build(),
+    );
+    assert_failed(&d, CauseId::CertRejectedExpired, Confidence::High);
+    assert_eq!(
+        d.ending,
+        Ending::TlsAlert {
+            from: Party::Client,
+            description: None
+        }
+    );
+    assert_eq!(d.ending_frame, Some(10));
+    assert_eq!(d.last_step, Some(Step::ServerFinished));
+    assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
+    assert_ev(&d, 10, "encrypted TLS alert from client 17.0 ms after TLS server ChangeCipherSpec/Finished (frame 9)");
+    assert_ev(&d, 11, "FIN from client after its alert");
+}
+
+#[test]
+fn standard_security_chosen_for_a_tls_only_client() {
+    // xrdp with security_layer=rdp (or a key it cannot read) selects
+    // PROTOCOL_RDP for a client that asked for SSL only; FreeRDP closes.
+    let d = diagnose(&negotiated(SSL, RDP).fin_c(6, 0.0042).build());
+    assert_failed(&d, CauseId::SslNotAllowedByServer, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::ConnectionConfirm));
+    assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert_ev(&d, 4, "offering SSL");
+    assert_ev(&d, 5, "selecting RDP");
+}
+
+#[test]
 fn tls_stall_no_server_hello_while_tcp_answers() {
     let d = diagnose(
         &negotiated(SSL, SSL)
@@ -600,6 +698,10 @@ fn mtu_black_hole_full_size_segments_retransmitted() {
     );
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
     assert_ev(&d, 8, "retransmission from server of 1460 bytes");
+    // The ServerHello left the server but never reached the client.
+    assert_eq!(d.last_step, Some(Step::ClientHello));
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_eq!(d.ending, Ending::ResetBy(Party::Client));
     // Two only: medium.
     let d = diagnose(
         &cert_then(good_cert("rdp01"), None)
@@ -610,6 +712,52 @@ fn mtu_black_hole_full_size_segments_retransmitted() {
             .build(),
     );
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
+}
+
+#[test]
+fn mtu_black_hole_below_full_size_with_keepalives_passing() {
+    // Server side of a tunnel with MTU 576: the 1206-byte ServerHello
+    // flight is retransmitted 7 times; the client's keep-alives arrive.
+    let mut b = cert_then(good_cert("rdp01"), None).mss(1460, 1460);
+    for (k, t) in [0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4].iter().enumerate() {
+        b = b.rtx(8 + 2 * k as u64, *t, ToClient, 19, 1206);
+        b = b.keepalive(9 + 2 * k as u64, *t + 0.1);
+    }
+    let d = diagnose(&b.fin_c(30, 26.0).build());
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::High);
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_ev(&d, 9, "small packets pass");
+    assert_ev(&d, 20, "retransmission 7 of the same segment");
+    // The same retransmissions with nothing from the client after them:
+    // not an MTU problem (the path or the client is gone).
+    let mut b = cert_then(good_cert("rdp01"), None).mss(1460, 1460);
+    for (k, t) in [0.2, 0.6, 1.4].iter().enumerate() {
+        b = b.rtx(8 + k as u64, *t, ToClient, 19, 1206);
+    }
+    let d = diagnose(&b.end(30.0).build());
+    assert_ne!(id(&d), Some(CauseId::MtuBlackHole));
+}
+
+#[test]
+fn mtu_black_hole_seen_from_the_client() {
+    // Client side: the server's large segment never arrives; its next
+    // packets are past a 1206-byte hole.
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .mss(1460, 1460)
+            .gap(9, 0.3, ToClient, GapKind::Unknown, 19, 1206)
+            .keepalive(10, 7.0)
+            .fin_c(12, 25.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
+    assert_eq!(d.failed_step, Some(Step::ServerHello));
+    assert_ev(
+        &d,
+        9,
+        "1206 bytes from the server at offset 19 never arrived",
+    );
 }
 
 #[test]
@@ -824,6 +972,32 @@ fn server_closing_during_encrypted_rdp_setup() {
     assert_eq!(d.last_step, Some(Step::McsConnectResponse));
 }
 
+#[test]
+fn tls_session_volume_threshold() {
+    // A Windows 7 TLS session by its first bitmaps: 24 records, 11 kB.
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .app(11, 0.03, ToClient, 300)
+            .app_summary(68, 1.7, ToClient, 24, 11_232)
+            .end(1.8)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    // Set-up only (licensing, Demand Active), then the server closes.
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .app(11, 0.03, ToClient, 300)
+            .app_summary(30, 0.5, ToClient, 12, 3_000)
+            .fin_s(31, 0.6)
+            .build(),
+    );
+    assert_failed(&d, CauseId::ServerDeniedSession, Confidence::Low);
+    assert_eq!(d.last_step, Some(Step::McsConnectResponse));
+}
+
 fn session() -> TlBuilder {
     tls_done(SSL, SSL)
         .app(10, 0.02, ToServer, 400)
@@ -832,13 +1006,19 @@ fn session() -> TlBuilder {
 }
 
 #[test]
-fn session_end_by_client_is_benign_and_open_session_is_established() {
+fn session_end_is_named_and_an_open_session_is_established() {
+    // The session ran: established, and the client's close is named so it
+    // is not taken for a failure.
     let d = diagnose(&session().fin_c(100, 130.0).build());
-    assert_eq!(d.outcome, Outcome::Benign);
+    assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.benign, Some(Benign::SessionEnd));
     assert_eq!(d.phase, Phase::Session);
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
     let d = diagnose(&session().rst_c(100, 130.0).build());
+    assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.benign, Some(Benign::SessionEnd));
+    assert_eq!(d.ending.id(), "reset_by_client");
     let d = diagnose(&session().end(200.0).build());
     assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.failed_step, None);
@@ -848,7 +1028,7 @@ fn session_end_by_client_is_benign_and_open_session_is_established() {
 #[test]
 fn server_reset_during_the_session() {
     let d = diagnose(&session().rst_s(100, 130.0).build());
-    assert_failed(&d, CauseId::ServerReset, Confidence::Medium);
+    assert_broke(&d, CauseId::ServerReset, Confidence::Medium);
     assert_eq!(d.ending, Ending::ResetBy(Party::Server));
 }
 
@@ -862,6 +1042,19 @@ fn middlebox_reset_has_the_wrong_ttl() {
     assert_eq!(d.ending.id(), "reset_by_middlebox");
     assert_ev(&d, 100, "TTL 61, while the server's other");
     assert!(d.cause.unwrap().summary.contains("not the server"));
+}
+
+#[test]
+fn a_capture_on_two_interfaces_is_no_middlebox() {
+    // Every server packet seen twice (once per router interface), TTL 64
+    // and 63: the RST too.
+    let mut tl = session().rst(200, 130.0, ToClient, 63).build();
+    tl.dirs[1].ttls = vec![(63, 60), (64, 60)];
+    let d = diagnose(&tl);
+    assert_ne!(id(&d), Some(CauseId::MiddleboxReset), "{d:#?}");
+    // One odd TTL among many is a forger.
+    tl.dirs[1].ttls = vec![(63, 1), (64, 119)];
+    assert_eq!(id(&diagnose(&tl)), Some(CauseId::MiddleboxReset));
 }
 
 #[test]
@@ -879,7 +1072,7 @@ fn middlebox_reset_after_client_hello() {
 #[test]
 fn idle_timeout_long_silence_then_reset() {
     let d = diagnose(&session().max_idle(900.0, 100).rst_s(100, 1020.0).build());
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
     assert_ev(&d, 100, "after 900 s of silence");
     // With a forged TTL the device is named with more confidence.
     let d = diagnose(
@@ -888,7 +1081,7 @@ fn idle_timeout_long_silence_then_reset() {
             .rst(100, 1020.0, ToClient, 60)
             .build(),
     );
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::High);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::High);
     assert_eq!(d.ending, Ending::ResetBy(Party::Middlebox));
 }
 
@@ -903,7 +1096,7 @@ fn idle_timeout_silence_then_unanswered_retransmissions() {
             .end(760.0)
             .build(),
     );
-    assert_failed(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
     assert!(matches!(
         d.ending,
         Ending::Timeout {
@@ -911,6 +1104,51 @@ fn idle_timeout_silence_then_unanswered_retransmissions() {
             ..
         }
     ));
+}
+
+#[test]
+fn idle_timeout_of_a_short_conntrack_entry() {
+    // Lab capture 38: a router's conntrack entry expires after 20 s; the
+    // session is silent for 33 s, then the client's input is retransmitted
+    // and never answered.
+    let d = diagnose(
+        &session()
+            .max_idle(33.35, 171)
+            .rtx(173, 153.6, ToServer, 5000, 120)
+            .rtx(175, 154.0, ToServer, 5000, 120)
+            .rtx(179, 161.5, ToServer, 5000, 120)
+            .end(176.5)
+            .build(),
+    );
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_ev(&d, 171, "after 33 s of silence");
+}
+
+#[test]
+fn a_long_pause_followed_by_answered_data_is_not_what_timed_out() {
+    // 25 s of silence, but the server sent data after it: the state
+    // survived the pause; retransmissions unanswered later are a broken
+    // path, not an idle timeout.
+    let d = diagnose(
+        &session()
+            .max_idle(25.0, 100)
+            .app(101, 146.0, ToClient, 300)
+            .rtx(110, 150.0, ToServer, 5000, 120)
+            .rtx(111, 150.4, ToServer, 5000, 120)
+            .rtx(112, 151.2, ToServer, 5000, 120)
+            .end(170.0)
+            .build(),
+    );
+    assert_ne!(
+        d.cause.as_ref().map(|c| c.id),
+        Some(CauseId::IdleTimeout),
+        "{d:#?}"
+    );
+    assert_eq!(
+        d.cause.as_ref().map(|c| c.id),
+        Some(CauseId::PathLost),
+        "{d:#?}"
+    );
 }
 
 #[test]
@@ -922,12 +1160,21 @@ fn zero_window_stall_from_the_server() {
             .end(140.0)
             .build(),
     );
-    assert_failed(&d, CauseId::ZeroWindowStall, Confidence::High);
+    assert_broke(&d, CauseId::ZeroWindowStall, Confidence::High);
     assert_ev(
         &d,
         100,
         "zero window from server, held for 15 s until the end",
     );
+    // A client that stops reading as it closes: no stall.
+    let d = diagnose(
+        &session()
+            .tcp(100, 125.0, ToServer, TcpEventKind::ZeroWindow)
+            .fin_c(101, 125.2)
+            .end(140.0)
+            .build(),
+    );
+    assert_eq!(d.benign, Some(Benign::SessionEnd), "{d:#?}");
     // A zero window that opens again within a second is flow control.
     let d = diagnose(
         &session()
@@ -954,7 +1201,47 @@ fn path_lost_in_session_retransmissions_never_answered() {
             .end(160.0)
             .build(),
     );
-    assert_failed(&d, CauseId::PathLost, Confidence::Medium);
+    assert_broke(&d, CauseId::PathLost, Confidence::Medium);
+}
+
+#[test]
+fn path_lost_in_session_keep_alives_never_answered() {
+    // Lab capture 34: the path drops mid-session; the client's keep-alives
+    // at 6.5 s and 8.5 s get nothing back and its kernel resets at 10.5 s.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(191, 128.5, ToServer, TcpEventKind::KeepAlive)
+            .rst_c(192, 130.5)
+            .build(),
+    );
+    assert_broke(&d, CauseId::PathLost, Confidence::Medium);
+    assert_eq!(d.ending.id(), "reset_by_client");
+    let frames: Vec<u64> = d.evidence.iter().map(|e| e.frame).collect();
+    assert!(frames.contains(&190) && frames.contains(&191) && frames.contains(&192));
+
+    // Answered keep-alives are a healthy idle session: the client's reset
+    // later is its own doing.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(191, 126.6, ToClient, TcpEventKind::KeepAliveAck)
+            .tcp(192, 128.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(193, 128.6, ToClient, TcpEventKind::KeepAliveAck)
+            .rst_c(194, 130.5)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established);
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
+
+    // One unanswered keep-alive is not enough.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .rst_c(192, 130.5)
+            .build(),
+    );
+    assert_eq!(d.benign, Some(Benign::SessionEnd));
 }
 
 #[test]
@@ -976,6 +1263,32 @@ fn not_rdp_on_the_port() {
     assert_eq!(d.outcome, Outcome::NotRdp);
     assert_eq!(d.outcome.name(), "not_rdp");
     assert_ev(&d, 4, "HTTP request");
+}
+
+#[test]
+fn something_else_answering_an_rdp_request() {
+    // An RDP probe to a Modbus device: 9 bytes back, the client idles 30 s
+    // and closes.
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, SSL)
+            .proto(
+                5,
+                0.004,
+                ToClient,
+                ProtoEvent::NotRdp {
+                    why: "not TPKT".into(),
+                },
+            )
+            .fin_c(6, 30.0)
+            .build(),
+    );
+    assert_failed(&d, CauseId::NotRdpServer, Confidence::High);
+    assert_eq!(d.last_step, Some(Step::ConnectionRequest));
+    assert_eq!(d.failed_step, Some(Step::ConnectionConfirm));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert_ev(&d, 5, "not RDP");
 }
 
 // --------------------------------------------------------- caveats ----
@@ -1029,8 +1342,37 @@ fn mid_stream_capture_is_said() {
         d.caveats.iter().any(|c| c.contains("mid-connection")),
         "{d:#?}"
     );
-    assert_eq!(d.outcome, Outcome::Benign);
+    // The set-up was not seen, but the session ran and the client closed.
+    assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.benign, Some(Benign::SessionEnd));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+}
+
+#[test]
+fn mid_session_fast_path_places_the_session() {
+    // A capture that starts inside a Standard Security session: the decoder
+    // finds fast-path PDUs from the server.
+    let d = diagnose(
+        &TlBuilder::new()
+            .roles(RoleSource::Port)
+            .tcp(2, 0.0, ToClient, TcpEventKind::MidStream)
+            .proto(
+                2,
+                0.0,
+                ToClient,
+                ProtoEvent::FastPath {
+                    len: 19,
+                    encrypted: true,
+                },
+            )
+            .end(60.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Incomplete);
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(d.ending, Ending::CaptureEnded);
+    assert!(d.caveats[0].contains("first frame 2"));
 }
 
 #[test]
@@ -1060,6 +1402,72 @@ fn one_direction_only_is_not_a_failure() {
             .build(),
     );
     assert_eq!(d.outcome, Outcome::Incomplete, "{d:#?}");
+    assert!(d.caveats.iter().any(|c| c.contains("only one direction")));
+}
+
+#[test]
+fn undecodable_session_is_placed_by_volume() {
+    // Snap length 96: nothing decodes, but 60 kB flowed from the server
+    // and the client closed after 5 s.
+    let d = diagnose(
+        &TlBuilder::new()
+            .handshake()
+            .gap(4, 0.002, ToServer, GapKind::Snaplen, 30, 12)
+            .gap(10, 0.02, ToClient, GapKind::Snaplen, 49, 1176)
+            .payload(9_000, 60_000)
+            .last_payload(ToClient, 170, 5.3)
+            .fin_c(172, 5.34)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
+    assert!(d.caveats.iter().any(|c| c.contains("snap length")));
+}
+
+#[test]
+fn decoding_stopped_before_the_failure_is_a_caveat_after_it_is_not() {
+    let stopped = |f| ProtoEvent::Stopped {
+        why: format!("hole at frame {f}"),
+    };
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .proto(6, 0.01, ToServer, stopped(6))
+            .fin_c(8, 20.0)
+            .build(),
+    );
+    assert!(d.caveats.iter().any(|c| c.contains("stopped at frame 6")));
+    let d = diagnose(
+        &negotiated(SSL, SSL)
+            .client_hello(6, 0.010)
+            .alert(7, 0.011, ToClient, 70)
+            .proto(9, 0.02, ToClient, stopped(9))
+            .build(),
+    );
+    assert!(d.caveats.is_empty(), "{:?}", d.caveats);
+}
+
+#[test]
+fn dropped_events_are_a_caveat() {
+    let mut tl = negotiated(SSL, SSL).end(1.0).build();
+    tl.events_dropped = 12;
+    let d = diagnose(&tl);
+    assert!(d.caveats.iter().any(|c| c.contains("12 TCP events")));
+}
+
+#[test]
+fn server_direction_only_is_not_a_failure() {
+    // Only the server's packets: its Connection Confirm proves a request.
+    let d = diagnose(
+        &TlBuilder::new()
+            .syn_ack(2, 0.0005)
+            .cc(5, 0.004, SSL)
+            .server_hello(7, 0.011, 0x0303)
+            .fin_s(9, 30.0)
+            .roles(RoleSource::SynAck)
+            .build(),
+    );
+    assert_ne!(d.outcome, Outcome::Failed, "{d:#?}");
     assert!(d.caveats.iter().any(|c| c.contains("only one direction")));
 }
 
@@ -1209,6 +1617,24 @@ fn precheck_followed_by_the_real_connection() {
 }
 
 #[test]
+fn precheck_and_the_real_connection_34_s_later_are_one_attempt() {
+    // Win7 mstsc in the corpus: the real connection comes 34 s after the
+    // pre-check (the user answered a prompt).
+    let mut late = full(1, 37.7);
+    late.capture_end = at(200.0);
+    let mut pre = precheck(0, 0.0);
+    pre.capture_end = at(200.0);
+    let tls = [pre, late];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<_> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 1, "{at:#?}");
+    assert!(at[0].relabels.is_empty());
+    assert_eq!(at[0].failed, 0);
+    assert_eq!(at[0].benign, 1);
+}
+
+#[test]
 fn pubkeyauth_rejection_followed_by_success_is_relabelled_precheck() {
     let mut tls = [precheck(0, 0.0), full(1, 0.4)];
     // The first connection ended with a RST: diagnosed as a rejection.
@@ -1241,13 +1667,19 @@ fn pubkeyauth_rejection_followed_by_success_is_relabelled_precheck() {
 #[test]
 fn lone_precheck_with_nothing_after_is_relabelled_failure() {
     let mut tl = precheck(0, 0.0);
-    tl.capture_end = at(120.0);
+    tl.capture_end = at(200.0);
     let d = diagnose(&tl);
     assert_eq!(d.benign, Some(Benign::CredentialPrecheck));
     let at_ = group_attempts(&[(&tl, &d)]);
     assert_eq!(at_[0].relabels.len(), 1);
     assert_eq!(at_[0].relabels[0].outcome, Outcome::Failed);
     assert_eq!(at_[0].failed, 1);
+    let fixed = at_[0].relabels[0].apply(&d);
+    assert_eq!(fixed.failed_step, Some(Step::CredsspCredentials));
+    assert_eq!(fixed.cause.unwrap().id, CauseId::PubKeyAuthRejected);
+    assert!(at_[0]
+        .summary
+        .contains("failed at CredSSP credentials (pubkeyauth_rejected)"));
     // If the capture ended right after, nothing can be said: no relabel.
     let tl2 = precheck(0, 0.0);
     let d2 = diagnose(&tl2);
@@ -1276,4 +1708,182 @@ fn mixed_attempt_summary() {
     assert!(at[0].summary.contains(
         "failed at X.224 Connection Confirm (nla_required), then session (ended normally)"
     ));
+}
+
+// ------------------------------------------------------ properties ----
+
+mod props {
+    use super::*;
+    use crate::flow::Gap;
+    use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+    use crate::proto::mcs::Licensing;
+    use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols, X224Event};
+    use crate::proto::Certainty;
+    use crate::timeline::EventKind;
+    use proptest::prelude::*;
+
+    /// Any event the earlier stages can emit, from a small index and a
+    /// parameter.
+    fn kind(i: u8, p: u16) -> EventKind {
+        let legs = [
+            CredsspLeg::Negotiate,
+            CredsspLeg::Challenge,
+            CredsspLeg::Authenticate,
+            CredsspLeg::ServerPubKeyAuth,
+            CredsspLeg::Credentials,
+            CredsspLeg::EarlyUserAuthResult,
+            CredsspLeg::ServerError,
+        ];
+        let tcp = |k| EventKind::Tcp(k);
+        let pr = |e| EventKind::Proto(e);
+        match i % 30 {
+            0 => tcp(TcpEventKind::Syn {
+                retransmission: p % 2 == 0,
+            }),
+            1 => tcp(TcpEventKind::SynAck {
+                retransmission: p % 2 == 0,
+            }),
+            2 => tcp(TcpEventKind::HandshakeAck),
+            3 => tcp(TcpEventKind::Fin),
+            4 => tcp(TcpEventKind::Rst {
+                ttl: (p % 256) as u8,
+                ip_id: Some(p),
+                window: 0,
+                seq_in_window: true,
+            }),
+            5 => tcp(TcpEventKind::Retransmission {
+                offset: u64::from(p % 4) * 1000,
+                len: u32::from(p),
+            }),
+            6 => tcp(TcpEventKind::KeepAlive),
+            7 => tcp(TcpEventKind::ZeroWindow),
+            8 => tcp(TcpEventKind::WindowUpdate { window: 100 }),
+            9 => tcp(TcpEventKind::Gap(Gap {
+                offset: u64::from(p),
+                len: u64::from(p % 3000),
+                kind: [
+                    GapKind::CaptureLoss,
+                    GapKind::NetworkLoss,
+                    GapKind::Snaplen,
+                    GapKind::Unknown,
+                ][usize::from(p % 4)],
+                frame: 1,
+                ts: at(0.0),
+            })),
+            10 => tcp(TcpEventKind::MidStream),
+            11 => tcp(TcpEventKind::DupAck { count: 3 }),
+            12 => tcp(TcpEventKind::OutOfOrder {
+                offset: 0,
+                len: u32::from(p),
+            }),
+            13 => pr(ProtoEvent::X224(X224Event::ConnectionRequest(
+                crate::proto::x224::ConnectionRequest {
+                    cookie: None,
+                    routing_token: None,
+                    neg_req: Some(crate::proto::x224::NegReq {
+                        flags: 0,
+                        requested: Protocols(u32::from(p % 16)),
+                    }),
+                    correlation_id: None,
+                },
+            ))),
+            14 => pr(ProtoEvent::X224(X224Event::ConnectionConfirm(
+                ConnectionConfirm::Selected {
+                    flags: 0,
+                    selected: Protocols([0, 1, 2, 8][usize::from(p % 4)]),
+                },
+            ))),
+            15 => pr(ProtoEvent::X224(X224Event::ConnectionConfirm(
+                ConnectionConfirm::Failure {
+                    code: NegFailureCode(u32::from(p % 8)),
+                },
+            ))),
+            16 => pr(ProtoEvent::Tls(TlsEvent::ClientHello(modern_hello(None)))),
+            17 => pr(ProtoEvent::Tls(TlsEvent::ServerHello(
+                crate::proto::tls::ServerHello {
+                    legacy_version: crate::proto::tls::TlsVersion(0x0303),
+                    version: crate::proto::tls::TlsVersion(0x0303 + p % 2),
+                    cipher_suite: 0xc030,
+                },
+            ))),
+            18 => pr(ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(
+                "x",
+                i64::from(p % 50) - 25,
+                i64::from(p % 70) - 10,
+                p % 2 == 0,
+            )]))),
+            19 => pr(ProtoEvent::Tls(TlsEvent::ServerHelloDone)),
+            20 => pr(ProtoEvent::Tls(TlsEvent::ChangeCipherSpec)),
+            21 => pr(ProtoEvent::Tls(TlsEvent::EncryptedAlert { len: 26 })),
+            22 => pr(ProtoEvent::Tls(TlsEvent::Alert {
+                level: 2,
+                description: (p % 120) as u8,
+            })),
+            23 => pr(ProtoEvent::Credssp(CredsspEvent::Leg {
+                leg: legs[usize::from(p % 7)],
+                record_len: 100,
+                certainty: Certainty::Medium,
+            })),
+            24 => pr(ProtoEvent::Tls(TlsEvent::ApplicationData {
+                len: u32::from(p),
+            })),
+            25 => pr(ProtoEvent::Tls(TlsEvent::ApplicationDataSummary {
+                records: u64::from(p % 64),
+                bytes: u64::from(p) * 10,
+            })),
+            26 => pr(ProtoEvent::FastPath {
+                len: 10,
+                encrypted: true,
+            }),
+            27 => pr(ProtoEvent::NotRdp { why: "x".into() }),
+            28 => pr(ProtoEvent::Mcs(McsEvent::SetErrorInfo {
+                code: u32::from(p % 300),
+            })),
+            _ => pr(ProtoEvent::Mcs(McsEvent::Licensing(Licensing {
+                msg_type: 0xff,
+                error_code: Some(u32::from(p % 12)),
+                state_transition: None,
+            }))),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn any_event_sequence_gets_a_consistent_verdict(
+            evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>(), 0u32..5000), 0..40),
+            idle in proptest::option::of((0u32..1000, 1u64..40)),
+            end in 0u32..100_000,
+        ) {
+            let mut b = TlBuilder::new();
+            let mut t = 0.0;
+            for (frame, (i, p, dir, dt)) in evs.iter().enumerate() {
+                t += f64::from(*dt) / 1000.0;
+                let d = if *dir { ToServer } else { ToClient };
+                b = b.push(frame as u64 + 1, t, d, kind(*i, *p));
+            }
+            if let Some((secs, frame)) = idle {
+                b = b.max_idle(f64::from(secs), frame);
+            }
+            let tl = b.end(t + f64::from(end) / 1000.0).build();
+            let d = diagnose(&tl);
+            prop_assert_eq!(&d, &diagnose(&tl));
+            prop_assert!(d.evidence.windows(2).all(|w| w[0].frame <= w[1].frame));
+            // Every failure has a cause with its remediation; only a
+            // failure has a failed step.
+            if d.outcome == Outcome::Failed {
+                let c = d.cause.as_ref();
+                prop_assert!(c.is_some(), "{:#?}", d);
+                prop_assert!(c.is_some_and(|c| c.remediation == remediation(c.id)));
+            } else {
+                prop_assert!(d.failed_step.is_none(), "{:#?}", d);
+            }
+            if d.outcome == Outcome::Benign {
+                prop_assert!(d.benign.is_some());
+            }
+            let items = [(&tl, &d), (&tl, &d)];
+            let at = group_attempts(&items);
+            prop_assert!(!at.is_empty());
+        }
+    }
 }

@@ -3,11 +3,12 @@
 //! a client that leaves after the server's certificate.
 
 use super::cert::{cert_text, judge_cert};
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, ev, Term};
+use super::ladder::{Ladder, Mark};
+use super::rules::{ending_of, lower, term_ev, Verdict, PROMPT};
+use super::{CauseId, Confidence};
 use crate::common::Dir;
+use crate::flow::TcpEventKind;
 use crate::proto::tls::{alert_name, ClientHello, TlsVersion};
 use crate::timeline::Timeline;
 
@@ -80,8 +81,8 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
                      certificate_expired){}.",
                     judged
                         .as_ref()
-                        .filter(|j| j.0 == CauseId::CertRejectedExpired)
-                        .map(|j| format!(": {}", j.1))
+                        .filter(|j| j.id == CauseId::CertRejectedExpired)
+                        .map(|j| format!(": {}", j.why))
                         .unwrap_or_default()
                 ),
             ),
@@ -93,10 +94,25 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
                     .into(),
             ),
             42 | 43 | 46 | 48 => match judged {
-                Some((id, why)) => (
-                    id,
+                // The alert says the certificate was refused; the
+                // certificate says why (a guess about the address is only
+                // a guess).
+                Some(j) if j.confidence > Confidence::Low => (
+                    j.id,
                     Confidence::High,
-                    format!("The client rejected the server's certificate (alert {name}): {why}."),
+                    format!(
+                        "The client rejected the server's certificate (alert {name}): {}.",
+                        j.why
+                    ),
+                ),
+                Some(j) => (
+                    CauseId::CertRejected,
+                    Confidence::Medium,
+                    format!(
+                        "The client rejected the server's certificate (alert {name}); perhaps \
+                         because {}.",
+                        j.why
+                    ),
                 ),
                 None => (
                     CauseId::CertRejected,
@@ -241,20 +257,17 @@ pub(super) fn client_left_after_cert(
         .unwrap_or_default();
     let judged = judge_cert(tl, &certs, t.ts);
     let (id, conf, summary) = match judged {
-        Some((id, why)) => {
-            let conf = match (id, in_credssp) {
-                (CauseId::CertRejectedExpired | CauseId::CertRejectedNotYetValid, false) => {
-                    Confidence::High
-                }
-                (CauseId::CertRejected, _) | (_, true) => Confidence::Low,
-                _ => Confidence::Medium,
-            };
-            (
-                id,
-                conf,
-                format!("The client rejected the server's certificate: {why}."),
-            )
-        }
+        Some(j) => (
+            j.id,
+            // After a completed handshake the client may also have left
+            // for another reason: one step less sure, except for dates.
+            if in_credssp && j.confidence != Confidence::High {
+                lower(j.confidence)
+            } else {
+                j.confidence
+            },
+            format!("The client rejected the server's certificate: {}.", j.why),
+        ),
         None if certs.is_empty() => (
             CauseId::CertRejected,
             Confidence::Low,
@@ -277,5 +290,23 @@ pub(super) fn client_left_after_cert(
         }
     }
     v.evidence.push(term_ev(t, Some(stop)));
+    // The close that follows an encrypted alert.
+    if !t.is_close() {
+        if let Some((e, k)) = tl.tcp_events().find(|(e, k)| {
+            e.frame >= t.frame
+                && e.dir == t.dir
+                && matches!(k, TcpEventKind::Fin | TcpEventKind::Rst { .. })
+        }) {
+            let what = if matches!(k, TcpEventKind::Fin) {
+                "FIN"
+            } else {
+                "RST"
+            };
+            v.evidence.push(ev(
+                e.frame,
+                format!("{what} from {} after its alert", t.dir.sender()),
+            ));
+        }
+    }
     v
 }

@@ -1,9 +1,9 @@
 //! X.224 negotiation failures (RDP_NEG_FAILURE), one cause per code.
 
-use super::facts::*;
-use super::ladder::*;
-use super::rules::*;
-use super::*;
+use super::facts::{after, ev, Facts};
+use super::ladder::Mark;
+use super::rules::Verdict;
+use super::{CauseId, Confidence, Ending, Step};
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, X224Event};
 use crate::proto::ProtoEvent;
 use crate::timeline::Timeline;

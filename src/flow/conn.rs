@@ -2,13 +2,49 @@
 //! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
 //! reassembled directions.
 
-use super::reassembly::Reassembler;
+use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{IcmpError, IpInfo, TcpSegment};
 
+/// The reordering window never exceeds this (a handshake stretched by SYN
+/// retries or a stalled client is no path RTT; Linux's minimum RTO).
+const MAX_REORDER: Duration = Duration::from_millis(200);
+
 /// Distinct TTL values remembered per direction.
 const MAX_TTLS: usize = 8;
+
+/// Events of one connection, at most `max` of them; past it one
+/// `EventsTruncated` marks the spot and the rest are counted.
+#[derive(Debug)]
+struct EventLog {
+    events: Vec<TcpEvent>,
+    dropped: u64,
+    max: usize,
+}
+
+impl EventLog {
+    fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: TcpEventKind) {
+        if self.events.len() < self.max {
+            self.events.push(TcpEvent {
+                frame,
+                ts,
+                dir,
+                kind,
+            });
+        } else {
+            if self.dropped == 0 {
+                self.events.push(TcpEvent {
+                    frame,
+                    ts,
+                    dir,
+                    kind: TcpEventKind::EventsTruncated,
+                });
+            }
+            self.dropped += 1;
+        }
+    }
+}
 
 /// Per-direction analysis state (what the sender of this direction did).
 #[derive(Debug)]
@@ -26,6 +62,8 @@ struct DirState {
     /// The last packet of this side was a keep-alive or probe (so the
     /// peer's answer is not a duplicate ACK).
     probed: bool,
+    /// This side sent a keep-alive the peer has not answered yet.
+    keepalive_pending: bool,
 }
 
 impl DirState {
@@ -39,6 +77,7 @@ impl DirState {
             dupacks: 0,
             zero_window: false,
             probed: false,
+            keepalive_pending: false,
         }
     }
 
@@ -65,10 +104,14 @@ pub(crate) struct ConnState {
     packets: u64,
     half: [HalfStream; 2],
     dirs: [DirState; 2],
-    events: Vec<TcpEvent>,
-    events_dropped: u64,
-    max_events: usize,
+    log: EventLog,
     handshake_acked: bool,
+    /// Stopped keeping bytes because the table's total budget was reached.
+    pub over_budget: bool,
+    /// Time of the latest SYN, and the handshake RTT (latest SYN to the
+    /// ACK that completes the handshake), as Wireshark measures it.
+    syn_ts: Option<Timestamp>,
+    rtt: Option<Duration>,
 }
 
 impl ConnState {
@@ -96,10 +139,15 @@ impl ConnState {
             packets: 0,
             half: [HalfStream::default(), HalfStream::default()],
             dirs: [DirState::new(depth_cap), DirState::new(depth_cap)],
-            events: Vec::new(),
-            events_dropped: 0,
-            max_events,
+            log: EventLog {
+                events: Vec::new(),
+                dropped: 0,
+                max: max_events,
+            },
             handshake_acked: false,
+            over_budget: false,
+            syn_ts: None,
+            rtt: None,
         }
     }
 
@@ -113,24 +161,7 @@ impl ConnState {
     }
 
     fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: TcpEventKind) {
-        if self.events.len() < self.max_events {
-            self.events.push(TcpEvent {
-                frame,
-                ts,
-                dir,
-                kind,
-            });
-        } else {
-            if self.events_dropped == 0 {
-                self.events.push(TcpEvent {
-                    frame,
-                    ts,
-                    dir,
-                    kind: TcpEventKind::EventsTruncated,
-                });
-            }
-            self.events_dropped += 1;
-        }
+        self.log.push(frame, ts, dir, kind);
     }
 
     /// Window of this direction's sender, scaled when both sides
@@ -147,7 +178,7 @@ impl ConnState {
     }
 
     fn touch(&mut self, frame: u64, ts: Timestamp) {
-        if self.packets > 0 || !self.events.is_empty() {
+        if self.packets > 0 || !self.log.events.is_empty() {
             let idle = ts.since(self.last_ts);
             if idle.0 > 0 && self.max_idle.map_or(true, |(d, _)| idle > d) {
                 self.max_idle = Some((idle, frame));
@@ -182,6 +213,9 @@ impl ConnState {
         }
         self.touch(frame, ts);
         self.packets += 1;
+        if std::mem::take(&mut self.dirs[pi].keepalive_pending) {
+            self.push(frame, ts, dir, TcpEventKind::KeepAliveAck);
+        }
 
         // Counters.
         {
@@ -216,6 +250,9 @@ impl ConnState {
             if self.dirs[di].syn_seq.is_none() {
                 self.dirs[di].syn_seq = Some(seg.seq);
             }
+            if !ack {
+                self.syn_ts = Some(ts);
+            }
             let h = &mut self.half[di];
             if seg.mss.is_some() {
                 h.mss = seg.mss;
@@ -243,6 +280,7 @@ impl ConnState {
                 .is_some_and(|s| seg.ack == s.wrapping_add(1))
         {
             self.handshake_acked = true;
+            self.rtt = self.syn_ts.map(|s| ts.since(s));
             self.push(frame, ts, dir, TcpEventKind::HandshakeAck);
         }
         if !self.dirs[di].reasm.anchored() {
@@ -306,7 +344,7 @@ impl ConnState {
         let next = self.dirs[di].next_off() as i64;
         let peer_zero = self.dirs[pi].last_window == Some(0);
         let plain = !syn && !fin && !rst;
-        let keepalive = plain && plen <= 1 && next > 0 && off == next - 1;
+        let keepalive = plain && plen <= 1 && off == next - 1;
         if keepalive {
             let kind = if peer_zero {
                 TcpEventKind::ZeroWindowProbe
@@ -315,6 +353,7 @@ impl ConnState {
             };
             self.push(frame, ts, dir, kind);
             self.dirs[di].probed = true;
+            self.dirs[di].keepalive_pending = true;
         } else {
             let zwp = plain && plen == 1 && off == next && peer_zero;
             self.dirs[di].probed = zwp;
@@ -322,9 +361,23 @@ impl ConnState {
                 self.push(frame, ts, dir, TcpEventKind::ZeroWindowProbe);
             }
             if plen > 0 {
+                // Wireshark: a segment at the peer's ACK after two or more
+                // duplicate ACKs is a fast retransmission; otherwise one
+                // filling a hole within the handshake RTT (3 ms if
+                // unknown) of the front's last advance is reordering.
+                let fast_retransmission =
+                    self.dirs[pi].dupacks >= 2 && self.dirs[pi].last_ack == Some(data_seq);
+                let reorder = if fast_retransmission {
+                    Duration(0)
+                } else {
+                    match self.rtt {
+                        Some(r) if r.0 > 0 => r.min(MAX_REORDER),
+                        _ => REORDER_THRESHOLD,
+                    }
+                };
                 let r = self.dirs[di]
                     .reasm
-                    .insert(data_seq, seg.payload, plen, frame, ts);
+                    .insert(data_seq, seg.payload, plen, frame, ts, reorder);
                 let offset = off.max(0) as u64;
                 if r.above_hole {
                     self.push(
@@ -341,6 +394,12 @@ impl ConnState {
                         TcpEventKind::Retransmission { offset, len: plen },
                     );
                 }
+            } else if !syn && !rst && off > next {
+                // An ACK or FIN past the highest byte seen: the sender sent
+                // bytes the capture never saw (Wireshark's "previous
+                // segment not captured"). The hole is classified at the end
+                // (capture loss if the peer acknowledged it).
+                self.dirs[di].reasm.note_sent_before(data_seq, frame, ts);
             }
         }
         if fin && self.dirs[di].fin_off.is_none() {
@@ -384,6 +443,18 @@ impl ConnState {
 
     /// Close the connection: finish both directions (classifying their
     /// gaps) and order the events by frame.
+    /// Bytes held for both directions.
+    pub fn held(&self) -> usize {
+        self.dirs.iter().map(|d| d.reasm.held()).sum()
+    }
+
+    /// Stop keeping bytes in both directions (a total budget was reached).
+    pub fn stop_keeping(&mut self) {
+        for d in self.dirs.iter_mut() {
+            d.reasm.stop_keeping();
+        }
+    }
+
     pub fn into_connection(self) -> Connection {
         let ConnState {
             stream,
@@ -397,46 +468,26 @@ impl ConnState {
             max_idle,
             mut half,
             dirs,
-            events,
-            events_dropped,
-            max_events,
+            mut log,
             ..
         } = self;
-        let mut tmp = ConnState {
-            stream,
-            endpoints,
-            roles,
-            by_port,
-            first_frame,
-            first_ts,
-            last_frame,
-            last_ts,
-            max_idle,
-            packets: 0,
-            half: [HalfStream::default(), HalfStream::default()],
-            dirs: [DirState::new(0), DirState::new(0)],
-            events,
-            events_dropped,
-            max_events,
-            handshake_acked: false,
-        };
-        for (i, d) in dirs.into_iter().enumerate() {
-            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-            let high = d.reasm.high;
-            let capped = d.reasm.capped;
+        for ((d, h), dir) in dirs
+            .into_iter()
+            .zip(half.iter_mut())
+            .zip([Dir::ToServer, Dir::ToClient])
+        {
+            h.stream_len = d.reasm.high;
+            h.capped = d.reasm.capped;
             let (data, segments, gaps) = d.reasm.finish(d.fin_off.is_some());
             for g in &gaps {
-                tmp.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
+                log.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
             }
-            if let Some(h) = half.get_mut(i) {
-                h.data = data;
-                h.segments = segments;
-                h.gaps = gaps;
-                h.stream_len = high;
-                h.capped = capped;
-            }
+            h.data = data;
+            h.segments = segments;
+            h.gaps = gaps;
         }
-        let mut events = tmp.events;
+        let mut events = log.events;
+        // Stable: events of one frame keep the order they happened in.
         events.sort_by_key(|e| e.frame);
         Connection {
             stream,
@@ -448,7 +499,7 @@ impl ConnState {
             last_ts,
             half,
             events,
-            events_dropped: tmp.events_dropped,
+            events_dropped: log.dropped,
             max_idle,
             by_port,
         }

@@ -10,6 +10,24 @@
 //! `depth_cap` bytes, past which only counters and timings remain.
 //!
 //! Knows nothing of RDP: the predicate is handed in by the caller.
+//!
+//! Layout: `table` (conversation table, stream numbering, selection,
+//! timers, eviction), `conn` (one selected connection: counters,
+//! handshake, TCP events), `reassembly` (one direction's byte stream,
+//! holes and gaps).
+//!
+//! TCP analysis follows Wireshark's (`tcp.analysis.*`), checked against
+//! tshark on the corpus (tests/flow_corpus.rs): `OutOfOrder` is
+//! Wireshark's "previous segment not captured" (a segment above a hole);
+//! `Retransmission` covers its retransmission, fast and spurious
+//! retransmission; a segment that fills a hole within the reordering
+//! window (the handshake RTT, 3 ms when unknown, at most 200 ms, and never
+//! after two duplicate ACKs asked for it) is reordering and raises no
+//! event. SYN and SYN/ACK repeats are `Syn`/`SynAck` with
+//! `retransmission: true`.
+//!
+//! The first-payload predicate decides at the first payload of the
+//! conversation: a server that speaks first is not accepted.
 
 use crate::common::{Dir, Endpoints, Timestamp};
 use crate::packet::{IcmpError, Transport};
@@ -39,6 +57,10 @@ pub struct FlowConfig {
     /// Connections tracked at once (all TCP conversations); past it the
     /// oldest idle ones are evicted and the eviction is counted.
     pub max_live: usize,
+    /// Bytes reassembled at once across all live connections; past it a
+    /// connection that wants more stops keeping bytes (as at the depth cap)
+    /// and is counted in [`FlowStats::over_budget`].
+    pub max_buffered: usize,
     /// A closed connection (FIN both ways or RST) is finished after this
     /// much capture time without packets; an idle one after `idle_finish`.
     pub linger: crate::common::Duration,
@@ -53,6 +75,7 @@ impl Default for FlowConfig {
             depth_cap: 1 << 20,
             max_events: 4096,
             max_live: 1 << 20,
+            max_buffered: 256 << 20,
             linger: crate::common::Duration::from_secs(120),
             idle_finish: crate::common::Duration::from_secs(3600),
         }
@@ -77,7 +100,8 @@ pub enum GapKind {
     /// The receiver acknowledged bytes the capture never saw.
     CaptureLoss,
     /// The bytes were lost on the network: missing, then retransmitted
-    /// (the hole is later filled; recorded for the retransmission).
+    /// (the hole is later filled, after the reordering window or at the
+    /// request of duplicate ACKs; the bytes are in `data`).
     NetworkLoss,
     /// The snap length cut the packet's payload.
     Snaplen,
@@ -182,6 +206,9 @@ pub enum TcpEventKind {
         count: u32,
     },
     KeepAlive,
+    /// The first packet from the peer after a keep-alive: the peer (and
+    /// the path) are alive. Wireshark's "Keep-Alive ACK" when it is a bare ACK.
+    KeepAliveAck,
     ZeroWindow,
     ZeroWindowProbe,
     /// Window opened again after a zero window.
@@ -246,6 +273,9 @@ pub struct FlowStats {
     pub icmp_errors: u64,
     /// Connections evicted because `max_live` was reached.
     pub evicted: u64,
+    /// Connections that stopped keeping bytes because `max_buffered` was
+    /// reached.
+    pub over_budget: u64,
 }
 
 /// The connection table: assigns stream numbers to every TCP conversation
@@ -302,6 +332,12 @@ impl FlowTable {
     /// Counters so far.
     pub fn stats(&self) -> &FlowStats {
         &self.stats
+    }
+
+    /// Wireshark's `tcp.stream` of the last TCP packet fed (for checking
+    /// the numbering against tshark).
+    pub fn last_stream(&self) -> Option<u64> {
+        self.table.last_stream()
     }
 
     /// Conversations currently in the table (selected or not).

@@ -13,13 +13,21 @@
 use super::{Gap, GapKind, Segment};
 use crate::common::{Duration, Timestamp};
 
-/// A hole filled sooner than this after it showed is reordering, not loss
-/// (the same threshold Wireshark uses for out-of-order segments).
+/// A hole filled sooner than this after the front last advanced is
+/// reordering, not loss, when the handshake RTT is unknown (Wireshark's
+/// default out-of-order threshold).
 pub(crate) const REORDER_THRESHOLD: Duration = Duration::from_millis(3);
 
 /// Holes tracked at once per direction; a segment that would open one more
 /// ends in-depth reassembly of the direction (it becomes `capped`).
 pub(crate) const MAX_HOLES: usize = 1024;
+
+/// Bytes kept zero-filled in holes at once per direction; a hole that would
+/// pass it ends in-depth reassembly of the direction, like [`MAX_HOLES`].
+/// Without it, sparse segments make a connection hold its whole depth cap
+/// in zeros (1,000 connections of two one-byte segments 1 MiB apart: 1 GB
+/// held for 100 kB of capture).
+pub(crate) const MAX_HOLE_BYTES: u64 = 256 << 10;
 
 /// An uncovered byte range inside `data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +51,8 @@ pub(crate) struct Inserted {
     pub above_hole: bool,
     /// The segment started below the highest byte seen.
     pub below_front: bool,
-    /// Every byte of the segment below the front filled a hole that had
-    /// shown less than [`REORDER_THRESHOLD`] before (reordering).
+    /// Every byte of the segment below the front filled a hole, within
+    /// the reordering window of the front's last advance (reordering).
     pub fast_fill: bool,
 }
 
@@ -60,7 +68,16 @@ pub(crate) struct Reassembler {
     gaps: Vec<Gap>,
     /// Highest stream offset seen + 1.
     pub high: u64,
+    /// When `high` last advanced.
+    front_ts: Timestamp,
     pub capped: bool,
+    /// In-depth reassembly ended because [`MAX_HOLES`] was reached. (The
+    /// depth cap alone does not end it: bytes below the cap that arrive
+    /// after a segment past it are still kept.)
+    holes_full: bool,
+    /// Bytes now in holes (zero-filled in `data`), bounded by
+    /// [`MAX_HOLE_BYTES`].
+    hole_bytes: u64,
     /// Highest offset the peer acknowledged, and the frame that did.
     max_ack: Option<(u64, u64, Timestamp)>,
 }
@@ -75,7 +92,10 @@ impl Reassembler {
             holes: Vec::new(),
             gaps: Vec::new(),
             high: 0,
+            front_ts: Timestamp(0),
             capped: false,
+            holes_full: false,
+            hole_bytes: 0,
             max_ack: None,
         }
     }
@@ -111,7 +131,9 @@ impl Reassembler {
 
     /// Insert a segment whose first payload byte has sequence number
     /// `seq`. `payload` is what was captured; `payload_len` what the
-    /// headers say (larger when the snap length cut it).
+    /// headers say (larger when the snap length cut it). Holes filled
+    /// less than `reorder` after the front last advanced count as
+    /// reordering; later fills as network loss.
     pub fn insert(
         &mut self,
         seq: u32,
@@ -119,6 +141,7 @@ impl Reassembler {
         payload_len: u32,
         frame: u64,
         ts: Timestamp,
+        reorder: Duration,
     ) -> Inserted {
         let mut out = Inserted::default();
         let Some(off) = self.offset_of(seq) else {
@@ -145,14 +168,16 @@ impl Reassembler {
         let bytes = payload.get(skip..cap_len).unwrap_or(&[]);
         let captured_end = start + bytes.len() as u64;
         let mut fill = Fill::default();
-        if !self.capped {
-            fill = self.write(start, bytes, frame, ts);
-            if captured_end < end && !self.capped {
+        if !self.holes_full {
+            let fast = ts.since(self.front_ts) < reorder;
+            fill = self.write(start, bytes, frame, ts, fast);
+            if captured_end < end && !self.holes_full {
                 self.cut(captured_end, end, frame, ts);
             }
         }
         if end > self.high {
             self.high = end;
+            self.front_ts = ts;
         }
         if self.high > self.depth_cap as u64 {
             self.capped = true;
@@ -169,7 +194,7 @@ impl Reassembler {
     }
 
     /// Write captured bytes at `start` (first copy wins).
-    fn write(&mut self, start: u64, bytes: &[u8], frame: u64, ts: Timestamp) -> Fill {
+    fn write(&mut self, start: u64, bytes: &[u8], frame: u64, ts: Timestamp, fast: bool) -> Fill {
         let cap = self.depth_cap as u64;
         let end = start.saturating_add(bytes.len() as u64).min(cap);
         let mut fill = Fill {
@@ -181,13 +206,12 @@ impl Reassembler {
         }
         let old_len = self.data.len() as u64;
         if start < old_len {
-            fill = self.fill_holes(start, end.min(old_len), start, bytes, frame, ts);
+            fill = self.fill_holes(start, end.min(old_len), start, bytes, frame, ts, fast);
         }
         if end > old_len {
             let from = start.max(old_len);
             if from > old_len {
-                if self.holes.len() >= MAX_HOLES {
-                    self.capped = true;
+                if !self.room_for_hole(from - old_len) {
                     return fill;
                 }
                 self.holes.push(Hole {
@@ -211,6 +235,8 @@ impl Reassembler {
     }
 
     /// Copy the bytes of `[lo, hi)` that fall into holes; split the holes.
+    /// `fast`: in time to be reordering.
+    #[allow(clippy::too_many_arguments)]
     fn fill_holes(
         &mut self,
         lo: u64,
@@ -219,6 +245,7 @@ impl Reassembler {
         bytes: &[u8],
         frame: u64,
         ts: Timestamp,
+        fast: bool,
     ) -> Fill {
         let mut fill = Fill {
             filled: 0,
@@ -248,7 +275,8 @@ impl Reassembler {
             dst.copy_from_slice(src);
             self.push_segment(x, (y - x) as u32, frame, ts);
             fill.filled += y - x;
-            let fast = !h.snaplen && h.acked.is_none() && ts.since(h.ts) < REORDER_THRESHOLD;
+            self.hole_bytes = self.hole_bytes.saturating_sub(y - x);
+            let fast = fast && !h.snaplen && h.acked.is_none();
             if !fast {
                 fill.all_fast = false;
                 if !h.snaplen && h.acked.is_none() {
@@ -298,8 +326,7 @@ impl Reassembler {
         if from >= to || from > len {
             return;
         }
-        if self.holes.len() >= MAX_HOLES {
-            self.capped = true;
+        if !self.room_for_hole(to - from) {
             return;
         }
         self.holes.push(Hole {
@@ -311,6 +338,31 @@ impl Reassembler {
             acked: None,
         });
         self.data.resize(to as usize, 0);
+    }
+
+    /// Whether one more hole of `len` bytes may be kept. If not, in-depth
+    /// reassembly of the direction ends here (`capped`): the bounds on
+    /// holes are what keep memory proportional to the captured bytes.
+    fn room_for_hole(&mut self, len: u64) -> bool {
+        if self.holes.len() >= MAX_HOLES || self.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES {
+            self.capped = true;
+            self.holes_full = true;
+            return false;
+        }
+        self.hole_bytes += len;
+        true
+    }
+
+    /// Bytes held for this direction (kept data and zero-filled holes).
+    pub fn held(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Stop keeping bytes (a total memory budget was reached): what is
+    /// held stays, the rest is counted only.
+    pub fn stop_keeping(&mut self) {
+        self.capped = true;
+        self.holes_full = true;
     }
 
     fn push_segment(&mut self, offset: u64, len: u32, frame: u64, ts: Timestamp) {
@@ -327,6 +379,40 @@ impl Reassembler {
             }
             _ => self.segments.push(seg),
         }
+    }
+
+    /// A segment without payload (an ACK or a FIN) at sequence number
+    /// `seq` says its sender has sent every byte before `seq`. Bytes past
+    /// the highest one captured are missing: open a hole for them (within
+    /// the depth cap) and move the front. Returns whether it did.
+    pub fn note_sent_before(&mut self, seq: u32, frame: u64, ts: Timestamp) -> bool {
+        let Some(off) = self.offset_of(seq) else {
+            return false;
+        };
+        if off <= self.high as i64 {
+            return false;
+        }
+        let end = off as u64;
+        self.high = end;
+        self.front_ts = ts;
+        self.advance_anchor(seq, off);
+        let len = self.data.len() as u64;
+        let to = end.min(self.depth_cap as u64);
+        if !self.holes_full && to > len && self.room_for_hole(to - len) {
+            self.holes.push(Hole {
+                start: len,
+                end: to,
+                frame,
+                ts,
+                snaplen: false,
+                acked: None,
+            });
+            self.data.resize(to as usize, 0);
+        }
+        if self.high > self.depth_cap as u64 {
+            self.capped = true;
+        }
+        true
     }
 
     /// The peer acknowledged up to sequence number `ack` (exclusive).
@@ -426,7 +512,14 @@ mod tests {
     }
 
     fn ins(r: &mut Reassembler, off: u32, bytes: &[u8], frame: u64, t: i64) -> Inserted {
-        r.insert(ISN + 1 + off, bytes, bytes.len() as u32, frame, ms(t))
+        r.insert(
+            ISN + 1 + off,
+            bytes,
+            bytes.len() as u32,
+            frame,
+            ms(t),
+            REORDER_THRESHOLD,
+        )
     }
 
     #[test]
@@ -506,8 +599,8 @@ mod tests {
         // A whole duplicate changes nothing.
         let mut r2 = Reassembler::new(100);
         r2.anchor_at(5);
-        r2.insert(5, b"abc", 3, 1, ms(0));
-        let d = r2.insert(5, b"XYZ", 3, 2, ms(1));
+        r2.insert(5, b"abc", 3, 1, ms(0), REORDER_THRESHOLD);
+        let d = r2.insert(5, b"XYZ", 3, 2, ms(1), REORDER_THRESHOLD);
         assert!(d.below_front && !d.fast_fill);
         assert_eq!(r2.finish(false).0, b"abc");
     }
@@ -532,6 +625,47 @@ mod tests {
         assert_eq!(
             (gaps[0].offset, gaps[0].len, gaps[0].kind, gaps[0].frame),
             (2, 3, GapKind::CaptureLoss, 3)
+        );
+    }
+
+    #[test]
+    fn a_bare_ack_past_the_front_opens_a_hole() {
+        // Lab capture 20 (MTU black hole, client side): the server's 19-byte
+        // Connection Confirm arrives, its 1206-byte flight never does, then
+        // its ACKs carry the sequence number after that flight.
+        let mut a = r(1 << 20);
+        ins(&mut a, 0, &[7u8; 19], 6, 1);
+        assert!(
+            !a.note_sent_before(ISN + 1 + 19, 9, ms(2)),
+            "at the front: nothing missing"
+        );
+        assert!(a.note_sent_before(ISN + 1 + 1225, 11, ms(3)));
+        assert_eq!(a.high, 1225);
+        let (data, _, gaps) = a.finish(false);
+        assert_eq!(data.len(), 1225);
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                offset: 19,
+                len: 1206,
+                kind: GapKind::Unknown,
+                frame: 11,
+                ts: ms(3),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_bare_ack_past_the_front_that_the_peer_acked_is_capture_loss() {
+        let mut a = r(1 << 20);
+        ins(&mut a, 0, &[7u8; 10], 2, 1);
+        a.note_sent_before(ISN + 1 + 110, 3, ms(2));
+        a.on_ack(ISN + 1 + 110, 4, ms(3));
+        let (_, _, gaps) = a.finish(false);
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(
+            (gaps[0].offset, gaps[0].len, gaps[0].kind),
+            (10, 100, GapKind::CaptureLoss)
         );
     }
 
@@ -566,7 +700,7 @@ mod tests {
     #[test]
     fn snaplen_cut_is_a_gap_and_a_retransmission_fills_it() {
         let mut r1 = r(100);
-        r1.insert(ISN + 1, b"abc", 8, 1, ms(0));
+        r1.insert(ISN + 1, b"abc", 8, 1, ms(0), REORDER_THRESHOLD);
         ins(&mut r1, 8, b"ij", 2, 0);
         assert_eq!(r1.high, 10);
         let (data, _, gaps) = r1.finish(false);
@@ -582,7 +716,7 @@ mod tests {
             }]
         );
         let mut r2 = r(100);
-        r2.insert(ISN + 1, b"abc", 8, 1, ms(0));
+        r2.insert(ISN + 1, b"abc", 8, 1, ms(0), REORDER_THRESHOLD);
         ins(&mut r2, 0, b"abcdefgh", 2, 500);
         let (data, _, gaps) = r2.finish(false);
         assert_eq!(data, b"abcdefgh");
@@ -594,9 +728,9 @@ mod tests {
         let mut r = Reassembler::new(100);
         let isn = u32::MAX - 3;
         r.anchor_at(isn.wrapping_add(1));
-        r.insert(isn.wrapping_add(1), b"abcd", 4, 1, ms(0));
-        r.insert(isn.wrapping_add(5), b"efgh", 4, 2, ms(0));
-        r.insert(isn.wrapping_add(9), b"ij", 2, 3, ms(0));
+        r.insert(isn.wrapping_add(1), b"abcd", 4, 1, ms(0), REORDER_THRESHOLD);
+        r.insert(isn.wrapping_add(5), b"efgh", 4, 2, ms(0), REORDER_THRESHOLD);
+        r.insert(isn.wrapping_add(9), b"ij", 2, 3, ms(0), REORDER_THRESHOLD);
         assert_eq!(r.offset_of(2), Some(5));
         let (data, segs, gaps) = r.finish(false);
         assert_eq!(data, b"abcdefghij");
@@ -611,7 +745,7 @@ mod tests {
         let chunk = vec![7u8; 60_000];
         let mut seq = 0u32;
         for i in 0..80_000u64 {
-            r.insert(seq, &chunk, 60_000, i, ms(0));
+            r.insert(seq, &chunk, 60_000, i, ms(0), REORDER_THRESHOLD);
             seq = seq.wrapping_add(60_000);
         }
         assert_eq!(r.high, 80_000 * 60_000);
@@ -638,9 +772,9 @@ mod tests {
     fn bytes_before_offset_zero_are_dropped() {
         let mut r = Reassembler::new(100);
         r.anchor_at(500);
-        let old = r.insert(490, b"0123456789", 10, 1, ms(0));
+        let old = r.insert(490, b"0123456789", 10, 1, ms(0), REORDER_THRESHOLD);
         assert!(old.below_front);
-        let part = r.insert(495, b"56789abc", 8, 2, ms(0));
+        let part = r.insert(495, b"56789abc", 8, 2, ms(0), REORDER_THRESHOLD);
         assert!(part.below_front);
         let (data, _, _) = r.finish(false);
         assert_eq!(data, b"abc");
@@ -660,7 +794,10 @@ mod tests {
     #[test]
     fn unanchored_direction_ignores_everything() {
         let mut r = Reassembler::new(10);
-        assert_eq!(r.insert(1, b"abc", 3, 1, ms(0)), Inserted::default());
+        assert_eq!(
+            r.insert(1, b"abc", 3, 1, ms(0), REORDER_THRESHOLD),
+            Inserted::default()
+        );
         r.on_ack(5, 1, ms(0));
         let (data, segs, gaps) = r.finish(false);
         assert!(data.is_empty() && segs.is_empty() && gaps.is_empty());
@@ -721,7 +858,7 @@ mod tests {
             r.anchor_at(isn);
             for (n, (a, b)) in pieces.iter().enumerate() {
                 let seq = isn.wrapping_add(*a as u32);
-                r.insert(seq, &bytes[*a..*b], (*b - *a) as u32, n as u64 + 1, Timestamp(0));
+                r.insert(seq, &bytes[*a..*b], (*b - *a) as u32, n as u64 + 1, Timestamp(0), REORDER_THRESHOLD);
             }
             let end = (0..len).rev().find(|&k| !missing[k]).map_or(0, |k| k + 1);
             let mut expect = bytes[..end].to_vec();

@@ -14,12 +14,19 @@
 //! entry. Closed and idle entries are removed on a sweep that runs when
 //! capture time advanced by a second and enough packets went by to pay
 //! for it, so the table holds only live conversations; `max_live` caps it
-//! (the least recently active entries are evicted first).
+//! (the least recently active entries are evicted first). The price: a
+//! stray packet arriving after its conversation was removed (closed and
+//! quiet for `linger`, idle for `idle_finish`, or evicted) opens a new
+//! conversation and number, where Wireshark would reuse the old one.
+//!
+//! ICMP errors quoting a TCP header count as Wireshark counts them: the
+//! quoted address/port pair opens a conversation when none exists (the
+//! quoted flags are not known here, so a quoted SYN never starts a new one).
 
 use super::conn::ConnState;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
-use crate::packet::{IcmpError, IpInfo, TcpSegment};
+use crate::packet::{IcmpError, IpInfo, TcpFlags, TcpSegment};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -129,9 +136,184 @@ impl Key {
 enum Track {
     /// Not selected: numbering and close detection only.
     Light,
-    /// Waiting for the client's first payload to decide.
+    /// Waiting for the first payload to decide; only headers are kept.
+    Pending(Box<Pending>),
+    /// Waiting for the first payload, past [`MAX_EARLY`] header-only
+    /// packets: tracked in depth meanwhile.
     Undecided(Box<ConnState>),
     Selected(Box<ConnState>),
+}
+
+impl Track {
+    /// Bytes held in reassembly buffers.
+    fn held(&self) -> usize {
+        match self {
+            Track::Selected(c) | Track::Undecided(c) => c.held(),
+            Track::Light | Track::Pending(_) => 0,
+        }
+    }
+}
+
+/// Header-only packets kept for a conversation waiting for its first
+/// payload; past this, it is tracked in depth until the payload comes.
+const MAX_EARLY: usize = 16;
+
+/// A conversation waiting for its first payload (the first-payload
+/// predicate decides): what came before it, to replay into a
+/// [`ConnState`] if the predicate accepts it. Costs a few dozen bytes per
+/// packet instead of a whole connection state (scans never send payload).
+#[derive(Debug)]
+struct Pending {
+    first: First,
+    first_frame: u64,
+    first_ts: Timestamp,
+    early: Vec<Early>,
+}
+
+/// One packet before the first payload.
+#[derive(Clone, Copy, Debug)]
+enum Early {
+    Tcp {
+        frame: u64,
+        ts: Timestamp,
+        frame_len: u32,
+        /// Sent by the first packet's source.
+        from_first_src: bool,
+        ttl: u8,
+        ip_id: Option<u16>,
+        dont_fragment: bool,
+        total_len: u32,
+        reassembled: bool,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        window: u16,
+        mss: Option<u16>,
+        window_scale: Option<u8>,
+        sack: bool,
+    },
+    Icmp {
+        frame: u64,
+        ts: Timestamp,
+        err: IcmpError,
+    },
+}
+
+impl Pending {
+    /// The client, by the rules of [`roles`] with no selected port.
+    fn client(&self) -> SocketAddr {
+        roles(&self.first, false, false).0.client
+    }
+
+    /// Build the connection state and replay the early packets into it.
+    fn promote(self, cfg: &FlowConfig, stream: u64) -> Box<ConnState> {
+        let (endpoints, role) = roles(&self.first, false, false);
+        let mut c = Box::new(ConnState::new(
+            stream,
+            endpoints,
+            role,
+            false,
+            self.first_frame,
+            self.first_ts,
+            cfg.depth_cap,
+            cfg.max_events,
+        ));
+        for item in self.early {
+            match item {
+                Early::Tcp {
+                    frame,
+                    ts,
+                    frame_len,
+                    from_first_src,
+                    ttl,
+                    ip_id,
+                    dont_fragment,
+                    total_len,
+                    reassembled,
+                    seq,
+                    ack,
+                    flags,
+                    window,
+                    mss,
+                    window_scale,
+                    sack,
+                } => {
+                    let (s, d) = if from_first_src {
+                        (self.first.src, self.first.dst)
+                    } else {
+                        (self.first.dst, self.first.src)
+                    };
+                    let ip = IpInfo {
+                        src: s.ip(),
+                        dst: d.ip(),
+                        ttl,
+                        ip_id,
+                        dont_fragment,
+                        total_len,
+                        reassembled,
+                    };
+                    let seg = TcpSegment {
+                        src_port: s.port(),
+                        dst_port: d.port(),
+                        seq,
+                        ack,
+                        flags,
+                        window,
+                        mss,
+                        window_scale,
+                        sack,
+                        payload: &[],
+                        payload_len: 0,
+                    };
+                    let dir = c.dir_of(s);
+                    c.on_tcp(frame, ts, frame_len, &ip, &seg, dir);
+                }
+                Early::Icmp { frame, ts, err } => {
+                    if let Some(q) = err.quoted {
+                        let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
+                        c.on_icmp(frame, ts, &err, dir);
+                    }
+                }
+            }
+        }
+        c
+    }
+}
+
+/// Add an early packet; past [`MAX_EARLY`], switch to in-depth tracking.
+fn pend(track: &mut Track, item: Early, cfg: &FlowConfig, stream: u64) {
+    if let Track::Pending(p) = track {
+        if p.early.len() < MAX_EARLY {
+            p.early.push(item);
+            return;
+        }
+        p.early.push(item);
+    }
+    if let Track::Pending(p) = std::mem::replace(track, Track::Light) {
+        *track = Track::Undecided(p.promote(cfg, stream));
+    }
+}
+
+/// Client, server and how they were decided, from a conversation's first
+/// packet and whether its source / destination port is selected.
+fn roles(first: &First, src_selected: bool, dst_selected: bool) -> (Endpoints, RoleSource) {
+    let forward = Endpoints {
+        client: first.src,
+        server: first.dst,
+    };
+    let backward = Endpoints {
+        client: first.dst,
+        server: first.src,
+    };
+    if first.syn && !first.ack {
+        (forward, RoleSource::Syn)
+    } else if first.syn {
+        (backward, RoleSource::SynAck)
+    } else if src_selected && !dst_selected {
+        (backward, RoleSource::Port)
+    } else {
+        (forward, RoleSource::Port)
+    }
 }
 
 #[derive(Debug)]
@@ -154,7 +336,7 @@ impl Entry {
 }
 
 /// What the first packet of a conversation tells about roles.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct First {
     src: SocketAddr,
     dst: SocketAddr,
@@ -172,6 +354,10 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     finished: Vec<Connection>,
+    /// Stream index of the last TCP packet.
+    last_stream: Option<u64>,
+    /// Bytes held by the live connections' reassembly buffers.
+    held: usize,
 }
 
 impl Table {
@@ -190,7 +376,13 @@ impl Table {
             last_sweep: Timestamp(0),
             since_sweep: 0,
             finished: Vec::new(),
+            last_stream: None,
+            held: 0,
         }
+    }
+
+    pub fn last_stream(&self) -> Option<u64> {
+        self.last_stream
     }
 
     fn port_selected(&self, p: u16) -> bool {
@@ -242,7 +434,13 @@ impl Table {
             {
                 replace = true;
             } else {
+                self.last_stream = Some(e.stream);
+                let before = e.track.held();
+                if self.held >= cfg.max_buffered {
+                    stop_keeping(e, stats);
+                }
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+                self.held = budget(self.held, before, e, cfg, stats);
                 self.maybe_sweep(cfg);
                 return;
             }
@@ -260,7 +458,13 @@ impl Table {
         };
         self.create(cfg, stats, key, first, frame, ts);
         if let Some(e) = self.map.get_mut(&key) {
+            self.last_stream = Some(e.stream);
+            let before = e.track.held();
+            if self.held >= cfg.max_buffered {
+                stop_keeping(e, stats);
+            }
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+            self.held = budget(self.held, before, e, cfg, stats);
         }
         self.maybe_sweep(cfg);
     }
@@ -291,9 +495,20 @@ impl Table {
             self.create(cfg, stats, key, first, frame, ts);
         }
         if let Some(e) = self.map.get_mut(&key) {
-            if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
-                let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
-                c.on_icmp(frame, ts, err, dir);
+            match &mut e.track {
+                Track::Selected(c) | Track::Undecided(c) => {
+                    let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
+                    c.on_icmp(frame, ts, err, dir);
+                }
+                Track::Pending(_) => {
+                    let item = Early::Icmp {
+                        frame,
+                        ts,
+                        err: *err,
+                    };
+                    pend(&mut e.track, item, cfg, e.stream);
+                }
+                Track::Light => {}
             }
         }
     }
@@ -312,57 +527,30 @@ impl Table {
         self.next_stream += 1;
         stats.tcp_streams += 1;
         let by_port = self.port_selected(first.src.port()) || self.port_selected(first.dst.port());
-        let track = if by_port || cfg.first_payload.is_some() {
-            let (endpoints, roles) = if first.syn && !first.ack {
-                (
-                    Endpoints {
-                        client: first.src,
-                        server: first.dst,
-                    },
-                    RoleSource::Syn,
-                )
-            } else if first.syn {
-                (
-                    Endpoints {
-                        client: first.dst,
-                        server: first.src,
-                    },
-                    RoleSource::SynAck,
-                )
-            } else if self.port_selected(first.src.port()) && !self.port_selected(first.dst.port())
-            {
-                (
-                    Endpoints {
-                        client: first.dst,
-                        server: first.src,
-                    },
-                    RoleSource::Port,
-                )
-            } else {
-                (
-                    Endpoints {
-                        client: first.src,
-                        server: first.dst,
-                    },
-                    RoleSource::Port,
-                )
-            };
-            let c = Box::new(ConnState::new(
+        let track = if by_port {
+            let (endpoints, role) = roles(
+                &first,
+                self.port_selected(first.src.port()),
+                self.port_selected(first.dst.port()),
+            );
+            stats.analysed_streams += 1;
+            Track::Selected(Box::new(ConnState::new(
                 stream,
                 endpoints,
-                roles,
-                by_port,
+                role,
+                true,
                 frame,
                 ts,
                 cfg.depth_cap,
                 cfg.max_events,
-            ));
-            if by_port {
-                stats.analysed_streams += 1;
-                Track::Selected(c)
-            } else {
-                Track::Undecided(c)
-            }
+            )))
+        } else if cfg.first_payload.is_some() {
+            Track::Pending(Box::new(Pending {
+                first,
+                first_frame: frame,
+                first_ts: ts,
+                early: Vec::new(),
+            }))
         } else {
             Track::Light
         };
@@ -380,6 +568,7 @@ impl Table {
     }
 
     fn retire(&mut self, e: Entry) {
+        self.held = self.held.saturating_sub(e.track.held());
         if let Track::Selected(c) = e.track {
             self.finished.push(c.into_connection());
         }
@@ -414,6 +603,7 @@ impl Table {
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
+            self.held = self.held.saturating_sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -443,6 +633,7 @@ impl Table {
         });
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
+            self.held = self.held.saturating_sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -469,6 +660,39 @@ impl Table {
         out.extend(rest.into_iter().map(|(_, c)| c.into_connection()));
         out.sort_by_key(|c| c.stream);
         out
+    }
+}
+
+/// Account for what a packet added to an entry's reassembly buffers (it
+/// held `before`) against the total budget. The packet that crosses
+/// `max_buffered` is kept, and its connection stops keeping bytes; while
+/// the total stays past it, every connection is stopped before a packet is
+/// applied (see the callers), so the total exceeds the budget by at most
+/// one packet's growth. Returns the new total held.
+fn budget(
+    held: usize,
+    before: usize,
+    e: &mut Entry,
+    cfg: &FlowConfig,
+    stats: &mut FlowStats,
+) -> usize {
+    let after = e.track.held();
+    let held = held.saturating_sub(before).saturating_add(after);
+    if after > before && held > cfg.max_buffered {
+        stop_keeping(e, stats);
+    }
+    held
+}
+
+/// Stop an in-depth connection from keeping more bytes because of the
+/// total budget (counted once per connection).
+fn stop_keeping(e: &mut Entry, stats: &mut FlowStats) {
+    if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
+        if !c.over_budget {
+            c.over_budget = true;
+            c.stop_keeping();
+            stats.over_budget += 1;
+        }
     }
 }
 
@@ -513,8 +737,35 @@ fn update(
     if seg.flags.rst() {
         e.rst = true;
     }
+    let stream = e.stream;
     let decide = match &mut e.track {
         Track::Light => return,
+        Track::Pending(p) => {
+            if seg.payload_len == 0 {
+                let item = Early::Tcp {
+                    frame,
+                    ts,
+                    frame_len,
+                    from_first_src: SocketAddr::new(ip.src, seg.src_port) == p.first.src,
+                    ttl: ip.ttl,
+                    ip_id: ip.ip_id,
+                    dont_fragment: ip.dont_fragment,
+                    total_len: ip.total_len,
+                    reassembled: ip.reassembled,
+                    seq: seg.seq,
+                    ack: seg.ack,
+                    flags: seg.flags,
+                    window: seg.window,
+                    mss: seg.mss,
+                    window_scale: seg.window_scale,
+                    sack: seg.sack,
+                };
+                pend(&mut e.track, item, cfg, stream);
+                return;
+            }
+            let from_client = SocketAddr::new(ip.src, seg.src_port) == p.client();
+            from_client && cfg.first_payload.is_some_and(|f| f(seg.payload))
+        }
         Track::Selected(c) => {
             let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
             c.on_tcp(frame, ts, frame_len, ip, seg, dir);
@@ -533,9 +784,46 @@ fn update(
     };
     let t = std::mem::replace(&mut e.track, Track::Light);
     if decide {
-        if let Track::Undecided(c) = t {
+        let c = match t {
+            Track::Undecided(c) => Some(c),
+            Track::Pending(p) => {
+                let mut c = p.promote(cfg, stream);
+                let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
+                c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+                Some(c)
+            }
+            _ => None,
+        };
+        if let Some(c) = c {
             stats.analysed_streams += 1;
             e.track = Track::Selected(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn similar_keys_spread_over_buckets() {
+        let b = BuildHasherDefault::<FastHasher>::default();
+        let mut low = std::collections::HashSet::new();
+        let mut top = std::collections::HashSet::new();
+        for c in 0..4096u32 {
+            let (k, _) = Key::new(
+                IpAddr::from([10, 1, (c >> 8) as u8, c as u8]),
+                40000,
+                IpAddr::from([10, 2, 0, 1]),
+                443,
+            );
+            let h = b.hash_one(k);
+            low.insert(h & 0xfff);
+            top.insert(h >> 57);
+        }
+        // 4096 keys into 4096 buckets: a good hash fills about 63%.
+        assert!(low.len() > 2400, "{} distinct buckets", low.len());
+        assert_eq!(top.len(), 128);
     }
 }

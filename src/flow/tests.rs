@@ -442,11 +442,37 @@ fn keep_alives_are_not_data_and_their_answers_not_dup_acks() {
         k.iter().filter(|k| **k == TcpEventKind::KeepAlive).count(),
         4
     );
+    // Each keep-alive was answered.
+    assert_eq!(
+        k.iter()
+            .filter(|k| **k == TcpEventKind::KeepAliveAck)
+            .count(),
+        4
+    );
     assert!(!k.iter().any(|k| matches!(k, TcpEventKind::DupAck { .. })));
     assert!(!k
         .iter()
         .any(|k| matches!(k, TcpEventKind::Retransmission { .. })));
     assert_eq!(c.half[0].data, b"ab");
+}
+
+#[test]
+fn unanswered_keep_alives_get_no_ack_event() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.send(c2s(101, 5001, PSH | ACK, b"ab"));
+    sim.send(s2c(5001, 103, ACK, b""));
+    // The path goes away: two keep-alives, nothing back, then a reset.
+    sim.send(c2s(102, 5001, ACK, b""));
+    sim.send(c2s(102, 5001, ACK, b""));
+    sim.send(c2s(103, 5001, RST | ACK, b""));
+    let c = only(sim);
+    let k = kinds(&c);
+    assert_eq!(
+        k.iter().filter(|k| **k == TcpEventKind::KeepAlive).count(),
+        2
+    );
+    assert!(!k.contains(&TcpEventKind::KeepAliveAck));
 }
 
 #[test]
@@ -702,14 +728,20 @@ proptest! {
             0..120,
         ),
         small_seq in any::<bool>(),
+        by_payload in any::<bool>(),
     ) {
+        fn starts_with_a(b: &[u8]) -> bool {
+            b.first() == Some(&0x41)
+        }
         let cfg = FlowConfig {
+            ports: if by_payload { vec![] } else { vec![3389] },
+            first_payload: if by_payload { Some(starts_with_a) } else { None },
             depth_cap: 64,
             max_events: 16,
             max_live: 4,
+            max_buffered: 1 << 20,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
-            ..FlowConfig::default()
         };
         let mut sim = Sim::new(cfg);
         let payload = [0x41u8; 40];
@@ -735,4 +767,284 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn fast_retransmission_after_dup_acks_is_loss_even_when_quick() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.at(0).send(c2s(100, 0, SYN, b""));
+    sim.at(0).send(s2c(5000, 101, SYN | ACK, b""));
+    sim.at(10).send(c2s(101, 5001, ACK, b"")); // RTT 10 ms
+    sim.at(20).send(c2s(101, 5001, ACK, b"aaaa"));
+    let hole = sim.at(20).send(c2s(109, 5001, ACK, b"cccc"));
+    for _ in 0..3 {
+        sim.at(20).send(s2c(5001, 105, ACK, b""));
+    }
+    // 1 ms later, inside the RTT, but the receiver asked for it.
+    let fr = sim.at(21).send(c2s(105, 5001, ACK, b"bbbb"));
+    let c = only(sim);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| e.frame == fr
+            && matches!(e.kind, TcpEventKind::Retransmission { offset: 4, len: 4 })));
+    assert_eq!(
+        c.half[0]
+            .gaps
+            .iter()
+            .map(|g| (g.offset, g.kind, g.frame))
+            .collect::<Vec<_>>(),
+        vec![(4, GapKind::NetworkLoss, hole)]
+    );
+}
+
+#[test]
+fn reordering_within_the_handshake_rtt_is_not_loss() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.at(0).send(c2s(100, 0, SYN, b""));
+    sim.at(0).send(s2c(5000, 101, SYN | ACK, b""));
+    sim.at(50).send(c2s(101, 5001, ACK, b"")); // RTT 50 ms
+    sim.at(60).send(c2s(101, 5001, ACK, b"aaaa"));
+    sim.at(60).send(c2s(109, 5001, ACK, b"cccc"));
+    // 20 ms later: more than Wireshark's default 3 ms, less than the RTT.
+    let late = sim.at(80).send(c2s(105, 5001, ACK, b"bbbb"));
+    let c = only(sim);
+    assert_eq!(c.half[0].data, b"aaaabbbbcccc");
+    assert!(c.half[0].gaps.is_empty());
+    assert!(!c.events.iter().any(|e| e.frame == late));
+}
+
+#[test]
+fn keep_alive_before_any_data_sits_at_the_isn() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    // Linux keep-alive: seq = snd_nxt - 1 = ISN, no data sent yet.
+    let ka = sim.send(c2s(100, 5001, ACK, b""));
+    sim.send(s2c(5001, 101, ACK, b""));
+    let c = only(sim);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| e.frame == ka && e.kind == TcpEventKind::KeepAlive));
+    assert!(c.half[0].data.is_empty());
+}
+
+/// Cost per packet of the table (run with optimisations:
+/// `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo test --lib flow::tests::bench -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_packets_per_second() {
+    fn accept_none(_: &[u8]) -> bool {
+        false
+    }
+    for (label, first_payload) in [
+        ("ports only", None),
+        (
+            "with first-payload predicate",
+            Some(accept_none as FirstPayloadFilter),
+        ),
+    ] {
+        let mut t = FlowTable::new(FlowConfig {
+            first_payload,
+            ..FlowConfig::default()
+        });
+        let payload = vec![0x17u8; 1400];
+        let conns = 20_000u32;
+        let rounds = 50u32;
+        let mut frame = 0u64;
+        let mut out = Vec::new();
+        let start = std::time::Instant::now();
+        for r in 0..rounds {
+            for c in 0..conns {
+                let port = if c % 100 == 0 { 3389 } else { 443 };
+                let src = IpAddr::from([10, 1, (c >> 8) as u8, c as u8]);
+                let (flags, seq, data): (u16, u32, &[u8]) = if r == 0 {
+                    (SYN, 1000, &[])
+                } else {
+                    (ACK, 1001 + (r - 1) * 1400, &payload)
+                };
+                frame += 1;
+                let pkt = Packet {
+                    ip: IpInfo {
+                        src,
+                        dst: IpAddr::from([10, 2, 0, 1]),
+                        ttl: 64,
+                        ip_id: Some(1),
+                        dont_fragment: true,
+                        total_len: 1440,
+                        reassembled: false,
+                    },
+                    transport: Transport::Tcp(TcpSegment {
+                        src_port: 40000,
+                        dst_port: port,
+                        seq,
+                        ack: 1,
+                        flags: TcpFlags(flags),
+                        window: 1000,
+                        mss: None,
+                        window_scale: None,
+                        sack: false,
+                        payload: data,
+                        payload_len: data.len() as u32,
+                    }),
+                };
+                t.on_packet(
+                    frame,
+                    Timestamp(i64::from(r) * 10_000_000 + i64::from(c) * 100),
+                    1454,
+                    &pkt,
+                );
+                t.drain_finished(&mut out);
+            }
+        }
+        let el = start.elapsed();
+        let (conns_out, stats) = t.finish();
+        println!(
+            "{label}: {frame} packets in {:?}: {:.0} ns/packet, {:.2} GB/s of 1454-byte frames; {} analysed, {} streams",
+            el,
+            el.as_nanos() as f64 / frame as f64,
+            frame as f64 * 1454.0 / el.as_secs_f64() / 1e9,
+            conns_out.len() + out.len(),
+            stats.tcp_streams
+        );
+    }
+}
+
+/// A conversation selected by the first-payload predicate ends up exactly
+/// as the same conversation selected by its port: the packets before the
+/// payload are replayed, whether few (headers kept) or many (tracked in
+/// depth past the limit).
+#[test]
+fn predicate_selection_replays_what_came_before() {
+    fn any(_: &[u8]) -> bool {
+        true
+    }
+    for early_acks in [2usize, 40] {
+        let run = |cfg: FlowConfig| {
+            let mut sim = Sim::new(cfg);
+            let a = ("10.0.0.1", 40000);
+            let b = ("10.0.0.2", 8443);
+            sim.at(0).send(pk(a, b, 10, 0, SYN, b"").opts(1460, 2));
+            sim.at(1000).send(pk(a, b, 10, 0, SYN, b"").opts(1460, 2));
+            sim.at(1001)
+                .send(pk(b, a, 20, 11, SYN | ACK, b"").opts(1400, 3));
+            sim.at(1002).send(pk(a, b, 11, 21, ACK, b""));
+            sim.icmp(QuotedTcp {
+                src: ip(a.0),
+                dst: ip(b.0),
+                src_port: a.1,
+                dst_port: b.1,
+                seq: 11,
+            });
+            for i in 0..early_acks {
+                sim.at(2000 + i as i64)
+                    .send(pk(b, a, 21, 11, ACK, b"").win(0).ttl(50, i as u16));
+            }
+            sim.at(5000).send(pk(a, b, 11, 21, ACK | PSH, b"hello"));
+            sim.at(5001)
+                .send(pk(b, a, 21, 16, ACK | PSH, b"world").win(9));
+            let (mut conns, stats) = sim.finish();
+            assert_eq!(conns.len(), 1);
+            assert_eq!(stats.analysed_streams, 1);
+            conns.remove(0)
+        };
+        let by_port = run(FlowConfig {
+            ports: vec![8443],
+            ..FlowConfig::default()
+        });
+        let by_payload = run(FlowConfig {
+            ports: vec![],
+            first_payload: Some(any),
+            ..FlowConfig::default()
+        });
+        assert!(by_port.by_port && !by_payload.by_port);
+        assert_eq!(by_port.events, by_payload.events);
+        assert_eq!(by_port.roles, by_payload.roles);
+        assert_eq!(by_port.endpoints, by_payload.endpoints);
+        assert_eq!(
+            (by_port.first_frame, by_port.last_frame, by_port.max_idle),
+            (
+                by_payload.first_frame,
+                by_payload.last_frame,
+                by_payload.max_idle
+            )
+        );
+        for (x, y) in by_port.half.iter().zip(&by_payload.half) {
+            assert_eq!(format!("{x:?}"), format!("{y:?}"));
+        }
+        assert!(by_port
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, TcpEventKind::Icmp(_))));
+        assert_eq!(by_port.half[1].packets, 2 + early_acks as u64);
+    }
+}
+
+#[test]
+fn icmp_quoting_an_unknown_pair_opens_a_conversation_like_wireshark() {
+    let mut sim = Sim::new(FlowConfig::default());
+    sim.send(pk(("10.0.0.9", 1000), ("10.0.0.8", 80), 1, 0, SYN, b""));
+    sim.icmp(QuotedTcp {
+        src: ip(CLIENT.0),
+        dst: ip(SERVER.0),
+        src_port: CLIENT.1,
+        dst_port: SERVER.1,
+        seq: 100,
+    });
+    assert_eq!(sim.t.stats().tcp_streams, 2);
+    sim.send(c2s(101, 5001, ACK, b"late"));
+    assert_eq!(sim.t.last_stream(), Some(1));
+    let (conns, stats) = sim.finish();
+    assert_eq!(stats.tcp_streams, 2);
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].stream, 1);
+    assert_eq!(conns[0].roles, RoleSource::Port);
+    assert_eq!(conns[0].endpoints.server.port(), 3389);
+    assert!(matches!(conns[0].events[0].kind, TcpEventKind::Icmp(_)));
+    assert_eq!(conns[0].half[0].data, b"late");
+}
+
+#[test]
+fn a_total_budget_stops_connections_from_keeping_more() {
+    // Five connections, each sending 1000 bytes, under a 2500-byte budget:
+    // the first two keep everything, the third fills the budget with its
+    // first segment and keeps nothing more; while the total is at or past
+    // the budget the last two keep nothing. Each one that stopped is
+    // counted.
+    let mut sim = Sim::new(FlowConfig {
+        max_buffered: 2500,
+        ..FlowConfig::default()
+    });
+    for i in 0..5u16 {
+        let c = ("10.0.0.1", 50000 + i);
+        sim.send(pk(c, SERVER, 100, 0, SYN, b""));
+        sim.send(pk(SERVER, c, 5000, 101, SYN | ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, PSH | ACK, &[7u8; 500]));
+        sim.send(pk(c, SERVER, 601, 5001, PSH | ACK, &[7u8; 500]));
+    }
+    let over = sim.t.stats().over_budget;
+    let (conns, stats) = sim.finish();
+    assert_eq!(conns.len(), 5);
+    let held: Vec<usize> = conns.iter().map(|c| c.half[0].data.len()).collect();
+    assert_eq!(held, vec![1000, 1000, 500, 0, 0]);
+    assert!(conns[2..].iter().all(|c| c.half[0].capped));
+    assert!(conns[..2].iter().all(|c| !c.half[0].capped));
+    assert_eq!(over, 3);
+    assert_eq!(stats.over_budget, 3);
+    // What was not kept is still counted.
+    assert!(conns.iter().all(|c| c.half[0].stream_len == 1000));
+}
+
+#[test]
+fn sparse_segments_cannot_fill_the_depth_cap_with_holes() {
+    // Two one-byte segments 1 MiB apart: the hole would be 1 MiB of zeros.
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.send(c2s(101, 5001, PSH | ACK, b"\x03"));
+    sim.send(c2s(101 + (1 << 20) - 2, 5001, PSH | ACK, b"\x00"));
+    let c = only(sim);
+    assert_eq!(c.half[0].data, b"\x03");
+    assert!(c.half[0].capped);
+    assert_eq!(c.half[0].stream_len, (1 << 20) - 1);
 }

@@ -3,12 +3,21 @@
 //! Slices link, IP and transport headers (zero-copy where possible),
 //! reassembles IPv4 fragments within a bound, and hands the flow stage a
 //! [`Packet`]. Knows nothing of connections or RDP.
+//!
+//! The common case (Ethernet/VLAN, Linux cooked, loopback or raw IP, then
+//! IPv4/IPv6 and TCP) is sliced with etherparse's `LaxSlicedPacket`
+//! (`lax.rs`). The rest stays hand-written, each for a stated reason
+//! (`lax.rs` lists them): `link.rs`, `ip.rs`, `tcp.rs` (also the TCP
+//! option reader of both paths), `icmp.rs` (error messages and the TCP
+//! header they quote, usually only 8 bytes of it) and `defrag.rs` (bounded
+//! reassembly).
 
 use std::net::IpAddr;
 
 mod defrag;
 mod icmp;
 mod ip;
+mod lax;
 mod link;
 mod tcp;
 
@@ -232,6 +241,17 @@ impl Slicer {
     /// fragments are not reassembled). IPv4 and IPv6 fragments of TCP and
     /// ICMP share one bounded reassembly pool ([`SlicerConfig`]).
     pub fn slice<'a>(&'a mut self, frame: &crate::capture::Frame<'a>) -> Sliced<'a> {
+        // The common case, on etherparse; it declines what it would answer
+        // differently (see `lax.rs`).
+        if let Some(s) = lax::slice(frame.link, frame.data) {
+            return s;
+        }
+        self.slice_by_hand(frame)
+    }
+
+    /// The hand-written slicer: link encapsulations, IPv6 extension
+    /// headers, fragments and cut TCP headers that `lax::slice` declines.
+    fn slice_by_hand<'a>(&'a mut self, frame: &crate::capture::Frame<'a>) -> Sliced<'a> {
         let l3 = match link::network(frame.link, frame.data) {
             Ok(l3) => l3,
             Err(s) => return Sliced::Skip(s),
@@ -549,6 +569,129 @@ mod tests {
             let len = (x as usize) % buf.len();
             for link in [0, 1, 101, 108, 113, 228, 229, 276] {
                 let _ = s.slice(&frame(n, LinkType(link), &buf[..len]));
+            }
+        }
+    }
+}
+
+/// The etherparse path must answer exactly as the hand-written slicer
+/// wherever it answers at all.
+#[cfg(test)]
+mod agreement {
+    use super::*;
+    use crate::capture::{Frame, LinkType};
+    use crate::common::Timestamp;
+    use proptest::prelude::*;
+
+    /// The crate path's answer, if it gives one, next to the hand-written
+    /// one (a fresh slicer, as the crate path holds no fragments).
+    fn both(link: u32, data: &[u8]) -> Option<(String, String)> {
+        let crate_says = lax::slice(LinkType(link), data)?;
+        let f = Frame {
+            number: 1,
+            ts: Timestamp(0),
+            link: LinkType(link),
+            interface: 0,
+            orig_len: data.len() as u32,
+            data,
+        };
+        let mut s = Slicer::default();
+        let hand = s.slice_by_hand(&f);
+        Some((format!("{crate_says:?}"), format!("{hand:?}")))
+    }
+
+    /// The public corpus (`RDPTRIAGE_CORPUS`, else `../shared/corpus`
+    /// beside the repository), if it is there.
+    fn corpus_dir() -> Option<std::path::PathBuf> {
+        let dir = std::env::var_os("RDPTRIAGE_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+            });
+        let found = dir.join("MANIFEST.tsv").is_file();
+        if !found {
+            eprintln!("../shared/corpus not found: corpus tests skipped");
+        }
+        found.then_some(dir)
+    }
+
+    #[test]
+    fn ip_version_must_match_the_link() {
+        // An IPv6 header behind EtherType IPv4: malformed, on both paths.
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend(super::ip::tests::v6_packet(59, &[]));
+        assert!(lax::slice(LinkType::ETHERNET, &f).is_none());
+        let fr = Frame {
+            number: 1,
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            interface: 0,
+            orig_len: f.len() as u32,
+            data: &f,
+        };
+        assert!(matches!(
+            Slicer::default().slice(&fr),
+            Sliced::Skip(Skip::Malformed)
+        ));
+    }
+
+    #[test]
+    fn every_corpus_frame_sliced_alike() {
+        let Some(dir) = corpus_dir() else {
+            println!("corpus not found: skipped");
+            return;
+        };
+        let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap_or_default();
+        let (mut by_crate, mut total) = (0u64, 0u64);
+        for file in manifest
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next())
+        {
+            let Ok(f) = std::fs::File::open(dir.join(file)) else {
+                continue;
+            };
+            let _ = crate::capture::read_capture(f, |fr| {
+                total += 1;
+                if let Some((c, h)) = both(fr.link.0, fr.data) {
+                    by_crate += 1;
+                    assert_eq!(c, h, "{file} frame {}", fr.number);
+                }
+            });
+        }
+        println!("{by_crate} of {total} corpus frames sliced by etherparse");
+        assert!(by_crate * 10 > total * 9, "{by_crate} of {total}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn arbitrary_frames_sliced_alike(
+            link in proptest::sample::select(vec![0u32, 1, 12, 101, 108, 113, 228, 229, 276]),
+            version in proptest::sample::select(vec![0x45u8, 0x46, 0x60, 0x4f]),
+            proto in proptest::sample::select(vec![6u8, 1, 17, 58, 44, 0, 51]),
+            mut data in proptest::collection::vec(any::<u8>(), 0..120),
+            mismatch in proptest::bool::weighted(0.2),
+        ) {
+            // The link mostly announces the version the header has.
+            let v6 = (version == 0x60) != mismatch;
+            // Steer the bytes towards plausible headers.
+            let ip_at = match link { 1 => 14, 113 => 16, 276 => 20, 0 | 108 => 4, _ => 0 };
+            if data.len() > ip_at + 9 {
+                data[ip_at] = version;
+                let p = if version == 0x60 { ip_at + 6 } else { ip_at + 9 };
+                data[p] = proto;
+                match link {
+                    1 => { data[12] = if v6 { 0x86 } else { 0x08 }; data[13] = if v6 { 0xdd } else { 0 }; }
+                    113 => { data[2] = 0; data[14] = if v6 { 0x86 } else { 0x08 }; data[15] = if v6 { 0xdd } else { 0 }; }
+                    276 => { data[0] = if v6 { 0x86 } else { 0x08 }; data[1] = if v6 { 0xdd } else { 0 }; data[8] = 0; }
+                    0 | 108 => data[..4].copy_from_slice(&(if v6 { 24u32 } else { 2 }).to_le_bytes()),
+                    _ => {}
+                }
+            }
+            if let Some((c, h)) = both(link, &data) {
+                prop_assert_eq!(c, h);
             }
         }
     }

@@ -41,7 +41,7 @@ pub(crate) fn slice(b: &[u8], ip_payload_len: u32) -> Result<TcpSegment<'_>, Ski
     Ok(seg)
 }
 
-fn options(mut o: &[u8], seg: &mut TcpSegment<'_>) {
+pub(crate) fn options(mut o: &[u8], seg: &mut TcpSegment<'_>) {
     while let Some(&kind) = o.first() {
         match kind {
             0 => break,

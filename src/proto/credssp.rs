@@ -239,6 +239,15 @@ pub fn map_legs_with(
             .position(|r| r.exact_cipher && r.pt == (fin_pt, fin_pt))
             .map_or(1, |i| i + 1);
         s.drain(..skip.min(s.len()));
+        // After its Finished a TLS 1.3 server may send NewSessionTicket
+        // messages (RFC 8446 4.6.1) before any application data; OpenSSL
+        // sends two, one record each, of the same size. A leading run of
+        // two or more equal-sized records followed by more records is
+        // taken as tickets, not as CredSSP.
+        let run = s.iter().take_while(|r| r.rec.len == s[0].rec.len).count();
+        if run >= 2 && s.len() > run {
+            s.drain(..run);
+        }
     }
 
     let mut out = Vec::new();
@@ -507,6 +516,38 @@ mod tests {
         // Placed at the records themselves.
         assert_eq!((out[0].start, out[0].end), (c[1].start, c[1].end));
         assert_eq!((out[3].start, out[3].end), (s[2].start, s[2].end));
+    }
+
+    /// testdata/captures/05-nla-wrong-password.pcap tcp.stream 0
+    /// (freerdp-shadow-cli with OpenSSL, TLS 1.3 TLS_AES_256_GCM_SHA384,
+    /// HYBRID, wrong password). Server: EncryptedExtensions 23,
+    /// Certificate 720, CertificateVerify 281, Finished 69, two
+    /// NewSessionTickets of 250, challenge 179, then an encrypted
+    /// close_notify of 19 and FIN. Client: Finished 69, negotiate 110,
+    /// authenticate 450, close_notify 19.
+    #[test]
+    fn tls13_wrong_password_skips_the_flight_and_the_session_tickets() {
+        let c = refs(200, &app(&[69, 110, 450, 19]));
+        let s = refs(400, &app(&[23, 720, 281, 69, 250, 250, 179, 19]));
+        let hello = sh(0x0304, 0x1302);
+        let out = map_legs_with(Protocols(Protocols::HYBRID), Some(&hello), &c, &s);
+        let got: Vec<_> = legs(&out)
+            .into_iter()
+            .map(|(d, l, n, _)| (d, l, n))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (C, Negotiate, 110),
+                (S, Challenge, 179),
+                (C, Authenticate, 450),
+                (S, ServerError, 19),
+            ]
+        );
+        // One ticket only is not a run: it stays a candidate leg.
+        let s1 = refs(400, &app(&[23, 720, 281, 69, 250, 179]));
+        let out = map_legs_with(Protocols(Protocols::HYBRID), Some(&hello), &c, &s1);
+        assert_eq!(legs(&out)[1].2, 250);
     }
 
     /// zeek/rdp-to-ssl.pcap tcp.stream 0: the client stops after the

@@ -153,6 +153,19 @@ pub enum McsEvent {
     },
 }
 
+/// Name of a T.125 (MCS) disconnect reason (Disconnect Provider
+/// Ultimatum, [T.125] 7, Reason), or `unknown (0x..)`.
+pub fn disconnect_reason_name(reason: u8) -> String {
+    match reason {
+        0 => "rn-domain-disconnected".into(),
+        1 => "rn-provider-initiated".into(),
+        2 => "rn-token-purged".into(),
+        3 => "rn-user-requested".into(),
+        4 => "rn-channel-purged".into(),
+        v => super::unknown_hex(v as u64),
+    }
+}
+
 /// Name of an MS-RDPBCGR 2.2.5.1.1 errorInfo code, or `unknown (0x..)`.
 pub fn error_info_name(code: u32) -> String {
     let n = match code {
@@ -1361,6 +1374,13 @@ pub(crate) mod tests {
         // Virtual channel data is not decoded.
         let vc = "0300001e02f08064000603ec7010 08000000 0102030405060708 aabbccdd";
         assert_eq!(run(vc, &mut ctx), []);
+    }
+
+    #[test]
+    fn disconnect_reasons_are_named_and_unknown_ones_kept() {
+        assert_eq!(disconnect_reason_name(3), "rn-user-requested");
+        assert_eq!(disconnect_reason_name(0), "rn-domain-disconnected");
+        assert_eq!(disconnect_reason_name(9), "unknown (0x09)");
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! - Events about a position rather than a PDU span the one byte there.
 
 use super::mcs::{McsEvent, SlowPathContext};
-use super::tls::{self, TlsEvent};
+use super::tls;
 use super::tpkt::{self, Frame, PduError};
 use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
 use super::{credssp, Decoded, ProtoEvent, StreamInput};
@@ -326,10 +326,16 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
         }
     };
-    // Connection Request.
-    let Some(cr_end) = decode_x224_start(client, client_start, out) else {
+    // Connection Request. One cut by missing bytes (a snap length, the end
+    // of the capture) still lets the server's Connection Confirm, when its
+    // bytes are all there, be decoded; nothing after it is.
+    let cr_end = decode_x224_start(client, client_start, out);
+    let cr_cut = cr_end.is_none()
+        && matches!(out.last(), Some(d) if d.dir == Dir::ToServer
+            && matches!(d.event, ProtoEvent::Stopped { .. }));
+    if cr_end.is_none() && !cr_cut {
         return;
-    };
+    }
     // Connection Confirm.
     if server.data.is_empty() {
         server.end_of_data(out);
@@ -374,6 +380,9 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         return;
     }
     let Some(cc_end) = decode_x224_start(server, server_start, out) else {
+        return;
+    };
+    let Some(cr_end) = cr_end else {
         return;
     };
     let confirm = out.iter().rev().find_map(|d| match &d.event {
@@ -526,20 +535,19 @@ fn decode_tls(
 ) {
     let sbytes = server.data.get(server_start..).unwrap_or(&[]);
     let cbytes = client.data.get(client_start..).unwrap_or(&[]);
+    // The server direction switches itself to "encrypted" at a TLS 1.3
+    // ServerHello; the client direction is told.
     let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
-    let tls13 = s.events.iter().any(
-        |d| matches!(&d.event, ProtoEvent::Tls(TlsEvent::ServerHello(h)) if h.version.0 == 0x0304),
-    );
-    if tls13 {
-        s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, true);
-    }
+    let server_hello = s.server_hello().cloned();
+    let tls13 = s.selected_tls13();
     let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
     tls_events(server, &mut s, out);
     tls_events(client, &mut c, out);
     match selected {
         Some(p) if p.0 == Protocols::HYBRID || p.0 == Protocols::HYBRID_EX => {
-            out.extend(credssp::map_legs(
+            out.extend(credssp::map_legs_with(
                 p,
+                server_hello.as_ref(),
                 &c.encrypted_records,
                 &s.encrypted_records,
             ));
@@ -587,6 +595,22 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         if let ProtoEvent::Stopped { why } = &mut d.event {
             said_stop = true;
             let rest = side.data.get(d.start as usize..).unwrap_or(&[]);
+            // A clear-text TPKT where a TLS record was due: the peer gave
+            // up on TLS and said so in RDP (xrdp sends an MCS Disconnect
+            // Provider Ultimatum when it cannot start TLS). Decode it.
+            if plausible_tpkt(rest) {
+                let at = d.start as usize;
+                out.push(side.marker(
+                    at,
+                    ProtoEvent::Anomaly {
+                        what: format!(
+                            "clear-text X.224/MCS data at offset {at} where a TLS record was expected"
+                        ),
+                    },
+                ));
+                decode_slow_path(side, at, &mut SlowPathContext::default(), out);
+                continue;
+            }
             // A record cut by the end of the bytes (not garbage).
             if let Some(r) = &reason {
                 if rest.len() < 5 || plausible_tls(rest) {
@@ -865,195 +889,12 @@ pub fn looks_like_rdp_request(first_payload: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod testpcap {
-    //! A tiny reader of the corpus captures for tests only: legacy pcap
-    //! (optionally gzip), Ethernet, IPv4/IPv6, TCP; each connection's two
-    //! directions placed by sequence number (duplicates overwrite).
-    use std::io::Read;
-
-    pub const CORPUS: &str = "/work/shared/corpus";
-
-    #[derive(Default, Debug)]
-    pub struct Dirn {
-        pub data: Vec<u8>,
-        pub holes: Vec<(u64, u64)>,
-        pub from_start: bool,
-        base: Option<u32>,
-        covered: Vec<(u64, u64)>,
-    }
-
-    #[derive(Debug)]
-    pub struct Conn {
-        pub to_server: Dirn,
-        pub to_client: Dirn,
-    }
-
-    fn be16(b: &[u8], o: usize) -> Option<u16> {
-        Some(u16::from_be_bytes([*b.get(o)?, *b.get(o + 1)?]))
-    }
-    fn be32(b: &[u8], o: usize) -> Option<u32> {
-        Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
-    }
-
-    /// Connections of a capture (path relative to the corpus) whose server
-    /// port is `port`, in order of first appearance. None if the corpus is
-    /// absent.
-    pub fn connections(rel: &str, port: u16) -> Option<Vec<Conn>> {
-        let path = format!("{CORPUS}/{rel}");
-        let raw = std::fs::read(&path).ok()?;
-        let bytes = if rel.ends_with(".gz") {
-            let mut v = Vec::new();
-            flate2::read::GzDecoder::new(&raw[..])
-                .read_to_end(&mut v)
-                .ok()?;
-            v
-        } else {
-            raw
-        };
-        let le = match bytes.get(..4)? {
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
-            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
-            _ => return None,
-        };
-        let rd32 = |o: usize| -> Option<u32> {
-            let b: [u8; 4] = bytes.get(o..o + 4)?.try_into().ok()?;
-            Some(if le {
-                u32::from_le_bytes(b)
-            } else {
-                u32::from_be_bytes(b)
-            })
-        };
-        let mut conns: Vec<Conn> = Vec::new();
-        let mut keys: Vec<(Vec<u8>, u16, Vec<u8>, u16)> = Vec::new();
-        let mut off = 24;
-        while let Some(incl) = rd32(off + 8) {
-            let pkt = bytes.get(off + 16..off + 16 + incl as usize)?;
-            off += 16 + incl as usize;
-            let mut et = be16(pkt, 12)?;
-            let mut l3 = 14;
-            if et == 0x8100 {
-                et = be16(pkt, 16)?;
-                l3 = 18;
-            }
-            let (src, dst, l4, end) = match et {
-                0x0800 => {
-                    let ihl = ((*pkt.get(l3)? & 0x0f) as usize) * 4;
-                    if *pkt.get(l3 + 9)? != 6 {
-                        continue;
-                    }
-                    let tot = be16(pkt, l3 + 2)? as usize;
-                    (
-                        pkt.get(l3 + 12..l3 + 16)?.to_vec(),
-                        pkt.get(l3 + 16..l3 + 20)?.to_vec(),
-                        l3 + ihl,
-                        (l3 + tot).min(pkt.len()),
-                    )
-                }
-                0x86dd => {
-                    if *pkt.get(l3 + 6)? != 6 {
-                        continue;
-                    }
-                    let pl = be16(pkt, l3 + 4)? as usize;
-                    (
-                        pkt.get(l3 + 8..l3 + 24)?.to_vec(),
-                        pkt.get(l3 + 24..l3 + 40)?.to_vec(),
-                        l3 + 40,
-                        (l3 + 40 + pl).min(pkt.len()),
-                    )
-                }
-                _ => continue,
-            };
-            let sp = be16(pkt, l4)?;
-            let dp = be16(pkt, l4 + 2)?;
-            let seq = be32(pkt, l4 + 4)?;
-            let doff = ((*pkt.get(l4 + 12)? >> 4) as usize) * 4;
-            let flags = *pkt.get(l4 + 13)?;
-            let payload = pkt.get(l4 + doff..end).unwrap_or(&[]);
-            let (to_server, key) = if dp == port {
-                (true, (src, sp, dst, dp))
-            } else if sp == port {
-                (false, (dst, dp, src, sp))
-            } else {
-                continue;
-            };
-            let syn = flags & 0x02 != 0;
-            let idx = match keys.iter().position(|k| *k == key) {
-                Some(i) => i,
-                None => {
-                    if to_server && syn && flags & 0x10 == 0 {
-                        // new connection
-                    } else if keys.iter().any(|k| k.1 == key.1 && k.3 == key.3) {
-                        continue;
-                    }
-                    keys.push(key.clone());
-                    conns.push(Conn {
-                        to_server: Dirn::default(),
-                        to_client: Dirn::default(),
-                    });
-                    keys.len() - 1
-                }
-            };
-            let c = &mut conns[idx];
-            let d = if to_server {
-                &mut c.to_server
-            } else {
-                &mut c.to_client
-            };
-            if syn {
-                d.base = Some(seq.wrapping_add(1));
-                d.from_start = true;
-                continue;
-            }
-            if payload.is_empty() {
-                continue;
-            }
-            let base = *d.base.get_or_insert(seq);
-            let rel = seq.wrapping_sub(base) as u64;
-            if rel > (1 << 20) {
-                continue;
-            }
-            let e = rel as usize + payload.len();
-            if d.data.len() < e {
-                d.data.resize(e, 0);
-            }
-            d.data[rel as usize..e].copy_from_slice(payload);
-            d.covered.push((rel, e as u64));
-        }
-        for c in &mut conns {
-            for d in [&mut c.to_server, &mut c.to_client] {
-                d.covered.sort();
-                let mut at = 0u64;
-                for &(s, e) in &d.covered {
-                    if s > at {
-                        d.holes.push((at, s - at));
-                    }
-                    at = at.max(e);
-                }
-            }
-        }
-        Some(conns)
-    }
-
-    impl Dirn {
-        pub fn input(&self) -> super::super::StreamInput<'_> {
-            super::super::StreamInput {
-                data: &self.data,
-                holes: &self.holes,
-                capped: false,
-                from_start: self.from_start,
-            }
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::testpcap::connections;
     use super::*;
     use crate::proto::mcs::tests as m;
     use crate::proto::tpkt::hex;
     use crate::proto::x224::tests as x;
-    use crate::proto::x224::{ConnectionRequest, NegFailureCode};
+    use crate::proto::x224::NegFailureCode;
 
     fn input<'a>(data: &'a [u8], holes: &'a [(u64, u64)], capped: bool) -> StreamInput<'a> {
         StreamInput {
@@ -1105,6 +946,48 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// testdata/captures/17-key-mismatch.pcap: xrdp selects SSL, then
+    /// cannot start TLS (its key does not match its certificate) and sends
+    /// a clear-text MCS Disconnect Provider Ultimatum (frame 10) instead of
+    /// a ServerHello, then resets.
+    #[test]
+    fn clear_text_disconnect_where_a_server_hello_was_due() {
+        let c = cat(&[
+            "0300002a25e00000000000436f6f6b69653a206d737473686173683d726f6f740d0a0100080001000000",
+        ]);
+        let s = cat(&[
+            "030000130ed000001234000201080001000000",
+            "0300000902f0802180",
+        ]);
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        let server: Vec<&ProtoEvent> = ev
+            .iter()
+            .filter(|d| d.dir == Dir::ToClient)
+            .map(|d| &d.event)
+            .collect();
+        assert!(server.iter().any(|e| matches!(
+            e,
+            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
+        )));
+        assert!(server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Anomaly { what } if what.contains("where a TLS record was expected"))));
+        assert!(!server
+            .iter()
+            .any(|e| matches!(e, ProtoEvent::Stopped { .. })));
+        // Placed at the TPKT: offsets 19..28 of the server's stream.
+        let dpum = ev
+            .iter()
+            .find(|d| {
+                matches!(
+                    d.event,
+                    ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
+                )
+            })
+            .unwrap();
+        assert_eq!((dpum.start, dpum.end), (19, 28));
     }
 
     #[test]
@@ -1271,6 +1154,38 @@ mod tests {
     }
 
     #[test]
+    fn confirm_is_decoded_after_a_cut_request() {
+        // As in a capture with a 96-byte snap length: the Connection
+        // Request is cut inside its cookie line, the server's Connection
+        // Confirm is whole. The confirm is decoded; nothing after it is.
+        let (c, s) = legacy_streams();
+        let cr_len = hex(x::LEGACY_CR).len();
+        let cc_len = hex(x::LEGACY_CC).len();
+        // From 6 bytes (TPKT header, length indicator, CR code) on, the
+        // request is recognisable; fewer are "too short to tell".
+        for cut in 6..cr_len {
+            let holes = [(cut as u64, (c.len() - cut) as u64)];
+            let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToServer), ["Stopped"], "cut at {cut}");
+            assert_eq!(
+                kinds(&ev, Dir::ToClient),
+                ["X224 ConnectionConfirm"],
+                "cut at {cut}"
+            );
+            let cc = ev.iter().find(|d| d.dir == Dir::ToClient).unwrap();
+            assert_eq!((cc.start, cc.end), (0, cc_len as u64));
+            // The same request cut by the end of the stream.
+            let ev = decode_connection(input(&c[..cut], &[], false), input(&s, &[], false));
+            assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
+        }
+        // A request that is not RDP at all still stops everything.
+        let mut bad = c.clone();
+        bad[5] = 0x55; // not a CR TPDU code
+        let ev = decode_connection(input(&bad, &[], false), input(&s, &[], false));
+        assert!(kinds(&ev, Dir::ToClient).is_empty(), "{ev:?}");
+    }
+
+    #[test]
     fn short_confirm_is_cut_not_foreign() {
         let c = hex(x::SPEC_CR);
         let cc = hex(x::SPEC_CC);
@@ -1360,310 +1275,6 @@ mod tests {
         assert!(!looks_like_rdp_request(&hex("16030100a5010000a10303")));
         assert!(!looks_like_rdp_request(&hex(x::SPEC_CC)));
         assert!(!looks_like_rdp_request(&[]));
-    }
-
-    /// Expected values read with tshark 4.0 (`-T fields -e rdp.rt_cookie
-    /// -e rdp.negReq.requestedProtocols -e rdp.negReq.selectedProtocol -e
-    /// rdp.negFailure.failureCode -e rdp.client.name -e rdp.client.build
-    /// -e rdp.keyboardLayout -e rdp.desktop.width -e rdp.desktop.height -e
-    /// rdp.encryptionMethod -e rdp.encryptionLevel`).
-    struct Expect {
-        file: &'static str,
-        port: u16,
-        conn: usize,
-        cookie: Option<&'static str>,
-        requested: Option<u32>,
-        confirm: ConnectionConfirm,
-        /// client name, build, keyboard layout, width, height
-        core: Option<(&'static str, u32, u32, u16, u16)>,
-        /// encryption method, level
-        sec: Option<(u32, u32)>,
-        /// static channel names; I/O channel then channel ids
-        channels: &'static [&'static str],
-        server_channels: &'static [u16],
-    }
-
-    fn sel(p: u32) -> ConnectionConfirm {
-        ConnectionConfirm::Selected {
-            flags: 0,
-            selected: Protocols(p),
-        }
-    }
-
-    #[rustfmt::skip]
-    fn table() -> Vec<Expect> {
-        use ConnectionConfirm::{Failure, NoNegotiation};
-        let e = |file, port, conn, cookie, requested, confirm| Expect {
-            file, port, conn, cookie, requested, confirm,
-            core: None, sec: None, channels: &[], server_channels: &[],
-        };
-        let std = |x: Expect, core, sec, channels, server_channels| Expect {
-            core: Some(core), sec, channels, server_channels, ..x
-        };
-        let hyb = ConnectionConfirm::Selected { flags: 1, selected: Protocols(2) };
-        let hyb_ex = ConnectionConfirm::Selected { flags: 0x1f, selected: Protocols(8) };
-        const IDS5: &[u16] = &[1003, 1004, 1005, 1006, 1007];
-        const IDS4: &[u16] = &[1003, 1004, 1005, 1006];
-        const CH_X509: &[&str] = &["rdpdr", "rdpsnd", "cliprdr", "drdynvc"];
-        const CH_FROG: &[&str] = &["rdpdr", "rdpsnd", "drdynvc", "cliprdr"];
-        const CH_XP: &[&str] = &["rdpdr", "cliprdr", "rdpsnd"];
-        vec![
-            std(e("zeek/rdp-x509.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
-                ("JOHN-PC-LAPTOP", 9600, 1033, 1920, 1080), Some((2, 2)), CH_X509, IDS5),
-            std(e("zeek/rdp-unknown-keyboard.pcap", 3389, 0, Some("JOHN-PC  "), Some(0), sel(0)),
-                ("JOHN-PC-LAPTOP", 9600, 263198, 1920, 1080), None, CH_X509, &[]),
-            e("zeek/rdp-proprietary-encryption.pcap", 3389, 0, Some("FTBCO\\A70"), Some(1),
-                Failure { code: NegFailureCode(2) }),
-            std(e("zeek/rdp-proprietary-encryption.pcap", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
-                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
-            std(e("wireshark-wiki/RDP-004.pcap.gz", 3389, 1, Some("FTBCO\\A70"), Some(0), sel(0)),
-                ("FROG-POND", 6000, 1033, 1152, 864), Some((2, 3)), CH_FROG, IDS5),
-            std(e("suricata-verify/RDP-003.pcap", 3389, 0, Some("A70067"), None, NoNegotiation),
-                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((8, 2)), CH_XP, IDS4),
-            std(e("wireshark-wiki/RDP-002.pcap.gz", 3389, 0, Some("A70067"), None, NoNegotiation),
-                ("ISD2-KM84178", 2600, 1033, 1152, 864), Some((2, 3)), CH_XP, IDS4),
-            e("zeek/rdp-to-ssl.pcap", 3389, 0, Some("AWAKECODI"), Some(3), hyb.clone()),
-            e("zeek/rdp-to-ssl.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb.clone()),
-            e("zeek/nla_win7_win2k8r2.pcap", 3389, 1, Some("AWAKECODI"), Some(3), hyb),
-            e("zeek/rdp-no-cookie-mstshash.pcap", 3389, 0, None, Some(0xb), hyb_ex.clone()),
-            e("zeek/rdp-rdpeudp-handshake-fail.pcap", 3389, 0, Some("vagrant"), Some(0xb), hyb_ex.clone()),
-            e("zeek/rdp-rdpeudp-handshake-success.pcap", 3389, 0, Some("Administr"), Some(0xb), hyb_ex),
-        ]
-    }
-
-    #[test]
-    fn agrees_with_tshark_on_the_corpus() {
-        if !std::path::Path::new(testpcap::CORPUS).exists() {
-            eprintln!("corpus not present; skipped");
-            return;
-        }
-        for t in table() {
-            let conns = connections(t.file, t.port).expect(t.file);
-            let c = &conns[t.conn];
-            let ev = decode_connection(c.to_server.input(), c.to_client.input());
-            let what = format!("{} #{}", t.file, t.conn);
-            let cr: &ConnectionRequest = ev
-                .iter()
-                .find_map(|d| match &d.event {
-                    ProtoEvent::X224(X224Event::ConnectionRequest(cr)) => Some(cr),
-                    _ => None,
-                })
-                .unwrap_or_else(|| panic!("{what}: no CR in {ev:?}"));
-            assert_eq!(cr.cookie.as_deref(), t.cookie, "{what}");
-            assert_eq!(
-                cr.neg_req.as_ref().map(|n| n.requested.0),
-                t.requested,
-                "{what}"
-            );
-            let cc = ev
-                .iter()
-                .find_map(|d| match &d.event {
-                    ProtoEvent::X224(X224Event::ConnectionConfirm(cc)) => Some(cc),
-                    _ => None,
-                })
-                .unwrap_or_else(|| panic!("{what}: no CC"));
-            assert_eq!(cc, &t.confirm, "{what}");
-            let gcc = ev.iter().find_map(|d| match &d.event {
-                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g),
-                _ => None,
-            });
-            match t.core {
-                Some((name, build, kb, w, h)) => {
-                    let core = gcc.and_then(|g| g.core.as_ref()).expect(&what);
-                    assert_eq!(core.client_name, name, "{what}");
-                    assert_eq!(core.client_build, build, "{what}");
-                    assert_eq!(core.keyboard_layout, kb, "{what}");
-                    assert_eq!((core.desktop_width, core.desktop_height), (w, h), "{what}");
-                }
-                None => assert!(gcc.is_none(), "{what}"),
-            }
-            let sec = ev.iter().find_map(|d| match &d.event {
-                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.as_ref(),
-                _ => None,
-            });
-            assert_eq!(
-                sec.map(|s| (s.encryption_method, s.encryption_level)),
-                t.sec,
-                "{what}"
-            );
-            let ci = ev.iter().find_map(|d| match &d.event {
-                ProtoEvent::Mcs(McsEvent::ConnectInitial(g)) => Some(g.channels.clone()),
-                _ => None,
-            });
-            assert_eq!(ci.unwrap_or_default(), t.channels, "{what}");
-            let ids = ev.iter().find_map(|d| match &d.event {
-                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
-                    Some([g.io_channel.into_iter().collect(), g.channel_ids.clone()].concat())
-                }
-                _ => None,
-            });
-            assert_eq!(ids.unwrap_or_default(), t.server_channels, "{what}");
-            // The GCC headers are in the usual form.
-            assert!(
-                !ev.iter().any(|d| matches!(&d.event,
-                    ProtoEvent::Anomaly { what } if what.contains("GCC"))),
-                "{what}: {ev:?}"
-            );
-            // TLS was followed where it was selected.
-            let tls_selected =
-                matches!(cc, ConnectionConfirm::Selected { selected, .. } if selected.0 != 0);
-            let has_server_hello = ev
-                .iter()
-                .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_))));
-            assert_eq!(tls_selected, has_server_hello, "{what}");
-            // Nothing in these captures is undecodable.
-            assert!(
-                !ev.iter()
-                    .any(|d| matches!(d.event, ProtoEvent::NotRdp { .. })),
-                "{what}"
-            );
-        }
-    }
-
-    #[test]
-    fn corpus_details() {
-        if !std::path::Path::new(testpcap::CORPUS).exists() {
-            return;
-        }
-        // X.509 chain in TS_UD_SC_SEC1, leaf first after reordering.
-        let conns = connections("zeek/rdp-x509.pcap", 3389).unwrap();
-        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
-        let chain = ev
-            .iter()
-            .find_map(|d| match &d.event {
-                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => g.security.clone(),
-                _ => None,
-            })
-            .and_then(|s| s.certificate);
-        let Some(crate::proto::mcs::ServerCertificate::X509(chain)) = chain else {
-            panic!("{chain:?}");
-        };
-        assert_eq!(chain.len(), 2);
-        // The terminal server's certificate first, then the license
-        // server's (self-issued) that signed it.
-        assert!(
-            chain[0].subject.starts_with("CN=ncalrpc:SERVR"),
-            "{chain:?}"
-        );
-        assert_eq!(chain[0].issuer, chain[1].subject);
-        assert_eq!(chain[1].subject, chain[1].issuer);
-        // Licensing ERROR_ALERT STATUS_VALID_CLIENT and the server's
-        // Disconnect Provider Ultimatum in RDP-003.
-        let conns = connections("suricata-verify/RDP-003.pcap", 3389).unwrap();
-        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
-        assert!(ev.iter().any(|d| matches!(&d.event,
-            ProtoEvent::Mcs(McsEvent::Licensing(l)) if l.error_code == Some(7))));
-        assert!(ev.iter().any(|d| matches!(
-            d.event,
-            ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
-        )));
-        // The RDP probe on port 502 meets a non-RDP server.
-        let conns = connections("zeek/modbus-and-non-modbus-p502.pcap", 502).unwrap();
-        let probe = conns
-            .iter()
-            .find(|c| looks_like_rdp_request(&c.to_server.data))
-            .unwrap();
-        let ev = decode_connection(probe.to_server.input(), probe.to_client.input());
-        assert!(matches!(&ev[0].event,
-            ProtoEvent::X224(X224Event::ConnectionRequest(cr)) if cr.cookie.as_deref() == Some("admin")));
-        assert!(ev
-            .iter()
-            .any(|d| d.dir == Dir::ToClient && matches!(d.event, ProtoEvent::NotRdp { .. })));
-        // Only that one connection on port 502 looks like RDP.
-        assert_eq!(
-            conns
-                .iter()
-                .filter(|c| looks_like_rdp_request(&c.to_server.data))
-                .count(),
-            1
-        );
-        // A TLS ClientHello straight away: not RDP, still decoded as TLS.
-        let direct = conns
-            .iter()
-            .find(|c| c.to_server.data.first() == Some(&0x16))
-            .unwrap();
-        let ev = decode_connection(direct.to_server.input(), direct.to_client.input());
-        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
-        assert!(ev
-            .iter()
-            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ClientHello(_)))));
-        // zeek/rdp-invalid-length.pcap: fuzzed junk is not RDP.
-        let conns = connections("zeek/rdp-invalid-length.pcap", 3389).unwrap();
-        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
-        assert!(matches!(ev[0].event, ProtoEvent::NotRdp { .. }));
-        // rdp-ssl.pcap.gz starts at the ClientHello (mid-connection): TLS
-        // found by resync, RDP inside TLS without NLA not observable.
-        let conns = connections("wireshark-wiki/rdp-ssl.pcap.gz", 3389).unwrap();
-        let ev = decode_connection(conns[0].to_server.input(), conns[0].to_client.input());
-        assert!(ev
-            .iter()
-            .any(|d| matches!(d.event, ProtoEvent::Tls(TlsEvent::ServerHello(_)))));
-        assert_eq!(
-            ev.iter()
-                .filter(|d| matches!(d.event, ProtoEvent::NotObservable { .. }))
-                .count(),
-            1
-        );
-        // NLA: CredSSP legs mapped in rdp-to-ssl.pcap.
-        let conns = connections("zeek/rdp-to-ssl.pcap", 3389).unwrap();
-        let ev = decode_connection(conns[1].to_server.input(), conns[1].to_client.input());
-        assert!(ev.iter().any(|d| matches!(d.event, ProtoEvent::Credssp(_))));
-        // A hole inside a TLS record, and a depth cap inside one: the
-        // Stopped event names the cause.
-        let c = &conns[1];
-        let holes = [(1000u64, 100u64)];
-        let mut ci = c.to_server.input();
-        ci.holes = &holes;
-        let ev = decode_connection(ci, c.to_client.input());
-        let why = stopped(&ev, Dir::ToServer);
-        assert_eq!(why.len(), 1, "{why:?}");
-        assert!(
-            why[0].starts_with("bytes missing at offset 1000"),
-            "{why:?}"
-        );
-        let mut ci = c.to_server.input();
-        ci.data = &ci.data[..1000];
-        ci.capped = true;
-        let ev = decode_connection(ci, c.to_client.input());
-        let why = stopped(&ev, Dir::ToServer);
-        assert!(
-            why.len() == 1 && why[0].starts_with("depth cap reached"),
-            "{why:?}"
-        );
-        // Captures that start mid-session under Standard RDP Security:
-        // fast-path traffic found by resync.
-        for (f, want) in [
-            ("wireshark-wiki/MINET-SAC-Traces.pcap", 1),
-            ("wireshark-wiki/SASP.pcap", 4),
-        ] {
-            let conns = connections(f, 3389).unwrap();
-            let mut fast = 0;
-            for c in &conns {
-                let ev = decode_connection(c.to_server.input(), c.to_client.input());
-                for d in &ev {
-                    assert!(!matches!(d.event, ProtoEvent::NotRdp { .. }), "{f}: {d:?}");
-                }
-                fast += ev
-                    .iter()
-                    .filter(|d| {
-                        matches!(
-                            d.event,
-                            ProtoEvent::FastPath {
-                                encrypted: true,
-                                ..
-                            }
-                        )
-                    })
-                    .count();
-            }
-            assert_eq!(fast, want, "{f}");
-        }
-        // Cut at a record boundary with the cap: nothing is cut, no Stopped.
-        let mut ci = c.to_server.input();
-        ci.data = &ci.data[..1512];
-        ci.capped = true;
-        let ev = decode_connection(ci, c.to_client.input());
-        assert!(stopped(&ev, Dir::ToServer).is_empty());
     }
 
     mod fuzz {

@@ -86,6 +86,9 @@ fn file_section(out: &mut String, f: &FileReport) {
         };
         let _ = writeln!(out, "- **{head}:** {}", escape(&error_line(e)));
     }
+    if let Some(i) = &f.ignored {
+        let _ = writeln!(out, "- {}", escape(&ignored_line(i)));
+    }
     for w in listed_warnings(f) {
         let _ = writeln!(
             out,
@@ -103,6 +106,10 @@ fn file_section(out: &mut String, f: &FileReport) {
     }
     if f.format.is_none() {
         return;
+    }
+    let _ = writeln!(out, "- {}", flow_line(&f.flow));
+    if let Some(s) = skipped_line(&f.skipped) {
+        let _ = writeln!(out, "- Frames skipped: {s}");
     }
     let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
 

@@ -246,8 +246,11 @@ impl Pseudonyms {
     }
 }
 
+/// Letters, digits, `_` and non-ASCII bytes make words. `-` and `.` do
+/// not: a name is also replaced inside `alice-laptop` or a file name
+/// (more redaction rather than less).
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 fn at_word_start(bytes: &[u8], i: usize) -> bool {
@@ -275,11 +278,6 @@ fn find_ips(s: &str) -> Vec<(usize, usize, IpAddr)> {
         while end < bytes.len() && is_run(bytes[end]) {
             end += 1;
         }
-        // The run must end at a word boundary to be an address at all.
-        if !at_word_end(bytes, end) {
-            i = end;
-            continue;
-        }
         let mut cand = &s[i..end];
         let found = loop {
             let t = cand.trim_end_matches(['.', ':']);
@@ -293,7 +291,9 @@ fn find_ips(s: &str) -> Vec<(usize, usize, IpAddr)> {
                 _ => break None,
             }
         };
-        if let Some((len, ip)) = found {
+        // An address ends at a word boundary (`10.0.0.5.pcap` has one,
+        // `10.0.0.5x` does not).
+        if let Some((len, ip)) = found.filter(|(len, _)| at_word_end(bytes, i + len)) {
             out.push((i, i + len, ip));
         }
         i = end;
@@ -366,14 +366,37 @@ fn san_parts(s: &str) -> (&str, &str) {
 /// Visit every string of the document that holds data from the capture
 /// or the command line, in output order.
 pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
+    for file in &mut doc.files {
+        walk_file(file, f);
+    }
+    for s in &mut doc.totals.failures_by_server {
+        f(Field::Endpoint, &mut s.server);
+    }
+    for p in doc
+        .totals
+        .problems
+        .iter_mut()
+        .chain(doc.totals.ignored.iter_mut())
+    {
+        f(Field::Text, &mut p.path);
+        f(Field::Text, &mut p.message);
+    }
+}
+
+/// Visit every data string of one file, in output order.
+fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
         }
     };
-    for file in &mut doc.files {
-        f(Field::Plain, &mut file.path);
+    {
+        // Paths are not pseudonymised, but a name or address inside one is.
+        f(Field::Text, &mut file.path);
         if let Some(e) = &mut file.error {
+            f(Field::Text, &mut e.message);
+        }
+        if let Some(e) = &mut file.ignored {
             f(Field::Text, &mut e.message);
         }
         for w in &mut file.warnings {
@@ -439,10 +462,6 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
             }
         }
     }
-    for p in &mut doc.totals.problems {
-        f(Field::Plain, &mut p.path);
-        f(Field::Text, &mut p.message);
-    }
 }
 
 /// Redact the document in place.
@@ -450,6 +469,31 @@ pub fn redact(doc: &mut Document) {
     let mut ps = Pseudonyms::default();
     walk(doc, &mut |k, s| ps.register(k, s));
     walk(doc, &mut |k, s| *s = ps.rewrite(k, s));
+}
+
+/// Redaction for output printed file by file (JSON Lines, CSV): the
+/// pseudonyms live as long as the run, so a value keeps its pseudonym in
+/// every file; each file is redacted when it is printed.
+///
+/// Numbering is by first appearance in output order, as in [`redact`].
+/// One difference, since earlier files are already printed: a name is
+/// recognised in free text (paths, sentences) from the file where it
+/// first appears in a field that holds names, not in the files before.
+#[derive(Default)]
+pub struct Redactor {
+    ps: Pseudonyms,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Redactor::default()
+    }
+
+    /// Redact one file's report in place.
+    pub fn file(&mut self, file: &mut FileReport) {
+        walk_file(file, &mut |k, s| self.ps.register(k, s));
+        walk_file(file, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
 }
 
 #[cfg(test)]
@@ -474,6 +518,9 @@ mod tests {
         assert_eq!(ips, ["10.0.0.1", "fe80::1", "10.0.0.12"]);
         assert!(find_ips("deadbeef cafe 0x904 1.2.3 ::").is_empty());
         assert!(find_ips("110.0.0.1x").is_empty());
+        let s = "cap-10.0.0.5-fail.pcap";
+        let (a, b, _) = find_ips(s)[0];
+        assert_eq!(&s[a..b], "10.0.0.5");
     }
 
     #[test]
@@ -501,8 +548,8 @@ mod tests {
             (Field::Host, "srv01"),
         ]);
         assert_eq!(
-            p.text("user alice on SRV01.corp.example (srv01), not alicesmith or srv01-b"),
-            "user user-1 on host-1 (host-2), not alicesmith or srv01-b"
+            p.text("user alice on SRV01.corp.example (srv01), not alicesmith; srv01-b"),
+            "user user-1 on host-1 (host-2), not alicesmith; host-2-b"
         );
         assert_eq!(p.rewrite(Field::User, "ALICE"), "user-1");
     }
@@ -555,6 +602,41 @@ mod tests {
         ]);
         assert_eq!(p.rewrite(Field::Endpoint, "10.9.9.9:2"), "ip-1:2");
         assert_eq!(p.rewrite(Field::Endpoint, "10.0.0.1:1"), "ip-2:1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_strings_are_handled(
+            dn in "\\PC{0,40}",
+            user in "\\PC{0,12}",
+            text in "\\PC{0,80}",
+        ) {
+            let p = ps(&[(Field::Dn, &dn), (Field::User, &user), (Field::Text, &text)]);
+            for k in [Field::Endpoint, Field::User, Field::Host, Field::Dn, Field::San, Field::Text] {
+                let _ = p.rewrite(k, &dn);
+                let _ = p.rewrite(k, &text);
+            }
+        }
+
+        #[test]
+        fn a_registered_name_never_survives_in_text(
+            name in "[a-zA-Z][a-zA-Z0-9]{2,10}",
+            before in "[ ,;:()-]{1,3}",
+            after in "[ ,;:().-]{1,3}",
+        ) {
+            let p = ps(&[(Field::User, &name)]);
+            let text = format!("x{before}{}{after}y", name.to_uppercase());
+            proptest::prop_assert_eq!(p.text(&text), format!("x{before}user-1{after}y"));
+        }
+
+        #[test]
+        fn any_ipv4_in_text_is_replaced(a: u8, b: u8, c: u8, d: u8, port: u16) {
+            let ip = std::net::Ipv4Addr::new(a, b, c, d);
+            proptest::prop_assume!(!ip.is_unspecified());
+            let p = ps(&[(Field::Endpoint, &format!("{ip}:{port}"))]);
+            let out = p.text(&format!("from {ip}:{port}, then ({ip})."));
+            proptest::prop_assert_eq!(out, format!("from ip-1:{port}, then (ip-1)."));
+        }
     }
 
     #[test]

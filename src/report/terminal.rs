@@ -74,7 +74,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
             .iter()
             .filter(|c| !style.quiet || c.outcome == "failed")
             .collect();
-        if style.quiet && shown.is_empty() && f.complete {
+        if style.quiet && (f.ignored.is_some() || (shown.is_empty() && f.complete)) {
             continue;
         }
         if !first {
@@ -117,6 +117,9 @@ fn file_section(
         };
         let _ = writeln!(out, "  {}: {}", p.error(head), error_line(e));
     }
+    if let Some(i) = &f.ignored {
+        let _ = writeln!(out, "  {}", ignored_line(i));
+    }
     if !style.quiet {
         for w in listed_warnings(f) {
             let _ = writeln!(
@@ -134,6 +137,9 @@ fn file_section(
                 f.warnings_total - kept,
                 plural(f.warnings_total - kept)
             );
+        }
+        if f.format.is_some() {
+            let _ = writeln!(out, "  {}", flow_line(&f.flow));
         }
         if let Some(s) = skipped_line(&f.skipped) {
             let _ = writeln!(out, "  frames skipped: {s}");
