@@ -13,7 +13,7 @@
 #
 # Environment: RDP_FROM (default testdata/captures), BENCH_DATA (default
 # bench-data).
-set -euo pipefail
+set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -52,7 +52,7 @@ perf_report() { # DATA
 }
 
 if perf stat -e instructions true >/dev/null 2>&1 &&
-    perf stat -e instructions true 2>&1 | grep -q -v 'not supported'; then
+    ! perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
     echo "== perf record (cycles)" >&2
     perf record -g -o "$OUT/perf.data" -- "${CMD[@]}" >/dev/null 2>"$OUT/perf.err" || true
     perf_report "$OUT/perf.data" | tee "$OUT/perf-top.txt"

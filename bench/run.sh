@@ -96,8 +96,9 @@ ARCH_PKTS=$(meta "$ARCHIVE/ARCHIVE.meta" packets)
 echo "== warming the page cache" >&2
 cat "$MIXED" "${ARCH_FILES[@]}" >/dev/null
 
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# Raw measurements (hyperfine JSON, GNU time output, rows as they come).
+OUT=$DATA/run-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
 ROWS=()
 declare -A SECS RSS
 
@@ -128,6 +129,7 @@ row() { # NAME LABEL INPUT BYTES PACKETS SECONDS
     SECS[$1]=$6
     RSS[$1]=$(rss "$1")
     ROWS+=("| $2 | $3 | $(printf %.3f "$6") | $mbs | $pps | ${RSS[$1]} |")
+    echo "${ROWS[-1]}" | tee -a "$OUT/rows.md" >&2
 }
 
 mixed_name=$(basename "$MIXED")
@@ -148,6 +150,21 @@ peak cat cat "$MIXED"
 s=$(hf cat "$RUNS" 1 "$(q cat "$MIXED") > /dev/null")
 row cat "cat FILE > /dev/null (ceiling)" "$mixed_name" "$MIXED_BYTES" "$MIXED_PKTS" "$s"
 
+echo "== rdptriage over the archive" >&2
+peak rt_arch "$BIN" "${THREAD_ARGS[@]}" --format json "${ARCH_FILES[@]}"
+# The 2,000 paths are too long for one argument of hyperfine: let its shell
+# expand them.
+s=$(hf rt_arch "$RUNS" 1 "$(q "$BIN" "${THREAD_ARGS[@]}" --format json) $(q "$ARCHIVE")/*.pcap $(q "$ARCHIVE")/*.pcap.gz > /dev/null")
+row rt_arch "rdptriage --format json (2,000 files)" "archive-2000/ (${#ARCH_FILES[@]} files)" "$ARCH_BYTES" "$ARCH_PKTS" "$s"
+
+if [ $BIG = 1 ]; then
+    echo "== rdptriage on the 4 GiB file (one run)" >&2
+    cat "$BIGFILE" >/dev/null
+    peak rt_big "$BIN" "${THREAD_ARGS[@]}" --format json "$BIGFILE"
+    s=$(wall rt_big)
+    row rt_big "rdptriage --format json" "$(basename "$BIGFILE")" "$(stat -c %s "$BIGFILE")" "$(meta "$BIGFILE.meta" packets)" "$s"
+fi
+
 if [ $TSHARK = 1 ]; then
     echo "== tshark conv,tcp (one run)" >&2
     peak ts_conv tshark -r "$MIXED" -Y 'tcp.port==3389' -q -z conv,tcp
@@ -158,19 +175,6 @@ if [ $TSHARK = 1 ]; then
     peak ts_rdp tshark -r "$MIXED" -d tcp.port==3389,tls -Y 'rdp || tls' -T fields -e frame.number
     s=$(wall ts_rdp)
     row ts_rdp "tshark -d tcp.port==3389,tls -Y 'rdp \|\| tls' -T fields -e frame.number" "$mixed_name" "$MIXED_BYTES" "$MIXED_PKTS" "$s"
-fi
-
-echo "== rdptriage over the archive" >&2
-peak rt_arch "$BIN" "${THREAD_ARGS[@]}" --format json "${ARCH_FILES[@]}"
-s=$(hf rt_arch "$RUNS" 1 "$(q "$BIN" "${THREAD_ARGS[@]}" --format json "${ARCH_FILES[@]}") > /dev/null")
-row rt_arch "rdptriage --format json (2,000 files)" "archive-2000/ (${#ARCH_FILES[@]} files)" "$ARCH_BYTES" "$ARCH_PKTS" "$s"
-
-if [ $BIG = 1 ]; then
-    echo "== rdptriage on the 4 GiB file (one run)" >&2
-    cat "$BIGFILE" >/dev/null
-    peak rt_big "$BIN" "${THREAD_ARGS[@]}" --format json "$BIGFILE"
-    s=$(wall rt_big)
-    row rt_big "rdptriage --format json" "$(basename "$BIGFILE")" "$(stat -c %s "$BIGFILE")" "$(meta "$BIGFILE.meta" packets)" "$s"
 fi
 
 # Exit status and a sanity check: what the JSON run found.
