@@ -76,7 +76,7 @@ impl Default for FlowConfig {
             max_events: 4096,
             max_live: 1 << 20,
             max_buffered: 256 << 20,
-            linger: crate::common::Duration::from_secs(120),
+            linger: crate::common::Duration::from_secs(10),
             idle_finish: crate::common::Duration::from_secs(3600),
         }
     }
