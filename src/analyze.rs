@@ -100,7 +100,11 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         ..FlowConfig::default()
     });
     let mut skipped = SkipCounts::default();
-    let mut pending: Vec<Connection> = Vec::new();
+    // Finished connections waiting for their batch, each with the capture
+    // time at which it was finished: the capture ran on at least that far,
+    // which diagnosis uses to tell "went quiet" from "capture ended".
+    let mut pending: Vec<(Connection, Timestamp)> = Vec::new();
+    let mut drained: Vec<Connection> = Vec::new();
     let mut results: Vec<ConnectionResult> = Vec::new();
     let mut last_ts = Timestamp::default();
 
@@ -110,20 +114,19 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
             Sliced::Skip(s) => skipped.count(s),
         }
-        flows.drain_finished(&mut pending);
+        flows.drain_finished(&mut drained);
+        pending.extend(drained.drain(..).map(|c| (c, last_ts)));
         if pending.len() >= BATCH {
-            results.extend(process_batch(std::mem::take(&mut pending), None));
+            results.extend(process_batch(std::mem::take(&mut pending)));
         }
     });
     let (rest, flow) = flows.finish();
-    pending.extend(rest);
     let end = match &read {
         Ok(s) => s.last_ts.unwrap_or(last_ts),
         Err(_) => last_ts,
     };
-    // Connections finished before the end were diagnosed with their own
-    // last time as the capture end; only the rest get the real end.
-    results.extend(process_batch(pending, Some(end)));
+    pending.extend(rest.into_iter().map(|c| (c, end)));
+    results.extend(process_batch(pending));
     results.sort_by_key(|r| r.timeline.stream);
     FileResult {
         path: path.to_string(),
@@ -135,13 +138,10 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
 }
 
 /// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(conns: Vec<Connection>, capture_end: Option<Timestamp>) -> Vec<ConnectionResult> {
+fn process_batch(conns: Vec<(Connection, Timestamp)>) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|c| {
-            let end = capture_end.unwrap_or(c.last_ts);
-            analyze_connection(&c, end)
-        })
+        .map(|(c, capture_end)| analyze_connection(&c, capture_end))
         .collect()
 }
 
@@ -184,5 +184,70 @@ pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
             flow: FlowStats::default(),
             connections: Vec::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A legacy pcap (Ethernet, microseconds) of IPv4/TCP packets:
+    /// (seconds, source port, destination port, flags).
+    fn pcap(packets: &[(u32, u16, u16, u8)]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        v.truncate(20);
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for &(secs, sport, dport, flags) in packets {
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&[0x08, 0x00]);
+            let (src, dst) = if dport == 3389 || dport == 80 {
+                ([192, 0, 2, 10], [198, 51, 100, 20])
+            } else {
+                ([198, 51, 100, 20], [192, 0, 2, 10])
+            };
+            f.extend_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+            f.extend_from_slice(&src);
+            f.extend_from_slice(&dst);
+            f.extend_from_slice(&sport.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            f.extend_from_slice(&1000u32.to_be_bytes());
+            f.extend_from_slice(&(if flags & 0x10 != 0 { 1u32 } else { 0 }).to_be_bytes());
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            for w in [secs, 0, f.len() as u32, f.len() as u32] {
+                v.extend_from_slice(&w.to_le_bytes());
+            }
+            v.extend_from_slice(&f);
+        }
+        v
+    }
+
+    #[test]
+    fn a_connection_finished_mid_capture_knows_the_capture_ran_on() {
+        // A refused connection at t=0; unrelated traffic at 300 s (past the
+        // 120 s linger: the connection is finished there) and at 1000 s.
+        let bytes = pcap(&[
+            (0, 40000, 3389, 0x02),
+            (0, 3389, 40000, 0x14),
+            (300, 40001, 80, 0x02),
+            (1000, 40002, 80, 0x02),
+        ]);
+        let r = analyze_reader("t.pcap", &bytes[..], &Options::default());
+        assert!(r.complete(), "{:?}", r.read);
+        assert_eq!(r.connections.len(), 1);
+        let tl = &r.connections[0].timeline;
+        assert_eq!(tl.last_ts, Timestamp::from_secs_nanos(0, 0));
+        // Not its own last packet, and not the end of a capture it did not
+        // wait for: the time it was finished.
+        assert_eq!(tl.capture_end, Timestamp::from_secs_nanos(300, 0));
+        // Still open at the end: the real end of the capture.
+        let bytes = pcap(&[(0, 40000, 3389, 0x02), (100, 40002, 80, 0x02)]);
+        let r = analyze_reader("t.pcap", &bytes[..], &Options::default());
+        assert_eq!(
+            r.connections[0].timeline.capture_end,
+            Timestamp::from_secs_nanos(100, 0)
+        );
     }
 }

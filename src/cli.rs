@@ -1,27 +1,49 @@
-//! The command line: arguments, the parallel run over files, printing and
-//! the exit code. `main.rs` only calls [`main_from_env`].
+//! The command line: arguments, the inputs (files, directories, glob
+//! patterns, `--files-from` lists, `--shard`), the parallel run over files,
+//! printing and the exit code. `main.rs` only calls [`main_from_env`].
 //!
-//! Files are analysed in parallel (one rayon task per file, on a pool of
-//! `--threads` threads); results are printed in input order once all are
-//! done, so the output does not depend on the number of threads.
+//! Files run in parallel on one rayon pool of `--threads` threads, and so
+//! do the connections inside a file. Results are handed over in input
+//! order ([`ordered`]), so the output does not depend on the number of
+//! threads. JSON Lines and CSV are printed file by file as soon as a file
+//! and all before it are done; the other formats are one document,
+//! printed at the end. A file's connections (timelines and all) are turned
+//! into its report on the worker and dropped there, so what waits is the
+//! report only.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
-//! incompletely) or bad arguments. 2 wins over 1.
+//! incompletely) or bad arguments. 2 wins over 1. A file found rather than
+//! named (met while walking a directory, or matched by a glob pattern)
+//! that is not a capture (or is empty) and is not named like one (`.pcap`,
+//! `.pcapng`, `.cap`, `.ntar`, optionally `.gz`/`.zst`) is listed as
+//! skipped and does not make the exit code 2: archives hold notes and
+//! checksums beside their captures, while a `.pcap` that is not one is
+//! damage worth an error.
 //!
 //! The Markdown report carries each file's SHA-256: the file is hashed
 //! while the analysis reads it (a hashing reader, then the rest of the file
 //! is read to its end if the capture reader stopped early), so standard
 //! input is hashed too and nothing is read twice.
 
+mod inputs;
+mod ordered;
+mod progress;
+
+pub use inputs::{expand, fnv1a64, parse_shard, read_list, Item, Origin, Shard};
+pub use ordered::run_ordered;
+pub use progress::Progress;
+
 use crate::analyze::{self, FileResult, Options};
 use crate::capture::OpenError;
-use crate::diagnose::{group_attempts, Attempt, Diagnosis};
+use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome};
 use crate::flow::FlowStats;
+use crate::report::model::{self, FileReport};
+use crate::report::redact::Redactor;
 use crate::report::{self, Format, Input, ReportOptions, TermStyle};
 use crate::timeline::Timeline;
 use clap::{Parser, ValueEnum};
-use rayon::prelude::*;
+use progress::Counting;
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Read, Write};
@@ -37,10 +59,21 @@ pub const EXIT_ERROR: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "rdptriage", version, about, long_about = None)]
 pub struct Args {
-    /// Capture files (pcap, pcapng, optionally gzip- or zstd-compressed);
-    /// `-` reads standard input.
-    #[arg(value_name = "FILE", required = true)]
+    /// Capture files (pcap, pcapng, optionally gzip- or zstd-compressed),
+    /// directories (walked recursively, sorted by name) or quoted glob
+    /// patterns (`'archive/**/*.pcap*'`); `-` reads standard input.
+    #[arg(value_name = "FILE", required_unless_present = "files_from")]
     pub files: Vec<String>,
+
+    /// Also read the inputs listed in FILE, one per line (`-`: standard
+    /// input), after those on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<String>,
+
+    /// Analyse only part K of N of the inputs (1 <= K <= N), chosen by a
+    /// stable hash of each file's path, to spread an archive over N runs.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
 
     /// Also analyse TCP connections on this port (repeatable; 3389 always).
     #[arg(long = "port", value_name = "N")]
@@ -66,16 +99,23 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_size)]
     pub depth_cap: usize,
 
-    /// Only failed connections and problems (table format).
+    /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
+    /// Header, table and paragraphs per file, totals at the end.
     Table,
+    /// One JSON document (docs/json-schema.md).
     Json,
+    /// A report to paste into a ticket.
     Markdown,
+    /// One JSON object per line (connections, unreadable files), streamed.
+    Jsonl,
+    /// One row per connection, streamed.
+    Csv,
 }
 
 impl From<FormatArg> for Format {
@@ -84,6 +124,8 @@ impl From<FormatArg> for Format {
             FormatArg::Table => Format::Table,
             FormatArg::Json => Format::Json,
             FormatArg::Markdown => Format::Markdown,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
         }
     }
 }
@@ -163,34 +205,85 @@ where
 pub fn run(args: Args) -> i32 {
     let term = Terminal::detect();
     let stdout = io::stdout();
-    let stderr = io::stderr();
-    execute(&args, term, &mut stdout.lock(), &mut stderr.lock())
+    // Standard error is not locked for the run: the progress bar draws on
+    // it from the worker threads, and would wait for the lock forever.
+    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
 }
 
 /// Analyse one input, hashing it if asked. Returns the result and the
 /// SHA-256 (lower-case hex) of the bytes read, when the whole input could
 /// be read.
 pub fn analyze_input(path: &str, opts: &Options, hash: bool) -> (FileResult, Option<String>) {
-    if !hash {
-        return (analyze::analyze_path(path, opts), None);
+    let item = Item {
+        path: path.into(),
+        display: path.to_string(),
+        origin: Origin::Named,
+        problem: None,
+    };
+    analyze_item(&item, opts, hash, &Progress::hidden())
+}
+
+fn unopened(path: &str, e: io::Error) -> FileResult {
+    FileResult {
+        path: path.to_string(),
+        read: Err(OpenError::Io(e)),
+        skipped: Default::default(),
+        flow: FlowStats::default(),
+        connections: Vec::new(),
     }
-    if path == "-" {
-        let stdin = io::stdin();
-        let lock = stdin.lock();
-        return analyze_hashed(path, lock, opts);
-    }
-    match std::fs::File::open(path) {
-        Ok(f) => analyze_hashed(path, f, opts),
-        Err(e) => (
-            FileResult {
-                path: path.to_string(),
-                read: Err(OpenError::Io(e)),
-                skipped: Default::default(),
-                flow: FlowStats::default(),
-                connections: Vec::new(),
-            },
+}
+
+/// Analyse one item of the input list, telling `progress` about the bytes
+/// read and the file done.
+pub fn analyze_item(
+    item: &Item,
+    opts: &Options,
+    hash: bool,
+    progress: &Progress,
+) -> (FileResult, Option<String>) {
+    let name = item.display.as_str();
+    if let Some(p) = &item.problem {
+        progress.file_done(0);
+        return (
+            unopened(name, io::Error::new(p.kind, p.message.clone())),
             None,
-        ),
+        );
+    }
+    if item.is_stdin() {
+        let stdin = io::stdin();
+        let r = analyze_counted(name, stdin.lock(), opts, hash);
+        progress.file_done(0);
+        return r;
+    }
+    match std::fs::File::open(&item.path) {
+        Ok(f) => {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut c = Counting {
+                inner: f,
+                progress,
+                count: 0,
+            };
+            let r = analyze_counted(name, &mut c, opts, hash);
+            progress.file_done(size.saturating_sub(c.count));
+            r
+        }
+        Err(e) => {
+            progress.file_done(0);
+            (unopened(name, e), None)
+        }
+    }
+}
+
+fn analyze_counted<R: Read>(
+    name: &str,
+    src: R,
+    opts: &Options,
+    hash: bool,
+) -> (FileResult, Option<String>) {
+    if hash {
+        analyze_hashed(name, src, opts)
+    } else {
+        (analyze::analyze_reader(name, src, opts), None)
     }
 }
 
@@ -277,18 +370,46 @@ pub fn options(args: &Args) -> Options {
     }
 }
 
-/// The exit code for a set of results.
+/// The exit code for a set of results (files named by the user).
 pub fn exit_code(results: &[FileResult]) -> i32 {
     if results.iter().any(|r| !r.complete()) {
         EXIT_ERROR
     } else if results.iter().any(|r| {
         r.connections
             .iter()
-            .any(|c| c.diagnosis.outcome == crate::diagnose::Outcome::Failed)
+            .any(|c| c.diagnosis.outcome == Outcome::Failed)
     }) {
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+/// The exit code, gathered file by file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitCode {
+    error: bool,
+    failed: bool,
+}
+
+impl ExitCode {
+    /// Take a file's report into account.
+    pub fn note(&mut self, f: &FileReport) {
+        self.error |= f.error.is_some();
+        self.failed |= f
+            .connections
+            .iter()
+            .any(|c| c.outcome == Outcome::Failed.name());
+    }
+
+    pub fn code(self) -> i32 {
+        if self.error {
+            EXIT_ERROR
+        } else if self.failed {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        }
     }
 }
 
@@ -302,11 +423,84 @@ pub fn error_message(r: &FileResult) -> Option<String> {
     ))
 }
 
+/// The list of files the arguments name, after expansion, without
+/// repeats, and only this shard's. An `Err` is a usage error.
+pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
+    let mut all: Vec<OsString> = args.files.iter().map(OsString::from).collect();
+    if let Some(list) = &args.files_from {
+        let lines = if list == "-" {
+            if args.files.iter().any(|f| f == "-") {
+                return Err(
+                    "standard input cannot be both the list of files (--files-from -) and a capture (-)"
+                        .to_string(),
+                );
+            }
+            read_list(io::stdin().lock())
+        } else {
+            std::fs::File::open(list).and_then(|f| read_list(io::BufReader::new(f)))
+        };
+        let lines = lines.map_err(|e| format!("cannot read the list of files {list}: {e}"))?;
+        if list == "-" && lines.iter().any(|l| l == "-") {
+            return Err(
+                "standard input cannot be both the list of files (--files-from -) and a capture (-)"
+                    .to_string(),
+            );
+        }
+        all.extend(lines);
+    }
+    let mut items = expand(&all)?;
+    if let Some(shard) = &args.shard {
+        items.retain(|it| shard.holds(&it.display));
+    }
+    Ok(items)
+}
+
+/// Analyse one item and turn it into its report (on a worker thread: the
+/// timelines stay there). A panic in the analysis, which no input should
+/// cause, becomes this file's error instead of ending the batch.
+fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> FileReport {
+    let run = || {
+        let (mut r, sha) = analyze_item(item, opts, hash, progress);
+        let attempts = group_and_relabel(&mut r);
+        model::file_report(&Input {
+            result: &r,
+            sha256: sha.as_deref(),
+            attempts: Some(&attempts),
+            found: item.origin != Origin::Named,
+        })
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(f) => f,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let r = FileResult {
+                read: Err(OpenError::Other(format!(
+                    "internal error while analysing this file (please report it): {what}"
+                ))),
+                ..unopened(&item.display, io::Error::other(""))
+            };
+            model::file_report(&Input::new(&r))
+        }
+    }
+}
+
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let opts = options(args);
     let format: Format = args.format.into();
     let hash = format == Format::Markdown;
+
+    let items = match input_list(args) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_ERROR;
+        }
+    };
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -323,34 +517,6 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         }
     };
 
-    let progress = progress_bar(args, term);
-    let results: Vec<(FileResult, Option<String>, Vec<Attempt>)> = pool.install(|| {
-        args.files
-            .par_iter()
-            .map(|path| {
-                let (mut r, sha) = analyze_input(path, &opts, hash);
-                let attempts = group_and_relabel(&mut r);
-                progress.inc(1);
-                (r, sha, attempts)
-            })
-            .collect()
-    });
-    progress.finish_and_clear();
-
-    for (r, _, _) in &results {
-        if let Some(m) = error_message(r) {
-            let _ = writeln!(err, "{m}");
-        }
-    }
-
-    let inputs: Vec<Input<'_>> = results
-        .iter()
-        .map(|(r, sha, attempts)| Input {
-            result: r,
-            sha256: sha.as_deref(),
-            attempts: Some(attempts),
-        })
-        .collect();
     let ropts = ReportOptions {
         format,
         style: TermStyle {
@@ -360,28 +526,98 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         },
         redact: args.redact,
     };
-    let text = report::render(&inputs, &ropts);
-    // A closed pipe (`| head`) is not an error of the analysis.
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    let progress = progress_bar(args, term, &items);
+    let mut exit = ExitCode::default();
+    let mut reports: Vec<FileReport> = Vec::new();
+    let mut redactor = Redactor::new();
+    let mut ignored = 0u64;
+    // A closed pipe (`| head`) is not an error of the analysis; for a
+    // streamed format it stops the run (no new file is started).
+    let mut write_ok = true;
+    if format.streams() {
+        write_ok = out.write_all(report::header(format).as_bytes()).is_ok();
+    }
+    let window = 2 * pool.current_num_threads().max(1);
+    if write_ok {
+        run_ordered(
+            &pool,
+            items.len(),
+            window,
+            |i| match items.get(i) {
+                Some(item) => report_item(item, &opts, hash, &progress),
+                None => model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
+            },
+            |_, mut f| {
+                exit.note(&f);
+                ignored += u64::from(f.ignored.is_some());
+                if let Some(e) = &f.error {
+                    progress.suspend(|| {
+                        let _ = writeln!(
+                            err,
+                            "rdptriage: {}: {}",
+                            f.path,
+                            report::text::error_line(e)
+                        );
+                    });
+                }
+                if !format.streams() {
+                    reports.push(f);
+                    return true;
+                }
+                if args.redact {
+                    redactor.file(&mut f);
+                }
+                let text = report::render_file(&f, format);
+                write_ok = progress
+                    .suspend(|| out.write_all(text.as_bytes()).and_then(|_| out.flush()))
+                    .is_ok();
+                write_ok
+            },
+        );
+    }
+    progress.finish();
 
-    let files: Vec<FileResult> = results.into_iter().map(|(r, _, _)| r).collect();
-    exit_code(&files)
+    if !format.streams() {
+        let text = report::render_document(
+            &{
+                let mut doc = model::document(reports);
+                if args.redact {
+                    report::redact::redact(&mut doc);
+                }
+                doc
+            },
+            &ropts,
+        );
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    } else if format == Format::Csv && ignored > 0 {
+        // CSV has rows for connections only: say what was left out.
+        let _ = if ignored == 1 {
+            writeln!(
+                err,
+                "rdptriage: 1 file found (not named) is not a capture and was skipped"
+            )
+        } else {
+            writeln!(
+                err,
+                "rdptriage: {ignored} files found (not named) are not captures and were skipped"
+            )
+        };
+    }
+    exit.code()
 }
 
-fn progress_bar(args: &Args, term: Terminal) -> indicatif::ProgressBar {
-    if args.quiet || !term.stderr_is_terminal || args.files.len() < 2 {
-        return indicatif::ProgressBar::hidden();
+/// The progress bar: on a terminal, without `--quiet`.
+fn progress_bar(args: &Args, term: Terminal, items: &[Item]) -> Progress {
+    if args.quiet || !term.stderr_is_terminal || items.is_empty() {
+        return Progress::hidden();
     }
-    let pb = indicatif::ProgressBar::with_draw_target(
-        Some(args.files.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("analysing {pos}/{len} files {bar:30}")
-    {
-        pb.set_style(style);
-    }
-    pb
+    let bytes = items
+        .iter()
+        .filter(|it| it.problem.is_none() && !it.is_stdin())
+        .filter_map(|it| std::fs::metadata(&it.path).ok())
+        .map(|m| m.len())
+        .sum();
+    Progress::stderr(items.len() as u64, bytes)
 }
 
 #[cfg(test)]
@@ -499,5 +735,173 @@ mod tests {
         assert!(err.starts_with(&format!("rdptriage: {}: cannot open", missing.display())));
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["files"][0]["error"]["kind"], "io");
+    }
+
+    /// A scratch directory of `n` copies of a lab capture (one refused
+    /// connection each: port closed).
+    fn archive(name: &str, n: usize) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("rdptriage-cli-unit-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        );
+        for i in 0..n {
+            std::fs::copy(src, dir.join(format!("{i:03}.pcap"))).unwrap();
+        }
+        dir
+    }
+
+    /// A writer that accepts `room` bytes, then fails like a closed pipe.
+    struct ClosedAfter {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.written.len() + buf.len() > self.room {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_stops_a_streamed_run() {
+        let dir = archive("closed", 40);
+        let args = Args::try_parse_from([
+            "rdptriage",
+            "--threads",
+            "2",
+            "--format",
+            "jsonl",
+            dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        let mut out = ClosedAfter {
+            room: 20_000,
+            written: Vec::new(),
+        };
+        let mut err = Vec::new();
+        let code = execute(&args, Terminal::default(), &mut out, &mut err);
+        // What was written is whole records of the first files, in order.
+        let text = String::from_utf8(out.written).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(!lines.is_empty() && lines.len() < 80, "{}", lines.len());
+        assert!(lines[0].contains("000.pcap"), "{}", lines[0]);
+        assert_eq!(code, EXIT_FAILED);
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn shards_split_the_expanded_list() {
+        let dir = archive("shards", 30);
+        let d = dir.to_str().unwrap();
+        let list = |extra: &[&str]| {
+            let mut argv = vec!["rdptriage"];
+            argv.extend(extra);
+            argv.push(d);
+            let a = Args::try_parse_from(argv).unwrap();
+            input_list(&a)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.display)
+                .collect::<Vec<_>>()
+        };
+        let all = list(&[]);
+        assert_eq!(all.len(), 30);
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(all, sorted);
+        let parts: Vec<Vec<String>> = (1..=3)
+            .map(|k| list(&["--shard", &format!("{k}/3")]))
+            .collect();
+        let mut joined: Vec<String> = parts.concat();
+        joined.sort();
+        assert_eq!(joined, all, "every file in exactly one part");
+        // The hash spreads 30 files over 3 parts; none is empty.
+        assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
+        // A part is stable: the same files whatever else is in the list.
+        let fewer =
+            Args::try_parse_from(["rdptriage", "--shard", "2/3", &format!("{d}/00[0-9].pcap")])
+                .unwrap();
+        let got: Vec<String> = input_list(&fewer)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.display)
+            .collect();
+        let want: Vec<String> = parts[1]
+            .iter()
+            .filter(|p| p.contains("/00"))
+            .cloned()
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn exit_code_gathered_file_by_file() {
+        use crate::report::model::{document, FileReport};
+        let mut e = ExitCode::default();
+        assert_eq!(e.code(), EXIT_OK);
+        let dir = archive("exit", 1);
+        let (r, _) = analyze_input(
+            dir.join("000.pcap").to_str().unwrap(),
+            &options(&Args::try_parse_from(["rdptriage", "x"]).unwrap()),
+            false,
+        );
+        let f: FileReport = model::file_report(&Input::new(&r));
+        e.note(&f);
+        assert_eq!(e.code(), EXIT_FAILED);
+        let bad = unopened("gone.pcap", io::Error::from(io::ErrorKind::NotFound));
+        e.note(&model::file_report(&Input::new(&bad)));
+        assert_eq!(e.code(), EXIT_ERROR);
+        // A skipped file leaves it alone.
+        let mut e = ExitCode::default();
+        let note = FileResult {
+            read: Err(OpenError::Empty),
+            ..unopened("dir/notes", io::Error::other(""))
+        };
+        let skipped = model::file_report(&Input {
+            found: true,
+            ..Input::new(&note)
+        });
+        assert!(skipped.ignored.is_some());
+        e.note(&skipped);
+        assert_eq!(e.code(), EXIT_OK);
+        assert_eq!(document(vec![skipped]).totals.files_ignored, 1);
+    }
+
+    #[test]
+    fn new_arguments() {
+        let a = Args::try_parse_from([
+            "rdptriage",
+            "--files-from",
+            "list.txt",
+            "--shard",
+            "2/5",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        assert!(a.files.is_empty());
+        assert_eq!(a.files_from.as_deref(), Some("list.txt"));
+        assert_eq!(a.shard, Some(Shard { k: 2, n: 5 }));
+        assert_eq!(Format::from(a.format), Format::Csv);
+        let j = Args::try_parse_from(["rdptriage", "--format", "jsonl", "x"]).unwrap();
+        assert_eq!(Format::from(j.format), Format::Jsonl);
+        for bad in [
+            &["rdptriage", "--shard", "0/1", "x"][..],
+            &["rdptriage", "--shard", "2/1", "x"],
+            &["rdptriage", "--shard", "1-2", "x"],
+            &["rdptriage", "--files-from"],
+        ] {
+            assert_eq!(main_from(bad.iter().copied()), EXIT_ERROR, "{bad:?}");
+        }
     }
 }

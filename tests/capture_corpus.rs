@@ -13,6 +13,8 @@ use rdptriage::packet::{Skip, Sliced, Slicer, SlicerConfig, Transport};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod common;
+
 /// (file, packets per capinfos or None if capinfos cannot read it,
 /// TCP frames, ICMP error frames, how the reading ends).
 type Expected = (&'static str, Option<u64>, u64, u64, Option<WarningKind>);
@@ -146,21 +148,6 @@ const EXPECTED: &[Expected] = &[
     ("zeek/truncated-header.pcap", Some(24), 24, 0, None),
 ];
 
-fn corpus_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("RDPTRIAGE_CORPUS") {
-        return Some(PathBuf::from(d));
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // The repository root's sibling; a worktree one level deeper has it
-    // one level further up.
-    [
-        root.join("../shared/corpus"),
-        root.join("../../shared/corpus"),
-    ]
-    .into_iter()
-    .find(|d| d.join("MANIFEST.tsv").is_file())
-}
-
 #[derive(Debug, Default)]
 struct Counts {
     frames: u64,
@@ -200,8 +187,8 @@ fn read(path: &PathBuf) -> (Result<ReadSummary, OpenError>, Counts) {
 
 #[test]
 fn corpus_counts_match_wireshark() {
-    let Some(dir) = corpus_dir() else {
-        println!("../shared/corpus not found: corpus tests skipped");
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
     };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("manifest");
@@ -266,8 +253,8 @@ fn corpus_counts_match_wireshark() {
 /// Files of odd link types and layouts, checked in more detail.
 #[test]
 fn corpus_link_types_and_slicing_details() {
-    let Some(dir) = corpus_dir() else {
-        println!("../shared/corpus not found: corpus tests skipped");
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
     };
     // Linux SLL, nanosecond pcap.

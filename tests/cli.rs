@@ -168,6 +168,16 @@ fn help_and_version_exit_0() {
     assert!(stdout(&o).contains(env!("CARGO_PKG_VERSION")));
 }
 
+#[test]
+fn help_names_the_batch_options() {
+    let o = run(&["--help"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for opt in ["--files-from", "--shard", "jsonl", "csv", "glob patterns"] {
+        assert!(out.contains(opt), "{opt} missing from --help:\n{out}");
+    }
+}
+
 // ---------------------------------------------------------------- errors
 
 #[test]

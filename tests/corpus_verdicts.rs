@@ -7,9 +7,8 @@
 //! The corpus is read in place from `../shared/corpus/`.
 
 use rdptriage::analyze::{analyze_path, Options};
-use std::path::Path;
 
-const CORPUS: &str = "../shared/corpus";
+mod common;
 
 /// (file, tcp.stream, outcome, last_step, failed_step, ended_by, cause)
 /// `*` means "not checked" for that field.
@@ -265,15 +264,15 @@ const EXPECTED: &[(&str, u64, &str, &str, &str, &str, &str)] = &[
 
 #[test]
 fn corpus_connections_get_the_verdicts_a_reader_agrees_with() {
-    if !Path::new(CORPUS).is_dir() {
-        eprintln!("{CORPUS} not found: corpus tests skipped");
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
-    }
+    };
     let mut failures = Vec::new();
     let mut last: Option<(String, rdptriage::analyze::FileResult)> = None;
     for &(file, stream, outcome, last_step, failed_step, ended_by, cause) in EXPECTED {
         if last.as_ref().map(|(f, _)| f.as_str()) != Some(file) {
-            let r = analyze_path(&format!("{CORPUS}/{file}"), &Options::default());
+            let r = analyze_path(&dir.join(file).to_string_lossy(), &Options::default());
             last = Some((file.to_string(), r));
         }
         let (_, fr) = last.as_ref().expect("just set");
@@ -319,12 +318,14 @@ fn corpus_connections_get_the_verdicts_a_reader_agrees_with() {
 
 #[test]
 fn sasp_health_checks_are_benign_not_failures() {
-    let path = format!("{CORPUS}/wireshark-wiki/SASP.pcap");
-    if !Path::new(&path).exists() {
-        eprintln!("{CORPUS} not found: corpus tests skipped");
+    let Some(path) = common::corpus_dir()
+        .map(|dir| dir.join("wireshark-wiki/SASP.pcap"))
+        .filter(|p| p.exists())
+    else {
+        common::skip_note("corpus tests");
         return;
-    }
-    let r = analyze_path(&path, &Options::default());
+    };
+    let r = analyze_path(&path.to_string_lossy(), &Options::default());
     let checks: Vec<_> = r
         .connections
         .iter()
@@ -344,14 +345,18 @@ fn sasp_health_checks_are_benign_not_failures() {
 
 #[test]
 fn gzip_copy_gives_the_same_verdicts_as_the_original() {
-    let a = format!("{CORPUS}/wireshark-wiki/RDP-004.pcap.gz");
-    let b = format!("{CORPUS}/zeek/rdp-proprietary-encryption.pcap");
-    if !Path::new(&a).exists() || !Path::new(&b).exists() {
-        eprintln!("{CORPUS} not found: corpus tests skipped");
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
+        return;
+    };
+    let a = dir.join("wireshark-wiki/RDP-004.pcap.gz");
+    let b = dir.join("zeek/rdp-proprietary-encryption.pcap");
+    if !a.exists() || !b.exists() {
+        common::skip_note("corpus tests");
         return;
     }
-    let ra = analyze_path(&a, &Options::default());
-    let rb = analyze_path(&b, &Options::default());
+    let ra = analyze_path(&a.to_string_lossy(), &Options::default());
+    let rb = analyze_path(&b.to_string_lossy(), &Options::default());
     let va: Vec<String> = ra
         .connections
         .iter()

@@ -14,6 +14,8 @@ use rdptriage::timeline::Timeline;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 const EXPECTED: &str = "testdata/expected/decoding-tshark.tsv";
 const CAPTURES: &str = "testdata/captures";
 
@@ -74,19 +76,10 @@ const EXCEPTIONS: &[(&str, u64, &str, &str)] = &[
     ),
 ];
 
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("RDPTRIAGE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/corpus"))
-}
-
 /// The file a capture label names, or None for a corpus row without corpus.
 fn path_of(label: &str) -> Option<PathBuf> {
     match label.strip_prefix("corpus/") {
-        Some(rel) => {
-            let dir = corpus_dir();
-            dir.is_dir().then(|| dir.join(rel))
-        }
+        Some(rel) => common::corpus_dir().map(|dir| dir.join(rel)),
         None => Some(PathBuf::from(label)),
     }
 }
@@ -102,8 +95,8 @@ fn capture_labels() -> Vec<String> {
         .map(|n| format!("{CAPTURES}/{n}"))
         .collect();
     v.sort();
-    let manifest = corpus_dir().join("MANIFEST.tsv");
-    if let Ok(text) = std::fs::read_to_string(manifest) {
+    let manifest = common::corpus_dir().map(|dir| dir.join("MANIFEST.tsv"));
+    if let Some(Ok(text)) = manifest.map(std::fs::read_to_string) {
         let mut c: Vec<String> = text
             .lines()
             .skip(1)
@@ -249,9 +242,9 @@ fn read_expected() -> Expected {
 #[test]
 fn decoding_agrees_with_tshark() {
     let expected = read_expected();
-    let corpus_present = corpus_dir().is_dir();
+    let corpus_present = common::corpus_dir().is_some();
     if !corpus_present {
-        eprintln!("{} not found: corpus rows skipped", corpus_dir().display());
+        common::skip_note("corpus rows");
     }
     let mut problems: Vec<String> = Vec::new();
     let mut used_exceptions: BTreeSet<usize> = BTreeSet::new();

@@ -17,7 +17,9 @@ use rdptriage::common::Dir;
 use rdptriage::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind, TcpEventKind};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig, Transport};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 /// (file, tcp.stream, A, B, packets A->B, bytes A->B, packets B->A,
 /// bytes B->A), A being the source of the conversation's first packet.
@@ -1895,19 +1897,6 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, u64, u64, &str)] = &[(
      before it rejects the header; the packet stage drops it as malformed",
 )];
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("RDPTRIAGE_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    };
-    if dir.join("MANIFEST.tsv").is_file() {
-        Some(dir)
-    } else {
-        println!("../shared/corpus not found: corpus tests skipped");
-        None
-    }
-}
-
 fn manifest(dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
     text.lines()
@@ -2011,7 +2000,8 @@ fn our_rows(file: &str, conns: &[Connection]) -> Vec<OwnedRow> {
 
 #[test]
 fn corpus_conversations_match_tshark() {
-    let Some(dir) = corpus_dir() else {
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
     };
     let mut files = 0;
@@ -2136,7 +2126,8 @@ fn sha256_hex(data: &[u8]) -> String {
 #[test]
 #[ignore]
 fn print_rows() {
-    let Some(dir) = corpus_dir() else {
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
     };
     for file in manifest(&dir) {
@@ -2224,7 +2215,8 @@ fn run_edited(path: &Path, edit: impl Fn(u64) -> Edit) -> Vec<Connection> {
 /// a snaplen gap at its tail. Everything else is unchanged.
 #[test]
 fn corpus_gaps_from_edited_frames() {
-    let Some(dir) = corpus_dir() else {
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("corpus tests");
         return;
     };
     let path = dir.join("zeek/rdp-to-ssl.pcap");

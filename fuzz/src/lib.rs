@@ -267,6 +267,7 @@ pub fn flow_config() -> FlowConfig {
         depth_cap: 4096,
         max_events: 64,
         max_live: 3,
+        max_buffered: 2 * 4096,
         linger: Duration::from_secs(1),
         idle_finish: Duration::from_secs(10),
     }
@@ -527,6 +528,7 @@ pub fn analyze_file(data: &[u8]) {
         result: &r,
         sha256: None,
         attempts: Some(&attempts),
+        found: false,
     }];
     for (format, redact) in [
         (Format::Json, false),

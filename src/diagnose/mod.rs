@@ -114,6 +114,38 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in ladder order.
+    pub const ALL: &'static [Step] = &[
+        Step::Syn,
+        Step::SynAck,
+        Step::HandshakeAck,
+        Step::ConnectionRequest,
+        Step::ConnectionConfirm,
+        Step::ClientHello,
+        Step::ServerHello,
+        Step::ServerCertificate,
+        Step::ServerHelloDone,
+        Step::ClientKeyExchange,
+        Step::ClientFinished,
+        Step::ServerFinished,
+        Step::CredsspNegotiate,
+        Step::CredsspChallenge,
+        Step::CredsspAuthenticate,
+        Step::CredsspServerPubKeyAuth,
+        Step::CredsspCredentials,
+        Step::EarlyUserAuthResult,
+        Step::McsConnectInitial,
+        Step::McsConnectResponse,
+        Step::ErectDomain,
+        Step::AttachUser,
+        Step::ChannelJoin,
+        Step::SecurityExchange,
+        Step::ClientInfo,
+        Step::Licensing,
+        Step::Capabilities,
+        Step::SessionData,
+    ];
+
     pub fn phase(self) -> Phase {
         use Step::*;
         match self {
@@ -548,4 +580,19 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
     d.evidence.sort_by_key(|e| e.frame);
     d.evidence.dedup();
     d
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::Step;
+
+    #[test]
+    fn all_steps_are_listed_once_in_ladder_order() {
+        // Ord follows the declaration, which is the ladder's order.
+        assert!(Step::ALL.windows(2).all(|w| w[0] < w[1]));
+        let ids: std::collections::BTreeSet<&str> = Step::ALL.iter().map(|s| s.id()).collect();
+        assert_eq!(ids.len(), Step::ALL.len());
+        assert_eq!(Step::ALL.first(), Some(&Step::Syn));
+        assert_eq!(Step::ALL.last(), Some(&Step::SessionData));
+    }
 }

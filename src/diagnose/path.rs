@@ -251,7 +251,14 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             format!("{}{} after {} of silence", t.describe(), extra, idle),
         ));
         v
-    } else if rtx_after.len() >= 2 {
+    } else if rtx_after.len() >= 2
+        && tl
+            .dir(rtx_after[0].dir.reverse())
+            .last_payload
+            .map_or(true, |(_, t)| t < resumed.ts)
+    {
+        // Nothing came back with data once the silence ended: the state
+        // was lost during it (a later break would follow answered traffic).
         let last = rtx_after[rtx_after.len() - 1];
         let mut v = Verdict::failed(
             Ending::Timeout {

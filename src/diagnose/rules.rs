@@ -32,9 +32,15 @@ pub const GAVE_UP: Duration = Duration::from_millis(1000);
 pub const STALL: Duration = Duration::from_secs(5);
 /// A server that closes within this time of a request reacted to it.
 pub const PROMPT: Duration = Duration::from_millis(1000);
-/// A silence this long followed by a reset or retransmissions is an idle
-/// timeout.
-pub const IDLE: Duration = Duration::from_secs(60);
+/// A silence this long followed by a reset or unanswered retransmissions
+/// is an idle timeout. Devices time idle flows out after minutes to hours
+/// (load balancers 4 to 6 min, firewalls often 1 h), some after 20 to
+/// 30 s; a break of the path during a silence shorter than this is told
+/// apart by its keep-alives and retransmissions going unanswered without
+/// a long pause before them (see `unanswered_keepalives`, `path_lost`).
+/// Lab capture 38 (a router's conntrack entry expires after 20 s; 33 s of
+/// silence) is the real case behind the value.
+pub const IDLE: Duration = Duration::from_secs(20);
 /// A zero window held this long is a stall.
 pub const ZERO_WINDOW: Duration = Duration::from_secs(2);
 /// The capture continued this long after a lone SYN: the client gave up.

@@ -1107,6 +1107,51 @@ fn idle_timeout_silence_then_unanswered_retransmissions() {
 }
 
 #[test]
+fn idle_timeout_of_a_short_conntrack_entry() {
+    // Lab capture 38: a router's conntrack entry expires after 20 s; the
+    // session is silent for 33 s, then the client's input is retransmitted
+    // and never answered.
+    let d = diagnose(
+        &session()
+            .max_idle(33.35, 171)
+            .rtx(173, 153.6, ToServer, 5000, 120)
+            .rtx(175, 154.0, ToServer, 5000, 120)
+            .rtx(179, 161.5, ToServer, 5000, 120)
+            .end(176.5)
+            .build(),
+    );
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
+    assert_ev(&d, 171, "after 33 s of silence");
+}
+
+#[test]
+fn a_long_pause_followed_by_answered_data_is_not_what_timed_out() {
+    // 25 s of silence, but the server sent data after it: the state
+    // survived the pause; retransmissions unanswered later are a broken
+    // path, not an idle timeout.
+    let d = diagnose(
+        &session()
+            .max_idle(25.0, 100)
+            .app(101, 146.0, ToClient, 300)
+            .rtx(110, 150.0, ToServer, 5000, 120)
+            .rtx(111, 150.4, ToServer, 5000, 120)
+            .rtx(112, 151.2, ToServer, 5000, 120)
+            .end(170.0)
+            .build(),
+    );
+    assert_ne!(
+        d.cause.as_ref().map(|c| c.id),
+        Some(CauseId::IdleTimeout),
+        "{d:#?}"
+    );
+    assert_eq!(
+        d.cause.as_ref().map(|c| c.id),
+        Some(CauseId::PathLost),
+        "{d:#?}"
+    );
+}
+
+#[test]
 fn zero_window_stall_from_the_server() {
     let d = diagnose(
         &session()

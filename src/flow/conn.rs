@@ -106,6 +106,8 @@ pub(crate) struct ConnState {
     dirs: [DirState; 2],
     log: EventLog,
     handshake_acked: bool,
+    /// Stopped keeping bytes because the table's total budget was reached.
+    pub over_budget: bool,
     /// Time of the latest SYN, and the handshake RTT (latest SYN to the
     /// ACK that completes the handshake), as Wireshark measures it.
     syn_ts: Option<Timestamp>,
@@ -143,6 +145,7 @@ impl ConnState {
                 max: max_events,
             },
             handshake_acked: false,
+            over_budget: false,
             syn_ts: None,
             rtt: None,
         }
@@ -440,6 +443,18 @@ impl ConnState {
 
     /// Close the connection: finish both directions (classifying their
     /// gaps) and order the events by frame.
+    /// Bytes held for both directions.
+    pub fn held(&self) -> usize {
+        self.dirs.iter().map(|d| d.reasm.held()).sum()
+    }
+
+    /// Stop keeping bytes in both directions (a total budget was reached).
+    pub fn stop_keeping(&mut self) {
+        for d in self.dirs.iter_mut() {
+            d.reasm.stop_keeping();
+        }
+    }
+
     pub fn into_connection(self) -> Connection {
         let ConnState {
             stream,

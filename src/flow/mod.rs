@@ -57,6 +57,10 @@ pub struct FlowConfig {
     /// Connections tracked at once (all TCP conversations); past it the
     /// oldest idle ones are evicted and the eviction is counted.
     pub max_live: usize,
+    /// Bytes reassembled at once across all live connections; past it a
+    /// connection that wants more stops keeping bytes (as at the depth cap)
+    /// and is counted in [`FlowStats::over_budget`].
+    pub max_buffered: usize,
     /// A closed connection (FIN both ways or RST) is finished after this
     /// much capture time without packets; an idle one after `idle_finish`.
     pub linger: crate::common::Duration,
@@ -71,6 +75,7 @@ impl Default for FlowConfig {
             depth_cap: 1 << 20,
             max_events: 4096,
             max_live: 1 << 20,
+            max_buffered: 256 << 20,
             linger: crate::common::Duration::from_secs(120),
             idle_finish: crate::common::Duration::from_secs(3600),
         }
@@ -268,6 +273,9 @@ pub struct FlowStats {
     pub icmp_errors: u64,
     /// Connections evicted because `max_live` was reached.
     pub evicted: u64,
+    /// Connections that stopped keeping bytes because `max_buffered` was
+    /// reached.
+    pub over_budget: u64,
 }
 
 /// The connection table: assigns stream numbers to every TCP conversation

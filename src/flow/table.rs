@@ -144,6 +144,16 @@ enum Track {
     Selected(Box<ConnState>),
 }
 
+impl Track {
+    /// Bytes held in reassembly buffers.
+    fn held(&self) -> usize {
+        match self {
+            Track::Selected(c) | Track::Undecided(c) => c.held(),
+            Track::Light | Track::Pending(_) => 0,
+        }
+    }
+}
+
 /// Header-only packets kept for a conversation waiting for its first
 /// payload; past this, it is tracked in depth until the payload comes.
 const MAX_EARLY: usize = 16;
@@ -346,6 +356,8 @@ pub(crate) struct Table {
     finished: Vec<Connection>,
     /// Stream index of the last TCP packet.
     last_stream: Option<u64>,
+    /// Bytes held by the live connections' reassembly buffers.
+    held: usize,
 }
 
 impl Table {
@@ -365,6 +377,7 @@ impl Table {
             since_sweep: 0,
             finished: Vec::new(),
             last_stream: None,
+            held: 0,
         }
     }
 
@@ -422,7 +435,12 @@ impl Table {
                 replace = true;
             } else {
                 self.last_stream = Some(e.stream);
+                let before = e.track.held();
+                if self.held >= cfg.max_buffered {
+                    stop_keeping(e, stats);
+                }
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+                self.held = budget(self.held, before, e, cfg, stats);
                 self.maybe_sweep(cfg);
                 return;
             }
@@ -441,7 +459,12 @@ impl Table {
         self.create(cfg, stats, key, first, frame, ts);
         if let Some(e) = self.map.get_mut(&key) {
             self.last_stream = Some(e.stream);
+            let before = e.track.held();
+            if self.held >= cfg.max_buffered {
+                stop_keeping(e, stats);
+            }
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+            self.held = budget(self.held, before, e, cfg, stats);
         }
         self.maybe_sweep(cfg);
     }
@@ -545,6 +568,7 @@ impl Table {
     }
 
     fn retire(&mut self, e: Entry) {
+        self.held = self.held.saturating_sub(e.track.held());
         if let Track::Selected(c) = e.track {
             self.finished.push(c.into_connection());
         }
@@ -579,6 +603,7 @@ impl Table {
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
+            self.held = self.held.saturating_sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -608,6 +633,7 @@ impl Table {
         });
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
+            self.held = self.held.saturating_sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -634,6 +660,39 @@ impl Table {
         out.extend(rest.into_iter().map(|(_, c)| c.into_connection()));
         out.sort_by_key(|c| c.stream);
         out
+    }
+}
+
+/// Account for what a packet added to an entry's reassembly buffers (it
+/// held `before`) against the total budget. The packet that crosses
+/// `max_buffered` is kept, and its connection stops keeping bytes; while
+/// the total stays past it, every connection is stopped before a packet is
+/// applied (see the callers), so the total exceeds the budget by at most
+/// one packet's growth. Returns the new total held.
+fn budget(
+    held: usize,
+    before: usize,
+    e: &mut Entry,
+    cfg: &FlowConfig,
+    stats: &mut FlowStats,
+) -> usize {
+    let after = e.track.held();
+    let held = held.saturating_sub(before).saturating_add(after);
+    if after > before && held > cfg.max_buffered {
+        stop_keeping(e, stats);
+    }
+    held
+}
+
+/// Stop an in-depth connection from keeping more bytes because of the
+/// total budget (counted once per connection).
+fn stop_keeping(e: &mut Entry, stats: &mut FlowStats) {
+    if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
+        if !c.over_budget {
+            c.over_budget = true;
+            c.stop_keeping();
+            stats.over_budget += 1;
+        }
     }
 }
 

@@ -739,6 +739,7 @@ proptest! {
             depth_cap: 64,
             max_events: 16,
             max_live: 4,
+            max_buffered: 1 << 20,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
         };
@@ -1001,4 +1002,49 @@ fn icmp_quoting_an_unknown_pair_opens_a_conversation_like_wireshark() {
     assert_eq!(conns[0].endpoints.server.port(), 3389);
     assert!(matches!(conns[0].events[0].kind, TcpEventKind::Icmp(_)));
     assert_eq!(conns[0].half[0].data, b"late");
+}
+
+#[test]
+fn a_total_budget_stops_connections_from_keeping_more() {
+    // Five connections, each sending 1000 bytes, under a 2500-byte budget:
+    // the first two keep everything, the third fills the budget with its
+    // first segment and keeps nothing more; while the total is at or past
+    // the budget the last two keep nothing. Each one that stopped is
+    // counted.
+    let mut sim = Sim::new(FlowConfig {
+        max_buffered: 2500,
+        ..FlowConfig::default()
+    });
+    for i in 0..5u16 {
+        let c = ("10.0.0.1", 50000 + i);
+        sim.send(pk(c, SERVER, 100, 0, SYN, b""));
+        sim.send(pk(SERVER, c, 5000, 101, SYN | ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, PSH | ACK, &[7u8; 500]));
+        sim.send(pk(c, SERVER, 601, 5001, PSH | ACK, &[7u8; 500]));
+    }
+    let over = sim.t.stats().over_budget;
+    let (conns, stats) = sim.finish();
+    assert_eq!(conns.len(), 5);
+    let held: Vec<usize> = conns.iter().map(|c| c.half[0].data.len()).collect();
+    assert_eq!(held, vec![1000, 1000, 500, 0, 0]);
+    assert!(conns[2..].iter().all(|c| c.half[0].capped));
+    assert!(conns[..2].iter().all(|c| !c.half[0].capped));
+    assert_eq!(over, 3);
+    assert_eq!(stats.over_budget, 3);
+    // What was not kept is still counted.
+    assert!(conns.iter().all(|c| c.half[0].stream_len == 1000));
+}
+
+#[test]
+fn sparse_segments_cannot_fill_the_depth_cap_with_holes() {
+    // Two one-byte segments 1 MiB apart: the hole would be 1 MiB of zeros.
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.send(c2s(101, 5001, PSH | ACK, b"\x03"));
+    sim.send(c2s(101 + (1 << 20) - 2, 5001, PSH | ACK, b"\x00"));
+    let c = only(sim);
+    assert_eq!(c.half[0].data, b"\x03");
+    assert!(c.half[0].capped);
+    assert_eq!(c.half[0].stream_len, (1 << 20) - 1);
 }

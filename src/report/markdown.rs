@@ -86,6 +86,9 @@ fn file_section(out: &mut String, f: &FileReport) {
         };
         let _ = writeln!(out, "- **{head}:** {}", escape(&error_line(e)));
     }
+    if let Some(i) = &f.ignored {
+        let _ = writeln!(out, "- {}", escape(&ignored_line(i)));
+    }
     for w in listed_warnings(f) {
         let _ = writeln!(
             out,

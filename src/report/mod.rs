@@ -9,6 +9,7 @@
 
 pub mod markdown;
 pub mod model;
+pub mod records;
 pub mod redact;
 pub mod terminal;
 pub mod text;
@@ -29,6 +30,19 @@ pub enum Format {
     Json,
     /// A report to paste into a ticket.
     Markdown,
+    /// One JSON object per line: connections, unreadable and skipped files
+    /// (docs/json-schema.md, "JSON Lines"); printed file by file.
+    Jsonl,
+    /// One CSV row per connection (docs/csv-columns.md); printed file by file.
+    Csv,
+}
+
+impl Format {
+    /// Whether the format is printed file by file, as each is done (the
+    /// command line then streams it instead of building one document).
+    pub fn streams(self) -> bool {
+        matches!(self, Format::Jsonl | Format::Csv)
+    }
 }
 
 /// How to print a run.
@@ -54,6 +68,13 @@ pub fn render(inputs: &[Input<'_>], opts: &ReportOptions) -> String {
 pub fn render_document(doc: &Document, opts: &ReportOptions) -> String {
     match opts.format {
         Format::Json => to_json(doc),
+        Format::Jsonl | Format::Csv => {
+            let mut out = header(opts.format);
+            for f in &doc.files {
+                out.push_str(&render_file(f, opts.format));
+            }
+            out
+        }
         Format::Table | Format::Markdown => {
             let mut doc = doc.clone();
             text::clean_for_display(&mut doc);
@@ -63,6 +84,24 @@ pub fn render_document(doc: &Document, opts: &ReportOptions) -> String {
                 markdown::render(&doc)
             }
         }
+    }
+}
+
+/// What a streamed format prints before the first file (the CSV header).
+pub fn header(format: Format) -> String {
+    match format {
+        Format::Csv => records::csv_header(),
+        _ => String::new(),
+    }
+}
+
+/// The records of one file in a streamed format (empty for the others,
+/// which print whole documents).
+pub fn render_file(f: &model::FileReport, format: Format) -> String {
+    match format {
+        Format::Jsonl => records::jsonl_file(f),
+        Format::Csv => records::csv_file(f),
+        _ => String::new(),
     }
 }
 

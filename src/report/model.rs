@@ -61,6 +61,11 @@ pub struct FileReport {
     pub complete: bool,
     /// Why the file could not be opened or read to its end.
     pub error: Option<FileError>,
+    /// Why the file was skipped rather than counted as an error: it was
+    /// found (in a directory walked, or by a glob pattern) rather than
+    /// named, is not a capture (or is empty), and its name does not say it
+    /// is one. `error` is then null.
+    pub ignored: Option<FileError>,
     pub warnings: Vec<Warning>,
     pub warnings_total: u64,
     pub skipped: Skipped,
@@ -113,6 +118,7 @@ pub struct FlowCounts {
     pub analysed_streams: u64,
     pub icmp_errors: u64,
     pub evicted: u64,
+    pub over_budget: u64,
 }
 
 /// Connections from one client to one server in quick succession: one
@@ -364,14 +370,36 @@ pub struct Totals {
     pub files: u64,
     pub files_unreadable: u64,
     pub files_incomplete: u64,
+    /// Files met in a directory that are not captures (see `FileReport::ignored`).
+    pub files_ignored: u64,
     pub connections: u64,
     pub outcomes: OutcomeCounts,
     /// Failed connections per phase, in ladder order (phases with none left out).
     pub failures_by_phase: Vec<Count>,
     /// Failed connections per cause id, most frequent first.
     pub failures_by_cause: Vec<Count>,
+    /// The servers with the most failed connections, most first (at
+    /// most [`TOP_SERVERS`]).
+    pub failures_by_server: Vec<ServerFailures>,
     /// Files that could not be read, or not to their end, and why.
     pub problems: Vec<FileProblem>,
+    /// Files skipped as not captures, and why.
+    pub ignored: Vec<FileProblem>,
+}
+
+/// How many servers `Totals::failures_by_server` lists.
+pub const TOP_SERVERS: usize = 10;
+
+/// Failed connections to one server.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServerFailures {
+    /// `ip:port`.
+    pub server: String,
+    pub failed: u64,
+    /// All analysed connections to this server.
+    pub connections: u64,
+    /// Its failures per cause id, most frequent first.
+    pub causes: Vec<Count>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -407,11 +435,32 @@ pub struct Input<'a> {
     pub sha256: Option<&'a str>,
     /// The connections grouped into attempts, if grouped.
     pub attempts: Option<&'a [crate::diagnose::Attempt]>,
+    /// The file was found (met while walking a directory, or matched by a
+    /// glob pattern), not named by the user: if it is no capture and its
+    /// name does not say it is one, it is skipped (`FileReport::ignored`)
+    /// rather than an error.
+    pub found: bool,
+}
+
+impl<'a> Input<'a> {
+    /// A file named by the user, nothing computed beside it.
+    pub fn new(result: &'a FileResult) -> Self {
+        Input {
+            result,
+            sha256: None,
+            attempts: None,
+            found: false,
+        }
+    }
 }
 
 /// Build the document for a run.
 pub fn build_document(inputs: &[Input<'_>]) -> Document {
-    let files: Vec<FileReport> = inputs.iter().map(file_report).collect();
+    document(inputs.iter().map(file_report).collect())
+}
+
+/// The document over file reports already built (in input order).
+pub fn document(files: Vec<FileReport>) -> Document {
     let totals = totals(&files);
     Document {
         schema_version: SCHEMA_VERSION,
@@ -484,9 +533,43 @@ pub fn file_error(read: &Result<ReadSummary, OpenError>) -> Option<FileError> {
     }
 }
 
-fn file_report(input: &Input<'_>) -> FileReport {
+/// Whether a file name says it holds a capture: `.pcap`, `.pcapng`,
+/// `.cap` or `.ntar`, possibly followed by `.gz`, `.zst` or `.zstd`
+/// (case-insensitive).
+pub fn name_says_capture(path: &str) -> bool {
+    let name = path
+        .rsplit(['/', std::path::MAIN_SEPARATOR])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
+    let base = [".gz", ".zst", ".zstd"]
+        .iter()
+        .find_map(|c| name.strip_suffix(c))
+        .unwrap_or(&name);
+    [".pcap", ".pcapng", ".cap", ".ntar"]
+        .iter()
+        .any(|e| base.ends_with(e) && base.len() > e.len())
+}
+
+/// Whether a file is skipped rather than an error: found (directory walk,
+/// pattern), not a capture or empty, and not named like a capture.
+pub fn is_ignored(input: &Input<'_>) -> bool {
+    input.found
+        && matches!(
+            input.result.read,
+            Err(OpenError::NotACapture(_) | OpenError::Empty)
+        )
+        && !name_says_capture(&input.result.path)
+}
+
+/// The report of one file.
+pub fn file_report(input: &Input<'_>) -> FileReport {
     let r = input.result;
     let summary = r.read.as_ref().ok();
+    let (error, ignored) = match file_error(&r.read) {
+        Some(e) if is_ignored(input) => (None, Some(e)),
+        e => (e, None),
+    };
     let first = summary.and_then(|s| s.first_ts);
     let last = summary.and_then(|s| s.last_ts);
     FileReport {
@@ -515,7 +598,8 @@ fn file_report(input: &Input<'_>) -> FileReport {
             _ => None,
         },
         complete: r.complete(),
-        error: file_error(&r.read),
+        error,
+        ignored,
         warnings: summary
             .map(|s| {
                 s.warnings
@@ -543,6 +627,7 @@ fn file_report(input: &Input<'_>) -> FileReport {
             analysed_streams: r.flow.analysed_streams,
             icmp_errors: r.flow.icmp_errors,
             evicted: r.flow.evicted,
+            over_budget: r.flow.over_budget,
         },
         connections: r.connections.iter().map(connection_report).collect(),
         attempts: input
@@ -1019,8 +1104,18 @@ pub fn totals(files: &[FileReport]) -> Totals {
     };
     let mut by_phase = [0u64; PHASES.len()];
     let mut by_cause: Vec<Count> = Vec::new();
+    // Server -> (failed, connections, causes); kept in first-seen order.
+    let mut by_server: Vec<ServerFailures> = Vec::new();
+    let mut server_index: std::collections::HashMap<String, usize> = Default::default();
     for f in files {
-        if f.format.is_none() {
+        if let Some(i) = &f.ignored {
+            t.files_ignored += 1;
+            t.ignored.push(FileProblem {
+                path: f.path.clone(),
+                kind: i.kind.clone(),
+                message: super::text::error_line(i),
+            });
+        } else if f.format.is_none() {
             t.files_unreadable += 1;
         } else if !f.complete {
             t.files_incomplete += 1;
@@ -1039,6 +1134,18 @@ pub fn totals(files: &[FileReport]) -> Totals {
         }
         for c in &f.connections {
             t.connections += 1;
+            let si = *server_index.entry(c.server.clone()).or_insert_with(|| {
+                by_server.push(ServerFailures {
+                    server: c.server.clone(),
+                    failed: 0,
+                    connections: 0,
+                    causes: Vec::new(),
+                });
+                by_server.len() - 1
+            });
+            if let Some(s) = by_server.get_mut(si) {
+                s.connections += 1;
+            }
             let o = &mut t.outcomes;
             match c.outcome.as_str() {
                 "established" => o.established += 1,
@@ -1058,13 +1165,11 @@ pub fn totals(files: &[FileReport]) -> Totals {
                 .as_ref()
                 .map(|c| c.id.clone())
                 .unwrap_or_else(|| "none".to_string());
-            match by_cause.iter_mut().find(|x| x.id == cause) {
-                Some(x) => x.count += 1,
-                None => by_cause.push(Count {
-                    id: cause,
-                    count: 1,
-                }),
+            if let Some(s) = by_server.get_mut(si) {
+                s.failed += 1;
+                count(&mut s.causes, &cause);
             }
+            count(&mut by_cause, &cause);
         }
     }
     t.failures_by_phase = PHASES
@@ -1076,7 +1181,33 @@ pub fn totals(files: &[FileReport]) -> Totals {
             count: n,
         })
         .collect();
-    by_cause.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
+    sort_counts(&mut by_cause);
     t.failures_by_cause = by_cause;
+    by_server.retain(|s| s.failed > 0);
+    by_server.sort_by(|a, b| {
+        b.failed
+            .cmp(&a.failed)
+            .then_with(|| a.server.cmp(&b.server))
+    });
+    by_server.truncate(TOP_SERVERS);
+    for s in &mut by_server {
+        sort_counts(&mut s.causes);
+    }
+    t.failures_by_server = by_server;
     t
+}
+
+fn count(v: &mut Vec<Count>, id: &str) {
+    match v.iter_mut().find(|x| x.id == id) {
+        Some(x) => x.count += 1,
+        None => v.push(Count {
+            id: id.to_string(),
+            count: 1,
+        }),
+    }
+}
+
+/// Most frequent first, then by id.
+fn sort_counts(v: &mut [Count]) {
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
 }

@@ -366,15 +366,37 @@ fn san_parts(s: &str) -> (&str, &str) {
 /// Visit every string of the document that holds data from the capture
 /// or the command line, in output order.
 pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
+    for file in &mut doc.files {
+        walk_file(file, f);
+    }
+    for s in &mut doc.totals.failures_by_server {
+        f(Field::Endpoint, &mut s.server);
+    }
+    for p in doc
+        .totals
+        .problems
+        .iter_mut()
+        .chain(doc.totals.ignored.iter_mut())
+    {
+        f(Field::Text, &mut p.path);
+        f(Field::Text, &mut p.message);
+    }
+}
+
+/// Visit every data string of one file, in output order.
+fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
         }
     };
-    for file in &mut doc.files {
+    {
         // Paths are not pseudonymised, but a name or address inside one is.
         f(Field::Text, &mut file.path);
         if let Some(e) = &mut file.error {
+            f(Field::Text, &mut e.message);
+        }
+        if let Some(e) = &mut file.ignored {
             f(Field::Text, &mut e.message);
         }
         for w in &mut file.warnings {
@@ -440,10 +462,6 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
             }
         }
     }
-    for p in &mut doc.totals.problems {
-        f(Field::Text, &mut p.path);
-        f(Field::Text, &mut p.message);
-    }
 }
 
 /// Redact the document in place.
@@ -451,6 +469,31 @@ pub fn redact(doc: &mut Document) {
     let mut ps = Pseudonyms::default();
     walk(doc, &mut |k, s| ps.register(k, s));
     walk(doc, &mut |k, s| *s = ps.rewrite(k, s));
+}
+
+/// Redaction for output printed file by file (JSON Lines, CSV): the
+/// pseudonyms live as long as the run, so a value keeps its pseudonym in
+/// every file; each file is redacted when it is printed.
+///
+/// Numbering is by first appearance in output order, as in [`redact`].
+/// One difference, since earlier files are already printed: a name is
+/// recognised in free text (paths, sentences) from the file where it
+/// first appears in a field that holds names, not in the files before.
+#[derive(Default)]
+pub struct Redactor {
+    ps: Pseudonyms,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Redactor::default()
+    }
+
+    /// Redact one file's report in place.
+    pub fn file(&mut self, file: &mut FileReport) {
+        walk_file(file, &mut |k, s| self.ps.register(k, s));
+        walk_file(file, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
             .iter()
             .filter(|c| !style.quiet || c.outcome == "failed")
             .collect();
-        if style.quiet && shown.is_empty() && f.complete {
+        if style.quiet && (f.ignored.is_some() || (shown.is_empty() && f.complete)) {
             continue;
         }
         if !first {
@@ -116,6 +116,9 @@ fn file_section(
             "read incompletely"
         };
         let _ = writeln!(out, "  {}: {}", p.error(head), error_line(e));
+    }
+    if let Some(i) = &f.ignored {
+        let _ = writeln!(out, "  {}", ignored_line(i));
     }
     if !style.quiet {
         for w in listed_warnings(f) {

@@ -582,6 +582,7 @@ fn main_file() -> FileResult {
             analysed_streams: 6,
             icmp_errors: 0,
             evicted: 0,
+            over_budget: 0,
         },
         connections: vec![
             established(),
@@ -642,9 +643,8 @@ fn inputs<'a>(files: &'a [FileResult], sha: Option<&'a str>) -> Vec<Input<'a>> {
     files
         .iter()
         .map(|f| Input {
-            result: f,
             sha256: sha,
-            attempts: None,
+            ..Input::new(f)
         })
         .collect()
 }
@@ -676,9 +676,9 @@ fn run(files: &[FileResult], format: Format, redact: bool) -> String {
         .iter()
         .zip(&attempts)
         .map(|(f, a)| Input {
-            result: f,
             sha256: Some(SHA),
             attempts: Some(a),
+            ..Input::new(f)
         })
         .collect();
     render(&inputs, &opts(format, redact))
@@ -1035,9 +1035,8 @@ fn attempts_are_reported_in_every_format() {
     let attempts = attempts_of(&f);
     assert_eq!(attempts.len(), 1, "one attempt of three connections");
     let input = [Input {
-        result: &f,
-        sha256: None,
         attempts: Some(&attempts),
+        ..Input::new(&f)
     }];
     let table = render(&input, &opts(Format::Table, false));
     insta::assert_snapshot!("attempts_terminal", table);
@@ -1104,36 +1103,7 @@ fn schema_doc_covers_every_key_and_identifier() {
             c.id()
         );
     }
-    let steps = [
-        Step::Syn,
-        Step::SynAck,
-        Step::HandshakeAck,
-        Step::ConnectionRequest,
-        Step::ConnectionConfirm,
-        Step::ClientHello,
-        Step::ServerHello,
-        Step::ServerCertificate,
-        Step::ServerHelloDone,
-        Step::ClientKeyExchange,
-        Step::ClientFinished,
-        Step::ServerFinished,
-        Step::CredsspNegotiate,
-        Step::CredsspChallenge,
-        Step::CredsspAuthenticate,
-        Step::CredsspServerPubKeyAuth,
-        Step::CredsspCredentials,
-        Step::EarlyUserAuthResult,
-        Step::McsConnectInitial,
-        Step::McsConnectResponse,
-        Step::ErectDomain,
-        Step::AttachUser,
-        Step::ChannelJoin,
-        Step::SecurityExchange,
-        Step::ClientInfo,
-        Step::Licensing,
-        Step::Capabilities,
-        Step::SessionData,
-    ];
+    let steps = Step::ALL;
     for s in steps {
         assert!(
             doc.contains(&format!("`{}`", s.id())),
@@ -1254,12 +1224,17 @@ proptest::proptest! {
 fn bounded_and_evicted_counts_are_told() {
     let mut f = main_file();
     f.flow.evicted = 2;
+    f.flow.over_budget = 1;
     f.flow.icmp_errors = 1;
     f.connections[1].timeline.events_dropped = 7;
     let files = [f];
     let out = run(&files, Format::Table, false);
     assert!(
         out.contains("6 TCP streams, 6 analysed; 1 ICMP error; 2 connections evicted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 connection not reassembled past the memory budget"),
         "{out}"
     );
     assert!(
@@ -1270,4 +1245,341 @@ fn bounded_and_evicted_counts_are_told() {
     assert_eq!(v["files"][0]["flow"]["evicted"], 2);
     assert_eq!(v["files"][0]["connections"][1]["events_dropped"], 7);
     assert_eq!(v["files"][0]["connections"][0]["events_dropped"], 0);
+}
+
+// ------------------------------------------------------- batch and records
+
+/// Reports of files as the command line builds them, the last ones met
+/// while walking a directory.
+fn batch_reports(files: &[FileResult], in_directory: &[bool]) -> Vec<FileReport> {
+    files
+        .iter()
+        .zip(in_directory)
+        .map(|(f, d)| {
+            let attempts = attempts_of(f);
+            file_report(&Input {
+                attempts: Some(&attempts),
+                found: *d,
+                ..Input::new(f)
+            })
+        })
+        .collect()
+}
+
+fn empty_file(path: &str) -> FileResult {
+    FileResult {
+        path: path.into(),
+        read: Err(OpenError::Empty),
+        skipped: SkipCounts::default(),
+        flow: FlowStats::default(),
+        connections: Vec::new(),
+    }
+}
+
+fn named(mut f: FileResult, path: &str) -> FileResult {
+    f.path = path.into();
+    f
+}
+
+#[test]
+fn names_that_say_capture() {
+    for yes in [
+        "a.pcap",
+        "dir/A.PCAPNG",
+        "x.cap",
+        "x.pcap.gz",
+        "x.pcapng.zst",
+        "x.ntar",
+        "d.pcap/y.pcap",
+    ] {
+        assert!(name_says_capture(yes), "{yes}");
+    }
+    for no in [
+        "README.txt",
+        "x.pcap.txt",
+        ".pcap",
+        "dir.pcap/notes",
+        "sums.sha256",
+        "x.gz",
+        "",
+    ] {
+        assert!(!name_says_capture(no), "{no}");
+    }
+}
+
+/// Only a file met in a directory, not a capture (or empty), and not named
+/// like one is skipped; everything else that cannot be read is an error.
+#[test]
+fn files_in_directories_that_are_not_captures_are_skipped() {
+    let files = [
+        named(unreadable_file(), "archive/README.txt"),
+        empty_file("archive/empty"),
+        named(unreadable_file(), "archive/broken.pcap"),
+        named(unreadable_file(), "named.txt"),
+        named(truncated_file(), "archive/cut.txt"),
+    ];
+    let reports = batch_reports(&files, &[true, true, true, false, true]);
+    let ignored: Vec<bool> = reports.iter().map(|f| f.ignored.is_some()).collect();
+    assert_eq!(ignored, [true, true, false, false, false]);
+    let errors: Vec<bool> = reports.iter().map(|f| f.error.is_some()).collect();
+    assert_eq!(errors, [false, false, true, true, true]);
+    assert_eq!(reports[0].ignored.as_ref().unwrap().kind, "not_a_capture");
+    assert_eq!(reports[1].ignored.as_ref().unwrap().kind, "empty");
+    let doc = document(reports);
+    let t = &doc.totals;
+    assert_eq!(
+        (
+            t.files,
+            t.files_ignored,
+            t.files_unreadable,
+            t.files_incomplete
+        ),
+        (5, 2, 2, 1)
+    );
+    let paths: Vec<&str> = t.ignored.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["archive/README.txt", "archive/empty"]);
+    assert_eq!(t.problems.len(), 3);
+    // Every human format says it, without calling it an error.
+    let table = render_document(&doc, &opts(Format::Table, false));
+    assert!(
+        table.contains("skipped, not an error (found, not named): empty file"),
+        "{table}"
+    );
+    assert!(
+        table.contains("2 skipped (not captures)")
+            && table.contains(
+                "Skipped, not captures (found, not named): archive/README.txt, archive/empty"
+            ),
+        "{table}"
+    );
+    let md = render_document(&doc, &opts(Format::Markdown, false));
+    assert!(md.contains("skipped, not an error"), "{md}");
+    // --quiet leaves them out of the table.
+    let quiet = render_document(
+        &doc,
+        &ReportOptions {
+            style: TermStyle {
+                quiet: true,
+                ..TermStyle::default()
+            },
+            ..opts(Format::Table, false)
+        },
+    );
+    assert!(!quiet.contains("archive/README.txt"), "{quiet}");
+    assert!(quiet.contains("archive/broken.pcap"), "{quiet}");
+}
+
+#[test]
+fn servers_with_the_most_failures() {
+    let files = [main_file(), truncated_file(), retries_file()];
+    let doc = document(batch_reports(&files, &[false; 3]));
+    let s = &doc.totals.failures_by_server;
+    // Counted from the connections themselves.
+    let mut want: Vec<(String, u64, u64)> = Vec::new();
+    for f in &doc.files {
+        for c in &f.connections {
+            match want.iter_mut().find(|w| w.0 == c.server) {
+                Some(w) => {
+                    w.2 += 1;
+                    w.1 += u64::from(c.outcome == "failed");
+                }
+                None => want.push((c.server.clone(), u64::from(c.outcome == "failed"), 1)),
+            }
+        }
+    }
+    want.retain(|w| w.1 > 0);
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let got: Vec<(String, u64, u64)> = s
+        .iter()
+        .map(|x| (x.server.clone(), x.failed, x.connections))
+        .collect();
+    assert_eq!(got, want);
+    assert!(!got.is_empty());
+    for x in s {
+        assert_eq!(x.causes.iter().map(|c| c.count).sum::<u64>(), x.failed);
+    }
+    let total: u64 = s.iter().map(|x| x.failed).sum();
+    assert_eq!(total, doc.totals.outcomes.failed);
+}
+
+#[test]
+fn at_most_ten_servers_are_listed() {
+    let base = main_file();
+    let failed = base
+        .connections
+        .iter()
+        .find(|c| c.diagnosis.outcome == Outcome::Failed)
+        .unwrap()
+        .clone();
+    let mut f = main_file();
+    f.connections.clear();
+    for i in 0..13u8 {
+        for _ in 0..=(i % 3) {
+            let mut c = failed.clone();
+            c.timeline.endpoints.server = format!("10.9.0.{i}:3389").parse().unwrap();
+            f.connections.push(c);
+        }
+    }
+    let doc = document(batch_reports(std::slice::from_ref(&f), &[false]));
+    let s = &doc.totals.failures_by_server;
+    assert_eq!(s.len(), TOP_SERVERS);
+    assert!(s.windows(2).all(|w| w[0].failed >= w[1].failed));
+    assert_eq!(s[0].failed, 3);
+}
+
+/// One JSON Lines record per connection, error and skipped file; every
+/// key documented in docs/json-schema.md.
+#[test]
+fn jsonl_records() {
+    let files = [
+        main_file(),
+        unreadable_file(),
+        truncated_file(),
+        empty_file("archive/empty"),
+    ];
+    let doc = document(batch_reports(&files, &[false, false, false, true]));
+    let out = render_document(&doc, &opts(Format::Jsonl, false));
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let kinds: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["record"].as_str().unwrap(), r["file"].as_str().unwrap()))
+        .collect();
+    let mut want = vec![("connection", "lab/failures.pcapng.gz"); 6];
+    want.push(("error", "notes.txt"));
+    want.push(("error", "cut.pcap"));
+    want.push(("connection", "cut.pcap"));
+    want.push(("ignored", "archive/empty"));
+    assert_eq!(kinds, want);
+    assert!(recs.iter().all(|r| r["schema_version"] == 1));
+    assert_eq!(recs[1]["stream"], doc.files[0].connections[1].stream);
+    assert_eq!(recs[1]["ended_by"]["id"], "negotiation_failure");
+    assert_eq!(recs[6]["partial"], false);
+    assert_eq!(recs[6]["error"]["kind"], "not_a_capture");
+    assert_eq!(recs[7]["partial"], true);
+    assert_eq!(recs[7]["connections"], 1);
+    assert_eq!(recs[7]["error"]["offset"], 8424);
+    assert_eq!(recs[9]["ignored"]["kind"], "empty");
+    // The connection record is the document's connection plus three keys.
+    let whole: serde_json::Value = serde_json::from_str(&to_json(&doc)).unwrap();
+    let mut c = recs[3].clone();
+    for k in ["record", "schema_version", "file"] {
+        c.as_object_mut().unwrap().remove(k);
+    }
+    assert_eq!(c, whole["files"][0]["connections"][3]);
+
+    let schema = include_str!("../../docs/json-schema.md");
+    for r in &recs {
+        for k in r.as_object().unwrap().keys() {
+            assert!(
+                schema.contains(&format!("`{k}`")),
+                "key `{k}` not documented"
+            );
+        }
+        let kind = r["record"].as_str().unwrap();
+        assert!(schema.contains(&format!("`record: \"{kind}\"`")), "{kind}");
+    }
+}
+
+/// Split CSV text into rows of fields (RFC 4180, CRLF rows).
+fn parse_csv(s: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in s.split_terminator("\r\n") {
+        let mut fields = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match (ch, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut cur)),
+                (c, _) => cur.push(c),
+            }
+        }
+        fields.push(cur);
+        rows.push(fields);
+    }
+    rows
+}
+
+#[test]
+fn csv_rows() {
+    let mut f = main_file();
+    // A cookie that needs quoting and escaping.
+    for e in &mut f.connections[1].timeline.events {
+        if let EventKind::Proto(ProtoEvent::X224(X224Event::ConnectionRequest(r))) = &mut e.kind {
+            r.cookie = Some("bob, \"the\"\r\nadmin".into());
+        }
+    }
+    let files = [f, unreadable_file(), truncated_file()];
+    let doc = document(batch_reports(&files, &[false; 3]));
+    let out = render_document(&doc, &opts(Format::Csv, false));
+    assert!(!out.replace("\r\n", "").contains(['\n', '\r']), "{out}");
+    let rows = parse_csv(&out);
+    assert_eq!(rows[0], records::CSV_COLUMNS);
+    assert_eq!(rows.len(), 1 + 7, "one row per connection");
+    assert!(rows.iter().all(|r| r.len() == 23), "{rows:?}");
+    let col = |name: &str| {
+        records::CSV_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .unwrap()
+    };
+    let r1 = &rows[2];
+    assert_eq!(r1[col("file")], "lab/failures.pcapng.gz");
+    assert_eq!(r1[col("cookie")], "bob, \"the\"\\r\\nadmin");
+    assert_eq!(r1[col("ended_by")], "negotiation_failure");
+    assert_eq!(r1[col("requested")], "SSL");
+    let r0 = &rows[1];
+    assert_eq!(r0[col("requested")], "SSL|HYBRID|HYBRID_EX");
+    assert_eq!(r0[col("selected")], "HYBRID_EX");
+    assert_eq!(r0[col("tls_version")], "TLS 1.2");
+    assert_eq!(r0[col("cert_subject")], "CN=srv01.corp.example");
+    assert_eq!(r0[col("outcome")], "established");
+    assert_eq!(r0[col("cause")], "");
+    assert_eq!(rows[7][col("file")], "cut.pcap");
+    // Every column documented.
+    let doc_md = include_str!("../../docs/csv-columns.md");
+    for (i, c) in records::CSV_COLUMNS.iter().enumerate() {
+        assert!(
+            doc_md.contains(&format!("| {} | `{c}` |", i + 1)),
+            "column {c} not documented at {}",
+            i + 1
+        );
+    }
+}
+
+/// Streamed redaction (file by file) gives the same pseudonyms as
+/// redacting the whole document when no name crosses files, and leaves
+/// no original value in any streamed format.
+#[test]
+fn streamed_redaction() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    let reports = batch_reports(&files, &[false; 3]);
+    let mut whole = document(reports.clone());
+    redact::redact(&mut whole);
+    for format in [Format::Jsonl, Format::Csv] {
+        let mut r = redact::Redactor::new();
+        let mut streamed = header(format);
+        for f in &reports {
+            let mut f = f.clone();
+            r.file(&mut f);
+            streamed.push_str(&render_file(&f, format));
+        }
+        assert_eq!(
+            streamed,
+            render_document(&whole, &opts(format, false)),
+            "{format:?}"
+        );
+        let low = streamed.to_lowercase();
+        for s in SECRETS {
+            assert!(!low.contains(s), "{format:?}: {s} survived:\n{streamed}");
+        }
+    }
 }

@@ -136,6 +136,13 @@ pub fn flow_line(f: &FlowCounts) -> String {
             plural(f.evicted)
         ));
     }
+    if f.over_budget > 0 {
+        s.push_str(&format!(
+            "; {} connection{} not reassembled past the memory budget",
+            f.over_budget,
+            plural(f.over_budget)
+        ));
+    }
     s
 }
 
@@ -387,6 +394,17 @@ pub fn paragraph_kind(c: &ConnectionReport) -> Option<bool> {
     }
 }
 
+/// `skipped, not an error (found, not named): empty file`.
+pub fn ignored_line(i: &FileError) -> String {
+    format!(
+        "skipped, not an error (found, not named): {}",
+        error_line(i)
+    )
+}
+
+/// Ignored files listed by name in the totals; past that, a count.
+const IGNORED_LISTED: usize = 10;
+
 /// Lines of the totals of a run.
 pub fn totals_lines(t: &Totals) -> Vec<String> {
     let mut out = Vec::new();
@@ -396,6 +414,9 @@ pub fn totals_lines(t: &Totals) -> Vec<String> {
     }
     if t.files_incomplete > 0 {
         head.push_str(&format!(", {} read incompletely", t.files_incomplete));
+    }
+    if t.files_ignored > 0 {
+        head.push_str(&format!(", {} skipped (not captures)", t.files_ignored));
     }
     let o = &t.outcomes;
     let mut counts = Vec::new();
@@ -431,6 +452,25 @@ pub fn totals_lines(t: &Totals) -> Vec<String> {
     if !t.failures_by_cause.is_empty() {
         out.push(format!("Failures by cause: {}", list(&t.failures_by_cause)));
     }
+    if !t.failures_by_server.is_empty() {
+        let servers: Vec<String> = t
+            .failures_by_server
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} of {} failed ({})",
+                    s.server,
+                    s.failed,
+                    s.connections,
+                    list(&s.causes)
+                )
+            })
+            .collect();
+        out.push(format!(
+            "Servers with the most failures: {}",
+            servers.join("; ")
+        ));
+    }
     for p in &t.problems {
         let what = if p.kind == "unreadable" {
             "Unreadable"
@@ -438,6 +478,23 @@ pub fn totals_lines(t: &Totals) -> Vec<String> {
             "Read incompletely"
         };
         out.push(format!("{what}: {}: {}", p.path, p.message));
+    }
+    if !t.ignored.is_empty() {
+        let mut names: Vec<&str> = t
+            .ignored
+            .iter()
+            .take(IGNORED_LISTED)
+            .map(|p| p.path.as_str())
+            .collect();
+        let more = t.ignored.len().saturating_sub(IGNORED_LISTED);
+        let tail = format!("{more} more");
+        if more > 0 {
+            names.push(&tail);
+        }
+        out.push(format!(
+            "Skipped, not captures (found, not named): {}",
+            names.join(", ")
+        ));
     }
     out
 }

@@ -111,6 +111,17 @@ r("35-client-zero-window.pcap",0,"client_zero_window","client namespace tcp_rmem
   "established","session_data","-","reset_by_client","zero_window_stall","140,146,148,151,153,157,160",
   "none (xfreerdp stopped, then killed by the lab with SIGKILL; exit 137)",
   "tshark -r {f} -Y 'tcp.analysis.zero_window || tcp.analysis.window_full || tcp.flags.reset==1' -T fields -e frame.number -e frame.time_relative -e ip.src -e tcp.window_size")
+r("36-cert-not-yet-valid.pcap",0,"cert_not_yet_valid","xrdp with a certificate valid 2035-01-01..2036-01-01 (not yet valid) signed by the lab CA, name = server address; xfreerdp /sec:tls /cert:deny with SSL_CERT_FILE = lab CA; handshake completes, client sends an encrypted alert and FIN",
+  "failed","tls_server_finished","mcs_connect_initial","tls_alert","cert_rejected_not_yet_valid","9,12,13",
+  "Certificate verification failure 'certificate is not yet valid (9)'; "+CERTERR, CERTCHK)
+r("37-tls-cipher-mismatch.pcap",0,"tls_cipher_mismatch","xrdp security_layer=tls ssl_protocols=TLSv1.2 tls_ciphers=CAMELLIA256-SHA:ARIA256-GCM-SHA384; xfreerdp /sec:tls with its default list (OpenSSL 3 DEFAULT: 30 suites, no Camellia, no ARIA); the server answers the ClientHello with alert handshake_failure (40) (xrdp log: no shared cipher), then sends an MCS Disconnect Provider Ultimatum in the clear; client FIN, RST",
+  "failed","tls_client_hello","tls_server_hello","tls_alert","tls_cipher_mismatch","8,9",
+  "transport_connect_tls: ERRCONNECT_TLS_CONNECT_FAILED [0x00020008]; exit 143",
+  T+HS+"; "+T+" -Y 'frame.number==8' -T fields -e tls.handshake.ciphersuite; tshark -r {f} -Y 'frame.number==11' -x")
+r("38-idle-timeout.pcap",0,"idle_timeout","router conntrack: established-TCP timeout 20 s, nf_conntrack_tcp_loose=0, FORWARD ctstate INVALID -j DROP; xrdp TLS session idle at the login screen with no keep-alives (xfreerdp's SO_KEEPALIVE switched off by an LD_PRELOAD shim) for 33 s; then mouse input: the router has forgotten the connection and drops it; the client retransmits (TLP, then RTO 0.45..3.5 s) and its TCP_USER_TIMEOUT (9 s) ends the connection without FIN or RST; 15 s later a ping to the server is answered",
+  "established","session_data","-","timeout","idle_timeout","170,171,173,175,176,177,178,179",
+  "BIO_read returned a system error 110: Connection timed out; ERRCONNECT_CONNECT_TRANSPORT_FAILED [0x0002000D]; exit 131",
+  T+" -Y 'frame.number>=169' -T fields -e frame.number -e frame.time_relative -e ip.src -e ip.ttl -e tcp.seq -e tcp.len -e _ws.col.Info")
 hdr = "file stream scenario what_was_done outcome last_step failed_step ended_by cause evidence_frames client_error checked_with".split()
 with open(sys.argv[1],"w") as fh:
     fh.write("\t".join(hdr)+"\n")

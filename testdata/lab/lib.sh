@@ -154,6 +154,13 @@ EOF
         openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key \
             -startdate 20200101000000Z -enddate 20210101000000Z \
             -in expired.csr -out expired.pem -notext 2>/dev/null
+        # Not yet valid (2035-01-01 .. 2036-01-01), signed by the lab CA,
+        # right name.
+        openssl req -new -newkey rsa:2048 -nodes -keyout future.key -out future.csr \
+            -subj "/CN=$S_IP" -addext "$san" 2>/dev/null
+        openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key \
+            -startdate 20350101000000Z -enddate 20360101000000Z \
+            -in future.csr -out future.pem -notext 2>/dev/null
         # Signed by the lab CA, valid, but for another name.
         openssl req -new -newkey rsa:2048 -nodes -keyout other.key -out other.csr \
             -subj "/CN=other-host.lab" 2>/dev/null

@@ -376,3 +376,58 @@ sc_35_client_zero_window() {
     cap_stop "$OUT/$out.pcap"
     save_client_log "$out" "$out"
 }
+
+sc_36_cert_not_yet_valid() {
+    # as 13, but the certificate's validity starts in the future
+    # (2035-01-01 .. 2036-01-01); the client trusts the lab CA
+    xrdp_start "$(xrdp_conf future security_layer=tls "certificate=$WORK/pki/future.pem" "key_file=$WORK/pki/future.key")"
+    CLIENT_ENV="SSL_CERT_FILE=$WORK/pki/ca.pem" capture_run 36-cert-not-yet-valid 15 /sec:tls /cert:deny
+}
+
+sc_37_tls_cipher_mismatch() {
+    # xrdp (TLS 1.2 only) allows only Camellia and ARIA suites, which are not
+    # in OpenSSL 3's DEFAULT list that xfreerdp offers: no shared cipher
+    xrdp_start "$(xrdp_conf ciphers security_layer=tls 'tls_ciphers=CAMELLIA256-SHA:ARIA256-GCM-SHA384')"
+    capture_run 37-tls-cipher-mismatch 15 /sec:tls /cert:ignore
+}
+
+sc_38_idle_timeout() {
+    # The router is a stateful firewall: conntrack with a 20 s timeout for
+    # established TCP connections, no loose pickup of mid-stream packets, and
+    # packets of no known connection (ctstate INVALID) dropped. An xrdp TLS
+    # session sits idle at the login screen for 35 s; xfreerdp's TCP
+    # keep-alives are switched off (LD_PRELOAD shim: FreeRDP 2 sets
+    # SO_KEEPALIVE with a 5 s idle time, which would keep the entry alive;
+    # xrdp's keep-alive idle time is the kernel's 2 h). Then the lab moves the
+    # client's mouse (XTEST): xfreerdp sends input, the router no longer knows
+    # the connection and drops it; the client retransmits until its
+    # TCP_USER_TIMEOUT (FreeRDP: 9 s) ends the connection.
+    cc -shared -fPIC -o "$WORK/no-keepalive.so" "$HERE/no-keepalive.c" -ldl
+    in_r iptables -A FORWARD -m conntrack --ctstate INVALID -j DROP
+    in_r sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0
+    in_r sysctl -q -w net.netfilter.nf_conntrack_tcp_timeout_established=20
+    xrdp_start "$(xrdp_conf idle security_layer=negotiate)"
+    local out=38-idle-timeout
+    local rlog=$OUT/client-logs/$out-router.txt
+    mkdir -p "$OUT/client-logs"
+    cap_start "$OUT/$out.pcap"
+    CLIENT_ENV="LD_PRELOAD=$WORK/no-keepalive.so" run_client_bg "$out" 70 /sec:tls /cert:ignore
+    # the router's connection table while the session is idle: the entry is
+    # there at 10 s and gone (expired) at 35 s
+    sleep 10
+    { echo "# router conntrack table 10 s after the client started"; in_r cat /proc/net/nf_conntrack; } >"$rlog" 2>&1
+    sleep 25
+    { echo "# router conntrack table 35 s after the client started (just before the input)"; in_r cat /proc/net/nf_conntrack; } >>"$rlog" 2>&1
+    in_c env DISPLAY=":$C_DISPLAY" /usr/bin/python3 "$HERE/x-pointer.py" 300,300 320,310 340,320
+    wait "$CLIENT_BG"
+    # keep capturing: the client's retransmissions have stopped for good
+    # (its next one would have been due about 7 s after the last). A pcap has
+    # no end-of-capture record, so one ping from the client to the server
+    # marks that the capture ran on; its answer also shows the path and the
+    # server alive while the TCP connection is dead.
+    sleep 15
+    in_c ping -c 1 -W 2 "$S_IP" >/dev/null
+    cap_stop "$OUT/$out.pcap"
+    { echo "# router FORWARD counters at the end"; in_r iptables -L FORWARD -v -n -x; } >>"$rlog" 2>&1
+    save_client_log "$out" "$out"
+}

@@ -1,0 +1,346 @@
+//! From the command line's inputs to the ordered list of files to analyse.
+//!
+//! An input is `-` (standard input), a file, a directory (walked
+//! recursively, entries sorted by name, so a directory's files come at its
+//! place in the order), or, when no file of that name exists and it holds
+//! `*`, `?` or `[`, a glob pattern expanded here (`**` crosses
+//! directories; matches sorted; a matched directory is walked). Inputs
+//! come from the arguments and from `--files-from` (one per line), in that
+//! order. A file met twice (the same path, as written) is analysed once,
+//! at its first place.
+//!
+//! `--shard K/N` then keeps the files whose path (as printed) hashes to
+//! part K: FNV-1a (64-bit) of the path's bytes, modulo N. A stable hash of
+//! the path rather than the position in the list: each file's shard does
+//! not depend on the other files, so N machines agree on who takes which
+//! file even when the archive gains files while they start, and a file is
+//! never analysed by two shards or by none. Parts are balanced by the
+//! hash, not exactly.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+
+/// How an input was named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// On the command line or in a `--files-from` list, by its name.
+    Named,
+    /// Matched by a glob pattern.
+    Glob,
+    /// Met while walking a directory.
+    Directory,
+}
+
+/// One file to analyse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// What to open; `-` is standard input.
+    pub path: PathBuf,
+    /// The path as printed (UTF-8; a name that is not is shown lossily).
+    pub display: String,
+    pub origin: Origin,
+    /// The input could not be expanded (a pattern matching nothing, a
+    /// directory entry that could not be read): this is its error, and
+    /// nothing is opened.
+    pub problem: Option<Problem>,
+}
+
+/// Why an input could not be expanded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: io::ErrorKind,
+    pub message: String,
+}
+
+impl Item {
+    fn new(path: PathBuf, origin: Origin) -> Self {
+        Item {
+            display: path.to_string_lossy().into_owned(),
+            path,
+            origin,
+            problem: None,
+        }
+    }
+
+    fn problem(path: PathBuf, origin: Origin, kind: io::ErrorKind, message: String) -> Self {
+        Item {
+            problem: Some(Problem { kind, message }),
+            ..Item::new(path, origin)
+        }
+    }
+
+    pub fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+}
+
+/// `--shard K/N`: part K (1-based) of N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+/// Parse `K/N` with 1 <= K <= N.
+pub fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("`{s}` is not K/N with 1 <= K <= N (e.g. 2/8)");
+    let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+    let k: u64 = k.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok(Shard { k, n })
+}
+
+/// FNV-1a, 64 bits: fixed by its definition, the same on every machine
+/// and Rust version (unlike the standard library's hasher).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl Shard {
+    /// Whether a path (as printed) belongs to this part.
+    pub fn holds(&self, display: &str) -> bool {
+        fnv1a64(display.as_bytes()) % self.n == self.k - 1
+    }
+}
+
+/// The lines of a `--files-from` list: one path per line, `\r\n` or `\n`;
+/// empty lines are left out; nothing else is trimmed (names may hold
+/// spaces). A line that is not UTF-8 is kept as bytes on Unix.
+pub fn read_list<R: BufRead>(mut r: R) -> io::Result<Vec<OsString>> {
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        if !buf.is_empty() {
+            out.push(os_from_bytes(&buf));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn os_from_bytes(b: &[u8]) -> OsString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(b).to_os_string()
+}
+
+#[cfg(not(unix))]
+fn os_from_bytes(b: &[u8]) -> OsString {
+    OsString::from(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Whether an input is a glob pattern (when no file has that name).
+fn is_pattern(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expand inputs in order and drop repeats. Errors are usage errors
+/// (a malformed pattern); inputs that cannot be expanded become items
+/// with a [`Problem`].
+pub fn expand(inputs: &[OsString]) -> Result<Vec<Item>, String> {
+    let mut out = Vec::new();
+    for i in inputs {
+        expand_one(i, &mut out)?;
+    }
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    out.retain(|it| seen.insert(it.path.clone()));
+    Ok(out)
+}
+
+fn expand_one(input: &OsString, out: &mut Vec<Item>) -> Result<(), String> {
+    let path = PathBuf::from(input);
+    if input == "-" {
+        out.push(Item::new(path, Origin::Named));
+        return Ok(());
+    }
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => walk(&path, out),
+        Ok(_) => out.push(Item::new(path, Origin::Named)),
+        Err(_) => match input.to_str() {
+            Some(p) if is_pattern(p) => glob(p, out)?,
+            // Opening it tells what is wrong (missing, no permission).
+            _ => out.push(Item::new(path, Origin::Named)),
+        },
+    }
+    Ok(())
+}
+
+fn glob(pattern: &str, out: &mut Vec<Item>) -> Result<(), String> {
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let paths =
+        glob::glob_with(pattern, opts).map_err(|e| format!("bad pattern `{pattern}`: {e}"))?;
+    let mut found: Vec<Result<PathBuf, (PathBuf, io::Error)>> = paths
+        .map(|r| {
+            r.map_err(|e| {
+                let p = e.path().to_path_buf();
+                let io: io::Error = e.into();
+                (p, io)
+            })
+        })
+        .collect();
+    // glob yields sorted paths already; sort anyway so the order is ours.
+    found.sort_by(|a, b| key(a).cmp(key(b)));
+    fn key(r: &Result<PathBuf, (PathBuf, io::Error)>) -> &Path {
+        match r {
+            Ok(p) => p,
+            Err((p, _)) => p,
+        }
+    }
+    if found.is_empty() {
+        out.push(Item::problem(
+            PathBuf::from(pattern),
+            Origin::Glob,
+            io::ErrorKind::NotFound,
+            "no file matches this pattern".to_string(),
+        ));
+    }
+    for r in found {
+        match r {
+            Ok(p) if p.is_dir() => walk(&p, out),
+            Ok(p) => out.push(Item::new(p, Origin::Glob)),
+            Err((p, e)) => out.push(Item::problem(p, Origin::Glob, e.kind(), e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// Every file under `dir`, depth first, entries sorted by name (byte
+/// order). Symbolic links are followed (loops are reported, not walked).
+fn walk(dir: &Path, out: &mut Vec<Item>) {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.file_type().is_file() => {
+                out.push(Item::new(e.into_path(), Origin::Directory));
+            }
+            Ok(e) => {
+                // A socket, a FIFO, a device: opening it could block.
+                out.push(Item::problem(
+                    e.into_path(),
+                    Origin::Directory,
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file".to_string(),
+                ));
+            }
+            Err(e) => {
+                let p = e.path().unwrap_or(dir).to_path_buf();
+                let kind = e.io_error().map_or(io::ErrorKind::Other, io::Error::kind);
+                let msg = match e.io_error() {
+                    Some(io) => io.to_string(),
+                    None => e.to_string(),
+                };
+                out.push(Item::problem(p, Origin::Directory, kind, msg));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("1/2"), Ok(Shard { k: 1, n: 2 }));
+        assert_eq!(parse_shard(" 3 / 3 "), Ok(Shard { k: 3, n: 3 }));
+        for bad in ["0/2", "3/2", "1/0", "1", "a/b", "1/2/3", "-1/2", "", "/"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        // FNV-1a test vectors.
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+        // Every path is in exactly one part.
+        for n in 1..6 {
+            for i in 0..200 {
+                let p = format!("archive/{i}.pcap");
+                let parts = (1..=n).filter(|k| Shard { k: *k, n }.holds(&p)).count();
+                assert_eq!(parts, 1, "{p} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn lists() {
+        let l = read_list(&b"a.pcap\r\n\nb c.pcap\n  \nlast"[..]).unwrap();
+        assert_eq!(l, ["a.pcap", "b c.pcap", "  ", "last"]);
+        assert!(read_list(&b""[..]).unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walks_sorted_follows_links_and_reports_loops() {
+        let root = std::env::temp_dir().join("rdptriage-inputs-walk");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        for f in ["b/z.pcap", "b/c/y.pcap", "a.pcap", "B.pcap"] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink("..", root.join("b/up")).unwrap();
+        std::os::unix::fs::symlink("z.pcap", root.join("b/link.pcap")).unwrap();
+        let items = expand(&[root.clone().into_os_string()]).unwrap();
+        let rel: Vec<(String, bool)> = items
+            .iter()
+            .map(|i| {
+                let r = i.path.strip_prefix(&root).unwrap();
+                (r.to_string_lossy().into_owned(), i.problem.is_some())
+            })
+            .collect();
+        let want = [
+            ("B.pcap", false),
+            ("a.pcap", false),
+            ("b/c/y.pcap", false),
+            ("b/link.pcap", false),
+            ("b/up", true),
+            ("b/z.pcap", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(p, e)| (p.to_string(), *e)).collect();
+        assert_eq!(rel, want);
+        assert!(items.iter().all(|i| i.origin == Origin::Directory));
+        // Given twice (and once by a pattern), each file is listed once.
+        let again = expand(&[
+            root.join("a.pcap").into_os_string(),
+            root.clone().into_os_string(),
+            format!("{}/*.pcap", root.display()).into(),
+        ])
+        .unwrap();
+        assert_eq!(again.len(), items.len());
+        assert_eq!(again[0].origin, Origin::Named);
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(is_pattern("a/**/*.pcap*"));
+        assert!(is_pattern("x?.pcap"));
+        assert!(is_pattern("[ab].pcap"));
+        assert!(!is_pattern("plain.pcap"));
+        let mut out = Vec::new();
+        assert!(glob("a/[", &mut out).is_err());
+    }
+}

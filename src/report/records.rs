@@ -1,0 +1,232 @@
+//! Record formats for pipelines, printed file by file: JSON Lines (one
+//! object per connection, per file that could not be read, per file
+//! skipped; docs/json-schema.md, "JSON Lines") and CSV (one row per
+//! connection, fixed columns; docs/csv-columns.md).
+//!
+//! Both render one [`FileReport`] at a time, so the command line can print
+//! each file as soon as it and the files before it are done and need not
+//! keep a whole archive's results.
+
+use super::model::*;
+use super::text::escape_unsafe;
+use serde::Serialize;
+
+/// `record` of a connection.
+pub const RECORD_CONNECTION: &str = "connection";
+/// `record` of a file that could not be read, or not to its end.
+pub const RECORD_ERROR: &str = "error";
+/// `record` of a file skipped as not a capture.
+pub const RECORD_IGNORED: &str = "ignored";
+
+#[derive(Serialize)]
+struct ConnectionRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    #[serde(flatten)]
+    connection: &'a ConnectionReport,
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    /// Read part-way (`true`: its connections follow) or not at all.
+    partial: bool,
+    packets: Option<u64>,
+    connections: usize,
+    error: &'a FileError,
+}
+
+#[derive(Serialize)]
+struct IgnoredRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    ignored: &'a FileError,
+}
+
+fn line<T: Serialize>(out: &mut String, v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => out.push_str(&s),
+        // Plain structs of strings and numbers cannot fail to serialise;
+        // if one ever did, the line says so and stays valid JSON.
+        Err(e) => out.push_str(
+            &serde_json::json!({
+                "record": RECORD_ERROR,
+                "schema_version": SCHEMA_VERSION,
+                "internal_error": e.to_string(),
+            })
+            .to_string(),
+        ),
+    }
+    out.push('\n');
+}
+
+/// The JSON Lines of one file: its `error` or `ignored` record first (if
+/// any), then one `connection` record per connection, by stream.
+pub fn jsonl_file(f: &FileReport) -> String {
+    let mut out = String::new();
+    if let Some(e) = &f.error {
+        line(
+            &mut out,
+            &ErrorRecord {
+                record: RECORD_ERROR,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                partial: f.format.is_some(),
+                packets: f.packets,
+                connections: f.connections.len(),
+                error: e,
+            },
+        );
+    }
+    if let Some(i) = &f.ignored {
+        line(
+            &mut out,
+            &IgnoredRecord {
+                record: RECORD_IGNORED,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                ignored: i,
+            },
+        );
+    }
+    for c in &f.connections {
+        line(
+            &mut out,
+            &ConnectionRecord {
+                record: RECORD_CONNECTION,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                connection: c,
+            },
+        );
+    }
+    out
+}
+
+/// The CSV columns, in order (docs/csv-columns.md).
+pub const CSV_COLUMNS: [&str; 23] = [
+    "file",
+    "stream",
+    "client",
+    "server",
+    "first_frame",
+    "first_ts",
+    "outcome",
+    "phase",
+    "last_step",
+    "failed_step",
+    "ended_by",
+    "ending_frame",
+    "cause",
+    "confidence",
+    "benign",
+    "cookie",
+    "requested",
+    "selected",
+    "tls_version",
+    "cipher",
+    "cert_subject",
+    "cert_not_after",
+    "summary",
+];
+
+/// The header row, CRLF-terminated.
+pub fn csv_header() -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    out
+}
+
+/// One CSV field (RFC 4180): control characters and bidirectional marks
+/// from the capture are first written as escapes (`\n`, `\u{1b}`), so a
+/// row is always one line; a field holding `,`, `"` or a space at either
+/// end is quoted, with `"` doubled.
+pub fn csv_field(s: &str) -> String {
+    let s = escape_unsafe(s);
+    let quote = s.contains([',', '"'])
+        || s.starts_with(char::is_whitespace)
+        || s.ends_with(char::is_whitespace);
+    if quote {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_default()
+}
+
+/// The cells of one connection, in [`CSV_COLUMNS`] order (unquoted).
+pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 23] {
+    let n = c.negotiation.as_ref();
+    let t = c.tls.as_ref();
+    let leaf = c.certificates.first();
+    [
+        file.to_string(),
+        c.stream.to_string(),
+        c.client.clone(),
+        c.server.clone(),
+        c.first_frame.to_string(),
+        c.first_ts.clone(),
+        c.outcome.clone(),
+        c.phase.clone(),
+        opt(&c.last_step),
+        opt(&c.failed_step),
+        c.ended_by.id.clone(),
+        opt(&c.ending_frame),
+        opt(&c.cause.as_ref().map(|k| k.id.clone())),
+        opt(&c.cause.as_ref().map(|k| k.confidence.clone())),
+        opt(&c.benign),
+        opt(&n.and_then(|n| n.cookie.clone())),
+        opt(&n.and_then(|n| n.requested.as_ref().map(|r| r.join("|")))),
+        opt(&n.and_then(|n| n.selected.clone())),
+        opt(&t.and_then(|t| t.server_version.clone())),
+        opt(&t.and_then(|t| t.cipher.clone())),
+        opt(&leaf.map(|l| l.subject.clone())),
+        opt(&leaf.map(|l| l.not_after.clone())),
+        c.what_happened.clone(),
+    ]
+}
+
+/// The CSV rows of one file (no header), CRLF-terminated.
+pub fn csv_file(f: &FileReport) -> String {
+    let mut out = String::new();
+    for c in &f.connections {
+        let cells: Vec<String> = csv_cells(&f.path, c).iter().map(|s| csv_field(s)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field(""), "");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field(" lead"), "\" lead\"");
+        // One row is one line, whatever the capture held.
+        assert_eq!(csv_field("a\r\nb"), "a\\r\\nb");
+        assert_eq!(csv_field("x\u{1b}[31m"), "x\\u{1b}[31m");
+        assert_eq!(csv_field("CN=a, O=b"), "\"CN=a, O=b\"");
+    }
+
+    #[test]
+    fn header_matches_the_columns() {
+        let h = csv_header();
+        assert!(h.ends_with("\r\n"));
+        assert_eq!(h.trim_end().split(',').count(), CSV_COLUMNS.len());
+        assert!(h.starts_with("file,stream,client,server,"));
+        assert!(h.trim_end().ends_with(",cert_not_after,summary"));
+    }
+}

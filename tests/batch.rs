@@ -1,0 +1,640 @@
+//! Whole archives: a directory tree of captures (the lab's own, copied into
+//! a scratch directory), a gzip-compressed one, one cut in the middle of a
+//! packet and files that are not captures, in nested folders, analysed as
+//! a user or a job runner would: by directory, by glob pattern, from a
+//! list, in shards, in every output format, with any number of threads.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rdptriage"));
+    c.env_remove("NO_COLOR");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run rdptriage")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rdptriage");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        // The tool may refuse its arguments before reading: a broken pipe is fine.
+        let _ = stdin.write_all(input);
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).expect("one JSON document")
+}
+
+fn jsonl(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn capture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/captures")
+        .join(name)
+}
+
+/// Offsets of the packet records of a little-endian pcap file.
+fn pcap_records(data: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= data.len() {
+        let incl = u32::from_le_bytes(data[off + 8..off + 12].try_into().unwrap()) as usize;
+        out.push((off, incl));
+        off += 16 + incl;
+    }
+    out
+}
+
+/// Where the truncated capture is cut: in the middle of the data of its
+/// tenth packet record (frame 10).
+struct Cut {
+    record_offset: u64,
+    frame: u64,
+}
+
+/// The scratch tree (fresh for each test):
+///
+/// ```text
+/// a/01-success-tls.pcap          established
+/// a/README.txt                   not a capture (skipped)
+/// a/b/06-port-closed.pcap        2 failed (port_closed)
+/// a/b/c/13-cert-expired.pcap     1 failed (cert_rejected_expired)
+/// a/b/empty                      empty (skipped)
+/// c/26-success-tls-gzip.pcap.gz  gzip, established
+/// c/cut.pcap                     05-nla-wrong-password cut inside frame 10
+/// ```
+fn tree(name: &str) -> (PathBuf, Cut) {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("batch-{name}"));
+    let _ = std::fs::remove_dir_all(&root);
+    for d in ["a/b/c", "c"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(capture(from), root.join(to)).expect("copy a lab capture");
+    };
+    copy("01-success-tls.pcap", "a/01-success-tls.pcap");
+    copy("06-port-closed.pcap", "a/b/06-port-closed.pcap");
+    copy("13-cert-expired.pcap", "a/b/c/13-cert-expired.pcap");
+    copy(
+        "26-success-tls-gzip.pcap.gz",
+        "c/26-success-tls-gzip.pcap.gz",
+    );
+    std::fs::write(root.join("a/README.txt"), "captures of the 14th\n").unwrap();
+    std::fs::write(root.join("a/b/empty"), "").unwrap();
+    let data = std::fs::read(capture("05-nla-wrong-password.pcap")).unwrap();
+    let recs = pcap_records(&data);
+    let (off, len) = recs[9];
+    std::fs::write(root.join("c/cut.pcap"), &data[..off + 16 + len / 2]).unwrap();
+    (
+        root,
+        Cut {
+            record_offset: off as u64,
+            frame: 10,
+        },
+    )
+}
+
+/// The tree's files in walk order, relative to the root.
+const WALK: [&str; 7] = [
+    "a/01-success-tls.pcap",
+    "a/README.txt",
+    "a/b/06-port-closed.pcap",
+    "a/b/c/13-cert-expired.pcap",
+    "a/b/empty",
+    "c/26-success-tls-gzip.pcap.gz",
+    "c/cut.pcap",
+];
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 scratch path")
+}
+
+fn paths(root: &Path, rel: &[&str]) -> Vec<String> {
+    rel.iter().map(|r| s(&root.join(r)).to_string()).collect()
+}
+
+fn file_paths(doc: &Value) -> Vec<String> {
+    doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_directory_is_walked_in_order_and_every_file_is_accounted_for() {
+    let (root, cut) = tree("walk");
+    let o = run(&["--format", "json", s(&root)]);
+    // The truncated capture makes it 2; skipped files do not.
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(file_paths(&doc), paths(&root, &WALK));
+    let files = doc["files"].as_array().unwrap();
+    let by = |rel: &str| {
+        files
+            .iter()
+            .find(|f| f["path"] == s(&root.join(rel)))
+            .unwrap()
+    };
+
+    // Good captures are analysed.
+    for (rel, outcomes) in [
+        ("a/01-success-tls.pcap", &["established"][..]),
+        ("a/b/06-port-closed.pcap", &["failed", "failed"]),
+        ("a/b/c/13-cert-expired.pcap", &["failed"]),
+        ("c/26-success-tls-gzip.pcap.gz", &["established"]),
+    ] {
+        let f = by(rel);
+        assert_eq!(f["complete"], true, "{rel}");
+        assert_eq!(f["error"], Value::Null, "{rel}");
+        let got: Vec<&str> = f["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, outcomes, "{rel}");
+    }
+    assert_eq!(by("c/26-success-tls-gzip.pcap.gz")["compression"], "gzip");
+    assert_eq!(
+        by("a/b/06-port-closed.pcap")["connections"][0]["cause"]["id"],
+        "port_closed"
+    );
+
+    // The truncated capture: reported with its offset, analysed up to the cut.
+    let c = by("c/cut.pcap");
+    assert_eq!(c["complete"], false);
+    assert_eq!(c["error"]["kind"], "truncated");
+    assert_eq!(c["error"]["offset"], cut.record_offset);
+    assert_eq!(c["error"]["frame"], cut.frame);
+    assert_eq!(c["packets"], cut.frame - 1);
+    let conns = c["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0]["last_frame"], cut.frame - 1);
+    // tshark reads the same 9 frames of the cut file; frame 8 is the
+    // client's TLS ClientHello, the last step before the cut.
+    assert_eq!(conns[0]["last_step"], "tls_client_hello");
+
+    // Not captures: listed as skipped, not errors.
+    for (rel, kind) in [("a/README.txt", "not_a_capture"), ("a/b/empty", "empty")] {
+        let f = by(rel);
+        assert_eq!(f["error"], Value::Null, "{rel}");
+        assert_eq!(f["ignored"]["kind"], kind, "{rel}");
+        assert!(f["connections"].as_array().unwrap().is_empty());
+    }
+
+    // Standard error names the one file that could not be read whole.
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with(&format!("rdptriage: {}: ", s(&root.join("c/cut.pcap")))),
+        "{err}"
+    );
+    assert!(
+        lines[0].contains(&format!("byte offset {}", cut.record_offset)),
+        "{err}"
+    );
+
+    // Totals.
+    let t = &doc["totals"];
+    assert_eq!(t["files"], 7);
+    assert_eq!(t["files_ignored"], 2);
+    assert_eq!(t["files_unreadable"], 0);
+    assert_eq!(t["files_incomplete"], 1);
+    assert_eq!(t["connections"], 6);
+    assert_eq!(t["outcomes"]["failed"], 3);
+    assert_eq!(t["outcomes"]["established"], 2);
+    assert_eq!(t["outcomes"]["incomplete"], 1);
+    assert_eq!(
+        t["failures_by_phase"],
+        serde_json::json!([{"id": "tcp", "count": 2}, {"id": "rdp", "count": 1}])
+    );
+    assert_eq!(
+        t["failures_by_cause"],
+        serde_json::json!([
+            {"id": "port_closed", "count": 2},
+            {"id": "cert_rejected_expired", "count": 1}
+        ])
+    );
+    let servers = t["failures_by_server"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["server"], "198.51.100.20:3389");
+    assert_eq!(servers[0]["failed"], 3);
+    assert_eq!(servers[0]["connections"], 6);
+    let problems = t["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0]["kind"], "incomplete");
+    let ignored: Vec<&str> = t["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(ignored, paths(&root, &["a/README.txt", "a/b/empty"]));
+
+    // The table says the same in words.
+    let o = run(&[s(&root)]);
+    assert_eq!(code(&o), 2);
+    let out = stdout(&o);
+    assert!(
+        out.contains("7 files, 1 read incompletely, 2 skipped (not captures); 6 connections analysed: 3 failed, 2 established, 1 incomplete"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Servers with the most failures: 198.51.100.20:3389: 3 of 6 failed (port_closed 2, cert_rejected_expired 1)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn files_that_are_not_captures_do_not_fail_a_directory_run() {
+    let (root, _) = tree("exit");
+    // a/ holds failures and two non-captures: exit 1, not 2.
+    let o = run(&["--format", "json", s(&root.join("a"))]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_eq!(json(&o)["totals"]["files_ignored"], 2);
+    // Only the successful capture and a note: exit 0.
+    let o = run(&[
+        "--format",
+        "json",
+        s(&root.join("c/26-success-tls-gzip.pcap.gz")),
+        s(&root.join("a/b/empty")),
+    ]);
+    // ... but named on the command line, the empty file is an error.
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // A file named like a capture that is not one, met in a directory, is an error.
+    std::fs::write(root.join("c/broken.pcap"), "not really").unwrap();
+    let o = run(&["--format", "json", s(&root.join("c"))]);
+    assert_eq!(code(&o), 2);
+    let doc = json(&o);
+    assert_eq!(
+        doc["files"][0]["path"],
+        s(&root.join("c/26-success-tls-gzip.pcap.gz"))
+    );
+    assert_eq!(doc["files"][1]["error"]["kind"], "not_a_capture");
+    assert_eq!(doc["files"][1]["ignored"], Value::Null);
+    // A directory of nothing but the tree's two notes: exit 0.
+    std::fs::create_dir_all(root.join("notes")).unwrap();
+    std::fs::copy(root.join("a/README.txt"), root.join("notes/README.txt")).unwrap();
+    let o = run(&["--format", "csv", s(&root.join("notes"))]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 file found (not named) is not a capture and was skipped"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn jsonl_records_every_connection_error_and_skipped_file() {
+    let (root, cut) = tree("jsonl");
+    let o = run(&["--format", "jsonl", s(&root)]);
+    assert_eq!(code(&o), 2);
+    let recs = jsonl(&o);
+    let kinds: Vec<(String, String)> = recs
+        .iter()
+        .map(|r| {
+            let f = r["file"].as_str().unwrap();
+            let rel = f.strip_prefix(s(&root)).unwrap().trim_start_matches('/');
+            (r["record"].as_str().unwrap().to_string(), rel.to_string())
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("connection", "a/01-success-tls.pcap"),
+        ("ignored", "a/README.txt"),
+        ("connection", "a/b/06-port-closed.pcap"),
+        ("connection", "a/b/06-port-closed.pcap"),
+        ("connection", "a/b/c/13-cert-expired.pcap"),
+        ("ignored", "a/b/empty"),
+        ("connection", "c/26-success-tls-gzip.pcap.gz"),
+        ("error", "c/cut.pcap"),
+        ("connection", "c/cut.pcap"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(kinds, want);
+    assert!(recs.iter().all(|r| r["schema_version"] == 1));
+    let err = &recs[7];
+    assert_eq!(err["partial"], true);
+    assert_eq!(err["connections"], 1);
+    assert_eq!(err["error"]["offset"], cut.record_offset);
+    // Connection records are the document's connections, with the file.
+    let doc = json(&run(&["--format", "json", s(&root)]));
+    let ported = &doc["files"][2]["connections"][1];
+    let mut rec = recs[3].clone();
+    for k in ["record", "schema_version", "file"] {
+        rec.as_object_mut().unwrap().remove(k);
+    }
+    assert_eq!(&rec, ported);
+    assert_eq!(rec["stream"], 1);
+    assert_eq!(rec["cause"]["id"], "port_closed");
+}
+
+/// RFC 4180 rows (CRLF) of fields.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.split_terminator("\r\n")
+        .map(|line| {
+            let mut fields = vec![String::new()];
+            let mut quoted = false;
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' if quoted && chars.peek() == Some(&'"') => {
+                        chars.next();
+                        fields.last_mut().unwrap().push('"');
+                    }
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => fields.push(String::new()),
+                    c => fields.last_mut().unwrap().push(c),
+                }
+            }
+            fields
+        })
+        .collect()
+}
+
+const CSV_HEADER: &str = "file,stream,client,server,first_frame,first_ts,outcome,phase,last_step,failed_step,ended_by,ending_frame,cause,confidence,benign,cookie,requested,selected,tls_version,cipher,cert_subject,cert_not_after,summary";
+
+#[test]
+fn csv_has_one_row_per_connection() {
+    let (root, _) = tree("csv");
+    let o = run(&["--format", "csv", s(&root)]);
+    assert_eq!(code(&o), 2);
+    let text = stdout(&o);
+    assert!(text.starts_with(&format!("{CSV_HEADER}\r\n")), "{text}");
+    let rows = csv_rows(&text);
+    assert_eq!(rows.len(), 1 + 6, "{text}");
+    assert!(rows.iter().all(|r| r.len() == 23), "{rows:?}");
+    let expired = rows
+        .iter()
+        .find(|r| r[0].ends_with("13-cert-expired.pcap"))
+        .unwrap();
+    assert_eq!(expired[6], "failed");
+    assert_eq!(expired[12], "cert_rejected_expired");
+    assert_eq!(expired[16], "SSL");
+    assert_eq!(expired[18], "TLS 1.2");
+    assert_eq!(expired[21], "2021-01-01T00:00:00.000000Z");
+    assert!(expired[22].starts_with("Failed at"), "{expired:?}");
+    let files: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files, sorted, "rows in walk order");
+    // The skipped files are told on standard error, with the truncated one.
+    let err = stderr(&o);
+    assert!(err.contains("cut.pcap: capture cut short"), "{err}");
+    assert!(
+        err.contains("2 files found (not named) are not captures and were skipped"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shards_cover_everything_exactly_once() {
+    let (root, _) = tree("shard");
+    let all = json(&run(&["--format", "json", s(&root)]));
+    let all_files = file_paths(&all);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut records = Vec::new();
+    for k in ["1/2", "2/2"] {
+        let o = run(&["--format", "json", "--shard", k, s(&root)]);
+        let doc = json(&o);
+        let files = file_paths(&doc);
+        // Each shard keeps the input order.
+        let order: Vec<usize> = files
+            .iter()
+            .map(|f| all_files.iter().position(|a| a == f).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{k}: {files:?}");
+        for f in files {
+            *seen.entry(f).or_default() += 1;
+        }
+        records.extend(jsonl(&run(&["--format", "jsonl", "--shard", k, s(&root)])));
+    }
+    assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), {
+        let mut v = all_files.clone();
+        v.sort();
+        v
+    });
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    // The concatenated JSON Lines hold every record of the whole run once.
+    let whole = jsonl(&run(&["--format", "jsonl", s(&root)]));
+    let key = |r: &Value| {
+        (
+            r["file"].to_string(),
+            r["record"].to_string(),
+            r["stream"].to_string(),
+        )
+    };
+    let mut a: Vec<_> = records.iter().map(key).collect();
+    let mut b: Vec<_> = whole.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    // One part of one is everything.
+    let one = json(&run(&["--format", "json", "--shard", "1/1", s(&root)]));
+    assert_eq!(file_paths(&one), all_files);
+}
+
+#[test]
+fn bad_shards_are_usage_errors() {
+    for bad in ["0/2", "3/2", "1/0", "x", "1/2/3", ""] {
+        let o = run(&["--shard", bad, "x.pcap"]);
+        assert_eq!(code(&o), 2, "{bad}");
+        assert!(stderr(&o).starts_with("error:"), "{bad}: {}", stderr(&o));
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn files_from_a_list_or_standard_input() {
+    let (root, _) = tree("list");
+    let list = [
+        s(&root.join("c/26-success-tls-gzip.pcap.gz")).to_string(),
+        String::new(),
+        s(&root.join("a/b")).to_string(),
+        // Met twice: analysed once, at its first place.
+        s(&root.join("c/26-success-tls-gzip.pcap.gz")).to_string(),
+    ];
+    let text = list.join("\r\n") + "\n";
+    let want = paths(
+        &root,
+        &[
+            "a/01-success-tls.pcap",
+            "c/26-success-tls-gzip.pcap.gz",
+            "a/b/06-port-closed.pcap",
+            "a/b/c/13-cert-expired.pcap",
+            "a/b/empty",
+        ],
+    );
+    let list_file = root.join("list.txt");
+    std::fs::write(&list_file, &text).unwrap();
+    let first = root.join("a/01-success-tls.pcap");
+    let first = s(&first);
+    let o = run(&["--format", "json", "--files-from", s(&list_file), first]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(file_paths(&json(&o)), want);
+    let o = run_stdin(
+        &["--format", "json", "--files-from", "-", first],
+        text.as_bytes(),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(file_paths(&json(&o)), want);
+    // No argument is needed with a list.
+    let o = run(&["--format", "json", "--files-from", s(&list_file)]);
+    assert_eq!(file_paths(&json(&o)).len(), 4);
+    // Standard input cannot be both the list and a capture.
+    let o = run_stdin(&["--files-from", "-", "-"], b"x.pcap\n");
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).starts_with("error:"), "{}", stderr(&o));
+    // A list that cannot be read is a usage error.
+    let o = run(&["--files-from", s(&root.join("no-such-list"))]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot read the list of files"));
+}
+
+#[test]
+fn glob_patterns_are_expanded_by_rdptriage() {
+    let (root, _) = tree("glob");
+    let pattern = format!("{}/**/*.pcap*", s(&root));
+    let o = run(&["--format", "json", &pattern]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(
+        file_paths(&json(&o)),
+        paths(
+            &root,
+            &[
+                "a/01-success-tls.pcap",
+                "a/b/06-port-closed.pcap",
+                "a/b/c/13-cert-expired.pcap",
+                "c/26-success-tls-gzip.pcap.gz",
+                "c/cut.pcap",
+            ]
+        )
+    );
+    // `*` does not cross directories; `?` and `[...]` work.
+    let o = run(&["--format", "json", &format!("{}/a/*", s(&root))]);
+    let got = file_paths(&json(&o));
+    // a/b is a directory the pattern matched: walked.
+    assert_eq!(
+        got,
+        paths(
+            &root,
+            &[
+                "a/01-success-tls.pcap",
+                "a/README.txt",
+                "a/b/06-port-closed.pcap",
+                "a/b/c/13-cert-expired.pcap",
+                "a/b/empty",
+            ]
+        )
+    );
+    // A file matched by a pattern was found, not named: a non-capture not
+    // named like a capture is skipped; one named like a capture is an error.
+    let o = run(&["--format", "json", &format!("{}/a/READ?E.[tx]xt", s(&root))]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["files"][0]["ignored"]["kind"], "not_a_capture");
+    std::fs::write(root.join("a/fake.pcap"), "not really").unwrap();
+    let o = run(&["--format", "json", &format!("{}/a/f*.pcap", s(&root))]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(json(&o)["files"][0]["error"]["kind"], "not_a_capture");
+    // A pattern that matches nothing is an input error; the rest go on.
+    let none = format!("{}/nothing/*.pcap", s(&root));
+    let o = run(&[
+        "--format",
+        "json",
+        &none,
+        s(&root.join("a/01-success-tls.pcap")),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains(&format!(
+            "{none}: cannot open: no file matches this pattern"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        json(&o)["files"][1]["connections"][0]["outcome"],
+        "established"
+    );
+    // A malformed pattern is a usage error.
+    let o = run(&[&format!("{}/[", s(&root))]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).starts_with("error: bad pattern"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let (root, _) = tree("threads");
+    for format in ["table", "json", "markdown", "jsonl", "csv"] {
+        let mut outs = Vec::new();
+        for threads in ["1", "4"] {
+            let o = run(&["--format", format, "--threads", threads, s(&root)]);
+            outs.push((code(&o), o.stdout, o.stderr));
+        }
+        assert_eq!(outs[0], outs[1], "{format}");
+        assert_eq!(outs[0].0, 2);
+    }
+}
+
+#[test]
+fn redaction_holds_in_jsonl_and_csv() {
+    let (root, _) = tree("redact");
+    for format in ["jsonl", "csv"] {
+        let plain = stdout(&run(&["--format", format, s(&root)]));
+        assert!(plain.contains("198.51.100.20") && plain.contains("192.0.2.10"));
+        let out = stdout(&run(&["--format", format, "--redact", s(&root)]));
+        for secret in ["198.51.100.20", "192.0.2.10", "root"] {
+            assert!(!out.contains(secret), "{format}: {secret} in\n{out}");
+        }
+        assert!(out.contains("ip-1:") && out.contains(":3389"), "{out}");
+    }
+    // Pseudonyms hold across files: the one server is the same everywhere.
+    let recs = jsonl(&run(&["--format", "jsonl", "--redact", s(&root)]));
+    let servers: std::collections::BTreeSet<&str> = recs
+        .iter()
+        .filter(|r| r["record"] == "connection")
+        .map(|r| r["server"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers.len(), 1, "{servers:?}");
+}
