@@ -477,6 +477,14 @@ pub fn proto_connection(data: &[u8]) {
     let decoded = proto::decode_connection(input(0), input(1));
     for d in &decoded {
         assert!(d.start <= d.end, "event ends before it starts");
+        let len = match d.dir {
+            Dir::ToServer => c.to_server.len(),
+            Dir::ToClient => c.to_client.len(),
+        };
+        assert!(
+            d.end <= len as u64,
+            "event past the end of its stream: {d:?}"
+        );
     }
 }
 
@@ -497,6 +505,7 @@ pub fn tls_direction(data: &[u8]) {
     assert!(r.encrypted_records.len() <= tls::MAX_RECORD_REFS);
     for e in &r.events {
         assert!(e.start >= base && e.start <= e.end);
+        assert!(e.end <= base + d.len() as u64, "event past the end: {e:?}");
     }
     let _ = tls::find_record_boundary(d, 4096);
 }
