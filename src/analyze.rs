@@ -50,6 +50,11 @@ pub struct SkipCounts {
     pub fragments_held: u64,
     pub fragments_dropped: u64,
     pub malformed: u64,
+    /// Partial IP datagrams given up (too old, or overlapping fragments
+    /// that disagree) after their fragments were counted as held.
+    pub fragment_datagrams_discarded: u64,
+    /// Partial IP datagrams still incomplete at the end of the capture.
+    pub fragment_datagrams_incomplete: u64,
 }
 
 impl SkipCounts {
@@ -120,6 +125,8 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             results.extend(process_batch(std::mem::take(&mut pending)));
         }
     });
+    skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
+    skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
     let (rest, flow) = flows.finish();
     let end = match &read {
         Ok(s) => s.last_ts.unwrap_or(last_ts),
@@ -222,6 +229,22 @@ mod tests {
             v.extend_from_slice(&f);
         }
         v
+    }
+
+    #[test]
+    fn a_fragmented_datagram_never_completed_is_counted() {
+        let mut bytes = pcap(&[(0, 40000, 3389, 0x02)]);
+        // The IPv4 flags and fragment offset of the only frame (24-byte
+        // file header, 16-byte record header, 14-byte Ethernet header, then
+        // bytes 6-7 of IPv4): the last fragment, at offset 64. The fragments
+        // before it never come.
+        bytes[24 + 16 + 14 + 6] = 0x00;
+        bytes[24 + 16 + 14 + 7] = 0x08;
+        let r = analyze_reader("t.pcap", &bytes[..], &Options::default());
+        assert_eq!(r.skipped.fragments_held, 1, "{:?}", r.skipped);
+        assert_eq!(r.skipped.fragment_datagrams_incomplete, 1);
+        assert_eq!(r.skipped.fragment_datagrams_discarded, 0);
+        assert!(r.connections.is_empty());
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct Skipped {
     pub fragments_held: u64,
     pub fragments_dropped: u64,
     pub malformed: u64,
+    pub fragment_datagrams_discarded: u64,
+    pub fragment_datagrams_incomplete: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -620,6 +622,8 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             fragments_held: r.skipped.fragments_held,
             fragments_dropped: r.skipped.fragments_dropped,
             malformed: r.skipped.malformed,
+            fragment_datagrams_discarded: r.skipped.fragment_datagrams_discarded,
+            fragment_datagrams_incomplete: r.skipped.fragment_datagrams_incomplete,
         },
         flow: FlowCounts {
             tcp_packets: r.flow.tcp_packets,

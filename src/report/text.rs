@@ -154,6 +154,14 @@ pub fn skipped_line(s: &Skipped) -> Option<String> {
         (s.fragments_held, "IP fragments held"),
         (s.fragments_dropped, "IP fragments dropped"),
         (s.malformed, "malformed"),
+        (
+            s.fragment_datagrams_discarded,
+            "fragmented IP datagrams given up (too old or conflicting)",
+        ),
+        (
+            s.fragment_datagrams_incomplete,
+            "fragmented IP datagrams incomplete at the end",
+        ),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)
