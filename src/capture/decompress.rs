@@ -15,27 +15,12 @@ use std::io::{self, Cursor, Read};
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
-/// Read up to `buf.len()` bytes, retrying short reads; returns how many.
-fn read_prefix<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        let Some(space) = buf.get_mut(n..) else { break };
-        match src.read(space) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n.min(buf.len()))
-}
-
 pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
     mut src: R,
     on_frame: F,
 ) -> Result<ReadSummary, OpenError> {
     let mut prefix = [0u8; 4];
-    let n = read_prefix(&mut src, &mut prefix)?;
+    let n = drive::read_prefix(&mut src, &mut prefix)?;
     let head = prefix.get(..n).unwrap_or(&[]);
     let chained = Cursor::new(head.to_vec()).chain(src);
     if head.starts_with(&GZIP_MAGIC) {
