@@ -1,10 +1,8 @@
 //! The command line as a user runs it: exit codes, error messages, standard
 //! input, output independent of the thread count.
 //!
-//! Tests under "needs the pipeline" analyse real capture bytes; they need
-//! the capture reader (and, for exit code 1, the packet, flow and diagnosis
-//! stages). In a build where the capture reader is still a stub they say
-//! plainly that they skipped, and pass; with the pipeline they run.
+//! Tests under "needs the pipeline" analyse real capture bytes built here,
+//! through every stage.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -244,23 +242,8 @@ fn redact_hides_the_addresses_of_the_json_report() {
 
 // ------------------------------------------------- needs the pipeline
 
-/// Whether this build has a capture reader: a valid empty pcap must read
-/// without error. Says so on stderr when it does not.
-fn pipeline_ready() -> bool {
-    let p = scratch("probe.pcap", &pcap_header());
-    let o = run(&["--format", "json", p.to_str().unwrap()]);
-    let ready = code(&o) != 2 || !stderr(&o).contains("not implemented");
-    if !ready {
-        eprintln!("skipped: the capture reader is not implemented in this build");
-    }
-    ready
-}
-
 #[test]
 fn empty_capture_exits_0() {
-    if !pipeline_ready() {
-        return;
-    }
     let p = scratch("empty.pcap", &pcap_header());
     let o = run(&[p.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -274,9 +257,6 @@ fn empty_capture_exits_0() {
 
 #[test]
 fn empty_capture_on_stdin_exits_0() {
-    if !pipeline_ready() {
-        return;
-    }
     let o = run_stdin(&["--format", "json", "-"], &pcap_header());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -287,9 +267,6 @@ fn empty_capture_on_stdin_exits_0() {
 
 #[test]
 fn refused_connection_exits_1() {
-    if !pipeline_ready() {
-        return;
-    }
     let p = scratch("refused.pcap", &refused_pcap());
     let o = run(&["--format", "json", p.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -303,9 +280,6 @@ fn refused_connection_exits_1() {
 
 #[test]
 fn truncated_capture_exits_2_with_offset() {
-    if !pipeline_ready() {
-        return;
-    }
     let mut bytes = refused_pcap();
     bytes.truncate(bytes.len() - 10);
     let p = scratch("cut.pcap", &bytes);
@@ -327,7 +301,7 @@ fn corpus(file: &str) -> Option<String> {
     let dir = std::env::var("RDPTRIAGE_CORPUS")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").to_string());
     let p = PathBuf::from(dir).join(file);
-    if p.is_file() && pipeline_ready() {
+    if p.is_file() {
         Some(p.to_string_lossy().into_owned())
     } else {
         eprintln!("skipped: corpus file {} not found", p.display());
