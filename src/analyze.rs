@@ -165,7 +165,7 @@ pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionR
     let input = |i: usize| StreamInput {
         data: &c.half[i].data,
         holes: &holes[i],
-        capped: c.half[i].capped,
+        limit: c.half[i].limit,
         from_start: c.half[i].from_start,
     };
     let decoded = proto::decode_connection(input(0), input(1));

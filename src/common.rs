@@ -135,6 +135,73 @@ impl Dir {
     }
 }
 
+/// Why the bytes of one direction were not all kept: a bound on memory
+/// was reached. Later bytes were counted, not kept, so anything decoded
+/// from them is unknown (not absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeepLimit {
+    /// The per-direction depth cap: the first `bytes` bytes were kept.
+    DepthCap { bytes: u64 },
+    /// The number of holes (missing ranges) kept for one direction.
+    Holes { max: u64 },
+    /// The bytes held zero-filled in holes for one direction.
+    HoleBytes { max: u64 },
+    /// The total of buffered bytes across all connections.
+    MemoryBudget { bytes: u64 },
+}
+
+impl KeepLimit {
+    /// A stable name for machine-readable output.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeepLimit::DepthCap { .. } => "depth_cap",
+            KeepLimit::Holes { .. } => "holes",
+            KeepLimit::HoleBytes { .. } => "hole_bytes",
+            KeepLimit::MemoryBudget { .. } => "memory_budget",
+        }
+    }
+
+    /// Whether bytes were lost before the depth cap (the depth cap only
+    /// ends the kept prefix; the other limits leave holes in it).
+    pub fn lost_in_depth(self) -> bool {
+        !matches!(self, KeepLimit::DepthCap { .. })
+    }
+}
+
+/// `1 MiB`, `256 KiB`, `1500 bytes`.
+pub fn size_text(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+impl fmt::Display for KeepLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KeepLimit::DepthCap { bytes } => {
+                write!(f, "depth cap reached ({} kept)", size_text(bytes))
+            }
+            KeepLimit::Holes { max } => {
+                write!(f, "hole limit reached (at most {max} missing ranges kept)")
+            }
+            KeepLimit::HoleBytes { max } => write!(
+                f,
+                "hole limit reached (at most {} missing in holes)",
+                size_text(max)
+            ),
+            KeepLimit::MemoryBudget { bytes } => write!(
+                f,
+                "memory budget reached ({} buffered in all connections)",
+                size_text(bytes)
+            ),
+        }
+    }
+}
+
 /// Both endpoints of a TCP connection, client first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Endpoints {

@@ -328,7 +328,7 @@ mod seeds {
             let spec = ConnSpec {
                 to_server: d(0),
                 to_client: d(1),
-                capped: [c.half[0].capped, c.half[1].capped],
+                capped: [c.half[0].limit.is_some(), c.half[1].limit.is_some()],
                 from_start: [c.half[0].from_start, c.half[1].from_start],
                 hole: [hole(0), hole(1)],
             };
@@ -738,7 +738,7 @@ mod properties {
     use proptest::collection::vec;
     use proptest::prelude::*;
     use rdptriage::capture::read_capture;
-    use rdptriage::common::{Dir, Timestamp};
+    use rdptriage::common::{Dir, KeepLimit, Timestamp};
     use rdptriage::flow::{FlowConfig, FlowTable, GapKind};
     use rdptriage::proto::{self, cert, tls, StreamInput};
 
@@ -991,7 +991,7 @@ mod properties {
         fn tls_direction_handshake_shaped(d in handshake_flight(), tail in tls_records(), sel: u8) {
             harness::tls_direction(&[&[sel][..], &d, &tail].concat());
             // The same bytes as both directions of a TLS connection.
-            let input = |data: &'static [u8]| StreamInput { data, holes: &[], capped: false, from_start: true };
+            let input = |data: &'static [u8]| StreamInput { data, holes: &[], limit: None, from_start: true };
             let leaked: &'static [u8] = Box::leak([cc(1), d].concat().into_boxed_slice());
             let _ = proto::decode_connection(input(&[]), input(leaked));
             let r = tls::decode_direction(Dir::ToClient, leaked, 0, false);
@@ -1144,7 +1144,7 @@ mod properties {
         assert_eq!(segs[4].seq, 77 + 1 + 192);
         let c = reassemble(&segs, 100);
         assert_eq!(c.half[1].data, server[..100]);
-        assert!(c.half[1].capped);
+        assert_eq!(c.half[1].limit, Some(KeepLimit::DepthCap { bytes: 100 }));
     }
 
     proptest! {
@@ -1165,7 +1165,7 @@ mod properties {
             for (h, want) in [(&c.half[0], &client), (&c.half[1], &server)] {
                 let kept = want.len().min(cap);
                 prop_assert_eq!(&h.data[..], &want[..kept]);
-                prop_assert_eq!(h.capped, want.len() > cap);
+                prop_assert_eq!(h.limit.is_some(), want.len() > cap);
                 prop_assert!(h.gaps.iter().all(|g| g.kind != GapKind::CaptureLoss
                     && g.kind != GapKind::Unknown), "{:?}", h.gaps);
                 prop_assert_eq!(h.stream_len, want.len() as u64);

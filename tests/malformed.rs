@@ -16,6 +16,7 @@
 use rdptriage::analyze::{analyze_reader, FileResult, Options};
 use rdptriage::capture::{read_capture, WarningKind};
 use rdptriage::cli::error_message;
+use rdptriage::common::KeepLimit;
 use rdptriage::diagnose::Outcome;
 use rdptriage::flow::{Connection, FlowConfig, FlowTable};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
@@ -863,7 +864,7 @@ fn sparse_segments_stay_under_the_depth_cap() {
             1,
             "a segment past the cap keeps nothing"
         );
-        assert!(c.half[0].capped);
+        assert!(c.half[0].limit.is_some());
     }
     // Within the cap: the hole is held zero-filled.
     let bytes = sparse_connections(8, cap as u32 - 2);
@@ -906,7 +907,7 @@ fn total_reassembly_memory_is_bounded() {
 
 /// 100,000 one-byte segments of one direction in a shuffled order (fixed
 /// seed): holes come and go up to their bound; time stays bounded, the
-/// stream is whole in the end or the direction is marked capped.
+/// stream is whole in the end or the direction names the limit reached.
 #[test]
 fn hundred_thousand_segments_shuffled() {
     let n = 100_000u32;
@@ -950,8 +951,8 @@ fn hundred_thousand_segments_shuffled() {
         .enumerate()
         .all(|(i, &b)| b == (i % 251) as u8);
     assert!(
-        whole || h.capped,
-        "bytes lost without the direction being marked capped"
+        whole || h.limit.is_some(),
+        "bytes lost without the direction saying which limit"
     );
 }
 
@@ -972,8 +973,8 @@ fn first_fragment(id: u16) -> Vec<u8> {
 
 /// Each bound, once reached, shows somewhere the report reads: evicted
 /// connections (FlowStats), events past the bound (events_dropped), IP
-/// fragments past the pool (SkipCounts), the depth cap (capped, and a
-/// Stopped event for the decoders).
+/// fragments past the pool (SkipCounts), the depth cap (the direction's
+/// limit, counted per file, and a Stopped event naming it).
 #[test]
 fn reached_bounds_are_counted() {
     // max_live: 10 connections open at once in a table of 3.
@@ -1043,7 +1044,8 @@ fn reached_bounds_are_counted() {
     };
     let r = analyze_reader("capped.pcap", &bytes[..], &opts);
     let tl = &r.connections[0].timeline;
-    assert!(tl.dirs[0].capped);
+    assert_eq!(tl.dirs[0].limit, Some(KeepLimit::DepthCap { bytes: 1000 }));
+    assert_eq!((r.flow.depth_capped, r.flow.hole_limited), (1, 0));
     let stopped: Vec<String> = tl
         .proto_events()
         .filter_map(|(_, p)| match p {

@@ -16,7 +16,7 @@ mod common;
 
 use rdptriage::analyze::{analyze_connection, analyze_path, ConnectionResult, Options};
 use rdptriage::capture;
-use rdptriage::common::Dir;
+use rdptriage::common::{Dir, KeepLimit};
 use rdptriage::flow::{Connection, FlowConfig, FlowTable, Gap, GapKind};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
 use rdptriage::proto::mcs::ServerCertificate;
@@ -385,12 +385,16 @@ fn holes_and_the_depth_cap_stop_decoding() {
             .into_iter()
             .find(|t| t.stream == 1)
             .expect("stream 1");
-        assert!(t.dir(Dir::ToServer).capped, "cap {cap}");
+        assert_eq!(
+            t.dir(Dir::ToServer).limit,
+            Some(KeepLimit::DepthCap { bytes: cap as u64 }),
+            "cap {cap}"
+        );
         stopped(&t, Dir::ToServer)
     };
     let why = capped(1000);
     assert!(
-        why.len() == 1 && why[0].starts_with("depth cap reached"),
+        why.len() == 1 && why[0].starts_with("depth cap reached (1000 bytes kept)"),
         "{why:?}"
     );
     assert!(capped(1512).is_empty());

@@ -9,7 +9,7 @@
 
 use rdptriage::analyze::{self, Options};
 use rdptriage::capture::{self, Frame, LinkType, MAX_WARNINGS};
-use rdptriage::common::{Dir, Duration, Timestamp};
+use rdptriage::common::{Dir, Duration, KeepLimit, Timestamp};
 use rdptriage::flow::{Connection, FlowConfig, FlowTable};
 use rdptriage::packet::{
     IcmpError, IpInfo, Packet, QuotedTcp, Sliced, Slicer, SlicerConfig, TcpFlags, TcpSegment,
@@ -471,7 +471,13 @@ pub fn proto_connection(data: &[u8]) {
     let input = |i: usize| StreamInput {
         data: if i == 0 { &c.to_server } else { &c.to_client },
         holes: &holes[i],
-        capped: c.capped[i],
+        limit: c.capped[i].then_some(KeepLimit::DepthCap {
+            bytes: if i == 0 {
+                c.to_server.len()
+            } else {
+                c.to_client.len()
+            } as u64,
+        }),
         from_start: c.from_start[i],
     };
     let decoded = proto::decode_connection(input(0), input(1));

@@ -154,6 +154,19 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         ));
     }
 
+    // A bound on memory dropped bytes below the depth cap (the depth cap
+    // itself only ends a long connection's kept prefix: decoding says so
+    // above when it matters).
+    for dir in [Dir::ToServer, Dir::ToClient] {
+        if let Some(limit) = tl.dir(dir).limit.filter(|l| l.lost_in_depth()) {
+            d.caveats.push(format!(
+                "not every byte from the {} was kept for decoding: {limit}; what was not kept \
+                 is unknown",
+                dir.sender()
+            ));
+        }
+    }
+
     // ICMP errors that quote the connection but did not end it.
     if let Some(t) = f.terms.iter().find(|t| matches!(t.kind, TermKind::Icmp(_))) {
         if d.ending_frame != Some(t.frame) && !d.evidence.iter().any(|e| e.frame == t.frame) {

@@ -4,6 +4,7 @@
 use super::testkit::*;
 use super::*;
 use crate::common::Dir::{ToClient, ToServer};
+use crate::common::KeepLimit;
 use crate::flow::{GapKind, RoleSource, TcpEventKind};
 use crate::proto::credssp::CredsspLeg::*;
 use crate::proto::mcs::McsEvent;
@@ -1453,6 +1454,23 @@ fn dropped_events_are_a_caveat() {
     tl.events_dropped = 12;
     let d = diagnose(&tl);
     assert!(d.caveats.iter().any(|c| c.contains("12 TCP events")));
+}
+
+#[test]
+fn bytes_lost_to_a_bound_are_a_caveat() {
+    let mut tl = negotiated(SSL, SSL).end(1.0).build();
+    // The depth cap alone is the normal end of a long connection.
+    tl.dirs[0].limit = Some(KeepLimit::DepthCap { bytes: 1 << 20 });
+    assert!(diagnose(&tl).caveats.is_empty());
+    tl.dirs[1].limit = Some(KeepLimit::HoleBytes { max: 256 << 10 });
+    let d = diagnose(&tl);
+    assert_eq!(
+        d.caveats,
+        [
+            "not every byte from the server was kept for decoding: hole limit reached (at most \
+          256 KiB missing in holes); what was not kept is unknown"
+        ]
+    );
 }
 
 #[test]

@@ -449,9 +449,9 @@ impl ConnState {
     }
 
     /// Stop keeping bytes in both directions (a total budget was reached).
-    pub fn stop_keeping(&mut self) {
+    pub fn stop_keeping(&mut self, budget: u64) {
         for d in self.dirs.iter_mut() {
-            d.reasm.stop_keeping();
+            d.reasm.stop_keeping(budget);
         }
     }
 
@@ -477,7 +477,7 @@ impl ConnState {
             .zip([Dir::ToServer, Dir::ToClient])
         {
             h.stream_len = d.reasm.high;
-            h.capped = d.reasm.capped;
+            h.limit = d.reasm.limit;
             let (data, segments, gaps) = d.reasm.finish(d.fin_off.is_some());
             for g in &gaps {
                 log.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));

@@ -29,7 +29,7 @@
 //! The first-payload predicate decides at the first payload of the
 //! conversation: a server that speaks first is not accepted.
 
-use crate::common::{Dir, Endpoints, Timestamp};
+use crate::common::{Dir, Endpoints, KeepLimit, Timestamp};
 use crate::packet::{IcmpError, Transport};
 
 mod conn;
@@ -153,9 +153,10 @@ pub struct HalfStream {
     /// order, contiguous with holes between them.
     pub segments: Vec<Segment>,
     pub gaps: Vec<Gap>,
-    /// True once `depth_cap` was reached: bytes past `data.len()` were
-    /// counted, not kept.
-    pub capped: bool,
+    /// Set once a bound stopped bytes from being kept (the depth cap, a
+    /// hole limit, the memory budget): bytes past `data.len()`, or in
+    /// holes the limit left, were counted, not kept.
+    pub limit: Option<KeepLimit>,
     /// Highest stream offset seen + 1 (bytes seen in total, kept or not).
     pub stream_len: u64,
     /// Last frame carrying payload in this direction.
@@ -276,6 +277,25 @@ pub struct FlowStats {
     /// Connections that stopped keeping bytes because `max_buffered` was
     /// reached.
     pub over_budget: u64,
+    /// Directions of finished connections whose bytes were not all kept,
+    /// by the limit that stopped them (the depth cap, or a hole limit).
+    /// The budget is counted per connection in `over_budget`.
+    pub depth_capped: u64,
+    pub hole_limited: u64,
+}
+
+impl FlowStats {
+    fn count_limits(&mut self, conns: &[Connection]) {
+        for h in conns.iter().flat_map(|c| c.half.iter()) {
+            match h.limit {
+                Some(KeepLimit::DepthCap { .. }) => self.depth_capped += 1,
+                Some(KeepLimit::Holes { .. } | KeepLimit::HoleBytes { .. }) => {
+                    self.hole_limited += 1
+                }
+                Some(KeepLimit::MemoryBudget { .. }) | None => {}
+            }
+        }
+    }
 }
 
 /// The connection table: assigns stream numbers to every TCP conversation
@@ -326,7 +346,9 @@ impl FlowTable {
     /// Move connections that are finished (closed and quiet for `linger`,
     /// or replaced by a new handshake on the same 4-tuple) into `out`.
     pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
+        let from = out.len();
         self.table.drain_finished(out);
+        self.stats.count_limits(&out[from..]);
     }
 
     /// Counters so far.
@@ -346,7 +368,9 @@ impl FlowTable {
     }
 
     /// End of capture: every remaining selected connection, and the counters.
-    pub fn finish(self) -> (Vec<Connection>, FlowStats) {
-        (self.table.finish(), self.stats)
+    pub fn finish(mut self) -> (Vec<Connection>, FlowStats) {
+        let rest = self.table.finish();
+        self.stats.count_limits(&rest);
+        (rest, self.stats)
     }
 }

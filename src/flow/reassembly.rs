@@ -11,7 +11,7 @@
 //! only count.
 
 use super::{Gap, GapKind, Segment};
-use crate::common::{Duration, Timestamp};
+use crate::common::{Duration, KeepLimit, Timestamp};
 
 /// A hole filled sooner than this after the front last advanced is
 /// reordering, not loss, when the handshake RTT is unknown (Wireshark's
@@ -19,7 +19,7 @@ use crate::common::{Duration, Timestamp};
 pub(crate) const REORDER_THRESHOLD: Duration = Duration::from_millis(3);
 
 /// Holes tracked at once per direction; a segment that would open one more
-/// ends in-depth reassembly of the direction (it becomes `capped`).
+/// ends in-depth reassembly of the direction (its `limit` is set).
 pub(crate) const MAX_HOLES: usize = 1024;
 
 /// Bytes kept zero-filled in holes at once per direction; a hole that would
@@ -70,7 +70,9 @@ pub(crate) struct Reassembler {
     pub high: u64,
     /// When `high` last advanced.
     front_ts: Timestamp,
-    pub capped: bool,
+    /// Set once a bound stopped bytes from being kept (the most telling
+    /// one: a hole limit or the budget outranks the depth cap).
+    pub limit: Option<KeepLimit>,
     /// In-depth reassembly ended because [`MAX_HOLES`] was reached. (The
     /// depth cap alone does not end it: bytes below the cap that arrive
     /// after a segment past it are still kept.)
@@ -93,7 +95,7 @@ impl Reassembler {
             gaps: Vec::new(),
             high: 0,
             front_ts: Timestamp(0),
-            capped: false,
+            limit: None,
             holes_full: false,
             hole_bytes: 0,
             max_ack: None,
@@ -180,7 +182,9 @@ impl Reassembler {
             self.front_ts = ts;
         }
         if self.high > self.depth_cap as u64 {
-            self.capped = true;
+            self.set_limit(KeepLimit::DepthCap {
+                bytes: self.depth_cap as u64,
+            });
         }
         self.advance_anchor(seq.wrapping_add(payload_len), end as i64);
         // Fast fill: bytes below the old front all filled recent holes.
@@ -261,7 +265,10 @@ impl Reassembler {
             let y = h.end.min(hi);
             let splits = x > h.start && y < h.end;
             if splits && self.holes.len() >= MAX_HOLES {
-                // Keep the bound: these bytes stay missing.
+                // Keep the bound: these bytes stay missing, and say why.
+                self.set_limit(KeepLimit::Holes {
+                    max: MAX_HOLES as u64,
+                });
                 fill.all_fast = false;
                 i += 1;
                 continue;
@@ -341,16 +348,35 @@ impl Reassembler {
     }
 
     /// Whether one more hole of `len` bytes may be kept. If not, in-depth
-    /// reassembly of the direction ends here (`capped`): the bounds on
+    /// reassembly of the direction ends here (`limit` is set): the bounds on
     /// holes are what keep memory proportional to the captured bytes.
     fn room_for_hole(&mut self, len: u64) -> bool {
-        if self.holes.len() >= MAX_HOLES || self.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES {
-            self.capped = true;
-            self.holes_full = true;
-            return false;
+        let limit = if self.holes.len() >= MAX_HOLES {
+            KeepLimit::Holes {
+                max: MAX_HOLES as u64,
+            }
+        } else if self.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES {
+            KeepLimit::HoleBytes {
+                max: MAX_HOLE_BYTES,
+            }
+        } else {
+            self.hole_bytes += len;
+            return true;
+        };
+        self.set_limit(limit);
+        self.holes_full = true;
+        false
+    }
+
+    /// Record why bytes were not kept. The depth cap is the usual end of
+    /// a long connection; any other limit means bytes were lost below it
+    /// and is the one worth telling, so it replaces the depth cap.
+    fn set_limit(&mut self, limit: KeepLimit) {
+        match self.limit {
+            None => self.limit = Some(limit),
+            Some(old) if !old.lost_in_depth() && limit.lost_in_depth() => self.limit = Some(limit),
+            Some(_) => {}
         }
-        self.hole_bytes += len;
-        true
     }
 
     /// Bytes held for this direction (kept data and zero-filled holes).
@@ -360,8 +386,8 @@ impl Reassembler {
 
     /// Stop keeping bytes (a total memory budget was reached): what is
     /// held stays, the rest is counted only.
-    pub fn stop_keeping(&mut self) {
-        self.capped = true;
+    pub fn stop_keeping(&mut self, budget: u64) {
+        self.set_limit(KeepLimit::MemoryBudget { bytes: budget });
         self.holes_full = true;
     }
 
@@ -410,7 +436,9 @@ impl Reassembler {
             self.data.resize(to as usize, 0);
         }
         if self.high > self.depth_cap as u64 {
-            self.capped = true;
+            self.set_limit(KeepLimit::DepthCap {
+                bytes: self.depth_cap as u64,
+            });
         }
         true
     }
@@ -750,7 +778,7 @@ mod tests {
         }
         assert_eq!(r.high, 80_000 * 60_000);
         assert!(r.high > u64::from(u32::MAX));
-        assert!(r.capped);
+        assert!(r.limit.is_some());
         assert_eq!(r.data.len(), 4);
     }
 
@@ -758,9 +786,9 @@ mod tests {
     fn depth_cap_keeps_the_first_bytes_only() {
         let mut r = r(5);
         ins(&mut r, 0, b"abc", 1, 0);
-        assert!(!r.capped);
+        assert!(r.limit.is_none());
         ins(&mut r, 3, b"defg", 2, 0);
-        assert!(r.capped);
+        assert!(r.limit.is_some());
         ins(&mut r, 7, b"hi", 3, 0);
         assert_eq!(r.high, 9);
         let (data, segs, _) = r.finish(false);
@@ -786,7 +814,7 @@ mod tests {
         for i in 0..(MAX_HOLES as u32 + 10) {
             ins(&mut r, i * 2, b"x", u64::from(i), 0);
         }
-        assert!(r.capped);
+        assert!(r.limit.is_some());
         assert!(r.holes.len() <= MAX_HOLES);
         assert!(r.data.len() <= 2 * MAX_HOLES + 1);
     }

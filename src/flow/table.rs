@@ -437,7 +437,7 @@ impl Table {
                 self.last_stream = Some(e.stream);
                 let before = e.track.held();
                 if self.held >= cfg.max_buffered {
-                    stop_keeping(e, stats);
+                    stop_keeping(e, cfg, stats);
                 }
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
                 self.held = budget(self.held, before, e, cfg, stats);
@@ -461,7 +461,7 @@ impl Table {
             self.last_stream = Some(e.stream);
             let before = e.track.held();
             if self.held >= cfg.max_buffered {
-                stop_keeping(e, stats);
+                stop_keeping(e, cfg, stats);
             }
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
             self.held = budget(self.held, before, e, cfg, stats);
@@ -679,18 +679,18 @@ fn budget(
     let after = e.track.held();
     let held = held.saturating_sub(before).saturating_add(after);
     if after > before && held > cfg.max_buffered {
-        stop_keeping(e, stats);
+        stop_keeping(e, cfg, stats);
     }
     held
 }
 
 /// Stop an in-depth connection from keeping more bytes because of the
 /// total budget (counted once per connection).
-fn stop_keeping(e: &mut Entry, stats: &mut FlowStats) {
+fn stop_keeping(e: &mut Entry, cfg: &FlowConfig, stats: &mut FlowStats) {
     if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
         if !c.over_budget {
             c.over_budget = true;
-            c.stop_keeping();
+            c.stop_keeping(cfg.max_buffered as u64);
             stats.over_budget += 1;
         }
     }

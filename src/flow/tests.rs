@@ -579,10 +579,12 @@ fn depth_cap_keeps_counters_only() {
     handshake(&mut sim);
     sim.send(c2s(101, 5001, ACK, b"0123456789"));
     let last = sim.send(c2s(111, 5001, ACK, b"abcdefghij"));
-    let c = only(sim);
-    let up = c.half(Dir::ToServer);
+    let (conns, stats) = sim.finish();
+    let up = conns[0].half(Dir::ToServer);
     assert_eq!(up.data, b"01234567");
-    assert!(up.capped);
+    assert_eq!(up.limit, Some(KeepLimit::DepthCap { bytes: 8 }));
+    assert_eq!(conns[0].half(Dir::ToClient).limit, None);
+    assert_eq!((stats.depth_capped, stats.hole_limited), (1, 0));
     assert_eq!(up.stream_len, 20);
     assert_eq!(up.payload_bytes, 20);
     assert_eq!(up.last_payload.map(|p| p.0), Some(last));
@@ -1028,8 +1030,9 @@ fn a_total_budget_stops_connections_from_keeping_more() {
     assert_eq!(conns.len(), 5);
     let held: Vec<usize> = conns.iter().map(|c| c.half[0].data.len()).collect();
     assert_eq!(held, vec![1000, 1000, 500, 0, 0]);
-    assert!(conns[2..].iter().all(|c| c.half[0].capped));
-    assert!(conns[..2].iter().all(|c| !c.half[0].capped));
+    let budget = Some(KeepLimit::MemoryBudget { bytes: 2500 });
+    assert!(conns[2..].iter().all(|c| c.half[0].limit == budget));
+    assert!(conns[..2].iter().all(|c| c.half[0].limit.is_none()));
     assert_eq!(over, 3);
     assert_eq!(stats.over_budget, 3);
     // What was not kept is still counted.
@@ -1043,8 +1046,14 @@ fn sparse_segments_cannot_fill_the_depth_cap_with_holes() {
     handshake(&mut sim);
     sim.send(c2s(101, 5001, PSH | ACK, b"\x03"));
     sim.send(c2s(101 + (1 << 20) - 2, 5001, PSH | ACK, b"\x00"));
-    let c = only(sim);
+    let (conns, stats) = sim.finish();
+    let c = &conns[0];
     assert_eq!(c.half[0].data, b"\x03");
-    assert!(c.half[0].capped);
+    // Named as the hole limit: bytes were lost below the depth cap.
+    assert_eq!(
+        c.half[0].limit,
+        Some(KeepLimit::HoleBytes { max: 256 << 10 })
+    );
+    assert_eq!((stats.depth_capped, stats.hole_limited), (0, 1));
     assert_eq!(c.half[0].stream_len, (1 << 20) - 1);
 }

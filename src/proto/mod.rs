@@ -25,7 +25,7 @@ pub use session::decode_connection;
 pub use tls::TlsEvent;
 pub use x224::X224Event;
 
-use crate::common::Dir;
+use crate::common::{Dir, KeepLimit};
 
 /// One direction's bytes as the flow stage rebuilt them.
 #[derive(Clone, Copy, Debug)]
@@ -34,8 +34,10 @@ pub struct StreamInput<'a> {
     pub data: &'a [u8],
     /// Holes as (offset, len), sorted. Bytes there are not real.
     pub holes: &'a [(u64, u64)],
-    /// True if more bytes followed that were not kept (depth cap).
-    pub capped: bool,
+    /// Set if bytes were not kept because a bound was reached (the depth
+    /// cap, a hole limit, the memory budget): what follows `data`, and
+    /// what its holes cover, was not kept.
+    pub limit: Option<KeepLimit>,
     /// True if offset 0 is the first byte after the SYN (a capture that
     /// started mid-connection is false: framing must be found, not assumed).
     pub from_start: bool,

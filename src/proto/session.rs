@@ -89,8 +89,12 @@ impl<'a> Side<'a> {
     fn cut_in(&self, at: usize, region_end: usize) -> Decoded {
         let why = if let Some((hole, _)) = self.hole_at(region_end) {
             format!("bytes missing at offset {hole}")
-        } else if self.input.capped && region_end >= self.input.data.len() {
-            format!("depth cap reached inside the PDU at offset {at}")
+        } else if let Some(limit) = self
+            .input
+            .limit
+            .filter(|_| region_end >= self.input.data.len())
+        {
+            format!("{limit} inside the PDU at offset {at}")
         } else {
             format!("stream ends inside the PDU at offset {at}")
         };
@@ -584,10 +588,8 @@ fn decode_tls(
 fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decoded>) {
     let reason = if let Some(&(hole, _)) = side.input.holes.first() {
         Some(format!("bytes missing at offset {hole}"))
-    } else if side.input.capped {
-        Some("depth cap reached".to_string())
     } else {
-        None
+        side.input.limit.map(|limit| limit.to_string())
     };
     let mut said_stop = false;
     for mut d in std::mem::take(&mut res.events) {
@@ -891,6 +893,7 @@ pub fn looks_like_rdp_request(first_payload: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::KeepLimit;
     use crate::proto::mcs::tests as m;
     use crate::proto::tpkt::hex;
     use crate::proto::x224::tests as x;
@@ -900,7 +903,9 @@ mod tests {
         StreamInput {
             data,
             holes,
-            capped,
+            limit: capped.then_some(KeepLimit::DepthCap {
+                bytes: data.len() as u64,
+            }),
             from_start: true,
         }
     }
@@ -1120,7 +1125,20 @@ mod tests {
         let ev = decode_connection(input(&c[..at + 3], &[], true), input(&s, &[], false));
         assert_eq!(
             stopped(&ev, Dir::ToServer),
-            [format!("depth cap reached inside the PDU at offset {at}")]
+            [format!(
+                "depth cap reached ({} bytes kept) inside the PDU at offset {at}",
+                at + 3
+            )]
+        );
+        // Another limit is named as what it is.
+        let mut cut = input(&c[..at + 3], &[], true);
+        cut.limit = Some(KeepLimit::Holes { max: 1024 });
+        let ev = decode_connection(cut, input(&s, &[], false));
+        assert_eq!(
+            stopped(&ev, Dir::ToServer),
+            [format!(
+                "hole limit reached (at most 1024 missing ranges kept) inside the PDU at offset {at}"
+            )]
         );
     }
 

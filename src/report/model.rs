@@ -121,6 +121,10 @@ pub struct FlowCounts {
     pub icmp_errors: u64,
     pub evicted: u64,
     pub over_budget: u64,
+    /// Directions whose bytes past the depth cap were counted, not kept.
+    pub depth_capped: u64,
+    /// Directions that lost bytes to the bound on holes.
+    pub hole_limited: u64,
 }
 
 /// Connections from one client to one server in quick succession: one
@@ -166,6 +170,9 @@ pub struct DirCounts {
     pub bytes: u64,
     /// TCP payload bytes (including retransmissions).
     pub payload_bytes: u64,
+    /// Why not every byte was kept for decoding: `depth_cap`, `holes`,
+    /// `hole_bytes`, `memory_budget`; null when all were kept.
+    pub keep_limit: Option<String>,
 }
 
 /// One analysed TCP connection.
@@ -632,6 +639,8 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             icmp_errors: r.flow.icmp_errors,
             evicted: r.flow.evicted,
             over_budget: r.flow.over_budget,
+            depth_capped: r.flow.depth_capped,
+            hole_limited: r.flow.hole_limited,
         },
         connections: r.connections.iter().map(connection_report).collect(),
         attempts: input
@@ -684,6 +693,7 @@ fn dir_counts(tl: &Timeline, d: Dir) -> DirCounts {
         packets: s.packets,
         bytes: s.frame_bytes,
         payload_bytes: s.payload_bytes,
+        keep_limit: s.limit.map(|l| l.name().to_string()),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::analyze::{ConnectionResult, FileResult, SkipCounts};
 use crate::capture::{
     CaptureFormat, CaptureWarning, Compression, LinkType, OpenError, ReadSummary, WarningKind,
 };
-use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::diagnose::{
     Benign, Cause, CauseId, Confidence, Diagnosis, Ending, Evidence, Outcome, Party, Phase, Step,
 };
@@ -583,6 +583,8 @@ fn main_file() -> FileResult {
             icmp_errors: 0,
             evicted: 0,
             over_budget: 0,
+            depth_capped: 0,
+            hole_limited: 0,
         },
         connections: vec![
             established(),
@@ -1227,6 +1229,9 @@ fn bounded_and_evicted_counts_are_told() {
     f.flow.over_budget = 1;
     f.flow.icmp_errors = 1;
     f.connections[1].timeline.events_dropped = 7;
+    f.flow.depth_capped = 3;
+    f.flow.hole_limited = 1;
+    f.connections[0].timeline.dirs[1].limit = Some(KeepLimit::HoleBytes { max: 256 << 10 });
     let files = [f];
     let out = run(&files, Format::Table, false);
     assert!(
@@ -1245,6 +1250,17 @@ fn bounded_and_evicted_counts_are_told() {
     assert_eq!(v["files"][0]["flow"]["evicted"], 2);
     assert_eq!(v["files"][0]["connections"][1]["events_dropped"], 7);
     assert_eq!(v["files"][0]["connections"][0]["events_dropped"], 0);
+    assert!(
+        out.contains(
+            "; 1 direction with bytes lost to the hole limit; 3 directions past the depth cap"
+        ),
+        "{out}"
+    );
+    assert_eq!(v["files"][0]["flow"]["depth_capped"], 3);
+    assert_eq!(v["files"][0]["flow"]["hole_limited"], 1);
+    let conn = &v["files"][0]["connections"][0];
+    assert_eq!(conn["to_client"]["keep_limit"], "hole_bytes");
+    assert_eq!(conn["to_server"]["keep_limit"], serde_json::Value::Null);
 }
 
 // ------------------------------------------------------- batch and records

@@ -143,6 +143,20 @@ pub fn flow_line(f: &FlowCounts) -> String {
             plural(f.over_budget)
         ));
     }
+    if f.hole_limited > 0 {
+        s.push_str(&format!(
+            "; {} direction{} with bytes lost to the hole limit",
+            f.hole_limited,
+            plural(f.hole_limited)
+        ));
+    }
+    if f.depth_capped > 0 {
+        s.push_str(&format!(
+            "; {} direction{} past the depth cap (first bytes kept)",
+            f.depth_capped,
+            plural(f.depth_capped)
+        ));
+    }
     s
 }
 

@@ -6,7 +6,7 @@
 //! diagnosis needs. A [`Timeline`] can also be built by hand, which is how
 //! every diagnosis rule is unit-tested.
 
-use crate::common::{Dir, Duration, Endpoints, Timestamp};
+use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
@@ -38,7 +38,7 @@ pub struct DirSummary {
     pub frame_bytes: u64,
     pub payload_bytes: u64,
     pub from_start: bool,
-    pub capped: bool,
+    pub limit: Option<KeepLimit>,
     pub stream_len: u64,
     pub last_payload: Option<(u64, Timestamp)>,
     pub ttls: Vec<(u8, u64)>,
@@ -54,7 +54,7 @@ impl DirSummary {
             frame_bytes: h.frame_bytes,
             payload_bytes: h.payload_bytes,
             from_start: h.from_start,
-            capped: h.capped,
+            limit: h.limit,
             stream_len: h.stream_len,
             last_payload: h.last_payload,
             ttls: h.ttls.clone(),
