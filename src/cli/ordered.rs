@@ -104,7 +104,11 @@ where
                     let (m, cv) = &gate;
                     let mut g = lock(m);
                     g.handed = want;
-                    g.stop = !go;
+                    // Never clear a stop: a dispatcher whose work panicked
+                    // may have asked for it while this result was on its
+                    // way, and the others must not wait at the gate for a
+                    // result that will never come.
+                    g.stop |= !go;
                     cv.notify_all();
                     drop(g);
                     if !go {
@@ -270,6 +274,41 @@ mod tests {
             );
         });
         assert!(r.is_err());
+    }
+
+    /// A worker that panics while an earlier file is still running: the
+    /// earlier file's hand-over must not undo the stop the panic asked
+    /// for (it did, and the remaining dispatcher waited at the gate for a
+    /// result that never came). Run on a thread so that a hang fails.
+    #[test]
+    fn a_panic_is_not_undone_by_an_earlier_hand_over() {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(|| {
+                // Three lanes: file 1 fails at once; file 0 is handed over
+                // after the failure (which undid the stop); the lane of
+                // file 2, slower still, then went on to 3 and waited at 4.
+                run_ordered(
+                    &pool(3),
+                    100,
+                    3,
+                    |i| {
+                        let ms = |n| std::thread::sleep(std::time::Duration::from_millis(n));
+                        match i {
+                            0 => ms(300),
+                            1 => panic!("work fails"),
+                            2 => ms(600),
+                            _ => {}
+                        }
+                        i
+                    },
+                    |_, _| true,
+                );
+            });
+            let _ = tx.send(r.is_err());
+        });
+        let ended = rx.recv_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(ended, Ok(true), "the run hung or did not fail");
     }
 
     fn run_nothing() -> usize {
