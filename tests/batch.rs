@@ -300,28 +300,33 @@ fn jsonl_records_every_connection_error_and_skipped_file() {
         .collect();
     let want: Vec<(String, String)> = [
         ("connection", "a/01-success-tls.pcap"),
+        ("file", "a/01-success-tls.pcap"),
         ("ignored", "a/README.txt"),
         ("connection", "a/b/06-port-closed.pcap"),
         ("connection", "a/b/06-port-closed.pcap"),
+        ("file", "a/b/06-port-closed.pcap"),
         ("connection", "a/b/c/13-cert-expired.pcap"),
+        ("file", "a/b/c/13-cert-expired.pcap"),
         ("ignored", "a/b/empty"),
         ("connection", "c/26-success-tls-gzip.pcap.gz"),
+        ("file", "c/26-success-tls-gzip.pcap.gz"),
         ("error", "c/cut.pcap"),
         ("connection", "c/cut.pcap"),
+        ("file", "c/cut.pcap"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(kinds, want);
     assert!(recs.iter().all(|r| r["schema_version"] == 1));
-    let err = &recs[7];
+    let err = &recs[11];
     assert_eq!(err["partial"], true);
     assert_eq!(err["connections"], 1);
     assert_eq!(err["error"]["offset"], cut.record_offset);
     // Connection records are the document's connections, with the file.
     let doc = json(&run(&["--format", "json", s(&root)]));
     let ported = &doc["files"][2]["connections"][1];
-    let mut rec = recs[3].clone();
+    let mut rec = recs[4].clone();
     for k in ["record", "schema_version", "file"] {
         rec.as_object_mut().unwrap().remove(k);
     }
@@ -601,4 +606,28 @@ fn redaction_holds_in_jsonl_and_csv() {
         .map(|r| r["server"].as_str().unwrap())
         .collect();
     assert_eq!(servers.len(), 1, "{servers:?}");
+}
+
+/// A capture read completely that holds no RDP connection still has a
+/// record in JSON Lines: its `file` record, with its counts.
+#[test]
+fn jsonl_has_a_file_record_for_a_capture_without_rdp() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("batch-no-rdp");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The lab capture's own header, and no packet.
+    let data = std::fs::read(capture("01-success-tls.pcap")).unwrap();
+    let path = dir.join("no-packets.pcap");
+    std::fs::write(&path, &data[..24]).unwrap();
+    let o = run(&["--format", "jsonl", s(&path)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let recs = jsonl(&o);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let r = &recs[0];
+    assert_eq!(r["record"], "file");
+    assert_eq!(r["file"], s(&path));
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["packets"], 0);
+    assert_eq!(r["connections"], 0);
+    assert_eq!(r["outcomes"]["failed"], 0);
 }

@@ -420,6 +420,19 @@ pub struct OutcomeCounts {
     pub not_rdp: u64,
 }
 
+impl OutcomeCounts {
+    /// Count one connection by its `outcome` name.
+    pub fn add(&mut self, outcome: &str) {
+        match outcome {
+            "established" => self.established += 1,
+            "failed" => self.failed += 1,
+            "incomplete" => self.incomplete += 1,
+            "benign" => self.benign += 1,
+            _ => self.not_rdp += 1,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Count {
     pub id: String,
@@ -1160,14 +1173,7 @@ pub fn totals(files: &[FileReport]) -> Totals {
             if let Some(s) = by_server.get_mut(si) {
                 s.connections += 1;
             }
-            let o = &mut t.outcomes;
-            match c.outcome.as_str() {
-                "established" => o.established += 1,
-                "failed" => o.failed += 1,
-                "incomplete" => o.incomplete += 1,
-                "benign" => o.benign += 1,
-                _ => o.not_rdp += 1,
-            }
+            t.outcomes.add(&c.outcome);
             if c.outcome != Outcome::Failed.name() {
                 continue;
             }

@@ -1,6 +1,6 @@
 //! Record formats for pipelines, printed file by file: JSON Lines (one
 //! object per connection, per file that could not be read, per file
-//! skipped; docs/json-schema.md, "JSON Lines") and CSV (one row per
+//! skipped, per file read; docs/json-schema.md, "JSON Lines") and CSV (one row per
 //! connection, fixed columns; docs/csv-columns.md).
 //!
 //! Both render one [`FileReport`] at a time, so the command line can print
@@ -17,6 +17,8 @@ pub const RECORD_CONNECTION: &str = "connection";
 pub const RECORD_ERROR: &str = "error";
 /// `record` of a file skipped as not a capture.
 pub const RECORD_IGNORED: &str = "ignored";
+/// `record` closing each file that was read (completely or not).
+pub const RECORD_FILE: &str = "file";
 
 #[derive(Serialize)]
 struct ConnectionRecord<'a> {
@@ -47,6 +49,27 @@ struct IgnoredRecord<'a> {
     ignored: &'a FileError,
 }
 
+/// What one file held, so that a file without any RDP connection still
+/// shows in the records (and a consumer knows the file is done).
+#[derive(Serialize)]
+struct FileRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    format: Option<&'a str>,
+    compression: Option<&'a str>,
+    packets: Option<u64>,
+    bytes: Option<u64>,
+    first_ts: Option<&'a str>,
+    last_ts: Option<&'a str>,
+    complete: bool,
+    warnings_total: u64,
+    skipped: &'a Skipped,
+    flow: &'a FlowCounts,
+    connections: usize,
+    outcomes: OutcomeCounts,
+}
+
 fn line<T: Serialize>(out: &mut String, v: &T) {
     match serde_json::to_string(v) {
         Ok(s) => out.push_str(&s),
@@ -65,7 +88,8 @@ fn line<T: Serialize>(out: &mut String, v: &T) {
 }
 
 /// The JSON Lines of one file: its `error` or `ignored` record first (if
-/// any), then one `connection` record per connection, by stream.
+/// any), then one `connection` record per connection, by stream, then a
+/// `file` record if the file was read (completely or not).
 pub fn jsonl_file(f: &FileReport) -> String {
     let mut out = String::new();
     if let Some(e) = &f.error {
@@ -101,6 +125,32 @@ pub fn jsonl_file(f: &FileReport) -> String {
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
                 connection: c,
+            },
+        );
+    }
+    if f.format.is_some() {
+        let mut outcomes = OutcomeCounts::default();
+        for c in &f.connections {
+            outcomes.add(&c.outcome);
+        }
+        line(
+            &mut out,
+            &FileRecord {
+                record: RECORD_FILE,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                format: f.format.as_deref(),
+                compression: f.compression.as_deref(),
+                packets: f.packets,
+                bytes: f.bytes,
+                first_ts: f.first_ts.as_deref(),
+                last_ts: f.last_ts.as_deref(),
+                complete: f.complete,
+                warnings_total: f.warnings_total,
+                skipped: &f.skipped,
+                flow: &f.flow,
+                connections: f.connections.len(),
+                outcomes,
             },
         );
     }

@@ -1464,20 +1464,38 @@ fn jsonl_records() {
         .map(|r| (r["record"].as_str().unwrap(), r["file"].as_str().unwrap()))
         .collect();
     let mut want = vec![("connection", "lab/failures.pcapng.gz"); 6];
+    want.push(("file", "lab/failures.pcapng.gz"));
     want.push(("error", "notes.txt"));
     want.push(("error", "cut.pcap"));
     want.push(("connection", "cut.pcap"));
+    want.push(("file", "cut.pcap"));
     want.push(("ignored", "archive/empty"));
     assert_eq!(kinds, want);
+    // The file record closes a file that was read, with its counts.
+    let main = &recs[6];
+    assert_eq!(main["connections"], 6);
+    assert_eq!(main["complete"], true);
+    assert_eq!(main["packets"], doc.files[0].packets.unwrap());
+    assert_eq!(main["skipped"]["not_ip"], 3);
+    assert_eq!(main["flow"]["tcp_streams"], 6);
+    let failed = doc.files[0]
+        .connections
+        .iter()
+        .filter(|c| c.outcome == "failed")
+        .count();
+    assert!(failed > 0);
+    assert_eq!(main["outcomes"]["failed"], failed);
+    assert_eq!(recs[10]["complete"], false);
+    assert_eq!(recs[10]["connections"], 1);
     assert!(recs.iter().all(|r| r["schema_version"] == 1));
     assert_eq!(recs[1]["stream"], doc.files[0].connections[1].stream);
     assert_eq!(recs[1]["ended_by"]["id"], "negotiation_failure");
-    assert_eq!(recs[6]["partial"], false);
-    assert_eq!(recs[6]["error"]["kind"], "not_a_capture");
-    assert_eq!(recs[7]["partial"], true);
-    assert_eq!(recs[7]["connections"], 1);
-    assert_eq!(recs[7]["error"]["offset"], 8424);
-    assert_eq!(recs[9]["ignored"]["kind"], "empty");
+    assert_eq!(recs[7]["partial"], false);
+    assert_eq!(recs[7]["error"]["kind"], "not_a_capture");
+    assert_eq!(recs[8]["partial"], true);
+    assert_eq!(recs[8]["connections"], 1);
+    assert_eq!(recs[8]["error"]["offset"], 8424);
+    assert_eq!(recs[11]["ignored"]["kind"], "empty");
     // The connection record is the document's connection plus three keys.
     let whole: serde_json::Value = serde_json::from_str(&to_json(&doc)).unwrap();
     let mut c = recs[3].clone();
