@@ -122,40 +122,28 @@ pub fn flow_line(f: &FlowCounts) -> String {
         plural(f.tcp_streams),
         f.analysed_streams
     );
-    if f.icmp_errors > 0 {
-        s.push_str(&format!(
-            "; {} ICMP error{}",
-            f.icmp_errors,
-            plural(f.icmp_errors)
-        ));
-    }
-    if f.evicted > 0 {
-        s.push_str(&format!(
-            "; {} connection{} evicted (connection table full)",
-            f.evicted,
-            plural(f.evicted)
-        ));
-    }
-    if f.over_budget > 0 {
-        s.push_str(&format!(
-            "; {} connection{} not reassembled past the memory budget",
+    // (count, noun, what happened), told only when the count is not 0.
+    let told = [
+        (f.icmp_errors, "ICMP error", ""),
+        (f.evicted, "connection", " evicted (connection table full)"),
+        (
             f.over_budget,
-            plural(f.over_budget)
-        ));
-    }
-    if f.hole_limited > 0 {
-        s.push_str(&format!(
-            "; {} direction{} with bytes lost to the hole limit",
+            "connection",
+            " not reassembled past the memory budget",
+        ),
+        (
             f.hole_limited,
-            plural(f.hole_limited)
-        ));
-    }
-    if f.depth_capped > 0 {
-        s.push_str(&format!(
-            "; {} direction{} past the depth cap (first bytes kept)",
+            "direction",
+            " with bytes lost to the hole limit",
+        ),
+        (
             f.depth_capped,
-            plural(f.depth_capped)
-        ));
+            "direction",
+            " past the depth cap (first bytes kept)",
+        ),
+    ];
+    for (n, noun, what) in told.into_iter().filter(|(n, _, _)| *n > 0) {
+        s.push_str(&format!("; {n} {noun}{}{what}", plural(n)));
     }
     s
 }
