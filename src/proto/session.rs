@@ -675,11 +675,11 @@ fn decode_slow_path(
     loop {
         let region = side.input.data.get(..region_end).unwrap_or(&[]);
         if !decode_region(side, region, off, ctx, &mut st, out) {
-            return;
+            break;
         }
         // Stopped at the hole ending this region: look past it.
         let Some((next, next_end)) = side.region_after(region_end) else {
-            return;
+            break;
         };
         let bytes = side.input.data.get(next..next_end).unwrap_or(&[]);
         match resync(bytes) {
@@ -693,8 +693,22 @@ fn decode_slow_path(
                     },
                 ));
             }
-            _ => return,
+            _ => break,
         }
+    }
+    // Encrypted PDUs past the few listed are counted, not dropped.
+    if let Some((first, last)) = st.unlisted {
+        out.push(side.at(
+            first,
+            last,
+            ProtoEvent::NotObservable {
+                what: format!(
+                    "{} more encrypted PDUs ({} bytes) after the first {MAX_ENCRYPTED_EVENTS}, \
+                     counted, not listed",
+                    st.unlisted_count, st.unlisted_bytes
+                ),
+            },
+        ));
     }
 }
 
@@ -702,6 +716,11 @@ fn decode_slow_path(
 struct SlowPathState {
     fast_path_seen: bool,
     encrypted_seen: usize,
+    /// Encrypted PDUs past [`MAX_ENCRYPTED_EVENTS`]: the span from the
+    /// first to the end of the last, their number and bytes.
+    unlisted: Option<(usize, usize)>,
+    unlisted_count: u64,
+    unlisted_bytes: u64,
     tmp: Vec<ProtoEvent>,
 }
 
@@ -765,6 +784,10 @@ fn decode_region(
                     if matches!(ev, ProtoEvent::Mcs(McsEvent::EncryptedPdu { .. })) {
                         st.encrypted_seen += 1;
                         if st.encrypted_seen > MAX_ENCRYPTED_EVENTS {
+                            let first = st.unlisted.map_or(off, |(f, _)| f);
+                            st.unlisted = Some((first, end));
+                            st.unlisted_count += 1;
+                            st.unlisted_bytes += (end - off) as u64;
                             continue;
                         }
                     }
@@ -1111,6 +1134,40 @@ mod tests {
             kinds(&ev, Dir::ToServer),
             ["X224 ConnectionRequest", "Stopped"]
         );
+    }
+
+    #[test]
+    fn encrypted_pdus_past_the_listed_ones_are_counted() {
+        let (mut c, s) = legacy_streams();
+        let one = hex(m::ENCRYPTED);
+        for _ in 0..12 {
+            c.extend_from_slice(&one);
+        }
+        let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        let k = kinds(&ev, Dir::ToServer);
+        let listed = k.iter().filter(|k| *k == "Mcs EncryptedPdu").count();
+        assert_eq!(listed, MAX_ENCRYPTED_EVENTS, "{k:?}");
+        let summary: Vec<&Decoded> = ev
+            .iter()
+            .filter(|d| {
+                d.dir == Dir::ToServer && matches!(d.event, ProtoEvent::NotObservable { .. })
+            })
+            .collect();
+        assert_eq!(summary.len(), 1, "{ev:?}");
+        let n = 12 - MAX_ENCRYPTED_EVENTS;
+        assert_eq!(
+            summary[0].event,
+            ProtoEvent::NotObservable {
+                what: format!(
+                    "{n} more encrypted PDUs ({} bytes) after the first {MAX_ENCRYPTED_EVENTS}, \
+                     counted, not listed",
+                    n * one.len()
+                )
+            }
+        );
+        // It spans the PDUs it counts: from the first unlisted to the end.
+        assert_eq!(summary[0].end, c.len() as u64);
+        assert_eq!(summary[0].start, (c.len() - n * one.len()) as u64);
     }
 
     #[test]
