@@ -193,7 +193,12 @@ impl Pseudonyms {
 
     /// Replace every known address and name inside a free text.
     fn text(&self, s: &str) -> String {
-        let ips = find_ips(s);
+        // Only the addresses that have a pseudonym: an address-shaped run
+        // that is not one (`::AAA` before a name) must not shield a name.
+        let ips: Vec<_> = find_ips(s)
+            .into_iter()
+            .filter(|(_, _, ip)| self.ips.contains_key(ip))
+            .collect();
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
         let mut next_ip = ips.iter().peekable();
@@ -201,9 +206,8 @@ impl Pseudonyms {
         while i < s.len() {
             if let Some(&&(start, end, ip)) = next_ip.peek() {
                 if start == i {
-                    match self.ips.get(&ip) {
-                        Some(p) => out.push_str(p),
-                        None => out.push_str(&s[start..end]),
+                    if let Some(p) = self.ips.get(&ip) {
+                        out.push_str(p);
                     }
                     i = end;
                     next_ip.next();
@@ -591,6 +595,17 @@ mod tests {
         assert_eq!(p.rewrite(Field::User, "FTBCO\\A70"), "user-1");
         assert_eq!(p.text("user A70 of ftbco"), "user user-2 of domain-1");
         assert_eq!(p.text("bob, corp.example"), "user-4, domain-2");
+    }
+
+    #[test]
+    fn an_address_shaped_run_does_not_shield_a_name() {
+        // `::AAA` parses as an IPv6 address; it is no address of the
+        // report, so the name in it is still found.
+        let p = ps(&[(Field::User, "AAa")]);
+        assert_eq!(p.text("x(::AAA y"), "x(::user-1 y");
+        // A registered address there is replaced whole.
+        let p = ps(&[(Field::User, "AAa"), (Field::Text, "at ::aaa")]);
+        assert_eq!(p.text("x(::AAA y"), "x(ip-1 y");
     }
 
     #[test]
