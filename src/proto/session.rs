@@ -705,7 +705,8 @@ fn decode_slow_path(
                 what: format!(
                     "{} more encrypted PDUs ({} bytes) after the first {MAX_ENCRYPTED_EVENTS}, \
                      counted, not listed",
-                    st.unlisted_count, st.unlisted_bytes
+                    st.encrypted_seen - MAX_ENCRYPTED_EVENTS,
+                    st.unlisted_bytes
                 ),
             },
         ));
@@ -716,10 +717,10 @@ fn decode_slow_path(
 struct SlowPathState {
     fast_path_seen: bool,
     encrypted_seen: usize,
-    /// Encrypted PDUs past [`MAX_ENCRYPTED_EVENTS`]: the span from the
-    /// first to the end of the last, their number and bytes.
+    /// Encrypted PDUs past [`MAX_ENCRYPTED_EVENTS`] (their number is
+    /// `encrypted_seen` minus it): the span from the first to the end of
+    /// the last, and their bytes.
     unlisted: Option<(usize, usize)>,
-    unlisted_count: u64,
     unlisted_bytes: u64,
     tmp: Vec<ProtoEvent>,
 }
@@ -786,7 +787,6 @@ fn decode_region(
                         if st.encrypted_seen > MAX_ENCRYPTED_EVENTS {
                             let first = st.unlisted.map_or(off, |(f, _)| f);
                             st.unlisted = Some((first, end));
-                            st.unlisted_count += 1;
                             st.unlisted_bytes += (end - off) as u64;
                             continue;
                         }
