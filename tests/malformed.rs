@@ -350,6 +350,21 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// `analyze(name, bytes)` within `limit`, its peak resident memory
+/// growing by less than 256 MiB (checked where /proc tells it).
+fn analyze_bounded(what: &str, limit: Duration, name: &str, bytes: &[u8]) -> FileResult {
+    let rss0 = peak_rss_kib();
+    let r = timed(what, limit, || analyze(name, bytes));
+    if let (Some(a), Some(b)) = (rss0, peak_rss_kib()) {
+        assert!(
+            b.saturating_sub(a) < 256 << 10,
+            "{what}: peak RSS grew {} KiB",
+            b - a
+        );
+    }
+    r
+}
+
 /// Small real captures: the lab's (`testdata/captures/`, at most
 /// `lab_max` bytes) and the shared corpus's (at most `max` bytes). Says
 /// which folders are absent.
@@ -602,17 +617,7 @@ fn oversized_pcap_record_length() {
     let mut bad = good[..starts[10]].to_vec();
     bad.extend(pcap_record(recs[10].ts_us, 0xffff_fff0, 60, &recs[10].data));
     bad.extend_from_slice(&good[starts[11]..]);
-    let rss0 = peak_rss_kib();
-    let r = timed("oversized", Duration::from_secs(2), || {
-        analyze("oversized.pcap", &bad)
-    });
-    if let (Some(a), Some(b)) = (rss0, peak_rss_kib()) {
-        assert!(
-            b.saturating_sub(a) < 256 << 10,
-            "peak RSS grew {} KiB",
-            b - a
-        );
-    }
+    let r = analyze_bounded("oversized", Duration::from_secs(2), "oversized.pcap", &bad);
     let s = r.read.as_ref().expect("read up to the damage");
     let w = s.incomplete.as_ref().expect("reported");
     assert_eq!(
@@ -635,17 +640,12 @@ fn oversized_pcapng_block_length() {
     for len in [0xffff_fff0u32, 0x7fff_fffc, 13, 8] {
         let mut bad = good.clone();
         bad[starts[10] + 4..starts[10] + 8].copy_from_slice(&len.to_le_bytes());
-        let rss0 = peak_rss_kib();
-        let r = timed("huge block", Duration::from_secs(2), || {
-            analyze("huge-block.pcapng", &bad)
-        });
-        if let (Some(a), Some(b)) = (rss0, peak_rss_kib()) {
-            assert!(
-                b.saturating_sub(a) < 256 << 10,
-                "peak RSS grew {} KiB",
-                b - a
-            );
-        }
+        let r = analyze_bounded(
+            "huge block",
+            Duration::from_secs(2),
+            "huge-block.pcapng",
+            &bad,
+        );
         let s = r.read.as_ref().expect("read up to the damage");
         let w = s.incomplete.as_ref().expect("reported");
         assert_eq!(w.offset, starts[10] as u64, "block length {len:#x}: {w:?}");
