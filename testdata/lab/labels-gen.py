@@ -88,13 +88,13 @@ r("12-tls-version-mismatch.pcap",0,"tls_version_mismatch","xrdp ssl_protocols=TL
 CERTERR = "certificate not trusted, aborting; ERRCONNECT_TLS_CONNECT_FAILED [0x00020008]; exit 143"
 CERTCHK = T+HS+"; "+T+" -Y tls.handshake.certificate -T fields -e x509af.utcTime -e x509sat.uTF8String -e x509ce.dNSName"
 r("13-cert-expired.pcap",0,"cert_expired","xrdp with a certificate valid 2020-01-01..2021-01-01 signed by the lab CA, name = server address; xfreerdp /sec:tls /cert:deny with SSL_CERT_FILE = lab CA; handshake completes, client sends an encrypted alert and FIN",
-  "failed","tls_server_finished","mcs_connect_initial","tls_alert","cert_rejected_expired","10,13,14",
+  "failed","tls_server_finished","tls_certificate_accepted","tls_alert","cert_rejected_expired","10,13,14",
   "Certificate verification failure 'certificate has expired (10)'; "+CERTERR, CERTCHK)
 r("14-cert-self-signed.pcap",0,"cert_self_signed","xrdp with a self-signed certificate (valid dates, right name); xfreerdp /sec:tls /cert:deny, empty known_hosts; client sends an encrypted alert and FIN after the handshake",
-  "failed","tls_server_finished","mcs_connect_initial","tls_alert","cert_rejected_self_signed","10,14,15",
+  "failed","tls_server_finished","tls_certificate_accepted","tls_alert","cert_rejected_self_signed","10,14,15",
   "Certificate verification failure 'self-signed certificate (18)'; "+CERTERR, CERTCHK)
 r("15-cert-name-mismatch.pcap",0,"cert_name_mismatch","xrdp with a lab-CA certificate for other-host.lab; xfreerdp /v:198.51.100.20 /sec:tls /cert:deny with SSL_CERT_FILE = lab CA; client sends an encrypted alert and FIN after the handshake",
-  "failed","tls_server_finished","mcs_connect_initial","tls_alert","cert_rejected_name_mismatch","10,13,14",
+  "failed","tls_server_finished","tls_certificate_accepted","tls_alert","cert_rejected_name_mismatch","10,13,14",
   "WARNING: CERTIFICATE NAME MISMATCH; "+CERTERR, CERTCHK)
 r("16-key-unreadable.pcap",0,"key_unreadable","xrdp (run as user xrdp) security_layer=tls, key_file root:root 0600 (Permission denied); xfreerdp /sec:tls; RDP_NEG_FAILURE code 3",
   "failed","x224_connection_request","x224_connection_confirm","negotiation_failure","cert_not_on_server","4,6,8",NEGERR,X224)
@@ -153,7 +153,7 @@ r("35-client-zero-window.pcap",0,"client_zero_window","client namespace tcp_rmem
   "none (xfreerdp stopped, then killed by the lab with SIGKILL; exit 137)",
   "tshark -r {f} -Y 'tcp.analysis.zero_window || tcp.analysis.window_full || tcp.flags.reset==1' -T fields -e frame.number -e frame.time_relative -e ip.src -e tcp.window_size")
 r("36-cert-not-yet-valid.pcap",0,"cert_not_yet_valid","xrdp with a certificate valid 2035-01-01..2036-01-01 (not yet valid) signed by the lab CA, name = server address; xfreerdp /sec:tls /cert:deny with SSL_CERT_FILE = lab CA; handshake completes, client sends an encrypted alert and FIN",
-  "failed","tls_server_finished","mcs_connect_initial","tls_alert","cert_rejected_not_yet_valid","9,12,13",
+  "failed","tls_server_finished","tls_certificate_accepted","tls_alert","cert_rejected_not_yet_valid","9,12,13",
   "Certificate verification failure 'certificate is not yet valid (9)'; "+CERTERR, CERTCHK)
 r("37-tls-cipher-mismatch.pcap",0,"tls_cipher_mismatch","xrdp security_layer=tls ssl_protocols=TLSv1.2 tls_ciphers=CAMELLIA256-SHA:ARIA256-GCM-SHA384; xfreerdp /sec:tls with its default list (OpenSSL 3 DEFAULT: 30 suites, no Camellia, no ARIA); the server answers the ClientHello with alert handshake_failure (40) (xrdp log: no shared cipher), then sends an MCS Disconnect Provider Ultimatum in the clear; client FIN, RST",
   "failed","tls_client_hello","tls_server_hello","tls_alert","tls_cipher_mismatch","8,9",
