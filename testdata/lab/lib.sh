@@ -25,6 +25,10 @@ C_DISPLAY=71
 S_DISPLAY=72
 
 LAB_PIDS=()
+AARDWOLF_VENV=${AARDWOLF_VENV:-/opt/rtl-aardwolf}
+# Debian's own Python (python3-impacket is installed for it, not for another
+# python3 that may come first in PATH)
+PY3=/usr/bin/python3
 
 log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -46,8 +50,16 @@ install_packages() {
     fi
     apt-get install -y -q --no-install-recommends \
         xrdp freerdp2-x11 freerdp2-shadow-x11 xvfb xauth tcpdump tshark \
-        wireshark-common iproute2 iputils-ping iptables openssl ethtool procps gzip python3
+        wireshark-common iproute2 iputils-ping iptables openssl ethtool procps gzip python3 \
+        rdesktop nmap python3-impacket python3-venv x11-apps gcc libc6-dev libxtst6
     [ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
+    # aardwolf (a Python RDP client) is not packaged by Debian: PyPI, in a
+    # venv of its own
+    if [ ! -x "$AARDWOLF_VENV/bin/ardpscan" ]; then
+        /usr/bin/python3 -m venv "$AARDWOLF_VENV" &&
+            "$AARDWOLF_VENV/bin/pip" install -q "aardwolf==0.2.16" ||
+            log "aardwolf could not be installed (scenarios 48, 49 need it)"
+    fi
     # Debian starts the system xrdp where systemd runs; the lab uses its own
     # instances inside the server namespace only.
     if command -v systemctl >/dev/null && systemctl is-active -q xrdp 2>/dev/null; then
@@ -260,9 +272,16 @@ server_stop() {
 shadow_start() {
     local dir=$WORK/shadow
     mkdir -p "$dir/home"
+    rm -f "/tmp/.X$S_DISPLAY-lock" "/tmp/.X11-unix/X$S_DISPLAY"
     ip netns exec "$NS_S" Xvfb ":$S_DISPLAY" -nolisten tcp -screen 0 800x600x24 >"$dir/xvfb.log" 2>&1 &
     LAB_PIDS+=("$!")
     sleep 1
+    # a loaded machine may need longer than 1 s for Xvfb to accept clients
+    local i
+    for i in $(seq 50); do
+        [ -S "/tmp/.X11-unix/X$S_DISPLAY" ] && break
+        sleep 0.1
+    done
     local nt
     nt=$(printf '%s' labpass | iconv -t UTF-16LE | openssl dgst -md4 -provider legacy -provider default -r | cut -d' ' -f1)
     printf 'lab::%s:%s:::\n' "" "$nt" >"$dir/sam"
@@ -297,7 +316,7 @@ run_client() {
     rm -rf "$home"
     mkdir -p "$home"
     in_c env HOME="$home" DISPLAY=":$C_DISPLAY" ${CLIENT_ENV:-} \
-        timeout -s INT -k 5 "$secs" xfreerdp "/v:$S_IP:$RDP_PORT" /log-level:DEBUG "$@" \
+        timeout -s INT -k 5 "$secs" xfreerdp "/v:${CLIENT_TARGET:-$S_IP:$RDP_PORT}" /log-level:DEBUG "$@" \
         </dev/null >"$WORK/$name.client.log" 2>&1
     CLIENT_RC=$?
     echo "exit=$CLIENT_RC" >>"$WORK/$name.client.log"
@@ -314,7 +333,7 @@ run_client_bg() {
     mkdir -p "$home"
     (
         in_c env HOME="$home" DISPLAY=":$C_DISPLAY" ${CLIENT_ENV:-} \
-            timeout -s INT -k 5 "$secs" xfreerdp "/v:$S_IP:$RDP_PORT" /log-level:DEBUG "$@" \
+            timeout -s INT -k 5 "$secs" xfreerdp "/v:${CLIENT_TARGET:-$S_IP:$RDP_PORT}" /log-level:DEBUG "$@" \
             </dev/null >"$WORK/$name.client.log" 2>&1
         echo "exit=$?" >>"$WORK/$name.client.log"
     ) &
@@ -346,4 +365,72 @@ cap_stop() {
     wait "$CAP_PID" 2>/dev/null
     CAP_PID=
     chmod 0644 "$@" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- more
+# client_pids NAME : pids of the processes called NAME in the client namespace
+client_pids() {
+    local q
+    for q in $(ip netns pids "$NS_C"); do
+        [ "$(cat /proc/"$q"/comm 2>/dev/null)" = "$1" ] && echo "$q"
+    done
+}
+
+# run_tool NAME SECONDS CMD... : any client program in the client namespace
+# (stdin closed, SIGINT after SECONDS), output in $WORK/NAME.client.log,
+# exit code in CLIENT_RC and as the log's last line
+run_tool() {
+    local name=$1 secs=$2
+    shift 2
+    in_c timeout -s INT -k 5 "$secs" "$@" </dev/null >"$WORK/$name.client.log" 2>&1
+    CLIENT_RC=$?
+    echo "exit=$CLIENT_RC" >>"$WORK/$name.client.log"
+    log "tool $name exit $CLIENT_RC"
+}
+
+# wait_established [PORT] : until the client namespace has an established
+# connection to the RDP port (at most 5 s)
+wait_established() {
+    local i
+    for i in $(seq 100); do
+        in_c ss -Htn state established "dport = :${1:-$RDP_PORT}" | grep -q . && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# pointer_path N : N points of a pointer path over an 800x600 window
+pointer_path() {
+    local i
+    for i in $(seq 0 $(($1 - 1))); do
+        printf '%d,%d ' $((100 + (i * 37) % 600)) $((100 + (i * 23) % 400))
+    done
+}
+
+# IPv6 documentation addresses (2001:db8::/32) on the same topology
+C_IP6=2001:db8:c::10
+RC_IP6=2001:db8:c::1
+RS_IP6=2001:db8:5::1
+S_IP6=2001:db8:5::20
+topo_v6() {
+    local ns
+    for ns in "$NS_C" "$NS_R" "$NS_S"; do
+        ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=0
+        ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.disable_ipv6=0
+    done
+    local d
+    for d in "$NS_C c0" "$NS_R rc" "$NS_R rs" "$NS_S s0"; do
+        set -- $d
+        ip netns exec "$1" sysctl -q -w "net.ipv6.conf.$2.accept_dad=0"
+        ip netns exec "$1" sysctl -q -w "net.ipv6.conf.$2.disable_ipv6=0"
+    done
+    in_r sysctl -q -w net.ipv6.conf.all.forwarding=1
+    in_c ip -6 addr add "$C_IP6/64" dev c0 nodad
+    in_r ip -6 addr add "$RC_IP6/64" dev rc nodad
+    in_r ip -6 addr add "$RS_IP6/64" dev rs nodad
+    in_s ip -6 addr add "$S_IP6/64" dev s0 nodad
+    in_c ip -6 route add default via "$RC_IP6"
+    in_s ip -6 route add default via "$RS_IP6"
+    # neighbour discovery settles (the first echo may be lost)
+    in_c ping -6 -c 3 -i 0.5 -W 2 "$S_IP6" >/dev/null || log "IPv6 path not up"
 }

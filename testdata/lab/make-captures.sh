@@ -1,6 +1,7 @@
 #!/bin/bash
 # Make the labelled RDP captures of testdata/captures/ with real software
-# (xrdp, FreeRDP's xfreerdp and freerdp-shadow-cli) in three network
+# (xrdp, FreeRDP's xfreerdp and freerdp-shadow-cli; rdesktop, impacket, nmap
+# and aardwolf as other clients) in three network
 # namespaces (client, router, server) that exist only while this runs.
 #
 # usage (as root, Debian 12):
@@ -84,7 +85,7 @@ for d in $C_DISPLAY $S_DISPLAY; do
 done
 
 make_pki
-log "versions: $(dpkg-query -W -f '${Package} ${Version}; ' xrdp freerdp2-x11 freerdp2-shadow-x11 tcpdump tshark) kernel $(uname -r)"
+log "versions: $(dpkg-query -W -f '${Package} ${Version}; ' xrdp freerdp2-x11 freerdp2-shadow-x11 tcpdump tshark rdesktop nmap python3-impacket) kernel $(uname -r)"
 
 for sc in "${selected[@]}"; do
     log "=== ${sc#sc_}"

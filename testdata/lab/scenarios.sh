@@ -431,3 +431,436 @@ sc_38_idle_timeout() {
     { echo "# router FORWARD counters at the end"; in_r iptables -L FORWARD -v -n -x; } >>"$rlog" 2>&1
     save_client_log "$out" "$out"
 }
+
+# ============================================================ 39 onward
+# Other implementations, session shapes and capture conditions. Most of
+# them are healthy or benign: they are here so that a healthy connection of
+# another shape is not taken for a failure.
+
+# keep the output of a client that is not xfreerdp (its last lines, without
+# progress bars or colour codes) and its exit code
+save_tool_log() {
+    local name=$1 out=$2
+    mkdir -p "$OUT/client-logs"
+    {
+        sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' "$WORK/$name.client.log" | tr '\r' '\n' |
+            grep -v -E '^\s*$|it/s\]|[0-9]+/s\]|Running as user' | grep -v '^exit=' | tail -n 14
+        tail -n 1 "$WORK/$name.client.log"
+    } >"$OUT/client-logs/$out.txt"
+}
+
+# a program other than xfreerdp, captured on c0
+capture_tool() {
+    local out=$1 secs=$2
+    shift 2
+    cap_start "$OUT/$out.pcap"
+    run_tool "$out" "$secs" "$@"
+    cap_stop "$OUT/$out.pcap"
+    save_tool_log "$out" "$out"
+}
+
+# rdesktop asks on stdin whether to trust a certificate it cannot verify;
+# rdesktop_run OUT SECONDS ANSWER ARGS... answers ANSWER after 1 s
+rdesktop_run() {
+    local out=$1 secs=$2 answer=$3
+    shift 3
+    client_display
+    local home=$WORK/client-home-$out
+    rm -rf "$home"
+    mkdir -p "$home"
+    cap_start "$OUT/$out.pcap"
+    (sleep 1; printf '%s\n' "$answer"; sleep $((secs + 2))) |
+        in_c env HOME="$home" DISPLAY=":$C_DISPLAY" timeout -s INT -k 5 "$secs" \
+            rdesktop -g 800x600 "$@" "$S_IP:$RDP_PORT" >"$WORK/$out.client.log" 2>&1
+    CLIENT_RC=$?
+    echo "exit=$CLIENT_RC" >>"$WORK/$out.client.log"
+    log "rdesktop $out exit $CLIENT_RC"
+    cap_stop "$OUT/$out.pcap"
+    save_tool_log "$out" "$out"
+}
+
+# ------------------------------------------------------------ rdesktop
+sc_39_rdesktop_tls() {
+    # rdesktop 1.9 (GnuTLS) negotiates TLS with xrdp; it cannot verify the
+    # lab CA's certificate and asks: the answer is yes. Stopped after 5 s.
+    xrdp_start "$(xrdp_conf rdtls security_layer=negotiate)"
+    rdesktop_run 39-rdesktop-tls 5 yes
+}
+
+sc_40_rdesktop_cert_rejected() {
+    # as 39, but the user answers no: rdesktop aborts inside the TLS
+    # handshake, after the server's Certificate
+    xrdp_start "$(xrdp_conf rdno security_layer=negotiate)"
+    rdesktop_run 40-rdesktop-cert-rejected 10 no
+}
+
+sc_41_rdesktop_rdp_security() {
+    # rdesktop -E against xrdp limited to Standard RDP Security
+    # (crypt_level=low): rdesktop fails on the server's first channel data
+    # ('channel_process(), unexpected stream overrun') and closes
+    xrdp_start "$(xrdp_conf rdlow security_layer=rdp crypt_level=low)"
+    rdesktop_run 41-rdesktop-rdp-security 10 yes -E
+}
+
+sc_42_rdesktop_fips_rejected() {
+    # rdesktop -E against xrdp at crypt_level=fips: xrdp rejects the Client
+    # Info's security header and sends MCS Disconnect Provider Ultimatum
+    xrdp_start "$(xrdp_conf rdfips security_layer=rdp crypt_level=fips)"
+    rdesktop_run 42-rdesktop-fips-rejected 10 yes -E
+}
+
+# ------------------------------------------------------------ impacket
+IMPACKET_RDP_CHECK=/usr/share/doc/python3-impacket/examples/rdp_check.py
+
+sc_43_impacket_rdp_check() {
+    # impacket's rdp_check: CredSSP/NTLM against freerdp-shadow-cli (NLA,
+    # SAM file), right password: 'Access Granted', then it disconnects
+    shadow_start /sec:nla
+    capture_tool 43-impacket-rdp-check 20 "$PY3" "$IMPACKET_RDP_CHECK" lab:labpass@"$S_IP"
+}
+
+sc_44_impacket_rdp_check_wrong_password() {
+    shadow_start /sec:nla
+    capture_tool 44-impacket-rdp-check-wrong-password 20 "$PY3" "$IMPACKET_RDP_CHECK" lab:wrongpass@"$S_IP"
+}
+
+# ------------------------------------------------------------ nmap
+sc_45_nmap_enum_encryption_xrdp() {
+    # nmap's rdp-enum-encryption: a SYN scan of the port, then one
+    # connection per security protocol and, for Standard RDP Security, per
+    # encryption level
+    xrdp_start "$(xrdp_conf nmapx security_layer=negotiate)"
+    capture_tool 45-nmap-enum-encryption-xrdp 60 nmap -n -Pn -p "$RDP_PORT" --script rdp-enum-encryption "$S_IP"
+}
+
+sc_46_nmap_enum_encryption_nla() {
+    # the same probe against freerdp-shadow-cli with NLA required
+    shadow_start /sec:nla
+    capture_tool 46-nmap-enum-encryption-nla 60 nmap -n -Pn -p "$RDP_PORT" --script rdp-enum-encryption "$S_IP"
+}
+
+sc_47_nmap_ntlm_info() {
+    # nmap's rdp-ntlm-info: CredSSP NEGOTIATE to get the server's NTLM
+    # CHALLENGE (names, version), then it hangs up
+    shadow_start /sec:nla
+    capture_tool 47-nmap-ntlm-info 60 nmap -n -Pn -p "$RDP_PORT" --script rdp-ntlm-info "$S_IP"
+}
+
+# ------------------------------------------------------------ aardwolf
+sc_48_aardwolf_xrdp() {
+    # aardwolf's screenshot scanner, no credentials, against xrdp (TLS):
+    # xrdp rejects aardwolf's MCS sequence and closes
+    xrdp_start "$(xrdp_conf aw security_layer=negotiate)"
+    local d=$WORK/aardwolf-48
+    mkdir -p "$d"
+    cap_start "$OUT/48-aardwolf-xrdp.pcap"
+    (cd "$d" && run_tool 48-aardwolf-xrdp 40 "$AARDWOLF_VENV/bin/ardpscan" --no-progress -e -t 10 -s screen "rdp://$S_IP" "$S_IP")
+    cap_stop "$OUT/48-aardwolf-xrdp.pcap"
+    save_tool_log 48-aardwolf-xrdp 48-aardwolf-xrdp
+}
+
+sc_49_aardwolf_nla() {
+    # aardwolf with CredSSP/NTLM and the right password against
+    # freerdp-shadow-cli: the server rejects aardwolf's NTLM token
+    # (SEC_E_INVALID_TOKEN) and closes
+    shadow_start /sec:nla
+    local d=$WORK/aardwolf-49
+    mkdir -p "$d"
+    cap_start "$OUT/49-aardwolf-nla.pcap"
+    (cd "$d" && run_tool 49-aardwolf-nla 40 "$AARDWOLF_VENV/bin/ardpscan" --no-progress -e -t 10 -s screen "rdp+ntlm-password://lab:labpass@$S_IP" "$S_IP")
+    cap_stop "$OUT/49-aardwolf-nla.pcap"
+    save_tool_log 49-aardwolf-nla 49-aardwolf-nla
+    grep -a 'ERROR' "$WORK/shadow/shadow.log" | sed -E 's/^\[[0-9:]+\] \[[0-9:]+\] //' | head -n 3 \
+        >"$OUT/client-logs/49-aardwolf-nla-server.txt"
+}
+
+# ------------------------------------------------------------ session shapes
+# wait_client_state NAME STATE : until xfreerdp's log shows the transition
+# to CONNECTION_STATE_STATE (at most 10 s)
+wait_client_state() {
+    local i
+    for i in $(seq 200); do
+        grep -q -- "--> CONNECTION_STATE_$2\$" "$WORK/$1.client.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+sc_50_sub_second_session() {
+    # xfreerdp against xrdp, stopped (SIGINT) 0.8 s after its log says the
+    # connection is active (the login screen is being sent)
+    xrdp_start "$(xrdp_conf sub security_layer=negotiate)"
+    local out=50-sub-second-session
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:tls /cert:ignore /size:800x600
+    wait_client_state "$out" ACTIVE || log "$out: never active"
+    sleep 0.8
+    kill -INT $(client_pids xfreerdp)
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_51_quit_during_connection() {
+    # xfreerdp stopped (SIGINT) when its log says it is joining the MCS
+    # channels: the user gives up before the session is up
+    xrdp_start "$(xrdp_conf quitearly security_layer=negotiate)"
+    local out=51-quit-during-connection
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:tls /cert:ignore /size:800x600
+    wait_client_state "$out" MCS_CHANNEL_JOIN || log "$out: no channel join"
+    sleep 0.15
+    kill -INT $(client_pids xfreerdp)
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_52_auth_only() {
+    # xfreerdp /auth-only: NLA with the right password, then the client
+    # disconnects by design (a credential check)
+    shadow_start /sec:nla
+    capture_run 52-auth-only 15 /auth-only /sec:nla /u:lab /p:labpass /cert:ignore
+}
+
+sc_53_auth_only_wrong_password() {
+    shadow_start /sec:nla
+    capture_run 53-auth-only-wrong-password 15 /auth-only /sec:nla /u:lab /p:wrongpass /cert:ignore
+}
+
+sc_54_long_session_screen_updates() {
+    # freerdp-shadow-cli shares an Xvfb on which a small xeyes runs;
+    # xfreerdp (NLA, 16 bpp) stays 35 s while the lab moves its pointer: the
+    # input goes to the server, xeyes follows it and the server sends the
+    # screen updates. Captured with -s 200 to keep the file small (the
+    # screen updates are what fills it).
+    shadow_start /sec:nla
+    ip netns exec "$NS_S" env DISPLAY=":$S_DISPLAY" xeyes -geometry 60x45+0+0 >/dev/null 2>&1 &
+    LAB_PIDS+=("$!")
+    local out=54-long-session-screen-updates
+    cap_start "$OUT/$out.pcap" "$NS_C" -i c0 -s 200
+    run_client_bg "$out" 35 /sec:nla /u:lab /p:labpass /cert:ignore /size:800x600 /bpp:16
+    wait_established
+    sleep 3
+    # 60 pointer positions, one every 0.2 s, then 10 s still, then 40 more
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 60)
+    sleep 10
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 40)
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_55_window_closed() {
+    # the user closes xfreerdp's window (WM_DELETE_WINDOW, as a window
+    # manager's close button sends it) 4 s into the session
+    xrdp_start "$(xrdp_conf closewin security_layer=negotiate)"
+    local out=55-window-closed
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    sleep 4
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-close.py" >"$WORK/$out.close.log" 2>&1
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_56_client_killed() {
+    # xfreerdp killed with SIGKILL 4 s into the session: the client's
+    # kernel closes the socket, no RDP or TLS goodbye
+    xrdp_start "$(xrdp_conf ckill security_layer=negotiate)"
+    local out=56-client-killed
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    sleep 4
+    kill -KILL $(client_pids xfreerdp)
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_57_server_killed() {
+    # the xrdp process that serves the connection (the forked child) is
+    # killed with SIGKILL 4 s into the session while the client sends
+    # pointer input: the server's kernel closes, no RDP or TLS goodbye
+    xrdp_start "$(xrdp_conf skill security_layer=negotiate)"
+    local out=57-server-killed
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    sleep 2
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 25) &
+    local ptr=$!
+    sleep 2
+    local p
+    for p in $(pgrep -P "$XRDP_PID"); do kill -KILL "$p"; done
+    echo "killed xrdp children of $XRDP_PID at $(date -u +%T.%N)" >"$WORK/$out.kill.log"
+    wait "$ptr"
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_58_capture_stopped_mid_session() {
+    # tcpdump stopped 3 s into a session that goes on (client stopped by
+    # the lab at 8 s, after the capture)
+    xrdp_start "$(xrdp_conf capstop security_layer=negotiate)"
+    local out=58-capture-stopped-mid-session
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 8 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    sleep 3
+    kill -INT "$CAP_PID"
+    wait "$CAP_PID"
+    CAP_PID=
+    chmod 0644 "$OUT/$out.pcap"
+    wait "$CLIENT_BG"
+    save_client_log "$out" "$out"
+}
+
+sc_59_capture_started_mid_session() {
+    # tcpdump started 4 s into a session (login screen long drawn) while
+    # the lab moves the pointer; the client is stopped at 10 s
+    xrdp_start "$(xrdp_conf capstart security_layer=negotiate)"
+    local out=59-capture-started-mid-session
+    run_client_bg "$out" 10 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 35) &
+    local ptr=$!
+    sleep 4
+    cap_start "$OUT/$out.pcap"
+    wait "$ptr"
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+# ------------------------------------------------------------ capture conditions
+snaplen_run() {
+    local out=$1 snap=$2
+    shift 2
+    cap_start "$OUT/$out.pcap" "$NS_C" -i c0 -s "$snap"
+    run_client "$out" "$@"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_60_snaplen_64() {
+    xrdp_start "$(xrdp_conf snap64 security_layer=negotiate)"
+    snaplen_run 60-snaplen-64 64 5 /sec:tls /cert:ignore /size:800x600
+}
+
+sc_61_snaplen_128() {
+    xrdp_start "$(xrdp_conf snap128 security_layer=negotiate)"
+    snaplen_run 61-snaplen-128 128 5 /sec:tls /cert:ignore /size:800x600
+}
+
+sc_62_snaplen_96_nla() {
+    shadow_start /sec:nla
+    snaplen_run 62-snaplen-96-nla 96 6 /sec:nla /u:lab /p:labpass /cert:ignore /size:800x600
+}
+
+sc_63_two_interfaces_long() {
+    # dumpcap on both router interfaces for a 25 s session with pointer
+    # input all along: every packet twice (rc, rs), ACKs and data alike
+    xrdp_start "$(xrdp_conf twoiflong security_layer=negotiate)"
+    local out=63-two-interfaces-long
+    local f="$OUT/$out.pcapng"
+    rm -f "$f"
+    ip netns exec "$NS_R" dumpcap -q -i rc -i rs -f "$CAP_FILTER" -w "$f" >"$WORK/dumpcap.log" 2>&1 &
+    local cap=$!
+    sleep 2
+    run_client_bg "$out" 25 /sec:tls /cert:ignore /size:800x600
+    wait_established
+    sleep 2
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 100)
+    wait "$CLIENT_BG"
+    sleep 1
+    kill -INT "$cap"
+    wait "$cap"
+    chmod 0644 "$f"
+    save_client_log "$out" "$out"
+}
+
+sc_64_router_any() {
+    # tcpdump -i any on the router: each forwarded packet seen on rc and on
+    # rs (LINUX_SLL2 carries the interface index)
+    xrdp_start "$(xrdp_conf rany security_layer=negotiate)"
+    local out=64-router-any
+    cap_start "$OUT/$out.pcap" "$NS_R" -i any
+    run_client "$out" 5 /sec:tls /cert:ignore /size:800x600
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_65_ipv6() {
+    # the same topology with IPv6 documentation addresses; xrdp listens on
+    # :: (dual stack), xfreerdp connects to 2001:db8:5::20
+    topo_v6
+    xrdp_start "$(xrdp_conf v6 security_layer=negotiate)"
+    local out=65-ipv6
+    local CAP_FILTER="tcp port $RDP_PORT or icmp or icmp6"
+    cap_start "$OUT/$out.pcap"
+    # FreeRDP 2.11 took port 1 from /v:[2001:db8:5::20]:3389 (its log:
+    # 'hostname 2001:db8:5::20 port 1'): the port is given apart
+    CLIENT_TARGET="[$S_IP6]" run_client "$out" 5 /sec:tls /cert:ignore /size:800x600 "/port:$RDP_PORT"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}
+
+sc_66_port_3390() {
+    # xrdp on port 3390
+    local RDP_PORT=3390
+    local CAP_FILTER="tcp port $RDP_PORT or icmp"
+    xrdp_start "$(xrdp_conf p3390 security_layer=negotiate port=3390)"
+    capture_run 66-port-3390 5 /sec:tls /cert:ignore /size:800x600
+}
+
+# ------------------------------------------------------------ FreeRDP's server
+sc_67_shadow_tls() {
+    # freerdp-shadow-cli with TLS only (no NLA) and its own authentication
+    # switched off (-auth), xfreerdp /sec:tls: TLS 1.3, the shadowed screen
+    shadow_start /sec:tls -auth
+    capture_run 67-shadow-tls 5 /sec:tls /cert:ignore /size:800x600
+}
+
+sc_68_shadow_tls_pam_denied() {
+    # freerdp-shadow-cli /sec:tls with its default authentication: it checks
+    # the Client Info's user and password with PAM after the connection
+    # sequence; the client sends none, PAM fails (after its 2-3 s delay) and
+    # the server closes
+    shadow_start /sec:tls
+    capture_run 68-shadow-tls-pam-denied 8 /sec:tls /cert:ignore /size:800x600
+    grep -a 'ERROR' "$WORK/shadow/shadow.log" | sed -E 's/^\[[0-9:]+\] \[[0-9:]+\] //' | head -n 3 \
+        >"$OUT/client-logs/68-shadow-tls-pam-denied-server.txt"
+}
+
+sc_69_shadow_killed() {
+    # freerdp-shadow-cli killed (SIGKILL) 4 s into an NLA session while the
+    # client sends pointer input
+    shadow_start /sec:nla
+    local out=69-shadow-killed
+    cap_start "$OUT/$out.pcap"
+    run_client_bg "$out" 20 /sec:nla /u:lab /p:labpass /cert:ignore /size:800x600
+    wait_established
+    sleep 2
+    # shellcheck disable=SC2046
+    in_c env DISPLAY=":$C_DISPLAY" "$PY3" "$HERE/x-pointer.py" $(pointer_path 25) &
+    local ptr=$!
+    sleep 2
+    local p
+    for p in $(ip netns pids "$NS_S"); do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = freerdp-shadow- ] && kill -KILL "$p"
+    done
+    wait "$ptr"
+    wait "$CLIENT_BG"
+    cap_stop "$OUT/$out.pcap"
+    save_client_log "$out" "$out"
+}

@@ -22,8 +22,15 @@ CAPS = os.path.join(ROOT, "testdata", "captures")
 MOD = os.path.join(ROOT, "src", "diagnose", "mod.rs")
 
 COLUMNS = ("file stream scenario what_was_done outcome last_step failed_step "
-           "ended_by cause evidence_frames client_error checked_with").split()
-OUTCOMES = {"established", "failed", "incomplete", "benign", "not_made"}
+           "ended_by cause evidence_frames client_error checked_with "
+           "max_failure_confidence").split()
+OUTCOMES = {"established", "failed", "incomplete", "benign", "not_rdp",
+            "not_made"}
+CONFIDENCES = {"none", "low", "medium", "high"}
+# step ids of the labels that the tool's vocabulary does not have (yet):
+# the client accepted the server's certificate (FreeRDP checks it after the
+# TLS handshake, so a rejection comes after the server's Finished)
+EXTRA_STEPS = {"tls_certificate_accepted"}
 ENDINGS = {"refused", "timeout", "reset_by_client", "reset_by_server",
            "reset_by_middlebox", "closed_by_client", "closed_by_server",
            "negotiation_failure", "tls_alert", "icmp_error", "capture_ended"}
@@ -71,8 +78,18 @@ def main():
         if rec["outcome"] not in OUTCOMES:
             bad("outcome " + rec["outcome"])
         for col in ("last_step", "failed_step", "cause"):
-            if rec[col] != "-" and rec[col] not in vocab:
+            allowed = vocab | EXTRA_STEPS if col != "cause" else vocab
+            if rec[col] != "-" and rec[col] not in allowed:
                 bad(f"{col} {rec[col]} not in the vocabulary")
+        conf = rec["max_failure_confidence"]
+        if conf not in CONFIDENCES:
+            bad("max_failure_confidence " + conf)
+        elif rec["cause"] == "-" and conf != "none":
+            bad("a row without a failure cause has max_failure_confidence " + conf)
+        elif rec["outcome"] == "failed" and conf == "none":
+            bad("a failed row with max_failure_confidence none")
+        if rec["outcome"] in ("benign", "incomplete") and rec["cause"] != "-":
+            bad(f"{rec['outcome']} row with cause {rec['cause']}")
         if rec["ended_by"] != "-" and rec["ended_by"] not in ENDINGS:
             bad("ended_by " + rec["ended_by"])
         if rec["outcome"] == "not_made":
