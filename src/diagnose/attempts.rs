@@ -292,6 +292,7 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
             Some(Benign::CredentialPrecheck) => "credential pre-check".into(),
             Some(Benign::HealthCheck) => "health check".into(),
             Some(Benign::Scanner) => "port scan".into(),
+            Some(Benign::Probe) => "probe".into(),
             Some(Benign::SessionEnd) => "session (ended normally)".into(),
             None => "benign".into(),
         },

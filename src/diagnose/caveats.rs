@@ -6,7 +6,7 @@
 use super::facts::{Facts, TermKind};
 use super::ladder::Ladder;
 use super::rules::{cause, lower_confidence};
-use super::{CauseId, Confidence, Diagnosis, Outcome};
+use super::{CauseId, Confidence, Diagnosis, Grounds, Outcome};
 use crate::common::Dir;
 use crate::flow::GapKind;
 use crate::proto::ProtoEvent;
@@ -119,6 +119,26 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         .iter()
         .filter(|(_, g)| g.kind == GapKind::Snaplen)
         .collect();
+    // Where the snap length hid the payload after the last step placed, the
+    // next step may be in what was cut: a reading of the ladder position
+    // cannot stand (explicit evidence and silences still do).
+    let from = lad.last.map_or(0, |m| m.frame);
+    let hid_next = snap.iter().any(|(_, g)| g.frame >= from);
+    if hid_next
+        && d.outcome == Outcome::Failed
+        && d.cause
+            .as_ref()
+            .is_some_and(|c| c.grounds == Grounds::Position)
+    {
+        d.outcome = Outcome::Incomplete;
+        d.failed_step = None;
+        d.cause = None;
+        d.caveats.push(format!(
+            "the snap length hid the payload after {}: the next step may be in the bytes the \
+             capture did not keep, so no failure is claimed",
+            lad.last.map_or("the start", |m| m.step.label())
+        ));
+    }
     if let Some((dir, g)) = snap.first() {
         let bytes: u64 = snap.iter().map(|(_, g)| g.len).sum();
         d.caveats.push(format!(

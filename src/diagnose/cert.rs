@@ -78,10 +78,13 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<F
             );
         }
     }
+    // Windows' own Remote Desktop certificate is self-signed and clients
+    // commonly accept it: self-signed alone says little about why a
+    // client left.
     if leaf.self_signed && certs.len() == 1 {
         return finding(
             CauseId::CertRejectedSelfSigned,
-            Confidence::Medium,
+            Confidence::Low,
             format!(
                 "it is self-signed ({}), so the client cannot trust it",
                 leaf.subject

@@ -6,7 +6,8 @@
 //! step on the same path is shown (it must have happened: the capture
 //! may have missed it).
 
-use super::{Party, Step};
+use super::step::{path_for, Paths};
+use super::{Certainty, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::TcpEventKind;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
@@ -16,39 +17,24 @@ use crate::proto::x224::{ConnectionConfirm, Protocols, X224Event};
 use crate::proto::ProtoEvent;
 use crate::timeline::{EventKind, Timeline};
 
-impl Step {
-    /// Who sends the message that completes this step.
-    pub fn sender(self) -> Party {
-        use Step::*;
-        match self {
-            Syn | HandshakeAck | ConnectionRequest | ClientHello | ClientKeyExchange
-            | ClientFinished | CredsspNegotiate | CredsspAuthenticate | CredsspCredentials
-            | McsConnectInitial | ErectDomain | SecurityExchange | ClientInfo => Party::Client,
-            SynAck
-            | ConnectionConfirm
-            | ServerHello
-            | ServerCertificate
-            | ServerHelloDone
-            | ServerFinished
-            | CredsspChallenge
-            | CredsspServerPubKeyAuth
-            | EarlyUserAuthResult
-            | McsConnectResponse
-            | AttachUser
-            | ChannelJoin
-            | Licensing
-            | Capabilities
-            | SessionData => Party::Server,
-        }
-    }
-}
-
-/// Where a step was seen.
+/// Where a step was seen, and how sure the capture makes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark {
     pub step: Step,
     pub frame: u64,
     pub ts: Timestamp,
+    pub certainty: Certainty,
+}
+
+impl Mark {
+    pub fn new(step: Step, frame: u64, ts: Timestamp, certainty: Certainty) -> Mark {
+        Mark {
+            step,
+            frame,
+            ts,
+            certainty,
+        }
+    }
 }
 
 /// The security the negotiation chose (or the capture implies).
@@ -64,13 +50,12 @@ pub enum Security {
     Nla { ex: bool },
 }
 
-/// Server application data (records or bytes) that means the session is
-/// running when RDP travels inside TLS. Set-up takes about 15 small server
-/// records (MCS Connect Response, Attach User and Channel Join Confirms,
-/// licensing, Demand Active, synchronisation) and 2 to 5 kB; the first
-/// graphics updates are several kilobytes each. A Windows 7 TLS session
-/// in the corpus shows 24 records and 11 kB by its first bitmaps.
-pub const SESSION_RECORDS: u64 = 20;
+/// Server application data that means the session is running when RDP
+/// travels inside TLS. The connection sequence's server PDUs (MCS Connect
+/// Response, Attach User and Channel Join Confirms, licensing, Demand
+/// Active, synchronise / control / font map: MS-RDPBCGR 1.3.1.1) total a
+/// few kilobytes (2 to 5 kB in every capture at hand, CredSSP excluded);
+/// screen updates come on top of them.
 pub const SESSION_BYTES: u64 = 10_000;
 
 #[derive(Clone, Debug)]
@@ -86,58 +71,36 @@ pub struct Ladder {
     pub last: Option<Mark>,
     /// The first step on the path after `last`.
     pub next: Option<Step>,
+    /// Inside TLS: the client sent application data after the security
+    /// handshake (TLS, then CredSSP when chosen) and the server answered
+    /// with application data. Seen on the wire whatever the records hold:
+    /// the connection went past security set-up.
+    pub answered: Option<(Mark, Mark)>,
 }
 
-const TCP: &[Step] = &[Step::Syn, Step::SynAck, Step::HandshakeAck];
-const X224: &[Step] = &[Step::ConnectionRequest, Step::ConnectionConfirm];
-const TLS12: &[Step] = &[
-    Step::ClientHello,
-    Step::ServerHello,
-    Step::ServerCertificate,
-    Step::ServerHelloDone,
-    Step::ClientKeyExchange,
-    Step::ClientFinished,
-    Step::ServerFinished,
-];
-/// TLS 1.3: the server's certificate and Finished travel encrypted in one
-/// flight right after the ServerHello; the client finishes last.
-const TLS13: &[Step] = &[
-    Step::ClientHello,
-    Step::ServerHello,
-    Step::ServerFinished,
-    Step::ClientFinished,
-];
-const CREDSSP: &[Step] = &[
-    Step::CredsspNegotiate,
-    Step::CredsspChallenge,
-    Step::CredsspAuthenticate,
-    Step::CredsspServerPubKeyAuth,
-    Step::CredsspCredentials,
-];
-const MCS_CLEAR: &[Step] = &[
-    Step::McsConnectInitial,
-    Step::McsConnectResponse,
-    Step::ErectDomain,
-    Step::AttachUser,
-    Step::ChannelJoin,
-    Step::SecurityExchange,
-    Step::ClientInfo,
-    Step::Licensing,
-    Step::Capabilities,
-    Step::SessionData,
-];
-/// Inside TLS only the start of MCS (first records each way) and the bulk
-/// of the session can be told apart.
-const MCS_TLS: &[Step] = &[
-    Step::McsConnectInitial,
-    Step::McsConnectResponse,
-    Step::SessionData,
-];
-
 /// The step an event shows, if any.
-fn step_of(kind: &EventKind, dir: Dir) -> Option<Step> {
+fn step_of(kind: &EventKind, dir: Dir) -> Option<(Step, Certainty)> {
     use Dir::*;
-    Some(match (kind, dir) {
+    // CredSSP legs are encrypted records whose meaning the exchange's
+    // order fixes; a leg whose sizes do not fit the textbook exchange is
+    // only inferred.
+    if let EventKind::Proto(ProtoEvent::Credssp(CredsspEvent::Leg { leg, certainty, .. })) = kind {
+        let step = match leg {
+            CredsspLeg::Negotiate => Step::CredsspNegotiate,
+            CredsspLeg::Challenge => Step::CredsspChallenge,
+            CredsspLeg::Authenticate => Step::CredsspAuthenticate,
+            CredsspLeg::ServerPubKeyAuth => Step::CredsspServerPubKeyAuth,
+            CredsspLeg::Credentials => Step::CredsspCredentials,
+            CredsspLeg::EarlyUserAuthResult => Step::EarlyUserAuthResult,
+            CredsspLeg::ServerError => return None,
+        };
+        let c = match certainty {
+            crate::proto::Certainty::Low => Certainty::Inferred,
+            _ => Certainty::Seen,
+        };
+        return Some((step, c));
+    }
+    let step = match (kind, dir) {
         (EventKind::Tcp(TcpEventKind::Syn { .. }), ToServer) => Step::Syn,
         (EventKind::Tcp(TcpEventKind::SynAck { .. }), ToClient) => Step::SynAck,
         (EventKind::Tcp(TcpEventKind::HandshakeAck), ToServer) => Step::HandshakeAck,
@@ -163,15 +126,6 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<Step> {
                 }
                 _ => return None,
             },
-            (ProtoEvent::Credssp(CredsspEvent::Leg { leg, .. }), _) => match leg {
-                CredsspLeg::Negotiate => Step::CredsspNegotiate,
-                CredsspLeg::Challenge => Step::CredsspChallenge,
-                CredsspLeg::Authenticate => Step::CredsspAuthenticate,
-                CredsspLeg::ServerPubKeyAuth => Step::CredsspServerPubKeyAuth,
-                CredsspLeg::Credentials => Step::CredsspCredentials,
-                CredsspLeg::EarlyUserAuthResult => Step::EarlyUserAuthResult,
-                CredsspLeg::ServerError => return None,
-            },
             (ProtoEvent::Mcs(m), _) => match (m, dir) {
                 (McsEvent::ConnectInitial(_), ToServer) => Step::McsConnectInitial,
                 (McsEvent::ConnectResponse(g), ToClient) if g.result == 0 => {
@@ -181,7 +135,9 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<Step> {
                 (McsEvent::AttachUserConfirm { result: 0, .. }, ToClient) => Step::AttachUser,
                 (McsEvent::ChannelJoinConfirm { result: 0, .. }, ToClient) => Step::ChannelJoin,
                 (McsEvent::SecurityExchange { .. }, ToServer) => Step::SecurityExchange,
-                (McsEvent::ClientInfo(_), ToServer) => Step::ClientInfo,
+                (McsEvent::ClientInfo(_) | McsEvent::EncryptedClientInfo { .. }, ToServer) => {
+                    Step::ClientInfo
+                }
                 (McsEvent::Licensing(l), ToClient)
                     if l.msg_type != 0xff || l.error_code == Some(LICENSE_VALID_CLIENT) =>
                 {
@@ -196,7 +152,8 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<Step> {
             _ => return None,
         },
         _ => return None,
-    })
+    };
+    Some((step, Certainty::Seen))
 }
 
 /// STATUS_VALID_CLIENT in a licensing ERROR_ALERT: the "no licence
@@ -243,45 +200,38 @@ impl Ladder {
             .server_hello()
             .map(|(_, h)| h.version.0 == 0x0304)
             .unwrap_or(false);
-
-        let mut path: Vec<Step> = Vec::new();
-        path.extend_from_slice(TCP);
-        path.extend_from_slice(X224);
-        match security {
-            Security::Unknown => {}
-            Security::Standard => path.extend_from_slice(MCS_CLEAR),
-            Security::Tls | Security::Nla { .. } => {
-                path.extend_from_slice(if tls13 { TLS13 } else { TLS12 });
-                if let Security::Nla { ex } = security {
-                    path.extend_from_slice(CREDSSP);
-                    if ex {
-                        path.push(Step::EarlyUserAuthResult);
-                    }
-                }
-                path.extend_from_slice(MCS_TLS);
-            }
-        }
+        let path = path_for(paths_of(security, tls13));
 
         let mut seen: Vec<Mark> = Vec::new();
         for e in &tl.events {
-            if let Some(step) = step_of(&e.kind, e.dir) {
+            if let Some((step, certainty)) = step_of(&e.kind, e.dir) {
                 if path.contains(&step) && !seen.iter().any(|m| m.step == step) {
-                    seen.push(Mark {
-                        step,
-                        frame: e.frame,
-                        ts: e.ts,
-                    });
+                    seen.push(Mark::new(step, e.frame, e.ts, certainty));
                 }
             }
         }
-        if matches!(security, Security::Tls | Security::Nla { .. }) {
-            encrypted_rdp_marks(tl, security, &seen.clone(), &mut seen);
+        let answered = if matches!(security, Security::Tls | Security::Nla { .. }) {
+            encrypted_rdp_marks(tl, security, &seen)
+        } else {
+            None
+        };
+        if let Some((initial, response)) = answered {
+            seen.push(initial);
+            seen.push(response);
         }
+        let mut path = path;
         // Session volume places the session even when nothing of the set-up
         // could be read (TLS without its handshake, payloads cut by the snap
-        // length).
-        if !seen.iter().any(|m| m.step == Step::SessionData) {
-            if let Some(m) = session_volume(tl) {
+        // length). Inside TLS it counts only once the security handshake is
+        // over and both sides talked: before that, large records are the
+        // handshake's or CredSSP's own.
+        let handshake_seen = tl.client_hello().is_some() || tl.server_hello().is_some();
+        let volume_counts = match security {
+            Security::Standard | Security::Unknown => true,
+            Security::Tls | Security::Nla { .. } => answered.is_some() || !handshake_seen,
+        };
+        if !seen.iter().any(|m| m.step == Step::SessionData) && volume_counts {
+            if let Some(m) = session_volume(tl).or_else(|| mid_session(tl, handshake_seen)) {
                 if !path.contains(&Step::SessionData) {
                     path.push(Step::SessionData);
                 }
@@ -302,6 +252,7 @@ impl Ladder {
             seen,
             last,
             next,
+            answered,
         }
     }
 
@@ -310,54 +261,91 @@ impl Ladder {
         self.seen.iter().find(|m| m.step == step).copied()
     }
 
+    /// The session ran: session data was seen (or inferred from volume),
+    /// or, inside TLS, both sides exchanged application data after the
+    /// security handshake ([`Ladder::answered`]).
     pub fn established(&self) -> bool {
-        self.last.is_some_and(|m| m.step == Step::SessionData)
+        self.last.is_some_and(|m| m.step == Step::SessionData) || self.answered.is_some()
+    }
+
+    /// How sure the capture makes a step on this connection's path: seen
+    /// (or inferred) where marked, implied when a later step is marked,
+    /// `None` when not reached.
+    pub fn certainty(&self, step: Step) -> Option<Certainty> {
+        if let Some(m) = self.mark(step) {
+            return Some(m.certainty);
+        }
+        let at = self.path.iter().position(|s| *s == step)?;
+        self.seen
+            .iter()
+            .filter(|m| self.path.iter().position(|s| *s == m.step) > Some(at))
+            .map(|m| m.certainty.min(Certainty::Implied))
+            .max()
+    }
+}
+
+/// The path bits of a security choice.
+fn paths_of(security: Security, tls13: bool) -> Paths {
+    let tls = if tls13 { Paths::TLS13 } else { Paths::TLS12 };
+    match security {
+        Security::Unknown => Paths::NONE,
+        Security::Standard => Paths::STANDARD,
+        Security::Tls => tls.or(Paths::IN_TLS),
+        Security::Nla { ex: false } => tls.or(Paths::NLA).or(Paths::IN_TLS),
+        Security::Nla { ex: true } => tls.or(Paths::NLA).or(Paths::NLA_EX).or(Paths::IN_TLS),
     }
 }
 
 /// Inside TLS, RDP set-up and the session are application data: the
-/// client's first record after the security handshake starts MCS, the
-/// server's first answer follows, and a large volume from the server is the
-/// session itself.
-fn encrypted_rdp_marks(tl: &Timeline, security: Security, seen: &[Mark], out: &mut Vec<Mark>) {
-    let end_step = match security {
-        Security::Nla { ex: true } => Step::EarlyUserAuthResult,
-        Security::Nla { ex: false } => Step::CredsspCredentials,
-        _ => Step::ClientFinished,
+/// client's first record after the security handshake starts MCS and the
+/// server's first record after it answers. Both marks are *inferred* (the
+/// records' content is not visible); that both sides talked is seen.
+///
+/// TLS 1.3 servers send NewSessionTicket messages as application-data
+/// records right after the handshake (RFC 8446 4.6.1), whether or not the
+/// RDP service ever answers. There the answer counts only when the client
+/// went on with a further record after it: a client sends its next MCS
+/// PDU (Erect Domain, Attach User) only once the Connect Response has
+/// arrived (MS-RDPBCGR 1.3.1.1).
+fn encrypted_rdp_marks(tl: &Timeline, security: Security, seen: &[Mark]) -> Option<(Mark, Mark)> {
+    let ends: &[Step] = match security {
+        Security::Nla { ex: true } => &[Step::EarlyUserAuthResult],
+        Security::Nla { ex: false } => &[Step::CredsspCredentials],
+        _ => &[Step::ClientFinished, Step::ServerFinished],
     };
-    let Some(start) = seen.iter().find(|m| m.step == end_step).copied() else {
-        return;
-    };
+    // The security handshake is over at the last of its closing steps.
+    let start = seen
+        .iter()
+        .filter(|m| ends.contains(&m.step))
+        .map(|m| m.frame)
+        .max()?;
+    let tls13 = tl
+        .server_hello()
+        .is_some_and(|(_, h)| h.version.0 == 0x0304);
     // Frames carrying CredSSP legs are not RDP data.
     let leg_frames: Vec<u64> = tl.credssp_legs().map(|(e, _)| e.frame).collect();
     let mut initial: Option<Mark> = None;
     let mut response: Option<Mark> = None;
     for (e, p) in tl.proto_events() {
-        if e.frame < start.frame || leg_frames.contains(&e.frame) {
+        if e.frame <= start || leg_frames.contains(&e.frame) {
             continue;
         }
         if let ProtoEvent::Tls(TlsEvent::ApplicationData { .. }) = p {
-            match (e.dir, initial) {
-                (Dir::ToServer, None) => {
-                    initial = Some(Mark {
-                        step: Step::McsConnectInitial,
-                        frame: e.frame,
-                        ts: e.ts,
-                    })
-                }
-                (Dir::ToClient, Some(_)) if response.is_none() => {
-                    response = Some(Mark {
-                        step: Step::McsConnectResponse,
-                        frame: e.frame,
-                        ts: e.ts,
-                    })
+            let mark = |step| Mark::new(step, e.frame, e.ts, Certainty::Inferred);
+            match (e.dir, initial, response) {
+                (Dir::ToServer, None, _) => initial = Some(mark(Step::McsConnectInitial)),
+                (Dir::ToClient, Some(_), None) => response = Some(mark(Step::McsConnectResponse)),
+                (Dir::ToServer, Some(i), Some(r)) if tls13 => {
+                    return Some((i, r));
                 }
                 _ => {}
             }
         }
     }
-    out.extend(initial);
-    out.extend(response);
+    match (initial, response) {
+        (Some(i), Some(r)) if !tls13 => Some((i, r)),
+        _ => None,
+    }
 }
 
 /// The place where the server's application data reached session volume.
@@ -371,31 +359,55 @@ fn session_volume(tl: &Timeline) -> Option<Mark> {
         _ => None,
     });
     // CredSSP records from the server are application data too.
-    let server_legs = tl
-        .credssp_legs()
+    let server_leg_bytes: u64 = tl
+        .proto_events()
         .filter(|(e, _)| e.dir == Dir::ToClient)
-        .count() as u64;
+        .map(|(_, p)| match p {
+            ProtoEvent::Credssp(CredsspEvent::Leg { record_len, .. }) => u64::from(*record_len),
+            _ => 0,
+        })
+        .sum();
     match summary {
-        Some((e, records, bytes))
-            if records.saturating_sub(server_legs) >= SESSION_RECORDS || bytes >= SESSION_BYTES =>
-        {
-            Some(Mark {
-                step: Step::SessionData,
-                frame: e.frame,
-                ts: e.ts,
-            })
-        }
+        Some((e, _, bytes)) if bytes.saturating_sub(server_leg_bytes) >= SESSION_BYTES => Some(
+            Mark::new(Step::SessionData, e.frame, e.ts, Certainty::Inferred),
+        ),
         Some(_) => None,
         None => {
             let d = tl.dir(Dir::ToClient);
             match d.last_payload {
-                Some((frame, ts)) if d.payload_bytes >= 2 * SESSION_BYTES => Some(Mark {
-                    step: Step::SessionData,
-                    frame,
-                    ts,
-                }),
+                Some((frame, ts)) if d.payload_bytes >= 2 * SESSION_BYTES => {
+                    Some(Mark::new(Step::SessionData, frame, ts, Certainty::Inferred))
+                }
                 _ => None,
             }
         }
     }
+}
+
+/// A capture that starts after the TLS handshake and shows application
+/// data both ways: the security set-up was over before the capture began
+/// and the session was running (inferred: the records could also be the
+/// end of CredSSP).
+fn mid_session(tl: &Timeline, handshake_seen: bool) -> Option<Mark> {
+    if handshake_seen {
+        return None;
+    }
+    let mut client = false;
+    for (e, p) in tl.proto_events() {
+        if let ProtoEvent::Tls(TlsEvent::ApplicationData { .. }) = p {
+            match e.dir {
+                Dir::ToServer => client = true,
+                Dir::ToClient if client => {
+                    return Some(Mark::new(
+                        Step::SessionData,
+                        e.frame,
+                        e.ts,
+                        Certainty::Inferred,
+                    ))
+                }
+                Dir::ToClient => {}
+            }
+        }
+    }
+    None
 }

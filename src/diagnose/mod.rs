@@ -42,6 +42,7 @@ mod path;
 mod rdp;
 pub mod remedy;
 mod rules;
+mod step;
 mod steps;
 mod tcp;
 #[cfg(test)]
@@ -54,187 +55,7 @@ mod x224;
 pub use attempts::{group_attempts, Attempt, Relabel};
 pub use negotiation::negotiation;
 pub use remedy::remediation;
-
-/// The phases of the connection ladder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    Tcp,
-    X224,
-    Tls,
-    Credssp,
-    Rdp,
-    Session,
-}
-
-impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Tcp => "tcp",
-            Phase::X224 => "x224",
-            Phase::Tls => "tls",
-            Phase::Credssp => "credssp",
-            Phase::Rdp => "rdp",
-            Phase::Session => "session",
-        }
-    }
-}
-
-/// The steps of the ladder, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    Syn,
-    SynAck,
-    HandshakeAck,
-    ConnectionRequest,
-    ConnectionConfirm,
-    ClientHello,
-    ServerHello,
-    ServerCertificate,
-    ServerHelloDone,
-    ClientKeyExchange,
-    ClientFinished,
-    ServerFinished,
-    CredsspNegotiate,
-    CredsspChallenge,
-    CredsspAuthenticate,
-    CredsspServerPubKeyAuth,
-    CredsspCredentials,
-    EarlyUserAuthResult,
-    McsConnectInitial,
-    McsConnectResponse,
-    ErectDomain,
-    AttachUser,
-    ChannelJoin,
-    SecurityExchange,
-    ClientInfo,
-    Licensing,
-    Capabilities,
-    /// Session traffic (graphics and input) flowing.
-    SessionData,
-}
-
-impl Step {
-    /// Every step, in ladder order.
-    pub const ALL: &'static [Step] = &[
-        Step::Syn,
-        Step::SynAck,
-        Step::HandshakeAck,
-        Step::ConnectionRequest,
-        Step::ConnectionConfirm,
-        Step::ClientHello,
-        Step::ServerHello,
-        Step::ServerCertificate,
-        Step::ServerHelloDone,
-        Step::ClientKeyExchange,
-        Step::ClientFinished,
-        Step::ServerFinished,
-        Step::CredsspNegotiate,
-        Step::CredsspChallenge,
-        Step::CredsspAuthenticate,
-        Step::CredsspServerPubKeyAuth,
-        Step::CredsspCredentials,
-        Step::EarlyUserAuthResult,
-        Step::McsConnectInitial,
-        Step::McsConnectResponse,
-        Step::ErectDomain,
-        Step::AttachUser,
-        Step::ChannelJoin,
-        Step::SecurityExchange,
-        Step::ClientInfo,
-        Step::Licensing,
-        Step::Capabilities,
-        Step::SessionData,
-    ];
-
-    pub fn phase(self) -> Phase {
-        use Step::*;
-        match self {
-            Syn | SynAck | HandshakeAck => Phase::Tcp,
-            ConnectionRequest | ConnectionConfirm => Phase::X224,
-            ClientHello | ServerHello | ServerCertificate | ServerHelloDone | ClientKeyExchange
-            | ClientFinished | ServerFinished => Phase::Tls,
-            CredsspNegotiate
-            | CredsspChallenge
-            | CredsspAuthenticate
-            | CredsspServerPubKeyAuth
-            | CredsspCredentials
-            | EarlyUserAuthResult => Phase::Credssp,
-            McsConnectInitial | McsConnectResponse | ErectDomain | AttachUser | ChannelJoin
-            | SecurityExchange | ClientInfo | Licensing | Capabilities => Phase::Rdp,
-            SessionData => Phase::Session,
-        }
-    }
-
-    /// Stable identifier (JSON), e.g. `x224_connection_confirm`.
-    pub fn id(self) -> &'static str {
-        use Step::*;
-        match self {
-            Syn => "tcp_syn",
-            SynAck => "tcp_syn_ack",
-            HandshakeAck => "tcp_ack",
-            ConnectionRequest => "x224_connection_request",
-            ConnectionConfirm => "x224_connection_confirm",
-            ClientHello => "tls_client_hello",
-            ServerHello => "tls_server_hello",
-            ServerCertificate => "tls_server_certificate",
-            ServerHelloDone => "tls_server_hello_done",
-            ClientKeyExchange => "tls_client_key_exchange",
-            ClientFinished => "tls_client_finished",
-            ServerFinished => "tls_server_finished",
-            CredsspNegotiate => "credssp_negotiate",
-            CredsspChallenge => "credssp_challenge",
-            CredsspAuthenticate => "credssp_authenticate",
-            CredsspServerPubKeyAuth => "credssp_server_pubkeyauth",
-            CredsspCredentials => "credssp_credentials",
-            EarlyUserAuthResult => "credssp_early_user_auth_result",
-            McsConnectInitial => "mcs_connect_initial",
-            McsConnectResponse => "mcs_connect_response",
-            ErectDomain => "mcs_erect_domain",
-            AttachUser => "mcs_attach_user",
-            ChannelJoin => "mcs_channel_join",
-            SecurityExchange => "rdp_security_exchange",
-            ClientInfo => "rdp_client_info",
-            Licensing => "rdp_licensing",
-            Capabilities => "rdp_capabilities",
-            SessionData => "session_data",
-        }
-    }
-
-    /// Human label, e.g. `X.224 Connection Confirm`.
-    pub fn label(self) -> &'static str {
-        use Step::*;
-        match self {
-            Syn => "TCP SYN",
-            SynAck => "TCP SYN/ACK",
-            HandshakeAck => "TCP handshake ACK",
-            ConnectionRequest => "X.224 Connection Request",
-            ConnectionConfirm => "X.224 Connection Confirm",
-            ClientHello => "TLS ClientHello",
-            ServerHello => "TLS ServerHello",
-            ServerCertificate => "TLS server Certificate",
-            ServerHelloDone => "TLS ServerHelloDone",
-            ClientKeyExchange => "TLS ClientKeyExchange",
-            ClientFinished => "TLS client ChangeCipherSpec/Finished",
-            ServerFinished => "TLS server ChangeCipherSpec/Finished",
-            CredsspNegotiate => "CredSSP negotiate",
-            CredsspChallenge => "CredSSP challenge",
-            CredsspAuthenticate => "CredSSP authenticate",
-            CredsspServerPubKeyAuth => "CredSSP server pubKeyAuth",
-            CredsspCredentials => "CredSSP credentials",
-            EarlyUserAuthResult => "Early User Authorization Result",
-            McsConnectInitial => "MCS Connect Initial",
-            McsConnectResponse => "MCS Connect Response",
-            ErectDomain => "MCS Erect Domain",
-            AttachUser => "MCS Attach User",
-            ChannelJoin => "MCS Channel Join",
-            SecurityExchange => "RDP Security Exchange",
-            ClientInfo => "RDP Client Info",
-            Licensing => "RDP Licensing",
-            Capabilities => "RDP capability exchange",
-            SessionData => "session data",
-        }
-    }
-}
+pub use step::{Certainty, Phase, Step, StepInfo, STEPS};
 
 /// The verdict on a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -274,6 +95,10 @@ pub enum Benign {
     HealthCheck,
     /// SYN, SYN/ACK, RST from the client (a port scan).
     Scanner,
+    /// A probe that reads what the server offers and leaves: a burst of
+    /// connections each offering other security protocols (security
+    /// enumeration), or an NTLM challenge read and not answered.
+    Probe,
     /// A client closing or resetting at the end of a finished session
     /// (or a server logoff). Goes with [`Outcome::Established`]: the
     /// session ran; the close is named so nobody counts it as a failure.
@@ -286,6 +111,7 @@ impl Benign {
             Benign::CredentialPrecheck => "credential_precheck",
             Benign::HealthCheck => "health_check",
             Benign::Scanner => "scanner",
+            Benign::Probe => "probe",
             Benign::SessionEnd => "session_end",
         }
     }
@@ -505,11 +331,46 @@ impl CauseId {
     }
 }
 
+/// What a cause rests on, from strongest to weakest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grounds {
+    /// A message or packet that states the failure: RDP_NEG_FAILURE, a
+    /// clear-text TLS alert, an error PDU, a RST or ICMP error answering a
+    /// request, a forged RST.
+    Explicit,
+    /// Where on the ladder the connection stopped and who closed it.
+    Position,
+    /// A silence: a side that did not answer, measured from its last
+    /// packet.
+    Silence,
+}
+
+impl Grounds {
+    pub fn name(self) -> &'static str {
+        match self {
+            Grounds::Explicit => "explicit",
+            Grounds::Position => "position",
+            Grounds::Silence => "silence",
+        }
+    }
+}
+
+impl std::fmt::Display for Grounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The probable cause of a failure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cause {
     pub id: CauseId,
+    /// Never above what `basis` allows: a cause resting on an inferred
+    /// step is at most Low.
     pub confidence: Confidence,
+    /// How sure the capture makes the evidence the cause rests on.
+    pub basis: Certainty,
+    pub grounds: Grounds,
     /// One sentence for the reader, e.g. "The server requires Network Level
     /// Authentication and the client did not offer CredSSP."
     pub summary: String,
@@ -534,6 +395,8 @@ pub struct Diagnosis {
     pub phase: Phase,
     /// The last step that completed.
     pub last_step: Option<Step>,
+    /// How the capture shows `last_step`: seen, implied or inferred.
+    pub last_step_certainty: Option<Certainty>,
     /// The step that did not complete (None when established).
     pub failed_step: Option<Step>,
     pub ending: Ending,
@@ -563,36 +426,33 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         .or(last_step)
         .map(Step::phase)
         .unwrap_or(Phase::Tcp);
+    let mut cause = v.cause;
+    if let Some(c) = &mut cause {
+        c.basis = v.basis;
+        c.grounds = v.grounds;
+    }
     let mut d = Diagnosis {
         outcome: v.outcome,
         phase,
         last_step,
+        last_step_certainty: last_step.and_then(|s| lad.certainty(s)),
         failed_step,
         ending: v.ending,
         ending_frame: v.ending_frame,
-        cause: v.cause,
+        cause,
         benign: v.benign,
         evidence: v.evidence,
         caveats: v.caveats,
         negotiation: negotiation(tl),
     };
     caveats::apply(tl, &lad, &f, &mut d);
+    // The evidence model: a cause is never surer than what it rests on.
+    if let Some(c) = &mut d.cause {
+        if c.basis == Certainty::Inferred {
+            c.confidence = c.confidence.min(Confidence::Low);
+        }
+    }
     d.evidence.sort_by_key(|e| e.frame);
     d.evidence.dedup();
     d
-}
-
-#[cfg(test)]
-mod step_tests {
-    use super::Step;
-
-    #[test]
-    fn all_steps_are_listed_once_in_ladder_order() {
-        // Ord follows the declaration, which is the ladder's order.
-        assert!(Step::ALL.windows(2).all(|w| w[0] < w[1]));
-        let ids: std::collections::BTreeSet<&str> = Step::ALL.iter().map(|s| s.id()).collect();
-        assert_eq!(ids.len(), Step::ALL.len());
-        assert_eq!(Step::ALL.first(), Some(&Step::Syn));
-        assert_eq!(Step::ALL.last(), Some(&Step::SessionData));
-    }
 }

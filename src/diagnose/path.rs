@@ -4,8 +4,10 @@
 
 use super::facts::{after, date, dur, ev, party, Facts, Rtx, Term, TermKind};
 use super::ladder::{Ladder, Mark};
-use super::rules::{ending_of, forged, mark_ev, term_ev, Verdict, IDLE, STALL, ZERO_WINDOW};
-use super::{CauseId, Confidence, Ending, Party, Step};
+use super::rules::{
+    ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL, ZERO_WINDOW,
+};
+use super::{CauseId, Confidence, Ending, Grounds, Party, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::GapKind;
 use crate::flow::TcpEventKind;
@@ -57,6 +59,7 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
                 last.ts.since(first.ts)
             ),
         );
+        v.grounds = Grounds::Silence;
         v.evidence.push(ev(
             first.frame,
             format!(
@@ -139,6 +142,7 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
                 last.1.since(first.1)
             ),
         );
+        v.grounds = Grounds::Silence;
         v.evidence.push(ev(
             first.0,
             format!("keep-alive from {}, never answered", dir.sender()),
@@ -210,6 +214,16 @@ pub(super) fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, 
     v
 }
 
+/// How sure a silence of `idle` makes an idle timeout (see
+/// [`IDLE_DEFAULT_MIN`]).
+fn usual_idle(idle: crate::common::Duration) -> Confidence {
+    if idle >= IDLE_DEFAULT_MIN {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    }
+}
+
 pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Option<Verdict> {
     let (idle, idle_frame) = tl.max_idle?;
     if idle < IDLE {
@@ -231,7 +245,7 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
         let forged_by = forged(tl, t);
         let (conf, who) = match forged_by {
             Some(_) => (Confidence::High, "a stateful firewall or load balancer on the path (the RST's TTL is not the sender's)"),
-            None => (Confidence::Medium, "a stateful device on the path, or the peer, after"),
+            None => (usual_idle(idle), "a stateful device on the path, or the peer, after"),
         };
         let mut v = Verdict::failed(
             ending_of(tl, t),
@@ -250,6 +264,7 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             t.frame,
             format!("{}{} after {} of silence", t.describe(), extra, idle),
         ));
+        v.grounds = Grounds::Silence;
         v
     } else if rtx_after.len() >= 2
         && tl
@@ -267,7 +282,7 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             },
             Some(last.frame),
             CauseId::IdleTimeout,
-            Confidence::Medium,
+            usual_idle(idle),
             format!(
                 "The connection was silent for {idle}; the next data was retransmitted {} times \
                  without answer: a stateful device dropped the idle connection (or the path \
@@ -283,6 +298,7 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
                 last.dir.sender()
             ),
         ));
+        v.grounds = Grounds::Silence;
         v
     } else {
         return None;
@@ -355,6 +371,7 @@ pub(super) fn zero_window(
             }
         ),
     );
+    v.grounds = Grounds::Silence;
     v.evidence.push(ev(
         *frame,
         format!(

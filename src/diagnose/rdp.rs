@@ -70,6 +70,33 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                 v.failed_step = Some(Step::McsConnectResponse);
                 return Some(v);
             }
+            // The server's MCS Disconnect Provider Ultimatum during RDP
+            // set-up (Standard RDP Security: MCS is in the clear): the
+            // server ended the connection on purpose (MS-RDPBCGR 1.3.1.4.2).
+            McsEvent::DisconnectProviderUltimatum { reason }
+                if e.dir == Dir::ToClient
+                    && lad.mark(Step::SessionData).is_none()
+                    && lad.next.is_some_and(|s| s.phase() >= super::Phase::Rdp) =>
+            {
+                let (ending, ef, t) = end(e.frame);
+                let mut v = Verdict::failed(
+                    ending,
+                    ef,
+                    CauseId::ServerDeniedSession,
+                    Confidence::High,
+                    format!(
+                        "The server ended the connection during RDP set-up with an MCS \
+                         Disconnect Provider Ultimatum ({}) before {}.",
+                        crate::proto::mcs::disconnect_reason_name(*reason),
+                        lad.next.map(Step::label).unwrap_or("the session")
+                    ),
+                );
+                if let Some(t) = t {
+                    v.evidence.push(term_ev(&t, None));
+                }
+                v.failed_step = lad.next;
+                return Some(v);
+            }
             McsEvent::SetErrorInfo { code } if *code != 0 => {
                 let name = error_info_name(*code);
                 let (ending, ef, t) = end(e.frame);
@@ -160,7 +187,9 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     }
     if let Some(t) = term.filter(|t| t.is_close()) {
         let ending = ending_of(tl, t);
-        let mut v = if t.dir == Dir::ToServer {
+        let mut v = if t.dir == Dir::ToClient && sess.is_none() {
+            set_up_refused(tl, lad, t)
+        } else if t.dir == Dir::ToServer {
             Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
                 format!(
@@ -177,6 +206,8 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
                 "The server reset the connection during the session.".into(),
             )
             .with(ev(t.frame, format!("{} during the session", t.describe())))
+        } else if let Some(v) = server_cut(tl, f, t, sess.map_or(0, |m| m.frame)) {
+            v
         } else {
             Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
@@ -202,5 +233,100 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     }
     let mut v = Verdict::new(Outcome::Established, Ending::CaptureEnded, None);
     v.evidence.extend(sess_ev);
+    v.evidence.push(ev(
+        tl.last_frame,
+        format!(
+            "last packet of the connection; the capture ends {} later with the connection open",
+            tl.capture_end.since(tl.last_ts)
+        ),
+    ));
+    v
+}
+
+/// The server closed a running session with no protocol goodbye while the
+/// client was still sending: no TLS close_notify (RFC 8446 6.1, RFC 5246
+/// 7.2.1: each side sends one before closing its write side) and no MCS
+/// Disconnect Provider Ultimatum (MS-RDPBCGR 1.3.1.4: how a server ends a
+/// session) before its FIN, and client data after the server's last data.
+/// That is what a crashed or killed server process, or a host dropping
+/// the connection, looks like; the user sees "the connection was lost".
+fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdict> {
+    let goodbye = f.terms.iter().any(|t| {
+        t.dir == Dir::ToClient && t.frame >= since && t.frame <= fin.frame && !t.is_close()
+    }) || tl.proto_events().any(|(e, p)| {
+        e.dir == Dir::ToClient
+            && e.frame <= fin.frame
+            && matches!(
+                p,
+                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
+            )
+    });
+    if goodbye {
+        return None;
+    }
+    let client = tl.dir(Dir::ToServer).last_payload?;
+    let server = tl.dir(Dir::ToClient).last_payload?;
+    if client.0 <= server.0 {
+        return None;
+    }
+    let mut v = Verdict::failed(
+        ending_of(tl, fin),
+        Some(fin.frame),
+        CauseId::ServerClosed,
+        Confidence::Medium,
+        "The server closed the running session without any goodbye (no TLS close_notify, no \
+         Disconnect Provider Ultimatum) while the client was still sending: the server's RDP \
+         process ended or was killed, or its host dropped the connection."
+            .into(),
+    );
+    v.evidence.push(ev(
+        server.0,
+        "last data from the server before its close".to_string(),
+    ));
+    v.evidence.push(ev(
+        fin.frame,
+        format!(
+            "{} with no close_notify or disconnect PDU before it",
+            fin.describe()
+        ),
+    ));
+    v.evidence.push(ev(
+        client.0,
+        "the client was still sending data after the server's last data".to_string(),
+    ));
+    Some(v)
+}
+
+/// Inside TLS, the server ended the connection after answering the
+/// client's first records and before any session volume: it refused
+/// during RDP set-up (licensing, a session limit, a policy or logon that
+/// denies the user). The records' content is hidden, so the step is only
+/// inferred.
+fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+    let mut v = Verdict::failed(
+        ending_of(tl, t),
+        Some(t.frame),
+        CauseId::ServerDeniedSession,
+        Confidence::Low,
+        "The server ended the connection during RDP set-up, after answering the client's first \
+         records and before any session data: licensing, a session limit, or a logon or \
+         policy that denies the user (the records' content is not visible without keys)."
+            .into(),
+    );
+    if let Some((i, r)) = lad.answered {
+        v.evidence.push(ev(
+            i.frame,
+            "first application data from the client after the security handshake".to_string(),
+        ));
+        v.evidence.push(ev(
+            r.frame,
+            "first application data from the server in answer".to_string(),
+        ));
+        v = v.at(&r);
+    }
+    v.evidence.push(ev(
+        t.frame,
+        format!("{} before any session data", t.describe()),
+    ));
     v
 }

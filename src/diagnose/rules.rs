@@ -17,7 +17,9 @@ use super::steps::{nothing_placed, step_rules};
 use super::tcp::{handshake_unfinished, syn_unanswered};
 use super::tls::alert_rule;
 use super::x224::negotiation_failure;
-use super::{Benign, Cause, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
+use super::{
+    Benign, Cause, CauseId, Certainty, Confidence, Ending, Evidence, Grounds, Outcome, Party, Step,
+};
 use crate::common::{Dir, Duration};
 use crate::proto::mcs::McsEvent;
 use crate::proto::x224::X224Event;
@@ -32,15 +34,19 @@ pub const GAVE_UP: Duration = Duration::from_millis(1000);
 pub const STALL: Duration = Duration::from_secs(5);
 /// A server that closes within this time of a request reacted to it.
 pub const PROMPT: Duration = Duration::from_millis(1000);
-/// A silence this long followed by a reset or unanswered retransmissions
-/// is an idle timeout. Devices time idle flows out after minutes to hours
-/// (load balancers 4 to 6 min, firewalls often 1 h), some after 20 to
-/// 30 s; a break of the path during a silence shorter than this is told
-/// apart by its keep-alives and retransmissions going unanswered without
-/// a long pause before them (see `unanswered_keepalives`, `path_lost`).
-/// Lab capture 38 (a router's conntrack entry expires after 20 s; 33 s of
-/// silence) is the real case behind the value.
+/// A silence this long, with nothing from either side, followed by a reset
+/// or by data nobody answers (while everything before the silence was
+/// answered) means the connection's state was lost during the silence.
+/// Below it the silence is within the pauses of an interactive session (a
+/// user reading the screen) and a break of the path is as likely an
+/// explanation.
 pub const IDLE: Duration = Duration::from_secs(20);
+/// The shortest default idle timeout of the stateful devices RDP commonly
+/// crosses: Azure Load Balancer drops idle TCP flows after 4 minutes by
+/// default (AWS NAT Gateway after 350 s; firewalls typically after an
+/// hour). A state lost after a shorter silence needs a device configured
+/// below its default: the capture alone makes that only Low.
+pub const IDLE_DEFAULT_MIN: Duration = Duration::from_secs(240);
 /// A zero window held this long is a stall.
 pub const ZERO_WINDOW: Duration = Duration::from_secs(2);
 /// The capture continued this long after a lone SYN: the client gave up.
@@ -60,6 +66,9 @@ pub struct Verdict {
     pub benign: Option<Benign>,
     pub evidence: Vec<Evidence>,
     pub caveats: Vec<String>,
+    /// How sure the capture makes the evidence the cause rests on.
+    pub basis: Certainty,
+    pub grounds: Grounds,
 }
 
 impl Verdict {
@@ -74,7 +83,15 @@ impl Verdict {
             benign: None,
             evidence: Vec::new(),
             caveats: Vec::new(),
+            basis: Certainty::Seen,
+            grounds: Grounds::Explicit,
         }
+    }
+    /// The cause rests on the ladder position `m` (and who closed).
+    pub(super) fn at(mut self, m: &Mark) -> Self {
+        self.basis = m.certainty;
+        self.grounds = Grounds::Position;
+        self
     }
     pub(super) fn failed(
         ending: Ending,
@@ -117,6 +134,8 @@ pub fn cause(id: CauseId, confidence: Confidence, summary: String) -> Cause {
         confidence,
         summary,
         remediation: remediation(id).to_string(),
+        basis: Certainty::Seen,
+        grounds: Grounds::Explicit,
     }
 }
 
@@ -278,12 +297,12 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             v.evidence.push(ev(e.frame, text));
         }
     }
-    if v.failed_step.is_none() && !lad.established() {
+    if v.failed_step.is_none() && lad.mark(Step::SessionData).is_none() {
         v.failed_step = lad.next;
     }
     // A session that ran and then broke is established, with the cause of
     // its end.
-    if lad.established() && v.outcome == Outcome::Failed {
+    if lad.mark(Step::SessionData).is_some() && v.outcome == Outcome::Failed {
         v.outcome = Outcome::Established;
     }
     // A session whose set-up the capture did not see and whose end it did

@@ -7,7 +7,7 @@ use super::path::path_lost;
 use super::rules::{cause, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
 use super::x224::offered_text;
-use super::{Benign, CauseId, Confidence, Ending, Evidence, Outcome, Party, Step};
+use super::{Benign, CauseId, Confidence, Ending, Evidence, Grounds, Outcome, Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::timeline::Timeline;
 
@@ -47,6 +47,9 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
     }
 }
 
+/// The step-by-step reading. Its causes rest on the ladder position (how
+/// sure the capture makes the last step) and, for a side that did not
+/// answer, on a silence.
 pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
     let Some(stop) = lad.last else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
@@ -54,11 +57,37 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
     let Some(next) = lad.next else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
-    let servers_turn = next.sender() == Party::Server;
-    let Some(t) = term.filter(|t| t.ends()) else {
-        return stalled(tl, lad, f, &stop, next);
+    let v = match term.filter(|t| t.ends()) {
+        Some(t) => closed_at(tl, lad, f, &stop, next, t),
+        None => stalled(tl, lad, f, &stop, next),
     };
-    let waited = t.ts.since(stop.ts);
+    let grounds = match v.cause.as_ref().map(|c| c.id) {
+        Some(CauseId::ServiceUnresponsive | CauseId::PathLost) => Grounds::Silence,
+        // A Connection Confirm choosing what the client did not offer says
+        // so itself.
+        Some(CauseId::SslNotAllowedByServer) => Grounds::Explicit,
+        _ => Grounds::Position,
+    };
+    let mut v = v.at(&stop);
+    v.grounds = grounds;
+    v
+}
+
+/// The server's last packet carrying data, when it came after `stop`.
+fn server_spoke_after(tl: &Timeline, stop: &Mark) -> Option<(u64, Timestamp)> {
+    tl.dir(Dir::ToClient)
+        .last_payload
+        .filter(|(frame, _)| *frame > stop.frame)
+}
+
+/// Someone ended the connection (`t`) after the last step `stop`.
+fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t: &Term) -> Verdict {
+    let stop = *stop;
+    let servers_turn = next.sender() == Party::Server;
+    // A silence is measured from the silent side's last packet: a server
+    // that sent data after the last step we could place did answer.
+    let spoke = server_spoke_after(tl, &stop).filter(|_| servers_turn);
+    let waited = t.ts.since(spoke.map_or(stop.ts, |(_, ts)| ts));
     let by_server = t.dir == Dir::ToClient;
     let end = ending_of(tl, t);
     let tev = term_ev(t, Some(&stop));
@@ -139,6 +168,27 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
         ClientFinished if !by_server && lad.tls13 => {
             return client_left_after_cert(tl, &stop, t, false)
         }
+        // The handshake is done and the client leaves before its first
+        // CredSSP or RDP record: it did not accept the certificate (or the
+        // user cancelled at the prompt).
+        CertificateAccepted if !by_server => {
+            let nla = matches!(lad.security, Security::Nla { .. });
+            let mut v = client_left_after_cert(tl, &stop, t, nla);
+            if nla
+                && v.cause
+                    .as_ref()
+                    .is_some_and(|c| c.id == CauseId::ClientAborted)
+            {
+                v.cause = Some(cause(
+                    CauseId::ClientAborted,
+                    Confidence::Medium,
+                    "The client closed after the TLS handshake without starting NLA: it \
+                     rejected the certificate or the user cancelled."
+                        .into(),
+                ));
+            }
+            return v;
+        }
         ClientHello if !by_server => {
             return Verdict::failed(
                 end,
@@ -153,22 +203,6 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
             )
             .with(stop_ev)
             .with(tev);
-        }
-        CredsspNegotiate if !by_server => {
-            let mut v = client_left_after_cert(tl, &stop, t, true);
-            if v.cause
-                .as_ref()
-                .is_some_and(|c| c.id == CauseId::ClientAborted)
-            {
-                v.cause = Some(cause(
-                    CauseId::ClientAborted,
-                    Confidence::Medium,
-                    "The client closed after the TLS handshake without starting NLA: it \
-                     rejected the certificate or the user cancelled."
-                        .into(),
-                ));
-            }
-            return v;
         }
         CredsspChallenge if by_server => {
             return Verdict::failed(
@@ -210,6 +244,44 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                     after(t.ts, &stop)
                 ),
             ));
+        }
+        // The server answered the client's authenticate message and then
+        // closed instead of waiting for the credentials: its answer was an
+        // error (a TSRequest with errorCode, MS-CSSP 2.2.1), not pubKeyAuth.
+        CredsspCredentials if by_server => {
+            return Verdict::failed(
+                end,
+                Some(t.frame),
+                CauseId::CredentialsRejected,
+                Confidence::Medium,
+                "The server answered the client's NLA authenticate message and closed the \
+                 connection instead of waiting for its credentials: it rejected the \
+                 authentication (wrong password, expired, locked or disabled account, no right \
+                 to log on remotely)."
+                    .into(),
+            )
+            .with_all(leg_ev(tl))
+            .with(ev(
+                t.frame,
+                format!("{} {}", t.describe(), after(t.ts, &stop)),
+            ));
+        }
+        // The client read the server's NTLM challenge and left instead of
+        // answering it: a client with credentials answers at once (MS-NLMP
+        // 3.1.5.1.2), so this is a probe reading what the challenge says
+        // (the server's names and version).
+        CredsspAuthenticate if !by_server && !t.is_rst() => {
+            return Verdict::benign(Benign::Probe, end, Some(t.frame))
+                .with_all(leg_ev(tl))
+                .with(ev(
+                    t.frame,
+                    format!(
+                        "{} {} instead of answering the NTLM challenge: a probe reading the \
+                         server's NTLM information",
+                        t.describe(),
+                        after(t.ts, &stop)
+                    ),
+                ));
         }
         CredsspCredentials if !by_server => {
             let soft = f.soft_alert_from(stop.frame).filter(|s| s.frame <= t.frame);
@@ -256,11 +328,6 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
             .with_all(leg_ev(tl))
             .with(tev);
         }
-        // TLS without NLA: the client checks the certificate once the
-        // handshake is done and leaves if it refuses it.
-        McsConnectInitial if !by_server && lad.security == Security::Tls => {
-            return client_left_after_cert(tl, &stop, t, false);
-        }
         // The server chose Standard RDP Security for a client that asked
         // for TLS: the client cannot go on.
         McsConnectInitial
@@ -302,6 +369,21 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                 ),
             ))
             .with(tev);
+        }
+        // NLA completed and the client left without starting RDP: a
+        // credential check (impacket's rdp_check, FreeRDP's /auth-only
+        // style tools): the server accepted the credentials.
+        McsConnectInitial if !by_server && matches!(lad.security, Security::Nla { .. }) => {
+            return Verdict::benign(Benign::CredentialPrecheck, end, Some(t.frame))
+                .with_all(leg_ev(tl))
+                .with(ev(
+                    t.frame,
+                    format!(
+                        "{} {} after NLA completed, without starting RDP: a credential check",
+                        t.describe(),
+                        after(t.ts, &stop)
+                    ),
+                ));
         }
         McsConnectInitial => {
             if matches!(lad.security, Security::Nla { .. }) {
@@ -381,7 +463,21 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
                 ),
             )
         } else {
-            unresponsive(tl, f, &stop, next, waited, true)
+            let (id, conf, summary) = unresponsive(tl, f, &stop, next, waited, true);
+            match spoke {
+                // The server sent data after the last step we could place:
+                // the place is uncertain, the silence is not.
+                Some((frame, _)) => (
+                    id,
+                    conf.min(Confidence::Low),
+                    format!(
+                        "{summary} The server's last data (frame {frame}) came after {}, so \
+                         the step it was answering is not known.",
+                        stop.step.label()
+                    ),
+                ),
+                None => (id, conf, summary),
+            }
         }
     } else {
         (
@@ -429,10 +525,13 @@ pub(super) fn unresponsive(
     };
     (
         CauseId::ServiceUnresponsive,
-        if alive {
-            Confidence::High
-        } else {
-            Confidence::Medium
+        // A live TCP stack and a silence longer than any set-up step takes
+        // (servers answer each request within a round trip; see STALL):
+        // High. A shorter wait may be a user who cancelled.
+        match (alive, waited >= STALL) {
+            (true, true) => Confidence::High,
+            (true, false) | (false, true) => Confidence::Medium,
+            (false, false) => Confidence::Low,
         },
         format!(
             "The server's TCP stack answers but the RDP service does not: {what} {waited} after \

@@ -4,7 +4,7 @@
 use super::facts::{after, dur, ev, Facts, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::rules::{ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
-use super::{Benign, CauseId, Confidence, Ending, Party, Step};
+use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
 use crate::timeline::Timeline;
 
@@ -32,11 +32,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
             .find(|(fr, _)| *fr <= t.frame)
             .copied()
             .unwrap_or((first_frame, first_ts));
-        let m = Mark {
-            step: Step::Syn,
-            frame: last_syn.0,
-            ts: last_syn.1,
-        };
+        let m = Mark::new(Step::Syn, last_syn.0, last_syn.1, Certainty::Seen);
         let mut v = match &t.kind {
             TermKind::Icmp(i) => Verdict::failed(
                 ending_of(tl, t),
@@ -122,6 +118,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         first_frame,
         format!("SYN from client to {}", tl.endpoints.server),
     ));
+    v.grounds = Grounds::Silence;
     if n > 1 {
         v.evidence.push(ev(
             last_frame,
@@ -213,6 +210,7 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
              dropping one direction, asymmetric routing)."
                 .into(),
         );
+        v.grounds = Grounds::Silence;
         if let Some(m) = synack {
             v.evidence.push(mark_ev(&m, ""));
         }

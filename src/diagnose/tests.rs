@@ -574,7 +574,10 @@ fn client_rst_after_a_self_signed_certificate() {
             .rst_c(8, 2.5)
             .build(),
     );
-    assert_failed(&d, CauseId::CertRejectedSelfSigned, Confidence::Medium);
+    // Windows' own Remote Desktop certificate is self-signed and clients
+    // accept it every day: self-signed alone does not say why this client
+    // left.
+    assert_failed(&d, CauseId::CertRejectedSelfSigned, Confidence::Low);
 }
 
 #[test]
@@ -651,7 +654,9 @@ fn encrypted_alert_after_the_handshake_refuses_the_certificate() {
     );
     assert_eq!(d.ending_frame, Some(10));
     assert_eq!(d.last_step, Some(Step::ServerFinished));
-    assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
+    // Refusing the certificate is a failure of the TLS phase.
+    assert_eq!(d.failed_step, Some(Step::CertificateAccepted));
+    assert_eq!(d.phase, Phase::Tls);
     assert_ev(&d, 10, "encrypted TLS alert from client 17.0 ms after TLS server ChangeCipherSpec/Finished (frame 9)");
     assert_ev(&d, 11, "FIN from client after its alert");
 }
@@ -1121,7 +1126,10 @@ fn idle_timeout_of_a_short_conntrack_entry() {
             .end(176.5)
             .build(),
     );
-    assert_broke(&d, CauseId::IdleTimeout, Confidence::Medium);
+    // 33 s is far below the default idle timeouts of common devices (4
+    // minutes and more): the state was lost during the silence, but only a
+    // device configured that short explains it: Low.
+    assert_broke(&d, CauseId::IdleTimeout, Confidence::Low);
     assert_ev(&d, 171, "after 33 s of silence");
 }
 

@@ -97,14 +97,20 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
                 // The alert says the certificate was refused; the
                 // certificate says why (a guess about the address is only
                 // a guess).
-                Some(j) if j.confidence > Confidence::Low => (
-                    j.id,
-                    Confidence::High,
-                    format!(
-                        "The client rejected the server's certificate (alert {name}): {}.",
-                        j.why
-                    ),
-                ),
+                // unknown_ca names exactly what a self-signed certificate is.
+                Some(j)
+                    if j.confidence > Confidence::Low
+                        || (desc == 48 && j.id == CauseId::CertRejectedSelfSigned) =>
+                {
+                    (
+                        j.id,
+                        Confidence::High,
+                        format!(
+                            "The client rejected the server's certificate (alert {name}): {}.",
+                            j.why
+                        ),
+                    )
+                }
                 Some(j) => (
                     CauseId::CertRejected,
                     Confidence::Medium,
@@ -275,11 +281,14 @@ pub(super) fn client_left_after_cert(
              not visible (TLS 1.3 or not captured), so the reason cannot be checked."
                 .into(),
         ),
+        // Right after the certificate arrives, the certificate is the one
+        // new thing the client had to judge; the reason stays unknown.
         None => (
-            CauseId::ClientAborted,
+            CauseId::CertRejected,
             Confidence::Low,
-            "The client ended the connection after the server's certificate, which shows no \
-             defect the capture can judge (the client may not trust its issuer)."
+            "The client ended the connection right after the server's certificate, which shows \
+             no defect the capture can judge: the client does not trust its issuer, or the user \
+             declined it at the prompt."
                 .into(),
         ),
     };

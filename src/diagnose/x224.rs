@@ -3,7 +3,7 @@
 use super::facts::{after, ev, Facts};
 use super::ladder::Mark;
 use super::rules::Verdict;
-use super::{CauseId, Confidence, Ending, Step};
+use super::{CauseId, Certainty, Confidence, Ending, Step};
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, X224Event};
 use crate::proto::ProtoEvent;
 use crate::timeline::Timeline;
@@ -15,6 +15,12 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         }
         _ => None,
     })?;
+    // A server that sent a failure code and then completed a TLS handshake
+    // anyway did not end the connection with it (seen with probes that
+    // ignore the answer): the ladder tells the rest.
+    if tl.server_hello().is_some_and(|(s, _)| s.frame > e.frame) {
+        return None;
+    }
     let requested = tl
         .connection_request()
         .and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
@@ -80,11 +86,9 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         summary,
     );
     v.failed_step = Some(Step::ConnectionConfirm);
-    let cr = tl.connection_request().map(|(ce, _)| Mark {
-        step: Step::ConnectionRequest,
-        frame: ce.frame,
-        ts: ce.ts,
-    });
+    let cr = tl
+        .connection_request()
+        .map(|(ce, _)| Mark::new(Step::ConnectionRequest, ce.frame, ce.ts, Certainty::Seen));
     if let Some(m) = &cr {
         v.evidence.push(ev(
             m.frame,

@@ -143,6 +143,12 @@ pub enum McsEvent {
     EncryptedPdu {
         len: u32,
     },
+    /// A Client Info PDU whose body is encrypted (SEC_INFO_PKT with
+    /// SEC_ENCRYPT, [MS-RDPBCGR] 2.2.1.11): its place in the sequence is
+    /// seen, its content is not.
+    EncryptedClientInfo {
+        len: u32,
+    },
     /// Disconnect Provider Ultimatum with its reason.
     DisconnectProviderUltimatum {
         reason: u8,
@@ -1036,7 +1042,11 @@ fn decode_rdp_payload(data: &[u8], ctx: &SlowPathContext, out: &mut Vec<ProtoEve
         return;
     }
     if flags & SEC_ENCRYPT != 0 {
-        out.push(ProtoEvent::Mcs(McsEvent::EncryptedPdu { len }));
+        out.push(ProtoEvent::Mcs(if flags & SEC_INFO_PKT != 0 {
+            McsEvent::EncryptedClientInfo { len }
+        } else {
+            McsEvent::EncryptedPdu { len }
+        }));
         return;
     }
     if flags & SEC_INFO_PKT != 0 {
@@ -1193,6 +1203,10 @@ pub(crate) mod tests {
     /// Built: an encrypted slow-path PDU (SEC_ENCRYPT, 8-byte signature).
     pub(crate) const ENCRYPTED: &str =
         "0300001e02f08064000603eb7010 08000000 0102030405060708 aabbccdd";
+    /// Built: an encrypted Client Info PDU (SEC_INFO_PKT | SEC_ENCRYPT,
+    /// flags 0x0048, [MS-RDPBCGR] 2.2.1.11.1.1 and 2.2.8.1.1.2.1).
+    pub(crate) const ENCRYPTED_CLIENT_INFO: &str =
+        "0300001e02f08064000603eb7010 48000000 0102030405060708 aabbccdd";
     /// Built: Set Error Info (ERRINFO_LICENSE_NO_LICENSE) at encryption
     /// level none: a share control header straight after MCS.
     pub(crate) const SET_ERROR_INFO: &str =
@@ -1353,6 +1367,10 @@ pub(crate) mod tests {
         assert_eq!(
             run(ENCRYPTED, &mut ctx),
             [ProtoEvent::Mcs(McsEvent::EncryptedPdu { len: 16 })]
+        );
+        assert_eq!(
+            run(ENCRYPTED_CLIENT_INFO, &mut ctx),
+            [ProtoEvent::Mcs(McsEvent::EncryptedClientInfo { len: 16 })]
         );
         assert_eq!(
             run(CLIENT_INFO, &mut ctx),

@@ -204,9 +204,9 @@ fn connection_section(out: &mut String, c: &ConnectionReport) {
     if let Some(k) = &c.cause {
         let _ = writeln!(
             out,
-            "\n**Probable cause** ({}, {} confidence): {}",
+            "\n**Probable cause** ({}, {}): {}",
             code(&k.id),
-            k.confidence,
+            k.strength(),
             escape(&k.summary)
         );
     }

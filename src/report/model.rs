@@ -197,6 +197,9 @@ pub struct ConnectionReport {
     /// `tcp`, `x224`, `tls`, `credssp`, `rdp`, `session`.
     pub phase: String,
     pub last_step: Option<String>,
+    /// How the capture shows `last_step`: `seen`, `implied` (a later seen
+    /// step requires it) or `inferred` (from record sizes, order or timing).
+    pub last_step_certainty: Option<String>,
     pub failed_step: Option<String>,
     /// One sentence: what happened.
     pub what_happened: String,
@@ -256,8 +259,27 @@ pub struct CauseReport {
     pub id: String,
     /// `low`, `medium`, `high`.
     pub confidence: String,
+    /// How sure the capture makes the evidence the cause rests on:
+    /// `seen`, `implied`, `inferred` (inferred caps confidence at low).
+    pub basis: String,
+    /// What the cause rests on: `explicit` (a message or packet stating
+    /// the failure), `position` (where the connection stopped and who
+    /// closed it), `silence` (a side that did not answer).
+    pub grounds: String,
     pub summary: String,
     pub remediation: String,
+}
+
+impl CauseReport {
+    /// e.g. `high confidence, explicit evidence`.
+    pub fn strength(&self) -> String {
+        let rests = match (self.grounds.as_str(), self.basis.as_str()) {
+            ("explicit", _) => "explicit evidence".to_string(),
+            ("silence", _) => "a silence".to_string(),
+            (_, basis) => format!("the position of a {basis} step"),
+        };
+        format!("{} confidence, rests on {rests}", self.confidence)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -738,10 +760,13 @@ fn leg_id(l: CredsspLeg) -> &'static str {
 pub fn benign_text(b: Benign) -> &'static str {
     match b {
         Benign::CredentialPrecheck => {
-            "the client's NLA credential pre-check (a short NLA connection the client closes before the real one)"
+            "a credential check (a short NLA connection the client closes without starting RDP, such as the client's pre-check before the real connection)"
         }
         Benign::HealthCheck => "a health check (connect and close without data)",
         Benign::Scanner => "a port scan (SYN, SYN/ACK, then RST from the client)",
+        Benign::Probe => {
+            "a probe reading what the server offers (security protocols, NTLM information) and leaving"
+        }
         Benign::SessionEnd => "the normal end of a finished session",
     }
 }
@@ -1079,6 +1104,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         outcome: d.outcome.name().to_string(),
         phase: d.phase.name().to_string(),
         last_step: d.last_step.map(|s| s.id().to_string()),
+        last_step_certainty: d.last_step_certainty.map(|c| c.name().to_string()),
         failed_step: d.failed_step.map(|s| s.id().to_string()),
         what_happened: what_happened(d, &ended),
         ended_by: ended,
@@ -1086,6 +1112,8 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         cause: d.cause.as_ref().map(|c| CauseReport {
             id: c.id.id().to_string(),
             confidence: c.confidence.name().to_string(),
+            basis: c.basis.name().to_string(),
+            grounds: c.grounds.name().to_string(),
             summary: c.summary.clone(),
             remediation: c.remediation.clone(),
         }),

@@ -246,10 +246,10 @@ fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
         if let Some(cause) = &c.cause {
             let _ = writeln!(
                 out,
-                "  {} ({}, {} confidence): {}",
+                "  {} ({}, {}): {}",
                 p.bold("Probable cause"),
                 cause.id,
-                cause.confidence,
+                cause.strength(),
                 cause.summary
             );
         }

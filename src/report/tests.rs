@@ -9,7 +9,8 @@ use crate::capture::{
 };
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::diagnose::{
-    Benign, Cause, CauseId, Confidence, Diagnosis, Ending, Evidence, Outcome, Party, Phase, Step,
+    Benign, Cause, CauseId, Certainty as StepCertainty, Confidence, Diagnosis, Ending, Evidence,
+    Grounds, Outcome, Party, Phase, Step,
 };
 use crate::flow::{FlowStats, TcpEventKind};
 use crate::proto::cert::CertInfo;
@@ -157,6 +158,7 @@ fn diag(outcome: Outcome, phase: Phase, last: Option<Step>, failed: Option<Step>
         outcome,
         phase,
         last_step: last,
+        last_step_certainty: last.map(|_| StepCertainty::Seen),
         failed_step: failed,
         ending: Ending::CaptureEnded,
         ending_frame: None,
@@ -174,6 +176,13 @@ fn cause(id: CauseId, confidence: Confidence, summary: &str, remediation: &str) 
         confidence,
         summary: summary.to_string(),
         remediation: remediation.to_string(),
+        basis: StepCertainty::Seen,
+        grounds: match id {
+            CauseId::Filtered | CauseId::ServiceUnresponsive | CauseId::PathLost => {
+                Grounds::Silence
+            }
+            _ => Grounds::Explicit,
+        },
     })
 }
 
@@ -1105,7 +1114,7 @@ fn schema_doc_covers_every_key_and_identifier() {
             c.id()
         );
     }
-    let steps = Step::ALL;
+    let steps: Vec<Step> = Step::all().collect();
     for s in steps {
         assert!(
             doc.contains(&format!("`{}`", s.id())),
