@@ -20,6 +20,16 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(30);
 /// this soon after a pre-check belongs to the same attempt.
 pub const PRECHECK_WINDOW: Duration = Duration::from_secs(120);
 
+/// A burst of connections this close together (each starting within this
+/// time of the previous one's end) is one program at work: no person
+/// reconfigures a client and tries again that fast.
+pub const BURST_GAP: Duration = Duration::from_secs(2);
+
+/// Distinct security offers in one burst that make it an enumeration: a
+/// client offers the same protocols on every retry, and FreeRDP's one
+/// fallback (NLA refused, then TLS) makes two.
+pub const PROBE_OFFERS: usize = 3;
+
 /// A corrected verdict for one connection of an attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Relabel {
@@ -177,6 +187,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
             _ => {}
         }
     }
+    probe_bursts(&tls, &ds, &mut relabels);
     let eff: Vec<Effective> = tls
         .iter()
         .zip(&ds)
@@ -299,5 +310,55 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
         Outcome::Established => "established".into(),
         Outcome::Incomplete => "incomplete (capture too short)".into(),
         Outcome::NotRdp => "not RDP".into(),
+    }
+}
+
+/// Security enumeration (nmap's rdp-enum-encryption and the like): back-to-
+/// back connections from one client, each offering other security
+/// protocols and leaving once the server has answered. Each connection
+/// alone looks like a negotiation failure or a client that left; together
+/// they are one probe, not a user's failures.
+fn probe_bursts(tls: &[&Timeline], ds: &[&Diagnosis], relabels: &mut Vec<Relabel>) {
+    let offer = |tl: &Timeline| {
+        tl.connection_request()
+            .map(|(_, r)| r.neg_req.as_ref().map(|n| n.requested.0))
+    };
+    let mut start = 0;
+    for end in 1..=tls.len() {
+        let breaks = end == tls.len() || tls[end].first_ts.since(tls[end - 1].last_ts) > BURST_GAP;
+        if !breaks {
+            continue;
+        }
+        let run = start..end;
+        let n = run.len();
+        start = end;
+        let mut offers: Vec<Option<u32>> = run.clone().filter_map(|k| offer(tls[k])).collect();
+        offers.sort_unstable();
+        offers.dedup();
+        if offers.len() < PROBE_OFFERS {
+            continue;
+        }
+        for k in run {
+            let d = ds[k];
+            let ran = d.last_step == Some(Step::SessionData);
+            if d.outcome == Outcome::Benign || ran || offer(tls[k]).is_none() {
+                continue;
+            }
+            relabels.retain(|r| r.stream != tls[k].stream);
+            relabels.push(Relabel {
+                stream: tls[k].stream,
+                outcome: Outcome::Benign,
+                benign: Some(Benign::Probe),
+                cause: None,
+                failed_step: None,
+                note: format!(
+                    "one of {} back-to-back connections from the same client offering {} \
+                     different security protocols: a security enumeration probe, not a \
+                     user's failure",
+                    n,
+                    offers.len()
+                ),
+            });
+        }
     }
 }

@@ -94,11 +94,12 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<(Step, Certainty)> {
             CredsspLeg::EarlyUserAuthResult => Step::EarlyUserAuthResult,
             CredsspLeg::ServerError => return None,
         };
-        let c = match certainty {
-            crate::proto::Certainty::Low => Certainty::Inferred,
-            _ => Certainty::Seen,
-        };
-        return Some((step, c));
+        // A record whose size does not fit the leg it would be is not
+        // understood: it places nothing on the ladder.
+        if *certainty == crate::proto::Certainty::Low {
+            return None;
+        }
+        return Some((step, Certainty::Seen));
     }
     let step = match (kind, dir) {
         (EventKind::Tcp(TcpEventKind::Syn { .. }), ToServer) => Step::Syn,
@@ -156,6 +157,16 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<(Step, Certainty)> {
     Some((step, Certainty::Seen))
 }
 
+/// The client's CredSSP message a server leg answers.
+fn answered_by(step: Step) -> Option<Step> {
+    match step {
+        Step::CredsspChallenge => Some(Step::CredsspNegotiate),
+        Step::CredsspServerPubKeyAuth => Some(Step::CredsspAuthenticate),
+        Step::EarlyUserAuthResult => Some(Step::CredsspCredentials),
+        _ => None,
+    }
+}
+
 /// STATUS_VALID_CLIENT in a licensing ERROR_ALERT: the "no licence
 /// needed" success ([MS-RDPELE] 2.2.2.7.1).
 pub const LICENSE_VALID_CLIENT: u32 = 0x07;
@@ -205,7 +216,14 @@ impl Ladder {
         let mut seen: Vec<Mark> = Vec::new();
         for e in &tl.events {
             if let Some((step, certainty)) = step_of(&e.kind, e.dir) {
-                if path.contains(&step) && !seen.iter().any(|m| m.step == step) {
+                // A server's CredSSP answer comes after the client message
+                // it answers (MS-CSSP 3.1.5); one placed before it is a
+                // record mistaken for it (a TLS 1.3 session ticket).
+                let answers = answered_by(step);
+                let in_order = answers.map_or(true, |a| {
+                    seen.iter().any(|m| m.step == a && m.frame < e.frame)
+                });
+                if in_order && path.contains(&step) && !seen.iter().any(|m| m.step == step) {
                     seen.push(Mark::new(step, e.frame, e.ts, certainty));
                 }
             }

@@ -451,6 +451,11 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         if c.basis == Certainty::Inferred {
             c.confidence = c.confidence.min(Confidence::Low);
         }
+        // A silence is the absence of an answer, never a statement of
+        // failure: what it means is an inference, at most Medium.
+        if c.grounds == Grounds::Silence {
+            c.confidence = c.confidence.min(Confidence::Medium);
+        }
     }
     d.evidence.sort_by_key(|e| e.frame);
     d.evidence.dedup();

@@ -497,6 +497,13 @@ pub(super) fn mtu_black_hole(
         } else {
             Confidence::Medium
         };
+        // Without a router's ICMP naming the MTU, the black hole is read
+        // from segments nobody acknowledged: a silence.
+        let grounds = if frag_needed.is_some() {
+            Grounds::Explicit
+        } else {
+            Grounds::Silence
+        };
         let (ending, ef) = match term {
             Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(tl, t), Some(t.frame)),
             _ => {
@@ -603,6 +610,7 @@ pub(super) fn mtu_black_hole(
                 ),
             ));
         }
+        v.grounds = grounds;
         // The steps carried by the lost data did not complete.
         let back = lad.seen.iter().find(|m| m.frame == from).copied();
         if let Some(m) = back {

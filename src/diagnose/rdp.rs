@@ -189,6 +189,8 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
         let ending = ending_of(tl, t);
         let mut v = if t.dir == Dir::ToClient && sess.is_none() {
             set_up_refused(tl, lad, t)
+        } else if t.dir == Dir::ToServer && sess.is_none() && t.is_rst() && !graceful(f, t) {
+            set_up_aborted(tl, lad, t)
         } else if t.dir == Dir::ToServer {
             Verdict::session_end(ending, Some(t.frame)).with(ev(
                 t.frame,
@@ -231,7 +233,14 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     if let Some(v) = path_lost(tl, f, sess.as_ref()) {
         return v.with_all(sess_ev);
     }
-    let mut v = Verdict::new(Outcome::Established, Ending::CaptureEnded, None);
+    // Past security set-up but no session data before the capture ended:
+    // whether the session came up is not in the capture.
+    let outcome = if sess.is_some() {
+        Outcome::Established
+    } else {
+        Outcome::Incomplete
+    };
+    let mut v = Verdict::new(outcome, Ending::CaptureEnded, None);
     v.evidence.extend(sess_ev);
     v.evidence.push(ev(
         tl.last_frame,
@@ -327,6 +336,46 @@ fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
     v.evidence.push(ev(
         t.frame,
         format!("{} before any session data", t.describe()),
+    ));
+    v
+}
+
+/// The side that sent `t` announced its close first (FIN or close_notify).
+fn graceful(f: &Facts, t: &Term) -> bool {
+    f.terms.iter().any(|x| {
+        x.dir == t.dir
+            && x.frame < t.frame
+            && !x.is_rst()
+            && !matches!(x.kind, super::facts::TermKind::Icmp(_))
+    })
+}
+
+/// Inside TLS, the client reset the connection (an abortive close, RFC
+/// 9293 3.6: no FIN, no close_notify) during RDP set-up, before any
+/// session data: it gave up on the connection. The step is inferred.
+fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+    let mut v = Verdict::failed(
+        ending_of(tl, t),
+        Some(t.frame),
+        CauseId::ClientAborted,
+        Confidence::Low,
+        "The client reset the connection during RDP set-up, before any session data, without \
+         closing it first: the client gave up (a user who quit, or a client error)."
+            .into(),
+    );
+    if let Some((_, r)) = lad.answered {
+        v.evidence.push(ev(
+            r.frame,
+            "first application data from the server in answer".to_string(),
+        ));
+        v = v.at(&r);
+    }
+    v.evidence.push(ev(
+        t.frame,
+        format!(
+            "{} with no FIN or close_notify before it, before any session data",
+            t.describe()
+        ),
     ));
     v
 }

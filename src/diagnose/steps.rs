@@ -225,10 +225,12 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 end,
                 Some(t.frame),
                 CauseId::CredentialsRejected,
+                // The records are encrypted: that the server closed after
+                // the authenticate message is seen, why is inferred.
                 if server_error || waited <= STALL {
-                    Confidence::High
-                } else {
                     Confidence::Medium
+                } else {
+                    Confidence::Low
                 },
                 "The server rejected the credentials during NLA: wrong password, expired or \
                  must-change password, locked or disabled account, no right to log on remotely, \

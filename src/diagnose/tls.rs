@@ -265,12 +265,15 @@ pub(super) fn client_left_after_cert(
     let (id, conf, summary) = match judged {
         Some(j) => (
             j.id,
-            // After a completed handshake the client may also have left
-            // for another reason: one step less sure, except for dates.
+            // The client's reason is not on the wire (no alert, or an
+            // encrypted one): the certificate's defect is seen, that it
+            // made the client leave is inferred: at most Medium. After a
+            // completed handshake the client may also have left for another
+            // reason: one step less sure, except for dates.
             if in_credssp && j.confidence != Confidence::High {
                 lower(j.confidence)
             } else {
-                j.confidence
+                j.confidence.min(Confidence::Medium)
             },
             format!("The client rejected the server's certificate: {}.", j.why),
         ),

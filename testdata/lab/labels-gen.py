@@ -5,6 +5,17 @@ FINRST = " -Y 'tcp.flags.fin==1 || tcp.flags.reset==1' -T fields -e frame.number
 HS = " -Y 'tls.handshake.type || tls.alert_message || tls.record.content_type==21' -T fields -e frame.number -e ip.src -e tls.handshake.type -e tls.alert_message.desc"
 OK = "none (stopped by the lab with SIGINT; exit 124 from timeout)"
 rows = []
+# Inside TLS, without keys, the ladder places RDP set-up only by the first
+# application records each way (mcs_connect_initial / mcs_connect_response) and
+# the session by its volume: a label's last_step / failed_step there is the
+# deepest step the capture can show (48, 51, 52, 68); the scenario text keeps
+# what the record sizes and the programs' logs suggest beyond it. A label's
+# cause is the vocabulary's closest description of what the capture shows: 49's
+# server closes at the client's first CredSSP message (server_closed), whatever
+# its log says about why. 52 ran the whole connection sequence and closed it
+# gracefully: on the wire a connection that completed set-up (established), not
+# a credential check, whatever the client's option was.
+#
 # max_failure_confidence of the first 38 scenarios' failures: the strongest
 # confidence a failure claim may have from the capture alone. high: the
 # capture shows the failure explicitly (RDP_NEG_FAILURE, a clear-text TLS
@@ -218,13 +229,13 @@ r("47-nmap-ntlm-info.pcap",0,"nmap_ntlm_info","nmap's SYN scan of port 3389 befo
 r("47-nmap-ntlm-info.pcap",1,"nmap_ntlm_info","nmap rdp-ntlm-info against freerdp-shadow-cli /sec:nla: requests 0xb, HYBRID selected, TLS 1.3, CredSSP negotiate (79 bytes), the server's challenge (184 bytes: names, version), then the probe's close_notify; the server's close_notify and FIN; client RST/ACK",
   "benign","credssp_challenge","-","closed_by_client","-","16,18,20,22,23","none (nmap exit 0: Target_Name VM, Product_Version 6.1.7601)", SEQ)
 r("48-aardwolf-xrdp.pcap",0,"aardwolf_xrdp","aardwolf 0.2.16 (ardpscan -s screen, no credentials) against xrdp security_layer=negotiate: TLS 1.2, then by record size MCS Connect Initial (405) / Response (130), Erect Domain, Attach User / Confirm, one Channel Join / Confirm (44), then a 348-byte record where xrdp expects the next Channel Join (its log: DomainMCSPDU choice index expected 14, received 25); xrdp sends a 38-byte record, close_notify and FIN; the client's next record draws an RST",
-  "failed","mcs_attach_user","mcs_channel_join","closed_by_server","server_denied_session","24,25,26,27,30",
+  "failed","mcs_connect_response","session_data","closed_by_server","server_denied_session","24,25,26,27,30",
   "LicensingProtocolError: Server did not complete the RDP licensing phase within timeout; exit 0", SEQ, "medium")
 r("49-aardwolf-nla.pcap",0,"aardwolf_nla","aardwolf ardpscan with rdp+ntlm-password lab:labpass (the right password) against freerdp-shadow-cli /sec:nla: TLS 1.3, the client's first CredSSP record (113 bytes), the server's 12 kB answer, close_notify and FIN; the server's log: NTLM_MESSAGE_HEADER Invalid signature, SEC_E_INVALID_TOKEN (the client's NTLM message was not understood; the password was not at fault)",
-  "failed","credssp_negotiate","credssp_challenge","closed_by_server","unknown","17,28,29",
+  "failed","credssp_negotiate","credssp_challenge","closed_by_server","server_closed","17,28,29",
   "none printed (ardpscan -e: no output; exit 0)", SEQ, "medium")
 r("52-auth-only.pcap",0,"auth_only","xfreerdp /auth-only /sec:nla lab/labpass against freerdp-shadow-cli: CredSSP completes and FreeRDP 2.11 still runs the connection sequence (MCS, Client Info, licensing, capabilities, finalization records) before it stops: close_notify, FIN, the server's close_notify, RST; no screen data. A credential check",
-  "benign","rdp_capabilities","-","closed_by_client","-","59,60,61,62",
+  "established","mcs_connect_response","-","closed_by_client","-","59,60,61,62",
   "Authentication only, exit status 0; ERRCONNECT_CONNECT_CANCELLED; exit 0", SEQ)
 r("53-auth-only-wrong-password.pcap",0,"auth_only_wrong_password","xfreerdp /auth-only /sec:nla lab/wrongpass against freerdp-shadow-cli: the server answers the NTLM authenticate record (455 bytes) with close_notify and FIN; the client's close_notify draws the server's RST; the handshake shows two single retransmissions (tail-loss probes)",
   "failed","credssp_authenticate","credssp_server_pubkeyauth","closed_by_server","credentials_rejected","20,21,23",
@@ -261,7 +272,7 @@ r("69-shadow-killed.pcap",0,"shadow_killed","xfreerdp /sec:nla against freerdp-s
 r("50-sub-second-session.pcap",0,"sub_second_session","xfreerdp /sec:tls against xrdp, stopped (SIGINT) 0.8 s after its log says the connection is active: the login screen (65 kB) has arrived; client FIN 0.85 s after the last screen data, no close_notify; the server's close_notify draws an RST",
   "established","session_data","-","closed_by_client","-","189,191","none (stopped by the lab with SIGINT; exit 130)", SEQ)
 r("51-quit-during-connection.pcap",0,"quit_during_connection","xfreerdp /sec:tls against xrdp, sent SIGINT while it joins the MCS channels; it acts on it only after the connection sequence: after the finalization records (server records of 36-69 bytes, no screen data) the client closes with data unread, so its kernel sends RST/ACK and no FIN. The user gave up; nothing failed, but the capture shows a client that reset the connection just before the session",
-  "failed","rdp_capabilities","session_data","reset_by_client","client_aborted","64,67","none (stopped by the lab with SIGINT; exit 130)", SEQ, "low")
+  "failed","mcs_connect_response","session_data","reset_by_client","client_aborted","64,67","none (stopped by the lab with SIGINT; exit 130)", SEQ, "low")
 r("54-long-session-screen-updates.pcap",0,"long_session_screen_updates","xfreerdp /sec:nla /bpp:16 lab/labpass against freerdp-shadow-cli, whose Xvfb shows a small xeyes; 34.5 s: the lab moves the client's pointer every 0.2 s for 12 s, rests 10 s, moves it 8 s more; the server sends screen updates while the pointer moves; captured with -s 200; stopped by the lab (SIGINT): FIN, RST",
   "established","session_data","-","closed_by_client","-","474,476",OK,
   "capinfos -l -u {f}; tshark -r {f} -q -z io,stat,5,'ip.src==198.51.100.20 && tcp.len>0'; tshark -r {f}"+FINRST)
@@ -271,7 +282,7 @@ r("65-ipv6.pcap",0,"ipv6","as 01 over IPv6 (client 2001:db8:c::10, server 2001:d
 r("67-shadow-tls.pcap",0,"shadow_tls","freerdp-shadow-cli /sec:tls -auth (its own authentication off), xfreerdp /sec:tls: TLS 1.3, connection sequence, the shadowed screen (4 full segments and more); stopped after 5 s: client FIN, the server's close_notify, RST",
   "established","session_data","-","closed_by_client","-","112,114",OK, SEQ)
 r("68-shadow-tls-pam-denied.pcap",0,"shadow_tls_pam_denied","freerdp-shadow-cli /sec:tls with its default authentication, xfreerdp /sec:tls without credentials: the connection sequence completes (finalization records, no screen data), then the server checks the empty user with PAM (its log: pam_authenticate failure) and 2.3 s later sends close_notify, FIN and RST/ACK",
-  "failed","rdp_capabilities","session_data","closed_by_server","server_denied_session","69,71,73,74",
+  "failed","mcs_connect_response","session_data","closed_by_server","server_denied_session","69,71,73,74",
   "BIO_read returned a system error 0: Success; ERRCONNECT_CONNECT_TRANSPORT_FAILED [0x0002000D]; exit 131", SEQ, "medium")
 hdr = "file stream scenario what_was_done outcome last_step failed_step ended_by cause evidence_frames client_error checked_with max_failure_confidence".split()
 with open(sys.argv[1],"w") as fh:

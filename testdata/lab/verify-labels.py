@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Mechanical checks of testdata/captures/labels.tsv against the captures.
 
-For every row: the ids are in the tool's vocabulary (read from
-src/diagnose/mod.rs), the file exists, the stream index exists in tshark's
+For every row: the ids are in the tool's documented vocabulary (the step
+and cause ids that docs/json-schema.md lists; a test of the crate checks
+that document against the code), the file exists, the stream index exists in tshark's
 dissection, and every evidence frame exists and belongs to that stream (ICMP
 errors quoting the connection are accepted too). The meaning of each label
 is checked by reading the row's checked_with command output; this script
@@ -19,7 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CAPS = os.path.join(ROOT, "testdata", "captures")
-MOD = os.path.join(ROOT, "src", "diagnose", "mod.rs")
+SCHEMA = os.path.join(ROOT, "docs", "json-schema.md")
 
 COLUMNS = ("file stream scenario what_was_done outcome last_step failed_step "
            "ended_by cause evidence_frames client_error checked_with "
@@ -27,19 +28,21 @@ COLUMNS = ("file stream scenario what_was_done outcome last_step failed_step "
 OUTCOMES = {"established", "failed", "incomplete", "benign", "not_rdp",
             "not_made"}
 CONFIDENCES = {"none", "low", "medium", "high"}
-# step ids of the labels that the tool's vocabulary does not have (yet):
-# the client accepted the server's certificate (FreeRDP checks it after the
-# TLS handshake, so a rejection comes after the server's Finished)
-EXTRA_STEPS = {"tls_certificate_accepted"}
 ENDINGS = {"refused", "timeout", "reset_by_client", "reset_by_server",
            "reset_by_middlebox", "closed_by_client", "closed_by_server",
            "negotiation_failure", "tls_alert", "icmp_error", "capture_ended"}
 
 
 def vocabulary():
-    src = open(MOD, encoding="utf-8").read()
-    ids = set(re.findall(r'=> "([a-z0-9_]+)"', src))
-    return ids
+    """(step ids, cause ids) from docs/json-schema.md: the "Steps" section
+    and the Cause table's `id` row."""
+    doc = open(SCHEMA, encoding="utf-8").read()
+    steps_part = doc.split("### Steps", 1)[1].split("###", 1)[0]
+    steps = set(re.findall(r"`([a-z0-9_]+)`", steps_part))
+    cause_part = doc.split("### Cause", 1)[1].split("###", 1)[0]
+    id_row = next(l for l in cause_part.splitlines() if l.startswith("| `id` |"))
+    causes = set(re.findall(r"`([a-z0-9_]+)`", id_row)) - {"id"}
+    return steps, causes
 
 
 def frames_of(path):
@@ -58,7 +61,7 @@ def frames_of(path):
 
 
 def main():
-    vocab = vocabulary()
+    steps, causes = vocabulary()
     errors = 0
     cache = {}
     with open(os.path.join(CAPS, "labels.tsv"), encoding="utf-8") as fh:
@@ -78,7 +81,7 @@ def main():
         if rec["outcome"] not in OUTCOMES:
             bad("outcome " + rec["outcome"])
         for col in ("last_step", "failed_step", "cause"):
-            allowed = vocab | EXTRA_STEPS if col != "cause" else vocab
+            allowed = steps if col != "cause" else causes
             if rec[col] != "-" and rec[col] not in allowed:
                 bad(f"{col} {rec[col]} not in the vocabulary")
         conf = rec["max_failure_confidence"]

@@ -2,7 +2,8 @@
 //!
 //! The corpus is read in place from `../shared/corpus` beside the
 //! repository (`$RDPTRIAGE_CORPUS` overrides). When it is absent the corpus
-//! tests say so plainly and pass.
+//! tests say so plainly and pass, except in CI (`CI=true`), where a missing
+//! corpus fails them.
 
 use std::path::PathBuf;
 
@@ -13,7 +14,15 @@ pub fn corpus_dir() -> Option<PathBuf> {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
     };
-    dir.join("MANIFEST.tsv").is_file().then_some(dir)
+    let found = dir.join("MANIFEST.tsv").is_file();
+    // In CI the corpus is part of the test: its absence is a failure.
+    if !found && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but the corpus is missing ({}): the corpus tests must run in CI",
+            dir.display()
+        );
+    }
+    found.then_some(dir)
 }
 
 /// Say plainly that `what` (e.g. "corpus tests") did not run.
