@@ -163,6 +163,30 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
                 e.dir.sender(),
                 e.frame
             ));
+            // What that side sent next was not read: where the connection
+            // stopped on the ladder is not known, so a failure read from
+            // the position cannot stand.
+            let after_last = lad.last.map_or(0, |m| m.frame);
+            let unread_after_last = tl
+                .dir(e.dir)
+                .last_payload
+                .is_some_and(|(f, _)| f >= e.frame && f > after_last);
+            if unread_after_last
+                && d.outcome == Outcome::Failed
+                && d.cause
+                    .as_ref()
+                    .is_some_and(|c| c.grounds == Grounds::Position)
+            {
+                d.outcome = Outcome::Incomplete;
+                d.failed_step = None;
+                d.cause = None;
+                d.caveats.push(format!(
+                    "the {} sent data the decoder could not read after frame {}: no failure is \
+                     claimed from where the connection seemed to stop",
+                    e.dir.sender(),
+                    e.frame
+                ));
+            }
         }
     }
 

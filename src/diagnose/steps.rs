@@ -87,7 +87,10 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
     // A silence is measured from the silent side's last packet: a server
     // that sent data after the last step we could place did answer.
     let spoke = server_spoke_after(tl, &stop).filter(|_| servers_turn);
-    let waited = t.ts.since(spoke.map_or(stop.ts, |(_, ts)| ts));
+    let waited = t.ts.since(match spoke {
+        Some((_, ts)) if ts <= t.ts => ts,
+        _ => stop.ts,
+    });
     let by_server = t.dir == Dir::ToClient;
     let end = ending_of(tl, t);
     let tev = term_ev(t, Some(&stop));
@@ -448,6 +451,19 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 next.label()
             ),
         )
+    } else if let Some((frame, _)) = spoke {
+        // The server sent data after the last step we could place: it was
+        // not silent. Where the connection stood is not known, and the
+        // client is the one who left.
+        (
+            CauseId::ClientAborted,
+            Confidence::Low,
+            format!(
+                "The client ended the connection after {}; the server sent data after that step \
+                 (up to frame {frame}) which could not be placed on the ladder.",
+                stop.step.label()
+            ),
+        )
     } else if servers_turn && waited >= GAVE_UP {
         let rtx = f
             .rtx
@@ -465,21 +481,7 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 ),
             )
         } else {
-            let (id, conf, summary) = unresponsive(tl, f, &stop, next, waited, true);
-            match spoke {
-                // The server sent data after the last step we could place:
-                // the place is uncertain, the silence is not.
-                Some((frame, _)) => (
-                    id,
-                    conf.min(Confidence::Low),
-                    format!(
-                        "{summary} The server's last data (frame {frame}) came after {}, so \
-                         the step it was answering is not known.",
-                        stop.step.label()
-                    ),
-                ),
-                None => (id, conf, summary),
-            }
+            unresponsive(tl, f, &stop, next, waited, true)
         }
     } else {
         (
