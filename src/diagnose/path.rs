@@ -264,7 +264,10 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
             t.frame,
             format!("{}{} after {} of silence", t.describe(), extra, idle),
         ));
-        v.grounds = Grounds::Silence;
+        // A forged reset names the device; a plain one leaves the silence.
+        if forged_by.is_none() {
+            v.grounds = Grounds::Silence;
+        }
         v
     } else if rtx_after.len() >= 2
         && tl

@@ -80,349 +80,461 @@ fn server_spoke_after(tl: &Timeline, stop: &Mark) -> Option<(u64, Timestamp)> {
         .filter(|(frame, _)| *frame > stop.frame)
 }
 
+/// A client that closes this soon after the server's pubKeyAuth without
+/// sending credentials has decided at once (the Windows client's
+/// credential pre-check verifies pubKeyAuth and leaves); two initial RTOs
+/// (RFC 6298) leave room for the close to cross the path.
+pub const PRECHECK_CLOSE: Duration = Duration::from_secs(2);
+
+/// What the step reading knows when someone ended the connection: the last
+/// step placed, the step that did not come, the packet that ended it.
+pub(super) struct Closed<'a> {
+    tl: &'a Timeline,
+    lad: &'a Ladder,
+    f: &'a Facts,
+    stop: Mark,
+    next: Step,
+    t: &'a Term,
+    /// The server's last data when it came after `stop` (it was not silent).
+    spoke: Option<(u64, Timestamp)>,
+    /// How long the silent side was silent before the end: from the
+    /// server's last data after `stop` when there was some, else from
+    /// `stop`.
+    waited: Duration,
+}
+
+impl Closed<'_> {
+    fn by_server(&self) -> bool {
+        self.t.dir == Dir::ToClient
+    }
+    fn end(&self) -> Ending {
+        ending_of(self.tl, self.t)
+    }
+    fn failed(&self, id: CauseId, c: Confidence, summary: impl Into<String>) -> Verdict {
+        Verdict::failed(self.end(), Some(self.t.frame), id, c, summary.into())
+    }
+    fn benign(&self, kind: Benign) -> Verdict {
+        Verdict::benign(kind, self.end(), Some(self.t.frame))
+    }
+    /// The ending packet, timed from the last step.
+    fn tev(&self) -> Evidence {
+        term_ev(self.t, Some(&self.stop))
+    }
+    /// The ending packet with a phrase after its timing.
+    fn tev_saying(&self, what: &str) -> Evidence {
+        ev(
+            self.t.frame,
+            format!(
+                "{} {}{what}",
+                self.t.describe(),
+                after(self.t.ts, &self.stop)
+            ),
+        )
+    }
+    fn stop_ev(&self) -> Evidence {
+        mark_ev(&self.stop, "")
+    }
+    fn nla(&self) -> bool {
+        matches!(self.lad.security, Security::Nla { .. })
+    }
+}
+
+/// A reading of its own for one step: the step that did not come and who
+/// ended the connection. `None` falls through to the generic reading.
+type StepRule = fn(&Closed) -> Option<Verdict>;
+
+/// The steps that have their own reading, by who closed. Every other case
+/// is read by [`generic`]: whose turn it was and who ended it.
+const STEP_RULES: &[(Step, Party, StepRule)] = &[
+    (Step::ConnectionRequest, Party::Client, health_check),
+    (
+        Step::ConnectionRequest,
+        Party::Server,
+        dropped_before_request,
+    ),
+    (Step::ConnectionConfirm, Party::Server, listener_refused),
+    (Step::ClientHello, Party::Client, tls_not_started),
+    (Step::ServerHello, Party::Server, |c| {
+        Some(server_closed_after_hello(c.tl, &c.stop, c.t))
+    }),
+    (Step::ClientKeyExchange, Party::Client, |c| {
+        Some(client_left_after_cert(c.tl, &c.stop, c.t, false))
+    }),
+    (Step::ClientFinished, Party::Client, |c| {
+        c.lad
+            .tls13
+            .then(|| client_left_after_cert(c.tl, &c.stop, c.t, false))
+    }),
+    (
+        Step::CertificateAccepted,
+        Party::Client,
+        certificate_not_accepted,
+    ),
+    (
+        Step::CredsspChallenge,
+        Party::Server,
+        nla_ended_at_negotiate,
+    ),
+    (Step::CredsspAuthenticate, Party::Client, ntlm_probe),
+    (
+        Step::CredsspServerPubKeyAuth,
+        Party::Server,
+        credentials_rejected,
+    ),
+    (
+        Step::CredsspCredentials,
+        Party::Server,
+        authentication_refused,
+    ),
+    (
+        Step::CredsspCredentials,
+        Party::Client,
+        precheck_or_binding_refused,
+    ),
+    (
+        Step::EarlyUserAuthResult,
+        Party::Server,
+        refused_before_authorization,
+    ),
+    (
+        Step::McsConnectInitial,
+        Party::Client,
+        standard_refused_or_credential_check,
+    ),
+    (Step::McsConnectInitial, Party::Server, nla_then_refused),
+];
+
 /// Someone ended the connection (`t`) after the last step `stop`.
 fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t: &Term) -> Verdict {
-    let stop = *stop;
     let servers_turn = next.sender() == Party::Server;
     // A silence is measured from the silent side's last packet: a server
     // that sent data after the last step we could place did answer.
-    let spoke = server_spoke_after(tl, &stop).filter(|_| servers_turn);
+    let spoke = server_spoke_after(tl, stop).filter(|_| servers_turn);
     let waited = t.ts.since(match spoke {
         Some((_, ts)) if ts <= t.ts => ts,
         _ => stop.ts,
     });
-    let by_server = t.dir == Dir::ToClient;
-    let end = ending_of(tl, t);
-    let tev = term_ev(t, Some(&stop));
-    let stop_ev = mark_ev(&stop, "");
+    let c = Closed {
+        tl,
+        lad,
+        f,
+        stop: *stop,
+        next,
+        t,
+        spoke,
+        waited,
+    };
+    let closer = super::facts::party(t.dir);
+    STEP_RULES
+        .iter()
+        .filter(|(step, who, _)| *step == next && *who == closer)
+        .find_map(|(_, _, rule)| rule(&c))
+        .unwrap_or_else(|| generic(&c))
+}
 
-    use super::Step::*;
-    match next {
-        ConnectionRequest => {
-            if !by_server && tl.dir(Dir::ToServer).payload_bytes == 0 {
-                return Verdict::benign(Benign::HealthCheck, end, Some(t.frame))
-                    .with(stop_ev)
-                    .with(ev(
-                        t.frame,
-                        format!(
-                            "{} {}; no data either way: a load-balancer health check or port probe",
-                            t.describe(),
-                            after(t.ts, &stop)
-                        ),
-                    ));
-            }
-            if by_server && waited <= Duration::from_secs(2) {
-                return Verdict::failed(
-                    end,
-                    Some(t.frame),
-                    CauseId::ListenerRefused,
-                    Confidence::Medium,
-                    "The server dropped the connection before the client sent its request: a \
-                     connection limit or an address filter on the listener."
-                        .into(),
-                )
-                .with(stop_ev)
-                .with(tev);
-            }
-        }
-        ConnectionConfirm if by_server => {
-            let cr = tl.connection_request().map(|(_, r)| r.clone());
-            let mut v = Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::ListenerRefused,
-                if waited <= PROMPT {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-                "The listener refused the connection right after the Connection Request: \
-                     something other than RDP listens on the port, a connection limit, or a load \
-                     balancer / Connection Broker that cannot route the cookie."
-                    .into(),
+/// The client closed before sending anything: a health check or port
+/// probe.
+fn health_check(c: &Closed) -> Option<Verdict> {
+    (c.tl.dir(Dir::ToServer).payload_bytes == 0).then(|| {
+        c.benign(Benign::HealthCheck)
+            .with(c.stop_ev())
+            .with(c.tev_saying("; no data either way: a load-balancer health check or port probe"))
+    })
+}
+
+/// The server dropped the connection before the client's request.
+fn dropped_before_request(c: &Closed) -> Option<Verdict> {
+    (c.waited <= PROMPT).then(|| {
+        c.failed(
+            CauseId::ListenerRefused,
+            Confidence::Medium,
+            "The server dropped the connection before the client sent its request: a \
+             connection limit or an address filter on the listener.",
+        )
+        .with(c.stop_ev())
+        .with(c.tev())
+    })
+}
+
+/// The server closed right after the Connection Request.
+fn listener_refused(c: &Closed) -> Option<Verdict> {
+    let cr = c.tl.connection_request().map(|(_, r)| r.clone());
+    let named = cr
+        .as_ref()
+        .and_then(|r| r.cookie.as_ref())
+        .map(|k| format!(", mstshash={k}"))
+        .or_else(|| {
+            cr.as_ref()
+                .and_then(|r| r.routing_token.as_ref())
+                .map(|k| format!(", routing token {k}"))
+        })
+        .unwrap_or_default();
+    Some(
+        c.failed(
+            CauseId::ListenerRefused,
+            if c.waited <= PROMPT {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            "The listener refused the connection right after the Connection Request: something \
+             other than RDP listens on the port, a connection limit, or a load balancer / \
+             Connection Broker that cannot route the cookie.",
+        )
+        .with(ev(
+            c.stop.frame,
+            format!(
+                "X.224 Connection Request from client offering {}{named}",
+                offered_text(c.tl)
+            ),
+        ))
+        .with(c.tev_saying(", no Connection Confirm")),
+    )
+}
+
+/// The client closed instead of starting TLS.
+fn tls_not_started(c: &Closed) -> Option<Verdict> {
+    Some(
+        c.failed(
+            CauseId::ClientAborted,
+            Confidence::Medium,
+            format!(
+                "The client closed instead of starting TLS: it does not accept what the server \
+                 chose ({}).",
+                super::negotiation(c.tl).unwrap_or_default()
+            ),
+        )
+        .with(c.stop_ev())
+        .with(c.tev()),
+    )
+}
+
+/// The handshake is done and the client leaves before its first CredSSP
+/// or RDP record: it did not accept the certificate (or the user cancelled
+/// at the prompt).
+fn certificate_not_accepted(c: &Closed) -> Option<Verdict> {
+    let mut v = client_left_after_cert(c.tl, &c.stop, c.t, c.nla());
+    if c.nla()
+        && v.cause
+            .as_ref()
+            .is_some_and(|k| k.id == CauseId::ClientAborted)
+    {
+        v.cause = Some(cause(
+            CauseId::ClientAborted,
+            Confidence::Medium,
+            "The client closed after the TLS handshake without starting NLA: it rejected the \
+             certificate or the user cancelled."
+                .into(),
+        ));
+    }
+    Some(v)
+}
+
+/// The server ended NLA at the client's first CredSSP message.
+fn nla_ended_at_negotiate(c: &Closed) -> Option<Verdict> {
+    Some(
+        c.failed(
+            CauseId::ServerClosed,
+            Confidence::Medium,
+            "The server ended NLA at the client's first CredSSP message: no authentication \
+             package in common (NTLM disabled) or a CredSSP version mismatch.",
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev()),
+    )
+}
+
+/// The client read the server's NTLM challenge and left instead of
+/// answering it: a client with credentials answers at once (MS-NLMP
+/// 3.1.5.1.2), so this is a probe reading what the challenge says (the
+/// server's names and version).
+fn ntlm_probe(c: &Closed) -> Option<Verdict> {
+    (!c.t.is_rst()).then(|| {
+        c.benign(Benign::Probe)
+            .with_all(leg_ev(c.tl))
+            .with(c.tev_saying(
+                " instead of answering the NTLM challenge: a probe reading the server's NTLM \
+                 information",
+            ))
+    })
+}
+
+/// The server closed after the client's authenticate message, without its
+/// pubKeyAuth.
+fn credentials_rejected(c: &Closed) -> Option<Verdict> {
+    let server_error =
+        c.tl.credssp_legs()
+            .any(|(_, l)| l == crate::proto::credssp::CredsspLeg::ServerError);
+    Some(
+        c.failed(
+            CauseId::CredentialsRejected,
+            // The records are encrypted: that the server closed after the
+            // authenticate message is seen, why is inferred.
+            if server_error || c.waited <= STALL {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            },
+            "The server rejected the credentials during NLA: wrong password, expired or \
+             must-change password, locked or disabled account, no right to log on remotely, or a \
+             CredSSP version mismatch.",
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev_saying(", no pubKeyAuth back")),
+    )
+}
+
+/// The server answered the client's authenticate message and then closed
+/// instead of waiting for the credentials: its answer was an error (a
+/// TSRequest with errorCode, MS-CSSP 2.2.1), not pubKeyAuth. The ladder
+/// is put back where the capture shows it stopped.
+fn authentication_refused(c: &Closed) -> Option<Verdict> {
+    let mut v = c
+        .failed(
+            CauseId::CredentialsRejected,
+            Confidence::Medium,
+            "The server answered the client's NLA authenticate message and closed the connection \
+             instead of waiting for its credentials: it rejected the authentication (wrong \
+             password, expired, locked or disabled account, no right to log on remotely).",
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev_saying(""));
+    if c.lad.mark(Step::CredsspAuthenticate).is_some() {
+        v.last_step = Some(Some(Step::CredsspAuthenticate));
+        v.failed_step = Some(Step::CredsspServerPubKeyAuth);
+    }
+    Some(v)
+}
+
+/// The client closed after the server's pubKeyAuth without sending
+/// credentials: the Windows client's pre-check when it closes at once,
+/// else a public-key binding it could not verify.
+fn precheck_or_binding_refused(c: &Closed) -> Option<Verdict> {
+    if !c.t.is_rst() && c.waited <= PRECHECK_CLOSE {
+        let mut v = c
+            .benign(Benign::CredentialPrecheck)
+            .with_all(leg_ev(c.tl))
+            .with(
+                c.tev_saying(" without sending credentials: the client's NLA credential pre-check"),
             );
-            v.evidence.push(ev(
-                stop.frame,
-                format!(
-                    "X.224 Connection Request from client offering {}{}",
-                    offered_text(tl),
-                    cr.as_ref()
-                        .and_then(|r| r.cookie.as_ref())
-                        .map(|c| format!(", mstshash={c}"))
-                        .or_else(|| cr
-                            .as_ref()
-                            .and_then(|r| r.routing_token.as_ref())
-                            .map(|c| format!(", routing token {c}")))
-                        .unwrap_or_default()
-                ),
-            ));
-            v.evidence.push(ev(
-                t.frame,
-                format!(
-                    "{} {}, no Connection Confirm",
-                    t.describe(),
-                    after(t.ts, &stop)
-                ),
-            ));
-            return v;
-        }
-        ServerHello if by_server => return server_closed_after_hello(tl, &stop, t),
-        ClientKeyExchange if !by_server => return client_left_after_cert(tl, &stop, t, false),
-        ClientFinished if !by_server && lad.tls13 => {
-            return client_left_after_cert(tl, &stop, t, false)
-        }
-        // The handshake is done and the client leaves before its first
-        // CredSSP or RDP record: it did not accept the certificate (or the
-        // user cancelled at the prompt).
-        CertificateAccepted if !by_server => {
-            let nla = matches!(lad.security, Security::Nla { .. });
-            let mut v = client_left_after_cert(tl, &stop, t, nla);
-            if nla
-                && v.cause
-                    .as_ref()
-                    .is_some_and(|c| c.id == CauseId::ClientAborted)
-            {
-                v.cause = Some(cause(
-                    CauseId::ClientAborted,
-                    Confidence::Medium,
-                    "The client closed after the TLS handshake without starting NLA: it \
-                     rejected the certificate or the user cancelled."
-                        .into(),
-                ));
-            }
-            return v;
-        }
-        ClientHello if !by_server => {
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::ClientAborted,
-                Confidence::Medium,
-                format!(
-                    "The client closed instead of starting TLS: it does not accept what the \
-                     server chose ({}).",
-                    super::negotiation(tl).unwrap_or_default()
-                ),
-            )
-            .with(stop_ev)
-            .with(tev);
-        }
-        CredsspChallenge if by_server => {
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::ServerClosed,
-                Confidence::Medium,
-                "The server ended NLA at the client's first CredSSP message: no authentication \
-                 package in common (NTLM disabled) or a CredSSP version mismatch."
-                    .into(),
-            )
-            .with_all(leg_ev(tl))
-            .with(tev);
-        }
-        CredsspServerPubKeyAuth if by_server => {
-            let server_error = tl
-                .credssp_legs()
-                .any(|(_, l)| l == crate::proto::credssp::CredsspLeg::ServerError);
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::CredentialsRejected,
-                // The records are encrypted: that the server closed after
-                // the authenticate message is seen, why is inferred.
-                if server_error || waited <= STALL {
-                    Confidence::Medium
-                } else {
-                    Confidence::Low
-                },
-                "The server rejected the credentials during NLA: wrong password, expired or \
-                 must-change password, locked or disabled account, no right to log on remotely, \
-                 or a CredSSP version mismatch."
-                    .into(),
-            )
-            .with_all(leg_ev(tl))
-            .with(ev(
-                t.frame,
-                format!(
-                    "{} {}, no pubKeyAuth back",
-                    t.describe(),
-                    after(t.ts, &stop)
-                ),
-            ));
-        }
-        // The server answered the client's authenticate message and then
-        // closed instead of waiting for the credentials: its answer was an
-        // error (a TSRequest with errorCode, MS-CSSP 2.2.1), not pubKeyAuth.
-        CredsspCredentials if by_server => {
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::CredentialsRejected,
-                Confidence::Medium,
-                "The server answered the client's NLA authenticate message and closed the \
-                 connection instead of waiting for its credentials: it rejected the \
-                 authentication (wrong password, expired, locked or disabled account, no right \
-                 to log on remotely)."
-                    .into(),
-            )
-            .with_all(leg_ev(tl))
-            .with(ev(
-                t.frame,
-                format!("{} {}", t.describe(), after(t.ts, &stop)),
-            ));
-        }
-        // The client read the server's NTLM challenge and left instead of
-        // answering it: a client with credentials answers at once (MS-NLMP
-        // 3.1.5.1.2), so this is a probe reading what the challenge says
-        // (the server's names and version).
-        CredsspAuthenticate if !by_server && !t.is_rst() => {
-            return Verdict::benign(Benign::Probe, end, Some(t.frame))
-                .with_all(leg_ev(tl))
-                .with(ev(
-                    t.frame,
-                    format!(
-                        "{} {} instead of answering the NTLM challenge: a probe reading the \
-                         server's NTLM information",
-                        t.describe(),
-                        after(t.ts, &stop)
-                    ),
-                ));
-        }
-        CredsspCredentials if !by_server => {
-            let soft = f.soft_alert_from(stop.frame).filter(|s| s.frame <= t.frame);
-            if !t.is_rst() && waited <= Duration::from_secs(2) {
-                let mut v = Verdict::benign(Benign::CredentialPrecheck, end, Some(t.frame))
-                    .with_all(leg_ev(tl))
-                    .with(ev(
-                        t.frame,
-                        format!(
-                            "{} {} without sending credentials: the client's NLA credential \
-                             pre-check",
-                            t.describe(),
-                            after(t.ts, &stop)
-                        ),
-                    ));
-                if let Some(s) = soft {
-                    v.evidence.push(ev(s.frame, s.describe()));
-                }
-                return v;
-            }
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::PubKeyAuthRejected,
-                Confidence::Medium,
-                "The client closed after the server's pubKeyAuth without sending credentials: \
-                 it could not verify the server's public-key binding (TLS interception or a \
-                 certificate swap)."
-                    .into(),
-            )
-            .with_all(leg_ev(tl))
-            .with(tev);
-        }
-        EarlyUserAuthResult if by_server => {
-            return Verdict::failed(
-                end,
-                Some(t.frame),
-                CauseId::AccessDenied,
-                Confidence::Medium,
-                "The server closed after receiving the credentials, before its authorization \
-                 result: the logon with those credentials was refused."
-                    .into(),
-            )
-            .with_all(leg_ev(tl))
-            .with(tev);
-        }
-        // The server chose Standard RDP Security for a client that asked
-        // for TLS: the client cannot go on.
-        McsConnectInitial
-            if !by_server
-                && lad.security == Security::Standard
-                && tl
-                    .connection_request()
-                    .and_then(|(_, r)| r.neg_req.as_ref())
-                    .is_some_and(|n| n.requested.offers_tls()) =>
+        if let Some(s) =
+            c.f.soft_alert_from(c.stop.frame)
+                .filter(|s| s.frame <= c.t.frame)
         {
-            return Verdict::failed(
-                end,
-                Some(t.frame),
+            v.evidence.push(ev(s.frame, s.describe()));
+        }
+        return Some(v);
+    }
+    Some(
+        c.failed(
+            CauseId::PubKeyAuthRejected,
+            Confidence::Medium,
+            "The client closed after the server's pubKeyAuth without sending credentials: it \
+             could not verify the server's public-key binding (TLS interception or a certificate \
+             swap).",
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev()),
+    )
+}
+
+/// HYBRID_EX: the server closed after the credentials, before its
+/// authorization result.
+fn refused_before_authorization(c: &Closed) -> Option<Verdict> {
+    Some(
+        c.failed(
+            CauseId::AccessDenied,
+            Confidence::Medium,
+            "The server closed after receiving the credentials, before its authorization result: \
+             the logon with those credentials was refused.",
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev()),
+    )
+}
+
+/// The client left where MCS should start: it refuses the Standard RDP
+/// Security the server chose for a client that asked for TLS, or, after
+/// NLA, it was only checking credentials.
+fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
+    let tl = c.tl;
+    let asked_tls = tl
+        .connection_request()
+        .and_then(|(_, r)| r.neg_req.as_ref())
+        .is_some_and(|n| n.requested.offers_tls());
+    if c.lad.security == Security::Standard && asked_tls {
+        let offered = offered_text(tl);
+        return Some(
+            c.failed(
                 CauseId::SslNotAllowedByServer,
                 Confidence::High,
                 format!(
-                    "The client asked for {} and the server chose Standard RDP Security, which \
-                     the client refuses: the server allows only Standard RDP Security \
+                    "The client asked for {offered} and the server chose Standard RDP Security, \
+                     which the client refuses: the server allows only Standard RDP Security \
                      (SecurityLayer 0), or fell back to it because its TLS certificate or key is \
-                     unusable.",
-                    offered_text(tl)
+                     unusable."
                 ),
             )
             .with_all(tl.connection_request().map(|(e, _)| {
                 ev(
                     e.frame,
-                    format!(
-                        "X.224 Connection Request from client offering {}",
-                        offered_text(tl)
-                    ),
+                    format!("X.224 Connection Request from client offering {offered}"),
                 )
             }))
             .with(ev(
-                stop.frame,
+                c.stop.frame,
                 format!(
                     "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) \
-                     for a client that offered {}",
-                    offered_text(tl)
+                     for a client that offered {offered}"
                 ),
             ))
-            .with(tev);
-        }
-        // NLA completed and the client left without starting RDP: a
-        // credential check (impacket's rdp_check, FreeRDP's /auth-only
-        // style tools): the server accepted the credentials.
-        McsConnectInitial if !by_server && matches!(lad.security, Security::Nla { .. }) => {
-            return Verdict::benign(Benign::CredentialPrecheck, end, Some(t.frame))
-                .with_all(leg_ev(tl))
-                .with(ev(
-                    t.frame,
-                    format!(
-                        "{} {} after NLA completed, without starting RDP: a credential check",
-                        t.describe(),
-                        after(t.ts, &stop)
-                    ),
-                ));
-        }
-        McsConnectInitial => {
-            if matches!(lad.security, Security::Nla { .. }) {
-                let ex = stop.step == EarlyUserAuthResult;
-                return Verdict::failed(
-                    end,
-                    Some(t.frame),
-                    CauseId::AccessDenied,
-                    if ex && waited <= STALL {
-                        Confidence::High
-                    } else {
-                        Confidence::Medium
-                    },
-                    if ex {
-                        "Authentication succeeded but the user is not authorised to log on to \
-                         this host: the Early User Authorization Result was followed by the end \
-                         of the connection (access denied)."
-                            .into()
-                    } else {
-                        "NLA completed, then the connection ended before RDP started: the user \
-                         may not log on to this host, or the server refused the session."
-                            .into()
-                    },
-                )
-                .with_all(leg_ev(tl))
-                .with(tev);
-            }
-        }
-        _ => {}
+            .with(c.tev()),
+        );
     }
+    // NLA completed and the client left without starting RDP: a credential
+    // check (impacket's rdp_check and the like): the server accepted the
+    // credentials.
+    c.nla().then(|| {
+        c.benign(Benign::CredentialPrecheck)
+            .with_all(leg_ev(tl))
+            .with(c.tev_saying(" after NLA completed, without starting RDP: a credential check"))
+    })
+}
 
-    // Generic reading: whose turn it was and who ended the connection.
-    let phase_rdp = next.phase() == super::Phase::Rdp || next == SessionData;
-    let (id, conf, summary) = if by_server && servers_turn && phase_rdp {
+/// NLA completed, then the server ended the connection before RDP.
+fn nla_then_refused(c: &Closed) -> Option<Verdict> {
+    if !c.nla() {
+        return None;
+    }
+    let ex = c.stop.step == Step::EarlyUserAuthResult;
+    Some(
+        c.failed(
+            CauseId::AccessDenied,
+            if ex && c.waited <= STALL {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            if ex {
+                "Authentication succeeded but the user is not authorised to log on to this \
+                 host: the Early User Authorization Result was followed by the end of the \
+                 connection (access denied)."
+            } else {
+                "NLA completed, then the connection ended before RDP started: the user may not \
+                 log on to this host, or the server refused the session."
+            },
+        )
+        .with_all(leg_ev(c.tl))
+        .with(c.tev()),
+    )
+}
+
+/// The generic reading: whose turn it was and who ended the connection.
+fn generic(c: &Closed) -> Verdict {
+    let (tl, lad, stop, next, waited) = (c.tl, c.lad, &c.stop, c.next, c.waited);
+    let servers_turn = next.sender() == Party::Server;
+    let phase_rdp = next.phase() >= super::Phase::Rdp;
+    let (id, conf, summary) = if c.by_server() && servers_turn && phase_rdp {
         (
             CauseId::ServerDeniedSession,
             if matches!(lad.security, Security::Standard) {
@@ -436,22 +548,21 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 next.label()
             ),
         )
-    } else if by_server {
+    } else if c.by_server() {
         (
-            if t.is_rst() {
+            if c.t.is_rst() {
                 CauseId::ServerReset
             } else {
                 CauseId::ServerClosed
             },
             Confidence::Medium,
             format!(
-                "The server ended the connection {} after {}, before {}.",
-                waited,
+                "The server ended the connection {waited} after {}, before {}.",
                 stop.step.label(),
                 next.label()
             ),
         )
-    } else if let Some((frame, _)) = spoke {
+    } else if let Some((frame, _)) = c.spoke {
         // The server sent data after the last step we could place: it was
         // not silent. Where the connection stood is not known, and the
         // client is the one who left.
@@ -465,11 +576,11 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
             ),
         )
     } else if servers_turn && waited >= GAVE_UP {
-        let rtx = f
-            .rtx
-            .iter()
-            .filter(|r| r.dir == Dir::ToServer && r.frame >= stop.frame)
-            .count();
+        let rtx =
+            c.f.rtx
+                .iter()
+                .filter(|r| r.dir == Dir::ToServer && r.frame >= stop.frame)
+                .count();
         if rtx >= 2 {
             (
                 CauseId::PathLost,
@@ -481,7 +592,7 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 ),
             )
         } else {
-            unresponsive(tl, f, &stop, next, waited, true)
+            unresponsive(tl, c.f, stop, next, waited, true)
         }
     } else {
         (
@@ -492,20 +603,17 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
                 Confidence::Medium
             },
             format!(
-                "The client ended the connection {} after {}, before {}.",
-                waited,
+                "The client ended the connection {waited} after {}, before {}.",
                 stop.step.label(),
                 next.label()
             ),
         )
     };
-    let mut v = Verdict::failed(end, Some(t.frame), id, conf, summary)
-        .with(stop_ev)
-        .with(tev);
-    if matches!(next.phase(), super::Phase::Credssp) {
+    let mut v = c.failed(id, conf, summary).with(c.stop_ev()).with(c.tev());
+    if next.phase() == super::Phase::Credssp {
         v.evidence.extend(leg_ev(tl));
     }
-    v.evidence.extend(keepalive_ev(tl, f, &stop));
+    v.evidence.extend(keepalive_ev(tl, c.f, stop));
     v
 }
 
