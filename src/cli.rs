@@ -62,7 +62,10 @@ pub struct Args {
     /// Capture files (pcap, pcapng, optionally gzip- or zstd-compressed),
     /// directories (walked recursively, sorted by name) or quoted glob
     /// patterns (`'archive/**/*.pcap*'`); `-` reads standard input.
-    #[arg(value_name = "FILE", required_unless_present = "files_from")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present_any = ["files_from", "explain_client_error", "print_causes_md"]
+    )]
     pub files: Vec<String>,
 
     /// Also read the inputs listed in FILE, one per line (`-`: standard
@@ -102,6 +105,18 @@ pub struct Args {
     /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Say what a Windows client error code means and which verdicts
+    /// produce it, then exit: `0x904` (disconnect reason), `0x904/0x7`
+    /// (with the extended reason) or `ext:0x7` (extended reason only).
+    #[arg(long, value_name = "CODE", conflicts_with_all = ["files", "files_from", "print_causes_md"])]
+    pub explain_client_error: Option<String>,
+
+    /// Print docs/causes.md (every cause, what the wire shows, what the
+    /// user saw, what to do, the source), generated from the remedy table,
+    /// then exit.
+    #[arg(long, conflicts_with_all = ["files", "files_from"])]
+    pub print_causes_md: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -490,6 +505,22 @@ fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> 
 
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    if let Some(code) = &args.explain_client_error {
+        return match report::causes::explain_client_error(code) {
+            Ok(text) => {
+                let _ = out.write_all(text.as_bytes());
+                EXIT_OK
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                EXIT_ERROR
+            }
+        };
+    }
+    if args.print_causes_md {
+        let _ = out.write_all(report::causes::causes_markdown().as_bytes());
+        return EXIT_OK;
+    }
     let opts = options(args);
     let format: Format = args.format.into();
     let hash = format == Format::Markdown;

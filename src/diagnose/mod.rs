@@ -35,6 +35,8 @@ use crate::timeline::Timeline;
 pub mod attempts;
 mod caveats;
 mod cert;
+pub mod client_message;
+pub mod error_info;
 mod facts;
 mod ladder;
 mod negotiation;
@@ -243,6 +245,24 @@ pub enum CauseId {
     /// answered.
     NotRdpServer,
     Unknown,
+    /// Set Error Info 0x3 / 0x4: the server's own Session Time Limits.
+    SessionTimeLimit,
+    /// Set Error Info 0x5: another connection took over the session.
+    ReplacedByOtherConnection,
+    /// Set Error Info 0x6: the server ran out of memory.
+    ServerOutOfMemory,
+    /// Set Error Info 0xA: the server wants credentials typed again.
+    FreshCredentialsRequired,
+    /// Set Error Info 0xF-0x12, 0x17, 0x18: a component of the remote
+    /// session (display driver, DWM, Winlogon, CSRSS) failed.
+    ServerComponentFailure,
+    /// Set Error Info 0x19 / 0x1A: the server is shutting down or
+    /// restarting.
+    ServerShutdown,
+    /// Set Error Info 0x400 and up: RD Connection Broker errors.
+    ConnectionBrokerError,
+    /// Set Error Info 0x1000 and up: the server rejected RDP data.
+    RdpProtocolError,
 }
 
 impl CauseId {
@@ -284,6 +304,14 @@ impl CauseId {
         CauseId::PathLost,
         CauseId::NotRdpServer,
         CauseId::Unknown,
+        CauseId::SessionTimeLimit,
+        CauseId::ReplacedByOtherConnection,
+        CauseId::ServerOutOfMemory,
+        CauseId::FreshCredentialsRequired,
+        CauseId::ServerComponentFailure,
+        CauseId::ServerShutdown,
+        CauseId::ConnectionBrokerError,
+        CauseId::RdpProtocolError,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -327,6 +355,14 @@ impl CauseId {
             PathLost => "path_lost",
             NotRdpServer => "not_rdp_server",
             Unknown => "unknown",
+            SessionTimeLimit => "session_time_limit",
+            ReplacedByOtherConnection => "replaced_by_other_connection",
+            ServerOutOfMemory => "server_out_of_memory",
+            FreshCredentialsRequired => "fresh_credentials_required",
+            ServerComponentFailure => "server_component_failure",
+            ServerShutdown => "server_shutdown",
+            ConnectionBrokerError => "connection_broker_error",
+            RdpProtocolError => "rdp_protocol_error",
         }
     }
 }

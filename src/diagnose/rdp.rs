@@ -1,6 +1,7 @@
 //! RDP set-up and session rules: licensing errors, MCS refusals, Set
 //! Error Info codes, and how a running session ended.
 
+use super::error_info::{error_info_verdict, ErrorInfoVerdict};
 use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
@@ -104,38 +105,25 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                     e.frame,
                     format!("Set Error Info PDU from server: {name} (0x{code:x})"),
                 );
-                let mut v = match *code {
+                let mut v = match error_info_verdict(*code) {
                     // Logoff or disconnect asked for by a user or administrator.
-                    0x1 | 0x2 | 0xB | 0xC => {
+                    ErrorInfoVerdict::SessionEnd => {
                         if lad.established() {
                             Verdict::session_end(ending, ef)
                         } else {
                             Verdict::benign(Benign::SessionEnd, ending, ef)
                         }
                     }
-                    0x3 | 0x4 => Verdict::failed(
+                    ErrorInfoVerdict::Cause { id, specific } => Verdict::failed(
                         ending,
                         ef,
-                        CauseId::IdleTimeout,
-                        Confidence::High,
-                        format!(
-                            "The server ended the session on its own time limit ({name}): a \
-                             session or logon time limit in Group Policy."
-                        ),
-                    ),
-                    0x100..=0x10A => Verdict::failed(
-                        ending,
-                        ef,
-                        CauseId::LicensingError,
-                        Confidence::High,
-                        format!("The server ended the connection for licensing ({name})."),
-                    ),
-                    _ => Verdict::failed(
-                        ending,
-                        ef,
-                        CauseId::ServerDeniedSession,
-                        Confidence::High,
-                        format!("The server ended the connection with {name}."),
+                        id,
+                        if specific {
+                            Confidence::High
+                        } else {
+                            Confidence::Medium
+                        },
+                        error_info_summary(id, &name, *code),
                     ),
                 };
                 v.evidence.push(text);
@@ -151,6 +139,38 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
         }
     }
     None
+}
+
+/// The summary of a failure named by a Set Error Info code
+/// ([MS-RDPBCGR] 2.2.5.1.1).
+fn error_info_summary(id: CauseId, name: &str, code: u32) -> String {
+    let what = match id {
+        CauseId::SessionTimeLimit => {
+            "The server ended the session on its own Session Time Limits (idle or active-session \
+             limit in Group Policy or the RDP-Tcp settings), not a device on the path"
+        }
+        CauseId::ReplacedByOtherConnection => {
+            "Another connection (the same user from elsewhere) took over the session"
+        }
+        CauseId::ServerOutOfMemory => "The server ran out of memory",
+        CauseId::AccessDenied => {
+            "The server refused the session: the user lacks the privilege to log on remotely"
+        }
+        CauseId::FreshCredentialsRequired => {
+            "The server requires the user to enter credentials again"
+        }
+        CauseId::ServerComponentFailure => {
+            "A component of the remote session failed (display driver, DWM, Winlogon or CSRSS)"
+        }
+        CauseId::ServerShutdown => "The server was shutting down or restarting",
+        CauseId::LicensingError => "The server ended the connection for licensing",
+        CauseId::ConnectionBrokerError => {
+            "The RD Connection Broker could not place the connection on a host"
+        }
+        CauseId::RdpProtocolError => "The server rejected RDP data the client sent",
+        _ => "The server denied the connection",
+    };
+    format!("{what} ({name}, 0x{code:x}).")
 }
 
 /// [MS-RDPELE] 2.2.2.7.1 dwErrorCode.

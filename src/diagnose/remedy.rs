@@ -1,272 +1,588 @@
 //! What the administrator should do about each cause: one table keyed by
-//! [`CauseId`], in the words of the domain guide
-//! (docs/rdp-failure-guide.md, section 2).
+//! [`CauseId`], each row with what the capture shows, the remedy and the
+//! source the remedy follows (a specification section or a Microsoft Learn
+//! article). `docs/causes.md` is generated from this table and the
+//! client-message table ([`super::client_message`]); see
+//! `rdptriage --print-causes-md`.
 
 use super::CauseId;
 
+/// One row of the remediation table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Remedy {
+    pub cause: CauseId,
+    /// What the capture shows when this cause is named.
+    pub wire: &'static str,
+    /// What to check and change, in the administrator's words.
+    pub remedy: &'static str,
+    /// Where the remedy comes from: specification sections, Microsoft
+    /// Learn articles (title and address), RFCs, FreeRDP source files.
+    pub source: &'static str,
+}
+
+macro_rules! learn_rdp_general {
+    () => {
+        "Microsoft Learn, RDP general troubleshooting (rdp-error-general-troubleshooting)"
+    };
+}
+macro_rules! learn_firewall {
+    () => {
+        "Microsoft Learn, \"Enable or disable a firewall rule on a guest OS\" \
+     (enable-disable-firewall-rule-guest-os)"
+    };
+}
+macro_rules! learn_event_id {
+    () => {
+        "Microsoft Learn, \"Troubleshoot RDP connection issues with Event ID\" \
+     (event-id-troubleshoot-vm-rdp-connecton)"
+    };
+}
+macro_rules! learn_internal_error {
+    () => {
+        "Microsoft Learn, \"An internal error has occurred\" \
+     (internal-error-has-occurred-connecting-remote-machine)"
+    };
+}
+macro_rules! learn_disconnected {
+    () => {
+        "Microsoft Learn, \"Troubleshoot Remote Desktop disconnected errors\" \
+     (troubleshoot-remote-desktop-disconnected-errors, KB 2477176)"
+    };
+}
+macro_rules! learn_auth_azure {
+    () => {
+        "Microsoft Learn, \"Troubleshoot authentication errors when you use RDP to connect to Azure VM\" \
+     (https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/windows/cannot-connect-rdp-azure-vm)"
+    };
+}
+macro_rules! learn_credssp {
+    () => {
+        "Microsoft Learn, \"CredSSP encryption oracle remediation\" \
+     (credssp-encryption-oracle-remediation; CVE-2018-0886)"
+    };
+}
+macro_rules! rdpbcgr_neg_failure {
+    () => {
+        "MS-RDPBCGR 2.2.1.2.2 (RDP Negotiation Failure, failureCode)"
+    };
+}
+macro_rules! rdpbcgr_errinfo {
+    () => {
+        "MS-RDPBCGR 2.2.5.1.1 (Set Error Info PDU, errorInfo) \
+     (https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-rdpbcgr/a21a1bd9-2303-49c1-90ec-3932435c248c); \
+     FreeRDP libfreerdp/core/errinfo.c"
+    };
+}
+
 /// The remediation table. Every [`CauseId`] has exactly one row (checked
 /// by a test).
-pub const REMEDIES: &[(CauseId, &str)] = &[
-    (
-        CauseId::PortClosed,
-        "Nothing accepts connections on the port, or a host firewall rejects them. On the server: \
-         enable Remote Desktop (System Properties > Remote); check that the Remote Desktop Services \
-         service runs (`Restart-Service TermService -Force`); check the listening port \
-         (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\\PortNumber, \
-         `netstat -ano | findstr :3389`); in Windows Defender Firewall > Allowed apps, allow \
-         \"Remote Desktop\" and \"Remote Desktop (WebSocket)\" for the network profile in use \
-         (Domain, Private and Public).",
-    ),
-    (
-        CauseId::Filtered,
-        "The SYN was dropped on the way: check the firewalls and cloud security groups / network \
-         ACLs between client and server for TCP to the RDP port, that the host is up and the \
-         address is right (if the client used a name, try the IP address; a stale DNS record is \
-         common), the routing, and that the VPN is connected.",
-    ),
-    (
-        CauseId::IcmpUnreachable,
-        "A router or firewall answered with an ICMP error (named in the evidence): \
-         'administratively prohibited' is a firewall rule to change; 'host unreachable' means the \
-         host is down or not on that network (check ARP/the host's power and address); 'network \
-         unreachable' is a routing problem; 'port unreachable' means nothing listens.",
-    ),
-    (
-        CauseId::ServiceUnresponsive,
-        "The server's TCP stack answers but the RDP service does not: restart it \
-         (`Restart-Service TermService -Force`, or reboot from the console); look in the server's \
-         event log (System, and Applications and Services Logs > Microsoft > Windows > \
-         TerminalServices-RemoteConnectionManager and RemoteDesktopServices-RdpCoreTS) for a \
-         hung or overloaded listener; if a proxy or load balancer accepts TCP in front of the \
-         server, check that it can reach the back end.",
-    ),
-    (
-        CauseId::ListenerRefused,
-        "The listener took the TCP connection and dropped it as soon as it saw the request: check \
-         that the port really serves RDP (something else may be listening: `netstat -ano`), the \
-         connection limit (Group Policy 'Limit number of connections', RD Session Host licensing \
-         mode), and, behind a load balancer or RD Connection Broker, that the routing token / \
-         cookie can be routed to a host in the collection.",
-    ),
-    (
-        CauseId::SslRequiredByServer,
-        "The server requires TLS or NLA (SecurityLayer = 2) but the client offered Standard RDP \
-         Security only: allow TLS/NLA on the client (for FreeRDP drop `/sec:rdp`; for mstsc \
-         remove 'authentication level' overrides), or, less safe, set SecurityLayer to 0 or 1 \
-         under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp.",
-    ),
-    (
-        CauseId::SslNotAllowedByServer,
-        "The server is set to Standard RDP Security only (SecurityLayer = 0) and the client \
-         insisted on TLS/NLA: set SecurityLayer to 1 (negotiate) or 2 (TLS) under \
-         HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp (or the \
-         Group Policy 'Require use of specific security layer for remote (RDP) connections'), \
-         then restart TermService.",
-    ),
-    (
-        CauseId::CertNotOnServer,
-        "The server has no usable certificate for TLS: the self-signed Remote Desktop certificate \
-         is missing or corrupt, or its private key cannot be read. From a console: rename \
-         C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys to MachineKeys_old, recreate \
-         MachineKeys with Full Control for Administrators and SYSTEM, delete the certificate under \
-         Certificates (Computer account) > Remote Desktop > Certificates, then \
-         `Restart-Service TermService -Force` to regenerate it.",
-    ),
-    (
-        CauseId::InconsistentFlags,
-        "The client's requested-protocol flags contradict each other (INCONSISTENT_FLAGS): update \
-         or reconfigure the client (security options such as `/sec:` for FreeRDP, or the \
-         .rdp file's 'authentication level' and 'enablecredsspsupport').",
-    ),
-    (
-        CauseId::NlaRequired,
-        "The server requires Network Level Authentication (UserAuthentication = 1) and the client \
-         did not offer CredSSP: enable CredSSP/NLA on the client (mstsc: 'enablecredsspsupport:i:1' \
-         in the .rdp file; FreeRDP: allow `/sec:nla`), or, less safe, untick 'Allow connections \
-         only from computers running Remote Desktop with Network Level Authentication' on the \
-         server (UserAuthentication = 0 under ...\\WinStations\\RDP-Tcp).",
-    ),
-    (
-        CauseId::SslWithUserAuthRequired,
-        "The server requires TLS with user authentication \
-         (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER): offer TLS and CredSSP from the client, or relax \
-         SecurityLayer / UserAuthentication on the server.",
-    ),
-    (
-        CauseId::NegotiationFailureOther,
-        "The server answered the negotiation with a failure code this tool does not know: compare \
-         the client's security options with the server's SecurityLayer and UserAuthentication \
-         values and check the server's RemoteDesktopServices-RdpCoreTS event log.",
-    ),
-    (
-        CauseId::ServerCertUnusable,
-        "The server could not start TLS, most often because the Remote Desktop certificate's \
-         private key is unusable. From a console (physical, hypervisor, IPMI, Azure Serial Console \
-         or Run Command): rename C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys to \
-         MachineKeys_old, recreate MachineKeys with Full Control for Administrators and SYSTEM, \
-         delete the certificate under Certificates (Computer account) > Remote Desktop > \
-         Certificates, and `Restart-Service TermService -Force`. Also check that the certificate \
-         configured for RDP (SSLCertificateSHA1Hash) exists and has not expired.",
-    ),
-    (
-        CauseId::TlsVersionMismatch,
-        "Client and server have no TLS version in common: enable TLS 1.2 on both sides \
-         (SCHANNEL\\Protocols registry keys or IIS Crypto on Windows; `+enforce-tlsv1_2` or \
-         `/tls-seclevel` for FreeRDP; update old clients), rather than re-enabling TLS 1.0/1.1.",
-    ),
-    (
-        CauseId::TlsCipherMismatch,
-        "Client and server have no cipher suite in common: compare the server's cipher suite \
-         policy (Group Policy 'SSL Cipher Suite Order', SCHANNEL registry, IIS Crypto) with the \
-         suites in the ClientHello; enable a modern ECDHE-AES-GCM suite on both sides.",
-    ),
-    (
-        CauseId::TlsServerInternalError,
-        "The server's TLS stack failed (internal_error), usually because it cannot use the \
-         certificate's private key: check the Remote Desktop certificate and the MachineKeys \
-         folder permissions (see server_cert_unusable), then restart TermService.",
-    ),
-    (
-        CauseId::CertRejectedExpired,
-        "The server's certificate had expired at the time of the capture: renew it, or delete the \
-         self-signed Remote Desktop certificate and restart TermService to regenerate it; check \
-         the server's clock too.",
-    ),
-    (
-        CauseId::CertRejectedNotYetValid,
-        "The server's certificate was not yet valid at the time of the capture: a clock is wrong \
-         (check the time on the server and on the client, and NTP), or the certificate was issued \
-         with a future start date.",
-    ),
-    (
-        CauseId::CertRejectedSelfSigned,
-        "The client does not trust the server's self-signed certificate: deploy a certificate \
-         from a CA the clients trust (Group Policy 'Server authentication certificate template' \
-         or SSLCertificateSHA1Hash), or distribute the self-signed certificate to the clients' \
-         trusted store.",
-    ),
-    (
-        CauseId::CertRejectedNameMismatch,
-        "The certificate does not name the host the client dialled: connect with the name in the \
-         certificate, or issue a certificate whose subject or SAN contains the name (and the IP \
-         address if clients use it).",
-    ),
-    (
-        CauseId::CertRejected,
-        "The client rejected the server's certificate: check its validity dates, issuer (trusted \
-         by the client?), name and key strength (RSA 2048 bits or more, SHA-256 signature); renew \
-         or replace it.",
-    ),
-    (
-        CauseId::CredentialsRejected,
-        "The server rejected the NLA credentials: check the user name and password, whether the \
-         password expired or must be changed, the account is locked or disabled, and membership \
-         of 'Remote Desktop Users' / 'Allow log on through Remote Desktop Services'; the \
-         Security event log on the server (4625) names the reason. If all are right, check the \
-         CredSSP 'Encryption Oracle Remediation' policy and updates on both sides.",
-    ),
-    (
-        CauseId::AccessDenied,
-        "Authentication succeeded but the user may not log on to this host: add the user to \
-         'Remote Desktop Users' or to 'Allow log on through Remote Desktop Services' (and remove \
-         them from 'Deny log on through Remote Desktop Services'), check the collection's user \
-         groups on an RD Session Host.",
-    ),
-    (
-        CauseId::PubKeyAuthRejected,
-        "The client could not verify the server's public-key binding: something between client \
-         and server intercepts TLS (an inspecting proxy or firewall), or the certificate changed \
-         during the connection. Exempt RDP from TLS inspection.",
-    ),
-    (
-        CauseId::LicensingError,
-        "The server could not license the session: check that the RD Session Host has a \
-         licensing mode and a reachable RD License Server with available CALs (Server Manager > \
-         RD Licensing Diagnoser), or that the grace period has not ended; on a client with a \
-         corrupt license, delete HKLM\\SOFTWARE\\Microsoft\\MSLicensing.",
-    ),
-    (
-        CauseId::ServerDeniedSession,
-        "The server ended the connection after set-up began and before the session: look in the \
-         server's event log (TerminalServices-LocalSessionManager, RemoteConnectionManager, \
-         licensing) for session limits, licensing, or a policy that denies the user.",
-    ),
-    (
-        CauseId::MiddleboxReset,
-        "A device on the path (firewall, IPS, load balancer) forged the reset, not the server: \
-         check its logs and rules for this connection (TLS or RDP inspection, idle timeouts, \
-         session limits) and exempt or raise the timeout for RDP.",
-    ),
-    (
-        CauseId::MtuBlackHole,
-        "Full-size packets are lost on the path while small ones pass (a path-MTU black hole, \
-         typical of VPNs and tunnels): let ICMP 'fragmentation needed' / 'packet too big' through \
-         the firewalls, or clamp the TCP MSS on the tunnel or router (e.g. \
-         `iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS \
-         --clamp-mss-to-pmtu`), or lower the interface MTU.",
-    ),
-    (
-        CauseId::IdleTimeout,
-        "A stateful device dropped the connection after a silence: raise its idle timeout for \
-         RDP, or enable RDP keep-alives on the server (Group Policy 'Configure keep-alive \
-         connection interval') so the connection is never idle that long.",
-    ),
-    (
-        CauseId::ZeroWindowStall,
-        "One side stopped reading (its receive window stayed at zero): when it is the server, the \
-         session host is hung or overloaded; check its CPU, memory and the Remote Desktop \
-         Services processes, and restart TermService if needed.",
-    ),
-    (
-        CauseId::ServerReset,
-        "The server reset the connection: look in the server's event log \
-         (RemoteDesktopServices-RdpCoreTS, TerminalServices-RemoteConnectionManager) at that \
-         time for the reason.",
-    ),
-    (
-        CauseId::ServerClosed,
-        "The server closed the connection: look in the server's event log \
-         (RemoteDesktopServices-RdpCoreTS, TerminalServices-RemoteConnectionManager) at that \
-         time for the reason.",
-    ),
-    (
-        CauseId::ClientAborted,
-        "The client gave up on its own: check the client's error message or log (FreeRDP \
-         `/log-level:DEBUG`, the mstsc disconnect code) and its security settings against what \
-         the server offered.",
-    ),
-    (
-        CauseId::CaptureLossInFailingStep,
-        "The capture lost packets exactly where the connection stopped: capture again with a \
-         larger buffer (`tcpdump -B 8192`), on a less loaded interface, or on both ends.",
-    ),
-    (
-        CauseId::PathLost,
-        "The connection was up, then the other side stopped acknowledging: the host stopped \
-         (crash, reboot, sleep) or the path broke (VPN drop, routing change, a firewall that lost \
-         the connection's state). Check the server's uptime and event log and the devices on the \
-         path at that time.",
-    ),
-    (
-        CauseId::NotRdpServer,
-        "Something other than an RDP server answered on this port: check the port the client \
-         connects to, the port-forwarding / NAT rules in front of the server, and what listens on \
-         the server (`netstat -ano`, the RDP-Tcp PortNumber registry value).",
-    ),
-    (
-        CauseId::Unknown,
-        "The capture does not show enough to name a cause: capture on both ends from before the \
-         connection starts, and check the server's event log at that time.",
-    ),
+pub const REMEDIES: &[Remedy] = &[
+    Remedy {
+        cause: CauseId::PortClosed,
+        wire: "The server's address answers the SYN with a RST.",
+        remedy: "Nothing accepts connections on the port, or a host firewall rejects them with a \
+                 reset. On the server: enable Remote Desktop (System Properties > Remote) and check \
+                 that it is not turned off by fDenyTSConnections = 1 (under \
+                 HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server, or the Group Policy value \
+                 under HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services set by \
+                 'Allow users to connect remotely by using Remote Desktop Services'); check that the \
+                 Remote Desktop Services service runs (`Restart-Service TermService -Force`); check \
+                 the listening port (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal \
+                 Server\\WinStations\\RDP-Tcp\\PortNumber, `netstat -ano | findstr :3389`); enable \
+                 the Windows Defender Firewall rules 'Remote Desktop - User Mode (TCP-In)' and \
+                 'Remote Desktop - User Mode (UDP-In)' for the network profile in use (`netsh \
+                 advfirewall firewall set rule name=\"Remote Desktop - User Mode (TCP-In)\" new \
+                 enable=yes`).",
+        source: concat!(
+            learn_firewall!(),
+            "; ",
+            learn_rdp_general!(),
+            "; RFC 9293 3.10.7.1 (a closed port answers a SYN with RST)"
+        ),
+    },
+    Remedy {
+        cause: CauseId::Filtered,
+        wire: "The client's SYN is retransmitted and never answered.",
+        remedy: "The SYN was dropped on the way: check the firewalls and cloud security groups / \
+                 network ACLs between client and server for TCP to the RDP port, that the host is up \
+                 and the address is right (if the client used a name, try the IP address; a stale \
+                 DNS record is common), the routing, and that the VPN is connected.",
+        source: concat!(
+            learn_rdp_general!(),
+            "; RFC 9293 3.8.1 (retransmission of an unanswered SYN)"
+        ),
+    },
+    Remedy {
+        cause: CauseId::IcmpUnreachable,
+        wire: "An ICMP destination-unreachable quoting the connection's SYN.",
+        remedy: "A router or firewall answered with an ICMP error (named in the evidence): \
+                 'administratively prohibited' is a firewall rule to change; 'host unreachable' \
+                 means the host is down or not on that network (check ARP, the host's power and \
+                 address); 'network unreachable' is a routing problem; 'port unreachable' for TCP \
+                 is not what a host with nothing listening sends (that is a RST): it points to a \
+                 firewall REJECT rule (Linux iptables/nftables `REJECT` answers with port \
+                 unreachable by default) on the host or on the path; change that rule.",
+        source: "RFC 793 3.9 \"Segment Arrives\" (CLOSED state: a RST answers a SYN); RFC 1122 \
+                 3.2.2.1; iptables-extensions(8) REJECT (default icmp-port-unreachable)",
+    },
+    Remedy {
+        cause: CauseId::ServiceUnresponsive,
+        wire: "TCP completes, the X.224 Connection Request is never answered, the client gives up.",
+        remedy: "The server's TCP stack answers but the RDP service does not: restart it \
+                 (`Restart-Service TermService -Force`, or reboot from the console); look in the \
+                 server's event log (System, and Applications and Services Logs > Microsoft > \
+                 Windows > TerminalServices-RemoteConnectionManager and \
+                 RemoteDesktopServices-RdpCoreTS) for a hung or overloaded listener; if a proxy or \
+                 load balancer accepts TCP in front of the server, check that it can reach the back \
+                 end.",
+        source: learn_rdp_general!(),
+    },
+    Remedy {
+        cause: CauseId::ListenerRefused,
+        wire: "The server resets or closes the connection right after the X.224 Connection Request.",
+        remedy: "The listener took the TCP connection and dropped it as soon as it saw the request: \
+                 check that the port really serves RDP (something else may be listening: `netstat \
+                 -ano`); check the connection limit: the Group Policy 'Limit number of connections' \
+                 (Remote Desktop Session Host > Connections) or the RDP-Tcp listener's maximum \
+                 connections, and the server's event log (TerminalServices-RemoteConnectionManager) \
+                 at that time. A Windows server ignores the routing token / cookie; a load balancer \
+                 or RD Connection Broker in front reads it: check that it can route it to a host.",
+        source: concat!(learn_disconnected!(), "; MS-RDPBCGR 2.2.1.1 (routingToken, cookie)"),
+    },
+    Remedy {
+        cause: CauseId::SslRequiredByServer,
+        wire: "RDP_NEG_FAILURE code 1 (SSL_REQUIRED_BY_SERVER) in the X.224 Connection Confirm.",
+        remedy: "The server refused the security protocols the client offered: usually it requires \
+                 TLS (SecurityLayer = 2) and the client offered Standard RDP Security only; the same \
+                 code also answers a client that offered only CredSSP to a server that supports only \
+                 TLS (the negotiation line says which). On the client, offer TLS and CredSSP (for \
+                 FreeRDP drop `/sec:rdp`; mstsc's 'authentication level' controls server \
+                 authentication, not which protocols are offered). On the server, compare \
+                 SecurityLayer and UserAuthentication: the Group Policy values under \
+                 HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services ('Require use of \
+                 specific security layer for remote (RDP) connections') override those under \
+                 HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp.",
+        source: concat!(rdpbcgr_neg_failure!(), "; ", learn_internal_error!(), "; ", learn_auth_azure!()),
+    },
+    Remedy {
+        cause: CauseId::SslNotAllowedByServer,
+        wire: "RDP_NEG_FAILURE code 2 (SSL_NOT_ALLOWED_BY_SERVER).",
+        remedy: "The server is set to Standard RDP Security only (SecurityLayer = 0) and the client \
+                 insisted on TLS/NLA: set SecurityLayer to 1 (negotiate) or 2 (TLS) with the Group \
+                 Policy 'Require use of specific security layer for remote (RDP) connections' \
+                 (HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services, which overrides \
+                 the listener) or under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal \
+                 Server\\WinStations\\RDP-Tcp, then restart TermService.",
+        source: concat!(rdpbcgr_neg_failure!(), "; ", learn_internal_error!()),
+    },
+    Remedy {
+        cause: CauseId::CertNotOnServer,
+        wire: "RDP_NEG_FAILURE code 3 (SSL_CERT_NOT_ON_SERVER).",
+        remedy: "The server has no usable certificate for TLS: the Remote Desktop certificate is \
+                 missing or its private key cannot be read. From a console, as Microsoft documents \
+                 it: reset the permissions of the RDP key file in \
+                 C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys with icacls (SYSTEM Full \
+                 control, NETWORK SERVICE Read, Administrators Full control; the MachineKeys folder \
+                 itself: Administrators Full control, Everyone Read/Write as the article lists), \
+                 delete the certificate under Certificates (Local Computer) > Remote Desktop > \
+                 Certificates, and restart the Remote Desktop Configuration service \
+                 (`Restart-Service SessionEnv`, or TermService) so that it is regenerated; check that \
+                 a certificate configured for RDP (SSLCertificateSHA1Hash) exists; look in the \
+                 System log for Schannel events 36870 (the private key could not be accessed) and \
+                 36871 (TLS protocol versions or ciphers disabled, which also break RDP).",
+        source: concat!(rdpbcgr_neg_failure!(), "; ", learn_event_id!(), "; ", learn_internal_error!()),
+    },
+    Remedy {
+        cause: CauseId::InconsistentFlags,
+        wire: "RDP_NEG_FAILURE code 4 (INCONSISTENT_FLAGS).",
+        remedy: "INCONSISTENT_FLAGS is only sent with the Direct Approach (the client started \
+                 CredSSP without an X.224 negotiation first): the protocols the client then requested \
+                 do not include PROTOCOL_HYBRID, which contradicts the CredSSP already in use. It is \
+                 a client (or RDP proxy) fault, not the server's security settings and not the .rdp \
+                 'authentication level': update the client or proxy, or have it negotiate first \
+                 (X.224 Connection Request with RDP_NEG_REQ).",
+        source: concat!(rdpbcgr_neg_failure!(), "; MS-RDPBCGR 5.4.2.2 (Direct Approach)"),
+    },
+    Remedy {
+        cause: CauseId::NlaRequired,
+        wire: "RDP_NEG_FAILURE code 5 (HYBRID_REQUIRED_BY_SERVER).",
+        remedy: "The server requires Network Level Authentication (UserAuthentication = 1, or the \
+                 Group Policy 'Require user authentication for remote connections by using Network \
+                 Level Authentication' under HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal \
+                 Services, which overrides the RDP-Tcp value) and the client did not offer CredSSP: \
+                 let the client offer it (mstsc: 'enablecredsspsupport:i:1' in the .rdp file; \
+                 FreeRDP: do not restrict `/sec:` to `rdp` or `tls`), or, less safe, turn the \
+                 requirement off on the server (untick 'Allow connections only from computers \
+                 running Remote Desktop with Network Level Authentication', UserAuthentication = 0 \
+                 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal \
+                 Server\\WinStations\\RDP-Tcp, and the policy if it is set).",
+        source: concat!(rdpbcgr_neg_failure!(), "; ", learn_auth_azure!()),
+    },
+    Remedy {
+        cause: CauseId::SslWithUserAuthRequired,
+        wire: "RDP_NEG_FAILURE code 6 (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER).",
+        remedy: "The server demands TLS with client-certificate authentication, which is usually an \
+                 RDP proxy or gateway in front of the host, not Windows' SecurityLayer, \
+                 UserAuthentication or CredSSP settings: find the device that answered (its address \
+                 and certificate), and give the client the certificate it expects or connect by a \
+                 path that does not require one.",
+        source: rdpbcgr_neg_failure!(),
+    },
+    Remedy {
+        cause: CauseId::NegotiationFailureOther,
+        wire: "RDP_NEG_FAILURE with a code MS-RDPBCGR does not define.",
+        remedy: "The server answered the negotiation with a failure code this tool does not know: \
+                 compare the client's security options with the server's SecurityLayer and \
+                 UserAuthentication values and check the server's RemoteDesktopServices-RdpCoreTS \
+                 event log; a non-Windows server or proxy may use codes of its own.",
+        source: rdpbcgr_neg_failure!(),
+    },
+    Remedy {
+        cause: CauseId::ServerCertUnusable,
+        wire: "The server resets or closes right after the ClientHello, with no ServerHello.",
+        remedy: "The server could not start TLS: the Remote Desktop certificate or its private key \
+                 is unusable, or the TLS versions or cipher suites the client offers are disabled on \
+                 the server. From a console (physical, hypervisor, Azure Serial Console or Run \
+                 Command): look in the System log for Schannel events 36870 (private key) and 36871 \
+                 (protocol versions or ciphers); reset the permissions of the RDP key file in \
+                 C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys with icacls (SYSTEM Full \
+                 control, NETWORK SERVICE Read, Administrators Full control), delete the certificate \
+                 under Certificates (Local Computer) > Remote Desktop > Certificates and restart the \
+                 Remote Desktop Configuration service (`Restart-Service SessionEnv`, or TermService) \
+                 to regenerate it; check that the certificate configured for RDP \
+                 (SSLCertificateSHA1Hash) exists and has not expired; check that TLS 1.2 is enabled \
+                 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols.",
+        source: concat!(learn_event_id!(), "; ", learn_internal_error!(), "; ", learn_rdp_general!()),
+    },
+    Remedy {
+        cause: CauseId::TlsVersionMismatch,
+        wire: "A TLS protocol_version alert, or a server close, after a ClientHello whose versions \
+               the server does not accept.",
+        remedy: "Client and server have no TLS version in common: enable TLS 1.2 on both sides \
+                 (SCHANNEL\\Protocols registry keys on Windows; Windows 7 / Server 2008 R2 need \
+                 KB3080079 for TLS 1.1/1.2 in RDP) rather than re-enabling TLS 1.0/1.1. FreeRDP 3: \
+                 `/tls:enforce:1.2` pins the version and `/tls:seclevel:N` lowers OpenSSL's security \
+                 level for an old server (FreeRDP 2: `/tls-seclevel:N`; `+enforce-tlsv1_2` is \
+                 deprecated); FreeRDP 3.27 and later refuse below TLS 1.2 by default.",
+        source: "RFC 5246 7.2.2 / RFC 8446 6.2 (protocol_version); FreeRDP client/common/cmdline.c \
+                 (`/tls:` options); Microsoft KB3080079 (TLS 1.1/1.2 for RDS on Windows 7 and Server \
+                 2008 R2); Microsoft Learn, \"Troubleshoot authentication errors when you use RDP to \
+                 connect to Azure VM\" (TLS versions disabled)",
+    },
+    Remedy {
+        cause: CauseId::TlsCipherMismatch,
+        wire: "A TLS handshake_failure alert (or a close) after the ClientHello: no cipher suite \
+               in common.",
+        remedy: "Client and server have no cipher suite in common: compare the server's cipher \
+                 suite policy (Group Policy 'SSL Cipher Suite Order', SCHANNEL registry) with the \
+                 suites in the ClientHello, and enable a modern ECDHE-RSA-AES-GCM suite on both \
+                 sides; the server's System log names the failure (Schannel 36871, 36874).",
+        source: "RFC 5246 7.4.1.3 / RFC 8446 4.1.1 (handshake_failure when no suite is shared); \
+                 Microsoft Learn, \"TLS Cipher Suites in Windows\"",
+    },
+    Remedy {
+        cause: CauseId::TlsServerInternalError,
+        wire: "A clear-text TLS internal_error alert from the server.",
+        remedy: "The server's TLS stack failed. No source ties this to the private key alone: a \
+                 protocol or cipher configuration does it too. Look in the server's System log for \
+                 Schannel events 36870 (the certificate's private key could not be accessed) and \
+                 36871 (protocol versions or ciphers), then apply the matching fix: reset the \
+                 MachineKeys permissions and regenerate the certificate (see server_cert_unusable), \
+                 or enable TLS 1.2 and a suite the client offers.",
+        source: concat!(learn_event_id!(), "; ", learn_internal_error!(), "; RFC 5246 7.2.2"),
+    },
+    Remedy {
+        cause: CauseId::CertRejectedExpired,
+        wire: "The client aborts after the server's Certificate, which had expired by the \
+               capture's clock.",
+        remedy: "The server's certificate had expired at the time of the capture: renew it, or for \
+                 the self-signed Remote Desktop certificate delete it under Certificates (Local \
+                 Computer) > Remote Desktop and restart the Remote Desktop Configuration service \
+                 (SessionEnv) to regenerate it; check the server's clock too.",
+        source: concat!("RFC 5280 4.1.2.5 (validity); ", learn_event_id!()),
+    },
+    Remedy {
+        cause: CauseId::CertRejectedNotYetValid,
+        wire: "The client aborts after the server's Certificate, not yet valid by the capture's \
+               clock.",
+        remedy: "The server's certificate was not yet valid at the time of the capture: a clock is \
+                 wrong (check the time on the server and on the client, and NTP), or the \
+                 certificate was issued with a future start date.",
+        source: "RFC 5280 4.1.2.5 (validity)",
+    },
+    Remedy {
+        cause: CauseId::CertRejectedSelfSigned,
+        wire: "The client aborts after a self-signed server Certificate.",
+        remedy: "The client does not trust the server's self-signed certificate: deploy a \
+                 certificate from a CA the clients trust (Group Policy 'Server authentication \
+                 certificate template', or SSLCertificateSHA1Hash on the RDP-Tcp listener), or \
+                 distribute the self-signed certificate to the clients' trusted store.",
+        source: "RFC 5280 6.1 (path validation to a trust anchor); Microsoft Learn, Remote Desktop \
+                 listener certificate configuration",
+    },
+    Remedy {
+        cause: CauseId::CertRejectedNameMismatch,
+        wire: "The client aborts after a Certificate that does not name the host it dialled.",
+        remedy: "The certificate does not name the host the client dialled: connect with the name \
+                 in the certificate, or issue a certificate whose subject or SAN contains the name \
+                 (and the IP address if clients use it).",
+        source: "RFC 6125 6 (service identity); RFC 5280 4.2.1.6 (subjectAltName)",
+    },
+    Remedy {
+        cause: CauseId::CertRejected,
+        wire: "The client aborts after the server's Certificate, for no reason the capture shows.",
+        remedy: "The client rejected the server's certificate: check its validity dates, issuer \
+                 (trusted by the client?), name and key strength (RSA 2048 bits or more, SHA-256 \
+                 signature); renew or replace it.",
+        source: "RFC 5280 6.1 (certificate path validation)",
+    },
+    Remedy {
+        cause: CauseId::CredentialsRejected,
+        wire: "Inside TLS, the server closes the connection after the client's CredSSP \
+               authenticate message.",
+        remedy: "The server rejected the NLA credentials: check the user name and password, \
+                 whether the password expired or must be changed, whether the account is locked or \
+                 disabled, and membership of 'Remote Desktop Users' / 'Allow log on through Remote \
+                 Desktop Services'; the server's Security event log (4625) names the reason. NLA \
+                 fails the same way when the server cannot reach a domain controller (broken secure \
+                 channel, DNS, DC down): check `Test-ComputerSecureChannel` and DC connectivity from \
+                 the server; a local account still works then. Check the CredSSP 'Encryption Oracle \
+                 Remediation' policy (AllowEncryptionOracle 0 Force Updated Clients, 1 Mitigated, 2 \
+                 Vulnerable under \
+                 HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\CredSSP\\Parameters) \
+                 and the CredSSP updates on both sides; when it is the client that enforces it, the \
+                 client closes instead (client_aborted).",
+        source: concat!(
+            "MS-CSSP 3.1.5 (errorCode); Microsoft Learn, \"4625(F): An account failed to log on\"; ",
+            learn_auth_azure!(),
+            "; ",
+            learn_credssp!()
+        ),
+    },
+    Remedy {
+        cause: CauseId::AccessDenied,
+        wire: "An Early User Authorization Result of ACCESS_DENIED (HYBRID_EX), or Set Error Info \
+               0x9 (ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES), then the server closes.",
+        remedy: "Authentication succeeded but the user may not log on to this host: add the user to \
+                 'Remote Desktop Users' or to 'Allow log on through Remote Desktop Services' (and \
+                 remove them from 'Deny log on through Remote Desktop Services'); on an RD Session \
+                 Host, check the collection's user groups.",
+        source: concat!("MS-RDPBCGR 2.2.10.2 (Early User Authorization Result); ", rdpbcgr_errinfo!()),
+    },
+    Remedy {
+        cause: CauseId::PubKeyAuthRejected,
+        wire: "Inside TLS, the client closes after the server's CredSSP pubKeyAuth.",
+        remedy: "The client could not verify the server's public-key binding: something between \
+                 client and server intercepts TLS (an inspecting proxy or firewall), or the \
+                 certificate changed during the connection. Exempt RDP from TLS inspection.",
+        source: "MS-CSSP 3.1.5 (pubKeyAuth binds the server's TLS public key)",
+    },
+    Remedy {
+        cause: CauseId::LicensingError,
+        wire: "A Licensing ERROR_ALERT from the server, or Set Error Info 0x100 to 0x10A.",
+        remedy: "The server could not license the session: check that the RD Session Host has a \
+                 licensing mode and a reachable RD License Server with available CALs (RD Licensing \
+                 Diagnoser), and that the grace period has not ended; on a client with a corrupt \
+                 license, delete HKLM\\SOFTWARE\\Microsoft\\MSLicensing.",
+        source: concat!("MS-RDPELE 2.2.2.7.1 (licensing error codes); ", rdpbcgr_errinfo!(), "; ", learn_disconnected!()),
+    },
+    Remedy {
+        cause: CauseId::ServerDeniedSession,
+        wire: "Set Error Info 0x7 (ERRINFO_SERVER_DENIED_CONNECTION) or a code without an entry of \
+               its own, or an MCS Connect Response refusal.",
+        remedy: "The server denied the connection after set-up began: look in the server's event \
+                 log at that time (TerminalServices-LocalSessionManager, \
+                 TerminalServices-RemoteConnectionManager) for the policy or limit that refused it; \
+                 the Set Error Info code in the evidence names the reason.",
+        source: concat!(rdpbcgr_errinfo!(), "; MS-RDPBCGR 2.2.1.4 (MCS Connect Response result)"),
+    },
+    Remedy {
+        cause: CauseId::MiddleboxReset,
+        wire: "A RST whose IP TTL (or IP ID) does not match the server's other packets.",
+        remedy: "A device on the path (firewall, IPS, load balancer) forged the reset, not the \
+                 server: check its logs and rules for this connection (TLS or RDP inspection, idle \
+                 timeouts, session limits) and exempt or raise the timeout for RDP.",
+        source: "No vendor source: the verdict is this tool's reading of the IP TTL (RFC 791 3.1, \
+                 time to live decremented per hop)",
+    },
+    Remedy {
+        cause: CauseId::MtuBlackHole,
+        wire: "Full-size segments retransmitted and never acknowledged while small ones pass.",
+        remedy: "Full-size packets are lost on the path while small ones pass (a path-MTU black \
+                 hole, typical of VPNs and tunnels): let ICMP 'fragmentation needed' / 'packet too \
+                 big' through the firewalls, or clamp the TCP MSS on the tunnel or router (e.g. \
+                 `iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS \
+                 --clamp-mss-to-pmtu`), or lower the interface MTU.",
+        source: "RFC 2923 2.1 (PMTUD black hole); RFC 1191; iptables-extensions(8) TCPMSS",
+    },
+    Remedy {
+        cause: CauseId::IdleTimeout,
+        wire: "A long silence on a working connection, then a RST or retransmissions nobody \
+               answers.",
+        remedy: "A stateful device on the path dropped the connection after a silence: raise its \
+                 idle timeout for RDP, or enable RDP keep-alives on the server (Group Policy \
+                 'Configure keep-alive connection interval') so the connection is never idle that \
+                 long.",
+        source: "Microsoft Group Policy 'Configure keep-alive connection interval' (Remote Desktop \
+                 Session Host > Connections); RFC 1122 4.2.3.6 (keep-alives)",
+    },
+    Remedy {
+        cause: CauseId::ZeroWindowStall,
+        wire: "One side advertises a zero receive window for seconds.",
+        remedy: "One side stopped reading (its receive window stayed at zero): when it is the \
+                 server, the session host is hung or overloaded; check its CPU, memory and the \
+                 Remote Desktop Services processes, and restart TermService if needed.",
+        source: concat!("RFC 9293 3.8.6.1 (zero window probing); ", learn_rdp_general!()),
+    },
+    Remedy {
+        cause: CauseId::ServerReset,
+        wire: "A RST from the server (its own TTL) with no explanation in the clear.",
+        remedy: "The server reset the connection: look in the server's event log \
+                 (RemoteDesktopServices-RdpCoreTS, TerminalServices-RemoteConnectionManager) at that \
+                 time for the reason.",
+        source: learn_rdp_general!(),
+    },
+    Remedy {
+        cause: CauseId::ServerClosed,
+        wire: "A FIN from the server with no explanation in the clear.",
+        remedy: "The server closed the connection: look in the server's event log \
+                 (RemoteDesktopServices-RdpCoreTS, TerminalServices-RemoteConnectionManager) at that \
+                 time for the reason.",
+        source: learn_rdp_general!(),
+    },
+    Remedy {
+        cause: CauseId::ClientAborted,
+        wire: "The client closes or resets the connection on its own, at a step where the capture \
+               shows no reason.",
+        remedy: "The client gave up on its own: check the client's error message or log (FreeRDP \
+                 `/log-level:DEBUG`, the mstsc disconnect code) and its security settings against \
+                 what the server offered; a client that enforces the CredSSP encryption oracle \
+                 remediation closes right after the server's first CredSSP answer when the server \
+                 lacks the 2018 CredSSP update: update the server.",
+        source: concat!(learn_credssp!(), "; FreeRDP wLog (`/log-level`)"),
+    },
+    Remedy {
+        cause: CauseId::CaptureLossInFailingStep,
+        wire: "Data acknowledged by the receiver that the capture never saw, where the connection \
+               stopped.",
+        remedy: "The capture lost packets exactly where the connection stopped: capture again with \
+                 a larger buffer (`tcpdump -B 8192`), on a less loaded interface, or on both ends.",
+        source: "tcpdump(1) (-B buffer size)",
+    },
+    Remedy {
+        cause: CauseId::PathLost,
+        wire: "A working connection whose last segments are retransmitted and never acknowledged.",
+        remedy: "The connection was up, then the other side stopped acknowledging: the host stopped \
+                 (crash, reboot, sleep) or the path broke (VPN drop, routing change, a firewall that \
+                 lost the connection's state). Check the server's uptime and event log and the \
+                 devices on the path at that time.",
+        source: "RFC 9293 3.8.1 (retransmission until the user timeout)",
+    },
+    Remedy {
+        cause: CauseId::NotRdpServer,
+        wire: "Something other than an X.224 Connection Confirm answers the Connection Request.",
+        remedy: "Something other than an RDP server answered on this port: check the port the \
+                 client connects to, the port-forwarding / NAT rules in front of the server, and \
+                 what listens on the server (`netstat -ano`, the RDP-Tcp PortNumber registry value).",
+        source: "MS-RDPBCGR 2.2.1.2 (X.224 Connection Confirm)",
+    },
+    Remedy {
+        cause: CauseId::Unknown,
+        wire: "Nothing that names a cause.",
+        remedy: "The capture does not show enough to name a cause: capture on both ends from \
+                 before the connection starts, and check the server's event log at that time.",
+        source: "No source: no cause is named.",
+    },
+    Remedy {
+        cause: CauseId::SessionTimeLimit,
+        wire: "Set Error Info 0x3 (ERRINFO_IDLE_TIMEOUT) or 0x4 (ERRINFO_LOGON_TIMEOUT) from the \
+               server.",
+        remedy: "The server ended the session on its own Session Time Limits, not a device on the \
+                 path: 0x3 is the idle-session limit, 0x4 the active-session limit. Raise or clear \
+                 them in Group Policy (Computer or User Configuration > Administrative Templates > \
+                 Windows Components > Remote Desktop Services > Remote Desktop Session Host > \
+                 Session Time Limits: 'Set time limit for active but idle Remote Desktop Services \
+                 sessions', 'Set time limit for active Remote Desktop Services sessions'), on the \
+                 RDP-Tcp listener's Sessions settings, or on the user account's Sessions tab.",
+        source: concat!(rdpbcgr_errinfo!(), "; Microsoft Group Policy 'Session Time Limits' (Remote Desktop Session Host)"),
+    },
+    Remedy {
+        cause: CauseId::ReplacedByOtherConnection,
+        wire: "Set Error Info 0x5 (ERRINFO_DISCONNECTED_BY_OTHERCONNECTION).",
+        remedy: "Another connection took over this user's session: the same user connected from \
+                 somewhere else (or a second client uses the same account). Expected when the user \
+                 moves; otherwise find the other client in the server's \
+                 TerminalServices-LocalSessionManager log, or allow several sessions per user \
+                 (Group Policy 'Restrict Remote Desktop Services users to a single Remote Desktop \
+                 Services session' set to Disabled).",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::ServerOutOfMemory,
+        wire: "Set Error Info 0x6 (ERRINFO_OUT_OF_MEMORY).",
+        remedy: "The server ran out of memory: check its memory use and paging file at that time, \
+                 the number of sessions, and processes that leak; add memory or move users.",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::FreshCredentialsRequired,
+        wire: "Set Error Info 0xA (ERRINFO_SERVER_FRESH_CREDENTIALS_REQUIRED).",
+        remedy: "The server wants the user to enter credentials again rather than use saved or \
+                 single-sign-on ones; one setting that does this is the Group Policy 'Always prompt \
+                 for password upon connection' (fPromptForPassword). Connect with a client that \
+                 prompts for the password, or clear the policy if it is not wanted.",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::ServerComponentFailure,
+        wire: "Set Error Info 0xF, 0x11 or 0x12 (display driver not ready or failed), 0x10 (DWM \
+               crash), 0x17 (Winlogon crash) or 0x18 (CSRSS crash).",
+        remedy: "A component of the remote session failed on the server: look in its System and \
+                 Application logs at that time for the crash or driver error, install updates \
+                 (display and remote display drivers, the OS), and restart the server if it \
+                 persists.",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::ServerShutdown,
+        wire: "Set Error Info 0x19 (ERRINFO_SERVER_SHUTDOWN) or 0x1A (ERRINFO_SERVER_REBOOT).",
+        remedy: "The server was shutting down or restarting: find who or what restarted it (System \
+                 log event 1074) and connect again once it is up.",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::ConnectionBrokerError,
+        wire: "Set Error Info 0x400 and up (ERRINFO_CB_...).",
+        remedy: "An RD Connection Broker could not place the connection (destination not found, \
+                 virtual machine not started or not resolvable, pool not free, redirection failed, \
+                 invalid settings; the code in the evidence says which): check the broker's \
+                 TerminalServices-SessionBroker event log, the collection's hosts or virtual \
+                 machines, and the collection named in the .rdp file (loadbalanceinfo).",
+        source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::RdpProtocolError,
+        wire: "Set Error Info in the protocol range (0x10C9 and up).",
+        remedy: "The server found an error in the RDP data the client sent (the code names the PDU \
+                 it rejected): update the client, or the proxy or gateway in the path that rewrites \
+                 RDP, and report the code to its vendor.",
+        source: rdpbcgr_errinfo!(),
+    },
 ];
+
+/// The row of a cause.
+pub fn remedy(id: CauseId) -> Option<&'static Remedy> {
+    REMEDIES.iter().find(|r| r.cause == id)
+}
 
 /// The remediation for a cause.
 pub fn remediation(id: CauseId) -> &'static str {
-    REMEDIES
-        .iter()
-        .find(|(c, _)| *c == id)
-        .map(|(_, r)| *r)
-        .unwrap_or("")
+    remedy(id).map(|r| r.remedy).unwrap_or("")
+}
+
+/// The source of a cause's remediation.
+pub fn remedy_source(id: CauseId) -> &'static str {
+    remedy(id).map(|r| r.source).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -274,22 +590,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_cause_has_exactly_one_remedy() {
+    fn every_cause_has_exactly_one_remedy_with_a_source() {
         for id in CauseId::ALL {
-            let n = REMEDIES.iter().filter(|(c, _)| c == id).count();
+            let n = REMEDIES.iter().filter(|r| r.cause == *id).count();
             assert_eq!(n, 1, "{id:?}");
             assert!(remediation(*id).len() > 40, "{id:?}");
+            assert!(remedy_source(*id).len() > 10, "{id:?} has no source");
+            assert!(remedy(*id).is_some_and(|r| r.wire.len() > 10), "{id:?}");
         }
         assert_eq!(REMEDIES.len(), CauseId::ALL.len());
     }
 
     #[test]
-    fn remedies_use_the_guides_procedures() {
-        assert!(remediation(CauseId::ServerCertUnusable).contains("MachineKeys_old"));
-        assert!(remediation(CauseId::PortClosed).contains("Restart-Service TermService"));
-        assert!(remediation(CauseId::PortClosed).contains("Allowed apps"));
+    fn remedies_follow_microsofts_procedures() {
+        for id in [
+            CauseId::CertNotOnServer,
+            CauseId::ServerCertUnusable,
+            CauseId::TlsServerInternalError,
+        ] {
+            let r = remediation(id);
+            // No Microsoft source renames MachineKeys.
+            assert!(!r.contains("MachineKeys_old"), "{id:?}");
+            assert!(!r.contains("rename"), "{id:?}");
+            assert!(r.contains("36870") && r.contains("36871"), "{id:?}");
+        }
+        assert!(remediation(CauseId::ServerCertUnusable).contains("SessionEnv"));
+        assert!(remediation(CauseId::ServerCertUnusable).contains("NETWORK SERVICE Read"));
+        assert!(remediation(CauseId::PortClosed).contains("Remote Desktop - User Mode (TCP-In)"));
+        assert!(remediation(CauseId::PortClosed).contains("fDenyTSConnections"));
+        assert!(!remediation(CauseId::PortClosed).contains("WebSocket"));
         assert!(remediation(CauseId::NlaRequired).contains("UserAuthentication"));
+        assert!(remediation(CauseId::NlaRequired).contains("Policies\\Microsoft\\Windows NT"));
+        assert!(
+            remediation(CauseId::SslRequiredByServer).contains("Policies\\Microsoft\\Windows NT")
+        );
+        assert!(remediation(CauseId::SslRequiredByServer).contains("only CredSSP"));
         assert!(remediation(CauseId::SslNotAllowedByServer).contains("SecurityLayer"));
+        assert!(remediation(CauseId::InconsistentFlags).contains("Direct Approach"));
+        assert!(!remediation(CauseId::InconsistentFlags).contains("contradict each other"));
+        assert!(remediation(CauseId::SslWithUserAuthRequired).contains("client-certificate"));
+        assert!(!remediation(CauseId::ListenerRefused).contains("licensing"));
+        assert!(remediation(CauseId::CredentialsRejected).contains("domain controller"));
+        assert!(remediation(CauseId::CredentialsRejected).contains("AllowEncryptionOracle"));
+        assert!(remediation(CauseId::IcmpUnreachable).contains("REJECT"));
+        assert!(remediation(CauseId::TlsVersionMismatch).contains("/tls:enforce:1.2"));
+        assert!(remediation(CauseId::TlsVersionMismatch).contains("/tls:seclevel:"));
+        assert!(remediation(CauseId::SessionTimeLimit).contains("Session Time Limits"));
         assert!(remediation(CauseId::MtuBlackHole).contains("clamp"));
     }
 }

@@ -180,7 +180,7 @@ pub const STEPS: [StepInfo; 29] = [
     row(Step::ClientKeyExchange, "tls_client_key_exchange", "TLS ClientKeyExchange", Ph::Tls, C, Paths::TLS12, Dec),
     row(Step::ClientFinished, "tls_client_finished", "TLS client ChangeCipherSpec/Finished", Ph::Tls, C, Paths::TLS, Dec),
     row(Step::ServerFinished, "tls_server_finished", "TLS server ChangeCipherSpec/Finished", Ph::Tls, S, Paths::TLS, Dec),
-    row(Step::CertificateAccepted, "tls_certificate_accepted", "server certificate accepted by the client", Ph::Tls, C, Paths::TLS, Never),
+    row(Step::CertificateAccepted, "tls_certificate_accepted", "server certificate check by the client", Ph::Tls, C, Paths::TLS, Never),
     row(Step::CredsspNegotiate, "credssp_negotiate", "CredSSP negotiate", Ph::Credssp, C, Paths::NLA, Pos),
     row(Step::CredsspChallenge, "credssp_challenge", "CredSSP challenge", Ph::Credssp, S, Paths::NLA, Pos),
     row(Step::CredsspAuthenticate, "credssp_authenticate", "CredSSP authenticate", Ph::Credssp, C, Paths::NLA, Pos),

@@ -56,8 +56,8 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
             80 => (
                 CauseId::TlsServerInternalError,
                 Confidence::High,
-                "The server's TLS stack failed (alert internal_error), usually because it cannot \
-                 use its certificate's private key."
+                "The server's TLS stack failed (alert internal_error): it cannot use its \
+                 certificate or key, or its TLS protocol or cipher settings leave nothing usable."
                     .into(),
             ),
             _ => (
@@ -225,9 +225,9 @@ pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) ->
             } else {
                 Confidence::Medium
             },
-            "The server could not build its side of TLS: most often the Remote Desktop \
-             certificate's private key is unusable (MachineKeys folder corrupt or without \
-             permissions) or the certificate was deleted or expired and not regenerated."
+            "The server could not build its side of TLS: its Remote Desktop certificate or key \
+             is unusable (the key file's permissions, a certificate deleted or expired and not \
+             regenerated) or its TLS protocols are disabled."
                 .into(),
         ),
     };

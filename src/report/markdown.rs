@@ -218,6 +218,10 @@ fn connection_section(out: &mut String, c: &ConnectionReport) {
     }
     if let Some(k) = &c.cause {
         let _ = writeln!(out, "\n**What to do:** {}", escape(&k.remediation));
+        let _ = writeln!(out, "\n**What the user likely saw**\n");
+        for l in super::causes::client_message_lines(&k.client_messages) {
+            let _ = writeln!(out, "- {}", escape(&l));
+        }
     }
     if !c.caveats.is_empty() {
         let _ = writeln!(out, "\n**Caveats**\n");

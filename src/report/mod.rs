@@ -7,6 +7,7 @@
 //! ([`redact::redact`]) before any format sees it, so redaction holds for
 //! all of them.
 
+pub mod causes;
 pub mod markdown;
 pub mod model;
 pub mod records;

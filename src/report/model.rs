@@ -9,7 +9,7 @@
 use crate::analyze::{ConnectionResult, FileResult};
 use crate::capture::{Compression, OpenError, ReadSummary, WarningKind};
 use crate::common::{Dir, Duration, Timestamp};
-use crate::diagnose::{Benign, Diagnosis, Ending, Outcome, Party, Phase};
+use crate::diagnose::{client_message, Benign, CauseId, Diagnosis, Ending, Outcome, Party, Phase};
 use crate::flow::RoleSource;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
@@ -268,6 +268,26 @@ pub struct CauseReport {
     pub grounds: String,
     pub summary: String,
     pub remediation: String,
+    /// What the Windows client most likely showed (at least one entry;
+    /// `none known` when no source supports a mapping).
+    pub client_messages: Vec<ClientMessageReport>,
+}
+
+/// One message the Windows client (mstsc) most likely showed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClientMessageReport {
+    /// One line: the codes with their meaning, a quoted dialog text, or
+    /// `none known`.
+    pub message: String,
+    /// IMsTscAxEvents::OnDisconnected disconnect reason ("Error code").
+    pub disconnect_reason: Option<u32>,
+    pub disconnect_reason_name: Option<String>,
+    /// ExtendedDisconnectReasonCode ("Extended error code").
+    pub extended_reason: Option<u32>,
+    pub extended_reason_name: Option<String>,
+    /// `low`, `medium`, `high`.
+    pub confidence: String,
+    pub source: String,
 }
 
 impl CauseReport {
@@ -1074,6 +1094,38 @@ fn credssp(tl: &Timeline) -> Vec<CredsspItem> {
         .collect()
 }
 
+/// The first non-zero Set Error Info code the server sent, if the
+/// capture shows one.
+fn error_info_code(tl: &Timeline) -> Option<u32> {
+    tl.proto_events().find_map(|(_, p)| match p {
+        ProtoEvent::Mcs(McsEvent::SetErrorInfo { code }) if *code != 0 => Some(*code),
+        _ => None,
+    })
+}
+
+/// The client messages of a cause, resolved with the capture's Set Error
+/// Info code.
+pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessageReport> {
+    client_message::resolve(id, error_info)
+        .iter()
+        .map(|r| ClientMessageReport {
+            message: super::causes::client_message_line(r),
+            disconnect_reason: r.disconnect_reason,
+            disconnect_reason_name: r
+                .disconnect_reason
+                .and_then(client_message::disconnect_reason)
+                .map(|c| c.name.to_string()),
+            extended_reason: r.extended_reason,
+            extended_reason_name: r
+                .extended_reason
+                .and_then(client_message::extended_reason)
+                .map(|c| c.name.to_string()),
+            confidence: r.confidence.name().to_string(),
+            source: r.source.to_string(),
+        })
+        .collect()
+}
+
 /// The report of one connection.
 pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
     let tl = &c.timeline;
@@ -1116,6 +1168,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             grounds: c.grounds.name().to_string(),
             summary: c.summary.clone(),
             remediation: c.remediation.clone(),
+            client_messages: client_messages(c.id, error_info_code(tl)),
         }),
         benign: d.benign.map(|b| b.id().to_string()),
         evidence: d

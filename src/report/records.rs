@@ -158,7 +158,7 @@ pub fn jsonl_file(f: &FileReport) -> String {
 }
 
 /// The CSV columns, in order (docs/csv-columns.md).
-pub const CSV_COLUMNS: [&str; 23] = [
+pub const CSV_COLUMNS: [&str; 24] = [
     "file",
     "stream",
     "client",
@@ -182,6 +182,7 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "cert_subject",
     "cert_not_after",
     "summary",
+    "client_message",
 ];
 
 /// The header row, CRLF-terminated.
@@ -212,7 +213,7 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// The cells of one connection, in [`CSV_COLUMNS`] order (unquoted).
-pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 23] {
+pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 24] {
     let n = c.negotiation.as_ref();
     let t = c.tls.as_ref();
     let leaf = c.certificates.first();
@@ -240,6 +241,10 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 23] {
         opt(&leaf.map(|l| l.subject.clone())),
         opt(&leaf.map(|l| l.not_after.clone())),
         c.what_happened.clone(),
+        opt(&c
+            .cause
+            .as_ref()
+            .map(|k| super::causes::client_messages_cell(&k.client_messages))),
     ]
 }
 
@@ -277,6 +282,8 @@ mod tests {
         assert!(h.ends_with("\r\n"));
         assert_eq!(h.trim_end().split(',').count(), CSV_COLUMNS.len());
         assert!(h.starts_with("file,stream,client,server,"));
-        assert!(h.trim_end().ends_with(",cert_not_after,summary"));
+        assert!(h
+            .trim_end()
+            .ends_with(",cert_not_after,summary,client_message"));
     }
 }

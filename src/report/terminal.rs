@@ -261,6 +261,10 @@ fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
         }
         if let Some(cause) = &c.cause {
             let _ = writeln!(out, "  {} {}", p.bold("What to do:"), cause.remediation);
+            let _ = writeln!(out, "  {}", p.bold("What the user likely saw:"));
+            for l in super::causes::client_message_lines(&cause.client_messages) {
+                let _ = writeln!(out, "    - {l}");
+            }
         }
     }
     if !c.caveats.is_empty() {

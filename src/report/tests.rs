@@ -1567,7 +1567,7 @@ fn csv_rows() {
     let rows = parse_csv(&out);
     assert_eq!(rows[0], records::CSV_COLUMNS);
     assert_eq!(rows.len(), 1 + 7, "one row per connection");
-    assert!(rows.iter().all(|r| r.len() == 23), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 24), "{rows:?}");
     let col = |name: &str| {
         records::CSV_COLUMNS
             .iter()
@@ -1586,6 +1586,9 @@ fn csv_rows() {
     assert_eq!(r0[col("cert_subject")], "CN=srv01.corp.example");
     assert_eq!(r0[col("outcome")], "established");
     assert_eq!(r0[col("cause")], "");
+    assert_eq!(r0[col("client_message")], "");
+    // A failed connection says what the client most likely showed.
+    assert!(r1[col("client_message")].contains('['), "{r1:?}");
     assert_eq!(rows[7][col("file")], "cut.pcap");
     // Every column documented.
     let doc_md = include_str!("../../docs/csv-columns.md");
