@@ -547,6 +547,7 @@ fn summary(format: CaptureFormat, packets: u64, first: i64, last: i64) -> ReadSu
         warnings: Vec::new(),
         warnings_total: 0,
         link_types: vec![(LinkType::ETHERNET, packets)],
+        interfaces: Vec::new(),
         incomplete: None,
     }
 }
