@@ -223,7 +223,11 @@ impl SegSpec {
                 payload_len,
             })
         };
-        let pkt = Packet { ip, transport };
+        let pkt = Packet {
+            ip,
+            transport,
+            point: Default::default(),
+        };
         table.on_packet(frame, ts, 54 + payload_len, &pkt);
     }
 

@@ -586,6 +586,7 @@ fn main_file() -> FileResult {
             over_budget: 0,
             depth_capped: 0,
             hole_limited: 0,
+            vantage_copies: 0,
         },
         connections: vec![
             established(),

@@ -8,6 +8,7 @@
 
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
+use crate::packet::CapturePoint;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
 use crate::proto::mcs::{ClientGcc, McsEvent, ServerGcc};
@@ -45,6 +46,10 @@ pub struct DirSummary {
     pub last_ip_id: Option<u16>,
     pub mss: Option<u16>,
     pub max_segment: u32,
+    /// Frames that were copies of a packet already seen at another
+    /// capture point (not analysed; counted in `packets`, not in
+    /// `payload_bytes`).
+    pub vantage_copies: u64,
 }
 
 impl DirSummary {
@@ -61,6 +66,7 @@ impl DirSummary {
             last_ip_id: h.last_ip_id,
             mss: h.mss,
             max_segment: h.max_segment,
+            vantage_copies: h.vantage_copies,
         }
     }
 
@@ -90,6 +96,10 @@ pub struct Timeline {
     pub events: Vec<Event>,
     /// TCP events not kept (bounded per connection).
     pub events_dropped: u64,
+    /// Capture points the connection's frames were seen at (the first 8,
+    /// in order); more than one when the capture holds it as seen from
+    /// several interfaces.
+    pub capture_points: Vec<CapturePoint>,
 }
 
 impl Timeline {
@@ -108,6 +118,7 @@ impl Timeline {
             max_idle: None,
             events: Vec::new(),
             events_dropped: 0,
+            capture_points: Vec::new(),
         }
     }
 
@@ -132,6 +143,23 @@ impl Timeline {
 
     pub fn dir(&self, d: Dir) -> &DirSummary {
         &self.dirs[d.index()]
+    }
+
+    /// Frames of both directions that were copies of a packet seen at
+    /// another capture point: the capture holds the connection twice (or
+    /// more), e.g. a router captured on both interfaces. Copies were
+    /// ignored by the TCP analysis; `packets` still counts them.
+    pub fn vantage_copies(&self) -> u64 {
+        self.dirs.iter().map(|d| d.vantage_copies).sum()
+    }
+
+    /// Whether every (or nearly every) packet was seen at two or more
+    /// capture points: at least one copy per two frames of the packets
+    /// analysed.
+    pub fn seen_from_several_points(&self) -> bool {
+        let copies = self.vantage_copies();
+        let packets: u64 = self.dirs.iter().map(|d| d.packets).sum();
+        copies > 0 && copies * 2 >= packets.saturating_sub(copies)
     }
 
     /// Build from a finished connection and its decoded events.
@@ -201,6 +229,7 @@ impl Timeline {
             max_idle: conn.max_idle,
             events,
             events_dropped: conn.events_dropped,
+            capture_points: conn.capture_points.clone(),
         }
     }
 
