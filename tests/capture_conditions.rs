@@ -290,3 +290,34 @@ fn lab_linux_cooked_has_no_copies() {
         assert_eq!(retransmissions(&r), 2, "{f}");
     }
 }
+
+// ---- a capture that starts mid-connection ----
+
+/// The lab capture started 0.8 s after the connection: no handshake in
+/// either direction, and the server's last record is its encrypted
+/// close_notify. tshark agrees (`tshark -r 24-capture-mid-connection.pcap
+/// -d tcp.port==3389,tls -Y tls.record.content_type==21 -T fields -e
+/// frame.number -e tls.record.length` prints `166 26`, "Encrypted Alert").
+#[test]
+fn lab_mid_connection_alert_is_encrypted() {
+    use rdptriage::common::Dir;
+    use rdptriage::proto::tls::TlsEvent;
+    use rdptriage::proto::ProtoEvent;
+    let r = analyze_lab("24-capture-mid-connection.pcap");
+    let tl = &r.connections[0].timeline;
+    assert!(tl.encrypted_from_start(Dir::ToServer));
+    assert!(tl.encrypted_from_start(Dir::ToClient));
+    let alerts: Vec<_> = tl
+        .proto_events()
+        .filter_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Alert { .. }) => Some((e.frame, 0)),
+            ProtoEvent::Tls(TlsEvent::EncryptedAlert { len }) => Some((e.frame, *len)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts, vec![(166, 26)]);
+    assert!(!tl.proto_events().any(|(_, p)| matches!(
+        p,
+        ProtoEvent::Anomaly { what } if what.contains("before ChangeCipherSpec")
+    )));
+}

@@ -540,11 +540,26 @@ fn decode_tls(
     let sbytes = server.data.get(server_start..).unwrap_or(&[]);
     let cbytes = client.data.get(client_start..).unwrap_or(&[]);
     // The server direction switches itself to "encrypted" at a TLS 1.3
-    // ServerHello; the client direction is told.
-    let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
+    // ServerHello; the client direction is told. Without a negotiation a
+    // side that was not captured from its start is decoded from a record
+    // found by searching: its handshake may be before the capture.
+    let mid = |side: &Side<'_>| selected.is_none() && !side.input.from_start;
+    let mut s = tls::decode_direction_from(
+        Dir::ToClient,
+        sbytes,
+        server_start as u64,
+        false,
+        mid(server),
+    );
     let server_hello = s.server_hello().cloned();
     let tls13 = s.selected_tls13();
-    let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
+    let mut c = tls::decode_direction_from(
+        Dir::ToServer,
+        cbytes,
+        client_start as u64,
+        tls13,
+        mid(client),
+    );
     tls_events(server, &mut s, out);
     tls_events(client, &mut c, out);
     match selected {
@@ -900,7 +915,8 @@ fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Ve
         }
         Start::Tls => {
             let bytes = side.data.get(off..).unwrap_or(&[]);
-            let mut res = tls::decode_direction(side.dir, bytes, off as u64, false);
+            let mid = !side.input.from_start;
+            let mut res = tls::decode_direction_from(side.dir, bytes, off as u64, false, mid);
             tls_events(side, &mut res, out);
         }
     }

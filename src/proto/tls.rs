@@ -147,10 +147,18 @@ pub enum TlsEvent {
         level: u8,
         description: u8,
     },
-    /// An alert record after ChangeCipherSpec: only its length is visible.
+    /// An alert record that cannot be read: after ChangeCipherSpec, in a
+    /// direction whose handshake the capture did not see, or not 2 bytes
+    /// long. Only its length is visible.
     EncryptedAlert {
         len: u32,
     },
+    /// The capture started after this direction's TLS handshake: its
+    /// first record seen is already protected (application data, an
+    /// alert, or a handshake record that is no clear handshake message),
+    /// so every record of the direction is encrypted, alerts included.
+    /// Placed at that first record.
+    HandshakeNotCaptured,
     /// An application-data record (after the handshake). Only the first
     /// few per direction are emitted; `ApplicationDataSummary` counts all.
     ApplicationData {
@@ -191,6 +199,9 @@ pub struct TlsDirection {
     pub encrypted_records: Vec<RecordRef>,
     /// Stream offset where decoding stopped (end of input, hole, garbage).
     pub stopped_at: u64,
+    /// Decoding began mid-connection and the first record was already
+    /// protected ([`TlsEvent::HandshakeNotCaptured`]).
+    pub encrypted_from_start: bool,
 }
 
 /// Encrypted records kept per direction for shape analysis.
@@ -336,8 +347,17 @@ struct DirDecoder {
     /// The peer's (or our) ServerHello selected TLS 1.3.
     tls13: bool,
     /// This direction's records are encrypted (after ChangeCipherSpec, or
-    /// after a TLS 1.3 ServerHello in the server direction).
+    /// after a TLS 1.3 ServerHello in the server direction, or from the
+    /// start of a direction whose handshake was not captured).
     encrypted: bool,
+    /// Decoding began mid-connection: until a clear handshake message is
+    /// read, the direction is not known to be before its ChangeCipherSpec.
+    mid: bool,
+    /// The direction is known to be before its ChangeCipherSpec (decoded
+    /// from its first byte, or from a clear handshake record).
+    known_clear: bool,
+    /// The first record was looked at (mid-connection decoding).
+    first_seen: bool,
     /// A TLS 1.3 ServerHello was seen here and NotObservable is still due.
     tls13_flight_pending: bool,
     /// TLS 1.3: the next content-type-23 record carries handshake messages
@@ -413,6 +433,21 @@ impl DirDecoder {
 
     fn on_record(&mut self, hdr: &RecordHeader, body: &[u8], start: u64, end: u64) {
         use content_type::*;
+        if self.mid && !std::mem::replace(&mut self.first_seen, true) {
+            // The first record of a direction captured mid-connection
+            // says where it is: a clear handshake message (the capture
+            // began during the handshake), a ChangeCipherSpec, or
+            // anything else, already protected.
+            match hdr.content_type {
+                HANDSHAKE if plausible_handshake(body) => self.known_clear = true,
+                CHANGE_CIPHER_SPEC => {}
+                _ => {
+                    self.encrypted = true;
+                    self.out.encrypted_from_start = true;
+                    self.tls(start, end, TlsEvent::HandshakeNotCaptured);
+                }
+            }
+        }
         if hdr.content_type != CHANGE_CIPHER_SPEC {
             self.flush_tls13_marker(start, end);
         }
@@ -447,20 +482,22 @@ impl DirDecoder {
                 }
             }
             ALERT => {
-                // RFC 5246 7.2: level(1) description(1). A protected alert
-                // carries a MAC or tag and is never 2 bytes; in TLS 1.3 a
-                // protected alert is content type 23, so a type-21 record
-                // is always in the clear.
-                let clear = body.len() == 2
-                    || ((!self.encrypted || self.tls13) && !body.is_empty() && body.len() % 2 == 0);
+                // RFC 5246 7.2 / RFC 8446 6: a clear alert is level(1)
+                // description(1), one per record (RFC 8446 5.1). It is
+                // read only before this direction's ChangeCipherSpec, when
+                // that is known (the direction was seen from its start or
+                // from a clear handshake message); a protected alert
+                // carries a MAC or tag. In TLS 1.3 a protected alert is
+                // content type 23, so a type-21 record is in the clear.
+                let clear = hdr.len == 2
+                    && body.len() == 2
+                    && (self.tls13 || (!self.encrypted && self.known_clear));
                 if clear {
-                    for pair in body.chunks_exact(2) {
-                        if let [level, description] = *pair {
-                            self.tls(start, end, TlsEvent::Alert { level, description });
-                        }
+                    if let [level, description] = *body {
+                        self.tls(start, end, TlsEvent::Alert { level, description });
                     }
                 } else {
-                    if !self.encrypted {
+                    if !self.encrypted && self.known_clear {
                         self.anomaly(
                             start,
                             end,
@@ -623,6 +660,7 @@ impl DirDecoder {
     }
 
     /// Stream offset and version of the record that carried buffer byte `off`.
+
     fn origin(&self, off: usize) -> (u64, TlsVersion) {
         self.chunks
             .iter()
@@ -814,6 +852,19 @@ enum Sslv2 {
 }
 
 /// Big-endian u16 at `at`, if the bytes are there.
+/// Whether a handshake record's body starts with a clear handshake
+/// message (RFC 5246 7.4, RFC 8446 4): a known type sent in the clear
+/// and a length within bounds. A protected record's first bytes (an
+/// explicit nonce, often zero, or ciphertext) rarely pass.
+fn plausible_handshake(body: &[u8]) -> bool {
+    let (Some(&t), Some(len)) = (body.first(), be_u24(body, 1)) else {
+        return false;
+    };
+    matches!(t, 1 | 2 | 4 | 11 | 12 | 13 | 14 | 15 | 16 | 20 | 22)
+        && len + 4 <= MAX_HANDSHAKE_BUFFER
+        && (t != 14 || len == 0)
+}
+
 fn be_u16(b: &[u8], at: usize) -> Option<u16> {
     match b.get(at..at.checked_add(2)?)? {
         &[x, y] => Some(u16::from_be_bytes([x, y])),
@@ -1022,11 +1073,31 @@ pub const RESYNC_RECORDS: usize = 3;
 /// the client's Finished ([`TlsEvent::EncryptedHandshake`]) and keeps the
 /// compatibility ChangeCipherSpec from hiding a second ClientHello.
 pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDirection {
+    decode_direction_from(dir, data, base, tls13, false)
+}
+
+/// [`decode_direction`] for a direction whose decoding may begin
+/// mid-connection (`mid`: the capture started after the connection did,
+/// and `data` begins at a record found by searching): until a clear
+/// handshake message shows the handshake was captured, the direction is
+/// not known to be before its ChangeCipherSpec, so no alert is read in
+/// the clear; a first record that is already protected makes the whole
+/// direction encrypted ([`TlsEvent::HandshakeNotCaptured`]).
+pub fn decode_direction_from(
+    dir: Dir,
+    data: &[u8],
+    base: u64,
+    tls13: bool,
+    mid: bool,
+) -> TlsDirection {
     let mut d = DirDecoder {
         dir,
         out: TlsDirection::default(),
         tls13,
         encrypted: false,
+        mid,
+        known_clear: !mid,
+        first_seen: false,
         tls13_flight_pending: false,
         first_protected_is_handshake: tls13 && dir == Dir::ToServer,
         hs_buf: Vec::new(),
@@ -1655,6 +1726,62 @@ mod tests {
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert_eq!(tls_events(&d)[1].2, TlsEvent::EncryptedAlert { len: 26 });
         assert_eq!(d.encrypted_records[0].content_type, 21);
+    }
+
+    /// A capture that starts after the handshake and ends with the
+    /// client's encrypted close_notify (a 26-byte alert record): one
+    /// encrypted alert, not 13 clear ones.
+    #[test]
+    fn alerts_in_a_direction_captured_mid_connection() {
+        let mut v = record(23, 0x0303, &[0x3c; 36]);
+        v.extend(record(23, 0x0303, &[0x11; 40]));
+        // 26 bytes that would read as 13 alerts (0x44d4 ...).
+        let close: Vec<u8> = (0..26u8)
+            .map(|i| 0x44u8.wrapping_add(i.wrapping_mul(37)))
+            .collect();
+        v.extend(record(21, 0x0303, &close));
+        let d = decode_direction_from(Dir::ToServer, &v, 100, false, true);
+        assert_eq!(
+            kinds(&d),
+            [
+                "HandshakeNotCaptured",
+                "ApplicationData",
+                "ApplicationData",
+                "EncryptedAlert",
+                "ApplicationDataSummary"
+            ]
+        );
+        assert!(d.encrypted_from_start);
+        assert_eq!(tls_events(&d)[0].0, 100);
+        // Even a 2-byte alert record is not read when the direction may
+        // be past its ChangeCipherSpec.
+        let v = record(21, 0x0303, &[1, 0]);
+        let d = decode_direction_from(Dir::ToClient, &v, 0, false, true);
+        assert_eq!(kinds(&d), ["HandshakeNotCaptured", "EncryptedAlert"]);
+        // A capture that began during the handshake: the clear
+        // ServerHelloDone shows it, so a later 2-byte alert is clear.
+        let mut v = record(22, 0x0303, &[14, 0, 0, 0]);
+        v.extend(record(21, 0x0303, &[2, 48]));
+        let d = decode_direction_from(Dir::ToClient, &v, 0, false, true);
+        assert_eq!(kinds(&d), ["ServerHelloDone", "Alert"]);
+        assert!(!d.encrypted_from_start);
+        // The same bytes decoded from the start of the direction.
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["ServerHelloDone", "Alert"]);
+    }
+
+    /// Only a 2-byte alert record before ChangeCipherSpec is clear: after
+    /// it even 2 bytes are protected, and a longer record before it is no
+    /// list of clear alerts.
+    #[test]
+    fn clear_alerts_are_two_bytes_before_change_cipher_spec() {
+        let mut v = record(20, 0x0303, &[1]);
+        v.extend(record(21, 0x0303, &[1, 0]));
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["ChangeCipherSpec", "EncryptedAlert"]);
+        let v = record(21, 0x0303, &[2, 40, 2, 10]);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["Anomaly", "EncryptedAlert"]);
     }
 
     #[test]

@@ -153,6 +153,16 @@ impl Timeline {
         self.dirs.iter().map(|d| d.vantage_copies).sum()
     }
 
+    /// Whether the capture started after this direction's TLS handshake:
+    /// its first record seen was already protected, so every record of
+    /// the direction is encrypted (alerts included) and its handshake is
+    /// not in the capture ([`TlsEvent::HandshakeNotCaptured`]).
+    pub fn encrypted_from_start(&self, d: Dir) -> bool {
+        self.proto_events().any(|(e, p)| {
+            e.dir == d && matches!(p, ProtoEvent::Tls(TlsEvent::HandshakeNotCaptured))
+        })
+    }
+
     /// Whether every (or nearly every) packet was seen at two or more
     /// capture points: at least one copy per two frames of the packets
     /// analysed.
