@@ -321,3 +321,114 @@ fn lab_mid_connection_alert_is_encrypted() {
         ProtoEvent::Anomaly { what } if what.contains("before ChangeCipherSpec")
     )));
 }
+
+// ---- snap length ----
+
+/// A legacy pcap re-cut in memory as `tcpdump -s SNAP` would have
+/// written it: every record's captured length at most `snap`.
+fn recut(pcap: &[u8], snap: u32) -> Vec<u8> {
+    let mut out = pcap[..24].to_vec();
+    out[16..20].copy_from_slice(&snap.to_le_bytes());
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let incl = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap());
+        let keep = incl.min(snap);
+        let mut hdr = pcap[at..at + 16].to_vec();
+        hdr[8..12].copy_from_slice(&keep.to_le_bytes());
+        out.extend_from_slice(&hdr);
+        out.extend_from_slice(&pcap[at + 16..at + 16 + keep as usize]);
+        at += 16 + incl as usize;
+    }
+    out
+}
+
+/// What must hold whatever the snap length: the healthy session stays
+/// established, nothing is read as an alert or a clear handshake message
+/// it could not be, and what was hidden says so.
+/// `payload`: some payload was captured (at 64 bytes not even the TCP
+/// header with its timestamps, 32 bytes, is whole: no record is framed).
+fn check_cut(name: &str, r: &FileResult, payload: bool) {
+    use rdptriage::common::Dir;
+    use rdptriage::diagnose::Outcome;
+    use rdptriage::proto::tls::TlsEvent;
+    use rdptriage::proto::ProtoEvent;
+    assert_eq!(r.connections.len(), 1, "{name}");
+    let c = &r.connections[0];
+    assert_eq!(
+        c.diagnosis.outcome,
+        Outcome::Established,
+        "{name}: {:?}",
+        c.diagnosis
+    );
+    let tl = &c.timeline;
+    for (e, p) in tl.proto_events() {
+        assert!(
+            !matches!(
+                p,
+                ProtoEvent::Tls(
+                    TlsEvent::Alert { .. }
+                        | TlsEvent::ClientHello(_)
+                        | TlsEvent::ServerHello(_)
+                        | TlsEvent::Certificate(_)
+                )
+            ),
+            "{name}: frame {} {p:?}",
+            e.frame
+        );
+        assert!(
+            !matches!(p, ProtoEvent::Anomaly { what } if what.contains("before ChangeCipherSpec")),
+            "{name}: frame {} {p:?}",
+            e.frame
+        );
+    }
+    for d in [Dir::ToServer, Dir::ToClient] {
+        assert!(tl.snaplen_hid_payload(d), "{name}");
+        assert!(tl.dir(d).snaplen_hidden > 0, "{name}");
+        if payload {
+            assert!(
+                tl.tls_records(d)
+                    .is_some_and(|(n, cut, _)| n > 0 && cut > 0),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// The lab's `tcpdump -s 96` capture. Record counts per direction against
+/// tshark: `tshark -r 23-snaplen-96.pcap -d tcp.port==3389,tls -Y
+/// 'ip.src==A' -T fields -e tls.record.length` gives one length per frame
+/// that starts with a record header (the headers further into a frame
+/// were cut): 24 from the client, 56 from the server. We frame the same
+/// 24 client records. From the server we frame 62: the 64 server frames
+/// whose captured payload starts with a record header (`-e tcp.payload`),
+/// less 2 retransmissions (frames 59 and 162); tshark prints no length
+/// for the 6 of them (frames 65, 81, 96, 126, 145, 155) whose record runs
+/// on into later frames, as it waits for a reassembly the cut prevents.
+#[test]
+fn lab_snaplen_96_records_against_tshark() {
+    use rdptriage::common::Dir;
+    let r = analyze_lab("23-snaplen-96.pcap");
+    check_cut("23", &r, true);
+    let tl = &r.connections[0].timeline;
+    assert_eq!(tl.tls_records(Dir::ToServer).map(|t| t.0), Some(24));
+    assert_eq!(tl.tls_records(Dir::ToClient).map(|t| t.0), Some(62));
+}
+
+/// The lab's healthy TLS session (01) re-cut at 64, 96 and 128 bytes.
+/// Uncut, every record is framed: 26 from the client and 68 from the
+/// server, as `tshark -r 01-success-tls.pcap -d tcp.port==3389,tls -Y
+/// 'ip.src==A' -T fields -e tls.record.length` counts them.
+#[test]
+fn lab_success_recut_at_small_snap_lengths() {
+    use rdptriage::common::Dir;
+    let bytes = std::fs::read(lab("01-success-tls.pcap")).unwrap();
+    let full = analyze_bytes("01", &bytes);
+    let tl = &full.connections[0].timeline;
+    assert_eq!(tl.tls_records(Dir::ToServer), Some((26, 0, 0)));
+    assert_eq!(tl.tls_records(Dir::ToClient), Some((68, 0, 0)));
+    assert!(!tl.snaplen_hid_payload(Dir::ToServer));
+    for snap in [64, 96, 128] {
+        let r = analyze_bytes("cut", &recut(&bytes, snap));
+        check_cut(&format!("01 cut at {snap}"), &r, snap > 66);
+    }
+}

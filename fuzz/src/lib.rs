@@ -483,6 +483,7 @@ pub fn proto_connection(data: &[u8]) {
             } as u64,
         }),
         from_start: c.from_start[i],
+        hidden: &[],
     };
     let decoded = proto::decode_connection(input(0), input(1));
     for d in &decoded {

@@ -50,6 +50,9 @@ pub struct DirSummary {
     /// capture point (not analysed; counted in `packets`, not in
     /// `payload_bytes`).
     pub vantage_copies: u64,
+    /// Payload bytes the snap length cut from the capture (sent, not
+    /// captured), within the bytes kept.
+    pub snaplen_hidden: u64,
 }
 
 impl DirSummary {
@@ -67,6 +70,12 @@ impl DirSummary {
             mss: h.mss,
             max_segment: h.max_segment,
             vantage_copies: h.vantage_copies,
+            snaplen_hidden: h
+                .gaps
+                .iter()
+                .filter(|g| g.kind == crate::flow::GapKind::Snaplen)
+                .map(|g| g.len)
+                .sum(),
         }
     }
 
@@ -153,6 +162,36 @@ impl Timeline {
         self.dirs.iter().map(|d| d.vantage_copies).sum()
     }
 
+    /// TLS records framed in this direction: (records whose header was
+    /// read, records whose body the snap length cut, times the framing
+    /// was lost to a header the snap length hid), from
+    /// [`TlsEvent::Records`].
+    pub fn tls_records(&self, d: Dir) -> Option<(u64, u64, u64)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Records {
+                records,
+                body_cut,
+                headers_hidden,
+                ..
+            }) if e.dir == d => Some((*records, *body_cut, *headers_hidden)),
+            _ => None,
+        })
+    }
+
+    /// Whether the snap length hid payload in this direction: bytes cut
+    /// ([`DirSummary::snaplen_hidden`]) or PDUs whose content it hid.
+    pub fn snaplen_hid_payload(&self, d: Dir) -> bool {
+        self.dir(d).snaplen_hidden > 0
+            || self.proto_events().any(|(e, p)| {
+                e.dir == d
+                    && matches!(
+                        p,
+                        ProtoEvent::HiddenBySnaplen { .. }
+                            | ProtoEvent::Tls(TlsEvent::HiddenRecord { .. })
+                    )
+            })
+    }
+
     /// Whether the capture started after this direction's TLS handshake:
     /// its first record seen was already protected, so every record of
     /// the direction is encrypted (alerts included) and its handshake is
@@ -179,7 +218,9 @@ impl Timeline {
             .into_iter()
             .map(|d| {
                 let half = conn.half(d.dir);
-                let (frame, ts) = frame_of_offset(half, d.end.saturating_sub(1).max(d.start))
+                let at = d.end.saturating_sub(1).max(d.start);
+                let (frame, ts) = frame_of_offset(half, at)
+                    .or_else(|| frame_of_hidden(half, at))
                     .unwrap_or((conn.last_frame, conn.last_ts));
                 Event {
                     frame,
@@ -331,6 +372,19 @@ impl Timeline {
     pub fn first_tcp(&self, pred: impl Fn(&TcpEventKind) -> bool) -> Option<&Event> {
         self.tcp_events().find(|(_, k)| pred(k)).map(|(e, _)| e)
     }
+}
+
+/// The frame that carried stream byte `offset` of `half` when the snap
+/// length cut it from the capture (the frame of the cut).
+pub fn frame_of_hidden(half: &HalfStream, offset: u64) -> Option<(u64, Timestamp)> {
+    half.gaps
+        .iter()
+        .find(|g| {
+            g.kind == crate::flow::GapKind::Snaplen
+                && g.offset <= offset
+                && offset < g.offset.saturating_add(g.len)
+        })
+        .map(|g| (g.frame, g.ts))
 }
 
 /// The frame (and its time) that carried stream byte `offset` of `half`.
