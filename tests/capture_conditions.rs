@@ -156,7 +156,9 @@ fn pcap(link: u32, packets: &[(u64, Vec<u8>)]) -> Vec<u8> {
 /// One short connection as (client?, IP ID, seq, ack, flags, payload, µs):
 /// handshake, an X.224 Connection Request and Confirm, a server segment
 /// sent again 300 ms later (a real retransmission, new IP ID), FIN/ACKs.
-fn conversation() -> Vec<(bool, u16, u32, u32, u8, Vec<u8>, u64)> {
+type Step = (bool, u16, u32, u32, u8, Vec<u8>, u64);
+
+fn conversation() -> Vec<Step> {
     let cr =
         b"\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00".to_vec();
     let cc =

@@ -744,7 +744,6 @@ impl DirDecoder {
     }
 
     /// Stream offset and version of the record that carried buffer byte `off`.
-
     fn origin(&self, off: usize) -> (u64, TlsVersion) {
         self.chunks
             .iter()
