@@ -6,7 +6,7 @@
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
 use crate::diagnose::{self, Diagnosis};
-use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable};
+use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
 use crate::proto::{self, StreamInput};
 use crate::timeline::Timeline;
@@ -162,11 +162,20 @@ pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionR
             .map(|g| (g.offset, g.len))
             .collect()
     });
+    let hidden: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
+        c.half[i]
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::Snaplen && g.offset < c.half[i].data.len() as u64)
+            .map(|g| (g.offset, g.len))
+            .collect()
+    });
     let input = |i: usize| StreamInput {
         data: &c.half[i].data,
         holes: &holes[i],
         limit: c.half[i].limit,
         from_start: c.half[i].from_start,
+        hidden: &hidden[i],
     };
     let decoded = proto::decode_connection(input(0), input(1));
     let timeline = Timeline::build(c, decoded, capture_end);

@@ -991,7 +991,7 @@ mod properties {
         fn tls_direction_handshake_shaped(d in handshake_flight(), tail in tls_records(), sel: u8) {
             harness::tls_direction(&[&[sel][..], &d, &tail].concat());
             // The same bytes as both directions of a TLS connection.
-            let input = |data: &'static [u8]| StreamInput { data, holes: &[], limit: None, from_start: true };
+            let input = |data: &'static [u8]| StreamInput { data, holes: &[], limit: None, from_start: true, hidden: &[] };
             let leaked: &'static [u8] = Box::leak([cc(1), d].concat().into_boxed_slice());
             let _ = proto::decode_connection(input(&[]), input(leaked));
             let r = tls::decode_direction(Dir::ToClient, leaked, 0, false);

@@ -223,7 +223,11 @@ impl SegSpec {
                 payload_len,
             })
         };
-        let pkt = Packet { ip, transport };
+        let pkt = Packet {
+            ip,
+            transport,
+            point: Default::default(),
+        };
         table.on_packet(frame, ts, 54 + payload_len, &pkt);
     }
 
@@ -479,6 +483,7 @@ pub fn proto_connection(data: &[u8]) {
             } as u64,
         }),
         from_start: c.from_start[i],
+        hidden: &[],
     };
     let decoded = proto::decode_connection(input(0), input(1));
     for d in &decoded {

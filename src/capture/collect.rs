@@ -1,7 +1,7 @@
 //! Bookkeeping shared by the pcap and pcapng readers: frame numbering,
 //! warnings (bounded), link-type counts and timestamp order.
 
-use super::{CaptureWarning, Frame, LinkType, WarningKind, MAX_WARNINGS};
+use super::{CaptureInterface, CaptureWarning, Frame, LinkType, WarningKind, MAX_WARNINGS};
 use crate::common::Timestamp;
 
 pub(crate) struct Collector<F> {
@@ -18,7 +18,13 @@ pub(crate) struct Collector<F> {
     pub(crate) link_types: Vec<(LinkType, u64)>,
     /// Index into `link_types` of the previous frame's link type.
     last_link: usize,
+    /// pcapng interfaces, the first [`MAX_INTERFACES`] of them.
+    pub(crate) interfaces: Vec<CaptureInterface>,
 }
+
+/// Interfaces described in a [`super::ReadSummary`]; past this they are
+/// only counted (`CaptureFormat::PcapNg::interfaces`).
+pub(crate) const MAX_INTERFACES: usize = 256;
 
 impl<F: FnMut(&Frame<'_>)> Collector<F> {
     pub(crate) fn new(on_frame: F) -> Self {
@@ -33,6 +39,14 @@ impl<F: FnMut(&Frame<'_>)> Collector<F> {
             warnings_total: 0,
             link_types: Vec::new(),
             last_link: 0,
+            interfaces: Vec::new(),
+        }
+    }
+
+    /// A pcapng interface was described (`id` numbered across sections).
+    pub(crate) fn interface(&mut self, id: u32, link: LinkType, name: Option<String>) {
+        if self.interfaces.len() < MAX_INTERFACES {
+            self.interfaces.push(CaptureInterface { id, link, name });
         }
     }
 

@@ -100,6 +100,7 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
         warnings: coll.warnings,
         warnings_total: coll.warnings_total,
         link_types: coll.link_types,
+        interfaces: coll.interfaces,
         incomplete,
     })
 }

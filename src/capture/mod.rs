@@ -86,7 +86,8 @@ pub struct Frame<'a> {
     pub number: u64,
     pub ts: Timestamp,
     pub link: LinkType,
-    /// pcapng interface id (0 for legacy pcap).
+    /// pcapng interface, numbered across sections as Wireshark's
+    /// `frame.interface_id` (0 for legacy pcap).
     pub interface: u32,
     /// Length of the packet on the wire; `data.len()` may be smaller
     /// (snap length).
@@ -193,9 +194,22 @@ pub struct ReadSummary {
     pub warnings_total: u64,
     /// Packets per link type (including ones we do not slice).
     pub link_types: Vec<(LinkType, u64)>,
+    /// pcapng interfaces in order of description, the first 256 of them
+    /// (empty for legacy pcap).
+    pub interfaces: Vec<CaptureInterface>,
     /// Set when the file could not be read to its end (truncated or corrupt):
     /// everything before it was delivered.
     pub incomplete: Option<CaptureWarning>,
+}
+
+/// A pcapng interface (Interface Description Block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureInterface {
+    /// Numbered across sections, as Wireshark's `frame.interface_id`.
+    pub id: u32,
+    pub link: LinkType,
+    /// The `if_name` option (e.g. `eth0`), if the writer gave one.
+    pub name: Option<String>,
 }
 
 /// Warnings kept in a [`ReadSummary`]; past this they are only counted.

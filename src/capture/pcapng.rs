@@ -34,6 +34,7 @@ const BT_EPB: u32 = 6;
 const BT_DSB: u32 = 0x0000_000a;
 
 const OPT_ENDOFOPT: u16 = 0;
+const OPT_IF_NAME: u16 = 2;
 const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 
@@ -53,6 +54,8 @@ struct Interface {
     resol: TsResol,
     /// if_tsoffset, signed seconds.
     offset_secs: i64,
+    /// Number across sections, as Wireshark's `frame.interface_id`.
+    global: u32,
 }
 
 /// Nanoseconds since the epoch for a 64-bit timestamp in the interface's
@@ -68,8 +71,9 @@ fn timestamp(units: u64, resol: TsResol, offset_secs: i64) -> Timestamp {
     Timestamp::from_nanos(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
 }
 
-/// Parse the IDB options (section 4.2) for the timestamp settings.
-fn idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
+/// Parse the IDB options (section 4.2) for the timestamp settings and
+/// the interface's name (`if_name`).
+fn idb_options(mut opts: &[u8], be: bool, iface: &mut Interface, name: &mut Option<String>) {
     while let (Some(code), Some(len)) = (u16_at(opts, 0, be), u16_at(opts, 2, be)) {
         if code == OPT_ENDOFOPT {
             break;
@@ -97,11 +101,19 @@ fn idb_options(mut opts: &[u8], be: bool, iface: &mut Interface) {
                     };
                 }
             }
+            OPT_IF_NAME => *name = Some(if_name(value)),
             _ => {}
         }
         let padded = 4 + len.div_ceil(4) * 4;
         opts = opts.get(padded..).unwrap_or(&[]);
     }
+}
+
+/// An `if_name` option's value as text: UTF-8 (lossy), without the NUL
+/// padding some writers leave, at most 64 characters.
+fn if_name(value: &[u8]) -> String {
+    let v = value.split(|&b| b == 0).next().unwrap_or(&[]);
+    String::from_utf8_lossy(v).chars().take(64).collect()
 }
 
 fn corrupt(offset: u64, frame: Option<u64>, what: String) -> CaptureWarning {
@@ -442,12 +454,22 @@ fn handle<F: FnMut(&Frame<'_>)>(
             st.ifaces.clear();
         }
         Block::InterfaceDescription(idb) => {
+            let link = LinkType(idb.linktype.0 as u32 & 0xffff);
             st.ifaces.push(Interface {
-                link: LinkType(idb.linktype.0 as u32 & 0xffff),
+                link,
                 snaplen: idb.snaplen,
                 resol: resol_of(idb.if_tsresol),
                 offset_secs: tsoffset(&idb.options, st.be),
+                global: st.interfaces,
             });
+            let name = idb
+                .options
+                .iter()
+                .rev()
+                .filter(|o| o.code.0 == OPT_IF_NAME)
+                .find_map(|o| o.as_bytes().ok())
+                .map(if_name);
+            coll.interface(st.interfaces, link, name);
             st.interfaces += 1;
         }
         Block::EnhancedPacket(epb) => {
@@ -552,9 +574,12 @@ fn by_hand<F: FnMut(&Frame<'_>)>(
                 snaplen: u32_at(body, 4, be).unwrap_or(0),
                 resol: TsResol::Dec(6),
                 offset_secs: 0,
+                global: st.interfaces,
             };
-            idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface);
+            let mut name = None;
+            idb_options(body.get(8..).unwrap_or(&[]), be, &mut iface, &mut name);
             st.ifaces.push(iface);
+            coll.interface(st.interfaces, iface.link, name);
             st.interfaces += 1;
         }
         BT_EPB | BT_PB => {
@@ -691,7 +716,7 @@ fn deliver<F: FnMut(&Frame<'_>)>(
         number,
         ts,
         link: iface.link,
-        interface: if_id,
+        interface: iface.global,
         orig_len: origlen,
         data,
     };
@@ -900,6 +925,51 @@ pub(crate) mod tests {
             assert!(kinds.contains(&(WarningKind::UnknownInterface(7), Some(5))));
             assert!(kinds.contains(&(WarningKind::UnknownInterface(1), Some(7))));
             assert!(kinds.contains(&(WarningKind::TimeWentBackwards, Some(3))));
+        }
+    }
+
+    #[test]
+    fn interfaces_numbered_across_sections_with_their_names() {
+        for be in [false, true] {
+            let opt = |ng: &Ng, code: u16, v: &[u8]| {
+                let mut b = Vec::new();
+                ng.w16(&mut b, code);
+                ng.w16(&mut b, v.len() as u16);
+                b.extend_from_slice(v);
+                while b.len() % 4 != 0 {
+                    b.push(0);
+                }
+                b
+            };
+            let idb = |ng: &Ng, name: Option<&[u8]>| {
+                let mut b = Vec::new();
+                ng.w16(&mut b, 1);
+                ng.w16(&mut b, 0);
+                ng.w32(&mut b, 0);
+                if let Some(n) = name {
+                    b.extend(opt(ng, 2, n));
+                }
+                b.extend(opt(ng, 0, &[]));
+                b
+            };
+            let mut ng = Ng::new(be);
+            let (a, b) = (idb(&ng, Some(b"rc")), idb(&ng, Some(b"rs\0")));
+            ng.shb()
+                .block(1, &a)
+                .block(1, &b)
+                .epb(1, 1, b"x", 1)
+                .epb(0, 2, b"y", 1);
+            let c = idb(&ng, None);
+            ng.shb().block(1, &c).epb(0, 3, b"z", 1);
+            let mut ifs = Vec::new();
+            let s = crate::capture::read_capture(&ng.out[..], |f| ifs.push(f.interface)).unwrap();
+            assert_eq!(ifs, vec![1, 0, 2]);
+            let names: Vec<_> = s
+                .interfaces
+                .iter()
+                .map(|i| (i.id, i.name.as_deref()))
+                .collect();
+            assert_eq!(names, vec![(0, Some("rc")), (1, Some("rs")), (2, None)]);
         }
     }
 

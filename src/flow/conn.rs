@@ -5,7 +5,8 @@
 use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
-use crate::packet::{IcmpError, IpInfo, TcpSegment};
+use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpSegment};
+use std::collections::{HashMap, VecDeque};
 
 /// The reordering window never exceeds this (a handshake stretched by SYN
 /// retries or a stalled client is no path RTT; Linux's minimum RTO).
@@ -13,6 +14,131 @@ const MAX_REORDER: Duration = Duration::from_millis(200);
 
 /// Distinct TTL values remembered per direction.
 const MAX_TTLS: usize = 8;
+
+/// Two sightings of one packet at two capture points are copies only
+/// within this much capture time of each other. Copies of one packet are
+/// separated by the forwarding delay of the capturing host and the skew
+/// between its interfaces' clocks: at most 44 µs in the lab's router
+/// capture (25-two-interfaces.pcapng), milliseconds on a loaded host.
+/// A second apart, a segment with the same IP ID, sequence and
+/// acknowledgement numbers is no longer the same packet (an IPv4 sender
+/// moves its IP ID on; a repeat with an unchanged one, as IPv6 or an ID
+/// of 0 allows, is told apart by the vantage rule in [`Sightings`]).
+pub(crate) const COPY_WINDOW: Duration = Duration::from_secs(1);
+
+/// Packets remembered per direction to recognise copies. dumpcap writes
+/// each interface's packets in batches, so a packet's copy can come
+/// dozens of packets after it in the file (57 in the lab's router
+/// capture).
+const MAX_SIGHTINGS: usize = 1024;
+
+/// Capture points told apart per connection; further points share the
+/// last index.
+const MAX_POINTS: usize = 8;
+
+/// What makes two frames copies of one packet: same IP ID (IPv4), same
+/// TCP sequence and acknowledgement numbers, flags and payload length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Sig {
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    len: u32,
+    ip_id: Option<u16>,
+}
+
+/// A vantage: a capture point (index into the connection's points) and
+/// the TTL the packet had there.
+type Vantage = (u8, u8);
+
+#[derive(Clone, Copy, Debug)]
+struct Sighting {
+    ts: Timestamp,
+    /// Vantages this packet was seen at; the first is where it was
+    /// analysed.
+    at: [Option<Vantage>; 4],
+    /// Insertion number (to find it again when evicting).
+    n: u64,
+    /// The frame analysed was a RST (its event's TTL may be corrected).
+    rst_frame: Option<u64>,
+}
+
+/// Recent packets of one direction, to recognise a copy of one packet
+/// seen at another capture point (another pcapng interface, another
+/// interface or packet type of a Linux cooked capture, or another TTL:
+/// the packet crossed a router between the two points).
+///
+/// A frame is a copy when a packet with its [`Sig`] was seen within
+/// [`COPY_WINDOW`] at other vantages only (the closest in time such
+/// sighting takes it). A frame matching only packets already seen at its
+/// own vantage is the sender's repeat (a real retransmission, a duplicate
+/// ACK, a keep-alive): it is analysed as usual and is a sighting of its
+/// own, as the repeat's copy may come later in the file.
+#[derive(Debug, Default)]
+struct Sightings {
+    map: HashMap<Sig, Vec<Sighting>>,
+    order: VecDeque<(Sig, u64)>,
+    next: u64,
+}
+
+/// Sightings kept per signature (repeats of one packet).
+const MAX_REPEATS: usize = 4;
+
+/// What [`Sightings::see`] found.
+enum Seen {
+    /// First sighting (or the sender's repeat): analyse it.
+    New,
+    /// A copy of a packet seen elsewhere; `first` is the vantage it was
+    /// analysed at, `rst_frame` its frame when it was a RST.
+    Copy {
+        first: Option<Vantage>,
+        rst_frame: Option<u64>,
+    },
+}
+
+impl Sightings {
+    fn see(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
+        let list = self.map.entry(sig).or_default();
+        let gap = |s: &Sighting| ts.since(s.ts).0.unsigned_abs();
+        let best = list
+            .iter_mut()
+            .filter(|s| gap(s) <= COPY_WINDOW.0.unsigned_abs())
+            .filter(|s| !s.at.iter().flatten().any(|&a| a == v))
+            .min_by_key(|s| gap(s));
+        if let Some(s) = best {
+            if let Some(slot) = s.at.iter_mut().find(|a| a.is_none()) {
+                *slot = Some(v);
+            }
+            return Seen::Copy {
+                first: s.at[0],
+                rst_frame: s.rst_frame,
+            };
+        }
+        let n = self.next;
+        self.next += 1;
+        if list.len() >= MAX_REPEATS {
+            list.remove(0);
+        }
+        list.push(Sighting {
+            ts,
+            at: [Some(v), None, None, None],
+            n,
+            rst_frame: rst.then_some(frame),
+        });
+        self.order.push_back((sig, n));
+        while self.order.len() > MAX_SIGHTINGS {
+            if let Some((old, k)) = self.order.pop_front() {
+                if let Some(l) = self.map.get_mut(&old) {
+                    l.retain(|s| s.n != k);
+                    if l.is_empty() {
+                        self.map.remove(&old);
+                    }
+                }
+            }
+        }
+        Seen::New
+    }
+}
 
 /// Events of one connection, at most `max` of them; past it one
 /// `EventsTruncated` marks the spot and the rest are counted.
@@ -64,6 +190,11 @@ struct DirState {
     probed: bool,
     /// This side sent a keep-alive the peer has not answered yet.
     keepalive_pending: bool,
+    /// Recent packets, to recognise copies seen at another capture point.
+    sightings: Sightings,
+    /// Index of the capture point of this side's first packet: TTLs are
+    /// counted there only.
+    ref_point: Option<u8>,
 }
 
 impl DirState {
@@ -78,6 +209,8 @@ impl DirState {
             zero_window: false,
             probed: false,
             keepalive_pending: false,
+            sightings: Sightings::default(),
+            ref_point: None,
         }
     }
 
@@ -112,6 +245,9 @@ pub(crate) struct ConnState {
     /// ACK that completes the handshake), as Wireshark measures it.
     syn_ts: Option<Timestamp>,
     rtt: Option<Duration>,
+    /// Distinct capture points of this connection's packets, in order of
+    /// first sighting (at most [`MAX_POINTS`]).
+    points: Vec<CapturePoint>,
 }
 
 impl ConnState {
@@ -148,6 +284,32 @@ impl ConnState {
             over_budget: false,
             syn_ts: None,
             rtt: None,
+            points: Vec::new(),
+        }
+    }
+
+    /// The index of a capture point among this connection's.
+    fn point_index(&mut self, p: CapturePoint) -> u8 {
+        if let Some(i) = self.points.iter().position(|&q| q == p) {
+            return i as u8;
+        }
+        if self.points.len() < MAX_POINTS {
+            self.points.push(p);
+        }
+        (self.points.len() - 1) as u8
+    }
+
+    /// Count this direction's TTL (at its reference capture point only).
+    fn count_ttl(&mut self, di: usize, point: u8, ttl: u8) {
+        let r = *self.dirs[di].ref_point.get_or_insert(point);
+        if r != point {
+            return;
+        }
+        let h = &mut self.half[di];
+        if let Some((_, n)) = h.ttls.iter_mut().find(|(t, _)| *t == ttl) {
+            *n += 1;
+        } else if h.ttls.len() < MAX_TTLS {
+            h.ttls.push((ttl, 1));
         }
     }
 
@@ -192,7 +354,8 @@ impl ConnState {
         }
     }
 
-    /// Feed one TCP packet of this connection.
+    /// Feed one TCP packet of this connection, captured at `point`.
+    #[allow(clippy::too_many_arguments)]
     pub fn on_tcp(
         &mut self,
         frame: u64,
@@ -201,12 +364,59 @@ impl ConnState {
         ip: &IpInfo,
         seg: &TcpSegment<'_>,
         dir: Dir,
+        point: CapturePoint,
     ) {
         let di = dir.index();
         let pi = dir.reverse().index();
         let fl = seg.flags;
         let (syn, ack, fin, rst) = (fl.syn(), fl.ack(), fl.fin(), fl.rst());
         let plen = seg.payload_len;
+
+        // A copy of a packet already seen at another capture point: a
+        // frame of the connection (counted as Wireshark counts it in its
+        // conversation table), not a packet sent again. Nothing else of
+        // it is analysed or kept.
+        let pix = self.point_index(point);
+        let sig = Sig {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: fl.0,
+            len: plen,
+            ip_id: ip.ip_id,
+        };
+        if let Seen::Copy { first, rst_frame } =
+            self.dirs[di]
+                .sightings
+                .see(sig, (pix, ip.ttl), ts, frame, rst)
+        {
+            self.touch(frame, ts);
+            self.packets += 1;
+            let h = &mut self.half[di];
+            h.packets += 1;
+            h.frame_bytes += u64::from(frame_len);
+            h.vantage_copies += 1;
+            // The packet was analysed at another point: its TTL counts
+            // if this is the direction's reference point.
+            let r = self.dirs[di].ref_point;
+            if r == Some(pix) && first.is_some_and(|(p, _)| Some(p) != r) {
+                self.count_ttl(di, pix, ip.ttl);
+                // A RST's TTL is the one at the reference point, so that
+                // it compares with the sender's other packets.
+                if let Some(f) = rst_frame {
+                    if let Some(TcpEventKind::Rst { ttl, .. }) = self
+                        .log
+                        .events
+                        .iter_mut()
+                        .rev()
+                        .find(|e| e.frame == f && matches!(e.kind, TcpEventKind::Rst { .. }))
+                        .map(|e| &mut e.kind)
+                    {
+                        *ttl = ip.ttl;
+                    }
+                }
+            }
+            return;
+        }
 
         if self.packets == 0 && self.roles == RoleSource::Port {
             self.push(frame, ts, dir, TcpEventKind::MidStream);
@@ -218,16 +428,12 @@ impl ConnState {
         }
 
         // Counters.
+        self.count_ttl(di, pix, ip.ttl);
         {
             let h = &mut self.half[di];
             h.packets += 1;
             h.frame_bytes += u64::from(frame_len);
             h.payload_bytes += u64::from(plen);
-            if let Some((_, n)) = h.ttls.iter_mut().find(|(t, _)| *t == ip.ttl) {
-                *n += 1;
-            } else if h.ttls.len() < MAX_TTLS {
-                h.ttls.push((ip.ttl, 1));
-            }
             if !rst && ip.ip_id.is_some() {
                 h.last_ip_id = ip.ip_id;
             }
@@ -469,6 +675,7 @@ impl ConnState {
             mut half,
             dirs,
             mut log,
+            points,
             ..
         } = self;
         for ((d, h), dir) in dirs
@@ -502,6 +709,7 @@ impl ConnState {
             events_dropped: log.dropped,
             max_idle,
             by_port,
+            capture_points: points,
         }
     }
 }

@@ -134,13 +134,21 @@ pub struct Segment {
 /// One direction of a connection.
 #[derive(Clone, Debug, Default)]
 pub struct HalfStream {
-    /// Packets sent in this direction.
+    /// Frames of this direction, copies seen at another capture point
+    /// included (as Wireshark's conversation table counts them).
     pub packets: u64,
     /// Frame bytes (on-the-wire frame length) sent in this direction; the
-    /// same measure as Wireshark's conversation table.
+    /// same measure as Wireshark's conversation table (copies included).
     pub frame_bytes: u64,
-    /// TCP payload bytes per headers (including retransmissions).
+    /// TCP payload bytes per headers (including retransmissions; not
+    /// including copies seen at another capture point).
     pub payload_bytes: u64,
+    /// Frames that were copies of a packet already seen at another
+    /// capture point (another interface, or another TTL: the packet
+    /// crossed a router between the two points). Not analysed: never a
+    /// retransmission, duplicate ACK, keep-alive or out-of-order segment,
+    /// and their payload is not fed again.
+    pub vantage_copies: u64,
     /// Initial sequence number (from the SYN/SYN-ACK), or the first seen
     /// sequence number minus one when the handshake is missing.
     pub isn: Option<u32>,
@@ -161,7 +169,10 @@ pub struct HalfStream {
     pub stream_len: u64,
     /// Last frame carrying payload in this direction.
     pub last_payload: Option<(u64, Timestamp)>,
-    /// IP TTL / hop limit values seen, with counts (a few distinct values).
+    /// IP TTL / hop limit values seen, with counts (a few distinct
+    /// values), at one capture point only: the point of this direction's
+    /// first packet (a copy seen elsewhere has another TTL when a router
+    /// lies between the two points).
     pub ttls: Vec<(u8, u64)>,
     /// Last IPv4 identification seen (before any RST).
     pub last_ip_id: Option<u16>,
@@ -257,6 +268,11 @@ pub struct Connection {
     pub max_idle: Option<(crate::common::Duration, u64)>,
     /// Selected by port (`true`) or by the first-payload predicate.
     pub by_port: bool,
+    /// The capture points this connection's frames were seen at, in order
+    /// of first sighting (the first 8). More than one: the capture holds
+    /// the connection as seen from several points (see
+    /// [`HalfStream::vantage_copies`]).
+    pub capture_points: Vec<crate::packet::CapturePoint>,
 }
 
 impl Connection {
@@ -282,11 +298,15 @@ pub struct FlowStats {
     /// The budget is counted per connection in `over_budget`.
     pub depth_capped: u64,
     pub hole_limited: u64,
+    /// Frames of the analysed connections that were copies of a packet
+    /// seen at another capture point ([`HalfStream::vantage_copies`]).
+    pub vantage_copies: u64,
 }
 
 impl FlowStats {
     fn count_limits(&mut self, conns: &[Connection]) {
         for h in conns.iter().flat_map(|c| c.half.iter()) {
+            self.vantage_copies += h.vantage_copies;
             match h.limit {
                 Some(KeepLimit::DepthCap { .. }) => self.depth_capped += 1,
                 Some(KeepLimit::Holes { .. } | KeepLimit::HoleBytes { .. }) => {
@@ -334,6 +354,7 @@ impl FlowTable {
                 frame_len,
                 &pkt.ip,
                 seg,
+                pkt.point,
             ),
             Transport::IcmpError(err) => {
                 self.table

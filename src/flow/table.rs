@@ -26,7 +26,7 @@
 use super::conn::ConnState;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
-use crate::packet::{IcmpError, IpInfo, TcpFlags, TcpSegment};
+use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -191,6 +191,7 @@ enum Early {
         mss: Option<u16>,
         window_scale: Option<u8>,
         sack: bool,
+        point: CapturePoint,
     },
     Icmp {
         frame: u64,
@@ -237,6 +238,7 @@ impl Pending {
                     mss,
                     window_scale,
                     sack,
+                    point,
                 } => {
                     let (s, d) = if from_first_src {
                         (self.first.src, self.first.dst)
@@ -266,7 +268,7 @@ impl Pending {
                         payload_len: 0,
                     };
                     let dir = c.dir_of(s);
-                    c.on_tcp(frame, ts, frame_len, &ip, &seg, dir);
+                    c.on_tcp(frame, ts, frame_len, &ip, &seg, dir, point);
                 }
                 Early::Icmp { frame, ts, err } => {
                     if let Some(q) = err.quoted {
@@ -418,6 +420,7 @@ impl Table {
         frame_len: u32,
         ip: &IpInfo,
         seg: &TcpSegment<'_>,
+        point: CapturePoint,
     ) {
         stats.tcp_packets += 1;
         self.advance(ts);
@@ -439,7 +442,7 @@ impl Table {
                 if self.held >= cfg.max_buffered {
                     stop_keeping(e, cfg, stats);
                 }
-                update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+                update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
                 self.held = budget(self.held, before, e, cfg, stats);
                 self.maybe_sweep(cfg);
                 return;
@@ -463,7 +466,7 @@ impl Table {
             if self.held >= cfg.max_buffered {
                 stop_keeping(e, cfg, stats);
             }
-            update(e, cfg, stats, side, frame, ts, frame_len, ip, seg);
+            update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
             self.held = budget(self.held, before, e, cfg, stats);
         }
         self.maybe_sweep(cfg);
@@ -708,6 +711,7 @@ fn update(
     frame_len: u32,
     ip: &IpInfo,
     seg: &TcpSegment<'_>,
+    point: CapturePoint,
 ) {
     let other = 1 - side.min(1);
     if let Some(b) = e.base.get_mut(side) {
@@ -759,6 +763,7 @@ fn update(
                     mss: seg.mss,
                     window_scale: seg.window_scale,
                     sack: seg.sack,
+                    point,
                 };
                 pend(&mut e.track, item, cfg, stream);
                 return;
@@ -768,12 +773,12 @@ fn update(
         }
         Track::Selected(c) => {
             let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
-            c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+            c.on_tcp(frame, ts, frame_len, ip, seg, dir, point);
             return;
         }
         Track::Undecided(c) => {
             let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
-            c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+            c.on_tcp(frame, ts, frame_len, ip, seg, dir, point);
             if seg.payload_len == 0 {
                 return;
             }
@@ -789,7 +794,7 @@ fn update(
             Track::Pending(p) => {
                 let mut c = p.promote(cfg, stream);
                 let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
-                c.on_tcp(frame, ts, frame_len, ip, seg, dir);
+                c.on_tcp(frame, ts, frame_len, ip, seg, dir, point);
                 Some(c)
             }
             _ => None,

@@ -33,6 +33,7 @@ struct Pk {
     ip_id: u16,
     mss: Option<u16>,
     ws: Option<u8>,
+    point: crate::packet::CapturePoint,
 }
 
 fn pk(src: (&str, u16), dst: (&str, u16), seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Pk {
@@ -49,6 +50,7 @@ fn pk(src: (&str, u16), dst: (&str, u16), seq: u32, ack: u32, flags: u16, payloa
         ip_id: 1,
         mss: None,
         ws: None,
+        point: Default::default(),
     }
 }
 
@@ -72,6 +74,11 @@ impl Pk {
     }
     fn cut_from(mut self, wire_len: u32) -> Self {
         self.payload_len = Some(wire_len);
+        self
+    }
+    /// Captured on pcapng interface `i`.
+    fn on_if(mut self, i: u32) -> Self {
+        self.point.interface = i;
         self
     }
     fn opts(mut self, mss: u16, ws: u8) -> Self {
@@ -134,6 +141,7 @@ impl Sim {
                 payload: &p.payload,
                 payload_len: plen,
             }),
+            point: p.point,
         };
         let ts = self.ts();
         self.t.on_packet(self.frame, ts, 54 + plen, &pkt);
@@ -160,6 +168,7 @@ impl Sim {
                 mtu: None,
                 quoted: Some(quoted),
             }),
+            point: Default::default(),
         };
         let ts = self.ts();
         self.t.on_packet(self.frame, ts, 70, &pkt);
@@ -889,6 +898,7 @@ fn bench_packets_per_second() {
                         payload: data,
                         payload_len: data.len() as u32,
                     }),
+                    point: Default::default(),
                 };
                 t.on_packet(
                     frame,
@@ -1056,4 +1066,143 @@ fn sparse_segments_cannot_fill_the_depth_cap_with_holes() {
     );
     assert_eq!((stats.depth_capped, stats.hole_limited), (0, 1));
     assert_eq!(c.half[0].stream_len, (1 << 20) - 1);
+}
+
+/// Every packet seen at two capture points (a router captured on both
+/// interfaces: the copy on the second has the TTL one lower), the second
+/// interface's frames written in batches after the first's.
+#[test]
+fn copies_seen_at_another_capture_point_are_not_retransmissions() {
+    let mut sim = Sim::new(FlowConfig::default());
+    let mut batch: Vec<(i64, Pk)> = Vec::new();
+    let send = |sim: &mut Sim, batch: &mut Vec<(i64, Pk)>, p: Pk, id: u16| {
+        let p = p.ttl(64, id);
+        sim.send(p.clone().on_if(0));
+        // Seen 20 µs earlier or later on the other interface.
+        batch.push((sim.ms, p.ttl(63, id).on_if(1)));
+    };
+    send(&mut sim, &mut batch, c2s(100, 0, SYN, b""), 1);
+    send(&mut sim, &mut batch, s2c(5000, 101, SYN | ACK, b""), 0);
+    send(&mut sim, &mut batch, c2s(101, 5001, ACK, b""), 2);
+    send(&mut sim, &mut batch, c2s(101, 5001, PSH | ACK, b"hello"), 3);
+    for (t, p) in batch.drain(..) {
+        sim.at(t).send(p);
+    }
+    sim.at(10);
+    send(
+        &mut sim,
+        &mut batch,
+        s2c(5001, 106, PSH | ACK, b"world!"),
+        7,
+    );
+    // A real retransmission 300 ms later (a new IP ID), also seen twice.
+    sim.at(300);
+    send(
+        &mut sim,
+        &mut batch,
+        s2c(5001, 106, PSH | ACK, b"world!"),
+        8,
+    );
+    // Keep-alives with an unchanged IP ID (as a stack sending ID 0 does),
+    // one second apart: the second is a repeat at the same point.
+    sim.at(400);
+    send(&mut sim, &mut batch, c2s(105, 5007, ACK, b""), 0);
+    sim.at(1400);
+    send(&mut sim, &mut batch, c2s(105, 5007, ACK, b""), 0);
+    for (t, p) in batch.drain(..) {
+        sim.at(t).send(p);
+    }
+    let (conns, stats) = sim.finish();
+    let c = &conns[0];
+    let k = kinds(c);
+    let count = |f: &dyn Fn(&TcpEventKind) -> bool| k.iter().filter(|e| f(e)).count();
+    assert_eq!(
+        count(&|e| matches!(
+            e,
+            TcpEventKind::Retransmission { .. }
+                | TcpEventKind::Syn {
+                    retransmission: true
+                }
+        )),
+        1,
+        "{k:?}"
+    );
+    assert_eq!(
+        count(&|e| matches!(
+            e,
+            TcpEventKind::SynAck {
+                retransmission: true
+            }
+        )),
+        0
+    );
+    assert_eq!(count(&|e| matches!(e, TcpEventKind::KeepAlive)), 2, "{k:?}");
+    assert_eq!(count(&|e| matches!(e, TcpEventKind::OutOfOrder { .. })), 0);
+    assert_eq!(count(&|e| matches!(e, TcpEventKind::DupAck { .. })), 0);
+    let (up, down) = (c.half(Dir::ToServer), c.half(Dir::ToClient));
+    assert_eq!(up.data, b"hello");
+    assert_eq!(down.data, b"world!");
+    assert_eq!((up.vantage_copies, down.vantage_copies), (5, 3));
+    assert_eq!((up.packets, down.packets), (10, 6));
+    assert_eq!((up.payload_bytes, down.payload_bytes), (5, 12));
+    // TTLs are those at the first point only: no second population.
+    assert_eq!(
+        (up.ttls.clone(), down.ttls.clone()),
+        (vec![(64, 5)], vec![(64, 3)])
+    );
+    assert_eq!(c.capture_points.len(), 2);
+    assert_eq!(stats.vantage_copies, 8);
+}
+
+/// A copy differing only in TTL (two capture points one file cannot tell
+/// apart, e.g. a merged legacy pcap) is a copy; a RST first seen at the
+/// second point gets the TTL of the sender's reference point.
+#[test]
+fn copies_by_ttl_and_a_reset_seen_first_at_the_second_point() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.at(5).send(c2s(101, 5001, ACK, b"").ttl(63, 1));
+    sim.at(10)
+        .send(c2s(101, 5001, PSH | ACK, b"abc").ttl(64, 2));
+    sim.at(11)
+        .send(c2s(101, 5001, PSH | ACK, b"abc").ttl(63, 2));
+    // The reset: first at the point beyond the router (TTL 63), then at
+    // the reference point (64).
+    sim.at(20)
+        .send(c2s(104, 5001, RST, b"").ttl(63, 0).on_if(1));
+    sim.at(20).send(c2s(104, 5001, RST, b"").ttl(64, 0));
+    let c = only(sim);
+    let up = c.half(Dir::ToServer);
+    assert_eq!(up.vantage_copies, 3);
+    assert_eq!(up.ttls, vec![(64, 4)]);
+    let rst: Vec<_> = c
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            TcpEventKind::Rst { ttl, .. } => Some((e.frame, ttl)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rst, vec![(7, 64)]);
+    assert!(!kinds(&c)
+        .iter()
+        .any(|k| matches!(k, TcpEventKind::Retransmission { .. })));
+}
+
+/// The same packet twice at the same point (and TTL) is the sender's
+/// repeat, not a copy: a duplicate ACK stays one.
+#[test]
+fn a_repeat_at_the_same_point_is_no_copy() {
+    let mut sim = Sim::new(FlowConfig::default());
+    handshake(&mut sim);
+    sim.at(10).send(s2c(5001, 101, PSH | ACK, b"x"));
+    sim.at(11).send(s2c(5003, 101, PSH | ACK, b"z"));
+    for t in 12..16 {
+        sim.at(t).send(c2s(101, 5002, ACK, b""));
+    }
+    let c = only(sim);
+    assert_eq!(c.half(Dir::ToServer).vantage_copies, 0);
+    assert!(kinds(&c)
+        .iter()
+        .any(|k| matches!(k, TcpEventKind::DupAck { count: 3 })));
 }

@@ -215,5 +215,9 @@ fn transport(
         },
         _ => Transport::Other { protocol },
     };
-    Some(Sliced::Packet(Packet { ip, transport }))
+    Some(Sliced::Packet(Packet {
+        ip,
+        transport,
+        point: Default::default(),
+    }))
 }

@@ -161,11 +161,55 @@ pub enum Transport<'a> {
     },
 }
 
+/// Where in the network a frame was captured, as far as the capture
+/// file tells: the pcapng interface (numbered across sections, as
+/// Wireshark's `frame.interface_id`) and, in Linux cooked captures
+/// (`tcpdump -i any`), the interface index (SLL2 only) and the packet
+/// type (SLL and SLL2: 0 to this host, 1 broadcast, 2 multicast, 3 to
+/// another host, 4 sent by this host). A router captured on two
+/// interfaces sees each forwarded packet at two points: once arriving,
+/// once leaving. A legacy pcap of another link type has one point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CapturePoint {
+    pub interface: u32,
+    pub ifindex: Option<u32>,
+    pub packet_type: Option<u16>,
+}
+
+impl CapturePoint {
+    /// The capture point of a frame (reads the Linux cooked header, which
+    /// the slicer otherwise skips).
+    pub fn of(frame: &crate::capture::Frame<'_>) -> CapturePoint {
+        let d = frame.data;
+        let be16 = |o: usize| d.get(o..o + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let (ifindex, packet_type) = match frame.link.0 {
+            // SLL: packet type (2 bytes) first; no interface index.
+            113 => (None, be16(0)),
+            // SLL2: protocol, reserved, interface index (4), ARPHRD type,
+            // packet type (1 byte).
+            276 => (
+                d.get(4..8)
+                    .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+                d.get(10).map(|&t| u16::from(t)),
+            ),
+            _ => (None, None),
+        };
+        CapturePoint {
+            interface: frame.interface,
+            ifindex,
+            packet_type,
+        }
+    }
+}
+
 /// A sliced IP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet<'a> {
     pub ip: IpInfo,
     pub transport: Transport<'a>,
+    /// Where the frame was captured ([`CapturePoint::of`]; the default
+    /// point until [`Slicer::slice`] sets it).
+    pub point: CapturePoint,
 }
 
 /// Why a frame produced no packet. Counted per file; none is an error.
@@ -243,10 +287,14 @@ impl Slicer {
     pub fn slice<'a>(&'a mut self, frame: &crate::capture::Frame<'a>) -> Sliced<'a> {
         // The common case, on etherparse; it declines what it would answer
         // differently (see `lax.rs`).
-        if let Some(s) = lax::slice(frame.link, frame.data) {
-            return s;
+        let mut s = match lax::slice(frame.link, frame.data) {
+            Some(s) => s,
+            None => self.slice_by_hand(frame),
+        };
+        if let Sliced::Packet(p) = &mut s {
+            p.point = CapturePoint::of(frame);
         }
-        self.slice_by_hand(frame)
+        s
     }
 
     /// The hand-written slicer: link encapsulations, IPv6 extension
@@ -320,6 +368,7 @@ fn other(ip: IpInfo, protocol: u8) -> Sliced<'static> {
     Sliced::Packet(Packet {
         ip,
         transport: Transport::Other { protocol },
+        point: CapturePoint::default(),
     })
 }
 
@@ -340,7 +389,11 @@ fn transport(ip: IpInfo, protocol: u8, v6: bool, payload: &[u8], payload_len: u3
         },
         _ => Transport::Other { protocol },
     };
-    Sliced::Packet(Packet { ip, transport })
+    Sliced::Packet(Packet {
+        ip,
+        transport,
+        point: CapturePoint::default(),
+    })
 }
 
 #[cfg(test)]
@@ -374,6 +427,7 @@ mod tests {
             Sliced::Packet(Packet {
                 ip,
                 transport: Transport::Tcp(t),
+                ..
             }) => (ip, t),
             other => panic!("{other:?}"),
         }

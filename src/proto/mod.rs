@@ -41,6 +41,10 @@ pub struct StreamInput<'a> {
     /// True if offset 0 is the first byte after the SYN (a capture that
     /// started mid-connection is false: framing must be found, not assumed).
     pub from_start: bool,
+    /// The holes the snap length made (some of `holes`): the sender sent
+    /// these bytes, the capture cut them. A PDU header before such a hole
+    /// still frames the PDU; its hidden content is not decoded.
+    pub hidden: &'a [(u64, u64)],
 }
 
 impl<'a> StreamInput<'a> {
@@ -104,6 +108,12 @@ pub enum ProtoEvent {
     /// undecodable PDU); what follows is not decoded.
     Stopped {
         why: String,
+    },
+    /// A PDU whose header was captured but whose content the snap length
+    /// cut: where it ends is known, what it says is not (never read as
+    /// the message it might be).
+    HiddenBySnaplen {
+        what: String,
     },
 }
 

@@ -49,6 +49,46 @@ impl<'a> Side<'a> {
         }
     }
 
+    /// Whether some of the bytes `a..b` were hidden by the snap length,
+    /// and every hole among them was.
+    fn only_hidden_in(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (a as u64, b as u64);
+        let overlaps = |&&(o, l): &&(u64, u64)| o < b && o.saturating_add(l) > a;
+        let mut any = false;
+        for h in self.input.holes.iter().filter(overlaps) {
+            if !self.input.hidden.contains(h) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// This side with the holes the snap length made read through: its
+    /// bytes run to the first other hole (`keep` holds the other holes).
+    /// Decoders that frame by headers (TLS) see where hidden bytes are
+    /// from `input.hidden`.
+    fn past_snaplen<'b>(&self, keep: &'b mut Vec<(u64, u64)>) -> Side<'b>
+    where
+        'a: 'b,
+    {
+        keep.clear();
+        let hidden = self.input.hidden;
+        keep.extend(self.input.holes.iter().filter(|h| !hidden.contains(h)));
+        let total = self.input.data.len();
+        let end = keep
+            .first()
+            .map_or(total, |&(o, _)| (o as usize).min(total));
+        Side {
+            dir: self.dir,
+            input: StreamInput {
+                holes: keep,
+                ..self.input
+            },
+            data: self.input.data.get(..end).unwrap_or(&[]),
+        }
+    }
+
     /// An event about a position rather than a PDU: it spans the byte at
     /// `at` (when there is one), so that it falls in the frame carrying it.
     fn marker(&self, at: usize, event: ProtoEvent) -> Decoded {
@@ -477,6 +517,24 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
     };
     let end = start + len;
     let Some(pkt) = side.data.get(start..end) else {
+        if end <= side.input.data.len() && side.only_hidden_in(start, end) {
+            // The snap length cut the TPDU: its TPKT header says where it
+            // ends, its content is not there.
+            let what = if side.dir == Dir::ToServer {
+                "X.224 Connection Request"
+            } else {
+                "X.224 Connection Confirm"
+            };
+            let hidden = snaplen_hidden(side, start, end);
+            out.push(side.at(
+                start,
+                end,
+                ProtoEvent::HiddenBySnaplen {
+                    what: format!("{what} ({len} bytes, {hidden} of them not captured)"),
+                },
+            ));
+            return Some(end);
+        }
         out.push(side.cut(start));
         return None;
     };
@@ -527,8 +585,20 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
     is_expected.then_some(end)
 }
 
+/// Bytes of `start..end` the snap length hid.
+fn snaplen_hidden(side: &Side<'_>, start: usize, end: usize) -> u64 {
+    let (a, b) = (start as u64, end as u64);
+    side.input
+        .hidden
+        .iter()
+        .map(|&(o, l)| o.max(a)..o.saturating_add(l).min(b))
+        .map(|r| r.end.saturating_sub(r.start))
+        .sum()
+}
+
 /// TLS in both directions from the given offsets: the server first, to
-/// learn from its ServerHello whether TLS 1.3 was selected.
+/// learn from its ServerHello whether TLS 1.3 was selected. Records are
+/// framed through bytes the snap length hid.
 fn decode_tls(
     client: &Side<'_>,
     client_start: usize,
@@ -537,14 +607,34 @@ fn decode_tls(
     selected: Option<Protocols>,
     out: &mut Vec<Decoded>,
 ) {
+    let (mut ck, mut sk) = (Vec::new(), Vec::new());
+    let client = &client.past_snaplen(&mut ck);
+    let server = &server.past_snaplen(&mut sk);
     let sbytes = server.data.get(server_start..).unwrap_or(&[]);
     let cbytes = client.data.get(client_start..).unwrap_or(&[]);
     // The server direction switches itself to "encrypted" at a TLS 1.3
-    // ServerHello; the client direction is told.
-    let mut s = tls::decode_direction(Dir::ToClient, sbytes, server_start as u64, false);
+    // ServerHello; the client direction is told. Without a negotiation a
+    // side that was not captured from its start is decoded from a record
+    // found by searching: its handshake may be before the capture.
+    let mid = |side: &Side<'_>| selected.is_none() && !side.input.from_start;
+    let mut s = tls::decode_direction_from(
+        Dir::ToClient,
+        sbytes,
+        server_start as u64,
+        false,
+        mid(server),
+        server.input.hidden,
+    );
     let server_hello = s.server_hello().cloned();
     let tls13 = s.selected_tls13();
-    let mut c = tls::decode_direction(Dir::ToServer, cbytes, client_start as u64, tls13);
+    let mut c = tls::decode_direction_from(
+        Dir::ToServer,
+        cbytes,
+        client_start as u64,
+        tls13,
+        mid(client),
+        client.input.hidden,
+    );
     tls_events(server, &mut s, out);
     tls_events(client, &mut c, out);
     match selected {
@@ -592,6 +682,15 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
         side.input.limit.map(|limit| limit.to_string())
     };
     let mut said_stop = false;
+    if let Some(ev) = res.records.take() {
+        let first = res.events.first().map_or(res.stopped_at, |d| d.start);
+        out.push(Decoded {
+            dir: side.dir,
+            start: first.min(res.stopped_at),
+            end: res.stopped_at,
+            event: ProtoEvent::Tls(ev),
+        });
+    }
     for mut d in std::mem::take(&mut res.events) {
         d.dir = side.dir;
         if let ProtoEvent::Stopped { why } = &mut d.event {
@@ -899,8 +998,13 @@ fn decode_mid_stream_side(side: &Side<'_>, off: usize, kind: Start, out: &mut Ve
             decode_slow_path(side, off, &mut ctx, out);
         }
         Start::Tls => {
+            let mut keep = Vec::new();
+            let side = &side.past_snaplen(&mut keep);
             let bytes = side.data.get(off..).unwrap_or(&[]);
-            let mut res = tls::decode_direction(side.dir, bytes, off as u64, false);
+            let mid = !side.input.from_start;
+            let hidden = side.input.hidden;
+            let mut res =
+                tls::decode_direction_from(side.dir, bytes, off as u64, false, mid, hidden);
             tls_events(side, &mut res, out);
         }
     }
@@ -930,6 +1034,7 @@ mod tests {
                 bytes: data.len() as u64,
             }),
             from_start: true,
+            hidden: &[],
         }
     }
 

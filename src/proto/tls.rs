@@ -147,9 +147,37 @@ pub enum TlsEvent {
         level: u8,
         description: u8,
     },
-    /// An alert record after ChangeCipherSpec: only its length is visible.
+    /// An alert record that cannot be read: after ChangeCipherSpec, in a
+    /// direction whose handshake the capture did not see, or not 2 bytes
+    /// long. Only its length is visible.
     EncryptedAlert {
         len: u32,
+    },
+    /// The capture started after this direction's TLS handshake: its
+    /// first record seen is already protected (application data, an
+    /// alert, or a handshake record that is no clear handshake message),
+    /// so every record of the direction is encrypted, alerts included.
+    /// Placed at that first record.
+    HandshakeNotCaptured,
+    /// A clear record (handshake, or a 2-byte alert) whose body the snap
+    /// length cut: framed by its header, never read as the message it
+    /// might be. `msg_type` is the first handshake message's type when
+    /// that byte was captured.
+    HiddenRecord {
+        content_type: u8,
+        len: u32,
+        msg_type: Option<u8>,
+    },
+    /// Totals of the records framed in this direction (emitted once, at
+    /// the end of the decoded part): records whose header was read, their
+    /// payload bytes, records whose body the snap length cut, and the
+    /// times framing was lost to a record header the snap length hid and
+    /// found again at a later segment.
+    Records {
+        records: u64,
+        bytes: u64,
+        body_cut: u64,
+        headers_hidden: u64,
     },
     /// An application-data record (after the handshake). Only the first
     /// few per direction are emitted; `ApplicationDataSummary` counts all.
@@ -191,6 +219,12 @@ pub struct TlsDirection {
     pub encrypted_records: Vec<RecordRef>,
     /// Stream offset where decoding stopped (end of input, hole, garbage).
     pub stopped_at: u64,
+    /// Decoding began mid-connection and the first record was already
+    /// protected ([`TlsEvent::HandshakeNotCaptured`]).
+    pub encrypted_from_start: bool,
+    /// The [`TlsEvent::Records`] totals of the direction (None when no
+    /// record was framed); the caller places it over the decoded part.
+    pub records: Option<TlsEvent>,
 }
 
 /// Encrypted records kept per direction for shape analysis.
@@ -336,8 +370,26 @@ struct DirDecoder {
     /// The peer's (or our) ServerHello selected TLS 1.3.
     tls13: bool,
     /// This direction's records are encrypted (after ChangeCipherSpec, or
-    /// after a TLS 1.3 ServerHello in the server direction).
+    /// after a TLS 1.3 ServerHello in the server direction, or from the
+    /// start of a direction whose handshake was not captured).
     encrypted: bool,
+    /// Decoding began mid-connection: until a clear handshake message is
+    /// read, the direction is not known to be before its ChangeCipherSpec.
+    mid: bool,
+    /// The direction is known to be before its ChangeCipherSpec (decoded
+    /// from its first byte, or from a clear handshake record).
+    known_clear: bool,
+    /// The first record was looked at (mid-connection decoding).
+    first_seen: bool,
+    /// Records framed, their payload bytes, records whose body the snap
+    /// length cut, framing lost to hidden headers.
+    records: u64,
+    record_bytes: u64,
+    body_cut: u64,
+    headers_hidden: u64,
+    /// A handshake record was hidden: the next clear one must begin a
+    /// message to be read.
+    hs_after_hidden: bool,
     /// A TLS 1.3 ServerHello was seen here and NotObservable is still due.
     tls13_flight_pending: bool,
     /// TLS 1.3: the next content-type-23 record carries handshake messages
@@ -411,15 +463,65 @@ impl DirDecoder {
         }
     }
 
-    fn on_record(&mut self, hdr: &RecordHeader, body: &[u8], start: u64, end: u64) {
+    fn on_record(&mut self, hdr: &RecordHeader, body: &[u8], start: u64, end: u64, cut: bool) {
         use content_type::*;
+        self.records += 1;
+        self.record_bytes += hdr.len as u64;
+        if cut {
+            self.body_cut += 1;
+            // Only a record read by its length alone survives the cut:
+            // ChangeCipherSpec, application data, anything encrypted.
+            let clear_alert = hdr.content_type == ALERT
+                && hdr.len == 2
+                && (self.tls13 || (!self.encrypted && self.known_clear));
+            let clear_hs = hdr.content_type == HANDSHAKE && !self.encrypted;
+            if clear_alert || clear_hs {
+                self.flush_tls13_marker(start, end);
+                if clear_hs {
+                    // Part of a message is lost: the buffer cannot go on.
+                    self.hs_buf.clear();
+                    self.chunks.clear();
+                    self.hs_after_hidden = true;
+                }
+                let msg_type = if clear_hs {
+                    body.first().copied()
+                } else {
+                    None
+                };
+                self.tls(
+                    start,
+                    end,
+                    TlsEvent::HiddenRecord {
+                        content_type: hdr.content_type,
+                        len: hdr.len as u32,
+                        msg_type,
+                    },
+                );
+                return;
+            }
+        }
+        if self.mid && !std::mem::replace(&mut self.first_seen, true) {
+            // The first record of a direction captured mid-connection
+            // says where it is: a clear handshake message (the capture
+            // began during the handshake), a ChangeCipherSpec, or
+            // anything else, already protected.
+            match hdr.content_type {
+                HANDSHAKE if plausible_handshake(body) => self.known_clear = true,
+                CHANGE_CIPHER_SPEC => {}
+                _ => {
+                    self.encrypted = true;
+                    self.out.encrypted_from_start = true;
+                    self.tls(start, end, TlsEvent::HandshakeNotCaptured);
+                }
+            }
+        }
         if hdr.content_type != CHANGE_CIPHER_SPEC {
             self.flush_tls13_marker(start, end);
         }
         match hdr.content_type {
             CHANGE_CIPHER_SPEC => {
                 // RFC 5246 7.1: a single byte of value 1.
-                if body != [1] {
+                if body != [1] && !cut {
                     self.anomaly(
                         start,
                         end,
@@ -447,20 +549,22 @@ impl DirDecoder {
                 }
             }
             ALERT => {
-                // RFC 5246 7.2: level(1) description(1). A protected alert
-                // carries a MAC or tag and is never 2 bytes; in TLS 1.3 a
-                // protected alert is content type 23, so a type-21 record
-                // is always in the clear.
-                let clear = body.len() == 2
-                    || ((!self.encrypted || self.tls13) && !body.is_empty() && body.len() % 2 == 0);
+                // RFC 5246 7.2 / RFC 8446 6: a clear alert is level(1)
+                // description(1), one per record (RFC 8446 5.1). It is
+                // read only before this direction's ChangeCipherSpec, when
+                // that is known (the direction was seen from its start or
+                // from a clear handshake message); a protected alert
+                // carries a MAC or tag. In TLS 1.3 a protected alert is
+                // content type 23, so a type-21 record is in the clear.
+                let clear = hdr.len == 2
+                    && body.len() == 2
+                    && (self.tls13 || (!self.encrypted && self.known_clear));
                 if clear {
-                    for pair in body.chunks_exact(2) {
-                        if let [level, description] = *pair {
-                            self.tls(start, end, TlsEvent::Alert { level, description });
-                        }
+                    if let [level, description] = *body {
+                        self.tls(start, end, TlsEvent::Alert { level, description });
                     }
                 } else {
-                    if !self.encrypted {
+                    if !self.encrypted && self.known_clear {
                         self.anomaly(
                             start,
                             end,
@@ -490,7 +594,19 @@ impl DirDecoder {
                             len: hdr.len as u32,
                         },
                     );
+                } else if self.hs_after_hidden && !plausible_handshake(body) {
+                    // The rest of a message whose start was hidden.
+                    self.tls(
+                        start,
+                        end,
+                        TlsEvent::HiddenRecord {
+                            content_type: hdr.content_type,
+                            len: hdr.len as u32,
+                            msg_type: None,
+                        },
+                    );
                 } else {
+                    self.hs_after_hidden = false;
                     self.on_handshake_bytes(hdr, body, start, end);
                 }
             }
@@ -511,11 +627,16 @@ impl DirDecoder {
                     return;
                 }
                 if !self.encrypted && !self.tls13 {
-                    self.anomaly(
-                        start,
-                        end,
-                        "application data before ChangeCipherSpec".into(),
-                    );
+                    if self.known_clear {
+                        self.anomaly(
+                            start,
+                            end,
+                            "application data before ChangeCipherSpec".into(),
+                        );
+                    } else {
+                        // Its ChangeCipherSpec was hidden (snap length).
+                        self.encrypted = true;
+                    }
                 }
                 self.app_records += 1;
                 self.app_bytes += hdr.len as u64;
@@ -814,6 +935,19 @@ enum Sslv2 {
 }
 
 /// Big-endian u16 at `at`, if the bytes are there.
+/// Whether a handshake record's body starts with a clear handshake
+/// message (RFC 5246 7.4, RFC 8446 4): a known type sent in the clear
+/// and a length within bounds. A protected record's first bytes (an
+/// explicit nonce, often zero, or ciphertext) rarely pass.
+fn plausible_handshake(body: &[u8]) -> bool {
+    let (Some(&t), Some(len)) = (body.first(), be_u24(body, 1)) else {
+        return false;
+    };
+    matches!(t, 1 | 2 | 4 | 11 | 12 | 13 | 14 | 15 | 16 | 20 | 22)
+        && len + 4 <= MAX_HANDSHAKE_BUFFER
+        && (t != 14 || len == 0)
+}
+
 fn be_u16(b: &[u8], at: usize) -> Option<u16> {
     match b.get(at..at.checked_add(2)?)? {
         &[x, y] => Some(u16::from_be_bytes([x, y])),
@@ -1022,11 +1156,51 @@ pub const RESYNC_RECORDS: usize = 3;
 /// the client's Finished ([`TlsEvent::EncryptedHandshake`]) and keeps the
 /// compatibility ChangeCipherSpec from hiding a second ClientHello.
 pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDirection {
+    decode_direction_from(dir, data, base, tls13, false, &[])
+}
+
+/// Whether stream bytes `a..b` meet a range of `hidden`.
+fn meets(hidden: &[(u64, u64)], a: u64, b: u64) -> bool {
+    hidden
+        .iter()
+        .any(|&(o, l)| o < b && o.saturating_add(l) > a)
+}
+
+/// [`decode_direction`] for a direction whose decoding may begin
+/// mid-connection (`mid`: the capture started after the connection did,
+/// and `data` begins at a record found by searching): until a clear
+/// handshake message shows the handshake was captured, the direction is
+/// not known to be before its ChangeCipherSpec, so no alert is read in
+/// the clear; a first record that is already protected makes the whole
+/// direction encrypted ([`TlsEvent::HandshakeNotCaptured`]).
+///
+/// `hidden` lists the stream ranges (offsets as `base`) the snap length
+/// cut, zero-filled in `data`. A record whose header was captured is
+/// framed by its length field even when its body was cut; a clear record
+/// whose body was cut is a [`TlsEvent::HiddenRecord`]. A header the snap
+/// length hid loses the framing, found again at the first captured bytes
+/// of a later segment that begin with a record header.
+pub fn decode_direction_from(
+    dir: Dir,
+    data: &[u8],
+    base: u64,
+    tls13: bool,
+    mid: bool,
+    hidden: &[(u64, u64)],
+) -> TlsDirection {
     let mut d = DirDecoder {
         dir,
         out: TlsDirection::default(),
         tls13,
         encrypted: false,
+        mid,
+        known_clear: !mid,
+        first_seen: false,
+        records: 0,
+        record_bytes: 0,
+        body_cut: 0,
+        headers_hidden: 0,
+        hs_after_hidden: false,
         tls13_flight_pending: false,
         first_protected_is_handshake: tls13 && dir == Dir::ToServer,
         hs_buf: Vec::new(),
@@ -1071,13 +1245,59 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
             break;
         }
         let start = base + pos as u64;
+        if meets(hidden, start, start + RECORD_HEADER_LEN as u64) {
+            // The snap length hid this record header: find the framing
+            // again where a later segment's captured bytes begin.
+            let found = hidden
+                .iter()
+                .map(|&(o, l)| o.saturating_add(l))
+                .filter(|&e| e > start)
+                .filter_map(|e| usize::try_from(e.checked_sub(base)?).ok())
+                .find(|&p| {
+                    let h = data.get(p..).unwrap_or(&[]);
+                    let at = base + p as u64;
+                    !meets(hidden, at, at + RECORD_HEADER_LEN as u64)
+                        && matches!(
+                            frame_record(h),
+                            Framing::Record(_) | Framing::NeedMore { .. }
+                        )
+                        && h.len() >= RECORD_HEADER_LEN
+                });
+            d.headers_hidden += 1;
+            match found {
+                Some(p) => {
+                    d.flush_tls13_marker(start, start);
+                    d.hs_buf.clear();
+                    d.chunks.clear();
+                    d.hs_after_hidden = true;
+                    // A ChangeCipherSpec may have been among the hidden
+                    // records: no longer known to be before it.
+                    d.known_clear = false;
+                    pos = p;
+                    continue;
+                }
+                None => {
+                    d.flush_tls13_marker(start, start);
+                    let why =
+                        format!("the snap length hid the TLS record header at offset {start}");
+                    d.push(
+                        start,
+                        base + data.len() as u64,
+                        super::ProtoEvent::Stopped { why },
+                    );
+                    stopped = true;
+                    continue;
+                }
+            }
+        }
         match frame_record(rest) {
             Framing::Record(hdr) => {
                 let body = rest
                     .get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + hdr.len)
                     .unwrap_or(&[]);
                 let end = start + (RECORD_HEADER_LEN + hdr.len) as u64;
-                d.on_record(&hdr, body, start, end);
+                let cut = meets(hidden, start + RECORD_HEADER_LEN as u64, end);
+                d.on_record(&hdr, body, start, end, cut);
                 pos += RECORD_HEADER_LEN + hdr.len;
             }
             Framing::NeedMore { have, need } => {
@@ -1132,6 +1352,14 @@ pub fn decode_direction(dir: Dir, data: &[u8], base: u64, tls13: bool) -> TlsDir
             start: first,
             end: last,
             event: super::ProtoEvent::Tls(TlsEvent::ApplicationDataSummary { records, bytes }),
+        });
+    }
+    if d.records > 0 || d.headers_hidden > 0 {
+        d.out.records = Some(TlsEvent::Records {
+            records: d.records,
+            bytes: d.record_bytes,
+            body_cut: d.body_cut,
+            headers_hidden: d.headers_hidden,
         });
     }
     d.out.stopped_at = end_of_decoded;
@@ -1655,6 +1883,115 @@ mod tests {
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert_eq!(tls_events(&d)[1].2, TlsEvent::EncryptedAlert { len: 26 });
         assert_eq!(d.encrypted_records[0].content_type, 21);
+    }
+
+    /// A capture that starts after the handshake and ends with the
+    /// client's encrypted close_notify (a 26-byte alert record): one
+    /// encrypted alert, not 13 clear ones.
+    #[test]
+    fn alerts_in_a_direction_captured_mid_connection() {
+        let mut v = record(23, 0x0303, &[0x3c; 36]);
+        v.extend(record(23, 0x0303, &[0x11; 40]));
+        // 26 bytes that would read as 13 alerts (0x44d4 ...).
+        let close: Vec<u8> = (0..26u8)
+            .map(|i| 0x44u8.wrapping_add(i.wrapping_mul(37)))
+            .collect();
+        v.extend(record(21, 0x0303, &close));
+        let d = decode_direction_from(Dir::ToServer, &v, 100, false, true, &[]);
+        assert_eq!(
+            kinds(&d),
+            [
+                "HandshakeNotCaptured",
+                "ApplicationData",
+                "ApplicationData",
+                "EncryptedAlert",
+                "ApplicationDataSummary"
+            ]
+        );
+        assert!(d.encrypted_from_start);
+        assert_eq!(tls_events(&d)[0].0, 100);
+        // Even a 2-byte alert record is not read when the direction may
+        // be past its ChangeCipherSpec.
+        let v = record(21, 0x0303, &[1, 0]);
+        let d = decode_direction_from(Dir::ToClient, &v, 0, false, true, &[]);
+        assert_eq!(kinds(&d), ["HandshakeNotCaptured", "EncryptedAlert"]);
+        // A capture that began during the handshake: the clear
+        // ServerHelloDone shows it, so a later 2-byte alert is clear.
+        let mut v = record(22, 0x0303, &[14, 0, 0, 0]);
+        v.extend(record(21, 0x0303, &[2, 48]));
+        let d = decode_direction_from(Dir::ToClient, &v, 0, false, true, &[]);
+        assert_eq!(kinds(&d), ["ServerHelloDone", "Alert"]);
+        assert!(!d.encrypted_from_start);
+        // The same bytes decoded from the start of the direction.
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["ServerHelloDone", "Alert"]);
+    }
+
+    /// Only a 2-byte alert record before ChangeCipherSpec is clear: after
+    /// it even 2 bytes are protected, and a longer record before it is no
+    /// list of clear alerts.
+    #[test]
+    fn clear_alerts_are_two_bytes_before_change_cipher_spec() {
+        let mut v = record(20, 0x0303, &[1]);
+        v.extend(record(21, 0x0303, &[1, 0]));
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["ChangeCipherSpec", "EncryptedAlert"]);
+        let v = record(21, 0x0303, &[2, 40, 2, 10]);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        assert_eq!(kinds(&d), ["Anomaly", "EncryptedAlert"]);
+    }
+
+    /// Records cut by the snap length: framed by their headers, a clear
+    /// handshake or alert body never read, framing found again after a
+    /// hidden header.
+    #[test]
+    fn records_framed_through_a_snap_length() {
+        // Segment 1: ClientHello record (50-byte body), only 12 bytes
+        // captured. Segment 2 (at 55, 7 bytes captured): an
+        // application-data record of 20 then one of 25 whose header falls
+        // in the hidden tail. Segment 3 (at 110): an alert record of 2.
+        let mut ch = vec![1, 0, 0, 46];
+        ch.resize(50, 0);
+        let mut v = record(22, 0x0303, &ch);
+        v.extend(record(23, 0x0303, &[9; 20]));
+        v.extend(record(23, 0x0303, &[9; 25]));
+        assert_eq!(v.len(), 110);
+        v.extend(record(21, 0x0303, &[2, 40]));
+        let hidden = [(12, 43), (62, 48)];
+        let d = decode_direction_from(Dir::ToServer, &v, 0, false, false, &hidden);
+        assert_eq!(
+            kinds(&d),
+            [
+                "HiddenRecord",
+                // No ChangeCipherSpec before it in these bytes.
+                "Anomaly",
+                "ApplicationData",
+                // After a hidden header: maybe past ChangeCipherSpec.
+                "EncryptedAlert",
+                "ApplicationDataSummary"
+            ]
+        );
+        assert_eq!(
+            tls_events(&d)[0].2,
+            TlsEvent::HiddenRecord {
+                content_type: 22,
+                len: 50,
+                msg_type: Some(1)
+            }
+        );
+        assert_eq!(
+            d.records,
+            Some(TlsEvent::Records {
+                records: 3,
+                bytes: 72,
+                body_cut: 2,
+                headers_hidden: 1
+            })
+        );
+        // A 2-byte alert whose body was cut is not read either.
+        let v = record(21, 0x0303, &[2, 40]);
+        let d = decode_direction_from(Dir::ToClient, &v, 0, false, false, &[(5, 2)]);
+        assert_eq!(kinds(&d), ["HiddenRecord"]);
     }
 
     #[test]

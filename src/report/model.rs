@@ -125,6 +125,13 @@ pub struct FlowCounts {
     pub depth_capped: u64,
     /// Directions that lost bytes to the bound on holes.
     pub hole_limited: u64,
+    /// Frames of analysed connections that were copies of a packet seen
+    /// at another capture point (another interface, or a router between
+    /// the two points): counted, not analysed.
+    pub vantage_copies: u64,
+    /// The pcapng interfaces of the file (their `if_name`, else `#id`)
+    /// when there are copies and more than one interface; else empty.
+    pub vantage_interfaces: Vec<String>,
 }
 
 /// Connections from one client to one server in quick succession: one
@@ -173,6 +180,14 @@ pub struct DirCounts {
     /// Why not every byte was kept for decoding: `depth_cap`, `holes`,
     /// `hole_bytes`, `memory_budget`; null when all were kept.
     pub keep_limit: Option<String>,
+    /// Frames that were copies of a packet seen at another capture point
+    /// (counted in `packets`, not analysed).
+    pub vantage_copies: u64,
+    /// Payload bytes the snap length cut from the capture.
+    pub snaplen_hidden_bytes: u64,
+    /// The capture started after this direction's TLS handshake: every
+    /// record seen is encrypted.
+    pub encrypted_from_start: bool,
 }
 
 /// One analysed TCP connection.
@@ -696,6 +711,15 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             over_budget: r.flow.over_budget,
             depth_capped: r.flow.depth_capped,
             hole_limited: r.flow.hole_limited,
+            vantage_copies: r.flow.vantage_copies,
+            vantage_interfaces: match summary {
+                Some(s) if r.flow.vantage_copies > 0 && s.interfaces.len() > 1 => s
+                    .interfaces
+                    .iter()
+                    .map(|i| i.name.clone().unwrap_or_else(|| format!("#{}", i.id)))
+                    .collect(),
+                _ => Vec::new(),
+            },
         },
         connections: r.connections.iter().map(connection_report).collect(),
         attempts: input
@@ -749,6 +773,9 @@ fn dir_counts(tl: &Timeline, d: Dir) -> DirCounts {
         bytes: s.frame_bytes,
         payload_bytes: s.payload_bytes,
         keep_limit: s.limit.map(|l| l.name().to_string()),
+        vantage_copies: s.vantage_copies,
+        snaplen_hidden_bytes: s.snaplen_hidden,
+        encrypted_from_start: tl.encrypted_from_start(d),
     }
 }
 

@@ -556,6 +556,7 @@ fn summary(format: CaptureFormat, packets: u64, first: i64, last: i64) -> ReadSu
         warnings: Vec::new(),
         warnings_total: 0,
         link_types: vec![(LinkType::ETHERNET, packets)],
+        interfaces: Vec::new(),
         incomplete: None,
     }
 }
@@ -594,6 +595,7 @@ fn main_file() -> FileResult {
             over_budget: 0,
             depth_capped: 0,
             hole_limited: 0,
+            vantage_copies: 0,
         },
         connections: vec![
             established(),

@@ -145,6 +145,18 @@ pub fn flow_line(f: &FlowCounts) -> String {
     for (n, noun, what) in told.into_iter().filter(|(n, _, _)| *n > 0) {
         s.push_str(&format!("; {n} {noun}{}{what}", plural(n)));
     }
+    if f.vantage_copies > 0 {
+        let n = f.vantage_copies;
+        let at = match f.vantage_interfaces.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (interface {one})"),
+            [rest @ .., last] => format!(" (interfaces {} and {last})", rest.join(", ")),
+        };
+        s.push_str(&format!(
+            "; {n} frame{} seen again at another capture point{at}: copies ignored",
+            plural(n)
+        ));
+    }
     s
 }
 

@@ -8,6 +8,7 @@
 
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
+use crate::packet::CapturePoint;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
 use crate::proto::mcs::{ClientGcc, McsEvent, ServerGcc};
@@ -45,6 +46,13 @@ pub struct DirSummary {
     pub last_ip_id: Option<u16>,
     pub mss: Option<u16>,
     pub max_segment: u32,
+    /// Frames that were copies of a packet already seen at another
+    /// capture point (not analysed; counted in `packets`, not in
+    /// `payload_bytes`).
+    pub vantage_copies: u64,
+    /// Payload bytes the snap length cut from the capture (sent, not
+    /// captured), within the bytes kept.
+    pub snaplen_hidden: u64,
 }
 
 impl DirSummary {
@@ -61,6 +69,13 @@ impl DirSummary {
             last_ip_id: h.last_ip_id,
             mss: h.mss,
             max_segment: h.max_segment,
+            vantage_copies: h.vantage_copies,
+            snaplen_hidden: h
+                .gaps
+                .iter()
+                .filter(|g| g.kind == crate::flow::GapKind::Snaplen)
+                .map(|g| g.len)
+                .sum(),
         }
     }
 
@@ -90,6 +105,10 @@ pub struct Timeline {
     pub events: Vec<Event>,
     /// TCP events not kept (bounded per connection).
     pub events_dropped: u64,
+    /// Capture points the connection's frames were seen at (the first 8,
+    /// in order); more than one when the capture holds it as seen from
+    /// several interfaces.
+    pub capture_points: Vec<CapturePoint>,
 }
 
 impl Timeline {
@@ -108,6 +127,7 @@ impl Timeline {
             max_idle: None,
             events: Vec::new(),
             events_dropped: 0,
+            capture_points: Vec::new(),
         }
     }
 
@@ -134,6 +154,63 @@ impl Timeline {
         &self.dirs[d.index()]
     }
 
+    /// Frames of both directions that were copies of a packet seen at
+    /// another capture point: the capture holds the connection twice (or
+    /// more), e.g. a router captured on both interfaces. Copies were
+    /// ignored by the TCP analysis; `packets` still counts them.
+    pub fn vantage_copies(&self) -> u64 {
+        self.dirs.iter().map(|d| d.vantage_copies).sum()
+    }
+
+    /// TLS records framed in this direction: (records whose header was
+    /// read, records whose body the snap length cut, times the framing
+    /// was lost to a header the snap length hid), from
+    /// [`TlsEvent::Records`].
+    pub fn tls_records(&self, d: Dir) -> Option<(u64, u64, u64)> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Records {
+                records,
+                body_cut,
+                headers_hidden,
+                ..
+            }) if e.dir == d => Some((*records, *body_cut, *headers_hidden)),
+            _ => None,
+        })
+    }
+
+    /// Whether the snap length hid payload in this direction: bytes cut
+    /// ([`DirSummary::snaplen_hidden`]) or PDUs whose content it hid.
+    pub fn snaplen_hid_payload(&self, d: Dir) -> bool {
+        self.dir(d).snaplen_hidden > 0
+            || self.proto_events().any(|(e, p)| {
+                e.dir == d
+                    && matches!(
+                        p,
+                        ProtoEvent::HiddenBySnaplen { .. }
+                            | ProtoEvent::Tls(TlsEvent::HiddenRecord { .. })
+                    )
+            })
+    }
+
+    /// Whether the capture started after this direction's TLS handshake:
+    /// its first record seen was already protected, so every record of
+    /// the direction is encrypted (alerts included) and its handshake is
+    /// not in the capture ([`TlsEvent::HandshakeNotCaptured`]).
+    pub fn encrypted_from_start(&self, d: Dir) -> bool {
+        self.proto_events().any(|(e, p)| {
+            e.dir == d && matches!(p, ProtoEvent::Tls(TlsEvent::HandshakeNotCaptured))
+        })
+    }
+
+    /// Whether every (or nearly every) packet was seen at two or more
+    /// capture points: at least one copy per two frames of the packets
+    /// analysed.
+    pub fn seen_from_several_points(&self) -> bool {
+        let copies = self.vantage_copies();
+        let packets: u64 = self.dirs.iter().map(|d| d.packets).sum();
+        copies > 0 && copies * 2 >= packets.saturating_sub(copies)
+    }
+
     /// Build from a finished connection and its decoded events.
     pub fn build(conn: &Connection, decoded: Vec<Decoded>, capture_end: Timestamp) -> Timeline {
         // Place protocol events at the frame carrying their last byte.
@@ -141,7 +218,9 @@ impl Timeline {
             .into_iter()
             .map(|d| {
                 let half = conn.half(d.dir);
-                let (frame, ts) = frame_of_offset(half, d.end.saturating_sub(1).max(d.start))
+                let at = d.end.saturating_sub(1).max(d.start);
+                let (frame, ts) = frame_of_offset(half, at)
+                    .or_else(|| frame_of_hidden(half, at))
                     .unwrap_or((conn.last_frame, conn.last_ts));
                 Event {
                     frame,
@@ -201,6 +280,7 @@ impl Timeline {
             max_idle: conn.max_idle,
             events,
             events_dropped: conn.events_dropped,
+            capture_points: conn.capture_points.clone(),
         }
     }
 
@@ -292,6 +372,19 @@ impl Timeline {
     pub fn first_tcp(&self, pred: impl Fn(&TcpEventKind) -> bool) -> Option<&Event> {
         self.tcp_events().find(|(_, k)| pred(k)).map(|(e, _)| e)
     }
+}
+
+/// The frame that carried stream byte `offset` of `half` when the snap
+/// length cut it from the capture (the frame of the cut).
+pub fn frame_of_hidden(half: &HalfStream, offset: u64) -> Option<(u64, Timestamp)> {
+    half.gaps
+        .iter()
+        .find(|g| {
+            g.kind == crate::flow::GapKind::Snaplen
+                && g.offset <= offset
+                && offset < g.offset.saturating_add(g.len)
+        })
+        .map(|g| (g.frame, g.ts))
 }
 
 /// The frame (and its time) that carried stream byte `offset` of `half`.
