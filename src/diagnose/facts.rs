@@ -34,6 +34,9 @@ pub enum TermKind {
     },
     /// An encrypted alert (after ChangeCipherSpec).
     EncryptedAlert,
+    /// An encrypted alert that the other side answered by closing: the
+    /// sender began a graceful close (a close_notify, RFC 8446 6.1).
+    CloseNotify,
     Icmp(IcmpError),
 }
 
@@ -54,7 +57,7 @@ impl Term {
     }
     /// A close, or an encrypted alert standing for one.
     pub fn ends(&self) -> bool {
-        self.is_close() || matches!(self.kind, TermKind::EncryptedAlert)
+        self.is_close() || matches!(self.kind, TermKind::EncryptedAlert | TermKind::CloseNotify)
     }
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
@@ -69,6 +72,10 @@ impl Term {
                 alert_name(*description)
             ),
             TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
+            TermKind::CloseNotify => format!(
+                "encrypted TLS alert (close_notify) from {who}, answered by the {}'s close",
+                self.dir.reverse().sender()
+            ),
             TermKind::Icmp(i) => format!("ICMP {} quoting the {who}'s packet", i.describe()),
         }
     }
@@ -274,4 +281,21 @@ pub fn date(ts: Timestamp) -> String {
 /// A date from seconds since the epoch.
 pub fn date_secs(secs: i64) -> String {
     date(Timestamp::from_secs_nanos(secs, 0))
+}
+
+impl Facts {
+    /// A close_notify (an encrypted alert) sent before the other side's
+    /// `close`, by a side that had not closed yet: it began the close, the
+    /// other side answered (RFC 8446 6.1). The term that stands for it.
+    pub fn close_begun_before(&self, close: &Term, from: u64) -> Option<Term> {
+        let soft = self.soft_alert_from(from)?;
+        let first_by_sender = !self
+            .terms
+            .iter()
+            .any(|x| x.dir == soft.dir && x.frame < soft.frame && x.is_close());
+        (soft.dir != close.dir && soft.frame < close.frame && first_by_sender).then(|| Term {
+            kind: TermKind::CloseNotify,
+            ..soft.clone()
+        })
+    }
 }

@@ -228,13 +228,26 @@ impl Ladder {
                 }
             }
         }
-        let answered = if matches!(security, Security::Tls | Security::Nla { .. }) {
+        // After an RDP_NEG_FAILURE the negotiation is over: what the client
+        // sends regardless climbs nothing unless the server went on too
+        // (answered a ClientHello, say).
+        if let Some((cc, ConnectionConfirm::Failure { .. })) = tl.connection_confirm() {
+            let server_went_on = seen
+                .iter()
+                .any(|m| m.frame > cc.frame && m.step.sender() == super::Party::Server);
+            if !server_went_on {
+                seen.retain(|m| m.frame <= cc.frame);
+            }
+        }
+        let (initial, answered) = if matches!(security, Security::Tls | Security::Nla { .. }) {
             encrypted_rdp_marks(tl, security, &seen)
         } else {
-            None
+            (None, None)
         };
-        if let Some((initial, response)) = answered {
-            seen.push(initial);
+        // The client's first record after the security handshake: it went
+        // on (it accepted the certificate), whether or not an answer came.
+        seen.extend(initial);
+        if let Some((_, response)) = answered {
             seen.push(response);
         }
         let mut path = path;
@@ -325,18 +338,25 @@ fn paths_of(security: Security, tls13: bool) -> Paths {
 /// went on with a further record after it: a client sends its next MCS
 /// PDU (Erect Domain, Attach User) only once the Connect Response has
 /// arrived (MS-RDPBCGR 1.3.1.1).
-fn encrypted_rdp_marks(tl: &Timeline, security: Security, seen: &[Mark]) -> Option<(Mark, Mark)> {
+fn encrypted_rdp_marks(
+    tl: &Timeline,
+    security: Security,
+    seen: &[Mark],
+) -> (Option<Mark>, Option<(Mark, Mark)>) {
     let ends: &[Step] = match security {
         Security::Nla { ex: true } => &[Step::EarlyUserAuthResult],
         Security::Nla { ex: false } => &[Step::CredsspCredentials],
         _ => &[Step::ClientFinished, Step::ServerFinished],
     };
     // The security handshake is over at the last of its closing steps.
-    let start = seen
+    let Some(start) = seen
         .iter()
         .filter(|m| ends.contains(&m.step))
         .map(|m| m.frame)
-        .max()?;
+        .max()
+    else {
+        return (None, None);
+    };
     let tls13 = tl
         .server_hello()
         .is_some_and(|(_, h)| h.version.0 == 0x0304);
@@ -354,15 +374,15 @@ fn encrypted_rdp_marks(tl: &Timeline, security: Security, seen: &[Mark]) -> Opti
                 (Dir::ToServer, None, _) => initial = Some(mark(Step::McsConnectInitial)),
                 (Dir::ToClient, Some(_), None) => response = Some(mark(Step::McsConnectResponse)),
                 (Dir::ToServer, Some(i), Some(r)) if tls13 => {
-                    return Some((i, r));
+                    return (Some(i), Some((i, r)));
                 }
                 _ => {}
             }
         }
     }
     match (initial, response) {
-        (Some(i), Some(r)) if !tls13 => Some((i, r)),
-        _ => None,
+        (Some(i), Some(r)) if !tls13 => (Some(i), Some((i, r))),
+        _ => (initial, None),
     }
 }
 

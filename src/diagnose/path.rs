@@ -418,215 +418,265 @@ pub(super) fn mtu_black_hole(
     f: &Facts,
     term: Option<&Term>,
 ) -> Option<Verdict> {
-    let frag_needed = f.terms.iter().find_map(|t| match &t.kind {
+    let frag_needed = frag_needed(f);
+    [Dir::ToClient, Dir::ToServer]
+        .into_iter()
+        .find_map(|dir| large_segment_loss(tl, lad, f, dir, frag_needed))
+        .map(|loss| black_hole_verdict(tl, lad, f, term, &loss))
+}
+
+/// An ICMP "fragmentation needed" (IPv4 3/4) or "packet too big" (ICMPv6
+/// 2) quoting the connection.
+fn frag_needed(f: &Facts) -> Option<(u64, crate::packet::IcmpError)> {
+    f.terms.iter().find_map(|t| match &t.kind {
         TermKind::Icmp(i)
             if (!i.v6 && i.icmp_type == 3 && i.code == 4) || (i.v6 && i.icmp_type == 2) =>
         {
             Some((t.frame, *i))
         }
         _ => None,
-    });
-    for dir in [Dir::ToClient, Dir::ToServer] {
-        let rx = tl.dir(dir.reverse());
-        let tx = tl.dir(dir);
-        let cap = rx
-            .mss
-            .map(u32::from)
-            .filter(|m| *m > 0)
-            .unwrap_or(tx.max_segment);
-        // Larger than what every path carries (576-byte IPv4 minimum MTU)
-        // by a margin; a full-size segment always counts.
-        let big = if cap >= 536 {
-            (cap * 9 / 10).min(1000)
-        } else {
-            1000
-        };
-        // The receiver's last step before the lost data: the data sent after
-        // it never arrived.
-        let from = lad
-            .seen
-            .iter()
-            .filter(|m| m.step.sender() == party(dir.reverse()))
-            .map(|m| m.frame)
-            .max()
-            .unwrap_or(0);
-        let r: Vec<&Rtx> = f
-            .rtx
-            .iter()
-            .filter(|r| r.dir == dir && r.frame >= from && r.len >= big)
-            .collect();
-        let same_offset = r
-            .iter()
-            .map(|x| r.iter().filter(|y| y.offset == x.offset).count())
-            .max()
-            .unwrap_or(0);
-        let holes: Vec<&crate::flow::Gap> = f
-            .gaps
-            .iter()
-            .filter(|(d, g)| {
-                *d == dir
-                    && g.frame >= from
-                    && g.len >= u64::from(big)
-                    && matches!(g.kind, GapKind::Unknown | GapKind::NetworkLoss)
-            })
-            .map(|(_, g)| g)
-            .collect();
-        let first_loss = r
-            .first()
-            .map(|x| x.frame)
-            .into_iter()
-            .chain(holes.first().map(|g| g.frame))
-            .min();
-        let Some(first_loss) = first_loss else {
-            continue;
-        };
-        // Small packets still pass: the other side is heard after the loss
-        // (keep-alives, ACKs carrying events), or a router says why.
-        let small_pass = tl
-            .events
-            .iter()
-            .any(|e| e.dir == dir.reverse() && e.frame > first_loss);
-        let shaped =
-            same_offset >= 2 || !holes.is_empty() || (frag_needed.is_some() && !r.is_empty());
-        if !(shaped && (small_pass || frag_needed.is_some())) {
-            continue;
+    })
+}
+
+/// Large segments from one side that never got through.
+struct Loss<'a> {
+    dir: Dir,
+    /// The receiver's last step before the lost data.
+    from: u64,
+    first_loss: u64,
+    /// Retransmissions of large segments.
+    rtx: Vec<&'a Rtx>,
+    /// The most retransmissions of one segment.
+    same_offset: usize,
+    /// Holes of a large segment's size in the receiver's capture.
+    holes: Vec<&'a crate::flow::Gap>,
+    frag_needed: Option<(u64, crate::packet::IcmpError)>,
+}
+
+/// Large segments from `dir` lost while small packets pass, with no step
+/// completed after the loss. Three shapes: the sender's capture shows the
+/// same large segment retransmitted (a single tail-loss probe is not
+/// loss); the receiver's capture shows a hole the size of a large segment;
+/// a router's ICMP names the MTU.
+fn large_segment_loss<'a>(
+    tl: &Timeline,
+    lad: &Ladder,
+    f: &'a Facts,
+    dir: Dir,
+    frag_needed: Option<(u64, crate::packet::IcmpError)>,
+) -> Option<Loss<'a>> {
+    let rx = tl.dir(dir.reverse());
+    let tx = tl.dir(dir);
+    let cap = rx
+        .mss
+        .map(u32::from)
+        .filter(|m| *m > 0)
+        .unwrap_or(tx.max_segment);
+    // Larger than what every path carries (576-byte IPv4 minimum MTU, RFC
+    // 791; 536-byte default MSS, RFC 9293 3.7.1) by a margin; a full-size
+    // segment always counts.
+    let big = if cap >= 536 {
+        (cap * 9 / 10).min(1000)
+    } else {
+        1000
+    };
+    // The receiver's last step before the lost data: the data sent after
+    // it never arrived.
+    let from = lad
+        .seen
+        .iter()
+        .filter(|m| m.step.sender() == party(dir.reverse()))
+        .map(|m| m.frame)
+        .max()
+        .unwrap_or(0);
+    let rtx: Vec<&Rtx> = f
+        .rtx
+        .iter()
+        .filter(|r| r.dir == dir && r.frame >= from && r.len >= big)
+        .collect();
+    let same_offset = rtx
+        .iter()
+        .map(|x| rtx.iter().filter(|y| y.offset == x.offset).count())
+        .max()
+        .unwrap_or(0);
+    let holes: Vec<&crate::flow::Gap> = f
+        .gaps
+        .iter()
+        .filter(|(d, g)| {
+            *d == dir
+                && g.frame >= from
+                && g.len >= u64::from(big)
+                && matches!(g.kind, GapKind::Unknown | GapKind::NetworkLoss)
+        })
+        .map(|(_, g)| g)
+        .collect();
+    let first_loss = rtx
+        .first()
+        .map(|x| x.frame)
+        .into_iter()
+        .chain(holes.first().map(|g| g.frame))
+        .min()?;
+    // Small packets still pass: the other side is heard after the loss
+    // (keep-alives, ACKs carrying events), or a router says why.
+    let small_pass = tl
+        .events
+        .iter()
+        .any(|e| e.dir == dir.reverse() && e.frame > first_loss);
+    let shaped =
+        same_offset >= 2 || !holes.is_empty() || (frag_needed.is_some() && !rtx.is_empty());
+    let steps_after = lad.seen.iter().any(|m| m.frame > first_loss);
+    (shaped && (small_pass || frag_needed.is_some()) && !steps_after).then_some(Loss {
+        dir,
+        from,
+        first_loss,
+        rtx,
+        same_offset,
+        holes,
+        frag_needed,
+    })
+}
+
+/// The verdict on a black hole, its evidence, and the steps it stopped.
+fn black_hole_verdict(
+    tl: &Timeline,
+    lad: &Ladder,
+    f: &Facts,
+    term: Option<&Term>,
+    loss: &Loss,
+) -> Verdict {
+    let (dir, from, first_loss) = (loss.dir, loss.from, loss.first_loss);
+    let (r, holes, frag_needed) = (&loss.rtx, &loss.holes, loss.frag_needed);
+    let rx = tl.dir(dir.reverse());
+    let conf = if frag_needed.is_some() || loss.same_offset >= 3 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    // Without a router's ICMP naming the MTU, the black hole is read
+    // from segments nobody acknowledged: a silence.
+    let grounds = if frag_needed.is_some() {
+        Grounds::Explicit
+    } else {
+        Grounds::Silence
+    };
+    let (ending, ef) = match term {
+        Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(tl, t), Some(t.frame)),
+        _ => {
+            let last = r.last().map(|x| (x.ts, x.frame));
+            (
+                Ending::Timeout {
+                    waited: tl.capture_end.since(
+                        lad.seen
+                            .iter()
+                            .find(|m| m.frame == from)
+                            .map(|m| m.ts)
+                            .unwrap_or(tl.first_ts),
+                    ),
+                    retransmissions: r.len() as u32,
+                },
+                last.map(|(_, fr)| fr),
+            )
         }
-        // No step completed after the loss.
-        if lad.seen.iter().any(|m| m.frame > first_loss) {
-            continue;
-        }
-        let conf = if frag_needed.is_some() || same_offset >= 3 {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        };
-        // Without a router's ICMP naming the MTU, the black hole is read
-        // from segments nobody acknowledged: a silence.
-        let grounds = if frag_needed.is_some() {
-            Grounds::Explicit
-        } else {
-            Grounds::Silence
-        };
-        let (ending, ef) = match term {
-            Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(tl, t), Some(t.frame)),
-            _ => {
-                let last = r.last().map(|x| (x.ts, x.frame));
-                (
-                    Ending::Timeout {
-                        waited: tl.capture_end.since(
-                            lad.seen
-                                .iter()
-                                .find(|m| m.frame == from)
-                                .map(|m| m.ts)
-                                .unwrap_or(tl.first_ts),
-                        ),
-                        retransmissions: r.len() as u32,
-                    },
-                    last.map(|(_, fr)| fr),
-                )
-            }
-        };
-        let who = dir.sender();
-        let lost_bytes = r
-            .first()
-            .map(|x| u64::from(x.len))
-            .or(holes.first().map(|g| g.len))
-            .unwrap_or(0);
-        let mut v = Verdict::failed(
-            ending,
-            ef,
-            CauseId::MtuBlackHole,
-            conf,
+    };
+    let who = dir.sender();
+    let lost_bytes = r
+        .first()
+        .map(|x| u64::from(x.len))
+        .or(holes.first().map(|g| g.len))
+        .unwrap_or(0);
+    let mut v = Verdict::failed(
+        ending,
+        ef,
+        CauseId::MtuBlackHole,
+        conf,
+        format!(
+            "A {lost_bytes}-byte segment from the {who} never got through while small \
+             packets passed: a path-MTU black hole (a link with a smaller MTU and its ICMP \
+             \"fragmentation needed\" lost){}.",
+            frag_needed
+                .and_then(|(_, i)| i.mtu)
+                .map(|m| format!("; a router reports a next-hop MTU of {m}"))
+                .unwrap_or_default()
+        ),
+    );
+    for x in r.iter().take(4) {
+        v.evidence.push(ev(
+            x.frame,
             format!(
-                "A {lost_bytes}-byte segment from the {who} never got through while small \
-                 packets passed: a path-MTU black hole (a link with a smaller MTU and its ICMP \
-                 \"fragmentation needed\" lost){}.",
-                frag_needed
-                    .and_then(|(_, i)| i.mtu)
-                    .map(|m| format!("; a router reports a next-hop MTU of {m}"))
-                    .unwrap_or_default()
+                "retransmission from {who} of {} bytes at offset {} (MSS {}), {} after the \
+                 first loss",
+                x.len,
+                x.offset,
+                rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into()),
+                dur(
+                    x.ts,
+                    tl.events
+                        .iter()
+                        .find(|e| e.frame == first_loss)
+                        .map(|e| e.ts)
+                        .unwrap_or(x.ts)
+                )
             ),
-        );
-        for x in r.iter().take(4) {
+        ));
+    }
+    if r.len() > 4 {
+        if let Some(x) = r.last() {
             v.evidence.push(ev(
                 x.frame,
                 format!(
-                    "retransmission from {who} of {} bytes at offset {} (MSS {}), {} after the \
-                     first loss",
-                    x.len,
-                    x.offset,
-                    rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into()),
-                    dur(
-                        x.ts,
-                        tl.events
-                            .iter()
-                            .find(|e| e.frame == first_loss)
-                            .map(|e| e.ts)
-                            .unwrap_or(x.ts)
-                    )
+                    "retransmission {} of the same segment, never acknowledged",
+                    r.len()
                 ),
             ));
         }
-        if r.len() > 4 {
-            if let Some(x) = r.last() {
-                v.evidence.push(ev(
-                    x.frame,
-                    format!(
-                        "retransmission {} of the same segment, never acknowledged",
-                        r.len()
-                    ),
-                ));
-            }
-        }
-        for g in holes.iter().take(2) {
-            v.evidence.push(ev(
-                g.frame,
-                format!(
-                    "{} bytes from the {who} at offset {} never arrived (the {who}'s later \
-                     packets are past them)",
-                    g.len, g.offset
-                ),
-            ));
-        }
-        if let Some((fr, i)) = frag_needed {
-            v.evidence.push(ev(
-                fr,
-                format!(
-                    "ICMP {}{}",
-                    i.describe(),
-                    i.mtu
-                        .map(|m| format!(", next-hop MTU {m}"))
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-        if let Some(k) = f
-            .keepalives
-            .iter()
-            .find(|(fr, _, d)| *fr > first_loss && *d == dir.reverse())
-        {
-            v.evidence.push(ev(
-                k.0,
-                format!(
-                    "keep-alive from the {} gets through: small packets pass",
-                    dir.reverse().sender()
-                ),
-            ));
-        }
-        v.grounds = grounds;
-        // The steps carried by the lost data did not complete.
-        let back = lad.seen.iter().find(|m| m.frame == from).copied();
-        if let Some(m) = back {
-            v.evidence.push(mark_ev(&m, "last step that got through"));
-            v.last_step = Some(Some(m.step));
-            v.failed_step = lad
-                .path
-                .iter()
-                .position(|s| *s == m.step)
-                .and_then(|i| lad.path.get(i + 1))
-                .copied();
-        }
-        return Some(v);
     }
-    None
+    for g in holes.iter().take(2) {
+        v.evidence.push(ev(
+            g.frame,
+            format!(
+                "{} bytes from the {who} at offset {} never arrived (the {who}'s later \
+                 packets are past them)",
+                g.len, g.offset
+            ),
+        ));
+    }
+    if let Some((fr, i)) = frag_needed {
+        v.evidence.push(ev(
+            fr,
+            format!(
+                "ICMP {}{}",
+                i.describe(),
+                i.mtu
+                    .map(|m| format!(", next-hop MTU {m}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if let Some(k) = f
+        .keepalives
+        .iter()
+        .find(|(fr, _, d)| *fr > first_loss && *d == dir.reverse())
+    {
+        v.evidence.push(ev(
+            k.0,
+            format!(
+                "keep-alive from the {} gets through: small packets pass",
+                dir.reverse().sender()
+            ),
+        ));
+    }
+    v.grounds = grounds;
+    // The steps carried by the lost data did not complete.
+    let back = lad.seen.iter().find(|m| m.frame == from).copied();
+    if let Some(m) = back {
+        v.evidence.push(mark_ev(&m, "last step that got through"));
+        v.last_step = Some(Some(m.step));
+        v.failed_step = lad
+            .path
+            .iter()
+            .position(|s| *s == m.step)
+            .and_then(|i| lad.path.get(i + 1))
+            .copied();
+    }
+    v
 }

@@ -158,6 +158,7 @@ pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
             from: party(t.dir),
             description: None,
         },
+        TermKind::CloseNotify => Ending::ClosedBy(party(t.dir)),
         TermKind::Icmp(i) => Ending::IcmpError {
             icmp_type: i.icmp_type,
             code: i.code,
@@ -346,6 +347,16 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             t.dir == soft.dir && t.frame >= soft.frame && t.is_close()
         }) {
             term = Some(soft.clone());
+        }
+    }
+
+    // Whoever sent the first close_notify closed the connection; the other
+    // side's FIN answers it.
+    if let Some(t) = &term {
+        if t.is_close() {
+            if let Some(begun) = f.close_begun_before(t, from) {
+                term = Some(begun);
+            }
         }
     }
 

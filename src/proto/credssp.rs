@@ -172,7 +172,7 @@ fn join_split_records(v: Vec<Sized>, legs: usize) -> Vec<Sized> {
 /// TLS 1.3 the client's first protected record is its Finished and is
 /// skipped; the server's encrypted flight is skipped through the record
 /// whose size is exactly a Finished (else its first record only), a guess:
-/// server legs are Low.
+/// server legs are at most Medium.
 pub fn map_legs_with(
     selected: super::x224::Protocols,
     server_hello: Option<&super::tls::ServerHello>,
@@ -268,8 +268,11 @@ pub fn map_legs_with(
         1 => Certainty::Medium,
         _ => Certainty::Low,
     };
+    // TLS 1.3: which server records were session tickets is judged by the
+    // run of equal sizes above, so a server leg is never more than Medium;
+    // its size still has to fit.
     let server_cap = if tls13 {
-        Certainty::Low
+        Certainty::Medium
     } else {
         Certainty::High
     };
@@ -322,7 +325,11 @@ pub fn map_legs_with(
             );
             break 'map;
         }
+        // More than twice the largest CHALLENGE is something else (an error
+        // page, a ticket flight): a miss that counts double.
+        let far_off = chal.pt.0 > 2 * CHALLENGE_PT.1;
         let chal_misses = usize::from(!chal.fits(CHALLENGE_PT) && !kerberos)
+            + usize::from(far_off && !kerberos)
             + usize::from(chal.rec.len <= neg.rec.len && !kerberos);
         leg(
             &mut out,
@@ -728,7 +735,7 @@ mod tests {
     }
 
     #[test]
-    fn tls13_skips_the_client_finished_and_lowers_server_legs() {
+    fn tls13_skips_the_client_finished_and_caps_server_legs() {
         let hello = sh(0x0304, 0x1302);
         // Client: Finished (53 + 17 overhead = 70), then the legs.
         let c = refs(0, &app(&[70, 74, 840, 97]));
@@ -738,13 +745,14 @@ mod tests {
         let sel = Protocols(Protocols::HYBRID);
         let got = legs(&map_legs_with(sel, Some(&hello), &c, &s));
         assert_eq!(got[0], (C, Negotiate, 74, HIGH));
-        assert_eq!(got[1], (S, Challenge, 268, Certainty::Low));
+        // Which server records were tickets is a judgement: at most Medium.
+        assert_eq!(got[1], (S, Challenge, 268, Certainty::Medium));
         assert_eq!(got[2], (C, Authenticate, 840, HIGH));
-        assert_eq!(got[3], (S, ServerPubKeyAuth, 320, Certainty::Low));
+        assert_eq!(got[3], (S, ServerPubKeyAuth, 320, Certainty::Medium));
         assert_eq!(got[4], (C, Credentials, 97, HIGH));
         // The flight in a single record.
         let s = refs(0, &app(&[1180, 268, 320]));
         let got = legs(&map_legs_with(sel, Some(&hello), &c, &s));
-        assert_eq!(got[1], (S, Challenge, 268, Certainty::Low));
+        assert_eq!(got[1], (S, Challenge, 268, Certainty::Medium));
     }
 }

@@ -441,7 +441,18 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
         return;
     };
     match confirm {
-        ConnectionConfirm::Failure { .. } => {}
+        // A failure ends the negotiation (MS-RDPBCGR 2.2.1.2.2), but some
+        // peers go on regardless: a client that sends a ClientHello anyway
+        // and a server that answers it (seen with probes). Follow the bytes.
+        ConnectionConfirm::Failure { .. } => {
+            let after_cr = client.data.get(cr_end..).unwrap_or(&[]);
+            if plausible_tls(after_cr) && server.data.get(cc_end..).is_some_and(plausible_tls) {
+                decode_tls(client, cr_end, server, cc_end, None, out);
+            } else if plausible_tpkt(after_cr) {
+                // An MCS Connect Initial sent regardless, in the clear.
+                decode_slow_path_both(client, cr_end, server, cc_end, out);
+            }
+        }
         ConnectionConfirm::NoNegotiation => {
             decode_slow_path_both(client, cr_end, server, cc_end, out);
         }

@@ -284,6 +284,10 @@ impl TlsDirection {
 }
 
 /// TLS 1.3, or one of its drafts (0x7fNN).
+/// A protected TLS 1.3 alert record's length: alert (2) + inner content
+/// type (1) + a 16-byte AEAD tag (RFC 8446 5.2, 5.3; RFC 5116).
+pub const TLS13_PROTECTED_ALERT_LEN: usize = 2 + 1 + 16;
+
 fn is_tls13(v: TlsVersion) -> bool {
     v.0 == 0x0304 || (v.0 & 0xff00) == 0x7f00
 }
@@ -611,7 +615,25 @@ impl DirDecoder {
                 }
             }
             APPLICATION_DATA => {
+                // TLS 1.3 hides the content type (RFC 8446 5.2): a protected
+                // alert is a type-23 record whose plaintext is the alert's 2
+                // bytes and the inner type byte, plus the AEAD tag (16 bytes
+                // for every TLS 1.3 suite but TLS_AES_128_CCM_8, which no
+                // RDP stack enables by default). No RDP PDU inside TLS is 2
+                // bytes long, so a record of exactly that size is an alert
+                // (close_notify, in practice).
+                if self.tls13 && hdr.len == TLS13_PROTECTED_ALERT_LEN {
+                    self.tls(
+                        start,
+                        end,
+                        TlsEvent::EncryptedAlert {
+                            len: hdr.len as u32,
+                        },
+                    );
+                    return;
+                }
                 self.record_ref(start, end, hdr);
+
                 if self.first_protected_is_handshake {
                     // RFC 8446 4.4.4 / 5.1: the first protected record
                     // carries the client's Finished or the server's
@@ -1724,6 +1746,35 @@ mod tests {
                 .iter()
                 .all(|e| !matches!(e.event, ProtoEvent::Anomaly { .. })));
         }
+    }
+
+    #[test]
+    fn a_tls13_record_of_an_alerts_size_is_an_encrypted_alert() {
+        // RFC 8446 5.2: alert (2) + inner type (1) + 16-byte tag = 19. A
+        // record one byte longer or shorter is data.
+        let mut v = hex(JDK_TLS13_SH);
+        v.extend(record(23, 0x0303, &[0xaa; 50]));
+        v.extend(record(23, 0x0303, &[0xbb; 300]));
+        v.extend(record(23, 0x0303, &[0xcc; 20]));
+        v.extend(record(23, 0x0303, &[0xdd; 18]));
+        v.extend(record(23, 0x0303, &[0xee; 19]));
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        let k = kinds(&d);
+        assert_eq!(
+            k.iter().filter(|k| **k == "EncryptedAlert").count(),
+            1,
+            "{k:?}"
+        );
+        assert_eq!(
+            k.iter().filter(|k| **k == "ApplicationData").count(),
+            3,
+            "{k:?}"
+        );
+        // Before TLS 1.3 is known, a 19-byte record is data.
+        let mut w = Vec::new();
+        w.extend(record(23, 0x0303, &[0xee; 19]));
+        let d = decode_direction(Dir::ToClient, &w, 0, false);
+        assert!(!kinds(&d).iter().any(|k| k == "EncryptedAlert"));
     }
 
     #[test]

@@ -14,7 +14,9 @@ rows = []
 # server closes at the client's first CredSSP message (server_closed), whatever
 # its log says about why. 52 ran the whole connection sequence and closed it
 # gracefully: on the wire a connection that completed set-up (established), not
-# a credential check, whatever the client's option was.
+# a credential check, whatever the client's option was. 46 stream 4 is TLS 1.3,
+# where the client finishes the handshake last; its 438-byte record after the
+# handshake is, by position, its MCS Connect Initial.
 #
 # max_failure_confidence of the first 38 scenarios' failures: the strongest
 # confidence a failure claim may have from the capture alone. high: the
@@ -218,7 +220,7 @@ for st,(req,ev) in {1:("8 (HYBRID_EX)","9,11"),2:("0 (Standard RDP)","19,21"),3:
     r("46-nmap-enum-encryption-nla.pcap",st,"nmap_enum_encryption",E46+f"requested {req}; RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5); the probe hangs up: one answer of a probe series, not a user's failure",
       "benign","x224_connection_request","-","negotiation_failure","-",ev,"none (nmap exit 0)", NEG)
 r("46-nmap-enum-encryption-nla.pcap",4,"nmap_enum_encryption",E46+"requested 1 (SSL); the server answers RDP_NEG_FAILURE (5) but then accepts the probe's ClientHello anyway: TLS 1.3 completes, a 438-byte client record, then close_notify both ways, client FIN and RST",
-  "benign","tls_server_finished","-","closed_by_client","-","39,41,43,50,51,53","none (nmap exit 0)", NEG+"; "+T+" -Y 'tcp.stream==4'"+TLSREC[len(" -Y 'tcp.len>0'"):])
+  "benign","mcs_connect_initial","-","closed_by_client","-","39,41,43,50,51,53","none (nmap exit 0)", NEG+"; "+T+" -Y 'tcp.stream==4'"+TLSREC[len(" -Y 'tcp.len>0'"):])
 r("46-nmap-enum-encryption-nla.pcap",5,"nmap_enum_encryption",E46+"requested 3 (SSL|HYBRID); HYBRID selected (2); the probe hangs up",
   "benign","x224_connection_confirm","-","closed_by_client","-","59,61","none (nmap exit 0)", NEG)
 for st,(f1,f2,f3) in {6:(69,71,73),7:(81,83,85),8:(93,95,97),9:(105,107,109)}.items():
