@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and peak-memory benchmark of rdptriage.
 #
-#   bench/run.sh [--big] [--runs N] [--no-tshark] [--regen] [--size SIZE]
+#   bench/run.sh [--big] [--many] [--runs N] [--no-tshark] [--regen] [--size SIZE]
 #
 # Builds release, makes the inputs in bench-data/ (git-ignored) when they are
 # missing, warms the page cache, then measures:
@@ -11,6 +11,13 @@
 #     and TLS on the same file
 #   - rdptriage over the 2,000-file archive (all files in one invocation)
 #   - with --big: rdptriage on a 4 GiB variant, for peak memory
+#   - with --many: 1 million refused connections (SYN, RST/ACK) and 1 million
+#     connections reaching the X.224 Connection Confirm
+#     (examples/make_many_conns.rs), each in the table, JSON and JSON Lines
+#     formats (one run each, wall time and peak RSS), beside
+#     `tshark -q -z conv,tcp` on the same file; only this case with
+#     --many-only. Each rdptriage run is bounded by MANY_VMEM_KB of virtual
+#     memory (default 16 GiB).
 # and prints Markdown tables (results, targets) to paste into BENCHMARKS.md.
 # They are also saved in bench-data/results-<UTC time>.md.
 #
@@ -29,6 +36,8 @@ DATA=${BENCH_DATA:-$ROOT/bench-data}
 RDP_FROM=${RDP_FROM:-$ROOT/testdata/captures}
 RUNS=3
 BIG=0
+MANY=0
+MANY_ONLY=0
 TSHARK=1
 REGEN=0
 SIZE=1G
@@ -36,18 +45,20 @@ SIZE=1G
 while [ $# -gt 0 ]; do
     case $1 in
     --big) BIG=1 ;;
+    --many) MANY=1 ;;
+    --many-only) MANY=1; MANY_ONLY=1 ;;
     --runs) RUNS=$2; shift ;;
     --no-tshark) TSHARK=0 ;;
     --regen) REGEN=1 ;;
     --size) SIZE=$2; shift ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
 
 need() { command -v "$1" >/dev/null || { echo "missing $1 (${2:-apt-get install $1})" >&2; exit 2; }; }
-need hyperfine
+[ $MANY_ONLY = 1 ] || need hyperfine
 need jq
 [ -x /usr/bin/time ] || { echo "missing GNU time (apt-get install time)" >&2; exit 2; }
 [ $TSHARK = 1 ] && need tshark
@@ -56,12 +67,13 @@ need jq
 PROFILE=${BENCH_PROFILE:-release}
 echo "== build ($PROFILE)" >&2
 if [ "$PROFILE" = release ]; then
-    cargo build --release --quiet --bin rdptriage --example make_bench_capture
+    cargo build --release --quiet --bin rdptriage --example make_bench_capture --example make_many_conns
 else
-    cargo build --quiet --bin rdptriage --example make_bench_capture
+    cargo build --quiet --bin rdptriage --example make_bench_capture --example make_many_conns
 fi
 BIN=$ROOT/target/$PROFILE/rdptriage
 GEN=$ROOT/target/$PROFILE/examples/make_bench_capture
+GEN_MANY=$ROOT/target/$PROFILE/examples/make_many_conns
 THREAD_ARGS=()
 [ -n "${THREADS:-}" ] && THREAD_ARGS=(--threads "$THREADS")
 
@@ -70,6 +82,49 @@ size_tag=$(echo "$SIZE" | tr 'A-Z' 'a-z')
 MIXED=$DATA/mixed-$size_tag.pcap
 ARCHIVE=$DATA/archive-2000
 BIGFILE=$DATA/mixed-4g.pcap
+
+# ---------------------------------------------------------------- --many
+many_case() {
+    local out=$DATA/many-$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$out"
+    local vmem=${MANY_VMEM_KB:-16777216}
+    echo "| Input | Command | Wall time (s) | Peak RSS (MB) | Exit |"
+    echo "|---|---|---:|---:|---:|"
+    for kind in refused confirm; do
+        local f=$DATA/$kind-1m.pcap
+        if [ $REGEN = 1 ] || [ ! -s "$f" ]; then
+            echo "== generating $f" >&2
+            "$GEN_MANY" --out "$f" --count 1000000 --kind $kind >&2
+        fi
+        cat "$f" >/dev/null
+        local name
+        for fmt in table json jsonl; do
+            name=$kind-$fmt
+            ( ulimit -v "$vmem"; /usr/bin/time -v -o "$out/$name.time" \
+                "$BIN" "${THREAD_ARGS[@]}" --format $fmt "$f" >/dev/null 2>"$out/$name.err"; \
+                echo $? >"$out/$name.status" ) || true
+            echo "| $(basename "$f") | rdptriage --format $fmt | $(tm_wall "$out/$name.time") | $(tm_rss "$out/$name.time") | $(cat "$out/$name.status") |"
+        done
+        if [ $TSHARK = 1 ]; then
+            name=$kind-tshark
+            /usr/bin/time -v -o "$out/$name.time" tshark -r "$f" -q -z conv,tcp >/dev/null 2>"$out/$name.err" || true
+            echo "| $(basename "$f") | tshark -q -z conv,tcp | $(tm_wall "$out/$name.time") | $(tm_rss "$out/$name.time") | $(sed -n 's/.*Exit status: //p' "$out/$name.time") |"
+        fi
+    done
+}
+tm_rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.1f", $1 / 1024 }'; }
+tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }'; }
+
+if [ $MANY = 1 ]; then
+    REPORT_MANY=$DATA/many-results-$(date -u +%Y%m%dT%H%M%SZ).md
+    {
+        echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
+        echo
+        many_case
+    } | tee "$REPORT_MANY"
+    echo "(saved in $REPORT_MANY)" >&2
+    [ $MANY_ONLY = 1 ] && exit 0
+fi
 
 gen_mixed() { # FILE SIZE
     if [ $REGEN = 1 ] || [ ! -s "$1" ] || [ ! -s "$1.meta" ]; then

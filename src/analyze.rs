@@ -23,6 +23,9 @@ pub struct Options {
     pub any_port: bool,
     /// Bytes reassembled per direction.
     pub depth_cap: usize,
+    /// The budget of reassembled bytes shared by every file analysed with
+    /// these options (on any thread): one budget for the process.
+    pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Default for Options {
@@ -31,6 +34,7 @@ impl Default for Options {
             ports: vec![3389],
             any_port: true,
             depth_cap: 1 << 20,
+            shared_budget: None,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             None
         },
         depth_cap: opts.depth_cap,
+        shared_budget: opts.shared_budget.clone(),
         ..FlowConfig::default()
     });
     let mut skipped = SkipCounts::default();

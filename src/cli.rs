@@ -22,11 +22,13 @@
 //! damage worth an error.
 //!
 //! The Markdown report carries each file's SHA-256: the file is hashed
-//! while the analysis reads it (a hashing reader, then the rest of the file
-//! is read to its end if the capture reader stopped early), so standard
-//! input is hashed too and nothing is read twice.
+//! while the analysis reads it (a hashing reader), so standard input is
+//! hashed too and nothing is read twice. When the capture reader stopped
+//! before the end (not a capture, damage), nothing more is read and the
+//! hash is not given: the input may be endless (`/dev/zero`).
 
 mod inputs;
+pub mod interrupt;
 mod ordered;
 mod progress;
 
@@ -82,7 +84,7 @@ pub struct Args {
     #[arg(long = "port", value_name = "N")]
     pub ports: Vec<u16>,
 
-    /// Threads for the analysis (default: one per CPU).
+    /// Threads for the analysis (default: one per CPU; at most 4 per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 
@@ -117,6 +119,11 @@ pub struct Args {
     /// then exit.
     #[arg(long, conflicts_with_all = ["files", "files_from"])]
     pub print_causes_md: bool,
+
+    /// Write the report to FILE (created or truncated) instead of standard
+    /// output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -216,13 +223,69 @@ where
     }
 }
 
-/// Run with the process's standard output, error and terminal.
+/// Run with the process's standard output (or `-o FILE`), error and
+/// terminal.
 pub fn run(args: Args) -> i32 {
-    let term = Terminal::detect();
-    let stdout = io::stdout();
+    interrupt::install();
+    let mut term = Terminal::detect();
     // Standard error is not locked for the run: the progress bar draws on
     // it from the worker threads, and would wait for the lock forever.
-    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
+    let mut err = io::stderr();
+    if let Some(path) = &args.output {
+        let file = match std::fs::File::create(path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(err, "rdptriage: cannot create {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        };
+        term.stdout_is_terminal = false;
+        let mut out = io::BufWriter::with_capacity(1 << 16, file);
+        return execute(&args, term, &mut out, &mut err);
+    }
+    let stdout = io::stdout();
+    execute(&args, term, &mut stdout.lock(), &mut err)
+}
+
+fn out_flush(sink: &mut Sink<'_>) -> io::Result<()> {
+    sink.out.flush()
+}
+
+/// Where the report goes, and whether writing it still works. A closed
+/// pipe (`| head`) stops the run quietly; any other failure (a full disk,
+/// `/dev/full`, an I/O error) stops it with a message and exit code 2.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    closed: bool,
+    failed: Option<io::Error>,
+}
+
+impl Sink<'_> {
+    fn ok(&self) -> bool {
+        !self.closed && self.failed.is_none()
+    }
+
+    /// Write and flush `bytes`; false when writing is over.
+    fn write(&mut self, bytes: &[u8]) -> bool {
+        if !self.ok() {
+            return false;
+        }
+        let _whole = interrupt::writing();
+        if interrupt::interrupted() {
+            return false;
+        }
+        match self.out.write_all(bytes).and_then(|_| self.out.flush()) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                false
+            }
+            Err(e) => {
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
 }
 
 /// Analyse one input, hashing it if asked. Returns the result and the
@@ -266,7 +329,13 @@ pub fn analyze_item(
     }
     if item.is_stdin() {
         let stdin = io::stdin();
-        let r = analyze_counted(name, stdin.lock(), opts, hash);
+        let hidden = Progress::hidden();
+        let counted = Counting {
+            inner: stdin.lock(),
+            progress: &hidden,
+            count: 0,
+        };
+        let r = analyze_counted(name, counted, opts, hash);
         progress.file_done(0);
         return r;
     }
@@ -314,11 +383,16 @@ pub fn group_and_relabel(r: &mut FileResult) -> Vec<Attempt> {
         .map(|c| (&c.timeline, &c.diagnosis))
         .collect();
     let attempts = group_attempts(&items);
+    let index: std::collections::HashMap<u64, usize> = r
+        .connections
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.timeline.stream, i))
+        .collect();
     for rl in attempts.iter().flat_map(|a| &a.relabels) {
-        if let Some(c) = r
-            .connections
-            .iter_mut()
-            .find(|c| c.timeline.stream == rl.stream)
+        if let Some(c) = index
+            .get(&rl.stream)
+            .and_then(|&i| r.connections.get_mut(i))
         {
             // Applied once, even if the analysis already applied it.
             if !c.diagnosis.caveats.contains(&rl.note) {
@@ -334,12 +408,15 @@ struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     failed: bool,
+    /// The end of the input was reached.
+    at_end: bool,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.inner.read(buf) {
             Ok(n) => {
+                self.at_end |= n == 0 && !buf.is_empty();
                 self.hasher.update(buf.get(..n).unwrap_or(&[]));
                 Ok(n)
             }
@@ -353,16 +430,25 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// Analyse while hashing what the analysis reads. The hash is given only
+/// when the analysis read the input to its end: after a rejection or
+/// damage nothing more is read (the input may be endless, `/dev/zero`),
+/// and the report says the hash was not computed.
 fn analyze_hashed<R: Read>(path: &str, src: R, opts: &Options) -> (FileResult, Option<String>) {
     let mut hr = HashingReader {
         inner: src,
         hasher: Sha256::new(),
         failed: false,
+        at_end: false,
     };
     let result = analyze::analyze_reader(path, &mut hr, opts);
-    // The capture reader may stop early (corrupt data): hash the rest.
-    let drained = io::copy(&mut hr, &mut io::sink()).is_ok();
-    let sha = (drained && !hr.failed).then(|| hex(&hr.hasher.finalize()));
+    // A capture read completely may leave a few bytes unread (a gzip
+    // reader stops at its trailer): those are hashed; after a rejection or
+    // damage nothing more is read.
+    if result.complete() && !hr.at_end && !hr.failed {
+        let _ = io::copy(&mut hr, &mut io::sink());
+    }
+    let sha = (hr.at_end && !hr.failed).then(|| hex(&hr.hasher.finalize()));
     (result, sha)
 }
 
@@ -381,6 +467,9 @@ pub fn options(args: &Args) -> Options {
     Options {
         ports,
         depth_cap: args.depth_cap,
+        // One budget of reassembled bytes for the whole run, whatever the
+        // number of files and threads.
+        shared_budget: Some(Default::default()),
         ..Options::default()
     }
 }
@@ -503,6 +592,15 @@ fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> 
     }
 }
 
+/// `--threads` is capped at this many threads per CPU: more only adds
+/// stacks and contention (and memory held by files under way).
+pub const THREADS_PER_CPU: usize = 4;
+
+/// The most threads `--threads` may ask for on `cpus` CPUs.
+pub fn max_threads(cpus: usize) -> usize {
+    THREADS_PER_CPU * cpus.max(1)
+}
+
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     if let Some(code) = &args.explain_client_error {
@@ -536,7 +634,16 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(n) = args.threads {
-            b = b.num_threads(n as usize);
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let max = max_threads(cpus);
+            let n = n as usize;
+            if n > max {
+                let _ = writeln!(
+                    err,
+                    "rdptriage: --threads {n} is more than {THREADS_PER_CPU} per CPU ({cpus} CPUs): using {max}"
+                );
+            }
+            b = b.num_threads(n.min(max));
         }
         b.build()
     };
@@ -563,10 +670,16 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let mut redactor = Redactor::new();
     let mut ignored = 0u64;
     // A closed pipe (`| head`) is not an error of the analysis; for a
-    // streamed format it stops the run (no new file is started).
+    // streamed format it stops the run (no new file is started). Any other
+    // write error stops it too, and is told.
+    let mut sink = Sink {
+        out,
+        closed: false,
+        failed: None,
+    };
     let mut write_ok = true;
     if format.streams() {
-        write_ok = out.write_all(report::header(format).as_bytes()).is_ok();
+        write_ok = sink.write(report::header(format).as_bytes());
     }
     let window = 2 * pool.current_num_threads().max(1);
     if write_ok {
@@ -579,6 +692,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 None => model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
             },
             |_, mut f| {
+                if interrupt::interrupted() {
+                    // Nothing more is written: what was is whole records.
+                    return false;
+                }
                 exit.note(&f);
                 ignored += u64::from(f.ignored.is_some());
                 if let Some(e) = &f.error {
@@ -599,14 +716,17 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                     redactor.file(&mut f);
                 }
                 let text = report::render_file(&f, format);
-                write_ok = progress
-                    .suspend(|| out.write_all(text.as_bytes()).and_then(|_| out.flush()))
-                    .is_ok();
+                write_ok = progress.suspend(|| sink.write(text.as_bytes()));
                 write_ok
             },
         );
     }
     progress.finish();
+    if interrupt::interrupted() {
+        let _ = out_flush(&mut sink);
+        let _ = writeln!(err, "rdptriage: interrupted");
+        return interrupt::EXIT_INTERRUPTED;
+    }
 
     if !format.streams() {
         let text = report::render_document(
@@ -619,7 +739,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
             },
             &ropts,
         );
-        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        sink.write(text.as_bytes());
     } else if format == Format::Csv && ignored > 0 {
         // CSV has rows for connections only: say what was left out.
         let _ = if ignored == 1 {
@@ -633,6 +753,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 "rdptriage: {ignored} files found (not named) are not captures and were skipped"
             )
         };
+    }
+    if let Some(e) = &sink.failed {
+        let _ = writeln!(err, "rdptriage: cannot write the report: {e}");
+        return EXIT_ERROR;
     }
     exit.code()
 }
@@ -705,12 +829,26 @@ mod tests {
     }
 
     #[test]
-    fn hashing_reader_hashes_everything() {
-        // Not a capture: the reader stops at once, the rest is drained.
+    fn hashing_reader_hashes_what_was_read_to_the_end() {
+        // Not a capture: the reader stops at once and nothing more is read;
+        // no hash.
         let data = b"GET / HTTP/1.1\r\n\r\n".repeat(1000);
         let (r, sha) = analyze_hashed("x", &data[..], &Options::default());
         assert!(r.read.is_err());
-        let want = hex(&Sha256::digest(&data));
+        assert_eq!(sha, None);
+        // An endless input is not read to its end either.
+        let (r, sha) = analyze_hashed("zero", io::repeat(0), &Options::default());
+        assert!(r.read.is_err());
+        assert_eq!(sha, None);
+        // A capture read to its end is hashed.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        ))
+        .unwrap();
+        let (r, sha) = analyze_hashed("x", &bytes[..], &Options::default());
+        assert!(r.complete());
+        let want = hex(&Sha256::digest(&bytes));
         assert_eq!(sha.as_deref(), Some(want.as_str()));
         assert_eq!(
             hex(&Sha256::digest(b"abc")),

@@ -632,3 +632,79 @@ fn jsonl_has_a_file_record_for_a_capture_without_rdp() {
     assert_eq!(r["connections"], 0);
     assert_eq!(r["outcomes"]["failed"], 0);
 }
+
+/// A fresh scratch directory.
+fn scratch_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("batch-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[cfg(unix)]
+#[test]
+fn a_glob_over_a_symlink_loop_ends_and_visits_each_directory_once() {
+    let root = scratch_dir("glob-loop");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::copy(capture("06-port-closed.pcap"), root.join("a/b/x.pcap")).unwrap();
+    // A loop (a/b/up -> a) and a second way into b (a/again -> b).
+    std::os::unix::fs::symlink("..", root.join("a/b/up")).unwrap();
+    std::os::unix::fs::symlink("b", root.join("a/again")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pattern = format!("{}/**/*.pcap", s(&root));
+    std::thread::spawn(move || {
+        let _ = tx.send(run(&["--format", "jsonl", &pattern]));
+    });
+    let o = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the glob over a symlink loop did not end");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let files: Vec<String> = jsonl(&o)
+        .iter()
+        .filter(|r| r["record"] == "file")
+        .map(|r| r["file"].as_str().unwrap().to_string())
+        .collect();
+    // One file, analysed once (the first spelling met: a/again/x.pcap
+    // sorts before a/b/x.pcap).
+    assert_eq!(files.len(), 1, "{files:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn one_file_spelled_five_ways_is_analysed_once() {
+    let root = scratch_dir("spellings");
+    std::fs::create_dir_all(root.join("a")).unwrap();
+    std::fs::copy(capture("06-port-closed.pcap"), root.join("a/x.pcap")).unwrap();
+    std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+    let abs = root.join("a/x.pcap");
+    let o = run_cli::bin()
+        .current_dir(&root)
+        .args([
+            "--format",
+            "json",
+            "a/x.pcap",
+            "./a/x.pcap",
+            s(&abs),
+            "link/x.pcap",
+            "a/../a/x.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(file_paths(&doc), ["a/x.pcap"]);
+    assert_eq!(doc["totals"]["files"], 1);
+}
+
+#[test]
+fn markdown_of_an_endless_input_finishes() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run(&["--format", "markdown", "/dev/zero"]));
+    });
+    let o = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("markdown on /dev/zero did not finish");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stdout(&o).contains("not computed"), "{}", stdout(&o));
+}

@@ -184,13 +184,22 @@ fn missing_file_in_table_format_still_prints_the_others() {
 #[test]
 fn stdin_dash_is_read() {
     // The Markdown report hashes what it read: the hash proves stdin was read.
+    let pcap = refused_pcap();
+    let o = run_stdin(&["--format", "markdown", "-"], &pcap);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("## Capture `-`"), "{out}");
+    let want = sha256_hex(&pcap);
+    assert!(out.contains(&format!("SHA-256: `{want}`")), "{out}");
+    // Not a capture: rejected, nothing more is read, no hash.
     let o = run_stdin(&["--format", "markdown", "-"], NOT_A_CAPTURE);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).starts_with("rdptriage: -: "), "{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(out.contains("## Capture `-`"), "{out}");
-    let want = sha256_hex(NOT_A_CAPTURE);
-    assert!(out.contains(&format!("SHA-256: `{want}`")), "{out}");
+    assert!(
+        stdout(&o).contains("SHA-256: not computed"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// SHA-256 via the system tool, to check against an independent
@@ -385,4 +394,126 @@ fn corpus_client_data_end_to_end() {
     let red = stdout(&run(&["--format", "json", "--redact", &p]));
     assert!(!red.contains("JOHN-PC"), "{red}");
     assert!(!red.contains("SERVR"), "{red}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_stops_the_run_with_exit_2_in_every_format() {
+    let p = scratch("dev-full.pcap", &refused_pcap());
+    let path = p.to_str().unwrap();
+    for format in ["table", "json", "markdown", "jsonl", "csv"] {
+        // Standard output on a device that is always full.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let o = run_cli::bin()
+            .args(["--format", format, path])
+            .stdout(full)
+            .output()
+            .expect("run");
+        assert_eq!(code(&o), 2, "{format}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot write the report"),
+            "{format}: {}",
+            stderr(&o)
+        );
+        // The same through -o.
+        let o = run(&["--format", format, "-o", "/dev/full", path]);
+        assert_eq!(code(&o), 2, "{format} -o: {}", stderr(&o));
+        assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
+    }
+    // A closed pipe stays quiet.
+    let mut child = run_cli::bin()
+        .args(["--format", "jsonl", path, path, path])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_ne!(code(&o), 2);
+}
+
+#[test]
+fn output_option_writes_the_report_to_a_file() {
+    let p = scratch("out-opt.pcap", &refused_pcap());
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-out-opt.jsonl");
+    let o = run(&[
+        "--format",
+        "jsonl",
+        "-o",
+        out.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.lines().count() >= 2, "{text}");
+}
+
+#[test]
+fn threads_are_capped_at_four_per_cpu() {
+    let p = scratch("threads-cap.pcap", &refused_pcap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = p.to_str().unwrap().to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(run(&["--threads", "10000", "--format", "jsonl", &path]));
+    });
+    let o = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("--threads 10000 took too long");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("per CPU"), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_ends_json_lines_on_a_whole_record() {
+    use std::io::BufRead;
+    let p = scratch("sigint.pcap", &refused_pcap());
+    let path = p.to_str().unwrap();
+    // Three files, then standard input, which never ends: the run is
+    // under way when the signal comes.
+    let mut child = run_cli::bin()
+        .args(["--format", "jsonl", "--threads", "1", path, "-"])
+        .arg(scratch("sigint2.pcap", &refused_pcap()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&pcap_header()).unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    // The first file's records, then the signal.
+    loop {
+        let mut l = String::new();
+        if out.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        let done = l.contains("\"record\":\"file\"");
+        lines.push(l);
+        if done {
+            break;
+        }
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let all = lines.concat() + &rest;
+    assert!(all.ends_with('\n'));
+    for l in all.lines() {
+        serde_json::from_str::<serde_json::Value>(l).expect("a whole record");
+    }
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
 }

@@ -272,6 +272,7 @@ pub fn flow_config() -> FlowConfig {
         max_events: 64,
         max_live: 3,
         max_buffered: 2 * 4096,
+        shared_budget: None,
         linger: Duration::from_secs(1),
         idle_finish: Duration::from_secs(10),
     }

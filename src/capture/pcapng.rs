@@ -116,6 +116,66 @@ fn if_name(value: &[u8]) -> String {
     String::from_utf8_lossy(v).chars().take(64).collect()
 }
 
+/// Where, in an option list, an option's value runs past the end of the
+/// list (its block): the position of that option's header. None when
+/// every option fits (or the list ends with opt_endofopt).
+fn option_overrun(mut opts: &[u8], be: bool) -> Option<usize> {
+    let total = opts.len();
+    while opts.len() >= 4 {
+        let (Some(code), Some(len)) = (u16_at(opts, 0, be), u16_at(opts, 2, be)) else {
+            break;
+        };
+        if code == OPT_ENDOFOPT {
+            break;
+        }
+        let len = len as usize;
+        if opts.len() < 4 + len {
+            return Some(total - opts.len());
+        }
+        let padded = 4 + len.div_ceil(4) * 4;
+        opts = opts.get(padded..).unwrap_or(&[]);
+    }
+    None
+}
+
+/// Warn about an Interface Description or packet block (whole, at
+/// `offset`) one of whose options overruns the block; the block is still
+/// read.
+fn warn_option_overrun<F: FnMut(&Frame<'_>)>(
+    coll: &mut Collector<F>,
+    offset: u64,
+    btype: u32,
+    block: &[u8],
+    be: bool,
+    frame: Option<u64>,
+) {
+    let body = block.get(8..block.len().saturating_sub(4)).unwrap_or(&[]);
+    let opts_at = match btype {
+        BT_IDB => 8,
+        BT_EPB | BT_PB => match u32_at(body, 12, be) {
+            Some(caplen) => 20 + (caplen as usize).div_ceil(4) * 4,
+            None => return,
+        },
+        _ => return,
+    };
+    let Some(opts) = body.get(opts_at..) else {
+        return;
+    };
+    let list_offset = offset + 8 + opts_at as u64;
+    if let Some(at) = option_overrun(opts, be) {
+        let offset = list_offset + at as u64;
+        coll.warn(
+            offset,
+            frame,
+            WarningKind::Other,
+            format!(
+                "byte offset {offset}: a pcapng option runs past the end of its block \
+                 (options from there on ignored)"
+            ),
+        );
+    }
+}
+
 fn corrupt(offset: u64, frame: Option<u64>, what: String) -> CaptureWarning {
     CaptureWarning {
         offset,
@@ -345,6 +405,9 @@ pub(crate) fn read<R: Read, F: FnMut(&Frame<'_>)>(
                     );
                     let w = corrupt(offset, frame_if_packet, what);
                     return Ok((st.format(), Some(w), offset));
+                }
+                if !p.is_shb {
+                    warn_option_overrun(coll, offset, btype, block, st.be, frame_if_packet);
                 }
                 if btype == BT_PB && !p.is_shb {
                     // pcap-parser 0.17 has no parser for the obsolete
@@ -1118,6 +1181,20 @@ pub(crate) mod tests {
             (1_000_000_000, &b"data"[..])
         );
         assert_eq!(seen[1].4, b"next");
+        // ... and the overrun is told, at the option's byte offset.
+        let w: Vec<_> = s
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("runs past the end of its block"))
+            .collect();
+        assert_eq!(w.len(), 1, "{:?}", s.warnings);
+        // SHB (28 bytes) + IDB (20), then the EPB: 8 bytes of block header,
+        // 20 of fields, 4 of data.
+        assert_eq!(w[0].offset, 28 + 20 + 8 + 20 + 4);
+        assert_eq!(w[0].frame, Some(1));
+        assert!(w[0]
+            .message
+            .contains(&format!("byte offset {}", w[0].offset)));
     }
 
     #[test]

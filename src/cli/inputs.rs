@@ -38,7 +38,8 @@ pub enum Origin {
 pub struct Item {
     /// What to open; `-` is standard input.
     pub path: PathBuf,
-    /// The path as printed (UTF-8; a name that is not is shown lossily).
+    /// The path as printed ([`display_path`]: a name that is not UTF-8 is
+    /// shown with `\xNN` escapes, distinct from any other).
     pub display: String,
     pub origin: Origin,
     /// The input could not be expanded (a pattern matching nothing, a
@@ -54,10 +55,38 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A path as printed: as is when it is UTF-8 without a backslash;
+/// otherwise bytes that are not UTF-8 are written `\xNN` and a backslash
+/// `\\`, so two different names never print the same.
+pub fn display_path(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if let Some(s) = path.to_str() {
+            if !s.contains('\\') {
+                return s.to_string();
+            }
+        }
+        let mut out = String::with_capacity(bytes.len() + 8);
+        for chunk in bytes.utf8_chunks() {
+            out.push_str(&chunk.valid().replace('\\', "\\\\"));
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned()
+    }
+}
+
 impl Item {
     fn new(path: PathBuf, origin: Origin) -> Self {
         Item {
-            display: path.to_string_lossy().into_owned(),
+            display: display_path(&path),
             path,
             origin,
             problem: None,
@@ -153,16 +182,48 @@ fn is_pattern(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Expand inputs in order and drop repeats. Errors are usage errors
-/// (a malformed pattern); inputs that cannot be expanded become items
-/// with a [`Problem`].
+/// What makes two spellings of a path the same file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Identity {
+    /// Device and inode (Unix).
+    Inode(u64, u64),
+    /// The canonical path, where there is no inode to compare.
+    Canonical(PathBuf),
+    /// A path that cannot be resolved (missing, unreadable) or standard
+    /// input: compared as written.
+    Written(PathBuf),
+}
+
+fn identity(it: &Item) -> Identity {
+    if it.problem.is_some() || it.is_stdin() {
+        return Identity::Written(it.path.clone());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(&it.path) {
+            return Identity::Inode(m.dev(), m.ino());
+        }
+    }
+    match std::fs::canonicalize(&it.path) {
+        Ok(c) => Identity::Canonical(c),
+        Err(_) => Identity::Written(it.path.clone()),
+    }
+}
+
+/// Expand inputs in order and drop repeats: one file is analysed once,
+/// at its first place, however it is spelled (`x.pcap`, `./x.pcap`, an
+/// absolute path, through a symbolic link or `a/../a/x.pcap`): files are
+/// told apart by device and inode (by canonical path where there are
+/// none). Errors are usage errors (a malformed pattern); inputs that
+/// cannot be expanded become items with a [`Problem`].
 pub fn expand(inputs: &[OsString]) -> Result<Vec<Item>, String> {
     let mut out = Vec::new();
     for i in inputs {
         expand_one(i, &mut out)?;
     }
-    let mut seen: HashSet<PathBuf> = HashSet::new();
-    out.retain(|it| seen.insert(it.path.clone()));
+    let mut seen: HashSet<Identity> = HashSet::new();
+    out.retain(|it| seen.insert(identity(it)));
     Ok(out)
 }
 
@@ -184,29 +245,101 @@ fn expand_one(input: &OsString, out: &mut Vec<Item>) -> Result<(), String> {
     Ok(())
 }
 
+/// The directory a pattern's matches all lie under (its leading
+/// components without `*`, `?` or `[`), how many components below it a
+/// match can be (None with `**`: any), and whether the pattern is
+/// absolute.
+fn pattern_base(pattern: &str) -> (PathBuf, Option<usize>) {
+    let comps: Vec<&str> = pattern.split('/').collect();
+    let lit = comps
+        .iter()
+        .take(comps.len().saturating_sub(1))
+        .take_while(|c| !is_pattern(c))
+        .count();
+    let base = comps[..lit].join("/");
+    let base = if base.is_empty() {
+        if pattern.starts_with('/') {
+            PathBuf::from("/")
+        } else {
+            PathBuf::from(".")
+        }
+    } else {
+        PathBuf::from(base)
+    };
+    let rest = &comps[lit..];
+    let depth = if rest.contains(&"**") {
+        None
+    } else {
+        Some(rest.iter().filter(|c| !c.is_empty()).count())
+    };
+    (base, depth)
+}
+
+/// Expand a glob pattern by walking the directory it is rooted at: symbolic
+/// links are followed, a link back to an ancestor (a loop) is not walked
+/// (and is reported if it matches), and a directory reached twice (two
+/// links to it) is walked once.
 fn glob(pattern: &str, out: &mut Vec<Item>) -> Result<(), String> {
     let opts = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
         require_literal_leading_dot: false,
     };
-    let paths =
-        glob::glob_with(pattern, opts).map_err(|e| format!("bad pattern `{pattern}`: {e}"))?;
-    let mut found: Vec<Result<PathBuf, (PathBuf, io::Error)>> = paths
-        .map(|r| {
-            r.map_err(|e| {
-                let p = e.path().to_path_buf();
-                let io: io::Error = e.into();
-                (p, io)
-            })
-        })
-        .collect();
-    // glob yields sorted paths already; sort anyway so the order is ours.
-    found.sort_by(|a, b| key(a).cmp(key(b)));
-    fn key(r: &Result<PathBuf, (PathBuf, io::Error)>) -> &Path {
-        match r {
-            Ok(p) => p,
-            Err((p, _)) => p,
+    let pat = glob::Pattern::new(pattern).map_err(|e| format!("bad pattern `{pattern}`: {e}"))?;
+    let (base, depth) = pattern_base(pattern);
+    // Matches are compared as the pattern spells them: without a leading
+    // `./` when the pattern has none.
+    let strip_dot = base == Path::new(".") && !pattern.starts_with("./");
+    let mut walker = walkdir::WalkDir::new(&base)
+        .follow_links(true)
+        .sort_by_file_name()
+        .min_depth(1);
+    if let Some(d) = depth {
+        walker = walker.max_depth(d);
+    }
+    let mut dirs = DirsOnce::default();
+    let mut found: Vec<Item> = Vec::new();
+    let mut it = walker.into_iter();
+    loop {
+        let entry = match it.next() {
+            None => break,
+            Some(e) => e,
+        };
+        let shown = |p: &Path| -> PathBuf {
+            match p.strip_prefix(".") {
+                Ok(r) if strip_dot => r.to_path_buf(),
+                _ => p.to_path_buf(),
+            }
+        };
+        match entry {
+            Ok(e) => {
+                let p = shown(e.path());
+                let matches = p.to_str().is_some_and(|s| pat.matches_with(s, opts));
+                if e.file_type().is_dir() {
+                    if !dirs.first_visit(e.path()) {
+                        it.skip_current_dir();
+                        continue;
+                    }
+                    if matches {
+                        // A matched directory is walked whole, at its place.
+                        walk(&p, &mut found);
+                        it.skip_current_dir();
+                    }
+                } else if matches {
+                    found.push(Item::new(p, Origin::Glob));
+                }
+            }
+            Err(e) => {
+                let p = shown(e.path().unwrap_or(&base));
+                if p.to_str().is_some_and(|s| pat.matches_with(s, opts)) {
+                    let kind = e.io_error().map_or(io::ErrorKind::Other, io::Error::kind);
+                    let msg = match e.io_error() {
+                        Some(io) => io.to_string(),
+                        None => e.to_string(),
+                    };
+                    found.push(Item::problem(p, Origin::Glob, kind, msg));
+                }
+            }
         }
     }
     if found.is_empty() {
@@ -217,25 +350,45 @@ fn glob(pattern: &str, out: &mut Vec<Item>) -> Result<(), String> {
             "no file matches this pattern".to_string(),
         ));
     }
-    for r in found {
-        match r {
-            Ok(p) if p.is_dir() => walk(&p, out),
-            Ok(p) => out.push(Item::new(p, Origin::Glob)),
-            Err((p, e)) => out.push(Item::problem(p, Origin::Glob, e.kind(), e.to_string())),
-        }
-    }
+    out.extend(found);
     Ok(())
 }
 
+/// Directories seen in one walk, by device and inode: a directory reached
+/// through two links is walked once.
+#[derive(Default)]
+struct DirsOnce(HashSet<(u64, u64)>);
+
+impl DirsOnce {
+    fn first_visit(&mut self, dir: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(m) = std::fs::metadata(dir) {
+                return self.0.insert((m.dev(), m.ino()));
+            }
+        }
+        let _ = dir;
+        true
+    }
+}
+
 /// Every file under `dir`, depth first, entries sorted by name (byte
-/// order). Symbolic links are followed (loops are reported, not walked).
+/// order). Symbolic links are followed (loops are reported, not walked;
+/// a directory reached through two links is walked once).
 fn walk(dir: &Path, out: &mut Vec<Item>) {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name();
-    for entry in walker {
+    let mut dirs = DirsOnce::default();
+    let mut it = walker.into_iter();
+    while let Some(entry) = it.next() {
         match entry {
-            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.file_type().is_dir() => {
+                if !dirs.first_visit(e.path()) {
+                    it.skip_current_dir();
+                }
+            }
             Ok(e) if e.file_type().is_file() => {
                 out.push(Item::new(e.into_path(), Origin::Directory));
             }
@@ -318,7 +471,7 @@ mod tests {
             ("b/c/y.pcap", false),
             ("b/link.pcap", false),
             ("b/up", true),
-            ("b/z.pcap", false),
+            // b/z.pcap is the file b/link.pcap points to: met once.
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(p, e)| (p.to_string(), *e)).collect();
         assert_eq!(rel, want);
@@ -332,6 +485,19 @@ mod tests {
         .unwrap();
         assert_eq!(again.len(), items.len());
         assert_eq!(again[0].origin, Origin::Named);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_print_escaped_and_distinct() {
+        use std::os::unix::ffi::OsStrExt;
+        let a = Path::new(std::ffi::OsStr::from_bytes(b"cap\xff.pcap"));
+        let b = Path::new(std::ffi::OsStr::from_bytes(b"cap\xfe.pcap"));
+        let c = Path::new("cap\\xff.pcap");
+        assert_eq!(display_path(a), "cap\\xff.pcap");
+        assert_eq!(display_path(b), "cap\\xfe.pcap");
+        assert_eq!(display_path(c), "cap\\\\xff.pcap");
+        assert_eq!(display_path(Path::new("plain/é.pcap")), "plain/é.pcap");
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Counting<'a, R> {
 
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if super::interrupt::interrupted() {
+            return Err(io::Error::other("interrupted (SIGINT)"));
+        }
         let n = self.inner.read(buf)?;
         self.count += n as u64;
         self.progress.add_bytes(n as u64);

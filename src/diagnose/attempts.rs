@@ -142,9 +142,14 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
     let tls: Vec<&Timeline> = g.iter().map(|&i| items[i].0).collect();
     let ds: Vec<&Diagnosis> = g.iter().map(|&i| items[i].1).collect();
     let mut relabels = Vec::new();
+    // Whether some member after each one reached the credentials: one
+    // pass from the end, so an attempt of many retries costs linear time.
+    let mut later_reached = vec![false; ds.len()];
+    for k in (1..ds.len()).rev() {
+        later_reached[k - 1] = later_reached[k] || reached_credentials(ds[k]);
+    }
     for (k, d) in ds.iter().enumerate() {
-        let later = &ds[k + 1..];
-        let followed = !later.is_empty();
+        let followed = k + 1 < ds.len();
         let tl = tls[k];
         match (d.benign, d.cause.as_ref().map(|c| c.id)) {
             (Some(Benign::CredentialPrecheck), _)
@@ -170,9 +175,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
                     ),
                 });
             }
-            (_, Some(CauseId::PubKeyAuthRejected))
-                if later.iter().any(|l| reached_credentials(l)) =>
-            {
+            (_, Some(CauseId::PubKeyAuthRejected)) if later_reached[k] => {
                 relabels.push(Relabel {
                     stream: tl.stream,
                     outcome: Outcome::Benign,
@@ -188,25 +191,25 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
         }
     }
     probe_bursts(&tls, &ds, &mut relabels);
+    let relabelled: std::collections::HashMap<u64, &Relabel> =
+        relabels.iter().map(|r| (r.stream, r)).collect();
     let eff: Vec<Effective> = tls
         .iter()
         .zip(&ds)
-        .map(
-            |(tl, d)| match relabels.iter().find(|r| r.stream == tl.stream) {
-                Some(r) => (
-                    r.outcome,
-                    r.benign,
-                    r.cause.as_ref().map(|c| c.id),
-                    r.failed_step,
-                ),
-                None => (
-                    d.outcome,
-                    d.benign,
-                    d.cause.as_ref().map(|c| c.id),
-                    d.failed_step,
-                ),
-            },
-        )
+        .map(|(tl, d)| match relabelled.get(&tl.stream) {
+            Some(r) => (
+                r.outcome,
+                r.benign,
+                r.cause.as_ref().map(|c| c.id),
+                r.failed_step,
+            ),
+            None => (
+                d.outcome,
+                d.benign,
+                d.cause.as_ref().map(|c| c.id),
+                d.failed_step,
+            ),
+        })
         .collect();
     let failed = eff.iter().filter(|e| e.0 == Outcome::Failed).count();
     let benign = eff.iter().filter(|e| e.0 == Outcome::Benign).count();

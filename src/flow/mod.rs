@@ -61,6 +61,10 @@ pub struct FlowConfig {
     /// connection that wants more stops keeping bytes (as at the depth cap)
     /// and is counted in [`FlowStats::over_budget`].
     pub max_buffered: usize,
+    /// A count of reassembled bytes shared by several tables (all the files
+    /// of a run, on every thread): `max_buffered` is then checked against
+    /// this total, one budget for the process. None: the table's own.
+    pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
     /// A closed connection (FIN both ways or RST) is finished after this
     /// much capture time without packets; an idle one after `idle_finish`.
     pub linger: crate::common::Duration,
@@ -76,6 +80,7 @@ impl Default for FlowConfig {
             max_events: 4096,
             max_live: 1 << 20,
             max_buffered: 256 << 20,
+            shared_budget: None,
             linger: crate::common::Duration::from_secs(10),
             idle_finish: crate::common::Duration::from_secs(3600),
         }

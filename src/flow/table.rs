@@ -30,6 +30,8 @@ use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// FxHash-style multiply hasher with a final avalanche (the key is not
 /// attacker-chosen in a way that matters: a capture is a fixed input).
@@ -359,7 +361,47 @@ pub(crate) struct Table {
     /// Stream index of the last TCP packet.
     last_stream: Option<u64>,
     /// Bytes held by the live connections' reassembly buffers.
-    held: usize,
+    held: Held,
+}
+
+/// Bytes held by one table's reassembly buffers, also counted in the
+/// process's shared total when there is one ([`FlowConfig::shared_budget`]).
+#[derive(Debug, Default)]
+struct Held {
+    local: usize,
+    shared: Option<Arc<AtomicUsize>>,
+}
+
+impl Held {
+    /// Set this table's count, moving the shared total by the difference.
+    fn set(&mut self, new: usize) {
+        if let Some(s) = &self.shared {
+            if new >= self.local {
+                s.fetch_add(new - self.local, Ordering::Relaxed);
+            } else {
+                s.fetch_sub(self.local - new, Ordering::Relaxed);
+            }
+        }
+        self.local = new;
+    }
+
+    fn sub(&mut self, n: usize) {
+        self.set(self.local.saturating_sub(n));
+    }
+
+    /// What the budget is checked against: the shared total if any.
+    fn total(&self) -> usize {
+        match &self.shared {
+            Some(s) => s.load(Ordering::Relaxed),
+            None => self.local,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.set(0);
+    }
 }
 
 impl Table {
@@ -379,7 +421,10 @@ impl Table {
             since_sweep: 0,
             finished: Vec::new(),
             last_stream: None,
-            held: 0,
+            held: Held {
+                local: 0,
+                shared: cfg.shared_budget.clone(),
+            },
         }
     }
 
@@ -439,11 +484,11 @@ impl Table {
             } else {
                 self.last_stream = Some(e.stream);
                 let before = e.track.held();
-                if self.held >= cfg.max_buffered {
+                if self.held.total() >= cfg.max_buffered {
                     stop_keeping(e, cfg, stats);
                 }
                 update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-                self.held = budget(self.held, before, e, cfg, stats);
+                budget(&mut self.held, before, e, cfg, stats);
                 self.maybe_sweep(cfg);
                 return;
             }
@@ -463,11 +508,11 @@ impl Table {
         if let Some(e) = self.map.get_mut(&key) {
             self.last_stream = Some(e.stream);
             let before = e.track.held();
-            if self.held >= cfg.max_buffered {
+            if self.held.total() >= cfg.max_buffered {
                 stop_keeping(e, cfg, stats);
             }
             update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-            self.held = budget(self.held, before, e, cfg, stats);
+            budget(&mut self.held, before, e, cfg, stats);
         }
         self.maybe_sweep(cfg);
     }
@@ -571,7 +616,7 @@ impl Table {
     }
 
     fn retire(&mut self, e: Entry) {
-        self.held = self.held.saturating_sub(e.track.held());
+        self.held.sub(e.track.held());
         if let Track::Selected(c) = e.track {
             self.finished.push(c.into_connection());
         }
@@ -606,7 +651,7 @@ impl Table {
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
-            self.held = self.held.saturating_sub(t.held());
+            self.held.sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -636,7 +681,7 @@ impl Table {
         });
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
-            self.held = self.held.saturating_sub(t.held());
+            self.held.sub(t.held());
             if let Track::Selected(c) = t {
                 self.finished.push(c.into_connection());
             }
@@ -671,20 +716,13 @@ impl Table {
 /// `max_buffered` is kept, and its connection stops keeping bytes; while
 /// the total stays past it, every connection is stopped before a packet is
 /// applied (see the callers), so the total exceeds the budget by at most
-/// one packet's growth. Returns the new total held.
-fn budget(
-    held: usize,
-    before: usize,
-    e: &mut Entry,
-    cfg: &FlowConfig,
-    stats: &mut FlowStats,
-) -> usize {
+/// one packet's growth (per table sharing the budget).
+fn budget(held: &mut Held, before: usize, e: &mut Entry, cfg: &FlowConfig, stats: &mut FlowStats) {
     let after = e.track.held();
-    let held = held.saturating_sub(before).saturating_add(after);
-    if after > before && held > cfg.max_buffered {
+    held.set(held.local.saturating_sub(before).saturating_add(after));
+    if after > before && held.total() > cfg.max_buffered {
         stop_keeping(e, cfg, stats);
     }
-    held
 }
 
 /// Stop an in-depth connection from keeping more bytes because of the

@@ -751,6 +751,7 @@ proptest! {
             max_events: 16,
             max_live: 4,
             max_buffered: 1 << 20,
+            shared_budget: None,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
         };
@@ -1047,6 +1048,38 @@ fn a_total_budget_stops_connections_from_keeping_more() {
     assert_eq!(stats.over_budget, 3);
     // What was not kept is still counted.
     assert!(conns.iter().all(|c| c.half[0].stream_len == 1000));
+}
+
+#[test]
+fn a_shared_budget_is_one_budget_for_several_tables() {
+    // Two tables (two files on two threads) share a 1500-byte budget: the
+    // first keeps 1000 bytes, the second only what is left, and once both
+    // are done the shared total is back to zero.
+    let shared: std::sync::Arc<std::sync::atomic::AtomicUsize> = Default::default();
+    let cfg = FlowConfig {
+        max_buffered: 1500,
+        shared_budget: Some(shared.clone()),
+        ..FlowConfig::default()
+    };
+    let feed = |sim: &mut Sim| {
+        let c = ("10.0.0.1", 50000);
+        sim.send(pk(c, SERVER, 100, 0, SYN, b""));
+        sim.send(pk(SERVER, c, 5000, 101, SYN | ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, ACK, b""));
+        sim.send(pk(c, SERVER, 101, 5001, PSH | ACK, &[7u8; 500]));
+        sim.send(pk(c, SERVER, 601, 5001, PSH | ACK, &[7u8; 500]));
+    };
+    let mut a = Sim::new(cfg.clone());
+    let mut b = Sim::new(cfg);
+    feed(&mut a);
+    assert_eq!(shared.load(std::sync::atomic::Ordering::Relaxed), 1000);
+    feed(&mut b);
+    let (ca, _) = a.finish();
+    let (cb, sb) = b.finish();
+    assert_eq!(ca[0].half[0].data.len(), 1000);
+    assert_eq!(cb[0].half[0].data.len(), 500);
+    assert_eq!(sb.over_budget, 1);
+    assert_eq!(shared.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
 
 #[test]

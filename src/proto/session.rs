@@ -1401,12 +1401,26 @@ mod tests {
     }
 
     #[test]
-    fn negotiation_failure_ends_decoding() {
+    fn what_follows_a_negotiation_failure_is_still_decoded() {
+        // Probes send their MCS Connect Initial regardless (lab capture 46,
+        // nmap's rdp-enum-encryption); what the bytes hold is decoded, what
+        // it means is the diagnosis's business.
         let c = cat(&[x::FAIL_CR, m::CI]);
         let s = cat(&[x::FAIL_CC, m::CR]);
         let ev = decode_connection(input(&c, &[], false), input(&s, &[], false));
+        assert_eq!(
+            kinds(&ev, Dir::ToServer),
+            ["X224 ConnectionRequest", "Mcs ConnectInitial"]
+        );
+        assert_eq!(
+            kinds(&ev, Dir::ToClient),
+            ["X224 ConnectionConfirm", "Mcs ConnectResponse"]
+        );
+        // Nothing that is neither TLS nor TPKT is guessed at.
+        let mut c2 = cat(&[x::FAIL_CR]);
+        c2.extend_from_slice(b"GET / HTTP/1.1\r\n");
+        let ev = decode_connection(input(&c2, &[], false), input(&s, &[], false));
         assert_eq!(kinds(&ev, Dir::ToServer), ["X224 ConnectionRequest"]);
-        assert_eq!(kinds(&ev, Dir::ToClient), ["X224 ConnectionConfirm"]);
         assert_eq!(
             ev[1].event,
             ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {

@@ -170,6 +170,7 @@ fn file_section(out: &mut String, f: &FileReport) {
         }
     }
 
+    let repeats = Repeats::of(f);
     let mut first = true;
     for a in notable_attempts(f) {
         if first {
@@ -181,7 +182,7 @@ fn file_section(out: &mut String, f: &FileReport) {
 
     for c in &f.connections {
         match paragraph_kind(c) {
-            Some(false) => match repeat_of(f, c) {
+            Some(false) => match repeats.of_connection(c) {
                 Some(first) => repeat_section(out, c, first),
                 None => connection_section(out, c),
             },

@@ -194,10 +194,14 @@ pub fn csv_header() -> String {
 
 /// One CSV field (RFC 4180): control characters and bidirectional marks
 /// from the capture are first written as escapes (`\n`, `\u{1b}`), so a
-/// row is always one line; a field holding `,`, `"` or a space at either
-/// end is quoted, with `"` doubled.
+/// row is always one line; a field that a spreadsheet would take for a
+/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return,
+/// as OWASP's CSV-injection guidance lists) gets a leading `'`; a field
+/// holding `,`, `"` or a space at either end is quoted, with `"` doubled.
 pub fn csv_field(s: &str) -> String {
+    let formula = s.len() > 1 && s.starts_with(['=', '+', '-', '@', '\t', '\r']);
     let s = escape_unsafe(s);
+    let s = if formula { format!("'{s}") } else { s };
     let quote = s.contains([',', '"'])
         || s.starts_with(char::is_whitespace)
         || s.ends_with(char::is_whitespace);
@@ -274,6 +278,23 @@ mod tests {
         assert_eq!(csv_field("a\r\nb"), "a\\r\\nb");
         assert_eq!(csv_field("x\u{1b}[31m"), "x\\u{1b}[31m");
         assert_eq!(csv_field("CN=a, O=b"), "\"CN=a, O=b\"");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas() {
+        // OWASP: cells starting with = + - @ tab or CR are neutralised.
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("+1+2"), "'+1+2");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\t=1"), "'\\t=1");
+        assert_eq!(csv_field("\r=1"), "'\\r=1");
+        // Standard input's name and plain values stay as they are.
+        assert_eq!(csv_field("-"), "-");
+        assert_eq!(csv_field("a=b"), "a=b");
     }
 
     #[test]

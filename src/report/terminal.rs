@@ -157,6 +157,7 @@ fn file_section(
     out.push('\n');
     out.push_str(&table(shown, style));
     out.push('\n');
+    let repeats = Repeats::of(f);
     if !style.quiet {
         let mut first = true;
         for a in notable_attempts(f) {
@@ -173,7 +174,7 @@ fn file_section(
                 continue;
             }
             out.push('\n');
-            match repeat_of(f, c) {
+            match repeats.of_connection(c) {
                 Some(first) => repeat_paragraph(out, c, first, p),
                 None => paragraph(out, c, brief, p),
             }

@@ -3,6 +3,7 @@
 
 use super::model::*;
 use crate::common::Duration;
+use std::collections::HashMap;
 
 /// Short form of the ending for a table cell.
 pub fn ending_short(e: &EndedBy) -> String {
@@ -584,30 +585,47 @@ pub fn streams_list(a: &Attempt) -> String {
     format!("stream{} {}", plural(v.len() as u64), v.join(", "))
 }
 
-/// For a failed connection that repeats an earlier one of the same
+/// For each failed connection that repeats an earlier one of the same
 /// attempt (same failed step, ending and cause), that earlier stream: its
-/// paragraph says it all, this one is told briefly.
-pub fn repeat_of(f: &FileReport, c: &ConnectionReport) -> Option<u64> {
-    if c.outcome != "failed" {
-        return None;
+/// paragraph says it all, the repeat is told briefly. Built once per file,
+/// in time linear in its connections and attempts (one pass over each,
+/// with hash maps), however long the attempts.
+#[derive(Debug, Default)]
+pub struct Repeats(HashMap<u64, u64>);
+
+impl Repeats {
+    pub fn of(f: &FileReport) -> Self {
+        let by_stream: HashMap<u64, &ConnectionReport> =
+            f.connections.iter().map(|c| (c.stream, c)).collect();
+        let mut out = HashMap::new();
+        for a in f.attempts.iter().flatten() {
+            // The first failed stream of this attempt with each key.
+            let mut first: HashMap<(Option<&str>, &str, Option<&str>), u64> = HashMap::new();
+            for s in &a.streams {
+                let Some(c) = by_stream.get(s) else { continue };
+                if c.outcome != "failed" {
+                    continue;
+                }
+                let key = (
+                    c.failed_step.as_deref(),
+                    c.ended_by.id.as_str(),
+                    c.cause.as_ref().map(|k| k.id.as_str()),
+                );
+                match first.get(&key) {
+                    Some(&earlier) => {
+                        out.entry(*s).or_insert(earlier);
+                    }
+                    None => {
+                        first.insert(key, *s);
+                    }
+                }
+            }
+        }
+        Repeats(out)
     }
-    let attempt = f
-        .attempts
-        .iter()
-        .flatten()
-        .find(|a| a.streams.contains(&c.stream))?;
-    let key = |x: &ConnectionReport| {
-        (
-            x.failed_step.clone(),
-            x.ended_by.id.clone(),
-            x.cause.as_ref().map(|k| k.id.clone()),
-        )
-    };
-    attempt
-        .streams
-        .iter()
-        .take_while(|s| **s != c.stream)
-        .filter_map(|s| f.connections.iter().find(|x| x.stream == *s))
-        .find(|x| x.outcome == "failed" && key(x) == key(c))
-        .map(|x| x.stream)
+
+    /// The earlier stream `c` repeats, if any.
+    pub fn of_connection(&self, c: &ConnectionReport) -> Option<u64> {
+        self.0.get(&c.stream).copied()
+    }
 }
