@@ -77,6 +77,33 @@ impl ClientCluster {
     }
 }
 
+/// Name of a T.125 Connect-Response result (Result, [T.125] 7), or
+/// `unknown (0x..)`.
+pub fn connect_result_name(result: u8) -> String {
+    const NAMES: [&str; 16] = [
+        "rt-successful",
+        "rt-domain-merging",
+        "rt-domain-not-hierarchical",
+        "rt-no-such-channel",
+        "rt-no-such-domain",
+        "rt-no-such-user",
+        "rt-not-admitted",
+        "rt-other-user-id",
+        "rt-parameters-unacceptable",
+        "rt-token-not-available",
+        "rt-token-not-possessed",
+        "rt-too-many-channels",
+        "rt-too-many-tokens",
+        "rt-too-many-users",
+        "rt-unspecified-failure",
+        "rt-user-rejected",
+    ];
+    match NAMES.get(result as usize) {
+        Some(n) => (*n).to_string(),
+        None => super::unknown_hex(result as u64),
+    }
+}
+
 /// Name of an ENCRYPTION_METHOD_* value ([MS-RDPBCGR] 2.2.1.4.3:
 /// encryptionMethod, one value), or `unknown (0x..)`.
 pub fn encryption_method_name(m: u32) -> String {
@@ -1503,6 +1530,9 @@ pub(crate) mod tests {
         assert_eq!(encryption_level_name(2), "client_compatible");
         assert_eq!(encryption_level_name(3), "high");
         assert_eq!(encryption_level_name(9), "unknown (0x09)");
+        assert_eq!(connect_result_name(0), "rt-successful");
+        assert_eq!(connect_result_name(14), "rt-unspecified-failure");
+        assert_eq!(connect_result_name(16), "unknown (0x10)");
     }
 
     #[test]
