@@ -1156,7 +1156,8 @@ fn client_data(tl: &Timeline) -> Option<ClientData> {
         client_build: core.map(|c| c.client_build),
         keyboard_layout: core.map(|c| format!("0x{:08x}", c.keyboard_layout)),
         keyboard_layout_name: core.map(|c| keyboard::layout_name(c.keyboard_layout)),
-        keyboard_language: core.and_then(|c| keyboard::language(c.keyboard_layout).map(str::to_string)),
+        keyboard_language: core
+            .and_then(|c| keyboard::language(c.keyboard_layout).map(str::to_string)),
         desktop: core.map(|c| format!("{}x{}", c.desktop_width, c.desktop_height)),
         color_depth: core.and_then(|c| c.color_depth),
         requested_color_depth: core.and_then(|c| c.requested_color_depth()),
