@@ -3,6 +3,7 @@
 //! ([MS-RDPBCGR] 2.2.1.3 to 2.2.1.12, 2.2.5.1).
 
 use super::cert::CertInfo;
+pub use super::propcert::{ProprietaryCert, SignatureCheck};
 
 /// TS_UD_CS_CORE ([MS-RDPBCGR] 2.2.1.3.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,6 +25,22 @@ pub struct ClientCore {
     pub server_selected_protocol: Option<u32>,
 }
 
+/// earlyCapabilityFlags RNS_UD_CS_WANT_32BPP_SESSION ([MS-RDPBCGR]
+/// 2.2.1.3.2): the client asks for a 32 bpp session; highColorDepth is
+/// then only the fallback.
+pub const RNS_UD_CS_WANT_32BPP_SESSION: u16 = 0x0002;
+
+impl ClientCore {
+    /// The colour depth the client asks for: 32 when it sets
+    /// RNS_UD_CS_WANT_32BPP_SESSION, else its (high) colour depth.
+    pub fn requested_color_depth(&self) -> Option<u16> {
+        match self.early_capability_flags {
+            Some(f) if f & RNS_UD_CS_WANT_32BPP_SESSION != 0 => Some(32),
+            _ => self.color_depth,
+        }
+    }
+}
+
 /// TS_UD_CS_SEC.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientSecurity {
@@ -36,6 +53,95 @@ pub struct ClientSecurity {
 pub struct ClientCluster {
     pub flags: u32,
     pub redirected_session_id: u32,
+}
+
+impl ClientCluster {
+    /// REDIRECTION_SUPPORTED ([MS-RDPBCGR] 2.2.1.3.5): the client can be
+    /// redirected by a connection broker.
+    pub fn redirection_supported(&self) -> bool {
+        self.flags & 0x01 != 0
+    }
+    /// REDIRECTED_SESSIONID_FIELD_VALID: redirectedSessionID holds the
+    /// session to reconnect to.
+    pub fn session_id_present(&self) -> bool {
+        self.flags & 0x02 != 0
+    }
+    /// ServerSessionRedirectionVersionMask (bits 2 to 5): the redirection
+    /// PDU version the client supports, 1 (REDIRECTION_VERSION1 = 0) to 6.
+    pub fn redirection_version(&self) -> u32 {
+        ((self.flags & 0x3c) >> 2) + 1
+    }
+    /// REDIRECTED_SMARTCARD: the client logged on with a smart card.
+    pub fn redirected_smartcard(&self) -> bool {
+        self.flags & 0x40 != 0
+    }
+}
+
+/// Name of a T.125 Connect-Response result (Result, [T.125] 7), or
+/// `unknown (0x..)`.
+pub fn connect_result_name(result: u8) -> String {
+    const NAMES: [&str; 16] = [
+        "rt-successful",
+        "rt-domain-merging",
+        "rt-domain-not-hierarchical",
+        "rt-no-such-channel",
+        "rt-no-such-domain",
+        "rt-no-such-user",
+        "rt-not-admitted",
+        "rt-other-user-id",
+        "rt-parameters-unacceptable",
+        "rt-token-not-available",
+        "rt-token-not-possessed",
+        "rt-too-many-channels",
+        "rt-too-many-tokens",
+        "rt-too-many-users",
+        "rt-unspecified-failure",
+        "rt-user-rejected",
+    ];
+    match NAMES.get(result as usize) {
+        Some(n) => (*n).to_string(),
+        None => super::unknown_hex(result as u64),
+    }
+}
+
+/// Name of an ENCRYPTION_METHOD_* value ([MS-RDPBCGR] 2.2.1.4.3:
+/// encryptionMethod, one value), or `unknown (0x..)`.
+pub fn encryption_method_name(m: u32) -> String {
+    match m {
+        0 => "none".into(),
+        0x01 => "40bit".into(),
+        0x02 => "128bit".into(),
+        0x08 => "56bit".into(),
+        0x10 => "fips".into(),
+        v => super::unknown_hex(v as u64),
+    }
+}
+
+/// Names of the ENCRYPTION_METHOD_* flags a client offers ([MS-RDPBCGR]
+/// 2.2.1.3.3 encryptionMethods), in bit order; unknown bits as
+/// `unknown (0x..)`. Empty for 0 (the client offers no encryption).
+pub fn encryption_methods_names(bits: u32) -> Vec<String> {
+    let mut v = Vec::new();
+    for bit in 0..32 {
+        let f = 1u32 << bit;
+        if bits & f != 0 {
+            v.push(encryption_method_name(f));
+        }
+    }
+    v
+}
+
+/// Name of an ENCRYPTION_LEVEL_* value ([MS-RDPBCGR] 2.2.1.4.3
+/// encryptionLevel), or `unknown (0x..)`.
+pub fn encryption_level_name(l: u32) -> String {
+    match l {
+        0 => "none".into(),
+        1 => "low".into(),
+        2 => "client_compatible".into(),
+        3 => "high".into(),
+        4 => "fips".into(),
+        v => super::unknown_hex(v as u64),
+    }
 }
 
 /// The GCC Conference Create Request user data of MCS Connect Initial.
@@ -55,8 +161,9 @@ pub struct ClientGcc {
 /// The server's certificate in TS_UD_SC_SEC1.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerCertificate {
-    /// Proprietary certificate with an RSA key of this many bits.
-    Proprietary { key_bits: u32 },
+    /// Proprietary certificate: an RSA key signed with the Terminal
+    /// Services signing key.
+    Proprietary(ProprietaryCert),
     /// An X.509 chain (leaf first as far as the order can be told).
     X509(Vec<CertInfo>),
     /// Present but not decoded.
@@ -71,6 +178,10 @@ pub struct ServerSecurity {
     /// ENCRYPTION_LEVEL_* (0 none, 1 low, 2 client compatible, 3 high, 4 FIPS).
     pub encryption_level: u32,
     pub certificate: Option<ServerCertificate>,
+    /// The certificate's dwVersion top bit clear: permanently issued
+    /// ([MS-RDPBCGR] 2.2.1.4.3.1: 0 permanent, 1 temporary); None without
+    /// a certificate.
+    pub certificate_permanent: Option<bool>,
 }
 
 /// The GCC Conference Create Response user data of MCS Connect Response.
@@ -826,6 +937,7 @@ fn decode_server_security(
         encryption_method,
         encryption_level,
         certificate: None,
+        certificate_permanent: None,
     };
     if r.remaining() == 0 {
         return Ok(sec);
@@ -856,6 +968,9 @@ fn decode_server_security(
         }
     };
     sec.certificate = Some(decode_server_certificate(cert, out));
+    if let Some(v) = cert.get(..4) {
+        sec.certificate_permanent = Some(v[3] & 0x80 == 0);
+    }
     Ok(sec)
 }
 
@@ -878,34 +993,24 @@ fn decode_server_certificate(cert: &[u8], out: &mut Vec<ProtoEvent>) -> ServerCe
         return other;
     };
     match version & 0x7fff_ffff {
-        1 => {
-            let res = (|| -> PduResult<(u32, u32)> {
-                r.skip(4 + 4)?; // dwSigAlgId, dwKeyAlgId
-                let _blob_type = r.u16_le()?;
-                let _blob_len = r.u16_le()?;
-                let magic = r.u32_le()?;
-                let _keylen = r.u32_le()?;
-                let bitlen = r.u32_le()?;
-                Ok((magic, bitlen))
-            })();
-            match res {
-                Ok((magic, key_bits)) => {
-                    if magic != 0x3141_5352 {
-                        push_anomaly(
-                            out,
-                            format!(
-                                "proprietary certificate key magic 0x{magic:08x}, expected RSA1"
-                            ),
-                        );
-                    }
-                    ServerCertificate::Proprietary { key_bits }
+        1 => match super::propcert::decode(cert) {
+            Ok(p) => {
+                if p.magic != super::propcert::RSA1_MAGIC {
+                    push_anomaly(
+                        out,
+                        format!(
+                            "proprietary certificate key magic 0x{:08x}, expected RSA1",
+                            p.magic
+                        ),
+                    );
                 }
-                Err(_) => {
-                    push_anomaly(out, "proprietary server certificate is cut short".into());
-                    other
-                }
+                ServerCertificate::Proprietary(p)
             }
-        }
+            Err(_) => {
+                push_anomaly(out, "proprietary server certificate is cut short".into());
+                other
+            }
+        },
         2 => {
             let Ok(n) = r.u32_le() else {
                 push_anomaly(out, "X.509 certificate chain is cut short".into());
@@ -1299,10 +1404,13 @@ pub(crate) mod tests {
         let sec = gcc.security.as_ref().unwrap();
         // 56-bit RC4, Client Compatible, proprietary 512-bit key.
         assert_eq!((sec.encryption_method, sec.encryption_level), (8, 2));
-        assert_eq!(
-            sec.certificate,
-            Some(ServerCertificate::Proprietary { key_bits: 512 })
-        );
+        let Some(ServerCertificate::Proprietary(p)) = &sec.certificate else {
+            panic!("{sec:?}");
+        };
+        assert_eq!((p.key_bits, p.public_exponent), (512, 65537));
+        // Signed with the Terminal Services signing key (5.3.3.1.1).
+        assert_eq!(p.signature, SignatureCheck::Valid);
+        assert_eq!(sec.certificate_permanent, Some(true));
         assert_eq!(gcc.io_channel, Some(1003));
         assert_eq!(gcc.channel_ids, [1004, 1005, 1006]);
         assert_eq!(
@@ -1406,6 +1514,61 @@ pub(crate) mod tests {
         // Virtual channel data is not decoded.
         let vc = "0300001e02f08064000603ec7010 08000000 0102030405060708 aabbccdd";
         assert_eq!(run(vc, &mut ctx), []);
+    }
+
+    #[test]
+    fn security_data_names() {
+        // Zeek's rdp-client-security-data baseline: 0x1b offers 40, 128,
+        // 56 bit and FIPS.
+        assert_eq!(
+            encryption_methods_names(0x1b),
+            ["40bit", "128bit", "56bit", "fips"]
+        );
+        assert!(encryption_methods_names(0).is_empty());
+        assert_eq!(encryption_methods_names(0x22), ["128bit", "unknown (0x20)"]);
+        assert_eq!(encryption_method_name(8), "56bit");
+        assert_eq!(encryption_level_name(2), "client_compatible");
+        assert_eq!(encryption_level_name(3), "high");
+        assert_eq!(encryption_level_name(9), "unknown (0x09)");
+        assert_eq!(connect_result_name(0), "rt-successful");
+        assert_eq!(connect_result_name(14), "rt-unspecified-failure");
+        assert_eq!(connect_result_name(16), "unknown (0x10)");
+    }
+
+    #[test]
+    fn cluster_flags() {
+        // zeek/rdp-proprietary-encryption.pcap stream 1: flags 0x0d,
+        // REDIRECTION_SUPPORTED with REDIRECTION_VERSION4 (mask 3).
+        let c = ClientCluster {
+            flags: 0x0d,
+            redirected_session_id: 0,
+        };
+        assert!(c.redirection_supported());
+        assert!(!c.session_id_present());
+        assert_eq!(c.redirection_version(), 4);
+        assert!(!c.redirected_smartcard());
+        let c = ClientCluster {
+            flags: 0x43,
+            redirected_session_id: 7,
+        };
+        assert!(c.session_id_present() && c.redirected_smartcard());
+        assert_eq!(c.redirection_version(), 1);
+    }
+
+    #[test]
+    fn requested_color_depth_follows_want_32bpp() {
+        // [MS-RDPBCGR] 2.2.1.3.2: highColorDepth 24 with
+        // RNS_UD_CS_WANT_32BPP_SESSION asks for 32.
+        let mut c = ClientCore {
+            color_depth: Some(24),
+            early_capability_flags: Some(0x0003),
+            ..Default::default()
+        };
+        assert_eq!(c.requested_color_depth(), Some(32));
+        c.early_capability_flags = Some(0x0001);
+        assert_eq!(c.requested_color_depth(), Some(24));
+        c.early_capability_flags = None;
+        assert_eq!(c.requested_color_depth(), Some(24));
     }
 
     #[test]

@@ -11,8 +11,10 @@
 pub mod ber;
 pub mod cert;
 pub mod credssp;
+pub mod keyboard;
 pub mod mcs;
 pub mod per;
+pub mod propcert;
 pub mod session;
 pub mod tls;
 pub mod tpkt;

@@ -13,7 +13,8 @@ use crate::diagnose::{client_message, Benign, CauseId, Diagnosis, Ending, Outcom
 use crate::flow::RoleSource;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
-use crate::proto::mcs::McsEvent;
+use crate::proto::keyboard;
+use crate::proto::mcs::{self, McsEvent, ServerCertificate};
 use crate::proto::tls::{alert_name, cipher_suite_name, TlsEvent, TlsVersion};
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode};
 use crate::proto::{Certainty, ProtoEvent};
@@ -228,6 +229,7 @@ pub struct ConnectionReport {
     pub tls: Option<Tls>,
     pub certificates: Vec<Certificate>,
     pub client_data: Option<ClientData>,
+    pub server_data: Option<ServerData>,
     pub credssp: Vec<CredsspItem>,
     /// TCP events past the per-connection bound, counted but not kept.
     pub events_dropped: u64,
@@ -408,14 +410,73 @@ pub struct ClientData {
     pub client_build: Option<u32>,
     /// e.g. `0x00000409`.
     pub keyboard_layout: Option<String>,
+    /// e.g. `US`; the language's name when the layout variant is not
+    /// known; `unknown (0x........)`.
+    pub keyboard_layout_name: Option<String>,
+    /// The layout's language, e.g. `English (United States)`.
+    pub keyboard_language: Option<String>,
     /// e.g. `1920x1080`.
     pub desktop: Option<String>,
     pub color_depth: Option<u16>,
+    /// 32 when the client asks for a 32 bpp session, else `color_depth`.
+    pub requested_color_depth: Option<u16>,
+    pub client_dig_product_id: Option<String>,
+    /// Client Security Data encryptionMethods by name (`40bit`, ...).
+    pub encryption_methods: Option<Vec<String>>,
+    pub cluster: Option<ClusterData>,
     pub channels: Vec<String>,
     pub monitors: Option<u32>,
     /// From the Client Info PDU, when it travelled in the clear.
     pub user: Option<String>,
     pub domain: Option<String>,
+}
+
+/// TS_UD_CS_CLUSTER: what the client says for a connection broker.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterData {
+    /// e.g. `0x0000000d`.
+    pub flags: String,
+    pub redirection_supported: bool,
+    pub session_id_present: bool,
+    pub redirection_version: u32,
+    pub redirected_smartcard: bool,
+    /// Only when `session_id_present`.
+    pub redirected_session_id: Option<u32>,
+}
+
+/// What the server says in its MCS Connect Response (GCC server data),
+/// when it travels in the clear (Standard RDP Security).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServerData {
+    pub frame: u64,
+    pub result: u8,
+    /// e.g. `rt-successful`.
+    pub result_name: String,
+    /// TS_UD_SC_CORE version, e.g. `0x00080004`.
+    pub version: Option<String>,
+    /// Server Security Data; null without it.
+    pub encryption_method: Option<u32>,
+    pub encryption_method_name: Option<String>,
+    pub encryption_level: Option<u32>,
+    pub encryption_level_name: Option<String>,
+    pub certificate: Option<ServerCertificateReport>,
+}
+
+/// The certificate of the Server Security Data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServerCertificateReport {
+    /// `proprietary`, `x509_chain` or `unknown`.
+    #[serde(rename = "type")]
+    pub cert_type: String,
+    /// dwVersion's top bit clear; null when the field was cut.
+    pub permanent: Option<bool>,
+    /// Certificates carried: 1 for a proprietary one, the chain's length.
+    pub count: usize,
+    /// Proprietary: RSA modulus bits, public exponent, signature check.
+    pub key_bits: Option<u32>,
+    pub public_exponent: Option<u32>,
+    /// `valid`, `invalid`, `not_checked`.
+    pub signature: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -1053,8 +1114,8 @@ fn certificate(frame: u64, at: Timestamp, c: &CertInfo) -> Certificate {
     let now = at.secs();
     Certificate {
         frame,
-        subject: c.subject.clone(),
-        issuer: c.issuer.clone(),
+        subject: super::text::escape_unsafe(&c.subject),
+        issuer: super::text::escape_unsafe(&c.issuer),
         sans: c.sans.clone(),
         serial: c.serial.clone(),
         not_before: ts(Timestamp::from_secs_nanos(c.not_before, 0)),
@@ -1084,6 +1145,7 @@ fn client_data(tl: &Timeline) -> Option<ClientData> {
         return None;
     }
     let core = gcc.and_then(|(_, g)| g.core.as_ref());
+    let cluster = gcc.and_then(|(_, g)| g.cluster.as_ref());
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Some(ClientData {
         frame: gcc
@@ -1093,12 +1155,69 @@ fn client_data(tl: &Timeline) -> Option<ClientData> {
         client_name: core.and_then(|c| nonempty(&c.client_name)),
         client_build: core.map(|c| c.client_build),
         keyboard_layout: core.map(|c| format!("0x{:08x}", c.keyboard_layout)),
+        keyboard_layout_name: core.map(|c| keyboard::layout_name(c.keyboard_layout)),
+        keyboard_language: core
+            .and_then(|c| keyboard::language(c.keyboard_layout).map(str::to_string)),
         desktop: core.map(|c| format!("{}x{}", c.desktop_width, c.desktop_height)),
         color_depth: core.and_then(|c| c.color_depth),
+        requested_color_depth: core.and_then(|c| c.requested_color_depth()),
+        client_dig_product_id: core.and_then(|c| c.client_dig_product_id.clone()),
+        encryption_methods: gcc
+            .and_then(|(_, g)| g.security.as_ref())
+            .map(|s| mcs::encryption_methods_names(s.encryption_methods)),
+        cluster: cluster.map(|c| ClusterData {
+            flags: format!("0x{:08x}", c.flags),
+            redirection_supported: c.redirection_supported(),
+            session_id_present: c.session_id_present(),
+            redirection_version: c.redirection_version(),
+            redirected_smartcard: c.redirected_smartcard(),
+            redirected_session_id: c.session_id_present().then_some(c.redirected_session_id),
+        }),
         channels: gcc.map(|(_, g)| g.channels.clone()).unwrap_or_default(),
         monitors: gcc.and_then(|(_, g)| g.monitors),
         user: info.and_then(|(_, i)| nonempty(&i.user)),
         domain: info.and_then(|(_, i)| nonempty(&i.domain)),
+    })
+}
+
+fn server_data(tl: &Timeline) -> Option<ServerData> {
+    let (e, g) = tl.server_gcc()?;
+    let sec = g.security.as_ref();
+    Some(ServerData {
+        frame: e.frame,
+        result: g.result,
+        result_name: mcs::connect_result_name(g.result),
+        version: g.version.map(|v| format!("0x{v:08x}")),
+        encryption_method: sec.map(|s| s.encryption_method),
+        encryption_method_name: sec.map(|s| mcs::encryption_method_name(s.encryption_method)),
+        encryption_level: sec.map(|s| s.encryption_level),
+        encryption_level_name: sec.map(|s| mcs::encryption_level_name(s.encryption_level)),
+        certificate: sec.and_then(|s| {
+            let c = s.certificate.as_ref()?;
+            let mut r = ServerCertificateReport {
+                cert_type: "unknown".to_string(),
+                permanent: s.certificate_permanent,
+                count: 0,
+                key_bits: None,
+                public_exponent: None,
+                signature: None,
+            };
+            match c {
+                ServerCertificate::Proprietary(p) => {
+                    r.cert_type = "proprietary".to_string();
+                    r.count = 1;
+                    r.key_bits = Some(p.key_bits);
+                    r.public_exponent = Some(p.public_exponent);
+                    r.signature = Some(p.signature.name().to_string());
+                }
+                ServerCertificate::X509(chain) => {
+                    r.cert_type = "x509_chain".to_string();
+                    r.count = chain.len();
+                }
+                ServerCertificate::Other { .. } => {}
+            }
+            Some(r)
+        }),
     })
 }
 
@@ -1211,6 +1330,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         tls: tls(tl),
         certificates,
         client_data: client_data(tl),
+        server_data: server_data(tl),
         credssp: credssp(tl),
         events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),

@@ -452,6 +452,13 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                 for ch in &mut d.channels {
                     f(Field::Plain, ch);
                 }
+                // Identifies the client's Windows installation.
+                opt(f, Field::Host, &mut d.client_dig_product_id);
+                opt(f, Field::Plain, &mut d.keyboard_layout_name);
+                opt(f, Field::Plain, &mut d.keyboard_language);
+                for m in d.encryption_methods.iter_mut().flatten() {
+                    f(Field::Plain, m);
+                }
             }
         }
         if let Some(attempts) = &mut file.attempts {

@@ -234,6 +234,9 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
     if let Some(d) = &c.client_data {
         out.push(("Client", client_fact(d)));
     }
+    if let Some(d) = &c.server_data {
+        out.push(("Server data", server_fact(d, c.client_data.as_ref())));
+    }
     if !c.credssp.is_empty() {
         let legs: Vec<String> = c
             .credssp
@@ -392,16 +395,78 @@ fn client_fact(d: &ClientData) -> String {
     if let Some(b) = d.client_build {
         parts.push(format!("build {b}"));
     }
-    if let Some(k) = &d.keyboard_layout {
-        parts.push(format!("keyboard {k}"));
+    match (&d.keyboard_layout, &d.keyboard_layout_name) {
+        (Some(k), Some(n)) if !n.starts_with("unknown") => {
+            parts.push(format!("keyboard {n} ({k})"))
+        }
+        (Some(k), _) => parts.push(format!("keyboard {k}")),
+        _ => {}
     }
     if let Some(dk) = &d.desktop {
-        parts.push(format!("desktop {dk}"));
+        match d.requested_color_depth {
+            Some(bpp) => parts.push(format!("desktop {dk} at {bpp} bpp")),
+            None => parts.push(format!("desktop {dk}")),
+        }
+    }
+    if let Some(p) = d.client_dig_product_id.as_deref().filter(|p| !p.is_empty()) {
+        parts.push(format!("product id {p}"));
+    }
+    if let Some(cl) = &d.cluster {
+        parts.push(format!(
+            "redirection {}{}",
+            if cl.redirection_supported {
+                format!("supported (version {})", cl.redirection_version)
+            } else {
+                "not supported".to_string()
+            },
+            match cl.redirected_session_id {
+                Some(id) => format!(", reconnecting to session {id}"),
+                None => String::new(),
+            }
+        ));
     }
     match (&d.domain, &d.user) {
         (Some(dom), Some(u)) => parts.push(format!("user {dom}\\{u}")),
         (None, Some(u)) => parts.push(format!("user {u}")),
         _ => {}
+    }
+    format!("{} (frame {})", parts.join(", "), d.frame)
+}
+
+/// The server's MCS Connect Response: result, Standard RDP Security
+/// encryption (with what the client offered) and certificate.
+fn server_fact(d: &ServerData, client: Option<&ClientData>) -> String {
+    let mut parts = vec![format!("MCS result {}", d.result_name)];
+    if let (Some(level), Some(method)) = (&d.encryption_level_name, &d.encryption_method_name) {
+        parts.push(format!("encryption level {level}, method {method}"));
+    }
+    if let Some(m) = client.and_then(|c| c.encryption_methods.as_ref()) {
+        parts.push(if m.is_empty() {
+            "client offered no encryption method".to_string()
+        } else {
+            format!("client offered {}", m.join("|"))
+        });
+    }
+    if let Some(c) = &d.certificate {
+        let lifetime = match c.permanent {
+            Some(true) => "permanent ",
+            Some(false) => "temporary ",
+            None => "",
+        };
+        parts.push(match c.cert_type.as_str() {
+            "proprietary" => format!(
+                "{lifetime}proprietary certificate, RSA {} bits, exponent {}, signature {}",
+                c.key_bits.unwrap_or(0),
+                c.public_exponent.unwrap_or(0),
+                match c.signature.as_deref() {
+                    Some("valid") => "valid (Terminal Services signing key)",
+                    Some("invalid") => "INVALID (clients reject it)",
+                    _ => "not checked",
+                }
+            ),
+            "x509_chain" => format!("{lifetime}X.509 chain of {} certificates", c.count),
+            _ => format!("{lifetime}certificate not decoded"),
+        });
     }
     format!("{} (frame {})", parts.join(", "), d.frame)
 }
