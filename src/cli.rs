@@ -28,6 +28,7 @@
 
 mod inputs;
 mod ordered;
+mod output;
 mod progress;
 
 pub use inputs::{expand, fnv1a64, parse_shard, read_list, Item, Origin, Shard};
@@ -102,6 +103,16 @@ pub struct Args {
     /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Write the report to FILE instead of standard output (any format),
+    /// atomically: a temporary file beside it, renamed when complete.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Print, instead of the report, the ladder of connection STREAM
+    /// (Wireshark's tcp.stream) as plain text: one per file that has it.
+    #[arg(long, value_name = "STREAM")]
+    pub ladder: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +127,8 @@ pub enum FormatArg {
     Jsonl,
     /// One row per connection, streamed.
     Csv,
+    /// One self-contained HTML page with each connection's ladder drawn.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -126,6 +139,7 @@ impl From<FormatArg> for Format {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Csv => Format::Csv,
+            FormatArg::Html => Format::Html,
         }
     }
 }
@@ -204,6 +218,17 @@ where
 /// Run with the process's standard output, error and terminal.
 pub fn run(args: Args) -> i32 {
     let term = Terminal::detect();
+    if let Some(path) = &args.output {
+        // A file is no terminal: no colours, no terminal widths.
+        let term = Terminal {
+            stdout_is_terminal: false,
+            ..term
+        };
+        let mut err = io::stderr();
+        return output::write_atomically(path, &mut io::stderr(), |out| {
+            execute(&args, term, out, &mut err)
+        });
+    }
     let stdout = io::stdout();
     // Standard error is not locked for the run: the progress bar draws on
     // it from the worker threads, and would wait for the lock forever.
@@ -491,8 +516,12 @@ fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> 
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let opts = options(args);
-    let format: Format = args.format.into();
-    let hash = format == Format::Markdown;
+    // `--ladder` prints from the whole document, never streamed.
+    let format: Format = match args.ladder {
+        Some(_) => Format::Table,
+        None => args.format.into(),
+    };
+    let hash = matches!(format, Format::Markdown | Format::Html);
 
     let items = match input_list(args) {
         Ok(v) => v,
@@ -578,16 +607,23 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     progress.finish();
 
     if !format.streams() {
-        let text = report::render_document(
-            &{
-                let mut doc = model::document(reports);
-                if args.redact {
-                    report::redact::redact(&mut doc);
+        let mut doc = model::document(reports);
+        if args.redact {
+            report::redact::redact(&mut doc);
+        }
+        let text = match args.ladder {
+            None => report::render_document(&doc, &ropts),
+            Some(stream) => match report::ladder_text(&doc, stream) {
+                Some(t) => t,
+                None => {
+                    let _ = writeln!(
+                        err,
+                        "rdptriage: no analysed connection has tcp.stream {stream}"
+                    );
+                    return EXIT_ERROR;
                 }
-                doc
             },
-            &ropts,
-        );
+        };
         let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     } else if format == Format::Csv && ignored > 0 {
         // CSV has rows for connections only: say what was left out.

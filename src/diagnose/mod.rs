@@ -36,7 +36,7 @@ pub mod attempts;
 mod caveats;
 mod cert;
 mod facts;
-mod ladder;
+pub mod ladder;
 mod negotiation;
 mod path;
 mod rdp;
