@@ -720,7 +720,7 @@ svg.lad{width:100%;height:auto;max-width:720px;font-family:system-ui,"DejaVu San
 .lad .failed .ln{stroke:var(--fail);stroke-width:2.4}.lad .failed path.hd{fill:var(--fail)}.lad .failed .lb{fill:var(--fail);font-weight:700}
 .lad .x{stroke:var(--fail);stroke-width:3}
 .lad .hl{fill:var(--ev)}.lad .failed .hl{fill:#fde0e0}
-.lad .evidence .lb{font-weight:600}
+.lad .lb{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}.lad .evidence .lb{font-weight:600;stroke:var(--ev)}.lad .failed .lb{stroke:#fde0e0}
 .lad .gap{fill:#fff}.lad .zz{stroke:#90a4ae;stroke-width:2;fill:none}.lad .gapt{fill:var(--mute);font-style:italic}
 .lad .dot{fill:var(--inc)}
 .legend{font-size:12px;color:var(--mute);margin-top:2px}.k{display:inline-block;width:28px;height:0;border-top:2px solid #37474f;vertical-align:middle;margin:0 4px 0 10px}
