@@ -274,7 +274,7 @@ fn pages_in_headless_chromium() {
         let src = &pool[i % pool.len()];
         std::fs::copy(src, batch.join(format!("{i:03}.pcap"))).unwrap();
     }
-    let (page, json) = reports(&dir, "batch", &[batch.clone()]);
+    let (page, json) = reports(&dir, "batch", std::slice::from_ref(&batch));
     pages.push(("batch".to_string(), page, json));
 
     for (name, page, json) in &pages {
@@ -326,6 +326,20 @@ fn pages_in_headless_chromium() {
         .inspect(|t| assert!(t.contains("data-outcome=\"failed\""), "{t}"))
         .count() as u64;
     assert_eq!(visible_failed, failed);
+
+    // A batch this large carries closed sections' ladders as comments,
+    // drawn when opened: `?open=all` opens and draws every one.
+    assert!(std::fs::read_to_string(page)
+        .unwrap()
+        .contains("class=\"ladder lazy\""));
+    let l = load(&browser, &format!("{}?open=all", url(page)), true, &dir);
+    assert!(l.console.is_empty(), "{:?}", l.console);
+    assert!(
+        !l.dom.contains("class=\"ladder lazy\""),
+        "a ladder left undrawn"
+    );
+    assert!(!l.dom.contains("<!--<svg"), "a ladder left undrawn");
+    check_dom(&l.dom, json, "batch opened");
 
     // A screenshot at 1280 px and a printed A4 page come out.
     let shot = dir.join("shot.png");

@@ -35,6 +35,10 @@ pub fn esc(s: &str) -> String {
 const OPEN_ALL: usize = 10;
 /// Failed sections are open up to this many connections.
 const OPEN_FAILED: usize = 50;
+/// Beyond this many connections, a closed section carries its ladder as a
+/// comment, drawn when the section is opened: parsing thousands of SVG
+/// diagrams is what makes a large page slow to open.
+const LAZY_FROM: usize = 200;
 /// The files table is collapsed beyond this many files.
 const FILES_OPEN: usize = 20;
 
@@ -85,7 +89,7 @@ pub fn render(doc: &Document) -> String {
     let n = conns.len();
     for (i, f, c) in &conns {
         let open = n <= OPEN_ALL || (n <= OPEN_FAILED && c.outcome == "failed");
-        section(&mut out, *i, f, c, open);
+        section(&mut out, *i, f, c, open, !open && n > LAZY_FROM);
     }
     let _ = write!(
         out,
@@ -362,7 +366,14 @@ fn copy_button(filter: &str) -> String {
     )
 }
 
-fn section(out: &mut String, file: usize, f: &FileReport, c: &ConnectionReport, open: bool) {
+fn section(
+    out: &mut String,
+    file: usize,
+    f: &FileReport,
+    c: &ConnectionReport,
+    open: bool,
+    lazy: bool,
+) {
     let id = conn_id(file, c);
     let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
     let _ = writeln!(
@@ -437,8 +448,21 @@ fn section(out: &mut String, file: usize, f: &FileReport, c: &ConnectionReport, 
         }
         out.push_str("</dl></details>\n");
     }
-    out.push_str("</div>\n<figure class=\"ladder\">\n");
-    svg(out, c, &ladder::diagram(c));
+    if lazy {
+        // The SVG inside a comment ("--" cannot occur in one): the script
+        // draws it when the section opens.
+        let mut pic = String::new();
+        svg(&mut pic, c, &ladder::diagram(c));
+        let _ = write!(
+            out,
+            "</div>\n<figure class=\"ladder lazy\"><!--{}--><p class=\"lazy-note\">In a report this large the ladder is drawn when the section is opened, with scripts on; in a terminal: <code>rdptriage --ladder {} FILE</code>.</p>\n",
+            pic.replace("--", "-&#45;"),
+            c.stream
+        );
+    } else {
+        out.push_str("</div>\n<figure class=\"ladder\">\n");
+        svg(out, c, &ladder::diagram(c));
+    }
     out.push_str("<figcaption class=\"legend\"><span class=\"k seen\"></span>seen <span class=\"k implied\"></span>implied <span class=\"k inferred\"></span>inferred <span class=\"k failedk\"></span>failing step <span class=\"k evk\"></span>evidence</figcaption>\n</figure>\n</div>\n</details>\n");
 }
 
@@ -695,7 +719,8 @@ details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
 .filters{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;margin:0 0 8px;padding:8px;background:#f6f8fa;border-radius:4px}
 .filters input{width:260px}
 .toc{margin-bottom:12px}.toc tr[hidden]{display:none}
-details.conn{border:1px solid var(--line);border-left:5px solid var(--ben);border-radius:4px;margin:10px 0;content-visibility:auto;contain-intrinsic-size:auto 44px}
+details.conn{border:1px solid var(--line);border-left:5px solid var(--ben);border-radius:4px;margin:10px 0}
+.lazy-note{font-size:12px;color:var(--mute)}.js .lazy-note{display:none}
 details.conn.failed{border-left-color:var(--fail)}details.conn.incomplete{border-left-color:var(--inc)}details.conn.established{border-left-color:var(--ok)}
 details.conn>summary{padding:8px 10px;font-size:14px;background:#fafbfc}
 details.conn[open]>summary{border-bottom:1px solid var(--line)}
@@ -730,11 +755,13 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
  @page{size:A4;margin:12mm}
  body{padding:0;max-width:none;font-size:11px}
  .filters,.copy,#toc .filters{display:none!important}
- details.conn{break-inside:avoid-page;content-visibility:visible;border-left-width:4px}
+ details.conn{border-left-width:4px}
+ .ladder,.verdict,ol.evidence li{break-inside:avoid}
+ .chart svg{width:215px;height:auto}
  details::details-content{content-visibility:visible;display:block}
  details>summary{list-style:none}
  .body{display:block}.ladder{margin-top:6px}svg.lad{max-width:100%}
- .charts{gap:4px 16px}
+ .charts{gap:4px 14px}
  a{color:inherit;text-decoration:none}
  [hidden]{display:none!important}
 }
@@ -757,9 +784,13 @@ if(f){f.hidden=false;
   rows.forEach(function(r){var ok=(!fo.value||r.getAttribute('data-outcome')===fo.value)&&(!fc.value||r.getAttribute('data-cause')===fc.value)&&(!fs.value||r.getAttribute('data-server')===fs.value)&&(!t||r.textContent.toLowerCase().indexOf(t)>=0);
    r.hidden=!ok;var s=d.getElementById(r.getAttribute('data-target'));if(s)s.hidden=!ok;if(ok)n++});
   shown.textContent=n+' shown'}
- f.addEventListener('input',apply);f.addEventListener('change',apply);f.addEventListener('submit',function(e){e.preventDefault()});apply()}
+ f.addEventListener('input',apply);f.addEventListener('change',apply);f.addEventListener('submit',function(e){e.preventDefault()});if(location.search)apply()}
+function draw(s){var g=s.querySelector('figure.lazy');if(!g)return;var c=g.firstChild;if(c&&c.nodeType===8){g.insertAdjacentHTML('afterbegin',c.data);c.remove()}g.classList.remove('lazy')}
+d.addEventListener('toggle',function(e){if(e.target.open&&e.target.classList.contains('conn'))draw(e.target)},true);
+d.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('table.toc a');if(a){var s=d.getElementById(a.getAttribute('href').slice(1));if(s){s.open=true;draw(s)}}});
+if(new URLSearchParams(location.search).get('open')==='all'){Array.prototype.forEach.call(d.querySelectorAll('details.conn'),function(s){if(!s.hidden){s.open=true;draw(s)}})}
 var closed=[];
-window.addEventListener('beforeprint',function(){closed=Array.prototype.filter.call(d.querySelectorAll('details:not([open])'),function(x){return !x.hidden});closed.forEach(function(x){x.open=true})});
+window.addEventListener('beforeprint',function(){closed=Array.prototype.filter.call(d.querySelectorAll('details:not([open])'),function(x){return !x.hidden});closed.forEach(function(x){x.open=true;if(x.classList.contains('conn'))draw(x)})});
 window.addEventListener('afterprint',function(){closed.forEach(function(x){x.open=false});closed=[]});
 })();
 "#;

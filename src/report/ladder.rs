@@ -287,7 +287,7 @@ impl Row {
         }
     }
 
-    fn from_lane(&self) -> Option<Lane> {
+    fn sender_lane(&self) -> Option<Lane> {
         match self.kind {
             RowKind::Arrow { from, .. } | RowKind::Broken { from, .. } => Some(from),
             _ => None,
@@ -422,7 +422,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
         // The message that ended the connection, sent by the side whose
         // step failed (RDP_NEG_FAILURE, an alert, a RST answering a SYN),
         // is the failed step itself.
-        match ending_at.filter(|&i| rows[i].step.is_none() && rows[i].from_lane() == Some(sender)) {
+        match ending_at.filter(|&i| rows[i].step.is_none() && rows[i].sender_lane() == Some(sender)) {
             Some(i) => {
                 let r = &mut rows[i];
                 r.failed = true;
@@ -594,7 +594,7 @@ pub fn text(c: &ConnectionReport, file: &str) -> String {
         Lane::Middlebox => W / 2,
         Lane::Server => W,
     };
-    let mut head = vec![' '; W + 1];
+    let mut head = [' '; W + 1];
     for (i, ch) in "client".chars().enumerate() {
         head[i] = ch;
     }
