@@ -422,7 +422,8 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
         // The message that ended the connection, sent by the side whose
         // step failed (RDP_NEG_FAILURE, an alert, a RST answering a SYN),
         // is the failed step itself.
-        match ending_at.filter(|&i| rows[i].step.is_none() && rows[i].sender_lane() == Some(sender)) {
+        match ending_at.filter(|&i| rows[i].step.is_none() && rows[i].sender_lane() == Some(sender))
+        {
             Some(i) => {
                 let r = &mut rows[i];
                 r.failed = true;
