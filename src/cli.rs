@@ -30,6 +30,7 @@
 mod inputs;
 pub mod interrupt;
 mod ordered;
+mod output;
 mod progress;
 
 pub use inputs::{expand, fnv1a64, parse_shard, read_list, Item, Origin, Shard};
@@ -120,10 +121,15 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["files", "files_from"])]
     pub print_causes_md: bool,
 
-    /// Write the report to FILE (created or truncated) instead of standard
-    /// output.
+    /// Write the report to FILE instead of standard output (any format),
+    /// atomically: a temporary file beside it, renamed when complete.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+
+    /// Print, instead of the report, the ladder of connection STREAM
+    /// (Wireshark's tcp.stream) as plain text: one per file that has it.
+    #[arg(long, value_name = "STREAM")]
+    pub ladder: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -138,6 +144,8 @@ pub enum FormatArg {
     Jsonl,
     /// One row per connection, streamed.
     Csv,
+    /// One self-contained HTML page with each connection's ladder drawn.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -148,6 +156,7 @@ impl From<FormatArg> for Format {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Csv => Format::Csv,
+            FormatArg::Html => Format::Html,
         }
     }
 }
@@ -227,24 +236,22 @@ where
 /// terminal.
 pub fn run(args: Args) -> i32 {
     interrupt::install();
-    let mut term = Terminal::detect();
-    // Standard error is not locked for the run: the progress bar draws on
-    // it from the worker threads, and would wait for the lock forever.
-    let mut err = io::stderr();
+    let term = Terminal::detect();
     if let Some(path) = &args.output {
-        let file = match std::fs::File::create(path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = writeln!(err, "rdptriage: cannot create {}: {e}", path.display());
-                return EXIT_ERROR;
-            }
+        // A file is no terminal: no colours, no terminal widths.
+        let term = Terminal {
+            stdout_is_terminal: false,
+            ..term
         };
-        term.stdout_is_terminal = false;
-        let mut out = io::BufWriter::with_capacity(1 << 16, file);
-        return execute(&args, term, &mut out, &mut err);
+        let mut err = io::stderr();
+        return output::write_atomically(path, &mut io::stderr(), |out| {
+            execute(&args, term, out, &mut err)
+        });
     }
     let stdout = io::stdout();
-    execute(&args, term, &mut stdout.lock(), &mut err)
+    // Standard error is not locked for the run: the progress bar draws on
+    // it from the worker threads, and would wait for the lock forever.
+    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
 }
 
 fn out_flush(sink: &mut Sink<'_>) -> io::Result<()> {
@@ -620,8 +627,12 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         return EXIT_OK;
     }
     let opts = options(args);
-    let format: Format = args.format.into();
-    let hash = format == Format::Markdown;
+    // `--ladder` prints from the whole document, never streamed.
+    let format: Format = match args.ladder {
+        Some(_) => Format::Table,
+        None => args.format.into(),
+    };
+    let hash = matches!(format, Format::Markdown | Format::Html);
 
     let items = match input_list(args) {
         Ok(v) => v,
@@ -729,16 +740,23 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     }
 
     if !format.streams() {
-        let text = report::render_document(
-            &{
-                let mut doc = model::document(reports);
-                if args.redact {
-                    report::redact::redact(&mut doc);
+        let mut doc = model::document(reports);
+        if args.redact {
+            report::redact::redact(&mut doc);
+        }
+        let text = match args.ladder {
+            None => report::render_document(&doc, &ropts),
+            Some(stream) => match report::ladder_text(&doc, stream) {
+                Some(t) => t,
+                None => {
+                    let _ = writeln!(
+                        err,
+                        "rdptriage: no analysed connection has tcp.stream {stream}"
+                    );
+                    return EXIT_ERROR;
                 }
-                doc
             },
-            &ropts,
-        );
+        };
         sink.write(text.as_bytes());
     } else if format == Format::Csv && ignored > 0 {
         // CSV has rows for connections only: say what was left out.

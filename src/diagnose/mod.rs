@@ -38,7 +38,7 @@ mod cert;
 pub mod client_message;
 pub mod error_info;
 mod facts;
-mod ladder;
+pub mod ladder;
 mod negotiation;
 mod path;
 mod rdp;

@@ -8,6 +8,8 @@
 //! all of them.
 
 pub mod causes;
+pub mod html;
+pub mod ladder;
 pub mod markdown;
 pub mod model;
 pub mod records;
@@ -36,6 +38,8 @@ pub enum Format {
     Jsonl,
     /// One CSV row per connection (docs/csv-columns.md); printed file by file.
     Csv,
+    /// One self-contained HTML page with the ladders drawn.
+    Html,
 }
 
 impl Format {
@@ -76,16 +80,34 @@ pub fn render_document(doc: &Document, opts: &ReportOptions) -> String {
             }
             out
         }
-        Format::Table | Format::Markdown => {
+        Format::Table | Format::Markdown | Format::Html => {
             let mut doc = doc.clone();
             text::clean_for_display(&mut doc);
-            if opts.format == Format::Table {
-                terminal::render(&doc, opts.style)
-            } else {
-                markdown::render(&doc)
+            match opts.format {
+                Format::Table => terminal::render(&doc, opts.style),
+                Format::Html => html::render(&doc),
+                _ => markdown::render(&doc),
             }
         }
     }
+}
+
+/// The plain-text ladder of every connection numbered `stream` (one per
+/// file that has it), or None when no file has such a connection.
+pub fn ladder_text(doc: &Document, stream: u64) -> Option<String> {
+    let mut doc = doc.clone();
+    text::clean_for_display(&mut doc);
+    let parts: Vec<String> = doc
+        .files
+        .iter()
+        .flat_map(|f| {
+            f.connections
+                .iter()
+                .filter(|c| c.stream == stream)
+                .map(|c| ladder::text(c, &f.path))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n"))
 }
 
 /// What a streamed format prints before the first file (the CSV header).

@@ -237,8 +237,54 @@ pub struct ConnectionReport {
     pub display_filter: String,
     /// `frame.number in {15 17}` over the evidence frames (null without evidence).
     pub evidence_filter: Option<String>,
+    /// The ladder steps completed, in ladder order, up to `last_step`:
+    /// where each was seen and how sure the capture makes it (what the
+    /// HTML report and `--ladder` draw).
+    pub steps: Vec<StepReached>,
+    /// Key events drawn beside the steps: TCP (SYN, SYN/ACK, RST, FIN,
+    /// retransmission bursts, zero windows, ICMP errors) and the messages
+    /// that end a connection (TLS alerts, RDP_NEG_FAILURE), runs of the
+    /// same event collapsed.
+    pub events: Vec<LadderEvent>,
     #[serde(skip)]
     pub labels: StepLabels,
+}
+
+/// One completed step of the ladder.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepReached {
+    /// The step id ([`crate::diagnose::Step::id`]).
+    pub step: String,
+    /// Who sends it: `client` or `server`.
+    pub from: String,
+    /// `seen`, `implied` or `inferred`.
+    pub certainty: String,
+    /// Where it was seen (null when implied).
+    pub frame: Option<u64>,
+    /// Seconds since the connection's first packet (null when implied).
+    pub time_s: Option<f64>,
+}
+
+/// One key event, or a run of the same event collapsed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LadderEvent {
+    /// `syn`, `syn_retransmission`, `syn_ack`, `syn_ack_retransmission`,
+    /// `rst`, `fin`, `retransmission`, `zero_window`, `icmp_error`,
+    /// `tls_alert`, `negotiation_failure`.
+    pub kind: String,
+    /// `client`, `server` or `middlebox` (a forged RST, an ICMP error).
+    pub from: String,
+    /// `client` or `server`.
+    pub to: String,
+    pub frame: u64,
+    /// The last frame of a collapsed run (equals `frame` for one event).
+    pub last_frame: u64,
+    /// Events in the run.
+    pub count: u64,
+    /// Seconds since the connection's first packet, at `frame`.
+    pub time_s: f64,
+    /// e.g. `RST (TTL 64)`, `3 retransmissions`.
+    pub text: String,
 }
 
 /// Human labels of the steps (not serialised).
@@ -322,6 +368,9 @@ impl CauseReport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvidenceItem {
     pub frame: u64,
+    /// Seconds since the connection's first packet (null when the frame
+    /// carries none of the connection's events).
+    pub time_s: Option<f64>,
     pub text: String,
 }
 
@@ -1322,6 +1371,11 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             .iter()
             .map(|e| EvidenceItem {
                 frame: e.frame,
+                time_s: tl
+                    .events
+                    .iter()
+                    .find(|x| x.frame == e.frame)
+                    .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
                 text: e.text.clone(),
             })
             .collect(),
@@ -1335,6 +1389,8 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
+        steps: super::ladder::steps_reached(tl, d),
+        events: super::ladder::events(tl, d),
         labels: StepLabels {
             last_step: d.last_step.map(|s| s.label()),
             failed_step: d.failed_step.map(|s| s.label()),

@@ -460,6 +460,9 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                     f(Field::Plain, m);
                 }
             }
+            for e in &mut c.events {
+                f(Field::Text, &mut e.text);
+            }
         }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {

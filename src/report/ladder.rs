@@ -1,0 +1,688 @@
+//! The connection ladder as a picture: the steps a connection completed
+//! and its key TCP events, laid out as rows of a sequence diagram (client
+//! and server lifelines, a middlebox between them when a forged reset or
+//! an ICMP error is part of the story). The HTML report draws the rows as
+//! SVG ([`super::html`]); `--ladder` prints them as plain text
+//! ([`text`]).
+//!
+//! The report model carries what the drawing needs
+//! ([`ConnectionReport::steps`], [`ConnectionReport::events`]); the
+//! layout reads the model only, so redaction holds for the drawing too.
+
+use super::model::{ConnectionReport, LadderEvent, StepReached};
+use crate::diagnose::ladder::Ladder;
+use crate::diagnose::{Diagnosis, Ending, Party, Step};
+use crate::flow::TcpEventKind;
+use crate::proto::tls::{alert_name, TlsEvent};
+use crate::proto::x224::{ConnectionConfirm, X224Event};
+use crate::proto::ProtoEvent;
+use crate::timeline::{EventKind, Timeline};
+
+// ---------------------------------------------------------------- the model
+
+/// The steps completed, in ladder order, up to the diagnosis' last step.
+pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
+    let Some(last) = d.last_step else {
+        return Vec::new();
+    };
+    let lad = Ladder::build(tl);
+    let upto = match lad.path.iter().position(|s| *s == last) {
+        Some(i) => i,
+        // A step off the chosen path (a rule placed the connection
+        // elsewhere): what the capture shows, up to it.
+        None => {
+            return lad
+                .seen
+                .iter()
+                .filter(|m| m.step <= last)
+                .map(|m| StepReached {
+                    step: m.step.id().to_string(),
+                    from: m.step.sender().name().to_string(),
+                    certainty: m.certainty.name().to_string(),
+                    frame: Some(m.frame),
+                    time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
+                })
+                .collect()
+        }
+    };
+    lad.path
+        .iter()
+        .take(upto + 1)
+        .filter_map(|&step| {
+            let certainty = lad.certainty(step)?;
+            let mark = lad.mark(step);
+            Some(StepReached {
+                step: step.id().to_string(),
+                from: step.sender().name().to_string(),
+                certainty: certainty.name().to_string(),
+                frame: mark.map(|m| m.frame),
+                time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
+            })
+        })
+        .collect()
+}
+
+/// The key events, runs of retransmissions and zero windows collapsed.
+pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
+    let forged = matches!(d.ending, Ending::ResetBy(Party::Middlebox));
+    let mut out: Vec<LadderEvent> = Vec::new();
+    for e in &tl.events {
+        let sender = e.dir.sender();
+        let receiver = e.dir.reverse().sender();
+        let k = match &e.kind {
+            EventKind::Tcp(k) => k,
+            EventKind::Proto(p) => {
+                let text = match p {
+                    ProtoEvent::Tls(TlsEvent::Alert { description, .. }) => {
+                        format!("TLS alert {}", alert_name(*description))
+                    }
+                    ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => {
+                        "encrypted TLS alert".to_string()
+                    }
+                    ProtoEvent::X224(X224Event::ConnectionConfirm(
+                        ConnectionConfirm::Failure { code },
+                    )) => format!("RDP_NEG_FAILURE {}", code.name()),
+                    _ => continue,
+                };
+                let kind = match p {
+                    ProtoEvent::X224(_) => "negotiation_failure",
+                    _ => "tls_alert",
+                };
+                out.push(LadderEvent {
+                    kind: kind.to_string(),
+                    from: sender.to_string(),
+                    to: receiver.to_string(),
+                    frame: e.frame,
+                    last_frame: e.frame,
+                    count: 1,
+                    time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+                    text,
+                });
+                continue;
+            }
+        };
+        let (kind, from, to, text) = match k {
+            TcpEventKind::Syn { retransmission } => (
+                if *retransmission {
+                    "syn_retransmission"
+                } else {
+                    "syn"
+                },
+                sender,
+                receiver,
+                String::new(),
+            ),
+            TcpEventKind::SynAck { retransmission } => (
+                if *retransmission {
+                    "syn_ack_retransmission"
+                } else {
+                    "syn_ack"
+                },
+                sender,
+                receiver,
+                String::new(),
+            ),
+            TcpEventKind::Rst { ttl, .. } => {
+                let by_middlebox = forged && d.ending_frame == Some(e.frame);
+                (
+                    "rst",
+                    if by_middlebox { "middlebox" } else { sender },
+                    receiver,
+                    if by_middlebox {
+                        format!("RST (TTL {ttl}) forged as if from the {sender}")
+                    } else {
+                        format!("RST (TTL {ttl})")
+                    },
+                )
+            }
+            TcpEventKind::Fin => ("fin", sender, receiver, "FIN".to_string()),
+            TcpEventKind::Retransmission { .. } => {
+                ("retransmission", sender, receiver, String::new())
+            }
+            TcpEventKind::ZeroWindow => ("zero_window", sender, receiver, String::new()),
+            // The ICMP error goes back to the sender of the packet it quotes.
+            TcpEventKind::Icmp(i) => (
+                "icmp_error",
+                "middlebox",
+                sender,
+                format!("ICMP {}", i.describe()),
+            ),
+            _ => continue,
+        };
+        let collapsible = matches!(
+            kind,
+            "syn_retransmission" | "syn_ack_retransmission" | "retransmission" | "zero_window"
+        );
+        if let Some(prev) = out.last_mut() {
+            if collapsible && prev.kind == kind && prev.from == from {
+                prev.last_frame = e.frame;
+                prev.count += 1;
+                prev.text = run_text(kind, prev.count);
+                continue;
+            }
+        }
+        out.push(LadderEvent {
+            kind: kind.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+            frame: e.frame,
+            last_frame: e.frame,
+            count: 1,
+            time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+            text: if text.is_empty() {
+                run_text(kind, 1)
+            } else {
+                text
+            },
+        });
+    }
+    out
+}
+
+fn run_text(kind: &str, n: u64) -> String {
+    let times = if n > 1 {
+        format!(" \u{d7}{n}")
+    } else {
+        String::new()
+    };
+    match kind {
+        "syn" => "SYN".to_string(),
+        "syn_ack" => "SYN/ACK".to_string(),
+        "syn_retransmission" => format!("SYN retransmitted{times}"),
+        "syn_ack_retransmission" => format!("SYN/ACK retransmitted{times}"),
+        "retransmission" if n == 1 => "retransmission".to_string(),
+        "retransmission" => format!("{n} retransmissions"),
+        "zero_window" => format!("zero window{times}"),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------- the layout
+
+/// A lifeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    Client,
+    Middlebox,
+    Server,
+}
+
+impl Lane {
+    fn of(name: &str) -> Lane {
+        match name {
+            "client" => Lane::Client,
+            "server" => Lane::Server,
+            _ => Lane::Middlebox,
+        }
+    }
+    fn other(self) -> Lane {
+        match self {
+            Lane::Client => Lane::Server,
+            _ => Lane::Client,
+        }
+    }
+}
+
+/// What a row draws.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RowKind {
+    /// A message from one lifeline to another.
+    Arrow { from: Lane, to: Lane },
+    /// A step that never completed: an arrow from its sender that stops
+    /// half-way.
+    Broken { from: Lane, to: Lane },
+    /// A frame of the evidence that is no message drawn otherwise.
+    Note,
+    /// A long silence between two rows, drawn as a break.
+    Silence { secs: f64 },
+    /// Rows left out of a long connection.
+    Omitted { count: usize },
+}
+
+/// One row of the diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub kind: RowKind,
+    pub frame: Option<u64>,
+    /// The last frame of a collapsed run (equals `frame` otherwise).
+    pub last_frame: Option<u64>,
+    pub time_s: Option<f64>,
+    pub label: String,
+    /// `seen`, `implied` or `inferred` (TCP events are seen).
+    pub certainty: &'static str,
+    /// The ladder step this row shows, if any.
+    pub step: Option<String>,
+    /// The TCP event kind this row shows, if any.
+    pub tcp: Option<String>,
+    /// The failing step.
+    pub failed: bool,
+    /// The frame that shows how the connection ended.
+    pub ending: bool,
+    /// Evidence frames this row shows.
+    pub evidence: Vec<u64>,
+}
+
+impl Row {
+    fn new(kind: RowKind, label: String) -> Row {
+        Row {
+            kind,
+            frame: None,
+            last_frame: None,
+            time_s: None,
+            label,
+            certainty: "seen",
+            step: None,
+            tcp: None,
+            failed: false,
+            ending: false,
+            evidence: Vec::new(),
+        }
+    }
+
+    fn covers(&self, frame: u64) -> bool {
+        match (self.frame, self.last_frame) {
+            (Some(a), Some(b)) => (a..=b).contains(&frame),
+            (Some(a), None) => a == frame,
+            _ => false,
+        }
+    }
+
+    fn sender_lane(&self) -> Option<Lane> {
+        match self.kind {
+            RowKind::Arrow { from, .. } | RowKind::Broken { from, .. } => Some(from),
+            _ => None,
+        }
+    }
+
+    /// Must stay when a long diagram is shortened.
+    fn important(&self) -> bool {
+        self.failed || self.ending || !self.evidence.is_empty()
+    }
+}
+
+/// The rows of one connection's diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagram {
+    pub rows: Vec<Row>,
+    /// A middlebox lifeline is drawn.
+    pub middlebox: bool,
+}
+
+/// Rows drawn at most; beyond, the middle is left out (evidence, the
+/// failing step and the ending always stay).
+pub const MAX_ROWS: usize = 60;
+/// A pause at least this long between two rows is drawn as a break.
+pub const SILENCE_S: f64 = 1.0;
+
+fn certainty_of(name: &str) -> &'static str {
+    match name {
+        "implied" => "implied",
+        "inferred" => "inferred",
+        _ => "seen",
+    }
+}
+
+/// The human label of a step id.
+pub fn step_label(id: &str) -> String {
+    Step::from_id(id)
+        .map(|s| s.label().to_string())
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn step_row(s: &StepReached) -> Row {
+    let from = Lane::of(&s.from);
+    let mut label = step_label(&s.step);
+    if s.certainty != "seen" {
+        label.push_str(&format!(" ({})", s.certainty));
+    }
+    Row {
+        frame: s.frame,
+        last_frame: s.frame,
+        time_s: s.time_s,
+        certainty: certainty_of(&s.certainty),
+        step: Some(s.step.clone()),
+        ..Row::new(
+            RowKind::Arrow {
+                from,
+                to: from.other(),
+            },
+            label,
+        )
+    }
+}
+
+fn event_row(e: &LadderEvent) -> Row {
+    Row {
+        frame: Some(e.frame),
+        last_frame: Some(e.last_frame),
+        time_s: Some(e.time_s),
+        tcp: Some(e.kind.clone()),
+        ..Row::new(
+            RowKind::Arrow {
+                from: Lane::of(&e.from),
+                to: Lane::of(&e.to),
+            },
+            e.text.clone(),
+        )
+    }
+}
+
+/// Lay out one connection.
+pub fn diagram(c: &ConnectionReport) -> Diagram {
+    // (sort key, row): frames order the rows; an implied step sits just
+    // before the next step that was seen.
+    let mut keyed: Vec<(f64, Row)> = Vec::new();
+    let n = c.steps.len();
+    for (i, s) in c.steps.iter().enumerate() {
+        let key = match s.frame {
+            Some(f) => f as f64,
+            None => {
+                let next = c.steps[i + 1..].iter().find_map(|t| t.frame);
+                let prev = c.steps[..i].iter().rev().find_map(|t| t.frame);
+                match (next, prev) {
+                    (Some(f), _) => f as f64 - 0.5 + i as f64 / (4.0 * n as f64),
+                    (None, Some(f)) => f as f64 + 0.25 + i as f64 / (4.0 * n as f64),
+                    (None, None) => i as f64 / n as f64,
+                }
+            }
+        };
+        keyed.push((key, step_row(s)));
+    }
+    for e in &c.events {
+        let same_step = match e.kind.as_str() {
+            "syn" => Some("tcp_syn"),
+            "syn_ack" => Some("tcp_syn_ack"),
+            _ => None,
+        };
+        if let Some(id) = same_step {
+            if c.steps
+                .iter()
+                .any(|s| s.step == id && s.frame == Some(e.frame))
+            {
+                continue;
+            }
+        }
+        keyed.push((e.frame as f64, event_row(e)));
+    }
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut rows: Vec<Row> = keyed.into_iter().map(|(_, r)| r).collect();
+
+    // The ending, and the failing step.
+    let ending_at = c
+        .ending_frame
+        .and_then(|f| rows.iter().rposition(|r| r.covers(f)));
+    if let Some(i) = ending_at {
+        rows[i].ending = true;
+    }
+    if let Some(id) = &c.failed_step {
+        let sender = Step::from_id(id)
+            .map(|s| Lane::of(s.sender().name()))
+            .unwrap_or(Lane::Server);
+        let label = step_label(id);
+        // The message that ended the connection, sent by the side whose
+        // step failed (RDP_NEG_FAILURE, an alert, a RST answering a SYN),
+        // is the failed step itself.
+        match ending_at.filter(|&i| rows[i].step.is_none() && rows[i].sender_lane() == Some(sender))
+        {
+            Some(i) => {
+                let r = &mut rows[i];
+                r.failed = true;
+                r.step = Some(id.clone());
+                if !r.label.starts_with(&label) {
+                    r.label = format!("{label} failed: {}", r.label);
+                }
+            }
+            None => {
+                let at = ending_at.map(|i| i + 1).unwrap_or(rows.len());
+                let to = if sender == Lane::Client {
+                    Lane::Server
+                } else {
+                    Lane::Client
+                };
+                let mut r = Row::new(
+                    RowKind::Broken { from: sender, to },
+                    format!("{label}: never completed"),
+                );
+                r.failed = true;
+                r.step = Some(id.clone());
+                r.certainty = "inferred";
+                rows.insert(at, r);
+            }
+        }
+    }
+
+    // Evidence: rows showing an evidence frame, notes for the others.
+    for ev in &c.evidence {
+        // Of the rows a frame carries, the one the evidence names.
+        let named = rows.iter().position(|r| {
+            r.covers(ev.frame) && ev.text.contains(r.label.trim_start_matches("TLS "))
+        });
+        match named.or_else(|| rows.iter().position(|r| r.covers(ev.frame))) {
+            Some(i) => rows[i].evidence.push(ev.frame),
+            None => {
+                let at = rows
+                    .iter()
+                    .position(|r| r.frame.is_some_and(|f| f > ev.frame))
+                    .unwrap_or(rows.len());
+                let mut r = Row::new(RowKind::Note, ev.text.clone());
+                r.frame = Some(ev.frame);
+                r.last_frame = Some(ev.frame);
+                r.time_s = ev.time_s;
+                r.evidence.push(ev.frame);
+                rows.insert(at, r);
+            }
+        }
+    }
+
+    // Long silences.
+    let mut with_breaks: Vec<Row> = Vec::with_capacity(rows.len());
+    let mut last_t: Option<f64> = None;
+    for r in rows {
+        if let (Some(a), Some(b)) = (last_t, r.time_s) {
+            if b - a >= SILENCE_S {
+                with_breaks.push(Row::new(
+                    RowKind::Silence { secs: b - a },
+                    format!("{} of silence", duration_text(b - a)),
+                ));
+            }
+        }
+        if r.time_s.is_some() {
+            last_t = r.time_s;
+        }
+        with_breaks.push(r);
+    }
+    let rows = shorten(with_breaks);
+    let middlebox = rows.iter().any(|r| {
+        matches!(
+            r.kind,
+            RowKind::Arrow {
+                from: Lane::Middlebox,
+                ..
+            } | RowKind::Arrow {
+                to: Lane::Middlebox,
+                ..
+            }
+        )
+    });
+    Diagram { rows, middlebox }
+}
+
+/// Keep at most [`MAX_ROWS`]: the first and last rows and every important
+/// one; each run left out becomes one `Omitted` row.
+fn shorten(rows: Vec<Row>) -> Vec<Row> {
+    if rows.len() <= MAX_ROWS {
+        return rows;
+    }
+    let head = MAX_ROWS / 2;
+    let tail = MAX_ROWS / 3;
+    let len = rows.len();
+    let mut out = Vec::new();
+    let mut dropped = 0usize;
+    for (i, r) in rows.into_iter().enumerate() {
+        if i < head || i >= len - tail || r.important() {
+            if dropped > 0 {
+                out.push(Row::new(
+                    RowKind::Omitted { count: dropped },
+                    format!("{dropped} more rows not drawn (see the JSON report or Wireshark)"),
+                ));
+                dropped = 0;
+            }
+            out.push(r);
+        } else {
+            dropped += 1;
+        }
+    }
+    out
+}
+
+/// `+0.118 s`, `+12.4 s`: time since the connection's first packet.
+pub fn time_text(t: f64) -> String {
+    if t < 10.0 {
+        format!("+{t:.3} s")
+    } else if t < 1000.0 {
+        format!("+{t:.1} s")
+    } else {
+        format!("+{t:.0} s")
+    }
+}
+
+/// `1.2 s`, `3 min 20 s`, `2 h 5 min`.
+pub fn duration_text(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{} min {} s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!(
+            "{} h {} min",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        )
+    }
+}
+
+/// `frame 8`, `frames 3-7`.
+pub fn frames_text(r: &Row) -> String {
+    match (r.frame, r.last_frame) {
+        (Some(a), Some(b)) if b > a => format!("{a}-{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------- plain text
+
+/// The ladder of one connection in plain text, for a terminal.
+pub fn text(c: &ConnectionReport, file: &str) -> String {
+    const W: usize = 34; // columns between the client and server lifelines
+    let d = diagram(c);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{file}, stream {}: {}\n",
+        c.stream, c.what_happened
+    ));
+    if let Some(cause) = &c.cause {
+        out.push_str(&format!(
+            "  cause: {} ({}): {}\n",
+            cause.id,
+            cause.strength(),
+            cause.summary
+        ));
+    }
+    out.push_str(&format!("  client {}, server {}\n\n", c.client, c.server));
+    let col = |lane: Lane| match lane {
+        Lane::Client => 0,
+        Lane::Middlebox => W / 2,
+        Lane::Server => W,
+    };
+    let mut head = [' '; W + 1];
+    for (i, ch) in "client".chars().enumerate() {
+        head[i] = ch;
+    }
+    for (i, ch) in "server".chars().enumerate() {
+        head[W - 5 + i] = ch;
+    }
+    if d.middlebox {
+        for (i, ch) in "middlebox".chars().enumerate() {
+            head[W / 2 - 4 + i] = ch;
+        }
+    }
+    out.push_str(&format!(
+        "{:>9} {:>9}  {}\n",
+        "frame",
+        "time",
+        head.iter().collect::<String>()
+    ));
+    let lifelines = |line: &mut Vec<char>| {
+        line[0] = '|';
+        line[W] = '|';
+        if d.middlebox && line[W / 2] == ' ' {
+            line[W / 2] = ':';
+        }
+    };
+    for r in &d.rows {
+        let frame = frames_text(r);
+        let time = r.time_s.map(time_text).unwrap_or_default();
+        let mut line = vec![' '; W + 1];
+        lifelines(&mut line);
+        let mut mark = "";
+        match &r.kind {
+            RowKind::Arrow { from, to } | RowKind::Broken { from, to } => {
+                let (a, b) = (col(*from), col(*to));
+                let broken = matches!(r.kind, RowKind::Broken { .. });
+                // A broken arrow stops half-way, at an X.
+                let end = if broken { (a + b) / 2 } else { b };
+                let (lo, hi) = (a.min(end), a.max(end));
+                for (i, ch) in line.iter_mut().enumerate().take(hi).skip(lo + 1) {
+                    *ch = match r.certainty {
+                        "inferred" => '.',
+                        "implied" if i % 2 == 0 => ' ',
+                        _ => '-',
+                    };
+                }
+                if broken {
+                    line[end] = 'X';
+                } else if b > a {
+                    line[b - 1] = '>';
+                } else {
+                    line[b + 1] = '<';
+                }
+                if *from == Lane::Middlebox {
+                    line[a] = 'M';
+                }
+                mark = if r.failed {
+                    "!! "
+                } else if !r.evidence.is_empty() {
+                    "*  "
+                } else {
+                    "   "
+                };
+            }
+            RowKind::Note => {
+                mark = "*  ";
+            }
+            RowKind::Silence { .. } => {
+                line = vec!['~'; W + 1];
+                line[0] = '|';
+                line[W] = '|';
+            }
+            RowKind::Omitted { .. } => {
+                line = vec!['.'; W + 1];
+                line[0] = ':';
+                line[W] = ':';
+            }
+        }
+        out.push_str(&format!(
+            "{frame:>9} {time:>9}  {}  {mark}{}\n",
+            line.iter().collect::<String>(),
+            r.label
+        ));
+    }
+    out.push_str("\n  !! the failing step   * evidence   -- seen   - - implied   .. inferred   M middlebox\n");
+    out.push_str(&format!("  Wireshark: {}", c.display_filter));
+    if let Some(f) = &c.evidence_filter {
+        out.push_str(&format!("   evidence: {f}"));
+    }
+    out.push('\n');
+    out
+}
