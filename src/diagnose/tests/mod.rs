@@ -1,0 +1,81 @@
+//! One test per rule: each cause, ending, benign kind and caveat, on a
+//! hand-built timeline shaped like real traffic.
+
+use super::testkit::*;
+use super::*;
+use crate::common::Dir::{ToClient, ToServer};
+use crate::common::KeepLimit;
+use crate::flow::{GapKind, RoleSource, TcpEventKind};
+use crate::proto::credssp::CredsspLeg::*;
+use crate::proto::mcs::McsEvent;
+use crate::proto::tls::TlsEvent;
+use crate::proto::ProtoEvent;
+
+fn id(d: &Diagnosis) -> Option<CauseId> {
+    d.cause.as_ref().map(|c| c.id)
+}
+fn conf(d: &Diagnosis) -> Option<Confidence> {
+    d.cause.as_ref().map(|c| c.confidence)
+}
+fn has_ev(d: &Diagnosis, frame: u64, needle: &str) -> bool {
+    d.evidence
+        .iter()
+        .any(|e| e.frame == frame && e.text.contains(needle))
+}
+#[track_caller]
+fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
+    assert!(
+        has_ev(d, frame, needle),
+        "no evidence at frame {frame} containing {needle:?}: {:#?}",
+        d.evidence
+    );
+}
+/// A session that ran, then broke: established, with the cause of its end.
+#[track_caller]
+fn assert_broke(d: &Diagnosis, cause: CauseId, c: Confidence) {
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert_eq!(d.last_step, Some(Step::SessionData));
+    assert_eq!(d.failed_step, None);
+    assert_eq!(id(d), Some(cause), "{d:#?}");
+    assert_eq!(conf(d), Some(c), "{d:#?}");
+}
+#[track_caller]
+fn assert_failed(d: &Diagnosis, cause: CauseId, c: Confidence) {
+    assert_eq!(d.outcome, Outcome::Failed, "{d:#?}");
+    assert_eq!(id(d), Some(cause), "{d:#?}");
+    assert_eq!(conf(d), Some(c), "{d:#?}");
+    let r = &d.cause.as_ref().unwrap().remediation;
+    assert_eq!(r, remediation(cause));
+    assert!(d.evidence.windows(2).all(|w| w[0].frame <= w[1].frame));
+}
+
+/// TCP + X.224 up to the Connection Confirm selecting `sel`.
+fn negotiated(req: u32, sel: u32) -> TlBuilder {
+    TlBuilder::new()
+        .handshake()
+        .cr(4, 0.002, req)
+        .cc(5, 0.004, sel)
+}
+
+/// ... + TLS 1.2 with a good certificate (frames 6-9).
+fn tls_done(req: u32, sel: u32) -> TlBuilder {
+    negotiated(req, sel).tls12(6, 0.010, good_cert("rdp.corp.example"))
+}
+
+fn nla(ex: bool) -> TlBuilder {
+    let sel = if ex { HYBRID_EX } else { HYBRID };
+    tls_done(SSL | HYBRID | HYBRID_EX, sel)
+        .leg(10, 0.02, Negotiate)
+        .leg(11, 0.021, Challenge)
+        .leg(12, 0.03, Authenticate)
+}
+
+mod attempts;
+mod caveats;
+mod credssp;
+mod determinism;
+mod props;
+mod session;
+mod tcp;
+mod tls;
+mod x224;
