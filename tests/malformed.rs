@@ -1046,7 +1046,7 @@ fn reached_bounds_are_counted() {
     let tl = &r.connections[0].timeline;
     assert_eq!(tl.dirs[0].limit, Some(KeepLimit::DepthCap { bytes: 1000 }));
     assert_eq!((r.flow.depth_capped, r.flow.hole_limited), (1, 0));
-    let stopped: Vec<String> = tl
+    let stopped: Vec<proto::StopReason> = tl
         .proto_events()
         .filter_map(|(_, p)| match p {
             proto::ProtoEvent::Stopped { why } => Some(why.clone()),
@@ -1054,7 +1054,13 @@ fn reached_bounds_are_counted() {
         })
         .collect();
     assert!(
-        stopped.iter().any(|w| w.contains("depth cap")),
+        stopped.iter().any(|w| matches!(
+            w,
+            proto::StopReason::Bound {
+                limit: KeepLimit::DepthCap { .. },
+                ..
+            }
+        )),
         "{stopped:?}"
     );
 }

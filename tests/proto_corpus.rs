@@ -21,6 +21,7 @@ use rdptriage::flow::{Connection, FlowConfig, FlowTable, Gap, GapKind};
 use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
 use rdptriage::proto::mcs::ServerCertificate;
 use rdptriage::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols, X224Event};
+use rdptriage::proto::StopReason;
 use rdptriage::proto::{CredsspLeg, McsEvent, ProtoEvent};
 use rdptriage::timeline::Timeline;
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ fn proto(t: &Timeline, dir: Dir) -> Vec<&ProtoEvent> {
 }
 
 /// Why decoding of a direction stopped, if it did.
-fn stopped(t: &Timeline, dir: Dir) -> Vec<String> {
+fn stopped(t: &Timeline, dir: Dir) -> Vec<StopReason> {
     proto(t, dir)
         .into_iter()
         .filter_map(|p| match p {
@@ -368,11 +369,9 @@ fn holes_and_the_depth_cap_stop_decoding() {
         ts: c.last_ts,
     });
     let ConnectionResult { timeline: t, .. } = analyze_connection(&c, c.last_ts);
-    let why = stopped(&t, Dir::ToServer);
-    assert_eq!(why.len(), 1, "{why:?}");
-    assert!(
-        why[0].starts_with("bytes missing at offset 1000"),
-        "{why:?}"
+    assert_eq!(
+        stopped(&t, Dir::ToServer),
+        [StopReason::BytesMissing { at: 1000 }]
     );
 
     // The real depth cap, inside a record and at a record boundary.
@@ -394,7 +393,13 @@ fn holes_and_the_depth_cap_stop_decoding() {
     };
     let why = capped(1000);
     assert!(
-        why.len() == 1 && why[0].starts_with("depth cap reached (1000 bytes kept)"),
+        matches!(
+            why[..],
+            [StopReason::Bound {
+                limit: KeepLimit::DepthCap { bytes: 1000 },
+                ..
+            }]
+        ),
         "{why:?}"
     );
     assert!(capped(1512).is_empty());

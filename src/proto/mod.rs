@@ -109,7 +109,7 @@ pub enum ProtoEvent {
     /// Decoding of this direction stopped here (a hole, the depth cap, an
     /// undecodable PDU); what follows is not decoded.
     Stopped {
-        why: String,
+        why: StopReason,
     },
     /// A PDU whose header was captured but whose content the snap length
     /// cut: where it ends is known, what it says is not (never read as
@@ -122,4 +122,87 @@ pub enum ProtoEvent {
 /// An open enum value printed as its name or `unknown (0x..)`.
 pub fn unknown_hex(v: u64) -> String {
     format!("unknown (0x{v:02x})")
+}
+
+/// Why decoding of one direction stopped: a value tests can match, with
+/// the sentence the report prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Bytes of the stream are missing at this offset (a hole).
+    BytesMissing { at: u64 },
+    /// A memory bound stopped keeping bytes inside the PDU at `at`.
+    Bound {
+        limit: crate::common::KeepLimit,
+        at: u64,
+    },
+    /// The stream (as captured) ends inside the PDU at `at`.
+    EndsInsidePdu { at: u64 },
+    /// A stream captured mid-connection in which no TPKT or TLS framing
+    /// could be found.
+    NoFramingMidConnection,
+    /// A server stream captured mid-connection with no X.224 Connection
+    /// Confirm to start from.
+    NoConfirmMidConnection,
+    /// Bytes that are not TLS where a TLS record was due.
+    NotTls { at: u64 },
+    /// Bytes no decoder could frame, and why.
+    Undecodable { at: u64, what: String },
+    /// An SSLv2-compatible ClientHello that could not be read.
+    Sslv2Malformed(String),
+    /// The data ends inside an SSLv2-compatible ClientHello.
+    Sslv2Cut,
+    /// The snap length hid a TLS record header and no later one was found.
+    RecordHeaderHidden { at: u64 },
+    /// The data ends inside a TLS record.
+    RecordCut { have: usize, need: usize },
+    /// Bytes that are not a TLS record header, and why.
+    NotARecord(String),
+    /// The data ends inside a TLS handshake message.
+    HandshakeCut {
+        msg_type: u8,
+        have: usize,
+        need: usize,
+    },
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::BytesMissing { at } => write!(f, "bytes missing at offset {at}"),
+            StopReason::Bound { limit, at } => write!(f, "{limit} inside the PDU at offset {at}"),
+            StopReason::EndsInsidePdu { at } => {
+                write!(f, "stream ends inside the PDU at offset {at}")
+            }
+            StopReason::NoFramingMidConnection => {
+                f.write_str("no TPKT or TLS framing found in a stream captured mid-connection")
+            }
+            StopReason::NoConfirmMidConnection => {
+                f.write_str("no X.224 Connection Confirm found in a stream captured mid-connection")
+            }
+            StopReason::NotTls { at } => write!(f, "bytes that are not TLS at offset {at}"),
+            StopReason::Undecodable { at, what } => {
+                write!(f, "undecodable bytes at offset {at}: {what}")
+            }
+            StopReason::Sslv2Malformed(why) => f.write_str(why),
+            StopReason::Sslv2Cut => f.write_str("data ends inside an SSLv2-compatible ClientHello"),
+            StopReason::RecordHeaderHidden { at } => {
+                write!(
+                    f,
+                    "the snap length hid the TLS record header at offset {at}"
+                )
+            }
+            StopReason::RecordCut { have, need } => {
+                write!(f, "data ends inside a TLS record ({have} of {need} bytes)")
+            }
+            StopReason::NotARecord(why) => f.write_str(why),
+            StopReason::HandshakeCut {
+                msg_type,
+                have,
+                need,
+            } => write!(
+                f,
+                "data ends inside handshake message type {msg_type} ({have} of {need} bytes)"
+            ),
+        }
+    }
 }

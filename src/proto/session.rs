@@ -23,6 +23,7 @@ use super::mcs::{McsEvent, SlowPathContext};
 use super::tls;
 use super::tpkt::{self, Frame, PduError};
 use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
+use super::StopReason;
 use super::{credssp, Decoded, ProtoEvent, StreamInput};
 use crate::common::Dir;
 
@@ -127,16 +128,17 @@ impl<'a> Side<'a> {
     /// As `cut`, for a PDU in the region of real bytes ending at
     /// `region_end`.
     fn cut_in(&self, at: usize, region_end: usize) -> Decoded {
+        let at64 = at as u64;
         let why = if let Some((hole, _)) = self.hole_at(region_end) {
-            format!("bytes missing at offset {hole}")
+            StopReason::BytesMissing { at: hole }
         } else if let Some(limit) = self
             .input
             .limit
             .filter(|_| region_end >= self.input.data.len())
         {
-            format!("{limit} inside the PDU at offset {at}")
+            StopReason::Bound { limit, at: at64 }
         } else {
-            format!("stream ends inside the PDU at offset {at}")
+            StopReason::EndsInsidePdu { at: at64 }
         };
         self.at(at, region_end, ProtoEvent::Stopped { why })
     }
@@ -153,7 +155,7 @@ impl<'a> Side<'a> {
                 region_end,
                 region_end,
                 ProtoEvent::Stopped {
-                    why: format!("bytes missing at offset {hole}"),
+                    why: StopReason::BytesMissing { at: hole },
                 },
             ));
         }
@@ -354,15 +356,12 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                 return;
             }
             None => {
-                out.push(
-                    client.marker(
-                        0,
-                        ProtoEvent::Stopped {
-                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
-                                .into(),
-                        },
-                    ),
-                );
+                out.push(client.marker(
+                    0,
+                    ProtoEvent::Stopped {
+                        why: StopReason::NoFramingMidConnection,
+                    },
+                ));
                 if let Some((off, kind)) = resync(server.data) {
                     decode_mid_stream_side(server, off, kind, out);
                 }
@@ -395,9 +394,9 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             }
             _ => {
                 out.push(server.marker(
-0, ProtoEvent::Stopped {
-                        why: "no X.224 Connection Confirm found in a stream captured mid-connection"
-                            .into(),
+                    0,
+                    ProtoEvent::Stopped {
+                        why: StopReason::NoConfirmMidConnection,
                     },
                 ));
                 return;
@@ -687,10 +686,15 @@ fn decode_tls(
 /// cap is named here. A direction that stopped short without saying so, or
 /// ran into a hole between records, gets a Stopped event of its own.
 fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decoded>) {
-    let reason = if let Some(&(hole, _)) = side.input.holes.first() {
-        Some(format!("bytes missing at offset {hole}"))
-    } else {
-        side.input.limit.map(|limit| limit.to_string())
+    // What really cut a record short: a hole, or a bound on what was kept.
+    let reason = |at: u64| -> Option<StopReason> {
+        if let Some(&(hole, _)) = side.input.holes.first() {
+            Some(StopReason::BytesMissing { at: hole })
+        } else {
+            side.input
+                .limit
+                .map(|limit| StopReason::Bound { limit, at })
+        }
     };
     let mut said_stop = false;
     if let Some(ev) = res.records.take() {
@@ -724,9 +728,9 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
                 continue;
             }
             // A record cut by the end of the bytes (not garbage).
-            if let Some(r) = &reason {
+            if let Some(r) = reason(d.start) {
                 if rest.len() < 5 || plausible_tls(rest) {
-                    *why = format!("{r}: {why}");
+                    *why = r;
                 }
             }
         }
@@ -745,7 +749,7 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
             out.push(side.marker(
                 at,
                 ProtoEvent::Stopped {
-                    why: format!("bytes that are not TLS at offset {at}"),
+                    why: StopReason::NotTls { at: at as u64 },
                 },
             ));
         }
@@ -863,7 +867,10 @@ fn decode_region(
                 out.push(side.marker(
                     off,
                     ProtoEvent::Stopped {
-                        why: format!("undecodable bytes at offset {off}: {w}"),
+                        why: StopReason::Undecodable {
+                            at: off as u64,
+                            what: w.to_string(),
+                        },
                     },
                 ));
                 return false;
@@ -974,15 +981,12 @@ fn decode_mid_stream(
             decode_mid_stream_side(client, client_off, client_kind, out);
             match s {
                 Some((soff, kind)) => decode_mid_stream_side(server, soff, kind, out),
-                None if !server.data.is_empty() => out.push(
-                    server.marker(
-                        0,
-                        ProtoEvent::Stopped {
-                            why: "no TPKT or TLS framing found in a stream captured mid-connection"
-                                .into(),
-                        },
-                    ),
-                ),
+                None if !server.data.is_empty() => out.push(server.marker(
+                    0,
+                    ProtoEvent::Stopped {
+                        why: StopReason::NoFramingMidConnection,
+                    },
+                )),
                 None => {}
             }
         }
@@ -1185,7 +1189,7 @@ mod tests {
         assert_eq!(fp.end - fp.start, 5);
     }
 
-    fn stopped(ev: &[Decoded], dir: Dir) -> Vec<String> {
+    fn stopped(ev: &[Decoded], dir: Dir) -> Vec<StopReason> {
         ev.iter()
             .filter(|d| d.dir == dir)
             .filter_map(|d| match &d.event {
@@ -1211,7 +1215,10 @@ mod tests {
                 "Mcs ErectDomainRequest"
             ]
         );
-        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 100"]);
+        assert_eq!(
+            stopped(&ev, Dir::ToServer),
+            [StopReason::BytesMissing { at: 100 }]
+        );
         let resumed = ev
             .iter()
             .find(|d| d.event == ProtoEvent::Mcs(McsEvent::ErectDomainRequest));
@@ -1220,7 +1227,10 @@ mod tests {
         // decoding stops there all the same.
         let holes = [(36u64, 20u64)];
         let ev = decode_connection(input(&c, &holes, false), input(&s, &[], false));
-        assert_eq!(stopped(&ev, Dir::ToServer), ["bytes missing at offset 36"]);
+        assert_eq!(
+            stopped(&ev, Dir::ToServer),
+            [StopReason::BytesMissing { at: 36 }]
+        );
         let st = ev
             .iter()
             .find(|d| matches!(d.event, ProtoEvent::Stopped { .. }))
@@ -1296,12 +1306,21 @@ mod tests {
         assert_eq!(kinds(&ev, Dir::ToServer).len(), 3);
         // Capped inside the Attach User Request.
         let ev = decode_connection(input(&c[..at + 3], &[], true), input(&s, &[], false));
+        let bound = |limit| StopReason::Bound {
+            limit,
+            at: at as u64,
+        };
+        let cap = KeepLimit::DepthCap {
+            bytes: (at + 3) as u64,
+        };
+        assert_eq!(stopped(&ev, Dir::ToServer), [bound(cap)]);
+        // The sentence the report prints.
         assert_eq!(
-            stopped(&ev, Dir::ToServer),
-            [format!(
+            bound(cap).to_string(),
+            format!(
                 "depth cap reached ({} bytes kept) inside the PDU at offset {at}",
                 at + 3
-            )]
+            )
         );
         // Another limit is named as what it is.
         let mut cut = input(&c[..at + 3], &[], true);
@@ -1309,9 +1328,7 @@ mod tests {
         let ev = decode_connection(cut, input(&s, &[], false));
         assert_eq!(
             stopped(&ev, Dir::ToServer),
-            [format!(
-                "hole limit reached (at most 1024 missing ranges kept) inside the PDU at offset {at}"
-            )]
+            [bound(KeepLimit::Holes { max: 1024 })]
         );
     }
 

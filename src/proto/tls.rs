@@ -1244,16 +1244,19 @@ pub fn decode_direction_from(
                 d.push(
                     base,
                     base + data.len() as u64,
-                    super::ProtoEvent::Stopped { why },
+                    super::ProtoEvent::Stopped {
+                        why: super::StopReason::Sslv2Malformed(why),
+                    },
                 );
                 stopped = true;
             }
             Sslv2::NeedMore => {
-                let why = "data ends inside an SSLv2-compatible ClientHello".to_string();
                 d.push(
                     base,
                     base + data.len() as u64,
-                    super::ProtoEvent::Stopped { why },
+                    super::ProtoEvent::Stopped {
+                        why: super::StopReason::Sslv2Cut,
+                    },
                 );
                 stopped = true;
             }
@@ -1300,12 +1303,12 @@ pub fn decode_direction_from(
                 }
                 None => {
                     d.flush_tls13_marker(start, start);
-                    let why =
-                        format!("the snap length hid the TLS record header at offset {start}");
                     d.push(
                         start,
                         base + data.len() as u64,
-                        super::ProtoEvent::Stopped { why },
+                        super::ProtoEvent::Stopped {
+                            why: super::StopReason::RecordHeaderHidden { at: start },
+                        },
                     );
                     stopped = true;
                     continue;
@@ -1324,11 +1327,12 @@ pub fn decode_direction_from(
             }
             Framing::NeedMore { have, need } => {
                 d.flush_tls13_marker(start, start);
-                let why = format!("data ends inside a TLS record ({have} of {need} bytes)");
                 d.push(
                     start,
                     base + data.len() as u64,
-                    super::ProtoEvent::Stopped { why },
+                    super::ProtoEvent::Stopped {
+                        why: super::StopReason::RecordCut { have, need },
+                    },
                 );
                 stopped = true;
             }
@@ -1337,7 +1341,9 @@ pub fn decode_direction_from(
                 d.push(
                     start,
                     base + data.len() as u64,
-                    super::ProtoEvent::Stopped { why },
+                    super::ProtoEvent::Stopped {
+                        why: super::StopReason::NotARecord(why),
+                    },
                 );
                 stopped = true;
             }
@@ -1355,9 +1361,11 @@ pub fn decode_direction_from(
             s,
             end_of_decoded,
             super::ProtoEvent::Stopped {
-                why: format!(
-                    "data ends inside handshake message type {t} ({have} of {need} bytes)"
-                ),
+                why: super::StopReason::HandshakeCut {
+                    msg_type: t,
+                    have,
+                    need,
+                },
             },
         );
     }
@@ -2077,7 +2085,13 @@ mod tests {
             let d = decode_direction(Dir::ToServer, &v[..cut], 0, false);
             assert!(tls_events(&d).is_empty(), "cut {cut}");
             assert!(
-                matches!(&d.events[0].event, ProtoEvent::Stopped { why } if why.contains("SSLv2")),
+                matches!(
+                    &d.events[0].event,
+                    ProtoEvent::Stopped {
+                        why: super::super::StopReason::Sslv2Cut
+                            | super::super::StopReason::Sslv2Malformed(_)
+                    }
+                ),
                 "cut {cut}"
             );
             assert_eq!(d.stopped_at, 0);

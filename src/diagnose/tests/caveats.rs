@@ -136,8 +136,8 @@ fn undecodable_session_is_placed_by_volume() {
 
 #[test]
 fn decoding_stopped_before_the_failure_is_a_caveat_after_it_is_not() {
-    let stopped = |f| ProtoEvent::Stopped {
-        why: format!("hole at frame {f}"),
+    let stopped = |f: u64| ProtoEvent::Stopped {
+        why: crate::proto::StopReason::BytesMissing { at: f * 100 },
     };
     let d = diagnose(
         &negotiated(SSL, SSL)
