@@ -2,9 +2,10 @@
 //! the evidence model promises. Real healthy lab sessions (a real RDP server
 //! and client, see testdata/captures/README.md) are re-captured in memory
 //! with other timings (x0.2 to x5), a capture that starts or ends elsewhere,
-//! a snap length, or every packet seen a second time at another capture
-//! point (a pcapng with two interfaces, the copy one hop further); none may
-//! be reported failed, at any confidence.
+//! a snap length, every packet seen a second time at another capture
+//! point (a pcapng with two interfaces, the copy one hop further) or twice
+//! at the same point, or packets the capture lost; none may be reported
+//! failed, at any confidence.
 //!
 //! The oracle is what really happened: each base capture is labelled
 //! `established` in labels.tsv, checked with tshark.
@@ -142,6 +143,11 @@ enum Recapture {
     Snap(u32),
     /// Every packet on a second interface too.
     TwoPoints,
+    /// Every packet captured twice at the same point (a SPAN port that
+    /// mirrors both directions, or a capture tool hooked in twice).
+    Doubled,
+    /// The capture dropped every n-th packet (capture loss).
+    Drop(u32),
 }
 
 fn recapture(recs: &[Rec], how: &Recapture) -> Vec<u8> {
@@ -164,6 +170,30 @@ fn recapture(recs: &[Rec], how: &Recapture) -> Vec<u8> {
         Recapture::EndAt(pm) => write_pcap(&recs[..(n * *pm as usize / 1000).max(1)], 262_144),
         Recapture::Snap(s) => write_pcap(recs, *s),
         Recapture::TwoPoints => write_two_points(recs),
+        Recapture::Doubled => {
+            let twice: Vec<Rec> = recs
+                .iter()
+                .flat_map(|r| {
+                    [
+                        r.clone(),
+                        Rec {
+                            ts_us: r.ts_us + 10,
+                            ..r.clone()
+                        },
+                    ]
+                })
+                .collect();
+            write_pcap(&twice, 262_144)
+        }
+        Recapture::Drop(n) => {
+            let kept: Vec<Rec> = recs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i + 1) % *n as usize != 0)
+                .map(|(_, r)| r.clone())
+                .collect();
+            write_pcap(&kept, 262_144)
+        }
     }
 }
 
@@ -175,6 +205,8 @@ fn recaptures() -> impl Strategy<Value = Recapture> {
         prop_oneof![Just(64u32), Just(96), Just(128), Just(200), 54u32..400]
             .prop_map(Recapture::Snap),
         Just(Recapture::TwoPoints),
+        Just(Recapture::Doubled),
+        (5u32..60).prop_map(Recapture::Drop),
     ]
 }
 
@@ -217,6 +249,9 @@ fn the_extremes_of_each_perturbation() {
         Recapture::Snap(96),
         Recapture::Snap(128),
         Recapture::TwoPoints,
+        Recapture::Doubled,
+        Recapture::Drop(5),
+        Recapture::Drop(17),
     ];
     let mut failures = Vec::new();
     for name in HEALTHY {

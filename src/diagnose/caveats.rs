@@ -38,6 +38,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
             let frames: Vec<String> = loss.iter().map(|(_, g)| g.frame.to_string()).collect();
             let dirs: Vec<&str> = {
                 let mut v: Vec<&str> = loss.iter().map(|(d, _)| d.sender()).collect();
+                v.sort_unstable();
                 v.dedup();
                 v
             };
@@ -68,6 +69,19 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
                          cause cannot be read from what remains."
                             .into(),
                     )
+                }
+                // What the ladder position or a silence says cannot stand
+                // when the packets after the last step were lost: the
+                // next step, or the answer, may be in them.
+                Some(c) if c.grounds != Grounds::Explicit && d.outcome == Outcome::Failed => {
+                    d.outcome = Outcome::Incomplete;
+                    d.failed_step = None;
+                    d.cause = None;
+                    d.caveats.push(
+                        "the capture lost packets after the last step it shows: no failure is \
+                         claimed from where the connection seemed to stop"
+                            .into(),
+                    );
                 }
                 Some(c) => lower_confidence(c),
                 None if d.outcome == Outcome::Failed => {
