@@ -99,11 +99,11 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // Only one direction captured.
     let cs = tl.dir(Dir::ToServer);
     let sc = tl.dir(Dir::ToClient);
-    let client_needed_server = cs.packets >= 3
+    let client_needed_server = cs.sent_packets() >= 3
         && (cs.payload_bytes > 0
             || lad.mark(super::Step::HandshakeAck).is_some()
             || tl.connection_request().is_some());
-    let server_needed_client = sc.packets >= 3
+    let server_needed_client = sc.sent_packets() >= 3
         && (sc.payload_bytes > 0 || tl.proto_events().any(|(e, _)| e.dir == Dir::ToClient));
     let one_way = if sc.packets == 0 && client_needed_server {
         Some("client to server")

@@ -665,7 +665,7 @@ pub(super) fn server_alive(tl: &Timeline, f: &Facts, stop: &Mark) -> bool {
         .keepalives
         .iter()
         .any(|(fr, _, d)| *d == Dir::ToServer && *fr >= stop.frame);
-    let server_packets = tl.dir(Dir::ToClient).packets;
+    let server_packets = tl.dir(Dir::ToClient).sent_packets();
     ka || server_packets as usize > f.synacks.len() + 1
 }
 
@@ -687,7 +687,7 @@ pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidenc
                     .map(|k| k.0.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
-                tl.dir(Dir::ToClient).packets
+                tl.dir(Dir::ToClient).sent_packets()
             ),
         ));
     }

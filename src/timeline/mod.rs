@@ -80,6 +80,12 @@ impl DirSummary {
     }
 
     /// The most frequent TTL in this direction.
+    /// Packets as the endpoint sent them: copies of one packet seen at a
+    /// second capture point counted once.
+    pub fn sent_packets(&self) -> u64 {
+        self.packets.saturating_sub(self.vantage_copies)
+    }
+
     pub fn usual_ttl(&self) -> Option<u8> {
         self.ttls.iter().max_by_key(|(_, n)| *n).map(|(t, _)| *t)
     }
