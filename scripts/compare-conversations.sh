@@ -11,7 +11,8 @@
 # - the tcp.stream of every TCP frame (all ports);
 # - the reassembled bytes of each port-3389 connection against
 #   `tshark -z follow,tcp,raw` (length and SHA-256 each way);
-# - and prints tshark's TCP analysis counts (the ANALYSIS table there).
+# - and prints tshark's TCP analysis counts (testdata/expected/flow-corpus/analysis.tsv,
+#   which scripts/flow-corpus-from-tshark.py writes with the other tables).
 #
 # Usage: scripts/compare-conversations.sh [CORPUS_DIR]   (default ../shared/corpus)
 # Rows compared: file stream A B packets_A->B bytes_A->B packets_B->A bytes_B->A
@@ -128,8 +129,8 @@ else
     fail=1
 fi
 
-# TCP analysis flags of the port-3389 connections (see ANALYSIS in
-# tests/flow_corpus.rs): tshark's numbers, to compare with the table there.
+# TCP analysis flags of the port-3389 connections: tshark's numbers, to compare
+# with testdata/expected/flow-corpus/analysis.tsv.
 echo "tshark TCP analysis of port-3389 frames (file retr lost_segment dup_ack>=3 keep_alive zero_window zwp):"
 tail -n +2 "$corpus/MANIFEST.tsv" | cut -f1 | while read -r rel; do
     { tshark -r "$corpus/$rel" -Y 'tcp.port==3389' -T fields \
