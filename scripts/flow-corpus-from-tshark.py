@@ -7,7 +7,8 @@ For every capture of the corpus (MANIFEST.tsv), tshark gives:
   from per-frame fields (scripts/compare-conversations.sh checks these sums
   against `tshark -q -z conv,tcp`);
 - streams.tsv: over all ports, the distinct tcp.stream values, the TCP
-  frames, and the FNV-1a 64 digest of the lines "FRAME STREAM\\n";
+  frames, and the FNV-1a 64 digest of the lines "FRAME STREAM\\n"; and the
+  UDP datagrams on port 3389 (RDP over UDP, counted by the flow stage);
 - analysis.tsv: tshark's TCP analysis flags on port-3389 frames;
 - follow.tsv: `-z follow,tcp,raw,STREAM` of each port-3389 conversation:
   node 0, and bytes and FNV-1a 64 digest each way.
@@ -78,7 +79,9 @@ def streams(path, rel):
         h = fnv1a(h, f"{f[0]} {f[1]}\n".encode())
         frames += 1
         seen.add(f[1])
-    return [rel, str(len(seen)), str(frames), f"{h:016x}"]
+    udp = tshark(path, "-Y", "udp.port==3389 && !icmp && !icmpv6", "-T", "fields", "-e", "frame.number")
+    udp_frames = sum(1 for l in udp.splitlines() if l.strip())
+    return [rel, str(len(seen)), str(frames), f"{h:016x}", str(udp_frames)]
 
 
 def analysis(path, rel):
@@ -132,8 +135,9 @@ DOCS = {
                           "file stream a b packets_ab bytes_ab packets_ba bytes_ba"),
     "streams.tsv": ("# Over all ports: distinct tcp.stream values, TCP frames, and the FNV-1a 64\n"
                     "# digest (hex) of the lines \"FRAME STREAM\\n\" as `tshark -Y 'tcp && !icmp &&\n"
-                    "# !icmpv6' -T fields -e frame.number -e tcp.stream` prints them.\n",
-                    "file streams tcp_frames fnv1a64"),
+                    "# !icmpv6' -T fields -e frame.number -e tcp.stream` prints them; and the UDP\n"
+                    "# datagrams to or from port 3389 (`-Y 'udp.port==3389 && !icmp && !icmpv6'`).\n",
+                    "file streams tcp_frames fnv1a64 udp_3389"),
     "analysis.tsv": ("# TCP analysis of port-3389 frames as tshark flags them: retransmissions (fast,\n"
                      "# spurious, SYN repeats included), lost_segment, duplicate_ack_num >= 3,\n"
                      "# keep_alive, zero_window, zero_window_probe. Files without a row: all zero.\n",

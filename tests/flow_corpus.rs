@@ -240,6 +240,14 @@ fn corpus_conversations_match_tshark() {
             None => failures.push(format!("{file}: not in streams.tsv")),
             Some(row) => {
                 let (streams, frames, digest) = (num(&row[1]), num(&row[2]), hex64(&row[3]));
+                // UDP datagrams on port 3389 (RDP over UDP): counted, as
+                // tshark counts `udp.port==3389`.
+                if got.stats.udp_on_ports != num(&row[4]) {
+                    failures.push(format!(
+                        "{file}: {} UDP datagrams on port 3389, tshark has {}",
+                        got.stats.udp_on_ports, row[4]
+                    ));
+                }
                 match KNOWN_STREAM_DIFFERENCES.iter().find(|k| k.0 == file) {
                     Some(&(_, n, f, _)) => {
                         if (got.stats.tcp_streams, got.tcp_frames) != (n, f) {

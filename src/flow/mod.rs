@@ -306,6 +306,9 @@ pub struct FlowStats {
     /// Frames of the analysed connections that were copies of a packet
     /// seen at another capture point ([`HalfStream::vantage_copies`]).
     pub vantage_copies: u64,
+    /// UDP datagrams to or from the selected ports (RDP over UDP,
+    /// MS-RDPEUDP, uses UDP 3389): counted, not analysed.
+    pub udp_on_ports: u64,
 }
 
 impl FlowStats {
@@ -364,6 +367,12 @@ impl FlowTable {
             Transport::IcmpError(err) => {
                 self.table
                     .on_icmp(&self.config, &mut self.stats, frame, ts, err)
+            }
+            Transport::Udp { src_port, dst_port } => {
+                let ports = &self.config.ports;
+                if ports.contains(src_port) || ports.contains(dst_port) {
+                    self.stats.udp_on_ports += 1;
+                }
             }
             Transport::Other { .. } => {}
         }

@@ -213,6 +213,7 @@ fn transport(
             Some(e) => Transport::IcmpError(e),
             None => Transport::Other { protocol },
         },
+        ip::PROTO_UDP => super::udp(payload).unwrap_or(Transport::Other { protocol }),
         _ => Transport::Other { protocol },
     };
     Some(Sliced::Packet(Packet {

@@ -155,6 +155,12 @@ impl IcmpError {
 pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     IcmpError(IcmpError),
+    /// A UDP datagram (RFC 768): its ports, to be counted (RDP over UDP,
+    /// MS-RDPEUDP, uses UDP 3389); the payload is not analysed.
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
     /// UDP, ICMP echo, anything else: only counted.
     Other {
         protocol: u8,
@@ -311,7 +317,7 @@ impl Slicer {
                     Err(s) => return Sliced::Skip(s),
                 };
                 if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMP) {
-                    return other(h.info, h.protocol);
+                    return other(h.info, h.protocol, (!h.is_fragment()).then_some(h.payload));
                 }
                 if !h.is_fragment() {
                     return transport(h.info, h.protocol, false, h.payload, h.payload_len);
@@ -333,12 +339,12 @@ impl Slicer {
                 };
                 let Some(f6) = h.fragment else {
                     if !matches!(h.protocol, ip::PROTO_TCP | ip::PROTO_ICMPV6) {
-                        return other(h.info, h.protocol);
+                        return other(h.info, h.protocol, Some(h.payload));
                     }
                     return transport(h.info, h.protocol, true, h.payload, h.payload_len);
                 };
                 if !ip::v6_fragment_wanted(h.protocol) {
-                    return other(h.info, h.protocol);
+                    return other(h.info, h.protocol, None);
                 }
                 let frag = defrag::Fragment::v6(&h, f6);
                 match self.defrag.insert(&self.config, frame.number, &frag) {
@@ -354,7 +360,7 @@ impl Slicer {
                                 let len = up.payload.len() as u32;
                                 transport(info, up.protocol, true, up.payload, len)
                             }
-                            Ok(up) => other(info, up.protocol),
+                            Ok(up) => other(info, up.protocol, Some(up.payload)),
                             Err(s) => Sliced::Skip(s),
                         }
                     }
@@ -364,10 +370,25 @@ impl Slicer {
     }
 }
 
-fn other(ip: IpInfo, protocol: u8) -> Sliced<'static> {
+/// A UDP header's ports, when the 8-byte header was captured.
+pub(crate) fn udp(payload: &[u8]) -> Option<Transport<'static>> {
+    let h = payload.get(..4)?;
+    Some(Transport::Udp {
+        src_port: u16::from_be_bytes([h[0], h[1]]),
+        dst_port: u16::from_be_bytes([h[2], h[3]]),
+    })
+}
+
+/// A packet whose transport is not analysed: UDP keeps its ports when its
+/// header is there (`payload`: not for a fragment past the first).
+fn other(ip: IpInfo, protocol: u8, payload: Option<&[u8]>) -> Sliced<'static> {
+    let transport = match payload {
+        Some(p) if protocol == ip::PROTO_UDP => udp(p).unwrap_or(Transport::Other { protocol }),
+        _ => Transport::Other { protocol },
+    };
     Sliced::Packet(Packet {
         ip,
-        transport: Transport::Other { protocol },
+        transport,
         point: CapturePoint::default(),
     })
 }
@@ -387,6 +408,7 @@ fn transport(ip: IpInfo, protocol: u8, v6: bool, payload: &[u8], payload_len: u3
             Some(e) => Transport::IcmpError(e),
             None => Transport::Other { protocol },
         },
+        ip::PROTO_UDP => udp(payload).unwrap_or(Transport::Other { protocol }),
         _ => Transport::Other { protocol },
     };
     Sliced::Packet(Packet {
@@ -460,11 +482,17 @@ mod tests {
     #[test]
     fn other_protocols_and_link_types() {
         let mut s = Slicer::default();
-        let udp = eth(0x0800, &v4_packet(17, 1, 0, &[0; 8]));
+        // UDP keeps its ports (RFC 768: source port, destination port).
+        let mut dgram = vec![0x0d, 0x3d, 0x0d, 0x3d, 0, 8, 0, 0];
+        dgram.extend_from_slice(&[0; 8]);
+        let udp = eth(0x0800, &v4_packet(17, 1, 0, &dgram));
         assert!(matches!(
             s.slice(&frame(1, LinkType::ETHERNET, &udp)),
             Sliced::Packet(Packet {
-                transport: Transport::Other { protocol: 17 },
+                transport: Transport::Udp {
+                    src_port: 3389,
+                    dst_port: 3389
+                },
                 ..
             })
         ));

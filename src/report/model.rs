@@ -133,6 +133,9 @@ pub struct FlowCounts {
     /// The pcapng interfaces of the file (their `if_name`, else `#id`)
     /// when there are copies and more than one interface; else empty.
     pub vantage_interfaces: Vec<String>,
+    /// UDP datagrams to or from the RDP ports (RDP over UDP, MS-RDPEUDP):
+    /// seen and counted, not analysed.
+    pub udp_on_ports: u64,
 }
 
 /// Connections from one client to one server in quick succession: one
@@ -822,6 +825,7 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             depth_capped: r.flow.depth_capped,
             hole_limited: r.flow.hole_limited,
             vantage_copies: r.flow.vantage_copies,
+            udp_on_ports: r.flow.udp_on_ports,
             vantage_interfaces: match summary {
                 Some(s) if r.flow.vantage_copies > 0 && s.interfaces.len() > 1 => s
                     .interfaces

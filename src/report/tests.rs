@@ -596,6 +596,7 @@ fn main_file() -> FileResult {
             depth_capped: 0,
             hole_limited: 0,
             vantage_copies: 0,
+            udp_on_ports: 0,
         },
         connections: vec![
             established(),

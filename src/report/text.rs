@@ -146,6 +146,13 @@ pub fn flow_line(f: &FlowCounts) -> String {
     for (n, noun, what) in told.into_iter().filter(|(n, _, _)| *n > 0) {
         s.push_str(&format!("; {n} {noun}{}{what}", plural(n)));
     }
+    if f.udp_on_ports > 0 {
+        let n = f.udp_on_ports;
+        s.push_str(&format!(
+            "; RDP over UDP seen: {n} datagram{} on the RDP port, not analysed",
+            plural(n)
+        ));
+    }
     if f.vantage_copies > 0 {
         let n = f.vantage_copies;
         let at = match f.vantage_interfaces.as_slice() {
