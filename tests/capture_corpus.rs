@@ -177,7 +177,7 @@ fn read(path: &PathBuf) -> (Result<ReadSummary, OpenError>, Counts) {
                     assert!(t.payload.len() as u64 <= t.payload_len as u64);
                 }
                 Transport::IcmpError(_) => c.icmp_errors += 1,
-                Transport::Other { .. } => {}
+                Transport::Udp { .. } | Transport::Other { .. } => {}
             },
             Sliced::Skip(s) => *c.skips.entry(format!("{s:?}")).or_default() += 1,
         }
