@@ -250,6 +250,25 @@ pub fn read_capture<R: Read>(
     decompress::open(src, on_frame)
 }
 
+/// What to say of an `.etl` file (Event Trace Log, from `netsh trace` or
+/// `pktmon`) that is not a capture: ETW traces have no magic number to
+/// tell them by, so they are told by their name.
+pub const ETL_ADVICE: &str = "an Event Trace Log (.etl, from netsh trace or pktmon), not a pcap or pcapng capture: convert it with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004 or later)";
+
+/// Name the format of a file that is not a capture when its name says
+/// what it is (an `.etl` file), instead of a hex dump of its first bytes.
+pub fn name_the_format(
+    read: Result<ReadSummary, OpenError>,
+    path: &str,
+) -> Result<ReadSummary, OpenError> {
+    match read {
+        Err(OpenError::NotACapture(_)) if path.to_ascii_lowercase().ends_with(".etl") => {
+            Err(OpenError::OtherFormat(ETL_ADVICE.to_string()))
+        }
+        r => r,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,24 +314,5 @@ mod tests {
         assert_eq!(LinkType::LINUX_SLL2.name(), "LINUX_SLL2");
         assert_eq!(LinkType(147).name(), "unknown (147)");
         assert!(LinkType::RAW_14.is_sliced() && !LinkType(147).is_sliced());
-    }
-}
-
-/// What to say of an `.etl` file (Event Trace Log, from `netsh trace` or
-/// `pktmon`) that is not a capture: ETW traces have no magic number to
-/// tell them by, so they are told by their name.
-pub const ETL_ADVICE: &str = "an Event Trace Log (.etl, from netsh trace or pktmon), not a pcap or pcapng capture: convert it with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004 or later)";
-
-/// Name the format of a file that is not a capture when its name says
-/// what it is (an `.etl` file), instead of a hex dump of its first bytes.
-pub fn name_the_format(
-    read: Result<ReadSummary, OpenError>,
-    path: &str,
-) -> Result<ReadSummary, OpenError> {
-    match read {
-        Err(OpenError::NotACapture(_)) if path.to_ascii_lowercase().ends_with(".etl") => {
-            Err(OpenError::OtherFormat(ETL_ADVICE.to_string()))
-        }
-        r => r,
     }
 }
