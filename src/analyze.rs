@@ -130,6 +130,8 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             results.extend(process_batch(std::mem::take(&mut pending)));
         }
     });
+    // An ETW trace has no magic of its own to tell it by: its name does.
+    let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
     skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
     let (rest, flow) = flows.finish();

@@ -13,7 +13,9 @@
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
-//! incompletely) or bad arguments. 2 wins over 1. A file found rather than
+//! incompletely), no input file at all (an empty directory or list: "no
+//! capture files found in ...", never a silent clean run) or bad
+//! arguments. 2 wins over 1. A file found rather than
 //! named (met while walking a directory, or matched by a glob pattern)
 //! that is not a capture (or is empty) and is not named like one (`.pcap`,
 //! `.pcapng`, `.cap`, `.ntar`, optionally `.gz`/`.zst`) is listed as
@@ -26,6 +28,10 @@
 //! hashed too and nothing is read twice. When the capture reader stopped
 //! before the end (not a capture, damage), nothing more is read and the
 //! hash is not given: the input may be endless (`/dev/zero`).
+//!
+//! Every message on standard error starts with `rdptriage: `, with control
+//! characters of file names escaped. A file's error is said there unless
+//! the table report is on the same terminal, whose file block tells it.
 
 mod inputs;
 pub mod interrupt;
@@ -33,7 +39,9 @@ mod ordered;
 mod output;
 mod progress;
 
-pub use inputs::{expand, fnv1a64, parse_shard, read_list, Item, Origin, Shard};
+pub use inputs::{
+    display_path, expand, expand_with_lists, fnv1a64, parse_shard, read_list, Item, Origin, Shard,
+};
 pub use ordered::run_ordered;
 pub use progress::Progress;
 
@@ -43,6 +51,7 @@ use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome};
 use crate::flow::FlowStats;
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
+use crate::report::text::escape_unsafe;
 use crate::report::{self, Format, Input, ReportOptions, TermStyle};
 use crate::timeline::Timeline;
 use clap::{Parser, ValueEnum};
@@ -222,10 +231,15 @@ where
     match Args::try_parse_from(argv) {
         Ok(args) => run(args),
         Err(e) => {
-            let _ = e.print();
             if e.use_stderr() {
+                // One prefix for every message: `rdptriage: ...`, also for
+                // the usage errors clap words.
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                eprint!("rdptriage: {text}");
                 EXIT_ERROR
             } else {
+                let _ = e.print();
                 EXIT_OK
             }
         }
@@ -529,15 +543,28 @@ pub fn error_message(r: &FileResult) -> Option<String> {
     let e = report::model::file_error(&r.read)?;
     Some(format!(
         "rdptriage: {}: {}",
-        r.path,
-        report::text::error_line(&e)
+        escape_unsafe(&r.path),
+        escape_unsafe(&report::text::error_line(&e))
     ))
+}
+
+/// Where the inputs were looked for, for "no capture files found in ...":
+/// the inputs named and the `--files-from` list.
+fn where_looked(args: &Args) -> String {
+    let mut places: Vec<String> = args.files.clone();
+    match args.files_from.as_deref() {
+        Some("-") => places.push("the list on standard input (--files-from -)".to_string()),
+        Some(list) => places.push(format!("the list {list} (--files-from)")),
+        None => {}
+    }
+    places.join(", ")
 }
 
 /// The list of files the arguments name, after expansion, without
 /// repeats, and only this shard's. An `Err` is a usage error.
 pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
-    let mut all: Vec<OsString> = args.files.iter().map(OsString::from).collect();
+    let all: Vec<OsString> = args.files.iter().map(OsString::from).collect();
+    let mut listed: Vec<OsString> = Vec::new();
     if let Some(list) = &args.files_from {
         let lines = if list == "-" {
             if args.files.iter().any(|f| f == "-") {
@@ -557,9 +584,15 @@ pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
                     .to_string(),
             );
         }
-        all.extend(lines);
+        listed = lines;
     }
-    let mut items = expand(&all)?;
+    let mut items = expand_with_lists(&all, &listed)?;
+    if items.is_empty() {
+        // Nothing to analyse is no clean bill of health: a wrong mount
+        // path or an empty list must not read as "no failures". (A shard
+        // may well hold none of the files found: that is no error.)
+        return Err(format!("no capture files found in {}", where_looked(args)));
+    }
     if let Some(shard) = &args.shard {
         items.retain(|it| shard.holds(&it.display));
     }
@@ -617,7 +650,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 EXIT_OK
             }
             Err(e) => {
-                let _ = writeln!(err, "error: {e}");
+                let _ = writeln!(err, "rdptriage: {e}");
                 EXIT_ERROR
             }
         };
@@ -637,7 +670,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let items = match input_list(args) {
         Ok(v) => v,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "rdptriage: {}", escape_unsafe(&e));
             return EXIT_ERROR;
         }
     };
@@ -676,6 +709,13 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         redact: args.redact,
     };
     let progress = progress_bar(args, term, &items);
+    // A file's error is said once, where it belongs: in the table when the
+    // table is on the terminal standard error goes to (the file's block
+    // tells it), on standard error otherwise (logs, pipes, files).
+    let errors_to_stderr = !(format == Format::Table
+        && args.ladder.is_none()
+        && term.stdout_is_terminal
+        && term.stderr_is_terminal);
     let mut exit = ExitCode::default();
     let mut reports: Vec<FileReport> = Vec::new();
     let mut redactor = Redactor::new();
@@ -709,13 +749,13 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 }
                 exit.note(&f);
                 ignored += u64::from(f.ignored.is_some());
-                if let Some(e) = &f.error {
+                if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
                     progress.suspend(|| {
                         let _ = writeln!(
                             err,
                             "rdptriage: {}: {}",
-                            f.path,
-                            report::text::error_line(e)
+                            escape_unsafe(&f.path),
+                            escape_unsafe(&report::text::error_line(e))
                         );
                     });
                 }
@@ -922,6 +962,42 @@ mod tests {
         assert!(err.starts_with(&format!("rdptriage: {}: cannot open", missing.display())));
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["files"][0]["error"]["kind"], "io");
+    }
+
+    #[test]
+    fn a_file_error_is_said_once_where_it_belongs() {
+        let missing = std::env::temp_dir().join("rdptriage-cli-unit-once.pcap");
+        let _ = std::fs::remove_file(&missing);
+        let args = Args::try_parse_from(["rdptriage", missing.to_str().unwrap()]).unwrap();
+        let run = |term: Terminal| {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = execute(&args, term, &mut out, &mut err);
+            assert_eq!(code, EXIT_ERROR);
+            let out = String::from_utf8(out).unwrap();
+            let err = String::from_utf8(err).unwrap();
+            (
+                out.matches("cannot open").count(),
+                err.matches("cannot open").count(),
+            )
+        };
+        // The table on the terminal that standard error goes to: the
+        // file's block tells it, standard error does not repeat it.
+        let both = Terminal {
+            stdout_is_terminal: true,
+            stderr_is_terminal: true,
+            ..Terminal::default()
+        };
+        assert_eq!(run(both), (1, 0));
+        // The report piped or in a file: standard error tells it too.
+        assert_eq!(run(Terminal::default()).1, 1);
+        assert_eq!(
+            run(Terminal {
+                stdout_is_terminal: true,
+                ..Terminal::default()
+            })
+            .1,
+            1
+        );
     }
 
     /// A scratch directory of `n` copies of a lab capture (one refused

@@ -446,7 +446,11 @@ fn bad_shards_are_usage_errors() {
     for bad in ["0/2", "3/2", "1/0", "x", "1/2/3", ""] {
         let o = run(&["--shard", bad, "x.pcap"]);
         assert_eq!(code(&o), 2, "{bad}");
-        assert!(stderr(&o).starts_with("error:"), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("rdptriage: "),
+            "{bad}: {}",
+            stderr(&o)
+        );
         assert!(o.stdout.is_empty());
     }
 }
@@ -491,7 +495,7 @@ fn files_from_a_list_or_standard_input() {
     // Standard input cannot be both the list and a capture.
     let o = run_stdin(&["--files-from", "-", "-"], b"x.pcap\n");
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).starts_with("error:"), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("rdptriage: "), "{}", stderr(&o));
     // A list that cannot be read is a usage error.
     let o = run(&["--files-from", s(&root.join("no-such-list"))]);
     assert_eq!(code(&o), 2);
@@ -567,7 +571,7 @@ fn glob_patterns_are_expanded_by_rdptriage() {
     let o = run(&[&format!("{}/[", s(&root))]);
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o).starts_with("error: bad pattern"),
+        stderr(&o).starts_with("rdptriage: bad pattern"),
         "{}",
         stderr(&o)
     );
@@ -707,4 +711,123 @@ fn markdown_of_an_endless_input_finishes() {
         .expect("markdown on /dev/zero did not finish");
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stdout(&o).contains("not computed"), "{}", stdout(&o));
+}
+
+/// An empty batch is no clean bill of health: an empty directory (a wrong
+/// mount path) or an empty list says so and exits 2, while a capture
+/// without RDP still says so and exits 0.
+#[test]
+fn an_empty_batch_is_an_error_not_a_clean_bill_of_health() {
+    let dir = scratch_dir("empty-batch");
+    let empty = dir.join("mnt");
+    std::fs::create_dir_all(&empty).unwrap();
+    for format in ["table", "json", "jsonl", "csv"] {
+        let o = run(&["--format", format, s(&empty)]);
+        assert_eq!(code(&o), 2, "{format}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("rdptriage: no capture files found in {}\n", s(&empty)),
+            "{format}"
+        );
+        assert!(o.stdout.is_empty(), "{format}: {}", stdout(&o));
+    }
+    let o = run_stdin(&["--files-from", "-"], b"");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("rdptriage: no capture files found in the list on standard input"),
+        "{}",
+        stderr(&o)
+    );
+    // A list of comments only is empty too.
+    let list = dir.join("list.txt");
+    std::fs::write(&list, "# nothing today\r\n\r\n").unwrap();
+    let o = run(&["--files-from", s(&list)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no capture files found"),
+        "{}",
+        stderr(&o)
+    );
+    // A capture without RDP is analysed: it says so and exits 0.
+    let data = std::fs::read(capture("01-success-tls.pcap")).unwrap();
+    std::fs::write(empty.join("no-rdp.pcap"), &data[..24]).unwrap();
+    let o = run(&[s(&empty)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("no RDP connection found"),
+        "{}",
+        stdout(&o)
+    );
+    // A shard that holds none of the files found is no error.
+    let mut empty_shard = false;
+    for k in 1..=4 {
+        let o = run(&["--format", "json", "--shard", &format!("{k}/4"), s(&empty)]);
+        let files = json(&o)["files"].as_array().unwrap().len();
+        if files == 0 {
+            empty_shard = true;
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+        }
+    }
+    assert!(empty_shard);
+}
+
+/// `--files-from` lists as Windows writes them: byte-order marks, UTF-16,
+/// CRLF, comments, blank lines, spaces around names; each entry is a path,
+/// never a pattern, and a bad one does not stop the batch.
+#[test]
+fn files_from_lists_written_on_windows() {
+    let dir = scratch_dir("windows-list");
+    let a = dir.join("a.pcap");
+    let b = dir.join("b [1].pcap");
+    std::fs::copy(capture("06-port-closed.pcap"), &a).unwrap();
+    std::fs::copy(capture("01-success-tls.pcap"), &b).unwrap();
+    let gone = dir.join("gone[.pcap");
+    let text = format!(
+        "# captures from the ticket\r\n  {} \r\n\r\n{}\r\n\t{}\r\n# end\r\n",
+        s(&a),
+        s(&gone),
+        s(&b)
+    );
+    let mut utf8_bom = "\u{feff}".to_string();
+    utf8_bom.push_str(&text);
+    let mut utf16le = vec![0xff, 0xfe];
+    utf16le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut utf16be = vec![0xfe, 0xff];
+    utf16be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    for (name, bytes) in [
+        ("utf8-bom", utf8_bom.into_bytes()),
+        ("utf16le", utf16le),
+        ("utf16be", utf16be),
+    ] {
+        let list = dir.join(format!("{name}.txt"));
+        std::fs::write(&list, &bytes).unwrap();
+        let o = run(&["--format", "json", "--files-from", s(&list)]);
+        // The missing entry is an error (exit 2), and the batch went on.
+        assert_eq!(code(&o), 2, "{name}: {}", stderr(&o));
+        let doc = json(&o);
+        assert_eq!(
+            file_paths(&doc),
+            [s(&a), s(&gone), s(&b)],
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert_eq!(doc["files"][1]["error"]["kind"], "io", "{name}");
+        assert!(!doc["files"][0]["connections"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert_eq!(doc["files"][2]["complete"], true, "{name}");
+        assert_eq!(
+            stderr(&o).lines().count(),
+            1,
+            "{name}: the one bad entry, once: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).starts_with(&format!("rdptriage: {}: cannot open", s(&gone))),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
 }

@@ -116,7 +116,11 @@ fn bad_arguments_exit_2() {
     ] {
         let o = run(args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).starts_with("error:"), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("rdptriage: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
         assert!(o.stdout.is_empty());
     }
 }
@@ -516,4 +520,85 @@ fn sigint_ends_json_lines_on_a_whole_record() {
         serde_json::from_str::<serde_json::Value>(l).expect("a whole record");
     }
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+}
+
+/// Every message on standard error has one prefix, and a file name's
+/// control characters are printed escaped, never raw.
+#[cfg(unix)]
+#[test]
+fn messages_have_one_prefix_and_escaped_names() {
+    let p = scratch("evil\x1b[31m\nname.pcap", NOT_A_CAPTURE);
+    let o = run(&["--format", "json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.starts_with("rdptriage: "), "{err:?}");
+    assert!(
+        err.contains("evil\\u{1b}[31m\\nname.pcap: not a capture file"),
+        "{err:?}"
+    );
+    for args in [
+        &["--explain-client-error", "nonsense"][..],
+        &["--ladder", "99", p.to_str().unwrap()],
+        &["--bogus"],
+    ] {
+        let o = run(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        for line in stderr(&o).lines().filter(|l| !l.is_empty()) {
+            assert!(
+                !line.starts_with("error:") && !line.starts_with("Error:"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+        assert!(
+            stderr(&o).starts_with("rdptriage: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// Formats that are not captures but are known are named, with how to
+/// convert them, instead of a hex dump.
+#[test]
+fn known_formats_say_how_to_convert_them() {
+    for (name, bytes, says) in [
+        (
+            "netmon.cap",
+            &b"GMBU\x00\x02\x00\x00\x00\x00\x00\x00"[..],
+            "editcap",
+        ),
+        (
+            "trace.etl",
+            &b"\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00"[..],
+            "pktmon etl2pcap FILE.etl --out FILE.pcapng",
+        ),
+        (
+            "caps.zip",
+            &b"PK\x03\x04\x14\x00\x00\x00"[..],
+            "unzip it first",
+        ),
+        (
+            "cap.pcap.xz",
+            &b"\xfd7zXZ\x00\x00\x04"[..],
+            "decompress it first",
+        ),
+        ("cap.pcap.bz2", &b"BZh91AY&SY"[..], "decompress it first"),
+        (
+            "cap.pcap.lz4",
+            &b"\x04\x22\x4d\x18\x64\x40\xa7"[..],
+            "decompress it first",
+        ),
+    ] {
+        let p = scratch(name, bytes);
+        let o = run(&["--format", "json", p.to_str().unwrap()]);
+        assert_eq!(code(&o), 2, "{name}");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(!err.contains("first bytes"), "{name}: {err}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["files"][0]["error"]["kind"], "not_a_capture", "{name}");
+    }
 }

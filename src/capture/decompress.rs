@@ -34,6 +34,51 @@ pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
     }
 }
 
+/// Known formats that are not captures, by their first 4 bytes: what they
+/// are and how to make a capture of them.
+const KNOWN_FORMATS: &[(&[u8], &str)] = &[
+    (
+        b"GMBU",
+        "a Network Monitor capture (.cap), not a pcap or pcapng capture: convert it with Wireshark's editcap (`editcap -F pcapng FILE.cap FILE.pcapng`)",
+    ),
+    (
+        b"RTSS",
+        "a Network Monitor 1.x capture, not a pcap or pcapng capture: convert it with Wireshark's editcap (`editcap -F pcapng FILE.cap FILE.pcapng`)",
+    ),
+    (
+        b"PK\x03\x04",
+        "a zip archive, not a capture: unzip it first and give the captures inside",
+    ),
+    (
+        b"PK\x05\x06",
+        "an empty zip archive, not a capture",
+    ),
+    (
+        b"\xfd7zX",
+        "xz-compressed: decompress it first (`xz -dk FILE.xz`); gzip and zstd are read directly",
+    ),
+    (
+        b"BZh",
+        "bzip2-compressed: decompress it first (`bunzip2 -k FILE.bz2`); gzip and zstd are read directly",
+    ),
+    (
+        b"\x04\x22\x4d\x18",
+        "lz4-compressed: decompress it first (`lz4 -d FILE.lz4`); gzip and zstd are read directly",
+    ),
+    (
+        b"\x02\x21\x4c\x18",
+        "lz4-compressed (legacy frame): decompress it first (`lz4 -d FILE.lz4`); gzip and zstd are read directly",
+    ),
+];
+
+/// What a file that is not a capture is, when its first bytes say.
+fn known_format(magic: &[u8; 4]) -> Option<&'static str> {
+    KNOWN_FORMATS
+        .iter()
+        .find(|(m, _)| magic.starts_with(m))
+        .map(|(_, advice)| *advice)
+}
+
 /// Hex of the first bytes, for "not a capture" messages.
 pub(crate) fn hex_prefix(b: &[u8]) -> String {
     let mut s = String::new();
@@ -81,6 +126,8 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
         }
     } else if magic == pcapng::SHB_TYPE {
         pcapng::read(src, slot, &mut coll)?
+    } else if let Some(advice) = known_format(&magic) {
+        return Err(OpenError::OtherFormat(advice.to_string()));
     } else {
         // Read a little more for the message.
         let mut more = [0u8; 16];
@@ -235,6 +282,51 @@ mod tests {
                 modified: false,
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn known_formats_are_named_with_how_to_convert_them() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"GMBU\x00\x02\x00\x00", "Network Monitor"),
+            (b"RTSS\x01\x01", "Network Monitor"),
+            (b"PK\x03\x04\x14\x00", "unzip it first"),
+            (b"\xfd7zXZ\x00\x00", "xz -dk"),
+            (b"BZh91AY&SY", "bunzip2"),
+            (b"\x04\x22\x4d\x18\x64\x40", "lz4 -d"),
+        ];
+        for (bytes, says) in cases {
+            match read_all(bytes).0 {
+                Err(OpenError::OtherFormat(m)) => {
+                    assert!(m.contains(says), "{m}");
+                    assert!(!m.contains("first bytes"), "{m}");
+                }
+                other => panic!("{says}: {other:?}"),
+            }
+        }
+        // Inside gzip too.
+        assert!(matches!(
+            read_all(&gzip(b"GMBU\x00\x02\x00\x00")).0,
+            Err(OpenError::OtherFormat(_))
+        ));
+        // An ETW trace is told by its name.
+        let etl = crate::capture::name_the_format(
+            Err(OpenError::NotACapture("00 00 01 00".into())),
+            "C:/traces/NetTrace.ETL",
+        );
+        match etl {
+            Err(OpenError::OtherFormat(m)) => {
+                assert!(
+                    m.contains("pktmon etl2pcap FILE.etl --out FILE.pcapng"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // Anything else is still shown by its first bytes.
+        assert!(matches!(
+            read_all(b"GET / HTTP/1.1").0,
+            Err(OpenError::NotACapture(_))
         ));
     }
 

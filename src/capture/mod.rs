@@ -222,6 +222,11 @@ pub enum OpenError {
     Io(#[from] std::io::Error),
     #[error("not a capture file (first bytes {0})")]
     NotACapture(String),
+    /// A known format that is not pcap or pcapng (Network Monitor, ETW,
+    /// an archive or a compression not read here): what it is and how to
+    /// convert it.
+    #[error("{0}")]
+    OtherFormat(String),
     #[error("empty file")]
     Empty,
     #[error("{0}")]
@@ -243,6 +248,25 @@ pub fn read_capture<R: Read>(
     on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, OpenError> {
     decompress::open(src, on_frame)
+}
+
+/// What to say of an `.etl` file (Event Trace Log, from `netsh trace` or
+/// `pktmon`) that is not a capture: ETW traces have no magic number to
+/// tell them by, so they are told by their name.
+pub const ETL_ADVICE: &str = "an Event Trace Log (.etl, from netsh trace or pktmon), not a pcap or pcapng capture: convert it with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004 or later)";
+
+/// Name the format of a file that is not a capture when its name says
+/// what it is (an `.etl` file), instead of a hex dump of its first bytes.
+pub fn name_the_format(
+    read: Result<ReadSummary, OpenError>,
+    path: &str,
+) -> Result<ReadSummary, OpenError> {
+    match read {
+        Err(OpenError::NotACapture(_)) if path.to_ascii_lowercase().ends_with(".etl") => {
+            Err(OpenError::OtherFormat(ETL_ADVICE.to_string()))
+        }
+        r => r,
+    }
 }
 
 #[cfg(test)]

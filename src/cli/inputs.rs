@@ -6,7 +6,8 @@
 //! `*`, `?` or `[`, a glob pattern expanded here (`**` crosses
 //! directories; matches sorted; a matched directory is walked). Inputs
 //! come from the arguments and from `--files-from` (one per line), in that
-//! order. A file met twice (the same path, as written) is analysed once,
+//! order; a listed line is a path as written, never a pattern ([`read_list`]
+//! says how lines are read). A file met twice (the same path, as written) is analysed once,
 //! at its first place.
 //!
 //! `--shard K/N` then keeps the files whose path (as printed) hashes to
@@ -142,28 +143,70 @@ impl Shard {
     }
 }
 
-/// The lines of a `--files-from` list: one path per line, `\r\n` or `\n`;
-/// empty lines are left out; nothing else is trimmed (names may hold
-/// spaces). A line that is not UTF-8 is kept as bytes on Unix.
+/// The entries of a `--files-from` list, one path per line, as lists
+/// are written on Windows too: a UTF-8 byte-order mark is dropped; a
+/// UTF-16 list (little- or big-endian, with its byte-order mark, or
+/// without one when every other byte is NUL) is decoded; lines end with
+/// `\r\n` or `\n`; spaces and tabs around a path are trimmed; blank lines
+/// and lines starting with `#` are left out. A line that is not UTF-8 is
+/// kept as bytes on Unix. Each entry is a path, never a pattern.
 pub fn read_list<R: BufRead>(mut r: R) -> io::Result<Vec<OsString>> {
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes)?;
+    let text: Vec<u8> = match utf16_order(&bytes) {
+        Some((big_endian, skip)) => {
+            let units = bytes.get(skip..).unwrap_or(&[]).chunks(2).map(|c| {
+                let pair = [c[0], *c.get(1).unwrap_or(&0)];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            });
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect::<String>()
+                .into_bytes()
+        }
+        None => bytes
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(&bytes)
+            .to_vec(),
+    };
     let mut out = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if r.read_until(b'\n', &mut buf)? == 0 {
-            break;
+    for line in text.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
         }
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        if !buf.is_empty() {
-            out.push(os_from_bytes(&buf));
-        }
+        out.push(os_from_bytes(line));
     }
     Ok(out)
+}
+
+/// Whether a list is UTF-16: its byte order, and the length of its
+/// byte-order mark. Without a mark, a list whose bytes at even (odd)
+/// offsets are NUL in most pairs is taken as big- (little-) endian.
+fn utf16_order(b: &[u8]) -> Option<(bool, usize)> {
+    if b.starts_with(&[0xff, 0xfe]) {
+        return Some((false, 2));
+    }
+    if b.starts_with(&[0xfe, 0xff]) {
+        return Some((true, 2));
+    }
+    let pairs = b.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let even = b.chunks_exact(2).filter(|c| c[0] == 0 && c[1] != 0).count();
+    let odd = b.chunks_exact(2).filter(|c| c[1] == 0 && c[0] != 0).count();
+    if odd * 10 >= pairs * 9 {
+        Some((false, 0))
+    } else if even * 10 >= pairs * 9 {
+        Some((true, 0))
+    } else {
+        None
+    }
 }
 
 #[cfg(unix)]
@@ -218,16 +261,27 @@ fn identity(it: &Item) -> Identity {
 /// none). Errors are usage errors (a malformed pattern); inputs that
 /// cannot be expanded become items with a [`Problem`].
 pub fn expand(inputs: &[OsString]) -> Result<Vec<Item>, String> {
+    expand_with_lists(inputs, &[])
+}
+
+/// [`expand`] the arguments, then the entries of a `--files-from` list:
+/// those are literal paths (a file or a directory), never patterns, so a
+/// name holding `[` is looked for as it is and, missing, is reported as
+/// that file's error while the batch goes on.
+pub fn expand_with_lists(inputs: &[OsString], listed: &[OsString]) -> Result<Vec<Item>, String> {
     let mut out = Vec::new();
     for i in inputs {
-        expand_one(i, &mut out)?;
+        expand_one(i, false, &mut out)?;
+    }
+    for i in listed {
+        expand_one(i, true, &mut out)?;
     }
     let mut seen: HashSet<Identity> = HashSet::new();
     out.retain(|it| seen.insert(identity(it)));
     Ok(out)
 }
 
-fn expand_one(input: &OsString, out: &mut Vec<Item>) -> Result<(), String> {
+fn expand_one(input: &OsString, literal: bool, out: &mut Vec<Item>) -> Result<(), String> {
     let path = PathBuf::from(input);
     if input == "-" {
         out.push(Item::new(path, Origin::Named));
@@ -237,7 +291,7 @@ fn expand_one(input: &OsString, out: &mut Vec<Item>) -> Result<(), String> {
         Ok(m) if m.is_dir() => walk(&path, out),
         Ok(_) => out.push(Item::new(path, Origin::Named)),
         Err(_) => match input.to_str() {
-            Some(p) if is_pattern(p) => glob(p, out)?,
+            Some(p) if !literal && is_pattern(p) => glob(p, out)?,
             // Opening it tells what is wrong (missing, no permission).
             _ => out.push(Item::new(path, Origin::Named)),
         },
@@ -442,8 +496,23 @@ mod tests {
     #[test]
     fn lists() {
         let l = read_list(&b"a.pcap\r\n\nb c.pcap\n  \nlast"[..]).unwrap();
-        assert_eq!(l, ["a.pcap", "b c.pcap", "  ", "last"]);
+        assert_eq!(l, ["a.pcap", "b c.pcap", "last"]);
         assert!(read_list(&b""[..]).unwrap().is_empty());
+        // As Windows writes them: a UTF-8 byte-order mark, CRLF, comments,
+        // blank lines, spaces around names.
+        let windows = "\u{feff}# captures from the ticket\r\n  C:\\caps\\a b.pcap \r\n\r\n\t# old\r\nx.pcapng\r\n";
+        let want = ["C:\\caps\\a b.pcap", "x.pcapng"];
+        assert_eq!(read_list(windows.as_bytes()).unwrap(), want);
+        // UTF-16, little- and big-endian, with and without a byte-order mark.
+        let le: Vec<u8> = windows.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = windows.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(read_list(&le[..]).unwrap(), want);
+        assert_eq!(read_list(&be[..]).unwrap(), want);
+        let le: Vec<u8> = "a.pcap\r\nb.pcap\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(read_list(&le[..]).unwrap(), ["a.pcap", "b.pcap"]);
     }
 
     #[cfg(unix)]
@@ -508,5 +577,13 @@ mod tests {
         assert!(!is_pattern("plain.pcap"));
         let mut out = Vec::new();
         assert!(glob("a/[", &mut out).is_err());
+        // A listed entry is a path, never a pattern: a missing one is that
+        // entry's error, and the others are still listed.
+        let items = expand_with_lists(&[], &["gone[.pcap".into(), "*.nothing".into()]).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].display, "gone[.pcap");
+        assert!(items
+            .iter()
+            .all(|i| i.origin == Origin::Named && i.problem.is_none()));
     }
 }

@@ -698,7 +698,7 @@ pub fn warning_kind_id(k: &WarningKind) -> &'static str {
 fn open_error_kind(e: &OpenError) -> &'static str {
     match e {
         OpenError::Io(_) => "io",
-        OpenError::NotACapture(_) => "not_a_capture",
+        OpenError::NotACapture(_) | OpenError::OtherFormat(_) => "not_a_capture",
         OpenError::Empty => "empty",
         OpenError::Other(_) => "other",
     }
@@ -711,7 +711,7 @@ pub fn file_error(read: &Result<ReadSummary, OpenError>) -> Option<FileError> {
             kind: open_error_kind(e).to_string(),
             message: e.to_string(),
             offset: match e {
-                OpenError::NotACapture(_) | OpenError::Empty => Some(0),
+                OpenError::NotACapture(_) | OpenError::OtherFormat(_) | OpenError::Empty => Some(0),
                 _ => None,
             },
             frame: None,
@@ -749,7 +749,7 @@ pub fn is_ignored(input: &Input<'_>) -> bool {
     input.found
         && matches!(
             input.result.read,
-            Err(OpenError::NotACapture(_) | OpenError::Empty)
+            Err(OpenError::NotACapture(_) | OpenError::OtherFormat(_) | OpenError::Empty)
         )
         && !name_says_capture(&input.result.path)
 }
