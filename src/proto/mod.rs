@@ -654,3 +654,416 @@ impl std::fmt::Display for Anomaly {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every anomaly prints the sentence the decoders wrote before the
+    /// anomalies were typed (reports must not change).
+    #[test]
+    fn anomaly_sentences() {
+        use Anomaly as A;
+        let s = |w: &str| w.to_string();
+        let cases: Vec<(Anomaly, &str)> = vec![
+            (
+                A::DirectTls,
+                "direct TLS without X.224 negotiation; decoded as TLS",
+            ),
+            (
+                A::UnknownSelectedProtocol { protocol: 0x40 },
+                "selected protocol unknown (0x40): guessing the security layer from the bytes",
+            ),
+            (
+                A::FirstTpduUnexpected { dir: Dir::ToServer },
+                "the first TPDU is not an X.224 Connection Request",
+            ),
+            (
+                A::FirstTpduUnexpected { dir: Dir::ToClient },
+                "the first TPDU is not an X.224 Connection Confirm",
+            ),
+            (
+                A::ClearTextWhereTlsExpected { at: 19 },
+                "clear-text X.224/MCS data at offset 19 where a TLS record was expected",
+            ),
+            (
+                A::ResumedAfterMissingBytes { at: 700 },
+                "decoding resumed at offset 700 after missing bytes",
+            ),
+            (
+                A::SkippedBeforeHeader { len: 3 },
+                "3 bytes before the first recognisable header were skipped",
+            ),
+            (A::TpduCut, "X.224 TPDU cut short"),
+            (
+                A::TpduNotUnderstood {
+                    why: s("X.224 length indicator 0"),
+                },
+                "X.224 length indicator 0",
+            ),
+            (A::DataWithoutEot, "X.224 Data TPDU without end-of-TSDU"),
+            (A::McsCut, "MCS PDU cut short"),
+            (
+                A::McsNotUnderstood { why: s("x") },
+                "MCS PDU not understood: x",
+            ),
+            (A::SecondConnectionTpdu, "a second X.224 connection TPDU"),
+            (A::OtherTpdu { code: 0x50 }, "X.224 TPDU code 0x50"),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::McsConnectPdu,
+                },
+                "2 bytes after the MCS connect PDU",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::X224ConnectionRequest,
+                },
+                "2 bytes after the X.224 Connection Request",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::X224ConnectionConfirm,
+                },
+                "2 bytes after the X.224 Connection Confirm",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::CorrelationInfo,
+                },
+                "2 bytes after RDP_NEG_CORRELATION_INFO",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::ConfirmNegStructure,
+                },
+                "2 bytes after the RDP_NEG structure of the Connection Confirm",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::ClientHelloExtensions,
+                },
+                "2 bytes after the ClientHello extensions",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::ServerHelloExtensions,
+                },
+                "2 bytes after the ServerHello extensions",
+            ),
+            (
+                A::BytesAfter {
+                    len: 2,
+                    after: Trailer::CertificateChain,
+                },
+                "2 bytes after the Certificate message's chain",
+            ),
+            (
+                A::DataLengthIndicator { li: 3 },
+                "X.224 Data length indicator 3, expected 2",
+            ),
+            (
+                A::X224Class { class: 4 },
+                "X.224 class 4 (RDP uses class 0)",
+            ),
+            (
+                A::UnframedRequestBytes { len: 26 },
+                "26 bytes in the Connection Request are neither a cookie line nor RDP_NEG_REQ",
+            ),
+            (
+                A::UnknownTextLine { line: s("Foo: b") },
+                "unknown text line in the Connection Request: \"Foo: b\"",
+            ),
+            (
+                A::SeveralTextLines,
+                "more than one text line in the Connection Request",
+            ),
+            (
+                A::RequestNegType { ty: 2 },
+                "RDP_NEG type 0x02 in the Connection Request, expected RDP_NEG_REQ",
+            ),
+            (
+                A::NegReqLength { len: 9 },
+                "RDP_NEG_REQ length 9, expected 8",
+            ),
+            (
+                A::CorrelationFlagWithoutInfo,
+                "CORRELATION_INFO_PRESENT set but no RDP_NEG_CORRELATION_INFO",
+            ),
+            (
+                A::BytesAfterNegReq { len: 4, ty: 7 },
+                "4 bytes after RDP_NEG_REQ (type 0x07)",
+            ),
+            (
+                A::CorrelationInfoLength { len: 35 },
+                "RDP_NEG_CORRELATION_INFO length 35, expected 36",
+            ),
+            (
+                A::CorrelationInfoWithoutFlag,
+                "RDP_NEG_CORRELATION_INFO without CORRELATION_INFO_PRESENT",
+            ),
+            (A::NegLength { len: 9 }, "RDP_NEG length 9, expected 8"),
+            (
+                A::ConfirmNegType { ty: 1 },
+                "RDP_NEG type 0x01 in the Connection Confirm (expected RSP or FAILURE)",
+            ),
+            (
+                A::TooManyConnectFields {
+                    pdu: ConnectPdu::ConnectInitial,
+                    max: 12,
+                },
+                "more than 12 fields in Connect-Initial",
+            ),
+            (
+                A::ConnectFieldOrder {
+                    pdu: ConnectPdu::ConnectResponse,
+                },
+                "Connect-Response fields are not in T.125 order",
+            ),
+            (
+                A::ConnectResponseWithoutUserData,
+                "Connect-Response without user data",
+            ),
+            (
+                A::GccKeyNotT124,
+                "GCC ConnectData key is not the T.124 object identifier",
+            ),
+            (
+                A::GccPduLength {
+                    len: 42,
+                    present: 40,
+                },
+                "GCC connectPDU length 42 exceeds the 40 bytes present",
+            ),
+            (
+                A::GccHeaderUnusual { why: s("w") },
+                "GCC header in an unusual form (w)",
+            ),
+            (
+                A::GccUserDataLength {
+                    len: 10,
+                    present: 9,
+                },
+                "GCC user data length 10, 9 bytes present",
+            ),
+            (
+                A::GccCreateResult { result: 1 },
+                "GCC Conference Create Response result 1",
+            ),
+            (
+                A::StrayBytesAfterBlocks { len: 3 },
+                "3 stray bytes after the user-data blocks",
+            ),
+            (
+                A::BlockLengthTooSmall { ty: 0xc001, len: 2 },
+                "user-data block 0xc001 with length 2",
+            ),
+            (
+                A::BlockLengthExceeds {
+                    ty: 0xc001,
+                    len: 20,
+                    left: 8,
+                },
+                "user-data block 0xc001 length 20 exceeds the 8 bytes left",
+            ),
+            (
+                A::BlockCut { ty: 0x0c02 },
+                "user-data block 0x0c02 is cut short",
+            ),
+            (
+                A::BlockInvalid {
+                    ty: 0x0c02,
+                    why: s("w"),
+                },
+                "user-data block 0x0c02: w",
+            ),
+            (
+                A::ServerRandomCut { len: 32 },
+                "serverRandom of 32 bytes is cut short",
+            ),
+            (
+                A::ServerCertificateLength { len: 100, left: 50 },
+                "serverCertificate length 100 exceeds the 50 bytes left",
+            ),
+            (
+                A::ServerCertificateNoVersion,
+                "server certificate shorter than its version field",
+            ),
+            (
+                A::ProprietaryKeyMagic { magic: 0x3241_5352 },
+                "proprietary certificate key magic 0x32415352, expected RSA1",
+            ),
+            (
+                A::ProprietaryCertificateCut,
+                "proprietary server certificate is cut short",
+            ),
+            (A::X509ChainCut, "X.509 certificate chain is cut short"),
+            (
+                A::X509ChainCount {
+                    count: 201,
+                    max: 200,
+                },
+                "X.509 chain claims 201 certificates (at most 200)",
+            ),
+            (
+                A::X509ChainCertificateCut { index: 1 },
+                "X.509 chain certificate 1 is cut short",
+            ),
+            (
+                A::X509ChainCertificate {
+                    index: 1,
+                    why: s("w"),
+                },
+                "X.509 chain certificate 1: w",
+            ),
+            (
+                A::ServerCertificateVersion { version: 3 },
+                "server certificate version 3",
+            ),
+            (
+                A::SendDataLength {
+                    len: 10,
+                    present: 8,
+                },
+                "MCS send-data length 10, 8 bytes present",
+            ),
+            (
+                A::NoSecurityHeader { len: 3 },
+                "RDP PDU of 3 bytes has no security header",
+            ),
+            (
+                A::RdpPduCut {
+                    pdu: RdpPdu::ClientInfo,
+                },
+                "Client Info PDU is cut short",
+            ),
+            (
+                A::RdpPduInvalid {
+                    pdu: RdpPdu::Licensing,
+                    why: s("w"),
+                },
+                "licensing PDU: w",
+            ),
+            (
+                A::RdpPduCut {
+                    pdu: RdpPdu::ShareControl,
+                },
+                "share control PDU is cut short",
+            ),
+            (
+                A::SecurityFlags { flags: 0x0400 },
+                "RDP PDU with security flags 0x0400 not understood",
+            ),
+            (
+                A::CredsspFirstRecordLarge { len: 2100 },
+                "first CredSSP record of 2100 bytes is too large for NTLM NEGOTIATE \
+                 (Kerberos?): legs mapped by position only",
+            ),
+            (
+                A::TlsEventCap { max: 1024 },
+                "more than 1024 TLS events: further ones not listed",
+            ),
+            (
+                A::ChangeCipherSpecBody { len: 2 },
+                "ChangeCipherSpec record of 2 bytes is not [1]",
+            ),
+            (
+                A::UnfinishedHandshakeBeforeCcs { len: 5 },
+                "5 bytes of an unfinished handshake message before ChangeCipherSpec",
+            ),
+            (
+                A::AlertRecordSize { len: 26 },
+                "alert record of 26 bytes before ChangeCipherSpec",
+            ),
+            (
+                A::AppDataBeforeCcs,
+                "application data before ChangeCipherSpec",
+            ),
+            (
+                A::HeartbeatRecord { len: 3 },
+                "TLS heartbeat record (3 bytes)",
+            ),
+            (A::EmptyHandshakeRecord, "empty handshake record"),
+            (
+                A::HandshakeTooLarge { max: 65536 },
+                "handshake message larger than 65536 bytes: handshake decoding stops",
+            ),
+            (
+                A::HandshakeClaims {
+                    msg_type: 11,
+                    len: 16_777_215,
+                },
+                "handshake message type 11 claims 16777215 bytes: handshake decoding stops",
+            ),
+            (
+                A::MalformedClientHello { why: s("w") },
+                "malformed ClientHello: w",
+            ),
+            (
+                A::MalformedServerHello { why: s("w") },
+                "malformed ServerHello: w",
+            ),
+            (
+                A::HelloRetryRequest,
+                "ServerHello is a TLS 1.3 HelloRetryRequest (a second ClientHello must follow)",
+            ),
+            (
+                A::ServerHelloDoneBody { len: 1 },
+                "ServerHelloDone with 1 body bytes",
+            ),
+            (
+                A::WrongSender {
+                    msg_type: 1,
+                    dir: Dir::ToClient,
+                },
+                "handshake message type 1 sent by the server",
+            ),
+            (
+                A::ChainCertificate {
+                    index: 0,
+                    why: s("w"),
+                },
+                "certificate #0 of the chain: w",
+            ),
+            (
+                A::EmptyServerCertificate,
+                "the server's Certificate message is empty",
+            ),
+            (A::MalformedCertificate, "malformed Certificate message"),
+            (
+                A::ClientHelloExtensionsLeft { len: 2 },
+                "ClientHello extensions: 2 bytes not parseable",
+            ),
+            (
+                A::ClientHelloExtensions { why: s("w") },
+                "ClientHello extensions: w",
+            ),
+            (
+                A::ServerHelloExtensionsCut { len: 1 },
+                "ServerHello extensions cut (1 bytes after the fixed fields)",
+            ),
+            (
+                A::ServerHelloExtensionHeaderCut,
+                "ServerHello extension header cut",
+            ),
+            (
+                A::ServerHelloExtensionClaims { ty: 43, len: 9 },
+                "ServerHello extension 43 claims 9 bytes",
+            ),
+            (
+                A::ServerHelloSupportedVersions { len: 3 },
+                "ServerHello supported_versions of 3 bytes",
+            ),
+        ];
+        for (a, want) in cases {
+            assert_eq!(a.to_string(), want, "{a:?}");
+        }
+    }
+}
