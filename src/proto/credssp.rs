@@ -298,10 +298,7 @@ pub fn map_legs_with(
                 start: neg.rec.start,
                 end: neg.rec.end,
                 event: ProtoEvent::Anomaly {
-                    what: format!(
-                        "first CredSSP record of {} bytes is too large for NTLM NEGOTIATE (Kerberos?): legs mapped by position only",
-                        neg.rec.len
-                    ),
+                    what: super::Anomaly::CredsspFirstRecordLarge { len: neg.rec.len },
                 },
             });
         }
@@ -678,9 +675,12 @@ mod tests {
         let c = refs(0, &app(&[2100, 400, 120]));
         let s = refs(0, &app(&[230, 327]));
         let out = map_legs_with(sel, Some(&hello), &c, &s);
-        assert!(out.iter().any(
-            |d| matches!(&d.event, ProtoEvent::Anomaly { what } if what.contains("Kerberos"))
-        ));
+        assert!(out.iter().any(|d| matches!(
+            &d.event,
+            ProtoEvent::Anomaly {
+                what: crate::proto::Anomaly::CredsspFirstRecordLarge { len: 2100 }
+            }
+        )));
         assert!(legs(&out).iter().all(|l| l.3 < HIGH));
         assert_eq!(legs(&out)[0].1, Negotiate);
     }

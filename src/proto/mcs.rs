@@ -335,7 +335,7 @@ pub fn error_info_name(code: u32) -> String {
 }
 
 use super::tpkt::{invalid, PduError, PduResult, Reader};
-use super::{ber, per, ProtoEvent};
+use super::{ber, per, Anomaly, ConnectPdu, ProtoEvent, RdpPdu, Trailer};
 
 /// What the decoders of one connection learn from the server's MCS Connect
 /// Response and need for the later slow-path PDUs of both directions.
@@ -395,7 +395,10 @@ pub fn decode_mcs(
         if r.remaining() != 0 {
             push_anomaly(
                 out,
-                format!("{} bytes after the MCS connect PDU", r.remaining()),
+                Anomaly::BytesAfter {
+                    len: r.remaining(),
+                    after: Trailer::McsConnectPdu,
+                },
             );
         }
         return match (tlv.class, tlv.tag) {
@@ -421,7 +424,7 @@ pub fn decode_mcs(
     decode_domain_pdu(data, ctx, out)
 }
 
-fn push_anomaly(out: &mut Vec<ProtoEvent>, what: String) {
+fn push_anomaly(out: &mut Vec<ProtoEvent>, what: Anomaly) {
     out.push(ProtoEvent::Anomaly { what });
 }
 
@@ -433,7 +436,7 @@ const MAX_CONNECT_FIELDS: usize = 12;
 /// is the last OCTET STRING.
 fn connect_fields<'a>(
     value: &'a [u8],
-    pdu: &str,
+    pdu: ConnectPdu,
     expected: &[u32],
     out: &mut Vec<ProtoEvent>,
 ) -> PduResult<[Option<ber::Tlv<'a>>; MAX_CONNECT_FIELDS]> {
@@ -445,7 +448,10 @@ fn connect_fields<'a>(
         let Some(slot) = fields.get_mut(n) else {
             push_anomaly(
                 out,
-                format!("more than {MAX_CONNECT_FIELDS} fields in {pdu}"),
+                Anomaly::TooManyConnectFields {
+                    pdu,
+                    max: MAX_CONNECT_FIELDS,
+                },
             );
             break;
         };
@@ -454,7 +460,7 @@ fn connect_fields<'a>(
     }
     let tags = fields.iter().flatten().map(|t| (t.class, t.tag));
     if !tags.eq(expected.iter().map(|&t| (0, t))) {
-        push_anomaly(out, format!("{pdu} fields are not in T.125 order"));
+        push_anomaly(out, Anomaly::ConnectFieldOrder { pdu });
     }
     Ok(fields)
 }
@@ -475,7 +481,12 @@ fn last_octet_string<'a>(fields: &[Option<ber::Tlv<'a>>]) -> Option<&'a [u8]> {
 /// Request.
 pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ClientGcc> {
     use ber::{TAG_BOOLEAN as B, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
-    let fields = connect_fields(value, "Connect-Initial", &[O, O, B, S, S, S, O], out)?;
+    let fields = connect_fields(
+        value,
+        ConnectPdu::ConnectInitial,
+        &[O, O, B, S, S, S, O],
+        out,
+    )?;
     let Some(user) = last_octet_string(&fields) else {
         return invalid("Connect-Initial without user data");
     };
@@ -488,7 +499,7 @@ pub fn decode_connect_initial(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRes
 /// The user data is a GCC Conference Create Response.
 pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduResult<ServerGcc> {
     use ber::{TAG_ENUMERATED as E, TAG_INTEGER as I, TAG_OCTET_STRING as O, TAG_SEQUENCE as S};
-    let fields = connect_fields(value, "Connect-Response", &[E, I, S, O], out)?;
+    let fields = connect_fields(value, ConnectPdu::ConnectResponse, &[E, I, S, O], out)?;
     let result = fields
         .iter()
         .flatten()
@@ -509,7 +520,7 @@ pub fn decode_connect_response(value: &[u8], out: &mut Vec<ProtoEvent>) -> PduRe
         }
         // A failed Connect-Response may carry no user data.
         None if result != 0 => {}
-        None => push_anomaly(out, "Connect-Response without user data".into()),
+        None => push_anomaly(out, Anomaly::ConnectResponseWithoutUserData),
     }
     Ok(gcc)
 }
@@ -546,10 +557,7 @@ fn gcc_user_data<'a>(
     let oid_len = r.u8()? as usize;
     let oid = r.take(oid_len)?;
     if key_choice != 0 || oid != [0x00, 0x14, 0x7c, 0x00, 0x01] {
-        push_anomaly(
-            out,
-            "GCC ConnectData key is not the T.124 object identifier".into(),
-        );
+        push_anomaly(out, Anomaly::GccKeyNotT124);
     }
     // connectPDU length: Windows servers write 0x2a whatever the real
     // length, so only a length beyond the bytes present is worth a note;
@@ -558,10 +566,10 @@ fn gcc_user_data<'a>(
     if pdu_len > r.remaining() {
         push_anomaly(
             out,
-            format!(
-                "GCC connectPDU length {pdu_len} exceeds the {} bytes present",
-                r.remaining()
-            ),
+            Anomaly::GccPduLength {
+                len: pdu_len,
+                present: r.remaining(),
+            },
         );
     }
     let body = r.rest();
@@ -581,7 +589,7 @@ fn gcc_user_data<'a>(
             let Some(pos) = window.windows(5).position(|w| w[0] == 0 && &w[1..5] == key) else {
                 return invalid(format!("GCC header not understood: {why}"));
             };
-            push_anomaly(out, format!("GCC header in an unusual form ({why})"));
+            push_anomaly(out, Anomaly::GccHeaderUnusual { why });
             pos + 5
         }
     };
@@ -591,10 +599,10 @@ fn gcc_user_data<'a>(
     if ud_len != r.remaining() {
         push_anomaly(
             out,
-            format!(
-                "GCC user data length {ud_len}, {} bytes present",
-                r.remaining()
-            ),
+            Anomaly::GccUserDataLength {
+                len: ud_len,
+                present: r.remaining(),
+            },
         );
     }
     let n = ud_len.min(r.remaining());
@@ -657,10 +665,7 @@ fn gcc_create_response_header(r: &mut Reader<'_>, out: &mut Vec<ProtoEvent>) -> 
     r.skip(tag_len)?;
     let result = r.u8()?;
     if result != 0 {
-        push_anomaly(
-            out,
-            format!("GCC Conference Create Response result {result}"),
-        );
+        push_anomaly(out, Anomaly::GccCreateResult { result });
     }
     gcc_user_data_set(r, b"McDn")
 }
@@ -676,24 +681,22 @@ fn for_each_block<'a>(
     while !data.is_empty() {
         let mut r = Reader::new(data);
         let (Ok(ty), Ok(len)) = (r.u16_le(), r.u16_le()) else {
-            push_anomaly(
-                out,
-                format!("{} stray bytes after the user-data blocks", data.len()),
-            );
+            push_anomaly(out, Anomaly::StrayBytesAfterBlocks { len: data.len() });
             return;
         };
         let len = len as usize;
         if len < 4 {
-            push_anomaly(out, format!("user-data block 0x{ty:04x} with length {len}"));
+            push_anomaly(out, Anomaly::BlockLengthTooSmall { ty, len });
             return;
         }
         let body = if len > data.len() {
             push_anomaly(
                 out,
-                format!(
-                    "user-data block 0x{ty:04x} length {len} exceeds the {} bytes left",
-                    data.len()
-                ),
+                Anomaly::BlockLengthExceeds {
+                    ty,
+                    len,
+                    left: data.len(),
+                },
             );
             data.get(4..).unwrap_or(&[])
         } else {
@@ -785,10 +788,10 @@ fn decode_client_blocks(blocks: &[u8], out: &mut Vec<ProtoEvent>) -> ClientGcc {
     gcc
 }
 
-fn block_error(ty: u16, e: PduError) -> String {
+fn block_error(ty: u16, e: PduError) -> Anomaly {
     match e {
-        PduError::Incomplete => format!("user-data block 0x{ty:04x} is cut short"),
-        PduError::Invalid(w) => format!("user-data block 0x{ty:04x}: {w}"),
+        PduError::Incomplete => Anomaly::BlockCut { ty },
+        PduError::Invalid(why) => Anomaly::BlockInvalid { ty, why },
     }
 }
 
@@ -945,10 +948,7 @@ fn decode_server_security(
     let random_len = r.u32_le()? as usize;
     let cert_len = r.u32_le()? as usize;
     if r.skip(random_len).is_err() {
-        push_anomaly(
-            out,
-            format!("serverRandom of {random_len} bytes is cut short"),
-        );
+        push_anomaly(out, Anomaly::ServerRandomCut { len: random_len });
         return Ok(sec);
     }
     if cert_len == 0 {
@@ -959,10 +959,10 @@ fn decode_server_security(
         Err(_) => {
             push_anomaly(
                 out,
-                format!(
-                    "serverCertificate length {cert_len} exceeds the {} bytes left",
-                    r.remaining()
-                ),
+                Anomaly::ServerCertificateLength {
+                    len: cert_len,
+                    left: r.remaining(),
+                },
             );
             r.rest()
         }
@@ -973,6 +973,9 @@ fn decode_server_security(
     }
     Ok(sec)
 }
+
+/// At most this many certificates of an X.509 chain are read.
+const MAX_CHAIN: u32 = 200;
 
 /// SERVER_CERTIFICATE ([MS-RDPBCGR] 2.2.1.4.3.1): dwVersion (low 31
 /// bits: 1 proprietary, 2 X.509 chain; top bit: temporary), then the
@@ -986,52 +989,46 @@ fn decode_server_certificate(cert: &[u8], out: &mut Vec<ProtoEvent>) -> ServerCe
     };
     let mut r = Reader::new(cert);
     let Ok(version) = r.u32_le() else {
-        push_anomaly(
-            out,
-            "server certificate shorter than its version field".into(),
-        );
+        push_anomaly(out, Anomaly::ServerCertificateNoVersion);
         return other;
     };
     match version & 0x7fff_ffff {
         1 => match super::propcert::decode(cert) {
             Ok(p) => {
                 if p.magic != super::propcert::RSA1_MAGIC {
-                    push_anomaly(
-                        out,
-                        format!(
-                            "proprietary certificate key magic 0x{:08x}, expected RSA1",
-                            p.magic
-                        ),
-                    );
+                    push_anomaly(out, Anomaly::ProprietaryKeyMagic { magic: p.magic });
                 }
                 ServerCertificate::Proprietary(p)
             }
             Err(_) => {
-                push_anomaly(out, "proprietary server certificate is cut short".into());
+                push_anomaly(out, Anomaly::ProprietaryCertificateCut);
                 other
             }
         },
         2 => {
             let Ok(n) = r.u32_le() else {
-                push_anomaly(out, "X.509 certificate chain is cut short".into());
+                push_anomaly(out, Anomaly::X509ChainCut);
                 return other;
             };
-            if n > 200 {
+            if n > MAX_CHAIN {
                 push_anomaly(
                     out,
-                    format!("X.509 chain claims {n} certificates (at most 200)"),
+                    Anomaly::X509ChainCount {
+                        count: n,
+                        max: MAX_CHAIN,
+                    },
                 );
             }
             let mut chain = Vec::new();
-            for i in 0..n.min(200) {
+            for i in 0..n.min(MAX_CHAIN) {
                 let der = r.u32_le().and_then(|len| r.take(len as usize));
                 let Ok(der) = der else {
-                    push_anomaly(out, format!("X.509 chain certificate {i} is cut short"));
+                    push_anomaly(out, Anomaly::X509ChainCertificateCut { index: i });
                     break;
                 };
                 match super::cert::summarize(der) {
                     Ok(c) => chain.push(c),
-                    Err(e) => push_anomaly(out, format!("X.509 chain certificate {i}: {e}")),
+                    Err(why) => push_anomaly(out, Anomaly::X509ChainCertificate { index: i, why }),
                 }
             }
             // The chain is root first; the server's certificate is last.
@@ -1039,7 +1036,7 @@ fn decode_server_certificate(cert: &[u8], out: &mut Vec<ProtoEvent>) -> ServerCe
             ServerCertificate::X509(chain)
         }
         v => {
-            push_anomaly(out, format!("server certificate version {v}"));
+            push_anomaly(out, Anomaly::ServerCertificateVersion { version: v });
             other
         }
     }
@@ -1113,10 +1110,10 @@ fn decode_domain_pdu(
             let payload = if len != r.remaining() {
                 push_anomaly(
                     out,
-                    format!(
-                        "MCS send-data length {len}, {} bytes present",
-                        r.remaining()
-                    ),
+                    Anomaly::SendDataLength {
+                        len,
+                        present: r.remaining(),
+                    },
                 );
                 r.rest().get(..len.min(r.remaining())).unwrap_or(&[])
             } else {
@@ -1147,10 +1144,7 @@ fn decode_rdp_payload(data: &[u8], ctx: &SlowPathContext, out: &mut Vec<ProtoEve
     }
     let mut r = Reader::new(data);
     let (Ok(flags), Ok(_flags_hi)) = (r.u16_le(), r.u16_le()) else {
-        push_anomaly(
-            out,
-            format!("RDP PDU of {} bytes has no security header", data.len()),
-        );
+        push_anomaly(out, Anomaly::NoSecurityHeader { len: data.len() });
         return;
     };
     let len = data.len() as u32;
@@ -1171,14 +1165,14 @@ fn decode_rdp_payload(data: &[u8], ctx: &SlowPathContext, out: &mut Vec<ProtoEve
     if flags & SEC_INFO_PKT != 0 {
         match decode_client_info(r.rest()) {
             Ok(ci) => out.push(ProtoEvent::Mcs(McsEvent::ClientInfo(ci))),
-            Err(e) => push_anomaly(out, pdu_error("Client Info PDU", e)),
+            Err(e) => push_anomaly(out, pdu_error(RdpPdu::ClientInfo, e)),
         }
         return;
     }
     if flags & SEC_LICENSE_PKT != 0 {
         match decode_licensing(r.rest()) {
             Ok(l) => out.push(ProtoEvent::Mcs(McsEvent::Licensing(l))),
-            Err(e) => push_anomaly(out, pdu_error("licensing PDU", e)),
+            Err(e) => push_anomaly(out, pdu_error(RdpPdu::Licensing, e)),
         }
         return;
     }
@@ -1186,17 +1180,14 @@ fn decode_rdp_payload(data: &[u8], ctx: &SlowPathContext, out: &mut Vec<ProtoEve
     if looks_like_share_control(r.rest()) {
         decode_share_control(r.rest(), out);
     } else {
-        push_anomaly(
-            out,
-            format!("RDP PDU with security flags 0x{flags:04x} not understood"),
-        );
+        push_anomaly(out, Anomaly::SecurityFlags { flags });
     }
 }
 
-fn pdu_error(what: &str, e: PduError) -> String {
+fn pdu_error(pdu: RdpPdu, e: PduError) -> Anomaly {
     match e {
-        PduError::Incomplete => format!("{what} is cut short"),
-        PduError::Invalid(w) => format!("{what}: {w}"),
+        PduError::Incomplete => Anomaly::RdpPduCut { pdu },
+        PduError::Invalid(why) => Anomaly::RdpPduInvalid { pdu, why },
     }
 }
 
@@ -1240,7 +1231,7 @@ fn decode_share_control(d: &[u8], out: &mut Vec<ProtoEvent>) {
     match res {
         Ok(Some(ev)) => out.push(ProtoEvent::Mcs(ev)),
         Ok(None) => {}
-        Err(e) => push_anomaly(out, pdu_error("share control PDU", e)),
+        Err(e) => push_anomaly(out, pdu_error(RdpPdu::ShareControl, e)),
     }
 }
 
@@ -1677,7 +1668,12 @@ pub(crate) mod tests {
         else {
             panic!("{out:?}");
         };
-        assert!(what.contains("unusual"), "{what}");
+        assert_eq!(
+            *what,
+            Anomaly::GccHeaderUnusual {
+                why: "optional-fields bitmap 0x0c".into()
+            }
+        );
         assert_eq!(g.core.as_ref().unwrap().client_build, 2600);
         // Without the key the PDU is not understood.
         let k = ud.windows(4).position(|w| w == b"Duca").unwrap();

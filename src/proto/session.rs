@@ -24,7 +24,7 @@ use super::tls;
 use super::tpkt::{self, Frame, PduError};
 use super::x224::{self, ConnectionConfirm, Protocols, Tpdu, X224Event};
 use super::StopReason;
-use super::{credssp, Decoded, ProtoEvent, StreamInput};
+use super::{credssp, Anomaly, Decoded, ProtoEvent, StreamInput};
 use crate::common::Dir;
 
 /// Encrypted slow-path PDUs reported per direction; later ones are only
@@ -325,7 +325,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
             out.push(client.marker(
                 0,
                 ProtoEvent::Anomaly {
-                    what: "direct TLS without X.224 negotiation; decoded as TLS".into(),
+                    what: Anomaly::DirectTls,
                 },
             ));
             decode_tls(client, 0, server, 0, None, out);
@@ -467,10 +467,7 @@ fn decode_sides(client: &Side<'_>, server: &Side<'_>, out: &mut Vec<Decoded>) {
                     server_start,
                     cc_end,
                     ProtoEvent::Anomaly {
-                        what: format!(
-                            "selected protocol {}: guessing the security layer from the bytes",
-                            super::unknown_hex(other as u64)
-                        ),
+                        what: Anomaly::UnknownSelectedProtocol { protocol: other },
                     },
                 ));
                 if server.data.get(cc_end..).is_some_and(plausible_tls) {
@@ -559,11 +556,6 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
             return None;
         }
     };
-    let expected = if side.dir == Dir::ToServer {
-        "Connection Request"
-    } else {
-        "Connection Confirm"
-    };
     let ev = match decoded.tpdu {
         Tpdu::ConnectionRequest(cr) if side.dir == Dir::ToServer => {
             Some(X224Event::ConnectionRequest(cr))
@@ -585,7 +577,7 @@ fn decode_x224_start(side: &Side<'_>, start: usize, out: &mut Vec<Decoded>) -> O
             start,
             end,
             ProtoEvent::Anomaly {
-                what: format!("the first TPDU is not an X.224 {expected}"),
+                what: Anomaly::FirstTpduUnexpected { dir: side.dir },
             },
         )),
     }
@@ -719,9 +711,7 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
                 out.push(side.marker(
                     at,
                     ProtoEvent::Anomaly {
-                        what: format!(
-                            "clear-text X.224/MCS data at offset {at} where a TLS record was expected"
-                        ),
+                        what: Anomaly::ClearTextWhereTlsExpected { at },
                     },
                 ));
                 decode_slow_path(side, at, &mut SlowPathContext::default(), out);
@@ -803,7 +793,7 @@ fn decode_slow_path(
                 out.push(side.marker(
                     off,
                     ProtoEvent::Anomaly {
-                        what: format!("decoding resumed at offset {off} after missing bytes"),
+                        what: Anomaly::ResumedAfterMissingBytes { at: off },
                     },
                 ));
             }
@@ -923,8 +913,8 @@ fn decode_tpkt_pdu(pkt: &[u8], ctx: &mut SlowPathContext, out: &mut Vec<ProtoEve
         Err(e) => {
             out.push(ProtoEvent::Anomaly {
                 what: match e {
-                    PduError::Incomplete => "X.224 TPDU cut short".into(),
-                    PduError::Invalid(w) => w,
+                    PduError::Incomplete => Anomaly::TpduCut,
+                    PduError::Invalid(why) => Anomaly::TpduNotUnderstood { why },
                 },
             });
             return;
@@ -937,14 +927,14 @@ fn decode_tpkt_pdu(pkt: &[u8], ctx: &mut SlowPathContext, out: &mut Vec<ProtoEve
         Tpdu::Data { eot, user_data } => {
             if !eot {
                 out.push(ProtoEvent::Anomaly {
-                    what: "X.224 Data TPDU without end-of-TSDU".into(),
+                    what: Anomaly::DataWithoutEot,
                 });
             }
             if let Err(e) = super::mcs::decode_mcs(user_data, ctx, out) {
                 out.push(ProtoEvent::Anomaly {
                     what: match e {
-                        PduError::Incomplete => "MCS PDU cut short".into(),
-                        PduError::Invalid(w) => format!("MCS PDU not understood: {w}"),
+                        PduError::Incomplete => Anomaly::McsCut,
+                        PduError::Invalid(why) => Anomaly::McsNotUnderstood { why },
                     },
                 });
             }
@@ -954,10 +944,10 @@ fn decode_tpkt_pdu(pkt: &[u8], ctx: &mut SlowPathContext, out: &mut Vec<ProtoEve
         }
         Tpdu::Error { cause } => out.push(ProtoEvent::X224(X224Event::Error { cause })),
         Tpdu::ConnectionRequest(_) | Tpdu::ConnectionConfirm(_) => out.push(ProtoEvent::Anomaly {
-            what: "a second X.224 connection TPDU".into(),
+            what: Anomaly::SecondConnectionTpdu,
         }),
         Tpdu::Other { code } => out.push(ProtoEvent::Anomaly {
-            what: format!("X.224 TPDU code 0x{code:02x}"),
+            what: Anomaly::OtherTpdu { code },
         }),
     }
 }
@@ -999,7 +989,7 @@ fn skipped(side: &Side<'_>, off: usize, out: &mut Vec<Decoded>) {
             0,
             off,
             ProtoEvent::Anomaly {
-                what: format!("{off} bytes before the first recognisable header were skipped"),
+                what: Anomaly::SkippedBeforeHeader { len: off },
             },
         ));
     }
@@ -1119,9 +1109,12 @@ mod tests {
             e,
             ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason: 3 })
         )));
-        assert!(server
-            .iter()
-            .any(|e| matches!(e, ProtoEvent::Anomaly { what } if what.contains("where a TLS record was expected"))));
+        assert!(server.iter().any(|e| matches!(
+            e,
+            ProtoEvent::Anomaly {
+                what: Anomaly::ClearTextWhereTlsExpected { .. }
+            }
+        )));
         assert!(!server
             .iter()
             .any(|e| matches!(e, ProtoEvent::Stopped { .. })));

@@ -13,7 +13,7 @@
 //! ServerHello, parsed by hand so that unknown versions survive.
 
 use super::cert::CertInfo;
-use super::Decoded;
+use super::{Anomaly, Decoded, Trailer};
 use crate::common::Dir;
 
 /// A TLS protocol version (open: unknown values survive).
@@ -416,7 +416,7 @@ impl DirDecoder {
         if self.out.events.len() >= MAX_EVENTS {
             if !self.event_cap_hit {
                 self.event_cap_hit = true;
-                let what = format!("more than {MAX_EVENTS} TLS events: further ones not listed");
+                let what = super::Anomaly::TlsEventCap { max: MAX_EVENTS };
                 self.out.events.push(Decoded {
                     dir: self.dir,
                     start,
@@ -438,7 +438,7 @@ impl DirDecoder {
         self.push(start, end, super::ProtoEvent::Tls(ev));
     }
 
-    fn anomaly(&mut self, start: u64, end: u64, what: String) {
+    fn anomaly(&mut self, start: u64, end: u64, what: Anomaly) {
         self.push(start, end, super::ProtoEvent::Anomaly { what });
     }
 
@@ -529,17 +529,16 @@ impl DirDecoder {
                     self.anomaly(
                         start,
                         end,
-                        format!("ChangeCipherSpec record of {} bytes is not [1]", body.len()),
+                        Anomaly::ChangeCipherSpecBody { len: body.len() },
                     );
                 }
                 if !self.hs_buf.is_empty() {
                     self.anomaly(
                         start,
                         end,
-                        format!(
-                            "{} bytes of an unfinished handshake message before ChangeCipherSpec",
-                            self.hs_buf.len()
-                        ),
+                        Anomaly::UnfinishedHandshakeBeforeCcs {
+                            len: self.hs_buf.len(),
+                        },
                     );
                     self.hs_buf.clear();
                     self.chunks.clear();
@@ -569,14 +568,7 @@ impl DirDecoder {
                     }
                 } else {
                     if !self.encrypted && self.known_clear {
-                        self.anomaly(
-                            start,
-                            end,
-                            format!(
-                                "alert record of {} bytes before ChangeCipherSpec",
-                                body.len()
-                            ),
-                        );
+                        self.anomaly(start, end, Anomaly::AlertRecordSize { len: body.len() });
                     }
                     self.record_ref(start, end, hdr);
                     self.tls(
@@ -650,11 +642,7 @@ impl DirDecoder {
                 }
                 if !self.encrypted && !self.tls13 {
                     if self.known_clear {
-                        self.anomaly(
-                            start,
-                            end,
-                            "application data before ChangeCipherSpec".into(),
-                        );
+                        self.anomaly(start, end, Anomaly::AppDataBeforeCcs);
                     } else {
                         // Its ChangeCipherSpec was hidden (snap length).
                         self.encrypted = true;
@@ -678,11 +666,7 @@ impl DirDecoder {
             }
             _ => {
                 // Heartbeat (RFC 6520): legal but unusual on RDP.
-                self.anomaly(
-                    start,
-                    end,
-                    format!("TLS heartbeat record ({} bytes)", hdr.len),
-                );
+                self.anomaly(start, end, Anomaly::HeartbeatRecord { len: hdr.len });
             }
         }
     }
@@ -693,7 +677,7 @@ impl DirDecoder {
         }
         if body.is_empty() {
             // RFC 5246 6.2.1: zero-length handshake fragments are not sent.
-            self.anomaly(start, end, "empty handshake record".into());
+            self.anomaly(start, end, Anomaly::EmptyHandshakeRecord);
             return;
         }
         if self.hs_buf.len() + body.len() > MAX_HANDSHAKE_BUFFER {
@@ -701,9 +685,9 @@ impl DirDecoder {
             self.anomaly(
                 start,
                 end,
-                format!(
-                    "handshake message larger than {MAX_HANDSHAKE_BUFFER} bytes: handshake decoding stops"
-                ),
+                Anomaly::HandshakeTooLarge {
+                    max: MAX_HANDSHAKE_BUFFER,
+                },
             );
             return;
         }
@@ -731,9 +715,10 @@ impl DirDecoder {
                 self.anomaly(
                     s,
                     record_end,
-                    format!(
-                        "handshake message type {msg_type} claims {mlen} bytes: handshake decoding stops"
-                    ),
+                    Anomaly::HandshakeClaims {
+                        msg_type,
+                        len: mlen,
+                    },
                 );
                 consumed = self.hs_buf.len();
                 break;
@@ -792,7 +777,7 @@ impl DirDecoder {
                         self.anomaly(start, end, n);
                     }
                 }
-                Err(e) => self.anomaly(start, end, format!("malformed ClientHello: {e}")),
+                Err(why) => self.anomaly(start, end, Anomaly::MalformedClientHello { why }),
             },
             2 => match parse_server_hello(body) {
                 Ok((sh, hrr, notes)) => {
@@ -802,11 +787,7 @@ impl DirDecoder {
                         self.anomaly(start, end, n);
                     }
                     if hrr {
-                        self.anomaly(
-                            start,
-                            end,
-                            "ServerHello is a TLS 1.3 HelloRetryRequest (a second ClientHello must follow)".into(),
-                        );
+                        self.anomaly(start, end, Anomaly::HelloRetryRequest);
                     } else if v13 {
                         self.tls13 = true;
                         self.encrypted = true;
@@ -814,18 +795,14 @@ impl DirDecoder {
                         self.first_protected_is_handshake = true;
                     }
                 }
-                Err(e) => self.anomaly(start, end, format!("malformed ServerHello: {e}")),
+                Err(why) => self.anomaly(start, end, Anomaly::MalformedServerHello { why }),
             },
             11 => self.on_certificate(msg, start, end),
             12 => self.tls(start, end, TlsEvent::ServerKeyExchange),
             13 => self.tls(start, end, TlsEvent::CertificateRequest),
             14 => {
                 if !body.is_empty() {
-                    self.anomaly(
-                        start,
-                        end,
-                        format!("ServerHelloDone with {} body bytes", body.len()),
-                    );
+                    self.anomaly(start, end, Anomaly::ServerHelloDoneBody { len: body.len() });
                 }
                 self.tls(start, end, TlsEvent::ServerHelloDone);
             }
@@ -842,10 +819,10 @@ impl DirDecoder {
             self.anomaly(
                 start,
                 end,
-                format!(
-                    "handshake message type {msg_type} sent by the {}",
-                    self.dir.sender()
-                ),
+                Anomaly::WrongSender {
+                    msg_type,
+                    dir: self.dir,
+                },
             );
         }
     }
@@ -864,24 +841,24 @@ impl DirDecoder {
                 for (i, raw) in c.cert_chain.iter().enumerate() {
                     match super::cert::summarize(raw.data) {
                         Ok(ci) => infos.push(ci),
-                        Err(e) => notes.push(format!("certificate #{i} of the chain: {e}")),
+                        Err(why) => notes.push(Anomaly::ChainCertificate { index: i, why }),
                     }
                 }
                 if !rest.is_empty() {
-                    notes.push(format!(
-                        "{} bytes after the Certificate message's chain",
-                        rest.len()
-                    ));
+                    notes.push(Anomaly::BytesAfter {
+                        len: rest.len(),
+                        after: Trailer::CertificateChain,
+                    });
                 }
                 if c.cert_chain.is_empty() && self.dir == Dir::ToClient {
-                    notes.push("the server's Certificate message is empty".into());
+                    notes.push(Anomaly::EmptyServerCertificate);
                 }
                 self.tls(start, end, TlsEvent::Certificate(infos));
                 for n in notes {
                     self.anomaly(start, end, n);
                 }
             }
-            _ => self.anomaly(start, end, "malformed Certificate message".into()),
+            _ => self.anomaly(start, end, Anomaly::MalformedCertificate),
         }
     }
 
@@ -991,17 +968,17 @@ fn be_u24(b: &[u8], at: usize) -> Option<usize> {
 fn parse_client_hello(
     body: &[u8],
     record_version: TlsVersion,
-) -> Result<(ClientHello, Vec<String>), String> {
+) -> Result<(ClientHello, Vec<Anomaly>), String> {
     use tls_parser::{
         parse_tls_extensions, parse_tls_handshake_client_hello, SNIType, TlsExtension,
     };
     let (rest, ch) = parse_tls_handshake_client_hello(body).map_err(|e| nom_why(&e))?;
     let mut notes = Vec::new();
     if !rest.is_empty() {
-        notes.push(format!(
-            "{} bytes after the ClientHello extensions",
-            rest.len()
-        ));
+        notes.push(Anomaly::BytesAfter {
+            len: rest.len(),
+            after: Trailer::ClientHelloExtensions,
+        });
     }
     let mut out = ClientHello {
         record_version,
@@ -1017,10 +994,7 @@ fn parse_client_hello(
         match parse_tls_extensions(ext) {
             Ok((left, exts)) => {
                 if !left.is_empty() {
-                    notes.push(format!(
-                        "ClientHello extensions: {} bytes not parseable",
-                        left.len()
-                    ));
+                    notes.push(Anomaly::ClientHelloExtensionsLeft { len: left.len() });
                 }
                 for e in exts {
                     match e {
@@ -1044,7 +1018,7 @@ fn parse_client_hello(
                     }
                 }
             }
-            Err(e) => notes.push(format!("ClientHello extensions: {}", nom_why(&e))),
+            Err(e) => notes.push(Anomaly::ClientHelloExtensions { why: nom_why(&e) }),
         }
     }
     Ok((out, notes))
@@ -1054,7 +1028,7 @@ fn parse_client_hello(
 /// unknown legacy versions survive: version(2) random(32) session_id<0..32>
 /// cipher_suite(2) compression(1) [extensions<0..2^16-1>].
 /// Returns the hello, whether it is a HelloRetryRequest, and notes.
-fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<String>), String> {
+fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<Anomaly>), String> {
     let short = || format!("ServerHello of {} bytes is too short", body.len());
     let legacy = be_u16(body, 0).ok_or_else(short)?;
     let random = body.get(2..34).ok_or_else(short)?;
@@ -1077,39 +1051,35 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<String>), S
         let exts = match body.get(ext_at + 2..ext_at + 2 + elen) {
             Some(e) if body.len() >= ext_at + 2 => e,
             _ => {
-                notes.push(format!(
-                    "ServerHello extensions cut ({} bytes after the fixed fields)",
-                    body.len() - ext_at
-                ));
+                notes.push(Anomaly::ServerHelloExtensionsCut {
+                    len: body.len() - ext_at,
+                });
                 &[]
             }
         };
         if !exts.is_empty() && body.len() > ext_at + 2 + elen {
-            notes.push(format!(
-                "{} bytes after the ServerHello extensions",
-                body.len() - ext_at - 2 - elen
-            ));
+            notes.push(Anomaly::BytesAfter {
+                len: body.len() - ext_at - 2 - elen,
+                after: Trailer::ServerHelloExtensions,
+            });
         }
         // Walk type(2) length(2) data.
         let mut q = 0usize;
         while q < exts.len() {
             let (Some(ty), Some(len)) = (be_u16(exts, q), be_u16(exts, q + 2)) else {
-                notes.push("ServerHello extension header cut".into());
+                notes.push(Anomaly::ServerHelloExtensionHeaderCut);
                 break;
             };
             let len = usize::from(len);
             let Some(data) = exts.get(q + 4..q + 4 + len) else {
-                notes.push(format!("ServerHello extension {ty} claims {len} bytes"));
+                notes.push(Anomaly::ServerHelloExtensionClaims { ty, len });
                 break;
             };
             if ty == 43 {
                 // supported_versions in a ServerHello: selected_version (2).
                 match *data {
                     [a, b] => version = TlsVersion(u16::from_be_bytes([a, b])),
-                    _ => notes.push(format!(
-                        "ServerHello supported_versions of {} bytes",
-                        data.len()
-                    )),
+                    _ => notes.push(Anomaly::ServerHelloSupportedVersions { len: data.len() }),
                 }
             }
             q += 4 + len;
@@ -2229,7 +2199,12 @@ mod tests {
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert!(matches!(
             &d.events[1].event,
-            ProtoEvent::Anomaly { what } if what.contains("type 1 sent by the server")
+            ProtoEvent::Anomaly {
+                what: Anomaly::WrongSender {
+                    msg_type: 1,
+                    dir: Dir::ToClient
+                }
+            }
         ));
         assert_eq!(kinds(&d)[0], "ClientHello");
     }
@@ -2241,21 +2216,33 @@ mod tests {
         let v = record(22, 0x0303, &[11, 0, 0, 3, 0, 0, 0]);
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert_eq!(tls_events(&d)[0].2, TlsEvent::Certificate(vec![]));
-        assert!(
-            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("empty"))
-        );
+        assert!(matches!(
+            &d.events[1].event,
+            ProtoEvent::Anomaly {
+                what: Anomaly::EmptyServerCertificate
+            }
+        ));
         let v = record(22, 0x0303, &[11, 0, 0, 9, 0, 0, 6, 0, 0, 3, 1, 2, 3]);
         let d = decode_direction(Dir::ToClient, &v, 0, false);
         assert_eq!(tls_events(&d)[0].2, TlsEvent::Certificate(vec![]));
-        assert!(
-            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("certificate #0"))
-        );
+        assert!(matches!(
+            &d.events[1].event,
+            ProtoEvent::Anomaly {
+                what: Anomaly::ChainCertificate { index: 0, .. }
+            }
+        ));
         let v = record(22, 0x0303, &[11, 0, 0, 5, 0, 0, 0, 0xee, 0xee]);
         let d = decode_direction(Dir::ToServer, &v, 0, false);
         assert_eq!(kinds(&d), ["Certificate", "Anomaly"]);
-        assert!(
-            matches!(&d.events[1].event, ProtoEvent::Anomaly { what } if what.contains("2 bytes after"))
-        );
+        assert!(matches!(
+            &d.events[1].event,
+            ProtoEvent::Anomaly {
+                what: Anomaly::BytesAfter {
+                    len: 2,
+                    after: Trailer::CertificateChain
+                }
+            }
+        ));
         // A list length larger than the message: malformed, not a panic.
         let v = record(22, 0x0303, &[11, 0, 0, 3, 0, 0, 9]);
         let d = decode_direction(Dir::ToClient, &v, 0, false);

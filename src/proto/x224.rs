@@ -141,6 +141,7 @@ pub enum X224Event {
 }
 
 use super::tpkt::{invalid, PduError, PduResult, Reader, TPKT_HEADER_LEN};
+use super::{Anomaly, Trailer};
 
 /// X.224 TPDU codes (ITU-T X.224 section 13, high nibble of the code byte).
 pub const TPDU_CONNECTION_REQUEST: u8 = 0xe0;
@@ -186,7 +187,7 @@ pub struct TpduDecoded<'a> {
     pub tpdu: Tpdu<'a>,
     /// Offset of `Data::user_data` within the TPKT packet.
     pub user_data_offset: usize,
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
 }
 
 /// Decode one TPKT packet (header included; `pkt` is exactly the packet,
@@ -226,20 +227,20 @@ pub fn decode_tpkt(pkt: &[u8]) -> PduResult<TpduDecoded<'_>> {
         TPDU_CONNECTION_REQUEST => {
             let cr = decode_connection_request(hdr_rest, &mut anomalies)?;
             if !trailing.is_empty() {
-                anomalies.push(format!(
-                    "{} bytes after the X.224 Connection Request",
-                    trailing.len()
-                ));
+                anomalies.push(Anomaly::BytesAfter {
+                    len: trailing.len(),
+                    after: Trailer::X224ConnectionRequest,
+                });
             }
             Tpdu::ConnectionRequest(cr)
         }
         TPDU_CONNECTION_CONFIRM => {
             let cc = decode_connection_confirm(hdr_rest, &mut anomalies)?;
             if !trailing.is_empty() {
-                anomalies.push(format!(
-                    "{} bytes after the X.224 Connection Confirm",
-                    trailing.len()
-                ));
+                anomalies.push(Anomaly::BytesAfter {
+                    len: trailing.len(),
+                    after: Trailer::X224ConnectionConfirm,
+                });
             }
             Tpdu::ConnectionConfirm(cc)
         }
@@ -247,7 +248,7 @@ pub fn decode_tpkt(pkt: &[u8]) -> PduResult<TpduDecoded<'_>> {
             // Class 0 Data: LI = 2, code, EOT/NR byte.
             let eot_byte = *hdr_rest.first().ok_or(PduError::Incomplete)?;
             if li != 2 {
-                anomalies.push(format!("X.224 Data length indicator {li}, expected 2"));
+                anomalies.push(Anomaly::DataLengthIndicator { li });
             }
             return Ok(TpduDecoded {
                 tpdu: Tpdu::Data {
@@ -283,11 +284,11 @@ pub fn decode_tpkt(pkt: &[u8]) -> PduResult<TpduDecoded<'_>> {
 
 /// The X.224 fixed part of a CR/CC after the code byte: DST-REF (2),
 /// SRC-REF (2), class and options (1).
-fn skip_cr_cc_fixed(r: &mut Reader<'_>, anomalies: &mut Vec<String>) -> PduResult<()> {
+fn skip_cr_cc_fixed(r: &mut Reader<'_>, anomalies: &mut Vec<Anomaly>) -> PduResult<()> {
     r.skip(4)?;
     let class = r.u8()?;
     if class >> 4 != 0 {
-        anomalies.push(format!("X.224 class {} (RDP uses class 0)", class >> 4));
+        anomalies.push(Anomaly::X224Class { class: class >> 4 });
     }
     Ok(())
 }
@@ -299,7 +300,7 @@ fn skip_cr_cc_fixed(r: &mut Reader<'_>, anomalies: &mut Vec<String>) -> PduResul
 /// says.
 pub fn decode_connection_request(
     tpdu: &[u8],
-    anomalies: &mut Vec<String>,
+    anomalies: &mut Vec<Anomaly>,
 ) -> PduResult<ConnectionRequest> {
     let mut r = Reader::new(tpdu);
     skip_cr_cc_fixed(&mut r, anomalies)?;
@@ -317,10 +318,7 @@ pub fn decode_connection_request(
         let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
             // No line end: perhaps a broken cookie line before an
             // RDP_NEG_REQ that still closes the TPDU.
-            anomalies.push(format!(
-                "{} bytes in the Connection Request are neither a cookie line nor RDP_NEG_REQ",
-                rest.len()
-            ));
+            anomalies.push(Anomaly::UnframedRequestBytes { len: rest.len() });
             let tail = rest.len().checked_sub(8).and_then(|t| rest.get(t..));
             match tail {
                 Some([TYPE_RDP_NEG_REQ, _, 8, 0, ..]) => {
@@ -337,14 +335,13 @@ pub fn decode_connection_request(
         } else if text.starts_with("Cookie: ") {
             cr.routing_token = Some(text.into_owned());
         } else {
-            anomalies.push(format!(
-                "unknown text line in the Connection Request: {:?}",
-                truncate(&text, 64)
-            ));
+            anomalies.push(Anomaly::UnknownTextLine {
+                line: truncate(&text, 64).into(),
+            });
         }
         lines += 1;
         if lines == 2 {
-            anomalies.push("more than one text line in the Connection Request".into());
+            anomalies.push(Anomaly::SeveralTextLines);
         }
         r.skip(eol + 2)?;
     }
@@ -354,21 +351,19 @@ pub fn decode_connection_request(
     // RDP_NEG_REQ (2.2.1.1.1): type, flags, length (8), requestedProtocols.
     let ty = r.u8()?;
     if ty != TYPE_RDP_NEG_REQ {
-        anomalies.push(format!(
-            "RDP_NEG type 0x{ty:02x} in the Connection Request, expected RDP_NEG_REQ"
-        ));
+        anomalies.push(Anomaly::RequestNegType { ty });
         return Ok(cr);
     }
     let flags = r.u8()?;
     let len = r.u16_le()?;
     if len != 8 {
-        anomalies.push(format!("RDP_NEG_REQ length {len}, expected 8"));
+        anomalies.push(Anomaly::NegReqLength { len });
     }
     let requested = Protocols(r.u32_le()?);
     cr.neg_req = Some(NegReq { flags, requested });
     if r.remaining() == 0 {
         if flags & CORRELATION_INFO_PRESENT != 0 {
-            anomalies.push("CORRELATION_INFO_PRESENT set but no RDP_NEG_CORRELATION_INFO".into());
+            anomalies.push(Anomaly::CorrelationFlagWithoutInfo);
         }
         return Ok(cr);
     }
@@ -376,30 +371,28 @@ pub fn decode_connection_request(
     // correlationId (16), reserved (16).
     let ty = r.u8()?;
     if ty != TYPE_RDP_CORRELATION_INFO {
-        anomalies.push(format!(
-            "{} bytes after RDP_NEG_REQ (type 0x{ty:02x})",
-            r.remaining() + 1
-        ));
+        anomalies.push(Anomaly::BytesAfterNegReq {
+            len: r.remaining() + 1,
+            ty,
+        });
         return Ok(cr);
     }
     let _flags = r.u8()?;
     let len = r.u16_le()?;
     if len != 36 {
-        anomalies.push(format!(
-            "RDP_NEG_CORRELATION_INFO length {len}, expected 36"
-        ));
+        anomalies.push(Anomaly::CorrelationInfoLength { len });
     }
     let id = r.take(16)?;
     cr.correlation_id = Some(id.iter().map(|b| format!("{b:02x}")).collect());
     if flags & CORRELATION_INFO_PRESENT == 0 {
-        anomalies.push("RDP_NEG_CORRELATION_INFO without CORRELATION_INFO_PRESENT".into());
+        anomalies.push(Anomaly::CorrelationInfoWithoutFlag);
     }
     let _reserved = r.take(16)?;
     if r.remaining() != 0 {
-        anomalies.push(format!(
-            "{} bytes after RDP_NEG_CORRELATION_INFO",
-            r.remaining()
-        ));
+        anomalies.push(Anomaly::BytesAfter {
+            len: r.remaining(),
+            after: Trailer::CorrelationInfo,
+        });
     }
     Ok(cr)
 }
@@ -409,7 +402,7 @@ pub fn decode_connection_request(
 /// (2.2.1.2.2).
 pub fn decode_connection_confirm(
     tpdu: &[u8],
-    anomalies: &mut Vec<String>,
+    anomalies: &mut Vec<Anomaly>,
 ) -> PduResult<ConnectionConfirm> {
     let mut r = Reader::new(tpdu);
     skip_cr_cc_fixed(&mut r, anomalies)?;
@@ -421,13 +414,13 @@ pub fn decode_connection_confirm(
     let len = r.u16_le()?;
     let value = r.u32_le()?;
     if len != 8 {
-        anomalies.push(format!("RDP_NEG length {len}, expected 8"));
+        anomalies.push(Anomaly::NegLength { len });
     }
     if r.remaining() != 0 {
-        anomalies.push(format!(
-            "{} bytes after the RDP_NEG structure of the Connection Confirm",
-            r.remaining()
-        ));
+        anomalies.push(Anomaly::BytesAfter {
+            len: r.remaining(),
+            after: Trailer::ConfirmNegStructure,
+        });
     }
     Ok(match ty {
         TYPE_RDP_NEG_RSP => ConnectionConfirm::Selected {
@@ -438,9 +431,7 @@ pub fn decode_connection_confirm(
             code: NegFailureCode(value),
         },
         t => {
-            anomalies.push(format!(
-                "RDP_NEG type 0x{t:02x} in the Connection Confirm (expected RSP or FAILURE)"
-            ));
+            anomalies.push(Anomaly::ConfirmNegType { ty: t });
             ConnectionConfirm::NoNegotiation
         }
     })
@@ -514,7 +505,7 @@ pub(crate) mod tests {
         01 88 0800 4b000000
         06 00 2400 00112233445566778899aabbccddeeff 00000000000000000000000000000000";
 
-    fn cr(h: &str) -> (ConnectionRequest, Vec<String>) {
+    fn cr(h: &str) -> (ConnectionRequest, Vec<Anomaly>) {
         let v = hex(h);
         let d = decode_tpkt(&v).unwrap();
         match d.tpdu {
@@ -523,7 +514,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn cc(h: &str) -> (ConnectionConfirm, Vec<String>) {
+    fn cc(h: &str) -> (ConnectionConfirm, Vec<Anomaly>) {
         let v = hex(h);
         let d = decode_tpkt(&v).unwrap();
         match d.tpdu {
@@ -598,7 +589,7 @@ pub(crate) mod tests {
         assert_eq!(c.routing_token.as_deref(), Some("Cookie: msts=12"));
         assert_eq!(c.cookie.as_deref(), Some("a"));
         assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(3)));
-        assert_eq!(d.anomalies.len(), 1, "{:?}", d.anomalies);
+        assert_eq!(d.anomalies, [Anomaly::SeveralTextLines]);
         // A cookie line without CR LF: the RDP_NEG_REQ closing the TPDU is
         // still read.
         let body = "436f6f6b69653a206d737473686173683d61 0100080001000000";
@@ -610,7 +601,7 @@ pub(crate) mod tests {
         };
         assert_eq!(c.cookie, None);
         assert_eq!(c.neg_req.map(|n| n.requested), Some(Protocols(1)));
-        assert_eq!(d.anomalies.len(), 1);
+        assert_eq!(d.anomalies, [Anomaly::UnframedRequestBytes { len: 26 }]);
     }
 
     #[test]
