@@ -1014,17 +1014,24 @@ fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
         Some(f) => format!(" (frame {f})"),
         None => String::new(),
     };
-    let last = d.last_step.map(|s| s.label());
+    // The last step, and how the capture shows it when it is not decoded
+    // on the wire (RDP inside TLS is placed by record order or volume).
+    let last_owned = d.last_step.map(|s| match d.last_step_certainty {
+        Some(crate::diagnose::Certainty::Inferred) => format!("{}, inferred", s.label()),
+        Some(crate::diagnose::Certainty::Implied) => format!("{}, implied", s.label()),
+        _ => s.label().to_string(),
+    });
+    let last = last_owned.as_deref();
     match d.outcome {
         Outcome::Established => match &d.ending {
             Ending::CaptureEnded => format!(
                 "The connection was set up{}; the capture ended with it open.",
-                last.map(|l| format!(" (last step seen: {l})"))
+                last.map(|l| format!(" (last step: {l})"))
                     .unwrap_or_default()
             ),
             _ => format!(
                 "The connection was set up{}, then {}{at_frame}.",
-                last.map(|l| format!(" (last step seen: {l})"))
+                last.map(|l| format!(" (last step: {l})"))
                     .unwrap_or_default(),
                 ended.text
             ),
