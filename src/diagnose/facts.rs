@@ -55,6 +55,10 @@ impl Term {
     pub fn is_close(&self) -> bool {
         matches!(self.kind, TermKind::Rst { .. } | TermKind::Fin)
     }
+    /// A FIN or RST, or a close_notify the other side answered by closing.
+    pub fn closes(&self) -> bool {
+        self.is_close() || matches!(self.kind, TermKind::CloseNotify)
+    }
     /// A close, or an encrypted alert standing for one.
     pub fn ends(&self) -> bool {
         self.is_close() || matches!(self.kind, TermKind::EncryptedAlert | TermKind::CloseNotify)

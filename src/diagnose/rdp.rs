@@ -205,7 +205,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     if let Some(v) = super::path::unanswered_keepalives(tl, term.filter(|t| t.is_close())) {
         return v.with_all(sess_ev);
     }
-    if let Some(t) = term.filter(|t| t.is_close()) {
+    if let Some(t) = term.filter(|t| t.closes()) {
         let ending = ending_of(tl, t);
         let mut v = if t.dir == Dir::ToClient && sess.is_none() {
             set_up_refused(tl, lad, t)

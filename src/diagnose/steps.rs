@@ -26,7 +26,7 @@ pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
 /// be decoded): only path-level signatures could have told more.
 pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Verdict {
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
-    match term.filter(|t| t.is_close()) {
+    match term.filter(|t| t.closes()) {
         Some(t) if both && t.dir == Dir::ToServer => {
             Verdict::session_end(ending_of(tl, t), Some(t.frame)).with(ev(
                 t.frame,

@@ -450,16 +450,21 @@ impl TlBuilder {
                     .count() as u64;
                 self.tl.dirs[i].payload_bytes = proto * 200;
             }
-            if let Some(last) = self
+            // The last decoded event carried data, unless a test said
+            // where the last data was (data the decoders did not list).
+            let last = self
                 .tl
                 .events
                 .iter()
                 .rev()
                 .find(|e| e.dir.index() == i && matches!(e.kind, EventKind::Proto(_)))
-                .map(|e| (e.frame, e.ts))
-            {
-                self.tl.dirs[i].last_payload = Some(last);
-            }
+                .map(|e| (e.frame, e.ts));
+            let said = self.tl.dirs[i].last_payload;
+            self.tl.dirs[i].last_payload = match (said, last) {
+                (Some(s), Some(l)) if s.0 >= l.0 => Some(s),
+                (Some(s), None) => Some(s),
+                (_, l) => l,
+            };
         }
         if let Some(t) = self.end {
             self.tl.capture_end = self.tl.capture_end.max(at(t));

@@ -70,10 +70,19 @@ fn nla(ex: bool) -> TlBuilder {
         .leg(12, 0.03, Authenticate)
 }
 
+/// A TLS session that ran: records both ways and session volume.
+fn session() -> TlBuilder {
+    tls_done(SSL, SSL)
+        .app(10, 0.02, ToServer, 400)
+        .app(11, 0.03, ToClient, 300)
+        .app_summary(90, 120.0, ToClient, 5000, 9_000_000)
+}
+
 mod attempts;
 mod caveats;
 mod credssp;
 mod determinism;
+mod evidence_model;
 mod props;
 mod session;
 mod tcp;

@@ -108,13 +108,6 @@ fn tls_session_volume_threshold() {
     assert_eq!(d.last_step, Some(Step::McsConnectResponse));
 }
 
-fn session() -> TlBuilder {
-    tls_done(SSL, SSL)
-        .app(10, 0.02, ToServer, 400)
-        .app(11, 0.03, ToClient, 300)
-        .app_summary(90, 120.0, ToClient, 5000, 9_000_000)
-}
-
 #[test]
 fn session_end_is_named_and_an_open_session_is_established() {
     // The session ran: established, and the client's close is named so it
