@@ -7,6 +7,7 @@ use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpSegment};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The reordering window never exceeds this (a handshake stretched by SYN
 /// retries or a stalled client is no path RTT; Linux's minimum RTO).
@@ -76,9 +77,76 @@ struct Sighting {
 /// own, as the repeat's copy may come later in the file.
 #[derive(Debug, Default)]
 struct Sightings {
-    map: HashMap<Sig, Vec<Sighting>>,
+    map: HashMap<Sig, Repeats, BuildHasherDefault<SigHasher>>,
     order: VecDeque<(Sig, u64)>,
     next: u64,
+}
+
+/// The sightings of one signature, kept inline: a packet is looked up and
+/// recorded for every segment of an analysed connection, and a heap
+/// allocation for each was most of the cost of recognising copies.
+#[derive(Debug, Default)]
+struct Repeats {
+    items: [Option<Sighting>; MAX_REPEATS],
+}
+
+impl Repeats {
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Sighting> {
+        self.items.iter_mut().flatten()
+    }
+    /// Add one, dropping the oldest when full.
+    fn push(&mut self, s: Sighting) {
+        if let Some(slot) = self.items.iter_mut().find(|x| x.is_none()) {
+            *slot = Some(s);
+            return;
+        }
+        self.items.rotate_left(1);
+        self.items[MAX_REPEATS - 1] = Some(s);
+    }
+    fn retain_not(&mut self, n: u64) {
+        for slot in &mut self.items {
+            if slot.is_some_and(|s| s.n == n) {
+                *slot = None;
+            }
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.items.iter().all(Option::is_none)
+    }
+}
+
+/// A multiply-and-rotate hasher for [`Sig`] (looked up once per packet of
+/// every analysed connection, where the default SipHash cost a fifth of
+/// the flow stage's time). Not resistant to chosen collisions: the map is
+/// bounded (`MAX_SIGHTINGS`, `MAX_REPEATS`), so a hostile capture can only
+/// make lookups walk those few entries.
+#[derive(Debug, Default)]
+struct SigHasher(u64);
+
+impl Hasher for SigHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 /// Sightings kept per signature (repeats of one packet).
@@ -116,9 +184,6 @@ impl Sightings {
         }
         let n = self.next;
         self.next += 1;
-        if list.len() >= MAX_REPEATS {
-            list.remove(0);
-        }
         list.push(Sighting {
             ts,
             at: [Some(v), None, None, None],
@@ -129,7 +194,7 @@ impl Sightings {
         while self.order.len() > MAX_SIGHTINGS {
             if let Some((old, k)) = self.order.pop_front() {
                 if let Some(l) = self.map.get_mut(&old) {
-                    l.retain(|s| s.n != k);
+                    l.retain_not(k);
                     if l.is_empty() {
                         self.map.remove(&old);
                     }
