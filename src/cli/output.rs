@@ -67,36 +67,17 @@ pub fn write_atomically(
         return write_in_place(path, err, write);
     }
     let tmp = temp_path(path);
-    let file = match File::options().write(true).create_new(true).open(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = writeln!(err, "rdptriage: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
-    };
-    let mut out = Tracking {
-        inner: BufWriter::new(file),
-        error: None,
-    };
-    let code = write(&mut out);
-    let _ = out.flush();
-    let finished = match out.error.take() {
-        Some(e) => Err(e),
-        None => out
-            .inner
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
-            .and_then(|_| std::fs::rename(&tmp, path)),
-    };
-    match finished {
-        Ok(()) => code,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            let _ = writeln!(err, "rdptriage: cannot write {}: {e}", path.display());
-            EXIT_ERROR
-        }
-    }
+    let opened = File::options().write(true).create_new(true).open(&tmp);
+    let finished = write_tracked(opened, write).and_then(|(code, file)| {
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(code)
+    });
+    finished.unwrap_or_else(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        let _ = writeln!(err, "rdptriage: cannot write {}: {e}", path.display());
+        EXIT_ERROR
+    })
 }
 
 /// Write straight to `path` (a device or a pipe): errors are reported as
@@ -106,26 +87,32 @@ fn write_in_place(
     err: &mut dyn Write,
     write: impl FnOnce(&mut dyn Write) -> i32,
 ) -> i32 {
-    let file = match File::options().write(true).open(path) {
-        Ok(f) => f,
-        Err(e) => {
+    let opened = File::options().write(true).open(path);
+    write_tracked(opened, write)
+        .map(|(code, _)| code)
+        .unwrap_or_else(|e| {
             let _ = writeln!(err, "rdptriage: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
-    };
+            EXIT_ERROR
+        })
+}
+
+/// Run `write` into `opened` (buffered), and give back its exit code and
+/// the file, or the first error opening, writing or flushing it met.
+fn write_tracked(
+    opened: io::Result<File>,
+    write: impl FnOnce(&mut dyn Write) -> i32,
+) -> io::Result<(i32, File)> {
     let mut out = Tracking {
-        inner: BufWriter::new(file),
+        inner: BufWriter::new(opened?),
         error: None,
     };
     let code = write(&mut out);
     let _ = out.flush();
-    match out.error.take() {
-        None => code,
-        Some(e) => {
-            let _ = writeln!(err, "rdptriage: cannot write {}: {e}", path.display());
-            EXIT_ERROR
-        }
+    if let Some(e) = out.error.take() {
+        return Err(e);
     }
+    let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    Ok((code, file))
 }
 
 #[cfg(test)]

@@ -74,10 +74,8 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
                 // when the packets after the last step were lost: the
                 // next step, or the answer, may be in them.
                 Some(c) if c.grounds != Grounds::Explicit && d.outcome == Outcome::Failed => {
-                    d.outcome = Outcome::Incomplete;
-                    d.failed_step = None;
-                    d.cause = None;
-                    d.caveats.push(
+                    withdraw(
+                        d,
                         "the capture lost packets after the last step it shows: no failure is \
                          claimed from where the connection seemed to stop"
                             .into(),
@@ -138,20 +136,15 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // cannot stand (explicit evidence and silences still do).
     let from = lad.last.map_or(0, |m| m.frame);
     let hid_next = snap.iter().any(|(_, g)| g.frame >= from);
-    if hid_next
-        && d.outcome == Outcome::Failed
-        && d.cause
-            .as_ref()
-            .is_some_and(|c| c.grounds == Grounds::Position)
-    {
-        d.outcome = Outcome::Incomplete;
-        d.failed_step = None;
-        d.cause = None;
-        d.caveats.push(format!(
-            "the snap length hid the payload after {}: the next step may be in the bytes the \
+    if hid_next && rests_on_position(d) {
+        withdraw(
+            d,
+            format!(
+                "the snap length hid the payload after {}: the next step may be in the bytes the \
              capture did not keep, so no failure is claimed",
-            lad.last.map_or("the start", |m| m.step.label())
-        ));
+                lad.last.map_or("the start", |m| m.step.label())
+            ),
+        );
     }
     if let Some((dir, g)) = snap.first() {
         let bytes: u64 = snap.iter().map(|(_, g)| g.len).sum();
@@ -185,21 +178,16 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
                 .dir(e.dir)
                 .last_payload
                 .is_some_and(|(f, _)| f >= e.frame && f > after_last);
-            if unread_after_last
-                && d.outcome == Outcome::Failed
-                && d.cause
-                    .as_ref()
-                    .is_some_and(|c| c.grounds == Grounds::Position)
-            {
-                d.outcome = Outcome::Incomplete;
-                d.failed_step = None;
-                d.cause = None;
-                d.caveats.push(format!(
+            if unread_after_last && rests_on_position(d) {
+                withdraw(
+                    d,
+                    format!(
                     "the {} sent data the decoder could not read after frame {}: no failure is \
                      claimed from where the connection seemed to stop",
                     e.dir.sender(),
                     e.frame
-                ));
+                ),
+                );
             }
         }
     }
@@ -234,4 +222,21 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
             });
         }
     }
+}
+
+/// A failure whose cause rests on where the connection seemed to stop.
+fn rests_on_position(d: &Diagnosis) -> bool {
+    d.outcome == Outcome::Failed
+        && d.cause
+            .as_ref()
+            .is_some_and(|c| c.grounds == Grounds::Position)
+}
+
+/// The capture did not keep what came after the last step: no failure is
+/// claimed from the position; the caveat says why.
+fn withdraw(d: &mut Diagnosis, why: String) {
+    d.outcome = Outcome::Incomplete;
+    d.failed_step = None;
+    d.cause = None;
+    d.caveats.push(why);
 }

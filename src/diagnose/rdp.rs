@@ -332,7 +332,7 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
 /// denies the user). The records' content is hidden, so the step is only
 /// inferred.
 fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
-    let mut v = Verdict::failed(
+    let v = Verdict::failed(
         ending_of(tl, t),
         Some(t.frame),
         CauseId::ServerDeniedSession,
@@ -342,22 +342,7 @@ fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          policy that denies the user (the records' content is not visible without keys)."
             .into(),
     );
-    if let Some((i, r)) = lad.answered {
-        v.evidence.push(ev(
-            i.frame,
-            "first application data from the client after the security handshake".to_string(),
-        ));
-        v.evidence.push(ev(
-            r.frame,
-            "first application data from the server in answer".to_string(),
-        ));
-        v = v.at(&r);
-    }
-    v.evidence.push(ev(
-        t.frame,
-        format!("{} before any session data", t.describe()),
-    ));
-    v
+    during_set_up(v, lad, t, "before any session data")
 }
 
 /// The side that sent `t` announced its close first (FIN or close_notify).
@@ -374,7 +359,7 @@ fn graceful(f: &Facts, t: &Term) -> bool {
 /// 9293 3.6: no FIN, no close_notify) during RDP set-up, before any
 /// session data: it gave up on the connection. The step is inferred.
 fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
-    let mut v = Verdict::failed(
+    let v = Verdict::failed(
         ending_of(tl, t),
         Some(t.frame),
         CauseId::ClientAborted,
@@ -383,19 +368,30 @@ fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          closing it first: the client gave up (a user who quit, or a client error)."
             .into(),
     );
-    if let Some((_, r)) = lad.answered {
+    during_set_up(
+        v,
+        lad,
+        t,
+        "with no FIN or close_notify before it, before any session data",
+    )
+}
+
+/// The evidence of an end during RDP set-up inside TLS: the records both
+/// ways after the security handshake (the cause rests on their inferred
+/// place), then the packet that ended it.
+fn during_set_up(mut v: Verdict, lad: &Ladder, t: &Term, what: &str) -> Verdict {
+    if let Some((i, r)) = lad.answered {
+        v.evidence.push(ev(
+            i.frame,
+            "first application data from the client after the security handshake".to_string(),
+        ));
         v.evidence.push(ev(
             r.frame,
             "first application data from the server in answer".to_string(),
         ));
         v = v.at(&r);
     }
-    v.evidence.push(ev(
-        t.frame,
-        format!(
-            "{} with no FIN or close_notify before it, before any session data",
-            t.describe()
-        ),
-    ));
+    v.evidence
+        .push(ev(t.frame, format!("{} {what}", t.describe())));
     v
 }
