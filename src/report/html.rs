@@ -405,6 +405,14 @@ fn section(
             esc(&cause.summary),
             esc(&cause.remediation)
         );
+        let lines = super::causes::client_message_lines(&cause.client_messages);
+        if !lines.is_empty() {
+            out.push_str("<h3>What the user likely saw</h3>\n<ul class=\"client-msg\">\n");
+            for l in lines {
+                let _ = writeln!(out, "<li>{}</li>", esc(&l));
+            }
+            out.push_str("</ul>\n");
+        }
     }
     if let Some(b) = &c.benign {
         let _ = writeln!(
