@@ -21,8 +21,10 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(30);
 pub const PRECHECK_WINDOW: Duration = Duration::from_secs(120);
 
 /// A burst of connections this close together (each starting within this
-/// time of the previous one's end) is one program at work: no person
-/// reconfigures a client and tries again that fast.
+/// time of the previous one's end) is one program at work: clients retry on
+/// their own at most once (FreeRDP after a refusal: two connections each in
+/// lab captures 05, 06 and 08), and otherwise report the failure and wait
+/// for the user (mstsc's error dialog).
 pub const BURST_GAP: Duration = Duration::from_secs(2);
 
 /// Distinct security offers in one burst that make it an enumeration: a

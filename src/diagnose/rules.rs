@@ -27,19 +27,27 @@ use crate::proto::ProtoEvent;
 use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
-/// gave up on it (rather than aborting on its own).
+/// gave up on it (rather than aborting on its own): one initial
+/// retransmission timeout (RFC 6298 2.1: 1 s), the time a stack itself
+/// waits before deciding a segment went unanswered.
 pub const GAVE_UP: Duration = Duration::from_millis(1000);
 /// A step unanswered for this long before the capture ended is a timeout,
-/// not a capture that ended too early.
+/// not a capture that ended too early: five initial retransmission
+/// timeouts (RFC 6298 2.1), while every RDP set-up step before the session
+/// is answered within a round trip (MS-RDPBCGR 1.3.1.1: none waits on a
+/// person).
 pub const STALL: Duration = Duration::from_secs(5);
-/// A server that closes within this time of a request reacted to it.
+/// A server that closes within this time of a request reacted to it: one
+/// initial retransmission timeout (RFC 6298 2.1).
 pub const PROMPT: Duration = Duration::from_millis(1000);
 /// A silence this long, with nothing from either side, followed by a reset
 /// or by data nobody answers (while everything before the silence was
 /// answered) means the connection's state was lost during the silence.
-/// Below it the silence is within the pauses of an interactive session (a
-/// user reading the screen) and a break of the path is as likely an
-/// explanation.
+/// A silence this long cannot be a sender waiting to retransmit: with an
+/// initial RTO of 1 s doubling on each retry (RFC 6298 2.1, 5.5), the
+/// first four retransmissions of anything outstanding come within 15 s, so
+/// 20 s with nothing either way means nothing was outstanding: the
+/// connection was idle, not a transfer stalled by loss.
 pub const IDLE: Duration = Duration::from_secs(20);
 /// The shortest default idle timeout of the stateful devices RDP commonly
 /// crosses: Azure Load Balancer drops idle TCP flows after 4 minutes by
@@ -47,9 +55,15 @@ pub const IDLE: Duration = Duration::from_secs(20);
 /// hour). A state lost after a shorter silence needs a device configured
 /// below its default: the capture alone makes that only Low.
 pub const IDLE_DEFAULT_MIN: Duration = Duration::from_secs(240);
-/// A zero window held this long is a stall.
+/// A zero window held this long is a stall: the sender's persist timer
+/// probes a zero window after one RTO (RFC 9293 3.8.6.1; at least 1 s,
+/// RFC 6298 2.4), so a window still shut after two such intervals is a
+/// reader that stopped, not flow control at work.
 pub const ZERO_WINDOW: Duration = Duration::from_secs(2);
 /// The capture continued this long after a lone SYN: the client gave up.
+/// Stacks retransmit an unanswered SYN after 1 s (RFC 6298 2.1) or, in
+/// older ones, 3 s (RFC 1122 4.2.3.1's initial RTO): a SYN not repeated
+/// within 3 s was not being retried.
 pub const SYN_QUIET: Duration = Duration::from_secs(3);
 
 /// What the rules decide; the caller adds caveats and the negotiation.

@@ -205,3 +205,51 @@ fn mixed_attempt_summary() {
         "failed at X.224 Connection Confirm (nla_required), then session (ended normally)"
     ));
 }
+
+#[test]
+fn security_enumeration_is_one_probe_and_a_fallback_is_not() {
+    // Back-to-back connections from one client, each offering other
+    // protocols and refused: the timings and offers of no lab capture.
+    let probe = |stream: u64, t: f64, requested: u32| {
+        let port = 40000 + stream as u16;
+        TlBuilder::between(&format!("10.0.0.5:{port}"), "10.0.0.9:3389")
+            .syn(1, t)
+            .syn_ack(2, t + 0.01)
+            .ack(3, t + 0.011)
+            .cr(4, t + 0.02, requested)
+            .neg_failure(5, t + 0.03, 5)
+            .fin_c(6, t + 0.04)
+            .stream(stream)
+            .build()
+    };
+    let tls = [
+        probe(0, 0.0, RDP),
+        probe(1, 1.5, SSL),
+        probe(2, 3.0, HYBRID_EX),
+    ];
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<(&Timeline, &Diagnosis)> = tls.iter().zip(&ds).collect();
+    let at = group_attempts(&items);
+    assert_eq!(at.len(), 1);
+    assert_eq!(at[0].relabels.len(), 3, "{:#?}", at[0]);
+    assert!(at[0]
+        .relabels
+        .iter()
+        .all(|r| r.benign == Some(Benign::Probe) && r.outcome == Outcome::Benign));
+    // FreeRDP's one fallback (two offers) is the user's failure, twice.
+    let two = [probe(0, 0.0, SSL | HYBRID), probe(1, 0.5, SSL)];
+    let ds: Vec<Diagnosis> = two.iter().map(diagnose).collect();
+    let items: Vec<(&Timeline, &Diagnosis)> = two.iter().zip(&ds).collect();
+    let at = group_attempts(&items);
+    assert!(at[0].relabels.is_empty(), "{:#?}", at[0]);
+    // Three offers, but minutes apart: a person trying settings, not a probe.
+    let slow = [
+        probe(0, 0.0, RDP),
+        probe(1, 20.0, SSL),
+        probe(2, 40.0, HYBRID_EX),
+    ];
+    let ds: Vec<Diagnosis> = slow.iter().map(diagnose).collect();
+    let items: Vec<(&Timeline, &Diagnosis)> = slow.iter().zip(&ds).collect();
+    let at = group_attempts(&items);
+    assert!(at.iter().all(|a| a.relabels.is_empty()), "{at:#?}");
+}
