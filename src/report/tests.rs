@@ -871,12 +871,24 @@ const SECRETS: &[&str] = &[
     "srv01",
     "ws-alice",
     "example",
+    // The certificate's serial, SHA-1 thumbprint and SHA-256
+    // fingerprint: internet scanners find the server by them.
+    "1f3a5c",
+    "a1b2c3d4e5f60718293a4b5c6d7e8f9011223344",
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 ];
 
 #[test]
 fn redaction_removes_every_original_string() {
     let files = [main_file(), unreadable_file(), truncated_file()];
-    for format in [Format::Table, Format::Json, Format::Markdown] {
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Html,
+    ] {
         let plain = run(&files, format, false).to_lowercase();
         let out = run(&files, format, true).to_lowercase();
         for s in SECRETS {
