@@ -3,6 +3,7 @@
 //! payloads at the snap length. Caveats lower the confidence of the cause
 //! (or withdraw it) and say so.
 
+use super::evidence::CaptureClue;
 use super::facts::{Facts, TermKind};
 use super::ladder::Ladder;
 use super::rules::{cause, lower_confidence};
@@ -51,13 +52,12 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
             for (dir, g) in &loss {
                 d.evidence.push(super::Evidence {
                     frame: g.frame,
-                    text: format!(
-                        "capture loss: {} bytes from the {} at offset {} acknowledged but not \
-                         captured",
-                        g.len,
-                        dir.sender(),
-                        g.offset
-                    ),
+                    clue: CaptureClue::Loss {
+                        dir: *dir,
+                        len: g.len,
+                        offset: g.offset,
+                    }
+                    .into(),
                 });
             }
             match &mut d.cause {
@@ -216,10 +216,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // ICMP errors that quote the connection but did not end it.
     if let Some(t) = f.terms.iter().find(|t| matches!(t.kind, TermKind::Icmp(_))) {
         if d.ending_frame != Some(t.frame) && !d.evidence.iter().any(|e| e.frame == t.frame) {
-            d.evidence.push(super::Evidence {
-                frame: t.frame,
-                text: t.describe(),
-            });
+            d.evidence.push(super::rules::term_ev(t, None));
         }
     }
 }

@@ -7,18 +7,6 @@ use crate::common::Timestamp;
 use crate::proto::cert::CertInfo;
 use crate::timeline::Timeline;
 
-pub(super) fn cert_text(c: &CertInfo, now: Timestamp) -> String {
-    format!(
-        "server Certificate: subject {}, issuer {}{}, valid {} to {} (capture time {})",
-        c.subject,
-        c.issuer,
-        if c.self_signed { " (self-signed)" } else { "" },
-        date_secs(c.not_before),
-        date_secs(c.not_after),
-        date(now)
-    )
-}
-
 /// What is wrong with a certificate, and how sure the capture makes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {

@@ -2,7 +2,7 @@
 //! a connection, retransmissions, windows, gaps, ICMP errors, and the
 //! helpers that word evidence ("0.4 ms after ClientHello (frame 15)").
 
-use super::ladder::Mark;
+use super::evidence::Clue;
 use super::{Evidence, Party};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
@@ -256,20 +256,10 @@ pub fn dur(later: Timestamp, earlier: Timestamp) -> Duration {
     later.since(earlier)
 }
 
-/// `N ms after ClientHello (frame 15)`.
-pub fn after(ts: Timestamp, m: &Mark) -> String {
-    format!(
-        "{} after {} (frame {})",
-        dur(ts, m.ts),
-        m.step.label(),
-        m.frame
-    )
-}
-
-pub fn ev(frame: u64, text: impl Into<String>) -> Evidence {
+pub fn ev(frame: u64, clue: impl Into<Clue>) -> Evidence {
     Evidence {
         frame,
-        text: text.into(),
+        clue: clue.into(),
     }
 }
 

@@ -37,6 +37,7 @@ mod caveats;
 mod cert;
 pub mod client_message;
 pub mod error_info;
+pub mod evidence;
 mod facts;
 pub mod ladder;
 mod negotiation;
@@ -55,6 +56,8 @@ mod tls;
 mod x224;
 
 pub use attempts::{group_attempts, Attempt, Relabel};
+pub use evidence::Clue;
+pub use facts::{Term, TermKind};
 pub use negotiation::negotiation;
 pub use remedy::remediation;
 pub use step::{Certainty, Phase, Step, StepInfo, STEPS};
@@ -416,10 +419,18 @@ pub struct Cause {
 
 /// One frame and what it shows, e.g. frame 17: "RST from server 0.4 ms
 /// after ClientHello (frame 15)".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     pub frame: u64,
-    pub text: String,
+    /// What the frame shows, as values; its `Display` is the sentence.
+    pub clue: Clue,
+}
+
+impl Evidence {
+    /// The sentence the reports print.
+    pub fn text(&self) -> String {
+        self.clue.to_string()
+    }
 }
 
 /// The verdict on one connection.

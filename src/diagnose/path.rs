@@ -2,10 +2,11 @@
 //! middlebox (TTL), an idle timeout, a zero-window stall, a path-MTU black
 //! hole, retransmissions nobody answers.
 
-use super::facts::{after, date, dur, ev, party, Facts, Rtx, Term, TermKind};
+use super::evidence::{EndNote, SilenceClue, Since, StepNote, TcpClue};
+use super::facts::{dur, ev, party, Facts, Rtx, Term, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::rules::{
-    ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL, ZERO_WINDOW,
+    end_ev, ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL, ZERO_WINDOW,
 };
 use super::{CauseId, Confidence, Ending, Grounds, Party, Step};
 use crate::common::{Dir, Timestamp};
@@ -62,22 +63,19 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
         v.grounds = Grounds::Silence;
         v.evidence.push(ev(
             first.frame,
-            format!(
-                "first retransmission from {} ({} bytes at offset {})",
-                dir.sender(),
-                first.len,
-                first.offset
-            ),
+            TcpClue::FirstRetransmission {
+                dir,
+                len: first.len,
+                offset: first.offset,
+            },
         ));
         v.evidence.push(ev(
             last.frame,
-            format!(
-                "retransmission {} of {}, {} after the first; nothing from the {} since",
-                r.len(),
-                r.len(),
-                last.ts.since(first.ts),
-                other
-            ),
+            TcpClue::LastRetransmission {
+                count: r.len(),
+                after_first: last.ts.since(first.ts),
+                silent: party(dir.reverse()),
+            },
         ));
         return Some(v);
     }
@@ -143,19 +141,16 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
             ),
         );
         v.grounds = Grounds::Silence;
-        v.evidence.push(ev(
-            first.0,
-            format!("keep-alive from {}, never answered", dir.sender()),
-        ));
+        v.evidence
+            .push(ev(first.0, TcpClue::KeepAliveUnanswered { dir }));
         v.evidence.push(ev(
             last.0,
-            format!(
-                "keep-alive {} of {} from {}, {} after the first; nothing from the {peer} since",
-                run.len(),
-                run.len(),
-                dir.sender(),
-                last.1.since(first.1)
-            ),
+            TcpClue::LastKeepAlive {
+                count: run.len(),
+                dir,
+                after_first: last.1.since(first.1),
+                silent: party(dir.reverse()),
+            },
         ));
         if let Some(t) = term {
             v.evidence.push(term_ev(t, None));
@@ -194,22 +189,23 @@ pub(super) fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, 
              the {sender}'s usual {usual}; {at}."
         ),
     );
-    let ipid = match (ip_id, tl.dir(t.dir).last_ip_id) {
-        (Some(a), Some(b)) => format!(", IP ID 0x{a:04x} vs the {sender}'s last 0x{b:04x}"),
-        _ => String::new(),
+    let ip_ids = match (ip_id, tl.dir(t.dir).last_ip_id) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
     };
     v.evidence.push(ev(
         t.frame,
-        format!(
-            "RST as if from {sender} with TTL {ttl}, while the {sender}'s other {n} packets have \
-             TTL {usual}{ipid}{}",
-            lad.last
-                .map(|m| format!("; {}", after(t.ts, &m)))
-                .unwrap_or_default()
-        ),
+        TcpClue::ForgedRst {
+            dir: t.dir,
+            ttl,
+            usual,
+            others: n,
+            ip_ids,
+            since: lad.last.map(|m| Since::mark(t.ts, &m)),
+        },
     ));
     if let Some(m) = lad.last {
-        v.evidence.push(mark_ev(&m, "last step completed"));
+        v.evidence.push(mark_ev(&m, StepNote::LastCompleted));
     }
     v
 }
@@ -257,12 +253,13 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
                  connection out."
             ),
         );
-        let extra = forged_by
-            .map(|(u, _)| format!(" (usual TTL {u})"))
-            .unwrap_or_default();
-        v.evidence.push(ev(
-            t.frame,
-            format!("{}{} after {} of silence", t.describe(), extra, idle),
+        v.evidence.push(end_ev(
+            t,
+            None,
+            EndNote::AfterSilence {
+                idle,
+                usual_ttl: forged_by.map(|(u, _)| u),
+            },
         ));
         // A forged reset names the device; a plain one leaves the silence.
         if forged_by.is_none() {
@@ -295,11 +292,10 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
         );
         v.evidence.push(ev(
             last.frame,
-            format!(
-                "{} retransmissions from {} after the silence, none answered",
-                rtx_after.len(),
-                last.dir.sender()
-            ),
+            SilenceClue::RetransmissionsAfter {
+                count: rtx_after.len(),
+                dir: last.dir,
+            },
         ));
         v.grounds = Grounds::Silence;
         v
@@ -308,17 +304,11 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
     };
     v.evidence.push(ev(
         idle_frame,
-        format!(
-            "first packet after {} of silence (since {})",
-            idle,
-            date(start)
-        ),
+        SilenceClue::FirstPacketAfter { idle, start },
     ));
     if let Some(k) = ka.first() {
-        v.evidence.push(ev(
-            k.0,
-            format!("{} TCP keep-alive(s) after the silence", ka.len()),
-        ));
+        v.evidence
+            .push(ev(k.0, SilenceClue::KeepAlivesAfter { count: ka.len() }));
     }
     Some(v)
 }
@@ -377,10 +367,11 @@ pub(super) fn zero_window(
     v.grounds = Grounds::Silence;
     v.evidence.push(ev(
         *frame,
-        format!(
-            "zero window from {who}, held for {held}{}",
-            if end.is_none() { " until the end" } else { "" }
-        ),
+        TcpClue::ZeroWindow {
+            dir: *dir,
+            held,
+            until_end: end.is_none(),
+        },
     ));
     let probes = tl
         .tcp_events()
@@ -393,10 +384,10 @@ pub(super) fn zero_window(
     if probes > 0 {
         v.evidence.push(ev(
             *frame,
-            format!(
-                "{probes} zero-window probe(s) from the {}",
-                dir.reverse().sender()
-            ),
+            TcpClue::ZeroWindowProbes {
+                count: probes,
+                dir: dir.reverse(),
+            },
         ));
     }
     if let Some(t) = term {
@@ -602,55 +593,43 @@ fn black_hole_verdict(
     for x in r.iter().take(4) {
         v.evidence.push(ev(
             x.frame,
-            format!(
-                "retransmission from {who} of {} bytes at offset {} (MSS {}), {} after the \
-                 first loss",
-                x.len,
-                x.offset,
-                rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into()),
-                dur(
+            TcpClue::LargeRetransmission {
+                dir,
+                len: x.len,
+                offset: x.offset,
+                mss: rx.mss,
+                after_loss: dur(
                     x.ts,
                     tl.events
                         .iter()
                         .find(|e| e.frame == first_loss)
                         .map(|e| e.ts)
-                        .unwrap_or(x.ts)
-                )
-            ),
+                        .unwrap_or(x.ts),
+                ),
+            },
         ));
     }
     if r.len() > 4 {
         if let Some(x) = r.last() {
             v.evidence.push(ev(
                 x.frame,
-                format!(
-                    "retransmission {} of the same segment, never acknowledged",
-                    r.len()
-                ),
+                TcpClue::SameSegment { count: r.len() },
             ));
         }
     }
     for g in holes.iter().take(2) {
         v.evidence.push(ev(
             g.frame,
-            format!(
-                "{} bytes from the {who} at offset {} never arrived (the {who}'s later \
-                 packets are past them)",
-                g.len, g.offset
-            ),
+            TcpClue::Hole {
+                dir,
+                len: g.len,
+                offset: g.offset,
+            },
         ));
     }
     if let Some((fr, i)) = frag_needed {
-        v.evidence.push(ev(
-            fr,
-            format!(
-                "ICMP {}{}",
-                i.describe(),
-                i.mtu
-                    .map(|m| format!(", next-hop MTU {m}"))
-                    .unwrap_or_default()
-            ),
-        ));
+        v.evidence
+            .push(ev(fr, TcpClue::FragmentationNeeded(i)));
     }
     if let Some(k) = f
         .keepalives
@@ -659,17 +638,16 @@ fn black_hole_verdict(
     {
         v.evidence.push(ev(
             k.0,
-            format!(
-                "keep-alive from the {} gets through: small packets pass",
-                dir.reverse().sender()
-            ),
+            TcpClue::SmallPacketsPass {
+                dir: dir.reverse(),
+            },
         ));
     }
     v.grounds = grounds;
     // The steps carried by the lost data did not complete.
     let back = lad.seen.iter().find(|m| m.frame == from).copied();
     if let Some(m) = back {
-        v.evidence.push(mark_ev(&m, "last step that got through"));
+        v.evidence.push(mark_ev(&m, StepNote::LastThrough));
         v.last_step = Some(Some(m.step));
         v.failed_step = lad
             .path

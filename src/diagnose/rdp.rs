@@ -2,10 +2,11 @@
 //! Error Info codes, and how a running session ended.
 
 use super::error_info::{error_info_verdict, ErrorInfoVerdict};
+use super::evidence::{CaptureClue, EndNote, RdpClue};
 use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
-use super::rules::{ending_of, term_ev, Verdict};
+use super::rules::{end_ev, ending_of, term_ev, Verdict};
 use super::{Benign, CauseId, Confidence, Ending, Outcome, Step};
 use crate::common::Dir;
 use crate::proto::mcs::{error_info_name, McsEvent};
@@ -40,11 +41,10 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                     )
                     .with(ev(
                         e.frame,
-                        format!(
-                        "Licensing ERROR_ALERT from server: {} (0x{code:02x}), state transition {}",
-                        license_error_name(code),
-                        l.state_transition.map(|s| s.to_string()).unwrap_or("-".into())
-                    ),
+                        RdpClue::LicenseError {
+                            code,
+                            state_transition: l.state_transition,
+                        },
                     ));
                 if let Some(t) = t {
                     v.evidence.push(term_ev(&t, None));
@@ -64,10 +64,7 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                         g.result
                     ),
                 )
-                .with(ev(
-                    e.frame,
-                    format!("MCS Connect Response from server with result {}", g.result),
-                ));
+                .with(ev(e.frame, RdpClue::ConnectResponse { result: g.result }));
                 v.failed_step = Some(Step::McsConnectResponse);
                 return Some(v);
             }
@@ -101,10 +98,7 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
             McsEvent::SetErrorInfo { code } if *code != 0 => {
                 let name = error_info_name(*code);
                 let (ending, ef, t) = end(e.frame);
-                let text = ev(
-                    e.frame,
-                    format!("Set Error Info PDU from server: {name} (0x{code:x})"),
-                );
+                let text = ev(e.frame, RdpClue::SetErrorInfo { code: *code });
                 let mut v = match error_info_verdict(*code) {
                     // Logoff or disconnect asked for by a user or administrator.
                     ErrorInfoVerdict::SessionEnd => {
@@ -195,11 +189,10 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     let sess_ev = sess.map(|m| {
         ev(
             m.frame,
-            format!(
-                "session data: {} bytes from server, {} from client",
-                tl.dir(Dir::ToClient).payload_bytes,
-                tl.dir(Dir::ToServer).payload_bytes
-            ),
+            RdpClue::SessionData {
+                server_bytes: tl.dir(Dir::ToClient).payload_bytes,
+                client_bytes: tl.dir(Dir::ToServer).payload_bytes,
+            },
         )
     });
     if let Some(v) = super::path::unanswered_keepalives(tl, term.filter(|t| t.is_close())) {
@@ -212,13 +205,8 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
         } else if t.dir == Dir::ToServer && sess.is_none() && t.is_rst() && !graceful(f, t) {
             set_up_aborted(tl, lad, t)
         } else if t.dir == Dir::ToServer {
-            Verdict::session_end(ending, Some(t.frame)).with(ev(
-                t.frame,
-                format!(
-                    "{} after the session ran: the client ended the session",
-                    t.describe()
-                ),
-            ))
+            Verdict::session_end(ending, Some(t.frame))
+                .with(end_ev(t, None, EndNote::ClientEndedSession))
         } else if t.is_rst() {
             Verdict::failed(
                 ending,
@@ -227,23 +215,16 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
                 Confidence::Medium,
                 "The server reset the connection during the session.".into(),
             )
-            .with(ev(t.frame, format!("{} during the session", t.describe())))
+            .with(end_ev(t, None, EndNote::DuringSession))
         } else if let Some(v) = server_cut(tl, f, t, sess.map_or(0, |m| m.frame)) {
             v
         } else {
-            Verdict::session_end(ending, Some(t.frame)).with(ev(
-                t.frame,
-                format!(
-                    "{} after the session ran: the server ended the session (logoff or \
-                     disconnect)",
-                    t.describe()
-                ),
-            ))
+            Verdict::session_end(ending, Some(t.frame))
+                .with(end_ev(t, None, EndNote::ServerEndedSession))
         };
         if let Some(s) = f.soft_alert_from(sess.map(|m| m.frame).unwrap_or(0)) {
             if s.frame <= t.frame {
-                v.evidence
-                    .push(ev(s.frame, format!("{} (TLS close)", s.describe())));
+                v.evidence.push(end_ev(s, None, EndNote::TlsClose));
             }
         }
         return v.with_all(sess_ev);
@@ -264,10 +245,9 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     v.evidence.extend(sess_ev);
     v.evidence.push(ev(
         tl.last_frame,
-        format!(
-            "last packet of the connection; the capture ends {} later with the connection open",
-            tl.capture_end.since(tl.last_ts)
-        ),
+        CaptureClue::EndsOpen {
+            after: tl.capture_end.since(tl.last_ts),
+        },
     ));
     v
 }
@@ -308,21 +288,9 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
          process ended or was killed, or its host dropped the connection."
             .into(),
     );
-    v.evidence.push(ev(
-        server.0,
-        "last data from the server before its close".to_string(),
-    ));
-    v.evidence.push(ev(
-        fin.frame,
-        format!(
-            "{} with no close_notify or disconnect PDU before it",
-            fin.describe()
-        ),
-    ));
-    v.evidence.push(ev(
-        client.0,
-        "the client was still sending data after the server's last data".to_string(),
-    ));
+    v.evidence.push(ev(server.0, RdpClue::LastServerData));
+    v.evidence.push(end_ev(fin, None, EndNote::NoGoodbye));
+    v.evidence.push(ev(client.0, RdpClue::ClientStillSending));
     Some(v)
 }
 
@@ -342,7 +310,7 @@ fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          policy that denies the user (the records' content is not visible without keys)."
             .into(),
     );
-    during_set_up(v, lad, t, "before any session data")
+    during_set_up(v, lad, t, EndNote::BeforeSessionData)
 }
 
 /// The side that sent `t` announced its close first (FIN or close_notify).
@@ -372,26 +340,19 @@ fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
         v,
         lad,
         t,
-        "with no FIN or close_notify before it, before any session data",
+        EndNote::AbortBeforeSessionData,
     )
 }
 
 /// The evidence of an end during RDP set-up inside TLS: the records both
 /// ways after the security handshake (the cause rests on their inferred
 /// place), then the packet that ended it.
-fn during_set_up(mut v: Verdict, lad: &Ladder, t: &Term, what: &str) -> Verdict {
+fn during_set_up(mut v: Verdict, lad: &Ladder, t: &Term, note: EndNote) -> Verdict {
     if let Some((i, r)) = lad.answered {
-        v.evidence.push(ev(
-            i.frame,
-            "first application data from the client after the security handshake".to_string(),
-        ));
-        v.evidence.push(ev(
-            r.frame,
-            "first application data from the server in answer".to_string(),
-        ));
+        v.evidence.push(ev(i.frame, RdpClue::FirstClientRecords));
+        v.evidence.push(ev(r.frame, RdpClue::FirstServerRecords));
         v = v.at(&r);
     }
-    v.evidence
-        .push(ev(t.frame, format!("{} {what}", t.describe())));
+    v.evidence.push(end_ev(t, None, note));
     v
 }

@@ -8,7 +8,8 @@
 //! error) beat the step-by-step reading; the step that did not complete
 //! and who ended the connection decide the rest.
 
-use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
+use super::evidence::{Clue, EndNote, NotRdpClue, RdpClue, Since, StepNote};
+use super::facts::{dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
 use super::rdp::{licensing_or_error_info, session_end};
@@ -204,21 +205,24 @@ pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
 }
 
 pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
-    match since {
-        Some(m) if m.frame <= t.frame => {
-            ev(t.frame, format!("{} {}", t.describe(), after(t.ts, m)))
-        }
-        _ => ev(t.frame, t.describe()),
-    }
+    end_ev(t, since.filter(|m| m.frame <= t.frame), EndNote::None)
 }
 
-pub(super) fn mark_ev(m: &Mark, text: &str) -> Evidence {
-    let who = m.step.sender().name();
-    if text.is_empty() {
-        ev(m.frame, format!("{} from {who}", m.step.label()))
-    } else {
-        ev(m.frame, format!("{} from {who}: {text}", m.step.label()))
-    }
+/// The packet `t` that ended the connection, timed from `since`, with what
+/// it means.
+pub(super) fn end_ev(t: &Term, since: Option<&Mark>, note: EndNote) -> Evidence {
+    ev(
+        t.frame,
+        Clue::End {
+            term: t.clone(),
+            since: since.map(|m| Since::mark(t.ts, m)),
+            note,
+        },
+    )
+}
+
+pub(super) fn mark_ev(m: &Mark, note: StepNote) -> Evidence {
+    ev(m.frame, Clue::Step { step: m.step, note })
 }
 
 /// The connection stopped in the TLS handshake or right after it, before
@@ -260,22 +264,27 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
                     tl.endpoints.server.port()
                 ),
             )
-            .with(ev(cr.frame, "X.224 Connection Request from client"))
+            .with(ev(
+                cr.frame,
+                Clue::Step {
+                    step: Step::ConnectionRequest,
+                    note: StepNote::None,
+                },
+            ))
             .with(ev(
                 *frame,
-                format!(
-                    "server answers {} after the Connection Request (frame {}) with data that \
-                     is not RDP: {why}",
-                    dur(
+                NotRdpClue::Answer {
+                    after: dur(
                         tl.events
                             .iter()
                             .find(|e| e.frame == *frame)
                             .map(|e| e.ts)
                             .unwrap_or(cr.ts),
-                        cr.ts
+                        cr.ts,
                     ),
-                    cr.frame
-                ),
+                    request_frame: cr.frame,
+                    why: why.clone(),
+                },
             ));
             if let Some(t) = term {
                 v.evidence.push(term_ev(&t, None));
@@ -285,7 +294,10 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         }
         return Verdict::new(Outcome::NotRdp, ending, ef).with(ev(
             *frame,
-            format!("data from the {} is not RDP: {why}", dir.sender()),
+            NotRdpClue::Data {
+                dir: *dir,
+                why: why.clone(),
+            },
         ));
     }
     let mut v = decide_inner(tl, lad, f);
@@ -297,19 +309,22 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             if e.frame < from || e.frame > until {
                 continue;
             }
-            let text = match p {
-                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => format!(
-                    "MCS Disconnect Provider Ultimatum from {} (reason {}, {reason})",
-                    e.dir.sender(),
-                    crate::proto::mcs::disconnect_reason_name(*reason)
-                ),
-                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => format!(
-                    "X.224 Disconnect Request from {} (reason {reason})",
-                    e.dir.sender()
-                ),
+            let clue = match p {
+                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => {
+                    RdpClue::DisconnectUltimatum {
+                        dir: e.dir,
+                        reason: *reason,
+                    }
+                }
+                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => {
+                    RdpClue::DisconnectRequest {
+                        dir: e.dir,
+                        reason: *reason,
+                    }
+                }
                 _ => continue,
             };
-            v.evidence.push(ev(e.frame, text));
+            v.evidence.push(ev(e.frame, clue));
         }
     }
     if v.failed_step.is_none() && lad.mark(Step::SessionData).is_none() {

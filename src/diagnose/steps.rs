@@ -1,12 +1,15 @@
 //! The step-by-step reading: the step that did not complete, whose turn it
 //! was, and who ended the connection (or that nobody did).
 
-use super::facts::{after, ev, Facts, Term};
+use super::evidence::{EndNote, Named, NegotiationClue, RdpClue, SilenceClue, StepNote, TcpClue};
+use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, Mark, Security};
 use super::path::path_lost;
-use super::rules::{cause, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
+use super::rules::{
+    cause, end_ev, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL,
+};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
-use super::x224::offered_text;
+use super::x224::offered;
 use super::{Benign, CauseId, Confidence, Ending, Evidence, Grounds, Outcome, Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::timeline::Timeline;
@@ -16,7 +19,10 @@ pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
         .map(|(e, l)| {
             ev(
                 e.frame,
-                format!("CredSSP {} from {} (encrypted)", l.name(), e.dir.sender()),
+                RdpClue::CredsspLeg {
+                    leg: l,
+                    dir: e.dir,
+                },
             )
         })
         .collect()
@@ -28,10 +34,8 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.closes()) {
         Some(t) if both && t.dir == Dir::ToServer => {
-            Verdict::session_end(ending_of(tl, t), Some(t.frame)).with(ev(
-                t.frame,
-                format!("{} after data flowed both ways", t.describe()),
-            ))
+            Verdict::session_end(ending_of(tl, t), Some(t.frame))
+                .with(end_ev(t, None, EndNote::DataBothWays))
         }
         Some(t) => Verdict::incomplete(ending_of(tl, t), Some(t.frame)).with(term_ev(t, None)),
         None => {
@@ -120,19 +124,12 @@ impl Closed<'_> {
     fn tev(&self) -> Evidence {
         term_ev(self.t, Some(&self.stop))
     }
-    /// The ending packet with a phrase after its timing.
-    fn tev_saying(&self, what: &str) -> Evidence {
-        ev(
-            self.t.frame,
-            format!(
-                "{} {}{what}",
-                self.t.describe(),
-                after(self.t.ts, &self.stop)
-            ),
-        )
+    /// The ending packet with what it means after its timing.
+    fn tev_saying(&self, note: EndNote) -> Evidence {
+        end_ev(self.t, Some(&self.stop), note)
     }
     fn stop_ev(&self) -> Evidence {
-        mark_ev(&self.stop, "")
+        mark_ev(&self.stop, StepNote::None)
     }
     fn nla(&self) -> bool {
         matches!(self.lad.security, Security::Nla { .. })
@@ -238,7 +235,7 @@ fn health_check(c: &Closed) -> Option<Verdict> {
     (c.tl.dir(Dir::ToServer).payload_bytes == 0).then(|| {
         c.benign(Benign::HealthCheck)
             .with(c.stop_ev())
-            .with(c.tev_saying("; no data either way: a load-balancer health check or port probe"))
+            .with(c.tev_saying(EndNote::HealthCheck))
     })
 }
 
@@ -261,14 +258,13 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
     let cr = c.tl.connection_request().map(|(_, r)| r.clone());
     let named = cr
         .as_ref()
-        .and_then(|r| r.cookie.as_ref())
-        .map(|k| format!(", mstshash={k}"))
+        .and_then(|r| r.cookie.clone())
+        .map(Named::Cookie)
         .or_else(|| {
             cr.as_ref()
-                .and_then(|r| r.routing_token.as_ref())
-                .map(|k| format!(", routing token {k}"))
-        })
-        .unwrap_or_default();
+                .and_then(|r| r.routing_token.clone())
+                .map(Named::RoutingToken)
+        });
     Some(
         c.failed(
             CauseId::ListenerRefused,
@@ -283,12 +279,12 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
         )
         .with(ev(
             c.stop.frame,
-            format!(
-                "X.224 Connection Request from client offering {}{named}",
-                offered_text(c.tl)
-            ),
+            NegotiationClue::Request {
+                offered: offered(c.tl),
+                named,
+            },
         ))
-        .with(c.tev_saying(", no Connection Confirm")),
+        .with(c.tev_saying(EndNote::NoConnectionConfirm)),
     )
 }
 
@@ -352,10 +348,7 @@ fn ntlm_probe(c: &Closed) -> Option<Verdict> {
     (!c.t.is_rst()).then(|| {
         c.benign(Benign::Probe)
             .with_all(leg_ev(c.tl))
-            .with(c.tev_saying(
-                " instead of answering the NTLM challenge: a probe reading the server's NTLM \
-                 information",
-            ))
+            .with(c.tev_saying(EndNote::NtlmProbe))
     })
 }
 
@@ -380,7 +373,7 @@ fn credentials_rejected(c: &Closed) -> Option<Verdict> {
              CredSSP version mismatch.",
         )
         .with_all(leg_ev(c.tl))
-        .with(c.tev_saying(", no pubKeyAuth back")),
+        .with(c.tev_saying(EndNote::NoPubKeyAuth)),
     )
 }
 
@@ -398,7 +391,7 @@ fn authentication_refused(c: &Closed) -> Option<Verdict> {
              password, expired, locked or disabled account, no right to log on remotely).",
         )
         .with_all(leg_ev(c.tl))
-        .with(c.tev_saying(""));
+        .with(c.tev_saying(EndNote::None));
     if c.lad.mark(Step::CredsspAuthenticate).is_some() {
         v.last_step = Some(Some(Step::CredsspAuthenticate));
         v.failed_step = Some(Step::CredsspServerPubKeyAuth);
@@ -414,14 +407,12 @@ fn precheck_or_binding_refused(c: &Closed) -> Option<Verdict> {
         let mut v = c
             .benign(Benign::CredentialPrecheck)
             .with_all(leg_ev(c.tl))
-            .with(
-                c.tev_saying(" without sending credentials: the client's NLA credential pre-check"),
-            );
+            .with(c.tev_saying(EndNote::CredentialPrecheck));
         if let Some(s) =
             c.f.soft_alert_from(c.stop.frame)
                 .filter(|s| s.frame <= c.t.frame)
         {
-            v.evidence.push(ev(s.frame, s.describe()));
+            v.evidence.push(term_ev(s, None));
         }
         return Some(v);
     }
@@ -463,7 +454,7 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
         .and_then(|(_, r)| r.neg_req.as_ref())
         .is_some_and(|n| n.requested.offers_tls());
     if c.lad.security == Security::Standard && asked_tls {
-        let offered = offered_text(tl);
+        let offered = offered(tl);
         return Some(
             c.failed(
                 CauseId::SslNotAllowedByServer,
@@ -478,15 +469,15 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
             .with_all(tl.connection_request().map(|(e, _)| {
                 ev(
                     e.frame,
-                    format!("X.224 Connection Request from client offering {offered}"),
+                    NegotiationClue::Request {
+                        offered: offered.clone(),
+                        named: None,
+                    },
                 )
             }))
             .with(ev(
                 c.stop.frame,
-                format!(
-                    "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) \
-                     for a client that offered {offered}"
-                ),
+                NegotiationClue::StandardChosen { offered },
             ))
             .with(c.tev()),
         );
@@ -497,7 +488,7 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
     c.nla().then(|| {
         c.benign(Benign::CredentialPrecheck)
             .with_all(leg_ev(tl))
-            .with(c.tev_saying(" after NLA completed, without starting RDP: a credential check"))
+            .with(c.tev_saying(EndNote::CredentialCheck))
     })
 }
 
@@ -679,16 +670,10 @@ pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidenc
     if let Some(first) = ka.first() {
         out.push(ev(
             first.0,
-            format!(
-                "{} TCP keep-alive(s) while waiting (frames {}); the server's TCP stack sent {} \
-                 packets in all",
-                ka.len(),
-                ka.iter()
-                    .map(|k| k.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                tl.dir(Dir::ToClient).sent_packets()
-            ),
+            TcpClue::KeepAlivesWhileWaiting {
+                frames: ka.iter().map(|k| k.0).collect(),
+                server_packets: tl.dir(Dir::ToClient).sent_packets(),
+            },
         ));
     }
     out
@@ -697,7 +682,7 @@ pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidenc
 /// No packet ended the connection after the last step.
 pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> Verdict {
     let waited = tl.capture_end.since(stop.ts);
-    let stop_ev = mark_ev(stop, "");
+    let stop_ev = mark_ev(stop, StepNote::None);
     if let Some(s) = f.soft_alert_from(stop.frame) {
         // An encrypted alert with no FIN/RST after it.
         return Verdict::failed(
@@ -721,11 +706,10 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
     if waited < STALL {
         return Verdict::incomplete(Ending::CaptureEnded, None).with(ev(
             stop.frame,
-            format!(
-                "{} is the last step; the capture ends {} later",
-                stop.step.label(),
-                waited
-            ),
+            SilenceClue::LastStep {
+                step: stop.step,
+                waited,
+            },
         ));
     }
     if let Some(v) = path_lost(tl, f, Some(stop)) {
@@ -768,10 +752,9 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
         .with_all(keepalive_ev(tl, f, stop))
         .with(ev(
             stop.frame,
-            format!(
-                "nothing from the {} in the {} that followed",
-                next.sender().name(),
-                waited
-            ),
+            SilenceClue::NothingFrom {
+                party: next.sender(),
+                waited,
+            },
         ))
 }

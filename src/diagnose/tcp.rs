@@ -1,9 +1,10 @@
 //! TCP handshake rules: a SYN refused, unanswered or answered by ICMP;
 //! a handshake left half-open (a scanner, or one direction dropped).
 
-use super::facts::{after, dur, ev, Facts, TermKind};
+use super::evidence::{EndNote, StepNote, TcpClue};
+use super::facts::{dur, ev, Facts, TermKind};
 use super::ladder::{Ladder, Mark};
-use super::rules::{ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
+use super::rules::{end_ev, ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
 use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
 use crate::timeline::Timeline;
@@ -17,12 +18,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         .iter()
         .find(|t| t.dir == Dir::ToClient || matches!(t.kind, TermKind::Icmp(_)));
     let n = f.syns.len();
-    let syn_list = f
-        .syns
-        .iter()
-        .map(|(fr, _)| fr.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let syn_frames: Vec<u64> = f.syns.iter().map(|(fr, _)| *fr).collect();
     if let Some(t) = answer {
         // The SYN that the answer follows.
         let last_syn = f
@@ -59,13 +55,17 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         };
         v.evidence.push(ev(
             m.frame,
-            format!("SYN from client to {}", tl.endpoints.server),
+            TcpClue::Syn {
+                server: tl.endpoints.server,
+            },
         ));
         v.evidence.push(term_ev(t, Some(&m)));
         if let (true, Some(last)) = (n > 1, f.syns.last()) {
             v.evidence.push(ev(
                 last.0,
-                format!("client sent the SYN {n} times (frames {syn_list})"),
+                TcpClue::SynRepeated {
+                    frames: syn_frames.clone(),
+                },
             ));
         }
         return v;
@@ -76,10 +76,9 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
     if n == 1 && quiet < SYN_QUIET {
         return Verdict::incomplete(Ending::CaptureEnded, Some(last_frame)).with(ev(
             first_frame,
-            format!(
-                "SYN from client; the capture ends {} later with no answer",
-                dur(tl.capture_end, first_ts)
-            ),
+            TcpClue::SynCaptureEnds {
+                after: dur(tl.capture_end, first_ts),
+            },
         ));
     }
     let waited = if n > 1 {
@@ -92,11 +91,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         2 => Confidence::Medium,
         _ => Confidence::High,
     };
-    let gaps: Vec<String> = f
-        .syns
-        .windows(2)
-        .map(|w| format!("{:.1}", w[1].1.since(w[0].1).as_secs_f64()))
-        .collect();
+    let intervals: Vec<_> = f.syns.windows(2).map(|w| w[1].1.since(w[0].1)).collect();
     let mut v = Verdict::failed(
         Ending::Timeout {
             waited,
@@ -116,26 +111,21 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
     )
     .with(ev(
         first_frame,
-        format!("SYN from client to {}", tl.endpoints.server),
+        TcpClue::Syn {
+            server: tl.endpoints.server,
+        },
     ));
     v.grounds = Grounds::Silence;
     if n > 1 {
         v.evidence.push(ev(
             last_frame,
-            format!(
-                "SYN sent {n} times (frames {syn_list}), intervals {} s; no SYN/ACK, RST or ICMP \
-                 error",
-                gaps.join(", ")
-            ),
+            TcpClue::SynUnanswered {
+                frames: syn_frames,
+                intervals,
+            },
         ));
     } else {
-        v.evidence.push(ev(
-            first_frame,
-            format!(
-                "single SYN, no retransmission and no answer in the {} the capture continued",
-                quiet
-            ),
-        ));
+        v.evidence.push(ev(first_frame, TcpClue::SingleSynUnanswered { quiet }));
     }
     let _ = lad;
     v
@@ -150,16 +140,10 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         if t.dir == Dir::ToServer && !t.is_rst() {
             let mut v = Verdict::benign(Benign::HealthCheck, ending_of(tl, t), Some(t.frame));
             if let Some(m) = synack {
-                v.evidence.push(mark_ev(&m, ""));
+                v.evidence.push(mark_ev(&m, StepNote::None));
             }
-            v.evidence.push(ev(
-                t.frame,
-                format!(
-                    "{} {} with no data either way: a load-balancer health check or port probe",
-                    t.describe(),
-                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
-                ),
-            ));
+            v.evidence
+                .push(end_ev(t, synack.as_ref(), EndNote::HandshakeHealthCheck));
             return v;
         }
         if t.dir == Dir::ToServer && t.is_rst() {
@@ -169,16 +153,10 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
                 Some(t.frame),
             );
             if let Some(m) = synack {
-                v.evidence.push(mark_ev(&m, ""));
+                v.evidence.push(mark_ev(&m, StepNote::None));
             }
-            v.evidence.push(ev(
-                t.frame,
-                format!(
-                    "{} {} without completing the handshake: a half-open (SYN) port scan",
-                    t.describe(),
-                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
-                ),
-            ));
+            v.evidence
+                .push(end_ev(t, synack.as_ref(), EndNote::HalfOpenScan));
             return v;
         }
         return Verdict::failed(
@@ -212,15 +190,14 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         );
         v.grounds = Grounds::Silence;
         if let Some(m) = synack {
-            v.evidence.push(mark_ev(&m, ""));
+            v.evidence.push(mark_ev(&m, StepNote::None));
         }
         v.evidence.push(ev(
             tl.last_frame,
-            format!(
-                "{} SYN and {} SYN/ACK retransmissions, no handshake ACK",
-                f.syns.len().saturating_sub(1),
-                f.synacks.len().saturating_sub(1)
-            ),
+            TcpClue::NoHandshakeAck {
+                syn_rtx: f.syns.len().saturating_sub(1),
+                synack_rtx: f.synacks.len().saturating_sub(1),
+            },
         ));
         return v;
     }

@@ -2,10 +2,11 @@
 //! ClientHello (certificate key unusable, no version or cipher in common),
 //! a client that leaves after the server's certificate.
 
-use super::cert::{cert_text, judge_cert};
-use super::facts::{after, ev, Term};
+use super::cert::judge_cert;
+use super::evidence::{EndNote, TlsClue};
+use super::facts::{ev, Term};
 use super::ladder::{Ladder, Mark};
-use super::rules::{ending_of, lower, term_ev, Verdict, PROMPT};
+use super::rules::{end_ev, ending_of, lower, term_ev, Verdict, PROMPT};
 use super::{CauseId, Confidence};
 use crate::common::Dir;
 use crate::flow::TcpEventKind;
@@ -19,10 +20,7 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
     let ending = ending_of(tl, t);
     let mut evidence = vec![term_ev(t, stop.as_ref())];
     if let Some((e, ch)) = tl.client_hello() {
-        evidence.push(ev(
-            e.frame,
-            format!("ClientHello from client: {}", hello_text(ch)),
-        ));
+        evidence.push(ev(e.frame, TlsClue::ClientHello(Some(ch.clone()))));
     }
     let (id, conf, summary) = if t.dir == Dir::ToClient {
         let old_only = tl.client_hello().is_some_and(|(_, h)| offers_only_old(h));
@@ -147,7 +145,13 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
     if t.dir == Dir::ToServer {
         if let Some((e, c)) = tl.certificates() {
             if let Some(leaf) = c.first() {
-                evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
+                evidence.push(ev(
+                    e.frame,
+                    TlsClue::Certificate {
+                        cert: leaf.clone(),
+                        at: t.ts,
+                    },
+                ));
             }
         }
     }
@@ -232,20 +236,10 @@ pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) ->
         ),
     };
     let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
-    v.evidence.push(ev(
-        stop.frame,
-        format!(
-            "ClientHello from client{}",
-            hello
-                .as_ref()
-                .map(|h| format!(": {}", hello_text(h)))
-                .unwrap_or_default()
-        ),
-    ));
-    v.evidence.push(ev(
-        t.frame,
-        format!("{} {}, no ServerHello", t.describe(), after(t.ts, stop)),
-    ));
+    v.evidence
+        .push(ev(stop.frame, TlsClue::ClientHello(hello)));
+    v.evidence
+        .push(end_ev(t, Some(stop), EndNote::NoServerHello));
     v
 }
 
@@ -298,7 +292,13 @@ pub(super) fn client_left_after_cert(
     let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
     if let Some((e, c)) = tl.certificates() {
         if let Some(leaf) = c.first() {
-            v.evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
+            v.evidence.push(ev(
+                e.frame,
+                TlsClue::Certificate {
+                    cert: leaf.clone(),
+                    at: t.ts,
+                },
+            ));
         }
     }
     v.evidence.push(term_ev(t, Some(stop)));
@@ -309,14 +309,12 @@ pub(super) fn client_left_after_cert(
                 && e.dir == t.dir
                 && matches!(k, TcpEventKind::Fin | TcpEventKind::Rst { .. })
         }) {
-            let what = if matches!(k, TcpEventKind::Fin) {
-                "FIN"
-            } else {
-                "RST"
-            };
             v.evidence.push(ev(
                 e.frame,
-                format!("{what} from {} after its alert", t.dir.sender()),
+                TlsClue::CloseAfterAlert {
+                    dir: t.dir,
+                    rst: !matches!(k, TcpEventKind::Fin),
+                },
             ));
         }
     }

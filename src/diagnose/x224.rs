@@ -1,6 +1,7 @@
 //! X.224 negotiation failures (RDP_NEG_FAILURE), one cause per code.
 
-use super::facts::{after, ev, Facts};
+use super::evidence::{Clue, EndNote, NegotiationClue, Offered, Since};
+use super::facts::{ev, Facts};
 use super::ladder::Mark;
 use super::rules::Verdict;
 use super::{CauseId, Certainty, Confidence, Ending, Step};
@@ -26,7 +27,7 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         .and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
     let offers_tls = requested.is_some_and(|r| r.offers_tls());
     let offers_nla = requested.is_some_and(|r| r.offers_nla());
-    let offered = offered_text(tl);
+    let offered = offered(tl);
     use NegFailureCode as N;
     let (id, conf, summary) = match code.0 {
         N::SSL_REQUIRED_BY_SERVER => (
@@ -92,42 +93,40 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
     if let Some(m) = &cr {
         v.evidence.push(ev(
             m.frame,
-            format!("X.224 Connection Request from client offering {offered}"),
+            NegotiationClue::Request {
+                offered: offered.clone(),
+                named: None,
+            },
         ));
     }
     v.evidence.push(ev(
         e.frame,
-        format!(
-            "X.224 Connection Confirm from server with RDP_NEG_FAILURE {} ({}){}",
-            code.name(),
-            code.0,
-            cr.map(|m| format!(", {}", after(e.ts, &m)))
-                .unwrap_or_default()
-        ),
+        NegotiationClue::Failure {
+            code,
+            since: cr.map(|m| Since::mark(e.ts, &m)),
+        },
     ));
     if let Some(t) = f.terms.iter().find(|t| t.frame >= e.frame && t.is_close()) {
         v.evidence.push(ev(
             t.frame,
-            format!("{}: the connection ends", t.describe()),
+            Clue::End {
+                term: t.clone(),
+                since: None,
+                note: EndNote::ConnectionEnds,
+            },
         ));
     }
     Some(v)
 }
 
-/// `SSL|HYBRID`, or `RDP only` / `no RDP_NEG_REQ (Standard RDP Security only)`.
-pub fn offered_text(tl: &Timeline) -> String {
+/// What the client offered: shown as `SSL|HYBRID`, or `RDP only` / `no
+/// RDP_NEG_REQ (Standard RDP Security only)`.
+pub fn offered(tl: &Timeline) -> Offered {
     match tl.connection_request() {
         Some((_, r)) => match &r.neg_req {
-            Some(n) => {
-                let names = n.requested.requested_names();
-                if names == ["RDP"] {
-                    "RDP only".into()
-                } else {
-                    names.join("|")
-                }
-            }
-            None => "no RDP_NEG_REQ (Standard RDP Security only)".into(),
+            Some(n) => Offered::Requested(n.requested),
+            None => Offered::NoNegReq,
         },
-        None => "an unknown set of protocols (Connection Request not captured)".into(),
+        None => Offered::NotCaptured,
     }
 }

@@ -1387,7 +1387,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .iter()
                     .find(|x| x.frame == e.frame)
                     .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
-                text: e.text.clone(),
+                text: e.text(),
             })
             .collect(),
         caveats: d.caveats.clone(),

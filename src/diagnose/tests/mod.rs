@@ -20,7 +20,7 @@ fn conf(d: &Diagnosis) -> Option<Confidence> {
 fn has_ev(d: &Diagnosis, frame: u64, needle: &str) -> bool {
     d.evidence
         .iter()
-        .any(|e| e.frame == frame && e.text.contains(needle))
+        .any(|e| e.frame == frame && e.text().contains(needle))
 }
 #[track_caller]
 fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
