@@ -5,12 +5,12 @@
 
 use super::facts::{date, date_secs, Term};
 use super::ladder::Mark;
+use super::rdp::license_error_name;
 use super::{Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::packet::IcmpError;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::CredsspLeg;
-use super::rdp::license_error_name;
 use crate::proto::mcs::{disconnect_reason_name, error_info_name};
 use crate::proto::tls::ClientHello;
 use crate::proto::x224::{NegFailureCode, Protocols};
@@ -52,7 +52,10 @@ impl fmt::Display for Since {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Clue {
     /// A step of the ladder the capture shows, from its sender.
-    Step { step: Step, note: StepNote },
+    Step {
+        step: Step,
+        note: StepNote,
+    },
     /// A packet that ends (or announces the end of) the connection, timed
     /// from a step when one is given, with what it means.
     End {
@@ -249,11 +252,25 @@ pub enum TcpClue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SilenceClue {
     /// The last step placed, and how long the capture went on after it.
-    LastStep { step: Step, waited: Duration },
-    NothingFrom { party: Party, waited: Duration },
-    FirstPacketAfter { idle: Duration, start: Timestamp },
-    RetransmissionsAfter { count: usize, dir: Dir },
-    KeepAlivesAfter { count: usize },
+    LastStep {
+        step: Step,
+        waited: Duration,
+    },
+    NothingFrom {
+        party: Party,
+        waited: Duration,
+    },
+    FirstPacketAfter {
+        idle: Duration,
+        start: Timestamp,
+    },
+    RetransmissionsAfter {
+        count: usize,
+        dir: Dir,
+    },
+    KeepAlivesAfter {
+        count: usize,
+    },
 }
 
 /// What the client offered and the server chose.
@@ -302,18 +319,22 @@ pub enum NegotiationClue {
     },
     /// The server chose Standard RDP Security for a client that asked for
     /// TLS.
-    StandardChosen {
-        offered: Offered,
-    },
+    StandardChosen { offered: Offered },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TlsClue {
     ClientHello(Option<ClientHello>),
     /// The server's leaf certificate judged at the capture's time.
-    Certificate { cert: CertInfo, at: Timestamp },
+    Certificate {
+        cert: CertInfo,
+        at: Timestamp,
+    },
     /// The FIN or RST that followed an encrypted alert.
-    CloseAfterAlert { dir: Dir, rst: bool },
+    CloseAfterAlert {
+        dir: Dir,
+        rst: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -372,10 +393,7 @@ pub enum CaptureClue {
 }
 
 fn frames(v: &[u64]) -> String {
-    v.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
 }
 
 impl fmt::Display for Clue {
@@ -422,7 +440,10 @@ impl fmt::Display for TcpClue {
                 v.len(),
                 frames(v)
             ),
-            SynUnanswered { frames: v, intervals } => write!(
+            SynUnanswered {
+                frames: v,
+                intervals,
+            } => write!(
                 f,
                 "SYN sent {} times (frames {}), intervals {} s; no SYN/ACK, RST or ICMP error",
                 v.len(),
@@ -516,11 +537,9 @@ impl fmt::Display for TcpClue {
                 dir.sender(),
                 if *until_end { " until the end" } else { "" }
             ),
-            ZeroWindowProbes { count, dir } => write!(
-                f,
-                "{count} zero-window probe(s) from the {}",
-                dir.sender()
-            ),
+            ZeroWindowProbes { count, dir } => {
+                write!(f, "{count} zero-window probe(s) from the {}", dir.sender())
+            }
             LargeRetransmission {
                 dir,
                 len,
@@ -629,11 +648,9 @@ impl fmt::Display for TlsClue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TlsClue::ClientHello(None) => f.write_str("ClientHello from client"),
-            TlsClue::ClientHello(Some(h)) => write!(
-                f,
-                "ClientHello from client: {}",
-                super::tls::hello_text(h)
-            ),
+            TlsClue::ClientHello(Some(h)) => {
+                write!(f, "ClientHello from client: {}", super::tls::hello_text(h))
+            }
             TlsClue::Certificate { cert: c, at } => write!(
                 f,
                 "server Certificate: subject {}, issuer {}{}, valid {} to {} (capture time {})",
@@ -669,10 +686,9 @@ impl fmt::Display for RdpClue {
                     .map(|s| s.to_string())
                     .unwrap_or("-".into())
             ),
-            ConnectResponse { result } => write!(
-                f,
-                "MCS Connect Response from server with result {result}"
-            ),
+            ConnectResponse { result } => {
+                write!(f, "MCS Connect Response from server with result {result}")
+            }
             SetErrorInfo { code } => write!(
                 f,
                 "Set Error Info PDU from server: {} (0x{code:x})",

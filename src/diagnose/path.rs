@@ -6,7 +6,8 @@ use super::evidence::{EndNote, SilenceClue, Since, StepNote, TcpClue};
 use super::facts::{dur, ev, party, Facts, Rtx, Term, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::rules::{
-    end_ev, ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL, ZERO_WINDOW,
+    end_ev, ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL,
+    ZERO_WINDOW,
 };
 use super::{CauseId, Confidence, Ending, Grounds, Party, Step};
 use crate::common::{Dir, Timestamp};
@@ -611,10 +612,8 @@ fn black_hole_verdict(
     }
     if r.len() > 4 {
         if let Some(x) = r.last() {
-            v.evidence.push(ev(
-                x.frame,
-                TcpClue::SameSegment { count: r.len() },
-            ));
+            v.evidence
+                .push(ev(x.frame, TcpClue::SameSegment { count: r.len() }));
         }
     }
     for g in holes.iter().take(2) {
@@ -628,20 +627,15 @@ fn black_hole_verdict(
         ));
     }
     if let Some((fr, i)) = frag_needed {
-        v.evidence
-            .push(ev(fr, TcpClue::FragmentationNeeded(i)));
+        v.evidence.push(ev(fr, TcpClue::FragmentationNeeded(i)));
     }
     if let Some(k) = f
         .keepalives
         .iter()
         .find(|(fr, _, d)| *fr > first_loss && *d == dir.reverse())
     {
-        v.evidence.push(ev(
-            k.0,
-            TcpClue::SmallPacketsPass {
-                dir: dir.reverse(),
-            },
-        ));
+        v.evidence
+            .push(ev(k.0, TcpClue::SmallPacketsPass { dir: dir.reverse() }));
     }
     v.grounds = grounds;
     // The steps carried by the lost data did not complete.

@@ -28,24 +28,23 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
             {
                 let code = l.error_code.unwrap_or(0);
                 let (ending, ef, t) = end(e.frame);
-                let mut v =
-                    Verdict::failed(
-                        ending,
-                        ef,
-                        CauseId::LicensingError,
-                        Confidence::High,
-                        format!(
-                            "The server's licensing failed with {} (0x{code:02x}).",
-                            license_error_name(code)
-                        ),
-                    )
-                    .with(ev(
-                        e.frame,
-                        RdpClue::LicenseError {
-                            code,
-                            state_transition: l.state_transition,
-                        },
-                    ));
+                let mut v = Verdict::failed(
+                    ending,
+                    ef,
+                    CauseId::LicensingError,
+                    Confidence::High,
+                    format!(
+                        "The server's licensing failed with {} (0x{code:02x}).",
+                        license_error_name(code)
+                    ),
+                )
+                .with(ev(
+                    e.frame,
+                    RdpClue::LicenseError {
+                        code,
+                        state_transition: l.state_transition,
+                    },
+                ));
                 if let Some(t) = t {
                     v.evidence.push(term_ev(&t, None));
                 }
@@ -205,8 +204,11 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
         } else if t.dir == Dir::ToServer && sess.is_none() && t.is_rst() && !graceful(f, t) {
             set_up_aborted(tl, lad, t)
         } else if t.dir == Dir::ToServer {
-            Verdict::session_end(ending, Some(t.frame))
-                .with(end_ev(t, None, EndNote::ClientEndedSession))
+            Verdict::session_end(ending, Some(t.frame)).with(end_ev(
+                t,
+                None,
+                EndNote::ClientEndedSession,
+            ))
         } else if t.is_rst() {
             Verdict::failed(
                 ending,
@@ -219,8 +221,11 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
         } else if let Some(v) = server_cut(tl, f, t, sess.map_or(0, |m| m.frame)) {
             v
         } else {
-            Verdict::session_end(ending, Some(t.frame))
-                .with(end_ev(t, None, EndNote::ServerEndedSession))
+            Verdict::session_end(ending, Some(t.frame)).with(end_ev(
+                t,
+                None,
+                EndNote::ServerEndedSession,
+            ))
         };
         if let Some(s) = f.soft_alert_from(sess.map(|m| m.frame).unwrap_or(0)) {
             if s.frame <= t.frame {
@@ -336,12 +341,7 @@ fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          closing it first: the client gave up (a user who quit, or a client error)."
             .into(),
     );
-    during_set_up(
-        v,
-        lad,
-        t,
-        EndNote::AbortBeforeSessionData,
-    )
+    during_set_up(v, lad, t, EndNote::AbortBeforeSessionData)
 }
 
 /// The evidence of an end during RDP set-up inside TLS: the records both

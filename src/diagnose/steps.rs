@@ -5,9 +5,7 @@ use super::evidence::{EndNote, Named, NegotiationClue, RdpClue, SilenceClue, Ste
 use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, Mark, Security};
 use super::path::path_lost;
-use super::rules::{
-    cause, end_ev, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL,
-};
+use super::rules::{cause, end_ev, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
 use super::x224::offered;
 use super::{Benign, CauseId, Confidence, Ending, Evidence, Grounds, Outcome, Party, Step};
@@ -16,15 +14,7 @@ use crate::timeline::Timeline;
 
 pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
     tl.credssp_legs()
-        .map(|(e, l)| {
-            ev(
-                e.frame,
-                RdpClue::CredsspLeg {
-                    leg: l,
-                    dir: e.dir,
-                },
-            )
-        })
+        .map(|(e, l)| ev(e.frame, RdpClue::CredsspLeg { leg: l, dir: e.dir }))
         .collect()
 }
 
@@ -33,10 +23,11 @@ pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
 pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Verdict {
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.closes()) {
-        Some(t) if both && t.dir == Dir::ToServer => {
-            Verdict::session_end(ending_of(tl, t), Some(t.frame))
-                .with(end_ev(t, None, EndNote::DataBothWays))
-        }
+        Some(t) if both && t.dir == Dir::ToServer => Verdict::session_end(
+            ending_of(tl, t),
+            Some(t.frame),
+        )
+        .with(end_ev(t, None, EndNote::DataBothWays)),
         Some(t) => Verdict::incomplete(ending_of(tl, t), Some(t.frame)).with(term_ev(t, None)),
         None => {
             if let Some(v) = path_lost(tl, f, None) {

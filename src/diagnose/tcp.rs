@@ -125,7 +125,8 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
             },
         ));
     } else {
-        v.evidence.push(ev(first_frame, TcpClue::SingleSynUnanswered { quiet }));
+        v.evidence
+            .push(ev(first_frame, TcpClue::SingleSynUnanswered { quiet }));
     }
     let _ = lad;
     v

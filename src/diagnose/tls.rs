@@ -236,8 +236,7 @@ pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) ->
         ),
     };
     let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
-    v.evidence
-        .push(ev(stop.frame, TlsClue::ClientHello(hello)));
+    v.evidence.push(ev(stop.frame, TlsClue::ClientHello(hello)));
     v.evidence
         .push(end_ev(t, Some(stop), EndNote::NoServerHello));
     v

@@ -197,7 +197,14 @@ fn evidence(items: Vec<(u64, Clue)>) -> Vec<Evidence> {
 }
 
 /// The packet `dir` sent at `frame` that ended the connection.
-fn ended(frame: u64, ms: i64, dir: Dir, kind: TermKind, since: Option<Since>, note: EndNote) -> Clue {
+fn ended(
+    frame: u64,
+    ms: i64,
+    dir: Dir,
+    kind: TermKind,
+    since: Option<Since>,
+    note: EndNote,
+) -> Clue {
     Clue::End {
         term: Term {
             frame,
