@@ -9,7 +9,7 @@ use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
 use crate::packet::IcmpError;
 use crate::proto::tls::{alert_name, TlsEvent};
 use crate::proto::ProtoEvent;
-use crate::timeline::{EventKind, Timeline};
+use crate::timeline::{DirSummary, EventKind, Timeline};
 
 /// The party sending in a direction.
 pub fn party(dir: Dir) -> Party {
@@ -25,6 +25,9 @@ pub enum TermKind {
     Rst {
         ttl: u8,
         ip_id: Option<u16>,
+        /// The sender's usual TTL and how many packets carry it, when this
+        /// RST's TTL is not it: a device on the path forged it.
+        forged: Option<(u8, u64)>,
     },
     Fin,
     /// A clear-text TLS alert.
@@ -134,6 +137,7 @@ impl Facts {
                         kind: TermKind::Rst {
                             ttl: *ttl,
                             ip_id: *ip_id,
+                            forged: forged(tl.dir(e.dir), *ttl),
                         },
                     }),
                     TcpEventKind::Fin => f.terms.push(Term {
@@ -249,6 +253,25 @@ impl Facts {
             .copied()
             .collect()
     }
+}
+
+/// A RST with TTL `ttl` whose sender's other packets (at least two) have
+/// another usual TTL: (usual TTL, packets with it).
+fn forged(d: &DirSummary, ttl: u8) -> Option<(u8, u64)> {
+    let usual = d.usual_ttl()?;
+    let count = |v: u8| {
+        d.ttls
+            .iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let n = count(usual);
+    // Two TTL populations of similar size are two paths or two capture
+    // points (every packet seen twice), not a forger.
+    let same_as_rst = count(ttl);
+    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
+    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
 }
 
 /// Human duration between two times (`0.40 ms`, `1.52 s`).

@@ -115,7 +115,7 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
         let (first, last) = (run[0], run[run.len() - 1]);
         let peer = party(dir.reverse()).name();
         let (ending, ef) = match term {
-            Some(t) => (ending_of(tl, t), Some(t.frame)),
+            Some(t) => (ending_of(t), Some(t.frame)),
             None => (
                 Ending::Timeout {
                     waited: last.1.since(first.1),
@@ -162,7 +162,7 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
 }
 
 pub(super) fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, n: u64) -> Verdict {
-    let TermKind::Rst { ttl, ip_id } = t.kind else {
+    let TermKind::Rst { ttl, ip_id, .. } = t.kind else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let at = match lad.next {
@@ -239,13 +239,13 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
     let rst =
         term.filter(|t| t.is_rst() && t.frame >= idle_frame && t.ts.since(resumed.ts) <= STALL);
     let mut v = if let Some(t) = rst {
-        let forged_by = forged(tl, t);
+        let forged_by = forged(t);
         let (conf, who) = match forged_by {
             Some(_) => (Confidence::High, "a stateful firewall or load balancer on the path (the RST's TTL is not the sender's)"),
             None => (usual_idle(idle), "a stateful device on the path, or the peer, after"),
         };
         let mut v = Verdict::failed(
-            ending_of(tl, t),
+            ending_of(t),
             Some(t.frame),
             CauseId::IdleTimeout,
             conf,
@@ -338,7 +338,7 @@ pub(super) fn zero_window(
     let held = until(*start, *end);
     let who = dir.sender();
     let (ending, ef) = match term {
-        Some(t) => (ending_of(tl, t), Some(t.frame)),
+        Some(t) => (ending_of(t), Some(t.frame)),
         None => (
             Ending::Timeout {
                 waited: held,
@@ -552,7 +552,7 @@ fn black_hole_verdict(
         Grounds::Silence
     };
     let (ending, ef) = match term {
-        Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(tl, t), Some(t.frame)),
+        Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(t), Some(t.frame)),
         _ => {
             let last = r.last().map(|x| (x.ts, x.frame));
             (

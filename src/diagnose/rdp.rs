@@ -16,7 +16,7 @@ use crate::timeline::Timeline;
 /// Licensing errors, MCS refusals and Set Error Info codes in the clear.
 pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
     let end = |from: u64| match f.first_term_from(from) {
-        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
         None => (Ending::CaptureEnded, None, None),
     };
     for (e, p) in tl.proto_events() {
@@ -198,11 +198,11 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
         return v.with_all(sess_ev);
     }
     if let Some(t) = term.filter(|t| t.closes()) {
-        let ending = ending_of(tl, t);
+        let ending = ending_of(t);
         let mut v = if t.dir == Dir::ToClient && sess.is_none() {
-            set_up_refused(tl, lad, t)
+            set_up_refused(lad, t)
         } else if t.dir == Dir::ToServer && sess.is_none() && t.is_rst() && !graceful(f, t) {
-            set_up_aborted(tl, lad, t)
+            set_up_aborted(lad, t)
         } else if t.dir == Dir::ToServer {
             Verdict::session_end(ending, Some(t.frame)).with(end_ev(
                 t,
@@ -284,7 +284,7 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
         return None;
     }
     let mut v = Verdict::failed(
-        ending_of(tl, fin),
+        ending_of(fin),
         Some(fin.frame),
         CauseId::ServerClosed,
         Confidence::Medium,
@@ -304,9 +304,9 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
 /// during RDP set-up (licensing, a session limit, a policy or logon that
 /// denies the user). The records' content is hidden, so the step is only
 /// inferred.
-fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+fn set_up_refused(lad: &Ladder, t: &Term) -> Verdict {
     let v = Verdict::failed(
-        ending_of(tl, t),
+        ending_of(t),
         Some(t.frame),
         CauseId::ServerDeniedSession,
         Confidence::Low,
@@ -331,9 +331,9 @@ fn graceful(f: &Facts, t: &Term) -> bool {
 /// Inside TLS, the client reset the connection (an abortive close, RFC
 /// 9293 3.6: no FIN, no close_notify) during RDP set-up, before any
 /// session data: it gave up on the connection. The step is inferred.
-fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+fn set_up_aborted(lad: &Ladder, t: &Term) -> Verdict {
     let v = Verdict::failed(
-        ending_of(tl, t),
+        ending_of(t),
         Some(t.frame),
         CauseId::ClientAborted,
         Confidence::Low,

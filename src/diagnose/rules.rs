@@ -155,10 +155,10 @@ pub fn cause(id: CauseId, confidence: Confidence, summary: String) -> Cause {
 }
 
 /// How a terminating packet ends the connection.
-pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
+pub fn ending_of(t: &Term) -> Ending {
     match &t.kind {
         TermKind::Rst { .. } => {
-            if forged(tl, t).is_some() {
+            if forged(t).is_some() {
                 Ending::ResetBy(Party::Middlebox)
             } else {
                 Ending::ResetBy(party(t.dir))
@@ -183,25 +183,11 @@ pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
 
 /// A RST whose TTL differs from the usual TTL of its sender's other
 /// packets (at least two of them): (usual TTL, packets with it).
-pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
-    let TermKind::Rst { ttl, .. } = t.kind else {
-        return None;
-    };
-    let d = tl.dir(t.dir);
-    let usual = d.usual_ttl()?;
-    let count = |v: u8| {
-        d.ttls
-            .iter()
-            .find(|(x, _)| *x == v)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
-    };
-    let n = count(usual);
-    // Two TTL populations of similar size are two paths or two capture
-    // points (every packet seen twice), not a forger.
-    let same_as_rst = count(ttl);
-    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
-    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
+pub fn forged(t: &Term) -> Option<(u8, u64)> {
+    match t.kind {
+        TermKind::Rst { forged, .. } => forged,
+        _ => None,
+    }
 }
 
 pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
@@ -247,7 +233,7 @@ pub(super) fn lower(c: Confidence) -> Confidence {
 pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     if let Some((frame, dir, why)) = &f.not_rdp {
         let (ending, ef, term) = match f.first_term_from(*frame) {
-            Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+            Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
             None => (Ending::CaptureEnded, None, None),
         };
         // An RDP client answered by something else: a failure of the
@@ -411,7 +397,7 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         return v;
     }
     if let Some(t) = &term {
-        if let Some((usual, n)) = forged(tl, t) {
+        if let Some((usual, n)) = forged(t) {
             return middlebox_reset(tl, lad, t, usual, n);
         }
     }
@@ -426,7 +412,7 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     if let Some(t) = &term {
         if let TermKind::Icmp(i) = &t.kind {
             return Verdict::failed(
-                ending_of(tl, t),
+                ending_of(t),
                 Some(t.frame),
                 CauseId::IcmpUnreachable,
                 Confidence::High,

@@ -24,11 +24,11 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
     let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.closes()) {
         Some(t) if both && t.dir == Dir::ToServer => Verdict::session_end(
-            ending_of(tl, t),
+            ending_of(t),
             Some(t.frame),
         )
         .with(end_ev(t, None, EndNote::DataBothWays)),
-        Some(t) => Verdict::incomplete(ending_of(tl, t), Some(t.frame)).with(term_ev(t, None)),
+        Some(t) => Verdict::incomplete(ending_of(t), Some(t.frame)).with(term_ev(t, None)),
         None => {
             if let Some(v) = path_lost(tl, f, None) {
                 return v;
@@ -103,7 +103,7 @@ impl Closed<'_> {
         self.t.dir == Dir::ToClient
     }
     fn end(&self) -> Ending {
-        ending_of(self.tl, self.t)
+        ending_of(self.t)
     }
     fn failed(&self, id: CauseId, c: Confidence, summary: impl Into<String>) -> Verdict {
         Verdict::failed(self.end(), Some(self.t.frame), id, c, summary.into())
@@ -677,7 +677,7 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
     if let Some(s) = f.soft_alert_from(stop.frame) {
         // An encrypted alert with no FIN/RST after it.
         return Verdict::failed(
-            ending_of(tl, s),
+            ending_of(s),
             Some(s.frame),
             if s.dir == Dir::ToClient {
                 CauseId::ServerClosed

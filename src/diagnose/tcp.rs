@@ -31,7 +31,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         let m = Mark::new(Step::Syn, last_syn.0, last_syn.1, Certainty::Seen);
         let mut v = match &t.kind {
             TermKind::Icmp(i) => Verdict::failed(
-                ending_of(tl, t),
+                ending_of(t),
                 Some(t.frame),
                 CauseId::IcmpUnreachable,
                 Confidence::High,
@@ -139,7 +139,7 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         // SYN, SYN/ACK, then the client's FIN (its ACK completes the
         // handshake): connect and close with no data.
         if t.dir == Dir::ToServer && !t.is_rst() {
-            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(tl, t), Some(t.frame));
+            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(t), Some(t.frame));
             if let Some(m) = synack {
                 v.evidence.push(mark_ev(&m, StepNote::None));
             }
@@ -161,7 +161,7 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
             return v;
         }
         return Verdict::failed(
-            ending_of(tl, t),
+            ending_of(t),
             Some(t.frame),
             CauseId::Unknown,
             Confidence::Low,

@@ -17,7 +17,7 @@ use crate::timeline::Timeline;
 pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
     let stop = lad.last;
     let name = alert_name(desc);
-    let ending = ending_of(tl, t);
+    let ending = ending_of(t);
     let mut evidence = vec![term_ev(t, stop.as_ref())];
     if let Some((e, ch)) = tl.client_hello() {
         evidence.push(ev(e.frame, TlsClue::ClientHello(Some(ch.clone()))));
@@ -235,7 +235,7 @@ pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) ->
                 .into(),
         ),
     };
-    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
+    let mut v = Verdict::failed(ending_of(t), Some(t.frame), id, conf, summary);
     v.evidence.push(ev(stop.frame, TlsClue::ClientHello(hello)));
     v.evidence
         .push(end_ev(t, Some(stop), EndNote::NoServerHello));
@@ -288,7 +288,7 @@ pub(super) fn client_left_after_cert(
                 .into(),
         ),
     };
-    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
+    let mut v = Verdict::failed(ending_of(t), Some(t.frame), id, conf, summary);
     if let Some((e, c)) = tl.certificates() {
         if let Some(leaf) = c.first() {
             v.evidence.push(ev(

@@ -393,6 +393,7 @@ fn tls_reset() -> ConnectionResult {
                 TermKind::Rst {
                     ttl: 128,
                     ip_id: Some(0x1234),
+                    forged: None,
                 },
                 since(0.4, Step::ClientHello, 65),
                 EndNote::NoServerHello,
@@ -1114,6 +1115,7 @@ fn retries_file() -> FileResult {
                 TermKind::Rst {
                     ttl: 128,
                     ip_id: Some(0x1234),
+                    forged: None,
                 },
                 since(1.0, Step::Syn, 10 * k + 1),
                 EndNote::None,
