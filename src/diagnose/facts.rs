@@ -4,12 +4,15 @@
 
 use super::evidence::Clue;
 use super::{Evidence, Party};
-use crate::common::{Dir, Duration, Timestamp};
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
 use crate::packet::IcmpError;
-use crate::proto::tls::{alert_name, TlsEvent};
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::CredsspLeg;
+use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
+use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::ProtoEvent;
-use crate::timeline::{DirSummary, EventKind, Timeline};
+use crate::timeline::{DirSummary, Event, EventKind, Timeline};
 
 /// The party sending in a direction.
 pub fn party(dir: Dir) -> Party {
@@ -98,8 +101,107 @@ pub struct Rtx {
     pub len: u32,
 }
 
+/// Where and when the connection ran, and what each direction carried.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub endpoints: Endpoints,
+    pub first_frame: u64,
+    pub first_ts: Timestamp,
+    pub last_frame: u64,
+    pub last_ts: Timestamp,
+    /// The last packet of the whole capture: how long it went on.
+    pub capture_end: Timestamp,
+    dirs: [DirSummary; 2],
+    /// The longest silence and the frame that ended it.
+    pub max_idle: Option<(Duration, u64)>,
+}
+
+impl Conn {
+    fn of(tl: &Timeline) -> Conn {
+        Conn {
+            endpoints: tl.endpoints,
+            first_frame: tl.first_frame,
+            first_ts: tl.first_ts,
+            last_frame: tl.last_frame,
+            last_ts: tl.last_ts,
+            capture_end: tl.capture_end,
+            dirs: tl.dirs.clone(),
+            max_idle: tl.max_idle,
+        }
+    }
+
+    pub fn dir(&self, d: Dir) -> &DirSummary {
+        &self.dirs[d.index()]
+    }
+}
+
+/// A protocol fact with its place: frame, time, sender.
+#[derive(Clone, Debug, PartialEq)]
+pub struct At<T> {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: Dir,
+    pub what: T,
+}
+
+impl<T> At<T> {
+    fn of(e: &Event, what: T) -> At<T> {
+        At {
+            frame: e.frame,
+            ts: e.ts,
+            dir: e.dir,
+            what,
+        }
+    }
+}
+
+/// What the clear-text protocol messages say, read once.
 #[derive(Clone, Debug, Default)]
+pub struct Proto {
+    pub request: Option<At<ConnectionRequest>>,
+    /// The first RDP_NEG_FAILURE.
+    pub neg_failure: Option<At<NegFailureCode>>,
+    pub client_hello: Option<At<ClientHello>>,
+    pub server_hello: Option<At<()>>,
+    /// The server's certificate chain, leaf first (TLS, or the GCC
+    /// security data).
+    pub certificates: Option<At<Vec<CertInfo>>>,
+    pub credssp_legs: Vec<At<CredsspLeg>>,
+    /// The sentence on what the client offered and the server chose.
+    pub negotiation: Option<String>,
+}
+
+impl Proto {
+    fn of(tl: &Timeline) -> Proto {
+        Proto {
+            request: tl.connection_request().map(|(e, r)| At::of(e, r.clone())),
+            neg_failure: tl.proto_events().find_map(|(e, p)| match p {
+                ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
+                    code,
+                })) => Some(At::of(e, *code)),
+                _ => None,
+            }),
+            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h.clone())),
+            server_hello: tl.server_hello().map(|(e, _)| At::of(e, ())),
+            certificates: tl.certificates().map(|(e, c)| At::of(e, c.to_vec())),
+            credssp_legs: tl.credssp_legs().map(|(e, l)| At::of(e, l)).collect(),
+            negotiation: super::negotiation(tl),
+        }
+    }
+}
+
+impl Proto {
+    /// The server's leaf certificate with its place.
+    pub fn leaf_cert(&self) -> Option<(u64, &CertInfo)> {
+        let c = self.certificates.as_ref()?;
+        c.what.first().map(|l| (c.frame, l))
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct Facts {
+    pub conn: Conn,
+    pub proto: Proto,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
     /// SYN events (frame, ts, retransmission).
@@ -119,7 +221,21 @@ pub struct Facts {
 
 impl Facts {
     pub fn build(tl: &Timeline) -> Facts {
-        let mut f = Facts::default();
+        let mut f = Facts {
+            conn: Conn::of(tl),
+            proto: Proto::of(tl),
+            terms: Vec::new(),
+            rtx: Vec::new(),
+            syns: Vec::new(),
+            synacks: Vec::new(),
+            gaps: Vec::new(),
+            zero_windows: Vec::new(),
+            keepalives: Vec::new(),
+            dupacks: Vec::new(),
+            out_of_order: Vec::new(),
+            mid_stream: None,
+            not_rdp: None,
+        };
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         for e in &tl.events {
             match &e.kind {

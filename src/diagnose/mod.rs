@@ -490,7 +490,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         benign: v.benign,
         evidence: v.evidence,
         caveats: v.caveats,
-        negotiation: negotiation(tl),
+        negotiation: f.proto.negotiation.clone(),
     };
     caveats::apply(tl, &lad, &f, &mut d);
     // The evidence model: a cause is never surer than what it rests on.

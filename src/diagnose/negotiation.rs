@@ -16,7 +16,7 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
         return None;
     }
     let requested = cr.and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
-    let offered = offered(tl);
+    let offered = offered(cr.map(|(_, r)| r));
     let s = match cc.map(|(_, c)| c) {
         None => format!("client offered {offered}; the server sent no Connection Confirm"),
         Some(ConnectionConfirm::NoNegotiation) => format!(

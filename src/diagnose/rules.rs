@@ -378,16 +378,16 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     // The TCP handshake has its own signatures (a scanner's RST would look
     // forged: raw-socket tools pick their own TTL).
     match lad.next {
-        Some(Step::SynAck) => return syn_unanswered(tl, f, lad),
-        Some(Step::HandshakeAck) => return handshake_unfinished(tl, f, lad),
+        Some(Step::SynAck) => return syn_unanswered(f, lad),
+        Some(Step::HandshakeAck) => return handshake_unfinished(f, lad),
         _ => {}
     }
-    if let Some(v) = negotiation_failure(tl, f) {
+    if let Some(v) = negotiation_failure(f) {
         return v;
     }
     if let Some(t) = &term {
         if let TermKind::Alert { description, .. } = t.kind {
-            return alert_rule(tl, lad, t, description);
+            return alert_rule(f, lad, t, description);
         }
     }
     if let Some(v) = licensing_or_error_info(tl, lad, f) {

@@ -143,15 +143,15 @@ const STEP_RULES: &[(Step, Party, StepRule)] = &[
     (Step::ConnectionConfirm, Party::Server, listener_refused),
     (Step::ClientHello, Party::Client, tls_not_started),
     (Step::ServerHello, Party::Server, |c| {
-        Some(server_closed_after_hello(c.tl, &c.stop, c.t))
+        Some(server_closed_after_hello(c.f, &c.stop, c.t))
     }),
     (Step::ClientKeyExchange, Party::Client, |c| {
-        Some(client_left_after_cert(c.tl, &c.stop, c.t, false))
+        Some(client_left_after_cert(c.f, &c.stop, c.t, false))
     }),
     (Step::ClientFinished, Party::Client, |c| {
         c.lad
             .tls13
-            .then(|| client_left_after_cert(c.tl, &c.stop, c.t, false))
+            .then(|| client_left_after_cert(c.f, &c.stop, c.t, false))
     }),
     (
         Step::CertificateAccepted,
@@ -271,7 +271,7 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
         .with(ev(
             c.stop.frame,
             NegotiationClue::Request {
-                offered: offered(c.tl),
+                offered: offered(c.f.proto.request.as_ref().map(|r| &r.what)),
                 named,
             },
         ))
@@ -300,7 +300,7 @@ fn tls_not_started(c: &Closed) -> Option<Verdict> {
 /// or RDP record: it did not accept the certificate (or the user cancelled
 /// at the prompt).
 fn certificate_not_accepted(c: &Closed) -> Option<Verdict> {
-    let mut v = client_left_after_cert(c.tl, &c.stop, c.t, c.nla());
+    let mut v = client_left_after_cert(c.f, &c.stop, c.t, c.nla());
     if c.nla()
         && v.cause
             .as_ref()
@@ -445,7 +445,7 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
         .and_then(|(_, r)| r.neg_req.as_ref())
         .is_some_and(|n| n.requested.offers_tls());
     if c.lad.security == Security::Standard && asked_tls {
-        let offered = offered(tl);
+        let offered = offered(c.f.proto.request.as_ref().map(|r| &r.what));
         return Some(
             c.failed(
                 CauseId::SslNotAllowedByServer,

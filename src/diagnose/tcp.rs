@@ -7,9 +7,8 @@ use super::ladder::{Ladder, Mark};
 use super::rules::{end_ev, ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
 use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
-use crate::timeline::Timeline;
 
-pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
     let Some(&(first_frame, first_ts)) = f.syns.first() else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
@@ -49,14 +48,14 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
                 format!(
                     "The server refused the connection: nothing listens on port {} or a host \
                      firewall rejects it.",
-                    tl.endpoints.server.port()
+                    f.conn.endpoints.server.port()
                 ),
             ),
         };
         v.evidence.push(ev(
             m.frame,
             TcpClue::Syn {
-                server: tl.endpoints.server,
+                server: f.conn.endpoints.server,
             },
         ));
         v.evidence.push(term_ev(t, Some(&m)));
@@ -71,20 +70,20 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         return v;
     }
     let (last_frame, last_ts) = f.syns.last().copied().unwrap_or((first_frame, first_ts));
-    let quiet = tl.capture_end.since(last_ts);
+    let quiet = f.conn.capture_end.since(last_ts);
     let rtx = (n - 1) as u32;
     if n == 1 && quiet < SYN_QUIET {
         return Verdict::incomplete(Ending::CaptureEnded, Some(last_frame)).with(ev(
             first_frame,
             TcpClue::SynCaptureEnds {
-                after: dur(tl.capture_end, first_ts),
+                after: dur(f.conn.capture_end, first_ts),
             },
         ));
     }
     let waited = if n > 1 {
         last_ts.since(first_ts)
     } else {
-        tl.capture_end.since(first_ts)
+        f.conn.capture_end.since(first_ts)
     };
     let conf = match n {
         1 => Confidence::Low,
@@ -103,7 +102,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         format!(
             "The SYN to {} was never answered ({} retransmission{} over {}): a firewall or \
              security group drops it, the host is down, or the address or route is wrong.",
-            tl.endpoints.server,
+            f.conn.endpoints.server,
             rtx,
             if rtx == 1 { "" } else { "s" },
             waited
@@ -112,7 +111,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
     .with(ev(
         first_frame,
         TcpClue::Syn {
-            server: tl.endpoints.server,
+            server: f.conn.endpoints.server,
         },
     ));
     v.grounds = Grounds::Silence;
@@ -132,7 +131,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
     v
 }
 
-pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+pub(super) fn handshake_unfinished(f: &Facts, lad: &Ladder) -> Verdict {
     let synack = lad.mark(Step::SynAck);
     let from = synack.map(|m| m.frame).unwrap_or(0);
     if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
@@ -170,14 +169,14 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         .with(term_ev(t, synack.as_ref()));
     }
     let retries = f.synacks.len().saturating_sub(1) + f.syns.len().saturating_sub(1);
-    let last = synack.map(|m| m.ts).unwrap_or(tl.first_ts);
-    if retries >= 2 || tl.capture_end.since(last) >= STALL {
+    let last = synack.map(|m| m.ts).unwrap_or(f.conn.first_ts);
+    if retries >= 2 || f.conn.capture_end.since(last) >= STALL {
         let mut v = Verdict::failed(
             Ending::Timeout {
-                waited: tl.last_ts.since(tl.first_ts),
+                waited: f.conn.last_ts.since(f.conn.first_ts),
                 retransmissions: retries as u32,
             },
-            Some(tl.last_frame),
+            Some(f.conn.last_frame),
             CauseId::Filtered,
             if retries >= 2 {
                 Confidence::Medium
@@ -194,7 +193,7 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
             v.evidence.push(mark_ev(&m, StepNote::None));
         }
         v.evidence.push(ev(
-            tl.last_frame,
+            f.conn.last_frame,
             TcpClue::NoHandshakeAck {
                 syn_rtx: f.syns.len().saturating_sub(1),
                 synack_rtx: f.synacks.len().saturating_sub(1),

@@ -5,29 +5,29 @@ use super::facts::{ev, Facts};
 use super::ladder::Mark;
 use super::rules::Verdict;
 use super::{CauseId, Certainty, Confidence, Ending, Step};
-use crate::proto::x224::{ConnectionConfirm, NegFailureCode, X224Event};
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
+use crate::proto::x224::{ConnectionRequest, NegFailureCode};
 
-pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
-    let (e, code) = tl.proto_events().find_map(|(e, p)| match p {
-        ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure { code })) => {
-            Some((e, *code))
-        }
-        _ => None,
-    })?;
+pub(super) fn negotiation_failure(f: &Facts) -> Option<Verdict> {
+    let e = f.proto.neg_failure.as_ref()?;
+    let code = e.what;
     // A server that sent a failure code and then completed a TLS handshake
     // anyway did not end the connection with it (seen with probes that
     // ignore the answer): the ladder tells the rest.
-    if tl.server_hello().is_some_and(|(s, _)| s.frame > e.frame) {
+    if f.proto
+        .server_hello
+        .as_ref()
+        .is_some_and(|s| s.frame > e.frame)
+    {
         return None;
     }
-    let requested = tl
-        .connection_request()
-        .and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
+    let requested = f
+        .proto
+        .request
+        .as_ref()
+        .and_then(|r| r.what.neg_req.as_ref().map(|n| n.requested));
     let offers_tls = requested.is_some_and(|r| r.offers_tls());
     let offers_nla = requested.is_some_and(|r| r.offers_nla());
-    let offered = offered(tl);
+    let offered = offered(f.proto.request.as_ref().map(|r| &r.what));
     use NegFailureCode as N;
     let (id, conf, summary) = match code.0 {
         N::SSL_REQUIRED_BY_SERVER => (
@@ -87,9 +87,11 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         summary,
     );
     v.failed_step = Some(Step::ConnectionConfirm);
-    let cr = tl
-        .connection_request()
-        .map(|(ce, _)| Mark::new(Step::ConnectionRequest, ce.frame, ce.ts, Certainty::Seen));
+    let cr = f
+        .proto
+        .request
+        .as_ref()
+        .map(|r| Mark::new(Step::ConnectionRequest, r.frame, r.ts, Certainty::Seen));
     if let Some(m) = &cr {
         v.evidence.push(ev(
             m.frame,
@@ -121,9 +123,9 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
 
 /// What the client offered: shown as `SSL|HYBRID`, or `RDP only` / `no
 /// RDP_NEG_REQ (Standard RDP Security only)`.
-pub fn offered(tl: &Timeline) -> Offered {
-    match tl.connection_request() {
-        Some((_, r)) => match &r.neg_req {
+pub fn offered(request: Option<&ConnectionRequest>) -> Offered {
+    match request {
+        Some(r) => match &r.neg_req {
             Some(n) => Offered::Requested(n.requested),
             None => Offered::NoNegReq,
         },
