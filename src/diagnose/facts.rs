@@ -9,6 +9,7 @@ use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
 use crate::packet::IcmpError;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::CredsspLeg;
+use crate::proto::mcs::McsEvent;
 use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::ProtoEvent;
@@ -105,7 +106,6 @@ pub struct Rtx {
 #[derive(Clone, Debug)]
 pub struct Conn {
     pub endpoints: Endpoints,
-    pub first_frame: u64,
     pub first_ts: Timestamp,
     pub last_frame: u64,
     pub last_ts: Timestamp,
@@ -114,19 +114,25 @@ pub struct Conn {
     dirs: [DirSummary; 2],
     /// The longest silence and the frame that ended it.
     pub max_idle: Option<(Duration, u64)>,
+    /// When the first event at or after the frame that ended the longest
+    /// silence happened.
+    pub idle_resumed: Option<Timestamp>,
 }
 
 impl Conn {
     fn of(tl: &Timeline) -> Conn {
         Conn {
             endpoints: tl.endpoints,
-            first_frame: tl.first_frame,
             first_ts: tl.first_ts,
             last_frame: tl.last_frame,
             last_ts: tl.last_ts,
             capture_end: tl.capture_end,
             dirs: tl.dirs.clone(),
             max_idle: tl.max_idle,
+            idle_resumed: tl
+                .max_idle
+                .and_then(|(_, fr)| tl.events.iter().find(|e| e.frame >= fr))
+                .map(|e| e.ts),
         }
     }
 
@@ -215,8 +221,20 @@ pub struct Facts {
     pub dupacks: Vec<(u64, Timestamp, Dir)>,
     pub out_of_order: Vec<(u64, Timestamp, Dir, u32)>,
     pub mid_stream: Option<u64>,
-    /// The first NotRdp event: frame, direction, why.
-    pub not_rdp: Option<(u64, Dir, String)>,
+    /// The first NotRdp event: frame, time, direction, why.
+    pub not_rdp: Option<(u64, Timestamp, Dir, String)>,
+    /// Zero-window probes: frame, sender.
+    pub zero_window_probes: Vec<(u64, Dir)>,
+    /// The frame of the last event from each direction (by `Dir::index`).
+    pub last_event: [Option<u64>; 2],
+    /// Frames where a side showed it was alive in a way that answers the
+    /// other side's keep-alives (a keep-alive ACK or a protocol message),
+    /// with that side's direction.
+    pub signs_of_life: Vec<(u64, Dir)>,
+    /// Clear-text MCS PDUs, in order.
+    pub mcs: Vec<At<McsEvent>>,
+    /// X.224 Disconnect Requests: reason.
+    pub x224_disconnects: Vec<At<u8>>,
 }
 
 impl Facts {
@@ -235,9 +253,21 @@ impl Facts {
             out_of_order: Vec::new(),
             mid_stream: None,
             not_rdp: None,
+            zero_window_probes: Vec::new(),
+            last_event: [None, None],
+            signs_of_life: Vec::new(),
+            mcs: Vec::new(),
+            x224_disconnects: Vec::new(),
         };
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         for e in &tl.events {
+            f.last_event[e.dir.index()] = Some(e.frame);
+            match &e.kind {
+                EventKind::Tcp(TcpEventKind::KeepAliveAck) | EventKind::Proto(_) => {
+                    f.signs_of_life.push((e.frame, e.dir))
+                }
+                _ => {}
+            }
             match &e.kind {
                 EventKind::Tcp(t) => match t {
                     TcpEventKind::Syn { .. } if e.dir == Dir::ToServer => {
@@ -292,6 +322,7 @@ impl Facts {
                         }
                     }
                     TcpEventKind::Gap(g) => f.gaps.push((e.dir, *g)),
+                    TcpEventKind::ZeroWindowProbe => f.zero_window_probes.push((e.frame, e.dir)),
                     TcpEventKind::MidStream => {
                         f.mid_stream.get_or_insert(e.frame);
                     }
@@ -314,7 +345,11 @@ impl Facts {
                         kind: TermKind::EncryptedAlert,
                     }),
                     ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
-                        f.not_rdp = Some((e.frame, e.dir, why.clone()))
+                        f.not_rdp = Some((e.frame, e.ts, e.dir, why.clone()))
+                    }
+                    ProtoEvent::Mcs(m) => f.mcs.push(At::of(e, m.clone())),
+                    ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => {
+                        f.x224_disconnects.push(At::of(e, *reason))
                     }
                     _ => {}
                 },

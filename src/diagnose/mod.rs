@@ -466,7 +466,7 @@ pub struct Diagnosis {
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
     let f = facts::Facts::build(tl);
-    let v = rules::decide(tl, &lad, &f);
+    let v = rules::decide(&lad, &f);
     let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;
     let phase = failed_step

@@ -10,18 +10,15 @@ use super::rules::{end_ev, ending_of, term_ev, Verdict};
 use super::{Benign, CauseId, Confidence, Ending, Outcome, Step};
 use crate::common::Dir;
 use crate::proto::mcs::{error_info_name, McsEvent};
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
 
 /// Licensing errors, MCS refusals and Set Error Info codes in the clear.
-pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
+pub(super) fn licensing_or_error_info(lad: &Ladder, f: &Facts) -> Option<Verdict> {
     let end = |from: u64| match f.first_term_from(from) {
         Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
         None => (Ending::CaptureEnded, None, None),
     };
-    for (e, p) in tl.proto_events() {
-        let ProtoEvent::Mcs(m) = p else { continue };
-        match m {
+    for e in &f.mcs {
+        match &e.what {
             McsEvent::Licensing(l)
                 if l.msg_type == 0xff
                     && l.error_code.is_some_and(|c| c != LICENSE_VALID_CLIENT) =>
@@ -183,18 +180,18 @@ pub(super) fn license_error_name(code: u32) -> String {
 }
 
 /// Connection ended after session data flowed.
-pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
+pub(super) fn session_end(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
     let sess = lad.mark(Step::SessionData);
     let sess_ev = sess.map(|m| {
         ev(
             m.frame,
             RdpClue::SessionData {
-                server_bytes: tl.dir(Dir::ToClient).payload_bytes,
-                client_bytes: tl.dir(Dir::ToServer).payload_bytes,
+                server_bytes: f.conn.dir(Dir::ToClient).payload_bytes,
+                client_bytes: f.conn.dir(Dir::ToServer).payload_bytes,
             },
         )
     });
-    if let Some(v) = super::path::unanswered_keepalives(tl, term.filter(|t| t.is_close())) {
+    if let Some(v) = super::path::unanswered_keepalives(f, term.filter(|t| t.is_close())) {
         return v.with_all(sess_ev);
     }
     if let Some(t) = term.filter(|t| t.closes()) {
@@ -218,7 +215,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
                 "The server reset the connection during the session.".into(),
             )
             .with(end_ev(t, None, EndNote::DuringSession))
-        } else if let Some(v) = server_cut(tl, f, t, sess.map_or(0, |m| m.frame)) {
+        } else if let Some(v) = server_cut(f, t, sess.map_or(0, |m| m.frame)) {
             v
         } else {
             Verdict::session_end(ending, Some(t.frame)).with(end_ev(
@@ -236,7 +233,7 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     }
     // Retransmissions at the end that nobody acknowledged: the path or host
     // went away.
-    if let Some(v) = path_lost(tl, f, sess.as_ref()) {
+    if let Some(v) = path_lost(f, sess.as_ref()) {
         return v.with_all(sess_ev);
     }
     // Past security set-up but no session data before the capture ended:
@@ -249,9 +246,9 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     let mut v = Verdict::new(outcome, Ending::CaptureEnded, None);
     v.evidence.extend(sess_ev);
     v.evidence.push(ev(
-        tl.last_frame,
+        f.conn.last_frame,
         CaptureClue::EndsOpen {
-            after: tl.capture_end.since(tl.last_ts),
+            after: f.conn.capture_end.since(f.conn.last_ts),
         },
     ));
     v
@@ -264,22 +261,19 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
 /// session) before its FIN, and client data after the server's last data.
 /// That is what a crashed or killed server process, or a host dropping
 /// the connection, looks like; the user sees "the connection was lost".
-fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdict> {
+fn server_cut(f: &Facts, fin: &Term, since: u64) -> Option<Verdict> {
     let goodbye = f.terms.iter().any(|t| {
         t.dir == Dir::ToClient && t.frame >= since && t.frame <= fin.frame && !t.is_close()
-    }) || tl.proto_events().any(|(e, p)| {
+    }) || f.mcs.iter().any(|e| {
         e.dir == Dir::ToClient
             && e.frame <= fin.frame
-            && matches!(
-                p,
-                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
-            )
+            && matches!(e.what, McsEvent::DisconnectProviderUltimatum { .. })
     });
     if goodbye {
         return None;
     }
-    let client = tl.dir(Dir::ToServer).last_payload?;
-    let server = tl.dir(Dir::ToClient).last_payload?;
+    let client = f.conn.dir(Dir::ToServer).last_payload?;
+    let server = f.conn.dir(Dir::ToClient).last_payload?;
     if client.0 <= server.0 {
         return None;
     }

@@ -23,9 +23,6 @@ use super::{
 };
 use crate::common::{Dir, Duration};
 use crate::proto::mcs::McsEvent;
-use crate::proto::x224::X224Event;
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
 /// gave up on it (rather than aborting on its own): one initial
@@ -230,15 +227,15 @@ pub(super) fn lower(c: Confidence) -> Confidence {
 }
 
 /// Decide one connection.
-pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
-    if let Some((frame, dir, why)) = &f.not_rdp {
+pub fn decide(lad: &Ladder, f: &Facts) -> Verdict {
+    if let Some((frame, ts, dir, why)) = &f.not_rdp {
         let (ending, ef, term) = match f.first_term_from(*frame) {
             Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
             None => (Ending::CaptureEnded, None, None),
         };
         // An RDP client answered by something else: a failure of the
         // server side, not a false positive on the port.
-        if let (Dir::ToClient, Some((cr, _))) = (dir, tl.connection_request()) {
+        if let (Dir::ToClient, Some(cr)) = (dir, &f.proto.request) {
             let mut v = Verdict::failed(
                 ending,
                 ef,
@@ -247,7 +244,7 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
                 format!(
                     "The client sent an RDP Connection Request and the server answered with \
                      something that is not RDP ({why}): another service listens on port {}.",
-                    tl.endpoints.server.port()
+                    f.conn.endpoints.server.port()
                 ),
             )
             .with(ev(
@@ -260,14 +257,7 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             .with(ev(
                 *frame,
                 NotRdpClue::Answer {
-                    after: dur(
-                        tl.events
-                            .iter()
-                            .find(|e| e.frame == *frame)
-                            .map(|e| e.ts)
-                            .unwrap_or(cr.ts),
-                        cr.ts,
-                    ),
+                    after: dur(*ts, cr.ts),
                     request_frame: cr.frame,
                     why: why.clone(),
                 },
@@ -286,32 +276,33 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             },
         ));
     }
-    let mut v = decide_inner(tl, lad, f);
+    let mut v = decide_inner(lad, f);
     // A clear-text disconnect PDU just before the end says who hung up.
     if v.outcome == Outcome::Failed {
         let from = lad.last.map(|m| m.frame).unwrap_or(0);
         let until = v.ending_frame.unwrap_or(u64::MAX);
-        for (e, p) in tl.proto_events() {
-            if e.frame < from || e.frame > until {
-                continue;
+        let ultimatums = f.mcs.iter().filter_map(|e| match e.what {
+            McsEvent::DisconnectProviderUltimatum { reason } => {
+                Some((e.frame, RdpClue::DisconnectUltimatum { dir: e.dir, reason }))
             }
-            let clue = match p {
-                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => {
-                    RdpClue::DisconnectUltimatum {
-                        dir: e.dir,
-                        reason: *reason,
-                    }
-                }
-                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => {
-                    RdpClue::DisconnectRequest {
-                        dir: e.dir,
-                        reason: *reason,
-                    }
-                }
-                _ => continue,
-            };
-            v.evidence.push(ev(e.frame, clue));
-        }
+            _ => None,
+        });
+        let requests = f.x224_disconnects.iter().map(|e| {
+            (
+                e.frame,
+                RdpClue::DisconnectRequest {
+                    dir: e.dir,
+                    reason: e.what,
+                },
+            )
+        });
+        let mut goodbyes: Vec<(u64, RdpClue)> = ultimatums
+            .chain(requests)
+            .filter(|(frame, _)| (from..=until).contains(frame))
+            .collect();
+        goodbyes.sort_by_key(|(frame, _)| *frame);
+        v.evidence
+            .extend(goodbyes.into_iter().map(|(frame, clue)| ev(frame, clue)));
     }
     if v.failed_step.is_none() && lad.mark(Step::SessionData).is_none() {
         v.failed_step = lad.next;
@@ -337,7 +328,7 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     v
 }
 
-pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
+pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
     let stop = lad.last;
     // The packet that ended the connection comes after the last step; for
     // a session, after the set-up (the session mark may sit on the last
@@ -390,22 +381,22 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             return alert_rule(f, lad, t, description);
         }
     }
-    if let Some(v) = licensing_or_error_info(tl, lad, f) {
+    if let Some(v) = licensing_or_error_info(lad, f) {
         return v;
     }
-    if let Some(v) = idle_timeout(tl, f, term.as_ref()) {
+    if let Some(v) = idle_timeout(f, term.as_ref()) {
         return v;
     }
     if let Some(t) = &term {
         if let Some((usual, n)) = forged(t) {
-            return middlebox_reset(tl, lad, t, usual, n);
+            return middlebox_reset(f, lad, t, usual, n);
         }
     }
-    if let Some(v) = zero_window(tl, f, stop.as_ref(), term.as_ref()) {
+    if let Some(v) = zero_window(f, stop.as_ref(), term.as_ref()) {
         return v;
     }
     if !lad.established() {
-        if let Some(v) = mtu_black_hole(tl, lad, f, term.as_ref()) {
+        if let Some(v) = mtu_black_hole(lad, f, term.as_ref()) {
             return v;
         }
     }
@@ -422,12 +413,12 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         }
     }
     if lad.established() {
-        return session_end(tl, lad, f, term.as_ref());
+        return session_end(lad, f, term.as_ref());
     }
     if lad.last.is_none() {
-        return nothing_placed(tl, f, term.as_ref());
+        return nothing_placed(f, term.as_ref());
     }
-    step_rules(tl, lad, f, term.as_ref())
+    step_rules(lad, f, term.as_ref())
 }
 
 pub fn lower_confidence(c: &mut Cause) {
