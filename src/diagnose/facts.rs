@@ -1,7 +1,7 @@
-//! Facts read once from a timeline for the rules: the packets that can end
-//! a connection, retransmissions, windows, gaps, ICMP errors, and the
-//! helpers that word evidence ("0.4 ms after ClientHello (frame 15)").
-
+//! Facts read once from a timeline for the rules, which see nothing else:
+//! the packets that can end a connection, retransmissions, windows, gaps,
+//! keep-alives, ICMP errors, the connection's place and times (`Conn`) and
+//! what its clear-text protocol messages say (`Proto`).
 use super::evidence::Clue;
 use super::{Evidence, Party};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};

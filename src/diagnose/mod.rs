@@ -12,8 +12,13 @@
 //!   earlier ones), the last completed step and the next one. Inside TLS,
 //!   RDP set-up is told from the first application records each way and the
 //!   session from the server's volume (records, bytes).
-//! - `facts`: the packets that end a connection (RST with its TTL, FIN,
-//!   alerts, ICMP errors), retransmissions, zero windows, gaps, keep-alives.
+//! - `facts`: read once from the timeline, the only input of the rules:
+//!   the packets that end a connection (RST with its TTL and whether it was
+//!   forged, FIN, alerts, ICMP errors), retransmissions, zero windows, gaps,
+//!   keep-alives, the two directions' summaries and the clear-text protocol
+//!   messages.
+//! - `evidence`: what each evidence frame shows, as a typed `Clue` whose
+//!   `Display` is the sentence the reports print.
 //! - `rules` applies, strongest evidence first: the TCP handshake
 //!   (`tcp`: refused, filtered, ICMP, scanner, half-open, health check),
 //!   RDP_NEG_FAILURE codes (`x224`), clear-text TLS alerts (`tls`),
