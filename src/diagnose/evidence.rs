@@ -392,6 +392,128 @@ pub enum CaptureClue {
     EndsOpen { after: Duration },
 }
 
+impl Clue {
+    /// Every value of [`Clue::kind`], for the JSON schema.
+    pub const KINDS: &'static [&'static str] = &[
+        "step",
+        "ending",
+        "tcp.syn",
+        "tcp.syn_capture_ends",
+        "tcp.syn_repeated",
+        "tcp.syn_unanswered",
+        "tcp.single_syn_unanswered",
+        "tcp.no_handshake_ack",
+        "tcp.forged_rst",
+        "tcp.first_retransmission",
+        "tcp.last_retransmission",
+        "tcp.keep_alive_unanswered",
+        "tcp.last_keep_alive",
+        "tcp.keep_alives_while_waiting",
+        "tcp.zero_window",
+        "tcp.zero_window_probes",
+        "tcp.large_retransmission",
+        "tcp.same_segment",
+        "tcp.hole",
+        "tcp.fragmentation_needed",
+        "tcp.small_packets_pass",
+        "silence.last_step",
+        "silence.nothing_from",
+        "silence.first_packet_after",
+        "silence.retransmissions_after",
+        "silence.keep_alives_after",
+        "negotiation.request",
+        "negotiation.failure",
+        "negotiation.standard_chosen",
+        "tls.client_hello",
+        "tls.certificate",
+        "tls.close_after_alert",
+        "rdp.license_error",
+        "rdp.connect_response",
+        "rdp.set_error_info",
+        "rdp.disconnect_ultimatum",
+        "rdp.disconnect_request",
+        "rdp.session_data",
+        "rdp.credssp_leg",
+        "rdp.first_client_records",
+        "rdp.first_server_records",
+        "rdp.last_server_data",
+        "rdp.client_still_sending",
+        "not_rdp.answer",
+        "not_rdp.data",
+        "capture.loss",
+        "capture.ends_open",
+    ];
+
+    /// Stable identifier of what the frame shows (JSON `kind`): `step`,
+    /// `ending`, or the group and the observation, e.g.
+    /// `tcp.syn_unanswered`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Clue::Step { .. } => "step",
+            Clue::End { .. } => "ending",
+            Clue::Tcp(c) => match c {
+                TcpClue::Syn { .. } => "tcp.syn",
+                TcpClue::SynCaptureEnds { .. } => "tcp.syn_capture_ends",
+                TcpClue::SynRepeated { .. } => "tcp.syn_repeated",
+                TcpClue::SynUnanswered { .. } => "tcp.syn_unanswered",
+                TcpClue::SingleSynUnanswered { .. } => "tcp.single_syn_unanswered",
+                TcpClue::NoHandshakeAck { .. } => "tcp.no_handshake_ack",
+                TcpClue::ForgedRst { .. } => "tcp.forged_rst",
+                TcpClue::FirstRetransmission { .. } => "tcp.first_retransmission",
+                TcpClue::LastRetransmission { .. } => "tcp.last_retransmission",
+                TcpClue::KeepAliveUnanswered { .. } => "tcp.keep_alive_unanswered",
+                TcpClue::LastKeepAlive { .. } => "tcp.last_keep_alive",
+                TcpClue::KeepAlivesWhileWaiting { .. } => "tcp.keep_alives_while_waiting",
+                TcpClue::ZeroWindow { .. } => "tcp.zero_window",
+                TcpClue::ZeroWindowProbes { .. } => "tcp.zero_window_probes",
+                TcpClue::LargeRetransmission { .. } => "tcp.large_retransmission",
+                TcpClue::SameSegment { .. } => "tcp.same_segment",
+                TcpClue::Hole { .. } => "tcp.hole",
+                TcpClue::FragmentationNeeded(_) => "tcp.fragmentation_needed",
+                TcpClue::SmallPacketsPass { .. } => "tcp.small_packets_pass",
+            },
+            Clue::Silence(c) => match c {
+                SilenceClue::LastStep { .. } => "silence.last_step",
+                SilenceClue::NothingFrom { .. } => "silence.nothing_from",
+                SilenceClue::FirstPacketAfter { .. } => "silence.first_packet_after",
+                SilenceClue::RetransmissionsAfter { .. } => "silence.retransmissions_after",
+                SilenceClue::KeepAlivesAfter { .. } => "silence.keep_alives_after",
+            },
+            Clue::Negotiation(c) => match c {
+                NegotiationClue::Request { .. } => "negotiation.request",
+                NegotiationClue::Failure { .. } => "negotiation.failure",
+                NegotiationClue::StandardChosen { .. } => "negotiation.standard_chosen",
+            },
+            Clue::Tls(c) => match c {
+                TlsClue::ClientHello(_) => "tls.client_hello",
+                TlsClue::Certificate { .. } => "tls.certificate",
+                TlsClue::CloseAfterAlert { .. } => "tls.close_after_alert",
+            },
+            Clue::Rdp(c) => match c {
+                RdpClue::LicenseError { .. } => "rdp.license_error",
+                RdpClue::ConnectResponse { .. } => "rdp.connect_response",
+                RdpClue::SetErrorInfo { .. } => "rdp.set_error_info",
+                RdpClue::DisconnectUltimatum { .. } => "rdp.disconnect_ultimatum",
+                RdpClue::DisconnectRequest { .. } => "rdp.disconnect_request",
+                RdpClue::SessionData { .. } => "rdp.session_data",
+                RdpClue::CredsspLeg { .. } => "rdp.credssp_leg",
+                RdpClue::FirstClientRecords => "rdp.first_client_records",
+                RdpClue::FirstServerRecords => "rdp.first_server_records",
+                RdpClue::LastServerData => "rdp.last_server_data",
+                RdpClue::ClientStillSending => "rdp.client_still_sending",
+            },
+            Clue::NotRdp(c) => match c {
+                NotRdpClue::Answer { .. } => "not_rdp.answer",
+                NotRdpClue::Data { .. } => "not_rdp.data",
+            },
+            Clue::Capture(c) => match c {
+                CaptureClue::Loss { .. } => "capture.loss",
+                CaptureClue::EndsOpen { .. } => "capture.ends_open",
+            },
+        }
+    }
+}
+
 fn frames(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -1211,6 +1211,12 @@ fn schema_doc_covers_every_key_and_identifier() {
     for k in &all {
         assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
     }
+    for k in crate::diagnose::Clue::KINDS {
+        assert!(
+            doc.contains(&format!("`{k}`")),
+            "evidence kind {k} not documented"
+        );
+    }
     for c in CauseId::ALL {
         assert!(
             doc.contains(&format!("`{}`", c.id())),

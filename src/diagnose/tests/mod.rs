@@ -22,6 +22,9 @@ fn conf(d: &Diagnosis) -> Option<Confidence> {
 macro_rules! assert_ev {
     ($d:expr, $frame:expr, $($pat:tt)+) => {{
         let d: &Diagnosis = &$d;
+        for e in &d.evidence {
+            assert!(Clue::KINDS.contains(&e.clue.kind()), "{:?} not in Clue::KINDS", e.clue);
+        }
         assert!(
             d.evidence
                 .iter()
