@@ -375,6 +375,40 @@ fn path_lost_in_session_keep_alives_never_answered() {
 }
 
 #[test]
+fn unanswered_keep_alives_count_from_the_peers_last_sign_of_life() {
+    // A keep-alive the server acknowledged, then two it did not: the run of
+    // unanswered ones starts after the server's last sign of life (RFC 9293
+    // 3.8.4: a keep-alive is answered by an ACK), and the answered one is not
+    // part of it.
+    let d = diagnose(
+        &session()
+            .tcp(190, 126.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(191, 126.6, ToClient, TcpEventKind::KeepAliveAck)
+            .tcp(192, 128.5, ToServer, TcpEventKind::KeepAlive)
+            .tcp(193, 130.5, ToServer, TcpEventKind::KeepAlive)
+            .rst_c(194, 132.5)
+            .build(),
+    );
+    assert_broke(&d, CauseId::PathLost, Confidence::Medium);
+    assert_ev!(
+        d,
+        192,
+        Clue::Tcp(TcpClue::KeepAliveUnanswered { dir: ToServer })
+    );
+    assert_ev!(
+        d,
+        193,
+        Clue::Tcp(TcpClue::LastKeepAlive {
+            count: 2,
+            dir: ToServer,
+            after_first,
+            silent: Party::Server,
+        }) if about(after_first, 2000.0)
+    );
+    assert!(!d.evidence.iter().any(|e| e.frame == 190));
+}
+
+#[test]
 fn not_rdp_on_the_port() {
     let d = diagnose(
         &TlBuilder::new()
