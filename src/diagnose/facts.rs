@@ -12,7 +12,7 @@ use crate::proto::credssp::CredsspLeg;
 use crate::proto::mcs::McsEvent;
 use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
-use crate::proto::ProtoEvent;
+use crate::proto::{ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
 
 /// The party sending in a direction.
@@ -117,6 +117,8 @@ pub struct Conn {
     /// When the first event at or after the frame that ended the longest
     /// silence happened.
     pub idle_resumed: Option<Timestamp>,
+    /// TCP events not kept (the per-connection bound).
+    pub events_dropped: u64,
 }
 
 impl Conn {
@@ -133,6 +135,7 @@ impl Conn {
                 .max_idle
                 .and_then(|(_, fr)| tl.events.iter().find(|e| e.frame >= fr))
                 .map(|e| e.ts),
+            events_dropped: tl.events_dropped,
         }
     }
 
@@ -175,6 +178,11 @@ pub struct Proto {
     pub credssp_legs: Vec<At<CredsspLeg>>,
     /// The sentence on what the client offered and the server chose.
     pub negotiation: Option<String>,
+    /// Where decoding of a direction stopped, and why.
+    pub decode_stops: Vec<At<StopReason>>,
+    /// Whether any protocol message was decoded from each direction (by
+    /// `Dir::index`).
+    pub decoded_from: [bool; 2],
 }
 
 impl Proto {
@@ -192,6 +200,15 @@ impl Proto {
             certificates: tl.certificates().map(|(e, c)| At::of(e, c.to_vec())),
             credssp_legs: tl.credssp_legs().map(|(e, l)| At::of(e, l)).collect(),
             negotiation: super::negotiation(tl),
+            decode_stops: tl
+                .proto_events()
+                .filter_map(|(e, p)| match p {
+                    ProtoEvent::Stopped { why } => Some(At::of(e, why.clone())),
+                    _ => None,
+                })
+                .collect(),
+            decoded_from: [Dir::ToServer, Dir::ToClient]
+                .map(|d| tl.proto_events().any(|(e, _)| e.dir == d)),
         }
     }
 }

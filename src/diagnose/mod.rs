@@ -497,7 +497,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         caveats: v.caveats,
         negotiation: f.proto.negotiation.clone(),
     };
-    caveats::apply(tl, &lad, &f, &mut d);
+    caveats::apply(&lad, &f, &mut d);
     // The evidence model: a cause is never surer than what it rests on.
     if let Some(c) = &mut d.cause {
         if c.basis == Certainty::Inferred {
