@@ -771,7 +771,17 @@ impl fmt::Display for TlsClue {
         match self {
             TlsClue::ClientHello(None) => f.write_str("ClientHello from client"),
             TlsClue::ClientHello(Some(h)) => {
-                write!(f, "ClientHello from client: {}", super::tls::hello_text(h))
+                write!(
+                    f,
+                    "ClientHello from client: versions {} to {}, {} cipher suites",
+                    h.min_version().name(),
+                    h.max_version().name(),
+                    h.cipher_suites.len()
+                )?;
+                if let Some(sni) = &h.sni {
+                    write!(f, ", SNI {sni}")?;
+                }
+                Ok(())
             }
             TlsClue::Certificate { cert: c, at } => write!(
                 f,

@@ -183,19 +183,6 @@ pub fn offers_only_weak_ciphers(h: &ClientHello) -> bool {
         })
 }
 
-pub(super) fn hello_text(h: &ClientHello) -> String {
-    let mut s = format!(
-        "versions {} to {}, {} cipher suites",
-        h.min_version().name(),
-        h.max_version().name(),
-        h.cipher_suites.len()
-    );
-    if let Some(sni) = &h.sni {
-        s.push_str(&format!(", SNI {sni}"));
-    }
-    s
-}
-
 /// The server closed right after the ClientHello without a ServerHello.
 pub(super) fn server_closed_after_hello(f: &Facts, stop: &Mark, t: &Term) -> Verdict {
     let waited = t.ts.since(stop.ts);
