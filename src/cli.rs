@@ -993,6 +993,32 @@ mod tests {
             }
         ));
         assert!(!coloured(&[], Terminal::default()));
+        // --color decides over the environment; --no-color is "never".
+        let pipe = Terminal::default();
+        assert!(coloured(&["--color", "always"], pipe));
+        assert!(!coloured(&["--color", "never"], tty));
+        assert!(!coloured(&["--color", "always", "--no-color"], tty));
+        // CLICOLOR_FORCE colours a pipe in auto; NO_COLOR beats it.
+        let forced = Terminal {
+            clicolor_force: true,
+            ..pipe
+        };
+        assert!(coloured(&[], forced));
+        assert!(!coloured(
+            &[],
+            Terminal {
+                no_color_env: true,
+                ..forced
+            }
+        ));
+        // A dumb terminal shows escape codes as text: none.
+        assert!(!coloured(
+            &[],
+            Terminal {
+                term_dumb: true,
+                ..tty
+            }
+        ));
         // Never in JSON or Markdown.
         assert!(!coloured(&["--format", "json"], tty));
         assert!(!coloured(&["--format", "markdown"], tty));

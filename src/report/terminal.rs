@@ -123,7 +123,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
         }
         let _ = writeln!(out, "{}", p.bold("Totals"));
         for l in totals_lines(&doc.totals) {
-            let _ = writeln!(out, "  {l}");
+            wrapped(&mut out, p.width, 2, &l);
         }
     }
     out
@@ -138,10 +138,10 @@ fn file_section(
 ) {
     let _ = writeln!(out, "{}", p.bold(&f.path));
     if let Some(l) = file_line(f) {
-        let _ = writeln!(out, "  {l}");
+        wrapped(out, p.width, 2, &l);
     }
     if let Some(t) = time_range(f) {
-        let _ = writeln!(out, "  {t}");
+        wrapped(out, p.width, 2, &t);
     }
     if let Some(e) = &f.error {
         let head = if f.format.is_none() {
@@ -149,19 +149,20 @@ fn file_section(
         } else {
             "read incompletely"
         };
-        let _ = writeln!(out, "  {}: {}", p.error(head), error_line(e));
+        let line = format!("{}: {}", p.error(head), error_line(e));
+        wrapped(out, p.width, 2, &line);
     }
     if let Some(i) = &f.ignored {
-        let _ = writeln!(out, "  {}", ignored_line(i));
+        wrapped(out, p.width, 2, &ignored_line(i));
     }
     if !style.quiet {
         for w in listed_warnings(f) {
-            let _ = writeln!(
-                out,
-                "  {}: {}",
+            let line = format!(
+                "{}: {}",
                 p.warn("warning"),
                 with_place(&w.message, Some(w.offset), w.frame)
             );
+            wrapped(out, p.width, 2, &line);
         }
         let kept = f.warnings.len() as u64;
         if f.warnings_total > kept {
@@ -173,17 +174,17 @@ fn file_section(
             );
         }
         if f.format.is_some() {
-            let _ = writeln!(out, "  {}", flow_line(&f.flow));
+            wrapped(out, p.width, 2, &flow_line(&f.flow));
         }
         if let Some(s) = skipped_line(&f.skipped) {
-            let _ = writeln!(out, "  frames skipped: {s}");
+            wrapped(out, p.width, 2, &format!("frames skipped: {s}"));
         }
     }
     if f.format.is_none() {
         return;
     }
     if !style.quiet {
-        let _ = writeln!(out, "  {}", outcome_counts(&f.connections));
+        wrapped(out, p.width, 2, &outcome_counts(&f.connections));
     }
     if shown.is_empty() {
         return;
@@ -199,7 +200,8 @@ fn file_section(
                 let _ = writeln!(out, "\n{}", p.bold("Attempts:"));
                 first = false;
             }
-            let _ = writeln!(out, "  {} ({})", a.summary, streams_list(a));
+            let line = format!("{} ({})", a.summary, streams_list(a));
+            wrapped(out, p.width, 2, &line);
         }
     }
     for c in shown {
