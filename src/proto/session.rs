@@ -748,6 +748,20 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
     }
 }
 
+/// The plaintext of RDP inside TLS from the given offsets (after CredSSP):
+/// the same slow path as Standard RDP Security's, used by `inner`.
+pub(super) fn decode_plaintext_slow_path(
+    to_server: StreamInput<'_>,
+    client_start: usize,
+    to_client: StreamInput<'_>,
+    server_start: usize,
+    out: &mut Vec<Decoded>,
+) {
+    let client = Side::new(Dir::ToServer, to_server);
+    let server = Side::new(Dir::ToClient, to_client);
+    decode_slow_path_both(&client, client_start, &server, server_start, out);
+}
+
 /// Standard RDP Security: MCS/GCC and the slow-path PDUs in the clear.
 /// The server first, whose Connect Response says the encryption level both
 /// directions need.
