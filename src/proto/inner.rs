@@ -45,21 +45,46 @@ pub fn early_user_auth_result_name(v: u32) -> String {
     }
 }
 
+/// The selected protocol of a connection whose Connection Confirm the
+/// capture does not hold (it started mid-connection): the plaintext's
+/// first bytes decide.
+pub const SELECTED_UNKNOWN: u32 = u32::MAX;
+
+/// How the plaintext of a direction begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Nla {
+    /// No CredSSP: RDP PDUs from the first byte (PROTOCOL_SSL).
+    No,
+    /// CredSSP TSRequests first (PROTOCOL_HYBRID).
+    Hybrid,
+    /// CredSSP, then the server's Early User Authorization Result
+    /// (PROTOCOL_HYBRID_EX).
+    HybridEx,
+    /// Not known: TSRequests if the stream starts with one, and an Early
+    /// User Authorization Result only if its value is one 2.2.10.2
+    /// defines and a TPKT header or the end follows.
+    Unknown,
+}
+
 /// Decode both directions' plaintext. `selected_protocol` is the
-/// Connection Confirm's selectedProtocol.
+/// Connection Confirm's selectedProtocol, or [`SELECTED_UNKNOWN`].
 pub fn decode_inner(
     to_server: StreamInput<'_>,
     to_client: StreamInput<'_>,
     selected_protocol: u32,
 ) -> Vec<Decoded> {
     let mut out = Vec::new();
-    let sel = Protocols(selected_protocol);
-    let nla = sel.0 & (Protocols::HYBRID | Protocols::HYBRID_EX) != 0;
-    let hybrid_ex = sel.0 & Protocols::HYBRID_EX != 0;
+    let mode = match selected_protocol {
+        SELECTED_UNKNOWN => Nla::Unknown,
+        p if p & Protocols::HYBRID_EX != 0 => Nla::HybridEx,
+        p if p & Protocols::HYBRID != 0 => Nla::Hybrid,
+        _ => Nla::No,
+    };
+    let nla = mode != Nla::No;
     let (mut cs, mut ss) = (Some(0), Some(0));
     if nla {
-        cs = credssp_part(Dir::ToServer, &to_server, false, &mut out);
-        ss = credssp_part(Dir::ToClient, &to_client, hybrid_ex, &mut out);
+        cs = credssp_part(Dir::ToServer, &to_server, Nla::Hybrid, &mut out);
+        ss = credssp_part(Dir::ToClient, &to_client, mode, &mut out);
     }
     // A direction whose CredSSP part stopped gives the RDP part nothing.
     let empty = StreamInput {
@@ -103,7 +128,7 @@ fn cut(input: &StreamInput<'_>, at: usize) -> StopReason {
 fn credssp_part(
     dir: Dir,
     input: &StreamInput<'_>,
-    early_result: bool,
+    mode: Nla,
     out: &mut Vec<Decoded>,
 ) -> Option<usize> {
     let data = input.contiguous();
@@ -145,7 +170,18 @@ fn credssp_part(
         off = end;
     }
     let rest = &data[off..];
-    if early_result && requests > 0 && rest.first().is_some_and(|&b| b != 0x03) {
+    let early_result = match mode {
+        Nla::HybridEx => rest.first().is_some_and(|&b| b != 0x03),
+        Nla::Unknown => {
+            let v = rest
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            matches!(v, Some(AUTHZ_SUCCESS | AUTHZ_ACCESS_DENIED))
+                && matches!(rest.get(4..), Some([] | [0x03, 0x00, ..]))
+        }
+        Nla::No | Nla::Hybrid => false,
+    };
+    if early_result && requests > 0 {
         let Some(b) = rest.get(..4) else {
             let why = cut(input, off);
             out.push(at(dir, off, data.len(), ProtoEvent::Stopped { why }));
@@ -285,6 +321,8 @@ mod tests {
         assert!(out
             .iter()
             .any(|d| d.event == ProtoEvent::Mcs(McsEvent::SetErrorInfo { code: 0x102 })));
+        // Without the Connection Confirm the bytes decide, the same way.
+        assert_eq!(decode_inner(input(&c), input(&s), SELECTED_UNKNOWN), out);
     }
 
     /// PROTOCOL_SSL: RDP PDUs from the first byte; a hole (a record that

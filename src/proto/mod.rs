@@ -27,7 +27,7 @@ pub mod x224;
 
 pub use cert::CertInfo;
 pub use credssp::{CredsspEvent, CredsspLeg};
-pub use inner::{decode_inner, NlaEvent};
+pub use inner::{decode_inner, NlaEvent, SELECTED_UNKNOWN};
 pub use mcs::McsEvent;
 pub use session::decode_connection;
 pub use tls::TlsEvent;
