@@ -106,6 +106,10 @@ pub enum Benign {
     /// (or a server logoff). Goes with [`Outcome::Established`]: the
     /// session ran; the close is named so nobody counts it as a failure.
     SessionEnd,
+    /// The server (an RD Connection Broker or a farm member) sent the
+    /// client to another server with a Server Redirection PDU: the client
+    /// connects there next.
+    Redirected,
 }
 
 impl Benign {
@@ -116,6 +120,7 @@ impl Benign {
             Benign::Scanner => "scanner",
             Benign::Probe => "probe",
             Benign::SessionEnd => "session_end",
+            Benign::Redirected => "redirected",
         }
     }
 }

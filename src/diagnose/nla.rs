@@ -1,9 +1,20 @@
-//! What the decrypted NLA exchange says: the cause each CredSSP errorCode
+//! What decryption shows of the logon: the cause each CredSSP errorCode
 //! (an NTSTATUS, [MS-CSSP] 2.2.1) names, and the rules that read the
-//! server's errorCode and Early User Authorization Result.
+//! server's errorCode, the Early User Authorization Result, the Server
+//! Redirection PDU and the Save Session Info logon notification.
 
-use super::CauseId;
+use super::facts::{ev, Facts};
+use super::ladder::Ladder;
+use super::rules::{ending_of, term_ev, Verdict};
+use super::{Benign, CauseId, Confidence, Ending, Evidence, Step};
+use crate::common::Dir;
+use crate::proto::inner::{early_user_auth_result_name, AUTHZ_SUCCESS};
+use crate::proto::mcs::McsEvent;
+use crate::proto::ntlm::NtlmMessage;
 use crate::proto::ntstatus::NtStatus;
+use crate::proto::tsrequest::Mechanism;
+use crate::proto::{NlaEvent, ProtoEvent};
+use crate::timeline::Timeline;
 
 /// The cause each errorCode names. Meanings: Microsoft Learn, "4625(F):
 /// An account failed to log on" (Status and Sub Status codes) and
@@ -45,6 +56,137 @@ pub fn ntstatus_codes(id: CauseId) -> impl Iterator<Item = NtStatus> {
         .iter()
         .filter(move |(_, c)| *c == id)
         .map(|&(v, _)| NtStatus(v))
+}
+
+/// The server refused the NLA logon in so many words: a TSRequest with
+/// an error errorCode ([MS-CSSP] 3.1.5: the server sends the errorCode
+/// and closes), or an Early User Authorization Result other than
+/// AUTHZ_SUCCESS ([MS-RDPBCGR] 2.2.10.2). Seen, explicit.
+pub(super) fn nla_refusal(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
+    let (e, n) = tl.proto_events().find_map(|(e, p)| match p {
+        ProtoEvent::Nla(n) if e.dir == Dir::ToClient && refuses(n) => Some((e, n)),
+        _ => None,
+    })?;
+    let (id, specific, summary, shown, failed) = match n {
+        NlaEvent::TsRequest(t) => {
+            let code = t.error_code?;
+            let (id, specific) = ntstatus_cause(code);
+            let meaning = code.meaning().unwrap_or("an error the table does not name");
+            (
+                id,
+                specific,
+                format!("The server refused the NLA logon with errorCode {code}: {meaning}."),
+                format!("CredSSP TSRequest from server with errorCode {code}"),
+                lad.next,
+            )
+        }
+        NlaEvent::EarlyUserAuthResult { result } => {
+            let name = early_user_auth_result_name(*result);
+            (
+                CauseId::AccessDenied,
+                true,
+                format!(
+                    "The server authenticated the user but refused the logon: Early User \
+                     Authorization Result {name}."
+                ),
+                format!("Early User Authorization Result from server: {name} (0x{result:08x})"),
+                Some(Step::EarlyUserAuthResult),
+            )
+        }
+    };
+    let (ending, ef, term) = match f.first_term_from(e.frame) {
+        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        None => (Ending::CaptureEnded, None, None),
+    };
+    let confidence = if specific {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let mut v = Verdict::failed(ending, ef, id, confidence, summary);
+    v.evidence.extend(authenticate_ev(tl, e.frame));
+    v.evidence.push(ev(e.frame, shown));
+    if let Some(t) = term {
+        v.evidence.push(term_ev(&t, None));
+    }
+    v.failed_step = failed;
+    Some(v)
+}
+
+fn refuses(n: &NlaEvent) -> bool {
+    match n {
+        NlaEvent::TsRequest(t) => t.error_code.is_some_and(NtStatus::is_error),
+        NlaEvent::EarlyUserAuthResult { result } => *result != AUTHZ_SUCCESS,
+    }
+}
+
+/// The client's NTLM AUTHENTICATE before `until`, naming the account.
+fn authenticate_ev(tl: &Timeline, until: u64) -> Option<Evidence> {
+    tl.proto_events()
+        .filter(|(e, _)| e.frame < until && e.dir == Dir::ToServer)
+        .find_map(|(e, p)| {
+            let ProtoEvent::Nla(NlaEvent::TsRequest(t)) = p else {
+                return None;
+            };
+            let Mechanism::Ntlm(NtlmMessage::Authenticate(a)) = &t.token.as_ref()?.mech else {
+                return None;
+            };
+            let account = match (&a.domain, &a.user) {
+                (Some(d), Some(u)) => format!("{d}\\{u}"),
+                (None, Some(u)) => u.clone(),
+                _ => "an empty user (anonymous)".to_string(),
+            };
+            Some(ev(
+                e.frame,
+                format!("NTLM AUTHENTICATE from client for {account}"),
+            ))
+        })
+}
+
+/// The server sent the client elsewhere (a Server Redirection PDU
+/// without LB_NOREDIRECT, [MS-RDPBCGR] 2.2.13.1 and 3.1.5.2.1: the
+/// client disconnects and connects to the target) before any session
+/// data: the connection did its job.
+pub(super) fn redirected(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
+    if lad.mark(Step::SessionData).is_some() {
+        return None;
+    }
+    let (e, r) = tl.proto_events().find_map(|(e, p)| match p {
+        ProtoEvent::Mcs(McsEvent::ServerRedirection(r)) if !r.no_redirect() => Some((e, r)),
+        _ => None,
+    })?;
+    let (ending, ef, term) = match f.first_term_from(e.frame) {
+        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        None => (Ending::CaptureEnded, None, None),
+    };
+    let target = r.target().unwrap_or("a target the PDU does not name");
+    let mut v = Verdict::benign(Benign::Redirected, ending, ef).with(ev(
+        e.frame,
+        format!("Server Redirection PDU from server: connect to {target}"),
+    ));
+    if let Some(t) = term {
+        v.evidence.push(term_ev(&t, None));
+    }
+    Some(v)
+}
+
+/// A Save Session Info logon notification ([MS-RDPBCGR] 3.3.5.10: sent
+/// once the user has logged on): evidence a session's logon succeeded.
+pub(super) fn logon_succeeded(tl: &Timeline) -> Option<Evidence> {
+    tl.proto_events().find_map(|(e, p)| match p {
+        ProtoEvent::Mcs(McsEvent::SaveSessionInfo(s))
+            if e.dir == Dir::ToClient && s.is_logon_notification() =>
+        {
+            Some(ev(
+                e.frame,
+                format!(
+                    "Save Session Info from server ({}): the logon succeeded",
+                    s.info_type_name()
+                ),
+            ))
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]

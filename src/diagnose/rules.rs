@@ -10,6 +10,7 @@
 
 use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
+use super::nla::{logon_succeeded, nla_refusal, redirected};
 use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
 use super::rdp::{licensing_or_error_info, session_end};
 use super::remedy::remediation;
@@ -333,6 +334,13 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     if v.outcome != Outcome::Failed {
         v.failed_step = None;
     }
+    // A session whose logon the server confirmed says so.
+    if v.outcome == Outcome::Established {
+        if let Some(e) = logon_succeeded(tl) {
+            let at = v.evidence.partition_point(|x| x.frame <= e.frame);
+            v.evidence.insert(at, e);
+        }
+    }
     v
 }
 
@@ -389,7 +397,13 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
             return alert_rule(tl, lad, t, description);
         }
     }
+    if let Some(v) = nla_refusal(tl, lad, f) {
+        return v;
+    }
     if let Some(v) = licensing_or_error_info(tl, lad, f) {
+        return v;
+    }
+    if let Some(v) = redirected(tl, lad, f) {
         return v;
     }
     if let Some(v) = idle_timeout(tl, f, term.as_ref()) {

@@ -1011,6 +1011,7 @@ pub fn benign_text(b: Benign) -> &'static str {
             "a probe reading what the server offers (security protocols, NTLM information) and leaving"
         }
         Benign::SessionEnd => "the normal end of a finished session",
+        Benign::Redirected => "a redirection to another server (the client connects there next)",
     }
 }
 
