@@ -368,4 +368,30 @@ mod tests {
             let _ = decode_inner(input(&c[..n]), input(&c[..n]), Protocols::HYBRID_EX);
         }
     }
+
+    proptest::proptest! {
+        /// Any bytes, with or without a TSRequest in front, in any mode:
+        /// no panic, and every event lies inside its direction's bytes.
+        #[test]
+        fn any_plaintext_decodes_without_panic(
+            c in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            framed in proptest::prelude::any::<bool>(),
+            mode in 0usize..4,
+        ) {
+            let sel = [Protocols::SSL, Protocols::HYBRID, Protocols::HYBRID_EX, SELECTED_UNKNOWN][mode];
+            let wrap = |b: &[u8]| if framed {
+                let mut v = ts_request(6, Some(b), false, false, None, false);
+                v.extend_from_slice(b);
+                v
+            } else {
+                b.to_vec()
+            };
+            let (c, s) = (wrap(&c), wrap(&s));
+            for d in decode_inner(input(&c), input(&s), sel) {
+                let len = if d.dir == Dir::ToServer { c.len() } else { s.len() };
+                proptest::prop_assert!(d.start <= d.end && d.end as usize <= len.max(1));
+            }
+        }
+    }
 }
