@@ -10,7 +10,8 @@ direction this prints one TSV row: capture label, key label, stream,
 direction (to_server / to_client), the selected protocol of the
 RDP_NEG_RSP as tshark reads it without keys (`-` when the capture holds
 none), the NTLM AUTHENTICATE user
-and domain (`-` when none), and the sequence of PDUs, in stream order,
+and domain (`-` when none), the number of fast-path PDUs (each
+`rdp.fastpath.action`), and the sequence of PDUs, in stream order,
 in this vocabulary (shared with tests/inner_vs_tshark.rs):
 
   tsrequest:vN[:ntlmT][:pubkeyauth][:authinfo][:error=0xXXXXXXXX][:nonce]
@@ -102,9 +103,10 @@ def walk(node, tokens, ntlm, fast_path_seen):
             tokens.append(SHARE_CONTROL[num(v)])
         elif k == "rdp.pduType2" and num(v) in SHARE_DATA:
             tokens.append(SHARE_DATA[num(v)])
-        elif k == "rdp.fastpath.action" and not fast_path_seen[0]:
-            fast_path_seen[0] = True
-            tokens.append("fast-path")
+        elif k == "rdp.fastpath.action":
+            if not fast_path_seen[0]:
+                tokens.append("fast-path")
+            fast_path_seen[0] += 1
         walk(v, tokens, ntlm, fast_path_seen)
 
 
@@ -132,17 +134,18 @@ def main():
             continue
         stream = int(tcp["tcp.stream"])
         direction = "to_server" if int(tcp["tcp.dstport"]) == 3389 else "to_client"
-        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-"], [False]),
-                                      "to_client": ([], ["-", "-"], [False])})
+        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-"], [0]),
+                                      "to_client": ([], ["-", "-"], [0])})
         tokens, ntlm, fp = c[direction]
         walk(layers, tokens, ntlm, fp)
     for stream in sorted(conns):
         c = conns[stream]
         for d in ("to_server", "to_client"):
-            tokens, ntlm, _ = c[d]
+            tokens, ntlm, fast_path = c[d]
             if not tokens:
                 continue
-            print("\t".join([label, key_label, str(stream), d, c["selected"], ntlm[0], ntlm[1], ",".join(tokens)]))
+            print("\t".join([label, key_label, str(stream), d, c["selected"], ntlm[0], ntlm[1],
+                             str(fast_path[0]), ",".join(tokens)]))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 //! dissection with the servers' RSA keys, written by
 //! `scripts/compare-inner-decoding.sh` (never edited by hand): per
 //! connection and direction, the sequence of CredSSP/NTLM messages and RDP
-//! PDUs, and the NTLM user and domain. The plaintext fed to the decoder is
+//! PDUs, the NTLM user and domain, and the number of fast-path PDUs. The plaintext fed to the decoder is
 //! tshark's too (`-z follow,tls,raw`): this test checks the decoding, not
 //! the decryption. It needs the public corpus and tshark; without either
 //! it says so and passes, except in CI (`CI=true`), where it fails.
@@ -29,6 +29,7 @@ struct Row {
     selected: u32,
     user: Option<String>,
     domain: Option<String>,
+    fast_path_pdus: u64,
     sequence: Vec<String>,
 }
 
@@ -40,7 +41,7 @@ fn rows() -> Vec<Row> {
         .skip(1)
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            assert_eq!(c.len(), 8, "{l}");
+            assert_eq!(c.len(), 9, "{l}");
             Row {
                 capture: c[0].to_string(),
                 key: c[1].to_string(),
@@ -56,7 +57,8 @@ fn rows() -> Vec<Row> {
                 },
                 user: dash(c[5]),
                 domain: dash(c[6]),
-                sequence: c[7].split(',').map(str::to_string).collect(),
+                fast_path_pdus: c[7].parse().unwrap(),
+                sequence: c[8].split(',').map(str::to_string).collect(),
             }
         })
         .collect()

@@ -352,6 +352,31 @@ mod tests {
             }));
     }
 
+    /// Fast-path PDUs ([MS-RDPBCGR] 2.2.8.1.2: header, one-byte length)
+    /// are counted, the first one reported.
+    #[test]
+    fn fast_path_is_counted() {
+        let mut c = user_data_tpkts(&[m::ERECT]);
+        c.extend([0x04, 0x05, 1, 2, 3, 0x04, 0x06, 1, 2, 3, 4]);
+        let out = decode_inner(input(&c), input(&[]), Protocols::SSL);
+        let count: Vec<_> = out
+            .iter()
+            .filter(|d| matches!(d.event, ProtoEvent::FastPathCount { .. }))
+            .collect();
+        assert_eq!(count.len(), 1, "{out:#?}");
+        assert_eq!(
+            count[0].event,
+            ProtoEvent::FastPathCount { pdus: 2, bytes: 11 }
+        );
+        assert_eq!((count[0].start, count[0].end), (17, 23));
+        assert_eq!(
+            out.iter()
+                .filter(|d| matches!(d.event, ProtoEvent::FastPath { .. }))
+                .count(),
+            1
+        );
+    }
+
     #[test]
     fn cut_plaintext_never_panics() {
         let mut c = ts_request(6, Some(&negotiate()), false, false, None, false);

@@ -100,6 +100,12 @@ pub enum ProtoEvent {
         len: u32,
         encrypted: bool,
     },
+    /// The fast-path PDUs of a direction of decrypted plaintext, counted,
+    /// not decoded (session traffic: input and graphics updates).
+    FastPathCount {
+        pdus: u64,
+        bytes: u64,
+    },
     /// Something that exists but cannot be seen without keys (TLS 1.3
     /// handshake after the ServerHello, records after ChangeCipherSpec,
     /// Standard RDP Security encrypted PDUs). Never "missing".
