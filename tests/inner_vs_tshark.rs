@@ -5,8 +5,8 @@
 //! dissection with the servers' RSA keys, written by
 //! `scripts/compare-inner-decoding.sh` (never edited by hand): per
 //! connection and direction, the sequence of CredSSP/NTLM messages and RDP
-//! PDUs, the NTLM user and domain, and the number of fast-path PDUs. The plaintext fed to the decoder is
-//! tshark's too (`-z follow,tls,raw`): this test checks the decoding, not
+//! PDUs, the NTLM user and domain, and the number of fast-path PDUs. The
+//! plaintext fed to the decoder is tshark's too (`-z follow,tls,raw`): this test checks the decoding, not
 //! the decryption. It needs the public corpus and tshark; without either
 //! it says so and passes, except in CI (`CI=true`), where it fails.
 
@@ -217,6 +217,14 @@ fn decoding_inside_tls_agrees_with_tshark() {
             r.domain,
             "{what}"
         );
+        let fast_path = out
+            .iter()
+            .find_map(|d| match d.event {
+                ProtoEvent::FastPathCount { pdus, .. } => Some(pdus),
+                _ => None,
+            })
+            .unwrap_or(0);
+        assert_eq!(fast_path, r.fast_path_pdus, "{what}: fast-path PDUs");
         checked += 1;
     }
     eprintln!("{checked} connection directions agree with tshark");
