@@ -32,7 +32,7 @@ wireshark-wiki/rdp-ssl.pcap.gz keys/rdp-ssl.key"
     echo "# Written by scripts/compare-inner-decoding.sh from $(tshark -v | head -1)"
     echo "# tshark -r CAPTURE -o tls.keys_list:0.0.0.0,3389,tpkt,KEY -d tcp.port==3389,tls -T json"
     echo "# (selected: tshark -r CAPTURE -e rdp.negReq.selectedProtocol, without keys); never edited by hand"
-    printf 'capture\tkey\tstream\tdir\tselected\tntlm_user\tntlm_domain\tfast_path_pdus\tsequence\n'
+    printf 'capture\tkey\tstream\tdir\tselected\tntlm_user\tntlm_domain\tntlm_workstation\tntlm_versions\tfast_path_pdus\tsequence\n'
     echo "$pairs" | while read -r cap key; do
         python3 scripts/inner-decoding-from-tshark.py "$corpus/$cap" "corpus/$cap" "$corpus/$key" "$key"
     done

@@ -9,8 +9,9 @@ dissects CredSSP, NTLMSSP, T.125/T.124 and RDP. For every TCP stream and
 direction this prints one TSV row: capture label, key label, stream,
 direction (to_server / to_client), the selected protocol of the
 RDP_NEG_RSP as tshark reads it without keys (`-` when the capture holds
-none), the NTLM AUTHENTICATE user
-and domain (`-` when none), the number of fast-path PDUs (each
+none), the NTLM AUTHENTICATE user, domain and workstation (`-` when
+none), the OS versions (major.minor.build) of the NTLM messages' VERSION
+fields in order (the server's is its CHALLENGE's), the number of fast-path PDUs (each
 `rdp.fastpath.action`), and the sequence of PDUs, in stream order,
 in this vocabulary (shared with tests/inner_vs_tshark.rs):
 
@@ -87,9 +88,13 @@ def walk(node, tokens, ntlm, fast_path_seen):
     for k, v in pairs(node):
         if k == "credssp.TSRequest_element":
             tokens.append(tsrequest_token(v))
-            for f, slot in (("ntlmssp.auth.username", 0), ("ntlmssp.auth.domain", 1)):
+            for f, slot in (("ntlmssp.auth.username", 0), ("ntlmssp.auth.domain", 1),
+                            ("ntlmssp.auth.hostname", 2)):
                 for val in find_all(v, f):
                     ntlm[slot] = val
+            major, minor, build = (find_all(v, "ntlmssp.version." + f) for f in ("major", "minor", "build_number"))
+            if major and minor and build:
+                ntlm[3].append("%d.%d.%d" % (num(major[0]), num(minor[0]), num(build[0])))
             continue
         if k == "t125.ConnectMCSPDU":
             tokens.append({101: "connect-initial", 102: "connect-response"}.get(num(v), "connect-%s" % v))
@@ -134,8 +139,8 @@ def main():
             continue
         stream = int(tcp["tcp.stream"])
         direction = "to_server" if int(tcp["tcp.dstport"]) == 3389 else "to_client"
-        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-"], [0]),
-                                      "to_client": ([], ["-", "-"], [0])})
+        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-", "-", []], [0]),
+                                      "to_client": ([], ["-", "-", "-", []], [0])})
         tokens, ntlm, fp = c[direction]
         walk(layers, tokens, ntlm, fp)
     for stream in sorted(conns):
@@ -145,7 +150,7 @@ def main():
             if not tokens:
                 continue
             print("\t".join([label, key_label, str(stream), d, c["selected"], ntlm[0], ntlm[1],
-                             str(fast_path[0]), ",".join(tokens)]))
+                             ntlm[2], ",".join(ntlm[3]) or "-", str(fast_path[0]), ",".join(tokens)]))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 //! dissection with the servers' RSA keys, written by
 //! `scripts/compare-inner-decoding.sh` (never edited by hand): per
 //! connection and direction, the sequence of CredSSP/NTLM messages and RDP
-//! PDUs, the NTLM user and domain, and the number of fast-path PDUs. The
+//! PDUs, the NTLM user, domain and workstation, the OS versions of the NTLM
+//! messages, and the number of fast-path PDUs. The
 //! plaintext fed to the decoder is tshark's too (`-z follow,tls,raw`): this test checks the decoding, not
 //! the decryption. It needs the public corpus and tshark; without either
 //! it says so and passes, except in CI (`CI=true`), where it fails.
@@ -29,6 +30,8 @@ struct Row {
     selected: u32,
     user: Option<String>,
     domain: Option<String>,
+    workstation: Option<String>,
+    versions: Vec<String>,
     fast_path_pdus: u64,
     sequence: Vec<String>,
 }
@@ -41,7 +44,7 @@ fn rows() -> Vec<Row> {
         .skip(1)
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            assert_eq!(c.len(), 9, "{l}");
+            assert_eq!(c.len(), 11, "{l}");
             Row {
                 capture: c[0].to_string(),
                 key: c[1].to_string(),
@@ -57,8 +60,13 @@ fn rows() -> Vec<Row> {
                 },
                 user: dash(c[5]),
                 domain: dash(c[6]),
-                fast_path_pdus: c[7].parse().unwrap(),
-                sequence: c[8].split(',').map(str::to_string).collect(),
+                workstation: dash(c[7]),
+                versions: match c[8] {
+                    "-" => Vec::new(),
+                    v => v.split(',').map(str::to_string).collect(),
+                },
+                fast_path_pdus: c[9].parse().unwrap(),
+                sequence: c[10].split(',').map(str::to_string).collect(),
             }
         })
         .collect()
@@ -217,6 +225,27 @@ fn decoding_inside_tls_agrees_with_tshark() {
             r.domain,
             "{what}"
         );
+        assert_eq!(
+            auth.as_ref().and_then(|a| a.workstation.clone()),
+            r.workstation,
+            "{what}"
+        );
+        // The VERSION of each NTLM message, in order (the server's OS
+        // from its CHALLENGE).
+        let versions: Vec<String> = out
+            .iter()
+            .filter_map(|d| match &d.event {
+                ProtoEvent::Nla(NlaEvent::TsRequest(t)) => match &t.token.as_ref()?.mech {
+                    Mechanism::Ntlm(NtlmMessage::Negotiate { version, .. }) => *version,
+                    Mechanism::Ntlm(NtlmMessage::Challenge(c)) => c.version,
+                    Mechanism::Ntlm(NtlmMessage::Authenticate(a)) => a.version,
+                    _ => None,
+                },
+                _ => None,
+            })
+            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.build))
+            .collect();
+        assert_eq!(versions, r.versions, "{what}: NTLM versions");
         let fast_path = out
             .iter()
             .find_map(|d| match d.event {
