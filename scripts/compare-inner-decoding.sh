@@ -15,7 +15,7 @@
 # (`-z follow,tls,raw`) to proto::decode_inner and compares.
 #
 # Usage: scripts/compare-inner-decoding.sh [CORPUS_DIR]   (default ../shared/corpus)
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/corpus}
 command -v tshark >/dev/null || { echo "tshark not found" >&2; exit 2; }
@@ -32,9 +32,9 @@ wireshark-wiki/rdp-ssl.pcap.gz keys/rdp-ssl.key"
     echo "# Written by scripts/compare-inner-decoding.sh from $(tshark -v | head -1)"
     echo "# tshark -r CAPTURE -o tls.keys_list:0.0.0.0,3389,tpkt,KEY -d tcp.port==3389,tls -T json"
     echo "# (selected: tshark -r CAPTURE -e rdp.negReq.selectedProtocol, without keys); never edited by hand"
-    printf 'capture\tkey\tstream\tdir\tselected\tntlm_user\tntlm_domain\tntlm_workstation\tntlm_versions\tfast_path_pdus\tsequence\n'
+    printf 'capture\tkey\tstream\tdir\tselected\tntlm_user\tntlm_domain\tntlm_workstation\tntlm_versions\tclient_info\tfast_path_pdus\tsequence\n'
     echo "$pairs" | while read -r cap key; do
-        python3 scripts/inner-decoding-from-tshark.py "$corpus/$cap" "corpus/$cap" "$corpus/$key" "$key"
+        python3 scripts/inner-decoding-from-tshark.py "$corpus/$cap" "corpus/$cap" "$corpus/$key" "$key" || exit 1
     done
 } >"$tmp"
 mv "$tmp" "$out"

@@ -11,7 +11,8 @@ direction (to_server / to_client), the selected protocol of the
 RDP_NEG_RSP as tshark reads it without keys (`-` when the capture holds
 none), the NTLM AUTHENTICATE user, domain and workstation (`-` when
 none), the OS versions (major.minor.build) of the NTLM messages' VERSION
-fields in order (the server's is its CHALLENGE's), the number of fast-path PDUs (each
+fields in order (the server's is its CHALLENGE's), the Client Info
+`domain\\user` (`rdp.domain`, `rdp.userName`; `-` when none), the number of fast-path PDUs (each
 `rdp.fastpath.action`), and the sequence of PDUs, in stream order,
 in this vocabulary (shared with tests/inner_vs_tshark.rs):
 
@@ -102,6 +103,10 @@ def walk(node, tokens, ntlm, fast_path_seen):
             tokens.append(DOMAIN_PDUS[num(v)])
         elif k == "rdp.clientInfoPDU":
             tokens.append("client-info")
+            ntlm[4] = "\\"
+        elif k in ("rdp.domain", "rdp.userName") and ntlm[4] != "-":
+            dom, user = ntlm[4].split("\\", 1)
+            ntlm[4] = "%s\\%s" % ((v, user) if k == "rdp.domain" else (dom, v))
         elif k == "rdp.bMsgType":
             tokens.append("licensing:0x%02x" % num(v))
         elif k == "rdp.pduType.type" and num(v) in SHARE_CONTROL:
@@ -139,8 +144,8 @@ def main():
             continue
         stream = int(tcp["tcp.stream"])
         direction = "to_server" if int(tcp["tcp.dstport"]) == 3389 else "to_client"
-        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-", "-", []], [0]),
-                                      "to_client": ([], ["-", "-", "-", []], [0])})
+        c = conns.setdefault(stream, {"selected": selected.get(stream, "-"), "to_server": ([], ["-", "-", "-", [], "-"], [0]),
+                                      "to_client": ([], ["-", "-", "-", [], "-"], [0])})
         tokens, ntlm, fp = c[direction]
         walk(layers, tokens, ntlm, fp)
     for stream in sorted(conns):
@@ -150,7 +155,7 @@ def main():
             if not tokens:
                 continue
             print("\t".join([label, key_label, str(stream), d, c["selected"], ntlm[0], ntlm[1],
-                             ntlm[2], ",".join(ntlm[3]) or "-", str(fast_path[0]), ",".join(tokens)]))
+                             ntlm[2], ",".join(ntlm[3]) or "-", ntlm[4], str(fast_path[0]), ",".join(tokens)]))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@
 //! `scripts/compare-inner-decoding.sh` (never edited by hand): per
 //! connection and direction, the sequence of CredSSP/NTLM messages and RDP
 //! PDUs, the NTLM user, domain and workstation, the OS versions of the NTLM
-//! messages, and the number of fast-path PDUs. The
-//! plaintext fed to the decoder is tshark's too (`-z follow,tls,raw`): this test checks the decoding, not
-//! the decryption. It needs the public corpus and tshark; without either
+//! messages, the Client Info user and domain, and the number of fast-path
+//! PDUs. The plaintext fed to the decoder is tshark's too (`-z
+//! follow,tls,raw`): this test checks the decoding, not the decryption. It needs the public corpus and tshark; without either
 //! it says so and passes, except in CI (`CI=true`), where it fails.
 
 use rdptriage::common::Dir;
@@ -32,6 +32,7 @@ struct Row {
     domain: Option<String>,
     workstation: Option<String>,
     versions: Vec<String>,
+    client_info: Option<String>,
     fast_path_pdus: u64,
     sequence: Vec<String>,
 }
@@ -44,7 +45,7 @@ fn rows() -> Vec<Row> {
         .skip(1)
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            assert_eq!(c.len(), 11, "{l}");
+            assert_eq!(c.len(), 12, "{l}");
             Row {
                 capture: c[0].to_string(),
                 key: c[1].to_string(),
@@ -65,8 +66,9 @@ fn rows() -> Vec<Row> {
                     "-" => Vec::new(),
                     v => v.split(',').map(str::to_string).collect(),
                 },
-                fast_path_pdus: c[9].parse().unwrap(),
-                sequence: c[10].split(',').map(str::to_string).collect(),
+                client_info: dash(c[9]),
+                fast_path_pdus: c[10].parse().unwrap(),
+                sequence: c[11].split(',').map(str::to_string).collect(),
             }
         })
         .collect()
@@ -246,6 +248,11 @@ fn decoding_inside_tls_agrees_with_tshark() {
             .map(|v| format!("{}.{}.{}", v.major, v.minor, v.build))
             .collect();
         assert_eq!(versions, r.versions, "{what}: NTLM versions");
+        let client_info = out.iter().find_map(|d| match &d.event {
+            ProtoEvent::Mcs(McsEvent::ClientInfo(i)) => Some(format!("{}\\{}", i.domain, i.user)),
+            _ => None,
+        });
+        assert_eq!(client_info, r.client_info, "{what}: Client Info");
         let fast_path = out
             .iter()
             .find_map(|d| match d.event {
