@@ -11,10 +11,13 @@
 //! follow,tls,raw`): this test checks the decoding, not the decryption. It needs the public corpus and tshark; without either
 //! it says so and passes, except in CI (`CI=true`), where it fails.
 
-use rdptriage::common::Dir;
+use rdptriage::analyze::{analyze_path, Options};
+use rdptriage::common::{Dir, Timestamp};
+use rdptriage::diagnose::{diagnose, Diagnosis};
 use rdptriage::proto::ntlm::NtlmMessage;
 use rdptriage::proto::tsrequest::{Mechanism, TsRequest};
 use rdptriage::proto::{decode_inner, McsEvent, NlaEvent, ProtoEvent, StreamInput};
+use rdptriage::timeline::EventKind;
 use std::path::Path;
 use std::process::Command;
 
@@ -88,6 +91,13 @@ fn tshark() -> Option<()> {
 
 /// Both directions' plaintext of one connection, as tshark decrypts it.
 fn plaintext(capture: &Path, key: &Path, stream: u32) -> (Vec<u8>, Vec<u8>) {
+    let (c, s) = records(capture, key, stream);
+    (c.concat(), s.concat())
+}
+
+/// Both directions' decrypted records, one per application-data record,
+/// in order.
+fn records(capture: &Path, key: &Path, stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(capture)
@@ -119,11 +129,54 @@ fn plaintext(capture: &Path, key: &Path, stream: u32) -> (Vec<u8>, Vec<u8>) {
             None => (&mut client, line),
         };
         let digits = hexs.trim().as_bytes();
-        for p in digits.chunks(2) {
-            to.push(u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap());
+        let record: Vec<u8> = digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect();
+        if !record.is_empty() {
+            to.push(record);
         }
     }
     (client, server)
+}
+
+/// The frame and time of each application-data record of one connection,
+/// per direction, in order (tshark shows a record in the frame carrying
+/// its last byte).
+fn record_frames(capture: &Path, key: &Path, stream: u32) -> [Vec<(u64, Timestamp)>; 2] {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(capture)
+        .arg("-o")
+        .arg(format!("tls.keys_list:0.0.0.0,3389,tpkt,{}", key.display()))
+        .args(["-d", "tcp.port==3389,tls", "-Y"])
+        .arg(format!(
+            "tcp.stream=={stream} && tls.record.content_type==23"
+        ))
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.time_epoch",
+        ])
+        .args(["-e", "tcp.dstport", "-e", "tls.record.content_type"])
+        .output()
+        .expect("tshark runs");
+    let mut v = [Vec::new(), Vec::new()];
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        let frame: u64 = c[0].parse().unwrap();
+        let (secs, frac) = c[1].split_once('.').unwrap();
+        let nanos: u32 = format!("{frac:0<9}")[..9].parse().unwrap();
+        let ts = Timestamp::from_secs_nanos(secs.parse().unwrap(), nanos);
+        let dir = usize::from(c[2] != "3389");
+        for _ in c[3].split(',').filter(|t| *t == "23") {
+            v[dir].push((frame, ts));
+        }
+    }
+    v
 }
 
 fn tsrequest_token(t: &TsRequest) -> String {
@@ -264,4 +317,114 @@ fn decoding_inside_tls_agrees_with_tshark() {
         checked += 1;
     }
     eprintln!("{checked} connection directions agree with tshark");
+}
+
+/// The labels of `tests/corpus-verdicts.tsv` for one connection: outcome,
+/// last step, failed step, ending, cause (`*`: not checked).
+fn label(file: &str, stream: u32) -> Option<[String; 5]> {
+    let text = std::fs::read_to_string("tests/corpus-verdicts.tsv").unwrap();
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let c: Vec<&str> = l.split('\t').collect();
+        (c[0] == file && c[1] == stream.to_string())
+            .then(|| [2, 3, 4, 5, 6].map(|i| c[i].to_string()))
+    })
+}
+
+fn fields(d: &Diagnosis) -> [String; 5] {
+    let dash = |s: Option<&str>| s.unwrap_or("-").to_string();
+    [
+        d.outcome.name().to_string(),
+        dash(d.last_step.map(|s| s.id())),
+        dash(d.failed_step.map(|s| s.id())),
+        d.ending.id(),
+        dash(d.cause.as_ref().map(|c| c.id.id())),
+    ]
+}
+
+/// The whole chain on real traffic: each connection's timeline as the
+/// library builds it from the capture, plus the decoded plaintext placed
+/// at the frames of its records, diagnosed. The verdict must still be the
+/// labelled one (labels written from the captures, before decryption
+/// existed), and what decryption adds must show: a session whose logon the
+/// server confirmed cites its Save Session Info frame.
+#[test]
+fn decrypted_connections_keep_their_labelled_verdicts() {
+    let Some(corpus) = common::corpus_dir() else {
+        common::skip_note("the decrypted verdicts");
+        return;
+    };
+    if tshark().is_none() {
+        eprintln!("tshark not found: the decrypted verdicts skipped");
+        return;
+    }
+    let mut checked = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for r in rows() {
+        if !seen.insert((r.capture.clone(), r.stream)) {
+            continue;
+        }
+        let rel = r.capture.strip_prefix("corpus/").unwrap();
+        let cap = corpus.join(rel);
+        let key = corpus.join(&r.key);
+        let file = analyze_path(&cap.to_string_lossy(), &Options::default());
+        let conn = file
+            .connections
+            .into_iter()
+            .find(|c| c.timeline.stream == u64::from(r.stream))
+            .expect("the connection");
+        let mut tl = conn.timeline;
+        let (client, server) = records(&cap, &key, r.stream);
+        let frames = record_frames(&cap, &key, r.stream);
+        assert_eq!(frames[0].len(), client.len(), "{rel}: client records");
+        assert_eq!(frames[1].len(), server.len(), "{rel}: server records");
+        let (c, s) = (client.concat(), server.concat());
+        let input = |data| StreamInput {
+            data,
+            holes: &[],
+            limit: None,
+            from_start: true,
+            hidden: &[],
+        };
+        let ends = |recs: &[Vec<u8>]| -> Vec<u64> {
+            recs.iter()
+                .scan(0u64, |acc, r| {
+                    *acc += r.len() as u64;
+                    Some(*acc)
+                })
+                .collect()
+        };
+        let ends = [ends(&client), ends(&server)];
+        let mut logon_frame = None;
+        for d in decode_inner(input(&c), input(&s), r.selected) {
+            let i = usize::from(d.dir == Dir::ToClient);
+            let k = ends[i].partition_point(|&e| e < d.end.max(1));
+            let (frame, ts) = frames[i][k.min(frames[i].len() - 1)];
+            if matches!(&d.event, ProtoEvent::Mcs(McsEvent::SaveSessionInfo(x)) if x.is_logon_notification())
+            {
+                logon_frame.get_or_insert(frame);
+            }
+            tl.push(frame, ts, d.dir, EventKind::Proto(d.event));
+        }
+        tl.events.sort_by_key(|e| e.frame);
+        let d = diagnose(&tl);
+        let want = label(rel, r.stream).expect("a label");
+        let got = fields(&d);
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert!(
+                w == "*" || w == g,
+                "{rel} stream {}: field {i}: {g} != label {w}: {d:#?}",
+                r.stream
+            );
+        }
+        if let Some(f) = logon_frame {
+            assert!(
+                d.evidence.iter().any(|e| e.frame == f),
+                "{rel} stream {}: the logon notification (frame {f}) is not cited: {:#?}",
+                r.stream,
+                d.evidence
+            );
+        }
+        checked += 1;
+    }
+    eprintln!("{checked} decrypted connections keep their labelled verdicts");
 }
