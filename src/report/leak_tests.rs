@@ -109,12 +109,18 @@ fn typed_password() -> Vec<u8> {
     v
 }
 
-fn session() -> ConnectionResult {
+/// Stream 0: the logon goes through (the server's pubKeyAuth, then the
+/// credentials and the Client Info); stream 1: the server refuses it with
+/// an errorCode, so the verdict's evidence names the account.
+fn session(stream: u64) -> ConnectionResult {
     let mut c = ts_request(6, Some(&authenticate()), false, true, None, true);
     c.extend(ts_request(6, None, true, false, None, false));
     c.extend(client_info());
     c.extend(typed_password());
-    let s = ts_request(6, None, false, true, None, false);
+    let s = match stream {
+        0 => ts_request(6, None, false, true, None, false),
+        _ => ts_request(6, None, false, false, Some(0xC000_006D), false),
+    };
     let input = |data| StreamInput {
         data,
         holes: &[],
@@ -129,7 +135,7 @@ fn session() -> ConnectionResult {
         client: "10.1.2.3:50000".parse().unwrap(),
         server: "10.1.2.4:3389".parse().unwrap(),
     };
-    let mut tl = Timeline::new(0, e, at(0));
+    let mut tl = Timeline::new(stream, e, at(0));
     tl.push(
         1,
         at(0),
@@ -191,7 +197,7 @@ fn file() -> FileResult {
         }),
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
-        connections: vec![session()],
+        connections: vec![session(0), session(1)],
     }
 }
 
@@ -223,6 +229,13 @@ fn no_secret_in_any_format() {
     for name in [USER, DOMAIN, WORKSTATION] {
         assert!(json.contains(name), "{name} not decoded:\n{json}");
     }
+    // Stream 1's verdict cites the account in its evidence.
+    let refused = &files[0].connections[1].diagnosis;
+    assert_eq!(
+        refused.cause.as_ref().map(|c| c.id),
+        Some(crate::diagnose::CauseId::CredentialsRejected)
+    );
+    assert!(refused.evidence.iter().any(|e| e.text.contains(USER)));
     let mut secrets = spellings(&[NT_RESPONSE_BYTE; 8]);
     secrets.extend(spellings(&[SESSION_KEY_BYTE; 8]));
     secrets.extend(spellings(PASSWORD.as_bytes()));
@@ -258,7 +271,14 @@ fn no_secret_in_any_format() {
     }
     // Nor does the debug view of the events (what examples/dump_timeline
     // prints) hold the password or the response bytes.
-    let dbg = format!("{:?}", files[0].connections[0].timeline.events);
+    let dbg = format!(
+        "{:?}",
+        files[0]
+            .connections
+            .iter()
+            .map(|c| &c.timeline.events)
+            .collect::<Vec<_>>()
+    );
     assert!(!dbg.contains(PASSWORD) && !dbg.contains(&PASSWORD[..6]));
     assert!(!dbg.contains(&format!("{}, {}", NT_RESPONSE_BYTE, NT_RESPONSE_BYTE)));
     assert!(!dbg.contains(&format!("{}, {}", SESSION_KEY_BYTE, SESSION_KEY_BYTE)));
