@@ -3,6 +3,7 @@
 //! server's errorCode, the Early User Authorization Result, the Server
 //! Redirection PDU and the Save Session Info logon notification.
 
+use super::evidence::RdpClue;
 use super::facts::{ev, Facts};
 use super::ladder::Ladder;
 use super::rules::{ending_of, term_ev, Verdict};
@@ -13,8 +14,7 @@ use crate::proto::mcs::McsEvent;
 use crate::proto::ntlm::NtlmMessage;
 use crate::proto::ntstatus::NtStatus;
 use crate::proto::tsrequest::Mechanism;
-use crate::proto::{NlaEvent, ProtoEvent};
-use crate::timeline::Timeline;
+use crate::proto::NlaEvent;
 
 /// The cause each errorCode names. Meanings: Microsoft Learn, "4625(F):
 /// An account failed to log on" (Status and Sub Status codes) and
@@ -62,12 +62,12 @@ pub fn ntstatus_codes(id: CauseId) -> impl Iterator<Item = NtStatus> {
 /// an error errorCode ([MS-CSSP] 3.1.5: the server sends the errorCode
 /// and closes), or an Early User Authorization Result other than
 /// AUTHZ_SUCCESS ([MS-RDPBCGR] 2.2.10.2). Seen, explicit.
-pub(super) fn nla_refusal(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
-    let (e, n) = tl.proto_events().find_map(|(e, p)| match p {
-        ProtoEvent::Nla(n) if e.dir == Dir::ToClient && refuses(n) => Some((e, n)),
-        _ => None,
-    })?;
-    let (id, specific, summary, shown, failed) = match n {
+pub(super) fn nla_refusal(lad: &Ladder, f: &Facts) -> Option<Verdict> {
+    let e = f
+        .nla
+        .iter()
+        .find(|e| e.dir == Dir::ToClient && refuses(&e.what))?;
+    let (id, specific, summary, clue, failed) = match &e.what {
         NlaEvent::TsRequest(t) => {
             let code = t.error_code?;
             let (id, specific) = ntstatus_cause(code);
@@ -76,26 +76,24 @@ pub(super) fn nla_refusal(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verd
                 id,
                 specific,
                 format!("The server refused the NLA logon with errorCode {code}: {meaning}."),
-                format!("CredSSP TSRequest from server with errorCode {code}"),
+                RdpClue::NlaErrorCode { code },
                 lad.next,
             )
         }
-        NlaEvent::EarlyUserAuthResult { result } => {
-            let name = early_user_auth_result_name(*result);
-            (
-                CauseId::AccessDenied,
-                true,
-                format!(
-                    "The server authenticated the user but refused the logon: Early User \
-                     Authorization Result {name}."
-                ),
-                format!("Early User Authorization Result from server: {name} (0x{result:08x})"),
-                Some(Step::EarlyUserAuthResult),
-            )
-        }
+        NlaEvent::EarlyUserAuthResult { result } => (
+            CauseId::AccessDenied,
+            true,
+            format!(
+                "The server authenticated the user but refused the logon: Early User \
+                 Authorization Result {}.",
+                early_user_auth_result_name(*result)
+            ),
+            RdpClue::EarlyUserAuthResult { result: *result },
+            Some(Step::EarlyUserAuthResult),
+        ),
     };
     let (ending, ef, term) = match f.first_term_from(e.frame) {
-        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
         None => (Ending::CaptureEnded, None, None),
     };
     let confidence = if specific {
@@ -104,8 +102,8 @@ pub(super) fn nla_refusal(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verd
         Confidence::Medium
     };
     let mut v = Verdict::failed(ending, ef, id, confidence, summary);
-    v.evidence.extend(authenticate_ev(tl, e.frame));
-    v.evidence.push(ev(e.frame, shown));
+    v.evidence.extend(authenticate_ev(f, e.frame));
+    v.evidence.push(ev(e.frame, clue));
     if let Some(t) = term {
         v.evidence.push(term_ev(&t, None));
     }
@@ -121,11 +119,12 @@ fn refuses(n: &NlaEvent) -> bool {
 }
 
 /// The client's NTLM AUTHENTICATE before `until`, naming the account.
-fn authenticate_ev(tl: &Timeline, until: u64) -> Option<Evidence> {
-    tl.proto_events()
-        .filter(|(e, _)| e.frame < until && e.dir == Dir::ToServer)
-        .find_map(|(e, p)| {
-            let ProtoEvent::Nla(NlaEvent::TsRequest(t)) = p else {
+fn authenticate_ev(f: &Facts, until: u64) -> Option<Evidence> {
+    f.nla
+        .iter()
+        .filter(|e| e.frame < until && e.dir == Dir::ToServer)
+        .find_map(|e| {
+            let NlaEvent::TsRequest(t) = &e.what else {
                 return None;
             };
             let Mechanism::Ntlm(NtlmMessage::Authenticate(a)) = &t.token.as_ref()?.mech else {
@@ -136,10 +135,7 @@ fn authenticate_ev(tl: &Timeline, until: u64) -> Option<Evidence> {
                 (None, Some(u)) => u.clone(),
                 _ => "an empty user (anonymous)".to_string(),
             };
-            Some(ev(
-                e.frame,
-                format!("NTLM AUTHENTICATE from client for {account}"),
-            ))
+            Some(ev(e.frame, RdpClue::NtlmAuthenticate { account }))
         })
 }
 
@@ -147,23 +143,21 @@ fn authenticate_ev(tl: &Timeline, until: u64) -> Option<Evidence> {
 /// without LB_NOREDIRECT, [MS-RDPBCGR] 2.2.13.1 and 3.1.5.2.1: the
 /// client disconnects and connects to the target) before any session
 /// data: the connection did its job.
-pub(super) fn redirected(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
+pub(super) fn redirected(lad: &Ladder, f: &Facts) -> Option<Verdict> {
     if lad.mark(Step::SessionData).is_some() {
         return None;
     }
-    let (e, r) = tl.proto_events().find_map(|(e, p)| match p {
-        ProtoEvent::Mcs(McsEvent::ServerRedirection(r)) if !r.no_redirect() => Some((e, r)),
+    let (e, r) = f.mcs.iter().find_map(|e| match &e.what {
+        McsEvent::ServerRedirection(r) if !r.no_redirect() => Some((e, r)),
         _ => None,
     })?;
     let (ending, ef, term) = match f.first_term_from(e.frame) {
-        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
         None => (Ending::CaptureEnded, None, None),
     };
-    let target = r.target().unwrap_or("a target the PDU does not name");
-    let mut v = Verdict::benign(Benign::Redirected, ending, ef).with(ev(
-        e.frame,
-        format!("Server Redirection PDU from server: connect to {target}"),
-    ));
+    let target = r.target().map(str::to_string);
+    let mut v = Verdict::benign(Benign::Redirected, ending, ef)
+        .with(ev(e.frame, RdpClue::ServerRedirection { target }));
     if let Some(t) = term {
         v.evidence.push(term_ev(&t, None));
     }
@@ -172,17 +166,14 @@ pub(super) fn redirected(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdi
 
 /// A Save Session Info logon notification ([MS-RDPBCGR] 3.3.5.10: sent
 /// once the user has logged on): evidence a session's logon succeeded.
-pub(super) fn logon_succeeded(tl: &Timeline) -> Option<Evidence> {
-    tl.proto_events().find_map(|(e, p)| match p {
-        ProtoEvent::Mcs(McsEvent::SaveSessionInfo(s))
-            if e.dir == Dir::ToClient && s.is_logon_notification() =>
-        {
+pub(super) fn logon_succeeded(f: &Facts) -> Option<Evidence> {
+    f.mcs.iter().find_map(|e| match &e.what {
+        McsEvent::SaveSessionInfo(s) if e.dir == Dir::ToClient && s.is_logon_notification() => {
             Some(ev(
                 e.frame,
-                format!(
-                    "Save Session Info from server ({}): the logon succeeded",
-                    s.info_type_name()
-                ),
+                RdpClue::LogonSucceeded {
+                    info_type: s.info_type,
+                },
             ))
         }
         _ => None,

@@ -235,7 +235,7 @@ fn no_secret_in_any_format() {
         refused.cause.as_ref().map(|c| c.id),
         Some(crate::diagnose::CauseId::CredentialsRejected)
     );
-    assert!(refused.evidence.iter().any(|e| e.text.contains(USER)));
+    assert!(refused.evidence.iter().any(|e| e.text().contains(USER)));
     let mut secrets = spellings(&[NT_RESPONSE_BYTE; 8]);
     secrets.extend(spellings(&[SESSION_KEY_BYTE; 8]));
     secrets.extend(spellings(PASSWORD.as_bytes()));

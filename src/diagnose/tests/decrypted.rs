@@ -98,7 +98,13 @@ fn denied_authorization_result_is_access_denied_seen() {
     assert_seen_explicit(&d);
     assert_eq!(d.failed_step, Some(Step::EarlyUserAuthResult));
     assert_eq!(d.last_step, Some(Step::CredsspCredentials));
-    assert!(ev_at(&d, 15));
+    assert_ev!(
+        d,
+        15,
+        Clue::Rdp(RdpClue::EarlyUserAuthResult {
+            result: AUTHZ_ACCESS_DENIED
+        })
+    );
 }
 
 /// The connection sequence after a successful NLA, decrypted, up to the
@@ -187,7 +193,13 @@ fn a_healthy_session_says_the_logon_succeeded() {
     );
     assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
     assert!(d.cause.is_none());
-    assert!(ev_at(&d, 30), "{:#?}", d.evidence);
+    assert_ev!(
+        d,
+        30,
+        Clue::Rdp(RdpClue::LogonSucceeded {
+            info_type: INFOTYPE_LOGON_LONG
+        })
+    );
 }
 
 #[test]
@@ -207,7 +219,7 @@ fn a_redirection_is_benign() {
     );
     assert_eq!(d.outcome, Outcome::Benign, "{d:#?}");
     assert_eq!(d.benign, Some(Benign::Redirected));
-    assert!(ev_at(&d, 28));
+    assert_ev!(d, 28, Clue::Rdp(RdpClue::ServerRedirection { target: Some(t) }) if t == "10.0.0.7");
 }
 
 #[test]
