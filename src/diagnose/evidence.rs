@@ -328,10 +328,10 @@ pub enum NegotiationClue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TlsClue {
     ClientHello(Option<ClientHello>),
-    /// The server's leaf certificate judged at the capture's time (boxed:
-    /// a certificate summary is several times the size of every other
-    /// clue).
+    /// The server's leaf certificate judged at the capture's time.
     Certificate {
+        /// Boxed: a certificate is several times larger than any other
+        /// clue.
         cert: Box<CertInfo>,
         at: Timestamp,
     },
