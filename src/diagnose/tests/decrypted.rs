@@ -249,3 +249,25 @@ fn the_failing_step_inside_the_connection_sequence_is_seen() {
     assert_eq!(d.last_step_certainty, Some(Certainty::Seen));
     assert_eq!(d.failed_step, Some(Step::McsConnectResponse));
 }
+
+#[test]
+fn a_decrypted_step_is_not_inferred_again_from_record_order() {
+    // TLS without NLA: the records carry the MCS Connect Initial and
+    // Response, decrypted; the server closes before the next step.
+    let d = diagnose(
+        &tls_done(SSL, SSL)
+            .app(10, 0.02, ToServer, 400)
+            .mcs(10, 0.02, ToServer, McsEvent::ConnectInitial(Box::default()))
+            .app(11, 0.03, ToClient, 300)
+            .mcs(
+                11,
+                0.03,
+                ToClient,
+                McsEvent::ConnectResponse(Box::default()),
+            )
+            .fin_s(12, 0.5)
+            .build(),
+    );
+    assert_eq!(d.last_step, Some(Step::McsConnectResponse), "{d:#?}");
+    assert_eq!(d.last_step_certainty, Some(Certainty::Seen), "{d:#?}");
+}
