@@ -415,6 +415,14 @@ const NO_SOURCE: &str = "No source: no Microsoft table or article ties this verd
      message";
 
 /// "None known": no source maps the cause to a client message.
+/// FreeRDP's client turns the server's NLA errorCode into its own
+/// connect error, one per NTSTATUS.
+const FREERDP_NLA: &str = "FreeRDP libfreerdp/core/nla.c maps the server's TSRequest errorCode \
+     (STATUS_LOGON_FAILURE, STATUS_ACCOUNT_RESTRICTION, STATUS_PASSWORD_EXPIRED, \
+     STATUS_PASSWORD_MUST_CHANGE, STATUS_ACCOUNT_DISABLED, STATUS_ACCOUNT_EXPIRED, \
+     STATUS_ACCOUNT_LOCKED_OUT, STATUS_LOGON_TYPE_NOT_GRANTED, STATUS_ACCESS_DENIED, \
+     STATUS_WRONG_PASSWORD) to FREERDP_ERROR_CONNECT_* errors its clients print as ERRCONNECT_*";
+
 const NONE_KNOWN: ClientMessage = ClientMessage {
     disconnect_reason: None,
     extended: Extended::None,
@@ -594,6 +602,64 @@ pub const CLIENT_MESSAGES: &[(CauseId, &[ClientMessage])] = &[
     (CauseId::ServerShutdown, &[SERVER_CODE]),
     (CauseId::ConnectionBrokerError, &[SERVER_CODE]),
     (CauseId::RdpProtocolError, &[SERVER_CODE]),
+    (
+        CauseId::AccountLockedOut,
+        &[text(
+            "ERRCONNECT_ACCOUNT_LOCKED_OUT (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::PasswordExpired,
+        &[text(
+            "ERRCONNECT_PASSWORD_EXPIRED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::PasswordMustChange,
+        &[text(
+            "ERRCONNECT_PASSWORD_MUST_CHANGE (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountDisabled,
+        &[text(
+            "ERRCONNECT_ACCOUNT_DISABLED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountExpired,
+        &[text(
+            "ERRCONNECT_ACCOUNT_EXPIRED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::LogonTypeNotGranted,
+        &[text(
+            "ERRCONNECT_LOGON_TYPE_NOT_GRANTED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountRestriction,
+        &[text(
+            "ERRCONNECT_ACCOUNT_RESTRICTION (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (CauseId::LogonHoursRestriction, &[NONE_KNOWN]),
+    (CauseId::DomainUnreachable, &[NONE_KNOWN]),
 ];
 
 /// The client-message entries of a cause.

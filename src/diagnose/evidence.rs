@@ -11,7 +11,10 @@ use crate::common::{Dir, Duration, Timestamp};
 use crate::packet::IcmpError;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::CredsspLeg;
+use crate::proto::inner::early_user_auth_result_name;
 use crate::proto::mcs::{disconnect_reason_name, error_info_name};
+use crate::proto::ntstatus::NtStatus;
+use crate::proto::rdpdata::SaveSessionInfo;
 use crate::proto::tls::ClientHello;
 use crate::proto::x224::{NegFailureCode, Protocols};
 use std::fmt;
@@ -371,6 +374,27 @@ pub enum RdpClue {
     FirstServerRecords,
     LastServerData,
     ClientStillSending,
+    /// Decrypted: the server's TSRequest errorCode.
+    NlaErrorCode {
+        code: NtStatus,
+    },
+    /// Decrypted: the HYBRID_EX Early User Authorization Result.
+    EarlyUserAuthResult {
+        result: u32,
+    },
+    /// Decrypted: the client's NTLM AUTHENTICATE and the account it names
+    /// (`DOMAIN\user`).
+    NtlmAuthenticate {
+        account: String,
+    },
+    /// Decrypted: a Server Redirection PDU and where it sends the client.
+    ServerRedirection {
+        target: Option<String>,
+    },
+    /// Decrypted: a Save Session Info logon notification.
+    LogonSucceeded {
+        info_type: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -440,6 +464,11 @@ impl Clue {
         "rdp.first_server_records",
         "rdp.last_server_data",
         "rdp.client_still_sending",
+        "rdp.nla_error_code",
+        "rdp.early_user_auth_result",
+        "rdp.ntlm_authenticate",
+        "rdp.server_redirection",
+        "rdp.logon_succeeded",
         "not_rdp.answer",
         "not_rdp.data",
         "capture.loss",
@@ -503,6 +532,11 @@ impl Clue {
                 RdpClue::FirstServerRecords => "rdp.first_server_records",
                 RdpClue::LastServerData => "rdp.last_server_data",
                 RdpClue::ClientStillSending => "rdp.client_still_sending",
+                RdpClue::NlaErrorCode { .. } => "rdp.nla_error_code",
+                RdpClue::EarlyUserAuthResult { .. } => "rdp.early_user_auth_result",
+                RdpClue::NtlmAuthenticate { .. } => "rdp.ntlm_authenticate",
+                RdpClue::ServerRedirection { .. } => "rdp.server_redirection",
+                RdpClue::LogonSucceeded { .. } => "rdp.logon_succeeded",
             },
             Clue::NotRdp(c) => match c {
                 NotRdpClue::Answer { .. } => "not_rdp.answer",
@@ -859,6 +893,35 @@ impl fmt::Display for RdpClue {
             LastServerData => f.write_str("last data from the server before its close"),
             ClientStillSending => {
                 f.write_str("the client was still sending data after the server's last data")
+            }
+            NlaErrorCode { code } => {
+                write!(f, "CredSSP TSRequest from server with errorCode {code}")
+            }
+            EarlyUserAuthResult { result } => write!(
+                f,
+                "Early User Authorization Result from server: {} (0x{result:08x})",
+                early_user_auth_result_name(*result)
+            ),
+            NtlmAuthenticate { account } => {
+                write!(f, "NTLM AUTHENTICATE from client for {account}")
+            }
+            ServerRedirection { target } => write!(
+                f,
+                "Server Redirection PDU from server: connect to {}",
+                target
+                    .as_deref()
+                    .unwrap_or("a target the PDU does not name")
+            ),
+            LogonSucceeded { info_type } => {
+                let s = SaveSessionInfo {
+                    info_type: *info_type,
+                    logon_errors: None,
+                };
+                write!(
+                    f,
+                    "Save Session Info from server ({}): the logon succeeded",
+                    s.info_type_name()
+                )
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::proto::credssp::CredsspLeg;
 use crate::proto::mcs::McsEvent;
 use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
-use crate::proto::{ProtoEvent, StopReason};
+use crate::proto::{NlaEvent, ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
 
 /// The party sending in a direction.
@@ -252,6 +252,8 @@ pub struct Facts {
     pub mcs: Vec<At<McsEvent>>,
     /// X.224 Disconnect Requests: reason.
     pub x224_disconnects: Vec<At<u8>>,
+    /// Decrypted NLA messages, in order.
+    pub nla: Vec<At<NlaEvent>>,
 }
 
 impl Facts {
@@ -275,6 +277,7 @@ impl Facts {
             signs_of_life: Vec::new(),
             mcs: Vec::new(),
             x224_disconnects: Vec::new(),
+            nla: Vec::new(),
         };
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         for e in &tl.events {
@@ -365,6 +368,7 @@ impl Facts {
                         f.not_rdp = Some((e.frame, e.ts, e.dir, why.clone()))
                     }
                     ProtoEvent::Mcs(m) => f.mcs.push(At::of(e, m.clone())),
+                    ProtoEvent::Nla(n) => f.nla.push(At::of(e, n.clone())),
                     ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => {
                         f.x224_disconnects.push(At::of(e, *reason))
                     }

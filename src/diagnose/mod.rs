@@ -46,6 +46,7 @@ pub mod evidence;
 mod facts;
 pub mod ladder;
 mod negotiation;
+pub mod nla;
 mod path;
 mod rdp;
 pub mod remedy;
@@ -113,6 +114,10 @@ pub enum Benign {
     /// (or a server logoff). Goes with [`Outcome::Established`]: the
     /// session ran; the close is named so nobody counts it as a failure.
     SessionEnd,
+    /// The server (an RD Connection Broker or a farm member) sent the
+    /// client to another server with a Server Redirection PDU: the client
+    /// connects there next.
+    Redirected,
 }
 
 impl Benign {
@@ -123,6 +128,7 @@ impl Benign {
             Benign::Scanner => "scanner",
             Benign::Probe => "probe",
             Benign::SessionEnd => "session_end",
+            Benign::Redirected => "redirected",
         }
     }
 }
@@ -271,6 +277,24 @@ pub enum CauseId {
     ConnectionBrokerError,
     /// Set Error Info 0x1000 and up: the server rejected RDP data.
     RdpProtocolError,
+    /// NLA errorCode STATUS_ACCOUNT_LOCKED_OUT: too many bad passwords locked the account.
+    AccountLockedOut,
+    /// NLA errorCode STATUS_PASSWORD_EXPIRED.
+    PasswordExpired,
+    /// NLA errorCode STATUS_PASSWORD_MUST_CHANGE: the password must be changed before the first logon.
+    PasswordMustChange,
+    /// NLA errorCode STATUS_ACCOUNT_DISABLED.
+    AccountDisabled,
+    /// NLA errorCode STATUS_ACCOUNT_EXPIRED.
+    AccountExpired,
+    /// NLA errorCode STATUS_LOGON_TYPE_NOT_GRANTED: the account lacks the remote interactive logon right.
+    LogonTypeNotGranted,
+    /// NLA errorCode STATUS_ACCOUNT_RESTRICTION or STATUS_INVALID_WORKSTATION: valid credentials an account policy refuses.
+    AccountRestriction,
+    /// NLA errorCode STATUS_INVALID_LOGON_HOURS: outside the account's logon hours.
+    LogonHoursRestriction,
+    /// NLA errorCode STATUS_NO_LOGON_SERVERS, STATUS_TRUSTED_RELATIONSHIP_FAILURE or STATUS_TIME_DIFFERENCE_AT_DC: the server could not check the logon with a domain controller.
+    DomainUnreachable,
 }
 
 impl CauseId {
@@ -320,6 +344,15 @@ impl CauseId {
         CauseId::ServerShutdown,
         CauseId::ConnectionBrokerError,
         CauseId::RdpProtocolError,
+        CauseId::AccountLockedOut,
+        CauseId::PasswordExpired,
+        CauseId::PasswordMustChange,
+        CauseId::AccountDisabled,
+        CauseId::AccountExpired,
+        CauseId::LogonTypeNotGranted,
+        CauseId::AccountRestriction,
+        CauseId::LogonHoursRestriction,
+        CauseId::DomainUnreachable,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -371,6 +404,15 @@ impl CauseId {
             ServerShutdown => "server_shutdown",
             ConnectionBrokerError => "connection_broker_error",
             RdpProtocolError => "rdp_protocol_error",
+            AccountLockedOut => "account_locked_out",
+            PasswordExpired => "password_expired",
+            PasswordMustChange => "password_must_change",
+            AccountDisabled => "account_disabled",
+            AccountExpired => "account_expired",
+            LogonTypeNotGranted => "logon_type_not_granted",
+            AccountRestriction => "account_restriction",
+            LogonHoursRestriction => "logon_hours_restriction",
+            DomainUnreachable => "domain_unreachable",
         }
     }
 }

@@ -74,6 +74,14 @@ macro_rules! rdpbcgr_errinfo {
     };
 }
 
+macro_rules! nla_error_code {
+    () => {
+        "MS-CSSP 2.2.1 (TSRequest errorCode, an NTSTATUS); MS-ERREF 2.3.1 (NTSTATUS values); \
+     Microsoft Learn, \"4625(F): An account failed to log on\" (event-4625, Status and Sub Status \
+     codes)"
+    };
+}
+
 /// The remediation table. Every [`CauseId`] has exactly one row (checked
 /// by a test).
 pub const REMEDIES: &[Remedy] = &[
@@ -567,6 +575,101 @@ pub const REMEDIES: &[Remedy] = &[
                  it rejected): update the client, or the proxy or gateway in the path that rewrites \
                  RDP, and report the code to its vendor.",
         source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::AccountLockedOut,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000234 \
+               (STATUS_ACCOUNT_LOCKED_OUT) after the client's NTLM AUTHENTICATE.",
+        remedy: "The account is locked out after too many bad passwords: unlock it (Active \
+                 Directory Users and Computers, or `Unlock-ADAccount`), then find what keeps \
+                 sending the old password (saved .rdp credentials, mapped drives, services, phones): \
+                 the domain controller's events 4740 and 4625 name the source workstation.",
+        source: concat!(nla_error_code!(), "; Microsoft Learn, \"4740(S): A user account was locked out\""),
+    },
+    Remedy {
+        cause: CauseId::PasswordExpired,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000071 \
+               (STATUS_PASSWORD_EXPIRED).",
+        remedy: "The account's password has expired and NLA cannot prompt for a new one: change it \
+                 elsewhere (Ctrl+Alt+Del on a domain machine, RD Web Access password change, or an \
+                 administrator's reset), or connect once without NLA where policy allows, then \
+                 connect again.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::PasswordMustChange,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000224 \
+               (STATUS_PASSWORD_MUST_CHANGE).",
+        remedy: "The account is marked 'User must change password at next logon' and NLA cannot \
+                 prompt for the change: set the new password elsewhere (Ctrl+Alt+Del on a domain \
+                 machine, RD Web Access, an administrator's reset without the flag), then connect \
+                 again.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::AccountDisabled,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000072 \
+               (STATUS_ACCOUNT_DISABLED).",
+        remedy: "The account is disabled: enable it (Active Directory Users and Computers or \
+                 `Enable-ADAccount`; `net user NAME /active:yes` for a local account) if it should \
+                 log on, or use another account.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::AccountExpired,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000193 \
+               (STATUS_ACCOUNT_EXPIRED).",
+        remedy: "The account's expiry date has passed: extend it (account properties, 'Account \
+                 expires') if it should still log on.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::LogonTypeNotGranted,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000015B \
+               (STATUS_LOGON_TYPE_NOT_GRANTED).",
+        remedy: "The credentials are valid but the account lacks the remote interactive logon \
+                 right on this server: add the user (or a group of theirs) to 'Remote Desktop \
+                 Users' or to the policy 'Allow log on through Remote Desktop Services', and remove \
+                 it from 'Deny log on through Remote Desktop Services'; `gpresult /h` on the server \
+                 shows which policy sets the right.",
+        source: concat!(
+            nla_error_code!(),
+            "; Microsoft Learn, \"Allow log on through Remote Desktop Services\" (security policy \
+             setting)"
+        ),
+    },
+    Remedy {
+        cause: CauseId::AccountRestriction,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000006E \
+               (STATUS_ACCOUNT_RESTRICTION), 0xC0000070 (STATUS_INVALID_WORKSTATION) or \
+               0xC0000413 (STATUS_AUTHENTICATION_FIREWALL_FAILED).",
+        remedy: "The credentials are valid but an account policy refuses this logon: a blank \
+                 password with 'Accounts: Limit local account use of blank passwords to console \
+                 logon only', the account's 'Log On To' workstation list, a Protected Users or \
+                 authentication policy silo rule, or a selective-authentication trust without \
+                 'Allowed to authenticate'. Check the account's properties and the domain \
+                 controller's events 4625 and 4820.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::LogonHoursRestriction,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000006F \
+               (STATUS_INVALID_LOGON_HOURS).",
+        remedy: "The account may not log on at this time: check its 'Logon Hours' (account \
+                 properties) and the time zone of the domain controller that checks them.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::DomainUnreachable,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000005E \
+               (STATUS_NO_LOGON_SERVERS), 0xC000018D (STATUS_TRUSTED_RELATIONSHIP_FAILURE) or \
+               0xC0000133 (STATUS_TIME_DIFFERENCE_AT_DC).",
+        remedy: "The server could not check the logon with a domain controller: from the server, \
+                 check DNS and connectivity to a DC (`nltest /sc_query:DOMAIN`), the machine's \
+                 secure channel (`Test-ComputerSecureChannel -Repair`, or rejoin the domain), and \
+                 time synchronisation with the DC (`w32tm /query /status`). A local account still \
+                 logs on meanwhile.",
+        source: nla_error_code!(),
     },
 ];
 

@@ -11,6 +11,7 @@
 use super::evidence::{Clue, EndNote, NotRdpClue, RdpClue, Since, StepNote};
 use super::facts::{dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
+use super::nla::{logon_succeeded, nla_refusal, redirected};
 use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
 use super::rdp::{licensing_or_error_info, session_end};
 use super::remedy::remediation;
@@ -325,6 +326,13 @@ pub fn decide(lad: &Ladder, f: &Facts) -> Verdict {
     if v.outcome != Outcome::Failed {
         v.failed_step = None;
     }
+    // A session whose logon the server confirmed says so.
+    if v.outcome == Outcome::Established {
+        if let Some(e) = logon_succeeded(f) {
+            let at = v.evidence.partition_point(|x| x.frame <= e.frame);
+            v.evidence.insert(at, e);
+        }
+    }
     v
 }
 
@@ -381,7 +389,13 @@ pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
             return alert_rule(f, lad, t, description);
         }
     }
+    if let Some(v) = nla_refusal(lad, f) {
+        return v;
+    }
     if let Some(v) = licensing_or_error_info(lad, f) {
+        return v;
+    }
+    if let Some(v) = redirected(lad, f) {
         return v;
     }
     if let Some(v) = idle_timeout(f, term.as_ref()) {

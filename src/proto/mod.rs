@@ -11,17 +11,23 @@
 pub mod ber;
 pub mod cert;
 pub mod credssp;
+pub mod inner;
 pub mod keyboard;
 pub mod mcs;
+pub mod ntlm;
+pub mod ntstatus;
 pub mod per;
 pub mod propcert;
+pub mod rdpdata;
 pub mod session;
 pub mod tls;
 pub mod tpkt;
+pub mod tsrequest;
 pub mod x224;
 
 pub use cert::CertInfo;
 pub use credssp::{CredsspEvent, CredsspLeg};
+pub use inner::{decode_inner, NlaEvent, SELECTED_UNKNOWN};
 pub use mcs::McsEvent;
 pub use session::decode_connection;
 pub use tls::TlsEvent;
@@ -86,10 +92,19 @@ pub enum ProtoEvent {
     Mcs(McsEvent),
     Tls(TlsEvent),
     Credssp(CredsspEvent),
+    /// NLA as decryption shows it: TSRequests and the Early User
+    /// Authorization Result.
+    Nla(NlaEvent),
     /// The first fast-path PDU of a direction (session traffic has begun).
     FastPath {
         len: u32,
         encrypted: bool,
+    },
+    /// The fast-path PDUs of a direction of decrypted plaintext, counted,
+    /// not decoded (session traffic: input and graphics updates).
+    FastPathCount {
+        pdus: u64,
+        bytes: u64,
     },
     /// Something that exists but cannot be seen without keys (TLS 1.3
     /// handshake after the ServerHello, records after ChangeCipherSpec,
@@ -399,6 +414,11 @@ pub enum Anomaly {
     // CredSSP.
     /// A first CredSSP record too large for NTLM NEGOTIATE.
     CredsspFirstRecordLarge { len: u32 },
+    /// A decrypted TSRequest that could not be read.
+    TsRequestNotUnderstood { why: String },
+    /// A payload field of an NTLM message whose offset and length do not
+    /// fit the message (left out).
+    NtlmFieldOutOfRange { field: ntlm::NtlmField },
 
     // TLS.
     /// The bound on TLS events was reached.
@@ -597,6 +617,12 @@ impl std::fmt::Display for Anomaly {
                 "first CredSSP record of {len} bytes is too large for NTLM NEGOTIATE \
                  (Kerberos?): legs mapped by position only"
             ),
+            A::TsRequestNotUnderstood { why } => {
+                write!(f, "CredSSP TSRequest not understood: {why}")
+            }
+            A::NtlmFieldOutOfRange { field } => {
+                write!(f, "NTLM {field} field lies outside the message")
+            }
             A::TlsEventCap { max } => {
                 write!(f, "more than {max} TLS events: further ones not listed")
             }
@@ -974,6 +1000,16 @@ mod tests {
                 A::CredsspFirstRecordLarge { len: 2100 },
                 "first CredSSP record of 2100 bytes is too large for NTLM NEGOTIATE \
                  (Kerberos?): legs mapped by position only",
+            ),
+            (
+                A::TsRequestNotUnderstood { why: s("w") },
+                "CredSSP TSRequest not understood: w",
+            ),
+            (
+                A::NtlmFieldOutOfRange {
+                    field: ntlm::NtlmField::UserName,
+                },
+                "NTLM UserName field lies outside the message",
             ),
             (
                 A::TlsEventCap { max: 1024 },

@@ -18,6 +18,8 @@ pub mod terminal;
 pub mod text;
 
 #[cfg(test)]
+mod leak_tests;
+#[cfg(test)]
 mod tests;
 
 pub use model::{build_document, Document, Input, SCHEMA_VERSION};

@@ -237,6 +237,12 @@ pub struct ConnectionReport {
     pub client_data: Option<ClientData>,
     pub server_data: Option<ServerData>,
     pub credssp: Vec<CredsspItem>,
+    /// The CredSSP messages read in the decrypted plaintext (empty when
+    /// nothing was decrypted).
+    pub nla: Vec<NlaItem>,
+    /// The server's logon, redirection and error messages read in the
+    /// decrypted plaintext (or in the clear at encryption level none).
+    pub rdp_messages: Vec<RdpMessage>,
     /// TCP events past the per-connection bound, counted but not kept.
     pub events_dropped: u64,
     /// `tcp.stream eq N`.
@@ -566,6 +572,59 @@ pub struct CredsspItem {
     pub leg: String,
     pub record_len: u32,
     pub certainty: String,
+}
+
+/// One decrypted CredSSP message. Never holds the NTLM responses, the
+/// session key, the challenge, the nonce or the credentials themselves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NlaItem {
+    pub frame: u64,
+    /// `client` or `server`.
+    pub from: String,
+    /// `ts_request` or `early_user_authorization_result`.
+    pub kind: String,
+    /// TSRequest version.
+    pub version: Option<u32>,
+    /// The token: `NTLMSSP_NEGOTIATE`, `NTLMSSP_CHALLENGE`,
+    /// `NTLMSSP_AUTH`, `Kerberos AP-REQ`, ...
+    pub token: Option<String>,
+    /// `raw`, `spnego_init`, `spnego_resp`.
+    pub wrapping: Option<String>,
+    pub pub_key_auth: bool,
+    /// authInfo (the encrypted TSCredentials) present.
+    pub credentials: bool,
+    pub client_nonce: bool,
+    /// errorCode as `0x%08x`, its NTSTATUS name and meaning.
+    pub error_code: Option<String>,
+    pub error_name: Option<String>,
+    pub error_meaning: Option<String>,
+    /// NTLM AUTHENTICATE names.
+    pub ntlm_user: Option<String>,
+    pub ntlm_domain: Option<String>,
+    pub ntlm_workstation: Option<String>,
+    /// `NTLMv1`, `NTLMv2 (N bytes)` or `empty (anonymous)`: the kind only.
+    pub ntlm_response: Option<String>,
+    /// The sender's OS version from the NTLM VERSION field.
+    pub os_version: Option<String>,
+    /// CHALLENGE: the server's DNS or NetBIOS computer name.
+    pub server_name: Option<String>,
+    /// HYBRID_EX: `AUTHZ_SUCCESS`, `AUTHZ_ACCESS_DENIED` or unknown.
+    pub result: Option<String>,
+}
+
+/// A server message of the connection sequence that says how the logon
+/// went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RdpMessage {
+    pub frame: u64,
+    /// `logon_notification`, `logon_extended_info`, `server_redirection`,
+    /// `deactivate_all`, `set_error_info`.
+    pub kind: String,
+    /// The infoType, logon errors or errorInfo name.
+    pub detail: Option<String>,
+    /// Server Redirection: where the client is sent.
+    pub target: Option<String>,
+    pub load_balance_info: Option<String>,
 }
 
 /// Counts over the whole run.
@@ -954,6 +1013,7 @@ pub fn benign_text(b: Benign) -> &'static str {
             "a probe reading what the server offers (security protocols, NTLM information) and leaving"
         }
         Benign::SessionEnd => "the normal end of a finished session",
+        Benign::Redirected => "a redirection to another server (the client connects there next)",
     }
 }
 
@@ -1335,6 +1395,113 @@ fn credssp(tl: &Timeline) -> Vec<CredsspItem> {
         .collect()
 }
 
+fn nla_items(tl: &Timeline) -> Vec<NlaItem> {
+    use crate::proto::inner::early_user_auth_result_name;
+    use crate::proto::ntlm::NtlmMessage;
+    use crate::proto::tsrequest::{Mechanism, TokenWrapping};
+    use crate::proto::NlaEvent;
+    tl.proto_events()
+        .filter_map(|(e, p)| {
+            let ProtoEvent::Nla(n) = p else { return None };
+            let mut item = NlaItem {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                ..Default::default()
+            };
+            match n {
+                NlaEvent::EarlyUserAuthResult { result } => {
+                    item.kind = "early_user_authorization_result".into();
+                    item.result = Some(early_user_auth_result_name(*result));
+                }
+                NlaEvent::TsRequest(t) => {
+                    item.kind = "ts_request".into();
+                    item.version = Some(t.version);
+                    item.pub_key_auth = t.pub_key_auth;
+                    item.credentials = t.credentials;
+                    item.client_nonce = t.client_nonce;
+                    if let Some(code) = t.error_code {
+                        item.error_code = Some(format!("0x{:08x}", code.0));
+                        item.error_name = code.name().map(str::to_string);
+                        item.error_meaning = code.meaning().map(str::to_string);
+                    }
+                    if let Some(tok) = &t.token {
+                        item.token = Some(tok.mech.to_string());
+                        item.wrapping = Some(
+                            match tok.wrapping {
+                                TokenWrapping::Raw => "raw",
+                                TokenWrapping::SpnegoInit => "spnego_init",
+                                TokenWrapping::SpnegoResp => "spnego_resp",
+                            }
+                            .into(),
+                        );
+                        match &tok.mech {
+                            Mechanism::Ntlm(NtlmMessage::Negotiate { version, .. }) => {
+                                item.os_version = version.map(|v| v.to_string());
+                            }
+                            Mechanism::Ntlm(NtlmMessage::Challenge(c)) => {
+                                item.os_version = c.version.map(|v| v.to_string());
+                                item.server_name = c
+                                    .dns_computer
+                                    .clone()
+                                    .or_else(|| c.nb_computer.clone())
+                                    .or_else(|| c.target_name.clone());
+                            }
+                            Mechanism::Ntlm(NtlmMessage::Authenticate(a)) => {
+                                item.os_version = a.version.map(|v| v.to_string());
+                                item.ntlm_user = a.user.clone();
+                                item.ntlm_domain = a.domain.clone();
+                                item.ntlm_workstation = a.workstation.clone();
+                                item.ntlm_response = a.response.map(|r| r.to_string());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Some(item)
+        })
+        .collect()
+}
+
+fn rdp_messages(tl: &Timeline) -> Vec<RdpMessage> {
+    tl.proto_events()
+        .filter_map(|(e, p)| {
+            let ProtoEvent::Mcs(m) = p else { return None };
+            let mut r = RdpMessage {
+                frame: e.frame,
+                ..Default::default()
+            };
+            match m {
+                McsEvent::SaveSessionInfo(s) => {
+                    r.kind = if s.is_logon_notification() {
+                        "logon_notification"
+                    } else {
+                        "logon_extended_info"
+                    }
+                    .into();
+                    r.detail = Some(match s.logon_errors {
+                        Some(le) => format!("{}: {le}", s.info_type_name()),
+                        None => s.info_type_name(),
+                    });
+                }
+                McsEvent::ServerRedirection(s) => {
+                    r.kind = "server_redirection".into();
+                    r.detail = s.no_redirect().then(|| "LB_NOREDIRECT".to_string());
+                    r.target = s.target().map(str::to_string);
+                    r.load_balance_info = s.load_balance_info.clone();
+                }
+                McsEvent::DeactivateAll => r.kind = "deactivate_all".into(),
+                McsEvent::SetErrorInfo { code } => {
+                    r.kind = "set_error_info".into();
+                    r.detail = Some(mcs::error_info_name(*code));
+                }
+                _ => return None,
+            }
+            Some(r)
+        })
+        .collect()
+}
+
 /// The first non-zero Set Error Info code the server sent, if the
 /// capture shows one.
 fn error_info_code(tl: &Timeline) -> Option<u32> {
@@ -1442,6 +1609,8 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         client_data: client_data(tl),
         server_data: server_data(tl),
         credssp: credssp(tl),
+        nla: nla_items(tl),
+        rdp_messages: rdp_messages(tl),
         events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),

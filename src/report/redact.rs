@@ -484,6 +484,16 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                     f(Field::Plain, m);
                 }
             }
+            for n in &mut c.nla {
+                opt(f, Field::User, &mut n.ntlm_user);
+                opt(f, Field::Domain, &mut n.ntlm_domain);
+                opt(f, Field::Host, &mut n.ntlm_workstation);
+                opt(f, Field::Host, &mut n.server_name);
+            }
+            for m in &mut c.rdp_messages {
+                opt(f, Field::Host, &mut m.target);
+                opt(f, Field::RoutingToken, &mut m.load_balance_info);
+            }
             for e in &mut c.events {
                 f(Field::Text, &mut e.text);
             }

@@ -92,6 +92,7 @@ fn session() -> TlBuilder {
 mod attempts;
 mod caveats;
 mod credssp;
+mod decrypted;
 mod determinism;
 mod evidence_model;
 mod props;
