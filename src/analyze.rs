@@ -8,6 +8,7 @@ use crate::common::Timestamp;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
+use crate::proto::decrypt::{self, keys::Keys, DecryptSummary};
 use crate::proto::{self, StreamInput};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
@@ -26,6 +27,9 @@ pub struct Options {
     /// The budget of reassembled bytes shared by every file analysed with
     /// these options (on any thread): one budget for the process.
     pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// TLS secrets (key logs, RSA keys). None: nothing is decrypted and
+    /// the decryption code is never entered.
+    pub keys: Option<std::sync::Arc<Keys>>,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
             any_port: true,
             depth_cap: 1 << 20,
             shared_budget: None,
+            keys: None,
         }
     }
 }
@@ -44,6 +49,8 @@ impl Default for Options {
 pub struct ConnectionResult {
     pub timeline: Timeline,
     pub diagnosis: Diagnosis,
+    /// What TLS decryption gave, when keys were given.
+    pub decryption: Option<DecryptSummary>,
 }
 
 /// Frames that produced no packet, by reason.
@@ -127,7 +134,10 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         flows.drain_finished(&mut drained);
         pending.extend(drained.drain(..).map(|c| (c, last_ts)));
         if pending.len() >= BATCH {
-            results.extend(process_batch(std::mem::take(&mut pending)));
+            results.extend(process_batch(
+                std::mem::take(&mut pending),
+                opts.keys.as_deref(),
+            ));
         }
     });
     // An ETW trace has no magic of its own to tell it by: its name does.
@@ -140,7 +150,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         Err(_) => last_ts,
     };
     pending.extend(rest.into_iter().map(|c| (c, end)));
-    results.extend(process_batch(pending));
+    results.extend(process_batch(pending, opts.keys.as_deref()));
     results.sort_by_key(|r| r.timeline.stream);
     FileResult {
         path: path.to_string(),
@@ -152,44 +162,77 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
 }
 
 /// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(conns: Vec<(Connection, Timestamp)>) -> Vec<ConnectionResult> {
+fn process_batch(
+    conns: Vec<(Connection, Timestamp)>,
+    keys: Option<&Keys>,
+) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|(c, capture_end)| analyze_connection(&c, capture_end))
+        .map(|(c, capture_end)| analyze_connection_with(&c, capture_end, keys))
         .collect()
 }
 
 /// Decode one connection and diagnose it.
 pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionResult {
-    let holes: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
-            .iter()
-            .filter(|g| g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
+    analyze_connection_with(c, capture_end, None)
+}
+
+/// A connection's holes and snap-length holes per direction, as the
+/// decoders take them (`[to server, to client]`).
+pub struct StreamHoles {
+    holes: [Vec<(u64, u64)>; 2],
+    hidden: [Vec<(u64, u64)>; 2],
+}
+
+impl StreamHoles {
+    pub fn of(c: &Connection) -> Self {
+        let kept = |i: usize, snaplen_only: bool| -> Vec<(u64, u64)> {
+            c.half[i]
+                .gaps
+                .iter()
+                .filter(|g| g.offset < c.half[i].data.len() as u64)
+                .filter(|g| !snaplen_only || g.kind == GapKind::Snaplen)
+                .map(|g| (g.offset, g.len))
+                .collect()
+        };
+        StreamHoles {
+            holes: [kept(0, false), kept(1, false)],
+            hidden: [kept(0, true), kept(1, true)],
+        }
+    }
+
+    /// Direction `i` (0: to server, 1: to client) as decoder input.
+    pub fn input<'a>(&'a self, c: &'a Connection, i: usize) -> StreamInput<'a> {
+        StreamInput {
+            data: &c.half[i].data,
+            holes: &self.holes[i],
+            limit: c.half[i].limit,
+            from_start: c.half[i].from_start,
+            hidden: &self.hidden[i],
+        }
+    }
+}
+
+/// Decode one connection (decrypting it when keys are given) and
+/// diagnose it.
+pub fn analyze_connection_with(
+    c: &Connection,
+    capture_end: Timestamp,
+    keys: Option<&Keys>,
+) -> ConnectionResult {
+    let sh = StreamHoles::of(c);
+    let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
+    let decryption = keys.map(|k| {
+        let d = decrypt::decrypt_connection(sh.input(c, 0), sh.input(c, 1), k);
+        decoded.extend(d.events.iter().cloned());
+        d.summary
     });
-    let hidden: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
-            .iter()
-            .filter(|g| g.kind == GapKind::Snaplen && g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
-    });
-    let input = |i: usize| StreamInput {
-        data: &c.half[i].data,
-        holes: &holes[i],
-        limit: c.half[i].limit,
-        from_start: c.half[i].from_start,
-        hidden: &hidden[i],
-    };
-    let decoded = proto::decode_connection(input(0), input(1));
     let timeline = Timeline::build(c, decoded, capture_end);
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,
         diagnosis,
+        decryption,
     }
 }
 

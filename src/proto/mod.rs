@@ -11,6 +11,7 @@
 pub mod ber;
 pub mod cert;
 pub mod credssp;
+pub mod decrypt;
 pub mod keyboard;
 pub mod mcs;
 pub mod per;
@@ -447,6 +448,14 @@ pub enum Anomaly {
     ServerHelloExtensionClaims { ty: u16, len: usize },
     /// A ServerHello supported_versions extension of the wrong size.
     ServerHelloSupportedVersions { len: usize },
+    /// A TLS record that did not decrypt with the connection's keys: its
+    /// MAC or tag does not verify, or its padding or length is wrong. Its
+    /// bytes are never decoded.
+    RecordNotAuthentic {
+        seq: u64,
+        content_type: u8,
+        why: decrypt::record::RecordError,
+    },
 }
 
 impl std::fmt::Display for Anomaly {
@@ -454,6 +463,14 @@ impl std::fmt::Display for Anomaly {
         use Anomaly as A;
         match self {
             A::DirectTls => f.write_str("direct TLS without X.224 negotiation; decoded as TLS"),
+            A::RecordNotAuthentic {
+                seq,
+                content_type,
+                why,
+            } => write!(
+                f,
+                "TLS record {seq} (content type {content_type}) did not decrypt: {why}; not decoded"
+            ),
             A::UnknownSelectedProtocol { protocol } => write!(
                 f,
                 "selected protocol {}: guessing the security layer from the bytes",

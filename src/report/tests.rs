@@ -260,6 +260,7 @@ fn established() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -301,6 +302,7 @@ fn nla_required() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -349,6 +351,7 @@ fn tls_reset() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -422,6 +425,7 @@ fn cert_expired() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -444,6 +448,7 @@ fn precheck() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -487,6 +492,7 @@ fn timeout() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -542,6 +548,7 @@ fn standard_security() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -1023,6 +1030,7 @@ fn retries_file() -> FileResult {
         conns.push(ConnectionResult {
             timeline: tl,
             diagnosis: d,
+            decryption: None,
         });
     }
     FileResult {
