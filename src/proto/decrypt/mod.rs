@@ -472,7 +472,13 @@ fn master_secret(
         // RFC 7627 §4: the hash of the handshake up to the ClientKeyExchange.
         let mut transcript = Vec::new();
         transcript.extend_from_slice(&client[0].raw);
-        server
+        // The server's first flight ends at ServerHelloDone; what it sends
+        // later (a NewSessionTicket) follows the ClientKeyExchange.
+        let shd = server
+            .iter()
+            .position(|m| m.ty == 14)
+            .map_or(server.len(), |i| i + 1);
+        server[..shd]
             .iter()
             .for_each(|m| transcript.extend_from_slice(&m.raw));
         client[1..=cke_at]
