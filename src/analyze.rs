@@ -8,11 +8,15 @@ use crate::common::Timestamp;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
-use crate::proto::decrypt::{self, keys::Keys, DecryptSummary};
+use crate::proto::decrypt::keys::{KeyLogStats, Keys, Origin};
+use crate::proto::decrypt::{self, DecryptSummary};
 use crate::proto::{self, StreamInput};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
+use std::cell::RefCell;
 use std::io::Read;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// What to analyse and how deep.
 #[derive(Clone, Debug)]
@@ -29,7 +33,7 @@ pub struct Options {
     pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
     /// TLS secrets (key logs, RSA keys). None: nothing is decrypted and
     /// the decryption code is never entered.
-    pub keys: Option<std::sync::Arc<Keys>>,
+    pub keys: Option<Arc<Keys>>,
 }
 
 impl Default for Options {
@@ -90,6 +94,9 @@ pub struct FileResult {
     pub skipped: SkipCounts,
     pub flow: FlowStats,
     pub connections: Vec<ConnectionResult>,
+    /// The TLS key logs of the capture's Decryption Secrets Blocks: what
+    /// reading each gave.
+    pub capture_key_logs: Vec<KeyLogStats>,
 }
 
 impl FileResult {
@@ -124,22 +131,41 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let mut drained: Vec<Connection> = Vec::new();
     let mut results: Vec<ConnectionResult> = Vec::new();
     let mut last_ts = Timestamp::default();
+    // Key logs of Decryption Secrets Blocks, handed over as they are read;
+    // they join the keys given for the connections finished after them.
+    let blocks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let sink = {
+        let blocks = Rc::clone(&blocks);
+        Box::new(move |_offset: u64, text: &[u8]| blocks.borrow_mut().push(text.to_vec()))
+    };
+    let mut keys = opts.keys.clone();
+    let mut capture_key_logs = Vec::new();
 
-    let read = capture::read_capture(src, |frame| {
-        last_ts = last_ts.max(frame.ts);
-        match slicer.slice(frame) {
-            Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
-            Sliced::Skip(s) => skipped.count(s),
-        }
-        flows.drain_finished(&mut drained);
-        pending.extend(drained.drain(..).map(|c| (c, last_ts)));
-        if pending.len() >= BATCH {
-            results.extend(process_batch(
-                std::mem::take(&mut pending),
-                opts.keys.as_deref(),
-            ));
-        }
-    });
+    let read = capture::read_capture_with_secrets(
+        src,
+        |frame| {
+            if !blocks.borrow().is_empty() {
+                let mut k = keys.as_deref().cloned().unwrap_or_default();
+                for text in blocks.borrow_mut().drain(..) {
+                    let index = capture_key_logs.len();
+                    let text = String::from_utf8_lossy(&text);
+                    capture_key_logs.push(k.add_key_log(&text, Origin::CaptureBlock { index }));
+                }
+                keys = Some(Arc::new(k));
+            }
+            last_ts = last_ts.max(frame.ts);
+            match slicer.slice(frame) {
+                Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
+                Sliced::Skip(s) => skipped.count(s),
+            }
+            flows.drain_finished(&mut drained);
+            pending.extend(drained.drain(..).map(|c| (c, last_ts)));
+            if pending.len() >= BATCH {
+                results.extend(process_batch(std::mem::take(&mut pending), keys.as_deref()));
+            }
+        },
+        sink,
+    );
     // An ETW trace has no magic of its own to tell it by: its name does.
     let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
@@ -150,7 +176,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         Err(_) => last_ts,
     };
     pending.extend(rest.into_iter().map(|c| (c, end)));
-    results.extend(process_batch(pending, opts.keys.as_deref()));
+    results.extend(process_batch(pending, keys.as_deref()));
     results.sort_by_key(|r| r.timeline.stream);
     FileResult {
         path: path.to_string(),
@@ -158,6 +184,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         skipped,
         flow,
         connections: results,
+        capture_key_logs,
     }
 }
 
@@ -249,6 +276,7 @@ pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
             skipped: SkipCounts::default(),
             flow: FlowStats::default(),
             connections: Vec::new(),
+            capture_key_logs: Vec::new(),
         },
     }
 }

@@ -587,6 +587,7 @@ fn main_file() -> FileResult {
     });
     s.warnings_total = 1;
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "lab/failures.pcapng.gz".into(),
         read: Ok(s),
         skipped: SkipCounts {
@@ -618,6 +619,7 @@ fn main_file() -> FileResult {
 
 fn unreadable_file() -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "notes.txt".into(),
         read: Err(OpenError::NotACapture("47 45 54 20".into())),
         skipped: SkipCounts::default(),
@@ -647,6 +649,7 @@ fn truncated_file() -> FileResult {
     s.warnings_total = 1;
     s.incomplete = Some(w);
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "cut.pcap".into(),
         read: Ok(s),
         skipped: SkipCounts::default(),
@@ -1034,6 +1037,7 @@ fn retries_file() -> FileResult {
         });
     }
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "retries.pcap".into(),
         read: Ok(summary(
             CaptureFormat::Pcap {
@@ -1304,6 +1308,7 @@ fn batch_reports(files: &[FileResult], in_directory: &[bool]) -> Vec<FileReport>
 
 fn empty_file(path: &str) -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: path.into(),
         read: Err(OpenError::Empty),
         skipped: SkipCounts::default(),

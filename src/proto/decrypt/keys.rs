@@ -84,13 +84,34 @@ pub struct KeyLogStats {
     pub first_malformed_line: Option<usize>,
 }
 
+impl std::fmt::Display for KeyLogStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} secrets read", self.secrets)?;
+        let skipped = self.comments + self.unknown_labels + self.malformed;
+        if skipped > 0 {
+            write!(
+                f,
+                "; {skipped} lines skipped ({} comments or blank, {} unknown labels, {} malformed",
+                self.comments, self.unknown_labels, self.malformed
+            )?;
+            if let Some(n) = self.first_malformed_line {
+                write!(f, ", the first at line {n}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
 /// One secret of a key log.
+#[derive(Clone)]
 struct Entry {
     secret: Zeroizing<Vec<u8>>,
     origin: usize,
 }
 
 /// An RSA private key and its modulus (to match server certificates).
+#[derive(Clone)]
 pub struct RsaKey {
     key: rsa::PrivateKey,
     modulus: Vec<u8>,
@@ -98,7 +119,7 @@ pub struct RsaKey {
 }
 
 /// Every secret given for an analysis.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Keys {
     origins: Vec<Origin>,
     log: HashMap<(Label, [u8; 32]), Entry>,
