@@ -456,6 +456,9 @@ pub enum Anomaly {
         content_type: u8,
         why: decrypt::record::RecordError,
     },
+    /// A ServerHello ALPN extension that is not one protocol name
+    /// (RFC 7301 3.1).
+    ServerHelloAlpn { len: usize },
 }
 
 impl std::fmt::Display for Anomaly {
@@ -667,6 +670,12 @@ impl std::fmt::Display for Anomaly {
             }
             A::ServerHelloSupportedVersions { len } => {
                 write!(f, "ServerHello supported_versions of {len} bytes")
+            }
+            A::ServerHelloAlpn { len } => {
+                write!(
+                    f,
+                    "ServerHello ALPN extension of {len} bytes is not one protocol name"
+                )
             }
         }
     }
@@ -1077,6 +1086,10 @@ mod tests {
             (
                 A::ServerHelloSupportedVersions { len: 3 },
                 "ServerHello supported_versions of 3 bytes",
+            ),
+            (
+                A::ServerHelloAlpn { len: 2 },
+                "ServerHello ALPN extension of 2 bytes is not one protocol name",
             ),
         ];
         for (a, want) in cases {
