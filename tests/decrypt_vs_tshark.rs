@@ -249,7 +249,10 @@ fn check(capture: &str, key: &str) {
 /// Every lab capture of `testdata/decrypt` (made by
 /// `testdata/lab/make-decrypt-captures.sh`): TLS 1.0 to 1.3, CBC with and
 /// without encrypt-then-MAC, AES-GCM, ChaCha20-Poly1305, TLS 1.3
-/// KeyUpdate, RSA key exchange with the extended master secret.
+/// KeyUpdate, RSA key exchange with the extended master secret; and two
+/// real RDP sessions, xfreerdp against xrdp with the client's key log
+/// (`testdata/lab/make-rdp-keylog-captures.sh`): TLS 1.3 AES-256-GCM and
+/// TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384.
 #[test]
 fn lab_captures_decrypt_as_tshark_does() {
     if !tshark_present() {
