@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Decryption speed: one TLS connection carrying SIZE bytes (default 64 MB)
-# from client to server, captured on the loopback of a private network
+# each way (lines of text the server, `s_server -rev`, sends back reversed), captured on the loopback of a private network
 # namespace (as testdata/lab/make-decrypt-captures.sh does), then
 # rdptriage with and without its secrets, the depth cap raised so that the
 # whole connection is decrypted. Two suites: TLS 1.3 AES-256-GCM (key log)
@@ -22,16 +22,16 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=decrypt-bench -days 3650 \
 capture() {
     local name=$1 ver=$2 suite=$3
     rm -f "$OUT/$name.keys"
-    ip netns exec "$NS" tcpdump -i lo -U -s 0 -w "$OUT/$name.pcap" tcp port 3389 2>/dev/null &
+    ip netns exec "$NS" tcpdump -i lo -U -s 0 -B 65536 -w "$OUT/$name.pcap" tcp port 3389 2>/dev/null &
     local dump=$!
     sleep 1
     # shellcheck disable=SC2086
     ip netns exec "$NS" openssl s_server -accept 3389 -cert "$OUT/cert.pem" -key "$OUT/key.pem" \
-        $ver $suite -naccept 1 -quiet -keylogfile "$OUT/$name.keys" >/dev/null 2>&1 &
+        $ver $suite -naccept 1 -rev -keylogfile "$OUT/$name.keys" >/dev/null 2>&1 &
     local srv=$!
     sleep 0.5
     # shellcheck disable=SC2086
-    head -c "$SIZE" /dev/urandom | ip netns exec "$NS" openssl s_client -quiet \
+    yes "$(printf 'x%.0s' $(seq 1000))" | head -c "$SIZE" | ip netns exec "$NS" openssl s_client -nocommands \
         -connect 127.0.0.1:3389 $ver $suite >/dev/null 2>&1 || true
     wait "$srv" 2>/dev/null || true
     sleep 0.5

@@ -13,7 +13,7 @@ use crate::proto::decrypt::{self, DecryptSummary};
 use crate::proto::{self, StreamInput};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -133,10 +133,15 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let mut last_ts = Timestamp::default();
     // Key logs of Decryption Secrets Blocks, handed over as they are read;
     // they join the keys given for the connections finished after them.
+    // (`arrived` is all a frame checks: one load on the path without them.)
     let blocks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let arrived: Rc<Cell<bool>> = Rc::default();
     let sink = {
-        let blocks = Rc::clone(&blocks);
-        Box::new(move |_offset: u64, text: &[u8]| blocks.borrow_mut().push(text.to_vec()))
+        let (blocks, arrived) = (Rc::clone(&blocks), Rc::clone(&arrived));
+        Box::new(move |_offset: u64, text: &[u8]| {
+            blocks.borrow_mut().push(text.to_vec());
+            arrived.set(true);
+        })
     };
     let mut keys = opts.keys.clone();
     let mut capture_key_logs = Vec::new();
@@ -144,7 +149,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let read = capture::read_capture_with_secrets(
         src,
         |frame| {
-            if !blocks.borrow().is_empty() {
+            if arrived.replace(false) {
                 let mut k = keys.as_deref().cloned().unwrap_or_default();
                 for text in blocks.borrow_mut().drain(..) {
                     let index = capture_key_logs.len();
