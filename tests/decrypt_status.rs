@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod common;
+mod run_cli;
 
 fn lab(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -277,4 +278,59 @@ fn damaged_streams_never_panic() {
             }
         }
     }
+}
+
+/// The command line: key files that cannot be used are errors naming
+/// them (exit 2, before any analysis); a key log's skipped lines are
+/// counted on standard error; the report says what decrypted the
+/// connection in the table and in JSON, and nothing of it without keys.
+#[test]
+fn key_options_on_the_command_line() {
+    use run_cli::{code, run, stderr, stdout};
+    let cap = lab("tls12-ecdhe-chacha20.pcap");
+    let cap = cap.to_str().expect("path");
+    let keys = lab("tls12-ecdhe-chacha20.keys");
+    let keys = keys.to_str().expect("path");
+
+    let o = run(&["--keylog", "/nonexistent/k.log", cap]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--keylog /nonexistent/k.log"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--rsa-key", keys, cap]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains(&format!("--rsa-key {keys}: not an RSA private key")),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["--keylog", keys, cap]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("--keylog {keys}: 1 secrets read; 1 lines skipped")),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("TLS decryption:"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("decrypted with the CLIENT_RANDOM key log line"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run(&["--format", "json", "--keylog", keys, cap]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let d = &doc["files"][0]["connections"][0]["decryption"];
+    assert_eq!(d["status"], "decrypted_key_log");
+    assert_eq!(
+        d["cipher_suite"],
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+    );
+    assert_eq!(d["to_server"]["failed"], 0);
+
+    let o = run(&["--format", "json", cap]);
+    assert!(!stdout(&o).contains("\"decryption\""));
+    assert!(!stdout(&o).contains("TLS decryption"));
 }
