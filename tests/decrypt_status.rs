@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod common;
+// Shared with tests/cli.rs; this file uses part of it.
+#[allow(dead_code)]
 mod run_cli;
 
 fn lab(name: &str) -> PathBuf {
