@@ -8,10 +8,15 @@ use crate::common::Timestamp;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
+use crate::proto::decrypt::keys::{KeyLogStats, Keys, Origin};
+use crate::proto::decrypt::{self, DecryptSummary};
 use crate::proto::{self, StreamInput};
 use crate::timeline::Timeline;
 use rayon::prelude::*;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// What to analyse and how deep.
 #[derive(Clone, Debug)]
@@ -26,6 +31,9 @@ pub struct Options {
     /// The budget of reassembled bytes shared by every file analysed with
     /// these options (on any thread): one budget for the process.
     pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// TLS secrets (key logs, RSA keys). None: nothing is decrypted and
+    /// the decryption code is never entered.
+    pub keys: Option<Arc<Keys>>,
 }
 
 impl Default for Options {
@@ -35,6 +43,7 @@ impl Default for Options {
             any_port: true,
             depth_cap: 1 << 20,
             shared_budget: None,
+            keys: None,
         }
     }
 }
@@ -44,6 +53,8 @@ impl Default for Options {
 pub struct ConnectionResult {
     pub timeline: Timeline,
     pub diagnosis: Diagnosis,
+    /// What TLS decryption gave, when keys were given.
+    pub decryption: Option<DecryptSummary>,
 }
 
 /// Frames that produced no packet, by reason.
@@ -83,6 +94,9 @@ pub struct FileResult {
     pub skipped: SkipCounts,
     pub flow: FlowStats,
     pub connections: Vec<ConnectionResult>,
+    /// The TLS key logs of the capture's Decryption Secrets Blocks: what
+    /// reading each gave.
+    pub capture_key_logs: Vec<KeyLogStats>,
 }
 
 impl FileResult {
@@ -117,19 +131,46 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let mut drained: Vec<Connection> = Vec::new();
     let mut results: Vec<ConnectionResult> = Vec::new();
     let mut last_ts = Timestamp::default();
+    // Key logs of Decryption Secrets Blocks, handed over as they are read;
+    // they join the keys given for the connections finished after them.
+    // (`arrived` is all a frame checks: one load on the path without them.)
+    let blocks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let arrived: Rc<Cell<bool>> = Rc::default();
+    let sink = {
+        let (blocks, arrived) = (Rc::clone(&blocks), Rc::clone(&arrived));
+        Box::new(move |_offset: u64, text: &[u8]| {
+            blocks.borrow_mut().push(text.to_vec());
+            arrived.set(true);
+        })
+    };
+    let mut keys = opts.keys.clone();
+    let mut capture_key_logs = Vec::new();
 
-    let read = capture::read_capture(src, |frame| {
-        last_ts = last_ts.max(frame.ts);
-        match slicer.slice(frame) {
-            Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
-            Sliced::Skip(s) => skipped.count(s),
-        }
-        flows.drain_finished(&mut drained);
-        pending.extend(drained.drain(..).map(|c| (c, last_ts)));
-        if pending.len() >= BATCH {
-            results.extend(process_batch(std::mem::take(&mut pending)));
-        }
-    });
+    let read = capture::read_capture_with_secrets(
+        src,
+        |frame| {
+            if arrived.replace(false) {
+                let mut k = keys.as_deref().cloned().unwrap_or_default();
+                for text in blocks.borrow_mut().drain(..) {
+                    let index = capture_key_logs.len();
+                    let text = String::from_utf8_lossy(&text);
+                    capture_key_logs.push(k.add_key_log(&text, Origin::CaptureBlock { index }));
+                }
+                keys = Some(Arc::new(k));
+            }
+            last_ts = last_ts.max(frame.ts);
+            match slicer.slice(frame) {
+                Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
+                Sliced::Skip(s) => skipped.count(s),
+            }
+            flows.drain_finished(&mut drained);
+            pending.extend(drained.drain(..).map(|c| (c, last_ts)));
+            if pending.len() >= BATCH {
+                results.extend(process_batch(std::mem::take(&mut pending), keys.as_deref()));
+            }
+        },
+        sink,
+    );
     // An ETW trace has no magic of its own to tell it by: its name does.
     let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
@@ -140,7 +181,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         Err(_) => last_ts,
     };
     pending.extend(rest.into_iter().map(|c| (c, end)));
-    results.extend(process_batch(pending));
+    results.extend(process_batch(pending, keys.as_deref()));
     results.sort_by_key(|r| r.timeline.stream);
     FileResult {
         path: path.to_string(),
@@ -148,48 +189,97 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         skipped,
         flow,
         connections: results,
+        capture_key_logs,
     }
 }
 
 /// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(conns: Vec<(Connection, Timestamp)>) -> Vec<ConnectionResult> {
+fn process_batch(
+    conns: Vec<(Connection, Timestamp)>,
+    keys: Option<&Keys>,
+) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|(c, capture_end)| analyze_connection(&c, capture_end))
+        .map(|(c, capture_end)| analyze_connection_with(&c, capture_end, keys))
         .collect()
 }
 
 /// Decode one connection and diagnose it.
 pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionResult {
-    let holes: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
+    analyze_connection_with(c, capture_end, None)
+}
+
+/// A connection's holes and snap-length holes per direction, as the
+/// decoders take them (`[to server, to client]`).
+pub struct StreamHoles {
+    holes: [Vec<(u64, u64)>; 2],
+    hidden: [Vec<(u64, u64)>; 2],
+}
+
+impl StreamHoles {
+    pub fn of(c: &Connection) -> Self {
+        let kept = |i: usize, snaplen_only: bool| -> Vec<(u64, u64)> {
+            c.half[i]
+                .gaps
+                .iter()
+                .filter(|g| g.offset < c.half[i].data.len() as u64)
+                .filter(|g| !snaplen_only || g.kind == GapKind::Snaplen)
+                .map(|g| (g.offset, g.len))
+                .collect()
+        };
+        StreamHoles {
+            holes: [kept(0, false), kept(1, false)],
+            hidden: [kept(0, true), kept(1, true)],
+        }
+    }
+
+    /// Direction `i` (0: to server, 1: to client) as decoder input.
+    pub fn input<'a>(&'a self, c: &'a Connection, i: usize) -> StreamInput<'a> {
+        StreamInput {
+            data: &c.half[i].data,
+            holes: &self.holes[i],
+            limit: c.half[i].limit,
+            from_start: c.half[i].from_start,
+            hidden: &self.hidden[i],
+        }
+    }
+}
+
+/// Decode one connection (decrypting it when keys are given) and
+/// diagnose it.
+pub fn analyze_connection_with(
+    c: &Connection,
+    capture_end: Timestamp,
+    keys: Option<&Keys>,
+) -> ConnectionResult {
+    let sh = StreamHoles::of(c);
+    let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
+    let decryption = keys.map(|k| {
+        let d = decrypt::decrypt_connection(sh.input(c, 0), sh.input(c, 1), k);
+        // The plaintext is read as the negotiated protocol says: CredSSP
+        // first under HYBRID/HYBRID_EX, RDP at once under SSL; without a
+        // Connection Confirm its first bytes tell.
+        let selected = decoded
             .iter()
-            .filter(|g| g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
+            .find_map(|e| match &e.event {
+                proto::ProtoEvent::X224(proto::X224Event::ConnectionConfirm(
+                    proto::x224::ConnectionConfirm::Selected { selected, .. },
+                )) => Some(selected.0),
+                _ => None,
+            })
+            .unwrap_or(proto::inner::SELECTED_UNKNOWN);
+        let inner =
+            decrypt::decode_plaintext(&d, |a, b| proto::inner::decode_inner(a, b, selected));
+        decoded.extend(d.events.iter().cloned());
+        decoded.extend(inner);
+        d.summary
     });
-    let hidden: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
-            .iter()
-            .filter(|g| g.kind == GapKind::Snaplen && g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
-    });
-    let input = |i: usize| StreamInput {
-        data: &c.half[i].data,
-        holes: &holes[i],
-        limit: c.half[i].limit,
-        from_start: c.half[i].from_start,
-        hidden: &hidden[i],
-    };
-    let decoded = proto::decode_connection(input(0), input(1));
     let timeline = Timeline::build(c, decoded, capture_end);
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,
         diagnosis,
+        decryption,
     }
 }
 
@@ -206,6 +296,7 @@ pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
             skipped: SkipCounts::default(),
             flow: FlowStats::default(),
             connections: Vec::new(),
+            capture_key_logs: Vec::new(),
         },
     }
 }

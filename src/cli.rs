@@ -49,6 +49,7 @@ use crate::analyze::{self, FileResult, Options};
 use crate::capture::OpenError;
 use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome};
 use crate::flow::FlowStats;
+use crate::proto::decrypt::keys::{self as tls_keys, Keys};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
 use crate::report::text::escape_unsafe;
@@ -119,6 +120,18 @@ pub struct Args {
     /// Bytes reassembled per direction of a connection (e.g. 1048576, 512KiB, 4MiB).
     #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_size)]
     pub depth_cap: usize,
+
+    /// An NSS key log (SSLKEYLOGFILE: CLIENT_RANDOM and the TLS 1.3 traffic
+    /// secrets): decrypts the TLS of the connections it has lines for.
+    /// Repeatable.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylog: Vec<std::path::PathBuf>,
+
+    /// A server's RSA private key (PEM, PKCS#1 or PKCS#8): decrypts the
+    /// connections with an RSA-key-exchange suite whose server certificate
+    /// has its public key. Repeatable.
+    #[arg(long = "rsa-key", value_name = "FILE")]
+    pub rsa_key: Vec<std::path::PathBuf>,
 
     /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
@@ -379,6 +392,7 @@ fn unopened(path: &str, e: io::Error) -> FileResult {
         skipped: Default::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        capture_key_logs: Vec::new(),
     }
 }
 
@@ -545,6 +559,39 @@ pub fn options(args: &Args) -> Options {
     }
 }
 
+/// Read the key logs and RSA keys named by `--keylog` and `--rsa-key`
+/// (None when there are none: nothing is decrypted). A file that cannot
+/// be read, or an RSA key that does not parse, is an error naming it; a
+/// key log's skipped lines are counted on standard error.
+fn load_keys(args: &Args, err: &mut dyn Write) -> Result<Option<std::sync::Arc<Keys>>, ()> {
+    if args.keylog.is_empty() && args.rsa_key.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Keys::default();
+    for path in &args.keylog {
+        let name = path.display().to_string();
+        let text = std::fs::read(path).map_err(|e| {
+            let _ = writeln!(err, "rdptriage: --keylog {}: {e}", escape_unsafe(&name));
+        })?;
+        let st = keys.add_key_log(
+            &String::from_utf8_lossy(&text),
+            tls_keys::Origin::File(name.clone()),
+        );
+        let _ = writeln!(err, "rdptriage: --keylog {}: {}", escape_unsafe(&name), st);
+    }
+    for path in &args.rsa_key {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let _ = writeln!(err, "rdptriage: --rsa-key {}: {e}", escape_unsafe(&name));
+        })?;
+        keys.add_rsa_pem(&text, tls_keys::Origin::File(name.clone()))
+            .map_err(|e| {
+                let _ = writeln!(err, "rdptriage: --rsa-key {}: {e}", escape_unsafe(&name));
+            })?;
+    }
+    Ok(Some(std::sync::Arc::new(keys)))
+}
+
 /// The exit code for a set of results (files named by the user).
 pub fn exit_code(results: &[FileResult]) -> i32 {
     if results.iter().any(|r| !r.complete()) {
@@ -709,7 +756,11 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         let _ = out.write_all(report::causes::causes_markdown().as_bytes());
         return EXIT_OK;
     }
-    let opts = options(args);
+    let mut opts = options(args);
+    match load_keys(args, err) {
+        Ok(keys) => opts.keys = keys,
+        Err(()) => return EXIT_ERROR,
+    }
     // `--ladder` prints from the whole document, never streamed.
     let format: Format = match args.ladder {
         Some(_) => Format::Table,

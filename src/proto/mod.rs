@@ -11,6 +11,7 @@
 pub mod ber;
 pub mod cert;
 pub mod credssp;
+pub mod decrypt;
 pub mod inner;
 pub mod keyboard;
 pub mod mcs;
@@ -467,6 +468,14 @@ pub enum Anomaly {
     ServerHelloExtensionClaims { ty: u16, len: usize },
     /// A ServerHello supported_versions extension of the wrong size.
     ServerHelloSupportedVersions { len: usize },
+    /// A TLS record that did not decrypt with the connection's keys: its
+    /// MAC or tag does not verify, or its padding or length is wrong. Its
+    /// bytes are never decoded.
+    RecordNotAuthentic {
+        seq: u64,
+        content_type: u8,
+        why: decrypt::record::RecordError,
+    },
     /// A ServerHello ALPN extension that is not one protocol name
     /// (RFC 7301 3.1).
     ServerHelloAlpn { len: usize },
@@ -477,6 +486,14 @@ impl std::fmt::Display for Anomaly {
         use Anomaly as A;
         match self {
             A::DirectTls => f.write_str("direct TLS without X.224 negotiation; decoded as TLS"),
+            A::RecordNotAuthentic {
+                seq,
+                content_type,
+                why,
+            } => write!(
+                f,
+                "TLS record {seq} (content type {content_type}) did not decrypt: {why}; not decoded"
+            ),
             A::UnknownSelectedProtocol { protocol } => write!(
                 f,
                 "selected protocol {}: guessing the security layer from the bytes",

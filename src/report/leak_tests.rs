@@ -172,6 +172,7 @@ fn session(stream: u64) -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis,
+        decryption: None,
     }
 }
 
@@ -198,6 +199,7 @@ fn file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: vec![session(0), session(1)],
+        capture_key_logs: Vec::new(),
     }
 }
 

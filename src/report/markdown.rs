@@ -249,6 +249,14 @@ fn file_section(out: &mut String, f: &FileReport) {
         let _ = writeln!(out, "- {} ({})", escape(&a.summary), streams_list(a));
     }
 
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() {
+        let _ = writeln!(out, "\n### TLS decryption\n");
+        for (stream, line) in decryption {
+            let _ = writeln!(out, "- stream {stream}: {}", escape(&line));
+        }
+    }
+
     for c in &f.connections {
         match paragraph_kind(c) {
             Some(false) => match repeats.of_connection(c) {

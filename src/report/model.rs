@@ -260,6 +260,54 @@ pub struct ConnectionReport {
     pub events: Vec<LadderEvent>,
     #[serde(skip)]
     pub labels: StepLabels,
+    /// TLS decryption: present only when secrets were given (`--keylog`,
+    /// `--rsa-key`, or a Decryption Secrets Block in the capture).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
+}
+
+/// What TLS decryption did for one connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decryption {
+    /// `decrypted_key_log`, `decrypted_rsa_key`, `no_tls`, `no_handshake`,
+    /// `no_key_for_client_random`, `missing_tls13_secret`,
+    /// `unsupported_suite`, `rsa_key_does_not_match_certificate`,
+    /// `ephemeral_key_exchange`, `resumed_session`, `premaster_not_decrypted`.
+    pub status: String,
+    /// The sentence: which secret decrypted it, or why none did.
+    pub text: String,
+    /// The negotiated version and cipher suite, when the hellos were seen.
+    pub version: Option<String>,
+    pub cipher_suite: Option<String>,
+    pub to_server: DecryptedRecords,
+    pub to_client: DecryptedRecords,
+}
+
+/// Protected records of one direction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DecryptedRecords {
+    /// Records whose MAC or tag verified.
+    pub decrypted: u64,
+    /// Records that did not (each an anomaly event).
+    pub failed: u64,
+    /// Application-data plaintext bytes.
+    pub plaintext_bytes: u64,
+}
+
+fn decryption(s: &crate::proto::decrypt::DecryptSummary) -> Decryption {
+    let dir = |i: usize| DecryptedRecords {
+        decrypted: s.records[i].decrypted,
+        failed: s.records[i].failed,
+        plaintext_bytes: s.records[i].plaintext_bytes,
+    };
+    Decryption {
+        status: s.status.id().to_string(),
+        text: s.status.to_string(),
+        version: s.version.map(|v| crate::proto::tls::TlsVersion(v).name()),
+        cipher_suite: s.suite.map(crate::proto::tls::cipher_suite_name),
+        to_server: dir(0),
+        to_client: dir(1),
+    }
 }
 
 /// One completed step of the ladder.
@@ -1620,6 +1668,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             last_step: d.last_step.map(|s| s.label()),
             failed_step: d.failed_step.map(|s| s.label()),
         },
+        decryption: c.decryption.as_ref().map(decryption),
     }
 }
 

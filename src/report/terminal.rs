@@ -204,6 +204,13 @@ fn file_section(
             wrapped(out, p.width, 2, &line);
         }
     }
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() && !style.quiet {
+        let _ = writeln!(out, "\n{}", p.bold("TLS decryption:"));
+        for (stream, line) in decryption {
+            let _ = writeln!(out, "  stream {stream}: {line}");
+        }
+    }
     for c in shown {
         if let Some(brief) = paragraph_kind(c) {
             if style.quiet && brief {

@@ -294,6 +294,7 @@ fn established() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -349,6 +350,7 @@ fn nla_required() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -408,6 +410,7 @@ fn tls_reset() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -502,6 +505,7 @@ fn cert_expired() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -524,6 +528,7 @@ fn precheck() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -580,6 +585,7 @@ fn timeout() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -635,6 +641,7 @@ fn standard_security() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -673,6 +680,7 @@ fn main_file() -> FileResult {
     });
     s.warnings_total = 1;
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "lab/failures.pcapng.gz".into(),
         read: Ok(s),
         skipped: SkipCounts {
@@ -704,6 +712,7 @@ fn main_file() -> FileResult {
 
 fn unreadable_file() -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "notes.txt".into(),
         read: Err(OpenError::NotACapture("47 45 54 20".into())),
         skipped: SkipCounts::default(),
@@ -733,6 +742,7 @@ fn truncated_file() -> FileResult {
     s.warnings_total = 1;
     s.incomplete = Some(w);
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "cut.pcap".into(),
         read: Ok(s),
         skipped: SkipCounts::default(),
@@ -1143,9 +1153,11 @@ fn retries_file() -> FileResult {
         conns.push(ConnectionResult {
             timeline: tl,
             diagnosis: d,
+            decryption: None,
         });
     }
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "retries.pcap".into(),
         read: Ok(summary(
             CaptureFormat::Pcap {
@@ -1428,6 +1440,7 @@ fn batch_reports(files: &[FileResult], in_directory: &[bool]) -> Vec<FileReport>
 
 fn empty_file(path: &str) -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: path.into(),
         read: Err(OpenError::Empty),
         skipped: SkipCounts::default(),

@@ -222,6 +222,34 @@ pub fn outcome_counts(conns: &[ConnectionReport]) -> String {
 }
 
 /// Facts of a connection, one line each, without a trailing period.
+/// Per connection of a file, what TLS decryption did (empty when no
+/// secrets were given): `(stream, sentence)`. The table and Markdown
+/// reports list these for every connection, healthy ones included.
+pub fn decryption_lines(f: &super::model::FileReport) -> Vec<(u64, String)> {
+    f.connections
+        .iter()
+        .filter_map(|c| Some((c.stream, decryption_fact(c.decryption.as_ref()?))))
+        .collect()
+}
+
+/// Which secret decrypted the connection or why none did, and the
+/// records opened.
+fn decryption_fact(d: &super::model::Decryption) -> String {
+    let (c, s) = (&d.to_server, &d.to_client);
+    if c.decrypted + c.failed + s.decrypted + s.failed == 0 {
+        return d.text.clone();
+    }
+    format!(
+        "{}; records decrypted {} to server, {} to client ({} and {} plaintext bytes), {} failed to verify",
+        d.text,
+        c.decrypted,
+        s.decrypted,
+        c.plaintext_bytes,
+        s.plaintext_bytes,
+        c.failed + s.failed
+    )
+}
+
 pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if let Some(n) = &c.negotiation {
@@ -229,6 +257,9 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
     }
     if let Some(t) = &c.tls {
         out.push(("TLS", tls_fact(t)));
+    }
+    if let Some(d) = &c.decryption {
+        out.push(("TLS decryption", decryption_fact(d)));
     }
     for (i, cert) in c.certificates.iter().enumerate() {
         let label = if i == 0 {
