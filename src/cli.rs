@@ -329,6 +329,7 @@ fn unopened(path: &str, e: io::Error) -> FileResult {
         skipped: Default::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 

@@ -40,6 +40,8 @@ pub mod error_info;
 mod facts;
 pub mod ladder;
 mod negotiation;
+mod neighbour_rules;
+pub mod neighbours;
 mod path;
 mod rdp;
 pub mod remedy;
@@ -263,6 +265,28 @@ pub enum CauseId {
     ConnectionBrokerError,
     /// Set Error Info 0x1000 and up: the server rejected RDP data.
     RdpProtocolError,
+    /// The name's look-up was answered NXDOMAIN.
+    DnsNameNotFound,
+    /// The name's look-up gave no address: SERVFAIL, REFUSED, an empty answer, or no answer.
+    DnsNoAnswer,
+    /// The client connected to an address the name did not resolve to.
+    DnsAddressMismatch,
+    /// The KDC does not know the TERMSRV/ (or HOST/) principal asked for.
+    KerberosSpnUnknown,
+    /// The KDC answered KRB_AP_ERR_SKEW: the clocks are too far apart.
+    KerberosClockSkew,
+    /// The KDC answered KDC_ERR_PREAUTH_FAILED: wrong password.
+    KerberosPasswordWrong,
+    /// The KDC answered KDC_ERR_CLIENT_REVOKED: account disabled or locked.
+    KerberosAccountRevoked,
+    /// The KDC answered KDC_ERR_KEY_EXPIRED: password expired.
+    KerberosPasswordExpired,
+    /// Kerberos requests were repeated and no KDC answered.
+    KerberosKdcUnreachable,
+    /// The KDC answered KDC_ERR_ETYPE_NOSUPP: no common encryption type.
+    KerberosEtypeUnsupported,
+    /// RDP-UDP SYNs went unanswered: the session runs on TCP only (informational).
+    UdpTransportBlocked,
 }
 
 impl CauseId {
@@ -312,6 +336,17 @@ impl CauseId {
         CauseId::ServerShutdown,
         CauseId::ConnectionBrokerError,
         CauseId::RdpProtocolError,
+        CauseId::DnsNameNotFound,
+        CauseId::DnsNoAnswer,
+        CauseId::DnsAddressMismatch,
+        CauseId::KerberosSpnUnknown,
+        CauseId::KerberosClockSkew,
+        CauseId::KerberosPasswordWrong,
+        CauseId::KerberosAccountRevoked,
+        CauseId::KerberosPasswordExpired,
+        CauseId::KerberosKdcUnreachable,
+        CauseId::KerberosEtypeUnsupported,
+        CauseId::UdpTransportBlocked,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -363,6 +398,17 @@ impl CauseId {
             ServerShutdown => "server_shutdown",
             ConnectionBrokerError => "connection_broker_error",
             RdpProtocolError => "rdp_protocol_error",
+            DnsNameNotFound => "dns_name_not_found",
+            DnsNoAnswer => "dns_no_answer",
+            DnsAddressMismatch => "dns_address_mismatch",
+            KerberosSpnUnknown => "kerberos_spn_unknown",
+            KerberosClockSkew => "kerberos_clock_skew",
+            KerberosPasswordWrong => "kerberos_password_wrong",
+            KerberosAccountRevoked => "kerberos_account_revoked",
+            KerberosPasswordExpired => "kerberos_password_expired",
+            KerberosKdcUnreachable => "kerberos_kdc_unreachable",
+            KerberosEtypeUnsupported => "kerberos_etype_unsupported",
+            UdpTransportBlocked => "udp_transport_blocked",
         }
     }
 }

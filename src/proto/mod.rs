@@ -13,6 +13,7 @@ pub mod cert;
 pub mod credssp;
 pub mod keyboard;
 pub mod mcs;
+pub mod neighbour;
 pub mod per;
 pub mod propcert;
 pub mod session;

@@ -597,6 +597,7 @@ fn main_file() -> FileResult {
             hole_limited: 0,
             vantage_copies: 0,
             udp_on_ports: 0,
+            udp_datagrams: 0,
         },
         connections: vec![
             established(),
@@ -606,6 +607,7 @@ fn main_file() -> FileResult {
             precheck(),
             timeout(),
         ],
+        side: Default::default(),
     }
 }
 
@@ -616,6 +618,7 @@ fn unreadable_file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 
@@ -650,6 +653,7 @@ fn truncated_file() -> FileResult {
             ..FlowStats::default()
         },
         connections: vec![standard_security()],
+        side: Default::default(),
     }
 }
 
@@ -1040,6 +1044,7 @@ fn retries_file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: conns,
+        side: Default::default(),
     }
 }
 
@@ -1301,6 +1306,7 @@ fn empty_file(path: &str) -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 
