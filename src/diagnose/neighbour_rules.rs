@@ -91,7 +91,16 @@ impl Found {
         }
         let relation = match tcp(a) {
             Tcp::NotFine(t) => Some(relation(t, self.at, &self.what)),
-            _ => None,
+            Tcp::Fine => a.parts.iter().rev().find_map(|p| match p {
+                Part::Tcp(t) => Some(format!(
+                    "the TCP connection (tcp.stream {}) was {} regardless: the client went on \
+                     without it (NLA without Kerberos)",
+                    t.stream,
+                    t.outcome.name()
+                )),
+                _ => None,
+            }),
+            Tcp::None => None,
         };
         super::neighbours::SideCause {
             id: self.id,
@@ -125,19 +134,25 @@ fn relation(t: &TcpPart, at: crate::common::Timestamp, what: &str) -> String {
     )
 }
 
-/// How sure a neighbour's explicit error makes the attempt's cause: sure
-/// when there is no TCP connection or it failed where the neighbour acts
-/// (NLA, which is where Kerberos is used); otherwise the TCP connection
-/// has a cause of its own and the neighbour is none.
+/// How sure a neighbour's error makes the attempt's cause. The error is
+/// seen; that it is why the attempt failed is read from the order of
+/// things, since NLA is encrypted: medium when the TCP connection failed
+/// in NLA (where Kerberos is used) after it, or when there is no TCP
+/// connection and the request was for a Remote Desktop server; low when
+/// nothing says the request was for Remote Desktop, when the connection's
+/// verdict is incomplete, or when the connection went on regardless
+/// (NLA without Kerberos: the error is worth fixing, it stopped nothing);
+/// none when the TCP connection failed elsewhere, for a cause of its own.
 fn krb_confidence(a: &CrossAttempt) -> Option<Confidence> {
+    let for_rdp = exchanges(a).any(|k| k.request.rdp_service_host().is_some());
     match tcp(a) {
-        Tcp::None => Some(Confidence::High),
-        Tcp::Fine => None,
+        Tcp::None if for_rdp => Some(Confidence::Medium),
+        Tcp::None | Tcp::Fine => Some(Confidence::Low),
         Tcp::NotFine(t) if t.outcome == Outcome::Failed && t.phase == Phase::Credssp => {
-            Some(Confidence::High)
+            Some(Confidence::Medium)
         }
         Tcp::NotFine(t) if t.outcome == Outcome::Failed => None,
-        Tcp::NotFine(_) => Some(Confidence::Medium),
+        Tcp::NotFine(_) => Some(Confidence::Low),
     }
 }
 
@@ -221,6 +236,13 @@ fn skew_text(m: &crate::proto::neighbour::KrbMessage, ts: crate::common::Timesta
         None => ("the capture's clock", ts.secs()),
     };
     let d = t - stime;
+    // Without the client's own time, a capture whose clock agrees with
+    // the KDC's (within the 5-minute tolerance, RFC 4120 1.6 leaves it to
+    // policy; MIT and Windows default to 300 s) says nothing of the
+    // client program's clock.
+    if m.client_time.is_none() && d.abs() < 300 {
+        return String::new();
+    }
     let dir = if d >= 0 { "ahead of" } else { "behind" };
     format!(
         " {whose} is {} min {} s {dir} the KDC's.",
@@ -233,7 +255,7 @@ fn skew_text(m: &crate::proto::neighbour::KrbMessage, ts: crate::common::Timesta
 /// own timeout (RFC 4120 7.2.1: a client retries on timeout) and no KDC
 /// answered anything in the attempt.
 fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
-    krb_confidence(a)?;
+    let confidence = krb_confidence(a)?;
     if exchanges(a).any(|k| k.reply.is_some()) {
         return None;
     }
@@ -241,7 +263,7 @@ fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
     let last = *k.request_frames.last()?;
     Some(Found {
         id: CauseId::KerberosKdcUnreachable,
-        confidence: Confidence::High,
+        confidence,
         basis: Certainty::Seen,
         grounds: Grounds::Silence,
         summary: format!(

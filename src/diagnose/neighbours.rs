@@ -36,6 +36,8 @@ pub struct Lookup {
     pub resolver: SocketAddr,
     pub name: String,
     pub first_ts: Timestamp,
+    /// The time of its last query or answer.
+    pub last_ts: Timestamp,
     pub query_frames: Vec<u64>,
     pub answer_frames: Vec<u64>,
     pub addresses: Vec<IpAddr>,
@@ -128,6 +130,8 @@ pub struct KrbExchange {
     pub carrier: Carrier,
     pub request: KrbMessage,
     pub first_ts: Timestamp,
+    /// The time of its last request.
+    pub last_ts: Timestamp,
     pub request_frames: Vec<u64>,
     /// The reply, its frame and time.
     pub reply: Option<(u64, Timestamp, KrbMessage)>,
@@ -286,6 +290,16 @@ impl Part {
             Part::Tcp(t) => t.first_ts,
         }
     }
+
+    /// The time of its last request, answer or packet.
+    pub fn last_ts(&self) -> Timestamp {
+        match self {
+            Part::Dns(l) => l.last_ts,
+            Part::Kerberos(k) => k.reply.as_ref().map_or(k.last_ts, |r| r.1),
+            Part::Udp(u) => u.first_ts,
+            Part::Tcp(t) => t.last_ts,
+        }
+    }
 }
 
 impl std::fmt::Display for Part {
@@ -335,19 +349,17 @@ impl CrossAttempt {
         let mut hi = Timestamp(i64::MIN);
         for p in &self.parts {
             lo = lo.min(p.first_ts());
-            hi = hi.max(match p {
-                Part::Tcp(t) => t.last_ts,
-                _ => p.first_ts(),
-            });
+            hi = hi.max(p.last_ts());
         }
         (lo, hi)
     }
 
-    /// Whether a part starting at `ts` falls in this attempt's window:
-    /// from [`LEAD`] before its first part to its last.
-    fn covers(&self, ts: Timestamp) -> bool {
+    /// Whether a part active from `first` to `last` falls in this
+    /// attempt's window: from [`LEAD`] before its first part to its last
+    /// (a look-up or a KDC still retrying when the window opens counts).
+    fn covers(&self, first: Timestamp, last: Timestamp) -> bool {
         let (lo, hi) = self.span();
-        ts.0 >= lo.0.saturating_sub(LEAD.0) && ts.0 <= hi.0
+        last.0 >= lo.0.saturating_sub(LEAD.0) && first.0 <= hi.0
     }
 
     fn knows_name(&self, name: &str) -> bool {
@@ -472,7 +484,7 @@ fn add_names(names: &mut Vec<String>, more: Vec<String>) {
 /// Put a look-up in its attempt: by address or name, or, for an attempt
 /// whose connections show no name, as the last look-up before it.
 fn attach_lookup(attempts: &mut Vec<CrossAttempt>, mut l: Lookup) {
-    let fits = |a: &CrossAttempt| a.client == l.client && a.covers(l.first_ts);
+    let fits = |a: &CrossAttempt| a.client == l.client && a.covers(l.first_ts, l.last_ts);
     let tie = |a: &CrossAttempt| {
         if a.server.is_some_and(|s| l.addresses.contains(&s)) {
             Some(Tie::Address)
@@ -513,8 +525,8 @@ fn attach_lookup(attempts: &mut Vec<CrossAttempt>, mut l: Lookup) {
 
 /// Put a neighbour part in the attempt it belongs to, or start one.
 fn attach(attempts: &mut Vec<CrossAttempt>, part: Part) {
-    let (client, ts) = (part_client(&part), part.first_ts());
-    let fits = |a: &CrossAttempt| a.client == client && a.covers(ts);
+    let (client, first, last) = (part_client(&part), part.first_ts(), part.last_ts());
+    let fits = |a: &CrossAttempt| a.client == client && a.covers(first, last);
     // By the server's address or name first, then by time alone for the
     // parts that name no server (AS exchanges, unanswered look-ups do
     // name one; an AS-REQ does not).
@@ -681,13 +693,17 @@ fn krb_exchanges(events: &[SideEvent]) -> Vec<KrbExchange> {
                         && x.request.client == m.client
                 });
                 match retry {
-                    Some(x) => x.request_frames.push(e.frame),
+                    Some(x) => {
+                        x.request_frames.push(e.frame);
+                        x.last_ts = e.ts;
+                    }
                     None => out.push(KrbExchange {
                         client: e.client.ip(),
                         kdc: e.server,
                         carrier: e.carrier,
                         request: m.clone(),
                         first_ts: e.ts,
+                        last_ts: e.ts,
                         request_frames: vec![e.frame],
                         reply: None,
                     }),
@@ -734,6 +750,7 @@ fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
                             resolver: e.server,
                             name,
                             first_ts: e.ts,
+                            last_ts: e.ts,
                             query_frames: Vec::new(),
                             answer_frames: Vec::new(),
                             addresses: Vec::new(),
@@ -743,6 +760,7 @@ fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
                         out.len() - 1
                     });
                 out[i].query_frames.push(e.frame);
+                out[i].last_ts = e.ts;
                 asked.push(((e.client, e.server, m.id), i));
             }
             Dir::ToClient if m.response => answer(&mut out, &asked, e, m),
@@ -764,6 +782,7 @@ fn answer(
     };
     let l = &mut out[i];
     l.answer_frames.push(e.frame);
+    l.last_ts = l.last_ts.max(e.ts);
     l.rcodes.push(m.rcode);
     for a in &m.addresses {
         if !l.addresses.contains(a) {

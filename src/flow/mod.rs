@@ -397,10 +397,10 @@ impl FlowTable {
                 complete,
             } => {
                 let on = |ports: &[u16]| ports.contains(&src_port) || ports.contains(&dst_port);
-                if on(&self.config.ports) {
-                    self.stats.udp_on_ports += 1;
-                } else if on(&self.config.datagram_ports) {
+                if on(&self.config.datagram_ports) {
                     self.stats.udp_datagrams += 1;
+                } else if on(&self.config.ports) {
+                    self.stats.udp_on_ports += 1;
                 } else {
                     return None;
                 }

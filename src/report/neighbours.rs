@@ -74,6 +74,9 @@ pub struct NeighbourPart {
     /// kerberos: the service principal asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// kerberos: the client principal (the user), when the request names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_principal: Option<String>,
     /// rdp_udp: `rdpeudp` or `rdpeudp2` when the SYNEX version says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -144,6 +147,7 @@ fn part(p: &Part) -> NeighbourPart {
         error_code: None,
         error_name: None,
         service: None,
+        client_principal: None,
         version: None,
     };
     match p {
@@ -168,6 +172,7 @@ fn part(p: &Part) -> NeighbourPart {
             out.error_code = k.error().map(|e| e.0);
             out.error_name = k.error().map(|e| e.to_string());
             out.service = k.request.service.clone();
+            out.client_principal = k.request.client.clone();
             if let crate::timeline::neighbours::Carrier::Tcp { stream } = k.carrier {
                 out.stream = Some(stream);
             }
