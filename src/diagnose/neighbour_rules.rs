@@ -360,6 +360,15 @@ fn dns_mismatch(a: &CrossAttempt) -> Option<Found> {
         return None;
     }
     let resolved: Vec<String> = l.addresses.iter().map(|a| a.to_string()).collect();
+    // The first connection to the address: where the client went instead.
+    let first = a
+        .parts
+        .iter()
+        .find_map(|p| match p {
+            Part::Tcp(x) if x.server.ip() == server => Some(x.first_frame),
+            _ => None,
+        })
+        .unwrap_or(t.first_frame);
     Some(Found {
         id: CauseId::DnsAddressMismatch,
         confidence: Confidence::Medium,
@@ -380,7 +389,7 @@ fn dns_mismatch(a: &CrossAttempt) -> Option<Found> {
                 text: format!("DNS answer for {}: {}", l.name, resolved.join(", ")),
             },
             Evidence {
-                frame: t.first_frame,
+                frame: first,
                 text: format!("the client connects to {server}"),
             },
         ],
