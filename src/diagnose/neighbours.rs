@@ -394,7 +394,11 @@ pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> V
     for k in krb_exchanges(&side.events) {
         attach(&mut attempts, Part::Kerberos(k));
     }
-    for l in lookups(&side.events) {
+    // Answered look-ups first: they bring the names a failed one (a
+    // search-suffix variant, an AAAA without answer) is then tied by.
+    let mut ls = lookups(&side.events);
+    ls.sort_by_key(|l| l.result() != LookupResult::Resolved);
+    for l in ls {
         attach_lookup(&mut attempts, l);
     }
     attempts.retain(|a| a.parts.iter().any(|p| !matches!(p, Part::Tcp(_))));
@@ -788,5 +792,228 @@ fn answer(
         if !l.addresses.contains(a) {
             l.addresses.push(*a);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::{at, TlBuilder};
+    use crate::proto::neighbour::{DnsMessage, KrbMessage, Service};
+
+    const CLIENT: &str = "10.0.0.5:40000";
+    const DC: &str = "10.0.0.1:53";
+    const KDC: &str = "10.0.0.1:88";
+
+    fn ev(
+        frame: u64,
+        t: f64,
+        dir: Dir,
+        server: &str,
+        service: Service,
+        msg: SideMessage,
+    ) -> SideEvent {
+        SideEvent {
+            frame,
+            ts: at(t),
+            client: CLIENT.parse().unwrap(),
+            server: server.parse().unwrap(),
+            dir,
+            carrier: Carrier::Udp,
+            service,
+            msg,
+        }
+    }
+
+    fn dns(frame: u64, t: f64, id: u16, name: &str, rcode: Option<u8>, addr: &[&str]) -> SideEvent {
+        let m = DnsMessage {
+            id,
+            response: rcode.is_some(),
+            rcode: Rcode(rcode.unwrap_or(0)),
+            name: Some(name.into()),
+            qtype: 1,
+            addresses: addr.iter().map(|a| a.parse().unwrap()).collect(),
+            more_addresses: 0,
+            aliases: Vec::new(),
+        };
+        let dir = if rcode.is_some() {
+            Dir::ToClient
+        } else {
+            Dir::ToServer
+        };
+        ev(frame, t, dir, DC, Service::Dns, SideMessage::Dns(m))
+    }
+
+    fn krb(frame: u64, t: f64, kind: KrbKind, service: &str, error: Option<i32>) -> SideEvent {
+        let m = KrbMessage {
+            kind,
+            realm: "LAB.TEST".into(),
+            service: Some(service.into()),
+            client: Some("lab".into()),
+            error: error.map(KrbErrorCode),
+            etypes: Vec::new(),
+            server_time: None,
+            client_time: None,
+        };
+        let dir = match kind {
+            KrbKind::AsReq | KrbKind::TgsReq => Dir::ToServer,
+            _ => Dir::ToClient,
+        };
+        ev(
+            frame,
+            t,
+            dir,
+            KDC,
+            Service::Kerberos,
+            SideMessage::Kerberos(m),
+        )
+    }
+
+    fn side(events: Vec<SideEvent>) -> Neighbours {
+        Neighbours {
+            events,
+            ..Neighbours::default()
+        }
+    }
+
+    /// A connection refused by the server at `t` (SYN, RST).
+    fn refused(t: f64, first_frame: u64) -> (Timeline, Diagnosis) {
+        let tl = TlBuilder::between("10.0.0.5:50123", "10.0.0.9:3389")
+            .syn(first_frame, t)
+            .rst_s(first_frame + 1, t + 0.001)
+            .build();
+        let d = crate::diagnose::diagnose(&tl);
+        (tl, d)
+    }
+
+    #[test]
+    fn a_search_suffix_nxdomain_beside_an_answer_is_no_failure() {
+        // The resolver tried rdp.corp.example first (NXDOMAIN), then rdp.
+        let s = side(vec![
+            dns(1, 0.0, 1, "rdp.corp.example", None, &[]),
+            dns(2, 0.01, 1, "rdp.corp.example", Some(3), &[]),
+            dns(3, 0.02, 2, "rdp", None, &[]),
+            dns(4, 0.03, 2, "rdp", Some(0), &["10.0.0.9"]),
+        ]);
+        let (tl, d) = refused(0.1, 5);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let with_tcp = &a[0];
+        assert_eq!(with_tcp.parts.len(), 3);
+        // Tied by the address the client connected to.
+        assert!(with_tcp
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Dns(l) if l.tie == Tie::Address)));
+        assert!(with_tcp.cause.is_none(), "{:?}", with_tcp.cause);
+    }
+
+    #[test]
+    fn nxdomain_alone_names_the_look_up_as_the_cause_but_only_inferred() {
+        let s = side(vec![
+            dns(1, 0.0, 1, "nosuch.lab.test", None, &[]),
+            dns(2, 0.01, 1, "nosuch.lab.test", Some(3), &[]),
+        ]);
+        let a = cross_attempts(&s, &[]);
+        assert_eq!(a.len(), 1);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(c.id, CauseId::DnsNameNotFound);
+        // Nothing says the name was meant for Remote Desktop.
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Inferred, Confidence::Low)
+        );
+        // With a ticket request for TERMSRV/ of the name, it is seen.
+        let mut ev = s.events.clone();
+        ev.push(krb(
+            3,
+            0.02,
+            KrbKind::TgsReq,
+            "TERMSRV/nosuch.lab.test",
+            None,
+        ));
+        ev.push(krb(
+            4,
+            0.03,
+            KrbKind::Error,
+            "TERMSRV/nosuch.lab.test",
+            Some(7),
+        ));
+        let a = cross_attempts(&side(ev), &[]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let c = a[0].cause.as_ref().unwrap();
+        // The KDC's explicit error comes first.
+        assert_eq!(c.id, CauseId::KerberosSpnUnknown);
+        assert_eq!(c.confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn preauth_required_and_a_recovered_error_are_no_cause() {
+        let s = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 0.01, KrbKind::Error, "krbtgt/LAB.TEST", Some(25)),
+            krb(3, 0.02, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(4, 0.03, KrbKind::Error, "krbtgt/LAB.TEST", Some(37)),
+            // The client corrected its clock and asked again.
+            krb(5, 0.04, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(6, 0.05, KrbKind::AsRep, "krbtgt/LAB.TEST", None),
+        ]);
+        let (tl, d) = refused(1.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].parts.len(), 4);
+        assert!(a[0].cause.is_none(), "{:?}", a[0].cause);
+    }
+
+    #[test]
+    fn the_window_opens_ten_seconds_before_the_connection() {
+        let s = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 0.01, KrbKind::Error, "krbtgt/LAB.TEST", Some(24)),
+        ]);
+        // 9 s later: one attempt; the TCP connection failed in TCP, for a
+        // cause of its own, so the KDC's error is not the attempt's.
+        let (tl, d) = refused(9.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].cause.is_none());
+        // 11 s later: two attempts, the Kerberos one with its own cause.
+        let (tl, d) = refused(11.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "the TCP-only attempt is not reported: {a:?}");
+        assert_eq!(
+            a[0].cause.as_ref().map(|c| c.id),
+            Some(CauseId::KerberosPasswordWrong)
+        );
+        assert_eq!(
+            a[0].cause.as_ref().map(|c| c.confidence),
+            Some(Confidence::Low)
+        );
+    }
+
+    #[test]
+    fn one_unanswered_kerberos_request_is_no_silence_yet() {
+        let one = side(vec![krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None)]);
+        let a = cross_attempts(&one, &[]);
+        assert!(a[0].cause.is_none(), "{:?}", a[0].cause);
+        let two = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 1.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+        ]);
+        let a = cross_attempts(&two, &[]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(
+            (c.id, c.grounds),
+            (CauseId::KerberosKdcUnreachable, Grounds::Silence)
+        );
+        assert!(c.confidence <= Confidence::Medium);
+    }
+
+    #[test]
+    fn names_match_their_short_form_only_at_a_label() {
+        assert!(same_host("rdp.lab.test", "RDP"));
+        assert!(same_host("rdp.lab.test.", "rdp.lab.test"));
+        assert!(!same_host("rdp.lab.test", "rd"));
+        assert!(!same_host("rdp2.lab.test", "rdp.lab.test"));
     }
 }

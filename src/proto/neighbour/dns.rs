@@ -162,8 +162,9 @@ mod tests {
                   // CNAME rdp.lab.test -> host.lab.test (pointer to offset 12).
         v.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 7]);
         v.extend_from_slice(&[4, b'h', b'o', b's', b't', 0xc0, 16]);
-        // A host.lab.test 10.0.0.7
-        let host = 12 + 17 + 12;
+        // A host.lab.test 10.0.0.7: the CNAME's target is at 42 (header
+        // 12, question 18, CNAME record header 12).
+        let host = 12 + 18 + 12;
         v.extend_from_slice(&[0xc0, host as u8, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7]);
         let m = decode(&v).unwrap();
         assert!(m.response);
@@ -171,6 +172,42 @@ mod tests {
         assert_eq!(m.aliases, vec!["host.lab.test".to_string()]);
         assert_eq!(m.addresses, vec!["10.0.0.7".parse::<IpAddr>().unwrap()]);
         assert_eq!(m.to_string(), "DNS answer A rdp.lab.test: NOERROR 10.0.0.7");
+    }
+
+    /// Frames 6 and 8 of testdata/captures/neighbours/
+    /// n01-kerberos-password-wrong.pcap, which tshark reads as: id 0x88db,
+    /// rcode 0, A rdp.lab.test 198.51.100.20; id 0x57d9, rcode 3 (dnsmasq's
+    /// answer to AAAA for a name it knows only an IPv4 address of).
+    #[test]
+    fn answers_as_tshark_reads_them() {
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len() / 2)
+                .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+                .collect()
+        };
+        let a = decode(&hex(concat!(
+            "88db8580000100010000000003726470036c616204746573740000010001",
+            "c00c00010001000000000004c6336414"
+        )))
+        .unwrap();
+        assert_eq!(
+            (a.id, a.response, a.rcode, a.qtype),
+            (0x88db, true, Rcode(0), 1)
+        );
+        assert_eq!(
+            a.addresses,
+            vec!["198.51.100.20".parse::<IpAddr>().unwrap()]
+        );
+        let aaaa = decode(&hex(
+            "57d98183000100000000000003726470036c6162047465737400001c0001",
+        ))
+        .unwrap();
+        assert_eq!(
+            (aaaa.id, aaaa.rcode, aaaa.qtype),
+            (0x57d9, Rcode::NXDOMAIN, 28)
+        );
+        assert_eq!(aaaa.name.as_deref(), Some("rdp.lab.test"));
+        assert!(aaaa.addresses.is_empty());
     }
 
     #[test]

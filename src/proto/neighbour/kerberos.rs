@@ -195,3 +195,58 @@ fn epoch_secs(t: &x509_parser::der_parser::asn1_rs::ASN1DateTime) -> Option<i64>
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The UDP payload of frame 4 of
+    /// testdata/captures/neighbours/n01-kerberos-password-wrong.pcap, which
+    /// tshark reads as KRB-ERROR, error_code 24 (KDC_ERR_PREAUTH_FAILED),
+    /// realm LAB.TEST, sname krbtgt/LAB.TEST, cname lab, stime
+    /// 2026-12-05 10:44:05 UTC, no ctime.
+    const PREAUTH_FAILED: &str = concat!(
+        "7e81d63081d3a003020105a10302011ea411180f32303236313230353130343430",
+        "355aa50502030610d2a603020118a70a1b084c41422e54455354a810300ea00302",
+        "0101a10730051b036c6162a90a1b084c41422e54455354aa1d301ba003020102a1",
+        "1430121b066b72627467741b084c41422e54455354ab101b0e505245415554485f",
+        "4641494c4544ac4d044b3049300aa10402020088a20204003021a103020113a21a",
+        "041830163014a003020112a10d1b0b4c41422e544553546c61623009a103020102",
+        "a2020400300da10402020085a20504034d4954",
+    );
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_krb_error_as_tshark_reads_it() {
+        let m = decode(&hex(PREAUTH_FAILED)).unwrap();
+        assert_eq!(m.kind, KrbKind::Error);
+        assert_eq!(m.error, Some(KrbErrorCode::PREAUTH_FAILED));
+        assert_eq!(m.realm, "LAB.TEST");
+        assert_eq!(m.service.as_deref(), Some("krbtgt/LAB.TEST"));
+        assert_eq!(m.client.as_deref(), Some("lab"));
+        // date -u -d '2026-12-05 10:44:05' +%s
+        assert_eq!(m.server_time, Some(1_796_467_445));
+        assert_eq!(m.client_time, None);
+        assert_eq!(m.rdp_service_host(), None);
+        assert_eq!(
+            m.to_string(),
+            "Kerberos KRB-ERROR KDC_ERR_PREAUTH_FAILED for krbtgt/LAB.TEST@LAB.TEST (client lab)"
+        );
+    }
+
+    #[test]
+    fn cut_or_foreign_bytes_are_an_error_not_a_panic() {
+        let b = hex(PREAUTH_FAILED);
+        for n in 0..b.len() {
+            let _ = decode(&b[..n]);
+        }
+        assert!(decode(&[0x30, 0x03, 0x02, 0x01, 0x05]).is_err());
+        assert!(decode(&[]).is_err());
+        assert_eq!(KrbErrorCode(99).to_string(), "unknown (99)");
+    }
+}
