@@ -5,7 +5,8 @@
 //! apply as for the TCP verdicts (`docs/verdicts.md`).
 
 use super::neighbours::{CrossAttempt, KrbExchange, Lookup, LookupResult, Part, TcpPart, Tie};
-use super::{remediation, CauseId, Certainty, Confidence, Evidence, Grounds, Outcome, Phase};
+use super::neighbours::{SideClue, SideEvidence};
+use super::{remediation, CauseId, Certainty, Confidence, Grounds, Outcome, Phase};
 use crate::proto::neighbour::KrbErrorCode;
 
 /// KRB-ERROR codes (RFC 4120 7.5.9) and the cause each names. A code not
@@ -74,7 +75,7 @@ struct Found {
     basis: Certainty,
     grounds: Grounds,
     summary: String,
-    evidence: Vec<Evidence>,
+    evidence: Vec<SideEvidence>,
     /// Time of the neighbour's decisive frame, for the relation to TCP.
     at: crate::common::Timestamp,
     what: String,
@@ -209,14 +210,14 @@ fn krb_error(a: &CrossAttempt) -> Option<Found> {
             grounds: Grounds::Explicit,
             summary,
             evidence: vec![
-                Evidence {
-                    frame: k.request_frames[0],
-                    text: format!("Kerberos {} to {}", k.request.kind, k.kdc),
-                },
-                Evidence {
-                    frame: *frame,
-                    text: format!("KRB-ERROR {code} from the KDC"),
-                },
+                SideEvidence::new(
+                    k.request_frames[0],
+                    SideClue::KrbRequest {
+                        kind: k.request.kind,
+                        kdc: k.kdc,
+                    },
+                ),
+                SideEvidence::new(*frame, SideClue::KrbError { code }),
             ],
             at: *ts,
             what: format!("the KDC answered {code}"),
@@ -273,14 +274,19 @@ fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
             k.kdc
         ),
         evidence: vec![
-            Evidence {
-                frame: k.request_frames[0],
-                text: format!("Kerberos {} to {}", k.request.kind, k.kdc),
-            },
-            Evidence {
-                frame: last,
-                text: "the same request again: no answer came".into(),
-            },
+            SideEvidence::new(
+                k.request_frames[0],
+                SideClue::KrbRequest {
+                    kind: k.request.kind,
+                    kdc: k.kdc,
+                },
+            ),
+            SideEvidence::new(
+                last,
+                SideClue::KrbRepeated {
+                    times: k.request_frames.len(),
+                },
+            ),
         ],
         at: k.first_ts,
         what: "the KDC did not answer".into(),
@@ -317,13 +323,22 @@ fn dns_failed(a: &CrossAttempt) -> Option<Found> {
         ),
     };
     let for_rdp = exchanges(a).any(|k| k.request.rdp_service_host().is_some());
-    let mut evidence = vec![Evidence {
-        frame: l.query_frames[0],
-        text: format!("DNS query for {} to {}", l.name, l.resolver.ip()),
-    }];
-    evidence.extend(l.answer_frames.first().map(|&f| Evidence {
-        frame: f,
-        text: format!("DNS answer: {what}"),
+    let mut evidence = vec![SideEvidence::new(
+        l.query_frames[0],
+        SideClue::DnsQuery {
+            name: l.name.clone(),
+            resolver: l.resolver.ip(),
+        },
+    )];
+    evidence.extend(l.answer_frames.first().map(|&f| {
+        SideEvidence::new(
+            f,
+            SideClue::DnsAnswer {
+                name: l.name.clone(),
+                result: l.result(),
+                addresses: Vec::new(),
+            },
+        )
     }));
     Some(Found {
         id,
@@ -384,14 +399,15 @@ fn dns_mismatch(a: &CrossAttempt) -> Option<Found> {
             resolved.join(", ")
         ),
         evidence: vec![
-            Evidence {
-                frame: *l.answer_frames.first()?,
-                text: format!("DNS answer for {}: {}", l.name, resolved.join(", ")),
-            },
-            Evidence {
-                frame: first,
-                text: format!("the client connects to {server}"),
-            },
+            SideEvidence::new(
+                *l.answer_frames.first()?,
+                SideClue::DnsAnswer {
+                    name: l.name.clone(),
+                    result: l.result(),
+                    addresses: l.addresses.clone(),
+                },
+            ),
+            SideEvidence::new(first, SideClue::Connect { server }),
         ],
         at: l.first_ts,
         what: format!("{} resolved to {}", l.name, resolved.join(", ")),
@@ -421,10 +437,7 @@ fn udp_blocked(a: &CrossAttempt) -> Option<Found> {
         evidence: u
             .syn_frames
             .iter()
-            .map(|&f| Evidence {
-                frame: f,
-                text: "RDP-UDP SYN, not answered".into(),
-            })
+            .map(|&f| SideEvidence::new(f, SideClue::UdpSynUnanswered))
             .collect(),
         at: u.first_ts,
         what: "the RDP-UDP SYNs went unanswered".into(),

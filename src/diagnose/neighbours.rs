@@ -11,7 +11,7 @@
 //! neighbour's cause beside them.
 
 use super::attempts::RETRY_WINDOW;
-use super::{CauseId, Certainty, Confidence, Diagnosis, Evidence, Grounds, Outcome, Phase};
+use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
@@ -313,6 +313,98 @@ impl std::fmt::Display for Part {
     }
 }
 
+/// What a neighbour's evidence frame shows, as values; its `Display` is
+/// the sentence the reports print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SideClue {
+    KrbRequest {
+        kind: KrbKind,
+        kdc: SocketAddr,
+    },
+    KrbError {
+        code: KrbErrorCode,
+    },
+    /// The request sent again, `times` in all, and no answer.
+    KrbRepeated {
+        times: usize,
+    },
+    DnsQuery {
+        name: String,
+        resolver: IpAddr,
+    },
+    DnsAnswer {
+        name: String,
+        result: LookupResult,
+        addresses: Vec<IpAddr>,
+    },
+    /// The client's connection to this address.
+    Connect {
+        server: IpAddr,
+    },
+    UdpSynUnanswered,
+}
+
+impl SideClue {
+    /// A stable identifier of what the frame shows (JSON `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SideClue::KrbRequest { .. } => "kerberos_request",
+            SideClue::KrbError { .. } => "kerberos_error",
+            SideClue::KrbRepeated { .. } => "kerberos_repeated",
+            SideClue::DnsQuery { .. } => "dns_query",
+            SideClue::DnsAnswer { .. } => "dns_answer",
+            SideClue::Connect { .. } => "connect",
+            SideClue::UdpSynUnanswered => "rdp_udp_syn_unanswered",
+        }
+    }
+}
+
+impl std::fmt::Display for SideClue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SideClue::KrbRequest { kind, kdc } => write!(f, "Kerberos {kind} to {kdc}"),
+            SideClue::KrbError { code } => write!(f, "KRB-ERROR {code} from the KDC"),
+            SideClue::KrbRepeated { times } => {
+                write!(f, "the same request again ({times} in all): no answer came")
+            }
+            SideClue::DnsQuery { name, resolver } => {
+                write!(f, "DNS query for {name} to {resolver}")
+            }
+            SideClue::DnsAnswer {
+                name,
+                result,
+                addresses,
+            } => {
+                write!(f, "DNS answer for {name}: ")?;
+                match result {
+                    LookupResult::Resolved => {
+                        let a: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+                        f.write_str(&a.join(", "))
+                    }
+                    LookupResult::NotFound => f.write_str("NXDOMAIN"),
+                    LookupResult::NoAddress(r) => write!(f, "{r} without an address"),
+                    LookupResult::Unanswered => f.write_str("none"),
+                }
+            }
+            SideClue::Connect { server } => write!(f, "the client connects to {server}"),
+            SideClue::UdpSynUnanswered => f.write_str("RDP-UDP SYN, not answered"),
+        }
+    }
+}
+
+/// One evidence frame of a neighbour's cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideEvidence {
+    pub frame: u64,
+    pub clue: SideClue,
+}
+
+impl SideEvidence {
+    pub fn new(frame: u64, clue: SideClue) -> Self {
+        SideEvidence { frame, clue }
+    }
+}
+
 /// A cause a neighbour shows, in the evidence model of the TCP verdicts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SideCause {
@@ -322,7 +414,7 @@ pub struct SideCause {
     pub grounds: Grounds,
     pub summary: String,
     pub remediation: String,
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<SideEvidence>,
     /// How it stands to the attempt's TCP connection, e.g. "the TCP
     /// connection failed in credssp; the KDC answered KRB_AP_ERR_SKEW
     /// 40.0 ms before its end".

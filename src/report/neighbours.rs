@@ -128,7 +128,7 @@ pub fn attempt(a: &CrossAttempt) -> NeighbourAttempt {
             .map(|e| EvidenceItem {
                 frame: e.frame,
                 time_s: None,
-                text: e.text.clone(),
+                text: e.clue.to_string(),
             })
             .collect(),
     }
