@@ -18,6 +18,7 @@ use crate::proto::neighbour::{
 };
 use crate::timeline::neighbours::{Carrier, Neighbours, SideEvent, UdpFlowCount};
 use crate::timeline::Timeline;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// How long before a connection its look-up (and the Kerberos exchange
@@ -27,6 +28,12 @@ use std::net::{IpAddr, SocketAddr};
 /// 8 s, stop at 10 s), and connects as soon as an answer comes. A look-up
 /// that started earlier had been answered, and used, long before.
 pub const LEAD: Duration = Duration::from_secs(10);
+
+/// Requests and look-ups searched back for a retry or the one an answer
+/// belongs to: a bound on the work per message (a busy capture holds up
+/// to 65,536 neighbour messages), far above the exchanges one client has
+/// open at once. An answer found nowhere in it stays unpaired.
+const PAIRING_SPAN: usize = 256;
 
 /// One DNS look-up of a name by one client: the queries for its address
 /// types (A, AAAA) and their answers.
@@ -493,7 +500,20 @@ pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> V
     for l in ls {
         attach_lookup(&mut attempts, l);
     }
-    attempts.retain(|a| a.parts.iter().any(|p| !matches!(p, Part::Tcp(_))));
+    // A failed look-up alone is an attempt only for a client that made no
+    // RDP connection in the capture: beside one, it is the resolver's
+    // search suffixes, WPAD and the like, or a name typed wrong and then
+    // right, and the connection says what matters.
+    let rdp_clients: Vec<IpAddr> = attempts
+        .iter()
+        .filter(|a| a.parts.iter().any(|p| matches!(p, Part::Tcp(_))))
+        .map(|a| a.client)
+        .collect();
+    attempts.retain(|a| {
+        let dns_only = a.parts.iter().all(|p| matches!(p, Part::Dns(_)));
+        a.parts.iter().any(|p| !matches!(p, Part::Tcp(_)))
+            && !(dns_only && rdp_clients.contains(&a.client))
+    });
     for a in &mut attempts {
         a.parts
             .sort_by_key(|p| p.frames().first().copied().unwrap_or(0));
@@ -781,7 +801,7 @@ fn krb_exchanges(events: &[SideEvent]) -> Vec<KrbExchange> {
         let same_path = |x: &KrbExchange| x.kdc == e.server && x.carrier == e.carrier;
         match e.dir {
             Dir::ToServer => {
-                let retry = out.iter_mut().rev().find(|x| {
+                let retry = out.iter_mut().rev().take(PAIRING_SPAN).find(|x| {
                     x.reply.is_none()
                         && x.client == e.client.ip()
                         && x.request.kind == m.kind
@@ -809,6 +829,7 @@ fn krb_exchanges(events: &[SideEvent]) -> Vec<KrbExchange> {
                 if let Some(x) = out
                     .iter_mut()
                     .rev()
+                    .take(PAIRING_SPAN)
                     .find(|x| x.reply.is_none() && x.client == e.client.ip() && same_path(x))
                 {
                     x.reply = Some((e.frame, e.ts, m.clone()));
@@ -825,7 +846,7 @@ fn krb_exchanges(events: &[SideEvent]) -> Vec<KrbExchange> {
 fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
     let mut out: Vec<Lookup> = Vec::new();
     // (client socket, resolver, id) of each query, and its look-up.
-    let mut asked: Vec<((SocketAddr, SocketAddr, u16), usize)> = Vec::new();
+    let mut asked: HashMap<(SocketAddr, SocketAddr, u16), usize> = HashMap::new();
     for e in events {
         let SideMessage::Dns(m) = &e.msg else {
             continue;
@@ -833,13 +854,15 @@ fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
         match e.dir {
             Dir::ToServer if m.asks_address() && !m.response => {
                 let Some(name) = m.name.clone() else { continue };
-                let i = out
+                let from = out.len().saturating_sub(PAIRING_SPAN);
+                let i = out[from..]
                     .iter()
                     .position(|l| {
                         l.client == e.client.ip()
                             && l.name == name
                             && e.ts.0 <= l.first_ts.0.saturating_add(LEAD.0)
                     })
+                    .map(|i| i + from)
                     .unwrap_or_else(|| {
                         out.push(Lookup {
                             client: e.client.ip(),
@@ -857,7 +880,7 @@ fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
                     });
                 out[i].query_frames.push(e.frame);
                 out[i].last_ts = e.ts;
-                asked.push(((e.client, e.server, m.id), i));
+                asked.insert((e.client, e.server, m.id), i);
             }
             Dir::ToClient if m.response => answer(&mut out, &asked, e, m),
             _ => {}
@@ -868,12 +891,11 @@ fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
 
 fn answer(
     out: &mut [Lookup],
-    asked: &[((SocketAddr, SocketAddr, u16), usize)],
+    asked: &HashMap<(SocketAddr, SocketAddr, u16), usize>,
     e: &SideEvent,
     m: &DnsMessage,
 ) {
-    let key = (e.client, e.server, m.id);
-    let Some(&(_, i)) = asked.iter().rev().find(|(k, _)| *k == key) else {
+    let Some(&i) = asked.get(&(e.client, e.server, m.id)) else {
         return;
     };
     let l = &mut out[i];
@@ -1099,6 +1121,21 @@ mod tests {
             (CauseId::KerberosKdcUnreachable, Grounds::Silence)
         );
         assert!(c.confidence <= Confidence::Medium);
+    }
+
+    #[test]
+    fn a_failed_look_up_beside_a_connection_of_the_client_is_no_attempt() {
+        let s = side(vec![
+            dns(1, 0.0, 1, "wpad.corp.example", None, &[]),
+            dns(2, 0.01, 1, "wpad.corp.example", Some(3), &[]),
+        ]);
+        assert_eq!(cross_attempts(&s, &[]).len(), 1);
+        let tl = TlBuilder::between("10.0.0.5:50123", "10.0.0.9:3389")
+            .syn(3, 60.0)
+            .rst_s(4, 60.001)
+            .build();
+        let d = crate::diagnose::diagnose(&tl);
+        assert!(cross_attempts(&s, &[(&tl, &d)]).is_empty());
     }
 
     #[test]

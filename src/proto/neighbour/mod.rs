@@ -128,6 +128,25 @@ mod tests {
         assert_eq!((m.id, m.response, m.rcode), (2, true, Rcode(3)));
     }
 
+    proptest::proptest! {
+        /// Any bytes on any neighbour port decode to a message or to
+        /// `Undecoded`, never a panic; a stream never yields a message
+        /// ending past its bytes.
+        #[test]
+        fn any_bytes_decode_without_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            for s in [Service::Dns, Service::Kerberos, Service::RdpUdp] {
+                let _ = decode_datagram(s, &b);
+                for (end, _) in decode_stream(s, &b) {
+                    proptest::prop_assert!(end as usize <= b.len());
+                }
+            }
+            // A Kerberos-looking start (KRB-ERROR's tag) goes deeper.
+            let mut k = vec![0x7e, 0x81, 0xd6];
+            k.extend_from_slice(&b);
+            let _ = decode_datagram(Service::Kerberos, &k);
+        }
+    }
+
     #[test]
     fn kerberos_length_ignores_the_reserved_high_bit() {
         let mut v = vec![0x80, 0, 0, 2, 0x30, 0];
