@@ -159,7 +159,7 @@ fn krb_confidence(a: &CrossAttempt) -> Option<Confidence> {
 
 fn exchanges(a: &CrossAttempt) -> impl Iterator<Item = &KrbExchange> {
     a.parts.iter().filter_map(|p| match p {
-        Part::Kerberos(k) => Some(k),
+        Part::Kerberos(k) => Some(k.as_ref()),
         _ => None,
     })
 }

@@ -252,7 +252,7 @@ impl std::fmt::Display for TcpPart {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Part {
     Dns(Lookup),
-    Kerberos(KrbExchange),
+    Kerberos(Box<KrbExchange>),
     Udp(UdpChannel),
     Tcp(TcpPart),
 }
@@ -491,7 +491,7 @@ pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> V
         attach(&mut attempts, Part::Udp(u));
     }
     for k in krb_exchanges(&side.events) {
-        attach(&mut attempts, Part::Kerberos(k));
+        attach(&mut attempts, Part::Kerberos(Box::new(k)));
     }
     // Answered look-ups first: they bring the names a failed one (a
     // search-suffix variant, an AAAA without answer) is then tied by.
