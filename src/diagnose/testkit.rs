@@ -318,6 +318,7 @@ impl TlBuilder {
                 legacy_version: TlsVersion(0x0303),
                 version: TlsVersion(version),
                 cipher_suite: 0xc030,
+                alpn: None,
             })),
         )
     }
@@ -521,6 +522,10 @@ pub fn cert(cn: &str, from_days: i64, to_days: i64, self_signed: bool) -> CertIn
         self_signed,
         key_algorithm: "RSA".into(),
         key_bits: Some(2048),
+        version: 3,
+        key_algorithm_oid: "rsaEncryption".into(),
+        key_exponent: Some(65537),
+        basic_constraints: None,
         signature_algorithm: "sha256WithRSAEncryption".into(),
         extended_key_usage: vec!["serverAuth".into()],
         sha1: "00".repeat(20),

@@ -448,6 +448,9 @@ pub enum Anomaly {
     ServerHelloExtensionClaims { ty: u16, len: usize },
     /// A ServerHello supported_versions extension of the wrong size.
     ServerHelloSupportedVersions { len: usize },
+    /// A ServerHello ALPN extension that is not one protocol name
+    /// (RFC 7301 3.1).
+    ServerHelloAlpn { len: usize },
 }
 
 impl std::fmt::Display for Anomaly {
@@ -651,6 +654,12 @@ impl std::fmt::Display for Anomaly {
             }
             A::ServerHelloSupportedVersions { len } => {
                 write!(f, "ServerHello supported_versions of {len} bytes")
+            }
+            A::ServerHelloAlpn { len } => {
+                write!(
+                    f,
+                    "ServerHello ALPN extension of {len} bytes is not one protocol name"
+                )
             }
         }
     }
@@ -1061,6 +1070,10 @@ mod tests {
             (
                 A::ServerHelloSupportedVersions { len: 3 },
                 "ServerHello supported_versions of 3 bytes",
+            ),
+            (
+                A::ServerHelloAlpn { len: 2 },
+                "ServerHello ALPN extension of 2 bytes is not one protocol name",
             ),
         ];
         for (a, want) in cases {

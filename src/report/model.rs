@@ -239,6 +239,9 @@ pub struct ConnectionReport {
     pub negotiation: Option<Negotiation>,
     pub tls: Option<Tls>,
     pub certificates: Vec<Certificate>,
+    /// The chain the client sent when the server asked for one
+    /// (CertificateRequest); empty otherwise.
+    pub client_certificates: Vec<Certificate>,
     pub client_data: Option<ClientData>,
     pub server_data: Option<ServerData>,
     pub credssp: Vec<CredsspItem>,
@@ -425,6 +428,12 @@ pub struct Tls {
     pub server_hello_frame: Option<u64>,
     pub server_version: Option<String>,
     pub cipher: Option<String>,
+    /// The protocol the server selected by ALPN (RFC 7301).
+    pub next_protocol: Option<String>,
+    /// The clear handshake messages, ChangeCipherSpecs and alerts in the
+    /// order the capture shows them, one letter each in the alphabet of
+    /// Zeek's `ssl_history` (upper case: sent by the client).
+    pub history: String,
     pub alerts: Vec<Alert>,
 }
 
@@ -455,6 +464,17 @@ pub struct Certificate {
     pub self_signed: bool,
     /// e.g. `RSA 2048`.
     pub key: String,
+    /// X.509 version: 1, 2 or 3.
+    pub version: u32,
+    /// The subjectPublicKeyInfo algorithm identifier by name
+    /// (`rsaEncryption`), or dotted.
+    pub key_algorithm: String,
+    /// An RSA key's public exponent.
+    pub key_exponent: Option<u64>,
+    /// basicConstraints cA; null without the extension.
+    pub ca: Option<bool>,
+    /// basicConstraints pathLenConstraint; null when absent.
+    pub path_len: Option<u32>,
     pub signature_algorithm: String,
     pub extended_key_usage: Vec<String>,
     pub sha1: String,
@@ -483,6 +503,9 @@ pub struct ClientData {
     pub client_dig_product_id: Option<String>,
     /// Client Security Data encryptionMethods by name (`40bit`, ...).
     pub encryption_methods: Option<Vec<String>>,
+    /// Client Security Data extEncryptionMethods (MS-RDPBCGR 2.2.1.3.3:
+    /// used only by French-locale clients, 0 otherwise).
+    pub ext_encryption_methods: Option<u32>,
     pub cluster: Option<ClusterData>,
     pub channels: Vec<String>,
     pub monitors: Option<u32>,
@@ -1181,6 +1204,8 @@ fn tls(tl: &Timeline) -> Option<Tls> {
         server_hello_frame: sh.map(|(e, _)| e.frame),
         server_version: sh.map(|(_, h)| h.version.name()),
         cipher: sh.map(|(_, h)| cipher_suite_name(h.cipher_suite)),
+        next_protocol: sh.and_then(|(_, h)| h.alpn.clone()),
+        history: tl.tls_history(),
         alerts,
     })
 }
@@ -1202,6 +1227,11 @@ fn certificate(frame: u64, at: Timestamp, c: &CertInfo) -> Certificate {
             Some(b) => format!("{} {b}", c.key_algorithm),
             None => c.key_algorithm.clone(),
         },
+        version: c.version,
+        key_algorithm: c.key_algorithm_oid.clone(),
+        key_exponent: c.key_exponent,
+        ca: c.basic_constraints.map(|b| b.ca),
+        path_len: c.basic_constraints.and_then(|b| b.path_len),
         signature_algorithm: c.signature_algorithm.clone(),
         extended_key_usage: c.extended_key_usage.clone(),
         sha1: c.sha1.clone(),
@@ -1240,6 +1270,9 @@ fn client_data(tl: &Timeline) -> Option<ClientData> {
         encryption_methods: gcc
             .and_then(|(_, g)| g.security.as_ref())
             .map(|s| mcs::encryption_methods_names(s.encryption_methods)),
+        ext_encryption_methods: gcc
+            .and_then(|(_, g)| g.security.as_ref())
+            .map(|s| s.ext_encryption_methods),
         cluster: cluster.map(|c| ClusterData {
             flags: format!("0x{:08x}", c.flags),
             redirection_supported: c.redirection_supported(),
@@ -1409,6 +1442,15 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         negotiation: negotiation(tl, d),
         tls: tls(tl),
         certificates,
+        client_certificates: tl
+            .client_certificates()
+            .map(|(e, chain)| {
+                chain
+                    .iter()
+                    .map(|ci| certificate(e.frame, e.ts, ci))
+                    .collect()
+            })
+            .unwrap_or_default(),
         client_data: client_data(tl),
         server_data: server_data(tl),
         credssp: credssp(tl),

@@ -429,7 +429,11 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
             if let Some(t) = &mut c.tls {
                 opt(f, Field::Host, &mut t.sni);
             }
-            for cert in &mut c.certificates {
+            for cert in c
+                .certificates
+                .iter_mut()
+                .chain(c.client_certificates.iter_mut())
+            {
                 f(Field::Dn, &mut cert.subject);
                 f(Field::Dn, &mut cert.issuer);
                 for s in &mut cert.sans {
@@ -438,6 +442,7 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                 f(Field::Plain, &mut cert.serial);
                 f(Field::Plain, &mut cert.key);
                 f(Field::Plain, &mut cert.signature_algorithm);
+                f(Field::Plain, &mut cert.key_algorithm);
                 for e in &mut cert.extended_key_usage {
                     f(Field::Plain, e);
                 }

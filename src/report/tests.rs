@@ -123,6 +123,7 @@ fn server_hello() -> ProtoEvent {
         legacy_version: TlsVersion(0x0303),
         version: TlsVersion(0x0303),
         cipher_suite: 0xc030,
+        alpn: None,
     }))
 }
 
@@ -137,6 +138,10 @@ fn cert(subject: &str, sans: &[&str], not_before: i64, not_after: i64) -> CertIn
         self_signed: true,
         key_algorithm: "RSA".to_string(),
         key_bits: Some(2048),
+        version: 3,
+        key_algorithm_oid: "rsaEncryption".into(),
+        key_exponent: Some(65537),
+        basic_constraints: None,
         signature_algorithm: "sha256WithRSAEncryption".to_string(),
         extended_key_usage: vec!["serverAuth".to_string()],
         sha1: "A1B2C3D4E5F60718293A4B5C6D7E8F9011223344".to_string(),
@@ -1636,5 +1641,41 @@ fn streamed_redaction() {
         for s in SECRETS {
             assert!(!low.contains(s), "{format:?}: {s} survived:\n{streamed}");
         }
+    }
+}
+
+/// The client's own Certificate message (a server that asked for one) is
+/// reported as the client's, never as the server's chain, and redacted.
+#[test]
+fn client_certificate_is_not_the_servers() {
+    let mut c = established();
+    let client_cert = ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(
+        "CN=alice, O=Client Corp",
+        &[],
+        T0 - 86_400,
+        T0 + 180 * 86_400,
+    )]));
+    let at = c.timeline.events.iter().position(|e| e.frame > 8).unwrap();
+    let mut tl = Tl(c.timeline).ev(10, 12, Dir::ToServer, client_cert).0;
+    tl.events.sort_by_key(|e| e.frame);
+    assert_eq!(tl.events[at].frame, 10);
+    c.timeline = tl;
+    let r = connection_report(&c);
+    assert_eq!(r.certificates.len(), 1);
+    assert_eq!(r.certificates[0].subject, "CN=srv01.corp.example");
+    assert_eq!(r.client_certificates.len(), 1);
+    assert_eq!(r.client_certificates[0].subject, "CN=alice, O=Client Corp");
+    assert_eq!(r.client_certificates[0].frame, 10);
+    // ClientHello, ServerHello, Certificate, then the client's
+    // Certificate (upper case: the client sent it).
+    assert_eq!(r.tls.as_ref().unwrap().history, "CsxX");
+    let mut doc = document(vec![FileReport {
+        connections: vec![r],
+        ..batch_reports(&[main_file()], &[false])[0].clone()
+    }]);
+    redact::redact(&mut doc);
+    let json = render_document(&doc, &opts(Format::Json, false)).to_lowercase();
+    for s in ["alice", "client corp"] {
+        assert!(!json.contains(s), "{s} survived redaction:\n{json}");
     }
 }

@@ -238,6 +238,9 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
         };
         out.push((label, cert_fact(cert)));
     }
+    for cert in &c.client_certificates {
+        out.push(("Client certificate", cert_fact(cert)));
+    }
     if let Some(d) = &c.client_data {
         out.push(("Client", client_fact(d)));
     }
@@ -345,7 +348,10 @@ fn tls_fact(t: &Tls) -> String {
         parts.push(p);
     }
     match (&t.server_version, &t.cipher) {
-        (Some(v), Some(c)) => parts.push(format!("server chose {v}, {c}")),
+        (Some(v), Some(c)) => parts.push(match &t.next_protocol {
+            Some(p) => format!("server chose {v}, {c}, ALPN {p}"),
+            None => format!("server chose {v}, {c}"),
+        }),
         (Some(v), None) => parts.push(format!("server chose {v}")),
         _ => {
             if t.client_hello_frame.is_some() {
