@@ -131,7 +131,7 @@ fn confidence(s: &str) -> Option<Confidence> {
 #[test]
 fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
     let labels = rows(&format!("{LAB}/labels.tsv"));
-    assert_eq!(labels.len(), 11);
+    assert_eq!(labels.len(), 12);
     for l in &labels {
         let (file, first, parts, cause, max, evidence) = (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5]);
         let r = analyze(&PathBuf::from(LAB).join(file));

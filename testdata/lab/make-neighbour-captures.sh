@@ -74,8 +74,7 @@ krb_conf() {
     default_realm = $REALM
     dns_lookup_kdc = false
     dns_lookup_realm = false
-    udp_preference_limit = 1465
-    ${KRB_EXTRA:-}
+    ${KRB_EXTRA:-udp_preference_limit = 1465}
 [realms]
     $REALM = {
         kdc = $DC_IP
@@ -197,6 +196,15 @@ n11_kerberos_success() {
     printf 'labpass\n' | k n11 kinit lab
     k n11 kvno "TERMSRV/$SRV_NAME"
     rdp n11 "$SRV_NAME" lab labpass
+}
+
+n12_kerberos_over_tcp() {
+    # udp_preference_limit = 1: every request goes over TCP (RFC 4120
+    # 7.2.2, 4-byte length before each message).
+    KRB_EXTRA="udp_preference_limit = 1" krb_conf
+    printf 'wrong\n' | k n12 kinit lab
+    krb_conf
+    rdp n12 "$SRV_NAME" lab wrong
 }
 
 all_scenarios() { declare -F | awk '{print $3}' | grep '^n[0-9]' | sort; }
