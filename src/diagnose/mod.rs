@@ -12,8 +12,13 @@
 //!   earlier ones), the last completed step and the next one. Inside TLS,
 //!   RDP set-up is told from the first application records each way and the
 //!   session from the server's volume (records, bytes).
-//! - `facts`: the packets that end a connection (RST with its TTL, FIN,
-//!   alerts, ICMP errors), retransmissions, zero windows, gaps, keep-alives.
+//! - `facts`: read once from the timeline, the only input of the rules:
+//!   the packets that end a connection (RST with its TTL and whether it was
+//!   forged, FIN, alerts, ICMP errors), retransmissions, zero windows, gaps,
+//!   keep-alives, the two directions' summaries and the clear-text protocol
+//!   messages.
+//! - `evidence`: what each evidence frame shows, as a typed `Clue` whose
+//!   `Display` is the sentence the reports print.
 //! - `rules` applies, strongest evidence first: the TCP handshake
 //!   (`tcp`: refused, filtered, ICMP, scanner, half-open, health check),
 //!   RDP_NEG_FAILURE codes (`x224`), clear-text TLS alerts (`tls`),
@@ -37,6 +42,7 @@ mod caveats;
 mod cert;
 pub mod client_message;
 pub mod error_info;
+pub mod evidence;
 mod facts;
 pub mod ladder;
 mod negotiation;
@@ -57,6 +63,8 @@ mod tls;
 mod x224;
 
 pub use attempts::{group_attempts, Attempt, Relabel};
+pub use evidence::Clue;
+pub use facts::{Term, TermKind};
 pub use negotiation::negotiation;
 pub use remedy::remediation;
 pub use step::{Certainty, Phase, Step, StepInfo, STEPS};
@@ -462,10 +470,18 @@ pub struct Cause {
 
 /// One frame and what it shows, e.g. frame 17: "RST from server 0.4 ms
 /// after ClientHello (frame 15)".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     pub frame: u64,
-    pub text: String,
+    /// What the frame shows, as values; its `Display` is the sentence.
+    pub clue: Clue,
+}
+
+impl Evidence {
+    /// The sentence the reports print.
+    pub fn text(&self) -> String {
+        self.clue.to_string()
+    }
 }
 
 /// The verdict on one connection.
@@ -501,7 +517,7 @@ pub struct Diagnosis {
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
     let f = facts::Facts::build(tl);
-    let v = rules::decide(tl, &lad, &f);
+    let v = rules::decide(&lad, &f);
     let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;
     let phase = failed_step
@@ -525,9 +541,9 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         benign: v.benign,
         evidence: v.evidence,
         caveats: v.caveats,
-        negotiation: negotiation(tl),
+        negotiation: f.proto.negotiation.clone(),
     };
-    caveats::apply(tl, &lad, &f, &mut d);
+    caveats::apply(&lad, &f, &mut d);
     // The evidence model: a cause is never surer than what it rests on.
     if let Some(c) = &mut d.cause {
         if c.basis == Certainty::Inferred {

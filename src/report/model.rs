@@ -386,6 +386,8 @@ pub struct EvidenceItem {
     /// carries none of the connection's events).
     pub time_s: Option<f64>,
     pub text: String,
+    /// What the frame shows, as a stable identifier (`Clue::kind`).
+    pub kind: &'static str,
 }
 
 /// The X.224 negotiation.
@@ -1435,7 +1437,8 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .iter()
                     .find(|x| x.frame == e.frame)
                     .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
-                text: e.text.clone(),
+                text: e.text(),
+                kind: e.clue.kind(),
             })
             .collect(),
         caveats: d.caveats.clone(),

@@ -8,9 +8,12 @@ use crate::capture::{
     CaptureFormat, CaptureWarning, Compression, LinkType, OpenError, ReadSummary, WarningKind,
 };
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
+use crate::diagnose::evidence::{
+    EndNote, Named, NegotiationClue, NotRdpClue, Offered, Since, TcpClue, TlsClue,
+};
 use crate::diagnose::{
-    Benign, Cause, CauseId, Certainty as StepCertainty, Confidence, Diagnosis, Ending, Evidence,
-    Grounds, Outcome, Party, Phase, Step,
+    Benign, Cause, CauseId, Certainty as StepCertainty, Clue, Confidence, Diagnosis, Ending,
+    Evidence, Grounds, Outcome, Party, Phase, Step, Term, TermKind,
 };
 use crate::flow::{FlowStats, TcpEventKind};
 use crate::proto::cert::CertInfo;
@@ -191,14 +194,40 @@ fn cause(id: CauseId, confidence: Confidence, summary: &str, remediation: &str) 
     })
 }
 
-fn evidence(items: &[(u64, &str)]) -> Vec<Evidence> {
+fn evidence(items: Vec<(u64, Clue)>) -> Vec<Evidence> {
     items
-        .iter()
-        .map(|(f, t)| Evidence {
-            frame: *f,
-            text: t.to_string(),
-        })
+        .into_iter()
+        .map(|(frame, clue)| Evidence { frame, clue })
         .collect()
+}
+
+/// The packet `dir` sent at `frame` that ended the connection.
+fn ended(
+    frame: u64,
+    ms: i64,
+    dir: Dir,
+    kind: TermKind,
+    since: Option<Since>,
+    note: EndNote,
+) -> Clue {
+    Clue::End {
+        term: Term {
+            frame,
+            ts: at(ms),
+            dir,
+            kind,
+        },
+        since,
+        note,
+    }
+}
+
+fn since(ms: f64, step: Step, frame: u64) -> Option<Since> {
+    Some(Since {
+        elapsed: Duration((ms * 1e6) as i64),
+        step,
+        frame,
+    })
 }
 
 /// Stream 0: NLA (HYBRID_EX) connection that reached the session.
@@ -298,9 +327,23 @@ fn nla_required() -> ConnectionResult {
         "The server 10.0.0.9 requires Network Level Authentication and the client did not offer CredSSP.",
         "Enable CredSSP/NLA on the client, or (less safe) untick \"Allow connections only from computers running Remote Desktop with Network Level Authentication\" on the server.",
     );
-    d.evidence = evidence(&[
-        (53, "Connection Request from user bob offers SSL only"),
-        (54, "RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5)"),
+    d.evidence = evidence(vec![
+        (
+            53,
+            NegotiationClue::Request {
+                offered: Offered::Requested(Protocols(0x1)),
+                named: Some(Named::Cookie("bob".into())),
+            }
+            .into(),
+        ),
+        (
+            54,
+            NegotiationClue::Failure {
+                code: NegFailureCode(5),
+                since: since(1.0, Step::ConnectionRequest, 53),
+            }
+            .into(),
+        ),
     ]);
     d.negotiation = Some("client offered SSL, server requires HYBRID".into());
     ConnectionResult {
@@ -341,14 +384,25 @@ fn tls_reset() -> ConnectionResult {
         "The server could not build its side of TLS: its certificate's private key is most likely unusable.",
         "From a console, rename C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys to MachineKeys_old, recreate it with Full Control for Administrators and SYSTEM, delete the Remote Desktop certificate and restart TermService.",
     );
-    d.evidence = evidence(&[
+    d.evidence = evidence(vec![
         (
             65,
-            "ClientHello for srv01.corp.example offering TLS 1.3, TLS 1.2",
+            TlsClue::ClientHello(tl.client_hello().map(|(_, h)| h.clone())).into(),
         ),
         (
             66,
-            "RST from server 10.0.0.9 0.4 ms after the ClientHello (frame 65)",
+            ended(
+                66,
+                2005,
+                Dir::ToClient,
+                TermKind::Rst {
+                    ttl: 128,
+                    ip_id: Some(0x1234),
+                    forged: None,
+                },
+                since(0.4, Step::ClientHello, 65),
+                EndNote::NoServerHello,
+            ),
         ),
     ]);
     ConnectionResult {
@@ -413,12 +467,32 @@ fn cert_expired() -> ConnectionResult {
         "The client rejected the server's certificate CN=srv01.corp.example, O=Example Corp, C=US: it expired 35 days before the capture.",
         "Renew or regenerate the Remote Desktop certificate on the server, or deploy one from a trusted CA.",
     );
-    d.evidence = evidence(&[
+    d.evidence = evidence(vec![
         (
             77,
-            "Certificate for srv01.corp.example expired on 2023-10-10",
+            TlsClue::Certificate {
+                cert: tl
+                    .certificates()
+                    .and_then(|(_, c)| c.first().cloned())
+                    .expect("the fixture carries a certificate"),
+                at: at(3010),
+            }
+            .into(),
         ),
-        (78, "client alert certificate_expired (45)"),
+        (
+            78,
+            ended(
+                78,
+                3010,
+                Dir::ToServer,
+                TermKind::Alert {
+                    level: 2,
+                    description: 45,
+                },
+                None,
+                EndNote::None,
+            ),
+        ),
     ]);
     d.caveats = vec![
         "The client dialled rdp.corp.example, the certificate names srv01.corp.example only."
@@ -485,9 +559,22 @@ fn timeout() -> ConnectionResult {
         "Nothing answered the SYNs to 10.0.0.10: a firewall or security group drops them, or the host is down.",
         "Check firewalls and security groups on the path to port 3389, and that the host is up.",
     );
-    d.evidence = evidence(&[
-        (100, "SYN"),
-        (101, "third retransmission of the SYN, 21 s later"),
+    d.evidence = evidence(vec![
+        (
+            100,
+            TcpClue::Syn {
+                server: "10.0.0.10:3389".parse().unwrap(),
+            }
+            .into(),
+        ),
+        (
+            101,
+            TcpClue::SynUnanswered {
+                frames: vec![100, 101],
+                intervals: vec![Duration::from_secs(21)],
+            }
+            .into(),
+        ),
     ]);
     ConnectionResult {
         timeline: tl,
@@ -1028,7 +1115,21 @@ fn retries_file() -> FileResult {
             "Nothing listens on 10.1.0.9:3389: a RST answered the SYN.",
             "Enable Remote Desktop and check that TermService runs.",
         );
-        d.evidence = evidence(&[(10 * k + 2, "RST/ACK from 10.1.0.9 answers the SYN")]);
+        d.evidence = evidence(vec![(
+            10 * k + 2,
+            ended(
+                10 * k + 2,
+                ms + 1,
+                Dir::ToClient,
+                TermKind::Rst {
+                    ttl: 128,
+                    ip_id: Some(0x1234),
+                    forged: None,
+                },
+                since(1.0, Step::Syn, 10 * k + 1),
+                EndNote::None,
+            ),
+        )]);
         conns.push(ConnectionResult {
             timeline: tl,
             diagnosis: d,
@@ -1119,6 +1220,12 @@ fn schema_doc_covers_every_key_and_identifier() {
     keys(&v, &mut all);
     for k in &all {
         assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
+    }
+    for k in crate::diagnose::Clue::KINDS {
+        assert!(
+            doc.contains(&format!("`{k}`")),
+            "evidence kind {k} not documented"
+        );
     }
     for c in CauseId::ALL {
         assert!(
@@ -1227,8 +1334,14 @@ proptest::proptest! {
                     _ => {}
                 }
             }
+            // Text from the capture reaches the evidence (what a non-RDP
+            // answer held).
             for ev in &mut c.diagnosis.evidence {
-                ev.text = evidence.clone();
+                ev.clue = NotRdpClue::Data {
+                    dir: Dir::ToClient,
+                    why: evidence.clone(),
+                }
+                .into();
             }
         }
         let files = [f];
