@@ -355,13 +355,13 @@ impl SideClue {
     /// A stable identifier of what the frame shows (JSON `kind`).
     pub fn kind(&self) -> &'static str {
         match self {
-            SideClue::KrbRequest { .. } => "kerberos_request",
-            SideClue::KrbError { .. } => "kerberos_error",
-            SideClue::KrbRepeated { .. } => "kerberos_repeated",
-            SideClue::DnsQuery { .. } => "dns_query",
-            SideClue::DnsAnswer { .. } => "dns_answer",
-            SideClue::Connect { .. } => "connect",
-            SideClue::UdpSynUnanswered => "rdp_udp_syn_unanswered",
+            SideClue::KrbRequest { .. } => "kerberos.request",
+            SideClue::KrbError { .. } => "kerberos.error",
+            SideClue::KrbRepeated { .. } => "kerberos.repeated",
+            SideClue::DnsQuery { .. } => "dns.query",
+            SideClue::DnsAnswer { .. } => "dns.answer",
+            SideClue::Connect { .. } => "attempt.connect",
+            SideClue::UdpSynUnanswered => "rdp_udp.syn_unanswered",
         }
     }
 }

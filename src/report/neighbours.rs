@@ -129,6 +129,7 @@ pub fn attempt(a: &CrossAttempt) -> NeighbourAttempt {
                 frame: e.frame,
                 time_s: None,
                 text: e.clue.to_string(),
+                kind: e.clue.kind(),
             })
             .collect(),
     }
