@@ -203,11 +203,12 @@ fn part(p: &Part) -> NeighbourPart {
 /// The lines the text formats print for one attempt: a heading, each part
 /// with its frames, then the cause.
 pub fn lines(a: &NeighbourAttempt) -> Vec<String> {
-    let server = a.server.as_deref().unwrap_or("?");
-    let names = if a.names.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", a.names.join(", "))
+    let (server, names) = match (a.server.as_deref(), a.names.split_first()) {
+        (Some(s), _) if a.names.is_empty() => (s, String::new()),
+        (Some(s), _) => (s, format!(" ({})", a.names.join(", "))),
+        (None, Some((first, rest))) if rest.is_empty() => (first.as_str(), String::new()),
+        (None, Some((first, rest))) => (first.as_str(), format!(" ({})", rest.join(", "))),
+        (None, None) => ("an unknown server", String::new()),
     };
     let mut v = vec![format!("Attempt from {} to {server}{names}:", a.client)];
     for p in &a.parts {
@@ -223,6 +224,16 @@ pub fn lines(a: &NeighbourAttempt) -> Vec<String> {
         ));
         if let Some(r) = &a.relation {
             v.push(format!("  With TCP: {r}"));
+        }
+        for m in c
+            .client_messages
+            .iter()
+            .filter(|m| m.disconnect_reason.is_some())
+        {
+            v.push(format!(
+                "  The user likely saw: {} ({} confidence)",
+                m.message, m.confidence
+            ));
         }
         v.push(format!("  Remedy: {}", c.remediation));
     }
