@@ -390,22 +390,12 @@ pub(crate) fn udp(b: &[u8]) -> Option<Transport<'_>> {
     })
 }
 
-/// A packet whose transport is not analysed: UDP keeps its ports when its
-/// header is there (`payload`: not for a fragment past the first).
-fn other(ip: IpInfo, protocol: u8, payload: Option<&[u8]>) -> Sliced<'static> {
+/// A packet whose transport is not TCP or an ICMP error: UDP keeps its
+/// ports and payload when `payload` is the whole datagram (None for a
+/// fragment: UDP is not reassembled).
+fn other(ip: IpInfo, protocol: u8, payload: Option<&[u8]>) -> Sliced<'_> {
     let transport = match payload {
-        // The first piece of a fragmented datagram: ports, no payload.
-        Some(p) if protocol == ip::PROTO_UDP => match udp(p) {
-            Some(Transport::Udp {
-                src_port, dst_port, ..
-            }) => Transport::Udp {
-                src_port,
-                dst_port,
-                payload: &[],
-                complete: false,
-            },
-            _ => Transport::Other { protocol },
-        },
+        Some(p) if protocol == ip::PROTO_UDP => udp(p).unwrap_or(Transport::Other { protocol }),
         _ => Transport::Other { protocol },
     };
     Sliced::Packet(Packet {
