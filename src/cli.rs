@@ -102,7 +102,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
 
-    /// No colours (colours are only used on a terminal anyway; NO_COLOR is honoured).
+    /// When to colour the table: `auto` (on a terminal, unless NO_COLOR is
+    /// set or TERM is dumb; CLICOLOR_FORCE forces it), `always` (also into
+    /// a pipe, for `less -R`), `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// The same as `--color never`.
     #[arg(long)]
     pub no_color: bool,
 
@@ -197,6 +203,18 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok(v)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Width of the report when standard output is not a terminal (and
+/// `COLUMNS` says nothing): wide enough for the seven-column table of
+/// IPv4 connections, narrow enough to read in a ticket or a mail.
+const PIPE_WIDTH: usize = 100;
+
 /// What the environment says about colours and terminals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Terminal {
@@ -204,6 +222,12 @@ pub struct Terminal {
     pub stderr_is_terminal: bool,
     /// NO_COLOR is set to a non-empty value.
     pub no_color_env: bool,
+    /// CLICOLOR_FORCE is set to a value other than `0`.
+    pub clicolor_force: bool,
+    /// TERM is `dumb`: a terminal that shows escape codes as text.
+    pub term_dumb: bool,
+    /// The terminal's columns (standard output), else `COLUMNS`.
+    pub columns: Option<usize>,
 }
 
 impl Terminal {
@@ -212,7 +236,32 @@ impl Terminal {
             stdout_is_terminal: io::stdout().is_terminal(),
             stderr_is_terminal: io::stderr().is_terminal(),
             no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            clicolor_force: std::env::var_os("CLICOLOR_FORCE")
+                .is_some_and(|v| !v.is_empty() && v != "0"),
+            term_dumb: std::env::var_os("TERM").is_some_and(|v| v == "dumb"),
+            columns: comfy_table::Table::new()
+                .width()
+                .filter(|_| io::stdout().is_terminal())
+                .map(usize::from)
+                .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok()),
         }
+    }
+
+    /// Whether the table is coloured (`--color`, then the environment:
+    /// NO_COLOR wins over CLICOLOR_FORCE, as both conventions ask).
+    fn colour(&self, args: &Args) -> bool {
+        match (args.color, args.no_color) {
+            (_, true) | (ColorArg::Never, _) => false,
+            (ColorArg::Always, _) => true,
+            (ColorArg::Auto, _) if self.no_color_env => false,
+            (ColorArg::Auto, _) if self.clicolor_force => true,
+            (ColorArg::Auto, _) => self.stdout_is_terminal && !self.term_dumb,
+        }
+    }
+
+    /// Columns to fit the report into.
+    fn width(&self) -> usize {
+        self.columns.filter(|&c| c > 0).unwrap_or(PIPE_WIDTH)
     }
 }
 
@@ -255,6 +304,7 @@ pub fn run(args: Args) -> i32 {
         // A file is no terminal: no colours, no terminal widths.
         let term = Terminal {
             stdout_is_terminal: false,
+            columns: None,
             ..term
         };
         let mut err = io::stderr();
@@ -703,9 +753,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let ropts = ReportOptions {
         format,
         style: TermStyle {
-            color: term.stdout_is_terminal && !args.no_color && !term.no_color_env,
+            color: term.colour(args),
             terminal: term.stdout_is_terminal,
             quiet: args.quiet,
+            width: term.width(),
         },
         redact: args.redact,
     };
@@ -943,6 +994,32 @@ mod tests {
             }
         ));
         assert!(!coloured(&[], Terminal::default()));
+        // --color decides over the environment; --no-color is "never".
+        let pipe = Terminal::default();
+        assert!(coloured(&["--color", "always"], pipe));
+        assert!(!coloured(&["--color", "never"], tty));
+        assert!(!coloured(&["--color", "always", "--no-color"], tty));
+        // CLICOLOR_FORCE colours a pipe in auto; NO_COLOR beats it.
+        let forced = Terminal {
+            clicolor_force: true,
+            ..pipe
+        };
+        assert!(coloured(&[], forced));
+        assert!(!coloured(
+            &[],
+            Terminal {
+                no_color_env: true,
+                ..forced
+            }
+        ));
+        // A dumb terminal shows escape codes as text: none.
+        assert!(!coloured(
+            &[],
+            Terminal {
+                term_dumb: true,
+                ..tty
+            }
+        ));
         // Never in JSON or Markdown.
         assert!(!coloured(&["--format", "json"], tty));
         assert!(!coloured(&["--format", "markdown"], tty));

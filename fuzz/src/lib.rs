@@ -554,6 +554,8 @@ pub fn analyze_file(data: &[u8]) {
                 color: false,
                 terminal: false,
                 quiet: false,
+                // A narrow terminal: the table and the wrapping run too.
+                width: 72,
             },
             redact,
         };

@@ -327,7 +327,9 @@ pub enum TlsClue {
     ClientHello(Option<ClientHello>),
     /// The server's leaf certificate judged at the capture's time.
     Certificate {
-        cert: CertInfo,
+        /// Boxed: a certificate is several times larger than any other
+        /// clue.
+        cert: Box<CertInfo>,
         at: Timestamp,
     },
     /// The FIN or RST that followed an encrypted alert.

@@ -145,7 +145,7 @@ pub(super) fn alert_rule(f: &Facts, lad: &Ladder, t: &Term, desc: u8) -> Verdict
             evidence.push(ev(
                 frame,
                 TlsClue::Certificate {
-                    cert: leaf.clone(),
+                    cert: Box::new(leaf.clone()),
                     at: t.ts,
                 },
             ));
@@ -272,7 +272,7 @@ pub(super) fn client_left_after_cert(
         v.evidence.push(ev(
             frame,
             TlsClue::Certificate {
-                cert: leaf.clone(),
+                cert: Box::new(leaf.clone()),
                 at: t.ts,
             },
         ));

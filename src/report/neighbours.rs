@@ -206,7 +206,7 @@ pub fn lines(a: &NeighbourAttempt) -> Vec<String> {
     let (server, names) = match (a.server.as_deref(), a.names.split_first()) {
         (Some(s), _) if a.names.is_empty() => (s, String::new()),
         (Some(s), _) => (s, format!(" ({})", a.names.join(", "))),
-        (None, Some((first, rest))) if rest.is_empty() => (first.as_str(), String::new()),
+        (None, Some((first, []))) => (first.as_str(), String::new()),
         (None, Some((first, rest))) => (first.as_str(), format!(" ({})", rest.join(", "))),
         (None, None) => ("an unknown server", String::new()),
     };

@@ -1,6 +1,8 @@
 //! `--redact`: replaces addresses, user and domain names, host and client
 //! names and certificate names with stable pseudonyms (`ip-1`, `user-1`,
-//! `domain-1`, `host-1`, `org-1`, `token-1`), in the structured fields and
+//! `domain-1`, `host-1`, `org-1`, `token-1`) and what identifies a
+//! certificate (`serial-1`, `thumbprint-1`, `fingerprint-1`: internet
+//! scanners index certificates by them), in the structured fields and
 //! wherever the original strings appear inside free texts (evidence,
 //! summaries, caveats, warnings).
 //!
@@ -30,6 +32,12 @@ pub(super) enum Field {
     Dn,
     /// A subject alternative name (`DNS:a`, `IP:1.2.3.4`, or bare).
     San,
+    /// What identifies one certificate wherever it is indexed (internet
+    /// scanners index certificates by these): its serial number, SHA-1
+    /// thumbprint and SHA-256 fingerprint, each with its own prefix.
+    CertSerial,
+    CertSha1,
+    CertSha256,
     /// Free text that may quote any of the above.
     Text,
     /// Anything else that came from the capture or the command line
@@ -113,6 +121,9 @@ impl Pseudonyms {
             Field::Domain => self.name(s, "domain"),
             Field::Host => self.name(s, "host"),
             Field::RoutingToken => self.name(s, "token"),
+            Field::CertSerial => self.name(s, "serial"),
+            Field::CertSha1 => self.name(s, "thumbprint"),
+            Field::CertSha256 => self.name(s, "fingerprint"),
             Field::Dn => {
                 for p in dn_parts(s) {
                     let value = &s[p.value.clone()];
@@ -148,7 +159,13 @@ impl Pseudonyms {
                 },
                 Err(_) => self.text(s),
             },
-            Field::User | Field::Domain | Field::Host | Field::RoutingToken => {
+            Field::User
+            | Field::Domain
+            | Field::Host
+            | Field::RoutingToken
+            | Field::CertSerial
+            | Field::CertSha1
+            | Field::CertSha256 => {
                 if let Ok(ip) = s.trim().parse::<IpAddr>() {
                     if let Some(p) = self.ips.get(&ip) {
                         return p.clone();
@@ -439,7 +456,9 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                 for s in &mut cert.sans {
                     f(Field::San, s);
                 }
-                f(Field::Plain, &mut cert.serial);
+                f(Field::CertSerial, &mut cert.serial);
+                f(Field::CertSha1, &mut cert.sha1);
+                f(Field::CertSha256, &mut cert.sha256);
                 f(Field::Plain, &mut cert.key);
                 f(Field::Plain, &mut cert.signature_algorithm);
                 f(Field::Plain, &mut cert.key_algorithm);

@@ -16,10 +16,41 @@ pub struct TermStyle {
     pub terminal: bool,
     /// Only failed connections (and file problems).
     pub quiet: bool,
+    /// Columns to fit the table and paragraphs into; 0: no limit (tests).
+    pub width: usize,
+}
+
+/// Below this width the table is no table: one block of lines per
+/// connection (the narrow table needs its addresses on one line, and an
+/// IPv4 endpoint is 21 characters).
+const STACK_BELOW: usize = 60;
+
+/// Wrap one logical line at `width` (0: as it is): words are never cut
+/// (an address, a hash or a filter must stay whole to be copied), the
+/// continuation lines are indented two more than the first. ANSI colour
+/// codes take no width.
+fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
+    let first = " ".repeat(indent);
+    if width == 0 || width <= indent + 20 {
+        let _ = writeln!(out, "{first}{text}");
+        return;
+    }
+    let rest = " ".repeat(indent + 2);
+    let opts = textwrap::Options::new(width)
+        .initial_indent(&first)
+        .subsequent_indent(&rest)
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    for l in textwrap::wrap(text, &opts) {
+        let _ = writeln!(out, "{l}");
+    }
 }
 
 struct Paint {
     on: bool,
+    /// See [`TermStyle::width`].
+    width: usize,
 }
 
 impl Paint {
@@ -65,7 +96,10 @@ fn outcome_color(outcome: &str) -> Option<Color> {
 
 /// Render the whole document for a terminal (or a pipe).
 pub fn render(doc: &Document, style: TermStyle) -> String {
-    let p = Paint { on: style.color };
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
     let mut out = String::new();
     let mut first = true;
     for f in &doc.files {
@@ -89,7 +123,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
         }
         let _ = writeln!(out, "{}", p.bold("Totals"));
         for l in totals_lines(&doc.totals) {
-            let _ = writeln!(out, "  {l}");
+            wrapped(&mut out, p.width, 2, &l);
         }
     }
     out
@@ -104,10 +138,10 @@ fn file_section(
 ) {
     let _ = writeln!(out, "{}", p.bold(&f.path));
     if let Some(l) = file_line(f) {
-        let _ = writeln!(out, "  {l}");
+        wrapped(out, p.width, 2, &l);
     }
     if let Some(t) = time_range(f) {
-        let _ = writeln!(out, "  {t}");
+        wrapped(out, p.width, 2, &t);
     }
     if let Some(e) = &f.error {
         let head = if f.format.is_none() {
@@ -115,19 +149,20 @@ fn file_section(
         } else {
             "read incompletely"
         };
-        let _ = writeln!(out, "  {}: {}", p.error(head), error_line(e));
+        let line = format!("{}: {}", p.error(head), error_line(e));
+        wrapped(out, p.width, 2, &line);
     }
     if let Some(i) = &f.ignored {
-        let _ = writeln!(out, "  {}", ignored_line(i));
+        wrapped(out, p.width, 2, &ignored_line(i));
     }
     if !style.quiet {
         for w in listed_warnings(f) {
-            let _ = writeln!(
-                out,
-                "  {}: {}",
+            let line = format!(
+                "{}: {}",
                 p.warn("warning"),
                 with_place(&w.message, Some(w.offset), w.frame)
             );
+            wrapped(out, p.width, 2, &line);
         }
         let kept = f.warnings.len() as u64;
         if f.warnings_total > kept {
@@ -139,17 +174,17 @@ fn file_section(
             );
         }
         if f.format.is_some() {
-            let _ = writeln!(out, "  {}", flow_line(&f.flow));
+            wrapped(out, p.width, 2, &flow_line(&f.flow));
         }
         if let Some(s) = skipped_line(&f.skipped) {
-            let _ = writeln!(out, "  frames skipped: {s}");
+            wrapped(out, p.width, 2, &format!("frames skipped: {s}"));
         }
     }
     if f.format.is_none() {
         return;
     }
     if !style.quiet {
-        let _ = writeln!(out, "  {}", outcome_counts(&f.connections));
+        wrapped(out, p.width, 2, &outcome_counts(&f.connections));
     }
     if !f.neighbour_attempts.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold("Attempts across protocols:"));
@@ -173,7 +208,8 @@ fn file_section(
                 let _ = writeln!(out, "\n{}", p.bold("Attempts:"));
                 first = false;
             }
-            let _ = writeln!(out, "  {} ({})", a.summary, streams_list(a));
+            let line = format!("{} ({})", a.summary, streams_list(a));
+            wrapped(out, p.width, 2, &line);
         }
     }
     for c in shown {
@@ -190,17 +226,69 @@ fn file_section(
     }
 }
 
+/// The connections as a table that fits `style.width`: all seven
+/// columns when they fit; else client and server stacked in one column and
+/// the phase with the ending, the texts wrapped; below [`STACK_BELOW`]
+/// columns one block of lines per connection.
 fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
+    let wide = wide_table(conns, style);
+    let natural = wide.lines().next().map_or(0, |l| l.chars().count());
+    if style.width == 0 || natural <= style.width {
+        return wide;
+    }
+    if style.width < STACK_BELOW {
+        return stacked(conns, style);
+    }
+    let mut t = new_table(style);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
+    t.set_header(vec![
+        "stream",
+        "client / server",
+        "outcome",
+        "phase / failing step / ended by",
+        "cause",
+    ]);
+    for i in 0..3 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    for c in conns {
+        t.add_row(vec![
+            Cell::new(c.stream),
+            Cell::new(format!("{}\n{}", c.client, c.server)),
+            outcome_cell(c, style),
+            Cell::new(format!("{}\n{}", phase_cell(c), ending_short(&c.ended_by))),
+            Cell::new(cause_cell(c)),
+        ]);
+    }
+    t.to_string()
+}
+
+fn new_table(style: TermStyle) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
-    if style.terminal {
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
+    if !style.terminal {
         t.force_no_tty();
     }
     if style.color {
         t.enforce_styling();
     }
+    t
+}
+
+fn outcome_cell(c: &ConnectionReport, style: TermStyle) -> Cell {
+    let cell = Cell::new(&c.outcome);
+    match outcome_color(&c.outcome) {
+        Some(col) if style.color => cell.fg(col),
+        _ => cell,
+    }
+}
+
+/// All seven columns at their content's width.
+fn wide_table(conns: &[&ConnectionReport], style: TermStyle) -> String {
+    let mut t = new_table(style);
     t.set_header(vec![
         "stream",
         "client",
@@ -210,24 +298,12 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
         "ended by",
         "cause",
     ]);
-    // On a narrow terminal, wrap the texts, never the addresses.
-    for i in 0..4 {
-        if let Some(col) = t.column_mut(i) {
-            col.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
     for c in conns {
-        let mut outcome = Cell::new(&c.outcome);
-        if style.color {
-            if let Some(col) = outcome_color(&c.outcome) {
-                outcome = outcome.fg(col);
-            }
-        }
         t.add_row(vec![
             Cell::new(c.stream),
             Cell::new(&c.client),
             Cell::new(&c.server),
-            outcome,
+            outcome_cell(c, style),
             Cell::new(phase_cell(c)),
             Cell::new(ending_short(&c.ended_by)),
             Cell::new(cause_cell(c)),
@@ -236,86 +312,118 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
     t.to_string()
 }
 
+/// A terminal too narrow for any table: each connection as lines.
+fn stacked(conns: &[&ConnectionReport], style: TermStyle) -> String {
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
+    let mut out = String::new();
+    for c in conns {
+        let head = format!(
+            "{} {} {} -> {}",
+            p.bold(&format!("stream {}", c.stream)),
+            p.outcome(&c.outcome, &c.outcome),
+            c.client,
+            c.server
+        );
+        wrapped(&mut out, style.width, 0, &head);
+        let at = format!("{}; {}", phase_cell(c), ending_short(&c.ended_by));
+        wrapped(&mut out, style.width, 2, &at);
+        let cause = cause_cell(c);
+        if cause != "-" {
+            wrapped(&mut out, style.width, 2, &format!("cause {cause}"));
+        }
+    }
+    out.pop();
+    out
+}
+
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
+    let w = p.width;
     let label = match (c.outcome.as_str(), &c.benign) {
         ("failed", _) => format!("FAILED at {}", c.phase),
         ("benign", Some(b)) => format!("benign ({b})"),
         (o, _) => o.to_string(),
     };
-    let _ = writeln!(
-        out,
+    let head = format!(
         "{} {} -> {}  {}",
         p.bold(&format!("stream {}:", c.stream)),
         c.client,
         c.server,
         p.outcome(&c.outcome, &label)
     );
-    let _ = writeln!(out, "  {}", c.what_happened);
+    wrapped(out, w, 0, &head);
+    wrapped(out, w, 2, &c.what_happened);
     if !brief {
         if let Some(cause) = &c.cause {
-            let _ = writeln!(
-                out,
-                "  {} ({}, {}): {}",
+            let line = format!(
+                "{} ({}, {}): {}",
                 p.bold("Probable cause"),
                 cause.id,
                 cause.strength(),
                 cause.summary
             );
+            wrapped(out, w, 2, &line);
         }
         if !c.evidence.is_empty() {
-            let _ = writeln!(out, "  {}", p.bold("Evidence:"));
+            wrapped(out, w, 2, &p.bold("Evidence:"));
             for e in &c.evidence {
-                let _ = writeln!(out, "    frame {}: {}", e.frame, e.text);
+                wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
             }
         }
         if let Some(cause) = &c.cause {
-            let _ = writeln!(out, "  {} {}", p.bold("What to do:"), cause.remediation);
-            let _ = writeln!(out, "  {}", p.bold("What the user likely saw:"));
+            let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
+            wrapped(out, w, 2, &todo);
+            wrapped(out, w, 2, &p.bold("What the user likely saw:"));
             for l in super::causes::client_message_lines(&cause.client_messages) {
-                let _ = writeln!(out, "    - {l}");
+                wrapped(out, w, 4, &format!("- {l}"));
             }
         }
     }
     if !c.caveats.is_empty() {
-        let _ = writeln!(out, "  {}", p.bold("Caveats:"));
+        wrapped(out, w, 2, &p.bold("Caveats:"));
         for cv in &c.caveats {
-            let _ = writeln!(out, "    - {cv}");
+            wrapped(out, w, 4, &format!("- {cv}"));
         }
     }
     if !brief {
         let facts = facts(c);
         if !facts.is_empty() {
-            let _ = writeln!(out, "  {}", p.bold("Facts:"));
+            wrapped(out, w, 2, &p.bold("Facts:"));
             for (k, v) in facts {
-                let _ = writeln!(out, "    {k}: {v}");
+                wrapped(out, w, 4, &format!("{k}: {v}"));
             }
         }
     }
-    let _ = writeln!(out, "  {} {}", p.bold("Wireshark:"), c.display_filter);
+    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &ws);
     if !brief {
         if let Some(ef) = &c.evidence_filter {
-            let _ = writeln!(out, "    evidence: {ef}");
+            wrapped(out, w, 4, &format!("evidence: {ef}"));
         }
     }
 }
 
 fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
-    let _ = writeln!(
-        out,
+    let w = p.width;
+    let head = format!(
         "{} {} -> {}  {}",
         p.bold(&format!("stream {}:", c.stream)),
         c.client,
         c.server,
         p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
     );
+    wrapped(out, w, 0, &head);
     let at = c
         .ending_frame
         .map(|f| format!(" (frame {f})"))
         .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  A retry: failed like stream {first}, {}{at}.",
+    let line = format!(
+        "A retry: failed like stream {first}, {}{at}.",
         c.ended_by.text
     );
-    let _ = writeln!(out, "  {} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &line);
+    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &ws);
 }

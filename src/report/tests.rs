@@ -471,10 +471,11 @@ fn cert_expired() -> ConnectionResult {
         (
             77,
             TlsClue::Certificate {
-                cert: tl
-                    .certificates()
-                    .and_then(|(_, c)| c.first().cloned())
-                    .expect("the fixture carries a certificate"),
+                cert: Box::new(
+                    tl.certificates()
+                        .and_then(|(_, c)| c.first().cloned())
+                        .expect("the fixture carries a certificate"),
+                ),
                 at: at(3010),
             }
             .into(),
@@ -962,12 +963,24 @@ const SECRETS: &[&str] = &[
     "srv01",
     "ws-alice",
     "example",
+    // The certificate's serial, SHA-1 thumbprint and SHA-256
+    // fingerprint: internet scanners find the server by them.
+    "1f3a5c",
+    "a1b2c3d4e5f60718293a4b5c6d7e8f9011223344",
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 ];
 
 #[test]
 fn redaction_removes_every_original_string() {
     let files = [main_file(), unreadable_file(), truncated_file()];
-    for format in [Format::Table, Format::Json, Format::Markdown] {
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Html,
+    ] {
         let plain = run(&files, format, false).to_lowercase();
         let out = run(&files, format, true).to_lowercase();
         for s in SECRETS {
@@ -1791,4 +1804,65 @@ fn client_certificate_is_not_the_servers() {
     for s in ["alice", "client corp"] {
         assert!(!json.contains(s), "{s} survived redaction:\n{json}");
     }
+}
+
+/// The table report fitted to a width: the words of an unlimited render,
+/// in the same order, in lines no wider than the width (a line may only
+/// overflow when it is one word that cannot be cut: an address, a hash,
+/// a filter). The table becomes narrower, then a list of blocks.
+#[test]
+fn table_report_fits_the_width() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    let attempts: Vec<_> = files.iter().map(attempts_of).collect();
+    let inputs: Vec<Input<'_>> = files
+        .iter()
+        .zip(&attempts)
+        .map(|(f, a)| Input {
+            sha256: Some(SHA),
+            attempts: Some(a),
+            ..Input::new(f)
+        })
+        .collect();
+    let at = |width: usize| {
+        let o = ReportOptions {
+            format: Format::Table,
+            style: TermStyle {
+                width,
+                ..TermStyle::default()
+            },
+            redact: false,
+        };
+        render(&inputs, &o)
+    };
+    let free = at(0);
+    let is_table = |l: &str| l.starts_with(['┌', '│', '╞', '├', '└']);
+    // The paragraphs: everything after the first table of each file.
+    let words = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !is_table(l))
+            .flat_map(|l| l.split_whitespace().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    for width in [120, 100, 80, 60, 50, 40] {
+        let out = at(width);
+        for l in out.lines() {
+            let n = l.chars().count();
+            let one_word = l.split_whitespace().count() == 1
+                || l.trim_start().starts_with('-') && l.split_whitespace().count() == 2;
+            assert!(
+                n <= width || one_word && !is_table(l),
+                "width {width}: line of {n}: {l:?}"
+            );
+        }
+        if width >= 60 {
+            // Paragraph words unchanged, in order, none cut.
+            assert_eq!(words(&out), words(&free), "width {width}");
+        }
+    }
+    // The seven-column table did not fit 80 columns: stacked client/server.
+    assert!(free.lines().any(|l| l.chars().count() > 80));
+    assert!(at(80).contains("client / server"));
+    // Below 60 columns, no table at all.
+    assert!(!at(50).lines().any(is_table));
+    assert!(at(50).contains("stream 0 established 10.0.0.5:50123 ->"));
 }
