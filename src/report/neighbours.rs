@@ -77,6 +77,9 @@ pub struct NeighbourPart {
     /// kerberos: the client principal (the user), when the request names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_principal: Option<String>,
+    /// kerberos: the realm of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
     /// rdp_udp: `rdpeudp` or `rdpeudp2` when the SYNEX version says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -149,6 +152,7 @@ fn part(p: &Part) -> NeighbourPart {
         error_name: None,
         service: None,
         client_principal: None,
+        realm: None,
         version: None,
     };
     match p {
@@ -174,6 +178,7 @@ fn part(p: &Part) -> NeighbourPart {
             out.error_name = k.error().map(|e| e.to_string());
             out.service = k.request.service.clone();
             out.client_principal = k.request.client.clone();
+            out.realm = Some(k.request.realm.clone());
             if let crate::timeline::neighbours::Carrier::Tcp { stream } = k.carrier {
                 out.stream = Some(stream);
             }

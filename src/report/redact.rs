@@ -506,6 +506,7 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                 f(Field::Host, n);
             }
             for p in &mut a.parts {
+                opt(f, Field::Domain, &mut p.realm);
                 opt(f, Field::User, &mut p.client_principal);
                 for ad in &mut p.addresses {
                     f(Field::Host, ad);
