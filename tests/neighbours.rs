@@ -225,3 +225,27 @@ fn rdpeudp_public_captures_report_the_udp_handshake() {
         }
     }
 }
+
+/// `--redact` covers the attempts across protocols: none of the
+/// addresses, names, realm or user that tshark shows in the capture's
+/// Kerberos and DNS messages is left in the JSON document.
+#[test]
+fn redaction_leaves_no_name_of_the_neighbours() {
+    let r = analyze(&PathBuf::from(LAB).join("n01-kerberos-password-wrong.pcap"));
+    let mut doc = rdptriage::report::build_document(&[rdptriage::report::Input::new(&r)]);
+    rdptriage::report::redact::redact(&mut doc);
+    let attempts = serde_json::to_string(&doc.files[0].neighbour_attempts).unwrap();
+    assert!(attempts.contains("kerberos_password_wrong"), "{attempts}");
+    // tshark -r n01-kerberos-password-wrong.pcap -Y 'kerberos || dns'
+    //   -T fields -e ip.src -e ip.dst -e kerberos.realm -e kerberos.CNameString -e dns.qry.name
+    for secret in [
+        "192.0.2.",
+        "198.51.100.",
+        "LAB.TEST",
+        "rdp.lab.test",
+        "client lab",
+        "\"lab\"",
+    ] {
+        assert!(!attempts.contains(secret), "{secret} left in {attempts}");
+    }
+}

@@ -43,6 +43,7 @@ cleanup() {
     [ -n "${CLIENT_XVFB:-}" ] && kill "$CLIENT_XVFB" 2>/dev/null
     topo_down
     rm -rf "/etc/netns/$NS_C"
+    rmdir /etc/netns 2>/dev/null
     [ "${LAB_KEEP_WORK:-0}" = 1 ] && log "work kept in $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
