@@ -154,17 +154,21 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let mut side = SideResult::default();
     // A connection on a neighbour port goes to the neighbour decoders, not
     // to RDP's.
-    let route =
-        |c: Connection, side: &mut SideResult| match neighbour_service(c.endpoints.server.port())
-            .filter(|_| c.by_port)
-        {
-            Some(service) if !opts.ports.contains(&c.endpoints.server.port()) => {
-                side.neighbours.on_connection(&c, service);
+    let route = |c: Connection, side: &mut SideResult| {
+        let (sp, cp) = (c.endpoints.server.port(), c.endpoints.client.port());
+        let rdp = opts.ports.contains(&sp) || opts.ports.contains(&cp);
+        // Either side on a neighbour port: a capture started mid-connection
+        // may have taken the roles the other way round.
+        match neighbour_service(sp).or_else(|| neighbour_service(cp)) {
+            Some(service) if c.by_port && !rdp => {
+                let flipped = neighbour_service(sp).is_none();
+                side.neighbours.on_connection(&c, service, flipped);
                 side.tcp_streams += 1;
                 None
             }
             _ => Some(c),
-        };
+        }
+    };
 
     let read = capture::read_capture(src, |frame| {
         last_ts = last_ts.max(frame.ts);

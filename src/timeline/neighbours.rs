@@ -121,7 +121,13 @@ impl Neighbours {
 
     /// A finished TCP connection on a neighbour port: each framed message
     /// of each direction at the frame that carried its last byte.
-    pub fn on_connection(&mut self, c: &Connection, service: Service) {
+    /// `flipped`: the flow stage's client is the side on the service port
+    /// (a capture started mid-connection), so the roles are swapped here.
+    pub fn on_connection(&mut self, c: &Connection, service: Service, flipped: bool) {
+        let (client, server) = match flipped {
+            false => (c.endpoints.client, c.endpoints.server),
+            true => (c.endpoints.server, c.endpoints.client),
+        };
         for dir in [Dir::ToServer, Dir::ToClient] {
             let half = c.half(dir);
             // Only the bytes before the first hole are framed.
@@ -139,9 +145,9 @@ impl Neighbours {
                 self.push(SideEvent {
                     frame,
                     ts,
-                    client: c.endpoints.client,
-                    server: c.endpoints.server,
-                    dir,
+                    client,
+                    server,
+                    dir: if flipped { dir.reverse() } else { dir },
                     carrier: Carrier::Tcp { stream: c.stream },
                     service,
                     msg,
