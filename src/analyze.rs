@@ -10,7 +10,9 @@ use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
 use crate::proto::decrypt::keys::{KeyLogStats, Keys, Origin};
 use crate::proto::decrypt::{self, DecryptSummary};
+use crate::proto::neighbour::Service;
 use crate::proto::{self, StreamInput};
+use crate::timeline::neighbours::Neighbours;
 use crate::timeline::Timeline;
 use rayon::prelude::*;
 use std::cell::{Cell, RefCell};
@@ -97,6 +99,8 @@ pub struct FileResult {
     /// The TLS key logs of the capture's Decryption Secrets Blocks: what
     /// reading each gave.
     pub capture_key_logs: Vec<KeyLogStats>,
+    /// DNS, Kerberos and RDP-UDP around the connections.
+    pub side: SideResult,
 }
 
 impl FileResult {
@@ -106,14 +110,44 @@ impl FileResult {
     }
 }
 
+/// The ports of the neighbours of an RDP connection, UDP and TCP: the
+/// look-up of the server's name (RFC 1035 4.2) and the Kerberos exchange
+/// for its ticket (RFC 4120 7.2.1-2). The UDP side of RDP itself uses the
+/// RDP ports (MS-RDPEUDP).
+pub const NEIGHBOUR_PORTS: &[(u16, Service)] = &[(53, Service::Dns), (88, Service::Kerberos)];
+
+/// The service a neighbour port carries.
+fn neighbour_service(port: u16) -> Option<Service> {
+    NEIGHBOUR_PORTS
+        .iter()
+        .find(|&&(p, _)| p == port)
+        .map(|&(_, s)| s)
+}
+
+/// What the capture holds beside the RDP connections, and the attempts
+/// that tie them together.
+#[derive(Clone, Debug, Default)]
+pub struct SideResult {
+    pub neighbours: Neighbours,
+    /// TCP connections on neighbour ports (not RDP, not diagnosed).
+    pub tcp_streams: u64,
+    pub attempts: Vec<diagnose::neighbours::CrossAttempt>,
+}
+
 /// Finished connections are decoded in batches of this many.
 const BATCH: usize = 64;
 
 /// Analyse one capture from a reader.
 pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult {
     let mut slicer = Slicer::new(SlicerConfig::default());
+    let side_ports: Vec<u16> = NEIGHBOUR_PORTS
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| !opts.ports.contains(p))
+        .collect();
     let mut flows = FlowTable::new(FlowConfig {
-        ports: opts.ports.clone(),
+        ports: opts.ports.iter().chain(&side_ports).copied().collect(),
+        datagram_ports: side_ports.clone(),
         first_payload: if opts.any_port {
             Some(proto::session::looks_like_rdp_request)
         } else {
@@ -131,6 +165,25 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let mut drained: Vec<Connection> = Vec::new();
     let mut results: Vec<ConnectionResult> = Vec::new();
     let mut last_ts = Timestamp::default();
+    let mut side = SideResult::default();
+    // A connection on a neighbour port goes to the neighbour decoders, not
+    // to RDP's.
+    let route = |c: Connection, side: &mut SideResult| {
+        let (sp, cp) = (c.endpoints.server.port(), c.endpoints.client.port());
+        let rdp = opts.ports.contains(&sp) || opts.ports.contains(&cp);
+        // Either side on a neighbour port: a capture started mid-connection
+        // may have taken the roles the other way round.
+        match neighbour_service(sp).or_else(|| neighbour_service(cp)) {
+            Some(service) if c.by_port && !rdp => {
+                let flipped = neighbour_service(sp).is_none();
+                side.neighbours.on_connection(&c, service, flipped);
+                side.tcp_streams += 1;
+                None
+            }
+            _ => Some(c),
+        }
+    };
+
     // Key logs of Decryption Secrets Blocks, handed over as they are read;
     // they join the keys given for the connections finished after them.
     // (`arrived` is all a frame checks: one load on the path without them.)
@@ -160,11 +213,19 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             }
             last_ts = last_ts.max(frame.ts);
             match slicer.slice(frame) {
-                Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
+                Sliced::Packet(p) => {
+                    if let Some(d) = flows.on_packet(frame.number, frame.ts, frame.orig_len, &p) {
+                        on_datagram(&mut side.neighbours, &d, &opts.ports);
+                    }
+                }
                 Sliced::Skip(s) => skipped.count(s),
             }
             flows.drain_finished(&mut drained);
-            pending.extend(drained.drain(..).map(|c| (c, last_ts)));
+            for c in drained.drain(..) {
+                if let Some(c) = route(c, &mut side) {
+                    pending.push((c, last_ts));
+                }
+            }
             if pending.len() >= BATCH {
                 results.extend(process_batch(std::mem::take(&mut pending), keys.as_deref()));
             }
@@ -175,14 +236,27 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
     skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
-    let (rest, flow) = flows.finish();
+    let (rest, mut flow) = flows.finish();
     let end = match &read {
         Ok(s) => s.last_ts.unwrap_or(last_ts),
         Err(_) => last_ts,
     };
-    pending.extend(rest.into_iter().map(|c| (c, end)));
+    for c in rest {
+        if let Some(c) = route(c, &mut side) {
+            pending.push((c, end));
+        }
+    }
     results.extend(process_batch(pending, keys.as_deref()));
     results.sort_by_key(|r| r.timeline.stream);
+    // The flow stage selected the neighbours' TCP connections by port:
+    // they are not RDP connections analysed.
+    flow.analysed_streams = flow.analysed_streams.saturating_sub(side.tcp_streams);
+    side.neighbours.finish();
+    let conns: Vec<_> = results
+        .iter()
+        .map(|r| (&r.timeline, &r.diagnosis))
+        .collect();
+    side.attempts = diagnose::neighbours::cross_attempts(&side.neighbours, &conns);
     FileResult {
         path: path.to_string(),
         read,
@@ -190,6 +264,26 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         flow,
         connections: results,
         capture_key_logs,
+        side,
+    }
+}
+
+/// Decode one datagram on a neighbour port or an RDP port (RDP-UDP).
+fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u16]) {
+    let by_port = |p: u16| {
+        if rdp_ports.contains(&p) {
+            Some(Service::RdpUdp)
+        } else {
+            neighbour_service(p)
+        }
+    };
+    // The server is the side on a known port (the destination first: a
+    // client may pick a source port that is also a known port).
+    let found = [d.to.port(), d.from.port()]
+        .into_iter()
+        .find_map(|p| by_port(p).map(|s| (s, p)));
+    if let Some((service, port)) = found {
+        n.on_datagram(d, service, port);
     }
 }
 
@@ -297,6 +391,7 @@ pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
             flow: FlowStats::default(),
             connections: Vec::new(),
             capture_key_logs: Vec::new(),
+            side: SideResult::default(),
         },
     }
 }

@@ -393,6 +393,7 @@ fn unopened(path: &str, e: io::Error) -> FileResult {
         flow: FlowStats::default(),
         connections: Vec::new(),
         capture_key_logs: Vec::new(),
+        side: Default::default(),
     }
 }
 

@@ -275,6 +275,7 @@ pub fn flow_config() -> FlowConfig {
         shared_budget: None,
         linger: Duration::from_secs(1),
         idle_finish: Duration::from_secs(10),
+        datagram_ports: vec![53, 88],
     }
 }
 

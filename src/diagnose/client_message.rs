@@ -401,6 +401,9 @@ const SERVER_CODE: ClientMessage = ClientMessage {
 const SOCKET_CONNECT: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x204 as \
      'Windows Sockets connect failed'; that this connection's failure gives it is inferred (the TCP \
      connection never opened)";
+const DNS_LOOKUP: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x104 as \
+     'DNS name lookup failure'; that this look-up's failure gives it is inferred (the client had no \
+     address to connect to)";
 const SOCKET_CLOSED: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x904 as \
      'Socket closed'; that this ending gives it is inferred (the TCP connection was closed under \
      the client)";
@@ -660,6 +663,23 @@ pub const CLIENT_MESSAGES: &[(CauseId, &[ClientMessage])] = &[
     ),
     (CauseId::LogonHoursRestriction, &[NONE_KNOWN]),
     (CauseId::DomainUnreachable, &[NONE_KNOWN]),
+    (
+        CauseId::DnsNameNotFound,
+        &[disc(0x104, Confidence::Medium, DNS_LOOKUP)],
+    ),
+    (
+        CauseId::DnsNoAnswer,
+        &[disc(0x104, Confidence::Low, DNS_LOOKUP)],
+    ),
+    (CauseId::DnsAddressMismatch, &[NONE_KNOWN]),
+    (CauseId::KerberosSpnUnknown, &[NONE_KNOWN]),
+    (CauseId::KerberosClockSkew, &[NONE_KNOWN]),
+    (CauseId::KerberosPasswordWrong, &[NONE_KNOWN]),
+    (CauseId::KerberosAccountRevoked, &[NONE_KNOWN]),
+    (CauseId::KerberosPasswordExpired, &[NONE_KNOWN]),
+    (CauseId::KerberosKdcUnreachable, &[NONE_KNOWN]),
+    (CauseId::KerberosEtypeUnsupported, &[NONE_KNOWN]),
+    (CauseId::UdpTransportBlocked, &[NONE_KNOWN]),
 ];
 
 /// The client-message entries of a cause.

@@ -47,6 +47,8 @@ mod facts;
 pub mod ladder;
 mod negotiation;
 pub mod nla;
+mod neighbour_rules;
+pub mod neighbours;
 mod path;
 mod rdp;
 pub mod remedy;
@@ -295,6 +297,28 @@ pub enum CauseId {
     LogonHoursRestriction,
     /// NLA errorCode STATUS_NO_LOGON_SERVERS, STATUS_TRUSTED_RELATIONSHIP_FAILURE or STATUS_TIME_DIFFERENCE_AT_DC: the server could not check the logon with a domain controller.
     DomainUnreachable,
+    /// The name's look-up was answered NXDOMAIN.
+    DnsNameNotFound,
+    /// The name's look-up gave no address: SERVFAIL, REFUSED, an empty answer, or no answer.
+    DnsNoAnswer,
+    /// The client connected to an address the name did not resolve to.
+    DnsAddressMismatch,
+    /// The KDC does not know the TERMSRV/ (or HOST/) principal asked for.
+    KerberosSpnUnknown,
+    /// The KDC answered KRB_AP_ERR_SKEW: the clocks are too far apart.
+    KerberosClockSkew,
+    /// The KDC answered KDC_ERR_PREAUTH_FAILED: wrong password.
+    KerberosPasswordWrong,
+    /// The KDC answered KDC_ERR_CLIENT_REVOKED: account disabled or locked.
+    KerberosAccountRevoked,
+    /// The KDC answered KDC_ERR_KEY_EXPIRED: password expired.
+    KerberosPasswordExpired,
+    /// Kerberos requests were repeated and no KDC answered.
+    KerberosKdcUnreachable,
+    /// The KDC answered KDC_ERR_ETYPE_NOSUPP: no common encryption type.
+    KerberosEtypeUnsupported,
+    /// RDP-UDP SYNs went unanswered: the session runs on TCP only (informational).
+    UdpTransportBlocked,
 }
 
 impl CauseId {
@@ -353,6 +377,17 @@ impl CauseId {
         CauseId::AccountRestriction,
         CauseId::LogonHoursRestriction,
         CauseId::DomainUnreachable,
+        CauseId::DnsNameNotFound,
+        CauseId::DnsNoAnswer,
+        CauseId::DnsAddressMismatch,
+        CauseId::KerberosSpnUnknown,
+        CauseId::KerberosClockSkew,
+        CauseId::KerberosPasswordWrong,
+        CauseId::KerberosAccountRevoked,
+        CauseId::KerberosPasswordExpired,
+        CauseId::KerberosKdcUnreachable,
+        CauseId::KerberosEtypeUnsupported,
+        CauseId::UdpTransportBlocked,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -413,6 +448,17 @@ impl CauseId {
             AccountRestriction => "account_restriction",
             LogonHoursRestriction => "logon_hours_restriction",
             DomainUnreachable => "domain_unreachable",
+            DnsNameNotFound => "dns_name_not_found",
+            DnsNoAnswer => "dns_no_answer",
+            DnsAddressMismatch => "dns_address_mismatch",
+            KerberosSpnUnknown => "kerberos_spn_unknown",
+            KerberosClockSkew => "kerberos_clock_skew",
+            KerberosPasswordWrong => "kerberos_password_wrong",
+            KerberosAccountRevoked => "kerberos_account_revoked",
+            KerberosPasswordExpired => "kerberos_password_expired",
+            KerberosKdcUnreachable => "kerberos_kdc_unreachable",
+            KerberosEtypeUnsupported => "kerberos_etype_unsupported",
+            UdpTransportBlocked => "udp_transport_blocked",
         }
     }
 }

@@ -671,6 +671,129 @@ pub const REMEDIES: &[Remedy] = &[
                  logs on meanwhile.",
         source: nla_error_code!(),
     },
+    Remedy {
+        cause: CauseId::DnsNameNotFound,
+        wire: "The client's DNS query for the server's name is answered NXDOMAIN (RCODE 3), and no \
+               other look-up of the name gives an address.",
+        remedy: "The name does not exist in the DNS the client asks. Check the spelling and the DNS \
+                 suffix the client appends (`ipconfig /all`, 'DNS Suffix Search List'); register the \
+                 server's A/AAAA record (dynamic registration: `ipconfig /registerdns` on the server) \
+                 or connect by its full name; check which DNS server answered (the capture shows its \
+                 address).",
+        source: "RFC 1035 4.1.1 (RCODE 3, Name Error); Microsoft Learn, \"DNS client resolution \
+                 timeouts\" (dns-client-resolution-timeouts, KB 2834226: a Name Error stops the \
+                 resolver)",
+    },
+    Remedy {
+        cause: CauseId::DnsNoAnswer,
+        wire: "The look-up of the server's name gives no address: SERVFAIL (2) or REFUSED (5), a \
+               NOERROR answer without an A/AAAA record, or queries repeated with no answer.",
+        remedy: "The DNS server could not or would not answer. SERVFAIL: the server's forwarder or \
+                 the zone's authoritative servers fail (check the DNS server's event log and its \
+                 forwarders); REFUSED: the client is not allowed to query that server (recursion \
+                 or ACL); an empty answer: the name exists without an address of the type asked \
+                 (add the A or AAAA record); no answer: UDP/TCP 53 to the DNS server is blocked or \
+                 the server is down (`Resolve-DnsName <name> -Server <dns>`).",
+        source: "RFC 1035 4.1.1 (RCODE 2 Server failure, 5 Refused); RFC 2308 2.2 (NODATA); \
+                 Microsoft Learn, \"DNS client resolution timeouts\" (KB 2834226)",
+    },
+    Remedy {
+        cause: CauseId::DnsAddressMismatch,
+        wire: "The name the client looked up resolved to addresses other than the one it then \
+               connected to (both are in the capture).",
+        remedy: "The client did not use what DNS answered: a hosts file entry, a stale resolver \
+                 cache, or an address typed by hand points elsewhere. Compare `ipconfig \
+                 /displaydns` and the hosts file (%SystemRoot%\\System32\\drivers\\etc\\hosts) on \
+                 the client with the DNS record; flush the cache (`ipconfig /flushdns`) and correct \
+                 whichever of the record and the entry is stale.",
+        source: "RFC 1035 2.2 and 7.4 (resolvers cache answers for their TTL); Microsoft Learn, \
+                 \"Troubleshoot DNS clients\" (troubleshoot-dns-client)",
+    },
+    Remedy {
+        cause: CauseId::KerberosSpnUnknown,
+        wire: "The KDC answered the ticket request for TERMSRV/<name> (or HOST/<name>) with \
+               KDC_ERR_S_PRINCIPAL_UNKNOWN (7).",
+        remedy: "No account holds that service principal name: the client used an IP address, an \
+                 alias (CNAME) or a name the server is not registered under. Connect by the \
+                 server's registered full name, or register the name (`setspn -S \
+                 TERMSRV/<name> <server>` and `HOST/<name>`); without Kerberos the client falls \
+                 back to NTLM, which 'Restrict NTLM' policies or Protected Users forbid.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_S_PRINCIPAL_UNKNOWN); Microsoft Learn, \"Service \
+                 Principal Names\" (setspn) and \"Kerberos authentication troubleshooting \
+                 guidance\" (kerberos-authentication-troubleshooting-guidance)",
+    },
+    Remedy {
+        cause: CauseId::KerberosClockSkew,
+        wire: "The KDC answered KRB_AP_ERR_SKEW (37); its stime against the client's clock gives \
+               the difference.",
+        remedy: "The client's and the KDC's clocks differ by more than the Kerberos tolerance \
+                 (5 minutes by default: 'Maximum tolerance for computer clock synchronization'). \
+                 Fix time synchronisation: `w32tm /query /status` on the client, `w32tm /resync`, \
+                 and check that the domain hierarchy's time source (the PDC emulator) is right.",
+        source: "RFC 4120 7.5.9 (KRB_AP_ERR_SKEW) and 1.6 (clocks loosely synchronised); \
+                 Microsoft Learn, \"Maximum tolerance for computer clock synchronization\"",
+    },
+    Remedy {
+        cause: CauseId::KerberosPasswordWrong,
+        wire: "The KDC answered the AS-REQ with KDC_ERR_PREAUTH_FAILED (24).",
+        remedy: "The password typed (or saved in the client's credentials) is wrong for that \
+                 account. Type it again; remove stale saved credentials (Credential Manager, the \
+                 .rdp file); repeated failures lock the account out.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_PREAUTH_FAILED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x18)",
+    },
+    Remedy {
+        cause: CauseId::KerberosAccountRevoked,
+        wire: "The KDC answered KDC_ERR_CLIENT_REVOKED (18).",
+        remedy: "The account is disabled, locked out or expired. Check it in Active Directory \
+                 (`Get-ADUser <name> -Properties Enabled,LockedOut,AccountExpirationDate`), \
+                 unlock or enable it, and find what locked it (event 4740 on the PDC emulator).",
+        source: "RFC 4120 7.5.9 (KDC_ERR_CLIENT_REVOKED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x12)",
+    },
+    Remedy {
+        cause: CauseId::KerberosPasswordExpired,
+        wire: "The KDC answered KDC_ERR_KEY_EXPIRED (23).",
+        remedy: "The account's password has expired. With NLA the client cannot change it during \
+                 the connection: change it first (Ctrl+Alt+Del on a domain machine, `Set-ADAccountPassword`, \
+                 or RD Web Access password change), or let an administrator reset it.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_KEY_EXPIRED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x17)",
+    },
+    Remedy {
+        cause: CauseId::KerberosKdcUnreachable,
+        wire: "The client sent Kerberos requests to port 88, repeated them, and no KDC answered.",
+        remedy: "No domain controller is reachable for Kerberos: check that the client reaches a DC \
+                 on TCP and UDP 88 (`Test-NetConnection <dc> -Port 88`), that the DC locator finds one \
+                 (`nltest /dsgetdc:<domain>`), and the firewalls between them. Without a KDC, NLA \
+                 falls back to NTLM or fails.",
+        source: "RFC 4120 7.2.1-2 (KDC on UDP and TCP 88; a client retries on timeout); \
+                 Microsoft Learn, \"Kerberos authentication troubleshooting guidance\"",
+    },
+    Remedy {
+        cause: CauseId::KerberosEtypeUnsupported,
+        wire: "The KDC answered KDC_ERR_ETYPE_NOSUPP (14): none of the encryption types the \
+               request offered is allowed for the account or the service.",
+        remedy: "Client, KDC and account disagree on encryption types (for example RC4 disabled on \
+                 the KDC while the account or the client offers only RC4, or AES disabled by \
+                 'Network security: Configure encryption types allowed for Kerberos'). Align the \
+                 policy and the account's msDS-SupportedEncryptionTypes; reset the account's \
+                 password so AES keys exist.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_ETYPE_NOSUPP); RFC 3961; Microsoft Learn, \"Network \
+                 security: Configure encryption types allowed for Kerberos\"",
+    },
+    Remedy {
+        cause: CauseId::UdpTransportBlocked,
+        wire: "The client's RDP-UDP SYN datagrams to the server's UDP port went unanswered; the \
+               session ran on TCP (informational, not a failure).",
+        remedy: "RDP works over TCP alone, slower on lossy or long paths. To allow UDP: enable \
+                 'Remote Desktop - User Mode (UDP-In)' on the server, open UDP 3389 in the \
+                 firewalls between, and check 'Turn off UDP on client' and 'Select RDP transport \
+                 protocols' policies.",
+        source: "MS-RDPEUDP 3.1.5.1.1 (the client's SYN, repeated on its retransmit timer); \
+                 MS-RDPBCGR 2.2.15.1 (Initiate Multitransport Request); Microsoft Learn, \
+                 \"Enable or disable a firewall rule on a guest OS\"",
+    },
 ];
 
 /// The row of a cause.

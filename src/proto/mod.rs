@@ -17,6 +17,7 @@ pub mod keyboard;
 pub mod mcs;
 pub mod ntlm;
 pub mod ntstatus;
+pub mod neighbour;
 pub mod per;
 pub mod propcert;
 pub mod rdpdata;

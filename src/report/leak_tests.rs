@@ -200,6 +200,7 @@ fn file() -> FileResult {
         flow: FlowStats::default(),
         connections: vec![session(0), session(1)],
         capture_key_logs: Vec::new(),
+        side: Default::default(),
     }
 }
 

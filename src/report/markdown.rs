@@ -181,6 +181,22 @@ fn file_section(out: &mut String, f: &FileReport) {
         let _ = writeln!(out, "- Frames skipped: {s}");
     }
     let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
+    if !f.neighbour_attempts.is_empty() {
+        let _ = writeln!(out, "\n### Attempts across protocols\n");
+        for a in &f.neighbour_attempts {
+            let lines = super::neighbours::lines(a);
+            if let Some((head, rest)) = lines.split_first() {
+                let _ = writeln!(out, "- {}", escape(head));
+                for l in rest {
+                    let _ = writeln!(
+                        out,
+                        "  - {}",
+                        escape(l.trim_start().trim_start_matches("- "))
+                    );
+                }
+            }
+        }
+    }
 
     let failed: Vec<&ConnectionReport> = f
         .connections

@@ -12,6 +12,7 @@ pub mod html;
 pub mod ladder;
 pub mod markdown;
 pub mod model;
+pub mod neighbours;
 pub mod records;
 pub mod redact;
 pub mod terminal;

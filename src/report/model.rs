@@ -76,6 +76,14 @@ pub struct FileReport {
     /// did not group them (the command line always does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<Attempt>>,
+    /// What the capture held on the DNS, Kerberos and RDP-UDP ports;
+    /// absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<super::neighbours::NeighbourCounts>,
+    /// Attempts across protocols (DNS look-up, Kerberos, RDP-UDP, TCP);
+    /// absent when the capture holds no neighbour.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub neighbour_attempts: Vec<super::neighbours::NeighbourAttempt>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -971,6 +979,13 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
         attempts: input
             .attempts
             .map(|a| a.iter().map(attempt_report).collect()),
+        neighbours: super::neighbours::counts(&r.side),
+        neighbour_attempts: r
+            .side
+            .attempts
+            .iter()
+            .map(super::neighbours::attempt)
+            .collect(),
     }
 }
 

@@ -19,6 +19,17 @@ pub const RECORD_ERROR: &str = "error";
 pub const RECORD_IGNORED: &str = "ignored";
 /// `record` closing each file that was read (completely or not).
 pub const RECORD_FILE: &str = "file";
+/// `record` of an attempt across protocols (DNS, Kerberos, RDP-UDP, TCP).
+pub const RECORD_ATTEMPT: &str = "attempt";
+
+#[derive(Serialize)]
+struct AttemptRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    #[serde(flatten)]
+    attempt: &'a super::neighbours::NeighbourAttempt,
+}
 
 #[derive(Serialize)]
 struct ConnectionRecord<'a> {
@@ -125,6 +136,17 @@ pub fn jsonl_file(f: &FileReport) -> String {
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
                 connection: c,
+            },
+        );
+    }
+    for a in &f.neighbour_attempts {
+        line(
+            &mut out,
+            &AttemptRecord {
+                record: RECORD_ATTEMPT,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                attempt: a,
             },
         );
     }

@@ -509,6 +509,30 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
                 }
             }
         }
+        for a in &mut file.neighbour_attempts {
+            f(Field::Host, &mut a.client);
+            opt(f, Field::Host, &mut a.server);
+            for n in &mut a.names {
+                f(Field::Host, n);
+            }
+            for p in &mut a.parts {
+                opt(f, Field::Domain, &mut p.realm);
+                opt(f, Field::User, &mut p.client_principal);
+                for ad in &mut p.addresses {
+                    f(Field::Host, ad);
+                }
+                opt(f, Field::Text, &mut p.service);
+                f(Field::Text, &mut p.text);
+            }
+            if let Some(cause) = &mut a.cause {
+                f(Field::Text, &mut cause.summary);
+                f(Field::Text, &mut cause.remediation);
+            }
+            opt(f, Field::Text, &mut a.relation);
+            for e in &mut a.evidence {
+                f(Field::Text, &mut e.text);
+            }
+        }
     }
 }
 

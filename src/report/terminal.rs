@@ -186,6 +186,14 @@ fn file_section(
     if !style.quiet {
         wrapped(out, p.width, 2, &outcome_counts(&f.connections));
     }
+    if !f.neighbour_attempts.is_empty() {
+        let _ = writeln!(out, "\n{}", p.bold("Attempts across protocols:"));
+        for a in &f.neighbour_attempts {
+            for l in super::neighbours::lines(a) {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+    }
     if shown.is_empty() {
         return;
     }

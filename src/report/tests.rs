@@ -698,6 +698,7 @@ fn main_file() -> FileResult {
             hole_limited: 0,
             vantage_copies: 0,
             udp_on_ports: 0,
+            udp_datagrams: 0,
         },
         connections: vec![
             established(),
@@ -707,6 +708,7 @@ fn main_file() -> FileResult {
             precheck(),
             timeout(),
         ],
+        side: Default::default(),
     }
 }
 
@@ -718,6 +720,7 @@ fn unreadable_file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 
@@ -753,6 +756,7 @@ fn truncated_file() -> FileResult {
             ..FlowStats::default()
         },
         connections: vec![standard_security()],
+        side: Default::default(),
     }
 }
 
@@ -1172,6 +1176,7 @@ fn retries_file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: conns,
+        side: Default::default(),
     }
 }
 
@@ -1446,6 +1451,7 @@ fn empty_file(path: &str) -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 

@@ -149,7 +149,7 @@ pub fn flow_line(f: &FlowCounts) -> String {
     if f.udp_on_ports > 0 {
         let n = f.udp_on_ports;
         s.push_str(&format!(
-            "; RDP over UDP seen: {n} datagram{} on the RDP port, not analysed",
+            "; RDP over UDP: {n} datagram{} on the RDP port",
             plural(n)
         ));
     }

@@ -6,6 +6,8 @@
 //! diagnosis needs. A [`Timeline`] can also be built by hand, which is how
 //! every diagnosis rule is unit-tested.
 
+pub mod neighbours;
+
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
 use crate::packet::CapturePoint;
