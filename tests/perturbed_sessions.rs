@@ -293,3 +293,65 @@ fn the_extremes_of_each_perturbation() {
         failures.join("\n")
     );
 }
+
+/// The same capture with every frame carrying an 802.1Q tag, or an
+/// 802.1ad outer tag and an 802.1Q inner one (QinQ): a VLAN tag changes
+/// the link header, nothing above it (IEEE 802.1Q 9.3), so every verdict
+/// must equal the untagged capture's, which tests/verdicts.rs holds to
+/// the labels. Healthy sessions and failures of each phase.
+#[test]
+fn vlan_tags_change_no_verdict() {
+    let tag = |recs: &[Rec], tpids: &[u16]| -> Vec<Rec> {
+        recs.iter()
+            .map(|r| {
+                let mut data = r.data[..12].to_vec();
+                for (i, tpid) in tpids.iter().enumerate() {
+                    data.extend_from_slice(&tpid.to_be_bytes());
+                    // PCP 0, DEI 0, VLAN id 100 + i.
+                    data.extend_from_slice(&(100 + i as u16).to_be_bytes());
+                }
+                data.extend_from_slice(&r.data[12..]);
+                Rec {
+                    orig_len: r.orig_len + 4 * tpids.len() as u32,
+                    data,
+                    ..r.clone()
+                }
+            })
+            .collect()
+    };
+    let verdicts = |name: &str, bytes: &[u8]| -> Vec<String> {
+        let r = analyze_reader(name, bytes, &Options::default());
+        r.connections
+            .iter()
+            .map(|c| {
+                let d = &c.diagnosis;
+                format!(
+                    "stream {} {:?} {:?} last {:?} failed {:?} {} {:?}",
+                    c.timeline.stream,
+                    d.outcome,
+                    d.phase,
+                    d.last_step.map(|s| s.id()),
+                    d.failed_step.map(|s| s.id()),
+                    d.ending.id(),
+                    d.cause.as_ref().map(|c| (c.id.id(), c.confidence.name()))
+                )
+            })
+            .collect()
+    };
+    let failures = [
+        "06-port-closed.pcap",
+        "11-hybrid-required-by-server.pcap",
+        "13-cert-expired.pcap",
+        "18-middlebox-reset-tls.pcap",
+        "05-nla-wrong-password.pcap",
+    ];
+    for name in HEALTHY.iter().chain(failures.iter()) {
+        let recs = read_pcap(name);
+        let plain = verdicts(name, &write_pcap(&recs, 262_144));
+        assert!(!plain.is_empty(), "{name}: no connection");
+        for tpids in [&[0x8100u16][..], &[0x88a8, 0x8100]] {
+            let tagged = verdicts(name, &write_pcap(&tag(&recs, tpids), 262_144));
+            assert_eq!(tagged, plain, "{name} tagged {tpids:04x?}");
+        }
+    }
+}
