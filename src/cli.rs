@@ -88,7 +88,9 @@ pub struct Args {
 
     /// Analyse only part K of N of the inputs (1 <= K <= N), chosen by a
     /// stable hash of each file's path, to spread an archive over N runs.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    /// `auto` (or `auto/N`) reads the part from a Kubernetes Indexed Job,
+    /// a Slurm job array or an AWS Batch array job.
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard)]
     pub shard: Option<Shard>,
 
     /// Also analyse TCP connections on this port (repeatable; 3389 always).

@@ -113,8 +113,12 @@ pub struct Shard {
     pub n: u64,
 }
 
-/// Parse `K/N` with 1 <= K <= N.
+/// Parse `K/N` with 1 <= K <= N, or `auto` / `auto/N` (see
+/// [`shard_from_env`]).
 pub fn parse_shard(s: &str) -> Result<Shard, String> {
+    if let Some(rest) = s.trim().strip_prefix("auto") {
+        return shard_from_env(rest, &|k| std::env::var(k).ok());
+    }
     let bad = || format!("`{s}` is not K/N with 1 <= K <= N (e.g. 2/8)");
     let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
     let k: u64 = k.trim().parse().map_err(|_| bad())?;
@@ -123,6 +127,80 @@ pub fn parse_shard(s: &str) -> Result<Shard, String> {
         return Err(bad());
     }
     Ok(Shard { k, n })
+}
+
+/// The part of an array job, from the variables the job system sets in
+/// each task (`rest` is what follows `auto`: empty, or `/N`):
+/// - Kubernetes Indexed Job: `JOB_COMPLETION_INDEX` (0-based); the count
+///   is the Job's `completions`, which Kubernetes does not put in the
+///   environment: give it as `auto/N`.
+/// - Slurm job array: `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_MIN`,
+///   `SLURM_ARRAY_TASK_STEP` (default 1) and `SLURM_ARRAY_TASK_COUNT`; the
+///   part is the task's position in the range (`--array=0-15:4` has 4
+///   parts). A list of ids (`--array=1,5,9`) has no step to place a task
+///   by: use `K/N` there.
+/// - AWS Batch array job: `AWS_BATCH_JOB_ARRAY_INDEX` (0-based) and
+///   `AWS_BATCH_JOB_ARRAY_SIZE`.
+pub fn shard_from_env(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Shard, String> {
+    let given: Option<u64> = match rest.trim() {
+        "" => None,
+        r => Some(
+            r.strip_prefix('/')
+                .and_then(|n| n.trim().parse().ok())
+                .filter(|&n: &u64| n > 0)
+                .ok_or_else(|| format!("`auto{r}` is not `auto` or `auto/N` with N >= 1"))?,
+        ),
+    };
+    let num = |k: &str| -> Result<Option<u64>, String> {
+        match env(k) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{k}={v:?} is not a number")),
+        }
+    };
+    let (index, count, from) = if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+        (i, given, "JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
+    } else if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        let off = id
+            .checked_sub(min)
+            .filter(|o| o % step == 0)
+            .ok_or_else(|| {
+                format!(
+                    "SLURM_ARRAY_TASK_ID {id} is not in the range from {min} by {step}: \
+                 give the part as --shard K/N"
+                )
+            })?;
+        (
+            off / step,
+            given.or(num("SLURM_ARRAY_TASK_COUNT")?),
+            "SLURM_ARRAY_TASK_ID (Slurm job array)",
+        )
+    } else if let Some(i) = num("AWS_BATCH_JOB_ARRAY_INDEX")? {
+        (
+            i,
+            given.or(num("AWS_BATCH_JOB_ARRAY_SIZE")?),
+            "AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)",
+        )
+    } else {
+        return Err("--shard auto: none of JOB_COMPLETION_INDEX (Kubernetes), \
+                    SLURM_ARRAY_TASK_ID (Slurm) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch) \
+                    is set: give the part as --shard K/N"
+            .to_string());
+    };
+    let n = count.ok_or_else(|| {
+        format!("--shard auto: {from} gives the index but not the count: use --shard auto/N")
+    })?;
+    if index >= n {
+        return Err(format!(
+            "--shard auto: index {index} from {from} is not below the count {n}"
+        ));
+    }
+    Ok(Shard { k: index + 1, n })
 }
 
 /// FNV-1a, 64 bits: fixed by its definition, the same on every machine
@@ -585,5 +663,77 @@ mod tests {
         assert!(items
             .iter()
             .all(|i| i.origin == Origin::Named && i.problem.is_none()));
+    }
+}
+
+#[cfg(test)]
+mod shard_env_tests {
+    use super::*;
+
+    fn with<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_job_systems_give_the_part() {
+        // Kubernetes: 0-based index, the count given.
+        let k8s = with(&[("JOB_COMPLETION_INDEX", "2")]);
+        assert_eq!(shard_from_env("/8", &k8s), Ok(Shard { k: 3, n: 8 }));
+        assert!(shard_from_env("", &k8s).unwrap_err().contains("auto/N"));
+        // Slurm `--array=1-10`: ids 1..10, 10 tasks.
+        let slurm = with(&[
+            ("SLURM_ARRAY_TASK_ID", "10"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "10"),
+        ]);
+        assert_eq!(shard_from_env("", &slurm), Ok(Shard { k: 10, n: 10 }));
+        // Slurm `--array=0-15:4`: ids 0, 4, 8, 12.
+        let stepped = with(&[
+            ("SLURM_ARRAY_TASK_ID", "8"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_STEP", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(shard_from_env("", &stepped), Ok(Shard { k: 3, n: 4 }));
+        let off = with(&[
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_STEP", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert!(shard_from_env("", &off).is_err());
+        // AWS Batch: 0-based index and the array size.
+        let aws = with(&[
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "5"),
+        ]);
+        assert_eq!(shard_from_env("", &aws), Ok(Shard { k: 1, n: 5 }));
+    }
+
+    #[test]
+    fn without_a_job_system_or_with_nonsense_it_is_an_error() {
+        let none = with(&[]);
+        let e = shard_from_env("", &none).unwrap_err();
+        assert!(
+            e.contains("JOB_COMPLETION_INDEX") && e.contains("--shard K/N"),
+            "{e}"
+        );
+        let bad = with(&[("AWS_BATCH_JOB_ARRAY_INDEX", "x")]);
+        assert!(shard_from_env("", &bad)
+            .unwrap_err()
+            .contains("not a number"));
+        let beyond = with(&[
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "5"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "5"),
+        ]);
+        assert!(shard_from_env("", &beyond)
+            .unwrap_err()
+            .contains("not below"));
+        assert!(shard_from_env("/0", &with(&[("JOB_COMPLETION_INDEX", "0")])).is_err());
+        assert!(parse_shard("auto/x").is_err());
     }
 }
