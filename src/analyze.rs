@@ -95,8 +95,35 @@ impl FileResult {
 /// Finished connections are decoded in batches of this many.
 const BATCH: usize = 64;
 
-/// Analyse one capture from a reader.
+/// Analyse one capture from a reader, keeping its connections.
 pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult {
+    let mut connections = Vec::new();
+    let (mut r, _) = analyze_streaming(path, src, opts, &mut |c| connections.push(c));
+    r.connections = connections;
+    r
+}
+
+/// What the streaming pipeline held at most, over one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Finished connections held at once: waiting for their batch, being
+    /// diagnosed, or diagnosed and waiting for a connection numbered
+    /// before them that is still live.
+    pub connections_peak: usize,
+}
+
+/// Analyse one capture from a reader, handing each connection to `emit`
+/// as soon as it is diagnosed and every connection numbered before it was
+/// handed over: in stream order, whatever the number of threads. The
+/// result's `connections` is empty. Memory is bounded by the live
+/// connections: a finished connection is held only until its batch is
+/// diagnosed and the connections before it are done.
+pub fn analyze_streaming<R: Read>(
+    path: &str,
+    src: R,
+    opts: &Options,
+    emit: &mut dyn FnMut(ConnectionResult),
+) -> (FileResult, Held) {
     let mut slicer = Slicer::new(SlicerConfig::default());
     let mut flows = FlowTable::new(FlowConfig {
         ports: opts.ports.clone(),
@@ -115,7 +142,7 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     // which diagnosis uses to tell "went quiet" from "capture ended".
     let mut pending: Vec<(Connection, Timestamp)> = Vec::new();
     let mut drained: Vec<Connection> = Vec::new();
-    let mut results: Vec<ConnectionResult> = Vec::new();
+    let mut order = Reorder::default();
     let mut last_ts = Timestamp::default();
 
     let read = capture::read_capture(src, |frame| {
@@ -127,7 +154,9 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         flows.drain_finished(&mut drained);
         pending.extend(drained.drain(..).map(|c| (c, last_ts)));
         if pending.len() >= BATCH {
-            results.extend(process_batch(std::mem::take(&mut pending)));
+            order.note(pending.len());
+            order.add(process_batch(std::mem::take(&mut pending)));
+            order.release(flows.lowest_open_stream(), emit);
         }
     });
     // An ETW trace has no magic of its own to tell it by: its name does.
@@ -140,14 +169,53 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
         Err(_) => last_ts,
     };
     pending.extend(rest.into_iter().map(|c| (c, end)));
-    results.extend(process_batch(pending));
-    results.sort_by_key(|r| r.timeline.stream);
-    FileResult {
+    order.note(pending.len());
+    order.add(process_batch(pending));
+    order.release(None, emit);
+    let file = FileResult {
         path: path.to_string(),
         read,
         skipped,
         flow,
-        connections: results,
+        connections: Vec::new(),
+    };
+    (
+        file,
+        Held {
+            connections_peak: order.peak,
+        },
+    )
+}
+
+/// Diagnosed connections waiting for the connections numbered before
+/// them.
+#[derive(Default)]
+struct Reorder {
+    waiting: std::collections::BTreeMap<u64, ConnectionResult>,
+    peak: usize,
+}
+
+impl Reorder {
+    /// `batch` more connections are about to be diagnosed.
+    fn note(&mut self, batch: usize) {
+        self.peak = self.peak.max(self.waiting.len() + batch);
+    }
+
+    fn add(&mut self, results: Vec<ConnectionResult>) {
+        for r in results {
+            self.waiting.insert(r.timeline.stream, r);
+        }
+    }
+
+    /// Hand over, in order, every connection numbered below `open` (all
+    /// when `None`).
+    fn release(&mut self, open: Option<u64>, emit: &mut dyn FnMut(ConnectionResult)) {
+        while let Some(e) = self.waiting.first_entry() {
+            if open.is_some_and(|o| *e.key() >= o) {
+                break;
+            }
+            emit(e.remove());
+        }
     }
 }
 

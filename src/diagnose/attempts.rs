@@ -156,7 +156,9 @@ impl Member {
     fn reached_credentials(&self) -> bool {
         self.outcome == Outcome::Established
             || self.benign == Some(Benign::SessionEnd)
-            || self.last_step.is_some_and(|s| s >= Step::CredsspCredentials)
+            || self
+                .last_step
+                .is_some_and(|s| s >= Step::CredsspCredentials)
     }
 
     /// Whether a security-enumeration burst may relabel it.
@@ -312,9 +314,10 @@ impl<T> Grouper<T> {
         });
         self.held_peak = self.held_peak.max(self.queue.len());
         let key = (m.client, m.server);
-        let joins = self.open.get(&key).is_some_and(|o| {
-            o.n < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.last.window()
-        });
+        let joins = self
+            .open
+            .get(&key)
+            .is_some_and(|o| o.n < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.last.window());
         if !joins {
             self.close(key);
             let id = self.next_id;
@@ -481,8 +484,8 @@ fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool)
     while let Some(p) = o.pending.front() {
         let probe_known = p.burst_closed || !p.m.probe_eligible();
         let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
-        let rule_known = closed
-            || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
+        let rule_known =
+            closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
         if !(probe_known && rule_known) {
             break;
         }

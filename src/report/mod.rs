@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod model;
 pub mod records;
 pub mod redact;
+pub mod stream;
 pub mod terminal;
 pub mod text;
 
