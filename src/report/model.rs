@@ -700,6 +700,7 @@ fn open_error_kind(e: &OpenError) -> &'static str {
         OpenError::Io(_) => "io",
         OpenError::NotACapture(_) | OpenError::OtherFormat(_) => "not_a_capture",
         OpenError::Empty => "empty",
+        OpenError::CutBeforeData { .. } => "truncated",
         OpenError::Other(_) => "other",
     }
 }
@@ -712,6 +713,7 @@ pub fn file_error(read: &Result<ReadSummary, OpenError>) -> Option<FileError> {
             message: e.to_string(),
             offset: match e {
                 OpenError::NotACapture(_) | OpenError::OtherFormat(_) | OpenError::Empty => Some(0),
+                OpenError::CutBeforeData { offset, .. } => Some(*offset),
                 _ => None,
             },
             frame: None,
