@@ -5,11 +5,13 @@
 //! Files run in parallel on one rayon pool of `--threads` threads, and so
 //! do the connections inside a file. Results are handed over in input
 //! order ([`ordered`]), so the output does not depend on the number of
-//! threads. JSON Lines and CSV are printed file by file as soon as a file
-//! and all before it are done; the other formats are one document,
-//! printed at the end. A file's connections (timelines and all) are turned
-//! into its report on the worker and dropped there, so what waits is the
-//! report only.
+//! threads. Each connection is turned into its report record on the
+//! worker as soon as its attempt grouping makes its verdict final, and its
+//! timeline dropped there. JSON Lines, CSV and the JSON document render
+//! that record at once into a spill (memory, then a temporary file) and
+//! are printed file by file as soon as a file and all before it are done;
+//! the table, Markdown, HTML and `--redact` keep the records and print one
+//! document at the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read

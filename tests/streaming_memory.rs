@@ -124,5 +124,8 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
     assert!(large.grouper_peak <= 1, "{}", large.grouper_peak);
     // The records of 4,000 connections are past the spill's memory bound:
     // they went to a temporary file, not into memory.
-    assert!(large.spilled, "records spilled past {SPILL_IN_MEMORY} bytes");
+    assert!(
+        large.spilled,
+        "records spilled past {SPILL_IN_MEMORY} bytes"
+    );
 }
