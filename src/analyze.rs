@@ -156,7 +156,7 @@ pub fn analyze_streaming<R: Read>(
         if pending.len() >= BATCH {
             order.note(pending.len());
             order.add(process_batch(std::mem::take(&mut pending)));
-            order.release(flows.lowest_open_stream(), emit);
+            order.release_after_batch(&flows, emit);
         }
     });
     // An ETW trace has no magic of its own to tell it by: its name does.
@@ -171,7 +171,7 @@ pub fn analyze_streaming<R: Read>(
     pending.extend(rest.into_iter().map(|c| (c, end)));
     order.note(pending.len());
     order.add(process_batch(pending));
-    order.release(None, emit);
+    order.release_all(emit);
     let file = FileResult {
         path: path.to_string(),
         read,
@@ -193,6 +193,10 @@ pub fn analyze_streaming<R: Read>(
 struct Reorder {
     waiting: std::collections::BTreeMap<u64, ConnectionResult>,
     peak: usize,
+    /// Every connection numbered below this was handed over by the flow
+    /// table when it was last asked. It never decreases: a new
+    /// connection is numbered above every earlier one.
+    below: u64,
 }
 
 impl Reorder {
@@ -207,15 +211,39 @@ impl Reorder {
         }
     }
 
-    /// Hand over, in order, every connection numbered below `open` (all
-    /// when `None`).
-    fn release(&mut self, open: Option<u64>, emit: &mut dyn FnMut(ConnectionResult)) {
+    /// Hand over, in order, what no live connection precedes. Asking the
+    /// table costs a pass over its live connections, so it is asked only
+    /// when the waiting connections are a sizeable share of them (an
+    /// eighth): what waits stays bounded by the live connections, and the
+    /// passes cost a constant per connection.
+    fn release_after_batch(&mut self, flows: &FlowTable, emit: &mut dyn FnMut(ConnectionResult)) {
+        self.release_below(emit);
+        if self.waiting.len() >= BATCH.max(flows.live() / 8) {
+            // No live connection: everything finished so far may go (a
+            // later connection is numbered above all of them).
+            let open = flows.lowest_open_stream().unwrap_or_else(|| {
+                self.waiting
+                    .last_key_value()
+                    .map_or(0, |(k, _)| k.saturating_add(1))
+            });
+            self.below = self.below.max(open);
+            self.release_below(emit);
+        }
+    }
+
+    fn release_below(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
         while let Some(e) = self.waiting.first_entry() {
-            if open.is_some_and(|o| *e.key() >= o) {
+            if *e.key() >= self.below {
                 break;
             }
             emit(e.remove());
         }
+    }
+
+    /// Hand over everything, in order (the end of the file).
+    fn release_all(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+        self.below = u64::MAX;
+        self.release_below(emit);
     }
 }
 

@@ -388,12 +388,72 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
 }
 
 /// Visit every data string of one file, in output order.
-fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
+/// Visit the strings of one connection.
+pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
         }
     };
+    f(Field::Endpoint, &mut c.client);
+    f(Field::Endpoint, &mut c.server);
+    f(Field::Text, &mut c.what_happened);
+    f(Field::Text, &mut c.ended_by.text);
+    if let Some(cause) = &mut c.cause {
+        f(Field::Text, &mut cause.summary);
+        f(Field::Text, &mut cause.remediation);
+    }
+    for e in &mut c.evidence {
+        f(Field::Text, &mut e.text);
+    }
+    for cv in &mut c.caveats {
+        f(Field::Text, cv);
+    }
+    if let Some(n) = &mut c.negotiation {
+        opt(f, Field::User, &mut n.cookie);
+        opt(f, Field::RoutingToken, &mut n.routing_token);
+        opt(f, Field::Text, &mut n.sentence);
+    }
+    if let Some(t) = &mut c.tls {
+        opt(f, Field::Host, &mut t.sni);
+    }
+    for cert in &mut c.certificates {
+        f(Field::Dn, &mut cert.subject);
+        f(Field::Dn, &mut cert.issuer);
+        for s in &mut cert.sans {
+            f(Field::San, s);
+        }
+        f(Field::Plain, &mut cert.serial);
+        f(Field::Plain, &mut cert.key);
+        f(Field::Plain, &mut cert.signature_algorithm);
+        for e in &mut cert.extended_key_usage {
+            f(Field::Plain, e);
+        }
+        for a in &mut cert.anomalies {
+            f(Field::Text, a);
+        }
+    }
+    if let Some(d) = &mut c.client_data {
+        opt(f, Field::Host, &mut d.client_name);
+        opt(f, Field::User, &mut d.user);
+        opt(f, Field::Domain, &mut d.domain);
+        for ch in &mut d.channels {
+            f(Field::Plain, ch);
+        }
+        // Identifies the client's Windows installation.
+        opt(f, Field::Host, &mut d.client_dig_product_id);
+        opt(f, Field::Plain, &mut d.keyboard_layout_name);
+        opt(f, Field::Plain, &mut d.keyboard_language);
+        for m in d.encryption_methods.iter_mut().flatten() {
+            f(Field::Plain, m);
+        }
+    }
+    for e in &mut c.events {
+        f(Field::Text, &mut e.text);
+    }
+}
+
+pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
     {
         // Paths are not pseudonymised, but a name or address inside one is.
         f(Field::Text, &mut file.path);
@@ -407,62 +467,7 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
             f(Field::Text, &mut w.message);
         }
         for c in &mut file.connections {
-            f(Field::Endpoint, &mut c.client);
-            f(Field::Endpoint, &mut c.server);
-            f(Field::Text, &mut c.what_happened);
-            f(Field::Text, &mut c.ended_by.text);
-            if let Some(cause) = &mut c.cause {
-                f(Field::Text, &mut cause.summary);
-                f(Field::Text, &mut cause.remediation);
-            }
-            for e in &mut c.evidence {
-                f(Field::Text, &mut e.text);
-            }
-            for cv in &mut c.caveats {
-                f(Field::Text, cv);
-            }
-            if let Some(n) = &mut c.negotiation {
-                opt(f, Field::User, &mut n.cookie);
-                opt(f, Field::RoutingToken, &mut n.routing_token);
-                opt(f, Field::Text, &mut n.sentence);
-            }
-            if let Some(t) = &mut c.tls {
-                opt(f, Field::Host, &mut t.sni);
-            }
-            for cert in &mut c.certificates {
-                f(Field::Dn, &mut cert.subject);
-                f(Field::Dn, &mut cert.issuer);
-                for s in &mut cert.sans {
-                    f(Field::San, s);
-                }
-                f(Field::Plain, &mut cert.serial);
-                f(Field::Plain, &mut cert.key);
-                f(Field::Plain, &mut cert.signature_algorithm);
-                for e in &mut cert.extended_key_usage {
-                    f(Field::Plain, e);
-                }
-                for a in &mut cert.anomalies {
-                    f(Field::Text, a);
-                }
-            }
-            if let Some(d) = &mut c.client_data {
-                opt(f, Field::Host, &mut d.client_name);
-                opt(f, Field::User, &mut d.user);
-                opt(f, Field::Domain, &mut d.domain);
-                for ch in &mut d.channels {
-                    f(Field::Plain, ch);
-                }
-                // Identifies the client's Windows installation.
-                opt(f, Field::Host, &mut d.client_dig_product_id);
-                opt(f, Field::Plain, &mut d.keyboard_layout_name);
-                opt(f, Field::Plain, &mut d.keyboard_language);
-                for m in d.encryption_methods.iter_mut().flatten() {
-                    f(Field::Plain, m);
-                }
-            }
-            for e in &mut c.events {
-                f(Field::Text, &mut e.text);
-            }
+            walk_connection(c, f);
         }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {

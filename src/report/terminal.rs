@@ -81,7 +81,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
             out.push('\n');
         }
         first = false;
-        file_section(&mut out, f, &shown, style, &p);
+        file_section(&mut out, f, &shown, style);
     }
     if doc.files.len() > 1 && !style.quiet {
         if !first {
@@ -95,13 +95,16 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
     out
 }
 
-fn file_section(
+/// A file's block down to its outcome counts (`counts`); false when
+/// nothing follows (no connection shown, or the file was not read).
+pub fn file_head(
     out: &mut String,
     f: &FileReport,
-    shown: &[&ConnectionReport],
+    counts: &str,
+    shown: usize,
     style: TermStyle,
-    p: &Paint,
-) {
+) -> bool {
+    let p = &Paint { on: style.color };
     let _ = writeln!(out, "{}", p.bold(&f.path));
     if let Some(l) = file_line(f) {
         let _ = writeln!(out, "  {l}");
@@ -146,18 +149,31 @@ fn file_section(
         }
     }
     if f.format.is_none() {
-        return;
+        return false;
     }
     if !style.quiet {
-        let _ = writeln!(out, "  {}", outcome_counts(&f.connections));
+        let _ = writeln!(out, "  {counts}");
     }
-    if shown.is_empty() {
+    shown > 0
+}
+
+fn file_section(out: &mut String, f: &FileReport, shown: &[&ConnectionReport], style: TermStyle) {
+    if !file_head(out, f, &outcome_counts(&f.connections), shown.len(), style) {
         return;
     }
     out.push('\n');
     out.push_str(&table(shown, style));
     out.push('\n');
     let repeats = Repeats::of(f);
+    attempts_section(out, f, style);
+    for c in shown {
+        connection_paragraph(out, c, repeats.of_connection(c), style);
+    }
+}
+
+/// The "Attempts:" lines of a file.
+pub fn attempts_section(out: &mut String, f: &FileReport, style: TermStyle) {
+    let p = Paint { on: style.color };
     if !style.quiet {
         let mut first = true;
         for a in notable_attempts(f) {
@@ -168,21 +184,112 @@ fn file_section(
             let _ = writeln!(out, "  {} ({})", a.summary, streams_list(a));
         }
     }
-    for c in shown {
-        if let Some(brief) = paragraph_kind(c) {
-            if style.quiet && brief {
-                continue;
-            }
-            out.push('\n');
-            match repeats.of_connection(c) {
-                Some(first) => repeat_paragraph(out, c, first, p),
-                None => paragraph(out, c, brief, p),
-            }
+}
+
+/// A shown connection's paragraph (with the blank line before it), if it
+/// gets one; `repeats` is the earlier stream of its attempt it repeats.
+pub fn connection_paragraph(
+    out: &mut String,
+    c: &ConnectionReport,
+    repeats: Option<u64>,
+    style: TermStyle,
+) {
+    let p = &Paint { on: style.color };
+    if let Some(brief) = paragraph_kind(c) {
+        if style.quiet && brief {
+            return;
+        }
+        out.push('\n');
+        match repeats {
+            Some(first) => repeat_paragraph(out, c, first, p),
+            None => paragraph(out, c, brief, p),
         }
     }
 }
 
-fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
+/// The table's column titles.
+pub const COLUMNS: [&str; 7] = [
+    "stream",
+    "client",
+    "server",
+    "outcome",
+    "phase / failing step",
+    "ended by",
+    "cause",
+];
+
+/// The cells of a connection's row.
+pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
+    [
+        c.stream.to_string(),
+        c.client.clone(),
+        c.server.clone(),
+        c.outcome.clone(),
+        phase_cell(c),
+        ending_short(&c.ended_by),
+        cause_cell(c),
+    ]
+}
+
+/// The width a cell takes (as comfy-table measures it).
+pub fn cell_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The table drawn without comfy-table, one row at a time, given every
+/// column's width: what comfy-table draws for a table neither coloured
+/// nor fitted to a terminal (each column as wide as its widest cell),
+/// so a table of any length can be written from rows kept on disk.
+pub struct PlainTable {
+    pub widths: [usize; 7],
+}
+
+impl PlainTable {
+    fn border(&self, out: &mut String, left: char, fill: char, mid: char, right: char) {
+        out.push(left);
+        for (i, w) in self.widths.iter().enumerate() {
+            if i > 0 {
+                out.push(mid);
+            }
+            out.extend(std::iter::repeat_n(fill, w + 2));
+        }
+        out.push(right);
+    }
+
+    /// One row, without a line end.
+    pub fn row(&self, out: &mut String, cells: &[&str]) {
+        out.push('│');
+        for (i, (w, c)) in self.widths.iter().zip(cells).enumerate() {
+            if i > 0 {
+                out.push('┆');
+            }
+            out.push(' ');
+            out.push_str(c);
+            out.extend(std::iter::repeat_n(
+                ' ',
+                w.saturating_sub(cell_width(c)) + 1,
+            ));
+        }
+        out.push('│');
+    }
+
+    /// The top border, the titles and the line under them, with line ends.
+    pub fn head(&self, out: &mut String) {
+        self.border(out, '┌', '─', '┬', '┐');
+        out.push('\n');
+        self.row(out, &COLUMNS);
+        out.push('\n');
+        self.border(out, '╞', '═', '╪', '╡');
+    }
+
+    /// The bottom border, without a line end.
+    pub fn foot(&self, out: &mut String) {
+        self.border(out, '└', '─', '┴', '┘');
+    }
+}
+
+/// The table of shown connections (comfy-table).
+pub fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     if style.terminal {
@@ -193,15 +300,7 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
     if style.color {
         t.enforce_styling();
     }
-    t.set_header(vec![
-        "stream",
-        "client",
-        "server",
-        "outcome",
-        "phase / failing step",
-        "ended by",
-        "cause",
-    ]);
+    t.set_header(COLUMNS.to_vec());
     // On a narrow terminal, wrap the texts, never the addresses.
     for i in 0..4 {
         if let Some(col) = t.column_mut(i) {
