@@ -658,13 +658,17 @@ fn report_item(
     opts: &Options,
     hash: bool,
     progress: &Progress,
-    records: Option<Format>,
+    records: Option<(Format, TermStyle)>,
 ) -> FileOut {
+    let new_records = |(f, style): (Format, TermStyle)| match f {
+        Format::Table => FileRecords::table(&item.display, style),
+        f => FileRecords::new(f, &item.display),
+    };
     let run = || {
-        let mut recs = records.map(|f| FileRecords::new(f, &item.display));
+        let mut recs = records.map(new_records);
         let mut reports = Vec::new();
         let mut spill_error = None;
-        let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>| {
+        let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>, attempt: u64| {
             if let Some(rl) = rl {
                 // Applied once, even if the analysis already applied it.
                 if !c.diagnosis.caveats.contains(&rl.note) {
@@ -674,7 +678,7 @@ fn report_item(
             let cr = model::connection_report(&c);
             match &mut recs {
                 Some(r) => {
-                    if let Err(e) = r.add(&cr) {
+                    if let Err(e) = r.add(cr, attempt) {
                         spill_error.get_or_insert(e);
                     }
                 }
@@ -716,7 +720,7 @@ fn report_item(
             };
             FileOut {
                 report: model::file_report(&Input::new(&r)),
-                records: records.map(|f| FileRecords::new(f, &item.display)),
+                records: records.map(new_records),
                 spill_error: None,
             }
         }
@@ -825,9 +829,14 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     }
     // Rendered connection by connection on the workers (not when
     // redacting: pseudonyms are given in output order, on this thread).
-    let records = (stream::streams_records(format) && !args.redact && args.ladder.is_none())
-        .then_some(format);
-    let json_streamed = records == Some(Format::Json);
+    // The table too, unless it is fitted to a terminal or coloured.
+    let records = (stream::streams_records(format)
+        && !args.redact
+        && args.ladder.is_none()
+        && !(format == Format::Table && (ropts.style.terminal || ropts.style.color)))
+        .then_some((format, ropts.style));
+    let json_streamed = records.is_some_and(|r| r.0 == Format::Json);
+    let table_streamed = records.is_some_and(|r| r.0 == Format::Table);
     let mut totals = model::TotalsAcc::default();
     let mut files_written = 0usize;
     if json_streamed && write_ok {
@@ -880,12 +889,16 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 if let Some(mut recs) = recs {
                     exit.failed |= recs.outcomes.failed > 0;
                     totals.file(&f);
-                    let sep = json_streamed && files_written > 0;
+                    if recs.table_skips(&f) {
+                        totals.merge_connections(std::mem::take(&mut recs.totals));
+                        return true;
+                    }
+                    let sep = (json_streamed || table_streamed) && files_written > 0;
                     files_written += 1;
                     write_ok = progress.suspend(|| {
                         sink.write_with(|o| {
                             if sep {
-                                o.write_all(b",\n")?;
+                                o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
                             }
                             recs.write_to(&f, o)
                         })
@@ -916,6 +929,11 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     if json_streamed {
         if sink.ok() {
             let (_, tail) = stream::json_document_parts(totals.finish());
+            sink.write(tail.as_bytes());
+        }
+    } else if table_streamed {
+        if items.len() > 1 && !args.quiet && sink.ok() {
+            let tail = stream::table_totals(totals.finish(), files_written > 0);
             sink.write(tail.as_bytes());
         }
     } else if !format.streams() {

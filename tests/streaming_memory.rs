@@ -83,7 +83,7 @@ fn run(n: u32) -> Run {
     let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
     let mut streams = Vec::new();
     let mut failed = 0;
-    let mut on_final = |c: ConnectionResult, _| {
+    let mut on_final = |c: ConnectionResult, _, _| {
         streams.push(c.timeline.stream);
         failed += usize::from(c.diagnosis.outcome == Outcome::Failed);
         records.add(&connection_report(&c)).expect("record");

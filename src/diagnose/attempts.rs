@@ -184,9 +184,9 @@ pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
     members.sort_by_key(|m| (m.first_ts, m.stream));
     let mut g = Grouper::new();
     for m in members {
-        g.push(m, (), &mut |_, _| {});
+        g.push(m, (), &mut |_, _, _| {});
     }
-    g.finish(&mut |_, _| {})
+    g.finish(&mut |_, _, _| {})
 }
 
 /// One connection of an open attempt whose verdict may still change.
@@ -236,7 +236,14 @@ struct Slot<T> {
     payload: Option<T>,
     relabel: Option<Relabel>,
     done: bool,
+    /// The attempt it joined (an identifier unique in the grouper).
+    attempt: u64,
 }
+
+/// What the grouper hands back: a connection, the correction to apply,
+/// and the attempt it belongs to (an identifier unique in the grouper,
+/// shared by the connections of one attempt).
+pub type Emit<'a, T> = dyn FnMut(T, Option<Relabel>, u64) + 'a;
 
 type PairKey = (IpAddr, SocketAddr);
 
@@ -302,7 +309,7 @@ impl<T> Grouper<T> {
 
     /// Add the next connection; `emit` receives every connection whose
     /// verdict became final, with its correction, in the order they came.
-    pub fn push(&mut self, m: Member, payload: T, emit: &mut dyn FnMut(T, Option<Relabel>)) {
+    pub fn push(&mut self, m: Member, payload: T, emit: &mut Emit<'_, T>) {
         let now = self.clock.map_or(m.first_ts, |c| c.max(m.first_ts));
         self.clock = Some(now);
         self.expire(now);
@@ -311,6 +318,7 @@ impl<T> Grouper<T> {
             payload: Some(payload),
             relabel: None,
             done: false,
+            attempt: 0,
         });
         self.held_peak = self.held_peak.max(self.queue.len());
         let key = (m.client, m.server);
@@ -340,6 +348,9 @@ impl<T> Grouper<T> {
             );
         }
         if let Some(o) = self.open.get_mut(&key) {
+            if let Some(s) = self.queue.back_mut() {
+                s.attempt = o.id;
+            }
             if o.n > 0 {
                 if let Some(p) = o.pending.back_mut() {
                     p.followed = true;
@@ -389,7 +400,7 @@ impl<T> Grouper<T> {
 
     /// Close every attempt and hand back every connection; the attempts,
     /// ordered by client, server and start.
-    pub fn finish(mut self, emit: &mut dyn FnMut(T, Option<Relabel>)) -> Vec<Attempt> {
+    pub fn finish(mut self, emit: &mut Emit<'_, T>) -> Vec<Attempt> {
         let keys: Vec<PairKey> = self.open.keys().copied().collect();
         for k in keys {
             self.close(k);
@@ -436,12 +447,12 @@ impl<T> Grouper<T> {
         }
     }
 
-    fn release(&mut self, emit: &mut dyn FnMut(T, Option<Relabel>)) {
+    fn release(&mut self, emit: &mut Emit<'_, T>) {
         while self.queue.front().is_some_and(|s| s.done) {
             if let Some(s) = self.queue.pop_front() {
                 self.base += 1;
                 if let Some(p) = s.payload {
-                    emit(p, s.relabel);
+                    emit(p, s.relabel, s.attempt);
                 }
             }
         }

@@ -6,7 +6,9 @@
 //! keeps a file's connections in memory.
 
 use super::model::{self, ConnectionReport, FileReport, OutcomeCounts, TotalsAcc};
-use super::{records, Format};
+use super::terminal::{self, PlainTable, TermStyle};
+use super::{records, text, Format};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
@@ -76,6 +78,30 @@ impl Spill {
     }
 }
 
+impl Spill {
+    /// Call `f` with every line written (without its `\n`), in order.
+    pub fn for_each_line(&mut self, f: &mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()> {
+        use std::io::BufRead;
+        let mut each = |r: &mut dyn BufRead| -> io::Result<()> {
+            let mut line = String::new();
+            while r.read_line(&mut line)? > 0 {
+                f(line.strip_suffix('\n').unwrap_or(&line))?;
+                line.clear();
+            }
+            Ok(())
+        };
+        match &mut self.file {
+            None => each(&mut &self.mem[..]),
+            Some((w, _)) => {
+                w.flush()?;
+                let f = w.get_mut();
+                f.seek(SeekFrom::Start(0))?;
+                each(&mut io::BufReader::new(f))
+            }
+        }
+    }
+}
+
 impl Drop for Spill {
     fn drop(&mut self) {
         if let Some((_, path)) = &self.file {
@@ -125,12 +151,33 @@ pub struct FileRecords {
     pub totals: TotalsAcc,
     body: Spill,
     text: String,
+    table: Option<TableParts>,
 }
 
 /// The formats [`FileRecords`] renders.
 pub fn streams_records(format: Format) -> bool {
-    matches!(format, Format::Jsonl | Format::Csv | Format::Json)
+    matches!(
+        format,
+        Format::Jsonl | Format::Csv | Format::Json | Format::Table
+    )
 }
+
+/// What the table format keeps of a file while its connections come: the
+/// rows (cells apart by a unit separator, which display cleaning never
+/// leaves in a cell) and the widest cell of each column, the paragraphs,
+/// and for each attempt and kind of failure the first stream that failed
+/// so (a later one is told as a repeat).
+#[derive(Debug)]
+struct TableParts {
+    style: TermStyle,
+    rows: Spill,
+    widths: [usize; 7],
+    shown: usize,
+    paragraphs: Spill,
+    first_failed: HashMap<(u64, Option<String>, String, Option<String>), u64>,
+}
+
+const CELL_SEPARATOR: char = '\u{1f}';
 
 /// The JSON document's indentation of a connection inside a file.
 const JSON_CONNECTION_INDENT: &str = "        ";
@@ -145,12 +192,37 @@ impl FileRecords {
             totals: TotalsAcc::default(),
             body: Spill::default(),
             text: String::new(),
+            table: None,
         }
     }
 
-    /// Render one more connection.
-    pub fn add(&mut self, c: &ConnectionReport) -> io::Result<()> {
+    /// For the table format, drawn in `style` (neither coloured nor
+    /// fitted to a terminal).
+    pub fn table(path: &str, style: TermStyle) -> Self {
+        FileRecords {
+            table: Some(TableParts {
+                style,
+                rows: Spill::default(),
+                widths: terminal::COLUMNS.map(terminal::cell_width),
+                shown: 0,
+                paragraphs: Spill::default(),
+                first_failed: HashMap::new(),
+            }),
+            ..FileRecords::new(Format::Table, path)
+        }
+    }
+
+    /// Render one more connection, of attempt `attempt`.
+    pub fn add(&mut self, mut c: ConnectionReport, attempt: u64) -> io::Result<()> {
+        let c = &mut c;
         self.text.clear();
+        if let Some(t) = &mut self.table {
+            self.connections += 1;
+            self.outcomes.add(&c.outcome);
+            self.totals.connection(c);
+            text::clean_connection(c);
+            return t.add(c, attempt, &mut self.text);
+        }
         match self.format {
             Format::Jsonl => records::jsonl_connection(&mut self.text, &self.path, c),
             Format::Csv => records::csv_row(&mut self.text, &self.path, c),
@@ -173,8 +245,19 @@ impl FileRecords {
         self.body.spilled()
     }
 
+    /// Whether the table format leaves the file out (`--quiet`: nothing
+    /// failed and nothing went wrong, or skipped as not a capture).
+    pub fn table_skips(&self, f: &FileReport) -> bool {
+        self.table
+            .as_ref()
+            .is_some_and(|t| t.style.quiet && (f.ignored.is_some() || (t.shown == 0 && f.complete)))
+    }
+
     /// Write the file's records: `f` is its report without connections.
     pub fn write_to(&mut self, f: &FileReport, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(t) = &mut self.table {
+            return t.write_to(f, &self.outcomes, out);
+        }
         match self.format {
             Format::Jsonl => {
                 out.write_all(records::jsonl_head(f, self.connections).as_bytes())?;
@@ -206,6 +289,109 @@ impl FileRecords {
     }
 }
 
+impl TableParts {
+    fn add(&mut self, c: &ConnectionReport, attempt: u64, buf: &mut String) -> io::Result<()> {
+        if self.style.quiet && c.outcome != "failed" {
+            return Ok(());
+        }
+        self.shown += 1;
+        let cells = terminal::row_cells(c);
+        for (w, cell) in self.widths.iter_mut().zip(&cells) {
+            *w = (*w).max(terminal::cell_width(cell));
+        }
+        buf.clear();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                buf.push(CELL_SEPARATOR);
+            }
+            buf.push_str(cell);
+        }
+        buf.push('\n');
+        self.rows.write(buf.as_bytes())?;
+        let repeats = if c.outcome == "failed" {
+            let key = (
+                attempt,
+                c.failed_step.clone(),
+                c.ended_by.id.clone(),
+                c.cause.as_ref().map(|k| k.id.clone()),
+            );
+            match self.first_failed.get(&key) {
+                Some(&first) => Some(first),
+                None => {
+                    self.first_failed.insert(key, c.stream);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        buf.clear();
+        terminal::connection_paragraph(buf, c, repeats, self.style);
+        self.paragraphs.write(buf.as_bytes())
+    }
+
+    fn write_to(
+        &mut self,
+        f: &FileReport,
+        counts: &OutcomeCounts,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut f = f.clone();
+        text::clean_file(&mut f);
+        let mut head = String::new();
+        let more = terminal::file_head(
+            &mut head,
+            &f,
+            &text::outcome_counts_of(counts),
+            self.shown,
+            self.style,
+        );
+        out.write_all(head.as_bytes())?;
+        if !more {
+            return Ok(());
+        }
+        let table = PlainTable {
+            widths: self.widths,
+        };
+        let mut buf = String::from("\n");
+        table.head(&mut buf);
+        buf.push('\n');
+        out.write_all(buf.as_bytes())?;
+        self.rows.for_each_line(&mut |line| {
+            let cells: Vec<&str> = line.split(CELL_SEPARATOR).collect();
+            buf.clear();
+            table.row(&mut buf, &cells);
+            buf.push('\n');
+            out.write_all(buf.as_bytes())
+        })?;
+        buf.clear();
+        table.foot(&mut buf);
+        buf.push('\n');
+        terminal::attempts_section(&mut buf, &f, self.style);
+        out.write_all(buf.as_bytes())?;
+        self.paragraphs.copy_to(out)
+    }
+}
+
+/// The table report's closing lines (after several files), given the
+/// totals; `after_a_file`: a file block was written before.
+pub fn table_totals(totals: model::Totals, after_a_file: bool) -> String {
+    let mut doc = model::document(Vec::new());
+    doc.totals = totals;
+    text::clean_for_display(&mut doc);
+    let mut out = String::new();
+    if after_a_file {
+        out.push('\n');
+    }
+    out.push_str("Totals\n");
+    for l in text::totals_lines(&doc.totals) {
+        out.push_str("  ");
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
 /// Append `text` with every line prefixed by `prefix`.
 fn indent(out: &mut String, text: &str, prefix: &str) {
     for (i, l) in text.split('\n').enumerate() {
@@ -230,5 +416,90 @@ pub fn json_document_parts(totals: model::Totals) -> (String, String) {
             format!("\n  ],\n{}", text.get(i + mark.len()..).unwrap_or("")),
         ),
         None => (String::new(), text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(stream: u64, client: &str, outcome: &str, phase: &str) -> ConnectionReport {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        ))
+        .unwrap();
+        let r = crate::analyze::analyze_reader("x", &bytes[..], &Default::default());
+        let mut c = model::connection_report(&r.connections[0]);
+        c.stream = stream;
+        c.client = client.to_string();
+        c.outcome = outcome.to_string();
+        c.phase = phase.to_string();
+        c
+    }
+
+    /// The table drawn row by row from kept widths is what comfy-table
+    /// draws for the same rows, wide characters included.
+    #[test]
+    fn plain_table_draws_what_comfy_table_draws() {
+        let conns = [
+            conn(0, "10.0.0.1:5000", "failed", "tls"),
+            conn(7, "[2001:db8::1]:50000", "established", "session"),
+            conn(123456, "ホスト:1", "benign", "x224"),
+            conn(3, "é", "incomplete", "tcp"),
+        ];
+        let refs: Vec<&ConnectionReport> = conns.iter().collect();
+        let want = terminal::table(&refs, TermStyle::default());
+        let mut widths = terminal::COLUMNS.map(terminal::cell_width);
+        let rows: Vec<[String; 7]> = conns.iter().map(terminal::row_cells).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(terminal::cell_width(c));
+            }
+        }
+        let t = PlainTable { widths };
+        let mut got = String::new();
+        t.head(&mut got);
+        for r in &rows {
+            got.push('\n');
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            t.row(&mut got, &cells);
+        }
+        got.push('\n');
+        t.foot(&mut got);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_spill_past_its_memory_bound_gives_back_every_byte_in_order() {
+        let mut s = Spill::default();
+        let line = "x".repeat(999) + "\n";
+        let n = SPILL_IN_MEMORY / line.len() + 10;
+        for _ in 0..n {
+            s.write(line.as_bytes()).unwrap();
+        }
+        assert!(s.spilled());
+        let mut out = Vec::new();
+        s.copy_to(&mut out).unwrap();
+        assert_eq!(out, line.repeat(n).into_bytes());
+        let mut lines = 0;
+        s.for_each_line(&mut |l| {
+            assert_eq!(l.len(), 999);
+            lines += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, n);
+        // Nothing of it is left in the temporary directory (Unix: the
+        // file is unlinked as soon as it is created).
+        if cfg!(unix) {
+            let prefix = format!(".rdptriage-{}-", std::process::id());
+            let left = std::fs::read_dir(std::env::temp_dir())
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .count();
+            assert_eq!(left, 0);
+        }
     }
 }
