@@ -7,11 +7,12 @@
 //! order ([`ordered`]), so the output does not depend on the number of
 //! threads. Each connection is turned into its report record on the
 //! worker as soon as its attempt grouping makes its verdict final, and its
-//! timeline dropped there. JSON Lines, CSV and the JSON document render
-//! that record at once into a spill (memory, then a temporary file) and
-//! are printed file by file as soon as a file and all before it are done;
-//! the table, Markdown, HTML and `--redact` keep the records and print one
-//! document at the end.
+//! timeline dropped there. JSON Lines, CSV, the JSON document and the
+//! table (not on a terminal) render that record at once into a spill
+//! (memory, then a temporary file) and are printed file by file as soon
+//! as a file and all before it are done; Markdown, HTML, the table on a
+//! terminal and `--redact` keep the records and print one document at
+//! the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
