@@ -83,10 +83,10 @@ fn run(n: u32) -> Run {
     let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
     let mut streams = Vec::new();
     let mut failed = 0;
-    let mut on_final = |c: ConnectionResult, _, _| {
+    let mut on_final = |c: ConnectionResult, _, attempt| {
         streams.push(c.timeline.stream);
         failed += usize::from(c.diagnosis.outcome == Outcome::Failed);
-        records.add(&connection_report(&c)).expect("record");
+        records.add(connection_report(&c), attempt).expect("record");
     };
     let (file, held) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {
         grouper.push(Member::of(&c.timeline, &c.diagnosis), c, &mut on_final)

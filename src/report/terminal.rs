@@ -251,7 +251,7 @@ impl PlainTable {
             if i > 0 {
                 out.push(mid);
             }
-            out.extend(std::iter::repeat_n(fill, w + 2));
+            out.extend(std::iter::repeat(fill).take(w + 2));
         }
         out.push(right);
     }
@@ -265,10 +265,8 @@ impl PlainTable {
             }
             out.push(' ');
             out.push_str(c);
-            out.extend(std::iter::repeat_n(
-                ' ',
-                w.saturating_sub(cell_width(c)) + 1,
-            ));
+            let pad = w.saturating_sub(cell_width(c)) + 1;
+            out.extend(std::iter::repeat(' ').take(pad));
         }
         out.push('│');
     }
