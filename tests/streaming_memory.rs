@@ -10,7 +10,7 @@ use rdptriage::diagnose::attempts::{Grouper, Member};
 use rdptriage::diagnose::Outcome;
 use rdptriage::report::model::connection_report;
 use rdptriage::report::stream::{FileRecords, SPILL_IN_MEMORY};
-use rdptriage::report::Format;
+use rdptriage::report::{Format, TermStyle};
 
 /// A legacy pcap (Ethernet, microseconds) of `n` refused connections, one
 /// every `gap_ms`: client 10.1.x.y (4 connections per client in a row, as
@@ -81,12 +81,16 @@ fn run(n: u32) -> Run {
     let bytes = refused(n, 1000);
     let mut grouper: Grouper<ConnectionResult> = Grouper::new();
     let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
+    let mut table = FileRecords::table("many.pcap", TermStyle::default());
     let mut streams = Vec::new();
     let mut failed = 0;
     let mut on_final = |c: ConnectionResult, _, attempt| {
         streams.push(c.timeline.stream);
         failed += usize::from(c.diagnosis.outcome == Outcome::Failed);
         records.add(connection_report(&c), attempt).expect("record");
+        table
+            .add(connection_report(&c), attempt)
+            .expect("table row");
     };
     let (file, held) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {
         grouper.push(Member::of(&c.timeline, &c.diagnosis), c, &mut on_final)
@@ -102,7 +106,7 @@ fn run(n: u32) -> Run {
         analysis_peak: held.connections_peak,
         grouper_peak,
         failed,
-        spilled: records.spilled(),
+        spilled: records.spilled() && table.spilled(),
         in_order: streams.windows(2).all(|w| w[0] < w[1]),
     }
 }
@@ -122,8 +126,9 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
     assert!(large.analysis_peak < 400, "{}", large.analysis_peak);
     assert_eq!(small.grouper_peak, large.grouper_peak);
     assert!(large.grouper_peak <= 1, "{}", large.grouper_peak);
-    // The records of 4,000 connections are past the spill's memory bound:
-    // they went to a temporary file, not into memory.
+    // The records of 4,000 connections (JSON Lines, and the table's
+    // paragraphs) are past the spill's memory bound: they went to a
+    // temporary file, not into memory.
     assert!(
         large.spilled,
         "records spilled past {SPILL_IN_MEMORY} bytes"

@@ -242,7 +242,10 @@ impl FileRecords {
 
     /// Whether the connections went to a temporary file.
     pub fn spilled(&self) -> bool {
-        self.body.spilled()
+        match &self.table {
+            Some(t) => t.paragraphs.spilled(),
+            None => self.body.spilled(),
+        }
     }
 
     /// Whether the table format leaves the file out (`--quiet`: nothing
