@@ -8,7 +8,9 @@
 # protocols, selected protocol or failure code, the ClientHello's highest
 # version, the ServerHello's version and cipher suite, the leaf certificate's
 # CN and validity, and the GCC client core data (client name, build,
-# keyboard layout, desktop size) -- see scripts/decoding-from-tshark.py for
+# keyboard layout, desktop size), the leaf certificate's version, key
+# algorithm, exponent and basic constraints, the ServerHello's ALPN and the
+# TLS history (Zeek's ssl_history letters) -- see scripts/decoding-from-tshark.py for
 # the decode-as options and how values are normalised.
 #
 # It writes testdata/expected/decoding-tshark.tsv, then runs the test that
@@ -30,7 +32,7 @@ cargo test -q --test decode_vs_tshark print_streams -- --ignored --nocapture >"$
 grep -E '^STREAM	' "$tmp/streams.txt" | cut -f2- >"$tmp/streams.tsv" || true
 
 {
-    printf 'capture\tstream\tcookie\trequested\tselected\tfailure\tch_max_version\tsh_version\tsh_cipher\tcert_cn\tcert_not_before\tcert_not_after\tclient_name\tclient_build\tkeyboard_layout\tdesktop_width\tdesktop_height\n'
+    printf 'capture\tstream\tcookie\trequested\tselected\tfailure\tch_max_version\tsh_version\tsh_cipher\tcert_cn\tcert_not_before\tcert_not_after\tclient_name\tclient_build\tkeyboard_layout\tdesktop_width\tdesktop_height\tcert_version\tcert_key_alg\tcert_exponent\tcert_ca\tcert_path_len\talpn\ttls_history\n'
     cut -f1 "$tmp/streams.tsv" | uniq | while read -r label; do
         case $label in
             corpus/*) file=$RDPTRIAGE_CORPUS/${label#corpus/} ;;

@@ -9,6 +9,9 @@ server port. Two tshark passes over CAPTURE:
      `-d tcp.port==P,tpkt` for other server ports;
   B. TLS handshake and the leaf certificate: `-d tcp.port==P,tls` for every
      server port (Wireshark 4.0 does not switch to TLS after X.224 by itself).
+  C. The TLS history: every record of the stream in order, as the letters
+     of Zeek's ssl_history (the clear handshake messages by type, `i`
+     ChangeCipherSpec, `l` a clear alert; upper case from the client).
 Values are normalised as tests/decode_vs_tshark.rs expects them: numbers as
 0x-prefixed lower-case hex (protocols and layout 8 digits, versions and
 cipher 4 digits), build and desktop size decimal, subject as its CN values
@@ -26,7 +29,8 @@ COLUMNS = [
     "cookie", "requested", "selected", "failure", "ch_max_version",
     "sh_version", "sh_cipher", "cert_cn", "cert_not_before", "cert_not_after",
     "client_name", "client_build", "keyboard_layout", "desktop_width",
-    "desktop_height",
+    "desktop_height", "cert_version", "cert_key_alg", "cert_exponent",
+    "cert_ca", "cert_path_len", "alpn", "tls_history",
 ]
 
 RDP_FIELDS = [
@@ -139,6 +143,88 @@ def leaf_cert(cert):
     return (";".join(cns) if cns else "-", times[0], times[1])
 
 
+def leaf_details(cert):
+    """X.509 version (1-3), the key's algorithm OID, RSA exponent, and
+    basicConstraints cA / pathLenConstraint of one certificate field."""
+    out = {"cert_version": "-", "cert_key_alg": "-", "cert_exponent": "-",
+           "cert_ca": "-", "cert_path_len": "-"}
+    tbs = fields(cert, "x509af.signedCertificate_element")
+    if not tbs:
+        return out
+    tbs = tbs[0]
+    v = fields(tbs, "x509af.version")
+    # No version field: the DEFAULT v1 (RFC 5280 4.1).
+    out["cert_version"] = str(int(v[0].get("show")) + 1) if v else "1"
+    for spki in fields(tbs, "x509af.subjectPublicKeyInfo_element"):
+        alg = fields(spki, "x509af.algorithm.id")
+        if alg:
+            # "Algorithm Id: 1.2.840.113549.1.1.1 (rsaEncryption)": the
+            # name when tshark knows one, else the dotted OID.
+            m = re.search(r"\(([^()]+)\)$", alg[0].get("showname", ""))
+            out["cert_key_alg"] = m.group(1) if m else alg[0].get("show")
+        e = fields(spki, "pkcs1.publicExponent")
+        if e:
+            out["cert_exponent"] = e[0].get("show")
+        break
+    for bc in fields(tbs, "x509ce.BasicConstraintsSyntax_element"):
+        ca = fields(bc, "x509ce.cA")
+        # cA is DEFAULT FALSE (RFC 5280 4.2.1.9): absent means false.
+        out["cert_ca"] = "true" if ca and ca[0].get("show") in ("1", "True") else "false"
+        pl = fields(bc, "x509ce.pathLenConstraint")
+        if pl:
+            out["cert_path_len"] = pl[0].get("show")
+        break
+    return out
+
+
+HISTORY = {0: "h", 1: "c", 2: "s", 3: "v", 4: "t", 5: "e", 6: "j", 8: "o",
+           11: "x", 12: "k", 13: "r", 14: "n", 15: "y", 16: "g", 20: "f",
+           21: "w", 22: "u", 23: "a", 24: "p", 254: "m"}
+# RFC 8446 4.1.3: the random of a HelloRetryRequest.
+HRR_RANDOM = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+
+
+def pass_history(capture, ports, rows):
+    args = ["-r", capture]
+    for p in sorted(ports):
+        args += ["-d", "tcp.port==%d,tls" % p]
+    args += ["-Y", "tls.record", "-T", "pdml"]
+    xml = tshark(args)
+    if not xml.strip():
+        return
+    hist = {}
+    for pkt in ET.fromstring(xml).iter("packet"):
+        stream = [f.get("show") for f in fields(pkt, "tcp.stream")]
+        dst = [f.get("show") for f in fields(pkt, "tcp.dstport")]
+        if not stream or not dst or int(stream[0]) not in rows:
+            continue
+        s = int(stream[0])
+        client = int(dst[0]) == rows[s]["_port"]
+        for rec in fields(pkt, "tls.record"):
+            ct = [f.get("show") for f in rec if f.get("name") == "tls.record.content_type"]
+            ct = int(ct[0]) if ct else None
+            letters = []
+            if ct == 20:
+                letters.append("i")
+            elif ct == 21 and fields(rec, "tls.alert_message.desc"):
+                letters.append("l")
+            elif ct == 22:
+                for hs in fields(rec, "tls.handshake"):
+                    t = [f.get("show") for f in hs if f.get("name") == "tls.handshake.type"]
+                    if not t:
+                        continue
+                    t = int(t[0])
+                    rnd = [f.get("value") for f in fields(hs, "tls.handshake.random")]
+                    if t == 2 and rnd and rnd[0] == HRR_RANDOM:
+                        letters.append("j")
+                    else:
+                        letters.append(HISTORY.get(t, "z"))
+            h = "".join(x.upper() if client else x for x in letters)
+            hist[s] = hist.get(s, "") + h
+    for s, h in hist.items():
+        rows[s]["tls_history"] = h
+
+
 def pass_tls(capture, ports, rows):
     args = ["-r", capture]
     for p in sorted(ports):
@@ -170,6 +256,9 @@ def pass_tls(capture, ports, rows):
                 if v is not None:
                     row["ch_max_version"] = "0x%04x" % v
             elif t == "2" and row["sh_version"] == "-":
+                alpn = [f.get("show") for f in fields(hs, "tls.handshake.extensions_alpn_str")]
+                if alpn:
+                    row["alpn"] = alpn[0]
                 v = svs[0] if svs else (int(legacy, 0) if legacy else None)
                 if v is not None:
                     row["sh_version"] = "0x%04x" % v
@@ -182,6 +271,7 @@ def pass_tls(capture, ports, rows):
                     c = leaf_cert(certs[0])
                     if c:
                         row["cert_cn"], row["cert_not_before"], row["cert_not_after"] = c
+                    row.update(leaf_details(certs[0]))
 
 
 def main():
@@ -190,11 +280,13 @@ def main():
     for a in sys.argv[3:]:
         s, p = a.split(":")
         rows[int(s)] = {c: "-" for c in COLUMNS}
+        rows[int(s)]["_port"] = int(p)
         ports.add(int(p))
     if not rows:
         return
     pass_rdp(capture, ports, rows)
     pass_tls(capture, ports, rows)
+    pass_history(capture, ports, rows)
     for s in sorted(rows):
         vals = [rows[s][c].replace("\t", " ").replace("\n", " ") or "-" for c in COLUMNS]
         print("\t".join([label, str(s)] + vals))

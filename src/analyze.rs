@@ -5,13 +5,21 @@
 
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
+use crate::diagnose::neighbours::TcpSummary;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
+use crate::proto::decrypt::keys::{KeyLogStats, Keys, Origin};
+use crate::proto::decrypt::{self, DecryptSummary};
+use crate::proto::neighbour::Service;
 use crate::proto::{self, StreamInput};
+use crate::timeline::neighbours::Neighbours;
 use crate::timeline::Timeline;
 use rayon::prelude::*;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// What to analyse and how deep.
 #[derive(Clone, Debug)]
@@ -26,6 +34,9 @@ pub struct Options {
     /// The budget of reassembled bytes shared by every file analysed with
     /// these options (on any thread): one budget for the process.
     pub shared_budget: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// TLS secrets (key logs, RSA keys). None: nothing is decrypted and
+    /// the decryption code is never entered.
+    pub keys: Option<Arc<Keys>>,
 }
 
 impl Default for Options {
@@ -35,6 +46,7 @@ impl Default for Options {
             any_port: true,
             depth_cap: 1 << 20,
             shared_budget: None,
+            keys: None,
         }
     }
 }
@@ -44,6 +56,8 @@ impl Default for Options {
 pub struct ConnectionResult {
     pub timeline: Timeline,
     pub diagnosis: Diagnosis,
+    /// What TLS decryption gave, when keys were given.
+    pub decryption: Option<DecryptSummary>,
 }
 
 /// Frames that produced no packet, by reason.
@@ -83,6 +97,11 @@ pub struct FileResult {
     pub skipped: SkipCounts,
     pub flow: FlowStats,
     pub connections: Vec<ConnectionResult>,
+    /// The TLS key logs of the capture's Decryption Secrets Blocks: what
+    /// reading each gave.
+    pub capture_key_logs: Vec<KeyLogStats>,
+    /// DNS, Kerberos and RDP-UDP around the connections.
+    pub side: SideResult,
 }
 
 impl FileResult {
@@ -90,6 +109,30 @@ impl FileResult {
     pub fn complete(&self) -> bool {
         matches!(&self.read, Ok(s) if s.incomplete.is_none())
     }
+}
+
+/// The ports of the neighbours of an RDP connection, UDP and TCP: the
+/// look-up of the server's name (RFC 1035 4.2) and the Kerberos exchange
+/// for its ticket (RFC 4120 7.2.1-2). The UDP side of RDP itself uses the
+/// RDP ports (MS-RDPEUDP).
+pub const NEIGHBOUR_PORTS: &[(u16, Service)] = &[(53, Service::Dns), (88, Service::Kerberos)];
+
+/// The service a neighbour port carries.
+fn neighbour_service(port: u16) -> Option<Service> {
+    NEIGHBOUR_PORTS
+        .iter()
+        .find(|&&(p, _)| p == port)
+        .map(|&(_, s)| s)
+}
+
+/// What the capture holds beside the RDP connections, and the attempts
+/// that tie them together.
+#[derive(Clone, Debug, Default)]
+pub struct SideResult {
+    pub neighbours: Neighbours,
+    /// TCP connections on neighbour ports (not RDP, not diagnosed).
+    pub tcp_streams: u64,
+    pub attempts: Vec<diagnose::neighbours::CrossAttempt>,
 }
 
 /// Finished connections are decoded in batches of this many.
@@ -125,8 +168,14 @@ pub fn analyze_streaming<R: Read>(
     emit: &mut dyn FnMut(ConnectionResult),
 ) -> (FileResult, Held) {
     let mut slicer = Slicer::new(SlicerConfig::default());
+    let side_ports: Vec<u16> = NEIGHBOUR_PORTS
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| !opts.ports.contains(p))
+        .collect();
     let mut flows = FlowTable::new(FlowConfig {
-        ports: opts.ports.clone(),
+        ports: opts.ports.iter().chain(&side_ports).copied().collect(),
+        datagram_ports: side_ports.clone(),
         first_payload: if opts.any_port {
             Some(proto::session::looks_like_rdp_request)
         } else {
@@ -143,41 +192,113 @@ pub fn analyze_streaming<R: Read>(
     let mut pending: Vec<(Connection, Timestamp)> = Vec::new();
     let mut drained: Vec<Connection> = Vec::new();
     let mut order = Reorder::default();
+    // What the attempts across protocols keep of each connection handed
+    // over (its TCP part and server names, not its timeline).
+    let mut tcp: Vec<TcpSummary> = Vec::new();
+    let mut hand_over = |c: ConnectionResult| {
+        tcp.push(TcpSummary::of(&c.timeline, &c.diagnosis));
+        emit(c);
+    };
     let mut last_ts = Timestamp::default();
+    let mut side = SideResult::default();
+    // A connection on a neighbour port goes to the neighbour decoders, not
+    // to RDP's.
+    let route = |c: Connection, side: &mut SideResult| {
+        let (sp, cp) = (c.endpoints.server.port(), c.endpoints.client.port());
+        let rdp = opts.ports.contains(&sp) || opts.ports.contains(&cp);
+        // Either side on a neighbour port: a capture started mid-connection
+        // may have taken the roles the other way round.
+        match neighbour_service(sp).or_else(|| neighbour_service(cp)) {
+            Some(service) if c.by_port && !rdp => {
+                let flipped = neighbour_service(sp).is_none();
+                side.neighbours.on_connection(&c, service, flipped);
+                side.tcp_streams += 1;
+                None
+            }
+            _ => Some(c),
+        }
+    };
 
-    let read = capture::read_capture(src, |frame| {
-        last_ts = last_ts.max(frame.ts);
-        match slicer.slice(frame) {
-            Sliced::Packet(p) => flows.on_packet(frame.number, frame.ts, frame.orig_len, &p),
-            Sliced::Skip(s) => skipped.count(s),
-        }
-        flows.drain_finished(&mut drained);
-        pending.extend(drained.drain(..).map(|c| (c, last_ts)));
-        if pending.len() >= BATCH {
-            order.note(pending.len());
-            order.add(process_batch(std::mem::take(&mut pending)));
-            order.release_after_batch(&flows, emit);
-        }
-    });
+    // Key logs of Decryption Secrets Blocks, handed over as they are read;
+    // they join the keys given for the connections finished after them.
+    // (`arrived` is all a frame checks: one load on the path without them.)
+    let blocks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let arrived: Rc<Cell<bool>> = Rc::default();
+    let sink = {
+        let (blocks, arrived) = (Rc::clone(&blocks), Rc::clone(&arrived));
+        Box::new(move |_offset: u64, text: &[u8]| {
+            blocks.borrow_mut().push(text.to_vec());
+            arrived.set(true);
+        })
+    };
+    let mut keys = opts.keys.clone();
+    let mut capture_key_logs = Vec::new();
+
+    let read = capture::read_capture_with_secrets(
+        src,
+        |frame| {
+            if arrived.replace(false) {
+                let mut k = keys.as_deref().cloned().unwrap_or_default();
+                for text in blocks.borrow_mut().drain(..) {
+                    let index = capture_key_logs.len();
+                    let text = String::from_utf8_lossy(&text);
+                    capture_key_logs.push(k.add_key_log(&text, Origin::CaptureBlock { index }));
+                }
+                keys = Some(Arc::new(k));
+            }
+            last_ts = last_ts.max(frame.ts);
+            match slicer.slice(frame) {
+                Sliced::Packet(p) => {
+                    if let Some(d) = flows.on_packet(frame.number, frame.ts, frame.orig_len, &p) {
+                        on_datagram(&mut side.neighbours, &d, &opts.ports);
+                    }
+                }
+                Sliced::Skip(s) => skipped.count(s),
+            }
+            flows.drain_finished(&mut drained);
+            for c in drained.drain(..) {
+                if let Some(c) = route(c, &mut side) {
+                    pending.push((c, last_ts));
+                }
+            }
+            if pending.len() >= BATCH {
+                order.note(pending.len());
+                order.add(process_batch(std::mem::take(&mut pending), keys.as_deref()));
+                order.release_after_batch(&flows, &mut hand_over);
+            }
+        },
+        sink,
+    );
     // An ETW trace has no magic of its own to tell it by: its name does.
     let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
     skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
-    let (rest, flow) = flows.finish();
+    let (rest, mut flow) = flows.finish();
     let end = match &read {
         Ok(s) => s.last_ts.unwrap_or(last_ts),
         Err(_) => last_ts,
     };
-    pending.extend(rest.into_iter().map(|c| (c, end)));
+    for c in rest {
+        if let Some(c) = route(c, &mut side) {
+            pending.push((c, end));
+        }
+    }
     order.note(pending.len());
-    order.add(process_batch(pending));
-    order.release_all(emit);
+    order.add(process_batch(pending, keys.as_deref()));
+    order.release_all(&mut hand_over);
+    // The flow stage selected the neighbours' TCP connections by port:
+    // they are not RDP connections analysed.
+    flow.analysed_streams = flow.analysed_streams.saturating_sub(side.tcp_streams);
+    side.neighbours.finish();
+    side.attempts = diagnose::neighbours::cross_attempts_of(&side.neighbours, tcp);
     let file = FileResult {
         path: path.to_string(),
         read,
         skipped,
         flow,
         connections: Vec::new(),
+        capture_key_logs,
+        side,
     };
     (
         file,
@@ -247,45 +368,112 @@ impl Reorder {
     }
 }
 
+/// Decode one datagram on a neighbour port or an RDP port (RDP-UDP).
+fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u16]) {
+    let by_port = |p: u16| {
+        if rdp_ports.contains(&p) {
+            Some(Service::RdpUdp)
+        } else {
+            neighbour_service(p)
+        }
+    };
+    // The server is the side on a known port (the destination first: a
+    // client may pick a source port that is also a known port).
+    let found = [d.to.port(), d.from.port()]
+        .into_iter()
+        .find_map(|p| by_port(p).map(|s| (s, p)));
+    if let Some((service, port)) = found {
+        n.on_datagram(d, service, port);
+    }
+}
+
 /// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(conns: Vec<(Connection, Timestamp)>) -> Vec<ConnectionResult> {
+fn process_batch(
+    conns: Vec<(Connection, Timestamp)>,
+    keys: Option<&Keys>,
+) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|(c, capture_end)| analyze_connection(&c, capture_end))
+        .map(|(c, capture_end)| analyze_connection_with(&c, capture_end, keys))
         .collect()
 }
 
 /// Decode one connection and diagnose it.
 pub fn analyze_connection(c: &Connection, capture_end: Timestamp) -> ConnectionResult {
-    let holes: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
+    analyze_connection_with(c, capture_end, None)
+}
+
+/// A connection's holes and snap-length holes per direction, as the
+/// decoders take them (`[to server, to client]`).
+pub struct StreamHoles {
+    holes: [Vec<(u64, u64)>; 2],
+    hidden: [Vec<(u64, u64)>; 2],
+}
+
+impl StreamHoles {
+    pub fn of(c: &Connection) -> Self {
+        let kept = |i: usize, snaplen_only: bool| -> Vec<(u64, u64)> {
+            c.half[i]
+                .gaps
+                .iter()
+                .filter(|g| g.offset < c.half[i].data.len() as u64)
+                .filter(|g| !snaplen_only || g.kind == GapKind::Snaplen)
+                .map(|g| (g.offset, g.len))
+                .collect()
+        };
+        StreamHoles {
+            holes: [kept(0, false), kept(1, false)],
+            hidden: [kept(0, true), kept(1, true)],
+        }
+    }
+
+    /// Direction `i` (0: to server, 1: to client) as decoder input.
+    pub fn input<'a>(&'a self, c: &'a Connection, i: usize) -> StreamInput<'a> {
+        StreamInput {
+            data: &c.half[i].data,
+            holes: &self.holes[i],
+            limit: c.half[i].limit,
+            from_start: c.half[i].from_start,
+            hidden: &self.hidden[i],
+        }
+    }
+}
+
+/// Decode one connection (decrypting it when keys are given) and
+/// diagnose it.
+pub fn analyze_connection_with(
+    c: &Connection,
+    capture_end: Timestamp,
+    keys: Option<&Keys>,
+) -> ConnectionResult {
+    let sh = StreamHoles::of(c);
+    let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
+    let decryption = keys.map(|k| {
+        let d = decrypt::decrypt_connection(sh.input(c, 0), sh.input(c, 1), k);
+        // The plaintext is read as the negotiated protocol says: CredSSP
+        // first under HYBRID/HYBRID_EX, RDP at once under SSL; without a
+        // Connection Confirm its first bytes tell.
+        let selected = decoded
             .iter()
-            .filter(|g| g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
+            .find_map(|e| match &e.event {
+                proto::ProtoEvent::X224(proto::X224Event::ConnectionConfirm(
+                    proto::x224::ConnectionConfirm::Selected { selected, .. },
+                )) => Some(selected.0),
+                _ => None,
+            })
+            .unwrap_or(proto::inner::SELECTED_UNKNOWN);
+        let inner =
+            decrypt::decode_plaintext(&d, |a, b| proto::inner::decode_inner(a, b, selected));
+        decoded.extend(d.events.iter().cloned());
+        decoded.extend(inner);
+        d.summary
     });
-    let hidden: [Vec<(u64, u64)>; 2] = [0, 1].map(|i| {
-        c.half[i]
-            .gaps
-            .iter()
-            .filter(|g| g.kind == GapKind::Snaplen && g.offset < c.half[i].data.len() as u64)
-            .map(|g| (g.offset, g.len))
-            .collect()
-    });
-    let input = |i: usize| StreamInput {
-        data: &c.half[i].data,
-        holes: &holes[i],
-        limit: c.half[i].limit,
-        from_start: c.half[i].from_start,
-        hidden: &hidden[i],
-    };
-    let decoded = proto::decode_connection(input(0), input(1));
     let timeline = Timeline::build(c, decoded, capture_end);
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,
         diagnosis,
+        decryption,
     }
 }
 
@@ -302,6 +490,8 @@ pub fn analyze_path(path: &str, opts: &Options) -> FileResult {
             skipped: SkipCounts::default(),
             flow: FlowStats::default(),
             connections: Vec::new(),
+            capture_key_logs: Vec::new(),
+            side: SideResult::default(),
         },
     }
 }

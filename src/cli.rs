@@ -53,6 +53,7 @@ use crate::capture::OpenError;
 use crate::diagnose::attempts::{Grouper, Member};
 use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
 use crate::flow::FlowStats;
+use crate::proto::decrypt::keys::{self as tls_keys, Keys};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
 use crate::report::stream::{self, FileRecords};
@@ -107,7 +108,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
 
-    /// No colours (colours are only used on a terminal anyway; NO_COLOR is honoured).
+    /// When to colour the table: `auto` (on a terminal, unless NO_COLOR is
+    /// set or TERM is dumb; CLICOLOR_FORCE forces it), `always` (also into
+    /// a pipe, for `less -R`), `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// The same as `--color never`.
     #[arg(long)]
     pub no_color: bool,
 
@@ -118,6 +125,18 @@ pub struct Args {
     /// Bytes reassembled per direction of a connection (e.g. 1048576, 512KiB, 4MiB).
     #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = parse_size)]
     pub depth_cap: usize,
+
+    /// An NSS key log (SSLKEYLOGFILE: CLIENT_RANDOM and the TLS 1.3 traffic
+    /// secrets): decrypts the TLS of the connections it has lines for.
+    /// Repeatable.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylog: Vec<std::path::PathBuf>,
+
+    /// A server's RSA private key (PEM, PKCS#1 or PKCS#8): decrypts the
+    /// connections with an RSA-key-exchange suite whose server certificate
+    /// has its public key. Repeatable.
+    #[arg(long = "rsa-key", value_name = "FILE")]
+    pub rsa_key: Vec<std::path::PathBuf>,
 
     /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
@@ -202,6 +221,18 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok(v)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Width of the report when standard output is not a terminal (and
+/// `COLUMNS` says nothing): wide enough for the seven-column table of
+/// IPv4 connections, narrow enough to read in a ticket or a mail.
+const PIPE_WIDTH: usize = 100;
+
 /// What the environment says about colours and terminals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Terminal {
@@ -209,6 +240,12 @@ pub struct Terminal {
     pub stderr_is_terminal: bool,
     /// NO_COLOR is set to a non-empty value.
     pub no_color_env: bool,
+    /// CLICOLOR_FORCE is set to a value other than `0`.
+    pub clicolor_force: bool,
+    /// TERM is `dumb`: a terminal that shows escape codes as text.
+    pub term_dumb: bool,
+    /// The terminal's columns (standard output), else `COLUMNS`.
+    pub columns: Option<usize>,
 }
 
 impl Terminal {
@@ -217,7 +254,32 @@ impl Terminal {
             stdout_is_terminal: io::stdout().is_terminal(),
             stderr_is_terminal: io::stderr().is_terminal(),
             no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            clicolor_force: std::env::var_os("CLICOLOR_FORCE")
+                .is_some_and(|v| !v.is_empty() && v != "0"),
+            term_dumb: std::env::var_os("TERM").is_some_and(|v| v == "dumb"),
+            columns: comfy_table::Table::new()
+                .width()
+                .filter(|_| io::stdout().is_terminal())
+                .map(usize::from)
+                .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok()),
         }
+    }
+
+    /// Whether the table is coloured (`--color`, then the environment:
+    /// NO_COLOR wins over CLICOLOR_FORCE, as both conventions ask).
+    fn colour(&self, args: &Args) -> bool {
+        match (args.color, args.no_color) {
+            (_, true) | (ColorArg::Never, _) => false,
+            (ColorArg::Always, _) => true,
+            (ColorArg::Auto, _) if self.no_color_env => false,
+            (ColorArg::Auto, _) if self.clicolor_force => true,
+            (ColorArg::Auto, _) => self.stdout_is_terminal && !self.term_dumb,
+        }
+    }
+
+    /// Columns to fit the report into.
+    fn width(&self) -> usize {
+        self.columns.filter(|&c| c > 0).unwrap_or(PIPE_WIDTH)
     }
 }
 
@@ -260,6 +322,7 @@ pub fn run(args: Args) -> i32 {
         // A file is no terminal: no colours, no terminal widths.
         let term = Terminal {
             stdout_is_terminal: false,
+            columns: None,
             ..term
         };
         let mut err = io::stderr();
@@ -340,6 +403,8 @@ fn unopened(path: &str, e: io::Error) -> FileResult {
         skipped: Default::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        capture_key_logs: Vec::new(),
+        side: Default::default(),
     }
 }
 
@@ -533,6 +598,39 @@ pub fn options(args: &Args) -> Options {
         shared_budget: Some(Default::default()),
         ..Options::default()
     }
+}
+
+/// Read the key logs and RSA keys named by `--keylog` and `--rsa-key`
+/// (None when there are none: nothing is decrypted). A file that cannot
+/// be read, or an RSA key that does not parse, is an error naming it; a
+/// key log's skipped lines are counted on standard error.
+fn load_keys(args: &Args, err: &mut dyn Write) -> Result<Option<std::sync::Arc<Keys>>, ()> {
+    if args.keylog.is_empty() && args.rsa_key.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Keys::default();
+    for path in &args.keylog {
+        let name = path.display().to_string();
+        let text = std::fs::read(path).map_err(|e| {
+            let _ = writeln!(err, "rdptriage: --keylog {}: {e}", escape_unsafe(&name));
+        })?;
+        let st = keys.add_key_log(
+            &String::from_utf8_lossy(&text),
+            tls_keys::Origin::File(name.clone()),
+        );
+        let _ = writeln!(err, "rdptriage: --keylog {}: {}", escape_unsafe(&name), st);
+    }
+    for path in &args.rsa_key {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let _ = writeln!(err, "rdptriage: --rsa-key {}: {e}", escape_unsafe(&name));
+        })?;
+        keys.add_rsa_pem(&text, tls_keys::Origin::File(name.clone()))
+            .map_err(|e| {
+                let _ = writeln!(err, "rdptriage: --rsa-key {}: {e}", escape_unsafe(&name));
+            })?;
+    }
+    Ok(Some(std::sync::Arc::new(keys)))
 }
 
 /// The exit code for a set of results (files named by the user).
@@ -755,7 +853,11 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         let _ = out.write_all(report::causes::causes_markdown().as_bytes());
         return EXIT_OK;
     }
-    let opts = options(args);
+    let mut opts = options(args);
+    match load_keys(args, err) {
+        Ok(keys) => opts.keys = keys,
+        Err(()) => return EXIT_ERROR,
+    }
     // `--ladder` prints from the whole document, never streamed.
     let format: Format = match args.ladder {
         Some(_) => Format::Table,
@@ -798,9 +900,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let ropts = ReportOptions {
         format,
         style: TermStyle {
-            color: term.stdout_is_terminal && !args.no_color && !term.no_color_env,
+            color: term.colour(args),
             terminal: term.stdout_is_terminal,
             quiet: args.quiet,
+            width: term.width(),
         },
         redact: args.redact,
     };
@@ -934,7 +1037,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         }
     } else if table_streamed {
         if items.len() > 1 && !args.quiet && sink.ok() {
-            let tail = stream::table_totals(totals.finish(), files_written > 0);
+            let tail = stream::table_totals(totals.finish(), files_written > 0, ropts.style);
             sink.write(tail.as_bytes());
         }
     } else if !format.streams() {
@@ -1100,6 +1203,32 @@ mod tests {
             }
         ));
         assert!(!coloured(&[], Terminal::default()));
+        // --color decides over the environment; --no-color is "never".
+        let pipe = Terminal::default();
+        assert!(coloured(&["--color", "always"], pipe));
+        assert!(!coloured(&["--color", "never"], tty));
+        assert!(!coloured(&["--color", "always", "--no-color"], tty));
+        // CLICOLOR_FORCE colours a pipe in auto; NO_COLOR beats it.
+        let forced = Terminal {
+            clicolor_force: true,
+            ..pipe
+        };
+        assert!(coloured(&[], forced));
+        assert!(!coloured(
+            &[],
+            Terminal {
+                no_color_env: true,
+                ..forced
+            }
+        ));
+        // A dumb terminal shows escape codes as text: none.
+        assert!(!coloured(
+            &[],
+            Terminal {
+                term_dumb: true,
+                ..tty
+            }
+        ));
         // Never in JSON or Markdown.
         assert!(!coloured(&["--format", "json"], tty));
         assert!(!coloured(&["--format", "markdown"], tty));

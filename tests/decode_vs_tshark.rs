@@ -20,7 +20,7 @@ const EXPECTED: &str = "testdata/expected/decoding-tshark.tsv";
 const CAPTURES: &str = "testdata/captures";
 
 /// The columns after `capture` and `stream`, in file order.
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 22] = [
     "cookie",
     "requested",
     "selected",
@@ -36,6 +36,13 @@ const COLUMNS: [&str; 15] = [
     "keyboard_layout",
     "desktop_width",
     "desktop_height",
+    "cert_version",
+    "cert_key_alg",
+    "cert_exponent",
+    "cert_ca",
+    "cert_path_len",
+    "alpn",
+    "tls_history",
 ];
 
 /// Fields one side shows and the other legitimately does not: (capture
@@ -80,6 +87,30 @@ const EXCEPTIONS: &[(&str, u64, &str, &str)] = &[
         "corpus/zeek/rdp-x509.pcap",
         0,
         "cert_not_after",
+        "tshark does not dissect the proprietary X.509 chain",
+    ),
+    // Zeek's x509.log baseline for this certificate agrees (version 3):
+    // tests/zeek_baselines.rs.
+    (
+        "corpus/zeek/rdp-x509.pcap",
+        0,
+        "cert_version",
+        "tshark does not dissect the proprietary X.509 chain",
+    ),
+    // Zeek's x509.log baseline for this certificate agrees (md5WithRSAEncryption):
+    // tests/zeek_baselines.rs.
+    (
+        "corpus/zeek/rdp-x509.pcap",
+        0,
+        "cert_key_alg",
+        "tshark does not dissect the proprietary X.509 chain",
+    ),
+    // Zeek's x509.log baseline for this certificate agrees (exponent 65537):
+    // tests/zeek_baselines.rs.
+    (
+        "corpus/zeek/rdp-x509.pcap",
+        0,
+        "cert_exponent",
         "tshark does not dissect the proprietary X.509 chain",
     ),
 ];
@@ -174,13 +205,31 @@ fn ours(t: &Timeline) -> BTreeMap<&'static str, String> {
     if let Some((_, sh)) = t.server_hello() {
         set("sh_version", hex4(sh.version.0));
         set("sh_cipher", hex4(sh.cipher_suite));
+        if let Some(p) = &sh.alpn {
+            set("alpn", p.clone());
+        }
     }
     if let Some((_, chain)) = t.certificates() {
         if let Some(leaf) = chain.first() {
             set("cert_cn", cns(&leaf.subject));
             set("cert_not_before", leaf.not_before.to_string());
             set("cert_not_after", leaf.not_after.to_string());
+            set("cert_version", leaf.version.to_string());
+            set("cert_key_alg", leaf.key_algorithm_oid.clone());
+            if let Some(e) = leaf.key_exponent {
+                set("cert_exponent", e.to_string());
+            }
+            if let Some(bc) = leaf.basic_constraints {
+                set("cert_ca", bc.ca.to_string());
+                if let Some(n) = bc.path_len {
+                    set("cert_path_len", n.to_string());
+                }
+            }
         }
+    }
+    let history = t.tls_history();
+    if !history.is_empty() {
+        set("tls_history", history);
     }
     if let Some(core) = t.client_gcc().and_then(|(_, g)| g.core.as_ref()) {
         set("client_name", core.client_name.clone());

@@ -71,6 +71,11 @@ fn proto_connection() {
 }
 
 #[test]
+fn proto_inner() {
+    replay("proto_inner", harness::proto_inner);
+}
+
+#[test]
 fn tls_direction() {
     replay("tls_direction", harness::tls_direction);
 }

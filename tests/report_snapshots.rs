@@ -23,6 +23,7 @@ fn run(format: &str) -> (String, i32) {
         stdout_is_terminal: false,
         stderr_is_terminal: false,
         no_color_env: false,
+        ..Terminal::default()
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = execute(&args, term, &mut out, &mut err);

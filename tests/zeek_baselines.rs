@@ -22,59 +22,7 @@ const TSV: &str = "tests/zeek-baselines.tsv";
 const ZEEK_ONLY: &[&str] = &["uid", "id", "cert_chain_fuids", "client_cert_chain_fuids"];
 
 /// (log, field, why): fields rdptriage does not report (yet).
-const NOT_REPORTED: &[(&str, &str, &str)] = &[
-    ("ssl.log", "next_protocol", "ALPN/NPN is not reported"),
-    (
-        "ssl.log",
-        "ssl_history",
-        "the order of handshake messages is not reported",
-    ),
-    (
-        "ssl.log",
-        "client_cert_chain_fps",
-        "client certificates are not reported",
-    ),
-    (
-        "ssl.log",
-        "client_subject",
-        "client certificates are not reported",
-    ),
-    (
-        "ssl.log",
-        "client_issuer",
-        "client certificates are not reported",
-    ),
-    (
-        "x509.log",
-        "certificate.version",
-        "the X.509 version is not reported",
-    ),
-    (
-        "x509.log",
-        "certificate.key_alg",
-        "the key's algorithm OID name is not reported, only its type (key)",
-    ),
-    (
-        "x509.log",
-        "certificate.exponent",
-        "the exponent of an X.509 key is not reported",
-    ),
-    (
-        "x509.log",
-        "basic_constraints.ca",
-        "basic constraints are not reported",
-    ),
-    (
-        "x509.log",
-        "basic_constraints.path_len",
-        "basic constraints are not reported",
-    ),
-    (
-        "out",
-        "ext_encryption_methods",
-        "extEncryptionMethods (French locale only) is not reported",
-    ),
-];
+const NOT_REPORTED: &[(&str, &str, &str)] = &[];
 
 /// Zeek's names of client builds (its RDP::builds table) met in the corpus.
 const BUILDS: &[(&str, u64)] = &[("RDP 6.0", 6000), ("RDP 8.1", 9600)];
@@ -418,6 +366,43 @@ fn check(log: &str, field: &str, zv: &str, c: &Value) -> Option<String> {
             let ours = s(&c["certificates"][0][field]).unwrap_or_default();
             ok(dn_parts(&ours) == dn_parts(&z), ours)
         }
+        ("ssl.log", "next_protocol") => {
+            let ours = s(&tls["next_protocol"]);
+            ok(
+                ours.as_deref() == (!unset).then_some(z.as_str()),
+                format!("{ours:?}"),
+            )
+        }
+        ("ssl.log", "ssl_history") => {
+            let ours = s(&tls["history"]).unwrap_or_default();
+            ok(ours == z, ours)
+        }
+        ("ssl.log", "client_cert_chain_fps") => {
+            let ours: Vec<String> = c["client_certificates"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| s(&x["sha256"])).collect())
+                .unwrap_or_default();
+            let want = if z == "(empty)" { "" } else { z.as_str() };
+            ok(ours.join(",") == want, format!("{ours:?}"))
+        }
+        ("ssl.log", "client_subject" | "client_issuer") => {
+            let ours = s(&c["client_certificates"][0][field.trim_start_matches("client_")]);
+            ok(
+                match (unset, &ours) {
+                    (true, None) => true,
+                    (false, Some(o)) => dn_parts(o) == dn_parts(&z),
+                    _ => false,
+                },
+                format!("{ours:?}"),
+            )
+        }
+        ("out", "ext_encryption_methods") => {
+            let ours = cd["ext_encryption_methods"].as_u64();
+            ok(
+                ours.map(|v| v.to_string()) == Some(z.clone()),
+                format!("{ours:?}"),
+            )
+        }
         ("ssl.log", "sni_matches_cert") => {
             // Unset: Zeek judges it only for a name it could match.
             let ours = s(&tls["sni"]);
@@ -456,6 +441,40 @@ fn check(log: &str, field: &str, zv: &str, c: &Value) -> Option<String> {
                 "certificate.key_type" => ok(key.to_lowercase().starts_with(&z), key),
                 "certificate.key_length" => ok(key.ends_with(&format!(" {z}")), key),
                 "certificate.curve" => ok(unset && !key.starts_with("EC"), key),
+                "certificate.version" => {
+                    let ours = x["version"].as_u64();
+                    ok(
+                        ours.map(|v| v.to_string()) == Some(z.clone()),
+                        format!("{ours:?}"),
+                    )
+                }
+                "certificate.key_alg" => {
+                    let ours = s(&x["key_algorithm"]).unwrap_or_default();
+                    ok(ours == z, ours)
+                }
+                "certificate.exponent" => {
+                    let ours = x["key_exponent"].as_u64();
+                    ok(
+                        ours.map(|v| v.to_string()) == Some(z.clone()),
+                        format!("{ours:?}"),
+                    )
+                }
+                "basic_constraints.ca" => {
+                    let ours = x["ca"].as_bool();
+                    let want = match z.as_str() {
+                        "T" => Some(true),
+                        "F" => Some(false),
+                        _ => None,
+                    };
+                    ok(ours == want, format!("{ours:?}"))
+                }
+                "basic_constraints.path_len" => {
+                    let ours = x["path_len"].as_u64();
+                    ok(
+                        ours.map(|v| v.to_string()) == (!unset).then(|| z.clone()),
+                        format!("{ours:?}"),
+                    )
+                }
                 "san.dns" | "san.uri" | "san.email" | "san.ip" => {
                     let n = x["sans"].as_array().map(Vec::len).unwrap_or(0);
                     ok(unset && n == 0, format!("{n} SANs"))

@@ -275,6 +275,7 @@ pub fn flow_config() -> FlowConfig {
         shared_budget: None,
         linger: Duration::from_secs(1),
         idle_finish: Duration::from_secs(10),
+        datagram_ports: vec![53, 88],
     }
 }
 
@@ -500,6 +501,42 @@ pub fn proto_connection(data: &[u8]) {
     }
 }
 
+/// Target `proto_inner`: decrypted plaintext. The first byte picks the
+/// selected protocol (SSL, HYBRID, HYBRID_EX, unknown: low two bits); the
+/// next two (little-endian) how many of the remaining bytes are the
+/// client's; the rest is the server's.
+pub fn proto_inner(data: &[u8]) {
+    let [sel, a, b, rest @ ..] = data else {
+        return;
+    };
+    let selected = [
+        x224::Protocols::SSL,
+        x224::Protocols::HYBRID,
+        x224::Protocols::HYBRID_EX,
+        proto::SELECTED_UNKNOWN,
+    ][usize::from(sel & 3)];
+    let split = usize::from(u16::from_le_bytes([*a, *b])).min(rest.len());
+    let (c, s) = rest.split_at(split);
+    let input = |d| StreamInput {
+        data: d,
+        holes: &[],
+        limit: None,
+        from_start: true,
+        hidden: &[],
+    };
+    for d in proto::decode_inner(input(c), input(s), selected) {
+        assert!(d.start <= d.end, "event ends before it starts");
+        let len = match d.dir {
+            Dir::ToServer => c.len(),
+            Dir::ToClient => s.len(),
+        };
+        assert!(
+            d.end <= len as u64,
+            "event past the end of its stream: {d:?}"
+        );
+    }
+}
+
 /// Target `tls_direction`: the first byte picks the direction (bit 0),
 /// TLS 1.3 mode (bit 1) and a base offset (the other bits); the rest is
 /// the direction's bytes.
@@ -553,6 +590,8 @@ pub fn analyze_file(data: &[u8]) {
                 color: false,
                 terminal: false,
                 quiet: false,
+                // A narrow terminal: the table and the wrapping run too.
+                width: 72,
             },
             redact,
         };

@@ -20,6 +20,8 @@ pub(crate) struct Collector<F> {
     last_link: usize,
     /// pcapng interfaces, the first [`MAX_INTERFACES`] of them.
     pub(crate) interfaces: Vec<CaptureInterface>,
+    /// Who takes the TLS key logs of Decryption Secrets Blocks, if anyone.
+    pub(crate) on_secrets: Option<super::SecretsSink>,
 }
 
 /// Interfaces described in a [`super::ReadSummary`]; past this they are
@@ -40,6 +42,7 @@ impl<F: FnMut(&Frame<'_>)> Collector<F> {
             link_types: Vec::new(),
             last_link: 0,
             interfaces: Vec::new(),
+            on_secrets: None,
         }
     }
 

@@ -18,6 +18,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
     mut src: R,
     on_frame: F,
+    on_secrets: Option<super::SecretsSink>,
 ) -> Result<ReadSummary, OpenError> {
     let mut prefix = [0u8; 4];
     let n = drive::read_prefix(&mut src, &mut prefix)?;
@@ -29,12 +30,18 @@ pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
     };
     let (r, compression) = if head.starts_with(&GZIP_MAGIC) {
         let dec = flate2::read::MultiGzDecoder::new(chained);
-        (read_stream(dec, Compression::Gzip, on_frame), "gzip")
+        (
+            read_stream(dec, Compression::Gzip, on_frame, on_secrets),
+            "gzip",
+        )
     } else if head == ZSTD_MAGIC {
         let dec = zstd::stream::read::Decoder::new(chained)?;
-        (read_stream(dec, Compression::Zstd, on_frame), "zstd")
+        (
+            read_stream(dec, Compression::Zstd, on_frame, on_secrets),
+            "zstd",
+        )
     } else {
-        return read_stream(chained, Compression::None, on_frame);
+        return read_stream(chained, Compression::None, on_frame, on_secrets);
     };
     // A compressed stream cut before its first block decompressed (a zstd
     // block holds up to 128 KiB: a small file cut anywhere gives nothing)
@@ -124,6 +131,7 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
     src: R,
     compression: Compression,
     on_frame: F,
+    on_secrets: Option<super::SecretsSink>,
 ) -> Result<ReadSummary, OpenError> {
     let (mut src, slot) = drive::Source::new(src);
     let mut magic = [0u8; 4];
@@ -145,6 +153,7 @@ fn read_stream<R: Read, F: FnMut(&Frame<'_>)>(
         )));
     }
     let mut coll = Collector::new(on_frame);
+    coll.on_secrets = on_secrets;
     let (format, incomplete, bytes) = if let Some(kind) = pcap::Magic::recognise(magic) {
         if kind.crate_reads() {
             pcap::read(src, slot, &mut coll, kind, magic)?

@@ -256,7 +256,26 @@ pub fn read_capture<R: Read>(
     src: R,
     on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, OpenError> {
-    decompress::open(src, on_frame)
+    decompress::open(src, on_frame, None)
+}
+
+/// The type of a Decryption Secrets Block holding a TLS key log
+/// ("TLSK", pcapng draft §4.7).
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// Takes the TLS key log of each Decryption Secrets Block as it is read
+/// (before the packets it decrypts): its byte offset and its text.
+pub type SecretsSink = Box<dyn FnMut(u64, &[u8])>;
+
+/// As [`read_capture`], handing the TLS key log of every Decryption
+/// Secrets Block to `on_secrets` when the block is read, so that the
+/// packets after it can be decrypted with it.
+pub fn read_capture_with_secrets<R: Read>(
+    src: R,
+    on_frame: impl FnMut(&Frame<'_>),
+    on_secrets: SecretsSink,
+) -> Result<ReadSummary, OpenError> {
+    decompress::open(src, on_frame, Some(on_secrets))
 }
 
 /// What to say of an `.etl` file (Event Trace Log, from `netsh trace` or

@@ -586,6 +586,13 @@ fn handle<F: FnMut(&Frame<'_>)>(
         }
         Block::DecryptionSecrets(dsb) => {
             secrets(coll, offset, dsb.secrets_type.0, dsb.secrets_len);
+            // The crate's `data` includes the padding to 4 bytes.
+            let data = dsb.data.get(..dsb.secrets_len as usize);
+            if let (Some(sink), Some(data)) = (coll.on_secrets.as_mut(), data) {
+                if dsb.secrets_type.0 == super::SECRETS_TLS_KEY_LOG {
+                    sink(offset, data);
+                }
+            }
         }
         _ => {}
     }

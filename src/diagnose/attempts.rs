@@ -673,6 +673,7 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
             Some(Benign::HealthCheck) => "health check".into(),
             Some(Benign::Scanner) => "port scan".into(),
             Some(Benign::Probe) => "probe".into(),
+            Some(Benign::Redirected) => "redirected".into(),
             Some(Benign::SessionEnd) => "session (ended normally)".into(),
             None => "benign".into(),
         },

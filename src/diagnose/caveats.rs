@@ -3,16 +3,15 @@
 //! payloads at the snap length. Caveats lower the confidence of the cause
 //! (or withdraw it) and say so.
 
+use super::evidence::CaptureClue;
 use super::facts::{Facts, TermKind};
 use super::ladder::Ladder;
 use super::rules::{cause, lower_confidence};
 use super::{CauseId, Confidence, Diagnosis, Grounds, Outcome};
 use crate::common::Dir;
 use crate::flow::GapKind;
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
 
-pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
+pub fn apply(lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // Capture started mid-connection.
     if let Some(frame) = f.mid_stream {
         d.caveats.push(format!(
@@ -51,13 +50,12 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
             for (dir, g) in &loss {
                 d.evidence.push(super::Evidence {
                     frame: g.frame,
-                    text: format!(
-                        "capture loss: {} bytes from the {} at offset {} acknowledged but not \
-                         captured",
-                        g.len,
-                        dir.sender(),
-                        g.offset
-                    ),
+                    clue: CaptureClue::Loss {
+                        dir: *dir,
+                        len: g.len,
+                        offset: g.offset,
+                    }
+                    .into(),
                 });
             }
             match &mut d.cause {
@@ -95,14 +93,14 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     }
 
     // Only one direction captured.
-    let cs = tl.dir(Dir::ToServer);
-    let sc = tl.dir(Dir::ToClient);
+    let cs = f.conn.dir(Dir::ToServer);
+    let sc = f.conn.dir(Dir::ToClient);
     let client_needed_server = cs.sent_packets() >= 3
         && (cs.payload_bytes > 0
             || lad.mark(super::Step::HandshakeAck).is_some()
-            || tl.connection_request().is_some());
+            || f.proto.request.is_some());
     let server_needed_client = sc.sent_packets() >= 3
-        && (sc.payload_bytes > 0 || tl.proto_events().any(|(e, _)| e.dir == Dir::ToClient));
+        && (sc.payload_bytes > 0 || f.proto.decoded_from[Dir::ToClient.index()]);
     let one_way = if sc.packets == 0 && client_needed_server {
         Some("client to server")
     } else if cs.packets == 0 && server_needed_client {
@@ -161,10 +159,8 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // Decoding stopped before the failure (after it, nothing is lost).
     if d.outcome != Outcome::Established {
         let before_end = |frame: u64| d.ending_frame.map_or(true, |end| frame < end);
-        if let Some((e, why)) = tl.proto_events().find_map(|(e, p)| match p {
-            ProtoEvent::Stopped { why } if before_end(e.frame) => Some((e, why)),
-            _ => None,
-        }) {
+        if let Some(e) = f.proto.decode_stops.iter().find(|e| before_end(e.frame)) {
+            let why = &e.what;
             d.caveats.push(format!(
                 "decoding of the {} stream stopped at frame {}: {why}",
                 e.dir.sender(),
@@ -174,7 +170,8 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
             // stopped on the ladder is not known, so a failure read from
             // the position cannot stand.
             let after_last = lad.last.map_or(0, |m| m.frame);
-            let unread_after_last = tl
+            let unread_after_last = f
+                .conn
                 .dir(e.dir)
                 .last_payload
                 .is_some_and(|(f, _)| f >= e.frame && f > after_last);
@@ -192,11 +189,11 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
         }
     }
 
-    if tl.events_dropped > 0 {
+    if f.conn.events_dropped > 0 {
         d.caveats.push(format!(
             "{} TCP events of this connection were not kept (event limit); late events may be \
              missing",
-            tl.events_dropped
+            f.conn.events_dropped
         ));
     }
 
@@ -204,7 +201,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // itself only ends a long connection's kept prefix: decoding says so
     // above when it matters).
     for dir in [Dir::ToServer, Dir::ToClient] {
-        if let Some(limit) = tl.dir(dir).limit.filter(|l| l.lost_in_depth()) {
+        if let Some(limit) = f.conn.dir(dir).limit.filter(|l| l.lost_in_depth()) {
             d.caveats.push(format!(
                 "not every byte from the {} was kept for decoding: {limit}; what was not kept \
                  is unknown",
@@ -216,10 +213,7 @@ pub fn apply(tl: &Timeline, lad: &Ladder, f: &Facts, d: &mut Diagnosis) {
     // ICMP errors that quote the connection but did not end it.
     if let Some(t) = f.terms.iter().find(|t| matches!(t.kind, TermKind::Icmp(_))) {
         if d.ending_frame != Some(t.frame) && !d.evidence.iter().any(|e| e.frame == t.frame) {
-            d.evidence.push(super::Evidence {
-                frame: t.frame,
-                text: t.describe(),
-            });
+            d.evidence.push(super::rules::term_ev(t, None));
         }
     }
 }

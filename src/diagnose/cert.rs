@@ -1,23 +1,11 @@
 //! Judging the server's certificate against the capture's own clock and
 //! the name the client dialled.
 
+use super::facts::Facts;
 use super::facts::{date, date_secs};
 use super::{CauseId, Confidence};
 use crate::common::Timestamp;
 use crate::proto::cert::CertInfo;
-use crate::timeline::Timeline;
-
-pub(super) fn cert_text(c: &CertInfo, now: Timestamp) -> String {
-    format!(
-        "server Certificate: subject {}, issuer {}{}, valid {} to {} (capture time {})",
-        c.subject,
-        c.issuer,
-        if c.self_signed { " (self-signed)" } else { "" },
-        date_secs(c.not_before),
-        date_secs(c.not_after),
-        date(now)
-    )
-}
 
 /// What is wrong with a certificate, and how sure the capture makes it.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +28,8 @@ fn finding(id: CauseId, confidence: Confidence, why: String) -> Option<Finding> 
 /// name in the SNI, self-signed, the server address when the client sent
 /// no SNI (FreeRDP sends the dialled name or address; a missing SNI
 /// suggests an address), weak key or signature.
-pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<Finding> {
+pub fn judge_cert(f: &Facts, now: Timestamp) -> Option<Finding> {
+    let certs: &[CertInfo] = f.proto.certificates.as_ref().map_or(&[], |c| &c.what);
     let leaf = certs.first()?;
     let secs = now.secs();
     if leaf.not_after < secs {
@@ -66,7 +55,7 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<F
         );
     }
     let names = cert_names(leaf);
-    if let Some(name) = dialled_name(tl) {
+    if let Some(name) = dialled_name(f) {
         if !names.iter().any(|n| name_matches(n, &name)) {
             return finding(
                 CauseId::CertRejectedNameMismatch,
@@ -91,8 +80,8 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<F
             ),
         );
     }
-    if dialled_name(tl).is_none() && tl.client_hello().is_some() {
-        let ip = tl.endpoints.server.ip().to_string();
+    if dialled_name(f).is_none() && f.proto.client_hello.is_some() {
+        let ip = f.conn.endpoints.server.ip().to_string();
         if !names.is_empty() && !names.iter().any(|n| name_matches(n, &ip)) {
             return finding(
                 CauseId::CertRejectedNameMismatch,
@@ -124,9 +113,11 @@ pub fn judge_cert(tl: &Timeline, certs: &[CertInfo], now: Timestamp) -> Option<F
 }
 
 /// The host name the client dialled, when the capture shows it (TLS SNI).
-pub(super) fn dialled_name(tl: &Timeline) -> Option<String> {
-    tl.client_hello()
-        .and_then(|(_, h)| h.sni.clone())
+pub(super) fn dialled_name(f: &Facts) -> Option<String> {
+    f.proto
+        .client_hello
+        .as_ref()
+        .and_then(|h| h.what.sni.clone())
         .filter(|s| !s.is_empty())
 }
 

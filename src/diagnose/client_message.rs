@@ -401,6 +401,9 @@ const SERVER_CODE: ClientMessage = ClientMessage {
 const SOCKET_CONNECT: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x204 as \
      'Windows Sockets connect failed'; that this connection's failure gives it is inferred (the TCP \
      connection never opened)";
+const DNS_LOOKUP: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x104 as \
+     'DNS name lookup failure'; that this look-up's failure gives it is inferred (the client had no \
+     address to connect to)";
 const SOCKET_CLOSED: &str = "Microsoft Learn, IMsTscAxEvents::OnDisconnected documents 0x904 as \
      'Socket closed'; that this ending gives it is inferred (the TCP connection was closed under \
      the client)";
@@ -415,6 +418,14 @@ const NO_SOURCE: &str = "No source: no Microsoft table or article ties this verd
      message";
 
 /// "None known": no source maps the cause to a client message.
+/// FreeRDP's client turns the server's NLA errorCode into its own
+/// connect error, one per NTSTATUS.
+const FREERDP_NLA: &str = "FreeRDP libfreerdp/core/nla.c maps the server's TSRequest errorCode \
+     (STATUS_LOGON_FAILURE, STATUS_ACCOUNT_RESTRICTION, STATUS_PASSWORD_EXPIRED, \
+     STATUS_PASSWORD_MUST_CHANGE, STATUS_ACCOUNT_DISABLED, STATUS_ACCOUNT_EXPIRED, \
+     STATUS_ACCOUNT_LOCKED_OUT, STATUS_LOGON_TYPE_NOT_GRANTED, STATUS_ACCESS_DENIED, \
+     STATUS_WRONG_PASSWORD) to FREERDP_ERROR_CONNECT_* errors its clients print as ERRCONNECT_*";
+
 const NONE_KNOWN: ClientMessage = ClientMessage {
     disconnect_reason: None,
     extended: Extended::None,
@@ -594,6 +605,81 @@ pub const CLIENT_MESSAGES: &[(CauseId, &[ClientMessage])] = &[
     (CauseId::ServerShutdown, &[SERVER_CODE]),
     (CauseId::ConnectionBrokerError, &[SERVER_CODE]),
     (CauseId::RdpProtocolError, &[SERVER_CODE]),
+    (
+        CauseId::AccountLockedOut,
+        &[text(
+            "ERRCONNECT_ACCOUNT_LOCKED_OUT (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::PasswordExpired,
+        &[text(
+            "ERRCONNECT_PASSWORD_EXPIRED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::PasswordMustChange,
+        &[text(
+            "ERRCONNECT_PASSWORD_MUST_CHANGE (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountDisabled,
+        &[text(
+            "ERRCONNECT_ACCOUNT_DISABLED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountExpired,
+        &[text(
+            "ERRCONNECT_ACCOUNT_EXPIRED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::LogonTypeNotGranted,
+        &[text(
+            "ERRCONNECT_LOGON_TYPE_NOT_GRANTED (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (
+        CauseId::AccountRestriction,
+        &[text(
+            "ERRCONNECT_ACCOUNT_RESTRICTION (FreeRDP clients; what mstsc shows: none known)",
+            Confidence::Medium,
+            FREERDP_NLA,
+        )],
+    ),
+    (CauseId::LogonHoursRestriction, &[NONE_KNOWN]),
+    (CauseId::DomainUnreachable, &[NONE_KNOWN]),
+    (
+        CauseId::DnsNameNotFound,
+        &[disc(0x104, Confidence::Medium, DNS_LOOKUP)],
+    ),
+    (
+        CauseId::DnsNoAnswer,
+        &[disc(0x104, Confidence::Low, DNS_LOOKUP)],
+    ),
+    (CauseId::DnsAddressMismatch, &[NONE_KNOWN]),
+    (CauseId::KerberosSpnUnknown, &[NONE_KNOWN]),
+    (CauseId::KerberosClockSkew, &[NONE_KNOWN]),
+    (CauseId::KerberosPasswordWrong, &[NONE_KNOWN]),
+    (CauseId::KerberosAccountRevoked, &[NONE_KNOWN]),
+    (CauseId::KerberosPasswordExpired, &[NONE_KNOWN]),
+    (CauseId::KerberosKdcUnreachable, &[NONE_KNOWN]),
+    (CauseId::KerberosEtypeUnsupported, &[NONE_KNOWN]),
+    (CauseId::UdpTransportBlocked, &[NONE_KNOWN]),
 ];
 
 /// The client-message entries of a cause.

@@ -1,15 +1,19 @@
-//! Facts read once from a timeline for the rules: the packets that can end
-//! a connection, retransmissions, windows, gaps, ICMP errors, and the
-//! helpers that word evidence ("0.4 ms after ClientHello (frame 15)").
-
-use super::ladder::Mark;
+//! Facts read once from a timeline for the rules, which see nothing else:
+//! the packets that can end a connection, retransmissions, windows, gaps,
+//! keep-alives, ICMP errors, the connection's place and times (`Conn`) and
+//! what its clear-text protocol messages say (`Proto`).
+use super::evidence::Clue;
 use super::{Evidence, Party};
-use crate::common::{Dir, Duration, Timestamp};
+use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
 use crate::packet::IcmpError;
-use crate::proto::tls::{alert_name, TlsEvent};
-use crate::proto::ProtoEvent;
-use crate::timeline::{EventKind, Timeline};
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::CredsspLeg;
+use crate::proto::mcs::McsEvent;
+use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
+use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
+use crate::proto::{NlaEvent, ProtoEvent, StopReason};
+use crate::timeline::{DirSummary, Event, EventKind, Timeline};
 
 /// The party sending in a direction.
 pub fn party(dir: Dir) -> Party {
@@ -25,6 +29,9 @@ pub enum TermKind {
     Rst {
         ttl: u8,
         ip_id: Option<u16>,
+        /// The sender's usual TTL and how many packets carry it, when this
+        /// RST's TTL is not it: a device on the path forged it.
+        forged: Option<(u8, u64)>,
     },
     Fin,
     /// A clear-text TLS alert.
@@ -95,8 +102,129 @@ pub struct Rtx {
     pub len: u32,
 }
 
+/// Where and when the connection ran, and what each direction carried.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub endpoints: Endpoints,
+    pub first_ts: Timestamp,
+    pub last_frame: u64,
+    pub last_ts: Timestamp,
+    /// The last packet of the whole capture: how long it went on.
+    pub capture_end: Timestamp,
+    dirs: [DirSummary; 2],
+    /// The longest silence and the frame that ended it.
+    pub max_idle: Option<(Duration, u64)>,
+    /// When the first event at or after the frame that ended the longest
+    /// silence happened.
+    pub idle_resumed: Option<Timestamp>,
+    /// TCP events not kept (the per-connection bound).
+    pub events_dropped: u64,
+}
+
+impl Conn {
+    fn of(tl: &Timeline) -> Conn {
+        Conn {
+            endpoints: tl.endpoints,
+            first_ts: tl.first_ts,
+            last_frame: tl.last_frame,
+            last_ts: tl.last_ts,
+            capture_end: tl.capture_end,
+            dirs: tl.dirs.clone(),
+            max_idle: tl.max_idle,
+            idle_resumed: tl
+                .max_idle
+                .and_then(|(_, fr)| tl.events.iter().find(|e| e.frame >= fr))
+                .map(|e| e.ts),
+            events_dropped: tl.events_dropped,
+        }
+    }
+
+    pub fn dir(&self, d: Dir) -> &DirSummary {
+        &self.dirs[d.index()]
+    }
+}
+
+/// A protocol fact with its place: frame, time, sender.
+#[derive(Clone, Debug, PartialEq)]
+pub struct At<T> {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub dir: Dir,
+    pub what: T,
+}
+
+impl<T> At<T> {
+    fn of(e: &Event, what: T) -> At<T> {
+        At {
+            frame: e.frame,
+            ts: e.ts,
+            dir: e.dir,
+            what,
+        }
+    }
+}
+
+/// What the clear-text protocol messages say, read once.
 #[derive(Clone, Debug, Default)]
+pub struct Proto {
+    pub request: Option<At<ConnectionRequest>>,
+    /// The first RDP_NEG_FAILURE.
+    pub neg_failure: Option<At<NegFailureCode>>,
+    pub client_hello: Option<At<ClientHello>>,
+    pub server_hello: Option<At<()>>,
+    /// The server's certificate chain, leaf first (TLS, or the GCC
+    /// security data).
+    pub certificates: Option<At<Vec<CertInfo>>>,
+    pub credssp_legs: Vec<At<CredsspLeg>>,
+    /// The sentence on what the client offered and the server chose.
+    pub negotiation: Option<String>,
+    /// Where decoding of a direction stopped, and why.
+    pub decode_stops: Vec<At<StopReason>>,
+    /// Whether any protocol message was decoded from each direction (by
+    /// `Dir::index`).
+    pub decoded_from: [bool; 2],
+}
+
+impl Proto {
+    fn of(tl: &Timeline) -> Proto {
+        Proto {
+            request: tl.connection_request().map(|(e, r)| At::of(e, r.clone())),
+            neg_failure: tl.proto_events().find_map(|(e, p)| match p {
+                ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
+                    code,
+                })) => Some(At::of(e, *code)),
+                _ => None,
+            }),
+            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h.clone())),
+            server_hello: tl.server_hello().map(|(e, _)| At::of(e, ())),
+            certificates: tl.certificates().map(|(e, c)| At::of(e, c.to_vec())),
+            credssp_legs: tl.credssp_legs().map(|(e, l)| At::of(e, l)).collect(),
+            negotiation: super::negotiation(tl),
+            decode_stops: tl
+                .proto_events()
+                .filter_map(|(e, p)| match p {
+                    ProtoEvent::Stopped { why } => Some(At::of(e, why.clone())),
+                    _ => None,
+                })
+                .collect(),
+            decoded_from: [Dir::ToServer, Dir::ToClient]
+                .map(|d| tl.proto_events().any(|(e, _)| e.dir == d)),
+        }
+    }
+}
+
+impl Proto {
+    /// The server's leaf certificate with its place.
+    pub fn leaf_cert(&self) -> Option<(u64, &CertInfo)> {
+        let c = self.certificates.as_ref()?;
+        c.what.first().map(|l| (c.frame, l))
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct Facts {
+    pub conn: Conn,
+    pub proto: Proto,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
     /// SYN events (frame, ts, retransmission).
@@ -110,15 +238,56 @@ pub struct Facts {
     pub dupacks: Vec<(u64, Timestamp, Dir)>,
     pub out_of_order: Vec<(u64, Timestamp, Dir, u32)>,
     pub mid_stream: Option<u64>,
-    /// The first NotRdp event: frame, direction, why.
-    pub not_rdp: Option<(u64, Dir, String)>,
+    /// The first NotRdp event: frame, time, direction, why.
+    pub not_rdp: Option<(u64, Timestamp, Dir, String)>,
+    /// Zero-window probes: frame, sender.
+    pub zero_window_probes: Vec<(u64, Dir)>,
+    /// The frame of the last event from each direction (by `Dir::index`).
+    pub last_event: [Option<u64>; 2],
+    /// Frames where a side showed it was alive in a way that answers the
+    /// other side's keep-alives (a keep-alive ACK or a protocol message),
+    /// with that side's direction.
+    pub signs_of_life: Vec<(u64, Dir)>,
+    /// Clear-text MCS PDUs, in order.
+    pub mcs: Vec<At<McsEvent>>,
+    /// X.224 Disconnect Requests: reason.
+    pub x224_disconnects: Vec<At<u8>>,
+    /// Decrypted NLA messages, in order.
+    pub nla: Vec<At<NlaEvent>>,
 }
 
 impl Facts {
     pub fn build(tl: &Timeline) -> Facts {
-        let mut f = Facts::default();
+        let mut f = Facts {
+            conn: Conn::of(tl),
+            proto: Proto::of(tl),
+            terms: Vec::new(),
+            rtx: Vec::new(),
+            syns: Vec::new(),
+            synacks: Vec::new(),
+            gaps: Vec::new(),
+            zero_windows: Vec::new(),
+            keepalives: Vec::new(),
+            dupacks: Vec::new(),
+            out_of_order: Vec::new(),
+            mid_stream: None,
+            not_rdp: None,
+            zero_window_probes: Vec::new(),
+            last_event: [None, None],
+            signs_of_life: Vec::new(),
+            mcs: Vec::new(),
+            x224_disconnects: Vec::new(),
+            nla: Vec::new(),
+        };
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         for e in &tl.events {
+            f.last_event[e.dir.index()] = Some(e.frame);
+            match &e.kind {
+                EventKind::Tcp(TcpEventKind::KeepAliveAck) | EventKind::Proto(_) => {
+                    f.signs_of_life.push((e.frame, e.dir))
+                }
+                _ => {}
+            }
             match &e.kind {
                 EventKind::Tcp(t) => match t {
                     TcpEventKind::Syn { .. } if e.dir == Dir::ToServer => {
@@ -134,6 +303,7 @@ impl Facts {
                         kind: TermKind::Rst {
                             ttl: *ttl,
                             ip_id: *ip_id,
+                            forged: forged(tl.dir(e.dir), *ttl),
                         },
                     }),
                     TcpEventKind::Fin => f.terms.push(Term {
@@ -172,6 +342,7 @@ impl Facts {
                         }
                     }
                     TcpEventKind::Gap(g) => f.gaps.push((e.dir, *g)),
+                    TcpEventKind::ZeroWindowProbe => f.zero_window_probes.push((e.frame, e.dir)),
                     TcpEventKind::MidStream => {
                         f.mid_stream.get_or_insert(e.frame);
                     }
@@ -194,7 +365,12 @@ impl Facts {
                         kind: TermKind::EncryptedAlert,
                     }),
                     ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
-                        f.not_rdp = Some((e.frame, e.dir, why.clone()))
+                        f.not_rdp = Some((e.frame, e.ts, e.dir, why.clone()))
+                    }
+                    ProtoEvent::Mcs(m) => f.mcs.push(At::of(e, m.clone())),
+                    ProtoEvent::Nla(n) => f.nla.push(At::of(e, n.clone())),
+                    ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => {
+                        f.x224_disconnects.push(At::of(e, *reason))
                     }
                     _ => {}
                 },
@@ -251,25 +427,34 @@ impl Facts {
     }
 }
 
+/// A RST with TTL `ttl` whose sender's other packets (at least two) have
+/// another usual TTL: (usual TTL, packets with it).
+fn forged(d: &DirSummary, ttl: u8) -> Option<(u8, u64)> {
+    let usual = d.usual_ttl()?;
+    let count = |v: u8| {
+        d.ttls
+            .iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let n = count(usual);
+    // Two TTL populations of similar size are two paths or two capture
+    // points (every packet seen twice), not a forger.
+    let same_as_rst = count(ttl);
+    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
+    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
+}
+
 /// Human duration between two times (`0.40 ms`, `1.52 s`).
 pub fn dur(later: Timestamp, earlier: Timestamp) -> Duration {
     later.since(earlier)
 }
 
-/// `N ms after ClientHello (frame 15)`.
-pub fn after(ts: Timestamp, m: &Mark) -> String {
-    format!(
-        "{} after {} (frame {})",
-        dur(ts, m.ts),
-        m.step.label(),
-        m.frame
-    )
-}
-
-pub fn ev(frame: u64, text: impl Into<String>) -> Evidence {
+pub fn ev(frame: u64, clue: impl Into<Clue>) -> Evidence {
     Evidence {
         frame,
-        text: text.into(),
+        clue: clue.into(),
     }
 }
 

@@ -11,10 +11,11 @@ use super::{Certainty, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::TcpEventKind;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+use crate::proto::inner::AUTHZ_SUCCESS;
 use crate::proto::mcs::McsEvent;
 use crate::proto::tls::TlsEvent;
 use crate::proto::x224::{ConnectionConfirm, Protocols, X224Event};
-use crate::proto::ProtoEvent;
+use crate::proto::{NlaEvent, ProtoEvent};
 use crate::timeline::{EventKind, Timeline};
 
 /// Where a step was seen, and how sure the capture makes it.
@@ -101,6 +102,9 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<(Step, Certainty)> {
         }
         return Some((step, Certainty::Seen));
     }
+    if let EventKind::Proto(ProtoEvent::Nla(n)) = kind {
+        return nla_step(n, dir).map(|s| (s, Certainty::Seen));
+    }
     let step = match (kind, dir) {
         (EventKind::Tcp(TcpEventKind::Syn { .. }), ToServer) => Step::Syn,
         (EventKind::Tcp(TcpEventKind::SynAck { .. }), ToClient) => Step::SynAck,
@@ -157,6 +161,35 @@ fn step_of(kind: &EventKind, dir: Dir) -> Option<(Step, Certainty)> {
     Some((step, Certainty::Seen))
 }
 
+/// The CredSSP step a decrypted TSRequest or Early User Authorization
+/// Result shows ([MS-CSSP] 3.1.5: token exchange, then pubKeyAuth both
+/// ways, then authInfo). A server TSRequest with an errorCode and a
+/// denied authorization complete nothing.
+fn nla_step(n: &NlaEvent, dir: Dir) -> Option<Step> {
+    match (n, dir) {
+        (NlaEvent::EarlyUserAuthResult { result }, Dir::ToClient) => {
+            (*result == AUTHZ_SUCCESS).then_some(Step::EarlyUserAuthResult)
+        }
+        (NlaEvent::TsRequest(t), Dir::ToServer) => Some(if t.credentials {
+            Step::CredsspCredentials
+        } else if t.pub_key_auth {
+            Step::CredsspAuthenticate
+        } else {
+            t.token.as_ref()?;
+            Step::CredsspNegotiate
+        }),
+        (NlaEvent::TsRequest(t), Dir::ToClient) if t.error_code.is_none() => {
+            Some(if t.pub_key_auth {
+                Step::CredsspServerPubKeyAuth
+            } else {
+                t.token.as_ref()?;
+                Step::CredsspChallenge
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The client's CredSSP message a server leg answers.
 fn answered_by(step: Step) -> Option<Step> {
     match step {
@@ -186,6 +219,9 @@ impl Ladder {
             .proto_events()
             .any(|(_, p)| matches!(p, ProtoEvent::Tls(_)));
         let has_credssp = tl.credssp_legs().next().is_some();
+        let has_nla = tl
+            .proto_events()
+            .any(|(_, p)| matches!(p, ProtoEvent::Nla(_)));
         // MCS or fast-path PDUs in the clear: Standard RDP Security (also
         // what a capture that starts mid-session shows).
         let has_mcs_clear = tl
@@ -202,6 +238,12 @@ impl Ladder {
                 ex: tl
                     .credssp_legs()
                     .any(|(_, l)| l == CredsspLeg::EarlyUserAuthResult),
+            },
+            // Decrypted TSRequests without the Connection Confirm.
+            None if has_nla => Security::Nla {
+                ex: tl.proto_events().any(|(_, p)| {
+                    matches!(p, ProtoEvent::Nla(NlaEvent::EarlyUserAuthResult { .. }))
+                }),
             },
             None if has_tls => Security::Tls,
             None if has_mcs_clear => Security::Standard,

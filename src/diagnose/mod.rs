@@ -12,8 +12,13 @@
 //!   earlier ones), the last completed step and the next one. Inside TLS,
 //!   RDP set-up is told from the first application records each way and the
 //!   session from the server's volume (records, bytes).
-//! - `facts`: the packets that end a connection (RST with its TTL, FIN,
-//!   alerts, ICMP errors), retransmissions, zero windows, gaps, keep-alives.
+//! - `facts`: read once from the timeline, the only input of the rules:
+//!   the packets that end a connection (RST with its TTL and whether it was
+//!   forged, FIN, alerts, ICMP errors), retransmissions, zero windows, gaps,
+//!   keep-alives, the two directions' summaries and the clear-text protocol
+//!   messages.
+//! - `evidence`: what each evidence frame shows, as a typed `Clue` whose
+//!   `Display` is the sentence the reports print.
 //! - `rules` applies, strongest evidence first: the TCP handshake
 //!   (`tcp`: refused, filtered, ICMP, scanner, half-open, health check),
 //!   RDP_NEG_FAILURE codes (`x224`), clear-text TLS alerts (`tls`),
@@ -37,9 +42,13 @@ mod caveats;
 mod cert;
 pub mod client_message;
 pub mod error_info;
+pub mod evidence;
 mod facts;
 pub mod ladder;
 mod negotiation;
+mod neighbour_rules;
+pub mod neighbours;
+pub mod nla;
 mod path;
 mod rdp;
 pub mod remedy;
@@ -55,6 +64,8 @@ mod tls;
 mod x224;
 
 pub use attempts::{group_attempts, Attempt, Relabel};
+pub use evidence::Clue;
+pub use facts::{Term, TermKind};
 pub use negotiation::negotiation;
 pub use remedy::remediation;
 pub use step::{Certainty, Phase, Step, StepInfo, STEPS};
@@ -105,6 +116,10 @@ pub enum Benign {
     /// (or a server logoff). Goes with [`Outcome::Established`]: the
     /// session ran; the close is named so nobody counts it as a failure.
     SessionEnd,
+    /// The server (an RD Connection Broker or a farm member) sent the
+    /// client to another server with a Server Redirection PDU: the client
+    /// connects there next.
+    Redirected,
 }
 
 impl Benign {
@@ -115,6 +130,7 @@ impl Benign {
             Benign::Scanner => "scanner",
             Benign::Probe => "probe",
             Benign::SessionEnd => "session_end",
+            Benign::Redirected => "redirected",
         }
     }
 }
@@ -263,6 +279,46 @@ pub enum CauseId {
     ConnectionBrokerError,
     /// Set Error Info 0x1000 and up: the server rejected RDP data.
     RdpProtocolError,
+    /// NLA errorCode STATUS_ACCOUNT_LOCKED_OUT: too many bad passwords locked the account.
+    AccountLockedOut,
+    /// NLA errorCode STATUS_PASSWORD_EXPIRED.
+    PasswordExpired,
+    /// NLA errorCode STATUS_PASSWORD_MUST_CHANGE: the password must be changed before the first logon.
+    PasswordMustChange,
+    /// NLA errorCode STATUS_ACCOUNT_DISABLED.
+    AccountDisabled,
+    /// NLA errorCode STATUS_ACCOUNT_EXPIRED.
+    AccountExpired,
+    /// NLA errorCode STATUS_LOGON_TYPE_NOT_GRANTED: the account lacks the remote interactive logon right.
+    LogonTypeNotGranted,
+    /// NLA errorCode STATUS_ACCOUNT_RESTRICTION or STATUS_INVALID_WORKSTATION: valid credentials an account policy refuses.
+    AccountRestriction,
+    /// NLA errorCode STATUS_INVALID_LOGON_HOURS: outside the account's logon hours.
+    LogonHoursRestriction,
+    /// NLA errorCode STATUS_NO_LOGON_SERVERS, STATUS_TRUSTED_RELATIONSHIP_FAILURE or STATUS_TIME_DIFFERENCE_AT_DC: the server could not check the logon with a domain controller.
+    DomainUnreachable,
+    /// The name's look-up was answered NXDOMAIN.
+    DnsNameNotFound,
+    /// The name's look-up gave no address: SERVFAIL, REFUSED, an empty answer, or no answer.
+    DnsNoAnswer,
+    /// The client connected to an address the name did not resolve to.
+    DnsAddressMismatch,
+    /// The KDC does not know the TERMSRV/ (or HOST/) principal asked for.
+    KerberosSpnUnknown,
+    /// The KDC answered KRB_AP_ERR_SKEW: the clocks are too far apart.
+    KerberosClockSkew,
+    /// The KDC answered KDC_ERR_PREAUTH_FAILED: wrong password.
+    KerberosPasswordWrong,
+    /// The KDC answered KDC_ERR_CLIENT_REVOKED: account disabled or locked.
+    KerberosAccountRevoked,
+    /// The KDC answered KDC_ERR_KEY_EXPIRED: password expired.
+    KerberosPasswordExpired,
+    /// Kerberos requests were repeated and no KDC answered.
+    KerberosKdcUnreachable,
+    /// The KDC answered KDC_ERR_ETYPE_NOSUPP: no common encryption type.
+    KerberosEtypeUnsupported,
+    /// RDP-UDP SYNs went unanswered: the session runs on TCP only (informational).
+    UdpTransportBlocked,
 }
 
 impl CauseId {
@@ -312,6 +368,26 @@ impl CauseId {
         CauseId::ServerShutdown,
         CauseId::ConnectionBrokerError,
         CauseId::RdpProtocolError,
+        CauseId::AccountLockedOut,
+        CauseId::PasswordExpired,
+        CauseId::PasswordMustChange,
+        CauseId::AccountDisabled,
+        CauseId::AccountExpired,
+        CauseId::LogonTypeNotGranted,
+        CauseId::AccountRestriction,
+        CauseId::LogonHoursRestriction,
+        CauseId::DomainUnreachable,
+        CauseId::DnsNameNotFound,
+        CauseId::DnsNoAnswer,
+        CauseId::DnsAddressMismatch,
+        CauseId::KerberosSpnUnknown,
+        CauseId::KerberosClockSkew,
+        CauseId::KerberosPasswordWrong,
+        CauseId::KerberosAccountRevoked,
+        CauseId::KerberosPasswordExpired,
+        CauseId::KerberosKdcUnreachable,
+        CauseId::KerberosEtypeUnsupported,
+        CauseId::UdpTransportBlocked,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -363,6 +439,26 @@ impl CauseId {
             ServerShutdown => "server_shutdown",
             ConnectionBrokerError => "connection_broker_error",
             RdpProtocolError => "rdp_protocol_error",
+            AccountLockedOut => "account_locked_out",
+            PasswordExpired => "password_expired",
+            PasswordMustChange => "password_must_change",
+            AccountDisabled => "account_disabled",
+            AccountExpired => "account_expired",
+            LogonTypeNotGranted => "logon_type_not_granted",
+            AccountRestriction => "account_restriction",
+            LogonHoursRestriction => "logon_hours_restriction",
+            DomainUnreachable => "domain_unreachable",
+            DnsNameNotFound => "dns_name_not_found",
+            DnsNoAnswer => "dns_no_answer",
+            DnsAddressMismatch => "dns_address_mismatch",
+            KerberosSpnUnknown => "kerberos_spn_unknown",
+            KerberosClockSkew => "kerberos_clock_skew",
+            KerberosPasswordWrong => "kerberos_password_wrong",
+            KerberosAccountRevoked => "kerberos_account_revoked",
+            KerberosPasswordExpired => "kerberos_password_expired",
+            KerberosKdcUnreachable => "kerberos_kdc_unreachable",
+            KerberosEtypeUnsupported => "kerberos_etype_unsupported",
+            UdpTransportBlocked => "udp_transport_blocked",
         }
     }
 }
@@ -416,10 +512,18 @@ pub struct Cause {
 
 /// One frame and what it shows, e.g. frame 17: "RST from server 0.4 ms
 /// after ClientHello (frame 15)".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     pub frame: u64,
-    pub text: String,
+    /// What the frame shows, as values; its `Display` is the sentence.
+    pub clue: Clue,
+}
+
+impl Evidence {
+    /// The sentence the reports print.
+    pub fn text(&self) -> String {
+        self.clue.to_string()
+    }
 }
 
 /// The verdict on one connection.
@@ -455,7 +559,7 @@ pub struct Diagnosis {
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
     let f = facts::Facts::build(tl);
-    let v = rules::decide(tl, &lad, &f);
+    let v = rules::decide(&lad, &f);
     let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;
     let phase = failed_step
@@ -479,9 +583,9 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         benign: v.benign,
         evidence: v.evidence,
         caveats: v.caveats,
-        negotiation: negotiation(tl),
+        negotiation: f.proto.negotiation.clone(),
     };
-    caveats::apply(tl, &lad, &f, &mut d);
+    caveats::apply(&lad, &f, &mut d);
     // The evidence model: a cause is never surer than what it rests on.
     if let Some(c) = &mut d.cause {
         if c.basis == Certainty::Inferred {

@@ -5,7 +5,7 @@
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols};
 use crate::timeline::Timeline;
 
-use super::x224::offered_text;
+use super::x224::offered;
 
 /// e.g. "client offered SSL|HYBRID, server chose SSL: NLA is off on the
 /// server". None when neither a Connection Request nor a Confirm was seen.
@@ -16,7 +16,7 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
         return None;
     }
     let requested = cr.and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
-    let offered = offered_text(tl);
+    let offered = offered(cr.map(|(_, r)| r));
     let s = match cc.map(|(_, c)| c) {
         None => format!("client offered {offered}; the server sent no Connection Confirm"),
         Some(ConnectionConfirm::NoNegotiation) => format!(

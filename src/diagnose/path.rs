@@ -2,21 +2,20 @@
 //! middlebox (TTL), an idle timeout, a zero-window stall, a path-MTU black
 //! hole, retransmissions nobody answers.
 
-use super::facts::{after, date, dur, ev, party, Facts, Rtx, Term, TermKind};
+use super::evidence::{EndNote, SilenceClue, Since, StepNote, TcpClue};
+use super::facts::{dur, ev, party, Facts, Rtx, Term, TermKind};
 use super::ladder::{Ladder, Mark};
 use super::rules::{
-    ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL, ZERO_WINDOW,
+    end_ev, ending_of, forged, mark_ev, term_ev, Verdict, IDLE, IDLE_DEFAULT_MIN, STALL,
+    ZERO_WINDOW,
 };
 use super::{CauseId, Confidence, Ending, Grounds, Party, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::GapKind;
-use crate::flow::TcpEventKind;
-use crate::timeline::EventKind;
-use crate::timeline::Timeline;
 
 /// Repeated retransmissions in one direction at the end of the capture
 /// with nothing from the other side after them.
-pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Option<Verdict> {
+pub(super) fn path_lost(f: &Facts, since: Option<&Mark>) -> Option<Verdict> {
     let from = since.map(|m| m.frame).unwrap_or(0);
     for dir in [Dir::ToServer, Dir::ToClient] {
         let r: Vec<&Rtx> = f
@@ -30,10 +29,7 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
         if r.len() < 2 {
             continue;
         }
-        let answered = tl
-            .events
-            .iter()
-            .any(|e| e.dir == dir.reverse() && e.frame > first.frame);
+        let answered = f.last_event[dir.reverse().index()].is_some_and(|fr| fr > first.frame);
         if answered {
             continue;
         }
@@ -62,22 +58,19 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
         v.grounds = Grounds::Silence;
         v.evidence.push(ev(
             first.frame,
-            format!(
-                "first retransmission from {} ({} bytes at offset {})",
-                dir.sender(),
-                first.len,
-                first.offset
-            ),
+            TcpClue::FirstRetransmission {
+                dir,
+                len: first.len,
+                offset: first.offset,
+            },
         ));
         v.evidence.push(ev(
             last.frame,
-            format!(
-                "retransmission {} of {}, {} after the first; nothing from the {} since",
-                r.len(),
-                r.len(),
-                last.ts.since(first.ts),
-                other
-            ),
+            TcpClue::LastRetransmission {
+                count: r.len(),
+                after_first: last.ts.since(first.ts),
+                silent: party(dir.reverse()),
+            },
         ));
         return Some(v);
     }
@@ -88,24 +81,24 @@ pub(super) fn path_lost(tl: &Timeline, f: &Facts, since: Option<&Mark>) -> Optio
 /// that side gave up: the peer or the path went away (a firewall dropping
 /// the flow, a link down). Two or more in a row are needed: one lost
 /// keep-alive is retried by the kernel.
-pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Option<Verdict> {
+pub(super) fn unanswered_keepalives(f: &Facts, term: Option<&Term>) -> Option<Verdict> {
     let until = term.map_or(u64::MAX, |t| t.frame);
     for dir in [Dir::ToServer, Dir::ToClient] {
-        let mut run: Vec<(u64, Timestamp)> = Vec::new();
-        for e in tl.events.iter().take_while(|e| e.frame <= until) {
-            match &e.kind {
-                EventKind::Tcp(TcpEventKind::KeepAlive) if e.dir == dir => {
-                    run.push((e.frame, e.ts))
-                }
-                // Any sign of life from the peer answers them.
-                EventKind::Tcp(TcpEventKind::KeepAliveAck) | EventKind::Proto(_)
-                    if e.dir == dir.reverse() =>
-                {
-                    run.clear()
-                }
-                _ => {}
-            }
-        }
+        // Any sign of life from the peer answers the keep-alives before it.
+        let answered_until = f
+            .signs_of_life
+            .iter()
+            .filter(|(fr, d)| *d == dir.reverse() && *fr <= until)
+            .map(|(fr, _)| *fr)
+            .max();
+        let run: Vec<(u64, Timestamp)> = f
+            .keepalives
+            .iter()
+            .filter(|(fr, _, d)| {
+                *d == dir && *fr <= until && answered_until.map_or(true, |a| *fr > a)
+            })
+            .map(|(fr, ts, _)| (*fr, *ts))
+            .collect();
         if run.len() < 2 {
             continue;
         }
@@ -116,7 +109,7 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
         let (first, last) = (run[0], run[run.len() - 1]);
         let peer = party(dir.reverse()).name();
         let (ending, ef) = match term {
-            Some(t) => (ending_of(tl, t), Some(t.frame)),
+            Some(t) => (ending_of(t), Some(t.frame)),
             None => (
                 Ending::Timeout {
                     waited: last.1.since(first.1),
@@ -143,19 +136,16 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
             ),
         );
         v.grounds = Grounds::Silence;
-        v.evidence.push(ev(
-            first.0,
-            format!("keep-alive from {}, never answered", dir.sender()),
-        ));
+        v.evidence
+            .push(ev(first.0, TcpClue::KeepAliveUnanswered { dir }));
         v.evidence.push(ev(
             last.0,
-            format!(
-                "keep-alive {} of {} from {}, {} after the first; nothing from the {peer} since",
-                run.len(),
-                run.len(),
-                dir.sender(),
-                last.1.since(first.1)
-            ),
+            TcpClue::LastKeepAlive {
+                count: run.len(),
+                dir,
+                after_first: last.1.since(first.1),
+                silent: party(dir.reverse()),
+            },
         ));
         if let Some(t) = term {
             v.evidence.push(term_ev(t, None));
@@ -165,8 +155,8 @@ pub(super) fn unanswered_keepalives(tl: &Timeline, term: Option<&Term>) -> Optio
     None
 }
 
-pub(super) fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, n: u64) -> Verdict {
-    let TermKind::Rst { ttl, ip_id } = t.kind else {
+pub(super) fn middlebox_reset(f: &Facts, lad: &Ladder, t: &Term, usual: u8, n: u64) -> Verdict {
+    let TermKind::Rst { ttl, ip_id, .. } = t.kind else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let at = match lad.next {
@@ -194,22 +184,23 @@ pub(super) fn middlebox_reset(tl: &Timeline, lad: &Ladder, t: &Term, usual: u8, 
              the {sender}'s usual {usual}; {at}."
         ),
     );
-    let ipid = match (ip_id, tl.dir(t.dir).last_ip_id) {
-        (Some(a), Some(b)) => format!(", IP ID 0x{a:04x} vs the {sender}'s last 0x{b:04x}"),
-        _ => String::new(),
+    let ip_ids = match (ip_id, f.conn.dir(t.dir).last_ip_id) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
     };
     v.evidence.push(ev(
         t.frame,
-        format!(
-            "RST as if from {sender} with TTL {ttl}, while the {sender}'s other {n} packets have \
-             TTL {usual}{ipid}{}",
-            lad.last
-                .map(|m| format!("; {}", after(t.ts, &m)))
-                .unwrap_or_default()
-        ),
+        TcpClue::ForgedRst {
+            dir: t.dir,
+            ttl,
+            usual,
+            others: n,
+            ip_ids,
+            since: lad.last.map(|m| Since::mark(t.ts, &m)),
+        },
     ));
     if let Some(m) = lad.last {
-        v.evidence.push(mark_ev(&m, "last step completed"));
+        v.evidence.push(mark_ev(&m, StepNote::LastCompleted));
     }
     v
 }
@@ -224,13 +215,13 @@ fn usual_idle(idle: crate::common::Duration) -> Confidence {
     }
 }
 
-pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Option<Verdict> {
-    let (idle, idle_frame) = tl.max_idle?;
+pub(super) fn idle_timeout(f: &Facts, term: Option<&Term>) -> Option<Verdict> {
+    let (idle, idle_frame) = f.conn.max_idle?;
     if idle < IDLE {
         return None;
     }
-    let resumed = tl.events.iter().find(|e| e.frame >= idle_frame)?;
-    let start = Timestamp(resumed.ts.0.saturating_sub(idle.0));
+    let resumed = f.conn.idle_resumed?;
+    let start = Timestamp(resumed.0.saturating_sub(idle.0));
     let ka: Vec<_> = f
         .keepalives
         .iter()
@@ -239,16 +230,15 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
     let rtx_after: Vec<&Rtx> = f.rtx.iter().filter(|r| r.frame >= idle_frame).collect();
     // What ended the silence: a reset (within a few seconds), or
     // retransmissions nobody answered.
-    let rst =
-        term.filter(|t| t.is_rst() && t.frame >= idle_frame && t.ts.since(resumed.ts) <= STALL);
+    let rst = term.filter(|t| t.is_rst() && t.frame >= idle_frame && t.ts.since(resumed) <= STALL);
     let mut v = if let Some(t) = rst {
-        let forged_by = forged(tl, t);
+        let forged_by = forged(t);
         let (conf, who) = match forged_by {
             Some(_) => (Confidence::High, "a stateful firewall or load balancer on the path (the RST's TTL is not the sender's)"),
             None => (usual_idle(idle), "a stateful device on the path, or the peer, after"),
         };
         let mut v = Verdict::failed(
-            ending_of(tl, t),
+            ending_of(t),
             Some(t.frame),
             CauseId::IdleTimeout,
             conf,
@@ -257,12 +247,13 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
                  connection out."
             ),
         );
-        let extra = forged_by
-            .map(|(u, _)| format!(" (usual TTL {u})"))
-            .unwrap_or_default();
-        v.evidence.push(ev(
-            t.frame,
-            format!("{}{} after {} of silence", t.describe(), extra, idle),
+        v.evidence.push(end_ev(
+            t,
+            None,
+            EndNote::AfterSilence {
+                idle,
+                usual_ttl: forged_by.map(|(u, _)| u),
+            },
         ));
         // A forged reset names the device; a plain one leaves the silence.
         if forged_by.is_none() {
@@ -270,17 +261,17 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
         }
         v
     } else if rtx_after.len() >= 2
-        && tl
+        && f.conn
             .dir(rtx_after[0].dir.reverse())
             .last_payload
-            .map_or(true, |(_, t)| t < resumed.ts)
+            .map_or(true, |(_, t)| t < resumed)
     {
         // Nothing came back with data once the silence ended: the state
         // was lost during it (a later break would follow answered traffic).
         let last = rtx_after[rtx_after.len() - 1];
         let mut v = Verdict::failed(
             Ending::Timeout {
-                waited: last.ts.since(resumed.ts),
+                waited: last.ts.since(resumed),
                 retransmissions: rtx_after.len() as u32,
             },
             Some(last.frame),
@@ -295,11 +286,10 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
         );
         v.evidence.push(ev(
             last.frame,
-            format!(
-                "{} retransmissions from {} after the silence, none answered",
-                rtx_after.len(),
-                last.dir.sender()
-            ),
+            SilenceClue::RetransmissionsAfter {
+                count: rtx_after.len(),
+                dir: last.dir,
+            },
         ));
         v.grounds = Grounds::Silence;
         v
@@ -308,33 +298,22 @@ pub(super) fn idle_timeout(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Opt
     };
     v.evidence.push(ev(
         idle_frame,
-        format!(
-            "first packet after {} of silence (since {})",
-            idle,
-            date(start)
-        ),
+        SilenceClue::FirstPacketAfter { idle, start },
     ));
     if let Some(k) = ka.first() {
-        v.evidence.push(ev(
-            k.0,
-            format!("{} TCP keep-alive(s) after the silence", ka.len()),
-        ));
+        v.evidence
+            .push(ev(k.0, SilenceClue::KeepAlivesAfter { count: ka.len() }));
     }
     Some(v)
 }
 
-pub(super) fn zero_window(
-    tl: &Timeline,
-    f: &Facts,
-    stop: Option<&Mark>,
-    term: Option<&Term>,
-) -> Option<Verdict> {
+pub(super) fn zero_window(f: &Facts, stop: Option<&Mark>, term: Option<&Term>) -> Option<Verdict> {
     let from = stop.map(|m| m.frame).unwrap_or(0);
     // How long the window stayed shut: until it opened, the connection
     // ended, or the capture did. A window that shuts as the connection
     // closes is no stall.
     let until = |s: Timestamp, e: Option<Timestamp>| {
-        let mut u = e.unwrap_or(tl.capture_end);
+        let mut u = e.unwrap_or(f.conn.capture_end);
         if let Some(t) = term.filter(|t| t.ts >= s) {
             u = u.min(t.ts);
         }
@@ -347,7 +326,7 @@ pub(super) fn zero_window(
     let held = until(*start, *end);
     let who = dir.sender();
     let (ending, ef) = match term {
-        Some(t) => (ending_of(tl, t), Some(t.frame)),
+        Some(t) => (ending_of(t), Some(t.frame)),
         None => (
             Ending::Timeout {
                 waited: held,
@@ -377,26 +356,24 @@ pub(super) fn zero_window(
     v.grounds = Grounds::Silence;
     v.evidence.push(ev(
         *frame,
-        format!(
-            "zero window from {who}, held for {held}{}",
-            if end.is_none() { " until the end" } else { "" }
-        ),
+        TcpClue::ZeroWindow {
+            dir: *dir,
+            held,
+            until_end: end.is_none(),
+        },
     ));
-    let probes = tl
-        .tcp_events()
-        .filter(|(e, k)| {
-            e.frame >= *frame
-                && matches!(k, crate::flow::TcpEventKind::ZeroWindowProbe)
-                && e.dir == dir.reverse()
-        })
+    let probes = f
+        .zero_window_probes
+        .iter()
+        .filter(|(fr, d)| *fr >= *frame && *d == dir.reverse())
         .count();
     if probes > 0 {
         v.evidence.push(ev(
             *frame,
-            format!(
-                "{probes} zero-window probe(s) from the {}",
-                dir.reverse().sender()
-            ),
+            TcpClue::ZeroWindowProbes {
+                count: probes,
+                dir: dir.reverse(),
+            },
         ));
     }
     if let Some(t) = term {
@@ -412,17 +389,12 @@ pub(super) fn zero_window(
 /// in the sender's stream (its later small segments, or its sequence
 /// numbers, went past bytes that never arrived); an ICMP "fragmentation
 /// needed" / "packet too big" names the MTU.
-pub(super) fn mtu_black_hole(
-    tl: &Timeline,
-    lad: &Ladder,
-    f: &Facts,
-    term: Option<&Term>,
-) -> Option<Verdict> {
+pub(super) fn mtu_black_hole(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Option<Verdict> {
     let frag_needed = frag_needed(f);
     [Dir::ToClient, Dir::ToServer]
         .into_iter()
-        .find_map(|dir| large_segment_loss(tl, lad, f, dir, frag_needed))
-        .map(|loss| black_hole_verdict(tl, lad, f, term, &loss))
+        .find_map(|dir| large_segment_loss(lad, f, dir, frag_needed))
+        .map(|loss| black_hole_verdict(lad, f, term, &loss))
 }
 
 /// An ICMP "fragmentation needed" (IPv4 3/4) or "packet too big" (ICMPv6
@@ -444,6 +416,8 @@ struct Loss<'a> {
     /// The receiver's last step before the lost data.
     from: u64,
     first_loss: u64,
+    /// When the first lost segment was seen.
+    first_loss_ts: Timestamp,
     /// Retransmissions of large segments.
     rtx: Vec<&'a Rtx>,
     /// The most retransmissions of one segment.
@@ -459,14 +433,13 @@ struct Loss<'a> {
 /// loss); the receiver's capture shows a hole the size of a large segment;
 /// a router's ICMP names the MTU.
 fn large_segment_loss<'a>(
-    tl: &Timeline,
     lad: &Ladder,
     f: &'a Facts,
     dir: Dir,
     frag_needed: Option<(u64, crate::packet::IcmpError)>,
 ) -> Option<Loss<'a>> {
-    let rx = tl.dir(dir.reverse());
-    let tx = tl.dir(dir);
+    let rx = f.conn.dir(dir.reverse());
+    let tx = f.conn.dir(dir);
     let cap = rx
         .mss
         .map(u32::from)
@@ -510,18 +483,15 @@ fn large_segment_loss<'a>(
         })
         .map(|(_, g)| g)
         .collect();
-    let first_loss = rtx
+    let (first_loss, first_loss_ts) = rtx
         .first()
-        .map(|x| x.frame)
+        .map(|x| (x.frame, x.ts))
         .into_iter()
-        .chain(holes.first().map(|g| g.frame))
-        .min()?;
+        .chain(holes.first().map(|g| (g.frame, g.ts)))
+        .min_by_key(|(fr, _)| *fr)?;
     // Small packets still pass: the other side is heard after the loss
     // (keep-alives, ACKs carrying events), or a router says why.
-    let small_pass = tl
-        .events
-        .iter()
-        .any(|e| e.dir == dir.reverse() && e.frame > first_loss);
+    let small_pass = f.last_event[dir.reverse().index()].is_some_and(|fr| fr > first_loss);
     let shaped =
         same_offset >= 2 || !holes.is_empty() || (frag_needed.is_some() && !rtx.is_empty());
     let steps_after = lad.seen.iter().any(|m| m.frame > first_loss);
@@ -529,6 +499,7 @@ fn large_segment_loss<'a>(
         dir,
         from,
         first_loss,
+        first_loss_ts,
         rtx,
         same_offset,
         holes,
@@ -537,16 +508,10 @@ fn large_segment_loss<'a>(
 }
 
 /// The verdict on a black hole, its evidence, and the steps it stopped.
-fn black_hole_verdict(
-    tl: &Timeline,
-    lad: &Ladder,
-    f: &Facts,
-    term: Option<&Term>,
-    loss: &Loss,
-) -> Verdict {
+fn black_hole_verdict(lad: &Ladder, f: &Facts, term: Option<&Term>, loss: &Loss) -> Verdict {
     let (dir, from, first_loss) = (loss.dir, loss.from, loss.first_loss);
     let (r, holes, frag_needed) = (&loss.rtx, &loss.holes, loss.frag_needed);
-    let rx = tl.dir(dir.reverse());
+    let rx = f.conn.dir(dir.reverse());
     let conf = if frag_needed.is_some() || loss.same_offset >= 3 {
         Confidence::High
     } else {
@@ -560,17 +525,17 @@ fn black_hole_verdict(
         Grounds::Silence
     };
     let (ending, ef) = match term {
-        Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(tl, t), Some(t.frame)),
+        Some(t) if !matches!(t.kind, TermKind::Icmp(_)) => (ending_of(t), Some(t.frame)),
         _ => {
             let last = r.last().map(|x| (x.ts, x.frame));
             (
                 Ending::Timeout {
-                    waited: tl.capture_end.since(
+                    waited: f.conn.capture_end.since(
                         lad.seen
                             .iter()
                             .find(|m| m.frame == from)
                             .map(|m| m.ts)
-                            .unwrap_or(tl.first_ts),
+                            .unwrap_or(f.conn.first_ts),
                     ),
                     retransmissions: r.len() as u32,
                 },
@@ -602,74 +567,47 @@ fn black_hole_verdict(
     for x in r.iter().take(4) {
         v.evidence.push(ev(
             x.frame,
-            format!(
-                "retransmission from {who} of {} bytes at offset {} (MSS {}), {} after the \
-                 first loss",
-                x.len,
-                x.offset,
-                rx.mss.map(|m| m.to_string()).unwrap_or("unknown".into()),
-                dur(
-                    x.ts,
-                    tl.events
-                        .iter()
-                        .find(|e| e.frame == first_loss)
-                        .map(|e| e.ts)
-                        .unwrap_or(x.ts)
-                )
-            ),
+            TcpClue::LargeRetransmission {
+                dir,
+                len: x.len,
+                offset: x.offset,
+                mss: rx.mss,
+                after_loss: dur(x.ts, loss.first_loss_ts),
+            },
         ));
     }
     if r.len() > 4 {
         if let Some(x) = r.last() {
-            v.evidence.push(ev(
-                x.frame,
-                format!(
-                    "retransmission {} of the same segment, never acknowledged",
-                    r.len()
-                ),
-            ));
+            v.evidence
+                .push(ev(x.frame, TcpClue::SameSegment { count: r.len() }));
         }
     }
     for g in holes.iter().take(2) {
         v.evidence.push(ev(
             g.frame,
-            format!(
-                "{} bytes from the {who} at offset {} never arrived (the {who}'s later \
-                 packets are past them)",
-                g.len, g.offset
-            ),
+            TcpClue::Hole {
+                dir,
+                len: g.len,
+                offset: g.offset,
+            },
         ));
     }
     if let Some((fr, i)) = frag_needed {
-        v.evidence.push(ev(
-            fr,
-            format!(
-                "ICMP {}{}",
-                i.describe(),
-                i.mtu
-                    .map(|m| format!(", next-hop MTU {m}"))
-                    .unwrap_or_default()
-            ),
-        ));
+        v.evidence.push(ev(fr, TcpClue::FragmentationNeeded(i)));
     }
     if let Some(k) = f
         .keepalives
         .iter()
         .find(|(fr, _, d)| *fr > first_loss && *d == dir.reverse())
     {
-        v.evidence.push(ev(
-            k.0,
-            format!(
-                "keep-alive from the {} gets through: small packets pass",
-                dir.reverse().sender()
-            ),
-        ));
+        v.evidence
+            .push(ev(k.0, TcpClue::SmallPacketsPass { dir: dir.reverse() }));
     }
     v.grounds = grounds;
     // The steps carried by the lost data did not complete.
     let back = lad.seen.iter().find(|m| m.frame == from).copied();
     if let Some(m) = back {
-        v.evidence.push(mark_ev(&m, "last step that got through"));
+        v.evidence.push(mark_ev(&m, StepNote::LastThrough));
         v.last_step = Some(Some(m.step));
         v.failed_step = lad
             .path

@@ -2,50 +2,46 @@
 //! Error Info codes, and how a running session ended.
 
 use super::error_info::{error_info_verdict, ErrorInfoVerdict};
+use super::evidence::{CaptureClue, EndNote, RdpClue};
 use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
-use super::rules::{ending_of, term_ev, Verdict};
+use super::rules::{end_ev, ending_of, term_ev, Verdict};
 use super::{Benign, CauseId, Confidence, Ending, Outcome, Step};
 use crate::common::Dir;
 use crate::proto::mcs::{error_info_name, McsEvent};
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
 
 /// Licensing errors, MCS refusals and Set Error Info codes in the clear.
-pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) -> Option<Verdict> {
+pub(super) fn licensing_or_error_info(lad: &Ladder, f: &Facts) -> Option<Verdict> {
     let end = |from: u64| match f.first_term_from(from) {
-        Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+        Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
         None => (Ending::CaptureEnded, None, None),
     };
-    for (e, p) in tl.proto_events() {
-        let ProtoEvent::Mcs(m) = p else { continue };
-        match m {
+    for e in &f.mcs {
+        match &e.what {
             McsEvent::Licensing(l)
                 if l.msg_type == 0xff
                     && l.error_code.is_some_and(|c| c != LICENSE_VALID_CLIENT) =>
             {
                 let code = l.error_code.unwrap_or(0);
                 let (ending, ef, t) = end(e.frame);
-                let mut v =
-                    Verdict::failed(
-                        ending,
-                        ef,
-                        CauseId::LicensingError,
-                        Confidence::High,
-                        format!(
-                            "The server's licensing failed with {} (0x{code:02x}).",
-                            license_error_name(code)
-                        ),
-                    )
-                    .with(ev(
-                        e.frame,
-                        format!(
-                        "Licensing ERROR_ALERT from server: {} (0x{code:02x}), state transition {}",
-                        license_error_name(code),
-                        l.state_transition.map(|s| s.to_string()).unwrap_or("-".into())
+                let mut v = Verdict::failed(
+                    ending,
+                    ef,
+                    CauseId::LicensingError,
+                    Confidence::High,
+                    format!(
+                        "The server's licensing failed with {} (0x{code:02x}).",
+                        license_error_name(code)
                     ),
-                    ));
+                )
+                .with(ev(
+                    e.frame,
+                    RdpClue::LicenseError {
+                        code,
+                        state_transition: l.state_transition,
+                    },
+                ));
                 if let Some(t) = t {
                     v.evidence.push(term_ev(&t, None));
                 }
@@ -64,10 +60,7 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
                         g.result
                     ),
                 )
-                .with(ev(
-                    e.frame,
-                    format!("MCS Connect Response from server with result {}", g.result),
-                ));
+                .with(ev(e.frame, RdpClue::ConnectResponse { result: g.result }));
                 v.failed_step = Some(Step::McsConnectResponse);
                 return Some(v);
             }
@@ -101,10 +94,7 @@ pub(super) fn licensing_or_error_info(tl: &Timeline, lad: &Ladder, f: &Facts) ->
             McsEvent::SetErrorInfo { code } if *code != 0 => {
                 let name = error_info_name(*code);
                 let (ending, ef, t) = end(e.frame);
-                let text = ev(
-                    e.frame,
-                    format!("Set Error Info PDU from server: {name} (0x{code:x})"),
-                );
+                let text = ev(e.frame, RdpClue::SetErrorInfo { code: *code });
                 let mut v = match error_info_verdict(*code) {
                     // Logoff or disconnect asked for by a user or administrator.
                     ErrorInfoVerdict::SessionEnd => {
@@ -190,34 +180,31 @@ pub(super) fn license_error_name(code: u32) -> String {
 }
 
 /// Connection ended after session data flowed.
-pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
+pub(super) fn session_end(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
     let sess = lad.mark(Step::SessionData);
     let sess_ev = sess.map(|m| {
         ev(
             m.frame,
-            format!(
-                "session data: {} bytes from server, {} from client",
-                tl.dir(Dir::ToClient).payload_bytes,
-                tl.dir(Dir::ToServer).payload_bytes
-            ),
+            RdpClue::SessionData {
+                server_bytes: f.conn.dir(Dir::ToClient).payload_bytes,
+                client_bytes: f.conn.dir(Dir::ToServer).payload_bytes,
+            },
         )
     });
-    if let Some(v) = super::path::unanswered_keepalives(tl, term.filter(|t| t.is_close())) {
+    if let Some(v) = super::path::unanswered_keepalives(f, term.filter(|t| t.is_close())) {
         return v.with_all(sess_ev);
     }
     if let Some(t) = term.filter(|t| t.closes()) {
-        let ending = ending_of(tl, t);
+        let ending = ending_of(t);
         let mut v = if t.dir == Dir::ToClient && sess.is_none() {
-            set_up_refused(tl, lad, t)
+            set_up_refused(lad, t)
         } else if t.dir == Dir::ToServer && sess.is_none() && t.is_rst() && !graceful(f, t) {
-            set_up_aborted(tl, lad, t)
+            set_up_aborted(lad, t)
         } else if t.dir == Dir::ToServer {
-            Verdict::session_end(ending, Some(t.frame)).with(ev(
-                t.frame,
-                format!(
-                    "{} after the session ran: the client ended the session",
-                    t.describe()
-                ),
+            Verdict::session_end(ending, Some(t.frame)).with(end_ev(
+                t,
+                None,
+                EndNote::ClientEndedSession,
             ))
         } else if t.is_rst() {
             Verdict::failed(
@@ -227,30 +214,26 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
                 Confidence::Medium,
                 "The server reset the connection during the session.".into(),
             )
-            .with(ev(t.frame, format!("{} during the session", t.describe())))
-        } else if let Some(v) = server_cut(tl, f, t, sess.map_or(0, |m| m.frame)) {
+            .with(end_ev(t, None, EndNote::DuringSession))
+        } else if let Some(v) = server_cut(f, t, sess.map_or(0, |m| m.frame)) {
             v
         } else {
-            Verdict::session_end(ending, Some(t.frame)).with(ev(
-                t.frame,
-                format!(
-                    "{} after the session ran: the server ended the session (logoff or \
-                     disconnect)",
-                    t.describe()
-                ),
+            Verdict::session_end(ending, Some(t.frame)).with(end_ev(
+                t,
+                None,
+                EndNote::ServerEndedSession,
             ))
         };
         if let Some(s) = f.soft_alert_from(sess.map(|m| m.frame).unwrap_or(0)) {
             if s.frame <= t.frame {
-                v.evidence
-                    .push(ev(s.frame, format!("{} (TLS close)", s.describe())));
+                v.evidence.push(end_ev(s, None, EndNote::TlsClose));
             }
         }
         return v.with_all(sess_ev);
     }
     // Retransmissions at the end that nobody acknowledged: the path or host
     // went away.
-    if let Some(v) = path_lost(tl, f, sess.as_ref()) {
+    if let Some(v) = path_lost(f, sess.as_ref()) {
         return v.with_all(sess_ev);
     }
     // Past security set-up but no session data before the capture ended:
@@ -263,11 +246,10 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
     let mut v = Verdict::new(outcome, Ending::CaptureEnded, None);
     v.evidence.extend(sess_ev);
     v.evidence.push(ev(
-        tl.last_frame,
-        format!(
-            "last packet of the connection; the capture ends {} later with the connection open",
-            tl.capture_end.since(tl.last_ts)
-        ),
+        f.conn.last_frame,
+        CaptureClue::EndsOpen {
+            after: f.conn.capture_end.since(f.conn.last_ts),
+        },
     ));
     v
 }
@@ -279,27 +261,24 @@ pub(super) fn session_end(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&
 /// session) before its FIN, and client data after the server's last data.
 /// That is what a crashed or killed server process, or a host dropping
 /// the connection, looks like; the user sees "the connection was lost".
-fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdict> {
+fn server_cut(f: &Facts, fin: &Term, since: u64) -> Option<Verdict> {
     let goodbye = f.terms.iter().any(|t| {
         t.dir == Dir::ToClient && t.frame >= since && t.frame <= fin.frame && !t.is_close()
-    }) || tl.proto_events().any(|(e, p)| {
+    }) || f.mcs.iter().any(|e| {
         e.dir == Dir::ToClient
             && e.frame <= fin.frame
-            && matches!(
-                p,
-                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { .. })
-            )
+            && matches!(e.what, McsEvent::DisconnectProviderUltimatum { .. })
     });
     if goodbye {
         return None;
     }
-    let client = tl.dir(Dir::ToServer).last_payload?;
-    let server = tl.dir(Dir::ToClient).last_payload?;
+    let client = f.conn.dir(Dir::ToServer).last_payload?;
+    let server = f.conn.dir(Dir::ToClient).last_payload?;
     if client.0 <= server.0 {
         return None;
     }
     let mut v = Verdict::failed(
-        ending_of(tl, fin),
+        ending_of(fin),
         Some(fin.frame),
         CauseId::ServerClosed,
         Confidence::Medium,
@@ -308,21 +287,9 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
          process ended or was killed, or its host dropped the connection."
             .into(),
     );
-    v.evidence.push(ev(
-        server.0,
-        "last data from the server before its close".to_string(),
-    ));
-    v.evidence.push(ev(
-        fin.frame,
-        format!(
-            "{} with no close_notify or disconnect PDU before it",
-            fin.describe()
-        ),
-    ));
-    v.evidence.push(ev(
-        client.0,
-        "the client was still sending data after the server's last data".to_string(),
-    ));
+    v.evidence.push(ev(server.0, RdpClue::LastServerData));
+    v.evidence.push(end_ev(fin, None, EndNote::NoGoodbye));
+    v.evidence.push(ev(client.0, RdpClue::ClientStillSending));
     Some(v)
 }
 
@@ -331,9 +298,9 @@ fn server_cut(tl: &Timeline, f: &Facts, fin: &Term, since: u64) -> Option<Verdic
 /// during RDP set-up (licensing, a session limit, a policy or logon that
 /// denies the user). The records' content is hidden, so the step is only
 /// inferred.
-fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+fn set_up_refused(lad: &Ladder, t: &Term) -> Verdict {
     let v = Verdict::failed(
-        ending_of(tl, t),
+        ending_of(t),
         Some(t.frame),
         CauseId::ServerDeniedSession,
         Confidence::Low,
@@ -342,7 +309,7 @@ fn set_up_refused(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          policy that denies the user (the records' content is not visible without keys)."
             .into(),
     );
-    during_set_up(v, lad, t, "before any session data")
+    during_set_up(v, lad, t, EndNote::BeforeSessionData)
 }
 
 /// The side that sent `t` announced its close first (FIN or close_notify).
@@ -358,9 +325,9 @@ fn graceful(f: &Facts, t: &Term) -> bool {
 /// Inside TLS, the client reset the connection (an abortive close, RFC
 /// 9293 3.6: no FIN, no close_notify) during RDP set-up, before any
 /// session data: it gave up on the connection. The step is inferred.
-fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
+fn set_up_aborted(lad: &Ladder, t: &Term) -> Verdict {
     let v = Verdict::failed(
-        ending_of(tl, t),
+        ending_of(t),
         Some(t.frame),
         CauseId::ClientAborted,
         Confidence::Low,
@@ -368,30 +335,18 @@ fn set_up_aborted(tl: &Timeline, lad: &Ladder, t: &Term) -> Verdict {
          closing it first: the client gave up (a user who quit, or a client error)."
             .into(),
     );
-    during_set_up(
-        v,
-        lad,
-        t,
-        "with no FIN or close_notify before it, before any session data",
-    )
+    during_set_up(v, lad, t, EndNote::AbortBeforeSessionData)
 }
 
 /// The evidence of an end during RDP set-up inside TLS: the records both
 /// ways after the security handshake (the cause rests on their inferred
 /// place), then the packet that ended it.
-fn during_set_up(mut v: Verdict, lad: &Ladder, t: &Term, what: &str) -> Verdict {
+fn during_set_up(mut v: Verdict, lad: &Ladder, t: &Term, note: EndNote) -> Verdict {
     if let Some((i, r)) = lad.answered {
-        v.evidence.push(ev(
-            i.frame,
-            "first application data from the client after the security handshake".to_string(),
-        ));
-        v.evidence.push(ev(
-            r.frame,
-            "first application data from the server in answer".to_string(),
-        ));
+        v.evidence.push(ev(i.frame, RdpClue::FirstClientRecords));
+        v.evidence.push(ev(r.frame, RdpClue::FirstServerRecords));
         v = v.at(&r);
     }
-    v.evidence
-        .push(ev(t.frame, format!("{} {what}", t.describe())));
+    v.evidence.push(end_ev(t, None, note));
     v
 }

@@ -74,6 +74,14 @@ macro_rules! rdpbcgr_errinfo {
     };
 }
 
+macro_rules! nla_error_code {
+    () => {
+        "MS-CSSP 2.2.1 (TSRequest errorCode, an NTSTATUS); MS-ERREF 2.3.1 (NTSTATUS values); \
+     Microsoft Learn, \"4625(F): An account failed to log on\" (event-4625, Status and Sub Status \
+     codes)"
+    };
+}
+
 /// The remediation table. Every [`CauseId`] has exactly one row (checked
 /// by a test).
 pub const REMEDIES: &[Remedy] = &[
@@ -567,6 +575,224 @@ pub const REMEDIES: &[Remedy] = &[
                  it rejected): update the client, or the proxy or gateway in the path that rewrites \
                  RDP, and report the code to its vendor.",
         source: rdpbcgr_errinfo!(),
+    },
+    Remedy {
+        cause: CauseId::AccountLockedOut,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000234 \
+               (STATUS_ACCOUNT_LOCKED_OUT) after the client's NTLM AUTHENTICATE.",
+        remedy: "The account is locked out after too many bad passwords: unlock it (Active \
+                 Directory Users and Computers, or `Unlock-ADAccount`), then find what keeps \
+                 sending the old password (saved .rdp credentials, mapped drives, services, phones): \
+                 the domain controller's events 4740 and 4625 name the source workstation.",
+        source: concat!(nla_error_code!(), "; Microsoft Learn, \"4740(S): A user account was locked out\""),
+    },
+    Remedy {
+        cause: CauseId::PasswordExpired,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000071 \
+               (STATUS_PASSWORD_EXPIRED).",
+        remedy: "The account's password has expired and NLA cannot prompt for a new one: change it \
+                 elsewhere (Ctrl+Alt+Del on a domain machine, RD Web Access password change, or an \
+                 administrator's reset), or connect once without NLA where policy allows, then \
+                 connect again.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::PasswordMustChange,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000224 \
+               (STATUS_PASSWORD_MUST_CHANGE).",
+        remedy: "The account is marked 'User must change password at next logon' and NLA cannot \
+                 prompt for the change: set the new password elsewhere (Ctrl+Alt+Del on a domain \
+                 machine, RD Web Access, an administrator's reset without the flag), then connect \
+                 again.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::AccountDisabled,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000072 \
+               (STATUS_ACCOUNT_DISABLED).",
+        remedy: "The account is disabled: enable it (Active Directory Users and Computers or \
+                 `Enable-ADAccount`; `net user NAME /active:yes` for a local account) if it should \
+                 log on, or use another account.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::AccountExpired,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC0000193 \
+               (STATUS_ACCOUNT_EXPIRED).",
+        remedy: "The account's expiry date has passed: extend it (account properties, 'Account \
+                 expires') if it should still log on.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::LogonTypeNotGranted,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000015B \
+               (STATUS_LOGON_TYPE_NOT_GRANTED).",
+        remedy: "The credentials are valid but the account lacks the remote interactive logon \
+                 right on this server: add the user (or a group of theirs) to 'Remote Desktop \
+                 Users' or to the policy 'Allow log on through Remote Desktop Services', and remove \
+                 it from 'Deny log on through Remote Desktop Services'; `gpresult /h` on the server \
+                 shows which policy sets the right.",
+        source: concat!(
+            nla_error_code!(),
+            "; Microsoft Learn, \"Allow log on through Remote Desktop Services\" (security policy \
+             setting)"
+        ),
+    },
+    Remedy {
+        cause: CauseId::AccountRestriction,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000006E \
+               (STATUS_ACCOUNT_RESTRICTION), 0xC0000070 (STATUS_INVALID_WORKSTATION) or \
+               0xC0000413 (STATUS_AUTHENTICATION_FIREWALL_FAILED).",
+        remedy: "The credentials are valid but an account policy refuses this logon: a blank \
+                 password with 'Accounts: Limit local account use of blank passwords to console \
+                 logon only', the account's 'Log On To' workstation list, a Protected Users or \
+                 authentication policy silo rule, or a selective-authentication trust without \
+                 'Allowed to authenticate'. Check the account's properties and the domain \
+                 controller's events 4625 and 4820.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::LogonHoursRestriction,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000006F \
+               (STATUS_INVALID_LOGON_HOURS).",
+        remedy: "The account may not log on at this time: check its 'Logon Hours' (account \
+                 properties) and the time zone of the domain controller that checks them.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::DomainUnreachable,
+        wire: "Decrypted: the server's CredSSP TSRequest carries errorCode 0xC000005E \
+               (STATUS_NO_LOGON_SERVERS), 0xC000018D (STATUS_TRUSTED_RELATIONSHIP_FAILURE) or \
+               0xC0000133 (STATUS_TIME_DIFFERENCE_AT_DC).",
+        remedy: "The server could not check the logon with a domain controller: from the server, \
+                 check DNS and connectivity to a DC (`nltest /sc_query:DOMAIN`), the machine's \
+                 secure channel (`Test-ComputerSecureChannel -Repair`, or rejoin the domain), and \
+                 time synchronisation with the DC (`w32tm /query /status`). A local account still \
+                 logs on meanwhile.",
+        source: nla_error_code!(),
+    },
+    Remedy {
+        cause: CauseId::DnsNameNotFound,
+        wire: "The client's DNS query for the server's name is answered NXDOMAIN (RCODE 3), and no \
+               other look-up of the name gives an address.",
+        remedy: "The name does not exist in the DNS the client asks. Check the spelling and the DNS \
+                 suffix the client appends (`ipconfig /all`, 'DNS Suffix Search List'); register the \
+                 server's A/AAAA record (dynamic registration: `ipconfig /registerdns` on the server) \
+                 or connect by its full name; check which DNS server answered (the capture shows its \
+                 address).",
+        source: "RFC 1035 4.1.1 (RCODE 3, Name Error); Microsoft Learn, \"DNS client resolution \
+                 timeouts\" (dns-client-resolution-timeouts, KB 2834226: a Name Error stops the \
+                 resolver)",
+    },
+    Remedy {
+        cause: CauseId::DnsNoAnswer,
+        wire: "The look-up of the server's name gives no address: SERVFAIL (2) or REFUSED (5), a \
+               NOERROR answer without an A/AAAA record, or queries repeated with no answer.",
+        remedy: "The DNS server could not or would not answer. SERVFAIL: the server's forwarder or \
+                 the zone's authoritative servers fail (check the DNS server's event log and its \
+                 forwarders); REFUSED: the client is not allowed to query that server (recursion \
+                 or ACL); an empty answer: the name exists without an address of the type asked \
+                 (add the A or AAAA record); no answer: UDP/TCP 53 to the DNS server is blocked or \
+                 the server is down (`Resolve-DnsName <name> -Server <dns>`).",
+        source: "RFC 1035 4.1.1 (RCODE 2 Server failure, 5 Refused); RFC 2308 2.2 (NODATA); \
+                 Microsoft Learn, \"DNS client resolution timeouts\" (KB 2834226)",
+    },
+    Remedy {
+        cause: CauseId::DnsAddressMismatch,
+        wire: "The name the client looked up resolved to addresses other than the one it then \
+               connected to (both are in the capture).",
+        remedy: "The client did not use what DNS answered: a hosts file entry, a stale resolver \
+                 cache, or an address typed by hand points elsewhere. Compare `ipconfig \
+                 /displaydns` and the hosts file (%SystemRoot%\\System32\\drivers\\etc\\hosts) on \
+                 the client with the DNS record; flush the cache (`ipconfig /flushdns`) and correct \
+                 whichever of the record and the entry is stale.",
+        source: "RFC 1035 2.2 and 7.4 (resolvers cache answers for their TTL); Microsoft Learn, \
+                 \"Troubleshoot DNS clients\" (troubleshoot-dns-client)",
+    },
+    Remedy {
+        cause: CauseId::KerberosSpnUnknown,
+        wire: "The KDC answered the ticket request for TERMSRV/<name> (or HOST/<name>) with \
+               KDC_ERR_S_PRINCIPAL_UNKNOWN (7).",
+        remedy: "No account holds that service principal name: the client used an IP address, an \
+                 alias (CNAME) or a name the server is not registered under. Connect by the \
+                 server's registered full name, or register the name (`setspn -S \
+                 TERMSRV/<name> <server>` and `HOST/<name>`); without Kerberos the client falls \
+                 back to NTLM, which 'Restrict NTLM' policies or Protected Users forbid.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_S_PRINCIPAL_UNKNOWN); Microsoft Learn, \"Service \
+                 Principal Names\" (setspn) and \"Kerberos authentication troubleshooting \
+                 guidance\" (kerberos-authentication-troubleshooting-guidance)",
+    },
+    Remedy {
+        cause: CauseId::KerberosClockSkew,
+        wire: "The KDC answered KRB_AP_ERR_SKEW (37); its stime against the client's clock gives \
+               the difference.",
+        remedy: "The client's and the KDC's clocks differ by more than the Kerberos tolerance \
+                 (5 minutes by default: 'Maximum tolerance for computer clock synchronization'). \
+                 Fix time synchronisation: `w32tm /query /status` on the client, `w32tm /resync`, \
+                 and check that the domain hierarchy's time source (the PDC emulator) is right.",
+        source: "RFC 4120 7.5.9 (KRB_AP_ERR_SKEW) and 1.6 (clocks loosely synchronised); \
+                 Microsoft Learn, \"Maximum tolerance for computer clock synchronization\"",
+    },
+    Remedy {
+        cause: CauseId::KerberosPasswordWrong,
+        wire: "The KDC answered the AS-REQ with KDC_ERR_PREAUTH_FAILED (24).",
+        remedy: "The password typed (or saved in the client's credentials) is wrong for that \
+                 account. Type it again; remove stale saved credentials (Credential Manager, the \
+                 .rdp file); repeated failures lock the account out.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_PREAUTH_FAILED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x18)",
+    },
+    Remedy {
+        cause: CauseId::KerberosAccountRevoked,
+        wire: "The KDC answered KDC_ERR_CLIENT_REVOKED (18).",
+        remedy: "The account is disabled, locked out or expired. Check it in Active Directory \
+                 (`Get-ADUser <name> -Properties Enabled,LockedOut,AccountExpirationDate`), \
+                 unlock or enable it, and find what locked it (event 4740 on the PDC emulator).",
+        source: "RFC 4120 7.5.9 (KDC_ERR_CLIENT_REVOKED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x12)",
+    },
+    Remedy {
+        cause: CauseId::KerberosPasswordExpired,
+        wire: "The KDC answered KDC_ERR_KEY_EXPIRED (23).",
+        remedy: "The account's password has expired. With NLA the client cannot change it during \
+                 the connection: change it first (Ctrl+Alt+Del on a domain machine, `Set-ADAccountPassword`, \
+                 or RD Web Access password change), or let an administrator reset it.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_KEY_EXPIRED); Microsoft Learn, \"4771(F): Kerberos \
+                 pre-authentication failed\" (failure code 0x17)",
+    },
+    Remedy {
+        cause: CauseId::KerberosKdcUnreachable,
+        wire: "The client sent Kerberos requests to port 88, repeated them, and no KDC answered.",
+        remedy: "No domain controller is reachable for Kerberos: check that the client reaches a DC \
+                 on TCP and UDP 88 (`Test-NetConnection <dc> -Port 88`), that the DC locator finds one \
+                 (`nltest /dsgetdc:<domain>`), and the firewalls between them. Without a KDC, NLA \
+                 falls back to NTLM or fails.",
+        source: "RFC 4120 7.2.1-2 (KDC on UDP and TCP 88; a client retries on timeout); \
+                 Microsoft Learn, \"Kerberos authentication troubleshooting guidance\"",
+    },
+    Remedy {
+        cause: CauseId::KerberosEtypeUnsupported,
+        wire: "The KDC answered KDC_ERR_ETYPE_NOSUPP (14): none of the encryption types the \
+               request offered is allowed for the account or the service.",
+        remedy: "Client, KDC and account disagree on encryption types (for example RC4 disabled on \
+                 the KDC while the account or the client offers only RC4, or AES disabled by \
+                 'Network security: Configure encryption types allowed for Kerberos'). Align the \
+                 policy and the account's msDS-SupportedEncryptionTypes; reset the account's \
+                 password so AES keys exist.",
+        source: "RFC 4120 7.5.9 (KDC_ERR_ETYPE_NOSUPP); RFC 3961; Microsoft Learn, \"Network \
+                 security: Configure encryption types allowed for Kerberos\"",
+    },
+    Remedy {
+        cause: CauseId::UdpTransportBlocked,
+        wire: "The client's RDP-UDP SYN datagrams to the server's UDP port went unanswered; the \
+               session ran on TCP (informational, not a failure).",
+        remedy: "RDP works over TCP alone, slower on lossy or long paths. To allow UDP: enable \
+                 'Remote Desktop - User Mode (UDP-In)' on the server, open UDP 3389 in the \
+                 firewalls between, and check 'Turn off UDP on client' and 'Select RDP transport \
+                 protocols' policies.",
+        source: "MS-RDPEUDP 3.1.5.1.1 (the client's SYN, repeated on its retransmit timer); \
+                 MS-RDPBCGR 2.2.15.1 (Initiate Multitransport Request); Microsoft Learn, \
+                 \"Enable or disable a firewall rule on a guest OS\"",
     },
 ];
 

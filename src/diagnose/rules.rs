@@ -8,8 +8,10 @@
 //! error) beat the step-by-step reading; the step that did not complete
 //! and who ended the connection decide the rest.
 
-use super::facts::{after, dur, ev, party, Facts, Term, TermKind};
+use super::evidence::{Clue, EndNote, NotRdpClue, RdpClue, Since, StepNote};
+use super::facts::{dur, ev, party, Facts, Term, TermKind};
 use super::ladder::{Ladder, Mark};
+use super::nla::{logon_succeeded, nla_refusal, redirected};
 use super::path::{idle_timeout, middlebox_reset, mtu_black_hole, zero_window};
 use super::rdp::{licensing_or_error_info, session_end};
 use super::remedy::remediation;
@@ -22,9 +24,6 @@ use super::{
 };
 use crate::common::{Dir, Duration};
 use crate::proto::mcs::McsEvent;
-use crate::proto::x224::X224Event;
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
 
 /// A client that waited at least this long for the server before closing
 /// gave up on it (rather than aborting on its own): one initial
@@ -154,10 +153,10 @@ pub fn cause(id: CauseId, confidence: Confidence, summary: String) -> Cause {
 }
 
 /// How a terminating packet ends the connection.
-pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
+pub fn ending_of(t: &Term) -> Ending {
     match &t.kind {
         TermKind::Rst { .. } => {
-            if forged(tl, t).is_some() {
+            if forged(t).is_some() {
                 Ending::ResetBy(Party::Middlebox)
             } else {
                 Ending::ResetBy(party(t.dir))
@@ -182,43 +181,32 @@ pub fn ending_of(tl: &Timeline, t: &Term) -> Ending {
 
 /// A RST whose TTL differs from the usual TTL of its sender's other
 /// packets (at least two of them): (usual TTL, packets with it).
-pub fn forged(tl: &Timeline, t: &Term) -> Option<(u8, u64)> {
-    let TermKind::Rst { ttl, .. } = t.kind else {
-        return None;
-    };
-    let d = tl.dir(t.dir);
-    let usual = d.usual_ttl()?;
-    let count = |v: u8| {
-        d.ttls
-            .iter()
-            .find(|(x, _)| *x == v)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
-    };
-    let n = count(usual);
-    // Two TTL populations of similar size are two paths or two capture
-    // points (every packet seen twice), not a forger.
-    let same_as_rst = count(ttl);
-    let two_populations = same_as_rst >= 2 && same_as_rst * 2 >= n;
-    (usual != ttl && n >= 2 && !two_populations).then_some((usual, n))
+pub fn forged(t: &Term) -> Option<(u8, u64)> {
+    match t.kind {
+        TermKind::Rst { forged, .. } => forged,
+        _ => None,
+    }
 }
 
 pub(super) fn term_ev(t: &Term, since: Option<&Mark>) -> Evidence {
-    match since {
-        Some(m) if m.frame <= t.frame => {
-            ev(t.frame, format!("{} {}", t.describe(), after(t.ts, m)))
-        }
-        _ => ev(t.frame, t.describe()),
-    }
+    end_ev(t, since.filter(|m| m.frame <= t.frame), EndNote::None)
 }
 
-pub(super) fn mark_ev(m: &Mark, text: &str) -> Evidence {
-    let who = m.step.sender().name();
-    if text.is_empty() {
-        ev(m.frame, format!("{} from {who}", m.step.label()))
-    } else {
-        ev(m.frame, format!("{} from {who}: {text}", m.step.label()))
-    }
+/// The packet `t` that ended the connection, timed from `since`, with what
+/// it means.
+pub(super) fn end_ev(t: &Term, since: Option<&Mark>, note: EndNote) -> Evidence {
+    ev(
+        t.frame,
+        Clue::End {
+            term: t.clone(),
+            since: since.map(|m| Since::mark(t.ts, m)),
+            note,
+        },
+    )
+}
+
+pub(super) fn mark_ev(m: &Mark, note: StepNote) -> Evidence {
+    ev(m.frame, Clue::Step { step: m.step, note })
 }
 
 /// The connection stopped in the TLS handshake or right after it, before
@@ -240,15 +228,15 @@ pub(super) fn lower(c: Confidence) -> Confidence {
 }
 
 /// Decide one connection.
-pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
-    if let Some((frame, dir, why)) = &f.not_rdp {
+pub fn decide(lad: &Ladder, f: &Facts) -> Verdict {
+    if let Some((frame, ts, dir, why)) = &f.not_rdp {
         let (ending, ef, term) = match f.first_term_from(*frame) {
-            Some(t) => (ending_of(tl, t), Some(t.frame), Some(t.clone())),
+            Some(t) => (ending_of(t), Some(t.frame), Some(t.clone())),
             None => (Ending::CaptureEnded, None, None),
         };
         // An RDP client answered by something else: a failure of the
         // server side, not a false positive on the port.
-        if let (Dir::ToClient, Some((cr, _))) = (dir, tl.connection_request()) {
+        if let (Dir::ToClient, Some(cr)) = (dir, &f.proto.request) {
             let mut v = Verdict::failed(
                 ending,
                 ef,
@@ -257,25 +245,23 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
                 format!(
                     "The client sent an RDP Connection Request and the server answered with \
                      something that is not RDP ({why}): another service listens on port {}.",
-                    tl.endpoints.server.port()
+                    f.conn.endpoints.server.port()
                 ),
             )
-            .with(ev(cr.frame, "X.224 Connection Request from client"))
+            .with(ev(
+                cr.frame,
+                Clue::Step {
+                    step: Step::ConnectionRequest,
+                    note: StepNote::None,
+                },
+            ))
             .with(ev(
                 *frame,
-                format!(
-                    "server answers {} after the Connection Request (frame {}) with data that \
-                     is not RDP: {why}",
-                    dur(
-                        tl.events
-                            .iter()
-                            .find(|e| e.frame == *frame)
-                            .map(|e| e.ts)
-                            .unwrap_or(cr.ts),
-                        cr.ts
-                    ),
-                    cr.frame
-                ),
+                NotRdpClue::Answer {
+                    after: dur(*ts, cr.ts),
+                    request_frame: cr.frame,
+                    why: why.clone(),
+                },
             ));
             if let Some(t) = term {
                 v.evidence.push(term_ev(&t, None));
@@ -285,32 +271,39 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         }
         return Verdict::new(Outcome::NotRdp, ending, ef).with(ev(
             *frame,
-            format!("data from the {} is not RDP: {why}", dir.sender()),
+            NotRdpClue::Data {
+                dir: *dir,
+                why: why.clone(),
+            },
         ));
     }
-    let mut v = decide_inner(tl, lad, f);
+    let mut v = decide_inner(lad, f);
     // A clear-text disconnect PDU just before the end says who hung up.
     if v.outcome == Outcome::Failed {
         let from = lad.last.map(|m| m.frame).unwrap_or(0);
         let until = v.ending_frame.unwrap_or(u64::MAX);
-        for (e, p) in tl.proto_events() {
-            if e.frame < from || e.frame > until {
-                continue;
+        let ultimatums = f.mcs.iter().filter_map(|e| match e.what {
+            McsEvent::DisconnectProviderUltimatum { reason } => {
+                Some((e.frame, RdpClue::DisconnectUltimatum { dir: e.dir, reason }))
             }
-            let text = match p {
-                ProtoEvent::Mcs(McsEvent::DisconnectProviderUltimatum { reason }) => format!(
-                    "MCS Disconnect Provider Ultimatum from {} (reason {}, {reason})",
-                    e.dir.sender(),
-                    crate::proto::mcs::disconnect_reason_name(*reason)
-                ),
-                ProtoEvent::X224(X224Event::DisconnectRequest { reason }) => format!(
-                    "X.224 Disconnect Request from {} (reason {reason})",
-                    e.dir.sender()
-                ),
-                _ => continue,
-            };
-            v.evidence.push(ev(e.frame, text));
-        }
+            _ => None,
+        });
+        let requests = f.x224_disconnects.iter().map(|e| {
+            (
+                e.frame,
+                RdpClue::DisconnectRequest {
+                    dir: e.dir,
+                    reason: e.what,
+                },
+            )
+        });
+        let mut goodbyes: Vec<(u64, RdpClue)> = ultimatums
+            .chain(requests)
+            .filter(|(frame, _)| (from..=until).contains(frame))
+            .collect();
+        goodbyes.sort_by_key(|(frame, _)| *frame);
+        v.evidence
+            .extend(goodbyes.into_iter().map(|(frame, clue)| ev(frame, clue)));
     }
     if v.failed_step.is_none() && lad.mark(Step::SessionData).is_none() {
         v.failed_step = lad.next;
@@ -333,10 +326,17 @@ pub fn decide(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     if v.outcome != Outcome::Failed {
         v.failed_step = None;
     }
+    // A session whose logon the server confirmed says so.
+    if v.outcome == Outcome::Established {
+        if let Some(e) = logon_succeeded(f) {
+            let at = v.evidence.partition_point(|x| x.frame <= e.frame);
+            v.evidence.insert(at, e);
+        }
+    }
     v
 }
 
-pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
+pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
     let stop = lad.last;
     // The packet that ended the connection comes after the last step; for
     // a session, after the set-up (the session mark may sit on the last
@@ -377,41 +377,47 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
     // The TCP handshake has its own signatures (a scanner's RST would look
     // forged: raw-socket tools pick their own TTL).
     match lad.next {
-        Some(Step::SynAck) => return syn_unanswered(tl, f, lad),
-        Some(Step::HandshakeAck) => return handshake_unfinished(tl, f, lad),
+        Some(Step::SynAck) => return syn_unanswered(f, lad),
+        Some(Step::HandshakeAck) => return handshake_unfinished(f, lad),
         _ => {}
     }
-    if let Some(v) = negotiation_failure(tl, f) {
+    if let Some(v) = negotiation_failure(f) {
         return v;
     }
     if let Some(t) = &term {
         if let TermKind::Alert { description, .. } = t.kind {
-            return alert_rule(tl, lad, t, description);
+            return alert_rule(f, lad, t, description);
         }
     }
-    if let Some(v) = licensing_or_error_info(tl, lad, f) {
+    if let Some(v) = nla_refusal(lad, f) {
         return v;
     }
-    if let Some(v) = idle_timeout(tl, f, term.as_ref()) {
+    if let Some(v) = licensing_or_error_info(lad, f) {
+        return v;
+    }
+    if let Some(v) = redirected(lad, f) {
+        return v;
+    }
+    if let Some(v) = idle_timeout(f, term.as_ref()) {
         return v;
     }
     if let Some(t) = &term {
-        if let Some((usual, n)) = forged(tl, t) {
-            return middlebox_reset(tl, lad, t, usual, n);
+        if let Some((usual, n)) = forged(t) {
+            return middlebox_reset(f, lad, t, usual, n);
         }
     }
-    if let Some(v) = zero_window(tl, f, stop.as_ref(), term.as_ref()) {
+    if let Some(v) = zero_window(f, stop.as_ref(), term.as_ref()) {
         return v;
     }
     if !lad.established() {
-        if let Some(v) = mtu_black_hole(tl, lad, f, term.as_ref()) {
+        if let Some(v) = mtu_black_hole(lad, f, term.as_ref()) {
             return v;
         }
     }
     if let Some(t) = &term {
         if let TermKind::Icmp(i) = &t.kind {
             return Verdict::failed(
-                ending_of(tl, t),
+                ending_of(t),
                 Some(t.frame),
                 CauseId::IcmpUnreachable,
                 Confidence::High,
@@ -421,12 +427,12 @@ pub(super) fn decide_inner(tl: &Timeline, lad: &Ladder, f: &Facts) -> Verdict {
         }
     }
     if lad.established() {
-        return session_end(tl, lad, f, term.as_ref());
+        return session_end(lad, f, term.as_ref());
     }
     if lad.last.is_none() {
-        return nothing_placed(tl, f, term.as_ref());
+        return nothing_placed(f, term.as_ref());
     }
-    step_rules(tl, lad, f, term.as_ref())
+    step_rules(lad, f, term.as_ref())
 }
 
 pub fn lower_confidence(c: &mut Cause) {

@@ -1,22 +1,28 @@
 //! The step-by-step reading: the step that did not complete, whose turn it
 //! was, and who ended the connection (or that nobody did).
 
-use super::facts::{after, ev, Facts, Term};
+use super::evidence::{EndNote, Named, NegotiationClue, RdpClue, SilenceClue, StepNote, TcpClue};
+use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, Mark, Security};
 use super::path::path_lost;
-use super::rules::{cause, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
+use super::rules::{cause, end_ev, ending_of, mark_ev, term_ev, Verdict, GAVE_UP, PROMPT, STALL};
 use super::tls::{client_left_after_cert, server_closed_after_hello};
-use super::x224::offered_text;
+use super::x224::offered;
 use super::{Benign, CauseId, Confidence, Ending, Evidence, Grounds, Outcome, Party, Step};
 use crate::common::{Dir, Duration, Timestamp};
-use crate::timeline::Timeline;
 
-pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
-    tl.credssp_legs()
-        .map(|(e, l)| {
+/// The CredSSP legs the capture shows, as evidence.
+pub(super) fn leg_ev(f: &Facts) -> Vec<Evidence> {
+    f.proto
+        .credssp_legs
+        .iter()
+        .map(|l| {
             ev(
-                e.frame,
-                format!("CredSSP {} from {} (encrypted)", l.name(), e.dir.sender()),
+                l.frame,
+                RdpClue::CredsspLeg {
+                    leg: l.what,
+                    dir: l.dir,
+                },
             )
         })
         .collect()
@@ -24,18 +30,18 @@ pub(super) fn leg_ev(tl: &Timeline) -> Vec<Evidence> {
 
 /// Nothing of the ladder was seen (capture started late and nothing could
 /// be decoded): only path-level signatures could have told more.
-pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> Verdict {
-    let both = tl.dir(Dir::ToServer).payload_bytes > 0 && tl.dir(Dir::ToClient).payload_bytes > 0;
+pub(super) fn nothing_placed(f: &Facts, term: Option<&Term>) -> Verdict {
+    let both =
+        f.conn.dir(Dir::ToServer).payload_bytes > 0 && f.conn.dir(Dir::ToClient).payload_bytes > 0;
     match term.filter(|t| t.closes()) {
-        Some(t) if both && t.dir == Dir::ToServer => {
-            Verdict::session_end(ending_of(tl, t), Some(t.frame)).with(ev(
-                t.frame,
-                format!("{} after data flowed both ways", t.describe()),
-            ))
-        }
-        Some(t) => Verdict::incomplete(ending_of(tl, t), Some(t.frame)).with(term_ev(t, None)),
+        Some(t) if both && t.dir == Dir::ToServer => Verdict::session_end(
+            ending_of(t),
+            Some(t.frame),
+        )
+        .with(end_ev(t, None, EndNote::DataBothWays)),
+        Some(t) => Verdict::incomplete(ending_of(t), Some(t.frame)).with(term_ev(t, None)),
         None => {
-            if let Some(v) = path_lost(tl, f, None) {
+            if let Some(v) = path_lost(f, None) {
                 return v;
             }
             let mut v = Verdict::incomplete(Ending::CaptureEnded, None);
@@ -50,7 +56,7 @@ pub(super) fn nothing_placed(tl: &Timeline, f: &Facts, term: Option<&Term>) -> V
 /// The step-by-step reading. Its causes rest on the ladder position (how
 /// sure the capture makes the last step) and, for a side that did not
 /// answer, on a silence.
-pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
+pub(super) fn step_rules(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdict {
     let Some(stop) = lad.last else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
@@ -58,8 +64,8 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
     let v = match term.filter(|t| t.ends()) {
-        Some(t) => closed_at(tl, lad, f, &stop, next, t),
-        None => stalled(tl, lad, f, &stop, next),
+        Some(t) => closed_at(lad, f, &stop, next, t),
+        None => stalled(lad, f, &stop, next),
     };
     let grounds = match v.cause.as_ref().map(|c| c.id) {
         Some(CauseId::ServiceUnresponsive | CauseId::PathLost) => Grounds::Silence,
@@ -74,8 +80,9 @@ pub(super) fn step_rules(tl: &Timeline, lad: &Ladder, f: &Facts, term: Option<&T
 }
 
 /// The server's last packet carrying data, when it came after `stop`.
-fn server_spoke_after(tl: &Timeline, stop: &Mark) -> Option<(u64, Timestamp)> {
-    tl.dir(Dir::ToClient)
+fn server_spoke_after(f: &Facts, stop: &Mark) -> Option<(u64, Timestamp)> {
+    f.conn
+        .dir(Dir::ToClient)
         .last_payload
         .filter(|(frame, _)| *frame > stop.frame)
 }
@@ -89,7 +96,6 @@ pub const PRECHECK_CLOSE: Duration = Duration::from_secs(2);
 /// What the step reading knows when someone ended the connection: the last
 /// step placed, the step that did not come, the packet that ended it.
 pub(super) struct Closed<'a> {
-    tl: &'a Timeline,
     lad: &'a Ladder,
     f: &'a Facts,
     stop: Mark,
@@ -108,7 +114,7 @@ impl Closed<'_> {
         self.t.dir == Dir::ToClient
     }
     fn end(&self) -> Ending {
-        ending_of(self.tl, self.t)
+        ending_of(self.t)
     }
     fn failed(&self, id: CauseId, c: Confidence, summary: impl Into<String>) -> Verdict {
         Verdict::failed(self.end(), Some(self.t.frame), id, c, summary.into())
@@ -120,19 +126,12 @@ impl Closed<'_> {
     fn tev(&self) -> Evidence {
         term_ev(self.t, Some(&self.stop))
     }
-    /// The ending packet with a phrase after its timing.
-    fn tev_saying(&self, what: &str) -> Evidence {
-        ev(
-            self.t.frame,
-            format!(
-                "{} {}{what}",
-                self.t.describe(),
-                after(self.t.ts, &self.stop)
-            ),
-        )
+    /// The ending packet with what it means after its timing.
+    fn tev_saying(&self, note: EndNote) -> Evidence {
+        end_ev(self.t, Some(&self.stop), note)
     }
     fn stop_ev(&self) -> Evidence {
-        mark_ev(&self.stop, "")
+        mark_ev(&self.stop, StepNote::None)
     }
     fn nla(&self) -> bool {
         matches!(self.lad.security, Security::Nla { .. })
@@ -155,15 +154,15 @@ const STEP_RULES: &[(Step, Party, StepRule)] = &[
     (Step::ConnectionConfirm, Party::Server, listener_refused),
     (Step::ClientHello, Party::Client, tls_not_started),
     (Step::ServerHello, Party::Server, |c| {
-        Some(server_closed_after_hello(c.tl, &c.stop, c.t))
+        Some(server_closed_after_hello(c.f, &c.stop, c.t))
     }),
     (Step::ClientKeyExchange, Party::Client, |c| {
-        Some(client_left_after_cert(c.tl, &c.stop, c.t, false))
+        Some(client_left_after_cert(c.f, &c.stop, c.t, false))
     }),
     (Step::ClientFinished, Party::Client, |c| {
         c.lad
             .tls13
-            .then(|| client_left_after_cert(c.tl, &c.stop, c.t, false))
+            .then(|| client_left_after_cert(c.f, &c.stop, c.t, false))
     }),
     (
         Step::CertificateAccepted,
@@ -205,17 +204,16 @@ const STEP_RULES: &[(Step, Party, StepRule)] = &[
 ];
 
 /// Someone ended the connection (`t`) after the last step `stop`.
-fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t: &Term) -> Verdict {
+fn closed_at(lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t: &Term) -> Verdict {
     let servers_turn = next.sender() == Party::Server;
     // A silence is measured from the silent side's last packet: a server
     // that sent data after the last step we could place did answer.
-    let spoke = server_spoke_after(tl, stop).filter(|_| servers_turn);
+    let spoke = server_spoke_after(f, stop).filter(|_| servers_turn);
     let waited = t.ts.since(match spoke {
         Some((_, ts)) if ts <= t.ts => ts,
         _ => stop.ts,
     });
     let c = Closed {
-        tl,
         lad,
         f,
         stop: *stop,
@@ -235,10 +233,10 @@ fn closed_at(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step, t:
 /// The client closed before sending anything: a health check or port
 /// probe.
 fn health_check(c: &Closed) -> Option<Verdict> {
-    (c.tl.dir(Dir::ToServer).payload_bytes == 0).then(|| {
+    (c.f.conn.dir(Dir::ToServer).payload_bytes == 0).then(|| {
         c.benign(Benign::HealthCheck)
             .with(c.stop_ev())
-            .with(c.tev_saying("; no data either way: a load-balancer health check or port probe"))
+            .with(c.tev_saying(EndNote::HealthCheck))
     })
 }
 
@@ -258,17 +256,16 @@ fn dropped_before_request(c: &Closed) -> Option<Verdict> {
 
 /// The server closed right after the Connection Request.
 fn listener_refused(c: &Closed) -> Option<Verdict> {
-    let cr = c.tl.connection_request().map(|(_, r)| r.clone());
+    let cr = c.f.proto.request.as_ref().map(|r| r.what.clone());
     let named = cr
         .as_ref()
-        .and_then(|r| r.cookie.as_ref())
-        .map(|k| format!(", mstshash={k}"))
+        .and_then(|r| r.cookie.clone())
+        .map(Named::Cookie)
         .or_else(|| {
             cr.as_ref()
-                .and_then(|r| r.routing_token.as_ref())
-                .map(|k| format!(", routing token {k}"))
-        })
-        .unwrap_or_default();
+                .and_then(|r| r.routing_token.clone())
+                .map(Named::RoutingToken)
+        });
     Some(
         c.failed(
             CauseId::ListenerRefused,
@@ -283,12 +280,12 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
         )
         .with(ev(
             c.stop.frame,
-            format!(
-                "X.224 Connection Request from client offering {}{named}",
-                offered_text(c.tl)
-            ),
+            NegotiationClue::Request {
+                offered: offered(c.f.proto.request.as_ref().map(|r| &r.what)),
+                named,
+            },
         ))
-        .with(c.tev_saying(", no Connection Confirm")),
+        .with(c.tev_saying(EndNote::NoConnectionConfirm)),
     )
 }
 
@@ -301,7 +298,7 @@ fn tls_not_started(c: &Closed) -> Option<Verdict> {
             format!(
                 "The client closed instead of starting TLS: it does not accept what the server \
                  chose ({}).",
-                super::negotiation(c.tl).unwrap_or_default()
+                c.f.proto.negotiation.clone().unwrap_or_default()
             ),
         )
         .with(c.stop_ev())
@@ -313,7 +310,7 @@ fn tls_not_started(c: &Closed) -> Option<Verdict> {
 /// or RDP record: it did not accept the certificate (or the user cancelled
 /// at the prompt).
 fn certificate_not_accepted(c: &Closed) -> Option<Verdict> {
-    let mut v = client_left_after_cert(c.tl, &c.stop, c.t, c.nla());
+    let mut v = client_left_after_cert(c.f, &c.stop, c.t, c.nla());
     if c.nla()
         && v.cause
             .as_ref()
@@ -339,7 +336,7 @@ fn nla_ended_at_negotiate(c: &Closed) -> Option<Verdict> {
             "The server ended NLA at the client's first CredSSP message: no authentication \
              package in common (NTLM disabled) or a CredSSP version mismatch.",
         )
-        .with_all(leg_ev(c.tl))
+        .with_all(leg_ev(c.f))
         .with(c.tev()),
     )
 }
@@ -351,11 +348,8 @@ fn nla_ended_at_negotiate(c: &Closed) -> Option<Verdict> {
 fn ntlm_probe(c: &Closed) -> Option<Verdict> {
     (!c.t.is_rst()).then(|| {
         c.benign(Benign::Probe)
-            .with_all(leg_ev(c.tl))
-            .with(c.tev_saying(
-                " instead of answering the NTLM challenge: a probe reading the server's NTLM \
-                 information",
-            ))
+            .with_all(leg_ev(c.f))
+            .with(c.tev_saying(EndNote::NtlmProbe))
     })
 }
 
@@ -363,8 +357,10 @@ fn ntlm_probe(c: &Closed) -> Option<Verdict> {
 /// pubKeyAuth.
 fn credentials_rejected(c: &Closed) -> Option<Verdict> {
     let server_error =
-        c.tl.credssp_legs()
-            .any(|(_, l)| l == crate::proto::credssp::CredsspLeg::ServerError);
+        c.f.proto
+            .credssp_legs
+            .iter()
+            .any(|l| l.what == crate::proto::credssp::CredsspLeg::ServerError);
     Some(
         c.failed(
             CauseId::CredentialsRejected,
@@ -379,8 +375,8 @@ fn credentials_rejected(c: &Closed) -> Option<Verdict> {
              must-change password, locked or disabled account, no right to log on remotely, or a \
              CredSSP version mismatch.",
         )
-        .with_all(leg_ev(c.tl))
-        .with(c.tev_saying(", no pubKeyAuth back")),
+        .with_all(leg_ev(c.f))
+        .with(c.tev_saying(EndNote::NoPubKeyAuth)),
     )
 }
 
@@ -397,8 +393,8 @@ fn authentication_refused(c: &Closed) -> Option<Verdict> {
              instead of waiting for its credentials: it rejected the authentication (wrong \
              password, expired, locked or disabled account, no right to log on remotely).",
         )
-        .with_all(leg_ev(c.tl))
-        .with(c.tev_saying(""));
+        .with_all(leg_ev(c.f))
+        .with(c.tev_saying(EndNote::None));
     if c.lad.mark(Step::CredsspAuthenticate).is_some() {
         v.last_step = Some(Some(Step::CredsspAuthenticate));
         v.failed_step = Some(Step::CredsspServerPubKeyAuth);
@@ -413,15 +409,13 @@ fn precheck_or_binding_refused(c: &Closed) -> Option<Verdict> {
     if !c.t.is_rst() && c.waited <= PRECHECK_CLOSE {
         let mut v = c
             .benign(Benign::CredentialPrecheck)
-            .with_all(leg_ev(c.tl))
-            .with(
-                c.tev_saying(" without sending credentials: the client's NLA credential pre-check"),
-            );
+            .with_all(leg_ev(c.f))
+            .with(c.tev_saying(EndNote::CredentialPrecheck));
         if let Some(s) =
             c.f.soft_alert_from(c.stop.frame)
                 .filter(|s| s.frame <= c.t.frame)
         {
-            v.evidence.push(ev(s.frame, s.describe()));
+            v.evidence.push(term_ev(s, None));
         }
         return Some(v);
     }
@@ -433,7 +427,7 @@ fn precheck_or_binding_refused(c: &Closed) -> Option<Verdict> {
              could not verify the server's public-key binding (TLS interception or a certificate \
              swap).",
         )
-        .with_all(leg_ev(c.tl))
+        .with_all(leg_ev(c.f))
         .with(c.tev()),
     )
 }
@@ -448,7 +442,7 @@ fn refused_before_authorization(c: &Closed) -> Option<Verdict> {
             "The server closed after receiving the credentials, before its authorization result: \
              the logon with those credentials was refused.",
         )
-        .with_all(leg_ev(c.tl))
+        .with_all(leg_ev(c.f))
         .with(c.tev()),
     )
 }
@@ -457,13 +451,12 @@ fn refused_before_authorization(c: &Closed) -> Option<Verdict> {
 /// Security the server chose for a client that asked for TLS, or, after
 /// NLA, it was only checking credentials.
 fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
-    let tl = c.tl;
-    let asked_tls = tl
-        .connection_request()
-        .and_then(|(_, r)| r.neg_req.as_ref())
+    let request = c.f.proto.request.as_ref();
+    let asked_tls = request
+        .and_then(|r| r.what.neg_req.as_ref())
         .is_some_and(|n| n.requested.offers_tls());
     if c.lad.security == Security::Standard && asked_tls {
-        let offered = offered_text(tl);
+        let offered = offered(c.f.proto.request.as_ref().map(|r| &r.what));
         return Some(
             c.failed(
                 CauseId::SslNotAllowedByServer,
@@ -475,18 +468,18 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
                      unusable."
                 ),
             )
-            .with_all(tl.connection_request().map(|(e, _)| {
+            .with_all(request.map(|e| {
                 ev(
                     e.frame,
-                    format!("X.224 Connection Request from client offering {offered}"),
+                    NegotiationClue::Request {
+                        offered: offered.clone(),
+                        named: None,
+                    },
                 )
             }))
             .with(ev(
                 c.stop.frame,
-                format!(
-                    "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) \
-                     for a client that offered {offered}"
-                ),
+                NegotiationClue::StandardChosen { offered },
             ))
             .with(c.tev()),
         );
@@ -496,8 +489,8 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
     // credentials.
     c.nla().then(|| {
         c.benign(Benign::CredentialPrecheck)
-            .with_all(leg_ev(tl))
-            .with(c.tev_saying(" after NLA completed, without starting RDP: a credential check"))
+            .with_all(leg_ev(c.f))
+            .with(c.tev_saying(EndNote::CredentialCheck))
     })
 }
 
@@ -524,14 +517,14 @@ fn nla_then_refused(c: &Closed) -> Option<Verdict> {
                  log on to this host, or the server refused the session."
             },
         )
-        .with_all(leg_ev(c.tl))
+        .with_all(leg_ev(c.f))
         .with(c.tev()),
     )
 }
 
 /// The generic reading: whose turn it was and who ended the connection.
 fn generic(c: &Closed) -> Verdict {
-    let (tl, lad, stop, next, waited) = (c.tl, c.lad, &c.stop, c.next, c.waited);
+    let (lad, stop, next, waited) = (c.lad, &c.stop, c.next, c.waited);
     let servers_turn = next.sender() == Party::Server;
     let phase_rdp = next.phase() >= super::Phase::Rdp;
     let (id, conf, summary) = if c.by_server() && servers_turn && phase_rdp {
@@ -592,7 +585,7 @@ fn generic(c: &Closed) -> Verdict {
                 ),
             )
         } else {
-            unresponsive(tl, c.f, stop, next, waited, true)
+            unresponsive(c.f, stop, next, waited, true)
         }
     } else {
         (
@@ -611,22 +604,21 @@ fn generic(c: &Closed) -> Verdict {
     };
     let mut v = c.failed(id, conf, summary).with(c.stop_ev()).with(c.tev());
     if next.phase() == super::Phase::Credssp {
-        v.evidence.extend(leg_ev(tl));
+        v.evidence.extend(leg_ev(c.f));
     }
-    v.evidence.extend(keepalive_ev(tl, c.f, stop));
+    v.evidence.extend(keepalive_ev(c.f, stop));
     v
 }
 
 /// The server's TCP stack is alive but its RDP service does not answer.
 pub(super) fn unresponsive(
-    tl: &Timeline,
     f: &Facts,
     stop: &Mark,
     next: Step,
     waited: Duration,
     client_gave_up: bool,
 ) -> (CauseId, Confidence, String) {
-    let alive = server_alive(tl, f, stop);
+    let alive = server_alive(f, stop);
     let what = match next {
         Step::ConnectionConfirm => "no X.224 Connection Confirm",
         Step::ServerHello => "no TLS ServerHello",
@@ -660,16 +652,16 @@ pub(super) fn unresponsive(
 
 /// The server's host proved alive after the step: keep-alives from the
 /// client, or server packets beyond the SYN/ACK with no data.
-pub(super) fn server_alive(tl: &Timeline, f: &Facts, stop: &Mark) -> bool {
+pub(super) fn server_alive(f: &Facts, stop: &Mark) -> bool {
     let ka = f
         .keepalives
         .iter()
         .any(|(fr, _, d)| *d == Dir::ToServer && *fr >= stop.frame);
-    let server_packets = tl.dir(Dir::ToClient).sent_packets();
+    let server_packets = f.conn.dir(Dir::ToClient).sent_packets();
     ka || server_packets as usize > f.synacks.len() + 1
 }
 
-pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidence> {
+pub(super) fn keepalive_ev(f: &Facts, stop: &Mark) -> Vec<Evidence> {
     let ka: Vec<&(u64, Timestamp, Dir)> = f
         .keepalives
         .iter()
@@ -679,29 +671,23 @@ pub(super) fn keepalive_ev(tl: &Timeline, f: &Facts, stop: &Mark) -> Vec<Evidenc
     if let Some(first) = ka.first() {
         out.push(ev(
             first.0,
-            format!(
-                "{} TCP keep-alive(s) while waiting (frames {}); the server's TCP stack sent {} \
-                 packets in all",
-                ka.len(),
-                ka.iter()
-                    .map(|k| k.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                tl.dir(Dir::ToClient).sent_packets()
-            ),
+            TcpClue::KeepAlivesWhileWaiting {
+                frames: ka.iter().map(|k| k.0).collect(),
+                server_packets: f.conn.dir(Dir::ToClient).sent_packets(),
+            },
         ));
     }
     out
 }
 
 /// No packet ended the connection after the last step.
-pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> Verdict {
-    let waited = tl.capture_end.since(stop.ts);
-    let stop_ev = mark_ev(stop, "");
+pub(super) fn stalled(lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> Verdict {
+    let waited = f.conn.capture_end.since(stop.ts);
+    let stop_ev = mark_ev(stop, StepNote::None);
     if let Some(s) = f.soft_alert_from(stop.frame) {
         // An encrypted alert with no FIN/RST after it.
         return Verdict::failed(
-            ending_of(tl, s),
+            ending_of(s),
             Some(s.frame),
             if s.dir == Dir::ToClient {
                 CauseId::ServerClosed
@@ -721,14 +707,13 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
     if waited < STALL {
         return Verdict::incomplete(Ending::CaptureEnded, None).with(ev(
             stop.frame,
-            format!(
-                "{} is the last step; the capture ends {} later",
-                stop.step.label(),
-                waited
-            ),
+            SilenceClue::LastStep {
+                step: stop.step,
+                waited,
+            },
         ));
     }
-    if let Some(v) = path_lost(tl, f, Some(stop)) {
+    if let Some(v) = path_lost(f, Some(stop)) {
         return v.with(stop_ev);
     }
     let rtx = f.rtx.iter().filter(|r| r.frame >= stop.frame).count() as u32;
@@ -739,7 +724,7 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
     let (id, conf, summary) = if next.sender() == Party::Server {
         match next.phase() {
             super::Phase::X224 | super::Phase::Tls | super::Phase::Credssp => {
-                unresponsive(tl, f, stop, next, waited, false)
+                unresponsive(f, stop, next, waited, false)
             }
             _ => (
                 CauseId::ServerDeniedSession,
@@ -765,13 +750,12 @@ pub(super) fn stalled(tl: &Timeline, lad: &Ladder, f: &Facts, stop: &Mark, next:
     let _ = lad;
     Verdict::failed(ending, None, id, conf, summary)
         .with(stop_ev)
-        .with_all(keepalive_ev(tl, f, stop))
+        .with_all(keepalive_ev(f, stop))
         .with(ev(
             stop.frame,
-            format!(
-                "nothing from the {} in the {} that followed",
-                next.sender().name(),
-                waited
-            ),
+            SilenceClue::NothingFrom {
+                party: next.sender(),
+                waited,
+            },
         ))
 }

@@ -1,14 +1,14 @@
 //! TCP handshake rules: a SYN refused, unanswered or answered by ICMP;
 //! a handshake left half-open (a scanner, or one direction dropped).
 
-use super::facts::{after, dur, ev, Facts, TermKind};
+use super::evidence::{EndNote, StepNote, TcpClue};
+use super::facts::{dur, ev, Facts, TermKind};
 use super::ladder::{Ladder, Mark};
-use super::rules::{ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
+use super::rules::{end_ev, ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
 use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
-use crate::timeline::Timeline;
 
-pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
     let Some(&(first_frame, first_ts)) = f.syns.first() else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
     };
@@ -17,12 +17,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         .iter()
         .find(|t| t.dir == Dir::ToClient || matches!(t.kind, TermKind::Icmp(_)));
     let n = f.syns.len();
-    let syn_list = f
-        .syns
-        .iter()
-        .map(|(fr, _)| fr.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let syn_frames: Vec<u64> = f.syns.iter().map(|(fr, _)| *fr).collect();
     if let Some(t) = answer {
         // The SYN that the answer follows.
         let last_syn = f
@@ -35,7 +30,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         let m = Mark::new(Step::Syn, last_syn.0, last_syn.1, Certainty::Seen);
         let mut v = match &t.kind {
             TermKind::Icmp(i) => Verdict::failed(
-                ending_of(tl, t),
+                ending_of(t),
                 Some(t.frame),
                 CauseId::IcmpUnreachable,
                 Confidence::High,
@@ -53,50 +48,49 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
                 format!(
                     "The server refused the connection: nothing listens on port {} or a host \
                      firewall rejects it.",
-                    tl.endpoints.server.port()
+                    f.conn.endpoints.server.port()
                 ),
             ),
         };
         v.evidence.push(ev(
             m.frame,
-            format!("SYN from client to {}", tl.endpoints.server),
+            TcpClue::Syn {
+                server: f.conn.endpoints.server,
+            },
         ));
         v.evidence.push(term_ev(t, Some(&m)));
         if let (true, Some(last)) = (n > 1, f.syns.last()) {
             v.evidence.push(ev(
                 last.0,
-                format!("client sent the SYN {n} times (frames {syn_list})"),
+                TcpClue::SynRepeated {
+                    frames: syn_frames.clone(),
+                },
             ));
         }
         return v;
     }
     let (last_frame, last_ts) = f.syns.last().copied().unwrap_or((first_frame, first_ts));
-    let quiet = tl.capture_end.since(last_ts);
+    let quiet = f.conn.capture_end.since(last_ts);
     let rtx = (n - 1) as u32;
     if n == 1 && quiet < SYN_QUIET {
         return Verdict::incomplete(Ending::CaptureEnded, Some(last_frame)).with(ev(
             first_frame,
-            format!(
-                "SYN from client; the capture ends {} later with no answer",
-                dur(tl.capture_end, first_ts)
-            ),
+            TcpClue::SynCaptureEnds {
+                after: dur(f.conn.capture_end, first_ts),
+            },
         ));
     }
     let waited = if n > 1 {
         last_ts.since(first_ts)
     } else {
-        tl.capture_end.since(first_ts)
+        f.conn.capture_end.since(first_ts)
     };
     let conf = match n {
         1 => Confidence::Low,
         2 => Confidence::Medium,
         _ => Confidence::High,
     };
-    let gaps: Vec<String> = f
-        .syns
-        .windows(2)
-        .map(|w| format!("{:.1}", w[1].1.since(w[0].1).as_secs_f64()))
-        .collect();
+    let intervals: Vec<_> = f.syns.windows(2).map(|w| w[1].1.since(w[0].1)).collect();
     let mut v = Verdict::failed(
         Ending::Timeout {
             waited,
@@ -108,7 +102,7 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
         format!(
             "The SYN to {} was never answered ({} retransmission{} over {}): a firewall or \
              security group drops it, the host is down, or the address or route is wrong.",
-            tl.endpoints.server,
+            f.conn.endpoints.server,
             rtx,
             if rtx == 1 { "" } else { "s" },
             waited
@@ -116,50 +110,40 @@ pub(super) fn syn_unanswered(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict 
     )
     .with(ev(
         first_frame,
-        format!("SYN from client to {}", tl.endpoints.server),
+        TcpClue::Syn {
+            server: f.conn.endpoints.server,
+        },
     ));
     v.grounds = Grounds::Silence;
     if n > 1 {
         v.evidence.push(ev(
             last_frame,
-            format!(
-                "SYN sent {n} times (frames {syn_list}), intervals {} s; no SYN/ACK, RST or ICMP \
-                 error",
-                gaps.join(", ")
-            ),
+            TcpClue::SynUnanswered {
+                frames: syn_frames,
+                intervals,
+            },
         ));
     } else {
-        v.evidence.push(ev(
-            first_frame,
-            format!(
-                "single SYN, no retransmission and no answer in the {} the capture continued",
-                quiet
-            ),
-        ));
+        v.evidence
+            .push(ev(first_frame, TcpClue::SingleSynUnanswered { quiet }));
     }
     let _ = lad;
     v
 }
 
-pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Verdict {
+pub(super) fn handshake_unfinished(f: &Facts, lad: &Ladder) -> Verdict {
     let synack = lad.mark(Step::SynAck);
     let from = synack.map(|m| m.frame).unwrap_or(0);
     if let Some(t) = f.terms.iter().find(|t| t.frame >= from && t.is_close()) {
         // SYN, SYN/ACK, then the client's FIN (its ACK completes the
         // handshake): connect and close with no data.
         if t.dir == Dir::ToServer && !t.is_rst() {
-            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(tl, t), Some(t.frame));
+            let mut v = Verdict::benign(Benign::HealthCheck, ending_of(t), Some(t.frame));
             if let Some(m) = synack {
-                v.evidence.push(mark_ev(&m, ""));
+                v.evidence.push(mark_ev(&m, StepNote::None));
             }
-            v.evidence.push(ev(
-                t.frame,
-                format!(
-                    "{} {} with no data either way: a load-balancer health check or port probe",
-                    t.describe(),
-                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
-                ),
-            ));
+            v.evidence
+                .push(end_ev(t, synack.as_ref(), EndNote::HandshakeHealthCheck));
             return v;
         }
         if t.dir == Dir::ToServer && t.is_rst() {
@@ -169,20 +153,14 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
                 Some(t.frame),
             );
             if let Some(m) = synack {
-                v.evidence.push(mark_ev(&m, ""));
+                v.evidence.push(mark_ev(&m, StepNote::None));
             }
-            v.evidence.push(ev(
-                t.frame,
-                format!(
-                    "{} {} without completing the handshake: a half-open (SYN) port scan",
-                    t.describe(),
-                    synack.map(|m| after(t.ts, &m)).unwrap_or_default()
-                ),
-            ));
+            v.evidence
+                .push(end_ev(t, synack.as_ref(), EndNote::HalfOpenScan));
             return v;
         }
         return Verdict::failed(
-            ending_of(tl, t),
+            ending_of(t),
             Some(t.frame),
             CauseId::Unknown,
             Confidence::Low,
@@ -191,14 +169,14 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         .with(term_ev(t, synack.as_ref()));
     }
     let retries = f.synacks.len().saturating_sub(1) + f.syns.len().saturating_sub(1);
-    let last = synack.map(|m| m.ts).unwrap_or(tl.first_ts);
-    if retries >= 2 || tl.capture_end.since(last) >= STALL {
+    let last = synack.map(|m| m.ts).unwrap_or(f.conn.first_ts);
+    if retries >= 2 || f.conn.capture_end.since(last) >= STALL {
         let mut v = Verdict::failed(
             Ending::Timeout {
-                waited: tl.last_ts.since(tl.first_ts),
+                waited: f.conn.last_ts.since(f.conn.first_ts),
                 retransmissions: retries as u32,
             },
-            Some(tl.last_frame),
+            Some(f.conn.last_frame),
             CauseId::Filtered,
             if retries >= 2 {
                 Confidence::Medium
@@ -212,15 +190,14 @@ pub(super) fn handshake_unfinished(tl: &Timeline, f: &Facts, lad: &Ladder) -> Ve
         );
         v.grounds = Grounds::Silence;
         if let Some(m) = synack {
-            v.evidence.push(mark_ev(&m, ""));
+            v.evidence.push(mark_ev(&m, StepNote::None));
         }
         v.evidence.push(ev(
-            tl.last_frame,
-            format!(
-                "{} SYN and {} SYN/ACK retransmissions, no handshake ACK",
-                f.syns.len().saturating_sub(1),
-                f.synacks.len().saturating_sub(1)
-            ),
+            f.conn.last_frame,
+            TcpClue::NoHandshakeAck {
+                syn_rtx: f.syns.len().saturating_sub(1),
+                synack_rtx: f.synacks.len().saturating_sub(1),
+            },
         ));
         return v;
     }

@@ -17,11 +17,14 @@ use crate::packet::{IcmpError, QuotedTcp};
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
 use crate::proto::mcs::{Licensing, McsEvent};
+use crate::proto::ntlm::{NtlmAuthenticate, NtlmMessage};
+use crate::proto::ntstatus::NtStatus;
 use crate::proto::tls::{ClientHello, ServerHello, TlsEvent, TlsVersion};
+use crate::proto::tsrequest::{Mechanism, NegoToken, TokenWrapping, TsRequest};
 use crate::proto::x224::{
     ConnectionConfirm, ConnectionRequest, NegFailureCode, NegReq, Protocols, X224Event,
 };
-use crate::proto::{Certainty, ProtoEvent};
+use crate::proto::{Certainty, NlaEvent, ProtoEvent};
 use crate::timeline::{EventKind, Timeline};
 use std::collections::BTreeMap;
 
@@ -318,6 +321,7 @@ impl TlBuilder {
                 legacy_version: TlsVersion(0x0303),
                 version: TlsVersion(version),
                 cipher_suite: 0xc030,
+                alpn: None,
             })),
         )
     }
@@ -396,6 +400,81 @@ impl TlBuilder {
                 record_len: 100,
                 certainty: Certainty::High,
             }),
+        )
+    }
+
+    // ---- Decrypted NLA ----
+    /// A decrypted TSRequest (MS-CSSP 2.2.1).
+    pub fn ts_request(self, f: u64, t: f64, dir: Dir, r: TsRequest) -> Self {
+        self.proto(f, t, dir, ProtoEvent::Nla(NlaEvent::TsRequest(Box::new(r))))
+    }
+    /// The textbook NTLM exchange, decrypted: NEGOTIATE, CHALLENGE,
+    /// AUTHENTICATE with pubKeyAuth (client `user`), from frame `f` on.
+    pub fn ntlm_exchange(self, f: u64, t: f64, user: &str) -> Self {
+        let tok = |m: NtlmMessage| {
+            Some(NegoToken {
+                wrapping: TokenWrapping::Raw,
+                mech: Mechanism::Ntlm(m),
+            })
+        };
+        let req = |token, pub_key_auth| TsRequest {
+            version: 6,
+            token,
+            pub_key_auth,
+            ..TsRequest::default()
+        };
+        let auth = NtlmAuthenticate {
+            user: Some(user.to_string()),
+            domain: Some("CORP".to_string()),
+            ..NtlmAuthenticate::default()
+        };
+        let negotiate = NtlmMessage::Negotiate {
+            flags: 0xe208_82b7,
+            version: None,
+        };
+        let challenge = NtlmMessage::Challenge(Box::default());
+        self.ts_request(f, t, Dir::ToServer, req(tok(negotiate), false))
+            .ts_request(f + 1, t + 0.001, Dir::ToClient, req(tok(challenge), false))
+            .ts_request(
+                f + 2,
+                t + 0.01,
+                Dir::ToServer,
+                req(tok(NtlmMessage::Authenticate(Box::new(auth))), true),
+            )
+    }
+    /// The server's TSRequest with an errorCode.
+    pub fn nla_error(self, f: u64, t: f64, code: u32) -> Self {
+        let r = TsRequest {
+            version: 6,
+            error_code: Some(NtStatus(code)),
+            ..TsRequest::default()
+        };
+        self.ts_request(f, t, Dir::ToClient, r)
+    }
+    /// The server's pubKeyAuth, then the client's credentials.
+    pub fn nla_finish(self, f: u64, t: f64) -> Self {
+        let (pk, creds) = (
+            TsRequest {
+                version: 6,
+                pub_key_auth: true,
+                ..TsRequest::default()
+            },
+            TsRequest {
+                version: 6,
+                credentials: true,
+                ..TsRequest::default()
+            },
+        );
+        self.ts_request(f, t, Dir::ToClient, pk)
+            .ts_request(f + 1, t + 0.001, Dir::ToServer, creds)
+    }
+    /// HYBRID_EX: the Early User Authorization Result.
+    pub fn early_result(self, f: u64, t: f64, result: u32) -> Self {
+        self.proto(
+            f,
+            t,
+            Dir::ToClient,
+            ProtoEvent::Nla(NlaEvent::EarlyUserAuthResult { result }),
         )
     }
 
@@ -521,6 +600,10 @@ pub fn cert(cn: &str, from_days: i64, to_days: i64, self_signed: bool) -> CertIn
         self_signed,
         key_algorithm: "RSA".into(),
         key_bits: Some(2048),
+        version: 3,
+        key_algorithm_oid: "rsaEncryption".into(),
+        key_exponent: Some(65537),
+        basic_constraints: None,
         signature_algorithm: "sha256WithRSAEncryption".into(),
         extended_key_usage: vec!["serverAuth".into()],
         sha1: "00".repeat(20),

@@ -2,30 +2,30 @@
 //! ClientHello (certificate key unusable, no version or cipher in common),
 //! a client that leaves after the server's certificate.
 
-use super::cert::{cert_text, judge_cert};
-use super::facts::{after, ev, Term};
+use super::cert::judge_cert;
+use super::evidence::{EndNote, TlsClue};
+use super::facts::{ev, Facts, Term};
 use super::ladder::{Ladder, Mark};
-use super::rules::{ending_of, lower, term_ev, Verdict, PROMPT};
+use super::rules::{end_ev, ending_of, lower, term_ev, Verdict, PROMPT};
 use super::{CauseId, Confidence};
 use crate::common::Dir;
-use crate::flow::TcpEventKind;
 use crate::proto::tls::{alert_name, ClientHello, TlsVersion};
-use crate::timeline::Timeline;
 
 /// A clear-text TLS alert ends the connection.
-pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
+pub(super) fn alert_rule(f: &Facts, lad: &Ladder, t: &Term, desc: u8) -> Verdict {
     let stop = lad.last;
     let name = alert_name(desc);
-    let ending = ending_of(tl, t);
+    let ending = ending_of(t);
     let mut evidence = vec![term_ev(t, stop.as_ref())];
-    if let Some((e, ch)) = tl.client_hello() {
-        evidence.push(ev(
-            e.frame,
-            format!("ClientHello from client: {}", hello_text(ch)),
-        ));
+    if let Some(h) = &f.proto.client_hello {
+        evidence.push(ev(h.frame, TlsClue::ClientHello(Some(h.what.clone()))));
     }
     let (id, conf, summary) = if t.dir == Dir::ToClient {
-        let old_only = tl.client_hello().is_some_and(|(_, h)| offers_only_old(h));
+        let old_only = f
+            .proto
+            .client_hello
+            .as_ref()
+            .is_some_and(|h| offers_only_old(&h.what));
         match desc {
             70 => (
                 CauseId::TlsVersionMismatch,
@@ -33,7 +33,7 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
                 format!(
                     "The server refused the client's TLS versions (alert protocol_version): no \
                      version in common{}.",
-                    version_hint(tl)
+                    version_hint(f)
                 ),
             ),
             40 | 71 if old_only => (
@@ -42,7 +42,7 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
                 format!(
                     "The server ended the TLS handshake with alert {name} and the client offers \
                      only old TLS versions{}.",
-                    version_hint(tl)
+                    version_hint(f)
                 ),
             ),
             40 | 71 => (
@@ -67,11 +67,7 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
             ),
         }
     } else {
-        let certs = tl
-            .certificates()
-            .map(|(_, c)| c.to_vec())
-            .unwrap_or_default();
-        let judged = judge_cert(tl, &certs, t.ts);
+        let judged = judge_cert(f, t.ts);
         match desc {
             45 => (
                 CauseId::CertRejectedExpired,
@@ -145,18 +141,22 @@ pub(super) fn alert_rule(tl: &Timeline, lad: &Ladder, t: &Term, desc: u8) -> Ver
         }
     };
     if t.dir == Dir::ToServer {
-        if let Some((e, c)) = tl.certificates() {
-            if let Some(leaf) = c.first() {
-                evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
-            }
+        if let Some((frame, leaf)) = f.proto.leaf_cert() {
+            evidence.push(ev(
+                frame,
+                TlsClue::Certificate {
+                    cert: Box::new(leaf.clone()),
+                    at: t.ts,
+                },
+            ));
         }
     }
     Verdict::failed(ending, Some(t.frame), id, conf, summary).with_all(evidence)
 }
 
-pub(super) fn version_hint(tl: &Timeline) -> String {
-    match tl.client_hello() {
-        Some((_, h)) => format!(
+pub(super) fn version_hint(f: &Facts) -> String {
+    match f.proto.client_hello.as_ref().map(|h| &h.what) {
+        Some(h) => format!(
             " (the client offers {} to {})",
             h.min_version().name(),
             h.max_version().name()
@@ -183,23 +183,10 @@ pub fn offers_only_weak_ciphers(h: &ClientHello) -> bool {
         })
 }
 
-pub(super) fn hello_text(h: &ClientHello) -> String {
-    let mut s = format!(
-        "versions {} to {}, {} cipher suites",
-        h.min_version().name(),
-        h.max_version().name(),
-        h.cipher_suites.len()
-    );
-    if let Some(sni) = &h.sni {
-        s.push_str(&format!(", SNI {sni}"));
-    }
-    s
-}
-
 /// The server closed right after the ClientHello without a ServerHello.
-pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) -> Verdict {
+pub(super) fn server_closed_after_hello(f: &Facts, stop: &Mark, t: &Term) -> Verdict {
     let waited = t.ts.since(stop.ts);
-    let hello = tl.client_hello().map(|(_, h)| h.clone());
+    let hello = f.proto.client_hello.as_ref().map(|h| h.what.clone());
     let (id, conf, summary) = match &hello {
         Some(h) if offers_only_old(h) => (
             CauseId::TlsVersionMismatch,
@@ -231,37 +218,22 @@ pub(super) fn server_closed_after_hello(tl: &Timeline, stop: &Mark, t: &Term) ->
                 .into(),
         ),
     };
-    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
-    v.evidence.push(ev(
-        stop.frame,
-        format!(
-            "ClientHello from client{}",
-            hello
-                .as_ref()
-                .map(|h| format!(": {}", hello_text(h)))
-                .unwrap_or_default()
-        ),
-    ));
-    v.evidence.push(ev(
-        t.frame,
-        format!("{} {}, no ServerHello", t.describe(), after(t.ts, stop)),
-    ));
+    let mut v = Verdict::failed(ending_of(t), Some(t.frame), id, conf, summary);
+    v.evidence.push(ev(stop.frame, TlsClue::ClientHello(hello)));
+    v.evidence
+        .push(end_ev(t, Some(stop), EndNote::NoServerHello));
     v
 }
 
 /// The client ended the connection after seeing the server's certificate
 /// (FIN or RST, no alert).
 pub(super) fn client_left_after_cert(
-    tl: &Timeline,
+    f: &Facts,
     stop: &Mark,
     t: &Term,
     in_credssp: bool,
 ) -> Verdict {
-    let certs = tl
-        .certificates()
-        .map(|(_, c)| c.to_vec())
-        .unwrap_or_default();
-    let judged = judge_cert(tl, &certs, t.ts);
+    let judged = judge_cert(f, t.ts);
     let (id, conf, summary) = match judged {
         Some(j) => (
             j.id,
@@ -277,7 +249,7 @@ pub(super) fn client_left_after_cert(
             },
             format!("The client rejected the server's certificate: {}.", j.why),
         ),
-        None if certs.is_empty() => (
+        None if f.proto.leaf_cert().is_none() => (
             CauseId::CertRejected,
             Confidence::Low,
             "The client ended the connection after the server's TLS flight; the certificate is \
@@ -295,28 +267,30 @@ pub(super) fn client_left_after_cert(
                 .into(),
         ),
     };
-    let mut v = Verdict::failed(ending_of(tl, t), Some(t.frame), id, conf, summary);
-    if let Some((e, c)) = tl.certificates() {
-        if let Some(leaf) = c.first() {
-            v.evidence.push(ev(e.frame, cert_text(leaf, t.ts)));
-        }
+    let mut v = Verdict::failed(ending_of(t), Some(t.frame), id, conf, summary);
+    if let Some((frame, leaf)) = f.proto.leaf_cert() {
+        v.evidence.push(ev(
+            frame,
+            TlsClue::Certificate {
+                cert: Box::new(leaf.clone()),
+                at: t.ts,
+            },
+        ));
     }
     v.evidence.push(term_ev(t, Some(stop)));
     // The close that follows an encrypted alert.
     if !t.is_close() {
-        if let Some((e, k)) = tl.tcp_events().find(|(e, k)| {
-            e.frame >= t.frame
-                && e.dir == t.dir
-                && matches!(k, TcpEventKind::Fin | TcpEventKind::Rst { .. })
-        }) {
-            let what = if matches!(k, TcpEventKind::Fin) {
-                "FIN"
-            } else {
-                "RST"
-            };
+        if let Some(c) = f
+            .terms
+            .iter()
+            .find(|c| c.frame >= t.frame && c.dir == t.dir && c.is_close())
+        {
             v.evidence.push(ev(
-                e.frame,
-                format!("{what} from {} after its alert", t.dir.sender()),
+                c.frame,
+                TlsClue::CloseAfterAlert {
+                    dir: t.dir,
+                    rst: c.is_rst(),
+                },
             ));
         }
     }

@@ -1,32 +1,33 @@
 //! X.224 negotiation failures (RDP_NEG_FAILURE), one cause per code.
 
-use super::facts::{after, ev, Facts};
+use super::evidence::{Clue, EndNote, NegotiationClue, Offered, Since};
+use super::facts::{ev, Facts};
 use super::ladder::Mark;
 use super::rules::Verdict;
 use super::{CauseId, Certainty, Confidence, Ending, Step};
-use crate::proto::x224::{ConnectionConfirm, NegFailureCode, X224Event};
-use crate::proto::ProtoEvent;
-use crate::timeline::Timeline;
+use crate::proto::x224::{ConnectionRequest, NegFailureCode};
 
-pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
-    let (e, code) = tl.proto_events().find_map(|(e, p)| match p {
-        ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure { code })) => {
-            Some((e, *code))
-        }
-        _ => None,
-    })?;
+pub(super) fn negotiation_failure(f: &Facts) -> Option<Verdict> {
+    let e = f.proto.neg_failure.as_ref()?;
+    let code = e.what;
     // A server that sent a failure code and then completed a TLS handshake
     // anyway did not end the connection with it (seen with probes that
     // ignore the answer): the ladder tells the rest.
-    if tl.server_hello().is_some_and(|(s, _)| s.frame > e.frame) {
+    if f.proto
+        .server_hello
+        .as_ref()
+        .is_some_and(|s| s.frame > e.frame)
+    {
         return None;
     }
-    let requested = tl
-        .connection_request()
-        .and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
+    let requested = f
+        .proto
+        .request
+        .as_ref()
+        .and_then(|r| r.what.neg_req.as_ref().map(|n| n.requested));
     let offers_tls = requested.is_some_and(|r| r.offers_tls());
     let offers_nla = requested.is_some_and(|r| r.offers_nla());
-    let offered = offered_text(tl);
+    let offered = offered(f.proto.request.as_ref().map(|r| &r.what));
     use NegFailureCode as N;
     let (id, conf, summary) = match code.0 {
         N::SSL_REQUIRED_BY_SERVER => (
@@ -86,48 +87,48 @@ pub(super) fn negotiation_failure(tl: &Timeline, f: &Facts) -> Option<Verdict> {
         summary,
     );
     v.failed_step = Some(Step::ConnectionConfirm);
-    let cr = tl
-        .connection_request()
-        .map(|(ce, _)| Mark::new(Step::ConnectionRequest, ce.frame, ce.ts, Certainty::Seen));
+    let cr = f
+        .proto
+        .request
+        .as_ref()
+        .map(|r| Mark::new(Step::ConnectionRequest, r.frame, r.ts, Certainty::Seen));
     if let Some(m) = &cr {
         v.evidence.push(ev(
             m.frame,
-            format!("X.224 Connection Request from client offering {offered}"),
+            NegotiationClue::Request {
+                offered: offered.clone(),
+                named: None,
+            },
         ));
     }
     v.evidence.push(ev(
         e.frame,
-        format!(
-            "X.224 Connection Confirm from server with RDP_NEG_FAILURE {} ({}){}",
-            code.name(),
-            code.0,
-            cr.map(|m| format!(", {}", after(e.ts, &m)))
-                .unwrap_or_default()
-        ),
+        NegotiationClue::Failure {
+            code,
+            since: cr.map(|m| Since::mark(e.ts, &m)),
+        },
     ));
     if let Some(t) = f.terms.iter().find(|t| t.frame >= e.frame && t.is_close()) {
         v.evidence.push(ev(
             t.frame,
-            format!("{}: the connection ends", t.describe()),
+            Clue::End {
+                term: t.clone(),
+                since: None,
+                note: EndNote::ConnectionEnds,
+            },
         ));
     }
     Some(v)
 }
 
-/// `SSL|HYBRID`, or `RDP only` / `no RDP_NEG_REQ (Standard RDP Security only)`.
-pub fn offered_text(tl: &Timeline) -> String {
-    match tl.connection_request() {
-        Some((_, r)) => match &r.neg_req {
-            Some(n) => {
-                let names = n.requested.requested_names();
-                if names == ["RDP"] {
-                    "RDP only".into()
-                } else {
-                    names.join("|")
-                }
-            }
-            None => "no RDP_NEG_REQ (Standard RDP Security only)".into(),
+/// What the client offered: shown as `SSL|HYBRID`, or `RDP only` / `no
+/// RDP_NEG_REQ (Standard RDP Security only)`.
+pub fn offered(request: Option<&ConnectionRequest>) -> Offered {
+    match request {
+        Some(r) => match &r.neg_req {
+            Some(n) => Offered::Requested(n.requested),
+            None => Offered::NoNegReq,
         },
-        None => "an unknown set of protocols (Connection Request not captured)".into(),
+        None => Offered::NotCaptured,
     }
 }

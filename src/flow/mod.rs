@@ -69,6 +69,9 @@ pub struct FlowConfig {
     /// much capture time without packets; an idle one after `idle_finish`.
     pub linger: crate::common::Duration,
     pub idle_finish: crate::common::Duration,
+    /// UDP ports whose datagrams are handed back by
+    /// [`FlowTable::on_packet`] (with `ports`): the caller decodes them.
+    pub datagram_ports: Vec<u16>,
 }
 
 impl Default for FlowConfig {
@@ -83,6 +86,7 @@ impl Default for FlowConfig {
             shared_budget: None,
             linger: crate::common::Duration::from_secs(10),
             idle_finish: crate::common::Duration::from_secs(3600),
+            datagram_ports: Vec::new(),
         }
     }
 }
@@ -307,8 +311,24 @@ pub struct FlowStats {
     /// seen at another capture point ([`HalfStream::vantage_copies`]).
     pub vantage_copies: u64,
     /// UDP datagrams to or from the selected ports (RDP over UDP,
-    /// MS-RDPEUDP, uses UDP 3389): counted, not analysed.
+    /// MS-RDPEUDP, uses UDP 3389), handed back to the caller.
     pub udp_on_ports: u64,
+    /// UDP datagrams on `datagram_ports` handed back to the caller.
+    pub udp_datagrams: u64,
+}
+
+/// A UDP datagram on a selected port or a `datagram_ports` port, as
+/// captured: the caller decodes it at once (datagrams need no
+/// reassembly), so nothing is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub from: std::net::SocketAddr,
+    pub to: std::net::SocketAddr,
+    pub payload: &'a [u8],
+    /// The capture holds the whole payload the UDP length announces.
+    pub complete: bool,
 }
 
 impl FlowStats {
@@ -346,13 +366,15 @@ impl FlowTable {
     }
 
     /// Feed one packet. `frame_len` is the frame's length on the wire.
-    pub fn on_packet(
+    /// A UDP datagram on a selected or datagram port comes back to the
+    /// caller.
+    pub fn on_packet<'a>(
         &mut self,
         frame: u64,
         ts: Timestamp,
         frame_len: u32,
-        pkt: &crate::packet::Packet<'_>,
-    ) {
+        pkt: &crate::packet::Packet<'a>,
+    ) -> Option<Datagram<'a>> {
         match &pkt.transport {
             Transport::Tcp(seg) => self.table.on_tcp(
                 &self.config,
@@ -368,14 +390,32 @@ impl FlowTable {
                 self.table
                     .on_icmp(&self.config, &mut self.stats, frame, ts, err)
             }
-            Transport::Udp { src_port, dst_port } => {
-                let ports = &self.config.ports;
-                if ports.contains(src_port) || ports.contains(dst_port) {
+            &Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+                complete,
+            } => {
+                let on = |ports: &[u16]| ports.contains(&src_port) || ports.contains(&dst_port);
+                if on(&self.config.datagram_ports) {
+                    self.stats.udp_datagrams += 1;
+                } else if on(&self.config.ports) {
                     self.stats.udp_on_ports += 1;
+                } else {
+                    return None;
                 }
+                return Some(Datagram {
+                    frame,
+                    ts,
+                    from: std::net::SocketAddr::new(pkt.ip.src, src_port),
+                    to: std::net::SocketAddr::new(pkt.ip.dst, dst_port),
+                    payload,
+                    complete,
+                });
             }
             Transport::Other { .. } => {}
         }
+        None
     }
 
     /// Move connections that are finished (closed and quiet for `linger`,

@@ -754,6 +754,7 @@ proptest! {
             shared_budget: None,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
+            datagram_ports: Vec::new(),
         };
         let mut sim = Sim::new(cfg);
         let payload = [0x41u8; 40];

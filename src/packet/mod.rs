@@ -155,11 +155,15 @@ impl IcmpError {
 pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     IcmpError(IcmpError),
-    /// A UDP datagram (RFC 768): its ports, to be counted (RDP over UDP,
-    /// MS-RDPEUDP, uses UDP 3389); the payload is not analysed.
+    /// A UDP datagram (RFC 768): its ports and the payload captured
+    /// (within the UDP length; empty for a fragment's first piece).
+    /// `complete`: the capture holds the whole payload the UDP length
+    /// announces.
     Udp {
         src_port: u16,
         dst_port: u16,
+        payload: &'a [u8],
+        complete: bool,
     },
     /// UDP, ICMP echo, anything else: only counted.
     Other {
@@ -370,18 +374,26 @@ impl Slicer {
     }
 }
 
-/// A UDP header's ports, when the 8-byte header was captured.
-pub(crate) fn udp(payload: &[u8]) -> Option<Transport<'static>> {
-    let h = payload.get(..4)?;
+/// A UDP header's ports, when they were captured, and the payload within
+/// the UDP length (RFC 768: the length counts the 8-byte header).
+pub(crate) fn udp(b: &[u8]) -> Option<Transport<'_>> {
+    let h = b.get(..4)?;
+    let len = b
+        .get(4..6)
+        .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+    let end = len.min(b.len());
     Some(Transport::Udp {
         src_port: u16::from_be_bytes([h[0], h[1]]),
         dst_port: u16::from_be_bytes([h[2], h[3]]),
+        payload: b.get(8..end).unwrap_or(&[]),
+        complete: len >= 8 && b.len() >= len,
     })
 }
 
-/// A packet whose transport is not analysed: UDP keeps its ports when its
-/// header is there (`payload`: not for a fragment past the first).
-fn other(ip: IpInfo, protocol: u8, payload: Option<&[u8]>) -> Sliced<'static> {
+/// A packet whose transport is not TCP or an ICMP error: UDP keeps its
+/// ports and payload when `payload` is the whole datagram (None for a
+/// fragment: UDP is not reassembled).
+fn other(ip: IpInfo, protocol: u8, payload: Option<&[u8]>) -> Sliced<'_> {
     let transport = match payload {
         Some(p) if protocol == ip::PROTO_UDP => udp(p).unwrap_or(Transport::Other { protocol }),
         _ => Transport::Other { protocol },
@@ -483,7 +495,7 @@ mod tests {
     fn other_protocols_and_link_types() {
         let mut s = Slicer::default();
         // UDP keeps its ports (RFC 768: source port, destination port).
-        let mut dgram = vec![0x0d, 0x3d, 0x0d, 0x3d, 0, 8, 0, 0];
+        let mut dgram = vec![0x0d, 0x3d, 0x0d, 0x3d, 0, 16, 0, 0];
         dgram.extend_from_slice(&[0; 8]);
         let udp = eth(0x0800, &v4_packet(17, 1, 0, &dgram));
         assert!(matches!(
@@ -491,7 +503,9 @@ mod tests {
             Sliced::Packet(Packet {
                 transport: Transport::Udp {
                     src_port: 3389,
-                    dst_port: 3389
+                    dst_port: 3389,
+                    payload: &[0, 0, 0, 0, 0, 0, 0, 0],
+                    complete: true,
                 },
                 ..
             })

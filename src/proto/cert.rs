@@ -17,9 +17,21 @@ pub struct CertInfo {
     /// Subject equals issuer and the signature verifies with its own key
     /// (or, if that cannot be checked, subject equals issuer).
     pub self_signed: bool,
+    /// The certificate's version as RFC 5280 4.1.2.1 numbers it: 1, 2 or
+    /// 3 (the DER value plus one).
+    pub version: u32,
     /// e.g. `RSA`, `EC (P-256)`.
     pub key_algorithm: String,
+    /// The subjectPublicKeyInfo's algorithm identifier by its registered
+    /// name (`rsaEncryption`, `id-ecPublicKey`), or dotted when unnamed.
+    /// Windows' licensing certificates put a signature OID here.
+    pub key_algorithm_oid: String,
     pub key_bits: Option<u32>,
+    /// An RSA key's public exponent, when it fits 64 bits.
+    pub key_exponent: Option<u64>,
+    /// The basicConstraints extension (RFC 5280 4.2.1.9); `None` when the
+    /// certificate has none.
+    pub basic_constraints: Option<BasicConstraints>,
     /// e.g. `sha256WithRSAEncryption`.
     pub signature_algorithm: String,
     /// Extended key usages by name (e.g. `serverAuth`), or OID.
@@ -32,6 +44,14 @@ pub struct CertInfo {
     /// Oddities of the certificate itself (duplicate extension, parse
     /// problems in one field).
     pub anomalies: Vec<String>,
+}
+
+/// RFC 5280 4.2.1.9: whether the subject is a CA, and the longest chain
+/// of CAs it may sign below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasicConstraints {
+    pub ca: bool,
+    pub path_len: Option<u32>,
 }
 
 /// Summarise a DER certificate (RFC 5280 4.1). `Err` only when the bytes
@@ -104,6 +124,16 @@ pub fn summarize(der: &[u8]) -> Result<CertInfo, String> {
     }
 
     let (key_algorithm, key_bits) = key_summary(cert.public_key(), &mut anomalies);
+    let key_exponent = rsa_exponent(cert.public_key());
+    let basic_constraints = cert
+        .iter_extensions()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => Some(BasicConstraints {
+                ca: bc.ca,
+                path_len: bc.path_len_constraint,
+            }),
+            _ => None,
+        });
     let signature_algorithm = signature_name(&cert.signature_algorithm.algorithm);
     if cert.signature_algorithm.algorithm != cert.tbs_certificate.signature.algorithm {
         anomalies.push(format!(
@@ -123,8 +153,12 @@ pub fn summarize(der: &[u8]) -> Result<CertInfo, String> {
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         self_signed,
+        version: cert.version().0 + 1,
         key_algorithm,
+        key_algorithm_oid: oid_name(&cert.public_key().algorithm.algorithm),
         key_bits,
+        key_exponent,
+        basic_constraints,
         signature_algorithm,
         extended_key_usage,
         sha1: hex_upper(&sha1::Sha1::digest(used)),
@@ -259,6 +293,26 @@ fn key_summary(
             (oid_name(&spki.algorithm.algorithm), None)
         }
     }
+}
+
+/// The public exponent of an RSA key, also one filed under a signature
+/// OID (see [`misfiled_rsa`]); `None` for other keys or an exponent wider
+/// than 64 bits.
+fn rsa_exponent(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Option<u64> {
+    use x509_parser::prelude::FromDer;
+    use x509_parser::public_key::RSAPublicKey;
+    if !spki
+        .algorithm
+        .algorithm
+        .to_id_string()
+        .starts_with("1.2.840.113549.1.1.")
+    {
+        return None;
+    }
+    let (_, rsa) = RSAPublicKey::from_der(&spki.subject_public_key.data).ok()?;
+    let e = rsa.exponent;
+    let e = &e[e.iter().take_while(|&&b| b == 0).count()..];
+    (e.len() <= 8).then(|| e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
 /// An RSA key filed under a PKCS #1 signature OID instead of
@@ -456,6 +510,61 @@ mod tests {
     // Expected values from `openssl x509 -inform der -noout -text
     // -fingerprint -sha1` and `openssl dgst -sha256` on the same DER
     // (extracted with `tshark -T fields -e tls.handshake.certificate`).
+
+    /// `openssl req -x509 -newkey ec -addext basicConstraints=critical,CA:TRUE,pathlen:2`:
+    /// openssl x509 -text shows Version: 3, id-ecPublicKey, CA:TRUE, pathlen:2.
+    const CA_PATHLEN_CERT: &str = concat!(
+        "3082018c30820132a003020102021403ce46d292ba6fd78009aa84ff8452b98d1a0834300a06082a8648ce3d04030230",
+        "1a3118301606035504030c0f63612e6578616d706c652e74657374301e170d3236313230353130343330345a170d3336",
+        "313230323130343330345a301a3118301606035504030c0f63612e6578616d706c652e746573743059301306072a8648",
+        "ce3d020106082a8648ce3d030107034200044736d31dc0e6e2245d09191ec1b3e6e44d6b3f0263ae1c96a07539d52d7e",
+        "c065972c2097c6090eb07d77d4a1bfaa1e54cd009ce5ed157e5e0477162889498506a3563054301d0603551d0e041604",
+        "14a2bc1cd386f266ccb5809e01a032c565c601489f301f0603551d23041830168014a2bc1cd386f266ccb5809e01a032",
+        "c565c601489f30120603551d130101ff040830060101ff020102300a06082a8648ce3d0403020348003045022100932a",
+        "f166b53ef5cdab524cb6aa4ed58406b1a55ad7cbe0793e3b72d1155dc5cc02205133925001ef2b8a6b33f240efaf201f",
+        "6f65a7c06ee44890b4569867146b6d13",
+    );
+
+    /// `openssl genrsa -3 1024` signed by `openssl x509 -req` with no extensions:
+    /// openssl x509 -text shows Version: 1, rsaEncryption, Exponent: 3.
+    const V1_RSA_E3_CERT: &str = concat!(
+        "308201b43082011d021418ddb46cc79c1bc600d6cbb67a05b31ef14e4731300d06092a864886f70d01010b0500301a31",
+        "18301606035504030c0f76312e6578616d706c652e74657374301e170d3236313230353130343330345a170d32373031",
+        "30343130343330345a301a3118301606035504030c0f76312e6578616d706c652e7465737430819d300d06092a864886",
+        "f70d010101050003818b0030818702818100cca21aaae991eaa710f5784943e97690dcf5aeced28f6dee97910390192a",
+        "fd625dd5d0653569030ea4139af68eb6d09dd70ddb52f128a997f2cc9be4eec4555ab2245b473ccd3e6d404768a13987",
+        "cceba587ca5635298f73d8a88cd1c2bb5df117e98311aaacc905dc7f93e0dffc3281167f24ef4bdb86225572d15867c2",
+        "59ab020103300d06092a864886f70d01010b050003818100775c6176569f6abcdb1767cb87061372a27ce6e1685b192f",
+        "c581b918b3ad8bc4db4c30debcb856fbe001a62a7ac3accb91463ea7c94accd2774215b834b4c00d1b209fad8f42b3a9",
+        "aac6f8b04e424cee11c2aec1c7508bdc2d8e5ced93985c1749dff9350631b3969bf34931dc71512f9f36e941b8d56a10",
+        "ffac434aa5714390",
+    );
+
+    #[test]
+    fn version_key_algorithm_exponent_and_basic_constraints() {
+        let ca = summarize(&hex(CA_PATHLEN_CERT)).unwrap();
+        assert_eq!(ca.version, 3);
+        assert_eq!(ca.key_algorithm_oid, "id-ecPublicKey");
+        assert_eq!(ca.key_exponent, None);
+        assert_eq!(
+            ca.basic_constraints,
+            Some(BasicConstraints {
+                ca: true,
+                path_len: Some(2)
+            })
+        );
+        let v1 = summarize(&hex(V1_RSA_E3_CERT)).unwrap();
+        assert_eq!(v1.version, 1);
+        assert_eq!(v1.key_algorithm_oid, "rsaEncryption");
+        assert_eq!(v1.key_exponent, Some(3));
+        assert_eq!(v1.key_bits, Some(1024));
+        assert_eq!(v1.basic_constraints, None);
+        // zeek/rdp-to-ssl.pcap's certificate: openssl shows Version: 3
+        // and Exponent: 65537, and no basic constraints.
+        let w = summarize(&hex(RDP_TO_SSL_CERT)).unwrap();
+        assert_eq!((w.version, w.key_exponent), (3, Some(65537)));
+        assert_eq!(w.basic_constraints, None);
+    }
 
     #[test]
     fn windows_rdp_self_signed_certificate() {

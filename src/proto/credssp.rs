@@ -485,6 +485,7 @@ mod tests {
             legacy_version: TlsVersion(version.min(0x0303)),
             version: TlsVersion(version),
             cipher_suite,
+            alpn: None,
         }
     }
 

@@ -268,6 +268,12 @@ pub enum McsEvent {
     OtherDomainPdu {
         pdu_type: u8,
     },
+    /// Save Session Info PDU ([MS-RDPBCGR] 2.2.10.1).
+    SaveSessionInfo(super::rdpdata::SaveSessionInfo),
+    /// Deactivate All PDU ([MS-RDPBCGR] 2.2.3.1).
+    DeactivateAll,
+    /// Enhanced Security Server Redirection PDU ([MS-RDPBCGR] 2.2.13.3.1).
+    ServerRedirection(Box<super::rdpdata::ServerRedirection>),
 }
 
 /// Name of a T.125 (MCS) disconnect reason (Disconnect Provider
@@ -374,7 +380,11 @@ pub const LICENSE_ERROR_ALERT: u8 = 0xff;
 /// Share control pduType ([MS-RDPBCGR] 2.2.8.1.1.1.1), low 4 bits.
 const PDUTYPE_DEMANDACTIVEPDU: u16 = 0x1;
 const PDUTYPE_CONFIRMACTIVEPDU: u16 = 0x3;
+const PDUTYPE_DEACTIVATEALLPDU: u16 = 0x6;
 const PDUTYPE_DATAPDU: u16 = 0x7;
+const PDUTYPE_SERVER_REDIR_PKT: u16 = 0xA;
+/// PDUTYPE2_SAVE_SESSION_INFO ([MS-RDPBCGR] 2.2.8.1.1.1.2).
+const PDUTYPE2_SAVE_SESSION_INFO: u8 = 0x26;
 /// Share data pduType2 PDUTYPE2_SET_ERROR_INFO_PDU ([MS-RDPBCGR] 2.2.8.1.1.1.2).
 const PDUTYPE2_SET_ERROR_INFO_PDU: u8 = 0x2f;
 
@@ -1201,9 +1211,10 @@ fn looks_like_share_control(d: &[u8]) -> bool {
     }
 }
 
-/// Share control header, then Demand Active, Confirm Active, or a data PDU
-/// whose share data header ([MS-RDPBCGR] 2.2.8.1.1.1.2) says Set Error
-/// Info (2.2.5.1.1: errorInfo).
+/// Share control header, then Demand Active, Confirm Active, Deactivate
+/// All, Server Redirection (2.2.13.3.1: pad2Octets, then the packet), or
+/// a data PDU whose share data header ([MS-RDPBCGR] 2.2.8.1.1.1.2) says
+/// Set Error Info (2.2.5.1.1: errorInfo) or Save Session Info (2.2.10.1).
 fn decode_share_control(d: &[u8], out: &mut Vec<ProtoEvent>) {
     let mut r = Reader::new(d);
     let res = (|| {
@@ -1213,16 +1224,27 @@ fn decode_share_control(d: &[u8], out: &mut Vec<ProtoEvent>) {
         Ok(match ty {
             PDUTYPE_DEMANDACTIVEPDU => Some(McsEvent::DemandActive),
             PDUTYPE_CONFIRMACTIVEPDU => Some(McsEvent::ConfirmActive),
+            PDUTYPE_DEACTIVATEALLPDU => Some(McsEvent::DeactivateAll),
+            PDUTYPE_SERVER_REDIR_PKT => {
+                r.skip(2)?;
+                Some(McsEvent::ServerRedirection(Box::new(
+                    super::rdpdata::decode_server_redirection(r.rest())?,
+                )))
+            }
             PDUTYPE_DATAPDU => {
                 // shareId (4), pad1, streamId, uncompressedLength (2),
                 // pduType2, compressedType, compressedLength (2).
                 r.skip(4 + 1 + 1 + 2)?;
                 let ty2 = r.u8()?;
                 r.skip(1 + 2)?;
-                if ty2 == PDUTYPE2_SET_ERROR_INFO_PDU {
-                    Some(McsEvent::SetErrorInfo { code: r.u32_le()? })
-                } else {
-                    None
+                match ty2 {
+                    PDUTYPE2_SET_ERROR_INFO_PDU => {
+                        Some(McsEvent::SetErrorInfo { code: r.u32_le()? })
+                    }
+                    PDUTYPE2_SAVE_SESSION_INFO => Some(McsEvent::SaveSessionInfo(
+                        super::rdpdata::decode_save_session_info(r.rest())?,
+                    )),
+                    _ => None,
                 }
             }
             _ => None,

@@ -11,17 +11,25 @@
 pub mod ber;
 pub mod cert;
 pub mod credssp;
+pub mod decrypt;
+pub mod inner;
 pub mod keyboard;
 pub mod mcs;
+pub mod neighbour;
+pub mod ntlm;
+pub mod ntstatus;
 pub mod per;
 pub mod propcert;
+pub mod rdpdata;
 pub mod session;
 pub mod tls;
 pub mod tpkt;
+pub mod tsrequest;
 pub mod x224;
 
 pub use cert::CertInfo;
 pub use credssp::{CredsspEvent, CredsspLeg};
+pub use inner::{decode_inner, NlaEvent, SELECTED_UNKNOWN};
 pub use mcs::McsEvent;
 pub use session::decode_connection;
 pub use tls::TlsEvent;
@@ -86,10 +94,19 @@ pub enum ProtoEvent {
     Mcs(McsEvent),
     Tls(TlsEvent),
     Credssp(CredsspEvent),
+    /// NLA as decryption shows it: TSRequests and the Early User
+    /// Authorization Result.
+    Nla(NlaEvent),
     /// The first fast-path PDU of a direction (session traffic has begun).
     FastPath {
         len: u32,
         encrypted: bool,
+    },
+    /// The fast-path PDUs of a direction of decrypted plaintext, counted,
+    /// not decoded (session traffic: input and graphics updates).
+    FastPathCount {
+        pdus: u64,
+        bytes: u64,
     },
     /// Something that exists but cannot be seen without keys (TLS 1.3
     /// handshake after the ServerHello, records after ChangeCipherSpec,
@@ -399,6 +416,11 @@ pub enum Anomaly {
     // CredSSP.
     /// A first CredSSP record too large for NTLM NEGOTIATE.
     CredsspFirstRecordLarge { len: u32 },
+    /// A decrypted TSRequest that could not be read.
+    TsRequestNotUnderstood { why: String },
+    /// A payload field of an NTLM message whose offset and length do not
+    /// fit the message (left out).
+    NtlmFieldOutOfRange { field: ntlm::NtlmField },
 
     // TLS.
     /// The bound on TLS events was reached.
@@ -447,6 +469,17 @@ pub enum Anomaly {
     ServerHelloExtensionClaims { ty: u16, len: usize },
     /// A ServerHello supported_versions extension of the wrong size.
     ServerHelloSupportedVersions { len: usize },
+    /// A TLS record that did not decrypt with the connection's keys: its
+    /// MAC or tag does not verify, or its padding or length is wrong. Its
+    /// bytes are never decoded.
+    RecordNotAuthentic {
+        seq: u64,
+        content_type: u8,
+        why: decrypt::record::RecordError,
+    },
+    /// A ServerHello ALPN extension that is not one protocol name
+    /// (RFC 7301 3.1).
+    ServerHelloAlpn { len: usize },
 }
 
 impl std::fmt::Display for Anomaly {
@@ -454,6 +487,14 @@ impl std::fmt::Display for Anomaly {
         use Anomaly as A;
         match self {
             A::DirectTls => f.write_str("direct TLS without X.224 negotiation; decoded as TLS"),
+            A::RecordNotAuthentic {
+                seq,
+                content_type,
+                why,
+            } => write!(
+                f,
+                "TLS record {seq} (content type {content_type}) did not decrypt: {why}; not decoded"
+            ),
             A::UnknownSelectedProtocol { protocol } => write!(
                 f,
                 "selected protocol {}: guessing the security layer from the bytes",
@@ -594,6 +635,12 @@ impl std::fmt::Display for Anomaly {
                 "first CredSSP record of {len} bytes is too large for NTLM NEGOTIATE \
                  (Kerberos?): legs mapped by position only"
             ),
+            A::TsRequestNotUnderstood { why } => {
+                write!(f, "CredSSP TSRequest not understood: {why}")
+            }
+            A::NtlmFieldOutOfRange { field } => {
+                write!(f, "NTLM {field} field lies outside the message")
+            }
             A::TlsEventCap { max } => {
                 write!(f, "more than {max} TLS events: further ones not listed")
             }
@@ -650,6 +697,12 @@ impl std::fmt::Display for Anomaly {
             }
             A::ServerHelloSupportedVersions { len } => {
                 write!(f, "ServerHello supported_versions of {len} bytes")
+            }
+            A::ServerHelloAlpn { len } => {
+                write!(
+                    f,
+                    "ServerHello ALPN extension of {len} bytes is not one protocol name"
+                )
             }
         }
     }
@@ -967,6 +1020,16 @@ mod tests {
                  (Kerberos?): legs mapped by position only",
             ),
             (
+                A::TsRequestNotUnderstood { why: s("w") },
+                "CredSSP TSRequest not understood: w",
+            ),
+            (
+                A::NtlmFieldOutOfRange {
+                    field: ntlm::NtlmField::UserName,
+                },
+                "NTLM UserName field lies outside the message",
+            ),
+            (
                 A::TlsEventCap { max: 1024 },
                 "more than 1024 TLS events: further ones not listed",
             ),
@@ -1060,6 +1123,10 @@ mod tests {
             (
                 A::ServerHelloSupportedVersions { len: 3 },
                 "ServerHello supported_versions of 3 bytes",
+            ),
+            (
+                A::ServerHelloAlpn { len: 2 },
+                "ServerHello ALPN extension of 2 bytes is not one protocol name",
             ),
         ];
         for (a, want) in cases {

@@ -748,6 +748,27 @@ fn tls_events(side: &Side<'_>, res: &mut tls::TlsDirection, out: &mut Vec<Decode
     }
 }
 
+/// The plaintext of RDP inside TLS from the given offsets (after CredSSP):
+/// the same slow path as Standard RDP Security's, used by `inner`.
+pub(super) fn decode_plaintext_slow_path(
+    to_server: StreamInput<'_>,
+    client_start: usize,
+    to_client: StreamInput<'_>,
+    server_start: usize,
+    out: &mut Vec<Decoded>,
+) {
+    let client = Side::new(Dir::ToServer, to_server);
+    let server = Side::new(Dir::ToClient, to_client);
+    let mut ctx = SlowPathContext::default();
+    for (side, start) in [(&server, server_start), (&client, client_start)] {
+        // Fast-path PDUs are counted, not decoded: one event per
+        // direction, at the last of them.
+        if let Some((last, pdus, bytes)) = decode_slow_path(side, start, &mut ctx, out) {
+            out.push(side.at(last.0, last.1, ProtoEvent::FastPathCount { pdus, bytes }));
+        }
+    }
+}
+
 /// Standard RDP Security: MCS/GCC and the slow-path PDUs in the clear.
 /// The server first, whose Connect Response says the encryption level both
 /// directions need.
@@ -772,7 +793,7 @@ fn decode_slow_path(
     start: usize,
     ctx: &mut SlowPathContext,
     out: &mut Vec<Decoded>,
-) {
+) -> Option<FastPathTally> {
     let mut st = SlowPathState::default();
     let mut off = start;
     let mut region_end = side.data.len();
@@ -815,11 +836,17 @@ fn decode_slow_path(
             },
         ));
     }
+    st.fast_path
 }
+
+/// The fast-path PDUs of a direction: the last one's span, their number
+/// and their bytes.
+type FastPathTally = ((usize, usize), u64, u64);
 
 #[derive(Default)]
 struct SlowPathState {
     fast_path_seen: bool,
+    fast_path: Option<FastPathTally>,
     encrypted_seen: usize,
     /// Encrypted PDUs past [`MAX_ENCRYPTED_EVENTS`] (their number is
     /// `encrypted_seen` minus it): the span from the first to the end of
@@ -873,6 +900,10 @@ fn decode_region(
         };
         match frame {
             Frame::FastPath { len, encrypted } => {
+                let t = st.fast_path.get_or_insert(((off, end), 0, 0));
+                t.0 = (off, end);
+                t.1 += 1;
+                t.2 += (end - off) as u64;
                 if !st.fast_path_seen {
                     st.fast_path_seen = true;
                     out.push(side.at(

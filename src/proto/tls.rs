@@ -76,6 +76,9 @@ pub struct ServerHello {
     /// The negotiated version: supported_versions if present, else legacy.
     pub version: TlsVersion,
     pub cipher_suite: u16,
+    /// The protocol the server selected by ALPN (RFC 7301 3.1: exactly
+    /// one name), lossily decoded as UTF-8.
+    pub alpn: Option<String>,
 }
 
 /// IANA name of a cipher suite, or `unknown (0x....)`.
@@ -194,6 +197,63 @@ pub enum TlsEvent {
     OtherHandshake {
         msg_type: u8,
     },
+}
+
+/// The letter of a handshake message type in a connection's TLS history
+/// (RFC 8446 4 / RFC 5246 7.4 message types), in the alphabet Zeek's
+/// `ssl_history` uses so the two compare: lower case here, upper case
+/// when the client sent it. Unassigned types are `z`.
+const HISTORY_LETTERS: &[(u8, char)] = &[
+    (0, 'h'),   // hello_request
+    (1, 'c'),   // client_hello
+    (2, 's'),   // server_hello
+    (3, 'v'),   // hello_verify_request (DTLS)
+    (4, 't'),   // new_session_ticket
+    (5, 'e'),   // end_of_early_data
+    (6, 'j'),   // hello_retry_request (draft TLS 1.3)
+    (8, 'o'),   // encrypted_extensions
+    (11, 'x'),  // certificate
+    (12, 'k'),  // server_key_exchange
+    (13, 'r'),  // certificate_request
+    (14, 'n'),  // server_hello_done
+    (15, 'y'),  // certificate_verify
+    (16, 'g'),  // client_key_exchange
+    (20, 'f'),  // finished
+    (21, 'w'),  // certificate_url
+    (22, 'u'),  // certificate_status
+    (23, 'a'),  // supplemental_data
+    (24, 'p'),  // key_update
+    (254, 'm'), // message_hash
+];
+
+impl TlsEvent {
+    /// This event's letter in the TLS history (see [`HISTORY_LETTERS`]):
+    /// clear handshake messages, ChangeCipherSpec `i` and clear alerts
+    /// `l`; a ServerHello that is a HelloRetryRequest is `j`. Encrypted
+    /// records and totals have none: the history is what the capture
+    /// shows in the clear.
+    pub fn history_letter(&self, hello_retry: bool) -> Option<char> {
+        let msg_type = match self {
+            TlsEvent::ServerHello(_) if hello_retry => return Some('j'),
+            TlsEvent::ChangeCipherSpec => return Some('i'),
+            TlsEvent::Alert { .. } => return Some('l'),
+            TlsEvent::ClientHello(_) => 1,
+            TlsEvent::ServerHello(_) => 2,
+            TlsEvent::Certificate(_) => 11,
+            TlsEvent::ServerKeyExchange => 12,
+            TlsEvent::CertificateRequest => 13,
+            TlsEvent::ServerHelloDone => 14,
+            TlsEvent::ClientKeyExchange => 16,
+            TlsEvent::OtherHandshake { msg_type } => *msg_type,
+            _ => return None,
+        };
+        Some(
+            HISTORY_LETTERS
+                .iter()
+                .find(|(t, _)| *t == msg_type)
+                .map_or('z', |&(_, l)| l),
+        )
+    }
 }
 
 /// A TLS record seen after the handshake (or after ChangeCipherSpec),
@@ -1041,6 +1101,7 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<Anomaly>), 
     let _compression = *body.get(p + 2).ok_or_else(short)?;
     let mut notes = Vec::new();
     let mut version = TlsVersion(legacy);
+    let mut alpn = None;
     let ext_at = p + 3;
     if body.len() > ext_at {
         // Extension problems are notes: the hello itself stands.
@@ -1075,7 +1136,16 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<Anomaly>), 
                 notes.push(Anomaly::ServerHelloExtensionClaims { ty, len });
                 break;
             };
-            if ty == 43 {
+            if ty == 16 {
+                // ALPN (RFC 7301 3.1): protocol_name_list<2..2^16-1> of
+                // one ProtocolName<1..2^8-1> in a ServerHello.
+                match data {
+                    [_, _, n, name @ ..] if usize::from(*n) == name.len() && !name.is_empty() => {
+                        alpn = Some(String::from_utf8_lossy(name).into_owned());
+                    }
+                    _ => notes.push(Anomaly::ServerHelloAlpn { len: data.len() }),
+                }
+            } else if ty == 43 {
                 // supported_versions in a ServerHello: selected_version (2).
                 match *data {
                     [a, b] => version = TlsVersion(u16::from_be_bytes([a, b])),
@@ -1091,6 +1161,7 @@ fn parse_server_hello(body: &[u8]) -> Result<(ServerHello, bool, Vec<Anomaly>), 
             legacy_version: TlsVersion(legacy),
             version,
             cipher_suite: cipher,
+            alpn,
         },
         hrr,
         notes,
@@ -1850,6 +1921,72 @@ mod tests {
         );
     }
 
+    /// A ServerHello with one extension: TLS 1.2, cipher 0xc030.
+    fn server_hello_with(ext_type: u16, ext: &[u8]) -> Vec<u8> {
+        let mut sh = vec![0x03, 0x03];
+        sh.extend([7u8; 32]);
+        sh.extend([0, 0xc0, 0x30, 0]);
+        let mut exts = ext_type.to_be_bytes().to_vec();
+        exts.extend((ext.len() as u16).to_be_bytes());
+        exts.extend(ext);
+        sh.extend((exts.len() as u16).to_be_bytes());
+        sh.extend(exts);
+        let mut msg = vec![2, 0, 0, sh.len() as u8];
+        msg.extend(&sh);
+        record(22, 0x0303, &msg)
+    }
+
+    #[test]
+    fn server_hello_alpn_is_the_selected_protocol() {
+        // RFC 7301 3.1: ProtocolNameList of exactly one name, "h2".
+        let v = server_hello_with(16, &[0, 3, 2, b'h', b'2']);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        let TlsEvent::ServerHello(sh) = &tls_events(&d)[0].2 else {
+            panic!("{d:?}")
+        };
+        assert_eq!(sh.alpn.as_deref(), Some("h2"));
+        assert!(!d
+            .events
+            .iter()
+            .any(|e| matches!(e.event, ProtoEvent::Anomaly { .. })));
+        // Two names (the server must select one): no protocol, a note.
+        let v = server_hello_with(16, &[0, 6, 2, b'h', b'2', 2, b'h', b'3']);
+        let d = decode_direction(Dir::ToClient, &v, 0, false);
+        let TlsEvent::ServerHello(sh) = &tls_events(&d)[0].2 else {
+            panic!("{d:?}")
+        };
+        assert_eq!(sh.alpn, None);
+        assert!(d.events.iter().any(|e| e.event
+            == ProtoEvent::Anomaly {
+                what: Anomaly::ServerHelloAlpn { len: 8 }
+            }));
+    }
+
+    #[test]
+    fn history_letters_follow_the_handshake_types() {
+        // RFC 8446 4 / RFC 5246 7.4 types, Zeek's letters.
+        let ch = TlsEvent::OtherHandshake { msg_type: 15 };
+        assert_eq!(ch.history_letter(false), Some('y'));
+        assert_eq!(TlsEvent::ServerHelloDone.history_letter(false), Some('n'));
+        assert_eq!(TlsEvent::ChangeCipherSpec.history_letter(false), Some('i'));
+        assert_eq!(
+            TlsEvent::OtherHandshake { msg_type: 99 }.history_letter(false),
+            Some('z')
+        );
+        assert_eq!(
+            TlsEvent::EncryptedHandshake { len: 40 }.history_letter(false),
+            None
+        );
+        let sh = TlsEvent::ServerHello(ServerHello {
+            legacy_version: TlsVersion(0x0303),
+            version: TlsVersion(0x0304),
+            cipher_suite: 0x1301,
+            alpn: None,
+        });
+        assert_eq!(sh.history_letter(false), Some('s'));
+        assert_eq!(sh.history_letter(true), Some('j'));
+    }
+
     #[test]
     fn unknown_versions_ciphers_and_alerts_survive() {
         // ServerHello: version 0x0305, random, empty session id, cipher
@@ -1868,7 +2005,8 @@ mod tests {
             TlsEvent::ServerHello(ServerHello {
                 legacy_version: TlsVersion(0x0305),
                 version: TlsVersion(0x0305),
-                cipher_suite: 0xabcd
+                cipher_suite: 0xabcd,
+                alpn: None,
             })
         );
         assert_eq!(TlsVersion(0x0305).name(), "unknown (0x305)");

@@ -83,6 +83,7 @@ pub fn render(doc: &Document) -> String {
         toc(&mut out, doc, &conns);
     }
     out.push_str("<main>\n");
+    neighbour_attempts(&mut out, doc);
     if conns.is_empty() {
         out.push_str("<p class=\"none\">No RDP connection was found in the capture.</p>\n");
     }
@@ -99,6 +100,36 @@ pub fn render(doc: &Document) -> String {
         if doc.files.len() == 1 { "" } else { "s" }
     );
     out
+}
+
+/// The attempts across protocols of every file, one list each.
+fn neighbour_attempts(out: &mut String, doc: &Document) {
+    for f in doc
+        .files
+        .iter()
+        .filter(|f| !f.neighbour_attempts.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "<section class=\"attempts\">\n<h2>Attempts across protocols: {}</h2>",
+            esc(&f.path)
+        );
+        for a in &f.neighbour_attempts {
+            let lines = super::neighbours::lines(a);
+            if let Some((head, rest)) = lines.split_first() {
+                let _ = writeln!(out, "<h3>{}</h3>\n<ul>", esc(head));
+                for l in rest {
+                    let _ = writeln!(
+                        out,
+                        "<li>{}</li>",
+                        esc(l.trim_start().trim_start_matches("- "))
+                    );
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+        out.push_str("</section>\n");
+    }
 }
 
 fn header(out: &mut String, doc: &Document) {

@@ -7,19 +7,88 @@ use super::model::*;
 use super::text::*;
 use std::fmt::Write;
 
-/// Escape text for Markdown (GitHub flavour): characters that would start
-/// emphasis, code, links, HTML or table cells. Intraword `_` is harmless
-/// there and kept, so protocol names stay readable.
+/// Escape text for Markdown (CommonMark, GitHub flavour) so it renders
+/// as the text it is and still reads as that text where a ticket system
+/// shows the source: only what would start emphasis, code, a link or HTML
+/// is escaped; a backslash only where it would escape the next character
+/// (`HKLM\SYSTEM` stays as it is: `\S` is no escape, CommonMark 2.4);
+/// `_` only at a word's edge (intraword `_` is no emphasis, 6.2), so
+/// protocol names stay readable; what would start a block (`#`, `>`, a
+/// list marker) only at the start. `|` is left: see [`escape_cell`].
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '\\' | '`' | '*' | '|' | '<' | '>' | '[' | ']' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(ch),
+    let mut out = escape_inline(s);
+    let starts_block = match out.as_bytes() {
+        [b'#' | b'>', ..] => true,
+        [c @ (b'-' | b'+' | b'='), rest @ ..] => {
+            rest.first().map_or(true, |n| n == &b' ' || n == c)
+        }
+        _ => false,
+    };
+    if starts_block {
+        out.insert(0, '\\');
+    }
+    // "1. " or "1) " at the start would open an ordered list.
+    if let Some(p) = out.find(['.', ')']) {
+        if p > 0 && out[..p].bytes().all(|b| b.is_ascii_digit()) && out[p + 1..].starts_with(' ') {
+            out.insert(p, '\\');
+        }
+    }
+    out
+}
+
+/// [`escape`] without the rules for the start of a block: for text inside
+/// a line (after other text, in a table cell).
+fn escape_inline(s: &str) -> String {
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let word = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|c| c.is_alphanumeric())
+    };
+    for (i, &ch) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let escape = match ch {
+            '`' | '*' | '<' | '[' | ']' => true,
+            '\\' => next.map_or(true, |n| n.is_ascii_punctuation()),
+            '_' => !(word(i.checked_sub(1)) && word(Some(i + 1))),
+            // `&amp;` would be an entity (CommonMark 2.5).
+            '&' => next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#'),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// [`escape`] for a table cell: `|` too (GFM tables); no block starts
+/// in a cell.
+pub fn escape_cell(s: &str) -> String {
+    escape_inline(s).replace('|', "\\|")
+}
+
+/// Our own prose (remedies, client messages): text between backticks is a
+/// command or a value to copy and becomes a code span; the rest is
+/// escaped. Unpaired backticks: all escaped.
+pub fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return escape(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&code(part));
+        } else if i == 0 {
+            out.push_str(&escape(part));
+        } else {
+            // Not at the start of the text: no block can open here.
+            out.push_str(&escape_inline(part));
         }
     }
     out
@@ -112,6 +181,22 @@ fn file_section(out: &mut String, f: &FileReport) {
         let _ = writeln!(out, "- Frames skipped: {s}");
     }
     let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
+    if !f.neighbour_attempts.is_empty() {
+        let _ = writeln!(out, "\n### Attempts across protocols\n");
+        for a in &f.neighbour_attempts {
+            let lines = super::neighbours::lines(a);
+            if let Some((head, rest)) = lines.split_first() {
+                let _ = writeln!(out, "- {}", escape(head));
+                for l in rest {
+                    let _ = writeln!(
+                        out,
+                        "  - {}",
+                        escape(l.trim_start().trim_start_matches("- "))
+                    );
+                }
+            }
+        }
+    }
 
     let failed: Vec<&ConnectionReport> = f
         .connections
@@ -162,10 +247,10 @@ fn file_section(out: &mut String, f: &FileReport) {
                 c.stream,
                 cell_code(&c.client),
                 cell_code(&c.server),
-                escape(&c.outcome),
-                escape(&phase_cell(c)),
-                escape(&ending_short(&c.ended_by)),
-                escape(&cause_cell(c))
+                escape_cell(&c.outcome),
+                escape_cell(&phase_cell(c)),
+                escape_cell(&ending_short(&c.ended_by)),
+                escape_cell(&cause_cell(c))
             );
         }
     }
@@ -178,6 +263,14 @@ fn file_section(out: &mut String, f: &FileReport) {
             first = false;
         }
         let _ = writeln!(out, "- {} ({})", escape(&a.summary), streams_list(a));
+    }
+
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() {
+        let _ = writeln!(out, "\n### TLS decryption\n");
+        for (stream, line) in decryption {
+            let _ = writeln!(out, "- stream {stream}: {}", escape(&line));
+        }
     }
 
     for c in &f.connections {
@@ -218,7 +311,7 @@ fn connection_section(out: &mut String, c: &ConnectionReport) {
         }
     }
     if let Some(k) = &c.cause {
-        let _ = writeln!(out, "\n**What to do:** {}", escape(&k.remediation));
+        let _ = writeln!(out, "\n**What to do:** {}", prose(&k.remediation));
         let _ = writeln!(out, "\n**What the user likely saw**\n");
         for l in super::causes::client_message_lines(&k.client_messages) {
             let _ = writeln!(out, "- {}", escape(&l));
@@ -289,9 +382,82 @@ fn brief_section(out: &mut String, c: &ConnectionReport) {
 mod tests {
     use super::*;
 
+    /// What a CommonMark renderer makes of `md` as one paragraph: its
+    /// text, with each code span as `<code>...</code>`. Any other element
+    /// (emphasis, link, HTML, list, heading) is named in the result.
+    fn rendered(md: &str) -> String {
+        use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+        let mut out = String::new();
+        for ev in Parser::new(md) {
+            match ev {
+                Event::Text(t) => out.push_str(&t),
+                Event::Code(c) => {
+                    out.push_str("<code>");
+                    out.push_str(&c);
+                    out.push_str("</code>");
+                }
+                Event::SoftBreak | Event::HardBreak => out.push(' '),
+                Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph) => {}
+                other => out.push_str(&format!("{{{other:?}}}")),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn prose_renders_as_meant() {
+        // Every remedy of the table: its code spans render as code, the
+        // rest as the very text (backslashes of Windows paths included).
+        for r in crate::diagnose::remedy::REMEDIES {
+            let want: String = r
+                .remedy
+                .split('`')
+                .enumerate()
+                .map(|(i, p)| {
+                    if i % 2 == 1 {
+                        format!("<code>{p}</code>")
+                    } else {
+                        p.to_string()
+                    }
+                })
+                .collect();
+            assert_eq!(rendered(&prose(r.remedy)), want, "{:?}", r.cause);
+        }
+        // Plain text stays readable: a registry path keeps single backslashes.
+        let p = prose("under HKLM\\SYSTEM\\CurrentControlSet (`Restart-Service TermService`)");
+        assert_eq!(
+            p,
+            "under HKLM\\SYSTEM\\CurrentControlSet (`Restart-Service TermService`)"
+        );
+    }
+
+    #[test]
+    fn escaped_text_renders_as_the_text() {
+        for s in [
+            "a|b *c* <d> [e](f)",
+            "SSL_REQUIRED_BY_SERVER and _x_ and __init__",
+            "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys",
+            "ends with \\",
+            "a \\* b \\` c",
+            "# not a heading",
+            "> not a quote",
+            "- not a list",
+            "+ not a list",
+            "1. not a list",
+            "2) not a list",
+            "=== not a heading underline",
+            "<script>alert(1)</script>",
+            "`tick` and ``double``",
+            "x &amp; y",
+        ] {
+            assert_eq!(rendered(&escape(s)), s, "{s:?} as {:?}", escape(s));
+        }
+    }
+
     #[test]
     fn escaping() {
-        assert_eq!(escape("a|b *c* <d> [e]"), "a\\|b \\*c\\* \\<d\\> \\[e\\]");
+        assert_eq!(escape("a|b *c* <d> [e]"), "a|b \\*c\\* \\<d> \\[e\\]");
+        assert_eq!(escape_cell("a|b"), "a\\|b");
         assert_eq!(escape("SSL_REQUIRED_BY_SERVER"), "SSL_REQUIRED_BY_SERVER");
         assert_eq!(code("x"), "`x`");
         assert_eq!(code("a`b"), "`` a`b ``");

@@ -12,12 +12,15 @@ pub mod html;
 pub mod ladder;
 pub mod markdown;
 pub mod model;
+pub mod neighbours;
 pub mod records;
 pub mod redact;
 pub mod stream;
 pub mod terminal;
 pub mod text;
 
+#[cfg(test)]
+mod leak_tests;
 #[cfg(test)]
 mod tests;
 

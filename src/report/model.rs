@@ -76,6 +76,14 @@ pub struct FileReport {
     /// did not group them (the command line always does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<Attempt>>,
+    /// What the capture held on the DNS, Kerberos and RDP-UDP ports;
+    /// absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<super::neighbours::NeighbourCounts>,
+    /// Attempts across protocols (DNS look-up, Kerberos, RDP-UDP, TCP);
+    /// absent when the capture holds no neighbour.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub neighbour_attempts: Vec<super::neighbours::NeighbourAttempt>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -231,9 +239,18 @@ pub struct ConnectionReport {
     pub negotiation: Option<Negotiation>,
     pub tls: Option<Tls>,
     pub certificates: Vec<Certificate>,
+    /// The chain the client sent when the server asked for one
+    /// (CertificateRequest); empty otherwise.
+    pub client_certificates: Vec<Certificate>,
     pub client_data: Option<ClientData>,
     pub server_data: Option<ServerData>,
     pub credssp: Vec<CredsspItem>,
+    /// The CredSSP messages read in the decrypted plaintext (empty when
+    /// nothing was decrypted).
+    pub nla: Vec<NlaItem>,
+    /// The server's logon, redirection and error messages read in the
+    /// decrypted plaintext (or in the clear at encryption level none).
+    pub rdp_messages: Vec<RdpMessage>,
     /// TCP events past the per-connection bound, counted but not kept.
     pub events_dropped: u64,
     /// `tcp.stream eq N`.
@@ -251,6 +268,54 @@ pub struct ConnectionReport {
     pub events: Vec<LadderEvent>,
     #[serde(skip)]
     pub labels: StepLabels,
+    /// TLS decryption: present only when secrets were given (`--keylog`,
+    /// `--rsa-key`, or a Decryption Secrets Block in the capture).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
+}
+
+/// What TLS decryption did for one connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decryption {
+    /// `decrypted_key_log`, `decrypted_rsa_key`, `no_tls`, `no_handshake`,
+    /// `no_key_for_client_random`, `missing_tls13_secret`,
+    /// `unsupported_suite`, `rsa_key_does_not_match_certificate`,
+    /// `ephemeral_key_exchange`, `resumed_session`, `premaster_not_decrypted`.
+    pub status: String,
+    /// The sentence: which secret decrypted it, or why none did.
+    pub text: String,
+    /// The negotiated version and cipher suite, when the hellos were seen.
+    pub version: Option<String>,
+    pub cipher_suite: Option<String>,
+    pub to_server: DecryptedRecords,
+    pub to_client: DecryptedRecords,
+}
+
+/// Protected records of one direction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DecryptedRecords {
+    /// Records whose MAC or tag verified.
+    pub decrypted: u64,
+    /// Records that did not (each an anomaly event).
+    pub failed: u64,
+    /// Application-data plaintext bytes.
+    pub plaintext_bytes: u64,
+}
+
+fn decryption(s: &crate::proto::decrypt::DecryptSummary) -> Decryption {
+    let dir = |i: usize| DecryptedRecords {
+        decrypted: s.records[i].decrypted,
+        failed: s.records[i].failed,
+        plaintext_bytes: s.records[i].plaintext_bytes,
+    };
+    Decryption {
+        status: s.status.id().to_string(),
+        text: s.status.to_string(),
+        version: s.version.map(|v| crate::proto::tls::TlsVersion(v).name()),
+        cipher_suite: s.suite.map(crate::proto::tls::cipher_suite_name),
+        to_server: dir(0),
+        to_client: dir(1),
+    }
 }
 
 /// One completed step of the ladder.
@@ -375,6 +440,8 @@ pub struct EvidenceItem {
     /// carries none of the connection's events).
     pub time_s: Option<f64>,
     pub text: String,
+    /// What the frame shows, as a stable identifier (`Clue::kind`).
+    pub kind: &'static str,
 }
 
 /// The X.224 negotiation.
@@ -417,6 +484,12 @@ pub struct Tls {
     pub server_hello_frame: Option<u64>,
     pub server_version: Option<String>,
     pub cipher: Option<String>,
+    /// The protocol the server selected by ALPN (RFC 7301).
+    pub next_protocol: Option<String>,
+    /// The clear handshake messages, ChangeCipherSpecs and alerts in the
+    /// order the capture shows them, one letter each in the alphabet of
+    /// Zeek's `ssl_history` (upper case: sent by the client).
+    pub history: String,
     pub alerts: Vec<Alert>,
 }
 
@@ -447,6 +520,17 @@ pub struct Certificate {
     pub self_signed: bool,
     /// e.g. `RSA 2048`.
     pub key: String,
+    /// X.509 version: 1, 2 or 3.
+    pub version: u32,
+    /// The subjectPublicKeyInfo algorithm identifier by name
+    /// (`rsaEncryption`), or dotted.
+    pub key_algorithm: String,
+    /// An RSA key's public exponent.
+    pub key_exponent: Option<u64>,
+    /// basicConstraints cA; null without the extension.
+    pub ca: Option<bool>,
+    /// basicConstraints pathLenConstraint; null when absent.
+    pub path_len: Option<u32>,
     pub signature_algorithm: String,
     pub extended_key_usage: Vec<String>,
     pub sha1: String,
@@ -475,6 +559,9 @@ pub struct ClientData {
     pub client_dig_product_id: Option<String>,
     /// Client Security Data encryptionMethods by name (`40bit`, ...).
     pub encryption_methods: Option<Vec<String>>,
+    /// Client Security Data extEncryptionMethods (MS-RDPBCGR 2.2.1.3.3:
+    /// used only by French-locale clients, 0 otherwise).
+    pub ext_encryption_methods: Option<u32>,
     pub cluster: Option<ClusterData>,
     pub channels: Vec<String>,
     pub monitors: Option<u32>,
@@ -541,6 +628,59 @@ pub struct CredsspItem {
     pub leg: String,
     pub record_len: u32,
     pub certainty: String,
+}
+
+/// One decrypted CredSSP message. Never holds the NTLM responses, the
+/// session key, the challenge, the nonce or the credentials themselves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NlaItem {
+    pub frame: u64,
+    /// `client` or `server`.
+    pub from: String,
+    /// `ts_request` or `early_user_authorization_result`.
+    pub kind: String,
+    /// TSRequest version.
+    pub version: Option<u32>,
+    /// The token: `NTLMSSP_NEGOTIATE`, `NTLMSSP_CHALLENGE`,
+    /// `NTLMSSP_AUTH`, `Kerberos AP-REQ`, ...
+    pub token: Option<String>,
+    /// `raw`, `spnego_init`, `spnego_resp`.
+    pub wrapping: Option<String>,
+    pub pub_key_auth: bool,
+    /// authInfo (the encrypted TSCredentials) present.
+    pub credentials: bool,
+    pub client_nonce: bool,
+    /// errorCode as `0x%08x`, its NTSTATUS name and meaning.
+    pub error_code: Option<String>,
+    pub error_name: Option<String>,
+    pub error_meaning: Option<String>,
+    /// NTLM AUTHENTICATE names.
+    pub ntlm_user: Option<String>,
+    pub ntlm_domain: Option<String>,
+    pub ntlm_workstation: Option<String>,
+    /// `NTLMv1`, `NTLMv2 (N bytes)` or `empty (anonymous)`: the kind only.
+    pub ntlm_response: Option<String>,
+    /// The sender's OS version from the NTLM VERSION field.
+    pub os_version: Option<String>,
+    /// CHALLENGE: the server's DNS or NetBIOS computer name.
+    pub server_name: Option<String>,
+    /// HYBRID_EX: `AUTHZ_SUCCESS`, `AUTHZ_ACCESS_DENIED` or unknown.
+    pub result: Option<String>,
+}
+
+/// A server message of the connection sequence that says how the logon
+/// went.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RdpMessage {
+    pub frame: u64,
+    /// `logon_notification`, `logon_extended_info`, `server_redirection`,
+    /// `deactivate_all`, `set_error_info`.
+    pub kind: String,
+    /// The infoType, logon errors or errorInfo name.
+    pub detail: Option<String>,
+    /// Server Redirection: where the client is sent.
+    pub target: Option<String>,
+    pub load_balance_info: Option<String>,
 }
 
 /// Counts over the whole run.
@@ -841,6 +981,13 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
         attempts: input
             .attempts
             .map(|a| a.iter().map(attempt_report).collect()),
+        neighbours: super::neighbours::counts(&r.side),
+        neighbour_attempts: r
+            .side
+            .attempts
+            .iter()
+            .map(super::neighbours::attempt)
+            .collect(),
     }
 }
 
@@ -931,6 +1078,7 @@ pub fn benign_text(b: Benign) -> &'static str {
             "a probe reading what the server offers (security protocols, NTLM information) and leaving"
         }
         Benign::SessionEnd => "the normal end of a finished session",
+        Benign::Redirected => "a redirection to another server (the client connects there next)",
     }
 }
 
@@ -1168,6 +1316,8 @@ fn tls(tl: &Timeline) -> Option<Tls> {
         server_hello_frame: sh.map(|(e, _)| e.frame),
         server_version: sh.map(|(_, h)| h.version.name()),
         cipher: sh.map(|(_, h)| cipher_suite_name(h.cipher_suite)),
+        next_protocol: sh.and_then(|(_, h)| h.alpn.clone()),
+        history: tl.tls_history(),
         alerts,
     })
 }
@@ -1189,6 +1339,11 @@ fn certificate(frame: u64, at: Timestamp, c: &CertInfo) -> Certificate {
             Some(b) => format!("{} {b}", c.key_algorithm),
             None => c.key_algorithm.clone(),
         },
+        version: c.version,
+        key_algorithm: c.key_algorithm_oid.clone(),
+        key_exponent: c.key_exponent,
+        ca: c.basic_constraints.map(|b| b.ca),
+        path_len: c.basic_constraints.and_then(|b| b.path_len),
         signature_algorithm: c.signature_algorithm.clone(),
         extended_key_usage: c.extended_key_usage.clone(),
         sha1: c.sha1.clone(),
@@ -1227,6 +1382,9 @@ fn client_data(tl: &Timeline) -> Option<ClientData> {
         encryption_methods: gcc
             .and_then(|(_, g)| g.security.as_ref())
             .map(|s| mcs::encryption_methods_names(s.encryption_methods)),
+        ext_encryption_methods: gcc
+            .and_then(|(_, g)| g.security.as_ref())
+            .map(|s| s.ext_encryption_methods),
         cluster: cluster.map(|c| ClusterData {
             flags: format!("0x{:08x}", c.flags),
             redirection_supported: c.redirection_supported(),
@@ -1298,6 +1456,113 @@ fn credssp(tl: &Timeline) -> Vec<CredsspItem> {
                 certainty: certainty_name(*certainty).to_string(),
             }),
             _ => None,
+        })
+        .collect()
+}
+
+fn nla_items(tl: &Timeline) -> Vec<NlaItem> {
+    use crate::proto::inner::early_user_auth_result_name;
+    use crate::proto::ntlm::NtlmMessage;
+    use crate::proto::tsrequest::{Mechanism, TokenWrapping};
+    use crate::proto::NlaEvent;
+    tl.proto_events()
+        .filter_map(|(e, p)| {
+            let ProtoEvent::Nla(n) = p else { return None };
+            let mut item = NlaItem {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                ..Default::default()
+            };
+            match n {
+                NlaEvent::EarlyUserAuthResult { result } => {
+                    item.kind = "early_user_authorization_result".into();
+                    item.result = Some(early_user_auth_result_name(*result));
+                }
+                NlaEvent::TsRequest(t) => {
+                    item.kind = "ts_request".into();
+                    item.version = Some(t.version);
+                    item.pub_key_auth = t.pub_key_auth;
+                    item.credentials = t.credentials;
+                    item.client_nonce = t.client_nonce;
+                    if let Some(code) = t.error_code {
+                        item.error_code = Some(format!("0x{:08x}", code.0));
+                        item.error_name = code.name().map(str::to_string);
+                        item.error_meaning = code.meaning().map(str::to_string);
+                    }
+                    if let Some(tok) = &t.token {
+                        item.token = Some(tok.mech.to_string());
+                        item.wrapping = Some(
+                            match tok.wrapping {
+                                TokenWrapping::Raw => "raw",
+                                TokenWrapping::SpnegoInit => "spnego_init",
+                                TokenWrapping::SpnegoResp => "spnego_resp",
+                            }
+                            .into(),
+                        );
+                        match &tok.mech {
+                            Mechanism::Ntlm(NtlmMessage::Negotiate { version, .. }) => {
+                                item.os_version = version.map(|v| v.to_string());
+                            }
+                            Mechanism::Ntlm(NtlmMessage::Challenge(c)) => {
+                                item.os_version = c.version.map(|v| v.to_string());
+                                item.server_name = c
+                                    .dns_computer
+                                    .clone()
+                                    .or_else(|| c.nb_computer.clone())
+                                    .or_else(|| c.target_name.clone());
+                            }
+                            Mechanism::Ntlm(NtlmMessage::Authenticate(a)) => {
+                                item.os_version = a.version.map(|v| v.to_string());
+                                item.ntlm_user = a.user.clone();
+                                item.ntlm_domain = a.domain.clone();
+                                item.ntlm_workstation = a.workstation.clone();
+                                item.ntlm_response = a.response.map(|r| r.to_string());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Some(item)
+        })
+        .collect()
+}
+
+fn rdp_messages(tl: &Timeline) -> Vec<RdpMessage> {
+    tl.proto_events()
+        .filter_map(|(e, p)| {
+            let ProtoEvent::Mcs(m) = p else { return None };
+            let mut r = RdpMessage {
+                frame: e.frame,
+                ..Default::default()
+            };
+            match m {
+                McsEvent::SaveSessionInfo(s) => {
+                    r.kind = if s.is_logon_notification() {
+                        "logon_notification"
+                    } else {
+                        "logon_extended_info"
+                    }
+                    .into();
+                    r.detail = Some(match s.logon_errors {
+                        Some(le) => format!("{}: {le}", s.info_type_name()),
+                        None => s.info_type_name(),
+                    });
+                }
+                McsEvent::ServerRedirection(s) => {
+                    r.kind = "server_redirection".into();
+                    r.detail = s.no_redirect().then(|| "LB_NOREDIRECT".to_string());
+                    r.target = s.target().map(str::to_string);
+                    r.load_balance_info = s.load_balance_info.clone();
+                }
+                McsEvent::DeactivateAll => r.kind = "deactivate_all".into(),
+                McsEvent::SetErrorInfo { code } => {
+                    r.kind = "set_error_info".into();
+                    r.detail = Some(mcs::error_info_name(*code));
+                }
+                _ => return None,
+            }
+            Some(r)
         })
         .collect()
 }
@@ -1389,16 +1654,28 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .iter()
                     .find(|x| x.frame == e.frame)
                     .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
-                text: e.text.clone(),
+                text: e.text(),
+                kind: e.clue.kind(),
             })
             .collect(),
         caveats: d.caveats.clone(),
         negotiation: negotiation(tl, d),
         tls: tls(tl),
         certificates,
+        client_certificates: tl
+            .client_certificates()
+            .map(|(e, chain)| {
+                chain
+                    .iter()
+                    .map(|ci| certificate(e.frame, e.ts, ci))
+                    .collect()
+            })
+            .unwrap_or_default(),
         client_data: client_data(tl),
         server_data: server_data(tl),
         credssp: credssp(tl),
+        nla: nla_items(tl),
+        rdp_messages: rdp_messages(tl),
         events_dropped: tl.events_dropped,
         display_filter: format!("tcp.stream eq {}", tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
@@ -1408,6 +1685,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             last_step: d.last_step.map(|s| s.label()),
             failed_step: d.failed_step.map(|s| s.label()),
         },
+        decryption: c.decryption.as_ref().map(decryption),
     }
 }
 

@@ -19,6 +19,17 @@ pub const RECORD_ERROR: &str = "error";
 pub const RECORD_IGNORED: &str = "ignored";
 /// `record` closing each file that was read (completely or not).
 pub const RECORD_FILE: &str = "file";
+/// `record` of an attempt across protocols (DNS, Kerberos, RDP-UDP, TCP).
+pub const RECORD_ATTEMPT: &str = "attempt";
+
+#[derive(Serialize)]
+struct AttemptRecord<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+    #[serde(flatten)]
+    attempt: &'a super::neighbours::NeighbourAttempt,
+}
 
 #[derive(Serialize)]
 struct ConnectionRecord<'a> {
@@ -149,9 +160,22 @@ pub fn jsonl_connection(out: &mut String, file: &str, c: &ConnectionReport) {
     );
 }
 
-/// The `file` record closing a file that was read.
+/// The records after a file's connections: one `attempt` record per
+/// attempt across protocols, then the `file` record closing a file that
+/// was read.
 pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> String {
     let mut out = String::new();
+    for a in &f.neighbour_attempts {
+        line(
+            &mut out,
+            &AttemptRecord {
+                record: RECORD_ATTEMPT,
+                schema_version: SCHEMA_VERSION,
+                file: &f.path,
+                attempt: a,
+            },
+        );
+    }
     if f.format.is_some() {
         line(
             &mut out,

@@ -1,6 +1,8 @@
 //! `--redact`: replaces addresses, user and domain names, host and client
 //! names and certificate names with stable pseudonyms (`ip-1`, `user-1`,
-//! `domain-1`, `host-1`, `org-1`, `token-1`), in the structured fields and
+//! `domain-1`, `host-1`, `org-1`, `token-1`) and what identifies a
+//! certificate (`serial-1`, `thumbprint-1`, `fingerprint-1`: internet
+//! scanners index certificates by them), in the structured fields and
 //! wherever the original strings appear inside free texts (evidence,
 //! summaries, caveats, warnings).
 //!
@@ -30,6 +32,12 @@ pub(super) enum Field {
     Dn,
     /// A subject alternative name (`DNS:a`, `IP:1.2.3.4`, or bare).
     San,
+    /// What identifies one certificate wherever it is indexed (internet
+    /// scanners index certificates by these): its serial number, SHA-1
+    /// thumbprint and SHA-256 fingerprint, each with its own prefix.
+    CertSerial,
+    CertSha1,
+    CertSha256,
     /// Free text that may quote any of the above.
     Text,
     /// Anything else that came from the capture or the command line
@@ -113,6 +121,9 @@ impl Pseudonyms {
             Field::Domain => self.name(s, "domain"),
             Field::Host => self.name(s, "host"),
             Field::RoutingToken => self.name(s, "token"),
+            Field::CertSerial => self.name(s, "serial"),
+            Field::CertSha1 => self.name(s, "thumbprint"),
+            Field::CertSha256 => self.name(s, "fingerprint"),
             Field::Dn => {
                 for p in dn_parts(s) {
                     let value = &s[p.value.clone()];
@@ -148,7 +159,13 @@ impl Pseudonyms {
                 },
                 Err(_) => self.text(s),
             },
-            Field::User | Field::Domain | Field::Host | Field::RoutingToken => {
+            Field::User
+            | Field::Domain
+            | Field::Host
+            | Field::RoutingToken
+            | Field::CertSerial
+            | Field::CertSha1
+            | Field::CertSha256 => {
                 if let Ok(ip) = s.trim().parse::<IpAddr>() {
                     if let Some(p) = self.ips.get(&ip) {
                         return p.clone();
@@ -387,8 +404,7 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
     }
 }
 
-/// Visit every data string of one file, in output order.
-/// Visit the strings of one connection.
+/// Visit the strings of one connection, in output order.
 pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
@@ -417,15 +433,22 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
     if let Some(t) = &mut c.tls {
         opt(f, Field::Host, &mut t.sni);
     }
-    for cert in &mut c.certificates {
+    for cert in c
+        .certificates
+        .iter_mut()
+        .chain(c.client_certificates.iter_mut())
+    {
         f(Field::Dn, &mut cert.subject);
         f(Field::Dn, &mut cert.issuer);
         for s in &mut cert.sans {
             f(Field::San, s);
         }
-        f(Field::Plain, &mut cert.serial);
+        f(Field::CertSerial, &mut cert.serial);
+        f(Field::CertSha1, &mut cert.sha1);
+        f(Field::CertSha256, &mut cert.sha256);
         f(Field::Plain, &mut cert.key);
         f(Field::Plain, &mut cert.signature_algorithm);
+        f(Field::Plain, &mut cert.key_algorithm);
         for e in &mut cert.extended_key_usage {
             f(Field::Plain, e);
         }
@@ -448,12 +471,28 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
             f(Field::Plain, m);
         }
     }
+    for n in &mut c.nla {
+        opt(f, Field::User, &mut n.ntlm_user);
+        opt(f, Field::Domain, &mut n.ntlm_domain);
+        opt(f, Field::Host, &mut n.ntlm_workstation);
+        opt(f, Field::Host, &mut n.server_name);
+    }
+    for m in &mut c.rdp_messages {
+        opt(f, Field::Host, &mut m.target);
+        opt(f, Field::RoutingToken, &mut m.load_balance_info);
+    }
     for e in &mut c.events {
         f(Field::Text, &mut e.text);
     }
 }
 
+/// Visit every data string of one file, in output order.
 pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
+    let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
+        if let Some(s) = s {
+            f(k, s);
+        }
+    };
     {
         // Paths are not pseudonymised, but a name or address inside one is.
         f(Field::Text, &mut file.path);
@@ -478,6 +517,30 @@ pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut Str
                 for r in &mut a.relabelled {
                     f(Field::Text, &mut r.note);
                 }
+            }
+        }
+        for a in &mut file.neighbour_attempts {
+            f(Field::Host, &mut a.client);
+            opt(f, Field::Host, &mut a.server);
+            for n in &mut a.names {
+                f(Field::Host, n);
+            }
+            for p in &mut a.parts {
+                opt(f, Field::Domain, &mut p.realm);
+                opt(f, Field::User, &mut p.client_principal);
+                for ad in &mut p.addresses {
+                    f(Field::Host, ad);
+                }
+                opt(f, Field::Text, &mut p.service);
+                f(Field::Text, &mut p.text);
+            }
+            if let Some(cause) = &mut a.cause {
+                f(Field::Text, &mut cause.summary);
+                f(Field::Text, &mut cause.remediation);
+            }
+            opt(f, Field::Text, &mut a.relation);
+            for e in &mut a.evidence {
+                f(Field::Text, &mut e.text);
             }
         }
     }

@@ -6,7 +6,7 @@
 //! keeps a file's connections in memory.
 
 use super::model::{self, ConnectionReport, FileReport, OutcomeCounts, TotalsAcc};
-use super::terminal::{self, PlainTable, TermStyle};
+use super::terminal::{self, PlainTable, TableForm, TermStyle};
 use super::{records, text, Format};
 use std::collections::HashMap;
 use std::fs::File;
@@ -174,6 +174,8 @@ struct TableParts {
     widths: [usize; 7],
     shown: usize,
     paragraphs: Spill,
+    /// The "TLS decryption:" lines, of every connection (shown or not).
+    decryption: Spill,
     first_failed: HashMap<(u64, Option<String>, String, Option<String>), u64>,
 }
 
@@ -206,6 +208,7 @@ impl FileRecords {
                 widths: terminal::COLUMNS.map(terminal::cell_width),
                 shown: 0,
                 paragraphs: Spill::default(),
+                decryption: Spill::default(),
                 first_failed: HashMap::new(),
             }),
             ..FileRecords::new(Format::Table, path)
@@ -294,6 +297,11 @@ impl FileRecords {
 
 impl TableParts {
     fn add(&mut self, c: &ConnectionReport, attempt: u64, buf: &mut String) -> io::Result<()> {
+        if let Some(line) = text::connection_decryption(c) {
+            buf.clear();
+            terminal::decryption_line(buf, c.stream, &line);
+            self.decryption.write(buf.as_bytes())?;
+        }
         if self.style.quiet && c.outcome != "failed" {
             return Ok(());
         }
@@ -353,32 +361,69 @@ impl TableParts {
         if !more {
             return Ok(());
         }
-        let table = PlainTable {
-            widths: self.widths,
-        };
         let mut buf = String::from("\n");
-        table.head(&mut buf);
-        buf.push('\n');
-        out.write_all(buf.as_bytes())?;
-        self.rows.for_each_line(&mut |line| {
-            let cells: Vec<&str> = line.split(CELL_SEPARATOR).collect();
-            buf.clear();
-            table.row(&mut buf, &cells);
-            buf.push('\n');
-            out.write_all(buf.as_bytes())
-        })?;
-        buf.clear();
-        table.foot(&mut buf);
-        buf.push('\n');
+        match TableForm::of(&self.widths, self.style) {
+            TableForm::Wide => {
+                let table = PlainTable {
+                    widths: self.widths,
+                };
+                table.head(&mut buf);
+                buf.push('\n');
+                out.write_all(buf.as_bytes())?;
+                self.rows.for_each_line(&mut |line| {
+                    let cells: Vec<&str> = line.split(CELL_SEPARATOR).collect();
+                    buf.clear();
+                    table.row(&mut buf, &cells);
+                    buf.push('\n');
+                    out.write_all(buf.as_bytes())
+                })?;
+                buf.clear();
+                table.foot(&mut buf);
+                buf.push('\n');
+            }
+            TableForm::Stacked => {
+                out.write_all(buf.as_bytes())?;
+                let style = self.style;
+                self.rows.for_each_line(&mut |line| {
+                    buf.clear();
+                    terminal::stacked_row(&mut buf, &row_of(line), style);
+                    out.write_all(buf.as_bytes())
+                })?;
+                buf.clear();
+            }
+            TableForm::Narrow => {
+                // comfy-table arranges the narrow table from all its rows:
+                // this file's rows are read back into memory to draw it.
+                let mut rows = Vec::with_capacity(self.shown);
+                self.rows.for_each_line(&mut |line| {
+                    rows.push(row_of(line));
+                    Ok(())
+                })?;
+                buf.push_str(&terminal::narrow_table(&rows, self.style));
+                buf.push('\n');
+            }
+        }
         terminal::attempts_section(&mut buf, &f, self.style);
+        if !self.decryption.is_empty() && !self.style.quiet {
+            terminal::decryption_heading(&mut buf, self.style);
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+            self.decryption.copy_to(out)?;
+        }
         out.write_all(buf.as_bytes())?;
         self.paragraphs.copy_to(out)
     }
 }
 
+/// A row's cells from its line in the rows' spill.
+fn row_of(line: &str) -> [String; 7] {
+    let mut cells = line.split(CELL_SEPARATOR);
+    std::array::from_fn(|_| cells.next().unwrap_or("").to_string())
+}
+
 /// The table report's closing lines (after several files), given the
 /// totals; `after_a_file`: a file block was written before.
-pub fn table_totals(totals: model::Totals, after_a_file: bool) -> String {
+pub fn table_totals(totals: model::Totals, after_a_file: bool, style: TermStyle) -> String {
     let mut doc = model::document(Vec::new());
     doc.totals = totals;
     text::clean_for_display(&mut doc);
@@ -388,9 +433,7 @@ pub fn table_totals(totals: model::Totals, after_a_file: bool) -> String {
     }
     out.push_str("Totals\n");
     for l in text::totals_lines(&doc.totals) {
-        out.push_str("  ");
-        out.push_str(&l);
-        out.push('\n');
+        terminal::wrapped(&mut out, style.width, 2, &l);
     }
     out
 }
@@ -471,6 +514,42 @@ mod tests {
         got.push('\n');
         t.foot(&mut got);
         assert_eq!(got, want);
+    }
+
+    /// The table written from the spilled rows is the table drawn from
+    /// the whole document, at every width: the seven columns, the narrow
+    /// table and the stacked lines, with the attempts across protocols.
+    #[test]
+    fn the_streamed_table_is_the_documents_table_at_every_width() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/neighbours/n01-kerberos-password-wrong.pcap"
+        ))
+        .unwrap();
+        let r = crate::analyze::analyze_reader("n01.pcap", &bytes[..], &Default::default());
+        let full = model::file_report(&model::Input::new(&r));
+        assert!(full.connections.len() > 1 && !full.neighbour_attempts.is_empty());
+        for width in [0, 40, 59, 60, 80, 100, 250] {
+            for quiet in [false, true] {
+                let style = TermStyle {
+                    width,
+                    quiet,
+                    ..TermStyle::default()
+                };
+                let mut doc = model::document(vec![full.clone()]);
+                text::clean_for_display(&mut doc);
+                let want = terminal::render(&doc, style);
+                let mut recs = FileRecords::table("n01.pcap", style);
+                for (i, c) in full.connections.iter().enumerate() {
+                    recs.add(c.clone(), i as u64).unwrap();
+                }
+                let mut head = full.clone();
+                head.connections.clear();
+                let mut got = Vec::new();
+                recs.write_to(&head, &mut got).unwrap();
+                assert_eq!(String::from_utf8(got).unwrap(), want, "width {width}");
+            }
+        }
     }
 
     #[test]

@@ -16,10 +16,41 @@ pub struct TermStyle {
     pub terminal: bool,
     /// Only failed connections (and file problems).
     pub quiet: bool,
+    /// Columns to fit the table and paragraphs into; 0: no limit (tests).
+    pub width: usize,
+}
+
+/// Below this width the table is no table: one block of lines per
+/// connection (the narrow table needs its addresses on one line, and an
+/// IPv4 endpoint is 21 characters).
+const STACK_BELOW: usize = 60;
+
+/// Wrap one logical line at `width` (0: as it is): words are never cut
+/// (an address, a hash or a filter must stay whole to be copied), the
+/// continuation lines are indented two more than the first. ANSI colour
+/// codes take no width.
+pub fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
+    let first = " ".repeat(indent);
+    if width == 0 || width <= indent + 20 {
+        let _ = writeln!(out, "{first}{text}");
+        return;
+    }
+    let rest = " ".repeat(indent + 2);
+    let opts = textwrap::Options::new(width)
+        .initial_indent(&first)
+        .subsequent_indent(&rest)
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    for l in textwrap::wrap(text, &opts) {
+        let _ = writeln!(out, "{l}");
+    }
 }
 
 struct Paint {
     on: bool,
+    /// See [`TermStyle::width`].
+    width: usize,
 }
 
 impl Paint {
@@ -65,7 +96,10 @@ fn outcome_color(outcome: &str) -> Option<Color> {
 
 /// Render the whole document for a terminal (or a pipe).
 pub fn render(doc: &Document, style: TermStyle) -> String {
-    let p = Paint { on: style.color };
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
     let mut out = String::new();
     let mut first = true;
     for f in &doc.files {
@@ -89,7 +123,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
         }
         let _ = writeln!(out, "{}", p.bold("Totals"));
         for l in totals_lines(&doc.totals) {
-            let _ = writeln!(out, "  {l}");
+            wrapped(&mut out, p.width, 2, &l);
         }
     }
     out
@@ -104,13 +138,16 @@ pub fn file_head(
     shown: usize,
     style: TermStyle,
 ) -> bool {
-    let p = &Paint { on: style.color };
+    let p = &Paint {
+        on: style.color,
+        width: style.width,
+    };
     let _ = writeln!(out, "{}", p.bold(&f.path));
     if let Some(l) = file_line(f) {
-        let _ = writeln!(out, "  {l}");
+        wrapped(out, p.width, 2, &l);
     }
     if let Some(t) = time_range(f) {
-        let _ = writeln!(out, "  {t}");
+        wrapped(out, p.width, 2, &t);
     }
     if let Some(e) = &f.error {
         let head = if f.format.is_none() {
@@ -118,19 +155,20 @@ pub fn file_head(
         } else {
             "read incompletely"
         };
-        let _ = writeln!(out, "  {}: {}", p.error(head), error_line(e));
+        let line = format!("{}: {}", p.error(head), error_line(e));
+        wrapped(out, p.width, 2, &line);
     }
     if let Some(i) = &f.ignored {
-        let _ = writeln!(out, "  {}", ignored_line(i));
+        wrapped(out, p.width, 2, &ignored_line(i));
     }
     if !style.quiet {
         for w in listed_warnings(f) {
-            let _ = writeln!(
-                out,
-                "  {}: {}",
+            let line = format!(
+                "{}: {}",
                 p.warn("warning"),
                 with_place(&w.message, Some(w.offset), w.frame)
             );
+            wrapped(out, p.width, 2, &line);
         }
         let kept = f.warnings.len() as u64;
         if f.warnings_total > kept {
@@ -142,17 +180,25 @@ pub fn file_head(
             );
         }
         if f.format.is_some() {
-            let _ = writeln!(out, "  {}", flow_line(&f.flow));
+            wrapped(out, p.width, 2, &flow_line(&f.flow));
         }
         if let Some(s) = skipped_line(&f.skipped) {
-            let _ = writeln!(out, "  frames skipped: {s}");
+            wrapped(out, p.width, 2, &format!("frames skipped: {s}"));
         }
     }
     if f.format.is_none() {
         return false;
     }
     if !style.quiet {
-        let _ = writeln!(out, "  {counts}");
+        wrapped(out, p.width, 2, counts);
+    }
+    if !f.neighbour_attempts.is_empty() {
+        let _ = writeln!(out, "\n{}", p.bold("Attempts across protocols:"));
+        for a in &f.neighbour_attempts {
+            for l in super::neighbours::lines(a) {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
     }
     shown > 0
 }
@@ -166,6 +212,13 @@ fn file_section(out: &mut String, f: &FileReport, shown: &[&ConnectionReport], s
     out.push('\n');
     let repeats = Repeats::of(f);
     attempts_section(out, f, style);
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() && !style.quiet {
+        decryption_heading(out, style);
+        for (stream, line) in decryption {
+            decryption_line(out, stream, &line);
+        }
+    }
     for c in shown {
         connection_paragraph(out, c, repeats.of_connection(c), style);
     }
@@ -173,7 +226,10 @@ fn file_section(out: &mut String, f: &FileReport, shown: &[&ConnectionReport], s
 
 /// The "Attempts:" lines of a file.
 pub fn attempts_section(out: &mut String, f: &FileReport, style: TermStyle) {
-    let p = Paint { on: style.color };
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
     if !style.quiet {
         let mut first = true;
         for a in notable_attempts(f) {
@@ -181,9 +237,25 @@ pub fn attempts_section(out: &mut String, f: &FileReport, style: TermStyle) {
                 let _ = writeln!(out, "\n{}", p.bold("Attempts:"));
                 first = false;
             }
-            let _ = writeln!(out, "  {} ({})", a.summary, streams_list(a));
+            let line = format!("{} ({})", a.summary, streams_list(a));
+            wrapped(out, p.width, 2, &line);
         }
     }
+}
+
+/// The "TLS decryption:" heading, before the lines of
+/// [`decryption_line`] (not with `--quiet`).
+pub fn decryption_heading(out: &mut String, style: TermStyle) {
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
+    let _ = writeln!(out, "\n{}", p.bold("TLS decryption:"));
+}
+
+/// A connection's line under "TLS decryption:".
+pub fn decryption_line(out: &mut String, stream: u64, line: &str) {
+    let _ = writeln!(out, "  stream {stream}: {line}");
 }
 
 /// A shown connection's paragraph (with the blank line before it), if it
@@ -194,7 +266,10 @@ pub fn connection_paragraph(
     repeats: Option<u64>,
     style: TermStyle,
 ) {
-    let p = &Paint { on: style.color };
+    let p = &Paint {
+        on: style.color,
+        width: style.width,
+    };
     if let Some(brief) = paragraph_kind(c) {
         if style.quiet && brief {
             return;
@@ -234,6 +309,35 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The table's natural width: every column as wide as its widest cell
+/// (what [`PlainTable`] and the wide table draw).
+pub fn natural_width(widths: &[usize; 7]) -> usize {
+    widths.iter().map(|w| w + 3).sum::<usize>() + 1
+}
+
+/// How a table of rows whose columns are `widths` wide is drawn in `style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableForm {
+    /// All seven columns at their content's width.
+    Wide,
+    /// Client and server stacked in one column, the texts wrapped.
+    Narrow,
+    /// No table: a few lines per connection.
+    Stacked,
+}
+
+impl TableForm {
+    pub fn of(widths: &[usize; 7], style: TermStyle) -> Self {
+        if style.width == 0 || natural_width(widths) <= style.width {
+            TableForm::Wide
+        } else if style.width < STACK_BELOW {
+            TableForm::Stacked
+        } else {
+            TableForm::Narrow
+        }
+    }
 }
 
 /// The table drawn without comfy-table, one row at a time, given every
@@ -286,125 +390,210 @@ impl PlainTable {
     }
 }
 
-/// The table of shown connections (comfy-table).
+/// The connections as a table that fits `style.width`: all seven
+/// columns when they fit; else client and server stacked in one column and
+/// the phase with the ending, the texts wrapped; below [`STACK_BELOW`]
+/// columns one block of lines per connection.
 pub fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED);
-    if style.terminal {
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        t.force_no_tty();
+    let rows: Vec<[String; 7]> = conns.iter().map(|c| row_cells(c)).collect();
+    table_of_rows(&rows, style)
+}
+
+/// [`table`] from the rows' cells ([`row_cells`]).
+pub fn table_of_rows(rows: &[[String; 7]], style: TermStyle) -> String {
+    let wide = wide_table(rows, style);
+    let natural = wide.lines().next().map_or(0, |l| l.chars().count());
+    if style.width == 0 || natural <= style.width {
+        return wide;
     }
-    if style.color {
-        t.enforce_styling();
+    if style.width < STACK_BELOW {
+        let mut out = String::new();
+        for r in rows {
+            stacked_row(&mut out, r, style);
+        }
+        out.pop();
+        return out;
     }
-    t.set_header(COLUMNS.to_vec());
-    // On a narrow terminal, wrap the texts, never the addresses.
-    for i in 0..4 {
+    narrow_table(rows, style)
+}
+
+/// Client and server stacked in one column and the phase with the ending,
+/// the texts wrapped to fit `style.width` (comfy-table arranges the
+/// columns from every row: the rows are all in memory).
+pub fn narrow_table(rows: &[[String; 7]], style: TermStyle) -> String {
+    let mut t = new_table(style);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
+    t.set_header(vec![
+        "stream",
+        "client / server",
+        "outcome",
+        "phase / failing step / ended by",
+        "cause",
+    ]);
+    for i in 0..3 {
         if let Some(col) = t.column_mut(i) {
             col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
-    for c in conns {
-        let mut outcome = Cell::new(&c.outcome);
-        if style.color {
-            if let Some(col) = outcome_color(&c.outcome) {
-                outcome = outcome.fg(col);
-            }
-        }
+    for [stream, client, server, outcome, phase, ended, cause] in rows {
         t.add_row(vec![
-            Cell::new(c.stream),
-            Cell::new(&c.client),
-            Cell::new(&c.server),
-            outcome,
-            Cell::new(phase_cell(c)),
-            Cell::new(ending_short(&c.ended_by)),
-            Cell::new(cause_cell(c)),
+            Cell::new(stream),
+            Cell::new(format!("{client}\n{server}")),
+            outcome_cell(outcome, style),
+            Cell::new(format!("{phase}\n{ended}")),
+            Cell::new(cause),
         ]);
     }
     t.to_string()
 }
 
+fn new_table(style: TermStyle) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    if !style.terminal {
+        t.force_no_tty();
+    }
+    if style.color {
+        t.enforce_styling();
+    }
+    t
+}
+
+fn outcome_cell(outcome: &str, style: TermStyle) -> Cell {
+    let cell = Cell::new(outcome);
+    match outcome_color(outcome) {
+        Some(col) if style.color => cell.fg(col),
+        _ => cell,
+    }
+}
+
+/// All seven columns at their content's width.
+fn wide_table(rows: &[[String; 7]], style: TermStyle) -> String {
+    let mut t = new_table(style);
+    t.set_header(COLUMNS.to_vec());
+    for [stream, client, server, outcome, phase, ended, cause] in rows {
+        t.add_row(vec![
+            Cell::new(stream),
+            Cell::new(client),
+            Cell::new(server),
+            outcome_cell(outcome, style),
+            Cell::new(phase),
+            Cell::new(ended),
+            Cell::new(cause),
+        ]);
+    }
+    t.to_string()
+}
+
+/// A terminal too narrow for any table: a connection's row as lines, each
+/// ending in a line end.
+pub fn stacked_row(out: &mut String, row: &[String; 7], style: TermStyle) {
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
+    let [stream, client, server, outcome, phase, ended, cause] = row;
+    let head = format!(
+        "{} {} {} -> {}",
+        p.bold(&format!("stream {stream}")),
+        p.outcome(outcome, outcome),
+        client,
+        server
+    );
+    wrapped(out, style.width, 0, &head);
+    let at = format!("{phase}; {ended}");
+    wrapped(out, style.width, 2, &at);
+    if cause != "-" {
+        wrapped(out, style.width, 2, &format!("cause {cause}"));
+    }
+}
+
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
+    let w = p.width;
     let label = match (c.outcome.as_str(), &c.benign) {
         ("failed", _) => format!("FAILED at {}", c.phase),
         ("benign", Some(b)) => format!("benign ({b})"),
         (o, _) => o.to_string(),
     };
-    let _ = writeln!(
-        out,
+    let head = format!(
         "{} {} -> {}  {}",
         p.bold(&format!("stream {}:", c.stream)),
         c.client,
         c.server,
         p.outcome(&c.outcome, &label)
     );
-    let _ = writeln!(out, "  {}", c.what_happened);
+    wrapped(out, w, 0, &head);
+    wrapped(out, w, 2, &c.what_happened);
     if !brief {
         if let Some(cause) = &c.cause {
-            let _ = writeln!(
-                out,
-                "  {} ({}, {}): {}",
+            let line = format!(
+                "{} ({}, {}): {}",
                 p.bold("Probable cause"),
                 cause.id,
                 cause.strength(),
                 cause.summary
             );
+            wrapped(out, w, 2, &line);
         }
         if !c.evidence.is_empty() {
-            let _ = writeln!(out, "  {}", p.bold("Evidence:"));
+            wrapped(out, w, 2, &p.bold("Evidence:"));
             for e in &c.evidence {
-                let _ = writeln!(out, "    frame {}: {}", e.frame, e.text);
+                wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
             }
         }
         if let Some(cause) = &c.cause {
-            let _ = writeln!(out, "  {} {}", p.bold("What to do:"), cause.remediation);
-            let _ = writeln!(out, "  {}", p.bold("What the user likely saw:"));
+            let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
+            wrapped(out, w, 2, &todo);
+            wrapped(out, w, 2, &p.bold("What the user likely saw:"));
             for l in super::causes::client_message_lines(&cause.client_messages) {
-                let _ = writeln!(out, "    - {l}");
+                wrapped(out, w, 4, &format!("- {l}"));
             }
         }
     }
     if !c.caveats.is_empty() {
-        let _ = writeln!(out, "  {}", p.bold("Caveats:"));
+        wrapped(out, w, 2, &p.bold("Caveats:"));
         for cv in &c.caveats {
-            let _ = writeln!(out, "    - {cv}");
+            wrapped(out, w, 4, &format!("- {cv}"));
         }
     }
     if !brief {
         let facts = facts(c);
         if !facts.is_empty() {
-            let _ = writeln!(out, "  {}", p.bold("Facts:"));
+            wrapped(out, w, 2, &p.bold("Facts:"));
             for (k, v) in facts {
-                let _ = writeln!(out, "    {k}: {v}");
+                wrapped(out, w, 4, &format!("{k}: {v}"));
             }
         }
     }
-    let _ = writeln!(out, "  {} {}", p.bold("Wireshark:"), c.display_filter);
+    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &ws);
     if !brief {
         if let Some(ef) = &c.evidence_filter {
-            let _ = writeln!(out, "    evidence: {ef}");
+            wrapped(out, w, 4, &format!("evidence: {ef}"));
         }
     }
 }
 
 fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
-    let _ = writeln!(
-        out,
+    let w = p.width;
+    let head = format!(
         "{} {} -> {}  {}",
         p.bold(&format!("stream {}:", c.stream)),
         c.client,
         c.server,
         p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
     );
+    wrapped(out, w, 0, &head);
     let at = c
         .ending_frame
         .map(|f| format!(" (frame {f})"))
         .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  A retry: failed like stream {first}, {}{at}.",
+    let line = format!(
+        "A retry: failed like stream {first}, {}{at}.",
         c.ended_by.text
     );
-    let _ = writeln!(out, "  {} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &line);
+    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+    wrapped(out, w, 2, &ws);
 }

@@ -8,9 +8,12 @@ use crate::capture::{
     CaptureFormat, CaptureWarning, Compression, LinkType, OpenError, ReadSummary, WarningKind,
 };
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
+use crate::diagnose::evidence::{
+    EndNote, Named, NegotiationClue, NotRdpClue, Offered, Since, TcpClue, TlsClue,
+};
 use crate::diagnose::{
-    Benign, Cause, CauseId, Certainty as StepCertainty, Confidence, Diagnosis, Ending, Evidence,
-    Grounds, Outcome, Party, Phase, Step,
+    Benign, Cause, CauseId, Certainty as StepCertainty, Clue, Confidence, Diagnosis, Ending,
+    Evidence, Grounds, Outcome, Party, Phase, Step, Term, TermKind,
 };
 use crate::flow::{FlowStats, TcpEventKind};
 use crate::proto::cert::CertInfo;
@@ -123,6 +126,7 @@ fn server_hello() -> ProtoEvent {
         legacy_version: TlsVersion(0x0303),
         version: TlsVersion(0x0303),
         cipher_suite: 0xc030,
+        alpn: None,
     }))
 }
 
@@ -137,6 +141,10 @@ fn cert(subject: &str, sans: &[&str], not_before: i64, not_after: i64) -> CertIn
         self_signed: true,
         key_algorithm: "RSA".to_string(),
         key_bits: Some(2048),
+        version: 3,
+        key_algorithm_oid: "rsaEncryption".into(),
+        key_exponent: Some(65537),
+        basic_constraints: None,
         signature_algorithm: "sha256WithRSAEncryption".to_string(),
         extended_key_usage: vec!["serverAuth".to_string()],
         sha1: "A1B2C3D4E5F60718293A4B5C6D7E8F9011223344".to_string(),
@@ -186,14 +194,40 @@ fn cause(id: CauseId, confidence: Confidence, summary: &str, remediation: &str) 
     })
 }
 
-fn evidence(items: &[(u64, &str)]) -> Vec<Evidence> {
+fn evidence(items: Vec<(u64, Clue)>) -> Vec<Evidence> {
     items
-        .iter()
-        .map(|(f, t)| Evidence {
-            frame: *f,
-            text: t.to_string(),
-        })
+        .into_iter()
+        .map(|(frame, clue)| Evidence { frame, clue })
         .collect()
+}
+
+/// The packet `dir` sent at `frame` that ended the connection.
+fn ended(
+    frame: u64,
+    ms: i64,
+    dir: Dir,
+    kind: TermKind,
+    since: Option<Since>,
+    note: EndNote,
+) -> Clue {
+    Clue::End {
+        term: Term {
+            frame,
+            ts: at(ms),
+            dir,
+            kind,
+        },
+        since,
+        note,
+    }
+}
+
+fn since(ms: f64, step: Step, frame: u64) -> Option<Since> {
+    Some(Since {
+        elapsed: Duration((ms * 1e6) as i64),
+        step,
+        frame,
+    })
 }
 
 /// Stream 0: NLA (HYBRID_EX) connection that reached the session.
@@ -260,6 +294,7 @@ fn established() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -293,14 +328,29 @@ fn nla_required() -> ConnectionResult {
         "The server 10.0.0.9 requires Network Level Authentication and the client did not offer CredSSP.",
         "Enable CredSSP/NLA on the client, or (less safe) untick \"Allow connections only from computers running Remote Desktop with Network Level Authentication\" on the server.",
     );
-    d.evidence = evidence(&[
-        (53, "Connection Request from user bob offers SSL only"),
-        (54, "RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5)"),
+    d.evidence = evidence(vec![
+        (
+            53,
+            NegotiationClue::Request {
+                offered: Offered::Requested(Protocols(0x1)),
+                named: Some(Named::Cookie("bob".into())),
+            }
+            .into(),
+        ),
+        (
+            54,
+            NegotiationClue::Failure {
+                code: NegFailureCode(5),
+                since: since(1.0, Step::ConnectionRequest, 53),
+            }
+            .into(),
+        ),
     ]);
     d.negotiation = Some("client offered SSL, server requires HYBRID".into());
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -336,19 +386,31 @@ fn tls_reset() -> ConnectionResult {
         "The server could not build its side of TLS: its certificate's private key is most likely unusable.",
         "From a console, rename C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys to MachineKeys_old, recreate it with Full Control for Administrators and SYSTEM, delete the Remote Desktop certificate and restart TermService.",
     );
-    d.evidence = evidence(&[
+    d.evidence = evidence(vec![
         (
             65,
-            "ClientHello for srv01.corp.example offering TLS 1.3, TLS 1.2",
+            TlsClue::ClientHello(tl.client_hello().map(|(_, h)| h.clone())).into(),
         ),
         (
             66,
-            "RST from server 10.0.0.9 0.4 ms after the ClientHello (frame 65)",
+            ended(
+                66,
+                2005,
+                Dir::ToClient,
+                TermKind::Rst {
+                    ttl: 128,
+                    ip_id: Some(0x1234),
+                    forged: None,
+                },
+                since(0.4, Step::ClientHello, 65),
+                EndNote::NoServerHello,
+            ),
         ),
     ]);
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -408,12 +470,33 @@ fn cert_expired() -> ConnectionResult {
         "The client rejected the server's certificate CN=srv01.corp.example, O=Example Corp, C=US: it expired 35 days before the capture.",
         "Renew or regenerate the Remote Desktop certificate on the server, or deploy one from a trusted CA.",
     );
-    d.evidence = evidence(&[
+    d.evidence = evidence(vec![
         (
             77,
-            "Certificate for srv01.corp.example expired on 2023-10-10",
+            TlsClue::Certificate {
+                cert: Box::new(
+                    tl.certificates()
+                        .and_then(|(_, c)| c.first().cloned())
+                        .expect("the fixture carries a certificate"),
+                ),
+                at: at(3010),
+            }
+            .into(),
         ),
-        (78, "client alert certificate_expired (45)"),
+        (
+            78,
+            ended(
+                78,
+                3010,
+                Dir::ToServer,
+                TermKind::Alert {
+                    level: 2,
+                    description: 45,
+                },
+                None,
+                EndNote::None,
+            ),
+        ),
     ]);
     d.caveats = vec![
         "The client dialled rdp.corp.example, the certificate names srv01.corp.example only."
@@ -422,6 +505,7 @@ fn cert_expired() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -444,6 +528,7 @@ fn precheck() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -480,13 +565,27 @@ fn timeout() -> ConnectionResult {
         "Nothing answered the SYNs to 10.0.0.10: a firewall or security group drops them, or the host is down.",
         "Check firewalls and security groups on the path to port 3389, and that the host is up.",
     );
-    d.evidence = evidence(&[
-        (100, "SYN"),
-        (101, "third retransmission of the SYN, 21 s later"),
+    d.evidence = evidence(vec![
+        (
+            100,
+            TcpClue::Syn {
+                server: "10.0.0.10:3389".parse().unwrap(),
+            }
+            .into(),
+        ),
+        (
+            101,
+            TcpClue::SynUnanswered {
+                frames: vec![100, 101],
+                intervals: vec![Duration::from_secs(21)],
+            }
+            .into(),
+        ),
     ]);
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -542,6 +641,7 @@ fn standard_security() -> ConnectionResult {
     ConnectionResult {
         timeline: tl,
         diagnosis: d,
+        decryption: None,
     }
 }
 
@@ -580,6 +680,7 @@ fn main_file() -> FileResult {
     });
     s.warnings_total = 1;
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "lab/failures.pcapng.gz".into(),
         read: Ok(s),
         skipped: SkipCounts {
@@ -597,6 +698,7 @@ fn main_file() -> FileResult {
             hole_limited: 0,
             vantage_copies: 0,
             udp_on_ports: 0,
+            udp_datagrams: 0,
         },
         connections: vec![
             established(),
@@ -606,16 +708,19 @@ fn main_file() -> FileResult {
             precheck(),
             timeout(),
         ],
+        side: Default::default(),
     }
 }
 
 fn unreadable_file() -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "notes.txt".into(),
         read: Err(OpenError::NotACapture("47 45 54 20".into())),
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 
@@ -640,6 +745,7 @@ fn truncated_file() -> FileResult {
     s.warnings_total = 1;
     s.incomplete = Some(w);
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "cut.pcap".into(),
         read: Ok(s),
         skipped: SkipCounts::default(),
@@ -650,6 +756,7 @@ fn truncated_file() -> FileResult {
             ..FlowStats::default()
         },
         connections: vec![standard_security()],
+        side: Default::default(),
     }
 }
 
@@ -866,12 +973,24 @@ const SECRETS: &[&str] = &[
     "srv01",
     "ws-alice",
     "example",
+    // The certificate's serial, SHA-1 thumbprint and SHA-256
+    // fingerprint: internet scanners find the server by them.
+    "1f3a5c",
+    "a1b2c3d4e5f60718293a4b5c6d7e8f9011223344",
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 ];
 
 #[test]
 fn redaction_removes_every_original_string() {
     let files = [main_file(), unreadable_file(), truncated_file()];
-    for format in [Format::Table, Format::Json, Format::Markdown] {
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Html,
+    ] {
         let plain = run(&files, format, false).to_lowercase();
         let out = run(&files, format, true).to_lowercase();
         for s in SECRETS {
@@ -955,9 +1074,10 @@ fn capture_data_cannot_drive_the_terminal() {
     for format in [Format::Table, Format::Markdown] {
         let out = run(&files, format, false);
         assert!(!out.contains('\x1b') && !out.contains('\r') && !out.contains('\u{202e}'));
-        // Markdown escapes the backslashes once more (it renders the same).
+        // Markdown escapes the `[` (a backslash before a letter is no
+        // escape in CommonMark: it renders as written).
         let want = match format {
-            Format::Markdown => "bob\\\\u{1b}\\[2J\\\\r\\\\nforged line\\\\u{202e}",
+            Format::Markdown => "bob\\u{1b}\\[2J\\r\\nforged line\\u{202e}",
             _ => "bob\\u{1b}[2J\\r\\nforged line\\u{202e}",
         };
         assert!(out.contains(want), "{format:?}: {out}");
@@ -1019,13 +1139,29 @@ fn retries_file() -> FileResult {
             "Nothing listens on 10.1.0.9:3389: a RST answered the SYN.",
             "Enable Remote Desktop and check that TermService runs.",
         );
-        d.evidence = evidence(&[(10 * k + 2, "RST/ACK from 10.1.0.9 answers the SYN")]);
+        d.evidence = evidence(vec![(
+            10 * k + 2,
+            ended(
+                10 * k + 2,
+                ms + 1,
+                Dir::ToClient,
+                TermKind::Rst {
+                    ttl: 128,
+                    ip_id: Some(0x1234),
+                    forged: None,
+                },
+                since(1.0, Step::Syn, 10 * k + 1),
+                EndNote::None,
+            ),
+        )]);
         conns.push(ConnectionResult {
             timeline: tl,
             diagnosis: d,
+            decryption: None,
         });
     }
     FileResult {
+        capture_key_logs: Vec::new(),
         path: "retries.pcap".into(),
         read: Ok(summary(
             CaptureFormat::Pcap {
@@ -1040,6 +1176,7 @@ fn retries_file() -> FileResult {
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: conns,
+        side: Default::default(),
     }
 }
 
@@ -1109,6 +1246,12 @@ fn schema_doc_covers_every_key_and_identifier() {
     keys(&v, &mut all);
     for k in &all {
         assert!(doc.contains(&format!("`{k}`")), "key `{k}` not documented");
+    }
+    for k in crate::diagnose::Clue::KINDS {
+        assert!(
+            doc.contains(&format!("`{k}`")),
+            "evidence kind {k} not documented"
+        );
     }
     for c in CauseId::ALL {
         assert!(
@@ -1217,8 +1360,14 @@ proptest::proptest! {
                     _ => {}
                 }
             }
+            // Text from the capture reaches the evidence (what a non-RDP
+            // answer held).
             for ev in &mut c.diagnosis.evidence {
-                ev.text = evidence.clone();
+                ev.clue = NotRdpClue::Data {
+                    dir: Dir::ToClient,
+                    why: evidence.clone(),
+                }
+                .into();
             }
         }
         let files = [f];
@@ -1296,11 +1445,13 @@ fn batch_reports(files: &[FileResult], in_directory: &[bool]) -> Vec<FileReport>
 
 fn empty_file(path: &str) -> FileResult {
     FileResult {
+        capture_key_logs: Vec::new(),
         path: path.into(),
         read: Err(OpenError::Empty),
         skipped: SkipCounts::default(),
         flow: FlowStats::default(),
         connections: Vec::new(),
+        side: Default::default(),
     }
 }
 
@@ -1631,4 +1782,101 @@ fn streamed_redaction() {
             assert!(!low.contains(s), "{format:?}: {s} survived:\n{streamed}");
         }
     }
+}
+
+/// The client's own Certificate message (a server that asked for one) is
+/// reported as the client's, never as the server's chain, and redacted.
+#[test]
+fn client_certificate_is_not_the_servers() {
+    let mut c = established();
+    let client_cert = ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(
+        "CN=alice, O=Client Corp",
+        &[],
+        T0 - 86_400,
+        T0 + 180 * 86_400,
+    )]));
+    let at = c.timeline.events.iter().position(|e| e.frame > 8).unwrap();
+    let mut tl = Tl(c.timeline).ev(10, 12, Dir::ToServer, client_cert).0;
+    tl.events.sort_by_key(|e| e.frame);
+    assert_eq!(tl.events[at].frame, 10);
+    c.timeline = tl;
+    let r = connection_report(&c);
+    assert_eq!(r.certificates.len(), 1);
+    assert_eq!(r.certificates[0].subject, "CN=srv01.corp.example");
+    assert_eq!(r.client_certificates.len(), 1);
+    assert_eq!(r.client_certificates[0].subject, "CN=alice, O=Client Corp");
+    assert_eq!(r.client_certificates[0].frame, 10);
+    // ClientHello, ServerHello, Certificate, then the client's
+    // Certificate (upper case: the client sent it).
+    assert_eq!(r.tls.as_ref().unwrap().history, "CsxX");
+    let mut doc = document(vec![FileReport {
+        connections: vec![r],
+        ..batch_reports(&[main_file()], &[false])[0].clone()
+    }]);
+    redact::redact(&mut doc);
+    let json = render_document(&doc, &opts(Format::Json, false)).to_lowercase();
+    for s in ["alice", "client corp"] {
+        assert!(!json.contains(s), "{s} survived redaction:\n{json}");
+    }
+}
+
+/// The table report fitted to a width: the words of an unlimited render,
+/// in the same order, in lines no wider than the width (a line may only
+/// overflow when it is one word that cannot be cut: an address, a hash,
+/// a filter). The table becomes narrower, then a list of blocks.
+#[test]
+fn table_report_fits_the_width() {
+    let files = [main_file(), unreadable_file(), truncated_file()];
+    let attempts: Vec<_> = files.iter().map(attempts_of).collect();
+    let inputs: Vec<Input<'_>> = files
+        .iter()
+        .zip(&attempts)
+        .map(|(f, a)| Input {
+            sha256: Some(SHA),
+            attempts: Some(a),
+            ..Input::new(f)
+        })
+        .collect();
+    let at = |width: usize| {
+        let o = ReportOptions {
+            format: Format::Table,
+            style: TermStyle {
+                width,
+                ..TermStyle::default()
+            },
+            redact: false,
+        };
+        render(&inputs, &o)
+    };
+    let free = at(0);
+    let is_table = |l: &str| l.starts_with(['┌', '│', '╞', '├', '└']);
+    // The paragraphs: everything after the first table of each file.
+    let words = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !is_table(l))
+            .flat_map(|l| l.split_whitespace().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    for width in [120, 100, 80, 60, 50, 40] {
+        let out = at(width);
+        for l in out.lines() {
+            let n = l.chars().count();
+            let one_word = l.split_whitespace().count() == 1
+                || l.trim_start().starts_with('-') && l.split_whitespace().count() == 2;
+            assert!(
+                n <= width || one_word && !is_table(l),
+                "width {width}: line of {n}: {l:?}"
+            );
+        }
+        if width >= 60 {
+            // Paragraph words unchanged, in order, none cut.
+            assert_eq!(words(&out), words(&free), "width {width}");
+        }
+    }
+    // The seven-column table did not fit 80 columns: stacked client/server.
+    assert!(free.lines().any(|l| l.chars().count() > 80));
+    assert!(at(80).contains("client / server"));
+    // Below 60 columns, no table at all.
+    assert!(!at(50).lines().any(is_table));
+    assert!(at(50).contains("stream 0 established 10.0.0.5:50123 ->"));
 }

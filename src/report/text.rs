@@ -149,7 +149,7 @@ pub fn flow_line(f: &FlowCounts) -> String {
     if f.udp_on_ports > 0 {
         let n = f.udp_on_ports;
         s.push_str(&format!(
-            "; RDP over UDP seen: {n} datagram{} on the RDP port, not analysed",
+            "; RDP over UDP: {n} datagram{} on the RDP port",
             plural(n)
         ));
     }
@@ -243,6 +243,39 @@ pub fn outcome_counts_of(o: &OutcomeCounts) -> String {
 }
 
 /// Facts of a connection, one line each, without a trailing period.
+/// Per connection of a file, what TLS decryption did (empty when no
+/// secrets were given): `(stream, sentence)`. The table and Markdown
+/// reports list these for every connection, healthy ones included.
+pub fn decryption_lines(f: &super::model::FileReport) -> Vec<(u64, String)> {
+    f.connections
+        .iter()
+        .filter_map(|c| Some((c.stream, connection_decryption(c)?)))
+        .collect()
+}
+
+/// A connection's line of [`decryption_lines`].
+pub fn connection_decryption(c: &ConnectionReport) -> Option<String> {
+    Some(decryption_fact(c.decryption.as_ref()?))
+}
+
+/// Which secret decrypted the connection or why none did, and the
+/// records opened.
+fn decryption_fact(d: &super::model::Decryption) -> String {
+    let (c, s) = (&d.to_server, &d.to_client);
+    if c.decrypted + c.failed + s.decrypted + s.failed == 0 {
+        return d.text.clone();
+    }
+    format!(
+        "{}; records decrypted {} to server, {} to client ({} and {} plaintext bytes), {} failed to verify",
+        d.text,
+        c.decrypted,
+        s.decrypted,
+        c.plaintext_bytes,
+        s.plaintext_bytes,
+        c.failed + s.failed
+    )
+}
+
 pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if let Some(n) = &c.negotiation {
@@ -251,6 +284,9 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
     if let Some(t) = &c.tls {
         out.push(("TLS", tls_fact(t)));
     }
+    if let Some(d) = &c.decryption {
+        out.push(("TLS decryption", decryption_fact(d)));
+    }
     for (i, cert) in c.certificates.iter().enumerate() {
         let label = if i == 0 {
             "Certificate"
@@ -258,6 +294,9 @@ pub fn facts(c: &ConnectionReport) -> Vec<(&'static str, String)> {
             "Chain certificate"
         };
         out.push((label, cert_fact(cert)));
+    }
+    for cert in &c.client_certificates {
+        out.push(("Client certificate", cert_fact(cert)));
     }
     if let Some(d) = &c.client_data {
         out.push(("Client", client_fact(d)));
@@ -366,7 +405,10 @@ fn tls_fact(t: &Tls) -> String {
         parts.push(p);
     }
     match (&t.server_version, &t.cipher) {
-        (Some(v), Some(c)) => parts.push(format!("server chose {v}, {c}")),
+        (Some(v), Some(c)) => parts.push(match &t.next_protocol {
+            Some(p) => format!("server chose {v}, {c}, ALPN {p}"),
+            None => format!("server chose {v}, {c}"),
+        }),
         (Some(v), None) => parts.push(format!("server chose {v}")),
         _ => {
             if t.client_hello_frame.is_some() {

@@ -6,6 +6,8 @@
 //! diagnosis needs. A [`Timeline`] can also be built by hand, which is how
 //! every diagnosis rule is unit-tested.
 
+pub mod neighbours;
+
 use crate::common::{Dir, Duration, Endpoints, KeepLimit, Timestamp};
 use crate::flow::{Connection, HalfStream, RoleSource, TcpEventKind};
 use crate::packet::CapturePoint;
@@ -338,9 +340,13 @@ impl Timeline {
 
     /// The server's certificate chain: from the TLS Certificate message or,
     /// under Standard RDP Security, from the GCC server security data.
+    /// The server's certificate chain: its TLS Certificate message, or the
+    /// X.509 chain of Standard RDP Security's Server Security Data.
     pub fn certificates(&self) -> Option<(&Event, &[CertInfo])> {
         self.proto_events().find_map(|(e, p)| match p {
-            ProtoEvent::Tls(TlsEvent::Certificate(c)) => Some((e, c.as_slice())),
+            ProtoEvent::Tls(TlsEvent::Certificate(c)) if e.dir == Dir::ToClient => {
+                Some((e, c.as_slice()))
+            }
             ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => match &g.security {
                 Some(crate::proto::mcs::ServerSecurity {
                     certificate: Some(crate::proto::mcs::ServerCertificate::X509(c)),
@@ -348,6 +354,48 @@ impl Timeline {
                 }) => Some((e, c.as_slice())),
                 _ => None,
             },
+            _ => None,
+        })
+    }
+
+    /// The clear TLS messages in capture order, one letter each (see
+    /// `TlsEvent::history_letter`), upper case when the client sent it: a
+    /// ServerHello is a HelloRetryRequest when the decoder flagged it so
+    /// in the same frame.
+    pub fn tls_history(&self) -> String {
+        let hrr: Vec<u64> = self
+            .proto_events()
+            .filter(|(_, p)| {
+                matches!(
+                    p,
+                    ProtoEvent::Anomaly {
+                        what: crate::proto::Anomaly::HelloRetryRequest
+                    }
+                )
+            })
+            .map(|(e, _)| e.frame)
+            .collect();
+        self.proto_events()
+            .filter_map(|(e, p)| match p {
+                ProtoEvent::Tls(t) => {
+                    let letter = t.history_letter(hrr.contains(&e.frame))?;
+                    Some(match e.dir {
+                        Dir::ToServer => letter.to_ascii_uppercase(),
+                        Dir::ToClient => letter,
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The chain the client sent in its own TLS Certificate message (a
+    /// server that asked for one with CertificateRequest); may be empty.
+    pub fn client_certificates(&self) -> Option<(&Event, &[CertInfo])> {
+        self.proto_events().find_map(|(e, p)| match p {
+            ProtoEvent::Tls(TlsEvent::Certificate(c)) if e.dir == Dir::ToServer => {
+                Some((e, c.as_slice()))
+            }
             _ => None,
         })
     }

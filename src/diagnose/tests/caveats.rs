@@ -21,7 +21,15 @@ fn capture_loss_in_the_failing_step_withdraws_a_position_and_lowers_the_rest() {
         .caveats
         .iter()
         .any(|c| c.contains("capture loss in the failing step")));
-    assert_ev(&lossy, 7, "capture loss: 1200 bytes from the server");
+    assert_ev!(
+        lossy,
+        7,
+        Clue::Capture(CaptureClue::Loss {
+            dir: ToClient,
+            len: 1200,
+            ..
+        })
+    );
     // An explicit refusal still stands, one step less sure.
     let alert = diagnose(
         &base()

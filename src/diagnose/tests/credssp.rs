@@ -9,12 +9,31 @@ fn credentials_rejected_server_closes_after_authenticate() {
     assert_failed(&d, CauseId::CredentialsRejected, Confidence::Medium);
     assert_eq!(d.failed_step, Some(Step::CredsspServerPubKeyAuth));
     assert_eq!(d.phase, Phase::Credssp);
-    assert_ev(
-        &d,
+    assert_ev!(
+        d,
         13,
-        "FIN from server 90.0 ms after CredSSP authenticate (frame 12), no pubKeyAuth back",
+        Clue::End {
+            term: Term {
+                dir: ToClient,
+                kind: TermKind::Fin,
+                ..
+            },
+            since: Some(Since {
+                step: Step::CredsspAuthenticate,
+                frame: 12,
+                elapsed,
+            }),
+            note: EndNote::NoPubKeyAuth,
+        } if about(elapsed, 90.0)
     );
-    assert_ev(&d, 12, "CredSSP authenticate (with pubKeyAuth) from client");
+    assert_ev!(
+        d,
+        12,
+        Clue::Rdp(RdpClue::CredsspLeg {
+            leg: Authenticate,
+            dir: ToServer
+        })
+    );
 }
 
 #[test]
@@ -55,7 +74,14 @@ fn access_denied_after_early_user_authorization_result() {
     );
     assert_failed(&d, CauseId::AccessDenied, Confidence::High);
     assert_eq!(d.last_step, Some(Step::EarlyUserAuthResult));
-    assert_ev(&d, 15, "Early User Authorization Result from server");
+    assert_ev!(
+        d,
+        15,
+        Clue::Rdp(RdpClue::CredsspLeg {
+            leg: EarlyUserAuthResult,
+            dir: ToClient
+        })
+    );
 }
 
 #[test]

@@ -34,7 +34,15 @@ fn a_server_that_drops_a_running_session_without_goodbye_cut_it_off() {
     let d = diagnose(&cut().fin_s(341, 599.2).build());
     assert_broke(&d, CauseId::ServerClosed, Confidence::Medium);
     assert_eq!(d.ending, Ending::ClosedBy(Party::Server));
-    assert_ev(&d, 341, "no close_notify or disconnect PDU");
+    assert_ev!(
+        d,
+        341,
+        Clue::End {
+            term: Term { dir: ToClient, .. },
+            note: EndNote::NoGoodbye,
+            ..
+        }
+    );
     // The same close after the server's close_notify is a logoff.
     let d = diagnose(
         &cut()

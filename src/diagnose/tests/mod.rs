@@ -1,6 +1,7 @@
 //! One test per rule: each cause, ending, benign kind and caveat, on a
 //! hand-built timeline shaped like real traffic.
 
+use super::evidence::*;
 use super::testkit::*;
 use super::*;
 use crate::common::Dir::{ToClient, ToServer};
@@ -17,18 +18,28 @@ fn id(d: &Diagnosis) -> Option<CauseId> {
 fn conf(d: &Diagnosis) -> Option<Confidence> {
     d.cause.as_ref().map(|c| c.confidence)
 }
-fn has_ev(d: &Diagnosis, frame: u64, needle: &str) -> bool {
-    d.evidence
-        .iter()
-        .any(|e| e.frame == frame && e.text.contains(needle))
+/// Some evidence at `frame` shows a clue matching the pattern.
+macro_rules! assert_ev {
+    ($d:expr, $frame:expr, $($pat:tt)+) => {{
+        let d: &Diagnosis = &$d;
+        for e in &d.evidence {
+            assert!(Clue::KINDS.contains(&e.clue.kind()), "{:?} not in Clue::KINDS", e.clue);
+        }
+        assert!(
+            d.evidence
+                .iter()
+                .any(|e| e.frame == $frame && matches!(&e.clue, $($pat)+)),
+            "no evidence at frame {} matching {}: {:#?}",
+            $frame,
+            stringify!($($pat)+),
+            d.evidence
+        );
+    }};
 }
-#[track_caller]
-fn assert_ev(d: &Diagnosis, frame: u64, needle: &str) {
-    assert!(
-        has_ev(d, frame, needle),
-        "no evidence at frame {frame} containing {needle:?}: {:#?}",
-        d.evidence
-    );
+/// A duration within 0.01 ms of `ms` (timelines are built from float
+/// seconds).
+fn about(d: &crate::common::Duration, ms: f64) -> bool {
+    (d.as_millis_f64() - ms).abs() < 0.01
 }
 /// A session that ran, then broke: established, with the cause of its end.
 #[track_caller]
@@ -81,6 +92,7 @@ fn session() -> TlBuilder {
 mod attempts;
 mod caveats;
 mod credssp;
+mod decrypted;
 mod determinism;
 mod evidence_model;
 mod props;

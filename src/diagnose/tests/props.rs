@@ -91,6 +91,7 @@ fn kind(i: u8, p: u16) -> EventKind {
                 legacy_version: crate::proto::tls::TlsVersion(0x0303),
                 version: crate::proto::tls::TlsVersion(0x0303 + p % 2),
                 cipher_suite: 0xc030,
+                alpn: None,
             },
         ))),
         18 => pr(ProtoEvent::Tls(TlsEvent::Certificate(vec![cert(

@@ -14,10 +14,22 @@ fn server_cert_unusable_rst_right_after_client_hello() {
     assert_eq!(d.last_step, Some(Step::ClientHello));
     assert_eq!(d.failed_step, Some(Step::ServerHello));
     assert_eq!(d.phase, Phase::Tls);
-    assert_ev(
-        &d,
+    assert_ev!(
+        d,
         7,
-        "RST from server (TTL 64) 0.40 ms after TLS ClientHello (frame 6), no ServerHello",
+        Clue::End {
+            term: Term {
+                dir: ToClient,
+                kind: TermKind::Rst { ttl: 64, .. },
+                ..
+            },
+            since: Some(Since {
+                step: Step::ClientHello,
+                frame: 6,
+                elapsed,
+            }),
+            note: EndNote::NoServerHello,
+        } if about(elapsed, 0.4)
     );
     assert!(d.cause.unwrap().remediation.contains("MachineKeys"));
 }
@@ -40,10 +52,13 @@ fn disconnect_pdu_before_the_reset_is_shown() {
             .build(),
     );
     assert_failed(&d, CauseId::ServerCertUnusable, Confidence::High);
-    assert_ev(
-        &d,
+    assert_ev!(
+        d,
         7,
-        "MCS Disconnect Provider Ultimatum from server (reason rn-user-requested, 3)",
+        Clue::Rdp(RdpClue::DisconnectUltimatum {
+            dir: ToClient,
+            reason: 3
+        })
     );
 }
 
@@ -56,7 +71,12 @@ fn server_closing_after_an_old_client_hello_is_a_version_mismatch() {
             .build(),
     );
     assert_failed(&d, CauseId::TlsVersionMismatch, Confidence::Medium);
-    assert_ev(&d, 6, "versions TLS 1.0 to TLS 1.0");
+    assert_ev!(
+        d,
+        6,
+        Clue::Tls(TlsClue::ClientHello(Some(h)))
+            if h.min_version().0 == 0x0301 && h.max_version().0 == 0x0301
+    );
 }
 
 #[test]
@@ -104,10 +124,25 @@ fn server_alerts_name_the_tls_failure() {
             .alert(7, 0.011, ToClient, 70)
             .build(),
     );
-    assert_ev(
-        &d,
+    assert_ev!(
+        d,
         7,
-        "fatal TLS alert protocol_version (70) from server 1.0 ms after TLS ClientHello (frame 6)",
+        Clue::End {
+            term: Term {
+                dir: ToClient,
+                kind: TermKind::Alert {
+                    level: 2,
+                    description: 70
+                },
+                ..
+            },
+            since: Some(Since {
+                step: Step::ClientHello,
+                frame: 6,
+                elapsed,
+            }),
+            ..
+        } if about(elapsed, 1.0)
     );
 }
 
@@ -144,7 +179,16 @@ fn client_fin_after_an_expired_certificate() {
     assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
     assert_eq!(d.failed_step, Some(Step::ClientKeyExchange));
     assert!(d.cause.as_ref().unwrap().summary.contains("2024-02-20"));
-    assert_ev(&d, 7, "valid 2023-01-26 12:00:00 UTC to 2024-02-20 12:00:00 UTC (capture time 2024-03-01 12:00:00 UTC)");
+    // 2023-01-26 12:00:00 UTC to 2024-02-20 12:00:00 UTC, judged at
+    // the capture's 2024-03-01 12:00:00 UTC.
+    assert_ev!(
+        d,
+        7,
+        Clue::Tls(TlsClue::Certificate { cert, at })
+            if cert.not_before == 1_674_734_400
+                && cert.not_after == 1_708_430_400
+                && at.0 / 1_000_000_000 == 1_709_294_400
+    );
 }
 
 #[test]
@@ -217,7 +261,21 @@ fn client_alerts_name_the_certificate_problem() {
             .build(),
     );
     assert_failed(&d, CauseId::CertRejected, Confidence::Medium);
-    assert_ev(&d, 8, "bad_certificate (42) from client");
+    assert_ev!(
+        d,
+        8,
+        Clue::End {
+            term: Term {
+                dir: ToServer,
+                kind: TermKind::Alert {
+                    description: 42,
+                    ..
+                },
+                ..
+            },
+            ..
+        }
+    );
 }
 
 #[test]
@@ -250,8 +308,31 @@ fn encrypted_alert_after_the_handshake_refuses_the_certificate() {
     // Refusing the certificate is a failure of the TLS phase.
     assert_eq!(d.failed_step, Some(Step::CertificateAccepted));
     assert_eq!(d.phase, Phase::Tls);
-    assert_ev(&d, 10, "encrypted TLS alert from client 17.0 ms after TLS server ChangeCipherSpec/Finished (frame 9)");
-    assert_ev(&d, 11, "FIN from client after its alert");
+    assert_ev!(
+        d,
+        10,
+        Clue::End {
+            term: Term {
+                dir: ToServer,
+                kind: TermKind::EncryptedAlert,
+                ..
+            },
+            since: Some(Since {
+                step: Step::ServerFinished,
+                frame: 9,
+                elapsed,
+            }),
+            ..
+        } if about(elapsed, 17.0)
+    );
+    assert_ev!(
+        d,
+        11,
+        Clue::Tls(TlsClue::CloseAfterAlert {
+            dir: ToServer,
+            rst: false
+        })
+    );
 }
 
 #[test]
@@ -263,8 +344,19 @@ fn standard_security_chosen_for_a_tls_only_client() {
     assert_eq!(d.last_step, Some(Step::ConnectionConfirm));
     assert_eq!(d.failed_step, Some(Step::McsConnectInitial));
     assert_eq!(d.ending, Ending::ClosedBy(Party::Client));
-    assert_ev(&d, 4, "offering SSL");
-    assert_ev(&d, 5, "selecting RDP");
+    assert_ev!(
+        d,
+        4,
+        Clue::Negotiation(NegotiationClue::Request {
+            offered: Offered::Requested(p),
+            ..
+        }) if p.0 == SSL
+    );
+    assert_ev!(
+        d,
+        5,
+        Clue::Negotiation(NegotiationClue::StandardChosen { .. })
+    );
 }
 
 #[test]
@@ -298,7 +390,15 @@ fn mtu_black_hole_full_size_segments_retransmitted() {
     );
     // No ICMP names the MTU: read from unanswered segments, a silence.
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
-    assert_ev(&d, 8, "retransmission from server of 1460 bytes");
+    assert_ev!(
+        d,
+        8,
+        Clue::Tcp(TcpClue::LargeRetransmission {
+            dir: ToClient,
+            len: 1460,
+            ..
+        })
+    );
     // The ServerHello left the server but never reached the client.
     assert_eq!(d.last_step, Some(Step::ClientHello));
     assert_eq!(d.failed_step, Some(Step::ServerHello));
@@ -328,8 +428,8 @@ fn mtu_black_hole_below_full_size_with_keepalives_passing() {
     // No ICMP names the MTU: read from unanswered segments, a silence.
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
     assert_eq!(d.failed_step, Some(Step::ServerHello));
-    assert_ev(&d, 9, "small packets pass");
-    assert_ev(&d, 20, "retransmission 7 of the same segment");
+    assert_ev!(d, 9, Clue::Tcp(TcpClue::SmallPacketsPass { .. }));
+    assert_ev!(d, 20, Clue::Tcp(TcpClue::SameSegment { count: 7 }));
     // The same retransmissions with nothing from the client after them:
     // not an MTU problem (the path or the client is gone).
     let mut b = cert_then(good_cert("rdp01"), None).mss(1460, 1460);
@@ -355,10 +455,14 @@ fn mtu_black_hole_seen_from_the_client() {
     );
     assert_failed(&d, CauseId::MtuBlackHole, Confidence::Medium);
     assert_eq!(d.failed_step, Some(Step::ServerHello));
-    assert_ev(
-        &d,
+    assert_ev!(
+        d,
         9,
-        "1206 bytes from the server at offset 19 never arrived",
+        Clue::Tcp(TcpClue::Hole {
+            dir: ToClient,
+            len: 1206,
+            offset: 19
+        })
     );
 }
 

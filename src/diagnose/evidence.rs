@@ -1,0 +1,1001 @@
+//! What an evidence frame shows, as a typed value: [`Clue`]. Each variant
+//! carries the values it rests on (frames, steps, senders, durations, TCP
+//! terms, codes, certificates) and its `Display` is the sentence the reports
+//! print. Rules build clues; tests match variants and values.
+
+use super::facts::{date, date_secs, Term};
+use super::ladder::Mark;
+use super::rdp::license_error_name;
+use super::{Party, Step};
+use crate::common::{Dir, Duration, Timestamp};
+use crate::packet::IcmpError;
+use crate::proto::cert::CertInfo;
+use crate::proto::credssp::CredsspLeg;
+use crate::proto::inner::early_user_auth_result_name;
+use crate::proto::mcs::{disconnect_reason_name, error_info_name};
+use crate::proto::ntstatus::NtStatus;
+use crate::proto::rdpdata::SaveSessionInfo;
+use crate::proto::tls::ClientHello;
+use crate::proto::x224::{NegFailureCode, Protocols};
+use std::fmt;
+
+/// The time from a step to a later packet: `0.40 ms after ClientHello
+/// (frame 15)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Since {
+    pub elapsed: Duration,
+    pub step: Step,
+    pub frame: u64,
+}
+
+impl Since {
+    /// From mark `m` to `ts`.
+    pub fn mark(ts: Timestamp, m: &Mark) -> Since {
+        Since {
+            elapsed: ts.since(m.ts),
+            step: m.step,
+            frame: m.frame,
+        }
+    }
+}
+
+impl fmt::Display for Since {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} after {} (frame {})",
+            self.elapsed,
+            self.step.label(),
+            self.frame
+        )
+    }
+}
+
+/// What a frame shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Clue {
+    /// A step of the ladder the capture shows, from its sender.
+    Step {
+        step: Step,
+        note: StepNote,
+    },
+    /// A packet that ends (or announces the end of) the connection, timed
+    /// from a step when one is given, with what it means.
+    End {
+        term: Term,
+        since: Option<Since>,
+        note: EndNote,
+    },
+    Tcp(TcpClue),
+    Silence(SilenceClue),
+    Negotiation(NegotiationClue),
+    Tls(TlsClue),
+    Rdp(RdpClue),
+    NotRdp(NotRdpClue),
+    Capture(CaptureClue),
+}
+
+/// What a step mark says beyond the step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepNote {
+    None,
+    LastCompleted,
+    LastThrough,
+}
+
+/// What the packet ending a connection means, printed after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndNote {
+    None,
+    /// Connection Request, then the client closed without data.
+    HealthCheck,
+    /// Handshake done, then the client closed without data.
+    HandshakeHealthCheck,
+    HalfOpenScan,
+    NoConnectionConfirm,
+    NoServerHello,
+    NtlmProbe,
+    NoPubKeyAuth,
+    CredentialPrecheck,
+    CredentialCheck,
+    DataBothWays,
+    /// A reset after a silence; the usual TTL when the reset was forged.
+    AfterSilence {
+        idle: Duration,
+        usual_ttl: Option<u8>,
+    },
+    ClientEndedSession,
+    ServerEndedSession,
+    DuringSession,
+    TlsClose,
+    NoGoodbye,
+    BeforeSessionData,
+    AbortBeforeSessionData,
+    ConnectionEnds,
+}
+
+impl fmt::Display for EndNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use EndNote::*;
+        let s = match self {
+            None => "",
+            HealthCheck => "; no data either way: a load-balancer health check or port probe",
+            HandshakeHealthCheck => {
+                " with no data either way: a load-balancer health check or port probe"
+            }
+            HalfOpenScan => " without completing the handshake: a half-open (SYN) port scan",
+            NoConnectionConfirm => ", no Connection Confirm",
+            NoServerHello => ", no ServerHello",
+            NtlmProbe => {
+                " instead of answering the NTLM challenge: a probe reading the server's NTLM \
+                 information"
+            }
+            NoPubKeyAuth => ", no pubKeyAuth back",
+            CredentialPrecheck => {
+                " without sending credentials: the client's NLA credential pre-check"
+            }
+            CredentialCheck => " after NLA completed, without starting RDP: a credential check",
+            DataBothWays => " after data flowed both ways",
+            AfterSilence { idle, usual_ttl } => {
+                if let Some(u) = usual_ttl {
+                    write!(f, " (usual TTL {u})")?;
+                }
+                return write!(f, " after {idle} of silence");
+            }
+            ClientEndedSession => " after the session ran: the client ended the session",
+            ServerEndedSession => {
+                " after the session ran: the server ended the session (logoff or disconnect)"
+            }
+            DuringSession => " during the session",
+            TlsClose => " (TLS close)",
+            NoGoodbye => " with no close_notify or disconnect PDU before it",
+            BeforeSessionData => " before any session data",
+            AbortBeforeSessionData => {
+                " with no FIN or close_notify before it, before any session data"
+            }
+            ConnectionEnds => ": the connection ends",
+        };
+        f.write_str(s)
+    }
+}
+
+/// TCP-level observations: the handshake, retransmissions, keep-alives,
+/// windows, holes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TcpClue {
+    Syn {
+        server: std::net::SocketAddr,
+    },
+    /// The one SYN, and the capture ended before an answer could come.
+    SynCaptureEnds {
+        after: Duration,
+    },
+    /// The client sent the SYN more than once before an answer.
+    SynRepeated {
+        frames: Vec<u64>,
+    },
+    /// The SYN sent several times and never answered.
+    SynUnanswered {
+        frames: Vec<u64>,
+        intervals: Vec<Duration>,
+    },
+    SingleSynUnanswered {
+        quiet: Duration,
+    },
+    NoHandshakeAck {
+        syn_rtx: usize,
+        synack_rtx: usize,
+    },
+    /// A RST whose TTL is not its sender's usual TTL.
+    ForgedRst {
+        dir: Dir,
+        ttl: u8,
+        usual: u8,
+        others: u64,
+        /// The RST's IP ID and the sender's last one.
+        ip_ids: Option<(u16, u16)>,
+        since: Option<Since>,
+    },
+    FirstRetransmission {
+        dir: Dir,
+        len: u32,
+        offset: u64,
+    },
+    LastRetransmission {
+        count: usize,
+        after_first: Duration,
+        silent: Party,
+    },
+    KeepAliveUnanswered {
+        dir: Dir,
+    },
+    LastKeepAlive {
+        count: usize,
+        dir: Dir,
+        after_first: Duration,
+        silent: Party,
+    },
+    KeepAlivesWhileWaiting {
+        frames: Vec<u64>,
+        server_packets: u64,
+    },
+    ZeroWindow {
+        dir: Dir,
+        held: Duration,
+        until_end: bool,
+    },
+    ZeroWindowProbes {
+        count: usize,
+        dir: Dir,
+    },
+    /// A large segment retransmitted after the first loss (MTU black hole).
+    LargeRetransmission {
+        dir: Dir,
+        len: u32,
+        offset: u64,
+        mss: Option<u16>,
+        after_loss: Duration,
+    },
+    SameSegment {
+        count: usize,
+    },
+    /// Bytes the sender's later packets went past.
+    Hole {
+        dir: Dir,
+        len: u64,
+        offset: u64,
+    },
+    FragmentationNeeded(IcmpError),
+    SmallPacketsPass {
+        dir: Dir,
+    },
+}
+
+/// How long a side said nothing, and what ended the silence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SilenceClue {
+    /// The last step placed, and how long the capture went on after it.
+    LastStep {
+        step: Step,
+        waited: Duration,
+    },
+    NothingFrom {
+        party: Party,
+        waited: Duration,
+    },
+    FirstPacketAfter {
+        idle: Duration,
+        start: Timestamp,
+    },
+    RetransmissionsAfter {
+        count: usize,
+        dir: Dir,
+    },
+    KeepAlivesAfter {
+        count: usize,
+    },
+}
+
+/// What the client offered and the server chose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offered {
+    Requested(Protocols),
+    NoNegReq,
+    NotCaptured,
+}
+
+impl fmt::Display for Offered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Offered::Requested(p) => {
+                let names = p.requested_names();
+                if names == ["RDP"] {
+                    f.write_str("RDP only")
+                } else {
+                    f.write_str(&names.join("|"))
+                }
+            }
+            Offered::NoNegReq => f.write_str("no RDP_NEG_REQ (Standard RDP Security only)"),
+            Offered::NotCaptured => {
+                f.write_str("an unknown set of protocols (Connection Request not captured)")
+            }
+        }
+    }
+}
+
+/// How a Connection Request named its destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Named {
+    Cookie(String),
+    RoutingToken(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NegotiationClue {
+    Request {
+        offered: Offered,
+        named: Option<Named>,
+    },
+    Failure {
+        code: NegFailureCode,
+        since: Option<Since>,
+    },
+    /// The server chose Standard RDP Security for a client that asked for
+    /// TLS.
+    StandardChosen { offered: Offered },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TlsClue {
+    ClientHello(Option<ClientHello>),
+    /// The server's leaf certificate judged at the capture's time.
+    Certificate {
+        /// Boxed: a certificate is several times larger than any other
+        /// clue.
+        cert: Box<CertInfo>,
+        at: Timestamp,
+    },
+    /// The FIN or RST that followed an encrypted alert.
+    CloseAfterAlert {
+        dir: Dir,
+        rst: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RdpClue {
+    LicenseError {
+        code: u32,
+        state_transition: Option<u32>,
+    },
+    ConnectResponse {
+        result: u8,
+    },
+    SetErrorInfo {
+        code: u32,
+    },
+    DisconnectUltimatum {
+        dir: Dir,
+        reason: u8,
+    },
+    DisconnectRequest {
+        dir: Dir,
+        reason: u8,
+    },
+    SessionData {
+        server_bytes: u64,
+        client_bytes: u64,
+    },
+    CredsspLeg {
+        leg: CredsspLeg,
+        dir: Dir,
+    },
+    FirstClientRecords,
+    FirstServerRecords,
+    LastServerData,
+    ClientStillSending,
+    /// Decrypted: the server's TSRequest errorCode.
+    NlaErrorCode {
+        code: NtStatus,
+    },
+    /// Decrypted: the HYBRID_EX Early User Authorization Result.
+    EarlyUserAuthResult {
+        result: u32,
+    },
+    /// Decrypted: the client's NTLM AUTHENTICATE and the account it names
+    /// (`DOMAIN\user`).
+    NtlmAuthenticate {
+        account: String,
+    },
+    /// Decrypted: a Server Redirection PDU and where it sends the client.
+    ServerRedirection {
+        target: Option<String>,
+    },
+    /// Decrypted: a Save Session Info logon notification.
+    LogonSucceeded {
+        info_type: u32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NotRdpClue {
+    /// The server answered a Connection Request with something else; `why`
+    /// is what the decoder recognised.
+    Answer {
+        after: Duration,
+        request_frame: u64,
+        why: String,
+    },
+    Data {
+        dir: Dir,
+        why: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaptureClue {
+    Loss { dir: Dir, len: u64, offset: u64 },
+    EndsOpen { after: Duration },
+}
+
+impl Clue {
+    /// Every value of [`Clue::kind`], for the JSON schema.
+    pub const KINDS: &'static [&'static str] = &[
+        "step",
+        "ending",
+        "tcp.syn",
+        "tcp.syn_capture_ends",
+        "tcp.syn_repeated",
+        "tcp.syn_unanswered",
+        "tcp.single_syn_unanswered",
+        "tcp.no_handshake_ack",
+        "tcp.forged_rst",
+        "tcp.first_retransmission",
+        "tcp.last_retransmission",
+        "tcp.keep_alive_unanswered",
+        "tcp.last_keep_alive",
+        "tcp.keep_alives_while_waiting",
+        "tcp.zero_window",
+        "tcp.zero_window_probes",
+        "tcp.large_retransmission",
+        "tcp.same_segment",
+        "tcp.hole",
+        "tcp.fragmentation_needed",
+        "tcp.small_packets_pass",
+        "silence.last_step",
+        "silence.nothing_from",
+        "silence.first_packet_after",
+        "silence.retransmissions_after",
+        "silence.keep_alives_after",
+        "negotiation.request",
+        "negotiation.failure",
+        "negotiation.standard_chosen",
+        "tls.client_hello",
+        "tls.certificate",
+        "tls.close_after_alert",
+        "rdp.license_error",
+        "rdp.connect_response",
+        "rdp.set_error_info",
+        "rdp.disconnect_ultimatum",
+        "rdp.disconnect_request",
+        "rdp.session_data",
+        "rdp.credssp_leg",
+        "rdp.first_client_records",
+        "rdp.first_server_records",
+        "rdp.last_server_data",
+        "rdp.client_still_sending",
+        "rdp.nla_error_code",
+        "rdp.early_user_auth_result",
+        "rdp.ntlm_authenticate",
+        "rdp.server_redirection",
+        "rdp.logon_succeeded",
+        "not_rdp.answer",
+        "not_rdp.data",
+        "capture.loss",
+        "capture.ends_open",
+    ];
+
+    /// Stable identifier of what the frame shows (JSON `kind`): `step`,
+    /// `ending`, or the group and the observation, e.g.
+    /// `tcp.syn_unanswered`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Clue::Step { .. } => "step",
+            Clue::End { .. } => "ending",
+            Clue::Tcp(c) => match c {
+                TcpClue::Syn { .. } => "tcp.syn",
+                TcpClue::SynCaptureEnds { .. } => "tcp.syn_capture_ends",
+                TcpClue::SynRepeated { .. } => "tcp.syn_repeated",
+                TcpClue::SynUnanswered { .. } => "tcp.syn_unanswered",
+                TcpClue::SingleSynUnanswered { .. } => "tcp.single_syn_unanswered",
+                TcpClue::NoHandshakeAck { .. } => "tcp.no_handshake_ack",
+                TcpClue::ForgedRst { .. } => "tcp.forged_rst",
+                TcpClue::FirstRetransmission { .. } => "tcp.first_retransmission",
+                TcpClue::LastRetransmission { .. } => "tcp.last_retransmission",
+                TcpClue::KeepAliveUnanswered { .. } => "tcp.keep_alive_unanswered",
+                TcpClue::LastKeepAlive { .. } => "tcp.last_keep_alive",
+                TcpClue::KeepAlivesWhileWaiting { .. } => "tcp.keep_alives_while_waiting",
+                TcpClue::ZeroWindow { .. } => "tcp.zero_window",
+                TcpClue::ZeroWindowProbes { .. } => "tcp.zero_window_probes",
+                TcpClue::LargeRetransmission { .. } => "tcp.large_retransmission",
+                TcpClue::SameSegment { .. } => "tcp.same_segment",
+                TcpClue::Hole { .. } => "tcp.hole",
+                TcpClue::FragmentationNeeded(_) => "tcp.fragmentation_needed",
+                TcpClue::SmallPacketsPass { .. } => "tcp.small_packets_pass",
+            },
+            Clue::Silence(c) => match c {
+                SilenceClue::LastStep { .. } => "silence.last_step",
+                SilenceClue::NothingFrom { .. } => "silence.nothing_from",
+                SilenceClue::FirstPacketAfter { .. } => "silence.first_packet_after",
+                SilenceClue::RetransmissionsAfter { .. } => "silence.retransmissions_after",
+                SilenceClue::KeepAlivesAfter { .. } => "silence.keep_alives_after",
+            },
+            Clue::Negotiation(c) => match c {
+                NegotiationClue::Request { .. } => "negotiation.request",
+                NegotiationClue::Failure { .. } => "negotiation.failure",
+                NegotiationClue::StandardChosen { .. } => "negotiation.standard_chosen",
+            },
+            Clue::Tls(c) => match c {
+                TlsClue::ClientHello(_) => "tls.client_hello",
+                TlsClue::Certificate { .. } => "tls.certificate",
+                TlsClue::CloseAfterAlert { .. } => "tls.close_after_alert",
+            },
+            Clue::Rdp(c) => match c {
+                RdpClue::LicenseError { .. } => "rdp.license_error",
+                RdpClue::ConnectResponse { .. } => "rdp.connect_response",
+                RdpClue::SetErrorInfo { .. } => "rdp.set_error_info",
+                RdpClue::DisconnectUltimatum { .. } => "rdp.disconnect_ultimatum",
+                RdpClue::DisconnectRequest { .. } => "rdp.disconnect_request",
+                RdpClue::SessionData { .. } => "rdp.session_data",
+                RdpClue::CredsspLeg { .. } => "rdp.credssp_leg",
+                RdpClue::FirstClientRecords => "rdp.first_client_records",
+                RdpClue::FirstServerRecords => "rdp.first_server_records",
+                RdpClue::LastServerData => "rdp.last_server_data",
+                RdpClue::ClientStillSending => "rdp.client_still_sending",
+                RdpClue::NlaErrorCode { .. } => "rdp.nla_error_code",
+                RdpClue::EarlyUserAuthResult { .. } => "rdp.early_user_auth_result",
+                RdpClue::NtlmAuthenticate { .. } => "rdp.ntlm_authenticate",
+                RdpClue::ServerRedirection { .. } => "rdp.server_redirection",
+                RdpClue::LogonSucceeded { .. } => "rdp.logon_succeeded",
+            },
+            Clue::NotRdp(c) => match c {
+                NotRdpClue::Answer { .. } => "not_rdp.answer",
+                NotRdpClue::Data { .. } => "not_rdp.data",
+            },
+            Clue::Capture(c) => match c {
+                CaptureClue::Loss { .. } => "capture.loss",
+                CaptureClue::EndsOpen { .. } => "capture.ends_open",
+            },
+        }
+    }
+}
+
+fn frames(v: &[u64]) -> String {
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for Clue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Clue::Step { step, note } => {
+                write!(f, "{} from {}", step.label(), step.sender().name())?;
+                match note {
+                    StepNote::None => Ok(()),
+                    StepNote::LastCompleted => f.write_str(": last step completed"),
+                    StepNote::LastThrough => f.write_str(": last step that got through"),
+                }
+            }
+            Clue::End { term, since, note } => {
+                f.write_str(&term.describe())?;
+                if let Some(s) = since {
+                    write!(f, " {s}")?;
+                }
+                write!(f, "{note}")
+            }
+            Clue::Tcp(c) => c.fmt(f),
+            Clue::Silence(c) => c.fmt(f),
+            Clue::Negotiation(c) => c.fmt(f),
+            Clue::Tls(c) => c.fmt(f),
+            Clue::Rdp(c) => c.fmt(f),
+            Clue::NotRdp(c) => c.fmt(f),
+            Clue::Capture(c) => c.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for TcpClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use TcpClue::*;
+        match self {
+            Syn { server } => write!(f, "SYN from client to {server}"),
+            SynCaptureEnds { after } => write!(
+                f,
+                "SYN from client; the capture ends {after} later with no answer"
+            ),
+            SynRepeated { frames: v } => write!(
+                f,
+                "client sent the SYN {} times (frames {})",
+                v.len(),
+                frames(v)
+            ),
+            SynUnanswered {
+                frames: v,
+                intervals,
+            } => write!(
+                f,
+                "SYN sent {} times (frames {}), intervals {} s; no SYN/ACK, RST or ICMP error",
+                v.len(),
+                frames(v),
+                intervals
+                    .iter()
+                    .map(|d| format!("{:.1}", d.as_secs_f64()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            SingleSynUnanswered { quiet } => write!(
+                f,
+                "single SYN, no retransmission and no answer in the {quiet} the capture continued"
+            ),
+            NoHandshakeAck {
+                syn_rtx,
+                synack_rtx,
+            } => write!(
+                f,
+                "{syn_rtx} SYN and {synack_rtx} SYN/ACK retransmissions, no handshake ACK"
+            ),
+            ForgedRst {
+                dir,
+                ttl,
+                usual,
+                others,
+                ip_ids,
+                since,
+            } => {
+                let sender = dir.sender();
+                write!(
+                    f,
+                    "RST as if from {sender} with TTL {ttl}, while the {sender}'s other {others} \
+                     packets have TTL {usual}"
+                )?;
+                if let Some((a, b)) = ip_ids {
+                    write!(f, ", IP ID 0x{a:04x} vs the {sender}'s last 0x{b:04x}")?;
+                }
+                if let Some(s) = since {
+                    write!(f, "; {s}")?;
+                }
+                Ok(())
+            }
+            FirstRetransmission { dir, len, offset } => write!(
+                f,
+                "first retransmission from {} ({len} bytes at offset {offset})",
+                dir.sender()
+            ),
+            LastRetransmission {
+                count,
+                after_first,
+                silent,
+            } => write!(
+                f,
+                "retransmission {count} of {count}, {after_first} after the first; nothing from \
+                 the {} since",
+                silent.name()
+            ),
+            KeepAliveUnanswered { dir } => {
+                write!(f, "keep-alive from {}, never answered", dir.sender())
+            }
+            LastKeepAlive {
+                count,
+                dir,
+                after_first,
+                silent,
+            } => write!(
+                f,
+                "keep-alive {count} of {count} from {}, {after_first} after the first; nothing \
+                 from the {} since",
+                dir.sender(),
+                silent.name()
+            ),
+            KeepAlivesWhileWaiting {
+                frames: v,
+                server_packets,
+            } => write!(
+                f,
+                "{} TCP keep-alive(s) while waiting (frames {}); the server's TCP stack sent \
+                 {server_packets} packets in all",
+                v.len(),
+                frames(v)
+            ),
+            ZeroWindow {
+                dir,
+                held,
+                until_end,
+            } => write!(
+                f,
+                "zero window from {}, held for {held}{}",
+                dir.sender(),
+                if *until_end { " until the end" } else { "" }
+            ),
+            ZeroWindowProbes { count, dir } => {
+                write!(f, "{count} zero-window probe(s) from the {}", dir.sender())
+            }
+            LargeRetransmission {
+                dir,
+                len,
+                offset,
+                mss,
+                after_loss,
+            } => write!(
+                f,
+                "retransmission from {} of {len} bytes at offset {offset} (MSS {}), {after_loss} \
+                 after the first loss",
+                dir.sender(),
+                mss.map(|m| m.to_string()).unwrap_or("unknown".into())
+            ),
+            SameSegment { count } => write!(
+                f,
+                "retransmission {count} of the same segment, never acknowledged"
+            ),
+            Hole { dir, len, offset } => {
+                let who = dir.sender();
+                write!(
+                    f,
+                    "{len} bytes from the {who} at offset {offset} never arrived (the {who}'s \
+                     later packets are past them)"
+                )
+            }
+            FragmentationNeeded(i) => {
+                write!(f, "ICMP {}", i.describe())?;
+                if let Some(m) = i.mtu {
+                    write!(f, ", next-hop MTU {m}")?;
+                }
+                Ok(())
+            }
+            SmallPacketsPass { dir } => write!(
+                f,
+                "keep-alive from the {} gets through: small packets pass",
+                dir.sender()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for SilenceClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use SilenceClue::*;
+        match self {
+            LastStep { step, waited } => write!(
+                f,
+                "{} is the last step; the capture ends {waited} later",
+                step.label()
+            ),
+            NothingFrom { party, waited } => write!(
+                f,
+                "nothing from the {} in the {waited} that followed",
+                party.name()
+            ),
+            FirstPacketAfter { idle, start } => write!(
+                f,
+                "first packet after {idle} of silence (since {})",
+                date(*start)
+            ),
+            RetransmissionsAfter { count, dir } => write!(
+                f,
+                "{count} retransmissions from {} after the silence, none answered",
+                dir.sender()
+            ),
+            KeepAlivesAfter { count } => {
+                write!(f, "{count} TCP keep-alive(s) after the silence")
+            }
+        }
+    }
+}
+
+impl fmt::Display for NegotiationClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NegotiationClue::Request { offered, named } => {
+                write!(f, "X.224 Connection Request from client offering {offered}")?;
+                match named {
+                    Some(Named::Cookie(k)) => write!(f, ", mstshash={k}"),
+                    Some(Named::RoutingToken(k)) => write!(f, ", routing token {k}"),
+                    None => Ok(()),
+                }
+            }
+            NegotiationClue::Failure { code, since } => {
+                write!(
+                    f,
+                    "X.224 Connection Confirm from server with RDP_NEG_FAILURE {} ({})",
+                    code.name(),
+                    code.0
+                )?;
+                if let Some(s) = since {
+                    write!(f, ", {s}")?;
+                }
+                Ok(())
+            }
+            NegotiationClue::StandardChosen { offered } => write!(
+                f,
+                "X.224 Connection Confirm from server selecting RDP (Standard RDP Security) for a \
+                 client that offered {offered}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for TlsClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsClue::ClientHello(None) => f.write_str("ClientHello from client"),
+            TlsClue::ClientHello(Some(h)) => {
+                write!(
+                    f,
+                    "ClientHello from client: versions {} to {}, {} cipher suites",
+                    h.min_version().name(),
+                    h.max_version().name(),
+                    h.cipher_suites.len()
+                )?;
+                if let Some(sni) = &h.sni {
+                    write!(f, ", SNI {sni}")?;
+                }
+                Ok(())
+            }
+            TlsClue::Certificate { cert: c, at } => write!(
+                f,
+                "server Certificate: subject {}, issuer {}{}, valid {} to {} (capture time {})",
+                c.subject,
+                c.issuer,
+                if c.self_signed { " (self-signed)" } else { "" },
+                date_secs(c.not_before),
+                date_secs(c.not_after),
+                date(*at)
+            ),
+            TlsClue::CloseAfterAlert { dir, rst } => write!(
+                f,
+                "{} from {} after its alert",
+                if *rst { "RST" } else { "FIN" },
+                dir.sender()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for RdpClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RdpClue::*;
+        match self {
+            LicenseError {
+                code,
+                state_transition,
+            } => write!(
+                f,
+                "Licensing ERROR_ALERT from server: {} (0x{code:02x}), state transition {}",
+                license_error_name(*code),
+                state_transition
+                    .map(|s| s.to_string())
+                    .unwrap_or("-".into())
+            ),
+            ConnectResponse { result } => {
+                write!(f, "MCS Connect Response from server with result {result}")
+            }
+            SetErrorInfo { code } => write!(
+                f,
+                "Set Error Info PDU from server: {} (0x{code:x})",
+                error_info_name(*code)
+            ),
+            DisconnectUltimatum { dir, reason } => write!(
+                f,
+                "MCS Disconnect Provider Ultimatum from {} (reason {}, {reason})",
+                dir.sender(),
+                disconnect_reason_name(*reason)
+            ),
+            DisconnectRequest { dir, reason } => write!(
+                f,
+                "X.224 Disconnect Request from {} (reason {reason})",
+                dir.sender()
+            ),
+            SessionData {
+                server_bytes,
+                client_bytes,
+            } => write!(
+                f,
+                "session data: {server_bytes} bytes from server, {client_bytes} from client"
+            ),
+            CredsspLeg { leg, dir } => write!(
+                f,
+                "CredSSP {} from {} (encrypted)",
+                leg.name(),
+                dir.sender()
+            ),
+            FirstClientRecords => {
+                f.write_str("first application data from the client after the security handshake")
+            }
+            FirstServerRecords => f.write_str("first application data from the server in answer"),
+            LastServerData => f.write_str("last data from the server before its close"),
+            ClientStillSending => {
+                f.write_str("the client was still sending data after the server's last data")
+            }
+            NlaErrorCode { code } => {
+                write!(f, "CredSSP TSRequest from server with errorCode {code}")
+            }
+            EarlyUserAuthResult { result } => write!(
+                f,
+                "Early User Authorization Result from server: {} (0x{result:08x})",
+                early_user_auth_result_name(*result)
+            ),
+            NtlmAuthenticate { account } => {
+                write!(f, "NTLM AUTHENTICATE from client for {account}")
+            }
+            ServerRedirection { target } => write!(
+                f,
+                "Server Redirection PDU from server: connect to {}",
+                target
+                    .as_deref()
+                    .unwrap_or("a target the PDU does not name")
+            ),
+            LogonSucceeded { info_type } => {
+                let s = SaveSessionInfo {
+                    info_type: *info_type,
+                    logon_errors: None,
+                };
+                write!(
+                    f,
+                    "Save Session Info from server ({}): the logon succeeded",
+                    s.info_type_name()
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for NotRdpClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotRdpClue::Answer {
+                after,
+                request_frame,
+                why,
+            } => write!(
+                f,
+                "server answers {after} after the Connection Request (frame {request_frame}) \
+                 with data that is not RDP: {why}"
+            ),
+            NotRdpClue::Data { dir, why } => {
+                write!(f, "data from the {} is not RDP: {why}", dir.sender())
+            }
+        }
+    }
+}
+
+impl fmt::Display for CaptureClue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureClue::Loss { dir, len, offset } => write!(
+                f,
+                "capture loss: {len} bytes from the {} at offset {offset} acknowledged but not \
+                 captured",
+                dir.sender()
+            ),
+            CaptureClue::EndsOpen { after } => write!(
+                f,
+                "last packet of the connection; the capture ends {after} later with the \
+                 connection open"
+            ),
+        }
+    }
+}
+
+impl From<TcpClue> for Clue {
+    fn from(c: TcpClue) -> Clue {
+        Clue::Tcp(c)
+    }
+}
+impl From<SilenceClue> for Clue {
+    fn from(c: SilenceClue) -> Clue {
+        Clue::Silence(c)
+    }
+}
+impl From<NegotiationClue> for Clue {
+    fn from(c: NegotiationClue) -> Clue {
+        Clue::Negotiation(c)
+    }
+}
+impl From<TlsClue> for Clue {
+    fn from(c: TlsClue) -> Clue {
+        Clue::Tls(c)
+    }
+}
+impl From<RdpClue> for Clue {
+    fn from(c: RdpClue) -> Clue {
+        Clue::Rdp(c)
+    }
+}
+impl From<NotRdpClue> for Clue {
+    fn from(c: NotRdpClue) -> Clue {
+        Clue::NotRdp(c)
+    }
+}
+impl From<CaptureClue> for Clue {
+    fn from(c: CaptureClue) -> Clue {
+        Clue::Capture(c)
+    }
+}

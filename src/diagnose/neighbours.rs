@@ -1,0 +1,1169 @@
+//! Attempts across protocols: one user's attempt to reach a server is
+//! often more than its TCP connection. Before it, the client looks the
+//! server's name up (DNS) and may ask the KDC for a `TERMSRV/<name>`
+//! ticket (Kerberos, for NLA); during it, the server may invite the client
+//! to the UDP transport (MS-RDPEUDP). This module groups those parts per
+//! client and time window into [`CrossAttempt`]s, in frame order, and
+//! names a cause from the neighbours when they explain the attempt.
+//!
+//! A pure function of the neighbour timeline and the connections'
+//! diagnoses: the TCP verdicts are not changed; an attempt carries the
+//! neighbour's cause beside them.
+
+use super::attempts::RETRY_WINDOW;
+use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
+use crate::common::{Dir, Duration, Timestamp};
+use crate::proto::neighbour::{
+    DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
+};
+use crate::timeline::neighbours::{Carrier, Neighbours, SideEvent, UdpFlowCount};
+use crate::timeline::Timeline;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// How long before a connection its look-up (and the Kerberos exchange
+/// that follows the look-up) may start: a Windows client with one DNS
+/// server gives up 10 s after its first query (Microsoft Learn, "DNS
+/// client resolution timeouts", KB 2834226: queries at 0, 1, 2, 4 and
+/// 8 s, stop at 10 s), and connects as soon as an answer comes. A look-up
+/// that started earlier had been answered, and used, long before.
+pub const LEAD: Duration = Duration::from_secs(10);
+
+/// Requests and look-ups searched back for a retry or the one an answer
+/// belongs to: a bound on the work per message (a busy capture holds up
+/// to 65,536 neighbour messages), far above the exchanges one client has
+/// open at once. An answer found nowhere in it stays unpaired.
+const PAIRING_SPAN: usize = 256;
+
+/// One DNS look-up of a name by one client: the queries for its address
+/// types (A, AAAA) and their answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    pub client: IpAddr,
+    pub resolver: SocketAddr,
+    pub name: String,
+    pub first_ts: Timestamp,
+    /// The time of its last query or answer.
+    pub last_ts: Timestamp,
+    pub query_frames: Vec<u64>,
+    pub answer_frames: Vec<u64>,
+    pub addresses: Vec<IpAddr>,
+    /// The answers' codes, in order.
+    pub rcodes: Vec<Rcode>,
+    /// How the look-up was tied to its attempt.
+    pub tie: Tie,
+}
+
+/// How a look-up was tied to its attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tie {
+    /// Its answer holds the address the client connected to.
+    Address,
+    /// It asked for a name the attempt shows (SNI, certificate, ticket).
+    Name,
+    /// Only by time: the last look-up of the client before a connection
+    /// that shows no name.
+    Time,
+    /// Not tied: an attempt of its own.
+    Alone,
+}
+
+impl Tie {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tie::Address => "address",
+            Tie::Name => "name",
+            Tie::Time => "time",
+            Tie::Alone => "alone",
+        }
+    }
+}
+
+/// How a look-up ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupResult {
+    Resolved,
+    NotFound,
+    /// An answer without an address (NOERROR/NODATA) or an error code
+    /// other than NXDOMAIN.
+    NoAddress(Rcode),
+    /// Queries, no answer.
+    Unanswered,
+}
+
+impl Lookup {
+    pub fn result(&self) -> LookupResult {
+        if !self.addresses.is_empty() {
+            LookupResult::Resolved
+        } else if self.rcodes.contains(&Rcode::NXDOMAIN) {
+            LookupResult::NotFound
+        } else if let Some(&r) = self.rcodes.iter().find(|&&r| r != Rcode::NOERROR) {
+            LookupResult::NoAddress(r)
+        } else if let Some(&r) = self.rcodes.first() {
+            LookupResult::NoAddress(r)
+        } else {
+            LookupResult::Unanswered
+        }
+    }
+}
+
+impl std::fmt::Display for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DNS look-up of {} (server {}): ",
+            self.name,
+            self.resolver.ip()
+        )?;
+        match self.result() {
+            LookupResult::Resolved => {
+                let a: Vec<String> = self.addresses.iter().map(|a| a.to_string()).collect();
+                write!(f, "{}", a.join(", "))
+            }
+            LookupResult::NotFound => f.write_str("NXDOMAIN"),
+            LookupResult::NoAddress(r) => write!(f, "{r}, no address"),
+            LookupResult::Unanswered => {
+                write!(f, "{} queries, no answer", self.query_frames.len())
+            }
+        }
+    }
+}
+
+/// One Kerberos request of a client, its retries and the KDC's reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KrbExchange {
+    pub client: IpAddr,
+    pub kdc: SocketAddr,
+    pub carrier: Carrier,
+    pub request: KrbMessage,
+    pub first_ts: Timestamp,
+    /// The time of its last request.
+    pub last_ts: Timestamp,
+    pub request_frames: Vec<u64>,
+    /// The reply, its frame and time.
+    pub reply: Option<(u64, Timestamp, KrbMessage)>,
+}
+
+impl KrbExchange {
+    pub fn error(&self) -> Option<KrbErrorCode> {
+        self.reply.as_ref().and_then(|(_, _, m)| m.error)
+    }
+}
+
+impl std::fmt::Display for KrbExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kerberos {}", self.request.kind)?;
+        if let Some(s) = &self.request.service {
+            write!(f, " for {s}")?;
+        }
+        if let Some(c) = &self.request.client {
+            write!(f, " (client {c})")?;
+        }
+        write!(f, " to KDC {}: ", self.kdc.ip())?;
+        match &self.reply {
+            Some((_, _, m)) => match m.error {
+                Some(e) => write!(f, "{e}"),
+                None => write!(f, "{}", m.kind),
+            },
+            None => write!(f, "{} requests, no answer", self.request_frames.len()),
+        }
+    }
+}
+
+/// The UDP side channel of one client port (MS-RDPEUDP).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpChannel {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_ts: Timestamp,
+    pub syn_frames: Vec<u64>,
+    pub syn: Option<UdpHandshake>,
+    pub synack_frame: Option<u64>,
+    pub synack: Option<UdpHandshake>,
+    /// Datagrams after the handshake.
+    pub data: UdpFlowCount,
+}
+
+impl UdpChannel {
+    pub fn completed(&self) -> bool {
+        self.synack_frame.is_some()
+    }
+}
+
+impl std::fmt::Display for UdpChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RDP-UDP {} -> {}: ", self.client, self.server)?;
+        let version = self
+            .synack
+            .as_ref()
+            .or(self.syn.as_ref())
+            .map(|h| h.rdpeudp2());
+        if self.completed() {
+            f.write_str("handshake completed")?;
+            if version == Some(true) {
+                f.write_str(" (RDPEUDP2)")?;
+            }
+            let n = self.data.to_server + self.data.to_client;
+            write!(f, ", {n} datagrams after it")
+        } else if self.syn_frames.is_empty() {
+            f.write_str("datagrams without a handshake captured")
+        } else {
+            write!(f, "{} SYN, no SYN+ACK", self.syn_frames.len())
+        }
+    }
+}
+
+/// One TCP connection of an attempt, as its diagnosis reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TcpPart {
+    pub stream: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_frame: u64,
+    pub first_ts: Timestamp,
+    pub last_frame: u64,
+    pub last_ts: Timestamp,
+    pub outcome: Outcome,
+    pub phase: Phase,
+    pub cause: Option<CauseId>,
+}
+
+impl std::fmt::Display for TcpPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TCP connection (tcp.stream {}) {} -> {}: {}",
+            self.stream,
+            self.client,
+            self.server,
+            self.outcome.name()
+        )?;
+        if self.outcome == Outcome::Failed {
+            write!(f, " in {}", self.phase.name())?;
+        }
+        if let Some(c) = self.cause {
+            write!(f, " ({})", c.id())?;
+        }
+        Ok(())
+    }
+}
+
+/// One part of an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Dns(Lookup),
+    Kerberos(Box<KrbExchange>),
+    Udp(UdpChannel),
+    Tcp(TcpPart),
+}
+
+impl Part {
+    /// The protocol's name in the JSON contract.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Part::Dns(_) => "dns",
+            Part::Kerberos(_) => "kerberos",
+            Part::Udp(_) => "rdp_udp",
+            Part::Tcp(_) => "tcp",
+        }
+    }
+
+    /// Every frame of the part, in order.
+    pub fn frames(&self) -> Vec<u64> {
+        let mut v = match self {
+            Part::Dns(l) => [&l.query_frames[..], &l.answer_frames[..]].concat(),
+            Part::Kerberos(k) => {
+                let mut v = k.request_frames.clone();
+                v.extend(k.reply.as_ref().map(|r| r.0));
+                v
+            }
+            Part::Udp(u) => {
+                let mut v = u.syn_frames.clone();
+                v.extend(u.synack_frame);
+                v
+            }
+            Part::Tcp(t) => vec![t.first_frame, t.last_frame],
+        };
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    pub fn first_ts(&self) -> Timestamp {
+        match self {
+            Part::Dns(l) => l.first_ts,
+            Part::Kerberos(k) => k.first_ts,
+            Part::Udp(u) => u.first_ts,
+            Part::Tcp(t) => t.first_ts,
+        }
+    }
+
+    /// The time of its last request, answer or packet.
+    pub fn last_ts(&self) -> Timestamp {
+        match self {
+            Part::Dns(l) => l.last_ts,
+            Part::Kerberos(k) => k.reply.as_ref().map_or(k.last_ts, |r| r.1),
+            Part::Udp(u) => u.first_ts,
+            Part::Tcp(t) => t.last_ts,
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Dns(l) => l.fmt(f),
+            Part::Kerberos(k) => k.fmt(f),
+            Part::Udp(u) => u.fmt(f),
+            Part::Tcp(t) => t.fmt(f),
+        }
+    }
+}
+
+/// What a neighbour's evidence frame shows, as values; its `Display` is
+/// the sentence the reports print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SideClue {
+    KrbRequest {
+        kind: KrbKind,
+        kdc: SocketAddr,
+    },
+    KrbError {
+        code: KrbErrorCode,
+    },
+    /// The request sent again, `times` in all, and no answer.
+    KrbRepeated {
+        times: usize,
+    },
+    DnsQuery {
+        name: String,
+        resolver: IpAddr,
+    },
+    DnsAnswer {
+        name: String,
+        result: LookupResult,
+        addresses: Vec<IpAddr>,
+    },
+    /// The client's connection to this address.
+    Connect {
+        server: IpAddr,
+    },
+    UdpSynUnanswered,
+}
+
+impl SideClue {
+    /// A stable identifier of what the frame shows (JSON `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SideClue::KrbRequest { .. } => "kerberos.request",
+            SideClue::KrbError { .. } => "kerberos.error",
+            SideClue::KrbRepeated { .. } => "kerberos.repeated",
+            SideClue::DnsQuery { .. } => "dns.query",
+            SideClue::DnsAnswer { .. } => "dns.answer",
+            SideClue::Connect { .. } => "attempt.connect",
+            SideClue::UdpSynUnanswered => "rdp_udp.syn_unanswered",
+        }
+    }
+}
+
+impl std::fmt::Display for SideClue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SideClue::KrbRequest { kind, kdc } => write!(f, "Kerberos {kind} to {kdc}"),
+            SideClue::KrbError { code } => write!(f, "KRB-ERROR {code} from the KDC"),
+            SideClue::KrbRepeated { times } => {
+                write!(f, "the same request again ({times} in all): no answer came")
+            }
+            SideClue::DnsQuery { name, resolver } => {
+                write!(f, "DNS query for {name} to {resolver}")
+            }
+            SideClue::DnsAnswer {
+                name,
+                result,
+                addresses,
+            } => {
+                write!(f, "DNS answer for {name}: ")?;
+                match result {
+                    LookupResult::Resolved => {
+                        let a: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+                        f.write_str(&a.join(", "))
+                    }
+                    LookupResult::NotFound => f.write_str("NXDOMAIN"),
+                    LookupResult::NoAddress(r) => write!(f, "{r} without an address"),
+                    LookupResult::Unanswered => f.write_str("none"),
+                }
+            }
+            SideClue::Connect { server } => write!(f, "the client connects to {server}"),
+            SideClue::UdpSynUnanswered => f.write_str("RDP-UDP SYN, not answered"),
+        }
+    }
+}
+
+/// One evidence frame of a neighbour's cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideEvidence {
+    pub frame: u64,
+    pub clue: SideClue,
+}
+
+impl SideEvidence {
+    pub fn new(frame: u64, clue: SideClue) -> Self {
+        SideEvidence { frame, clue }
+    }
+}
+
+/// A cause a neighbour shows, in the evidence model of the TCP verdicts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SideCause {
+    pub id: CauseId,
+    pub confidence: Confidence,
+    pub basis: Certainty,
+    pub grounds: Grounds,
+    pub summary: String,
+    pub remediation: String,
+    pub evidence: Vec<SideEvidence>,
+    /// How it stands to the attempt's TCP connection, e.g. "the TCP
+    /// connection failed in credssp; the KDC answered KRB_AP_ERR_SKEW
+    /// 40.0 ms before its end".
+    pub relation: Option<String>,
+}
+
+/// One client's attempt to reach one server, across protocols.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossAttempt {
+    pub client: IpAddr,
+    /// The server's address when a TCP or UDP part shows it.
+    pub server: Option<IpAddr>,
+    /// The names the server went by: looked up, asked a ticket for, sent
+    /// as SNI, or on its certificate.
+    pub names: Vec<String>,
+    /// In order of their first frame.
+    pub parts: Vec<Part>,
+    pub cause: Option<SideCause>,
+}
+
+impl CrossAttempt {
+    fn span(&self) -> (Timestamp, Timestamp) {
+        let mut lo = Timestamp(i64::MAX);
+        let mut hi = Timestamp(i64::MIN);
+        for p in &self.parts {
+            lo = lo.min(p.first_ts());
+            hi = hi.max(p.last_ts());
+        }
+        (lo, hi)
+    }
+
+    /// Whether a part active from `first` to `last` falls in this
+    /// attempt's window: from [`LEAD`] before its first part to its last
+    /// (a look-up or a KDC still retrying when the window opens counts).
+    fn covers(&self, first: Timestamp, last: Timestamp) -> bool {
+        let (lo, hi) = self.span();
+        last.0 >= lo.0.saturating_sub(LEAD.0) && first.0 <= hi.0
+    }
+
+    fn knows_name(&self, name: &str) -> bool {
+        self.names.iter().any(|n| same_host(n, name))
+            || self.server.is_some_and(|s| s.to_string() == name)
+    }
+}
+
+/// Two host names for one server: equal, or one the other's first label
+/// (a short name the resolver completed with a search suffix).
+fn same_host(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_end_matches('.'), b.trim_end_matches('.'));
+    a.eq_ignore_ascii_case(b)
+        || a.split('.')
+            .next()
+            .is_some_and(|l| l.eq_ignore_ascii_case(b))
+        || b.split('.')
+            .next()
+            .is_some_and(|l| l.eq_ignore_ascii_case(a))
+}
+
+/// Group the neighbours and the connections into attempts. Empty when the
+/// capture holds no neighbour: the TCP attempts say everything then.
+pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
+    let parts = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
+    cross_attempts_of(side, parts)
+}
+
+/// What the attempts across protocols keep of one RDP connection: its
+/// TCP part and the names it shows for its server (a few dozen bytes, so
+/// a file's connections can be handed on as they are diagnosed).
+#[derive(Clone, Debug)]
+pub struct TcpSummary {
+    part: TcpPart,
+    names: Vec<String>,
+}
+
+impl TcpSummary {
+    pub fn of(tl: &Timeline, d: &Diagnosis) -> Self {
+        TcpSummary {
+            part: TcpPart {
+                stream: tl.stream,
+                client: tl.endpoints.client,
+                server: tl.endpoints.server,
+                first_frame: tl.first_frame,
+                first_ts: tl.first_ts,
+                last_frame: tl.last_frame,
+                last_ts: tl.last_ts,
+                outcome: d.outcome,
+                phase: d.phase,
+                cause: d.cause.as_ref().map(|c| c.id),
+            },
+            names: tcp_names(tl),
+        }
+    }
+}
+
+/// [`cross_attempts`] from the connections' summaries, in stream order.
+pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<CrossAttempt> {
+    if side.is_empty() {
+        return Vec::new();
+    }
+    let mut attempts = tcp_attempts(conns);
+    for u in udp_channels(side) {
+        attach(&mut attempts, Part::Udp(u));
+    }
+    for k in krb_exchanges(&side.events) {
+        attach(&mut attempts, Part::Kerberos(Box::new(k)));
+    }
+    // Answered look-ups first: they bring the names a failed one (a
+    // search-suffix variant, an AAAA without answer) is then tied by.
+    let mut ls = lookups(&side.events);
+    ls.sort_by_key(|l| l.result() != LookupResult::Resolved);
+    for l in ls {
+        attach_lookup(&mut attempts, l);
+    }
+    // A failed look-up alone is an attempt only for a client that made no
+    // RDP connection in the capture: beside one, it is the resolver's
+    // search suffixes, WPAD and the like, or a name typed wrong and then
+    // right, and the connection says what matters.
+    let rdp_clients: Vec<IpAddr> = attempts
+        .iter()
+        .filter(|a| a.parts.iter().any(|p| matches!(p, Part::Tcp(_))))
+        .map(|a| a.client)
+        .collect();
+    attempts.retain(|a| {
+        let dns_only = a.parts.iter().all(|p| matches!(p, Part::Dns(_)));
+        a.parts.iter().any(|p| !matches!(p, Part::Tcp(_)))
+            && !(dns_only && rdp_clients.contains(&a.client))
+    });
+    for a in &mut attempts {
+        a.parts
+            .sort_by_key(|p| p.frames().first().copied().unwrap_or(0));
+        a.cause = super::neighbour_rules::decide(a);
+    }
+    attempts.sort_by_key(|a| a.parts.first().and_then(|p| p.frames().first().copied()));
+    attempts
+}
+
+/// The TCP connections as attempts: retries from one client to one
+/// server within [`RETRY_WINDOW`] of each other are one attempt.
+fn tcp_attempts(mut sorted: Vec<TcpSummary>) -> Vec<CrossAttempt> {
+    sorted.sort_by_key(|s| (s.part.client.ip(), s.part.first_ts));
+    let mut out: Vec<CrossAttempt> = Vec::new();
+    for TcpSummary { part, names } in sorted {
+        let joins = out.last().is_some_and(|a| {
+            a.client == part.client.ip()
+                && a.server == Some(part.server.ip())
+                && part.first_ts.0 <= a.span().1 .0.saturating_add(RETRY_WINDOW.0)
+        });
+        if joins {
+            let a = out.last_mut().expect("checked");
+            a.parts.push(Part::Tcp(part));
+            add_names(&mut a.names, names);
+        } else {
+            out.push(CrossAttempt {
+                client: part.client.ip(),
+                server: Some(part.server.ip()),
+                names,
+                parts: vec![Part::Tcp(part)],
+                cause: None,
+            });
+        }
+    }
+    out
+}
+
+/// The names a connection shows for its server: the SNI, then the
+/// certificate's subject common name and DNS names.
+fn tcp_names(tl: &Timeline) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(sni) = tl.client_hello().and_then(|(_, h)| h.sni.clone()) {
+        names.push(sni.to_ascii_lowercase());
+    }
+    if let Some((_, certs)) = tl.certificates() {
+        if let Some(c) = certs.first() {
+            let cn = c
+                .subject
+                .split(',')
+                .filter_map(|p| p.trim().strip_prefix("CN="))
+                .map(|s| s.to_ascii_lowercase());
+            let sans = c
+                .sans
+                .iter()
+                .map(|s| s.trim_start_matches("DNS:").to_ascii_lowercase());
+            add_names(&mut names, cn.chain(sans).collect());
+        }
+    }
+    names
+}
+
+fn add_names(names: &mut Vec<String>, more: Vec<String>) {
+    for n in more {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+}
+
+/// Put a look-up in its attempt: by address or name, or, for an attempt
+/// whose connections show no name, as the last look-up before it.
+fn attach_lookup(attempts: &mut Vec<CrossAttempt>, mut l: Lookup) {
+    let fits = |a: &CrossAttempt| a.client == l.client && a.covers(l.first_ts, l.last_ts);
+    let tie = |a: &CrossAttempt| {
+        if a.server.is_some_and(|s| l.addresses.contains(&s)) {
+            Some(Tie::Address)
+        } else if a.knows_name(&l.name) {
+            Some(Tie::Name)
+        } else if a.names.is_empty()
+            && a.server.is_some()
+            && l.result() == LookupResult::Resolved
+            && l.first_ts <= a.span().0
+        {
+            Some(Tie::Time)
+        } else {
+            None
+        }
+    };
+    let found = attempts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| fits(a))
+        .filter_map(|(i, a)| tie(a).map(|t| (t, i)))
+        .min_by_key(|&(t, _)| t as u8);
+    match found {
+        Some((t, i)) => {
+            l.tie = t;
+            let a = &mut attempts[i];
+            if t == Tie::Time {
+                // Only the last look-up before the connection.
+                a.parts
+                    .retain(|p| !matches!(p, Part::Dns(x) if x.tie == Tie::Time));
+            } else {
+                add_names(&mut a.names, vec![l.name.clone()]);
+            }
+            a.parts.push(Part::Dns(l));
+        }
+        None => attach(attempts, Part::Dns(l)),
+    }
+}
+
+/// Put a neighbour part in the attempt it belongs to, or start one.
+fn attach(attempts: &mut Vec<CrossAttempt>, part: Part) {
+    let (client, first, last) = (part_client(&part), part.first_ts(), part.last_ts());
+    let fits = |a: &CrossAttempt| a.client == client && a.covers(first, last);
+    // By the server's address or name first, then by time alone for the
+    // parts that name no server (AS exchanges, unanswered look-ups do
+    // name one; an AS-REQ does not).
+    let by_server = attempts
+        .iter()
+        .position(|a| fits(a) && names_server(&part, a));
+    let by_time = || {
+        attempts
+            .iter()
+            .position(|a| fits(a) && anonymous(&part) && a.server.is_some())
+    };
+    match by_server.or_else(by_time) {
+        Some(i) => {
+            let a = &mut attempts[i];
+            add_names(&mut a.names, part_names(&part));
+            a.parts.push(part);
+        }
+        None if stands_alone(&part) => attempts.push(CrossAttempt {
+            client,
+            server: match &part {
+                Part::Udp(u) => Some(u.server.ip()),
+                _ => None,
+            },
+            names: part_names(&part),
+            parts: vec![part],
+            cause: None,
+        }),
+        None => {}
+    }
+}
+
+fn part_client(p: &Part) -> IpAddr {
+    match p {
+        Part::Dns(l) => l.client,
+        Part::Kerberos(k) => k.client,
+        Part::Udp(u) => u.client.ip(),
+        Part::Tcp(t) => t.client.ip(),
+    }
+}
+
+fn part_names(p: &Part) -> Vec<String> {
+    match p {
+        Part::Dns(l) => vec![l.name.clone()],
+        Part::Kerberos(k) => k
+            .request
+            .rdp_service_host()
+            .map(|h| vec![h.to_ascii_lowercase()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a part names the attempt's server: a look-up answered with
+/// its address or of one of its names, a ticket for one of its names, a
+/// UDP channel to its address.
+fn names_server(p: &Part, a: &CrossAttempt) -> bool {
+    match p {
+        Part::Dns(l) => a.server.is_none() && a.knows_name(&l.name),
+        Part::Kerberos(k) => k
+            .request
+            .rdp_service_host()
+            .is_some_and(|h| a.knows_name(h)),
+        Part::Udp(u) => a.server == Some(u.server.ip()),
+        Part::Tcp(_) => false,
+    }
+}
+
+/// Parts that name no server and join an attempt by time alone: the
+/// Kerberos exchanges for the user's own ticket (AS) or for a host
+/// service principal of an attempt that shows no name.
+fn anonymous(p: &Part) -> bool {
+    match p {
+        Part::Kerberos(k) => {
+            k.request.rdp_service_host().is_none() || k.request.kind == KrbKind::AsReq
+        }
+        _ => false,
+    }
+}
+
+/// Parts that make an attempt of their own when nothing else of it is in
+/// the capture: a UDP channel, a ticket request for a Remote Desktop
+/// server, a Kerberos error or an unanswered KDC, a look-up that failed.
+fn stands_alone(p: &Part) -> bool {
+    match p {
+        Part::Udp(_) => true,
+        Part::Kerberos(k) => {
+            k.request.rdp_service_host().is_some()
+                || k.reply.is_none()
+                || k.error()
+                    .is_some_and(|e| e != KrbErrorCode::PREAUTH_REQUIRED)
+        }
+        Part::Dns(l) => l.result() != LookupResult::Resolved,
+        Part::Tcp(_) => false,
+    }
+}
+
+/// The RDP-UDP channels: one per client socket.
+fn udp_channels(side: &Neighbours) -> Vec<UdpChannel> {
+    let mut out: Vec<UdpChannel> = Vec::new();
+    for e in &side.events {
+        let SideMessage::RdpUdp(h) = &e.msg else {
+            continue;
+        };
+        let i = match out
+            .iter()
+            .position(|u| u.client == e.client && u.server == e.server)
+        {
+            Some(i) => i,
+            None => {
+                out.push(UdpChannel {
+                    client: e.client,
+                    server: e.server,
+                    first_ts: e.ts,
+                    syn_frames: Vec::new(),
+                    syn: None,
+                    synack_frame: None,
+                    synack: None,
+                    data: UdpFlowCount::default(),
+                });
+                out.len() - 1
+            }
+        };
+        let u = &mut out[i];
+        match h.kind {
+            UdpKind::Syn => {
+                u.syn_frames.push(e.frame);
+                u.syn.get_or_insert_with(|| h.clone());
+            }
+            UdpKind::SynAck if u.synack_frame.is_none() => {
+                u.synack_frame = Some(e.frame);
+                u.synack = Some(h.clone());
+            }
+            _ => {}
+        }
+    }
+    for (&(client, server), c) in &side.udp_flows {
+        if let Some(u) = out
+            .iter_mut()
+            .find(|u| u.client == client && u.server == server)
+        {
+            u.data = *c;
+        }
+    }
+    out
+}
+
+/// Kerberos requests paired with the reply that follows them on the same
+/// client socket and KDC (or TCP connection); a request repeated before
+/// any reply is a retry of the same exchange.
+fn krb_exchanges(events: &[SideEvent]) -> Vec<KrbExchange> {
+    let mut out: Vec<KrbExchange> = Vec::new();
+    for e in events {
+        let SideMessage::Kerberos(m) = &e.msg else {
+            continue;
+        };
+        let same_path = |x: &KrbExchange| x.kdc == e.server && x.carrier == e.carrier;
+        match e.dir {
+            Dir::ToServer => {
+                let retry = out.iter_mut().rev().take(PAIRING_SPAN).find(|x| {
+                    x.reply.is_none()
+                        && x.client == e.client.ip()
+                        && x.request.kind == m.kind
+                        && x.request.service == m.service
+                        && x.request.client == m.client
+                });
+                match retry {
+                    Some(x) => {
+                        x.request_frames.push(e.frame);
+                        x.last_ts = e.ts;
+                    }
+                    None => out.push(KrbExchange {
+                        client: e.client.ip(),
+                        kdc: e.server,
+                        carrier: e.carrier,
+                        request: m.clone(),
+                        first_ts: e.ts,
+                        last_ts: e.ts,
+                        request_frames: vec![e.frame],
+                        reply: None,
+                    }),
+                }
+            }
+            Dir::ToClient => {
+                if let Some(x) = out
+                    .iter_mut()
+                    .rev()
+                    .take(PAIRING_SPAN)
+                    .find(|x| x.reply.is_none() && x.client == e.client.ip() && same_path(x))
+                {
+                    x.reply = Some((e.frame, e.ts, m.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// DNS look-ups of addresses: the queries of one client for one name
+/// (A and AAAA, and their retries) within [`LEAD`] of the first, with
+/// the answers to them.
+fn lookups(events: &[SideEvent]) -> Vec<Lookup> {
+    let mut out: Vec<Lookup> = Vec::new();
+    // (client socket, resolver, id) of each query, and its look-up.
+    let mut asked: HashMap<(SocketAddr, SocketAddr, u16), usize> = HashMap::new();
+    for e in events {
+        let SideMessage::Dns(m) = &e.msg else {
+            continue;
+        };
+        match e.dir {
+            Dir::ToServer if m.asks_address() && !m.response => {
+                let Some(name) = m.name.clone() else { continue };
+                let from = out.len().saturating_sub(PAIRING_SPAN);
+                let i = out[from..]
+                    .iter()
+                    .position(|l| {
+                        l.client == e.client.ip()
+                            && l.name == name
+                            && e.ts.0 <= l.first_ts.0.saturating_add(LEAD.0)
+                    })
+                    .map(|i| i + from)
+                    .unwrap_or_else(|| {
+                        out.push(Lookup {
+                            client: e.client.ip(),
+                            resolver: e.server,
+                            name,
+                            first_ts: e.ts,
+                            last_ts: e.ts,
+                            query_frames: Vec::new(),
+                            answer_frames: Vec::new(),
+                            addresses: Vec::new(),
+                            rcodes: Vec::new(),
+                            tie: Tie::Alone,
+                        });
+                        out.len() - 1
+                    });
+                out[i].query_frames.push(e.frame);
+                out[i].last_ts = e.ts;
+                asked.insert((e.client, e.server, m.id), i);
+            }
+            Dir::ToClient if m.response => answer(&mut out, &asked, e, m),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn answer(
+    out: &mut [Lookup],
+    asked: &HashMap<(SocketAddr, SocketAddr, u16), usize>,
+    e: &SideEvent,
+    m: &DnsMessage,
+) {
+    let Some(&i) = asked.get(&(e.client, e.server, m.id)) else {
+        return;
+    };
+    let l = &mut out[i];
+    l.answer_frames.push(e.frame);
+    l.last_ts = l.last_ts.max(e.ts);
+    l.rcodes.push(m.rcode);
+    for a in &m.addresses {
+        if !l.addresses.contains(a) {
+            l.addresses.push(*a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::{at, TlBuilder};
+    use crate::proto::neighbour::{DnsMessage, KrbMessage, Service};
+
+    const CLIENT: &str = "10.0.0.5:40000";
+    const DC: &str = "10.0.0.1:53";
+    const KDC: &str = "10.0.0.1:88";
+
+    fn ev(
+        frame: u64,
+        t: f64,
+        dir: Dir,
+        server: &str,
+        service: Service,
+        msg: SideMessage,
+    ) -> SideEvent {
+        SideEvent {
+            frame,
+            ts: at(t),
+            client: CLIENT.parse().unwrap(),
+            server: server.parse().unwrap(),
+            dir,
+            carrier: Carrier::Udp,
+            service,
+            msg,
+        }
+    }
+
+    fn dns(frame: u64, t: f64, id: u16, name: &str, rcode: Option<u8>, addr: &[&str]) -> SideEvent {
+        let m = DnsMessage {
+            id,
+            response: rcode.is_some(),
+            rcode: Rcode(rcode.unwrap_or(0)),
+            name: Some(name.into()),
+            qtype: 1,
+            addresses: addr.iter().map(|a| a.parse().unwrap()).collect(),
+            more_addresses: 0,
+            aliases: Vec::new(),
+        };
+        let dir = if rcode.is_some() {
+            Dir::ToClient
+        } else {
+            Dir::ToServer
+        };
+        ev(frame, t, dir, DC, Service::Dns, SideMessage::Dns(m))
+    }
+
+    fn krb(frame: u64, t: f64, kind: KrbKind, service: &str, error: Option<i32>) -> SideEvent {
+        let m = KrbMessage {
+            kind,
+            realm: "LAB.TEST".into(),
+            service: Some(service.into()),
+            client: Some("lab".into()),
+            error: error.map(KrbErrorCode),
+            etypes: Vec::new(),
+            server_time: None,
+            client_time: None,
+        };
+        let dir = match kind {
+            KrbKind::AsReq | KrbKind::TgsReq => Dir::ToServer,
+            _ => Dir::ToClient,
+        };
+        ev(
+            frame,
+            t,
+            dir,
+            KDC,
+            Service::Kerberos,
+            SideMessage::Kerberos(m),
+        )
+    }
+
+    fn side(events: Vec<SideEvent>) -> Neighbours {
+        Neighbours {
+            events,
+            ..Neighbours::default()
+        }
+    }
+
+    /// A connection refused by the server at `t` (SYN, RST).
+    fn refused(t: f64, first_frame: u64) -> (Timeline, Diagnosis) {
+        let tl = TlBuilder::between("10.0.0.5:50123", "10.0.0.9:3389")
+            .syn(first_frame, t)
+            .rst_s(first_frame + 1, t + 0.001)
+            .build();
+        let d = crate::diagnose::diagnose(&tl);
+        (tl, d)
+    }
+
+    #[test]
+    fn a_search_suffix_nxdomain_beside_an_answer_is_no_failure() {
+        // The resolver tried rdp.corp.example first (NXDOMAIN), then rdp.
+        let s = side(vec![
+            dns(1, 0.0, 1, "rdp.corp.example", None, &[]),
+            dns(2, 0.01, 1, "rdp.corp.example", Some(3), &[]),
+            dns(3, 0.02, 2, "rdp", None, &[]),
+            dns(4, 0.03, 2, "rdp", Some(0), &["10.0.0.9"]),
+        ]);
+        let (tl, d) = refused(0.1, 5);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let with_tcp = &a[0];
+        assert_eq!(with_tcp.parts.len(), 3);
+        // Tied by the address the client connected to.
+        assert!(with_tcp
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Dns(l) if l.tie == Tie::Address)));
+        assert!(with_tcp.cause.is_none(), "{:?}", with_tcp.cause);
+    }
+
+    #[test]
+    fn nxdomain_alone_names_the_look_up_as_the_cause_but_only_inferred() {
+        let s = side(vec![
+            dns(1, 0.0, 1, "nosuch.lab.test", None, &[]),
+            dns(2, 0.01, 1, "nosuch.lab.test", Some(3), &[]),
+        ]);
+        let a = cross_attempts(&s, &[]);
+        assert_eq!(a.len(), 1);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(c.id, CauseId::DnsNameNotFound);
+        // Nothing says the name was meant for Remote Desktop.
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Inferred, Confidence::Low)
+        );
+        // With a ticket request for TERMSRV/ of the name, it is seen.
+        let mut ev = s.events.clone();
+        ev.push(krb(
+            3,
+            0.02,
+            KrbKind::TgsReq,
+            "TERMSRV/nosuch.lab.test",
+            None,
+        ));
+        ev.push(krb(
+            4,
+            0.03,
+            KrbKind::Error,
+            "TERMSRV/nosuch.lab.test",
+            Some(7),
+        ));
+        let a = cross_attempts(&side(ev), &[]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let c = a[0].cause.as_ref().unwrap();
+        // The KDC's explicit error comes first.
+        assert_eq!(c.id, CauseId::KerberosSpnUnknown);
+        assert_eq!(c.confidence, Confidence::Medium);
+    }
+
+    #[test]
+    fn preauth_required_and_a_recovered_error_are_no_cause() {
+        let s = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 0.01, KrbKind::Error, "krbtgt/LAB.TEST", Some(25)),
+            krb(3, 0.02, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(4, 0.03, KrbKind::Error, "krbtgt/LAB.TEST", Some(37)),
+            // The client corrected its clock and asked again.
+            krb(5, 0.04, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(6, 0.05, KrbKind::AsRep, "krbtgt/LAB.TEST", None),
+        ]);
+        let (tl, d) = refused(1.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].parts.len(), 4);
+        assert!(a[0].cause.is_none(), "{:?}", a[0].cause);
+    }
+
+    #[test]
+    fn the_window_opens_ten_seconds_before_the_connection() {
+        let s = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 0.01, KrbKind::Error, "krbtgt/LAB.TEST", Some(24)),
+        ]);
+        // 9 s later: one attempt; the TCP connection failed in TCP, for a
+        // cause of its own, so the KDC's error is not the attempt's.
+        let (tl, d) = refused(9.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].cause.is_none());
+        // 11 s later: two attempts, the Kerberos one with its own cause.
+        let (tl, d) = refused(11.0, 10);
+        let a = cross_attempts(&s, &[(&tl, &d)]);
+        assert_eq!(a.len(), 1, "the TCP-only attempt is not reported: {a:?}");
+        assert_eq!(
+            a[0].cause.as_ref().map(|c| c.id),
+            Some(CauseId::KerberosPasswordWrong)
+        );
+        assert_eq!(
+            a[0].cause.as_ref().map(|c| c.confidence),
+            Some(Confidence::Low)
+        );
+    }
+
+    #[test]
+    fn one_unanswered_kerberos_request_is_no_silence_yet() {
+        let one = side(vec![krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None)]);
+        let a = cross_attempts(&one, &[]);
+        assert!(a[0].cause.is_none(), "{:?}", a[0].cause);
+        let two = side(vec![
+            krb(1, 0.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+            krb(2, 1.0, KrbKind::AsReq, "krbtgt/LAB.TEST", None),
+        ]);
+        let a = cross_attempts(&two, &[]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(
+            (c.id, c.grounds),
+            (CauseId::KerberosKdcUnreachable, Grounds::Silence)
+        );
+        assert!(c.confidence <= Confidence::Medium);
+    }
+
+    #[test]
+    fn a_failed_look_up_beside_a_connection_of_the_client_is_no_attempt() {
+        let s = side(vec![
+            dns(1, 0.0, 1, "wpad.corp.example", None, &[]),
+            dns(2, 0.01, 1, "wpad.corp.example", Some(3), &[]),
+        ]);
+        assert_eq!(cross_attempts(&s, &[]).len(), 1);
+        let tl = TlBuilder::between("10.0.0.5:50123", "10.0.0.9:3389")
+            .syn(3, 60.0)
+            .rst_s(4, 60.001)
+            .build();
+        let d = crate::diagnose::diagnose(&tl);
+        assert!(cross_attempts(&s, &[(&tl, &d)]).is_empty());
+    }
+
+    #[test]
+    fn names_match_their_short_form_only_at_a_label() {
+        assert!(same_host("rdp.lab.test", "RDP"));
+        assert!(same_host("rdp.lab.test.", "rdp.lab.test"));
+        assert!(!same_host("rdp.lab.test", "rd"));
+        assert!(!same_host("rdp2.lab.test", "rdp.lab.test"));
+    }
+}

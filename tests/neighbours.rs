@@ -1,0 +1,251 @@
+//! The neighbours of RDP connections (DNS, Kerberos, RDP-UDP) against
+//! independent oracles:
+//! - what tshark reads in each neighbour message of the lab's neighbour
+//!   captures and of the public RDP-UDP captures
+//!   (`testdata/expected/neighbours-tshark.tsv`, written by
+//!   `scripts/neighbours-from-tshark.sh`);
+//! - the labels of the lab's attempts (`testdata/captures/neighbours/
+//!   labels.tsv`), written from what each scenario of
+//!   `testdata/lab/make-neighbour-captures.sh` did.
+
+mod common;
+
+use rdptriage::analyze::{analyze_path, FileResult, Options};
+use rdptriage::diagnose::Confidence;
+use rdptriage::proto::neighbour::{SideMessage, UdpKind};
+use std::path::PathBuf;
+
+const LAB: &str = "testdata/captures/neighbours";
+
+fn path_of(file: &str) -> Option<PathBuf> {
+    match file.strip_prefix("corpus/") {
+        Some(rel) => common::corpus_dir().map(|d| d.join(rel)),
+        None => Some(PathBuf::from("testdata/captures").join(file)),
+    }
+}
+
+fn analyze(p: &std::path::Path) -> FileResult {
+    let r = analyze_path(&p.to_string_lossy(), &Options::default());
+    assert!(r.complete(), "{}: {:?}", p.display(), r.read);
+    r
+}
+
+/// Rows of a TSV, without comments and header.
+fn rows(path: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).expect(path);
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1)
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// What rdptriage read at one frame, in the terms of the TSV: (protocol,
+/// code, name).
+fn ours(r: &FileResult, frame: u64) -> Vec<(String, String, String)> {
+    r.side
+        .neighbours
+        .events
+        .iter()
+        .filter(|e| e.frame == frame)
+        .filter_map(|e| match &e.msg {
+            SideMessage::Kerberos(m) => {
+                let msg_type = match m.kind {
+                    rdptriage::proto::neighbour::KrbKind::AsReq => 10,
+                    rdptriage::proto::neighbour::KrbKind::AsRep => 11,
+                    rdptriage::proto::neighbour::KrbKind::TgsReq => 12,
+                    rdptriage::proto::neighbour::KrbKind::TgsRep => 13,
+                    rdptriage::proto::neighbour::KrbKind::Error => 30,
+                };
+                let code = m.error.map_or("-".to_string(), |c| c.0.to_string());
+                Some(("kerberos".into(), code, msg_type.to_string()))
+            }
+            SideMessage::Dns(m) if m.response => Some((
+                "dns".into(),
+                m.rcode.0.to_string(),
+                m.name.clone().unwrap_or_default(),
+            )),
+            SideMessage::RdpUdp(h) if h.kind != UdpKind::Other => Some((
+                "rdpudp".into(),
+                format!("0x{:04x}", h.flags),
+                h.version.map_or("-".to_string(), |v| format!("0x{v:04x}")),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn neighbour_messages_decode_as_tshark_reads_them() {
+    let expected = rows("testdata/expected/neighbours-tshark.tsv");
+    assert!(expected.len() > 90, "{} rows", expected.len());
+    let mut files: Vec<&str> = expected.iter().map(|r| r[0].as_str()).collect();
+    files.dedup();
+    let mut checked = 0;
+    for file in files {
+        let Some(p) = path_of(file) else {
+            common::skip_note("RDP-UDP corpus rows");
+            continue;
+        };
+        let r = analyze(&p);
+        let want: Vec<&Vec<String>> = expected.iter().filter(|x| x[0] == file).collect();
+        for w in &want {
+            let frame: u64 = w[1].parse().unwrap();
+            let got = ours(&r, frame);
+            let row = (w[2].clone(), w[3].clone(), w[4].clone());
+            assert!(
+                got.contains(&row),
+                "{file} frame {frame}: tshark {row:?}, we {got:?}"
+            );
+            checked += 1;
+        }
+        // Nothing decoded that tshark does not show.
+        let frames: Vec<u64> = want.iter().map(|w| w[1].parse().unwrap()).collect();
+        for e in &r.side.neighbours.events {
+            let shown = match &e.msg {
+                SideMessage::Kerberos(_) => true,
+                SideMessage::Dns(m) => m.response,
+                SideMessage::RdpUdp(h) => h.kind != UdpKind::Other,
+                SideMessage::Undecoded { .. } => true,
+            };
+            assert!(
+                !shown || frames.contains(&e.frame),
+                "{file}: frame {} {}",
+                e.frame,
+                e.msg
+            );
+        }
+    }
+    assert!(checked >= 80, "{checked} rows checked");
+}
+
+fn confidence(s: &str) -> Option<Confidence> {
+    match s {
+        "low" => Some(Confidence::Low),
+        "medium" => Some(Confidence::Medium),
+        "high" => Some(Confidence::High),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
+    let labels = rows(&format!("{LAB}/labels.tsv"));
+    assert_eq!(labels.len(), 12);
+    for l in &labels {
+        let (file, first, parts, cause, max, evidence) = (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5]);
+        let r = analyze(&PathBuf::from(LAB).join(file));
+        let first: u64 = first.parse().unwrap();
+        let a = r
+            .side
+            .attempts
+            .iter()
+            .find(|a| a.parts.first().and_then(|p| p.frames().first().copied()) == Some(first))
+            .unwrap_or_else(|| panic!("{file}: no attempt starting at frame {first}"));
+        let kinds: Vec<&str> = a.parts.iter().map(|p| p.kind()).collect();
+        assert_eq!(kinds.join(","), *parts, "{file}");
+        match (&a.cause, cause.as_str()) {
+            (None, "-") => {}
+            (Some(c), want) => {
+                assert_eq!(c.id.id(), want, "{file}: {}", c.summary);
+                let max = confidence(max).unwrap_or_else(|| panic!("{file}: bound {max}"));
+                assert!(
+                    c.confidence <= max,
+                    "{file}: {:?} above {max:?}",
+                    c.confidence
+                );
+                let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+                for f in evidence.split(',') {
+                    let f: u64 = f.parse().unwrap();
+                    assert!(
+                        frames.contains(&f),
+                        "{file}: frame {f} not in evidence {frames:?}"
+                    );
+                }
+            }
+            (None, want) => panic!("{file}: no cause, labelled {want}"),
+        }
+    }
+}
+
+/// The public RDP-UDP captures (Zeek's test traces): three SYNs nobody
+/// answered are reported as UDP blocked (informational, the session ran
+/// on TCP); a SYN answered by a SYN+ACK as a completed handshake, and the
+/// version says RDPEUDP2 when the SYNEX payload does (tshark's rdpudp
+/// dissector: `rdpudp.synex.version`, see neighbours-tshark.tsv).
+#[test]
+fn rdpeudp_public_captures_report_the_udp_handshake() {
+    let Some(dir) = common::corpus_dir() else {
+        common::skip_note("RDP-UDP corpus tests");
+        return;
+    };
+    let cases = [
+        ("zeek/rdpeudp-handshake-fail.pcap", false, false),
+        ("zeek/rdp-rdpeudp-handshake-fail.pcap", false, false),
+        ("zeek/rdpeudp-handshake-success.pcap", true, false),
+        ("zeek/rdp-rdpeudp-handshake-success.pcap", true, false),
+        ("zeek/rdpeudp2-handshake-success.pcap", true, true),
+    ];
+    for (file, completed, v2) in cases {
+        let r = analyze(&dir.join(file));
+        let udp: Vec<_> = r
+            .side
+            .attempts
+            .iter()
+            .flat_map(|a| a.parts.iter().map(move |p| (a, p)))
+            .filter_map(|(a, p)| match p {
+                rdptriage::diagnose::neighbours::Part::Udp(u) => Some((a, u)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(udp.len(), 1, "{file}");
+        let (a, u) = udp[0];
+        assert_eq!(u.completed(), completed, "{file}");
+        let ver = u
+            .synack
+            .as_ref()
+            .or(u.syn.as_ref())
+            .is_some_and(|h| h.rdpeudp2());
+        assert_eq!(ver, v2, "{file}");
+        match &a.cause {
+            Some(c) => {
+                assert!(!completed, "{file}: {}", c.summary);
+                assert_eq!(c.id.id(), "udp_transport_blocked");
+                assert!(c.confidence <= Confidence::Medium, "a silence");
+                assert_eq!(c.evidence.len(), 3, "{file}: the three SYNs");
+            }
+            None => assert!(completed, "{file}: unanswered SYNs without a cause"),
+        }
+        // The TCP verdict stays the TCP connection's own.
+        for c in &r.connections {
+            assert_ne!(
+                c.diagnosis.cause.as_ref().map(|c| c.id.id()),
+                Some("udp_transport_blocked")
+            );
+        }
+    }
+}
+
+/// `--redact` covers the attempts across protocols: none of the
+/// addresses, names, realm or user that tshark shows in the capture's
+/// Kerberos and DNS messages is left in the JSON document.
+#[test]
+fn redaction_leaves_no_name_of_the_neighbours() {
+    let r = analyze(&PathBuf::from(LAB).join("n01-kerberos-password-wrong.pcap"));
+    let mut doc = rdptriage::report::build_document(&[rdptriage::report::Input::new(&r)]);
+    rdptriage::report::redact::redact(&mut doc);
+    let attempts = serde_json::to_string(&doc.files[0].neighbour_attempts).unwrap();
+    assert!(attempts.contains("kerberos_password_wrong"), "{attempts}");
+    // tshark -r n01-kerberos-password-wrong.pcap -Y 'kerberos || dns'
+    //   -T fields -e ip.src -e ip.dst -e kerberos.realm -e kerberos.CNameString -e dns.qry.name
+    for secret in [
+        "192.0.2.",
+        "198.51.100.",
+        "LAB.TEST",
+        "rdp.lab.test",
+        "client lab",
+        "\"lab\"",
+    ] {
+        assert!(!attempts.contains(secret), "{secret} left in {attempts}");
+    }
+}
