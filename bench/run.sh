@@ -11,10 +11,11 @@
 #     and TLS on the same file
 #   - rdptriage over the 2,000-file archive (all files in one invocation)
 #   - with --big: rdptriage on a 4 GiB variant, for peak memory
-#   - with --many: 1 million refused connections (SYN, RST/ACK) and 1 million
+#   - with --many: 1 and 2 million refused connections (SYN, RST/ACK) and
 #     connections reaching the X.224 Connection Confirm
-#     (examples/make_many_conns.rs), each in the table, JSON and JSON Lines
-#     formats (one run each, wall time and peak RSS), beside
+#     (examples/make_many_conns.rs), each in every format (one run each,
+#     wall time, user CPU time and peak RSS; MANY_KINDS, MANY_COUNTS and
+#     MANY_FORMATS choose), beside
 #     `tshark -q -z conv,tcp` on the same file; only this case with
 #     --many-only. Each rdptriage run is bounded by MANY_VMEM_KB of virtual
 #     memory (default 16 GiB).
@@ -88,30 +89,34 @@ many_case() {
     local out=$DATA/many-$(date -u +%Y%m%dT%H%M%SZ)
     mkdir -p "$out"
     local vmem=${MANY_VMEM_KB:-16777216}
-    echo "| Input | Command | Wall time (s) | Peak RSS (MB) | Exit |"
-    echo "|---|---|---:|---:|---:|"
-    for kind in refused confirm; do
-        local f=$DATA/$kind-1m.pcap
-        if [ $REGEN = 1 ] || [ ! -s "$f" ]; then
-            echo "== generating $f" >&2
-            "$GEN_MANY" --out "$f" --count 1000000 --kind $kind >&2
-        fi
-        cat "$f" >/dev/null
-        local name
-        for fmt in table json jsonl; do
-            name=$kind-$fmt
-            ( ulimit -v "$vmem"; /usr/bin/time -v -o "$out/$name.time" \
-                "$BIN" "${THREAD_ARGS[@]}" --format $fmt "$f" >/dev/null 2>"$out/$name.err"; \
-                echo $? >"$out/$name.status" ) || true
-            echo "| $(basename "$f") | rdptriage --format $fmt | $(tm_wall "$out/$name.time") | $(tm_rss "$out/$name.time") | $(cat "$out/$name.status") |"
+    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MB) | Exit |"
+    echo "|---|---|---:|---:|---:|---:|"
+    for kind in ${MANY_KINDS:-refused confirm}; do
+        for count in ${MANY_COUNTS:-1000000 2000000}; do
+            local f=$DATA/$kind-$((count / 1000000))m.pcap
+            [ "$count" -ge 1000000 ] || f=$DATA/$kind-$count.pcap
+            if [ $REGEN = 1 ] || [ ! -s "$f" ]; then
+                echo "== generating $f" >&2
+                "$GEN_MANY" --out "$f" --count "$count" --kind $kind >&2
+            fi
+            cat "$f" >/dev/null
+            local name
+            for fmt in ${MANY_FORMATS:-jsonl csv json table markdown html}; do
+                name=$kind-$count-$fmt
+                ( ulimit -v "$vmem"; /usr/bin/time -v -o "$out/$name.time" \
+                    "$BIN" "${THREAD_ARGS[@]}" --format $fmt "$f" >/dev/null 2>"$out/$name.err"; \
+                    echo $? >"$out/$name.status" ) || true
+                echo "| $(basename "$f") | rdptriage --format $fmt | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(cat "$out/$name.status") |"
+            done
+            if [ $TSHARK = 1 ]; then
+                name=$kind-$count-tshark
+                /usr/bin/time -v -o "$out/$name.time" tshark -r "$f" -q -z conv,tcp >/dev/null 2>"$out/$name.err" || true
+                echo "| $(basename "$f") | tshark -q -z conv,tcp | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(sed -n 's/.*Exit status: //p' "$out/$name.time") |"
+            fi
         done
-        if [ $TSHARK = 1 ]; then
-            name=$kind-tshark
-            /usr/bin/time -v -o "$out/$name.time" tshark -r "$f" -q -z conv,tcp >/dev/null 2>"$out/$name.err" || true
-            echo "| $(basename "$f") | tshark -q -z conv,tcp | $(tm_wall "$out/$name.time") | $(tm_rss "$out/$name.time") | $(sed -n 's/.*Exit status: //p' "$out/$name.time") |"
-        fi
     done
 }
+tm_user() { sed -n 's/.*User time (seconds): //p' "$1"; }
 tm_rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.1f", $1 / 1024 }'; }
 tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }'; }
 

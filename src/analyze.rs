@@ -5,6 +5,7 @@
 
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
+use crate::diagnose::neighbours::TcpSummary;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
@@ -137,8 +138,35 @@ pub struct SideResult {
 /// Finished connections are decoded in batches of this many.
 const BATCH: usize = 64;
 
-/// Analyse one capture from a reader.
+/// Analyse one capture from a reader, keeping its connections.
 pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult {
+    let mut connections = Vec::new();
+    let (mut r, _) = analyze_streaming(path, src, opts, &mut |c| connections.push(c));
+    r.connections = connections;
+    r
+}
+
+/// What the streaming pipeline held at most, over one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Finished connections held at once: waiting for their batch, being
+    /// diagnosed, or diagnosed and waiting for a connection numbered
+    /// before them that is still live.
+    pub connections_peak: usize,
+}
+
+/// Analyse one capture from a reader, handing each connection to `emit`
+/// as soon as it is diagnosed and every connection numbered before it was
+/// handed over: in stream order, whatever the number of threads. The
+/// result's `connections` is empty. Memory is bounded by the live
+/// connections: a finished connection is held only until its batch is
+/// diagnosed and the connections before it are done.
+pub fn analyze_streaming<R: Read>(
+    path: &str,
+    src: R,
+    opts: &Options,
+    emit: &mut dyn FnMut(ConnectionResult),
+) -> (FileResult, Held) {
     let mut slicer = Slicer::new(SlicerConfig::default());
     let side_ports: Vec<u16> = NEIGHBOUR_PORTS
         .iter()
@@ -163,7 +191,14 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
     // which diagnosis uses to tell "went quiet" from "capture ended".
     let mut pending: Vec<(Connection, Timestamp)> = Vec::new();
     let mut drained: Vec<Connection> = Vec::new();
-    let mut results: Vec<ConnectionResult> = Vec::new();
+    let mut order = Reorder::default();
+    // What the attempts across protocols keep of each connection handed
+    // over (its TCP part and server names, not its timeline).
+    let mut tcp: Vec<TcpSummary> = Vec::new();
+    let mut hand_over = |c: ConnectionResult| {
+        tcp.push(TcpSummary::of(&c.timeline, &c.diagnosis));
+        emit(c);
+    };
     let mut last_ts = Timestamp::default();
     let mut side = SideResult::default();
     // A connection on a neighbour port goes to the neighbour decoders, not
@@ -227,7 +262,9 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
                 }
             }
             if pending.len() >= BATCH {
-                results.extend(process_batch(std::mem::take(&mut pending), keys.as_deref()));
+                order.note(pending.len());
+                order.add(process_batch(std::mem::take(&mut pending), keys.as_deref()));
+                order.release_after_batch(&flows, &mut hand_over);
             }
         },
         sink,
@@ -246,25 +283,88 @@ pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult
             pending.push((c, end));
         }
     }
-    results.extend(process_batch(pending, keys.as_deref()));
-    results.sort_by_key(|r| r.timeline.stream);
+    order.note(pending.len());
+    order.add(process_batch(pending, keys.as_deref()));
+    order.release_all(&mut hand_over);
     // The flow stage selected the neighbours' TCP connections by port:
     // they are not RDP connections analysed.
     flow.analysed_streams = flow.analysed_streams.saturating_sub(side.tcp_streams);
     side.neighbours.finish();
-    let conns: Vec<_> = results
-        .iter()
-        .map(|r| (&r.timeline, &r.diagnosis))
-        .collect();
-    side.attempts = diagnose::neighbours::cross_attempts(&side.neighbours, &conns);
-    FileResult {
+    side.attempts = diagnose::neighbours::cross_attempts_of(&side.neighbours, tcp);
+    let file = FileResult {
         path: path.to_string(),
         read,
         skipped,
         flow,
-        connections: results,
+        connections: Vec::new(),
         capture_key_logs,
         side,
+    };
+    (
+        file,
+        Held {
+            connections_peak: order.peak,
+        },
+    )
+}
+
+/// Diagnosed connections waiting for the connections numbered before
+/// them.
+#[derive(Default)]
+struct Reorder {
+    waiting: std::collections::BTreeMap<u64, ConnectionResult>,
+    peak: usize,
+    /// Every connection numbered below this was handed over by the flow
+    /// table when it was last asked. It never decreases: a new
+    /// connection is numbered above every earlier one.
+    below: u64,
+}
+
+impl Reorder {
+    /// `batch` more connections are about to be diagnosed.
+    fn note(&mut self, batch: usize) {
+        self.peak = self.peak.max(self.waiting.len() + batch);
+    }
+
+    fn add(&mut self, results: Vec<ConnectionResult>) {
+        for r in results {
+            self.waiting.insert(r.timeline.stream, r);
+        }
+    }
+
+    /// Hand over, in order, what no live connection precedes. Asking the
+    /// table costs a pass over its live connections, so it is asked only
+    /// when the waiting connections are a sizeable share of them (an
+    /// eighth): what waits stays bounded by the live connections, and the
+    /// passes cost a constant per connection.
+    fn release_after_batch(&mut self, flows: &FlowTable, emit: &mut dyn FnMut(ConnectionResult)) {
+        self.release_below(emit);
+        if self.waiting.len() >= BATCH.max(flows.live() / 8) {
+            // No live connection: everything finished so far may go (a
+            // later connection is numbered above all of them).
+            let open = flows.lowest_open_stream().unwrap_or_else(|| {
+                self.waiting
+                    .last_key_value()
+                    .map_or(0, |(k, _)| k.saturating_add(1))
+            });
+            self.below = self.below.max(open);
+            self.release_below(emit);
+        }
+    }
+
+    fn release_below(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+        while let Some(e) = self.waiting.first_entry() {
+            if *e.key() >= self.below {
+                break;
+            }
+            emit(e.remove());
+        }
+    }
+
+    /// Hand over everything, in order (the end of the file).
+    fn release_all(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+        self.below = u64::MAX;
+        self.release_below(emit);
     }
 }
 

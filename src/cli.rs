@@ -5,11 +5,14 @@
 //! Files run in parallel on one rayon pool of `--threads` threads, and so
 //! do the connections inside a file. Results are handed over in input
 //! order ([`ordered`]), so the output does not depend on the number of
-//! threads. JSON Lines and CSV are printed file by file as soon as a file
-//! and all before it are done; the other formats are one document,
-//! printed at the end. A file's connections (timelines and all) are turned
-//! into its report on the worker and dropped there, so what waits is the
-//! report only.
+//! threads. Each connection is turned into its report record on the
+//! worker as soon as its attempt grouping makes its verdict final, and its
+//! timeline dropped there. JSON Lines, CSV, the JSON document and the
+//! table (not on a terminal) render that record at once into a spill
+//! (memory, then a temporary file) and are printed file by file as soon
+//! as a file and all before it are done; Markdown, HTML, the table on a
+//! terminal and `--redact` keep the records and print one document at
+//! the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
@@ -45,13 +48,15 @@ pub use inputs::{
 pub use ordered::run_ordered;
 pub use progress::Progress;
 
-use crate::analyze::{self, FileResult, Options};
+use crate::analyze::{self, ConnectionResult, FileResult, Options};
 use crate::capture::OpenError;
-use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome};
+use crate::diagnose::attempts::{Grouper, Member};
+use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
 use crate::flow::FlowStats;
 use crate::proto::decrypt::keys::{self as tls_keys, Keys};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
+use crate::report::stream::{self, FileRecords};
 use crate::report::text::escape_unsafe;
 use crate::report::{self, Format, Input, ReportOptions, TermStyle};
 use crate::timeline::Timeline;
@@ -353,6 +358,12 @@ impl Sink<'_> {
 
     /// Write and flush `bytes`; false when writing is over.
     fn write(&mut self, bytes: &[u8]) -> bool {
+        self.write_with(|o| o.write_all(bytes))
+    }
+
+    /// Write with `w` (whole records, not cut by Ctrl-C) and flush; false
+    /// when writing is over.
+    fn write_with(&mut self, w: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> bool {
         if !self.ok() {
             return false;
         }
@@ -360,7 +371,7 @@ impl Sink<'_> {
         if interrupt::interrupted() {
             return false;
         }
-        match self.out.write_all(bytes).and_then(|_| self.out.flush()) {
+        match w(&mut *self.out).and_then(|_| self.out.flush()) {
             Ok(()) => true,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
@@ -407,6 +418,21 @@ pub fn analyze_item(
     hash: bool,
     progress: &Progress,
 ) -> (FileResult, Option<String>) {
+    let mut connections = Vec::new();
+    let (mut r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| connections.push(c));
+    r.connections = connections;
+    (r, sha)
+}
+
+/// [`analyze_item`], handing each connection to `emit` in stream order as
+/// soon as it is diagnosed (the result's `connections` stays empty).
+pub fn analyze_item_with(
+    item: &Item,
+    opts: &Options,
+    hash: bool,
+    progress: &Progress,
+    emit: &mut dyn FnMut(ConnectionResult),
+) -> (FileResult, Option<String>) {
     let name = item.display.as_str();
     if let Some(p) = &item.problem {
         progress.file_done(0);
@@ -423,7 +449,7 @@ pub fn analyze_item(
             progress: &hidden,
             count: 0,
         };
-        let r = analyze_counted(name, counted, opts, hash);
+        let r = analyze_counted(name, counted, opts, hash, emit);
         progress.file_done(0);
         return r;
     }
@@ -435,7 +461,7 @@ pub fn analyze_item(
                 progress,
                 count: 0,
             };
-            let r = analyze_counted(name, &mut c, opts, hash);
+            let r = analyze_counted(name, &mut c, opts, hash, emit);
             progress.file_done(size.saturating_sub(c.count));
             r
         }
@@ -451,11 +477,12 @@ fn analyze_counted<R: Read>(
     src: R,
     opts: &Options,
     hash: bool,
+    emit: &mut dyn FnMut(ConnectionResult),
 ) -> (FileResult, Option<String>) {
     if hash {
-        analyze_hashed(name, src, opts)
+        analyze_hashed_with(name, src, opts, emit)
     } else {
-        (analyze::analyze_reader(name, src, opts), None)
+        (analyze::analyze_streaming(name, src, opts, emit).0, None)
     }
 }
 
@@ -522,14 +549,27 @@ impl<R: Read> Read for HashingReader<R> {
 /// when the analysis read the input to its end: after a rejection or
 /// damage nothing more is read (the input may be endless, `/dev/zero`),
 /// and the report says the hash was not computed.
+#[cfg(test)]
 fn analyze_hashed<R: Read>(path: &str, src: R, opts: &Options) -> (FileResult, Option<String>) {
+    let mut connections = Vec::new();
+    let (mut r, sha) = analyze_hashed_with(path, src, opts, &mut |c| connections.push(c));
+    r.connections = connections;
+    (r, sha)
+}
+
+fn analyze_hashed_with<R: Read>(
+    path: &str,
+    src: R,
+    opts: &Options,
+    emit: &mut dyn FnMut(ConnectionResult),
+) -> (FileResult, Option<String>) {
     let mut hr = HashingReader {
         inner: src,
         hasher: Sha256::new(),
         failed: false,
         at_end: false,
     };
-    let result = analyze::analyze_reader(path, &mut hr, opts);
+    let result = analyze::analyze_streaming(path, &mut hr, opts, emit).0;
     // A capture read completely may leave a few bytes unread (a gzip
     // reader stops at its trailer): those are hashed; after a rejection or
     // damage nothing more is read.
@@ -699,19 +739,71 @@ pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
     Ok(items)
 }
 
+/// A file's report and, when its connections were rendered as they came
+/// (`records`), those records; the report's `connections` is then empty.
+struct FileOut {
+    report: FileReport,
+    records: Option<FileRecords>,
+    /// Writing the records to a temporary file failed.
+    spill_error: Option<io::Error>,
+}
+
 /// Analyse one item and turn it into its report (on a worker thread: the
-/// timelines stay there). A panic in the analysis, which no input should
-/// cause, becomes this file's error instead of ending the batch.
-fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> FileReport {
+/// timelines stay there). Each connection is grouped into its attempt,
+/// corrected, and turned into its report record as soon as its verdict is
+/// final; with `records` (a streamed format) the record is rendered at
+/// once and only counts are kept. A panic in the analysis, which no input
+/// should cause, becomes this file's error instead of ending the batch.
+fn report_item(
+    item: &Item,
+    opts: &Options,
+    hash: bool,
+    progress: &Progress,
+    records: Option<(Format, TermStyle)>,
+) -> FileOut {
+    let new_records = |(f, style): (Format, TermStyle)| match f {
+        Format::Table => FileRecords::table(&item.display, style),
+        f => FileRecords::new(f, &item.display),
+    };
     let run = || {
-        let (mut r, sha) = analyze_item(item, opts, hash, progress);
-        let attempts = group_and_relabel(&mut r);
-        model::file_report(&Input {
+        let mut recs = records.map(new_records);
+        let mut reports = Vec::new();
+        let mut spill_error = None;
+        let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>, attempt: u64| {
+            if let Some(rl) = rl {
+                // Applied once, even if the analysis already applied it.
+                if !c.diagnosis.caveats.contains(&rl.note) {
+                    c.diagnosis = rl.apply(&c.diagnosis);
+                }
+            }
+            let cr = model::connection_report(&c);
+            match &mut recs {
+                Some(r) => {
+                    if let Err(e) = r.add(cr, attempt) {
+                        spill_error.get_or_insert(e);
+                    }
+                }
+                None => reports.push(cr),
+            }
+        };
+        let mut grouper: Grouper<ConnectionResult> = Grouper::new();
+        let (r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| {
+            let m = Member::of(&c.timeline, &c.diagnosis);
+            grouper.push(m, c, &mut on_final);
+        });
+        let attempts = grouper.finish(&mut on_final);
+        let mut report = model::file_report(&Input {
             result: &r,
             sha256: sha.as_deref(),
             attempts: Some(&attempts),
             found: item.origin != Origin::Named,
-        })
+        });
+        report.connections = reports;
+        FileOut {
+            report,
+            records: recs,
+            spill_error,
+        }
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(f) => f,
@@ -727,7 +819,11 @@ fn report_item(item: &Item, opts: &Options, hash: bool, progress: &Progress) -> 
                 ))),
                 ..unopened(&item.display, io::Error::other(""))
             };
-            model::file_report(&Input::new(&r))
+            FileOut {
+                report: model::file_report(&Input::new(&r)),
+                records: records.map(new_records),
+                spill_error: None,
+            }
         }
     }
 }
@@ -837,6 +933,22 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     if format.streams() {
         write_ok = sink.write(report::header(format).as_bytes());
     }
+    // Rendered connection by connection on the workers (not when
+    // redacting: pseudonyms are given in output order, on this thread).
+    // The table too, unless it is fitted to a terminal or coloured.
+    let records = (stream::streams_records(format)
+        && !args.redact
+        && args.ladder.is_none()
+        && !(format == Format::Table && (ropts.style.terminal || ropts.style.color)))
+        .then_some((format, ropts.style));
+    let json_streamed = records.is_some_and(|r| r.0 == Format::Json);
+    let table_streamed = records.is_some_and(|r| r.0 == Format::Table);
+    let mut totals = model::TotalsAcc::default();
+    let mut files_written = 0usize;
+    if json_streamed && write_ok {
+        let (head, _) = stream::json_document_parts(model::Totals::default());
+        write_ok = sink.write(head.as_bytes());
+    }
     let window = 2 * pool.current_num_threads().max(1);
     if write_ok {
         run_ordered(
@@ -844,14 +956,23 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
             items.len(),
             window,
             |i| match items.get(i) {
-                Some(item) => report_item(item, &opts, hash, &progress),
-                None => model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
+                Some(item) => report_item(item, &opts, hash, &progress, records),
+                None => FileOut {
+                    report: model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
+                    records: None,
+                    spill_error: None,
+                },
             },
-            |_, mut f| {
+            |_, out| {
                 if interrupt::interrupted() {
                     // Nothing more is written: what was is whole records.
                     return false;
                 }
+                let FileOut {
+                    report: mut f,
+                    records: recs,
+                    spill_error,
+                } = out;
                 exit.note(&f);
                 ignored += u64::from(f.ignored.is_some());
                 if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
@@ -863,6 +984,33 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                             escape_unsafe(&report::text::error_line(e))
                         );
                     });
+                }
+                if let Some(e) = spill_error {
+                    sink.failed = Some(io::Error::new(
+                        e.kind(),
+                        format!("cannot write a temporary file: {e}"),
+                    ));
+                    return false;
+                }
+                if let Some(mut recs) = recs {
+                    exit.failed |= recs.outcomes.failed > 0;
+                    totals.file(&f);
+                    if recs.table_skips(&f) {
+                        totals.merge_connections(std::mem::take(&mut recs.totals));
+                        return true;
+                    }
+                    let sep = (json_streamed || table_streamed) && files_written > 0;
+                    files_written += 1;
+                    write_ok = progress.suspend(|| {
+                        sink.write_with(|o| {
+                            if sep {
+                                o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
+                            }
+                            recs.write_to(&f, o)
+                        })
+                    });
+                    totals.merge_connections(std::mem::take(&mut recs.totals));
+                    return write_ok;
                 }
                 if !format.streams() {
                     reports.push(f);
@@ -884,7 +1032,17 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         return interrupt::EXIT_INTERRUPTED;
     }
 
-    if !format.streams() {
+    if json_streamed {
+        if sink.ok() {
+            let (_, tail) = stream::json_document_parts(totals.finish());
+            sink.write(tail.as_bytes());
+        }
+    } else if table_streamed {
+        if items.len() > 1 && !args.quiet && sink.ok() {
+            let tail = stream::table_totals(totals.finish(), files_written > 0, ropts.style);
+            sink.write(tail.as_bytes());
+        }
+    } else if !format.streams() {
         let mut doc = model::document(reports);
         if args.redact {
             report::redact::redact(&mut doc);

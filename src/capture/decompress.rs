@@ -23,15 +23,50 @@ pub(crate) fn open<R: Read, F: FnMut(&Frame<'_>)>(
     let mut prefix = [0u8; 4];
     let n = drive::read_prefix(&mut src, &mut prefix)?;
     let head = prefix.get(..n).unwrap_or(&[]);
-    let chained = Cursor::new(head.to_vec()).chain(src);
-    if head.starts_with(&GZIP_MAGIC) {
+    let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let chained = CountRead {
+        inner: Cursor::new(head.to_vec()).chain(src),
+        read: read.clone(),
+    };
+    let (r, compression) = if head.starts_with(&GZIP_MAGIC) {
         let dec = flate2::read::MultiGzDecoder::new(chained);
-        read_stream(dec, Compression::Gzip, on_frame, on_secrets)
+        (
+            read_stream(dec, Compression::Gzip, on_frame, on_secrets),
+            "gzip",
+        )
     } else if head == ZSTD_MAGIC {
         let dec = zstd::stream::read::Decoder::new(chained)?;
-        read_stream(dec, Compression::Zstd, on_frame, on_secrets)
+        (
+            read_stream(dec, Compression::Zstd, on_frame, on_secrets),
+            "zstd",
+        )
     } else {
-        read_stream(chained, Compression::None, on_frame, on_secrets)
+        return read_stream(chained, Compression::None, on_frame, on_secrets);
+    };
+    // A compressed stream cut before its first block decompressed (a zstd
+    // block holds up to 128 KiB: a small file cut anywhere gives nothing)
+    // is cut short, not empty and not unreadable: say where it ended.
+    match r {
+        Err(OpenError::Io(e)) => Err(OpenError::CutBeforeData {
+            compression,
+            offset: read.get(),
+            why: e.to_string(),
+        }),
+        r => r,
+    }
+}
+
+/// Counts the bytes read through it.
+struct CountRead<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for CountRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -349,6 +384,30 @@ mod tests {
                         assert!(seen.len() < 6000 || cut == bytes.len() - 5);
                     }
                     Err(e) => panic!("cut {cut}: {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_compressed_capture_cut_anywhere_says_where() {
+        // One zstd block: cut anywhere, nothing decompresses; the file is
+        // cut short at the offset where its bytes end, not "unreadable".
+        let plain = sample_n(20);
+        for bytes in [gzip(&plain), zstd::encode_all(&plain[..], 3).unwrap()] {
+            for cut in 5..bytes.len() {
+                let (r, seen) = read_all(&bytes[..cut]);
+                match r {
+                    Ok(s) => {
+                        let w = s.incomplete.expect("cut stream reported");
+                        assert_eq!(w.kind, WarningKind::Truncated, "{}", w.message);
+                        assert_eq!(seen.len() as u64, s.packets);
+                    }
+                    Err(OpenError::CutBeforeData { offset, .. }) => {
+                        assert_eq!(offset, cut as u64, "cut {cut}");
+                        assert!(seen.is_empty());
+                    }
+                    Err(e) => panic!("cut {cut} of {}: {e}", bytes.len()),
                 }
             }
         }

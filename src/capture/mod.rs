@@ -229,6 +229,15 @@ pub enum OpenError {
     OtherFormat(String),
     #[error("empty file")]
     Empty,
+    /// A compressed stream that ends (or breaks) before its first capture
+    /// bytes could be decompressed: `offset` is where the compressed
+    /// bytes ended.
+    #[error("capture cut short at byte offset {offset} of the {compression} stream, before anything could be decompressed ({why})")]
+    CutBeforeData {
+        compression: &'static str,
+        offset: u64,
+        why: String,
+    },
     #[error("{0}")]
     Other(String),
 }

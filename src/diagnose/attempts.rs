@@ -8,6 +8,8 @@ use super::rules::cause;
 use super::{Benign, Cause, CauseId, Confidence, Diagnosis, Outcome, Step};
 use crate::common::{Duration, Timestamp};
 use crate::timeline::Timeline;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// A connection starting within this time of the end of the previous one
@@ -87,132 +89,503 @@ pub struct Attempt {
     pub relabels: Vec<Relabel>,
 }
 
-/// Group connections into attempts. Pure: the result depends only on the
-/// input (order of the input does not matter).
-pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| {
-        let tl = items[i].0;
-        (
-            tl.endpoints.client.ip(),
-            tl.endpoints.server,
-            tl.first_ts,
-            tl.stream,
-        )
-    });
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_end = Timestamp::default();
-    for i in order {
-        let tl = items[i].0;
-        let joins = groups.last().and_then(|g| g.last()).is_some_and(|&j| {
-            let (prev, pd) = items[j];
-            let window = if pd.benign == Some(Benign::CredentialPrecheck)
-                || pd.cause.as_ref().map(|c| c.id) == Some(CauseId::PubKeyAuthRejected)
-            {
-                PRECHECK_WINDOW
-            } else {
-                RETRY_WINDOW
-            };
-            prev.endpoints.client.ip() == tl.endpoints.client.ip()
-                && prev.endpoints.server == tl.endpoints.server
-                && tl.first_ts.since(group_end) <= window
-        });
-        if joins {
-            if let Some(g) = groups.last_mut() {
-                g.push(i);
-            }
-            group_end = group_end.max(tl.last_ts);
+/// An attempt holds at most this many connections; the next one from the
+/// same client starts a new attempt. Clients retry a bounded number of
+/// times: mstsc's automatic reconnection gives up after 20 tries (the
+/// `autoreconnect max retries` setting, 20 by default), FreeRDP's
+/// `/auto-reconnect-max-retries` is 20 by default, and a security
+/// enumeration (nmap's rdp-enum-encryption) makes one connection per
+/// protocol and encryption level, 10 in the lab's captures. More than this
+/// is a loop (a monitor, a scanner), told as consecutive attempts; the
+/// bound keeps what grouping holds per client and server small.
+pub const MAX_ATTEMPT: usize = 64;
+
+/// What grouping needs of one connection (a few dozen bytes): its
+/// timeline and diagnosis can go as soon as this is taken.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    pub stream: u64,
+    pub client: IpAddr,
+    pub server: SocketAddr,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    /// How far the capture ran when the connection was finished.
+    pub capture_end: Timestamp,
+    pub outcome: Outcome,
+    pub benign: Option<Benign>,
+    pub cause: Option<CauseId>,
+    pub failed_step: Option<Step>,
+    pub last_step: Option<Step>,
+    /// The security protocols the Connection Request offered (`Some(None)`:
+    /// a request without RDP_NEG_REQ; `None`: no request seen).
+    pub offer: Option<Option<u32>>,
+}
+
+impl Member {
+    pub fn of(tl: &Timeline, d: &Diagnosis) -> Self {
+        Member {
+            stream: tl.stream,
+            client: tl.endpoints.client.ip(),
+            server: tl.endpoints.server,
+            first_ts: tl.first_ts,
+            last_ts: tl.last_ts,
+            capture_end: tl.capture_end,
+            outcome: d.outcome,
+            benign: d.benign,
+            cause: d.cause.as_ref().map(|c| c.id),
+            failed_step: d.failed_step,
+            last_step: d.last_step,
+            offer: tl
+                .connection_request()
+                .map(|(_, r)| r.neg_req.as_ref().map(|n| n.requested.0)),
+        }
+    }
+
+    /// The time after this connection within which the next one from the
+    /// same client to the same server belongs to the same attempt.
+    fn window(&self) -> Duration {
+        if self.benign == Some(Benign::CredentialPrecheck)
+            || self.cause == Some(CauseId::PubKeyAuthRejected)
+        {
+            PRECHECK_WINDOW
         } else {
-            groups.push(vec![i]);
-            group_end = tl.last_ts;
+            RETRY_WINDOW
         }
     }
-    groups.iter().map(|g| attempt(items, g)).collect()
-}
 
-/// A member's verdict after corrections: outcome, benign kind, cause,
-/// failed step.
-type Effective = (Outcome, Option<Benign>, Option<CauseId>, Option<Step>);
-
-fn reached_credentials(d: &Diagnosis) -> bool {
-    d.outcome == Outcome::Established
-        || d.benign == Some(Benign::SessionEnd)
-        || d.last_step.is_some_and(|s| s >= Step::CredsspCredentials)
-}
-
-fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
-    let tls: Vec<&Timeline> = g.iter().map(|&i| items[i].0).collect();
-    let ds: Vec<&Diagnosis> = g.iter().map(|&i| items[i].1).collect();
-    let mut relabels = Vec::new();
-    // Whether some member after each one reached the credentials: one
-    // pass from the end, so an attempt of many retries costs linear time.
-    let mut later_reached = vec![false; ds.len()];
-    for k in (1..ds.len()).rev() {
-        later_reached[k - 1] = later_reached[k] || reached_credentials(ds[k]);
+    fn reached_credentials(&self) -> bool {
+        self.outcome == Outcome::Established
+            || self.benign == Some(Benign::SessionEnd)
+            || self
+                .last_step
+                .is_some_and(|s| s >= Step::CredsspCredentials)
     }
-    for (k, d) in ds.iter().enumerate() {
-        let followed = k + 1 < ds.len();
-        let tl = tls[k];
-        match (d.benign, d.cause.as_ref().map(|c| c.id)) {
-            (Some(Benign::CredentialPrecheck), _)
-                if !followed && tl.capture_end.since(tl.last_ts) >= PRECHECK_WINDOW =>
-            {
-                relabels.push(Relabel {
-                    stream: tl.stream,
-                    outcome: Outcome::Failed,
-                    benign: None,
-                    failed_step: Some(Step::CredsspCredentials),
-                    cause: Some(cause(
-                        CauseId::PubKeyAuthRejected,
-                        Confidence::Low,
-                        "The client closed after the server's pubKeyAuth and did not connect \
-                         again: not a credential pre-check; it could not verify the server's \
-                         public-key binding (TLS interception or a certificate swap)."
-                            .into(),
-                    )),
-                    note: format!(
-                        "no connection followed within {} although the capture went on: not a \
-                         credential pre-check",
-                        PRECHECK_WINDOW
-                    ),
-                });
-            }
-            (_, Some(CauseId::PubKeyAuthRejected)) if later_reached[k] => {
-                relabels.push(Relabel {
-                    stream: tl.stream,
-                    outcome: Outcome::Benign,
-                    benign: Some(Benign::CredentialPrecheck),
-                    cause: None,
-                    failed_step: None,
-                    note: "a following connection from the same client sent its credentials: \
-                           this short NLA connection was the client's credential pre-check"
-                        .into(),
-                });
-            }
-            _ => {}
+
+    /// Whether a security-enumeration burst may relabel it.
+    fn probe_eligible(&self) -> bool {
+        self.outcome != Outcome::Benign
+            && self.last_step != Some(Step::SessionData)
+            && self.offer.is_some()
+    }
+
+    /// The pre-check rule only bites on a pre-check the capture outlived
+    /// by the whole window.
+    fn precheck_unanswered(&self) -> bool {
+        self.benign == Some(Benign::CredentialPrecheck)
+            && self.capture_end.since(self.last_ts) >= PRECHECK_WINDOW
+    }
+}
+
+/// Group connections into attempts. Pure: the result depends only on the
+/// input (order of the input does not matter). The batch form of
+/// [`Grouper`], which it feeds in time order.
+pub fn group_attempts(items: &[(&Timeline, &Diagnosis)]) -> Vec<Attempt> {
+    let mut members: Vec<Member> = items.iter().map(|(t, d)| Member::of(t, d)).collect();
+    members.sort_by_key(|m| (m.first_ts, m.stream));
+    let mut g = Grouper::new();
+    for m in members {
+        g.push(m, (), &mut |_, _, _| {});
+    }
+    g.finish(&mut |_, _, _| {})
+}
+
+/// One connection of an open attempt whose verdict may still change.
+#[derive(Debug)]
+struct Pending {
+    m: Member,
+    /// Its place in the grouper's queue.
+    seq: u64,
+    /// Its index in the attempt.
+    index: usize,
+    followed: bool,
+    later_reached: bool,
+    burst_closed: bool,
+    probe: Option<Relabel>,
+}
+
+/// The burst (connections back to back) an open attempt ends with.
+#[derive(Debug, Default)]
+struct Burst {
+    start: usize,
+    len: usize,
+    offers: Vec<Option<u32>>,
+}
+
+/// An attempt still open: connections may join it.
+#[derive(Debug)]
+struct Open {
+    id: u64,
+    last: Member,
+    group_end: Timestamp,
+    first: Timestamp,
+    n: usize,
+    /// Members whose verdict is final, in order: stream and verdict.
+    streams: Vec<u64>,
+    eff: Vec<Effective>,
+    /// Members not yet final, in order (after those above).
+    pending: VecDeque<Pending>,
+    burst: Burst,
+    rule_relabels: Vec<Relabel>,
+    probe_relabels: Vec<Relabel>,
+}
+
+/// A connection waiting in the grouper: its payload, and once final the
+/// correction to apply.
+#[derive(Debug)]
+struct Slot<T> {
+    payload: Option<T>,
+    relabel: Option<Relabel>,
+    done: bool,
+    /// The attempt it joined (an identifier unique in the grouper).
+    attempt: u64,
+}
+
+/// What the grouper hands back: a connection, the correction to apply,
+/// and the attempt it belongs to (an identifier unique in the grouper,
+/// shared by the connections of one attempt).
+pub type Emit<'a, T> = dyn FnMut(T, Option<Relabel>, u64) + 'a;
+
+type PairKey = (IpAddr, SocketAddr);
+
+/// Groups connections into attempts as they come (in stream order, which
+/// is the order they started in), and hands each connection back with its
+/// correction once no later connection can change its verdict, in the
+/// order they came. What it holds is bounded: an open attempt keeps a few
+/// bytes per connection (at most [`MAX_ATTEMPT`]), and a connection waits
+/// only while a neighbour may still correct it (a pre-check for the
+/// connection after it, a burst until [`BURST_GAP`] passes, an attempt
+/// until its retry window passes); connections after it wait behind it so
+/// that the order is kept. Time is the start of the latest connection: a
+/// connection that starts later cannot join a burst or attempt whose
+/// window it is past. In a capture whose clock went backwards, grouping
+/// follows stream order.
+#[derive(Debug)]
+pub struct Grouper<T> {
+    queue: VecDeque<Slot<T>>,
+    /// Sequence number of `queue[0]`.
+    base: u64,
+    open: HashMap<PairKey, Open>,
+    deadlines: BinaryHeap<Reverse<(Timestamp, u64, PairKey)>>,
+    clock: Option<Timestamp>,
+    next_id: u64,
+    closed: Vec<Attempt>,
+    held_peak: usize,
+}
+
+impl<T> Default for Grouper<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Grouper<T> {
+    pub fn new() -> Self {
+        Grouper {
+            queue: VecDeque::new(),
+            base: 0,
+            open: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            clock: None,
+            next_id: 0,
+            closed: Vec::new(),
+            held_peak: 0,
         }
     }
-    probe_bursts(&tls, &ds, &mut relabels);
-    let relabelled: std::collections::HashMap<u64, &Relabel> =
-        relabels.iter().map(|r| (r.stream, r)).collect();
-    let eff: Vec<Effective> = tls
-        .iter()
-        .zip(&ds)
-        .map(|(tl, d)| match relabelled.get(&tl.stream) {
+
+    /// Connections held (waiting for their verdict, or behind one that is).
+    pub fn held(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The most connections held at once.
+    pub fn held_peak(&self) -> usize {
+        self.held_peak
+    }
+
+    /// Attempts still open (at most one per client and server).
+    pub fn open_attempts(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Add the next connection; `emit` receives every connection whose
+    /// verdict became final, with its correction, in the order they came.
+    pub fn push(&mut self, m: Member, payload: T, emit: &mut Emit<'_, T>) {
+        let now = self.clock.map_or(m.first_ts, |c| c.max(m.first_ts));
+        self.clock = Some(now);
+        self.expire(now);
+        let seq = self.base + self.queue.len() as u64;
+        self.queue.push_back(Slot {
+            payload: Some(payload),
+            relabel: None,
+            done: false,
+            attempt: 0,
+        });
+        self.held_peak = self.held_peak.max(self.queue.len());
+        let key = (m.client, m.server);
+        let joins = self
+            .open
+            .get(&key)
+            .is_some_and(|o| o.n < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.last.window());
+        if !joins {
+            self.close(key);
+            let id = self.next_id;
+            self.next_id += 1;
+            self.open.insert(
+                key,
+                Open {
+                    id,
+                    last: m.clone(),
+                    group_end: m.last_ts,
+                    first: m.first_ts,
+                    n: 0,
+                    streams: Vec::new(),
+                    eff: Vec::new(),
+                    pending: VecDeque::new(),
+                    burst: Burst::default(),
+                    rule_relabels: Vec::new(),
+                    probe_relabels: Vec::new(),
+                },
+            );
+        }
+        if let Some(o) = self.open.get_mut(&key) {
+            if let Some(s) = self.queue.back_mut() {
+                s.attempt = o.id;
+            }
+            if o.n > 0 {
+                if let Some(p) = o.pending.back_mut() {
+                    p.followed = true;
+                }
+                if m.first_ts.since(o.last.last_ts) > BURST_GAP {
+                    close_burst(o);
+                    o.burst = Burst {
+                        start: o.n,
+                        ..Burst::default()
+                    };
+                }
+                if m.reached_credentials() {
+                    for p in &mut o.pending {
+                        p.later_reached = true;
+                    }
+                }
+            }
+            o.burst.len += 1;
+            if let Some(offer) = m.offer {
+                if let Err(i) = o.burst.offers.binary_search(&offer) {
+                    o.burst.offers.insert(i, offer);
+                }
+            }
+            o.group_end = o.group_end.max(m.last_ts);
+            o.first = o.first.min(m.first_ts);
+            o.pending.push_back(Pending {
+                m: m.clone(),
+                seq,
+                index: o.n,
+                followed: false,
+                later_reached: false,
+                burst_closed: false,
+                probe: None,
+            });
+            o.n += 1;
+            o.last = m;
+            let (burst_end, group_end) = (
+                after(o.last.last_ts, BURST_GAP),
+                after(o.group_end, o.last.window()),
+            );
+            self.deadlines.push(Reverse((burst_end, o.id, key)));
+            self.deadlines.push(Reverse((group_end, o.id, key)));
+            fold(o, &mut self.queue, self.base, false);
+        }
+        self.release(emit);
+    }
+
+    /// Close every attempt and hand back every connection; the attempts,
+    /// ordered by client, server and start.
+    pub fn finish(mut self, emit: &mut Emit<'_, T>) -> Vec<Attempt> {
+        let keys: Vec<PairKey> = self.open.keys().copied().collect();
+        for k in keys {
+            self.close(k);
+        }
+        self.release(emit);
+        let mut at = std::mem::take(&mut self.closed);
+        at.sort_by_key(|a| (a.client, a.server, a.first, a.streams.first().copied()));
+        at
+    }
+
+    /// Close the bursts and attempts the clock has passed the window of.
+    fn expire(&mut self, now: Timestamp) {
+        while let Some(Reverse((t, id, key))) = self.deadlines.peek().copied() {
+            if t >= now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(o) = self.open.get_mut(&key).filter(|o| o.id == id) else {
+                continue;
+            };
+            if now.since(o.group_end) > o.last.window() {
+                self.close(key);
+            } else if now.since(o.last.last_ts) > BURST_GAP {
+                close_burst(o);
+                fold(o, &mut self.queue, self.base, false);
+            }
+        }
+    }
+
+    fn close(&mut self, key: PairKey) {
+        if let Some(mut o) = self.open.remove(&key) {
+            close_burst(&mut o);
+            fold(&mut o, &mut self.queue, self.base, true);
+            let mut relabels = std::mem::take(&mut o.rule_relabels);
+            relabels.append(&mut o.probe_relabels);
+            self.closed.push(summarize(
+                key,
+                std::mem::take(&mut o.streams),
+                o.first,
+                o.group_end,
+                &o.eff,
+                relabels,
+            ));
+        }
+    }
+
+    fn release(&mut self, emit: &mut Emit<'_, T>) {
+        while self.queue.front().is_some_and(|s| s.done) {
+            if let Some(s) = self.queue.pop_front() {
+                self.base += 1;
+                if let Some(p) = s.payload {
+                    emit(p, s.relabel, s.attempt);
+                }
+            }
+        }
+    }
+}
+
+fn after(t: Timestamp, d: Duration) -> Timestamp {
+    Timestamp(t.0.saturating_add(d.0))
+}
+
+/// Decide the probe correction of the burst's members: the burst is over.
+fn close_burst(o: &mut Open) {
+    let (start, n, offers) = (o.burst.start, o.burst.len, o.burst.offers.len());
+    for p in o.pending.iter_mut().filter(|p| p.index >= start) {
+        if p.burst_closed {
+            continue;
+        }
+        p.burst_closed = true;
+        if offers >= PROBE_OFFERS && p.m.probe_eligible() {
+            p.probe = Some(Relabel {
+                stream: p.m.stream,
+                outcome: Outcome::Benign,
+                benign: Some(Benign::Probe),
+                cause: None,
+                failed_step: None,
+                note: format!(
+                    "one of {} back-to-back connections from the same client offering {} \
+                     different security protocols: a security enumeration probe, not a \
+                     user's failure",
+                    n, offers
+                ),
+            });
+        }
+    }
+}
+
+/// Take the members whose verdict is final off the front of the attempt
+/// (all of them when it is `closed`), and mark their slots done.
+fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool) {
+    while let Some(p) = o.pending.front() {
+        let probe_known = p.burst_closed || !p.m.probe_eligible();
+        let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
+        let rule_known =
+            closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
+        if !(probe_known && rule_known) {
+            break;
+        }
+        let Some(p) = o.pending.pop_front() else {
+            break;
+        };
+        let rule = rule_relabel(&p.m, p.followed, p.later_reached);
+        let relabel = match (p.probe, rule) {
+            (Some(pr), _) => {
+                o.probe_relabels.push(pr.clone());
+                Some(pr)
+            }
+            (None, Some(r)) => {
+                o.rule_relabels.push(r.clone());
+                Some(r)
+            }
+            (None, None) => None,
+        };
+        let m = &p.m;
+        o.eff.push(match &relabel {
             Some(r) => (
                 r.outcome,
                 r.benign,
                 r.cause.as_ref().map(|c| c.id),
                 r.failed_step,
             ),
-            None => (
-                d.outcome,
-                d.benign,
-                d.cause.as_ref().map(|c| c.id),
-                d.failed_step,
-            ),
-        })
-        .collect();
+            None => (m.outcome, m.benign, m.cause, m.failed_step),
+        });
+        o.streams.push(m.stream);
+        let i = p.seq.saturating_sub(base);
+        if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
+            s.relabel = relabel;
+            s.done = true;
+        }
+    }
+}
+
+/// The correction a pre-check rule makes, once it is known whether a
+/// connection followed and whether a later one sent credentials.
+fn rule_relabel(m: &Member, followed: bool, later_reached: bool) -> Option<Relabel> {
+    match (m.benign, m.cause) {
+        (Some(Benign::CredentialPrecheck), _) if !followed && m.precheck_unanswered() => {
+            Some(Relabel {
+                stream: m.stream,
+                outcome: Outcome::Failed,
+                benign: None,
+                failed_step: Some(Step::CredsspCredentials),
+                cause: Some(cause(
+                    CauseId::PubKeyAuthRejected,
+                    Confidence::Low,
+                    "The client closed after the server's pubKeyAuth and did not connect \
+                     again: not a credential pre-check; it could not verify the server's \
+                     public-key binding (TLS interception or a certificate swap)."
+                        .into(),
+                )),
+                note: format!(
+                    "no connection followed within {} although the capture went on: not a \
+                     credential pre-check",
+                    PRECHECK_WINDOW
+                ),
+            })
+        }
+        (_, Some(CauseId::PubKeyAuthRejected)) if later_reached => Some(Relabel {
+            stream: m.stream,
+            outcome: Outcome::Benign,
+            benign: Some(Benign::CredentialPrecheck),
+            cause: None,
+            failed_step: None,
+            note: "a following connection from the same client sent its credentials: \
+                   this short NLA connection was the client's credential pre-check"
+                .into(),
+        }),
+        _ => None,
+    }
+}
+
+/// A member's verdict after corrections: outcome, benign kind, cause,
+/// failed step.
+type Effective = (Outcome, Option<Benign>, Option<CauseId>, Option<Step>);
+
+/// The attempt, from its members' final verdicts in time order.
+fn summarize(
+    (client, server): PairKey,
+    streams: Vec<u64>,
+    first: Timestamp,
+    last: Timestamp,
+    eff: &[Effective],
+    relabels: Vec<Relabel>,
+) -> Attempt {
     let failed = eff.iter().filter(|e| e.0 == Outcome::Failed).count();
     let benign = eff.iter().filter(|e| e.0 == Outcome::Benign).count();
     let established = eff
@@ -223,15 +596,6 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
         eff.first().and_then(|e| e.3)
     } else {
         None
-    };
-    let first = tls.iter().map(|t| t.first_ts).min().unwrap_or_default();
-    let last = tls.iter().map(|t| t.last_ts).max().unwrap_or_default();
-    let (client, server) = match tls.first() {
-        Some(t) => (t.endpoints.client.ip(), t.endpoints.server),
-        None => (
-            std::net::IpAddr::from([0, 0, 0, 0]),
-            SocketAddr::from(([0, 0, 0, 0], 0)),
-        ),
     };
     let n = eff.len();
     let head = if n == 1 {
@@ -279,7 +643,7 @@ fn attempt(items: &[(&Timeline, &Diagnosis)], g: &[usize]) -> Attempt {
         format!("{head}: {}", parts.join(", then "))
     };
     Attempt {
-        streams: tls.iter().map(|t| t.stream).collect(),
+        streams,
         client,
         server,
         first,
@@ -316,55 +680,5 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
         Outcome::Established => "established".into(),
         Outcome::Incomplete => "incomplete (capture too short)".into(),
         Outcome::NotRdp => "not RDP".into(),
-    }
-}
-
-/// Security enumeration (nmap's rdp-enum-encryption and the like): back-to-
-/// back connections from one client, each offering other security
-/// protocols and leaving once the server has answered. Each connection
-/// alone looks like a negotiation failure or a client that left; together
-/// they are one probe, not a user's failures.
-fn probe_bursts(tls: &[&Timeline], ds: &[&Diagnosis], relabels: &mut Vec<Relabel>) {
-    let offer = |tl: &Timeline| {
-        tl.connection_request()
-            .map(|(_, r)| r.neg_req.as_ref().map(|n| n.requested.0))
-    };
-    let mut start = 0;
-    for end in 1..=tls.len() {
-        let breaks = end == tls.len() || tls[end].first_ts.since(tls[end - 1].last_ts) > BURST_GAP;
-        if !breaks {
-            continue;
-        }
-        let run = start..end;
-        let n = run.len();
-        start = end;
-        let mut offers: Vec<Option<u32>> = run.clone().filter_map(|k| offer(tls[k])).collect();
-        offers.sort_unstable();
-        offers.dedup();
-        if offers.len() < PROBE_OFFERS {
-            continue;
-        }
-        for k in run {
-            let d = ds[k];
-            let ran = d.last_step == Some(Step::SessionData);
-            if d.outcome == Outcome::Benign || ran || offer(tls[k]).is_none() {
-                continue;
-            }
-            relabels.retain(|r| r.stream != tls[k].stream);
-            relabels.push(Relabel {
-                stream: tls[k].stream,
-                outcome: Outcome::Benign,
-                benign: Some(Benign::Probe),
-                cause: None,
-                failed_step: None,
-                note: format!(
-                    "one of {} back-to-back connections from the same client offering {} \
-                     different security protocols: a security enumeration probe, not a \
-                     user's failure",
-                    n,
-                    offers.len()
-                ),
-            });
-        }
     }
 }

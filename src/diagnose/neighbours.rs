@@ -483,6 +483,41 @@ fn same_host(a: &str, b: &str) -> bool {
 /// Group the neighbours and the connections into attempts. Empty when the
 /// capture holds no neighbour: the TCP attempts say everything then.
 pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
+    let parts = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
+    cross_attempts_of(side, parts)
+}
+
+/// What the attempts across protocols keep of one RDP connection: its
+/// TCP part and the names it shows for its server (a few dozen bytes, so
+/// a file's connections can be handed on as they are diagnosed).
+#[derive(Clone, Debug)]
+pub struct TcpSummary {
+    part: TcpPart,
+    names: Vec<String>,
+}
+
+impl TcpSummary {
+    pub fn of(tl: &Timeline, d: &Diagnosis) -> Self {
+        TcpSummary {
+            part: TcpPart {
+                stream: tl.stream,
+                client: tl.endpoints.client,
+                server: tl.endpoints.server,
+                first_frame: tl.first_frame,
+                first_ts: tl.first_ts,
+                last_frame: tl.last_frame,
+                last_ts: tl.last_ts,
+                outcome: d.outcome,
+                phase: d.phase,
+                cause: d.cause.as_ref().map(|c| c.id),
+            },
+            names: tcp_names(tl),
+        }
+    }
+}
+
+/// [`cross_attempts`] from the connections' summaries, in stream order.
+pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<CrossAttempt> {
     if side.is_empty() {
         return Vec::new();
     }
@@ -525,24 +560,10 @@ pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> V
 
 /// The TCP connections as attempts: retries from one client to one
 /// server within [`RETRY_WINDOW`] of each other are one attempt.
-fn tcp_attempts(conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
-    let mut sorted: Vec<_> = conns.iter().collect();
-    sorted.sort_by_key(|(t, _)| (t.endpoints.client.ip(), t.first_ts));
+fn tcp_attempts(mut sorted: Vec<TcpSummary>) -> Vec<CrossAttempt> {
+    sorted.sort_by_key(|s| (s.part.client.ip(), s.part.first_ts));
     let mut out: Vec<CrossAttempt> = Vec::new();
-    for (tl, d) in sorted {
-        let part = TcpPart {
-            stream: tl.stream,
-            client: tl.endpoints.client,
-            server: tl.endpoints.server,
-            first_frame: tl.first_frame,
-            first_ts: tl.first_ts,
-            last_frame: tl.last_frame,
-            last_ts: tl.last_ts,
-            outcome: d.outcome,
-            phase: d.phase,
-            cause: d.cause.as_ref().map(|c| c.id),
-        };
-        let names = tcp_names(tl);
+    for TcpSummary { part, names } in sorted {
         let joins = out.last().is_some_and(|a| {
             a.client == part.client.ip()
                 && a.server == Some(part.server.ip())

@@ -442,6 +442,13 @@ impl FlowTable {
         self.table.live()
     }
 
+    /// The lowest stream number a connection still in the table may be
+    /// handed over under: every connection numbered below it was handed
+    /// over already (`None`: no such connection is live).
+    pub fn lowest_open_stream(&self) -> Option<u64> {
+        self.table.lowest_open_stream()
+    }
+
     /// End of capture: every remaining selected connection, and the counters.
     pub fn finish(mut self) -> (Vec<Connection>, FlowStats) {
         let rest = self.table.finish();

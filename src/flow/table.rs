@@ -455,6 +455,16 @@ impl Table {
         self.map.len()
     }
 
+    /// The lowest stream number of a live conversation that is, or may
+    /// still become, a selected one (O(live)).
+    pub fn lowest_open_stream(&self) -> Option<u64> {
+        self.map
+            .values()
+            .filter(|e| !matches!(e.track, Track::Light))
+            .map(|e| e.stream)
+            .min()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn on_tcp(
         &mut self,

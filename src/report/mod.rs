@@ -15,6 +15,7 @@ pub mod model;
 pub mod neighbours;
 pub mod records;
 pub mod redact;
+pub mod stream;
 pub mod terminal;
 pub mod text;
 

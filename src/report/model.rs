@@ -840,6 +840,7 @@ fn open_error_kind(e: &OpenError) -> &'static str {
         OpenError::Io(_) => "io",
         OpenError::NotACapture(_) | OpenError::OtherFormat(_) => "not_a_capture",
         OpenError::Empty => "empty",
+        OpenError::CutBeforeData { .. } => "truncated",
         OpenError::Other(_) => "other",
     }
 }
@@ -852,6 +853,7 @@ pub fn file_error(read: &Result<ReadSummary, OpenError>) -> Option<FileError> {
             message: e.to_string(),
             offset: match e {
                 OpenError::NotACapture(_) | OpenError::OtherFormat(_) | OpenError::Empty => Some(0),
+                OpenError::CutBeforeData { offset, .. } => Some(*offset),
                 _ => None,
             },
             frame: None,
@@ -1698,16 +1700,31 @@ const PHASES: [Phase; 6] = [
 
 /// Totals over the files of a run.
 pub fn totals(files: &[FileReport]) -> Totals {
-    let mut t = Totals {
-        files: files.len() as u64,
-        ..Totals::default()
-    };
-    let mut by_phase = [0u64; PHASES.len()];
-    let mut by_cause: Vec<Count> = Vec::new();
-    // Server -> (failed, connections, causes); kept in first-seen order.
-    let mut by_server: Vec<ServerFailures> = Vec::new();
-    let mut server_index: std::collections::HashMap<String, usize> = Default::default();
+    let mut t = TotalsAcc::default();
     for f in files {
+        t.file(f);
+        for c in &f.connections {
+            t.connection(c);
+        }
+    }
+    t.finish()
+}
+
+/// The totals, gathered file by file and connection by connection: a few
+/// counters per phase, cause and server, nothing per connection.
+#[derive(Clone, Debug, Default)]
+pub struct TotalsAcc {
+    t: Totals,
+    by_phase: [u64; PHASES.len()],
+    by_cause: Vec<Count>,
+    by_server: std::collections::HashMap<String, ServerFailures>,
+}
+
+impl TotalsAcc {
+    /// Count a file (not its connections).
+    pub fn file(&mut self, f: &FileReport) {
+        let t = &mut self.t;
+        t.files += 1;
         if let Some(i) = &f.ignored {
             t.files_ignored += 1;
             t.ignored.push(FileProblem {
@@ -1732,62 +1749,109 @@ pub fn totals(files: &[FileReport]) -> Totals {
                 message: super::text::error_line(e),
             });
         }
-        for c in &f.connections {
-            t.connections += 1;
-            let si = *server_index.entry(c.server.clone()).or_insert_with(|| {
-                by_server.push(ServerFailures {
-                    server: c.server.clone(),
-                    failed: 0,
-                    connections: 0,
-                    causes: Vec::new(),
-                });
-                by_server.len() - 1
+    }
+
+    /// Count a connection.
+    pub fn connection(&mut self, c: &ConnectionReport) {
+        self.t.connections += 1;
+        let s = self
+            .by_server
+            .entry(c.server.clone())
+            .or_insert_with(|| ServerFailures {
+                server: c.server.clone(),
+                failed: 0,
+                connections: 0,
+                causes: Vec::new(),
             });
-            if let Some(s) = by_server.get_mut(si) {
-                s.connections += 1;
+        s.connections += 1;
+        self.t.outcomes.add(&c.outcome);
+        if c.outcome != Outcome::Failed.name() {
+            return;
+        }
+        if let Some(i) = PHASES.iter().position(|p| p.name() == c.phase) {
+            if let Some(n) = self.by_phase.get_mut(i) {
+                *n += 1;
             }
-            t.outcomes.add(&c.outcome);
-            if c.outcome != Outcome::Failed.name() {
-                continue;
+        }
+        let cause = c
+            .cause
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| "none".to_string());
+        s.failed += 1;
+        count(&mut s.causes, &cause);
+        count(&mut self.by_cause, &cause);
+    }
+
+    /// Add the connections counted in `other` (files are counted with
+    /// [`TotalsAcc::file`] in input order).
+    pub fn merge_connections(&mut self, other: TotalsAcc) {
+        self.t.connections += other.t.connections;
+        let (a, b) = (&mut self.t.outcomes, &other.t.outcomes);
+        a.established += b.established;
+        a.failed += b.failed;
+        a.incomplete += b.incomplete;
+        a.benign += b.benign;
+        a.not_rdp += b.not_rdp;
+        for (n, m) in self.by_phase.iter_mut().zip(other.by_phase) {
+            *n += m;
+        }
+        for c in other.by_cause {
+            add_count(&mut self.by_cause, c);
+        }
+        for (k, s) in other.by_server {
+            let e = self.by_server.entry(k).or_insert_with(|| ServerFailures {
+                server: s.server.clone(),
+                failed: 0,
+                connections: 0,
+                causes: Vec::new(),
+            });
+            e.failed += s.failed;
+            e.connections += s.connections;
+            for c in s.causes {
+                add_count(&mut e.causes, c);
             }
-            if let Some(i) = PHASES.iter().position(|p| p.name() == c.phase) {
-                by_phase[i] += 1;
-            }
-            let cause = c
-                .cause
-                .as_ref()
-                .map(|c| c.id.clone())
-                .unwrap_or_else(|| "none".to_string());
-            if let Some(s) = by_server.get_mut(si) {
-                s.failed += 1;
-                count(&mut s.causes, &cause);
-            }
-            count(&mut by_cause, &cause);
         }
     }
-    t.failures_by_phase = PHASES
-        .iter()
-        .zip(by_phase)
-        .filter(|(_, n)| *n > 0)
-        .map(|(p, n)| Count {
-            id: p.name().to_string(),
-            count: n,
-        })
-        .collect();
-    sort_counts(&mut by_cause);
-    t.failures_by_cause = by_cause;
-    by_server.retain(|s| s.failed > 0);
-    by_server.sort_by(|a, b| {
-        b.failed
-            .cmp(&a.failed)
-            .then_with(|| a.server.cmp(&b.server))
-    });
-    by_server.truncate(TOP_SERVERS);
-    for s in &mut by_server {
-        sort_counts(&mut s.causes);
+
+    pub fn finish(self) -> Totals {
+        let mut t = self.t;
+        t.failures_by_phase = PHASES
+            .iter()
+            .zip(self.by_phase)
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| Count {
+                id: p.name().to_string(),
+                count: n,
+            })
+            .collect();
+        let mut by_cause = self.by_cause;
+        sort_counts(&mut by_cause);
+        t.failures_by_cause = by_cause;
+        let mut by_server: Vec<ServerFailures> = self
+            .by_server
+            .into_values()
+            .filter(|s| s.failed > 0)
+            .collect();
+        by_server.sort_by(|a, b| {
+            b.failed
+                .cmp(&a.failed)
+                .then_with(|| a.server.cmp(&b.server))
+        });
+        by_server.truncate(TOP_SERVERS);
+        for s in &mut by_server {
+            sort_counts(&mut s.causes);
+        }
+        t.failures_by_server = by_server;
+        t
     }
-    t.failures_by_server = by_server;
-    t
+}
+
+fn add_count(v: &mut Vec<Count>, c: Count) {
+    match v.iter_mut().find(|x| x.id == c.id) {
+        Some(x) => x.count += c.count,
+        None => v.push(c),
+    }
 }
 
 fn count(v: &mut Vec<Count>, id: &str) {

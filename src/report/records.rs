@@ -102,6 +102,22 @@ fn line<T: Serialize>(out: &mut String, v: &T) {
 /// any), then one `connection` record per connection, by stream, then a
 /// `file` record if the file was read (completely or not).
 pub fn jsonl_file(f: &FileReport) -> String {
+    let mut outcomes = OutcomeCounts::default();
+    let mut body = String::new();
+    for c in &f.connections {
+        outcomes.add(&c.outcome);
+        jsonl_connection(&mut body, &f.path, c);
+    }
+    let n = f.connections.len();
+    let mut out = jsonl_head(f, n);
+    out.push_str(&body);
+    out.push_str(&jsonl_tail(f, n, outcomes));
+    out
+}
+
+/// The records of a file before its connections: `error` or `ignored`,
+/// for a file of `connections` connections.
+pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
     let mut out = String::new();
     if let Some(e) = &f.error {
         line(
@@ -112,7 +128,7 @@ pub fn jsonl_file(f: &FileReport) -> String {
                 file: &f.path,
                 partial: f.format.is_some(),
                 packets: f.packets,
-                connections: f.connections.len(),
+                connections,
                 error: e,
             },
         );
@@ -128,17 +144,27 @@ pub fn jsonl_file(f: &FileReport) -> String {
             },
         );
     }
-    for c in &f.connections {
-        line(
-            &mut out,
-            &ConnectionRecord {
-                record: RECORD_CONNECTION,
-                schema_version: SCHEMA_VERSION,
-                file: &f.path,
-                connection: c,
-            },
-        );
-    }
+    out
+}
+
+/// The `connection` record of one connection of `file`.
+pub fn jsonl_connection(out: &mut String, file: &str, c: &ConnectionReport) {
+    line(
+        out,
+        &ConnectionRecord {
+            record: RECORD_CONNECTION,
+            schema_version: SCHEMA_VERSION,
+            file,
+            connection: c,
+        },
+    );
+}
+
+/// The records after a file's connections: one `attempt` record per
+/// attempt across protocols, then the `file` record closing a file that
+/// was read.
+pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> String {
+    let mut out = String::new();
     for a in &f.neighbour_attempts {
         line(
             &mut out,
@@ -151,10 +177,6 @@ pub fn jsonl_file(f: &FileReport) -> String {
         );
     }
     if f.format.is_some() {
-        let mut outcomes = OutcomeCounts::default();
-        for c in &f.connections {
-            outcomes.add(&c.outcome);
-        }
         line(
             &mut out,
             &FileRecord {
@@ -171,7 +193,7 @@ pub fn jsonl_file(f: &FileReport) -> String {
                 warnings_total: f.warnings_total,
                 skipped: &f.skipped,
                 flow: &f.flow,
-                connections: f.connections.len(),
+                connections,
                 outcomes,
             },
         );
@@ -278,11 +300,16 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 24] {
 pub fn csv_file(f: &FileReport) -> String {
     let mut out = String::new();
     for c in &f.connections {
-        let cells: Vec<String> = csv_cells(&f.path, c).iter().map(|s| csv_field(s)).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        csv_row(&mut out, &f.path, c);
     }
     out
+}
+
+/// The CSV row of one connection of `file`, CRLF-terminated.
+pub fn csv_row(out: &mut String, file: &str, c: &ConnectionReport) {
+    let cells: Vec<String> = csv_cells(file, c).iter().map(|s| csv_field(s)).collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]

@@ -404,8 +404,90 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
     }
 }
 
+/// Visit the strings of one connection, in output order.
+pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field, &mut String)) {
+    let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
+        if let Some(s) = s {
+            f(k, s);
+        }
+    };
+    f(Field::Endpoint, &mut c.client);
+    f(Field::Endpoint, &mut c.server);
+    f(Field::Text, &mut c.what_happened);
+    f(Field::Text, &mut c.ended_by.text);
+    if let Some(cause) = &mut c.cause {
+        f(Field::Text, &mut cause.summary);
+        f(Field::Text, &mut cause.remediation);
+    }
+    for e in &mut c.evidence {
+        f(Field::Text, &mut e.text);
+    }
+    for cv in &mut c.caveats {
+        f(Field::Text, cv);
+    }
+    if let Some(n) = &mut c.negotiation {
+        opt(f, Field::User, &mut n.cookie);
+        opt(f, Field::RoutingToken, &mut n.routing_token);
+        opt(f, Field::Text, &mut n.sentence);
+    }
+    if let Some(t) = &mut c.tls {
+        opt(f, Field::Host, &mut t.sni);
+    }
+    for cert in c
+        .certificates
+        .iter_mut()
+        .chain(c.client_certificates.iter_mut())
+    {
+        f(Field::Dn, &mut cert.subject);
+        f(Field::Dn, &mut cert.issuer);
+        for s in &mut cert.sans {
+            f(Field::San, s);
+        }
+        f(Field::CertSerial, &mut cert.serial);
+        f(Field::CertSha1, &mut cert.sha1);
+        f(Field::CertSha256, &mut cert.sha256);
+        f(Field::Plain, &mut cert.key);
+        f(Field::Plain, &mut cert.signature_algorithm);
+        f(Field::Plain, &mut cert.key_algorithm);
+        for e in &mut cert.extended_key_usage {
+            f(Field::Plain, e);
+        }
+        for a in &mut cert.anomalies {
+            f(Field::Text, a);
+        }
+    }
+    if let Some(d) = &mut c.client_data {
+        opt(f, Field::Host, &mut d.client_name);
+        opt(f, Field::User, &mut d.user);
+        opt(f, Field::Domain, &mut d.domain);
+        for ch in &mut d.channels {
+            f(Field::Plain, ch);
+        }
+        // Identifies the client's Windows installation.
+        opt(f, Field::Host, &mut d.client_dig_product_id);
+        opt(f, Field::Plain, &mut d.keyboard_layout_name);
+        opt(f, Field::Plain, &mut d.keyboard_language);
+        for m in d.encryption_methods.iter_mut().flatten() {
+            f(Field::Plain, m);
+        }
+    }
+    for n in &mut c.nla {
+        opt(f, Field::User, &mut n.ntlm_user);
+        opt(f, Field::Domain, &mut n.ntlm_domain);
+        opt(f, Field::Host, &mut n.ntlm_workstation);
+        opt(f, Field::Host, &mut n.server_name);
+    }
+    for m in &mut c.rdp_messages {
+        opt(f, Field::Host, &mut m.target);
+        opt(f, Field::RoutingToken, &mut m.load_balance_info);
+    }
+    for e in &mut c.events {
+        f(Field::Text, &mut e.text);
+    }
+}
+
 /// Visit every data string of one file, in output order.
-fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
+pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
@@ -424,79 +506,7 @@ fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
             f(Field::Text, &mut w.message);
         }
         for c in &mut file.connections {
-            f(Field::Endpoint, &mut c.client);
-            f(Field::Endpoint, &mut c.server);
-            f(Field::Text, &mut c.what_happened);
-            f(Field::Text, &mut c.ended_by.text);
-            if let Some(cause) = &mut c.cause {
-                f(Field::Text, &mut cause.summary);
-                f(Field::Text, &mut cause.remediation);
-            }
-            for e in &mut c.evidence {
-                f(Field::Text, &mut e.text);
-            }
-            for cv in &mut c.caveats {
-                f(Field::Text, cv);
-            }
-            if let Some(n) = &mut c.negotiation {
-                opt(f, Field::User, &mut n.cookie);
-                opt(f, Field::RoutingToken, &mut n.routing_token);
-                opt(f, Field::Text, &mut n.sentence);
-            }
-            if let Some(t) = &mut c.tls {
-                opt(f, Field::Host, &mut t.sni);
-            }
-            for cert in c
-                .certificates
-                .iter_mut()
-                .chain(c.client_certificates.iter_mut())
-            {
-                f(Field::Dn, &mut cert.subject);
-                f(Field::Dn, &mut cert.issuer);
-                for s in &mut cert.sans {
-                    f(Field::San, s);
-                }
-                f(Field::CertSerial, &mut cert.serial);
-                f(Field::CertSha1, &mut cert.sha1);
-                f(Field::CertSha256, &mut cert.sha256);
-                f(Field::Plain, &mut cert.key);
-                f(Field::Plain, &mut cert.signature_algorithm);
-                f(Field::Plain, &mut cert.key_algorithm);
-                for e in &mut cert.extended_key_usage {
-                    f(Field::Plain, e);
-                }
-                for a in &mut cert.anomalies {
-                    f(Field::Text, a);
-                }
-            }
-            if let Some(d) = &mut c.client_data {
-                opt(f, Field::Host, &mut d.client_name);
-                opt(f, Field::User, &mut d.user);
-                opt(f, Field::Domain, &mut d.domain);
-                for ch in &mut d.channels {
-                    f(Field::Plain, ch);
-                }
-                // Identifies the client's Windows installation.
-                opt(f, Field::Host, &mut d.client_dig_product_id);
-                opt(f, Field::Plain, &mut d.keyboard_layout_name);
-                opt(f, Field::Plain, &mut d.keyboard_language);
-                for m in d.encryption_methods.iter_mut().flatten() {
-                    f(Field::Plain, m);
-                }
-            }
-            for n in &mut c.nla {
-                opt(f, Field::User, &mut n.ntlm_user);
-                opt(f, Field::Domain, &mut n.ntlm_domain);
-                opt(f, Field::Host, &mut n.ntlm_workstation);
-                opt(f, Field::Host, &mut n.server_name);
-            }
-            for m in &mut c.rdp_messages {
-                opt(f, Field::Host, &mut m.target);
-                opt(f, Field::RoutingToken, &mut m.load_balance_info);
-            }
-            for e in &mut c.events {
-                f(Field::Text, &mut e.text);
-            }
+            walk_connection(c, f);
         }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {

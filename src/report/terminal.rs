@@ -29,7 +29,7 @@ const STACK_BELOW: usize = 60;
 /// (an address, a hash or a filter must stay whole to be copied), the
 /// continuation lines are indented two more than the first. ANSI colour
 /// codes take no width.
-fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
+pub fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
     let first = " ".repeat(indent);
     if width == 0 || width <= indent + 20 {
         let _ = writeln!(out, "{first}{text}");
@@ -115,7 +115,7 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
             out.push('\n');
         }
         first = false;
-        file_section(&mut out, f, &shown, style, &p);
+        file_section(&mut out, f, &shown, style);
     }
     if doc.files.len() > 1 && !style.quiet {
         if !first {
@@ -129,13 +129,19 @@ pub fn render(doc: &Document, style: TermStyle) -> String {
     out
 }
 
-fn file_section(
+/// A file's block down to its outcome counts (`counts`); false when
+/// nothing follows (no connection shown, or the file was not read).
+pub fn file_head(
     out: &mut String,
     f: &FileReport,
-    shown: &[&ConnectionReport],
+    counts: &str,
+    shown: usize,
     style: TermStyle,
-    p: &Paint,
-) {
+) -> bool {
+    let p = &Paint {
+        on: style.color,
+        width: style.width,
+    };
     let _ = writeln!(out, "{}", p.bold(&f.path));
     if let Some(l) = file_line(f) {
         wrapped(out, p.width, 2, &l);
@@ -181,10 +187,10 @@ fn file_section(
         }
     }
     if f.format.is_none() {
-        return;
+        return false;
     }
     if !style.quiet {
-        wrapped(out, p.width, 2, &outcome_counts(&f.connections));
+        wrapped(out, p.width, 2, counts);
     }
     if !f.neighbour_attempts.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold("Attempts across protocols:"));
@@ -194,13 +200,36 @@ fn file_section(
             }
         }
     }
-    if shown.is_empty() {
+    shown > 0
+}
+
+fn file_section(out: &mut String, f: &FileReport, shown: &[&ConnectionReport], style: TermStyle) {
+    if !file_head(out, f, &outcome_counts(&f.connections), shown.len(), style) {
         return;
     }
     out.push('\n');
     out.push_str(&table(shown, style));
     out.push('\n');
     let repeats = Repeats::of(f);
+    attempts_section(out, f, style);
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() && !style.quiet {
+        decryption_heading(out, style);
+        for (stream, line) in decryption {
+            decryption_line(out, stream, &line);
+        }
+    }
+    for c in shown {
+        connection_paragraph(out, c, repeats.of_connection(c), style);
+    }
+}
+
+/// The "Attempts:" lines of a file.
+pub fn attempts_section(out: &mut String, f: &FileReport, style: TermStyle) {
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
     if !style.quiet {
         let mut first = true;
         for a in notable_attempts(f) {
@@ -212,24 +241,152 @@ fn file_section(
             wrapped(out, p.width, 2, &line);
         }
     }
-    let decryption = super::text::decryption_lines(f);
-    if !decryption.is_empty() && !style.quiet {
-        let _ = writeln!(out, "\n{}", p.bold("TLS decryption:"));
-        for (stream, line) in decryption {
-            let _ = writeln!(out, "  stream {stream}: {line}");
+}
+
+/// The "TLS decryption:" heading, before the lines of
+/// [`decryption_line`] (not with `--quiet`).
+pub fn decryption_heading(out: &mut String, style: TermStyle) {
+    let p = Paint {
+        on: style.color,
+        width: style.width,
+    };
+    let _ = writeln!(out, "\n{}", p.bold("TLS decryption:"));
+}
+
+/// A connection's line under "TLS decryption:".
+pub fn decryption_line(out: &mut String, stream: u64, line: &str) {
+    let _ = writeln!(out, "  stream {stream}: {line}");
+}
+
+/// A shown connection's paragraph (with the blank line before it), if it
+/// gets one; `repeats` is the earlier stream of its attempt it repeats.
+pub fn connection_paragraph(
+    out: &mut String,
+    c: &ConnectionReport,
+    repeats: Option<u64>,
+    style: TermStyle,
+) {
+    let p = &Paint {
+        on: style.color,
+        width: style.width,
+    };
+    if let Some(brief) = paragraph_kind(c) {
+        if style.quiet && brief {
+            return;
+        }
+        out.push('\n');
+        match repeats {
+            Some(first) => repeat_paragraph(out, c, first, p),
+            None => paragraph(out, c, brief, p),
         }
     }
-    for c in shown {
-        if let Some(brief) = paragraph_kind(c) {
-            if style.quiet && brief {
-                continue;
-            }
-            out.push('\n');
-            match repeats.of_connection(c) {
-                Some(first) => repeat_paragraph(out, c, first, p),
-                None => paragraph(out, c, brief, p),
-            }
+}
+
+/// The table's column titles.
+pub const COLUMNS: [&str; 7] = [
+    "stream",
+    "client",
+    "server",
+    "outcome",
+    "phase / failing step",
+    "ended by",
+    "cause",
+];
+
+/// The cells of a connection's row.
+pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
+    [
+        c.stream.to_string(),
+        c.client.clone(),
+        c.server.clone(),
+        c.outcome.clone(),
+        phase_cell(c),
+        ending_short(&c.ended_by),
+        cause_cell(c),
+    ]
+}
+
+/// The width a cell takes (as comfy-table measures it).
+pub fn cell_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The table's natural width: every column as wide as its widest cell
+/// (what [`PlainTable`] and the wide table draw).
+pub fn natural_width(widths: &[usize; 7]) -> usize {
+    widths.iter().map(|w| w + 3).sum::<usize>() + 1
+}
+
+/// How a table of rows whose columns are `widths` wide is drawn in `style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableForm {
+    /// All seven columns at their content's width.
+    Wide,
+    /// Client and server stacked in one column, the texts wrapped.
+    Narrow,
+    /// No table: a few lines per connection.
+    Stacked,
+}
+
+impl TableForm {
+    pub fn of(widths: &[usize; 7], style: TermStyle) -> Self {
+        if style.width == 0 || natural_width(widths) <= style.width {
+            TableForm::Wide
+        } else if style.width < STACK_BELOW {
+            TableForm::Stacked
+        } else {
+            TableForm::Narrow
         }
+    }
+}
+
+/// The table drawn without comfy-table, one row at a time, given every
+/// column's width: what comfy-table draws for a table neither coloured
+/// nor fitted to a terminal (each column as wide as its widest cell),
+/// so a table of any length can be written from rows kept on disk.
+pub struct PlainTable {
+    pub widths: [usize; 7],
+}
+
+impl PlainTable {
+    fn border(&self, out: &mut String, left: char, fill: char, mid: char, right: char) {
+        out.push(left);
+        for (i, w) in self.widths.iter().enumerate() {
+            if i > 0 {
+                out.push(mid);
+            }
+            out.extend(std::iter::repeat(fill).take(w + 2));
+        }
+        out.push(right);
+    }
+
+    /// One row, without a line end.
+    pub fn row(&self, out: &mut String, cells: &[&str]) {
+        out.push('│');
+        for (i, (w, c)) in self.widths.iter().zip(cells).enumerate() {
+            if i > 0 {
+                out.push('┆');
+            }
+            out.push(' ');
+            out.push_str(c);
+            let pad = w.saturating_sub(cell_width(c)) + 1;
+            out.extend(std::iter::repeat(' ').take(pad));
+        }
+        out.push('│');
+    }
+
+    /// The top border, the titles and the line under them, with line ends.
+    pub fn head(&self, out: &mut String) {
+        self.border(out, '┌', '─', '┬', '┐');
+        out.push('\n');
+        self.row(out, &COLUMNS);
+        out.push('\n');
+        self.border(out, '╞', '═', '╪', '╡');
+    }
+
+    /// The bottom border, without a line end.
+    pub fn foot(&self, out: &mut String) {
+        self.border(out, '└', '─', '┴', '┘');
     }
 }
 
@@ -237,15 +394,33 @@ fn file_section(
 /// columns when they fit; else client and server stacked in one column and
 /// the phase with the ending, the texts wrapped; below [`STACK_BELOW`]
 /// columns one block of lines per connection.
-fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
-    let wide = wide_table(conns, style);
+pub fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
+    let rows: Vec<[String; 7]> = conns.iter().map(|c| row_cells(c)).collect();
+    table_of_rows(&rows, style)
+}
+
+/// [`table`] from the rows' cells ([`row_cells`]).
+pub fn table_of_rows(rows: &[[String; 7]], style: TermStyle) -> String {
+    let wide = wide_table(rows, style);
     let natural = wide.lines().next().map_or(0, |l| l.chars().count());
     if style.width == 0 || natural <= style.width {
         return wide;
     }
     if style.width < STACK_BELOW {
-        return stacked(conns, style);
+        let mut out = String::new();
+        for r in rows {
+            stacked_row(&mut out, r, style);
+        }
+        out.pop();
+        return out;
     }
+    narrow_table(rows, style)
+}
+
+/// Client and server stacked in one column and the phase with the ending,
+/// the texts wrapped to fit `style.width` (comfy-table arranges the
+/// columns from every row: the rows are all in memory).
+pub fn narrow_table(rows: &[[String; 7]], style: TermStyle) -> String {
     let mut t = new_table(style);
     t.set_content_arrangement(ContentArrangement::Dynamic);
     t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
@@ -261,13 +436,13 @@ fn table(conns: &[&ConnectionReport], style: TermStyle) -> String {
             col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
-    for c in conns {
+    for [stream, client, server, outcome, phase, ended, cause] in rows {
         t.add_row(vec![
-            Cell::new(c.stream),
-            Cell::new(format!("{}\n{}", c.client, c.server)),
-            outcome_cell(c, style),
-            Cell::new(format!("{}\n{}", phase_cell(c), ending_short(&c.ended_by))),
-            Cell::new(cause_cell(c)),
+            Cell::new(stream),
+            Cell::new(format!("{client}\n{server}")),
+            outcome_cell(outcome, style),
+            Cell::new(format!("{phase}\n{ended}")),
+            Cell::new(cause),
         ]);
     }
     t.to_string()
@@ -285,65 +460,53 @@ fn new_table(style: TermStyle) -> Table {
     t
 }
 
-fn outcome_cell(c: &ConnectionReport, style: TermStyle) -> Cell {
-    let cell = Cell::new(&c.outcome);
-    match outcome_color(&c.outcome) {
+fn outcome_cell(outcome: &str, style: TermStyle) -> Cell {
+    let cell = Cell::new(outcome);
+    match outcome_color(outcome) {
         Some(col) if style.color => cell.fg(col),
         _ => cell,
     }
 }
 
 /// All seven columns at their content's width.
-fn wide_table(conns: &[&ConnectionReport], style: TermStyle) -> String {
+fn wide_table(rows: &[[String; 7]], style: TermStyle) -> String {
     let mut t = new_table(style);
-    t.set_header(vec![
-        "stream",
-        "client",
-        "server",
-        "outcome",
-        "phase / failing step",
-        "ended by",
-        "cause",
-    ]);
-    for c in conns {
+    t.set_header(COLUMNS.to_vec());
+    for [stream, client, server, outcome, phase, ended, cause] in rows {
         t.add_row(vec![
-            Cell::new(c.stream),
-            Cell::new(&c.client),
-            Cell::new(&c.server),
-            outcome_cell(c, style),
-            Cell::new(phase_cell(c)),
-            Cell::new(ending_short(&c.ended_by)),
-            Cell::new(cause_cell(c)),
+            Cell::new(stream),
+            Cell::new(client),
+            Cell::new(server),
+            outcome_cell(outcome, style),
+            Cell::new(phase),
+            Cell::new(ended),
+            Cell::new(cause),
         ]);
     }
     t.to_string()
 }
 
-/// A terminal too narrow for any table: each connection as lines.
-fn stacked(conns: &[&ConnectionReport], style: TermStyle) -> String {
+/// A terminal too narrow for any table: a connection's row as lines, each
+/// ending in a line end.
+pub fn stacked_row(out: &mut String, row: &[String; 7], style: TermStyle) {
     let p = Paint {
         on: style.color,
         width: style.width,
     };
-    let mut out = String::new();
-    for c in conns {
-        let head = format!(
-            "{} {} {} -> {}",
-            p.bold(&format!("stream {}", c.stream)),
-            p.outcome(&c.outcome, &c.outcome),
-            c.client,
-            c.server
-        );
-        wrapped(&mut out, style.width, 0, &head);
-        let at = format!("{}; {}", phase_cell(c), ending_short(&c.ended_by));
-        wrapped(&mut out, style.width, 2, &at);
-        let cause = cause_cell(c);
-        if cause != "-" {
-            wrapped(&mut out, style.width, 2, &format!("cause {cause}"));
-        }
+    let [stream, client, server, outcome, phase, ended, cause] = row;
+    let head = format!(
+        "{} {} {} -> {}",
+        p.bold(&format!("stream {stream}")),
+        p.outcome(outcome, outcome),
+        client,
+        server
+    );
+    wrapped(out, style.width, 0, &head);
+    let at = format!("{phase}; {ended}");
+    wrapped(out, style.width, 2, &at);
+    if cause != "-" {
+        wrapped(out, style.width, 2, &format!("cause {cause}"));
     }
-    out.pop();
-    out
 }
 
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {

@@ -221,6 +221,27 @@ pub fn outcome_counts(conns: &[ConnectionReport]) -> String {
     }
 }
 
+/// [`outcome_counts`] from the counts alone.
+pub fn outcome_counts_of(o: &OutcomeCounts) -> String {
+    let list: Vec<String> = [
+        ("failed", o.failed),
+        ("established", o.established),
+        ("incomplete", o.incomplete),
+        ("benign", o.benign),
+        ("not_rdp", o.not_rdp),
+    ]
+    .iter()
+    .filter(|(_, k)| *k > 0)
+    .map(|(name, k)| format!("{k} {name}"))
+    .collect();
+    let n = o.established + o.failed + o.incomplete + o.benign + o.not_rdp;
+    if list.is_empty() {
+        "no RDP connection found".to_string()
+    } else {
+        format!("{n} connection{}: {}", plural(n), list.join(", "))
+    }
+}
+
 /// Facts of a connection, one line each, without a trailing period.
 /// Per connection of a file, what TLS decryption did (empty when no
 /// secrets were given): `(stream, sentence)`. The table and Markdown
@@ -228,8 +249,13 @@ pub fn outcome_counts(conns: &[ConnectionReport]) -> String {
 pub fn decryption_lines(f: &super::model::FileReport) -> Vec<(u64, String)> {
     f.connections
         .iter()
-        .filter_map(|c| Some((c.stream, decryption_fact(c.decryption.as_ref()?))))
+        .filter_map(|c| Some((c.stream, connection_decryption(c)?)))
         .collect()
+}
+
+/// A connection's line of [`decryption_lines`].
+pub fn connection_decryption(c: &ConnectionReport) -> Option<String> {
+    Some(decryption_fact(c.decryption.as_ref()?))
 }
 
 /// Which secret decrypted the connection or why none did, and the
@@ -667,6 +693,24 @@ pub fn escape_unsafe(s: &str) -> String {
         }
     }
     out
+}
+
+/// [`clean_for_display`] for one connection.
+pub fn clean_connection(c: &mut ConnectionReport) {
+    super::redact::walk_connection(c, &mut |_, s| {
+        if s.chars().any(is_unsafe) {
+            *s = escape_unsafe(s);
+        }
+    });
+}
+
+/// [`clean_for_display`] for one file's report (and its connections).
+pub fn clean_file(f: &mut FileReport) {
+    super::redact::walk_file(f, &mut |_, s| {
+        if s.chars().any(is_unsafe) {
+            *s = escape_unsafe(s);
+        }
+    });
 }
 
 /// Escape unsafe characters in every data string of the document (for

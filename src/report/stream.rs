@@ -1,0 +1,587 @@
+//! Streamed output: a file's connections rendered one at a time, as they
+//! are diagnosed, into a [`Spill`] (memory up to a bound, then an
+//! anonymous temporary file), with the few counts the records around them
+//! need. The command line writes a file's head, its spilled connections
+//! and its tail when the file's turn comes, so no format that allows it
+//! keeps a file's connections in memory.
+
+use super::model::{self, ConnectionReport, FileReport, OutcomeCounts, TotalsAcc};
+use super::terminal::{self, PlainTable, TableForm, TermStyle};
+use super::{records, text, Format};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+
+/// Bytes a spill keeps in memory before moving to a temporary file.
+pub const SPILL_IN_MEMORY: usize = 256 << 10;
+
+/// Bytes written in order, in memory up to [`SPILL_IN_MEMORY`], then in a
+/// temporary file. The file is removed from its directory as soon as it
+/// is created (Unix), so nothing is left behind however the process ends
+/// (an error, Ctrl-C, a crash); elsewhere it is removed when dropped.
+#[derive(Debug, Default)]
+pub struct Spill {
+    mem: Vec<u8>,
+    file: Option<(BufWriter<File>, std::path::PathBuf)>,
+    len: u64,
+    spilled: bool,
+}
+
+impl Spill {
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the bytes went to a temporary file.
+    pub fn spilled(&self) -> bool {
+        self.spilled
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.len += bytes.len() as u64;
+        if let Some((w, _)) = &mut self.file {
+            return w.write_all(bytes);
+        }
+        self.mem.extend_from_slice(bytes);
+        if self.mem.len() > SPILL_IN_MEMORY {
+            let (mut w, path) = temp_file()?;
+            w.write_all(&self.mem)?;
+            self.mem = Vec::new();
+            self.file = Some((w, path));
+            self.spilled = true;
+        }
+        Ok(())
+    }
+
+    /// Copy everything written, in order, to `out`.
+    pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        match &mut self.file {
+            None => out.write_all(&self.mem),
+            Some((w, _)) => {
+                w.flush()?;
+                let f = w.get_mut();
+                f.seek(SeekFrom::Start(0))?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = f.read(&mut buf)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    out.write_all(buf.get(..n).unwrap_or(&[]))?;
+                }
+            }
+        }
+    }
+}
+
+impl Spill {
+    /// Call `f` with every line written (without its `\n`), in order.
+    pub fn for_each_line(&mut self, f: &mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()> {
+        use std::io::BufRead;
+        let mut each = |r: &mut dyn BufRead| -> io::Result<()> {
+            let mut line = String::new();
+            while r.read_line(&mut line)? > 0 {
+                f(line.strip_suffix('\n').unwrap_or(&line))?;
+                line.clear();
+            }
+            Ok(())
+        };
+        match &mut self.file {
+            None => each(&mut &self.mem[..]),
+            Some((w, _)) => {
+                w.flush()?;
+                let f = w.get_mut();
+                f.seek(SeekFrom::Start(0))?;
+                each(&mut io::BufReader::new(f))
+            }
+        }
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        if let Some((_, path)) = &self.file {
+            if !cfg!(unix) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// A new temporary file, already unlinked on Unix.
+fn temp_file() -> io::Result<(BufWriter<File>, std::path::PathBuf)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".rdptriage-{}-{n}.spill", std::process::id()));
+        match File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => {
+                if cfg!(unix) {
+                    let _ = std::fs::remove_file(&path);
+                }
+                return Ok((BufWriter::with_capacity(1 << 16, f), path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("cannot create a temporary file"))
+}
+
+/// The connections of one file in a streamed format (JSON Lines, CSV, or
+/// the JSON document's `connections` array), and what the records around
+/// them need: their number, outcomes and totals.
+#[derive(Debug)]
+pub struct FileRecords {
+    format: Format,
+    path: String,
+    pub connections: usize,
+    pub outcomes: OutcomeCounts,
+    pub totals: TotalsAcc,
+    body: Spill,
+    text: String,
+    table: Option<TableParts>,
+}
+
+/// The formats [`FileRecords`] renders.
+pub fn streams_records(format: Format) -> bool {
+    matches!(
+        format,
+        Format::Jsonl | Format::Csv | Format::Json | Format::Table
+    )
+}
+
+/// What the table format keeps of a file while its connections come: the
+/// rows (cells apart by a unit separator, which display cleaning never
+/// leaves in a cell) and the widest cell of each column, the paragraphs,
+/// and for each attempt and kind of failure the first stream that failed
+/// so (a later one is told as a repeat).
+#[derive(Debug)]
+struct TableParts {
+    style: TermStyle,
+    rows: Spill,
+    widths: [usize; 7],
+    shown: usize,
+    paragraphs: Spill,
+    /// The "TLS decryption:" lines, of every connection (shown or not).
+    decryption: Spill,
+    first_failed: HashMap<(u64, Option<String>, String, Option<String>), u64>,
+}
+
+const CELL_SEPARATOR: char = '\u{1f}';
+
+/// The JSON document's indentation of a connection inside a file.
+const JSON_CONNECTION_INDENT: &str = "        ";
+
+impl FileRecords {
+    pub fn new(format: Format, path: &str) -> Self {
+        FileRecords {
+            format,
+            path: path.to_string(),
+            connections: 0,
+            outcomes: OutcomeCounts::default(),
+            totals: TotalsAcc::default(),
+            body: Spill::default(),
+            text: String::new(),
+            table: None,
+        }
+    }
+
+    /// For the table format, drawn in `style` (neither coloured nor
+    /// fitted to a terminal).
+    pub fn table(path: &str, style: TermStyle) -> Self {
+        FileRecords {
+            table: Some(TableParts {
+                style,
+                rows: Spill::default(),
+                widths: terminal::COLUMNS.map(terminal::cell_width),
+                shown: 0,
+                paragraphs: Spill::default(),
+                decryption: Spill::default(),
+                first_failed: HashMap::new(),
+            }),
+            ..FileRecords::new(Format::Table, path)
+        }
+    }
+
+    /// Render one more connection, of attempt `attempt`.
+    pub fn add(&mut self, mut c: ConnectionReport, attempt: u64) -> io::Result<()> {
+        let c = &mut c;
+        self.text.clear();
+        if let Some(t) = &mut self.table {
+            self.connections += 1;
+            self.outcomes.add(&c.outcome);
+            self.totals.connection(c);
+            text::clean_connection(c);
+            return t.add(c, attempt, &mut self.text);
+        }
+        match self.format {
+            Format::Jsonl => records::jsonl_connection(&mut self.text, &self.path, c),
+            Format::Csv => records::csv_row(&mut self.text, &self.path, c),
+            _ => {
+                if self.connections > 0 {
+                    self.text.push_str(",\n");
+                }
+                let json = serde_json::to_string_pretty(c).map_err(io::Error::other)?;
+                indent(&mut self.text, &json, JSON_CONNECTION_INDENT);
+            }
+        }
+        self.connections += 1;
+        self.outcomes.add(&c.outcome);
+        self.totals.connection(c);
+        self.body.write(self.text.as_bytes())
+    }
+
+    /// Whether the connections went to a temporary file.
+    pub fn spilled(&self) -> bool {
+        match &self.table {
+            Some(t) => t.paragraphs.spilled(),
+            None => self.body.spilled(),
+        }
+    }
+
+    /// Whether the table format leaves the file out (`--quiet`: nothing
+    /// failed and nothing went wrong, or skipped as not a capture).
+    pub fn table_skips(&self, f: &FileReport) -> bool {
+        self.table
+            .as_ref()
+            .is_some_and(|t| t.style.quiet && (f.ignored.is_some() || (t.shown == 0 && f.complete)))
+    }
+
+    /// Write the file's records: `f` is its report without connections.
+    pub fn write_to(&mut self, f: &FileReport, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(t) = &mut self.table {
+            return t.write_to(f, &self.outcomes, out);
+        }
+        match self.format {
+            Format::Jsonl => {
+                out.write_all(records::jsonl_head(f, self.connections).as_bytes())?;
+                self.body.copy_to(out)?;
+                let tail = records::jsonl_tail(f, self.connections, self.outcomes.clone());
+                out.write_all(tail.as_bytes())
+            }
+            Format::Csv => self.body.copy_to(out),
+            _ => {
+                let json = serde_json::to_string_pretty(f).map_err(io::Error::other)?;
+                let mut text = String::new();
+                indent(&mut text, &json, "    ");
+                let empty = "\n      \"connections\": [],\n";
+                let at = text.find(empty).filter(|_| self.connections > 0);
+                match at {
+                    None => out.write_all(text.as_bytes()),
+                    Some(i) => {
+                        let (head, rest) = text.split_at(i);
+                        let rest = rest.get(empty.len()..).unwrap_or("");
+                        out.write_all(head.as_bytes())?;
+                        out.write_all(b"\n      \"connections\": [\n")?;
+                        self.body.copy_to(out)?;
+                        out.write_all(b"\n      ],\n")?;
+                        out.write_all(rest.as_bytes())
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl TableParts {
+    fn add(&mut self, c: &ConnectionReport, attempt: u64, buf: &mut String) -> io::Result<()> {
+        if let Some(line) = text::connection_decryption(c) {
+            buf.clear();
+            terminal::decryption_line(buf, c.stream, &line);
+            self.decryption.write(buf.as_bytes())?;
+        }
+        if self.style.quiet && c.outcome != "failed" {
+            return Ok(());
+        }
+        self.shown += 1;
+        let cells = terminal::row_cells(c);
+        for (w, cell) in self.widths.iter_mut().zip(&cells) {
+            *w = (*w).max(terminal::cell_width(cell));
+        }
+        buf.clear();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                buf.push(CELL_SEPARATOR);
+            }
+            buf.push_str(cell);
+        }
+        buf.push('\n');
+        self.rows.write(buf.as_bytes())?;
+        let repeats = if c.outcome == "failed" {
+            let key = (
+                attempt,
+                c.failed_step.clone(),
+                c.ended_by.id.clone(),
+                c.cause.as_ref().map(|k| k.id.clone()),
+            );
+            match self.first_failed.get(&key) {
+                Some(&first) => Some(first),
+                None => {
+                    self.first_failed.insert(key, c.stream);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        buf.clear();
+        terminal::connection_paragraph(buf, c, repeats, self.style);
+        self.paragraphs.write(buf.as_bytes())
+    }
+
+    fn write_to(
+        &mut self,
+        f: &FileReport,
+        counts: &OutcomeCounts,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut f = f.clone();
+        text::clean_file(&mut f);
+        let mut head = String::new();
+        let more = terminal::file_head(
+            &mut head,
+            &f,
+            &text::outcome_counts_of(counts),
+            self.shown,
+            self.style,
+        );
+        out.write_all(head.as_bytes())?;
+        if !more {
+            return Ok(());
+        }
+        let mut buf = String::from("\n");
+        match TableForm::of(&self.widths, self.style) {
+            TableForm::Wide => {
+                let table = PlainTable {
+                    widths: self.widths,
+                };
+                table.head(&mut buf);
+                buf.push('\n');
+                out.write_all(buf.as_bytes())?;
+                self.rows.for_each_line(&mut |line| {
+                    let cells: Vec<&str> = line.split(CELL_SEPARATOR).collect();
+                    buf.clear();
+                    table.row(&mut buf, &cells);
+                    buf.push('\n');
+                    out.write_all(buf.as_bytes())
+                })?;
+                buf.clear();
+                table.foot(&mut buf);
+                buf.push('\n');
+            }
+            TableForm::Stacked => {
+                out.write_all(buf.as_bytes())?;
+                let style = self.style;
+                self.rows.for_each_line(&mut |line| {
+                    buf.clear();
+                    terminal::stacked_row(&mut buf, &row_of(line), style);
+                    out.write_all(buf.as_bytes())
+                })?;
+                buf.clear();
+            }
+            TableForm::Narrow => {
+                // comfy-table arranges the narrow table from all its rows:
+                // this file's rows are read back into memory to draw it.
+                let mut rows = Vec::with_capacity(self.shown);
+                self.rows.for_each_line(&mut |line| {
+                    rows.push(row_of(line));
+                    Ok(())
+                })?;
+                buf.push_str(&terminal::narrow_table(&rows, self.style));
+                buf.push('\n');
+            }
+        }
+        terminal::attempts_section(&mut buf, &f, self.style);
+        if !self.decryption.is_empty() && !self.style.quiet {
+            terminal::decryption_heading(&mut buf, self.style);
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+            self.decryption.copy_to(out)?;
+        }
+        out.write_all(buf.as_bytes())?;
+        self.paragraphs.copy_to(out)
+    }
+}
+
+/// A row's cells from its line in the rows' spill.
+fn row_of(line: &str) -> [String; 7] {
+    let mut cells = line.split(CELL_SEPARATOR);
+    std::array::from_fn(|_| cells.next().unwrap_or("").to_string())
+}
+
+/// The table report's closing lines (after several files), given the
+/// totals; `after_a_file`: a file block was written before.
+pub fn table_totals(totals: model::Totals, after_a_file: bool, style: TermStyle) -> String {
+    let mut doc = model::document(Vec::new());
+    doc.totals = totals;
+    text::clean_for_display(&mut doc);
+    let mut out = String::new();
+    if after_a_file {
+        out.push('\n');
+    }
+    out.push_str("Totals\n");
+    for l in text::totals_lines(&doc.totals) {
+        terminal::wrapped(&mut out, style.width, 2, &l);
+    }
+    out
+}
+
+/// Append `text` with every line prefixed by `prefix`.
+fn indent(out: &mut String, text: &str, prefix: &str) {
+    for (i, l) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(prefix);
+        out.push_str(l);
+    }
+}
+
+/// The JSON document around its files: what comes before the first file
+/// and, given the totals, what comes after the last.
+pub fn json_document_parts(totals: model::Totals) -> (String, String) {
+    let doc = model::document(Vec::new());
+    let doc = model::Document { totals, ..doc };
+    let text = super::to_json(&doc);
+    let mark = "\n  \"files\": [],\n";
+    match text.find(mark) {
+        Some(i) => (
+            format!("{}\n  \"files\": [\n", text.get(..i).unwrap_or("")),
+            format!("\n  ],\n{}", text.get(i + mark.len()..).unwrap_or("")),
+        ),
+        None => (String::new(), text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(stream: u64, client: &str, outcome: &str, phase: &str) -> ConnectionReport {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        ))
+        .unwrap();
+        let r = crate::analyze::analyze_reader("x", &bytes[..], &Default::default());
+        let mut c = model::connection_report(&r.connections[0]);
+        c.stream = stream;
+        c.client = client.to_string();
+        c.outcome = outcome.to_string();
+        c.phase = phase.to_string();
+        c
+    }
+
+    /// The table drawn row by row from kept widths is what comfy-table
+    /// draws for the same rows, wide characters included.
+    #[test]
+    fn plain_table_draws_what_comfy_table_draws() {
+        let conns = [
+            conn(0, "10.0.0.1:5000", "failed", "tls"),
+            conn(7, "[2001:db8::1]:50000", "established", "session"),
+            conn(123456, "ホスト:1", "benign", "x224"),
+            conn(3, "é", "incomplete", "tcp"),
+        ];
+        let refs: Vec<&ConnectionReport> = conns.iter().collect();
+        let want = terminal::table(&refs, TermStyle::default());
+        let mut widths = terminal::COLUMNS.map(terminal::cell_width);
+        let rows: Vec<[String; 7]> = conns.iter().map(terminal::row_cells).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(terminal::cell_width(c));
+            }
+        }
+        let t = PlainTable { widths };
+        let mut got = String::new();
+        t.head(&mut got);
+        for r in &rows {
+            got.push('\n');
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            t.row(&mut got, &cells);
+        }
+        got.push('\n');
+        t.foot(&mut got);
+        assert_eq!(got, want);
+    }
+
+    /// The table written from the spilled rows is the table drawn from
+    /// the whole document, at every width: the seven columns, the narrow
+    /// table and the stacked lines, with the attempts across protocols.
+    #[test]
+    fn the_streamed_table_is_the_documents_table_at_every_width() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/neighbours/n01-kerberos-password-wrong.pcap"
+        ))
+        .unwrap();
+        let r = crate::analyze::analyze_reader("n01.pcap", &bytes[..], &Default::default());
+        let full = model::file_report(&model::Input::new(&r));
+        assert!(full.connections.len() > 1 && !full.neighbour_attempts.is_empty());
+        for width in [0, 40, 59, 60, 80, 100, 250] {
+            for quiet in [false, true] {
+                let style = TermStyle {
+                    width,
+                    quiet,
+                    ..TermStyle::default()
+                };
+                let mut doc = model::document(vec![full.clone()]);
+                text::clean_for_display(&mut doc);
+                let want = terminal::render(&doc, style);
+                let mut recs = FileRecords::table("n01.pcap", style);
+                for (i, c) in full.connections.iter().enumerate() {
+                    recs.add(c.clone(), i as u64).unwrap();
+                }
+                let mut head = full.clone();
+                head.connections.clear();
+                let mut got = Vec::new();
+                recs.write_to(&head, &mut got).unwrap();
+                assert_eq!(String::from_utf8(got).unwrap(), want, "width {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_spill_past_its_memory_bound_gives_back_every_byte_in_order() {
+        let mut s = Spill::default();
+        let line = "x".repeat(999) + "\n";
+        let n = SPILL_IN_MEMORY / line.len() + 10;
+        for _ in 0..n {
+            s.write(line.as_bytes()).unwrap();
+        }
+        assert!(s.spilled());
+        let mut out = Vec::new();
+        s.copy_to(&mut out).unwrap();
+        assert_eq!(out, line.repeat(n).into_bytes());
+        let mut lines = 0;
+        s.for_each_line(&mut |l| {
+            assert_eq!(l.len(), 999);
+            lines += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, n);
+        // Nothing of it is left in the temporary directory (Unix: the
+        // file is unlinked as soon as it is created).
+        if cfg!(unix) {
+            let prefix = format!(".rdptriage-{}-", std::process::id());
+            let left = std::fs::read_dir(std::env::temp_dir())
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .count();
+            assert_eq!(left, 0);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Memory bounded by live connections: on a capture of N sequential short
+//! connections (a SYN answered by RST/ACK, one alive at a time), what the
+//! pipeline holds at its peak does not grow with N. Counted, not timed:
+//! the analysis reports the most finished connections it held at once,
+//! the attempt grouper the most connections waiting for their verdict, and
+//! a file's streamed records stay within the spill's memory bound.
+
+use rdptriage::analyze::{analyze_streaming, ConnectionResult, Options};
+use rdptriage::diagnose::attempts::{Grouper, Member};
+use rdptriage::diagnose::Outcome;
+use rdptriage::report::model::connection_report;
+use rdptriage::report::stream::{FileRecords, SPILL_IN_MEMORY};
+use rdptriage::report::{Format, TermStyle};
+
+/// A legacy pcap (Ethernet, microseconds) of `n` refused connections, one
+/// every `gap_ms`: client 10.1.x.y (4 connections per client in a row, as
+/// a client retrying), server 192.0.2.1:3389.
+fn refused(n: u32, gap_ms: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        v.extend_from_slice(&w.to_le_bytes());
+    }
+    v.truncate(20);
+    v.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..n {
+        let client_no = (i / 4) as u16;
+        let client = [10, 1, (client_no >> 8) as u8, client_no as u8];
+        let server = [192, 0, 2, 1];
+        let port = 20_000 + (i % 40_000) as u16;
+        let seq = i.wrapping_mul(2_654_435_761);
+        let t_us = u64::from(i) * u64::from(gap_ms) * 1000;
+        for (dt, syn) in [(0u64, true), (20, false)] {
+            let (src, dst, sport, dport) = if syn {
+                (client, server, port, 3389)
+            } else {
+                (server, client, 3389, port)
+            };
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+            f.extend_from_slice(&src);
+            f.extend_from_slice(&dst);
+            f.extend_from_slice(&sport.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            let (s, a, flags) = if syn {
+                (seq, 0, 0x02)
+            } else {
+                (0, seq.wrapping_add(1), 0x14)
+            };
+            f.extend_from_slice(&s.to_be_bytes());
+            f.extend_from_slice(&a.to_be_bytes());
+            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+            let t = t_us + dt;
+            for w in [
+                (t / 1_000_000) as u32,
+                (t % 1_000_000) as u32,
+                f.len() as u32,
+                f.len() as u32,
+            ] {
+                v.extend_from_slice(&w.to_le_bytes());
+            }
+            v.extend_from_slice(&f);
+        }
+    }
+    v
+}
+
+/// Peaks of one streamed run: finished connections held by the analysis,
+/// connections held by the grouper, and what the JSON Lines records kept
+/// in memory.
+struct Run {
+    connections: usize,
+    analysis_peak: usize,
+    grouper_peak: usize,
+    failed: usize,
+    spilled: bool,
+    in_order: bool,
+}
+
+fn run(n: u32) -> Run {
+    let bytes = refused(n, 1000);
+    let mut grouper: Grouper<ConnectionResult> = Grouper::new();
+    let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
+    let mut table = FileRecords::table("many.pcap", TermStyle::default());
+    let mut streams = Vec::new();
+    let mut failed = 0;
+    let mut on_final = |c: ConnectionResult, _, attempt| {
+        streams.push(c.timeline.stream);
+        failed += usize::from(c.diagnosis.outcome == Outcome::Failed);
+        records.add(connection_report(&c), attempt).expect("record");
+        table
+            .add(connection_report(&c), attempt)
+            .expect("table row");
+    };
+    let (file, held) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {
+        grouper.push(Member::of(&c.timeline, &c.diagnosis), c, &mut on_final)
+    });
+    assert!(file.complete(), "{:?}", file.read);
+    assert!(file.connections.is_empty(), "streamed, not kept");
+    let grouper_peak = grouper.held_peak();
+    let attempts = grouper.finish(&mut on_final);
+    // Four connections per client in a row: one attempt each.
+    assert_eq!(attempts.len(), n.div_ceil(4) as usize);
+    Run {
+        connections: streams.len(),
+        analysis_peak: held.connections_peak,
+        grouper_peak,
+        failed,
+        spilled: records.spilled() && table.spilled(),
+        in_order: streams.windows(2).all(|w| w[0] < w[1]),
+    }
+}
+
+#[test]
+fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
+    let small = run(400);
+    let large = run(4000);
+    for (n, r) in [(400, &small), (4000, &large)] {
+        assert_eq!(r.connections, n, "every connection handed over");
+        assert_eq!(r.failed, n, "every one refused: port closed");
+        assert!(r.in_order, "handed over in stream order");
+    }
+    // Ten times the connections, the same peaks: a batch of finished
+    // connections and the one being grouped, not the file.
+    assert_eq!(small.analysis_peak, large.analysis_peak);
+    assert!(large.analysis_peak < 400, "{}", large.analysis_peak);
+    assert_eq!(small.grouper_peak, large.grouper_peak);
+    assert!(large.grouper_peak <= 1, "{}", large.grouper_peak);
+    // The records of 4,000 connections (JSON Lines, and the table's
+    // paragraphs) are past the spill's memory bound: they went to a
+    // temporary file, not into memory.
+    assert!(
+        large.spilled,
+        "records spilled past {SPILL_IN_MEMORY} bytes"
+    );
+}
