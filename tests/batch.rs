@@ -360,7 +360,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-const CSV_HEADER: &str = "file,stream,client,server,first_frame,first_ts,outcome,phase,last_step,failed_step,ended_by,ending_frame,cause,confidence,benign,cookie,requested,selected,tls_version,cipher,cert_subject,cert_not_after,summary,client_message";
+const CSV_HEADER: &str = "file,stream,client,server,first_frame,first_ts,outcome,phase,last_step,failed_step,ended_by,ending_frame,cause,confidence,benign,cookie,requested,selected,tls_version,cipher,cert_subject,cert_not_after,summary,client_message,record";
 
 #[test]
 fn csv_has_one_row_per_connection() {
@@ -371,7 +371,7 @@ fn csv_has_one_row_per_connection() {
     assert!(text.starts_with(&format!("{CSV_HEADER}\r\n")), "{text}");
     let rows = csv_rows(&text);
     assert_eq!(rows.len(), 1 + 6, "{text}");
-    assert!(rows.iter().all(|r| r.len() == 24), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 25), "{rows:?}");
     let expired = rows
         .iter()
         .find(|r| r[0].ends_with("13-cert-expired.pcap"))

@@ -249,3 +249,35 @@ fn redaction_leaves_no_name_of_the_neighbours() {
         assert!(!attempts.contains(secret), "{secret} left in {attempts}");
     }
 }
+
+/// The CSV carries each attempt as a row of its own (`record` =
+/// `attempt`), after the file's connection rows: the labelled cause and
+/// the frame the attempt began at, as in the JSON.
+#[test]
+fn csv_has_a_row_per_attempt() {
+    use rdptriage::report::{render, Format, Input, ReportOptions};
+    for l in &rows(&format!("{LAB}/labels.tsv")) {
+        let (file, first, cause) = (&l[0], &l[1], &l[3]);
+        let r = analyze(&PathBuf::from(LAB).join(file));
+        let opts = ReportOptions {
+            format: Format::Csv,
+            ..ReportOptions::default()
+        };
+        let out = render(&[Input::new(&r)], &opts);
+        let mut lines = out.lines();
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let col = |n: &str| header.iter().position(|c| *c == n).expect(n);
+        // The fields used here hold no comma or quote: a plain split does.
+        let attempts: Vec<Vec<&str>> = lines
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|c| c.last() == Some(&"attempt"))
+            .collect();
+        let want = if cause == "-" { "" } else { cause.as_str() };
+        assert!(
+            attempts
+                .iter()
+                .any(|c| c[col("first_frame")] == first && c[col("cause")] == want),
+            "{file}: no attempt row from frame {first} with cause {want:?}:\n{out}"
+        );
+    }
+}

@@ -202,7 +202,7 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
 }
 
 /// The CSV columns, in order (docs/csv-columns.md).
-pub const CSV_COLUMNS: [&str; 24] = [
+pub const CSV_COLUMNS: [&str; 25] = [
     "file",
     "stream",
     "client",
@@ -227,6 +227,7 @@ pub const CSV_COLUMNS: [&str; 24] = [
     "cert_not_after",
     "summary",
     "client_message",
+    "record",
 ];
 
 /// The header row, CRLF-terminated.
@@ -261,7 +262,7 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// The cells of one connection, in [`CSV_COLUMNS`] order (unquoted).
-pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 24] {
+pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 25] {
     let n = c.negotiation.as_ref();
     let t = c.tls.as_ref();
     let leaf = c.certificates.first();
@@ -293,7 +294,68 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 24] {
             .cause
             .as_ref()
             .map(|k| super::causes::client_messages_cell(&k.client_messages))),
+        "connection".to_string(),
     ]
+}
+
+/// The cells of an attempt across protocols (DNS, Kerberos, RDP over UDP
+/// and TCP parts), in [`CSV_COLUMNS`] order: its TCP streams, client and
+/// server, where it began, the cause its neighbours show, and its parts in
+/// order as the summary; the connection columns stay empty.
+pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) -> [String; 25] {
+    let streams: Vec<String> = a
+        .parts
+        .iter()
+        .filter_map(|p| p.stream.map(|s| s.to_string()))
+        .collect();
+    let first = a.parts.first();
+    let mut summary: Vec<String> = a.parts.iter().map(|p| p.text.clone()).collect();
+    summary.extend(a.relation.clone());
+    let e = String::new;
+    [
+        file.to_string(),
+        streams.join(" "),
+        a.client.clone(),
+        opt(&a.server),
+        opt(&first.and_then(|p| p.frames.first())),
+        opt(&first.map(|p| p.first_ts.clone())),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        opt(&a.cause.as_ref().map(|k| k.id.clone())),
+        opt(&a.cause.as_ref().map(|k| k.confidence.clone())),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        e(),
+        summary.join("; "),
+        opt(&a
+            .cause
+            .as_ref()
+            .map(|k| super::causes::client_messages_cell(&k.client_messages))),
+        "attempt".to_string(),
+    ]
+}
+
+/// The attempt rows closing a file's CSV rows.
+pub fn csv_tail(f: &FileReport) -> String {
+    let mut out = String::new();
+    for a in &f.neighbour_attempts {
+        let cells: Vec<String> = csv_attempt_cells(&f.path, a)
+            .iter()
+            .map(|s| csv_field(s))
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// The CSV rows of one file (no header), CRLF-terminated.
@@ -302,6 +364,7 @@ pub fn csv_file(f: &FileReport) -> String {
     for c in &f.connections {
         csv_row(&mut out, &f.path, c);
     }
+    out.push_str(&csv_tail(f));
     out
 }
 
@@ -354,6 +417,6 @@ mod tests {
         assert!(h.starts_with("file,stream,client,server,"));
         assert!(h
             .trim_end()
-            .ends_with(",cert_not_after,summary,client_message"));
+            .ends_with(",cert_not_after,summary,client_message,record"));
     }
 }

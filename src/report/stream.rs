@@ -271,7 +271,10 @@ impl FileRecords {
                 let tail = records::jsonl_tail(f, self.connections, self.outcomes.clone());
                 out.write_all(tail.as_bytes())
             }
-            Format::Csv => self.body.copy_to(out),
+            Format::Csv => {
+                self.body.copy_to(out)?;
+                out.write_all(records::csv_tail(f).as_bytes())
+            }
             _ => {
                 let json = serde_json::to_string_pretty(f).map_err(io::Error::other)?;
                 let mut text = String::new();
