@@ -311,37 +311,34 @@ pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) ->
     let first = a.parts.first();
     let mut summary: Vec<String> = a.parts.iter().map(|p| p.text.clone()).collect();
     summary.extend(a.relation.clone());
-    let e = String::new;
-    [
-        file.to_string(),
-        streams.join(" "),
-        a.client.clone(),
-        opt(&a.server),
-        opt(&first.and_then(|p| p.frames.first())),
-        opt(&first.map(|p| p.first_ts.clone())),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        opt(&a.cause.as_ref().map(|k| k.id.clone())),
-        opt(&a.cause.as_ref().map(|k| k.confidence.clone())),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        e(),
-        summary.join("; "),
-        opt(&a
-            .cause
-            .as_ref()
-            .map(|k| super::causes::client_messages_cell(&k.client_messages))),
-        "attempt".to_string(),
-    ]
+    let mut cells: [String; 25] = Default::default();
+    for (column, value) in [
+        ("file", file.to_string()),
+        ("stream", streams.join(" ")),
+        ("client", a.client.clone()),
+        ("server", opt(&a.server)),
+        ("first_frame", opt(&first.and_then(|p| p.frames.first()))),
+        ("first_ts", opt(&first.map(|p| p.first_ts.clone()))),
+        ("cause", opt(&a.cause.as_ref().map(|k| k.id.clone()))),
+        (
+            "confidence",
+            opt(&a.cause.as_ref().map(|k| k.confidence.clone())),
+        ),
+        ("summary", summary.join("; ")),
+        (
+            "client_message",
+            opt(&a
+                .cause
+                .as_ref()
+                .map(|k| super::causes::client_messages_cell(&k.client_messages))),
+        ),
+        ("record", "attempt".to_string()),
+    ] {
+        if let Some(i) = CSV_COLUMNS.iter().position(|c| *c == column) {
+            cells[i] = value;
+        }
+    }
+    cells
 }
 
 /// The attempt rows closing a file's CSV rows.

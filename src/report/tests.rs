@@ -793,16 +793,23 @@ const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00
 /// Render as the command line does: with the attempts grouped.
 fn run(files: &[FileResult], format: Format, redact: bool) -> String {
     let attempts: Vec<_> = files.iter().map(attempts_of).collect();
-    let inputs: Vec<Input<'_>> = files
+    render(&cli_inputs(files, &attempts), &opts(format, redact))
+}
+
+/// The inputs as the command line gives them: hashed, attempts grouped.
+fn cli_inputs<'a>(
+    files: &'a [FileResult],
+    attempts: &'a [Vec<crate::diagnose::Attempt>],
+) -> Vec<Input<'a>> {
+    files
         .iter()
-        .zip(&attempts)
+        .zip(attempts)
         .map(|(f, a)| Input {
             sha256: Some(SHA),
             attempts: Some(a),
             ..Input::new(f)
         })
-        .collect();
-    render(&inputs, &opts(format, redact))
+        .collect()
 }
 
 #[test]
@@ -1828,15 +1835,7 @@ fn client_certificate_is_not_the_servers() {
 fn table_report_fits_the_width() {
     let files = [main_file(), unreadable_file(), truncated_file()];
     let attempts: Vec<_> = files.iter().map(attempts_of).collect();
-    let inputs: Vec<Input<'_>> = files
-        .iter()
-        .zip(&attempts)
-        .map(|(f, a)| Input {
-            sha256: Some(SHA),
-            attempts: Some(a),
-            ..Input::new(f)
-        })
-        .collect();
+    let inputs = cli_inputs(&files, &attempts);
     let at = |width: usize| {
         let o = ReportOptions {
             format: Format::Table,
