@@ -7,10 +7,7 @@
 //! `tests/common`) and runs tshark; both missing is a plain note, except
 //! with `CI=true`, where it is a failure.
 
-use rdptriage::analyze::{Options, StreamHoles};
-use rdptriage::capture;
-use rdptriage::flow::{Connection, FlowConfig, FlowTable};
-use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
+use rdptriage::analyze::StreamHoles;
 use rdptriage::proto::decrypt::keys::{Keys, Origin};
 use rdptriage::proto::decrypt::{decrypt_connection, DecryptStatus, SecretUsed};
 use std::collections::BTreeMap;
@@ -18,30 +15,6 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-
-fn connections(path: &Path) -> Vec<Connection> {
-    let opts = Options::default();
-    let mut slicer = Slicer::new(SlicerConfig::default());
-    let mut flows = FlowTable::new(FlowConfig {
-        ports: opts.ports.clone(),
-        first_payload: Some(rdptriage::proto::session::looks_like_rdp_request),
-        depth_cap: opts.depth_cap,
-        ..FlowConfig::default()
-    });
-    let mut out = Vec::new();
-    let file = std::fs::File::open(path).expect("open capture");
-    let read = capture::read_capture(file, |frame| {
-        if let Sliced::Packet(p) = slicer.slice(frame) {
-            flows.on_packet(frame.number, frame.ts, frame.orig_len, &p);
-        }
-        flows.drain_finished(&mut out);
-    });
-    assert!(read.is_ok(), "{}: {read:?}", path.display());
-    let (rest, _) = flows.finish();
-    out.extend(rest);
-    out.sort_by_key(|c| c.stream);
-    out
-}
 
 fn tshark_present() -> bool {
     let ok = Command::new("tshark")
@@ -163,7 +136,7 @@ fn compare(cap: &Path, secrets: &str, keys: &Keys, rsa: bool) -> usize {
     let want = tshark_plaintext(cap, secrets);
     let name = cap.display();
     let mut compared = 0;
-    let conns = connections(cap);
+    let conns = common::flow_connections(cap);
     assert_eq!(
         conns.len(),
         want.keys()
@@ -315,7 +288,7 @@ fn a_tampered_record_is_an_anomaly_and_a_hole() {
     let mut keys = Keys::default();
     let text = std::fs::read_to_string(cap.with_extension("keys")).expect("key log");
     keys.add_key_log(&text, Origin::File("k".into()));
-    let mut c = connections(&cap).remove(0);
+    let mut c = common::flow_connections(&cap).remove(0);
     let sh = StreamHoles::of(&c);
     let clean = decrypt_connection(sh.input(&c, 0), sh.input(&c, 1), &keys);
     let plain = clean.plain.expect("decrypted");

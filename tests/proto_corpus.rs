@@ -15,10 +15,8 @@
 mod common;
 
 use rdptriage::analyze::{analyze_connection, analyze_path, ConnectionResult, Options};
-use rdptriage::capture;
 use rdptriage::common::{Dir, KeepLimit};
-use rdptriage::flow::{Connection, FlowConfig, FlowTable, Gap, GapKind};
-use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
+use rdptriage::flow::{Gap, GapKind};
 use rdptriage::proto::mcs::ServerCertificate;
 use rdptriage::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols, X224Event};
 use rdptriage::proto::{Anomaly, StopReason};
@@ -68,33 +66,6 @@ fn stopped(t: &Timeline, dir: Dir) -> Vec<StopReason> {
             _ => None,
         })
         .collect()
-}
-
-/// The connections of one capture as the flow stage hands them to the
-/// decoders (same stages and configuration as `analyze_path`), so a test
-/// can change what the decoders receive.
-fn flow_connections(path: &Path) -> Vec<Connection> {
-    let opts = Options::default();
-    let mut slicer = Slicer::new(SlicerConfig::default());
-    let mut flows = FlowTable::new(FlowConfig {
-        ports: opts.ports.clone(),
-        first_payload: Some(rdptriage::proto::session::looks_like_rdp_request),
-        depth_cap: opts.depth_cap,
-        ..FlowConfig::default()
-    });
-    let mut out = Vec::new();
-    let file = std::fs::File::open(path).expect("open capture");
-    let read = capture::read_capture(file, |frame| {
-        if let Sliced::Packet(p) = slicer.slice(frame) {
-            flows.on_packet(frame.number, frame.ts, frame.orig_len, &p);
-        }
-        flows.drain_finished(&mut out);
-    });
-    assert!(read.is_ok(), "{}: {read:?}", path.display());
-    let (rest, _) = flows.finish();
-    out.extend(rest);
-    out.sort_by_key(|c| c.stream);
-    out
 }
 
 /// What one connection's set-up must decode to (beyond what
@@ -363,7 +334,7 @@ fn holes_and_the_depth_cap_stop_decoding() {
     let file = "zeek/rdp-to-ssl.pcap";
 
     // A hole of 100 bytes at offset 1000 of the client's stream.
-    let conns = flow_connections(&dir.join(file));
+    let conns = common::flow_connections(&dir.join(file));
     let mut c = conns.into_iter().find(|c| c.stream == 1).expect("stream 1");
     assert!(c.half[0].data.len() > 1100, "{}", c.half[0].data.len());
     assert!(c.half[0].gaps.is_empty(), "{:?}", c.half[0].gaps);

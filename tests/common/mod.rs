@@ -5,7 +5,11 @@
 //! tests say so plainly and pass, except in CI (`CI=true`), where a missing
 //! corpus fails them.
 
-use std::path::PathBuf;
+use rdptriage::analyze::Options;
+use rdptriage::capture;
+use rdptriage::flow::{Connection, FlowConfig, FlowTable};
+use rdptriage::packet::{Sliced, Slicer, SlicerConfig};
+use std::path::{Path, PathBuf};
 
 /// The corpus directory: `$RDPTRIAGE_CORPUS`, else `../shared/corpus`
 /// beside the repository. None when it holds no `MANIFEST.tsv`.
@@ -28,4 +32,32 @@ pub fn corpus_dir() -> Option<PathBuf> {
 /// Say plainly that `what` (e.g. "corpus tests") did not run.
 pub fn skip_note(what: &str) {
     eprintln!("../shared/corpus not found: {what} skipped");
+}
+
+/// The connections of one capture as the flow stage hands them to the
+/// decoders (same stages and configuration as `analyze_path`), so a test
+/// can change what the decoders receive.
+#[allow(dead_code)]
+pub fn flow_connections(path: &Path) -> Vec<Connection> {
+    let opts = Options::default();
+    let mut slicer = Slicer::new(SlicerConfig::default());
+    let mut flows = FlowTable::new(FlowConfig {
+        ports: opts.ports.clone(),
+        first_payload: Some(rdptriage::proto::session::looks_like_rdp_request),
+        depth_cap: opts.depth_cap,
+        ..FlowConfig::default()
+    });
+    let mut out = Vec::new();
+    let file = std::fs::File::open(path).expect("open capture");
+    let read = capture::read_capture(file, |frame| {
+        if let Sliced::Packet(p) = slicer.slice(frame) {
+            flows.on_packet(frame.number, frame.ts, frame.orig_len, &p);
+        }
+        flows.drain_finished(&mut out);
+    });
+    assert!(read.is_ok(), "{}: {read:?}", path.display());
+    let (rest, _) = flows.finish();
+    out.extend(rest);
+    out.sort_by_key(|c| c.stream);
+    out
 }

@@ -253,3 +253,35 @@ fn security_enumeration_is_one_probe_and_a_fallback_is_not() {
     let at = group_attempts(&items);
     assert!(at.iter().all(|a| a.relabels.is_empty()), "{at:#?}");
 }
+
+/// A client retrying without end (a monitor, a loop: 100 refused
+/// connections 0.5 s apart, closer than any retry window) is told as
+/// consecutive attempts of at most `MAX_ATTEMPT` connections, above the
+/// 20 retries mstsc and FreeRDP make at most; nothing is lost.
+#[test]
+fn an_endless_retry_loop_is_split_at_the_bound() {
+    let tls: Vec<Timeline> = (0..100u64)
+        .map(|i| {
+            let t = i as f64 * 0.5;
+            TlBuilder::between(&format!("10.0.0.5:{}", 40000 + i), "10.0.0.9:3389")
+                .syn(i * 10 + 1, t)
+                .rst_s(i * 10 + 2, t + 0.0003)
+                .stream(i)
+                .build()
+        })
+        .collect();
+    let ds: Vec<Diagnosis> = tls.iter().map(diagnose).collect();
+    let items: Vec<(&Timeline, &Diagnosis)> = tls.iter().zip(ds.iter()).collect();
+    let at = group_attempts(&items);
+    let sizes: Vec<usize> = at.iter().map(|a| a.streams.len()).collect();
+    assert_eq!(
+        sizes,
+        [
+            crate::diagnose::attempts::MAX_ATTEMPT,
+            100 - crate::diagnose::attempts::MAX_ATTEMPT
+        ]
+    );
+    const { assert!(crate::diagnose::attempts::MAX_ATTEMPT > 20) };
+    let all: Vec<u64> = at.iter().flat_map(|a| a.streams.clone()).collect();
+    assert_eq!(all, (0..100).collect::<Vec<u64>>());
+}
