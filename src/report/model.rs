@@ -498,7 +498,8 @@ pub struct Alert {
     pub frame: u64,
     /// `client` or `server`.
     pub from: String,
-    /// Level (1 warning, 2 fatal) and description; null when encrypted.
+    /// Level (1 warning, 2 fatal) and description; null when encrypted
+    /// (and not decrypted).
     pub level: Option<u8>,
     pub description: Option<u8>,
     pub name: Option<String>,
@@ -1272,7 +1273,7 @@ fn is_grease(v: TlsVersion) -> bool {
 fn tls(tl: &Timeline) -> Option<Tls> {
     let ch = tl.client_hello();
     let sh = tl.server_hello();
-    let alerts: Vec<Alert> = tl
+    let mut alerts: Vec<Alert> = tl
         .proto_events()
         .filter_map(|(e, p)| match p {
             ProtoEvent::Tls(TlsEvent::Alert { level, description }) => Some(Alert {
@@ -1291,9 +1292,27 @@ fn tls(tl: &Timeline) -> Option<Tls> {
                 name: None,
                 encrypted: true,
             }),
+            // Decrypted: the same encrypted alert, now with what it says.
+            ProtoEvent::Tls(TlsEvent::DecryptedAlert { level, description }) => Some(Alert {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                level: Some(*level),
+                description: Some(*description),
+                name: Some(alert_name(*description)),
+                encrypted: true,
+            }),
             _ => None,
         })
         .collect();
+    // An encrypted alert that decryption read is listed once, read.
+    let read: Vec<(u64, String)> = alerts
+        .iter()
+        .filter(|a| a.encrypted && a.level.is_some())
+        .map(|a| (a.frame, a.from.clone()))
+        .collect();
+    alerts.retain(|a| {
+        !(a.encrypted && a.level.is_none() && read.contains(&(a.frame, a.from.clone())))
+    });
     if ch.is_none() && sh.is_none() && alerts.is_empty() {
         return None;
     }

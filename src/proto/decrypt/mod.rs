@@ -19,6 +19,7 @@ pub mod schedule;
 use self::keys::{Keys, Label, Origin};
 use self::record::{split_inner, RecordState};
 use self::schedule::{key_block, tls13_keys, tls13_next_secret, KeyExchange, Prf, Suite};
+use super::tls::TlsEvent;
 use super::{Anomaly, Decoded, ProtoEvent, StreamInput};
 use crate::common::{Dir, KeepLimit};
 use zeroize::Zeroizing;
@@ -233,7 +234,8 @@ pub struct Decryption {
     pub summary: DecryptSummary,
     /// `[to server, to client]`, when decrypted.
     pub plain: Option<[Plaintext; 2]>,
-    /// Records that did not verify, placed at their ciphertext.
+    /// Records that did not verify, and the alerts of those that did,
+    /// placed at their ciphertext.
     pub events: Vec<Decoded>,
 }
 
@@ -560,6 +562,21 @@ impl<'a> Opener<'a> {
         self.out.holes.push((at, len));
     }
 
+    /// A protected alert record opened: an event at its ciphertext, so the
+    /// diagnosis reads the alert the clear decoder could only count. An
+    /// alert is level(1) description(1), one per record (RFC 5246 7.2,
+    /// RFC 8446 5.1, 6); a plaintext of another length is not read as one.
+    fn alert(&mut self, r: &Rec, pt: &[u8]) {
+        if let [level, description] = *pt {
+            self.events.push(Decoded {
+                dir: self.dir,
+                start: r.start as u64,
+                end: r.end() as u64,
+                event: ProtoEvent::Tls(TlsEvent::DecryptedAlert { level, description }),
+            });
+        }
+    }
+
     /// The ciphertext ended inside a record: the plaintext stops there.
     fn cut(&mut self) {
         self.out.holes.push((self.out.data.len() as u64, 1));
@@ -573,8 +590,10 @@ impl<'a> Opener<'a> {
             match st.open(&r.header, r.body(self.data)) {
                 Ok(pt) => {
                     self.counts.decrypted += 1;
-                    if r.ty() == 23 {
-                        self.push_plain(r, &pt);
+                    match r.ty() {
+                        23 => self.push_plain(r, &pt),
+                        21 => self.alert(r, &pt),
+                        _ => {}
                     }
                 }
                 Err(why) => self.failed(r, seq, why),
@@ -613,6 +632,7 @@ impl<'a> Opener<'a> {
             self.counts.decrypted += 1;
             match ty {
                 23 => self.push_plain(r, &pt),
+                21 => self.alert(r, &pt),
                 22 => {
                     hs_buf.extend_from_slice(&pt);
                     let mut switch = false;
