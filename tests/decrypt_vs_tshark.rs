@@ -289,7 +289,8 @@ fn check(capture: &str, key: &str) {
 /// Every lab capture of `testdata/decrypt` (made by
 /// `testdata/lab/make-decrypt-captures.sh`): TLS 1.0 to 1.3, CBC with and
 /// without encrypt-then-MAC, AES-GCM, ChaCha20-Poly1305, TLS 1.3
-/// KeyUpdate, RSA key exchange with the extended master secret; and two
+/// KeyUpdate, a TLS 1.3 HelloRetryRequest, RSA key exchange with the
+/// extended master secret; and
 /// real RDP sessions, xfreerdp against xrdp with the client's key log
 /// (`testdata/lab/make-rdp-keylog-captures.sh`): TLS 1.3 AES-256-GCM,
 /// TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, TLS 1.0 ECDHE-RSA-AES256-CBC-SHA

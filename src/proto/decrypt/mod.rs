@@ -331,7 +331,7 @@ struct Msg {
 /// The clear handshake messages of a direction (before its
 /// ChangeCipherSpec or first protected record), and the index of the
 /// first record after them.
-fn clear_handshake(data: &[u8], recs: &[Rec], stop_after_server_hello: bool) -> (Vec<Msg>, usize) {
+fn clear_handshake(data: &[u8], recs: &[Rec]) -> (Vec<Msg>, usize) {
     let mut buf = Vec::new();
     let mut msgs = Vec::new();
     for (i, r) in recs.iter().enumerate() {
@@ -346,9 +346,6 @@ fn clear_handshake(data: &[u8], recs: &[Rec], stop_after_server_hello: bool) -> 
             }
             let raw: Vec<u8> = buf.drain(..4 + len).collect();
             msgs.push(Msg { ty: raw[0], raw });
-        }
-        if stop_after_server_hello && msgs.iter().any(|m| m.ty == 2) {
-            return (msgs, i + 1);
         }
     }
     (msgs, recs.len())
@@ -701,8 +698,8 @@ pub fn decrypt_connection(
     };
     let (crecs, ccut) = frame(cdata, cs);
     let (srecs, scut) = frame(sdata, ss);
-    let (cmsgs, cfirst) = clear_handshake(cdata, &crecs, false);
-    let (smsgs_all, _) = clear_handshake(sdata, &srecs, false);
+    let (cmsgs, cfirst) = clear_handshake(cdata, &crecs);
+    let (smsgs_all, _) = clear_handshake(sdata, &srecs);
     let ch = cmsgs
         .first()
         .filter(|m| m.ty == 1)
@@ -734,8 +731,14 @@ pub fn decrypt_connection(
     let mut s = Opener::new(Dir::ToClient, &to_client);
     let used;
     if tls13 {
-        // Server: everything after the ServerHello record is protected.
-        let (_, sfirst) = clear_handshake(sdata, &srecs, true);
+        // Every protected TLS 1.3 record is of outer type application_data
+        // (RFC 8446 5.2); what comes before the first is clear: the hellos,
+        // a HelloRetryRequest and the second ClientHello it asks for
+        // (4.1.4: same client random, same cipher suite), the
+        // middlebox-compatibility ChangeCipherSpec.
+        let first_protected = |recs: &[Rec]| recs.iter().position(|r| r.ty() == 23);
+        let cfirst = first_protected(&crecs).unwrap_or(crecs.len());
+        let sfirst = first_protected(&srecs).unwrap_or(srecs.len());
         let mut secrets = Vec::new();
         for label in [
             Label::ClientHandshakeTrafficSecret,
@@ -758,7 +761,7 @@ pub fn decrypt_connection(
             origin: keys.origin_of(secrets[3].1).clone(),
         };
     } else {
-        let (smsgs, sfirst) = clear_handshake(sdata, &srecs, false);
+        let (smsgs, sfirst) = clear_handshake(sdata, &srecs);
         let prf = if sh.version >= 0x0303 {
             Prf::Tls12(suite.prf_hash)
         } else {
