@@ -290,9 +290,8 @@ fn check(capture: &str, key: &str) {
 /// `testdata/lab/make-decrypt-captures.sh`): TLS 1.0 to 1.3, CBC with and
 /// without encrypt-then-MAC, AES-GCM, ChaCha20-Poly1305, TLS 1.3
 /// KeyUpdate, a TLS 1.3 HelloRetryRequest, RSA key exchange with the
-/// extended master secret; and
-/// real RDP sessions, xfreerdp against xrdp with the client's key log
-/// (`testdata/lab/make-rdp-keylog-captures.sh`): TLS 1.3 AES-256-GCM,
+/// extended master secret; and real RDP sessions, xfreerdp with its key
+/// log (`testdata/lab/make-rdp-keylog-captures.sh`): to xrdp over TLS 1.3 AES-256-GCM,
 /// TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, TLS 1.0 ECDHE-RSA-AES256-CBC-SHA
 /// with encrypt-then-MAC, NLA sessions against freerdp-shadow-cli, and a
 /// key log missing one connection's lines.

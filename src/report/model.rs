@@ -279,7 +279,8 @@ pub struct ConnectionReport {
 pub struct Decryption {
     /// `decrypted_key_log`, `decrypted_rsa_key`, `no_tls`, `no_handshake`,
     /// `no_key_for_client_random`, `missing_tls13_secret`,
-    /// `unsupported_suite`, `rsa_key_does_not_match_certificate`,
+    /// `unsupported_version`, `unsupported_suite`,
+    /// `rsa_key_does_not_match_certificate`,
     /// `ephemeral_key_exchange`, `resumed_session`, `premaster_not_decrypted`.
     pub status: String,
     /// The sentence: which secret decrypted it, or why none did.

@@ -70,6 +70,13 @@ pub enum DecryptStatus {
     MissingTls13Secret {
         label: Label,
     },
+    /// A protocol version this decryptor does not implement: SSL 3.0
+    /// (its MAC and key derivation are not TLS's HMAC and PRF, RFC 6101
+    /// 5.2.3.1 and 6.2.2; RFC 7568 forbids it) or a version no RFC
+    /// defines.
+    UnsupportedVersion {
+        version: u16,
+    },
     /// A suite this decryptor does not implement.
     UnsupportedSuite {
         suite: u16,
@@ -106,6 +113,11 @@ impl std::fmt::Display for DecryptStatus {
             S::MissingTls13Secret { label } => {
                 write!(f, "not decrypted: the key log lacks its {label}")
             }
+            S::UnsupportedVersion { version } => write!(
+                f,
+                "not decrypted: {} is not supported",
+                super::tls::TlsVersion(*version).name()
+            ),
             S::UnsupportedSuite { suite } => write!(
                 f,
                 "not decrypted: cipher suite {} is not supported",
@@ -144,6 +156,7 @@ impl DecryptStatus {
             S::NoHandshake => "no_handshake",
             S::NoKeyForClientRandom => "no_key_for_client_random",
             S::MissingTls13Secret { .. } => "missing_tls13_secret",
+            S::UnsupportedVersion { .. } => "unsupported_version",
             S::UnsupportedSuite { .. } => "unsupported_suite",
             S::RsaKeyDoesNotMatchCertificate => "rsa_key_does_not_match_certificate",
             S::EphemeralKeyExchange { .. } => "ephemeral_key_exchange",
@@ -712,6 +725,15 @@ pub fn decrypt_connection(
         return fail(DecryptStatus::NoHandshake, None, None);
     };
     let (version, sid) = (Some(sh.version), Some(sh.suite));
+    if !(0x0301..=0x0304).contains(&sh.version) {
+        return fail(
+            DecryptStatus::UnsupportedVersion {
+                version: sh.version,
+            },
+            version,
+            sid,
+        );
+    }
     let Some(suite) = schedule::suite(sh.suite) else {
         return fail(
             DecryptStatus::UnsupportedSuite { suite: sh.suite },
@@ -811,5 +833,67 @@ pub fn decrypt_connection(
         },
         plain: Some([c.out, s.out]),
         events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handshake record holding one hello: `version`, a random of
+    /// `fill`, no session id; the client offers `suite`, the server picks
+    /// it.
+    fn hello_record(server: bool, version: u16, suite: u16, fill: u8) -> Vec<u8> {
+        let mut body = version.to_be_bytes().to_vec();
+        body.extend([fill; 32]);
+        body.push(0); // session id
+        if server {
+            body.extend(suite.to_be_bytes());
+            body.push(0); // compression
+        } else {
+            body.extend([0, 2]);
+            body.extend(suite.to_be_bytes());
+            body.extend([1, 0]); // one compression method: null
+        }
+        let mut msg = vec![if server { 2 } else { 1 }, 0];
+        msg.extend((body.len() as u16).to_be_bytes());
+        msg.extend(body);
+        let mut rec = vec![22];
+        rec.extend(version.to_be_bytes());
+        rec.extend((msg.len() as u16).to_be_bytes());
+        rec.extend(msg);
+        rec
+    }
+
+    fn input(data: &[u8]) -> StreamInput<'_> {
+        StreamInput {
+            data,
+            holes: &[],
+            limit: None,
+            from_start: true,
+            hidden: &[],
+        }
+    }
+
+    /// SSL 3.0 (RFC 6101: its MAC and key derivation are not TLS's) is
+    /// said to be unsupported, whatever the key log holds; TLS 1.0 with
+    /// the same suite gets as far as the key look-up.
+    #[test]
+    fn ssl3_is_an_unsupported_version() {
+        let mut keys = Keys::default();
+        let line = format!("CLIENT_RANDOM {} {}\n", "11".repeat(32), "22".repeat(48));
+        keys.add_key_log(&line, Origin::File("k".into()));
+        let status = |version| {
+            let c = hello_record(false, version, 0x002f, 0x11);
+            let s = hello_record(true, version, 0x002f, 0x33);
+            decrypt_connection(input(&c), input(&s), &keys)
+                .summary
+                .status
+        };
+        let ssl3 = status(0x0300);
+        assert_eq!(ssl3, DecryptStatus::UnsupportedVersion { version: 0x0300 });
+        assert_eq!(ssl3.id(), "unsupported_version");
+        assert_eq!(ssl3.to_string(), "not decrypted: SSL 3.0 is not supported");
+        assert_ne!(status(0x0301), ssl3);
     }
 }
