@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check rdptriage's decoding of the plaintext inside TLS (CredSSP, NTLM and
 # the RDP connection sequence) against tshark's, on the public Windows
-# captures whose server RSA keys the corpus holds.
+# captures whose server RSA keys the corpus holds and on the lab's RDP
+# sessions with their key logs (testdata/decrypt/rdp-*).
 #
 # For each (capture, key) below, tshark decrypts with the key and dissects
 # every connection; scripts/inner-decoding-from-tshark.py turns its JSON
@@ -28,16 +29,30 @@ trap 'rm -f "$tmp"' EXIT
 pairs="zeek/nla_win7_win2k8r2.pcap keys/nla_win7_win2k8r2.W2K8R2.key
 wireshark-wiki/rdp-ssl.pcap.gz keys/rdp-ssl.key"
 
+# The lab's RDP sessions with their key logs (testdata/lab/make-rdp-keylog-captures.sh);
+# key `-`: the pcapng's own Decryption Secrets Block.
+lab="testdata/decrypt/rdp-tls13.pcap testdata/decrypt/rdp-tls13.keys
+testdata/decrypt/rdp-tls12.pcap testdata/decrypt/rdp-tls12.keys
+testdata/decrypt/rdp-tls10-etm.pcap testdata/decrypt/rdp-tls10-etm.keys
+testdata/decrypt/rdp-nla-ok.pcap testdata/decrypt/rdp-nla-ok.keys
+testdata/decrypt/rdp-nla-ok-dsb.pcapng -
+testdata/decrypt/rdp-nla-wrong-password.pcap testdata/decrypt/rdp-nla-wrong-password.keys
+testdata/decrypt/rdp-nla-two-missing-line.pcap testdata/decrypt/rdp-nla-two-missing-line.keys"
+
 {
     echo "# Written by scripts/compare-inner-decoding.sh from $(tshark -v | head -1)"
     echo "# tshark -r CAPTURE -o tls.keys_list:0.0.0.0,3389,tpkt,KEY -d tcp.port==3389,tls -T json"
+    echo "# (lab rows: -o tls.keylog_file:KEY, or the pcapng's own secrets when KEY is -)"
     echo "# (selected: tshark -r CAPTURE -e rdp.negReq.selectedProtocol, without keys); never edited by hand"
     printf 'capture\tkey\tstream\tdir\tselected\tntlm_user\tntlm_domain\tntlm_workstation\tntlm_versions\tclient_info\tfast_path_pdus\tsequence\n'
     echo "$pairs" | while read -r cap key; do
         python3 scripts/inner-decoding-from-tshark.py "$corpus/$cap" "corpus/$cap" "$corpus/$key" "$key" || exit 1
     done
+    echo "$lab" | while read -r cap key; do
+        python3 scripts/inner-decoding-from-tshark.py "$cap" "$cap" "$key" "$key" || exit 1
+    done
 } >"$tmp"
 mv "$tmp" "$out"
 echo "wrote $out: $(grep -vc '^#' "$out") lines" >&2
 
-cargo test -q --test inner_vs_tshark -- --nocapture
+[ -n "${NO_TEST:-}" ] || cargo test -q --test inner_vs_tshark -- --nocapture

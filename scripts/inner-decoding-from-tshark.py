@@ -4,7 +4,9 @@
 Usage: inner-decoding-from-tshark.py CAPTURE LABEL KEY_FILE KEY_LABEL
 
 tshark decrypts with the server's RSA key
-(`-o tls.keys_list:0.0.0.0,3389,tpkt,KEY -d tcp.port==3389,tls`) and
+(`-o tls.keys_list:0.0.0.0,3389,tpkt,KEY -d tcp.port==3389,tls`), a key
+log (KEY ending in `.keys`: `-o tls.keylog_file:KEY`) or, with KEY `-`,
+the secrets the pcapng carries, and
 dissects CredSSP, NTLMSSP, T.125/T.124 and RDP. For every TCP stream and
 direction this prints one TSV row: capture label, key label, stream,
 direction (to_server / to_client), the selected protocol of the
@@ -92,7 +94,9 @@ def walk(node, tokens, ntlm, fast_path_seen):
             for f, slot in (("ntlmssp.auth.username", 0), ("ntlmssp.auth.domain", 1),
                             ("ntlmssp.auth.hostname", 2)):
                 for val in find_all(v, f):
-                    ntlm[slot] = val
+                    # tshark's NTLMSSP dissector shows a zero-length name
+                    # as "NULL" (dissect_ntlmssp_string): no name, "-".
+                    ntlm[slot] = "-" if val == "NULL" else val
             major, minor, build = (find_all(v, "ntlmssp.version." + f) for f in ("major", "minor", "build_number"))
             if major and minor and build:
                 ntlm[3].append("%d.%d.%d" % (num(major[0]), num(minor[0]), num(build[0])))
@@ -120,11 +124,19 @@ def walk(node, tokens, ntlm, fast_path_seen):
         walk(v, tokens, ntlm, fast_path_seen)
 
 
+def secret_args(key):
+    """tshark's option for the secrets: a key log (`.keys`), none (`-`:
+    the capture's own Decryption Secrets Block) or the server's RSA key."""
+    if key == "-":
+        return []
+    if key.endswith(".keys"):
+        return ["-o", "tls.keylog_file:" + key]
+    return ["-o", "tls.keys_list:0.0.0.0,3389,tpkt," + key]
+
+
 def main():
     capture, label, key, key_label = sys.argv[1:5]
-    args = [
-        "tshark", "-r", capture,
-        "-o", "tls.keys_list:0.0.0.0,3389,tpkt," + key,
+    args = ["tshark", "-r", capture] + secret_args(key) + [
         "-d", "tcp.port==3389,tls",
         "-T", "json",
     ]

@@ -2,14 +2,18 @@
 //! connections, against what tshark dissects in the same connections.
 //!
 //! The expectations, `testdata/expected/inner-tshark.tsv`, are tshark's
-//! dissection with the servers' RSA keys, written by
+//! dissection with the servers' RSA keys (public Windows captures) or the
+//! clients' key logs (the lab's RDP sessions in `testdata/decrypt/`, one
+//! of them a pcapng carrying its own secrets), written by
 //! `scripts/compare-inner-decoding.sh` (never edited by hand): per
 //! connection and direction, the sequence of CredSSP/NTLM messages and RDP
 //! PDUs, the NTLM user, domain and workstation, the OS versions of the NTLM
 //! messages, the Client Info user and domain, and the number of fast-path
 //! PDUs. The plaintext fed to the decoder is tshark's too (`-z
-//! follow,tls,raw`): this test checks the decoding, not the decryption. It needs the public corpus and tshark; without either
-//! it says so and passes, except in CI (`CI=true`), where it fails.
+//! follow,tls,raw`): this test checks the decoding, not the decryption.
+//! It needs tshark, and the public corpus for the Windows rows; without
+//! them it says so and skips them, except in CI (`CI=true`), where it
+//! fails.
 
 use rdptriage::analyze::{analyze_path, Options};
 use rdptriage::common::{Dir, Timestamp};
@@ -18,7 +22,7 @@ use rdptriage::proto::ntlm::NtlmMessage;
 use rdptriage::proto::tsrequest::{Mechanism, TsRequest};
 use rdptriage::proto::{decode_inner, McsEvent, NlaEvent, ProtoEvent, StreamInput};
 use rdptriage::timeline::EventKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
@@ -89,20 +93,45 @@ fn tshark() -> Option<()> {
     ok.then_some(())
 }
 
+/// A row's capture or key file: `corpus/...` and `keys/...` in the public
+/// corpus (None without it), `testdata/...` in the repository.
+fn resolve(corpus: Option<&Path>, p: &str) -> Option<PathBuf> {
+    match p.strip_prefix("corpus/") {
+        Some(rel) => Some(corpus?.join(rel)),
+        None if p.starts_with("keys/") => Some(corpus?.join(p)),
+        None => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)),
+    }
+}
+
+/// tshark's options for a row's secrets: none for `-` (the pcapng's own
+/// Decryption Secrets Block), a key log for `*.keys`, else the server's
+/// RSA key.
+fn secrets(corpus: Option<&Path>, key: &str) -> Option<Vec<String>> {
+    if key == "-" {
+        return Some(Vec::new());
+    }
+    let path = resolve(corpus, key)?;
+    let opt = if key.ends_with(".keys") {
+        format!("tls.keylog_file:{}", path.display())
+    } else {
+        format!("tls.keys_list:0.0.0.0,3389,tpkt,{}", path.display())
+    };
+    Some(vec!["-o".to_string(), opt])
+}
+
 /// Both directions' plaintext of one connection, as tshark decrypts it.
-fn plaintext(capture: &Path, key: &Path, stream: u32) -> (Vec<u8>, Vec<u8>) {
+fn plaintext(capture: &Path, key: &[String], stream: u32) -> (Vec<u8>, Vec<u8>) {
     let (c, s) = records(capture, key, stream);
     (c.concat(), s.concat())
 }
 
 /// Both directions' decrypted records, one per application-data record,
 /// in order.
-fn records(capture: &Path, key: &Path, stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn records(capture: &Path, key: &[String], stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(capture)
-        .arg("-o")
-        .arg(format!("tls.keys_list:0.0.0.0,3389,tpkt,{}", key.display()))
+        .args(key)
         .args(["-d", "tcp.port==3389,tls", "-q", "-z"])
         .arg(format!("follow,tls,raw,{stream}"))
         .output()
@@ -115,7 +144,13 @@ fn records(capture: &Path, key: &Path, stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8
     let text = String::from_utf8(out.stdout).unwrap();
     let (mut client, mut server) = (Vec::new(), Vec::new());
     // After the header (Follow, Filter, Node 0, Node 1), one line of hex
-    // per record: the client's flush left, the server's after a tab.
+    // per record: node 0's flush left, node 1's after a tab. Node 0 is
+    // the client, except on a loopback capture (both ends 127.0.0.1),
+    // where tshark 4.0 names the server's port there.
+    let server_is_node_0 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Node 0: "))
+        .is_some_and(|n| n.ends_with(":3389"));
     for line in text
         .lines()
         .skip_while(|l| !l.starts_with("Node 1"))
@@ -124,9 +159,14 @@ fn records(capture: &Path, key: &Path, stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8
         if line.starts_with('=') {
             break;
         }
-        let (to, hexs) = match line.strip_prefix('\t') {
-            Some(h) => (&mut server, h),
-            None => (&mut client, line),
+        let (tabbed, hexs) = match line.strip_prefix('\t') {
+            Some(h) => (true, h),
+            None => (false, line),
+        };
+        let to = if tabbed != server_is_node_0 {
+            &mut server
+        } else {
+            &mut client
         };
         let digits = hexs.trim().as_bytes();
         let record: Vec<u8> = digits
@@ -143,12 +183,11 @@ fn records(capture: &Path, key: &Path, stream: u32) -> (Vec<Vec<u8>>, Vec<Vec<u8
 /// The frame and time of each application-data record of one connection,
 /// per direction, in order (tshark shows a record in the frame carrying
 /// its last byte).
-fn record_frames(capture: &Path, key: &Path, stream: u32) -> [Vec<(u64, Timestamp)>; 2] {
+fn record_frames(capture: &Path, key: &[String], stream: u32) -> [Vec<(u64, Timestamp)>; 2] {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(capture)
-        .arg("-o")
-        .arg(format!("tls.keys_list:0.0.0.0,3389,tpkt,{}", key.display()))
+        .args(key)
         .args(["-d", "tcp.port==3389,tls", "-Y"])
         .arg(format!(
             "tcp.stream=={stream} && tls.record.content_type==23"
@@ -230,20 +269,30 @@ fn token(e: &ProtoEvent) -> Option<String> {
 
 #[test]
 fn decoding_inside_tls_agrees_with_tshark() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_note("the decryption oracle");
-        return;
-    };
     if tshark().is_none() {
         eprintln!("tshark not found: the decryption oracle skipped");
         return;
+    }
+    let corpus = common::corpus_dir();
+    if corpus.is_none() {
+        common::skip_note("the decryption oracle on the Windows captures");
     }
     let rows = rows();
     assert!(!rows.is_empty());
     let mut checked = 0;
     for r in &rows {
-        let cap = corpus.join(r.capture.strip_prefix("corpus/").unwrap());
-        let (client, server) = plaintext(&cap, &corpus.join(&r.key), r.stream);
+        let (Some(cap), Some(key)) = (
+            resolve(corpus.as_deref(), &r.capture),
+            secrets(corpus.as_deref(), &r.key),
+        ) else {
+            continue;
+        };
+        let (client, server) = plaintext(&cap, &key, r.stream);
+        assert!(
+            !client.is_empty() && !server.is_empty(),
+            "{}: tshark decrypted nothing",
+            r.capture
+        );
         let input = |data| StreamInput {
             data,
             holes: &[],
@@ -359,13 +408,17 @@ fn decrypted_connections_keep_their_labelled_verdicts() {
     }
     let mut checked = 0;
     let mut seen = std::collections::BTreeSet::new();
-    for r in rows() {
+    // The lab's sessions have their own labels (tests/decrypted_lab.rs).
+    for r in rows()
+        .into_iter()
+        .filter(|r| r.capture.starts_with("corpus/"))
+    {
         if !seen.insert((r.capture.clone(), r.stream)) {
             continue;
         }
         let rel = r.capture.strip_prefix("corpus/").unwrap();
         let cap = corpus.join(rel);
-        let key = corpus.join(&r.key);
+        let key = secrets(Some(&corpus), &r.key).expect("key");
         let file = analyze_path(&cap.to_string_lossy(), &Options::default());
         let conn = file
             .connections

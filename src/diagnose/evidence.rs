@@ -395,6 +395,13 @@ pub enum RdpClue {
     LogonSucceeded {
         info_type: u32,
     },
+    /// Decrypted: the server's TSRequest with pubKeyAuth answering the
+    /// client's NTLM AUTHENTICATE (the frame): the server accepted the
+    /// credentials ([MS-CSSP] 3.1.5: it sends pubKeyAuth only once the
+    /// authentication succeeded).
+    NlaAccepted {
+        authenticate_frame: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -469,6 +476,7 @@ impl Clue {
         "rdp.ntlm_authenticate",
         "rdp.server_redirection",
         "rdp.logon_succeeded",
+        "rdp.nla_accepted",
         "not_rdp.answer",
         "not_rdp.data",
         "capture.loss",
@@ -537,6 +545,7 @@ impl Clue {
                 RdpClue::NtlmAuthenticate { .. } => "rdp.ntlm_authenticate",
                 RdpClue::ServerRedirection { .. } => "rdp.server_redirection",
                 RdpClue::LogonSucceeded { .. } => "rdp.logon_succeeded",
+                RdpClue::NlaAccepted { .. } => "rdp.nla_accepted",
             },
             Clue::NotRdp(c) => match c {
                 NotRdpClue::Answer { .. } => "not_rdp.answer",
@@ -923,6 +932,11 @@ impl fmt::Display for RdpClue {
                     s.info_type_name()
                 )
             }
+            NlaAccepted { authenticate_frame } => write!(
+                f,
+                "CredSSP pubKeyAuth from server answering the NTLM AUTHENTICATE (frame \
+                 {authenticate_frame}): NLA accepted the credentials"
+            ),
         }
     }
 }

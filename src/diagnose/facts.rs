@@ -41,6 +41,13 @@ pub enum TermKind {
     },
     /// An encrypted alert (after ChangeCipherSpec).
     EncryptedAlert,
+    /// An encrypted alert that decryption read: seen, with its level and
+    /// description. A fatal one ends the connection; close_notify (0)
+    /// announces a close as an unread encrypted alert does.
+    DecryptedAlert {
+        level: u8,
+        description: u8,
+    },
     /// An encrypted alert that the other side answered by closing: the
     /// sender began a graceful close (a close_notify, RFC 8446 6.1).
     CloseNotify,
@@ -68,7 +75,22 @@ impl Term {
     }
     /// A close, or an encrypted alert standing for one.
     pub fn ends(&self) -> bool {
-        self.is_close() || matches!(self.kind, TermKind::EncryptedAlert | TermKind::CloseNotify)
+        self.is_close()
+            || matches!(
+                self.kind,
+                TermKind::EncryptedAlert | TermKind::CloseNotify | TermKind::DecryptedAlert { .. }
+            )
+    }
+    /// An alert that only announces a close (an unread encrypted alert, a
+    /// clear close_notify, a decrypted alert that is not fatal: RFC 8446
+    /// 6.1-6.2, a warning alert does not end the connection) rather than
+    /// ending the connection itself.
+    pub fn announces_close(&self) -> bool {
+        match self.kind {
+            TermKind::EncryptedAlert | TermKind::Alert { description: 0, .. } => true,
+            TermKind::DecryptedAlert { level, .. } => level != 2,
+            _ => false,
+        }
     }
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
@@ -83,6 +105,11 @@ impl Term {
                 alert_name(*description)
             ),
             TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
+            TermKind::DecryptedAlert { level, description } => format!(
+                "{} TLS alert {} ({description}) from {who}, decrypted",
+                if *level == 2 { "fatal" } else { "warning" },
+                alert_name(*description)
+            ),
             TermKind::CloseNotify => format!(
                 "encrypted TLS alert (close_notify) from {who}, answered by the {}'s close",
                 self.dir.reverse().sender()
@@ -280,6 +307,7 @@ impl Facts {
             nla: Vec::new(),
         };
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
+        let mut decrypted_alerts: Vec<Term> = Vec::new();
         for e in &tl.events {
             f.last_event[e.dir.index()] = Some(e.frame);
             match &e.kind {
@@ -364,6 +392,17 @@ impl Facts {
                         dir: e.dir,
                         kind: TermKind::EncryptedAlert,
                     }),
+                    ProtoEvent::Tls(TlsEvent::DecryptedAlert { level, description }) => {
+                        decrypted_alerts.push(Term {
+                            frame: e.frame,
+                            ts: e.ts,
+                            dir: e.dir,
+                            kind: TermKind::DecryptedAlert {
+                                level: *level,
+                                description: *description,
+                            },
+                        })
+                    }
                     ProtoEvent::NotRdp { why } if f.not_rdp.is_none() => {
                         f.not_rdp = Some((e.frame, e.ts, e.dir, why.clone()))
                     }
@@ -374,6 +413,19 @@ impl Facts {
                     }
                     _ => {}
                 },
+            }
+        }
+        // A decrypted alert is what the encrypted alert of its record (same
+        // frame, same sender) hid: it takes that alert's place.
+        for t in decrypted_alerts {
+            match f.terms.iter_mut().find(|x| {
+                x.frame == t.frame && x.dir == t.dir && x.kind == TermKind::EncryptedAlert
+            }) {
+                Some(x) => x.kind = t.kind,
+                None => {
+                    let at = f.terms.partition_point(|x| x.frame <= t.frame);
+                    f.terms.insert(at, t);
+                }
             }
         }
         for (i, open) in zw_open.iter().enumerate() {
@@ -392,29 +444,22 @@ impl Facts {
     }
 
     /// The first packet at or after `frame` that ends the connection: a RST,
-    /// FIN, a clear-text alert other than close_notify, or an ICMP error.
-    /// Encrypted alerts and close_notify announce a close by the same side
-    /// and are skipped (they are shown as evidence by the caller).
+    /// FIN, a clear-text alert other than close_notify, a decrypted fatal
+    /// alert, or an ICMP error. Encrypted alerts, close_notify and other
+    /// non-fatal decrypted alerts announce a close by the same side and
+    /// are skipped (they are shown as evidence by the caller).
     pub fn first_term_from(&self, frame: u64) -> Option<&Term> {
-        self.terms.iter().find(|t| {
-            t.frame >= frame
-                && !matches!(
-                    t.kind,
-                    TermKind::EncryptedAlert | TermKind::Alert { description: 0, .. }
-                )
-        })
+        self.terms
+            .iter()
+            .find(|t| t.frame >= frame && !t.announces_close())
     }
 
     /// An encrypted alert or close_notify at or after `frame` (when no other
     /// ending exists it is the ending).
     pub fn soft_alert_from(&self, frame: u64) -> Option<&Term> {
-        self.terms.iter().find(|t| {
-            t.frame >= frame
-                && matches!(
-                    t.kind,
-                    TermKind::EncryptedAlert | TermKind::Alert { description: 0, .. }
-                )
-        })
+        self.terms
+            .iter()
+            .find(|t| t.frame >= frame && t.announces_close())
     }
 
     /// Capture-loss gaps at or after `frame`.

@@ -4,7 +4,7 @@
 //! Redirection PDU and the Save Session Info logon notification.
 
 use super::evidence::RdpClue;
-use super::facts::{ev, Facts};
+use super::facts::{ev, Facts, TermKind};
 use super::ladder::Ladder;
 use super::rules::{ending_of, term_ev, Verdict};
 use super::{Benign, CauseId, Confidence, Ending, Evidence, Step};
@@ -166,18 +166,76 @@ pub(super) fn redirected(lad: &Ladder, f: &Facts) -> Option<Verdict> {
 
 /// A Save Session Info logon notification ([MS-RDPBCGR] 3.3.5.10: sent
 /// once the user has logged on): evidence a session's logon succeeded.
+/// A server that sends none (freerdp-shadow-cli does not) still shows the
+/// NLA logon accepted: its pubKeyAuth answering the client's NTLM
+/// AUTHENTICATE.
 pub(super) fn logon_succeeded(f: &Facts) -> Option<Evidence> {
-    f.mcs.iter().find_map(|e| match &e.what {
-        McsEvent::SaveSessionInfo(s) if e.dir == Dir::ToClient && s.is_logon_notification() => {
+    f.mcs
+        .iter()
+        .find_map(|e| match &e.what {
+            McsEvent::SaveSessionInfo(s) if e.dir == Dir::ToClient && s.is_logon_notification() => {
+                Some(ev(
+                    e.frame,
+                    RdpClue::LogonSucceeded {
+                        info_type: s.info_type,
+                    },
+                ))
+            }
+            _ => None,
+        })
+        .or_else(|| nla_accepted(f))
+}
+
+/// The server's TSRequest with pubKeyAuth (and no error) after the
+/// client's NTLM AUTHENTICATE: [MS-CSSP] 3.1.5 step 3, the server sends
+/// pubKeyAuth once the SPNEGO/NTLM authentication has succeeded.
+fn nla_accepted(f: &Facts) -> Option<Evidence> {
+    let auth = f
+        .nla
+        .iter()
+        .find(|e| e.dir == Dir::ToServer && is_authenticate(&e.what))?;
+    f.nla.iter().find_map(|e| match &e.what {
+        NlaEvent::TsRequest(t)
+            if e.dir == Dir::ToClient
+                && e.frame > auth.frame
+                && t.pub_key_auth
+                && !t.error_code.is_some_and(NtStatus::is_error) =>
+        {
             Some(ev(
                 e.frame,
-                RdpClue::LogonSucceeded {
-                    info_type: s.info_type,
+                RdpClue::NlaAccepted {
+                    authenticate_frame: auth.frame,
                 },
             ))
         }
         _ => None,
     })
+}
+
+fn is_authenticate(n: &NlaEvent) -> bool {
+    matches!(n, NlaEvent::TsRequest(t) if matches!(
+        t.token.as_ref().map(|k| &k.mech),
+        Some(Mechanism::Ntlm(NtlmMessage::Authenticate(_)))
+    ))
+}
+
+/// What decryption shows of an NLA exchange the server ended without an
+/// errorCode: the client's NTLM AUTHENTICATE (the account) and the
+/// decrypted alerts the server sent after it, up to the close at `until`
+/// (a close_notify: the server closed the TLS session cleanly instead of
+/// answering with pubKeyAuth). Empty without keys.
+pub(super) fn exchange_ev(f: &Facts, until: u64) -> Vec<Evidence> {
+    let Some(auth) = authenticate_ev(f, until) else {
+        return Vec::new();
+    };
+    let alerts = f.terms.iter().filter(|t| {
+        t.dir == Dir::ToClient
+            && t.frame > auth.frame
+            && t.frame <= until
+            && matches!(t.kind, TermKind::DecryptedAlert { .. })
+    });
+    let alerts: Vec<Evidence> = alerts.map(|t| term_ev(t, None)).collect();
+    std::iter::once(auth).chain(alerts).collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::error_info::{error_info_verdict, ErrorInfoVerdict};
 use super::evidence::{CaptureClue, EndNote, RdpClue};
-use super::facts::{ev, Facts, Term};
+use super::facts::{ev, Facts, Term, TermKind};
 use super::ladder::{Ladder, LICENSE_VALID_CLIENT};
 use super::path::path_lost;
 use super::rules::{end_ev, ending_of, term_ev, Verdict};
@@ -193,6 +193,14 @@ pub(super) fn session_end(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Verdi
     });
     if let Some(v) = super::path::unanswered_keepalives(f, term.filter(|t| t.is_close())) {
         return v.with_all(sess_ev);
+    }
+    // A fatal alert that decryption read ended the session (RFC 8446 6.2,
+    // RFC 5246 7.2.2: both sides close at once): it ran, and ended on the
+    // error the alert names, not as a user chose.
+    if let Some(t) = term.filter(|t| matches!(t.kind, TermKind::DecryptedAlert { level: 2, .. })) {
+        return Verdict::new(Outcome::Established, ending_of(t), Some(t.frame))
+            .with(term_ev(t, None))
+            .with_all(sess_ev);
     }
     if let Some(t) = term.filter(|t| t.closes()) {
         let ending = ending_of(t);

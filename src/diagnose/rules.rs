@@ -171,6 +171,10 @@ pub fn ending_of(t: &Term) -> Ending {
             from: party(t.dir),
             description: None,
         },
+        TermKind::DecryptedAlert { description, .. } => Ending::TlsAlert {
+            from: party(t.dir),
+            description: Some(*description),
+        },
         TermKind::CloseNotify => Ending::ClosedBy(party(t.dir)),
         TermKind::Icmp(i) => Ending::IcmpError {
             icmp_type: i.icmp_type,

@@ -376,6 +376,7 @@ fn credentials_rejected(c: &Closed) -> Option<Verdict> {
              CredSSP version mismatch.",
         )
         .with_all(leg_ev(c.f))
+        .with_all(super::nla::exchange_ev(c.f, c.t.frame))
         .with(c.tev_saying(EndNote::NoPubKeyAuth)),
     )
 }

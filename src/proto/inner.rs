@@ -7,6 +7,8 @@
 //!   the 4-byte Early User Authorization Result ([MS-RDPBCGR] 2.2.10.2).
 //!   After them the RDP connection sequence follows.
 //! - PROTOCOL_SSL: the RDP connection sequence from the first byte.
+//! - PROTOCOL_RDSTLS and RDSAAD: not decoded (a `Stopped` event per
+//!   direction says so); their exchange carries the password or tokens.
 //! - The connection sequence (TPKT, X.224, MCS, the slow-path PDUs, the
 //!   first fast-path PDU) goes to the decoders the clear-text path uses.
 //!
@@ -74,6 +76,24 @@ pub fn decode_inner(
     selected_protocol: u32,
 ) -> Vec<Decoded> {
     let mut out = Vec::new();
+    // RDSTLS and RDSAAD exchange their own PDUs inside TLS (an RDSTLS
+    // authentication request carries the password): not decoded, and
+    // said so once per direction.
+    if matches!(selected_protocol, Protocols::RDSTLS | Protocols::RDSAAD) {
+        for dir in [Dir::ToServer, Dir::ToClient] {
+            out.push(at(
+                dir,
+                0,
+                0,
+                ProtoEvent::Stopped {
+                    why: StopReason::SecurityProtocolNotDecoded {
+                        protocol: selected_protocol,
+                    },
+                },
+            ));
+        }
+        return out;
+    }
     let mode = match selected_protocol {
         SELECTED_UNKNOWN => Nla::Unknown,
         p if p & Protocols::HYBRID_EX != 0 => Nla::HybridEx,
@@ -418,5 +438,33 @@ mod tests {
                 proptest::prop_assert!(d.start <= d.end && d.end as usize <= len.max(1));
             }
         }
+    }
+
+    /// RDSTLS and RDSAAD plaintext is not decoded (an RDSTLS
+    /// authentication request carries the password): one `Stopped` event
+    /// per direction says so, nothing else is read.
+    #[test]
+    fn rdstls_and_rdsaad_are_not_decoded() {
+        let c = user_data_tpkts(&[m::ERECT, m::ATTACH_REQ]);
+        let s = user_data_tpkts(&[m::ATTACH_CONFIRM]);
+        for p in [Protocols::RDSTLS, Protocols::RDSAAD] {
+            let out = decode_inner(input(&c), input(&s), p);
+            assert_eq!(out.len(), 2, "{out:#?}");
+            for d in &out {
+                assert_eq!(
+                    d.event,
+                    ProtoEvent::Stopped {
+                        why: StopReason::SecurityProtocolNotDecoded { protocol: p }
+                    }
+                );
+            }
+        }
+        let why = StopReason::SecurityProtocolNotDecoded {
+            protocol: Protocols::RDSTLS,
+        };
+        assert_eq!(
+            why.to_string(),
+            "the RDSTLS exchange inside TLS is not decoded"
+        );
     }
 }

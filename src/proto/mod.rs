@@ -180,6 +180,12 @@ pub enum StopReason {
         have: usize,
         need: usize,
     },
+    /// Decrypted plaintext of a security protocol whose exchange inside
+    /// TLS is not decoded: RDSTLS ([MS-RDPBCGR] 5.4.5.3, its
+    /// authentication request carries the password) or RDSAAD (Azure AD
+    /// authentication, [MS-RDPBCGR] 5.4.5.4). `protocol` is the
+    /// Connection Confirm's selectedProtocol.
+    SecurityProtocolNotDecoded { protocol: u32 },
 }
 
 impl std::fmt::Display for StopReason {
@@ -219,6 +225,11 @@ impl std::fmt::Display for StopReason {
             } => write!(
                 f,
                 "data ends inside handshake message type {msg_type} ({have} of {need} bytes)"
+            ),
+            StopReason::SecurityProtocolNotDecoded { protocol } => write!(
+                f,
+                "the {} exchange inside TLS is not decoded",
+                x224::Protocols(*protocol).selected_name()
             ),
         }
     }

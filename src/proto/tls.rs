@@ -156,6 +156,13 @@ pub enum TlsEvent {
     EncryptedAlert {
         len: u32,
     },
+    /// A protected alert record that decryption opened (its MAC or tag
+    /// verified): the alert the [`TlsEvent::EncryptedAlert`] of the same
+    /// record hides. Emitted only with keys, by `proto::decrypt`.
+    DecryptedAlert {
+        level: u8,
+        description: u8,
+    },
     /// The capture started after this direction's TLS handshake: its
     /// first record seen is already protected (application data, an
     /// alert, or a handshake record that is no clear handshake message),

@@ -76,8 +76,25 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     ProtoEvent::Tls(TlsEvent::Alert { description, .. }) => {
                         format!("TLS alert {}", alert_name(*description))
                     }
+                    ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. })
+                        if tl.events.iter().any(|x| {
+                            x.frame == e.frame
+                                && x.dir == e.dir
+                                && matches!(
+                                    x.kind,
+                                    EventKind::Proto(ProtoEvent::Tls(
+                                        TlsEvent::DecryptedAlert { .. }
+                                    ))
+                                )
+                        }) =>
+                    {
+                        continue; // drawn as the decrypted alert below
+                    }
                     ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => {
                         "encrypted TLS alert".to_string()
+                    }
+                    ProtoEvent::Tls(TlsEvent::DecryptedAlert { description, .. }) => {
+                        format!("TLS alert {} (decrypted)", alert_name(*description))
                     }
                     ProtoEvent::X224(X224Event::ConnectionConfirm(
                         ConnectionConfirm::Failure { code },

@@ -279,7 +279,8 @@ pub struct ConnectionReport {
 pub struct Decryption {
     /// `decrypted_key_log`, `decrypted_rsa_key`, `no_tls`, `no_handshake`,
     /// `no_key_for_client_random`, `missing_tls13_secret`,
-    /// `unsupported_suite`, `rsa_key_does_not_match_certificate`,
+    /// `unsupported_version`, `unsupported_suite`,
+    /// `rsa_key_does_not_match_certificate`,
     /// `ephemeral_key_exchange`, `resumed_session`, `premaster_not_decrypted`.
     pub status: String,
     /// The sentence: which secret decrypted it, or why none did.
@@ -498,7 +499,8 @@ pub struct Alert {
     pub frame: u64,
     /// `client` or `server`.
     pub from: String,
-    /// Level (1 warning, 2 fatal) and description; null when encrypted.
+    /// Level (1 warning, 2 fatal) and description; null when encrypted
+    /// (and not decrypted).
     pub level: Option<u8>,
     pub description: Option<u8>,
     pub name: Option<String>,
@@ -1272,7 +1274,7 @@ fn is_grease(v: TlsVersion) -> bool {
 fn tls(tl: &Timeline) -> Option<Tls> {
     let ch = tl.client_hello();
     let sh = tl.server_hello();
-    let alerts: Vec<Alert> = tl
+    let mut alerts: Vec<Alert> = tl
         .proto_events()
         .filter_map(|(e, p)| match p {
             ProtoEvent::Tls(TlsEvent::Alert { level, description }) => Some(Alert {
@@ -1291,9 +1293,27 @@ fn tls(tl: &Timeline) -> Option<Tls> {
                 name: None,
                 encrypted: true,
             }),
+            // Decrypted: the same encrypted alert, now with what it says.
+            ProtoEvent::Tls(TlsEvent::DecryptedAlert { level, description }) => Some(Alert {
+                frame: e.frame,
+                from: party_of(e.dir).to_string(),
+                level: Some(*level),
+                description: Some(*description),
+                name: Some(alert_name(*description)),
+                encrypted: true,
+            }),
             _ => None,
         })
         .collect();
+    // An encrypted alert that decryption read is listed once, read.
+    let read: Vec<(u64, String)> = alerts
+        .iter()
+        .filter(|a| a.encrypted && a.level.is_some())
+        .map(|a| (a.frame, a.from.clone()))
+        .collect();
+    alerts.retain(|a| {
+        !(a.encrypted && a.level.is_none() && read.contains(&(a.frame, a.from.clone())))
+    });
     if ch.is_none() && sh.is_none() && alerts.is_empty() {
         return None;
     }

@@ -3,6 +3,7 @@
 //! healthy session and the step that failed inside the connection
 //! sequence, each seen (`nla.rs`, and the ladder reading decrypted PDUs).
 
+use super::facts::{Facts, TermKind};
 use super::*;
 use crate::proto::inner::{AUTHZ_ACCESS_DENIED, AUTHZ_SUCCESS};
 use crate::proto::mcs::{ClientInfo, Licensing};
@@ -270,4 +271,120 @@ fn a_decrypted_step_is_not_inferred_again_from_record_order() {
     );
     assert_eq!(d.last_step, Some(Step::McsConnectResponse), "{d:#?}");
     assert_eq!(d.last_step_certainty, Some(Certainty::Seen), "{d:#?}");
+}
+
+/// A session the server ends with an alert record (frame 40) and a FIN
+/// (41); with keys, the alert read from the record.
+fn ended_by_alert(read: Option<(u8, u8)>) -> Diagnosis {
+    let mut b = set_up()
+        .proto(
+            31,
+            2.1,
+            ToClient,
+            ProtoEvent::FastPath {
+                len: 900,
+                encrypted: false,
+            },
+        )
+        .tls(40, 30.0, ToClient, TlsEvent::EncryptedAlert { len: 26 });
+    if let Some((level, description)) = read {
+        b = b.tls(
+            40,
+            30.0,
+            ToClient,
+            TlsEvent::DecryptedAlert { level, description },
+        );
+    }
+    diagnose(&b.fin_s(41, 30.001).build())
+}
+
+#[test]
+fn a_decrypted_alert_takes_the_place_of_the_encrypted_one() {
+    let tl = set_up()
+        .tls(40, 30.0, ToClient, TlsEvent::EncryptedAlert { len: 26 })
+        .tls(
+            40,
+            30.0,
+            ToClient,
+            TlsEvent::DecryptedAlert {
+                level: 2,
+                description: 80,
+            },
+        )
+        .build();
+    let f = Facts::build(&tl);
+    let alerts: Vec<_> = f.terms.iter().filter(|t| t.frame == 40).collect();
+    assert_eq!(alerts.len(), 1, "{:#?}", f.terms);
+    assert_eq!(
+        alerts[0].kind,
+        TermKind::DecryptedAlert {
+            level: 2,
+            description: 80
+        }
+    );
+    assert_eq!(
+        alerts[0].describe(),
+        "fatal TLS alert internal_error (80) from server, decrypted"
+    );
+}
+
+#[test]
+fn a_fatal_decrypted_alert_ends_the_connection_a_close_notify_announces_a_close() {
+    // Unread, the alert only announces the server's close.
+    let unread = ended_by_alert(None);
+    assert_eq!(
+        unread.ending,
+        Ending::ClosedBy(Party::Server),
+        "{unread:#?}"
+    );
+    // Read as close_notify (RFC 8446 6.1): the same.
+    let close = ended_by_alert(Some((1, 0)));
+    assert_eq!(close.ending, Ending::ClosedBy(Party::Server), "{close:#?}");
+    // Read as a fatal alert (RFC 8446 6.2): the alert ended it, by name.
+    let fatal = ended_by_alert(Some((2, 80)));
+    assert_eq!(
+        fatal.ending,
+        Ending::TlsAlert {
+            from: Party::Server,
+            description: Some(80)
+        },
+        "{fatal:#?}"
+    );
+    assert_eq!(fatal.ending_frame, Some(40));
+    // The session ran; it did not end as a user chose.
+    assert_eq!(fatal.outcome, Outcome::Established);
+    assert_eq!(fatal.benign, None);
+    assert!(fatal.cause.is_none());
+    assert_ne!(unread.benign, None);
+}
+
+/// A server that sends no Save Session Info: its pubKeyAuth answering the
+/// client's NTLM AUTHENTICATE says NLA accepted the credentials.
+#[test]
+fn without_a_logon_notification_the_accepted_nla_is_cited() {
+    let d = diagnose(
+        &set_up()
+            .proto(
+                31,
+                2.1,
+                ToClient,
+                ProtoEvent::FastPath {
+                    len: 900,
+                    encrypted: false,
+                },
+            )
+            .fin_c(90, 60.0)
+            .build(),
+    );
+    assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
+    assert!(
+        d.evidence.iter().any(|e| matches!(
+            e.clue,
+            Clue::Rdp(RdpClue::NlaAccepted {
+                authenticate_frame: 12
+            })
+        ) && e.frame == 13),
+        "{:#?}",
+        d.evidence
+    );
 }

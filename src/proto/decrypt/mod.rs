@@ -19,6 +19,7 @@ pub mod schedule;
 use self::keys::{Keys, Label, Origin};
 use self::record::{split_inner, RecordState};
 use self::schedule::{key_block, tls13_keys, tls13_next_secret, KeyExchange, Prf, Suite};
+use super::tls::TlsEvent;
 use super::{Anomaly, Decoded, ProtoEvent, StreamInput};
 use crate::common::{Dir, KeepLimit};
 use zeroize::Zeroizing;
@@ -69,6 +70,13 @@ pub enum DecryptStatus {
     MissingTls13Secret {
         label: Label,
     },
+    /// A protocol version this decryptor does not implement: SSL 3.0
+    /// (its MAC and key derivation are not TLS's HMAC and PRF, RFC 6101
+    /// 5.2.3.1 and 6.2.2; RFC 7568 forbids it) or a version no RFC
+    /// defines.
+    UnsupportedVersion {
+        version: u16,
+    },
     /// A suite this decryptor does not implement.
     UnsupportedSuite {
         suite: u16,
@@ -105,6 +113,11 @@ impl std::fmt::Display for DecryptStatus {
             S::MissingTls13Secret { label } => {
                 write!(f, "not decrypted: the key log lacks its {label}")
             }
+            S::UnsupportedVersion { version } => write!(
+                f,
+                "not decrypted: {} is not supported",
+                super::tls::TlsVersion(*version).name()
+            ),
             S::UnsupportedSuite { suite } => write!(
                 f,
                 "not decrypted: cipher suite {} is not supported",
@@ -143,6 +156,7 @@ impl DecryptStatus {
             S::NoHandshake => "no_handshake",
             S::NoKeyForClientRandom => "no_key_for_client_random",
             S::MissingTls13Secret { .. } => "missing_tls13_secret",
+            S::UnsupportedVersion { .. } => "unsupported_version",
             S::UnsupportedSuite { .. } => "unsupported_suite",
             S::RsaKeyDoesNotMatchCertificate => "rsa_key_does_not_match_certificate",
             S::EphemeralKeyExchange { .. } => "ephemeral_key_exchange",
@@ -233,7 +247,8 @@ pub struct Decryption {
     pub summary: DecryptSummary,
     /// `[to server, to client]`, when decrypted.
     pub plain: Option<[Plaintext; 2]>,
-    /// Records that did not verify, placed at their ciphertext.
+    /// Records that did not verify, and the alerts of those that did,
+    /// placed at their ciphertext.
     pub events: Vec<Decoded>,
 }
 
@@ -329,7 +344,7 @@ struct Msg {
 /// The clear handshake messages of a direction (before its
 /// ChangeCipherSpec or first protected record), and the index of the
 /// first record after them.
-fn clear_handshake(data: &[u8], recs: &[Rec], stop_after_server_hello: bool) -> (Vec<Msg>, usize) {
+fn clear_handshake(data: &[u8], recs: &[Rec]) -> (Vec<Msg>, usize) {
     let mut buf = Vec::new();
     let mut msgs = Vec::new();
     for (i, r) in recs.iter().enumerate() {
@@ -344,9 +359,6 @@ fn clear_handshake(data: &[u8], recs: &[Rec], stop_after_server_hello: bool) -> 
             }
             let raw: Vec<u8> = buf.drain(..4 + len).collect();
             msgs.push(Msg { ty: raw[0], raw });
-        }
-        if stop_after_server_hello && msgs.iter().any(|m| m.ty == 2) {
-            return (msgs, i + 1);
         }
     }
     (msgs, recs.len())
@@ -560,6 +572,21 @@ impl<'a> Opener<'a> {
         self.out.holes.push((at, len));
     }
 
+    /// A protected alert record opened: an event at its ciphertext, so the
+    /// diagnosis reads the alert the clear decoder could only count. An
+    /// alert is level(1) description(1), one per record (RFC 5246 7.2,
+    /// RFC 8446 5.1, 6); a plaintext of another length is not read as one.
+    fn alert(&mut self, r: &Rec, pt: &[u8]) {
+        if let [level, description] = *pt {
+            self.events.push(Decoded {
+                dir: self.dir,
+                start: r.start as u64,
+                end: r.end() as u64,
+                event: ProtoEvent::Tls(TlsEvent::DecryptedAlert { level, description }),
+            });
+        }
+    }
+
     /// The ciphertext ended inside a record: the plaintext stops there.
     fn cut(&mut self) {
         self.out.holes.push((self.out.data.len() as u64, 1));
@@ -573,8 +600,10 @@ impl<'a> Opener<'a> {
             match st.open(&r.header, r.body(self.data)) {
                 Ok(pt) => {
                     self.counts.decrypted += 1;
-                    if r.ty() == 23 {
-                        self.push_plain(r, &pt);
+                    match r.ty() {
+                        23 => self.push_plain(r, &pt),
+                        21 => self.alert(r, &pt),
+                        _ => {}
                     }
                 }
                 Err(why) => self.failed(r, seq, why),
@@ -613,6 +642,7 @@ impl<'a> Opener<'a> {
             self.counts.decrypted += 1;
             match ty {
                 23 => self.push_plain(r, &pt),
+                21 => self.alert(r, &pt),
                 22 => {
                     hs_buf.extend_from_slice(&pt);
                     let mut switch = false;
@@ -681,8 +711,8 @@ pub fn decrypt_connection(
     };
     let (crecs, ccut) = frame(cdata, cs);
     let (srecs, scut) = frame(sdata, ss);
-    let (cmsgs, cfirst) = clear_handshake(cdata, &crecs, false);
-    let (smsgs_all, _) = clear_handshake(sdata, &srecs, false);
+    let (cmsgs, cfirst) = clear_handshake(cdata, &crecs);
+    let (smsgs_all, _) = clear_handshake(sdata, &srecs);
     let ch = cmsgs
         .first()
         .filter(|m| m.ty == 1)
@@ -695,6 +725,15 @@ pub fn decrypt_connection(
         return fail(DecryptStatus::NoHandshake, None, None);
     };
     let (version, sid) = (Some(sh.version), Some(sh.suite));
+    if !(0x0301..=0x0304).contains(&sh.version) {
+        return fail(
+            DecryptStatus::UnsupportedVersion {
+                version: sh.version,
+            },
+            version,
+            sid,
+        );
+    }
     let Some(suite) = schedule::suite(sh.suite) else {
         return fail(
             DecryptStatus::UnsupportedSuite { suite: sh.suite },
@@ -714,8 +753,14 @@ pub fn decrypt_connection(
     let mut s = Opener::new(Dir::ToClient, &to_client);
     let used;
     if tls13 {
-        // Server: everything after the ServerHello record is protected.
-        let (_, sfirst) = clear_handshake(sdata, &srecs, true);
+        // Every protected TLS 1.3 record is of outer type application_data
+        // (RFC 8446 5.2); what comes before the first is clear: the hellos,
+        // a HelloRetryRequest and the second ClientHello it asks for
+        // (4.1.4: same client random, same cipher suite), the
+        // middlebox-compatibility ChangeCipherSpec.
+        let first_protected = |recs: &[Rec]| recs.iter().position(|r| r.ty() == 23);
+        let cfirst = first_protected(&crecs).unwrap_or(crecs.len());
+        let sfirst = first_protected(&srecs).unwrap_or(srecs.len());
         let mut secrets = Vec::new();
         for label in [
             Label::ClientHandshakeTrafficSecret,
@@ -738,7 +783,7 @@ pub fn decrypt_connection(
             origin: keys.origin_of(secrets[3].1).clone(),
         };
     } else {
-        let (smsgs, sfirst) = clear_handshake(sdata, &srecs, false);
+        let (smsgs, sfirst) = clear_handshake(sdata, &srecs);
         let prf = if sh.version >= 0x0303 {
             Prf::Tls12(suite.prf_hash)
         } else {
@@ -788,5 +833,67 @@ pub fn decrypt_connection(
         },
         plain: Some([c.out, s.out]),
         events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handshake record holding one hello: `version`, a random of
+    /// `fill`, no session id; the client offers `suite`, the server picks
+    /// it.
+    fn hello_record(server: bool, version: u16, suite: u16, fill: u8) -> Vec<u8> {
+        let mut body = version.to_be_bytes().to_vec();
+        body.extend([fill; 32]);
+        body.push(0); // session id
+        if server {
+            body.extend(suite.to_be_bytes());
+            body.push(0); // compression
+        } else {
+            body.extend([0, 2]);
+            body.extend(suite.to_be_bytes());
+            body.extend([1, 0]); // one compression method: null
+        }
+        let mut msg = vec![if server { 2 } else { 1 }, 0];
+        msg.extend((body.len() as u16).to_be_bytes());
+        msg.extend(body);
+        let mut rec = vec![22];
+        rec.extend(version.to_be_bytes());
+        rec.extend((msg.len() as u16).to_be_bytes());
+        rec.extend(msg);
+        rec
+    }
+
+    fn input(data: &[u8]) -> StreamInput<'_> {
+        StreamInput {
+            data,
+            holes: &[],
+            limit: None,
+            from_start: true,
+            hidden: &[],
+        }
+    }
+
+    /// SSL 3.0 (RFC 6101: its MAC and key derivation are not TLS's) is
+    /// said to be unsupported, whatever the key log holds; TLS 1.0 with
+    /// the same suite gets as far as the key look-up.
+    #[test]
+    fn ssl3_is_an_unsupported_version() {
+        let mut keys = Keys::default();
+        let line = format!("CLIENT_RANDOM {} {}\n", "11".repeat(32), "22".repeat(48));
+        keys.add_key_log(&line, Origin::File("k".into()));
+        let status = |version| {
+            let c = hello_record(false, version, 0x002f, 0x11);
+            let s = hello_record(true, version, 0x002f, 0x33);
+            decrypt_connection(input(&c), input(&s), &keys)
+                .summary
+                .status
+        };
+        let ssl3 = status(0x0300);
+        assert_eq!(ssl3, DecryptStatus::UnsupportedVersion { version: 0x0300 });
+        assert_eq!(ssl3.id(), "unsupported_version");
+        assert_eq!(ssl3.to_string(), "not decrypted: SSL 3.0 is not supported");
+        assert_ne!(status(0x0301), ssl3);
     }
 }
