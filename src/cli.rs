@@ -54,6 +54,7 @@ use crate::diagnose::attempts::{Grouper, Member};
 use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
 use crate::flow::FlowStats;
 use crate::proto::decrypt::keys::{self as tls_keys, Keys};
+use crate::report::filter::{self, AddrMatch, Filter};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
 use crate::report::stream::{self, FileRecords};
@@ -161,6 +162,25 @@ pub struct Args {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
+    /// Show only the connections with this outcome: failed, incomplete,
+    /// established, benign, not_rdp (repeatable, or a comma list).
+    #[arg(long = "only", value_name = "OUTCOME", value_delimiter = ',', value_parser = filter::parse_outcome)]
+    pub only: Vec<Outcome>,
+
+    /// Show only the connections to this server: an address (any port),
+    /// `ADDR:PORT` (`[v6]:PORT`) or a CIDR prefix (repeatable, or a comma list).
+    #[arg(long = "server", value_name = "ADDR", value_delimiter = ',', value_parser = filter::parse_addr)]
+    pub server: Vec<AddrMatch>,
+
+    /// Show only the connections from this client (as `--server`).
+    #[arg(long = "client", value_name = "ADDR", value_delimiter = ',', value_parser = filter::parse_addr)]
+    pub client: Vec<AddrMatch>,
+
+    /// Show only the connection(s) with this `tcp.stream` number, as
+    /// Wireshark numbers them (repeatable, or a comma list).
+    #[arg(long = "stream", value_name = "N", value_delimiter = ',')]
+    pub stream: Vec<u64>,
+
     /// Print, instead of the report, the ladder of connection STREAM
     /// (Wireshark's tcp.stream) as plain text: one per file that has it.
     #[arg(long, value_name = "STREAM")]
@@ -181,6 +201,9 @@ pub enum FormatArg {
     Csv,
     /// One self-contained HTML page with each connection's ladder drawn.
     Html,
+    /// One line per file (`key=value`: packets, connections, outcomes,
+    /// the worst verdict and its cause, the error), streamed.
+    Summary,
 }
 
 impl From<FormatArg> for Format {
@@ -192,6 +215,7 @@ impl From<FormatArg> for Format {
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Csv => Format::Csv,
             FormatArg::Html => Format::Html,
+            FormatArg::Summary => Format::Summary,
         }
     }
 }
@@ -584,6 +608,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The connections the arguments ask to show.
+pub fn connection_filter(args: &Args) -> Filter {
+    Filter {
+        outcomes: args.only.clone(),
+        servers: args.server.clone(),
+        clients: args.client.clone(),
+        streams: args.stream.clone(),
+    }
+}
+
 /// The analysis options the arguments ask for.
 pub fn options(args: &Args) -> Options {
     let mut ports = vec![3389u16];
@@ -760,6 +794,7 @@ fn report_item(
     hash: bool,
     progress: &Progress,
     records: Option<(Format, TermStyle)>,
+    filter: &Filter,
 ) -> FileOut {
     let new_records = |(f, style): (Format, TermStyle)| match f {
         Format::Table => FileRecords::table(&item.display, style),
@@ -769,6 +804,10 @@ fn report_item(
         let mut recs = records.map(new_records);
         let mut reports = Vec::new();
         let mut spill_error = None;
+        // The filters, applied here once for every format: the streams
+        // shown (for the attempts to list) and the number hidden.
+        let mut shown: Vec<u64> = Vec::new();
+        let mut hidden = 0u64;
         let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>, attempt: u64| {
             if let Some(rl) = rl {
                 // Applied once, even if the analysis already applied it.
@@ -777,6 +816,13 @@ fn report_item(
                 }
             }
             let cr = model::connection_report(&c);
+            if !filter.is_empty() {
+                if !filter.shows(&cr) {
+                    hidden += 1;
+                    return;
+                }
+                shown.push(cr.stream);
+            }
             match &mut recs {
                 Some(r) => {
                     if let Err(e) = r.add(cr, attempt) {
@@ -799,6 +845,11 @@ fn report_item(
             found: item.origin != Origin::Named,
         });
         report.connections = reports;
+        report.filtered_out = hidden;
+        if let Some(a) = &mut report.attempts {
+            filter.attempts(a, &shown);
+        }
+        filter.neighbour_attempts(&mut report.neighbour_attempts, &shown);
         FileOut {
             report,
             records: recs,
@@ -865,7 +916,10 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         Some(_) => Format::Table,
         None => args.format.into(),
     };
-    let hash = matches!(format, Format::Markdown | Format::Html);
+    // Every format that prints the capture's SHA-256 has it computed
+    // while the analysis reads the file (the table does not print it).
+    let hash = format != Format::Table;
+    let filter = connection_filter(args);
 
     let items = match input_list(args) {
         Ok(v) => v,
@@ -921,6 +975,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let mut reports: Vec<FileReport> = Vec::new();
     let mut redactor = Redactor::new();
     let mut ignored = 0u64;
+    let (mut shown_total, mut hidden_total) = (0usize, 0u64);
     // A closed pipe (`| head`) is not an error of the analysis; for a
     // streamed format it stops the run (no new file is started). Any other
     // write error stops it too, and is told.
@@ -956,7 +1011,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
             items.len(),
             window,
             |i| match items.get(i) {
-                Some(item) => report_item(item, &opts, hash, &progress, records),
+                Some(item) => report_item(item, &opts, hash, &progress, records, &filter),
                 None => FileOut {
                     report: model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
                     records: None,
@@ -975,6 +1030,8 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
                 } = out;
                 exit.note(&f);
                 ignored += u64::from(f.ignored.is_some());
+                hidden_total += f.filtered_out;
+                shown_total += recs.as_ref().map_or(f.connections.len(), |r| r.connections);
                 if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
                     progress.suspend(|| {
                         let _ = writeln!(
@@ -1078,6 +1135,15 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     if let Some(e) = &sink.failed {
         let _ = writeln!(err, "rdptriage: cannot write the report: {e}");
         return EXIT_ERROR;
+    }
+    if !filter.is_empty() && shown_total == 0 {
+        // An empty report under a filter is no clean bill of health
+        // either: say that the filters, not the captures, emptied it.
+        let _ = writeln!(
+            err,
+            "rdptriage: no connection matched the filters ({filter}); {hidden_total} connection{} hidden",
+            if hidden_total == 1 { "" } else { "s" }
+        );
     }
     exit.code()
 }

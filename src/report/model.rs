@@ -84,6 +84,14 @@ pub struct FileReport {
     /// absent when the capture holds no neighbour.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub neighbour_attempts: Vec<super::neighbours::NeighbourAttempt>,
+    /// Connections the filters (`--only`, `--server`, `--client`,
+    /// `--stream`) hid; absent when none did.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub filtered_out: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -704,6 +712,9 @@ pub struct Totals {
     pub problems: Vec<FileProblem>,
     /// Files skipped as not captures, and why.
     pub ignored: Vec<FileProblem>,
+    /// Connections the filters hid (not counted above); absent when none did.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub filtered_out: u64,
 }
 
 /// How many servers `Totals::failures_by_server` lists.
@@ -988,6 +999,7 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             .iter()
             .map(super::neighbours::attempt)
             .collect(),
+        filtered_out: 0,
     }
 }
 
@@ -1725,6 +1737,7 @@ impl TotalsAcc {
     pub fn file(&mut self, f: &FileReport) {
         let t = &mut self.t;
         t.files += 1;
+        t.filtered_out += f.filtered_out;
         if let Some(i) = &f.ignored {
             t.files_ignored += 1;
             t.ignored.push(FileProblem {
