@@ -26,7 +26,7 @@
 //! checksums beside their captures, while a `.pcap` that is not one is
 //! damage worth an error.
 //!
-//! The Markdown report carries each file's SHA-256: the file is hashed
+//! Every format but the table carries each file's SHA-256: the file is hashed
 //! while the analysis reads it (a hashing reader), so standard input is
 //! hashed too and nothing is read twice. When the capture reader stopped
 //! before the end (not a capture, damage), nothing more is read and the
