@@ -38,6 +38,7 @@
 
 mod inputs;
 pub mod interrupt;
+mod merge;
 mod ordered;
 mod output;
 mod progress;
@@ -321,7 +322,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Args::try_parse_from(argv) {
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    // `rdptriage report FILE.jsonl...`: a capture named `report` is
+    // still analysed as `./report`.
+    let report = argv.get(1).is_some_and(|a| a == "report");
+    let parsed = if report {
+        let rest = argv.iter().skip(2).cloned();
+        Args::try_parse_from(std::iter::once(OsString::from("rdptriage report")).chain(rest))
+    } else {
+        Args::try_parse_from(argv)
+    };
+    match parsed {
+        Ok(args) if report => run_with(args, execute_report),
         Ok(args) => run(args),
         Err(e) => {
             if e.use_stderr() {
@@ -342,6 +354,14 @@ where
 /// Run with the process's standard output (or `-o FILE`), error and
 /// terminal.
 pub fn run(args: Args) -> i32 {
+    run_with(args, execute)
+}
+
+/// What runs with the outputs: the analysis ([`execute`]) or
+/// `rdptriage report` ([`execute_report`]).
+type Exec = fn(&Args, Terminal, &mut dyn Write, &mut dyn Write) -> i32;
+
+fn run_with(args: Args, exec: Exec) -> i32 {
     interrupt::install();
     let term = Terminal::detect();
     if let Some(path) = &args.output {
@@ -353,13 +373,13 @@ pub fn run(args: Args) -> i32 {
         };
         let mut err = io::stderr();
         return output::write_atomically(path, &mut io::stderr(), |out| {
-            execute(&args, term, out, &mut err)
+            exec(&args, term, out, &mut err)
         });
     }
     let stdout = io::stdout();
     // Standard error is not locked for the run: the progress bar draws on
     // it from the worker threads, and would wait for the lock forever.
-    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
+    exec(&args, term, &mut stdout.lock(), &mut io::stderr())
 }
 
 fn out_flush(sink: &mut Sink<'_>) -> io::Result<()> {
@@ -737,6 +757,15 @@ fn where_looked(args: &Args) -> String {
 /// The list of files the arguments name, after expansion, without
 /// repeats, and only this shard's. An `Err` is a usage error.
 pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
+    Ok(input_list_indexed(args)?
+        .into_iter()
+        .map(|(_, it)| it)
+        .collect())
+}
+
+/// [`input_list`], each file with its place in the whole list (before
+/// `--shard` kept a part of it): the order of a run over every part.
+pub fn input_list_indexed(args: &Args) -> Result<Vec<(u64, Item)>, String> {
     let all: Vec<OsString> = args.files.iter().map(OsString::from).collect();
     let mut listed: Vec<OsString> = Vec::new();
     if let Some(list) = &args.files_from {
@@ -767,8 +796,9 @@ pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
         // may well hold none of the files found: that is no error.)
         return Err(format!("no capture files found in {}", where_looked(args)));
     }
+    let mut items: Vec<(u64, Item)> = (0..).zip(items.drain(..)).collect();
     if let Some(shard) = &args.shard {
-        items.retain(|it| shard.holds(&it.display));
+        items.retain(|(_, it)| shard.holds(&it.display));
     }
     Ok(items)
 }
@@ -796,10 +826,7 @@ fn report_item(
     records: Option<(Format, TermStyle)>,
     filter: &Filter,
 ) -> FileOut {
-    let new_records = |(f, style): (Format, TermStyle)| match f {
-        Format::Table => FileRecords::table(&item.display, style),
-        f => FileRecords::new(f, &item.display),
-    };
+    let new_records = |r| new_records(&item.display, r);
     let run = || {
         let mut recs = records.map(new_records);
         let mut reports = Vec::new();
@@ -879,6 +906,14 @@ fn report_item(
     }
 }
 
+/// The records of a file of a streamed format.
+fn new_records(path: &str, (f, style): (Format, TermStyle)) -> FileRecords {
+    match f {
+        Format::Table => FileRecords::table(path, style),
+        f => FileRecords::new(f, path),
+    }
+}
+
 /// `--threads` is capped at this many threads per CPU: more only adds
 /// stacks and contention (and memory held by files under way).
 pub const THREADS_PER_CPU: usize = 4;
@@ -890,6 +925,63 @@ pub fn max_threads(cpus: usize) -> usize {
 
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    execute_from(args, term, out, err, None)
+}
+
+/// `rdptriage report FILE.jsonl...`: print, in any format, the JSON
+/// Lines of one run or of the shards of one ([`merge`]), as one run over
+/// the same files prints them. Exit code as a run's, and 2 when a line
+/// or an input could not be read.
+pub fn execute_report(
+    args: &Args,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    if let Some(opt) = merge::analysis_only(args) {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: {opt} belongs to an analysis; report reads JSON Lines already written"
+        );
+        return EXIT_ERROR;
+    }
+    let read = merge::read(&args.files, err);
+    if let Some(name) = &read.redacted {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: {} was written with --redact: each run numbers its pseudonyms on its own, so those of separate runs do not match; write the JSON Lines without --redact and give report --redact",
+            escape_unsafe(name)
+        );
+        return EXIT_ERROR;
+    }
+    if read.files.is_empty() {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: no rdptriage JSON Lines records found in {}",
+            escape_unsafe(&args.files.join(", "))
+        );
+        return EXIT_ERROR;
+    }
+    let problems = read.problems > 0;
+    let code = execute_from(args, term, out, err, Some(read.files));
+    if problems {
+        EXIT_ERROR
+    } else {
+        code
+    }
+}
+
+/// [`execute`] over the files of `merged` (`rdptriage report`: file
+/// reports read back from JSON Lines, in the order of a single run)
+/// instead of the analysis of the inputs: the same printing, so that a
+/// merge of shards prints what one run over their files prints.
+fn execute_from(
+    args: &Args,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    merged: Option<Vec<merge::MergedFile>>,
+) -> i32 {
     if let Some(code) = &args.explain_client_error {
         return match report::causes::explain_client_error(code) {
             Ok(text) => {
@@ -921,13 +1013,17 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let hash = format != Format::Table;
     let filter = connection_filter(args);
 
-    let items = match input_list(args) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = writeln!(err, "rdptriage: {}", escape_unsafe(&e));
-            return EXIT_ERROR;
-        }
+    let items = match &merged {
+        Some(_) => Vec::new(),
+        None => match input_list_indexed(args) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = writeln!(err, "rdptriage: {}", escape_unsafe(&e));
+                return EXIT_ERROR;
+            }
+        },
     };
+    let n_files = merged.as_ref().map_or(items.len(), Vec::len);
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -1006,81 +1102,99 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     }
     let window = 2 * pool.current_num_threads().max(1);
     if write_ok {
-        run_ordered(
-            &pool,
-            items.len(),
-            window,
-            |i| match items.get(i) {
-                Some(item) => report_item(item, &opts, hash, &progress, records, &filter),
-                None => FileOut {
-                    report: model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
-                    records: None,
-                    spill_error: None,
-                },
-            },
-            |_, out| {
-                if interrupt::interrupted() {
-                    // Nothing more is written: what was is whole records.
-                    return false;
-                }
-                let FileOut {
-                    report: mut f,
-                    records: recs,
-                    spill_error,
-                } = out;
-                exit.note(&f);
-                ignored += u64::from(f.ignored.is_some());
-                hidden_total += f.filtered_out;
-                shown_total += recs.as_ref().map_or(f.connections.len(), |r| r.connections);
-                if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
-                    progress.suspend(|| {
-                        let _ = writeln!(
-                            err,
-                            "rdptriage: {}: {}",
-                            escape_unsafe(&f.path),
-                            escape_unsafe(&report::text::error_line(e))
-                        );
-                    });
-                }
-                if let Some(e) = spill_error {
-                    sink.failed = Some(io::Error::new(
-                        e.kind(),
-                        format!("cannot write a temporary file: {e}"),
-                    ));
-                    return false;
-                }
-                if let Some(mut recs) = recs {
-                    exit.failed |= recs.outcomes.failed > 0;
-                    totals.file(&f);
-                    if recs.table_skips(&f) {
-                        totals.merge_connections(std::mem::take(&mut recs.totals));
-                        return true;
-                    }
-                    let sep = (json_streamed || table_streamed) && files_written > 0;
-                    files_written += 1;
-                    write_ok = progress.suspend(|| {
-                        sink.write_with(|o| {
-                            if sep {
-                                o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
-                            }
-                            recs.write_to(&f, o)
-                        })
-                    });
+        let mut emit = |_: usize, out: FileOut| {
+            if interrupt::interrupted() {
+                // Nothing more is written: what was is whole records.
+                return false;
+            }
+            let FileOut {
+                report: mut f,
+                records: recs,
+                spill_error,
+            } = out;
+            exit.note(&f);
+            ignored += u64::from(f.ignored.is_some());
+            hidden_total += f.filtered_out;
+            shown_total += recs.as_ref().map_or(f.connections.len(), |r| r.connections);
+            if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
+                progress.suspend(|| {
+                    let _ = writeln!(
+                        err,
+                        "rdptriage: {}: {}",
+                        escape_unsafe(&f.path),
+                        escape_unsafe(&report::text::error_line(e))
+                    );
+                });
+            }
+            if let Some(e) = spill_error {
+                sink.failed = Some(io::Error::new(
+                    e.kind(),
+                    format!("cannot write a temporary file: {e}"),
+                ));
+                return false;
+            }
+            if let Some(mut recs) = recs {
+                exit.failed |= recs.outcomes.failed > 0;
+                totals.file(&f);
+                if recs.table_skips(&f) {
                     totals.merge_connections(std::mem::take(&mut recs.totals));
-                    return write_ok;
-                }
-                if !format.streams() {
-                    reports.push(f);
                     return true;
                 }
-                if args.redact {
-                    redactor.file(&mut f);
+                let sep = (json_streamed || table_streamed) && files_written > 0;
+                files_written += 1;
+                write_ok = progress.suspend(|| {
+                    sink.write_with(|o| {
+                        if sep {
+                            o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
+                        }
+                        recs.write_to(&f, o)
+                    })
+                });
+                totals.merge_connections(std::mem::take(&mut recs.totals));
+                return write_ok;
+            }
+            if !format.streams() {
+                reports.push(f);
+                return true;
+            }
+            if args.redact {
+                redactor.file(&mut f);
+                f.redacted = true;
+            }
+            let text = report::render_file(&f, format);
+            write_ok = progress.suspend(|| sink.write(text.as_bytes()));
+            write_ok
+        };
+        match merged {
+            None => run_ordered(
+                &pool,
+                items.len(),
+                window,
+                |i| match items.get(i) {
+                    Some((index, item)) => {
+                        let mut out = report_item(item, &opts, hash, &progress, records, &filter);
+                        out.report.input_index = *index;
+                        out
+                    }
+                    None => FileOut {
+                        report: model::file_report(&Input::new(&unopened(
+                            "?",
+                            io::Error::other(""),
+                        ))),
+                        records: None,
+                        spill_error: None,
+                    },
+                },
+                &mut emit,
+            ),
+            Some(files) => {
+                for m in files {
+                    if !emit(0, m.into_out(records, &filter)) {
+                        break;
+                    }
                 }
-                let text = report::render_file(&f, format);
-                write_ok = progress.suspend(|| sink.write(text.as_bytes()));
-                write_ok
-            },
-        );
+            }
+        }
     }
     progress.finish();
     if interrupt::interrupted() {
@@ -1095,7 +1209,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
             sink.write(tail.as_bytes());
         }
     } else if table_streamed {
-        if items.len() > 1 && !args.quiet && sink.ok() {
+        if n_files > 1 && !args.quiet && sink.ok() {
             let tail = stream::table_totals(totals.finish(), files_written > 0, ropts.style);
             sink.write(tail.as_bytes());
         }
@@ -1149,12 +1263,13 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
 }
 
 /// The progress bar: on a terminal, without `--quiet`.
-fn progress_bar(args: &Args, term: Terminal, items: &[Item]) -> Progress {
+fn progress_bar(args: &Args, term: Terminal, items: &[(u64, Item)]) -> Progress {
     if args.quiet || !term.stderr_is_terminal || items.is_empty() {
         return Progress::hidden();
     }
     let bytes = items
         .iter()
+        .map(|(_, it)| it)
         .filter(|it| it.problem.is_none() && !it.is_stdin())
         .filter_map(|it| std::fs::metadata(&it.path).ok())
         .map(|m| m.len())

@@ -45,6 +45,10 @@ struct ErrorRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     /// Read part-way (`true`: its connections follow) or not at all.
     partial: bool,
     packets: Option<u64>,
@@ -57,6 +61,10 @@ struct IgnoredRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     ignored: &'a FileError,
 }
 
@@ -67,6 +75,9 @@ struct FileRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     format: Option<&'a str>,
     compression: Option<&'a str>,
     packets: Option<u64>,
@@ -84,6 +95,18 @@ struct FileRecord<'a> {
     /// Connections the filters hid; absent when none did.
     #[serde(skip_serializing_if = "is_zero")]
     filtered_out: u64,
+    // What the other formats show of a file beyond the counts above, so
+    // that `rdptriage report` renders them from JSON Lines.
+    duration_s: Option<f64>,
+    link_types: &'a [LinkTypeCount],
+    warnings: &'a [Warning],
+    attempts: &'a Option<Vec<Attempt>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    neighbours: &'a Option<super::neighbours::NeighbourCounts>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -135,6 +158,9 @@ pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
                 record: RECORD_ERROR,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                sha256: f.sha256.as_deref(),
+                redacted: f.redacted,
                 partial: f.format.is_some(),
                 packets: f.packets,
                 connections,
@@ -149,6 +175,9 @@ pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
                 record: RECORD_IGNORED,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                sha256: f.sha256.as_deref(),
+                redacted: f.redacted,
                 ignored: i,
             },
         );
@@ -192,6 +221,8 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
                 record: RECORD_FILE,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                redacted: f.redacted,
                 format: f.format.as_deref(),
                 compression: f.compression.as_deref(),
                 packets: f.packets,
@@ -206,6 +237,11 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
                 outcomes,
                 sha256: f.sha256.as_deref(),
                 filtered_out: f.filtered_out,
+                duration_s: f.duration_s,
+                link_types: &f.link_types,
+                warnings: &f.warnings,
+                attempts: &f.attempts,
+                neighbours: &f.neighbours,
             },
         );
     }
