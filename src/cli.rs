@@ -77,7 +77,13 @@ pub const EXIT_ERROR: i32 = 2;
 
 /// Says why RDP connections in packet captures failed.
 #[derive(Debug, Parser)]
-#[command(name = "rdptriage", version, about, long_about = None)]
+#[command(
+    name = "rdptriage",
+    version,
+    about,
+    long_about = None,
+    after_help = "rdptriage report [OPTIONS] FILE.jsonl... prints JSON Lines written by rdptriage (one run, or its --shard parts in any order; - for standard input) in any --format, as one run over the same files prints them."
+)]
 pub struct Args {
     /// Capture files (pcap, pcapng, optionally gzip- or zstd-compressed),
     /// directories (walked recursively, sorted by name) or quoted glob
@@ -1250,13 +1256,21 @@ fn execute_from(
         let _ = writeln!(err, "rdptriage: cannot write the report: {e}");
         return EXIT_ERROR;
     }
+    let s = |n: u64| if n == 1 { "" } else { "s" };
     if !filter.is_empty() && shown_total == 0 {
         // An empty report under a filter is no clean bill of health
         // either: say that the filters, not the captures, emptied it.
         let _ = writeln!(
             err,
             "rdptriage: no connection matched the filters ({filter}); {hidden_total} connection{} hidden",
-            if hidden_total == 1 { "" } else { "s" }
+            s(hidden_total)
+        );
+    } else if hidden_total > 0 {
+        // Said for every format (CSV and HTML have no place for it).
+        let _ = writeln!(
+            err,
+            "rdptriage: the filters ({filter}) show {shown_total} connection{} and hide {hidden_total}",
+            s(shown_total as u64)
         );
     }
     exit.code()

@@ -11,6 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+#[allow(dead_code)]
 mod run_cli;
 use run_cli::{bin, code, stderr, stdout};
 

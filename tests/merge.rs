@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+#[allow(dead_code)]
 mod run_cli;
 use run_cli::{code, run, run_stdin, stderr};
 

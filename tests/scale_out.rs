@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use yaml_rust2::{Yaml, YamlLoader};
 
+#[allow(dead_code)]
 mod run_cli;
 use run_cli::run;
 

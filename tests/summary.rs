@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+#[allow(dead_code)]
 mod run_cli;
 use run_cli::{code, run, stdout};
 
