@@ -568,13 +568,78 @@ pub fn group_and_relabel(r: &mut FileResult) -> Vec<Attempt> {
     attempts
 }
 
-/// A reader that hashes what passes through it.
+/// A reader that hashes what passes through it. The hashing runs on a
+/// thread of its own, fed the bytes read through a bounded channel: SHA-256
+/// costs about as much CPU as reading and parsing a capture, and would
+/// otherwise slow the reading thread (and so the analysis of one large
+/// file) by as much.
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     failed: bool,
     /// The end of the input was reached.
     at_end: bool,
+}
+
+/// SHA-256 on a thread of its own.
+struct Hasher {
+    /// Chunks to hash; None once finished.
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<Sha256>>,
+    /// Hashing on this thread, when no thread could be started.
+    inline: Option<Sha256>,
+}
+
+/// Chunks waiting to be hashed: bounds the memory the hasher may lag
+/// behind by (a read is at most a buffer of a few hundred KiB).
+const HASH_QUEUE: usize = 16;
+
+impl Hasher {
+    fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h
+            })
+            .ok();
+        match thread {
+            Some(t) => Hasher {
+                tx: Some(tx),
+                thread: Some(t),
+                inline: None,
+            },
+            None => Hasher {
+                tx: None,
+                thread: None,
+                inline: Some(Sha256::new()),
+            },
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(h) = &mut self.inline {
+            h.update(bytes);
+        } else if let Some(tx) = &self.tx {
+            if tx.send(bytes.to_vec()).is_err() {
+                self.tx = None;
+            }
+        }
+    }
+
+    /// The digest, lower-case hex (None if the hashing thread failed).
+    fn finish(mut self) -> Option<String> {
+        if let Some(h) = self.inline.take() {
+            return Some(hex(&h.finalize()));
+        }
+        let sent = self.tx.take().is_some();
+        let h = self.thread.take()?.join().ok()?;
+        sent.then(|| hex(&h.finalize()))
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -615,7 +680,7 @@ fn analyze_hashed_with<R: Read>(
 ) -> (FileResult, Option<String>) {
     let mut hr = HashingReader {
         inner: src,
-        hasher: Sha256::new(),
+        hasher: Hasher::new(),
         failed: false,
         at_end: false,
     };
@@ -626,7 +691,8 @@ fn analyze_hashed_with<R: Read>(
     if result.complete() && !hr.at_end && !hr.failed {
         let _ = io::copy(&mut hr, &mut io::sink());
     }
-    let sha = (hr.at_end && !hr.failed).then(|| hex(&hr.hasher.finalize()));
+    let whole = hr.at_end && !hr.failed;
+    let sha = hr.hasher.finish().filter(|_| whole);
     (result, sha)
 }
 
