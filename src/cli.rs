@@ -26,7 +26,7 @@
 //! checksums beside their captures, while a `.pcap` that is not one is
 //! damage worth an error.
 //!
-//! The Markdown report carries each file's SHA-256: the file is hashed
+//! Every format but the table carries each file's SHA-256: the file is hashed
 //! while the analysis reads it (a hashing reader), so standard input is
 //! hashed too and nothing is read twice. When the capture reader stopped
 //! before the end (not a capture, damage), nothing more is read and the
@@ -38,6 +38,7 @@
 
 mod inputs;
 pub mod interrupt;
+mod merge;
 mod ordered;
 mod output;
 mod progress;
@@ -54,6 +55,7 @@ use crate::diagnose::attempts::{Grouper, Member};
 use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
 use crate::flow::FlowStats;
 use crate::proto::decrypt::keys::{self as tls_keys, Keys};
+use crate::report::filter::{self, AddrMatch, Filter};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
 use crate::report::stream::{self, FileRecords};
@@ -75,7 +77,13 @@ pub const EXIT_ERROR: i32 = 2;
 
 /// Says why RDP connections in packet captures failed.
 #[derive(Debug, Parser)]
-#[command(name = "rdptriage", version, about, long_about = None)]
+#[command(
+    name = "rdptriage",
+    version,
+    about,
+    long_about = None,
+    after_help = "rdptriage report [OPTIONS] FILE.jsonl... prints JSON Lines written by rdptriage (one run, or its --shard parts in any order; - for standard input) in any --format, as one run over the same files prints them."
+)]
 pub struct Args {
     /// Capture files (pcap, pcapng, optionally gzip- or zstd-compressed),
     /// directories (walked recursively, sorted by name) or quoted glob
@@ -161,6 +169,25 @@ pub struct Args {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
+    /// Show only the connections with this outcome: failed, incomplete,
+    /// established, benign, not_rdp (repeatable, or a comma list).
+    #[arg(long = "only", value_name = "OUTCOME", value_delimiter = ',', value_parser = filter::parse_outcome)]
+    pub only: Vec<Outcome>,
+
+    /// Show only the connections to this server: an address (any port),
+    /// `ADDR:PORT` (`[v6]:PORT`) or a CIDR prefix (repeatable, or a comma list).
+    #[arg(long = "server", value_name = "ADDR", value_delimiter = ',', value_parser = filter::parse_addr)]
+    pub server: Vec<AddrMatch>,
+
+    /// Show only the connections from this client (as `--server`).
+    #[arg(long = "client", value_name = "ADDR", value_delimiter = ',', value_parser = filter::parse_addr)]
+    pub client: Vec<AddrMatch>,
+
+    /// Show only the connection(s) with this `tcp.stream` number, as
+    /// Wireshark numbers them (repeatable, or a comma list).
+    #[arg(long = "stream", value_name = "N", value_delimiter = ',')]
+    pub stream: Vec<u64>,
+
     /// Print, instead of the report, the ladder of connection STREAM
     /// (Wireshark's tcp.stream) as plain text: one per file that has it.
     #[arg(long, value_name = "STREAM")]
@@ -181,6 +208,9 @@ pub enum FormatArg {
     Csv,
     /// One self-contained HTML page with each connection's ladder drawn.
     Html,
+    /// One line per file (`key=value`: packets, connections, outcomes,
+    /// the worst verdict and its cause, the error), streamed.
+    Summary,
 }
 
 impl From<FormatArg> for Format {
@@ -192,6 +222,7 @@ impl From<FormatArg> for Format {
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Csv => Format::Csv,
             FormatArg::Html => Format::Html,
+            FormatArg::Summary => Format::Summary,
         }
     }
 }
@@ -297,7 +328,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Args::try_parse_from(argv) {
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    // `rdptriage report FILE.jsonl...`: a capture named `report` is
+    // still analysed as `./report`.
+    let report = argv.get(1).is_some_and(|a| a == "report");
+    let parsed = if report {
+        let rest = argv.iter().skip(2).cloned();
+        Args::try_parse_from(std::iter::once(OsString::from("rdptriage report")).chain(rest))
+    } else {
+        Args::try_parse_from(argv)
+    };
+    match parsed {
+        Ok(args) if report => run_with(args, execute_report),
         Ok(args) => run(args),
         Err(e) => {
             if e.use_stderr() {
@@ -318,6 +360,14 @@ where
 /// Run with the process's standard output (or `-o FILE`), error and
 /// terminal.
 pub fn run(args: Args) -> i32 {
+    run_with(args, execute)
+}
+
+/// What runs with the outputs: the analysis ([`execute`]) or
+/// `rdptriage report` ([`execute_report`]).
+type Exec = fn(&Args, Terminal, &mut dyn Write, &mut dyn Write) -> i32;
+
+fn run_with(args: Args, exec: Exec) -> i32 {
     interrupt::install();
     let term = Terminal::detect();
     if let Some(path) = &args.output {
@@ -329,13 +379,13 @@ pub fn run(args: Args) -> i32 {
         };
         let mut err = io::stderr();
         return output::write_atomically(path, &mut io::stderr(), |out| {
-            execute(&args, term, out, &mut err)
+            exec(&args, term, out, &mut err)
         });
     }
     let stdout = io::stdout();
     // Standard error is not locked for the run: the progress bar draws on
     // it from the worker threads, and would wait for the lock forever.
-    execute(&args, term, &mut stdout.lock(), &mut io::stderr())
+    exec(&args, term, &mut stdout.lock(), &mut io::stderr())
 }
 
 fn out_flush(sink: &mut Sink<'_>) -> io::Result<()> {
@@ -518,13 +568,78 @@ pub fn group_and_relabel(r: &mut FileResult) -> Vec<Attempt> {
     attempts
 }
 
-/// A reader that hashes what passes through it.
+/// A reader that hashes what passes through it. The hashing runs on a
+/// thread of its own, fed the bytes read through a bounded channel: SHA-256
+/// costs about as much CPU as reading and parsing a capture, and would
+/// otherwise slow the reading thread (and so the analysis of one large
+/// file) by as much.
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Hasher,
     failed: bool,
     /// The end of the input was reached.
     at_end: bool,
+}
+
+/// SHA-256 on a thread of its own.
+struct Hasher {
+    /// Chunks to hash; None once finished.
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<Sha256>>,
+    /// Hashing on this thread, when no thread could be started.
+    inline: Option<Sha256>,
+}
+
+/// Chunks waiting to be hashed: bounds the memory the hasher may lag
+/// behind by (a read is at most a buffer of a few hundred KiB).
+const HASH_QUEUE: usize = 16;
+
+impl Hasher {
+    fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h
+            })
+            .ok();
+        match thread {
+            Some(t) => Hasher {
+                tx: Some(tx),
+                thread: Some(t),
+                inline: None,
+            },
+            None => Hasher {
+                tx: None,
+                thread: None,
+                inline: Some(Sha256::new()),
+            },
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(h) = &mut self.inline {
+            h.update(bytes);
+        } else if let Some(tx) = &self.tx {
+            if tx.send(bytes.to_vec()).is_err() {
+                self.tx = None;
+            }
+        }
+    }
+
+    /// The digest, lower-case hex (None if the hashing thread failed).
+    fn finish(mut self) -> Option<String> {
+        if let Some(h) = self.inline.take() {
+            return Some(hex(&h.finalize()));
+        }
+        let sent = self.tx.take().is_some();
+        let h = self.thread.take()?.join().ok()?;
+        sent.then(|| hex(&h.finalize()))
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -565,7 +680,7 @@ fn analyze_hashed_with<R: Read>(
 ) -> (FileResult, Option<String>) {
     let mut hr = HashingReader {
         inner: src,
-        hasher: Sha256::new(),
+        hasher: Hasher::new(),
         failed: false,
         at_end: false,
     };
@@ -576,12 +691,23 @@ fn analyze_hashed_with<R: Read>(
     if result.complete() && !hr.at_end && !hr.failed {
         let _ = io::copy(&mut hr, &mut io::sink());
     }
-    let sha = (hr.at_end && !hr.failed).then(|| hex(&hr.hasher.finalize()));
+    let whole = hr.at_end && !hr.failed;
+    let sha = hr.hasher.finish().filter(|_| whole);
     (result, sha)
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The connections the arguments ask to show.
+pub fn connection_filter(args: &Args) -> Filter {
+    Filter {
+        outcomes: args.only.clone(),
+        servers: args.server.clone(),
+        clients: args.client.clone(),
+        streams: args.stream.clone(),
+    }
 }
 
 /// The analysis options the arguments ask for.
@@ -703,6 +829,15 @@ fn where_looked(args: &Args) -> String {
 /// The list of files the arguments name, after expansion, without
 /// repeats, and only this shard's. An `Err` is a usage error.
 pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
+    Ok(input_list_indexed(args)?
+        .into_iter()
+        .map(|(_, it)| it)
+        .collect())
+}
+
+/// [`input_list`], each file with its place in the whole list (before
+/// `--shard` kept a part of it): the order of a run over every part.
+pub fn input_list_indexed(args: &Args) -> Result<Vec<(u64, Item)>, String> {
     let all: Vec<OsString> = args.files.iter().map(OsString::from).collect();
     let mut listed: Vec<OsString> = Vec::new();
     if let Some(list) = &args.files_from {
@@ -733,8 +868,9 @@ pub fn input_list(args: &Args) -> Result<Vec<Item>, String> {
         // may well hold none of the files found: that is no error.)
         return Err(format!("no capture files found in {}", where_looked(args)));
     }
+    let mut items: Vec<(u64, Item)> = (0..).zip(items.drain(..)).collect();
     if let Some(shard) = &args.shard {
-        items.retain(|it| shard.holds(&it.display));
+        items.retain(|(_, it)| shard.holds(&it.display));
     }
     Ok(items)
 }
@@ -760,15 +896,17 @@ fn report_item(
     hash: bool,
     progress: &Progress,
     records: Option<(Format, TermStyle)>,
+    filter: &Filter,
 ) -> FileOut {
-    let new_records = |(f, style): (Format, TermStyle)| match f {
-        Format::Table => FileRecords::table(&item.display, style),
-        f => FileRecords::new(f, &item.display),
-    };
+    let new_records = |r| new_records(&item.display, r);
     let run = || {
         let mut recs = records.map(new_records);
         let mut reports = Vec::new();
         let mut spill_error = None;
+        // The filters, applied here once for every format: the streams
+        // shown (for the attempts to list) and the number hidden.
+        let mut shown: Vec<u64> = Vec::new();
+        let mut hidden = 0u64;
         let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>, attempt: u64| {
             if let Some(rl) = rl {
                 // Applied once, even if the analysis already applied it.
@@ -777,6 +915,13 @@ fn report_item(
                 }
             }
             let cr = model::connection_report(&c);
+            if !filter.is_empty() {
+                if !filter.shows(&cr) {
+                    hidden += 1;
+                    return;
+                }
+                shown.push(cr.stream);
+            }
             match &mut recs {
                 Some(r) => {
                     if let Err(e) = r.add(cr, attempt) {
@@ -799,6 +944,11 @@ fn report_item(
             found: item.origin != Origin::Named,
         });
         report.connections = reports;
+        report.filtered_out = hidden;
+        if let Some(a) = &mut report.attempts {
+            filter.attempts(a, &shown);
+        }
+        filter.neighbour_attempts(&mut report.neighbour_attempts, &shown);
         FileOut {
             report,
             records: recs,
@@ -828,6 +978,14 @@ fn report_item(
     }
 }
 
+/// The records of a file of a streamed format.
+fn new_records(path: &str, (f, style): (Format, TermStyle)) -> FileRecords {
+    match f {
+        Format::Table => FileRecords::table(path, style),
+        f => FileRecords::new(f, path),
+    }
+}
+
 /// `--threads` is capped at this many threads per CPU: more only adds
 /// stacks and contention (and memory held by files under way).
 pub const THREADS_PER_CPU: usize = 4;
@@ -839,6 +997,63 @@ pub fn max_threads(cpus: usize) -> usize {
 
 /// Run the analysis and print; the core of [`run`], with its outputs given.
 pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    execute_from(args, term, out, err, None)
+}
+
+/// `rdptriage report FILE.jsonl...`: print, in any format, the JSON
+/// Lines of one run or of the shards of one ([`merge`]), as one run over
+/// the same files prints them. Exit code as a run's, and 2 when a line
+/// or an input could not be read.
+pub fn execute_report(
+    args: &Args,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    if let Some(opt) = merge::analysis_only(args) {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: {opt} belongs to an analysis; report reads JSON Lines already written"
+        );
+        return EXIT_ERROR;
+    }
+    let read = merge::read(&args.files, err);
+    if let Some(name) = &read.redacted {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: {} was written with --redact: each run numbers its pseudonyms on its own, so those of separate runs do not match; write the JSON Lines without --redact and give report --redact",
+            escape_unsafe(name)
+        );
+        return EXIT_ERROR;
+    }
+    if read.files.is_empty() {
+        let _ = writeln!(
+            err,
+            "rdptriage: report: no rdptriage JSON Lines records found in {}",
+            escape_unsafe(&args.files.join(", "))
+        );
+        return EXIT_ERROR;
+    }
+    let problems = read.problems > 0;
+    let code = execute_from(args, term, out, err, Some(read.files));
+    if problems {
+        EXIT_ERROR
+    } else {
+        code
+    }
+}
+
+/// [`execute`] over the files of `merged` (`rdptriage report`: file
+/// reports read back from JSON Lines, in the order of a single run)
+/// instead of the analysis of the inputs: the same printing, so that a
+/// merge of shards prints what one run over their files prints.
+fn execute_from(
+    args: &Args,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    merged: Option<Vec<merge::MergedFile>>,
+) -> i32 {
     if let Some(code) = &args.explain_client_error {
         return match report::causes::explain_client_error(code) {
             Ok(text) => {
@@ -865,15 +1080,22 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         Some(_) => Format::Table,
         None => args.format.into(),
     };
-    let hash = matches!(format, Format::Markdown | Format::Html);
+    // Every format that prints the capture's SHA-256 has it computed
+    // while the analysis reads the file (the table does not print it).
+    let hash = format != Format::Table;
+    let filter = connection_filter(args);
 
-    let items = match input_list(args) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = writeln!(err, "rdptriage: {}", escape_unsafe(&e));
-            return EXIT_ERROR;
-        }
+    let items = match &merged {
+        Some(_) => Vec::new(),
+        None => match input_list_indexed(args) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = writeln!(err, "rdptriage: {}", escape_unsafe(&e));
+                return EXIT_ERROR;
+            }
+        },
     };
+    let n_files = merged.as_ref().map_or(items.len(), Vec::len);
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -921,6 +1143,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let mut reports: Vec<FileReport> = Vec::new();
     let mut redactor = Redactor::new();
     let mut ignored = 0u64;
+    let (mut shown_total, mut hidden_total) = (0usize, 0u64);
     // A closed pipe (`| head`) is not an error of the analysis; for a
     // streamed format it stops the run (no new file is started). Any other
     // write error stops it too, and is told.
@@ -951,79 +1174,99 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     }
     let window = 2 * pool.current_num_threads().max(1);
     if write_ok {
-        run_ordered(
-            &pool,
-            items.len(),
-            window,
-            |i| match items.get(i) {
-                Some(item) => report_item(item, &opts, hash, &progress, records),
-                None => FileOut {
-                    report: model::file_report(&Input::new(&unopened("?", io::Error::other("")))),
-                    records: None,
-                    spill_error: None,
-                },
-            },
-            |_, out| {
-                if interrupt::interrupted() {
-                    // Nothing more is written: what was is whole records.
-                    return false;
-                }
-                let FileOut {
-                    report: mut f,
-                    records: recs,
-                    spill_error,
-                } = out;
-                exit.note(&f);
-                ignored += u64::from(f.ignored.is_some());
-                if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
-                    progress.suspend(|| {
-                        let _ = writeln!(
-                            err,
-                            "rdptriage: {}: {}",
-                            escape_unsafe(&f.path),
-                            escape_unsafe(&report::text::error_line(e))
-                        );
-                    });
-                }
-                if let Some(e) = spill_error {
-                    sink.failed = Some(io::Error::new(
-                        e.kind(),
-                        format!("cannot write a temporary file: {e}"),
-                    ));
-                    return false;
-                }
-                if let Some(mut recs) = recs {
-                    exit.failed |= recs.outcomes.failed > 0;
-                    totals.file(&f);
-                    if recs.table_skips(&f) {
-                        totals.merge_connections(std::mem::take(&mut recs.totals));
-                        return true;
-                    }
-                    let sep = (json_streamed || table_streamed) && files_written > 0;
-                    files_written += 1;
-                    write_ok = progress.suspend(|| {
-                        sink.write_with(|o| {
-                            if sep {
-                                o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
-                            }
-                            recs.write_to(&f, o)
-                        })
-                    });
+        let mut emit = |_: usize, out: FileOut| {
+            if interrupt::interrupted() {
+                // Nothing more is written: what was is whole records.
+                return false;
+            }
+            let FileOut {
+                report: mut f,
+                records: recs,
+                spill_error,
+            } = out;
+            exit.note(&f);
+            ignored += u64::from(f.ignored.is_some());
+            hidden_total += f.filtered_out;
+            shown_total += recs.as_ref().map_or(f.connections.len(), |r| r.connections);
+            if let Some(e) = f.error.as_ref().filter(|_| errors_to_stderr) {
+                progress.suspend(|| {
+                    let _ = writeln!(
+                        err,
+                        "rdptriage: {}: {}",
+                        escape_unsafe(&f.path),
+                        escape_unsafe(&report::text::error_line(e))
+                    );
+                });
+            }
+            if let Some(e) = spill_error {
+                sink.failed = Some(io::Error::new(
+                    e.kind(),
+                    format!("cannot write a temporary file: {e}"),
+                ));
+                return false;
+            }
+            if let Some(mut recs) = recs {
+                exit.failed |= recs.outcomes.failed > 0;
+                totals.file(&f);
+                if recs.table_skips(&f) {
                     totals.merge_connections(std::mem::take(&mut recs.totals));
-                    return write_ok;
-                }
-                if !format.streams() {
-                    reports.push(f);
                     return true;
                 }
-                if args.redact {
-                    redactor.file(&mut f);
+                let sep = (json_streamed || table_streamed) && files_written > 0;
+                files_written += 1;
+                write_ok = progress.suspend(|| {
+                    sink.write_with(|o| {
+                        if sep {
+                            o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
+                        }
+                        recs.write_to(&f, o)
+                    })
+                });
+                totals.merge_connections(std::mem::take(&mut recs.totals));
+                return write_ok;
+            }
+            if !format.streams() {
+                reports.push(f);
+                return true;
+            }
+            if args.redact {
+                redactor.file(&mut f);
+                f.redacted = true;
+            }
+            let text = report::render_file(&f, format);
+            write_ok = progress.suspend(|| sink.write(text.as_bytes()));
+            write_ok
+        };
+        match merged {
+            None => run_ordered(
+                &pool,
+                items.len(),
+                window,
+                |i| match items.get(i) {
+                    Some((index, item)) => {
+                        let mut out = report_item(item, &opts, hash, &progress, records, &filter);
+                        out.report.input_index = *index;
+                        out
+                    }
+                    None => FileOut {
+                        report: model::file_report(&Input::new(&unopened(
+                            "?",
+                            io::Error::other(""),
+                        ))),
+                        records: None,
+                        spill_error: None,
+                    },
+                },
+                &mut emit,
+            ),
+            Some(files) => {
+                for m in files {
+                    if !emit(0, m.into_out(records, &filter)) {
+                        break;
+                    }
                 }
-                let text = report::render_file(&f, format);
-                write_ok = progress.suspend(|| sink.write(text.as_bytes()));
-                write_ok
-            },
-        );
+            }
+        }
     }
     progress.finish();
     if interrupt::interrupted() {
@@ -1038,7 +1281,7 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
             sink.write(tail.as_bytes());
         }
     } else if table_streamed {
-        if items.len() > 1 && !args.quiet && sink.ok() {
+        if n_files > 1 && !args.quiet && sink.ok() {
             let tail = stream::table_totals(totals.finish(), files_written > 0, ropts.style);
             sink.write(tail.as_bytes());
         }
@@ -1079,16 +1322,34 @@ pub fn execute(args: &Args, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         let _ = writeln!(err, "rdptriage: cannot write the report: {e}");
         return EXIT_ERROR;
     }
+    let s = |n: u64| if n == 1 { "" } else { "s" };
+    if !filter.is_empty() && shown_total == 0 {
+        // An empty report under a filter is no clean bill of health
+        // either: say that the filters, not the captures, emptied it.
+        let _ = writeln!(
+            err,
+            "rdptriage: no connection matched the filters ({filter}); {hidden_total} connection{} hidden",
+            s(hidden_total)
+        );
+    } else if hidden_total > 0 {
+        // Said for every format (CSV and HTML have no place for it).
+        let _ = writeln!(
+            err,
+            "rdptriage: the filters ({filter}) show {shown_total} connection{} and hide {hidden_total}",
+            s(shown_total as u64)
+        );
+    }
     exit.code()
 }
 
 /// The progress bar: on a terminal, without `--quiet`.
-fn progress_bar(args: &Args, term: Terminal, items: &[Item]) -> Progress {
+fn progress_bar(args: &Args, term: Terminal, items: &[(u64, Item)]) -> Progress {
     if args.quiet || !term.stderr_is_terminal || items.is_empty() {
         return Progress::hidden();
     }
     let bytes = items
         .iter()
+        .map(|(_, it)| it)
         .filter(|it| it.problem.is_none() && !it.is_stdin())
         .filter_map(|it| std::fs::metadata(&it.path).ok())
         .map(|m| m.len())

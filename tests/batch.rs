@@ -337,6 +337,37 @@ fn jsonl_records_every_connection_error_and_skipped_file() {
     assert_eq!(rec["cause"]["id"], "port_closed");
 }
 
+#[test]
+fn sha256_in_json_and_jsonl_is_the_file_as_stored() {
+    let (root, _) = tree("sha256");
+    let doc = json(&run(&["--format", "json", s(&root)]));
+    let recs = jsonl(&run(&["--format", "jsonl", s(&root)]));
+    let mut hashed = 0;
+    for f in doc["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        if path.ends_with("README.txt") {
+            // Rejected as not a capture: nothing more was read, no hash.
+            assert!(f["sha256"].is_null(), "{path}");
+            continue;
+        }
+        hashed += 1;
+        let want = sha256sum(path);
+        assert_eq!(f["sha256"], want.as_str(), "{path}");
+        if f["format"].is_null() {
+            // The empty file was read to its end: it has the hash of nothing.
+            continue;
+        }
+        let rec = recs
+            .iter()
+            .find(|r| r["record"] == "file" && r["file"] == path)
+            .unwrap();
+        assert_eq!(rec["sha256"], want.as_str(), "{path}");
+    }
+    // The five captures (the gzip one and the cut one included) and the
+    // empty file.
+    assert_eq!(hashed, 6);
+}
+
 /// RFC 4180 rows (CRLF) of fields.
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
     text.split_terminator("\r\n")
@@ -360,7 +391,17 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-const CSV_HEADER: &str = "file,stream,client,server,first_frame,first_ts,outcome,phase,last_step,failed_step,ended_by,ending_frame,cause,confidence,benign,cookie,requested,selected,tls_version,cipher,cert_subject,cert_not_after,summary,client_message,record";
+/// The SHA-256 of a file by coreutils' `sha256sum`, the oracle.
+fn sha256sum(path: &str) -> String {
+    let o = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()[..64].to_string()
+}
+
+const CSV_HEADER: &str = "file,stream,client,server,first_frame,first_ts,outcome,phase,last_step,failed_step,ended_by,ending_frame,cause,confidence,benign,cookie,requested,selected,tls_version,cipher,cert_subject,cert_not_after,summary,client_message,record,sha256";
 
 #[test]
 fn csv_has_one_row_per_connection() {
@@ -371,7 +412,13 @@ fn csv_has_one_row_per_connection() {
     assert!(text.starts_with(&format!("{CSV_HEADER}\r\n")), "{text}");
     let rows = csv_rows(&text);
     assert_eq!(rows.len(), 1 + 6, "{text}");
-    assert!(rows.iter().all(|r| r.len() == 25), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 26), "{rows:?}");
+    // Each row carries its file's SHA-256 as `sha256sum` gives it: of the
+    // file as stored, the compressed bytes for a gzip file.
+    for r in &rows[1..] {
+        assert_eq!(r[25], sha256sum(&r[0]), "{r:?}");
+    }
+    assert!(rows.iter().any(|r| r[0].ends_with(".pcap.gz")));
     let expired = rows
         .iter()
         .find(|r| r[0].ends_with("13-cert-expired.pcap"))

@@ -180,7 +180,9 @@ fn file_section(out: &mut String, f: &FileReport) {
     if let Some(s) = skipped_line(&f.skipped) {
         let _ = writeln!(out, "- Frames skipped: {s}");
     }
-    let _ = writeln!(out, "- {}", outcome_counts(&f.connections));
+    let counts = outcome_counts(&f.connections);
+    let counts = super::filter::counts_line(counts, f.connections.len() as u64, f.filtered_out);
+    let _ = writeln!(out, "- {counts}");
     if !f.neighbour_attempts.is_empty() {
         let _ = writeln!(out, "\n### Attempts across protocols\n");
         for a in &f.neighbour_attempts {

@@ -8,6 +8,7 @@
 //! all of them.
 
 pub mod causes;
+pub mod filter;
 pub mod html;
 pub mod ladder;
 pub mod markdown;
@@ -44,13 +45,15 @@ pub enum Format {
     Csv,
     /// One self-contained HTML page with the ladders drawn.
     Html,
+    /// One line per file (`key=value`), printed file by file.
+    Summary,
 }
 
 impl Format {
     /// Whether the format is printed file by file, as each is done (the
     /// command line then streams it instead of building one document).
     pub fn streams(self) -> bool {
-        matches!(self, Format::Jsonl | Format::Csv)
+        matches!(self, Format::Jsonl | Format::Csv | Format::Summary)
     }
 }
 
@@ -77,7 +80,7 @@ pub fn render(inputs: &[Input<'_>], opts: &ReportOptions) -> String {
 pub fn render_document(doc: &Document, opts: &ReportOptions) -> String {
     match opts.format {
         Format::Json => to_json(doc),
-        Format::Jsonl | Format::Csv => {
+        Format::Jsonl | Format::Csv | Format::Summary => {
             let mut out = header(opts.format);
             for f in &doc.files {
                 out.push_str(&render_file(f, opts.format));
@@ -128,6 +131,7 @@ pub fn render_file(f: &model::FileReport, format: Format) -> String {
     match format {
         Format::Jsonl => records::jsonl_file(f),
         Format::Csv => records::csv_file(f),
+        Format::Summary => records::summary_file(f),
         _ => String::new(),
     }
 }

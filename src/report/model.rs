@@ -19,14 +19,14 @@ use crate::proto::tls::{alert_name, cipher_suite_name, TlsEvent, TlsVersion};
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode};
 use crate::proto::{Certainty, ProtoEvent};
 use crate::timeline::Timeline;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 /// Version of the JSON document's layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Document {
     pub schema_version: u32,
     pub tool: Tool,
@@ -34,14 +34,14 @@ pub struct Document {
     pub totals: Totals,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
 /// One input file.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileReport {
     /// The path as given on the command line (`-` for standard input).
     pub path: String,
@@ -74,26 +74,42 @@ pub struct FileReport {
     pub connections: Vec<ConnectionReport>,
     /// Connections grouped into attempts (retries); absent when the caller
     /// did not group them (the command line always does).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<Vec<Attempt>>,
     /// What the capture held on the DNS, Kerberos and RDP-UDP ports;
     /// absent when nothing.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<super::neighbours::NeighbourCounts>,
     /// Attempts across protocols (DNS look-up, Kerberos, RDP-UDP, TCP);
     /// absent when the capture holds no neighbour.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbour_attempts: Vec<super::neighbours::NeighbourAttempt>,
+    /// Connections the filters (`--only`, `--server`, `--client`,
+    /// `--stream`) hid; absent when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filtered_out: u64,
+    /// The file's place in the whole input list, before `--shard` kept
+    /// a part of it (JSON Lines only: `rdptriage report` orders the files
+    /// of several shards by it).
+    #[serde(skip)]
+    pub input_index: u64,
+    /// Its names were replaced with pseudonyms (`--redact`; JSON Lines only).
+    #[serde(skip)]
+    pub redacted: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkTypeCount {
     pub linktype: u32,
     pub name: String,
     pub packets: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileError {
     /// `io`, `not_a_capture`, `empty`, `other` (could not be read at all) or
     /// a warning kind (`truncated`, `corrupt`, ...) when reading stopped early.
@@ -103,7 +119,7 @@ pub struct FileError {
     pub frame: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
     pub offset: u64,
     pub frame: Option<u64>,
@@ -111,7 +127,7 @@ pub struct Warning {
     pub message: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     pub not_ip: u64,
     pub unsupported_link: u64,
@@ -122,7 +138,7 @@ pub struct Skipped {
     pub fragment_datagrams_incomplete: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowCounts {
     pub tcp_packets: u64,
     pub tcp_streams: u64,
@@ -148,7 +164,7 @@ pub struct FlowCounts {
 
 /// Connections from one client to one server in quick succession: one
 /// attempt to connect, retried (see `diagnose::attempts`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The client's address (no port: each retry has its own).
     pub client: String,
@@ -173,7 +189,7 @@ pub struct Attempt {
     pub relabelled: Vec<Relabelled>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Relabelled {
     pub stream: u64,
     /// The corrected outcome.
@@ -182,7 +198,7 @@ pub struct Relabelled {
 }
 
 /// Packets and bytes of one direction.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DirCounts {
     pub packets: u64,
     /// Frame bytes on the wire (as Wireshark's conversation table).
@@ -203,7 +219,7 @@ pub struct DirCounts {
 }
 
 /// One analysed TCP connection.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionReport {
     /// Wireshark's `tcp.stream`.
     pub stream: u64,
@@ -270,12 +286,12 @@ pub struct ConnectionReport {
     pub labels: StepLabels,
     /// TLS decryption: present only when secrets were given (`--keylog`,
     /// `--rsa-key`, or a Decryption Secrets Block in the capture).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<Decryption>,
 }
 
 /// What TLS decryption did for one connection.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decryption {
     /// `decrypted_key_log`, `decrypted_rsa_key`, `no_tls`, `no_handshake`,
     /// `no_key_for_client_random`, `missing_tls13_secret`,
@@ -293,7 +309,7 @@ pub struct Decryption {
 }
 
 /// Protected records of one direction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecryptedRecords {
     /// Records whose MAC or tag verified.
     pub decrypted: u64,
@@ -320,7 +336,7 @@ fn decryption(s: &crate::proto::decrypt::DecryptSummary) -> Decryption {
 }
 
 /// One completed step of the ladder.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepReached {
     /// The step id ([`crate::diagnose::Step::id`]).
     pub step: String,
@@ -335,7 +351,7 @@ pub struct StepReached {
 }
 
 /// One key event, or a run of the same event collapsed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LadderEvent {
     /// `syn`, `syn_retransmission`, `syn_ack`, `syn_ack_retransmission`,
     /// `rst`, `fin`, `retransmission`, `zero_window`, `icmp_error`,
@@ -356,6 +372,22 @@ pub struct LadderEvent {
     pub text: String,
 }
 
+impl StepLabels {
+    /// The labels of a connection's steps, from their ids (for a report
+    /// read back from JSON Lines).
+    pub fn of(c: &ConnectionReport) -> Self {
+        let label = |id: &Option<String>| {
+            id.as_deref()
+                .and_then(crate::diagnose::Step::from_id)
+                .map(|s| s.label())
+        };
+        StepLabels {
+            last_step: label(&c.last_step),
+            failed_step: label(&c.failed_step),
+        }
+    }
+}
+
 /// Human labels of the steps (not serialised).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepLabels {
@@ -364,7 +396,7 @@ pub struct StepLabels {
 }
 
 /// How the connection ended.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EndedBy {
     /// `refused`, `timeout`, `reset_by_client|server|middlebox`,
     /// `closed_by_...`, `negotiation_failure`, `tls_alert`, `icmp_error`,
@@ -386,7 +418,7 @@ pub struct EndedBy {
     pub text: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CauseReport {
     pub id: String,
     /// `low`, `medium`, `high`.
@@ -406,7 +438,7 @@ pub struct CauseReport {
 }
 
 /// One message the Windows client (mstsc) most likely showed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientMessageReport {
     /// One line: the codes with their meaning, a quoted dialog text, or
     /// `none known`.
@@ -434,7 +466,7 @@ impl CauseReport {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceItem {
     pub frame: u64,
     /// Seconds since the connection's first packet (null when the frame
@@ -442,11 +474,11 @@ pub struct EvidenceItem {
     pub time_s: Option<f64>,
     pub text: String,
     /// What the frame shows, as a stable identifier (`Clue::kind`).
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
 }
 
 /// The X.224 negotiation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Negotiation {
     pub request_frame: Option<u64>,
     /// The user name of `Cookie: mstshash=<user>`.
@@ -466,14 +498,14 @@ pub struct Negotiation {
     pub sentence: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NegFailure {
     pub code: u32,
     pub name: String,
 }
 
 /// TLS handshake facts visible without keys.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tls {
     pub client_hello_frame: Option<u64>,
     /// Versions the client offers (supported_versions, or the legacy
@@ -494,7 +526,7 @@ pub struct Tls {
     pub alerts: Vec<Alert>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub frame: u64,
     /// `client` or `server`.
@@ -507,7 +539,7 @@ pub struct Alert {
     pub encrypted: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Certificate {
     pub frame: u64,
     pub subject: String,
@@ -541,7 +573,7 @@ pub struct Certificate {
 }
 
 /// What the client says about itself (GCC client core data, Client Info).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientData {
     pub frame: u64,
     pub client_name: Option<String>,
@@ -573,7 +605,7 @@ pub struct ClientData {
 }
 
 /// TS_UD_CS_CLUSTER: what the client says for a connection broker.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterData {
     /// e.g. `0x0000000d`.
     pub flags: String,
@@ -587,7 +619,7 @@ pub struct ClusterData {
 
 /// What the server says in its MCS Connect Response (GCC server data),
 /// when it travels in the clear (Standard RDP Security).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerData {
     pub frame: u64,
     pub result: u8,
@@ -604,7 +636,7 @@ pub struct ServerData {
 }
 
 /// The certificate of the Server Security Data.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerCertificateReport {
     /// `proprietary`, `x509_chain` or `unknown`.
     #[serde(rename = "type")]
@@ -620,7 +652,7 @@ pub struct ServerCertificateReport {
     pub signature: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CredsspItem {
     pub frame: u64,
     /// `client` or `server`.
@@ -634,7 +666,7 @@ pub struct CredsspItem {
 
 /// One decrypted CredSSP message. Never holds the NTLM responses, the
 /// session key, the challenge, the nonce or the credentials themselves.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NlaItem {
     pub frame: u64,
     /// `client` or `server`.
@@ -672,7 +704,7 @@ pub struct NlaItem {
 
 /// A server message of the connection sequence that says how the logon
 /// went.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RdpMessage {
     pub frame: u64,
     /// `logon_notification`, `logon_extended_info`, `server_redirection`,
@@ -686,7 +718,7 @@ pub struct RdpMessage {
 }
 
 /// Counts over the whole run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub files: u64,
     pub files_unreadable: u64,
@@ -706,13 +738,16 @@ pub struct Totals {
     pub problems: Vec<FileProblem>,
     /// Files skipped as not captures, and why.
     pub ignored: Vec<FileProblem>,
+    /// Connections the filters hid (not counted above); absent when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filtered_out: u64,
 }
 
 /// How many servers `Totals::failures_by_server` lists.
 pub const TOP_SERVERS: usize = 10;
 
 /// Failed connections to one server.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerFailures {
     /// `ip:port`.
     pub server: String,
@@ -723,7 +758,7 @@ pub struct ServerFailures {
     pub causes: Vec<Count>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeCounts {
     pub established: u64,
     pub failed: u64,
@@ -745,13 +780,13 @@ impl OutcomeCounts {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Count {
     pub id: String,
     pub count: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileProblem {
     pub path: String,
     /// `unreadable` (nothing could be read) or `incomplete` (read part-way).
@@ -990,6 +1025,9 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             .iter()
             .map(super::neighbours::attempt)
             .collect(),
+        filtered_out: 0,
+        input_index: 0,
+        redacted: false,
     }
 }
 
@@ -1675,7 +1713,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .find(|x| x.frame == e.frame)
                     .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
                 text: e.text(),
-                kind: e.clue.kind(),
+                kind: e.clue.kind().into(),
             })
             .collect(),
         caveats: d.caveats.clone(),
@@ -1745,6 +1783,7 @@ impl TotalsAcc {
     pub fn file(&mut self, f: &FileReport) {
         let t = &mut self.t;
         t.files += 1;
+        t.filtered_out += f.filtered_out;
         if let Some(i) = &f.ignored {
             t.files_ignored += 1;
             t.ignored.push(FileProblem {

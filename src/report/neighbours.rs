@@ -6,10 +6,10 @@
 use super::model::{client_messages, CauseReport, EvidenceItem};
 use crate::analyze::SideResult;
 use crate::diagnose::neighbours::{CrossAttempt, LookupResult, Part};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the capture held on neighbour ports.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NeighbourCounts {
     /// DNS, Kerberos and RDP-UDP handshake messages decoded and kept.
     pub messages: u64,
@@ -24,7 +24,7 @@ pub struct NeighbourCounts {
 }
 
 /// One client's attempt to reach a server, across protocols.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NeighbourAttempt {
     pub client: String,
     /// The server's address, when a TCP or UDP part shows it.
@@ -42,7 +42,7 @@ pub struct NeighbourAttempt {
 }
 
 /// One part of an attempt.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NeighbourPart {
     /// `dns`, `kerberos`, `rdp_udp` or `tcp`.
     pub kind: String,
@@ -60,28 +60,28 @@ pub struct NeighbourPart {
     /// `unanswered`; tcp: the connection's outcome.
     pub result: String,
     /// dns: the addresses of the answer.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
     /// dns: `address`, `name`, `time` or `alone` (how it was tied to the
     /// attempt).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tied_by: Option<String>,
     /// kerberos: the KRB-ERROR code and its name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_name: Option<String>,
     /// kerberos: the service principal asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     /// kerberos: the client principal (the user), when the request names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_principal: Option<String>,
     /// kerberos: the realm of the request.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
     /// rdp_udp: `rdpeudp` or `rdpeudp2` when the SYNEX version says.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
@@ -132,7 +132,7 @@ pub fn attempt(a: &CrossAttempt) -> NeighbourAttempt {
                 frame: e.frame,
                 time_s: None,
                 text: e.clue.to_string(),
-                kind: e.clue.kind(),
+                kind: e.clue.kind().into(),
             })
             .collect(),
     }

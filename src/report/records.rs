@@ -45,6 +45,10 @@ struct ErrorRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     /// Read part-way (`true`: its connections follow) or not at all.
     partial: bool,
     packets: Option<u64>,
@@ -57,6 +61,10 @@ struct IgnoredRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     ignored: &'a FileError,
 }
 
@@ -67,6 +75,9 @@ struct FileRecord<'a> {
     record: &'static str,
     schema_version: u32,
     file: &'a str,
+    input_index: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    redacted: bool,
     format: Option<&'a str>,
     compression: Option<&'a str>,
     packets: Option<u64>,
@@ -79,6 +90,27 @@ struct FileRecord<'a> {
     flow: &'a FlowCounts,
     connections: usize,
     outcomes: OutcomeCounts,
+    /// SHA-256 of the file as stored (null when not read to its end).
+    sha256: Option<&'a str>,
+    /// Connections the filters hid; absent when none did.
+    #[serde(skip_serializing_if = "is_zero")]
+    filtered_out: u64,
+    // What the other formats show of a file beyond the counts above, so
+    // that `rdptriage report` renders them from JSON Lines.
+    duration_s: Option<f64>,
+    link_types: &'a [LinkTypeCount],
+    warnings: &'a [Warning],
+    attempts: &'a Option<Vec<Attempt>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    neighbours: &'a Option<super::neighbours::NeighbourCounts>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn line<T: Serialize>(out: &mut String, v: &T) {
@@ -126,6 +158,9 @@ pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
                 record: RECORD_ERROR,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                sha256: f.sha256.as_deref(),
+                redacted: f.redacted,
                 partial: f.format.is_some(),
                 packets: f.packets,
                 connections,
@@ -140,6 +175,9 @@ pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
                 record: RECORD_IGNORED,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                sha256: f.sha256.as_deref(),
+                redacted: f.redacted,
                 ignored: i,
             },
         );
@@ -183,6 +221,8 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
                 record: RECORD_FILE,
                 schema_version: SCHEMA_VERSION,
                 file: &f.path,
+                input_index: f.input_index,
+                redacted: f.redacted,
                 format: f.format.as_deref(),
                 compression: f.compression.as_deref(),
                 packets: f.packets,
@@ -195,6 +235,13 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
                 flow: &f.flow,
                 connections,
                 outcomes,
+                sha256: f.sha256.as_deref(),
+                filtered_out: f.filtered_out,
+                duration_s: f.duration_s,
+                link_types: &f.link_types,
+                warnings: &f.warnings,
+                attempts: &f.attempts,
+                neighbours: &f.neighbours,
             },
         );
     }
@@ -202,7 +249,7 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
 }
 
 /// The CSV columns, in order (docs/csv-columns.md).
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "file",
     "stream",
     "client",
@@ -228,6 +275,7 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "summary",
     "client_message",
     "record",
+    "sha256",
 ];
 
 /// The header row, CRLF-terminated.
@@ -262,7 +310,9 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// The cells of one connection, in [`CSV_COLUMNS`] order (unquoted).
-pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 25] {
+/// The `sha256` cell (the file's) is left empty: the streamed CSV renders
+/// a row before the file is read to its end ([`csv_row_head`]).
+pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 26] {
     let n = c.negotiation.as_ref();
     let t = c.tls.as_ref();
     let leaf = c.certificates.first();
@@ -295,6 +345,7 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 25] {
             .as_ref()
             .map(|k| super::causes::client_messages_cell(&k.client_messages))),
         "connection".to_string(),
+        String::new(),
     ]
 }
 
@@ -302,7 +353,11 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 25] {
 /// and TCP parts), in [`CSV_COLUMNS`] order: its TCP streams, client and
 /// server, where it began, the cause its neighbours show, and its parts in
 /// order as the summary; the connection columns stay empty.
-pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) -> [String; 25] {
+pub fn csv_attempt_cells(
+    file: &str,
+    a: &super::neighbours::NeighbourAttempt,
+    sha256: Option<&str>,
+) -> [String; 26] {
     let streams: Vec<String> = a
         .parts
         .iter()
@@ -311,7 +366,7 @@ pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) ->
     let first = a.parts.first();
     let mut summary: Vec<String> = a.parts.iter().map(|p| p.text.clone()).collect();
     summary.extend(a.relation.clone());
-    let mut cells: [String; 25] = Default::default();
+    let mut cells: [String; 26] = Default::default();
     for (column, value) in [
         ("file", file.to_string()),
         ("stream", streams.join(" ")),
@@ -333,6 +388,7 @@ pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) ->
                 .map(|k| super::causes::client_messages_cell(&k.client_messages))),
         ),
         ("record", "attempt".to_string()),
+        ("sha256", opt(&sha256)),
     ] {
         if let Some(i) = CSV_COLUMNS.iter().position(|c| *c == column) {
             cells[i] = value;
@@ -345,7 +401,7 @@ pub fn csv_attempt_cells(file: &str, a: &super::neighbours::NeighbourAttempt) ->
 pub fn csv_tail(f: &FileReport) -> String {
     let mut out = String::new();
     for a in &f.neighbour_attempts {
-        let cells: Vec<String> = csv_attempt_cells(&f.path, a)
+        let cells: Vec<String> = csv_attempt_cells(&f.path, a, f.sha256.as_deref())
             .iter()
             .map(|s| csv_field(s))
             .collect();
@@ -359,17 +415,172 @@ pub fn csv_tail(f: &FileReport) -> String {
 pub fn csv_file(f: &FileReport) -> String {
     let mut out = String::new();
     for c in &f.connections {
-        csv_row(&mut out, &f.path, c);
+        csv_row_head(&mut out, &f.path, c);
+        csv_row_end(&mut out, f.sha256.as_deref());
     }
     out.push_str(&csv_tail(f));
     out
 }
 
-/// The CSV row of one connection of `file`, CRLF-terminated.
-pub fn csv_row(out: &mut String, file: &str, c: &ConnectionReport) {
-    let cells: Vec<String> = csv_cells(file, c).iter().map(|s| csv_field(s)).collect();
+/// The CSV row of one connection of `file` up to its last cell, the
+/// file's SHA-256, which is known only once the file is read to its end
+/// ([`csv_row_end`] writes it): one line, as every cell is.
+pub fn csv_row_head(out: &mut String, file: &str, c: &ConnectionReport) {
+    let cells = csv_cells(file, c);
+    let head = cells.get(..cells.len() - 1).unwrap_or(&[]);
+    let cells: Vec<String> = head.iter().map(|s| csv_field(s)).collect();
     out.push_str(&cells.join(","));
+}
+
+/// The end of a row begun by [`csv_row_head`]: the `sha256` cell (empty
+/// when the file was not read to its end) and CRLF.
+pub fn csv_row_end(out: &mut String, sha256: Option<&str>) {
+    out.push(',');
+    out.push_str(&csv_field(sha256.unwrap_or("")));
     out.push_str("\r\n");
+}
+
+/// The outcomes from worst to best, as the summary line ranks them.
+const WORST_FIRST: [&str; 5] = ["failed", "incomplete", "not_rdp", "benign", "established"];
+
+/// What a file's summary line needs of its connections: counts per
+/// outcome and, per outcome, the causes met (a few dozen at most).
+#[derive(Clone, Debug, Default)]
+pub struct SummaryAcc {
+    outcomes: OutcomeCounts,
+    /// (outcome, cause id, connections), in order of first appearance.
+    causes: Vec<(String, String, u64)>,
+}
+
+impl SummaryAcc {
+    pub fn add(&mut self, c: &ConnectionReport) {
+        self.outcomes.add(&c.outcome);
+        let Some(cause) = c.cause.as_ref() else {
+            return;
+        };
+        match self
+            .causes
+            .iter_mut()
+            .find(|(o, k, _)| *o == c.outcome && *k == cause.id)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => self.causes.push((c.outcome.clone(), cause.id.clone(), 1)),
+        }
+    }
+
+    /// The worst outcome met, and its most frequent cause (the first met
+    /// of those as frequent).
+    fn worst(&self) -> (Option<&'static str>, Option<&str>) {
+        let o = &self.outcomes;
+        let counts = [o.failed, o.incomplete, o.not_rdp, o.benign, o.established];
+        let Some(worst) = WORST_FIRST
+            .iter()
+            .zip(counts)
+            .find(|(_, n)| *n > 0)
+            .map(|(w, _)| *w)
+        else {
+            return (None, None);
+        };
+        let mut best: Option<(&str, u64)> = None;
+        for (_, k, n) in self.causes.iter().filter(|(o, _, _)| o == worst) {
+            if best.map_or(true, |(_, m)| *n > m) {
+                best = Some((k, *n));
+            }
+        }
+        (Some(worst), best.map(|(k, _)| k))
+    }
+}
+
+/// The keys of a summary line, in order (README, "Summary lines").
+pub const SUMMARY_KEYS: [&str; 13] = [
+    "file",
+    "status",
+    "packets",
+    "connections",
+    "failed",
+    "incomplete",
+    "established",
+    "benign",
+    "not_rdp",
+    "filtered_out",
+    "worst",
+    "cause",
+    "error",
+];
+
+/// A value of a summary line: as it is when it is one plain word; else
+/// in double quotes, `"` and `\` escaped with `\` (logfmt). Control
+/// characters are escaped first, so a line is always one line; a missing
+/// value is `-`.
+pub fn summary_value(v: Option<&str>) -> String {
+    let Some(v) = v else {
+        return "-".to_string();
+    };
+    let v = escape_unsafe(v);
+    if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') {
+        return v;
+    }
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The summary line of file `f` whose connections `acc` counted: the
+/// keys of [`SUMMARY_KEYS`], `key=value` apart by one space, `\n` at the
+/// end. `status` is `ok` (read to its end), `incomplete` (read part-way),
+/// `unreadable` or `skipped` (found, not a capture).
+pub fn summary_line(f: &FileReport, acc: &SummaryAcc) -> String {
+    let status = if f.ignored.is_some() {
+        "skipped"
+    } else if f.format.is_none() {
+        "unreadable"
+    } else if !f.complete {
+        "incomplete"
+    } else {
+        "ok"
+    };
+    let o = &acc.outcomes;
+    let n = o.established + o.failed + o.incomplete + o.benign + o.not_rdp;
+    let (worst, cause) = acc.worst();
+    let problem = f
+        .error
+        .as_ref()
+        .or(f.ignored.as_ref())
+        .map(super::text::error_line);
+    let num = |v: u64| Some(v.to_string());
+    let values: [Option<String>; 13] = [
+        Some(f.path.clone()),
+        Some(status.to_string()),
+        f.packets.map(|p| p.to_string()),
+        num(n),
+        num(o.failed),
+        num(o.incomplete),
+        num(o.established),
+        num(o.benign),
+        num(o.not_rdp),
+        num(f.filtered_out),
+        worst.map(str::to_string),
+        cause.map(str::to_string),
+        problem,
+    ];
+    let mut out = String::new();
+    for (i, (k, v)) in SUMMARY_KEYS.iter().zip(&values).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&summary_value(v.as_deref()));
+    }
+    out.push('\n');
+    out
+}
+
+/// The summary line of a file whose report holds its connections.
+pub fn summary_file(f: &FileReport) -> String {
+    let mut acc = SummaryAcc::default();
+    for c in &f.connections {
+        acc.add(c);
+    }
+    summary_line(f, &acc)
 }
 
 #[cfg(test)]
@@ -407,6 +618,16 @@ mod tests {
     }
 
     #[test]
+    fn summary_values_are_one_word() {
+        assert_eq!(summary_value(None), "-");
+        assert_eq!(summary_value(Some("a.pcap")), "a.pcap");
+        assert_eq!(summary_value(Some("")), "\"\"");
+        assert_eq!(summary_value(Some("my file.pcap")), "\"my file.pcap\"");
+        assert_eq!(summary_value(Some("a=\"b\"\\")), "\"a=\\\"b\\\"\\\\\"");
+        assert_eq!(summary_value(Some("x\ny")), "x\\ny");
+    }
+
+    #[test]
     fn header_matches_the_columns() {
         let h = csv_header();
         assert!(h.ends_with("\r\n"));
@@ -414,6 +635,6 @@ mod tests {
         assert!(h.starts_with("file,stream,client,server,"));
         assert!(h
             .trim_end()
-            .ends_with(",cert_not_after,summary,client_message,record"));
+            .ends_with(",cert_not_after,summary,client_message,record,sha256"));
     }
 }

@@ -152,13 +152,14 @@ pub struct FileRecords {
     body: Spill,
     text: String,
     table: Option<TableParts>,
+    summary: records::SummaryAcc,
 }
 
 /// The formats [`FileRecords`] renders.
 pub fn streams_records(format: Format) -> bool {
     matches!(
         format,
-        Format::Jsonl | Format::Csv | Format::Json | Format::Table
+        Format::Jsonl | Format::Csv | Format::Json | Format::Table | Format::Summary
     )
 }
 
@@ -195,6 +196,7 @@ impl FileRecords {
             body: Spill::default(),
             text: String::new(),
             table: None,
+            summary: records::SummaryAcc::default(),
         }
     }
 
@@ -228,7 +230,13 @@ impl FileRecords {
         }
         match self.format {
             Format::Jsonl => records::jsonl_connection(&mut self.text, &self.path, c),
-            Format::Csv => records::csv_row(&mut self.text, &self.path, c),
+            Format::Csv => {
+                // The row's last cell, the file's SHA-256, is added when
+                // the file is written (the file is still being read).
+                records::csv_row_head(&mut self.text, &self.path, c);
+                self.text.push('\n');
+            }
+            Format::Summary => self.summary.add(c),
             _ => {
                 if self.connections > 0 {
                     self.text.push_str(",\n");
@@ -272,9 +280,15 @@ impl FileRecords {
                 out.write_all(tail.as_bytes())
             }
             Format::Csv => {
-                self.body.copy_to(out)?;
+                let mut end = String::new();
+                records::csv_row_end(&mut end, f.sha256.as_deref());
+                self.body.for_each_line(&mut |row| {
+                    out.write_all(row.as_bytes())?;
+                    out.write_all(end.as_bytes())
+                })?;
                 out.write_all(records::csv_tail(f).as_bytes())
             }
+            Format::Summary => out.write_all(records::summary_line(f, &self.summary).as_bytes()),
             _ => {
                 let json = serde_json::to_string_pretty(f).map_err(io::Error::other)?;
                 let mut text = String::new();
@@ -356,7 +370,15 @@ impl TableParts {
         let more = terminal::file_head(
             &mut head,
             &f,
-            &text::outcome_counts_of(counts),
+            &super::filter::counts_line(
+                text::outcome_counts_of(counts),
+                counts.established
+                    + counts.failed
+                    + counts.incomplete
+                    + counts.benign
+                    + counts.not_rdp,
+                f.filtered_out,
+            ),
             self.shown,
             self.style,
         );

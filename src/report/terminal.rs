@@ -204,7 +204,9 @@ pub fn file_head(
 }
 
 fn file_section(out: &mut String, f: &FileReport, shown: &[&ConnectionReport], style: TermStyle) {
-    if !file_head(out, f, &outcome_counts(&f.connections), shown.len(), style) {
+    let counts = outcome_counts(&f.connections);
+    let counts = super::filter::counts_line(counts, f.connections.len() as u64, f.filtered_out);
+    if !file_head(out, f, &counts, shown.len(), style) {
         return;
     }
     out.push('\n');

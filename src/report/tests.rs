@@ -1728,7 +1728,7 @@ fn csv_rows() {
     let rows = parse_csv(&out);
     assert_eq!(rows[0], records::CSV_COLUMNS);
     assert_eq!(rows.len(), 1 + 7, "one row per connection");
-    assert!(rows.iter().all(|r| r.len() == 25), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 26), "{rows:?}");
     let col = |name: &str| {
         records::CSV_COLUMNS
             .iter()
