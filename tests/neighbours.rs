@@ -6,7 +6,8 @@
 //!   `scripts/neighbours-from-tshark.sh`);
 //! - the labels of the lab's attempts (`testdata/captures/neighbours/
 //!   labels.tsv`), written from what each scenario of
-//!   `testdata/lab/make-neighbour-captures.sh` did.
+//!   `testdata/lab/make-neighbour-captures.sh` and
+//!   `testdata/lab/make-redirect-captures.sh` did.
 
 mod common;
 
@@ -131,7 +132,7 @@ fn confidence(s: &str) -> Option<Confidence> {
 #[test]
 fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
     let labels = rows(&format!("{LAB}/labels.tsv"));
-    assert_eq!(labels.len(), 12);
+    assert_eq!(labels.len(), 15);
     for l in &labels {
         let (file, first, parts, cause, max, evidence) = (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5]);
         let r = analyze(&PathBuf::from(LAB).join(file));
@@ -166,6 +167,24 @@ fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
             (None, want) => panic!("{file}: no cause, labelled {want}"),
         }
     }
+}
+
+/// A redirected leg refused at TCP never sends its X.224 Connection
+/// Request, so nothing in the capture says it was a redirection (lab
+/// r01: xfreerdp with a routing token to an address where nothing
+/// listens; tshark shows SYN then RST twice, `rdp.rt_cookie` only on the
+/// first connection, `Cookie: mstshash=lab`): no attempt claims one, and
+/// the TCP verdicts say what happened.
+#[test]
+fn a_leg_refused_before_its_routing_token_is_no_redirect() {
+    let r = analyze(&PathBuf::from(LAB).join("r01-redirect-leg-refused.pcap"));
+    assert!(r.side.attempts.is_empty(), "{:?}", r.side.attempts);
+    let causes: Vec<Option<&str>> = r
+        .connections
+        .iter()
+        .map(|c| c.diagnosis.cause.as_ref().map(|c| c.id.id()))
+        .collect();
+    assert_eq!(causes, [None, Some("port_closed"), Some("port_closed")]);
 }
 
 /// The public RDP-UDP captures (Zeek's test traces): three SYNs nobody
