@@ -300,3 +300,33 @@ fn csv_has_a_row_per_attempt() {
         );
     }
 }
+
+/// The lab's RD Gateway captures (`make-redirect-captures.sh` g01-g04:
+/// xfreerdp 2.11 `/g:` to a gateway address where nothing listens, to a
+/// gateway name that does not resolve, to a TLS server whose certificate
+/// the client does not trust, and to an HTTPS server answering 403). A
+/// gateway is not identified yet, so what is claimed is only what the
+/// capture shows by itself: the NXDOMAIN of the gateway's name (tshark:
+/// `dns.flags.rcode` 3 in frames 3 and 4, queries in 1 and 2), at low
+/// confidence since nothing says the name was for Remote Desktop; the
+/// HTTPS connections to 443 are not RDP connections and nothing is said
+/// of them.
+#[test]
+fn gateway_captures_claim_only_what_they_show() {
+    let r = analyze(&PathBuf::from(LAB).join("g02-gateway-name-not-found.pcap"));
+    assert_eq!(r.side.attempts.len(), 1, "{:?}", r.side.attempts);
+    let c = r.side.attempts[0].cause.as_ref().expect("a cause");
+    assert_eq!(c.id.id(), "dns_name_not_found");
+    assert_eq!(c.confidence, Confidence::Low);
+    let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+    assert!(frames.contains(&1) && frames.contains(&3), "{frames:?}");
+    for f in [
+        "g01-gateway-refused.pcap",
+        "g03-gateway-cert-untrusted.pcap",
+        "g04-gateway-http-403.pcap",
+    ] {
+        let r = analyze(&PathBuf::from(LAB).join(f));
+        assert!(r.connections.is_empty(), "{f}");
+        assert!(r.side.attempts.is_empty(), "{f}: {:?}", r.side.attempts);
+    }
+}

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Make the labelled captures of a redirected connection and of a DNS
-# look-up over TCP, with real software in network namespaces.
+# Make the captures of a redirected connection, of a DNS look-up over TCP
+# and of an RD Gateway failing as users meet it (g01-g04, see the RD
+# Gateway section below), with real software in network namespaces.
 #
 # No Connection Broker runs on Debian (it is a Windows Server role), so no
 # Server Redirection PDU can be sent in the lab. What the capture shows of
@@ -20,7 +21,10 @@
 #        redirect is claimed)
 #   r02  the redirected leg to a second freerdp-shadow-cli: session runs
 #   r03  the redirected leg to a freerdp-shadow-cli allowing TLS security
-#        only, the client asking for NLA only: RDP_NEG_FAILURE
+#        only, the client asking for NLA only: the server selects TLS and
+#        the client closes
+#   g01..g04  xfreerdp /g: to a gateway that refuses, does not resolve,
+#        has an untrusted certificate, answers 403
 #   d01  glibc's resolver told to use TCP (resolv.conf `options use-vc`):
 #        xfreerdp looks rdp.lab.test up over TCP 53 (dnsmasq), connects
 #
@@ -51,7 +55,9 @@ DEAD_IP=198.51.100.22
 TLS_ONLY_IP=198.51.100.23
 TLS_ONLY_DISPLAY=88
 SRV_NAME=rdp.lab.test
-CAP_FILTER="port 3389 or port 53 or icmp"
+GW_IP=198.51.100.24
+GW_DEAD_IP=198.51.100.25
+CAP_FILTER="port 3389 or port 53 or port 443 or icmp"
 
 WORK=$(mktemp -d /tmp/rdpt-gw-lab.XXXXXX)
 cleanup() {
@@ -78,6 +84,7 @@ dns_start() {
     in_r dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
         --listen-address="$DC_IP" --local=/lab.test/ \
         --address="/$SRV_NAME/$S_IP" --address="/broker.lab.test/$BROKER_IP" \
+        --address="/gw.lab.test/$GW_IP" --address="/deadgw.lab.test/$GW_DEAD_IP" \
         --log-queries >"$WORK/dnsmasq.log" 2>&1 &
     DC_PIDS+=("$!")
     sleep 0.5
@@ -142,20 +149,94 @@ d01_dns_over_tcp() {
     client_resolver
 }
 
-all_scenarios() { declare -F | awk '{print $3}' | grep -E '^[rd][0-9]' | sort; }
+# ------------------------------------------------------------ RD Gateway
+# No RD Gateway runs on Debian. What users meet when a gateway fails
+# before its own protocol starts is made with the real client
+# (xfreerdp /g:, FreeRDP's MS-TSGU client) against: no listener, a name
+# that does not resolve, a TLS server whose certificate the client does
+# not trust (openssl s_server), and an HTTPS server that answers every
+# request 403 (Python's ssl), the client's TLS secrets written by
+# keylog-shim.so to g04-gateway-http-403.keys.
+gw_tls_start() {
+    # The server's certificate, made here; nobody trusts it.
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=gw.lab.test -days 30 \
+        -keyout "$WORK/gw-key.pem" -out "$WORK/gw-cert.pem" 2>/dev/null
+    in_s ip addr add "$GW_IP/24" dev s0
+    in_s ip addr add "$GW_DEAD_IP/24" dev s0
+}
+gw_403_start() {
+    cat >"$WORK/gw403.py" <<'PYEOF'
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+srv = socket.create_server((sys.argv[1], int(sys.argv[2])))
+while True:
+    c, _ = srv.accept()
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        req = b""
+        while b"\r\n\r\n" not in req:
+            d = s.recv(4096)
+            if not d:
+                break
+            req += d
+        print(req.split(b"\r\n")[0].decode(errors="replace"), flush=True)
+        s.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        s.close()
+    except Exception as e:
+        print("error:", e, flush=True)
+        c.close()
+PYEOF
+    ip netns exec "$NS_S" "$PY3" "$WORK/gw403.py" "$GW_IP" 443 "$WORK/gw-cert.pem" "$WORK/gw-key.pem" \
+        >"$WORK/gw403.log" 2>&1 &
+    GW_PID=$!
+    sleep 0.5
+}
+gw_client() {
+    local name=$1 gw=$2
+    shift 2
+    CLIENT_TARGET=$SRV_NAME run_client "$name" 8 /sec:nla /u:lab /p:labpass \
+        "/g:$gw" /gu:lab /gp:labpass "$@"
+}
+g01_gateway_refused() { gw_client g01 deadgw.lab.test:443 /cert:ignore; }
+g02_gateway_name_not_found() { gw_client g02 nogw.lab.test:443 /cert:ignore; }
+g03_gateway_cert_untrusted() {
+    # Started by `ip netns exec` itself, so that $! is the server's pid.
+    ip netns exec "$NS_S" openssl s_server -quiet -accept "$GW_IP:443" -cert "$WORK/gw-cert.pem" \
+        -key "$WORK/gw-key.pem" >"$WORK/g03.server.log" 2>&1 &
+    local p=$!
+    sleep 0.5
+    gw_client g03 gw.lab.test:443 /cert:deny
+    kill "$p" 2>/dev/null
+}
+g04_gateway_http_403() {
+    gw_403_start
+    cc -shared -fPIC -o "$WORK/keylog-shim.so" "$HERE/keylog-shim.c" -ldl -lssl
+    rm -f "$OUT/g04-gateway-http-403.keys"
+    CLIENT_ENV="LD_PRELOAD=$WORK/keylog-shim.so SSLKEYLOGFILE=$OUT/g04-gateway-http-403.keys" \
+        gw_client g04 gw.lab.test:443 /cert:ignore
+    chmod 0644 "$OUT/g04-gateway-http-403.keys"
+    kill "$GW_PID" 2>/dev/null
+    log "g04 server saw: $(tr '\n' '|' <"$WORK/gw403.log")"
+}
+
+all_scenarios() { declare -F | awk '{print $3}' | grep -E '^[rdg][0-9]' | sort; }
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 selected=()
 if [ $# -eq 0 ]; then
     mapfile -t selected < <(all_scenarios)
 else
-    for a in "$@"; do selected+=("$(all_scenarios | grep "^$a")"); done
+    for a in "$@"; do
+        mapfile -t -O "${#selected[@]}" selected < <(all_scenarios | grep "^$a")
+    done
 fi
 
 topo_up
 client_resolver
 dns_start
 servers_start
+gw_tls_start
 for sc in "${selected[@]}"; do
     base=${sc%%_*}-${sc#*_}
     file=$OUT/${base//_/-}.pcap
