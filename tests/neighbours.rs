@@ -269,6 +269,22 @@ fn redaction_leaves_no_name_of_the_neighbours() {
     }
 }
 
+/// The routing token of a redirected leg names the target's address
+/// (MSFT-SDLBTS): `--redact` replaces it wherever the attempt shows it
+/// (tshark -r r03-redirect-negotiation-failed.pcap -Y rdp.rt_cookie
+/// -T fields -e rdp.rt_cookie -e ip.dst).
+#[test]
+fn redaction_covers_the_routing_token_of_a_redirected_leg() {
+    let r = analyze(&PathBuf::from(LAB).join("r03-redirect-negotiation-failed.pcap"));
+    let mut doc = rdptriage::report::build_document(&[rdptriage::report::Input::new(&r)]);
+    rdptriage::report::redact::redact(&mut doc);
+    let attempts = serde_json::to_string(&doc.files[0].neighbour_attempts).unwrap();
+    assert!(attempts.contains("redirect_failed"), "{attempts}");
+    for secret in ["392442822", "198.51.100.", "192.0.2."] {
+        assert!(!attempts.contains(secret), "{secret} left in {attempts}");
+    }
+}
+
 /// The CSV carries each attempt as a row of its own (`record` =
 /// `attempt`), after the file's connection rows: the labelled cause and
 /// the frame the attempt began at, as in the JSON.
