@@ -303,10 +303,11 @@ fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
 const BROKER_TOKEN: &str = "Cookie: msts=";
 
 /// The redirected leg of the attempt (its X.224 Connection Request
-/// carries a routing token) failed. How sure: seen and high when the
-/// first connection's decrypted Server Redirection PDU names the leg's
-/// server; implied and medium when the token is one a broker issues
-/// (the PDU itself is encrypted); inferred (low) for any other token.
+/// carries a routing token or offers RDSTLS) failed. How sure: seen and
+/// high when the first connection's decrypted Server Redirection PDU
+/// names the leg's server; implied and medium when the token is one a
+/// broker issues (the PDU itself is encrypted); inferred (low) for any
+/// other token or RDSTLS alone.
 /// Never above the confidence of the leg's own verdict, whose failure it
 /// rests on.
 fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
@@ -314,13 +315,15 @@ fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
     if leg.outcome != Outcome::Failed {
         return None;
     }
-    let (token_frame, token) = leg.routing_token.as_ref()?;
     let target = leg.server.ip().to_string();
     let names_leg = |t: &str| t == target || a.names.iter().any(|n| n.eq_ignore_ascii_case(t));
     let pdu = first.redirection.as_ref();
+    let token = leg.routing_token.as_ref();
     let (basis, mut confidence) = match pdu {
         Some((_, Some(t))) if names_leg(t) => (Certainty::Seen, Confidence::High),
-        _ if token.starts_with(BROKER_TOKEN) => (Certainty::Implied, Confidence::Medium),
+        _ if token.is_some_and(|(_, t)| t.starts_with(BROKER_TOKEN)) => {
+            (Certainty::Implied, Confidence::Medium)
+        }
         _ => (Certainty::Inferred, Confidence::Low),
     };
     if let Some(c) = leg.confidence {
@@ -341,13 +344,20 @@ fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
             },
         ));
     }
-    evidence.push(SideEvidence::new(
-        *token_frame,
-        SideClue::RoutingToken {
-            server: leg.server,
-            token: token.clone(),
-        },
-    ));
+    match (token, leg.rdstls_offered) {
+        (Some((frame, token)), _) => evidence.push(SideEvidence::new(
+            *frame,
+            SideClue::RoutingToken {
+                server: leg.server,
+                token: token.clone(),
+            },
+        )),
+        (None, Some(frame)) => evidence.push(SideEvidence::new(
+            frame,
+            SideClue::RdstlsOffered { server: leg.server },
+        )),
+        (None, None) => return None,
+    }
     evidence.push(SideEvidence::new(
         leg.last_frame,
         SideClue::LegFailed {
@@ -366,8 +376,8 @@ fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
         basis,
         grounds: Grounds::Explicit,
         summary: format!(
-            "After its connection to {} (tcp.stream {}), the client connected to {} with a \
-             routing token: the redirected connection (tcp.stream {}) failed in {}{why}.",
+            "After its connection to {} (tcp.stream {}), the client connected to {} as a \
+             redirected client does: the redirected connection (tcp.stream {}) failed in {}{why}.",
             first.server,
             first.stream,
             leg.server,

@@ -17,6 +17,7 @@ use crate::common::{Dir, Duration, Timestamp};
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
 };
+use crate::proto::x224::Protocols;
 use crate::timeline::neighbours::{Carrier, Neighbours, SideEvent, UdpFlowCount};
 use crate::timeline::Timeline;
 use std::collections::HashMap;
@@ -241,9 +242,22 @@ pub struct TcpPart {
     /// The routing token of its X.224 Connection Request ([MS-RDPBCGR]
     /// 2.2.1.1 routingToken) and that request's frame.
     pub routing_token: Option<(u64, String)>,
+    /// The frame of its X.224 Connection Request when that offers
+    /// PROTOCOL_RDSTLS, which a client uses only on a connection a
+    /// redirection sent it to, to present the redirection's GUID and
+    /// password ([MS-RDPBCGR] 2.2.1.1.1, 5.4.5.3).
+    pub rdstls_offered: Option<u64>,
     /// A Server Redirection PDU the server sent on it (read only when
     /// decrypted): its frame and the target it names.
     pub redirection: Option<(u64, Option<String>)>,
+}
+
+impl TcpPart {
+    /// Whether its Connection Request shows a redirected leg: a routing
+    /// token, or PROTOCOL_RDSTLS offered.
+    pub fn redirect_marked(&self) -> bool {
+        self.routing_token.is_some() || self.rdstls_offered.is_some()
+    }
 }
 
 impl std::fmt::Display for TcpPart {
@@ -264,6 +278,9 @@ impl std::fmt::Display for TcpPart {
         }
         if let Some((_, t)) = &self.routing_token {
             write!(f, ", routing token \"{t}\"")?;
+        }
+        if self.rdstls_offered.is_some() {
+            f.write_str(", RDSTLS offered")?;
         }
         match &self.redirection {
             Some((_, Some(t))) => write!(f, ", redirected the client to {t}"),
@@ -388,6 +405,10 @@ pub enum SideClue {
         server: SocketAddr,
         token: String,
     },
+    /// The leg's Connection Request offers PROTOCOL_RDSTLS (no token).
+    RdstlsOffered {
+        server: SocketAddr,
+    },
     /// The leg's last frame: how its TCP verdict ended.
     LegFailed {
         stream: u64,
@@ -410,6 +431,7 @@ impl SideClue {
             SideClue::FirstServer { .. } => "attempt.first_server",
             SideClue::Redirection { .. } => "rdp.server_redirection",
             SideClue::RoutingToken { .. } => "x224.routing_token",
+            SideClue::RdstlsOffered { .. } => "x224.rdstls_offered",
             SideClue::LegFailed { .. } => "attempt.leg_failed",
         }
     }
@@ -457,6 +479,11 @@ impl std::fmt::Display for SideClue {
             SideClue::RoutingToken { server, token } => write!(
                 f,
                 "X.224 Connection Request to {server} with the routing token \"{token}\""
+            ),
+            SideClue::RdstlsOffered { server } => write!(
+                f,
+                "X.224 Connection Request to {server} offering RDSTLS (used only after a \
+                 redirection)"
             ),
             SideClue::LegFailed {
                 stream,
@@ -551,7 +578,7 @@ impl CrossAttempt {
         };
         let first = tcp().next()?;
         let leg = tcp().find(|t| {
-            t.routing_token.is_some()
+            t.redirect_marked()
                 && t.server.ip() != first.server.ip()
                 && t.first_ts >= first.first_ts
         })?;
@@ -614,6 +641,10 @@ impl TcpSummary {
                 routing_token: tl
                     .connection_request()
                     .and_then(|(e, r)| Some((e.frame, r.routing_token.clone()?))),
+                rdstls_offered: tl.connection_request().and_then(|(e, r)| {
+                    let p = r.neg_req.as_ref()?.requested;
+                    (p.0 & Protocols::RDSTLS != 0).then_some(e.frame)
+                }),
                 redirection: d.evidence.iter().find_map(|e| match &e.clue {
                     Clue::Rdp(RdpClue::ServerRedirection { target }) => {
                         Some((e.frame, target.clone()))
@@ -628,7 +659,7 @@ impl TcpSummary {
 
 /// [`cross_attempts`] from the connections' summaries, in stream order.
 pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<CrossAttempt> {
-    if side.is_empty() && !conns.iter().any(|c| c.part.routing_token.is_some()) {
+    if side.is_empty() && !conns.iter().any(|c| c.part.redirect_marked()) {
         return Vec::new();
     }
     let mut attempts = tcp_attempts(conns);
@@ -708,7 +739,7 @@ fn join_redirects(attempts: &mut Vec<CrossAttempt>) {
     let mut i = 1;
     while i < attempts.len() {
         let leg = match attempts[i].parts.first() {
-            Some(Part::Tcp(t)) if t.routing_token.is_some() => t.clone(),
+            Some(Part::Tcp(t)) if t.redirect_marked() => t.clone(),
             _ => {
                 i += 1;
                 continue;
@@ -1325,6 +1356,7 @@ mod tests {
             cause: (outcome == Outcome::Failed).then_some(CauseId::ClientAborted),
             confidence: (outcome == Outcome::Failed).then_some(Confidence::Medium),
             routing_token: None,
+            rdstls_offered: None,
             redirection: None,
         }
     }
@@ -1395,6 +1427,23 @@ mod tests {
             (c.basis, c.confidence),
             (Certainty::Inferred, Confidence::Low)
         );
+        // No token, PROTOCOL_RDSTLS offered: inferred, low, the offer cited.
+        let mut rdstls = leg(4.0, TOKEN);
+        rdstls.routing_token = None;
+        rdstls.rdstls_offered = Some(103);
+        let a = grouped(vec![
+            conn(0, "10.0.0.21:3389", 0.0, 3.5, Outcome::Established),
+            rdstls,
+        ]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Inferred, Confidence::Low)
+        );
+        assert!(c
+            .evidence
+            .iter()
+            .any(|e| e.frame == 103 && e.clue.kind() == "x224.rdstls_offered"));
         // A leg that succeeded: one attempt, no cause.
         let mut ok = leg(4.0, TOKEN);
         ok.outcome = Outcome::Established;
