@@ -294,9 +294,8 @@ fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
     })
 }
 
-/// The routing token formats a broker issues: MSFT-SDLBTS's "Cookie:
-/// msts=" (the target's address and port) and "Cookie: msts=" followed by
-/// a session's redirection token. A client holds one only because a
+/// The routing token format a broker issues: MSFT-SDLBTS's "Cookie:
+/// msts=" and the target's address and port. A client holds one only because a
 /// Server Redirection PDU gave it (its LoadBalanceInfo, [MS-RDPBCGR]
 /// 2.2.13.1); the `tsv://` collection name of an .rdp file goes to the
 /// broker itself and is not a `Cookie:` line.
@@ -307,9 +306,8 @@ const BROKER_TOKEN: &str = "Cookie: msts=";
 /// high when the first connection's decrypted Server Redirection PDU
 /// names the leg's server; implied and medium when the token is one a
 /// broker issues (the PDU itself is encrypted); inferred (low) for any
-/// other token or RDSTLS alone.
-/// Never above the confidence of the leg's own verdict, whose failure it
-/// rests on.
+/// other token or RDSTLS alone. Never above the confidence of the leg's
+/// own verdict, whose failure it rests on.
 fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
     let (first, leg) = a.redirected_leg()?;
     if leg.outcome != Outcome::Failed {
