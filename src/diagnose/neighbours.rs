@@ -583,8 +583,8 @@ impl CrossAttempt {
                 && t.first_ts >= first.first_ts
         })?;
         let from = tcp()
-            .filter(|t| t.server.ip() != leg.server.ip() && t.first_ts <= leg.first_ts)
-            .last()?;
+            .rev()
+            .find(|t| t.server.ip() != leg.server.ip() && t.first_ts <= leg.first_ts)?;
         Some((from, leg))
     }
 
