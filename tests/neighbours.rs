@@ -169,6 +169,43 @@ fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
     }
 }
 
+/// DNS over TCP on real traffic (lab d01: glibc's resolver with
+/// `options use-vc`): each DNS message is read from its TCP connection
+/// after its 2-byte length, two pipelined queries in one segment
+/// included. tshark -r d01-dns-over-tcp.pcap -Y dns -T fields
+/// -e frame.number -e tcp.stream -e dns.flags.response: queries (A and
+/// AAAA together) in frames 4 and 16, answers in 6, 8 (tcp.stream 0) and
+/// 18, 20 (tcp.stream 1).
+#[test]
+fn dns_over_tcp_is_read_message_by_message() {
+    use rdptriage::timeline::neighbours::Carrier;
+    let r = analyze(&PathBuf::from(LAB).join("d01-dns-over-tcp.pcap"));
+    let got: Vec<(u64, Carrier, bool)> = r
+        .side
+        .neighbours
+        .events
+        .iter()
+        .filter_map(|e| match &e.msg {
+            SideMessage::Dns(m) => Some((e.frame, e.carrier, m.response)),
+            _ => None,
+        })
+        .collect();
+    let tcp = |stream| Carrier::Tcp { stream };
+    assert_eq!(
+        got,
+        [
+            (4, tcp(0), false),
+            (4, tcp(0), false),
+            (6, tcp(0), true),
+            (8, tcp(0), true),
+            (16, tcp(1), false),
+            (16, tcp(1), false),
+            (18, tcp(1), true),
+            (20, tcp(1), true),
+        ]
+    );
+}
+
 /// A redirected leg refused at TCP never sends its X.224 Connection
 /// Request, so nothing in the capture says it was a redirection (lab
 /// r01: xfreerdp with a routing token to an address where nothing
