@@ -6,7 +6,8 @@
 //!   `scripts/neighbours-from-tshark.sh`);
 //! - the labels of the lab's attempts (`testdata/captures/neighbours/
 //!   labels.tsv`), written from what each scenario of
-//!   `testdata/lab/make-neighbour-captures.sh` did.
+//!   `testdata/lab/make-neighbour-captures.sh` and
+//!   `testdata/lab/make-redirect-captures.sh` did.
 
 mod common;
 
@@ -131,7 +132,7 @@ fn confidence(s: &str) -> Option<Confidence> {
 #[test]
 fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
     let labels = rows(&format!("{LAB}/labels.tsv"));
-    assert_eq!(labels.len(), 12);
+    assert_eq!(labels.len(), 15);
     for l in &labels {
         let (file, first, parts, cause, max, evidence) = (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5]);
         let r = analyze(&PathBuf::from(LAB).join(file));
@@ -166,6 +167,61 @@ fn every_lab_attempt_is_grouped_and_diagnosed_as_labelled() {
             (None, want) => panic!("{file}: no cause, labelled {want}"),
         }
     }
+}
+
+/// DNS over TCP on real traffic (lab d01: glibc's resolver with
+/// `options use-vc`): each DNS message is read from its TCP connection
+/// after its 2-byte length, two pipelined queries in one segment
+/// included. tshark -r d01-dns-over-tcp.pcap -Y dns -T fields
+/// -e frame.number -e tcp.stream -e dns.flags.response: queries (A and
+/// AAAA together) in frames 4 and 16, answers in 6, 8 (tcp.stream 0) and
+/// 18, 20 (tcp.stream 1).
+#[test]
+fn dns_over_tcp_is_read_message_by_message() {
+    use rdptriage::timeline::neighbours::Carrier;
+    let r = analyze(&PathBuf::from(LAB).join("d01-dns-over-tcp.pcap"));
+    let got: Vec<(u64, Carrier, bool)> = r
+        .side
+        .neighbours
+        .events
+        .iter()
+        .filter_map(|e| match &e.msg {
+            SideMessage::Dns(m) => Some((e.frame, e.carrier, m.response)),
+            _ => None,
+        })
+        .collect();
+    let tcp = |stream| Carrier::Tcp { stream };
+    assert_eq!(
+        got,
+        [
+            (4, tcp(0), false),
+            (4, tcp(0), false),
+            (6, tcp(0), true),
+            (8, tcp(0), true),
+            (16, tcp(1), false),
+            (16, tcp(1), false),
+            (18, tcp(1), true),
+            (20, tcp(1), true),
+        ]
+    );
+}
+
+/// A redirected leg refused at TCP never sends its X.224 Connection
+/// Request, so nothing in the capture says it was a redirection (lab
+/// r01: xfreerdp with a routing token to an address where nothing
+/// listens; tshark shows SYN then RST twice, `rdp.rt_cookie` only on the
+/// first connection, `Cookie: mstshash=lab`): no attempt claims one, and
+/// the TCP verdicts say what happened.
+#[test]
+fn a_leg_refused_before_its_routing_token_is_no_redirect() {
+    let r = analyze(&PathBuf::from(LAB).join("r01-redirect-leg-refused.pcap"));
+    assert!(r.side.attempts.is_empty(), "{:?}", r.side.attempts);
+    let causes: Vec<Option<&str>> = r
+        .connections
+        .iter()
+        .map(|c| c.diagnosis.cause.as_ref().map(|c| c.id.id()))
+        .collect();
+    assert_eq!(causes, [None, Some("port_closed"), Some("port_closed")]);
 }
 
 /// The public RDP-UDP captures (Zeek's test traces): three SYNs nobody
@@ -250,6 +306,22 @@ fn redaction_leaves_no_name_of_the_neighbours() {
     }
 }
 
+/// The routing token of a redirected leg names the target's address
+/// (MSFT-SDLBTS): `--redact` replaces it wherever the attempt shows it
+/// (tshark -r r03-redirect-negotiation-failed.pcap -Y rdp.rt_cookie
+/// -T fields -e rdp.rt_cookie -e ip.dst).
+#[test]
+fn redaction_covers_the_routing_token_of_a_redirected_leg() {
+    let r = analyze(&PathBuf::from(LAB).join("r03-redirect-negotiation-failed.pcap"));
+    let mut doc = rdptriage::report::build_document(&[rdptriage::report::Input::new(&r)]);
+    rdptriage::report::redact::redact(&mut doc);
+    let attempts = serde_json::to_string(&doc.files[0].neighbour_attempts).unwrap();
+    assert!(attempts.contains("redirect_failed"), "{attempts}");
+    for secret in ["392442822", "198.51.100.", "192.0.2."] {
+        assert!(!attempts.contains(secret), "{secret} left in {attempts}");
+    }
+}
+
 /// The CSV carries each attempt as a row of its own (`record` =
 /// `attempt`), after the file's connection rows: the labelled cause and
 /// the frame the attempt began at, as in the JSON.
@@ -281,5 +353,35 @@ fn csv_has_a_row_per_attempt() {
                 .any(|c| c[col("first_frame")] == first && c[col("cause")] == want),
             "{file}: no attempt row from frame {first} with cause {want:?}:\n{out}"
         );
+    }
+}
+
+/// The lab's RD Gateway captures (`make-redirect-captures.sh` g01-g04:
+/// xfreerdp 2.11 `/g:` to a gateway address where nothing listens, to a
+/// gateway name that does not resolve, to a TLS server whose certificate
+/// the client does not trust, and to an HTTPS server answering 403). A
+/// gateway is not identified yet, so what is claimed is only what the
+/// capture shows by itself: the NXDOMAIN of the gateway's name (tshark:
+/// `dns.flags.rcode` 3 in frames 3 and 4, queries in 1 and 2), at low
+/// confidence since nothing says the name was for Remote Desktop; the
+/// HTTPS connections to 443 are not RDP connections and nothing is said
+/// of them.
+#[test]
+fn gateway_captures_claim_only_what_they_show() {
+    let r = analyze(&PathBuf::from(LAB).join("g02-gateway-name-not-found.pcap"));
+    assert_eq!(r.side.attempts.len(), 1, "{:?}", r.side.attempts);
+    let c = r.side.attempts[0].cause.as_ref().expect("a cause");
+    assert_eq!(c.id.id(), "dns_name_not_found");
+    assert_eq!(c.confidence, Confidence::Low);
+    let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+    assert!(frames.contains(&1) && frames.contains(&3), "{frames:?}");
+    for f in [
+        "g01-gateway-refused.pcap",
+        "g03-gateway-cert-untrusted.pcap",
+        "g04-gateway-http-403.pcap",
+    ] {
+        let r = analyze(&PathBuf::from(LAB).join(f));
+        assert!(r.connections.is_empty(), "{f}");
+        assert!(r.side.attempts.is_empty(), "{f}: {:?}", r.side.attempts);
     }
 }

@@ -680,6 +680,7 @@ pub const CLIENT_MESSAGES: &[(CauseId, &[ClientMessage])] = &[
     (CauseId::KerberosKdcUnreachable, &[NONE_KNOWN]),
     (CauseId::KerberosEtypeUnsupported, &[NONE_KNOWN]),
     (CauseId::UdpTransportBlocked, &[NONE_KNOWN]),
+    (CauseId::RedirectFailed, &[NONE_KNOWN]),
 ];
 
 /// The client-message entries of a cause.

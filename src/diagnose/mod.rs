@@ -319,6 +319,8 @@ pub enum CauseId {
     KerberosEtypeUnsupported,
     /// RDP-UDP SYNs went unanswered: the session runs on TCP only (informational).
     UdpTransportBlocked,
+    /// The connection a redirection sent the client to (routing token) failed.
+    RedirectFailed,
 }
 
 impl CauseId {
@@ -388,6 +390,7 @@ impl CauseId {
         CauseId::KerberosKdcUnreachable,
         CauseId::KerberosEtypeUnsupported,
         CauseId::UdpTransportBlocked,
+        CauseId::RedirectFailed,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -459,6 +462,7 @@ impl CauseId {
             KerberosKdcUnreachable => "kerberos_kdc_unreachable",
             KerberosEtypeUnsupported => "kerberos_etype_unsupported",
             UdpTransportBlocked => "udp_transport_blocked",
+            RedirectFailed => "redirect_failed",
         }
     }
 }

@@ -60,6 +60,7 @@ pub fn decide(a: &CrossAttempt) -> Option<super::neighbours::SideCause> {
     let rules: &[fn(&CrossAttempt) -> Option<Found>] = &[
         krb_error,
         kdc_unreachable,
+        redirect_failed,
         dns_failed,
         dns_mismatch,
         udp_blocked,
@@ -290,6 +291,100 @@ fn kdc_unreachable(a: &CrossAttempt) -> Option<Found> {
         ],
         at: k.first_ts,
         what: "the KDC did not answer".into(),
+    })
+}
+
+/// The routing token format a broker issues: MSFT-SDLBTS's "Cookie:
+/// msts=" and the target's address and port. A client holds one only because a
+/// Server Redirection PDU gave it (its LoadBalanceInfo, [MS-RDPBCGR]
+/// 2.2.13.1); the `tsv://` collection name of an .rdp file goes to the
+/// broker itself and is not a `Cookie:` line.
+const BROKER_TOKEN: &str = "Cookie: msts=";
+
+/// The redirected leg of the attempt (its X.224 Connection Request
+/// carries a routing token or offers RDSTLS) failed. How sure: seen and
+/// high when the first connection's decrypted Server Redirection PDU
+/// names the leg's server; implied and medium when the token is one a
+/// broker issues (the PDU itself is encrypted); inferred (low) for any
+/// other token or RDSTLS alone. Never above the confidence of the leg's
+/// own verdict, whose failure it rests on.
+fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
+    let (first, leg) = a.redirected_leg()?;
+    if leg.outcome != Outcome::Failed {
+        return None;
+    }
+    let target = leg.server.ip().to_string();
+    let names_leg = |t: &str| t == target || a.names.iter().any(|n| n.eq_ignore_ascii_case(t));
+    let pdu = first.redirection.as_ref();
+    let token = leg.routing_token.as_ref();
+    let (basis, mut confidence) = match pdu {
+        Some((_, Some(t))) if names_leg(t) => (Certainty::Seen, Confidence::High),
+        _ if token.is_some_and(|(_, t)| t.starts_with(BROKER_TOKEN)) => {
+            (Certainty::Implied, Confidence::Medium)
+        }
+        _ => (Certainty::Inferred, Confidence::Low),
+    };
+    if let Some(c) = leg.confidence {
+        confidence = confidence.min(c);
+    }
+    let mut evidence = vec![SideEvidence::new(
+        first.last_frame,
+        SideClue::FirstServer {
+            server: first.server,
+            stream: first.stream,
+        },
+    )];
+    if let Some((frame, target)) = pdu {
+        evidence.push(SideEvidence::new(
+            *frame,
+            SideClue::Redirection {
+                target: target.clone(),
+            },
+        ));
+    }
+    match (token, leg.rdstls_offered) {
+        (Some((frame, token)), _) => evidence.push(SideEvidence::new(
+            *frame,
+            SideClue::RoutingToken {
+                server: leg.server,
+                token: token.clone(),
+            },
+        )),
+        (None, Some(frame)) => evidence.push(SideEvidence::new(
+            frame,
+            SideClue::RdstlsOffered { server: leg.server },
+        )),
+        (None, None) => return None,
+    }
+    evidence.push(SideEvidence::new(
+        leg.last_frame,
+        SideClue::LegFailed {
+            stream: leg.stream,
+            phase: leg.phase,
+            cause: leg.cause,
+        },
+    ));
+    let why = leg
+        .cause
+        .map(|c| format!(" ({})", c.id()))
+        .unwrap_or_default();
+    Some(Found {
+        id: CauseId::RedirectFailed,
+        confidence,
+        basis,
+        grounds: Grounds::Explicit,
+        summary: format!(
+            "After its connection to {} (tcp.stream {}), the client connected to {} as a \
+             redirected client does: the redirected connection (tcp.stream {}) failed in {}{why}.",
+            first.server,
+            first.stream,
+            leg.server,
+            leg.stream,
+            leg.phase.name()
+        ),
+        evidence,
+        at: first.last_ts,
+        what: format!("the connection to {} ended", first.server.ip()),
     })
 }
 

@@ -11,11 +11,13 @@
 //! neighbour's cause beside them.
 
 use super::attempts::RETRY_WINDOW;
+use super::evidence::{Clue, RdpClue};
 use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
 use crate::common::{Dir, Duration, Timestamp};
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
 };
+use crate::proto::x224::Protocols;
 use crate::timeline::neighbours::{Carrier, Neighbours, SideEvent, UdpFlowCount};
 use crate::timeline::Timeline;
 use std::collections::HashMap;
@@ -28,6 +30,15 @@ use std::net::{IpAddr, SocketAddr};
 /// 8 s, stop at 10 s), and connects as soon as an answer comes. A look-up
 /// that started earlier had been answered, and used, long before.
 pub const LEAD: Duration = Duration::from_secs(10);
+
+/// How soon after the client's connection to one server a connection
+/// carrying a routing token may start and still be that connection's
+/// redirected leg. On a Server Redirection PDU the client disconnects and
+/// connects to the target on its own, with no prompt between
+/// ([MS-RDPBCGR] 3.1.5.2.1); at most a look-up of the target's name lies
+/// between, and a Windows client gives that up after [`LEAD`]. The lab's
+/// legs (xfreerdp 2.11) started 0.5 s after the first connection closed.
+pub const REDIRECT_WINDOW: Duration = LEAD;
 
 /// Requests and look-ups searched back for a retry or the one an answer
 /// belongs to: a bound on the work per message (a busy capture holds up
@@ -226,6 +237,27 @@ pub struct TcpPart {
     pub outcome: Outcome,
     pub phase: Phase,
     pub cause: Option<CauseId>,
+    /// The confidence of the connection's own cause.
+    pub confidence: Option<Confidence>,
+    /// The routing token of its X.224 Connection Request ([MS-RDPBCGR]
+    /// 2.2.1.1 routingToken) and that request's frame.
+    pub routing_token: Option<(u64, String)>,
+    /// The frame of its X.224 Connection Request when that offers
+    /// PROTOCOL_RDSTLS, which a client uses only on a connection a
+    /// redirection sent it to, to present the redirection's GUID and
+    /// password ([MS-RDPBCGR] 2.2.1.1.1, 5.4.5.3).
+    pub rdstls_offered: Option<u64>,
+    /// A Server Redirection PDU the server sent on it (read only when
+    /// decrypted): its frame and the target it names.
+    pub redirection: Option<(u64, Option<String>)>,
+}
+
+impl TcpPart {
+    /// Whether its Connection Request shows a redirected leg: a routing
+    /// token, or PROTOCOL_RDSTLS offered.
+    pub fn redirect_marked(&self) -> bool {
+        self.routing_token.is_some() || self.rdstls_offered.is_some()
+    }
 }
 
 impl std::fmt::Display for TcpPart {
@@ -244,7 +276,17 @@ impl std::fmt::Display for TcpPart {
         if let Some(c) = self.cause {
             write!(f, " ({})", c.id())?;
         }
-        Ok(())
+        if let Some((_, t)) = &self.routing_token {
+            write!(f, ", routing token \"{t}\"")?;
+        }
+        if self.rdstls_offered.is_some() {
+            f.write_str(", RDSTLS offered")?;
+        }
+        match &self.redirection {
+            Some((_, Some(t))) => write!(f, ", redirected the client to {t}"),
+            Some((_, None)) => f.write_str(", redirected the client"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -349,6 +391,30 @@ pub enum SideClue {
         server: IpAddr,
     },
     UdpSynUnanswered,
+    /// The last frame of the client's connection to the first server.
+    FirstServer {
+        server: SocketAddr,
+        stream: u64,
+    },
+    /// A decrypted Server Redirection PDU on the first connection.
+    Redirection {
+        target: Option<String>,
+    },
+    /// The leg's X.224 Connection Request and its routing token.
+    RoutingToken {
+        server: SocketAddr,
+        token: String,
+    },
+    /// The leg's Connection Request offers PROTOCOL_RDSTLS (no token).
+    RdstlsOffered {
+        server: SocketAddr,
+    },
+    /// The leg's last frame: how its TCP verdict ended.
+    LegFailed {
+        stream: u64,
+        phase: Phase,
+        cause: Option<CauseId>,
+    },
 }
 
 impl SideClue {
@@ -362,6 +428,11 @@ impl SideClue {
             SideClue::DnsAnswer { .. } => "dns.answer",
             SideClue::Connect { .. } => "attempt.connect",
             SideClue::UdpSynUnanswered => "rdp_udp.syn_unanswered",
+            SideClue::FirstServer { .. } => "attempt.first_server",
+            SideClue::Redirection { .. } => "rdp.server_redirection",
+            SideClue::RoutingToken { .. } => "x224.routing_token",
+            SideClue::RdstlsOffered { .. } => "x224.rdstls_offered",
+            SideClue::LegFailed { .. } => "attempt.leg_failed",
         }
     }
 }
@@ -395,6 +466,40 @@ impl std::fmt::Display for SideClue {
             }
             SideClue::Connect { server } => write!(f, "the client connects to {server}"),
             SideClue::UdpSynUnanswered => f.write_str("RDP-UDP SYN, not answered"),
+            SideClue::FirstServer { server, stream } => write!(
+                f,
+                "the client's connection to {server} (tcp.stream {stream}) ends"
+            ),
+            SideClue::Redirection { target: Some(t) } => {
+                write!(f, "Server Redirection PDU: the client is sent to {t}")
+            }
+            SideClue::Redirection { target: None } => {
+                f.write_str("Server Redirection PDU (no target named)")
+            }
+            SideClue::RoutingToken { server, token } => write!(
+                f,
+                "X.224 Connection Request to {server} with the routing token \"{token}\""
+            ),
+            SideClue::RdstlsOffered { server } => write!(
+                f,
+                "X.224 Connection Request to {server} offering RDSTLS (used only after a \
+                 redirection)"
+            ),
+            SideClue::LegFailed {
+                stream,
+                phase,
+                cause,
+            } => {
+                write!(
+                    f,
+                    "the redirected connection (tcp.stream {stream}) fails in {}",
+                    phase.name()
+                )?;
+                match cause {
+                    Some(c) => write!(f, " ({})", c.id()),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -461,6 +566,28 @@ impl CrossAttempt {
         last.0 >= lo.0.saturating_sub(LEAD.0) && first.0 <= hi.0
     }
 
+    /// The connection the client was redirected from and the redirected
+    /// leg (the first connection carrying a routing token to another
+    /// server), when the attempt holds both.
+    pub fn redirected_leg(&self) -> Option<(&TcpPart, &TcpPart)> {
+        let tcp = || {
+            self.parts.iter().filter_map(|p| match p {
+                Part::Tcp(t) => Some(t),
+                _ => None,
+            })
+        };
+        let first = tcp().next()?;
+        let leg = tcp().find(|t| {
+            t.redirect_marked()
+                && t.server.ip() != first.server.ip()
+                && t.first_ts >= first.first_ts
+        })?;
+        let from = tcp()
+            .rev()
+            .find(|t| t.server.ip() != leg.server.ip() && t.first_ts <= leg.first_ts)?;
+        Some((from, leg))
+    }
+
     fn knows_name(&self, name: &str) -> bool {
         self.names.iter().any(|n| same_host(n, name))
             || self.server.is_some_and(|s| s.to_string() == name)
@@ -510,6 +637,20 @@ impl TcpSummary {
                 outcome: d.outcome,
                 phase: d.phase,
                 cause: d.cause.as_ref().map(|c| c.id),
+                confidence: d.cause.as_ref().map(|c| c.confidence),
+                routing_token: tl
+                    .connection_request()
+                    .and_then(|(e, r)| Some((e.frame, r.routing_token.clone()?))),
+                rdstls_offered: tl.connection_request().and_then(|(e, r)| {
+                    let p = r.neg_req.as_ref()?.requested;
+                    (p.0 & Protocols::RDSTLS != 0).then_some(e.frame)
+                }),
+                redirection: d.evidence.iter().find_map(|e| match &e.clue {
+                    Clue::Rdp(RdpClue::ServerRedirection { target }) => {
+                        Some((e.frame, target.clone()))
+                    }
+                    _ => None,
+                }),
             },
             names: tcp_names(tl),
         }
@@ -518,10 +659,11 @@ impl TcpSummary {
 
 /// [`cross_attempts`] from the connections' summaries, in stream order.
 pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<CrossAttempt> {
-    if side.is_empty() {
+    if side.is_empty() && !conns.iter().any(|c| c.part.redirect_marked()) {
         return Vec::new();
     }
     let mut attempts = tcp_attempts(conns);
+    join_redirects(&mut attempts);
     for u in udp_channels(side) {
         attach(&mut attempts, Part::Udp(u));
     }
@@ -546,7 +688,7 @@ pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<Cross
         .collect();
     attempts.retain(|a| {
         let dns_only = a.parts.iter().all(|p| matches!(p, Part::Dns(_)));
-        a.parts.iter().any(|p| !matches!(p, Part::Tcp(_)))
+        (a.parts.iter().any(|p| !matches!(p, Part::Tcp(_))) || a.redirected_leg().is_some())
             && !(dns_only && rdp_clients.contains(&a.client))
     });
     for a in &mut attempts {
@@ -584,6 +726,42 @@ fn tcp_attempts(mut sorted: Vec<TcpSummary>) -> Vec<CrossAttempt> {
         }
     }
     out
+}
+
+/// A connection whose X.224 Connection Request carries a routing token is
+/// a redirected leg: the client puts there the load-balance information a
+/// Server Redirection PDU gave it ([MS-RDPBCGR] 2.2.1.1 routingToken,
+/// 2.2.13.1 LoadBalanceInfo, 3.1.5.2.1). Its attempt joins the client's
+/// latest attempt to another server that started before it and ended at
+/// most [`REDIRECT_WINDOW`] before it started: the connection the client
+/// was sent away from. Attempts are sorted by client and time.
+fn join_redirects(attempts: &mut Vec<CrossAttempt>) {
+    let mut i = 1;
+    while i < attempts.len() {
+        let leg = match attempts[i].parts.first() {
+            Some(Part::Tcp(t)) if t.redirect_marked() => t.clone(),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let from = attempts[..i].iter().rposition(|a| {
+            let (lo, hi) = a.span();
+            a.client == leg.client.ip()
+                && a.server != Some(leg.server.ip())
+                && lo <= leg.first_ts
+                && leg.first_ts.0 <= hi.0.saturating_add(REDIRECT_WINDOW.0)
+        });
+        match from {
+            Some(j) => {
+                let a = attempts.remove(i);
+                let to = &mut attempts[j];
+                to.parts.extend(a.parts);
+                add_names(&mut to.names, a.names);
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// The names a connection shows for its server: the SNI, then the
@@ -1157,6 +1335,121 @@ mod tests {
             .build();
         let d = crate::diagnose::diagnose(&tl);
         assert!(cross_attempts(&s, &[(&tl, &d)]).is_empty());
+    }
+
+    /// A connection of CLIENT's address to `server` from `t0` to `t1`.
+    fn conn(stream: u64, server: &str, t0: f64, t1: f64, outcome: Outcome) -> TcpPart {
+        TcpPart {
+            stream,
+            client: format!("10.0.0.5:{}", 50000 + stream).parse().unwrap(),
+            server: server.parse().unwrap(),
+            first_frame: stream * 100 + 1,
+            first_ts: at(t0),
+            last_frame: stream * 100 + 50,
+            last_ts: at(t1),
+            outcome,
+            phase: if outcome == Outcome::Failed {
+                Phase::Tls
+            } else {
+                Phase::Session
+            },
+            cause: (outcome == Outcome::Failed).then_some(CauseId::ClientAborted),
+            confidence: (outcome == Outcome::Failed).then_some(Confidence::Medium),
+            routing_token: None,
+            rdstls_offered: None,
+            redirection: None,
+        }
+    }
+
+    fn leg(t0: f64, token: &str) -> TcpPart {
+        let mut l = conn(1, "10.0.0.23:3389", t0, t0 + 0.1, Outcome::Failed);
+        l.routing_token = Some((103, token.into()));
+        l
+    }
+
+    fn grouped(parts: Vec<TcpPart>) -> Vec<CrossAttempt> {
+        let conns = parts
+            .into_iter()
+            .map(|part| TcpSummary {
+                part,
+                names: Vec::new(),
+            })
+            .collect();
+        cross_attempts_of(&Neighbours::default(), conns)
+    }
+
+    const TOKEN: &str = "Cookie: msts=392442822.15629.0000";
+
+    #[test]
+    fn a_leg_with_a_routing_token_joins_the_connection_it_was_sent_from() {
+        let broker = conn(0, "10.0.0.21:3389", 0.0, 3.5, Outcome::Established);
+        let a = grouped(vec![broker.clone(), leg(4.0, TOKEN)]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let kinds: Vec<&str> = a[0].parts.iter().map(|p| p.kind()).collect();
+        assert_eq!(kinds, ["tcp", "tcp"]);
+        let c = a[0].cause.as_ref().expect("a cause");
+        assert_eq!(c.id, CauseId::RedirectFailed);
+        // The broker's token implies the redirection; no PDU was read.
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Implied, Confidence::Medium)
+        );
+        let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+        assert_eq!(frames, [50, 103, 150]);
+        // Past the window the leg stands alone and nothing is claimed.
+        assert!(grouped(vec![broker.clone(), leg(3.5 + 10.5, TOKEN)]).is_empty());
+        // Without a routing token a second server is only a second server.
+        let mut plain = leg(4.0, TOKEN);
+        plain.routing_token = None;
+        assert!(grouped(vec![broker, plain]).is_empty());
+    }
+
+    #[test]
+    fn a_redirection_pdu_naming_the_leg_makes_it_seen_but_never_above_the_leg() {
+        let mut broker = conn(0, "10.0.0.21:3389", 0.0, 3.5, Outcome::Benign);
+        broker.redirection = Some((40, Some("10.0.0.23".into())));
+        let mut l = leg(4.0, TOKEN);
+        l.confidence = Some(Confidence::High);
+        let a = grouped(vec![broker.clone(), l.clone()]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!((c.basis, c.confidence), (Certainty::Seen, Confidence::High));
+        assert!(c.evidence.iter().any(|e| e.frame == 40));
+        l.confidence = Some(Confidence::Low);
+        let a = grouped(vec![broker.clone(), l]);
+        assert_eq!(a[0].cause.as_ref().unwrap().confidence, Confidence::Low);
+        // A token of no broker's format: inferred, low.
+        let a = grouped(vec![
+            conn(0, "10.0.0.21:3389", 0.0, 3.5, Outcome::Established),
+            leg(4.0, "Cookie: lb=farm1"),
+        ]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Inferred, Confidence::Low)
+        );
+        // No token, PROTOCOL_RDSTLS offered: inferred, low, the offer cited.
+        let mut rdstls = leg(4.0, TOKEN);
+        rdstls.routing_token = None;
+        rdstls.rdstls_offered = Some(103);
+        let a = grouped(vec![
+            conn(0, "10.0.0.21:3389", 0.0, 3.5, Outcome::Established),
+            rdstls,
+        ]);
+        let c = a[0].cause.as_ref().unwrap();
+        assert_eq!(
+            (c.basis, c.confidence),
+            (Certainty::Inferred, Confidence::Low)
+        );
+        assert!(c
+            .evidence
+            .iter()
+            .any(|e| e.frame == 103 && e.clue.kind() == "x224.rdstls_offered"));
+        // A leg that succeeded: one attempt, no cause.
+        let mut ok = leg(4.0, TOKEN);
+        ok.outcome = Outcome::Established;
+        let a = grouped(vec![broker, ok]);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].cause.is_none());
     }
 
     #[test]

@@ -794,6 +794,21 @@ pub const REMEDIES: &[Remedy] = &[
                  MS-RDPBCGR 2.2.15.1 (Initiate Multitransport Request); Microsoft Learn, \
                  \"Enable or disable a firewall rule on a guest OS\"",
     },
+    Remedy {
+        cause: CauseId::RedirectFailed,
+        wire: "After a connection to one server (the broker), the client's next connection, to \
+               another server, carried a routing token in its X.224 Connection Request (the \
+               load-balance information of a Server Redirection PDU), and that connection failed.",
+        remedy: "The Connection Broker sent the client to a session host it could not use: check \
+                 that the target (the address in the evidence, or the host the routing token \
+                 names) is up, listens on its RDP port and is reachable from the client (firewall \
+                 between client and session hosts, not only the broker), that its security layer \
+                 and certificate suit the client, and the broker's \
+                 TerminalServices-SessionBroker event log for the host it chose.",
+        source: "MS-RDPBCGR 2.2.1.1 (routingToken), 2.2.13.1 (Server Redirection Packet, \
+                 LoadBalanceInfo), 3.1.5.2.1 (the client disconnects and connects to the \
+                 target); MSFT-SDLBTS (routing token format, Cookie: msts=)",
+    },
 ];
 
 /// The row of a cause.

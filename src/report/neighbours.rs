@@ -83,6 +83,10 @@ pub struct NeighbourPart {
     /// rdp_udp: `rdpeudp` or `rdpeudp2` when the SYNEX version says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// tcp: the routing token of its X.224 Connection Request (a
+    /// redirected leg).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_token: Option<String>,
 }
 
 pub fn counts(s: &SideResult) -> Option<NeighbourCounts> {
@@ -154,6 +158,7 @@ fn part(p: &Part) -> NeighbourPart {
         client_principal: None,
         realm: None,
         version: None,
+        routing_token: None,
     };
     match p {
         Part::Dns(l) => {
@@ -200,6 +205,7 @@ fn part(p: &Part) -> NeighbourPart {
         Part::Tcp(t) => {
             out.result = t.outcome.name().into();
             out.stream = Some(t.stream);
+            out.routing_token = t.routing_token.as_ref().map(|(_, t)| t.clone());
         }
     }
     out

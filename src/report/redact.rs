@@ -532,6 +532,7 @@ pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut Str
                     f(Field::Host, ad);
                 }
                 opt(f, Field::Text, &mut p.service);
+                opt(f, Field::RoutingToken, &mut p.routing_token);
                 f(Field::Text, &mut p.text);
             }
             if let Some(cause) = &mut a.cause {
