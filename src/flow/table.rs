@@ -11,7 +11,12 @@
 //! of the other direction (ack - 1).
 //!
 //! Unselected conversations cost one hash lookup per packet and a small
-//! entry. Closed and idle entries are removed on a sweep that runs when
+//! entry. A closed conversation quiet for `close_grace` hands its
+//! connection on and keeps only a tombstone (its entry: number, base
+//! sequence numbers, close flags, last time) until `linger`, so numbering
+//! still agrees with Wireshark's; packets that hit a tombstone are
+//! counted (`FlowStats::after_close`), not analysed. Closed and idle
+//! entries are removed on a sweep that runs when
 //! capture time advanced by a second and enough packets went by to pay
 //! for it, so the table holds only live conversations; `max_live` caps it
 //! (the least recently active entries are evicted first). The price: a
@@ -144,6 +149,10 @@ enum Track {
     /// packets: tracked in depth meanwhile.
     Undecided(Box<ConnState>),
     Selected(Box<ConnState>),
+    /// A conversation closed and quiet for `close_grace`: its connection
+    /// was handed on (or, not selected, dropped). Numbering only; late
+    /// packets are counted.
+    Tombstone,
 }
 
 impl Track {
@@ -151,7 +160,7 @@ impl Track {
     fn held(&self) -> usize {
         match self {
             Track::Selected(c) | Track::Undecided(c) => c.held(),
-            Track::Light | Track::Pending(_) => 0,
+            Track::Light | Track::Pending(_) | Track::Tombstone => 0,
         }
     }
 }
@@ -332,10 +341,21 @@ struct Entry {
 }
 
 impl Entry {
+    fn closed(&self) -> bool {
+        self.rst || (self.fin[0] && self.fin[1])
+    }
+
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
         let quiet = now.since(self.last_ts);
-        let closed = self.rst || (self.fin[0] && self.fin[1]);
-        (closed && quiet >= cfg.linger) || quiet >= cfg.idle_finish
+        (self.closed() && quiet >= cfg.linger) || quiet >= cfg.idle_finish
+    }
+
+    /// Closed, quiet for `close_grace` and still holding a state: to be
+    /// handed on, leaving a tombstone.
+    fn settled(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
+        !matches!(self.track, Track::Light | Track::Tombstone)
+            && self.closed()
+            && now.since(self.last_ts) >= cfg.close_grace
     }
 }
 
@@ -460,7 +480,7 @@ impl Table {
     pub fn lowest_open_stream(&self) -> Option<u64> {
         self.map
             .values()
-            .filter(|e| !matches!(e.track, Track::Light))
+            .filter(|e| !matches!(e.track, Track::Light | Track::Tombstone))
             .map(|e| e.stream)
             .min()
     }
@@ -566,6 +586,7 @@ impl Table {
                     };
                     pend(&mut e.track, item, cfg, e.stream);
                 }
+                Track::Tombstone => stats.after_close += 1,
                 Track::Light => {}
             }
         }
@@ -686,6 +707,9 @@ impl Table {
                 out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
                 false
             } else {
+                if e.settled(now, cfg) {
+                    out.push((e.stream, std::mem::replace(&mut e.track, Track::Tombstone)));
+                }
                 true
             }
         });
@@ -792,6 +816,10 @@ fn update(
     let stream = e.stream;
     let decide = match &mut e.track {
         Track::Light => return,
+        Track::Tombstone => {
+            stats.after_close += 1;
+            return;
+        }
         Track::Pending(p) => {
             if seg.payload_len == 0 {
                 let item = Early::Tcp {

@@ -122,6 +122,10 @@ pub struct Skipped {
     pub fragment_datagrams_incomplete: u64,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FlowCounts {
     pub tcp_packets: u64,
@@ -129,6 +133,10 @@ pub struct FlowCounts {
     pub analysed_streams: u64,
     pub icmp_errors: u64,
     pub evicted: u64,
+    /// Packets of a connection after it was closed and handed on (see
+    /// `flow::CLOSE_GRACE`): counted, not analysed. Absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub after_close: u64,
     pub over_budget: u64,
     /// Directions whose bytes past the depth cap were counted, not kept.
     pub depth_capped: u64,
@@ -963,6 +971,7 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             analysed_streams: r.flow.analysed_streams,
             icmp_errors: r.flow.icmp_errors,
             evicted: r.flow.evicted,
+            after_close: r.flow.after_close,
             over_budget: r.flow.over_budget,
             depth_capped: r.flow.depth_capped,
             hole_limited: r.flow.hole_limited,
