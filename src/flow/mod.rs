@@ -322,6 +322,11 @@ pub struct FlowStats {
     /// Packets of a connection that came after it was closed and handed
     /// on ([`FlowConfig::close_grace`]): counted, not analysed.
     pub after_close: u64,
+    /// The most conversations holding a state at once (a connection's, or
+    /// the packets before a first payload), counted at each sweep of the
+    /// table and at the end: what the table's memory follows (a light
+    /// entry or a tombstone is a few dozen bytes). Not reported.
+    pub states_peak: usize,
     /// Connections that stopped keeping bytes because `max_buffered` was
     /// reached.
     pub over_budget: u64,
@@ -474,6 +479,7 @@ impl FlowTable {
 
     /// End of capture: every remaining selected connection, and the counters.
     pub fn finish(mut self) -> (Vec<Connection>, FlowStats) {
+        self.stats.states_peak = self.table.states_peak();
         let rest = self.table.finish();
         self.stats.count_limits(&rest);
         (rest, self.stats)

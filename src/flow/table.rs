@@ -156,6 +156,12 @@ enum Track {
 }
 
 impl Track {
+    /// Holds more than numbering: the packets before the first payload,
+    /// or a connection's state.
+    fn has_state(&self) -> bool {
+        !matches!(self, Track::Light | Track::Tombstone)
+    }
+
     /// Bytes held in reassembly buffers.
     fn held(&self) -> usize {
         match self {
@@ -353,9 +359,7 @@ impl Entry {
     /// Closed, quiet for `close_grace` and still holding a state: to be
     /// handed on, leaving a tombstone.
     fn settled(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
-        !matches!(self.track, Track::Light | Track::Tombstone)
-            && self.closed()
-            && now.since(self.last_ts) >= cfg.close_grace
+        self.track.has_state() && self.closed() && now.since(self.last_ts) >= cfg.close_grace
     }
 }
 
@@ -382,6 +386,9 @@ pub(crate) struct Table {
     last_stream: Option<u64>,
     /// Bytes held by the live connections' reassembly buffers.
     held: Held,
+    /// The most entries holding a state (not light, not a tombstone)
+    /// counted at a sweep or at the end: what the table's memory follows.
+    states_peak: usize,
 }
 
 /// Bytes held by one table's reassembly buffers, also counted in the
@@ -445,6 +452,7 @@ impl Table {
                 local: 0,
                 shared: cfg.shared_budget.clone(),
             },
+            states_peak: 0,
         }
     }
 
@@ -475,12 +483,20 @@ impl Table {
         self.map.len()
     }
 
+    /// The most entries holding a state at once, counted at each sweep
+    /// and now (O(live)).
+    pub fn states_peak(&mut self) -> usize {
+        let states = self.map.values().filter(|e| e.track.has_state()).count();
+        self.states_peak = self.states_peak.max(states);
+        self.states_peak
+    }
+
     /// The lowest stream number of a live conversation that is, or may
     /// still become, a selected one (O(live)).
     pub fn lowest_open_stream(&self) -> Option<u64> {
         self.map
             .values()
-            .filter(|e| !matches!(e.track, Track::Light | Track::Tombstone))
+            .filter(|e| e.track.has_state())
             .map(|e| e.stream)
             .min()
     }
@@ -702,7 +718,9 @@ impl Table {
         self.last_sweep = now;
         self.since_sweep = 0;
         let mut out = Vec::new();
+        let mut states = 0;
         self.map.retain(|_, e| {
+            states += usize::from(e.track.has_state());
             if e.expired(now, cfg) {
                 out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
                 false
@@ -713,6 +731,7 @@ impl Table {
                 true
             }
         });
+        self.states_peak = self.states_peak.max(states);
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
             self.held.sub(t.held());
