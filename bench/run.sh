@@ -18,7 +18,8 @@
 #     MANY_FORMATS choose), beside
 #     `tshark -q -z conv,tcp` on the same file; only this case with
 #     --many-only. Each rdptriage run is bounded by MANY_VMEM_KB of virtual
-#     memory (default 16 GiB).
+#     memory (default 16 GiB). Then four copies of a 600 MB single-session
+#     capture (bench/make_single_session.py) with --threads 4.
 # and prints Markdown tables (results, targets) to paste into BENCHMARKS.md.
 # They are also saved in bench-data/results-<UTC time>.md.
 #
@@ -116,6 +117,29 @@ many_case() {
         done
     done
 }
+# Four copies of one long session (bench/make_single_session.py, SINGLE_MB
+# megabytes each, default 600) analysed at once with --threads 4: memory
+# per file is one connection past its depth cap. The copies are deleted
+# after the run.
+single_case() {
+    local out=$DATA/single-$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$out"
+    local mb=${SINGLE_MB:-600}
+    local f=$DATA/single-${mb}m.pcap
+    [ -s "$f" ] || python3 "$ROOT/bench/make_single_session.py" "$f" "$mb" >&2
+    local copies=("$f")
+    for i in 2 3 4; do cp "$f" "$f.$i.pcap"; copies+=("$f.$i.pcap"); done
+    cat "${copies[@]}" >/dev/null
+    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MB) | Exit |"
+    echo "|---|---|---:|---:|---:|---:|"
+    for fmt in ${MANY_FORMATS:-jsonl json table}; do
+        local name=single-$fmt
+        /usr/bin/time -v -o "$out/$name.time" "$BIN" --threads 4 --format $fmt "${copies[@]}" \
+            >/dev/null 2>"$out/$name.err" || true
+        echo "| 4 x $(basename "$f") | rdptriage --threads 4 --format $fmt | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(sed -n 's/.*Exit status: //p' "$out/$name.time") |"
+    done
+    rm -f "$f".[234].pcap
+}
 tm_user() { sed -n 's/.*User time (seconds): //p' "$1"; }
 tm_rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.1f", $1 / 1024 }'; }
 tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }'; }
@@ -123,9 +147,11 @@ tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
 if [ $MANY = 1 ]; then
     REPORT_MANY=$DATA/many-results-$(date -u +%Y%m%dT%H%M%SZ).md
     {
-        echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
+        echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
         echo
         many_case
+        echo
+        single_case
     } | tee "$REPORT_MANY"
     echo "(saved in $REPORT_MANY)" >&2
     [ $MANY_ONLY = 1 ] && exit 0

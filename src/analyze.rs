@@ -283,8 +283,20 @@ pub fn analyze_streaming<R: Read>(
             pending.push((c, end));
         }
     }
-    order.note(pending.len());
-    order.add(process_batch(pending, keys.as_deref()));
+    // Nothing is live any more: diagnose what is left in batches, in
+    // stream order, each handed over before the next is diagnosed, so the
+    // end of the file holds a batch, not every connection still open.
+    pending.sort_by_key(|(c, _)| c.stream);
+    let mut left = pending.into_iter().peekable();
+    while left.peek().is_some() {
+        let batch: Vec<_> = left.by_ref().take(BATCH).collect();
+        order.note(batch.len());
+        order.add(process_batch(batch, keys.as_deref()));
+        match left.peek() {
+            Some((next, _)) => order.release_before(next.stream, &mut hand_over),
+            None => order.release_all(&mut hand_over),
+        }
+    }
     order.release_all(&mut hand_over);
     // The flow stage selected the neighbours' TCP connections by port:
     // they are not RDP connections analysed.
@@ -359,6 +371,13 @@ impl Reorder {
             }
             emit(e.remove());
         }
+    }
+
+    /// Hand over, in order, every connection numbered below `stream`
+    /// (the end of the file: no connection is live).
+    fn release_before(&mut self, stream: u64, emit: &mut dyn FnMut(ConnectionResult)) {
+        self.below = self.below.max(stream);
+        self.release_below(emit);
     }
 
     /// Hand over everything, in order (the end of the file).

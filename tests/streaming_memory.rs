@@ -134,3 +134,29 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
         "records spilled past {SPILL_IN_MEMORY} bytes"
     );
 }
+
+/// The flow table's connection states, on sequential refused connections
+/// 100 ms apart: a connection closed by its RST keeps its state for the
+/// 3 s grace (and until the next sweep of the table, which waits for a
+/// quarter of its entries' worth of packets and a second of capture time),
+/// then only a tombstone for the rest of the 10 s linger. So about 40
+/// states at once however many connections, against the 100 the linger
+/// alone would keep; ten times the connections, the same peak.
+#[test]
+fn connection_states_do_not_grow_with_sequential_reset_connections() {
+    let peak = |n: u32| {
+        let bytes = refused(n, 100);
+        let mut count = 0;
+        let (file, _) =
+            analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |_| {
+                count += 1
+            });
+        assert_eq!(count, n as usize, "every connection handed over");
+        assert_eq!(file.flow.tcp_streams, u64::from(n));
+        assert_eq!(file.flow.after_close, 0, "no packet after a close");
+        file.flow.states_peak
+    };
+    let (small, large) = (peak(400), peak(4000));
+    assert_eq!(small, large);
+    assert!(large < 60, "{large} states at once");
+}

@@ -275,6 +275,8 @@ pub fn flow_config() -> FlowConfig {
         shared_budget: None,
         linger: Duration::from_secs(1),
         idle_finish: Duration::from_secs(10),
+        // Below the linger, so that tombstones are reached too.
+        close_grace: Duration::from_millis(500),
         datagram_ports: vec![53, 88],
     }
 }

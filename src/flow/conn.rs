@@ -75,12 +75,28 @@ struct Sighting {
 /// own vantage is the sender's repeat (a real retransmission, a duplicate
 /// ACK, a keep-alive): it is analysed as usual and is a sighting of its
 /// own, as the repeat's copy may come later in the file.
+///
+/// The first [`SMALL_SIGHTINGS`] sightings are kept in a list scanned in
+/// order, which holds the same sightings and picks the same one as the
+/// map would: most connections are short (a refused one has one packet
+/// each way), and the map's first table costs several times their
+/// state. Past that, they move into the map.
 #[derive(Debug, Default)]
 struct Sightings {
+    /// Sightings in insertion order while there are few: `false` once
+    /// dropped by [`MAX_REPEATS`] (it still counts in the order, as in
+    /// `order`).
+    small: Vec<(Sighting, Sig, bool)>,
+    /// The sightings moved into `map` and `order`.
+    big: bool,
     map: HashMap<Sig, Repeats, BuildHasherDefault<SigHasher>>,
     order: VecDeque<(Sig, u64)>,
     next: u64,
 }
+
+/// Sightings kept in [`Sightings::small`] before the map takes over
+/// (a scan of this many is cheaper than a hash lookup's miss path).
+const SMALL_SIGHTINGS: usize = 16;
 
 /// The sightings of one signature, kept inline: a packet is looked up and
 /// recorded for every segment of an analysed connection, and a heap
@@ -166,6 +182,18 @@ enum Seen {
 
 impl Sightings {
     fn see(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
+        if !self.big && self.small.len() < SMALL_SIGHTINGS {
+            return self.see_small(sig, v, ts, frame, rst);
+        }
+        if !self.big {
+            self.big = true;
+            for (s, g, alive) in std::mem::take(&mut self.small) {
+                self.order.push_back((g, s.n));
+                if alive {
+                    self.map.entry(g).or_default().push(s);
+                }
+            }
+        }
         let list = self.map.entry(sig).or_default();
         let gap = |s: &Sighting| ts.since(s.ts).0.unsigned_abs();
         let best = list
@@ -201,6 +229,47 @@ impl Sightings {
                 }
             }
         }
+        Seen::New
+    }
+
+    /// [`Sightings::see`] over the list: the same choice, the closest in
+    /// time among this signature's sightings at other vantages (the
+    /// first such in insertion order on a tie, as in [`Repeats`]).
+    fn see_small(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
+        let gap = |s: &Sighting| ts.since(s.ts).0.unsigned_abs();
+        let best = self
+            .small
+            .iter_mut()
+            .filter(|(_, g, alive)| *alive && *g == sig)
+            .map(|(s, _, _)| s)
+            .filter(|s| gap(s) <= COPY_WINDOW.0.unsigned_abs())
+            .filter(|s| !s.at.iter().flatten().any(|&a| a == v))
+            .min_by_key(|s| gap(s));
+        if let Some(s) = best {
+            if let Some(slot) = s.at.iter_mut().find(|a| a.is_none()) {
+                *slot = Some(v);
+            }
+            return Seen::Copy {
+                first: s.at[0],
+                rst_frame: s.rst_frame,
+            };
+        }
+        // Full: the oldest of this signature goes, as Repeats::push drops it.
+        let same = |(_, g, alive): &&mut (Sighting, Sig, bool)| *alive && *g == sig;
+        if self.small.iter_mut().filter(same).count() >= MAX_REPEATS {
+            if let Some((_, _, alive)) = self.small.iter_mut().find(same) {
+                *alive = false;
+            }
+        }
+        let n = self.next;
+        self.next += 1;
+        let s = Sighting {
+            ts,
+            at: [Some(v), None, None, None],
+            n,
+            rst_frame: rst.then_some(frame),
+        };
+        self.small.push((s, sig, true));
         Seen::New
     }
 }
@@ -775,6 +844,41 @@ impl ConnState {
             max_idle,
             by_port,
             capture_points: points,
+        }
+    }
+}
+
+#[cfg(test)]
+mod sightings_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn outcome(s: Seen) -> Option<(Option<Vantage>, Option<u64>)> {
+        match s {
+            Seen::New => None,
+            Seen::Copy { first, rst_frame } => Some((first, rst_frame)),
+        }
+    }
+
+    proptest! {
+        /// The list kept for the first sightings answers as the map
+        /// (the original algorithm, used from the first sighting here)
+        /// would, before and after the move into the map.
+        #[test]
+        fn the_small_list_answers_as_the_map(
+            pkts in proptest::collection::vec((0u32..3, 0u8..3, 0u8..2, 0i64..700, any::<bool>()), 0..60),
+        ) {
+            let mut small = Sightings::default();
+            let mut map = Sightings { big: true, ..Sightings::default() };
+            let mut t = 0i64;
+            for (frame, (seq, point, ttl, dt_ms, rst)) in pkts.into_iter().enumerate() {
+                t += dt_ms;
+                let sig = Sig { seq, ack: 0, flags: 0x10, len: 0, ip_id: None };
+                let ts = Timestamp(t * 1_000_000);
+                let a = small.see(sig, (point, ttl), ts, frame as u64, rst);
+                let b = map.see(sig, (point, ttl), ts, frame as u64, rst);
+                prop_assert_eq!(outcome(a), outcome(b));
+            }
         }
     }
 }

@@ -11,7 +11,12 @@
 //! of the other direction (ack - 1).
 //!
 //! Unselected conversations cost one hash lookup per packet and a small
-//! entry. Closed and idle entries are removed on a sweep that runs when
+//! entry. A closed conversation quiet for `close_grace` hands its
+//! connection on and keeps only a tombstone (its entry: number, base
+//! sequence numbers, close flags, last time) until `linger`, so numbering
+//! still agrees with Wireshark's; packets that hit a tombstone are
+//! counted (`FlowStats::after_close`), not analysed. Closed and idle
+//! entries are removed on a sweep that runs when
 //! capture time advanced by a second and enough packets went by to pay
 //! for it, so the table holds only live conversations; `max_live` caps it
 //! (the least recently active entries are evicted first). The price: a
@@ -144,14 +149,24 @@ enum Track {
     /// packets: tracked in depth meanwhile.
     Undecided(Box<ConnState>),
     Selected(Box<ConnState>),
+    /// A conversation closed and quiet for `close_grace`: its connection
+    /// was handed on (or, not selected, dropped). Numbering only; late
+    /// packets are counted.
+    Tombstone,
 }
 
 impl Track {
+    /// Holds more than numbering: the packets before the first payload,
+    /// or a connection's state.
+    fn has_state(&self) -> bool {
+        !matches!(self, Track::Light | Track::Tombstone)
+    }
+
     /// Bytes held in reassembly buffers.
     fn held(&self) -> usize {
         match self {
             Track::Selected(c) | Track::Undecided(c) => c.held(),
-            Track::Light | Track::Pending(_) => 0,
+            Track::Light | Track::Pending(_) | Track::Tombstone => 0,
         }
     }
 }
@@ -332,10 +347,19 @@ struct Entry {
 }
 
 impl Entry {
+    fn closed(&self) -> bool {
+        self.rst || (self.fin[0] && self.fin[1])
+    }
+
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
         let quiet = now.since(self.last_ts);
-        let closed = self.rst || (self.fin[0] && self.fin[1]);
-        (closed && quiet >= cfg.linger) || quiet >= cfg.idle_finish
+        (self.closed() && quiet >= cfg.linger) || quiet >= cfg.idle_finish
+    }
+
+    /// Closed, quiet for `close_grace` and still holding a state: to be
+    /// handed on, leaving a tombstone.
+    fn settled(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
+        self.track.has_state() && self.closed() && now.since(self.last_ts) >= cfg.close_grace
     }
 }
 
@@ -362,6 +386,9 @@ pub(crate) struct Table {
     last_stream: Option<u64>,
     /// Bytes held by the live connections' reassembly buffers.
     held: Held,
+    /// The most entries holding a state (not light, not a tombstone)
+    /// counted at a sweep or at the end: what the table's memory follows.
+    states_peak: usize,
 }
 
 /// Bytes held by one table's reassembly buffers, also counted in the
@@ -425,6 +452,7 @@ impl Table {
                 local: 0,
                 shared: cfg.shared_budget.clone(),
             },
+            states_peak: 0,
         }
     }
 
@@ -455,12 +483,20 @@ impl Table {
         self.map.len()
     }
 
+    /// The most entries holding a state at once, counted at each sweep
+    /// and now (O(live)).
+    pub fn states_peak(&mut self) -> usize {
+        let states = self.map.values().filter(|e| e.track.has_state()).count();
+        self.states_peak = self.states_peak.max(states);
+        self.states_peak
+    }
+
     /// The lowest stream number of a live conversation that is, or may
     /// still become, a selected one (O(live)).
     pub fn lowest_open_stream(&self) -> Option<u64> {
         self.map
             .values()
-            .filter(|e| !matches!(e.track, Track::Light))
+            .filter(|e| e.track.has_state())
             .map(|e| e.stream)
             .min()
     }
@@ -566,6 +602,7 @@ impl Table {
                     };
                     pend(&mut e.track, item, cfg, e.stream);
                 }
+                Track::Tombstone => stats.after_close += 1,
                 Track::Light => {}
             }
         }
@@ -681,14 +718,20 @@ impl Table {
         self.last_sweep = now;
         self.since_sweep = 0;
         let mut out = Vec::new();
+        let mut states = 0;
         self.map.retain(|_, e| {
+            states += usize::from(e.track.has_state());
             if e.expired(now, cfg) {
                 out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
                 false
             } else {
+                if e.settled(now, cfg) {
+                    out.push((e.stream, std::mem::replace(&mut e.track, Track::Tombstone)));
+                }
                 true
             }
         });
+        self.states_peak = self.states_peak.max(states);
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
             self.held.sub(t.held());
@@ -792,6 +835,10 @@ fn update(
     let stream = e.stream;
     let decide = match &mut e.track {
         Track::Light => return,
+        Track::Tombstone => {
+            stats.after_close += 1;
+            return;
+        }
         Track::Pending(p) => {
             if seg.payload_len == 0 {
                 let item = Early::Tcp {

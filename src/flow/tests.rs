@@ -652,6 +652,44 @@ fn closed_connections_finish_after_linger_and_idle_ones_after_idle_finish() {
 }
 
 #[test]
+fn a_closed_connection_is_handed_on_after_the_grace_and_leaves_a_tombstone() {
+    let mut sim = Sim::new(FlowConfig {
+        linger: Duration::from_secs(10),
+        close_grace: Duration::from_secs(3),
+        ..FlowConfig::default()
+    });
+    handshake(&mut sim);
+    sim.send(s2c(5001, 101, RST | ACK, b""));
+    // In flight when the RST was sent: still part of the connection.
+    sim.at(500).send(c2s(101, 5001, ACK, b"late"));
+    // Another conversation moves capture time past the grace: the closed
+    // one is handed on, its entry stays (two live entries).
+    sim.at(4000)
+        .send(pk(("10.0.0.8", 2000), SERVER, 1, 0, SYN, b""));
+    assert_eq!(sim.out.len(), 1);
+    assert_eq!(sim.out[0].stream, 0);
+    assert_eq!(sim.out[0].half[0].payload_bytes, 4, "the in-flight segment");
+    assert_eq!(sim.t.live(), 2);
+    // A packet after the grace hits the tombstone: counted, not a new
+    // conversation (Wireshark keeps it in stream 0 too).
+    sim.at(5000).send(c2s(105, 5001, ACK, b"more"));
+    assert_eq!(sim.t.last_stream(), Some(0));
+    assert_eq!(sim.t.stats().after_close, 1);
+    // A new SYN with another sequence number is a new conversation, as
+    // the tombstone keeps the base sequence numbers.
+    sim.at(6000).send(c2s(9000, 0, SYN, b""));
+    assert_eq!(sim.t.last_stream(), Some(2));
+    let (conns, stats) = sim.finish();
+    assert_eq!(stats.tcp_streams, 3);
+    assert_eq!(stats.after_close, 1);
+    assert_eq!(
+        conns.iter().map(|c| c.stream).collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "stream 0 handed on once, at the grace"
+    );
+}
+
+#[test]
 fn events_are_bounded() {
     let mut sim = Sim::new(FlowConfig {
         max_events: 3,
@@ -754,6 +792,7 @@ proptest! {
             shared_budget: None,
             linger: Duration::from_millis(10),
             idle_finish: Duration::from_millis(100),
+            close_grace: Duration::from_millis(5),
             datagram_ports: Vec::new(),
         };
         let mut sim = Sim::new(cfg);

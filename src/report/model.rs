@@ -145,6 +145,10 @@ pub struct FlowCounts {
     pub analysed_streams: u64,
     pub icmp_errors: u64,
     pub evicted: u64,
+    /// Packets of a connection after it was closed and handed on (see
+    /// `flow::CLOSE_GRACE`): counted, not analysed. Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after_close: u64,
     pub over_budget: u64,
     /// Directions whose bytes past the depth cap were counted, not kept.
     pub depth_capped: u64,
@@ -1000,6 +1004,7 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             analysed_streams: r.flow.analysed_streams,
             icmp_errors: r.flow.icmp_errors,
             evicted: r.flow.evicted,
+            after_close: r.flow.after_close,
             over_budget: r.flow.over_budget,
             depth_capped: r.flow.depth_capped,
             hole_limited: r.flow.hole_limited,

@@ -693,6 +693,8 @@ fn main_file() -> FileResult {
             analysed_streams: 6,
             icmp_errors: 0,
             evicted: 0,
+            after_close: 0,
+            states_peak: 0,
             over_budget: 0,
             depth_capped: 0,
             hole_limited: 0,

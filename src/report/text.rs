@@ -128,6 +128,11 @@ pub fn flow_line(f: &FlowCounts) -> String {
         (f.icmp_errors, "ICMP error", ""),
         (f.evicted, "connection", " evicted (connection table full)"),
         (
+            f.after_close,
+            "packet",
+            " after its connection was closed and handed on (counted, not analysed)",
+        ),
+        (
             f.over_budget,
             "connection",
             " not reassembled past the memory budget",
