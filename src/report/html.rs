@@ -520,10 +520,12 @@ fn lane_x(lane: Lane) -> f64 {
     }
 }
 
+/// A row's height: a break is a little shorter than a message, which is
+/// spaced from the one before it by its pause, to scale.
 fn row_height(r: &Row) -> f64 {
     match r.kind {
         RowKind::Silence { .. } | RowKind::Omitted { .. } => 26.0,
-        _ => ROW_H,
+        _ => ROW_H + ladder::gap_px(r.gap_s, ROW_H),
     }
 }
 
@@ -583,7 +585,12 @@ fn svg(out: &mut String, c: &ConnectionReport, d: &Diagram) {
 }
 
 fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
+    // A message's pause before it is blank space above it.
     let h = row_height(r);
+    let (y, h) = match r.kind {
+        RowKind::Silence { .. } | RowKind::Omitted { .. } => (y, h),
+        _ => (y + h - ROW_H, ROW_H),
+    };
     let mut class = vec!["row"];
     match r.kind {
         RowKind::Arrow { .. } => class.push("arrow"),

@@ -260,6 +260,10 @@ pub struct Row {
     pub ending: bool,
     /// Evidence frames this row shows.
     pub evidence: Vec<u64>,
+    /// Seconds since the previous row with a time, when shorter than
+    /// [`SILENCE_S`] (a longer pause is a `Silence` row of its own): the
+    /// drawing spaces the rows by it, to scale ([`gap_px`]).
+    pub gap_s: f64,
 }
 
 impl Row {
@@ -276,6 +280,7 @@ impl Row {
             failed: false,
             ending: false,
             evidence: Vec::new(),
+            gap_s: 0.0,
         }
     }
 
@@ -311,8 +316,26 @@ pub struct Diagram {
 /// Rows drawn at most; beyond, the middle is left out (evidence, the
 /// failing step and the ending always stay).
 pub const MAX_ROWS: usize = 60;
-/// A pause at least this long between two rows is drawn as a break.
+/// A pause at least this long between two rows is drawn as a break
+/// labelled with its exact duration; shorter ones are drawn to scale
+/// ([`gap_px`]). One second is TCP's initial retransmission timeout (RFC
+/// 6298, 2.1): a pause the stacks themselves count as a loss, and one a
+/// person notices; the pauses that tell a story (a retransmission
+/// backoff, a server thinking, an idle timeout) are seconds to hours,
+/// which no scale shows on one page, so from here on the picture breaks
+/// and says how long.
 pub const SILENCE_S: f64 = 1.0;
+
+/// The space added between two rows for a pause shorter than
+/// [`SILENCE_S`]: to scale, one row height (`row_px`) per second, so the
+/// longest pause drawn to scale takes about the room of the break that
+/// replaces it from [`SILENCE_S`] on. At the HTML page's 30 px rows, a
+/// pause of 100 ms adds 3 px, about the least difference the eye sees
+/// between evenly spaced lines; shorter ones (round trips of a LAN or a
+/// nearby server) stay back to back, as they should to a reader.
+pub fn gap_px(gap_s: f64, row_px: f64) -> f64 {
+    (gap_s.clamp(0.0, SILENCE_S) / SILENCE_S * row_px).round()
+}
 
 fn certainty_of(name: &str) -> &'static str {
     match name {
@@ -477,13 +500,15 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
     // Long silences.
     let mut with_breaks: Vec<Row> = Vec::with_capacity(rows.len());
     let mut last_t: Option<f64> = None;
-    for r in rows {
+    for mut r in rows {
         if let (Some(a), Some(b)) = (last_t, r.time_s) {
             if b - a >= SILENCE_S {
                 with_breaks.push(Row::new(
                     RowKind::Silence { secs: b - a },
                     format!("{} of silence", duration_text(b - a)),
                 ));
+            } else {
+                r.gap_s = (b - a).max(0.0);
             }
         }
         if r.time_s.is_some() {
@@ -546,18 +571,16 @@ pub fn time_text(t: f64) -> String {
     }
 }
 
-/// `1.2 s`, `3 min 20 s`, `2 h 5 min`.
+/// The exact duration, to the millisecond as the times beside the rows:
+/// `1.204 s`, `3 min 20.512 s`, `2 h 5 min 0.031 s`.
 pub fn duration_text(s: f64) -> String {
-    if s < 60.0 {
-        format!("{s:.1} s")
-    } else if s < 3600.0 {
-        format!("{} min {} s", (s / 60.0) as u64, (s % 60.0) as u64)
-    } else {
-        format!(
-            "{} h {} min",
-            (s / 3600.0) as u64,
-            ((s % 3600.0) / 60.0) as u64
-        )
+    let ms = (s.max(0.0) * 1000.0).round() as u64;
+    let (h, m, rest) = (ms / 3_600_000, ms / 60_000 % 60, ms % 60_000);
+    let secs = format!("{}.{:03} s", rest / 1000, rest % 1000);
+    match (h, m) {
+        (0, 0) => secs,
+        (0, m) => format!("{m} min {secs}"),
+        (h, m) => format!("{h} h {m} min {secs}"),
     }
 }
 
