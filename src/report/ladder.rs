@@ -709,3 +709,31 @@ pub fn text(c: &ConnectionReport, file: &str) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scale of short pauses: one row height per second, whole
+    /// pixels, never more than a row; a second or more is a break.
+    #[test]
+    fn gaps_to_scale_then_broken() {
+        assert_eq!(gap_px(0.0, 30.0), 0.0);
+        assert_eq!(gap_px(0.010, 30.0), 0.0);
+        assert_eq!(gap_px(0.100, 30.0), 3.0);
+        assert_eq!(gap_px(0.5, 30.0), 15.0);
+        assert_eq!(gap_px(0.999, 30.0), 30.0);
+        assert_eq!(gap_px(3600.0, 30.0), 30.0);
+        assert_eq!(gap_px(-1.0, 30.0), 0.0);
+    }
+
+    /// Durations to the millisecond, in the units a person reads.
+    #[test]
+    fn exact_durations() {
+        assert_eq!(duration_text(1.02205), "1.022 s");
+        assert_eq!(duration_text(59.9996), "1 min 0.000 s");
+        assert_eq!(duration_text(200.512), "3 min 20.512 s");
+        assert_eq!(duration_text(7500.031), "2 h 5 min 0.031 s");
+        assert_eq!(duration_text(0.0), "0.000 s");
+    }
+}
