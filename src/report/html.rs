@@ -88,12 +88,26 @@ pub fn render(doc: &Document) -> String {
     if conns.len() > 1 {
         toc(&mut out, doc, &conns);
     }
-    out.push_str("<main>\n");
+    let n = conns.len();
+    if n > LAZY_FROM {
+        // Below a long table of contents, the sections are off screen
+        // when the page opens: `content-visibility: auto` lets the browser
+        // skip laying them out, which it would otherwise redo again and
+        // again as the parser adds sections (three to four times slower
+        // for 13,000 connections, BENCHMARKS.md). The size stands in for
+        // theirs until they are drawn: closed sections, about 45 px each.
+        let _ = writeln!(
+            out,
+            "<main class=\"deferred\" style=\"contain-intrinsic-size:auto {}px\">",
+            n * 45
+        );
+    } else {
+        out.push_str("<main>\n");
+    }
     neighbour_attempts(&mut out, doc);
     if conns.is_empty() {
         out.push_str("<p class=\"none\">No RDP connection was found in the capture.</p>\n");
     }
-    let n = conns.len();
     for (i, f, c) in &conns {
         let open = n <= OPEN_ALL || (n <= OPEN_FAILED && c.outcome == "failed");
         section(&mut out, *i, f, c, open, !open && n > LAZY_FROM);
@@ -362,7 +376,8 @@ fn toc(out: &mut String, doc: &Document, conns: &[(usize, &FileReport, &Connecti
     );
     let _ = writeln!(
         out,
-        "<table class=\"toc\">\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
+        "<table class=\"toc\">\n<colgroup><col class=\"o\">{}<col class=\"s\"><col class=\"a\"><col class=\"a\"><col><col class=\"c\"></colgroup>\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
+        if many_files { "<col>" } else { "" },
         if many_files { "<th>file</th>" } else { "" }
     );
     for (i, f, c) in conns {
@@ -763,9 +778,11 @@ details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
 .filters{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;margin:0 0 8px;padding:8px;background:#f6f8fa;border-radius:4px}
 .filters input{width:260px}
 .toc{margin-bottom:12px}.toc tr[hidden]{display:none}
+table.toc{table-layout:fixed}.toc col.o{width:108px}.toc col.s{width:64px}.toc col.a{width:170px}.toc col.c{width:200px}.toc td{overflow-wrap:anywhere}
 details.conn{border:1px solid var(--line);border-left:5px solid var(--ben);border-radius:4px;margin:10px 0}
 details.conn.failed{border-left-color:var(--fail)}details.conn.incomplete{border-left-color:var(--inc)}details.conn.established{border-left-color:var(--ok)}
 details.conn:not([open]){content-visibility:auto;contain-intrinsic-size:auto 40px}
+main.deferred{content-visibility:auto}
 details.conn>summary{padding:8px 10px;font-size:14px;background:#fafbfc}
 details.conn[open]>summary{border-bottom:1px solid var(--line)}
 .ep{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px}.wh{color:var(--ink)}summary .path{color:var(--mute);font-size:12px;margin-left:6px}
@@ -799,7 +816,7 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
  @page{size:A4;margin:12mm}
  body{padding:0;max-width:none;font-size:11px}
  .filters,.copy,#toc .filters{display:none!important}
- details.conn{border-left-width:4px;content-visibility:visible!important}
+ details.conn,main.deferred{content-visibility:visible!important}details.conn{border-left-width:4px}
  .ladder,.verdict,ol.evidence li{break-inside:avoid}
  .chart svg{width:215px;height:auto}
  details::details-content{content-visibility:visible;display:block}
