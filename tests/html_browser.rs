@@ -284,6 +284,14 @@ fn pages_in_headless_chromium() {
             assert!(l.requests.is_empty(), "{name}: requests: {:?}", l.requests);
             let n = check_dom(&l.dom, json, name);
             assert!(n >= 1, "{name}: no connection checked");
+            // Each Wireshark filter shown gets a copy button, made by the
+            // script: none with scripts off (a button would do nothing).
+            if name != "batch" {
+                let filters = l.dom.matches("<code class=\"flt\">").count();
+                let buttons = l.dom.matches("class=\"copy\"").count();
+                assert!(filters >= 2, "{name}: {filters} filters");
+                assert_eq!(buttons, if scripts { filters } else { 0 }, "{name}");
+            }
             let html_tag = &l.dom[l.dom.find("<html").unwrap()..];
             let html_tag = &html_tag[..html_tag.find('>').unwrap()];
             assert_eq!(

@@ -831,7 +831,7 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
 const JS: &str = r#"
 (function(){
 var d=document;d.documentElement.classList.add('js');
-function copy(t,b){function done(){b.textContent='copied';setTimeout(function(){b.textContent='copy'},1200)}
+function copy(t,b){function done(){if(!b)return;b.textContent='copied';setTimeout(function(){b.textContent='copy'},1200)}
  function old(){var a=d.createElement('textarea');a.value=t;d.body.appendChild(a);a.select();try{d.execCommand('copy')}catch(e){}a.remove();done()}
  if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t).then(done,old)}else{old()}}
 d.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('button.copy');if(b){e.preventDefault();copy(b.previousSibling.textContent,b)}});
@@ -839,7 +839,7 @@ function buttons(r){Array.prototype.forEach.call(r.querySelectorAll('code.flt'),
 buttons(d);
 function frameFilter(t){var m=t.textContent.split('-');return m.length>1?'frame.number >= '+m[0]+' && frame.number <= '+m[1]:'frame.number == '+m[0]}
 d.addEventListener('mouseover',function(e){var t=e.target;if(t.classList&&t.classList.contains('fr')&&t.closest('svg')&&!t.querySelector('title')){var x=d.createElementNS('http://www.w3.org/2000/svg','title');x.textContent=frameFilter(t)+' (click to copy)';t.appendChild(x)}});
-d.addEventListener('click',function(e){var t=e.target.closest&&e.target.closest('svg.lad .fr');if(t){var f=frameFilter(t.firstChild.nodeType===3?t.firstChild:t);copy(f,{set textContent(v){}})}});
+d.addEventListener('click',function(e){var t=e.target.closest&&e.target.closest('svg.lad .fr');if(t){var f=frameFilter(t.firstChild.nodeType===3?t.firstChild:t);copy(f,null)}});
 var f=d.getElementById('filters');
 if(f){f.hidden=false;
  var q=d.getElementById('q'),fo=d.getElementById('fo'),fc=d.getElementById('fc'),fs=d.getElementById('fs'),shown=d.getElementById('shown');
