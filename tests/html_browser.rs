@@ -324,6 +324,30 @@ fn pages_in_headless_chromium() {
 
     // The filter box: `?outcome=failed` leaves the failed connections only.
     let (_, page, json) = pages.last().unwrap();
+    // The chart of causes counts every failure, the causes past its last
+    // bar summed in one.
+    let html = std::fs::read_to_string(page).unwrap();
+    let chart = &html[html.find("aria-label=\"Failures by cause\"").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let bars: Vec<u64> = chart
+        .split("<g class=\"bar ")
+        .skip(1)
+        .map(|g| {
+            let t = &g[g.find("<title>").unwrap() + 7..g.find("</title>").unwrap()];
+            t.rsplit(": ").next().unwrap().parse().unwrap()
+        })
+        .collect();
+    let causes = json["totals"]["failures_by_cause"].as_array().unwrap();
+    assert!(
+        causes.len() > 10,
+        "{} causes: the batch shows too few",
+        causes.len()
+    );
+    assert_eq!(bars.len(), 10);
+    assert_eq!(
+        bars.iter().sum::<u64>(),
+        json["totals"]["outcomes"]["failed"].as_u64().unwrap()
+    );
     let failed = json["totals"]["outcomes"]["failed"].as_u64().unwrap();
     let l = load(
         &browser,

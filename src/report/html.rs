@@ -182,22 +182,22 @@ fn header(out: &mut String, doc: &Document) {
         .collect::<Vec<_>>(),
     );
     let counts = |v: &[Count]| -> Vec<(String, u64, &'static str)> {
-        v.iter()
-            .take(10)
+        top(v
+            .iter()
             .map(|c| (c.id.clone(), c.count, "failed"))
-            .collect()
+            .collect())
     };
     if !t.failures_by_phase.is_empty() {
         bars(out, "Failures by phase", &counts(&t.failures_by_phase));
         bars(out, "Failures by cause", &counts(&t.failures_by_cause));
     }
     if !t.failures_by_server.is_empty() {
-        let v: Vec<(String, u64, &str)> = t
+        let v = t
             .failures_by_server
             .iter()
             .map(|s| (s.server.clone(), s.failed, "failed"))
             .collect();
-        bars(out, "Failures by server", &v);
+        bars(out, "Failures by server", &top(v));
     }
     out.push_str("</div>\n");
     files_table(out, doc);
@@ -258,6 +258,21 @@ fn outcome_line(doc: &Document) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// Bars a chart shows at most: a chart is read at a glance.
+const BARS: usize = 10;
+
+/// The first [`BARS`] - 1 items, the rest summed in one last bar, so
+/// every connection is still counted (causes and servers come largest
+/// first; the phases, fewer than [`BARS`], in ladder order).
+fn top(mut items: Vec<(String, u64, &'static str)>) -> Vec<(String, u64, &'static str)> {
+    if items.len() > BARS {
+        let rest = items.split_off(BARS - 1);
+        let sum = rest.iter().map(|(_, n, _)| n).sum();
+        items.push((format!("{} others", rest.len()), sum, "other"));
+    }
+    items
 }
 
 /// A small horizontal bar chart.
@@ -768,7 +783,7 @@ h1{font-size:22px;margin:0 0 2px}h2{font-size:18px;margin:18px 0 8px}h3{font-siz
 code{font:12.5px ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;background:#f1f3f5;padding:1px 4px;border-radius:3px}
 .charts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:6px 0 10px}.chart{margin:0}
 .chart text{font-size:12px;fill:var(--ink)}.chart .ct{font-weight:600}.chart .n{fill:var(--mute)}
-.bar rect{fill:var(--fail)}.bar.established rect{fill:var(--ok)}.bar.incomplete rect{fill:var(--inc)}.bar.benign rect,.bar.not_rdp rect{fill:var(--ben)}
+.bar rect{fill:var(--fail)}.bar.established rect{fill:var(--ok)}.bar.incomplete rect{fill:var(--inc)}.bar.benign rect,.bar.not_rdp rect,.bar.other rect{fill:var(--ben)}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{background:#f6f8fa;font-weight:600}
 td.num{text-align:right}td.sha{font:11px ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;max-width:280px}.path{word-break:break-all}
 details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
