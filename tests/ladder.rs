@@ -94,3 +94,21 @@ fn short_pauses_drawn_to_scale_in_the_page() {
         "no break drawn"
     );
 }
+
+/// 20-mtu-black-hole-server: the server's 7 retransmissions are frames 11
+/// to 21, the last at 13.700663 s (tshark), the client's FIN is frame 26
+/// at 24.546369 s: the break after the collapsed run is measured from its
+/// last frame (10.846 s), not from its first.
+#[test]
+fn pause_after_a_burst_measured_from_its_last_frame() {
+    let t = run(&["--ladder", "0", &capture("20-mtu-black-hole-server.pcap")]);
+    let lines: Vec<&str> = t.lines().collect();
+    let burst = lines.iter().position(|l| *l == row(&t, "11-21")).unwrap();
+    assert!(lines[burst].ends_with("7 retransmissions"), "{t}");
+    assert!(
+        lines[burst + 1].ends_with("10.846 s of silence"),
+        "{}",
+        lines[burst + 1]
+    );
+    assert!(row(&t, "26").ends_with("FIN"), "{t}");
+}

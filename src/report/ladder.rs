@@ -96,6 +96,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     last_frame: e.frame,
                     count: 1,
                     time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+                    last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
                     text,
                 });
                 continue;
@@ -156,6 +157,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
         if let Some(prev) = out.last_mut() {
             if collapsible && prev.kind == kind && prev.from == from {
                 prev.last_frame = e.frame;
+                prev.last_time_s = e.ts.since(tl.first_ts).as_secs_f64();
                 prev.count += 1;
                 prev.text = run_text(kind, prev.count);
                 continue;
@@ -169,6 +171,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
             last_frame: e.frame,
             count: 1,
             time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+            last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
             text: if text.is_empty() {
                 run_text(kind, 1)
             } else {
@@ -247,6 +250,9 @@ pub struct Row {
     /// The last frame of a collapsed run (equals `frame` otherwise).
     pub last_frame: Option<u64>,
     pub time_s: Option<f64>,
+    /// The time of `last_frame` (equals `time_s` but for a collapsed run):
+    /// a pause after the row is measured from it.
+    pub last_time_s: Option<f64>,
     pub label: String,
     /// `seen`, `implied` or `inferred` (TCP events are seen).
     pub certainty: &'static str,
@@ -273,6 +279,7 @@ impl Row {
             frame: None,
             last_frame: None,
             time_s: None,
+            last_time_s: None,
             label,
             certainty: "seen",
             step: None,
@@ -362,6 +369,7 @@ fn step_row(s: &StepReached) -> Row {
         frame: s.frame,
         last_frame: s.frame,
         time_s: s.time_s,
+        last_time_s: s.time_s,
         certainty: certainty_of(&s.certainty),
         step: Some(s.step.clone()),
         ..Row::new(
@@ -379,6 +387,7 @@ fn event_row(e: &LadderEvent) -> Row {
         frame: Some(e.frame),
         last_frame: Some(e.last_frame),
         time_s: Some(e.time_s),
+        last_time_s: Some(e.last_time_s),
         tcp: Some(e.kind.clone()),
         ..Row::new(
             RowKind::Arrow {
@@ -491,6 +500,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
                 r.frame = Some(ev.frame);
                 r.last_frame = Some(ev.frame);
                 r.time_s = ev.time_s;
+                r.last_time_s = ev.time_s;
                 r.evidence.push(ev.frame);
                 rows.insert(at, r);
             }
@@ -511,8 +521,8 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
                 r.gap_s = (b - a).max(0.0);
             }
         }
-        if r.time_s.is_some() {
-            last_t = r.time_s;
+        if r.last_time_s.is_some() {
+            last_t = r.last_time_s;
         }
         with_breaks.push(r);
     }
