@@ -385,6 +385,21 @@ fn pages_in_headless_chromium() {
     let sections = l.dom.matches("<details class=\"conn").count();
     assert_eq!(opened, sections, "ladders drawn in the opened page");
 
+    // A link to one section (`#c0-0`, as pasted into a ticket) opens it,
+    // even when its contents were carried as text.
+    let last = json["files"].as_array().unwrap().len() - 1;
+    let id = format!("c{last}-0");
+    assert!(section(&std::fs::read_to_string(page).unwrap(), &id)
+        .unwrap()
+        .contains("<noscript class=\"lazy\">"));
+    let l = load(&browser, &format!("{}#{id}", url(page)), true, &dir);
+    assert!(l.console.is_empty(), "{:?}", l.console);
+    let sec = section(&l.dom, &id).unwrap();
+    assert!(
+        sec.contains(" open=\"\"") && !sec.contains("<noscript"),
+        "{sec}"
+    );
+
     // A screenshot at 1280 px and a printed A4 page come out.
     let shot = dir.join("shot.png");
     let pdf = dir.join("print.pdf");

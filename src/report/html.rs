@@ -869,6 +869,8 @@ if(f){f.hidden=false;
 function draw(s){var n=s.querySelector('noscript.lazy');if(n){n.insertAdjacentHTML('beforebegin',n.textContent);n.remove();buttons(s)}}
 d.addEventListener('toggle',function(e){if(e.target.open&&e.target.classList.contains('conn'))draw(e.target)},true);
 d.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('table.toc a');if(a){var s=d.getElementById(a.getAttribute('href').slice(1));if(s){s.open=true;draw(s)}}});
+function target(){var s=location.hash&&d.getElementById(decodeURIComponent(location.hash.slice(1)));if(s&&s.classList.contains('conn')){s.open=true;draw(s);s.scrollIntoView()}}
+target();window.addEventListener('hashchange',target);
 if(new URLSearchParams(location.search).get('open')==='all'){Array.prototype.forEach.call(d.querySelectorAll('details.conn'),function(s){if(!s.hidden){s.open=true;draw(s)}})}
 var closed=[];
 window.addEventListener('beforeprint',function(){closed=Array.prototype.filter.call(d.querySelectorAll('details:not([open])'),function(x){return !x.hidden});closed.forEach(function(x){x.open=true;if(x.classList.contains('conn'))draw(x)})});
