@@ -370,7 +370,7 @@ fn corpus_negotiation_failure_end_to_end() {
     );
 
     // Redaction leaves no address, user or domain in any format.
-    for format in ["table", "json", "markdown"] {
+    for format in ["table", "json", "markdown", "html"] {
         let out = stdout(&run(&["--redact", "--format", format, &p]));
         for secret in ["172.21.128.16", "10.226.24.52", "FTBCO", "A70"] {
             assert!(!out.contains(secret), "{format}: {secret} in\n{out}");

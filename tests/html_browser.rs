@@ -284,6 +284,14 @@ fn pages_in_headless_chromium() {
             assert!(l.requests.is_empty(), "{name}: requests: {:?}", l.requests);
             let n = check_dom(&l.dom, json, name);
             assert!(n >= 1, "{name}: no connection checked");
+            // Each Wireshark filter shown gets a copy button, made by the
+            // script: none with scripts off (a button would do nothing).
+            if name != "batch" {
+                let filters = l.dom.matches("<code class=\"flt\">").count();
+                let buttons = l.dom.matches("class=\"copy\"").count();
+                assert!(filters >= 2, "{name}: {filters} filters");
+                assert_eq!(buttons, if scripts { filters } else { 0 }, "{name}");
+            }
             let html_tag = &l.dom[l.dom.find("<html").unwrap()..];
             let html_tag = &html_tag[..html_tag.find('>').unwrap()];
             assert_eq!(
@@ -316,6 +324,30 @@ fn pages_in_headless_chromium() {
 
     // The filter box: `?outcome=failed` leaves the failed connections only.
     let (_, page, json) = pages.last().unwrap();
+    // The chart of causes counts every failure, the causes past its last
+    // bar summed in one.
+    let html = std::fs::read_to_string(page).unwrap();
+    let chart = &html[html.find("aria-label=\"Failures by cause\"").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let bars: Vec<u64> = chart
+        .split("<g class=\"bar ")
+        .skip(1)
+        .map(|g| {
+            let t = &g[g.find("<title>").unwrap() + 7..g.find("</title>").unwrap()];
+            t.rsplit(": ").next().unwrap().parse().unwrap()
+        })
+        .collect();
+    let causes = json["totals"]["failures_by_cause"].as_array().unwrap();
+    assert!(
+        causes.len() > 10,
+        "{} causes: the batch shows too few",
+        causes.len()
+    );
+    assert_eq!(bars.len(), 10);
+    assert_eq!(
+        bars.iter().sum::<u64>(),
+        json["totals"]["outcomes"]["failed"].as_u64().unwrap()
+    );
     let failed = json["totals"]["outcomes"]["failed"].as_u64().unwrap();
     let l = load(
         &browser,
@@ -336,19 +368,37 @@ fn pages_in_headless_chromium() {
         .count() as u64;
     assert_eq!(visible_failed, failed);
 
-    // A batch this large carries closed sections' ladders as comments,
-    // drawn when opened: `?open=all` opens and draws every one.
+    // A batch this large carries closed sections' bodies inside
+    // `<noscript>`, put in place when opened: `?open=all` opens every one.
     assert!(std::fs::read_to_string(page)
         .unwrap()
-        .contains("class=\"ladder lazy\""));
+        .contains("<noscript class=\"lazy\">"));
     let l = load(&browser, &format!("{}?open=all", url(page)), true, &dir);
     assert!(l.console.is_empty(), "{:?}", l.console);
     assert!(
-        !l.dom.contains("class=\"ladder lazy\""),
-        "a ladder left undrawn"
+        !l.dom.contains("<noscript class=\"lazy\">"),
+        "a section left unopened"
     );
-    assert!(!l.dom.contains("<!--<svg"), "a ladder left undrawn");
     check_dom(&l.dom, json, "batch opened");
+    // Opened, a section's ladder is markup in the page, not text.
+    let opened = l.dom.matches("<svg class=\"lad\"").count();
+    let sections = l.dom.matches("<details class=\"conn").count();
+    assert_eq!(opened, sections, "ladders drawn in the opened page");
+
+    // A link to one section (`#c0-0`, as pasted into a ticket) opens it,
+    // even when its contents were carried as text.
+    let last = json["files"].as_array().unwrap().len() - 1;
+    let id = format!("c{last}-0");
+    assert!(section(&std::fs::read_to_string(page).unwrap(), &id)
+        .unwrap()
+        .contains("<noscript class=\"lazy\">"));
+    let l = load(&browser, &format!("{}#{id}", url(page)), true, &dir);
+    assert!(l.console.is_empty(), "{:?}", l.console);
+    let sec = section(&l.dom, &id).unwrap();
+    assert!(
+        sec.contains(" open=\"\"") && !sec.contains("<noscript"),
+        "{sec}"
+    );
 
     // A screenshot at 1280 px and a printed A4 page come out.
     let shot = dir.join("shot.png");

@@ -35,9 +35,15 @@ pub fn esc(s: &str) -> String {
 const OPEN_ALL: usize = 10;
 /// Failed sections are open up to this many connections.
 const OPEN_FAILED: usize = 50;
-/// Beyond this many connections, a closed section carries its ladder as a
-/// comment, drawn when the section is opened: parsing thousands of SVG
-/// diagrams is what makes a large page slow to open.
+/// Beyond this many connections, a closed section carries its body (text
+/// and ladder) inside `<noscript>`: with scripts on, the browser reads it
+/// as one run of raw text, which costs a fraction of parsing the markup
+/// into elements, and the script puts it in place when the section is
+/// opened (or printed); with scripts off, the browser parses it as usual,
+/// so nothing is lost but speed. Parsing thousands of sections' markup
+/// (each ladder an SVG of a few hundred elements) is what makes a large
+/// page slow to open (BENCHMARKS.md, "HTML report of a 2,000-file
+/// batch"); up to this many, the page opens in well under a second.
 const LAZY_FROM: usize = 200;
 /// The files table is collapsed beyond this many files.
 const FILES_OPEN: usize = 20;
@@ -82,12 +88,26 @@ pub fn render(doc: &Document) -> String {
     if conns.len() > 1 {
         toc(&mut out, doc, &conns);
     }
-    out.push_str("<main>\n");
+    let n = conns.len();
+    if n > LAZY_FROM {
+        // Below a long table of contents, the sections are off screen
+        // when the page opens: `content-visibility: auto` lets the browser
+        // skip laying them out, which it would otherwise redo again and
+        // again as the parser adds sections (three to four times slower
+        // for 13,000 connections, BENCHMARKS.md). The size stands in for
+        // theirs until they are drawn: closed sections, about 45 px each.
+        let _ = writeln!(
+            out,
+            "<main class=\"deferred\" style=\"contain-intrinsic-size:auto {}px\">",
+            n * 45
+        );
+    } else {
+        out.push_str("<main>\n");
+    }
     neighbour_attempts(&mut out, doc);
     if conns.is_empty() {
         out.push_str("<p class=\"none\">No RDP connection was found in the capture.</p>\n");
     }
-    let n = conns.len();
     for (i, f, c) in &conns {
         let open = n <= OPEN_ALL || (n <= OPEN_FAILED && c.outcome == "failed");
         section(&mut out, *i, f, c, open, !open && n > LAZY_FROM);
@@ -162,22 +182,22 @@ fn header(out: &mut String, doc: &Document) {
         .collect::<Vec<_>>(),
     );
     let counts = |v: &[Count]| -> Vec<(String, u64, &'static str)> {
-        v.iter()
-            .take(10)
+        top(v
+            .iter()
             .map(|c| (c.id.clone(), c.count, "failed"))
-            .collect()
+            .collect())
     };
     if !t.failures_by_phase.is_empty() {
         bars(out, "Failures by phase", &counts(&t.failures_by_phase));
         bars(out, "Failures by cause", &counts(&t.failures_by_cause));
     }
     if !t.failures_by_server.is_empty() {
-        let v: Vec<(String, u64, &str)> = t
+        let v = t
             .failures_by_server
             .iter()
             .map(|s| (s.server.clone(), s.failed, "failed"))
             .collect();
-        bars(out, "Failures by server", &v);
+        bars(out, "Failures by server", &top(v));
     }
     out.push_str("</div>\n");
     files_table(out, doc);
@@ -238,6 +258,21 @@ fn outcome_line(doc: &Document) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// Bars a chart shows at most: a chart is read at a glance.
+const BARS: usize = 10;
+
+/// The first [`BARS`] - 1 items, the rest summed in one last bar, so
+/// every connection is still counted (causes and servers come largest
+/// first; the phases, fewer than [`BARS`], in ladder order).
+fn top(mut items: Vec<(String, u64, &'static str)>) -> Vec<(String, u64, &'static str)> {
+    if items.len() > BARS {
+        let rest = items.split_off(BARS - 1);
+        let sum = rest.iter().map(|(_, n, _)| n).sum();
+        items.push((format!("{} others", rest.len()), sum, "other"));
+    }
+    items
 }
 
 /// A small horizontal bar chart.
@@ -356,7 +391,8 @@ fn toc(out: &mut String, doc: &Document, conns: &[(usize, &FileReport, &Connecti
     );
     let _ = writeln!(
         out,
-        "<table class=\"toc\">\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
+        "<table class=\"toc\">\n<colgroup><col class=\"o\">{}<col class=\"s\"><col class=\"a\"><col class=\"a\"><col><col class=\"c\"></colgroup>\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
+        if many_files { "<col>" } else { "" },
         if many_files { "<th>file</th>" } else { "" }
     );
     for (i, f, c) in conns {
@@ -390,11 +426,10 @@ fn where_short(c: &ConnectionReport) -> String {
     }
 }
 
+/// A Wireshark filter; the script adds its copy button (a button does
+/// nothing with scripts off, so it is not in the markup).
 fn copy_button(filter: &str) -> String {
-    format!(
-        "<code class=\"flt\">{f}</code><button type=\"button\" class=\"copy\" data-copy=\"{f}\" title=\"copy the Wireshark filter\">copy</button>",
-        f = esc(filter)
-    )
+    format!("<code class=\"flt\">{}</code>", esc(filter))
 }
 
 fn section(
@@ -424,6 +459,11 @@ fn section(
         },
         p = esc(&f.path),
     );
+    if lazy {
+        // No `<` of the body's own text reaches the markup unescaped, so
+        // nothing in it can close the `<noscript>` early.
+        out.push_str("<noscript class=\"lazy\">");
+    }
     out.push_str("<div class=\"body\">\n<div class=\"text\">\n");
     let _ = writeln!(out, "<p class=\"verdict\">{}</p>", esc(&c.what_happened));
     if let Some(cause) = &c.cause {
@@ -487,22 +527,13 @@ fn section(
         }
         out.push_str("</dl></details>\n");
     }
+    out.push_str("</div>\n<figure class=\"ladder\">\n");
+    svg(out, c, &ladder::diagram(c));
+    out.push_str("<figcaption class=\"legend\"><span class=\"k seen\"></span>seen <span class=\"k implied\"></span>implied <span class=\"k inferred\"></span>inferred <span class=\"k failedk\"></span>failing step <span class=\"k evk\"></span>evidence</figcaption>\n</figure>\n</div>\n");
     if lazy {
-        // The SVG inside a comment ("--" cannot occur in one): the script
-        // draws it when the section opens.
-        let mut pic = String::new();
-        svg(&mut pic, c, &ladder::diagram(c));
-        let _ = write!(
-            out,
-            "</div>\n<figure class=\"ladder lazy\"><!--{}--><p class=\"lazy-note\">In a report this large the ladder is drawn when the section is opened, with scripts on; in a terminal: <code>rdptriage --ladder {} FILE</code>.</p>\n",
-            pic.replace("--", "-&#45;"),
-            c.stream
-        );
-    } else {
-        out.push_str("</div>\n<figure class=\"ladder\">\n");
-        svg(out, c, &ladder::diagram(c));
+        out.push_str("</noscript>\n");
     }
-    out.push_str("<figcaption class=\"legend\"><span class=\"k seen\"></span>seen <span class=\"k implied\"></span>implied <span class=\"k inferred\"></span>inferred <span class=\"k failedk\"></span>failing step <span class=\"k evk\"></span>evidence</figcaption>\n</figure>\n</div>\n</details>\n");
+    out.push_str("</details>\n");
 }
 
 // ---------------------------------------------------------------- the SVG
@@ -519,18 +550,23 @@ fn lane_x(lane: Lane) -> f64 {
     }
 }
 
+/// A row's height: a break is a little shorter than a message, which is
+/// spaced from the one before it by its pause, to scale.
 fn row_height(r: &Row) -> f64 {
     match r.kind {
         RowKind::Silence { .. } | RowKind::Omitted { .. } => 26.0,
-        _ => ROW_H,
+        _ => ROW_H + ladder::gap_px(r.gap_s, ROW_H),
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// A label cut to `n` characters, escaped; cut, it carries the whole
+/// label as its tooltip (uncut, a tooltip would only repeat it).
+fn shortened(s: &str, n: usize) -> String {
     if s.chars().count() > n {
-        format!("{}\u{2026}", s.chars().take(n - 1).collect::<String>())
+        let cut: String = s.chars().take(n - 1).collect();
+        format!("<title>{}</title>{}\u{2026}", esc(s), esc(&cut))
     } else {
-        s.to_string()
+        esc(s)
     }
 }
 
@@ -579,7 +615,12 @@ fn svg(out: &mut String, c: &ConnectionReport, d: &Diagram) {
 }
 
 fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
+    // A message's pause before it is blank space above it.
     let h = row_height(r);
+    let (y, h) = match r.kind {
+        RowKind::Silence { .. } | RowKind::Omitted { .. } => (y, h),
+        _ => (y + h - ROW_H, ROW_H),
+    };
     let mut class = vec!["row"];
     match r.kind {
         RowKind::Arrow { .. } => class.push("arrow"),
@@ -632,16 +673,13 @@ fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
     }
     let base = y + 21.0;
     if r.frame.is_some() {
-        let frames = ladder::frames_text(r);
-        let tip = match (r.frame, r.last_frame) {
-            (Some(a), Some(b)) if b > a => format!("frame.number >= {a} && frame.number <= {b}"),
-            (Some(a), _) => format!("frame.number == {a}"),
-            _ => String::new(),
-        };
+        // Its Wireshark filter (`frame.number == N`, or the range of a
+        // collapsed run) is the script's tooltip and copy on click: one
+        // per row in the markup would weigh a tenth of a large page.
         let _ = write!(
             out,
-            "<text class=\"fr\" x=\"8\" y=\"{base}\"><title>{}</title>{frames}</text>",
-            esc(&tip)
+            "<text class=\"fr\" x=\"8\" y=\"{base}\">{}</text>",
+            ladder::frames_text(r)
         );
     }
     if let Some(t) = r.time_s {
@@ -681,14 +719,12 @@ fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
             }
             let (lo, hi) = (x1.min(end), x1.max(end));
             let width_chars = ((hi - lo) / 6.6) as usize;
-            let label = truncate(&r.label, width_chars.max(24));
             let _ = write!(
                 out,
-                "<text class=\"lb\" x=\"{mx}\" y=\"{ty}\" text-anchor=\"middle\"><title>{full}</title>{l}</text>",
+                "<text class=\"lb\" x=\"{mx}\" y=\"{ty}\">{}</text>",
+                shortened(&r.label, width_chars.max(24)),
                 mx = (lo + hi) / 2.0,
                 ty = ay - 5.0,
-                full = esc(&r.label),
-                l = esc(&label)
             );
         }
         RowKind::Note => {
@@ -699,12 +735,11 @@ fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
             });
             let _ = write!(
                 out,
-                "<circle class=\"dot\" cx=\"{cx}\" cy=\"{ay}\" r=\"4\"/><text class=\"lb note\" x=\"{tx}\" y=\"{ty}\"><title>{full}</title>{l}</text>",
+                "<circle class=\"dot\" cx=\"{cx}\" cy=\"{ay}\" r=\"4\"/><text class=\"lb note\" x=\"{tx}\" y=\"{ty}\">{}</text>",
+                shortened(&r.label, 80),
                 cx = lane_x(Lane::Client) + 14.0,
                 tx = lane_x(Lane::Client) + 24.0,
                 ty = ay + 4.0,
-                full = esc(&r.label),
-                l = esc(&truncate(&r.label, 80))
             );
             let _ = x;
         }
@@ -729,7 +764,7 @@ fn row_svg(out: &mut String, r: &Row, y: f64, middlebox: bool) {
             }
             let _ = write!(
                 out,
-                "<text class=\"lb gapt\" x=\"{mx}\" y=\"{ty}\" text-anchor=\"middle\">{l}</text>",
+                "<text class=\"lb gapt\" x=\"{mx}\" y=\"{ty}\">{l}</text>",
                 mx = (lane_x(Lane::Client) + lane_x(Lane::Server)) / 2.0,
                 ty = my + 4.0,
                 l = esc(&r.label)
@@ -748,7 +783,7 @@ h1{font-size:22px;margin:0 0 2px}h2{font-size:18px;margin:18px 0 8px}h3{font-siz
 code{font:12.5px ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;background:#f1f3f5;padding:1px 4px;border-radius:3px}
 .charts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:6px 0 10px}.chart{margin:0}
 .chart text{font-size:12px;fill:var(--ink)}.chart .ct{font-weight:600}.chart .n{fill:var(--mute)}
-.bar rect{fill:var(--fail)}.bar.established rect{fill:var(--ok)}.bar.incomplete rect{fill:var(--inc)}.bar.benign rect,.bar.not_rdp rect{fill:var(--ben)}
+.bar rect{fill:var(--fail)}.bar.established rect{fill:var(--ok)}.bar.incomplete rect{fill:var(--inc)}.bar.benign rect,.bar.not_rdp rect,.bar.other rect{fill:var(--ben)}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{background:#f6f8fa;font-weight:600}
 td.num{text-align:right}td.sha{font:11px ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;max-width:280px}.path{word-break:break-all}
 details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
@@ -758,9 +793,11 @@ details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
 .filters{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;margin:0 0 8px;padding:8px;background:#f6f8fa;border-radius:4px}
 .filters input{width:260px}
 .toc{margin-bottom:12px}.toc tr[hidden]{display:none}
+table.toc{table-layout:fixed}.toc col.o{width:108px}.toc col.s{width:64px}.toc col.a{width:170px}.toc col.c{width:200px}.toc td{overflow-wrap:anywhere}
 details.conn{border:1px solid var(--line);border-left:5px solid var(--ben);border-radius:4px;margin:10px 0}
-.lazy-note{font-size:12px;color:var(--mute)}.js .lazy-note{display:none}
 details.conn.failed{border-left-color:var(--fail)}details.conn.incomplete{border-left-color:var(--inc)}details.conn.established{border-left-color:var(--ok)}
+details.conn:not([open]){content-visibility:auto;contain-intrinsic-size:auto 40px}
+main.deferred{content-visibility:auto}
 details.conn>summary{padding:8px 10px;font-size:14px;background:#fafbfc}
 details.conn[open]>summary{border-bottom:1px solid var(--line)}
 .ep{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px}.wh{color:var(--ink)}summary .path{color:var(--mute);font-size:12px;margin-left:6px}
@@ -771,8 +808,7 @@ details.conn[open]>summary{border-bottom:1px solid var(--line)}
 .todo{background:#eef6ee;border-left:3px solid var(--ok);padding:4px 8px}
 .caveats li{color:var(--inc)}
 ol.evidence{padding-left:18px;margin:4px 0}ol.evidence li{margin:3px 0}.fr{font-weight:600}
-.copy{display:none;font-size:11px;margin-left:4px;padding:0 6px;cursor:pointer;border:1px solid #b0bec5;background:#fff;border-radius:3px}
-.js .copy{display:inline-block}
+.copy{font-size:11px;margin-left:4px;padding:0 6px;cursor:pointer;border:1px solid #b0bec5;background:#fff;border-radius:3px}
 .facts dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;font-size:13px;margin:4px 0}.facts dt{font-weight:600}.facts dd{margin:0;word-break:break-word}
 svg.lad{width:100%;height:auto;max-width:720px;font-family:system-ui,"DejaVu Sans",sans-serif}
 .lad text{font-size:12px;fill:var(--ink)}.lad .hd{font-weight:700;font-size:13px}.lad .addr{font-size:11px;fill:var(--mute);font-family:ui-monospace,"DejaVu Sans Mono",monospace}
@@ -784,6 +820,7 @@ svg.lad{width:100%;height:auto;max-width:720px;font-family:system-ui,"DejaVu San
 .lad .failed .ln{stroke:var(--fail);stroke-width:2.4}.lad .failed path.hd{fill:var(--fail)}.lad .failed .lb{fill:var(--fail);font-weight:700}
 .lad .x{stroke:var(--fail);stroke-width:3}
 .lad .hl{fill:var(--ev)}.lad .failed .hl{fill:#fde0e0}
+.lad .lb{text-anchor:middle}.lad .lb.note{text-anchor:start}.js .lad .fr{cursor:copy}
 .lad .lb{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}.lad .evidence .lb{font-weight:600;stroke:var(--ev)}.lad .failed .lb{stroke:#fde0e0}
 .lad .gap{fill:#fff}.lad .zz{stroke:#90a4ae;stroke-width:2;fill:none}.lad .gapt{fill:var(--mute);font-style:italic}
 .lad .dot{fill:var(--inc)}
@@ -794,7 +831,7 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
  @page{size:A4;margin:12mm}
  body{padding:0;max-width:none;font-size:11px}
  .filters,.copy,#toc .filters{display:none!important}
- details.conn{border-left-width:4px}
+ details.conn,main.deferred{content-visibility:visible!important}details.conn{border-left-width:4px}
  .ladder,.verdict,ol.evidence li{break-inside:avoid}
  .chart svg{width:215px;height:auto}
  details::details-content{content-visibility:visible;display:block}
@@ -809,10 +846,15 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
 const JS: &str = r#"
 (function(){
 var d=document;d.documentElement.classList.add('js');
-function copy(t,b){function done(){b.textContent='copied';setTimeout(function(){b.textContent='copy'},1200)}
+function copy(t,b){function done(){if(!b)return;b.textContent='copied';setTimeout(function(){b.textContent='copy'},1200)}
  function old(){var a=d.createElement('textarea');a.value=t;d.body.appendChild(a);a.select();try{d.execCommand('copy')}catch(e){}a.remove();done()}
  if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t).then(done,old)}else{old()}}
-d.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('button.copy');if(b){e.preventDefault();copy(b.getAttribute('data-copy'),b)}});
+d.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('button.copy');if(b){e.preventDefault();copy(b.previousSibling.textContent,b)}});
+function buttons(r){Array.prototype.forEach.call(r.querySelectorAll('code.flt'),function(c){if(c.nextSibling&&c.nextSibling.className==='copy')return;var b=d.createElement('button');b.type='button';b.className='copy';b.title='copy the Wireshark filter';b.textContent='copy';c.after(b)})}
+buttons(d);
+function frameFilter(t){var m=t.textContent.split('-');return m.length>1?'frame.number >= '+m[0]+' && frame.number <= '+m[1]:'frame.number == '+m[0]}
+d.addEventListener('mouseover',function(e){var t=e.target;if(t.classList&&t.classList.contains('fr')&&t.closest('svg')&&!t.querySelector('title')){var x=d.createElementNS('http://www.w3.org/2000/svg','title');x.textContent=frameFilter(t)+' (click to copy)';t.appendChild(x)}});
+d.addEventListener('click',function(e){var t=e.target.closest&&e.target.closest('svg.lad .fr');if(t){var f=frameFilter(t.firstChild.nodeType===3?t.firstChild:t);copy(f,null)}});
 var f=d.getElementById('filters');
 if(f){f.hidden=false;
  var q=d.getElementById('q'),fo=d.getElementById('fo'),fc=d.getElementById('fc'),fs=d.getElementById('fs'),shown=d.getElementById('shown');
@@ -824,9 +866,11 @@ if(f){f.hidden=false;
    r.hidden=!ok;var s=d.getElementById(r.getAttribute('data-target'));if(s)s.hidden=!ok;if(ok)n++});
   shown.textContent=n+' shown'}
  f.addEventListener('input',apply);f.addEventListener('change',apply);f.addEventListener('submit',function(e){e.preventDefault()});if(location.search)apply()}
-function draw(s){var g=s.querySelector('figure.lazy');if(!g)return;var c=g.firstChild;if(c&&c.nodeType===8){g.insertAdjacentHTML('afterbegin',c.data);c.remove()}g.classList.remove('lazy')}
+function draw(s){var n=s.querySelector('noscript.lazy');if(n){n.insertAdjacentHTML('beforebegin',n.textContent);n.remove();buttons(s)}}
 d.addEventListener('toggle',function(e){if(e.target.open&&e.target.classList.contains('conn'))draw(e.target)},true);
 d.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('table.toc a');if(a){var s=d.getElementById(a.getAttribute('href').slice(1));if(s){s.open=true;draw(s)}}});
+function target(){var s=location.hash&&d.getElementById(decodeURIComponent(location.hash.slice(1)));if(s&&s.classList.contains('conn')){s.open=true;draw(s);s.scrollIntoView()}}
+target();window.addEventListener('hashchange',target);
 if(new URLSearchParams(location.search).get('open')==='all'){Array.prototype.forEach.call(d.querySelectorAll('details.conn'),function(s){if(!s.hidden){s.open=true;draw(s)}})}
 var closed=[];
 window.addEventListener('beforeprint',function(){closed=Array.prototype.filter.call(d.querySelectorAll('details:not([open])'),function(x){return !x.hidden});closed.forEach(function(x){x.open=true;if(x.classList.contains('conn'))draw(x)})});

@@ -113,6 +113,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     last_frame: e.frame,
                     count: 1,
                     time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+                    last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
                     text,
                 });
                 continue;
@@ -173,6 +174,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
         if let Some(prev) = out.last_mut() {
             if collapsible && prev.kind == kind && prev.from == from {
                 prev.last_frame = e.frame;
+                prev.last_time_s = e.ts.since(tl.first_ts).as_secs_f64();
                 prev.count += 1;
                 prev.text = run_text(kind, prev.count);
                 continue;
@@ -186,6 +188,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
             last_frame: e.frame,
             count: 1,
             time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+            last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
             text: if text.is_empty() {
                 run_text(kind, 1)
             } else {
@@ -264,6 +267,9 @@ pub struct Row {
     /// The last frame of a collapsed run (equals `frame` otherwise).
     pub last_frame: Option<u64>,
     pub time_s: Option<f64>,
+    /// The time of `last_frame` (equals `time_s` but for a collapsed run):
+    /// a pause after the row is measured from it.
+    pub last_time_s: Option<f64>,
     pub label: String,
     /// `seen`, `implied` or `inferred` (TCP events are seen).
     pub certainty: &'static str,
@@ -277,6 +283,10 @@ pub struct Row {
     pub ending: bool,
     /// Evidence frames this row shows.
     pub evidence: Vec<u64>,
+    /// Seconds since the previous row with a time, when shorter than
+    /// [`SILENCE_S`] (a longer pause is a `Silence` row of its own): the
+    /// drawing spaces the rows by it, to scale ([`gap_px`]).
+    pub gap_s: f64,
 }
 
 impl Row {
@@ -286,6 +296,7 @@ impl Row {
             frame: None,
             last_frame: None,
             time_s: None,
+            last_time_s: None,
             label,
             certainty: "seen",
             step: None,
@@ -293,6 +304,7 @@ impl Row {
             failed: false,
             ending: false,
             evidence: Vec::new(),
+            gap_s: 0.0,
         }
     }
 
@@ -328,8 +340,26 @@ pub struct Diagram {
 /// Rows drawn at most; beyond, the middle is left out (evidence, the
 /// failing step and the ending always stay).
 pub const MAX_ROWS: usize = 60;
-/// A pause at least this long between two rows is drawn as a break.
+/// A pause at least this long between two rows is drawn as a break
+/// labelled with its exact duration; shorter ones are drawn to scale
+/// ([`gap_px`]). One second is TCP's initial retransmission timeout (RFC
+/// 6298, 2.1): a pause the stacks themselves count as a loss, and one a
+/// person notices; the pauses that tell a story (a retransmission
+/// backoff, a server thinking, an idle timeout) are seconds to hours,
+/// which no scale shows on one page, so from here on the picture breaks
+/// and says how long.
 pub const SILENCE_S: f64 = 1.0;
+
+/// The space added between two rows for a pause shorter than
+/// [`SILENCE_S`]: to scale, one row height (`row_px`) per second, so the
+/// longest pause drawn to scale takes about the room of the break that
+/// replaces it from [`SILENCE_S`] on. At the HTML page's 30 px rows, a
+/// pause of 100 ms adds 3 px, about the least difference the eye sees
+/// between evenly spaced lines; shorter ones (round trips of a LAN or a
+/// nearby server) stay back to back, as they should to a reader.
+pub fn gap_px(gap_s: f64, row_px: f64) -> f64 {
+    (gap_s.clamp(0.0, SILENCE_S) / SILENCE_S * row_px).round()
+}
 
 fn certainty_of(name: &str) -> &'static str {
     match name {
@@ -356,6 +386,7 @@ fn step_row(s: &StepReached) -> Row {
         frame: s.frame,
         last_frame: s.frame,
         time_s: s.time_s,
+        last_time_s: s.time_s,
         certainty: certainty_of(&s.certainty),
         step: Some(s.step.clone()),
         ..Row::new(
@@ -373,6 +404,7 @@ fn event_row(e: &LadderEvent) -> Row {
         frame: Some(e.frame),
         last_frame: Some(e.last_frame),
         time_s: Some(e.time_s),
+        last_time_s: Some(e.last_time_s),
         tcp: Some(e.kind.clone()),
         ..Row::new(
             RowKind::Arrow {
@@ -485,6 +517,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
                 r.frame = Some(ev.frame);
                 r.last_frame = Some(ev.frame);
                 r.time_s = ev.time_s;
+                r.last_time_s = ev.time_s;
                 r.evidence.push(ev.frame);
                 rows.insert(at, r);
             }
@@ -494,17 +527,19 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
     // Long silences.
     let mut with_breaks: Vec<Row> = Vec::with_capacity(rows.len());
     let mut last_t: Option<f64> = None;
-    for r in rows {
+    for mut r in rows {
         if let (Some(a), Some(b)) = (last_t, r.time_s) {
             if b - a >= SILENCE_S {
                 with_breaks.push(Row::new(
                     RowKind::Silence { secs: b - a },
                     format!("{} of silence", duration_text(b - a)),
                 ));
+            } else {
+                r.gap_s = (b - a).max(0.0);
             }
         }
-        if r.time_s.is_some() {
-            last_t = r.time_s;
+        if r.last_time_s.is_some() {
+            last_t = r.last_time_s;
         }
         with_breaks.push(r);
     }
@@ -563,18 +598,16 @@ pub fn time_text(t: f64) -> String {
     }
 }
 
-/// `1.2 s`, `3 min 20 s`, `2 h 5 min`.
+/// The exact duration, to the millisecond as the times beside the rows:
+/// `1.204 s`, `3 min 20.512 s`, `2 h 5 min 0.031 s`.
 pub fn duration_text(s: f64) -> String {
-    if s < 60.0 {
-        format!("{s:.1} s")
-    } else if s < 3600.0 {
-        format!("{} min {} s", (s / 60.0) as u64, (s % 60.0) as u64)
-    } else {
-        format!(
-            "{} h {} min",
-            (s / 3600.0) as u64,
-            ((s % 3600.0) / 60.0) as u64
-        )
+    let ms = (s.max(0.0) * 1000.0).round() as u64;
+    let (h, m, rest) = (ms / 3_600_000, ms / 60_000 % 60, ms % 60_000);
+    let secs = format!("{}.{:03} s", rest / 1000, rest % 1000);
+    match (h, m) {
+        (0, 0) => secs,
+        (0, m) => format!("{m} min {secs}"),
+        (h, m) => format!("{h} h {m} min {secs}"),
     }
 }
 
@@ -702,4 +735,32 @@ pub fn text(c: &ConnectionReport, file: &str) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scale of short pauses: one row height per second, whole
+    /// pixels, never more than a row; a second or more is a break.
+    #[test]
+    fn gaps_to_scale_then_broken() {
+        assert_eq!(gap_px(0.0, 30.0), 0.0);
+        assert_eq!(gap_px(0.010, 30.0), 0.0);
+        assert_eq!(gap_px(0.100, 30.0), 3.0);
+        assert_eq!(gap_px(0.5, 30.0), 15.0);
+        assert_eq!(gap_px(0.999, 30.0), 30.0);
+        assert_eq!(gap_px(3600.0, 30.0), 30.0);
+        assert_eq!(gap_px(-1.0, 30.0), 0.0);
+    }
+
+    /// Durations to the millisecond, in the units a person reads.
+    #[test]
+    fn exact_durations() {
+        assert_eq!(duration_text(1.02205), "1.022 s");
+        assert_eq!(duration_text(59.9996), "1 min 0.000 s");
+        assert_eq!(duration_text(200.512), "3 min 20.512 s");
+        assert_eq!(duration_text(7500.031), "2 h 5 min 0.031 s");
+        assert_eq!(duration_text(0.0), "0.000 s");
+    }
 }
