@@ -71,14 +71,20 @@ pub fn client_messages_cell(msgs: &[ClientMessageReport]) -> String {
         .join("; ")
 }
 
-/// The lines shown under a failed connection in the human formats.
+/// The lines shown under a failed connection in the human formats. A
+/// message that no source supports says why in a few words, not as a
+/// confidence and a source it does not have.
 pub fn client_message_lines(msgs: &[ClientMessageReport]) -> Vec<String> {
     msgs.iter()
         .map(|m| {
-            format!(
-                "{} ({} confidence; source: {})",
-                m.message, m.confidence, m.source
-            )
+            let unknown = m.disconnect_reason.is_none() && m.extended_reason.is_none();
+            match m.source.strip_prefix("No source: ") {
+                Some(why) if unknown => format!("{} ({why})", m.message),
+                _ => format!(
+                    "{} ({} confidence; source: {})",
+                    m.message, m.confidence, m.source
+                ),
+            }
         })
         .collect()
 }
