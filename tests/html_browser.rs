@@ -300,6 +300,11 @@ fn pages_in_headless_chromium() {
                 "{name}: {html_tag}"
             );
             if name == "batch" {
+                // The contents list each connection once, however many
+                // parts they are cut in.
+                let rows = l.dom.matches("<tr data-target=").count();
+                assert_eq!(rows, n, "{name}: rows of the contents");
+                assert!(l.dom.contains("class=\"tocpart\""), "{name}: one part only");
                 let form = &l.dom[l.dom.find("<form id=\"filters\"").unwrap()..];
                 let form = &form[..form.find('>').unwrap()];
                 // The filter box shows only when scripts run.

@@ -45,6 +45,18 @@ const OPEN_FAILED: usize = 50;
 /// page slow to open (BENCHMARKS.md, "HTML report of a 2,000-file
 /// batch"); up to this many, the page opens in well under a second.
 const LAZY_FROM: usize = 200;
+
+/// Rows of the table of contents laid out together: past the first part,
+/// each part is a table of its own inside a `content-visibility: auto`
+/// block, so a list of thousands of connections costs the layout of the
+/// parts on screen (about 2.5 s of a 13,000-row page's load went to laying
+/// out one table). The same size as the lazy threshold of sections.
+const TOC_PART: usize = LAZY_FROM;
+
+/// The height a part of the contents is assumed to take before it is laid
+/// out (one line of 13 px text with its padding); `auto` keeps the real
+/// height once the part has been drawn.
+const TOC_ROW_PX: usize = 23;
 /// The files table is collapsed beyond this many files.
 const FILES_OPEN: usize = 20;
 
@@ -389,13 +401,27 @@ fn toc(out: &mut String, doc: &Document, conns: &[(usize, &FileReport, &Connecti
         "</select></label>\n<output id=\"shown\">{} shown</output>\n</form>",
         conns.len()
     );
+    let cols = format!(
+        "<colgroup><col class=\"o\">{}<col class=\"s\"><col class=\"a\"><col class=\"a\"><col><col class=\"c\"></colgroup>",
+        if many_files { "<col>" } else { "" }
+    );
     let _ = writeln!(
         out,
-        "<table class=\"toc\">\n<colgroup><col class=\"o\">{}<col class=\"s\"><col class=\"a\"><col class=\"a\"><col><col class=\"c\"></colgroup>\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
-        if many_files { "<col>" } else { "" },
+        "<table class=\"toc\">\n{cols}\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
         if many_files { "<th>file</th>" } else { "" }
     );
-    for (i, f, c) in conns {
+    for (k, (i, f, c)) in conns.iter().enumerate() {
+        if k > 0 && k % TOC_PART == 0 {
+            // A part of a long list: a table of its own (same fixed
+            // columns) that the browser lays out only near the viewport.
+            let rows = TOC_PART.min(conns.len() - k);
+            let close = if k > TOC_PART { "</div>\n" } else { "" };
+            let _ = writeln!(
+                out,
+                "</tbody>\n</table>\n{close}<div class=\"tocpart\" style=\"contain-intrinsic-size:auto {}px\"><table class=\"toc\">\n{cols}\n<tbody>",
+                rows * TOC_ROW_PX
+            );
+        }
         let id = conn_id(*i, c);
         let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
         let file_cell = if many_files {
@@ -414,7 +440,11 @@ fn toc(out: &mut String, doc: &Document, conns: &[(usize, &FileReport, &Connecti
             wh = esc(&where_short(c)),
         );
     }
-    out.push_str("</tbody>\n</table>\n</nav>\n");
+    out.push_str("</tbody>\n</table>\n");
+    if conns.len() > TOC_PART {
+        out.push_str("</div>\n");
+    }
+    out.push_str("</nav>\n");
 }
 
 /// `TLS ServerHello` (failing step), else the last step.
@@ -792,7 +822,7 @@ details.files,details.warnings{margin:8px 0}details>summary{cursor:pointer}
 .badge.failed{background:var(--fail)}.badge.incomplete{background:var(--inc)}.badge.established{background:var(--ok)}
 .filters{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;margin:0 0 8px;padding:8px;background:#f6f8fa;border-radius:4px}
 .filters input{width:260px}
-.toc{margin-bottom:12px}.toc tr[hidden]{display:none}
+#toc{margin-bottom:12px}.toc tr[hidden]{display:none}.tocpart{content-visibility:auto}
 table.toc{table-layout:fixed}.toc col.o{width:108px}.toc col.s{width:64px}.toc col.a{width:170px}.toc col.c{width:200px}.toc td{overflow-wrap:anywhere}
 details.conn{border:1px solid var(--line);border-left:5px solid var(--ben);border-radius:4px;margin:10px 0}
 details.conn.failed{border-left-color:var(--fail)}details.conn.incomplete{border-left-color:var(--inc)}details.conn.established{border-left-color:var(--ok)}
@@ -831,7 +861,7 @@ footer{color:var(--mute);font-size:12px;margin:24px 0 8px}
  @page{size:A4;margin:12mm}
  body{padding:0;max-width:none;font-size:11px}
  .filters,.copy,#toc .filters{display:none!important}
- details.conn,main.deferred{content-visibility:visible!important}details.conn{border-left-width:4px}
+ details.conn,main.deferred,.tocpart{content-visibility:visible!important}details.conn{border-left-width:4px}
  .ladder,.verdict,ol.evidence li{break-inside:avoid}
  .chart svg{width:215px;height:auto}
  details::details-content{content-visibility:visible;display:block}
