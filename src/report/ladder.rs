@@ -113,7 +113,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     last_frame: e.frame,
                     count: 1,
                     time_s: e.ts.since(tl.first_ts).as_secs_f64(),
-                    last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+                    last_time_s: None,
                     text,
                 });
                 continue;
@@ -174,7 +174,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
         if let Some(prev) = out.last_mut() {
             if collapsible && prev.kind == kind && prev.from == from {
                 prev.last_frame = e.frame;
-                prev.last_time_s = e.ts.since(tl.first_ts).as_secs_f64();
+                prev.last_time_s = Some(e.ts.since(tl.first_ts).as_secs_f64());
                 prev.count += 1;
                 prev.text = run_text(kind, prev.count);
                 continue;
@@ -188,7 +188,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
             last_frame: e.frame,
             count: 1,
             time_s: e.ts.since(tl.first_ts).as_secs_f64(),
-            last_time_s: e.ts.since(tl.first_ts).as_secs_f64(),
+            last_time_s: None,
             text: if text.is_empty() {
                 run_text(kind, 1)
             } else {
@@ -404,7 +404,7 @@ fn event_row(e: &LadderEvent) -> Row {
         frame: Some(e.frame),
         last_frame: Some(e.last_frame),
         time_s: Some(e.time_s),
-        last_time_s: Some(e.last_time_s),
+        last_time_s: Some(e.last_time_s.unwrap_or(e.time_s)),
         tcp: Some(e.kind.clone()),
         ..Row::new(
             RowKind::Arrow {

@@ -372,10 +372,11 @@ pub struct LadderEvent {
     pub count: u64,
     /// Seconds since the connection's first packet, at `frame`.
     pub time_s: f64,
-    /// Seconds since the connection's first packet, at `last_frame` (the
-    /// drawing measures the pause after a run from it; not serialised).
-    #[serde(skip)]
-    pub last_time_s: f64,
+    /// Seconds since the connection's first packet, at `last_frame`, for
+    /// a run of several events (the drawing measures the pause after a
+    /// run from it); absent when the event is alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time_s: Option<f64>,
     /// e.g. `RST (TTL 64)`, `3 retransmissions`.
     pub text: String,
 }
