@@ -58,6 +58,7 @@ fn tcp(a: &CrossAttempt) -> Tcp<'_> {
 /// The cause of an attempt from its neighbours, if they show one.
 pub fn decide(a: &CrossAttempt) -> Option<super::neighbours::SideCause> {
     let rules: &[fn(&CrossAttempt) -> Option<Found>] = &[
+        gateway_failed,
         krb_error,
         kdc_unreachable,
         redirect_failed,
@@ -386,6 +387,179 @@ fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
         at: first.last_ts,
         what: format!("the connection to {} ended", first.server.ip()),
     })
+}
+
+/// The attempt's connection to the RD Gateway failed, or the gateway's
+/// name did not resolve. How sure, by what the capture shows: an HTTP
+/// error status (decrypted) or a RST answering the SYN states it (seen,
+/// explicit); SYNs nobody answered are a silence (at most medium); a
+/// completed TLS handshake after which the client closed without a
+/// request is inferred (low): an untrusted certificate is the usual
+/// reason, but the client's policy, a cancelled prompt or the server
+/// closing first give the same packets. The NXDOMAIN of the name the user
+/// gave for the gateway is explicit.
+fn gateway_failed(a: &CrossAttempt) -> Option<Found> {
+    use super::gateway::{GatewayFailure as F, GatewayStep as S};
+    a.gateway.as_ref()?;
+    let gw = a.parts.iter().rev().find_map(|p| match p {
+        Part::Gateway(g) => Some(g),
+        _ => None,
+    });
+    let Some(g) = gw else {
+        return gateway_name_not_found(a);
+    };
+    let failure = g.failure()?;
+    let step = |frame: Option<u64>, step: S| {
+        frame.map(|f| {
+            SideEvidence::new(
+                f,
+                SideClue::Gateway {
+                    step,
+                    server: g.server,
+                },
+            )
+        })
+    };
+    let syns = || g.syns.iter().map(|&f| step(Some(f), S::Syn));
+    let (basis, grounds, evidence, summary, at): (_, _, Vec<Option<SideEvidence>>, String, _) =
+        match failure {
+            F::HttpStatus(status) => {
+                let (_, reason) = g
+                    .response
+                    .as_ref()
+                    .map(|(_, _, r)| ((), r.clone()))
+                    .unwrap_or_default();
+                let meaning = match status {
+                    401 => "authentication to the gateway failed",
+                    403 => {
+                        "the gateway does not authorise this user or target (its RD CAP or RD                          RAP)"
+                    }
+                    404 => "the path is not an RD Gateway's",
+                    s if s >= 500 => "the gateway failed",
+                    _ => "the gateway refused the request",
+                };
+                let mut ev = vec![g.request.as_ref().map(|(f, m, p)| {
+                    SideEvidence::new(
+                        *f,
+                        SideClue::HttpRequest {
+                            method: m.clone(),
+                            path: p.clone(),
+                        },
+                    )
+                })];
+                ev.push(g.response.as_ref().map(|(f, s, r)| {
+                    SideEvidence::new(
+                        *f,
+                        SideClue::HttpStatus {
+                            status: *s,
+                            reason: r.clone(),
+                        },
+                    )
+                }));
+                let req = g
+                    .request
+                    .as_ref()
+                    .map(|(_, m, p)| format!("{m} {p}"))
+                    .unwrap_or_else(|| "the request".into());
+                (
+                    Certainty::Seen,
+                    Grounds::Explicit,
+                    ev,
+                    format!(
+                        "The RD Gateway {} answered {req} with HTTP {status} {reason}: {meaning}.",
+                        g.server
+                    ),
+                    g.last_ts,
+                )
+            }
+            F::Refused => (
+                Certainty::Seen,
+                Grounds::Explicit,
+                syns().chain([step(g.refused, S::Refused)]).collect(),
+                format!(
+                    "The RD Gateway {} refused the connection: a RST answered the SYN (nothing \
+                     listens on the port, or a firewall rejects it).",
+                    g.server
+                ),
+                g.first_ts,
+            ),
+            F::Unanswered => (
+                Certainty::Implied,
+                Grounds::Silence,
+                syns().collect(),
+                format!(
+                    "The RD Gateway {} never answered: {} SYN, no SYN+ACK or RST (the gateway is \
+                     down or the path to it drops the packets).",
+                    g.server,
+                    g.syns.len()
+                ),
+                g.first_ts,
+            ),
+            F::ClosedAfterHandshake => {
+                let server_first = g.server_close.is_some_and(|s| {
+                    g.client_close.map_or(true, |c| s < c)
+                        && g.client_alert.map_or(true, |c| s < c)
+                });
+                let mut ev = vec![
+                    step(g.client_hello, S::ClientHello),
+                    step(g.server_hello, S::ServerHello),
+                    step(g.client_finished, S::ClientFinished),
+                ];
+                if server_first {
+                    ev.push(step(g.server_alert, S::ServerAlert));
+                    ev.push(step(g.server_close, S::ServerClose));
+                }
+                ev.push(step(g.client_alert, S::ClientAlert));
+                ev.push(step(g.client_close, S::ClientClose));
+                let also = match g.server_close {
+                    Some(f) if server_first => format!(
+                        " The gateway had closed its side first (frame {f}), which can be the \
+                         reason too."
+                    ),
+                    _ => String::new(),
+                };
+                (
+                    Certainty::Inferred,
+                    Grounds::Position,
+                    ev,
+                    format!(
+                        "The TLS handshake with the RD Gateway {} completed and the client closed \
+                         without sending its gateway request: most likely the client does not \
+                         trust the gateway's certificate (name, issuer, expiry or revocation), \
+                         though a client policy or a cancelled prompt look the same.{also}",
+                        g.server
+                    ),
+                    g.last_ts,
+                )
+            }
+            F::NameNotFound => return None,
+        };
+    Some(Found {
+        id: CauseId::GatewayFailed,
+        confidence: Confidence::High,
+        basis,
+        grounds,
+        summary,
+        evidence: evidence.into_iter().flatten().collect(),
+        at,
+        what: format!("the gateway connection failed ({failure})"),
+    })
+}
+
+/// The name the user gave for the gateway was answered NXDOMAIN and no
+/// connection followed: the user's word makes it the gateway's.
+fn gateway_name_not_found(a: &CrossAttempt) -> Option<Found> {
+    let mut f = dns_failed(a)?;
+    if f.id != CauseId::DnsNameNotFound {
+        return None;
+    }
+    f.id = CauseId::GatewayFailed;
+    f.basis = Certainty::Seen;
+    f.summary = format!(
+        "The RD Gateway's name does not resolve: {}",
+        f.summary
+    );
+    Some(f)
 }
 
 /// A look-up of the server's name that gave no address, in an attempt
