@@ -359,9 +359,10 @@ fn csv_has_a_row_per_attempt() {
 /// The lab's RD Gateway captures (`make-redirect-captures.sh` g01-g04:
 /// xfreerdp 2.11 `/g:` to a gateway address where nothing listens, to a
 /// gateway name that does not resolve, to a TLS server whose certificate
-/// the client does not trust, and to an HTTPS server answering 403). A
-/// gateway is not identified yet, so what is claimed is only what the
-/// capture shows by itself: the NXDOMAIN of the gateway's name (tshark:
+/// the client does not trust, and to an HTTPS server answering 403).
+/// Without `--gateway` and without keys nothing says these connections
+/// are a gateway's, so what is claimed is only what the capture shows by
+/// itself: the NXDOMAIN of the gateway's name (tshark:
 /// `dns.flags.rcode` 3 in frames 3 and 4, queries in 1 and 2), at low
 /// confidence since nothing says the name was for Remote Desktop; the
 /// HTTPS connections to 443 are not RDP connections and nothing is said
@@ -384,4 +385,99 @@ fn gateway_captures_claim_only_what_they_show() {
         assert!(r.connections.is_empty(), "{f}");
         assert!(r.side.attempts.is_empty(), "{f}: {:?}", r.side.attempts);
     }
+}
+
+fn analyze_with(file: &str, gateways: &[&str], keylog: Option<&str>) -> FileResult {
+    let mut opts = Options {
+        gateways: gateways.iter().map(|g| g.parse().unwrap()).collect(),
+        ..Options::default()
+    };
+    if let Some(k) = keylog {
+        let text = std::fs::read_to_string(PathBuf::from(LAB).join(k)).unwrap();
+        let mut keys = rdptriage::proto::decrypt::keys::Keys::default();
+        keys.add_key_log(&text, rdptriage::proto::decrypt::keys::Origin::File(k.to_string()));
+        opts.keys = Some(std::sync::Arc::new(keys));
+    }
+    let p = PathBuf::from(LAB).join(file);
+    let r = analyze_path(&p.to_string_lossy(), &opts);
+    assert!(r.complete(), "{file}: {:?}", r.read);
+    r
+}
+
+/// The one attempt of a gateway capture: its parts and its cause.
+fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAttempt {
+    assert_eq!(r.side.attempts.len(), 1, "{:?}", r.side.attempts);
+    assert!(r.connections.is_empty(), "a gateway connection is not RDP");
+    &r.side.attempts[0]
+}
+
+/// With the gateway named (`--gateway`, by name or address) or its
+/// request decrypted, each lab gateway capture gives `gateway_failed`
+/// with the frames tshark shows and no more confidence than they allow:
+/// - g01: SYN (5), RST (6) from 198.51.100.25 (`tshark -r
+///   g01-gateway-refused.pcap`): seen, high;
+/// - g02: queries for nogw.lab.test (1, 2), NXDOMAIN (3, 4): the name the
+///   user gave for the gateway;
+/// - g03: ClientHello (8), ServerHello (10), the client's
+///   ChangeCipherSpec and Finished (12), then no application data from
+///   the client: an encrypted alert-sized record (19, 24 bytes) and FIN
+///   (20); the server's alert (15) and FIN (16) came first. Why the client
+///   closed (FreeRDP: "certificate not trusted") is inferred: low;
+/// - g04: `tshark -o tls.keylog_file:g04-gateway-http-403.keys`:
+///   `RDG_OUT_DATA /remoteDesktopGateway/` in frame 14, `403 Forbidden` in
+///   frame 16: seen, with or without `--gateway`.
+#[test]
+fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
+    let cases: [(&str, &[&str], Option<&str>, Confidence, &[u64]); 6] = [
+        ("g01-gateway-refused.pcap", &["deadgw.lab.test"], None, Confidence::High, &[5, 6]),
+        ("g01-gateway-refused.pcap", &["198.51.100.25:443"], None, Confidence::High, &[5, 6]),
+        ("g02-gateway-name-not-found.pcap", &["nogw.lab.test"], None, Confidence::High, &[1, 3]),
+        ("g03-gateway-cert-untrusted.pcap", &["gw.lab.test"], None, Confidence::Low, &[8, 10, 12, 19, 20]),
+        (
+            "g04-gateway-http-403.pcap",
+            &["gw.lab.test"],
+            Some("g04-gateway-http-403.keys"),
+            Confidence::High,
+            &[14, 16],
+        ),
+        ("g04-gateway-http-403.pcap", &[], Some("g04-gateway-http-403.keys"), Confidence::High, &[14, 16]),
+    ];
+    for (file, gateways, keys, max, want) in cases {
+        let r = analyze_with(file, gateways, keys);
+        let a = gateway_attempt(&r);
+        assert!(a.gateway.is_some(), "{file}");
+        let c = a.cause.as_ref().unwrap_or_else(|| panic!("{file}: no cause"));
+        assert_eq!(c.id.id(), "gateway_failed", "{file}: {}", c.summary);
+        assert!(c.confidence <= max, "{file}: {:?} above {max:?}", c.confidence);
+        let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+        for f in want {
+            assert!(frames.contains(f), "{file}: frame {f} not in {frames:?}");
+        }
+        // The look-up of the gateway's name is part of the attempt.
+        assert_eq!(a.parts[0].kind(), "dns", "{file}");
+        if file.starts_with("g04") {
+            assert!(c.summary.contains("403"), "{}", c.summary);
+            assert!(c.summary.contains("RDG_OUT_DATA"), "{}", c.summary);
+        }
+    }
+    // g03: the gateway closed first, and the summary says so.
+    let r = analyze_with("g03-gateway-cert-untrusted.pcap", &["gw.lab.test"], None);
+    let c = gateway_attempt(&r).cause.as_ref().unwrap();
+    assert!(c.summary.contains("frame 16"), "{}", c.summary);
+    assert!(c.evidence.iter().any(|e| e.frame == 15), "the gateway's alert");
+}
+
+/// What the capture cannot show is not claimed: g04 without its keys is
+/// a TLS connection whose client sent a request (frame 14) and got an
+/// answer (16); the 403 is encrypted. Another gateway named than the one
+/// connected to claims nothing of it either.
+#[test]
+fn a_gateway_connection_without_what_shows_its_failure_claims_none() {
+    let r = analyze_with("g04-gateway-http-403.pcap", &["gw.lab.test"], None);
+    let a = gateway_attempt(&r);
+    assert!(a.gateway.is_some());
+    assert!(a.cause.is_none(), "{:?}", a.cause);
+    let r = analyze_with("g01-gateway-refused.pcap", &["othergw.lab.test"], None);
+    assert!(r.side.attempts.iter().all(|a| a.gateway.is_none() && a.cause.is_none()));
+    assert!(r.connections.is_empty());
 }
