@@ -431,10 +431,14 @@ fn gateway_failed(a: &CrossAttempt) -> Option<Found> {
                     .unwrap_or_default();
                 let meaning = match status {
                     401 => "authentication to the gateway failed",
+                    // FreeRDP reads 403, 404 and 410 to RDG_OUT_DATA as a
+                    // gateway without the HTTP transport and falls back to
+                    // RPC over HTTP (libfreerdp/core/gateway/rdg.c).
                     403 => {
-                        "the gateway does not authorise this user or target (its RD CAP or RD                          RAP)"
+                        "the gateway does not authorise this user or target (its RD CAP or RD \
+                         RAP), or it does not offer this transport"
                     }
-                    404 => "the path is not an RD Gateway's",
+                    404 => "the path is not an RD Gateway's, or it does not offer this transport",
                     s if s >= 500 => "the gateway failed",
                     _ => "the gateway refused the request",
                 };

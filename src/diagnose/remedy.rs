@@ -831,15 +831,19 @@ pub const REMEDIES: &[Remedy] = &[
                  Policy (RD CAP: user groups, device redirection, authentication method) or \
                  Resource Authorization Policy (RD RAP: the target's name must be in the allowed \
                  computer group, with the name the client uses); the gateway's event log \
-                 (TerminalServices-Gateway/Operational, events 201/202 and 300-304) names which. \
-                 HTTP 404: the path is not a gateway's (/remoteDesktopGateway/, /rpc/rpcproxy.dll): \
+                 (Microsoft-Windows-TerminalServices-Gateway/Operational) names which; a gateway \
+                 without the HTTP transport (Windows Server 2008 R2 offers only RPC over HTTP) \
+                 also answers RDG_ requests 403 or 404, and clients then retry with RPC_IN_DATA: \
+                 a capture without that retry shows a client that did not fall back. HTTP 404: the path is not a gateway's (/remoteDesktopGateway/, /rpc/rpcproxy.dll): \
                  the host named is not an RD Gateway, or its IIS site is broken. HTTP 5xx: the \
                  gateway failed (its NPS, IIS or the TSGateway service; check its event log).",
         source: "MS-TSGU 2.2.3.3 (RDG_OUT_DATA, RDG_IN_DATA), 3.3.5.1 (HTTP authentication); \
                  MS-RPCH 2.1.2.1 (RPC_IN_DATA, RPC_OUT_DATA); RFC 9110 15.5.2 (401), 15.5.4 (403), \
-                 15.5.5 (404), 15.6 (5xx); Microsoft Learn, \"Troubleshooting Remote Desktop \
-                 Gateway\" (rds-gateway troubleshooting: certificates, RD CAP and RD RAP, event \
-                 IDs)",
+                 15.5.5 (404), 15.6 (5xx); Microsoft Learn (Windows Server 2008 R2 and 2008), \
+                 \"Creating an RD CAP\" (gg675306: users connect only if they meet one RD CAP \
+                 and one RD RAP) and \"Create an RD RAP\"; FreeRDP libfreerdp/core/gateway/rdg.c \
+                 (403, 404 and 410 to RDG_OUT_DATA: no HTTP transport, fall back to RPC over \
+                 HTTP)",
     },
 ];
 
