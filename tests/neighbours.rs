@@ -395,7 +395,10 @@ fn analyze_with(file: &str, gateways: &[&str], keylog: Option<&str>) -> FileResu
     if let Some(k) = keylog {
         let text = std::fs::read_to_string(PathBuf::from(LAB).join(k)).unwrap();
         let mut keys = rdptriage::proto::decrypt::keys::Keys::default();
-        keys.add_key_log(&text, rdptriage::proto::decrypt::keys::Origin::File(k.to_string()));
+        keys.add_key_log(
+            &text,
+            rdptriage::proto::decrypt::keys::Origin::File(k.to_string()),
+        );
         opts.keys = Some(std::sync::Arc::new(keys));
     }
     let p = PathBuf::from(LAB).join(file);
@@ -429,10 +432,34 @@ fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAtt
 #[test]
 fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
     let cases: [(&str, &[&str], Option<&str>, Confidence, &[u64]); 6] = [
-        ("g01-gateway-refused.pcap", &["deadgw.lab.test"], None, Confidence::High, &[5, 6]),
-        ("g01-gateway-refused.pcap", &["198.51.100.25:443"], None, Confidence::High, &[5, 6]),
-        ("g02-gateway-name-not-found.pcap", &["nogw.lab.test"], None, Confidence::High, &[1, 3]),
-        ("g03-gateway-cert-untrusted.pcap", &["gw.lab.test"], None, Confidence::Low, &[8, 10, 12, 19, 20]),
+        (
+            "g01-gateway-refused.pcap",
+            &["deadgw.lab.test"],
+            None,
+            Confidence::High,
+            &[5, 6],
+        ),
+        (
+            "g01-gateway-refused.pcap",
+            &["198.51.100.25:443"],
+            None,
+            Confidence::High,
+            &[5, 6],
+        ),
+        (
+            "g02-gateway-name-not-found.pcap",
+            &["nogw.lab.test"],
+            None,
+            Confidence::High,
+            &[1, 3],
+        ),
+        (
+            "g03-gateway-cert-untrusted.pcap",
+            &["gw.lab.test"],
+            None,
+            Confidence::Low,
+            &[8, 10, 12, 19, 20],
+        ),
         (
             "g04-gateway-http-403.pcap",
             &["gw.lab.test"],
@@ -440,15 +467,28 @@ fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
             Confidence::High,
             &[14, 16],
         ),
-        ("g04-gateway-http-403.pcap", &[], Some("g04-gateway-http-403.keys"), Confidence::High, &[14, 16]),
+        (
+            "g04-gateway-http-403.pcap",
+            &[],
+            Some("g04-gateway-http-403.keys"),
+            Confidence::High,
+            &[14, 16],
+        ),
     ];
     for (file, gateways, keys, max, want) in cases {
         let r = analyze_with(file, gateways, keys);
         let a = gateway_attempt(&r);
         assert!(a.gateway.is_some(), "{file}");
-        let c = a.cause.as_ref().unwrap_or_else(|| panic!("{file}: no cause"));
+        let c = a
+            .cause
+            .as_ref()
+            .unwrap_or_else(|| panic!("{file}: no cause"));
         assert_eq!(c.id.id(), "gateway_failed", "{file}: {}", c.summary);
-        assert!(c.confidence <= max, "{file}: {:?} above {max:?}", c.confidence);
+        assert!(
+            c.confidence <= max,
+            "{file}: {:?} above {max:?}",
+            c.confidence
+        );
         let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
         for f in want {
             assert!(frames.contains(f), "{file}: frame {f} not in {frames:?}");
@@ -464,7 +504,10 @@ fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
     let r = analyze_with("g03-gateway-cert-untrusted.pcap", &["gw.lab.test"], None);
     let c = gateway_attempt(&r).cause.as_ref().unwrap();
     assert!(c.summary.contains("frame 16"), "{}", c.summary);
-    assert!(c.evidence.iter().any(|e| e.frame == 15), "the gateway's alert");
+    assert!(
+        c.evidence.iter().any(|e| e.frame == 15),
+        "the gateway's alert"
+    );
 }
 
 /// What the capture cannot show is not claimed: g04 without its keys is
@@ -478,6 +521,10 @@ fn a_gateway_connection_without_what_shows_its_failure_claims_none() {
     assert!(a.gateway.is_some());
     assert!(a.cause.is_none(), "{:?}", a.cause);
     let r = analyze_with("g01-gateway-refused.pcap", &["othergw.lab.test"], None);
-    assert!(r.side.attempts.iter().all(|a| a.gateway.is_none() && a.cause.is_none()));
+    assert!(r
+        .side
+        .attempts
+        .iter()
+        .all(|a| a.gateway.is_none() && a.cause.is_none()));
     assert!(r.connections.is_empty());
 }

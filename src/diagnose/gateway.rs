@@ -67,9 +67,7 @@ impl std::str::FromStr for GatewaySpec {
         };
         let valid = !name.is_empty()
             && name.len() <= 253
-            && name
-                .split('.')
-                .all(|l| !l.is_empty() && l.len() <= 63)
+            && name.split('.').all(|l| !l.is_empty() && l.len() <= 63)
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
@@ -374,6 +372,122 @@ impl std::fmt::Display for GatewayFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn part() -> GatewayPart {
+        let t = |ms: i64| Timestamp::from_secs_nanos(1_700_000_000, ms as u32 * 1_000_000);
+        GatewayPart {
+            stream: 0,
+            client: "192.0.2.10:50000".parse().unwrap(),
+            server: "198.51.100.30:443".parse().unwrap(),
+            first_frame: 1,
+            first_ts: t(0),
+            last_frame: 9,
+            last_ts: t(90),
+            syns: vec![1],
+            synack: Some(2),
+            refused: None,
+            client_hello: Some(4),
+            server_hello: Some(5),
+            client_finished: Some(6),
+            client_data: Some(7),
+            client_alert: None,
+            client_close: None,
+            server_alert: None,
+            server_close: None,
+            names: vec!["gw.example.test".into()],
+            request: Some((7, HttpMethod::RdgOutData, "/remoteDesktopGateway/".into())),
+            response: None,
+            tie: None,
+        }
+    }
+
+    fn cause_of(g: GatewayPart, spec: &str) -> Option<super::super::neighbours::SideCause> {
+        let specs = [spec.parse::<GatewaySpec>().unwrap()];
+        let a = super::super::neighbours::cross_attempts_of(
+            &Default::default(),
+            Vec::new(),
+            vec![g],
+            &specs,
+        );
+        assert_eq!(a.len(), 1, "{a:?}");
+        a[0].cause.clone()
+    }
+
+    /// Each HTTP error status is a seen, explicit failure naming the
+    /// request and the status at their frames; a 401 the client answered
+    /// (200 after it, NTLM's second round) is none.
+    #[test]
+    fn http_statuses_of_the_gateway() {
+        use super::super::neighbours::SideClue;
+        use super::super::{CauseId, Confidence};
+        for (status, id) in [
+            (401, "http_401_authentication"),
+            (403, "http_403_not_authorized"),
+            (404, "http_404_not_a_gateway"),
+            (502, "http_5xx_gateway_error"),
+        ] {
+            let mut g = part();
+            g.response = Some((8, status, "Reason".into()));
+            assert_eq!(g.failure().map(|f| f.id()), Some(id));
+            let c = cause_of(g, "gw.example.test").expect("a cause");
+            assert_eq!(c.id, CauseId::GatewayFailed);
+            assert_eq!(c.confidence, Confidence::High);
+            assert!(c.summary.contains(&status.to_string()), "{}", c.summary);
+            let frames: Vec<(u64, &str)> = c
+                .evidence
+                .iter()
+                .map(|e| (e.frame, e.clue.kind()))
+                .collect();
+            assert_eq!(frames, [(7, "http.request"), (8, "http.status")]);
+            assert!(matches!(
+                &c.evidence[1].clue,
+                SideClue::HttpStatus { status: s, .. } if *s == status
+            ));
+        }
+        let mut g = part();
+        g.response = Some((8, 200, "OK".into()));
+        assert_eq!(g.failure(), None);
+        assert_eq!(cause_of(g, "gw.example.test"), None);
+    }
+
+    /// SYNs nobody answered are a silence: medium at most. A gateway the
+    /// user named by another address or port claims nothing.
+    #[test]
+    fn an_unanswered_gateway_is_a_silence() {
+        use super::super::{Confidence, Grounds};
+        let mut g = part();
+        g.syns = vec![1, 2, 3];
+        g.synack = None;
+        for f in [
+            &mut g.client_hello,
+            &mut g.server_hello,
+            &mut g.client_finished,
+            &mut g.client_data,
+        ] {
+            *f = None;
+        }
+        g.request = None;
+        assert_eq!(g.failure(), Some(GatewayFailure::Unanswered));
+        let c = cause_of(g.clone(), "198.51.100.30").expect("a cause");
+        assert_eq!(c.grounds, Grounds::Silence);
+        assert!(c.confidence <= Confidence::Medium);
+        let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+        assert_eq!(frames, [1, 2, 3]);
+        for other in [
+            "198.51.100.31",
+            "198.51.100.30:8443",
+            "othergw.example.test",
+        ] {
+            let specs = [other.parse::<GatewaySpec>().unwrap()];
+            let a = super::super::neighbours::cross_attempts_of(
+                &Default::default(),
+                Vec::new(),
+                vec![g.clone()],
+                &specs,
+            );
+            assert!(a.is_empty(), "{other}: {a:?}");
+        }
+    }
 
     #[test]
     fn gateway_specs_parse_as_users_write_them() {

@@ -501,8 +501,7 @@ fn gateway_failed(a: &CrossAttempt) -> Option<Found> {
             ),
             F::ClosedAfterHandshake => {
                 let server_first = g.server_close.is_some_and(|s| {
-                    g.client_close.map_or(true, |c| s < c)
-                        && g.client_alert.map_or(true, |c| s < c)
+                    g.client_close.map_or(true, |c| s < c) && g.client_alert.map_or(true, |c| s < c)
                 });
                 let mut ev = vec![
                     step(g.client_hello, S::ClientHello),
@@ -559,10 +558,7 @@ fn gateway_name_not_found(a: &CrossAttempt) -> Option<Found> {
     }
     f.id = CauseId::GatewayFailed;
     f.basis = Certainty::Seen;
-    f.summary = format!(
-        "The RD Gateway's name does not resolve: {}",
-        f.summary
-    );
+    f.summary = format!("The RD Gateway's name does not resolve: {}", f.summary);
     Some(f)
 }
 

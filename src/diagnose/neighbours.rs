@@ -11,11 +11,11 @@
 //! neighbour's cause beside them.
 
 use super::attempts::RETRY_WINDOW;
-use super::gateway::{GatewayPart, GatewaySpec, GatewayStep, GatewayTie};
-use crate::proto::http::HttpMethod;
 use super::evidence::{Clue, RdpClue};
+use super::gateway::{GatewayPart, GatewaySpec, GatewayStep, GatewayTie};
 use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
 use crate::common::{Dir, Duration, Timestamp};
+use crate::proto::http::HttpMethod;
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
 };

@@ -256,7 +256,11 @@ mod tests {
 
     #[test]
     fn what_is_not_http_gives_nothing() {
-        assert!(events(b"\x16\x03\x01\x00\x05hello\r\n\r\n", b"HTTP/1.1 4x3 No\r\n\r\n").is_empty());
+        assert!(events(
+            b"\x16\x03\x01\x00\x05hello\r\n\r\n",
+            b"HTTP/1.1 4x3 No\r\n\r\n"
+        )
+        .is_empty());
         assert!(events(b"RDG_OUT_DATA / HTTP/1.1\r\nno end", b"").is_empty());
     }
 }

@@ -314,7 +314,14 @@ fn no_gateway_authorization_in_any_format() {
         server: "10.1.2.9:443".parse().unwrap(),
     };
     let mut tl = Timeline::new(7, e, at(0));
-    tl.push(1, at(0), Dir::ToServer, EventKind::Tcp(TcpEventKind::Syn { retransmission: false }));
+    tl.push(
+        1,
+        at(0),
+        Dir::ToServer,
+        EventKind::Tcp(TcpEventKind::Syn {
+            retransmission: false,
+        }),
+    );
     tl.push(
         2,
         at(1),
