@@ -414,6 +414,16 @@ fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAtt
     &r.side.attempts[0]
 }
 
+/// A capture, the `--gateway`s, its key log, the highest confidence
+/// allowed and the frames the cause must cite.
+type GatewayCase = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    Confidence,
+    &'static [u64],
+);
+
 /// With the gateway named (`--gateway`, by name or address) or its
 /// request decrypted, each lab gateway capture gives `gateway_failed`
 /// with the frames tshark shows and no more confidence than they allow:
@@ -431,7 +441,7 @@ fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAtt
 ///   frame 16: seen, with or without `--gateway`.
 #[test]
 fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
-    let cases: [(&str, &[&str], Option<&str>, Confidence, &[u64]); 6] = [
+    let cases: [GatewayCase; 6] = [
         (
             "g01-gateway-refused.pcap",
             &["deadgw.lab.test"],
