@@ -257,7 +257,10 @@ impl GatewayPart {
         if self.refused.is_some() {
             return Some(GatewayFailure::Refused);
         }
-        if self.synack.is_none() && !self.syns.is_empty() {
+        // A SYN sent again: the client waited its retransmission timeout
+        // (RFC 6298 2.1: 1 s at first) and nothing came; one SYN alone may
+        // be a capture that stopped too soon.
+        if self.synack.is_none() && self.syns.len() >= 2 {
             return Some(GatewayFailure::Unanswered);
         }
         if self.client_finished.is_some()
