@@ -414,97 +414,47 @@ fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAtt
     &r.side.attempts[0]
 }
 
-/// A capture, the `--gateway`s, its key log, the highest confidence
-/// allowed and the frames the cause must cite.
-type GatewayCase = (
-    &'static str,
-    &'static [&'static str],
-    Option<&'static str>,
-    Confidence,
-    &'static [u64],
-);
-
 /// With the gateway named (`--gateway`, by name or address) or its
-/// request decrypted, each lab gateway capture gives `gateway_failed`
-/// with the frames tshark shows and no more confidence than they allow:
-/// - g01: SYN (5), RST (6) from 198.51.100.25 (`tshark -r
-///   g01-gateway-refused.pcap`): seen, high;
-/// - g02: queries for nogw.lab.test (1, 2), NXDOMAIN (3, 4): the name the
-///   user gave for the gateway;
-/// - g03: ClientHello (8), ServerHello (10), the client's
-///   ChangeCipherSpec and Finished (12), then no application data from
-///   the client: an encrypted alert-sized record (19, 24 bytes) and FIN
-///   (20); the server's alert (15) and FIN (16) came first. Why the client
-///   closed (FreeRDP: "certificate not trusted") is inferred: low;
-/// - g04: `tshark -o tls.keylog_file:g04-gateway-http-403.keys`:
-///   `RDG_OUT_DATA /remoteDesktopGateway/` in frame 14, `403 Forbidden` in
-///   frame 16: seen, with or without `--gateway`.
+/// request decrypted, each lab gateway capture gives the cause of its row
+/// in `gateway-labels.tsv` (written from what each scenario did), with
+/// the parts, the frames tshark shows and no more confidence than they
+/// allow: g01 refused (SYN 5, RST 6), g02 the gateway's name NXDOMAIN
+/// (queries 1, 2, answers 3, 4), g03 a complete TLS 1.3 handshake (8, 10,
+/// 12) and the client's alert record and FIN with no request (19, 20;
+/// why it closed is inferred), g04 `RDG_OUT_DATA` (14) answered 403 (16),
+/// with or without `--gateway`.
 #[test]
-fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
-    let cases: [GatewayCase; 6] = [
-        (
-            "g01-gateway-refused.pcap",
-            &["deadgw.lab.test"],
-            None,
-            Confidence::High,
-            &[5, 6],
-        ),
-        (
-            "g01-gateway-refused.pcap",
-            &["198.51.100.25:443"],
-            None,
-            Confidence::High,
-            &[5, 6],
-        ),
-        (
-            "g02-gateway-name-not-found.pcap",
-            &["nogw.lab.test"],
-            None,
-            Confidence::High,
-            &[1, 3],
-        ),
-        (
-            "g03-gateway-cert-untrusted.pcap",
-            &["gw.lab.test"],
-            None,
-            Confidence::Low,
-            &[8, 10, 12, 19, 20],
-        ),
-        (
-            "g04-gateway-http-403.pcap",
-            &["gw.lab.test"],
-            Some("g04-gateway-http-403.keys"),
-            Confidence::High,
-            &[14, 16],
-        ),
-        (
-            "g04-gateway-http-403.pcap",
-            &[],
-            Some("g04-gateway-http-403.keys"),
-            Confidence::High,
-            &[14, 16],
-        ),
-    ];
-    for (file, gateways, keys, max, want) in cases {
-        let r = analyze_with(file, gateways, keys);
+fn gateway_captures_give_their_labelled_cause_when_the_gateway_is_known() {
+    let labels = rows(&format!("{LAB}/gateway-labels.tsv"));
+    assert_eq!(labels.len(), 6);
+    for l in &labels {
+        let (file, gws, keys, first, parts, cause, max, evidence) =
+            (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7]);
+        let gws: Vec<&str> = gws.split(',').filter(|g| *g != "-").collect();
+        let keys = (keys != "-").then_some(keys.as_str());
+        let r = analyze_with(file, &gws, keys);
         let a = gateway_attempt(&r);
         assert!(a.gateway.is_some(), "{file}");
+        let first: u64 = first.parse().unwrap();
+        assert_eq!(a.parts[0].frames().first(), Some(&first), "{file}");
+        let kinds: Vec<&str> = a.parts.iter().map(|p| p.kind()).collect();
+        assert_eq!(kinds.join(","), *parts, "{file}");
         let c = a
             .cause
             .as_ref()
             .unwrap_or_else(|| panic!("{file}: no cause"));
-        assert_eq!(c.id.id(), "gateway_failed", "{file}: {}", c.summary);
+        assert_eq!(c.id.id(), cause, "{file}: {}", c.summary);
+        let max = confidence(max).unwrap();
         assert!(
             c.confidence <= max,
             "{file}: {:?} above {max:?}",
             c.confidence
         );
         let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
-        for f in want {
-            assert!(frames.contains(f), "{file}: frame {f} not in {frames:?}");
+        for f in evidence.split(',') {
+            let f: u64 = f.parse().unwrap();
+            assert!(frames.contains(&f), "{file}: frame {f} not in {frames:?}");
         }
-        // The look-up of the gateway's name is part of the attempt.
-        assert_eq!(a.parts[0].kind(), "dns", "{file}");
         if file.starts_with("g04") {
             assert!(c.summary.contains("403"), "{}", c.summary);
             assert!(c.summary.contains("RDG_OUT_DATA"), "{}", c.summary);
@@ -518,6 +468,40 @@ fn gateway_captures_give_gateway_failed_when_the_gateway_is_known() {
         c.evidence.iter().any(|e| e.frame == 15),
         "the gateway's alert"
     );
+}
+
+/// g04's decrypted request carries `Authorization: NTLM TlRMTVNTUAAB...`
+/// (tshark -o tls.keylog_file:g04-gateway-http-403.keys -Y
+/// frame.number==14 -x): no format prints it.
+#[test]
+fn the_gateway_request_token_is_never_printed() {
+    use rdptriage::report::{render, Format, Input, ReportOptions};
+    let r = analyze_with(
+        "g04-gateway-http-403.pcap",
+        &[],
+        Some("g04-gateway-http-403.keys"),
+    );
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Markdown,
+        Format::Csv,
+        Format::Html,
+    ] {
+        let out = render(
+            &[Input::new(&r)],
+            &ReportOptions {
+                format,
+                ..ReportOptions::default()
+            },
+        );
+        assert!(out.contains("gateway_failed"), "{format:?}");
+        assert!(
+            !out.contains("TlRMTVNTUAAB"),
+            "{format:?} prints the NTLM token"
+        );
+    }
 }
 
 /// What the capture cannot show is not claimed: g04 without its keys is
