@@ -1412,6 +1412,8 @@ mod tests {
             &["rdptriage", "--format", "xml", "x"],
             &["rdptriage", "--threads", "0", "x"],
             &["rdptriage", "--port", "70000", "x"],
+            &["rdptriage", "--gateway", "gw:0", "x"],
+            &["rdptriage", "--gateway", "not a name", "x"],
             &["rdptriage", "--bogus", "x"],
         ] {
             assert_eq!(main_from(bad.iter().copied()), EXIT_ERROR, "{bad:?}");

@@ -158,9 +158,12 @@ fn head(dir: Dir, h: &[u8]) -> Option<(HttpEvent, Option<usize>)> {
     let mut words = first.splitn(3, ' ');
     let (a, b, c) = (words.next()?, words.next()?, words.next().unwrap_or(""));
     let event = match dir {
+        // The path without its query: RPC over HTTP names the target
+        // there (`/rpc/rpcproxy.dll?host:3388`, [MS-RPCH] 2.2.2), which
+        // the diagnosis does not need and `--redact` could not find.
         Dir::ToServer if c.starts_with("HTTP/") && !a.is_empty() => HttpEvent::Request {
             method: HttpMethod::parse(a),
-            path: printable(b),
+            path: printable(b.split('?').next().unwrap_or("")),
             websocket,
         },
         Dir::ToClient if a.starts_with("HTTP/") && b.len() == 3 => HttpEvent::Response {
@@ -252,6 +255,22 @@ mod tests {
             })
             .collect();
         assert_eq!(st, [401, 200]);
+    }
+
+    #[test]
+    fn the_query_naming_the_target_is_not_kept() {
+        let got = events(
+            b"RPC_IN_DATA /rpc/rpcproxy.dll?rdsh7.corp.example:3388 HTTP/1.1\r\n\r\n",
+            b"",
+        );
+        assert_eq!(
+            got[0].3,
+            HttpEvent::Request {
+                method: HttpMethod::RpcInData,
+                path: "/rpc/rpcproxy.dll".into(),
+                websocket: false,
+            }
+        );
     }
 
     #[test]
