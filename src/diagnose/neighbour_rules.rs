@@ -558,7 +558,7 @@ fn gateway_name_not_found(a: &CrossAttempt) -> Option<Found> {
     }
     f.id = CauseId::GatewayFailed;
     f.basis = Certainty::Seen;
-    f.summary = format!("The RD Gateway's name does not resolve: {}", f.summary);
+    f.summary = format!("The RD Gateway's name does not resolve. {}", f.summary);
     Some(f)
 }
 
