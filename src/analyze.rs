@@ -5,6 +5,7 @@
 
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
+use crate::diagnose::gateway::{GatewayPart, GatewaySpec, GATEWAY_PORT};
 use crate::diagnose::neighbours::TcpSummary;
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
@@ -37,6 +38,9 @@ pub struct Options {
     /// TLS secrets (key logs, RSA keys). None: nothing is decrypted and
     /// the decryption code is never entered.
     pub keys: Option<Arc<Keys>>,
+    /// The RD Gateways the user names (`--gateway`): connections to their
+    /// ports are read as gateway connections, not as RDP.
+    pub gateways: Vec<GatewaySpec>,
 }
 
 impl Default for Options {
@@ -47,7 +51,24 @@ impl Default for Options {
             depth_cap: 1 << 20,
             shared_budget: None,
             keys: None,
+            gateways: Vec::new(),
         }
+    }
+}
+
+impl Options {
+    /// The ports whose connections may be a gateway's: those of the
+    /// gateways named, and with keys the gateway's usual port (HTTPS), so
+    /// that a decrypted `RDG_`/`RPC_` request can show one.
+    pub fn gateway_ports(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self.gateways.iter().map(|g| g.port).collect();
+        if self.keys.is_some() {
+            v.push(GATEWAY_PORT);
+        }
+        v.retain(|p| !self.ports.contains(p));
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 }
 
@@ -130,7 +151,8 @@ fn neighbour_service(port: u16) -> Option<Service> {
 #[derive(Clone, Debug, Default)]
 pub struct SideResult {
     pub neighbours: Neighbours,
-    /// TCP connections on neighbour ports (not RDP, not diagnosed).
+    /// TCP connections on neighbour ports and to possible RD Gateways
+    /// (not RDP, not diagnosed as RDP).
     pub tcp_streams: u64,
     pub attempts: Vec<diagnose::neighbours::CrossAttempt>,
 }
@@ -173,8 +195,15 @@ pub fn analyze_streaming<R: Read>(
         .map(|&(p, _)| p)
         .filter(|p| !opts.ports.contains(p))
         .collect();
+    let gateway_ports = opts.gateway_ports();
     let mut flows = FlowTable::new(FlowConfig {
-        ports: opts.ports.iter().chain(&side_ports).copied().collect(),
+        ports: opts
+            .ports
+            .iter()
+            .chain(&side_ports)
+            .chain(&gateway_ports)
+            .copied()
+            .collect(),
         datagram_ports: side_ports.clone(),
         first_payload: if opts.any_port {
             Some(proto::session::looks_like_rdp_request)
@@ -201,11 +230,21 @@ pub fn analyze_streaming<R: Read>(
     };
     let mut last_ts = Timestamp::default();
     let mut side = SideResult::default();
+    let mut gateways: Vec<GatewayPart> = Vec::new();
     // A connection on a neighbour port goes to the neighbour decoders, not
-    // to RDP's.
-    let route = |c: Connection, side: &mut SideResult| {
+    // to RDP's; one to a gateway's port is read as a gateway connection.
+    let route = |c: Connection,
+                 side: &mut SideResult,
+                 gateways: &mut Vec<GatewayPart>,
+                 keys: Option<&Keys>,
+                 end: Timestamp| {
         let (sp, cp) = (c.endpoints.server.port(), c.endpoints.client.port());
         let rdp = opts.ports.contains(&sp) || opts.ports.contains(&cp);
+        if c.by_port && !rdp && gateway_ports.contains(&sp) {
+            gateways.push(gateway_part(&c, end, keys));
+            side.tcp_streams += 1;
+            return None;
+        }
         // Either side on a neighbour port: a capture started mid-connection
         // may have taken the roles the other way round.
         match neighbour_service(sp).or_else(|| neighbour_service(cp)) {
@@ -257,7 +296,7 @@ pub fn analyze_streaming<R: Read>(
             }
             flows.drain_finished(&mut drained);
             for c in drained.drain(..) {
-                if let Some(c) = route(c, &mut side) {
+                if let Some(c) = route(c, &mut side, &mut gateways, keys.as_deref(), last_ts) {
                     pending.push((c, last_ts));
                 }
             }
@@ -279,7 +318,7 @@ pub fn analyze_streaming<R: Read>(
         Err(_) => last_ts,
     };
     for c in rest {
-        if let Some(c) = route(c, &mut side) {
+        if let Some(c) = route(c, &mut side, &mut gateways, keys.as_deref(), end) {
             pending.push((c, end));
         }
     }
@@ -302,7 +341,9 @@ pub fn analyze_streaming<R: Read>(
     // they are not RDP connections analysed.
     flow.analysed_streams = flow.analysed_streams.saturating_sub(side.tcp_streams);
     side.neighbours.finish();
-    side.attempts = diagnose::neighbours::cross_attempts_of(&side.neighbours, tcp);
+    gateways.sort_by_key(|g| g.stream);
+    side.attempts =
+        diagnose::neighbours::cross_attempts_of(&side.neighbours, tcp, gateways, &opts.gateways);
     let file = FileResult {
         path: path.to_string(),
         read,
@@ -494,6 +535,23 @@ pub fn analyze_connection_with(
         diagnosis,
         decryption,
     }
+}
+
+/// Read a connection to a possible RD Gateway: its TCP and TLS in clear
+/// text, and with keys the HTTP heads of its plaintext.
+fn gateway_part(c: &Connection, capture_end: Timestamp, keys: Option<&Keys>) -> GatewayPart {
+    let sh = StreamHoles::of(c);
+    let mut decoded: Vec<proto::Decoded> = proto::decode_connection(sh.input(c, 0), sh.input(c, 1))
+        .into_iter()
+        // Only the TLS layer: the RDP decoders' reading of HTTPS is noise.
+        .filter(|d| matches!(d.event, proto::ProtoEvent::Tls(_)))
+        .collect();
+    if let Some(k) = keys {
+        let d = decrypt::decrypt_connection(sh.input(c, 0), sh.input(c, 1), k);
+        decoded.extend(d.events.iter().cloned());
+        decoded.extend(decrypt::decode_plaintext(&d, proto::http::decode_http));
+    }
+    GatewayPart::of(&Timeline::build(c, decoded, capture_end))
 }
 
 /// Analyse one capture file (`-` for standard input).

@@ -148,6 +148,13 @@ pub struct Args {
     #[arg(long = "rsa-key", value_name = "FILE")]
     pub rsa_key: Vec<std::path::PathBuf>,
 
+    /// An RD Gateway the client connects through, HOST[:PORT] (an address
+    /// or a name; port 443 by default): connections to it are analysed as
+    /// gateway connections (a name matches through the capture's DNS
+    /// answers, the TLS SNI or the certificate). Repeatable.
+    #[arg(long = "gateway", value_name = "HOST[:PORT]")]
+    pub gateway: Vec<crate::diagnose::gateway::GatewaySpec>,
+
     /// Only failed connections and problems (table format); no progress bar.
     #[arg(short, long)]
     pub quiet: bool,
@@ -724,6 +731,7 @@ pub fn options(args: &Args) -> Options {
         // One budget of reassembled bytes for the whole run, whatever the
         // number of files and threads.
         shared_budget: Some(Default::default()),
+        gateways: args.gateway.clone(),
         ..Options::default()
     }
 }
@@ -1404,6 +1412,8 @@ mod tests {
             &["rdptriage", "--format", "xml", "x"],
             &["rdptriage", "--threads", "0", "x"],
             &["rdptriage", "--port", "70000", "x"],
+            &["rdptriage", "--gateway", "gw:0", "x"],
+            &["rdptriage", "--gateway", "not a name", "x"],
             &["rdptriage", "--bogus", "x"],
         ] {
             assert_eq!(main_from(bad.iter().copied()), EXIT_ERROR, "{bad:?}");

@@ -193,4 +193,16 @@ fn redacted_json_lines_are_refused() {
         "{}",
         stderr(&o)
     );
+    let o = run(&[
+        "report",
+        "--gateway",
+        "gw.example.test",
+        &p.to_string_lossy(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--gateway belongs to an analysis"),
+        "{}",
+        stderr(&o)
+    );
 }

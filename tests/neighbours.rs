@@ -359,9 +359,10 @@ fn csv_has_a_row_per_attempt() {
 /// The lab's RD Gateway captures (`make-redirect-captures.sh` g01-g04:
 /// xfreerdp 2.11 `/g:` to a gateway address where nothing listens, to a
 /// gateway name that does not resolve, to a TLS server whose certificate
-/// the client does not trust, and to an HTTPS server answering 403). A
-/// gateway is not identified yet, so what is claimed is only what the
-/// capture shows by itself: the NXDOMAIN of the gateway's name (tshark:
+/// the client does not trust, and to an HTTPS server answering 403).
+/// Without `--gateway` and without keys nothing says these connections
+/// are a gateway's, so what is claimed is only what the capture shows by
+/// itself: the NXDOMAIN of the gateway's name (tshark:
 /// `dns.flags.rcode` 3 in frames 3 and 4, queries in 1 and 2), at low
 /// confidence since nothing says the name was for Remote Desktop; the
 /// HTTPS connections to 443 are not RDP connections and nothing is said
@@ -384,4 +385,140 @@ fn gateway_captures_claim_only_what_they_show() {
         assert!(r.connections.is_empty(), "{f}");
         assert!(r.side.attempts.is_empty(), "{f}: {:?}", r.side.attempts);
     }
+}
+
+fn analyze_with(file: &str, gateways: &[&str], keylog: Option<&str>) -> FileResult {
+    let mut opts = Options {
+        gateways: gateways.iter().map(|g| g.parse().unwrap()).collect(),
+        ..Options::default()
+    };
+    if let Some(k) = keylog {
+        let text = std::fs::read_to_string(PathBuf::from(LAB).join(k)).unwrap();
+        let mut keys = rdptriage::proto::decrypt::keys::Keys::default();
+        keys.add_key_log(
+            &text,
+            rdptriage::proto::decrypt::keys::Origin::File(k.to_string()),
+        );
+        opts.keys = Some(std::sync::Arc::new(keys));
+    }
+    let p = PathBuf::from(LAB).join(file);
+    let r = analyze_path(&p.to_string_lossy(), &opts);
+    assert!(r.complete(), "{file}: {:?}", r.read);
+    r
+}
+
+/// The one attempt of a gateway capture: its parts and its cause.
+fn gateway_attempt(r: &FileResult) -> &rdptriage::diagnose::neighbours::CrossAttempt {
+    assert_eq!(r.side.attempts.len(), 1, "{:?}", r.side.attempts);
+    assert!(r.connections.is_empty(), "a gateway connection is not RDP");
+    &r.side.attempts[0]
+}
+
+/// With the gateway named (`--gateway`, by name or address) or its
+/// request decrypted, each lab gateway capture gives the cause of its row
+/// in `gateway-labels.tsv` (written from what each scenario did), with
+/// the parts, the frames tshark shows and no more confidence than they
+/// allow: g01 refused (SYN 5, RST 6), g02 the gateway's name NXDOMAIN
+/// (queries 1, 2, answers 3, 4), g03 a complete TLS 1.3 handshake (8, 10,
+/// 12) and the client's alert record and FIN with no request (19, 20;
+/// why it closed is inferred), g04 `RDG_OUT_DATA` (14) answered 403 (16),
+/// with or without `--gateway`.
+#[test]
+fn gateway_captures_give_their_labelled_cause_when_the_gateway_is_known() {
+    let labels = rows(&format!("{LAB}/gateway-labels.tsv"));
+    assert_eq!(labels.len(), 6);
+    for l in &labels {
+        let (file, gws, keys, first, parts, cause, max, evidence) =
+            (&l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7]);
+        let gws: Vec<&str> = gws.split(',').filter(|g| *g != "-").collect();
+        let keys = (keys != "-").then_some(keys.as_str());
+        let r = analyze_with(file, &gws, keys);
+        let a = gateway_attempt(&r);
+        assert!(a.gateway.is_some(), "{file}");
+        let first: u64 = first.parse().unwrap();
+        assert_eq!(a.parts[0].frames().first(), Some(&first), "{file}");
+        let kinds: Vec<&str> = a.parts.iter().map(|p| p.kind()).collect();
+        assert_eq!(kinds.join(","), *parts, "{file}");
+        let c = a
+            .cause
+            .as_ref()
+            .unwrap_or_else(|| panic!("{file}: no cause"));
+        assert_eq!(c.id.id(), cause, "{file}: {}", c.summary);
+        let max = confidence(max).unwrap();
+        assert!(
+            c.confidence <= max,
+            "{file}: {:?} above {max:?}",
+            c.confidence
+        );
+        let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
+        for f in evidence.split(',') {
+            let f: u64 = f.parse().unwrap();
+            assert!(frames.contains(&f), "{file}: frame {f} not in {frames:?}");
+        }
+        if file.starts_with("g04") {
+            assert!(c.summary.contains("403"), "{}", c.summary);
+            assert!(c.summary.contains("RDG_OUT_DATA"), "{}", c.summary);
+        }
+    }
+    // g03: the gateway closed first, and the summary says so.
+    let r = analyze_with("g03-gateway-cert-untrusted.pcap", &["gw.lab.test"], None);
+    let c = gateway_attempt(&r).cause.as_ref().unwrap();
+    assert!(c.summary.contains("frame 16"), "{}", c.summary);
+    assert!(
+        c.evidence.iter().any(|e| e.frame == 15),
+        "the gateway's alert"
+    );
+}
+
+/// g04's decrypted request carries `Authorization: NTLM TlRMTVNTUAAB...`
+/// (tshark -o tls.keylog_file:g04-gateway-http-403.keys -Y
+/// frame.number==14 -x): no format prints it.
+#[test]
+fn the_gateway_request_token_is_never_printed() {
+    use rdptriage::report::{render, Format, Input, ReportOptions};
+    let r = analyze_with(
+        "g04-gateway-http-403.pcap",
+        &[],
+        Some("g04-gateway-http-403.keys"),
+    );
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Markdown,
+        Format::Csv,
+        Format::Html,
+    ] {
+        let out = render(
+            &[Input::new(&r)],
+            &ReportOptions {
+                format,
+                ..ReportOptions::default()
+            },
+        );
+        assert!(out.contains("gateway_failed"), "{format:?}");
+        assert!(
+            !out.contains("TlRMTVNTUAAB"),
+            "{format:?} prints the NTLM token"
+        );
+    }
+}
+
+/// What the capture cannot show is not claimed: g04 without its keys is
+/// a TLS connection whose client sent a request (frame 14) and got an
+/// answer (16); the 403 is encrypted. Another gateway named than the one
+/// connected to claims nothing of it either.
+#[test]
+fn a_gateway_connection_without_what_shows_its_failure_claims_none() {
+    let r = analyze_with("g04-gateway-http-403.pcap", &["gw.lab.test"], None);
+    let a = gateway_attempt(&r);
+    assert!(a.gateway.is_some());
+    assert!(a.cause.is_none(), "{:?}", a.cause);
+    let r = analyze_with("g01-gateway-refused.pcap", &["othergw.lab.test"], None);
+    assert!(r
+        .side
+        .attempts
+        .iter()
+        .all(|a| a.gateway.is_none() && a.cause.is_none()));
+    assert!(r.connections.is_empty());
 }

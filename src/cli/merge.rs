@@ -471,6 +471,8 @@ pub fn analysis_only(args: &Args) -> Option<&'static str> {
         Some("--rsa-key")
     } else if !args.ports.is_empty() {
         Some("--port")
+    } else if !args.gateway.is_empty() {
+        Some("--gateway")
     } else {
         None
     }

@@ -681,6 +681,7 @@ pub const CLIENT_MESSAGES: &[(CauseId, &[ClientMessage])] = &[
     (CauseId::KerberosEtypeUnsupported, &[NONE_KNOWN]),
     (CauseId::UdpTransportBlocked, &[NONE_KNOWN]),
     (CauseId::RedirectFailed, &[NONE_KNOWN]),
+    (CauseId::GatewayFailed, &[NONE_KNOWN]),
 ];
 
 /// The client-message entries of a cause.

@@ -44,6 +44,7 @@ pub mod client_message;
 pub mod error_info;
 pub mod evidence;
 mod facts;
+pub mod gateway;
 pub mod ladder;
 mod negotiation;
 mod neighbour_rules;
@@ -321,6 +322,9 @@ pub enum CauseId {
     UdpTransportBlocked,
     /// The connection a redirection sent the client to (routing token) failed.
     RedirectFailed,
+    /// The connection to the RD Gateway failed: refused, unanswered, its
+    /// name not found, closed after TLS, or an HTTP error status.
+    GatewayFailed,
 }
 
 impl CauseId {
@@ -391,6 +395,7 @@ impl CauseId {
         CauseId::KerberosEtypeUnsupported,
         CauseId::UdpTransportBlocked,
         CauseId::RedirectFailed,
+        CauseId::GatewayFailed,
     ];
 
     /// Stable identifier (JSON, labels), e.g. `port_closed`.
@@ -463,6 +468,7 @@ impl CauseId {
             KerberosEtypeUnsupported => "kerberos_etype_unsupported",
             UdpTransportBlocked => "udp_transport_blocked",
             RedirectFailed => "redirect_failed",
+            GatewayFailed => "gateway_failed",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! SYNs nobody answered (informational). The caps of the evidence model
 //! apply as for the TCP verdicts (`docs/verdicts.md`).
 
+use super::gateway::{GatewayPart, GatewayStep};
 use super::neighbours::{CrossAttempt, KrbExchange, Lookup, LookupResult, Part, TcpPart, Tie};
 use super::neighbours::{SideClue, SideEvidence};
 use super::{remediation, CauseId, Certainty, Confidence, Grounds, Outcome, Phase};
@@ -58,6 +59,7 @@ fn tcp(a: &CrossAttempt) -> Tcp<'_> {
 /// The cause of an attempt from its neighbours, if they show one.
 pub fn decide(a: &CrossAttempt) -> Option<super::neighbours::SideCause> {
     let rules: &[fn(&CrossAttempt) -> Option<Found>] = &[
+        gateway_failed,
         krb_error,
         kdc_unreachable,
         redirect_failed,
@@ -386,6 +388,199 @@ fn redirect_failed(a: &CrossAttempt) -> Option<Found> {
         at: first.last_ts,
         what: format!("the connection to {} ended", first.server.ip()),
     })
+}
+
+/// The attempt's connection to the RD Gateway failed, or the gateway's
+/// name did not resolve. How sure, by what the capture shows: an HTTP
+/// error status (decrypted) or a RST answering the SYN states it (seen,
+/// explicit); SYNs nobody answered are a silence (at most medium); a
+/// completed TLS handshake after which the client closed without a
+/// request is inferred (low): an untrusted certificate is the usual
+/// reason, but the client's policy, a cancelled prompt or the server
+/// closing first give the same packets. The NXDOMAIN of the name the user
+/// gave for the gateway is explicit.
+fn gateway_failed(a: &CrossAttempt) -> Option<Found> {
+    use super::gateway::GatewayFailure as F;
+    a.gateway.as_ref()?;
+    let gw = a.parts.iter().rev().find_map(|p| match p {
+        Part::Gateway(g) => Some(g),
+        _ => None,
+    });
+    let Some(g) = gw else {
+        return gateway_name_not_found(a);
+    };
+    let failure = g.failure()?;
+    let (basis, grounds, evidence, summary, at) = match failure {
+        F::HttpStatus(status) => gateway_http(g, status),
+        F::Refused => (
+            Certainty::Seen,
+            Grounds::Explicit,
+            gateway_syns(g)
+                .chain([gateway_step(g, g.refused, GatewayStep::Refused)])
+                .collect(),
+            format!(
+                "The RD Gateway {} refused the connection: a RST answered the SYN (nothing \
+                 listens on the port, or a firewall rejects it).",
+                g.server
+            ),
+            g.first_ts,
+        ),
+        F::Unanswered => (
+            Certainty::Implied,
+            Grounds::Silence,
+            gateway_syns(g).collect(),
+            format!(
+                "The RD Gateway {} never answered: {} SYN, no SYN+ACK or RST (the gateway is \
+                 down or the path to it drops the packets).",
+                g.server,
+                g.syns.len()
+            ),
+            g.first_ts,
+        ),
+        F::ClosedAfterHandshake => gateway_closed_after_handshake(g),
+        F::NameNotFound => return None,
+    };
+    Some(Found {
+        id: CauseId::GatewayFailed,
+        confidence: Confidence::High,
+        basis,
+        grounds,
+        summary,
+        evidence: evidence.into_iter().flatten().collect(),
+        at,
+        what: format!("the gateway connection failed ({failure})"),
+    })
+}
+
+/// What a gateway rule found: basis, grounds, evidence (steps the
+/// connection may lack are None), summary and the decisive time.
+type GatewayFound = (
+    Certainty,
+    Grounds,
+    Vec<Option<SideEvidence>>,
+    String,
+    crate::common::Timestamp,
+);
+
+/// One frame of the gateway connection, as evidence.
+fn gateway_step(g: &GatewayPart, frame: Option<u64>, step: GatewayStep) -> Option<SideEvidence> {
+    frame.map(|f| {
+        SideEvidence::new(
+            f,
+            SideClue::Gateway {
+                step,
+                server: g.server,
+            },
+        )
+    })
+}
+
+fn gateway_syns(g: &GatewayPart) -> impl Iterator<Item = Option<SideEvidence>> + '_ {
+    g.syns
+        .iter()
+        .map(|&f| gateway_step(g, Some(f), GatewayStep::Syn))
+}
+
+/// The gateway answered the request with an HTTP error status (seen,
+/// decrypted).
+fn gateway_http(g: &GatewayPart, status: u16) -> GatewayFound {
+    let meaning = match status {
+        401 => "authentication to the gateway failed",
+        // FreeRDP reads 403, 404 and 410 to RDG_OUT_DATA as a gateway
+        // without the HTTP transport and falls back to RPC over HTTP
+        // (libfreerdp/core/gateway/rdg.c).
+        403 => {
+            "the gateway does not authorise this user or target (its RD CAP or RD RAP), or it \
+             does not offer this transport"
+        }
+        404 => "the path is not an RD Gateway's, or it does not offer this transport",
+        s if s >= 500 => "the gateway failed",
+        _ => "the gateway refused the request",
+    };
+    let reason = g.response.as_ref().map_or("", |(_, _, r)| r.as_str());
+    let req = g
+        .request
+        .as_ref()
+        .map_or_else(|| "the request".to_string(), |(_, m, p)| format!("{m} {p}"));
+    let evidence = vec![
+        g.request.as_ref().map(|(f, m, p)| {
+            SideEvidence::new(
+                *f,
+                SideClue::HttpRequest {
+                    method: m.clone(),
+                    path: p.clone(),
+                },
+            )
+        }),
+        g.response.as_ref().map(|(f, s, r)| {
+            SideEvidence::new(
+                *f,
+                SideClue::HttpStatus {
+                    status: *s,
+                    reason: r.clone(),
+                },
+            )
+        }),
+    ];
+    (
+        Certainty::Seen,
+        Grounds::Explicit,
+        evidence,
+        format!(
+            "The RD Gateway {} answered {req} with HTTP {status} {reason}: {meaning}.",
+            g.server
+        ),
+        g.last_ts,
+    )
+}
+
+/// The TLS handshake completed and the client closed without a request:
+/// why is inferred. When the gateway closed first, that is said and shown.
+fn gateway_closed_after_handshake(g: &GatewayPart) -> GatewayFound {
+    let server_first = g.server_close.is_some_and(|s| {
+        g.client_close.map_or(true, |c| s < c) && g.client_alert.map_or(true, |c| s < c)
+    });
+    let mut evidence = vec![
+        gateway_step(g, g.client_hello, GatewayStep::ClientHello),
+        gateway_step(g, g.server_hello, GatewayStep::ServerHello),
+        gateway_step(g, g.client_finished, GatewayStep::ClientFinished),
+    ];
+    let mut also = String::new();
+    if let (true, Some(f)) = (server_first, g.server_close) {
+        evidence.push(gateway_step(g, g.server_alert, GatewayStep::ServerAlert));
+        evidence.push(gateway_step(g, Some(f), GatewayStep::ServerClose));
+        also = format!(
+            " The gateway had closed its side first (frame {f}), which can be the reason too."
+        );
+    }
+    evidence.push(gateway_step(g, g.client_alert, GatewayStep::ClientAlert));
+    evidence.push(gateway_step(g, g.client_close, GatewayStep::ClientClose));
+    (
+        Certainty::Inferred,
+        Grounds::Position,
+        evidence,
+        format!(
+            "The TLS handshake with the RD Gateway {} completed and the client closed without \
+             sending its gateway request: most likely the client does not trust the gateway's \
+             certificate (name, issuer, expiry or revocation), though a client policy or a \
+             cancelled prompt look the same.{also}",
+            g.server
+        ),
+        g.last_ts,
+    )
+}
+
+/// The name the user gave for the gateway was answered NXDOMAIN and no
+/// connection followed: the user's word makes it the gateway's.
+fn gateway_name_not_found(a: &CrossAttempt) -> Option<Found> {
+    let mut f = dns_failed(a)?;
+    if f.id != CauseId::DnsNameNotFound {
+        return None;
+    }
+    f.id = CauseId::GatewayFailed;
+    f.basis = Certainty::Seen;
+    f.summary = format!("The RD Gateway's name does not resolve. {}", f.summary);
+    Some(f)
 }
 
 /// A look-up of the server's name that gave no address, in an attempt

@@ -12,8 +12,10 @@
 
 use super::attempts::RETRY_WINDOW;
 use super::evidence::{Clue, RdpClue};
+use super::gateway::{GatewayPart, GatewaySpec, GatewayStep, GatewayTie};
 use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
 use crate::common::{Dir, Duration, Timestamp};
+use crate::proto::http::HttpMethod;
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
 };
@@ -297,6 +299,8 @@ pub enum Part {
     Kerberos(Box<KrbExchange>),
     Udp(UdpChannel),
     Tcp(TcpPart),
+    /// A connection to an RD Gateway (`gateway.rs`).
+    Gateway(Box<GatewayPart>),
 }
 
 impl Part {
@@ -307,6 +311,7 @@ impl Part {
             Part::Kerberos(_) => "kerberos",
             Part::Udp(_) => "rdp_udp",
             Part::Tcp(_) => "tcp",
+            Part::Gateway(_) => "gateway",
         }
     }
 
@@ -325,6 +330,26 @@ impl Part {
                 v
             }
             Part::Tcp(t) => vec![t.first_frame, t.last_frame],
+            Part::Gateway(g) => {
+                let mut v = g.syns.clone();
+                v.extend(
+                    [
+                        g.synack,
+                        g.refused,
+                        g.client_hello,
+                        g.server_hello,
+                        g.client_finished,
+                        g.request.as_ref().map(|r| r.0),
+                        g.response.as_ref().map(|r| r.0),
+                        g.client_alert,
+                        g.client_close,
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
+                v.extend([g.first_frame, g.last_frame]);
+                v
+            }
         };
         v.sort_unstable();
         v.dedup();
@@ -337,6 +362,7 @@ impl Part {
             Part::Kerberos(k) => k.first_ts,
             Part::Udp(u) => u.first_ts,
             Part::Tcp(t) => t.first_ts,
+            Part::Gateway(g) => g.first_ts,
         }
     }
 
@@ -347,6 +373,7 @@ impl Part {
             Part::Kerberos(k) => k.reply.as_ref().map_or(k.last_ts, |r| r.1),
             Part::Udp(u) => u.first_ts,
             Part::Tcp(t) => t.last_ts,
+            Part::Gateway(g) => g.last_ts,
         }
     }
 }
@@ -358,6 +385,7 @@ impl std::fmt::Display for Part {
             Part::Kerberos(k) => k.fmt(f),
             Part::Udp(u) => u.fmt(f),
             Part::Tcp(t) => t.fmt(f),
+            Part::Gateway(g) => g.fmt(f),
         }
     }
 }
@@ -409,6 +437,22 @@ pub enum SideClue {
     RdstlsOffered {
         server: SocketAddr,
     },
+    /// A step of the client's connection to an RD Gateway.
+    Gateway {
+        step: GatewayStep,
+        server: SocketAddr,
+    },
+    /// The client's decrypted HTTP request to the gateway (never its
+    /// headers: `Authorization` carries the user's token).
+    HttpRequest {
+        method: HttpMethod,
+        path: String,
+    },
+    /// The gateway's decrypted HTTP status line.
+    HttpStatus {
+        status: u16,
+        reason: String,
+    },
     /// The leg's last frame: how its TCP verdict ended.
     LegFailed {
         stream: u64,
@@ -433,6 +477,9 @@ impl SideClue {
             SideClue::RoutingToken { .. } => "x224.routing_token",
             SideClue::RdstlsOffered { .. } => "x224.rdstls_offered",
             SideClue::LegFailed { .. } => "attempt.leg_failed",
+            SideClue::Gateway { .. } => "gateway.connection",
+            SideClue::HttpRequest { .. } => "http.request",
+            SideClue::HttpStatus { .. } => "http.status",
         }
     }
 }
@@ -485,6 +532,11 @@ impl std::fmt::Display for SideClue {
                 "X.224 Connection Request to {server} offering RDSTLS (used only after a \
                  redirection)"
             ),
+            SideClue::Gateway { step, server } => write!(f, "{step} (gateway {server})"),
+            SideClue::HttpRequest { method, path } => write!(f, "HTTP request {method} {path}"),
+            SideClue::HttpStatus { status, reason } => {
+                write!(f, "HTTP status {status} {reason} from the gateway")
+            }
             SideClue::LegFailed {
                 stream,
                 phase,
@@ -545,6 +597,9 @@ pub struct CrossAttempt {
     /// In order of their first frame.
     pub parts: Vec<Part>,
     pub cause: Option<SideCause>,
+    /// Set when the attempt is one to an RD Gateway: why it is taken for
+    /// one (the user's `--gateway`, or the decrypted HTTP method).
+    pub gateway: Option<GatewayTie>,
 }
 
 impl CrossAttempt {
@@ -611,7 +666,7 @@ fn same_host(a: &str, b: &str) -> bool {
 /// capture holds no neighbour: the TCP attempts say everything then.
 pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
     let parts = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
-    cross_attempts_of(side, parts)
+    cross_attempts_of(side, parts, Vec::new(), &[])
 }
 
 /// What the attempts across protocols keep of one RDP connection: its
@@ -658,12 +713,23 @@ impl TcpSummary {
 }
 
 /// [`cross_attempts`] from the connections' summaries, in stream order.
-pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<CrossAttempt> {
-    if side.is_empty() && !conns.iter().any(|c| c.part.redirect_marked()) {
+/// `gateways` are the connections to a possible RD Gateway (on a port
+/// of `specs`, or any HTTPS connection decrypted); those `specs` or their
+/// decrypted method do not show to be one are left out.
+pub fn cross_attempts_of(
+    side: &Neighbours,
+    conns: Vec<TcpSummary>,
+    gateways: Vec<GatewayPart>,
+    specs: &[GatewaySpec],
+) -> Vec<CrossAttempt> {
+    let lookups_all = lookups(&side.events);
+    let gateways = identify_gateways(gateways, specs, &lookups_all);
+    if side.is_empty() && gateways.is_empty() && !conns.iter().any(|c| c.part.redirect_marked()) {
         return Vec::new();
     }
     let mut attempts = tcp_attempts(conns);
     join_redirects(&mut attempts);
+    attempts.extend(gateway_attempts(gateways));
     for u in udp_channels(side) {
         attach(&mut attempts, Part::Udp(u));
     }
@@ -672,7 +738,7 @@ pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<Cross
     }
     // Answered look-ups first: they bring the names a failed one (a
     // search-suffix variant, an AAAA without answer) is then tied by.
-    let mut ls = lookups(&side.events);
+    let mut ls = lookups_all;
     ls.sort_by_key(|l| l.result() != LookupResult::Resolved);
     for l in ls {
         attach_lookup(&mut attempts, l);
@@ -694,10 +760,93 @@ pub fn cross_attempts_of(side: &Neighbours, conns: Vec<TcpSummary>) -> Vec<Cross
     for a in &mut attempts {
         a.parts
             .sort_by_key(|p| p.frames().first().copied().unwrap_or(0));
+        if a.gateway.is_none() {
+            a.gateway = named_gateway(a, specs);
+        }
         a.cause = super::neighbour_rules::decide(a);
     }
     attempts.sort_by_key(|a| a.parts.first().and_then(|p| p.frames().first().copied()));
     attempts
+}
+
+/// The connections that are a gateway's, each with its tie: the method
+/// of its decrypted request, or the gateway the user named, matched by
+/// the connection's address, SNI or certificate name, or by a DNS answer
+/// for the gateway's name that gave the connection's address.
+fn identify_gateways(
+    parts: Vec<GatewayPart>,
+    specs: &[GatewaySpec],
+    lookups: &[Lookup],
+) -> Vec<GatewayPart> {
+    use super::gateway::GatewayHost;
+    let resolved = |g: &GatewayPart, spec: &GatewaySpec| match &spec.host {
+        GatewayHost::Name(n) => {
+            g.server.port() == spec.port
+                && lookups.iter().any(|l| {
+                    l.client == g.client.ip()
+                        && l.name.trim_end_matches('.').eq_ignore_ascii_case(n)
+                        && l.addresses.contains(&g.server.ip())
+                })
+        }
+        GatewayHost::Addr(_) => false,
+    };
+    parts
+        .into_iter()
+        .filter_map(|mut g| {
+            let named = specs.iter().find(|s| g.matches(s) || resolved(&g, s));
+            g.tie = match (named, &g.request) {
+                (Some(s), _) => Some(GatewayTie::Named(s.to_string())),
+                (None, Some((_, m, _))) if m.is_gateway() => Some(GatewayTie::Method(m.clone())),
+                _ => None,
+            };
+            g.tie.is_some().then_some(g)
+        })
+        .collect()
+}
+
+/// The gateway connections as attempts: those of one client to one
+/// gateway within [`RETRY_WINDOW`] of each other are one attempt (the
+/// HTTP transport opens two, for RDG_OUT_DATA and RDG_IN_DATA).
+fn gateway_attempts(mut parts: Vec<GatewayPart>) -> Vec<CrossAttempt> {
+    parts.sort_by_key(|g| (g.client.ip(), g.first_ts));
+    let mut out: Vec<CrossAttempt> = Vec::new();
+    for g in parts {
+        let joins = out.last().is_some_and(|a| {
+            a.client == g.client.ip()
+                && a.server == Some(g.server.ip())
+                && g.first_ts.0 <= a.span().1 .0.saturating_add(RETRY_WINDOW.0)
+        });
+        if joins {
+            let a = out.last_mut().expect("checked");
+            add_names(&mut a.names, g.names.clone());
+            a.parts.push(Part::Gateway(Box::new(g)));
+        } else {
+            out.push(CrossAttempt {
+                client: g.client.ip(),
+                server: Some(g.server.ip()),
+                names: g.names.clone(),
+                gateway: g.tie.clone(),
+                parts: vec![Part::Gateway(Box::new(g))],
+                cause: None,
+            });
+        }
+    }
+    out
+}
+
+/// An attempt with no gateway connection is a gateway's when it looked
+/// up the name the user gave for the gateway (`--gateway NAME`): the
+/// look-up failed, so the client had nowhere to connect.
+fn named_gateway(a: &CrossAttempt, specs: &[GatewaySpec]) -> Option<GatewayTie> {
+    use super::gateway::GatewayHost;
+    specs.iter().find_map(|s| match &s.host {
+        GatewayHost::Name(n) => a
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Dns(l) if l.name.trim_end_matches('.').eq_ignore_ascii_case(n)))
+            .then(|| GatewayTie::Named(s.to_string())),
+        GatewayHost::Addr(_) => None,
+    })
 }
 
 /// The TCP connections as attempts: retries from one client to one
@@ -722,6 +871,7 @@ fn tcp_attempts(mut sorted: Vec<TcpSummary>) -> Vec<CrossAttempt> {
                 names,
                 parts: vec![Part::Tcp(part)],
                 cause: None,
+                gateway: None,
             });
         }
     }
@@ -766,7 +916,7 @@ fn join_redirects(attempts: &mut Vec<CrossAttempt>) {
 
 /// The names a connection shows for its server: the SNI, then the
 /// certificate's subject common name and DNS names.
-fn tcp_names(tl: &Timeline) -> Vec<String> {
+pub(super) fn tcp_names(tl: &Timeline) -> Vec<String> {
     let mut names = Vec::new();
     if let Some(sni) = tl.client_hello().and_then(|(_, h)| h.sni.clone()) {
         names.push(sni.to_ascii_lowercase());
@@ -868,6 +1018,7 @@ fn attach(attempts: &mut Vec<CrossAttempt>, part: Part) {
             names: part_names(&part),
             parts: vec![part],
             cause: None,
+            gateway: None,
         }),
         None => {}
     }
@@ -879,6 +1030,7 @@ fn part_client(p: &Part) -> IpAddr {
         Part::Kerberos(k) => k.client,
         Part::Udp(u) => u.client.ip(),
         Part::Tcp(t) => t.client.ip(),
+        Part::Gateway(g) => g.client.ip(),
     }
 }
 
@@ -905,7 +1057,7 @@ fn names_server(p: &Part, a: &CrossAttempt) -> bool {
             .rdp_service_host()
             .is_some_and(|h| a.knows_name(h)),
         Part::Udp(u) => a.server == Some(u.server.ip()),
-        Part::Tcp(_) => false,
+        Part::Tcp(_) | Part::Gateway(_) => false,
     }
 }
 
@@ -934,7 +1086,7 @@ fn stands_alone(p: &Part) -> bool {
                     .is_some_and(|e| e != KrbErrorCode::PREAUTH_REQUIRED)
         }
         Part::Dns(l) => l.result() != LookupResult::Resolved,
-        Part::Tcp(_) => false,
+        Part::Tcp(_) | Part::Gateway(_) => false,
     }
 }
 
@@ -1375,7 +1527,7 @@ mod tests {
                 names: Vec::new(),
             })
             .collect();
-        cross_attempts_of(&Neighbours::default(), conns)
+        cross_attempts_of(&Neighbours::default(), conns, Vec::new(), &[])
     }
 
     const TOKEN: &str = "Cookie: msts=392442822.15629.0000";

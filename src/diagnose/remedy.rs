@@ -809,6 +809,42 @@ pub const REMEDIES: &[Remedy] = &[
                  LoadBalanceInfo), 3.1.5.2.1 (the client disconnects and connects to the \
                  target); MSFT-SDLBTS (routing token format, Cookie: msts=)",
     },
+    Remedy {
+        cause: CauseId::GatewayFailed,
+        wire: "The client's connection to the RD Gateway (named with --gateway, or recognised by \
+               its decrypted RDG_/RPC_ request) failed before the tunnel opened: a RST answered \
+               its SYN, no answer came, the gateway's name was answered NXDOMAIN, the TLS \
+               handshake completed and the client closed without sending a request, or the \
+               gateway answered the request with an HTTP error status.",
+        remedy: "By what the evidence shows. Refused or unanswered: the RD Gateway service \
+                 (TSGateway) is not running or TCP 443 to it is blocked (`Test-NetConnection <gw> \
+                 -Port 443`, the firewall between client and gateway). Name not found: the \
+                 gateway's public DNS record is missing or the client uses another DNS. Closed \
+                 after the TLS handshake: most often the client does not trust the gateway's \
+                 certificate (name not the one the client uses, issuer not trusted by the client, \
+                 expired, revocation list unreachable): install a certificate from a trusted CA \
+                 whose subject is the gateway's external name (RD Gateway Manager > Properties > \
+                 SSL Certificate); a client-side policy or a cancelled prompt gives the same \
+                 packets. HTTP 401: authentication to the gateway failed (the user's credentials, \
+                 or NTLM/Kerberos not accepted by the gateway's IIS site). HTTP 403: the user or \
+                 the target computer is not allowed by the gateway's Connection Authorization \
+                 Policy (RD CAP: user groups, device redirection, authentication method) or \
+                 Resource Authorization Policy (RD RAP: the target's name must be in the allowed \
+                 computer group, with the name the client uses); the gateway's event log \
+                 (Microsoft-Windows-TerminalServices-Gateway/Operational) names which; a gateway \
+                 without the HTTP transport (Windows Server 2008 R2 offers only RPC over HTTP) \
+                 also answers RDG_ requests 403 or 404, and clients then retry with RPC_IN_DATA: \
+                 a capture without that retry shows a client that did not fall back. HTTP 404: the path is not a gateway's (/remoteDesktopGateway/, /rpc/rpcproxy.dll): \
+                 the host named is not an RD Gateway, or its IIS site is broken. HTTP 5xx: the \
+                 gateway failed (its NPS, IIS or the TSGateway service; check its event log).",
+        source: "MS-TSGU 2.2.3.3 (RDG_OUT_DATA, RDG_IN_DATA), 3.3.5.1 (HTTP authentication); \
+                 MS-RPCH 2.1.2.1 (RPC_IN_DATA, RPC_OUT_DATA); RFC 9110 15.5.2 (401), 15.5.4 (403), \
+                 15.5.5 (404), 15.6 (5xx); Microsoft Learn (Windows Server 2008 R2 and 2008), \
+                 \"Creating an RD CAP\" (gg675306: users connect only if they meet one RD CAP \
+                 and one RD RAP) and \"Create an RD RAP\"; FreeRDP libfreerdp/core/gateway/rdg.c \
+                 (403, 404 and 410 to RDG_OUT_DATA: no HTTP transport, fall back to RPC over \
+                 HTTP)",
+    },
 ];
 
 /// The row of a cause.

@@ -12,6 +12,7 @@ pub mod ber;
 pub mod cert;
 pub mod credssp;
 pub mod decrypt;
+pub mod http;
 pub mod inner;
 pub mod keyboard;
 pub mod mcs;
@@ -134,6 +135,8 @@ pub enum ProtoEvent {
     HiddenBySnaplen {
         what: String,
     },
+    /// An HTTP head of a decrypted RD Gateway connection (`http.rs`).
+    Http(http::HttpEvent),
 }
 
 /// An open enum value printed as its name or `unknown (0x..)`.

@@ -286,3 +286,85 @@ fn no_secret_in_any_format() {
     assert!(!dbg.contains(&format!("{}, {}", NT_RESPONSE_BYTE, NT_RESPONSE_BYTE)));
     assert!(!dbg.contains(&format!("{}, {}", SESSION_KEY_BYTE, SESSION_KEY_BYTE)));
 }
+
+/// The `Authorization` header of a gateway request carries the user's
+/// NTLM or Kerberos token ([MS-TSGU] 3.3.5.1): the HTTP decoder keeps the
+/// request line only, so no format prints the token, while the method
+/// and the gateway's status are reported.
+#[test]
+fn no_gateway_authorization_in_any_format() {
+    use crate::diagnose::gateway::{GatewayPart, GatewaySpec};
+    use crate::proto::http::decode_http;
+    const TOKEN: &str = "TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAABQAFAB4";
+    let req = format!(
+        "RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: gw.example.test\r\n\
+         Authorization: NTLM {TOKEN}\r\nRDG-Connection-Id: {{0}}\r\n\r\n"
+    );
+    let resp = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n";
+    let input = |data| StreamInput {
+        data,
+        holes: &[],
+        limit: None,
+        from_start: true,
+        hidden: &[],
+    };
+    let at = |ms: i64| Timestamp::from_secs_nanos(1_700_000_000, ms as u32 * 1_000_000);
+    let e = Endpoints {
+        client: "10.1.2.3:50000".parse().unwrap(),
+        server: "10.1.2.9:443".parse().unwrap(),
+    };
+    let mut tl = Timeline::new(7, e, at(0));
+    tl.push(
+        1,
+        at(0),
+        Dir::ToServer,
+        EventKind::Tcp(TcpEventKind::Syn {
+            retransmission: false,
+        }),
+    );
+    tl.push(
+        2,
+        at(1),
+        Dir::ToClient,
+        EventKind::Tcp(TcpEventKind::SynAck {
+            retransmission: false,
+        }),
+    );
+    for (i, d) in decode_http(input(req.as_bytes()), input(resp))
+        .into_iter()
+        .enumerate()
+    {
+        let frame = 3 + i as u64;
+        tl.push(frame, at(frame as i64), d.dir, EventKind::Proto(d.event));
+    }
+    let g = GatewayPart::of(&tl);
+    let spec: GatewaySpec = "10.1.2.9".parse().unwrap();
+    let mut f = file();
+    f.side.attempts = crate::diagnose::neighbours::cross_attempts_of(
+        &Default::default(),
+        Vec::new(),
+        vec![g],
+        &[spec],
+    );
+    assert_eq!(f.side.attempts.len(), 1);
+    let files = [f];
+    for redact in [false, true] {
+        for format in [
+            Format::Table,
+            Format::Json,
+            Format::Markdown,
+            Format::Jsonl,
+            Format::Csv,
+            Format::Html,
+        ] {
+            let out = render_as(&files, format, redact);
+            assert!(out.contains("RDG_OUT_DATA"), "{format:?}: not reported");
+            assert!(out.contains("gateway_failed"), "{format:?}: no cause");
+            for s in [TOKEN, &TOKEN[..12], "NTLM TlRM"] {
+                assert!(!out.contains(s), "{format:?} (redact {redact}) prints {s}");
+            }
+        }
+    }
+    let dbg = format!("{:?}", files[0].side.attempts);
+    assert!(!dbg.contains(&TOKEN[..12]));
+}

@@ -207,6 +207,14 @@ fn part(p: &Part) -> NeighbourPart {
             out.stream = Some(t.stream);
             out.routing_token = t.routing_token.as_ref().map(|(_, t)| t.clone());
         }
+        Part::Gateway(g) => {
+            out.result = match (g.failure(), &g.response) {
+                (Some(f), _) => f.id().into(),
+                (None, Some((_, s, _))) => format!("http_{s}"),
+                (None, None) => "no_failure_seen".into(),
+            };
+            out.stream = Some(g.stream);
+        }
     }
     out
 }
