@@ -245,9 +245,10 @@ pub struct TcpPart {
     /// 2.2.1.1 routingToken) and that request's frame.
     pub routing_token: Option<(u64, String)>,
     /// The frame of its X.224 Connection Request when that offers
-    /// PROTOCOL_RDSTLS, which a client uses only on a connection a
-    /// redirection sent it to, to present the redirection's GUID and
-    /// password ([MS-RDPBCGR] 2.2.1.1.1, 5.4.5.3).
+    /// PROTOCOL_RDSTLS, which is "primarily used in the context of server
+    /// redirection scenarios": a client redirected presents the
+    /// redirection's GUID and password with it ([MS-RDPBCGR] 2.2.1.1.1,
+    /// 5.4.5.3). Other uses exist, hence the low confidence alone.
     pub rdstls_offered: Option<u64>,
     /// A Server Redirection PDU the server sent on it (read only when
     /// decrypted): its frame and the target it names.
@@ -529,8 +530,8 @@ impl std::fmt::Display for SideClue {
             ),
             SideClue::RdstlsOffered { server } => write!(
                 f,
-                "X.224 Connection Request to {server} offering RDSTLS (used only after a \
-                 redirection)"
+                "X.224 Connection Request to {server} offering RDSTLS (used primarily after a \
+                 redirection, MS-RDPBCGR 5.4.5.3)"
             ),
             SideClue::Gateway { step, server } => write!(f, "{step} (gateway {server})"),
             SideClue::HttpRequest { method, path } => write!(f, "HTTP request {method} {path}"),

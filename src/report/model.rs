@@ -469,7 +469,14 @@ impl CauseReport {
         let rests = match (self.grounds.as_str(), self.basis.as_str()) {
             ("explicit", _) => "explicit evidence".to_string(),
             ("silence", _) => "a silence".to_string(),
-            (_, basis) => format!("the position of a {basis} step"),
+            (_, basis) => {
+                let article = if basis.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                format!("the position of {article} {basis} step")
+            }
         };
         format!("{} confidence, rests on {rests}", self.confidence)
     }
