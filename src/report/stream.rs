@@ -174,6 +174,8 @@ struct TableParts {
     rows: Spill,
     widths: [usize; 7],
     shown: usize,
+    /// What the narrow table's arrangement reads of the rows.
+    narrow: terminal::NarrowLayout,
     paragraphs: Spill,
     /// The "TLS decryption:" lines, of every connection (shown or not).
     decryption: Spill,
@@ -209,6 +211,7 @@ impl FileRecords {
                 rows: Spill::default(),
                 widths: terminal::COLUMNS.map(terminal::cell_width),
                 shown: 0,
+                narrow: terminal::NarrowLayout::default(),
                 paragraphs: Spill::default(),
                 decryption: Spill::default(),
                 first_failed: HashMap::new(),
@@ -327,6 +330,7 @@ impl TableParts {
         for (w, cell) in self.widths.iter_mut().zip(&cells) {
             *w = (*w).max(terminal::cell_width(cell));
         }
+        self.narrow.add(&cells);
         buf.clear();
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
@@ -417,14 +421,24 @@ impl TableParts {
                 buf.clear();
             }
             TableForm::Narrow => {
-                // comfy-table arranges the narrow table from all its rows:
-                // this file's rows are read back into memory to draw it.
-                let mut rows = Vec::with_capacity(self.shown);
+                // Arranged from what the rows showed, then drawn a few
+                // rows at a time from the spill.
+                let widths = self.narrow.widths(self.style);
+                let (style, shown) = (self.style, self.shown);
+                let mut rows = Vec::with_capacity(NARROW_CHUNK);
+                let mut done = 0;
                 self.rows.for_each_line(&mut |line| {
                     rows.push(row_of(line));
+                    done += 1;
+                    if rows.len() == NARROW_CHUNK || done == shown {
+                        let head = done == rows.len();
+                        terminal::narrow_part(&mut buf, &rows, &widths, style, head, done == shown);
+                        out.write_all(buf.as_bytes())?;
+                        buf.clear();
+                        rows.clear();
+                    }
                     Ok(())
                 })?;
-                buf.push_str(&terminal::narrow_table(&rows, self.style));
                 buf.push('\n');
             }
         }
@@ -439,6 +453,9 @@ impl TableParts {
         self.paragraphs.copy_to(out)
     }
 }
+
+/// Rows of the narrow table drawn at once.
+const NARROW_CHUNK: usize = 256;
 
 /// A row's cells from its line in the rows' spill.
 fn row_of(line: &str) -> [String; 7] {
