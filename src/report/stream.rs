@@ -176,6 +176,8 @@ struct TableParts {
     shown: usize,
     /// What the narrow table's arrangement reads of the rows.
     narrow: terminal::NarrowLayout,
+    /// See [`TableHeld::rows_peak`].
+    rows_peak: usize,
     paragraphs: Spill,
     /// The "TLS decryption:" lines, of every connection (shown or not).
     decryption: Spill,
@@ -212,6 +214,7 @@ impl FileRecords {
                 widths: terminal::COLUMNS.map(terminal::cell_width),
                 shown: 0,
                 narrow: terminal::NarrowLayout::default(),
+                rows_peak: 0,
                 paragraphs: Spill::default(),
                 decryption: Spill::default(),
                 first_failed: HashMap::new(),
@@ -252,6 +255,17 @@ impl FileRecords {
         self.outcomes.add(&c.outcome);
         self.totals.connection(c);
         self.body.write(self.text.as_bytes())
+    }
+
+    /// What the table format held of this file's rows (none in the
+    /// other formats).
+    pub fn table_held(&self) -> TableHeld {
+        self.table
+            .as_ref()
+            .map_or_else(TableHeld::default, |t| TableHeld {
+                layout_lines: t.narrow.lines_kept(),
+                rows_peak: t.rows_peak,
+            })
     }
 
     /// Whether the connections went to a temporary file.
@@ -427,8 +441,10 @@ impl TableParts {
                 let (style, shown) = (self.style, self.shown);
                 let mut rows = Vec::with_capacity(NARROW_CHUNK);
                 let mut done = 0;
+                let peak = &mut self.rows_peak;
                 self.rows.for_each_line(&mut |line| {
                     rows.push(row_of(line));
+                    *peak = (*peak).max(rows.len());
                     done += 1;
                     if rows.len() == NARROW_CHUNK || done == shown {
                         let head = done == rows.len();
@@ -452,6 +468,16 @@ impl TableParts {
         out.write_all(buf.as_bytes())?;
         self.paragraphs.copy_to(out)
     }
+}
+
+/// What the table format holds of a file's rows, besides the spill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableHeld {
+    /// Lines of cells kept to arrange the narrow table.
+    pub layout_lines: usize,
+    /// The most rows read back from the spill and held at once to be
+    /// drawn (the narrow table's parts).
+    pub rows_peak: usize,
 }
 
 /// Rows of the narrow table drawn at once.

@@ -494,6 +494,11 @@ impl NarrowLayout {
         }
     }
 
+    /// The lines kept: the widest three and the distinct wrapped ones.
+    pub fn lines_kept(&self) -> usize {
+        3 + self.wrapped.iter().map(|w| w.len()).sum::<usize>()
+    }
+
     /// Each column's width with its padding, as comfy-table arranges the
     /// narrow table of the rows given to [`NarrowLayout::add`] (a table of
     /// the same lines, one row per distinct line).
