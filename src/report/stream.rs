@@ -409,6 +409,7 @@ impl TableParts {
             TableForm::Wide => {
                 let table = PlainTable {
                     widths: self.widths,
+                    color: self.style.color,
                 };
                 table.head(&mut buf);
                 buf.push('\n');
@@ -499,7 +500,8 @@ pub fn table_totals(totals: model::Totals, after_a_file: bool, style: TermStyle)
     if after_a_file {
         out.push('\n');
     }
-    out.push_str("Totals\n");
+    out.push_str(&terminal::bold("Totals", style));
+    out.push('\n');
     for l in text::totals_lines(&doc.totals) {
         terminal::wrapped(&mut out, style.width, 2, &l);
     }
@@ -571,7 +573,10 @@ mod tests {
                 *w = (*w).max(terminal::cell_width(c));
             }
         }
-        let t = PlainTable { widths };
+        let t = PlainTable {
+            widths,
+            color: false,
+        };
         let mut got = String::new();
         t.head(&mut got);
         for r in &rows {
@@ -597,12 +602,17 @@ mod tests {
         let r = crate::analyze::analyze_reader("n01.pcap", &bytes[..], &Default::default());
         let full = model::file_report(&model::Input::new(&r));
         assert!(full.connections.len() > 1 && !full.neighbour_attempts.is_empty());
+        let styles = [(false, false), (true, false), (true, true)];
         for width in [0, 40, 59, 60, 80, 100, 250] {
-            for quiet in [false, true] {
+            for (quiet, (terminal, color)) in [false, true]
+                .into_iter()
+                .flat_map(|q| styles.map(|s| (q, s)))
+            {
                 let style = TermStyle {
                     width,
                     quiet,
-                    ..TermStyle::default()
+                    terminal,
+                    color,
                 };
                 let mut doc = model::document(vec![full.clone()]);
                 text::clean_for_display(&mut doc);

@@ -94,6 +94,15 @@ fn outcome_color(outcome: &str) -> Option<Color> {
     }
 }
 
+/// `s` in bold when `style` is coloured.
+pub fn bold(s: &str, style: TermStyle) -> String {
+    Paint {
+        on: style.color,
+        width: style.width,
+    }
+    .bold(s)
+}
+
 /// Render the whole document for a terminal (or a pipe).
 pub fn render(doc: &Document, style: TermStyle) -> String {
     let p = Paint {
@@ -348,7 +357,26 @@ impl TableForm {
 /// so a table of any length can be written from rows kept on disk.
 pub struct PlainTable {
     pub widths: [usize; 7],
+    /// The outcome cells coloured as comfy-table colours them.
+    pub color: bool,
 }
+
+/// The column of the outcome, coloured in a coloured table.
+const OUTCOME_COLUMN: usize = 3;
+
+/// The ANSI foreground code comfy-table writes (through crossterm, as an
+/// ANSI 256-colour index) for an outcome's colour, and the one that ends it.
+fn outcome_sgr(outcome: &str) -> Option<&'static str> {
+    match outcome_color(outcome)? {
+        Color::Red => Some("\x1b[38;5;9m"),
+        Color::Green => Some("\x1b[38;5;10m"),
+        Color::Yellow => Some("\x1b[38;5;11m"),
+        Color::Cyan => Some("\x1b[38;5;14m"),
+        _ => None,
+    }
+}
+
+const SGR_DEFAULT_FOREGROUND: &str = "\x1b[39m";
 
 impl PlainTable {
     fn border(&self, out: &mut String, left: char, fill: char, mid: char, right: char) {
@@ -369,10 +397,18 @@ impl PlainTable {
             if i > 0 {
                 out.push('┆');
             }
+            // comfy-table colours the cell with its padding.
+            let sgr = outcome_sgr(c).filter(|_| self.color && i == OUTCOME_COLUMN);
+            if let Some(code) = sgr {
+                out.push_str(code);
+            }
             out.push(' ');
             out.push_str(c);
             let pad = w.saturating_sub(cell_width(c)) + 1;
             out.extend(std::iter::repeat(' ').take(pad));
+            if sgr.is_some() {
+                out.push_str(SGR_DEFAULT_FOREGROUND);
+            }
         }
         out.push('│');
     }
