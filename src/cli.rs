@@ -8,11 +8,10 @@
 //! threads. Each connection is turned into its report record on the
 //! worker as soon as its attempt grouping makes its verdict final, and its
 //! timeline dropped there. JSON Lines, CSV, the JSON document and the
-//! table (not on a terminal) render that record at once into a spill
+//! table (on a terminal or not) render that record at once into a spill
 //! (memory, then a temporary file) and are printed file by file as soon
-//! as a file and all before it are done; Markdown, HTML, the table on a
-//! terminal and `--redact` keep the records and print one document at
-//! the end.
+//! as a file and all before it are done; Markdown, HTML and `--redact`
+//! keep the records and print one document at the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
@@ -1166,11 +1165,8 @@ fn execute_from(
     }
     // Rendered connection by connection on the workers (not when
     // redacting: pseudonyms are given in output order, on this thread).
-    // The table too, unless it is fitted to a terminal or coloured.
-    let records = (stream::streams_records(format)
-        && !args.redact
-        && args.ladder.is_none()
-        && !(format == Format::Table && (ropts.style.terminal || ropts.style.color)))
+    // The table too, on a terminal or not, coloured or not.
+    let records = (stream::streams_records(format) && !args.redact && args.ladder.is_none())
         .then_some((format, ropts.style));
     let json_streamed = records.is_some_and(|r| r.0 == Format::Json);
     let table_streamed = records.is_some_and(|r| r.0 == Format::Table);

@@ -8,8 +8,8 @@
 use rdptriage::analyze::{analyze_streaming, ConnectionResult, Options};
 use rdptriage::diagnose::attempts::{Grouper, Member};
 use rdptriage::diagnose::Outcome;
-use rdptriage::report::model::connection_report;
-use rdptriage::report::stream::{FileRecords, SPILL_IN_MEMORY};
+use rdptriage::report::model::{connection_report, file_report, Input};
+use rdptriage::report::stream::{FileRecords, TableHeld, SPILL_IN_MEMORY};
 use rdptriage::report::{Format, TermStyle};
 
 /// A legacy pcap (Ethernet, microseconds) of `n` refused connections, one
@@ -75,6 +75,9 @@ struct Run {
     failed: usize,
     spilled: bool,
     in_order: bool,
+    /// The table as written to a pipe (100 columns: the narrow table).
+    pipe: TableHeld,
+    pipe_text: String,
 }
 
 fn run(n: u32) -> Run {
@@ -82,6 +85,12 @@ fn run(n: u32) -> Run {
     let mut grouper: Grouper<ConnectionResult> = Grouper::new();
     let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
     let mut table = FileRecords::table("many.pcap", TermStyle::default());
+    // What the command line draws without a terminal: 100 columns.
+    let piped = TermStyle {
+        width: 100,
+        ..TermStyle::default()
+    };
+    let mut pipe = FileRecords::table("many.pcap", piped);
     let mut streams = Vec::new();
     let mut failed = 0;
     let mut on_final = |c: ConnectionResult, _, attempt| {
@@ -91,6 +100,7 @@ fn run(n: u32) -> Run {
         table
             .add(connection_report(&c), attempt)
             .expect("table row");
+        pipe.add(connection_report(&c), attempt).expect("pipe row");
     };
     let (file, held) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {
         grouper.push(Member::of(&c.timeline, &c.diagnosis), c, &mut on_final)
@@ -101,6 +111,9 @@ fn run(n: u32) -> Run {
     let attempts = grouper.finish(&mut on_final);
     // Four connections per client in a row: one attempt each.
     assert_eq!(attempts.len(), n.div_ceil(4) as usize);
+    let mut text = Vec::new();
+    pipe.write_to(&file_report(&Input::new(&file)), &mut text)
+        .expect("table written");
     Run {
         connections: streams.len(),
         analysis_peak: held.connections_peak,
@@ -108,6 +121,8 @@ fn run(n: u32) -> Run {
         failed,
         spilled: records.spilled() && table.spilled(),
         in_order: streams.windows(2).all(|w| w[0] < w[1]),
+        pipe: pipe.table_held(),
+        pipe_text: String::from_utf8(text).expect("UTF-8"),
     }
 }
 
@@ -133,6 +148,24 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
         large.spilled,
         "records spilled past {SPILL_IN_MEMORY} bytes"
     );
+    // The table to a pipe is the narrow one (client and server in one
+    // column), with every connection's row, drawn from the spill a part
+    // at a time: what it held of the rows is the same for ten times the
+    // rows, and a part is fewer rows than the small file has.
+    for (n, r) in [(400, &small), (4000, &large)] {
+        assert!(r.pipe_text.contains("┆ client / server "), "narrow table");
+        let last = format!("│ {:<6} ┆", n - 1);
+        assert!(r.pipe_text.contains(&last), "row of stream {}", n - 1);
+        let rows = r
+            .pipe_text
+            .lines()
+            .filter(|l| l.contains("┆ failed"))
+            .count();
+        assert_eq!(rows, n, "one row per connection");
+    }
+    assert_eq!(small.pipe, large.pipe);
+    assert!(large.pipe.rows_peak < 400, "{:?}", large.pipe);
+    assert!(large.pipe.layout_lines < 20, "{:?}", large.pipe);
 }
 
 /// The flow table's connection states, on sequential refused connections

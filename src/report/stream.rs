@@ -174,6 +174,10 @@ struct TableParts {
     rows: Spill,
     widths: [usize; 7],
     shown: usize,
+    /// What the narrow table's arrangement reads of the rows.
+    narrow: terminal::NarrowLayout,
+    /// See [`TableHeld::rows_peak`].
+    rows_peak: usize,
     paragraphs: Spill,
     /// The "TLS decryption:" lines, of every connection (shown or not).
     decryption: Spill,
@@ -209,6 +213,8 @@ impl FileRecords {
                 rows: Spill::default(),
                 widths: terminal::COLUMNS.map(terminal::cell_width),
                 shown: 0,
+                narrow: terminal::NarrowLayout::default(),
+                rows_peak: 0,
                 paragraphs: Spill::default(),
                 decryption: Spill::default(),
                 first_failed: HashMap::new(),
@@ -249,6 +255,17 @@ impl FileRecords {
         self.outcomes.add(&c.outcome);
         self.totals.connection(c);
         self.body.write(self.text.as_bytes())
+    }
+
+    /// What the table format held of this file's rows (none in the
+    /// other formats).
+    pub fn table_held(&self) -> TableHeld {
+        self.table
+            .as_ref()
+            .map_or_else(TableHeld::default, |t| TableHeld {
+                layout_lines: t.narrow.lines_kept(),
+                rows_peak: t.rows_peak,
+            })
     }
 
     /// Whether the connections went to a temporary file.
@@ -327,6 +344,7 @@ impl TableParts {
         for (w, cell) in self.widths.iter_mut().zip(&cells) {
             *w = (*w).max(terminal::cell_width(cell));
         }
+        self.narrow.add(&cells);
         buf.clear();
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
@@ -391,6 +409,7 @@ impl TableParts {
             TableForm::Wide => {
                 let table = PlainTable {
                     widths: self.widths,
+                    color: self.style.color,
                 };
                 table.head(&mut buf);
                 buf.push('\n');
@@ -417,14 +436,26 @@ impl TableParts {
                 buf.clear();
             }
             TableForm::Narrow => {
-                // comfy-table arranges the narrow table from all its rows:
-                // this file's rows are read back into memory to draw it.
-                let mut rows = Vec::with_capacity(self.shown);
+                // Arranged from what the rows showed, then drawn a few
+                // rows at a time from the spill.
+                let widths = self.narrow.widths(self.style);
+                let (style, shown) = (self.style, self.shown);
+                let mut rows = Vec::with_capacity(NARROW_CHUNK);
+                let mut done = 0;
+                let peak = &mut self.rows_peak;
                 self.rows.for_each_line(&mut |line| {
                     rows.push(row_of(line));
+                    *peak = (*peak).max(rows.len());
+                    done += 1;
+                    if rows.len() == NARROW_CHUNK || done == shown {
+                        let head = done == rows.len();
+                        terminal::narrow_part(&mut buf, &rows, &widths, style, head, done == shown);
+                        out.write_all(buf.as_bytes())?;
+                        buf.clear();
+                        rows.clear();
+                    }
                     Ok(())
                 })?;
-                buf.push_str(&terminal::narrow_table(&rows, self.style));
                 buf.push('\n');
             }
         }
@@ -439,6 +470,19 @@ impl TableParts {
         self.paragraphs.copy_to(out)
     }
 }
+
+/// What the table format holds of a file's rows, besides the spill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableHeld {
+    /// Lines of cells kept to arrange the narrow table.
+    pub layout_lines: usize,
+    /// The most rows read back from the spill and held at once to be
+    /// drawn (the narrow table's parts).
+    pub rows_peak: usize,
+}
+
+/// Rows of the narrow table drawn at once.
+const NARROW_CHUNK: usize = 256;
 
 /// A row's cells from its line in the rows' spill.
 fn row_of(line: &str) -> [String; 7] {
@@ -456,7 +500,8 @@ pub fn table_totals(totals: model::Totals, after_a_file: bool, style: TermStyle)
     if after_a_file {
         out.push('\n');
     }
-    out.push_str("Totals\n");
+    out.push_str(&terminal::bold("Totals", style));
+    out.push('\n');
     for l in text::totals_lines(&doc.totals) {
         terminal::wrapped(&mut out, style.width, 2, &l);
     }
@@ -528,7 +573,10 @@ mod tests {
                 *w = (*w).max(terminal::cell_width(c));
             }
         }
-        let t = PlainTable { widths };
+        let t = PlainTable {
+            widths,
+            color: false,
+        };
         let mut got = String::new();
         t.head(&mut got);
         for r in &rows {
@@ -554,12 +602,17 @@ mod tests {
         let r = crate::analyze::analyze_reader("n01.pcap", &bytes[..], &Default::default());
         let full = model::file_report(&model::Input::new(&r));
         assert!(full.connections.len() > 1 && !full.neighbour_attempts.is_empty());
+        let styles = [(false, false), (true, false), (true, true)];
         for width in [0, 40, 59, 60, 80, 100, 250] {
-            for quiet in [false, true] {
+            for (quiet, (terminal, color)) in [false, true]
+                .into_iter()
+                .flat_map(|q| styles.map(|s| (q, s)))
+            {
                 let style = TermStyle {
                     width,
                     quiet,
-                    ..TermStyle::default()
+                    terminal,
+                    color,
                 };
                 let mut doc = model::document(vec![full.clone()]);
                 text::clean_for_display(&mut doc);

@@ -94,6 +94,15 @@ fn outcome_color(outcome: &str) -> Option<Color> {
     }
 }
 
+/// `s` in bold when `style` is coloured.
+pub fn bold(s: &str, style: TermStyle) -> String {
+    Paint {
+        on: style.color,
+        width: style.width,
+    }
+    .bold(s)
+}
+
 /// Render the whole document for a terminal (or a pipe).
 pub fn render(doc: &Document, style: TermStyle) -> String {
     let p = Paint {
@@ -348,7 +357,26 @@ impl TableForm {
 /// so a table of any length can be written from rows kept on disk.
 pub struct PlainTable {
     pub widths: [usize; 7],
+    /// The outcome cells coloured as comfy-table colours them.
+    pub color: bool,
 }
+
+/// The column of the outcome, coloured in a coloured table.
+const OUTCOME_COLUMN: usize = 3;
+
+/// The ANSI foreground code comfy-table writes (through crossterm, as an
+/// ANSI 256-colour index) for an outcome's colour, and the one that ends it.
+fn outcome_sgr(outcome: &str) -> Option<&'static str> {
+    match outcome_color(outcome)? {
+        Color::Red => Some("\x1b[38;5;9m"),
+        Color::Green => Some("\x1b[38;5;10m"),
+        Color::Yellow => Some("\x1b[38;5;11m"),
+        Color::Cyan => Some("\x1b[38;5;14m"),
+        _ => None,
+    }
+}
+
+const SGR_DEFAULT_FOREGROUND: &str = "\x1b[39m";
 
 impl PlainTable {
     fn border(&self, out: &mut String, left: char, fill: char, mid: char, right: char) {
@@ -369,10 +397,18 @@ impl PlainTable {
             if i > 0 {
                 out.push('┆');
             }
+            // comfy-table colours the cell with its padding.
+            let sgr = outcome_sgr(c).filter(|_| self.color && i == OUTCOME_COLUMN);
+            if let Some(code) = sgr {
+                out.push_str(code);
+            }
             out.push(' ');
             out.push_str(c);
             let pad = w.saturating_sub(cell_width(c)) + 1;
             out.extend(std::iter::repeat(' ').take(pad));
+            if sgr.is_some() {
+                out.push_str(SGR_DEFAULT_FOREGROUND);
+            }
         }
         out.push('│');
     }
@@ -426,28 +462,162 @@ pub fn narrow_table(rows: &[[String; 7]], style: TermStyle) -> String {
     let mut t = new_table(style);
     t.set_content_arrangement(ContentArrangement::Dynamic);
     t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
-    t.set_header(vec![
-        "stream",
-        "client / server",
-        "outcome",
-        "phase / failing step / ended by",
-        "cause",
-    ]);
+    t.set_header(NARROW_COLUMNS.to_vec());
     for i in 0..3 {
         if let Some(col) = t.column_mut(i) {
             col.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
-    for [stream, client, server, outcome, phase, ended, cause] in rows {
-        t.add_row(vec![
-            Cell::new(stream),
-            Cell::new(format!("{client}\n{server}")),
-            outcome_cell(outcome, style),
-            Cell::new(format!("{phase}\n{ended}")),
-            Cell::new(cause),
-        ]);
+    for r in rows {
+        narrow_row(&mut t, r, style);
     }
     t.to_string()
+}
+
+/// The narrow table's column titles.
+const NARROW_COLUMNS: [&str; 5] = [
+    "stream",
+    "client / server",
+    "outcome",
+    "phase / failing step / ended by",
+    "cause",
+];
+
+fn narrow_row(t: &mut Table, row: &[String; 7], style: TermStyle) {
+    let [stream, client, server, outcome, phase, ended, cause] = row;
+    t.add_row(vec![
+        Cell::new(stream),
+        Cell::new(format!("{client}\n{server}")),
+        outcome_cell(outcome, style),
+        Cell::new(format!("{phase}\n{ended}")),
+        Cell::new(cause),
+    ]);
+}
+
+/// What comfy-table's arrangement of the narrow table reads of its rows,
+/// gathered one row at a time: the widest line of the first three
+/// columns (sized to their content), and for the two columns it wraps the
+/// distinct lines up to their digits (it measures how each line splits
+/// at a width, which depends on the widths of its words and characters
+/// alone; a digit is one column wide whichever it is). The lines come
+/// from the verdict's names and numbers (steps, endings, causes), so
+/// there are a few dozen of them however many rows.
+#[derive(Debug, Default)]
+pub struct NarrowLayout {
+    widest: [String; 3],
+    wrapped: [std::collections::BTreeSet<String>; 2],
+    line: String,
+}
+
+impl NarrowLayout {
+    pub fn add(&mut self, row: &[String; 7]) {
+        let [stream, client, server, outcome, phase, ended, cause] = row;
+        for (i, cell) in [stream, client, server, outcome].into_iter().enumerate() {
+            let w = &mut self.widest[i.saturating_sub(usize::from(i >= 2))];
+            if cell_width(cell) > cell_width(w) {
+                w.clone_from(cell);
+            }
+        }
+        for (i, cell) in [(0, phase), (0, ended), (1, cause)] {
+            self.line.clear();
+            self.line.extend(
+                cell.chars()
+                    .map(|c| if c.is_ascii_digit() { '0' } else { c }),
+            );
+            if !self.wrapped[i].contains(&self.line) {
+                self.wrapped[i].insert(self.line.clone());
+            }
+        }
+    }
+
+    /// The lines kept: the widest three and the distinct wrapped ones.
+    pub fn lines_kept(&self) -> usize {
+        3 + self.wrapped.iter().map(|w| w.len()).sum::<usize>()
+    }
+
+    /// Each column's width with its padding, as comfy-table arranges the
+    /// narrow table of the rows given to [`NarrowLayout::add`] (a table of
+    /// the same lines, one row per distinct line).
+    pub fn widths(&self, style: TermStyle) -> [u16; 5] {
+        let mut t = new_table(style);
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
+        t.set_header(NARROW_COLUMNS.to_vec());
+        for i in 0..3 {
+            if let Some(col) = t.column_mut(i) {
+                col.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
+        let [a, b] = &self.wrapped;
+        let (mut a, mut b) = (a.iter(), b.iter());
+        let mut first = true;
+        loop {
+            let (x, y) = (a.next(), b.next());
+            if x.is_none() && y.is_none() && !first {
+                break;
+            }
+            let cell = |s: Option<&String>| Cell::new(s.map_or("", String::as_str));
+            let widest = |i: usize| Cell::new(if first { self.widest[i].as_str() } else { "" });
+            t.add_row(vec![widest(0), widest(1), widest(2), cell(x), cell(y)]);
+            first = false;
+        }
+        // The top border: `┌`, then per column its width of `─` and `┬`.
+        let top = t.lines().next().unwrap_or_default();
+        let mut widths = [0u16; 5];
+        let segments = top.trim_start_matches('┌').trim_end_matches('┐').split('┬');
+        for (w, seg) in widths.iter_mut().zip(segments) {
+            *w = u16::try_from(seg.chars().count()).unwrap_or(u16::MAX);
+        }
+        widths
+    }
+}
+
+/// Part of the narrow table: with `head`, its top border, titles and the
+/// line under them; then `rows`; with `foot`, its bottom border (without
+/// a line end). Columns `widths` wide ([`NarrowLayout::widths`]). Every
+/// other line ends with a line end.
+pub fn narrow_part(
+    out: &mut String,
+    rows: &[[String; 7]],
+    widths: &[u16; 5],
+    style: TermStyle,
+    head: bool,
+    foot: bool,
+) {
+    // comfy-table draws the rows with the columns fixed at `widths` (its
+    // arrangement would need every row; this needs these rows only).
+    let mut t = new_table(style);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(style.width).unwrap_or(u16::MAX));
+    if head {
+        t.set_header(NARROW_COLUMNS.to_vec());
+    }
+    for r in rows {
+        narrow_row(&mut t, r, style);
+    }
+    // (Set once the columns exist: comfy-table constrains those it has.)
+    t.set_constraints(
+        widths
+            .iter()
+            .map(|&w| ColumnConstraint::Absolute(comfy_table::Width::Fixed(w))),
+    );
+    let text = t.to_string();
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if !foot {
+        lines.pop();
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 && !head {
+            continue;
+        }
+        out.push_str(l);
+        if i + 1 < lines.len() {
+            out.push('\n');
+        }
+    }
+    if !foot {
+        out.push('\n');
+    }
 }
 
 fn new_table(style: TermStyle) -> Table {
@@ -598,4 +768,96 @@ fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Pain
     wrapped(out, w, 2, &line);
     let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
     wrapped(out, w, 2, &ws);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of every kind the narrow table wraps: endings with numbers
+    /// of every length, wide characters, long words that must be cut.
+    fn rows() -> Vec<[String; 7]> {
+        let phases = [
+            "tcp / TCP SYN-ACK",
+            "tls / TLS ServerHello",
+            "x224",
+            "session",
+            "nla / CredSSP server pubKeyAuth",
+        ];
+        let endings = [
+            "refused (RST to SYN)".to_string(),
+            "timeout (21.3 s, 4 retx)".to_string(),
+            "timeout (1 s)".to_string(),
+            "NEG_FAILURE HYBRID_REQUIRED_BY_SERVER".to_string(),
+            "alert unknown_ca from client".to_string(),
+            "ICMP 3/13".to_string(),
+            "capture ended".to_string(),
+        ];
+        let causes = [
+            "port_closed (high)",
+            "-",
+            "benign: scanner",
+            "server_cert_unusable_because_of_a_very_long_reason (medium)",
+        ];
+        let addrs = ["10.0.0.1:5000", "[2001:db8::1]:50000", "ホスト:1", "é:3389"];
+        (0..200u64)
+            .map(|i| {
+                let n = i as usize;
+                let mut ended = endings[n % endings.len()].clone();
+                if n % 11 == 0 {
+                    ended = format!("timeout ({}.{} s, {} retx)", i * 37, i % 10, i * i);
+                }
+                [
+                    (i * 7919).to_string(),
+                    addrs[n % addrs.len()].to_string(),
+                    addrs[(n / 3) % addrs.len()].to_string(),
+                    ["failed", "established", "benign", "incomplete"][n % 4].to_string(),
+                    phases[(n / 2) % phases.len()].to_string(),
+                    ended,
+                    causes[(n / 5) % causes.len()].to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    /// The narrow table drawn in parts from the layout gathered row by
+    /// row is what comfy-table draws from all the rows, at every width
+    /// it is used at, coloured or not, in parts of any size.
+    #[test]
+    fn the_narrow_table_in_parts_is_comfy_tables() {
+        let all = rows();
+        for n in [1, 2, 13, all.len()] {
+            let rows = &all[..n];
+            let mut layout = NarrowLayout::default();
+            for r in rows {
+                layout.add(r);
+            }
+            for width in (STACK_BELOW..=160).chain([200, 250]) {
+                for color in [false, true] {
+                    let style = TermStyle {
+                        width,
+                        color,
+                        ..TermStyle::default()
+                    };
+                    let want = narrow_table(rows, style);
+                    let widths = layout.widths(style);
+                    for chunk in [1, 7, 256] {
+                        let mut got = String::new();
+                        let parts: Vec<_> = rows.chunks(chunk).collect();
+                        for (i, part) in parts.iter().enumerate() {
+                            narrow_part(
+                                &mut got,
+                                part,
+                                &widths,
+                                style,
+                                i == 0,
+                                i + 1 == parts.len(),
+                            );
+                        }
+                        assert_eq!(got, want, "{n} rows, width {width}, parts of {chunk}");
+                    }
+                }
+            }
+        }
+    }
 }
