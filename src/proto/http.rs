@@ -190,13 +190,7 @@ mod tests {
     use super::*;
 
     fn input(data: &[u8]) -> StreamInput<'_> {
-        StreamInput {
-            data,
-            holes: &[],
-            limit: None,
-            from_start: true,
-            hidden: &[],
-        }
+        StreamInput::whole(data)
     }
 
     fn events(req: &[u8], resp: &[u8]) -> Vec<(Dir, u64, u64, HttpEvent)> {

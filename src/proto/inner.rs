@@ -107,13 +107,7 @@ pub fn decode_inner(
         ss = credssp_part(Dir::ToClient, &to_client, mode, &mut out);
     }
     // A direction whose CredSSP part stopped gives the RDP part nothing.
-    let empty = StreamInput {
-        data: &[],
-        holes: &[],
-        limit: None,
-        from_start: true,
-        hidden: &[],
-    };
+    let empty = StreamInput::whole(&[]);
     let (c, cs) = cs.map_or((empty, 0), |o| (to_server, o));
     let (s, ss) = ss.map_or((empty, 0), |o| (to_client, o));
     super::session::decode_plaintext_slow_path(c, cs, s, ss, &mut out);
@@ -258,13 +252,7 @@ mod tests {
     use crate::proto::tsrequest::tests::ts_request;
 
     fn input(data: &[u8]) -> StreamInput<'_> {
-        StreamInput {
-            data,
-            holes: &[],
-            limit: None,
-            from_start: true,
-            hidden: &[],
-        }
+        StreamInput::whole(data)
     }
 
     fn negotiate() -> Vec<u8> {

@@ -59,6 +59,17 @@ pub struct StreamInput<'a> {
 }
 
 impl<'a> StreamInput<'a> {
+    /// A stream seen whole from its first byte: no hole, nothing cut.
+    pub fn whole(data: &'a [u8]) -> Self {
+        StreamInput {
+            data,
+            holes: &[],
+            limit: None,
+            from_start: true,
+            hidden: &[],
+        }
+    }
+
     /// The contiguous bytes before the first hole.
     pub fn contiguous(&self) -> &'a [u8] {
         match self.holes.first() {

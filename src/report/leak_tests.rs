@@ -121,13 +121,7 @@ fn session(stream: u64) -> ConnectionResult {
         0 => ts_request(6, None, false, true, None, false),
         _ => ts_request(6, None, false, false, Some(0xC000_006D), false),
     };
-    let input = |data| StreamInput {
-        data,
-        holes: &[],
-        limit: None,
-        from_start: true,
-        hidden: &[],
-    };
+    let input = StreamInput::whole;
     let mut decoded = decode_inner(input(&c), input(&s), Protocols::HYBRID);
     decoded.sort_by_key(|d| (d.start, d.dir == Dir::ToClient));
     let at = |ms: i64| Timestamp::from_secs_nanos(1_700_000_000, ms as u32 * 1_000_000);
@@ -301,13 +295,7 @@ fn no_gateway_authorization_in_any_format() {
          Authorization: NTLM {TOKEN}\r\nRDG-Connection-Id: {{0}}\r\n\r\n"
     );
     let resp = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n";
-    let input = |data| StreamInput {
-        data,
-        holes: &[],
-        limit: None,
-        from_start: true,
-        hidden: &[],
-    };
+    let input = StreamInput::whole;
     let at = |ms: i64| Timestamp::from_secs_nanos(1_700_000_000, ms as u32 * 1_000_000);
     let e = Endpoints {
         client: "10.1.2.3:50000".parse().unwrap(),

@@ -866,13 +866,7 @@ mod tests {
     }
 
     fn input(data: &[u8]) -> StreamInput<'_> {
-        StreamInput {
-            data,
-            holes: &[],
-            limit: None,
-            from_start: true,
-            hidden: &[],
-        }
+        StreamInput::whole(data)
     }
 
     /// SSL 3.0 (RFC 6101: its MAC and key derivation are not TLS's) is
