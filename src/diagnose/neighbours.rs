@@ -1549,6 +1549,11 @@ mod tests {
         );
         let frames: Vec<u64> = c.evidence.iter().map(|e| e.frame).collect();
         assert_eq!(frames, [50, 103, 150]);
+        // A leg whose target name took the DNS client's retries (the
+        // fourth query goes out at 8 s) still joins: 9 s after the close.
+        let late = grouped(vec![broker.clone(), leg(3.5 + 9.0, TOKEN)]);
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!(late[0].parts.len(), 2);
         // Past the window the leg stands alone and nothing is claimed.
         assert!(grouped(vec![broker.clone(), leg(3.5 + 10.5, TOKEN)]).is_empty());
         // Without a routing token a second server is only a second server.
