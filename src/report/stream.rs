@@ -112,6 +112,54 @@ impl Drop for Spill {
     }
 }
 
+/// Whole connection records kept out of memory, for what cannot render a
+/// connection as it comes: a format that orders or counts across a file
+/// or the run before its first connection (Markdown, HTML), or
+/// `--redact`, which names every value of a file before rewriting any.
+/// Each record is one line of compact JSON in a [`Spill`], read back in
+/// the order written, as often as needed (the JSON is the record's whole
+/// contract: `rdptriage report` reads the same back).
+#[derive(Debug, Default)]
+pub struct RecordSpill {
+    lines: Spill,
+    count: usize,
+}
+
+impl RecordSpill {
+    pub fn push(&mut self, c: &ConnectionReport) -> io::Result<()> {
+        let mut line = serde_json::to_string(c).map_err(io::Error::other)?;
+        line.push('\n');
+        self.count += 1;
+        self.lines.write(line.as_bytes())
+    }
+
+    /// Records pushed.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the records went to a temporary file.
+    pub fn spilled(&self) -> bool {
+        self.lines.spilled()
+    }
+
+    /// Call `f` with every record, in the order pushed.
+    pub fn for_each(
+        &mut self,
+        f: &mut dyn FnMut(ConnectionReport) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.lines.for_each_line(&mut |line| {
+            let mut c: ConnectionReport = serde_json::from_str(line).map_err(io::Error::other)?;
+            c.labels = model::StepLabels::of(&c);
+            f(c)
+        })
+    }
+}
+
 /// A new temporary file, already unlinked on Unix.
 fn temp_file() -> io::Result<(BufWriter<File>, std::path::PathBuf)> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -627,6 +675,35 @@ mod tests {
                 recs.write_to(&head, &mut got).unwrap();
                 assert_eq!(String::from_utf8(got).unwrap(), want, "width {width}");
             }
+        }
+    }
+
+    /// A record read back is the record pushed, labels included, past
+    /// the memory bound too.
+    #[test]
+    fn a_record_spill_gives_back_each_record_whole() {
+        let base = conn(0, "10.0.0.1:5000", "failed", "tcp");
+        let mut spill = RecordSpill::default();
+        let n = SPILL_IN_MEMORY / serde_json::to_string(&base).unwrap().len() + 5;
+        for i in 0..n {
+            let mut c = base.clone();
+            c.stream = i as u64;
+            spill.push(&c).unwrap();
+        }
+        assert!(spill.spilled());
+        assert_eq!(spill.len(), n);
+        for _ in 0..2 {
+            let mut i = 0u64;
+            spill
+                .for_each(&mut |c| {
+                    let mut want = base.clone();
+                    want.stream = i;
+                    assert_eq!(c, want);
+                    i += 1;
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(i as usize, n);
         }
     }
 
