@@ -390,15 +390,15 @@ pub(super) fn walk(doc: &mut Document, f: &mut dyn FnMut(Field, &mut String)) {
     for file in &mut doc.files {
         walk_file(file, f);
     }
-    for s in &mut doc.totals.failures_by_server {
+    walk_totals(&mut doc.totals, f);
+}
+
+/// Visit the strings of the run's totals.
+pub(super) fn walk_totals(totals: &mut Totals, f: &mut dyn FnMut(Field, &mut String)) {
+    for s in &mut totals.failures_by_server {
         f(Field::Endpoint, &mut s.server);
     }
-    for p in doc
-        .totals
-        .problems
-        .iter_mut()
-        .chain(doc.totals.ignored.iter_mut())
-    {
+    for p in totals.problems.iter_mut().chain(totals.ignored.iter_mut()) {
         f(Field::Text, &mut p.path);
         f(Field::Text, &mut p.message);
     }
@@ -488,26 +488,37 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
 
 /// Visit every data string of one file, in output order.
 pub(super) fn walk_file(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
+    walk_file_head(file, f);
+    for c in &mut file.connections {
+        walk_connection(c, f);
+    }
+    walk_file_tail(file, f);
+}
+
+/// Visit the strings of a file that come before its connections.
+pub(super) fn walk_file_head(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
+    // Paths are not pseudonymised, but a name or address inside one is.
+    f(Field::Text, &mut file.path);
+    if let Some(e) = &mut file.error {
+        f(Field::Text, &mut e.message);
+    }
+    if let Some(e) = &mut file.ignored {
+        f(Field::Text, &mut e.message);
+    }
+    for w in &mut file.warnings {
+        f(Field::Text, &mut w.message);
+    }
+}
+
+/// Visit the strings of a file that come after its connections: its
+/// attempts and its attempts across protocols.
+pub(super) fn walk_file_tail(file: &mut FileReport, f: &mut dyn FnMut(Field, &mut String)) {
     let opt = |f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut Option<String>| {
         if let Some(s) = s {
             f(k, s);
         }
     };
     {
-        // Paths are not pseudonymised, but a name or address inside one is.
-        f(Field::Text, &mut file.path);
-        if let Some(e) = &mut file.error {
-            f(Field::Text, &mut e.message);
-        }
-        if let Some(e) = &mut file.ignored {
-            f(Field::Text, &mut e.message);
-        }
-        for w in &mut file.warnings {
-            f(Field::Text, &mut w.message);
-        }
-        for c in &mut file.connections {
-            walk_connection(c, f);
-        }
         if let Some(attempts) = &mut file.attempts {
             for a in attempts {
                 // A bare address: rewritten like a host name that is one.
@@ -577,11 +588,92 @@ impl Redactor {
         walk_file(file, &mut |k, s| self.ps.register(k, s));
         walk_file(file, &mut |k, s| *s = self.ps.rewrite(k, s));
     }
+
+    // The two passes apart, for a file whose connections are not in its
+    // report (read back from a spill): register the head, every
+    // connection and the tail, in that order, then rewrite them in the
+    // same order; the result is that of [`Redactor::file`].
+
+    /// First pass: name the values of what comes before the connections.
+    pub fn register_head(&mut self, file: &mut FileReport) {
+        walk_file_head(file, &mut |k, s| self.ps.register(k, s));
+    }
+
+    /// First pass: name the values of one connection.
+    pub fn register_connection(&mut self, c: &mut ConnectionReport) {
+        walk_connection(c, &mut |k, s| self.ps.register(k, s));
+    }
+
+    /// First pass: name the values of what comes after the connections.
+    pub fn register_tail(&mut self, file: &mut FileReport) {
+        walk_file_tail(file, &mut |k, s| self.ps.register(k, s));
+    }
+
+    /// First pass: name the values of the run's totals.
+    pub fn register_totals(&mut self, totals: &mut Totals) {
+        walk_totals(totals, &mut |k, s| self.ps.register(k, s));
+    }
+
+    /// Second pass: rewrite what comes before the connections.
+    pub fn rewrite_head(&self, file: &mut FileReport) {
+        walk_file_head(file, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
+
+    /// Second pass: rewrite one connection.
+    pub fn rewrite_connection(&self, c: &mut ConnectionReport) {
+        walk_connection(c, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
+
+    /// Second pass: rewrite what comes after the connections.
+    pub fn rewrite_tail(&self, file: &mut FileReport) {
+        walk_file_tail(file, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
+
+    /// Second pass: rewrite the run's totals.
+    pub fn rewrite_totals(&self, totals: &mut Totals) {
+        walk_totals(totals, &mut |k, s| *s = self.ps.rewrite(k, s));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The passes apart (head, connections, tail; then the same order
+    /// rewritten) give what one call on the whole file gives, on files
+    /// whose values first appear in connections, attempts and attempts
+    /// across protocols.
+    #[test]
+    fn passes_apart_redact_as_the_whole_file() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/captures/");
+        let mut whole = Redactor::new();
+        let mut apart = Redactor::new();
+        for name in [
+            "05-nla-wrong-password.pcap",
+            "neighbours/n01-kerberos-password-wrong.pcap",
+            "13-cert-expired.pcap",
+        ] {
+            let bytes = std::fs::read(format!("{dir}{name}")).unwrap();
+            let r = crate::analyze::analyze_reader(name, &bytes[..], &Default::default());
+            let mut want = file_report(&Input::new(&r));
+            assert!(!want.connections.is_empty());
+            let mut got = want.clone();
+            whole.file(&mut want);
+            let mut conns = std::mem::take(&mut got.connections);
+            apart.register_head(&mut got);
+            conns.iter_mut().for_each(|c| apart.register_connection(c));
+            apart.register_tail(&mut got);
+            apart.rewrite_head(&mut got);
+            conns.iter_mut().for_each(|c| apart.rewrite_connection(c));
+            apart.rewrite_tail(&mut got);
+            got.connections = conns;
+            assert_eq!(got, want, "{name}");
+            assert_ne!(
+                got.connections[0].client,
+                file_report(&Input::new(&r)).connections[0].client
+            );
+        }
+    }
 
     fn ps(values: &[(Field, &str)]) -> Pseudonyms {
         let mut p = Pseudonyms::default();
