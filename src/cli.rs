@@ -1232,13 +1232,7 @@ fn execute_from(
                     totals.merge_connections(std::mem::take(&mut recs.totals));
                     return true;
                 }
-                let sep = match files_written {
-                    _ if md_streamed => "\n",
-                    0 => "",
-                    _ if json_streamed => ",\n",
-                    _ if table_streamed => "\n",
-                    _ => "",
-                };
+                let sep = stream::file_separator(format, files_written == 0);
                 files_written += 1;
                 write_ok = progress.suspend(|| {
                     sink.write_with(|o| {

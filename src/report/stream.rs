@@ -288,7 +288,14 @@ struct TableParts {
 /// connection outside every attempt has an attempt number of its own, so
 /// it repeats nothing, as there.
 #[derive(Debug, Default)]
-struct FirstFailed(HashMap<(u64, Option<String>, String, Option<String>), u64>);
+struct FirstFailed {
+    /// Each kind of failure met (failed step, ending, cause): a few
+    /// dozen, however many connections.
+    kinds: HashMap<(Option<String>, String, Option<String>), u32>,
+    /// Per attempt and kind, the first stream: one entry per attempt
+    /// with a failure, a few dozen bytes, like the file's attempts.
+    first: HashMap<(u64, u32), u64>,
+}
 
 impl FirstFailed {
     /// The earlier stream `c`, of attempt `attempt`, repeats, if any.
@@ -296,16 +303,17 @@ impl FirstFailed {
         if c.outcome != "failed" {
             return None;
         }
-        let key = (
-            attempt,
+        let kind = (
             c.failed_step.clone(),
             c.ended_by.id.clone(),
             c.cause.as_ref().map(|k| k.id.clone()),
         );
-        match self.0.get(&key) {
-            Some(&first) => Some(first),
-            None => {
-                self.0.insert(key, c.stream);
+        let next = self.kinds.len() as u32;
+        let kind = *self.kinds.entry(kind).or_insert(next);
+        match self.first.entry((attempt, kind)) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(c.stream);
                 None
             }
         }
@@ -743,6 +751,18 @@ impl MarkdownParts {
         out.write_all(buf.as_bytes())?;
         self.decryption.copy_to(out)?;
         self.sections.copy_to(out)
+    }
+}
+
+/// What comes before a file's records: Markdown's blank line before
+/// every file's section; between files, the JSON document's comma and
+/// the table's blank line.
+pub fn file_separator(format: Format, first: bool) -> &'static str {
+    match format {
+        Format::Markdown => "\n",
+        Format::Json if !first => ",\n",
+        Format::Table if !first => "\n",
+        _ => "",
     }
 }
 
