@@ -399,11 +399,9 @@ impl FileRecords {
     pub fn add(&mut self, mut c: ConnectionReport, attempt: u64) -> io::Result<()> {
         let c = &mut c;
         self.text.clear();
-        if self.kept.is_some() || self.table.is_some() || self.markdown.is_some() {
-            self.connections += 1;
-            self.outcomes.add(&c.outcome);
-            self.totals.connection(c);
-        }
+        self.connections += 1;
+        self.outcomes.add(&c.outcome);
+        self.totals.connection(c);
         if let Some((kept, _)) = &mut self.kept {
             return kept.push_tagged(c, attempt);
         }
@@ -425,16 +423,13 @@ impl FileRecords {
             }
             Format::Summary => self.summary.add(c),
             _ => {
-                if self.connections > 0 {
+                if self.connections > 1 {
                     self.text.push_str(",\n");
                 }
                 let json = serde_json::to_string_pretty(c).map_err(io::Error::other)?;
                 indent(&mut self.text, &json, JSON_CONNECTION_INDENT);
             }
         }
-        self.connections += 1;
-        self.outcomes.add(&c.outcome);
-        self.totals.connection(c);
         self.body.write(self.text.as_bytes())
     }
 
