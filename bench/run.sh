@@ -15,11 +15,12 @@
 #     connections reaching the X.224 Connection Confirm
 #     (examples/make_many_conns.rs), each in every format (one run each,
 #     wall time, user CPU time and peak RSS; MANY_KINDS, MANY_COUNTS and
-#     MANY_FORMATS choose), beside
+#     MANY_FORMATS choose, MANY_ARGS adds options such as --redact), beside
 #     `tshark -q -z conv,tcp` on the same file; only this case with
 #     --many-only. Each rdptriage run is bounded by MANY_VMEM_KB of virtual
 #     memory (default 16 GiB). Then four copies of a 600 MB single-session
-#     capture (bench/make_single_session.py) with --threads 4.
+#     capture (bench/make_single_session.py) with --threads 4 (not with
+#     MANY_SINGLE=0).
 # and prints Markdown tables (results, targets) to paste into BENCHMARKS.md.
 # They are also saved in bench-data/results-<UTC time>.md.
 #
@@ -105,9 +106,9 @@ many_case() {
             for fmt in ${MANY_FORMATS:-jsonl csv json table markdown html}; do
                 name=$kind-$count-$fmt
                 ( ulimit -v "$vmem"; /usr/bin/time -v -o "$out/$name.time" \
-                    "$BIN" "${THREAD_ARGS[@]}" --format $fmt "$f" >/dev/null 2>"$out/$name.err"; \
+                    "$BIN" "${THREAD_ARGS[@]}" ${MANY_ARGS:-} --format $fmt "$f" >/dev/null 2>"$out/$name.err"; \
                     echo $? >"$out/$name.status" ) || true
-                echo "| $(basename "$f") | rdptriage --format $fmt | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(cat "$out/$name.status") |"
+                echo "| $(basename "$f") | rdptriage ${MANY_ARGS:+$MANY_ARGS }--format $fmt | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(cat "$out/$name.status") |"
             done
             if [ $TSHARK = 1 ]; then
                 name=$kind-$count-tshark
@@ -150,8 +151,10 @@ if [ $MANY = 1 ]; then
         echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
         echo
         many_case
-        echo
-        single_case
+        if [ "${MANY_SINGLE:-1}" != 0 ]; then
+            echo
+            single_case
+        fi
     } | tee "$REPORT_MANY"
     echo "(saved in $REPORT_MANY)" >&2
     [ $MANY_ONLY = 1 ] && exit 0

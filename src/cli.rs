@@ -7,11 +7,13 @@
 //! order ([`ordered`]), so the output does not depend on the number of
 //! threads. Each connection is turned into its report record on the
 //! worker as soon as its attempt grouping makes its verdict final, and its
-//! timeline dropped there. JSON Lines, CSV, the JSON document and the
-//! table (on a terminal or not) render that record at once into a spill
-//! (memory, then a temporary file) and are printed file by file as soon
-//! as a file and all before it are done; Markdown, HTML and `--redact`
-//! keep the records and print one document at the end.
+//! timeline dropped there. JSON Lines, CSV, the JSON document, the
+//! summary, Markdown and the table (on a terminal or not) render that
+//! record at once into a spill (memory, then a temporary file), or keep it
+//! whole in one under `--redact` (redacted and rendered on the output
+//! thread when the file's turn comes), and are printed file by file as
+//! soon as a file and all before it are done; HTML and `--ladder` keep
+//! the records and print one document at the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
 //! 2 an input could not be analysed (not opened, not a capture, read
@@ -41,6 +43,8 @@ mod merge;
 mod ordered;
 mod output;
 mod progress;
+#[cfg(test)]
+mod stream_tests;
 
 pub use inputs::{
     display_path, expand, expand_with_lists, fnv1a64, parse_shard, read_list, Item, Origin, Shard,
@@ -902,7 +906,7 @@ fn report_item(
     opts: &Options,
     hash: bool,
     progress: &Progress,
-    records: Option<(Format, TermStyle)>,
+    records: Option<stream::Streamed>,
     filter: &Filter,
 ) -> FileOut {
     let new_records = |r| new_records(&item.display, r);
@@ -986,11 +990,8 @@ fn report_item(
 }
 
 /// The records of a file of a streamed format.
-fn new_records(path: &str, (f, style): (Format, TermStyle)) -> FileRecords {
-    match f {
-        Format::Table => FileRecords::table(path, style),
-        f => FileRecords::new(f, path),
-    }
+fn new_records(path: &str, how: stream::Streamed) -> FileRecords {
+    FileRecords::of(path, how)
 }
 
 /// `--threads` is capped at this many threads per CPU: more only adds
@@ -1163,18 +1164,26 @@ fn execute_from(
     if format.streams() {
         write_ok = sink.write(report::header(format).as_bytes());
     }
-    // Rendered connection by connection on the workers (not when
-    // redacting: pseudonyms are given in output order, on this thread).
-    // The table too, on a terminal or not, coloured or not.
-    let records = (stream::streams_records(format) && !args.redact && args.ladder.is_none())
-        .then_some((format, ropts.style));
-    let json_streamed = records.is_some_and(|r| r.0 == Format::Json);
-    let table_streamed = records.is_some_and(|r| r.0 == Format::Table);
+    // Rendered connection by connection on the workers; when redacting,
+    // kept whole in a spill and rendered here (pseudonyms are given in
+    // output order, on this thread). The table too, on a terminal or not,
+    // coloured or not.
+    let records =
+        (stream::streams_records(format) && args.ladder.is_none()).then_some(stream::Streamed {
+            format,
+            style: ropts.style,
+            redact: args.redact,
+        });
+    let json_streamed = records.is_some_and(|r| r.format == Format::Json);
+    let table_streamed = records.is_some_and(|r| r.format == Format::Table);
+    let md_streamed = records.is_some_and(|r| r.format == Format::Markdown);
     let mut totals = model::TotalsAcc::default();
     let mut files_written = 0usize;
     if json_streamed && write_ok {
         let (head, _) = stream::json_document_parts(model::Totals::default());
         write_ok = sink.write(head.as_bytes());
+    } else if md_streamed && write_ok {
+        write_ok = sink.write(stream::markdown_title().as_bytes());
     }
     let window = 2 * pool.current_num_threads().max(1);
     if write_ok {
@@ -1212,17 +1221,22 @@ fn execute_from(
             if let Some(mut recs) = recs {
                 exit.failed |= recs.outcomes.failed > 0;
                 totals.file(&f);
+                if let Err(e) = recs.redact(&mut redactor, &mut f) {
+                    sink.failed = Some(io::Error::new(
+                        e.kind(),
+                        format!("cannot read a temporary file: {e}"),
+                    ));
+                    return false;
+                }
                 if recs.table_skips(&f) {
                     totals.merge_connections(std::mem::take(&mut recs.totals));
                     return true;
                 }
-                let sep = (json_streamed || table_streamed) && files_written > 0;
+                let sep = stream::file_separator(format, files_written == 0);
                 files_written += 1;
                 write_ok = progress.suspend(|| {
                     sink.write_with(|o| {
-                        if sep {
-                            o.write_all(if json_streamed { b",\n" } else { b"\n" })?;
-                        }
+                        o.write_all(sep.as_bytes())?;
                         recs.write_to(&f, o)
                     })
                 });
@@ -1279,15 +1293,25 @@ fn execute_from(
         return interrupt::EXIT_INTERRUPTED;
     }
 
+    // The run's totals, redacted once whole (as the whole document's).
+    let mut totals = totals.finish();
+    if args.redact {
+        redactor.register_totals(&mut totals);
+        redactor.rewrite_totals(&mut totals);
+    }
     if json_streamed {
         if sink.ok() {
-            let (_, tail) = stream::json_document_parts(totals.finish());
+            let (_, tail) = stream::json_document_parts(totals);
             sink.write(tail.as_bytes());
         }
     } else if table_streamed {
         if n_files > 1 && !args.quiet && sink.ok() {
-            let tail = stream::table_totals(totals.finish(), files_written > 0, ropts.style);
+            let tail = stream::table_totals(totals, files_written > 0, ropts.style);
             sink.write(tail.as_bytes());
+        }
+    } else if md_streamed {
+        if n_files > 1 && sink.ok() {
+            sink.write(stream::markdown_totals(totals).as_bytes());
         }
     } else if !format.streams() {
         let mut doc = model::document(reports);

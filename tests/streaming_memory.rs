@@ -9,7 +9,8 @@ use rdptriage::analyze::{analyze_streaming, ConnectionResult, Options};
 use rdptriage::diagnose::attempts::{Grouper, Member};
 use rdptriage::diagnose::Outcome;
 use rdptriage::report::model::{connection_report, file_report, Input};
-use rdptriage::report::stream::{FileRecords, TableHeld, SPILL_IN_MEMORY};
+use rdptriage::report::redact::Redactor;
+use rdptriage::report::stream::{FileRecords, Streamed, TableHeld, SPILL_IN_MEMORY};
 use rdptriage::report::{Format, TermStyle};
 
 /// A legacy pcap (Ethernet, microseconds) of `n` refused connections, one
@@ -78,6 +79,11 @@ struct Run {
     /// The table as written to a pipe (100 columns: the narrow table).
     pipe: TableHeld,
     pipe_text: String,
+    /// Markdown, and JSON Lines under `--redact`: bytes held in memory
+    /// once every connection was added (and, redacted, rendered), and
+    /// what was written.
+    markdown: (usize, String),
+    redacted: (usize, String),
 }
 
 fn run(n: u32) -> Run {
@@ -91,6 +97,22 @@ fn run(n: u32) -> Run {
         ..TermStyle::default()
     };
     let mut pipe = FileRecords::table("many.pcap", piped);
+    let mut markdown = FileRecords::of(
+        "many.pcap",
+        Streamed {
+            format: Format::Markdown,
+            style: TermStyle::default(),
+            redact: false,
+        },
+    );
+    let mut redacted = FileRecords::of(
+        "many.pcap",
+        Streamed {
+            format: Format::Jsonl,
+            style: TermStyle::default(),
+            redact: true,
+        },
+    );
     let mut streams = Vec::new();
     let mut failed = 0;
     let mut on_final = |c: ConnectionResult, _, attempt| {
@@ -101,6 +123,12 @@ fn run(n: u32) -> Run {
             .add(connection_report(&c), attempt)
             .expect("table row");
         pipe.add(connection_report(&c), attempt).expect("pipe row");
+        markdown
+            .add(connection_report(&c), attempt)
+            .expect("section");
+        redacted
+            .add(connection_report(&c), attempt)
+            .expect("record");
     };
     let (file, held) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {
         grouper.push(Member::of(&c.timeline, &c.diagnosis), c, &mut on_final)
@@ -111,9 +139,20 @@ fn run(n: u32) -> Run {
     let attempts = grouper.finish(&mut on_final);
     // Four connections per client in a row: one attempt each.
     assert_eq!(attempts.len(), n.div_ceil(4) as usize);
+    let head = file_report(&Input::new(&file));
     let mut text = Vec::new();
-    pipe.write_to(&file_report(&Input::new(&file)), &mut text)
-        .expect("table written");
+    pipe.write_to(&head, &mut text).expect("table written");
+    let written = |recs: &mut FileRecords| {
+        let mut head = head.clone();
+        recs.redact(&mut Redactor::new(), &mut head)
+            .expect("redacted");
+        let held = recs.in_memory();
+        let mut text = Vec::new();
+        recs.write_to(&head, &mut text).expect("written");
+        (held, String::from_utf8(text).expect("UTF-8"))
+    };
+    let markdown = written(&mut markdown);
+    let redacted = written(&mut redacted);
     Run {
         connections: streams.len(),
         analysis_peak: held.connections_peak,
@@ -123,6 +162,8 @@ fn run(n: u32) -> Run {
         in_order: streams.windows(2).all(|w| w[0] < w[1]),
         pipe: pipe.table_held(),
         pipe_text: String::from_utf8(text).expect("UTF-8"),
+        markdown,
+        redacted,
     }
 }
 
@@ -166,6 +207,30 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
     assert_eq!(small.pipe, large.pipe);
     assert!(large.pipe.rows_peak < 400, "{:?}", large.pipe);
     assert!(large.pipe.layout_lines < 20, "{:?}", large.pipe);
+    // Markdown and --redact: every connection is written (a row, a
+    // section; a record with a pseudonym for each client), but what is
+    // held in memory is the spills' bound, not the file: a small part of
+    // what the large file writes.
+    for (n, r) in [(400, &small), (4000, &large)] {
+        let (_, md) = &r.markdown;
+        let rows = md
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains(" | failed | "))
+            .count();
+        assert_eq!(rows, n, "one row per connection");
+        assert_eq!(md.matches("\n### Stream ").count(), n);
+        let (_, jsonl) = &r.redacted;
+        assert_eq!(jsonl.matches("\"record\":\"connection\"").count(), n);
+        assert!(!jsonl.contains("10.1."), "clients redacted");
+    }
+    for (held, text) in [&large.markdown, &large.redacted] {
+        assert!(*held <= 4 * SPILL_IN_MEMORY, "{held} bytes held");
+        assert!(
+            text.len() > 4 * held,
+            "{held} bytes held for {}",
+            text.len()
+        );
+    }
 }
 
 /// The flow table's connection states, on sequential refused connections

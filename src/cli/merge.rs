@@ -30,8 +30,9 @@ use crate::report::neighbours::{NeighbourAttempt, NeighbourCounts};
 use crate::report::records::{
     RECORD_ATTEMPT, RECORD_CONNECTION, RECORD_ERROR, RECORD_FILE, RECORD_IGNORED,
 };
+use crate::report::stream::Streamed;
 use crate::report::text::escape_unsafe;
-use crate::report::{Format, TermStyle, SCHEMA_VERSION};
+use crate::report::SCHEMA_VERSION;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -252,7 +253,7 @@ impl MergedFile {
     /// The file as the analysis hands it to the printer: its connections
     /// through the filters (the same as a run's), rendered as records when
     /// the format streams them.
-    pub(super) fn into_out(self, records: Option<(Format, TermStyle)>, filter: &Filter) -> FileOut {
+    pub(super) fn into_out(self, records: Option<Streamed>, filter: &Filter) -> FileOut {
         let mut report = self.report;
         let mut recs = records.map(|r| new_records(&report.path, r));
         // The attempt of each stream: any identifier shared by the

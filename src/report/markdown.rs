@@ -115,26 +115,69 @@ fn cell_code(s: &str) -> String {
 }
 
 pub fn render(doc: &Document) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# RDP connection report ({} {})",
-        doc.tool.name, doc.tool.version
-    );
+    let mut out = title(doc);
     for f in &doc.files {
         out.push('\n');
         file_section(&mut out, f);
     }
     if doc.files.len() > 1 {
-        let _ = writeln!(out, "\n## Totals\n");
-        for l in totals_lines(&doc.totals) {
-            let _ = writeln!(out, "- {}", escape(&l));
-        }
+        totals_section(&mut out, &doc.totals);
     }
     out
 }
 
+/// The report's first line.
+pub fn title(doc: &Document) -> String {
+    format!(
+        "# RDP connection report ({} {})\n",
+        doc.tool.name, doc.tool.version
+    )
+}
+
+/// The closing section of a report of several files.
+pub fn totals_section(out: &mut String, totals: &Totals) {
+    let _ = writeln!(out, "\n## Totals\n");
+    for l in totals_lines(totals) {
+        let _ = writeln!(out, "- {}", escape(&l));
+    }
+}
+
 fn file_section(out: &mut String, f: &FileReport) {
+    let counts = outcome_counts(&f.connections);
+    let counts = super::filter::counts_line(counts, f.connections.len() as u64, f.filtered_out);
+    if !file_head(out, f, &counts) {
+        return;
+    }
+    let failed = f.connections.iter().filter(|c| c.outcome == "failed");
+    verdict_heading(out, failed.clone().next().is_none());
+    for c in failed {
+        verdict_line(out, c);
+    }
+    if !f.connections.is_empty() {
+        connections_heading(out);
+        for c in &f.connections {
+            connection_row(out, c);
+        }
+    }
+    attempts_list(out, f);
+    let decryption = super::text::decryption_lines(f);
+    if !decryption.is_empty() {
+        decryption_heading(out);
+        for (stream, line) in decryption {
+            decryption_line(out, stream, &line);
+        }
+    }
+    let repeats = Repeats::of(f);
+    for c in &f.connections {
+        connection_part(out, c, repeats.of_connection(c));
+    }
+}
+
+/// A file's section up to its connections: its name, hash, format, time
+/// range, problems and counts (`counts`: the line of outcome counts), and
+/// the attempts across protocols. False when the file could not be read
+/// (nothing follows).
+pub fn file_head(out: &mut String, f: &FileReport, counts: &str) -> bool {
     let _ = writeln!(out, "## Capture {}\n", code(&f.path));
     let sha = match &f.sha256 {
         Some(h) => code(h),
@@ -174,14 +217,12 @@ fn file_section(out: &mut String, f: &FileReport) {
         );
     }
     if f.format.is_none() {
-        return;
+        return false;
     }
     let _ = writeln!(out, "- {}", flow_line(&f.flow));
     if let Some(s) = skipped_line(&f.skipped) {
         let _ = writeln!(out, "- Frames skipped: {s}");
     }
-    let counts = outcome_counts(&f.connections);
-    let counts = super::filter::counts_line(counts, f.connections.len() as u64, f.filtered_out);
     let _ = writeln!(out, "- {counts}");
     if !f.neighbour_attempts.is_empty() {
         let _ = writeln!(out, "\n### Attempts across protocols\n");
@@ -199,65 +240,71 @@ fn file_section(out: &mut String, f: &FileReport) {
             }
         }
     }
+    true
+}
 
-    let failed: Vec<&ConnectionReport> = f
-        .connections
-        .iter()
-        .filter(|c| c.outcome == "failed")
-        .collect();
+/// The verdict's heading; `none_failed`: with the line that says so.
+pub fn verdict_heading(out: &mut String, none_failed: bool) {
     let _ = writeln!(out, "\n### Verdict\n");
-    if failed.is_empty() {
+    if none_failed {
         let _ = writeln!(out, "No failed connection in this capture.");
     }
-    for c in &failed {
-        let cause = match &c.cause {
-            Some(k) => format!(
-                "{} ({} confidence): {}",
-                code(&k.id),
-                k.confidence,
-                escape(&k.summary)
-            ),
-            None => "cause not determined".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "- **Stream {}** {} → {}: **failed** at {}{}, {}. {}",
-            c.stream,
-            code(&c.client),
-            code(&c.server),
-            code(&c.phase),
-            c.labels
-                .failed_step
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default(),
-            escape(&ending_short(&c.ended_by)),
-            cause
-        );
-    }
+}
 
-    if !f.connections.is_empty() {
-        let _ = writeln!(out, "\n### Connections\n");
-        let _ = writeln!(
-            out,
-            "| stream | client | server | outcome | phase / failing step | ended by | cause |"
-        );
-        let _ = writeln!(out, "|---:|---|---|---|---|---|---|");
-        for c in &f.connections {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                c.stream,
-                cell_code(&c.client),
-                cell_code(&c.server),
-                escape_cell(&c.outcome),
-                escape_cell(&phase_cell(c)),
-                escape_cell(&ending_short(&c.ended_by)),
-                escape_cell(&cause_cell(c))
-            );
-        }
-    }
+/// A failed connection's line in the verdict.
+pub fn verdict_line(out: &mut String, c: &ConnectionReport) {
+    let cause = match &c.cause {
+        Some(k) => format!(
+            "{} ({} confidence): {}",
+            code(&k.id),
+            k.confidence,
+            escape(&k.summary)
+        ),
+        None => "cause not determined".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "- **Stream {}** {} → {}: **failed** at {}{}, {}. {}",
+        c.stream,
+        code(&c.client),
+        code(&c.server),
+        code(&c.phase),
+        c.labels
+            .failed_step
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default(),
+        escape(&ending_short(&c.ended_by)),
+        cause
+    );
+}
 
-    let repeats = Repeats::of(f);
+/// The connections table's heading and head (a file with connections).
+pub fn connections_heading(out: &mut String) {
+    let _ = writeln!(out, "\n### Connections\n");
+    let _ = writeln!(
+        out,
+        "| stream | client | server | outcome | phase / failing step | ended by | cause |"
+    );
+    let _ = writeln!(out, "|---:|---|---|---|---|---|---|");
+}
+
+/// A connection's row in the connections table.
+pub fn connection_row(out: &mut String, c: &ConnectionReport) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        c.stream,
+        cell_code(&c.client),
+        cell_code(&c.server),
+        escape_cell(&c.outcome),
+        escape_cell(&phase_cell(c)),
+        escape_cell(&ending_short(&c.ended_by)),
+        escape_cell(&cause_cell(c))
+    );
+}
+
+/// The attempts worth a line (retries, corrected verdicts), if any.
+pub fn attempts_list(out: &mut String, f: &FileReport) {
     let mut first = true;
     for a in notable_attempts(f) {
         if first {
@@ -266,24 +313,28 @@ fn file_section(out: &mut String, f: &FileReport) {
         }
         let _ = writeln!(out, "- {} ({})", escape(&a.summary), streams_list(a));
     }
+}
 
-    let decryption = super::text::decryption_lines(f);
-    if !decryption.is_empty() {
-        let _ = writeln!(out, "\n### TLS decryption\n");
-        for (stream, line) in decryption {
-            let _ = writeln!(out, "- stream {stream}: {}", escape(&line));
-        }
-    }
+/// The heading of the TLS decryption lines (when there are any).
+pub fn decryption_heading(out: &mut String) {
+    let _ = writeln!(out, "\n### TLS decryption\n");
+}
 
-    for c in &f.connections {
-        match paragraph_kind(c) {
-            Some(false) => match repeats.of_connection(c) {
-                Some(first) => repeat_section(out, c, first),
-                None => connection_section(out, c),
-            },
-            Some(true) => brief_section(out, c),
-            None => {}
-        }
+/// A connection's line of what TLS decryption did.
+pub fn decryption_line(out: &mut String, stream: u64, line: &str) {
+    let _ = writeln!(out, "- stream {stream}: {}", escape(line));
+}
+
+/// A connection's own section, if it gets one: in full, as a repeat of
+/// the earlier stream `repeats` of its attempt, or brief.
+pub fn connection_part(out: &mut String, c: &ConnectionReport, repeats: Option<u64>) {
+    match paragraph_kind(c) {
+        Some(false) => match repeats {
+            Some(first) => repeat_section(out, c, first),
+            None => connection_section(out, c),
+        },
+        Some(true) => brief_section(out, c),
+        None => {}
     }
 }
 

@@ -5,7 +5,9 @@
 //! and its tail when the file's turn comes, so no format that allows it
 //! keeps a file's connections in memory.
 
+use super::markdown as md;
 use super::model::{self, ConnectionReport, FileReport, OutcomeCounts, TotalsAcc};
+use super::redact::Redactor;
 use super::terminal::{self, PlainTable, TableForm, TermStyle};
 use super::{records, text, Format};
 use std::collections::HashMap;
@@ -39,6 +41,11 @@ impl Spill {
     /// Whether the bytes went to a temporary file.
     pub fn spilled(&self) -> bool {
         self.spilled
+    }
+
+    /// Bytes held in memory (at most [`SPILL_IN_MEMORY`]).
+    pub fn in_memory(&self) -> usize {
+        self.mem.len()
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -127,8 +134,14 @@ pub struct RecordSpill {
 
 impl RecordSpill {
     pub fn push(&mut self, c: &ConnectionReport) -> io::Result<()> {
-        let mut line = serde_json::to_string(c).map_err(io::Error::other)?;
-        line.push('\n');
+        self.push_tagged(c, 0)
+    }
+
+    /// [`RecordSpill::push`] with a number kept beside the record (its
+    /// attempt): the line is the number, a tab, then the record.
+    pub fn push_tagged(&mut self, c: &ConnectionReport, tag: u64) -> io::Result<()> {
+        let json = serde_json::to_string(c).map_err(io::Error::other)?;
+        let line = format!("{tag}\t{json}\n");
         self.count += 1;
         self.lines.write(line.as_bytes())
     }
@@ -152,10 +165,20 @@ impl RecordSpill {
         &mut self,
         f: &mut dyn FnMut(ConnectionReport) -> io::Result<()>,
     ) -> io::Result<()> {
+        self.for_each_tagged(&mut |c, _| f(c))
+    }
+
+    /// Call `f` with every record and its number, in the order pushed.
+    pub fn for_each_tagged(
+        &mut self,
+        f: &mut dyn FnMut(ConnectionReport, u64) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.lines.for_each_line(&mut |line| {
-            let mut c: ConnectionReport = serde_json::from_str(line).map_err(io::Error::other)?;
+            let (tag, json) = line.split_once('\t').unwrap_or(("0", line));
+            let tag = tag.parse().map_err(io::Error::other)?;
+            let mut c: ConnectionReport = serde_json::from_str(json).map_err(io::Error::other)?;
             c.labels = model::StepLabels::of(&c);
-            f(c)
+            f(c, tag)
         })
     }
 }
@@ -187,9 +210,22 @@ fn temp_file() -> io::Result<(BufWriter<File>, std::path::PathBuf)> {
     Err(io::Error::other("cannot create a temporary file"))
 }
 
-/// The connections of one file in a streamed format (JSON Lines, CSV, or
-/// the JSON document's `connections` array), and what the records around
-/// them need: their number, outcomes and totals.
+/// How the files of a run keep their connections while they come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Streamed {
+    pub format: Format,
+    /// How the table is drawn (the table format only).
+    pub style: TermStyle,
+    /// `--redact`: each record is kept whole (in a [`RecordSpill`]) until
+    /// the file's turn comes, then redacted and rendered
+    /// ([`FileRecords::redact`]).
+    pub redact: bool,
+}
+
+/// The connections of one file in a streamed format (JSON Lines, CSV, the
+/// JSON document's `connections` array, the table, the summary line or
+/// Markdown), and what the records around them need: their number,
+/// outcomes and totals.
 #[derive(Debug)]
 pub struct FileRecords {
     format: Format,
@@ -200,14 +236,23 @@ pub struct FileRecords {
     body: Spill,
     text: String,
     table: Option<TableParts>,
+    markdown: Option<MarkdownParts>,
     summary: records::SummaryAcc,
+    /// Under `--redact`: the records, each with its attempt, not rendered
+    /// yet, and how to render them.
+    kept: Option<(RecordSpill, Streamed)>,
 }
 
 /// The formats [`FileRecords`] renders.
 pub fn streams_records(format: Format) -> bool {
     matches!(
         format,
-        Format::Jsonl | Format::Csv | Format::Json | Format::Table | Format::Summary
+        Format::Jsonl
+            | Format::Csv
+            | Format::Json
+            | Format::Table
+            | Format::Summary
+            | Format::Markdown
     )
 }
 
@@ -229,7 +274,68 @@ struct TableParts {
     paragraphs: Spill,
     /// The "TLS decryption:" lines, of every connection (shown or not).
     decryption: Spill,
-    first_failed: HashMap<(u64, Option<String>, String, Option<String>), u64>,
+    first_failed: FirstFailed,
+}
+
+/// For each attempt and kind of failure (failed step, ending, cause), the
+/// first stream that failed so: a later one is told as its repeat.
+///
+/// This is [`text::Repeats::of`] for connections seen one at a time:
+/// that walks each attempt's streams in order and takes the first failed
+/// stream of each kind; here the connections come in stream order, which
+/// is the order of an attempt's streams (grouping lists them as they
+/// come), and one key per attempt and kind keeps attempts apart. A
+/// connection outside every attempt has an attempt number of its own, so
+/// it repeats nothing, as there.
+#[derive(Debug, Default)]
+struct FirstFailed {
+    /// Each kind of failure met (failed step, ending, cause): a few
+    /// dozen, however many connections.
+    kinds: HashMap<(Option<String>, String, Option<String>), u32>,
+    /// Per attempt and kind, the first stream: one entry per attempt
+    /// with a failure, a few dozen bytes, like the file's attempts.
+    first: HashMap<(u64, u32), u64>,
+}
+
+impl FirstFailed {
+    /// The earlier stream `c`, of attempt `attempt`, repeats, if any.
+    fn repeats(&mut self, c: &ConnectionReport, attempt: u64) -> Option<u64> {
+        if c.outcome != "failed" {
+            return None;
+        }
+        let kind = (
+            c.failed_step.clone(),
+            c.ended_by.id.clone(),
+            c.cause.as_ref().map(|k| k.id.clone()),
+        );
+        let next = self.kinds.len() as u32;
+        let kind = *self.kinds.entry(kind).or_insert(next);
+        match self.first.entry((attempt, kind)) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(c.stream);
+                None
+            }
+        }
+    }
+}
+
+/// What Markdown keeps of a file while its connections come: each part
+/// of the file's section that has a piece per connection, rendered, in
+/// its own spill (written in the section's order when the file's turn
+/// comes), and what tells repeats.
+#[derive(Debug, Default)]
+struct MarkdownParts {
+    failed: usize,
+    /// The verdict's lines (one per failed connection).
+    verdicts: Spill,
+    /// The connections table's rows.
+    rows: Spill,
+    /// The TLS decryption lines.
+    decryption: Spill,
+    /// Each connection's own section.
+    sections: Spill,
+    first_failed: FirstFailed,
 }
 
 const CELL_SEPARATOR: char = '\u{1f}';
@@ -248,8 +354,26 @@ impl FileRecords {
             body: Spill::default(),
             text: String::new(),
             table: None,
+            markdown: None,
             summary: records::SummaryAcc::default(),
+            kept: None,
         }
+    }
+
+    /// The records of a file of a run whose files are kept as `how`.
+    pub fn of(path: &str, how: Streamed) -> Self {
+        let mut r = match how.format {
+            Format::Table => FileRecords::table(path, how.style),
+            Format::Markdown => FileRecords {
+                markdown: Some(MarkdownParts::default()),
+                ..FileRecords::new(Format::Markdown, path)
+            },
+            f => FileRecords::new(f, path),
+        };
+        if how.redact {
+            r.kept = Some((RecordSpill::default(), how));
+        }
+        r
     }
 
     /// For the table format, drawn in `style` (neither coloured nor
@@ -265,7 +389,7 @@ impl FileRecords {
                 rows_peak: 0,
                 paragraphs: Spill::default(),
                 decryption: Spill::default(),
-                first_failed: HashMap::new(),
+                first_failed: FirstFailed::default(),
             }),
             ..FileRecords::new(Format::Table, path)
         }
@@ -275,12 +399,19 @@ impl FileRecords {
     pub fn add(&mut self, mut c: ConnectionReport, attempt: u64) -> io::Result<()> {
         let c = &mut c;
         self.text.clear();
+        self.connections += 1;
+        self.outcomes.add(&c.outcome);
+        self.totals.connection(c);
+        if let Some((kept, _)) = &mut self.kept {
+            return kept.push_tagged(c, attempt);
+        }
         if let Some(t) = &mut self.table {
-            self.connections += 1;
-            self.outcomes.add(&c.outcome);
-            self.totals.connection(c);
             text::clean_connection(c);
             return t.add(c, attempt, &mut self.text);
+        }
+        if let Some(m) = &mut self.markdown {
+            text::clean_connection(c);
+            return m.add(c, attempt, &mut self.text);
         }
         match self.format {
             Format::Jsonl => records::jsonl_connection(&mut self.text, &self.path, c),
@@ -292,16 +423,13 @@ impl FileRecords {
             }
             Format::Summary => self.summary.add(c),
             _ => {
-                if self.connections > 0 {
+                if self.connections > 1 {
                     self.text.push_str(",\n");
                 }
                 let json = serde_json::to_string_pretty(c).map_err(io::Error::other)?;
                 indent(&mut self.text, &json, JSON_CONNECTION_INDENT);
             }
         }
-        self.connections += 1;
-        self.outcomes.add(&c.outcome);
-        self.totals.connection(c);
         self.body.write(self.text.as_bytes())
     }
 
@@ -318,10 +446,64 @@ impl FileRecords {
 
     /// Whether the connections went to a temporary file.
     pub fn spilled(&self) -> bool {
-        match &self.table {
-            Some(t) => t.paragraphs.spilled(),
-            None => self.body.spilled(),
+        match (&self.kept, &self.table, &self.markdown) {
+            (Some((k, _)), _, _) => k.spilled(),
+            (_, Some(t), _) => t.paragraphs.spilled(),
+            (_, _, Some(m)) => m.sections.spilled(),
+            _ => self.body.spilled(),
         }
+    }
+
+    /// Bytes of rendered or kept connections held in memory (each spill
+    /// holds at most [`SPILL_IN_MEMORY`]).
+    pub fn in_memory(&self) -> usize {
+        let mut spills = vec![&self.body];
+        if let Some((k, _)) = &self.kept {
+            spills.push(&k.lines);
+        }
+        if let Some(t) = &self.table {
+            spills.extend([&t.rows, &t.paragraphs, &t.decryption]);
+        }
+        if let Some(m) = &self.markdown {
+            spills.extend([&m.verdicts, &m.rows, &m.decryption, &m.sections]);
+        }
+        spills.iter().map(|s| s.in_memory()).sum()
+    }
+
+    /// For `--redact`: redact the kept records with the run's `redactor`
+    /// and render them, and redact `f`, the file's report without its
+    /// connections. The pseudonyms are those [`Redactor::file`] gives the
+    /// whole file (all its values named, then all rewritten); the totals
+    /// stay those of the records as they were (the run's totals are
+    /// redacted once they are whole, as the whole document's are).
+    pub fn redact(&mut self, redactor: &mut Redactor, f: &mut FileReport) -> io::Result<()> {
+        let Some((mut kept, how)) = self.kept.take() else {
+            return Ok(());
+        };
+        redactor.register_head(f);
+        kept.for_each(&mut |mut c| {
+            redactor.register_connection(&mut c);
+            Ok(())
+        })?;
+        redactor.register_tail(f);
+        redactor.rewrite_head(f);
+        redactor.rewrite_tail(f);
+        f.redacted = true;
+        // The path is in every JSON Lines and CSV record: its redacted form.
+        let mut out = FileRecords::of(
+            &f.path,
+            Streamed {
+                redact: false,
+                ..how
+            },
+        );
+        kept.for_each_tagged(&mut |mut c, attempt| {
+            redactor.rewrite_connection(&mut c);
+            out.add(c, attempt)
+        })?;
+        out.totals = std::mem::take(&mut self.totals);
+        *self = out;
+        Ok(())
     }
 
     /// Whether the table format leaves the file out (`--quiet`: nothing
@@ -336,6 +518,14 @@ impl FileRecords {
     pub fn write_to(&mut self, f: &FileReport, out: &mut dyn Write) -> io::Result<()> {
         if let Some(t) = &mut self.table {
             return t.write_to(f, &self.outcomes, out);
+        }
+        if let Some(m) = &mut self.markdown {
+            let counts = super::filter::counts_line(
+                text::outcome_counts_of(&self.outcomes),
+                self.connections as u64,
+                f.filtered_out,
+            );
+            return m.write_to(f, &counts, self.connections, out);
         }
         match self.format {
             Format::Jsonl => {
@@ -402,23 +592,7 @@ impl TableParts {
         }
         buf.push('\n');
         self.rows.write(buf.as_bytes())?;
-        let repeats = if c.outcome == "failed" {
-            let key = (
-                attempt,
-                c.failed_step.clone(),
-                c.ended_by.id.clone(),
-                c.cause.as_ref().map(|k| k.id.clone()),
-            );
-            match self.first_failed.get(&key) {
-                Some(&first) => Some(first),
-                None => {
-                    self.first_failed.insert(key, c.stream);
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let repeats = self.first_failed.repeats(c, attempt);
         buf.clear();
         terminal::connection_paragraph(buf, c, repeats, self.style);
         self.paragraphs.write(buf.as_bytes())
@@ -517,6 +691,90 @@ impl TableParts {
         out.write_all(buf.as_bytes())?;
         self.paragraphs.copy_to(out)
     }
+}
+
+impl MarkdownParts {
+    fn add(&mut self, c: &ConnectionReport, attempt: u64, buf: &mut String) -> io::Result<()> {
+        if c.outcome == "failed" {
+            self.failed += 1;
+            buf.clear();
+            md::verdict_line(buf, c);
+            self.verdicts.write(buf.as_bytes())?;
+        }
+        buf.clear();
+        md::connection_row(buf, c);
+        self.rows.write(buf.as_bytes())?;
+        if let Some(line) = text::connection_decryption(c) {
+            buf.clear();
+            md::decryption_line(buf, c.stream, &line);
+            self.decryption.write(buf.as_bytes())?;
+        }
+        buf.clear();
+        md::connection_part(buf, c, self.first_failed.repeats(c, attempt));
+        self.sections.write(buf.as_bytes())
+    }
+
+    /// Write the file's section: `f` is its report without connections,
+    /// `counts` the line of its outcome counts.
+    fn write_to(
+        &mut self,
+        f: &FileReport,
+        counts: &str,
+        connections: usize,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut f = f.clone();
+        text::clean_file(&mut f);
+        let mut buf = String::new();
+        if !md::file_head(&mut buf, &f, counts) {
+            return out.write_all(buf.as_bytes());
+        }
+        md::verdict_heading(&mut buf, self.failed == 0);
+        out.write_all(buf.as_bytes())?;
+        self.verdicts.copy_to(out)?;
+        if connections > 0 {
+            buf.clear();
+            md::connections_heading(&mut buf);
+            out.write_all(buf.as_bytes())?;
+            self.rows.copy_to(out)?;
+        }
+        buf.clear();
+        md::attempts_list(&mut buf, &f);
+        if !self.decryption.is_empty() {
+            md::decryption_heading(&mut buf);
+        }
+        out.write_all(buf.as_bytes())?;
+        self.decryption.copy_to(out)?;
+        self.sections.copy_to(out)
+    }
+}
+
+/// What comes before a file's records: Markdown's blank line before
+/// every file's section; between files, the JSON document's comma and
+/// the table's blank line.
+pub fn file_separator(format: Format, first: bool) -> &'static str {
+    match format {
+        Format::Markdown => "\n",
+        Format::Json if !first => ",\n",
+        Format::Table if !first => "\n",
+        _ => "",
+    }
+}
+
+/// The Markdown report's first line.
+pub fn markdown_title() -> String {
+    md::title(&model::document(Vec::new()))
+}
+
+/// The Markdown report's closing section (after several files), given
+/// the totals.
+pub fn markdown_totals(totals: model::Totals) -> String {
+    let mut doc = model::document(Vec::new());
+    doc.totals = totals;
+    text::clean_for_display(&mut doc);
+    let mut out = String::new();
+    md::totals_section(&mut out, &doc.totals);
+    out
 }
 
 /// What the table format holds of a file's rows, besides the spill.
