@@ -18,9 +18,11 @@
 #     MANY_FORMATS choose, MANY_ARGS adds options such as --redact), beside
 #     `tshark -q -z conv,tcp` on the same file; only this case with
 #     --many-only. Each rdptriage run is bounded by MANY_VMEM_KB of virtual
-#     memory (default 16 GiB). Then four copies of a 600 MB single-session
-#     capture (bench/make_single_session.py) with --threads 4 (not with
-#     MANY_SINGLE=0).
+#     memory (default 16 GiB). Then, unless MANY_SINGLE=0 (or SINGLE=0),
+#     four copies of a 600 MB single-session capture
+#     (bench/make_single_session.py) with --threads 4. RDPTRIAGE_BIN
+#     measures another build of rdptriage (an earlier commit's) in the
+#     place of this tree's.
 # and prints Markdown tables (results, targets) to paste into BENCHMARKS.md.
 # They are also saved in bench-data/results-<UTC time>.md.
 #
@@ -74,7 +76,7 @@ if [ "$PROFILE" = release ]; then
 else
     cargo build --quiet --bin rdptriage --example make_bench_capture --example make_many_conns
 fi
-BIN=$ROOT/target/$PROFILE/rdptriage
+BIN=${RDPTRIAGE_BIN:-$ROOT/target/$PROFILE/rdptriage}
 GEN=$ROOT/target/$PROFILE/examples/make_bench_capture
 GEN_MANY=$ROOT/target/$PROFILE/examples/make_many_conns
 THREAD_ARGS=()
@@ -114,6 +116,9 @@ many_case() {
                 name=$kind-$count-tshark
                 /usr/bin/time -v -o "$out/$name.time" tshark -r "$f" -q -z conv,tcp >/dev/null 2>"$out/$name.err" || true
                 echo "| $(basename "$f") | tshark -q -z conv,tcp | $(tm_wall "$out/$name.time") | $(tm_user "$out/$name.time") | $(tm_rss "$out/$name.time") | $(sed -n 's/.*Exit status: //p' "$out/$name.time") |"
+                for fmt in ${MANY_FORMATS:-jsonl csv json table markdown html}; do
+                    RATIOS+=("| $(basename "$f") | $fmt | $(ratio "$out/$name.time" "$out/$kind-$count-$fmt.time") |")
+                done
             fi
         done
     done
@@ -141,6 +146,8 @@ single_case() {
     done
     rm -f "$f".[234].pcap
 }
+# tshark's user CPU time over rdptriage's (from GNU time files), 2 decimals.
+ratio() { awk -v t="$(tm_user "$1")" -v r="$(tm_user "$2")" 'BEGIN { if (r > 0) printf "%.2fx", t / r; else print "-" }'; }
 tm_user() { sed -n 's/.*User time (seconds): //p' "$1"; }
 tm_rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.1f", $1 / 1024 }'; }
 tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }'; }
@@ -148,10 +155,17 @@ tm_wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
 if [ $MANY = 1 ]; then
     REPORT_MANY=$DATA/many-results-$(date -u +%Y%m%dT%H%M%SZ).md
     {
-        echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
+        echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage ${RDPTRIAGE_BIN:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes')}; $(tshark --version 2>/dev/null | head -1 || true)"
         echo
+        RATIOS=()
         many_case
-        if [ "${MANY_SINGLE:-1}" != 0 ]; then
+        if [ ${#RATIOS[@]} -gt 0 ]; then
+            echo
+            echo "| Input | Format | tshark user CPU / rdptriage user CPU (target: 5x for jsonl) |"
+            echo "|---|---|---:|"
+            printf '%s\n' "${RATIOS[@]}"
+        fi
+        if [ "${MANY_SINGLE:-${SINGLE:-1}}" != 0 ]; then
             echo
             single_case
         fi
@@ -296,7 +310,7 @@ TARGETS+=("| 2,000-file archive in < 10 s | $(printf %.2f "${SECS[rt_arch]}") s 
 
 REPORT=$DATA/results-$(date -u +%Y%m%dT%H%M%SZ).md
 {
-    echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes'); $(tshark --version 2>/dev/null | head -1 || true)"
+    echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u '+%Y-%m-%d %H:%M UTC'); rdptriage ${RDPTRIAGE_BIN:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo '+changes')}; $(tshark --version 2>/dev/null | head -1 || true)"
     echo
     echo "Inputs: $mixed_name: $MIXED_BYTES bytes, $MIXED_PKTS packets, RDP $(meta "$MIXED.meta" rdp_share_percent)% of bytes ($(meta "$MIXED.meta" rdp_copies) copies of $(meta "$MIXED.meta" sources) captures), $(meta "$MIXED.meta" bulk_connections) bulk TCP connections. archive-2000: ${#ARCH_FILES[@]} files, $ARCH_BYTES bytes on disk ($(meta "$ARCHIVE/ARCHIVE.meta" gzip_files) gzip-compressed), $ARCH_PKTS packets."
     echo "$SANITY"

@@ -39,16 +39,41 @@ impl Timestamp {
         let days = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            y,
-            m,
-            d,
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            self.subsec_nanos() / 1000
-        )
+        let micros = self.subsec_nanos() / 1000;
+        // Nanoseconds in an i64 span the years 1677 to 2262: always four
+        // digits. The digits are written one by one (this runs twice per
+        // connection; `format!` with widths costs ten times as much).
+        let Ok(year @ 0..=9999) = u32::try_from(y) else {
+            return format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60
+            );
+        };
+        let sod = sod as u32; // 0..86_400
+        let mut out = String::with_capacity(27);
+        for (n, width, after) in [
+            (year, 4, '-'),
+            (m, 2, '-'),
+            (d, 2, 'T'),
+            (sod / 3600, 2, ':'),
+            (sod / 60 % 60, 2, ':'),
+            (sod % 60, 2, '.'),
+            (micros, 6, 'Z'),
+        ] {
+            push_digits(&mut out, n, width);
+            out.push(after);
+        }
+        out
+    }
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = n / 10u32.pow(place) % 10;
+        out.push(char::from(b'0' + digit as u8));
     }
 }
 
@@ -222,6 +247,18 @@ mod tests {
         // before the epoch
         let t = Timestamp::from_secs_nanos(-1, 0);
         assert_eq!(t.to_rfc3339(), "1969-12-31T23:59:59.000000Z");
+        // a leap day, every digit at its largest
+        let t = Timestamp::from_secs_nanos(951_868_799, 999_999_999);
+        assert_eq!(t.to_rfc3339(), "2000-02-29T23:59:59.999999Z");
+        // the ends of the range (dates from Python's datetime)
+        assert_eq!(
+            Timestamp(i64::MIN).to_rfc3339(),
+            "1677-09-21T00:12:43.145224Z"
+        );
+        assert_eq!(
+            Timestamp(i64::MAX).to_rfc3339(),
+            "2262-04-11T23:47:16.854775Z"
+        );
     }
 
     #[test]

@@ -114,20 +114,40 @@ fn is_zero(n: &u64) -> bool {
 }
 
 fn line<T: Serialize>(out: &mut String, v: &T) {
-    match serde_json::to_string(v) {
-        Ok(s) => out.push_str(&s),
-        // Plain structs of strings and numbers cannot fail to serialise;
-        // if one ever did, the line says so and stays valid JSON.
-        Err(e) => out.push_str(
-            &serde_json::json!({
-                "record": RECORD_ERROR,
-                "schema_version": SCHEMA_VERSION,
-                "internal_error": e.to_string(),
-            })
-            .to_string(),
-        ),
-    }
+    // A record of a few KiB is written into a buffer kept by the thread,
+    // not into a new string grown by doubling for each record.
+    LINE.with_borrow_mut(|buf| {
+        buf.clear();
+        let json = serde_json::to_writer(&mut *buf, v)
+            .map_err(|e| e.to_string())
+            .and_then(|()| std::str::from_utf8(buf).map_err(|e| e.to_string()));
+        match json {
+            Ok(s) => out.push_str(s),
+            // Plain structs of strings and numbers cannot fail to
+            // serialise; if one ever did, the line says so and stays
+            // valid JSON.
+            Err(e) => out.push_str(
+                &serde_json::json!({
+                    "record": RECORD_ERROR,
+                    "schema_version": SCHEMA_VERSION,
+                    "internal_error": e,
+                })
+                .to_string(),
+            ),
+        }
+        if buf.capacity() > LINE_KEPT {
+            *buf = Vec::new();
+        }
+    });
     out.push('\n');
+}
+
+/// The most [`line`] keeps between records (a file record listing many
+/// attempts can be far longer than a connection record).
+const LINE_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The JSON Lines of one file: its `error` or `ignored` record first (if
