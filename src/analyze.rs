@@ -6,7 +6,7 @@
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
 use crate::diagnose::gateway::{GatewayPart, GatewaySpec, GATEWAY_PORT};
-use crate::diagnose::neighbours::TcpSummary;
+use crate::diagnose::neighbours::{TcpSummaries, TcpSummary};
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
@@ -223,7 +223,7 @@ pub fn analyze_streaming<R: Read>(
     let mut order = Reorder::default();
     // What the attempts across protocols keep of each connection handed
     // over (its TCP part and server names, not its timeline).
-    let mut tcp: Vec<TcpSummary> = Vec::new();
+    let mut tcp = TcpSummaries::new();
     let mut hand_over = |c: ConnectionResult| {
         tcp.push(TcpSummary::of(&c.timeline, &c.diagnosis));
         emit(c);
