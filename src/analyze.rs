@@ -6,7 +6,7 @@
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::common::Timestamp;
 use crate::diagnose::gateway::{GatewayPart, GatewaySpec, GATEWAY_PORT};
-use crate::diagnose::neighbours::TcpSummary;
+use crate::diagnose::neighbours::{TcpSummaries, TcpSummary};
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
@@ -223,7 +223,7 @@ pub fn analyze_streaming<R: Read>(
     let mut order = Reorder::default();
     // What the attempts across protocols keep of each connection handed
     // over (its TCP part and server names, not its timeline).
-    let mut tcp: Vec<TcpSummary> = Vec::new();
+    let mut tcp = TcpSummaries::new();
     let mut hand_over = |c: ConnectionResult| {
         tcp.push(TcpSummary::of(&c.timeline, &c.diagnosis));
         emit(c);
@@ -301,9 +301,18 @@ pub fn analyze_streaming<R: Read>(
                 }
             }
             if pending.len() >= BATCH {
-                order.note(pending.len());
-                order.add(process_batch(std::mem::take(&mut pending), keys.as_deref()));
-                order.release_after_batch(&flows, &mut hand_over);
+                // A sweep may hand on thousands at once: they are diagnosed
+                // a batch at a time, in stream order, each handed over
+                // before the next is diagnosed.
+                pending.sort_by_key(|(c, _)| c.stream);
+                let mut left = std::mem::take(&mut pending).into_iter().peekable();
+                while left.peek().is_some() {
+                    let batch: Vec<_> = left.by_ref().take(BATCH).collect();
+                    order.note(batch.len() + left.len());
+                    order.add(process_batch(batch, keys.as_deref()));
+                    let next = left.peek().map(|(c, _)| c.stream);
+                    order.release_after_batch(&mut flows, next, &mut hand_over);
+                }
             }
         },
         sink,
@@ -365,7 +374,9 @@ pub fn analyze_streaming<R: Read>(
 /// them.
 #[derive(Default)]
 struct Reorder {
-    waiting: std::collections::BTreeMap<u64, ConnectionResult>,
+    /// Boxed: the map's nodes then hold a pointer per connection, not a
+    /// whole connection per slot, used or not.
+    waiting: std::collections::BTreeMap<u64, Box<ConnectionResult>>,
     peak: usize,
     /// Every connection numbered below this was handed over by the flow
     /// table when it was last asked. It never decreases: a new
@@ -381,21 +392,30 @@ impl Reorder {
 
     fn add(&mut self, results: Vec<ConnectionResult>) {
         for r in results {
-            self.waiting.insert(r.timeline.stream, r);
+            self.waiting.insert(r.timeline.stream, Box::new(r));
         }
     }
 
-    /// Hand over, in order, what no live connection precedes. Asking the
-    /// table costs a pass over its live connections, so it is asked only
-    /// when the waiting connections are a sizeable share of them (an
-    /// eighth): what waits stays bounded by the live connections, and the
-    /// passes cost a constant per connection.
-    fn release_after_batch(&mut self, flows: &FlowTable, emit: &mut dyn FnMut(ConnectionResult)) {
+    /// Hand over, in order, what no live connection precedes, nor `next`
+    /// (the lowest finished connection still to be diagnosed). The table
+    /// tells its lowest live connection in amortised constant time, so it
+    /// is asked after every batch: a connection waits only while one
+    /// numbered before it is live or undiagnosed.
+    fn release_after_batch(
+        &mut self,
+        flows: &mut FlowTable,
+        next: Option<u64>,
+        emit: &mut dyn FnMut(ConnectionResult),
+    ) {
         self.release_below(emit);
-        if self.waiting.len() >= BATCH.max(flows.live() / 8) {
-            // No live connection: everything finished so far may go (a
-            // later connection is numbered above all of them).
-            let open = flows.lowest_open_stream().unwrap_or_else(|| {
+        if !self.waiting.is_empty() {
+            // Nothing before: everything finished so far may go (a later
+            // connection is numbered above all of them).
+            let open = match (flows.lowest_open_stream(), next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let open = open.unwrap_or_else(|| {
                 self.waiting
                     .last_key_value()
                     .map_or(0, |(k, _)| k.saturating_add(1))
@@ -410,7 +430,7 @@ impl Reorder {
             if *e.key() >= self.below {
                 break;
             }
-            emit(e.remove());
+            emit(*e.remove());
         }
     }
 

@@ -73,6 +73,8 @@ struct Run {
     connections: usize,
     analysis_peak: usize,
     grouper_peak: usize,
+    /// The most checks the grouper had scheduled at once.
+    scheduled_peak: usize,
     failed: usize,
     spilled: bool,
     in_order: bool,
@@ -136,6 +138,7 @@ fn run(n: u32) -> Run {
     assert!(file.complete(), "{:?}", file.read);
     assert!(file.connections.is_empty(), "streamed, not kept");
     let grouper_peak = grouper.held_peak();
+    let scheduled_peak = grouper.scheduled_peak();
     let attempts = grouper.finish(&mut on_final);
     // Four connections per client in a row: one attempt each.
     assert_eq!(attempts.len(), n.div_ceil(4) as usize);
@@ -157,6 +160,7 @@ fn run(n: u32) -> Run {
         connections: streams.len(),
         analysis_peak: held.connections_peak,
         grouper_peak,
+        scheduled_peak,
         failed,
         spilled: records.spilled() && table.spilled(),
         in_order: streams.windows(2).all(|w| w[0] < w[1]),
@@ -182,6 +186,12 @@ fn what_the_pipeline_holds_does_not_grow_with_the_connections() {
     assert!(large.analysis_peak < 400, "{}", large.analysis_peak);
     assert_eq!(small.grouper_peak, large.grouper_peak);
     assert!(large.grouper_peak <= 1, "{}", large.grouper_peak);
+    // The grouper's checks follow its open attempts (a client's attempt
+    // stays open for the 30 s retry window: 8 clients of 4 connections
+    // 1 s apart), not its connections: two per connection in the window
+    // would be 60.
+    assert_eq!(small.scheduled_peak, large.scheduled_peak);
+    assert!(large.scheduled_peak <= 12, "{}", large.scheduled_peak);
     // The records of 4,000 connections (JSON Lines, and the table's
     // paragraphs) are past the spill's memory bound: they went to a
     // temporary file, not into memory.

@@ -227,13 +227,19 @@ struct Open {
     burst: Burst,
     rule_relabels: Vec<Relabel>,
     probe_relabels: Vec<Relabel>,
+    /// The earliest check scheduled for it: at most the end of its burst
+    /// and of its window (one entry in the grouper's deadlines, not two
+    /// per connection).
+    armed: Timestamp,
 }
 
 /// A connection waiting in the grouper: its payload, and once final the
-/// correction to apply.
+/// correction to apply. The payload is boxed: a queue grown for a burst
+/// keeps its capacity, a few dozen bytes a slot instead of a whole
+/// diagnosed connection.
 #[derive(Debug)]
 struct Slot<T> {
-    payload: Option<T>,
+    payload: Option<Box<T>>,
     relabel: Option<Relabel>,
     done: bool,
     /// The attempt it joined (an identifier unique in the grouper).
@@ -264,12 +270,17 @@ pub struct Grouper<T> {
     queue: VecDeque<Slot<T>>,
     /// Sequence number of `queue[0]`.
     base: u64,
-    open: HashMap<PairKey, Open>,
+    /// Boxed: the map's spare room costs a pointer per slot, not an
+    /// attempt.
+    open: HashMap<PairKey, Box<Open>>,
+    /// When to check an open attempt: one entry per attempt armed (and
+    /// entries of attempts already closed, skipped when they come).
     deadlines: BinaryHeap<Reverse<(Timestamp, u64, PairKey)>>,
     clock: Option<Timestamp>,
     next_id: u64,
     closed: Vec<Attempt>,
     held_peak: usize,
+    scheduled_peak: usize,
 }
 
 impl<T> Default for Grouper<T> {
@@ -289,6 +300,7 @@ impl<T> Grouper<T> {
             next_id: 0,
             closed: Vec::new(),
             held_peak: 0,
+            scheduled_peak: 0,
         }
     }
 
@@ -307,6 +319,12 @@ impl<T> Grouper<T> {
         self.open.len()
     }
 
+    /// The most checks scheduled at once (about one per open attempt,
+    /// whatever the number of its connections).
+    pub fn scheduled_peak(&self) -> usize {
+        self.scheduled_peak
+    }
+
     /// Add the next connection; `emit` receives every connection whose
     /// verdict became final, with its correction, in the order they came.
     pub fn push(&mut self, m: Member, payload: T, emit: &mut Emit<'_, T>) {
@@ -315,7 +333,7 @@ impl<T> Grouper<T> {
         self.expire(now);
         let seq = self.base + self.queue.len() as u64;
         self.queue.push_back(Slot {
-            payload: Some(payload),
+            payload: Some(Box::new(payload)),
             relabel: None,
             done: false,
             attempt: 0,
@@ -332,7 +350,7 @@ impl<T> Grouper<T> {
             self.next_id += 1;
             self.open.insert(
                 key,
-                Open {
+                Box::new(Open {
                     id,
                     last: m.clone(),
                     group_end: m.last_ts,
@@ -344,7 +362,8 @@ impl<T> Grouper<T> {
                     burst: Burst::default(),
                     rule_relabels: Vec::new(),
                     probe_relabels: Vec::new(),
-                },
+                    armed: Timestamp(i64::MAX),
+                }),
             );
         }
         if let Some(o) = self.open.get_mut(&key) {
@@ -391,8 +410,12 @@ impl<T> Grouper<T> {
                 after(o.last.last_ts, BURST_GAP),
                 after(o.group_end, o.last.window()),
             );
-            self.deadlines.push(Reverse((burst_end, o.id, key)));
-            self.deadlines.push(Reverse((group_end, o.id, key)));
+            let due = burst_end.min(group_end);
+            if due < o.armed {
+                o.armed = due;
+                self.deadlines.push(Reverse((due, o.id, key)));
+                self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
+            }
             fold(o, &mut self.queue, self.base, false);
         }
         self.release(emit);
@@ -423,9 +446,27 @@ impl<T> Grouper<T> {
             };
             if now.since(o.group_end) > o.last.window() {
                 self.close(key);
-            } else if now.since(o.last.last_ts) > BURST_GAP {
+                continue;
+            }
+            if now.since(o.last.last_ts) > BURST_GAP {
                 close_burst(o);
                 fold(o, &mut self.queue, self.base, false);
+            }
+            if t == o.armed {
+                // The next check: the end of its burst if still to come,
+                // else the end of its window.
+                let (burst_end, group_end) = (
+                    after(o.last.last_ts, BURST_GAP),
+                    after(o.group_end, o.last.window()),
+                );
+                let due = if burst_end >= now {
+                    burst_end.min(group_end)
+                } else {
+                    group_end
+                };
+                o.armed = due;
+                self.deadlines.push(Reverse((due, id, key)));
+                self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
             }
         }
     }
@@ -452,7 +493,7 @@ impl<T> Grouper<T> {
             if let Some(s) = self.queue.pop_front() {
                 self.base += 1;
                 if let Some(p) = s.payload {
-                    emit(p, s.relabel, s.attempt);
+                    emit(*p, s.relabel, s.attempt);
                 }
             }
         }
@@ -531,6 +572,11 @@ fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool)
             s.relabel = relabel;
             s.done = true;
         }
+    }
+    if o.pending.is_empty() {
+        // An attempt waits open for its window with nothing pending (a
+        // refused connection is final at once): it keeps no room.
+        o.pending = VecDeque::new();
     }
 }
 

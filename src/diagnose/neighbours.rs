@@ -22,7 +22,7 @@ use crate::proto::neighbour::{
 use crate::proto::x224::Protocols;
 use crate::timeline::neighbours::{Carrier, Neighbours, SideEvent, UdpFlowCount};
 use crate::timeline::Timeline;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// How long before a connection its look-up (and the Kerberos exchange
@@ -666,13 +666,12 @@ fn same_host(a: &str, b: &str) -> bool {
 /// Group the neighbours and the connections into attempts. Empty when the
 /// capture holds no neighbour: the TCP attempts say everything then.
 pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
-    let parts = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
+    let parts: TcpSummaries = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
     cross_attempts_of(side, parts, Vec::new(), &[])
 }
 
 /// What the attempts across protocols keep of one RDP connection: its
-/// TCP part and the names it shows for its server (a few dozen bytes, so
-/// a file's connections can be handed on as they are diagnosed).
+/// TCP part and the names it shows for its server.
 #[derive(Clone, Debug)]
 pub struct TcpSummary {
     part: TcpPart,
@@ -713,28 +712,258 @@ impl TcpSummary {
     }
 }
 
+/// A connection's verdict as its TCP part reads it: outcome, phase,
+/// cause and the cause's confidence.
+type Verdict = (Outcome, Phase, Option<CauseId>, Option<Confidence>);
+
+/// The fixed part of a [`TcpSummary`] (56 bytes): addresses and verdicts
+/// are numbers into the tables of [`TcpSummaries`].
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    stream: u64,
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    client: u32,
+    server: u32,
+    client_port: u16,
+    server_port: u16,
+    verdict: u16,
+}
+
+/// What few connections carry beside their [`Row`]: a routing token, an
+/// RDSTLS offer, a Server Redirection PDU, names for the server.
+#[derive(Clone, Debug)]
+struct Extra {
+    routing_token: Option<(u64, String)>,
+    rdstls_offered: Option<u64>,
+    redirection: Option<(u64, Option<String>)>,
+    names: Vec<String>,
+}
+
+/// Rows are kept in chunks of this many: the store grows without
+/// copying what it holds (a vector doubling would hold both copies).
+const CHUNK: usize = 4096;
+
+/// The [`TcpSummary`] of every connection of a file, kept compactly (56
+/// bytes a connection, and each distinct address and verdict once; the
+/// rare routing tokens, redirections and names apart): what the attempts
+/// across protocols need of them, until the file's neighbours are known.
+/// [`cross_attempts_of`] then reads back only the connections of the
+/// clients that have a neighbour part or a redirected leg: no other TCP
+/// attempt can be kept.
+#[derive(Clone, Debug, Default)]
+pub struct TcpSummaries {
+    rows: Vec<Vec<Row>>,
+    addrs: Vec<IpAddr>,
+    addr_ids: HashMap<IpAddr, u32>,
+    verdicts: Vec<Verdict>,
+    extras: HashMap<usize, Extra>,
+    len: usize,
+}
+
+impl TcpSummaries {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Connections kept.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Distinct addresses and verdicts kept (each once, however many
+    /// connections share it).
+    pub fn distinct(&self) -> (usize, usize) {
+        (self.addrs.len(), self.verdicts.len())
+    }
+
+    pub fn push(&mut self, s: TcpSummary) {
+        let TcpSummary { part: p, names } = s;
+        let verdict = (p.outcome, p.phase, p.cause, p.confidence);
+        let v = match self.verdicts.iter().position(|x| *x == verdict) {
+            Some(v) => v,
+            None => {
+                self.verdicts.push(verdict);
+                self.verdicts.len() - 1
+            }
+        };
+        let row = Row {
+            stream: p.stream,
+            first_frame: p.first_frame,
+            last_frame: p.last_frame,
+            first_ts: p.first_ts,
+            last_ts: p.last_ts,
+            client: self.addr_id(p.client.ip()),
+            server: self.addr_id(p.server.ip()),
+            client_port: p.client.port(),
+            server_port: p.server.port(),
+            // Outcomes x phases x causes x confidences are far fewer.
+            verdict: u16::try_from(v).unwrap_or(u16::MAX),
+        };
+        let extra = p.routing_token.is_some()
+            || p.rdstls_offered.is_some()
+            || p.redirection.is_some()
+            || !names.is_empty();
+        if extra {
+            self.extras.insert(
+                self.len,
+                Extra {
+                    routing_token: p.routing_token,
+                    rdstls_offered: p.rdstls_offered,
+                    redirection: p.redirection,
+                    names,
+                },
+            );
+        }
+        match self.rows.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(row),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(row);
+                self.rows.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn addr_id(&mut self, a: IpAddr) -> u32 {
+        let next = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
+        let id = *self.addr_ids.entry(a).or_insert(next);
+        if id == next {
+            self.addrs.push(a);
+        }
+        id
+    }
+
+    fn addr(&self, id: u32) -> IpAddr {
+        self.addrs
+            .get(id as usize)
+            .copied()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (usize, &Row)> {
+        self.rows.iter().flatten().enumerate()
+    }
+
+    /// Some connection shows a redirected leg's mark.
+    fn redirect_marked(&self) -> bool {
+        self.extras
+            .values()
+            .any(|e| e.routing_token.is_some() || e.rdstls_offered.is_some())
+    }
+
+    /// The clients of the connections showing a redirected leg's mark.
+    fn marked_clients(&self) -> Vec<IpAddr> {
+        self.rows()
+            .filter(|(i, _)| {
+                self.extras
+                    .get(i)
+                    .is_some_and(|e| e.routing_token.is_some() || e.rdstls_offered.is_some())
+            })
+            .map(|(_, r)| self.addr(r.client))
+            .collect()
+    }
+
+    /// Every client that made a connection.
+    fn clients(&self) -> std::collections::HashSet<IpAddr> {
+        self.rows().map(|(_, r)| self.addr(r.client)).collect()
+    }
+
+    /// The summaries of the connections of these clients, in the order
+    /// they were kept.
+    fn of_clients(&self, clients: &std::collections::HashSet<IpAddr>) -> Vec<TcpSummary> {
+        self.rows()
+            .filter(|(_, r)| clients.contains(&self.addr(r.client)))
+            .map(|(i, r)| self.summary(i, r))
+            .collect()
+    }
+
+    fn summary(&self, i: usize, r: &Row) -> TcpSummary {
+        let (outcome, phase, cause, confidence) = self
+            .verdicts
+            .get(usize::from(r.verdict))
+            .copied()
+            .unwrap_or((Outcome::Incomplete, Phase::Tcp, None, None));
+        let e = self.extras.get(&i);
+        TcpSummary {
+            part: TcpPart {
+                stream: r.stream,
+                client: SocketAddr::new(self.addr(r.client), r.client_port),
+                server: SocketAddr::new(self.addr(r.server), r.server_port),
+                first_frame: r.first_frame,
+                first_ts: r.first_ts,
+                last_frame: r.last_frame,
+                last_ts: r.last_ts,
+                outcome,
+                phase,
+                cause,
+                confidence,
+                routing_token: e.and_then(|e| e.routing_token.clone()),
+                rdstls_offered: e.and_then(|e| e.rdstls_offered),
+                redirection: e.and_then(|e| e.redirection.clone()),
+            },
+            names: e.map(|e| e.names.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+impl FromIterator<TcpSummary> for TcpSummaries {
+    fn from_iter<I: IntoIterator<Item = TcpSummary>>(iter: I) -> Self {
+        let mut s = TcpSummaries::new();
+        for x in iter {
+            s.push(x);
+        }
+        s
+    }
+}
+
+impl From<Vec<TcpSummary>> for TcpSummaries {
+    fn from(v: Vec<TcpSummary>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
 /// [`cross_attempts`] from the connections' summaries, in stream order.
 /// `gateways` are the connections to a possible RD Gateway (on a port
 /// of `specs`, or any HTTPS connection decrypted); those `specs` or their
 /// decrypted method do not show to be one are left out.
 pub fn cross_attempts_of(
     side: &Neighbours,
-    conns: Vec<TcpSummary>,
+    conns: impl Into<TcpSummaries>,
     gateways: Vec<GatewayPart>,
     specs: &[GatewaySpec],
 ) -> Vec<CrossAttempt> {
+    let conns: TcpSummaries = conns.into();
     let lookups_all = lookups(&side.events);
     let gateways = identify_gateways(gateways, specs, &lookups_all);
-    if side.is_empty() && gateways.is_empty() && !conns.iter().any(|c| c.part.redirect_marked()) {
+    if side.is_empty() && gateways.is_empty() && !conns.redirect_marked() {
         return Vec::new();
     }
-    let mut attempts = tcp_attempts(conns);
+    let udp = udp_channels(side);
+    let krb = krb_exchanges(&side.events);
+    // A TCP attempt is kept only with a neighbour part of its client or a
+    // redirected leg, and parts join only their own client's attempts:
+    // the connections of other clients need not be read back.
+    let mut wanted: HashSet<IpAddr> = conns.marked_clients().into_iter().collect();
+    wanted.extend(udp.iter().map(|u| u.client.ip()));
+    wanted.extend(krb.iter().map(|k| k.client));
+    wanted.extend(lookups_all.iter().map(|l| l.client));
+    let rdp_clients = conns.clients();
+    let mut attempts = tcp_attempts(conns.of_clients(&wanted));
+    drop(conns);
     join_redirects(&mut attempts);
     attempts.extend(gateway_attempts(gateways));
-    for u in udp_channels(side) {
+    for u in udp {
         attach(&mut attempts, Part::Udp(u));
     }
-    for k in krb_exchanges(&side.events) {
+    for k in krb {
         attach(&mut attempts, Part::Kerberos(Box::new(k)));
     }
     // Answered look-ups first: they bring the names a failed one (a
@@ -748,11 +977,7 @@ pub fn cross_attempts_of(
     // RDP connection in the capture: beside one, it is the resolver's
     // search suffixes, WPAD and the like, or a name typed wrong and then
     // right, and the connection says what matters.
-    let rdp_clients: Vec<IpAddr> = attempts
-        .iter()
-        .filter(|a| a.parts.iter().any(|p| matches!(p, Part::Tcp(_))))
-        .map(|a| a.client)
-        .collect();
+    // (Every client of a TCP connection has an attempt with a TCP part.)
     attempts.retain(|a| {
         let dns_only = a.parts.iter().all(|p| matches!(p, Part::Dns(_)));
         (a.parts.iter().any(|p| !matches!(p, Part::Tcp(_))) || a.redirected_leg().is_some())
@@ -1521,7 +1746,7 @@ mod tests {
     }
 
     fn grouped(parts: Vec<TcpPart>) -> Vec<CrossAttempt> {
-        let conns = parts
+        let conns: TcpSummaries = parts
             .into_iter()
             .map(|part| TcpSummary {
                 part,
@@ -1616,5 +1841,98 @@ mod tests {
         assert!(same_host("rdp.lab.test.", "rdp.lab.test"));
         assert!(!same_host("rdp.lab.test", "rd"));
         assert!(!same_host("rdp2.lab.test", "rdp.lab.test"));
+    }
+
+    /// Connections of many kinds: IPv4 and IPv6, every outcome, with and
+    /// without a routing token, an RDSTLS offer, a redirection, names.
+    fn assorted() -> Vec<TcpSummary> {
+        let outcomes = [
+            Outcome::Established,
+            Outcome::Failed,
+            Outcome::Incomplete,
+            Outcome::Benign,
+            Outcome::NotRdp,
+        ];
+        (0..200u64)
+            .map(|i| {
+                let mut part = conn(
+                    i,
+                    if i % 3 == 0 {
+                        "[2001:db8::9]:3389"
+                    } else {
+                        "10.0.0.9:3389"
+                    },
+                    i as f64,
+                    i as f64 + 0.5,
+                    outcomes[i as usize % outcomes.len()],
+                );
+                part.client = if i % 4 == 0 {
+                    format!("[2001:db8::{:x}]:{}", i % 7, 40000 + i)
+                        .parse()
+                        .unwrap()
+                } else {
+                    format!("10.1.0.{}:{}", i % 7, 40000 + i).parse().unwrap()
+                };
+                if i % 5 == 0 {
+                    part.routing_token = Some((i * 100 + 3, format!("Cookie: msts={i}")));
+                }
+                if i % 6 == 0 {
+                    part.rdstls_offered = Some(i * 100 + 3);
+                }
+                if i % 11 == 0 {
+                    part.redirection =
+                        Some((i * 100 + 9, (i % 2 == 0).then(|| "t.example".into())));
+                }
+                let names = if i % 2 == 0 {
+                    vec![format!("host{}.example", i % 5), "rds.example".into()]
+                } else {
+                    Vec::new()
+                };
+                TcpSummary { part, names }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn summaries_read_back_are_the_summaries_kept() {
+        let kept = assorted();
+        let s: TcpSummaries = kept.clone().into();
+        assert_eq!(s.len(), kept.len());
+        let back: Vec<TcpSummary> = s.rows().map(|(i, r)| s.summary(i, r)).collect();
+        assert_eq!(back.len(), kept.len());
+        for (b, k) in back.iter().zip(&kept) {
+            assert_eq!(b.part, k.part);
+            assert_eq!(b.names, k.names);
+        }
+        // Each distinct address and verdict once: 7 + 7 clients and 2
+        // servers; 5 outcomes, each with its phase and cause.
+        assert_eq!(s.distinct(), (16, 5));
+    }
+
+    #[test]
+    fn only_the_clients_named_are_read_back() {
+        let kept = assorted();
+        let s: TcpSummaries = kept.clone().into();
+        let one: IpAddr = "10.1.0.3".parse().unwrap();
+        let back = s.of_clients(&[one].into_iter().collect());
+        let expected: Vec<u64> = kept
+            .iter()
+            .filter(|k| k.part.client.ip() == one)
+            .map(|k| k.part.stream)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            back.iter().map(|b| b.part.stream).collect::<Vec<u64>>(),
+            expected
+        );
+        assert_eq!(s.clients().len(), 14);
+        let marked: HashSet<IpAddr> = s.marked_clients().into_iter().collect();
+        let expected: HashSet<IpAddr> = kept
+            .iter()
+            .filter(|k| k.part.redirect_marked())
+            .map(|k| k.part.client.ip())
+            .collect();
+        assert_eq!(marked, expected);
+        assert!(s.redirect_marked());
     }
 }

@@ -473,7 +473,7 @@ impl FlowTable {
     /// The lowest stream number a connection still in the table may be
     /// handed over under: every connection numbered below it was handed
     /// over already (`None`: no such connection is live).
-    pub fn lowest_open_stream(&self) -> Option<u64> {
+    pub fn lowest_open_stream(&mut self) -> Option<u64> {
         self.table.lowest_open_stream()
     }
 

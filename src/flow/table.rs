@@ -32,7 +32,7 @@ use super::conn::ConnState;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -389,6 +389,10 @@ pub(crate) struct Table {
     /// The most entries holding a state (not light, not a tombstone)
     /// counted at a sweep or at the end: what the table's memory follows.
     states_peak: usize,
+    /// The conversations created with a state, in stream order (numbers
+    /// only grow), each with its key; those handed on or removed since
+    /// are dropped from the front when the lowest is asked for.
+    stateful: VecDeque<(u64, Key)>,
 }
 
 /// Bytes held by one table's reassembly buffers, also counted in the
@@ -453,6 +457,7 @@ impl Table {
                 shared: cfg.shared_budget.clone(),
             },
             states_peak: 0,
+            stateful: VecDeque::new(),
         }
     }
 
@@ -492,13 +497,21 @@ impl Table {
     }
 
     /// The lowest stream number of a live conversation that is, or may
-    /// still become, a selected one (O(live)).
-    pub fn lowest_open_stream(&self) -> Option<u64> {
-        self.map
-            .values()
-            .filter(|e| e.track.has_state())
-            .map(|e| e.stream)
-            .min()
+    /// still become, a selected one (amortised O(1): a state is only ever
+    /// given at creation, so the lowest is the first of `stateful` still
+    /// holding one).
+    pub fn lowest_open_stream(&mut self) -> Option<u64> {
+        while let Some(&(stream, key)) = self.stateful.front() {
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.stream == stream && e.track.has_state())
+            {
+                return Some(stream);
+            }
+            self.stateful.pop_front();
+        }
+        None
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -649,6 +662,9 @@ impl Table {
         } else {
             Track::Light
         };
+        if track.has_state() {
+            self.stateful.push_back((stream, key));
+        }
         self.map.insert(
             key,
             Entry {

@@ -285,3 +285,42 @@ fn an_endless_retry_loop_is_split_at_the_bound() {
     let all: Vec<u64> = at.iter().flat_map(|a| a.streams.clone()).collect();
     assert_eq!(all, (0..100).collect::<Vec<u64>>());
 }
+
+/// A client retrying 1,000 times a second for 10 s (closer than every
+/// window): the grouper schedules about one check per open attempt, not
+/// two per connection, and hands every connection back once, in order.
+#[test]
+fn checks_scheduled_follow_the_open_attempts_not_the_connections() {
+    use crate::common::Timestamp;
+    use crate::diagnose::attempts::{Grouper, Member, MAX_ATTEMPT};
+    let n = 10_000u64;
+    let mut g: Grouper<u64> = Grouper::new();
+    let mut out = Vec::new();
+    let mut emit = |s: u64, _: Option<Relabel>, _: u64| out.push(s);
+    for i in 0..n {
+        let t = Timestamp::from_nanos(i as i64 * 1_000_000);
+        let m = Member {
+            stream: i,
+            client: "10.0.0.5".parse().unwrap(),
+            server: "10.0.0.9:3389".parse().unwrap(),
+            first_ts: t,
+            last_ts: t,
+            capture_end: t,
+            outcome: Outcome::Failed,
+            benign: None,
+            cause: Some(CauseId::PortClosed),
+            failed_step: Some(Step::SynAck),
+            last_step: None,
+            offer: None,
+        };
+        g.push(m, i, &mut emit);
+    }
+    let peak = g.scheduled_peak();
+    let at = g.finish(&mut emit);
+    assert_eq!(at.len() as u64, n.div_ceil(MAX_ATTEMPT as u64));
+    assert_eq!(out, (0..n).collect::<Vec<u64>>());
+    // 157 attempts over 10 s, each open 64 ms, its check at most 2 s
+    // ahead: a few dozen checks at once (two per connection, 20,000,
+    // before).
+    assert!(peak <= 64, "{peak} checks scheduled at once");
+}
