@@ -41,6 +41,11 @@ impl Spill {
         self.spilled
     }
 
+    /// Bytes held in memory (none once they went to a temporary file).
+    pub fn in_memory(&self) -> usize {
+        self.mem.len()
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.len += bytes.len() as u64;
         if let Some((w, _)) = &mut self.file {
@@ -147,6 +152,12 @@ impl RecordSpill {
         self.lines.spilled()
     }
 
+    /// Bytes of records held in memory (none once they went to a
+    /// temporary file).
+    pub fn in_memory(&self) -> usize {
+        self.lines.in_memory()
+    }
+
     /// Call `f` with every record, in the order pushed.
     pub fn for_each(
         &mut self,
@@ -157,6 +168,59 @@ impl RecordSpill {
             c.labels = model::StepLabels::of(&c);
             f(c)
         })
+    }
+
+    /// The records, in the order pushed, one at a time as asked for (to
+    /// read several spills side by side).
+    pub fn records(&mut self) -> io::Result<Records<'_>> {
+        Ok(Records {
+            lines: self.lines.reader()?,
+            line: String::new(),
+        })
+    }
+}
+
+impl Spill {
+    /// A reader of every byte written, from the first.
+    fn reader(&mut self) -> io::Result<Box<dyn io::BufRead + '_>> {
+        match &mut self.file {
+            None => Ok(Box::new(&self.mem[..])),
+            Some((w, _)) => {
+                w.flush()?;
+                let f = w.get_mut();
+                f.seek(SeekFrom::Start(0))?;
+                Ok(Box::new(io::BufReader::new(f)))
+            }
+        }
+    }
+}
+
+/// The records of a [`RecordSpill`] read back one at a time.
+pub struct Records<'a> {
+    lines: Box<dyn io::BufRead + 'a>,
+    line: String,
+}
+
+impl Iterator for Records<'_> {
+    type Item = io::Result<ConnectionReport>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.line.clear();
+        match self.lines.read_line(&mut self.line) {
+            Ok(0) => None,
+            Ok(_) => {
+                let line = self.line.strip_suffix('\n').unwrap_or(&self.line);
+                Some(
+                    serde_json::from_str::<ConnectionReport>(line)
+                        .map(|mut c| {
+                            c.labels = model::StepLabels::of(&c);
+                            c
+                        })
+                        .map_err(io::Error::other),
+                )
+            }
+            Err(e) => Some(Err(e)),
+        }
     }
 }
 
