@@ -296,6 +296,7 @@ impl MergedFile {
         FileOut {
             report,
             records: recs,
+            html: None,
             spill_error,
         }
     }
