@@ -1325,7 +1325,13 @@ fn execute_from(
             sink.write(tail.as_bytes());
         }
     } else if let Some(page) = page {
-        sink.write_with(|o| page.write_to(args.redact, o));
+        // Ctrl-C ends the page at a section's end.
+        sink.write_with(|o| page.write_to(args.redact, o, &interrupt::interrupted));
+        if interrupt::interrupted() {
+            let _ = out_flush(&mut sink);
+            let _ = writeln!(err, "rdptriage: interrupted");
+            return interrupt::EXIT_INTERRUPTED;
+        }
     } else if !format.streams() {
         let mut doc = model::document(reports);
         if args.redact {

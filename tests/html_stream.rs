@@ -235,7 +235,8 @@ fn page_of_refused(n: u32) -> Held {
     page.add(file_report(&Input::new(&file)), Some(recs))
         .expect("file added");
     let mut out = Largest(0, Vec::new());
-    page.write_to(false, &mut out).expect("page written");
+    page.write_to(false, &mut out, &|| false)
+        .expect("page written");
     Held {
         in_memory,
         spilled,
@@ -266,4 +267,58 @@ fn the_page_holds_no_records_in_memory() {
         large.largest_write,
         small.largest_write
     );
+}
+
+/// Ctrl-C while the page is written: it ends at the end of a section,
+/// with an `Interrupted` error; what was written is the start of the
+/// whole page.
+#[test]
+fn a_stopped_page_ends_at_a_section() {
+    use rdptriage::report::html_stream::{HtmlPage, HtmlRecords};
+    use rdptriage::report::model::{file_report, Input};
+    use std::cell::Cell;
+
+    /// Asks to stop once 64 KiB have come through.
+    struct Stopping<'a>(Vec<u8>, &'a Cell<bool>);
+    impl std::io::Write for Stopping<'_> {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.extend_from_slice(b);
+            self.1.set(self.0.len() >= 64 << 10);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let bytes = refused(300);
+    let r = rdptriage::analyze::analyze_reader("x.pcap", &bytes[..], &Default::default());
+    let page = || {
+        let mut head = file_report(&Input::new(&r));
+        let mut recs = HtmlRecords::default();
+        for c in std::mem::take(&mut head.connections) {
+            recs.push(&c).expect("kept");
+        }
+        let mut page = HtmlPage::default();
+        page.add(head, Some(recs)).expect("added");
+        page
+    };
+    let mut whole = Vec::new();
+    page()
+        .write_to(false, &mut whole, &|| false)
+        .expect("written");
+    let stop = Cell::new(false);
+    let mut out = Stopping(Vec::new(), &stop);
+    let e = page()
+        .write_to(false, &mut out, &|| stop.get())
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+    let (got, whole) = (
+        String::from_utf8(out.0).unwrap(),
+        String::from_utf8(whole).unwrap(),
+    );
+    assert!(got.ends_with("</details>\n"), "{}", &got[got.len() - 100..]);
+    assert!(whole.starts_with(&got));
+    let sections = got.matches("<details class=\"conn ").count();
+    assert!(sections > 0 && sections < 300, "{sections}");
 }

@@ -113,19 +113,22 @@ pub fn render(doc: &Document) -> String {
     let counts: Vec<usize> = doc.files.iter().map(|f| f.connections.len()).collect();
     let mut out = Vec::with_capacity(4096 + conns.len() * 6000);
     // Neither writing to memory nor reading connections held can fail.
-    let _ = write_page(&mut out, doc, &counts, &mut Held(conns));
+    let _ = write_page(&mut out, doc, &counts, &mut Held(conns), &|| false);
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// Write the page of `doc` whose files' connections (`counts[i]` of file
 /// `i`) are given by `conns`, not by the files: the page is written as it
-/// goes, a row of the contents or a section at a time, and holds no
-/// connection but the one being written.
+/// goes, a part of the contents or a section at a time, and holds no
+/// connection but the one being written. Once `stop` answers true
+/// (Ctrl-C), the page ends after the section just written, with an
+/// `Interrupted` error.
 pub fn write_page(
     out: &mut dyn Write,
     doc: &Document,
     counts: &[usize],
     conns: &mut dyn PageConnections,
+    stop: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     let t = &doc.totals;
     let n: usize = counts.iter().sum();
@@ -179,6 +182,9 @@ pub fn write_page(
         );
         out.write_all(buf.as_bytes())?;
         buf.clear();
+        if stop() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
         Ok(())
     })?;
     let _ = write!(

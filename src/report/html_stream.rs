@@ -123,11 +123,19 @@ impl HtmlPage {
 
     /// Write the page, redacted if asked: what [`html::render`] gives for
     /// the whole document (cleaned for display, redacted first if asked).
-    pub fn write_to(mut self, redact: bool, out: &mut dyn Write) -> io::Result<()> {
+    /// Once `stop` answers true (Ctrl-C), no further section is written:
+    /// the page ends at a section's end, with an `Interrupted` error.
+    pub fn write_to(
+        mut self,
+        redact: bool,
+        out: &mut dyn Write,
+        stop: &dyn Fn() -> bool,
+    ) -> io::Result<()> {
         let mut totals = std::mem::take(&mut self.totals).finish();
-        let redactor = match redact {
-            true => Some(self.redact(&mut totals)?),
-            false => None,
+        let redactor = if redact {
+            Some(self.redact(&mut totals)?)
+        } else {
+            None
         };
         let mut doc = model::document(Vec::new());
         doc.files = self.heads;
@@ -139,7 +147,7 @@ impl HtmlPage {
             redactor: redactor.as_ref(),
         };
         let mut w = BufWriter::with_capacity(1 << 16, out);
-        html::write_page(&mut w, &doc, &counts, &mut conns)?;
+        html::write_page(&mut w, &doc, &counts, &mut conns, stop)?;
         w.flush()
     }
 
