@@ -1325,7 +1325,7 @@ fn execute_from(
             sink.write(tail.as_bytes());
         }
     } else if let Some(page) = page {
-        // Ctrl-C ends the page at a section's end.
+        // Ctrl-C ends the page after a section or a part of its contents.
         sink.write_with(|o| page.write_to(args.redact, o, &interrupt::interrupted));
         if interrupt::interrupted() {
             let _ = out_flush(&mut sink);

@@ -269,21 +269,21 @@ fn the_page_holds_no_records_in_memory() {
     );
 }
 
-/// Ctrl-C while the page is written: it ends at the end of a section,
-/// with an `Interrupted` error; what was written is the start of the
-/// whole page.
+/// Ctrl-C while the page is written: it ends after a section or a part
+/// of the contents, with an `Interrupted` error; what was written is the
+/// start of the whole page.
 #[test]
-fn a_stopped_page_ends_at_a_section() {
+fn a_stopped_page_ends_after_a_section_or_a_part() {
     use rdptriage::report::html_stream::{HtmlPage, HtmlRecords};
     use rdptriage::report::model::{file_report, Input};
     use std::cell::Cell;
 
-    /// Asks to stop once 64 KiB have come through.
-    struct Stopping<'a>(Vec<u8>, &'a Cell<bool>);
+    /// Asks to stop once `.2` bytes have come through.
+    struct Stopping<'a>(Vec<u8>, &'a Cell<bool>, usize);
     impl std::io::Write for Stopping<'_> {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
             self.0.extend_from_slice(b);
-            self.1.set(self.0.len() >= 64 << 10);
+            self.1.set(self.0.len() >= self.2);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -291,7 +291,7 @@ fn a_stopped_page_ends_at_a_section() {
         }
     }
 
-    let bytes = refused(300);
+    let bytes = refused(500);
     let r = rdptriage::analyze::analyze_reader("x.pcap", &bytes[..], &Default::default());
     let page = || {
         let mut head = file_report(&Input::new(&r));
@@ -307,18 +307,20 @@ fn a_stopped_page_ends_at_a_section() {
     page()
         .write_to(false, &mut whole, &|| false)
         .expect("written");
-    let stop = Cell::new(false);
-    let mut out = Stopping(Vec::new(), &stop);
-    let e = page()
-        .write_to(false, &mut out, &|| stop.get())
-        .unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
-    let (got, whole) = (
-        String::from_utf8(out.0).unwrap(),
-        String::from_utf8(whole).unwrap(),
-    );
-    assert!(got.ends_with("</details>\n"), "{}", &got[got.len() - 100..]);
-    assert!(whole.starts_with(&got));
-    let sections = got.matches("<details class=\"conn ").count();
-    assert!(sections > 0 && sections < 300, "{sections}");
+    let whole = String::from_utf8(whole).unwrap();
+    let main = whole.find("<main").expect("sections");
+    // Stopped in the contents, then among the sections.
+    for (at, ends) in [(1, "<tbody>\n"), (main + 1, "</details>\n")] {
+        let stop = Cell::new(false);
+        let mut out = Stopping(Vec::new(), &stop, at);
+        let e = page()
+            .write_to(false, &mut out, &|| stop.get())
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+        let got = String::from_utf8(out.0).unwrap();
+        assert!(got.ends_with(ends), "stopped at {at}");
+        assert!(whole.starts_with(&got) && got.len() < whole.len());
+        let sections = got.matches("<details class=\"conn ").count();
+        assert_eq!(sections == 0, at == 1, "{sections} sections");
+    }
 }

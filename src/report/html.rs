@@ -79,8 +79,9 @@ pub fn rank(outcome: &str) -> u8 {
 }
 
 /// The connections of a page in page order (by [`rank`], then file, then
-/// stream), given as often as asked: the contents and the sections each
-/// read them once.
+/// stream), given as often as asked: the contents read them twice (the
+/// causes and servers of the filter box, then the rows), the sections
+/// once.
 pub trait PageConnections {
     /// Call `f` with each connection and the index of its file.
     fn each(
@@ -121,8 +122,8 @@ pub fn render(doc: &Document) -> String {
 /// `i`) are given by `conns`, not by the files: the page is written as it
 /// goes, a part of the contents or a section at a time, and holds no
 /// connection but the one being written. Once `stop` answers true
-/// (Ctrl-C), the page ends after the section just written, with an
-/// `Interrupted` error.
+/// (Ctrl-C), the page ends after the section or the part of the
+/// contents just written, with an `Interrupted` error.
 pub fn write_page(
     out: &mut dyn Write,
     doc: &Document,
@@ -149,7 +150,7 @@ pub fn write_page(
     );
     header(&mut buf, doc, counts);
     if n > 1 {
-        toc(out, &mut buf, doc, n, conns)?;
+        toc(out, &mut buf, doc, n, conns, stop)?;
     }
     if n > LAZY_FROM {
         // Below a long table of contents, the sections are off screen
@@ -438,13 +439,15 @@ fn conn_id(file: usize, c: &ConnectionReport) -> String {
 
 /// The table of contents of the `n` connections: the filter box (with
 /// every cause and server named, one pass over the connections), then a
-/// row per connection (a second pass), written to `out` part by part.
+/// row per connection (a second pass), written to `out` part by part;
+/// `stop`: see [`write_page`] (here, after a part).
 fn toc(
     out: &mut dyn Write,
     buf: &mut String,
     doc: &Document,
     n: usize,
     conns: &mut dyn PageConnections,
+    stop: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     let mut causes: BTreeSet<String> = BTreeSet::new();
     let mut servers: BTreeSet<String> = BTreeSet::new();
@@ -456,6 +459,9 @@ fn toc(
         }
         if !servers.contains(&c.server) {
             servers.insert(c.server.clone());
+        }
+        if stop() {
+            return Err(io::ErrorKind::Interrupted.into());
         }
         Ok(())
     })?;
@@ -504,6 +510,9 @@ fn toc(
             );
             out.write_all(buf.as_bytes())?;
             buf.clear();
+            if stop() {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
         }
         k += 1;
         toc_row(buf, i, path_of(doc, i), c, many_files);

@@ -3,8 +3,9 @@
 //! outcome rank, so that read rank by rank and file by file they come in
 //! the page's order), and the page is written at the end of the run from
 //! the files' reports without their connections, the totals gathered on
-//! the way and the records read back twice (the table of contents, then
-//! the sections). The page is byte for byte [`html::render`]'s for the
+//! the way and the records read back one at a time, three times (the
+//! causes and servers of the contents' filter box, the contents' rows,
+//! then the sections). The page is byte for byte [`html::render`]'s for the
 //! whole document, `--redact` included: the first pass of redaction reads
 //! every file's records in the file's order before anything is rewritten.
 
@@ -123,8 +124,9 @@ impl HtmlPage {
 
     /// Write the page, redacted if asked: what [`html::render`] gives for
     /// the whole document (cleaned for display, redacted first if asked).
-    /// Once `stop` answers true (Ctrl-C), no further section is written:
-    /// the page ends at a section's end, with an `Interrupted` error.
+    /// Once `stop` answers true (Ctrl-C), the page ends after the section
+    /// or the part of the contents being written, with an `Interrupted`
+    /// error.
     pub fn write_to(
         mut self,
         redact: bool,
