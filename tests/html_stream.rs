@@ -324,3 +324,43 @@ fn a_stopped_page_ends_after_a_section_or_a_part() {
         assert_eq!(sections == 0, at == 1, "{sections} sections");
     }
 }
+
+/// However many files, the page holds one spill per outcome rank: its
+/// records of 40 files (each past the spill's memory bound) in one
+/// temporary file, nothing in memory, and the page is the whole
+/// document's.
+#[test]
+fn a_page_of_many_files_keeps_one_temporary_file_per_outcome() {
+    use rdptriage::report::html_stream::{HtmlPage, HtmlRecords};
+    use rdptriage::report::model::{document, file_report, Input};
+    use rdptriage::report::stream::SPILL_IN_MEMORY;
+
+    let bytes = refused(120);
+    let r = rdptriage::analyze::analyze_reader("x.pcap", &bytes[..], &Default::default());
+    let mut files = Vec::new();
+    let mut page = HtmlPage::default();
+    for i in 0..40 {
+        let mut f = file_report(&Input::new(&r));
+        f.path = format!("file-{i}.pcap");
+        files.push(f.clone());
+        let mut recs = HtmlRecords::default();
+        for c in std::mem::take(&mut f.connections) {
+            recs.push(&c).expect("kept");
+        }
+        assert!(recs.spilled(), "each file past the memory bound");
+        page.add(f, Some(recs)).expect("added");
+        assert!(page.temporary_files() <= 1 && page.in_memory() <= SPILL_IN_MEMORY);
+    }
+    assert_eq!((page.temporary_files(), page.in_memory()), (1, 0));
+    let mut got = Vec::new();
+    page.write_to(false, &mut got, &|| false).expect("written");
+    let opts = ReportOptions {
+        format: Format::Html,
+        ..ReportOptions::default()
+    };
+    let want = render_document(&document(files), &opts);
+    assert!(
+        String::from_utf8(got).unwrap() == want,
+        "the whole document's page"
+    );
+}

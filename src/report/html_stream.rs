@@ -1,18 +1,21 @@
 //! The HTML page of a run written without holding its connections: each
 //! file's records are kept in [`RecordSpill`]s as they come (one per
-//! outcome rank, so that read rank by rank and file by file they come in
-//! the page's order), and the page is written at the end of the run from
-//! the files' reports without their connections, the totals gathered on
-//! the way and the records read back one at a time, three times (the
-//! causes and servers of the contents' filter box, the contents' rows,
-//! then the sections). The page is byte for byte [`html::render`]'s for the
-//! whole document, `--redact` included: the first pass of redaction reads
-//! every file's records in the file's order before anything is rewritten.
+//! outcome rank), then moved, file after file in input order, to the
+//! run's spill of their rank, so that read rank by rank they come in the
+//! page's order (rank, file, stream) and the run holds one temporary
+//! file per rank, however many files. The page is written at the end of
+//! the run from the files' reports without their connections, the totals
+//! gathered on the way and the records read back one at a time, three
+//! times (the causes and servers of the contents' filter box, the
+//! contents' rows, then the sections). The page is byte for byte
+//! [`html::render`]'s for the whole document, `--redact` included: the
+//! first pass of redaction reads every file's records in the file's
+//! order before anything is rewritten.
 
 use super::html::{self, PageConnections, RANKS};
 use super::model::{self, ConnectionReport, FileReport, Totals, TotalsAcc};
 use super::redact::Redactor;
-use super::stream::RecordSpill;
+use super::stream::{RecordSpill, Records};
 use super::text;
 use std::io::{self, BufWriter, Write};
 
@@ -59,47 +62,16 @@ impl HtmlRecords {
     pub fn in_memory(&self) -> usize {
         self.ranks.iter().map(RecordSpill::in_memory).sum()
     }
-
-    /// Call `f` with every connection in the file's (stream) order: the
-    /// ranks' spills read side by side, the lowest stream first.
-    fn in_file_order(
-        &mut self,
-        f: &mut dyn FnMut(ConnectionReport) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let mut readers = Vec::with_capacity(RANKS);
-        for spill in &mut self.ranks {
-            readers.push(spill.records()?);
-        }
-        let mut next = Vec::with_capacity(RANKS);
-        for r in &mut readers {
-            next.push(r.next().transpose()?);
-        }
-        loop {
-            let lowest = next
-                .iter()
-                .enumerate()
-                .filter_map(|(k, c)| c.as_ref().map(|c| (c.stream, k)))
-                .min();
-            let Some((_, k)) = lowest else {
-                return Ok(());
-            };
-            let (Some(slot), Some(reader)) = (next.get_mut(k), readers.get_mut(k)) else {
-                return Ok(());
-            };
-            let refill = reader.next().transpose()?;
-            if let Some(c) = std::mem::replace(slot, refill) {
-                f(c)?;
-            }
-        }
-    }
 }
 
-/// The page of a run: each file's report without its connections, its
-/// records, and the run's totals.
+/// The page of a run: each file's report without its connections and
+/// its number of records of each rank, the records of each rank, and the
+/// run's totals.
 #[derive(Debug, Default)]
 pub struct HtmlPage {
     heads: Vec<FileReport>,
-    files: Vec<HtmlRecords>,
+    counts: Vec<[usize; RANKS]>,
+    ranks: [RecordSpill; RANKS],
     totals: TotalsAcc,
 }
 
@@ -115,11 +87,26 @@ impl HtmlPage {
             recs.push(c)?;
         }
         self.totals.file(&head);
-        self.totals
-            .merge_connections(std::mem::take(&mut recs.totals));
+        self.totals.merge_connections(recs.totals);
+        let mut counts = [0; RANKS];
+        for ((run, file), n) in self.ranks.iter_mut().zip(&mut recs.ranks).zip(&mut counts) {
+            *n = file.len();
+            run.append(file)?;
+        }
         self.heads.push(head);
-        self.files.push(recs);
+        self.counts.push(counts);
         Ok(())
+    }
+
+    /// Bytes of records held in memory: at most [`RANKS`] times
+    /// [`super::stream::SPILL_IN_MEMORY`], however many files.
+    pub fn in_memory(&self) -> usize {
+        self.ranks.iter().map(RecordSpill::in_memory).sum()
+    }
+
+    /// Temporary files the records went to: at most one per rank.
+    pub fn temporary_files(&self) -> usize {
+        self.ranks.iter().filter(|r| r.spilled()).count()
     }
 
     /// Write the page, redacted if asked: what [`html::render`] gives for
@@ -143,26 +130,31 @@ impl HtmlPage {
         doc.files = self.heads;
         doc.totals = totals;
         text::clean_for_display(&mut doc);
-        let counts: Vec<usize> = self.files.iter().map(HtmlRecords::len).collect();
+        let per_file: Vec<usize> = self.counts.iter().map(|c| c.iter().sum()).collect();
         let mut conns = Spilled {
-            files: &mut self.files,
+            ranks: &mut self.ranks,
+            counts: &self.counts,
             redactor: redactor.as_ref(),
         };
         let mut w = BufWriter::with_capacity(1 << 16, out);
-        html::write_page(&mut w, &doc, &counts, &mut conns, stop)?;
+        html::write_page(&mut w, &doc, &per_file, &mut conns, stop)?;
         w.flush()
     }
 
     /// `--redact`'s first pass over the run in output order (each file's
-    /// head, connections and tail, then the totals); the heads and the
-    /// totals rewritten. The connections are rewritten as they are read.
+    /// head, its connections in stream order and its tail, then the
+    /// totals); the heads and the totals rewritten. The connections are
+    /// rewritten as they are read.
     fn redact(&mut self, totals: &mut Totals) -> io::Result<Redactor> {
         let mut r = Redactor::new();
-        for (head, recs) in self.heads.iter_mut().zip(&mut self.files) {
+        let mut readers = Vec::with_capacity(RANKS);
+        for spill in &mut self.ranks {
+            readers.push(spill.records()?);
+        }
+        for (head, counts) in self.heads.iter_mut().zip(&self.counts) {
             r.register_head(head);
-            recs.in_file_order(&mut |mut c| {
-                r.register_connection(&mut c);
-                Ok(())
+            in_stream_order(&mut readers, *counts, &mut |mut c| {
+                r.register_connection(&mut c)
             })?;
             r.register_tail(head);
         }
@@ -176,10 +168,53 @@ impl HtmlPage {
     }
 }
 
-/// The records of a page read back in its order: rank by rank, file by
-/// file; each redacted if asked and cleaned for display as it is read.
+/// Call `f` with the next file's records (`counts` of each rank) in its
+/// order: the ranks' readers side by side, the lowest stream first.
+fn in_stream_order(
+    readers: &mut [Records<'_>],
+    mut counts: [usize; RANKS],
+    f: &mut dyn FnMut(ConnectionReport),
+) -> io::Result<()> {
+    // The next record of rank `k`, if the file has one more.
+    let mut take =
+        |k: usize, counts: &mut [usize; RANKS]| -> io::Result<Option<ConnectionReport>> {
+            match (counts.get_mut(k), readers.get_mut(k)) {
+                (Some(n), Some(reader)) if *n > 0 => {
+                    *n -= 1;
+                    reader.next().transpose()
+                }
+                _ => Ok(None),
+            }
+        };
+    let mut next = Vec::with_capacity(RANKS);
+    for k in 0..RANKS {
+        next.push(take(k, &mut counts)?);
+    }
+    loop {
+        let lowest = next
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| c.as_ref().map(|c| (c.stream, k)))
+            .min();
+        let Some((_, k)) = lowest else {
+            return Ok(());
+        };
+        let refill = take(k, &mut counts)?;
+        if let Some(c) = next
+            .get_mut(k)
+            .and_then(|slot| std::mem::replace(slot, refill))
+        {
+            f(c);
+        }
+    }
+}
+
+/// The records of a page read back in its order: rank by rank, and in a
+/// rank file by file (`counts`: each file's records of each rank); each
+/// redacted if asked and cleaned for display as it is read.
 struct Spilled<'a> {
-    files: &'a mut [HtmlRecords],
+    ranks: &'a mut [RecordSpill; RANKS],
+    counts: &'a [[usize; RANKS]],
     redactor: Option<&'a Redactor>,
 }
 
@@ -188,19 +223,19 @@ impl PageConnections for Spilled<'_> {
         &mut self,
         f: &mut dyn FnMut(usize, &ConnectionReport) -> io::Result<()>,
     ) -> io::Result<()> {
-        let redactor = self.redactor;
-        for rank in 0..RANKS {
-            for (i, recs) in self.files.iter_mut().enumerate() {
-                let Some(spill) = recs.ranks.get_mut(rank) else {
-                    continue;
-                };
-                spill.for_each(&mut |mut c| {
-                    if let Some(r) = redactor {
+        for (rank, spill) in self.ranks.iter_mut().enumerate() {
+            let mut records = spill.records()?;
+            for (i, counts) in self.counts.iter().enumerate() {
+                for _ in 0..counts.get(rank).copied().unwrap_or(0) {
+                    let Some(mut c) = records.next().transpose()? else {
+                        return Ok(());
+                    };
+                    if let Some(r) = self.redactor {
                         r.rewrite_connection(&mut c);
                     }
                     text::clean_connection(&mut c);
-                    f(i, &c)
-                })?;
+                    f(i, &c)?;
+                }
             }
         }
         Ok(())

@@ -170,6 +170,23 @@ impl RecordSpill {
         })
     }
 
+    /// Move the records of `other` after these (their bytes copied, not
+    /// read back), leaving `other` empty.
+    pub fn append(&mut self, other: &mut RecordSpill) -> io::Result<()> {
+        struct To<'a>(&'a mut Spill);
+        impl Write for To<'_> {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.write(b).map(|()| b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        other.lines.copy_to(&mut To(&mut self.lines))?;
+        self.count += std::mem::take(other).count;
+        Ok(())
+    }
+
     /// The records, in the order pushed, one at a time as asked for (to
     /// read several spills side by side).
     pub fn records(&mut self) -> io::Result<Records<'_>> {
