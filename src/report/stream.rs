@@ -171,8 +171,13 @@ impl RecordSpill {
     }
 
     /// Move the records of `other` after these (their bytes copied, not
-    /// read back), leaving `other` empty.
+    /// read back; taken whole when there are none here), leaving `other`
+    /// empty.
     pub fn append(&mut self, other: &mut RecordSpill) -> io::Result<()> {
+        if self.is_empty() {
+            *self = std::mem::take(other);
+            return Ok(());
+        }
         struct To<'a>(&'a mut Spill);
         impl Write for To<'_> {
             fn write(&mut self, b: &[u8]) -> io::Result<usize> {
