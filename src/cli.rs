@@ -1250,8 +1250,7 @@ fn execute_from(
                 return write_ok;
             }
             if let Some(page) = &mut page {
-                let kept = html_recs.as_ref().map_or(0, HtmlRecords::len);
-                shown_total += kept;
+                shown_total += html_recs.as_ref().map_or(0, HtmlRecords::len);
                 exit.failed |= html_recs.as_ref().is_some_and(|h| h.failed() > 0);
                 if let Err(e) = page.add(f, html_recs) {
                     sink.failed = Some(io::Error::new(
