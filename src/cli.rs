@@ -59,6 +59,7 @@ use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
 use crate::flow::FlowStats;
 use crate::proto::decrypt::keys::{self as tls_keys, Keys};
 use crate::report::filter::{self, AddrMatch, Filter};
+use crate::report::html_stream::{HtmlPage, HtmlRecords};
 use crate::report::model::{self, FileReport};
 use crate::report::redact::Redactor;
 use crate::report::stream::{self, FileRecords};
@@ -891,6 +892,9 @@ pub fn input_list_indexed(args: &Args) -> Result<Vec<(u64, Item)>, String> {
 struct FileOut {
     report: FileReport,
     records: Option<FileRecords>,
+    /// The connections kept for the HTML page (its `connections` is then
+    /// empty).
+    html: Option<HtmlRecords>,
     /// Writing the records to a temporary file failed.
     spill_error: Option<io::Error>,
 }
@@ -908,10 +912,12 @@ fn report_item(
     progress: &Progress,
     records: Option<stream::Streamed>,
     filter: &Filter,
+    html: bool,
 ) -> FileOut {
     let new_records = |r| new_records(&item.display, r);
     let run = || {
         let mut recs = records.map(new_records);
+        let mut html = html.then(HtmlRecords::default);
         let mut reports = Vec::new();
         let mut spill_error = None;
         // The filters, applied here once for every format: the streams
@@ -939,7 +945,14 @@ fn report_item(
                         spill_error.get_or_insert(e);
                     }
                 }
-                None => reports.push(cr),
+                None => match &mut html {
+                    Some(h) => {
+                        if let Err(e) = h.push(&cr) {
+                            spill_error.get_or_insert(e);
+                        }
+                    }
+                    None => reports.push(cr),
+                },
             }
         };
         let mut grouper: Grouper<ConnectionResult> = Grouper::new();
@@ -963,6 +976,7 @@ fn report_item(
         FileOut {
             report,
             records: recs,
+            html,
             spill_error,
         }
     };
@@ -983,6 +997,7 @@ fn report_item(
             FileOut {
                 report: model::file_report(&Input::new(&r)),
                 records: records.map(new_records),
+                html: None,
                 spill_error: None,
             }
         }
@@ -1179,6 +1194,10 @@ fn execute_from(
     let md_streamed = records.is_some_and(|r| r.format == Format::Markdown);
     let mut totals = model::TotalsAcc::default();
     let mut files_written = 0usize;
+    // The HTML page: each file's connections kept out of memory until
+    // the page is written at the end.
+    let html = format == Format::Html;
+    let mut page = html.then(HtmlPage::default);
     if json_streamed && write_ok {
         let (head, _) = stream::json_document_parts(model::Totals::default());
         write_ok = sink.write(head.as_bytes());
@@ -1195,6 +1214,7 @@ fn execute_from(
             let FileOut {
                 report: mut f,
                 records: recs,
+                html: html_recs,
                 spill_error,
             } = out;
             exit.note(&f);
@@ -1243,6 +1263,18 @@ fn execute_from(
                 totals.merge_connections(std::mem::take(&mut recs.totals));
                 return write_ok;
             }
+            if let Some(page) = &mut page {
+                shown_total += html_recs.as_ref().map_or(0, HtmlRecords::len);
+                exit.failed |= html_recs.as_ref().is_some_and(|h| h.failed() > 0);
+                if let Err(e) = page.add(f, html_recs) {
+                    sink.failed = Some(io::Error::new(
+                        e.kind(),
+                        format!("cannot write a temporary file: {e}"),
+                    ));
+                    return false;
+                }
+                return true;
+            }
             if !format.streams() {
                 reports.push(f);
                 return true;
@@ -1262,7 +1294,8 @@ fn execute_from(
                 window,
                 |i| match items.get(i) {
                     Some((index, item)) => {
-                        let mut out = report_item(item, &opts, hash, &progress, records, &filter);
+                        let mut out =
+                            report_item(item, &opts, hash, &progress, records, &filter, html);
                         out.report.input_index = *index;
                         out
                     }
@@ -1272,6 +1305,7 @@ fn execute_from(
                             io::Error::other(""),
                         ))),
                         records: None,
+                        html: None,
                         spill_error: None,
                     },
                 },
@@ -1312,6 +1346,14 @@ fn execute_from(
     } else if md_streamed {
         if n_files > 1 && sink.ok() {
             sink.write(stream::markdown_totals(totals).as_bytes());
+        }
+    } else if let Some(page) = page {
+        // Ctrl-C ends the page after a section or a part of its contents.
+        sink.write_with(|o| page.write_to(args.redact, o, &interrupt::interrupted));
+        if interrupt::interrupted() {
+            let _ = out_flush(&mut sink);
+            let _ = writeln!(err, "rdptriage: interrupted");
+            return interrupt::EXIT_INTERRUPTED;
         }
     } else if !format.streams() {
         let mut doc = model::document(reports);

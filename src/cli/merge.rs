@@ -297,6 +297,7 @@ impl MergedFile {
         FileOut {
             report,
             records: recs,
+            html: None,
             spill_error,
         }
     }

@@ -11,9 +11,11 @@
 //! and the ladder drawn as a sequence diagram ([`super::ladder`]).
 
 use super::ladder::{self, Diagram, Lane, Row, RowKind};
-use super::model::{ConnectionReport, Count, Document, FileReport};
+use super::model::{ConnectionReport, Count, Document};
 use super::text;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 /// Escape text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -60,8 +62,13 @@ const TOC_ROW_PX: usize = 23;
 /// The files table is collapsed beyond this many files.
 const FILES_OPEN: usize = 20;
 
-/// Outcome order of the sections: failed, incomplete, then the others.
-fn rank(outcome: &str) -> u8 {
+/// Outcome ranks of the sections, in page order: failed, incomplete,
+/// established, benign, then the others.
+pub const RANKS: usize = 5;
+
+/// Outcome order of the sections: failed, incomplete, then the others
+/// (below [`RANKS`]).
+pub fn rank(outcome: &str) -> u8 {
     match outcome {
         "failed" => 0,
         "incomplete" => 1,
@@ -71,23 +78,68 @@ fn rank(outcome: &str) -> u8 {
     }
 }
 
+/// The connections of a page in page order (by [`rank`], then file, then
+/// stream), given as often as asked: the contents read them twice (the
+/// causes and servers of the filter box, then the rows), the sections
+/// once.
+pub trait PageConnections {
+    /// Call `f` with each connection and the index of its file.
+    fn each(
+        &mut self,
+        f: &mut dyn FnMut(usize, &ConnectionReport) -> io::Result<()>,
+    ) -> io::Result<()>;
+}
+
+/// The connections of a whole document, in page order.
+struct Held<'a>(Vec<(usize, &'a ConnectionReport)>);
+
+impl PageConnections for Held<'_> {
+    fn each(
+        &mut self,
+        f: &mut dyn FnMut(usize, &ConnectionReport) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.0.iter().try_for_each(|(i, c)| f(*i, c))
+    }
+}
+
 /// The page for a document.
 pub fn render(doc: &Document) -> String {
-    let mut conns: Vec<(usize, &FileReport, &ConnectionReport)> = doc
+    let mut conns: Vec<(usize, &ConnectionReport)> = doc
         .files
         .iter()
         .enumerate()
-        .flat_map(|(i, f)| f.connections.iter().map(move |c| (i, f, c)))
+        .flat_map(|(i, f)| f.connections.iter().map(move |c| (i, c)))
         .collect();
-    conns.sort_by_key(|(i, _, c)| (rank(&c.outcome), *i, c.stream));
+    conns.sort_by_key(|(i, c)| (rank(&c.outcome), *i, c.stream));
+    let counts: Vec<usize> = doc.files.iter().map(|f| f.connections.len()).collect();
+    let mut out = Vec::with_capacity(4096 + conns.len() * 6000);
+    // Neither writing to memory nor reading connections held can fail.
+    let _ = write_page(&mut out, doc, &counts, &mut Held(conns), &|| false);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Write the page of `doc` whose files' connections (`counts[i]` of file
+/// `i`) are given by `conns`, not by the files: the page is written as it
+/// goes, a part of the contents or a section at a time, and holds no
+/// connection but the one being written. Once `stop` answers true
+/// (Ctrl-C), the page ends after the section or the part of the
+/// contents just written, with an `Interrupted` error.
+pub fn write_page(
+    out: &mut dyn Write,
+    doc: &Document,
+    counts: &[usize],
+    conns: &mut dyn PageConnections,
+    stop: &dyn Fn() -> bool,
+) -> io::Result<()> {
     let t = &doc.totals;
-    let mut out = String::with_capacity(4096 + conns.len() * 6000);
+    let n: usize = counts.iter().sum();
+    let mut buf = String::with_capacity(1 << 16);
     let title = format!(
         "RDP connections: {} analysed, {} failed",
         t.connections, t.outcomes.failed
     );
     let _ = write!(
-        out,
+        buf,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
@@ -96,11 +148,10 @@ pub fn render(doc: &Document) -> String {
         esc(&doc.tool.version),
         esc(&title)
     );
-    header(&mut out, doc);
-    if conns.len() > 1 {
-        toc(&mut out, doc, &conns);
+    header(&mut buf, doc, counts);
+    if n > 1 {
+        toc(out, &mut buf, doc, n, conns, stop)?;
     }
-    let n = conns.len();
     if n > LAZY_FROM {
         // Below a long table of contents, the sections are off screen
         // when the page opens: `content-visibility: auto` lets the browser
@@ -109,29 +160,47 @@ pub fn render(doc: &Document) -> String {
         // for 13,000 connections, BENCHMARKS.md). The size stands in for
         // theirs until they are drawn: closed sections, about 45 px each.
         let _ = writeln!(
-            out,
+            buf,
             "<main class=\"deferred\" style=\"contain-intrinsic-size:auto {}px\">",
             n * 45
         );
     } else {
-        out.push_str("<main>\n");
+        buf.push_str("<main>\n");
     }
-    neighbour_attempts(&mut out, doc);
-    if conns.is_empty() {
-        out.push_str("<p class=\"none\">No RDP connection was found in the capture.</p>\n");
+    neighbour_attempts(&mut buf, doc);
+    if n == 0 {
+        buf.push_str("<p class=\"none\">No RDP connection was found in the capture.</p>\n");
     }
-    for (i, f, c) in &conns {
+    conns.each(&mut |i, c| {
         let open = n <= OPEN_ALL || (n <= OPEN_FAILED && c.outcome == "failed");
-        section(&mut out, *i, f, c, open, !open && n > LAZY_FROM);
-    }
+        section(
+            &mut buf,
+            i,
+            path_of(doc, i),
+            c,
+            open,
+            !open && n > LAZY_FROM,
+        );
+        out.write_all(buf.as_bytes())?;
+        buf.clear();
+        if stop() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        Ok(())
+    })?;
     let _ = write!(
-        out,
+        buf,
         "</main>\n<footer>Made by {} {} from the capture{} listed above. Frame numbers are Wireshark's <code>frame.number</code>; streams are <code>tcp.stream</code>.</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
         esc(&doc.tool.name),
         esc(&doc.tool.version),
         if doc.files.len() == 1 { "" } else { "s" }
     );
-    out
+    out.write_all(buf.as_bytes())
+}
+
+/// The path of file `i` of the document.
+fn path_of(doc: &Document, i: usize) -> &str {
+    doc.files.get(i).map_or("", |f| f.path.as_str())
 }
 
 /// The attempts across protocols of every file, one list each.
@@ -164,7 +233,7 @@ fn neighbour_attempts(out: &mut String, doc: &Document) {
     }
 }
 
-fn header(out: &mut String, doc: &Document) {
+fn header(out: &mut String, doc: &Document, per_file: &[usize]) {
     let t = &doc.totals;
     out.push_str("<header>\n<h1>RDP connection report</h1>\n");
     let _ = writeln!(
@@ -212,7 +281,7 @@ fn header(out: &mut String, doc: &Document) {
         bars(out, "Failures by server", &top(v));
     }
     out.push_str("</div>\n");
-    files_table(out, doc);
+    files_table(out, doc, per_file);
     let mut problems: Vec<String> = Vec::new();
     for p in &t.problems {
         problems.push(format!("{} ({}): {}", p.path, p.kind, p.message));
@@ -325,7 +394,7 @@ fn bars(out: &mut String, title: &str, items: &[(String, u64, &str)]) {
     out.push_str("</svg></figure>\n");
 }
 
-fn files_table(out: &mut String, doc: &Document) {
+fn files_table(out: &mut String, doc: &Document, counts: &[usize]) {
     let n = doc.files.len();
     let _ = writeln!(
         out,
@@ -333,7 +402,7 @@ fn files_table(out: &mut String, doc: &Document) {
         if n <= FILES_OPEN { " open" } else { "" },
         text::plural(n as u64)
     );
-    for f in &doc.files {
+    for (i, f) in doc.files.iter().enumerate() {
         let format = match (&f.format, &f.ignored, &f.error) {
             (_, Some(i), _) => format!("skipped: {}", text::ignored_line(i)),
             (None, _, Some(e)) => format!("unreadable: {}", text::error_line(e)),
@@ -357,7 +426,7 @@ fn files_table(out: &mut String, doc: &Document) {
             esc(&format),
             f.packets.map(|p| p.to_string()).unwrap_or_default(),
             esc(&span),
-            f.connections.len(),
+            counts.get(i).copied().unwrap_or(0),
             esc(f.sha256.as_deref().unwrap_or("")),
         );
     }
@@ -368,83 +437,114 @@ fn conn_id(file: usize, c: &ConnectionReport) -> String {
     format!("c{file}-{}", c.stream)
 }
 
-fn toc(out: &mut String, doc: &Document, conns: &[(usize, &FileReport, &ConnectionReport)]) {
-    let mut causes: Vec<&str> = conns
-        .iter()
-        .filter_map(|(_, _, c)| c.cause.as_ref().map(|x| x.id.as_str()))
-        .collect();
-    causes.sort_unstable();
-    causes.dedup();
-    let mut servers: Vec<&str> = conns.iter().map(|(_, _, c)| c.server.as_str()).collect();
-    servers.sort_unstable();
-    servers.dedup();
+/// The table of contents of the `n` connections: the filter box (with
+/// every cause and server named, one pass over the connections), then a
+/// row per connection (a second pass), written to `out` part by part;
+/// `stop`: see [`write_page`] (here, after a part).
+fn toc(
+    out: &mut dyn Write,
+    buf: &mut String,
+    doc: &Document,
+    n: usize,
+    conns: &mut dyn PageConnections,
+    stop: &dyn Fn() -> bool,
+) -> io::Result<()> {
+    let mut causes: BTreeSet<String> = BTreeSet::new();
+    let mut servers: BTreeSet<String> = BTreeSet::new();
+    conns.each(&mut |_, c| {
+        if let Some(x) = &c.cause {
+            if !causes.contains(&x.id) {
+                causes.insert(x.id.clone());
+            }
+        }
+        if !servers.contains(&c.server) {
+            servers.insert(c.server.clone());
+        }
+        if stop() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        Ok(())
+    })?;
     let many_files = doc.files.len() > 1;
-    out.push_str("<nav id=\"toc\">\n<h2>Connections</h2>\n");
-    out.push_str("<form id=\"filters\" class=\"filters\" hidden>\n<label>Search <input id=\"q\" type=\"search\" placeholder=\"file, address, step, cause\"></label>\n<label>Outcome <select id=\"fo\"><option value=\"\">all</option>");
+    buf.push_str("<nav id=\"toc\">\n<h2>Connections</h2>\n");
+    buf.push_str("<form id=\"filters\" class=\"filters\" hidden>\n<label>Search <input id=\"q\" type=\"search\" placeholder=\"file, address, step, cause\"></label>\n<label>Outcome <select id=\"fo\"><option value=\"\">all</option>");
     for o in ["failed", "incomplete", "established", "benign", "not_rdp"] {
-        let _ = write!(out, "<option>{o}</option>");
+        let _ = write!(buf, "<option>{o}</option>");
     }
-    out.push_str(
+    buf.push_str(
         "</select></label>\n<label>Cause <select id=\"fc\"><option value=\"\">all</option>",
     );
     for c in &causes {
-        let _ = write!(out, "<option>{}</option>", esc(c));
+        let _ = write!(buf, "<option>{}</option>", esc(c));
     }
-    out.push_str(
+    buf.push_str(
         "</select></label>\n<label>Server <select id=\"fs\"><option value=\"\">all</option>",
     );
     for s in &servers {
-        let _ = write!(out, "<option>{}</option>", esc(s));
+        let _ = write!(buf, "<option>{}</option>", esc(s));
     }
     let _ = writeln!(
-        out,
-        "</select></label>\n<output id=\"shown\">{} shown</output>\n</form>",
-        conns.len()
+        buf,
+        "</select></label>\n<output id=\"shown\">{n} shown</output>\n</form>"
     );
     let cols = format!(
         "<colgroup><col class=\"o\">{}<col class=\"s\"><col class=\"a\"><col class=\"a\"><col><col class=\"c\"></colgroup>",
         if many_files { "<col>" } else { "" }
     );
     let _ = writeln!(
-        out,
+        buf,
         "<table class=\"toc\">\n{cols}\n<thead><tr><th>outcome</th>{}<th>stream</th><th>client</th><th>server</th><th>where</th><th>cause</th></tr></thead>\n<tbody>",
         if many_files { "<th>file</th>" } else { "" }
     );
-    for (k, (i, f, c)) in conns.iter().enumerate() {
+    let mut k = 0;
+    conns.each(&mut |i, c| {
         if k > 0 && k % TOC_PART == 0 {
             // A part of a long list: a table of its own (same fixed
             // columns) that the browser lays out only near the viewport.
-            let rows = TOC_PART.min(conns.len() - k);
+            let rows = TOC_PART.min(n.saturating_sub(k));
             let close = if k > TOC_PART { "</div>\n" } else { "" };
             let _ = writeln!(
-                out,
+                buf,
                 "</tbody>\n</table>\n{close}<div class=\"tocpart\" style=\"contain-intrinsic-size:auto {}px\"><table class=\"toc\">\n{cols}\n<tbody>",
                 rows * TOC_ROW_PX
             );
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+            if stop() {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
         }
-        let id = conn_id(*i, c);
-        let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
-        let file_cell = if many_files {
-            format!("<td class=\"path\">{}</td>", esc(&f.path))
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "<tr data-target=\"{id}\" data-outcome=\"{o}\" data-cause=\"{ca}\" data-server=\"{sv}\"><td><span class=\"badge {o}\">{o}</span></td>{file_cell}<td class=\"num\"><a href=\"#{id}\">{st}</a></td><td>{cl}</td><td>{sv}</td><td>{wh}</td><td>{ca}</td></tr>",
-            o = esc(&c.outcome),
-            ca = esc(cause),
-            sv = esc(&c.server),
-            cl = esc(&c.client),
-            st = c.stream,
-            wh = esc(&where_short(c)),
-        );
+        k += 1;
+        toc_row(buf, i, path_of(doc, i), c, many_files);
+        Ok(())
+    })?;
+    buf.push_str("</tbody>\n</table>\n");
+    if n > TOC_PART {
+        buf.push_str("</div>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
-    if conns.len() > TOC_PART {
-        out.push_str("</div>\n");
-    }
-    out.push_str("</nav>\n");
+    buf.push_str("</nav>\n");
+    Ok(())
+}
+
+/// A row of the table of contents.
+fn toc_row(out: &mut String, file: usize, path: &str, c: &ConnectionReport, many_files: bool) {
+    let id = conn_id(file, c);
+    let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
+    let file_cell = if many_files {
+        format!("<td class=\"path\">{}</td>", esc(path))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "<tr data-target=\"{id}\" data-outcome=\"{o}\" data-cause=\"{ca}\" data-server=\"{sv}\"><td><span class=\"badge {o}\">{o}</span></td>{file_cell}<td class=\"num\"><a href=\"#{id}\">{st}</a></td><td>{cl}</td><td>{sv}</td><td>{wh}</td><td>{ca}</td></tr>",
+        o = esc(&c.outcome),
+        ca = esc(cause),
+        sv = esc(&c.server),
+        cl = esc(&c.client),
+        st = c.stream,
+        wh = esc(&where_short(c)),
+    );
 }
 
 /// `TLS ServerHello` (failing step), else the last step.
@@ -465,7 +565,7 @@ fn copy_button(filter: &str) -> String {
 fn section(
     out: &mut String,
     file: usize,
-    f: &FileReport,
+    path: &str,
     c: &ConnectionReport,
     open: bool,
     lazy: bool,
@@ -487,7 +587,7 @@ fn section(
         } else {
             format!(" \u{b7} {}", esc(cause))
         },
-        p = esc(&f.path),
+        p = esc(path),
     );
     if lazy {
         // No `<` of the body's own text reaches the markup unescaped, so

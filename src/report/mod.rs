@@ -10,6 +10,7 @@
 pub mod causes;
 pub mod filter;
 pub mod html;
+pub mod html_stream;
 pub mod ladder;
 pub mod markdown;
 pub mod model;

@@ -43,7 +43,8 @@ impl Spill {
         self.spilled
     }
 
-    /// Bytes held in memory (at most [`SPILL_IN_MEMORY`]).
+    /// Bytes held in memory (at most [`SPILL_IN_MEMORY`]; none once they
+    /// went to a temporary file).
     pub fn in_memory(&self) -> usize {
         self.mem.len()
     }
@@ -160,6 +161,12 @@ impl RecordSpill {
         self.lines.spilled()
     }
 
+    /// Bytes of records held in memory (none once they went to a
+    /// temporary file).
+    pub fn in_memory(&self) -> usize {
+        self.lines.in_memory()
+    }
+
     /// Call `f` with every record, in the order pushed.
     pub fn for_each(
         &mut self,
@@ -174,12 +181,87 @@ impl RecordSpill {
         f: &mut dyn FnMut(ConnectionReport, u64) -> io::Result<()>,
     ) -> io::Result<()> {
         self.lines.for_each_line(&mut |line| {
-            let (tag, json) = line.split_once('\t').unwrap_or(("0", line));
-            let tag = tag.parse().map_err(io::Error::other)?;
-            let mut c: ConnectionReport = serde_json::from_str(json).map_err(io::Error::other)?;
-            c.labels = model::StepLabels::of(&c);
+            let (c, tag) = record_of_line(line)?;
             f(c, tag)
         })
+    }
+
+    /// Move the records of `other` after these (their bytes copied, not
+    /// read back; taken whole when there are none here), leaving `other`
+    /// empty.
+    pub fn append(&mut self, other: &mut RecordSpill) -> io::Result<()> {
+        if self.is_empty() {
+            *self = std::mem::take(other);
+            return Ok(());
+        }
+        struct To<'a>(&'a mut Spill);
+        impl Write for To<'_> {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.write(b).map(|()| b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        other.lines.copy_to(&mut To(&mut self.lines))?;
+        self.count += std::mem::take(other).count;
+        Ok(())
+    }
+
+    /// The records, in the order pushed, one at a time as asked for (to
+    /// read several spills side by side).
+    pub fn records(&mut self) -> io::Result<Records<'_>> {
+        Ok(Records {
+            lines: self.lines.reader()?,
+            line: String::new(),
+        })
+    }
+}
+
+impl Spill {
+    /// A reader of every byte written, from the first.
+    fn reader(&mut self) -> io::Result<Box<dyn io::BufRead + '_>> {
+        match &mut self.file {
+            None => Ok(Box::new(&self.mem[..])),
+            Some((w, _)) => {
+                w.flush()?;
+                let f = w.get_mut();
+                f.seek(SeekFrom::Start(0))?;
+                Ok(Box::new(io::BufReader::new(f)))
+            }
+        }
+    }
+}
+
+/// A record and its number from its line in a [`RecordSpill`] (see
+/// [`RecordSpill::push_tagged`]), its labels restored.
+fn record_of_line(line: &str) -> io::Result<(ConnectionReport, u64)> {
+    let (tag, json) = line.split_once('\t').unwrap_or(("0", line));
+    let tag = tag.parse().map_err(io::Error::other)?;
+    let mut c: ConnectionReport = serde_json::from_str(json).map_err(io::Error::other)?;
+    c.labels = model::StepLabels::of(&c);
+    Ok((c, tag))
+}
+
+/// The records of a [`RecordSpill`] read back one at a time.
+pub struct Records<'a> {
+    lines: Box<dyn io::BufRead + 'a>,
+    line: String,
+}
+
+impl Iterator for Records<'_> {
+    type Item = io::Result<ConnectionReport>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.line.clear();
+        match self.lines.read_line(&mut self.line) {
+            Ok(0) => None,
+            Ok(_) => {
+                let line = self.line.strip_suffix('\n').unwrap_or(&self.line);
+                Some(record_of_line(line).map(|(c, _)| c))
+            }
+            Err(e) => Some(Err(e)),
+        }
     }
 }
 
