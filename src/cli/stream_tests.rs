@@ -34,7 +34,7 @@ fn whole(argv: &[&str]) -> String {
     let files: Vec<FileReport> = items
         .iter()
         .map(|(i, item)| {
-            let mut out = report_item(item, &opts, hash, &progress, None, &filter);
+            let mut out = report_item(item, &opts, hash, &progress, None, &filter, false);
             out.report.input_index = *i;
             out.report
         })
