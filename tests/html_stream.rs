@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 #[allow(dead_code)]
 mod run_cli;
 use run_cli::run;
+#[path = "common/refused.rs"]
+mod refused;
+use refused::refused;
 
 /// Every capture under testdata, in name order.
 fn captures() -> Vec<String> {
@@ -123,54 +126,11 @@ fn every_capture_in_one_run() {
     same_page("all captures, one server", &one_server);
 }
 
-/// A legacy pcap (Ethernet, microseconds) of `n` refused connections (a
-/// SYN answered by RST/ACK) a second apart, from a new client every four.
-fn refused(n: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        v.extend_from_slice(&w.to_le_bytes());
-    }
-    for i in 0..n {
-        let client_no = (i / 4) as u16;
-        let client = [10, 1, (client_no >> 8) as u8, client_no as u8];
-        let server = [192, 0, 2, 1 + (i % 3) as u8];
-        let port = 20_000 + (i % 40_000) as u16;
-        let seq = i.wrapping_mul(2_654_435_761);
-        for (dt, syn) in [(0u32, true), (20, false)] {
-            let (src, dst, sport, dport) = if syn {
-                (client, server, port, 3389)
-            } else {
-                (server, client, 3389, port)
-            };
-            let mut f = vec![0u8; 12];
-            f.extend_from_slice(&[0x08, 0x00]);
-            f.extend_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
-            f.extend_from_slice(&src);
-            f.extend_from_slice(&dst);
-            f.extend_from_slice(&sport.to_be_bytes());
-            f.extend_from_slice(&dport.to_be_bytes());
-            let (s, a, flags) = if syn {
-                (seq, 0, 0x02)
-            } else {
-                (0, seq.wrapping_add(1), 0x14)
-            };
-            f.extend_from_slice(&s.to_be_bytes());
-            f.extend_from_slice(&a.to_be_bytes());
-            f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-            for w in [i, dt, f.len() as u32, f.len() as u32] {
-                v.extend_from_slice(&w.to_le_bytes());
-            }
-            v.extend_from_slice(&f);
-        }
-    }
-    v
-}
-
 #[test]
 fn more_than_200_connections_with_other_files() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let many = dir.join("html-stream-refused-450.pcap");
-    std::fs::write(&many, refused(450)).expect("write the capture");
+    std::fs::write(&many, refused(450, 1000, 3)).expect("write the capture");
     let many = many.to_string_lossy().into_owned();
     same_page("450 refused", &[&many]);
     let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/captures");
@@ -218,7 +178,7 @@ fn page_of_refused(n: u32) -> Held {
         }
     }
 
-    let bytes = refused(n);
+    let bytes = refused(n, 1000, 3);
     let mut grouper: Grouper<ConnectionResult> = Grouper::new();
     let mut recs = HtmlRecords::default();
     let mut on_final = |c: ConnectionResult, _, _| {
@@ -291,7 +251,7 @@ fn a_stopped_page_ends_after_a_section_or_a_part() {
         }
     }
 
-    let bytes = refused(500);
+    let bytes = refused(500, 1000, 3);
     let r = rdptriage::analyze::analyze_reader("x.pcap", &bytes[..], &Default::default());
     let page = || {
         let mut head = file_report(&Input::new(&r));
@@ -335,7 +295,7 @@ fn a_page_of_many_files_keeps_one_temporary_file_per_outcome() {
     use rdptriage::report::model::{document, file_report, Input};
     use rdptriage::report::stream::SPILL_IN_MEMORY;
 
-    let bytes = refused(120);
+    let bytes = refused(120, 1000, 3);
     let r = rdptriage::analyze::analyze_reader("x.pcap", &bytes[..], &Default::default());
     let mut files = Vec::new();
     let mut page = HtmlPage::default();
