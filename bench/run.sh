@@ -93,7 +93,7 @@ many_case() {
     local out=$DATA/many-$(date -u +%Y%m%dT%H%M%SZ)
     mkdir -p "$out"
     local vmem=${MANY_VMEM_KB:-16777216}
-    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MB) | Exit |"
+    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MiB) | Exit |"
     echo "|---|---|---:|---:|---:|---:|"
     for kind in ${MANY_KINDS:-refused confirm}; do
         for count in ${MANY_COUNTS:-1000000 2000000}; do
@@ -136,7 +136,7 @@ single_case() {
     local copies=("$f")
     for i in 2 3 4; do cp "$f" "$f.$i.pcap"; copies+=("$f.$i.pcap"); done
     cat "${copies[@]}" >/dev/null
-    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MB) | Exit |"
+    echo "| Input | Command | Wall time (s) | User CPU (s) | Peak RSS (MiB) | Exit |"
     echo "|---|---|---:|---:|---:|---:|"
     for fmt in ${MANY_FORMATS:-jsonl json table}; do
         local name=single-$fmt
