@@ -1275,17 +1275,10 @@ fn execute_from(
                 }
                 return true;
             }
-            if !format.streams() {
-                reports.push(f);
-                return true;
-            }
-            if args.redact {
-                redactor.file(&mut f);
-                f.redacted = true;
-            }
-            let text = report::render_file(&f, format);
-            write_ok = progress.suspend(|| sink.write(text.as_bytes()));
-            write_ok
+            // `--ladder`: drawn from the whole document at the end (every
+            // other format came with its records or its page).
+            reports.push(f);
+            true
         };
         match merged {
             None => run_ordered(

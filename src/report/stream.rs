@@ -12,7 +12,7 @@ use super::terminal::{self, PlainTable, TableForm, TermStyle};
 use super::{records, text, Format};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 /// Bytes a spill keeps in memory before moving to a temporary file.
 pub const SPILL_IN_MEMORY: usize = 256 << 10;
@@ -67,44 +67,29 @@ impl Spill {
 
     /// Copy everything written, in order, to `out`.
     pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        match &mut self.file {
-            None => out.write_all(&self.mem),
-            Some((w, _)) => {
-                w.flush()?;
-                let f = w.get_mut();
-                f.seek(SeekFrom::Start(0))?;
-                let mut buf = vec![0u8; 1 << 16];
-                loop {
-                    let n = f.read(&mut buf)?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    out.write_all(buf.get(..n).unwrap_or(&[]))?;
-                }
-            }
-        }
+        io::copy(&mut self.reader()?, out).map(|_| ())
     }
-}
 
-impl Spill {
     /// Call `f` with every line written (without its `\n`), in order.
     pub fn for_each_line(&mut self, f: &mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()> {
-        use std::io::BufRead;
-        let mut each = |r: &mut dyn BufRead| -> io::Result<()> {
-            let mut line = String::new();
-            while r.read_line(&mut line)? > 0 {
-                f(line.strip_suffix('\n').unwrap_or(&line))?;
-                line.clear();
-            }
-            Ok(())
-        };
+        let mut r = self.reader()?;
+        let mut line = String::new();
+        while r.read_line(&mut line)? > 0 {
+            f(line.strip_suffix('\n').unwrap_or(&line))?;
+            line.clear();
+        }
+        Ok(())
+    }
+
+    /// A reader of every byte written, from the first.
+    fn reader(&mut self) -> io::Result<Box<dyn io::BufRead + '_>> {
         match &mut self.file {
-            None => each(&mut &self.mem[..]),
+            None => Ok(Box::new(&self.mem[..])),
             Some((w, _)) => {
                 w.flush()?;
                 let f = w.get_mut();
                 f.seek(SeekFrom::Start(0))?;
-                each(&mut io::BufReader::new(f))
+                Ok(Box::new(io::BufReader::with_capacity(1 << 16, f)))
             }
         }
     }
@@ -215,21 +200,6 @@ impl RecordSpill {
             lines: self.lines.reader()?,
             line: String::new(),
         })
-    }
-}
-
-impl Spill {
-    /// A reader of every byte written, from the first.
-    fn reader(&mut self) -> io::Result<Box<dyn io::BufRead + '_>> {
-        match &mut self.file {
-            None => Ok(Box::new(&self.mem[..])),
-            Some((w, _)) => {
-                w.flush()?;
-                let f = w.get_mut();
-                f.seek(SeekFrom::Start(0))?;
-                Ok(Box::new(io::BufReader::new(f)))
-            }
-        }
     }
 }
 
