@@ -44,6 +44,18 @@ struct Hole {
     acked: Option<(u64, Timestamp)>,
 }
 
+/// What is missing from a direction.
+#[derive(Clone, Debug, Default)]
+struct Lost {
+    /// Uncovered ranges of `data`, in stream order.
+    holes: Vec<Hole>,
+    /// Closed gap records (holes filled by a retransmission).
+    gaps: Vec<Gap>,
+    /// Bytes now in holes (zero-filled in `data`), bounded by
+    /// [`MAX_HOLE_BYTES`].
+    hole_bytes: u64,
+}
+
 /// What an insertion did, for the caller's event classification.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Inserted {
@@ -63,9 +75,10 @@ pub(crate) struct Reassembler {
     anchor: Option<(u32, u64)>,
     pub data: Vec<u8>,
     pub segments: Vec<Segment>,
-    holes: Vec<Hole>,
-    /// Closed gap records (holes filled by a retransmission).
-    gaps: Vec<Gap>,
+    /// Holes and gaps, made at the first hole: most directions never
+    /// have one, and the two empty vectors and the count inline would
+    /// cost 48 bytes a direction.
+    lost: Option<Box<Lost>>,
     /// Highest stream offset seen + 1.
     pub high: u64,
     /// When `high` last advanced.
@@ -77,9 +90,6 @@ pub(crate) struct Reassembler {
     /// depth cap alone does not end it: bytes below the cap that arrive
     /// after a segment past it are still kept.)
     holes_full: bool,
-    /// Bytes now in holes (zero-filled in `data`), bounded by
-    /// [`MAX_HOLE_BYTES`].
-    hole_bytes: u64,
     /// Highest offset the peer acknowledged, and the frame that did.
     max_ack: Option<(u64, u64, Timestamp)>,
 }
@@ -91,15 +101,23 @@ impl Reassembler {
             anchor: None,
             data: Vec::new(),
             segments: Vec::new(),
-            holes: Vec::new(),
-            gaps: Vec::new(),
+            lost: None,
             high: 0,
             front_ts: Timestamp(0),
             limit: None,
             holes_full: false,
-            hole_bytes: 0,
             max_ack: None,
         }
+    }
+
+    /// The holes now open (none before the first).
+    fn holes(&self) -> &[Hole] {
+        self.lost.as_deref().map_or(&[], |l| &l.holes)
+    }
+
+    /// What is missing, made at the first use.
+    fn lost(&mut self) -> &mut Lost {
+        self.lost.get_or_insert_with(Box::default)
     }
 
     pub fn anchored(&self) -> bool {
@@ -218,7 +236,7 @@ impl Reassembler {
                 if !self.room_for_hole(from - old_len) {
                     return fill;
                 }
-                self.holes.push(Hole {
+                self.lost().holes.push(Hole {
                     start: old_len,
                     end: from,
                     frame,
@@ -255,16 +273,16 @@ impl Reassembler {
             filled: 0,
             all_fast: true,
         };
-        let first = self.holes.partition_point(|h| h.end <= lo);
+        let first = self.holes().partition_point(|h| h.end <= lo);
         let mut i = first;
-        while let Some(h) = self.holes.get(i).copied() {
+        while let Some(h) = self.holes().get(i).copied() {
             if h.start >= hi {
                 break;
             }
             let x = h.start.max(lo);
             let y = h.end.min(hi);
             let splits = x > h.start && y < h.end;
-            if splits && self.holes.len() >= MAX_HOLES {
+            if splits && self.holes().len() >= MAX_HOLES {
                 // Keep the bound: these bytes stay missing, and say why.
                 self.set_limit(KeepLimit::Holes {
                     max: MAX_HOLES as u64,
@@ -282,7 +300,8 @@ impl Reassembler {
             dst.copy_from_slice(src);
             self.push_segment(x, (y - x) as u32, frame, ts);
             fill.filled += y - x;
-            self.hole_bytes = self.hole_bytes.saturating_sub(y - x);
+            let lost = self.lost();
+            lost.hole_bytes = lost.hole_bytes.saturating_sub(y - x);
             let fast = fast && !h.snaplen && h.acked.is_none();
             if !fast {
                 fill.all_fast = false;
@@ -299,14 +318,15 @@ impl Reassembler {
                 rest.push(Hole { start: y, ..h });
             }
             let n = rest.len();
-            self.holes.splice(i..i + 1, rest);
+            self.lost().holes.splice(i..i + 1, rest);
             i += n;
         }
         fill
     }
 
     fn record_network_loss(&mut self, offset: u64, len: u64, frame: u64, ts: Timestamp) {
-        if let Some(last) = self.gaps.last_mut() {
+        let gaps = &mut self.lost().gaps;
+        if let Some(last) = gaps.last_mut() {
             if last.kind == GapKind::NetworkLoss
                 && last.frame == frame
                 && last.offset + last.len == offset
@@ -315,7 +335,7 @@ impl Reassembler {
                 return;
             }
         }
-        self.gaps.push(Gap {
+        gaps.push(Gap {
             offset,
             len,
             kind: GapKind::NetworkLoss,
@@ -336,7 +356,7 @@ impl Reassembler {
         if !self.room_for_hole(to - from) {
             return;
         }
-        self.holes.push(Hole {
+        self.lost().holes.push(Hole {
             start: from,
             end: to,
             frame,
@@ -351,16 +371,17 @@ impl Reassembler {
     /// reassembly of the direction ends here (`limit` is set): the bounds on
     /// holes are what keep memory proportional to the captured bytes.
     fn room_for_hole(&mut self, len: u64) -> bool {
-        let limit = if self.holes.len() >= MAX_HOLES {
+        let held = self.lost.as_deref().map_or(0, |l| l.hole_bytes);
+        let limit = if self.holes().len() >= MAX_HOLES {
             KeepLimit::Holes {
                 max: MAX_HOLES as u64,
             }
-        } else if self.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES {
+        } else if held.saturating_add(len) > MAX_HOLE_BYTES {
             KeepLimit::HoleBytes {
                 max: MAX_HOLE_BYTES,
             }
         } else {
-            self.hole_bytes += len;
+            self.lost().hole_bytes += len;
             return true;
         };
         self.set_limit(limit);
@@ -425,7 +446,7 @@ impl Reassembler {
         let len = self.data.len() as u64;
         let to = end.min(self.depth_cap as u64);
         if !self.holes_full && to > len && self.room_for_hole(to - len) {
-            self.holes.push(Hole {
+            self.lost().holes.push(Hole {
                 start: len,
                 end: to,
                 frame,
@@ -456,7 +477,11 @@ impl Reassembler {
             return;
         }
         self.max_ack = Some((off, frame, ts));
-        for h in self.holes.iter_mut() {
+        let holes = self
+            .lost
+            .as_deref_mut()
+            .map_or(&mut [][..], |l| &mut l.holes[..]);
+        for h in holes.iter_mut() {
             if h.start >= off {
                 break;
             }
@@ -469,8 +494,10 @@ impl Reassembler {
     /// Close the direction: the kept bytes, who delivered them, and the
     /// classified gaps (sorted by offset). `fin` is whether a FIN was seen.
     pub fn finish(self, fin: bool) -> (Vec<u8>, Vec<Segment>, Vec<Gap>) {
-        let mut gaps = self.gaps;
-        for h in &self.holes {
+        let Lost {
+            mut gaps, holes, ..
+        } = self.lost.map(|l| *l).unwrap_or_default();
+        for h in &holes {
             let (kind, frame, ts) = if h.snaplen {
                 (GapKind::Snaplen, h.frame, h.ts)
             } else if let Some((f, t)) = h.acked {
@@ -815,7 +842,7 @@ mod tests {
             ins(&mut r, i * 2, b"x", u64::from(i), 0);
         }
         assert!(r.limit.is_some());
-        assert!(r.holes.len() <= MAX_HOLES);
+        assert!(r.holes().len() <= MAX_HOLES);
         assert!(r.data.len() <= 2 * MAX_HOLES + 1);
     }
 
