@@ -915,6 +915,13 @@ impl ConnState {
         self.dirs.iter().map(|d| d.reasm.held()).sum()
     }
 
+    /// Per direction, the frames that were copies seen at another
+    /// capture point and the limit that stopped its bytes being kept:
+    /// what [`super::FlowStats`] counts of a connection handed on.
+    pub fn kept(&self) -> [(u64, Option<KeepLimit>); 2] {
+        [0, 1].map(|i| (self.half[i].vantage_copies, self.dirs[i].reasm.limit))
+    }
+
     /// Stop keeping bytes in both directions (a total budget was reached).
     pub fn stop_keeping(&mut self, budget: u64) {
         for d in self.dirs.iter_mut() {
