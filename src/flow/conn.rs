@@ -2,6 +2,7 @@
 //! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
 //! reassembled directions.
 
+use super::push_tight;
 use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::KeepLimit;
@@ -354,17 +355,6 @@ impl EventLog {
             self.dropped += 1;
         }
     }
-}
-
-/// Push onto a vector that grows from one element, doubling: most
-/// connections are short (a refused one has two events and one packet
-/// each way), and `Vec`'s first allocation of four would be most of what
-/// they hold; the few that grow pay a reallocation or two.
-fn push_tight<T>(v: &mut Vec<T>, x: T) {
-    if v.len() == v.capacity() {
-        v.reserve_exact(v.len().max(1));
-    }
-    v.push(x);
 }
 
 /// What a connection counts of one direction as packets come: the

@@ -111,6 +111,18 @@ impl Default for FlowConfig {
 /// states instead of the 100,000 that `linger` would.
 pub const CLOSE_GRACE: crate::common::Duration = crate::common::Duration::from_secs(3);
 
+/// Push onto a vector that grows from one element, doubling: most
+/// connections are short (a refused one has two events and one packet
+/// each way, a connection reaching the Confirm one segment each way), and
+/// `Vec`'s first allocation of four would be most of what they hold;
+/// the few that grow pay a reallocation or two.
+fn push_tight<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
+}
+
 /// How the client and server roles were decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoleSource {

@@ -433,7 +433,7 @@ impl Reassembler {
                 let at = self.segments.partition_point(|s| s.offset < offset);
                 self.segments.insert(at, seg);
             }
-            _ => self.segments.push(seg),
+            _ => super::push_tight(&mut self.segments, seg),
         }
     }
 
