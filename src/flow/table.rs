@@ -391,7 +391,7 @@ pub(crate) struct Table {
     /// thousands at once; a vector of whole connections here was one
     /// more copy of each and kept its room of several megabytes). Boxes:
     /// the states are boxed in the map already, so handing one on moves
-    /// a pointer, not 928 bytes.
+    /// a pointer, not a whole state.
     #[allow(clippy::vec_box)]
     finished: Vec<Box<ConnState>>,
     /// Stream index of the last TCP packet.
