@@ -321,11 +321,12 @@ pub fn analyze_streaming<R: Read>(
     let read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
     skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
-    let (rest, mut flow) = flows.finish();
+    let (rest, mut flow) = flows.finish_in_order();
     let end = match &read {
         Ok(s) => s.last_ts.unwrap_or(last_ts),
         Err(_) => last_ts,
     };
+    pending.reserve_exact(rest.len());
     for c in rest {
         if let Some(c) = route(c, &mut side, &mut gateways, keys.as_deref(), end) {
             pending.push((c, end));

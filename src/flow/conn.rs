@@ -2,8 +2,10 @@
 //! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
 //! reassembled directions.
 
+use super::push_tight;
 use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
+use crate::common::KeepLimit;
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpSegment};
 use std::collections::{HashMap, VecDeque};
@@ -83,15 +85,44 @@ struct Sighting {
 /// state. Past that, they move into the map.
 #[derive(Debug, Default)]
 struct Sightings {
-    /// Sightings in insertion order while there are few: `false` once
-    /// dropped by [`MAX_REPEATS`] (it still counts in the order, as in
-    /// `order`).
-    small: Vec<(Sighting, Sig, bool)>,
-    /// The sightings moved into `map` and `order`.
-    big: bool,
+    /// Sightings in insertion order while there are few (the i-th has
+    /// insertion number i).
+    small: Vec<Small>,
+    /// The sightings once moved into the map. Boxed: most connections
+    /// never get there, and an empty map and queue inline would cost 72
+    /// bytes a direction.
+    big: Option<Box<Mapped>>,
+}
+
+/// The sightings past [`SMALL_SIGHTINGS`]: by signature, and in
+/// insertion order to forget the oldest past [`MAX_SIGHTINGS`].
+#[derive(Debug, Default)]
+struct Mapped {
     map: HashMap<Sig, Repeats, BuildHasherDefault<SigHasher>>,
     order: VecDeque<(Sig, u64)>,
     next: u64,
+}
+
+/// One sighting of the short list: a [`Sighting`] with its signature, 56
+/// bytes instead of 72 (its insertion number is its index; the frame
+/// needs no `Option` beside the RST flag).
+#[derive(Clone, Copy, Debug)]
+struct Small {
+    sig: Sig,
+    ts: Timestamp,
+    /// The frame analysed (only read when it was a RST).
+    frame: u64,
+    at: [Option<Vantage>; 4],
+    rst: bool,
+    /// `false` once dropped by [`MAX_REPEATS`] (it still counts in the
+    /// order, as in [`Mapped::order`]).
+    alive: bool,
+}
+
+impl Small {
+    fn rst_frame(&self) -> Option<u64> {
+        self.rst.then_some(self.frame)
+    }
 }
 
 /// Sightings kept in [`Sightings::small`] before the map takes over
@@ -182,18 +213,76 @@ enum Seen {
 
 impl Sightings {
     fn see(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
-        if !self.big && self.small.len() < SMALL_SIGHTINGS {
+        if self.big.is_none() && self.small.len() < SMALL_SIGHTINGS {
             return self.see_small(sig, v, ts, frame, rst);
         }
-        if !self.big {
-            self.big = true;
-            for (s, g, alive) in std::mem::take(&mut self.small) {
-                self.order.push_back((g, s.n));
-                if alive {
-                    self.map.entry(g).or_default().push(s);
-                }
+        let small = &mut self.small;
+        self.big
+            .get_or_insert_with(|| Box::new(Mapped::of(std::mem::take(small))))
+            .see(sig, v, ts, frame, rst)
+    }
+
+    /// [`Mapped::see`] over the list: the same choice, the closest in
+    /// time among this signature's sightings at other vantages (the
+    /// first such in insertion order on a tie, as in [`Repeats`]).
+    fn see_small(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
+        let gap = |s: &Small| ts.since(s.ts).0.unsigned_abs();
+        let best = self
+            .small
+            .iter_mut()
+            .filter(|s| s.alive && s.sig == sig)
+            .filter(|s| gap(s) <= COPY_WINDOW.0.unsigned_abs())
+            .filter(|s| !s.at.iter().flatten().any(|&a| a == v))
+            .min_by_key(|s| gap(s));
+        if let Some(s) = best {
+            if let Some(slot) = s.at.iter_mut().find(|a| a.is_none()) {
+                *slot = Some(v);
+            }
+            return Seen::Copy {
+                first: s.at[0],
+                rst_frame: s.rst_frame(),
+            };
+        }
+        // Full: the oldest of this signature goes, as Repeats::push drops it.
+        let same = |s: &&mut Small| s.alive && s.sig == sig;
+        if self.small.iter_mut().filter(same).count() >= MAX_REPEATS {
+            if let Some(s) = self.small.iter_mut().find(same) {
+                s.alive = false;
             }
         }
+        let s = Small {
+            sig,
+            ts,
+            frame,
+            at: [Some(v), None, None, None],
+            rst,
+            alive: true,
+        };
+        push_tight(&mut self.small, s);
+        Seen::New
+    }
+}
+
+impl Mapped {
+    /// The map holding the short list's sightings, numbered in order.
+    fn of(small: Vec<Small>) -> Mapped {
+        let mut m = Mapped::default();
+        for (n, s) in (0u64..).zip(small) {
+            m.order.push_back((s.sig, n));
+            if s.alive {
+                m.map.entry(s.sig).or_default().push(Sighting {
+                    ts: s.ts,
+                    at: s.at,
+                    n,
+                    rst_frame: s.rst_frame(),
+                });
+            }
+            m.next = n + 1;
+        }
+        m
+    }
+
+    fn see(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
         let list = self.map.entry(sig).or_default();
         let gap = |s: &Sighting| ts.since(s.ts).0.unsigned_abs();
         let best = list
@@ -231,47 +320,6 @@ impl Sightings {
         }
         Seen::New
     }
-
-    /// [`Sightings::see`] over the list: the same choice, the closest in
-    /// time among this signature's sightings at other vantages (the
-    /// first such in insertion order on a tie, as in [`Repeats`]).
-    fn see_small(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
-        let gap = |s: &Sighting| ts.since(s.ts).0.unsigned_abs();
-        let best = self
-            .small
-            .iter_mut()
-            .filter(|(_, g, alive)| *alive && *g == sig)
-            .map(|(s, _, _)| s)
-            .filter(|s| gap(s) <= COPY_WINDOW.0.unsigned_abs())
-            .filter(|s| !s.at.iter().flatten().any(|&a| a == v))
-            .min_by_key(|s| gap(s));
-        if let Some(s) = best {
-            if let Some(slot) = s.at.iter_mut().find(|a| a.is_none()) {
-                *slot = Some(v);
-            }
-            return Seen::Copy {
-                first: s.at[0],
-                rst_frame: s.rst_frame,
-            };
-        }
-        // Full: the oldest of this signature goes, as Repeats::push drops it.
-        let same = |(_, g, alive): &&mut (Sighting, Sig, bool)| *alive && *g == sig;
-        if self.small.iter_mut().filter(same).count() >= MAX_REPEATS {
-            if let Some((_, _, alive)) = self.small.iter_mut().find(same) {
-                *alive = false;
-            }
-        }
-        let n = self.next;
-        self.next += 1;
-        let s = Sighting {
-            ts,
-            at: [Some(v), None, None, None],
-            n,
-            rst_frame: rst.then_some(frame),
-        };
-        self.small.push((s, sig, true));
-        Seen::New
-    }
 }
 
 /// Events of one connection, at most `max` of them; past it one
@@ -286,12 +334,15 @@ struct EventLog {
 impl EventLog {
     fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: TcpEventKind) {
         if self.events.len() < self.max {
-            self.events.push(TcpEvent {
-                frame,
-                ts,
-                dir,
-                kind,
-            });
+            push_tight(
+                &mut self.events,
+                TcpEvent {
+                    frame,
+                    ts,
+                    dir,
+                    kind,
+                },
+            );
         } else {
             if self.dropped == 0 {
                 self.events.push(TcpEvent {
@@ -302,6 +353,72 @@ impl EventLog {
                 });
             }
             self.dropped += 1;
+        }
+    }
+}
+
+/// What a connection counts of one direction as packets come: the
+/// [`HalfStream`] fields that are not the reassembler's (its bytes,
+/// segments, gaps and limit), which [`ConnState::into_connection`] adds.
+/// Apart from a `HalfStream` so that a live connection does not carry
+/// three empty vectors and the limit per direction.
+#[derive(Debug, Default)]
+struct Counters {
+    packets: u64,
+    frame_bytes: u64,
+    payload_bytes: u64,
+    vantage_copies: u64,
+    isn: Option<u32>,
+    from_start: bool,
+    last_payload: Option<(u64, Timestamp)>,
+    ttls: Vec<(u8, u64)>,
+    last_ip_id: Option<u16>,
+    mss: Option<u16>,
+    window_scale: Option<u8>,
+    max_segment: u32,
+}
+
+impl Counters {
+    /// The direction handed on: these counters and what the reassembler
+    /// kept.
+    fn into_half(
+        self,
+        (data, segments, gaps): (Vec<u8>, Vec<super::Segment>, Vec<super::Gap>),
+        stream_len: u64,
+        limit: Option<KeepLimit>,
+    ) -> HalfStream {
+        let Counters {
+            packets,
+            frame_bytes,
+            payload_bytes,
+            vantage_copies,
+            isn,
+            from_start,
+            last_payload,
+            ttls,
+            last_ip_id,
+            mss,
+            window_scale,
+            max_segment,
+        } = self;
+        HalfStream {
+            packets,
+            frame_bytes,
+            payload_bytes,
+            vantage_copies,
+            isn,
+            from_start,
+            data,
+            segments,
+            gaps,
+            limit,
+            stream_len,
+            last_payload,
+            ttls,
+            last_ip_id,
+            mss,
+            window_scale,
+            max_segment,
         }
     }
 }
@@ -369,7 +486,7 @@ pub(crate) struct ConnState {
     last_ts: Timestamp,
     max_idle: Option<(Duration, u64)>,
     packets: u64,
-    half: [HalfStream; 2],
+    half: [Counters; 2],
     dirs: [DirState; 2],
     log: EventLog,
     handshake_acked: bool,
@@ -407,7 +524,7 @@ impl ConnState {
             last_ts: ts,
             max_idle: None,
             packets: 0,
-            half: [HalfStream::default(), HalfStream::default()],
+            half: [Counters::default(), Counters::default()],
             dirs: [DirState::new(depth_cap), DirState::new(depth_cap)],
             log: EventLog {
                 events: Vec::new(),
@@ -428,7 +545,7 @@ impl ConnState {
             return i as u8;
         }
         if self.points.len() < MAX_POINTS {
-            self.points.push(p);
+            push_tight(&mut self.points, p);
         }
         (self.points.len() - 1) as u8
     }
@@ -443,7 +560,7 @@ impl ConnState {
         if let Some((_, n)) = h.ttls.iter_mut().find(|(t, _)| *t == ttl) {
             *n += 1;
         } else if h.ttls.len() < MAX_TTLS {
-            h.ttls.push((ttl, 1));
+            push_tight(&mut h.ttls, (ttl, 1));
         }
     }
 
@@ -788,6 +905,13 @@ impl ConnState {
         self.dirs.iter().map(|d| d.reasm.held()).sum()
     }
 
+    /// Per direction, the frames that were copies seen at another
+    /// capture point and the limit that stopped its bytes being kept:
+    /// what [`super::FlowStats`] counts of a connection handed on.
+    pub fn kept(&self) -> [(u64, Option<KeepLimit>); 2] {
+        [0, 1].map(|i| (self.half[i].vantage_copies, self.dirs[i].reasm.limit))
+    }
+
     /// Stop keeping bytes in both directions (a total budget was reached).
     pub fn stop_keeping(&mut self, budget: u64) {
         for d in self.dirs.iter_mut() {
@@ -806,27 +930,23 @@ impl ConnState {
             last_frame,
             last_ts,
             max_idle,
-            mut half,
+            half,
             dirs,
             mut log,
             points,
             ..
         } = self;
-        for ((d, h), dir) in dirs
-            .into_iter()
-            .zip(half.iter_mut())
-            .zip([Dir::ToServer, Dir::ToClient])
-        {
-            h.stream_len = d.reasm.high;
-            h.limit = d.reasm.limit;
-            let (data, segments, gaps) = d.reasm.finish(d.fin_off.is_some());
-            for g in &gaps {
+        let mut hand_on = |dir: Dir, d: DirState, h: Counters| {
+            let (high, limit) = (d.reasm.high, d.reasm.limit);
+            let kept = d.reasm.finish(d.fin_off.is_some());
+            for g in &kept.2 {
                 log.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
             }
-            h.data = data;
-            h.segments = segments;
-            h.gaps = gaps;
-        }
+            h.into_half(kept, high, limit)
+        };
+        let ([d0, d1], [h0, h1]) = (dirs, half);
+        let to_server = hand_on(Dir::ToServer, d0, h0);
+        let to_client = hand_on(Dir::ToClient, d1, h1);
         let mut events = log.events;
         // Stable: events of one frame keep the order they happened in.
         events.sort_by_key(|e| e.frame);
@@ -838,7 +958,7 @@ impl ConnState {
             first_ts,
             last_frame,
             last_ts,
-            half,
+            half: [to_server, to_client],
             events,
             events_dropped: log.dropped,
             max_idle,
@@ -869,7 +989,7 @@ mod sightings_tests {
             pkts in proptest::collection::vec((0u32..3, 0u8..3, 0u8..2, 0i64..700, any::<bool>()), 0..60),
         ) {
             let mut small = Sightings::default();
-            let mut map = Sightings { big: true, ..Sightings::default() };
+            let mut map = Sightings { big: Some(Box::default()), ..Sightings::default() };
             let mut t = 0i64;
             for (frame, (seq, point, ttl, dt_ms, rst)) in pkts.into_iter().enumerate() {
                 t += dt_ms;

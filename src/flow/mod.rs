@@ -111,6 +111,18 @@ impl Default for FlowConfig {
 /// states instead of the 100,000 that `linger` would.
 pub const CLOSE_GRACE: crate::common::Duration = crate::common::Duration::from_secs(3);
 
+/// Push onto a vector that grows from one element, doubling: most
+/// connections are short (a refused one has two events and one packet
+/// each way, a connection reaching the Confirm one segment each way), and
+/// `Vec`'s first allocation of four would be most of what they hold;
+/// the few that grow pay a reallocation or two.
+fn push_tight<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+    v.push(x);
+}
+
 /// How the client and server roles were decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoleSource {
@@ -362,14 +374,18 @@ pub struct Datagram<'a> {
 impl FlowStats {
     fn count_limits(&mut self, conns: &[Connection]) {
         for h in conns.iter().flat_map(|c| c.half.iter()) {
-            self.vantage_copies += h.vantage_copies;
-            match h.limit {
-                Some(KeepLimit::DepthCap { .. }) => self.depth_capped += 1,
-                Some(KeepLimit::Holes { .. } | KeepLimit::HoleBytes { .. }) => {
-                    self.hole_limited += 1
-                }
-                Some(KeepLimit::MemoryBudget { .. }) | None => {}
-            }
+            self.count_half(h.vantage_copies, h.limit);
+        }
+    }
+
+    /// Count one direction handed on: its copies and the limit that
+    /// stopped its bytes being kept.
+    fn count_half(&mut self, vantage_copies: u64, limit: Option<KeepLimit>) {
+        self.vantage_copies += vantage_copies;
+        match limit {
+            Some(KeepLimit::DepthCap { .. }) => self.depth_capped += 1,
+            Some(KeepLimit::Holes { .. } | KeepLimit::HoleBytes { .. }) => self.hole_limited += 1,
+            Some(KeepLimit::MemoryBudget { .. }) | None => {}
         }
     }
 }
@@ -478,10 +494,50 @@ impl FlowTable {
     }
 
     /// End of capture: every remaining selected connection, and the counters.
-    pub fn finish(mut self) -> (Vec<Connection>, FlowStats) {
+    pub fn finish(self) -> (Vec<Connection>, FlowStats) {
+        let (rest, stats) = self.finish_in_order();
+        (rest.collect(), stats)
+    }
+
+    /// End of capture: every remaining selected connection in stream
+    /// order, each made whole only when taken (at the end of a busy
+    /// capture tens of thousands are still in the table or its grace;
+    /// made whole at once they were as many connections held twice,
+    /// here and in the caller's queue), and the counters.
+    pub fn finish_in_order(mut self) -> (Remaining, FlowStats) {
         self.stats.states_peak = self.table.states_peak();
         let rest = self.table.finish();
-        self.stats.count_limits(&rest);
-        (rest, self.stats)
+        for c in &rest {
+            for (copies, limit) in c.kept() {
+                self.stats.count_half(copies, limit);
+            }
+        }
+        (
+            Remaining {
+                states: rest.into_iter(),
+            },
+            self.stats,
+        )
     }
 }
+
+/// The connections left at the end of a capture, in stream order: each
+/// becomes a [`Connection`] when taken.
+#[derive(Debug)]
+pub struct Remaining {
+    states: std::vec::IntoIter<Box<conn::ConnState>>,
+}
+
+impl Iterator for Remaining {
+    type Item = Connection;
+
+    fn next(&mut self) -> Option<Connection> {
+        self.states.next().map(|c| c.into_connection())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.states.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Remaining {}

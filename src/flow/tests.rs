@@ -1279,3 +1279,45 @@ fn a_repeat_at_the_same_point_is_no_copy() {
         .iter()
         .any(|k| matches!(k, TcpEventKind::DupAck { count: 3 })));
 }
+
+/// At a steady 1,000 refused connections a second (SYN, then RST/ACK), the
+/// table holds whole states only for the connections closed less than
+/// the grace ago (and the second between two sweeps), and entries for
+/// those closed less than the linger ago: the same whether the capture
+/// lasts 20 or 40 seconds, and every connection is handed on.
+#[test]
+fn closed_connections_hold_a_state_for_the_grace_only() {
+    const RATE: i64 = 1000;
+    fn run(secs: i64) -> (usize, usize, usize) {
+        let mut sim = Sim::new(FlowConfig::default());
+        let (mut live_peak, mut handed) = (0, 0);
+        for i in 0..secs * RATE {
+            // One millisecond apart; a 4-tuple comes back after 60 s.
+            let client = ("10.0.0.1", 1024 + (i % 60_000) as u16);
+            sim.at(i).send(pk(client, SERVER, 7, 0, SYN, b""));
+            sim.send(pk(SERVER, client, 0, 8, RST | ACK, b""));
+            live_peak = live_peak.max(sim.t.live());
+            handed += sim.out.len();
+            sim.out.clear();
+        }
+        let (rest, stats) = sim.t.finish();
+        assert_eq!(handed + rest.len(), (secs * RATE) as usize);
+        (stats.states_peak, live_peak, rest.len())
+    }
+    let per_s = |d: Duration| (RATE * d.0 / 1_000_000_000) as usize;
+    let cfg = FlowConfig::default();
+    for secs in [20, 40] {
+        let (states, live, rest) = run(secs);
+        // Closed less than the grace ago, or swept less than 2 s ago.
+        assert!(states >= per_s(cfg.close_grace), "{secs} s: {states}");
+        assert!(
+            states <= per_s(cfg.close_grace) + 2 * RATE as usize,
+            "{secs} s: {states} states"
+        );
+        assert!(rest <= per_s(cfg.close_grace) + 2 * RATE as usize);
+        assert!(
+            live <= per_s(cfg.linger) + 2 * RATE as usize,
+            "{secs} s: {live}"
+        );
+    }
+}
