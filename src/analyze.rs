@@ -4,9 +4,10 @@
 //! number, so output does not depend on the number of threads.
 
 use crate::capture::{self, OpenError, ReadSummary};
+use crate::capture::{CaptureWarning, WarningKind, MAX_WARNINGS};
 use crate::common::Timestamp;
 use crate::diagnose::gateway::{GatewayPart, GatewaySpec, GATEWAY_PORT};
-use crate::diagnose::neighbours::{TcpSummaries, TcpSummary};
+use crate::diagnose::neighbours::{SummaryFault, TcpSummaries, TcpSummary};
 use crate::diagnose::{self, Diagnosis};
 use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
@@ -318,7 +319,7 @@ pub fn analyze_streaming<R: Read>(
         sink,
     );
     // An ETW trace has no magic of its own to tell it by: its name does.
-    let read = capture::name_the_format(read, path);
+    let mut read = capture::name_the_format(read, path);
     skipped.fragment_datagrams_discarded = slicer.fragments_discarded();
     skipped.fragment_datagrams_incomplete = slicer.fragments_pending() as u64;
     let (rest, mut flow) = flows.finish_in_order();
@@ -352,8 +353,12 @@ pub fn analyze_streaming<R: Read>(
     flow.analysed_streams = flow.analysed_streams.saturating_sub(side.tcp_streams);
     side.neighbours.finish();
     gateways.sort_by_key(|g| g.stream);
-    side.attempts =
-        diagnose::neighbours::cross_attempts_of(&side.neighbours, tcp, gateways, &opts.gateways);
+    let (attempts, fault) =
+        diagnose::neighbours::cross_attempts_kept(&side.neighbours, tcp, gateways, &opts.gateways);
+    side.attempts = attempts;
+    if let Some(fault) = fault {
+        warn(&mut read, &fault);
+    }
     let file = FileResult {
         path: path.to_string(),
         read,
@@ -369,6 +374,23 @@ pub fn analyze_streaming<R: Read>(
             connections_peak: order.peak,
         },
     )
+}
+
+/// Tell a failure of the temporary file of the connections' summaries
+/// among the file's warnings: what it cost the attempts across protocols.
+fn warn(read: &mut Result<ReadSummary, OpenError>, fault: &SummaryFault) {
+    // Without a summary nothing was read, so nothing was kept either.
+    if let Ok(s) = read {
+        s.warnings_total += 1;
+        if s.warnings.len() < MAX_WARNINGS {
+            s.warnings.push(CaptureWarning {
+                offset: s.bytes,
+                frame: None,
+                kind: WarningKind::Other,
+                message: fault.to_string(),
+            });
+        }
+    }
 }
 
 /// Diagnosed connections waiting for the connections numbered before

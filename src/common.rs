@@ -1,4 +1,5 @@
-//! Small value types shared by every stage: time, direction, endpoints.
+//! Small value types shared by every stage: time, direction, endpoints;
+//! and the opener of the temporary files that keep what outgrows memory.
 //!
 //! Nothing here knows about any stage; every stage may use it.
 
@@ -232,6 +233,42 @@ impl fmt::Display for KeepLimit {
 pub struct Endpoints {
     pub client: SocketAddr,
     pub server: SocketAddr,
+}
+
+/// A new temporary file in the system's temporary directory (`TMPDIR` on
+/// Unix), already unlinked on Unix: nothing is left behind however the
+/// process ends. The path is for removing it elsewhere once dropped.
+pub fn temp_file() -> std::io::Result<(std::io::BufWriter<std::fs::File>, std::path::PathBuf)> {
+    temp_file_in(&std::env::temp_dir())
+}
+
+/// [`temp_file`] in `dir`.
+pub fn temp_file_in(
+    dir: &std::path::Path,
+) -> std::io::Result<(std::io::BufWriter<std::fs::File>, std::path::PathBuf)> {
+    use std::io;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".rdptriage-{}-{n}.spill", std::process::id()));
+        match std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => {
+                if cfg!(unix) {
+                    let _ = std::fs::remove_file(&path);
+                }
+                return Ok((io::BufWriter::with_capacity(1 << 16, f), path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("cannot create a temporary file"))
 }
 
 #[cfg(test)]

@@ -211,26 +211,86 @@ struct Burst {
     offers: Vec<Option<u32>>,
 }
 
-/// An attempt still open: connections may join it.
+/// An attempt still open: connections may join it. What it holds is
+/// what deciding needs: of its last connection only its end and window,
+/// of its members whose verdict is final their streams (a few bytes
+/// each) and runs of equal verdicts (an attempt of retries is one run),
+/// its corrections apart (most attempts have none). A client retrying
+/// within the window keeps its attempt open for the whole capture (65,536
+/// of them in the million-connection benchmark), so every byte here
+/// counts that many times.
 #[derive(Debug)]
 struct Open {
     id: u64,
-    last: Member,
     group_end: Timestamp,
     first: Timestamp,
-    n: usize,
-    /// Members whose verdict is final, in order: stream and verdict.
-    streams: Vec<u64>,
-    eff: Vec<Effective>,
-    /// Members not yet final, in order (after those above).
-    pending: VecDeque<Pending>,
-    burst: Burst,
-    rule_relabels: Vec<Relabel>,
-    probe_relabels: Vec<Relabel>,
+    /// The end of its last connection, and that connection's window.
+    last_end: Timestamp,
+    window: Duration,
     /// The earliest check scheduled for it: at most the end of its burst
     /// and of its window (one entry in the grouper's deadlines, not two
     /// per connection).
     armed: Timestamp,
+    /// Connections (at most [`MAX_ATTEMPT`]).
+    n: u32,
+    /// Members whose verdict is final, in order: their streams, and
+    /// their verdicts as runs (a verdict and how many in a row).
+    streams: StreamList,
+    eff: Vec<(Effective, u32)>,
+    /// Members not yet final, in order (after those above).
+    pending: VecDeque<Pending>,
+    burst: Burst,
+    /// Corrections made, rule corrections first.
+    relabels: Option<Box<Relabels>>,
+}
+
+/// The corrections of an attempt's members.
+#[derive(Debug, Default)]
+struct Relabels {
+    rule: Vec<Relabel>,
+    probe: Vec<Relabel>,
+}
+
+/// Stream numbers in order, each as the difference from the one before
+/// (zigzag LEB128: retries of one client a few thousand streams apart
+/// take 2 or 3 bytes, not 8).
+#[derive(Debug, Default)]
+struct StreamList {
+    bytes: Vec<u8>,
+    prev: u64,
+}
+
+impl StreamList {
+    fn push(&mut self, stream: u64) {
+        let d = stream.wrapping_sub(self.prev) as i64;
+        let mut z = ((d << 1) ^ (d >> 63)) as u64;
+        self.prev = stream;
+        loop {
+            let low = (z & 0x7f) as u8;
+            z >>= 7;
+            if z == 0 {
+                self.bytes.push(low);
+                return;
+            }
+            self.bytes.push(low | 0x80);
+        }
+    }
+
+    fn to_vec(&self, n: usize) -> Vec<u64> {
+        let mut out = Vec::with_capacity(n);
+        let (mut prev, mut z, mut shift) = (0u64, 0u64, 0u32);
+        for &b in &self.bytes {
+            z |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                prev = prev.wrapping_add(d as u64);
+                out.push(prev);
+                (z, shift) = (0, 0);
+            }
+        }
+        out
+    }
 }
 
 /// A connection waiting in the grouper: its payload, and once final the
@@ -340,10 +400,9 @@ impl<T> Grouper<T> {
         });
         self.held_peak = self.held_peak.max(self.queue.len());
         let key = (m.client, m.server);
-        let joins = self
-            .open
-            .get(&key)
-            .is_some_and(|o| o.n < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.last.window());
+        let joins = self.open.get(&key).is_some_and(|o| {
+            (o.n as usize) < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.window
+        });
         if !joins {
             self.close(key);
             let id = self.next_id;
@@ -352,17 +411,17 @@ impl<T> Grouper<T> {
                 key,
                 Box::new(Open {
                     id,
-                    last: m.clone(),
                     group_end: m.last_ts,
                     first: m.first_ts,
+                    last_end: m.last_ts,
+                    window: m.window(),
+                    armed: Timestamp(i64::MAX),
                     n: 0,
-                    streams: Vec::new(),
+                    streams: StreamList::default(),
                     eff: Vec::new(),
                     pending: VecDeque::new(),
                     burst: Burst::default(),
-                    rule_relabels: Vec::new(),
-                    probe_relabels: Vec::new(),
-                    armed: Timestamp(i64::MAX),
+                    relabels: None,
                 }),
             );
         }
@@ -374,10 +433,10 @@ impl<T> Grouper<T> {
                 if let Some(p) = o.pending.back_mut() {
                     p.followed = true;
                 }
-                if m.first_ts.since(o.last.last_ts) > BURST_GAP {
+                if m.first_ts.since(o.last_end) > BURST_GAP {
                     close_burst(o);
                     o.burst = Burst {
-                        start: o.n,
+                        start: o.n as usize,
                         ..Burst::default()
                     };
                 }
@@ -395,21 +454,20 @@ impl<T> Grouper<T> {
             }
             o.group_end = o.group_end.max(m.last_ts);
             o.first = o.first.min(m.first_ts);
+            o.last_end = m.last_ts;
+            o.window = m.window();
             o.pending.push_back(Pending {
-                m: m.clone(),
+                m,
                 seq,
-                index: o.n,
+                index: o.n as usize,
                 followed: false,
                 later_reached: false,
                 burst_closed: false,
                 probe: None,
             });
             o.n += 1;
-            o.last = m;
-            let (burst_end, group_end) = (
-                after(o.last.last_ts, BURST_GAP),
-                after(o.group_end, o.last.window()),
-            );
+            let (burst_end, group_end) =
+                (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
             let due = burst_end.min(group_end);
             if due < o.armed {
                 o.armed = due;
@@ -444,21 +502,19 @@ impl<T> Grouper<T> {
             let Some(o) = self.open.get_mut(&key).filter(|o| o.id == id) else {
                 continue;
             };
-            if now.since(o.group_end) > o.last.window() {
+            if now.since(o.group_end) > o.window {
                 self.close(key);
                 continue;
             }
-            if now.since(o.last.last_ts) > BURST_GAP {
+            if now.since(o.last_end) > BURST_GAP {
                 close_burst(o);
                 fold(o, &mut self.queue, self.base, false);
             }
             if t == o.armed {
                 // The next check: the end of its burst if still to come,
                 // else the end of its window.
-                let (burst_end, group_end) = (
-                    after(o.last.last_ts, BURST_GAP),
-                    after(o.group_end, o.last.window()),
-                );
+                let (burst_end, group_end) =
+                    (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
                 let due = if burst_end >= now {
                     burst_end.min(group_end)
                 } else {
@@ -475,11 +531,20 @@ impl<T> Grouper<T> {
         if let Some(mut o) = self.open.remove(&key) {
             close_burst(&mut o);
             fold(&mut o, &mut self.queue, self.base, true);
-            let mut relabels = std::mem::take(&mut o.rule_relabels);
-            relabels.append(&mut o.probe_relabels);
+            let relabels = match o.relabels.take() {
+                Some(r) => {
+                    let Relabels {
+                        mut rule,
+                        mut probe,
+                    } = *r;
+                    rule.append(&mut probe);
+                    rule
+                }
+                None => Vec::new(),
+            };
             self.closed.push(summarize(
                 key,
-                std::mem::take(&mut o.streams),
+                o.streams.to_vec(o.n as usize),
                 o.first,
                 o.group_end,
                 &o.eff,
@@ -547,17 +612,23 @@ fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool)
         let rule = rule_relabel(&p.m, p.followed, p.later_reached);
         let relabel = match (p.probe, rule) {
             (Some(pr), _) => {
-                o.probe_relabels.push(pr.clone());
+                o.relabels
+                    .get_or_insert_with(Box::default)
+                    .probe
+                    .push(pr.clone());
                 Some(pr)
             }
             (None, Some(r)) => {
-                o.rule_relabels.push(r.clone());
+                o.relabels
+                    .get_or_insert_with(Box::default)
+                    .rule
+                    .push(r.clone());
                 Some(r)
             }
             (None, None) => None,
         };
         let m = &p.m;
-        o.eff.push(match &relabel {
+        let eff = match &relabel {
             Some(r) => (
                 r.outcome,
                 r.benign,
@@ -565,7 +636,11 @@ fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool)
                 r.failed_step,
             ),
             None => (m.outcome, m.benign, m.cause, m.failed_step),
-        });
+        };
+        match o.eff.last_mut() {
+            Some((e, count)) if *e == eff => *count += 1,
+            _ => o.eff.push((eff, 1)),
+        }
         o.streams.push(m.stream);
         let i = p.seq.saturating_sub(base);
         if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
@@ -623,27 +698,34 @@ fn rule_relabel(m: &Member, followed: bool, later_reached: bool) -> Option<Relab
 /// failed step.
 type Effective = (Outcome, Option<Benign>, Option<CauseId>, Option<Step>);
 
-/// The attempt, from its members' final verdicts in time order.
+/// The attempt, from its members' final verdicts in time order, as runs
+/// of equal verdicts.
 fn summarize(
     (client, server): PairKey,
     streams: Vec<u64>,
     first: Timestamp,
     last: Timestamp,
-    eff: &[Effective],
+    runs: &[(Effective, u32)],
     relabels: Vec<Relabel>,
 ) -> Attempt {
-    let failed = eff.iter().filter(|e| e.0 == Outcome::Failed).count();
-    let benign = eff.iter().filter(|e| e.0 == Outcome::Benign).count();
-    let established = eff
+    let count = |f: &dyn Fn(&Effective) -> bool| -> usize {
+        runs.iter()
+            .filter(|(e, _)| f(e))
+            .map(|&(_, c)| c as usize)
+            .sum()
+    };
+    let n = count(&|_| true);
+    let failed = count(&|e| e.0 == Outcome::Failed);
+    let benign = count(&|e| e.0 == Outcome::Benign);
+    let established = runs
         .iter()
-        .any(|e| e.0 == Outcome::Established || e.1 == Some(Benign::SessionEnd));
-    let all_failed_same_step = failed == eff.len() && eff.windows(2).all(|w| w[0].3 == w[1].3);
+        .any(|(e, _)| e.0 == Outcome::Established || e.1 == Some(Benign::SessionEnd));
+    let all_failed_same_step = failed == n && runs.windows(2).all(|w| w[0].0 .3 == w[1].0 .3);
     let failed_step = if all_failed_same_step {
-        eff.first().and_then(|e| e.3)
+        runs.first().and_then(|(e, _)| e.3)
     } else {
         None
     };
-    let n = eff.len();
     let head = if n == 1 {
         format!("1 connection from {client} to {server}")
     } else {
@@ -659,7 +741,10 @@ fn summarize(
     };
     let summary = if n > 1 && all_failed_same_step {
         let causes: Vec<&str> = {
-            let mut c: Vec<&str> = eff.iter().filter_map(|e| e.2.map(|c| c.id())).collect();
+            let mut c: Vec<&str> = runs
+                .iter()
+                .filter_map(|(e, _)| e.2.map(|c| c.id()))
+                .collect();
             c.dedup();
             c
         };
@@ -674,15 +759,15 @@ fn summarize(
         )
     } else {
         // Runs of identical labels, in time order.
-        let labels: Vec<String> = eff.iter().map(|e| label(e.0, e.1, e.2, e.3)).collect();
-        let mut runs: Vec<(String, usize)> = Vec::new();
-        for l in labels {
-            match runs.last_mut() {
-                Some((p, c)) if *p == l => *c += 1,
-                _ => runs.push((l, 1)),
+        let mut labels: Vec<(String, usize)> = Vec::new();
+        for (e, c) in runs {
+            let l = label(e.0, e.1, e.2, e.3);
+            match labels.last_mut() {
+                Some((p, n)) if *p == l => *n += *c as usize,
+                _ => labels.push((l, *c as usize)),
             }
         }
-        let parts: Vec<String> = runs
+        let parts: Vec<String> = labels
             .into_iter()
             .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
             .collect();
@@ -726,5 +811,42 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
         Outcome::Established => "established".into(),
         Outcome::Incomplete => "incomplete (capture too short)".into(),
         Outcome::NotRdp => "not RDP".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StreamList;
+
+    #[test]
+    fn stream_lists_give_back_their_streams_in_order() {
+        // Rising, falling (a batch sorted by start, not stream), equal,
+        // far apart and at the ends of the range.
+        let streams = [
+            5u64,
+            6,
+            70_000,
+            3,
+            3,
+            u64::MAX,
+            0,
+            1 << 40,
+            (1 << 40) - 65_536,
+        ];
+        let mut l = StreamList::default();
+        for s in streams {
+            l.push(s);
+        }
+        assert_eq!(l.to_vec(streams.len()), streams);
+        // Retries of one client 65,536 streams apart: 3 bytes each.
+        let mut l = StreamList::default();
+        for i in 1..=15u64 {
+            l.push(i * 65_536);
+        }
+        assert_eq!(l.bytes.len(), 15 * 3);
+        assert_eq!(
+            l.to_vec(15),
+            (1..=15).map(|i| i * 65_536).collect::<Vec<_>>()
+        );
     }
 }

@@ -666,7 +666,7 @@ fn same_host(a: &str, b: &str) -> bool {
 /// Group the neighbours and the connections into attempts. Empty when the
 /// capture holds no neighbour: the TCP attempts say everything then.
 pub fn cross_attempts(side: &Neighbours, conns: &[(&Timeline, &Diagnosis)]) -> Vec<CrossAttempt> {
-    let parts: TcpSummaries = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
+    let parts = conns.iter().map(|(t, d)| TcpSummary::of(t, d)).collect();
     cross_attempts_of(side, parts, Vec::new(), &[])
 }
 
@@ -733,39 +733,200 @@ struct Row {
 }
 
 /// What few connections carry beside their [`Row`]: a routing token, an
-/// RDSTLS offer, a Server Redirection PDU, names for the server.
+/// RDSTLS offer, a Server Redirection PDU, names for the server; and its
+/// client, so that the clients with a redirected leg are known without
+/// reading the rows back.
 #[derive(Clone, Debug)]
 struct Extra {
+    client: u32,
     routing_token: Option<(u64, String)>,
     rdstls_offered: Option<u64>,
     redirection: Option<(u64, Option<String>)>,
     names: Vec<String>,
 }
 
+impl Extra {
+    fn redirect_marked(&self) -> bool {
+        self.routing_token.is_some() || self.rdstls_offered.is_some()
+    }
+}
+
 /// Rows are kept in chunks of this many: the store grows without
 /// copying what it holds (a vector doubling would hold both copies).
 const CHUNK: usize = 4096;
+
+/// Full chunks of rows kept in memory; past them the oldest go to a
+/// temporary file (3.5 MiB of rows, 65,536 connections). A capture of
+/// fewer connections (every capture of the corpus, most captures taken by
+/// hand) never writes one; a larger one costs 54 bytes of disk a
+/// connection, not of memory, and one write of 216 KiB per 4,096
+/// connections. The rows are read back once, at the end of the file, and
+/// only when some client has a neighbour or a redirected leg.
+pub const CHUNKS_IN_MEMORY: usize = 16;
+
+/// Bytes of a [`Row`] in the temporary file (its fields, no padding).
+const ROW_BYTES: usize = 54;
+
+impl Row {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        for v in [self.stream, self.first_frame, self.last_frame] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for t in [self.first_ts, self.last_ts] {
+            out.extend_from_slice(&t.0.to_le_bytes());
+        }
+        for v in [self.client, self.server] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [self.client_port, self.server_port, self.verdict] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    fn read_from(b: &[u8; ROW_BYTES]) -> Row {
+        let mut at = 0;
+        let mut take = |n: usize| {
+            let mut v = [0u8; 8];
+            v[..n].copy_from_slice(&b[at..at + n]);
+            at += n;
+            u64::from_le_bytes(v)
+        };
+        Row {
+            stream: take(8),
+            first_frame: take(8),
+            last_frame: take(8),
+            first_ts: Timestamp(take(8) as i64),
+            last_ts: Timestamp(take(8) as i64),
+            client: take(4) as u32,
+            server: take(4) as u32,
+            client_port: take(2) as u16,
+            server_port: take(2) as u16,
+            verdict: take(2) as u16,
+        }
+    }
+}
+
+/// The rows moved out of memory, oldest first: an anonymous temporary
+/// file (unlinked on Unix as soon as it is made).
+#[derive(Debug)]
+struct RowFile {
+    w: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+    /// Rows written whole.
+    rows: usize,
+}
+
+impl Drop for RowFile {
+    fn drop(&mut self) {
+        if !cfg!(unix) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Where the rows past the memory bound go.
+#[derive(Debug)]
+enum Overflow {
+    /// None yet: the next full chunk past the bound makes the file.
+    NotYet,
+    File(RowFile),
+    /// The file could not be made or written: the rows stay in memory.
+    Failed,
+}
+
+/// A temporary file of summaries that failed; the attempts across
+/// protocols are then told without what it lost.
+#[derive(Debug)]
+pub enum SummaryFault {
+    /// Making or writing the file failed: the rows from then on were kept
+    /// in memory (none lost, but memory grew with the connections).
+    Write(std::io::Error),
+    /// Reading it back failed: the rows of `lost` connections were not
+    /// read, so the DNS, Kerberos and RDP-UDP messages of their clients
+    /// are not tied to them.
+    Read { error: std::io::Error, lost: usize },
+}
+
+impl std::fmt::Display for SummaryFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SummaryFault::Write(e) => write!(
+                f,
+                "cannot write the connection summaries for the attempts across protocols \
+                 to a temporary file ({e}): kept in memory"
+            ),
+            SummaryFault::Read { error, lost } => write!(
+                f,
+                "cannot read back the summaries of {lost} connections from their temporary \
+                 file ({error}): the attempts across protocols leave them out"
+            ),
+        }
+    }
+}
 
 /// The [`TcpSummary`] of every connection of a file, kept compactly (56
 /// bytes a connection, and each distinct address and verdict once; the
 /// rare routing tokens, redirections and names apart): what the attempts
 /// across protocols need of them, until the file's neighbours are known.
-/// [`cross_attempts_of`] then reads back only the connections of the
-/// clients that have a neighbour part or a redirected leg: no other TCP
-/// attempt can be kept.
-#[derive(Clone, Debug, Default)]
+/// Past [`CHUNKS_IN_MEMORY`] chunks of rows, the oldest go to a temporary
+/// file. [`cross_attempts_kept`] then reads back only the connections of
+/// the clients that have a neighbour part or a redirected leg: no other
+/// TCP attempt can be kept.
+#[derive(Debug)]
 pub struct TcpSummaries {
-    rows: Vec<Vec<Row>>,
+    /// The rows in memory, after those in the file.
+    rows: std::collections::VecDeque<Vec<Row>>,
+    overflow: Overflow,
+    /// Full chunks kept in memory before the oldest go to the file.
+    bound: usize,
     addrs: Vec<IpAddr>,
     addr_ids: HashMap<IpAddr, u32>,
+    /// Whether each address is a client of some connection.
+    is_client: Vec<bool>,
     verdicts: Vec<Verdict>,
     extras: HashMap<usize, Extra>,
     len: usize,
+    fault: Option<SummaryFault>,
+    /// Where the temporary file goes (None: the system's temporary
+    /// directory, `TMPDIR` on Unix).
+    dir: Option<std::path::PathBuf>,
+}
+
+impl Default for TcpSummaries {
+    fn default() -> Self {
+        Self::with_bound(CHUNKS_IN_MEMORY)
+    }
 }
 
 impl TcpSummaries {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store keeping `chunks` full chunks of rows in memory before the
+    /// oldest go to a temporary file (`usize::MAX`: never).
+    pub fn with_bound(chunks: usize) -> Self {
+        TcpSummaries {
+            rows: Default::default(),
+            overflow: Overflow::NotYet,
+            bound: chunks,
+            addrs: Vec::new(),
+            addr_ids: HashMap::new(),
+            is_client: Vec::new(),
+            verdicts: Vec::new(),
+            extras: HashMap::new(),
+            len: 0,
+            fault: None,
+            dir: None,
+        }
+    }
+
+    /// The same store, its temporary file made in `dir`.
+    pub fn in_dir(self, dir: std::path::PathBuf) -> Self {
+        TcpSummaries {
+            dir: Some(dir),
+            ..self
+        }
     }
 
     /// Connections kept.
@@ -783,6 +944,20 @@ impl TcpSummaries {
         (self.addrs.len(), self.verdicts.len())
     }
 
+    /// Rows held in memory (at most [`CHUNKS_IN_MEMORY`] full chunks and
+    /// the one being filled, unless the temporary file failed).
+    pub fn rows_in_memory(&self) -> usize {
+        self.rows.iter().map(Vec::len).sum()
+    }
+
+    /// Rows in the temporary file.
+    pub fn rows_spilled(&self) -> usize {
+        match &self.overflow {
+            Overflow::File(f) => f.rows,
+            _ => 0,
+        }
+    }
+
     pub fn push(&mut self, s: TcpSummary) {
         let TcpSummary { part: p, names } = s;
         let verdict = (p.outcome, p.phase, p.cause, p.confidence);
@@ -793,13 +968,17 @@ impl TcpSummaries {
                 self.verdicts.len() - 1
             }
         };
+        let client = self.addr_id(p.client.ip());
+        if let Some(c) = self.is_client.get_mut(client as usize) {
+            *c = true;
+        }
         let row = Row {
             stream: p.stream,
             first_frame: p.first_frame,
             last_frame: p.last_frame,
             first_ts: p.first_ts,
             last_ts: p.last_ts,
-            client: self.addr_id(p.client.ip()),
+            client,
             server: self.addr_id(p.server.ip()),
             client_port: p.client.port(),
             server_port: p.server.port(),
@@ -814,6 +993,7 @@ impl TcpSummaries {
             self.extras.insert(
                 self.len,
                 Extra {
+                    client,
                     routing_token: p.routing_token,
                     rdstls_offered: p.rdstls_offered,
                     redirection: p.redirection,
@@ -821,15 +1001,60 @@ impl TcpSummaries {
                 },
             );
         }
-        match self.rows.last_mut() {
+        match self.rows.back_mut() {
             Some(c) if c.len() < CHUNK => c.push(row),
             _ => {
-                let mut c = Vec::with_capacity(CHUNK);
+                let mut c = self.next_chunk();
                 c.push(row);
-                self.rows.push(c);
+                self.rows.push_back(c);
             }
         }
         self.len += 1;
+    }
+
+    /// An empty chunk for the next rows: the oldest in memory, once
+    /// written to the file, when the memory holds its bound.
+    fn next_chunk(&mut self) -> Vec<Row> {
+        if self.rows.len() <= self.bound || matches!(self.overflow, Overflow::Failed) {
+            return Vec::with_capacity(CHUNK);
+        }
+        match self.spill_oldest() {
+            Ok(mut c) => {
+                c.clear();
+                c
+            }
+            Err(e) => {
+                self.overflow = Overflow::Failed;
+                self.fault = Some(SummaryFault::Write(e));
+                Vec::with_capacity(CHUNK)
+            }
+        }
+    }
+
+    /// Write the oldest chunk in memory to the file and take it out of
+    /// memory. A chunk that could not be written whole stays in memory
+    /// (the file's rows end before it).
+    fn spill_oldest(&mut self) -> std::io::Result<Vec<Row>> {
+        use std::io::Write;
+        if matches!(self.overflow, Overflow::NotYet) {
+            let (w, path) = match &self.dir {
+                Some(d) => crate::common::temp_file_in(d)?,
+                None => crate::common::temp_file()?,
+            };
+            self.overflow = Overflow::File(RowFile { w, path, rows: 0 });
+        }
+        let (Overflow::File(f), Some(oldest)) = (&mut self.overflow, self.rows.front()) else {
+            return Ok(Vec::with_capacity(CHUNK));
+        };
+        let mut bytes = Vec::with_capacity(oldest.len() * ROW_BYTES);
+        for r in oldest {
+            r.write_to(&mut bytes);
+        }
+        f.w.write_all(&bytes)?;
+        // Flushed at once: an error is this chunk's, not a later one's.
+        f.w.flush()?;
+        f.rows += oldest.len();
+        Ok(self.rows.pop_front().unwrap_or_default())
     }
 
     fn addr_id(&mut self, a: IpAddr) -> u32 {
@@ -837,6 +1062,7 @@ impl TcpSummaries {
         let id = *self.addr_ids.entry(a).or_insert(next);
         if id == next {
             self.addrs.push(a);
+            self.is_client.push(false);
         }
         id
     }
@@ -848,41 +1074,79 @@ impl TcpSummaries {
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 
-    fn rows(&self) -> impl Iterator<Item = (usize, &Row)> {
-        self.rows.iter().flatten().enumerate()
+    /// Call `f` with every row and its index, in the order kept: those of
+    /// the file first. Rows the file fails to give are left out, and
+    /// counted in [`TcpSummaries::fault`].
+    fn for_each_row(&mut self, f: &mut dyn FnMut(&Self, usize, &Row)) {
+        let mut next = 0;
+        // Taken out while it is read, so that `f` may look at the rest.
+        let mut overflow = std::mem::replace(&mut self.overflow, Overflow::NotYet);
+        if let Overflow::File(file) = &mut overflow {
+            let read = read_rows(file, &mut |r| {
+                f(self, next, &r);
+                next += 1;
+            });
+            if let Err(error) = read {
+                self.fault = Some(SummaryFault::Read {
+                    error,
+                    lost: file.rows - next,
+                });
+                next = file.rows;
+            }
+        }
+        self.overflow = overflow;
+        for r in self.rows.iter().flatten() {
+            f(self, next, r);
+            next += 1;
+        }
     }
 
     /// Some connection shows a redirected leg's mark.
     fn redirect_marked(&self) -> bool {
-        self.extras
-            .values()
-            .any(|e| e.routing_token.is_some() || e.rdstls_offered.is_some())
+        self.extras.values().any(Extra::redirect_marked)
     }
 
     /// The clients of the connections showing a redirected leg's mark.
     fn marked_clients(&self) -> Vec<IpAddr> {
-        self.rows()
-            .filter(|(i, _)| {
-                self.extras
-                    .get(i)
-                    .is_some_and(|e| e.routing_token.is_some() || e.rdstls_offered.is_some())
-            })
-            .map(|(_, r)| self.addr(r.client))
+        self.extras
+            .values()
+            .filter(|e| e.redirect_marked())
+            .map(|e| self.addr(e.client))
             .collect()
     }
 
     /// Every client that made a connection.
-    fn clients(&self) -> std::collections::HashSet<IpAddr> {
-        self.rows().map(|(_, r)| self.addr(r.client)).collect()
+    fn clients(&self) -> HashSet<IpAddr> {
+        self.addrs
+            .iter()
+            .zip(&self.is_client)
+            .filter(|(_, c)| **c)
+            .map(|(a, _)| *a)
+            .collect()
     }
 
     /// The summaries of the connections of these clients, in the order
     /// they were kept.
-    fn of_clients(&self, clients: &std::collections::HashSet<IpAddr>) -> Vec<TcpSummary> {
-        self.rows()
-            .filter(|(_, r)| clients.contains(&self.addr(r.client)))
-            .map(|(i, r)| self.summary(i, r))
-            .collect()
+    fn of_clients(&mut self, clients: &HashSet<IpAddr>) -> Vec<TcpSummary> {
+        let ids: HashSet<u32> = clients
+            .iter()
+            .filter_map(|a| self.addr_ids.get(a).copied())
+            .collect();
+        let mut out = Vec::new();
+        if ids.is_empty() {
+            return out;
+        }
+        self.for_each_row(&mut |s, i, r| {
+            if ids.contains(&r.client) {
+                out.push(s.summary(i, r));
+            }
+        });
+        out
+    }
+
+    /// What went wrong with the temporary file, if anything.
+    pub fn fault(&self) -> Option<&SummaryFault> {
+        self.fault.as_ref()
     }
 
     fn summary(&self, i: usize, r: &Row) -> TcpSummary {
@@ -914,6 +1178,21 @@ impl TcpSummaries {
     }
 }
 
+/// Read the file's rows from the first, handing each to `f`.
+fn read_rows(file: &mut RowFile, f: &mut dyn FnMut(Row)) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    file.w.flush()?;
+    let mut handle = file.w.get_ref();
+    handle.seek(SeekFrom::Start(0))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, handle);
+    let mut b = [0u8; ROW_BYTES];
+    for _ in 0..file.rows {
+        r.read_exact(&mut b)?;
+        f(Row::read_from(&b));
+    }
+    Ok(())
+}
+
 impl FromIterator<TcpSummary> for TcpSummaries {
     fn from_iter<I: IntoIterator<Item = TcpSummary>>(iter: I) -> Self {
         let mut s = TcpSummaries::new();
@@ -930,21 +1209,36 @@ impl From<Vec<TcpSummary>> for TcpSummaries {
     }
 }
 
-/// [`cross_attempts`] from the connections' summaries, in stream order.
-/// `gateways` are the connections to a possible RD Gateway (on a port
-/// of `specs`, or any HTTPS connection decrypted); those `specs` or their
-/// decrypted method do not show to be one are left out.
+/// [`cross_attempts`] from the connections' summaries, in stream order,
+/// all in memory (no temporary file, hence no fault). `gateways` are the
+/// connections to a possible RD Gateway (on a port of `specs`, or any
+/// HTTPS connection decrypted); those `specs` or their decrypted method do
+/// not show to be one are left out.
 pub fn cross_attempts_of(
     side: &Neighbours,
-    conns: impl Into<TcpSummaries>,
+    conns: Vec<TcpSummary>,
     gateways: Vec<GatewayPart>,
     specs: &[GatewaySpec],
 ) -> Vec<CrossAttempt> {
-    let conns: TcpSummaries = conns.into();
+    let mut kept = TcpSummaries::with_bound(usize::MAX);
+    for c in conns {
+        kept.push(c);
+    }
+    cross_attempts_kept(side, kept, gateways, specs).0
+}
+
+/// [`cross_attempts_of`] from the summaries a file kept, some maybe in a
+/// temporary file; and what went wrong with that file, if anything.
+pub fn cross_attempts_kept(
+    side: &Neighbours,
+    mut conns: TcpSummaries,
+    gateways: Vec<GatewayPart>,
+    specs: &[GatewaySpec],
+) -> (Vec<CrossAttempt>, Option<SummaryFault>) {
     let lookups_all = lookups(&side.events);
     let gateways = identify_gateways(gateways, specs, &lookups_all);
     if side.is_empty() && gateways.is_empty() && !conns.redirect_marked() {
-        return Vec::new();
+        return (Vec::new(), conns.fault.take());
     }
     let udp = udp_channels(side);
     let krb = krb_exchanges(&side.events);
@@ -957,6 +1251,7 @@ pub fn cross_attempts_of(
     wanted.extend(lookups_all.iter().map(|l| l.client));
     let rdp_clients = conns.clients();
     let mut attempts = tcp_attempts(conns.of_clients(&wanted));
+    let fault = conns.fault.take();
     drop(conns);
     join_redirects(&mut attempts);
     attempts.extend(gateway_attempts(gateways));
@@ -992,7 +1287,7 @@ pub fn cross_attempts_of(
         a.cause = super::neighbour_rules::decide(a);
     }
     attempts.sort_by_key(|a| a.parts.first().and_then(|p| p.frames().first().copied()));
-    attempts
+    (attempts, fault)
 }
 
 /// The connections that are a gateway's, each with its tie: the method
@@ -1746,7 +2041,7 @@ mod tests {
     }
 
     fn grouped(parts: Vec<TcpPart>) -> Vec<CrossAttempt> {
-        let conns: TcpSummaries = parts
+        let conns: Vec<TcpSummary> = parts
             .into_iter()
             .map(|part| TcpSummary {
                 part,
@@ -1896,9 +2191,10 @@ mod tests {
     #[test]
     fn summaries_read_back_are_the_summaries_kept() {
         let kept = assorted();
-        let s: TcpSummaries = kept.clone().into();
+        let mut s: TcpSummaries = kept.clone().into();
         assert_eq!(s.len(), kept.len());
-        let back: Vec<TcpSummary> = s.rows().map(|(i, r)| s.summary(i, r)).collect();
+        let mut back: Vec<TcpSummary> = Vec::new();
+        s.for_each_row(&mut |s, i, r| back.push(s.summary(i, r)));
         assert_eq!(back.len(), kept.len());
         for (b, k) in back.iter().zip(&kept) {
             assert_eq!(b.part, k.part);
@@ -1912,7 +2208,7 @@ mod tests {
     #[test]
     fn only_the_clients_named_are_read_back() {
         let kept = assorted();
-        let s: TcpSummaries = kept.clone().into();
+        let mut s: TcpSummaries = kept.clone().into();
         let one: IpAddr = "10.1.0.3".parse().unwrap();
         let back = s.of_clients(&[one].into_iter().collect());
         let expected: Vec<u64> = kept
@@ -1934,5 +2230,121 @@ mod tests {
             .collect();
         assert_eq!(marked, expected);
         assert!(s.redirect_marked());
+    }
+
+    /// Many connections of many clients, some with a redirected leg's
+    /// mark, and the client of the neighbours' messages (10.0.0.5)
+    /// connecting now and then: from the first connection, which goes to
+    /// the temporary file, to the last.
+    fn many() -> Vec<TcpSummary> {
+        let kept = assorted();
+        (0..(5 * CHUNK as u64))
+            .map(|i| {
+                let mut s = kept[i as usize % kept.len()].clone();
+                s.part.stream = i;
+                s.part.first_frame = i * 100 + 1;
+                s.part.last_frame = i * 100 + 50;
+                s.part.first_ts = at(i as f64 * 0.01);
+                s.part.last_ts = at(i as f64 * 0.01 + 0.005);
+                if i % 997 == 0 {
+                    s.part.client = format!("10.0.0.5:{}", 40000 + i % 20000).parse().unwrap();
+                    s.part.server = "10.0.0.9:3389".parse().unwrap();
+                } else {
+                    let c = i % 3000;
+                    s.part.client = SocketAddr::new(
+                        IpAddr::V4(std::net::Ipv4Addr::new(10, 2, (c >> 8) as u8, c as u8)),
+                        s.part.client.port(),
+                    );
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// The neighbours' messages of 10.0.0.5 about 10.0.0.9: a look-up and
+    /// a Kerberos exchange before its first connection (spilled), and
+    /// another look-up near its last (in memory).
+    fn around_many() -> Neighbours {
+        let last = (5 * CHUNK as u64 - 1) / 997 * 997;
+        let t = last as f64 * 0.01;
+        side(vec![
+            dns(1, -1.0, 1, "rdp.example", None, &[]),
+            dns(2, -0.99, 1, "rdp.example", Some(0), &["10.0.0.9"]),
+            krb(3, -0.5, KrbKind::TgsReq, "TERMSRV/rdp.example", None),
+            krb(4, -0.49, KrbKind::TgsRep, "TERMSRV/rdp.example", None),
+            dns(last * 100 - 2, t - 0.5, 2, "rdp.example", None, &[]),
+            dns(
+                last * 100 - 1,
+                t - 0.49,
+                2,
+                "rdp.example",
+                Some(0),
+                &["10.0.0.9"],
+            ),
+        ])
+    }
+
+    #[test]
+    fn summaries_past_the_bound_stay_bounded_in_memory_and_give_the_same_attempts() {
+        let conns = many();
+        let mut s = TcpSummaries::with_bound(1);
+        for (i, c) in conns.iter().enumerate() {
+            s.push(c.clone());
+            // One full chunk and the one being filled, whatever the count.
+            assert!(s.rows_in_memory() <= 2 * CHUNK, "{i}");
+            assert_eq!(s.rows_in_memory() + s.rows_spilled(), i + 1);
+        }
+        assert_eq!(s.rows_spilled(), 3 * CHUNK);
+        // Every row comes back as it went in, in order.
+        let mut back = Vec::new();
+        s.for_each_row(&mut |s, i, r| back.push(s.summary(i, r)));
+        assert!(s.fault().is_none(), "{:?}", s.fault());
+        assert_eq!(back.len(), conns.len());
+        for (b, k) in back.iter().zip(&conns) {
+            assert_eq!(b.part, k.part);
+            assert_eq!(b.names, k.names);
+        }
+        // The oracle: the same summaries, all kept in memory.
+        let side = around_many();
+        let in_memory = cross_attempts_of(&side, conns.clone(), Vec::new(), &[]);
+        let spilled = TcpSummaries::with_bound(1);
+        let spilled = conns.into_iter().fold(spilled, |mut s, c| {
+            s.push(c);
+            s
+        });
+        assert!(spilled.rows_spilled() > 0);
+        let (attempts, fault) = cross_attempts_kept(&side, spilled, Vec::new(), &[]);
+        assert!(fault.is_none(), "{fault:?}");
+        assert!(
+            attempts.iter().any(|a| a.client.to_string() == "10.0.0.5"),
+            "{attempts:#?}"
+        );
+        // The look-up before the first connection (read back from the
+        // file) joined it.
+        let first = attempts
+            .iter()
+            .flat_map(|a| &a.parts)
+            .any(|p| matches!(p, Part::Tcp(t) if t.stream == 0));
+        assert!(first, "{attempts:#?}");
+        assert_eq!(format!("{attempts:?}"), format!("{in_memory:?}"));
+    }
+
+    #[test]
+    fn a_temporary_file_that_cannot_be_made_keeps_the_rows_in_memory_and_says_so() {
+        let conns = many();
+        let nowhere = std::env::temp_dir().join("rdptriage-no-such-directory/below");
+        let mut s = TcpSummaries::with_bound(1).in_dir(nowhere);
+        for c in conns.iter().cloned() {
+            s.push(c);
+        }
+        assert_eq!(s.rows_spilled(), 0);
+        assert_eq!(s.rows_in_memory(), conns.len());
+        let fault = s.fault().map(|f| f.to_string()).unwrap_or_default();
+        assert!(fault.contains("kept in memory"), "{fault}");
+        let side = around_many();
+        let (attempts, fault) = cross_attempts_kept(&side, s, Vec::new(), &[]);
+        assert!(matches!(fault, Some(SummaryFault::Write(_))), "{fault:?}");
+        let in_memory = cross_attempts_of(&side, conns, Vec::new(), &[]);
+        assert_eq!(format!("{attempts:?}"), format!("{in_memory:?}"));
     }
 }

@@ -10,6 +10,7 @@ use super::model::{self, ConnectionReport, FileReport, OutcomeCounts, TotalsAcc}
 use super::redact::Redactor;
 use super::terminal::{self, PlainTable, TableForm, TermStyle};
 use super::{records, text, Format};
+use crate::common::temp_file;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -233,33 +234,6 @@ impl Iterator for Records<'_> {
             Err(e) => Some(Err(e)),
         }
     }
-}
-
-/// A new temporary file, already unlinked on Unix.
-fn temp_file() -> io::Result<(BufWriter<File>, std::path::PathBuf)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir();
-    for _ in 0..16 {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".rdptriage-{}-{n}.spill", std::process::id()));
-        match File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => {
-                if cfg!(unix) {
-                    let _ = std::fs::remove_file(&path);
-                }
-                return Ok((BufWriter::with_capacity(1 << 16, f), path));
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::other("cannot create a temporary file"))
 }
 
 /// How the files of a run keep their connections while they come.
