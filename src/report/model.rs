@@ -1081,23 +1081,12 @@ fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
     }
 }
 
-/// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display). An
-/// IPv4 address is written digit by digit, as `Display` writes it: two
-/// per connection, where the formatting machinery cost more than the
-/// rest of the record's strings together.
+/// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display,
+/// written by [`crate::common::Endpoint`]).
 pub fn endpoint(a: SocketAddr) -> String {
-    let SocketAddr::V4(v4) = a else {
-        return a.to_string();
-    };
+    use std::fmt::Write;
     let mut out = String::with_capacity("255.255.255.255:65535".len());
-    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        push_decimal(&mut out, u64::from(octet));
-    }
-    out.push(':');
-    push_decimal(&mut out, u64::from(v4.port()));
+    let _ = write!(out, "{}", crate::common::Endpoint(a));
     out
 }
 
