@@ -151,7 +151,7 @@ fn every_lab_key_log_session_gets_its_labelled_verdict() {
                 "failed_step",
                 dash(d.failed_step.map(|s| s.id().to_string())),
             ),
-            ("ended_by", d.ending.id()),
+            ("ended_by", d.ending.id().to_string()),
             ("cause", cause),
             (
                 "ntlm",

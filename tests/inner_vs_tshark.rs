@@ -385,7 +385,7 @@ fn fields(d: &Diagnosis) -> [String; 5] {
         d.outcome.name().to_string(),
         dash(d.last_step.map(|s| s.id())),
         dash(d.failed_step.map(|s| s.id())),
-        d.ending.id(),
+        d.ending.id().to_string(),
         dash(d.cause.as_ref().map(|c| c.id.id())),
     ]
 }

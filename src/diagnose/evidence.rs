@@ -7,7 +7,7 @@ use super::facts::{date, date_secs, Term};
 use super::ladder::Mark;
 use super::rdp::license_error_name;
 use super::{Party, Step};
-use crate::common::{Dir, Duration, Timestamp};
+use crate::common::{Dir, Duration, Endpoint, Timestamp};
 use crate::packet::IcmpError;
 use crate::proto::cert::CertInfo;
 use crate::proto::credssp::CredsspLeg;
@@ -596,7 +596,7 @@ impl fmt::Display for TcpClue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TcpClue::*;
         match self {
-            Syn { server } => write!(f, "SYN from client to {server}"),
+            Syn { server } => write!(f, "SYN from client to {}", Endpoint(*server)),
             SynCaptureEnds { after } => write!(
                 f,
                 "SYN from client; the capture ends {after} later with no answer"

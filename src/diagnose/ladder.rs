@@ -6,7 +6,7 @@
 //! step on the same path is shown (it must have happened: the capture
 //! may have missed it).
 
-use super::step::{path_for, Paths};
+use super::step::{path_of, Paths};
 use super::{Certainty, Step};
 use crate::common::{Dir, Timestamp};
 use crate::flow::TcpEventKind;
@@ -63,8 +63,9 @@ pub const SESSION_BYTES: u64 = 10_000;
 pub struct Ladder {
     pub security: Security,
     pub tls13: bool,
-    /// The steps this connection must climb, in order.
-    pub path: Vec<Step>,
+    /// The steps this connection must climb, in order (its paths' steps,
+    /// and the session's data when only its volume shows it).
+    pub path: std::borrow::Cow<'static, [Step]>,
     /// Steps the capture shows (first occurrence), in path order.
     pub seen: Vec<Mark>,
     /// The furthest step completed (shown or implied), with the place of
@@ -253,7 +254,7 @@ impl Ladder {
             .server_hello()
             .map(|(_, h)| h.version.0 == 0x0304)
             .unwrap_or(false);
-        let path = path_for(paths_of(security, tls13));
+        let path = path_of(paths_of(security, tls13));
 
         let mut seen: Vec<Mark> = Vec::new();
         for e in &tl.events {
@@ -292,7 +293,7 @@ impl Ladder {
         if let Some((_, response)) = answered {
             seen.push(response);
         }
-        let mut path = path;
+        let mut path = std::borrow::Cow::Borrowed(path);
         // Session volume places the session even when nothing of the set-up
         // could be read (TLS without its handshake, payloads cut by the snap
         // length). Inside TLS it counts only once the security handshake is
@@ -306,7 +307,7 @@ impl Ladder {
         if !seen.iter().any(|m| m.step == Step::SessionData) && volume_counts {
             if let Some(m) = session_volume(tl).or_else(|| mid_session(tl, handshake_seen)) {
                 if !path.contains(&Step::SessionData) {
-                    path.push(Step::SessionData);
+                    path.to_mut().push(Step::SessionData);
                 }
                 seen.push(m);
             }

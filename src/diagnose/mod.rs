@@ -187,16 +187,22 @@ pub enum Ending {
 
 impl Ending {
     /// Stable identifier, e.g. `reset_by_server`.
-    pub fn id(&self) -> String {
+    pub fn id(&self) -> &'static str {
         match self {
-            Ending::Refused => "refused".into(),
-            Ending::Timeout { .. } => "timeout".into(),
-            Ending::ResetBy(p) => format!("reset_by_{}", p.name()),
-            Ending::ClosedBy(p) => format!("closed_by_{}", p.name()),
-            Ending::NegotiationFailure { .. } => "negotiation_failure".into(),
-            Ending::TlsAlert { .. } => "tls_alert".into(),
-            Ending::IcmpError { .. } => "icmp_error".into(),
-            Ending::CaptureEnded => "capture_ended".into(),
+            Ending::Refused => "refused",
+            Ending::Timeout { .. } => "timeout",
+            // `reset_by_` or `closed_by_` and the party's name, spelt out:
+            // the id is static, never built per connection.
+            Ending::ResetBy(Party::Client) => "reset_by_client",
+            Ending::ResetBy(Party::Server) => "reset_by_server",
+            Ending::ResetBy(Party::Middlebox) => "reset_by_middlebox",
+            Ending::ClosedBy(Party::Client) => "closed_by_client",
+            Ending::ClosedBy(Party::Server) => "closed_by_server",
+            Ending::ClosedBy(Party::Middlebox) => "closed_by_middlebox",
+            Ending::NegotiationFailure { .. } => "negotiation_failure",
+            Ending::TlsAlert { .. } => "tls_alert",
+            Ending::IcmpError { .. } => "icmp_error",
+            Ending::CaptureEnded => "capture_ended",
         }
     }
 }
@@ -516,8 +522,9 @@ pub struct Cause {
     /// One sentence for the reader, e.g. "The server requires Network Level
     /// Authentication and the client did not offer CredSSP."
     pub summary: String,
-    /// What to check and change, in the administrator's words.
-    pub remediation: String,
+    /// What to check and change, in the administrator's words (the
+    /// cause's entry of the remedy table).
+    pub remediation: &'static str,
 }
 
 /// One frame and what it shows, e.g. frame 17: "RST from server 0.4 ms

@@ -146,7 +146,7 @@ pub fn cause(id: CauseId, confidence: Confidence, summary: String) -> Cause {
         id,
         confidence,
         summary,
-        remediation: remediation(id).to_string(),
+        remediation: remediation(id),
         basis: Certainty::Seen,
         grounds: Grounds::Explicit,
     }

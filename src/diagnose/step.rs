@@ -231,6 +231,16 @@ impl std::fmt::Display for Step {
     }
 }
 
+/// [`path_for`] these paths, made once per process for every set of
+/// paths (a byte's worth): a ladder is built for each connection's
+/// diagnosis and again for its report's steps, and made its path anew
+/// each time.
+pub fn path_of(paths: Paths) -> &'static [Step] {
+    static EVERY: std::sync::OnceLock<Vec<Vec<Step>>> = std::sync::OnceLock::new();
+    let every = EVERY.get_or_init(|| (0..=u8::MAX).map(|bits| path_for(Paths(bits))).collect());
+    every.get(usize::from(paths.0)).map_or(&[], Vec::as_slice)
+}
+
 /// The steps a connection on these paths must climb, in order. TLS 1.3
 /// differs from the table's order in one place: the server's Finished
 /// comes in its first flight, before the client's (RFC 8446 2).
@@ -283,6 +293,17 @@ impl std::fmt::Display for Certainty {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_made_once_are_the_paths_made_each_time() {
+        for bits in 0..=u8::MAX {
+            assert_eq!(
+                path_of(Paths(bits)),
+                path_for(Paths(bits)).as_slice(),
+                "{bits:#b}"
+            );
+        }
+    }
 
     #[test]
     fn the_table_is_in_ladder_order_and_indexed_by_step() {

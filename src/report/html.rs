@@ -453,8 +453,8 @@ fn toc(
     let mut servers: BTreeSet<String> = BTreeSet::new();
     conns.each(&mut |_, c| {
         if let Some(x) = &c.cause {
-            if !causes.contains(&x.id) {
-                causes.insert(x.id.clone());
+            if !causes.contains(x.id.as_ref()) {
+                causes.insert(x.id.to_string());
             }
         }
         if !servers.contains(&c.server) {
@@ -529,7 +529,7 @@ fn toc(
 /// A row of the table of contents.
 fn toc_row(out: &mut String, file: usize, path: &str, c: &ConnectionReport, many_files: bool) {
     let id = conn_id(file, c);
-    let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
+    let cause = c.cause.as_ref().map(|x| x.id.as_ref()).unwrap_or("");
     let file_cell = if many_files {
         format!("<td class=\"path\">{}</td>", esc(path))
     } else {
@@ -552,7 +552,7 @@ fn where_short(c: &ConnectionReport) -> String {
     match (&c.failed_step, &c.last_step) {
         (Some(f), _) => format!("at {}", ladder::step_label(f)),
         (None, Some(l)) => format!("after {}", ladder::step_label(l)),
-        _ => c.phase.clone(),
+        _ => c.phase.to_string(),
     }
 }
 
@@ -571,7 +571,7 @@ fn section(
     lazy: bool,
 ) {
     let id = conn_id(file, c);
-    let cause = c.cause.as_ref().map(|x| x.id.as_str()).unwrap_or("");
+    let cause = c.cause.as_ref().map(|x| x.id.as_ref()).unwrap_or("");
     let _ = writeln!(
         out,
         "<details class=\"conn {o}\" id=\"{id}\" data-outcome=\"{o}\" data-cause=\"{ca}\" data-server=\"{sv}\" data-stream=\"{st}\"{op}>\n<summary><span class=\"badge {o}\">{o}</span> <b>stream {st}</b> <span class=\"ep\">{cl} \u{2192} {sv}</span> <span class=\"wh\">{wh}{cs}</span> <span class=\"path\">{p}</span></summary>",

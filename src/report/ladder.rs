@@ -9,7 +9,7 @@
 //! ([`ConnectionReport::steps`], [`ConnectionReport::events`]); the
 //! layout reads the model only, so redaction holds for the drawing too.
 
-use super::model::{ConnectionReport, LadderEvent, StepReached};
+use super::model::{ConnectionReport, LadderEvent, StepReached, Text};
 use crate::diagnose::ladder::Ladder;
 use crate::diagnose::{Diagnosis, Ending, Party, Step};
 use crate::flow::TcpEventKind;
@@ -36,9 +36,9 @@ pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
                 .iter()
                 .filter(|m| m.step <= last)
                 .map(|m| StepReached {
-                    step: m.step.id().to_string(),
-                    from: m.step.sender().name().to_string(),
-                    certainty: m.certainty.name().to_string(),
+                    step: m.step.id().into(),
+                    from: m.step.sender().name().into(),
+                    certainty: m.certainty.name().into(),
                     frame: Some(m.frame),
                     time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
                 })
@@ -52,9 +52,9 @@ pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
             let certainty = lad.certainty(step)?;
             let mark = lad.mark(step);
             Some(StepReached {
-                step: step.id().to_string(),
-                from: step.sender().name().to_string(),
-                certainty: certainty.name().to_string(),
+                step: step.id().into(),
+                from: step.sender().name().into(),
+                certainty: certainty.name().into(),
                 frame: mark.map(|m| m.frame),
                 time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
             })
@@ -74,7 +74,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
             EventKind::Proto(p) => {
                 let text = match p {
                     ProtoEvent::Tls(TlsEvent::Alert { description, .. }) => {
-                        format!("TLS alert {}", alert_name(*description))
+                        Text::from(format!("TLS alert {}", alert_name(*description)))
                     }
                     ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. })
                         if tl.events.iter().any(|x| {
@@ -91,14 +91,14 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                         continue; // drawn as the decrypted alert below
                     }
                     ProtoEvent::Tls(TlsEvent::EncryptedAlert { .. }) => {
-                        "encrypted TLS alert".to_string()
+                        "encrypted TLS alert".into()
                     }
                     ProtoEvent::Tls(TlsEvent::DecryptedAlert { description, .. }) => {
-                        format!("TLS alert {} (decrypted)", alert_name(*description))
+                        format!("TLS alert {} (decrypted)", alert_name(*description)).into()
                     }
                     ProtoEvent::X224(X224Event::ConnectionConfirm(
                         ConnectionConfirm::Failure { code },
-                    )) => format!("RDP_NEG_FAILURE {}", code.name()),
+                    )) => format!("RDP_NEG_FAILURE {}", code.name()).into(),
                     _ => continue,
                 };
                 let kind = match p {
@@ -106,9 +106,9 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     _ => "tls_alert",
                 };
                 out.push(LadderEvent {
-                    kind: kind.to_string(),
-                    from: sender.to_string(),
-                    to: receiver.to_string(),
+                    kind: kind.into(),
+                    from: sender.into(),
+                    to: receiver.into(),
                     frame: e.frame,
                     last_frame: e.frame,
                     count: 1,
@@ -128,7 +128,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                 },
                 sender,
                 receiver,
-                String::new(),
+                None,
             ),
             TcpEventKind::SynAck { retransmission } => (
                 if *retransmission {
@@ -138,7 +138,7 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                 },
                 sender,
                 receiver,
-                String::new(),
+                None,
             ),
             TcpEventKind::Rst { ttl, .. } => {
                 let by_middlebox = forged && d.ending_frame == Some(e.frame);
@@ -146,24 +146,22 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     "rst",
                     if by_middlebox { "middlebox" } else { sender },
                     receiver,
-                    if by_middlebox {
+                    Some(Text::from(if by_middlebox {
                         format!("RST (TTL {ttl}) forged as if from the {sender}")
                     } else {
                         format!("RST (TTL {ttl})")
-                    },
+                    })),
                 )
             }
-            TcpEventKind::Fin => ("fin", sender, receiver, "FIN".to_string()),
-            TcpEventKind::Retransmission { .. } => {
-                ("retransmission", sender, receiver, String::new())
-            }
-            TcpEventKind::ZeroWindow => ("zero_window", sender, receiver, String::new()),
+            TcpEventKind::Fin => ("fin", sender, receiver, Some(Text::from("FIN"))),
+            TcpEventKind::Retransmission { .. } => ("retransmission", sender, receiver, None),
+            TcpEventKind::ZeroWindow => ("zero_window", sender, receiver, None),
             // The ICMP error goes back to the sender of the packet it quotes.
             TcpEventKind::Icmp(i) => (
                 "icmp_error",
                 "middlebox",
                 sender,
-                format!("ICMP {}", i.describe()),
+                Some(format!("ICMP {}", i.describe()).into()),
             ),
             _ => continue,
         };
@@ -181,39 +179,35 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
             }
         }
         out.push(LadderEvent {
-            kind: kind.to_string(),
-            from: from.to_string(),
-            to: to.to_string(),
+            kind: kind.into(),
+            from: from.into(),
+            to: to.into(),
             frame: e.frame,
             last_frame: e.frame,
             count: 1,
             time_s: e.ts.since(tl.first_ts).as_secs_f64(),
             last_time_s: None,
-            text: if text.is_empty() {
-                run_text(kind, 1)
-            } else {
-                text
-            },
+            text: text.unwrap_or_else(|| run_text(kind, 1)),
         });
     }
     out
 }
 
-fn run_text(kind: &str, n: u64) -> String {
-    let times = if n > 1 {
-        format!(" \u{d7}{n}")
-    } else {
-        String::new()
-    };
-    match kind {
-        "syn" => "SYN".to_string(),
-        "syn_ack" => "SYN/ACK".to_string(),
-        "syn_retransmission" => format!("SYN retransmitted{times}"),
-        "syn_ack_retransmission" => format!("SYN/ACK retransmitted{times}"),
-        "retransmission" if n == 1 => "retransmission".to_string(),
-        "retransmission" => format!("{n} retransmissions"),
-        "zero_window" => format!("zero window{times}"),
-        other => other.to_string(),
+/// The text of `n` events of `kind` (static for one event: the usual
+/// case, made for every connection).
+fn run_text(kind: &'static str, n: u64) -> Text {
+    match (kind, n) {
+        ("syn", _) => "SYN".into(),
+        ("syn_ack", _) => "SYN/ACK".into(),
+        ("syn_retransmission", 1) => "SYN retransmitted".into(),
+        ("syn_retransmission", n) => format!("SYN retransmitted \u{d7}{n}").into(),
+        ("syn_ack_retransmission", 1) => "SYN/ACK retransmitted".into(),
+        ("syn_ack_retransmission", n) => format!("SYN/ACK retransmitted \u{d7}{n}").into(),
+        ("retransmission", 1) => "retransmission".into(),
+        ("retransmission", n) => format!("{n} retransmissions").into(),
+        ("zero_window", 1) => "zero window".into(),
+        ("zero_window", n) => format!("zero window \u{d7}{n}").into(),
+        (other, _) => other.into(),
     }
 }
 
@@ -388,7 +382,7 @@ fn step_row(s: &StepReached) -> Row {
         time_s: s.time_s,
         last_time_s: s.time_s,
         certainty: certainty_of(&s.certainty),
-        step: Some(s.step.clone()),
+        step: Some(s.step.to_string()),
         ..Row::new(
             RowKind::Arrow {
                 from,
@@ -405,13 +399,13 @@ fn event_row(e: &LadderEvent) -> Row {
         last_frame: Some(e.last_frame),
         time_s: Some(e.time_s),
         last_time_s: Some(e.last_time_s.unwrap_or(e.time_s)),
-        tcp: Some(e.kind.clone()),
+        tcp: Some(e.kind.to_string()),
         ..Row::new(
             RowKind::Arrow {
                 from: Lane::of(&e.from),
                 to: Lane::of(&e.to),
             },
-            e.text.clone(),
+            e.text.to_string(),
         )
     }
 }
@@ -438,7 +432,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
         keyed.push((key, step_row(s)));
     }
     for e in &c.events {
-        let same_step = match e.kind.as_str() {
+        let same_step = match e.kind.as_ref() {
             "syn" => Some("tcp_syn"),
             "syn_ack" => Some("tcp_syn_ack"),
             _ => None,
@@ -476,7 +470,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
             Some(i) => {
                 let r = &mut rows[i];
                 r.failed = true;
-                r.step = Some(id.clone());
+                r.step = Some(id.to_string());
                 if !r.label.starts_with(&label) {
                     r.label = format!("{label} failed: {}", r.label);
                 }
@@ -493,7 +487,7 @@ pub fn diagram(c: &ConnectionReport) -> Diagram {
                     format!("{label}: never completed"),
                 );
                 r.failed = true;
-                r.step = Some(id.clone());
+                r.step = Some(id.to_string());
                 r.certainty = "inferred";
                 rows.insert(at, r);
             }

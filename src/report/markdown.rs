@@ -414,7 +414,7 @@ fn repeat_section(out: &mut String, c: &ConnectionReport, first: u64) {
 fn brief_section(out: &mut String, c: &ConnectionReport) {
     let label = match &c.benign {
         Some(b) => format!("{} ({})", c.outcome, b),
-        None => c.outcome.clone(),
+        None => c.outcome.to_string(),
     };
     let _ = writeln!(
         out,

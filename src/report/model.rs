@@ -20,7 +20,15 @@ use crate::proto::x224::{ConnectionConfirm, NegFailureCode};
 use crate::proto::{Certainty, ProtoEvent};
 use crate::timeline::Timeline;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::net::SocketAddr;
+
+/// A text of the record: most are names from a fixed vocabulary (an
+/// outcome, a step id, a remediation) borrowed from the program, made
+/// once and never copied per connection; a few are built for the
+/// connection, and a record read back from JSON owns them all. It
+/// serialises as the string it holds.
+pub type Text = Cow<'static, str>;
 
 /// Version of the JSON document's layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -231,7 +239,7 @@ pub struct ConnectionReport {
     pub client: String,
     pub server: String,
     /// How the roles were decided: `syn`, `syn_ack` or `port`.
-    pub roles: String,
+    pub roles: Text,
     pub first_frame: u64,
     pub last_frame: u64,
     pub first_ts: String,
@@ -240,20 +248,20 @@ pub struct ConnectionReport {
     pub to_server: DirCounts,
     pub to_client: DirCounts,
     /// `established`, `failed`, `incomplete`, `benign`, `not_rdp`.
-    pub outcome: String,
+    pub outcome: Text,
     /// `tcp`, `x224`, `tls`, `credssp`, `rdp`, `session`.
-    pub phase: String,
-    pub last_step: Option<String>,
+    pub phase: Text,
+    pub last_step: Option<Text>,
     /// How the capture shows `last_step`: `seen`, `implied` (a later seen
     /// step requires it) or `inferred` (from record sizes, order or timing).
-    pub last_step_certainty: Option<String>,
-    pub failed_step: Option<String>,
+    pub last_step_certainty: Option<Text>,
+    pub failed_step: Option<Text>,
     /// One sentence: what happened.
     pub what_happened: String,
     pub ended_by: EndedBy,
     pub ending_frame: Option<u64>,
     pub cause: Option<CauseReport>,
-    pub benign: Option<String>,
+    pub benign: Option<Text>,
     pub evidence: Vec<EvidenceItem>,
     pub caveats: Vec<String>,
     pub negotiation: Option<Negotiation>,
@@ -343,11 +351,11 @@ fn decryption(s: &crate::proto::decrypt::DecryptSummary) -> Decryption {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepReached {
     /// The step id ([`crate::diagnose::Step::id`]).
-    pub step: String,
+    pub step: Text,
     /// Who sends it: `client` or `server`.
-    pub from: String,
+    pub from: Text,
     /// `seen`, `implied` or `inferred`.
-    pub certainty: String,
+    pub certainty: Text,
     /// Where it was seen (null when implied).
     pub frame: Option<u64>,
     /// Seconds since the connection's first packet (null when implied).
@@ -360,11 +368,11 @@ pub struct LadderEvent {
     /// `syn`, `syn_retransmission`, `syn_ack`, `syn_ack_retransmission`,
     /// `rst`, `fin`, `retransmission`, `zero_window`, `icmp_error`,
     /// `tls_alert`, `negotiation_failure`.
-    pub kind: String,
+    pub kind: Text,
     /// `client`, `server` or `middlebox` (a forged RST, an ICMP error).
-    pub from: String,
+    pub from: Text,
     /// `client` or `server`.
-    pub to: String,
+    pub to: Text,
     pub frame: u64,
     /// The last frame of a collapsed run (equals `frame` for one event).
     pub last_frame: u64,
@@ -378,14 +386,14 @@ pub struct LadderEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_time_s: Option<f64>,
     /// e.g. `RST (TTL 64)`, `3 retransmissions`.
-    pub text: String,
+    pub text: Text,
 }
 
 impl StepLabels {
     /// The labels of a connection's steps, from their ids (for a report
     /// read back from JSON Lines).
     pub fn of(c: &ConnectionReport) -> Self {
-        let label = |id: &Option<String>| {
+        let label = |id: &Option<Text>| {
             id.as_deref()
                 .and_then(crate::diagnose::Step::from_id)
                 .map(|s| s.label())
@@ -410,9 +418,9 @@ pub struct EndedBy {
     /// `refused`, `timeout`, `reset_by_client|server|middlebox`,
     /// `closed_by_...`, `negotiation_failure`, `tls_alert`, `icmp_error`,
     /// `capture_ended`.
-    pub id: String,
+    pub id: Text,
     /// `client`, `server` or `middlebox` when one party ended it.
-    pub party: Option<String>,
+    pub party: Option<Text>,
     pub waited_s: Option<f64>,
     pub retransmissions: Option<u32>,
     /// RDP_NEG_FAILURE code and name.
@@ -424,23 +432,23 @@ pub struct EndedBy {
     pub icmp_type: Option<u8>,
     pub icmp_code: Option<u8>,
     /// One phrase, e.g. `reset by the server`.
-    pub text: String,
+    pub text: Text,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CauseReport {
-    pub id: String,
+    pub id: Text,
     /// `low`, `medium`, `high`.
-    pub confidence: String,
+    pub confidence: Text,
     /// How sure the capture makes the evidence the cause rests on:
     /// `seen`, `implied`, `inferred` (inferred caps confidence at low).
-    pub basis: String,
+    pub basis: Text,
     /// What the cause rests on: `explicit` (a message or packet stating
     /// the failure), `position` (where the connection stopped and who
     /// closed it), `silence` (a side that did not answer).
-    pub grounds: String,
-    pub summary: String,
-    pub remediation: String,
+    pub grounds: Text,
+    pub summary: Text,
+    pub remediation: Text,
     /// What the Windows client most likely showed (at least one entry;
     /// `none known` when no source supports a mapping).
     pub client_messages: Vec<ClientMessageReport>,
@@ -451,22 +459,22 @@ pub struct CauseReport {
 pub struct ClientMessageReport {
     /// One line: the codes with their meaning, a quoted dialog text, or
     /// `none known`.
-    pub message: String,
+    pub message: Text,
     /// IMsTscAxEvents::OnDisconnected disconnect reason ("Error code").
     pub disconnect_reason: Option<u32>,
-    pub disconnect_reason_name: Option<String>,
+    pub disconnect_reason_name: Option<Text>,
     /// ExtendedDisconnectReasonCode ("Extended error code").
     pub extended_reason: Option<u32>,
-    pub extended_reason_name: Option<String>,
+    pub extended_reason_name: Option<Text>,
     /// `low`, `medium`, `high`.
-    pub confidence: String,
-    pub source: String,
+    pub confidence: Text,
+    pub source: Text,
 }
 
 impl CauseReport {
     /// e.g. `high confidence, explicit evidence`.
     pub fn strength(&self) -> String {
-        let rests = match (self.grounds.as_str(), self.basis.as_str()) {
+        let rests = match (self.grounds.as_ref(), self.basis.as_ref()) {
             ("explicit", _) => "explicit evidence".to_string(),
             ("silence", _) => "a silence".to_string(),
             (_, basis) => {
@@ -1073,9 +1081,13 @@ fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
     }
 }
 
-/// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display).
+/// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display,
+/// written by [`crate::common::Endpoint`]).
 pub fn endpoint(a: SocketAddr) -> String {
-    a.to_string()
+    use std::fmt::Write;
+    let mut out = String::with_capacity("255.255.255.255:65535".len());
+    let _ = write!(out, "{}", crate::common::Endpoint(a));
+    out
 }
 
 fn roles_id(r: RoleSource) -> &'static str {
@@ -1152,7 +1164,7 @@ fn icmp_describe(v6: bool, icmp_type: u8, code: u8) -> String {
 
 fn ended_by(e: &Ending, v6: bool) -> EndedBy {
     let mut out = EndedBy {
-        id: e.id(),
+        id: e.id().into(),
         party: None,
         waited_s: None,
         retransmissions: None,
@@ -1162,10 +1174,10 @@ fn ended_by(e: &Ending, v6: bool) -> EndedBy {
         alert_name: None,
         icmp_type: None,
         icmp_code: None,
-        text: String::new(),
+        text: Text::Borrowed(""),
     };
     out.text = match e {
-        Ending::Refused => "refused: a RST answered the SYN".to_string(),
+        Ending::Refused => "refused: a RST answered the SYN".into(),
         Ending::Timeout {
             waited,
             retransmissions,
@@ -1176,24 +1188,35 @@ fn ended_by(e: &Ending, v6: bool) -> EndedBy {
                 "no answer: the client waited {waited} and retransmitted {retransmissions} time{}",
                 if *retransmissions == 1 { "" } else { "s" }
             )
+            .into()
         }
         Ending::ResetBy(p) => {
-            out.party = Some(p.name().to_string());
-            format!("reset by the {}", p.name())
+            out.party = Some(p.name().into());
+            match p {
+                Party::Client => "reset by the client",
+                Party::Server => "reset by the server",
+                Party::Middlebox => "reset by the middlebox",
+            }
+            .into()
         }
         Ending::ClosedBy(p) => {
-            out.party = Some(p.name().to_string());
-            format!("closed (FIN) by the {}", p.name())
+            out.party = Some(p.name().into());
+            match p {
+                Party::Client => "closed (FIN) by the client",
+                Party::Server => "closed (FIN) by the server",
+                Party::Middlebox => "closed (FIN) by the middlebox",
+            }
+            .into()
         }
         Ending::NegotiationFailure { code } => {
             let name = NegFailureCode(*code).name();
-            out.party = Some(Party::Server.name().to_string());
+            out.party = Some(Party::Server.name().into());
             out.code = Some(*code);
             out.code_name = Some(name.clone());
-            format!("the server refused the negotiation: RDP_NEG_FAILURE {name} ({code})")
+            format!("the server refused the negotiation: RDP_NEG_FAILURE {name} ({code})").into()
         }
         Ending::TlsAlert { from, description } => {
-            out.party = Some(from.name().to_string());
+            out.party = Some(from.name().into());
             out.alert = *description;
             out.alert_name = description.map(alert_name);
             match description {
@@ -1204,86 +1227,142 @@ fn ended_by(e: &Ending, v6: bool) -> EndedBy {
                 ),
                 None => format!("encrypted TLS alert from the {}", from.name()),
             }
+            .into()
         }
         Ending::IcmpError { icmp_type, code } => {
             out.icmp_type = Some(*icmp_type);
             out.icmp_code = Some(*code);
-            out.party = Some(Party::Middlebox.name().to_string());
-            format!("ICMP {}", icmp_describe(v6, *icmp_type, *code))
+            out.party = Some(Party::Middlebox.name().into());
+            format!("ICMP {}", icmp_describe(v6, *icmp_type, *code)).into()
         }
-        Ending::CaptureEnded => "the capture ended with the connection still open".to_string(),
+        Ending::CaptureEnded => "the capture ended with the connection still open".into(),
     };
     out
 }
 
 fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
-    let at_frame = match d.ending_frame {
-        Some(f) => format!(" (frame {f})"),
-        None => String::new(),
-    };
+    // Written piece by piece into one string: this runs for every
+    // connection, and nested `format!`s made three or four strings each.
+    let mut out = String::with_capacity(160);
     // The last step, and how the capture shows it when it is not decoded
     // on the wire (RDP inside TLS is placed by record order or volume).
-    let last_owned = d.last_step.map(|s| match d.last_step_certainty {
-        Some(crate::diagnose::Certainty::Inferred) => format!("{}, inferred", s.label()),
-        Some(crate::diagnose::Certainty::Implied) => format!("{}, implied", s.label()),
-        _ => s.label().to_string(),
+    let last = d.last_step.map(|s| {
+        let how = match d.last_step_certainty {
+            Some(crate::diagnose::Certainty::Inferred) => ", inferred",
+            Some(crate::diagnose::Certainty::Implied) => ", implied",
+            _ => "",
+        };
+        (s.label(), how)
     });
-    let last = last_owned.as_deref();
-    match d.outcome {
-        Outcome::Established => match &d.ending {
-            Ending::CaptureEnded => format!(
-                "The connection was set up{}; the capture ended with it open.",
-                last.map(|l| format!(" (last step: {l})"))
-                    .unwrap_or_default()
-            ),
-            _ => format!(
-                "The connection was set up{}, then {}{at_frame}.",
-                last.map(|l| format!(" (last step: {l})"))
-                    .unwrap_or_default(),
-                ended.text
-            ),
-        },
-        Outcome::Failed => {
-            let failed = d
-                .failed_step
-                .map(|s| format!("Failed at {}", s.label()))
-                .unwrap_or_else(|| format!("Failed in the {} phase", d.phase.name()));
-            format!(
-                "{failed} (last completed step: {}); {}{at_frame}.",
-                last.unwrap_or("none"),
-                ended.text
-            )
+    let push_last = |out: &mut String| match last {
+        Some((label, how)) => {
+            out.push_str(label);
+            out.push_str(how);
         }
-        Outcome::Incomplete => format!(
-            "No verdict: {}{at_frame}; last completed step: {}.",
-            ended.text,
-            last.unwrap_or("none")
-        ),
-        Outcome::Benign => match d.benign {
-            Some(b) => format!(
-                "Normal traffic: {}; {}{at_frame}.",
-                benign_text(b),
-                ended.text
-            ),
-            None => format!("Normal traffic; {}{at_frame}.", ended.text),
-        },
-        Outcome::NotRdp => format!(
-            "Not RDP traffic on this connection; {}{at_frame}.",
-            ended.text
-        ),
+        None => out.push_str("none"),
+    };
+    // The ending, ` (frame N)` when a frame shows it, and the full stop.
+    let push_ending = |out: &mut String| {
+        out.push_str(&ended.text);
+        if let Some(f) = d.ending_frame {
+            out.push_str(" (frame ");
+            push_decimal(out, f);
+            out.push(')');
+        }
+    };
+    match d.outcome {
+        Outcome::Established => {
+            out.push_str("The connection was set up");
+            if last.is_some() {
+                out.push_str(" (last step: ");
+                push_last(&mut out);
+                out.push(')');
+            }
+            match &d.ending {
+                Ending::CaptureEnded => out.push_str("; the capture ended with it open."),
+                _ => {
+                    out.push_str(", then ");
+                    push_ending(&mut out);
+                    out.push('.');
+                }
+            }
+        }
+        Outcome::Failed => {
+            match d.failed_step {
+                Some(s) => {
+                    out.push_str("Failed at ");
+                    out.push_str(s.label());
+                }
+                None => {
+                    out.push_str("Failed in the ");
+                    out.push_str(d.phase.name());
+                    out.push_str(" phase");
+                }
+            }
+            out.push_str(" (last completed step: ");
+            push_last(&mut out);
+            out.push_str("); ");
+            push_ending(&mut out);
+            out.push('.');
+        }
+        Outcome::Incomplete => {
+            out.push_str("No verdict: ");
+            push_ending(&mut out);
+            out.push_str("; last completed step: ");
+            push_last(&mut out);
+            out.push('.');
+        }
+        Outcome::Benign => {
+            out.push_str("Normal traffic");
+            if let Some(b) = d.benign {
+                out.push_str(": ");
+                out.push_str(benign_text(b));
+            }
+            out.push_str("; ");
+            push_ending(&mut out);
+            out.push('.');
+        }
+        Outcome::NotRdp => {
+            out.push_str("Not RDP traffic on this connection; ");
+            push_ending(&mut out);
+            out.push('.');
+        }
     }
+    out
+}
+
+/// Append `n` in decimal (what `Display` writes, without the formatting
+/// machinery: several numbers of every record go through here).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.
 pub fn frames_filter(frames: impl IntoIterator<Item = u64>) -> Option<String> {
+    const PREFIX: &str = "frame.number in {";
     let mut v: Vec<u64> = frames.into_iter().collect();
     v.sort_unstable();
     v.dedup();
-    if v.is_empty() {
-        return None;
+    let (first, rest) = v.split_first()?;
+    let mut out = String::with_capacity(PREFIX.len() + 8 * v.len());
+    out.push_str(PREFIX);
+    push_decimal(&mut out, *first);
+    for f in rest {
+        out.push(' ');
+        push_decimal(&mut out, *f);
     }
-    let list: Vec<String> = v.iter().map(u64::to_string).collect();
-    Some(format!("frame.number in {{{}}}", list.join(" ")))
+    out.push('}');
+    Some(out)
 }
 
 fn negotiation(tl: &Timeline, d: &Diagnosis) -> Option<Negotiation> {
@@ -1657,21 +1736,71 @@ pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessag
     client_message::resolve(id, error_info)
         .iter()
         .map(|r| ClientMessageReport {
-            message: super::causes::client_message_line(r),
+            message: table_message_line(r).map_or_else(
+                || super::causes::client_message_line(r).into(),
+                Text::Borrowed,
+            ),
             disconnect_reason: r.disconnect_reason,
             disconnect_reason_name: r
                 .disconnect_reason
                 .and_then(client_message::disconnect_reason)
-                .map(|c| c.name.to_string()),
+                .map(|c| c.name.into()),
             extended_reason: r.extended_reason,
             extended_reason_name: r
                 .extended_reason
                 .and_then(client_message::extended_reason)
-                .map(|c| c.name.to_string()),
-            confidence: r.confidence.name().to_string(),
-            source: r.source.to_string(),
+                .map(|c| c.name.into()),
+            confidence: r.confidence.name().into(),
+            source: r.source.into(),
         })
         .collect()
+}
+
+/// An evidence sentence, written into a string sized for the usual
+/// sentence (`to_string` would grow it from nothing, four times).
+fn evidence_text(e: &crate::diagnose::Evidence) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(96);
+    let _ = write!(out, "{}", e.clue);
+    out
+}
+
+/// `tcp.stream eq N`.
+fn display_filter(stream: u64) -> String {
+    const PREFIX: &str = "tcp.stream eq ";
+    let mut out = String::with_capacity(PREFIX.len() + 20);
+    out.push_str(PREFIX);
+    push_decimal(&mut out, stream);
+    out
+}
+
+/// The line of a resolved message without an extended reason, which
+/// reads only its table entry (disconnect reason, dialog text): the lines
+/// of every cause's entries are written once per process, not once per
+/// connection. None for a message that carries the capture's code.
+fn table_message_line(r: &client_message::Resolved) -> Option<&'static str> {
+    type Entry = (Option<u32>, Option<&'static str>);
+    static LINES: std::sync::OnceLock<Vec<(Entry, String)>> = std::sync::OnceLock::new();
+    if r.extended_reason.is_some() {
+        return None;
+    }
+    let lines = LINES.get_or_init(|| {
+        let mut lines: Vec<(Entry, String)> = Vec::new();
+        for &id in CauseId::ALL {
+            for m in client_message::resolve(id, None) {
+                let entry = (m.disconnect_reason, m.text);
+                if !lines.iter().any(|(e, _)| *e == entry) {
+                    lines.push((entry, super::causes::client_message_line(&m)));
+                }
+            }
+        }
+        lines
+    });
+    let entry = (r.disconnect_reason, r.text);
+    lines
+        .iter()
+        .find(|(e, _)| *e == entry)
+        .map(|(_, line)| line.as_str())
 }
 
 /// The report of one connection.
@@ -1693,7 +1822,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         stream: tl.stream,
         client: endpoint(tl.endpoints.client),
         server: endpoint(tl.endpoints.server),
-        roles: roles_id(tl.roles).to_string(),
+        roles: roles_id(tl.roles).into(),
         first_frame: tl.first_frame,
         last_frame: tl.last_frame,
         first_ts: ts(tl.first_ts),
@@ -1701,24 +1830,24 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         duration_s: secs(tl.last_ts.since(tl.first_ts)),
         to_server: dir_counts(tl, Dir::ToServer),
         to_client: dir_counts(tl, Dir::ToClient),
-        outcome: d.outcome.name().to_string(),
-        phase: d.phase.name().to_string(),
-        last_step: d.last_step.map(|s| s.id().to_string()),
-        last_step_certainty: d.last_step_certainty.map(|c| c.name().to_string()),
-        failed_step: d.failed_step.map(|s| s.id().to_string()),
+        outcome: d.outcome.name().into(),
+        phase: d.phase.name().into(),
+        last_step: d.last_step.map(|s| s.id().into()),
+        last_step_certainty: d.last_step_certainty.map(|c| c.name().into()),
+        failed_step: d.failed_step.map(|s| s.id().into()),
         what_happened: what_happened(d, &ended),
         ended_by: ended,
         ending_frame: d.ending_frame,
         cause: d.cause.as_ref().map(|c| CauseReport {
-            id: c.id.id().to_string(),
-            confidence: c.confidence.name().to_string(),
-            basis: c.basis.name().to_string(),
-            grounds: c.grounds.name().to_string(),
-            summary: c.summary.clone(),
-            remediation: c.remediation.clone(),
+            id: c.id.id().into(),
+            confidence: c.confidence.name().into(),
+            basis: c.basis.name().into(),
+            grounds: c.grounds.name().into(),
+            summary: c.summary.clone().into(),
+            remediation: c.remediation.into(),
             client_messages: client_messages(c.id, error_info_code(tl)),
         }),
-        benign: d.benign.map(|b| b.id().to_string()),
+        benign: d.benign.map(|b| b.id().into()),
         evidence: d
             .evidence
             .iter()
@@ -1729,7 +1858,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .iter()
                     .find(|x| x.frame == e.frame)
                     .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
-                text: e.text(),
+                text: evidence_text(e),
                 kind: e.clue.kind().into(),
             })
             .collect(),
@@ -1752,7 +1881,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
         nla: nla_items(tl),
         rdp_messages: rdp_messages(tl),
         events_dropped: tl.events_dropped,
-        display_filter: format!("tcp.stream eq {}", tl.stream),
+        display_filter: display_filter(tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
         steps: super::ladder::steps_reached(tl, d),
         events: super::ladder::events(tl, d),
@@ -1830,15 +1959,22 @@ impl TotalsAcc {
     /// Count a connection.
     pub fn connection(&mut self, c: &ConnectionReport) {
         self.t.connections += 1;
-        let s = self
-            .by_server
-            .entry(c.server.clone())
-            .or_insert_with(|| ServerFailures {
-                server: c.server.clone(),
-                failed: 0,
-                connections: 0,
-                causes: Vec::new(),
-            });
+        // Looked up by reference: the key is copied once per server, not
+        // once per connection.
+        if !self.by_server.contains_key(&c.server) {
+            self.by_server.insert(
+                c.server.clone(),
+                ServerFailures {
+                    server: c.server.clone(),
+                    failed: 0,
+                    connections: 0,
+                    causes: Vec::new(),
+                },
+            );
+        }
+        let Some(s) = self.by_server.get_mut(&c.server) else {
+            return;
+        };
         s.connections += 1;
         self.t.outcomes.add(&c.outcome);
         if c.outcome != Outcome::Failed.name() {
@@ -1849,14 +1985,10 @@ impl TotalsAcc {
                 *n += 1;
             }
         }
-        let cause = c
-            .cause
-            .as_ref()
-            .map(|c| c.id.clone())
-            .unwrap_or_else(|| "none".to_string());
+        let cause: &str = c.cause.as_ref().map_or("none", |c| &c.id);
         s.failed += 1;
-        count(&mut s.causes, &cause);
-        count(&mut self.by_cause, &cause);
+        count(&mut s.causes, cause);
+        count(&mut self.by_cause, cause);
     }
 
     /// Add the connections counted in `other` (files are counted with

@@ -343,11 +343,11 @@ pub fn csv_cells(file: &str, c: &ConnectionReport) -> [String; 26] {
         c.server.clone(),
         c.first_frame.to_string(),
         c.first_ts.clone(),
-        c.outcome.clone(),
-        c.phase.clone(),
+        c.outcome.to_string(),
+        c.phase.to_string(),
         opt(&c.last_step),
         opt(&c.failed_step),
-        c.ended_by.id.clone(),
+        c.ended_by.id.to_string(),
         opt(&c.ending_frame),
         opt(&c.cause.as_ref().map(|k| k.id.clone())),
         opt(&c.cause.as_ref().map(|k| k.confidence.clone())),
@@ -484,7 +484,9 @@ impl SummaryAcc {
             .find(|(o, k, _)| *o == c.outcome && *k == cause.id)
         {
             Some((_, _, n)) => *n += 1,
-            None => self.causes.push((c.outcome.clone(), cause.id.clone(), 1)),
+            None => self
+                .causes
+                .push((c.outcome.to_string(), cause.id.to_string(), 1)),
         }
     }
 

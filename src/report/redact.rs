@@ -414,10 +414,10 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
     f(Field::Endpoint, &mut c.client);
     f(Field::Endpoint, &mut c.server);
     f(Field::Text, &mut c.what_happened);
-    f(Field::Text, &mut c.ended_by.text);
+    text(f, Field::Text, &mut c.ended_by.text);
     if let Some(cause) = &mut c.cause {
-        f(Field::Text, &mut cause.summary);
-        f(Field::Text, &mut cause.remediation);
+        text(f, Field::Text, &mut cause.summary);
+        text(f, Field::Text, &mut cause.remediation);
     }
     for e in &mut c.evidence {
         f(Field::Text, &mut e.text);
@@ -482,7 +482,23 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
         opt(f, Field::RoutingToken, &mut m.load_balance_info);
     }
     for e in &mut c.events {
-        f(Field::Text, &mut e.text);
+        text(f, Field::Text, &mut e.text);
+    }
+}
+
+/// Visit a text the record may borrow from the program (see
+/// [`super::model::Text`]): the visitor gets its own copy of a borrowed
+/// one, kept only if the visitor changed it.
+fn text(f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut super::model::Text) {
+    match s {
+        std::borrow::Cow::Owned(owned) => f(k, owned),
+        std::borrow::Cow::Borrowed(text) => {
+            let mut copy = String::from(*text);
+            f(k, &mut copy);
+            if copy != *text {
+                *s = std::borrow::Cow::Owned(copy);
+            }
+        }
     }
 }
 
@@ -547,8 +563,8 @@ pub(super) fn walk_file_tail(file: &mut FileReport, f: &mut dyn FnMut(Field, &mu
                 f(Field::Text, &mut p.text);
             }
             if let Some(cause) = &mut a.cause {
-                f(Field::Text, &mut cause.summary);
-                f(Field::Text, &mut cause.remediation);
+                text(f, Field::Text, &mut cause.summary);
+                text(f, Field::Text, &mut cause.remediation);
             }
             opt(f, Field::Text, &mut a.relation);
             for e in &mut a.evidence {

@@ -330,9 +330,9 @@ impl FirstFailed {
             return None;
         }
         let kind = (
-            c.failed_step.clone(),
-            c.ended_by.id.clone(),
-            c.cause.as_ref().map(|k| k.id.clone()),
+            c.failed_step.as_ref().map(|s| s.to_string()),
+            c.ended_by.id.to_string(),
+            c.cause.as_ref().map(|k| k.id.to_string()),
         );
         let next = self.kinds.len() as u32;
         let kind = *self.kinds.entry(kind).or_insert(next);
@@ -881,8 +881,8 @@ mod tests {
         let mut c = model::connection_report(&r.connections[0]);
         c.stream = stream;
         c.client = client.to_string();
-        c.outcome = outcome.to_string();
-        c.phase = phase.to_string();
+        c.outcome = outcome.to_string().into();
+        c.phase = phase.to_string().into();
         c
     }
 

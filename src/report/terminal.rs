@@ -310,7 +310,7 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
         c.stream.to_string(),
         c.client.clone(),
         c.server.clone(),
-        c.outcome.clone(),
+        c.outcome.to_string(),
         phase_cell(c),
         ending_short(&c.ended_by),
         cause_cell(c),
@@ -683,7 +683,7 @@ pub fn stacked_row(out: &mut String, row: &[String; 7], style: TermStyle) {
 
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
     let w = p.width;
-    let label = match (c.outcome.as_str(), &c.benign) {
+    let label = match (c.outcome.as_ref(), &c.benign) {
         ("failed", _) => format!("FAILED at {}", c.phase),
         ("benign", Some(b)) => format!("benign ({b})"),
         (o, _) => o.to_string(),

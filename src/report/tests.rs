@@ -178,12 +178,17 @@ fn diag(outcome: Outcome, phase: Phase, last: Option<Step>, failed: Option<Step>
     }
 }
 
-fn cause(id: CauseId, confidence: Confidence, summary: &str, remediation: &str) -> Option<Cause> {
+fn cause(
+    id: CauseId,
+    confidence: Confidence,
+    summary: &str,
+    remediation: &'static str,
+) -> Option<Cause> {
     Some(Cause {
         id,
         confidence,
         summary: summary.to_string(),
-        remediation: remediation.to_string(),
+        remediation,
         basis: StepCertainty::Seen,
         grounds: match id {
             CauseId::Filtered | CauseId::ServiceUnresponsive | CauseId::PathLost => {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 /// Short form of the ending for a table cell.
 pub fn ending_short(e: &EndedBy) -> String {
-    match e.id.as_str() {
+    match e.id.as_ref() {
         "refused" => "refused (RST to SYN)".to_string(),
         "timeout" => {
             let waited = e
@@ -44,7 +44,7 @@ pub fn ending_short(e: &EndedBy) -> String {
 pub fn phase_cell(c: &ConnectionReport) -> String {
     match c.labels.failed_step {
         Some(step) => format!("{} / {step}", c.phase),
-        None => c.phase.clone(),
+        None => c.phase.to_string(),
     }
 }
 
@@ -212,7 +212,7 @@ pub fn outcome_counts(conns: &[ConnectionReport]) -> String {
     for c in conns {
         match counts.iter_mut().find(|(o, _)| *o == c.outcome) {
             Some((_, n)) => *n += 1,
-            None => counts.push((c.outcome.as_str(), 1)),
+            None => counts.push((c.outcome.as_ref(), 1)),
         }
     }
     let order = ["failed", "established", "incomplete", "benign", "not_rdp"];
@@ -548,7 +548,7 @@ fn server_fact(d: &ServerData, client: Option<&ClientData>) -> String {
 
 /// Whether a connection gets a paragraph, and whether a brief one.
 pub fn paragraph_kind(c: &ConnectionReport) -> Option<bool> {
-    match (c.outcome.as_str(), c.benign.as_deref()) {
+    match (c.outcome.as_ref(), c.benign.as_deref()) {
         ("failed", _) => Some(false),
         // A session that ran and ended normally needs no words.
         ("benign", Some("session_end")) => None,
@@ -766,8 +766,8 @@ impl Repeats {
                 }
                 let key = (
                     c.failed_step.as_deref(),
-                    c.ended_by.id.as_str(),
-                    c.cause.as_ref().map(|k| k.id.as_str()),
+                    c.ended_by.id.as_ref(),
+                    c.cause.as_ref().map(|k| k.id.as_ref()),
                 );
                 match first.get(&key) {
                     Some(&earlier) => {

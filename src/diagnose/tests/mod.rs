@@ -56,7 +56,7 @@ fn assert_failed(d: &Diagnosis, cause: CauseId, c: Confidence) {
     assert_eq!(id(d), Some(cause), "{d:#?}");
     assert_eq!(conf(d), Some(c), "{d:#?}");
     let r = &d.cause.as_ref().unwrap().remediation;
-    assert_eq!(r, remediation(cause));
+    assert_eq!(*r, remediation(cause));
     assert!(d.evidence.windows(2).all(|w| w[0].frame <= w[1].frame));
 }
 
