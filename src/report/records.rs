@@ -7,6 +7,8 @@
 //! each file as soon as it and the files before it are done and need not
 //! keep a whole archive's results.
 
+mod compact;
+
 use super::model::*;
 use super::text::escape_unsafe;
 use serde::Serialize;
@@ -114,7 +116,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-fn line<T: Serialize>(out: &mut String, v: &T) {
+fn line<T: Serialize + ?Sized>(out: &mut String, v: &T) {
     // A record of a few KiB is written into a buffer kept by the thread,
     // not into a new string grown by doubling for each record.
     LINE.with_borrow_mut(|buf| {
@@ -238,18 +240,66 @@ fn connection_record<'a>(file: &'a str, c: &'a ConnectionReport) -> ConnectionRe
 }
 
 /// [`jsonl_connection`] appended to bytes: serialised in place, with no
-/// copy through a string (a million records are 3.5 GB).
+/// copy through a string (a million records are 3.5 GB), long texts
+/// copied whole ([`compact`]).
 pub fn jsonl_connection_bytes(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) {
+    // What `#[serde(flatten)]` writes (the record's own keys, then the
+    // connection's fields), without serde's flattening, which hands the
+    // connection's fields over one map entry at a time.
     let start = out.len();
-    if serde_json::to_writer(&mut *out, &connection_record(file, c)).is_err() {
-        // As [`line`]: the record is replaced by a line that says so.
-        out.truncate(start);
-        let mut s = String::new();
-        line(&mut s, &connection_record(file, c));
-        out.extend_from_slice(s.as_bytes());
-        return;
+    json_bytes(out, &RecordHead::of(RECORD_CONNECTION, file));
+    let inner = out.len() - 1;
+    out.truncate(inner);
+    json_bytes(out, c);
+    let opens = out.get(inner) == Some(&b'{') && out.get(inner + 1) != Some(&b'}');
+    match out.get_mut(inner) {
+        Some(b) if opens => *b = b',',
+        _ => {
+            // Not an object with fields: as serde writes it.
+            out.truncate(start);
+            let mut s = String::new();
+            line(&mut s, &connection_record(file, c));
+            out.extend_from_slice(s.trim_end_matches('\n').as_bytes());
+        }
     }
     out.push(b'\n');
+}
+
+/// The keys every record starts with.
+#[derive(Serialize)]
+struct RecordHead<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+}
+
+impl<'a> RecordHead<'a> {
+    fn of(record: &'static str, file: &'a str) -> Self {
+        RecordHead {
+            record,
+            schema_version: SCHEMA_VERSION,
+            file,
+        }
+    }
+}
+
+/// `v` as compact JSON appended to `out`, byte for byte what serde_json
+/// writes ([`compact`]; serde_json itself for what that refuses; a value
+/// serde_json refuses too is replaced by a record that says so, as in
+/// [`line`]).
+pub fn json_bytes<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let start = out.len();
+    if compact::write(out, v).is_ok() {
+        return;
+    }
+    out.truncate(start);
+    if serde_json::to_writer(&mut *out, v).is_ok() {
+        return;
+    }
+    out.truncate(start);
+    let mut s = String::new();
+    line(&mut s, v);
+    out.extend_from_slice(s.trim_end_matches('\n').as_bytes());
 }
 
 /// The records after a file's connections: the `error` record of a file

@@ -126,10 +126,11 @@ impl RecordSpill {
     /// [`RecordSpill::push`] with a number kept beside the record (its
     /// attempt): the line is the number, a tab, then the record.
     pub fn push_tagged(&mut self, c: &ConnectionReport, tag: u64) -> io::Result<()> {
-        let json = serde_json::to_string(c).map_err(io::Error::other)?;
-        let line = format!("{tag}\t{json}\n");
+        let mut line = format!("{tag}\t").into_bytes();
+        records::json_bytes(&mut line, c);
+        line.push(b'\n');
         self.count += 1;
-        self.lines.write(line.as_bytes())
+        self.lines.write(&line)
     }
 
     /// Records pushed.
