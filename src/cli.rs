@@ -12,7 +12,9 @@
 //! record at once into a spill (memory, then a temporary file), or keep it
 //! whole in one under `--redact` (redacted and rendered on the output
 //! thread when the file's turn comes), and are printed file by file as
-//! soon as a file and all before it are done; HTML and `--ladder` keep
+//! soon as a file and all before it are done; JSON Lines (not redacted)
+//! of the file whose turn has come skip the spill and go to the output
+//! as they come (`ordered::run_ordered_parts`). HTML and `--ladder` keep
 //! the records and print one document at the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
