@@ -1255,7 +1255,13 @@ fn execute_from(
             }
             let out = match handed {
                 Handed::Part(part) => {
-                    return progress.suspend(|| sink.write_with(|o| part.write_to(o)));
+                    // After a closed pipe the file's parts are dropped
+                    // until its result comes: its failures still count in
+                    // the exit code, as when the pipe closes on a whole
+                    // file. Any other write error stops at once (exit 2).
+                    let written =
+                        sink.closed || progress.suspend(|| sink.write_with(|o| part.write_to(o)));
+                    return written || sink.closed;
                 }
                 Handed::Done(out) => out,
             };

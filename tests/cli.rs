@@ -658,3 +658,28 @@ fn json_lines_of_several_large_files_do_not_depend_on_the_threads() {
         );
     }
 }
+
+/// A pipe closed while a file's records are written straight (`| head`):
+/// the run stops quietly, and the exit code still counts the file's
+/// failures (1: every connection refused), as when the pipe closes on a
+/// whole file.
+#[cfg(unix)]
+#[test]
+fn a_pipe_closed_mid_file_keeps_the_files_exit_code() {
+    use std::io::BufRead;
+    let p = scratch("head.pcap", &refused::refused(2000, 10, 1));
+    let mut child = run_cli::bin()
+        .args(["--format", "jsonl", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"record\":\"connection\""), "{first}");
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_eq!(code(&o), 1);
+}
