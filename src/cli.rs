@@ -12,7 +12,9 @@
 //! record at once into a spill (memory, then a temporary file), or keep it
 //! whole in one under `--redact` (redacted and rendered on the output
 //! thread when the file's turn comes), and are printed file by file as
-//! soon as a file and all before it are done; HTML and `--ladder` keep
+//! soon as a file and all before it are done; JSON Lines (not redacted)
+//! of the file whose turn has come skip the spill and go to the output
+//! as they come (`ordered::run_ordered_parts`). HTML and `--ladder` keep
 //! the records and print one document at the end.
 //!
 //! Exit codes: 0 no failed connection; 1 at least one failed connection;
@@ -50,6 +52,7 @@ pub use inputs::{
     display_path, expand, expand_with_lists, fnv1a64, parse_shard, read_list, Item, Origin, Shard,
 };
 pub use ordered::run_ordered;
+use ordered::{run_ordered_parts, Handed, Parts};
 pub use progress::Progress;
 
 use crate::analyze::{self, ConnectionResult, FileResult, Options};
@@ -899,6 +902,17 @@ struct FileOut {
     spill_error: Option<io::Error>,
 }
 
+/// How a file's connections are kept while they come.
+#[derive(Clone, Copy, Default)]
+struct Keep<'a> {
+    /// Rendered as records of a streamed format.
+    records: Option<stream::Streamed>,
+    /// Kept for the HTML page.
+    html: bool,
+    /// Where JSON Lines go straight once the file's turn has come.
+    outlet: Option<&'a dyn stream::Outlet>,
+}
+
 /// Analyse one item and turn it into its report (on a worker thread: the
 /// timelines stay there). Each connection is grouped into its attempt,
 /// corrected, and turned into its report record as soon as its verdict is
@@ -910,13 +924,20 @@ fn report_item(
     opts: &Options,
     hash: bool,
     progress: &Progress,
-    records: Option<stream::Streamed>,
     filter: &Filter,
-    html: bool,
+    keep: Keep<'_>,
 ) -> FileOut {
+    let Keep {
+        records,
+        html,
+        outlet,
+    } = keep;
     let new_records = |r| new_records(&item.display, r);
+    // Outside the analysis, so that after a panic the records already
+    // written straight to the output are still counted.
+    let mut recs = records.map(new_records);
     let run = || {
-        let mut recs = records.map(new_records);
+        let recs = &mut recs;
         let mut html = html.then(HtmlRecords::default);
         let mut reports = Vec::new();
         let mut spill_error = None;
@@ -939,9 +960,9 @@ fn report_item(
                 }
                 shown.push(cr.stream);
             }
-            match &mut recs {
+            match recs.as_mut() {
                 Some(r) => {
-                    if let Err(e) = r.add(cr, attempt) {
+                    if let Err(e) = r.add_to(cr, attempt, outlet) {
                         spill_error.get_or_insert(e);
                     }
                 }
@@ -961,6 +982,9 @@ fn report_item(
             grouper.push(m, c, &mut on_final);
         });
         let attempts = grouper.finish(&mut on_final);
+        if let Some(Err(e)) = recs.as_mut().map(|r| r.pass_on(outlet)) {
+            spill_error.get_or_insert(e);
+        }
         let mut report = model::file_report(&Input {
             result: &r,
             sha256: sha.as_deref(),
@@ -975,7 +999,7 @@ fn report_item(
         filter.neighbour_attempts(&mut report.neighbour_attempts, &shown);
         FileOut {
             report,
-            records: recs,
+            records: recs.take(),
             html,
             spill_error,
         }
@@ -994,9 +1018,14 @@ fn report_item(
                 ))),
                 ..unopened(&item.display, io::Error::other(""))
             };
+            // Its error record follows the records already written.
+            let sent = recs.as_ref().map_or(0, FileRecords::sent);
             FileOut {
                 report: model::file_report(&Input::new(&r)),
-                records: records.map(new_records),
+                records: records.map(new_records).map(|mut r| {
+                    r.connections = sent;
+                    r
+                }),
                 html: None,
                 spill_error: None,
             }
@@ -1007,6 +1036,16 @@ fn report_item(
 /// The records of a file of a streamed format.
 fn new_records(path: &str, how: stream::Streamed) -> FileRecords {
     FileRecords::of(path, how)
+}
+
+/// A file's JSON Lines go straight to the output once its turn has come.
+impl stream::Outlet for Parts<'_, stream::Part, FileOut> {
+    fn live(&self) -> bool {
+        Parts::live(self)
+    }
+    fn send(&self, part: stream::Part) -> bool {
+        Parts::send(self, part)
+    }
 }
 
 /// `--threads` is capped at this many threads per CPU: more only adds
@@ -1205,12 +1244,27 @@ fn execute_from(
         write_ok = sink.write(stream::markdown_title().as_bytes());
     }
     let window = 2 * pool.current_num_threads().max(1);
+    // JSON Lines (not redacted) go straight to the output from the file
+    // whose turn has come: its records need nothing of the file's end.
+    let straight = records.is_some_and(|r| r.format == Format::Jsonl && !r.redact);
     if write_ok {
-        let mut emit = |_: usize, out: FileOut| {
+        let mut emit = |_: usize, handed: Handed<stream::Part, FileOut>| {
             if interrupt::interrupted() {
                 // Nothing more is written: what was is whole records.
                 return false;
             }
+            let out = match handed {
+                Handed::Part(part) => {
+                    // After a closed pipe the file's parts are dropped
+                    // until its result comes: its failures still count in
+                    // the exit code, as when the pipe closes on a whole
+                    // file. Any other write error stops at once (exit 2).
+                    let written =
+                        sink.closed || progress.suspend(|| sink.write_with(|o| part.write_to(o)));
+                    return written || sink.closed;
+                }
+                Handed::Done(out) => out,
+            };
             let FileOut {
                 report: mut f,
                 records: recs,
@@ -1281,14 +1335,18 @@ fn execute_from(
             true
         };
         match merged {
-            None => run_ordered(
+            None => run_ordered_parts(
                 &pool,
                 items.len(),
                 window,
-                |i| match items.get(i) {
+                |i, parts| match items.get(i) {
                     Some((index, item)) => {
-                        let mut out =
-                            report_item(item, &opts, hash, &progress, records, &filter, html);
+                        let keep = Keep {
+                            records,
+                            html,
+                            outlet: straight.then_some(parts as &dyn stream::Outlet),
+                        };
+                        let mut out = report_item(item, &opts, hash, &progress, &filter, keep);
                         out.report.input_index = *index;
                         out
                     }
@@ -1306,7 +1364,7 @@ fn execute_from(
             ),
             Some(files) => {
                 for m in files {
-                    if !emit(0, m.into_out(records, &filter)) {
+                    if !emit(0, Handed::Done(m.into_out(records, &filter))) {
                         break;
                     }
                 }

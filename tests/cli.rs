@@ -11,6 +11,9 @@ use std::process::{Command, Stdio};
 mod run_cli;
 use run_cli::{code, run, run_stdin, stderr, stdout};
 
+#[path = "common/refused.rs"]
+mod refused;
+
 /// A file in this test binary's scratch directory.
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
@@ -601,4 +604,82 @@ fn known_formats_say_how_to_convert_them() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["files"][0]["error"]["kind"], "not_a_capture", "{name}");
     }
+}
+
+/// JSON Lines of several large files: the file whose turn has come writes
+/// its records straight to the output, a later one spills them (each file
+/// here is past the spill's memory bound: 3.5 KB a record) until its turn
+/// comes. The output is one thread's, with 2 and 4 threads, and holds
+/// each file's records whole and in order (counted here, not by the run).
+#[test]
+fn json_lines_of_several_large_files_do_not_depend_on_the_threads() {
+    let sizes = [1200u32, 300, 900, 600];
+    let files: Vec<String> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let p = scratch(&format!("many-{i}.pcap"), &refused::refused(n, 10, 2));
+            p.to_str().unwrap().to_string()
+        })
+        .collect();
+    let runs: Vec<_> = ["1", "2", "4"]
+        .iter()
+        .map(|t| {
+            let mut argv = vec!["--threads", t, "--format", "jsonl"];
+            argv.extend(files.iter().map(String::as_str));
+            run(&argv)
+        })
+        .collect();
+    let one = &runs[0];
+    assert_eq!(code(one), 1, "{}", stderr(one));
+    let mut want = Vec::new();
+    for (f, &n) in files.iter().zip(&sizes) {
+        want.extend((0..n).map(|s| ("connection".to_string(), f.clone(), Some(u64::from(s)))));
+        want.push(("file".to_string(), f.clone(), None));
+    }
+    let got: Vec<(String, String, Option<u64>)> = stdout(one)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole record");
+            let kind = v["record"].as_str().unwrap().to_string();
+            (
+                kind,
+                v["file"].as_str().unwrap().to_string(),
+                v["stream"].as_u64(),
+            )
+        })
+        .collect();
+    assert!(got == want, "records out of order or missing");
+    for (t, o) in ["2", "4"].iter().zip(&runs[1..]) {
+        assert_eq!(code(o), 1, "{}", stderr(o));
+        assert!(
+            o.stdout == one.stdout,
+            "--threads {t} differs from one thread"
+        );
+    }
+}
+
+/// A pipe closed while a file's records are written straight (`| head`):
+/// the run stops quietly, and the exit code still counts the file's
+/// failures (1: every connection refused), as when the pipe closes on a
+/// whole file.
+#[cfg(unix)]
+#[test]
+fn a_pipe_closed_mid_file_keeps_the_files_exit_code() {
+    use std::io::BufRead;
+    let p = scratch("head.pcap", &refused::refused(2000, 10, 1));
+    let mut child = run_cli::bin()
+        .args(["--format", "jsonl", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"record\":\"connection\""), "{first}");
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_eq!(code(&o), 1);
 }

@@ -206,3 +206,58 @@ fn redacted_json_lines_are_refused() {
         stderr(&o)
     );
 }
+
+/// A file read part-way has its `error` record after its connections
+/// (written as they came, before the damage was met); JSON Lines of
+/// earlier versions put it before them, with `connections` counting
+/// those that follow. `report` reads both and prints, in every format,
+/// what one run over the same files prints.
+#[test]
+fn report_reads_the_error_record_of_a_file_read_part_way_in_either_order() {
+    let dir = scratch("error-order");
+    // A lab capture with two connections, cut inside its last record.
+    let whole = std::fs::read(Path::new(&testdata()).join("captures/06-port-closed.pcap")).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &whole[..whole.len() - 10]).unwrap();
+    let other = Path::new(&testdata()).join("captures/01-success-tls.pcap");
+    let (cut, other) = (cut.to_str().unwrap(), other.to_str().unwrap());
+    let jsonl = run(&["--format", "jsonl", cut, other]);
+    assert_eq!(code(&jsonl), 2, "{}", stderr(&jsonl));
+    let lines: Vec<&str> = std::str::from_utf8(&jsonl.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    let kind = |l: &str| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        (v["record"].as_str().unwrap().to_string(), v["file"] == cut)
+    };
+    let error = lines.iter().position(|l| kind(l).0 == "error").unwrap();
+    let cut_connections: Vec<usize> = (0..lines.len())
+        .filter(|&i| kind(lines[i]) == ("connection".to_string(), true))
+        .collect();
+    assert!(!cut_connections.is_empty(), "connections before the damage");
+    assert!(
+        cut_connections.iter().all(|&i| i < error),
+        "the error follows them"
+    );
+    let e: serde_json::Value = serde_json::from_str(lines[error]).unwrap();
+    assert_eq!(e["partial"], true);
+    assert_eq!(e["connections"], cut_connections.len());
+
+    // The order of earlier versions: the error first.
+    let mut earlier: Vec<&str> = lines.clone();
+    let e = earlier.remove(error);
+    earlier.insert(cut_connections[0], e);
+    assert_ne!(earlier, lines);
+    let now = dir.join("now.jsonl");
+    let before = dir.join("before.jsonl");
+    std::fs::write(&now, lines.join("\n") + "\n").unwrap();
+    std::fs::write(&before, earlier.join("\n") + "\n").unwrap();
+    for format in FORMATS {
+        let single = run(&["--format", format, cut, other]);
+        for (what, p) in [("this order", &now), ("the earlier order", &before)] {
+            let merged = run(&["report", "--format", format, p.to_str().unwrap()]);
+            same(&single, &merged, &format!("{format}, {what}"));
+        }
+    }
+}

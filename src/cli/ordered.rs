@@ -10,11 +10,23 @@
 //! fewer than `window` files separate it from the next one to hand over,
 //! so at most `window` finished results wait for a slow file before them,
 //! whatever the number of files.
+//!
+//! The file whose turn has come (every file before it handed over) may
+//! also hand over parts of its output while it runs ([`Parts`]), through
+//! a channel of at most [`IN_FLIGHT`] messages: a worker that produces
+//! faster than the output is written waits (backpressure), and a file
+//! whose turn has not come keeps its output itself until it has.
 
 use rayon::ThreadPool;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
+
+/// Messages on their way to the consumer at once: results and the parts
+/// of the file whose turn it is. With parts of 64 KiB, 8 keep the writer
+/// busy while the worker renders the next ones, and bound what waits to
+/// half a MiB.
+pub const IN_FLIGHT: usize = 8;
 
 struct Gate {
     /// Results handed over so far (the next index to hand over).
@@ -25,6 +37,39 @@ struct Gate {
 
 fn lock(m: &Mutex<Gate>) -> MutexGuard<'_, Gate> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the consumer is handed for a file: parts of its output while it
+/// runs (only once its turn has come), then its result.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handed<P, T> {
+    Part(P),
+    Done(T),
+}
+
+/// Given to the work of file `index`: hands parts of its output to the
+/// consumer once the file's turn has come.
+pub struct Parts<'a, P, T> {
+    index: usize,
+    /// The file whose turn it is (the next to hand over).
+    turn: &'a AtomicUsize,
+    tx: &'a mpsc::SyncSender<(usize, Handed<P, T>)>,
+}
+
+impl<P, T> Parts<'_, P, T> {
+    /// Whether the file's turn has come: every file before it was handed
+    /// over. Once true, it stays true while the file's work runs.
+    pub fn live(&self) -> bool {
+        self.turn.load(Ordering::Acquire) == self.index
+    }
+
+    /// Hand `part` over, after the parts handed before it (waiting while
+    /// [`IN_FLIGHT`] messages wait). Only once [`Parts::live`] is true;
+    /// false when the consumer wants no more.
+    pub fn send(&self, part: P) -> bool {
+        debug_assert!(self.live(), "a part handed over before its file's turn");
+        self.tx.send((self.index, Handed::Part(part))).is_ok()
+    }
 }
 
 /// Run `work(i)` for every `i` in `0..n` on `pool` and call `emit(i, r)`
@@ -38,12 +83,41 @@ where
     W: Fn(usize) -> T + Sync,
     E: FnMut(usize, T) -> bool,
 {
+    run_ordered_parts::<(), T, _, _>(
+        pool,
+        n,
+        window,
+        |i, _| work(i),
+        |i, h| match h {
+            Handed::Part(()) => true,
+            Handed::Done(r) => emit(i, r),
+        },
+    );
+}
+
+/// [`run_ordered`], where `work(i, parts)` may also hand over parts of
+/// its output while it runs, once its turn has come: `emit` gets, for
+/// each `i` in order, the parts of `i` in the order sent, then `i`'s
+/// result.
+pub fn run_ordered_parts<P, T, W, E>(
+    pool: &ThreadPool,
+    n: usize,
+    window: usize,
+    work: W,
+    mut emit: E,
+) where
+    P: Send,
+    T: Send,
+    W: Fn(usize, &Parts<'_, P, T>) -> T + Sync,
+    E: FnMut(usize, Handed<P, T>) -> bool,
+{
     if n == 0 {
         return;
     }
     let lanes = pool.current_num_threads().clamp(1, n);
     let window = window.max(lanes);
     let next = AtomicUsize::new(0);
+    let turn = AtomicUsize::new(0);
     let gate = (
         Mutex::new(Gate {
             handed: 0,
@@ -51,11 +125,11 @@ where
         }),
         Condvar::new(),
     );
-    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    let (tx, rx) = mpsc::sync_channel::<(usize, Handed<P, T>)>(IN_FLIGHT);
     std::thread::scope(|s| {
         for _ in 0..lanes {
             let tx = tx.clone();
-            let (next, gate, work) = (&next, &gate, &work);
+            let (next, gate, work, turn) = (&next, &gate, &work, &turn);
             s.spawn(move || loop {
                 // A panicking `work` releases the others, so the run ends
                 // (and the panic reaches the caller) instead of hanging.
@@ -77,8 +151,13 @@ where
                         break;
                     }
                 }
-                let r = pool.install(|| work(i));
-                if tx.send((i, r)).is_err() {
+                let parts = Parts {
+                    index: i,
+                    turn,
+                    tx: &tx,
+                };
+                let r = pool.install(|| work(i, &parts));
+                if tx.send((i, Handed::Done(r))).is_err() {
                     break;
                 }
             });
@@ -96,11 +175,22 @@ where
             };
             let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
             let mut want = 0usize;
-            'recv: for (i, r) in rx.iter() {
-                waiting.insert(i, r);
+            'recv: for (i, h) in rx.iter() {
+                match h {
+                    // Only the file whose turn it is sends parts.
+                    Handed::Part(p) => {
+                        if !emit(i, Handed::Part(p)) {
+                            lock(&gate.0).stop = true;
+                            break 'recv;
+                        }
+                        continue;
+                    }
+                    Handed::Done(r) => waiting.insert(i, r),
+                };
                 while let Some(r) = waiting.remove(&want) {
-                    let go = emit(want, r);
+                    let go = emit(want, Handed::Done(r));
                     want += 1;
+                    turn.store(want, Ordering::Release);
                     let (m, cv) = &gate;
                     let mut g = lock(m);
                     g.handed = want;
@@ -309,6 +399,86 @@ mod tests {
         });
         let ended = rx.recv_timeout(std::time::Duration::from_secs(20));
         assert_eq!(ended, Ok(true), "the run hung or did not fail");
+    }
+
+    /// Parts come straight from the file whose turn it is, in order;
+    /// a file whose turn has not come keeps its output (here in its
+    /// result) and hands the rest over straight once its turn comes.
+    /// The consumer sees, whatever the threads, what one thread gives.
+    #[test]
+    fn parts_come_in_order_and_only_from_the_file_whose_turn_it_is() {
+        const EACH: usize = 50;
+        for threads in [1, 2, 4] {
+            let mut got = Vec::new();
+            let mut kept_by_later_files = 0;
+            let mut turn = 0;
+            run_ordered_parts(
+                &pool(threads),
+                12,
+                4,
+                |i, parts: &Parts<'_, usize, Vec<usize>>| {
+                    let mut kept = Vec::new();
+                    for k in 0..EACH {
+                        if i % 3 == 0 {
+                            // Some files are slow: those after them run ahead.
+                            std::thread::sleep(std::time::Duration::from_micros(300));
+                        }
+                        let x = i * EACH + k;
+                        if parts.live() {
+                            // What was kept goes first, as a spill's copy.
+                            for y in kept.drain(..) {
+                                assert!(parts.send(y));
+                            }
+                            assert!(parts.send(x));
+                        } else {
+                            kept.push(x);
+                        }
+                    }
+                    kept
+                },
+                |i, h| {
+                    assert_eq!(i, turn, "a part or result out of turn");
+                    match h {
+                        Handed::Part(x) => got.push(x),
+                        Handed::Done(kept) => {
+                            kept_by_later_files += usize::from(i > 0 && !kept.is_empty());
+                            got.extend(kept);
+                            turn += 1;
+                        }
+                    }
+                    true
+                },
+            );
+            let want: Vec<usize> = (0..12 * EACH).collect();
+            assert_eq!(got, want, "{threads} threads");
+            if threads > 1 {
+                assert!(kept_by_later_files > 0, "no file ran ahead of its turn");
+            }
+        }
+    }
+
+    /// A consumer that stops while a file hands over parts ends the run
+    /// (the worker's sends fail instead of waiting forever).
+    #[test]
+    fn a_consumer_that_stops_mid_file_ends_the_run() {
+        let mut parts_seen = 0;
+        run_ordered_parts(
+            &pool(2),
+            3,
+            2,
+            |_, parts: &Parts<'_, usize, ()>| {
+                for k in 0..10_000 {
+                    if parts.live() && !parts.send(k) {
+                        break;
+                    }
+                }
+            },
+            |_, h| {
+                parts_seen += usize::from(matches!(h, Handed::Part(_)));
+                parts_seen < 5
+            },
+        );
+        assert_eq!(parts_seen, 5);
     }
 
     fn run_nothing() -> usize {

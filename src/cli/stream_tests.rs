@@ -34,7 +34,7 @@ fn whole(argv: &[&str]) -> String {
     let files: Vec<FileReport> = items
         .iter()
         .map(|(i, item)| {
-            let mut out = report_item(item, &opts, hash, &progress, None, &filter, false);
+            let mut out = report_item(item, &opts, hash, &progress, &filter, Keep::default());
             out.report.input_index = *i;
             out.report
         })
@@ -163,5 +163,26 @@ fn streamed_runs_of_several_files_are_the_whole_documents() {
                 same(&argv);
             }
         }
+    }
+}
+
+/// JSON Lines of many files, written straight from the file whose turn
+/// has come and spilled by those after it, are the whole documents' with
+/// 1, 2 and 4 threads (files read part-way among them: their `error`
+/// record after their connections in both).
+#[test]
+fn json_lines_of_several_files_are_the_whole_documents_whatever_the_threads() {
+    let captures = format!("{DATA}/captures");
+    let decrypt = format!("{DATA}/decrypt");
+    for threads in ["1", "2", "4"] {
+        same(&[
+            "rdptriage",
+            "--threads",
+            threads,
+            "--format",
+            "jsonl",
+            &captures,
+            &decrypt,
+        ]);
     }
 }

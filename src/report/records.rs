@@ -7,6 +7,8 @@
 //! each file as soon as it and the files before it are done and need not
 //! keep a whole archive's results.
 
+mod compact;
+
 use super::model::*;
 use super::text::escape_unsafe;
 use serde::Serialize;
@@ -49,7 +51,8 @@ struct ErrorRecord<'a> {
     sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "is_false")]
     redacted: bool,
-    /// Read part-way (`true`: its connections follow) or not at all.
+    /// Read part-way (`true`: its connections precede this record) or
+    /// not at all.
     partial: bool,
     packets: Option<u64>,
     connections: usize,
@@ -113,7 +116,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-fn line<T: Serialize>(out: &mut String, v: &T) {
+fn line<T: Serialize + ?Sized>(out: &mut String, v: &T) {
     // A record of a few KiB is written into a buffer kept by the thread,
     // not into a new string grown by doubling for each record.
     LINE.with_borrow_mut(|buf| {
@@ -150,9 +153,11 @@ thread_local! {
     static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The JSON Lines of one file: its `error` or `ignored` record first (if
-/// any), then one `connection` record per connection, by stream, then a
-/// `file` record if the file was read (completely or not).
+/// The JSON Lines of one file: its `ignored` record, or the `error`
+/// record of a file that could not be read at all; else one `connection`
+/// record per connection, by stream, then the `error` record of a file
+/// read part-way, one `attempt` record per attempt across protocols and
+/// the `file` record.
 pub fn jsonl_file(f: &FileReport) -> String {
     let mut outcomes = OutcomeCounts::default();
     let mut body = String::new();
@@ -167,26 +172,41 @@ pub fn jsonl_file(f: &FileReport) -> String {
     out
 }
 
-/// The records of a file before its connections: `error` or `ignored`,
-/// for a file of `connections` connections.
+/// Whether the file was read, completely or part-way: its `error` record
+/// (if any) then comes after its connections, which are written as they
+/// come, before the error at the end of the file is known.
+fn read_at_all(f: &FileReport) -> bool {
+    f.format.is_some()
+}
+
+/// The `error` record of `f`, whose `connections` connection records
+/// precede it.
+fn error_record(out: &mut String, f: &FileReport, e: &FileError, connections: usize) {
+    line(
+        out,
+        &ErrorRecord {
+            record: RECORD_ERROR,
+            schema_version: SCHEMA_VERSION,
+            file: &f.path,
+            input_index: f.input_index,
+            sha256: f.sha256.as_deref(),
+            redacted: f.redacted,
+            partial: read_at_all(f),
+            packets: f.packets,
+            connections,
+            error: e,
+        },
+    );
+}
+
+/// The records of a file before its connections: the `error` record of a
+/// file that could not be read at all (it has no connection: only an
+/// internal error met part-way has `connections` written before it), or
+/// the `ignored` record.
 pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
     let mut out = String::new();
-    if let Some(e) = &f.error {
-        line(
-            &mut out,
-            &ErrorRecord {
-                record: RECORD_ERROR,
-                schema_version: SCHEMA_VERSION,
-                file: &f.path,
-                input_index: f.input_index,
-                sha256: f.sha256.as_deref(),
-                redacted: f.redacted,
-                partial: f.format.is_some(),
-                packets: f.packets,
-                connections,
-                error: e,
-            },
-        );
+    if let Some(e) = f.error.as_ref().filter(|_| !read_at_all(f)) {
+        error_record(&mut out, f, e, connections);
     }
     if let Some(i) = &f.ignored {
         line(
@@ -207,22 +227,89 @@ pub fn jsonl_head(f: &FileReport, connections: usize) -> String {
 
 /// The `connection` record of one connection of `file`.
 pub fn jsonl_connection(out: &mut String, file: &str, c: &ConnectionReport) {
-    line(
-        out,
-        &ConnectionRecord {
-            record: RECORD_CONNECTION,
-            schema_version: SCHEMA_VERSION,
-            file,
-            connection: c,
-        },
-    );
+    line(out, &connection_record(file, c));
 }
 
-/// The records after a file's connections: one `attempt` record per
-/// attempt across protocols, then the `file` record closing a file that
-/// was read.
+fn connection_record<'a>(file: &'a str, c: &'a ConnectionReport) -> ConnectionRecord<'a> {
+    ConnectionRecord {
+        record: RECORD_CONNECTION,
+        schema_version: SCHEMA_VERSION,
+        file,
+        connection: c,
+    }
+}
+
+/// [`jsonl_connection`] appended to bytes: serialised in place, with no
+/// copy through a string (a million records are 3.5 GB), long texts
+/// copied whole ([`compact`]).
+pub fn jsonl_connection_bytes(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) {
+    // What `#[serde(flatten)]` writes (the record's own keys, then the
+    // connection's fields), without serde's flattening, which hands the
+    // connection's fields over one map entry at a time.
+    let start = out.len();
+    json_bytes(out, &RecordHead::of(RECORD_CONNECTION, file));
+    let inner = out.len() - 1;
+    out.truncate(inner);
+    json_bytes(out, c);
+    let opens = out.get(inner) == Some(&b'{') && out.get(inner + 1) != Some(&b'}');
+    match out.get_mut(inner) {
+        Some(b) if opens => *b = b',',
+        _ => {
+            // Not an object with fields: as serde writes it.
+            out.truncate(start);
+            let mut s = String::new();
+            line(&mut s, &connection_record(file, c));
+            out.extend_from_slice(s.trim_end_matches('\n').as_bytes());
+        }
+    }
+    out.push(b'\n');
+}
+
+/// The keys every record starts with.
+#[derive(Serialize)]
+struct RecordHead<'a> {
+    record: &'static str,
+    schema_version: u32,
+    file: &'a str,
+}
+
+impl<'a> RecordHead<'a> {
+    fn of(record: &'static str, file: &'a str) -> Self {
+        RecordHead {
+            record,
+            schema_version: SCHEMA_VERSION,
+            file,
+        }
+    }
+}
+
+/// `v` as compact JSON appended to `out`, byte for byte what serde_json
+/// writes ([`compact`]; serde_json itself for what that refuses; a value
+/// serde_json refuses too is replaced by a record that says so, as in
+/// [`line`]).
+pub fn json_bytes<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let start = out.len();
+    if compact::write(out, v).is_ok() {
+        return;
+    }
+    out.truncate(start);
+    if serde_json::to_writer(&mut *out, v).is_ok() {
+        return;
+    }
+    out.truncate(start);
+    let mut s = String::new();
+    line(&mut s, v);
+    out.extend_from_slice(s.trim_end_matches('\n').as_bytes());
+}
+
+/// The records after a file's connections: the `error` record of a file
+/// read part-way, one `attempt` record per attempt across protocols, then
+/// the `file` record closing a file that was read.
 pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> String {
     let mut out = String::new();
+    if let Some(e) = f.error.as_ref().filter(|_| read_at_all(f)) {
+        error_record(&mut out, f, e, connections);
+    }
     for a in &f.neighbour_attempts {
         line(
             &mut out,

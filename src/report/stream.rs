@@ -127,10 +127,11 @@ impl RecordSpill {
     /// [`RecordSpill::push`] with a number kept beside the record (its
     /// attempt): the line is the number, a tab, then the record.
     pub fn push_tagged(&mut self, c: &ConnectionReport, tag: u64) -> io::Result<()> {
-        let json = serde_json::to_string(c).map_err(io::Error::other)?;
-        let line = format!("{tag}\t{json}\n");
+        let mut line = format!("{tag}\t").into_bytes();
+        records::json_bytes(&mut line, c);
+        line.push(b'\n');
         self.count += 1;
-        self.lines.write(line.as_bytes())
+        self.lines.write(&line)
     }
 
     /// Records pushed.
@@ -236,6 +237,40 @@ impl Iterator for Records<'_> {
     }
 }
 
+/// Bytes of JSON Lines rendered before they are handed on, to the output
+/// or to the spill: writes this large cost few system calls, and a worker
+/// holds no more than this of a file whose turn has come.
+pub const CHUNK: usize = 64 << 10;
+
+/// A piece of a file's JSON Lines handed straight to the output while the
+/// file is analysed ([`Outlet`]).
+#[derive(Debug)]
+pub enum Part {
+    /// What the file spilled before its turn came.
+    Spilled(Spill),
+    /// Whole records rendered since.
+    Lines(Vec<u8>),
+}
+
+impl Part {
+    pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Part::Spilled(mut s) => s.copy_to(out),
+            Part::Lines(b) => out.write_all(&b),
+        }
+    }
+}
+
+/// Where a file's JSON Lines go straight once the file's turn has come
+/// (every file before it written): then nothing is spilled.
+pub trait Outlet {
+    /// Whether the file's turn has come (once true, it stays true).
+    fn live(&self) -> bool;
+    /// Hand `part` on, after those handed before; false when the output
+    /// wants no more.
+    fn send(&self, part: Part) -> bool;
+}
+
 /// How the files of a run keep their connections while they come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Streamed {
@@ -260,6 +295,13 @@ pub struct FileRecords {
     pub outcomes: OutcomeCounts,
     pub totals: TotalsAcc,
     body: Spill,
+    /// JSON Lines rendered and not handed on yet (at most [`CHUNK`] and
+    /// one record).
+    lines: Vec<u8>,
+    /// Connections whose records were handed straight to the output.
+    sent: usize,
+    /// The output wants no more of this file's records.
+    gone: bool,
     text: String,
     table: Option<TableParts>,
     markdown: Option<MarkdownParts>,
@@ -378,6 +420,9 @@ impl FileRecords {
             outcomes: OutcomeCounts::default(),
             totals: TotalsAcc::default(),
             body: Spill::default(),
+            lines: Vec::new(),
+            sent: 0,
+            gone: false,
             text: String::new(),
             table: None,
             markdown: None,
@@ -422,7 +467,18 @@ impl FileRecords {
     }
 
     /// Render one more connection, of attempt `attempt`.
-    pub fn add(&mut self, mut c: ConnectionReport, attempt: u64) -> io::Result<()> {
+    pub fn add(&mut self, c: ConnectionReport, attempt: u64) -> io::Result<()> {
+        self.add_to(c, attempt, None)
+    }
+
+    /// [`FileRecords::add`]; JSON Lines go to `outlet` once the file's
+    /// turn has come (and to the spill before), [`CHUNK`] at a time.
+    pub fn add_to(
+        &mut self,
+        mut c: ConnectionReport,
+        attempt: u64,
+        outlet: Option<&dyn Outlet>,
+    ) -> io::Result<()> {
         let c = &mut c;
         self.text.clear();
         self.connections += 1;
@@ -440,7 +496,13 @@ impl FileRecords {
             return m.add(c, attempt, &mut self.text);
         }
         match self.format {
-            Format::Jsonl => records::jsonl_connection(&mut self.text, &self.path, c),
+            Format::Jsonl => {
+                records::jsonl_connection_bytes(&mut self.lines, &self.path, c);
+                if self.lines.len() >= CHUNK {
+                    self.pass_on(outlet)?;
+                }
+                return Ok(());
+            }
             Format::Csv => {
                 // The row's last cell, the file's SHA-256, is added when
                 // the file is written (the file is still being read).
@@ -457,6 +519,38 @@ impl FileRecords {
             }
         }
         self.body.write(self.text.as_bytes())
+    }
+
+    /// Hand the JSON Lines rendered so far on: to `outlet` when the
+    /// file's turn has come (what was spilled before first), else to the
+    /// spill. Called at the end of the file with what is left.
+    pub fn pass_on(&mut self, outlet: Option<&dyn Outlet>) -> io::Result<()> {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let Some(o) = outlet.filter(|o| o.live()) else {
+            self.body.write(&self.lines)?;
+            self.lines.clear();
+            return Ok(());
+        };
+        if !self.body.is_empty() && !self.gone {
+            self.gone = !o.send(Part::Spilled(std::mem::take(&mut self.body)));
+        }
+        if self.gone {
+            // Nobody reads any more (a closed pipe, a write error).
+            self.lines.clear();
+        } else {
+            let next = Vec::with_capacity(self.lines.capacity());
+            self.gone = !o.send(Part::Lines(std::mem::replace(&mut self.lines, next)));
+        }
+        self.body = Spill::default();
+        self.sent = self.connections;
+        Ok(())
+    }
+
+    /// Connections whose records were handed straight to the output.
+    pub fn sent(&self) -> usize {
+        self.sent
     }
 
     /// What the table format held of this file's rows (none in the
@@ -493,7 +587,7 @@ impl FileRecords {
         if let Some(m) = &self.markdown {
             spills.extend([&m.verdicts, &m.rows, &m.decryption, &m.sections]);
         }
-        spills.iter().map(|s| s.in_memory()).sum()
+        spills.iter().map(|s| s.in_memory()).sum::<usize>() + self.lines.len()
     }
 
     /// For `--redact`: redact the kept records with the run's `redactor`
@@ -557,6 +651,7 @@ impl FileRecords {
             Format::Jsonl => {
                 out.write_all(records::jsonl_head(f, self.connections).as_bytes())?;
                 self.body.copy_to(out)?;
+                out.write_all(&self.lines)?;
                 let tail = records::jsonl_tail(f, self.connections, self.outcomes.clone());
                 out.write_all(tail.as_bytes())
             }
@@ -958,6 +1053,87 @@ mod tests {
                 let mut got = Vec::new();
                 recs.write_to(&head, &mut got).unwrap();
                 assert_eq!(String::from_utf8(got).unwrap(), want, "width {width}");
+            }
+        }
+    }
+
+    /// An outlet that is closed for its first `closed_for` checks (the
+    /// file's turn has not come), then open, and keeps what it is handed.
+    struct Turn {
+        closed_for: std::cell::Cell<usize>,
+        parts: std::cell::RefCell<Vec<Part>>,
+    }
+
+    impl Outlet for Turn {
+        fn live(&self) -> bool {
+            let n = self.closed_for.get();
+            self.closed_for.set(n.saturating_sub(1));
+            n == 0
+        }
+        fn send(&self, part: Part) -> bool {
+            self.parts.borrow_mut().push(part);
+            true
+        }
+    }
+
+    /// JSON Lines handed on straight once the file's turn has come: what
+    /// was spilled before first, then the records a chunk at a time, and
+    /// together what the file's records are without an outlet.
+    #[test]
+    fn json_lines_go_straight_once_the_turn_has_come_after_what_was_spilled() {
+        let base = conn(0, "10.0.0.1:5000", "failed", "tcp");
+        let n = 3 * SPILL_IN_MEMORY / serde_json::to_string(&base).unwrap().len();
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/captures/06-port-closed.pcap"
+        ))
+        .unwrap();
+        let r = crate::analyze::analyze_reader("x", &bytes[..], &Default::default());
+        let mut head = model::file_report(&model::Input::new(&r));
+        head.connections.clear();
+        for closed_for in [0, 5, 1000] {
+            let turn = Turn {
+                closed_for: closed_for.into(),
+                parts: Vec::new().into(),
+            };
+            let mut straight = FileRecords::new(Format::Jsonl, "x");
+            let mut alone = FileRecords::new(Format::Jsonl, "x");
+            let mut held = 0;
+            for i in 0..n {
+                let mut c = base.clone();
+                c.stream = i as u64;
+                straight.add_to(c.clone(), 0, Some(&turn)).unwrap();
+                alone.add(c, 0).unwrap();
+                held = held.max(straight.in_memory());
+            }
+            straight.pass_on(Some(&turn)).unwrap();
+            let mut got = Vec::new();
+            let parts = turn.parts.take();
+            let spilled = parts
+                .iter()
+                .filter(|p| matches!(p, Part::Spilled(_)))
+                .count();
+            for p in parts {
+                p.write_to(&mut got).unwrap();
+            }
+            straight.write_to(&head, &mut got).unwrap();
+            let mut want = Vec::new();
+            alone.write_to(&head, &mut want).unwrap();
+            assert!(got == want, "closed for {closed_for}");
+            assert!(alone.spilled(), "the records are past the spill's bound");
+            if closed_for == 0 {
+                // Its turn from the start: nothing spilled, a chunk held.
+                assert_eq!(spilled, 0);
+                assert!(held < CHUNK + SPILL_IN_MEMORY / 16, "{held}");
+                assert_eq!(straight.sent(), n);
+            } else if closed_for == 5 {
+                assert_eq!(spilled, 1, "what was spilled comes first, once");
+                assert_eq!(straight.sent(), n);
+            } else {
+                // The turn never came while the file ran: all in the file's
+                // own spill, written with its tail.
+                assert_eq!(straight.sent(), 0);
+                assert!(straight.spilled());
             }
         }
     }
