@@ -179,6 +179,27 @@ macro_rules! number {
     };
 }
 
+impl<'a> Writer<'a> {
+    /// `{"variant":` and the opening of its contents (`[` or `{`), closed
+    /// by `close`: serde_json's externally tagged form of an enum variant
+    /// with fields.
+    fn variant<'w>(
+        &'w mut self,
+        variant: &'static str,
+        open: &[u8],
+        close: &'static [u8],
+    ) -> Result<Compound<'w, 'a>, Error> {
+        self.out.push(b'{');
+        string(self.out, variant);
+        self.out.extend_from_slice(open);
+        Ok(Compound {
+            w: self,
+            first: true,
+            close,
+        })
+    }
+}
+
 impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     type Ok = ();
     type Error = Error;
@@ -327,14 +348,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
-        string(self.out, variant);
-        self.out.extend_from_slice(b":[");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"]}",
-        })
+        self.variant(variant, b":[", b"]}")
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
@@ -357,14 +371,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
-        string(self.out, variant);
-        self.out.extend_from_slice(b":{");
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"}}",
-        })
+        self.variant(variant, b":{", b"}}")
     }
 }
 
