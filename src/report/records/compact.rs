@@ -180,6 +180,20 @@ macro_rules! number {
 }
 
 impl<'a> Writer<'a> {
+    /// A float as serde_json writes it: `null` when it is not finite.
+    fn float(
+        &mut self,
+        finite: bool,
+        write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        if finite {
+            let _ = write(self.out);
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+        Ok(())
+    }
+
     /// `{"variant":` and the opening of its contents (`[` or `{`), closed
     /// by `close`: serde_json's externally tagged form of an enum variant
     /// with fields.
@@ -225,21 +239,11 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        if v.is_finite() {
-            let _ = CompactFormatter.write_f32(self.out, v);
-        } else {
-            self.out.extend_from_slice(b"null");
-        }
-        Ok(())
+        self.float(v.is_finite(), |out| CompactFormatter.write_f32(out, v))
     }
 
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        if v.is_finite() {
-            let _ = CompactFormatter.write_f64(self.out, v);
-        } else {
-            self.out.extend_from_slice(b"null");
-        }
-        Ok(())
+        self.float(v.is_finite(), |out| CompactFormatter.write_f64(out, v))
     }
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
