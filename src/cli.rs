@@ -45,6 +45,7 @@ mod merge;
 mod ordered;
 mod output;
 mod progress;
+mod render;
 #[cfg(test)]
 mod stream_tests;
 
@@ -58,7 +59,7 @@ pub use progress::Progress;
 use crate::analyze::{self, ConnectionResult, FileResult, Options};
 use crate::capture::OpenError;
 use crate::diagnose::attempts::{Grouper, Member};
-use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome, Relabel};
+use crate::diagnose::{group_attempts, Attempt, Diagnosis, Outcome};
 use crate::flow::FlowStats;
 use crate::proto::decrypt::keys::{self as tls_keys, Keys};
 use crate::report::filter::{self, AddrMatch, Filter};
@@ -910,7 +911,7 @@ struct Keep<'a> {
     /// Kept for the HTML page.
     html: bool,
     /// Where JSON Lines go straight once the file's turn has come.
-    outlet: Option<&'a dyn stream::Outlet>,
+    outlet: Option<&'a (dyn stream::Outlet + Sync)>,
 }
 
 /// Analyse one item and turn it into its report (on a worker thread: the
@@ -938,53 +939,28 @@ fn report_item(
     let mut recs = records.map(new_records);
     let run = || {
         let recs = &mut recs;
-        let mut html = html.then(HtmlRecords::default);
-        let mut reports = Vec::new();
-        let mut spill_error = None;
-        // The filters, applied here once for every format: the streams
-        // shown (for the attempts to list) and the number hidden.
-        let mut shown: Vec<u64> = Vec::new();
-        let mut hidden = 0u64;
-        let mut on_final = |mut c: ConnectionResult, rl: Option<Relabel>, attempt: u64| {
-            if let Some(rl) = rl {
-                // Applied once, even if the analysis already applied it.
-                if !c.diagnosis.caveats.contains(&rl.note) {
-                    c.diagnosis = rl.apply(&c.diagnosis);
-                }
-            }
-            let cr = model::connection_report(&c);
-            if !filter.is_empty() {
-                if !filter.shows(&cr) {
-                    hidden += 1;
-                    return;
-                }
-                shown.push(cr.stream);
-            }
-            match recs.as_mut() {
-                Some(r) => {
-                    if let Err(e) = r.add_to(cr, attempt, outlet) {
-                        spill_error.get_or_insert(e);
-                    }
-                }
-                None => match &mut html {
-                    Some(h) => {
-                        if let Err(e) = h.push(&cr) {
-                            spill_error.get_or_insert(e);
-                        }
-                    }
-                    None => reports.push(cr),
-                },
-            }
-        };
+        let mut render = render::Render::new(filter, outlet, recs, html);
+        // Rendering beside the analysis pays when a second thread may run.
+        let beside = rayon::current_num_threads() > 1;
         let mut grouper: Grouper<ConnectionResult> = Grouper::new();
-        let (r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| {
-            let m = Member::of(&c.timeline, &c.diagnosis);
-            grouper.push(m, c, &mut on_final);
+        let (r, sha, attempts) = render::run(&mut |f| render.take(f), beside, |on_final| {
+            let mut on_final = |c, rl, attempt| on_final((c, rl, attempt));
+            let (r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| {
+                let m = Member::of(&c.timeline, &c.diagnosis);
+                grouper.push(m, c, &mut on_final);
+            });
+            let attempts = grouper.finish(&mut on_final);
+            (r, sha, attempts)
         });
-        let attempts = grouper.finish(&mut on_final);
-        if let Some(Err(e)) = recs.as_mut().map(|r| r.pass_on(outlet)) {
-            spill_error.get_or_insert(e);
-        }
+        render.pass_on();
+        let render::Render {
+            html,
+            reports,
+            shown,
+            hidden,
+            spill_error,
+            ..
+        } = render;
         let mut report = model::file_report(&Input {
             result: &r,
             sha256: sha.as_deref(),
@@ -1344,7 +1320,7 @@ fn execute_from(
                         let keep = Keep {
                             records,
                             html,
-                            outlet: straight.then_some(parts as &dyn stream::Outlet),
+                            outlet: straight.then_some(parts as &(dyn stream::Outlet + Sync)),
                         };
                         let mut out = report_item(item, &opts, hash, &progress, &filter, keep);
                         out.report.input_index = *index;
