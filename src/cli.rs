@@ -942,16 +942,17 @@ fn report_item(
         let mut render = render::Render::new(filter, outlet, recs, html);
         // Rendering beside the analysis pays when a second thread may run.
         let beside = rayon::current_num_threads() > 1;
+        // The grouper runs on the rendering side too: what the reading
+        // thread does per connection ends with its diagnosis.
         let mut grouper: Grouper<ConnectionResult> = Grouper::new();
-        let (r, sha, attempts) = render::run(&mut |f| render.take(f), beside, |on_final| {
-            let mut on_final = |c, rl, attempt| on_final((c, rl, attempt));
-            let (r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| {
-                let m = Member::of(&c.timeline, &c.diagnosis);
-                grouper.push(m, c, &mut on_final);
-            });
-            let attempts = grouper.finish(&mut on_final);
-            (r, sha, attempts)
+        let mut take = |c: ConnectionResult| {
+            let m = Member::of(&c.timeline, &c.diagnosis);
+            grouper.push(m, c, &mut |c, rl, attempt| render.take((c, rl, attempt)));
+        };
+        let (r, sha) = render::run(&mut take, beside, |emit| {
+            analyze_item_with(item, opts, hash, progress, emit)
         });
+        let attempts = grouper.finish(&mut |c, rl, attempt| render.take((c, rl, attempt)));
         render.pass_on();
         let render::Render {
             html,

@@ -3,7 +3,8 @@
 //! page or its report. This is about half of the work per connection of a
 //! capture of many short connections (the record's JSON above all), so
 //! while a file is read and diagnosed on one thread, its connections are
-//! rendered on another ([`beside`]). One thread renders a file's
+//! grouped into attempts and rendered on another ([`run`]). One thread
+//! renders a file's
 //! connections, in the order they come: the output is the same with one
 //! thread or many.
 
