@@ -4,9 +4,8 @@
 //! capture of many short connections (the record's JSON above all), so
 //! while a file is read and diagnosed on one thread, its connections are
 //! grouped into attempts and rendered on another ([`run`]). One thread
-//! renders a file's
-//! connections, in the order they come: the output is the same with one
-//! thread or many.
+//! renders a file's connections, in the order they come: the output is
+//! the same with one thread or many.
 
 use crate::analyze::ConnectionResult;
 use crate::diagnose::Relabel;
