@@ -1455,7 +1455,7 @@ fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
 /// Append `n` in decimal (what `Display` writes, without the formatting
 /// machinery: several numbers of every record go through here).
 fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+    let mut digits = [b'0'; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -1465,7 +1465,12 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // Pushed one by one: a check of UTF-8 and a call to copy cost more
+    // than the few digits.
+    out.reserve(digits.len() - at);
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
 }
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.

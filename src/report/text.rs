@@ -804,3 +804,43 @@ impl Repeats {
         self.0.get(&c.stream).copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn unsafe_characters_are_found_in_every_position() {
+        let unsafe_ones = [
+            '\0', '\t', '\n', '\r', '\x1b', '\x1f', '\x7f', '\u{85}', '\u{202e}',
+        ];
+        for c in unsafe_ones {
+            for at in 0..20 {
+                let mut s = "a".repeat(20);
+                s.insert(at, c);
+                assert!(has_unsafe(&s), "{s:?}");
+            }
+        }
+        for s in [
+            "",
+            " ",
+            "~ printable ASCII only, of any length ~",
+            "é ü 漢字 \u{a0}",
+        ] {
+            assert!(!has_unsafe(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn has_unsafe_is_any_unsafe_character(s in any::<String>()) {
+            prop_assert_eq!(has_unsafe(&s), s.chars().any(is_unsafe));
+        }
+
+        #[test]
+        fn has_unsafe_is_any_unsafe_byte_of_ascii(s in "[\\x00-\\x7f]{0,40}") {
+            prop_assert_eq!(has_unsafe(&s), s.chars().any(is_unsafe));
+        }
+    }
+}

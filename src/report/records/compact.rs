@@ -40,7 +40,46 @@ impl ser::Error for Error {
 }
 
 thread_local! {
-    static FIXED: RefCell<FixedTexts> = const { RefCell::new(FixedTexts::new()) };
+    static FIXED: RefCell<Fixed> = const {
+        RefCell::new(Fixed {
+            values: FixedTexts::new(Form::Value),
+            fields: FixedTexts::new(Form::Field),
+        })
+    };
+}
+
+/// A thread's escaped fixed texts, as values and as field names.
+struct Fixed {
+    values: FixedTexts,
+    fields: FixedTexts,
+}
+
+/// How the texts of a [`FixedTexts`] are written.
+#[derive(Clone, Copy)]
+enum Form {
+    /// A JSON string: `"text"`.
+    Value,
+    /// A field name with the comma before it and the colon after it:
+    /// `,"name":` (the first field's is copied from its second byte).
+    Field,
+}
+
+impl Form {
+    fn write(self, out: &mut Vec<u8>, s: &str) {
+        match self {
+            Form::Value => string(out, s),
+            Form::Field => field_name(out, s, false),
+        }
+    }
+}
+
+/// `,"name":`, or `"name":` for the first field.
+fn field_name(out: &mut Vec<u8>, name: &str, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    string(out, name);
+    out.push(b':');
 }
 
 /// Append `v` as compact JSON to `out`. On an error, `out` may hold part
@@ -61,20 +100,21 @@ pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Erro
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
     /// This thread's escaped fixed texts.
-    fixed: Option<&'a mut FixedTexts>,
+    fixed: Option<&'a mut Fixed>,
     /// The string about to be written is borrowed from the program (the
     /// value of a [`FIXED_TEXT`] newtype).
     next_is_fixed: bool,
 }
 
-/// The escaped form (quotes included) of texts borrowed from the program,
-/// found by their address and length: a `&'static str` is never freed nor
+/// The escaped form (in the table's [`Form`]) of texts borrowed from the
+/// program, found by their address and length: a `&'static str` is never freed nor
 /// changed, so where it lies names what it holds for the whole run. The
 /// texts are a fixed vocabulary (field names, ids, causes' summaries and
 /// remedies: about a hundred in a run of refused connections); past
 /// [`MAX_TEXTS`] texts or [`MAX_BYTES`] bytes the others are escaped each
 /// time.
 struct FixedTexts {
+    form: Form,
     /// Open addressing, probed linearly from the key's hash; made when
     /// first used.
     slots: Option<Box<[Slot]>>,
@@ -92,9 +132,10 @@ struct Slot {
     padded: Box<[u8]>,
 }
 
-/// Bytes kept after the start of each escaped text, so that a short one
-/// is copied as a block of known length (a few moves) rather than by a
-/// call to `memcpy`: most texts are field names and ids.
+/// Bytes kept after the start of each escaped text (and after its second
+/// byte), so that a short one is copied as a block of known length (a
+/// few moves) rather than by a call to `memcpy`: most texts are field
+/// names and ids.
 const PAD: usize = 32;
 
 /// Append the first `n` bytes of `padded`, which holds at least [`PAD`].
@@ -118,20 +159,26 @@ const MAX_TEXTS: usize = SLOTS / 2;
 const MAX_BYTES: usize = 1 << 20;
 
 impl FixedTexts {
-    const fn new() -> Self {
+    const fn new(form: Form) -> Self {
         FixedTexts {
+            form,
             slots: None,
             texts: 0,
             bytes: 0,
         }
     }
 
-    /// Append `s`, a text borrowed from the program, as a JSON string.
+    /// Append `s`, a text borrowed from the program, in the table's form
+    /// without its first `skip` bytes (0 or 1).
     #[inline(always)]
-    fn write(&mut self, out: &mut Vec<u8>, s: &str) {
+    fn write(&mut self, out: &mut Vec<u8>, s: &str, skip: usize) {
         match self.find(s) {
-            Ok(slot) => copy_padded(out, &slot.padded, slot.escaped),
-            Err(vacant) => self.add(out, s, vacant),
+            Ok(slot) => copy_padded(
+                out,
+                slot.padded.get(skip..).unwrap_or_default(),
+                slot.escaped.saturating_sub(skip),
+            ),
+            Err(vacant) => self.add(out, s, vacant, skip),
         }
     }
 
@@ -157,13 +204,14 @@ impl FixedTexts {
         Err(Some(at))
     }
 
-    /// Append `s` escaped, and keep it in `vacant` while under the bounds.
+    /// [`FixedTexts::write`] escaping `s`, kept in `vacant` while under
+    /// the bounds.
     #[cold]
     #[inline(never)]
-    fn add(&mut self, out: &mut Vec<u8>, s: &str, vacant: Option<usize>) {
-        let start = out.len();
-        string(out, s);
-        let escaped = out.get(start..).unwrap_or_default();
+    fn add(&mut self, out: &mut Vec<u8>, s: &str, vacant: Option<usize>, skip: usize) {
+        let mut escaped = Vec::with_capacity(s.len() + 4);
+        self.form.write(&mut escaped, s);
+        out.extend_from_slice(escaped.get(skip..).unwrap_or_default());
         if self.texts >= MAX_TEXTS || self.bytes + escaped.len() > MAX_BYTES {
             return;
         }
@@ -172,16 +220,16 @@ impl FixedTexts {
             .slots
             .get_or_insert_with(|| vec![Slot::default(); SLOTS].into());
         if let Some(slot) = slots.get_mut(at) {
-            let mut padded = escaped.to_vec();
-            padded.resize(escaped.len().max(PAD), 0);
+            let n = escaped.len();
+            escaped.resize(n.max(PAD + 1), 0);
             *slot = Slot {
                 addr: s.as_ptr() as usize,
                 len: s.len(),
-                escaped: escaped.len(),
-                padded: padded.into(),
+                escaped: n,
+                padded: escaped.into(),
             };
             self.texts += 1;
-            self.bytes += escaped.len();
+            self.bytes += n;
         }
     }
 }
@@ -346,8 +394,18 @@ impl<'a> Writer<'a> {
     #[inline(always)]
     fn fixed_str(&mut self, s: &str) {
         match self.fixed.as_deref_mut() {
-            Some(fixed) => fixed.write(self.out, s),
+            Some(fixed) => fixed.values.write(self.out, s, 0),
             None => string(self.out, s),
+        }
+    }
+
+    /// A struct's field name with its comma (none for the first field)
+    /// and colon.
+    #[inline(always)]
+    fn field_name(&mut self, name: &'static str, first: bool) {
+        match self.fixed.as_deref_mut() {
+            Some(fixed) => fixed.fields.write(self.out, name, usize::from(first)),
+            None => field_name(self.out, name, first),
         }
     }
 
@@ -610,9 +668,8 @@ macro_rules! fields {
                 key: &'static str,
                 v: &T,
             ) -> Result<(), Error> {
-                self.comma();
-                self.w.fixed_str(key);
-                self.w.out.push(b':');
+                let first = std::mem::replace(&mut self.first, false);
+                self.w.field_name(key, first);
                 v.serialize(&mut *self.w)
             }
             fn end(self) -> Result<(), Error> {
