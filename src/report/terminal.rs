@@ -383,6 +383,10 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
 
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
+    // Printable ASCII, what nearly every cell holds, is a column a byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     unicode_width::UnicodeWidthStr::width(s)
 }
 
@@ -894,6 +898,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_cell_is_as_wide_as_unicode_width_says(s in any::<String>()) {
+            prop_assert_eq!(cell_width(&s), unicode_width::UnicodeWidthStr::width(s.as_str()));
+        }
+
+        #[test]
+        fn an_ascii_cell_is_as_wide_as_unicode_width_says(s in "[\\x00-\\x7f]{0,40}") {
+            prop_assert_eq!(cell_width(&s), unicode_width::UnicodeWidthStr::width(s.as_str()));
+        }
+
         #[test]
         fn any_line_is_wrapped_as_textwrap_wraps_it(
             text in "[a-z \n\\x1b漢é]{0,140}",
