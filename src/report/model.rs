@@ -27,8 +27,129 @@ use std::net::SocketAddr;
 /// outcome, a step id, a remediation) borrowed from the program, made
 /// once and never copied per connection; a few are built for the
 /// connection, and a record read back from JSON owns them all. It
-/// serialises as the string it holds.
-pub type Text = Cow<'static, str>;
+/// serialises as the string it holds; a fixed text says so to the
+/// serialiser (a newtype named [`FIXED_TEXT`], which serde_json and other
+/// serialisers see through), so that the record writer escapes it once
+/// per process rather than once per connection.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(Cow<'static, str>);
+
+/// The newtype name under which a [`Text`] borrowed from the program
+/// serialises (see `records::compact`).
+pub(crate) const FIXED_TEXT: &str = "rdptriage::FixedText";
+
+impl Text {
+    /// A text from the program's fixed vocabulary.
+    pub const fn fixed(s: &'static str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text's own string; None when it is borrowed from the program.
+    pub fn owned_mut(&mut self) -> Option<&mut String> {
+        match &mut self.0 {
+            Cow::Owned(own) => Some(own),
+            Cow::Borrowed(_) => None,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(s: &'static str) -> Self {
+        Text::fixed(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl From<Cow<'static, str>> for Text {
+    fn from(s: Cow<'static, str>) -> Self {
+        Text(s)
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Cow::Borrowed(fixed) => s.serialize_newtype_struct(FIXED_TEXT, fixed),
+            Cow::Owned(own) => s.serialize_str(own),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text::from)
+    }
+}
 
 /// Version of the JSON document's layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -498,7 +619,7 @@ pub struct EvidenceItem {
     pub time_s: Option<f64>,
     pub text: String,
     /// What the frame shows, as a stable identifier (`Clue::kind`).
-    pub kind: std::borrow::Cow<'static, str>,
+    pub kind: Text,
 }
 
 /// The X.224 negotiation.
@@ -1174,7 +1295,7 @@ fn ended_by(e: &Ending, v6: bool) -> EndedBy {
         alert_name: None,
         icmp_type: None,
         icmp_code: None,
-        text: Text::Borrowed(""),
+        text: Text::fixed(""),
     };
     out.text = match e {
         Ending::Refused => "refused: a RST answered the SYN".into(),
@@ -1334,7 +1455,7 @@ fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
 /// Append `n` in decimal (what `Display` writes, without the formatting
 /// machinery: several numbers of every record go through here).
 fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+    let mut digits = [b'0'; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -1344,7 +1465,12 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // Pushed one by one: a check of UTF-8 and a call to copy cost more
+    // than the few digits.
+    out.reserve(digits.len() - at);
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
 }
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.
@@ -1736,10 +1862,8 @@ pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessag
     client_message::resolve(id, error_info)
         .iter()
         .map(|r| ClientMessageReport {
-            message: table_message_line(r).map_or_else(
-                || super::causes::client_message_line(r).into(),
-                Text::Borrowed,
-            ),
+            message: table_message_line(r)
+                .map_or_else(|| super::causes::client_message_line(r).into(), Text::fixed),
             disconnect_reason: r.disconnect_reason,
             disconnect_reason_name: r
                 .disconnect_reason

@@ -121,7 +121,13 @@ fn line<T: Serialize + ?Sized>(out: &mut String, v: &T) {
     // not into a new string grown by doubling for each record.
     LINE.with_borrow_mut(|buf| {
         buf.clear();
-        let json = serde_json::to_writer(&mut *buf, v)
+        // The compact writer first (a file record lists every attempt of
+        // the file), serde_json for what it refuses.
+        let json = compact::write(&mut *buf, v)
+            .or_else(|_| {
+                buf.clear();
+                serde_json::to_writer(&mut *buf, v)
+            })
             .map_err(|e| e.to_string())
             .and_then(|()| std::str::from_utf8(buf).map_err(|e| e.to_string()));
         match json {

@@ -490,15 +490,13 @@ pub(super) fn walk_connection(c: &mut ConnectionReport, f: &mut dyn FnMut(Field,
 /// [`super::model::Text`]): the visitor gets its own copy of a borrowed
 /// one, kept only if the visitor changed it.
 fn text(f: &mut dyn FnMut(Field, &mut String), k: Field, s: &mut super::model::Text) {
-    match s {
-        std::borrow::Cow::Owned(owned) => f(k, owned),
-        std::borrow::Cow::Borrowed(text) => {
-            let mut copy = String::from(*text);
-            f(k, &mut copy);
-            if copy != *text {
-                *s = std::borrow::Cow::Owned(copy);
-            }
-        }
+    if let Some(owned) = s.owned_mut() {
+        return f(k, owned);
+    }
+    let mut copy = s.to_string();
+    f(k, &mut copy);
+    if copy != s.as_str() {
+        *s = copy.into();
     }
 }
 

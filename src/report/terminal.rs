@@ -30,11 +30,75 @@ const STACK_BELOW: usize = 60;
 /// continuation lines are indented two more than the first. ANSI colour
 /// codes take no width.
 pub fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
-    let first = " ".repeat(indent);
     if width == 0 || width <= indent + 20 {
+        let first = " ".repeat(indent);
         let _ = writeln!(out, "{first}{text}");
         return;
     }
+    if fits(width, indent, text) {
+        // What textwrap writes for a line that fits: the indent, the
+        // text without its trailing spaces.
+        out.extend(std::iter::repeat(' ').take(indent));
+        out.push_str(text.trim_end_matches(' '));
+        out.push('\n');
+        return;
+    }
+    WRAPPED.with_borrow_mut(|kept| kept.wrap(out, width, indent, text));
+}
+
+/// Whether `text` fits on one line of `width` after `indent` as it is:
+/// one ASCII line (no line break, each byte one column or none), not
+/// empty (textwrap writes an empty text without its indent).
+fn fits(width: usize, indent: usize, text: &str) -> bool {
+    !text.is_empty() && indent + text.len() <= width && text.is_ascii() && !text.contains('\n')
+}
+
+thread_local! {
+    static WRAPPED: std::cell::RefCell<Wrapped> = std::cell::RefCell::default();
+}
+
+/// Lines already wrapped, by width, indent and text: the paragraphs of
+/// connections that failed the same way repeat the same summary, remedy
+/// and client messages, and wrapping a remedy of 1 KB costs a hundred
+/// times more than finding it. Emptied past [`WRAPPED_KEPT`] bytes of
+/// text (a text met once, an evidence line, only passes through).
+#[derive(Default)]
+struct Wrapped {
+    lines: std::collections::HashMap<(usize, usize), std::collections::HashMap<String, String>>,
+    bytes: usize,
+}
+
+/// The most text [`Wrapped`] keeps per thread.
+const WRAPPED_KEPT: usize = 256 * 1024;
+
+impl Wrapped {
+    fn wrap(&mut self, out: &mut String, width: usize, indent: usize, text: &str) {
+        if let Some(lines) = self
+            .lines
+            .get(&(width, indent))
+            .and_then(|texts| texts.get(text))
+        {
+            out.push_str(lines);
+            return;
+        }
+        let start = out.len();
+        wrap_lines(out, width, indent, text);
+        if self.bytes + text.len() > WRAPPED_KEPT {
+            self.lines.clear();
+            self.bytes = 0;
+        }
+        let lines = out.get(start..).unwrap_or_default().to_string();
+        self.bytes += text.len() + lines.len();
+        self.lines
+            .entry((width, indent))
+            .or_default()
+            .insert(text.to_string(), lines);
+    }
+}
+
+/// [`wrapped`] for a width that leaves room for the text.
+fn wrap_lines(out: &mut String, width: usize, indent: usize, text: &str) {
+    let first = " ".repeat(indent);
     let rest = " ".repeat(indent + 2);
     let opts = textwrap::Options::new(width)
         .initial_indent(&first)
@@ -319,6 +383,10 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
 
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
+    // Printable ASCII, what nearly every cell holds, is a column a byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     unicode_width::UnicodeWidthStr::width(s)
 }
 
@@ -773,6 +841,82 @@ fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Pain
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What textwrap writes for `text`, line by line.
+    fn textwrap_lines(width: usize, indent: usize, text: &str) -> String {
+        let mut out = String::new();
+        wrap_lines(&mut out, width, indent, text);
+        out
+    }
+
+    /// [`wrapped`] three times (the text then comes from the kept lines)
+    /// against textwrap's own lines.
+    fn wraps_as_textwrap(width: usize, indent: usize, text: &str) {
+        let want = textwrap_lines(width, indent, text);
+        for _ in 0..3 {
+            let mut got = String::new();
+            wrapped(&mut got, width, indent, text);
+            assert_eq!(got, want, "width {width}, indent {indent}: {text:?}");
+        }
+    }
+
+    #[test]
+    fn lines_are_wrapped_as_textwrap_wraps_them() {
+        let remedy = "Nothing accepts connections on the port. On the server: enable Remote \
+            Desktop (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\\PortNumber, \
+            `netstat -ano | findstr :3389`).";
+        let texts = [
+            "",
+            " ",
+            "   ",
+            "word",
+            "  leading",
+            "trailing  ",
+            "two  spaces inside",
+            "a\nline break",
+            "ends with a break\n",
+            "\x1b[1mWhat to do:\x1b[0m bold",
+            "wide 漢字 and é",
+            "frame 17: SYN from client to 192.0.2.1:3389",
+            remedy,
+        ];
+        for text in texts {
+            for width in [21, 40, 44, 46, 60, 80, 100, 120] {
+                for indent in [0, 2, 4] {
+                    if width > indent + 20 {
+                        wraps_as_textwrap(width, indent, text);
+                    }
+                }
+            }
+        }
+        // A text exactly as long as the room, and one byte longer.
+        for n in 30..40 {
+            wraps_as_textwrap(40, 4, &"x".repeat(n));
+            wraps_as_textwrap(40, 4, &format!("{} y", "x".repeat(n)));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_cell_is_as_wide_as_unicode_width_says(s in any::<String>()) {
+            prop_assert_eq!(cell_width(&s), unicode_width::UnicodeWidthStr::width(s.as_str()));
+        }
+
+        #[test]
+        fn an_ascii_cell_is_as_wide_as_unicode_width_says(s in "[\\x00-\\x7f]{0,40}") {
+            prop_assert_eq!(cell_width(&s), unicode_width::UnicodeWidthStr::width(s.as_str()));
+        }
+
+        #[test]
+        fn any_line_is_wrapped_as_textwrap_wraps_it(
+            text in "[a-z \n\\x1b漢é]{0,140}",
+            width in 25usize..130,
+            indent in 0usize..5,
+        ) {
+            wraps_as_textwrap(width, indent, &text);
+        }
+    }
 
     /// Rows of every kind the narrow table wraps: endings with numbers
     /// of every length, wide characters, long words that must be cut.

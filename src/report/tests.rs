@@ -1072,6 +1072,13 @@ fn frames_filter_sorts_and_dedups() {
         Some("frame.number in {15 17}")
     );
     assert_eq!(frames_filter([]), None);
+    // Numbers of every length, as Display writes them.
+    let frames = [0, 7, 10, 99, 100, 12_345, 1 << 40, u64::MAX];
+    let want: Vec<String> = frames.iter().map(u64::to_string).collect();
+    assert_eq!(
+        frames_filter(frames),
+        Some(format!("frame.number in {{{}}}", want.join(" ")))
+    );
 }
 
 #[test]

@@ -702,30 +702,47 @@ pub fn escape_unsafe(s: &str) -> String {
 
 /// [`clean_for_display`] for one connection.
 pub fn clean_connection(c: &mut ConnectionReport) {
-    super::redact::walk_connection(c, &mut |_, s| {
-        if s.chars().any(is_unsafe) {
-            *s = escape_unsafe(s);
-        }
-    });
+    super::redact::walk_connection(c, &mut clean);
 }
 
 /// [`clean_for_display`] for one file's report (and its connections).
 pub fn clean_file(f: &mut FileReport) {
-    super::redact::walk_file(f, &mut |_, s| {
-        if s.chars().any(is_unsafe) {
-            *s = escape_unsafe(s);
-        }
-    });
+    super::redact::walk_file(f, &mut clean);
 }
 
 /// Escape unsafe characters in every data string of the document (for
 /// the human formats; JSON escapes them itself).
 pub fn clean_for_display(doc: &mut Document) {
-    super::redact::walk(doc, &mut |_, s| {
-        if s.chars().any(is_unsafe) {
-            *s = escape_unsafe(s);
-        }
+    super::redact::walk(doc, &mut clean);
+}
+
+/// `s` with its unsafe characters escaped ([`escape_unsafe`]).
+fn clean(_: super::redact::Field, s: &mut String) {
+    if has_unsafe(s) {
+        *s = escape_unsafe(s);
+    }
+}
+
+/// Whether `s` holds an unsafe character. Printable ASCII, what nearly
+/// every string of a record holds, is told eight bytes at a time.
+fn has_unsafe(s: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.as_bytes().chunks_exact(8);
+    let printable = words.by_ref().all(|word| {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        // A byte below 0x20 borrows into its clear high bit; one of 0x7f
+        // carries into it, one above has it set (a carry out of a byte of
+        // 0xff only reaches bytes after one already marked).
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let high = (w | w.wrapping_add(ONES)) & HIGHS;
+        control | high == 0
     });
+    let tail = words.remainder();
+    if printable && tail.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return false;
+    }
+    s.chars().any(is_unsafe)
 }
 
 /// Attempts worth a line: retries (more than one connection) and
@@ -785,5 +802,45 @@ impl Repeats {
     /// The earlier stream `c` repeats, if any.
     pub fn of_connection(&self, c: &ConnectionReport) -> Option<u64> {
         self.0.get(&c.stream).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn unsafe_characters_are_found_in_every_position() {
+        let unsafe_ones = [
+            '\0', '\t', '\n', '\r', '\x1b', '\x1f', '\x7f', '\u{85}', '\u{202e}',
+        ];
+        for c in unsafe_ones {
+            for at in 0..20 {
+                let mut s = "a".repeat(20);
+                s.insert(at, c);
+                assert!(has_unsafe(&s), "{s:?}");
+            }
+        }
+        for s in [
+            "",
+            " ",
+            "~ printable ASCII only, of any length ~",
+            "é ü 漢字 \u{a0}",
+        ] {
+            assert!(!has_unsafe(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn has_unsafe_is_any_unsafe_character(s in any::<String>()) {
+            prop_assert_eq!(has_unsafe(&s), s.chars().any(is_unsafe));
+        }
+
+        #[test]
+        fn has_unsafe_is_any_unsafe_byte_of_ascii(s in "[\\x00-\\x7f]{0,40}") {
+            prop_assert_eq!(has_unsafe(&s), s.chars().any(is_unsafe));
+        }
     }
 }

@@ -3,16 +3,22 @@
 //! most of it long texts that need no escaping (a remedy, a summary, the
 //! source of a client message), which serde_json looks at one byte at a
 //! time. Here a string is looked at eight bytes at a time and copied
-//! whole when none needs an escape; numbers, escapes and the rest are
+//! whole between escapes, and a text borrowed from the program (a field
+//! name, a [`Text`] of the fixed vocabulary) is escaped once per thread
+//! and copied from then on ([`FixedTexts`]); numbers and escapes are
 //! written by serde_json's own [`CompactFormatter`], so the output cannot
 //! drift from serde_json's.
 //!
 //! What a record never holds (a map key that is neither a string nor an
 //! integer, serde_json's raw values) is refused with an error, and the
 //! caller writes that record with serde_json instead.
+//!
+//! [`Text`]: crate::report::model::Text
 
+use crate::report::model::FIXED_TEXT;
 use serde::ser::{self, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+use std::cell::RefCell;
 use std::fmt;
 
 /// Why a value was not written (the caller then uses serde_json).
@@ -33,14 +39,206 @@ impl ser::Error for Error {
     }
 }
 
+thread_local! {
+    static FIXED: RefCell<Fixed> = const {
+        RefCell::new(Fixed {
+            values: FixedTexts::new(Form::Value),
+            fields: FixedTexts::new(Form::Field),
+        })
+    };
+}
+
+/// A thread's escaped fixed texts, as values and as field names.
+struct Fixed {
+    values: FixedTexts,
+    fields: FixedTexts,
+}
+
+/// How the texts of a [`FixedTexts`] are written.
+#[derive(Clone, Copy)]
+enum Form {
+    /// A JSON string: `"text"`.
+    Value,
+    /// A field name with the comma before it and the colon after it:
+    /// `,"name":` (the first field's is copied from its second byte).
+    Field,
+}
+
+impl Form {
+    fn write(self, out: &mut Vec<u8>, s: &str) {
+        match self {
+            Form::Value => string(out, s),
+            Form::Field => field_name(out, s, false),
+        }
+    }
+}
+
+/// `,"name":`, or `"name":` for the first field.
+fn field_name(out: &mut Vec<u8>, name: &str, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    string(out, name);
+    out.push(b':');
+}
+
 /// Append `v` as compact JSON to `out`. On an error, `out` may hold part
 /// of it: the caller truncates.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
-    v.serialize(&mut Writer { out })
+    FIXED.with(|fixed| {
+        // A value whose serialisation writes another record (none does)
+        // finds the texts in use and escapes its own.
+        let mut cache = fixed.try_borrow_mut().ok();
+        v.serialize(&mut Writer {
+            out,
+            fixed: cache.as_deref_mut(),
+            next_is_fixed: false,
+        })
+    })
 }
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    /// This thread's escaped fixed texts.
+    fixed: Option<&'a mut Fixed>,
+    /// The string about to be written is borrowed from the program (the
+    /// value of a [`FIXED_TEXT`] newtype).
+    next_is_fixed: bool,
+}
+
+/// The escaped form (in the table's [`Form`]) of texts borrowed from the
+/// program, found by their address and length: a `&'static str` is never freed nor
+/// changed, so where it lies names what it holds for the whole run. The
+/// texts are a fixed vocabulary (field names, ids, causes' summaries and
+/// remedies: about a hundred in a run of refused connections); past
+/// [`MAX_TEXTS`] texts or [`MAX_BYTES`] bytes the others are escaped each
+/// time.
+struct FixedTexts {
+    form: Form,
+    /// Open addressing, probed linearly from the key's hash; made when
+    /// first used.
+    slots: Option<Box<[Slot]>>,
+    texts: usize,
+    bytes: usize,
+}
+
+/// One text: its address (0: an empty slot, as no `&str` lies at 0),
+/// length and escaped form (`escaped` bytes of `padded`).
+#[derive(Clone, Default)]
+struct Slot {
+    addr: usize,
+    len: usize,
+    escaped: usize,
+    padded: Box<[u8]>,
+}
+
+/// Bytes kept after the start of each escaped text (and after its second
+/// byte), so that a short one is copied as a block of known length (a
+/// few moves) rather than by a call to `memcpy`: most texts are field
+/// names and ids.
+const PAD: usize = 32;
+
+/// Append the first `n` bytes of `padded`, which holds at least [`PAD`].
+fn copy_padded(out: &mut Vec<u8>, padded: &[u8], n: usize) {
+    let end = out.len() + n;
+    match padded.get(..PAD) {
+        Some(block) if n <= PAD => {
+            out.extend_from_slice(block);
+            out.truncate(end);
+        }
+        _ => out.extend_from_slice(padded.get(..n).unwrap_or_default()),
+    }
+}
+
+/// Slots of a thread's table (a power of two): 80 KiB.
+const SLOTS: usize = 2048;
+/// Texts kept at most, so that the table stays at least half empty and a
+/// probe ends soon.
+const MAX_TEXTS: usize = SLOTS / 2;
+/// Escaped bytes kept at most.
+const MAX_BYTES: usize = 1 << 20;
+
+impl FixedTexts {
+    const fn new(form: Form) -> Self {
+        FixedTexts {
+            form,
+            slots: None,
+            texts: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Append `s`, a text borrowed from the program, in the table's form
+    /// without its first `skip` bytes (0 or 1).
+    #[inline(always)]
+    fn write(&mut self, out: &mut Vec<u8>, s: &str, skip: usize) {
+        match self.find(s) {
+            Ok(slot) => copy_padded(
+                out,
+                slot.padded.get(skip..).unwrap_or_default(),
+                slot.escaped.saturating_sub(skip),
+            ),
+            Err(vacant) => self.add(out, s, vacant, skip),
+        }
+    }
+
+    /// The slot of `s`, else the slot where it would go (None before the
+    /// table is made).
+    #[inline]
+    fn find(&self, s: &str) -> Result<&Slot, Option<usize>> {
+        let (addr, len) = (s.as_ptr() as usize, s.len());
+        let Some(slots) = self.slots.as_deref() else {
+            return Err(None);
+        };
+        let mut at = slot_of(addr, len);
+        // The table is never full: some slot is empty.
+        while let Some(slot) = slots.get(at) {
+            if slot.addr == addr && slot.len == len {
+                return Ok(slot);
+            }
+            if slot.addr == 0 {
+                break;
+            }
+            at = (at + 1) % SLOTS;
+        }
+        Err(Some(at))
+    }
+
+    /// [`FixedTexts::write`] escaping `s`, kept in `vacant` while under
+    /// the bounds.
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, out: &mut Vec<u8>, s: &str, vacant: Option<usize>, skip: usize) {
+        let mut escaped = Vec::with_capacity(s.len() + 4);
+        self.form.write(&mut escaped, s);
+        out.extend_from_slice(escaped.get(skip..).unwrap_or_default());
+        if self.texts >= MAX_TEXTS || self.bytes + escaped.len() > MAX_BYTES {
+            return;
+        }
+        let at = vacant.unwrap_or_else(|| slot_of(s.as_ptr() as usize, s.len()));
+        let slots = self
+            .slots
+            .get_or_insert_with(|| vec![Slot::default(); SLOTS].into());
+        if let Some(slot) = slots.get_mut(at) {
+            let n = escaped.len();
+            escaped.resize(n.max(PAD + 1), 0);
+            *slot = Slot {
+                addr: s.as_ptr() as usize,
+                len: s.len(),
+                escaped: n,
+                padded: escaped.into(),
+            };
+            self.texts += 1;
+            self.bytes += n;
+        }
+    }
+}
+
+/// Where a text's probe starts (Fibonacci hashing of its address and
+/// length).
+fn slot_of(addr: usize, len: usize) -> usize {
+    let key = (addr as u64) ^ (len as u64).rotate_left(32);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
 }
 
 /// What a byte becomes in a JSON string (serde_json's table): None for
@@ -62,18 +260,20 @@ fn escape_of(b: u8) -> Option<CharEscape> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the eight bytes of `w` is zero (exact for "any").
-fn has_zero(w: u64) -> bool {
-    w.wrapping_sub(ONES) & !w & HIGHS != 0
+/// The high bit of each zero byte of `w`: exact for the lowest such
+/// byte (a borrow may mark bytes above it).
+fn zeros(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGHS
 }
 
-/// Whether any of the eight bytes of `w` needs an escape: a control
-/// character (below 0x20), `"` or `\`.
-fn needs_escape(w: u64) -> bool {
-    // Bytes below 0x20: the subtraction borrows into the high bit of a
-    // byte that was below 0x20 and had it clear (exact for "any").
-    let below = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-    below || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
+/// The high bit of each byte of `w` that needs an escape (a control
+/// character, below 0x20, `"` or `\`): exact for the lowest such byte,
+/// the first in the string.
+fn escapes(w: u64) -> u64 {
+    // A byte below 0x20 with its high bit clear borrows into it; bytes
+    // below the first such byte neither borrow nor set it.
+    let below = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    below | zeros(w ^ (ONES * u64::from(b'"'))) | zeros(w ^ (ONES * u64::from(b'\\')))
 }
 
 /// Whether a byte needs an escape, by byte.
@@ -87,43 +287,45 @@ const ESCAPED: [bool; 256] = {
     t
 };
 
-/// If `bytes[at]` needs an escape: copy the run before it, then its escape.
-fn escape_at(out: &mut Vec<u8>, bytes: &[u8], run: &mut usize, at: usize) {
-    let b = bytes.get(at).copied().unwrap_or(b' ');
-    if !ESCAPED[usize::from(b)] {
-        return;
-    }
-    if let Some(e) = escape_of(b) {
-        out.extend_from_slice(bytes.get(*run..at).unwrap_or(&[]));
-        // Writing to a Vec cannot fail.
-        let _ = CompactFormatter.write_char_escape(out, e);
-        *run = at + 1;
-    }
-}
-
-/// A JSON string: quoted, escaped as serde_json escapes. Eight bytes are
-/// looked at together; only a word holding a byte to escape is looked at
-/// byte by byte, and the runs between escapes are copied whole.
-fn string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut run = 0;
+/// Where the first byte of `bytes` that needs an escape lies: eight
+/// bytes looked at together, the last few one by one.
+fn first_escape(bytes: &[u8]) -> Option<usize> {
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
-    for c in &mut words {
-        let w: [u8; 8] = c.try_into().unwrap_or([0; 8]);
-        if needs_escape(u64::from_le_bytes(w)) {
-            for i in at..at + 8 {
-                escape_at(out, bytes, &mut run, i);
-            }
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let marks = escapes(w);
+        if marks != 0 {
+            // Little-endian: the lowest mark is the first byte.
+            return Some(at + marks.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    for i in at..bytes.len() {
-        escape_at(out, bytes, &mut run, i);
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+        .map(|i| at + i)
+}
+
+/// A JSON string: quoted, escaped as serde_json escapes, the runs between
+/// escapes copied whole.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let mut rest = s.as_bytes();
+    out.reserve(rest.len() + 2);
+    out.push(b'"');
+    while let Some(at) = first_escape(rest) {
+        let (run, from) = rest.split_at(at);
+        out.extend_from_slice(run);
+        let Some((&b, after)) = from.split_first() else {
+            break;
+        };
+        if let Some(e) = escape_of(b) {
+            // Writing to a Vec cannot fail.
+            let _ = CompactFormatter.write_char_escape(out, e);
+        }
+        rest = after;
     }
-    out.extend_from_slice(bytes.get(run..).unwrap_or(&[]));
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
@@ -172,14 +374,41 @@ impl Compound<'_, '_> {
 macro_rules! number {
     ($($f:ident $t:ty => $w:ident;)*) => {
         $(fn $f(self, v: $t) -> Result<(), Error> {
-            // Writing to a Vec cannot fail.
-            let _ = CompactFormatter.$w(self.out, v);
+            match u8::try_from(v) {
+                // One digit, the most common number of a record (counts,
+                // flags): no formatter needed.
+                Ok(digit @ 0..=9) => self.out.push(b'0' + digit),
+                _ => {
+                    // Writing to a Vec cannot fail.
+                    let _ = CompactFormatter.$w(self.out, v);
+                }
+            }
             Ok(())
         })*
     };
 }
 
 impl<'a> Writer<'a> {
+    /// A text borrowed from the program: a field or variant name, or a
+    /// fixed [`crate::report::model::Text`].
+    #[inline(always)]
+    fn fixed_str(&mut self, s: &str) {
+        match self.fixed.as_deref_mut() {
+            Some(fixed) => fixed.values.write(self.out, s, 0),
+            None => string(self.out, s),
+        }
+    }
+
+    /// A struct's field name with its comma (none for the first field)
+    /// and colon.
+    #[inline(always)]
+    fn field_name(&mut self, name: &'static str, first: bool) {
+        match self.fixed.as_deref_mut() {
+            Some(fixed) => fixed.fields.write(self.out, name, usize::from(first)),
+            None => field_name(self.out, name, first),
+        }
+    }
+
     /// A float as serde_json writes it: `null` when it is not finite.
     fn float(
         &mut self,
@@ -204,7 +433,7 @@ impl<'a> Writer<'a> {
         close: &'static [u8],
     ) -> Result<Compound<'w, 'a>, Error> {
         self.out.push(b'{');
-        string(self.out, variant);
+        self.fixed_str(variant);
         self.out.extend_from_slice(open);
         Ok(Compound {
             w: self,
@@ -258,7 +487,11 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
     }
 
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        string(self.out, v);
+        if std::mem::take(&mut self.next_is_fixed) {
+            self.fixed_str(v);
+        } else {
+            string(self.out, v);
+        }
         Ok(())
     }
 
@@ -294,7 +527,8 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.serialize_str(variant)
+        self.fixed_str(variant);
+        Ok(())
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -302,6 +536,13 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         name: &'static str,
         v: &T,
     ) -> Result<(), Error> {
+        if name == FIXED_TEXT {
+            // Only `Text` uses the name, for a `&'static str`.
+            self.next_is_fixed = true;
+            let written = v.serialize(&mut *self);
+            self.next_is_fixed = false;
+            return written;
+        }
         // serde_json writes its raw values verbatim under this name.
         if name.starts_with("$serde_json") {
             return Err(Error(format!("{name} is serde_json's own")));
@@ -317,7 +558,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         v: &T,
     ) -> Result<(), Error> {
         self.out.push(b'{');
-        string(self.out, variant);
+        self.fixed_str(variant);
         self.out.push(b':');
         v.serialize(&mut *self)?;
         self.out.push(b'}');
@@ -427,9 +668,8 @@ macro_rules! fields {
                 key: &'static str,
                 v: &T,
             ) -> Result<(), Error> {
-                self.comma();
-                string(self.w.out, key);
-                self.w.out.push(b':');
+                let first = std::mem::replace(&mut self.first, false);
+                self.w.field_name(key, first);
                 v.serialize(&mut *self.w)
             }
             fn end(self) -> Result<(), Error> {
@@ -447,6 +687,7 @@ fields! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::model::Text;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -552,10 +793,111 @@ mod tests {
         same(&"remediation: 'Remote Desktop - User Mode (TCP-In)' HKLM\\SYSTEM".repeat(3));
     }
 
+    /// Fixed texts with every kind of byte serde_json escapes.
+    const FIXED: [&str; 6] = [
+        "",
+        "plain",
+        "a \"quoted\" name",
+        "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
+        "tab\tnew line\ncarriage\rbell\u{7}nul\u{0}unit\u{1f}del\u{7f}",
+        "é, 漢字 and \u{1F600}, then \\\"",
+    ];
+
+    #[test]
+    fn a_fixed_text_is_written_as_serde_json_writes_its_string() {
+        for text in FIXED {
+            let fixed = Text::fixed(text);
+            let owned = Text::from(text.to_string());
+            // serde_json sees through the fixed text's newtype.
+            let want = serde_json::to_vec(text).unwrap();
+            assert_eq!(serde_json::to_vec(&fixed).unwrap(), want);
+            assert_eq!(serde_json::to_vec(&owned).unwrap(), want);
+            assert_eq!(
+                serde_json::to_value(&fixed).unwrap(),
+                serde_json::json!(text)
+            );
+            // Written three times: escaped, then copied from the table.
+            for _ in 0..3 {
+                same(&fixed);
+                same(&owned);
+                same(&vec![Some(fixed.clone()), None, Some(owned.clone())]);
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_texts_at_one_address_are_told_apart_by_length() {
+        let whole: &'static str = "syn_ack_retransmission";
+        let texts: Vec<Text> = (0..=whole.len())
+            .filter_map(|n| whole.get(..n))
+            .map(Text::fixed)
+            .collect();
+        same(&texts);
+        same(&texts);
+    }
+
+    #[test]
+    fn fixed_texts_past_the_table_s_bounds_are_escaped_each_time() {
+        // More texts than the table keeps, some longer than its padding,
+        // each made 'static for the test.
+        let texts: Vec<Text> = (0..MAX_TEXTS + 50)
+            .map(|i| {
+                let s = format!("text {i} \"{}\"\n", "x".repeat(i % 70));
+                Text::fixed(Box::leak(s.into_boxed_str()))
+            })
+            .collect();
+        for _ in 0..2 {
+            same(&texts);
+        }
+    }
+
+    #[test]
+    fn field_and_variant_names_are_written_from_the_table() {
+        #[derive(serde::Serialize)]
+        struct Renamed {
+            #[serde(rename = "a \"b\"\\c\u{1}")]
+            a: u8,
+            #[serde(rename = "")]
+            empty: Kind,
+        }
+        #[derive(serde::Serialize)]
+        enum Odd {
+            #[serde(rename = "v\"1")]
+            One,
+            #[serde(rename = "v\t2")]
+            Two { x: u8 },
+        }
+        for _ in 0..2 {
+            same(&Renamed {
+                a: 1,
+                empty: Kind::Unit,
+            });
+            same(&(Odd::One, Odd::Two { x: 2 }));
+        }
+    }
+
+    #[test]
+    fn numbers_of_one_digit_and_more() {
+        for n in [0u64, 1, 9, 10, 11, 99, 100, 255, 256, 65_535, u64::MAX] {
+            same(&n);
+            same(&(
+                n as u8, n as u16, n as u32, n as i8, n as i16, n as i32, n as i64,
+            ));
+        }
+        same(&(-1i64, -9i8, i128::from(i64::MIN) - 1, 7u128));
+    }
+
     proptest! {
         #[test]
         fn any_string_as_serde_json_writes_it(s in any::<String>()) {
             same(&s);
+        }
+
+        #[test]
+        fn any_string_as_a_fixed_text_as_serde_json_writes_it(s in any::<String>()) {
+            let text = Text::fixed(Box::leak(s.into_boxed_str()));
+            same(&text);
+            same(&text);
         }
 
         #[test]
