@@ -14,7 +14,8 @@
 //! Layout: `table` (conversation table, stream numbering, selection,
 //! timers, eviction), `conn` (one selected connection: counters,
 //! handshake, TCP events), `reassembly` (one direction's byte stream,
-//! holes and gaps).
+//! holes and gaps), `hash` (the hasher of the table's map, which later
+//! stages' maps of addresses use too).
 //!
 //! TCP analysis follows Wireshark's (`tcp.analysis.*`), checked against
 //! tshark on the corpus (tests/flow_corpus.rs): `OutOfOrder` is
@@ -32,7 +33,10 @@
 use crate::common::{Dir, Endpoints, KeepLimit, Timestamp};
 use crate::packet::{IcmpError, Transport};
 
+pub use hash::{FastHasher, FastMap};
+
 mod conn;
+mod hash;
 mod reassembly;
 mod table;
 #[cfg(test)]

@@ -29,55 +29,15 @@
 //! quoted flags are not known here, so a quoted SYN never starts a new one).
 
 use super::conn::ConnState;
+use super::hash::FastMap;
 use super::{Connection, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// FxHash-style multiply hasher with a final avalanche (the key is not
-/// attacker-chosen in a way that matters: a capture is a fixed input).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-const K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            if let Some(dst) = b.get_mut(..chunk.len()) {
-                dst.copy_from_slice(chunk);
-            }
-            self.add(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    fn finish(&self) -> u64 {
-        // murmur3 fmix64
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
 
 /// An address as 16 bytes (IPv4 as IPv4-mapped IPv6).
 fn addr_bytes(a: IpAddr) -> [u8; 16] {
@@ -378,7 +338,7 @@ pub(crate) struct Table {
     /// (the 10 s linger), so the map has 262,144 buckets, less than half
     /// of them used; a bucket of a key and a box is 48 bytes instead of
     /// 96 (and the map is copied whole when it grows).
-    map: HashMap<Key, Box<Entry>, BuildHasherDefault<FastHasher>>,
+    map: FastMap<Key, Box<Entry>>,
     /// Bitset of selected ports.
     ports: Box<[u64; 1024]>,
     next_stream: u64,
@@ -456,7 +416,7 @@ impl Table {
             }
         }
         Table {
-            map: HashMap::default(),
+            map: FastMap::default(),
             ports,
             next_stream: 0,
             now: None,
@@ -934,7 +894,8 @@ fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
+    use crate::flow::hash::FastHasher;
+    use std::hash::{BuildHasher, BuildHasherDefault};
 
     #[test]
     fn similar_keys_spread_over_buckets() {
