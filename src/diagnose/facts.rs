@@ -14,6 +14,7 @@ use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
+use std::fmt;
 
 /// The party sending in a direction.
 pub fn party(dir: Dir) -> Party {
@@ -95,26 +96,37 @@ impl Term {
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
     pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// What [`Term::describe`] says, written straight into an evidence
+/// sentence.
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = self.dir.sender();
         match &self.kind {
-            TermKind::Rst { ttl, .. } => format!("RST from {who} (TTL {ttl})"),
-            TermKind::Fin => format!("FIN from {who}"),
-            TermKind::Alert { level, description } => format!(
+            TermKind::Rst { ttl, .. } => write!(f, "RST from {who} (TTL {ttl})"),
+            TermKind::Fin => write!(f, "FIN from {who}"),
+            TermKind::Alert { level, description } => write!(
+                f,
                 "{} TLS alert {} ({description}) from {who}",
                 if *level == 2 { "fatal" } else { "warning" },
                 alert_name(*description)
             ),
-            TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
-            TermKind::DecryptedAlert { level, description } => format!(
+            TermKind::EncryptedAlert => write!(f, "encrypted TLS alert from {who}"),
+            TermKind::DecryptedAlert { level, description } => write!(
+                f,
                 "{} TLS alert {} ({description}) from {who}, decrypted",
                 if *level == 2 { "fatal" } else { "warning" },
                 alert_name(*description)
             ),
-            TermKind::CloseNotify => format!(
+            TermKind::CloseNotify => write!(
+                f,
                 "encrypted TLS alert (close_notify) from {who}, answered by the {}'s close",
                 self.dir.reverse().sender()
             ),
-            TermKind::Icmp(i) => format!("ICMP {} quoting the {who}'s packet", i.describe()),
+            TermKind::Icmp(i) => write!(f, "ICMP {} quoting the {who}'s packet", i.describe()),
         }
     }
 }
