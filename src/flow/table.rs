@@ -30,7 +30,7 @@
 
 use super::conn::ConnState;
 use super::hash::FastMap;
-use super::{Connection, FlowConfig, FlowStats, RoleSource};
+use super::{Finished, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
 use std::collections::VecDeque;
@@ -346,12 +346,12 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     /// Connections handed on and not yet drained, in the order they
-    /// finished: boxed states, made into [`Connection`]s only when
-    /// drained, straight into the caller's vector (a sweep hands on
-    /// thousands at once; a vector of whole connections here was one
-    /// more copy of each and kept its room of several megabytes). Boxes:
-    /// the states are boxed in the map already, so handing one on moves
-    /// a pointer, not a whole state.
+    /// finished: boxed states, drained as they are ([`Finished`]) and
+    /// made into [`super::Connection`]s by the caller where it analyses
+    /// them (a sweep hands on thousands at once; a vector of whole
+    /// connections here was one more copy of each and kept its room of
+    /// several megabytes). Boxes: the states are boxed in the map
+    /// already, so handing one on moves a pointer, not a whole state.
     #[allow(clippy::vec_box)]
     finished: Vec<Box<ConnState>>,
     /// Stream index of the last TCP packet.
@@ -733,23 +733,21 @@ impl Table {
         }
     }
 
-    pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
-        out.reserve(self.finished.len());
-        out.extend(self.finished.drain(..).map(|c| c.into_connection()));
+    pub fn drain_finished(&mut self, out: &mut Vec<Finished>) {
+        out.extend(self.finished.drain(..).map(Finished));
     }
 
     /// Every connection not drained yet and every one still live, in
     /// stream order (numbers are unique: each connection is handed on
     /// once), to be made whole by the caller one at a time.
-    #[allow(clippy::vec_box)] // the map's boxes, moved (see `finished`)
-    pub fn finish(mut self) -> Vec<Box<ConnState>> {
-        let mut rest = std::mem::take(&mut self.finished);
+    pub fn finish(mut self) -> Vec<Finished> {
+        let mut rest: Vec<Finished> = self.finished.drain(..).map(Finished).collect();
         for (_, e) in self.map.drain() {
             if let Track::Selected(c) = e.track {
-                rest.push(c);
+                rest.push(Finished(c));
             }
         }
-        rest.sort_unstable_by_key(|c| c.stream);
+        rest.sort_unstable_by_key(Finished::stream);
         rest
     }
 }
