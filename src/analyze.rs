@@ -525,7 +525,7 @@ fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u
 fn process_batch(conns: Vec<(Finished, Timestamp)>, keys: Option<&Keys>) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|(c, capture_end)| analyze_connection_with(&c.into_connection(), capture_end, keys))
+        .map(|(c, capture_end)| analyze_finished(c.into_connection(), capture_end, keys))
         .collect()
 }
 
@@ -577,6 +577,28 @@ pub fn analyze_connection_with(
     capture_end: Timestamp,
     keys: Option<&Keys>,
 ) -> ConnectionResult {
+    let (decoded, decryption) = decode_connection_with(c, keys);
+    diagnosed(Timeline::build(c, decoded, capture_end), decryption)
+}
+
+/// [`analyze_connection_with`] of a connection no longer needed once
+/// analysed (a finished one from the flow table): what its timeline
+/// keeps of it is moved, not copied.
+fn analyze_finished(
+    c: Connection,
+    capture_end: Timestamp,
+    keys: Option<&Keys>,
+) -> ConnectionResult {
+    let (decoded, decryption) = decode_connection_with(&c, keys);
+    diagnosed(Timeline::build_from(c, decoded, capture_end), decryption)
+}
+
+/// A connection's protocol events, decrypted too when keys are given,
+/// and what decryption gave.
+fn decode_connection_with(
+    c: &Connection,
+    keys: Option<&Keys>,
+) -> (Vec<proto::Decoded>, Option<DecryptSummary>) {
     let sh = StreamHoles::of(c);
     let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
     let decryption = keys.map(|k| {
@@ -599,7 +621,11 @@ pub fn analyze_connection_with(
         decoded.extend(inner);
         d.summary
     });
-    let timeline = Timeline::build(c, decoded, capture_end);
+    (decoded, decryption)
+}
+
+/// A timeline with its diagnosis.
+fn diagnosed(timeline: Timeline, decryption: Option<DecryptSummary>) -> ConnectionResult {
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,
