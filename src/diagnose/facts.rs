@@ -141,16 +141,17 @@ pub struct Rtx {
     pub len: u32,
 }
 
-/// Where and when the connection ran, and what each direction carried.
+/// Where and when the connection ran, and what each direction carried
+/// (the timeline's summaries, borrowed).
 #[derive(Clone, Debug)]
-pub struct Conn {
+pub struct Conn<'a> {
     pub endpoints: Endpoints,
     pub first_ts: Timestamp,
     pub last_frame: u64,
     pub last_ts: Timestamp,
     /// The last packet of the whole capture: how long it went on.
     pub capture_end: Timestamp,
-    dirs: [DirSummary; 2],
+    dirs: &'a [DirSummary; 2],
     /// The longest silence and the frame that ended it.
     pub max_idle: Option<(Duration, u64)>,
     /// When the first event at or after the frame that ended the longest
@@ -160,15 +161,15 @@ pub struct Conn {
     pub events_dropped: u64,
 }
 
-impl Conn {
-    fn of(tl: &Timeline) -> Conn {
+impl<'a> Conn<'a> {
+    fn of(tl: &'a Timeline) -> Conn<'a> {
         Conn {
             endpoints: tl.endpoints,
             first_ts: tl.first_ts,
             last_frame: tl.last_frame,
             last_ts: tl.last_ts,
             capture_end: tl.capture_end,
-            dirs: tl.dirs.clone(),
+            dirs: &tl.dirs,
             max_idle: tl.max_idle,
             idle_resumed: tl
                 .max_idle
@@ -261,8 +262,8 @@ impl Proto {
 }
 
 #[derive(Clone, Debug)]
-pub struct Facts {
-    pub conn: Conn,
+pub struct Facts<'a> {
+    pub conn: Conn<'a>,
     pub proto: Proto,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
@@ -295,8 +296,8 @@ pub struct Facts {
     pub nla: Vec<At<NlaEvent>>,
 }
 
-impl Facts {
-    pub fn build(tl: &Timeline) -> Facts {
+impl<'a> Facts<'a> {
+    pub fn build(tl: &'a Timeline) -> Facts<'a> {
         let mut f = Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
@@ -529,7 +530,7 @@ pub fn date_secs(secs: i64) -> String {
     date(Timestamp::from_secs_nanos(secs, 0))
 }
 
-impl Facts {
+impl Facts<'_> {
     /// A close_notify (an encrypted alert) sent before the other side's
     /// `close`, by a side that had not closed yet: it began the close, the
     /// other side answered (RFC 8446 6.1). The term that stands for it.
