@@ -9,7 +9,7 @@ use crate::common::Timestamp;
 use crate::diagnose::gateway::{GatewayPart, GatewaySpec, GATEWAY_PORT};
 use crate::diagnose::neighbours::{SummaryFault, TcpSummaries, TcpSummary};
 use crate::diagnose::{self, Diagnosis};
-use crate::flow::{Connection, FlowConfig, FlowStats, FlowTable, GapKind};
+use crate::flow::{Connection, Finished, FlowConfig, FlowStats, FlowTable, GapKind};
 use crate::packet::{Skip, Sliced, Slicer, SlicerConfig};
 use crate::proto::decrypt::keys::{KeyLogStats, Keys, Origin};
 use crate::proto::decrypt::{self, DecryptSummary};
@@ -219,8 +219,10 @@ pub fn analyze_streaming<R: Read>(
     // Finished connections waiting for their batch, each with the capture
     // time at which it was finished: the capture ran on at least that far,
     // which diagnosis uses to tell "went quiet" from "capture ended".
-    let mut pending: Vec<(Connection, Timestamp)> = Vec::new();
-    let mut drained: Vec<Connection> = Vec::new();
+    // Kept as the flow table kept them: each is made whole where it is
+    // analysed, on the pool, not on this thread.
+    let mut pending: Vec<(Finished, Timestamp)> = Vec::new();
+    let mut drained: Vec<Finished> = Vec::new();
     let mut order = Reorder::default();
     // What the attempts across protocols keep of each connection handed
     // over (its TCP part and server names, not its timeline).
@@ -234,24 +236,26 @@ pub fn analyze_streaming<R: Read>(
     let mut gateways: Vec<GatewayPart> = Vec::new();
     // A connection on a neighbour port goes to the neighbour decoders, not
     // to RDP's; one to a gateway's port is read as a gateway connection.
-    let route = |c: Connection,
+    let route = |c: Finished,
                  side: &mut SideResult,
                  gateways: &mut Vec<GatewayPart>,
                  keys: Option<&Keys>,
                  end: Timestamp| {
-        let (sp, cp) = (c.endpoints.server.port(), c.endpoints.client.port());
+        let ends = c.endpoints();
+        let (sp, cp) = (ends.server.port(), ends.client.port());
         let rdp = opts.ports.contains(&sp) || opts.ports.contains(&cp);
-        if c.by_port && !rdp && gateway_ports.contains(&sp) {
-            gateways.push(gateway_part(&c, end, keys));
+        if c.by_port() && !rdp && gateway_ports.contains(&sp) {
+            gateways.push(gateway_part(&c.into_connection(), end, keys));
             side.tcp_streams += 1;
             return None;
         }
         // Either side on a neighbour port: a capture started mid-connection
         // may have taken the roles the other way round.
         match neighbour_service(sp).or_else(|| neighbour_service(cp)) {
-            Some(service) if c.by_port && !rdp => {
+            Some(service) if c.by_port() && !rdp => {
                 let flipped = neighbour_service(sp).is_none();
-                side.neighbours.on_connection(&c, service, flipped);
+                side.neighbours
+                    .on_connection(&c.into_connection(), service, flipped);
                 side.tcp_streams += 1;
                 None
             }
@@ -295,7 +299,7 @@ pub fn analyze_streaming<R: Read>(
                 }
                 Sliced::Skip(s) => skipped.count(s),
             }
-            flows.drain_finished(&mut drained);
+            flows.drain_finished_states(&mut drained);
             for c in drained.drain(..) {
                 if let Some(c) = route(c, &mut side, &mut gateways, keys.as_deref(), last_ts) {
                     pending.push((c, last_ts));
@@ -310,9 +314,15 @@ pub fn analyze_streaming<R: Read>(
                 while left.peek().is_some() {
                     let batch: Vec<_> = left.by_ref().take(BATCH).collect();
                     order.note(batch.len() + left.len());
-                    order.add(process_batch(batch, keys.as_deref()));
-                    let next = left.peek().map(|(c, _)| c.stream);
-                    order.release_after_batch(&mut flows, next, &mut hand_over);
+                    let results = process_batch(batch, keys.as_deref());
+                    // What is still to come: a live connection, or the
+                    // next finished one still to be diagnosed.
+                    let next = left.peek().map(|(c, _)| c.stream());
+                    let open = match (flows.lowest_open_stream(), next) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    order.settle(results, open, &mut hand_over);
                 }
             }
         },
@@ -327,25 +337,23 @@ pub fn analyze_streaming<R: Read>(
         Ok(s) => s.last_ts.unwrap_or(last_ts),
         Err(_) => last_ts,
     };
-    pending.reserve_exact(rest.len());
-    for c in rest {
-        if let Some(c) = route(c, &mut side, &mut gateways, keys.as_deref(), end) {
-            pending.push((c, end));
-        }
-    }
-    // Nothing is live any more: diagnose what is left in batches, in
-    // stream order, each handed over before the next is diagnosed, so the
-    // end of the file holds a batch, not every connection still open.
+    // Nothing is live any more: diagnose what is left (those waiting for
+    // a batch and those the table still held, both in stream order) in
+    // batches, in stream order, each handed over before the next is
+    // diagnosed, so the end of the file holds a batch, not every
+    // connection still open.
     sort_by_stream(&mut pending);
-    let mut left = pending.into_iter().peekable();
+    let mut left = merge_by_stream(pending.into_iter(), rest.map(|c| (c, end)))
+        .filter_map(|(c, end)| {
+            route(c, &mut side, &mut gateways, keys.as_deref(), end).map(|c| (c, end))
+        })
+        .peekable();
     while left.peek().is_some() {
         let batch: Vec<_> = left.by_ref().take(BATCH).collect();
         order.note(batch.len());
-        order.add(process_batch(batch, keys.as_deref()));
-        match left.peek() {
-            Some((next, _)) => order.release_before(next.stream, &mut hand_over),
-            None => order.release_all(&mut hand_over),
-        }
+        let results = process_batch(batch, keys.as_deref());
+        let next = left.peek().map(|(c, _)| c.stream());
+        order.settle(results, next, &mut hand_over);
     }
     order.release_all(&mut hand_over);
     // The flow stage selected the neighbours' TCP connections by port:
@@ -394,12 +402,29 @@ fn warn(read: &mut Result<ReadSummary, OpenError>, fault: &SummaryFault) {
 }
 
 /// Put finished connections in stream order. The table mostly hands
-/// them on in that order already, and each is a few hundred bytes that a
-/// sort would move about: checked first, sorted only when needed.
-fn sort_by_stream(pending: &mut [(Connection, Timestamp)]) {
-    if pending.windows(2).any(|w| w[0].0.stream > w[1].0.stream) {
-        pending.sort_by_key(|(c, _)| c.stream);
+/// them on in that order already: checked first, sorted only when
+/// needed.
+fn sort_by_stream(pending: &mut [(Finished, Timestamp)]) {
+    if pending
+        .windows(2)
+        .any(|w| w[0].0.stream() > w[1].0.stream())
+    {
+        pending.sort_by_key(|(c, _)| c.stream());
     }
+}
+
+/// Two sequences of finished connections, each in stream order, as one
+/// in stream order (a connection is in one of them only).
+fn merge_by_stream(
+    a: impl Iterator<Item = (Finished, Timestamp)>,
+    b: impl Iterator<Item = (Finished, Timestamp)>,
+) -> impl Iterator<Item = (Finished, Timestamp)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some((x, _)), Some((y, _))) if y.stream() < x.stream() => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// Diagnosed connections waiting for the connections numbered before
@@ -422,61 +447,58 @@ impl Reorder {
         self.peak = self.peak.max(self.waiting.len() + batch);
     }
 
-    fn add(&mut self, results: Vec<ConnectionResult>) {
-        for r in results {
-            self.waiting.insert(r.timeline.stream, Box::new(r));
-        }
-    }
-
-    /// Hand over, in order, what no live connection precedes, nor `next`
-    /// (the lowest finished connection still to be diagnosed). The table
-    /// tells its lowest live connection in amortised constant time, so it
-    /// is asked after every batch: a connection waits only while one
-    /// numbered before it is live or undiagnosed.
-    fn release_after_batch(
+    /// Take a batch's results (in stream order) and hand over, in
+    /// order, what neither `open` (the lowest live connection, or the
+    /// lowest finished one still to be diagnosed) nor a connection still
+    /// waiting precedes. A connection whose turn has come goes at once,
+    /// without waiting in the map: most do, as the table hands them on
+    /// in the order they started. The table tells its lowest live
+    /// connection in amortised constant time, so this runs after every
+    /// batch: a connection waits only while one numbered before it is
+    /// live or undiagnosed.
+    fn settle(
         &mut self,
-        flows: &mut FlowTable,
-        next: Option<u64>,
+        results: Vec<ConnectionResult>,
+        open: Option<u64>,
         emit: &mut dyn FnMut(ConnectionResult),
     ) {
-        self.release_below(emit);
-        if !self.waiting.is_empty() {
-            // Nothing before: everything finished so far may go (a later
-            // connection is numbered above all of them).
-            let open = match (flows.lowest_open_stream(), next) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let open = open.unwrap_or_else(|| {
-                self.waiting
-                    .last_key_value()
-                    .map_or(0, |(k, _)| k.saturating_add(1))
-            });
-            self.below = self.below.max(open);
-            self.release_below(emit);
+        debug_assert!(results
+            .windows(2)
+            .all(|w| w[0].timeline.stream < w[1].timeline.stream));
+        // Nothing open: everything finished so far may go (a later
+        // connection is numbered above all of them).
+        let open = open.unwrap_or_else(|| {
+            let waiting = self.waiting.last_key_value().map(|(k, _)| *k);
+            let batch = results.last().map(|r| r.timeline.stream);
+            waiting.max(batch).map_or(0, |k| k.saturating_add(1))
+        });
+        self.below = self.below.max(open);
+        for r in results {
+            let stream = r.timeline.stream;
+            if stream < self.below {
+                self.release_below_key(stream, emit);
+                emit(r);
+            } else {
+                self.waiting.insert(stream, Box::new(r));
+            }
         }
+        self.release_below_key(self.below, emit);
     }
 
-    fn release_below(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+    /// Hand over, in order, what waits numbered below `stream`.
+    fn release_below_key(&mut self, stream: u64, emit: &mut dyn FnMut(ConnectionResult)) {
         while let Some(e) = self.waiting.first_entry() {
-            if *e.key() >= self.below {
+            if *e.key() >= stream {
                 break;
             }
             emit(*e.remove());
         }
     }
 
-    /// Hand over, in order, every connection numbered below `stream`
-    /// (the end of the file: no connection is live).
-    fn release_before(&mut self, stream: u64, emit: &mut dyn FnMut(ConnectionResult)) {
-        self.below = self.below.max(stream);
-        self.release_below(emit);
-    }
-
     /// Hand over everything, in order (the end of the file).
     fn release_all(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
         self.below = u64::MAX;
-        self.release_below(emit);
+        self.release_below_key(u64::MAX, emit);
     }
 }
 
@@ -500,13 +522,10 @@ fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u
 }
 
 /// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(
-    conns: Vec<(Connection, Timestamp)>,
-    keys: Option<&Keys>,
-) -> Vec<ConnectionResult> {
+fn process_batch(conns: Vec<(Finished, Timestamp)>, keys: Option<&Keys>) -> Vec<ConnectionResult> {
     conns
         .into_par_iter()
-        .map(|(c, capture_end)| analyze_connection_with(&c, capture_end, keys))
+        .map(|(c, capture_end)| analyze_finished(c.into_connection(), capture_end, keys))
         .collect()
 }
 
@@ -558,6 +577,28 @@ pub fn analyze_connection_with(
     capture_end: Timestamp,
     keys: Option<&Keys>,
 ) -> ConnectionResult {
+    let (decoded, decryption) = decode_connection_with(c, keys);
+    diagnosed(Timeline::build(c, decoded, capture_end), decryption)
+}
+
+/// [`analyze_connection_with`] of a connection no longer needed once
+/// analysed (a finished one from the flow table): what its timeline
+/// keeps of it is moved, not copied.
+fn analyze_finished(
+    c: Connection,
+    capture_end: Timestamp,
+    keys: Option<&Keys>,
+) -> ConnectionResult {
+    let (decoded, decryption) = decode_connection_with(&c, keys);
+    diagnosed(Timeline::build_from(c, decoded, capture_end), decryption)
+}
+
+/// A connection's protocol events, decrypted too when keys are given,
+/// and what decryption gave.
+fn decode_connection_with(
+    c: &Connection,
+    keys: Option<&Keys>,
+) -> (Vec<proto::Decoded>, Option<DecryptSummary>) {
     let sh = StreamHoles::of(c);
     let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
     let decryption = keys.map(|k| {
@@ -580,7 +621,11 @@ pub fn analyze_connection_with(
         decoded.extend(inner);
         d.summary
     });
-    let timeline = Timeline::build(c, decoded, capture_end);
+    (decoded, decryption)
+}
+
+/// A timeline with its diagnosis.
+fn diagnosed(timeline: Timeline, decryption: Option<DecryptSummary>) -> ConnectionResult {
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,
@@ -660,6 +705,27 @@ mod tests {
             v.extend_from_slice(&f);
         }
         v
+    }
+
+    #[test]
+    fn connections_are_handed_over_in_stream_order_around_a_long_one() {
+        // Stream 0 opens first and stays open while 300 refused
+        // connections come and go (batches of them diagnosed while it is
+        // live: they wait), then it is reset mid-capture (those after it
+        // go as soon as they are diagnosed).
+        let mut packets = vec![(0, 40000, 3389, 0x02)];
+        for i in 1..=300u16 {
+            let secs = 1 + u32::from(i) / 15;
+            if secs == 10 && packets.iter().all(|p| p.1 != 3389 || p.2 != 40000) {
+                packets.push((10, 3389, 40000, 0x14));
+            }
+            packets.push((secs, 40000 + i, 3389, 0x02));
+            packets.push((secs, 3389, 40000 + i, 0x14));
+        }
+        let r = analyze_reader("t.pcap", &pcap(&packets)[..], &Options::default());
+        assert!(r.complete(), "{:?}", r.read);
+        let streams: Vec<u64> = r.connections.iter().map(|c| c.timeline.stream).collect();
+        assert_eq!(streams, (0..=300).collect::<Vec<u64>>());
     }
 
     #[test]

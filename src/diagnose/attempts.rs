@@ -7,9 +7,10 @@
 use super::rules::cause;
 use super::{Benign, Cause, CauseId, Confidence, Diagnosis, Outcome, Step};
 use crate::common::{Duration, Timestamp};
+use crate::flow::FastMap;
 use crate::timeline::Timeline;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// A connection starting within this time of the end of the previous one
@@ -332,7 +333,7 @@ pub struct Grouper<T> {
     base: u64,
     /// Boxed: the map's spare room costs a pointer per slot, not an
     /// attempt.
-    open: HashMap<PairKey, Box<Open>>,
+    open: FastMap<PairKey, Box<Open>>,
     /// When to check an open attempt: one entry per attempt armed (and
     /// entries of attempts already closed, skipped when they come).
     deadlines: BinaryHeap<Reverse<(Timestamp, u64, PairKey)>>,
@@ -354,7 +355,7 @@ impl<T> Grouper<T> {
         Grouper {
             queue: VecDeque::new(),
             base: 0,
-            open: HashMap::new(),
+            open: FastMap::default(),
             deadlines: BinaryHeap::new(),
             clock: None,
             next_id: 0,

@@ -287,14 +287,9 @@ pub enum Offered {
 impl fmt::Display for Offered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Offered::Requested(p) => {
-                let names = p.requested_names();
-                if names == ["RDP"] {
-                    f.write_str("RDP only")
-                } else {
-                    f.write_str(&names.join("|"))
-                }
-            }
+            // An empty set is named `RDP` alone.
+            Offered::Requested(p) if p.0 == Protocols::RDP => f.write_str("RDP only"),
+            Offered::Requested(p) => p.requested_joined().fmt(f),
             Offered::NoNegReq => f.write_str("no RDP_NEG_REQ (Standard RDP Security only)"),
             Offered::NotCaptured => {
                 f.write_str("an unknown set of protocols (Connection Request not captured)")
@@ -575,7 +570,7 @@ impl fmt::Display for Clue {
                 }
             }
             Clue::End { term, since, note } => {
-                f.write_str(&term.describe())?;
+                term.fmt(f)?;
                 if let Some(s) = since {
                     write!(f, " {s}")?;
                 }

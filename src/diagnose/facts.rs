@@ -14,6 +14,7 @@ use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
+use std::fmt;
 
 /// The party sending in a direction.
 pub fn party(dir: Dir) -> Party {
@@ -95,26 +96,37 @@ impl Term {
     /// e.g. `RST from server (TTL 128)`, `FIN from client`,
     /// `TLS alert handshake_failure (40) from server`.
     pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// What [`Term::describe`] says, written straight into an evidence
+/// sentence.
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = self.dir.sender();
         match &self.kind {
-            TermKind::Rst { ttl, .. } => format!("RST from {who} (TTL {ttl})"),
-            TermKind::Fin => format!("FIN from {who}"),
-            TermKind::Alert { level, description } => format!(
+            TermKind::Rst { ttl, .. } => write!(f, "RST from {who} (TTL {ttl})"),
+            TermKind::Fin => write!(f, "FIN from {who}"),
+            TermKind::Alert { level, description } => write!(
+                f,
                 "{} TLS alert {} ({description}) from {who}",
                 if *level == 2 { "fatal" } else { "warning" },
                 alert_name(*description)
             ),
-            TermKind::EncryptedAlert => format!("encrypted TLS alert from {who}"),
-            TermKind::DecryptedAlert { level, description } => format!(
+            TermKind::EncryptedAlert => write!(f, "encrypted TLS alert from {who}"),
+            TermKind::DecryptedAlert { level, description } => write!(
+                f,
                 "{} TLS alert {} ({description}) from {who}, decrypted",
                 if *level == 2 { "fatal" } else { "warning" },
                 alert_name(*description)
             ),
-            TermKind::CloseNotify => format!(
+            TermKind::CloseNotify => write!(
+                f,
                 "encrypted TLS alert (close_notify) from {who}, answered by the {}'s close",
                 self.dir.reverse().sender()
             ),
-            TermKind::Icmp(i) => format!("ICMP {} quoting the {who}'s packet", i.describe()),
+            TermKind::Icmp(i) => write!(f, "ICMP {} quoting the {who}'s packet", i.describe()),
         }
     }
 }
@@ -129,16 +141,17 @@ pub struct Rtx {
     pub len: u32,
 }
 
-/// Where and when the connection ran, and what each direction carried.
+/// Where and when the connection ran, and what each direction carried
+/// (the timeline's summaries, borrowed).
 #[derive(Clone, Debug)]
-pub struct Conn {
+pub struct Conn<'a> {
     pub endpoints: Endpoints,
     pub first_ts: Timestamp,
     pub last_frame: u64,
     pub last_ts: Timestamp,
     /// The last packet of the whole capture: how long it went on.
     pub capture_end: Timestamp,
-    dirs: [DirSummary; 2],
+    dirs: &'a [DirSummary; 2],
     /// The longest silence and the frame that ended it.
     pub max_idle: Option<(Duration, u64)>,
     /// When the first event at or after the frame that ended the longest
@@ -148,15 +161,15 @@ pub struct Conn {
     pub events_dropped: u64,
 }
 
-impl Conn {
-    fn of(tl: &Timeline) -> Conn {
+impl<'a> Conn<'a> {
+    fn of(tl: &'a Timeline) -> Conn<'a> {
         Conn {
             endpoints: tl.endpoints,
             first_ts: tl.first_ts,
             last_frame: tl.last_frame,
             last_ts: tl.last_ts,
             capture_end: tl.capture_end,
-            dirs: tl.dirs.clone(),
+            dirs: &tl.dirs,
             max_idle: tl.max_idle,
             idle_resumed: tl
                 .max_idle
@@ -249,8 +262,8 @@ impl Proto {
 }
 
 #[derive(Clone, Debug)]
-pub struct Facts {
-    pub conn: Conn,
+pub struct Facts<'a> {
+    pub conn: Conn<'a>,
     pub proto: Proto,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
@@ -283,8 +296,8 @@ pub struct Facts {
     pub nla: Vec<At<NlaEvent>>,
 }
 
-impl Facts {
-    pub fn build(tl: &Timeline) -> Facts {
+impl<'a> Facts<'a> {
+    pub fn build(tl: &'a Timeline) -> Facts<'a> {
         let mut f = Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
@@ -517,7 +530,7 @@ pub fn date_secs(secs: i64) -> String {
     date(Timestamp::from_secs_nanos(secs, 0))
 }
 
-impl Facts {
+impl Facts<'_> {
     /// A close_notify (an encrypted alert) sent before the other side's
     /// `close`, by a side that had not closed yet: it began the close, the
     /// other side answered (RFC 8446 6.1). The term that stands for it.

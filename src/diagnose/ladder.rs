@@ -256,7 +256,9 @@ impl Ladder {
             .unwrap_or(false);
         let path = path_of(paths_of(security, tls13));
 
-        let mut seen: Vec<Mark> = Vec::new();
+        // Room for every step of the path (and the session's volume) at
+        // once: grown from empty it was reallocated three or four times.
+        let mut seen: Vec<Mark> = Vec::with_capacity(path.len() + 1);
         for e in &tl.events {
             if let Some((step, certainty)) = step_of(&e.kind, e.dir) {
                 // A server's CredSSP answer comes after the client message

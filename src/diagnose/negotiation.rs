@@ -24,7 +24,7 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
              Security (an old server, or one set to SecurityLayer 0)"
         ),
         Some(ConnectionConfirm::Selected { selected, .. }) => {
-            let sel = selected.selected_name();
+            let sel = selected.selected_display();
             let nla_offered = requested.is_some_and(|r| r.offers_nla());
             let tls_offered = requested.is_some_and(|r| r.offers_tls());
             let why = match selected.0 {

@@ -15,6 +15,7 @@ use super::evidence::{Clue, RdpClue};
 use super::gateway::{GatewayPart, GatewaySpec, GatewayStep, GatewayTie};
 use super::{CauseId, Certainty, Confidence, Diagnosis, Grounds, Outcome, Phase};
 use crate::common::{Dir, Duration, Timestamp};
+use crate::flow::FastMap;
 use crate::proto::http::HttpMethod;
 use crate::proto::neighbour::{
     DnsMessage, KrbErrorCode, KrbKind, KrbMessage, Rcode, SideMessage, UdpHandshake, UdpKind,
@@ -880,7 +881,7 @@ pub struct TcpSummaries {
     /// Full chunks kept in memory before the oldest go to the file.
     bound: usize,
     addrs: Vec<IpAddr>,
-    addr_ids: HashMap<IpAddr, u32>,
+    addr_ids: FastMap<IpAddr, u32>,
     /// Whether each address is a client of some connection.
     is_client: Vec<bool>,
     verdicts: Vec<Verdict>,
@@ -911,7 +912,7 @@ impl TcpSummaries {
             overflow: Overflow::NotYet,
             bound: chunks,
             addrs: Vec::new(),
-            addr_ids: HashMap::new(),
+            addr_ids: FastMap::default(),
             is_client: Vec::new(),
             verdicts: Vec::new(),
             extras: HashMap::new(),

@@ -97,7 +97,7 @@ pub const PRECHECK_CLOSE: Duration = Duration::from_secs(2);
 /// step placed, the step that did not come, the packet that ended it.
 pub(super) struct Closed<'a> {
     lad: &'a Ladder,
-    f: &'a Facts,
+    f: &'a Facts<'a>,
     stop: Mark,
     next: Step,
     t: &'a Term,

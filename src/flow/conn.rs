@@ -333,6 +333,12 @@ struct EventLog {
 
 impl EventLog {
     fn push(&mut self, frame: u64, ts: Timestamp, dir: Dir, kind: TcpEventKind) {
+        if self.events.capacity() == 0 {
+            // A connection's first event (its SYN) comes with a second
+            // (the SYN/ACK or the RST answering it, or a retry): room for
+            // both at once instead of a reallocation at the second.
+            self.events.reserve_exact(2);
+        }
         if self.events.len() < self.max {
             push_tight(
                 &mut self.events,

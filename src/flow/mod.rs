@@ -14,7 +14,8 @@
 //! Layout: `table` (conversation table, stream numbering, selection,
 //! timers, eviction), `conn` (one selected connection: counters,
 //! handshake, TCP events), `reassembly` (one direction's byte stream,
-//! holes and gaps).
+//! holes and gaps), `hash` (the hasher of the table's map, which later
+//! stages' maps of addresses use too).
 //!
 //! TCP analysis follows Wireshark's (`tcp.analysis.*`), checked against
 //! tshark on the corpus (tests/flow_corpus.rs): `OutOfOrder` is
@@ -32,7 +33,10 @@
 use crate::common::{Dir, Endpoints, KeepLimit, Timestamp};
 use crate::packet::{IcmpError, Transport};
 
+pub use hash::{FastHasher, FastMap};
+
 mod conn;
+mod hash;
 mod reassembly;
 mod table;
 #[cfg(test)]
@@ -372,9 +376,11 @@ pub struct Datagram<'a> {
 }
 
 impl FlowStats {
-    fn count_limits(&mut self, conns: &[Connection]) {
-        for h in conns.iter().flat_map(|c| c.half.iter()) {
-            self.count_half(h.vantage_copies, h.limit);
+    /// Count what a connection handed on did not keep (see
+    /// [`FlowStats::count_half`]).
+    fn count_kept(&mut self, c: &Finished) {
+        for (copies, limit) in c.0.kept() {
+            self.count_half(copies, limit);
         }
     }
 
@@ -465,9 +471,19 @@ impl FlowTable {
     /// Move connections that are finished (closed and quiet for `linger`,
     /// or replaced by a new handshake on the same 4-tuple) into `out`.
     pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
+        let mut states = Vec::new();
+        self.drain_finished_states(&mut states);
+        out.extend(states.into_iter().map(Finished::into_connection));
+    }
+
+    /// [`FlowTable::drain_finished`], each connection still as the table
+    /// kept it, to be made whole by whoever analyses it.
+    pub fn drain_finished_states(&mut self, out: &mut Vec<Finished>) {
         let from = out.len();
         self.table.drain_finished(out);
-        self.stats.count_limits(&out[from..]);
+        for c in out.get(from..).unwrap_or_default() {
+            self.stats.count_kept(c);
+        }
     }
 
     /// Counters so far.
@@ -496,21 +512,19 @@ impl FlowTable {
     /// End of capture: every remaining selected connection, and the counters.
     pub fn finish(self) -> (Vec<Connection>, FlowStats) {
         let (rest, stats) = self.finish_in_order();
-        (rest.collect(), stats)
+        (rest.map(Finished::into_connection).collect(), stats)
     }
 
     /// End of capture: every remaining selected connection in stream
-    /// order, each made whole only when taken (at the end of a busy
-    /// capture tens of thousands are still in the table or its grace;
-    /// made whole at once they were as many connections held twice,
-    /// here and in the caller's queue), and the counters.
+    /// order, as the table kept it (at the end of a busy capture tens of
+    /// thousands are still in the table or its grace; made whole at once
+    /// they were as many connections held twice, here and in the
+    /// caller's queue), and the counters.
     pub fn finish_in_order(mut self) -> (Remaining, FlowStats) {
         self.stats.states_peak = self.table.states_peak();
         let rest = self.table.finish();
         for c in &rest {
-            for (copies, limit) in c.kept() {
-                self.stats.count_half(copies, limit);
-            }
+            self.stats.count_kept(c);
         }
         (
             Remaining {
@@ -521,18 +535,46 @@ impl FlowTable {
     }
 }
 
-/// The connections left at the end of a capture, in stream order: each
-/// becomes a [`Connection`] when taken.
+/// A finished connection as the table kept it (its boxed state): the
+/// caller makes it whole ([`Finished::into_connection`]) where it is
+/// analysed, on a worker thread, rather than on the thread reading the
+/// capture. Handing it on moves a pointer, not a whole connection.
+#[derive(Debug)]
+pub struct Finished(Box<conn::ConnState>);
+
+impl Finished {
+    /// Wireshark's `tcp.stream` index.
+    pub fn stream(&self) -> u64 {
+        self.0.stream
+    }
+
+    pub fn endpoints(&self) -> Endpoints {
+        self.0.endpoints
+    }
+
+    /// Selected by port (`true`) or by the first-payload predicate.
+    pub fn by_port(&self) -> bool {
+        self.0.by_port
+    }
+
+    /// The connection: both directions finished (their gaps classified)
+    /// and its events in frame order.
+    pub fn into_connection(self) -> Connection {
+        self.0.into_connection()
+    }
+}
+
+/// The connections left at the end of a capture, in stream order.
 #[derive(Debug)]
 pub struct Remaining {
-    states: std::vec::IntoIter<Box<conn::ConnState>>,
+    states: std::vec::IntoIter<Finished>,
 }
 
 impl Iterator for Remaining {
-    type Item = Connection;
+    type Item = Finished;
 
-    fn next(&mut self) -> Option<Connection> {
-        self.states.next().map(|c| c.into_connection())
+    fn next(&mut self) -> Option<Finished> {
+        self.states.next()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -29,55 +29,15 @@
 //! quoted flags are not known here, so a quoted SYN never starts a new one).
 
 use super::conn::ConnState;
-use super::{Connection, FlowConfig, FlowStats, RoleSource};
+use super::hash::FastMap;
+use super::{Finished, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// FxHash-style multiply hasher with a final avalanche (the key is not
-/// attacker-chosen in a way that matters: a capture is a fixed input).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-const K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            if let Some(dst) = b.get_mut(..chunk.len()) {
-                dst.copy_from_slice(chunk);
-            }
-            self.add(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    fn finish(&self) -> u64 {
-        // murmur3 fmix64
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
 
 /// An address as 16 bytes (IPv4 as IPv4-mapped IPv6).
 fn addr_bytes(a: IpAddr) -> [u8; 16] {
@@ -378,7 +338,7 @@ pub(crate) struct Table {
     /// (the 10 s linger), so the map has 262,144 buckets, less than half
     /// of them used; a bucket of a key and a box is 48 bytes instead of
     /// 96 (and the map is copied whole when it grows).
-    map: HashMap<Key, Box<Entry>, BuildHasherDefault<FastHasher>>,
+    map: FastMap<Key, Box<Entry>>,
     /// Bitset of selected ports.
     ports: Box<[u64; 1024]>,
     next_stream: u64,
@@ -386,12 +346,12 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     /// Connections handed on and not yet drained, in the order they
-    /// finished: boxed states, made into [`Connection`]s only when
-    /// drained, straight into the caller's vector (a sweep hands on
-    /// thousands at once; a vector of whole connections here was one
-    /// more copy of each and kept its room of several megabytes). Boxes:
-    /// the states are boxed in the map already, so handing one on moves
-    /// a pointer, not a whole state.
+    /// finished: boxed states, drained as they are ([`Finished`]) and
+    /// made into [`super::Connection`]s by the caller where it analyses
+    /// them (a sweep hands on thousands at once; a vector of whole
+    /// connections here was one more copy of each and kept its room of
+    /// several megabytes). Boxes: the states are boxed in the map
+    /// already, so handing one on moves a pointer, not a whole state.
     #[allow(clippy::vec_box)]
     finished: Vec<Box<ConnState>>,
     /// Stream index of the last TCP packet.
@@ -456,7 +416,7 @@ impl Table {
             }
         }
         Table {
-            map: HashMap::default(),
+            map: FastMap::default(),
             ports,
             next_stream: 0,
             now: None,
@@ -773,23 +733,21 @@ impl Table {
         }
     }
 
-    pub fn drain_finished(&mut self, out: &mut Vec<Connection>) {
-        out.reserve(self.finished.len());
-        out.extend(self.finished.drain(..).map(|c| c.into_connection()));
+    pub fn drain_finished(&mut self, out: &mut Vec<Finished>) {
+        out.extend(self.finished.drain(..).map(Finished));
     }
 
     /// Every connection not drained yet and every one still live, in
     /// stream order (numbers are unique: each connection is handed on
     /// once), to be made whole by the caller one at a time.
-    #[allow(clippy::vec_box)] // the map's boxes, moved (see `finished`)
-    pub fn finish(mut self) -> Vec<Box<ConnState>> {
-        let mut rest = std::mem::take(&mut self.finished);
+    pub fn finish(mut self) -> Vec<Finished> {
+        let mut rest: Vec<Finished> = self.finished.drain(..).map(Finished).collect();
         for (_, e) in self.map.drain() {
             if let Track::Selected(c) = e.track {
-                rest.push(c);
+                rest.push(Finished(c));
             }
         }
-        rest.sort_unstable_by_key(|c| c.stream);
+        rest.sort_unstable_by_key(Finished::stream);
         rest
     }
 }
@@ -934,7 +892,8 @@ fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
+    use crate::flow::hash::FastHasher;
+    use std::hash::{BuildHasher, BuildHasherDefault};
 
     #[test]
     fn similar_keys_spread_over_buckets() {

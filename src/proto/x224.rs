@@ -21,9 +21,23 @@ impl Protocols {
     /// bits as `unknown (0x..)`.
     pub fn requested_names(self) -> Vec<String> {
         let mut v = Vec::new();
+        self.each_requested(|name| v.push(name.to_string()));
+        v
+    }
+
+    /// The names of [`Protocols::requested_names`] joined by `|`,
+    /// written without a vector or a string per name (the negotiation's
+    /// sentence and evidence print it for every connection).
+    pub fn requested_joined(self) -> RequestedNames {
+        RequestedNames(self)
+    }
+
+    /// Call `f` with the name of each bit of a requested set, in the
+    /// order of [`Protocols::requested_names`].
+    fn each_requested(self, mut f: impl FnMut(&str)) {
         if self.0 == 0 {
-            v.push("RDP".to_string());
-            return v;
+            f("RDP");
+            return;
         }
         for (bit, name) in [
             (Self::SSL, "SSL"),
@@ -33,27 +47,39 @@ impl Protocols {
             (Self::RDSAAD, "RDSAAD"),
         ] {
             if self.0 & bit != 0 {
-                v.push(name.to_string());
+                f(name);
             }
         }
         let rest = self.0 & !0x1f;
         if rest != 0 {
-            v.push(super::unknown_hex(rest as u64));
+            f(&super::unknown_hex(rest as u64));
         }
-        v
     }
 
     /// Name of a selected protocol value.
     pub fn selected_name(self) -> String {
-        match self.0 {
-            0 => "RDP".into(),
-            1 => "SSL".into(),
-            2 => "HYBRID".into(),
-            4 => "RDSTLS".into(),
-            8 => "HYBRID_EX".into(),
-            0x10 => "RDSAAD".into(),
-            v => super::unknown_hex(v as u64),
+        match self.selected_known() {
+            Some(name) => name.into(),
+            None => super::unknown_hex(self.0 as u64),
         }
+    }
+
+    /// [`Protocols::selected_name`] as a `Display`, without a string.
+    pub fn selected_display(self) -> SelectedName {
+        SelectedName(self)
+    }
+
+    /// The name of a selected protocol value the specification defines.
+    fn selected_known(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "RDP",
+            1 => "SSL",
+            2 => "HYBRID",
+            4 => "RDSTLS",
+            8 => "HYBRID_EX",
+            0x10 => "RDSAAD",
+            _ => return None,
+        })
     }
 
     /// Whether a requested set includes CredSSP (HYBRID or HYBRID_EX).
@@ -63,6 +89,37 @@ impl Protocols {
     /// Whether a requested set includes TLS in any form.
     pub fn offers_tls(self) -> bool {
         self.0 & (Self::SSL | Self::HYBRID | Self::HYBRID_EX | Self::RDSTLS | Self::RDSAAD) != 0
+    }
+}
+
+/// A requested set's names joined by `|` (`SSL|HYBRID`), as printed.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestedNames(Protocols);
+
+impl std::fmt::Display for RequestedNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = Ok(());
+        let mut first = true;
+        self.0.each_requested(|name| {
+            if !std::mem::take(&mut first) {
+                out = out.and_then(|()| f.write_str("|"));
+            }
+            out = out.and_then(|()| f.write_str(name));
+        });
+        out
+    }
+}
+
+/// A selected protocol's name, as printed.
+#[derive(Clone, Copy, Debug)]
+pub struct SelectedName(Protocols);
+
+impl std::fmt::Display for SelectedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.selected_known() {
+            Some(name) => f.write_str(name),
+            None => f.write_str(&super::unknown_hex(self.0 .0 as u64)),
+        }
     }
 }
 
@@ -663,6 +720,32 @@ pub(crate) mod tests {
         let (c, a) = cc("030000130ed000001234000700080001000000");
         assert_eq!(c, ConnectionConfirm::NoNegotiation);
         assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn protocol_names_as_printed() {
+        // The names MS-RDPBCGR 2.2.1.1.1 gives the bits, in bit order.
+        for (bits, joined) in [
+            (0, "RDP"),
+            (0x3, "SSL|HYBRID"),
+            (0x1f, "SSL|HYBRID|RDSTLS|HYBRID_EX|RDSAAD"),
+            (0x8, "HYBRID_EX"),
+            (0x41, "SSL|unknown (0x40)"),
+        ] {
+            let p = Protocols(bits);
+            assert_eq!(p.requested_joined().to_string(), joined);
+            assert_eq!(p.requested_names().join("|"), joined);
+        }
+        for (value, name) in [
+            (0, "RDP"),
+            (2, "HYBRID"),
+            (0x10, "RDSAAD"),
+            (3, "unknown (0x03)"),
+        ] {
+            let p = Protocols(value);
+            assert_eq!(p.selected_display().to_string(), name);
+            assert_eq!(p.selected_name(), name);
+        }
     }
 
     #[test]
