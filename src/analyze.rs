@@ -42,6 +42,11 @@ pub struct Options {
     /// The RD Gateways the user names (`--gateway`): connections to their
     /// ports are read as gateway connections, not as RDP.
     pub gateways: Vec<GatewaySpec>,
+    /// Diagnose each batch of finished connections on several threads of
+    /// the pool. Off, a batch is diagnosed on the reading thread: better
+    /// when the pool has no thread to spare, as a split batch of cheap
+    /// connections then waits for a thread the caller keeps busy.
+    pub split_batches: bool,
 }
 
 impl Default for Options {
@@ -53,6 +58,7 @@ impl Default for Options {
             shared_budget: None,
             keys: None,
             gateways: Vec::new(),
+            split_batches: true,
         }
     }
 }
@@ -314,7 +320,7 @@ pub fn analyze_streaming<R: Read>(
                 while left.peek().is_some() {
                     let batch: Vec<_> = left.by_ref().take(BATCH).collect();
                     order.note(batch.len() + left.len());
-                    let results = process_batch(batch, keys.as_deref());
+                    let results = process_batch(batch, keys.as_deref(), opts.split_batches);
                     // What is still to come: a live connection, or the
                     // next finished one still to be diagnosed.
                     let next = left.peek().map(|(c, _)| c.stream());
@@ -351,7 +357,7 @@ pub fn analyze_streaming<R: Read>(
     while left.peek().is_some() {
         let batch: Vec<_> = left.by_ref().take(BATCH).collect();
         order.note(batch.len());
-        let results = process_batch(batch, keys.as_deref());
+        let results = process_batch(batch, keys.as_deref(), opts.split_batches);
         let next = left.peek().map(|(c, _)| c.stream());
         order.settle(results, next, &mut hand_over);
     }
@@ -521,12 +527,21 @@ fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u
     }
 }
 
-/// Decode, build the timeline and diagnose each connection, in parallel.
-fn process_batch(conns: Vec<(Finished, Timestamp)>, keys: Option<&Keys>) -> Vec<ConnectionResult> {
-    conns
-        .into_par_iter()
-        .map(|(c, capture_end)| analyze_finished(c.into_connection(), capture_end, keys))
-        .collect()
+/// Decode, build the timeline and diagnose each connection, in parallel
+/// when `split` ([`Options::split_batches`]).
+fn process_batch(
+    conns: Vec<(Finished, Timestamp)>,
+    keys: Option<&Keys>,
+    split: bool,
+) -> Vec<ConnectionResult> {
+    let one = |(c, capture_end): (Finished, Timestamp)| {
+        analyze_finished(c.into_connection(), capture_end, keys)
+    };
+    if split {
+        conns.into_par_iter().map(one).collect()
+    } else {
+        conns.into_iter().map(one).collect()
+    }
 }
 
 /// Decode one connection and diagnose it.

@@ -1159,6 +1159,11 @@ fn execute_from(
             return EXIT_ERROR;
         }
     };
+    // A file under way keeps two threads busy (reading and diagnosing; its
+    // rendering beside it, `render::run`): its batches are split over the
+    // pool only when the pool has more. On two CPUs, splitting them made
+    // JSON Lines of a million short connections slower (BENCHMARKS.md).
+    opts.split_batches = pool.current_num_threads() > 2;
 
     let ropts = ReportOptions {
         format,

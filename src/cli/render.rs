@@ -25,10 +25,18 @@ pub type Final = (ConnectionResult, Option<Relabel>, u64);
 const BATCH: usize = 128;
 
 /// Batches that may wait for the rendering thread before the analysis
-/// waits in turn. With [`BATCH`], at most `(QUEUE + 2) * BATCH`
-/// connections (about 1,500 bytes each for a short one) are between the
-/// two threads of a file.
-const QUEUE: usize = 4;
+/// waits in turn. The flow table hands on its finished connections when
+/// it sweeps, at most once per second of capture time, so they come in
+/// bursts of a second's connections; a queue that holds such a burst
+/// (8,192 connections: a second of the benchmark's 10,000 connections a
+/// second, nearly) lets the rendering go on while the next second is
+/// read, instead of each thread waiting for the other in turn (on two
+/// CPUs, JSON Lines of a million short connections: 4 batches 6.7 s, 32
+/// batches 5.8 s, 64 batches 4.8 s; BENCHMARKS.md). With [`BATCH`], at
+/// most `(QUEUE + 2) * BATCH` connections (8,448; one to three
+/// kilobytes each for a short one) are between the two threads of a
+/// file.
+const QUEUE: usize = 64;
 
 /// Where a file's final connections go, and what is counted of them.
 pub struct Render<'a> {
