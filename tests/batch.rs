@@ -629,13 +629,16 @@ fn glob_patterns_are_expanded_by_rdptriage() {
 #[test]
 fn output_is_identical_for_any_thread_count() {
     let (root, _) = tree("threads");
-    for format in ["table", "json", "markdown", "jsonl", "csv"] {
+    // One thread renders inline; two render beside the analysis; four
+    // also split the analysis's batches over the pool.
+    for format in ["table", "json", "markdown", "jsonl", "csv", "html"] {
         let mut outs = Vec::new();
-        for threads in ["1", "4"] {
+        for threads in ["1", "2", "4"] {
             let o = run(&["--format", format, "--threads", threads, s(&root)]);
             outs.push((code(&o), o.stdout, o.stderr));
         }
         assert_eq!(outs[0], outs[1], "{format}");
+        assert_eq!(outs[0], outs[2], "{format}");
         assert_eq!(outs[0].0, 2);
     }
 }
