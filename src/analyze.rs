@@ -1,7 +1,8 @@
 //! Drives the pipeline for one capture: capture -> packet -> flow ->
 //! proto -> timeline -> diagnose. Finished connections are decoded and
-//! diagnosed in batches on the rayon pool; results are ordered by stream
-//! number, so output does not depend on the number of threads.
+//! diagnosed in batches, each split over the rayon pool when
+//! `Options::split_batches`; results are ordered by stream number, so
+//! output does not depend on the number of threads.
 
 use crate::capture::{self, OpenError, ReadSummary};
 use crate::capture::{CaptureWarning, WarningKind, MAX_WARNINGS};
