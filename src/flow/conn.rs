@@ -2,14 +2,14 @@
 //! events (RFC 9293 semantics, Wireshark-like analysis flags) and the two
 //! reassembled directions.
 
+use super::hash::FastMap;
 use super::push_tight;
 use super::reassembly::{Reassembler, REORDER_THRESHOLD};
 use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::KeepLimit;
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpSegment};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
 /// The reordering window never exceeds this (a handshake stretched by SYN
 /// retries or a stalled client is no path RTT; Linux's minimum RTO).
@@ -98,7 +98,12 @@ struct Sightings {
 /// insertion order to forget the oldest past [`MAX_SIGHTINGS`].
 #[derive(Debug, Default)]
 struct Mapped {
-    map: HashMap<Sig, Repeats, BuildHasherDefault<SigHasher>>,
+    /// Looked up once per packet of every analysed connection, where the
+    /// default SipHash cost a fifth of the flow stage's time. The fast
+    /// hasher resists no chosen collisions: the map is bounded
+    /// (`MAX_SIGHTINGS`, `MAX_REPEATS`), so a hostile capture can only make
+    /// lookups walk those few entries.
+    map: FastMap<Sig, Repeats>,
     order: VecDeque<(Sig, u64)>,
     next: u64,
 }
@@ -159,40 +164,6 @@ impl Repeats {
     }
     fn is_empty(&self) -> bool {
         self.items.iter().all(Option::is_none)
-    }
-}
-
-/// A multiply-and-rotate hasher for [`Sig`] (looked up once per packet of
-/// every analysed connection, where the default SipHash cost a fifth of
-/// the flow stage's time). Not resistant to chosen collisions: the map is
-/// bounded (`MAX_SIGHTINGS`, `MAX_REPEATS`), so a hostile capture can only
-/// make lookups walk those few entries.
-#[derive(Debug, Default)]
-struct SigHasher(u64);
-
-impl Hasher for SigHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
     }
 }
 

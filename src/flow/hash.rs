@@ -1,6 +1,7 @@
 //! A fast hasher for the maps looked up once or more per packet or per
-//! connection, keyed by addresses and ports: the flow table's
-//! conversations, and later stages' maps of clients and servers (the
+//! connection, keyed by addresses and ports or a packet's signature: the
+//! flow table's conversations, a connection's recent sightings, and later
+//! stages' maps of clients and servers (the
 //! attempt grouper, the summaries of the attempts across protocols).
 //! The default SipHash cost several hundred instructions per look-up of
 //! such a key, a few per cent of a short connection's cost.

@@ -58,10 +58,7 @@ impl Protocols {
 
     /// Name of a selected protocol value.
     pub fn selected_name(self) -> String {
-        match self.selected_known() {
-            Some(name) => name.into(),
-            None => super::unknown_hex(self.0 as u64),
-        }
+        self.selected_display().to_string()
     }
 
     /// [`Protocols::selected_name`] as a `Display`, without a string.
