@@ -27,15 +27,15 @@ const BATCH: usize = 128;
 /// Batches that may wait for the rendering thread before the analysis
 /// waits in turn. The flow table hands on its finished connections when
 /// it sweeps, at most once per second of capture time, so they come in
-/// bursts of a second's connections; a queue that holds such a burst
-/// (8,192 connections: a second of the benchmark's 10,000 connections a
-/// second, nearly) lets the rendering go on while the next second is
-/// read, instead of each thread waiting for the other in turn (on two
-/// CPUs, JSON Lines of a million short connections: 4 batches 6.7 s, 32
-/// batches 5.8 s, 64 batches 4.8 s; BENCHMARKS.md). With [`BATCH`], at
-/// most `(QUEUE + 2) * BATCH` connections (8,448; one to three
-/// kilobytes each for a short one) are between the two threads of a
-/// file.
+/// bursts of a second's connections. A queue that holds such a burst
+/// lets the rendering go on while the next second is read, instead of
+/// each thread waiting for the other in turn. 64 batches hold a second
+/// of a capture of up to 8,192 connections a second; a busier capture
+/// fills the queue and the analysis waits, as with a short one. The
+/// bound is memory: at most `(QUEUE + 2) * BATCH` connections (8,448;
+/// one to three kilobytes each for a short one, up to about 25 MB) are
+/// between the two threads of a file. What the length buys on two CPUs
+/// (4, 32 and 64 batches) is measured in BENCHMARKS.md.
 const QUEUE: usize = 64;
 
 /// Where a file's final connections go, and what is counted of them.
