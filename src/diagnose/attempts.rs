@@ -10,7 +10,9 @@ use crate::common::{Duration, Timestamp};
 use crate::flow::FastMap;
 use crate::timeline::Timeline;
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// A connection starting within this time of the end of the previous one
@@ -295,13 +297,14 @@ impl StreamList {
 }
 
 /// A connection waiting in the grouper: its payload, and once final the
-/// correction to apply. The payload is boxed: a queue grown for a burst
-/// keeps its capacity, a few dozen bytes a slot instead of a whole
-/// diagnosed connection.
+/// correction to apply. The payload is the caller's (a diagnosed
+/// connection comes boxed, so that a queue grown for a burst keeps its
+/// capacity at a few dozen bytes a slot, not a whole connection), and so
+/// is the rare correction.
 #[derive(Debug)]
 struct Slot<T> {
-    payload: Option<Box<T>>,
-    relabel: Option<Relabel>,
+    payload: Option<T>,
+    relabel: Option<Box<Relabel>>,
     done: bool,
     /// The attempt it joined (an identifier unique in the grouper).
     attempt: u64,
@@ -313,6 +316,73 @@ struct Slot<T> {
 pub type Emit<'a, T> = dyn FnMut(T, Option<Relabel>, u64) + 'a;
 
 type PairKey = (IpAddr, SocketAddr);
+
+/// A check scheduled for an open attempt: when, the attempt's identifier
+/// and its client and server.
+type Check = (Timestamp, u64, PairKey);
+
+/// The checks scheduled, handed back earliest first, as a binary heap of
+/// them would (by time, then attempt, then client and server). A check is
+/// scheduled a fixed time after the end of a connection ([`BURST_GAP`],
+/// [`RETRY_WINDOW`] or [`PRECHECK_WINDOW`]), and connections come in the
+/// order they started, so the checks of each of these delays mostly come
+/// in time order: each has a queue of its own, in order, and a check
+/// earlier than the last of its queue waits in a heap beside them. The
+/// earliest check is at the front of a queue or on top of the heap: a
+/// check costs a few comparisons, not a heap's sifting over every open
+/// attempt.
+#[derive(Debug, Default)]
+struct Deadlines {
+    /// Checks in order, one queue per delay.
+    lanes: [VecDeque<Check>; 3],
+    /// Checks that came out of their queue's order.
+    late: BinaryHeap<Reverse<Check>>,
+}
+
+impl Deadlines {
+    /// Schedule `check`, due `delay` after the end of a connection.
+    fn push(&mut self, delay: Duration, check: Check) {
+        let lane = if delay == BURST_GAP {
+            0
+        } else if delay == RETRY_WINDOW {
+            1
+        } else {
+            2
+        };
+        let q = &mut self.lanes[lane];
+        if q.back().is_some_and(|last| check < *last) {
+            self.late.push(Reverse(check));
+        } else {
+            q.push_back(check);
+        }
+    }
+
+    /// Take the earliest check, if it is due before `now`.
+    fn pop_before(&mut self, now: Timestamp) -> Option<Check> {
+        // Which holds the earliest: a queue (its index) or the heap (3).
+        let mut best: Option<(usize, &Check)> = None;
+        let fronts = self.lanes.iter().map(VecDeque::front);
+        let late = self.late.peek().map(|Reverse(c)| c);
+        for (i, c) in fronts.chain(std::iter::once(late)).enumerate() {
+            if let Some(c) = c {
+                if best.map_or(true, |(_, b)| c < b) {
+                    best = Some((i, c));
+                }
+            }
+        }
+        match best {
+            Some((i, c)) if c.0 < now => match self.lanes.get_mut(i) {
+                Some(q) => q.pop_front(),
+                None => self.late.pop().map(|Reverse(c)| c),
+            },
+            _ => None,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.late.len()
+    }
+}
 
 /// Groups connections into attempts as they come (in stream order, which
 /// is the order they started in), and hands each connection back with its
@@ -336,7 +406,7 @@ pub struct Grouper<T> {
     open: FastMap<PairKey, Box<Open>>,
     /// When to check an open attempt: one entry per attempt armed (and
     /// entries of attempts already closed, skipped when they come).
-    deadlines: BinaryHeap<Reverse<(Timestamp, u64, PairKey)>>,
+    deadlines: Deadlines,
     clock: Option<Timestamp>,
     next_id: u64,
     closed: Vec<Attempt>,
@@ -356,7 +426,7 @@ impl<T> Grouper<T> {
             queue: VecDeque::new(),
             base: 0,
             open: FastMap::default(),
-            deadlines: BinaryHeap::new(),
+            deadlines: Deadlines::default(),
             clock: None,
             next_id: 0,
             closed: Vec::new(),
@@ -394,87 +464,93 @@ impl<T> Grouper<T> {
         self.expire(now);
         let seq = self.base + self.queue.len() as u64;
         self.queue.push_back(Slot {
-            payload: Some(Box::new(payload)),
+            payload: Some(payload),
             relabel: None,
             done: false,
             attempt: 0,
         });
         self.held_peak = self.held_peak.max(self.queue.len());
         let key = (m.client, m.server);
-        let joins = self.open.get(&key).is_some_and(|o| {
-            (o.n as usize) < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.window
-        });
-        if !joins {
-            self.close(key);
-            let id = self.next_id;
-            self.next_id += 1;
-            self.open.insert(
-                key,
-                Box::new(Open {
-                    id,
-                    group_end: m.last_ts,
-                    first: m.first_ts,
-                    last_end: m.last_ts,
-                    window: m.window(),
-                    armed: Timestamp(i64::MAX),
-                    n: 0,
-                    streams: StreamList::default(),
-                    eff: Vec::new(),
-                    pending: VecDeque::new(),
-                    burst: Burst::default(),
-                    relabels: None,
-                }),
-            );
+        // One look-up: the attempt it joins, or the one it closes and
+        // replaces (its room kept), or a new one.
+        let id = self.next_id;
+        let o: &mut Open = match self.open.entry(key) {
+            Entry::Occupied(e) if joins(e.get(), &m) => e.into_mut(),
+            Entry::Occupied(e) => {
+                let o = e.into_mut();
+                let old = std::mem::replace(&mut **o, Open::new(id, &m));
+                self.closed
+                    .push(close_open(key, old, &mut self.queue, self.base));
+                self.next_id += 1;
+                o
+            }
+            Entry::Vacant(e) => {
+                self.next_id += 1;
+                e.insert(Box::new(Open::new(id, &m)))
+            }
+        };
+        if let Some(s) = self.queue.back_mut() {
+            s.attempt = o.id;
         }
-        if let Some(o) = self.open.get_mut(&key) {
-            if let Some(s) = self.queue.back_mut() {
-                s.attempt = o.id;
+        if o.n > 0 {
+            if let Some(p) = o.pending.back_mut() {
+                p.followed = true;
             }
-            if o.n > 0 {
-                if let Some(p) = o.pending.back_mut() {
-                    p.followed = true;
-                }
-                if m.first_ts.since(o.last_end) > BURST_GAP {
-                    close_burst(o);
-                    o.burst = Burst {
-                        start: o.n as usize,
-                        ..Burst::default()
-                    };
-                }
-                if m.reached_credentials() {
-                    for p in &mut o.pending {
-                        p.later_reached = true;
-                    }
+            if m.first_ts.since(o.last_end) > BURST_GAP {
+                close_burst(o);
+                o.burst = Burst {
+                    start: o.n as usize,
+                    ..Burst::default()
+                };
+            }
+            if m.reached_credentials() {
+                for p in &mut o.pending {
+                    p.later_reached = true;
                 }
             }
-            o.burst.len += 1;
-            if let Some(offer) = m.offer {
-                if let Err(i) = o.burst.offers.binary_search(&offer) {
-                    o.burst.offers.insert(i, offer);
-                }
+        }
+        o.burst.len += 1;
+        if let Some(offer) = m.offer {
+            if let Err(i) = o.burst.offers.binary_search(&offer) {
+                o.burst.offers.insert(i, offer);
             }
-            o.group_end = o.group_end.max(m.last_ts);
-            o.first = o.first.min(m.first_ts);
-            o.last_end = m.last_ts;
-            o.window = m.window();
-            o.pending.push_back(Pending {
-                m,
-                seq,
-                index: o.n as usize,
-                followed: false,
-                later_reached: false,
-                burst_closed: false,
-                probe: None,
-            });
-            o.n += 1;
-            let (burst_end, group_end) =
-                (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
-            let due = burst_end.min(group_end);
-            if due < o.armed {
-                o.armed = due;
-                self.deadlines.push(Reverse((due, o.id, key)));
-                self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
-            }
+        }
+        o.group_end = o.group_end.max(m.last_ts);
+        o.first = o.first.min(m.first_ts);
+        o.last_end = m.last_ts;
+        o.window = m.window();
+        let p = Pending {
+            m,
+            seq,
+            index: o.n as usize,
+            followed: false,
+            later_reached: false,
+            burst_closed: false,
+            probe: None,
+        };
+        o.n += 1;
+        // Final at once with none before it (a refused connection): it
+        // never waits, and the attempt makes no room for it.
+        let at_once = o.pending.is_empty() && is_final(&p, false);
+        let p = if at_once {
+            settle(o, p, &mut self.queue, self.base);
+            None
+        } else {
+            Some(p)
+        };
+        let (burst_end, group_end) = (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
+        let (due, delay) = if burst_end <= group_end {
+            (burst_end, BURST_GAP)
+        } else {
+            (group_end, o.window)
+        };
+        if due < o.armed {
+            o.armed = due;
+            self.deadlines.push(delay, (due, o.id, key));
+            self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
+        }
+        if let Some(p) = p {
+            o.pending.push_back(p);
             fold(o, &mut self.queue, self.base, false);
         }
         self.release(emit);
@@ -495,11 +571,7 @@ impl<T> Grouper<T> {
 
     /// Close the bursts and attempts the clock has passed the window of.
     fn expire(&mut self, now: Timestamp) {
-        while let Some(Reverse((t, id, key))) = self.deadlines.peek().copied() {
-            if t >= now {
-                break;
-            }
-            self.deadlines.pop();
+        while let Some((t, id, key)) = self.deadlines.pop_before(now) {
             let Some(o) = self.open.get_mut(&key).filter(|o| o.id == id) else {
                 continue;
             };
@@ -516,41 +588,22 @@ impl<T> Grouper<T> {
                 // else the end of its window.
                 let (burst_end, group_end) =
                     (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
-                let due = if burst_end >= now {
-                    burst_end.min(group_end)
+                let (due, delay) = if burst_end >= now && burst_end <= group_end {
+                    (burst_end, BURST_GAP)
                 } else {
-                    group_end
+                    (group_end, o.window)
                 };
                 o.armed = due;
-                self.deadlines.push(Reverse((due, id, key)));
+                self.deadlines.push(delay, (due, id, key));
                 self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
             }
         }
     }
 
     fn close(&mut self, key: PairKey) {
-        if let Some(mut o) = self.open.remove(&key) {
-            close_burst(&mut o);
-            fold(&mut o, &mut self.queue, self.base, true);
-            let relabels = match o.relabels.take() {
-                Some(r) => {
-                    let Relabels {
-                        mut rule,
-                        mut probe,
-                    } = *r;
-                    rule.append(&mut probe);
-                    rule
-                }
-                None => Vec::new(),
-            };
-            self.closed.push(summarize(
-                key,
-                o.streams.to_vec(o.n as usize),
-                o.first,
-                o.group_end,
-                &o.eff,
-                relabels,
-            ));
+        if let Some(o) = self.open.remove(&key) {
+            self.closed
+                .push(close_open(key, *o, &mut self.queue, self.base));
         }
     }
 
@@ -559,11 +612,63 @@ impl<T> Grouper<T> {
             if let Some(s) = self.queue.pop_front() {
                 self.base += 1;
                 if let Some(p) = s.payload {
-                    emit(*p, s.relabel, s.attempt);
+                    emit(p, s.relabel.map(|r| *r), s.attempt);
                 }
             }
         }
     }
+}
+
+impl Open {
+    /// A new attempt, starting with `m`.
+    fn new(id: u64, m: &Member) -> Self {
+        Open {
+            id,
+            group_end: m.last_ts,
+            first: m.first_ts,
+            last_end: m.last_ts,
+            window: m.window(),
+            armed: Timestamp(i64::MAX),
+            n: 0,
+            streams: StreamList::default(),
+            eff: Vec::new(),
+            pending: VecDeque::new(),
+            burst: Burst::default(),
+            relabels: None,
+        }
+    }
+}
+
+/// Whether `m` joins the open attempt `o`: it has room, and `m` starts
+/// within the window after its connections.
+fn joins(o: &Open, m: &Member) -> bool {
+    (o.n as usize) < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.window
+}
+
+/// Close an attempt: every member's verdict is final (their slots in
+/// `queue`, whose front is number `base`, marked done).
+fn close_open<T>(key: PairKey, mut o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Attempt {
+    close_burst(&mut o);
+    fold(&mut o, queue, base, true);
+    let relabels = match o.relabels.take() {
+        Some(r) => {
+            let Relabels {
+                mut rule,
+                mut probe,
+            } = *r;
+            rule.append(&mut probe);
+            rule
+        }
+        None => Vec::new(),
+    };
+    summarize(
+        key,
+        o.streams.to_vec(o.n as usize),
+        o.first,
+        o.group_end,
+        &o.eff,
+        relabels,
+    )
 }
 
 fn after(t: Timestamp, d: Duration) -> Timestamp {
@@ -599,17 +704,33 @@ fn close_burst(o: &mut Open) {
 /// Take the members whose verdict is final off the front of the attempt
 /// (all of them when it is `closed`), and mark their slots done.
 fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool) {
-    while let Some(p) = o.pending.front() {
-        let probe_known = p.burst_closed || !p.m.probe_eligible();
-        let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
-        let rule_known =
-            closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
-        if !(probe_known && rule_known) {
-            break;
-        }
+    while o.pending.front().is_some_and(|p| is_final(p, closed)) {
         let Some(p) = o.pending.pop_front() else {
             break;
         };
+        settle(o, p, queue, base);
+    }
+    if o.pending.is_empty() {
+        // An attempt waits open for its window with nothing pending (a
+        // refused connection is final at once): it keeps no room.
+        o.pending = VecDeque::new();
+    }
+}
+
+/// Whether no later connection can change the verdict of `p` (all of
+/// them when its attempt is `closed`).
+fn is_final(p: &Pending, closed: bool) -> bool {
+    let probe_known = p.burst_closed || !p.m.probe_eligible();
+    let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
+    let rule_known =
+        closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
+    probe_known && rule_known
+}
+
+/// Take `p`, whose verdict is final, into its attempt's streams and
+/// verdicts, and mark its slot done with its correction.
+fn settle<T>(o: &mut Open, p: Pending, queue: &mut VecDeque<Slot<T>>, base: u64) {
+    {
         let rule = rule_relabel(&p.m, p.followed, p.later_reached);
         let relabel = match (p.probe, rule) {
             (Some(pr), _) => {
@@ -645,14 +766,9 @@ fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool)
         o.streams.push(m.stream);
         let i = p.seq.saturating_sub(base);
         if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
-            s.relabel = relabel;
+            s.relabel = relabel.map(Box::new);
             s.done = true;
         }
-    }
-    if o.pending.is_empty() {
-        // An attempt waits open for its window with nothing pending (a
-        // refused connection is final at once): it keeps no room.
-        o.pending = VecDeque::new();
     }
 }
 
@@ -727,37 +843,38 @@ fn summarize(
     } else {
         None
     };
-    let head = if n == 1 {
-        format!("1 connection from {client} to {server}")
+    // Written into one string: the head, then the verdicts.
+    let mut summary = String::with_capacity(128);
+    if n == 1 {
+        let _ = write!(summary, "1 connection from {client} to {server}");
     } else {
-        format!(
-            "{n} {} from {client} to {server} within {}",
-            if failed == n {
-                "attempts"
-            } else {
-                "connections"
-            },
-            last.since(first)
-        )
-    };
-    let summary = if n > 1 && all_failed_same_step {
-        let causes: Vec<&str> = {
-            let mut c: Vec<&str> = runs
-                .iter()
-                .filter_map(|(e, _)| e.2.map(|c| c.id()))
-                .collect();
-            c.dedup();
-            c
+        let what = if failed == n {
+            "attempts"
+        } else {
+            "connections"
         };
-        format!(
-            "{head}, all failed at {}{}",
-            failed_step.map(Step::label).unwrap_or("the same step"),
-            if causes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", causes.join(", "))
+        let within = last.since(first);
+        let _ = write!(
+            summary,
+            "{n} {what} from {client} to {server} within {within}"
+        );
+    }
+    if n > 1 && all_failed_same_step {
+        summary.push_str(", all failed at ");
+        summary.push_str(failed_step.map(Step::label).unwrap_or("the same step"));
+        // The causes, each once per run of it.
+        let mut last_cause = None;
+        for id in runs.iter().filter_map(|(e, _)| e.2.map(|c| c.id())) {
+            if last_cause == Some(id) {
+                continue;
             }
-        )
+            summary.push_str(if last_cause.is_none() { " (" } else { ", " });
+            summary.push_str(id);
+            last_cause = Some(id);
+        }
+        if last_cause.is_some() {
+            summary.push(')');
+        }
     } else {
         // Runs of identical labels, in time order.
         let mut labels: Vec<(String, usize)> = Vec::new();
@@ -768,12 +885,17 @@ fn summarize(
                 _ => labels.push((l, *c as usize)),
             }
         }
-        let parts: Vec<String> = labels
-            .into_iter()
-            .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
-            .collect();
-        format!("{head}: {}", parts.join(", then "))
-    };
+        summary.push_str(": ");
+        for (i, (l, c)) in labels.iter().enumerate() {
+            if i > 0 {
+                summary.push_str(", then ");
+            }
+            if *c != 1 {
+                let _ = write!(summary, "{c} x ");
+            }
+            summary.push_str(l);
+        }
+    }
     Attempt {
         streams,
         client,
@@ -818,6 +940,210 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
 #[cfg(test)]
 mod tests {
     use super::StreamList;
+    use super::{Check, Deadlines, Duration, Timestamp, BURST_GAP, PRECHECK_WINDOW, RETRY_WINDOW};
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// The summary as it was written before it was written into one
+    /// string: `format!` per part, joined.
+    fn summary_before(
+        (client, server): super::PairKey,
+        first: Timestamp,
+        last: Timestamp,
+        runs: &[(super::Effective, u32)],
+    ) -> String {
+        use super::{label, Outcome, Step};
+        let count = |f: &dyn Fn(&super::Effective) -> bool| -> usize {
+            runs.iter()
+                .filter(|(e, _)| f(e))
+                .map(|&(_, c)| c as usize)
+                .sum()
+        };
+        let n = count(&|_| true);
+        let failed = count(&|e| e.0 == Outcome::Failed);
+        let same = failed == n && runs.windows(2).all(|w| w[0].0 .3 == w[1].0 .3);
+        let failed_step = if same {
+            runs.first().and_then(|(e, _)| e.3)
+        } else {
+            None
+        };
+        let head = if n == 1 {
+            format!("1 connection from {client} to {server}")
+        } else {
+            format!(
+                "{n} {} from {client} to {server} within {}",
+                if failed == n {
+                    "attempts"
+                } else {
+                    "connections"
+                },
+                last.since(first)
+            )
+        };
+        if n > 1 && same {
+            let mut c: Vec<&str> = runs
+                .iter()
+                .filter_map(|(e, _)| e.2.map(|c| c.id()))
+                .collect();
+            c.dedup();
+            format!(
+                "{head}, all failed at {}{}",
+                failed_step.map(Step::label).unwrap_or("the same step"),
+                if c.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.join(", "))
+                }
+            )
+        } else {
+            let mut labels: Vec<(String, usize)> = Vec::new();
+            for (e, c) in runs {
+                let l = label(e.0, e.1, e.2, e.3);
+                match labels.last_mut() {
+                    Some((p, n)) if *p == l => *n += *c as usize,
+                    _ => labels.push((l, *c as usize)),
+                }
+            }
+            let parts: Vec<String> = labels
+                .into_iter()
+                .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
+                .collect();
+            format!("{head}: {}", parts.join(", then "))
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_before() {
+        use super::{summarize, Benign, CauseId, Outcome, Step};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % n as u64) as usize
+        };
+        let outcomes = [
+            Outcome::Failed,
+            Outcome::Failed,
+            Outcome::Benign,
+            Outcome::Established,
+            Outcome::Incomplete,
+            Outcome::NotRdp,
+        ];
+        let benign = [
+            None,
+            None,
+            Some(Benign::CredentialPrecheck),
+            Some(Benign::SessionEnd),
+            Some(Benign::Probe),
+            Some(Benign::Scanner),
+        ];
+        let causes = [
+            None,
+            Some(CauseId::PortClosed),
+            Some(CauseId::PortClosed),
+            Some(CauseId::PubKeyAuthRejected),
+        ];
+        let steps: Vec<Option<Step>> = std::iter::once(None)
+            .chain(Step::all().take(4).map(Some))
+            .collect();
+        let keys: [super::PairKey; 2] = [
+            (
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.9:3389".parse().unwrap(),
+            ),
+            (
+                "fe80::1".parse().unwrap(),
+                "[fe80::9%2]:3389".parse().unwrap(),
+            ),
+        ];
+        for _ in 0..2_000 {
+            let runs: Vec<(super::Effective, u32)> = (0..1 + next(4))
+                .map(|_| {
+                    let e = (
+                        outcomes[next(outcomes.len())],
+                        benign[next(benign.len())],
+                        causes[next(causes.len())],
+                        steps[next(steps.len())],
+                    );
+                    (e, 1 + next(3) as u32 * next(2) as u32)
+                })
+                .collect();
+            let key = keys[next(2)];
+            let first = Timestamp(next(1 << 20) as i64 * 1_000);
+            let last = Timestamp(first.0 + next(1 << 30) as i64 * 100);
+            let n: u32 = runs.iter().map(|r| r.1).sum();
+            let a = summarize(key, vec![0; n as usize], first, last, &runs, Vec::new());
+            assert_eq!(a.summary, summary_before(key, first, last, &runs));
+        }
+    }
+
+    /// The checks come back in the order a binary heap of them gives
+    /// (the structure the grouper used before), however they were
+    /// scheduled: in order, out of order, with equal times.
+    #[test]
+    fn deadlines_come_back_as_from_a_heap() {
+        // A small linear congruential generator: the same runs each time.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let delays = [BURST_GAP, RETRY_WINDOW, PRECHECK_WINDOW, Duration(7)];
+        let keys = [
+            (
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.9:3389".parse().unwrap(),
+            ),
+            (
+                "10.0.0.2".parse().unwrap(),
+                "10.0.0.9:3389".parse().unwrap(),
+            ),
+            (
+                "fe80::1".parse().unwrap(),
+                "[fe80::9]:3389".parse().unwrap(),
+            ),
+        ];
+        for round in 0..200 {
+            let mut d = Deadlines::default();
+            let mut model: BinaryHeap<Reverse<Check>> = BinaryHeap::new();
+            let mut now = 0i64;
+            // Later rounds jitter more: more checks out of their order.
+            let jitter = 1 + round as u64 * 50;
+            for _ in 0..500 {
+                if next(3) > 0 {
+                    let delay = delays[next(4) as usize];
+                    let end = now + next(jitter) as i64 - (jitter / 4) as i64;
+                    let due = Timestamp(end.saturating_add(delay.0));
+                    let check = (due, next(40), keys[next(3) as usize]);
+                    d.push(delay, check);
+                    model.push(Reverse(check));
+                } else {
+                    now += next(jitter) as i64;
+                    if next(20) == 0 {
+                        now += PRECHECK_WINDOW.0;
+                    }
+                    let t = Timestamp(now);
+                    loop {
+                        let want = model
+                            .peek()
+                            .filter(|Reverse(c)| c.0 < t)
+                            .map(|Reverse(c)| *c);
+                        if want.is_some() {
+                            model.pop();
+                        }
+                        assert_eq!(d.pop_before(t), want, "round {round}");
+                        if want.is_none() {
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(d.len(), model.len());
+            }
+        }
+    }
 
     #[test]
     fn stream_lists_give_back_their_streams_in_order() {
