@@ -204,7 +204,8 @@ struct Pending {
     followed: bool,
     later_reached: bool,
     burst_closed: bool,
-    probe: Option<Relabel>,
+    /// Boxed, as in the slot it goes to: most connections have none.
+    probe: Option<Box<Relabel>>,
 }
 
 /// The burst (connections back to back) an open attempt ends with.
@@ -785,7 +786,7 @@ fn close_burst(o: &mut Open) {
         }
         p.burst_closed = true;
         if offers >= PROBE_OFFERS && p.m.probe_eligible() {
-            p.probe = Some(Relabel {
+            p.probe = Some(Box::new(Relabel {
                 stream: p.m.stream,
                 outcome: Outcome::Benign,
                 benign: Some(Benign::Probe),
@@ -797,7 +798,7 @@ fn close_burst(o: &mut Open) {
                      user's failure",
                     n, offers
                 ),
-            });
+            }));
         }
     }
 }
@@ -831,45 +832,37 @@ fn is_final(p: &Pending, closed: bool) -> bool {
 /// Take `p`, whose verdict is final, into its attempt's streams and
 /// verdicts, and mark its slot done with its correction.
 fn settle<T>(o: &mut Open, p: Pending, queue: &mut VecDeque<Slot<T>>, base: u64) {
-    {
-        let rule = rule_relabel(&p.m, p.followed, p.later_reached);
-        let relabel = match (p.probe, rule) {
-            (Some(pr), _) => {
-                o.relabels
-                    .get_or_insert_with(Box::default)
-                    .probe
-                    .push(pr.clone());
-                Some(pr)
-            }
-            (None, Some(r)) => {
-                o.relabels
-                    .get_or_insert_with(Box::default)
-                    .rule
-                    .push(r.clone());
-                Some(r)
-            }
-            (None, None) => None,
-        };
-        let m = &p.m;
-        let eff = match &relabel {
-            Some(r) => (
-                r.outcome,
-                r.benign,
-                r.cause.as_ref().map(|c| c.id),
-                r.failed_step,
-            ),
-            None => (m.outcome, m.benign, m.cause, m.failed_step),
-        };
-        match o.eff.last_mut() {
-            Some((e, count)) if *e == eff => *count += 1,
-            _ => o.eff.push((eff, 1)),
+    let relabel = match p.probe {
+        Some(pr) => {
+            let r = o.relabels.get_or_insert_with(Box::default);
+            r.probe.push(Relabel::clone(&pr));
+            Some(pr)
         }
-        o.streams.push(m.stream);
-        let i = p.seq.saturating_sub(base);
-        if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
-            s.relabel = relabel.map(Box::new);
-            s.done = true;
-        }
+        None => rule_relabel(&p.m, p.followed, p.later_reached).map(|rl| {
+            let r = o.relabels.get_or_insert_with(Box::default);
+            r.rule.push(rl.clone());
+            Box::new(rl)
+        }),
+    };
+    let m = &p.m;
+    let eff = match &relabel {
+        Some(r) => (
+            r.outcome,
+            r.benign,
+            r.cause.as_ref().map(|c| c.id),
+            r.failed_step,
+        ),
+        None => (m.outcome, m.benign, m.cause, m.failed_step),
+    };
+    match o.eff.last_mut() {
+        Some((e, count)) if *e == eff => *count += 1,
+        _ => o.eff.push((eff, 1)),
+    }
+    o.streams.push(m.stream);
+    let i = p.seq.saturating_sub(base);
+    if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
+        s.relabel = relabel;
+        s.done = true;
     }
 }
 
