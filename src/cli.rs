@@ -943,14 +943,15 @@ fn report_item(
         // Rendering beside the analysis pays when a second thread may run.
         let beside = rayon::current_num_threads() > 1;
         // The grouper runs on the rendering side too: what the reading
-        // thread does per connection ends with its diagnosis.
-        let mut grouper: Grouper<ConnectionResult> = Grouper::new();
-        let mut take = |c: ConnectionResult| {
+        // thread does per connection ends with its diagnosis. A connection
+        // is boxed once as it is handed over, and only the box moves on.
+        let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
+        let mut take = |c: Box<ConnectionResult>| {
             let m = Member::of(&c.timeline, &c.diagnosis);
             grouper.push(m, c, &mut |c, rl, attempt| render.take((c, rl, attempt)));
         };
         let (r, sha) = render::run(&mut take, beside, |emit| {
-            analyze_item_with(item, opts, hash, progress, emit)
+            analyze_item_with(item, opts, hash, progress, &mut |c| emit(Box::new(c)))
         });
         let attempts = grouper.finish(&mut |c, rl, attempt| render.take((c, rl, attempt)));
         render.pass_on();

@@ -10,7 +10,10 @@ use crate::common::{Duration, Timestamp};
 use crate::flow::FastMap;
 use crate::timeline::Timeline;
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
 
 /// A connection starting within this time of the end of the previous one
@@ -201,7 +204,8 @@ struct Pending {
     followed: bool,
     later_reached: bool,
     burst_closed: bool,
-    probe: Option<Relabel>,
+    /// Boxed, as in the slot it goes to: most connections have none.
+    probe: Option<Box<Relabel>>,
 }
 
 /// The burst (connections back to back) an open attempt ends with.
@@ -223,6 +227,8 @@ struct Burst {
 #[derive(Debug)]
 struct Open {
     id: u64,
+    /// Its client and server.
+    key: PairKey,
     group_end: Timestamp,
     first: Timestamp,
     /// The end of its last connection, and that connection's window.
@@ -295,13 +301,14 @@ impl StreamList {
 }
 
 /// A connection waiting in the grouper: its payload, and once final the
-/// correction to apply. The payload is boxed: a queue grown for a burst
-/// keeps its capacity, a few dozen bytes a slot instead of a whole
-/// diagnosed connection.
+/// correction to apply. The payload is the caller's (a diagnosed
+/// connection comes boxed, so that a queue grown for a burst keeps its
+/// capacity at a few dozen bytes a slot, not a whole connection), and so
+/// is the rare correction.
 #[derive(Debug)]
 struct Slot<T> {
-    payload: Option<Box<T>>,
-    relabel: Option<Relabel>,
+    payload: Option<T>,
+    relabel: Option<Box<Relabel>>,
     done: bool,
     /// The attempt it joined (an identifier unique in the grouper).
     attempt: u64,
@@ -313,6 +320,167 @@ struct Slot<T> {
 pub type Emit<'a, T> = dyn FnMut(T, Option<Relabel>, u64) + 'a;
 
 type PairKey = (IpAddr, SocketAddr);
+
+/// A check scheduled for an open attempt: when, the attempt's identifier
+/// and its place in [`OpenAttempts`].
+type Check = (Timestamp, u64, u32);
+
+/// The checks scheduled, handed back earliest first, as a binary heap of
+/// them would (by time, then attempt). A check is
+/// scheduled a fixed time after the end of a connection ([`BURST_GAP`],
+/// [`RETRY_WINDOW`] or [`PRECHECK_WINDOW`]), and connections come in the
+/// order they started, so the checks of each of these delays mostly come
+/// in time order: each has a queue of its own, in order, and a check
+/// earlier than the last of its queue waits in a heap beside them. The
+/// earliest check is at the front of a queue or on top of the heap: a
+/// check costs a few comparisons, not a heap's sifting over every open
+/// attempt.
+#[derive(Debug, Default)]
+struct Deadlines {
+    /// Checks in order, one queue per delay.
+    lanes: [VecDeque<Check>; 3],
+    /// Checks that came out of their queue's order.
+    late: BinaryHeap<Reverse<Check>>,
+}
+
+impl Deadlines {
+    /// Schedule `check`, due `delay` after the end of a connection.
+    fn push(&mut self, delay: Duration, check: Check) {
+        let lane = if delay == BURST_GAP {
+            0
+        } else if delay == RETRY_WINDOW {
+            1
+        } else {
+            2
+        };
+        let q = &mut self.lanes[lane];
+        if q.back().is_some_and(|last| check < *last) {
+            self.late.push(Reverse(check));
+        } else {
+            q.push_back(check);
+        }
+    }
+
+    /// Take the earliest check, if it is due before `now`.
+    fn pop_before(&mut self, now: Timestamp) -> Option<Check> {
+        // Which holds the earliest: a queue (its index) or the heap (3).
+        let mut best: Option<(usize, &Check)> = None;
+        let fronts = self.lanes.iter().map(VecDeque::front);
+        let late = self.late.peek().map(|Reverse(c)| c);
+        for (i, c) in fronts.chain(std::iter::once(late)).enumerate() {
+            if let Some(c) = c {
+                if best.map_or(true, |(_, b)| c < b) {
+                    best = Some((i, c));
+                }
+            }
+        }
+        match best {
+            Some((i, c)) if c.0 < now => match self.lanes.get_mut(i) {
+                Some(q) => q.pop_front(),
+                None => self.late.pop().map(|Reverse(c)| c),
+            },
+            _ => None,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.late.len()
+    }
+}
+
+/// The open attempts, at most one per client and server. Each has a
+/// place (a freed place is reused), which its scheduled checks name, so
+/// a check finds its attempt without a look-up. The attempt of a client
+/// and server is found by a hash of the two (an entry of 16 bytes, where
+/// the addresses take 52: 65,536 open attempts of the million-connection
+/// benchmark are 2 MiB of table, not 8, and a look-up misses the cache
+/// less), the addresses checked in the attempt; one whose hash another
+/// open attempt holds is found in `clashes` by its addresses.
+#[derive(Debug, Default)]
+struct OpenAttempts {
+    /// Boxed: a place costs a pointer while free.
+    places: Vec<Option<Box<Open>>>,
+    free: Vec<u32>,
+    by_hash: FastMap<u64, u32>,
+    clashes: FastMap<PairKey, u32>,
+    /// Bits of the hash kept (all but in a test that makes hashes clash).
+    hash_mask: u64,
+}
+
+impl OpenAttempts {
+    fn new() -> Self {
+        OpenAttempts {
+            hash_mask: u64::MAX,
+            ..OpenAttempts::default()
+        }
+    }
+
+    fn hash(&self, key: &PairKey) -> u64 {
+        self.by_hash.hasher().hash_one(key) & self.hash_mask
+    }
+
+    fn len(&self) -> usize {
+        self.by_hash.len() + self.clashes.len()
+    }
+
+    fn get_mut(&mut self, place: u32) -> Option<&mut Open> {
+        self.places.get_mut(place as usize)?.as_deref_mut()
+    }
+
+    /// The place of the attempt of `key`, if one is open.
+    fn find(&self, key: &PairKey) -> Option<u32> {
+        let held = |p: &u32| {
+            self.places
+                .get(*p as usize)
+                .and_then(|o| o.as_deref())
+                .is_some_and(|o| o.key == *key)
+        };
+        match self.by_hash.get(&self.hash(key)).filter(|p| held(p)) {
+            Some(&p) => Some(p),
+            None if self.clashes.is_empty() => None,
+            None => self.clashes.get(key).copied(),
+        }
+    }
+
+    /// Open `o` (no attempt of its client and server is open); its place.
+    fn add(&mut self, o: Open) -> u32 {
+        let key = o.key;
+        let place = match self.free.pop() {
+            Some(p) => {
+                if let Some(slot) = self.places.get_mut(p as usize) {
+                    *slot = Some(Box::new(o));
+                }
+                p
+            }
+            None => {
+                self.places.push(Some(Box::new(o)));
+                (self.places.len() - 1) as u32
+            }
+        };
+        match self.by_hash.entry(self.hash(&key)) {
+            Entry::Vacant(e) => {
+                e.insert(place);
+            }
+            Entry::Occupied(_) => {
+                self.clashes.insert(key, place);
+            }
+        }
+        place
+    }
+
+    /// Take the attempt at `place` out, if one is open there.
+    fn remove(&mut self, place: u32) -> Option<Box<Open>> {
+        let o = self.places.get_mut(place as usize)?.take()?;
+        self.free.push(place);
+        let h = self.hash(&o.key);
+        if self.by_hash.get(&h) == Some(&place) {
+            self.by_hash.remove(&h);
+        } else {
+            self.clashes.remove(&o.key);
+        }
+        Some(o)
+    }
+}
 
 /// Groups connections into attempts as they come (in stream order, which
 /// is the order they started in), and hands each connection back with its
@@ -331,12 +499,10 @@ pub struct Grouper<T> {
     queue: VecDeque<Slot<T>>,
     /// Sequence number of `queue[0]`.
     base: u64,
-    /// Boxed: the map's spare room costs a pointer per slot, not an
-    /// attempt.
-    open: FastMap<PairKey, Box<Open>>,
+    open: OpenAttempts,
     /// When to check an open attempt: one entry per attempt armed (and
     /// entries of attempts already closed, skipped when they come).
-    deadlines: BinaryHeap<Reverse<(Timestamp, u64, PairKey)>>,
+    deadlines: Deadlines,
     clock: Option<Timestamp>,
     next_id: u64,
     closed: Vec<Attempt>,
@@ -355,8 +521,8 @@ impl<T> Grouper<T> {
         Grouper {
             queue: VecDeque::new(),
             base: 0,
-            open: FastMap::default(),
-            deadlines: BinaryHeap::new(),
+            open: OpenAttempts::new(),
+            deadlines: Deadlines::default(),
             clock: None,
             next_id: 0,
             closed: Vec::new(),
@@ -394,87 +560,100 @@ impl<T> Grouper<T> {
         self.expire(now);
         let seq = self.base + self.queue.len() as u64;
         self.queue.push_back(Slot {
-            payload: Some(Box::new(payload)),
+            payload: Some(payload),
             relabel: None,
             done: false,
             attempt: 0,
         });
         self.held_peak = self.held_peak.max(self.queue.len());
         let key = (m.client, m.server);
-        let joins = self.open.get(&key).is_some_and(|o| {
-            (o.n as usize) < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.window
-        });
-        if !joins {
-            self.close(key);
-            let id = self.next_id;
-            self.next_id += 1;
-            self.open.insert(
-                key,
-                Box::new(Open {
-                    id,
-                    group_end: m.last_ts,
-                    first: m.first_ts,
-                    last_end: m.last_ts,
-                    window: m.window(),
-                    armed: Timestamp(i64::MAX),
-                    n: 0,
-                    streams: StreamList::default(),
-                    eff: Vec::new(),
-                    pending: VecDeque::new(),
-                    burst: Burst::default(),
-                    relabels: None,
-                }),
-            );
-        }
-        if let Some(o) = self.open.get_mut(&key) {
-            if let Some(s) = self.queue.back_mut() {
-                s.attempt = o.id;
-            }
-            if o.n > 0 {
-                if let Some(p) = o.pending.back_mut() {
-                    p.followed = true;
-                }
-                if m.first_ts.since(o.last_end) > BURST_GAP {
-                    close_burst(o);
-                    o.burst = Burst {
-                        start: o.n as usize,
-                        ..Burst::default()
-                    };
-                }
-                if m.reached_credentials() {
-                    for p in &mut o.pending {
-                        p.later_reached = true;
+        // One look-up: the attempt it joins, or the one it closes and
+        // replaces (in its place), or a new one.
+        let found = self.open.find(&key);
+        let joined = found.filter(|&p| self.open.get_mut(p).is_some_and(|o| joins(o, &m)));
+        let place = match joined {
+            Some(p) => p,
+            None => {
+                let fresh = Open::new(self.next_id, key, &m);
+                self.next_id += 1;
+                match found.and_then(|p| Some((p, self.open.get_mut(p)?))) {
+                    Some((p, o)) => {
+                        let old = std::mem::replace(o, fresh);
+                        self.closed
+                            .push(close_open(old, &mut self.queue, self.base));
+                        p
                     }
+                    None => self.open.add(fresh),
                 }
             }
-            o.burst.len += 1;
-            if let Some(offer) = m.offer {
-                if let Err(i) = o.burst.offers.binary_search(&offer) {
-                    o.burst.offers.insert(i, offer);
+        };
+        let Some(o) = self.open.get_mut(place) else {
+            // Never: the attempt was found or made just above.
+            self.release(emit);
+            return;
+        };
+        if let Some(s) = self.queue.back_mut() {
+            s.attempt = o.id;
+        }
+        if o.n > 0 {
+            if let Some(p) = o.pending.back_mut() {
+                p.followed = true;
+            }
+            if m.first_ts.since(o.last_end) > BURST_GAP {
+                close_burst(o);
+                o.burst = Burst {
+                    start: o.n as usize,
+                    ..Burst::default()
+                };
+            }
+            if m.reached_credentials() {
+                for p in &mut o.pending {
+                    p.later_reached = true;
                 }
             }
-            o.group_end = o.group_end.max(m.last_ts);
-            o.first = o.first.min(m.first_ts);
-            o.last_end = m.last_ts;
-            o.window = m.window();
-            o.pending.push_back(Pending {
-                m,
-                seq,
-                index: o.n as usize,
-                followed: false,
-                later_reached: false,
-                burst_closed: false,
-                probe: None,
-            });
-            o.n += 1;
-            let (burst_end, group_end) =
-                (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
-            let due = burst_end.min(group_end);
-            if due < o.armed {
-                o.armed = due;
-                self.deadlines.push(Reverse((due, o.id, key)));
-                self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
+        }
+        o.burst.len += 1;
+        if let Some(offer) = m.offer {
+            if let Err(i) = o.burst.offers.binary_search(&offer) {
+                o.burst.offers.insert(i, offer);
             }
+        }
+        o.group_end = o.group_end.max(m.last_ts);
+        o.first = o.first.min(m.first_ts);
+        o.last_end = m.last_ts;
+        o.window = m.window();
+        let p = Pending {
+            m,
+            seq,
+            index: o.n as usize,
+            followed: false,
+            later_reached: false,
+            burst_closed: false,
+            probe: None,
+        };
+        o.n += 1;
+        // Final at once with none before it (a refused connection): it
+        // never waits, and the attempt makes no room for it.
+        let at_once = o.pending.is_empty() && is_final(&p, false);
+        let p = if at_once {
+            settle(o, p, &mut self.queue, self.base);
+            None
+        } else {
+            Some(p)
+        };
+        let (burst_end, group_end) = (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
+        let (due, delay) = if burst_end <= group_end {
+            (burst_end, BURST_GAP)
+        } else {
+            (group_end, o.window)
+        };
+        if due < o.armed {
+            o.armed = due;
+            self.deadlines.push(delay, (due, o.id, place));
+            self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
+        }
+        if let Some(p) = p {
+            o.pending.push_back(p);
             fold(o, &mut self.queue, self.base, false);
         }
         self.release(emit);
@@ -483,9 +662,8 @@ impl<T> Grouper<T> {
     /// Close every attempt and hand back every connection; the attempts,
     /// ordered by client, server and start.
     pub fn finish(mut self, emit: &mut Emit<'_, T>) -> Vec<Attempt> {
-        let keys: Vec<PairKey> = self.open.keys().copied().collect();
-        for k in keys {
-            self.close(k);
+        for place in 0..self.open.places.len() as u32 {
+            self.close(place);
         }
         self.release(emit);
         let mut at = std::mem::take(&mut self.closed);
@@ -495,16 +673,12 @@ impl<T> Grouper<T> {
 
     /// Close the bursts and attempts the clock has passed the window of.
     fn expire(&mut self, now: Timestamp) {
-        while let Some(Reverse((t, id, key))) = self.deadlines.peek().copied() {
-            if t >= now {
-                break;
-            }
-            self.deadlines.pop();
-            let Some(o) = self.open.get_mut(&key).filter(|o| o.id == id) else {
+        while let Some((t, id, place)) = self.deadlines.pop_before(now) {
+            let Some(o) = self.open.get_mut(place).filter(|o| o.id == id) else {
                 continue;
             };
             if now.since(o.group_end) > o.window {
-                self.close(key);
+                self.close(place);
                 continue;
             }
             if now.since(o.last_end) > BURST_GAP {
@@ -516,41 +690,21 @@ impl<T> Grouper<T> {
                 // else the end of its window.
                 let (burst_end, group_end) =
                     (after(o.last_end, BURST_GAP), after(o.group_end, o.window));
-                let due = if burst_end >= now {
-                    burst_end.min(group_end)
+                let (due, delay) = if burst_end >= now && burst_end <= group_end {
+                    (burst_end, BURST_GAP)
                 } else {
-                    group_end
+                    (group_end, o.window)
                 };
                 o.armed = due;
-                self.deadlines.push(Reverse((due, id, key)));
+                self.deadlines.push(delay, (due, id, place));
                 self.scheduled_peak = self.scheduled_peak.max(self.deadlines.len());
             }
         }
     }
 
-    fn close(&mut self, key: PairKey) {
-        if let Some(mut o) = self.open.remove(&key) {
-            close_burst(&mut o);
-            fold(&mut o, &mut self.queue, self.base, true);
-            let relabels = match o.relabels.take() {
-                Some(r) => {
-                    let Relabels {
-                        mut rule,
-                        mut probe,
-                    } = *r;
-                    rule.append(&mut probe);
-                    rule
-                }
-                None => Vec::new(),
-            };
-            self.closed.push(summarize(
-                key,
-                o.streams.to_vec(o.n as usize),
-                o.first,
-                o.group_end,
-                &o.eff,
-                relabels,
-            ));
+    fn close(&mut self, place: u32) {
+        if let Some(o) = self.open.remove(place) {
+            self.closed.push(close_open(*o, &mut self.queue, self.base));
         }
     }
 
@@ -559,11 +713,64 @@ impl<T> Grouper<T> {
             if let Some(s) = self.queue.pop_front() {
                 self.base += 1;
                 if let Some(p) = s.payload {
-                    emit(*p, s.relabel, s.attempt);
+                    emit(p, s.relabel.map(|r| *r), s.attempt);
                 }
             }
         }
     }
+}
+
+impl Open {
+    /// A new attempt, starting with `m`.
+    fn new(id: u64, key: PairKey, m: &Member) -> Self {
+        Open {
+            id,
+            key,
+            group_end: m.last_ts,
+            first: m.first_ts,
+            last_end: m.last_ts,
+            window: m.window(),
+            armed: Timestamp(i64::MAX),
+            n: 0,
+            streams: StreamList::default(),
+            eff: Vec::new(),
+            pending: VecDeque::new(),
+            burst: Burst::default(),
+            relabels: None,
+        }
+    }
+}
+
+/// Whether `m` joins the open attempt `o`: it has room, and `m` starts
+/// within the window after its connections.
+fn joins(o: &Open, m: &Member) -> bool {
+    (o.n as usize) < MAX_ATTEMPT && m.first_ts.since(o.group_end) <= o.window
+}
+
+/// Close an attempt: every member's verdict is final (their slots in
+/// `queue`, whose front is number `base`, marked done).
+fn close_open<T>(mut o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Attempt {
+    close_burst(&mut o);
+    fold(&mut o, queue, base, true);
+    let relabels = match o.relabels.take() {
+        Some(r) => {
+            let Relabels {
+                mut rule,
+                mut probe,
+            } = *r;
+            rule.append(&mut probe);
+            rule
+        }
+        None => Vec::new(),
+    };
+    summarize(
+        o.key,
+        o.streams.to_vec(o.n as usize),
+        o.first,
+        o.group_end,
+        &o.eff,
+        relabels,
+    )
 }
 
 fn after(t: Timestamp, d: Duration) -> Timestamp {
@@ -579,7 +786,7 @@ fn close_burst(o: &mut Open) {
         }
         p.burst_closed = true;
         if offers >= PROBE_OFFERS && p.m.probe_eligible() {
-            p.probe = Some(Relabel {
+            p.probe = Some(Box::new(Relabel {
                 stream: p.m.stream,
                 outcome: Outcome::Benign,
                 benign: Some(Benign::Probe),
@@ -591,7 +798,7 @@ fn close_burst(o: &mut Open) {
                      user's failure",
                     n, offers
                 ),
-            });
+            }));
         }
     }
 }
@@ -599,60 +806,63 @@ fn close_burst(o: &mut Open) {
 /// Take the members whose verdict is final off the front of the attempt
 /// (all of them when it is `closed`), and mark their slots done.
 fn fold<T>(o: &mut Open, queue: &mut VecDeque<Slot<T>>, base: u64, closed: bool) {
-    while let Some(p) = o.pending.front() {
-        let probe_known = p.burst_closed || !p.m.probe_eligible();
-        let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
-        let rule_known =
-            closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
-        if !(probe_known && rule_known) {
-            break;
-        }
+    while o.pending.front().is_some_and(|p| is_final(p, closed)) {
         let Some(p) = o.pending.pop_front() else {
             break;
         };
-        let rule = rule_relabel(&p.m, p.followed, p.later_reached);
-        let relabel = match (p.probe, rule) {
-            (Some(pr), _) => {
-                o.relabels
-                    .get_or_insert_with(Box::default)
-                    .probe
-                    .push(pr.clone());
-                Some(pr)
-            }
-            (None, Some(r)) => {
-                o.relabels
-                    .get_or_insert_with(Box::default)
-                    .rule
-                    .push(r.clone());
-                Some(r)
-            }
-            (None, None) => None,
-        };
-        let m = &p.m;
-        let eff = match &relabel {
-            Some(r) => (
-                r.outcome,
-                r.benign,
-                r.cause.as_ref().map(|c| c.id),
-                r.failed_step,
-            ),
-            None => (m.outcome, m.benign, m.cause, m.failed_step),
-        };
-        match o.eff.last_mut() {
-            Some((e, count)) if *e == eff => *count += 1,
-            _ => o.eff.push((eff, 1)),
-        }
-        o.streams.push(m.stream);
-        let i = p.seq.saturating_sub(base);
-        if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
-            s.relabel = relabel;
-            s.done = true;
-        }
+        settle(o, p, queue, base);
     }
     if o.pending.is_empty() {
         // An attempt waits open for its window with nothing pending (a
         // refused connection is final at once): it keeps no room.
         o.pending = VecDeque::new();
+    }
+}
+
+/// Whether no later connection can change the verdict of `p` (all of
+/// them when its attempt is `closed`).
+fn is_final(p: &Pending, closed: bool) -> bool {
+    let probe_known = p.burst_closed || !p.m.probe_eligible();
+    let pubkey = p.m.cause == Some(CauseId::PubKeyAuthRejected);
+    let rule_known =
+        closed || ((!p.m.precheck_unanswered() || p.followed) && (!pubkey || p.later_reached));
+    probe_known && rule_known
+}
+
+/// Take `p`, whose verdict is final, into its attempt's streams and
+/// verdicts, and mark its slot done with its correction.
+fn settle<T>(o: &mut Open, p: Pending, queue: &mut VecDeque<Slot<T>>, base: u64) {
+    let relabel = match p.probe {
+        Some(pr) => {
+            let r = o.relabels.get_or_insert_with(Box::default);
+            r.probe.push(Relabel::clone(&pr));
+            Some(pr)
+        }
+        None => rule_relabel(&p.m, p.followed, p.later_reached).map(|rl| {
+            let r = o.relabels.get_or_insert_with(Box::default);
+            r.rule.push(rl.clone());
+            Box::new(rl)
+        }),
+    };
+    let m = &p.m;
+    let eff = match &relabel {
+        Some(r) => (
+            r.outcome,
+            r.benign,
+            r.cause.as_ref().map(|c| c.id),
+            r.failed_step,
+        ),
+        None => (m.outcome, m.benign, m.cause, m.failed_step),
+    };
+    match o.eff.last_mut() {
+        Some((e, count)) if *e == eff => *count += 1,
+        _ => o.eff.push((eff, 1)),
+    }
+    o.streams.push(m.stream);
+    let i = p.seq.saturating_sub(base);
+    if let Some(s) = usize::try_from(i).ok().and_then(|i| queue.get_mut(i)) {
+        s.relabel = relabel;
+        s.done = true;
     }
 }
 
@@ -727,37 +937,38 @@ fn summarize(
     } else {
         None
     };
-    let head = if n == 1 {
-        format!("1 connection from {client} to {server}")
+    // Written into one string: the head, then the verdicts.
+    let mut summary = String::with_capacity(128);
+    if n == 1 {
+        let _ = write!(summary, "1 connection from {client} to {server}");
     } else {
-        format!(
-            "{n} {} from {client} to {server} within {}",
-            if failed == n {
-                "attempts"
-            } else {
-                "connections"
-            },
-            last.since(first)
-        )
-    };
-    let summary = if n > 1 && all_failed_same_step {
-        let causes: Vec<&str> = {
-            let mut c: Vec<&str> = runs
-                .iter()
-                .filter_map(|(e, _)| e.2.map(|c| c.id()))
-                .collect();
-            c.dedup();
-            c
+        let what = if failed == n {
+            "attempts"
+        } else {
+            "connections"
         };
-        format!(
-            "{head}, all failed at {}{}",
-            failed_step.map(Step::label).unwrap_or("the same step"),
-            if causes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", causes.join(", "))
+        let within = last.since(first);
+        let _ = write!(
+            summary,
+            "{n} {what} from {client} to {server} within {within}"
+        );
+    }
+    if n > 1 && all_failed_same_step {
+        summary.push_str(", all failed at ");
+        summary.push_str(failed_step.map(Step::label).unwrap_or("the same step"));
+        // The causes, each once per run of it.
+        let mut last_cause = None;
+        for id in runs.iter().filter_map(|(e, _)| e.2.map(|c| c.id())) {
+            if last_cause == Some(id) {
+                continue;
             }
-        )
+            summary.push_str(if last_cause.is_none() { " (" } else { ", " });
+            summary.push_str(id);
+            last_cause = Some(id);
+        }
+        if last_cause.is_some() {
+            summary.push(')');
+        }
     } else {
         // Runs of identical labels, in time order.
         let mut labels: Vec<(String, usize)> = Vec::new();
@@ -768,12 +979,17 @@ fn summarize(
                 _ => labels.push((l, *c as usize)),
             }
         }
-        let parts: Vec<String> = labels
-            .into_iter()
-            .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
-            .collect();
-        format!("{head}: {}", parts.join(", then "))
-    };
+        summary.push_str(": ");
+        for (i, (l, c)) in labels.iter().enumerate() {
+            if i > 0 {
+                summary.push_str(", then ");
+            }
+            if *c != 1 {
+                let _ = write!(summary, "{c} x ");
+            }
+            summary.push_str(l);
+        }
+    }
     Attempt {
         streams,
         client,
@@ -818,6 +1034,281 @@ fn label(o: Outcome, b: Option<Benign>, c: Option<CauseId>, s: Option<Step>) -> 
 #[cfg(test)]
 mod tests {
     use super::StreamList;
+    use super::{Check, Deadlines, Duration, Timestamp, BURST_GAP, PRECHECK_WINDOW, RETRY_WINDOW};
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// The summary as it was written before it was written into one
+    /// string: `format!` per part, joined.
+    fn summary_before(
+        (client, server): super::PairKey,
+        first: Timestamp,
+        last: Timestamp,
+        runs: &[(super::Effective, u32)],
+    ) -> String {
+        use super::{label, Outcome, Step};
+        let count = |f: &dyn Fn(&super::Effective) -> bool| -> usize {
+            runs.iter()
+                .filter(|(e, _)| f(e))
+                .map(|&(_, c)| c as usize)
+                .sum()
+        };
+        let n = count(&|_| true);
+        let failed = count(&|e| e.0 == Outcome::Failed);
+        let same = failed == n && runs.windows(2).all(|w| w[0].0 .3 == w[1].0 .3);
+        let failed_step = if same {
+            runs.first().and_then(|(e, _)| e.3)
+        } else {
+            None
+        };
+        let head = if n == 1 {
+            format!("1 connection from {client} to {server}")
+        } else {
+            format!(
+                "{n} {} from {client} to {server} within {}",
+                if failed == n {
+                    "attempts"
+                } else {
+                    "connections"
+                },
+                last.since(first)
+            )
+        };
+        if n > 1 && same {
+            let mut c: Vec<&str> = runs
+                .iter()
+                .filter_map(|(e, _)| e.2.map(|c| c.id()))
+                .collect();
+            c.dedup();
+            format!(
+                "{head}, all failed at {}{}",
+                failed_step.map(Step::label).unwrap_or("the same step"),
+                if c.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.join(", "))
+                }
+            )
+        } else {
+            let mut labels: Vec<(String, usize)> = Vec::new();
+            for (e, c) in runs {
+                let l = label(e.0, e.1, e.2, e.3);
+                match labels.last_mut() {
+                    Some((p, n)) if *p == l => *n += *c as usize,
+                    _ => labels.push((l, *c as usize)),
+                }
+            }
+            let parts: Vec<String> = labels
+                .into_iter()
+                .map(|(l, c)| if c == 1 { l } else { format!("{c} x {l}") })
+                .collect();
+            format!("{head}: {}", parts.join(", then "))
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_before() {
+        use super::{summarize, Benign, CauseId, Outcome, Step};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % n as u64) as usize
+        };
+        let outcomes = [
+            Outcome::Failed,
+            Outcome::Failed,
+            Outcome::Benign,
+            Outcome::Established,
+            Outcome::Incomplete,
+            Outcome::NotRdp,
+        ];
+        let benign = [
+            None,
+            None,
+            Some(Benign::CredentialPrecheck),
+            Some(Benign::SessionEnd),
+            Some(Benign::Probe),
+            Some(Benign::Scanner),
+        ];
+        let causes = [
+            None,
+            Some(CauseId::PortClosed),
+            Some(CauseId::PortClosed),
+            Some(CauseId::PubKeyAuthRejected),
+        ];
+        let steps: Vec<Option<Step>> = std::iter::once(None)
+            .chain(Step::all().take(4).map(Some))
+            .collect();
+        let keys: [super::PairKey; 2] = [
+            (
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.9:3389".parse().unwrap(),
+            ),
+            (
+                "fe80::1".parse().unwrap(),
+                "[fe80::9%2]:3389".parse().unwrap(),
+            ),
+        ];
+        for _ in 0..2_000 {
+            let runs: Vec<(super::Effective, u32)> = (0..1 + next(4))
+                .map(|_| {
+                    let e = (
+                        outcomes[next(outcomes.len())],
+                        benign[next(benign.len())],
+                        causes[next(causes.len())],
+                        steps[next(steps.len())],
+                    );
+                    (e, 1 + next(3) as u32 * next(2) as u32)
+                })
+                .collect();
+            let key = keys[next(2)];
+            let first = Timestamp(next(1 << 20) as i64 * 1_000);
+            let last = Timestamp(first.0 + next(1 << 30) as i64 * 100);
+            let n: u32 = runs.iter().map(|r| r.1).sum();
+            let a = summarize(key, vec![0; n as usize], first, last, &runs, Vec::new());
+            assert_eq!(a.summary, summary_before(key, first, last, &runs));
+        }
+    }
+
+    /// Attempts whose hashes clash are found by their addresses: a
+    /// grouper whose hashes keep two bits (most attempts clash) or none
+    /// (all do) hands back what one with whole hashes does.
+    #[test]
+    fn clashing_hashes_group_as_whole_ones() {
+        use super::{Benign, CauseId, Grouper, Member, Outcome, Relabel, Step};
+        let mut seed = 0x51_7cc1_b727_220au64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let clients: Vec<std::net::IpAddr> = (0..40)
+            .map(|i| {
+                if i % 5 == 0 {
+                    format!("fe80::{i}").parse().unwrap()
+                } else {
+                    format!("10.0.0.{i}").parse().unwrap()
+                }
+            })
+            .collect();
+        let servers: [std::net::SocketAddr; 3] = [
+            "10.0.1.1:3389".parse().unwrap(),
+            "10.0.1.1:3390".parse().unwrap(),
+            "[fe80::9]:3389".parse().unwrap(),
+        ];
+        let mut t = 0i64;
+        let members: Vec<Member> = (0..3_000u64)
+            .map(|stream| {
+                t += [0, 1_000_000, 500_000_000, 3_000_000_000, 40_000_000_000][next(5) as usize]
+                    + next(1_000_000) as i64;
+                let first_ts = Timestamp(t);
+                let last_ts = Timestamp(t + next(4_000_000_000) as i64);
+                let kind = next(4);
+                Member {
+                    stream,
+                    client: clients[next(clients.len() as u64) as usize],
+                    server: servers[next(3) as usize],
+                    first_ts,
+                    last_ts,
+                    capture_end: Timestamp(t + 200_000_000_000),
+                    outcome: [
+                        Outcome::Failed,
+                        Outcome::Benign,
+                        Outcome::Established,
+                        Outcome::Failed,
+                    ][kind as usize],
+                    benign: (kind == 1).then_some(Benign::CredentialPrecheck),
+                    cause: match kind {
+                        0 => Some(CauseId::PortClosed),
+                        3 => Some(CauseId::PubKeyAuthRejected),
+                        _ => None,
+                    },
+                    failed_step: (kind == 0).then_some(Step::SynAck),
+                    last_step: (kind == 2).then_some(Step::CredsspCredentials),
+                    offer: (next(2) == 0).then(|| Some(1 + next(4) as u32)),
+                }
+            })
+            .collect();
+        let run = |mask: u64| {
+            let mut g: Grouper<u64> = Grouper::new();
+            g.open.hash_mask = mask;
+            let mut out: Vec<(u64, Option<Relabel>, u64)> = Vec::new();
+            let mut emit = |s: u64, r: Option<Relabel>, a: u64| out.push((s, r, a));
+            let mut open_peak = 0;
+            for m in &members {
+                let s = m.stream;
+                g.push(m.clone(), s, &mut emit);
+                open_peak = open_peak.max(g.open_attempts());
+            }
+            let at = g.finish(&mut emit);
+            (out, at, open_peak)
+        };
+        let whole = run(u64::MAX);
+        assert_eq!(whole.0.len(), members.len());
+        assert!(
+            whole.0.iter().any(|(_, r, _)| r.is_some()),
+            "some corrected"
+        );
+        for mask in [3, 0] {
+            assert_eq!(run(mask), whole, "hash mask {mask:#x}");
+        }
+    }
+
+    /// The checks come back in the order a binary heap of them gives
+    /// (the structure the grouper used before), however they were
+    /// scheduled: in order, out of order, with equal times.
+    #[test]
+    fn deadlines_come_back_as_from_a_heap() {
+        // A small linear congruential generator: the same runs each time.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let delays = [BURST_GAP, RETRY_WINDOW, PRECHECK_WINDOW, Duration(7)];
+        for round in 0..200 {
+            let mut d = Deadlines::default();
+            let mut model: BinaryHeap<Reverse<Check>> = BinaryHeap::new();
+            let mut now = 0i64;
+            // Later rounds jitter more: more checks out of their order.
+            let jitter = 1 + round as u64 * 50;
+            for _ in 0..500 {
+                if next(3) > 0 {
+                    let delay = delays[next(4) as usize];
+                    let end = now + next(jitter) as i64 - (jitter / 4) as i64;
+                    let due = Timestamp(end.saturating_add(delay.0));
+                    let check = (due, next(40), next(3) as u32);
+                    d.push(delay, check);
+                    model.push(Reverse(check));
+                } else {
+                    now += next(jitter) as i64;
+                    if next(20) == 0 {
+                        now += PRECHECK_WINDOW.0;
+                    }
+                    let t = Timestamp(now);
+                    loop {
+                        let want = model
+                            .peek()
+                            .filter(|Reverse(c)| c.0 < t)
+                            .map(|Reverse(c)| *c);
+                        if want.is_some() {
+                            model.pop();
+                        }
+                        assert_eq!(d.pop_before(t), want, "round {round}");
+                        if want.is_none() {
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(d.len(), model.len());
+            }
+        }
+    }
 
     #[test]
     fn stream_lists_give_back_their_streams_in_order() {
