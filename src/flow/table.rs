@@ -535,16 +535,15 @@ impl Table {
             syn: seg.flags.syn(),
             ack: seg.flags.ack(),
         };
-        self.create(cfg, stats, key, first, frame, ts);
-        if let Some(e) = self.map.get_mut(&key) {
-            self.last_stream = Some(e.stream);
-            let before = e.track.held();
-            if self.held.total() >= cfg.max_buffered {
-                stop_keeping(e, cfg, stats);
-            }
-            update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-            budget(&mut self.held, before, e, cfg, stats);
+        let entry = self.create(cfg, stats, key, first, frame, ts);
+        let e = insert_new(&mut self.map, key, entry);
+        self.last_stream = Some(e.stream);
+        let before = e.track.held();
+        if self.held.total() >= cfg.max_buffered {
+            stop_keeping(e, cfg, stats);
         }
+        update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
+        budget(&mut self.held, before, e, cfg, stats);
         self.maybe_sweep(cfg);
     }
 
@@ -571,7 +570,8 @@ impl Table {
                 syn: false,
                 ack: false,
             };
-            self.create(cfg, stats, key, first, frame, ts);
+            let entry = self.create(cfg, stats, key, first, frame, ts);
+            self.map.insert(key, entry);
         }
         if let Some(e) = self.map.get_mut(&key) {
             match &mut e.track {
@@ -593,6 +593,8 @@ impl Table {
         }
     }
 
+    /// A new entry for `key` (absent from the map), after making room
+    /// for it; the caller inserts it.
     fn create(
         &mut self,
         cfg: &FlowConfig,
@@ -601,7 +603,7 @@ impl Table {
         first: First,
         frame: u64,
         ts: Timestamp,
-    ) {
+    ) -> Box<Entry> {
         self.evict(cfg, stats);
         let stream = self.next_stream;
         self.next_stream += 1;
@@ -637,17 +639,14 @@ impl Table {
         if track.has_state() {
             self.stateful.push_back((stream, key));
         }
-        self.map.insert(
-            key,
-            Box::new(Entry {
-                stream,
-                base: [None, None],
-                last_ts: ts,
-                fin: [false, false],
-                rst: false,
-                track,
-            }),
-        );
+        Box::new(Entry {
+            stream,
+            base: [None, None],
+            last_ts: ts,
+            fin: [false, false],
+            rst: false,
+            track,
+        })
     }
 
     fn retire(&mut self, e: Entry) {
@@ -749,6 +748,19 @@ impl Table {
         }
         rest.sort_unstable_by_key(Finished::stream);
         rest
+    }
+}
+
+/// Insert a new entry (its key absent) and give it back: one look-up
+/// where an insertion and a second look-up were two.
+fn insert_new(map: &mut FastMap<Key, Box<Entry>>, key: Key, entry: Box<Entry>) -> &mut Entry {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(entry),
+        std::collections::hash_map::Entry::Occupied(o) => {
+            let slot = o.into_mut();
+            *slot = entry;
+            slot
+        }
     }
 }
 
