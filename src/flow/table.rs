@@ -392,6 +392,16 @@ impl Held {
         self.set(self.local.saturating_sub(n));
     }
 
+    /// [`Held::sub`] of what a track leaving the table held. With nothing
+    /// held, taking anything leaves nothing (the subtraction saturates):
+    /// the track's state, cold by then, is not read at all (a scan's
+    /// connections never hold a byte).
+    fn sub_track(&mut self, t: &Track) {
+        if self.local > 0 {
+            self.sub(t.held());
+        }
+    }
+
     /// What the budget is checked against: the shared total if any.
     fn total(&self) -> usize {
         match &self.shared {
@@ -650,7 +660,7 @@ impl Table {
     }
 
     fn retire(&mut self, e: Entry) {
-        self.held.sub(e.track.held());
+        self.held.sub_track(&e.track);
         if let Track::Selected(c) = e.track {
             self.finished.push(c);
         }
@@ -685,7 +695,7 @@ impl Table {
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
-            self.held.sub(t.held());
+            self.held.sub_track(&t);
             if let Track::Selected(c) = t {
                 self.finished.push(c);
             }
@@ -715,7 +725,7 @@ impl Table {
             }
             let rest = if keep { Track::Tombstone } else { Track::Light };
             let t = std::mem::replace(&mut e.track, rest);
-            held.sub(t.held());
+            held.sub_track(&t);
             if let Track::Selected(c) = t {
                 finished.push(c);
             }
