@@ -736,9 +736,31 @@ impl Table {
         if let Some(swept) = self.finished.get_mut(from..) {
             swept.sort_unstable_by_key(|c| c.stream);
         }
+        self.drop_handed_on(from);
         // Give back the memory of a past burst of conversations.
         if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
             self.map.shrink_to(self.map.len() * 2);
+        }
+    }
+
+    /// Drop from the front of `stateful` the connections a sweep just
+    /// handed on (`finished[from..]`, in stream order), where they are
+    /// known: they no longer hold a state, so
+    /// [`Table::lowest_open_stream`] would drop them too, after a
+    /// look-up in the map each (cold by then). It stops at the first
+    /// stream of `stateful` not handed on, which it leaves to that look-up.
+    fn drop_handed_on(&mut self, from: usize) {
+        let swept = self.finished.get(from..).unwrap_or_default();
+        let mut next = swept.iter().map(|c| c.stream).peekable();
+        while let (Some(&(front, _)), Some(&handed)) = (self.stateful.front(), next.peek()) {
+            if front > handed {
+                next.next();
+            } else if front == handed {
+                self.stateful.pop_front();
+                next.next();
+            } else {
+                break;
+            }
         }
     }
 
