@@ -4,6 +4,7 @@
 
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols};
 use crate::timeline::Timeline;
+use std::fmt::Write;
 
 use super::x224::offered;
 
@@ -42,7 +43,11 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
                 Protocols::RDSAAD => "Azure AD authentication (RDSAAD)",
                 _ => "an unknown protocol",
             };
-            format!("client offered {offered}, server chose {sel}: {why}")
+            // Room for the line at once (`format!` starts at half of it).
+            let mut line = String::with_capacity(128);
+            let _ = write!(line, "client offered {offered}, server chose {sel}: ");
+            line.push_str(why);
+            line
         }
         Some(ConnectionConfirm::Failure { code }) => {
             let what = match code.0 {

@@ -882,6 +882,10 @@ pub struct TcpSummaries {
     bound: usize,
     addrs: Vec<IpAddr>,
     addr_ids: FastMap<IpAddr, u32>,
+    /// The last address looked up as a client and as a server, with its
+    /// id: a client retrying, and the one server of most captures, skip
+    /// the map.
+    last_ids: [Option<(IpAddr, u32)>; 2],
     /// Whether each address is a client of some connection.
     is_client: Vec<bool>,
     verdicts: Vec<Verdict>,
@@ -913,6 +917,7 @@ impl TcpSummaries {
             bound: chunks,
             addrs: Vec::new(),
             addr_ids: FastMap::default(),
+            last_ids: [None, None],
             is_client: Vec::new(),
             verdicts: Vec::new(),
             extras: HashMap::new(),
@@ -969,7 +974,7 @@ impl TcpSummaries {
                 self.verdicts.len() - 1
             }
         };
-        let client = self.addr_id(p.client.ip());
+        let client = self.addr_id_as(0, p.client.ip());
         if let Some(c) = self.is_client.get_mut(client as usize) {
             *c = true;
         }
@@ -980,7 +985,7 @@ impl TcpSummaries {
             first_ts: p.first_ts,
             last_ts: p.last_ts,
             client,
-            server: self.addr_id(p.server.ip()),
+            server: self.addr_id_as(1, p.server.ip()),
             client_port: p.client.port(),
             server_port: p.server.port(),
             // Outcomes x phases x causes x confidences are far fewer.
@@ -1056,6 +1061,21 @@ impl TcpSummaries {
         f.w.flush()?;
         f.rows += oldest.len();
         Ok(self.rows.pop_front().unwrap_or_default())
+    }
+
+    /// [`TcpSummaries::addr_id`] of an address in `role` (0: client, 1:
+    /// server), through the last one looked up in that role.
+    fn addr_id_as(&mut self, role: usize, a: IpAddr) -> u32 {
+        if let Some(Some((last, id))) = self.last_ids.get(role) {
+            if *last == a {
+                return *id;
+            }
+        }
+        let id = self.addr_id(a);
+        if let Some(slot) = self.last_ids.get_mut(role) {
+            *slot = Some((a, id));
+        }
+        id
     }
 
     fn addr_id(&mut self, a: IpAddr) -> u32 {

@@ -289,17 +289,25 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
     )
 }
 
+/// What [`tls_not_started`] says, with the negotiation's account: one
+/// allocation, not a copy of the account and a formatted string.
+fn client_left_before_tls(negotiation: &str) -> String {
+    const HEAD: &str =
+        "The client closed instead of starting TLS: it does not accept what the server chose (";
+    let mut s = String::with_capacity(HEAD.len() + negotiation.len() + 2);
+    s.push_str(HEAD);
+    s.push_str(negotiation);
+    s.push_str(").");
+    s
+}
+
 /// The client closed instead of starting TLS.
 fn tls_not_started(c: &Closed) -> Option<Verdict> {
     Some(
         c.failed(
             CauseId::ClientAborted,
             Confidence::Medium,
-            format!(
-                "The client closed instead of starting TLS: it does not accept what the server \
-                 chose ({}).",
-                c.f.proto.negotiation.clone().unwrap_or_default()
-            ),
+            client_left_before_tls(c.f.proto.negotiation.as_deref().unwrap_or_default()),
         )
         .with(c.stop_ev())
         .with(c.tev()),
@@ -759,4 +767,23 @@ pub(super) fn stalled(lad: &Ladder, f: &Facts, stop: &Mark, next: Step) -> Verdi
                 waited,
             },
         ))
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    #[test]
+    fn the_client_left_before_tls_sentence_is_the_formatted_one() {
+        for neg in [
+            "",
+            "client offered SSL|HYBRID, server chose SSL: TLS without NLA",
+        ] {
+            assert_eq!(
+                super::client_left_before_tls(neg),
+                format!(
+                    "The client closed instead of starting TLS: it does not accept what the \
+                     server chose ({neg})."
+                )
+            );
+        }
+    }
 }

@@ -8,6 +8,34 @@ use super::rules::{end_ev, ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIE
 use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
 
+/// What a refused connection's cause says: "The server refused the
+/// connection: nothing listens on port N or a host firewall rejects it."
+/// Written piece by piece, one allocation (a scan refused on every port
+/// makes one per connection).
+fn refused_summary(port: u16) -> String {
+    const HEAD: &str = "The server refused the connection: nothing listens on port ";
+    const TAIL: &str = " or a host firewall rejects it.";
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = port;
+    while at > 0 {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = digits.get(at..).unwrap_or_default();
+    let mut s = String::with_capacity(HEAD.len() + digits.len() + TAIL.len());
+    s.push_str(HEAD);
+    s.extend(digits.iter().map(|&d| char::from(d)));
+    s.push_str(TAIL);
+    s
+}
+
 pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
     let Some(&(first_frame, first_ts)) = f.syns.first() else {
         return Verdict::incomplete(Ending::CaptureEnded, None);
@@ -17,7 +45,8 @@ pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
         .iter()
         .find(|t| t.dir == Dir::ToClient || matches!(t.kind, TermKind::Icmp(_)));
     let n = f.syns.len();
-    let syn_frames: Vec<u64> = f.syns.iter().map(|(fr, _)| *fr).collect();
+    // Made only where a clue lists them (most connections send one SYN).
+    let syn_frames = || -> Vec<u64> { f.syns.iter().map(|(fr, _)| *fr).collect() };
     if let Some(t) = answer {
         // The SYN that the answer follows.
         let last_syn = f
@@ -45,11 +74,7 @@ pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
                 Some(t.frame),
                 CauseId::PortClosed,
                 Confidence::High,
-                format!(
-                    "The server refused the connection: nothing listens on port {} or a host \
-                     firewall rejects it.",
-                    f.conn.endpoints.server.port()
-                ),
+                refused_summary(f.conn.endpoints.server.port()),
             ),
         };
         v.evidence.push(ev(
@@ -63,7 +88,7 @@ pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
             v.evidence.push(ev(
                 last.0,
                 TcpClue::SynRepeated {
-                    frames: syn_frames.clone(),
+                    frames: syn_frames(),
                 },
             ));
         }
@@ -119,7 +144,7 @@ pub(super) fn syn_unanswered(f: &Facts, lad: &Ladder) -> Verdict {
         v.evidence.push(ev(
             last_frame,
             TcpClue::SynUnanswered {
-                frames: syn_frames,
+                frames: syn_frames(),
                 intervals,
             },
         ));
@@ -202,4 +227,22 @@ pub(super) fn handshake_unfinished(f: &Facts, lad: &Ladder) -> Verdict {
         return v;
     }
     Verdict::incomplete(Ending::CaptureEnded, None)
+}
+
+#[cfg(test)]
+mod refused_tests {
+    use super::refused_summary;
+
+    #[test]
+    fn the_refused_summary_is_the_formatted_one() {
+        for port in [0u16, 7, 10, 99, 100, 3389, 9999, 10000, 65535] {
+            assert_eq!(
+                refused_summary(port),
+                format!(
+                    "The server refused the connection: nothing listens on port {port} or a host \
+                     firewall rejects it."
+                )
+            );
+        }
+    }
 }

@@ -896,52 +896,44 @@ impl ConnState {
         }
     }
 
-    pub fn into_connection(self) -> Connection {
-        let ConnState {
-            stream,
-            endpoints,
-            roles,
-            by_port,
-            first_frame,
-            first_ts,
-            last_frame,
-            last_ts,
-            max_idle,
-            half,
-            dirs,
-            mut log,
-            points,
-            ..
-        } = self;
-        let mut hand_on = |dir: Dir, d: DirState, h: Counters| {
-            let (high, limit) = (d.reasm.high, d.reasm.limit);
-            let kept = d.reasm.finish(d.fin_off.is_some());
-            for g in &kept.2 {
-                log.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
-            }
-            h.into_half(kept, high, limit)
-        };
-        let ([d0, d1], [h0, h1]) = (dirs, half);
-        let to_server = hand_on(Dir::ToServer, d0, h0);
-        let to_client = hand_on(Dir::ToClient, d1, h1);
-        let mut events = log.events;
+    /// The connection handed on, read out of its box in place: a state
+    /// is cold by the time it is handed on, and moved whole out of its
+    /// box (then its directions out of it) it was read and copied several
+    /// times over.
+    pub fn into_connection(mut self: Box<Self>) -> Connection {
+        let to_server = self.hand_on(Dir::ToServer);
+        let to_client = self.hand_on(Dir::ToClient);
+        let mut events = std::mem::take(&mut self.log.events);
         // Stable: events of one frame keep the order they happened in.
         events.sort_by_key(|e| e.frame);
         Connection {
-            stream,
-            endpoints,
-            roles,
-            first_frame,
-            first_ts,
-            last_frame,
-            last_ts,
+            stream: self.stream,
+            endpoints: self.endpoints,
+            roles: self.roles,
+            first_frame: self.first_frame,
+            first_ts: self.first_ts,
+            last_frame: self.last_frame,
+            last_ts: self.last_ts,
             half: [to_server, to_client],
             events,
-            events_dropped: log.dropped,
-            max_idle,
-            by_port,
-            capture_points: points,
+            events_dropped: self.log.dropped,
+            max_idle: self.max_idle,
+            by_port: self.by_port,
+            capture_points: std::mem::take(&mut self.points),
         }
+    }
+
+    /// One direction finished (its gaps classified, and logged as
+    /// events) and taken out of the state.
+    fn hand_on(&mut self, dir: Dir) -> HalfStream {
+        let i = dir.index();
+        let d = &mut self.dirs[i];
+        let (high, limit) = (d.reasm.high, d.reasm.limit);
+        let kept = d.reasm.finish(d.fin_off.is_some());
+        for g in &kept.2 {
+            self.log.push(g.frame, g.ts, dir, TcpEventKind::Gap(*g));
+        }
+        std::mem::take(&mut self.half[i]).into_half(kept, high, limit)
     }
 }
 

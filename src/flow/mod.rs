@@ -115,14 +115,21 @@ impl Default for FlowConfig {
 /// states instead of the 100,000 that `linger` would.
 pub const CLOSE_GRACE: crate::common::Duration = crate::common::Duration::from_secs(3);
 
-/// Push onto a vector that grows from one element, doubling: most
-/// connections are short (a refused one has two events and one packet
-/// each way, a connection reaching the Confirm one segment each way), and
-/// `Vec`'s first allocation of four would be most of what they hold;
-/// the few that grow pay a reallocation or two.
+/// Push onto a vector that grows from one element, then to four, then
+/// doubling: most connections are short (a refused one has two events
+/// and one packet each way, a connection reaching the Confirm one
+/// segment each way), and `Vec`'s first allocation of four would be most
+/// of what they hold; a list that grows past one goes to four at once
+/// (a connection reaching the Confirm sends three or four packets one
+/// way: one reallocation, not two).
 fn push_tight<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() {
-        v.reserve_exact(v.len().max(1));
+        let more = match v.len() {
+            0 => 1,
+            1 => 3,
+            n => n,
+        };
+        v.reserve_exact(more);
     }
     v.push(x);
 }

@@ -502,10 +502,12 @@ impl Reassembler {
 
     /// Close the direction: the kept bytes, who delivered them, and the
     /// classified gaps (sorted by offset). `fin` is whether a FIN was seen.
-    pub fn finish(self, fin: bool) -> (Vec<u8>, Vec<Segment>, Vec<Gap>) {
+    /// The direction's bytes, segments and gaps, taken out (the
+    /// reassembler is left empty).
+    pub fn finish(&mut self, fin: bool) -> (Vec<u8>, Vec<Segment>, Vec<Gap>) {
         let Lost {
             mut gaps, holes, ..
-        } = self.lost.map(|l| *l).unwrap_or_default();
+        } = self.lost.take().map(|l| *l).unwrap_or_default();
         for h in &holes {
             let (kind, frame, ts) = if h.snaplen {
                 (GapKind::Snaplen, h.frame, h.ts)
@@ -547,7 +549,11 @@ impl Reassembler {
                 _ => merged.push(g),
             }
         }
-        (self.data, self.segments, merged)
+        (
+            std::mem::take(&mut self.data),
+            std::mem::take(&mut self.segments),
+            merged,
+        )
     }
 }
 

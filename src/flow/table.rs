@@ -392,6 +392,16 @@ impl Held {
         self.set(self.local.saturating_sub(n));
     }
 
+    /// [`Held::sub`] of what a track leaving the table held. With nothing
+    /// held, taking anything leaves nothing (the subtraction saturates):
+    /// the track's state, cold by then, is not read at all (a scan's
+    /// connections never hold a byte).
+    fn sub_track(&mut self, t: &Track) {
+        if self.local > 0 {
+            self.sub(t.held());
+        }
+    }
+
     /// What the budget is checked against: the shared total if any.
     fn total(&self) -> usize {
         match &self.shared {
@@ -535,16 +545,15 @@ impl Table {
             syn: seg.flags.syn(),
             ack: seg.flags.ack(),
         };
-        self.create(cfg, stats, key, first, frame, ts);
-        if let Some(e) = self.map.get_mut(&key) {
-            self.last_stream = Some(e.stream);
-            let before = e.track.held();
-            if self.held.total() >= cfg.max_buffered {
-                stop_keeping(e, cfg, stats);
-            }
-            update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-            budget(&mut self.held, before, e, cfg, stats);
+        let entry = self.create(cfg, stats, key, first, frame, ts);
+        let e = insert_new(&mut self.map, key, entry);
+        self.last_stream = Some(e.stream);
+        let before = e.track.held();
+        if self.held.total() >= cfg.max_buffered {
+            stop_keeping(e, cfg, stats);
         }
+        update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
+        budget(&mut self.held, before, e, cfg, stats);
         self.maybe_sweep(cfg);
     }
 
@@ -571,7 +580,8 @@ impl Table {
                 syn: false,
                 ack: false,
             };
-            self.create(cfg, stats, key, first, frame, ts);
+            let entry = self.create(cfg, stats, key, first, frame, ts);
+            self.map.insert(key, entry);
         }
         if let Some(e) = self.map.get_mut(&key) {
             match &mut e.track {
@@ -593,6 +603,8 @@ impl Table {
         }
     }
 
+    /// A new entry for `key` (absent from the map), after making room
+    /// for it; the caller inserts it.
     fn create(
         &mut self,
         cfg: &FlowConfig,
@@ -601,7 +613,7 @@ impl Table {
         first: First,
         frame: u64,
         ts: Timestamp,
-    ) {
+    ) -> Box<Entry> {
         self.evict(cfg, stats);
         let stream = self.next_stream;
         self.next_stream += 1;
@@ -637,21 +649,18 @@ impl Table {
         if track.has_state() {
             self.stateful.push_back((stream, key));
         }
-        self.map.insert(
-            key,
-            Box::new(Entry {
-                stream,
-                base: [None, None],
-                last_ts: ts,
-                fin: [false, false],
-                rst: false,
-                track,
-            }),
-        );
+        Box::new(Entry {
+            stream,
+            base: [None, None],
+            last_ts: ts,
+            fin: [false, false],
+            rst: false,
+            track,
+        })
     }
 
     fn retire(&mut self, e: Entry) {
-        self.held.sub(e.track.held());
+        self.held.sub_track(&e.track);
         if let Track::Selected(c) = e.track {
             self.finished.push(c);
         }
@@ -686,7 +695,7 @@ impl Table {
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
         for (_, t) in out {
-            self.held.sub(t.held());
+            self.held.sub_track(&t);
             if let Track::Selected(c) = t {
                 self.finished.push(c);
             }
@@ -716,7 +725,7 @@ impl Table {
             }
             let rest = if keep { Track::Tombstone } else { Track::Light };
             let t = std::mem::replace(&mut e.track, rest);
-            held.sub(t.held());
+            held.sub_track(&t);
             if let Track::Selected(c) = t {
                 finished.push(c);
             }
@@ -727,9 +736,31 @@ impl Table {
         if let Some(swept) = self.finished.get_mut(from..) {
             swept.sort_unstable_by_key(|c| c.stream);
         }
+        self.drop_handed_on(from);
         // Give back the memory of a past burst of conversations.
         if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
             self.map.shrink_to(self.map.len() * 2);
+        }
+    }
+
+    /// Drop from the front of `stateful` the connections a sweep just
+    /// handed on (`finished[from..]`, in stream order), where they are
+    /// known: they no longer hold a state, so
+    /// [`Table::lowest_open_stream`] would drop them too, after a
+    /// look-up in the map each (cold by then). It stops at the first
+    /// stream of `stateful` not handed on, which it leaves to that look-up.
+    fn drop_handed_on(&mut self, from: usize) {
+        let swept = self.finished.get(from..).unwrap_or_default();
+        let mut next = swept.iter().map(|c| c.stream).peekable();
+        while let (Some(&(front, _)), Some(&handed)) = (self.stateful.front(), next.peek()) {
+            if front > handed {
+                next.next();
+            } else if front == handed {
+                self.stateful.pop_front();
+                next.next();
+            } else {
+                break;
+            }
         }
     }
 
@@ -749,6 +780,19 @@ impl Table {
         }
         rest.sort_unstable_by_key(Finished::stream);
         rest
+    }
+}
+
+/// Insert a new entry (its key absent) and give it back: one look-up
+/// where an insertion and a second look-up were two.
+fn insert_new(map: &mut FastMap<Key, Box<Entry>>, key: Key, entry: Box<Entry>) -> &mut Entry {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(entry),
+        std::collections::hash_map::Entry::Occupied(o) => {
+            let slot = o.into_mut();
+            *slot = entry;
+            slot
+        }
     }
 }
 
