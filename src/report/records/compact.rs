@@ -530,7 +530,8 @@ impl Compound<'_, '_> {
 
 macro_rules! number {
     ($($f:ident $t:ty => $w:ident;)*) => {
-        $(fn $f(self, v: $t) -> Result<(), Error> {
+        $(#[inline]
+        fn $f(self, v: $t) -> Result<(), Error> {
             match u8::try_from(v) {
                 // One digit, the most common number of a record (counts,
                 // flags): no formatter needed.
@@ -637,6 +638,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.float(v.is_finite(), |out| CompactFormatter.write_f32(out, v))
     }
 
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         if v == 0.0 {
             // The most common float of a record (the time of a
@@ -652,6 +654,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.float(v.is_finite(), |out| CompactFormatter.write_f64(out, v))
     }
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out
             .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
@@ -663,6 +666,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         if std::mem::take(&mut self.next_is_fixed) {
             self.fixed_str(v);
@@ -681,14 +685,17 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         seq.end()
     }
 
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.serialize_unit()
     }
 
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
         v.serialize(self)
     }
 
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.out.extend_from_slice(b"null");
         Ok(())
@@ -698,6 +705,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.serialize_unit()
     }
 
+    #[inline]
     fn serialize_unit_variant(
         self,
         _: &'static str,
@@ -708,6 +716,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
@@ -742,6 +751,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
         Ok(self.compound(b"[", b"]", None))
     }
@@ -772,6 +782,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(self.compound(b"{", b"}", None))
     }
 
+    #[inline]
     fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'w, 'a>, Error> {
         let names = self.struct_names(name);
         Ok(self.compound(b"{", b"}", names))
@@ -833,6 +844,7 @@ macro_rules! fields {
         $(impl ser::$trait for Compound<'_, '_> {
             type Ok = ();
             type Error = Error;
+            #[inline(always)]
             fn serialize_field<T: Serialize + ?Sized>(
                 &mut self,
                 key: &'static str,
