@@ -1156,6 +1156,11 @@ mod tests {
 
     proptest! {
         #[test]
+        fn any_integer_as_serde_json_writes_it(n in any::<u64>(), i in any::<i64>(), shift in 0u32..64) {
+            same(&(n, n >> shift, i, i >> shift, (n >> shift) as u32, (i >> shift) as i32));
+        }
+
+        #[test]
         fn any_string_as_serde_json_writes_it(s in any::<String>()) {
             same(&s);
         }
