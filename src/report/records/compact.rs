@@ -5,7 +5,8 @@
 //! time. Here a string is looked at eight bytes at a time and copied
 //! whole between escapes, and a text borrowed from the program (a field
 //! name, a [`Text`] of the fixed vocabulary) is escaped once per thread
-//! and copied from then on ([`FixedTexts`]); numbers and escapes are
+//! and copied from then on ([`FixedTexts`] by address, [`Structs`] by
+//! struct and position); numbers and escapes are
 //! written by serde_json's own [`CompactFormatter`], so the output cannot
 //! drift from serde_json's.
 //!
