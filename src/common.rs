@@ -36,42 +36,75 @@ impl Timestamp {
     }
     /// RFC 3339 in UTC with microseconds, e.g. `2014-05-08T15:47:34.123456Z`.
     pub fn to_rfc3339(self) -> String {
-        let secs = self.secs();
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let micros = self.subsec_nanos() / 1000;
-        // Nanoseconds in an i64 span the years 1677 to 2262: always four
-        // digits. The digits are written one by one (this runs twice per
-        // connection; `format!` with widths costs ten times as much).
-        let Ok(year @ 0..=9999) = u32::try_from(y) else {
-            return format!(
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-                sod / 3600,
-                (sod / 60) % 60,
-                sod % 60
-            );
-        };
-        let sod = sod as u32; // 0..86_400
-                              // Into bytes first, then one copy: pushing chars one by one
-                              // checked the capacity and encoded UTF-8 at each.
-        let mut text = [0u8; 27];
-        let mut at = 0;
-        for (n, width, after) in [
-            (year, 4, b'-'),
-            (m, 2, b'-'),
-            (d, 2, b'T'),
-            (sod / 3600, 2, b':'),
-            (sod / 60 % 60, 2, b':'),
-            (sod % 60, 2, b'.'),
-            (micros, 6, b'Z'),
-        ] {
-            put_digits(&mut text[at..at + width], n);
-            text[at + width] = after;
-            at += width + 1;
-        }
-        String::from(std::str::from_utf8(&text).unwrap_or_default())
+        let mut out = String::with_capacity("2014-05-08T15:47:34.123456Z".len());
+        self.push_rfc3339(&mut out);
+        out
     }
+
+    /// [`Timestamp::to_rfc3339`] appended to `out`. The date and time up
+    /// to the second are those of the thread's last timestamp most
+    /// often (the times of a capture's connections come in order, a
+    /// second holds many), so they are kept and copied; only the
+    /// microseconds are written each time.
+    pub fn push_rfc3339(self, out: &mut String) {
+        let secs = self.secs();
+        LAST_SECOND.with_borrow_mut(|(second, head)| {
+            if *second != Some(secs) {
+                head.clear();
+                push_second(head, secs);
+                *second = Some(secs);
+            }
+            out.push_str(head);
+        });
+        let mut fraction = *b"000000Z";
+        put_digits(&mut fraction[..6], self.subsec_nanos() / 1000);
+        out.push_str(std::str::from_utf8(&fraction).unwrap_or_default());
+    }
+}
+
+thread_local! {
+    /// The second of the thread's last RFC 3339 time, and its text up to
+    /// the fraction (`2014-05-08T15:47:34.`).
+    static LAST_SECOND: std::cell::RefCell<(Option<i64>, String)> =
+        const { std::cell::RefCell::new((None, String::new())) };
+}
+
+/// `2014-05-08T15:47:34.`: the RFC 3339 time of second `secs` since the
+/// epoch, up to its fraction.
+fn push_second(out: &mut String, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    // Nanoseconds in an i64 span the years 1677 to 2262: always four
+    // digits. The digits are written one by one (`format!` with widths
+    // costs ten times as much).
+    let Ok(year @ 0..=9999) = u32::try_from(y) else {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        );
+        return;
+    };
+    let sod = sod as u32; // 0..86_400
+    let mut text = [0u8; 20];
+    let mut at = 0;
+    for (n, width, after) in [
+        (year, 4, b'-'),
+        (m, 2, b'-'),
+        (d, 2, b'T'),
+        (sod / 3600, 2, b':'),
+        (sod / 60 % 60, 2, b':'),
+        (sod % 60, 2, b'.'),
+    ] {
+        put_digits(&mut text[at..at + width], n);
+        text[at + width] = after;
+        at += width + 1;
+    }
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// The last `out.len()` decimal digits of `n`, zero-padded.
@@ -109,21 +142,42 @@ impl fmt::Display for Endpoint {
         let SocketAddr::V4(v4) = self.0 else {
             return self.0.fmt(f);
         };
-        let mut text = [0u8; "255.255.255.255:65535".len()];
-        let mut at = 0;
-        for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-            if i > 0 {
-                text[at] = b'.';
-                at += 1;
-            }
-            at += put_decimal(&mut text[at..], u32::from(octet));
-        }
-        text[at] = b':';
-        at += 1;
-        at += put_decimal(&mut text[at..], u32::from(v4.port()));
+        let (text, len) = v4_text(v4);
         // `pad`, as `SocketAddr` does: a width or fill still applies.
-        f.pad(std::str::from_utf8(&text[..at]).unwrap_or_default())
+        f.pad(std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default())
     }
+}
+
+impl Endpoint {
+    /// What `Display` writes, appended to `out` (an IPv4 address
+    /// without the formatting machinery).
+    pub fn push_to(&self, out: &mut String) {
+        let SocketAddr::V4(v4) = self.0 else {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", self.0);
+            return;
+        };
+        let (text, len) = v4_text(v4);
+        out.push_str(std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default());
+    }
+}
+
+/// `a.b.c.d:port` in the first bytes of an array: the array and their
+/// number.
+fn v4_text(v4: std::net::SocketAddrV4) -> ([u8; 21], usize) {
+    let mut text = [0u8; "255.255.255.255:65535".len()];
+    let mut at = 0;
+    for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            text[at] = b'.';
+            at += 1;
+        }
+        at += put_decimal(&mut text[at..], u32::from(octet));
+    }
+    text[at] = b':';
+    at += 1;
+    at += put_decimal(&mut text[at..], u32::from(v4.port()));
+    (text, at)
 }
 
 /// Write `n` in decimal at the start of `out` (room for its digits);
@@ -363,6 +417,100 @@ mod tests {
             Timestamp(i64::MAX).to_rfc3339(),
             "2262-04-11T23:47:16.854775Z"
         );
+    }
+
+    #[test]
+    fn endpoints_pushed_as_socket_addr_displays_them() {
+        let v6 = |s: &str, port, scope| {
+            SocketAddr::V6(std::net::SocketAddrV6::new(
+                s.parse().unwrap(),
+                port,
+                0,
+                scope,
+            ))
+        };
+        let mut addrs: Vec<SocketAddr> = [
+            "0.0.0.0:0",
+            "1.2.3.4:5",
+            "10.1.0.0:20001",
+            "192.0.2.1:3389",
+            "255.255.255.255:65535",
+            "9.99.100.7:10",
+            "[2001:db8::1]:3389",
+            "[::ffff:192.0.2.1]:443",
+            "[::]:0",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        addrs.push(v6("fe80::1", 65535, 2));
+        addrs.push(v6("::ffff:10.0.0.1", 0, 7));
+        for a in addrs {
+            let mut out = String::from("x");
+            Endpoint(a).push_to(&mut out);
+            assert_eq!(out, format!("x{a}"));
+        }
+    }
+
+    /// The RFC 3339 time as the formatting machinery writes it, from the
+    /// same civil date.
+    fn rfc3339_by_format(t: Timestamp) -> String {
+        let secs = t.secs();
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60,
+            t.subsec_nanos() / 1000
+        )
+    }
+
+    #[test]
+    fn rfc3339_the_same_whatever_time_was_written_before() {
+        let seconds = [
+            0i64,
+            -1,
+            1,
+            59,
+            60,
+            86_399,
+            86_400,
+            951_782_399, // 2000-02-28T23:59:59
+            951_868_799, // 2000-02-29T23:59:59
+            1_078_099_199,
+            4_107_542_399, // 2100-02-28T23:59:59 (no leap day)
+            -2_208_988_801,
+            1_789_999_999,
+        ];
+        let nanos = [0u32, 1, 999, 1_000, 499_999, 500_000, 999_999_999];
+        let mut times: Vec<Timestamp> = Vec::new();
+        for s in seconds {
+            for n in nanos {
+                times.push(Timestamp::from_secs_nanos(s, n));
+            }
+        }
+        times.push(Timestamp(i64::MIN));
+        times.push(Timestamp(i64::MAX));
+        // In order, in reverse, and alternating between far seconds.
+        let mut orders = vec![times.clone()];
+        orders.push(times.iter().rev().copied().collect());
+        orders.push(
+            times
+                .iter()
+                .zip(times.iter().rev())
+                .flat_map(|(a, b)| [*a, *b])
+                .collect(),
+        );
+        for order in orders {
+            for t in order {
+                assert_eq!(t.to_rfc3339(), rfc3339_by_format(t), "{t:?}");
+                let mut out = String::from("x");
+                t.push_rfc3339(&mut out);
+                assert_eq!(out, format!("x{}", rfc3339_by_format(t)));
+            }
+        }
     }
 
     #[test]

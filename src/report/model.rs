@@ -1205,9 +1205,8 @@ fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
 /// `ip:port`, IPv6 as `[addr]:port` (Rust's `SocketAddr` display,
 /// written by [`crate::common::Endpoint`]).
 pub fn endpoint(a: SocketAddr) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity("255.255.255.255:65535".len());
-    let _ = write!(out, "{}", crate::common::Endpoint(a));
+    crate::common::Endpoint(a).push_to(&mut out);
     out
 }
 
@@ -1465,12 +1464,9 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    // Pushed one by one: a check of UTF-8 and a call to copy cost more
-    // than the few digits.
-    out.reserve(digits.len() - at);
-    for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    // Digits are ASCII: the check of UTF-8 is a few instructions, where
+    // pushing them as chars one by one cost several per digit.
+    out.push_str(std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.

@@ -5,7 +5,8 @@
 //! time. Here a string is looked at eight bytes at a time and copied
 //! whole between escapes, and a text borrowed from the program (a field
 //! name, a [`Text`] of the fixed vocabulary) is escaped once per thread
-//! and copied from then on ([`FixedTexts`]); numbers and escapes are
+//! and copied from then on ([`FixedTexts`] by address, [`Structs`] by
+//! struct and position); numbers and escapes are
 //! written by serde_json's own [`CompactFormatter`], so the output cannot
 //! drift from serde_json's.
 //!
@@ -21,56 +22,41 @@ use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 use std::cell::RefCell;
 use std::fmt;
 
-/// Why a value was not written (the caller then uses serde_json).
+/// Why a value was not written (the caller then uses serde_json, whose
+/// error says more). A static text, not a string: every call of the
+/// serialiser returns a `Result<(), Error>`, which then fits in two
+/// registers.
 #[derive(Debug)]
-pub struct Error(String);
+pub struct Error(&'static str);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
 impl std::error::Error for Error {}
 
 impl ser::Error for Error {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Error("a value refused to serialise")
     }
 }
 
 thread_local! {
     static FIXED: RefCell<Fixed> = const {
         RefCell::new(Fixed {
-            values: FixedTexts::new(Form::Value),
-            fields: FixedTexts::new(Form::Field),
+            values: FixedTexts::new(),
+            structs: Structs::new(),
         })
     };
 }
 
-/// A thread's escaped fixed texts, as values and as field names.
+/// A thread's escaped fixed texts: values, and the field names of
+/// structs.
 struct Fixed {
     values: FixedTexts,
-    fields: FixedTexts,
-}
-
-/// How the texts of a [`FixedTexts`] are written.
-#[derive(Clone, Copy)]
-enum Form {
-    /// A JSON string: `"text"`.
-    Value,
-    /// A field name with the comma before it and the colon after it:
-    /// `,"name":` (the first field's is copied from its second byte).
-    Field,
-}
-
-impl Form {
-    fn write(self, out: &mut Vec<u8>, s: &str) {
-        match self {
-            Form::Value => string(out, s),
-            Form::Field => field_name(out, s, false),
-        }
-    }
+    structs: Structs,
 }
 
 /// `,"name":`, or `"name":` for the first field.
@@ -106,7 +92,7 @@ struct Writer<'a> {
     next_is_fixed: bool,
 }
 
-/// The escaped form (in the table's [`Form`]) of texts borrowed from the
+/// The escaped form (a JSON string) of texts borrowed from the
 /// program, found by their address and length: a `&'static str` is never freed nor
 /// changed, so where it lies names what it holds for the whole run. The
 /// texts are a fixed vocabulary (field names, ids, causes' summaries and
@@ -114,7 +100,6 @@ struct Writer<'a> {
 /// [`MAX_TEXTS`] texts or [`MAX_BYTES`] bytes the others are escaped each
 /// time.
 struct FixedTexts {
-    form: Form,
     /// Open addressing, probed linearly from the key's hash; made when
     /// first used.
     slots: Option<Box<[Slot]>>,
@@ -132,8 +117,7 @@ struct Slot {
     padded: Box<[u8]>,
 }
 
-/// Bytes kept after the start of each escaped text (and after its second
-/// byte), so that a short one is copied as a block of known length (a
+/// Bytes kept after the start of each escaped text, so that a short one is copied as a block of known length (a
 /// few moves) rather than by a call to `memcpy`: most texts are field
 /// names and ids.
 const PAD: usize = 32;
@@ -159,26 +143,20 @@ const MAX_TEXTS: usize = SLOTS / 2;
 const MAX_BYTES: usize = 1 << 20;
 
 impl FixedTexts {
-    const fn new(form: Form) -> Self {
+    const fn new() -> Self {
         FixedTexts {
-            form,
             slots: None,
             texts: 0,
             bytes: 0,
         }
     }
 
-    /// Append `s`, a text borrowed from the program, in the table's form
-    /// without its first `skip` bytes (0 or 1).
+    /// Append `s`, a text borrowed from the program, as a JSON string.
     #[inline(always)]
-    fn write(&mut self, out: &mut Vec<u8>, s: &str, skip: usize) {
+    fn write(&mut self, out: &mut Vec<u8>, s: &str) {
         match self.find(s) {
-            Ok(slot) => copy_padded(
-                out,
-                slot.padded.get(skip..).unwrap_or_default(),
-                slot.escaped.saturating_sub(skip),
-            ),
-            Err(vacant) => self.add(out, s, vacant, skip),
+            Ok(slot) => copy_padded(out, &slot.padded, slot.escaped),
+            Err(vacant) => self.add(out, s, vacant),
         }
     }
 
@@ -208,10 +186,10 @@ impl FixedTexts {
     /// the bounds.
     #[cold]
     #[inline(never)]
-    fn add(&mut self, out: &mut Vec<u8>, s: &str, vacant: Option<usize>, skip: usize) {
-        let mut escaped = Vec::with_capacity(s.len() + 4);
-        self.form.write(&mut escaped, s);
-        out.extend_from_slice(escaped.get(skip..).unwrap_or_default());
+    fn add(&mut self, out: &mut Vec<u8>, s: &str, vacant: Option<usize>) {
+        let mut escaped = Vec::with_capacity(s.len() + 2);
+        string(&mut escaped, s);
+        out.extend_from_slice(&escaped);
         if self.texts >= MAX_TEXTS || self.bytes + escaped.len() > MAX_BYTES {
             return;
         }
@@ -239,6 +217,184 @@ impl FixedTexts {
 fn slot_of(addr: usize, len: usize) -> usize {
     let key = (addr as u64) ^ (len as u64).rotate_left(32);
     (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
+/// The field names of the structs written on a thread, kept by struct and
+/// position: serde's derive writes a struct's fields in the order they
+/// are declared, so the name of the field about to be written is most
+/// often the one after the last (a field skipped when empty or a struct
+/// name shared by two structs costs a search, never a wrong name: each
+/// name is checked against the address and length of the key given).
+struct Structs {
+    /// Open addressing on the struct name's address and length, probed
+    /// linearly: 1 + the index in `list`, 0 for an empty slot.
+    slots: [u8; STRUCT_SLOTS],
+    list: Vec<Names>,
+}
+
+/// Slots of [`Structs`] (a power of two); at most half are used.
+const STRUCT_SLOTS: usize = 256;
+/// Field names kept at most per struct name.
+const MAX_FIELDS: usize = 256;
+/// Bytes of an escaped field name kept inline, with its comma and colon.
+const NAME_BYTES: usize = 32;
+
+/// One struct's field names in the order last written.
+struct Names {
+    addr: usize,
+    len: usize,
+    fields: Vec<FieldName>,
+}
+
+/// A field name, as `,"name":` in `bytes` (`escaped` of them, 0 when the
+/// name is too long to be kept: it is escaped each time).
+#[derive(Clone, Copy)]
+struct FieldName {
+    addr: usize,
+    len: usize,
+    escaped: usize,
+    bytes: [u8; NAME_BYTES + 1],
+}
+
+impl FieldName {
+    fn of(name: &'static str) -> Self {
+        let mut escaped = Vec::with_capacity(name.len() + 4);
+        field_name(&mut escaped, name, false);
+        let mut bytes = [0; NAME_BYTES + 1];
+        let kept = match bytes.get_mut(..escaped.len()) {
+            Some(to) if escaped.len() <= NAME_BYTES => {
+                to.copy_from_slice(&escaped);
+                escaped.len()
+            }
+            _ => 0,
+        };
+        FieldName {
+            addr: name.as_ptr() as usize,
+            len: name.len(),
+            escaped: kept,
+            bytes,
+        }
+    }
+
+    /// Append the name, without its comma for the first field.
+    #[inline(always)]
+    fn write(&self, out: &mut Vec<u8>, name: &str, first: bool) {
+        let skip = usize::from(first);
+        match self
+            .bytes
+            .get(skip..)
+            .and_then(|b| b.first_chunk::<NAME_BYTES>())
+        {
+            Some(block) if self.escaped > 0 => {
+                // A block of known length (a few moves), then the
+                // padding after the name dropped.
+                let end = out.len() + self.escaped - skip;
+                out.extend_from_slice(block);
+                out.truncate(end);
+            }
+            _ => field_name(out, name, first),
+        }
+    }
+}
+
+impl Structs {
+    const fn new() -> Self {
+        Structs {
+            slots: [0; STRUCT_SLOTS],
+            list: Vec::new(),
+        }
+    }
+
+    /// The index of `name`'s field names, made when first met (None past
+    /// the table's bound).
+    #[inline]
+    fn find(&mut self, name: &'static str) -> Option<usize> {
+        let (addr, len) = (name.as_ptr() as usize, name.len());
+        let mut at = slot_of(addr, len) % STRUCT_SLOTS;
+        loop {
+            let index = usize::from(*self.slots.get(at)?).checked_sub(1);
+            match index.and_then(|i| self.list.get(i).map(|n| (i, n))) {
+                Some((i, n)) if n.addr == addr && n.len == len => return Some(i),
+                Some(_) => at = (at + 1) % STRUCT_SLOTS,
+                None => return self.add(name, at),
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, name: &'static str, slot: usize) -> Option<usize> {
+        let index = self.list.len();
+        let mark = u8::try_from(index + 1).ok()?;
+        if index >= STRUCT_SLOTS / 2 {
+            return None;
+        }
+        *self.slots.get_mut(slot)? = mark;
+        self.list.push(Names {
+            addr: name.as_ptr() as usize,
+            len: name.len(),
+            fields: Vec::new(),
+        });
+        Some(index)
+    }
+
+    /// Append field `name` of struct `names`, expected at position `*at`
+    /// (moved past it).
+    #[inline(always)]
+    fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        names: usize,
+        at: &mut usize,
+        name: &'static str,
+        first: bool,
+    ) {
+        let Some(names) = self.list.get_mut(names) else {
+            return field_name(out, name, first);
+        };
+        let (addr, len) = (name.as_ptr() as usize, name.len());
+        match names.fields.get(*at) {
+            Some(f) if f.addr == addr && f.len == len => {
+                *at += 1;
+                f.write(out, name, first);
+            }
+            _ => names.write_elsewhere(out, at, name, first),
+        }
+    }
+}
+
+impl Names {
+    /// [`Structs::write`] for a name not at the expected position: found
+    /// elsewhere, or learnt there.
+    #[cold]
+    #[inline(never)]
+    fn write_elsewhere(
+        &mut self,
+        out: &mut Vec<u8>,
+        at: &mut usize,
+        name: &'static str,
+        first: bool,
+    ) {
+        let (addr, len) = (name.as_ptr() as usize, name.len());
+        let found = self
+            .fields
+            .iter()
+            .position(|f| f.addr == addr && f.len == len);
+        let pos = match found {
+            Some(pos) => pos,
+            None if self.fields.len() < MAX_FIELDS => {
+                let pos = (*at).min(self.fields.len());
+                self.fields.insert(pos, FieldName::of(name));
+                pos
+            }
+            None => return field_name(out, name, first),
+        };
+        *at = pos + 1;
+        match self.fields.get(pos) {
+            Some(f) => f.write(out, name, first),
+            None => field_name(out, name, first),
+        }
+    }
 }
 
 /// What a byte becomes in a JSON string (serde_json's table): None for
@@ -335,6 +491,10 @@ pub struct Compound<'w, 'a> {
     w: &'w mut Writer<'a>,
     first: bool,
     close: &'static [u8],
+    /// A struct's field names in the thread's [`Structs`], and the
+    /// position of the next field.
+    names: Option<usize>,
+    at: usize,
 }
 
 impl Compound<'_, '_> {
@@ -365,15 +525,14 @@ impl Compound<'_, '_> {
             self.w.out.push(b'"');
             return Ok(());
         }
-        Err(Error(
-            "a map key that is neither a string nor an integer".into(),
-        ))
+        Err(Error("a map key that is neither a string nor an integer"))
     }
 }
 
 macro_rules! number {
     ($($f:ident $t:ty => $w:ident;)*) => {
-        $(fn $f(self, v: $t) -> Result<(), Error> {
+        $(#[inline]
+        fn $f(self, v: $t) -> Result<(), Error> {
             match u8::try_from(v) {
                 // One digit, the most common number of a record (counts,
                 // flags): no formatter needed.
@@ -394,19 +553,32 @@ impl<'a> Writer<'a> {
     #[inline(always)]
     fn fixed_str(&mut self, s: &str) {
         match self.fixed.as_deref_mut() {
-            Some(fixed) => fixed.values.write(self.out, s, 0),
+            Some(fixed) => fixed.values.write(self.out, s),
             None => string(self.out, s),
         }
     }
 
-    /// A struct's field name with its comma (none for the first field)
-    /// and colon.
-    #[inline(always)]
-    fn field_name(&mut self, name: &'static str, first: bool) {
-        match self.fixed.as_deref_mut() {
-            Some(fixed) => fixed.fields.write(self.out, name, usize::from(first)),
-            None => field_name(self.out, name, first),
+    /// A compound value opened by `open`, closed by `close`.
+    fn compound<'w>(
+        &'w mut self,
+        open: &[u8],
+        close: &'static [u8],
+        names: Option<usize>,
+    ) -> Compound<'w, 'a> {
+        self.out.extend_from_slice(open);
+        Compound {
+            w: self,
+            first: true,
+            close,
+            names,
+            at: 0,
         }
+    }
+
+    /// Where the field names of struct (or struct variant) `name` are
+    /// kept.
+    fn struct_names(&mut self, name: &'static str) -> Option<usize> {
+        self.fixed.as_deref_mut()?.structs.find(name)
     }
 
     /// A float as serde_json writes it: `null` when it is not finite.
@@ -431,15 +603,11 @@ impl<'a> Writer<'a> {
         variant: &'static str,
         open: &[u8],
         close: &'static [u8],
+        names: Option<usize>,
     ) -> Result<Compound<'w, 'a>, Error> {
         self.out.push(b'{');
         self.fixed_str(variant);
-        self.out.extend_from_slice(open);
-        Ok(Compound {
-            w: self,
-            first: true,
-            close,
-        })
+        Ok(self.compound(open, close, names))
     }
 }
 
@@ -471,10 +639,23 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.float(v.is_finite(), |out| CompactFormatter.write_f32(out, v))
     }
 
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if v == 0.0 {
+            // The most common float of a record (the time of a
+            // connection's first packet), as serde_json writes it.
+            let zero: &[u8] = if v.is_sign_negative() {
+                b"-0.0"
+            } else {
+                b"0.0"
+            };
+            self.out.extend_from_slice(zero);
+            return Ok(());
+        }
         self.float(v.is_finite(), |out| CompactFormatter.write_f64(out, v))
     }
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out
             .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
@@ -486,6 +667,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         if std::mem::take(&mut self.next_is_fixed) {
             self.fixed_str(v);
@@ -504,14 +686,17 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         seq.end()
     }
 
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.serialize_unit()
     }
 
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
         v.serialize(self)
     }
 
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.out.extend_from_slice(b"null");
         Ok(())
@@ -521,6 +706,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         self.serialize_unit()
     }
 
+    #[inline]
     fn serialize_unit_variant(
         self,
         _: &'static str,
@@ -531,6 +717,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
@@ -545,7 +732,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         }
         // serde_json writes its raw values verbatim under this name.
         if name.starts_with("$serde_json") {
-            return Err(Error(format!("{name} is serde_json's own")));
+            return Err(Error("a raw value of serde_json"));
         }
         v.serialize(self)
     }
@@ -565,13 +752,9 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'[');
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"]",
-        })
+        Ok(self.compound(b"[", b"]", None))
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Compound<'w, 'a>, Error> {
@@ -593,20 +776,17 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.variant(variant, b":[", b"]}")
+        self.variant(variant, b":[", b"]}", None)
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'w, 'a>, Error> {
-        self.out.push(b'{');
-        Ok(Compound {
-            w: self,
-            first: true,
-            close: b"}",
-        })
+        Ok(self.compound(b"{", b"}", None))
     }
 
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'w, 'a>, Error> {
-        self.serialize_map(Some(len))
+    #[inline]
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'w, 'a>, Error> {
+        let names = self.struct_names(name);
+        Ok(self.compound(b"{", b"}", names))
     }
 
     fn serialize_struct_variant(
@@ -616,7 +796,9 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<Compound<'w, 'a>, Error> {
-        self.variant(variant, b":{", b"}}")
+        // Keyed by the variant: the enum's name is every variant's.
+        let names = self.struct_names(variant);
+        self.variant(variant, b":{", b"}}", names)
     }
 }
 
@@ -663,13 +845,19 @@ macro_rules! fields {
         $(impl ser::$trait for Compound<'_, '_> {
             type Ok = ();
             type Error = Error;
+            #[inline(always)]
             fn serialize_field<T: Serialize + ?Sized>(
                 &mut self,
                 key: &'static str,
                 v: &T,
             ) -> Result<(), Error> {
                 let first = std::mem::replace(&mut self.first, false);
-                self.w.field_name(key, first);
+                match (self.names, self.w.fixed.as_deref_mut()) {
+                    (Some(names), Some(fixed)) => {
+                        fixed.structs.write(self.w.out, names, &mut self.at, key, first)
+                    }
+                    _ => field_name(self.w.out, key, first),
+                }
                 v.serialize(&mut *self.w)
             }
             fn end(self) -> Result<(), Error> {
@@ -876,6 +1064,86 @@ mod tests {
         }
     }
 
+    mod one {
+        /// A struct named as another below, with other fields.
+        #[derive(serde::Serialize)]
+        pub struct Same {
+            pub a: u8,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub maybe: Option<u8>,
+            pub a_field_name_longer_than_the_block_kept_inline: bool,
+            pub b: &'static str,
+        }
+    }
+
+    mod two {
+        #[derive(serde::Serialize)]
+        pub struct Same {
+            pub b: u8,
+            pub a: Option<u8>,
+        }
+
+        #[derive(serde::Serialize)]
+        pub enum E {
+            Same { a: u8, z: u8 },
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    enum F {
+        Same { z: u8, y: u8 },
+    }
+
+    #[test]
+    fn field_names_found_by_position_whatever_was_skipped_or_shares_a_name() {
+        let first = |maybe| one::Same {
+            a: 1,
+            maybe,
+            a_field_name_longer_than_the_block_kept_inline: true,
+            b: "x",
+        };
+        // Every order of skipped and written fields, and of the structs
+        // and struct variants sharing a name, more than once.
+        for _ in 0..3 {
+            same(&first(None));
+            same(&first(Some(2)));
+            same(&two::Same { b: 3, a: None });
+            same(&(
+                first(Some(4)),
+                two::E::Same { a: 5, z: 6 },
+                F::Same { z: 7, y: 8 },
+                first(None),
+            ));
+            same(&vec![
+                first(None),
+                first(Some(9)),
+                first(Some(10)),
+                first(None),
+            ]);
+        }
+    }
+
+    #[test]
+    fn zero_and_other_floats_as_serde_json_writes_them() {
+        for v in [
+            0.0f64,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            0.00002,
+            1e-7,
+            1e16,
+            1e21,
+            f64::MAX,
+            f64::NAN,
+            f64::NEG_INFINITY,
+        ] {
+            same(&v);
+            same(&Some(v));
+        }
+    }
+
     #[test]
     fn numbers_of_one_digit_and_more() {
         for n in [0u64, 1, 9, 10, 11, 99, 100, 255, 256, 65_535, u64::MAX] {
@@ -888,6 +1156,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_integer_as_serde_json_writes_it(n in any::<u64>(), i in any::<i64>(), shift in 0u32..64) {
+            same(&(n, n >> shift, i, i >> shift, (n >> shift) as u32, (i >> shift) as i32));
+        }
+
         #[test]
         fn any_string_as_serde_json_writes_it(s in any::<String>()) {
             same(&s);
