@@ -944,14 +944,19 @@ fn report_item(
         let beside = rayon::current_num_threads() > 1;
         // The grouper runs on the rendering side too: what the reading
         // thread does per connection ends with its diagnosis. A connection
-        // is boxed once as it is handed over, and only the box moves on.
+        // is boxed once, here, and only the box moves on: boxed on the
+        // reading thread and freed on this one, its memory waited for the
+        // allocator to collect it across threads (confirm-1m.pcap's peak
+        // RSS ran from 225 to 276 MB, against 225 to 228 boxed here).
         let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
-        let mut take = |c: Box<ConnectionResult>| {
+        let mut take = |c: ConnectionResult| {
             let m = Member::of(&c.timeline, &c.diagnosis);
-            grouper.push(m, c, &mut |c, rl, attempt| render.take((c, rl, attempt)));
+            grouper.push(m, Box::new(c), &mut |c, rl, attempt| {
+                render.take((c, rl, attempt))
+            });
         };
         let (r, sha) = render::run(&mut take, beside, |emit| {
-            analyze_item_with(item, opts, hash, progress, &mut |c| emit(Box::new(c)))
+            analyze_item_with(item, opts, hash, progress, emit)
         });
         let attempts = grouper.finish(&mut |c, rl, attempt| render.take((c, rl, attempt)));
         render.pass_on();

@@ -16,9 +16,9 @@ use crate::report::stream::{self, FileRecords};
 use std::io;
 use std::sync::mpsc;
 
-/// A connection whose verdict is final (boxed as the reading thread
-/// handed it over), with the correction its attempt makes (if any) and
-/// the attempt's number.
+/// A connection whose verdict is final (boxed as it entered the
+/// grouper), with the correction its attempt makes (if any) and the
+/// attempt's number.
 pub type Final = (Box<ConnectionResult>, Option<Relabel>, u64);
 
 /// Connections handed to the rendering thread at a time: one wake-up of
