@@ -947,7 +947,8 @@ fn report_item(
         // is boxed once, here, and only the box moves on: boxed on the
         // reading thread and freed on this one, its memory waited for the
         // allocator to collect it across threads (confirm-1m.pcap's peak
-        // RSS ran from 225 to 276 MB, against 225 to 228 boxed here).
+        // RSS ran from 220 to 270 MiB, against 216 to 246 boxed here:
+        // BENCHMARKS.md).
         let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
         let mut take = |c: ConnectionResult| {
             let m = Member::of(&c.timeline, &c.diagnosis);
