@@ -376,19 +376,39 @@ pub fn temp_file_in(
 mod tests {
     use super::*;
 
-    #[test]
-    fn endpoints_are_written_as_socket_addr_displays_them() {
-        let addrs = [
+    /// Addresses of every shape: v4 at the ends of its range, v6 with
+    /// and without a v4 tail, scoped, ports 0 and 65535.
+    fn sample_endpoints() -> Vec<SocketAddr> {
+        let v6 = |s: &str, port, scope| {
+            SocketAddr::V6(std::net::SocketAddrV6::new(
+                s.parse().unwrap(),
+                port,
+                0,
+                scope,
+            ))
+        };
+        let mut addrs: Vec<SocketAddr> = [
             "0.0.0.0:0",
+            "1.2.3.4:5",
             "10.1.0.0:20001",
             "192.0.2.1:3389",
             "255.255.255.255:65535",
             "9.99.100.7:10",
             "[2001:db8::1]:3389",
             "[::ffff:192.0.2.1]:443",
-        ];
-        for a in addrs {
-            let a: SocketAddr = a.parse().unwrap();
+            "[::]:0",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        addrs.push(v6("fe80::1", 65535, 2));
+        addrs.push(v6("::ffff:10.0.0.1", 0, 7));
+        addrs
+    }
+
+    #[test]
+    fn endpoints_are_written_as_socket_addr_displays_them() {
+        for a in sample_endpoints() {
             assert_eq!(Endpoint(a).to_string(), a.to_string());
             // Width and fill apply as they do to the address itself.
             assert_eq!(format!("{:>24}|", Endpoint(a)), format!("{a:>24}|"));
@@ -421,31 +441,7 @@ mod tests {
 
     #[test]
     fn endpoints_pushed_as_socket_addr_displays_them() {
-        let v6 = |s: &str, port, scope| {
-            SocketAddr::V6(std::net::SocketAddrV6::new(
-                s.parse().unwrap(),
-                port,
-                0,
-                scope,
-            ))
-        };
-        let mut addrs: Vec<SocketAddr> = [
-            "0.0.0.0:0",
-            "1.2.3.4:5",
-            "10.1.0.0:20001",
-            "192.0.2.1:3389",
-            "255.255.255.255:65535",
-            "9.99.100.7:10",
-            "[2001:db8::1]:3389",
-            "[::ffff:192.0.2.1]:443",
-            "[::]:0",
-        ]
-        .iter()
-        .map(|a| a.parse().unwrap())
-        .collect();
-        addrs.push(v6("fe80::1", 65535, 2));
-        addrs.push(v6("::ffff:10.0.0.1", 0, 7));
-        for a in addrs {
+        for a in sample_endpoints() {
             let mut out = String::from("x");
             Endpoint(a).push_to(&mut out);
             assert_eq!(out, format!("x{a}"));

@@ -1106,16 +1106,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn summaries_read_as_before() {
-        use super::{summarize, Benign, CauseId, Outcome, Step};
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
+    /// A small linear congruential generator: `next(n)` draws from
+    /// `0..n`, the same runs each time for a seed.
+    fn lcg(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            ((seed >> 33) % n as u64) as usize
-        };
+            (seed >> 33) % n
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_before() {
+        use super::{summarize, Benign, CauseId, Outcome, Step};
+        let mut draw = lcg(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: usize| draw(n as u64) as usize;
         let outcomes = [
             Outcome::Failed,
             Outcome::Failed,
@@ -1178,13 +1184,7 @@ mod tests {
     #[test]
     fn clashing_hashes_group_as_whole_ones() {
         use super::{Benign, CauseId, Grouper, Member, Outcome, Relabel, Step};
-        let mut seed = 0x51_7cc1_b727_220au64;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) % n
-        };
+        let mut next = lcg(0x51_7cc1_b727_220a);
         let clients: Vec<std::net::IpAddr> = (0..40)
             .map(|i| {
                 if i % 5 == 0 {
@@ -1262,14 +1262,7 @@ mod tests {
     /// scheduled: in order, out of order, with equal times.
     #[test]
     fn deadlines_come_back_as_from_a_heap() {
-        // A small linear congruential generator: the same runs each time.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) % n
-        };
+        let mut next = lcg(0x2545_f491_4f6c_dd1d);
         let delays = [BURST_GAP, RETRY_WINDOW, PRECHECK_WINDOW, Duration(7)];
         for round in 0..200 {
             let mut d = Deadlines::default();

@@ -524,12 +524,8 @@ impl Table {
                 replace = true;
             } else {
                 self.last_stream = Some(e.stream);
-                let before = e.track.held();
-                if self.held.total() >= cfg.max_buffered {
-                    stop_keeping(e, cfg, stats);
-                }
-                update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-                budget(&mut self.held, before, e, cfg, stats);
+                let pkt = (side, frame, ts, frame_len);
+                apply(&mut self.held, e, cfg, stats, pkt, ip, seg, point);
                 self.maybe_sweep(cfg);
                 return;
             }
@@ -548,12 +544,8 @@ impl Table {
         let entry = self.create(cfg, stats, key, first, frame, ts);
         let e = insert_new(&mut self.map, key, entry);
         self.last_stream = Some(e.stream);
-        let before = e.track.held();
-        if self.held.total() >= cfg.max_buffered {
-            stop_keeping(e, cfg, stats);
-        }
-        update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
-        budget(&mut self.held, before, e, cfg, stats);
+        let pkt = (side, frame, ts, frame_len);
+        apply(&mut self.held, e, cfg, stats, pkt, ip, seg, point);
         self.maybe_sweep(cfg);
     }
 
@@ -808,6 +800,29 @@ fn budget(held: &mut Held, before: usize, e: &mut Entry, cfg: &FlowConfig, stats
     if after > before && held.total() > cfg.max_buffered {
         stop_keeping(e, cfg, stats);
     }
+}
+
+/// Apply one packet (its side, frame number, time and frame length) to
+/// its conversation entry within the table's byte budget: a connection
+/// is stopped from keeping bytes before the packet while the total is
+/// past the budget, and after it when the packet takes it past.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    held: &mut Held,
+    e: &mut Entry,
+    cfg: &FlowConfig,
+    stats: &mut FlowStats,
+    (side, frame, ts, frame_len): (usize, u64, Timestamp, u32),
+    ip: &IpInfo,
+    seg: &TcpSegment<'_>,
+    point: CapturePoint,
+) {
+    let before = e.track.held();
+    if held.total() >= cfg.max_buffered {
+        stop_keeping(e, cfg, stats);
+    }
+    update(e, cfg, stats, side, frame, ts, frame_len, ip, seg, point);
+    budget(held, before, e, cfg, stats);
 }
 
 /// Stop an in-depth connection from keeping more bytes because of the
