@@ -7,6 +7,7 @@ use super::ladder::{Ladder, Mark};
 use super::rules::{end_ev, ending_of, mark_ev, term_ev, Verdict, STALL, SYN_QUIET};
 use super::{Benign, CauseId, Certainty, Confidence, Ending, Grounds, Party, Step};
 use crate::common::Dir;
+use std::fmt::Write as _;
 
 /// What a refused connection's cause says: "The server refused the
 /// connection: nothing listens on port N or a host firewall rejects it."
@@ -15,23 +16,11 @@ use crate::common::Dir;
 fn refused_summary(port: u16) -> String {
     const HEAD: &str = "The server refused the connection: nothing listens on port ";
     const TAIL: &str = " or a host firewall rejects it.";
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut n = port;
-    while at > 0 {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = digits.get(at..).unwrap_or_default();
-    let mut s = String::with_capacity(HEAD.len() + digits.len() + TAIL.len());
+    // A port has at most five digits (65535).
+    let mut s = String::with_capacity(HEAD.len() + 5 + TAIL.len());
     s.push_str(HEAD);
-    s.extend(digits.iter().map(|&d| char::from(d)));
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{port}");
     s.push_str(TAIL);
     s
 }
