@@ -295,18 +295,40 @@ fn roles(first: &First, src_selected: bool, dst_selected: bool) -> (Endpoints, R
     }
 }
 
+/// A conversation's entry, kept in the map's own slots (48 bytes: the
+/// base sequence numbers as numbers and flags, not two `Option`s, which
+/// took 56): a sweep reads every entry's time and close flags, once a
+/// second of capture time, and through a box each was a cache miss.
 #[derive(Debug)]
 struct Entry {
     stream: u64,
-    /// Wireshark's base sequence number per side (0: lower endpoint).
-    base: [Option<u32>; 2],
     last_ts: Timestamp,
+    /// Wireshark's base sequence number per side (0: lower endpoint),
+    /// where `has_base` says it is set.
+    base: [u32; 2],
+    has_base: [bool; 2],
     fin: [bool; 2],
     rst: bool,
     track: Track,
 }
 
 impl Entry {
+    /// The base sequence number of a side, once set.
+    fn base(&self, side: usize) -> Option<u32> {
+        let set = self.has_base.get(side).copied().unwrap_or(false);
+        self.base.get(side).copied().filter(|_| set)
+    }
+
+    /// Set a side's base sequence number unless it is set already.
+    fn set_base(&mut self, side: usize, value: u32) {
+        if let (Some(b), Some(set)) = (self.base.get_mut(side), self.has_base.get_mut(side)) {
+            if !*set {
+                *b = value;
+                *set = true;
+            }
+        }
+    }
+
     fn closed(&self) -> bool {
         self.rst || (self.fin[0] && self.fin[1])
     }
@@ -334,11 +356,13 @@ struct First {
 
 #[derive(Debug)]
 pub(crate) struct Table {
-    /// Entries boxed: about 100,000 live at 10,000 connections a second
-    /// (the 10 s linger), so the map has 262,144 buckets, less than half
-    /// of them used; a bucket of a key and a box is 48 bytes instead of
-    /// 96 (and the map is copied whole when it grows).
-    map: FastMap<Key, Box<Entry>>,
+    /// Entries in the map's slots: about 110,000 live at 10,000
+    /// connections a second (the 10 s linger), and a sweep visits each
+    /// once a second of capture time. Boxed, each visit was a cache miss
+    /// (and each new conversation an allocation); in the slots, a sweep
+    /// reads the map's memory in order. A bucket of a key and an entry
+    /// is 88 bytes.
+    map: FastMap<Key, Entry>,
     /// Bitset of selected ports.
     ports: Box<[u64; 1024]>,
     next_stream: u64,
@@ -514,13 +538,7 @@ impl Table {
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut replace = false;
         if let Some(e) = self.map.get_mut(&key) {
-            if syn_only
-                && e.base
-                    .get(side)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|b| b != seg.seq)
-            {
+            if syn_only && e.base(side).is_some_and(|b| b != seg.seq) {
                 replace = true;
             } else {
                 self.last_stream = Some(e.stream);
@@ -532,7 +550,7 @@ impl Table {
         }
         if replace {
             if let Some(old) = self.map.remove(&key) {
-                self.retire(*old);
+                self.retire(old);
             }
         }
         let first = First {
@@ -605,7 +623,7 @@ impl Table {
         first: First,
         frame: u64,
         ts: Timestamp,
-    ) -> Box<Entry> {
+    ) -> Entry {
         self.evict(cfg, stats);
         let stream = self.next_stream;
         self.next_stream += 1;
@@ -641,14 +659,15 @@ impl Table {
         if track.has_state() {
             self.stateful.push_back((stream, key));
         }
-        Box::new(Entry {
+        Entry {
             stream,
-            base: [None, None],
+            base: [0, 0],
+            has_base: [false, false],
             last_ts: ts,
             fin: [false, false],
             rst: false,
             track,
-        })
+        }
     }
 
     fn retire(&mut self, e: Entry) {
@@ -777,7 +796,7 @@ impl Table {
 
 /// Insert a new entry (its key absent) and give it back: one look-up
 /// where an insertion and a second look-up were two.
-fn insert_new(map: &mut FastMap<Key, Box<Entry>>, key: Key, entry: Box<Entry>) -> &mut Entry {
+fn insert_new(map: &mut FastMap<Key, Entry>, key: Key, entry: Entry) -> &mut Entry {
     match map.entry(key) {
         std::collections::hash_map::Entry::Vacant(v) => v.insert(entry),
         std::collections::hash_map::Entry::Occupied(o) => {
@@ -852,21 +871,16 @@ fn update(
     point: CapturePoint,
 ) {
     let other = 1 - side.min(1);
-    if let Some(b) = e.base.get_mut(side) {
-        if b.is_none() {
-            *b = Some(if seg.flags.syn() {
-                seg.seq
-            } else {
-                seg.seq.wrapping_sub(1)
-            });
-        }
-    }
+    e.set_base(
+        side,
+        if seg.flags.syn() {
+            seg.seq
+        } else {
+            seg.seq.wrapping_sub(1)
+        },
+    );
     if seg.flags.ack() {
-        if let Some(b) = e.base.get_mut(other) {
-            if b.is_none() {
-                *b = Some(seg.ack.wrapping_sub(1));
-            }
-        }
+        e.set_base(other, seg.ack.wrapping_sub(1));
     }
     if ts > e.last_ts {
         e.last_ts = ts;
@@ -953,6 +967,12 @@ mod tests {
     use super::*;
     use crate::flow::hash::FastHasher;
     use std::hash::{BuildHasher, BuildHasherDefault};
+
+    #[test]
+    fn an_entry_and_its_key_fit_a_bucket_of_88_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+        assert_eq!(std::mem::size_of::<(Key, Entry)>(), 88);
+    }
 
     #[test]
     fn similar_keys_spread_over_buckets() {
