@@ -370,14 +370,14 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     /// Connections handed on and not yet drained, in the order they
-    /// finished: boxed states, drained as they are ([`Finished`]) and
+    /// finished: boxed states with their numbers ([`Finished`]),
+    /// drained as they are and
     /// made into [`super::Connection`]s by the caller where it analyses
     /// them (a sweep hands on thousands at once; a vector of whole
     /// connections here was one more copy of each and kept its room of
     /// several megabytes). Boxes: the states are boxed in the map
     /// already, so handing one on moves a pointer, not a whole state.
-    #[allow(clippy::vec_box)]
-    finished: Vec<Box<ConnState>>,
+    finished: Vec<Finished>,
     /// Stream index of the last TCP packet.
     last_stream: Option<u64>,
     /// Bytes held by the live connections' reassembly buffers.
@@ -673,7 +673,7 @@ impl Table {
     fn retire(&mut self, e: Entry) {
         self.held.sub_track(&e.track);
         if let Track::Selected(c) = e.track {
-            self.finished.push(c);
+            self.finished.push(Finished::new(e.stream, c));
         }
     }
 
@@ -705,10 +705,10 @@ impl Table {
         });
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
-        for (_, t) in out {
+        for (stream, t) in out {
             self.held.sub_track(&t);
             if let Track::Selected(c) = t {
-                self.finished.push(c);
+                self.finished.push(Finished::new(stream, c));
             }
         }
     }
@@ -738,14 +738,14 @@ impl Table {
             let t = std::mem::replace(&mut e.track, rest);
             held.sub_track(&t);
             if let Track::Selected(c) = t {
-                finished.push(c);
+                finished.push(Finished::new(e.stream, c));
             }
             keep
         });
         self.states_peak = self.states_peak.max(states);
         // Handed on in stream order (the map's order is the hash's).
         if let Some(swept) = self.finished.get_mut(from..) {
-            swept.sort_unstable_by_key(|c| c.stream);
+            swept.sort_unstable_by_key(Finished::stream);
         }
         self.drop_handed_on(from);
         // Give back the memory of a past burst of conversations.
@@ -762,7 +762,7 @@ impl Table {
     /// stream of `stateful` not handed on, which it leaves to that look-up.
     fn drop_handed_on(&mut self, from: usize) {
         let swept = self.finished.get(from..).unwrap_or_default();
-        let mut next = swept.iter().map(|c| c.stream).peekable();
+        let mut next = swept.iter().map(Finished::stream).peekable();
         while let (Some(&(front, _)), Some(&handed)) = (self.stateful.front(), next.peek()) {
             if front > handed {
                 next.next();
@@ -776,17 +776,17 @@ impl Table {
     }
 
     pub fn drain_finished(&mut self, out: &mut Vec<Finished>) {
-        out.extend(self.finished.drain(..).map(Finished));
+        out.append(&mut self.finished);
     }
 
     /// Every connection not drained yet and every one still live, in
     /// stream order (numbers are unique: each connection is handed on
     /// once), to be made whole by the caller one at a time.
     pub fn finish(mut self) -> Vec<Finished> {
-        let mut rest: Vec<Finished> = self.finished.drain(..).map(Finished).collect();
+        let mut rest = std::mem::take(&mut self.finished);
         for (_, e) in self.map.drain() {
             if let Track::Selected(c) = e.track {
-                rest.push(Finished(c));
+                rest.push(Finished::new(e.stream, c));
             }
         }
         rest.sort_unstable_by_key(Finished::stream);
