@@ -296,9 +296,10 @@ fn roles(first: &First, src_selected: bool, dst_selected: bool) -> (Endpoints, R
 }
 
 /// A conversation's entry, kept in the map's own slots (48 bytes: the
-/// base sequence numbers as numbers and flags, not two `Option`s, which
-/// took 56): a sweep reads every entry's time and close flags, once a
-/// second of capture time, and through a box each was a cache miss.
+/// base sequence numbers as numbers and flags, not two `Option`s, and
+/// the close flags in one byte): a sweep reads every entry's time and
+/// close flags, once a second of capture time, and through a box each
+/// was a cache miss.
 #[derive(Debug)]
 struct Entry {
     stream: u64,
@@ -307,9 +308,35 @@ struct Entry {
     /// where `has_base` says it is set.
     base: [u32; 2],
     has_base: [bool; 2],
-    fin: [bool; 2],
-    rst: bool,
+    close: Close,
+    /// Bytes the track held after its last packet (`u32::MAX`: that
+    /// many or more, to be read from the track): what a sweep takes off
+    /// the table's count when the track leaves, without reading the
+    /// state, cold by then.
+    held: u32,
     track: Track,
+}
+
+/// The FINs seen per side and a RST, in one byte.
+#[derive(Clone, Copy, Debug, Default)]
+struct Close(u8);
+
+impl Close {
+    const RST: u8 = 1 << 2;
+    const BOTH_FINS: u8 = 0b11;
+
+    fn fin(&mut self, side: usize) {
+        self.0 |= 1 << side.min(1);
+    }
+
+    fn rst(&mut self) {
+        self.0 |= Close::RST;
+    }
+
+    /// By a RST, or by a FIN each way.
+    fn closed(self) -> bool {
+        self.0 & Close::RST != 0 || self.0 & Close::BOTH_FINS == Close::BOTH_FINS
+    }
 }
 
 impl Entry {
@@ -330,7 +357,7 @@ impl Entry {
     }
 
     fn closed(&self) -> bool {
-        self.rst || (self.fin[0] && self.fin[1])
+        self.close.closed()
     }
 
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
@@ -423,6 +450,20 @@ impl Held {
     fn sub_track(&mut self, t: &Track) {
         if self.local > 0 {
             self.sub(t.held());
+        }
+    }
+
+    /// [`Held::sub_track`] of what its entry noted the track held
+    /// ([`Entry::held`]): the state is read only when the note is not
+    /// exact.
+    fn sub_noted(&mut self, noted: u32, t: &Track) {
+        if self.local > 0 {
+            let n = match usize::try_from(noted) {
+                Ok(n) if noted != u32::MAX => n,
+                _ => t.held(),
+            };
+            debug_assert_eq!(n, t.held());
+            self.sub(n);
         }
     }
 
@@ -664,8 +705,8 @@ impl Table {
             base: [0, 0],
             has_base: [false, false],
             last_ts: ts,
-            fin: [false, false],
-            rst: false,
+            close: Close::default(),
+            held: 0,
             track,
         }
     }
@@ -736,7 +777,8 @@ impl Table {
             }
             let rest = if keep { Track::Tombstone } else { Track::Light };
             let t = std::mem::replace(&mut e.track, rest);
-            held.sub_track(&t);
+            held.sub_noted(e.held, &t);
+            e.held = 0;
             if let Track::Selected(c) = t {
                 finished.push(Finished::new(e.stream, c));
             }
@@ -815,6 +857,7 @@ fn insert_new(map: &mut FastMap<Key, Entry>, key: Key, entry: Entry) -> &mut Ent
 /// one packet's growth (per table sharing the budget).
 fn budget(held: &mut Held, before: usize, e: &mut Entry, cfg: &FlowConfig, stats: &mut FlowStats) {
     let after = e.track.held();
+    e.held = u32::try_from(after).unwrap_or(u32::MAX);
     held.set(held.local.saturating_sub(before).saturating_add(after));
     if after > before && held.total() > cfg.max_buffered {
         stop_keeping(e, cfg, stats);
@@ -886,12 +929,10 @@ fn update(
         e.last_ts = ts;
     }
     if seg.flags.fin() {
-        if let Some(f) = e.fin.get_mut(side) {
-            *f = true;
-        }
+        e.close.fin(side);
     }
     if seg.flags.rst() {
-        e.rst = true;
+        e.close.rst();
     }
     let stream = e.stream;
     let decide = match &mut e.track {
@@ -972,6 +1013,35 @@ mod tests {
     fn an_entry_and_its_key_fit_a_bucket_of_88_bytes() {
         assert_eq!(std::mem::size_of::<Entry>(), 48);
         assert_eq!(std::mem::size_of::<(Key, Entry)>(), 88);
+    }
+
+    #[test]
+    fn close_flags_answer_as_three_booleans() {
+        // Every sequence of up to four marks (FIN side 0, FIN side 1, RST).
+        for n in 0..4u32 {
+            for marks in 0..3u32.pow(n) {
+                let (mut close, mut fin, mut rst) = (Close::default(), [false; 2], false);
+                let mut m = marks;
+                for _ in 0..n {
+                    match m % 3 {
+                        2 => {
+                            close.rst();
+                            rst = true;
+                        }
+                        side => {
+                            close.fin(side as usize);
+                            fin[side as usize] = true;
+                        }
+                    }
+                    m /= 3;
+                }
+                assert_eq!(
+                    close.closed(),
+                    rst || (fin[0] && fin[1]),
+                    "{n} marks {marks}"
+                );
+            }
+        }
     }
 
     #[test]
