@@ -47,16 +47,46 @@ fn addr_bytes(a: IpAddr) -> [u8; 16] {
     }
 }
 
-/// A conversation's address/port pair, lower endpoint first.
+/// A conversation's address/port pair, lower endpoint first (by the
+/// addresses' 16-byte form, IPv4 as IPv4-mapped IPv6): a pair of IPv4
+/// addresses (or of IPv4-mapped IPv6 ones, equal to them in that form)
+/// in 12 bytes, any other pair in 36.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    V4(Key4),
+    V6(Key6),
+}
+
+/// An IPv4 address/port pair, lower endpoint first: its bucket in the
+/// table's map, with the entry, is 64 bytes (one cache line) where a
+/// 36-byte key made it 88.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Key {
+pub(crate) struct Key4 {
+    a: [u8; 4],
+    b: [u8; 4],
+    pa: u16,
+    pb: u16,
+}
+
+impl Hash for Key4 {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let a = u64::from(u32::from_be_bytes(self.a));
+        let b = u64::from(u32::from_be_bytes(self.b));
+        state.write_u64((a << 32) | b);
+        state.write_u32((u32::from(self.pa) << 16) | u32::from(self.pb));
+    }
+}
+
+/// Any other address/port pair, as 16-byte addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key6 {
     a: [u8; 16],
     b: [u8; 16],
     pa: u16,
     pb: u16,
 }
 
-impl Hash for Key {
+impl Hash for Key6 {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let (a0, a1) = self.a.split_at(8);
         let (b0, b1) = self.b.split_at(8);
@@ -75,27 +105,107 @@ impl Key {
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
         let s = (addr_bytes(src), sport);
         let d = (addr_bytes(dst), dport);
-        if s <= d {
-            (
-                Key {
-                    a: s.0,
-                    b: d.0,
-                    pa: s.1,
-                    pb: d.1,
-                },
-                0,
-            )
-        } else {
-            (
-                Key {
-                    a: d.0,
-                    b: s.0,
-                    pa: d.1,
-                    pb: s.1,
-                },
-                1,
-            )
+        let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+        let key = match (v4_of(&lo.0), v4_of(&hi.0)) {
+            (Some(a), Some(b)) => Key::V4(Key4 {
+                a,
+                b,
+                pa: lo.1,
+                pb: hi.1,
+            }),
+            _ => Key::V6(Key6 {
+                a: lo.0,
+                b: hi.0,
+                pa: lo.1,
+                pb: hi.1,
+            }),
+        };
+        (key, side)
+    }
+}
+
+/// The IPv4 address of a 16-byte address that is IPv4-mapped.
+fn v4_of(a: &[u8; 16]) -> Option<[u8; 4]> {
+    let (prefix, v4) = a.split_at(12);
+    if prefix != [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    out.copy_from_slice(v4);
+    Some(out)
+}
+
+/// The table's conversations, by the kind of their key: most captures
+/// are IPv4 only, and their buckets are then one cache line each.
+#[derive(Debug, Default)]
+struct Conversations {
+    v4: FastMap<Key4, Entry>,
+    v6: FastMap<Key6, Entry>,
+}
+
+impl Conversations {
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    fn get(&self, key: &Key) -> Option<&Entry> {
+        match key {
+            Key::V4(k) => self.v4.get(k),
+            Key::V6(k) => self.v6.get(k),
         }
+    }
+
+    fn get_mut(&mut self, key: &Key) -> Option<&mut Entry> {
+        match key {
+            Key::V4(k) => self.v4.get_mut(k),
+            Key::V6(k) => self.v6.get_mut(k),
+        }
+    }
+
+    fn contains_key(&self, key: &Key) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Entry> {
+        match key {
+            Key::V4(k) => self.v4.remove(k),
+            Key::V6(k) => self.v6.remove(k),
+        }
+    }
+
+    /// Insert a new entry (its key absent) and give it back: one look-up
+    /// where an insertion and a second look-up were two.
+    fn insert_new(&mut self, key: Key, entry: Entry) -> &mut Entry {
+        match key {
+            Key::V4(k) => insert_new(&mut self.v4, k, entry),
+            Key::V6(k) => insert_new(&mut self.v6, k, entry),
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.v4.values().chain(self.v6.values())
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&mut Entry) -> bool) {
+        self.v4.retain(|_, e| keep(e));
+        self.v6.retain(|_, e| keep(e));
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        let v4 = self.v4.drain().map(|(_, e)| e);
+        v4.chain(self.v6.drain().map(|(_, e)| e))
+    }
+
+    /// Give back the memory of a past burst of conversations.
+    fn shrink(&mut self) {
+        shrink_map(&mut self.v4);
+        shrink_map(&mut self.v6);
+    }
+}
+
+fn shrink_map<K: Eq + Hash, V>(map: &mut FastMap<K, V>) {
+    if map.capacity() > 4096 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }
 
@@ -388,8 +498,8 @@ pub(crate) struct Table {
     /// once a second of capture time. Boxed, each visit was a cache miss
     /// (and each new conversation an allocation); in the slots, a sweep
     /// reads the map's memory in order. A bucket of a key and an entry
-    /// is 88 bytes.
-    map: FastMap<Key, Entry>,
+    /// is 64 bytes for IPv4, 88 for IPv6.
+    map: Conversations,
     /// Bitset of selected ports.
     ports: Box<[u64; 1024]>,
     next_stream: u64,
@@ -491,7 +601,7 @@ impl Table {
             }
         }
         Table {
-            map: FastMap::default(),
+            map: Conversations::default(),
             ports,
             next_stream: 0,
             now: None,
@@ -601,7 +711,7 @@ impl Table {
             ack: seg.flags.ack(),
         };
         let entry = self.create(cfg, stats, key, first, frame, ts);
-        let e = insert_new(&mut self.map, key, entry);
+        let e = self.map.insert_new(key, entry);
         self.last_stream = Some(e.stream);
         let pkt = (side, frame, ts, frame_len);
         apply(&mut self.held, e, cfg, stats, pkt, ip, seg, point);
@@ -632,7 +742,7 @@ impl Table {
                 ack: false,
             };
             let entry = self.create(cfg, stats, key, first, frame, ts);
-            self.map.insert(key, entry);
+            self.map.insert_new(key, entry);
         }
         if let Some(e) = self.map.get_mut(&key) {
             match &mut e.track {
@@ -736,7 +846,7 @@ impl Table {
         let (_, cutoff, _) = ages.select_nth_unstable(k - 1);
         let cutoff = *cutoff;
         let mut out = Vec::new();
-        self.map.retain(|_, e| {
+        self.map.retain(|e| {
             if (e.last_ts, e.stream) <= cutoff {
                 out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
                 false
@@ -769,7 +879,7 @@ impl Table {
         let mut states = 0;
         let from = self.finished.len();
         let (held, finished) = (&mut self.held, &mut self.finished);
-        self.map.retain(|_, e| {
+        self.map.retain(|e| {
             states += usize::from(e.track.has_state());
             let keep = !e.expired(now, cfg);
             if keep && !e.settled(now, cfg) {
@@ -790,10 +900,7 @@ impl Table {
             swept.sort_unstable_by_key(Finished::stream);
         }
         self.drop_handed_on(from);
-        // Give back the memory of a past burst of conversations.
-        if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
-            self.map.shrink_to(self.map.len() * 2);
-        }
+        self.map.shrink();
     }
 
     /// Drop from the front of `stateful` the connections a sweep just
@@ -826,7 +933,7 @@ impl Table {
     /// once), to be made whole by the caller one at a time.
     pub fn finish(mut self) -> Vec<Finished> {
         let mut rest = std::mem::take(&mut self.finished);
-        for (_, e) in self.map.drain() {
+        for e in self.map.drain() {
             if let Track::Selected(c) = e.track {
                 rest.push(Finished::new(e.stream, c));
             }
@@ -836,9 +943,8 @@ impl Table {
     }
 }
 
-/// Insert a new entry (its key absent) and give it back: one look-up
-/// where an insertion and a second look-up were two.
-fn insert_new(map: &mut FastMap<Key, Entry>, key: Key, entry: Entry) -> &mut Entry {
+/// Insert a new entry (its key absent) and give it back.
+fn insert_new<K: Eq + Hash>(map: &mut FastMap<K, Entry>, key: K, entry: Entry) -> &mut Entry {
     match map.entry(key) {
         std::collections::hash_map::Entry::Vacant(v) => v.insert(entry),
         std::collections::hash_map::Entry::Occupied(o) => {
@@ -1010,9 +1116,59 @@ mod tests {
     use std::hash::{BuildHasher, BuildHasherDefault};
 
     #[test]
-    fn an_entry_and_its_key_fit_a_bucket_of_88_bytes() {
+    fn an_entry_and_its_key_fit_a_bucket_of_64_or_88_bytes() {
         assert_eq!(std::mem::size_of::<Entry>(), 48);
-        assert_eq!(std::mem::size_of::<(Key, Entry)>(), 88);
+        assert_eq!(std::mem::size_of::<(Key4, Entry)>(), 64);
+        assert_eq!(std::mem::size_of::<(Key6, Entry)>(), 88);
+    }
+
+    /// The key as it was: both addresses in their 16-byte form (IPv4 as
+    /// IPv4-mapped IPv6), the lower endpoint first.
+    fn key_of_16_bytes(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key6, usize) {
+        let s = (addr_bytes(src), sport);
+        let d = (addr_bytes(dst), dport);
+        let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+        let key = Key6 {
+            a: lo.0,
+            b: hi.0,
+            pa: lo.1,
+            pb: hi.1,
+        };
+        (key, side)
+    }
+
+    proptest::proptest! {
+        /// Two packets have the same key, and the same side, exactly when
+        /// they had with both addresses in their 16-byte form.
+        #[test]
+        fn keys_match_as_the_16_byte_keys_did(
+            pkts in proptest::collection::vec((0usize..6, 0u16..3, 0usize..6, 0u16..3), 2..12),
+        ) {
+            let addrs: [IpAddr; 6] = [
+                IpAddr::from([10, 0, 0, 1]),
+                IpAddr::from([10, 0, 0, 2]),
+                "::ffff:10.0.0.1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "::ffff:10.0.0.3".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "2001:db8::1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "::a00:1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+            ];
+            let key = |&(s, sp, d, dp): &(usize, u16, usize, u16)| {
+                (addrs[s], 3389 + sp, addrs[d], 3389 + dp)
+            };
+            for x in &pkts {
+                for y in &pkts {
+                    let (xs, xsp, xd, xdp) = key(x);
+                    let (ys, ysp, yd, ydp) = key(y);
+                    let (new_x, new_y) = (Key::new(xs, xsp, xd, xdp), Key::new(ys, ysp, yd, ydp));
+                    let (old_x, old_y) = (
+                        key_of_16_bytes(xs, xsp, xd, xdp),
+                        key_of_16_bytes(ys, ysp, yd, ydp),
+                    );
+                    proptest::prop_assert_eq!(new_x.0 == new_y.0, old_x.0 == old_y.0);
+                    proptest::prop_assert_eq!(new_x.1, old_x.1);
+                }
+            }
+        }
     }
 
     #[test]
@@ -1056,6 +1212,9 @@ mod tests {
                 IpAddr::from([10, 2, 0, 1]),
                 443,
             );
+            let Key::V4(k) = k else {
+                panic!("an IPv4 pair has an IPv4 key");
+            };
             let h = b.hash_one(k);
             low.insert(h & 0xfff);
             top.insert(h >> 57);
