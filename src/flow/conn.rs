@@ -82,12 +82,18 @@ struct Sighting {
 /// order, which holds the same sightings and picks the same one as the
 /// map would: most connections are short (a refused one has one packet
 /// each way), and the map's first table costs several times their
-/// state. Past that, they move into the map.
+/// state. Past that, they move into the map. The list's first sighting
+/// is kept inline: a refused connection's one packet a direction then
+/// asks nothing of the allocator (on the thread reading the capture, an
+/// allocation is a cache miss on memory another thread freed).
 #[derive(Debug, Default)]
 struct Sightings {
-    /// Sightings in insertion order while there are few (the i-th has
-    /// insertion number i).
-    small: Vec<Small>,
+    /// The only sighting, while there is one.
+    first: Option<Small>,
+    /// The sightings in insertion order from the second on, while there
+    /// are few (the i-th has insertion number i): the first moves here
+    /// then, so that the list is always one slice.
+    rest: Vec<Small>,
     /// The sightings once moved into the map. Boxed: most connections
     /// never get there, and an empty map and queue inline would cost 72
     /// bytes a direction.
@@ -130,7 +136,7 @@ impl Small {
     }
 }
 
-/// Sightings kept in [`Sightings::small`] before the map takes over
+/// Sightings kept in [`Sightings::first`] and [`Sightings::rest`] before the map takes over
 /// (a scan of this many is cheaper than a hash lookup's miss path).
 const SMALL_SIGHTINGS: usize = 16;
 
@@ -184,13 +190,40 @@ enum Seen {
 
 impl Sightings {
     fn see(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
-        if self.big.is_none() && self.small.len() < SMALL_SIGHTINGS {
+        let few = usize::from(self.first.is_some()) + self.rest.len();
+        if self.big.is_none() && few < SMALL_SIGHTINGS {
             return self.see_small(sig, v, ts, frame, rst);
         }
-        let small = &mut self.small;
+        let (first, rest) = (&mut self.first, &mut self.rest);
         self.big
-            .get_or_insert_with(|| Box::new(Mapped::of(std::mem::take(small))))
+            .get_or_insert_with(|| {
+                let small = first.take().into_iter().chain(std::mem::take(rest));
+                Box::new(Mapped::of(small))
+            })
             .see(sig, v, ts, frame, rst)
+    }
+
+    /// The short list's sightings in insertion order.
+    fn small(&mut self) -> &mut [Small] {
+        match &mut self.first {
+            Some(s) => std::slice::from_mut(s),
+            None => &mut self.rest,
+        }
+    }
+
+    /// Add a sighting to the short list: the first inline; at the
+    /// second, both into a vector of four (where the list's vector used
+    /// to grow from one to four), then doubling.
+    fn push_small(&mut self, s: Small) {
+        if !self.rest.is_empty() {
+            push_tight(&mut self.rest, s);
+        } else if let Some(first) = self.first.take() {
+            self.rest.reserve_exact(4);
+            self.rest.push(first);
+            self.rest.push(s);
+        } else {
+            self.first = Some(s);
+        }
     }
 
     /// [`Mapped::see`] over the list: the same choice, the closest in
@@ -199,7 +232,7 @@ impl Sightings {
     fn see_small(&mut self, sig: Sig, v: Vantage, ts: Timestamp, frame: u64, rst: bool) -> Seen {
         let gap = |s: &Small| ts.since(s.ts).0.unsigned_abs();
         let best = self
-            .small
+            .small()
             .iter_mut()
             .filter(|s| s.alive && s.sig == sig)
             .filter(|s| gap(s) <= COPY_WINDOW.0.unsigned_abs())
@@ -216,8 +249,8 @@ impl Sightings {
         }
         // Full: the oldest of this signature goes, as Repeats::push drops it.
         let same = |s: &&mut Small| s.alive && s.sig == sig;
-        if self.small.iter_mut().filter(same).count() >= MAX_REPEATS {
-            if let Some(s) = self.small.iter_mut().find(same) {
+        if self.small().iter_mut().filter(same).count() >= MAX_REPEATS {
+            if let Some(s) = self.small().iter_mut().find(same) {
                 s.alive = false;
             }
         }
@@ -229,14 +262,14 @@ impl Sightings {
             rst,
             alive: true,
         };
-        push_tight(&mut self.small, s);
+        self.push_small(s);
         Seen::New
     }
 }
 
 impl Mapped {
     /// The map holding the short list's sightings, numbered in order.
-    fn of(small: Vec<Small>) -> Mapped {
+    fn of(small: impl Iterator<Item = Small>) -> Mapped {
         let mut m = Mapped::default();
         for (n, s) in (0u64..).zip(small) {
             m.order.push_back((s.sig, n));
@@ -947,6 +980,12 @@ mod sightings_tests {
             Seen::New => None,
             Seen::Copy { first, rst_frame } => Some((first, rst_frame)),
         }
+    }
+
+    #[test]
+    fn a_state_fits_the_allocators_1024_byte_class() {
+        let size = std::mem::size_of::<ConnState>();
+        assert!(size > 896 && size <= 1024, "{size} bytes");
     }
 
     proptest! {

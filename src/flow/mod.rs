@@ -386,7 +386,7 @@ impl FlowStats {
     /// Count what a connection handed on did not keep (see
     /// [`FlowStats::count_half`]).
     fn count_kept(&mut self, c: &Finished) {
-        for (copies, limit) in c.0.kept() {
+        for (copies, limit) in c.state.kept() {
             self.count_half(copies, limit);
         }
     }
@@ -545,29 +545,41 @@ impl FlowTable {
 /// A finished connection as the table kept it (its boxed state): the
 /// caller makes it whole ([`Finished::into_connection`]) where it is
 /// analysed, on a worker thread, rather than on the thread reading the
-/// capture. Handing it on moves a pointer, not a whole connection.
+/// capture. Handing it on moves a pointer, not a whole connection; its
+/// stream number is kept beside it, so that the finished connections
+/// are put in stream order without reading each state (cold by then).
 #[derive(Debug)]
-pub struct Finished(Box<conn::ConnState>);
+pub struct Finished {
+    stream: u64,
+    state: Box<conn::ConnState>,
+}
 
 impl Finished {
+    /// A state handed on under its number, known where it is handed on
+    /// (the table's entry holds it too).
+    fn new(stream: u64, state: Box<conn::ConnState>) -> Finished {
+        debug_assert_eq!(stream, state.stream);
+        Finished { stream, state }
+    }
+
     /// Wireshark's `tcp.stream` index.
     pub fn stream(&self) -> u64 {
-        self.0.stream
+        self.stream
     }
 
     pub fn endpoints(&self) -> Endpoints {
-        self.0.endpoints
+        self.state.endpoints
     }
 
     /// Selected by port (`true`) or by the first-payload predicate.
     pub fn by_port(&self) -> bool {
-        self.0.by_port
+        self.state.by_port
     }
 
     /// The connection: both directions finished (their gaps classified)
     /// and its events in frame order.
     pub fn into_connection(self) -> Connection {
-        self.0.into_connection()
+        self.state.into_connection()
     }
 }
 

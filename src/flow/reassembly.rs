@@ -75,8 +75,8 @@ pub(crate) struct Reassembler {
     /// The reference for mapping: a sequence number (none before the
     /// direction is anchored) and its stream offset. Two fields, not an
     /// `Option` of the pair: 16 bytes instead of 24 (the pair has no
-    /// niche), which with `max_ack` brings a connection's state under
-    /// 896 bytes, one allocator size class below.
+    /// niche), which with `max_ack` keeps a connection's state within
+    /// 1,024 bytes, one allocator size class.
     anchor_seq: Option<u32>,
     anchor_off: u64,
     pub data: Vec<u8>,

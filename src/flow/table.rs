@@ -47,16 +47,46 @@ fn addr_bytes(a: IpAddr) -> [u8; 16] {
     }
 }
 
-/// A conversation's address/port pair, lower endpoint first.
+/// A conversation's address/port pair, lower endpoint first (by the
+/// addresses' 16-byte form, IPv4 as IPv4-mapped IPv6): a pair of IPv4
+/// addresses (or of IPv4-mapped IPv6 ones, equal to them in that form)
+/// in 12 bytes, any other pair in 36.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    V4(Key4),
+    V6(Key6),
+}
+
+/// An IPv4 address/port pair, lower endpoint first: its bucket in the
+/// table's map, with the entry, is 64 bytes (one cache line) where a
+/// 36-byte key made it 88.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Key {
+pub(crate) struct Key4 {
+    a: [u8; 4],
+    b: [u8; 4],
+    pa: u16,
+    pb: u16,
+}
+
+impl Hash for Key4 {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let a = u64::from(u32::from_be_bytes(self.a));
+        let b = u64::from(u32::from_be_bytes(self.b));
+        state.write_u64((a << 32) | b);
+        state.write_u32((u32::from(self.pa) << 16) | u32::from(self.pb));
+    }
+}
+
+/// Any other address/port pair, as 16-byte addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key6 {
     a: [u8; 16],
     b: [u8; 16],
     pa: u16,
     pb: u16,
 }
 
-impl Hash for Key {
+impl Hash for Key6 {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let (a0, a1) = self.a.split_at(8);
         let (b0, b1) = self.b.split_at(8);
@@ -75,27 +105,107 @@ impl Key {
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
         let s = (addr_bytes(src), sport);
         let d = (addr_bytes(dst), dport);
-        if s <= d {
-            (
-                Key {
-                    a: s.0,
-                    b: d.0,
-                    pa: s.1,
-                    pb: d.1,
-                },
-                0,
-            )
-        } else {
-            (
-                Key {
-                    a: d.0,
-                    b: s.0,
-                    pa: d.1,
-                    pb: s.1,
-                },
-                1,
-            )
+        let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+        let key = match (v4_of(&lo.0), v4_of(&hi.0)) {
+            (Some(a), Some(b)) => Key::V4(Key4 {
+                a,
+                b,
+                pa: lo.1,
+                pb: hi.1,
+            }),
+            _ => Key::V6(Key6 {
+                a: lo.0,
+                b: hi.0,
+                pa: lo.1,
+                pb: hi.1,
+            }),
+        };
+        (key, side)
+    }
+}
+
+/// The IPv4 address of a 16-byte address that is IPv4-mapped.
+fn v4_of(a: &[u8; 16]) -> Option<[u8; 4]> {
+    let (prefix, v4) = a.split_at(12);
+    if prefix != [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    out.copy_from_slice(v4);
+    Some(out)
+}
+
+/// The table's conversations, by the kind of their key: most captures
+/// are IPv4 only, and their buckets are then one cache line each.
+#[derive(Debug, Default)]
+struct Conversations {
+    v4: FastMap<Key4, Entry>,
+    v6: FastMap<Key6, Entry>,
+}
+
+impl Conversations {
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    fn get(&self, key: &Key) -> Option<&Entry> {
+        match key {
+            Key::V4(k) => self.v4.get(k),
+            Key::V6(k) => self.v6.get(k),
         }
+    }
+
+    fn get_mut(&mut self, key: &Key) -> Option<&mut Entry> {
+        match key {
+            Key::V4(k) => self.v4.get_mut(k),
+            Key::V6(k) => self.v6.get_mut(k),
+        }
+    }
+
+    fn contains_key(&self, key: &Key) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Entry> {
+        match key {
+            Key::V4(k) => self.v4.remove(k),
+            Key::V6(k) => self.v6.remove(k),
+        }
+    }
+
+    /// Insert a new entry (its key absent) and give it back: one look-up
+    /// where an insertion and a second look-up were two.
+    fn insert_new(&mut self, key: Key, entry: Entry) -> &mut Entry {
+        match key {
+            Key::V4(k) => insert_new(&mut self.v4, k, entry),
+            Key::V6(k) => insert_new(&mut self.v6, k, entry),
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.v4.values().chain(self.v6.values())
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&mut Entry) -> bool) {
+        self.v4.retain(|_, e| keep(e));
+        self.v6.retain(|_, e| keep(e));
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        let v4 = self.v4.drain().map(|(_, e)| e);
+        v4.chain(self.v6.drain().map(|(_, e)| e))
+    }
+
+    /// Give back the memory of a past burst of conversations.
+    fn shrink(&mut self) {
+        shrink_map(&mut self.v4);
+        shrink_map(&mut self.v6);
+    }
+}
+
+fn shrink_map<K: Eq + Hash, V>(map: &mut FastMap<K, V>) {
+    if map.capacity() > 4096 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }
 
@@ -295,20 +405,69 @@ fn roles(first: &First, src_selected: bool, dst_selected: bool) -> (Endpoints, R
     }
 }
 
+/// A conversation's entry, kept in the map's own slots (48 bytes: the
+/// base sequence numbers as numbers and flags, not two `Option`s, and
+/// the close flags in one byte): a sweep reads every entry's time and
+/// close flags, once a second of capture time, and through a box each
+/// was a cache miss.
 #[derive(Debug)]
 struct Entry {
     stream: u64,
-    /// Wireshark's base sequence number per side (0: lower endpoint).
-    base: [Option<u32>; 2],
     last_ts: Timestamp,
-    fin: [bool; 2],
-    rst: bool,
+    /// Wireshark's base sequence number per side (0: lower endpoint),
+    /// where `has_base` says it is set.
+    base: [u32; 2],
+    has_base: [bool; 2],
+    close: Close,
+    /// Bytes the track held after its last packet (`u32::MAX`: that
+    /// many or more, to be read from the track): what a sweep takes off
+    /// the table's count when the track leaves, without reading the
+    /// state, cold by then.
+    held: u32,
     track: Track,
 }
 
+/// The FINs seen per side and a RST, in one byte.
+#[derive(Clone, Copy, Debug, Default)]
+struct Close(u8);
+
+impl Close {
+    const RST: u8 = 1 << 2;
+    const BOTH_FINS: u8 = 0b11;
+
+    fn fin(&mut self, side: usize) {
+        self.0 |= 1 << side.min(1);
+    }
+
+    fn rst(&mut self) {
+        self.0 |= Close::RST;
+    }
+
+    /// By a RST, or by a FIN each way.
+    fn closed(self) -> bool {
+        self.0 & Close::RST != 0 || self.0 & Close::BOTH_FINS == Close::BOTH_FINS
+    }
+}
+
 impl Entry {
+    /// The base sequence number of a side, once set.
+    fn base(&self, side: usize) -> Option<u32> {
+        let set = self.has_base.get(side).copied().unwrap_or(false);
+        self.base.get(side).copied().filter(|_| set)
+    }
+
+    /// Set a side's base sequence number unless it is set already.
+    fn set_base(&mut self, side: usize, value: u32) {
+        if let (Some(b), Some(set)) = (self.base.get_mut(side), self.has_base.get_mut(side)) {
+            if !*set {
+                *b = value;
+                *set = true;
+            }
+        }
+    }
+
     fn closed(&self) -> bool {
-        self.rst || (self.fin[0] && self.fin[1])
+        self.close.closed()
     }
 
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
@@ -334,11 +493,13 @@ struct First {
 
 #[derive(Debug)]
 pub(crate) struct Table {
-    /// Entries boxed: about 100,000 live at 10,000 connections a second
-    /// (the 10 s linger), so the map has 262,144 buckets, less than half
-    /// of them used; a bucket of a key and a box is 48 bytes instead of
-    /// 96 (and the map is copied whole when it grows).
-    map: FastMap<Key, Box<Entry>>,
+    /// Entries in the map's slots: about 110,000 live at 10,000
+    /// connections a second (the 10 s linger), and a sweep visits each
+    /// once a second of capture time. Boxed, each visit was a cache miss
+    /// (and each new conversation an allocation); in the slots, a sweep
+    /// reads the map's memory in order. A bucket of a key and an entry
+    /// is 64 bytes for IPv4, 88 for IPv6.
+    map: Conversations,
     /// Bitset of selected ports.
     ports: Box<[u64; 1024]>,
     next_stream: u64,
@@ -346,14 +507,14 @@ pub(crate) struct Table {
     last_sweep: Timestamp,
     since_sweep: u64,
     /// Connections handed on and not yet drained, in the order they
-    /// finished: boxed states, drained as they are ([`Finished`]) and
+    /// finished: boxed states with their numbers ([`Finished`]),
+    /// drained as they are and
     /// made into [`super::Connection`]s by the caller where it analyses
     /// them (a sweep hands on thousands at once; a vector of whole
     /// connections here was one more copy of each and kept its room of
     /// several megabytes). Boxes: the states are boxed in the map
     /// already, so handing one on moves a pointer, not a whole state.
-    #[allow(clippy::vec_box)]
-    finished: Vec<Box<ConnState>>,
+    finished: Vec<Finished>,
     /// Stream index of the last TCP packet.
     last_stream: Option<u64>,
     /// Bytes held by the live connections' reassembly buffers.
@@ -402,6 +563,20 @@ impl Held {
         }
     }
 
+    /// [`Held::sub_track`] of what its entry noted the track held
+    /// ([`Entry::held`]): the state is read only when the note is not
+    /// exact.
+    fn sub_noted(&mut self, noted: u32, t: &Track) {
+        if self.local > 0 {
+            let n = match usize::try_from(noted) {
+                Ok(n) if noted != u32::MAX => n,
+                _ => t.held(),
+            };
+            debug_assert_eq!(n, t.held());
+            self.sub(n);
+        }
+    }
+
     /// What the budget is checked against: the shared total if any.
     fn total(&self) -> usize {
         match &self.shared {
@@ -426,7 +601,7 @@ impl Table {
             }
         }
         Table {
-            map: FastMap::default(),
+            map: Conversations::default(),
             ports,
             next_stream: 0,
             now: None,
@@ -514,13 +689,7 @@ impl Table {
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut replace = false;
         if let Some(e) = self.map.get_mut(&key) {
-            if syn_only
-                && e.base
-                    .get(side)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|b| b != seg.seq)
-            {
+            if syn_only && e.base(side).is_some_and(|b| b != seg.seq) {
                 replace = true;
             } else {
                 self.last_stream = Some(e.stream);
@@ -532,7 +701,7 @@ impl Table {
         }
         if replace {
             if let Some(old) = self.map.remove(&key) {
-                self.retire(*old);
+                self.retire(old);
             }
         }
         let first = First {
@@ -542,7 +711,7 @@ impl Table {
             ack: seg.flags.ack(),
         };
         let entry = self.create(cfg, stats, key, first, frame, ts);
-        let e = insert_new(&mut self.map, key, entry);
+        let e = self.map.insert_new(key, entry);
         self.last_stream = Some(e.stream);
         let pkt = (side, frame, ts, frame_len);
         apply(&mut self.held, e, cfg, stats, pkt, ip, seg, point);
@@ -573,7 +742,7 @@ impl Table {
                 ack: false,
             };
             let entry = self.create(cfg, stats, key, first, frame, ts);
-            self.map.insert(key, entry);
+            self.map.insert_new(key, entry);
         }
         if let Some(e) = self.map.get_mut(&key) {
             match &mut e.track {
@@ -605,7 +774,7 @@ impl Table {
         first: First,
         frame: u64,
         ts: Timestamp,
-    ) -> Box<Entry> {
+    ) -> Entry {
         self.evict(cfg, stats);
         let stream = self.next_stream;
         self.next_stream += 1;
@@ -641,20 +810,21 @@ impl Table {
         if track.has_state() {
             self.stateful.push_back((stream, key));
         }
-        Box::new(Entry {
+        Entry {
             stream,
-            base: [None, None],
+            base: [0, 0],
+            has_base: [false, false],
             last_ts: ts,
-            fin: [false, false],
-            rst: false,
+            close: Close::default(),
+            held: 0,
             track,
-        })
+        }
     }
 
     fn retire(&mut self, e: Entry) {
         self.held.sub_track(&e.track);
         if let Track::Selected(c) = e.track {
-            self.finished.push(c);
+            self.finished.push(Finished::new(e.stream, c));
         }
     }
 
@@ -676,7 +846,7 @@ impl Table {
         let (_, cutoff, _) = ages.select_nth_unstable(k - 1);
         let cutoff = *cutoff;
         let mut out = Vec::new();
-        self.map.retain(|_, e| {
+        self.map.retain(|e| {
             if (e.last_ts, e.stream) <= cutoff {
                 out.push((e.stream, std::mem::replace(&mut e.track, Track::Light)));
                 false
@@ -686,10 +856,10 @@ impl Table {
         });
         stats.evicted += out.len() as u64;
         out.sort_by_key(|(s, _)| *s);
-        for (_, t) in out {
+        for (stream, t) in out {
             self.held.sub_track(&t);
             if let Track::Selected(c) = t {
-                self.finished.push(c);
+                self.finished.push(Finished::new(stream, c));
             }
         }
     }
@@ -709,7 +879,7 @@ impl Table {
         let mut states = 0;
         let from = self.finished.len();
         let (held, finished) = (&mut self.held, &mut self.finished);
-        self.map.retain(|_, e| {
+        self.map.retain(|e| {
             states += usize::from(e.track.has_state());
             let keep = !e.expired(now, cfg);
             if keep && !e.settled(now, cfg) {
@@ -717,22 +887,20 @@ impl Table {
             }
             let rest = if keep { Track::Tombstone } else { Track::Light };
             let t = std::mem::replace(&mut e.track, rest);
-            held.sub_track(&t);
+            held.sub_noted(e.held, &t);
+            e.held = 0;
             if let Track::Selected(c) = t {
-                finished.push(c);
+                finished.push(Finished::new(e.stream, c));
             }
             keep
         });
         self.states_peak = self.states_peak.max(states);
         // Handed on in stream order (the map's order is the hash's).
         if let Some(swept) = self.finished.get_mut(from..) {
-            swept.sort_unstable_by_key(|c| c.stream);
+            swept.sort_unstable_by_key(Finished::stream);
         }
         self.drop_handed_on(from);
-        // Give back the memory of a past burst of conversations.
-        if self.map.capacity() > 4096 && self.map.len() < self.map.capacity() / 4 {
-            self.map.shrink_to(self.map.len() * 2);
-        }
+        self.map.shrink();
     }
 
     /// Drop from the front of `stateful` the connections a sweep just
@@ -743,7 +911,7 @@ impl Table {
     /// stream of `stateful` not handed on, which it leaves to that look-up.
     fn drop_handed_on(&mut self, from: usize) {
         let swept = self.finished.get(from..).unwrap_or_default();
-        let mut next = swept.iter().map(|c| c.stream).peekable();
+        let mut next = swept.iter().map(Finished::stream).peekable();
         while let (Some(&(front, _)), Some(&handed)) = (self.stateful.front(), next.peek()) {
             if front > handed {
                 next.next();
@@ -757,17 +925,17 @@ impl Table {
     }
 
     pub fn drain_finished(&mut self, out: &mut Vec<Finished>) {
-        out.extend(self.finished.drain(..).map(Finished));
+        out.append(&mut self.finished);
     }
 
     /// Every connection not drained yet and every one still live, in
     /// stream order (numbers are unique: each connection is handed on
     /// once), to be made whole by the caller one at a time.
     pub fn finish(mut self) -> Vec<Finished> {
-        let mut rest: Vec<Finished> = self.finished.drain(..).map(Finished).collect();
-        for (_, e) in self.map.drain() {
+        let mut rest = std::mem::take(&mut self.finished);
+        for e in self.map.drain() {
             if let Track::Selected(c) = e.track {
-                rest.push(Finished(c));
+                rest.push(Finished::new(e.stream, c));
             }
         }
         rest.sort_unstable_by_key(Finished::stream);
@@ -775,9 +943,8 @@ impl Table {
     }
 }
 
-/// Insert a new entry (its key absent) and give it back: one look-up
-/// where an insertion and a second look-up were two.
-fn insert_new(map: &mut FastMap<Key, Box<Entry>>, key: Key, entry: Box<Entry>) -> &mut Entry {
+/// Insert a new entry (its key absent) and give it back.
+fn insert_new<K: Eq + Hash>(map: &mut FastMap<K, Entry>, key: K, entry: Entry) -> &mut Entry {
     match map.entry(key) {
         std::collections::hash_map::Entry::Vacant(v) => v.insert(entry),
         std::collections::hash_map::Entry::Occupied(o) => {
@@ -796,6 +963,7 @@ fn insert_new(map: &mut FastMap<Key, Box<Entry>>, key: Key, entry: Box<Entry>) -
 /// one packet's growth (per table sharing the budget).
 fn budget(held: &mut Held, before: usize, e: &mut Entry, cfg: &FlowConfig, stats: &mut FlowStats) {
     let after = e.track.held();
+    e.held = u32::try_from(after).unwrap_or(u32::MAX);
     held.set(held.local.saturating_sub(before).saturating_add(after));
     if after > before && held.total() > cfg.max_buffered {
         stop_keeping(e, cfg, stats);
@@ -852,32 +1020,25 @@ fn update(
     point: CapturePoint,
 ) {
     let other = 1 - side.min(1);
-    if let Some(b) = e.base.get_mut(side) {
-        if b.is_none() {
-            *b = Some(if seg.flags.syn() {
-                seg.seq
-            } else {
-                seg.seq.wrapping_sub(1)
-            });
-        }
-    }
+    e.set_base(
+        side,
+        if seg.flags.syn() {
+            seg.seq
+        } else {
+            seg.seq.wrapping_sub(1)
+        },
+    );
     if seg.flags.ack() {
-        if let Some(b) = e.base.get_mut(other) {
-            if b.is_none() {
-                *b = Some(seg.ack.wrapping_sub(1));
-            }
-        }
+        e.set_base(other, seg.ack.wrapping_sub(1));
     }
     if ts > e.last_ts {
         e.last_ts = ts;
     }
     if seg.flags.fin() {
-        if let Some(f) = e.fin.get_mut(side) {
-            *f = true;
-        }
+        e.close.fin(side);
     }
     if seg.flags.rst() {
-        e.rst = true;
+        e.close.rst();
     }
     let stream = e.stream;
     let decide = match &mut e.track {
@@ -955,6 +1116,91 @@ mod tests {
     use std::hash::{BuildHasher, BuildHasherDefault};
 
     #[test]
+    fn an_entry_and_its_key_fit_a_bucket_of_64_or_88_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+        assert_eq!(std::mem::size_of::<(Key4, Entry)>(), 64);
+        assert_eq!(std::mem::size_of::<(Key6, Entry)>(), 88);
+    }
+
+    /// The key as it was: both addresses in their 16-byte form (IPv4 as
+    /// IPv4-mapped IPv6), the lower endpoint first.
+    fn key_of_16_bytes(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key6, usize) {
+        let s = (addr_bytes(src), sport);
+        let d = (addr_bytes(dst), dport);
+        let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+        let key = Key6 {
+            a: lo.0,
+            b: hi.0,
+            pa: lo.1,
+            pb: hi.1,
+        };
+        (key, side)
+    }
+
+    proptest::proptest! {
+        /// Two packets have the same key, and the same side, exactly when
+        /// they had with both addresses in their 16-byte form.
+        #[test]
+        fn keys_match_as_the_16_byte_keys_did(
+            pkts in proptest::collection::vec((0usize..6, 0u16..3, 0usize..6, 0u16..3), 2..12),
+        ) {
+            let addrs: [IpAddr; 6] = [
+                IpAddr::from([10, 0, 0, 1]),
+                IpAddr::from([10, 0, 0, 2]),
+                "::ffff:10.0.0.1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "::ffff:10.0.0.3".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "2001:db8::1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+                "::a00:1".parse().unwrap_or(IpAddr::from([0u8; 16])),
+            ];
+            let key = |&(s, sp, d, dp): &(usize, u16, usize, u16)| {
+                (addrs[s], 3389 + sp, addrs[d], 3389 + dp)
+            };
+            for x in &pkts {
+                for y in &pkts {
+                    let (xs, xsp, xd, xdp) = key(x);
+                    let (ys, ysp, yd, ydp) = key(y);
+                    let (new_x, new_y) = (Key::new(xs, xsp, xd, xdp), Key::new(ys, ysp, yd, ydp));
+                    let (old_x, old_y) = (
+                        key_of_16_bytes(xs, xsp, xd, xdp),
+                        key_of_16_bytes(ys, ysp, yd, ydp),
+                    );
+                    proptest::prop_assert_eq!(new_x.0 == new_y.0, old_x.0 == old_y.0);
+                    proptest::prop_assert_eq!(new_x.1, old_x.1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn close_flags_answer_as_three_booleans() {
+        // Every sequence of up to four marks (FIN side 0, FIN side 1, RST).
+        for n in 0..4u32 {
+            for marks in 0..3u32.pow(n) {
+                let (mut close, mut fin, mut rst) = (Close::default(), [false; 2], false);
+                let mut m = marks;
+                for _ in 0..n {
+                    match m % 3 {
+                        2 => {
+                            close.rst();
+                            rst = true;
+                        }
+                        side => {
+                            close.fin(side as usize);
+                            fin[side as usize] = true;
+                        }
+                    }
+                    m /= 3;
+                }
+                assert_eq!(
+                    close.closed(),
+                    rst || (fin[0] && fin[1]),
+                    "{n} marks {marks}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn similar_keys_spread_over_buckets() {
         let b = BuildHasherDefault::<FastHasher>::default();
         let mut low = std::collections::HashSet::new();
@@ -966,6 +1212,9 @@ mod tests {
                 IpAddr::from([10, 2, 0, 1]),
                 443,
             );
+            let Key::V4(k) = k else {
+                panic!("an IPv4 pair has an IPv4 key");
+            };
             let h = b.hash_one(k);
             low.insert(h & 0xfff);
             top.insert(h >> 57);
