@@ -3,6 +3,7 @@
 //! keep-alives, ICMP errors, the connection's place and times (`Conn`) and
 //! what its clear-text protocol messages say (`Proto`).
 use super::evidence::Clue;
+use super::spare;
 use super::{Evidence, Party};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
@@ -14,6 +15,7 @@ use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
+use std::cell::Cell;
 use std::fmt;
 
 /// The party sending in a direction.
@@ -296,15 +298,33 @@ pub struct Facts<'a> {
     pub nla: Vec<At<NlaEvent>>,
 }
 
+// The lists most connections fill (a SYN, its answer, the packet that
+// ends it, a protocol message), kept per thread between connections.
+thread_local! {
+    static SYNS: Cell<Vec<(u64, Timestamp)>> = const { Cell::new(Vec::new()) };
+    static SYNACKS: Cell<Vec<(u64, Timestamp)>> = const { Cell::new(Vec::new()) };
+    static TERMS: Cell<Vec<Term>> = const { Cell::new(Vec::new()) };
+    static SIGNS_OF_LIFE: Cell<Vec<(u64, Dir)>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for Facts<'_> {
+    fn drop(&mut self) {
+        spare::give(&SYNS, std::mem::take(&mut self.syns));
+        spare::give(&SYNACKS, std::mem::take(&mut self.synacks));
+        spare::give(&TERMS, std::mem::take(&mut self.terms));
+        spare::give(&SIGNS_OF_LIFE, std::mem::take(&mut self.signs_of_life));
+    }
+}
+
 impl<'a> Facts<'a> {
     pub fn build(tl: &'a Timeline) -> Facts<'a> {
         let mut f = Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
-            terms: Vec::new(),
+            terms: spare::take(&TERMS),
             rtx: Vec::new(),
-            syns: Vec::new(),
-            synacks: Vec::new(),
+            syns: spare::take(&SYNS),
+            synacks: spare::take(&SYNACKS),
             gaps: Vec::new(),
             zero_windows: Vec::new(),
             keepalives: Vec::new(),
@@ -314,7 +334,7 @@ impl<'a> Facts<'a> {
             not_rdp: None,
             zero_window_probes: Vec::new(),
             last_event: [None, None],
-            signs_of_life: Vec::new(),
+            signs_of_life: spare::take(&SIGNS_OF_LIFE),
             mcs: Vec::new(),
             x224_disconnects: Vec::new(),
             nla: Vec::new(),

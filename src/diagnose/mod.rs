@@ -54,6 +54,7 @@ mod path;
 mod rdp;
 pub mod remedy;
 mod rules;
+mod spare;
 mod step;
 mod steps;
 mod tcp;
