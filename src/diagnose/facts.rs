@@ -206,17 +206,18 @@ impl<T> At<T> {
     }
 }
 
-/// What the clear-text protocol messages say, read once.
+/// What the clear-text protocol messages say, read once (the messages
+/// themselves borrowed from the timeline).
 #[derive(Clone, Debug, Default)]
-pub struct Proto {
-    pub request: Option<At<ConnectionRequest>>,
+pub struct Proto<'a> {
+    pub request: Option<At<&'a ConnectionRequest>>,
     /// The first RDP_NEG_FAILURE.
     pub neg_failure: Option<At<NegFailureCode>>,
-    pub client_hello: Option<At<ClientHello>>,
+    pub client_hello: Option<At<&'a ClientHello>>,
     pub server_hello: Option<At<()>>,
     /// The server's certificate chain, leaf first (TLS, or the GCC
     /// security data).
-    pub certificates: Option<At<Vec<CertInfo>>>,
+    pub certificates: Option<At<&'a [CertInfo]>>,
     pub credssp_legs: Vec<At<CredsspLeg>>,
     /// The sentence on what the client offered and the server chose.
     pub negotiation: Option<String>,
@@ -227,19 +228,19 @@ pub struct Proto {
     pub decoded_from: [bool; 2],
 }
 
-impl Proto {
-    fn of(tl: &Timeline) -> Proto {
+impl<'a> Proto<'a> {
+    fn of(tl: &'a Timeline) -> Proto<'a> {
         Proto {
-            request: tl.connection_request().map(|(e, r)| At::of(e, r.clone())),
+            request: tl.connection_request().map(|(e, r)| At::of(e, r)),
             neg_failure: tl.proto_events().find_map(|(e, p)| match p {
                 ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
                     code,
                 })) => Some(At::of(e, *code)),
                 _ => None,
             }),
-            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h.clone())),
+            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h)),
             server_hello: tl.server_hello().map(|(e, _)| At::of(e, ())),
-            certificates: tl.certificates().map(|(e, c)| At::of(e, c.to_vec())),
+            certificates: tl.certificates().map(|(e, c)| At::of(e, c)),
             credssp_legs: tl.credssp_legs().map(|(e, l)| At::of(e, l)).collect(),
             negotiation: super::negotiation(tl),
             decode_stops: tl
@@ -255,7 +256,7 @@ impl Proto {
     }
 }
 
-impl Proto {
+impl Proto<'_> {
     /// The server's leaf certificate with its place.
     pub fn leaf_cert(&self) -> Option<(u64, &CertInfo)> {
         let c = self.certificates.as_ref()?;
@@ -266,7 +267,7 @@ impl Proto {
 #[derive(Clone, Debug)]
 pub struct Facts<'a> {
     pub conn: Conn<'a>,
-    pub proto: Proto,
+    pub proto: Proto<'a>,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
     /// SYN events (frame, ts, retransmission).
