@@ -479,7 +479,7 @@ impl Reorder {
     /// whose turn has come goes at once, after those waiting before it,
     /// without waiting in the map (most do, as the table hands them on in
     /// the order they started); another waits.
-    fn take(&mut self, r: ConnectionResult, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn take(&mut self, r: ConnectionResult, emit: &mut impl FnMut(ConnectionResult)) {
         let stream = r.timeline.stream;
         if stream < self.below {
             self.release_below_key(stream, emit);
@@ -491,12 +491,12 @@ impl Reorder {
 
     /// The batch is done: hand over what waits numbered below the
     /// bound [`Reorder::open`] set.
-    fn close(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn close(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
         self.release_below_key(self.below, emit);
     }
 
     /// Hand over, in order, what waits numbered below `stream`.
-    fn release_below_key(&mut self, stream: u64, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn release_below_key(&mut self, stream: u64, emit: &mut impl FnMut(ConnectionResult)) {
         while let Some(e) = self.waiting.first_entry() {
             if *e.key() >= stream {
                 break;
@@ -506,7 +506,7 @@ impl Reorder {
     }
 
     /// Hand over everything, in order (the end of the file).
-    fn release_all(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn release_all(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
         self.below = u64::MAX;
         self.release_below_key(u64::MAX, emit);
     }
@@ -543,7 +543,7 @@ fn process_batch(
     split: bool,
     open: Option<u64>,
     order: &mut Reorder,
-    emit: &mut dyn FnMut(ConnectionResult),
+    emit: &mut impl FnMut(ConnectionResult),
 ) {
     order.open(open, conns.last().map(|(c, _)| c.stream()));
     let one = |(c, capture_end): (Finished, Timestamp)| {
