@@ -85,8 +85,10 @@ impl Options {
 pub struct ConnectionResult {
     pub timeline: Timeline,
     pub diagnosis: Diagnosis,
-    /// What TLS decryption gave, when keys were given.
-    pub decryption: Option<DecryptSummary>,
+    /// What TLS decryption gave, when keys were given. Boxed: most
+    /// connections have none, and a result is moved several times on its
+    /// way to the report (88 bytes inline, 8 boxed).
+    pub decryption: Option<Box<DecryptSummary>>,
 }
 
 /// Frames that produced no packet, by reason.
@@ -321,7 +323,6 @@ pub fn analyze_streaming<R: Read>(
                 while left.peek().is_some() {
                     let batch: Vec<_> = left.by_ref().take(BATCH).collect();
                     order.note(batch.len() + left.len());
-                    let results = process_batch(batch, keys.as_deref(), opts.split_batches);
                     // What is still to come: a live connection, or the
                     // next finished one still to be diagnosed.
                     let next = left.peek().map(|(c, _)| c.stream());
@@ -329,7 +330,9 @@ pub fn analyze_streaming<R: Read>(
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     };
-                    order.settle(results, open, &mut hand_over);
+                    let keys = keys.as_deref();
+                    let split = opts.split_batches;
+                    process_batch(batch, keys, split, open, &mut order, &mut hand_over);
                 }
             }
         },
@@ -358,9 +361,9 @@ pub fn analyze_streaming<R: Read>(
     while left.peek().is_some() {
         let batch: Vec<_> = left.by_ref().take(BATCH).collect();
         order.note(batch.len());
-        let results = process_batch(batch, keys.as_deref(), opts.split_batches);
         let next = left.peek().map(|(c, _)| c.stream());
-        order.settle(results, next, &mut hand_over);
+        let (keys, split) = (keys.as_deref(), opts.split_batches);
+        process_batch(batch, keys, split, next, &mut order, &mut hand_over);
     }
     order.release_all(&mut hand_over);
     // The flow stage selected the neighbours' TCP connections by port:
@@ -454,46 +457,46 @@ impl Reorder {
         self.peak = self.peak.max(self.waiting.len() + batch);
     }
 
-    /// Take a batch's results (in stream order) and hand over, in
-    /// order, what neither `open` (the lowest live connection, or the
+    /// A batch is about to be diagnosed, whose last (highest) stream is
+    /// `last`: what neither `open` (the lowest live connection, or the
     /// lowest finished one still to be diagnosed) nor a connection still
-    /// waiting precedes. A connection whose turn has come goes at once,
-    /// without waiting in the map: most do, as the table hands them on
-    /// in the order they started. The table tells its lowest live
-    /// connection in amortised constant time, so this runs after every
-    /// batch: a connection waits only while one numbered before it is
-    /// live or undiagnosed.
-    fn settle(
-        &mut self,
-        results: Vec<ConnectionResult>,
-        open: Option<u64>,
-        emit: &mut dyn FnMut(ConnectionResult),
-    ) {
-        debug_assert!(results
-            .windows(2)
-            .all(|w| w[0].timeline.stream < w[1].timeline.stream));
+    /// waiting precedes may be handed over as the batch's results come
+    /// ([`Reorder::take`], in stream order). The table tells its lowest
+    /// live connection in amortised constant time, so this runs before
+    /// every batch: a connection waits only while one numbered before it
+    /// is live or undiagnosed.
+    fn open(&mut self, open: Option<u64>, last: Option<u64>) {
         // Nothing open: everything finished so far may go (a later
         // connection is numbered above all of them).
         let open = open.unwrap_or_else(|| {
             let waiting = self.waiting.last_key_value().map(|(k, _)| *k);
-            let batch = results.last().map(|r| r.timeline.stream);
-            waiting.max(batch).map_or(0, |k| k.saturating_add(1))
+            waiting.max(last).map_or(0, |k| k.saturating_add(1))
         });
         self.below = self.below.max(open);
-        for r in results {
-            let stream = r.timeline.stream;
-            if stream < self.below {
-                self.release_below_key(stream, emit);
-                emit(r);
-            } else {
-                self.waiting.insert(stream, Box::new(r));
-            }
+    }
+
+    /// Take one result of the batch (in stream order): a connection
+    /// whose turn has come goes at once, after those waiting before it,
+    /// without waiting in the map (most do, as the table hands them on in
+    /// the order they started); another waits.
+    fn take(&mut self, r: ConnectionResult, emit: &mut impl FnMut(ConnectionResult)) {
+        let stream = r.timeline.stream;
+        if stream < self.below {
+            self.release_below_key(stream, emit);
+            emit(r);
+        } else {
+            self.waiting.insert(stream, Box::new(r));
         }
+    }
+
+    /// The batch is done: hand over what waits numbered below the
+    /// bound [`Reorder::open`] set.
+    fn close(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
         self.release_below_key(self.below, emit);
     }
 
     /// Hand over, in order, what waits numbered below `stream`.
-    fn release_below_key(&mut self, stream: u64, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn release_below_key(&mut self, stream: u64, emit: &mut impl FnMut(ConnectionResult)) {
         while let Some(e) = self.waiting.first_entry() {
             if *e.key() >= stream {
                 break;
@@ -503,7 +506,7 @@ impl Reorder {
     }
 
     /// Hand over everything, in order (the end of the file).
-    fn release_all(&mut self, emit: &mut dyn FnMut(ConnectionResult)) {
+    fn release_all(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
         self.below = u64::MAX;
         self.release_below_key(u64::MAX, emit);
     }
@@ -528,21 +531,38 @@ fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u
     }
 }
 
-/// Decode, build the timeline and diagnose each connection, in parallel
-/// when `split` ([`Options::split_batches`]).
+/// Decode, build the timeline and diagnose each connection of a batch
+/// (in stream order), in parallel when `split`
+/// ([`Options::split_batches`]), and hand the results to `order` (`open`:
+/// see [`Reorder::open`]). Not split, each result goes to `order` as it
+/// is made, not through a vector of the batch's results: a result is
+/// 600 bytes or more, each move of it a copy.
 fn process_batch(
     conns: Vec<(Finished, Timestamp)>,
     keys: Option<&Keys>,
     split: bool,
-) -> Vec<ConnectionResult> {
+    open: Option<u64>,
+    order: &mut Reorder,
+    emit: &mut impl FnMut(ConnectionResult),
+) {
+    order.open(open, conns.last().map(|(c, _)| c.stream()));
     let one = |(c, capture_end): (Finished, Timestamp)| {
         analyze_finished(c.into_connection(), capture_end, keys)
     };
     if split {
-        conns.into_par_iter().map(one).collect()
+        let results: Vec<ConnectionResult> = conns.into_par_iter().map(one).collect();
+        debug_assert!(results
+            .windows(2)
+            .all(|w| w[0].timeline.stream < w[1].timeline.stream));
+        for r in results {
+            order.take(r, emit);
+        }
     } else {
-        conns.into_iter().map(one).collect()
+        for c in conns {
+            order.take(one(c), emit);
+        }
     }
+    order.close(emit);
 }
 
 /// Decode one connection and diagnose it.
@@ -559,6 +579,13 @@ pub struct StreamHoles {
 
 impl StreamHoles {
     pub fn of(c: &Connection) -> Self {
+        // Most connections have no hole: nothing to look at or collect.
+        if c.half.iter().all(|h| h.gaps.is_empty()) {
+            return StreamHoles {
+                holes: [Vec::new(), Vec::new()],
+                hidden: [Vec::new(), Vec::new()],
+            };
+        }
         let kept = |i: usize, snaplen_only: bool| -> Vec<(u64, u64)> {
             c.half[i]
                 .gaps
@@ -614,7 +641,7 @@ fn analyze_finished(
 fn decode_connection_with(
     c: &Connection,
     keys: Option<&Keys>,
-) -> (Vec<proto::Decoded>, Option<DecryptSummary>) {
+) -> (Vec<proto::Decoded>, Option<Box<DecryptSummary>>) {
     let sh = StreamHoles::of(c);
     let mut decoded = proto::decode_connection(sh.input(c, 0), sh.input(c, 1));
     let decryption = keys.map(|k| {
@@ -635,13 +662,13 @@ fn decode_connection_with(
             decrypt::decode_plaintext(&d, |a, b| proto::inner::decode_inner(a, b, selected));
         decoded.extend(d.events.iter().cloned());
         decoded.extend(inner);
-        d.summary
+        Box::new(d.summary)
     });
     (decoded, decryption)
 }
 
 /// A timeline with its diagnosis.
-fn diagnosed(timeline: Timeline, decryption: Option<DecryptSummary>) -> ConnectionResult {
+fn diagnosed(timeline: Timeline, decryption: Option<Box<DecryptSummary>>) -> ConnectionResult {
     let diagnosis = diagnose::diagnose(&timeline);
     ConnectionResult {
         timeline,

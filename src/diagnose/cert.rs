@@ -29,7 +29,7 @@ fn finding(id: CauseId, confidence: Confidence, why: String) -> Option<Finding> 
 /// no SNI (FreeRDP sends the dialled name or address; a missing SNI
 /// suggests an address), weak key or signature.
 pub fn judge_cert(f: &Facts, now: Timestamp) -> Option<Finding> {
-    let certs: &[CertInfo] = f.proto.certificates.as_ref().map_or(&[], |c| &c.what);
+    let certs: &[CertInfo] = f.proto.certificates.as_ref().map_or(&[], |c| c.what);
     let leaf = certs.first()?;
     let secs = now.secs();
     if leaf.not_after < secs {

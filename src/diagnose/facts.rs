@@ -3,6 +3,7 @@
 //! keep-alives, ICMP errors, the connection's place and times (`Conn`) and
 //! what its clear-text protocol messages say (`Proto`).
 use super::evidence::Clue;
+use super::spare;
 use super::{Evidence, Party};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
@@ -14,6 +15,7 @@ use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent, StopReason};
 use crate::timeline::{DirSummary, Event, EventKind, Timeline};
+use std::cell::Cell;
 use std::fmt;
 
 /// The party sending in a direction.
@@ -204,17 +206,18 @@ impl<T> At<T> {
     }
 }
 
-/// What the clear-text protocol messages say, read once.
+/// What the clear-text protocol messages say, read once (the messages
+/// themselves borrowed from the timeline).
 #[derive(Clone, Debug, Default)]
-pub struct Proto {
-    pub request: Option<At<ConnectionRequest>>,
+pub struct Proto<'a> {
+    pub request: Option<At<&'a ConnectionRequest>>,
     /// The first RDP_NEG_FAILURE.
     pub neg_failure: Option<At<NegFailureCode>>,
-    pub client_hello: Option<At<ClientHello>>,
+    pub client_hello: Option<At<&'a ClientHello>>,
     pub server_hello: Option<At<()>>,
     /// The server's certificate chain, leaf first (TLS, or the GCC
     /// security data).
-    pub certificates: Option<At<Vec<CertInfo>>>,
+    pub certificates: Option<At<&'a [CertInfo]>>,
     pub credssp_legs: Vec<At<CredsspLeg>>,
     /// The sentence on what the client offered and the server chose.
     pub negotiation: Option<String>,
@@ -225,19 +228,19 @@ pub struct Proto {
     pub decoded_from: [bool; 2],
 }
 
-impl Proto {
-    fn of(tl: &Timeline) -> Proto {
+impl<'a> Proto<'a> {
+    fn of(tl: &'a Timeline) -> Proto<'a> {
         Proto {
-            request: tl.connection_request().map(|(e, r)| At::of(e, r.clone())),
+            request: tl.connection_request().map(|(e, r)| At::of(e, r)),
             neg_failure: tl.proto_events().find_map(|(e, p)| match p {
                 ProtoEvent::X224(X224Event::ConnectionConfirm(ConnectionConfirm::Failure {
                     code,
                 })) => Some(At::of(e, *code)),
                 _ => None,
             }),
-            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h.clone())),
+            client_hello: tl.client_hello().map(|(e, h)| At::of(e, h)),
             server_hello: tl.server_hello().map(|(e, _)| At::of(e, ())),
-            certificates: tl.certificates().map(|(e, c)| At::of(e, c.to_vec())),
+            certificates: tl.certificates().map(|(e, c)| At::of(e, c)),
             credssp_legs: tl.credssp_legs().map(|(e, l)| At::of(e, l)).collect(),
             negotiation: super::negotiation(tl),
             decode_stops: tl
@@ -253,7 +256,7 @@ impl Proto {
     }
 }
 
-impl Proto {
+impl Proto<'_> {
     /// The server's leaf certificate with its place.
     pub fn leaf_cert(&self) -> Option<(u64, &CertInfo)> {
         let c = self.certificates.as_ref()?;
@@ -264,7 +267,7 @@ impl Proto {
 #[derive(Clone, Debug)]
 pub struct Facts<'a> {
     pub conn: Conn<'a>,
-    pub proto: Proto,
+    pub proto: Proto<'a>,
     pub terms: Vec<Term>,
     pub rtx: Vec<Rtx>,
     /// SYN events (frame, ts, retransmission).
@@ -296,15 +299,33 @@ pub struct Facts<'a> {
     pub nla: Vec<At<NlaEvent>>,
 }
 
+// The lists most connections fill (a SYN, its answer, the packet that
+// ends it, a protocol message), kept per thread between connections.
+thread_local! {
+    static SYNS: Cell<Vec<(u64, Timestamp)>> = const { Cell::new(Vec::new()) };
+    static SYNACKS: Cell<Vec<(u64, Timestamp)>> = const { Cell::new(Vec::new()) };
+    static TERMS: Cell<Vec<Term>> = const { Cell::new(Vec::new()) };
+    static SIGNS_OF_LIFE: Cell<Vec<(u64, Dir)>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for Facts<'_> {
+    fn drop(&mut self) {
+        spare::give(&SYNS, std::mem::take(&mut self.syns));
+        spare::give(&SYNACKS, std::mem::take(&mut self.synacks));
+        spare::give(&TERMS, std::mem::take(&mut self.terms));
+        spare::give(&SIGNS_OF_LIFE, std::mem::take(&mut self.signs_of_life));
+    }
+}
+
 impl<'a> Facts<'a> {
     pub fn build(tl: &'a Timeline) -> Facts<'a> {
         let mut f = Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
-            terms: Vec::new(),
+            terms: spare::take(&TERMS),
             rtx: Vec::new(),
-            syns: Vec::new(),
-            synacks: Vec::new(),
+            syns: spare::take(&SYNS),
+            synacks: spare::take(&SYNACKS),
             gaps: Vec::new(),
             zero_windows: Vec::new(),
             keepalives: Vec::new(),
@@ -314,7 +335,7 @@ impl<'a> Facts<'a> {
             not_rdp: None,
             zero_window_probes: Vec::new(),
             last_event: [None, None],
-            signs_of_life: Vec::new(),
+            signs_of_life: spare::take(&SIGNS_OF_LIFE),
             mcs: Vec::new(),
             x224_disconnects: Vec::new(),
             nla: Vec::new(),

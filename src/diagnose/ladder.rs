@@ -59,6 +59,17 @@ pub enum Security {
 /// screen updates come on top of them.
 pub const SESSION_BYTES: u64 = 10_000;
 
+// The marks of the ladder last dropped on this thread, kept for the next.
+thread_local! {
+    static MARKS: std::cell::Cell<Vec<Mark>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Drop for Ladder {
+    fn drop(&mut self) {
+        super::spare::give(&MARKS, std::mem::take(&mut self.seen));
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Ladder {
     pub security: Security,
@@ -258,7 +269,9 @@ impl Ladder {
 
         // Room for every step of the path (and the session's volume) at
         // once: grown from empty it was reallocated three or four times.
-        let mut seen: Vec<Mark> = Vec::with_capacity(path.len() + 1);
+        // The thread's spare list when it has one.
+        let mut seen: Vec<Mark> = super::spare::take(&MARKS);
+        seen.reserve(path.len() + 1);
         for e in &tl.events {
             if let Some((step, certainty)) = step_of(&e.kind, e.dir) {
                 // A server's CredSSP answer comes after the client message

@@ -54,6 +54,7 @@ mod path;
 mod rdp;
 pub mod remedy;
 mod rules;
+mod spare;
 mod step;
 mod steps;
 mod tcp;
@@ -575,7 +576,7 @@ pub struct Diagnosis {
 /// same timeline always gives the same diagnosis.
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
-    let f = facts::Facts::build(tl);
+    let mut f = facts::Facts::build(tl);
     let v = rules::decide(&lad, &f);
     let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;
@@ -600,9 +601,11 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         benign: v.benign,
         evidence: v.evidence,
         caveats: v.caveats,
-        negotiation: f.proto.negotiation.clone(),
+        negotiation: None,
     };
     caveats::apply(&lad, &f, &mut d);
+    // The rules and caveats are done with the facts: their sentence moves.
+    d.negotiation = f.proto.negotiation.take();
     // The evidence model: a cause is never surer than what it rests on.
     if let Some(c) = &mut d.cause {
         if c.basis == Certainty::Inferred {

@@ -113,14 +113,23 @@ impl Verdict {
         c: Confidence,
         s: String,
     ) -> Self {
-        let mut v = Verdict::new(Outcome::Failed, ending, frame);
+        let mut v = Verdict::new(Outcome::Failed, ending, frame).room_for_two();
         v.cause = Some(cause(id, c, s));
         v
     }
     pub(super) fn benign(kind: Benign, ending: Ending, frame: Option<u64>) -> Self {
-        let mut v = Verdict::new(Outcome::Benign, ending, frame);
+        let mut v = Verdict::new(Outcome::Benign, ending, frame).room_for_two();
         v.benign = Some(kind);
         v
+    }
+    /// A failure or a benign ending shows its evidence, most often two
+    /// frames (the last step, or the SYN, and the packet that ended the
+    /// connection): room for two from the start, where the first push
+    /// would make room for four (a few hundred bytes of the diagnosis,
+    /// which the report frees on its own thread).
+    fn room_for_two(mut self) -> Self {
+        self.evidence.reserve_exact(2);
+        self
     }
     /// A session that ran and ended normally.
     pub(super) fn session_end(ending: Ending, frame: Option<u64>) -> Self {

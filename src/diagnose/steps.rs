@@ -281,7 +281,7 @@ fn listener_refused(c: &Closed) -> Option<Verdict> {
         .with(ev(
             c.stop.frame,
             NegotiationClue::Request {
-                offered: offered(c.f.proto.request.as_ref().map(|r| &r.what)),
+                offered: offered(c.f.proto.request.as_ref().map(|r| r.what)),
                 named,
             },
         ))
@@ -465,7 +465,7 @@ fn standard_refused_or_credential_check(c: &Closed) -> Option<Verdict> {
         .and_then(|r| r.what.neg_req.as_ref())
         .is_some_and(|n| n.requested.offers_tls());
     if c.lad.security == Security::Standard && asked_tls {
-        let offered = offered(c.f.proto.request.as_ref().map(|r| &r.what));
+        let offered = offered(c.f.proto.request.as_ref().map(|r| r.what));
         return Some(
             c.failed(
                 CauseId::SslNotAllowedByServer,

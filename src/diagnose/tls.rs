@@ -25,7 +25,7 @@ pub(super) fn alert_rule(f: &Facts, lad: &Ladder, t: &Term, desc: u8) -> Verdict
             .proto
             .client_hello
             .as_ref()
-            .is_some_and(|h| offers_only_old(&h.what));
+            .is_some_and(|h| offers_only_old(h.what));
         match desc {
             70 => (
                 CauseId::TlsVersionMismatch,

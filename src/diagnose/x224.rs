@@ -27,7 +27,7 @@ pub(super) fn negotiation_failure(f: &Facts) -> Option<Verdict> {
         .and_then(|r| r.what.neg_req.as_ref().map(|n| n.requested));
     let offers_tls = requested.is_some_and(|r| r.offers_tls());
     let offers_nla = requested.is_some_and(|r| r.offers_nla());
-    let offered = offered(f.proto.request.as_ref().map(|r| &r.what));
+    let offered = offered(f.proto.request.as_ref().map(|r| r.what));
     use NegFailureCode as N;
     let (id, conf, summary) = match code.0 {
         N::SSL_REQUIRED_BY_SERVER => (

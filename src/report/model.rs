@@ -2009,7 +2009,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             last_step: d.last_step.map(|s| s.label()),
             failed_step: d.failed_step.map(|s| s.label()),
         },
-        decryption: c.decryption.as_ref().map(decryption),
+        decryption: c.decryption.as_deref().map(decryption),
     }
 }
 
