@@ -48,6 +48,14 @@ impl Text {
         &self.0
     }
 
+    /// The text when it is borrowed from the program.
+    pub fn as_fixed(&self) -> Option<&'static str> {
+        match self.0 {
+            Cow::Borrowed(fixed) => Some(fixed),
+            Cow::Owned(_) => None,
+        }
+    }
+
     /// The text's own string; None when it is borrowed from the program.
     pub fn owned_mut(&mut self) -> Option<&mut String> {
         match &mut self.0 {

@@ -16,6 +16,10 @@
 //!
 //! [`Text`]: crate::report::model::Text
 
+mod connection;
+
+pub use connection::connection_record;
+
 use crate::report::model::FIXED_TEXT;
 use serde::ser::{self, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -76,6 +80,19 @@ pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Erro
         // finds the texts in use and escapes its own.
         let mut cache = fixed.try_borrow_mut().ok();
         v.serialize(&mut Writer {
+            out,
+            fixed: cache.as_deref_mut(),
+            next_is_fixed: false,
+        })
+    })
+}
+
+/// Append what `f` writes with a writer that shares this thread's
+/// escaped fixed texts (see [`write`]).
+fn with_writer<R>(out: &mut Vec<u8>, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
+    FIXED.with(|fixed| {
+        let mut cache = fixed.try_borrow_mut().ok();
+        f(&mut Writer {
             out,
             fixed: cache.as_deref_mut(),
             next_is_fixed: false,
