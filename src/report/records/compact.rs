@@ -52,6 +52,7 @@ thread_local! {
         RefCell::new(Fixed {
             values: FixedTexts::new(),
             structs: Structs::new(),
+            record_head: (String::new(), Vec::new()),
         })
     };
 }
@@ -61,6 +62,9 @@ thread_local! {
 struct Fixed {
     values: FixedTexts,
     structs: Structs,
+    /// The file name and the keys a connection record of that file
+    /// starts with (`connection::connection_record`).
+    record_head: (String, Vec<u8>),
 }
 
 /// `,"name":`, or `"name":` for the first field.

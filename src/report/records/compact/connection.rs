@@ -13,6 +13,7 @@ use super::{string, with_writer, Error, Writer};
 use crate::report::model::*;
 use crate::report::records::RECORD_CONNECTION;
 use serde::ser::{Serialize, Serializer};
+use serde_json::ser::{CompactFormatter, Formatter};
 
 /// A value written as JSON.
 trait Put {
@@ -228,18 +229,38 @@ impl Put for LadderEvent {
     }
 }
 
+/// `{"record":"connection","schema_version":1,"file":"<file>"` (no
+/// closing brace).
+fn record_head(out: &mut Vec<u8>, file: &str) {
+    out.extend_from_slice(b"{\"record\":");
+    string(out, RECORD_CONNECTION);
+    out.extend_from_slice(b",\"schema_version\":");
+    // Writing to a Vec cannot fail.
+    let _ = CompactFormatter.write_u32(out, SCHEMA_VERSION);
+    out.extend_from_slice(b",\"file\":");
+    string(out, file);
+}
+
 /// Append the JSON Lines record of connection `c` of file `file`, without
 /// its line feed. On an error `out` may hold part of it: the caller
 /// truncates, and writes the record with serde.
 pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) -> Result<(), Error> {
     with_writer(out, |w| {
-        // The record's own keys (`RecordHead`), then the connection's.
-        w.raw(b"{\"record\":");
-        string(w.out, RECORD_CONNECTION);
-        w.raw(b",\"schema_version\":");
-        SCHEMA_VERSION.put(w)?;
-        w.raw(b",\"file\":");
-        string(w.out, file);
+        // The record's own keys (`RecordHead`), the same for each record
+        // of a file, then the connection's.
+        match w.fixed.as_deref_mut() {
+            Some(fixed) => {
+                let (of, head) = &mut fixed.record_head;
+                if of != file {
+                    of.clear();
+                    of.push_str(file);
+                    head.clear();
+                    record_head(head, file);
+                }
+                w.out.extend_from_slice(head);
+            }
+            None => record_head(w.out, file),
+        }
         fields!(w, c, ",", ConnectionReport {
             stream,
             client,
