@@ -217,6 +217,72 @@ impl fmt::Display for Duration {
     /// Human form: `0.4 ms`, `12.3 ms`, `1.52 s`, `21 s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.as_millis_f64();
+        // The unit (in nanoseconds), its name and the decimals.
+        const MS: i64 = 1_000_000;
+        const S: i64 = 1_000_000_000;
+        let (unit, name, decimals) = if ms.abs() < 1.0 {
+            (MS, " ms", 2)
+        } else if ms.abs() < 100.0 {
+            (MS, " ms", 1)
+        } else if ms.abs() < 1000.0 {
+            (MS, " ms", 0)
+        } else if ms.abs() < 10_000.0 {
+            (S, " s", 2)
+        } else {
+            (S, " s", 0)
+        };
+        let mut text = [0u8; 24];
+        if let Some(len) = fixed_point(&mut text, self.0, unit, decimals) {
+            f.write_str(
+                std::str::from_utf8(text.get(..len).unwrap_or_default()).unwrap_or_default(),
+            )?;
+            return f.write_str(name);
+        }
+        self.fmt_by_float(f, ms)
+    }
+}
+
+/// `n` nanoseconds in `unit`s with `decimals` decimals, rounded, written
+/// at the start of `out`: what `{:.decimals}` writes of the float
+/// `n / unit`, without formatting a float. The float's rounding error is
+/// far below a nanosecond for spans under `FIXED_POINT_BELOW`, so the two
+/// round alike except at an exact tie between two values, which the
+/// float may hold a little above or below: None then, as for longer
+/// spans, and the caller formats the float.
+fn fixed_point(out: &mut [u8; 24], n: i64, unit: i64, decimals: u32) -> Option<usize> {
+    let abs = n.unsigned_abs();
+    let step = u64::try_from(unit).ok()? / 10u64.pow(decimals);
+    if abs >= FIXED_POINT_BELOW || step == 0 {
+        return None;
+    }
+    let (mut q, r) = (abs / step, abs % step);
+    if 2 * r == step {
+        return None;
+    }
+    q += u64::from(2 * r > step);
+    let scale = 10u64.pow(decimals);
+    let (whole, fraction) = (q / scale, q % scale);
+    let mut at = 0;
+    if n < 0 {
+        out[0] = b'-';
+        at = 1;
+    }
+    at += put_decimal(out.get_mut(at..)?, u32::try_from(whole).ok()?);
+    if decimals > 0 {
+        let end = at + 1 + decimals as usize;
+        *out.get_mut(at)? = b'.';
+        put_digits(out.get_mut(at + 1..end)?, u32::try_from(fraction).ok()?);
+        at = end;
+    }
+    Some(at)
+}
+
+/// Spans written without formatting a float: under 1,000 s.
+const FIXED_POINT_BELOW: u64 = 1_000_000_000_000;
+
+impl Duration {
+    /// [`Duration`]'s `Display` by formatting the float `ms`.
+    fn fmt_by_float(&self, f: &mut fmt::Formatter<'_>, ms: f64) -> fmt::Result {
         if ms.abs() < 1.0 {
             write!(f, "{:.2} ms", ms)
         } else if ms.abs() < 100.0 {
@@ -514,5 +580,61 @@ mod tests {
         assert_eq!(Duration(400_000).to_string(), "0.40 ms");
         assert_eq!(Duration::from_millis(1520).to_string(), "1.52 s");
         assert_eq!(Duration::from_secs(21).to_string(), "21 s");
+    }
+
+    /// What `Display` wrote by formatting the float (the oracle).
+    fn by_float(d: Duration) -> String {
+        struct ByFloat(Duration);
+        impl fmt::Display for ByFloat {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_by_float(f, self.0.as_millis_f64())
+            }
+        }
+        ByFloat(d).to_string()
+    }
+
+    /// Spans around every rounding boundary of every unit (the ties
+    /// included, one nanosecond either side), at the ends of the ranges,
+    /// and past the bound of the fixed-point path.
+    #[test]
+    fn durations_written_as_the_float_formats_them() {
+        let mut spans: Vec<i64> = vec![0, 1, 999, 1_000, i64::MAX, i64::MIN, i64::MIN + 1];
+        for step in [10_000i64, 100_000, 1_000_000, 10_000_000, 1_000_000_000] {
+            for k in (0..2_000).chain([9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000]) {
+                let tie = k * step + step / 2;
+                spans.extend([tie - 1, tie, tie + 1, k * step, k * step + 1, k * step - 1]);
+            }
+        }
+        for limit in [
+            1_000_000i64,
+            100_000_000,
+            1_000_000_000,
+            10_000_000_000,
+            1_000_000_000_000,
+        ] {
+            spans.extend([
+                limit - 5_001,
+                limit - 5_000,
+                limit - 4_999,
+                limit - 1,
+                limit,
+                limit + 1,
+            ]);
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Spans of every size up to about 18 minutes, and a few longer.
+            let bits = seed % 45;
+            spans.push((seed >> 8) as i64 % (1i64 << bits).max(1));
+        }
+        for n in spans {
+            for n in [n, n.saturating_neg()] {
+                let d = Duration(n);
+                assert_eq!(d.to_string(), by_float(d), "{n} ns");
+            }
+        }
     }
 }

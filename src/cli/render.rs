@@ -86,7 +86,7 @@ impl<'a> Render<'a> {
                 c.diagnosis = rl.apply(&c.diagnosis);
             }
         }
-        let cr = model::connection_report(&c);
+        let mut cr = model::connection_report(&c);
         drop(c);
         if !self.filter.is_empty() {
             if !self.filter.shows(&cr) {
@@ -96,7 +96,7 @@ impl<'a> Render<'a> {
             self.shown.push(cr.stream);
         }
         let kept = match (self.records.as_mut(), &mut self.html) {
-            (Some(r), _) => r.add_to(cr, attempt, self.outlet.map(|o| o as _)),
+            (Some(r), _) => r.add_to(&mut cr, attempt, self.outlet.map(|o| o as _)),
             (None, Some(h)) => h.push(&cr),
             (None, None) => {
                 self.reports.push(cr);

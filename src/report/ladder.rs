@@ -146,11 +146,11 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
                     "rst",
                     if by_middlebox { "middlebox" } else { sender },
                     receiver,
-                    Some(Text::from(if by_middlebox {
-                        format!("RST (TTL {ttl}) forged as if from the {sender}")
+                    Some(if by_middlebox {
+                        Text::from(format!("RST (TTL {ttl}) forged as if from the {sender}"))
                     } else {
-                        format!("RST (TTL {ttl})")
-                    })),
+                        Text::fixed(rst_text(*ttl))
+                    }),
                 )
             }
             TcpEventKind::Fin => ("fin", sender, receiver, Some(Text::from("FIN"))),
@@ -191,6 +191,16 @@ pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
         });
     }
     out
+}
+
+/// `RST (TTL n)`: the 256 texts made once per process, not once per
+/// connection (most connections of a capture end with a RST).
+fn rst_text(ttl: u8) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TEXTS
+        .get_or_init(|| (0..=u8::MAX).map(|t| format!("RST (TTL {t})")).collect())
+        .get(usize::from(ttl))
+        .map_or("", String::as_str)
 }
 
 /// The text of `n` events of `kind` (static for one event: the usual

@@ -48,6 +48,14 @@ impl Text {
         &self.0
     }
 
+    /// The text when it is borrowed from the program.
+    pub fn as_fixed(&self) -> Option<&'static str> {
+        match self.0 {
+            Cow::Borrowed(fixed) => Some(fixed),
+            Cow::Owned(_) => None,
+        }
+    }
+
     /// The text's own string; None when it is borrowed from the program.
     pub fn owned_mut(&mut self) -> Option<&mut String> {
         match &mut self.0 {
@@ -1855,6 +1863,28 @@ fn error_info_code(tl: &Timeline) -> Option<u32> {
 /// The client messages of a cause, resolved with the capture's Set Error
 /// Info code.
 pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessageReport> {
+    /// The messages of the causes met on this thread (they depend on the
+    /// cause and the code alone), up to [`CACHED`] of them.
+    type Cache = Vec<((CauseId, Option<u32>), Vec<ClientMessageReport>)>;
+    const CACHED: usize = 64;
+    thread_local! {
+        static MESSAGES: std::cell::RefCell<Cache> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (id, error_info);
+    MESSAGES.with_borrow_mut(|cache| {
+        if let Some((_, m)) = cache.iter().find(|(k, _)| *k == key) {
+            return m.clone();
+        }
+        let m = resolve_client_messages(id, error_info);
+        if cache.len() < CACHED {
+            cache.push((key, m.clone()));
+        }
+        m
+    })
+}
+
+/// [`client_messages`], resolved.
+fn resolve_client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessageReport> {
     client_message::resolve(id, error_info)
         .iter()
         .map(|r| ClientMessageReport {

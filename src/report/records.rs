@@ -249,10 +249,15 @@ fn connection_record<'a>(file: &'a str, c: &'a ConnectionReport) -> ConnectionRe
 /// copy through a string (a million records are 3.5 GB), long texts
 /// copied whole ([`compact`]).
 pub fn jsonl_connection_bytes(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) {
+    let start = out.len();
+    if compact::connection_record(out, file, c).is_ok() {
+        out.push(b'\n');
+        return;
+    }
+    out.truncate(start);
     // What `#[serde(flatten)]` writes (the record's own keys, then the
     // connection's fields), without serde's flattening, which hands the
     // connection's fields over one map entry at a time.
-    let start = out.len();
     json_bytes(out, &RecordHead::of(RECORD_CONNECTION, file));
     let inner = out.len() - 1;
     out.truncate(inner);

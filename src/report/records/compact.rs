@@ -16,6 +16,10 @@
 //!
 //! [`Text`]: crate::report::model::Text
 
+mod connection;
+
+pub use connection::connection_record;
+
 use crate::report::model::FIXED_TEXT;
 use serde::ser::{self, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -48,6 +52,7 @@ thread_local! {
         RefCell::new(Fixed {
             values: FixedTexts::new(),
             structs: Structs::new(),
+            record_head: (String::new(), Vec::new()),
         })
     };
 }
@@ -57,6 +62,9 @@ thread_local! {
 struct Fixed {
     values: FixedTexts,
     structs: Structs,
+    /// The file name and the keys a connection record of that file
+    /// starts with (`connection::connection_record`).
+    record_head: (String, Vec<u8>),
 }
 
 /// `,"name":`, or `"name":` for the first field.
@@ -76,6 +84,19 @@ pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Erro
         // finds the texts in use and escapes its own.
         let mut cache = fixed.try_borrow_mut().ok();
         v.serialize(&mut Writer {
+            out,
+            fixed: cache.as_deref_mut(),
+            next_is_fixed: false,
+        })
+    })
+}
+
+/// Append what `f` writes with a writer that shares this thread's
+/// escaped fixed texts (see [`write`]).
+fn with_writer<R>(out: &mut Vec<u8>, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
+    FIXED.with(|fixed| {
+        let mut cache = fixed.try_borrow_mut().ok();
+        f(&mut Writer {
             out,
             fixed: cache.as_deref_mut(),
             next_is_fixed: false,
