@@ -8,7 +8,12 @@
 use std::cell::Cell;
 use std::thread::LocalKey;
 
-/// The most elements a spare vector may have room for.
+/// The most elements a spare vector may have room for. Not a
+/// threshold of any verdict: it decides only which vectors are reused.
+/// A connection's lists are short (one SYN, one answer, an ending or two,
+/// a few protocol messages, a mark per step of the ladder), so 64 holds
+/// nearly every connection's; with the five kinds kept it bounds a
+/// thread's spare vectors to under 10 KB (`spare_vectors_stay_small`).
 pub const KEEP: usize = 64;
 
 /// Where a thread keeps its spare vector of one kind.
@@ -59,6 +64,23 @@ mod tests {
         v.resize(KEEP + 1, 0);
         give(&NUMBERS, v);
         assert_eq!(take(&NUMBERS).capacity(), 0);
+    }
+
+    /// The five kinds a diagnosis keeps (facts.rs, ladder.rs), each with
+    /// room for [`KEEP`] at most: a few kilobytes a thread.
+    #[test]
+    fn spare_vectors_stay_small() {
+        use crate::common::{Dir, Timestamp};
+        use std::mem::size_of;
+        let per_element = size_of::<(u64, Timestamp)>() * 2
+            + size_of::<crate::diagnose::facts::Term>()
+            + size_of::<(u64, Dir)>()
+            + size_of::<crate::diagnose::ladder::Mark>();
+        assert!(
+            KEEP * per_element <= 10 * 1024,
+            "{} bytes",
+            KEEP * per_element
+        );
     }
 
     #[test]
