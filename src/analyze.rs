@@ -173,7 +173,7 @@ const BATCH: usize = 64;
 /// Analyse one capture from a reader, keeping its connections.
 pub fn analyze_reader<R: Read>(path: &str, src: R, opts: &Options) -> FileResult {
     let mut connections = Vec::new();
-    let (mut r, _) = analyze_streaming(path, src, opts, &mut |c| connections.push(c));
+    let (mut r, _) = analyze_streaming(path, src, opts, &mut |c| connections.push(*c));
     r.connections = connections;
     r
 }
@@ -192,12 +192,14 @@ pub struct Held {
 /// handed over: in stream order, whatever the number of threads. The
 /// result's `connections` is empty. Memory is bounded by the live
 /// connections: a finished connection is held only until its batch is
-/// diagnosed and the connections before it are done.
+/// diagnosed and the connections before it are done. A result is boxed
+/// once, when it is made (it is 600 bytes or more): from then on only
+/// the box moves.
 pub fn analyze_streaming<R: Read>(
     path: &str,
     src: R,
     opts: &Options,
-    emit: &mut dyn FnMut(ConnectionResult),
+    emit: &mut dyn FnMut(Box<ConnectionResult>),
 ) -> (FileResult, Held) {
     let mut slicer = Slicer::new(SlicerConfig::default());
     let side_ports: Vec<u16> = NEIGHBOUR_PORTS
@@ -236,7 +238,7 @@ pub fn analyze_streaming<R: Read>(
     // What the attempts across protocols keep of each connection handed
     // over (its TCP part and server names, not its timeline).
     let mut tcp = TcpSummaries::new();
-    let mut hand_over = |c: ConnectionResult| {
+    let mut hand_over = |c: Box<ConnectionResult>| {
         tcp.push(TcpSummary::of(&c.timeline, &c.diagnosis));
         emit(c);
     };
@@ -479,34 +481,34 @@ impl Reorder {
     /// whose turn has come goes at once, after those waiting before it,
     /// without waiting in the map (most do, as the table hands them on in
     /// the order they started); another waits.
-    fn take(&mut self, r: ConnectionResult, emit: &mut impl FnMut(ConnectionResult)) {
+    fn take(&mut self, r: Box<ConnectionResult>, emit: &mut impl FnMut(Box<ConnectionResult>)) {
         let stream = r.timeline.stream;
         if stream < self.below {
             self.release_below_key(stream, emit);
             emit(r);
         } else {
-            self.waiting.insert(stream, Box::new(r));
+            self.waiting.insert(stream, r);
         }
     }
 
     /// The batch is done: hand over what waits numbered below the
     /// bound [`Reorder::open`] set.
-    fn close(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
+    fn close(&mut self, emit: &mut impl FnMut(Box<ConnectionResult>)) {
         self.release_below_key(self.below, emit);
     }
 
     /// Hand over, in order, what waits numbered below `stream`.
-    fn release_below_key(&mut self, stream: u64, emit: &mut impl FnMut(ConnectionResult)) {
+    fn release_below_key(&mut self, stream: u64, emit: &mut impl FnMut(Box<ConnectionResult>)) {
         while let Some(e) = self.waiting.first_entry() {
             if *e.key() >= stream {
                 break;
             }
-            emit(*e.remove());
+            emit(e.remove());
         }
     }
 
     /// Hand over everything, in order (the end of the file).
-    fn release_all(&mut self, emit: &mut impl FnMut(ConnectionResult)) {
+    fn release_all(&mut self, emit: &mut impl FnMut(Box<ConnectionResult>)) {
         self.below = u64::MAX;
         self.release_below_key(u64::MAX, emit);
     }
@@ -534,23 +536,23 @@ fn on_datagram(n: &mut Neighbours, d: &crate::flow::Datagram<'_>, rdp_ports: &[u
 /// Decode, build the timeline and diagnose each connection of a batch
 /// (in stream order), in parallel when `split`
 /// ([`Options::split_batches`]), and hand the results to `order` (`open`:
-/// see [`Reorder::open`]). Not split, each result goes to `order` as it
-/// is made, not through a vector of the batch's results: a result is
-/// 600 bytes or more, each move of it a copy.
+/// see [`Reorder::open`]). Each result is boxed as it is made (it is 600
+/// bytes or more: only the box moves on) and, not split, goes to `order`
+/// at once.
 fn process_batch(
     conns: Vec<(Finished, Timestamp)>,
     keys: Option<&Keys>,
     split: bool,
     open: Option<u64>,
     order: &mut Reorder,
-    emit: &mut impl FnMut(ConnectionResult),
+    emit: &mut impl FnMut(Box<ConnectionResult>),
 ) {
     order.open(open, conns.last().map(|(c, _)| c.stream()));
     let one = |(c, capture_end): (Finished, Timestamp)| {
-        analyze_finished(c.into_connection(), capture_end, keys)
+        Box::new(analyze_finished(c.into_connection(), capture_end, keys))
     };
     if split {
-        let results: Vec<ConnectionResult> = conns.into_par_iter().map(one).collect();
+        let results: Vec<Box<ConnectionResult>> = conns.into_par_iter().map(one).collect();
         debug_assert!(results
             .windows(2)
             .all(|w| w[0].timeline.stream < w[1].timeline.stream));

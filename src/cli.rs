@@ -484,7 +484,7 @@ pub fn analyze_item(
     progress: &Progress,
 ) -> (FileResult, Option<String>) {
     let mut connections = Vec::new();
-    let (mut r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| connections.push(c));
+    let (mut r, sha) = analyze_item_with(item, opts, hash, progress, &mut |c| connections.push(*c));
     r.connections = connections;
     (r, sha)
 }
@@ -496,7 +496,7 @@ pub fn analyze_item_with(
     opts: &Options,
     hash: bool,
     progress: &Progress,
-    emit: &mut dyn FnMut(ConnectionResult),
+    emit: &mut dyn FnMut(Box<ConnectionResult>),
 ) -> (FileResult, Option<String>) {
     let name = item.display.as_str();
     if let Some(p) = &item.problem {
@@ -542,7 +542,7 @@ fn analyze_counted<R: Read>(
     src: R,
     opts: &Options,
     hash: bool,
-    emit: &mut dyn FnMut(ConnectionResult),
+    emit: &mut dyn FnMut(Box<ConnectionResult>),
 ) -> (FileResult, Option<String>) {
     if hash {
         analyze_hashed_with(name, src, opts, emit)
@@ -682,7 +682,7 @@ impl<R: Read> Read for HashingReader<R> {
 #[cfg(test)]
 fn analyze_hashed<R: Read>(path: &str, src: R, opts: &Options) -> (FileResult, Option<String>) {
     let mut connections = Vec::new();
-    let (mut r, sha) = analyze_hashed_with(path, src, opts, &mut |c| connections.push(c));
+    let (mut r, sha) = analyze_hashed_with(path, src, opts, &mut |c| connections.push(*c));
     r.connections = connections;
     (r, sha)
 }
@@ -691,7 +691,7 @@ fn analyze_hashed_with<R: Read>(
     path: &str,
     src: R,
     opts: &Options,
-    emit: &mut dyn FnMut(ConnectionResult),
+    emit: &mut dyn FnMut(Box<ConnectionResult>),
 ) -> (FileResult, Option<String>) {
     let mut hr = HashingReader {
         inner: src,
@@ -944,22 +944,27 @@ fn report_item(
         let beside = rayon::current_num_threads() > 1;
         // The grouper runs on the rendering side too: what the reading
         // thread does per connection ends with its diagnosis. A connection
-        // is boxed once, here, and only the box moves on: boxed on the
-        // reading thread and freed on this one, its memory waited for the
-        // allocator to collect it across threads (confirm-1m.pcap's peak
-        // RSS ran from 220 to 270 MiB, against 216 to 246 boxed here:
-        // BENCHMARKS.md).
+        // is boxed once, when it is made, and only the box moves on; once
+        // rendered it goes back to the reading thread to be freed where it
+        // was made (`render::run`). (Boxed there and freed here, its
+        // memory waited for the allocator to collect it across threads:
+        // confirm-1m.pcap's peak RSS ran from 220 to 270 MiB, against 216
+        // to 246 boxed here; BENCHMARKS.md.)
         let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
-        let mut take = |c: ConnectionResult| {
+        let mut take = |c: Box<ConnectionResult>, spent: &mut Vec<Box<ConnectionResult>>| {
             let m = Member::of(&c.timeline, &c.diagnosis);
-            grouper.push(m, Box::new(c), &mut |c, rl, attempt| {
-                render.take((c, rl, attempt))
+            grouper.push(m, c, &mut |c, rl, attempt| {
+                render.take((c, rl, attempt), spent)
             });
         };
         let (r, sha) = render::run(&mut take, beside, |emit| {
             analyze_item_with(item, opts, hash, progress, emit)
         });
-        let attempts = grouper.finish(&mut |c, rl, attempt| render.take((c, rl, attempt)));
+        let mut spent = Vec::new();
+        let attempts = grouper.finish(&mut |c, rl, attempt| {
+            render.take((c, rl, attempt), &mut spent);
+            spent.clear();
+        });
         render.pass_on();
         let render::Render {
             html,

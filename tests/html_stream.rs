@@ -179,9 +179,9 @@ fn page_of_refused(n: u32) -> Held {
     }
 
     let bytes = refused(n, 1000, 3);
-    let mut grouper: Grouper<ConnectionResult> = Grouper::new();
+    let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
     let mut recs = HtmlRecords::default();
-    let mut on_final = |c: ConnectionResult, _, _| {
+    let mut on_final = |c: Box<ConnectionResult>, _, _| {
         recs.push(&connection_report(&c)).expect("record kept");
     };
     let (file, _) = analyze_streaming("many.pcap", &bytes[..], &Options::default(), &mut |c| {

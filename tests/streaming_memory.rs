@@ -41,7 +41,7 @@ struct Run {
 
 fn run(n: u32) -> Run {
     let bytes = refused(n, 1000, 1);
-    let mut grouper: Grouper<ConnectionResult> = Grouper::new();
+    let mut grouper: Grouper<Box<ConnectionResult>> = Grouper::new();
     let mut records = FileRecords::new(Format::Jsonl, "many.pcap");
     let mut table = FileRecords::table("many.pcap", TermStyle::default());
     // What the command line draws without a terminal: 100 columns.
@@ -68,7 +68,7 @@ fn run(n: u32) -> Run {
     );
     let mut streams = Vec::new();
     let mut failed = 0;
-    let mut on_final = |c: ConnectionResult, _, attempt| {
+    let mut on_final = |c: Box<ConnectionResult>, _, attempt| {
         streams.push(c.timeline.stream);
         failed += usize::from(c.diagnosis.outcome == Outcome::Failed);
         records.add(connection_report(&c), attempt).expect("record");
