@@ -23,9 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 
 /// Messages on their way to the consumer at once: results and the parts
-/// of the file whose turn it is. With parts of 64 KiB, 8 keep the writer
+/// of the file whose turn it is. With parts of 256 KiB, 8 keep the writer
 /// busy while the worker renders the next ones, and bound what waits to
-/// half a MiB.
+/// 2 MiB.
 pub const IN_FLIGHT: usize = 8;
 
 struct Gate {

@@ -239,8 +239,40 @@ impl Iterator for Records<'_> {
 
 /// Bytes of JSON Lines rendered before they are handed on, to the output
 /// or to the spill: writes this large cost few system calls, and a worker
-/// holds no more than this of a file whose turn has come.
-pub const CHUNK: usize = 64 << 10;
+/// holds no more than this of a file whose turn has come. Each part
+/// handed on wakes the thread that writes: 3.6 GB of records (refused-1m
+/// .pcap) are 14,000 parts of 256 KiB, where parts of 64 KiB took the
+/// writing thread 0.36 s of CPU (waking, locking the channel) on two CPUs
+/// that the analysis keeps busy (BENCHMARKS.md).
+pub const CHUNK: usize = 256 << 10;
+
+/// Buffers of parts written, kept for the next parts to fill: a buffer
+/// of [`CHUNK`] bytes is a large block to the allocator, handed back to
+/// the system when freed, so that each new one was paid again in page
+/// faults. At most [`SPARE_LINES`] wait (a few MiB), whatever the number
+/// of files.
+static SPARE: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// The most buffers [`SPARE`] keeps: as many as parts may be on their
+/// way to the output at once (`cli::ordered::IN_FLIGHT`) would do; a few
+/// suffice, as one thread writes them in turn.
+const SPARE_LINES: usize = 4;
+
+/// An empty buffer for the next part's lines: a spare one if any.
+fn lines_buffer() -> Vec<u8> {
+    let spare = SPARE.lock().ok().and_then(|mut s| s.pop());
+    spare.unwrap_or_else(|| Vec::with_capacity(CHUNK + CHUNK / 4))
+}
+
+/// Keep `b` (written) for a next part, unless enough are kept.
+fn keep_spare(mut b: Vec<u8>) {
+    if let Ok(mut s) = SPARE.lock() {
+        if s.len() < SPARE_LINES {
+            b.clear();
+            s.push(b);
+        }
+    }
+}
 
 /// A piece of a file's JSON Lines handed straight to the output while the
 /// file is analysed ([`Outlet`]).
@@ -256,7 +288,11 @@ impl Part {
     pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
         match self {
             Part::Spilled(mut s) => s.copy_to(out),
-            Part::Lines(b) => out.write_all(&b),
+            Part::Lines(b) => {
+                let written = out.write_all(&b);
+                keep_spare(b);
+                written
+            }
         }
     }
 }
@@ -541,7 +577,7 @@ impl FileRecords {
             // Nobody reads any more (a closed pipe, a write error).
             self.lines.clear();
         } else {
-            let next = Vec::with_capacity(self.lines.capacity());
+            let next = lines_buffer();
             self.gone = !o.send(Part::Lines(std::mem::replace(&mut self.lines, next)));
         }
         self.body = Spill::default();
