@@ -34,7 +34,9 @@ const BATCH: usize = 128;
 /// fills the queue and the analysis waits, as with a short one. The
 /// bound is memory: at most `(QUEUE + 2) * BATCH` connections (8,448;
 /// one to three kilobytes each for a short one, up to about 25 MB) are
-/// between the two threads of a file. What the length buys on two CPUs
+/// between the two threads of a file; on the way back to be freed
+/// ([`run`]), at most `QUEUE` vectors of rendered ones wait (each about a
+/// batch's), until the reading thread hands on its next batch. What the length buys on two CPUs
 /// (4, 32 and 64 batches) is measured in BENCHMARKS.md.
 const QUEUE: usize = 64;
 
