@@ -780,26 +780,21 @@ impl TableParts {
                 buf.clear();
             }
             TableForm::Narrow => {
-                // Arranged from what the rows showed, then drawn a few
-                // rows at a time from the spill.
+                // Arranged from what the rows showed, then drawn from the
+                // spill (by hand where comfy-table's lines are certain).
                 let widths = self.narrow.widths(self.style);
-                let (style, shown) = (self.style, self.shown);
-                let mut rows = Vec::with_capacity(NARROW_CHUNK);
-                let mut done = 0;
-                let peak = &mut self.rows_peak;
+                let mut pen = terminal::NarrowPen::new(widths, self.style);
+                pen.head(&mut buf);
                 self.rows.for_each_line(&mut |line| {
-                    rows.push(row_of(line));
-                    *peak = (*peak).max(rows.len());
-                    done += 1;
-                    if rows.len() == NARROW_CHUNK || done == shown {
-                        let head = done == rows.len();
-                        terminal::narrow_part(&mut buf, &rows, &widths, style, head, done == shown);
+                    pen.row(&mut buf, cells_of(line));
+                    if buf.len() >= NARROW_WRITE {
                         out.write_all(buf.as_bytes())?;
                         buf.clear();
-                        rows.clear();
                     }
                     Ok(())
                 })?;
+                pen.foot(&mut buf);
+                self.rows_peak = self.rows_peak.max(pen.waiting_peak());
                 buf.push('\n');
             }
         }
@@ -909,13 +904,18 @@ pub struct TableHeld {
     pub rows_peak: usize,
 }
 
-/// Rows of the narrow table drawn at once.
-const NARROW_CHUNK: usize = 256;
+/// Bytes of the narrow table gathered before they are written.
+const NARROW_WRITE: usize = 64 * 1024;
 
 /// A row's cells from its line in the rows' spill.
 fn row_of(line: &str) -> [String; 7] {
+    cells_of(line).map(str::to_string)
+}
+
+/// [`row_of`], borrowed from the line.
+fn cells_of(line: &str) -> [&str; 7] {
     let mut cells = line.split(CELL_SEPARATOR);
-    std::array::from_fn(|_| cells.next().unwrap_or("").to_string())
+    std::array::from_fn(|_| cells.next().unwrap_or(""))
 }
 
 /// The table report's closing lines (after several files), given the
