@@ -1003,93 +1003,178 @@ pub fn stacked_row(out: &mut String, row: &[String; 7], style: TermStyle) {
     }
 }
 
+/// A logical line written by `f` straight into `out`, then wrapped as
+/// [`wrapped`] wraps it: left where it is when it fits (the usual case),
+/// else taken out and wrapped. No line is made apart for each text.
+fn line_with(out: &mut String, width: usize, indent: usize, f: impl FnOnce(&mut String)) {
+    let start = out.len();
+    push_spaces(out, indent);
+    let from = out.len();
+    f(out);
+    let text = out.get(from..).unwrap_or_default();
+    if width == 0 || width <= indent + 20 {
+        out.push('\n');
+    } else if fits(width, indent, text) {
+        let kept = text.trim_end_matches(' ').len();
+        out.truncate(from + kept);
+        out.push('\n');
+    } else {
+        let text = text.to_string();
+        out.truncate(start);
+        wrapped(out, width, indent, &text);
+    }
+}
+
+impl Paint {
+    /// What `f` writes, in the style of `code` when colours are on.
+    fn paint_with(&self, out: &mut String, code: &str, f: impl FnOnce(&mut String)) {
+        if self.on {
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
+        }
+        f(out);
+        if self.on {
+            out.push_str("\x1b[0m");
+        }
+    }
+
+    /// [`Paint::outcome`]'s style.
+    fn outcome_code(outcome: &str) -> &'static str {
+        match outcome_color(outcome) {
+            Some(Color::Red) => "1;31",
+            Some(Color::Green) => "32",
+            Some(Color::Yellow) => "33",
+            Some(Color::Cyan) => "36",
+            _ => "2",
+        }
+    }
+
+    /// A paragraph's first line: the stream in bold, the endpoints, and
+    /// `label` in the outcome's colour.
+    fn paragraph_head(
+        &self,
+        out: &mut String,
+        c: &ConnectionReport,
+        label: impl FnOnce(&mut String),
+    ) {
+        line_with(out, self.width, 0, |o| {
+            self.paint_with(o, "1", |o| {
+                let _ = write!(o, "stream {}:", c.stream);
+            });
+            let _ = write!(o, " {} -> {}  ", c.client, c.server);
+            self.paint_with(o, Paint::outcome_code(&c.outcome), label);
+        });
+    }
+}
+
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
     let w = p.width;
-    let label = match (c.outcome.as_ref(), &c.benign) {
-        ("failed", _) => format!("FAILED at {}", c.phase),
-        ("benign", Some(b)) => format!("benign ({b})"),
-        (o, _) => o.to_string(),
-    };
-    let head = format!(
-        "{} {} -> {}  {}",
-        p.bold(&format!("stream {}:", c.stream)),
-        c.client,
-        c.server,
-        p.outcome(&c.outcome, &label)
-    );
-    wrapped(out, w, 0, &head);
+    p.paragraph_head(out, c, |o| {
+        let _ = match (c.outcome.as_ref(), &c.benign) {
+            ("failed", _) => write!(o, "FAILED at {}", c.phase),
+            ("benign", Some(b)) => write!(o, "benign ({b})"),
+            (outcome, _) => write!(o, "{outcome}"),
+        };
+    });
     wrapped(out, w, 2, &c.what_happened);
     if !brief {
         if let Some(cause) = &c.cause {
-            let line = format!(
-                "{} ({}, {}): {}",
-                p.bold("Probable cause"),
-                cause.id,
-                cause.strength(),
-                cause.summary
-            );
-            wrapped(out, w, 2, &line);
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Probable cause"));
+                let _ = write!(
+                    o,
+                    " ({}, {}): {}",
+                    cause.id,
+                    cause.strength(),
+                    cause.summary
+                );
+            });
         }
         if !c.evidence.is_empty() {
-            wrapped(out, w, 2, &p.bold("Evidence:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Evidence:"))
+            });
             for e in &c.evidence {
-                wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
+                line_with(out, w, 4, |o| {
+                    let _ = write!(o, "frame {}: {}", e.frame, e.text);
+                });
             }
         }
         if let Some(cause) = &c.cause {
-            let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
-            wrapped(out, w, 2, &todo);
-            wrapped(out, w, 2, &p.bold("What the user likely saw:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("What to do:"));
+                let _ = write!(o, " {}", cause.remediation);
+            });
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("What the user likely saw:"))
+            });
             for l in super::causes::client_message_lines(&cause.client_messages) {
-                wrapped(out, w, 4, &format!("- {l}"));
+                line_with(out, w, 4, |o| {
+                    o.push_str("- ");
+                    o.push_str(&l);
+                });
             }
         }
     }
     if !c.caveats.is_empty() {
-        wrapped(out, w, 2, &p.bold("Caveats:"));
+        line_with(out, w, 2, |o| {
+            p.paint_with(o, "1", |o| o.push_str("Caveats:"))
+        });
         for cv in &c.caveats {
-            wrapped(out, w, 4, &format!("- {cv}"));
+            line_with(out, w, 4, |o| {
+                let _ = write!(o, "- {cv}");
+            });
         }
     }
     if !brief {
         let facts = facts(c);
         if !facts.is_empty() {
-            wrapped(out, w, 2, &p.bold("Facts:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Facts:"))
+            });
             for (k, v) in facts {
-                wrapped(out, w, 4, &format!("{k}: {v}"));
+                line_with(out, w, 4, |o| {
+                    let _ = write!(o, "{k}: {v}");
+                });
             }
         }
     }
-    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
-    wrapped(out, w, 2, &ws);
+    wireshark_line(out, c, p);
     if !brief {
         if let Some(ef) = &c.evidence_filter {
-            wrapped(out, w, 4, &format!("evidence: {ef}"));
+            line_with(out, w, 4, |o| {
+                let _ = write!(o, "evidence: {ef}");
+            });
         }
     }
 }
 
+/// A paragraph's "Wireshark:" line.
+fn wireshark_line(out: &mut String, c: &ConnectionReport, p: &Paint) {
+    line_with(out, p.width, 2, |o| {
+        p.paint_with(o, "1", |o| o.push_str("Wireshark:"));
+        o.push(' ');
+        o.push_str(&c.display_filter);
+    });
+}
+
 fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
-    let w = p.width;
-    let head = format!(
-        "{} {} -> {}  {}",
-        p.bold(&format!("stream {}:", c.stream)),
-        c.client,
-        c.server,
-        p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
-    );
-    wrapped(out, w, 0, &head);
-    let at = c
-        .ending_frame
-        .map(|f| format!(" (frame {f})"))
-        .unwrap_or_default();
-    let line = format!(
-        "A retry: failed like stream {first}, {}{at}.",
-        c.ended_by.text
-    );
-    wrapped(out, w, 2, &line);
-    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
-    wrapped(out, w, 2, &ws);
+    p.paragraph_head(out, c, |o| {
+        let _ = write!(o, "FAILED at {}", c.phase);
+    });
+    line_with(out, p.width, 2, |o| {
+        let _ = write!(
+            o,
+            "A retry: failed like stream {first}, {}",
+            c.ended_by.text
+        );
+        if let Some(f) = c.ending_frame {
+            let _ = write!(o, " (frame {f})");
+        }
+        o.push('.');
+    });
+    wireshark_line(out, c, p);
 }
 
 #[cfg(test)]
@@ -1275,6 +1360,163 @@ mod tests {
                 ]
             })
             .collect()
+    }
+
+    // The paragraphs as they were written before they were written in
+    // place: the oracle of `paragraphs_are_written_as_before`.
+    fn paragraph_before(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
+        let w = p.width;
+        let label = match (c.outcome.as_ref(), &c.benign) {
+            ("failed", _) => format!("FAILED at {}", c.phase),
+            ("benign", Some(b)) => format!("benign ({b})"),
+            (o, _) => o.to_string(),
+        };
+        let head = format!(
+            "{} {} -> {}  {}",
+            p.bold(&format!("stream {}:", c.stream)),
+            c.client,
+            c.server,
+            p.outcome(&c.outcome, &label)
+        );
+        wrapped(out, w, 0, &head);
+        wrapped(out, w, 2, &c.what_happened);
+        if !brief {
+            if let Some(cause) = &c.cause {
+                let line = format!(
+                    "{} ({}, {}): {}",
+                    p.bold("Probable cause"),
+                    cause.id,
+                    cause.strength(),
+                    cause.summary
+                );
+                wrapped(out, w, 2, &line);
+            }
+            if !c.evidence.is_empty() {
+                wrapped(out, w, 2, &p.bold("Evidence:"));
+                for e in &c.evidence {
+                    wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
+                }
+            }
+            if let Some(cause) = &c.cause {
+                let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
+                wrapped(out, w, 2, &todo);
+                wrapped(out, w, 2, &p.bold("What the user likely saw:"));
+                for l in crate::report::causes::client_message_lines(&cause.client_messages) {
+                    wrapped(out, w, 4, &format!("- {l}"));
+                }
+            }
+        }
+        if !c.caveats.is_empty() {
+            wrapped(out, w, 2, &p.bold("Caveats:"));
+            for cv in &c.caveats {
+                wrapped(out, w, 4, &format!("- {cv}"));
+            }
+        }
+        if !brief {
+            let facts = facts(c);
+            if !facts.is_empty() {
+                wrapped(out, w, 2, &p.bold("Facts:"));
+                for (k, v) in facts {
+                    wrapped(out, w, 4, &format!("{k}: {v}"));
+                }
+            }
+        }
+        let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+        wrapped(out, w, 2, &ws);
+        if !brief {
+            if let Some(ef) = &c.evidence_filter {
+                wrapped(out, w, 4, &format!("evidence: {ef}"));
+            }
+        }
+    }
+
+    fn repeat_paragraph_before(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
+        let w = p.width;
+        let head = format!(
+            "{} {} -> {}  {}",
+            p.bold(&format!("stream {}:", c.stream)),
+            c.client,
+            c.server,
+            p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
+        );
+        wrapped(out, w, 0, &head);
+        let at = c
+            .ending_frame
+            .map(|f| format!(" (frame {f})"))
+            .unwrap_or_default();
+        let line = format!(
+            "A retry: failed like stream {first}, {}{at}.",
+            c.ended_by.text
+        );
+        wrapped(out, w, 2, &line);
+        let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+        wrapped(out, w, 2, &ws);
+    }
+
+    /// Every connection report of the lab captures, cleaned for display.
+    fn lab_reports() -> Vec<ConnectionReport> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
+        let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
+        let mut reports = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                let name = path.to_string_lossy().into_owned();
+                if path.is_dir() {
+                    dirs.push(name);
+                } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
+                    let input = crate::report::model::Input::new(&r);
+                    reports.extend(crate::report::model::file_report(&input).connections);
+                }
+            }
+        }
+        for c in &mut reports {
+            clean_connection(c);
+        }
+        reports
+    }
+
+    /// Each lab connection's paragraph, full and as a repeat, at every
+    /// width, coloured or not, and again with endpoints long enough to
+    /// wrap the first line (one of them not ASCII), is what the paragraph
+    /// written through lines made apart wrote.
+    #[test]
+    fn paragraphs_are_written_as_before() {
+        let mut reports = lab_reports();
+        assert!(reports.len() > 100, "{}", reports.len());
+        let more: Vec<_> = reports
+            .iter()
+            .take(40)
+            .map(|c| ConnectionReport {
+                client: format!("{}{}", c.client, " long-client-name".repeat(5)),
+                server: "ホスト.example:3389 ".repeat(3),
+                ..c.clone()
+            })
+            .collect();
+        reports.extend(more);
+        for c in &reports {
+            for width in [0, 20, 40, 61, 80, 100, 120, 250] {
+                for on in [false, true] {
+                    let p = Paint { on, width };
+                    for brief in [false, true] {
+                        let (mut got, mut want) = (String::new(), String::new());
+                        paragraph(&mut got, c, brief, &p);
+                        paragraph_before(&mut want, c, brief, &p);
+                        assert_eq!(got, want, "stream {}, width {width}", c.stream);
+                    }
+                    let (mut got, mut want) = (String::new(), String::new());
+                    repeat_paragraph(&mut got, c, 7, &p);
+                    repeat_paragraph_before(&mut want, c, 7, &p);
+                    assert_eq!(got, want, "stream {}, width {width}", c.stream);
+                }
+            }
+        }
     }
 
     /// Rows the narrow table draws by hand, among those it does not:
