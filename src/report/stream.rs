@@ -359,11 +359,16 @@ struct TableParts {
 struct FirstFailed {
     /// Each kind of failure met (failed step, ending, cause): a few
     /// dozen, however many connections.
-    kinds: HashMap<(Option<String>, String, Option<String>), u32>,
+    kinds: HashMap<FailureKind, u32>,
     /// Per attempt and kind, the first stream: one entry per attempt
     /// with a failure, a few dozen bytes, like the file's attempts.
     first: HashMap<(u64, u32), u64>,
+    /// The last failure's kind and its number: most failures repeat it.
+    last: Option<(FailureKind, u32)>,
 }
+
+/// A kind of failure: failed step, ending, cause.
+type FailureKind = (Option<String>, String, Option<String>);
 
 impl FirstFailed {
     /// The earlier stream `c`, of attempt `attempt`, repeats, if any.
@@ -371,13 +376,27 @@ impl FirstFailed {
         if c.outcome != "failed" {
             return None;
         }
-        let kind = (
-            c.failed_step.as_ref().map(|s| s.to_string()),
-            c.ended_by.id.to_string(),
-            c.cause.as_ref().map(|k| k.id.to_string()),
-        );
-        let next = self.kinds.len() as u32;
-        let kind = *self.kinds.entry(kind).or_insert(next);
+        let step = c.failed_step.as_deref();
+        let ending: &str = &c.ended_by.id;
+        let cause = c.cause.as_ref().map(|k| &*k.id);
+        let kind = match &self.last {
+            Some(((s, e, k), kind))
+                if s.as_deref() == step && e == ending && k.as_deref() == cause =>
+            {
+                *kind
+            }
+            _ => {
+                let key = (
+                    step.map(str::to_string),
+                    ending.to_string(),
+                    cause.map(str::to_string),
+                );
+                let next = self.kinds.len() as u32;
+                let kind = *self.kinds.entry(key.clone()).or_insert(next);
+                self.last = Some((key, kind));
+                kind
+            }
+        };
         match self.first.entry((attempt, kind)) {
             std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -700,18 +719,13 @@ impl TableParts {
             return Ok(());
         }
         self.shown += 1;
-        let cells = terminal::row_cells(c);
-        for (w, cell) in self.widths.iter_mut().zip(&cells) {
+        buf.clear();
+        terminal::push_row_cells(buf, c, CELL_SEPARATOR);
+        let cells = cells_of(buf);
+        for (w, cell) in self.widths.iter_mut().zip(cells) {
             *w = (*w).max(terminal::cell_width(cell));
         }
-        self.narrow.add(&cells);
-        buf.clear();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                buf.push(CELL_SEPARATOR);
-            }
-            buf.push_str(cell);
-        }
+        self.narrow.add(cells);
         buf.push('\n');
         self.rows.write(buf.as_bytes())?;
         let repeats = self.first_failed.repeats(c, attempt);

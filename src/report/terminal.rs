@@ -458,6 +458,24 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
     ]
 }
 
+/// The cells of [`row_cells`] written one after the other at the end of
+/// `out`, `sep` between them.
+pub fn push_row_cells(out: &mut String, c: &ConnectionReport, sep: char) {
+    let _ = write!(out, "{}", c.stream);
+    out.push(sep);
+    out.push_str(&c.client);
+    out.push(sep);
+    out.push_str(&c.server);
+    out.push(sep);
+    out.push_str(&c.outcome);
+    out.push(sep);
+    push_phase_cell(out, c);
+    out.push(sep);
+    out.push_str(&ending_short(&c.ended_by));
+    out.push(sep);
+    push_cause_cell(out, c);
+}
+
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
     // Printable ASCII, what nearly every cell holds, is a column a byte.
@@ -650,20 +668,40 @@ fn narrow_row(t: &mut Table, row: &[String; 7], style: TermStyle) {
 #[derive(Debug, Default)]
 pub struct NarrowLayout {
     widest: [String; 3],
+    /// The width of each of `widest`.
+    widest_width: [usize; 3],
     wrapped: [std::collections::BTreeSet<String>; 2],
+    /// The last row's three wrapped cells, as they were: a row whose
+    /// cell is the same adds no line (most rows repeat the one before).
+    last: [String; 3],
     line: String,
 }
 
 impl NarrowLayout {
-    pub fn add(&mut self, row: &[String; 7]) {
+    pub fn add(&mut self, row: [&str; 7]) {
         let [stream, client, server, outcome, phase, ended, cause] = row;
         for (i, cell) in [stream, client, server, outcome].into_iter().enumerate() {
-            let w = &mut self.widest[i.saturating_sub(usize::from(i >= 2))];
-            if cell_width(cell) > cell_width(w) {
-                w.clone_from(cell);
+            let at = i.saturating_sub(usize::from(i >= 2));
+            let width = cell_width(cell);
+            if let (Some(w), Some(widest)) =
+                (self.widest.get_mut(at), self.widest_width.get_mut(at))
+            {
+                if width > *widest {
+                    w.clear();
+                    w.push_str(cell);
+                    *widest = width;
+                }
             }
         }
-        for (i, cell) in [(0, phase), (0, ended), (1, cause)] {
+        for (k, (i, cell)) in [(0, phase), (0, ended), (1, cause)].into_iter().enumerate() {
+            let Some(last) = self.last.get_mut(k) else {
+                continue;
+            };
+            if *last == cell && !last.is_empty() {
+                continue;
+            }
+            last.clear();
+            last.push_str(cell);
             self.line.clear();
             self.line.extend(
                 cell.chars()
@@ -1580,7 +1618,7 @@ mod tests {
             let rows = &all[range.clone()];
             let mut layout = NarrowLayout::default();
             for r in rows {
-                layout.add(r);
+                layout.add(r.each_ref().map(String::as_str));
             }
             for width in (STACK_BELOW..=160).chain([200, 250]) {
                 for (color, terminal) in [(false, false), (true, false), (false, true)] {
@@ -1637,7 +1675,7 @@ mod tests {
             let rows = &all[..n];
             let mut layout = NarrowLayout::default();
             for r in rows {
-                layout.add(r);
+                layout.add(r.each_ref().map(String::as_str));
             }
             for width in (STACK_BELOW..=160).chain([200, 250]) {
                 for color in [false, true] {
