@@ -121,10 +121,10 @@ fn wrap_lines(out: &mut String, width: usize, indent: usize, text: &str) {
 /// and its words without the spaces after the last. Cheaper than textwrap
 /// by the words it allocates and the widths it looks up.
 fn wrap_printable(out: &mut String, width: usize, indent: usize, text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+    if !is_printable_ascii(text) {
         return false;
     }
+    let bytes = text.as_bytes();
     if indent == 0 && text.len() < width {
         // textwrap's own shortcut for a short line without an indent.
         out.push_str(text.trim_end_matches(' '));
@@ -479,7 +479,7 @@ pub fn push_row_cells(out: &mut String, c: &ConnectionReport, sep: char) {
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
     // Printable ASCII, what nearly every cell holds, is a column a byte.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if is_printable_ascii(s) {
         return s.len();
     }
     unicode_width::UnicodeWidthStr::width(s)
@@ -902,7 +902,7 @@ impl NarrowPen {
             .all(|((cell, &n), w)| {
                 cell.iter()
                     .take(n)
-                    .all(|l| l.len() + 2 <= w && l.bytes().all(|b| (0x20..0x7f).contains(&b)))
+                    .all(|l| l.len() + 2 <= w && is_printable_ascii(l))
             })
     }
 

@@ -745,6 +745,12 @@ fn clean(_: super::redact::Field, s: &mut String) {
 /// Whether `s` holds an unsafe character. Printable ASCII, what nearly
 /// every string of a record holds, is told eight bytes at a time.
 fn has_unsafe(s: &str) -> bool {
+    !is_printable_ascii(s) && s.chars().any(is_unsafe)
+}
+
+/// Whether `s` is printable ASCII alone (bytes 0x20 to 0x7e), told eight
+/// bytes at a time.
+pub fn is_printable_ascii(s: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut words = s.as_bytes().chunks_exact(8);
@@ -757,11 +763,7 @@ fn has_unsafe(s: &str) -> bool {
         let high = (w | w.wrapping_add(ONES)) & HIGHS;
         control | high == 0
     });
-    let tail = words.remainder();
-    if printable && tail.iter().all(|b| (0x20..0x7f).contains(b)) {
-        return false;
-    }
-    s.chars().any(is_unsafe)
+    printable && words.remainder().iter().all(|b| (0x20..0x7f).contains(b))
 }
 
 /// Attempts worth a line: retries (more than one connection) and
