@@ -74,33 +74,57 @@ thread_local! {
 struct Wrapped {
     lines: std::collections::HashMap<(usize, usize), std::collections::HashMap<String, String>>,
     bytes: usize,
+    /// The last few texts found or wrapped, with their width, indent and
+    /// lines, newest first: a paragraph asks for the same few (its
+    /// remedy, its client messages) as the one before, compared whole
+    /// before any is hashed. At most [`RECENT`], each at most
+    /// [`RECENT_BYTES`] with its lines.
+    recent: Vec<(usize, usize, String, String)>,
 }
 
 /// The most text [`Wrapped`] keeps per thread.
 const WRAPPED_KEPT: usize = 256 * 1024;
 
+/// See [`Wrapped::recent`].
+const RECENT: usize = 4;
+const RECENT_BYTES: usize = 8 * 1024;
+
 impl Wrapped {
     fn wrap(&mut self, out: &mut String, width: usize, indent: usize, text: &str) {
-        if let Some(lines) = self
-            .lines
-            .get(&(width, indent))
-            .and_then(|texts| texts.get(text))
-        {
+        let recent = self
+            .recent
+            .iter()
+            .find(|(w, i, t, _)| *w == width && *i == indent && t == text);
+        if let Some((_, _, _, lines)) = recent {
             out.push_str(lines);
             return;
         }
         let start = out.len();
-        wrap_lines(out, width, indent, text);
-        if self.bytes + text.len() > WRAPPED_KEPT {
-            self.lines.clear();
-            self.bytes = 0;
+        let found = self
+            .lines
+            .get(&(width, indent))
+            .and_then(|texts| texts.get(text));
+        if let Some(lines) = found {
+            out.push_str(lines);
+        } else {
+            wrap_lines(out, width, indent, text);
+            if self.bytes + text.len() > WRAPPED_KEPT {
+                self.lines.clear();
+                self.bytes = 0;
+            }
+            let lines = out.get(start..).unwrap_or_default().to_string();
+            self.bytes += text.len() + lines.len();
+            self.lines
+                .entry((width, indent))
+                .or_default()
+                .insert(text.to_string(), lines);
         }
-        let lines = out.get(start..).unwrap_or_default().to_string();
-        self.bytes += text.len() + lines.len();
-        self.lines
-            .entry((width, indent))
-            .or_default()
-            .insert(text.to_string(), lines);
+        let lines = out.get(start..).unwrap_or_default();
+        if text.len() + lines.len() <= RECENT_BYTES {
+            self.recent.truncate(RECENT - 1);
+            self.recent
+                .insert(0, (width, indent, text.to_string(), lines.to_string()));
+        }
     }
 }
 
