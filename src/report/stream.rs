@@ -395,11 +395,16 @@ struct TableParts {
 struct FirstFailed {
     /// Each kind of failure met (failed step, ending, cause): a few
     /// dozen, however many connections.
-    kinds: HashMap<(Option<String>, String, Option<String>), u32>,
+    kinds: HashMap<FailureKind, u32>,
     /// Per attempt and kind, the first stream: one entry per attempt
     /// with a failure, a few dozen bytes, like the file's attempts.
     first: HashMap<(u64, u32), u64>,
+    /// The last failure's kind and its number: most failures repeat it.
+    last: Option<(FailureKind, u32)>,
 }
+
+/// A kind of failure: failed step, ending, cause.
+type FailureKind = (Option<String>, String, Option<String>);
 
 impl FirstFailed {
     /// The earlier stream `c`, of attempt `attempt`, repeats, if any.
@@ -407,13 +412,27 @@ impl FirstFailed {
         if c.outcome != "failed" {
             return None;
         }
-        let kind = (
-            c.failed_step.as_ref().map(|s| s.to_string()),
-            c.ended_by.id.to_string(),
-            c.cause.as_ref().map(|k| k.id.to_string()),
-        );
-        let next = self.kinds.len() as u32;
-        let kind = *self.kinds.entry(kind).or_insert(next);
+        let step = c.failed_step.as_deref();
+        let ending: &str = &c.ended_by.id;
+        let cause = c.cause.as_ref().map(|k| &*k.id);
+        let kind = match &self.last {
+            Some(((s, e, k), kind))
+                if s.as_deref() == step && e == ending && k.as_deref() == cause =>
+            {
+                *kind
+            }
+            _ => {
+                let key = (
+                    step.map(str::to_string),
+                    ending.to_string(),
+                    cause.map(str::to_string),
+                );
+                let next = self.kinds.len() as u32;
+                let kind = *self.kinds.entry(key.clone()).or_insert(next);
+                self.last = Some((key, kind));
+                kind
+            }
+        };
         match self.first.entry((attempt, kind)) {
             std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -736,18 +755,13 @@ impl TableParts {
             return Ok(());
         }
         self.shown += 1;
-        let cells = terminal::row_cells(c);
-        for (w, cell) in self.widths.iter_mut().zip(&cells) {
+        buf.clear();
+        terminal::push_row_cells(buf, c, CELL_SEPARATOR);
+        let cells = cells_of(buf);
+        for (w, cell) in self.widths.iter_mut().zip(cells) {
             *w = (*w).max(terminal::cell_width(cell));
         }
-        self.narrow.add(&cells);
-        buf.clear();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                buf.push(CELL_SEPARATOR);
-            }
-            buf.push_str(cell);
-        }
+        self.narrow.add(cells);
         buf.push('\n');
         self.rows.write(buf.as_bytes())?;
         let repeats = self.first_failed.repeats(c, attempt);
@@ -816,26 +830,21 @@ impl TableParts {
                 buf.clear();
             }
             TableForm::Narrow => {
-                // Arranged from what the rows showed, then drawn a few
-                // rows at a time from the spill.
+                // Arranged from what the rows showed, then drawn from the
+                // spill (by hand where comfy-table's lines are certain).
                 let widths = self.narrow.widths(self.style);
-                let (style, shown) = (self.style, self.shown);
-                let mut rows = Vec::with_capacity(NARROW_CHUNK);
-                let mut done = 0;
-                let peak = &mut self.rows_peak;
+                let mut pen = terminal::NarrowPen::new(widths, self.style);
+                pen.head(&mut buf);
                 self.rows.for_each_line(&mut |line| {
-                    rows.push(row_of(line));
-                    *peak = (*peak).max(rows.len());
-                    done += 1;
-                    if rows.len() == NARROW_CHUNK || done == shown {
-                        let head = done == rows.len();
-                        terminal::narrow_part(&mut buf, &rows, &widths, style, head, done == shown);
+                    pen.row(&mut buf, cells_of(line));
+                    if buf.len() >= NARROW_WRITE {
                         out.write_all(buf.as_bytes())?;
                         buf.clear();
-                        rows.clear();
                     }
                     Ok(())
                 })?;
+                pen.foot(&mut buf);
+                self.rows_peak = self.rows_peak.max(pen.waiting_peak());
                 buf.push('\n');
             }
         }
@@ -945,13 +954,25 @@ pub struct TableHeld {
     pub rows_peak: usize,
 }
 
-/// Rows of the narrow table drawn at once.
-const NARROW_CHUNK: usize = 256;
+/// Bytes of the narrow table gathered before they are written.
+const NARROW_WRITE: usize = 64 * 1024;
 
 /// A row's cells from its line in the rows' spill.
 fn row_of(line: &str) -> [String; 7] {
-    let mut cells = line.split(CELL_SEPARATOR);
-    std::array::from_fn(|_| cells.next().unwrap_or("").to_string())
+    cells_of(line).map(str::to_string)
+}
+
+/// [`row_of`], borrowed from the line.
+fn cells_of(line: &str) -> [&str; 7] {
+    // The separator is one byte, a character of its own: the line is cut
+    // at its bytes (a short search each, cheaper than a pattern's).
+    let mut rest = line;
+    std::array::from_fn(|_| {
+        let end = rest.bytes().position(|b| b == CELL_SEPARATOR as u8);
+        let cell = rest.get(..end.unwrap_or(rest.len())).unwrap_or("");
+        rest = end.and_then(|e| rest.get(e + 1..)).unwrap_or("");
+        cell
+    })
 }
 
 /// The table report's closing lines (after several files), given the
@@ -1177,6 +1198,27 @@ mod tests {
 
     /// A record read back is the record pushed, labels included, past
     /// the memory bound too.
+    /// A row's cells cut at the separator's bytes are those `split`
+    /// gives, with fewer or more separators than cells and around
+    /// characters of several bytes.
+    #[test]
+    fn a_rows_cells_are_its_line_split() {
+        let sep = CELL_SEPARATOR;
+        for line in [
+            String::new(),
+            "a".to_string(),
+            format!("{sep}"),
+            format!("1{sep}é{sep}{sep}漢字{sep}x"),
+            format!("1{sep}2{sep}3{sep}4{sep}5{sep}6{sep}7"),
+            format!("1{sep}2{sep}3{sep}4{sep}5{sep}6{sep}7{sep}8{sep}9"),
+            format!("{sep}{sep}{sep}{sep}{sep}{sep}{sep}{sep}"),
+        ] {
+            let mut split = line.split(sep);
+            let want: [&str; 7] = std::array::from_fn(|_| split.next().unwrap_or(""));
+            assert_eq!(cells_of(&line), want, "{line:?}");
+        }
+    }
+
     #[test]
     fn a_record_spill_gives_back_each_record_whole() {
         let base = conn(0, "10.0.0.1:5000", "failed", "tcp");

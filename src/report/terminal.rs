@@ -43,6 +43,11 @@ pub fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
         out.push('\n');
         return;
     }
+    // A short line is wrapped again rather than looked up: it is most
+    // often met once (it names a frame or a stream).
+    if text.len() <= SHORT_LINE && wrap_printable(out, width, indent, text) {
+        return;
+    }
     WRAPPED.with_borrow_mut(|kept| kept.wrap(out, width, indent, text));
 }
 
@@ -52,6 +57,9 @@ pub fn wrapped(out: &mut String, width: usize, indent: usize, text: &str) {
 fn fits(width: usize, indent: usize, text: &str) -> bool {
     !text.is_empty() && indent + text.len() <= width && text.is_ascii() && !text.contains('\n')
 }
+
+/// The longest line [`wrapped`] wraps without keeping it.
+const SHORT_LINE: usize = 256;
 
 thread_local! {
     static WRAPPED: std::cell::RefCell<Wrapped> = std::cell::RefCell::default();
@@ -66,38 +74,131 @@ thread_local! {
 struct Wrapped {
     lines: std::collections::HashMap<(usize, usize), std::collections::HashMap<String, String>>,
     bytes: usize,
+    /// The last few texts found or wrapped, with their width, indent and
+    /// lines, newest first: a paragraph asks for the same few (its
+    /// remedy, its client messages) as the one before, compared whole
+    /// before any is hashed. At most [`RECENT`], each at most
+    /// [`RECENT_BYTES`] with its lines.
+    recent: Vec<(usize, usize, String, String)>,
 }
 
 /// The most text [`Wrapped`] keeps per thread.
 const WRAPPED_KEPT: usize = 256 * 1024;
 
+/// See [`Wrapped::recent`].
+const RECENT: usize = 4;
+const RECENT_BYTES: usize = 8 * 1024;
+
 impl Wrapped {
     fn wrap(&mut self, out: &mut String, width: usize, indent: usize, text: &str) {
-        if let Some(lines) = self
-            .lines
-            .get(&(width, indent))
-            .and_then(|texts| texts.get(text))
-        {
+        let recent = self
+            .recent
+            .iter()
+            .find(|(w, i, t, _)| *w == width && *i == indent && t == text);
+        if let Some((_, _, _, lines)) = recent {
             out.push_str(lines);
             return;
         }
         let start = out.len();
-        wrap_lines(out, width, indent, text);
-        if self.bytes + text.len() > WRAPPED_KEPT {
-            self.lines.clear();
-            self.bytes = 0;
+        let found = self
+            .lines
+            .get(&(width, indent))
+            .and_then(|texts| texts.get(text));
+        if let Some(lines) = found {
+            out.push_str(lines);
+        } else {
+            wrap_lines(out, width, indent, text);
+            if self.bytes + text.len() > WRAPPED_KEPT {
+                self.lines.clear();
+                self.bytes = 0;
+            }
+            let lines = out.get(start..).unwrap_or_default().to_string();
+            self.bytes += text.len() + lines.len();
+            self.lines
+                .entry((width, indent))
+                .or_default()
+                .insert(text.to_string(), lines);
         }
-        let lines = out.get(start..).unwrap_or_default().to_string();
-        self.bytes += text.len() + lines.len();
-        self.lines
-            .entry((width, indent))
-            .or_default()
-            .insert(text.to_string(), lines);
+        let lines = out.get(start..).unwrap_or_default();
+        if text.len() + lines.len() <= RECENT_BYTES {
+            self.recent.truncate(RECENT - 1);
+            self.recent
+                .insert(0, (width, indent, text.to_string(), lines.to_string()));
+        }
     }
 }
 
 /// [`wrapped`] for a width that leaves room for the text.
 fn wrap_lines(out: &mut String, width: usize, indent: usize, text: &str) {
+    if wrap_printable(out, width, indent, text) {
+        return;
+    }
+    wrap_lines_textwrap(out, width, indent, text);
+}
+
+/// What [`wrap_lines_textwrap`] writes, for a text of printable ASCII
+/// alone (false, nothing written, for any other): its words are the runs
+/// of bytes other than a space, each with the spaces after it, a byte a
+/// column; a word starts a new line when the line's words, their spaces
+/// and it would pass the line's width (textwrap's first fit, the
+/// algorithm it uses without its `smawk` feature); a line is its indent
+/// and its words without the spaces after the last. Cheaper than textwrap
+/// by the words it allocates and the widths it looks up.
+fn wrap_printable(out: &mut String, width: usize, indent: usize, text: &str) -> bool {
+    if !is_printable_ascii(text) {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    if indent == 0 && text.len() < width {
+        // textwrap's own shortcut for a short line without an indent.
+        out.push_str(text.trim_end_matches(' '));
+        out.push('\n');
+        return true;
+    }
+    let widths = [
+        width.saturating_sub(indent),
+        width.saturating_sub(indent + 2),
+    ];
+    let mut lines = 0;
+    // The current line: where its first word starts, where its last word
+    // ends (without its spaces), and its width so far (words and spaces).
+    let (mut start, mut end, mut used) = (0, 0, 0);
+    let mut words = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let word_end = at + bytes[at..].iter().take_while(|&&b| b != b' ').count();
+        let next = word_end + bytes[word_end..].iter().take_while(|&&b| b == b' ').count();
+        let room = widths[lines.min(1)];
+        if used + (word_end - at) > room && words > 0 {
+            push_line(out, indent, lines, text.get(start..end).unwrap_or(""));
+            lines += 1;
+            (start, used, words) = (at, 0, 0);
+        }
+        used += next - at;
+        end = word_end;
+        words += 1;
+        at = next;
+    }
+    if words == 0 {
+        // No word at all: textwrap writes an empty line, without indent.
+        out.push('\n');
+    } else {
+        push_line(out, indent, lines, text.get(start..end).unwrap_or(""));
+    }
+    true
+}
+
+/// A line of [`wrap_printable`]: the first (`line` 0) after `indent`
+/// spaces, the others after two more.
+fn push_line(out: &mut String, indent: usize, line: usize, words: &str) {
+    let spaces = if line == 0 { indent } else { indent + 2 };
+    out.extend(std::iter::repeat(' ').take(spaces));
+    out.push_str(words);
+    out.push('\n');
+}
+
+/// [`wrap_lines`] by textwrap itself.
+fn wrap_lines_textwrap(out: &mut String, width: usize, indent: usize, text: &str) {
     let first = " ".repeat(indent);
     let rest = " ".repeat(indent + 2);
     let opts = textwrap::Options::new(width)
@@ -381,10 +482,28 @@ pub fn row_cells(c: &ConnectionReport) -> [String; 7] {
     ]
 }
 
+/// The cells of [`row_cells`] written one after the other at the end of
+/// `out`, `sep` between them.
+pub fn push_row_cells(out: &mut String, c: &ConnectionReport, sep: char) {
+    let _ = write!(out, "{}", c.stream);
+    out.push(sep);
+    out.push_str(&c.client);
+    out.push(sep);
+    out.push_str(&c.server);
+    out.push(sep);
+    out.push_str(&c.outcome);
+    out.push(sep);
+    push_phase_cell(out, c);
+    out.push(sep);
+    out.push_str(&ending_short(&c.ended_by));
+    out.push(sep);
+    push_cause_cell(out, c);
+}
+
 /// The width a cell takes (as comfy-table measures it).
 pub fn cell_width(s: &str) -> usize {
     // Printable ASCII, what nearly every cell holds, is a column a byte.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if is_printable_ascii(s) {
         return s.len();
     }
     unicode_width::UnicodeWidthStr::width(s)
@@ -573,20 +692,40 @@ fn narrow_row(t: &mut Table, row: &[String; 7], style: TermStyle) {
 #[derive(Debug, Default)]
 pub struct NarrowLayout {
     widest: [String; 3],
+    /// The width of each of `widest`.
+    widest_width: [usize; 3],
     wrapped: [std::collections::BTreeSet<String>; 2],
+    /// The last row's three wrapped cells, as they were: a row whose
+    /// cell is the same adds no line (most rows repeat the one before).
+    last: [String; 3],
     line: String,
 }
 
 impl NarrowLayout {
-    pub fn add(&mut self, row: &[String; 7]) {
+    pub fn add(&mut self, row: [&str; 7]) {
         let [stream, client, server, outcome, phase, ended, cause] = row;
         for (i, cell) in [stream, client, server, outcome].into_iter().enumerate() {
-            let w = &mut self.widest[i.saturating_sub(usize::from(i >= 2))];
-            if cell_width(cell) > cell_width(w) {
-                w.clone_from(cell);
+            let at = i.saturating_sub(usize::from(i >= 2));
+            let width = cell_width(cell);
+            if let (Some(w), Some(widest)) =
+                (self.widest.get_mut(at), self.widest_width.get_mut(at))
+            {
+                if width > *widest {
+                    w.clear();
+                    w.push_str(cell);
+                    *widest = width;
+                }
             }
         }
-        for (i, cell) in [(0, phase), (0, ended), (1, cause)] {
+        for (k, (i, cell)) in [(0, phase), (0, ended), (1, cause)].into_iter().enumerate() {
+            let Some(last) = self.last.get_mut(k) else {
+                continue;
+            };
+            if *last == cell && !last.is_empty() {
+                continue;
+            }
+            last.clear();
+            last.push_str(cell);
             self.line.clear();
             self.line.extend(
                 cell.chars()
@@ -688,6 +827,183 @@ pub fn narrow_part(
     }
 }
 
+/// The narrow table drawn without comfy-table where its result is
+/// certain: the borders always; the titles and a row when each line of
+/// each cell is printable ASCII (a byte a column, no escape, no tab) and
+/// fits its column, so comfy-table would neither wrap nor measure it
+/// otherwise. Such a line is what comfy-table writes: a space, the line,
+/// spaces to the column's width; an outcome line of a coloured table
+/// between the colour's code and the one that ends it, padding included
+/// ([`outcome_sgr`]); a cell with fewer lines than its row, spaces,
+/// uncoloured. The other rows wait (at most [`NARROW_CHUNK`]) to be
+/// drawn together by [`narrow_part`]: comfy-table with the columns fixed
+/// at the same widths, so a row is drawn alike alone or among others.
+pub struct NarrowPen {
+    /// Each column's width with its padding, as comfy-table draws a
+    /// column fixed at [`NarrowLayout::widths`]: at least 3 (its content
+    /// at least one column).
+    widths: [usize; 5],
+    /// The widths given, for [`narrow_part`].
+    given: [u16; 5],
+    style: TermStyle,
+    /// Rows for comfy-table, in order, none drawn by hand since.
+    waiting: Vec<[String; 7]>,
+    /// The most rows that waited at once.
+    waiting_peak: usize,
+}
+
+/// The most rows of the narrow table drawn by comfy-table at once.
+const NARROW_CHUNK: usize = 256;
+
+impl NarrowPen {
+    pub fn new(widths: [u16; 5], style: TermStyle) -> Self {
+        NarrowPen {
+            widths: widths.map(|w| usize::from(w).max(3)),
+            given: widths,
+            style,
+            waiting: Vec::new(),
+            waiting_peak: 0,
+        }
+    }
+
+    /// The top border, the titles and the line under them, each with its
+    /// line end.
+    pub fn head(&self, out: &mut String) {
+        let titles = NARROW_COLUMNS.map(|t| [t, ""]);
+        let lines = [1; 5];
+        if !self.fit(&titles, &lines) {
+            return narrow_part(out, &[], &self.given, self.style, true, false);
+        }
+        self.border(out, ['┌', '─', '┬', '┐']);
+        out.push('\n');
+        self.lines(out, &titles, &lines, 1, None);
+        self.border(out, ['╞', '═', '╪', '╡']);
+        out.push('\n');
+    }
+
+    /// A row's lines, each with its line end (or later, if it waits for
+    /// comfy-table).
+    pub fn row(&mut self, out: &mut String, row: [&str; 7]) {
+        let cells = narrow_cells(row);
+        if !self.fit(&cells, &NARROW_LINES) {
+            self.waiting.push(row.map(str::to_string));
+            self.waiting_peak = self.waiting_peak.max(self.waiting.len());
+            if self.waiting.len() == NARROW_CHUNK {
+                self.draw_waiting(out);
+            }
+            return;
+        }
+        self.draw_waiting(out);
+        let sgr = outcome_sgr(row[3]).filter(|_| self.style.color);
+        self.lines(out, &cells, &NARROW_LINES, 2, sgr);
+    }
+
+    /// The rows still waiting, then the bottom border, without a line end.
+    pub fn foot(&mut self, out: &mut String) {
+        self.draw_waiting(out);
+        self.border(out, ['└', '─', '┴', '┘']);
+    }
+
+    /// The most rows that waited for comfy-table at once.
+    pub fn waiting_peak(&self) -> usize {
+        self.waiting_peak
+    }
+
+    fn draw_waiting(&mut self, out: &mut String) {
+        if !self.waiting.is_empty() {
+            narrow_part(out, &self.waiting, &self.given, self.style, false, false);
+            self.waiting.clear();
+        }
+    }
+
+    /// Whether each line of each cell (its first `lines`) is printable
+    /// ASCII within its column.
+    fn fit(&self, cells: &[[&str; 2]; 5], lines: &[usize; 5]) -> bool {
+        cells
+            .iter()
+            .zip(lines)
+            .zip(self.widths)
+            .all(|((cell, &n), w)| {
+                cell.iter()
+                    .take(n)
+                    .all(|l| l.len() + 2 <= w && is_printable_ascii(l))
+            })
+    }
+
+    /// A row of `height` lines; `sgr`, the outcome column's colour.
+    fn lines(
+        &self,
+        out: &mut String,
+        cells: &[[&str; 2]; 5],
+        lines: &[usize; 5],
+        height: usize,
+        sgr: Option<&str>,
+    ) {
+        for k in 0..height {
+            out.push('│');
+            for (i, ((cell, &n), w)) in cells.iter().zip(lines).zip(self.widths).enumerate() {
+                if i > 0 {
+                    out.push('┆');
+                }
+                let Some(line) = cell.get(k).filter(|_| k < n) else {
+                    push_spaces(out, w);
+                    continue;
+                };
+                let sgr = sgr.filter(|_| i == NARROW_OUTCOME_COLUMN);
+                if let Some(code) = sgr {
+                    out.push_str(code);
+                }
+                out.push(' ');
+                out.push_str(line);
+                push_spaces(out, w.saturating_sub(line.len() + 1));
+                if sgr.is_some() {
+                    out.push_str(SGR_DEFAULT_FOREGROUND);
+                }
+            }
+            out.push_str("│\n");
+        }
+    }
+
+    fn border(&self, out: &mut String, [left, fill, mid, right]: [char; 4]) {
+        out.push(left);
+        for (i, &w) in self.widths.iter().enumerate() {
+            if i > 0 {
+                out.push(mid);
+            }
+            out.extend(std::iter::repeat(fill).take(w));
+        }
+        out.push(right);
+    }
+}
+
+/// `n` spaces.
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(SPACES.get(..k).unwrap_or_default());
+        n -= k;
+    }
+}
+
+/// A row's cells in the narrow table, each of one or two lines.
+fn narrow_cells(row: [&str; 7]) -> [[&str; 2]; 5] {
+    let [stream, client, server, outcome, phase, ended, cause] = row;
+    [
+        [stream, ""],
+        [client, server],
+        [outcome, ""],
+        [phase, ended],
+        [cause, ""],
+    ]
+}
+
+/// The lines of the cells of [`narrow_cells`].
+const NARROW_LINES: [usize; 5] = [1, 2, 1, 2, 1];
+
+/// The narrow table's column of the outcome.
+const NARROW_OUTCOME_COLUMN: usize = 2;
+
 fn new_table(style: TermStyle) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
@@ -749,93 +1065,178 @@ pub fn stacked_row(out: &mut String, row: &[String; 7], style: TermStyle) {
     }
 }
 
+/// A logical line written by `f` straight into `out`, then wrapped as
+/// [`wrapped`] wraps it: left where it is when it fits (the usual case),
+/// else taken out and wrapped. No line is made apart for each text.
+fn line_with(out: &mut String, width: usize, indent: usize, f: impl FnOnce(&mut String)) {
+    let start = out.len();
+    push_spaces(out, indent);
+    let from = out.len();
+    f(out);
+    let text = out.get(from..).unwrap_or_default();
+    if width == 0 || width <= indent + 20 {
+        out.push('\n');
+    } else if fits(width, indent, text) {
+        let kept = text.trim_end_matches(' ').len();
+        out.truncate(from + kept);
+        out.push('\n');
+    } else {
+        let text = text.to_string();
+        out.truncate(start);
+        wrapped(out, width, indent, &text);
+    }
+}
+
+impl Paint {
+    /// What `f` writes, in the style of `code` when colours are on.
+    fn paint_with(&self, out: &mut String, code: &str, f: impl FnOnce(&mut String)) {
+        if self.on {
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
+        }
+        f(out);
+        if self.on {
+            out.push_str("\x1b[0m");
+        }
+    }
+
+    /// [`Paint::outcome`]'s style.
+    fn outcome_code(outcome: &str) -> &'static str {
+        match outcome_color(outcome) {
+            Some(Color::Red) => "1;31",
+            Some(Color::Green) => "32",
+            Some(Color::Yellow) => "33",
+            Some(Color::Cyan) => "36",
+            _ => "2",
+        }
+    }
+
+    /// A paragraph's first line: the stream in bold, the endpoints, and
+    /// `label` in the outcome's colour.
+    fn paragraph_head(
+        &self,
+        out: &mut String,
+        c: &ConnectionReport,
+        label: impl FnOnce(&mut String),
+    ) {
+        line_with(out, self.width, 0, |o| {
+            self.paint_with(o, "1", |o| {
+                let _ = write!(o, "stream {}:", c.stream);
+            });
+            let _ = write!(o, " {} -> {}  ", c.client, c.server);
+            self.paint_with(o, Paint::outcome_code(&c.outcome), label);
+        });
+    }
+}
+
 fn paragraph(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
     let w = p.width;
-    let label = match (c.outcome.as_ref(), &c.benign) {
-        ("failed", _) => format!("FAILED at {}", c.phase),
-        ("benign", Some(b)) => format!("benign ({b})"),
-        (o, _) => o.to_string(),
-    };
-    let head = format!(
-        "{} {} -> {}  {}",
-        p.bold(&format!("stream {}:", c.stream)),
-        c.client,
-        c.server,
-        p.outcome(&c.outcome, &label)
-    );
-    wrapped(out, w, 0, &head);
+    p.paragraph_head(out, c, |o| {
+        let _ = match (c.outcome.as_ref(), &c.benign) {
+            ("failed", _) => write!(o, "FAILED at {}", c.phase),
+            ("benign", Some(b)) => write!(o, "benign ({b})"),
+            (outcome, _) => write!(o, "{outcome}"),
+        };
+    });
     wrapped(out, w, 2, &c.what_happened);
     if !brief {
         if let Some(cause) = &c.cause {
-            let line = format!(
-                "{} ({}, {}): {}",
-                p.bold("Probable cause"),
-                cause.id,
-                cause.strength(),
-                cause.summary
-            );
-            wrapped(out, w, 2, &line);
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Probable cause"));
+                let _ = write!(
+                    o,
+                    " ({}, {}): {}",
+                    cause.id,
+                    cause.strength(),
+                    cause.summary
+                );
+            });
         }
         if !c.evidence.is_empty() {
-            wrapped(out, w, 2, &p.bold("Evidence:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Evidence:"))
+            });
             for e in &c.evidence {
-                wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
+                line_with(out, w, 4, |o| {
+                    let _ = write!(o, "frame {}: {}", e.frame, e.text);
+                });
             }
         }
         if let Some(cause) = &c.cause {
-            let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
-            wrapped(out, w, 2, &todo);
-            wrapped(out, w, 2, &p.bold("What the user likely saw:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("What to do:"));
+                let _ = write!(o, " {}", cause.remediation);
+            });
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("What the user likely saw:"))
+            });
             for l in super::causes::client_message_lines(&cause.client_messages) {
-                wrapped(out, w, 4, &format!("- {l}"));
+                line_with(out, w, 4, |o| {
+                    o.push_str("- ");
+                    o.push_str(&l);
+                });
             }
         }
     }
     if !c.caveats.is_empty() {
-        wrapped(out, w, 2, &p.bold("Caveats:"));
+        line_with(out, w, 2, |o| {
+            p.paint_with(o, "1", |o| o.push_str("Caveats:"))
+        });
         for cv in &c.caveats {
-            wrapped(out, w, 4, &format!("- {cv}"));
+            line_with(out, w, 4, |o| {
+                let _ = write!(o, "- {cv}");
+            });
         }
     }
     if !brief {
         let facts = facts(c);
         if !facts.is_empty() {
-            wrapped(out, w, 2, &p.bold("Facts:"));
+            line_with(out, w, 2, |o| {
+                p.paint_with(o, "1", |o| o.push_str("Facts:"))
+            });
             for (k, v) in facts {
-                wrapped(out, w, 4, &format!("{k}: {v}"));
+                line_with(out, w, 4, |o| {
+                    let _ = write!(o, "{k}: {v}");
+                });
             }
         }
     }
-    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
-    wrapped(out, w, 2, &ws);
+    wireshark_line(out, c, p);
     if !brief {
         if let Some(ef) = &c.evidence_filter {
-            wrapped(out, w, 4, &format!("evidence: {ef}"));
+            line_with(out, w, 4, |o| {
+                let _ = write!(o, "evidence: {ef}");
+            });
         }
     }
 }
 
+/// A paragraph's "Wireshark:" line.
+fn wireshark_line(out: &mut String, c: &ConnectionReport, p: &Paint) {
+    line_with(out, p.width, 2, |o| {
+        p.paint_with(o, "1", |o| o.push_str("Wireshark:"));
+        o.push(' ');
+        o.push_str(&c.display_filter);
+    });
+}
+
 fn repeat_paragraph(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
-    let w = p.width;
-    let head = format!(
-        "{} {} -> {}  {}",
-        p.bold(&format!("stream {}:", c.stream)),
-        c.client,
-        c.server,
-        p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
-    );
-    wrapped(out, w, 0, &head);
-    let at = c
-        .ending_frame
-        .map(|f| format!(" (frame {f})"))
-        .unwrap_or_default();
-    let line = format!(
-        "A retry: failed like stream {first}, {}{at}.",
-        c.ended_by.text
-    );
-    wrapped(out, w, 2, &line);
-    let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
-    wrapped(out, w, 2, &ws);
+    p.paragraph_head(out, c, |o| {
+        let _ = write!(o, "FAILED at {}", c.phase);
+    });
+    line_with(out, p.width, 2, |o| {
+        let _ = write!(
+            o,
+            "A retry: failed like stream {first}, {}",
+            c.ended_by.text
+        );
+        if let Some(f) = c.ending_frame {
+            let _ = write!(o, " (frame {f})");
+        }
+        o.push('.');
+    });
+    wireshark_line(out, c, p);
 }
 
 #[cfg(test)]
@@ -846,7 +1247,7 @@ mod tests {
     /// What textwrap writes for `text`, line by line.
     fn textwrap_lines(width: usize, indent: usize, text: &str) -> String {
         let mut out = String::new();
-        wrap_lines(&mut out, width, indent, text);
+        wrap_lines_textwrap(&mut out, width, indent, text);
         out
     }
 
@@ -916,6 +1317,65 @@ mod tests {
         ) {
             wraps_as_textwrap(width, indent, &text);
         }
+
+        #[test]
+        fn a_printable_line_is_wrapped_as_textwrap_wraps_it(
+            text in "( {1,3}|[a-z0-9]{1,12}|[!-~]{1,40}){0,40}",
+            width in 0usize..130,
+            indent in 0usize..7,
+        ) {
+            let mut got = String::new();
+            prop_assert!(wrap_printable(&mut got, width, indent, &text));
+            prop_assert_eq!(got, textwrap_lines(width, indent, &text));
+            if width > indent + 20 {
+                wraps_as_textwrap(width, indent, &text);
+            }
+        }
+    }
+
+    #[test]
+    fn printable_lines_are_wrapped_as_textwrap_wraps_them() {
+        let words = [
+            "a",
+            "bb",
+            "frame",
+            "(frame 19994).",
+            "x".repeat(30).leak(),
+            "",
+            " ",
+            "  ",
+        ];
+        // Every text of up to three of these words, at every width and
+        // indent around their lengths; and no text but printable ASCII.
+        let mut texts = vec![String::new()];
+        for _ in 0..3 {
+            let mut more = Vec::new();
+            for t in &texts {
+                for w in words {
+                    more.push(format!("{t}{w}"));
+                    more.push(format!("{t} {w}"));
+                }
+            }
+            texts = more;
+        }
+        for text in &texts {
+            for width in [
+                0, 1, 2, 3, 5, 8, 13, 16, 19, 20, 21, 22, 25, 30, 31, 32, 33, 40, 64,
+            ] {
+                for indent in [0, 1, 2, 4] {
+                    let mut got = String::new();
+                    assert!(wrap_printable(&mut got, width, indent, text));
+                    assert_eq!(
+                        got,
+                        textwrap_lines(width, indent, text),
+                        "{width} {indent} {text:?}"
+                    );
+                }
+            }
+        }
+        for text in ["a\tb", "a\nb", "é", "\x1b[1mx", "\x7f"] {
+            assert!(!wrap_printable(&mut String::new(), 40, 2, text));
+        }
     }
 
     /// Rows of every kind the narrow table wraps: endings with numbers
@@ -964,6 +1424,271 @@ mod tests {
             .collect()
     }
 
+    // The paragraphs as they were written before they were written in
+    // place: the oracle of `paragraphs_are_written_as_before`.
+    fn paragraph_before(out: &mut String, c: &ConnectionReport, brief: bool, p: &Paint) {
+        let w = p.width;
+        let label = match (c.outcome.as_ref(), &c.benign) {
+            ("failed", _) => format!("FAILED at {}", c.phase),
+            ("benign", Some(b)) => format!("benign ({b})"),
+            (o, _) => o.to_string(),
+        };
+        let head = format!(
+            "{} {} -> {}  {}",
+            p.bold(&format!("stream {}:", c.stream)),
+            c.client,
+            c.server,
+            p.outcome(&c.outcome, &label)
+        );
+        wrapped(out, w, 0, &head);
+        wrapped(out, w, 2, &c.what_happened);
+        if !brief {
+            if let Some(cause) = &c.cause {
+                let line = format!(
+                    "{} ({}, {}): {}",
+                    p.bold("Probable cause"),
+                    cause.id,
+                    cause.strength(),
+                    cause.summary
+                );
+                wrapped(out, w, 2, &line);
+            }
+            if !c.evidence.is_empty() {
+                wrapped(out, w, 2, &p.bold("Evidence:"));
+                for e in &c.evidence {
+                    wrapped(out, w, 4, &format!("frame {}: {}", e.frame, e.text));
+                }
+            }
+            if let Some(cause) = &c.cause {
+                let todo = format!("{} {}", p.bold("What to do:"), cause.remediation);
+                wrapped(out, w, 2, &todo);
+                wrapped(out, w, 2, &p.bold("What the user likely saw:"));
+                for l in crate::report::causes::client_message_lines(&cause.client_messages) {
+                    wrapped(out, w, 4, &format!("- {l}"));
+                }
+            }
+        }
+        if !c.caveats.is_empty() {
+            wrapped(out, w, 2, &p.bold("Caveats:"));
+            for cv in &c.caveats {
+                wrapped(out, w, 4, &format!("- {cv}"));
+            }
+        }
+        if !brief {
+            let facts = facts(c);
+            if !facts.is_empty() {
+                wrapped(out, w, 2, &p.bold("Facts:"));
+                for (k, v) in facts {
+                    wrapped(out, w, 4, &format!("{k}: {v}"));
+                }
+            }
+        }
+        let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+        wrapped(out, w, 2, &ws);
+        if !brief {
+            if let Some(ef) = &c.evidence_filter {
+                wrapped(out, w, 4, &format!("evidence: {ef}"));
+            }
+        }
+    }
+
+    fn repeat_paragraph_before(out: &mut String, c: &ConnectionReport, first: u64, p: &Paint) {
+        let w = p.width;
+        let head = format!(
+            "{} {} -> {}  {}",
+            p.bold(&format!("stream {}:", c.stream)),
+            c.client,
+            c.server,
+            p.outcome(&c.outcome, &format!("FAILED at {}", c.phase))
+        );
+        wrapped(out, w, 0, &head);
+        let at = c
+            .ending_frame
+            .map(|f| format!(" (frame {f})"))
+            .unwrap_or_default();
+        let line = format!(
+            "A retry: failed like stream {first}, {}{at}.",
+            c.ended_by.text
+        );
+        wrapped(out, w, 2, &line);
+        let ws = format!("{} {}", p.bold("Wireshark:"), c.display_filter);
+        wrapped(out, w, 2, &ws);
+    }
+
+    /// Every connection report of the lab captures, cleaned for display.
+    fn lab_reports() -> Vec<ConnectionReport> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
+        let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
+        let mut reports = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                let name = path.to_string_lossy().into_owned();
+                if path.is_dir() {
+                    dirs.push(name);
+                } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
+                    let input = crate::report::model::Input::new(&r);
+                    reports.extend(crate::report::model::file_report(&input).connections);
+                }
+            }
+        }
+        for c in &mut reports {
+            clean_connection(c);
+        }
+        reports
+    }
+
+    /// Each lab connection's paragraph, full and as a repeat, at every
+    /// width, coloured or not, and again with endpoints long enough to
+    /// wrap the first line (one of them not ASCII), is what the paragraph
+    /// written through lines made apart wrote.
+    #[test]
+    fn paragraphs_are_written_as_before() {
+        let mut reports = lab_reports();
+        assert!(reports.len() > 100, "{}", reports.len());
+        let more: Vec<_> = reports
+            .iter()
+            .take(40)
+            .map(|c| ConnectionReport {
+                client: format!("{}{}", c.client, " long-client-name".repeat(5)),
+                server: "ホスト.example:3389 ".repeat(3),
+                ..c.clone()
+            })
+            .collect();
+        reports.extend(more);
+        for c in &reports {
+            for width in [0, 20, 40, 61, 80, 100, 120, 250] {
+                for on in [false, true] {
+                    let p = Paint { on, width };
+                    for brief in [false, true] {
+                        let (mut got, mut want) = (String::new(), String::new());
+                        paragraph(&mut got, c, brief, &p);
+                        paragraph_before(&mut want, c, brief, &p);
+                        assert_eq!(got, want, "stream {}, width {width}", c.stream);
+                    }
+                    let (mut got, mut want) = (String::new(), String::new());
+                    repeat_paragraph(&mut got, c, 7, &p);
+                    repeat_paragraph_before(&mut want, c, 7, &p);
+                    assert_eq!(got, want, "stream {}, width {width}", c.stream);
+                }
+            }
+        }
+    }
+
+    /// Rows the narrow table draws by hand, among those it does not:
+    /// printable ASCII cells of every length around their columns' widths
+    /// (empty ones too), after the rows of [`rows`].
+    fn rows_by_hand() -> Vec<[String; 7]> {
+        let mut all = rows();
+        for i in 0..90usize {
+            let n = |k: usize| (i * k) % 47;
+            all.push([
+                (i * 997).to_string().repeat(1 + i % 3),
+                format!("10.{}.0.{}:{}", i % 7, i, 40000 + i)
+                    .chars()
+                    .take(n(3) + 1)
+                    .collect(),
+                "192.0.2.1:3389".chars().take(n(5)).collect(),
+                ["failed", "established", "benign", "incomplete", "", "other"][i % 6].to_string(),
+                format!("tcp / {}", "p".repeat(n(7))),
+                format!(
+                    "timeout ({i}.{} s, {} retx) {}",
+                    i % 10,
+                    i * 3,
+                    "e".repeat(n(11))
+                ),
+                "c".repeat(n(13)),
+            ]);
+        }
+        all
+    }
+
+    /// What the streamed table draws of `rows`: the pen's head, rows and
+    /// foot.
+    fn pen_table(rows: &[[String; 7]], widths: [u16; 5], style: TermStyle) -> String {
+        let mut pen = NarrowPen::new(widths, style);
+        let mut got = String::new();
+        pen.head(&mut got);
+        let mut by_hand = 0;
+        for r in rows {
+            let cells = r.each_ref().map(String::as_str);
+            by_hand += usize::from(pen.fit(&narrow_cells(cells), &NARROW_LINES));
+            pen.row(&mut got, cells);
+        }
+        pen.foot(&mut got);
+        BY_HAND.with(|n| n.set(n.get() + by_hand));
+        got
+    }
+
+    thread_local! {
+        /// Rows [`pen_table`] drew by hand.
+        static BY_HAND: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The narrow table drawn by the pen (by hand, or by comfy-table for
+    /// a row that does not qualify) is comfy-table's table of all the
+    /// rows, at every width it is used at, coloured or not, on a terminal
+    /// or not.
+    #[test]
+    fn the_narrow_table_by_hand_is_comfy_tables() {
+        let all = rows_by_hand();
+        for range in [0..1, 200..201, 200..210, 195..230, 0..all.len()] {
+            let rows = &all[range.clone()];
+            let mut layout = NarrowLayout::default();
+            for r in rows {
+                layout.add(r.each_ref().map(String::as_str));
+            }
+            for width in (STACK_BELOW..=160).chain([200, 250]) {
+                for (color, terminal) in [(false, false), (true, false), (false, true)] {
+                    let style = TermStyle {
+                        width,
+                        color,
+                        terminal,
+                        ..TermStyle::default()
+                    };
+                    let want = narrow_table(rows, style);
+                    let got = pen_table(rows, layout.widths(style), style);
+                    assert_eq!(got, want, "rows {range:?}, width {width}, {style:?}");
+                }
+            }
+        }
+        // Most rows of the second half were drawn by hand.
+        assert!(BY_HAND.with(|n| n.get()) > 10_000);
+    }
+
+    /// At any widths, even below what comfy-table draws (3, with its
+    /// padding), the pen draws what comfy-table draws with the columns
+    /// fixed at them.
+    #[test]
+    fn the_narrow_table_by_hand_is_comfy_tables_at_any_widths() {
+        let all = rows_by_hand();
+        let widths = [
+            [0, 1, 2, 3, 4],
+            [3, 3, 3, 3, 3],
+            [8, 20, 10, 30, 20],
+            [9, 24, 13, 41, 24],
+            [12, 30, 14, 50, 40],
+        ];
+        for widths in widths {
+            for color in [false, true] {
+                let style = TermStyle {
+                    width: 100,
+                    color,
+                    ..TermStyle::default()
+                };
+                let mut want = String::new();
+                narrow_part(&mut want, &all, &widths, style, true, true);
+                assert_eq!(pen_table(&all, widths, style), want, "{widths:?}");
+            }
+        }
+    }
+
     /// The narrow table drawn in parts from the layout gathered row by
     /// row is what comfy-table draws from all the rows, at every width
     /// it is used at, coloured or not, in parts of any size.
@@ -974,7 +1699,7 @@ mod tests {
             let rows = &all[..n];
             let mut layout = NarrowLayout::default();
             for r in rows {
-                layout.add(r);
+                layout.add(r.each_ref().map(String::as_str));
             }
             for width in (STACK_BELOW..=160).chain([200, 250]) {
                 for color in [false, true] {

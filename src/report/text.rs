@@ -42,21 +42,40 @@ pub fn ending_short(e: &EndedBy) -> String {
 
 /// `tls / TLS ServerHello` (phase, and the step that did not complete).
 pub fn phase_cell(c: &ConnectionReport) -> String {
-    match c.labels.failed_step {
-        Some(step) => format!("{} / {step}", c.phase),
-        None => c.phase.to_string(),
+    let mut out = String::new();
+    push_phase_cell(&mut out, c);
+    out
+}
+
+/// [`phase_cell`] written at the end of `out`.
+pub fn push_phase_cell(out: &mut String, c: &ConnectionReport) {
+    out.push_str(&c.phase);
+    if let Some(step) = c.labels.failed_step {
+        out.push_str(" / ");
+        out.push_str(step);
     }
 }
 
 /// `server_cert_unusable (high)`, `benign: scanner` or `-`.
 pub fn cause_cell(c: &ConnectionReport) -> String {
+    let mut out = String::new();
+    push_cause_cell(&mut out, c);
+    out
+}
+
+/// [`cause_cell`] written at the end of `out`.
+pub fn push_cause_cell(out: &mut String, c: &ConnectionReport) {
     if let Some(cause) = &c.cause {
-        return format!("{} ({})", cause.id, cause.confidence);
+        out.push_str(&cause.id);
+        out.push_str(" (");
+        out.push_str(&cause.confidence);
+        out.push(')');
+    } else if let Some(b) = &c.benign {
+        out.push_str("benign: ");
+        out.push_str(b);
+    } else {
+        out.push('-');
     }
-    if let Some(b) = &c.benign {
-        return format!("benign: {b}");
-    }
-    "-".to_string()
 }
 
 /// `pcapng, 1234 packets, 56789 bytes (gzip)`.
@@ -726,6 +745,12 @@ fn clean(_: super::redact::Field, s: &mut String) {
 /// Whether `s` holds an unsafe character. Printable ASCII, what nearly
 /// every string of a record holds, is told eight bytes at a time.
 fn has_unsafe(s: &str) -> bool {
+    !is_printable_ascii(s) && s.chars().any(is_unsafe)
+}
+
+/// Whether `s` is printable ASCII alone (bytes 0x20 to 0x7e), told eight
+/// bytes at a time.
+pub fn is_printable_ascii(s: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut words = s.as_bytes().chunks_exact(8);
@@ -738,11 +763,7 @@ fn has_unsafe(s: &str) -> bool {
         let high = (w | w.wrapping_add(ONES)) & HIGHS;
         control | high == 0
     });
-    let tail = words.remainder();
-    if printable && tail.iter().all(|b| (0x20..0x7f).contains(b)) {
-        return false;
-    }
-    s.chars().any(is_unsafe)
+    printable && words.remainder().iter().all(|b| (0x20..0x7f).contains(b))
 }
 
 /// Attempts worth a line: retries (more than one connection) and
