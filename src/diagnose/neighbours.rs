@@ -865,6 +865,34 @@ impl std::fmt::Display for SummaryFault {
     }
 }
 
+/// The id of each distinct address: an IPv4 address keyed by its four
+/// bytes (a bucket of 8 bytes where an `IpAddr`'s is 24, so that a
+/// file's tens of thousands of clients take a third of the cache), any
+/// other by the address (an IPv4-mapped IPv6 address stays apart from
+/// its IPv4 address, as `IpAddr` tells them apart).
+#[derive(Debug, Default)]
+struct AddrIds {
+    v4: FastMap<u32, u32>,
+    other: FastMap<IpAddr, u32>,
+}
+
+impl AddrIds {
+    fn get(&self, a: &IpAddr) -> Option<u32> {
+        match a {
+            IpAddr::V4(v4) => self.v4.get(&u32::from(*v4)).copied(),
+            IpAddr::V6(_) => self.other.get(a).copied(),
+        }
+    }
+
+    /// The id of `a`, given `next` if it is new.
+    fn get_or_insert(&mut self, a: IpAddr, next: u32) -> u32 {
+        match a {
+            IpAddr::V4(v4) => *self.v4.entry(u32::from(v4)).or_insert(next),
+            IpAddr::V6(_) => *self.other.entry(a).or_insert(next),
+        }
+    }
+}
+
 /// The [`TcpSummary`] of every connection of a file, kept compactly (56
 /// bytes a connection, and each distinct address and verdict once; the
 /// rare routing tokens, redirections and names apart): what the attempts
@@ -881,7 +909,7 @@ pub struct TcpSummaries {
     /// Full chunks kept in memory before the oldest go to the file.
     bound: usize,
     addrs: Vec<IpAddr>,
-    addr_ids: FastMap<IpAddr, u32>,
+    addr_ids: AddrIds,
     /// The last address looked up as a client and as a server, with its
     /// id: a client retrying, and the one server of most captures, skip
     /// the map.
@@ -916,7 +944,7 @@ impl TcpSummaries {
             overflow: Overflow::NotYet,
             bound: chunks,
             addrs: Vec::new(),
-            addr_ids: FastMap::default(),
+            addr_ids: AddrIds::default(),
             last_ids: [None, None],
             is_client: Vec::new(),
             verdicts: Vec::new(),
@@ -1080,7 +1108,7 @@ impl TcpSummaries {
 
     fn addr_id(&mut self, a: IpAddr) -> u32 {
         let next = u32::try_from(self.addrs.len()).unwrap_or(u32::MAX);
-        let id = *self.addr_ids.entry(a).or_insert(next);
+        let id = self.addr_ids.get_or_insert(a, next);
         if id == next {
             self.addrs.push(a);
             self.is_client.push(false);
@@ -1151,7 +1179,7 @@ impl TcpSummaries {
     fn of_clients(&mut self, clients: &HashSet<IpAddr>) -> Vec<TcpSummary> {
         let ids: HashSet<u32> = clients
             .iter()
-            .filter_map(|a| self.addr_ids.get(a).copied())
+            .filter_map(|a| self.addr_ids.get(a))
             .collect();
         let mut out = Vec::new();
         if ids.is_empty() {

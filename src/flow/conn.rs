@@ -9,7 +9,14 @@ use super::{Connection, HalfStream, RoleSource, TcpEvent, TcpEventKind};
 use crate::common::KeepLimit;
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpSegment};
+use std::cell::Cell;
 use std::collections::VecDeque;
+
+thread_local! {
+    /// The box of the last state this thread made whole, emptied of its
+    /// connection: one a thread.
+    static SPARE: Cell<Option<Box<ConnState>>> = const { Cell::new(None) };
+}
 
 /// The reordering window never exceeds this (a handshake stretched by SYN
 /// retries or a stalled client is no path RTT; Linux's minimum RTO).
@@ -929,11 +936,34 @@ impl ConnState {
         }
     }
 
+    /// `self` in a box: the box of the last state this thread made whole
+    /// ([`ConnState::into_connection`]) when there is one, written over
+    /// where it lies (still in the cache: a state made of the packets a
+    /// connection sent before its end is made whole at once), or a new
+    /// one.
+    pub fn boxed(self) -> Box<ConnState> {
+        match SPARE.try_with(Cell::take) {
+            Ok(Some(mut b)) => {
+                *b = self;
+                b
+            }
+            _ => Box::new(self),
+        }
+    }
+
     /// The connection handed on, read out of its box in place: a state
     /// is cold by the time it is handed on, and moved whole out of its
     /// box (then its directions out of it) it was read and copied several
-    /// times over.
+    /// times over. The box is kept, one a thread, for the next state
+    /// [`ConnState::boxed`] makes.
     pub fn into_connection(mut self: Box<Self>) -> Connection {
+        let c = self.take_connection();
+        // During the thread's exit the slot is gone: the box is dropped.
+        let _ = SPARE.try_with(|s| s.set(Some(self)));
+        c
+    }
+
+    fn take_connection(&mut self) -> Connection {
         let to_server = self.hand_on(Dir::ToServer);
         let to_client = self.hand_on(Dir::ToClient);
         let mut events = std::mem::take(&mut self.log.events);

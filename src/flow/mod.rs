@@ -386,7 +386,7 @@ impl FlowStats {
     /// Count what a connection handed on did not keep (see
     /// [`FlowStats::count_half`]).
     fn count_kept(&mut self, c: &Finished) {
-        for (copies, limit) in c.state.kept() {
+        for (copies, limit) in c.kept() {
             self.count_half(copies, limit);
         }
     }
@@ -529,7 +529,7 @@ impl FlowTable {
     /// caller's queue), and the counters.
     pub fn finish_in_order(mut self) -> (Remaining, FlowStats) {
         self.stats.states_peak = self.table.states_peak();
-        let rest = self.table.finish();
+        let rest = self.table.finish(&self.config);
         for c in &rest {
             self.stats.count_kept(c);
         }
@@ -551,7 +551,19 @@ impl FlowTable {
 #[derive(Debug)]
 pub struct Finished {
     stream: u64,
-    state: Box<conn::ConnState>,
+    state: State,
+}
+
+/// A finished connection's state as the table kept it.
+#[derive(Debug)]
+enum State {
+    Made(Box<conn::ConnState>),
+    /// Selected by port, it sent no payload: its packets as they came
+    /// (with the configuration's depth cap and bound on events), replayed
+    /// into its state when it is made whole, so that the state is made
+    /// and read at once (a refused connection's, held through the grace,
+    /// was a kilobyte read back cold).
+    Early(Box<table::Pending>, usize, usize),
 }
 
 impl Finished {
@@ -559,7 +571,20 @@ impl Finished {
     /// (the table's entry holds it too).
     fn new(stream: u64, state: Box<conn::ConnState>) -> Finished {
         debug_assert_eq!(stream, state.stream);
-        Finished { stream, state }
+        Finished {
+            stream,
+            state: State::Made(state),
+        }
+    }
+
+    /// A connection selected by port handed on as its packets, which
+    /// [`table::Pending::keeps_nothing`]: the flow stage counts nothing
+    /// of it.
+    fn early(stream: u64, p: Box<table::Pending>, cfg: &FlowConfig) -> Finished {
+        Finished {
+            stream,
+            state: State::Early(p, cfg.depth_cap, cfg.max_events),
+        }
     }
 
     /// Wireshark's `tcp.stream` index.
@@ -568,18 +593,38 @@ impl Finished {
     }
 
     pub fn endpoints(&self) -> Endpoints {
-        self.state.endpoints
+        match &self.state {
+            State::Made(c) => c.endpoints,
+            State::Early(p, ..) => p.roles().0,
+        }
     }
 
     /// Selected by port (`true`) or by the first-payload predicate.
     pub fn by_port(&self) -> bool {
-        self.state.by_port
+        match &self.state {
+            State::Made(c) => c.by_port,
+            State::Early(..) => true,
+        }
+    }
+
+    /// Per direction, the copies seen at another capture point and the
+    /// limit that stopped its bytes being kept.
+    fn kept(&self) -> [(u64, Option<KeepLimit>); 2] {
+        match &self.state {
+            State::Made(c) => c.kept(),
+            State::Early(..) => [(0, None), (0, None)],
+        }
     }
 
     /// The connection: both directions finished (their gaps classified)
     /// and its events in frame order.
     pub fn into_connection(self) -> Connection {
-        self.state.into_connection()
+        match self.state {
+            State::Made(c) => c.into_connection(),
+            State::Early(p, depth_cap, max_events) => p
+                .promote_with(depth_cap, max_events, self.stream)
+                .into_connection(),
+        }
     }
 }
 

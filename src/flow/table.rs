@@ -215,6 +215,13 @@ enum Track {
     Light,
     /// Waiting for the first payload to decide; only headers are kept.
     Pending(Box<Pending>),
+    /// Selected by port, no payload yet, and its packets tell what its
+    /// state would ([`Pending::keeps_nothing`]): only headers are kept,
+    /// and its state is made when its connection is made whole (read
+    /// then at once, where a state made at its first packet was read
+    /// back cold after the grace). A variant of its own, so that a sweep
+    /// hands it on without reading it.
+    Early(Box<Pending>),
     /// Waiting for the first payload, past [`MAX_EARLY`] header-only
     /// packets: tracked in depth meanwhile.
     Undecided(Box<ConnState>),
@@ -236,7 +243,7 @@ impl Track {
     fn held(&self) -> usize {
         match self {
             Track::Selected(c) | Track::Undecided(c) => c.held(),
-            Track::Light | Track::Pending(_) | Track::Tombstone => 0,
+            Track::Light | Track::Pending(_) | Track::Early(_) | Track::Tombstone => 0,
         }
     }
 }
@@ -246,15 +253,22 @@ impl Track {
 const MAX_EARLY: usize = 16;
 
 /// A conversation waiting for its first payload (the first-payload
-/// predicate decides): what came before it, to replay into a
-/// [`ConnState`] if the predicate accepts it. Costs a few dozen bytes per
-/// packet instead of a whole connection state (scans never send payload).
+/// predicate decides), or one selected by port that has not sent a
+/// payload yet: what came before it, to replay into a [`ConnState`] if
+/// the predicate accepts it or when its connection is made whole. Costs
+/// a few dozen bytes per packet instead of a whole connection state
+/// (scans never send payload; a refused connection, its SYN and the
+/// RST answering it, holds about 270 bytes through the grace instead of
+/// 1,024, and its state is made and read at once when it is made whole).
 #[derive(Debug)]
-struct Pending {
+pub(super) struct Pending {
     first: First,
     first_frame: u64,
     first_ts: Timestamp,
     early: Vec<Early>,
+    /// Selected by port: whether the first packet's source and
+    /// destination ports are selected.
+    selected: Option<(bool, bool)>,
 }
 
 /// One packet before the first payload.
@@ -264,8 +278,8 @@ enum Early {
         frame: u64,
         ts: Timestamp,
         frame_len: u32,
-        /// Sent by the first packet's source.
-        from_first_src: bool,
+        /// Its direction in the state the packets are replayed into.
+        dir: Dir,
         ttl: u8,
         ip_id: Option<u16>,
         dont_fragment: bool,
@@ -288,31 +302,93 @@ enum Early {
 }
 
 impl Pending {
+    /// Client and server, and how they were decided, by the rules of
+    /// [`roles`] (with the ports selected, if selected by port).
+    pub(super) fn roles(&self) -> (Endpoints, RoleSource) {
+        let (src, dst) = self.selected.unwrap_or((false, false));
+        roles(&self.first, src, dst)
+    }
+
     /// The client, by the rules of [`roles`] with no selected port.
     fn client(&self) -> SocketAddr {
         roles(&self.first, false, false).0.client
     }
 
+    /// The direction of a packet from `src` in the state the early
+    /// packets are replayed into: as [`ConnState::dir_of`] reads the
+    /// packet's source when selected by port (as a state made at the
+    /// first packet would have), and as it reads the first packet's
+    /// source or destination otherwise (as the replay always did).
+    fn dir_of(&self, src: SocketAddr) -> Dir {
+        let client = self.roles().0.client;
+        let s = match self.selected {
+            Some(_) => src,
+            None if src == self.first.src => self.first.src,
+            None => self.first.dst,
+        };
+        if s == client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        }
+    }
+
+    /// Whether what the table and [`FlowStats`] read of the state these
+    /// packets make is known without replaying them: at most one packet
+    /// a direction and no SYN/ACK, so each direction is anchored at its
+    /// own packet and notes no hole, holds no byte (no payload), meets no
+    /// bound, and sees no copy from another capture point (its only
+    /// packet is its first sighting). A connection selected by port
+    /// stays [`Track::Early`] only while this holds.
+    pub(super) fn keeps_nothing(&self) -> bool {
+        let mut seen = [0u8; 2];
+        for item in &self.early {
+            if let Early::Tcp { dir, flags, .. } = item {
+                if flags.syn() && flags.ack() {
+                    return false;
+                }
+                if let Some(n) = seen.get_mut(dir.index()) {
+                    *n += 1;
+                    if *n > 1 {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Build the connection state and replay the early packets into it.
     fn promote(self, cfg: &FlowConfig, stream: u64) -> Box<ConnState> {
-        let (endpoints, role) = roles(&self.first, false, false);
-        let mut c = Box::new(ConnState::new(
+        self.promote_with(cfg.depth_cap, cfg.max_events, stream)
+    }
+
+    /// [`Pending::promote`] with the configuration's bounds.
+    pub(super) fn promote_with(
+        self,
+        depth_cap: usize,
+        max_events: usize,
+        stream: u64,
+    ) -> Box<ConnState> {
+        let (endpoints, role) = self.roles();
+        let mut c = ConnState::new(
             stream,
             endpoints,
             role,
-            false,
+            self.selected.is_some(),
             self.first_frame,
             self.first_ts,
-            cfg.depth_cap,
-            cfg.max_events,
-        ));
+            depth_cap,
+            max_events,
+        )
+        .boxed();
         for item in self.early {
             match item {
                 Early::Tcp {
                     frame,
                     ts,
                     frame_len,
-                    from_first_src,
+                    dir,
                     ttl,
                     ip_id,
                     dont_fragment,
@@ -327,10 +403,9 @@ impl Pending {
                     sack,
                     point,
                 } => {
-                    let (s, d) = if from_first_src {
-                        (self.first.src, self.first.dst)
-                    } else {
-                        (self.first.dst, self.first.src)
+                    let (s, d) = match dir {
+                        Dir::ToServer => (endpoints.client, endpoints.server),
+                        Dir::ToClient => (endpoints.server, endpoints.client),
                     };
                     let ip = IpInfo {
                         src: s.ip(),
@@ -354,7 +429,6 @@ impl Pending {
                         payload: &[],
                         payload_len: 0,
                     };
-                    let dir = c.dir_of(s);
                     c.on_tcp(frame, ts, frame_len, &ip, &seg, dir, point);
                 }
                 Early::Icmp { frame, ts, err } => {
@@ -371,15 +445,40 @@ impl Pending {
 
 /// Add an early packet; past [`MAX_EARLY`], switch to in-depth tracking.
 fn pend(track: &mut Track, item: Early, cfg: &FlowConfig, stream: u64) {
-    if let Track::Pending(p) = track {
-        if p.early.len() < MAX_EARLY {
-            p.early.push(item);
-            return;
+    if let Track::Pending(p) | Track::Early(p) = track {
+        if p.early.capacity() == 0 {
+            // Most conversations send a packet or two before their
+            // first payload or their end (a SYN and its answer).
+            p.early.reserve_exact(2);
         }
         p.early.push(item);
+        // One selected by port waits only while its packets tell what
+        // its state would: it holds no byte, and the flow stage counts
+        // nothing of it.
+        let within = p.early.len() <= MAX_EARLY;
+        if within && (p.selected.is_none() || p.keeps_nothing()) {
+            return;
+        }
     }
-    if let Track::Pending(p) = std::mem::replace(track, Track::Light) {
-        *track = Track::Undecided(p.promote(cfg, stream));
+    match std::mem::replace(track, Track::Light) {
+        Track::Pending(p) => *track = Track::Undecided(p.promote(cfg, stream)),
+        Track::Early(p) => *track = Track::Selected(p.promote(cfg, stream)),
+        t => *track = t,
+    }
+}
+
+/// What of a track leaving the table is handed on: a connection
+/// selected by port or by its first payload (one that sent none yet
+/// still as its packets, when they tell what the flow stage counts of
+/// it without a state).
+fn handed_on(stream: u64, t: Track, cfg: &FlowConfig) -> Option<Finished> {
+    match t {
+        Track::Selected(c) => Some(Finished::new(stream, c)),
+        Track::Early(p) => {
+            debug_assert!(p.keeps_nothing());
+            Some(Finished::early(stream, p, cfg))
+        }
+        _ => None,
     }
 }
 
@@ -701,7 +800,7 @@ impl Table {
         }
         if replace {
             if let Some(old) = self.map.remove(&key) {
-                self.retire(old);
+                self.retire(old, cfg);
             }
         }
         let first = First {
@@ -750,7 +849,7 @@ impl Table {
                     let dir = c.dir_of(SocketAddr::new(q.src, q.src_port));
                     c.on_icmp(frame, ts, err, dir);
                 }
-                Track::Pending(_) => {
+                Track::Pending(_) | Track::Early(_) => {
                     let item = Early::Icmp {
                         frame,
                         ts,
@@ -781,28 +880,27 @@ impl Table {
         stats.tcp_streams += 1;
         let by_port = self.port_selected(first.src.port()) || self.port_selected(first.dst.port());
         let track = if by_port {
-            let (endpoints, role) = roles(
-                &first,
+            // Its state is made at its first payload, or when it is made
+            // whole: the packets before are kept as they came.
+            let selected = (
                 self.port_selected(first.src.port()),
                 self.port_selected(first.dst.port()),
             );
             stats.analysed_streams += 1;
-            Track::Selected(Box::new(ConnState::new(
-                stream,
-                endpoints,
-                role,
-                true,
-                frame,
-                ts,
-                cfg.depth_cap,
-                cfg.max_events,
-            )))
+            Track::Early(Box::new(Pending {
+                first,
+                first_frame: frame,
+                first_ts: ts,
+                early: Vec::new(),
+                selected: Some(selected),
+            }))
         } else if cfg.first_payload.is_some() {
             Track::Pending(Box::new(Pending {
                 first,
                 first_frame: frame,
                 first_ts: ts,
                 early: Vec::new(),
+                selected: None,
             }))
         } else {
             Track::Light
@@ -821,10 +919,10 @@ impl Table {
         }
     }
 
-    fn retire(&mut self, e: Entry) {
+    fn retire(&mut self, e: Entry, cfg: &FlowConfig) {
         self.held.sub_track(&e.track);
-        if let Track::Selected(c) = e.track {
-            self.finished.push(Finished::new(e.stream, c));
+        if let Some(f) = handed_on(e.stream, e.track, cfg) {
+            self.finished.push(f);
         }
     }
 
@@ -858,8 +956,8 @@ impl Table {
         out.sort_by_key(|(s, _)| *s);
         for (stream, t) in out {
             self.held.sub_track(&t);
-            if let Track::Selected(c) = t {
-                self.finished.push(Finished::new(stream, c));
+            if let Some(f) = handed_on(stream, t, cfg) {
+                self.finished.push(f);
             }
         }
     }
@@ -889,8 +987,8 @@ impl Table {
             let t = std::mem::replace(&mut e.track, rest);
             held.sub_noted(e.held, &t);
             e.held = 0;
-            if let Track::Selected(c) = t {
-                finished.push(Finished::new(e.stream, c));
+            if let Some(f) = handed_on(e.stream, t, cfg) {
+                finished.push(f);
             }
             keep
         });
@@ -931,11 +1029,11 @@ impl Table {
     /// Every connection not drained yet and every one still live, in
     /// stream order (numbers are unique: each connection is handed on
     /// once), to be made whole by the caller one at a time.
-    pub fn finish(mut self) -> Vec<Finished> {
+    pub fn finish(mut self, cfg: &FlowConfig) -> Vec<Finished> {
         let mut rest = std::mem::take(&mut self.finished);
         for e in self.map.drain() {
-            if let Track::Selected(c) = e.track {
-                rest.push(Finished::new(e.stream, c));
+            if let Some(f) = handed_on(e.stream, e.track, cfg) {
+                rest.push(f);
             }
         }
         rest.sort_unstable_by_key(Finished::stream);
@@ -996,6 +1094,14 @@ fn apply(
 /// Stop an in-depth connection from keeping more bytes because of the
 /// total budget (counted once per connection).
 fn stop_keeping(e: &mut Entry, cfg: &FlowConfig, stats: &mut FlowStats) {
+    // One selected by port keeps its packets as they came until now: its
+    // state is made first, so that it stops where a state made at once
+    // would have.
+    if let Track::Early(_) = &e.track {
+        if let Track::Early(p) = std::mem::replace(&mut e.track, Track::Light) {
+            e.track = Track::Selected(p.promote(cfg, e.stream));
+        }
+    }
     if let Track::Selected(c) | Track::Undecided(c) = &mut e.track {
         if !c.over_budget {
             c.over_budget = true;
@@ -1047,13 +1153,13 @@ fn update(
             stats.after_close += 1;
             return;
         }
-        Track::Pending(p) => {
+        Track::Pending(p) | Track::Early(p) => {
             if seg.payload_len == 0 {
                 let item = Early::Tcp {
                     frame,
                     ts,
                     frame_len,
-                    from_first_src: SocketAddr::new(ip.src, seg.src_port) == p.first.src,
+                    dir: p.dir_of(SocketAddr::new(ip.src, seg.src_port)),
                     ttl: ip.ttl,
                     ip_id: ip.ip_id,
                     dont_fragment: ip.dont_fragment,
@@ -1071,8 +1177,13 @@ fn update(
                 pend(&mut e.track, item, cfg, stream);
                 return;
             }
-            let from_client = SocketAddr::new(ip.src, seg.src_port) == p.client();
-            from_client && cfg.first_payload.is_some_and(|f| f(seg.payload))
+            if p.selected.is_some() {
+                // Selected by port: its state is made at its first payload.
+                true
+            } else {
+                let from_client = SocketAddr::new(ip.src, seg.src_port) == p.client();
+                from_client && cfg.first_payload.is_some_and(|f| f(seg.payload))
+            }
         }
         Track::Selected(c) => {
             let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
@@ -1093,17 +1204,21 @@ fn update(
     let t = std::mem::replace(&mut e.track, Track::Light);
     if decide {
         let c = match t {
-            Track::Undecided(c) => Some(c),
-            Track::Pending(p) => {
+            Track::Undecided(c) => Some((c, false)),
+            Track::Pending(p) | Track::Early(p) => {
+                let by_port = p.selected.is_some();
                 let mut c = p.promote(cfg, stream);
                 let dir = c.dir_of(SocketAddr::new(ip.src, seg.src_port));
                 c.on_tcp(frame, ts, frame_len, ip, seg, dir, point);
-                Some(c)
+                Some((c, by_port))
             }
             _ => None,
         };
-        if let Some(c) = c {
-            stats.analysed_streams += 1;
+        if let Some((c, by_port)) = c {
+            // One selected by port was counted when it was made.
+            if !by_port {
+                stats.analysed_streams += 1;
+            }
             e.track = Track::Selected(c);
         }
     }
@@ -1169,6 +1284,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What a connection selected by port keeps through the grace when
+    /// it sent its SYN and was answered by a RST (a refused one): its
+    /// packets as they came, about 270 bytes, where its state was 1,024.
+    #[test]
+    fn a_refused_connection_keeps_a_quarter_of_a_state() {
+        let kept = std::mem::size_of::<Pending>() + 2 * std::mem::size_of::<Early>();
+        assert!(kept <= 288, "{kept} bytes");
     }
 
     #[test]

@@ -1321,3 +1321,133 @@ fn closed_connections_hold_a_state_for_the_grace_only() {
         );
     }
 }
+
+/// One packet of a conversation on port 3389 for the property test below:
+/// its kind, whether it carries a byte, its capture point, TTL, IP ID and
+/// the milliseconds since the previous one. A client SYN starts a new
+/// conversation only after the jump of the last kind (all have sequence
+/// number 100, the base the others set).
+fn early_packet(kind: u8, byte: bool, point: u32, ttl: u8, id: u16) -> Pk {
+    let data: &[u8] = if byte { b"x" } else { b"" };
+    let p = match kind {
+        0 => c2s(100, 0, SYN, b""),
+        1 => s2c(5000, 101, SYN | ACK, b""),
+        2 => c2s(101, 5001, ACK, data),
+        3 => s2c(0, 101, RST | ACK, b""),
+        4 => c2s(101, 0, RST, b""),
+        5 => c2s(101, 5001, FIN | ACK, b""),
+        6 => s2c(5001, 101, ACK, data),
+        _ => c2s(90_000, 5001, ACK, b""),
+    };
+    p.on_if(point).ttl(ttl, id)
+}
+
+proptest! {
+    /// A connection selected by port is the same whether its state is
+    /// made at its first packet (as before: here a state fed directly) or
+    /// later from the packets kept until then (its first payload, a
+    /// second packet a direction, a SYN/ACK, the byte budget, or when it
+    /// is made whole): the same connection, the same counts.
+    #[test]
+    fn a_state_made_late_is_the_state_made_at_once(
+        pkts in proptest::collection::vec(
+            (0u8..8, any::<bool>(), 0u32..2, 63u8..65, 1u16..3, 0i64..3),
+            1..7,
+        ),
+        budget_spent in any::<bool>(),
+    ) {
+        let cfg = FlowConfig {
+            max_buffered: if budget_spent { 0 } else { 256 << 20 },
+            ..FlowConfig::default()
+        };
+        let mut sim = Sim::new(cfg.clone());
+        let pkts: Vec<(Pk, i64)> = pkts
+            .into_iter()
+            .map(|(k, b, pt, ttl, id, dt)| (early_packet(k, b, pt, ttl, id), dt))
+            .collect();
+        let mut ms = 0;
+        for (p, dt) in &pkts {
+            ms += dt;
+            sim.at(ms).send(p.clone());
+        }
+        let (conns, stats) = sim.finish();
+
+        // The oracle: a state made at the first packet, every packet fed
+        // to it, stopped before each packet when the budget is spent.
+        let first = &pkts[0].0;
+        let (src, dst) = (
+            std::net::SocketAddr::new(first.src.0, first.src.1),
+            std::net::SocketAddr::new(first.dst.0, first.dst.1),
+        );
+        let syn = first.flags & SYN != 0;
+        let ack = first.flags & ACK != 0;
+        let (endpoints, role) = if syn && !ack {
+            (Endpoints { client: src, server: dst }, RoleSource::Syn)
+        } else if syn {
+            (Endpoints { client: dst, server: src }, RoleSource::SynAck)
+        } else if first.src.1 == 3389 {
+            (Endpoints { client: dst, server: src }, RoleSource::Port)
+        } else {
+            (Endpoints { client: src, server: dst }, RoleSource::Port)
+        };
+        let mut c = Box::new(conn::ConnState::new(
+            0, endpoints, role, true, 1, Timestamp(pkts[0].1 * 1_000_000), cfg.depth_cap, cfg.max_events,
+        ));
+        let mut ms = 0;
+        for (frame, (p, dt)) in pkts.iter().enumerate() {
+            ms += dt;
+            if budget_spent && !c.over_budget {
+                c.over_budget = true;
+                c.stop_keeping(0);
+            }
+            let plen = p.payload.len() as u32;
+            let ip_info = IpInfo {
+                src: p.src.0,
+                dst: p.dst.0,
+                ttl: p.ttl,
+                ip_id: Some(p.ip_id),
+                dont_fragment: true,
+                total_len: 40 + plen,
+                reassembled: false,
+            };
+            let seg = TcpSegment {
+                src_port: p.src.1,
+                dst_port: p.dst.1,
+                seq: p.seq,
+                ack: p.ack,
+                flags: TcpFlags(p.flags),
+                window: p.window,
+                mss: p.mss,
+                window_scale: p.ws,
+                sack: false,
+                payload: &p.payload,
+                payload_len: plen,
+            };
+            let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
+            let ts = Timestamp(ms * 1_000_000);
+            c.on_tcp(frame as u64 + 1, ts, 54 + plen, &ip_info, &seg, dir, p.point);
+        }
+        let kept = c.kept();
+        let expected = c.into_connection();
+
+        // A SYN after the jump starts a second conversation: numbering,
+        // which the flow table decides before any state, is not compared.
+        prop_assume!(stats.tcp_streams == 1);
+        prop_assert_eq!(conns.len(), 1);
+        prop_assert_eq!(format!("{:?}", conns[0]), format!("{expected:?}"));
+        prop_assert_eq!(stats.analysed_streams, 1);
+        prop_assert_eq!(stats.over_budget, u64::from(budget_spent));
+        let copies: u64 = kept.iter().map(|(n, _)| n).sum();
+        prop_assert_eq!(stats.vantage_copies, copies);
+        let capped = kept
+            .iter()
+            .filter(|(_, l)| matches!(l, Some(KeepLimit::DepthCap { .. })))
+            .count() as u64;
+        prop_assert_eq!(stats.depth_capped, capped);
+        let limited = kept
+            .iter()
+            .filter(|(_, l)| matches!(l, Some(KeepLimit::Holes { .. } | KeepLimit::HoleBytes { .. })))
+            .count() as u64;
+        prop_assert_eq!(stats.hole_limited, limited);
+    }
+}
