@@ -1196,8 +1196,6 @@ mod tests {
         }
     }
 
-    /// A record read back is the record pushed, labels included, past
-    /// the memory bound too.
     /// A row's cells cut at the separator's bytes are those `split`
     /// gives, with fewer or more separators than cells and around
     /// characters of several bytes.
@@ -1219,6 +1217,8 @@ mod tests {
         }
     }
 
+    /// A record read back is the record pushed, labels included, past
+    /// the memory bound too.
     #[test]
     fn a_record_spill_gives_back_each_record_whole() {
         let base = conn(0, "10.0.0.1:5000", "failed", "tcp");
