@@ -63,6 +63,36 @@ fn s2c(seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Pk {
 }
 
 impl Pk {
+    /// Its IP header, for `plen` bytes of payload.
+    fn ip_info(&self, plen: u32) -> IpInfo {
+        IpInfo {
+            src: self.src.0,
+            dst: self.dst.0,
+            ttl: self.ttl,
+            ip_id: Some(self.ip_id),
+            dont_fragment: true,
+            total_len: 40 + plen,
+            reassembled: false,
+        }
+    }
+
+    /// Its TCP segment, `plen` bytes of payload by its headers.
+    fn segment(&self, plen: u32) -> TcpSegment<'_> {
+        TcpSegment {
+            src_port: self.src.1,
+            dst_port: self.dst.1,
+            seq: self.seq,
+            ack: self.ack,
+            flags: TcpFlags(self.flags),
+            window: self.window,
+            mss: self.mss,
+            window_scale: self.ws,
+            sack: false,
+            payload: &self.payload,
+            payload_len: plen,
+        }
+    }
+
     fn win(mut self, w: u16) -> Self {
         self.window = w;
         self
@@ -119,28 +149,8 @@ impl Sim {
         self.frame += 1;
         let plen = p.payload_len.unwrap_or(p.payload.len() as u32);
         let pkt = Packet {
-            ip: IpInfo {
-                src: p.src.0,
-                dst: p.dst.0,
-                ttl: p.ttl,
-                ip_id: Some(p.ip_id),
-                dont_fragment: true,
-                total_len: 40 + plen,
-                reassembled: false,
-            },
-            transport: Transport::Tcp(TcpSegment {
-                src_port: p.src.1,
-                dst_port: p.dst.1,
-                seq: p.seq,
-                ack: p.ack,
-                flags: TcpFlags(p.flags),
-                window: p.window,
-                mss: p.mss,
-                window_scale: p.ws,
-                sack: false,
-                payload: &p.payload,
-                payload_len: plen,
-            }),
+            ip: p.ip_info(plen),
+            transport: Transport::Tcp(p.segment(plen)),
             point: p.point,
         };
         let ts = self.ts();
@@ -1401,28 +1411,7 @@ proptest! {
                 c.stop_keeping(0);
             }
             let plen = p.payload.len() as u32;
-            let ip_info = IpInfo {
-                src: p.src.0,
-                dst: p.dst.0,
-                ttl: p.ttl,
-                ip_id: Some(p.ip_id),
-                dont_fragment: true,
-                total_len: 40 + plen,
-                reassembled: false,
-            };
-            let seg = TcpSegment {
-                src_port: p.src.1,
-                dst_port: p.dst.1,
-                seq: p.seq,
-                ack: p.ack,
-                flags: TcpFlags(p.flags),
-                window: p.window,
-                mss: p.mss,
-                window_scale: p.ws,
-                sack: false,
-                payload: &p.payload,
-                payload_len: plen,
-            };
+            let (ip_info, seg) = (p.ip_info(plen), p.segment(plen));
             let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
             let ts = Timestamp(ms * 1_000_000);
             c.on_tcp(frame as u64 + 1, ts, 54 + plen, &ip_info, &seg, dir, p.point);
