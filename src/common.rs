@@ -56,11 +56,28 @@ impl Timestamp {
             }
             out.push_str(head);
         });
-        let mut fraction = *b"000000Z";
-        put_digits(&mut fraction[..6], self.subsec_nanos() / 1000);
-        out.push_str(std::str::from_utf8(&fraction).unwrap_or_default());
+        // The microseconds two digits at a time, pushed as chars: seven
+        // ASCII bytes, fewer instructions than a check of UTF-8.
+        let micros = self.subsec_nanos() / 1000;
+        for pair in [micros / 10_000, micros / 100 % 100, micros % 100] {
+            let [tens, units] = PAIRS[pair as usize % 100];
+            out.push(char::from(tens));
+            out.push(char::from(units));
+        }
+        out.push('Z');
     }
 }
+
+/// The two decimal digits of each number below 100.
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        t[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    t
+};
 
 thread_local! {
     /// The second of the thread's last RFC 3339 time, and its text up to
