@@ -66,9 +66,10 @@ struct Fixed {
     /// The file name and the keys a connection record of that file
     /// starts with (`connection::connection_record`).
     record_head: (String, Vec<u8>),
-    /// The last float written other than zero, and its text: a record
-    /// writes the time of the packet that ended the connection three
-    /// times (its duration, the evidence's and the ladder event's time).
+    /// A float other than zero and its text (`Writer::float_kept`): a
+    /// record writes the time of the packet that ended the connection
+    /// three times, as its duration (kept), the evidence's and the ladder
+    /// event's time (copied).
     last_float: LastFloat,
 }
 
@@ -625,6 +626,32 @@ impl<'a> Writer<'a> {
         self.fixed.as_deref_mut()?.structs.find(name)
     }
 
+    /// A float as serde_json writes it (see `serialize_f64`), its text
+    /// then kept as the thread's last float: the floats written after it
+    /// that equal it are copied.
+    fn float_kept(&mut self, v: f64) -> Result<(), Error> {
+        let at = self.out.len();
+        let kept = self
+            .fixed
+            .as_deref()
+            .is_some_and(|f| f.last_float.bits == v.to_bits() && f.last_float.len > 0);
+        ser::Serializer::serialize_f64(&mut *self, v)?;
+        let Writer { out, fixed, .. } = &mut *self;
+        let (Some(fixed), Some(text), false) = (fixed.as_deref_mut(), out.get(at..), kept) else {
+            return Ok(());
+        };
+        let last = &mut fixed.last_float;
+        match last.text.get_mut(..text.len()) {
+            Some(to) if v.is_finite() && v != 0.0 => {
+                to.copy_from_slice(text);
+                last.bits = v.to_bits();
+                last.len = text.len();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// A float as serde_json writes it: `null` when it is not finite.
     fn float(
         &mut self,
@@ -704,22 +731,15 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
             out.extend_from_slice(b"null");
             return Ok(());
         }
-        let bits = v.to_bits();
-        if last.bits == bits && last.len > 0 {
+        if last.bits == v.to_bits() && last.len > 0 {
             // A block of known length, then what follows the text dropped.
             let end = out.len() + last.len;
             out.extend_from_slice(&last.text);
             out.truncate(end);
             return Ok(());
         }
-        let at = out.len();
         // Writing to a Vec cannot fail.
         let _ = CompactFormatter.write_f64(out, v);
-        if let Some(to) = out.get(at..).and_then(|t| last.text.get_mut(..t.len())) {
-            to.copy_from_slice(out.get(at..).unwrap_or_default());
-            last.bits = bits;
-            last.len = to.len();
-        }
         Ok(())
     }
 
@@ -1013,6 +1033,22 @@ mod tests {
             same(f);
         }
         same(&floats);
+        // Each float kept, then written with its neighbours (the kept one
+        // copied where it comes again).
+        for (i, f) in floats.iter().enumerate() {
+            let around = floats
+                .get(i.saturating_sub(2)..(i + 3).min(floats.len()))
+                .unwrap();
+            let mut got = Vec::new();
+            with_writer(&mut got, |w| w.float_kept(*f)).unwrap();
+            write(&mut got, around).unwrap();
+            let mut want = serde_json::to_vec(f).unwrap();
+            want.extend(serde_json::to_vec(around).unwrap());
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
+        }
         same(&floats.iter().map(|f| (*f, Some(*f))).collect::<Vec<_>>());
     }
 
