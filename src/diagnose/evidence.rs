@@ -114,10 +114,12 @@ pub enum EndNote {
     ConnectionEnds,
 }
 
-impl fmt::Display for EndNote {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EndNote {
+    /// What `Display` writes, when it is a fixed text (all but a reset
+    /// after a silence).
+    fn fixed_text(&self) -> Option<&'static str> {
         use EndNote::*;
-        let s = match self {
+        Some(match self {
             None => "",
             HealthCheck => "; no data either way: a load-balancer health check or port probe",
             HandshakeHealthCheck => {
@@ -136,12 +138,7 @@ impl fmt::Display for EndNote {
             }
             CredentialCheck => " after NLA completed, without starting RDP: a credential check",
             DataBothWays => " after data flowed both ways",
-            AfterSilence { idle, usual_ttl } => {
-                if let Some(u) = usual_ttl {
-                    write!(f, " (usual TTL {u})")?;
-                }
-                return write!(f, " after {idle} of silence");
-            }
+            AfterSilence { .. } => return Option::None,
             ClientEndedSession => " after the session ran: the client ended the session",
             ServerEndedSession => {
                 " after the session ran: the server ended the session (logoff or disconnect)"
@@ -154,8 +151,19 @@ impl fmt::Display for EndNote {
                 " with no FIN or close_notify before it, before any session data"
             }
             ConnectionEnds => ": the connection ends",
-        };
-        f.write_str(s)
+        })
+    }
+}
+
+impl fmt::Display for EndNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let EndNote::AfterSilence { idle, usual_ttl } = self {
+            if let Some(u) = usual_ttl {
+                write!(f, " (usual TTL {u})")?;
+            }
+            return write!(f, " after {idle} of silence");
+        }
+        f.write_str(self.fixed_text().unwrap_or_default())
     }
 }
 
@@ -558,16 +566,106 @@ fn frames(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
 }
 
+impl Clue {
+    /// The sentence `Display` writes, appended to `out`. The clues nearly
+    /// every connection shows (a step, the packet that ended it, the SYN)
+    /// are written piece by piece, without the formatting machinery (two
+    /// sentences a connection, written by the million); the others go
+    /// through `Display`.
+    pub fn push_to(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Clue::Step { step, note } => {
+                out.push_str(step.label());
+                out.push_str(" from ");
+                out.push_str(step.sender().name());
+                out.push_str(note.text());
+            }
+            Clue::End { term, since, note } => {
+                push_term(out, term);
+                if let Some(s) = since {
+                    out.push(' ');
+                    s.push_to(out);
+                }
+                match note.fixed_text() {
+                    Some(text) => out.push_str(text),
+                    None => {
+                        let _ = write!(out, "{note}");
+                    }
+                }
+            }
+            Clue::Tcp(TcpClue::Syn { server }) => {
+                out.push_str("SYN from client to ");
+                Endpoint(*server).push_to(out);
+            }
+            _ => {
+                let _ = write!(out, "{self}");
+            }
+        }
+    }
+}
+
+/// [`Term`]'s `Display` appended to `out`: a FIN's or a RST's text, which
+/// depends on its direction (and a RST's TTL) alone, made by `Display` the
+/// first time on a thread and copied after; other terms written by
+/// `Display` each time.
+fn push_term(out: &mut String, term: &Term) {
+    use super::facts::TermKind;
+    use std::fmt::Write;
+    /// Per direction, a FIN's text and a RST's by TTL (made when first met).
+    type Texts = [[Option<Box<str>>; 257]; 2];
+    thread_local! {
+        static TEXTS: std::cell::RefCell<Option<Box<Texts>>> = const { std::cell::RefCell::new(None) };
+    }
+    let at = match term.kind {
+        TermKind::Rst { ttl, .. } => usize::from(ttl),
+        TermKind::Fin => 256,
+        _ => {
+            let _ = write!(out, "{term}");
+            return;
+        }
+    };
+    TEXTS.with_borrow_mut(|texts| {
+        let texts = texts.get_or_insert_with(|| {
+            Box::new(std::array::from_fn(|_| std::array::from_fn(|_| None)))
+        });
+        let Some(slot) = texts.get_mut(term.dir.index()).and_then(|d| d.get_mut(at)) else {
+            let _ = write!(out, "{term}");
+            return;
+        };
+        out.push_str(slot.get_or_insert_with(|| term.to_string().into_boxed_str()));
+    });
+}
+
+impl StepNote {
+    /// What `Display` writes after the step and its sender.
+    fn text(self) -> &'static str {
+        match self {
+            StepNote::None => "",
+            StepNote::LastCompleted => ": last step completed",
+            StepNote::LastThrough => ": last step that got through",
+        }
+    }
+}
+
+impl Since {
+    /// What `Display` writes, appended to `out`.
+    pub fn push_to(&self, out: &mut String) {
+        self.elapsed.push_to(out);
+        out.push_str(" after ");
+        out.push_str(self.step.label());
+        out.push_str(" (frame ");
+        out.push_str(itoa::Buffer::new().format(self.frame));
+        out.push(')');
+    }
+}
+
 impl fmt::Display for Clue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Clue::Step { step, note } => {
                 write!(f, "{} from {}", step.label(), step.sender().name())?;
-                match note {
-                    StepNote::None => Ok(()),
-                    StepNote::LastCompleted => f.write_str(": last step completed"),
-                    StepNote::LastThrough => f.write_str(": last step that got through"),
-                }
+                f.write_str(note.text())
             }
             Clue::End { term, since, note } => {
                 term.fmt(f)?;
@@ -1006,5 +1104,193 @@ impl From<NotRdpClue> for Clue {
 impl From<CaptureClue> for Clue {
     fn from(c: CaptureClue) -> Clue {
         Clue::Capture(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::facts::TermKind;
+
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    fn every_end_note(seed: &mut u64) -> Vec<EndNote> {
+        use EndNote::*;
+        let mut notes = vec![
+            None,
+            HealthCheck,
+            HandshakeHealthCheck,
+            HalfOpenScan,
+            NoConnectionConfirm,
+            NoServerHello,
+            NtlmProbe,
+            NoPubKeyAuth,
+            CredentialPrecheck,
+            CredentialCheck,
+            DataBothWays,
+            ClientEndedSession,
+            ServerEndedSession,
+            DuringSession,
+            TlsClose,
+            NoGoodbye,
+            BeforeSessionData,
+            AbortBeforeSessionData,
+            ConnectionEnds,
+        ];
+        for ttl in [Option::None, Some(0), Some(64), Some(255)] {
+            let idle = Duration((xorshift(seed) % 2_000_000_000_000) as i64);
+            notes.push(AfterSilence {
+                idle,
+                usual_ttl: ttl,
+            });
+        }
+        notes
+    }
+
+    fn every_term_kind(seed: &mut u64) -> Vec<TermKind> {
+        let mut kinds = vec![
+            TermKind::Fin,
+            TermKind::EncryptedAlert,
+            TermKind::CloseNotify,
+            TermKind::Alert {
+                level: 2,
+                description: 40,
+            },
+            TermKind::Alert {
+                level: 1,
+                description: 0,
+            },
+            TermKind::DecryptedAlert {
+                level: 2,
+                description: 48,
+            },
+            TermKind::DecryptedAlert {
+                level: 1,
+                description: 0,
+            },
+            TermKind::Icmp(IcmpError {
+                v6: false,
+                icmp_type: 3,
+                code: 3,
+                mtu: None,
+                quoted: None,
+            }),
+            TermKind::Icmp(IcmpError {
+                v6: true,
+                icmp_type: 2,
+                code: 0,
+                mtu: Some(1280),
+                quoted: None,
+            }),
+        ];
+        for ttl in 0..=255u8 {
+            let r = xorshift(seed);
+            kinds.push(TermKind::Rst {
+                ttl,
+                ip_id: (r % 2 == 0).then_some((r >> 8) as u16),
+                forged: (r % 3 == 0).then_some(((r >> 24) as u8, r >> 40)),
+            });
+        }
+        kinds
+    }
+
+    fn pushed(c: &Clue) -> String {
+        let mut out = String::from("kept ");
+        c.push_to(&mut out);
+        out
+    }
+
+    /// Every step and note, every ending (each TTL of a RST, from both
+    /// sides, its IP ID and forgery varied) with and without a time from
+    /// a step, the SYN to many servers, and clues written by `Display`:
+    /// the same sentence as `Display`'s, whatever was written before on
+    /// the thread.
+    #[test]
+    fn clues_pushed_as_display_writes_them() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut clues = Vec::new();
+        for step in Step::all() {
+            for note in [
+                StepNote::None,
+                StepNote::LastCompleted,
+                StepNote::LastThrough,
+            ] {
+                clues.push(Clue::Step { step, note });
+            }
+        }
+        let steps: Vec<Step> = Step::all().collect();
+        let notes = every_end_note(&mut seed);
+        for kind in every_term_kind(&mut seed) {
+            for dir in [Dir::ToServer, Dir::ToClient] {
+                let r = xorshift(&mut seed);
+                let term = Term {
+                    frame: r % 1000,
+                    ts: Timestamp((r >> 3) as i64),
+                    dir,
+                    kind: kind.clone(),
+                };
+                let since = (r % 4 != 0).then(|| Since {
+                    elapsed: Duration(((r >> 5) % (1 << (r % 44))) as i64 - (r % 7 == 0) as i64),
+                    step: steps[(r >> 11) as usize % steps.len()],
+                    frame: r >> (r % 64),
+                });
+                let note = notes[(r >> 17) as usize % notes.len()];
+                clues.push(Clue::End { term, since, note });
+            }
+        }
+        for note in &notes {
+            clues.push(Clue::End {
+                term: Term {
+                    frame: 1,
+                    ts: Timestamp(0),
+                    dir: Dir::ToClient,
+                    kind: TermKind::Fin,
+                },
+                since: None,
+                note: *note,
+            });
+        }
+        for a in [
+            "192.0.2.1:3389",
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "[2001:db8::1]:3389",
+            "[fe80::1%2]:443",
+        ] {
+            clues.push(Clue::Tcp(TcpClue::Syn {
+                server: a.parse().unwrap(),
+            }));
+        }
+        for _ in 0..200 {
+            let r = xorshift(&mut seed);
+            let ip = std::net::Ipv4Addr::from((r >> 16) as u32);
+            clues.push(Clue::Tcp(TcpClue::Syn {
+                server: std::net::SocketAddr::from((ip, r as u16)),
+            }));
+        }
+        clues.push(Clue::Tcp(TcpClue::SynCaptureEnds {
+            after: Duration(1_234_567),
+        }));
+        clues.push(Clue::Tcp(TcpClue::SynRepeated {
+            frames: vec![1, 5, 9],
+        }));
+        clues.push(Clue::Silence(SilenceClue::LastStep {
+            step: steps[1],
+            waited: Duration(21_000_000_000),
+        }));
+        // In order, then in a shuffled order (the texts kept by the
+        // thread found again or not).
+        for c in &clues {
+            assert_eq!(pushed(c), format!("kept {c}"), "{c:?}");
+        }
+        for _ in 0..clues.len() * 2 {
+            let c = &clues[xorshift(&mut seed) as usize % clues.len()];
+            assert_eq!(pushed(c), format!("kept {c}"), "{c:?}");
+        }
     }
 }

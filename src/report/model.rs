@@ -1460,21 +1460,10 @@ fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
 }
 
 /// Append `n` in decimal (what `Display` writes, without the formatting
-/// machinery: several numbers of every record go through here).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Digits are ASCII: the check of UTF-8 is a few instructions, where
-    // pushing them as chars one by one cost several per digit.
-    out.push_str(std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
+/// machinery: several numbers of every record go through here; itoa's
+/// digits need no second check of UTF-8).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.
@@ -1909,9 +1898,8 @@ fn resolve_client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMe
 /// An evidence sentence, written into a string sized for the usual
 /// sentence (`to_string` would grow it from nothing, four times).
 fn evidence_text(e: &crate::diagnose::Evidence) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(96);
-    let _ = write!(out, "{}", e.clue);
+    e.clue.push_to(&mut out);
     out
 }
 
@@ -2071,7 +2059,9 @@ pub struct TotalsAcc {
     t: Totals,
     by_phase: [u64; PHASES.len()],
     by_cause: Vec<Count>,
-    by_server: std::collections::HashMap<String, ServerFailures>,
+    /// Keyed by the server's text (`ip:port`), hashed by the flow
+    /// table's fast hasher rather than SipHash (looked up per connection).
+    by_server: crate::flow::FastMap<String, ServerFailures>,
 }
 
 impl TotalsAcc {

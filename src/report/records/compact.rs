@@ -53,6 +53,7 @@ thread_local! {
             values: FixedTexts::new(),
             structs: Structs::new(),
             record_head: (String::new(), Vec::new()),
+            last_float: LastFloat { bits: 0, len: 0, text: [0; 32] },
         })
     };
 }
@@ -65,6 +66,19 @@ struct Fixed {
     /// The file name and the keys a connection record of that file
     /// starts with (`connection::connection_record`).
     record_head: (String, Vec<u8>),
+    /// A float other than zero and its text (`Writer::float_kept`): a
+    /// record writes the time of the packet that ended the connection
+    /// three times, as its duration (kept), the evidence's and the ladder
+    /// event's time (copied).
+    last_float: LastFloat,
+}
+
+/// A float (its bits) and its text, `len` bytes of `text` (none yet when
+/// 0).
+struct LastFloat {
+    bits: u64,
+    len: usize,
+    text: [u8; 32],
 }
 
 /// `,"name":`, or `"name":` for the first field.
@@ -479,6 +493,16 @@ fn first_escape(bytes: &[u8]) -> Option<usize> {
         at += 8;
     }
     let tail = words.remainder();
+    if tail.is_empty() {
+        return None;
+    }
+    // The last eight bytes as one word when there are eight: the bytes
+    // before the tail were looked at and need no escape, so they neither
+    // mark nor borrow, and the lowest mark is the tail's first escape.
+    if let Some(last) = bytes.last_chunk::<8>() {
+        let marks = escapes(u64::from_le_bytes(*last));
+        return (marks != 0).then(|| bytes.len() - 8 + marks.trailing_zeros() as usize / 8);
+    }
     tail.iter()
         .position(|&b| ESCAPED[usize::from(b)])
         .map(|i| at + i)
@@ -602,6 +626,32 @@ impl<'a> Writer<'a> {
         self.fixed.as_deref_mut()?.structs.find(name)
     }
 
+    /// A float as serde_json writes it (see `serialize_f64`), its text
+    /// then kept as the thread's last float: the floats written after it
+    /// that equal it are copied.
+    fn float_kept(&mut self, v: f64) -> Result<(), Error> {
+        let at = self.out.len();
+        let kept = self
+            .fixed
+            .as_deref()
+            .is_some_and(|f| f.last_float.bits == v.to_bits() && f.last_float.len > 0);
+        ser::Serializer::serialize_f64(&mut *self, v)?;
+        let Writer { out, fixed, .. } = &mut *self;
+        let (Some(fixed), Some(text), false) = (fixed.as_deref_mut(), out.get(at..), kept) else {
+            return Ok(());
+        };
+        let last = &mut fixed.last_float;
+        match last.text.get_mut(..text.len()) {
+            Some(to) if v.is_finite() && v != 0.0 => {
+                to.copy_from_slice(text);
+                last.bits = v.to_bits();
+                last.len = text.len();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// A float as serde_json writes it: `null` when it is not finite.
     fn float(
         &mut self,
@@ -673,7 +723,24 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
             self.out.extend_from_slice(zero);
             return Ok(());
         }
-        self.float(v.is_finite(), |out| CompactFormatter.write_f64(out, v))
+        let Writer { out, fixed, .. } = &mut *self;
+        let Some(last) = fixed.as_deref_mut().map(|f| &mut f.last_float) else {
+            return self.float(v.is_finite(), |out| CompactFormatter.write_f64(out, v));
+        };
+        if !v.is_finite() {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        if last.bits == v.to_bits() && last.len > 0 {
+            // A block of known length, then what follows the text dropped.
+            let end = out.len() + last.len;
+            out.extend_from_slice(&last.text);
+            out.truncate(end);
+            return Ok(());
+        }
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_f64(out, v);
+        Ok(())
     }
 
     #[inline]
@@ -925,6 +992,83 @@ mod tests {
         skipped: Option<u8>,
         #[serde(flatten)]
         rest: BTreeMap<String, i64>,
+    }
+
+    /// Floats of every size and sign, each written once or several times
+    /// in a row (the thread's last float kept and copied), in lists and
+    /// alone: as serde_json writes them.
+    #[test]
+    fn floats_repeated_or_not_as_serde_json_writes_them() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut floats = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            0.00002,
+            1e-7,
+            123456.789,
+        ];
+        for i in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let f = match i % 3 {
+                0 => f64::from_bits(seed),
+                1 => (seed % 1_000_000_000_000) as f64 / 1e9,
+                _ => (seed % 100_000) as f64 * 1e-5,
+            };
+            for _ in 0..(seed >> 60) % 4 {
+                floats.push(f);
+            }
+            floats.push(f);
+        }
+        for f in &floats {
+            same(f);
+        }
+        same(&floats);
+        // Each float kept, then written with its neighbours (the kept one
+        // copied where it comes again).
+        for (i, f) in floats.iter().enumerate() {
+            let around = floats
+                .get(i.saturating_sub(2)..(i + 3).min(floats.len()))
+                .unwrap();
+            let mut got = Vec::new();
+            with_writer(&mut got, |w| w.float_kept(*f)).unwrap();
+            write(&mut got, around).unwrap();
+            let mut want = serde_json::to_vec(f).unwrap();
+            want.extend(serde_json::to_vec(around).unwrap());
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
+        }
+        same(&floats.iter().map(|f| (*f, Some(*f))).collect::<Vec<_>>());
+    }
+
+    /// Strings of every length up to 40 bytes, with an escape (or none)
+    /// at every place: as serde_json writes them.
+    #[test]
+    fn strings_of_every_length_with_an_escape_anywhere_as_serde_json_writes_them() {
+        for len in 0..40 {
+            let plain: String = "abcdefghij0123456789é".chars().cycle().take(len).collect();
+            same(&plain);
+            for at in 0..len {
+                for escape in ['"', '\\', '\n', '\u{1}', '\u{1f}', ' ', '\u{7f}'] {
+                    let mut s: Vec<char> = plain.chars().collect();
+                    s[at] = escape;
+                    let s: String = s.into_iter().collect();
+                    same(&s);
+                    same(&format!("{s}{s}"));
+                }
+            }
+        }
     }
 
     #[test]

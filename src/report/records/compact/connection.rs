@@ -270,7 +270,18 @@ pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) ->
             last_frame,
             first_ts,
             last_ts,
-            duration_s,
+        } also duration_s, to_server, to_client, outcome, phase, last_step,
+            last_step_certainty, failed_step, what_happened, ended_by, ending_frame,
+            cause, benign, evidence, caveats, negotiation, tls, certificates,
+            client_certificates, client_data, server_data, credssp, nla, rdp_messages,
+            events_dropped, display_filter, evidence_filter, steps, events, labels,
+            decryption);
+        // The duration's text kept: the time of the ending's evidence and
+        // ladder event is most often the same float.
+        let duration_s = c.duration_s;
+        key!(w, duration_s);
+        w.float_kept(duration_s)?;
+        fields!(w, c, ",", ConnectionReport {
             to_server,
             to_client,
             outcome,
@@ -299,7 +310,8 @@ pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) ->
             evidence_filter,
             steps,
             events,
-        } also labels, decryption);
+        } also stream, client, server, roles, first_frame, last_frame, first_ts, last_ts,
+            duration_s, labels, decryption);
         // `labels` is not serialised; `decryption` only when present.
         if let Some(decryption) = &c.decryption {
             key!(w, decryption);
