@@ -29,6 +29,34 @@ mod tests;
 pub use model::{build_document, Document, Input, SCHEMA_VERSION};
 pub use terminal::TermStyle;
 
+/// Every connection report of the lab captures (`testdata/captures` and
+/// `testdata/decrypt`, without their keys), the oracle's inputs of the
+/// renderers' tests.
+#[cfg(test)]
+pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
+    let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
+    let mut reports = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.to_string_lossy().into_owned();
+            if path.is_dir() {
+                dirs.push(name);
+            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                let bytes = std::fs::read(&path).unwrap();
+                let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
+                reports.extend(model::file_report(&Input::new(&r)).connections);
+            }
+        }
+    }
+    reports
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {

@@ -1140,7 +1140,10 @@ mod tests {
     #[test]
     fn json_lines_go_straight_once_the_turn_has_come_after_what_was_spilled() {
         let base = conn(0, "10.0.0.1:5000", "failed", "tcp");
-        let n = 3 * SPILL_IN_MEMORY / serde_json::to_string(&base).unwrap().len();
+        // Past the spill's bound, and chunks enough for the turn to come
+        // after five of them.
+        let bytes_of_records = (3 * SPILL_IN_MEMORY).max(8 * CHUNK);
+        let n = bytes_of_records / serde_json::to_string(&base).unwrap().len();
         let bytes = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/testdata/captures/06-port-closed.pcap"

@@ -1517,27 +1517,7 @@ mod tests {
 
     /// Every connection report of the lab captures, cleaned for display.
     fn lab_reports() -> Vec<ConnectionReport> {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
-        let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
-        let mut reports = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            let mut entries: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            entries.sort();
-            for path in entries {
-                let name = path.to_string_lossy().into_owned();
-                if path.is_dir() {
-                    dirs.push(name);
-                } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
-                    let input = crate::report::model::Input::new(&r);
-                    reports.extend(crate::report::model::file_report(&input).connections);
-                }
-            }
-        }
+        let mut reports = crate::report::lab_reports();
         for c in &mut reports {
             clean_connection(c);
         }

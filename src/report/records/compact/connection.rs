@@ -338,34 +338,9 @@ mod tests {
         String::from_utf8(out.split_off(4)).unwrap()
     }
 
-    /// Every connection report of the lab captures.
-    fn lab_reports() -> Vec<ConnectionReport> {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
-        let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
-        let mut reports = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            let mut entries: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            entries.sort();
-            for path in entries {
-                let name = path.to_string_lossy().into_owned();
-                if path.is_dir() {
-                    dirs.push(name);
-                } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
-                    reports.extend(file_report(&Input::new(&r)).connections);
-                }
-            }
-        }
-        reports
-    }
-
     #[test]
     fn every_lab_connection_is_written_as_serde_writes_it() {
-        let reports = lab_reports();
+        let reports = crate::report::lab_reports();
         assert!(reports.len() > 100, "{}", reports.len());
         for (i, c) in reports.iter().enumerate() {
             let file = if i % 2 == 0 {
@@ -379,7 +354,7 @@ mod tests {
 
     #[test]
     fn optional_fields_escapes_and_odd_numbers_as_serde_writes_them() {
-        let mut reports = lab_reports();
+        let mut reports = crate::report::lab_reports();
         let odd = [
             "",
             "plain",
