@@ -540,6 +540,16 @@ pub fn temp_file_in(
     Err(io::Error::other("cannot create a temporary file"))
 }
 
+/// The next number of a small deterministic sequence (xorshift64), for
+/// tests that want many varied inputs and the same ones each run.
+#[cfg(test)]
+pub(crate) fn xorshift(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,9 +735,7 @@ mod tests {
         }
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..200_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            xorshift(&mut seed);
             // Spans of every size up to about 18 minutes, and a few longer.
             let bits = seed % 45;
             spans.push((seed >> 8) as i64 % (1i64 << bits).max(1));
@@ -749,12 +757,7 @@ mod tests {
     #[test]
     fn endpoints_pushed_in_any_order_as_socket_addr_displays_them() {
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = || xorshift(&mut seed);
         let mut addrs = sample_endpoints();
         for _ in 0..2_000 {
             let r = next();

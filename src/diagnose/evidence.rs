@@ -612,7 +612,10 @@ impl Clue {
 fn push_term(out: &mut String, term: &Term) {
     use super::facts::TermKind;
     use std::fmt::Write;
-    /// Per direction, a FIN's text and a RST's by TTL (made when first met).
+    /// Per direction, a RST's text by TTL (an 8-bit field: IPv4's TTL,
+    /// RFC 791, and IPv6's Hop Limit, RFC 8200: 256 slots) and a FIN's in the last slot, each
+    /// made when first met. No verdict reads it: it only saves writing
+    /// the same text again.
     type Texts = [[Option<Box<str>>; 257]; 2];
     thread_local! {
         static TEXTS: std::cell::RefCell<Option<Box<Texts>>> = const { std::cell::RefCell::new(None) };
@@ -1110,14 +1113,8 @@ impl From<CaptureClue> for Clue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::xorshift;
     use crate::diagnose::facts::TermKind;
-
-    fn xorshift(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
-    }
 
     fn every_end_note(seed: &mut u64) -> Vec<EndNote> {
         use EndNote::*;

@@ -1016,9 +1016,7 @@ mod tests {
             123456.789,
         ];
         for i in 0..5_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::common::xorshift(&mut seed);
             let f = match i % 3 {
                 0 => f64::from_bits(seed),
                 1 => (seed % 1_000_000_000_000) as f64 / 1e9,
