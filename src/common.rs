@@ -124,6 +124,42 @@ fn push_second(out: &mut String, secs: i64) {
     out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
+/// Numbers below this are written by [`extend_decimal`] in a word: eight
+/// digits at most.
+const WORD_DECIMALS: u64 = 100_000_000;
+
+/// Append `n` in decimal (what `Display` writes) to `out`. A number of
+/// up to eight digits (frames, counts, sizes, codes: most numbers of a
+/// record, written by the million) is gathered in a word, its first
+/// digit in the lowest byte, and the word stored whole, the bytes after
+/// the digits then dropped: no call to `memcpy` for a few bytes, and no
+/// load of digits just stored byte by byte (which waits for the
+/// stores). Longer numbers go through itoa.
+pub(crate) fn extend_decimal(out: &mut Vec<u8>, n: u64) {
+    if n >= WORD_DECIMALS {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        return;
+    }
+    // The digits found go before those found so far: two at a time from
+    // the last (as itoa does), then the first alone when their number is
+    // odd.
+    let mut word = 0u64;
+    let mut digits = 0;
+    let mut rest = n;
+    while rest >= 10 {
+        word = word << 16 | u64::from(u16::from_le_bytes(PAIRS[(rest % 100) as usize]));
+        digits += 2;
+        rest /= 100;
+    }
+    if rest > 0 || digits == 0 {
+        word = word << 8 | (u64::from(b'0') + rest);
+        digits += 1;
+    }
+    let end = out.len() + digits;
+    out.extend_from_slice(&word.to_le_bytes());
+    out.truncate(end);
+}
+
 /// The last `out.len()` decimal digits of `n`, zero-padded.
 fn put_digits(out: &mut [u8], mut n: u32) {
     for digit in out.iter_mut().rev() {
@@ -794,5 +830,34 @@ mod tests {
             expected.push(' ');
         }
         assert_eq!(out, expected);
+    }
+
+    /// Numbers of every length (the powers of ten and their neighbours,
+    /// the ends of the range, random ones of each magnitude): the text
+    /// `Display` writes, with nothing after the digits, appended after
+    /// what `out` held.
+    #[test]
+    fn extend_decimal_writes_what_display_writes() {
+        let mut numbers = vec![0, 1, 9, 10, 11, 99, 100, 101, u64::MAX, u64::MAX - 1];
+        let mut power = 1u64;
+        while let Some(next) = power.checked_mul(10) {
+            numbers.extend([power - 1, power, power + 1, next - 1]);
+            power = next;
+        }
+        numbers.extend([power - 1, power, power + 1]);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            let n = xorshift(&mut seed);
+            numbers.push(n >> (n % 64));
+        }
+        let mut out = b"kept".to_vec();
+        let mut want = String::from("kept");
+        for n in numbers {
+            extend_decimal(&mut out, n);
+            want.push_str(&n.to_string());
+            want.push(' ');
+            out.push(b' ');
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }

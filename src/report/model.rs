@@ -2059,9 +2059,16 @@ pub struct TotalsAcc {
     t: Totals,
     by_phase: [u64; PHASES.len()],
     by_cause: Vec<Count>,
-    /// Keyed by the server's text (`ip:port`), hashed by the flow
-    /// table's fast hasher rather than SipHash (looked up per connection).
-    by_server: crate::flow::FastMap<String, ServerFailures>,
+    /// The servers met, in the order met.
+    by_server: Vec<ServerFailures>,
+    /// Where each server is in `by_server`, keyed by its text (`ip:port`),
+    /// hashed by the flow table's fast hasher rather than SipHash.
+    servers: crate::flow::FastMap<String, usize>,
+    /// The server of the last connection counted (its place in
+    /// `by_server`): the connections of a capture most often go to the
+    /// server of the one before, found by comparing the texts rather than
+    /// by hashing one.
+    last_server: Option<usize>,
 }
 
 impl TotalsAcc {
@@ -2099,20 +2106,8 @@ impl TotalsAcc {
     /// Count a connection.
     pub fn connection(&mut self, c: &ConnectionReport) {
         self.t.connections += 1;
-        // Looked up by reference: the key is copied once per server, not
-        // once per connection.
-        if !self.by_server.contains_key(&c.server) {
-            self.by_server.insert(
-                c.server.clone(),
-                ServerFailures {
-                    server: c.server.clone(),
-                    failed: 0,
-                    connections: 0,
-                    causes: Vec::new(),
-                },
-            );
-        }
-        let Some(s) = self.by_server.get_mut(&c.server) else {
+        let at = self.server_at(&c.server);
+        let Some(s) = self.by_server.get_mut(at) else {
             return;
         };
         s.connections += 1;
@@ -2131,6 +2126,34 @@ impl TotalsAcc {
         count(&mut self.by_cause, cause);
     }
 
+    /// The place of `server` in `by_server`, made when first met. Looked
+    /// up by reference: the text is copied once per server, not once per
+    /// connection.
+    fn server_at(&mut self, server: &str) -> usize {
+        let last = self
+            .last_server
+            .filter(|&at| self.by_server.get(at).is_some_and(|s| s.server == server));
+        if let Some(at) = last {
+            return at;
+        }
+        let at = match self.servers.get(server) {
+            Some(&at) => at,
+            None => {
+                let at = self.by_server.len();
+                self.servers.insert(server.to_string(), at);
+                self.by_server.push(ServerFailures {
+                    server: server.to_string(),
+                    failed: 0,
+                    connections: 0,
+                    causes: Vec::new(),
+                });
+                at
+            }
+        };
+        self.last_server = Some(at);
+        at
+    }
+
     /// Add the connections counted in `other` (files are counted with
     /// [`TotalsAcc::file`] in input order).
     pub fn merge_connections(&mut self, other: TotalsAcc) {
@@ -2147,13 +2170,11 @@ impl TotalsAcc {
         for c in other.by_cause {
             add_count(&mut self.by_cause, c);
         }
-        for (k, s) in other.by_server {
-            let e = self.by_server.entry(k).or_insert_with(|| ServerFailures {
-                server: s.server.clone(),
-                failed: 0,
-                connections: 0,
-                causes: Vec::new(),
-            });
+        for s in other.by_server {
+            let at = self.server_at(&s.server);
+            let Some(e) = self.by_server.get_mut(at) else {
+                continue;
+            };
             e.failed += s.failed;
             e.connections += s.connections;
             for c in s.causes {
@@ -2178,7 +2199,7 @@ impl TotalsAcc {
         t.failures_by_cause = by_cause;
         let mut by_server: Vec<ServerFailures> = self
             .by_server
-            .into_values()
+            .into_iter()
             .filter(|s| s.failed > 0)
             .collect();
         by_server.sort_by(|a, b| {

@@ -1602,6 +1602,72 @@ fn servers_with_the_most_failures() {
     assert_eq!(total, doc.totals.outcomes.failed);
 }
 
+/// The servers' counts of `TotalsAcc` (the last server remembered, the
+/// others found by hashing, the counts of a second accumulator merged)
+/// against counts made directly, over connections that go to their
+/// servers in runs, in turns among a few, and to many.
+#[test]
+fn server_counts_in_runs_and_turns_as_counted_directly() {
+    use std::collections::BTreeMap;
+    let lab = crate::report::lab_reports();
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut conns = Vec::new();
+    for i in 0..3000usize {
+        let r = crate::common::xorshift(&mut seed);
+        let mut c = lab[i % lab.len()].clone();
+        c.server = match i / 500 {
+            0 | 3 => format!("10.0.0.{}:3389", i / 50),
+            1 | 4 => format!("10.0.0.{}:3389", r % 4),
+            _ => format!("10.1.{}.{}:3389", r % 20, i % 2),
+        };
+        conns.push(c);
+    }
+    type Counted = (u64, u64, BTreeMap<String, u64>);
+    let mut direct: BTreeMap<String, Counted> = BTreeMap::new();
+    for c in &conns {
+        let e = direct.entry(c.server.clone()).or_default();
+        e.1 += 1;
+        if c.outcome == "failed" {
+            e.0 += 1;
+            let cause = c.cause.as_ref().map_or("none", |c| &c.id);
+            *e.2.entry(cause.to_string()).or_default() += 1;
+        }
+    }
+    type Server = (String, u64, u64, Vec<(String, u64)>);
+    let mut want: Vec<Server> = direct
+        .into_iter()
+        .filter(|(_, (failed, _, _))| *failed > 0)
+        .map(|(server, (failed, connections, causes))| {
+            let mut causes: Vec<(String, u64)> = causes.into_iter().collect();
+            causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            (server, failed, connections, causes)
+        })
+        .collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want.truncate(TOP_SERVERS);
+    assert_eq!(want.len(), TOP_SERVERS);
+    for split in [0, 1, 777, 1234, conns.len()] {
+        let (mut a, mut b) = (TotalsAcc::default(), TotalsAcc::default());
+        for c in &conns[..split] {
+            a.connection(c);
+        }
+        for c in &conns[split..] {
+            b.connection(c);
+        }
+        a.merge_connections(b);
+        let got: Vec<Server> = a
+            .finish()
+            .failures_by_server
+            .into_iter()
+            .map(|s| {
+                let causes = s.causes.into_iter().map(|c| (c.id, c.count)).collect();
+                (s.server, s.failed, s.connections, causes)
+            })
+            .collect();
+        assert_eq!(got, want, "split at {split}");
+    }
+}
+
 #[test]
 fn at_most_ten_servers_are_listed() {
     let base = main_file();

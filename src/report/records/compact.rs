@@ -20,6 +20,7 @@ mod connection;
 
 pub use connection::connection_record;
 
+use crate::common::extend_decimal;
 use crate::report::model::FIXED_TEXT;
 use serde::ser::{self, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
@@ -592,6 +593,24 @@ macro_rules! number {
     };
 }
 
+/// The unsigned numbers of a record (frames, counts, sizes, codes): the
+/// digits as `Display` (and serde_json's itoa) writes them, copied as a
+/// block of known length rather than by a call to `memcpy`.
+macro_rules! unsigned {
+    ($($f:ident $t:ty;)*) => {
+        $(#[inline]
+        fn $f(self, v: $t) -> Result<(), Error> {
+            match u8::try_from(v) {
+                // One digit, the most common number of a record (counts,
+                // flags): a byte.
+                Ok(digit @ 0..=9) => self.out.push(b'0' + digit),
+                _ => extend_decimal(self.out, u64::from(v)),
+            }
+            Ok(())
+        })*
+    };
+}
+
 impl<'a> Writer<'a> {
     /// A text borrowed from the program: a field or variant name, or a
     /// fixed [`crate::report::model::Text`].
@@ -699,11 +718,14 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         serialize_i32 i32 => write_i32;
         serialize_i64 i64 => write_i64;
         serialize_i128 i128 => write_i128;
-        serialize_u8 u8 => write_u8;
-        serialize_u16 u16 => write_u16;
-        serialize_u32 u32 => write_u32;
-        serialize_u64 u64 => write_u64;
         serialize_u128 u128 => write_u128;
+    }
+
+    unsigned! {
+        serialize_u8 u8;
+        serialize_u16 u16;
+        serialize_u32 u32;
+        serialize_u64 u64;
     }
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
@@ -992,6 +1014,35 @@ mod tests {
         skipped: Option<u8>,
         #[serde(flatten)]
         rest: BTreeMap<String, i64>,
+    }
+
+    /// Unsigned numbers of every type and length (the digits copied as a
+    /// block), alone, in lists and as map keys: as serde_json writes them.
+    #[test]
+    fn unsigned_numbers_as_serde_json_writes_them() {
+        let mut numbers = vec![0u64, 1, 9, 10, 99, 100, 255, 256, 65_535, 65_536, u64::MAX];
+        let mut power = 10u64;
+        while let Some(next) = power.checked_mul(10) {
+            numbers.extend([power - 1, power, power + 1]);
+            power = next;
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            let n = crate::common::xorshift(&mut seed);
+            numbers.push(n >> (n % 64));
+        }
+        for &n in &numbers {
+            same(&n);
+            same(&(n as u32));
+            same(&(n as u16));
+            same(&(n as u8));
+            same(&Some(n));
+        }
+        same(&numbers);
+        let small: Vec<u32> = numbers.iter().map(|&n| n as u32).collect();
+        same(&small);
+        let keyed: BTreeMap<u64, u8> = numbers.iter().map(|&n| (n, n as u8)).collect();
+        same(&keyed);
     }
 
     /// Floats of every size and sign, each written once or several times
