@@ -569,6 +569,19 @@ impl Entry {
         self.close.closed()
     }
 
+    /// The bytes the track holds before a packet: what [`budget`] noted
+    /// after the last one (nothing but a packet changes what a track
+    /// holds), so that the state is not read for it; read from the
+    /// track only when the note is not exact.
+    fn held_before(&self) -> usize {
+        let n = match usize::try_from(self.held) {
+            Ok(n) if self.held != u32::MAX => n,
+            _ => self.track.held(),
+        };
+        debug_assert_eq!(n, self.track.held());
+        n
+    }
+
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
         let quiet = now.since(self.last_ts);
         (self.closed() && quiet >= cfg.linger) || quiet >= cfg.idle_finish
@@ -637,7 +650,13 @@ struct Held {
 
 impl Held {
     /// Set this table's count, moving the shared total by the difference.
+    /// Most packets hold no new byte (a SYN, an ACK, a RST): with no
+    /// difference the shared total is left alone, as adding nothing
+    /// would leave it, without a locked read-modify-write per packet.
     fn set(&mut self, new: usize) {
+        if new == self.local {
+            return;
+        }
         if let Some(s) = &self.shared {
             if new >= self.local {
                 s.fetch_add(new - self.local, Ordering::Relaxed);
@@ -1083,7 +1102,7 @@ fn apply(
     seg: &TcpSegment<'_>,
     point: CapturePoint,
 ) {
-    let before = e.track.held();
+    let before = e.held_before();
     if held.total() >= cfg.max_buffered {
         stop_keeping(e, cfg, stats);
     }
@@ -1283,6 +1302,89 @@ mod tests {
                     proptest::prop_assert_eq!(new_x.1, old_x.1);
                 }
             }
+        }
+    }
+
+    /// What each entry notes it holds ([`Entry::held`], read before a
+    /// packet in place of the state) is what its track holds, after
+    /// every packet of random conversations (payloads, retransmissions,
+    /// closes, new handshakes, a budget small enough to be reached);
+    /// the table's count is their sum, and the shared total it.
+    #[test]
+    fn each_entrys_note_of_its_bytes_is_exact() {
+        for budget in [usize::MAX, 300, 40] {
+            let shared = Arc::new(AtomicUsize::new(0));
+            let cfg = FlowConfig {
+                ports: vec![3389],
+                first_payload: Some(|p: &[u8]| p.first() == Some(&3)),
+                max_buffered: budget,
+                shared_budget: Some(Arc::clone(&shared)),
+                ..FlowConfig::default()
+            };
+            let mut table = Table::new(&cfg);
+            let mut stats = FlowStats::default();
+            let mut seed = 0xde1d_u64 ^ budget as u64;
+            let payload = [3u8; 64];
+            let mut most = 0;
+            for frame in 1..3000u64 {
+                let r = crate::common::xorshift(&mut seed);
+                let client = IpAddr::from([10, 0, 0, (r & 3) as u8]);
+                let server = IpAddr::from([10, 0, 1, 1]);
+                let cport = 40000 + ((r >> 2) & 3) as u16;
+                let sport = if r & (1 << 4) == 0 { 3389 } else { 8080 };
+                let to_server = r & (1 << 5) == 0;
+                let flags = match (r >> 6) & 15 {
+                    0 => TcpFlags::SYN,
+                    1 => TcpFlags::SYN | TcpFlags::ACK,
+                    2 => TcpFlags::RST | TcpFlags::ACK,
+                    3 => TcpFlags::FIN | TcpFlags::ACK,
+                    _ => TcpFlags::ACK,
+                };
+                let len = if flags == TcpFlags::ACK {
+                    ((r >> 10) % 65) as usize
+                } else {
+                    0
+                };
+                let (src, sp, dst, dp) = if to_server {
+                    (client, cport, server, sport)
+                } else {
+                    (server, sport, client, cport)
+                };
+                let ip = IpInfo {
+                    src,
+                    dst,
+                    ttl: 64,
+                    ip_id: Some(frame as u16),
+                    dont_fragment: true,
+                    total_len: 40 + len as u32,
+                    reassembled: false,
+                };
+                let seg = TcpSegment {
+                    src_port: sp,
+                    dst_port: dp,
+                    seq: ((r >> 20) & 0xff) as u32 * 16,
+                    ack: ((r >> 28) & 0xff) as u32 * 16,
+                    flags: TcpFlags(flags),
+                    window: 1000,
+                    mss: None,
+                    window_scale: None,
+                    sack: false,
+                    payload: &payload[..len],
+                    payload_len: len as u32,
+                };
+                let ts = Timestamp(frame as i64 * 5_000_000);
+                let point = CapturePoint::default();
+                table.on_tcp(&cfg, &mut stats, frame, ts, 54, &ip, &seg, point);
+                let mut sum = 0;
+                for e in table.map.values() {
+                    assert_eq!(e.held_before(), e.track.held(), "frame {frame}");
+                    sum += e.track.held();
+                }
+                assert_eq!(table.held.local, sum, "frame {frame}");
+                assert_eq!(shared.load(Ordering::Relaxed), sum, "frame {frame}");
+                most = most.max(sum);
+            }
+            assert!(most > 0, "no byte was ever held");
         }
     }
 
