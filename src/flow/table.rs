@@ -103,6 +103,28 @@ impl Key {
     /// The key of a packet from `src` to `dst`, and the packet's side:
     /// 0 when it travels from the lower endpoint to the higher one.
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
+        // Two IPv4 addresses, as most packets carry: their 16-byte forms
+        // share the IPv4-mapped prefix, so they order as the addresses'
+        // 32-bit values (then the ports), and the key is an IPv4 one.
+        // Read so, no 16-byte form is made and compared for each packet.
+        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) {
+            let s = (u32::from(s), sport);
+            let d = (u32::from(d), dport);
+            let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+            let key = Key4 {
+                a: lo.0.to_be_bytes(),
+                b: hi.0.to_be_bytes(),
+                pa: lo.1,
+                pb: hi.1,
+            };
+            return (Key::V4(key), side);
+        }
+        Key::of_16_byte_forms(src, sport, dst, dport)
+    }
+
+    /// [`Key::new`] of any pair, by the addresses' 16-byte forms (IPv4
+    /// as IPv4-mapped IPv6).
+    fn of_16_byte_forms(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
         let s = (addr_bytes(src), sport);
         let d = (addr_bytes(dst), dport);
         let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
@@ -1385,6 +1407,55 @@ mod tests {
                 most = most.max(sum);
             }
             assert!(most > 0, "no byte was ever held");
+        }
+    }
+
+    /// Two IPv4 addresses' key, read from their 32-bit values, is the
+    /// key of their 16-byte forms, side included.
+    #[test]
+    fn an_ipv4_pair_keys_as_its_16_byte_forms() {
+        let mut seed = 0x5eed_4b3e_u64;
+        let edges = [
+            0u32,
+            1,
+            0x0a00_0001,
+            0x0a00_0002,
+            0x7fff_ffff,
+            0x8000_0000,
+            u32::MAX,
+        ];
+        let ports = [0u16, 1, 3389, 40000, u16::MAX];
+        let mut pairs = Vec::new();
+        for &a in &edges {
+            for &b in &edges {
+                for &pa in &ports {
+                    for &pb in &ports {
+                        pairs.push((a, pa, b, pb));
+                    }
+                }
+            }
+        }
+        for _ in 0..20_000 {
+            let r = crate::common::xorshift(&mut seed);
+            // Addresses and ports often equal, to reach every tie.
+            let a = (r as u32) & 0x0303_0303;
+            let b = ((r >> 32) as u32) & 0x0303_0303;
+            let (pa, pb) = ((r >> 8) as u16 & 3, (r >> 40) as u16 & 3);
+            pairs.push((a, pa, b, pb));
+            pairs.push((
+                r as u32,
+                (r >> 16) as u16,
+                (r >> 32) as u32,
+                (r >> 48) as u16,
+            ));
+        }
+        for (a, pa, b, pb) in pairs {
+            let (src, dst) = (IpAddr::from(a.to_be_bytes()), IpAddr::from(b.to_be_bytes()));
+            assert_eq!(
+                Key::new(src, pa, dst, pb),
+                Key::of_16_byte_forms(src, pa, dst, pb),
+                "{src}:{pa} -> {dst}:{pb}"
+            );
         }
     }
 
