@@ -103,6 +103,28 @@ impl Key {
     /// The key of a packet from `src` to `dst`, and the packet's side:
     /// 0 when it travels from the lower endpoint to the higher one.
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
+        // Two IPv4 addresses, as most packets carry: their 16-byte forms
+        // share the IPv4-mapped prefix, so they order as the addresses'
+        // 32-bit values (then the ports), and the key is an IPv4 one.
+        // Read so, no 16-byte form is made and compared for each packet.
+        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) {
+            let s = (u32::from(s), sport);
+            let d = (u32::from(d), dport);
+            let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
+            let key = Key4 {
+                a: lo.0.to_be_bytes(),
+                b: hi.0.to_be_bytes(),
+                pa: lo.1,
+                pb: hi.1,
+            };
+            return (Key::V4(key), side);
+        }
+        Key::of_16_byte_forms(src, sport, dst, dport)
+    }
+
+    /// [`Key::new`] of any pair, by the addresses' 16-byte forms (IPv4
+    /// as IPv4-mapped IPv6).
+    fn of_16_byte_forms(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (Key, usize) {
         let s = (addr_bytes(src), sport);
         let d = (addr_bytes(dst), dport);
         let (lo, hi, side) = if s <= d { (s, d, 0) } else { (d, s, 1) };
@@ -569,6 +591,19 @@ impl Entry {
         self.close.closed()
     }
 
+    /// The bytes the track holds before a packet: what [`budget`] noted
+    /// after the last one (nothing but a packet changes what a track
+    /// holds), so that the state is not read for it; read from the
+    /// track only when the note is not exact.
+    fn held_before(&self) -> usize {
+        let n = match usize::try_from(self.held) {
+            Ok(n) if self.held != u32::MAX => n,
+            _ => self.track.held(),
+        };
+        debug_assert_eq!(n, self.track.held());
+        n
+    }
+
     fn expired(&self, now: Timestamp, cfg: &FlowConfig) -> bool {
         let quiet = now.since(self.last_ts);
         (self.closed() && quiet >= cfg.linger) || quiet >= cfg.idle_finish
@@ -637,7 +672,13 @@ struct Held {
 
 impl Held {
     /// Set this table's count, moving the shared total by the difference.
+    /// Most packets hold no new byte (a SYN, an ACK, a RST): with no
+    /// difference the shared total is left alone, as adding nothing
+    /// would leave it, without a locked read-modify-write per packet.
     fn set(&mut self, new: usize) {
+        if new == self.local {
+            return;
+        }
         if let Some(s) = &self.shared {
             if new >= self.local {
                 s.fetch_add(new - self.local, Ordering::Relaxed);
@@ -1083,7 +1124,7 @@ fn apply(
     seg: &TcpSegment<'_>,
     point: CapturePoint,
 ) {
-    let before = e.track.held();
+    let before = e.held_before();
     if held.total() >= cfg.max_buffered {
         stop_keeping(e, cfg, stats);
     }
@@ -1283,6 +1324,138 @@ mod tests {
                     proptest::prop_assert_eq!(new_x.1, old_x.1);
                 }
             }
+        }
+    }
+
+    /// What each entry notes it holds ([`Entry::held`], read before a
+    /// packet in place of the state) is what its track holds, after
+    /// every packet of random conversations (payloads, retransmissions,
+    /// closes, new handshakes, a budget small enough to be reached);
+    /// the table's count is their sum, and the shared total it.
+    #[test]
+    fn each_entrys_note_of_its_bytes_is_exact() {
+        for budget in [usize::MAX, 300, 40] {
+            let shared = Arc::new(AtomicUsize::new(0));
+            let cfg = FlowConfig {
+                ports: vec![3389],
+                first_payload: Some(|p: &[u8]| p.first() == Some(&3)),
+                max_buffered: budget,
+                shared_budget: Some(Arc::clone(&shared)),
+                ..FlowConfig::default()
+            };
+            let mut table = Table::new(&cfg);
+            let mut stats = FlowStats::default();
+            let mut seed = 0xde1d_u64 ^ budget as u64;
+            let payload = [3u8; 64];
+            let mut most = 0;
+            for frame in 1..3000u64 {
+                let r = crate::common::xorshift(&mut seed);
+                let client = IpAddr::from([10, 0, 0, (r & 3) as u8]);
+                let server = IpAddr::from([10, 0, 1, 1]);
+                let cport = 40000 + ((r >> 2) & 3) as u16;
+                let sport = if r & (1 << 4) == 0 { 3389 } else { 8080 };
+                let to_server = r & (1 << 5) == 0;
+                let flags = match (r >> 6) & 15 {
+                    0 => TcpFlags::SYN,
+                    1 => TcpFlags::SYN | TcpFlags::ACK,
+                    2 => TcpFlags::RST | TcpFlags::ACK,
+                    3 => TcpFlags::FIN | TcpFlags::ACK,
+                    _ => TcpFlags::ACK,
+                };
+                let len = if flags == TcpFlags::ACK {
+                    ((r >> 10) % 65) as usize
+                } else {
+                    0
+                };
+                let (src, sp, dst, dp) = if to_server {
+                    (client, cport, server, sport)
+                } else {
+                    (server, sport, client, cport)
+                };
+                let ip = IpInfo {
+                    src,
+                    dst,
+                    ttl: 64,
+                    ip_id: Some(frame as u16),
+                    dont_fragment: true,
+                    total_len: 40 + len as u32,
+                    reassembled: false,
+                };
+                let seg = TcpSegment {
+                    src_port: sp,
+                    dst_port: dp,
+                    seq: ((r >> 20) & 0xff) as u32 * 16,
+                    ack: ((r >> 28) & 0xff) as u32 * 16,
+                    flags: TcpFlags(flags),
+                    window: 1000,
+                    mss: None,
+                    window_scale: None,
+                    sack: false,
+                    payload: &payload[..len],
+                    payload_len: len as u32,
+                };
+                let ts = Timestamp(frame as i64 * 5_000_000);
+                let point = CapturePoint::default();
+                table.on_tcp(&cfg, &mut stats, frame, ts, 54, &ip, &seg, point);
+                let mut sum = 0;
+                for e in table.map.values() {
+                    assert_eq!(e.held_before(), e.track.held(), "frame {frame}");
+                    sum += e.track.held();
+                }
+                assert_eq!(table.held.local, sum, "frame {frame}");
+                assert_eq!(shared.load(Ordering::Relaxed), sum, "frame {frame}");
+                most = most.max(sum);
+            }
+            assert!(most > 0, "no byte was ever held");
+        }
+    }
+
+    /// Two IPv4 addresses' key, read from their 32-bit values, is the
+    /// key of their 16-byte forms, side included.
+    #[test]
+    fn an_ipv4_pair_keys_as_its_16_byte_forms() {
+        let mut seed = 0x5eed_4b3e_u64;
+        let edges = [
+            0u32,
+            1,
+            0x0a00_0001,
+            0x0a00_0002,
+            0x7fff_ffff,
+            0x8000_0000,
+            u32::MAX,
+        ];
+        let ports = [0u16, 1, 3389, 40000, u16::MAX];
+        let mut pairs = Vec::new();
+        for &a in &edges {
+            for &b in &edges {
+                for &pa in &ports {
+                    for &pb in &ports {
+                        pairs.push((a, pa, b, pb));
+                    }
+                }
+            }
+        }
+        for _ in 0..20_000 {
+            let r = crate::common::xorshift(&mut seed);
+            // Addresses and ports often equal, to reach every tie.
+            let a = (r as u32) & 0x0303_0303;
+            let b = ((r >> 32) as u32) & 0x0303_0303;
+            let (pa, pb) = ((r >> 8) as u16 & 3, (r >> 40) as u16 & 3);
+            pairs.push((a, pa, b, pb));
+            pairs.push((
+                r as u32,
+                (r >> 16) as u16,
+                (r >> 32) as u32,
+                (r >> 48) as u16,
+            ));
+        }
+        for (a, pa, b, pb) in pairs {
+            let (src, dst) = (IpAddr::from(a.to_be_bytes()), IpAddr::from(b.to_be_bytes()));
+            assert_eq!(
+                Key::new(src, pa, dst, pb),
+                Key::of_16_byte_forms(src, pa, dst, pb),
+                "{src}:{pa} -> {dst}:{pb}"
+            );
         }
     }
 
