@@ -318,8 +318,22 @@ impl Drop for Facts<'_> {
 }
 
 impl<'a> Facts<'a> {
+    /// The facts of a timeline, in one call (tests; `diagnose` builds
+    /// them in place).
+    #[cfg(test)]
     pub fn build(tl: &'a Timeline) -> Facts<'a> {
-        let mut f = Facts {
+        let mut f = Facts::unread(tl);
+        f.read_events(tl);
+        f
+    }
+
+    /// The facts before the events are read: the connection's summaries
+    /// and protocol messages, and empty lists. Then
+    /// [`Facts::read_events`]: `Facts::build` in two steps, so that a
+    /// caller builds the facts (816 bytes) in place, where returned whole
+    /// they were copied out twice.
+    pub fn unread(tl: &'a Timeline) -> Facts<'a> {
+        Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
             terms: spare::take(&TERMS),
@@ -339,7 +353,12 @@ impl<'a> Facts<'a> {
             mcs: Vec::new(),
             x224_disconnects: Vec::new(),
             nla: Vec::new(),
-        };
+        }
+    }
+
+    /// Read the timeline's events into the lists of [`Facts::unread`].
+    pub fn read_events(&mut self, tl: &'a Timeline) {
+        let f = self;
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         let mut decrypted_alerts: Vec<Term> = Vec::new();
         for e in &tl.events {
@@ -474,7 +493,6 @@ impl<'a> Facts<'a> {
         {
             f.mid_stream = Some(tl.first_frame);
         }
-        f
     }
 
     /// The first packet at or after `frame` that ends the connection: a RST,
