@@ -292,16 +292,37 @@ pub enum Offered {
     NotCaptured,
 }
 
-impl fmt::Display for Offered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Offered {
+    /// The text of every value but a set of protocols named bit by bit.
+    fn fixed_text(&self) -> Option<&'static str> {
         match self {
             // An empty set is named `RDP` alone.
-            Offered::Requested(p) if p.0 == Protocols::RDP => f.write_str("RDP only"),
-            Offered::Requested(p) => p.requested_joined().fmt(f),
-            Offered::NoNegReq => f.write_str("no RDP_NEG_REQ (Standard RDP Security only)"),
+            Offered::Requested(p) if p.0 == Protocols::RDP => Some("RDP only"),
+            Offered::Requested(_) => None,
+            Offered::NoNegReq => Some("no RDP_NEG_REQ (Standard RDP Security only)"),
             Offered::NotCaptured => {
-                f.write_str("an unknown set of protocols (Connection Request not captured)")
+                Some("an unknown set of protocols (Connection Request not captured)")
             }
+        }
+    }
+
+    /// What `Display` writes, pushed straight onto `out` (the negotiation
+    /// sentence of every connection begins with it).
+    pub fn push_to(&self, out: &mut String) {
+        match (self.fixed_text(), self) {
+            (Some(t), _) => out.push_str(t),
+            (None, Offered::Requested(p)) => p.push_requested(out),
+            (None, _) => {}
+        }
+    }
+}
+
+impl fmt::Display for Offered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.fixed_text(), self) {
+            (Some(t), _) => f.write_str(t),
+            (None, Offered::Requested(p)) => p.requested_joined().fmt(f),
+            (None, _) => Ok(()),
         }
     }
 }
@@ -1113,6 +1134,21 @@ impl From<CaptureClue> for Clue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_was_offered_is_pushed_as_displayed() {
+        let mut all = vec![Offered::NoNegReq, Offered::NotCaptured];
+        all.extend(
+            (0..=0x3f)
+                .chain([0x80, 0x1_0000, 0x8000_0000, 0x8000_0003, u32::MAX])
+                .map(|bits| Offered::Requested(Protocols(bits))),
+        );
+        for o in all {
+            let mut pushed = String::from("x");
+            o.push_to(&mut pushed);
+            assert_eq!(pushed, format!("x{o}"), "{o:?}");
+        }
+    }
     use crate::common::xorshift;
     use crate::diagnose::facts::TermKind;
 

@@ -230,6 +230,21 @@ pub struct Proto<'a> {
 
 impl<'a> Proto<'a> {
     fn of(tl: &'a Timeline) -> Proto<'a> {
+        // A connection with no protocol message (a refused or unanswered
+        // SYN, a port scan: most of a scan's connections) has none of
+        // these facts: its events are not searched nine times for them.
+        if !tl
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Proto(_)))
+        {
+            return Proto::default();
+        }
+        Self::read(tl)
+    }
+
+    /// [`Proto::of`] by searching the events for each fact.
+    fn read(tl: &'a Timeline) -> Proto<'a> {
         Proto {
             request: tl.connection_request().map(|(e, r)| At::of(e, r)),
             neg_failure: tl.proto_events().find_map(|(e, p)| match p {
@@ -318,8 +333,22 @@ impl Drop for Facts<'_> {
 }
 
 impl<'a> Facts<'a> {
+    /// The facts of a timeline, in one call (tests; `diagnose` builds
+    /// them in place).
+    #[cfg(test)]
     pub fn build(tl: &'a Timeline) -> Facts<'a> {
-        let mut f = Facts {
+        let mut f = Facts::unread(tl);
+        f.read_events(tl);
+        f
+    }
+
+    /// The facts before the events are read: the connection's summaries
+    /// and protocol messages, and empty lists. Then
+    /// [`Facts::read_events`]: `Facts::build` in two steps, so that a
+    /// caller builds the facts (816 bytes) in place, where returned whole
+    /// they were copied out twice.
+    pub fn unread(tl: &'a Timeline) -> Facts<'a> {
+        Facts {
             conn: Conn::of(tl),
             proto: Proto::of(tl),
             terms: spare::take(&TERMS),
@@ -339,7 +368,12 @@ impl<'a> Facts<'a> {
             mcs: Vec::new(),
             x224_disconnects: Vec::new(),
             nla: Vec::new(),
-        };
+        }
+    }
+
+    /// Read the timeline's events into the lists of [`Facts::unread`].
+    pub fn read_events(&mut self, tl: &'a Timeline) {
+        let f = self;
         let mut zw_open: [Option<(u64, Timestamp)>; 2] = [None, None];
         let mut decrypted_alerts: Vec<Term> = Vec::new();
         for e in &tl.events {
@@ -474,7 +508,6 @@ impl<'a> Facts<'a> {
         {
             f.mid_stream = Some(tl.first_frame);
         }
-        f
     }
 
     /// The first packet at or after `frame` that ends the connection: a RST,
@@ -565,5 +598,44 @@ impl Facts<'_> {
             kind: TermKind::CloseNotify,
             ..soft.clone()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::TlBuilder;
+    use crate::flow::TcpEventKind;
+
+    /// The shortcut for a timeline without protocol messages gives the
+    /// facts the full reading gives (compared by their `Debug` text, as
+    /// `Proto` has no equality): TCP events of every kind, or none.
+    #[test]
+    fn without_protocol_messages_the_protocol_facts_are_the_ones_read() {
+        let refused = TlBuilder::new().syn(1, 0.0).rst_s(2, 0.001).build();
+        let unanswered = TlBuilder::new().syns(1, &[0.0, 1.0, 3.0]).end(10.0).build();
+        let closed = TlBuilder::new()
+            .handshake()
+            .keepalive(4, 5.0)
+            .rtx(5, 6.0, Dir::ToServer, 0, 10)
+            .tcp(6, 7.0, Dir::ToClient, TcpEventKind::ZeroWindow)
+            .fin_c(7, 8.0)
+            .fin_s(8, 8.1)
+            .build();
+        let icmp = TlBuilder::new()
+            .syn(1, 0.0)
+            .icmp(2, 0.01, 3, 3, None)
+            .build();
+        let empty = TlBuilder::new().build();
+        for tl in [refused, unanswered, closed, icmp, empty] {
+            assert!(tl.proto_events().next().is_none());
+            assert_eq!(
+                format!("{:?}", Proto::of(&tl)),
+                format!("{:?}", Proto::read(&tl))
+            );
+        }
+        // With a protocol message the full reading is taken.
+        let cr = TlBuilder::new().handshake().cr(4, 0.1, 3).build();
+        assert!(Proto::of(&cr).request.is_some());
     }
 }

@@ -576,7 +576,9 @@ pub struct Diagnosis {
 /// same timeline always gives the same diagnosis.
 pub fn diagnose(tl: &Timeline) -> Diagnosis {
     let lad = ladder::Ladder::build(tl);
-    let mut f = facts::Facts::build(tl);
+    // Facts::build in two steps, the facts built in place.
+    let mut f = facts::Facts::unread(tl);
+    f.read_events(tl);
     let v = rules::decide(&lad, &f);
     let last_step = v.last_step.unwrap_or(lad.last.map(|m| m.step));
     let failed_step = v.failed_step;

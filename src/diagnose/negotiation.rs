@@ -4,7 +4,6 @@
 
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols};
 use crate::timeline::Timeline;
-use std::fmt::Write;
 
 use super::x224::offered;
 
@@ -25,7 +24,6 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
              Security (an old server, or one set to SecurityLayer 0)"
         ),
         Some(ConnectionConfirm::Selected { selected, .. }) => {
-            let sel = selected.selected_display();
             let nla_offered = requested.is_some_and(|r| r.offers_nla());
             let tls_offered = requested.is_some_and(|r| r.offers_tls());
             let why = match selected.0 {
@@ -43,9 +41,15 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
                 Protocols::RDSAAD => "Azure AD authentication (RDSAAD)",
                 _ => "an unknown protocol",
             };
-            // Room for the line at once (`format!` starts at half of it).
+            // Room for the line at once (`format!` starts at half of it),
+            // written piece by piece: every connection that reached the
+            // Connection Confirm has this sentence.
             let mut line = String::with_capacity(128);
-            let _ = write!(line, "client offered {offered}, server chose {sel}: ");
+            line.push_str("client offered ");
+            offered.push_to(&mut line);
+            line.push_str(", server chose ");
+            selected.push_selected(&mut line);
+            line.push_str(": ");
             line.push_str(why);
             line
         }
@@ -67,4 +71,50 @@ pub fn negotiation(tl: &Timeline) -> Option<String> {
         }
     };
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::TlBuilder;
+
+    /// Requested sets and selected values: every known bit alone and
+    /// together, unknown bits, and the extremes.
+    const PROTOCOL_VALUES: &[u32] = &[
+        0,
+        1,
+        2,
+        3,
+        4,
+        8,
+        9,
+        0xb,
+        0x10,
+        0x1f,
+        0x20,
+        0x21,
+        0x3f,
+        0x80,
+        0x100,
+        0x8000_0000,
+        0x8000_0003,
+        0xffff_ffff,
+    ];
+
+    #[test]
+    fn the_sentence_on_the_chosen_protocol_reads_as_format_wrote_it() {
+        for &requested in PROTOCOL_VALUES {
+            for &selected in PROTOCOL_VALUES {
+                let tl = TlBuilder::new()
+                    .cr(4, 0.1, requested)
+                    .cc(5, 0.2, selected)
+                    .build();
+                let line = negotiation(&tl).expect("a request and a confirm");
+                let offered = offered(tl.connection_request().map(|(_, r)| r));
+                let sel = Protocols(selected).selected_display();
+                let head = format!("client offered {offered}, server chose {sel}: ");
+                assert!(line.starts_with(&head), "{line:?} after {head:?}");
+            }
+        }
+    }
 }

@@ -303,15 +303,17 @@ fn client_left_before_tls(negotiation: &str) -> String {
 
 /// The client closed instead of starting TLS.
 fn tls_not_started(c: &Closed) -> Option<Verdict> {
-    Some(
-        c.failed(
-            CauseId::ClientAborted,
-            Confidence::Medium,
-            client_left_before_tls(c.f.proto.negotiation.as_deref().unwrap_or_default()),
-        )
-        .with(c.stop_ev())
-        .with(c.tev()),
-    )
+    let mut v = c.failed(
+        CauseId::ClientAborted,
+        Confidence::Medium,
+        client_left_before_tls(c.f.proto.negotiation.as_deref().unwrap_or_default()),
+    );
+    // Pushed in place rather than by `with`, which moves the whole verdict
+    // in and out: every connection that ends at the Connection Confirm
+    // comes here.
+    v.evidence.push(c.stop_ev());
+    v.evidence.push(c.tev());
+    Some(v)
 }
 
 /// The handshake is done and the client leaves before its first CredSSP

@@ -56,6 +56,26 @@ impl Protocols {
         }
     }
 
+    /// What [`RequestedNames`]' `Display` writes, pushed straight onto
+    /// `out` (the negotiation sentence of every connection names it).
+    pub fn push_requested(self, out: &mut String) {
+        let mut first = true;
+        self.each_requested(|name| {
+            if !std::mem::take(&mut first) {
+                out.push('|');
+            }
+            out.push_str(name);
+        });
+    }
+
+    /// What [`SelectedName`]'s `Display` writes, pushed straight onto `out`.
+    pub fn push_selected(self, out: &mut String) {
+        match self.selected_known() {
+            Some(name) => out.push_str(name),
+            None => out.push_str(&super::unknown_hex(self.0 as u64)),
+        }
+    }
+
     /// Name of a selected protocol value.
     pub fn selected_name(self) -> String {
         self.selected_display().to_string()
@@ -530,6 +550,19 @@ pub fn looks_like_connection_request(buf: &[u8]) -> bool {
 pub(crate) mod tests {
     use super::*;
     use crate::proto::tpkt::{hex, relength};
+
+    #[test]
+    fn protocol_names_are_pushed_as_displayed() {
+        for bits in (0..=0x3f).chain([0x80, 0x1_0000, 0x8000_0000, 0x8000_0003, u32::MAX]) {
+            let p = Protocols(bits);
+            let mut requested = String::from("x");
+            p.push_requested(&mut requested);
+            assert_eq!(requested, format!("x{}", p.requested_joined()), "{bits:#x}");
+            let mut selected = String::from("x");
+            p.push_selected(&mut selected);
+            assert_eq!(selected, format!("x{}", p.selected_display()), "{bits:#x}");
+        }
+    }
 
     /// [MS-RDPBCGR] 4.1.1: cookie "eltons", RDP_NEG_REQ requesting
     /// PROTOCOL_RDP.

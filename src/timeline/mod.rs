@@ -277,36 +277,7 @@ impl Timeline {
             proto.sort_by_key(|e| e.frame);
         }
 
-        let mut tcp = tcp.peekable();
-        let mut events = Vec::with_capacity(tcp.size_hint().0 + proto.len());
-        let mut pro = proto.into_iter().peekable();
-        // Merge by frame. Within one frame: handshake/loss events first,
-        // then protocol events, then FIN/RST (they end what the frame carried).
-        loop {
-            let take_tcp = match (tcp.peek(), pro.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(t), Some(p)) => {
-                    if t.frame != p.frame {
-                        t.frame < p.frame
-                    } else {
-                        !matches!(t.kind, TcpEventKind::Fin | TcpEventKind::Rst { .. })
-                    }
-                }
-            };
-            if take_tcp {
-                let t = tcp.next().expect("peeked");
-                events.push(Event {
-                    frame: t.frame,
-                    ts: t.ts,
-                    dir: t.dir,
-                    kind: EventKind::Tcp(t.kind),
-                });
-            } else {
-                events.push(pro.next().expect("peeked"));
-            }
-        }
+        let events = merge(tcp, proto);
 
         Timeline {
             stream: conn.stream,
@@ -464,6 +435,38 @@ impl Timeline {
     }
 }
 
+/// Merge a connection's TCP events (in frame order) with its placed
+/// protocol events (in frame order) by frame. Within one frame:
+/// handshake/loss events first, then protocol events, then FIN/RST (they
+/// end what the frame carried).
+///
+/// The next protocol event is compared where it lies and moved once, in
+/// runs: an [`Event`] is 150 bytes, which a `Peekable` would copy into its
+/// slot before each move out.
+fn merge(tcp: impl Iterator<Item = TcpEvent>, proto: Vec<Event>) -> Vec<Event> {
+    let mut events = Vec::with_capacity(tcp.size_hint().0 + proto.len());
+    let mut pro = proto.into_iter();
+    for t in tcp {
+        let ends = matches!(t.kind, TcpEventKind::Fin | TcpEventKind::Rst { .. });
+        let before = pro
+            .as_slice()
+            .iter()
+            .take_while(|p| p.frame < t.frame || (p.frame == t.frame && ends))
+            .count();
+        if before > 0 {
+            events.extend(pro.by_ref().take(before));
+        }
+        events.push(Event {
+            frame: t.frame,
+            ts: t.ts,
+            dir: t.dir,
+            kind: EventKind::Tcp(t.kind),
+        });
+    }
+    events.extend(pro);
+    events
+}
+
 /// The frame that carried stream byte `offset` of `half` when the snap
 /// length cut it from the capture (the frame of the cut).
 pub fn frame_of_hidden(half: &HalfStream, offset: u64) -> Option<(u64, Timestamp)> {
@@ -572,6 +575,99 @@ mod tests {
         let borrowed = Timeline::build(&conn, decoded.clone(), Timestamp(20));
         assert_eq!(borrowed.events.len(), 6);
         assert_eq!(Timeline::build_from(conn, decoded, Timestamp(20)), borrowed);
+    }
+
+    /// The merge as it was first written (a `Peekable` on each side):
+    /// the oracle for [`merge`].
+    fn merge_by_peeking(tcp: Vec<TcpEvent>, proto: Vec<Event>) -> Vec<Event> {
+        let mut tcp = tcp.into_iter().peekable();
+        let mut pro = proto.into_iter().peekable();
+        let mut events = Vec::new();
+        loop {
+            let take_tcp = match (tcp.peek(), pro.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(t), Some(p)) => {
+                    if t.frame != p.frame {
+                        t.frame < p.frame
+                    } else {
+                        !matches!(t.kind, TcpEventKind::Fin | TcpEventKind::Rst { .. })
+                    }
+                }
+            };
+            if take_tcp {
+                let t = tcp.next().expect("peeked");
+                events.push(Event {
+                    frame: t.frame,
+                    ts: t.ts,
+                    dir: t.dir,
+                    kind: EventKind::Tcp(t.kind),
+                });
+            } else {
+                events.push(pro.next().expect("peeked"));
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn the_merge_orders_events_as_peeking_at_both_sides_did() {
+        let kinds = [
+            TcpEventKind::Syn {
+                retransmission: false,
+            },
+            TcpEventKind::HandshakeAck,
+            TcpEventKind::Fin,
+            TcpEventKind::Rst {
+                ttl: 64,
+                ip_id: None,
+                window: 0,
+                seq_in_window: true,
+            },
+            TcpEventKind::KeepAlive,
+        ];
+        let mut seed = 0x5eed_u64;
+        for round in 0..3000 {
+            // Few frames, so that both sides often share one.
+            let frames = 1 + round % 7;
+            let frame_list = |n: u64, seed: &mut u64| -> Vec<u64> {
+                let mut v: Vec<u64> = (0..n)
+                    .map(|_| 1 + crate::common::xorshift(seed) % frames)
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            let n_tcp = crate::common::xorshift(&mut seed) % 6;
+            let n_pro = crate::common::xorshift(&mut seed) % 5;
+            let tcp: Vec<TcpEvent> = frame_list(n_tcp, &mut seed)
+                .into_iter()
+                .map(|frame| TcpEvent {
+                    frame,
+                    ts: Timestamp(frame as i64),
+                    dir: Dir::ToServer,
+                    kind: kinds[(crate::common::xorshift(&mut seed) % 5) as usize].clone(),
+                })
+                .collect();
+            let proto: Vec<Event> = frame_list(n_pro, &mut seed)
+                .into_iter()
+                .enumerate()
+                .map(|(i, frame)| Event {
+                    frame,
+                    ts: Timestamp(frame as i64),
+                    dir: Dir::ToClient,
+                    // Told apart by their text, to check the order within a frame.
+                    kind: EventKind::Proto(ProtoEvent::NotRdp {
+                        why: format!("{round}.{i}"),
+                    }),
+                })
+                .collect();
+            assert_eq!(
+                merge(tcp.clone().into_iter(), proto.clone()),
+                merge_by_peeking(tcp.clone(), proto.clone()),
+                "{tcp:?} {proto:?}"
+            );
+        }
     }
 
     #[test]
