@@ -594,8 +594,8 @@ macro_rules! number {
 }
 
 /// The unsigned numbers of a record (frames, counts, sizes, codes): the
-/// digits as `Display` (and serde_json's itoa) writes them, copied as a
-/// block of known length rather than by a call to `memcpy`.
+/// digits as `Display` (and serde_json's itoa) writes them, stored as one
+/// word ([`extend_decimal`]) rather than copied by a call to `memcpy`.
 macro_rules! unsigned {
     ($($f:ident $t:ty;)*) => {
         $(#[inline]
