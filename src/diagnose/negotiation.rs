@@ -78,8 +78,11 @@ mod tests {
     use super::*;
     use crate::diagnose::testkit::TlBuilder;
 
-    /// Requested sets and selected values: every known bit alone and
-    /// together, unknown bits, and the extremes.
+    /// Requested sets and selected values: every bit MS-RDPBCGR defines
+    /// (2.2.1.1.1 requestedProtocols, 2.2.1.2.1 selectedProtocol:
+    /// PROTOCOL_SSL 0x1, PROTOCOL_HYBRID 0x2, PROTOCOL_RDSTLS 0x4,
+    /// PROTOCOL_HYBRID_EX 0x8, PROTOCOL_RDSAAD 0x10) alone and together,
+    /// bits it does not define, and the extremes of the 32-bit field.
     const PROTOCOL_VALUES: &[u32] = &[
         0,
         1,
