@@ -103,9 +103,8 @@ struct FileRecord<'a> {
     duration_s: Option<f64>,
     link_types: &'a [LinkTypeCount],
     warnings: &'a [Warning],
-    attempts: &'a Option<Vec<Attempt>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    neighbours: &'a Option<super::neighbours::NeighbourCounts>,
+    // Then `attempts` and `neighbours`, written after these fields by
+    // [`file_record`] (the list of attempts may be long).
 }
 
 fn is_false(b: &bool) -> bool {
@@ -317,6 +316,15 @@ pub fn json_bytes<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
 /// read part-way, one `attempt` record per attempt across protocols, then
 /// the `file` record closing a file that was read.
 pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> String {
+    let bytes = jsonl_tail_bytes(f, connections, outcomes);
+    // Serialised from Rust strings, escaped: always UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`jsonl_tail`] as bytes: a file record listing many attempts (31 MB
+/// for the 65,536 attempts of refused-1m.pcap) is written where it is
+/// handed on, not copied through a string.
+pub fn jsonl_tail_bytes(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> Vec<u8> {
     let mut out = String::new();
     if let Some(e) = f.error.as_ref().filter(|_| read_at_all(f)) {
         error_record(&mut out, f, e, connections);
@@ -332,38 +340,108 @@ pub fn jsonl_tail(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -
             },
         );
     }
+    let mut out = out.into_bytes();
     if f.format.is_some() {
-        line(
-            &mut out,
-            &FileRecord {
-                record: RECORD_FILE,
-                schema_version: SCHEMA_VERSION,
-                file: &f.path,
-                input_index: f.input_index,
-                redacted: f.redacted,
-                format: f.format.as_deref(),
-                compression: f.compression.as_deref(),
-                packets: f.packets,
-                bytes: f.bytes,
-                first_ts: f.first_ts.as_deref(),
-                last_ts: f.last_ts.as_deref(),
-                complete: f.complete,
-                warnings_total: f.warnings_total,
-                skipped: &f.skipped,
-                flow: &f.flow,
-                connections,
-                outcomes,
-                sha256: f.sha256.as_deref(),
-                filtered_out: f.filtered_out,
-                duration_s: f.duration_s,
-                link_types: &f.link_types,
-                warnings: &f.warnings,
-                attempts: &f.attempts,
-                neighbours: &f.neighbours,
-            },
-        );
+        file_record(&mut out, f, connections, outcomes);
     }
     out
+}
+
+/// The `file` record, a line: the fields of [`FileRecord`], then the
+/// attempts and the neighbour counts, as if they were its last fields.
+fn file_record(out: &mut Vec<u8>, f: &FileReport, connections: usize, outcomes: OutcomeCounts) {
+    json_bytes(out, &file_record_head(f, connections, outcomes));
+    // The object's closing brace comes after the last two fields.
+    if out.last() == Some(&b'}') {
+        out.pop();
+    }
+    out.extend_from_slice(b",\"attempts\":");
+    match f.attempts.as_deref() {
+        Some(list) => attempts_json(out, list),
+        None => out.extend_from_slice(b"null"),
+    }
+    if let Some(n) = &f.neighbours {
+        out.extend_from_slice(b",\"neighbours\":");
+        json_bytes(out, n);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn file_record_head(f: &FileReport, connections: usize, outcomes: OutcomeCounts) -> FileRecord<'_> {
+    FileRecord {
+        record: RECORD_FILE,
+        schema_version: SCHEMA_VERSION,
+        file: &f.path,
+        input_index: f.input_index,
+        redacted: f.redacted,
+        format: f.format.as_deref(),
+        compression: f.compression.as_deref(),
+        packets: f.packets,
+        bytes: f.bytes,
+        first_ts: f.first_ts.as_deref(),
+        last_ts: f.last_ts.as_deref(),
+        complete: f.complete,
+        warnings_total: f.warnings_total,
+        skipped: &f.skipped,
+        flow: &f.flow,
+        connections,
+        outcomes,
+        sha256: f.sha256.as_deref(),
+        filtered_out: f.filtered_out,
+        duration_s: f.duration_s,
+        link_types: &f.link_types,
+        warnings: &f.warnings,
+    }
+}
+
+/// Attempts from which [`attempts_json`] writes the list's second half on
+/// a thread of its own. A file's list is written after its last
+/// connection, when its reading and rendering threads are done: a long
+/// one (65,536 attempts, 31 MB of JSON, on refused-1m.pcap) was the last
+/// twentieth of the run's time, on one CPU (BENCHMARKS.md). Below this,
+/// starting a thread would cost more than it saves.
+const ATTEMPTS_BESIDE: usize = 4096;
+
+/// `list` as a JSON array, as [`json_bytes`] writes it: a long list in two
+/// halves at once.
+fn attempts_json(out: &mut Vec<u8>, list: &[Attempt]) {
+    if list.len() < ATTEMPTS_BESIDE {
+        return json_bytes(out, list);
+    }
+    let start = out.len();
+    let (first, second) = list.split_at(list.len() / 2);
+    let later = std::thread::scope(|s| {
+        let beside = std::thread::Builder::new().spawn_scoped(s, || {
+            let mut v = Vec::new();
+            json_bytes(&mut v, second);
+            v
+        });
+        json_bytes(out, first);
+        beside.map(|h| h.join())
+    });
+    let later = match later {
+        Ok(Ok(v)) => v,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread to be had: written here.
+        Err(_) => {
+            let mut v = Vec::new();
+            json_bytes(&mut v, second);
+            v
+        }
+    };
+    // `[a,b]` and `[c,d]` are joined as `[a,b,c,d]`.
+    match (out.last(), later.split_first()) {
+        (Some(b']'), Some((b'[', rest))) => {
+            out.pop();
+            out.push(b',');
+            out.extend_from_slice(rest);
+        }
+        // Not two arrays (one half refused by both writers): as a whole.
+        _ => {
+            out.truncate(start);
+            json_bytes(out, list);
+        }
+    }
 }
 
 /// The CSV columns, in order (docs/csv-columns.md).
@@ -756,5 +834,109 @@ mod tests {
         assert!(h
             .trim_end()
             .ends_with(",cert_not_after,summary,client_message,record,sha256"));
+    }
+
+    /// The file record as one struct with every field, written by
+    /// serde_json: what the record was before its attempts were written
+    /// apart (and in two halves when many).
+    #[derive(Serialize)]
+    struct WholeFileRecord<'a> {
+        #[serde(flatten)]
+        head: FileRecord<'a>,
+        attempts: &'a Option<Vec<Attempt>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        neighbours: &'a Option<crate::report::neighbours::NeighbourCounts>,
+    }
+
+    fn attempt(i: usize) -> Attempt {
+        Attempt {
+            client: format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+            server: "192.0.2.1:3389".into(),
+            streams: (0..(i % 5) as u64).map(|k| k * 65_536 + i as u64).collect(),
+            first_ts: "2026-09-21T14:13:20.000000Z".into(),
+            last_ts: "2026-09-21T14:14:38.643520Z".into(),
+            failed: i % 7,
+            benign: i % 3,
+            established: i % 11 == 0,
+            all_failed_same_step: i % 2 == 0,
+            failed_step: (i % 4 != 0).then(|| "tcp_syn_ack".into()),
+            summary: format!("{i} attempts \"quoted\" \\ caf\u{e9} \u{1}"),
+            relabelled: (0..i % 3)
+                .map(|k| Relabelled {
+                    stream: k as u64,
+                    outcome: "benign".into(),
+                    note: "a probe\n".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn file_with(attempts: Option<Vec<Attempt>>, neighbours: bool) -> FileReport {
+        FileReport {
+            path: "dir/a \"b\".pcap".into(),
+            sha256: Some("ab".repeat(32)),
+            format: Some("pcap (LE, usec)".into()),
+            compression: Some("none".into()),
+            link_types: Vec::new(),
+            packets: Some(12),
+            bytes: Some(3_400),
+            first_ts: None,
+            last_ts: None,
+            duration_s: Some(1.25),
+            complete: true,
+            error: None,
+            ignored: None,
+            warnings: Vec::new(),
+            warnings_total: 0,
+            skipped: Skipped::default(),
+            flow: FlowCounts::default(),
+            connections: Vec::new(),
+            attempts,
+            neighbours: neighbours.then(|| crate::report::neighbours::NeighbourCounts {
+                messages: 3,
+                ..Default::default()
+            }),
+            neighbour_attempts: Vec::new(),
+            filtered_out: 2,
+            input_index: 4,
+            redacted: false,
+        }
+    }
+
+    /// The file record, its attempts written apart (two threads past
+    /// [`ATTEMPTS_BESIDE`]), is what serde_json writes of the whole
+    /// record, with no attempt, with some on either side of the bound, and
+    /// with or without neighbour counts.
+    #[test]
+    fn file_record_is_the_whole_record_as_serde_json_writes_it() {
+        let sizes = [
+            0,
+            1,
+            2,
+            ATTEMPTS_BESIDE - 1,
+            ATTEMPTS_BESIDE,
+            ATTEMPTS_BESIDE + 1,
+            9_001,
+        ];
+        let lists = sizes
+            .iter()
+            .map(|&n| Some((0..n).map(attempt).collect::<Vec<_>>()))
+            .chain([None]);
+        for list in lists {
+            for neighbours in [false, true] {
+                let f = file_with(list.clone(), neighbours);
+                let outcomes = OutcomeCounts::default();
+                let mut expected = serde_json::to_string(&WholeFileRecord {
+                    head: file_record_head(&f, 7, outcomes.clone()),
+                    attempts: &f.attempts,
+                    neighbours: &f.neighbours,
+                })
+                .unwrap();
+                expected.push('\n');
+                let got = jsonl_tail(&f, 7, outcomes);
+                let n = f.attempts.as_ref().map(Vec::len);
+                assert!(got == expected, "{n:?} attempts, neighbours {neighbours}");
+            }
+        }
     }
 }

@@ -708,8 +708,8 @@ impl FileRecords {
                 out.write_all(records::jsonl_head(f, self.connections).as_bytes())?;
                 self.body.copy_to(out)?;
                 out.write_all(&self.lines)?;
-                let tail = records::jsonl_tail(f, self.connections, self.outcomes.clone());
-                out.write_all(tail.as_bytes())
+                let tail = records::jsonl_tail_bytes(f, self.connections, self.outcomes.clone());
+                out.write_all(&tail)
             }
             Format::Csv => {
                 let mut end = String::new();
