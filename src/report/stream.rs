@@ -241,10 +241,14 @@ impl Iterator for Records<'_> {
 /// or to the spill: writes this large cost few system calls, and a worker
 /// holds no more than this of a file whose turn has come. Each part
 /// handed on wakes the thread that writes: 3.6 GB of records (refused-1m
-/// .pcap) are 14,000 parts of 256 KiB, where parts of 64 KiB took the
-/// writing thread 0.36 s of CPU (waking, locking the channel) on two CPUs
-/// that the analysis keeps busy (BENCHMARKS.md).
-pub const CHUNK: usize = 256 << 10;
+/// .pcap) are 6,900 parts of 512 KiB. Parts of 64 KiB took the writing
+/// thread 0.36 s of CPU (waking, locking the channel) on two CPUs that
+/// the analysis keeps busy; parts of 256 KiB still took the rendering
+/// thread 65 to 80 ms of waking and the writing thread 155 to 170 ms,
+/// against about 30 and 110 ms with 512 KiB. Parts of 1 MiB saved little
+/// more (20 to 40 and 100 ms) and raised confirm-1m.pcap's peak memory
+/// by 11 to 33 MiB (BENCHMARKS.md).
+pub const CHUNK: usize = 512 << 10;
 
 /// Buffers of parts written, kept for the next parts to fill: a buffer
 /// of [`CHUNK`] bytes is a large block to the allocator, handed back to
