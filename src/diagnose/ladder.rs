@@ -38,6 +38,18 @@ impl Mark {
     }
 }
 
+/// A step a connection completed, as its ladder places it
+/// ([`Ladder::reached`]). The diagnosis carries them
+/// ([`super::Diagnosis::steps`]) so that the reports draw the ladder
+/// without building it again from the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reached {
+    pub step: Step,
+    pub certainty: Certainty,
+    /// The frame and time it was seen at (None when implied).
+    pub at: Option<(u64, Timestamp)>,
+}
+
 /// The security the negotiation chose (or the capture implies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
@@ -355,6 +367,38 @@ impl Ladder {
     /// security handshake ([`Ladder::answered`]).
     pub fn established(&self) -> bool {
         self.last.is_some_and(|m| m.step == Step::SessionData) || self.answered.is_some()
+    }
+
+    /// The steps completed, in ladder order, up to `last` (the
+    /// diagnosis' last step).
+    pub fn reached(&self, last: Option<Step>) -> Vec<Reached> {
+        let Some(last) = last else {
+            return Vec::new();
+        };
+        let Some(upto) = self.path.iter().position(|s| *s == last) else {
+            // A step off the chosen path (a rule placed the connection
+            // elsewhere): what the capture shows, up to it.
+            return self
+                .seen
+                .iter()
+                .filter(|m| m.step <= last)
+                .map(|m| Reached {
+                    step: m.step,
+                    certainty: m.certainty,
+                    at: Some((m.frame, m.ts)),
+                })
+                .collect();
+        };
+        self.path[..=upto]
+            .iter()
+            .filter_map(|&step| {
+                Some(Reached {
+                    step,
+                    certainty: self.certainty(step)?,
+                    at: self.mark(step).map(|m| (m.frame, m.ts)),
+                })
+            })
+            .collect()
     }
 
     /// How sure the capture makes a step on this connection's path: seen

@@ -570,6 +570,10 @@ pub struct Diagnosis {
     /// A one-line account of the negotiation, e.g. "client offered
     /// SSL|HYBRID, server chose SSL: NLA is off on the server".
     pub negotiation: Option<String>,
+    /// The ladder steps completed, in ladder order, up to `last_step`, as
+    /// the diagnosis' ladder placed them: kept for the reports, which
+    /// would otherwise build the ladder a second time.
+    pub steps: Vec<ladder::Reached>,
 }
 
 /// Decide the verdict for one connection. Pure and deterministic: the
@@ -604,6 +608,7 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         evidence: v.evidence,
         caveats: v.caveats,
         negotiation: None,
+        steps: lad.reached(last_step),
     };
     caveats::apply(&lad, &f, &mut d);
     // The rules and caveats are done with the facts: their sentence moves.

@@ -10,7 +10,6 @@
 //! layout reads the model only, so redaction holds for the drawing too.
 
 use super::model::{ConnectionReport, LadderEvent, StepReached, Text};
-use crate::diagnose::ladder::Ladder;
 use crate::diagnose::{Diagnosis, Ending, Party, Step};
 use crate::flow::TcpEventKind;
 use crate::proto::tls::{alert_name, TlsEvent};
@@ -20,44 +19,17 @@ use crate::timeline::{EventKind, Timeline};
 
 // ---------------------------------------------------------------- the model
 
-/// The steps completed, in ladder order, up to the diagnosis' last step.
+/// The steps completed, in ladder order, up to the diagnosis' last step
+/// (placed by the diagnosis' ladder: [`Diagnosis::steps`]).
 pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
-    let Some(last) = d.last_step else {
-        return Vec::new();
-    };
-    let lad = Ladder::build(tl);
-    let upto = match lad.path.iter().position(|s| *s == last) {
-        Some(i) => i,
-        // A step off the chosen path (a rule placed the connection
-        // elsewhere): what the capture shows, up to it.
-        None => {
-            return lad
-                .seen
-                .iter()
-                .filter(|m| m.step <= last)
-                .map(|m| StepReached {
-                    step: m.step.id().into(),
-                    from: m.step.sender().name().into(),
-                    certainty: m.certainty.name().into(),
-                    frame: Some(m.frame),
-                    time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
-                })
-                .collect()
-        }
-    };
-    lad.path
+    d.steps
         .iter()
-        .take(upto + 1)
-        .filter_map(|&step| {
-            let certainty = lad.certainty(step)?;
-            let mark = lad.mark(step);
-            Some(StepReached {
-                step: step.id().into(),
-                from: step.sender().name().into(),
-                certainty: certainty.name().into(),
-                frame: mark.map(|m| m.frame),
-                time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
-            })
+        .map(|r| StepReached {
+            step: r.step.id().into(),
+            from: r.step.sender().name().into(),
+            certainty: r.certainty.name().into(),
+            frame: r.at.map(|(frame, _)| frame),
+            time_s: r.at.map(|(_, ts)| ts.since(tl.first_ts).as_secs_f64()),
         })
         .collect()
 }
@@ -744,6 +716,221 @@ pub fn text(c: &ConnectionReport, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::ladder::Ladder;
+
+    /// The steps completed, as they were made before the diagnosis
+    /// carried them: from a ladder built again from the timeline.
+    fn rebuilt_steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
+        let Some(last) = d.last_step else {
+            return Vec::new();
+        };
+        let lad = Ladder::build(tl);
+        let upto = match lad.path.iter().position(|s| *s == last) {
+            Some(i) => i,
+            // A step off the chosen path (a rule placed the connection
+            // elsewhere): what the capture shows, up to it.
+            None => {
+                return lad
+                    .seen
+                    .iter()
+                    .filter(|m| m.step <= last)
+                    .map(|m| StepReached {
+                        step: m.step.id().into(),
+                        from: m.step.sender().name().into(),
+                        certainty: m.certainty.name().into(),
+                        frame: Some(m.frame),
+                        time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
+                    })
+                    .collect()
+            }
+        };
+        lad.path
+            .iter()
+            .take(upto + 1)
+            .filter_map(|&step| {
+                let certainty = lad.certainty(step)?;
+                let mark = lad.mark(step);
+                Some(StepReached {
+                    step: step.id().into(),
+                    from: step.sender().name().into(),
+                    certainty: certainty.name().into(),
+                    frame: mark.map(|m| m.frame),
+                    time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
+                })
+            })
+            .collect()
+    }
+
+    /// Every connection of the lab captures and of the public corpus
+    /// (when it is there), as the analysis diagnosed it.
+    fn analysed() -> Vec<crate::analyze::ConnectionResult> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
+        let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                let name = path.to_string_lossy().into_owned();
+                if path.is_dir() {
+                    dirs.push(name);
+                } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                    files.push(path);
+                }
+            }
+        }
+        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+        let manifest = std::fs::read_to_string(format!("{corpus}/MANIFEST.tsv"));
+        for line in manifest.iter().flat_map(|m| m.lines().skip(1)) {
+            if let Some(file) = line.split('\t').next() {
+                files.push(std::path::Path::new(corpus).join(file));
+            }
+        }
+        let mut all = Vec::new();
+        for path in files {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let name = path.to_string_lossy();
+            let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
+            all.extend(r.connections);
+        }
+        all
+    }
+
+    /// Connections built by hand: one for each way up the ladder (and
+    /// off it), several stopping half-way.
+    fn built() -> Vec<Timeline> {
+        use crate::diagnose::testkit::{good_cert, TlBuilder};
+        use crate::proto::credssp::CredsspLeg::*;
+        use crate::proto::x224::Protocols;
+        let to_c = crate::common::Dir::ToClient;
+        let to_s = crate::common::Dir::ToServer;
+        let tls = |b: TlBuilder, selected| {
+            b.handshake()
+                .cr(4, 0.002, Protocols::SSL | Protocols::HYBRID)
+                .cc(5, 0.003, selected)
+                .tls12(6, 0.004, good_cert("srv"))
+        };
+        vec![
+            TlBuilder::new().syn(1, 0.0).rst_s(2, 0.0001).build(),
+            TlBuilder::new().syns(1, &[0.0, 1.0, 3.0]).build(),
+            TlBuilder::new().handshake().rst_c(4, 0.01).build(),
+            TlBuilder::new().handshake().cr(4, 0.002, 3).build(),
+            TlBuilder::new()
+                .handshake()
+                .cr(4, 0.002, 1)
+                .neg_failure(5, 0.003, 5)
+                .fin_s(6, 0.004)
+                .build(),
+            TlBuilder::new()
+                .handshake()
+                .cr(4, 0.002, 1)
+                .neg_failure(5, 0.003, 5)
+                .client_hello(6, 0.004)
+                .server_hello(7, 0.005, 0x0303)
+                .build(),
+            TlBuilder::new()
+                .handshake()
+                .cr(4, 0.002, 0)
+                .cc(5, 0.003, Protocols::RDP)
+                .build(),
+            tls(TlBuilder::new(), Protocols::SSL)
+                .app(20, 0.01, to_s, 400)
+                .app(21, 0.02, to_c, 900)
+                .app_summary(22, 0.5, to_c, 40, 50_000)
+                .build(),
+            tls(TlBuilder::new(), Protocols::SSL)
+                .alert(20, 0.01, to_c, 48)
+                .build(),
+            tls(TlBuilder::new(), Protocols::HYBRID)
+                .leg(20, 0.01, Negotiate)
+                .leg(21, 0.02, Challenge)
+                .leg(22, 0.03, Authenticate)
+                .rst_s(23, 0.04)
+                .build(),
+            tls(TlBuilder::new(), Protocols::HYBRID_EX)
+                .leg(20, 0.01, Challenge)
+                .leg(21, 0.02, Negotiate)
+                .leg(22, 0.03, Authenticate)
+                .leg(23, 0.04, ServerPubKeyAuth)
+                .leg(24, 0.05, Credentials)
+                .leg(25, 0.06, EarlyUserAuthResult)
+                .app(26, 0.07, to_s, 400)
+                .build(),
+            TlBuilder::new()
+                .handshake()
+                .client_hello(4, 0.002)
+                .server_hello(5, 0.003, 0x0304)
+                .app(6, 0.004, to_s, 80)
+                .app(7, 0.005, to_c, 200)
+                .app(8, 0.006, to_s, 300)
+                .build(),
+            TlBuilder::new()
+                .app(1, 0.0, to_s, 300)
+                .app(2, 0.1, to_c, 3000)
+                .build(),
+            TlBuilder::new()
+                .payload(4_000, 90_000)
+                .last_payload(to_c, 40, 9.0)
+                .build(),
+        ]
+    }
+
+    /// The steps the diagnosis carries are those a ladder built again
+    /// from the timeline gives, on every connection analysed or built.
+    #[test]
+    fn carried_steps_are_those_of_a_ladder_built_again() {
+        let mut results = analysed();
+        assert!(results.len() > 100, "{}", results.len());
+        for tl in built() {
+            let diagnosis = crate::diagnose::diagnose(&tl);
+            results.push(crate::analyze::ConnectionResult {
+                timeline: tl,
+                diagnosis,
+                decryption: None,
+            });
+        }
+        let mut steps = 0;
+        for c in &results {
+            let (tl, d) = (&c.timeline, &c.diagnosis);
+            let carried = steps_reached(tl, d);
+            assert_eq!(
+                carried,
+                rebuilt_steps_reached(tl, d),
+                "stream {}",
+                tl.stream
+            );
+            steps += carried.len();
+        }
+        assert!(steps > 5 * results.len(), "{steps}");
+    }
+
+    /// Whatever the last step (a rule may place a connection off its
+    /// ladder's path, or nowhere), the steps a ladder gives up to it are
+    /// those made before they were carried.
+    #[test]
+    fn steps_up_to_any_last_step_are_those_made_before() {
+        let mut timelines: Vec<Timeline> = analysed().into_iter().map(|c| c.timeline).collect();
+        timelines.extend(built());
+        let lasts: Vec<Option<Step>> = std::iter::once(None).chain(Step::all().map(Some)).collect();
+        let mut off_path = 0;
+        for tl in &timelines {
+            let lad = Ladder::build(tl);
+            let mut d = crate::diagnose::diagnose(tl);
+            for &last in &lasts {
+                d.last_step = last;
+                d.steps = lad.reached(last);
+                assert_eq!(
+                    steps_reached(tl, &d),
+                    rebuilt_steps_reached(tl, &d),
+                    "stream {} up to {last:?}",
+                    tl.stream
+                );
+                off_path += usize::from(last.is_some_and(|s| !lad.path.contains(&s)));
+            }
+        }
+        assert!(off_path > 0);
+    }
 
     /// The scale of short pauses: one row height per second, whole
     /// pixels, never more than a row; a second or more is a break.
