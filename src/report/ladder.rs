@@ -20,18 +20,19 @@ use crate::timeline::{EventKind, Timeline};
 // ---------------------------------------------------------------- the model
 
 /// The steps completed, in ladder order, up to the diagnosis' last step
-/// (placed by the diagnosis' ladder: [`Diagnosis::steps`]).
+/// (told from the marks of the diagnosis' ladder: [`Diagnosis::ladder`]).
 pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
-    d.steps
-        .iter()
-        .map(|r| StepReached {
-            step: r.step.id().into(),
-            from: r.step.sender().name().into(),
-            certainty: r.certainty.name().into(),
-            frame: r.at.map(|(frame, _)| frame),
-            time_s: r.at.map(|(_, ts)| ts.since(tl.first_ts).as_secs_f64()),
-        })
-        .collect()
+    let reached = d.ladder.reached(d.last_step);
+    // Room for them all at once (at most the path up to the last step).
+    let mut steps = Vec::with_capacity(reached.size_hint().1.unwrap_or(0));
+    steps.extend(reached.map(|r| StepReached {
+        step: r.step.id().into(),
+        from: r.step.sender().name().into(),
+        certainty: r.certainty.name().into(),
+        frame: r.at.map(|(frame, _)| frame),
+        time_s: r.at.map(|(_, ts)| ts.since(tl.first_ts).as_secs_f64()),
+    }));
+    steps
 }
 
 /// The key events, runs of retransmissions and zero windows collapsed.
@@ -803,18 +804,17 @@ mod tests {
         let lasts: Vec<Option<Step>> = std::iter::once(None).chain(Step::all().map(Some)).collect();
         let mut off_path = 0;
         for tl in &timelines {
-            let lad = Ladder::build(tl);
             let mut d = crate::diagnose::diagnose(tl);
+            d.ladder = Ladder::build(tl).into_marks();
             for &last in &lasts {
                 d.last_step = last;
-                d.steps = lad.reached(last);
                 assert_eq!(
                     steps_reached(tl, &d),
                     rebuilt_steps_reached(tl, &d),
                     "stream {} up to {last:?}",
                     tl.stream
                 );
-                off_path += usize::from(last.is_some_and(|s| !lad.path.contains(&s)));
+                off_path += usize::from(last.is_some_and(|s| !d.ladder.path.contains(&s)));
             }
         }
         assert!(off_path > 0);

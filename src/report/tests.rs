@@ -175,14 +175,14 @@ fn diag(outcome: Outcome, phase: Phase, last: Option<Step>, failed: Option<Step>
         evidence: Vec::new(),
         caveats: Vec::new(),
         negotiation: None,
-        steps: Vec::new(),
+        ladder: Default::default(),
     }
 }
 
-/// A diagnosis made by hand, with the ladder steps the analysis would
-/// have it carry.
+/// A diagnosis made by hand, with the ladder marks the analysis would
+/// have it keep.
 fn with_steps(tl: &Timeline, mut d: Diagnosis) -> Diagnosis {
-    d.steps = crate::diagnose::ladder::Ladder::build(tl).reached(d.last_step);
+    d.ladder = crate::diagnose::ladder::Ladder::build(tl).into_marks();
     d
 }
 
