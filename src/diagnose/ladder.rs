@@ -38,6 +38,78 @@ impl Mark {
     }
 }
 
+/// What the reports need of a connection's ladder: its path and the
+/// steps the capture shows. The diagnosis keeps them
+/// ([`super::Diagnosis::ladder`], taken from its ladder by
+/// [`Ladder::into_marks`]) so that the reports tell the steps reached
+/// ([`LadderMarks::reached`]) without building the ladder again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LadderMarks {
+    /// [`Ladder::path`].
+    pub path: std::borrow::Cow<'static, [Step]>,
+    /// [`Ladder::seen`].
+    pub seen: Vec<Mark>,
+}
+
+/// A step a connection completed ([`LadderMarks::reached`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reached {
+    pub step: Step,
+    pub certainty: Certainty,
+    /// The frame and time it was seen at (None when implied).
+    pub at: Option<(u64, Timestamp)>,
+}
+
+impl LadderMarks {
+    /// The steps completed, in ladder order, up to `last` (the
+    /// diagnosis' last step).
+    pub fn reached(&self, last: Option<Step>) -> impl Iterator<Item = Reached> + '_ {
+        let upto = last.map(|l| self.path.iter().position(|s| *s == l));
+        let (on_path, off_path) = match upto {
+            None => (&self.path[..0], None),
+            Some(Some(i)) => (&self.path[..=i], None),
+            // A step off the chosen path (a rule placed the connection
+            // elsewhere): what the capture shows, up to it.
+            Some(None) => (&self.path[..0], last),
+        };
+        let on_path = on_path.iter().filter_map(move |&step| {
+            Some(Reached {
+                step,
+                certainty: certainty_in(&self.path, &self.seen, step)?,
+                at: mark_in(&self.seen, step).map(|m| (m.frame, m.ts)),
+            })
+        });
+        let off_path = off_path.into_iter().flat_map(move |last| {
+            self.seen
+                .iter()
+                .filter(move |m| m.step <= last)
+                .map(|m| Reached {
+                    step: m.step,
+                    certainty: m.certainty,
+                    at: Some((m.frame, m.ts)),
+                })
+        });
+        on_path.chain(off_path)
+    }
+}
+
+/// Where `step` was seen, if it was.
+fn mark_in(seen: &[Mark], step: Step) -> Option<Mark> {
+    seen.iter().find(|m| m.step == step).copied()
+}
+
+/// How sure the capture makes `step` on `path` ([`Ladder::certainty`]).
+fn certainty_in(path: &[Step], seen: &[Mark], step: Step) -> Option<Certainty> {
+    if let Some(m) = mark_in(seen, step) {
+        return Some(m.certainty);
+    }
+    let at = path.iter().position(|s| *s == step)?;
+    seen.iter()
+        .filter(|m| path.iter().position(|s| *s == m.step) > Some(at))
+        .map(|m| m.certainty.min(Certainty::Implied))
+        .max()
+}
+
 /// The security the negotiation chose (or the capture implies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
@@ -347,7 +419,7 @@ impl Ladder {
 
     /// Where a step was seen, if it was.
     pub fn mark(&self, step: Step) -> Option<Mark> {
-        self.seen.iter().find(|m| m.step == step).copied()
+        mark_in(&self.seen, step)
     }
 
     /// The session ran: session data was seen (or inferred from volume),
@@ -361,15 +433,16 @@ impl Ladder {
     /// (or inferred) where marked, implied when a later step is marked,
     /// `None` when not reached.
     pub fn certainty(&self, step: Step) -> Option<Certainty> {
-        if let Some(m) = self.mark(step) {
-            return Some(m.certainty);
+        certainty_in(&self.path, &self.seen, step)
+    }
+
+    /// The path and the marks, for the diagnosis to keep (the ladder is
+    /// done with: its marks are not given back to the thread's spares).
+    pub fn into_marks(mut self) -> LadderMarks {
+        LadderMarks {
+            path: std::mem::take(&mut self.path),
+            seen: std::mem::take(&mut self.seen),
         }
-        let at = self.path.iter().position(|s| *s == step)?;
-        self.seen
-            .iter()
-            .filter(|m| self.path.iter().position(|s| *s == m.step) > Some(at))
-            .map(|m| m.certainty.min(Certainty::Implied))
-            .max()
     }
 }
 

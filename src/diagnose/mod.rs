@@ -570,6 +570,10 @@ pub struct Diagnosis {
     /// A one-line account of the negotiation, e.g. "client offered
     /// SSL|HYBRID, server chose SSL: NLA is off on the server".
     pub negotiation: Option<String>,
+    /// The path and marks of the diagnosis' ladder: kept for the reports,
+    /// which tell the steps reached from them instead of building the
+    /// ladder a second time.
+    pub ladder: ladder::LadderMarks,
 }
 
 /// Decide the verdict for one connection. Pure and deterministic: the
@@ -604,8 +608,10 @@ pub fn diagnose(tl: &Timeline) -> Diagnosis {
         evidence: v.evidence,
         caveats: v.caveats,
         negotiation: None,
+        ladder: Default::default(),
     };
     caveats::apply(&lad, &f, &mut d);
+    d.ladder = lad.into_marks();
     // The rules and caveats are done with the facts: their sentence moves.
     d.negotiation = f.proto.negotiation.take();
     // The evidence model: a cause is never surer than what it rests on.

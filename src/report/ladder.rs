@@ -10,7 +10,6 @@
 //! layout reads the model only, so redaction holds for the drawing too.
 
 use super::model::{ConnectionReport, LadderEvent, StepReached, Text};
-use crate::diagnose::ladder::Ladder;
 use crate::diagnose::{Diagnosis, Ending, Party, Step};
 use crate::flow::TcpEventKind;
 use crate::proto::tls::{alert_name, TlsEvent};
@@ -20,46 +19,20 @@ use crate::timeline::{EventKind, Timeline};
 
 // ---------------------------------------------------------------- the model
 
-/// The steps completed, in ladder order, up to the diagnosis' last step.
+/// The steps completed, in ladder order, up to the diagnosis' last step
+/// (told from the marks of the diagnosis' ladder: [`Diagnosis::ladder`]).
 pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
-    let Some(last) = d.last_step else {
-        return Vec::new();
-    };
-    let lad = Ladder::build(tl);
-    let upto = match lad.path.iter().position(|s| *s == last) {
-        Some(i) => i,
-        // A step off the chosen path (a rule placed the connection
-        // elsewhere): what the capture shows, up to it.
-        None => {
-            return lad
-                .seen
-                .iter()
-                .filter(|m| m.step <= last)
-                .map(|m| StepReached {
-                    step: m.step.id().into(),
-                    from: m.step.sender().name().into(),
-                    certainty: m.certainty.name().into(),
-                    frame: Some(m.frame),
-                    time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
-                })
-                .collect()
-        }
-    };
-    lad.path
-        .iter()
-        .take(upto + 1)
-        .filter_map(|&step| {
-            let certainty = lad.certainty(step)?;
-            let mark = lad.mark(step);
-            Some(StepReached {
-                step: step.id().into(),
-                from: step.sender().name().into(),
-                certainty: certainty.name().into(),
-                frame: mark.map(|m| m.frame),
-                time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
-            })
-        })
-        .collect()
+    let reached = d.ladder.reached(d.last_step);
+    // Room for them all at once (at most the path up to the last step).
+    let mut steps = Vec::with_capacity(reached.size_hint().1.unwrap_or(0));
+    steps.extend(reached.map(|r| StepReached {
+        step: r.step.id().into(),
+        from: r.step.sender().name().into(),
+        certainty: r.certainty.name().into(),
+        frame: r.at.map(|(frame, _)| frame),
+        time_s: r.at.map(|(_, ts)| ts.since(tl.first_ts).as_secs_f64()),
+    }));
+    steps
 }
 
 /// The key events, runs of retransmissions and zero windows collapsed.
@@ -744,6 +717,108 @@ pub fn text(c: &ConnectionReport, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::ladder::Ladder;
+
+    /// The steps completed, as they were made before the diagnosis
+    /// carried them: from a ladder built again from the timeline.
+    fn rebuilt_steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
+        let Some(last) = d.last_step else {
+            return Vec::new();
+        };
+        let lad = Ladder::build(tl);
+        let upto = match lad.path.iter().position(|s| *s == last) {
+            Some(i) => i,
+            // A step off the chosen path (a rule placed the connection
+            // elsewhere): what the capture shows, up to it.
+            None => {
+                return lad
+                    .seen
+                    .iter()
+                    .filter(|m| m.step <= last)
+                    .map(|m| StepReached {
+                        step: m.step.id().into(),
+                        from: m.step.sender().name().into(),
+                        certainty: m.certainty.name().into(),
+                        frame: Some(m.frame),
+                        time_s: Some(m.ts.since(tl.first_ts).as_secs_f64()),
+                    })
+                    .collect()
+            }
+        };
+        lad.path
+            .iter()
+            .take(upto + 1)
+            .filter_map(|&step| {
+                let certainty = lad.certainty(step)?;
+                let mark = lad.mark(step);
+                Some(StepReached {
+                    step: step.id().into(),
+                    from: step.sender().name().into(),
+                    certainty: certainty.name().into(),
+                    frame: mark.map(|m| m.frame),
+                    time_s: mark.map(|m| m.ts.since(tl.first_ts).as_secs_f64()),
+                })
+            })
+            .collect()
+    }
+
+    /// The steps the diagnosis carries are those a ladder built again
+    /// from the timeline gives, on every connection analysed or built.
+    #[test]
+    fn carried_steps_are_those_of_a_ladder_built_again() {
+        let mut results = crate::report::analysed_results();
+        assert!(results.len() > 100, "{}", results.len());
+        for tl in crate::report::built_timelines() {
+            let diagnosis = crate::diagnose::diagnose(&tl);
+            results.push(crate::analyze::ConnectionResult {
+                timeline: tl,
+                diagnosis,
+                decryption: None,
+            });
+        }
+        let mut steps = 0;
+        for c in &results {
+            let (tl, d) = (&c.timeline, &c.diagnosis);
+            let carried = steps_reached(tl, d);
+            assert_eq!(
+                carried,
+                rebuilt_steps_reached(tl, d),
+                "stream {}",
+                tl.stream
+            );
+            steps += carried.len();
+        }
+        assert!(steps > 5 * results.len(), "{steps}");
+    }
+
+    /// Whatever the last step (a rule may place a connection off its
+    /// ladder's path, or nowhere), the steps a ladder gives up to it are
+    /// those made before they were carried.
+    #[test]
+    fn steps_up_to_any_last_step_are_those_made_before() {
+        let mut timelines: Vec<Timeline> = crate::report::analysed_results()
+            .into_iter()
+            .map(|c| c.timeline)
+            .collect();
+        timelines.extend(crate::report::built_timelines());
+        let lasts: Vec<Option<Step>> = std::iter::once(None).chain(Step::all().map(Some)).collect();
+        let mut off_path = 0;
+        for tl in &timelines {
+            let mut d = crate::diagnose::diagnose(tl);
+            d.ladder = Ladder::build(tl).into_marks();
+            for &last in &lasts {
+                d.last_step = last;
+                assert_eq!(
+                    steps_reached(tl, &d),
+                    rebuilt_steps_reached(tl, &d),
+                    "stream {} up to {last:?}",
+                    tl.stream
+                );
+                off_path += usize::from(last.is_some_and(|s| !d.ladder.path.contains(&s)));
+            }
+        }
+        assert!(off_path > 0);
+    }
 
     /// The scale of short pauses: one row height per second, whole
     /// pixels, never more than a row; a second or more is a break.

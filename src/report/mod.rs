@@ -57,6 +57,133 @@ pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
     reports
 }
 
+/// Every connection of the lab captures (the decryption captures also
+/// with their key logs) and of the public corpus (when it is there), as
+/// the analysis diagnosed it.
+#[cfg(test)]
+pub(crate) fn analysed_results() -> Vec<crate::analyze::ConnectionResult> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
+    let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if path.is_dir() {
+                dirs.push(name);
+            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                files.push(path);
+            }
+        }
+    }
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+    let manifest = std::fs::read_to_string(format!("{corpus}/MANIFEST.tsv"));
+    for line in manifest.iter().flat_map(|m| m.lines().skip(1)) {
+        if let Some(file) = line.split('\t').next() {
+            files.push(std::path::Path::new(corpus).join(file));
+        }
+    }
+    let mut all = Vec::new();
+    for path in files {
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let name = path.to_string_lossy();
+        let mut opts = crate::analyze::Options::default();
+        let r = crate::analyze::analyze_reader(&name, &bytes[..], &opts);
+        all.extend(r.connections);
+        if let Ok(log) = std::fs::read_to_string(path.with_extension("keys")) {
+            use crate::proto::decrypt::keys::{Keys, Origin};
+            let mut keys = Keys::default();
+            keys.add_key_log(&log, Origin::File(name.to_string()));
+            opts.keys = Some(std::sync::Arc::new(keys));
+            let r = crate::analyze::analyze_reader(&name, &bytes[..], &opts);
+            all.extend(r.connections);
+        }
+    }
+    all
+}
+
+/// Connections built by hand: one for each way up the ladder (and
+/// off it), several stopping half-way.
+#[cfg(test)]
+pub(crate) fn built_timelines() -> Vec<crate::timeline::Timeline> {
+    use crate::diagnose::testkit::{good_cert, TlBuilder};
+    use crate::proto::credssp::CredsspLeg::*;
+    use crate::proto::x224::Protocols;
+    let to_c = crate::common::Dir::ToClient;
+    let to_s = crate::common::Dir::ToServer;
+    let tls = |b: TlBuilder, selected| {
+        b.handshake()
+            .cr(4, 0.002, Protocols::SSL | Protocols::HYBRID)
+            .cc(5, 0.003, selected)
+            .tls12(6, 0.004, good_cert("srv"))
+    };
+    vec![
+        TlBuilder::new().syn(1, 0.0).rst_s(2, 0.0001).build(),
+        TlBuilder::new().syns(1, &[0.0, 1.0, 3.0]).build(),
+        TlBuilder::new().handshake().rst_c(4, 0.01).build(),
+        TlBuilder::new().handshake().cr(4, 0.002, 3).build(),
+        TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, 1)
+            .neg_failure(5, 0.003, 5)
+            .fin_s(6, 0.004)
+            .build(),
+        TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, 1)
+            .neg_failure(5, 0.003, 5)
+            .client_hello(6, 0.004)
+            .server_hello(7, 0.005, 0x0303)
+            .build(),
+        TlBuilder::new()
+            .handshake()
+            .cr(4, 0.002, 0)
+            .cc(5, 0.003, Protocols::RDP)
+            .build(),
+        tls(TlBuilder::new(), Protocols::SSL)
+            .app(20, 0.01, to_s, 400)
+            .app(21, 0.02, to_c, 900)
+            .app_summary(22, 0.5, to_c, 40, 50_000)
+            .build(),
+        tls(TlBuilder::new(), Protocols::SSL)
+            .alert(20, 0.01, to_c, 48)
+            .build(),
+        tls(TlBuilder::new(), Protocols::HYBRID)
+            .leg(20, 0.01, Negotiate)
+            .leg(21, 0.02, Challenge)
+            .leg(22, 0.03, Authenticate)
+            .rst_s(23, 0.04)
+            .build(),
+        tls(TlBuilder::new(), Protocols::HYBRID_EX)
+            .leg(20, 0.01, Challenge)
+            .leg(21, 0.02, Negotiate)
+            .leg(22, 0.03, Authenticate)
+            .leg(23, 0.04, ServerPubKeyAuth)
+            .leg(24, 0.05, Credentials)
+            .leg(25, 0.06, EarlyUserAuthResult)
+            .app(26, 0.07, to_s, 400)
+            .build(),
+        TlBuilder::new()
+            .handshake()
+            .client_hello(4, 0.002)
+            .server_hello(5, 0.003, 0x0304)
+            .app(6, 0.004, to_s, 80)
+            .app(7, 0.005, to_c, 200)
+            .app(8, 0.006, to_s, 300)
+            .build(),
+        TlBuilder::new()
+            .app(1, 0.0, to_s, 300)
+            .app(2, 0.1, to_c, 3000)
+            .build(),
+        TlBuilder::new()
+            .payload(4_000, 90_000)
+            .last_payload(to_c, 40, 9.0)
+            .build(),
+    ]
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {

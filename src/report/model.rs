@@ -1484,9 +1484,10 @@ pub fn frames_filter(frames: impl IntoIterator<Item = u64>) -> Option<String> {
     Some(out)
 }
 
-fn negotiation(tl: &Timeline, d: &Diagnosis) -> Option<Negotiation> {
-    let req = tl.connection_request();
-    let conf = tl.connection_confirm();
+/// `x224`: the timeline holds X.224 messages (else none is looked for).
+fn negotiation(tl: &Timeline, d: &Diagnosis, x224: bool) -> Option<Negotiation> {
+    let req = x224.then(|| tl.connection_request()).flatten();
+    let conf = x224.then(|| tl.connection_confirm()).flatten();
     if req.is_none() && conf.is_none() && d.negotiation.is_none() {
         return None;
     }
@@ -1941,14 +1942,65 @@ fn table_message_line(r: &client_message::Resolved) -> Option<&'static str> {
         .map(|(_, line)| line.as_str())
 }
 
+/// The families of protocol messages a timeline holds, found in one pass
+/// over its events. Each part of the report that lists messages of one
+/// family (TLS, MCS, CredSSP, the decrypted NLA messages) searched all
+/// the events for them; most connections of a large capture hold a few
+/// TCP events and the X.224 messages at most, so a part is looked for
+/// only when its family is there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Families {
+    x224: bool,
+    mcs: bool,
+    tls: bool,
+    credssp: bool,
+    nla: bool,
+}
+
+impl Families {
+    /// Every family: each part looked for.
+    #[cfg(test)]
+    const ALL: Families = Families {
+        x224: true,
+        mcs: true,
+        tls: true,
+        credssp: true,
+        nla: true,
+    };
+
+    fn of(tl: &Timeline) -> Families {
+        let mut has = Families::default();
+        for (_, p) in tl.proto_events() {
+            match p {
+                ProtoEvent::X224(_) => has.x224 = true,
+                ProtoEvent::Mcs(_) => has.mcs = true,
+                ProtoEvent::Tls(_) => has.tls = true,
+                ProtoEvent::Credssp(_) => has.credssp = true,
+                ProtoEvent::Nla(_) => has.nla = true,
+                _ => {}
+            }
+        }
+        has
+    }
+}
+
 /// The report of one connection.
 pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
+    connection_report_of(c, Families::of(&c.timeline))
+}
+
+/// [`connection_report`], the parts of the families `has` leaves out
+/// empty.
+fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport {
     let tl = &c.timeline;
     let d = &c.diagnosis;
     let v6 = tl.endpoints.client.is_ipv6();
     let ended = ended_by(&d.ending, v6);
-    let certificates = tl
-        .certificates()
+    // The server's chain: a TLS Certificate, or Standard RDP Security's
+    // in the MCS Connect Response.
+    let certificates = (has.tls || has.mcs)
+        .then(|| tl.certificates())
+        .flatten()
         .map(|(e, chain)| {
             chain
                 .iter()
@@ -1983,7 +2035,7 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             grounds: c.grounds.name().into(),
             summary: c.summary.clone().into(),
             remediation: c.remediation.into(),
-            client_messages: client_messages(c.id, error_info_code(tl)),
+            client_messages: client_messages(c.id, has.mcs.then(|| error_info_code(tl)).flatten()),
         }),
         benign: d.benign.map(|b| b.id().into()),
         evidence: d
@@ -2001,11 +2053,13 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
             })
             .collect(),
         caveats: d.caveats.clone(),
-        negotiation: negotiation(tl, d),
-        tls: tls(tl),
+        negotiation: negotiation(tl, d, has.x224),
+        tls: has.tls.then(|| tls(tl)).flatten(),
         certificates,
-        client_certificates: tl
-            .client_certificates()
+        client_certificates: has
+            .tls
+            .then(|| tl.client_certificates())
+            .flatten()
             .map(|(e, chain)| {
                 chain
                     .iter()
@@ -2013,11 +2067,15 @@ pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
                     .collect()
             })
             .unwrap_or_default(),
-        client_data: client_data(tl),
-        server_data: server_data(tl),
-        credssp: credssp(tl),
-        nla: nla_items(tl),
-        rdp_messages: rdp_messages(tl),
+        client_data: has.mcs.then(|| client_data(tl)).flatten(),
+        server_data: has.mcs.then(|| server_data(tl)).flatten(),
+        credssp: if has.credssp { credssp(tl) } else { Vec::new() },
+        nla: if has.nla { nla_items(tl) } else { Vec::new() },
+        rdp_messages: if has.mcs {
+            rdp_messages(tl)
+        } else {
+            Vec::new()
+        },
         events_dropped: tl.events_dropped,
         display_filter: display_filter(tl.stream),
         evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
@@ -2236,4 +2294,54 @@ fn count(v: &mut Vec<Count>, id: &str) {
 /// Most frequent first, then by id.
 fn sort_counts(v: &mut [Count]) {
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
+}
+
+#[cfg(test)]
+mod families_tests {
+    use super::*;
+
+    /// The report made looking only for the families of messages a
+    /// timeline holds is the one made looking for every part, on every
+    /// connection analysed (lab captures, decrypted, corpus) or built,
+    /// each also with a negotiation sentence of its own (the negotiation
+    /// is reported without X.224 messages then).
+    #[test]
+    fn parts_looked_for_by_family_are_those_looked_for_always() {
+        let mut results = crate::report::analysed_results();
+        for tl in crate::report::built_timelines() {
+            let diagnosis = crate::diagnose::diagnose(&tl);
+            results.push(ConnectionResult {
+                timeline: tl,
+                diagnosis,
+                decryption: None,
+            });
+        }
+        let mut found = [0usize; 5];
+        for mut c in results {
+            let has = Families::of(&c.timeline);
+            let want = connection_report_of(&c, Families::ALL);
+            assert_eq!(
+                connection_report_of(&c, has),
+                want,
+                "stream {}",
+                c.timeline.stream
+            );
+            for (n, family) in
+                found
+                    .iter_mut()
+                    .zip([has.x224, has.mcs, has.tls, has.credssp, has.nla])
+            {
+                *n += usize::from(family);
+            }
+            c.diagnosis.negotiation = Some("client offered SSL, server chose SSL".into());
+            let want = connection_report_of(&c, Families::ALL);
+            assert_eq!(
+                connection_report_of(&c, has),
+                want,
+                "stream {}",
+                c.timeline.stream
+            );
+        }
+        assert!(found.iter().all(|&n| n > 0), "{found:?}");
+    }
 }

@@ -175,7 +175,15 @@ fn diag(outcome: Outcome, phase: Phase, last: Option<Step>, failed: Option<Step>
         evidence: Vec::new(),
         caveats: Vec::new(),
         negotiation: None,
+        ladder: Default::default(),
     }
+}
+
+/// A diagnosis made by hand, with the ladder marks the analysis would
+/// have it keep.
+fn with_steps(tl: &Timeline, mut d: Diagnosis) -> Diagnosis {
+    d.ladder = crate::diagnose::ladder::Ladder::build(tl).into_marks();
+    d
 }
 
 fn cause(
@@ -297,8 +305,8 @@ fn established() -> ConnectionResult {
     );
     d.negotiation = Some("client offered SSL|HYBRID|HYBRID_EX, server chose HYBRID_EX".into());
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -353,8 +361,8 @@ fn nla_required() -> ConnectionResult {
     ]);
     d.negotiation = Some("client offered SSL, server requires HYBRID".into());
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -413,8 +421,8 @@ fn tls_reset() -> ConnectionResult {
         ),
     ]);
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -508,8 +516,8 @@ fn cert_expired() -> ConnectionResult {
             .into(),
     ];
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -531,8 +539,8 @@ fn precheck() -> ConnectionResult {
     d.ending = Ending::ClosedBy(Party::Client);
     d.ending_frame = Some(90);
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -588,8 +596,8 @@ fn timeout() -> ConnectionResult {
         ),
     ]);
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -644,8 +652,8 @@ fn standard_security() -> ConnectionResult {
         None,
     );
     ConnectionResult {
+        diagnosis: with_steps(&tl, d),
         timeline: tl,
-        diagnosis: d,
         decryption: None,
     }
 }
@@ -1176,8 +1184,8 @@ fn retries_file() -> FileResult {
             ),
         )]);
         conns.push(ConnectionResult {
+            diagnosis: with_steps(&tl, d),
             timeline: tl,
-            diagnosis: d,
             decryption: None,
         });
     }
