@@ -351,7 +351,9 @@ pub enum NegotiationClue {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TlsClue {
-    ClientHello(Option<ClientHello>),
+    /// Boxed, as in [`crate::proto::tls::TlsEvent::ClientHello`]: inline,
+    /// every evidence item was 136 bytes.
+    ClientHello(Option<Box<ClientHello>>),
     /// The server's leaf certificate judged at the capture's time.
     Certificate {
         /// Boxed: a certificate is several times larger than any other
@@ -360,10 +362,7 @@ pub enum TlsClue {
         at: Timestamp,
     },
     /// The FIN or RST that followed an encrypted alert.
-    CloseAfterAlert {
-        dir: Dir,
-        rst: bool,
-    },
+    CloseAfterAlert { dir: Dir, rst: bool },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1134,6 +1133,14 @@ impl From<CaptureClue> for Clue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An evidence item moves in at most 128 bytes, which a move copies
+    /// without a call to `memcpy`: a ClientHello inline made it 136.
+    #[test]
+    fn an_evidence_item_fits_128_bytes() {
+        assert!(std::mem::size_of::<crate::diagnose::Evidence>() <= 128);
+        assert!(std::mem::size_of::<TlsClue>() <= 32);
+    }
 
     #[test]
     fn what_was_offered_is_pushed_as_displayed() {

@@ -309,7 +309,7 @@ impl TlBuilder {
             f,
             t,
             Dir::ToServer,
-            ProtoEvent::Tls(TlsEvent::ClientHello(h)),
+            ProtoEvent::Tls(TlsEvent::ClientHello(Box::new(h))),
         )
     }
     pub fn server_hello(self, f: u64, t: f64, version: u16) -> Self {

@@ -18,7 +18,10 @@ pub(super) fn alert_rule(f: &Facts, lad: &Ladder, t: &Term, desc: u8) -> Verdict
     let ending = ending_of(t);
     let mut evidence = vec![term_ev(t, stop.as_ref())];
     if let Some(h) = &f.proto.client_hello {
-        evidence.push(ev(h.frame, TlsClue::ClientHello(Some(h.what.clone()))));
+        evidence.push(ev(
+            h.frame,
+            TlsClue::ClientHello(Some(Box::new(h.what.clone()))),
+        ));
     }
     let (id, conf, summary) = if t.dir == Dir::ToClient {
         let old_only = f
@@ -186,7 +189,11 @@ pub fn offers_only_weak_ciphers(h: &ClientHello) -> bool {
 /// The server closed right after the ClientHello without a ServerHello.
 pub(super) fn server_closed_after_hello(f: &Facts, stop: &Mark, t: &Term) -> Verdict {
     let waited = t.ts.since(stop.ts);
-    let hello = f.proto.client_hello.as_ref().map(|h| h.what.clone());
+    let hello = f
+        .proto
+        .client_hello
+        .as_ref()
+        .map(|h| Box::new(h.what.clone()));
     let (id, conf, summary) = match &hello {
         Some(h) if offers_only_old(h) => (
             CauseId::TlsVersionMismatch,

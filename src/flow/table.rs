@@ -660,6 +660,52 @@ pub(crate) struct Table {
     /// only grow), each with its key; those handed on or removed since
     /// are dropped from the front when the lowest is asked for.
     stateful: VecDeque<(u64, Key)>,
+    /// Where [`order_by_stream`] places a sweep's connections, empty
+    /// between sweeps: its room is kept, as `finished`'s is, so that
+    /// each sweep does not fault in new pages for it.
+    slots: Vec<Option<Finished>>,
+}
+
+/// Put `v[from..]`, connections handed on by one sweep or left at the
+/// end, in stream order. Their numbers are distinct and mostly close
+/// together (those that settled within the same second or so, or were
+/// created within the last seconds): each is placed at its number's
+/// offset in a table of their span and read back in order, where a sort
+/// compared them (its branches mispredicted at random, thousands of
+/// connections a sweep). Numbers spread wider than four places a
+/// connection are sorted.
+fn order_by_stream(v: &mut Vec<Finished>, from: usize, slots: &mut Vec<Option<Finished>>) {
+    let tail = v.get(from..).unwrap_or_default();
+    let streams = || tail.iter().map(Finished::stream);
+    let (Some(lo), Some(hi)) = (streams().min(), streams().max()) else {
+        return;
+    };
+    let span = usize::try_from(hi - lo).ok().and_then(|s| s.checked_add(1));
+    let Some(span) = span.filter(|&s| s / 4 <= tail.len()) else {
+        if let Some(tail) = v.get_mut(from..) {
+            tail.sort_unstable_by_key(Finished::stream);
+        }
+        return;
+    };
+    slots.clear();
+    slots.resize_with(span, || None);
+    // A number met twice (never, a connection being handed on once) is
+    // put back after the others, and all of them sorted.
+    let mut twice = Vec::new();
+    for f in v.drain(from..) {
+        let at = usize::try_from(f.stream() - lo).ok();
+        match at.and_then(|i| slots.get_mut(i)) {
+            Some(slot @ None) => *slot = Some(f),
+            _ => twice.push(f),
+        }
+    }
+    v.extend(slots.drain(..).flatten());
+    if !twice.is_empty() {
+        v.extend(twice);
+        if let Some(tail) = v.get_mut(from..) {
+            tail.sort_unstable_by_key(Finished::stream);
+        }
+    }
 }
 
 /// Bytes held by one table's reassembly buffers, also counted in the
@@ -755,6 +801,7 @@ impl Table {
             },
             states_peak: 0,
             stateful: VecDeque::new(),
+            slots: Vec::new(),
         }
     }
 
@@ -1035,9 +1082,7 @@ impl Table {
         });
         self.states_peak = self.states_peak.max(states);
         // Handed on in stream order (the map's order is the hash's).
-        if let Some(swept) = self.finished.get_mut(from..) {
-            swept.sort_unstable_by_key(Finished::stream);
-        }
+        order_by_stream(&mut self.finished, from, &mut self.slots);
         self.drop_handed_on(from);
         self.map.shrink();
     }
@@ -1077,7 +1122,9 @@ impl Table {
                 rest.push(f);
             }
         }
-        rest.sort_unstable_by_key(Finished::stream);
+        // Those still live were created within the last seconds, mostly:
+        // numbers close together, placed rather than sorted.
+        order_by_stream(&mut rest, 0, &mut self.slots);
         rest
     }
 }
@@ -1466,6 +1513,65 @@ mod tests {
     fn a_refused_connection_keeps_a_quarter_of_a_state() {
         let kept = std::mem::size_of::<Pending>() + 2 * std::mem::size_of::<Early>();
         assert!(kept <= 288, "{kept} bytes");
+    }
+
+    /// A finished connection numbered `stream` (its state empty).
+    fn finished(stream: u64) -> Finished {
+        let at = SocketAddr::from(([10, 0, 0, 1], 40000));
+        let ends = Endpoints {
+            client: at,
+            server: SocketAddr::from(([10, 0, 0, 2], 3389)),
+        };
+        let state = ConnState::new(stream, ends, RoleSource::Syn, true, 1, Timestamp(0), 0, 8);
+        Finished::new(stream, Box::new(state))
+    }
+
+    /// A sweep's connections placed by their numbers come out as sorting
+    /// them put them, the ones before `from` untouched: numbers close
+    /// together, spread wide (sorted instead), at the ends of the `u64`
+    /// range, repeated, none or one.
+    #[test]
+    fn connections_placed_by_number_come_out_as_sorted() {
+        let mut seed = 0x50_47_u64;
+        let mut cases: Vec<(Vec<u64>, usize)> = vec![
+            (vec![], 0),
+            (vec![7], 0),
+            (vec![7], 1),
+            (vec![3, 1, 2], 0),
+            (vec![u64::MAX, 0, 5], 1),
+            (vec![u64::MAX, u64::MAX - 3, u64::MAX - 1], 0),
+            (vec![0, 9, 0, 4, 4], 0),
+            (vec![10, 30, 20], 0),
+            (vec![10, 13, 11], 0),
+        ];
+        for _ in 0..400 {
+            let r = crate::common::xorshift(&mut seed);
+            let n = (r % 300) as usize;
+            let base = crate::common::xorshift(&mut seed) >> (r % 64);
+            // From dense (every number once) to spread past four a slot.
+            let spread = 1 + (r >> 20) % 6;
+            let repeat = (r >> 30) % 8 == 0;
+            let mut streams: Vec<u64> = (0..n as u64)
+                .map(|i| base.wrapping_add(i * spread))
+                .collect();
+            for i in (1..streams.len()).rev() {
+                let j = (crate::common::xorshift(&mut seed) % (i as u64 + 1)) as usize;
+                streams.swap(i, j);
+            }
+            if repeat && n > 1 {
+                streams[n - 1] = streams[0];
+            }
+            let from = (crate::common::xorshift(&mut seed) % (n as u64 + 1)) as usize;
+            cases.push((streams, from));
+        }
+        for (streams, from) in cases {
+            let mut placed: Vec<Finished> = streams.iter().map(|&s| finished(s)).collect();
+            order_by_stream(&mut placed, from, &mut Vec::new());
+            let mut sorted = streams.clone();
+            sorted[from..].sort_unstable();
+            let got: Vec<u64> = placed.iter().map(Finished::stream).collect();
+            assert_eq!(got, sorted, "{streams:?} from {from}");
+        }
     }
 
     #[test]

@@ -109,7 +109,7 @@ fn confirm(c: ConnectionConfirm) -> ProtoEvent {
 }
 
 fn client_hello(sni: &str) -> ProtoEvent {
-    ProtoEvent::Tls(TlsEvent::ClientHello(ClientHello {
+    ProtoEvent::Tls(TlsEvent::ClientHello(Box::new(ClientHello {
         record_version: TlsVersion(0x0301),
         legacy_version: TlsVersion(0x0303),
         supported_versions: vec![TlsVersion(0x3a3a), TlsVersion(0x0304), TlsVersion(0x0303)],
@@ -118,7 +118,7 @@ fn client_hello(sni: &str) -> ProtoEvent {
         signature_algorithms: vec![],
         alpn: vec![],
         sslv2: false,
-    }))
+    })))
 }
 
 fn server_hello() -> ProtoEvent {
@@ -402,7 +402,7 @@ fn tls_reset() -> ConnectionResult {
     d.evidence = evidence(vec![
         (
             65,
-            TlsClue::ClientHello(tl.client_hello().map(|(_, h)| h.clone())).into(),
+            TlsClue::ClientHello(tl.client_hello().map(|(_, h)| Box::new(h.clone()))).into(),
         ),
         (
             66,

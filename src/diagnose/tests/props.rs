@@ -85,7 +85,9 @@ fn kind(i: u8, p: u16) -> EventKind {
                 code: NegFailureCode(u32::from(p % 8)),
             },
         ))),
-        16 => pr(ProtoEvent::Tls(TlsEvent::ClientHello(modern_hello(None)))),
+        16 => pr(ProtoEvent::Tls(TlsEvent::ClientHello(Box::new(
+            modern_hello(None),
+        )))),
         17 => pr(ProtoEvent::Tls(TlsEvent::ServerHello(
             crate::proto::tls::ServerHello {
                 legacy_version: crate::proto::tls::TlsVersion(0x0303),
