@@ -29,14 +29,13 @@ mod tests;
 pub use model::{build_document, Document, Input, SCHEMA_VERSION};
 pub use terminal::TermStyle;
 
-/// Every connection report of the lab captures (`testdata/captures` and
-/// `testdata/decrypt`, without their keys), the oracle's inputs of the
-/// renderers' tests.
+/// The lab's captures (`testdata/captures` and `testdata/decrypt`, their
+/// directories walked), in a stable order.
 #[cfg(test)]
-pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
+fn lab_capture_paths() -> Vec<std::path::PathBuf> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
     let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
-    let mut reports = Vec::new();
+    let mut files = Vec::new();
     while let Some(dir) = dirs.pop() {
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -48,11 +47,23 @@ pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
             if path.is_dir() {
                 dirs.push(name);
             } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                let bytes = std::fs::read(&path).unwrap();
-                let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
-                reports.extend(model::file_report(&Input::new(&r)).connections);
+                files.push(path);
             }
         }
+    }
+    files
+}
+
+/// Every connection report of the lab captures (without the decryption
+/// captures' keys), the oracle's inputs of the renderers' tests.
+#[cfg(test)]
+pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
+    let mut reports = Vec::new();
+    for path in lab_capture_paths() {
+        let name = path.to_string_lossy();
+        let bytes = std::fs::read(&path).unwrap();
+        let r = crate::analyze::analyze_reader(&name, &bytes[..], &Default::default());
+        reports.extend(model::file_report(&Input::new(&r)).connections);
     }
     reports
 }
@@ -62,20 +73,7 @@ pub(crate) fn lab_reports() -> Vec<model::ConnectionReport> {
 /// the analysis diagnosed it.
 #[cfg(test)]
 pub(crate) fn analysed_results() -> Vec<crate::analyze::ConnectionResult> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/");
-    let mut dirs = vec![format!("{root}captures"), format!("{root}decrypt")];
-    let mut files = Vec::new();
-    while let Some(dir) = dirs.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            let name = path.to_string_lossy().into_owned();
-            if path.is_dir() {
-                dirs.push(name);
-            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                files.push(path);
-            }
-        }
-    }
+    let mut files = lab_capture_paths();
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
     let manifest = std::fs::read_to_string(format!("{corpus}/MANIFEST.tsv"));
     for line in manifest.iter().flat_map(|m| m.lines().skip(1)) {
@@ -102,6 +100,22 @@ pub(crate) fn analysed_results() -> Vec<crate::analyze::ConnectionResult> {
         }
     }
     all
+}
+
+/// [`analysed_results`], then each of [`built_timelines`] with its
+/// diagnosis.
+#[cfg(test)]
+pub(crate) fn analysed_and_built_results() -> Vec<crate::analyze::ConnectionResult> {
+    let mut results = analysed_results();
+    results.extend(built_timelines().into_iter().map(|tl| {
+        let diagnosis = crate::diagnose::diagnose(&tl);
+        crate::analyze::ConnectionResult {
+            timeline: tl,
+            diagnosis,
+            decryption: None,
+        }
+    }));
+    results
 }
 
 /// Connections built by hand: one for each way up the ladder (and

@@ -2307,15 +2307,7 @@ mod families_tests {
     /// is reported without X.224 messages then).
     #[test]
     fn parts_looked_for_by_family_are_those_looked_for_always() {
-        let mut results = crate::report::analysed_results();
-        for tl in crate::report::built_timelines() {
-            let diagnosis = crate::diagnose::diagnose(&tl);
-            results.push(ConnectionResult {
-                timeline: tl,
-                diagnosis,
-                decryption: None,
-            });
-        }
+        let results = crate::report::analysed_and_built_results();
         let same = |c: &ConnectionResult, has: Families| {
             let want = connection_report_of(c, Families::ALL);
             assert_eq!(
