@@ -6,9 +6,10 @@
 
 use super::rules::cause;
 use super::{Benign, Cause, CauseId, Confidence, Diagnosis, Outcome, Step};
-use crate::common::{Duration, Timestamp};
+use crate::common::{Duration, Endpoint, Timestamp};
 use crate::flow::FastMap;
 use crate::timeline::Timeline;
+use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
@@ -92,6 +93,13 @@ pub struct Attempt {
     /// Verdicts corrected by looking at the neighbours.
     pub relabels: Vec<Relabel>,
 }
+
+/// Attempts summarised per task of the pool when a file ends: a summary
+/// is about 1,600 instructions (callgrind, refused-200000.pcap), so a
+/// task of this many takes about half a millisecond, far more than
+/// handing it to another thread costs, and a port scan's tens of
+/// thousands still split evenly between threads.
+const SUMMARIES_PER_TASK: usize = 1024;
 
 /// An attempt holds at most this many connections; the next one from the
 /// same client starts a new attempt. Clients retry a bounded number of
@@ -663,10 +671,21 @@ impl<T> Grouper<T> {
     /// ordered by client, server and start.
     pub fn finish(mut self, emit: &mut Emit<'_, T>) -> Vec<Attempt> {
         // All close, in the order of their places, taken out of them with
-        // no look-up undone: the grouper ends here.
-        for o in std::mem::take(&mut self.open.places).into_iter().flatten() {
-            self.closed.push(close_open(*o, &mut self.queue, self.base));
-        }
+        // no look-up undone: the grouper ends here. Their members are
+        // settled here (their slots are in the queue), and the attempts
+        // summarised on the pool: a port scan's file ends with tens of
+        // thousands open, summarised while the other threads wait.
+        let settled: Vec<Settled> = std::mem::take(&mut self.open.places)
+            .into_iter()
+            .flatten()
+            .map(|o| settle_all(*o, &mut self.queue, self.base))
+            .collect();
+        self.closed.par_extend(
+            settled
+                .into_par_iter()
+                .with_min_len(SUMMARIES_PER_TASK)
+                .map(Settled::summarize),
+        );
         self.release(emit);
         let mut at = std::mem::take(&mut self.closed);
         at.sort_by_key(|a| (a.client, a.server, a.first, a.streams.first().copied()));
@@ -751,7 +770,25 @@ fn joins(o: &Open, m: &Member) -> bool {
 
 /// Close an attempt: every member's verdict is final (their slots in
 /// `queue`, whose front is number `base`, marked done).
-fn close_open<T>(mut o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Attempt {
+fn close_open<T>(o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Attempt {
+    settle_all(o, queue, base).summarize()
+}
+
+/// An attempt whose members are all settled, to be summarised: what
+/// [`summarize`] reads, taken out of its [`Open`].
+struct Settled {
+    key: PairKey,
+    streams: StreamList,
+    n: u32,
+    first: Timestamp,
+    group_end: Timestamp,
+    eff: Vec<(Effective, u32)>,
+    relabels: Vec<Relabel>,
+}
+
+/// Settle every member of an attempt that closes (their slots marked
+/// done), rule corrections first among its corrections.
+fn settle_all<T>(mut o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Settled {
     close_burst(&mut o);
     fold(&mut o, queue, base, true);
     let relabels = match o.relabels.take() {
@@ -765,14 +802,28 @@ fn close_open<T>(mut o: Open, queue: &mut VecDeque<Slot<T>>, base: u64) -> Attem
         }
         None => Vec::new(),
     };
-    summarize(
-        o.key,
-        o.streams.to_vec(o.n as usize),
-        o.first,
-        o.group_end,
-        &o.eff,
+    Settled {
+        key: o.key,
+        streams: o.streams,
+        n: o.n,
+        first: o.first,
+        group_end: o.group_end,
+        eff: o.eff,
         relabels,
-    )
+    }
+}
+
+impl Settled {
+    fn summarize(self) -> Attempt {
+        summarize(
+            self.key,
+            self.streams.to_vec(self.n as usize),
+            self.first,
+            self.group_end,
+            &self.eff,
+            self.relabels,
+        )
+    }
 }
 
 fn after(t: Timestamp, d: Duration) -> Timestamp {
@@ -939,21 +990,22 @@ fn summarize(
     } else {
         None
     };
-    // Written into one string: the head, then the verdicts.
+    // Written into one string: the head, then the verdicts; pushed, not
+    // formatted (a port scan's file ends with tens of thousands of
+    // attempts summarised at once).
     let mut summary = String::with_capacity(128);
-    if n == 1 {
-        let _ = write!(summary, "1 connection from {client} to {server}");
-    } else {
-        let what = if failed == n {
-            "attempts"
-        } else {
-            "connections"
-        };
-        let within = last.since(first);
-        let _ = write!(
-            summary,
-            "{n} {what} from {client} to {server} within {within}"
-        );
+    summary.push_str(itoa::Buffer::new().format(n));
+    summary.push_str(match (n, failed == n) {
+        (1, _) => " connection from ",
+        (_, true) => " attempts from ",
+        (_, false) => " connections from ",
+    });
+    push_ip(&mut summary, client);
+    summary.push_str(" to ");
+    Endpoint(server).push_to(&mut summary);
+    if n != 1 {
+        summary.push_str(" within ");
+        last.since(first).push_to(&mut summary);
     }
     if n > 1 && all_failed_same_step {
         summary.push_str(", all failed at ");
@@ -1005,6 +1057,21 @@ fn summarize(
         failed_step,
         summary,
         relabels,
+    }
+}
+
+/// What `ip`'s `Display` writes, appended to `out` (an IPv4 address
+/// without the formatting machinery).
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
+    let IpAddr::V4(v4) = ip else {
+        let _ = write!(out, "{ip}");
+        return;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(itoa::Buffer::new().format(octet));
     }
 }
 
@@ -1149,7 +1216,9 @@ mod tests {
         let steps: Vec<Option<Step>> = std::iter::once(None)
             .chain(Step::all().take(4).map(Some))
             .collect();
-        let keys: [super::PairKey; 2] = [
+        // Addresses whose octets have one, two and three digits, and
+        // IPv6 (the head is written without the formatting machinery).
+        let keys: [super::PairKey; 5] = [
             (
                 "10.0.0.1".parse().unwrap(),
                 "10.0.0.9:3389".parse().unwrap(),
@@ -1158,8 +1227,17 @@ mod tests {
                 "fe80::1".parse().unwrap(),
                 "[fe80::9%2]:3389".parse().unwrap(),
             ),
+            ("0.0.0.0".parse().unwrap(), "0.0.0.0:0".parse().unwrap()),
+            (
+                "255.255.255.255".parse().unwrap(),
+                "255.255.255.255:65535".parse().unwrap(),
+            ),
+            (
+                "192.168.100.20".parse().unwrap(),
+                "[::ffff:10.1.2.3]:3389".parse().unwrap(),
+            ),
         ];
-        for _ in 0..2_000 {
+        for _ in 0..5_000 {
             let runs: Vec<(super::Effective, u32)> = (0..1 + next(4))
                 .map(|_| {
                     let e = (
@@ -1171,12 +1249,38 @@ mod tests {
                     (e, 1 + next(3) as u32 * next(2) as u32)
                 })
                 .collect();
-            let key = keys[next(2)];
+            let key = keys[next(keys.len())];
             let first = Timestamp(next(1 << 20) as i64 * 1_000);
-            let last = Timestamp(first.0 + next(1 << 30) as i64 * 100);
+            // Up to about 3 hours: past 1,000 s a duration is written
+            // by its float.
+            let last = Timestamp(first.0 + next(1 << 30) as i64 * [1, 100, 10_000][next(3)]);
             let n: u32 = runs.iter().map(|r| r.1).sum();
             let a = summarize(key, vec![0; n as usize], first, last, &runs, Vec::new());
             assert_eq!(a.summary, summary_before(key, first, last, &runs));
+        }
+    }
+
+    #[test]
+    fn addresses_are_pushed_as_displayed() {
+        let mut next = lcg(0x2545_f491_4f6c_dd1d);
+        let mut ips: Vec<std::net::IpAddr> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.1.0.0",
+            "::",
+            "fe80::1",
+            "::ffff:1.2.3.4",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        ips.extend(
+            (0..2_000).map(|_| std::net::IpAddr::from((next(1 << 32) as u32).to_be_bytes())),
+        );
+        for ip in ips {
+            let mut out = String::from("x");
+            super::push_ip(&mut out, ip);
+            assert_eq!(out, format!("x{ip}"));
         }
     }
 

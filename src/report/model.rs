@@ -19,6 +19,7 @@ use crate::proto::tls::{alert_name, cipher_suite_name, TlsEvent, TlsVersion};
 use crate::proto::x224::{ConnectionConfirm, NegFailureCode};
 use crate::proto::{Certainty, ProtoEvent};
 use crate::timeline::Timeline;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -1169,9 +1170,14 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
             },
         },
         connections: r.connections.iter().map(connection_report).collect(),
-        attempts: input
-            .attempts
-            .map(|a| a.iter().map(attempt_report).collect()),
+        // Reported on the pool: a port scan's file ends with tens of
+        // thousands of attempts, reported while the other threads wait.
+        attempts: input.attempts.map(|a| {
+            a.par_iter()
+                .with_min_len(ATTEMPTS_PER_TASK)
+                .map(attempt_report)
+                .collect()
+        }),
         neighbours: super::neighbours::counts(&r.side),
         neighbour_attempts: r
             .side
@@ -1185,9 +1191,17 @@ pub fn file_report(input: &Input<'_>) -> FileReport {
     }
 }
 
+/// Attempts reported per task of the pool ([`file_report`]), as
+/// [`crate::diagnose::attempts`] summarises them: a report is a couple of
+/// thousand instructions, so a task of this many takes about a
+/// millisecond.
+const ATTEMPTS_PER_TASK: usize = 1024;
+
 fn attempt_report(a: &crate::diagnose::Attempt) -> Attempt {
+    let mut client = String::with_capacity("255.255.255.255".len());
+    crate::diagnose::attempts::push_ip(&mut client, a.client);
     Attempt {
-        client: a.client.to_string(),
+        client,
         server: endpoint(a.server),
         streams: a.streams.clone(),
         first_ts: ts(a.first),

@@ -412,10 +412,11 @@ fn attempts_json(out: &mut Vec<u8>, list: &[Attempt]) {
     let (first, second) = list.split_at(list.len() / 2);
     let later = std::thread::scope(|s| {
         let beside = std::thread::Builder::new().spawn_scoped(s, || {
-            let mut v = Vec::new();
+            let mut v = Vec::with_capacity(json_len(second));
             json_bytes(&mut v, second);
             v
         });
+        out.reserve(json_len(first));
         json_bytes(out, first);
         beside.map(|h| h.join())
     });
@@ -443,6 +444,43 @@ fn attempts_json(out: &mut Vec<u8>, list: &[Attempt]) {
         }
     }
 }
+
+/// About the bytes `list` takes as JSON, made room for at once: the 31 MB
+/// of refused-1m.pcap's attempts grown by doubling were copied and
+/// faulted in again at each step, while the other threads waited. An
+/// attempt is its texts, its streams (each at most as long as the last,
+/// the largest, and a comma) and [`ATTEMPT_KEYS`]; texts needing escapes
+/// may take more (the buffer then grows as before).
+fn json_len(list: &[Attempt]) -> usize {
+    let one = |a: &Attempt| {
+        let digits = a
+            .streams
+            .last()
+            .map_or(1, |&n| itoa::Buffer::new().format(n).len());
+        let relabelled: usize = a
+            .relabelled
+            .iter()
+            .map(|r| RELABELLED_KEYS + r.outcome.len() + r.note.len())
+            .sum();
+        ATTEMPT_KEYS
+            + a.client.len()
+            + a.server.len()
+            + a.streams.len() * (digits + 1)
+            + a.first_ts.len()
+            + a.last_ts.len()
+            + a.failed_step.as_ref().map_or(0, String::len)
+            + a.summary.len()
+            + relabelled
+    };
+    list.iter().map(one).sum::<usize>() + 2
+}
+
+/// The bytes of an attempt's JSON beyond its texts and streams: its keys,
+/// quotes, counts (at most 20 digits each) and flags.
+const ATTEMPT_KEYS: usize = 256;
+
+/// The same for one relabelled connection: keys, quotes and its stream.
+const RELABELLED_KEYS: usize = 64;
 
 /// The CSV columns, in order (docs/csv-columns.md).
 pub const CSV_COLUMNS: [&str; 26] = [
@@ -937,6 +975,49 @@ mod tests {
                 let n = f.attempts.as_ref().map(Vec::len);
                 assert!(got == expected, "{n:?} attempts, neighbours {neighbours}");
             }
+        }
+    }
+
+    /// The room made for a list of attempts holds it whole when its texts
+    /// need no escapes: counts of 20 digits, streams of any length, no
+    /// step, relabelled connections, IPv6 addresses.
+    #[test]
+    fn room_for_attempts_holds_them() {
+        let plain = |i: usize| Attempt {
+            client: if i % 2 == 0 {
+                "fe80::1234:5678".into()
+            } else {
+                format!("10.0.{}.{}", i % 256, i % 7)
+            },
+            server: "[fe80::9]:3389".into(),
+            streams: (0..(i % 40) as u64)
+                .map(|k| u64::MAX - k * (1 << (i % 60)))
+                .rev()
+                .collect(),
+            first_ts: "2026-09-21T14:13:20.000000Z".into(),
+            last_ts: "2026-09-21T14:14:38.643520Z".into(),
+            failed: usize::MAX - i,
+            benign: usize::MAX,
+            established: i % 3 == 0,
+            all_failed_same_step: i % 5 == 0,
+            failed_step: (i % 4 == 0).then(|| "credssp_credentials".into()),
+            summary: "4 attempts from 10.0.0.1 to 10.0.0.9:3389 within 2.0 s".repeat(i % 3),
+            relabelled: (0..i % 4)
+                .map(|k| Relabelled {
+                    stream: u64::MAX - k as u64,
+                    outcome: "incomplete".into(),
+                    note: "a following connection from the same client sent its credentials".into(),
+                })
+                .collect(),
+        };
+        for n in [0, 1, 2, 3, 50, 999] {
+            let list: Vec<Attempt> = (0..n).map(plain).collect();
+            let written = serde_json::to_vec(&list).unwrap().len();
+            assert!(
+                json_len(&list) >= written,
+                "{n} attempts: room {} for {written}",
+                json_len(&list)
+            );
         }
     }
 }
