@@ -48,7 +48,87 @@ pub struct LadderMarks {
     /// [`Ladder::path`].
     pub path: std::borrow::Cow<'static, [Step]>,
     /// [`Ladder::seen`].
-    pub seen: Vec<Mark>,
+    pub seen: Marks,
+}
+
+/// Marks a diagnosis keeps in place rather than in a vector of their
+/// own: a refused connection shows one step, one stopped at the X.224
+/// exchange five. Each diagnosis kept its marks in a new allocation,
+/// made on the thread that reads the capture and freed on the one that
+/// writes the report; the ladder's vector now goes back to the thread's
+/// spares instead.
+pub const INLINE_MARKS: usize = 5;
+
+/// The steps a diagnosis keeps of its ladder, in the ladder's order: in
+/// place up to [`INLINE_MARKS`], in a vector past them. Read as a slice;
+/// two are equal when their marks are, however they are held.
+#[derive(Clone, Debug)]
+pub enum Marks {
+    Inline {
+        len: u8,
+        marks: [Mark; INLINE_MARKS],
+    },
+    Heap(Vec<Mark>),
+}
+
+/// What fills the unused places of [`Marks::Inline`] (never read).
+const NO_MARK: Mark = Mark {
+    step: Step::Syn,
+    frame: 0,
+    ts: Timestamp(0),
+    certainty: Certainty::Seen,
+};
+
+impl Marks {
+    /// `seen` kept in place when it fits; otherwise its vector is taken
+    /// (left empty).
+    pub fn take_from(seen: &mut Vec<Mark>) -> Marks {
+        if seen.len() > INLINE_MARKS {
+            return Marks::Heap(std::mem::take(seen));
+        }
+        let mut marks = [NO_MARK; INLINE_MARKS];
+        marks[..seen.len()].copy_from_slice(seen);
+        Marks::Inline {
+            // At most INLINE_MARKS.
+            len: seen.len() as u8,
+            marks,
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Mark] {
+        match self {
+            Marks::Inline { len, marks } => &marks[..usize::from(*len)],
+            Marks::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Marks::Inline {
+            len: 0,
+            marks: [NO_MARK; INLINE_MARKS],
+        }
+    }
+}
+
+impl std::ops::Deref for Marks {
+    type Target = [Mark];
+    fn deref(&self) -> &[Mark] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Marks {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl From<Vec<Mark>> for Marks {
+    fn from(mut v: Vec<Mark>) -> Self {
+        Marks::take_from(&mut v)
+    }
 }
 
 /// A step a connection completed ([`LadderMarks::reached`]).
@@ -72,16 +152,17 @@ impl LadderMarks {
             // elsewhere): what the capture shows, up to it.
             Some(None) => (&self.path[..0], last),
         };
+        // The marks' slice taken once, not at each step.
+        let seen = self.seen.as_slice();
         let on_path = on_path.iter().filter_map(move |&step| {
             Some(Reached {
                 step,
-                certainty: certainty_in(&self.path, &self.seen, step)?,
-                at: mark_in(&self.seen, step).map(|m| (m.frame, m.ts)),
+                certainty: certainty_in(&self.path, seen, step)?,
+                at: mark_in(seen, step).map(|m| (m.frame, m.ts)),
             })
         });
         let off_path = off_path.into_iter().flat_map(move |last| {
-            self.seen
-                .iter()
+            seen.iter()
                 .filter(move |m| m.step <= last)
                 .map(|m| Reached {
                     step: m.step,
@@ -436,12 +517,13 @@ impl Ladder {
         certainty_in(&self.path, &self.seen, step)
     }
 
-    /// The path and the marks, for the diagnosis to keep (the ladder is
-    /// done with: its marks are not given back to the thread's spares).
+    /// The path and the marks, for the diagnosis to keep: copied in place
+    /// when they fit ([`Marks`]), the ladder's vector then given back to
+    /// the thread's spares as it drops.
     pub fn into_marks(mut self) -> LadderMarks {
         LadderMarks {
             path: std::mem::take(&mut self.path),
-            seen: std::mem::take(&mut self.seen),
+            seen: Marks::take_from(&mut self.seen),
         }
     }
 }
@@ -579,4 +661,66 @@ fn mid_session(tl: &Timeline, handshake_seen: bool) -> Option<Mark> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod marks_tests {
+    use super::*;
+
+    /// `n` distinct marks, as a ladder's vector holds them.
+    fn marks(n: usize) -> Vec<Mark> {
+        (0..n)
+            .map(|i| {
+                let step = super::super::STEPS[i % super::super::STEPS.len()].step;
+                Mark::new(step, i as u64 + 1, Timestamp(i as i64 * 7), Certainty::Seen)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn marks_read_as_the_vector_they_were_taken_from() {
+        for n in 0..=INLINE_MARKS + 3 {
+            let whole = marks(n);
+            let mut v = whole.clone();
+            let kept = Marks::take_from(&mut v);
+            assert_eq!(kept.as_slice(), whole.as_slice(), "{n} marks");
+            assert_eq!(&*kept, whole.as_slice());
+            // In place when they fit, the vector left to its owner;
+            // taken whole otherwise.
+            if n <= INLINE_MARKS {
+                assert!(matches!(kept, Marks::Inline { .. }));
+                assert_eq!(v, whole);
+            } else {
+                assert!(matches!(kept, Marks::Heap(_)));
+                assert!(v.is_empty());
+            }
+            // Equal however they are held; unequal when a mark differs.
+            assert_eq!(kept, Marks::Heap(whole.clone()));
+            assert_eq!(Marks::from(whole.clone()), kept);
+            if let Some(first) = whole.first() {
+                let mut other = whole.clone();
+                other[0].frame = first.frame + 100;
+                assert_ne!(Marks::from(other), kept);
+            }
+            assert_ne!(Marks::from(marks(n + 1)), kept);
+        }
+        assert_eq!(Marks::default().as_slice(), &[] as &[Mark]);
+    }
+
+    #[test]
+    fn a_ladders_marks_go_back_to_the_threads_spares() {
+        let tl = crate::diagnose::testkit::TlBuilder::new()
+            .syn(1, 0.0)
+            .rst_s(2, 0.001)
+            .build();
+        // The first ladder on this thread may make its vector; the next
+        // takes the one the first gave back.
+        let first = Ladder::build(&tl);
+        let at = first.seen.as_ptr();
+        let kept = first.into_marks();
+        assert_eq!(kept.seen.len(), 1);
+        let again = Ladder::build(&tl);
+        assert_eq!(again.seen.as_ptr(), at);
+        assert_eq!(again.into_marks(), kept);
+    }
 }
