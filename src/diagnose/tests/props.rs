@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 /// Any event the earlier stages can emit, from a small index and a
 /// parameter.
-fn kind(i: u8, p: u16) -> EventKind {
+pub(in crate::diagnose) fn kind(i: u8, p: u16) -> EventKind {
     let legs = [
         CredsspLeg::Negotiate,
         CredsspLeg::Challenge,
