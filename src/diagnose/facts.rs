@@ -9,8 +9,8 @@ use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::flow::{Gap, GapKind, RoleSource, TcpEventKind};
 use crate::packet::IcmpError;
 use crate::proto::cert::CertInfo;
-use crate::proto::credssp::CredsspLeg;
-use crate::proto::mcs::McsEvent;
+use crate::proto::credssp::{CredsspEvent, CredsspLeg};
+use crate::proto::mcs::{McsEvent, ServerCertificate, ServerSecurity};
 use crate::proto::tls::{alert_name, ClientHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent, StopReason};
@@ -243,8 +243,70 @@ impl<'a> Proto<'a> {
         Self::read(tl)
     }
 
-    /// [`Proto::of`] by searching the events for each fact.
+    /// [`Proto::of`] in one pass over the protocol events (they were
+    /// searched once a fact, nine times: [`Proto::read_each`]).
     fn read(tl: &'a Timeline) -> Proto<'a> {
+        let mut p = Proto::default();
+        let mut confirm = None;
+        for (e, ev) in tl.proto_events() {
+            p.decoded_from[e.dir.index()] = true;
+            match ev {
+                ProtoEvent::X224(X224Event::ConnectionRequest(r)) => {
+                    p.request = p.request.take().or_else(|| Some(At::of(e, r)));
+                }
+                ProtoEvent::X224(X224Event::ConnectionConfirm(c)) => {
+                    confirm = confirm.or(Some(c));
+                    if let ConnectionConfirm::Failure { code } = c {
+                        p.neg_failure = p.neg_failure.take().or_else(|| Some(At::of(e, *code)));
+                    }
+                }
+                ProtoEvent::Tls(t) => p.note_tls(e, t),
+                ProtoEvent::Mcs(McsEvent::ConnectResponse(g)) => {
+                    if let Some(ServerSecurity {
+                        certificate: Some(ServerCertificate::X509(c)),
+                        ..
+                    }) = &g.security
+                    {
+                        p.note_certificates(e, c);
+                    }
+                }
+                ProtoEvent::Credssp(CredsspEvent::Leg { leg, .. }) => {
+                    p.credssp_legs.push(At::of(e, *leg));
+                }
+                ProtoEvent::Stopped { why } => p.decode_stops.push(At::of(e, why.clone())),
+                _ => {}
+            }
+        }
+        p.negotiation =
+            super::negotiation::negotiation_of(p.request.as_ref().map(|r| r.what), confirm);
+        p
+    }
+
+    /// The first ClientHello, ServerHello and server Certificate.
+    fn note_tls(&mut self, e: &Event, t: &'a TlsEvent) {
+        match t {
+            TlsEvent::ClientHello(h) if self.client_hello.is_none() => {
+                self.client_hello = Some(At::of(e, &**h));
+            }
+            TlsEvent::ServerHello(_) if self.server_hello.is_none() => {
+                self.server_hello = Some(At::of(e, ()));
+            }
+            TlsEvent::Certificate(c) if e.dir == Dir::ToClient => self.note_certificates(e, c),
+            _ => {}
+        }
+    }
+
+    /// The first chain of the server ([`Timeline::certificates`]).
+    fn note_certificates(&mut self, e: &Event, chain: &'a [CertInfo]) {
+        if self.certificates.is_none() {
+            self.certificates = Some(At::of(e, chain));
+        }
+    }
+
+    /// [`Proto::of`] by searching the events for each fact: the oracle
+    /// of the one pass.
+    #[cfg(test)]
+    fn read_each(tl: &'a Timeline) -> Proto<'a> {
         Proto {
             request: tl.connection_request().map(|(e, r)| At::of(e, r)),
             neg_failure: tl.proto_events().find_map(|(e, p)| match p {
@@ -605,7 +667,60 @@ impl Facts<'_> {
 mod tests {
     use super::*;
     use crate::diagnose::testkit::TlBuilder;
+    use crate::diagnose::tests::props::kind;
     use crate::flow::TcpEventKind;
+    use crate::proto::mcs::ServerGcc;
+    use proptest::prelude::*;
+
+    /// The events of [`kind`], decoding stops, and Connect Responses with
+    /// and without a certificate chain.
+    fn any_kind(i: u8, p: u16) -> EventKind {
+        let security = |certificate| ServerSecurity {
+            encryption_method: 0,
+            encryption_level: 0,
+            certificate,
+            certificate_permanent: None,
+        };
+        let response = |security| {
+            EventKind::Proto(ProtoEvent::Mcs(McsEvent::ConnectResponse(Box::new(
+                ServerGcc {
+                    security,
+                    ..ServerGcc::default()
+                },
+            ))))
+        };
+        match i % 35 {
+            30 => EventKind::Proto(ProtoEvent::Stopped {
+                why: StopReason::BytesMissing { at: u64::from(p) },
+            }),
+            31 => response(None),
+            32 => response(Some(security(None))),
+            33 => response(Some(security(Some(ServerCertificate::X509(Vec::new()))))),
+            34 => response(Some(security(Some(ServerCertificate::Other { len: 9 })))),
+            _ => kind(i, p),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+        /// The one pass reads the facts each search reads (compared by
+        /// their `Debug` text, as `Proto` has no equality).
+        #[test]
+        fn one_pass_reads_the_facts_each_search_reads(
+            evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>()), 0..24),
+        ) {
+            let mut b = TlBuilder::new();
+            for (frame, (i, p, dir)) in evs.iter().enumerate() {
+                let d = if *dir { Dir::ToServer } else { Dir::ToClient };
+                b = b.push(frame as u64 + 1, frame as f64 * 0.01, d, any_kind(*i, *p));
+            }
+            let tl = b.build();
+            prop_assert_eq!(
+                format!("{:?}", Proto::read(&tl)),
+                format!("{:?}", Proto::read_each(&tl))
+            );
+        }
+    }
 
     /// The shortcut for a timeline without protocol messages gives the
     /// facts the full reading gives (compared by their `Debug` text, as
@@ -631,7 +746,7 @@ mod tests {
             assert!(tl.proto_events().next().is_none());
             assert_eq!(
                 format!("{:?}", Proto::of(&tl)),
-                format!("{:?}", Proto::read(&tl))
+                format!("{:?}", Proto::read_each(&tl))
             );
         }
         // With a protocol message the full reading is taken.

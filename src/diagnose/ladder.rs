@@ -13,10 +13,10 @@ use crate::flow::TcpEventKind;
 use crate::proto::credssp::{CredsspEvent, CredsspLeg};
 use crate::proto::inner::AUTHZ_SUCCESS;
 use crate::proto::mcs::McsEvent;
-use crate::proto::tls::TlsEvent;
+use crate::proto::tls::{ServerHello, TlsEvent};
 use crate::proto::x224::{ConnectionConfirm, Protocols, X224Event};
 use crate::proto::{NlaEvent, ProtoEvent};
-use crate::timeline::{EventKind, Timeline};
+use crate::timeline::{Event, EventKind, Timeline};
 
 /// Where a step was seen, and how sure the capture makes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,87 @@ pub struct LadderMarks {
     /// [`Ladder::path`].
     pub path: std::borrow::Cow<'static, [Step]>,
     /// [`Ladder::seen`].
-    pub seen: Vec<Mark>,
+    pub seen: Marks,
+}
+
+/// Marks a diagnosis keeps in place rather than in a vector of their
+/// own: a refused connection shows one step, one stopped at the X.224
+/// exchange five. Each diagnosis kept its marks in a new allocation,
+/// made on the thread that reads the capture and freed on the one that
+/// writes the report; the ladder's vector now goes back to the thread's
+/// spares instead.
+pub const INLINE_MARKS: usize = 5;
+
+/// The steps a diagnosis keeps of its ladder, in the ladder's order: in
+/// place up to [`INLINE_MARKS`], in a vector past them. Read as a slice;
+/// two are equal when their marks are, however they are held.
+#[derive(Clone, Debug)]
+pub enum Marks {
+    Inline {
+        len: u8,
+        marks: [Mark; INLINE_MARKS],
+    },
+    Heap(Vec<Mark>),
+}
+
+/// What fills the unused places of [`Marks::Inline`] (never read).
+const NO_MARK: Mark = Mark {
+    step: Step::Syn,
+    frame: 0,
+    ts: Timestamp(0),
+    certainty: Certainty::Seen,
+};
+
+impl Marks {
+    /// `seen` kept in place when it fits; otherwise its vector is taken
+    /// (left empty).
+    pub fn take_from(seen: &mut Vec<Mark>) -> Marks {
+        if seen.len() > INLINE_MARKS {
+            return Marks::Heap(std::mem::take(seen));
+        }
+        let mut marks = [NO_MARK; INLINE_MARKS];
+        marks[..seen.len()].copy_from_slice(seen);
+        Marks::Inline {
+            // At most INLINE_MARKS.
+            len: seen.len() as u8,
+            marks,
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Mark] {
+        match self {
+            Marks::Inline { len, marks } => &marks[..usize::from(*len)],
+            Marks::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Marks::Inline {
+            len: 0,
+            marks: [NO_MARK; INLINE_MARKS],
+        }
+    }
+}
+
+impl std::ops::Deref for Marks {
+    type Target = [Mark];
+    fn deref(&self) -> &[Mark] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Marks {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl From<Vec<Mark>> for Marks {
+    fn from(mut v: Vec<Mark>) -> Self {
+        Marks::take_from(&mut v)
+    }
 }
 
 /// A step a connection completed ([`LadderMarks::reached`]).
@@ -72,16 +152,17 @@ impl LadderMarks {
             // elsewhere): what the capture shows, up to it.
             Some(None) => (&self.path[..0], last),
         };
+        // The marks' slice taken once, not at each step.
+        let seen = self.seen.as_slice();
         let on_path = on_path.iter().filter_map(move |&step| {
             Some(Reached {
                 step,
-                certainty: certainty_in(&self.path, &self.seen, step)?,
-                at: mark_in(&self.seen, step).map(|m| (m.frame, m.ts)),
+                certainty: certainty_in(&self.path, seen, step)?,
+                at: mark_in(seen, step).map(|m| (m.frame, m.ts)),
             })
         });
         let off_path = off_path.into_iter().flat_map(move |last| {
-            self.seen
-                .iter()
+            seen.iter()
                 .filter(move |m| m.step <= last)
                 .map(|m| Reached {
                     step: m.step,
@@ -290,7 +371,71 @@ pub const LICENSE_VALID_CLIENT: u32 = 0x07;
 
 /// The selected protocol from the Connection Confirm, if any.
 pub fn selected(tl: &Timeline) -> Option<Protocols> {
-    tl.connection_confirm().and_then(|(_, c)| match c {
+    selected_by(tl.connection_confirm().map(|(_, c)| c))
+}
+
+/// What the ladder asks of a timeline's protocol events before placing
+/// its steps, read in one pass (it searched them nine times, a pass a
+/// question).
+#[derive(Debug, Default, PartialEq)]
+struct Signs<'a> {
+    /// A TLS message.
+    tls: bool,
+    /// A CredSSP leg, and whether one is the Early User Authorization
+    /// Result.
+    credssp: bool,
+    credssp_ex: bool,
+    /// A decrypted NLA message, and whether one is the Early User
+    /// Authorization Result.
+    nla: bool,
+    nla_ex: bool,
+    /// MCS or fast-path PDUs in the clear.
+    mcs_clear: bool,
+    /// The first Connection Confirm ([`Timeline::connection_confirm`]).
+    confirm: Option<(&'a Event, &'a ConnectionConfirm)>,
+    /// The first ServerHello ([`Timeline::server_hello`]).
+    server_hello: Option<&'a ServerHello>,
+    /// A ClientHello.
+    client_hello: bool,
+}
+
+impl<'a> Signs<'a> {
+    fn of(tl: &'a Timeline) -> Signs<'a> {
+        let mut s = Signs::default();
+        for (e, p) in tl.proto_events() {
+            match p {
+                ProtoEvent::Tls(t) => {
+                    s.tls = true;
+                    match t {
+                        TlsEvent::ServerHello(h) => {
+                            s.server_hello = s.server_hello.or(Some(h));
+                        }
+                        TlsEvent::ClientHello(_) => s.client_hello = true,
+                        _ => {}
+                    }
+                }
+                ProtoEvent::Credssp(CredsspEvent::Leg { leg, .. }) => {
+                    s.credssp = true;
+                    s.credssp_ex |= *leg == CredsspLeg::EarlyUserAuthResult;
+                }
+                ProtoEvent::Nla(n) => {
+                    s.nla = true;
+                    s.nla_ex |= matches!(n, NlaEvent::EarlyUserAuthResult { .. });
+                }
+                ProtoEvent::Mcs(_) | ProtoEvent::FastPath { .. } => s.mcs_clear = true,
+                ProtoEvent::X224(X224Event::ConnectionConfirm(c)) => {
+                    s.confirm = s.confirm.or(Some((e, c)));
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+/// [`selected`] of a Connection Confirm.
+fn selected_by(confirm: Option<&ConnectionConfirm>) -> Option<Protocols> {
+    confirm.and_then(|c| match c {
         ConnectionConfirm::Selected { selected, .. } => Some(*selected),
         ConnectionConfirm::NoNegotiation => Some(Protocols(Protocols::RDP)),
         ConnectionConfirm::Failure { .. } => None,
@@ -299,44 +444,26 @@ pub fn selected(tl: &Timeline) -> Option<Protocols> {
 
 impl Ladder {
     pub fn build(tl: &Timeline) -> Ladder {
-        let has_tls = tl
-            .proto_events()
-            .any(|(_, p)| matches!(p, ProtoEvent::Tls(_)));
-        let has_credssp = tl.credssp_legs().next().is_some();
-        let has_nla = tl
-            .proto_events()
-            .any(|(_, p)| matches!(p, ProtoEvent::Nla(_)));
-        // MCS or fast-path PDUs in the clear: Standard RDP Security (also
-        // what a capture that starts mid-session shows).
-        let has_mcs_clear = tl
-            .proto_events()
-            .any(|(_, p)| matches!(p, ProtoEvent::Mcs(_) | ProtoEvent::FastPath { .. }));
-        let security = match selected(tl) {
+        let signs = Signs::of(tl);
+        let security = match selected_by(signs.confirm.map(|(_, c)| c)) {
             Some(p) => match p.0 {
                 Protocols::RDP => Security::Standard,
                 Protocols::HYBRID => Security::Nla { ex: false },
                 Protocols::HYBRID_EX => Security::Nla { ex: true },
                 _ => Security::Tls,
             },
-            None if has_credssp => Security::Nla {
-                ex: tl
-                    .credssp_legs()
-                    .any(|(_, l)| l == CredsspLeg::EarlyUserAuthResult),
+            None if signs.credssp => Security::Nla {
+                ex: signs.credssp_ex,
             },
             // Decrypted TSRequests without the Connection Confirm.
-            None if has_nla => Security::Nla {
-                ex: tl.proto_events().any(|(_, p)| {
-                    matches!(p, ProtoEvent::Nla(NlaEvent::EarlyUserAuthResult { .. }))
-                }),
-            },
-            None if has_tls => Security::Tls,
-            None if has_mcs_clear => Security::Standard,
+            None if signs.nla => Security::Nla { ex: signs.nla_ex },
+            None if signs.tls => Security::Tls,
+            // MCS or fast-path PDUs in the clear: Standard RDP Security
+            // (also what a capture that starts mid-session shows).
+            None if signs.mcs_clear => Security::Standard,
             None => Security::Unknown,
         };
-        let tls13 = tl
-            .server_hello()
-            .map(|(_, h)| h.version.0 == 0x0304)
-            .unwrap_or(false);
+        let tls13 = signs.server_hello.is_some_and(|h| h.version.0 == 0x0304);
         let path = path_of(paths_of(security, tls13));
 
         // Room for every step of the path (and the session's volume) at
@@ -361,7 +488,7 @@ impl Ladder {
         // After an RDP_NEG_FAILURE the negotiation is over: what the client
         // sends regardless climbs nothing unless the server went on too
         // (answered a ClientHello, say).
-        if let Some((cc, ConnectionConfirm::Failure { .. })) = tl.connection_confirm() {
+        if let Some((cc, ConnectionConfirm::Failure { .. })) = signs.confirm {
             let server_went_on = seen
                 .iter()
                 .any(|m| m.frame > cc.frame && m.step.sender() == super::Party::Server);
@@ -386,7 +513,7 @@ impl Ladder {
         // length). Inside TLS it counts only once the security handshake is
         // over and both sides talked: before that, large records are the
         // handshake's or CredSSP's own.
-        let handshake_seen = tl.client_hello().is_some() || tl.server_hello().is_some();
+        let handshake_seen = signs.client_hello || signs.server_hello.is_some();
         let volume_counts = match security {
             Security::Standard | Security::Unknown => true,
             Security::Tls | Security::Nla { .. } => answered.is_some() || !handshake_seen,
@@ -436,12 +563,13 @@ impl Ladder {
         certainty_in(&self.path, &self.seen, step)
     }
 
-    /// The path and the marks, for the diagnosis to keep (the ladder is
-    /// done with: its marks are not given back to the thread's spares).
+    /// The path and the marks, for the diagnosis to keep: copied in place
+    /// when they fit ([`Marks`]), the ladder's vector then given back to
+    /// the thread's spares as it drops.
     pub fn into_marks(mut self) -> LadderMarks {
         LadderMarks {
             path: std::mem::take(&mut self.path),
-            seen: std::mem::take(&mut self.seen),
+            seen: Marks::take_from(&mut self.seen),
         }
     }
 }
@@ -579,4 +707,139 @@ fn mid_session(tl: &Timeline, handshake_seen: bool) -> Option<Mark> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod marks_tests {
+    use super::*;
+
+    /// `n` distinct marks, as a ladder's vector holds them.
+    fn marks(n: usize) -> Vec<Mark> {
+        (0..n)
+            .map(|i| {
+                let step = super::super::STEPS[i % super::super::STEPS.len()].step;
+                Mark::new(step, i as u64 + 1, Timestamp(i as i64 * 7), Certainty::Seen)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn marks_read_as_the_vector_they_were_taken_from() {
+        for n in 0..=INLINE_MARKS + 3 {
+            let whole = marks(n);
+            let mut v = whole.clone();
+            let kept = Marks::take_from(&mut v);
+            assert_eq!(kept.as_slice(), whole.as_slice(), "{n} marks");
+            assert_eq!(&*kept, whole.as_slice());
+            // In place when they fit, the vector left to its owner;
+            // taken whole otherwise.
+            if n <= INLINE_MARKS {
+                assert!(matches!(kept, Marks::Inline { .. }));
+                assert_eq!(v, whole);
+            } else {
+                assert!(matches!(kept, Marks::Heap(_)));
+                assert!(v.is_empty());
+            }
+            // Equal however they are held; unequal when a mark differs.
+            assert_eq!(kept, Marks::Heap(whole.clone()));
+            assert_eq!(Marks::from(whole.clone()), kept);
+            if let Some(first) = whole.first() {
+                let mut other = whole.clone();
+                other[0].frame = first.frame + 100;
+                assert_ne!(Marks::from(other), kept);
+            }
+            assert_ne!(Marks::from(marks(n + 1)), kept);
+        }
+        assert_eq!(Marks::default().as_slice(), &[] as &[Mark]);
+    }
+
+    #[test]
+    fn a_ladders_marks_go_back_to_the_threads_spares() {
+        let tl = crate::diagnose::testkit::TlBuilder::new()
+            .syn(1, 0.0)
+            .rst_s(2, 0.001)
+            .build();
+        // The first ladder on this thread may make its vector; the next
+        // takes the one the first gave back.
+        let first = Ladder::build(&tl);
+        let at = first.seen.as_ptr();
+        let kept = first.into_marks();
+        assert_eq!(kept.seen.len(), 1);
+        let again = Ladder::build(&tl);
+        assert_eq!(again.seen.as_ptr(), at);
+        assert_eq!(again.into_marks(), kept);
+    }
+}
+
+#[cfg(test)]
+mod signs_tests {
+    use super::*;
+    use crate::diagnose::testkit::TlBuilder;
+    use crate::diagnose::tests::props::kind;
+    use proptest::prelude::*;
+
+    /// What [`Signs::of`] reads in one pass, each asked of the timeline
+    /// on its own (as the ladder asked them).
+    fn asked_one_by_one(tl: &Timeline) -> Signs<'_> {
+        let any = |f: &dyn Fn(&ProtoEvent) -> bool| tl.proto_events().any(|(_, p)| f(p));
+        Signs {
+            tls: any(&|p| matches!(p, ProtoEvent::Tls(_))),
+            credssp: tl.credssp_legs().next().is_some(),
+            credssp_ex: tl
+                .credssp_legs()
+                .any(|(_, l)| l == CredsspLeg::EarlyUserAuthResult),
+            nla: any(&|p| matches!(p, ProtoEvent::Nla(_))),
+            nla_ex: any(&|p| matches!(p, ProtoEvent::Nla(NlaEvent::EarlyUserAuthResult { .. }))),
+            mcs_clear: any(&|p| matches!(p, ProtoEvent::Mcs(_) | ProtoEvent::FastPath { .. })),
+            confirm: tl.connection_confirm(),
+            server_hello: tl.server_hello().map(|(_, h)| h),
+            client_hello: tl.client_hello().is_some(),
+        }
+    }
+
+    /// The events of [`kind`], and decrypted NLA messages.
+    fn any_kind(i: u8, p: u16) -> EventKind {
+        match i % 34 {
+            30 => EventKind::Proto(ProtoEvent::Nla(NlaEvent::EarlyUserAuthResult {
+                result: u32::from(p % 6),
+            })),
+            31 => EventKind::Proto(ProtoEvent::Nla(NlaEvent::TsRequest(Box::new(
+                crate::proto::tsrequest::TsRequest {
+                    version: 6,
+                    token: None,
+                    credentials: p % 2 == 0,
+                    pub_key_auth: p % 3 == 0,
+                    error_code: None,
+                    client_nonce: false,
+                },
+            )))),
+            _ => kind(i, p),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+        #[test]
+        fn one_pass_reads_what_each_question_reads(
+            evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>()), 0..24),
+        ) {
+            let mut b = TlBuilder::new();
+            for (frame, (i, p, dir)) in evs.iter().enumerate() {
+                let d = if *dir { Dir::ToServer } else { Dir::ToClient };
+                b = b.push(frame as u64 + 1, frame as f64 * 0.01, d, any_kind(*i, *p));
+            }
+            let tl = b.build();
+            let (once, each) = (Signs::of(&tl), asked_one_by_one(&tl));
+            prop_assert_eq!(&once, &each);
+            // The very events, not equal ones elsewhere in the timeline.
+            prop_assert_eq!(
+                once.confirm.map(|(e, _)| e as *const Event),
+                each.confirm.map(|(e, _)| e as *const Event)
+            );
+            prop_assert_eq!(
+                once.server_hello.map(|h| h as *const ServerHello),
+                each.server_hello.map(|h| h as *const ServerHello)
+            );
+        }
+    }
 }

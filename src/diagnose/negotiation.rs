@@ -2,7 +2,7 @@
 //! offered, what the server chose or why it refused, and what that says
 //! about the server's configuration.
 
-use crate::proto::x224::{ConnectionConfirm, NegFailureCode, Protocols};
+use crate::proto::x224::{ConnectionConfirm, ConnectionRequest, NegFailureCode, Protocols};
 use crate::timeline::Timeline;
 
 use super::x224::offered;
@@ -10,14 +10,23 @@ use super::x224::offered;
 /// e.g. "client offered SSL|HYBRID, server chose SSL: NLA is off on the
 /// server". None when neither a Connection Request nor a Confirm was seen.
 pub fn negotiation(tl: &Timeline) -> Option<String> {
-    let cr = tl.connection_request();
-    let cc = tl.connection_confirm();
+    negotiation_of(
+        tl.connection_request().map(|(_, r)| r),
+        tl.connection_confirm().map(|(_, c)| c),
+    )
+}
+
+/// [`negotiation`] of the first Connection Request and Confirm.
+pub(super) fn negotiation_of(
+    cr: Option<&ConnectionRequest>,
+    cc: Option<&ConnectionConfirm>,
+) -> Option<String> {
     if cr.is_none() && cc.is_none() {
         return None;
     }
-    let requested = cr.and_then(|(_, r)| r.neg_req.as_ref().map(|n| n.requested));
-    let offered = offered(cr.map(|(_, r)| r));
-    let s = match cc.map(|(_, c)| c) {
+    let requested = cr.and_then(|r| r.neg_req.as_ref().map(|n| n.requested));
+    let offered = offered(cr);
+    let s = match cc {
         None => format!("client offered {offered}; the server sent no Connection Confirm"),
         Some(ConnectionConfirm::NoNegotiation) => format!(
             "client offered {offered}, server sent no negotiation response: Standard RDP \

@@ -390,6 +390,11 @@ pub(super) fn zero_window(f: &Facts, stop: Option<&Mark>, term: Option<&Term>) -
 /// numbers, went past bytes that never arrived); an ICMP "fragmentation
 /// needed" / "packet too big" names the MTU.
 pub(super) fn mtu_black_hole(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Option<Verdict> {
+    // A loss is a retransmission or a hole: a connection with neither
+    // (nearly every one) is not looked at from both sides.
+    if f.rtx.is_empty() && f.gaps.is_empty() {
+        return None;
+    }
     let frag_needed = frag_needed(f);
     [Dir::ToClient, Dir::ToServer]
         .into_iter()
@@ -617,4 +622,73 @@ fn black_hole_verdict(lad: &Ladder, f: &Facts, term: Option<&Term>, loss: &Loss)
             .copied();
     }
     v
+}
+
+#[cfg(test)]
+mod black_hole_tests {
+    use super::*;
+    use crate::diagnose::testkit::TlBuilder;
+    use Dir::{ToClient, ToServer};
+
+    /// [`mtu_black_hole`] without its shortcut: both sides read.
+    fn read_from_both_sides(lad: &Ladder, f: &Facts, term: Option<&Term>) -> Option<Verdict> {
+        let frag_needed = frag_needed(f);
+        [Dir::ToClient, Dir::ToServer]
+            .into_iter()
+            .find_map(|dir| large_segment_loss(lad, f, dir, frag_needed))
+            .map(|loss| black_hole_verdict(lad, f, term, &loss))
+    }
+
+    #[test]
+    fn the_shortcut_gives_what_both_sides_give() {
+        let mut checked = [0usize; 2];
+        for n in 0..64u64 {
+            let mut b = TlBuilder::new()
+                .mss(1460, 1460)
+                .syn(1, 0.0)
+                .syn_ack(2, 0.001)
+                .ack(3, 0.002)
+                .client_hello(4, 0.01);
+            let mut frame = 5;
+            for i in 0..n % 4 {
+                let dir = if (n >> 2) % 2 == 0 {
+                    ToClient
+                } else {
+                    ToServer
+                };
+                let len = [1460, 400, 1300, 1000][((n >> 3) as usize + i as usize) % 4];
+                b = b.rtx(frame, 0.1 * frame as f64, dir, 100 * (i % 2), len);
+                frame += 1;
+            }
+            if (n >> 4) % 2 == 1 {
+                b = b.gap(
+                    frame,
+                    0.1 * frame as f64,
+                    ToClient,
+                    GapKind::NetworkLoss,
+                    0,
+                    1460,
+                );
+                frame += 1;
+            }
+            if (n >> 5) % 2 == 1 {
+                b = b.keepalive(frame, 0.1 * frame as f64);
+                frame += 1;
+                b = b.icmp(frame, 0.1 * frame as f64, 3, 4, Some(1400));
+                frame += 1;
+            }
+            let tl = b.rst_c(frame, 0.1 * frame as f64).end(60.0).build();
+            let lad = Ladder::build(&tl);
+            let f = Facts::build(&tl);
+            let term = f.first_term_from(0);
+            let (fast, slow) = (
+                mtu_black_hole(&lad, &f, term),
+                read_from_both_sides(&lad, &f, term),
+            );
+            checked[usize::from(fast.is_some())] += 1;
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{n}");
+        }
+        // Both answers were met.
+        assert!(checked.iter().all(|c| *c > 0), "{checked:?}");
+    }
 }

@@ -350,6 +350,16 @@ pub fn decide(lad: &Ladder, f: &Facts) -> Verdict {
 }
 
 pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
+    // The TCP handshake has its own signatures (a scanner's RST would look
+    // forged: raw-socket tools pick their own TTL). Its rules read the
+    // facts and the ladder only: decided before the packet that ended the
+    // connection is looked for and copied (a refused connection, the most
+    // common failure of a scan, needs none of it).
+    match lad.next {
+        Some(Step::SynAck) => return syn_unanswered(f, lad),
+        Some(Step::HandshakeAck) => return handshake_unfinished(f, lad),
+        _ => {}
+    }
     let stop = lad.last;
     // The packet that ended the connection comes after the last step; for
     // a session, after the set-up (the session mark may sit on the last
@@ -365,39 +375,30 @@ pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
     } else {
         stop.map(|m| m.frame).unwrap_or(0)
     };
-    let mut term = f.first_term_from(from).cloned();
+    // Borrowed from the facts, not copied: only a close begun by an alert
+    // is a packet made anew.
+    let mut ended_by = f.first_term_from(from);
     // Around the TLS handshake an encrypted alert is how a TLS stack
     // aborts (the certificate was refused): it, not the FIN after it, ends
     // the connection.
     if let (Some(soft), true) = (f.soft_alert_from(from), in_tls_handshake(lad)) {
-        if term.as_ref().map_or(true, |t| {
+        if ended_by.map_or(true, |t| {
             t.dir == soft.dir && t.frame >= soft.frame && t.is_close()
         }) {
-            term = Some(soft.clone());
+            ended_by = Some(soft);
         }
     }
-
     // Whoever sent the first close_notify closed the connection; the other
     // side's FIN answers it.
-    if let Some(t) = &term {
-        if t.is_close() {
-            if let Some(begun) = f.close_begun_before(t, from) {
-                term = Some(begun);
-            }
-        }
-    }
+    let begun = ended_by
+        .filter(|t| t.is_close())
+        .and_then(|t| f.close_begun_before(t, from));
+    let term: Option<&Term> = begun.as_ref().or(ended_by);
 
-    // The TCP handshake has its own signatures (a scanner's RST would look
-    // forged: raw-socket tools pick their own TTL).
-    match lad.next {
-        Some(Step::SynAck) => return syn_unanswered(f, lad),
-        Some(Step::HandshakeAck) => return handshake_unfinished(f, lad),
-        _ => {}
-    }
     if let Some(v) = negotiation_failure(f) {
         return v;
     }
-    if let Some(t) = &term {
+    if let Some(t) = term {
         if let TermKind::Alert { description, .. } = t.kind {
             return alert_rule(f, lad, t, description);
         }
@@ -411,23 +412,23 @@ pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
     if let Some(v) = redirected(lad, f) {
         return v;
     }
-    if let Some(v) = idle_timeout(f, term.as_ref()) {
+    if let Some(v) = idle_timeout(f, term) {
         return v;
     }
-    if let Some(t) = &term {
+    if let Some(t) = term {
         if let Some((usual, n)) = forged(t) {
             return middlebox_reset(f, lad, t, usual, n);
         }
     }
-    if let Some(v) = zero_window(f, stop.as_ref(), term.as_ref()) {
+    if let Some(v) = zero_window(f, stop.as_ref(), term) {
         return v;
     }
     if !lad.established() {
-        if let Some(v) = mtu_black_hole(lad, f, term.as_ref()) {
+        if let Some(v) = mtu_black_hole(lad, f, term) {
             return v;
         }
     }
-    if let Some(t) = &term {
+    if let Some(t) = term {
         if let TermKind::Icmp(i) = &t.kind {
             return Verdict::failed(
                 ending_of(t),
@@ -440,12 +441,12 @@ pub(super) fn decide_inner(lad: &Ladder, f: &Facts) -> Verdict {
         }
     }
     if lad.established() {
-        return session_end(lad, f, term.as_ref());
+        return session_end(lad, f, term);
     }
     if lad.last.is_none() {
-        return nothing_placed(f, term.as_ref());
+        return nothing_placed(f, term);
     }
-    step_rules(lad, f, term.as_ref())
+    step_rules(lad, f, term)
 }
 
 pub fn lower_confidence(c: &mut Cause) {

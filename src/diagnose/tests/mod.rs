@@ -95,7 +95,7 @@ mod credssp;
 mod decrypted;
 mod determinism;
 mod evidence_model;
-mod props;
+pub(super) mod props;
 mod session;
 mod tcp;
 mod tls;

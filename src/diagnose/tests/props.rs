@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 /// Any event the earlier stages can emit, from a small index and a
 /// parameter.
-fn kind(i: u8, p: u16) -> EventKind {
+pub(in crate::diagnose) fn kind(i: u8, p: u16) -> EventKind {
     let legs = [
         CredsspLeg::Negotiate,
         CredsspLeg::Challenge,
@@ -174,5 +174,42 @@ proptest! {
         let items = [(&tl, &d), (&tl, &d)];
         let at = group_attempts(&items);
         prop_assert!(!at.is_empty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// The marks a diagnosis keeps (in place up to `INLINE_MARKS`) are
+    /// the ladder's own, and tell the steps reached as the ladder's
+    /// vector, kept whole, tells them.
+    #[test]
+    fn kept_marks_are_the_ladders(
+        evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>(), 0u32..5000), 0..40),
+        end in 0u32..100_000,
+    ) {
+        use crate::diagnose::ladder::{Ladder, LadderMarks, Marks};
+        let mut b = TlBuilder::new();
+        let mut t = 0.0;
+        for (frame, (i, p, dir, dt)) in evs.iter().enumerate() {
+            t += f64::from(*dt) / 1000.0;
+            let d = if *dir { ToServer } else { ToClient };
+            b = b.push(frame as u64 + 1, t, d, kind(*i, *p));
+        }
+        let tl = b.end(t + f64::from(end) / 1000.0).build();
+        let lad = Ladder::build(&tl);
+        let (path, seen) = (lad.path.clone(), lad.seen.clone());
+        let kept = lad.into_marks();
+        prop_assert_eq!(kept.seen.as_slice(), seen.as_slice());
+        prop_assert_eq!(&kept.path, &path);
+        let whole = LadderMarks { path, seen: Marks::Heap(seen) };
+        prop_assert_eq!(&kept, &whole);
+        let mut lasts: Vec<Option<Step>> = vec![None];
+        lasts.extend(crate::diagnose::STEPS.iter().map(|s| Some(s.step)));
+        for last in lasts {
+            prop_assert_eq!(
+                kept.reached(last).collect::<Vec<_>>(),
+                whole.reached(last).collect::<Vec<_>>()
+            );
+        }
     }
 }
