@@ -279,7 +279,73 @@ macro_rules! same_by_eq {
     };
 }
 
-same_by_eq!(DirCounts, CauseReport);
+same_by_eq!(DirCounts);
+
+impl Same for Text {
+    /// The same text of the program at once, by its address (a remedy is
+    /// a kilobyte), else by its bytes.
+    fn same(&self, other: &Self) -> bool {
+        let (a, b) = (self.as_str(), other.as_str());
+        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    }
+}
+
+impl<T: Same> Same for Option<T> {
+    fn same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Some(a), Some(b)) => a.same(b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+}
+
+impl<T: Same> Same for Vec<T> {
+    fn same(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a.same(b))
+    }
+}
+
+impl Same for CauseReport {
+    fn same(&self, other: &Self) -> bool {
+        let CauseReport {
+            id,
+            confidence,
+            basis,
+            grounds,
+            summary,
+            remediation,
+            client_messages,
+        } = self;
+        id.same(&other.id)
+            && confidence.same(&other.confidence)
+            && basis.same(&other.basis)
+            && grounds.same(&other.grounds)
+            && summary.same(&other.summary)
+            && remediation.same(&other.remediation)
+            && client_messages.same(&other.client_messages)
+    }
+}
+
+impl Same for ClientMessageReport {
+    fn same(&self, other: &Self) -> bool {
+        let ClientMessageReport {
+            message,
+            disconnect_reason,
+            disconnect_reason_name,
+            extended_reason,
+            extended_reason_name,
+            confidence,
+            source,
+        } = self;
+        message.same(&other.message)
+            && *disconnect_reason == other.disconnect_reason
+            && disconnect_reason_name.same(&other.disconnect_reason_name)
+            && *extended_reason == other.extended_reason
+            && extended_reason_name.same(&other.extended_reason_name)
+            && confidence.same(&other.confidence)
+            && source.same(&other.source)
+    }
+}
 
 impl Same for EndedBy {
     /// The wait compared by its bits: `0.0 == -0.0`, written `0.0` and
@@ -298,8 +364,8 @@ impl Same for EndedBy {
             icmp_code,
             text,
         } = self;
-        *id == other.id
-            && *party == other.party
+        id.same(&other.id)
+            && party.same(&other.party)
             && waited_s.map(f64::to_bits) == other.waited_s.map(f64::to_bits)
             && *retransmissions == other.retransmissions
             && *code == other.code
@@ -308,7 +374,7 @@ impl Same for EndedBy {
             && *alert_name == other.alert_name
             && *icmp_type == other.icmp_type
             && *icmp_code == other.icmp_code
-            && *text == other.text
+            && text.same(&other.text)
     }
 }
 
@@ -590,6 +656,33 @@ mod tests {
                 "stream {}",
                 c.stream
             );
+        }
+    }
+
+    /// Texts, borrowed from the program or owned, the same or not, at
+    /// the same address or not: the same exactly when equal.
+    #[test]
+    fn texts_are_the_same_when_equal() {
+        static WORDS: [&str; 4] = ["", "port", "port 3389", "port 3389"];
+        let mut texts: Vec<Text> = WORDS.iter().map(|&w| Text::fixed(w)).collect();
+        texts.extend(WORDS.iter().map(|w| Text::from(w.to_string())));
+        // A text that starts where another does, shorter.
+        texts.push(Text::fixed(WORDS[2].get(..4).unwrap_or_default()));
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(a.same(b), a == b, "{a:?} {b:?}");
+                assert_eq!(Some(a.clone()).same(&Some(b.clone())), a == b);
+                assert_eq!(vec![a.clone()].same(&vec![b.clone()]), a == b);
+            }
+            assert!(!Some(a.clone()).same(&None));
+            assert!(!vec![a.clone()].same(&vec![a.clone(), a.clone()]));
+        }
+        let reports = crate::report::lab_reports();
+        for a in reports.iter().step_by(7) {
+            for b in reports.iter().step_by(5) {
+                assert_eq!(a.cause.same(&b.cause), a.cause == b.cause);
+                assert_eq!(a.ended_by.same(&b.ended_by), a.ended_by == b.ended_by);
+            }
         }
     }
 
