@@ -67,6 +67,8 @@ pub struct Render<'a> {
     pub hidden: u64,
     /// The first failure to write the records to a temporary file.
     pub spill_error: Option<io::Error>,
+    /// The buffers of the last report written, to build the next in.
+    spare: model::Spare,
 }
 
 impl<'a> Render<'a> {
@@ -85,6 +87,7 @@ impl<'a> Render<'a> {
             shown: Vec::new(),
             hidden: 0,
             spill_error: None,
+            spare: model::Spare::default(),
         }
     }
 
@@ -99,23 +102,27 @@ impl<'a> Render<'a> {
                 c.diagnosis = rl.apply(&c.diagnosis);
             }
         }
-        let mut cr = model::connection_report(&c);
+        let mut cr = model::connection_report_in(&c, &mut self.spare);
         spent.push(c);
         if !self.filter.is_empty() {
             if !self.filter.shows(&cr) {
                 self.hidden += 1;
+                self.spare.keep(cr);
                 return;
             }
             self.shown.push(cr.stream);
         }
+        // A report written (records, HTML) is done with: its buffers
+        // make the next one.
         let kept = match (self.records.as_mut(), &mut self.html) {
             (Some(r), _) => r.add_to(&mut cr, attempt, self.outlet.map(|o| o as _)),
             (None, Some(h)) => h.push(&cr),
             (None, None) => {
                 self.reports.push(cr);
-                Ok(())
+                return;
             }
         };
+        self.spare.keep(cr);
         if let Err(e) = kept {
             self.spill_error.get_or_insert(e);
         }

@@ -22,9 +22,20 @@ use crate::timeline::{EventKind, Timeline};
 /// The steps completed, in ladder order, up to the diagnosis' last step
 /// (told from the marks of the diagnosis' ladder: [`Diagnosis::ladder`]).
 pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
+    steps_reached_in(tl, d, Vec::new())
+}
+
+/// [`steps_reached`] written into `steps` (its contents dropped, its room
+/// reused: see `model::Spare`).
+pub fn steps_reached_in(
+    tl: &Timeline,
+    d: &Diagnosis,
+    mut steps: Vec<StepReached>,
+) -> Vec<StepReached> {
     let reached = d.ladder.reached(d.last_step);
+    steps.clear();
     // Room for them all at once (at most the path up to the last step).
-    let mut steps = Vec::with_capacity(reached.size_hint().1.unwrap_or(0));
+    steps.reserve(reached.size_hint().1.unwrap_or(0));
     steps.extend(reached.map(|r| StepReached {
         step: r.step.id().into(),
         from: r.step.sender().name().into(),
@@ -37,8 +48,14 @@ pub fn steps_reached(tl: &Timeline, d: &Diagnosis) -> Vec<StepReached> {
 
 /// The key events, runs of retransmissions and zero windows collapsed.
 pub fn events(tl: &Timeline, d: &Diagnosis) -> Vec<LadderEvent> {
+    events_in(tl, d, Vec::new())
+}
+
+/// [`events`] written into `out` (its contents dropped, its room reused:
+/// see `model::Spare`).
+pub fn events_in(tl: &Timeline, d: &Diagnosis, mut out: Vec<LadderEvent>) -> Vec<LadderEvent> {
     let forged = matches!(d.ending, Ending::ResetBy(Party::Middlebox));
-    let mut out: Vec<LadderEvent> = Vec::new();
+    out.clear();
     for e in &tl.events {
         let sender = e.dir.sender();
         let receiver = e.dir.reverse().sender();

@@ -1382,10 +1382,12 @@ fn ended_by(e: &Ending, v6: bool) -> EndedBy {
     out
 }
 
-fn what_happened(d: &Diagnosis, ended: &EndedBy) -> String {
-    // Written piece by piece into one string: this runs for every
-    // connection, and nested `format!`s made three or four strings each.
-    let mut out = String::with_capacity(160);
+fn what_happened(d: &Diagnosis, ended: &EndedBy, mut out: String) -> String {
+    // Written piece by piece into one string (the last report's, see
+    // [`Spare`]): this runs for every connection, and nested `format!`s
+    // made three or four strings each.
+    out.clear();
+    out.reserve(160);
     // The last step, and how the capture shows it when it is not decoded
     // on the wire (RDP inside TLS is placed by record order or volume).
     let last = d.last_step.map(|s| {
@@ -1482,12 +1484,24 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
 
 /// `frame.number in {15 17}` over distinct frames in order, or None.
 pub fn frames_filter(frames: impl IntoIterator<Item = u64>) -> Option<String> {
+    frames_filter_in(frames, &mut Vec::new(), String::new())
+}
+
+/// [`frames_filter`], the frames sorted in `v` and the text written in
+/// `out` (their contents dropped, their room reused).
+fn frames_filter_in(
+    frames: impl IntoIterator<Item = u64>,
+    v: &mut Vec<u64>,
+    mut out: String,
+) -> Option<String> {
     const PREFIX: &str = "frame.number in {";
-    let mut v: Vec<u64> = frames.into_iter().collect();
+    v.clear();
+    v.extend(frames);
     v.sort_unstable();
     v.dedup();
     let (first, rest) = v.split_first()?;
-    let mut out = String::with_capacity(PREFIX.len() + 8 * v.len());
+    out.clear();
+    out.reserve(PREFIX.len() + 8 * v.len());
     out.push_str(PREFIX);
     push_decimal(&mut out, *first);
     for f in rest {
@@ -1867,6 +1881,16 @@ fn error_info_code(tl: &Timeline) -> Option<u32> {
 /// The client messages of a cause, resolved with the capture's Set Error
 /// Info code.
 pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessageReport> {
+    client_messages_in(id, error_info, Vec::new())
+}
+
+/// [`client_messages`], copied into `out` (its contents dropped, its
+/// room reused).
+fn client_messages_in(
+    id: CauseId,
+    error_info: Option<u32>,
+    mut out: Vec<ClientMessageReport>,
+) -> Vec<ClientMessageReport> {
     /// The messages of the causes met on this thread (they depend on the
     /// cause and the code alone), up to [`CACHED`] of them.
     type Cache = Vec<((CauseId, Option<u32>), Vec<ClientMessageReport>)>;
@@ -1877,7 +1901,8 @@ pub fn client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMessag
     let key = (id, error_info);
     MESSAGES.with_borrow_mut(|cache| {
         if let Some((_, m)) = cache.iter().find(|(k, _)| *k == key) {
-            return m.clone();
+            out.clone_from(m);
+            return out;
         }
         let m = resolve_client_messages(id, error_info);
         if cache.len() < CACHED {
@@ -1910,20 +1935,61 @@ fn resolve_client_messages(id: CauseId, error_info: Option<u32>) -> Vec<ClientMe
         .collect()
 }
 
-/// An evidence sentence, written into a string sized for the usual
-/// sentence (`to_string` would grow it from nothing, four times).
-fn evidence_text(e: &crate::diagnose::Evidence) -> String {
-    let mut out = String::with_capacity(96);
+/// An evidence sentence, written into `out` (its contents dropped) sized
+/// for the usual sentence (`to_string` would grow it from nothing, four
+/// times).
+fn evidence_text(e: &crate::diagnose::Evidence, mut out: String) -> String {
+    out.clear();
+    out.reserve(96);
     e.clue.push_to(&mut out);
     out
 }
 
-/// `tcp.stream eq N`.
-fn display_filter(stream: u64) -> String {
+/// The evidence items, written over `items` (the last report's): their
+/// texts' room is reused.
+fn evidence_items(tl: &Timeline, d: &Diagnosis, mut items: Vec<EvidenceItem>) -> Vec<EvidenceItem> {
+    let item = |e: &crate::diagnose::Evidence, text: String| EvidenceItem {
+        frame: e.frame,
+        time_s: tl
+            .events
+            .iter()
+            .find(|x| x.frame == e.frame)
+            .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
+        text: evidence_text(e, text),
+        kind: e.clue.kind().into(),
+    };
+    items.truncate(d.evidence.len());
+    for (i, e) in d.evidence.iter().enumerate() {
+        match items.get_mut(i) {
+            Some(slot) => *slot = item(e, std::mem::take(&mut slot.text)),
+            None => items.push(item(e, String::new())),
+        }
+    }
+    items
+}
+
+/// `tcp.stream eq N`, written into `out` (its contents dropped).
+fn display_filter(stream: u64, mut out: String) -> String {
     const PREFIX: &str = "tcp.stream eq ";
-    let mut out = String::with_capacity(PREFIX.len() + 20);
+    out.clear();
+    out.reserve(PREFIX.len() + 20);
     out.push_str(PREFIX);
     push_decimal(&mut out, stream);
+    out
+}
+
+/// An endpoint's text (see [`endpoint`]), written into `out` (its
+/// contents dropped).
+fn endpoint_in(a: SocketAddr, mut out: String) -> String {
+    out.clear();
+    crate::common::Endpoint(a).push_to(&mut out);
+    out
+}
+
+/// A timestamp's text, written into `out` (its contents dropped).
+fn ts_in(t: Timestamp, mut out: String) -> String {
+    out.clear();
+    t.push_rfc3339(&mut out);
     out
 }
 
@@ -2000,16 +2066,71 @@ impl Families {
 
 /// The report of one connection.
 pub fn connection_report(c: &ConnectionResult) -> ConnectionReport {
-    connection_report_of(c, Families::of(&c.timeline))
+    connection_report_in(c, &mut Spare::default())
+}
+
+/// [`connection_report`] built in the buffers of `spare` (those of a
+/// report done with, see [`Spare::keep`]): the same report.
+pub fn connection_report_in(c: &ConnectionResult, spare: &mut Spare) -> ConnectionReport {
+    connection_report_of(c, Families::of(&c.timeline), spare)
+}
+
+/// The strings and vectors of a connection's report once it is written,
+/// kept to build the next report in. A report is made to be written once
+/// and dropped, by the million: built in the last one's buffers (their
+/// contents dropped, their room reused), it costs a dozen allocations
+/// and frees less. What it holds never shows in the next report: each
+/// buffer is cleared, or each element overwritten, as it is reused.
+#[derive(Default)]
+pub struct Spare {
+    client: String,
+    server: String,
+    first_ts: String,
+    last_ts: String,
+    what_happened: String,
+    display_filter: String,
+    evidence_filter: String,
+    evidence: Vec<EvidenceItem>,
+    steps: Vec<StepReached>,
+    events: Vec<LadderEvent>,
+    client_messages: Vec<ClientMessageReport>,
+    /// The evidence frames, sorted for the evidence filter.
+    frames: Vec<u64>,
+}
+
+impl Spare {
+    /// Keep the buffers of `r`, done with.
+    pub fn keep(&mut self, r: ConnectionReport) {
+        self.client = r.client;
+        self.server = r.server;
+        self.first_ts = r.first_ts;
+        self.last_ts = r.last_ts;
+        self.what_happened = r.what_happened;
+        self.display_filter = r.display_filter;
+        if let Some(f) = r.evidence_filter {
+            self.evidence_filter = f;
+        }
+        self.evidence = r.evidence;
+        self.steps = r.steps;
+        self.events = r.events;
+        if let Some(cause) = r.cause {
+            self.client_messages = cause.client_messages;
+        }
+    }
 }
 
 /// [`connection_report`], the parts of the families `has` leaves out
-/// empty.
-fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport {
+/// empty, built in the buffers of `spare`.
+fn connection_report_of(
+    c: &ConnectionResult,
+    has: Families,
+    spare: &mut Spare,
+) -> ConnectionReport {
     let tl = &c.timeline;
     let d = &c.diagnosis;
     let v6 = tl.endpoints.client.is_ipv6();
     let ended = ended_by(&d.ending, v6);
+    let take = std::mem::take::<String>;
     // The server's chain: a TLS Certificate, or Standard RDP Security's
     // in the MCS Connect Response.
     let certificates = (has.tls || has.mcs)
@@ -2024,13 +2145,13 @@ fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport
         .unwrap_or_default();
     ConnectionReport {
         stream: tl.stream,
-        client: endpoint(tl.endpoints.client),
-        server: endpoint(tl.endpoints.server),
+        client: endpoint_in(tl.endpoints.client, take(&mut spare.client)),
+        server: endpoint_in(tl.endpoints.server, take(&mut spare.server)),
         roles: roles_id(tl.roles).into(),
         first_frame: tl.first_frame,
         last_frame: tl.last_frame,
-        first_ts: ts(tl.first_ts),
-        last_ts: ts(tl.last_ts),
+        first_ts: ts_in(tl.first_ts, take(&mut spare.first_ts)),
+        last_ts: ts_in(tl.last_ts, take(&mut spare.last_ts)),
         duration_s: secs(tl.last_ts.since(tl.first_ts)),
         to_server: dir_counts(tl, Dir::ToServer),
         to_client: dir_counts(tl, Dir::ToClient),
@@ -2039,7 +2160,7 @@ fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport
         last_step: d.last_step.map(|s| s.id().into()),
         last_step_certainty: d.last_step_certainty.map(|c| c.name().into()),
         failed_step: d.failed_step.map(|s| s.id().into()),
-        what_happened: what_happened(d, &ended),
+        what_happened: what_happened(d, &ended, take(&mut spare.what_happened)),
         ended_by: ended,
         ending_frame: d.ending_frame,
         cause: d.cause.as_ref().map(|c| CauseReport {
@@ -2049,23 +2170,14 @@ fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport
             grounds: c.grounds.name().into(),
             summary: c.summary.clone().into(),
             remediation: c.remediation.into(),
-            client_messages: client_messages(c.id, has.mcs.then(|| error_info_code(tl)).flatten()),
+            client_messages: client_messages_in(
+                c.id,
+                has.mcs.then(|| error_info_code(tl)).flatten(),
+                std::mem::take(&mut spare.client_messages),
+            ),
         }),
         benign: d.benign.map(|b| b.id().into()),
-        evidence: d
-            .evidence
-            .iter()
-            .map(|e| EvidenceItem {
-                frame: e.frame,
-                time_s: tl
-                    .events
-                    .iter()
-                    .find(|x| x.frame == e.frame)
-                    .map(|x| x.ts.since(tl.first_ts).as_secs_f64()),
-                text: evidence_text(e),
-                kind: e.clue.kind().into(),
-            })
-            .collect(),
+        evidence: evidence_items(tl, d, std::mem::take(&mut spare.evidence)),
         caveats: d.caveats.clone(),
         negotiation: negotiation(tl, d, has.x224),
         tls: has.tls.then(|| tls(tl)).flatten(),
@@ -2091,10 +2203,14 @@ fn connection_report_of(c: &ConnectionResult, has: Families) -> ConnectionReport
             Vec::new()
         },
         events_dropped: tl.events_dropped,
-        display_filter: display_filter(tl.stream),
-        evidence_filter: frames_filter(d.evidence.iter().map(|e| e.frame)),
-        steps: super::ladder::steps_reached(tl, d),
-        events: super::ladder::events(tl, d),
+        display_filter: display_filter(tl.stream, take(&mut spare.display_filter)),
+        evidence_filter: frames_filter_in(
+            d.evidence.iter().map(|e| e.frame),
+            &mut spare.frames,
+            take(&mut spare.evidence_filter),
+        ),
+        steps: super::ladder::steps_reached_in(tl, d, std::mem::take(&mut spare.steps)),
+        events: super::ladder::events_in(tl, d, std::mem::take(&mut spare.events)),
         labels: StepLabels {
             last_step: d.last_step.map(|s| s.label()),
             failed_step: d.failed_step.map(|s| s.label()),
@@ -2311,6 +2427,132 @@ fn sort_counts(v: &mut [Count]) {
 }
 
 #[cfg(test)]
+mod spare_tests {
+    use super::*;
+
+    /// A report whose every kept buffer holds more than any report does,
+    /// and other texts: what is left of it would show in the next.
+    fn junk(mut r: ConnectionReport) -> ConnectionReport {
+        let long = "junk \"text\" ".repeat(40);
+        for s in [
+            &mut r.client,
+            &mut r.server,
+            &mut r.first_ts,
+            &mut r.last_ts,
+            &mut r.what_happened,
+            &mut r.display_filter,
+        ] {
+            s.push_str(&long);
+        }
+        r.evidence_filter = Some(long.clone());
+        let item = EvidenceItem {
+            frame: 99,
+            time_s: Some(9.5),
+            text: long.clone(),
+            kind: "junk".into(),
+        };
+        r.evidence.extend(std::iter::repeat_n(item, 12));
+        let step = StepReached {
+            step: "junk".into(),
+            from: "nobody".into(),
+            certainty: "none".into(),
+            frame: Some(7),
+            time_s: None,
+        };
+        r.steps.extend(std::iter::repeat_n(step, 12));
+        let event = LadderEvent {
+            kind: "junk".into(),
+            from: "a".into(),
+            to: "b".into(),
+            frame: 1,
+            last_frame: 2,
+            count: 3,
+            time_s: 4.0,
+            last_time_s: Some(5.0),
+            text: Text::from(long.clone()),
+        };
+        r.events.extend(std::iter::repeat_n(event, 12));
+        let cause = r.cause.get_or_insert_with(|| CauseReport {
+            id: "junk".into(),
+            confidence: "low".into(),
+            basis: "seen".into(),
+            grounds: "explicit".into(),
+            summary: "junk".into(),
+            remediation: "junk".into(),
+            client_messages: Vec::new(),
+        });
+        let message = ClientMessageReport {
+            message: Text::from(long.clone()),
+            disconnect_reason: Some(1),
+            disconnect_reason_name: None,
+            extended_reason: Some(2),
+            extended_reason_name: None,
+            confidence: "low".into(),
+            source: "junk".into(),
+        };
+        cause
+            .client_messages
+            .extend(std::iter::repeat_n(message, 12));
+        r
+    }
+
+    /// A report built in the buffers of the one before (a different
+    /// connection's, or one made of junk) is the report built from
+    /// nothing, on every connection analysed (lab captures, decrypted,
+    /// corpus) or built, in either order.
+    #[test]
+    fn a_report_built_in_spare_buffers_is_the_report_built_anew() {
+        let results = crate::report::analysed_and_built_results();
+        assert!(results.len() > 100, "{}", results.len());
+        let anew =
+            |c: &ConnectionResult| connection_report_of(c, Families::ALL, &mut Spare::default());
+        for reversed in [false, true] {
+            let mut spare = Spare::default();
+            let mut order: Vec<&ConnectionResult> = results.iter().collect();
+            if reversed {
+                order.reverse();
+            }
+            for (i, c) in order.into_iter().enumerate() {
+                let got = connection_report_in(c, &mut spare);
+                assert_eq!(got, connection_report(c), "stream {}", c.timeline.stream);
+                assert_eq!(got, anew(c), "stream {}", c.timeline.stream);
+                // Every third report is spoiled before it is kept.
+                spare.keep(if i % 3 == 2 { junk(got) } else { got });
+            }
+        }
+    }
+
+    #[test]
+    fn the_evidence_filter_and_client_messages_reuse_what_they_are_given() {
+        let mut frames = vec![5, 1, 9];
+        for (given, want) in [
+            (vec![17, 15, 17], Some("frame.number in {15 17}")),
+            (vec![], None),
+            (vec![3], Some("frame.number in {3}")),
+            (
+                vec![u64::MAX, 0, 0],
+                Some("frame.number in {0 18446744073709551615}"),
+            ),
+        ] {
+            let got = frames_filter_in(given.clone(), &mut frames, "junk".repeat(30));
+            assert_eq!(got.as_deref(), want);
+            assert_eq!(got, frames_filter(given));
+        }
+        let junk = junk(crate::report::lab_reports().swap_remove(0));
+        let spoiled = junk.cause.map(|c| c.client_messages).unwrap_or_default();
+        for &id in CauseId::ALL {
+            for code in [None, Some(0), Some(1), Some(0x1000_0000)] {
+                // Twice: the second time from the thread's cache.
+                for _ in 0..2 {
+                    let got = client_messages_in(id, code, spoiled.clone());
+                    assert_eq!(got, resolve_client_messages(id, code), "{id:?} {code:?}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod families_tests {
     use super::*;
 
@@ -2323,9 +2565,9 @@ mod families_tests {
     fn parts_looked_for_by_family_are_those_looked_for_always() {
         let results = crate::report::analysed_and_built_results();
         let same = |c: &ConnectionResult, has: Families| {
-            let want = connection_report_of(c, Families::ALL);
+            let want = connection_report_of(c, Families::ALL, &mut Spare::default());
             assert_eq!(
-                connection_report_of(c, has),
+                connection_report_of(c, has, &mut Spare::default()),
                 want,
                 "stream {}",
                 c.timeline.stream

@@ -14,6 +14,7 @@ use crate::report::model::*;
 use crate::report::records::RECORD_CONNECTION;
 use serde::ser::{Serialize, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter};
+use std::cell::RefCell;
 
 /// A value written as JSON.
 trait Put {
@@ -241,6 +242,207 @@ fn record_head(out: &mut Vec<u8>, file: &str) {
     string(out, file);
 }
 
+/// `,"name":value` for each field `name`, a value of that name in scope.
+macro_rules! put {
+    ($w:ident, $($f:ident),* $(,)?) => {
+        $(
+            key!($w, $f);
+            $f.put($w)?;
+        )*
+    };
+}
+
+/// [`put!`] through the thread's [`Kept`] value of the same name.
+macro_rules! put_kept {
+    ($w:ident, $($f:ident),* $(,)?) => {
+        $(
+            key!($w, $f);
+            put_kept($w, $f, |k| &mut k.$f)?;
+        )*
+    };
+}
+
+/// Whether two values are written as the same JSON.
+trait Same {
+    fn same(&self, other: &Self) -> bool;
+}
+
+/// The derived equality, for values without floats (their texts are
+/// equal when they are written the same, whether borrowed or owned).
+macro_rules! same_by_eq {
+    ($($t:ty),*) => {
+        $(impl Same for $t {
+            fn same(&self, other: &Self) -> bool {
+                self == other
+            }
+        })*
+    };
+}
+
+same_by_eq!(DirCounts);
+
+impl Same for Text {
+    /// The same text of the program at once, by its address (a remedy is
+    /// a kilobyte), else by its bytes.
+    fn same(&self, other: &Self) -> bool {
+        let (a, b) = (self.as_str(), other.as_str());
+        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    }
+}
+
+impl<T: Same> Same for Option<T> {
+    fn same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Some(a), Some(b)) => a.same(b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+}
+
+impl<T: Same> Same for Vec<T> {
+    fn same(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a.same(b))
+    }
+}
+
+impl Same for CauseReport {
+    fn same(&self, other: &Self) -> bool {
+        let CauseReport {
+            id,
+            confidence,
+            basis,
+            grounds,
+            summary,
+            remediation,
+            client_messages,
+        } = self;
+        id.same(&other.id)
+            && confidence.same(&other.confidence)
+            && basis.same(&other.basis)
+            && grounds.same(&other.grounds)
+            && summary.same(&other.summary)
+            && remediation.same(&other.remediation)
+            && client_messages.same(&other.client_messages)
+    }
+}
+
+impl Same for ClientMessageReport {
+    fn same(&self, other: &Self) -> bool {
+        let ClientMessageReport {
+            message,
+            disconnect_reason,
+            disconnect_reason_name,
+            extended_reason,
+            extended_reason_name,
+            confidence,
+            source,
+        } = self;
+        message.same(&other.message)
+            && *disconnect_reason == other.disconnect_reason
+            && disconnect_reason_name.same(&other.disconnect_reason_name)
+            && *extended_reason == other.extended_reason
+            && extended_reason_name.same(&other.extended_reason_name)
+            && confidence.same(&other.confidence)
+            && source.same(&other.source)
+    }
+}
+
+impl Same for EndedBy {
+    /// The wait compared by its bits: `0.0 == -0.0`, written `0.0` and
+    /// `-0.0`.
+    fn same(&self, other: &Self) -> bool {
+        let EndedBy {
+            id,
+            party,
+            waited_s,
+            retransmissions,
+            code,
+            code_name,
+            alert,
+            alert_name,
+            icmp_type,
+            icmp_code,
+            text,
+        } = self;
+        id.same(&other.id)
+            && party.same(&other.party)
+            && waited_s.map(f64::to_bits) == other.waited_s.map(f64::to_bits)
+            && *retransmissions == other.retransmissions
+            && *code == other.code
+            && *code_name == other.code_name
+            && *alert == other.alert
+            && *alert_name == other.alert_name
+            && *icmp_type == other.icmp_type
+            && *icmp_code == other.icmp_code
+            && text.same(&other.text)
+    }
+}
+
+/// The last value of a field written on this thread and its JSON. Most
+/// records of a capture repeat the one before in a few fields: the cause
+/// (its remedy, summary and client messages: a kilobyte or two and some
+/// thirty fields), how the connection ended, its counts of packets. A
+/// value the same as the last ([`Same`]) is copied whole from the JSON
+/// written for it; writing the others leaves no state the next records
+/// depend on (no float kept, see `Writer::float_kept`).
+struct Kept<T> {
+    last: Option<T>,
+    json: Vec<u8>,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept {
+            last: None,
+            json: Vec::new(),
+        }
+    }
+}
+
+impl<T: Put + Same + Clone> Kept<T> {
+    fn put(&mut self, v: &T, w: &mut Writer<'_>) -> Result<(), Error> {
+        if self.last.as_ref().is_some_and(|last| last.same(v)) {
+            w.raw(&self.json);
+            return Ok(());
+        }
+        let at = w.out.len();
+        v.put(w)?;
+        self.json.clear();
+        self.json
+            .extend_from_slice(w.out.get(at..).unwrap_or_default());
+        match &mut self.last {
+            Some(last) => last.clone_from(v),
+            None => self.last = Some(v.clone()),
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a connection record whose last value is kept.
+#[derive(Default)]
+struct Repeated {
+    to_server: Kept<DirCounts>,
+    to_client: Kept<DirCounts>,
+    ended_by: Kept<EndedBy>,
+    cause: Kept<CauseReport>,
+}
+
+thread_local! {
+    static KEPT: RefCell<Repeated> = RefCell::new(Repeated::default());
+}
+
+/// `v` written through the thread's [`Kept`] value that `pick` picks.
+fn put_kept<T: Put + Same + Clone>(
+    w: &mut Writer<'_>,
+    v: &T,
+    pick: fn(&mut Repeated) -> &mut Kept<T>,
+) -> Result<(), Error> {
+    KEPT.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut kept) => pick(&mut kept).put(v, w),
+        Err(_) => v.put(w),
+    })
+}
+
 /// Append the JSON Lines record of connection `c` of file `file`, without
 /// its line feed. On an error `out` may hold part of it: the caller
 /// truncates, and writes the record with serde.
@@ -261,7 +463,10 @@ pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) ->
             }
             None => record_head(w.out, file),
         }
-        fields!(w, c, ",", ConnectionReport {
+        // Every field named (a field added to the report fails to
+        // compile here until it is written), and written in the order of
+        // its declaration.
+        let ConnectionReport {
             stream,
             client,
             server,
@@ -270,18 +475,7 @@ pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) ->
             last_frame,
             first_ts,
             last_ts,
-        } also duration_s, to_server, to_client, outcome, phase, last_step,
-            last_step_certainty, failed_step, what_happened, ended_by, ending_frame,
-            cause, benign, evidence, caveats, negotiation, tls, certificates,
-            client_certificates, client_data, server_data, credssp, nla, rdp_messages,
-            events_dropped, display_filter, evidence_filter, steps, events, labels,
-            decryption);
-        // The duration's text kept: the time of the ending's evidence and
-        // ladder event is most often the same float.
-        let duration_s = c.duration_s;
-        key!(w, duration_s);
-        w.float_kept(duration_s)?;
-        fields!(w, c, ",", ConnectionReport {
+            duration_s,
             to_server,
             to_client,
             outcome,
@@ -310,10 +504,63 @@ pub fn connection_record(out: &mut Vec<u8>, file: &str, c: &ConnectionReport) ->
             evidence_filter,
             steps,
             events,
-        } also stream, client, server, roles, first_frame, last_frame, first_ts, last_ts,
-            duration_s, labels, decryption);
+            labels: _,
+            decryption,
+        } = c;
+        put!(
+            w,
+            stream,
+            client,
+            server,
+            roles,
+            first_frame,
+            last_frame,
+            first_ts,
+            last_ts
+        );
+        // The duration's text kept: the time of the ending's evidence and
+        // ladder event is most often the same float.
+        key!(w, duration_s);
+        w.float_kept(*duration_s)?;
+        put_kept!(w, to_server, to_client);
+        put!(
+            w,
+            outcome,
+            phase,
+            last_step,
+            last_step_certainty,
+            failed_step,
+            what_happened
+        );
+        put_kept!(w, ended_by);
+        put!(w, ending_frame);
+        key!(w, cause);
+        match cause {
+            Some(cause) => put_kept(w, cause, |k| &mut k.cause)?,
+            None => w.raw(b"null"),
+        }
+        put!(
+            w,
+            benign,
+            evidence,
+            caveats,
+            negotiation,
+            tls,
+            certificates,
+            client_certificates,
+            client_data,
+            server_data,
+            credssp,
+            nla,
+            rdp_messages,
+            events_dropped,
+            display_filter,
+            evidence_filter,
+            steps,
+            events,
+        );
         // `labels` is not serialised; `decryption` only when present.
-        if let Some(decryption) = &c.decryption {
+        if let Some(decryption) = decryption {
             key!(w, decryption);
             decryption.put(w)?;
         }
@@ -349,6 +596,93 @@ mod tests {
                 "dir/\"odd\"\n\u{1}é.pcap"
             };
             assert_eq!(by_hand(file, c), by_serde(file, c), "stream {}", c.stream);
+        }
+    }
+
+    /// Each record written right after others that differ from it in
+    /// one value kept from record to record (the cause, how the
+    /// connection ended, the counts; a float by its sign alone), or not
+    /// at all: each as serde writes it.
+    #[test]
+    fn values_kept_from_the_record_before_are_copied_only_when_the_same() {
+        type Change = fn(&mut ConnectionReport);
+        let changes: [Change; 12] = [
+            |_| {},
+            |c| c.cause = None,
+            |c| {
+                if let Some(cause) = &mut c.cause {
+                    cause.summary = Text::from(format!("{}.", cause.summary));
+                }
+            },
+            |c| {
+                if let Some(m) = c.cause.as_mut().and_then(|x| x.client_messages.first_mut()) {
+                    m.extended_reason = Some(m.extended_reason.map_or(7, |r| r ^ 1));
+                }
+            },
+            |c| {
+                if let Some(cause) = &mut c.cause {
+                    cause.client_messages.pop();
+                }
+            },
+            |c| c.to_server.packets += 1,
+            |c| std::mem::swap(&mut c.to_server, &mut c.to_client),
+            |c| c.to_client.keep_limit = Some("odd \"limit\"".to_string()),
+            |c| c.ended_by.waited_s = Some(0.0),
+            |c| c.ended_by.waited_s = Some(-0.0),
+            |c| c.ended_by.waited_s = Some(f64::NAN),
+            |c| c.ended_by.text = Text::from(format!("{} again", c.ended_by.text)),
+        ];
+        let reports = crate::report::lab_reports();
+        for (i, c) in reports.iter().enumerate() {
+            let file = "kept.pcap";
+            for (j, change) in changes.iter().enumerate() {
+                let mut other = c.clone();
+                change(&mut other);
+                for r in [c, &other, &other, c, c] {
+                    assert_eq!(
+                        by_hand(file, r),
+                        by_serde(file, r),
+                        "stream {} change {j}",
+                        c.stream
+                    );
+                }
+            }
+            // And the next report right after one changed.
+            let mut other = c.clone();
+            changes[i % changes.len()](&mut other);
+            assert_eq!(
+                by_hand(file, &other),
+                by_serde(file, &other),
+                "stream {}",
+                c.stream
+            );
+        }
+    }
+
+    /// Texts, borrowed from the program or owned, the same or not, at
+    /// the same address or not: the same exactly when equal.
+    #[test]
+    fn texts_are_the_same_when_equal() {
+        static WORDS: [&str; 4] = ["", "port", "port 3389", "port 3389"];
+        let mut texts: Vec<Text> = WORDS.iter().map(|&w| Text::fixed(w)).collect();
+        texts.extend(WORDS.iter().map(|w| Text::from(w.to_string())));
+        // A text that starts where another does, shorter.
+        texts.push(Text::fixed(WORDS[2].get(..4).unwrap_or_default()));
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(a.same(b), a == b, "{a:?} {b:?}");
+                assert_eq!(Some(a.clone()).same(&Some(b.clone())), a == b);
+                assert_eq!(vec![a.clone()].same(&vec![b.clone()]), a == b);
+            }
+            assert!(!Some(a.clone()).same(&None));
+            assert!(!vec![a.clone()].same(&vec![a.clone(), a.clone()]));
+        }
+        let reports = crate::report::lab_reports();
+        for a in reports.iter().step_by(7) {
+            for b in reports.iter().step_by(5) {
+                assert_eq!(a.cause.same(&b.cause), a.cause == b.cause);
+                assert_eq!(a.ended_by.same(&b.ended_by), a.ended_by == b.ended_by);
+            }
         }
     }
 
