@@ -321,7 +321,10 @@ pub fn analyze_streaming<R: Read>(
                 // a batch at a time, in stream order, each handed over
                 // before the next is diagnosed.
                 sort_by_stream(&mut pending);
-                let mut left = std::mem::take(&mut pending).into_iter().peekable();
+                // Drained, not taken: the vector keeps its room for the
+                // next sweep's connections, where a new one grew anew
+                // (reallocated and copied) a few times each sweep.
+                let mut left = pending.drain(..).peekable();
                 while left.peek().is_some() {
                     let batch: Vec<_> = left.by_ref().take(BATCH).collect();
                     order.note(batch.len() + left.len());

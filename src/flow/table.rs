@@ -33,6 +33,7 @@ use super::hash::FastMap;
 use super::{Finished, FlowConfig, FlowStats, RoleSource};
 use crate::common::{Dir, Duration, Endpoints, Timestamp};
 use crate::packet::{CapturePoint, IcmpError, IpInfo, TcpFlags, TcpSegment};
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -287,7 +288,12 @@ pub(super) struct Pending {
     first: First,
     first_frame: u64,
     first_ts: Timestamp,
-    early: Vec<Early>,
+    /// The first two inline: most conversations send one or two packets
+    /// before their first payload or their end (a SYN and its answer).
+    /// In a vector of their own they were an allocation and a free per
+    /// connection, and a second block read back cold when the connection
+    /// is made whole.
+    early: SmallVec<[Early; 2]>,
     /// Selected by port: whether the first packet's source and
     /// destination ports are selected.
     selected: Option<(bool, bool)>,
@@ -381,13 +387,14 @@ impl Pending {
     }
 
     /// Build the connection state and replay the early packets into it.
-    fn promote(self, cfg: &FlowConfig, stream: u64) -> Box<ConnState> {
+    fn promote(&self, cfg: &FlowConfig, stream: u64) -> Box<ConnState> {
         self.promote_with(cfg.depth_cap, cfg.max_events, stream)
     }
 
-    /// [`Pending::promote`] with the configuration's bounds.
+    /// [`Pending::promote`] with the configuration's bounds. Read where
+    /// it lies, not moved out of its box: the packets are read once.
     pub(super) fn promote_with(
-        self,
+        &self,
         depth_cap: usize,
         max_events: usize,
         stream: u64,
@@ -404,8 +411,8 @@ impl Pending {
             max_events,
         )
         .boxed();
-        for item in self.early {
-            match item {
+        for item in &self.early {
+            match *item {
                 Early::Tcp {
                     frame,
                     ts,
@@ -468,11 +475,6 @@ impl Pending {
 /// Add an early packet; past [`MAX_EARLY`], switch to in-depth tracking.
 fn pend(track: &mut Track, item: Early, cfg: &FlowConfig, stream: u64) {
     if let Track::Pending(p) | Track::Early(p) = track {
-        if p.early.capacity() == 0 {
-            // Most conversations send a packet or two before their
-            // first payload or their end (a SYN and its answer).
-            p.early.reserve_exact(2);
-        }
         p.early.push(item);
         // One selected by port waits only while its packets tell what
         // its state would: it holds no byte, and the flow stage counts
@@ -979,7 +981,7 @@ impl Table {
                 first,
                 first_frame: frame,
                 first_ts: ts,
-                early: Vec::new(),
+                early: SmallVec::new(),
                 selected: Some(selected),
             }))
         } else if cfg.first_payload.is_some() {
@@ -987,7 +989,7 @@ impl Table {
                 first,
                 first_frame: frame,
                 first_ts: ts,
-                early: Vec::new(),
+                early: SmallVec::new(),
                 selected: None,
             }))
         } else {
@@ -1508,11 +1510,37 @@ mod tests {
 
     /// What a connection selected by port keeps through the grace when
     /// it sent its SYN and was answered by a RST (a refused one): its
-    /// packets as they came, about 270 bytes, where its state was 1,024.
+    /// packets as they came, inline in one block of 256 bytes (the
+    /// allocator's size class), where its state was 1,024.
     #[test]
     fn a_refused_connection_keeps_a_quarter_of_a_state() {
-        let kept = std::mem::size_of::<Pending>() + 2 * std::mem::size_of::<Early>();
-        assert!(kept <= 288, "{kept} bytes");
+        let kept = std::mem::size_of::<Pending>();
+        assert!(kept <= 256, "{kept} bytes");
+        let mut p = Pending {
+            first: First {
+                src: SocketAddr::from(([10, 0, 0, 1], 40000)),
+                dst: SocketAddr::from(([10, 0, 0, 2], 3389)),
+                syn: true,
+                ack: false,
+            },
+            first_frame: 1,
+            first_ts: Timestamp(0),
+            early: SmallVec::new(),
+            selected: Some((false, true)),
+        };
+        let icmp = |frame| Early::Icmp {
+            frame,
+            ts: Timestamp(0),
+            err: IcmpError {
+                v6: false,
+                icmp_type: 3,
+                code: 3,
+                mtu: None,
+                quoted: None,
+            },
+        };
+        p.early.extend([icmp(1), icmp(2)]);
+        assert!(!p.early.spilled(), "a SYN and its answer held inline");
     }
 
     /// A finished connection numbered `stream` (its state empty).

@@ -1440,3 +1440,76 @@ proptest! {
         prop_assert_eq!(stats.hole_limited, limited);
     }
 }
+
+proptest! {
+    /// A conversation waiting for its first payload on a port not
+    /// selected keeps its packets until then (past the two held inline,
+    /// and past `MAX_EARLY`, when it is tracked in depth
+    /// meanwhile): once its client's first payload selects it, it is the
+    /// connection a state made at its first packet and fed every packet
+    /// would be.
+    #[test]
+    fn a_conversation_selected_by_its_first_payload_is_the_state_made_at_once(
+        pkts in proptest::collection::vec(
+            (0u8..8, 0u32..2, 63u8..65, 1u16..3, 0i64..3),
+            0..20,
+        ),
+    ) {
+        let cfg = FlowConfig {
+            ports: Vec::new(),
+            first_payload: Some(|p: &[u8]| p == b"x"),
+            ..FlowConfig::default()
+        };
+        let mut sim = Sim::new(cfg.clone());
+        let mut pkts: Vec<(Pk, i64)> = pkts
+            .into_iter()
+            .map(|(k, pt, ttl, id, dt)| (early_packet(k, false, pt, ttl, id), dt))
+            .collect();
+        pkts.push((c2s(101, 5001, ACK | PSH, b"x"), 1));
+        let mut ms = 0;
+        for (p, dt) in &pkts {
+            ms += dt;
+            sim.at(ms).send(p.clone());
+        }
+        let (conns, stats) = sim.finish();
+
+        // The oracle: a state made at the first packet, every packet fed
+        // to it.
+        let first = &pkts[0].0;
+        let (src, dst) = (
+            std::net::SocketAddr::new(first.src.0, first.src.1),
+            std::net::SocketAddr::new(first.dst.0, first.dst.1),
+        );
+        let syn = first.flags & SYN != 0;
+        let ack = first.flags & ACK != 0;
+        let (endpoints, role) = if syn && !ack {
+            (Endpoints { client: src, server: dst }, RoleSource::Syn)
+        } else if syn {
+            (Endpoints { client: dst, server: src }, RoleSource::SynAck)
+        } else {
+            (Endpoints { client: src, server: dst }, RoleSource::Port)
+        };
+        let mut c = Box::new(conn::ConnState::new(
+            0, endpoints, role, false, 1, Timestamp(pkts[0].1 * 1_000_000), cfg.depth_cap, cfg.max_events,
+        ));
+        let mut ms = 0;
+        for (frame, (p, dt)) in pkts.iter().enumerate() {
+            ms += dt;
+            let plen = p.payload.len() as u32;
+            let (ip_info, seg) = (p.ip_info(plen), p.segment(plen));
+            let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
+            let ts = Timestamp(ms * 1_000_000);
+            c.on_tcp(frame as u64 + 1, ts, 54 + plen, &ip_info, &seg, dir, p.point);
+        }
+        let expected = c.into_connection();
+
+        // A SYN after the jump starts a second conversation, and a
+        // payload from the server's side is no client's: neither is
+        // compared.
+        prop_assume!(stats.tcp_streams == 1);
+        prop_assume!(endpoints.client == std::net::SocketAddr::new(ip(CLIENT.0), CLIENT.1));
+        prop_assert_eq!(conns.len(), 1);
+        prop_assert_eq!(format!("{:?}", conns[0]), format!("{expected:?}"));
+        prop_assert_eq!(stats.analysed_streams, 1);
+    }
+}
