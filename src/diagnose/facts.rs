@@ -667,7 +667,7 @@ impl Facts<'_> {
 mod tests {
     use super::*;
     use crate::diagnose::testkit::TlBuilder;
-    use crate::diagnose::tests::props::kind;
+    use crate::diagnose::tests::props::{kind, timeline_of};
     use crate::flow::TcpEventKind;
     use crate::proto::mcs::ServerGcc;
     use proptest::prelude::*;
@@ -709,12 +709,7 @@ mod tests {
         fn one_pass_reads_the_facts_each_search_reads(
             evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>()), 0..24),
         ) {
-            let mut b = TlBuilder::new();
-            for (frame, (i, p, dir)) in evs.iter().enumerate() {
-                let d = if *dir { Dir::ToServer } else { Dir::ToClient };
-                b = b.push(frame as u64 + 1, frame as f64 * 0.01, d, any_kind(*i, *p));
-            }
-            let tl = b.build();
+            let tl = timeline_of(&evs, any_kind);
             prop_assert_eq!(
                 format!("{:?}", Proto::read(&tl)),
                 format!("{:?}", Proto::read_each(&tl))

@@ -774,8 +774,7 @@ mod marks_tests {
 #[cfg(test)]
 mod signs_tests {
     use super::*;
-    use crate::diagnose::testkit::TlBuilder;
-    use crate::diagnose::tests::props::kind;
+    use crate::diagnose::tests::props::{kind, timeline_of};
     use proptest::prelude::*;
 
     /// What [`Signs::of`] reads in one pass, each asked of the timeline
@@ -823,12 +822,7 @@ mod signs_tests {
         fn one_pass_reads_what_each_question_reads(
             evs in proptest::collection::vec((any::<u8>(), any::<u16>(), any::<bool>()), 0..24),
         ) {
-            let mut b = TlBuilder::new();
-            for (frame, (i, p, dir)) in evs.iter().enumerate() {
-                let d = if *dir { Dir::ToServer } else { Dir::ToClient };
-                b = b.push(frame as u64 + 1, frame as f64 * 0.01, d, any_kind(*i, *p));
-            }
-            let tl = b.build();
+            let tl = timeline_of(&evs, any_kind);
             let (once, each) = (Signs::of(&tl), asked_one_by_one(&tl));
             prop_assert_eq!(&once, &each);
             // The very events, not equal ones elsewhere in the timeline.

@@ -137,6 +137,33 @@ pub(in crate::diagnose) fn kind(i: u8, p: u16) -> EventKind {
     }
 }
 
+/// A timeline builder holding `evs` (an event of [`kind`], its direction
+/// and the milliseconds since the one before), and the last event's time.
+fn timed(evs: &[(u8, u16, bool, u32)]) -> (TlBuilder, f64) {
+    let mut b = TlBuilder::new();
+    let mut t = 0.0;
+    for (frame, (i, p, dir, dt)) in evs.iter().enumerate() {
+        t += f64::from(*dt) / 1000.0;
+        let d = if *dir { ToServer } else { ToClient };
+        b = b.push(frame as u64 + 1, t, d, kind(*i, *p));
+    }
+    (b, t)
+}
+
+/// The timeline of `evs` (an event of `kind_of`, its direction), one
+/// every 10 ms.
+pub(in crate::diagnose) fn timeline_of(
+    evs: &[(u8, u16, bool)],
+    kind_of: fn(u8, u16) -> EventKind,
+) -> crate::timeline::Timeline {
+    let mut b = TlBuilder::new();
+    for (frame, (i, p, dir)) in evs.iter().enumerate() {
+        let d = if *dir { ToServer } else { ToClient };
+        b = b.push(frame as u64 + 1, frame as f64 * 0.01, d, kind_of(*i, *p));
+    }
+    b.build()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
     #[test]
@@ -145,13 +172,7 @@ proptest! {
         idle in proptest::option::of((0u32..1000, 1u64..40)),
         end in 0u32..100_000,
     ) {
-        let mut b = TlBuilder::new();
-        let mut t = 0.0;
-        for (frame, (i, p, dir, dt)) in evs.iter().enumerate() {
-            t += f64::from(*dt) / 1000.0;
-            let d = if *dir { ToServer } else { ToClient };
-            b = b.push(frame as u64 + 1, t, d, kind(*i, *p));
-        }
+        let (mut b, t) = timed(&evs);
         if let Some((secs, frame)) = idle {
             b = b.max_idle(f64::from(secs), frame);
         }
@@ -188,13 +209,7 @@ proptest! {
         end in 0u32..100_000,
     ) {
         use crate::diagnose::ladder::{Ladder, LadderMarks, Marks};
-        let mut b = TlBuilder::new();
-        let mut t = 0.0;
-        for (frame, (i, p, dir, dt)) in evs.iter().enumerate() {
-            t += f64::from(*dt) / 1000.0;
-            let d = if *dir { ToServer } else { ToClient };
-            b = b.push(frame as u64 + 1, t, d, kind(*i, *p));
-        }
+        let (b, t) = timed(&evs);
         let tl = b.end(t + f64::from(end) / 1000.0).build();
         let lad = Ladder::build(&tl);
         let (path, seen) = (lad.path.clone(), lad.seen.clone());
