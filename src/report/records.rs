@@ -991,7 +991,8 @@ mod tests {
             },
             server: "[fe80::9]:3389".into(),
             streams: (0..(i % 40) as u64)
-                .map(|k| u64::MAX - k * (1 << (i % 60)))
+                // From 20 digits down to 3: the bound reads the last.
+                .map(|k| (u64::MAX >> (i % 58)) - k)
                 .rev()
                 .collect(),
             first_ts: "2026-09-21T14:13:20.000000Z".into(),
