@@ -1352,6 +1352,99 @@ fn early_packet(kind: u8, byte: bool, point: u32, ttl: u8, id: u16) -> Pk {
     p.on_if(point).ttl(ttl, id)
 }
 
+/// Send `pkts` to `sim`, each its delay (ms) after the one before.
+fn send_all(sim: &mut Sim, pkts: &[(Pk, i64)]) {
+    let mut ms = 0;
+    for (p, dt) in pkts {
+        ms += dt;
+        sim.at(ms).send(p.clone());
+    }
+}
+
+/// The oracle of a state made late: roles as the first packet tells
+/// them (a SYN, a SYN/ACK, else, when selected by port, a packet from
+/// port 3389 is the server's), and a state made at that packet and fed
+/// every packet directly, stopped before each when `budget_spent`.
+fn state_made_at_once(
+    pkts: &[(Pk, i64)],
+    by_port: bool,
+    cfg: &FlowConfig,
+    budget_spent: bool,
+) -> Box<conn::ConnState> {
+    let first = &pkts[0].0;
+    let (src, dst) = (
+        std::net::SocketAddr::new(first.src.0, first.src.1),
+        std::net::SocketAddr::new(first.dst.0, first.dst.1),
+    );
+    let syn = first.flags & SYN != 0;
+    let ack = first.flags & ACK != 0;
+    let (endpoints, role) = if syn && !ack {
+        (
+            Endpoints {
+                client: src,
+                server: dst,
+            },
+            RoleSource::Syn,
+        )
+    } else if syn {
+        (
+            Endpoints {
+                client: dst,
+                server: src,
+            },
+            RoleSource::SynAck,
+        )
+    } else if by_port && first.src.1 == 3389 {
+        (
+            Endpoints {
+                client: dst,
+                server: src,
+            },
+            RoleSource::Port,
+        )
+    } else {
+        (
+            Endpoints {
+                client: src,
+                server: dst,
+            },
+            RoleSource::Port,
+        )
+    };
+    let mut c = Box::new(conn::ConnState::new(
+        0,
+        endpoints,
+        role,
+        by_port,
+        1,
+        Timestamp(pkts[0].1 * 1_000_000),
+        cfg.depth_cap,
+        cfg.max_events,
+    ));
+    let mut ms = 0;
+    for (frame, (p, dt)) in pkts.iter().enumerate() {
+        ms += dt;
+        if budget_spent && !c.over_budget {
+            c.over_budget = true;
+            c.stop_keeping(0);
+        }
+        let plen = p.payload.len() as u32;
+        let (ip_info, seg) = (p.ip_info(plen), p.segment(plen));
+        let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
+        let ts = Timestamp(ms * 1_000_000);
+        c.on_tcp(
+            frame as u64 + 1,
+            ts,
+            54 + plen,
+            &ip_info,
+            &seg,
+            dir,
+            p.point,
+        );
+    }
+    c
+}
+
 proptest! {
     /// A connection selected by port is the same whether its state is
     /// made at its first packet (as before: here a state fed directly) or
@@ -1375,47 +1468,12 @@ proptest! {
             .into_iter()
             .map(|(k, b, pt, ttl, id, dt)| (early_packet(k, b, pt, ttl, id), dt))
             .collect();
-        let mut ms = 0;
-        for (p, dt) in &pkts {
-            ms += dt;
-            sim.at(ms).send(p.clone());
-        }
+        send_all(&mut sim, &pkts);
         let (conns, stats) = sim.finish();
 
         // The oracle: a state made at the first packet, every packet fed
         // to it, stopped before each packet when the budget is spent.
-        let first = &pkts[0].0;
-        let (src, dst) = (
-            std::net::SocketAddr::new(first.src.0, first.src.1),
-            std::net::SocketAddr::new(first.dst.0, first.dst.1),
-        );
-        let syn = first.flags & SYN != 0;
-        let ack = first.flags & ACK != 0;
-        let (endpoints, role) = if syn && !ack {
-            (Endpoints { client: src, server: dst }, RoleSource::Syn)
-        } else if syn {
-            (Endpoints { client: dst, server: src }, RoleSource::SynAck)
-        } else if first.src.1 == 3389 {
-            (Endpoints { client: dst, server: src }, RoleSource::Port)
-        } else {
-            (Endpoints { client: src, server: dst }, RoleSource::Port)
-        };
-        let mut c = Box::new(conn::ConnState::new(
-            0, endpoints, role, true, 1, Timestamp(pkts[0].1 * 1_000_000), cfg.depth_cap, cfg.max_events,
-        ));
-        let mut ms = 0;
-        for (frame, (p, dt)) in pkts.iter().enumerate() {
-            ms += dt;
-            if budget_spent && !c.over_budget {
-                c.over_budget = true;
-                c.stop_keeping(0);
-            }
-            let plen = p.payload.len() as u32;
-            let (ip_info, seg) = (p.ip_info(plen), p.segment(plen));
-            let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
-            let ts = Timestamp(ms * 1_000_000);
-            c.on_tcp(frame as u64 + 1, ts, 54 + plen, &ip_info, &seg, dir, p.point);
-        }
+        let c = state_made_at_once(&pkts, true, &cfg, budget_spent);
         let kept = c.kept();
         let expected = c.into_connection();
 
@@ -1466,48 +1524,20 @@ proptest! {
             .map(|(k, pt, ttl, id, dt)| (early_packet(k, false, pt, ttl, id), dt))
             .collect();
         pkts.push((c2s(101, 5001, ACK | PSH, b"x"), 1));
-        let mut ms = 0;
-        for (p, dt) in &pkts {
-            ms += dt;
-            sim.at(ms).send(p.clone());
-        }
+        send_all(&mut sim, &pkts);
         let (conns, stats) = sim.finish();
 
         // The oracle: a state made at the first packet, every packet fed
         // to it.
-        let first = &pkts[0].0;
-        let (src, dst) = (
-            std::net::SocketAddr::new(first.src.0, first.src.1),
-            std::net::SocketAddr::new(first.dst.0, first.dst.1),
-        );
-        let syn = first.flags & SYN != 0;
-        let ack = first.flags & ACK != 0;
-        let (endpoints, role) = if syn && !ack {
-            (Endpoints { client: src, server: dst }, RoleSource::Syn)
-        } else if syn {
-            (Endpoints { client: dst, server: src }, RoleSource::SynAck)
-        } else {
-            (Endpoints { client: src, server: dst }, RoleSource::Port)
-        };
-        let mut c = Box::new(conn::ConnState::new(
-            0, endpoints, role, false, 1, Timestamp(pkts[0].1 * 1_000_000), cfg.depth_cap, cfg.max_events,
-        ));
-        let mut ms = 0;
-        for (frame, (p, dt)) in pkts.iter().enumerate() {
-            ms += dt;
-            let plen = p.payload.len() as u32;
-            let (ip_info, seg) = (p.ip_info(plen), p.segment(plen));
-            let dir = c.dir_of(std::net::SocketAddr::new(p.src.0, p.src.1));
-            let ts = Timestamp(ms * 1_000_000);
-            c.on_tcp(frame as u64 + 1, ts, 54 + plen, &ip_info, &seg, dir, p.point);
-        }
+        let c = state_made_at_once(&pkts, false, &cfg, false);
+        let client = c.endpoints.client;
         let expected = c.into_connection();
 
         // A SYN after the jump starts a second conversation, and a
         // payload from the server's side is no client's: neither is
         // compared.
         prop_assume!(stats.tcp_streams == 1);
-        prop_assume!(endpoints.client == std::net::SocketAddr::new(ip(CLIENT.0), CLIENT.1));
+        prop_assume!(client == std::net::SocketAddr::new(ip(CLIENT.0), CLIENT.1));
         prop_assert_eq!(conns.len(), 1);
         prop_assert_eq!(format!("{:?}", conns[0]), format!("{expected:?}"));
         prop_assert_eq!(stats.analysed_streams, 1);
