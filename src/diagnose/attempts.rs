@@ -94,11 +94,14 @@ pub struct Attempt {
     pub relabels: Vec<Relabel>,
 }
 
-/// Attempts summarised per task of the pool when a file ends: a summary
-/// is about 1,600 instructions (callgrind, refused-200000.pcap), so a
-/// task of this many takes about half a millisecond, far more than
-/// handing it to another thread costs, and a port scan's tens of
-/// thousands still split evenly between threads.
+/// Attempts summarised per task of the pool when a file ends. Rayon
+/// leaves splitting to the caller where items are cheap
+/// (`IndexedParallelIterator::with_min_len`); a summary is about 1,600
+/// instructions, so a task of this many takes about half a millisecond,
+/// far more than handing a task to another thread costs, and tens of
+/// thousands of attempts still split evenly. The attempts come out in
+/// the same order however they are split (a test runs pools of 1 and 4
+/// threads).
 const SUMMARIES_PER_TASK: usize = 1024;
 
 /// An attempt holds at most this many connections; the next one from the
@@ -1282,6 +1285,49 @@ mod tests {
             super::push_ip(&mut out, ip);
             assert_eq!(out, format!("x{ip}"));
         }
+    }
+
+    /// The attempts open when a file ends are summarised on the pool:
+    /// more than [`super::SUMMARIES_PER_TASK`] of them give the same
+    /// attempts, in the same order, on one thread and on four.
+    #[test]
+    fn attempts_open_at_the_end_are_the_same_on_any_pool() {
+        use super::{Grouper, Member, Outcome, Step};
+        use crate::diagnose::CauseId;
+        let finish = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut g: Grouper<u64> = Grouper::new();
+                for stream in 0..6_000u64 {
+                    let t = Timestamp(stream as i64 * 1_000);
+                    let client = std::net::IpAddr::from(
+                        ((stream % 3_000) as u32 + (10 << 24)).to_be_bytes(),
+                    );
+                    let m = Member {
+                        stream,
+                        client,
+                        server: "192.0.2.1:3389".parse().unwrap(),
+                        first_ts: t,
+                        last_ts: Timestamp(t.0 + 20_000),
+                        capture_end: Timestamp(10_000_000_000),
+                        outcome: Outcome::Failed,
+                        benign: None,
+                        cause: Some(CauseId::PortClosed),
+                        failed_step: Some(Step::SynAck),
+                        last_step: Some(Step::Syn),
+                        offer: None,
+                    };
+                    g.push(m, stream, &mut |_, _, _| {});
+                }
+                format!("{:?}", g.finish(&mut |_, _, _| {}))
+            })
+        };
+        let one = finish(1);
+        assert!(one.contains("2 attempts from 10.0.11.183 to 192.0.2.1:3389"));
+        assert_eq!(one, finish(4));
     }
 
     /// Attempts whose hashes clash are found by their addresses: a

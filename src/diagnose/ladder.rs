@@ -52,12 +52,14 @@ pub struct LadderMarks {
 }
 
 /// Marks a diagnosis keeps in place rather than in a vector of their
-/// own: a refused connection shows one step, one stopped at the X.224
-/// exchange five. Each diagnosis kept its marks in a new allocation,
-/// made on the thread that reads the capture and freed on the one that
-/// writes the report; the ladder's vector now goes back to the thread's
-/// spares instead.
-pub const INLINE_MARKS: usize = 5;
+/// own: the steps up to the X.224 Connection Confirm, the TCP handshake
+/// and the negotiation that open every RDP connection (MS-RDPBCGR
+/// 1.3.1.1, the Connection Initiation phase), so that a connection that
+/// ends there, refused or negotiating, keeps its marks in place. (Each
+/// diagnosis kept its marks in a new allocation, made on the thread that
+/// reads the capture and freed on the one that writes the report; the
+/// ladder's vector now goes back to the thread's spares instead.)
+pub const INLINE_MARKS: usize = Step::ConnectionConfirm as usize + 1;
 
 /// The steps a diagnosis keeps of its ladder, in the ladder's order: in
 /// place up to [`INLINE_MARKS`], in a vector past them. Read as a slice;

@@ -1969,3 +1969,28 @@ fn table_report_fits_the_width() {
     assert!(!at(50).lines().any(is_table));
     assert!(at(50).contains("stream 0 established 10.0.0.5:50123 ->"));
 }
+
+/// A connection that ends no later than the X.224 Connection Confirm
+/// keeps its ladder marks in place ([`INLINE_MARKS`]), on the lab's and
+/// the public corpus's captures.
+///
+/// [`INLINE_MARKS`]: crate::diagnose::ladder::INLINE_MARKS
+#[test]
+fn connections_ending_at_the_negotiation_keep_their_marks_in_place() {
+    use crate::diagnose::ladder::Marks;
+    use crate::diagnose::Step;
+    let mut early = 0;
+    for r in super::analysed_results() {
+        let seen = &r.diagnosis.ladder.seen;
+        if seen.iter().all(|m| m.step <= Step::ConnectionConfirm) {
+            early += 1;
+            assert!(
+                matches!(seen, Marks::Inline { .. }),
+                "stream {}: {seen:?}",
+                r.timeline.stream
+            );
+        }
+    }
+    // Refused connections and negotiation failures in the lab captures.
+    assert!(early >= 5, "{early} connections ending at the negotiation");
+}
